@@ -1,0 +1,386 @@
+//! 定级: the grading policy of the response plans, applied to a story's heat, rule hits and words.
+//! Every grade comes with its reasons — the rule that fired and the numbers that made it fire.
+//!
+//! Invariant: pure and total — any inputs give a grade (or none) and never panic; the policy is data.
+
+use serde::{Deserialize, Serialize};
+
+use crate::heat::HeatSummary;
+use crate::model::{Grade, GradeReason, SourceTier};
+
+/// Thresholds of the grading policy; defaults follow the local response plans users work under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GradePolicy {
+    /// A story is graded only once a post in it matched a watch rule (it can still be raised by hand).
+    pub require_watch_rule: bool,
+    /// III 较大: this many posts or more.
+    pub major_posts: u64,
+    /// III 较大: on this many sites or more, with the negative share rising.
+    pub major_sites: u32,
+    /// Negative share counts as rising when the last 6 hours exceed the 6 before by this margin.
+    pub negative_rise_margin: f32,
+    /// For a story younger than 6 hours: negative share at or above this counts as rising.
+    pub young_negative_share: f32,
+    /// II 重大: a post from a source of these tiers (mainstream media involved).
+    pub serious_tiers: Vec<SourceTier>,
+    /// II 重大: this many posts or more.
+    pub serious_posts: u64,
+    /// II 重大: the last hour has this many times the mean of the 6 hours before ...
+    pub serious_growth: f32,
+    /// ... and at least this many posts (so 1 → 5 posts is not a surge).
+    pub serious_growth_min_posts: u32,
+    /// I 特别重大: any of these words in a story already at II.
+    pub severe_words: Vec<String>,
+    /// I 特别重大: this many posts or more.
+    pub severe_posts: u64,
+    /// In a key period (重点时期) count thresholds are multiplied by this (e.g. 0.5 halves them).
+    pub key_period_factor: f32,
+}
+
+impl Default for GradePolicy {
+    fn default() -> Self {
+        GradePolicy {
+            require_watch_rule: true,
+            major_posts: 100,
+            major_sites: 3,
+            negative_rise_margin: 0.05,
+            young_negative_share: 0.5,
+            serious_tiers: vec![SourceTier::Central, SourceTier::Provincial],
+            serious_posts: 500,
+            serious_growth: 5.0,
+            serious_growth_min_posts: 20,
+            severe_words: [
+                "死亡", "死者", "身亡", "伤亡", "遇难", "罹难", "丧生", "致死", "重伤", "群体性事件",
+                "冲突", "打砸", "骚乱", "暴力", "聚集", "围堵", "踩踏", "爆炸",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            severe_posts: 5000,
+            key_period_factor: 0.5,
+        }
+    }
+}
+
+/// What the policy reads about one story.
+#[derive(Debug, Clone, Default)]
+pub struct GradeInputs<'a> {
+    pub heat: Option<&'a HeatSummary>,
+    /// Watch rules matched by the story's posts, with how many posts matched each.
+    pub rule_hits: &'a [(String, u64)],
+    /// Severe words (casualties, unrest) found in the story's posts.
+    pub severe_words: &'a [String],
+    /// Names of the mainstream (serious-tier) sources that posted, for the reason text.
+    pub mainstream_sources: &'a [String],
+    /// A grade set by hand, with the person's reason; it is a floor.
+    pub manual: Option<(Grade, &'a str)>,
+    /// The key period in force, by name, if any.
+    pub key_period: Option<&'a str>,
+}
+
+/// The grade of a story (None: not graded) and every reason that fired, highest grade first.
+pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Grade>, Vec<GradeReason>) {
+    let mut reasons: Vec<GradeReason> = Vec::new();
+    let factor = match inputs.key_period {
+        Some(_) if policy.key_period_factor > 0.0 => policy.key_period_factor,
+        _ => 1.0,
+    };
+    let scaled = |n: u64| ((n as f64) * factor as f64).ceil().max(1.0) as u64;
+    let period_note = match inputs.key_period {
+        Some(name) if factor != 1.0 => format!("（重点时期“{name}”，阈值按 {:.0}% 计）", factor * 100.0),
+        _ => String::new(),
+    };
+    let mut push = |grade: Grade, rule: &str, detail: String| {
+        reasons.push(GradeReason { grade, rule: rule.to_string(), detail })
+    };
+
+    let matched_rule = !inputs.rule_hits.is_empty();
+    if let Some((grade, why)) = inputs.manual {
+        push(grade, "manual", format!("人工定级为{}级（{}）：{}", grade.as_str(), grade.label_zh(), why));
+    }
+    if !matched_rule && policy.require_watch_rule {
+        let grade = inputs.manual.map(|(g, _)| g);
+        return (grade, reasons);
+    }
+    if matched_rule {
+        let list: Vec<String> =
+            inputs.rule_hits.iter().map(|(name, n)| format!("“{name}”（{n} 条）")).collect();
+        push(Grade::IV, "watch_rule", format!("命中监测规则 {}", list.join("、")));
+    }
+
+    let mut computed = if matched_rule { Some(Grade::IV) } else { None };
+    if let Some(h) = inputs.heat {
+        let major_posts = scaled(policy.major_posts);
+        if h.posts >= major_posts {
+            push(Grade::III, "post_count", format!("帖文 {} 条，达到较大级阈值 {} 条{}", h.posts, major_posts, period_note));
+            computed = computed.max(Some(Grade::III));
+        }
+        let major_sites = scaled(policy.major_sites as u64) as u32;
+        if h.sites >= major_sites {
+            let rising = match (h.negative_share_recent, h.negative_share_before) {
+                (Some(r), Some(b)) if r > b + policy.negative_rise_margin => Some(format!(
+                    "负面占比上升（近 6 小时 {:.0}%，此前 6 小时 {:.0}%）",
+                    r * 100.0,
+                    b * 100.0
+                )),
+                (Some(r), None) if r >= policy.young_negative_share => Some(format!(
+                    "新近出现且负面占比 {:.0}%（≥ {:.0}%）",
+                    r * 100.0,
+                    policy.young_negative_share * 100.0
+                )),
+                _ => None,
+            };
+            if let Some(rise) = rising {
+                push(
+                    Grade::III,
+                    "sites_negative_rising",
+                    format!("涉及 {} 个站点（阈值 {} 个），{}{}", h.sites, major_sites, rise, period_note),
+                );
+                computed = computed.max(Some(Grade::III));
+            }
+        }
+        if policy.serious_tiers.contains(&h.max_tier) {
+            let who = if inputs.mainstream_sources.is_empty() {
+                String::new()
+            } else {
+                format!("：{}", inputs.mainstream_sources.join("、"))
+            };
+            push(Grade::II, "mainstream_media", format!("{}参与报道，主流媒体介入{}", h.max_tier.label_zh(), who));
+            computed = computed.max(Some(Grade::II));
+        }
+        let serious_posts = scaled(policy.serious_posts);
+        if h.posts >= serious_posts {
+            push(Grade::II, "post_count", format!("帖文 {} 条，达到重大级阈值 {} 条{}", h.posts, serious_posts, period_note));
+            computed = computed.max(Some(Grade::II));
+        }
+        let min_posts = scaled(policy.serious_growth_min_posts as u64) as u32;
+        if let Some(g) = h.growth {
+            if g >= policy.serious_growth && h.last_hour_posts >= min_posts {
+                push(
+                    Grade::II,
+                    "growth",
+                    format!(
+                        "一小时内增长 {:.1} 倍（本小时 {} 条，此前 6 小时平均每小时 {:.1} 条；阈值 {:.1} 倍且不少于 {} 条）",
+                        g, h.last_hour_posts, h.prev_mean_posts, policy.serious_growth, min_posts
+                    ),
+                );
+                computed = computed.max(Some(Grade::II));
+            }
+        }
+        if computed >= Some(Grade::II) && !inputs.severe_words.is_empty() {
+            push(
+                Grade::I,
+                "severe_words",
+                format!("已达重大级，且出现伤亡或群体性事件词语：{}", inputs.severe_words.join("、")),
+            );
+            computed = Some(Grade::I);
+        }
+        let severe_posts = scaled(policy.severe_posts);
+        if h.posts >= severe_posts {
+            push(Grade::I, "post_count", format!("帖文 {} 条，达到特别重大级阈值 {} 条{}", h.posts, severe_posts, period_note));
+            computed = Some(Grade::I);
+        }
+    }
+    let grade = computed.max(inputs.manual.map(|(g, _)| g));
+    reasons.sort_by(|a, b| b.grade.cmp(&a.grade));
+    (grade, reasons)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn heat(posts: u64) -> HeatSummary {
+        HeatSummary {
+            posts,
+            sites: 1,
+            max_tier: SourceTier::Community,
+            interactions: 0,
+            negative_share: 0.0,
+            last_hour_posts: 0,
+            prev_mean_posts: 0.0,
+            growth: None,
+            negative_share_recent: None,
+            negative_share_before: None,
+        }
+    }
+
+    fn hits() -> Vec<(String, u64)> {
+        vec![("医疗纠纷".to_string(), 3)]
+    }
+
+    fn grade_of(h: &HeatSummary, severe: &[String], key: Option<&str>) -> (Option<Grade>, Vec<GradeReason>) {
+        let rule_hits = hits();
+        let inputs = GradeInputs {
+            heat: Some(h),
+            rule_hits: &rule_hits,
+            severe_words: severe,
+            key_period: key,
+            ..Default::default()
+        };
+        grade_story(&inputs, &GradePolicy::default())
+    }
+
+    fn rules_fired(r: &[GradeReason]) -> Vec<(Grade, &str)> {
+        r.iter().map(|r| (r.grade, r.rule.as_str())).collect()
+    }
+
+    #[test]
+    fn story_without_watch_rule_is_not_graded() {
+        let h = heat(10_000);
+        let (g, r) = grade_story(&GradeInputs { heat: Some(&h), ..Default::default() }, &GradePolicy::default());
+        assert_eq!(g, None);
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn story_without_watch_rule_can_be_raised_by_hand() {
+        let inputs = GradeInputs { manual: Some((Grade::III, "领导批示关注")), ..Default::default() };
+        let (g, r) = grade_story(&inputs, &GradePolicy::default());
+        assert_eq!(g, Some(Grade::III));
+        assert!(r[0].detail.contains("领导批示关注"));
+    }
+
+    #[test]
+    fn watch_rule_match_gives_iv_with_rule_name() {
+        let (g, r) = grade_of(&heat(3), &[], None);
+        assert_eq!(g, Some(Grade::IV));
+        assert_eq!(rules_fired(&r), vec![(Grade::IV, "watch_rule")]);
+        assert!(r[0].detail.contains("医疗纠纷") && r[0].detail.contains("3 条"));
+    }
+
+    #[test]
+    fn hundred_posts_give_iii_and_ninety_nine_do_not() {
+        assert_eq!(grade_of(&heat(99), &[], None).0, Some(Grade::IV));
+        let (g, r) = grade_of(&heat(100), &[], None);
+        assert_eq!(g, Some(Grade::III));
+        assert!(r[0].detail.contains("帖文 100 条") && r[0].detail.contains("100 条"));
+    }
+
+    #[test]
+    fn three_sites_with_rising_negative_share_give_iii() {
+        let mut h = heat(20);
+        h.sites = 3;
+        h.negative_share_recent = Some(0.6);
+        h.negative_share_before = Some(0.3);
+        let (g, r) = grade_of(&h, &[], None);
+        assert_eq!(g, Some(Grade::III));
+        assert!(r[0].detail.contains("3 个站点") && r[0].detail.contains("60%") && r[0].detail.contains("30%"));
+        h.negative_share_recent = Some(0.3);
+        assert_eq!(grade_of(&h, &[], None).0, Some(Grade::IV), "flat share is not rising");
+        h.sites = 2;
+        h.negative_share_recent = Some(0.9);
+        assert_eq!(grade_of(&h, &[], None).0, Some(Grade::IV), "two sites are not enough");
+    }
+
+    #[test]
+    fn young_story_with_mostly_negative_posts_counts_as_rising() {
+        let mut h = heat(8);
+        h.sites = 4;
+        h.negative_share_recent = Some(0.75);
+        let (g, r) = grade_of(&h, &[], None);
+        assert_eq!(g, Some(Grade::III));
+        assert_eq!(r[0].rule, "sites_negative_rising");
+    }
+
+    #[test]
+    fn mainstream_source_gives_ii() {
+        let mut h = heat(2);
+        h.max_tier = SourceTier::Provincial;
+        let rule_hits = hits();
+        let sources = vec!["某省日报".to_string()];
+        let inputs = GradeInputs {
+            heat: Some(&h),
+            rule_hits: &rule_hits,
+            mainstream_sources: &sources,
+            ..Default::default()
+        };
+        let (g, r) = grade_story(&inputs, &GradePolicy::default());
+        assert_eq!(g, Some(Grade::II));
+        assert_eq!(r[0].rule, "mainstream_media");
+        assert!(r[0].detail.contains("某省日报"));
+        h.max_tier = SourceTier::Local;
+        assert_eq!(grade_of(&h, &[], None).0, Some(Grade::IV));
+    }
+
+    #[test]
+    fn five_hundred_posts_give_ii() {
+        let (g, r) = grade_of(&heat(500), &[], None);
+        assert_eq!(g, Some(Grade::II));
+        assert_eq!(rules_fired(&r)[0], (Grade::II, "post_count"));
+    }
+
+    #[test]
+    fn fivefold_growth_in_an_hour_gives_ii_only_with_enough_posts() {
+        let mut h = heat(60);
+        h.last_hour_posts = 30;
+        h.prev_mean_posts = 5.0;
+        h.growth = Some(6.0);
+        let (g, r) = grade_of(&h, &[], None);
+        assert_eq!(g, Some(Grade::II));
+        assert!(r[0].detail.contains("6.0 倍") && r[0].detail.contains("本小时 30 条"));
+        h.last_hour_posts = 10;
+        h.prev_mean_posts = 1.0;
+        h.growth = Some(10.0);
+        assert_eq!(grade_of(&h, &[], None).0, Some(Grade::IV), "10 posts is below the surge minimum");
+        h.last_hour_posts = 40;
+        h.prev_mean_posts = 10.0;
+        h.growth = Some(4.0);
+        assert_eq!(grade_of(&h, &[], None).0, Some(Grade::IV), "4x is below 5x");
+    }
+
+    #[test]
+    fn casualty_words_raise_a_serious_story_to_i() {
+        let severe = vec!["死亡".to_string()];
+        let (g, r) = grade_of(&heat(600), &severe, None);
+        assert_eq!(g, Some(Grade::I));
+        assert_eq!(r[0].rule, "severe_words");
+        assert!(r[0].detail.contains("死亡"));
+    }
+
+    #[test]
+    fn casualty_words_alone_do_not_raise_a_minor_story() {
+        let severe = vec!["冲突".to_string()];
+        assert_eq!(grade_of(&heat(150), &severe, None).0, Some(Grade::III));
+    }
+
+    #[test]
+    fn five_thousand_posts_give_i() {
+        let (g, r) = grade_of(&heat(5000), &[], None);
+        assert_eq!(g, Some(Grade::I));
+        assert_eq!(rules_fired(&r)[0], (Grade::I, "post_count"));
+    }
+
+    #[test]
+    fn key_period_halves_count_thresholds_and_says_so() {
+        let (g, r) = grade_of(&heat(50), &[], Some("高考"));
+        assert_eq!(g, Some(Grade::III));
+        assert!(r[0].detail.contains("高考") && r[0].detail.contains("50%"));
+    }
+
+    #[test]
+    fn reasons_are_listed_highest_grade_first() {
+        let mut h = heat(700);
+        h.max_tier = SourceTier::Central;
+        let (_, r) = grade_of(&h, &[], None);
+        let grades: Vec<Grade> = r.iter().map(|r| r.grade).collect();
+        let mut sorted = grades.clone();
+        sorted.sort_by(|a, b| b.cmp(a));
+        assert_eq!(grades, sorted);
+        assert_eq!(r.len(), 4, "IV rule, III count, II tier, II count: {r:?}");
+    }
+
+    #[test]
+    fn manual_grade_is_a_floor_not_a_ceiling() {
+        let h = heat(600);
+        let rule_hits = hits();
+        let inputs = GradeInputs {
+            heat: Some(&h),
+            rule_hits: &rule_hits,
+            manual: Some((Grade::III, "复核")),
+            ..Default::default()
+        };
+        assert_eq!(grade_story(&inputs, &GradePolicy::default()).0, Some(Grade::II));
+    }
+}

@@ -1,0 +1,18 @@
+//! yuqing-core — the domain of 舆情监测: posts, stories, heat, grades, alerts.
+//!
+//! Invariant: nothing in this crate does I/O or reads the clock; time is always an argument.
+//! Everything here is deterministic and tested directly.
+
+pub mod input;
+pub mod model;
+
+pub use model::*;
+pub mod grade;
+pub mod heat;
+pub mod story;
+pub mod tracker;
+
+pub use grade::{grade_story, GradeInputs, GradePolicy};
+pub use heat::{HeatBucket, HeatFact, HeatSeries, HeatSummary};
+pub use story::{Assembler, AssemblyConfig, Assignment, JoinReason, PostFeatures, StorySeed};
+pub use tracker::{GradeChange, PostFacts, StoryTracker};

@@ -1,0 +1,382 @@
+//! Story assembly (舆情事件聚合): each new post joins the best-matching open story — a near-duplicate
+//! of one of its posts, or similar enough within the time window — or starts a new story.
+//!
+//! Invariant: pure and incremental; the state can be rebuilt from stored stories (`StorySeed`), so a
+//! restart assigns the next post exactly as an uninterrupted run would.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How posts are grouped into stories.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AssemblyConfig {
+    /// A post joins a story only if it is within this many hours of the story's last post.
+    pub window_hours: i64,
+    /// A story with no post for this many hours is closed.
+    pub close_after_hours: i64,
+    /// Near-duplicate: SimHash distance at most this many bits.
+    pub near_duplicate_bits: u32,
+    /// Cosine similarity to the story's centroid needed to join it.
+    pub min_similarity: f32,
+    /// Terms kept in a story's centroid.
+    pub centroid_terms: usize,
+    /// A post looks for candidate stories through this many of its heaviest terms.
+    pub candidate_terms: usize,
+    /// Candidate stories looked at per term (the most recent ones).
+    pub candidates_per_term: usize,
+}
+
+impl Default for AssemblyConfig {
+    fn default() -> Self {
+        AssemblyConfig {
+            window_hours: 72,
+            close_after_hours: 72,
+            near_duplicate_bits: 3,
+            min_similarity: 0.3,
+            centroid_terms: 64,
+            candidate_terms: 8,
+            candidates_per_term: 48,
+        }
+    }
+}
+
+/// What the assembler needs to know of a post (computed by the text analysis).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PostFeatures {
+    pub at: DateTime<Utc>,
+    pub simhash: u64,
+    /// Term hash → weight, L2-normalized, heaviest first.
+    pub terms: Vec<(u64, f32)>,
+}
+
+/// Why a post joined its story.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum JoinReason {
+    /// A near-duplicate (repost, copy) of this post.
+    NearDuplicate { post: i64, distance: u32 },
+    /// Similar to the story's centroid with this cosine.
+    Similar { score: f32 },
+    /// Started a new story.
+    New,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub story: i64,
+    pub reason: JoinReason,
+}
+
+impl Assignment {
+    pub fn is_new(&self) -> bool {
+        matches!(self.reason, JoinReason::New)
+    }
+}
+
+/// A stored open story, to rebuild the assembler after a restart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StorySeed {
+    pub id: i64,
+    pub last_at: DateTime<Utc>,
+    pub centroid: Vec<(u64, f32)>,
+    /// (post id, simhash) of the story's posts, for near-duplicate joins.
+    pub posts: Vec<(i64, u64)>,
+}
+
+#[derive(Debug, Clone)]
+struct OpenStory {
+    last_at: DateTime<Utc>,
+    /// Sum of member vectors, pruned to the heaviest `centroid_terms`.
+    centroid: HashMap<u64, f32>,
+    norm: f32,
+}
+
+/// The incremental story assembler.
+#[derive(Debug, Clone)]
+pub struct Assembler {
+    config: AssemblyConfig,
+    next_id: i64,
+    /// The latest post time seen: the assembler's clock (replays of history keep their own time).
+    clock: Option<DateTime<Utc>>,
+    open: HashMap<i64, OpenStory>,
+    /// SimHash band (4 × 16 bits; pigeonhole: distance ≤ 3 shares a band) → (post, simhash, story).
+    bands: HashMap<u64, Vec<(i64, u64, i64)>>,
+    /// Term → stories that hold it among their heaviest terms, most recent last.
+    postings: HashMap<u64, Vec<i64>>,
+}
+
+fn band_keys(simhash: u64) -> [u64; 4] {
+    let mut keys = [0u64; 4];
+    for (i, key) in keys.iter_mut().enumerate() {
+        *key = ((i as u64) << 16) | ((simhash >> (i * 16)) & 0xFFFF);
+    }
+    keys
+}
+
+impl Assembler {
+    /// `next_id` is the id the next new story gets (one past the largest stored id).
+    pub fn new(config: AssemblyConfig, next_id: i64) -> Assembler {
+        Assembler {
+            config,
+            next_id,
+            clock: None,
+            open: HashMap::new(),
+            bands: HashMap::new(),
+            postings: HashMap::new(),
+        }
+    }
+
+    pub fn config(&self) -> &AssemblyConfig {
+        &self.config
+    }
+
+    /// The latest post time seen so far.
+    pub fn clock(&self) -> Option<DateTime<Utc>> {
+        self.clock
+    }
+
+    pub fn open_count(&self) -> usize {
+        self.open.len()
+    }
+
+    pub fn is_open(&self, story: i64) -> bool {
+        self.open.contains_key(&story)
+    }
+
+    /// Takes a stored open story back in.
+    pub fn restore(&mut self, seed: StorySeed) {
+        self.next_id = self.next_id.max(seed.id + 1);
+        self.clock = self.clock.max(Some(seed.last_at));
+        let centroid: HashMap<u64, f32> = seed.centroid.iter().copied().collect();
+        let norm = centroid.values().map(|w| w * w).sum::<f32>().sqrt();
+        for (term, _) in heaviest(&centroid, self.config.candidate_terms) {
+            self.postings.entry(term).or_default().push(seed.id);
+        }
+        for (post, simhash) in seed.posts {
+            for key in band_keys(simhash) {
+                self.bands.entry(key).or_default().push((post, simhash, seed.id));
+            }
+        }
+        self.open.insert(seed.id, OpenStory { last_at: seed.last_at, centroid, norm });
+    }
+
+    /// The centroid of an open story, heaviest terms first (to store it).
+    pub fn centroid(&self, story: i64) -> Option<Vec<(u64, f32)>> {
+        self.open.get(&story).map(|s| heaviest(&s.centroid, usize::MAX))
+    }
+
+    /// Assigns a post (already given its id) to a story and updates the state.
+    pub fn assign(&mut self, post_id: i64, f: &PostFeatures) -> Assignment {
+        self.clock = self.clock.max(Some(f.at));
+        let window = Duration::hours(self.config.window_hours);
+        let in_window = |s: &OpenStory| (f.at - s.last_at).abs() <= window;
+
+        // 1. Near-duplicate of a post in an open story within the window.
+        let mut best_dup: Option<(u32, i64, i64)> = None;
+        if !f.terms.is_empty() {
+            for key in band_keys(f.simhash) {
+                if let Some(list) = self.bands.get(&key) {
+                    for &(post, sh, story) in list.iter().rev() {
+                        let d = (sh ^ f.simhash).count_ones();
+                        if d <= self.config.near_duplicate_bits
+                            && self.open.get(&story).is_some_and(|s| in_window(s))
+                            && best_dup.is_none_or(|(bd, _, _)| d < bd)
+                        {
+                            best_dup = Some((d, post, story));
+                        }
+                    }
+                }
+            }
+        }
+        let assignment = if let Some((distance, post, story)) = best_dup {
+            Assignment { story, reason: JoinReason::NearDuplicate { post, distance } }
+        } else {
+            // 2. The most similar open story reached through the post's heaviest terms.
+            let mut seen: HashSet<i64> = HashSet::new();
+            let mut best: Option<(f32, i64)> = None;
+            for &(term, _) in f.terms.iter().take(self.config.candidate_terms) {
+                let Some(list) = self.postings.get(&term) else { continue };
+                for &story in list.iter().rev().take(self.config.candidates_per_term) {
+                    if !seen.insert(story) {
+                        continue;
+                    }
+                    let Some(s) = self.open.get(&story) else { continue };
+                    if !in_window(s) || s.norm == 0.0 {
+                        continue;
+                    }
+                    let dot: f32 = f.terms.iter().filter_map(|(t, w)| s.centroid.get(t).map(|c| c * w)).sum();
+                    let score = dot / s.norm;
+                    if score >= self.config.min_similarity && best.is_none_or(|(b, id)| score > b || (score == b && story < id)) {
+                        best = Some((score, story));
+                    }
+                }
+            }
+            match best {
+                Some((score, story)) => Assignment { story, reason: JoinReason::Similar { score } },
+                None => {
+                    let story = self.next_id;
+                    self.next_id += 1;
+                    self.open.insert(story, OpenStory { last_at: f.at, centroid: HashMap::new(), norm: 0.0 });
+                    Assignment { story, reason: JoinReason::New }
+                }
+            }
+        };
+        self.absorb(assignment.story, post_id, f);
+        assignment
+    }
+
+    fn absorb(&mut self, story: i64, post_id: i64, f: &PostFeatures) {
+        let Some(s) = self.open.get_mut(&story) else { return };
+        s.last_at = s.last_at.max(f.at);
+        let before: HashSet<u64> = heaviest(&s.centroid, self.config.candidate_terms).into_iter().map(|(t, _)| t).collect();
+        for &(term, w) in &f.terms {
+            *s.centroid.entry(term).or_insert(0.0) += w;
+        }
+        if s.centroid.len() > self.config.centroid_terms * 2 {
+            let keep = heaviest(&s.centroid, self.config.centroid_terms);
+            s.centroid = keep.into_iter().collect();
+        }
+        s.norm = s.centroid.values().map(|w| w * w).sum::<f32>().sqrt();
+        for (term, _) in heaviest(&s.centroid, self.config.candidate_terms) {
+            if !before.contains(&term) {
+                let list = self.postings.entry(term).or_default();
+                list.push(story);
+                if list.len() > self.config.candidates_per_term * 8 {
+                    let open = &self.open;
+                    list.retain(|id| open.contains_key(id));
+                    let excess = list.len().saturating_sub(self.config.candidates_per_term * 4);
+                    list.drain(..excess);
+                }
+            }
+        }
+        // Also index the post's own heaviest terms, so a story is found through words of its newest posts.
+        for &(term, _) in f.terms.iter().take(2) {
+            let list = self.postings.entry(term).or_default();
+            if list.last() != Some(&story) {
+                list.push(story);
+            }
+        }
+        if !f.terms.is_empty() {
+            for key in band_keys(f.simhash) {
+                self.bands.entry(key).or_default().push((post_id, f.simhash, story));
+            }
+        }
+    }
+
+    /// Closes stories with no post for `close_after_hours` before `now`; returns their ids.
+    pub fn close_inactive(&mut self, now: DateTime<Utc>) -> Vec<i64> {
+        let limit = Duration::hours(self.config.close_after_hours);
+        let mut closed: Vec<i64> = self.open.iter().filter(|(_, s)| now - s.last_at > limit).map(|(id, _)| *id).collect();
+        closed.sort_unstable();
+        if closed.is_empty() {
+            return closed;
+        }
+        for id in &closed {
+            self.open.remove(id);
+        }
+        let open = &self.open;
+        self.bands.retain(|_, list| {
+            list.retain(|(_, _, story)| open.contains_key(story));
+            !list.is_empty()
+        });
+        self.postings.retain(|_, list| {
+            list.retain(|story| open.contains_key(story));
+            !list.is_empty()
+        });
+        closed
+    }
+}
+
+/// The `n` heaviest entries, heaviest first; ties broken by term so the order is deterministic.
+fn heaviest(map: &HashMap<u64, f32>, n: usize) -> Vec<(u64, f32)> {
+    let mut v: Vec<(u64, f32)> = map.iter().map(|(t, w)| (*t, *w)).collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.truncate(n);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(h: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + h * 3600, 0).unwrap()
+    }
+
+    fn features(h: i64, simhash: u64, terms: &[(u64, f32)]) -> PostFeatures {
+        let norm = terms.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+        PostFeatures { at: at(h), simhash, terms: terms.iter().map(|(t, w)| (*t, w / norm)).collect() }
+    }
+
+    #[test]
+    fn near_duplicate_joins_the_story_of_its_original() {
+        let mut a = Assembler::new(AssemblyConfig::default(), 1);
+        let first = a.assign(1, &features(0, 0xF0F0_0000_1234_5678, &[(1, 1.0), (2, 1.0)]));
+        assert!(first.is_new());
+        let copy = a.assign(2, &features(1, 0xF0F0_0000_1234_5679, &[(9, 1.0)]));
+        assert_eq!(copy.story, first.story);
+        assert_eq!(copy.reason, JoinReason::NearDuplicate { post: 1, distance: 1 });
+    }
+
+    #[test]
+    fn similar_post_joins_and_unrelated_post_starts_a_story() {
+        let mut a = Assembler::new(AssemblyConfig::default(), 1);
+        let s1 = a.assign(1, &features(0, 1, &[(10, 3.0), (11, 2.0), (12, 1.0)]));
+        let s2 = a.assign(2, &features(2, u64::MAX, &[(10, 3.0), (11, 2.0), (13, 1.0)]));
+        assert_eq!(s2.story, s1.story);
+        assert!(matches!(s2.reason, JoinReason::Similar { score } if score > 0.8));
+        let s3 = a.assign(3, &features(3, 0x5555_5555_5555_5555, &[(20, 1.0), (21, 1.0)]));
+        assert!(s3.is_new());
+        assert_ne!(s3.story, s1.story);
+    }
+
+    #[test]
+    fn similar_post_outside_the_window_starts_a_new_story() {
+        let mut a = Assembler::new(AssemblyConfig::default(), 1);
+        let s1 = a.assign(1, &features(0, 1, &[(10, 3.0), (11, 2.0)]));
+        let s2 = a.assign(2, &features(100, 2, &[(10, 3.0), (11, 2.0)]));
+        assert_ne!(s1.story, s2.story);
+    }
+
+    #[test]
+    fn inactive_story_closes_and_takes_no_more_posts() {
+        let mut a = Assembler::new(AssemblyConfig::default(), 7);
+        let s1 = a.assign(1, &features(0, 1, &[(10, 1.0)]));
+        assert_eq!(s1.story, 7);
+        assert_eq!(a.close_inactive(at(100)), vec![7]);
+        assert!(!a.is_open(7));
+        let s2 = a.assign(2, &features(101, 1, &[(10, 1.0)]));
+        assert_eq!(s2.story, 8);
+    }
+
+    #[test]
+    fn restored_assembler_assigns_like_an_uninterrupted_one() {
+        let posts: Vec<PostFeatures> = (0..40)
+            .map(|i| {
+                let t = (i % 5) as u64;
+                features(i, (t << 40) ^ (i as u64 * 7919), &[(t * 10, 2.0), (t * 10 + 1, 1.0), (100 + i as u64, 0.5)])
+            })
+            .collect();
+        let mut whole = Assembler::new(AssemblyConfig::default(), 1);
+        let expected: Vec<i64> = posts.iter().enumerate().map(|(i, f)| whole.assign(i as i64, f).story).collect();
+
+        let mut first = Assembler::new(AssemblyConfig::default(), 1);
+        let mut got: Vec<i64> = posts[..20].iter().enumerate().map(|(i, f)| first.assign(i as i64, f).story).collect();
+        let mut seeds: Vec<StorySeed> = Vec::new();
+        for id in got.iter().copied().collect::<std::collections::BTreeSet<_>>() {
+            let members: Vec<(i64, u64)> =
+                got.iter().enumerate().filter(|(_, s)| **s == id).map(|(i, _)| (i as i64, posts[i].simhash)).collect();
+            let last_at = members.iter().map(|(i, _)| posts[*i as usize].at).max().unwrap();
+            seeds.push(StorySeed { id, last_at, centroid: first.centroid(id).unwrap(), posts: members });
+        }
+        let mut second = Assembler::new(AssemblyConfig::default(), 1);
+        for seed in seeds {
+            second.restore(seed);
+        }
+        got.extend(posts[20..].iter().enumerate().map(|(i, f)| second.assign(20 + i as i64, f).story));
+        assert_eq!(got, expected);
+    }
+}

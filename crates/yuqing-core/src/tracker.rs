@@ -1,0 +1,159 @@
+//! The running state of one story: heat, rule hits, severe words, mainstream sources, topics, and
+//! its grade — fed post by post, re-graded on demand; grades only rise (the peak is the record).
+//!
+//! Invariant: the state is a fold over the story's posts, so it is rebuilt exactly from stored posts.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::grade::{grade_story, GradeInputs, GradePolicy};
+use crate::heat::{HeatFact, HeatSeries};
+use crate::model::{Grade, GradeReason, SourceTier};
+
+/// What one post brings to its story (beyond heat).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostFacts<'a> {
+    pub heat: HeatFact,
+    pub source: &'a str,
+    pub rules: &'a [String],
+    pub severe_words: &'a [String],
+    pub topics: &'a [String],
+}
+
+/// A rise of a story's grade, to be recorded as an `Alert`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GradeChange {
+    pub from: Option<Grade>,
+    pub to: Grade,
+    pub reasons: Vec<GradeReason>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StoryTracker {
+    pub heat: HeatSeries,
+    pub first_at: Option<DateTime<Utc>>,
+    pub last_at: Option<DateTime<Utc>>,
+    pub rule_hits: BTreeMap<String, u64>,
+    pub severe_words: BTreeSet<String>,
+    pub mainstream_sources: BTreeSet<String>,
+    pub topics: BTreeMap<String, u64>,
+    pub manual: Option<(Grade, String)>,
+    pub grade: Option<Grade>,
+    pub reasons: Vec<GradeReason>,
+}
+
+impl StoryTracker {
+    pub fn new() -> StoryTracker {
+        StoryTracker::default()
+    }
+
+    pub fn add(&mut self, post: &PostFacts<'_>, policy: &GradePolicy) {
+        self.heat.add(&post.heat);
+        self.first_at = self.first_at.min(Some(post.heat.at)).or(Some(post.heat.at));
+        self.last_at = self.last_at.max(Some(post.heat.at));
+        for r in post.rules {
+            *self.rule_hits.entry(r.clone()).or_insert(0) += 1;
+        }
+        for w in post.severe_words {
+            self.severe_words.insert(w.clone());
+        }
+        for t in post.topics {
+            *self.topics.entry(t.clone()).or_insert(0) += 1;
+        }
+        if policy.serious_tiers.contains(&post.heat.tier) && !post.source.is_empty() && self.mainstream_sources.len() < 20 {
+            self.mainstream_sources.insert(post.source.to_string());
+        }
+    }
+
+    /// The highest-weighted topics, most posts first.
+    pub fn top_topics(&self, n: usize) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = self.topics.iter().map(|(k, c)| (k.clone(), *c)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.truncate(n);
+        v
+    }
+
+    /// Re-grades at `now`; returns the change when the grade rose (or was first reached).
+    pub fn regrade(&mut self, now: DateTime<Utc>, policy: &GradePolicy, key_period: Option<&str>) -> Option<GradeChange> {
+        let summary = self.heat.summary(now);
+        let rule_hits: Vec<(String, u64)> = self.rule_hits.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let severe: Vec<String> = self.severe_words.iter().cloned().collect();
+        let mainstream: Vec<String> = self.mainstream_sources.iter().cloned().collect();
+        let inputs = GradeInputs {
+            heat: Some(&summary),
+            rule_hits: &rule_hits,
+            severe_words: &severe,
+            mainstream_sources: &mainstream,
+            manual: self.manual.as_ref().map(|(g, r)| (*g, r.as_str())),
+            key_period,
+        };
+        let (grade, reasons) = grade_story(&inputs, policy);
+        match (grade, self.grade) {
+            (Some(new), old) if Some(new) > old => {
+                self.grade = Some(new);
+                self.reasons = reasons.clone();
+                Some(GradeChange { from: old, to: new, reasons })
+            }
+            (Some(new), Some(old)) if new == old => {
+                // Same grade: keep the reasons current (numbers grow).
+                self.reasons = reasons;
+                None
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The heat tier label for a tier index stored as an integer.
+pub fn tier_from_index(i: i64) -> SourceTier {
+    SourceTier::from_index(i.clamp(0, 3) as u8).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn facts<'a>(h: i64, site: u64, tier: SourceTier, rules: &'a [String], severe: &'a [String]) -> PostFacts<'a> {
+        PostFacts {
+            heat: HeatFact { at: Utc.timestamp_opt(h * 3600, 0).unwrap(), site, tier, interactions: 1, negative: true },
+            source: "某报",
+            rules,
+            severe_words: severe,
+            topics: &[],
+        }
+    }
+
+    #[test]
+    fn grade_rises_once_per_level_and_never_falls() {
+        let policy = GradePolicy::default();
+        let rules = vec!["r".to_string()];
+        let mut t = StoryTracker::new();
+        t.add(&facts(1, 1, SourceTier::Community, &rules, &[]), &policy);
+        let c = t.regrade(Utc.timestamp_opt(3600, 0).unwrap(), &policy, None).unwrap();
+        assert_eq!((c.from, c.to), (None, Grade::IV));
+        assert!(t.regrade(Utc.timestamp_opt(3600, 0).unwrap(), &policy, None).is_none());
+        t.add(&facts(2, 2, SourceTier::Central, &[], &[]), &policy);
+        let c = t.regrade(Utc.timestamp_opt(7200, 0).unwrap(), &policy, None).unwrap();
+        assert_eq!((c.from, c.to), (Some(Grade::IV), Grade::II));
+        assert!(c.reasons[0].detail.contains("某报"));
+        let severe = vec!["死亡".to_string()];
+        t.add(&facts(3, 3, SourceTier::Community, &[], &severe), &policy);
+        let c = t.regrade(Utc.timestamp_opt(3 * 3600, 0).unwrap(), &policy, None).unwrap();
+        assert_eq!(c.to, Grade::I);
+        assert_eq!(t.grade, Some(Grade::I));
+    }
+
+    #[test]
+    fn story_without_rule_hits_stays_ungraded() {
+        let policy = GradePolicy::default();
+        let mut t = StoryTracker::new();
+        for i in 0..200 {
+            t.add(&facts(i / 50, i as u64, SourceTier::Central, &[], &[]), &policy);
+        }
+        assert!(t.regrade(Utc.timestamp_opt(4 * 3600, 0).unwrap(), &policy, None).is_none());
+        assert_eq!(t.grade, None);
+    }
+}

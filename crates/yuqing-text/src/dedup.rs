@@ -1,0 +1,103 @@
+//! Duplicate detection: an exact content hash over the normalized text, and a SimHash over its
+//! words, so reposts and copies with small edits are found as near-duplicates.
+//!
+//! Invariant: the hashes are stable across versions and machines (FNV-1a, never std's random hasher).
+
+/// FNV-1a 64-bit: stable, fast for short keys.
+#[inline]
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// A well-mixed 64-bit hash of a word (FNV-1a then a finalizer, so SimHash bits are independent).
+#[inline]
+pub fn term_hash(word: &str) -> u64 {
+    let mut x = fnv1a(word.as_bytes());
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
+}
+
+/// Hash of the content with white space and punctuation removed (matching form expected), so the
+/// same text copied with other spacing or punctuation is an exact duplicate.
+pub fn content_hash(matching_title: &str, matching_text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |s: &str| {
+        for c in s.chars().filter(|c| c.is_alphanumeric()) {
+            let mut buf = [0u8; 4];
+            for &b in c.encode_utf8(&mut buf).as_bytes() {
+                h ^= b as u64;
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+    };
+    feed(matching_title);
+    feed("\u{1}");
+    feed(matching_text);
+    h
+}
+
+/// SimHash of weighted features (term hash, weight).
+pub fn simhash<I: IntoIterator<Item = (u64, f32)>>(features: I) -> u64 {
+    let mut acc = [0f32; 64];
+    for (h, w) in features {
+        for (i, slot) in acc.iter_mut().enumerate() {
+            if (h >> i) & 1 == 1 {
+                *slot += w;
+            } else {
+                *slot -= w;
+            }
+        }
+    }
+    acc.iter().enumerate().fold(0u64, |s, (i, v)| if *v > 0.0 { s | (1 << i) } else { s })
+}
+
+/// Bits that differ between two SimHashes.
+#[inline]
+pub fn hamming(a: u64, b: u64) -> u32 {
+    (a ^ b).count_ones()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(words: &[&str]) -> u64 {
+        simhash(words.iter().map(|w| (term_hash(w), 1.0)))
+    }
+
+    #[test]
+    fn hashes_are_stable_across_runs() {
+        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn content_hash_ignores_spacing_and_punctuation() {
+        assert_eq!(content_hash("", "某医院 发生纠纷！"), content_hash("", "某医院发生纠纷"));
+        assert_ne!(content_hash("", "某医院发生纠纷"), content_hash("", "某学校发生纠纷"));
+        assert_ne!(content_hash("标题", "正文"), content_hash("标", "题正文"));
+    }
+
+    #[test]
+    fn small_edit_is_a_near_duplicate_and_other_text_is_not() {
+        let base = ["市", "第一", "人民医院", "发生", "医疗纠纷", "家属", "聚集", "门诊", "大厅", "要求", "说法", "院方", "回应", "正在", "调查", "处理", "情况", "通报", "卫健委", "介入"];
+        let mut edited = base.to_vec();
+        edited[19] = "关注";
+        let other = ["今天", "天气", "晴朗", "适合", "出游", "公园", "游客", "很多", "门票", "免费", "开放", "时间", "延长", "市民", "点赞", "服务", "周到", "环境", "优美", "推荐"];
+        let mut reordered = base.to_vec();
+        reordered.reverse();
+        assert_eq!(sh(&base), sh(&reordered));
+        let near = hamming(sh(&base), sh(&edited));
+        let far = hamming(sh(&base), sh(&other));
+        assert!(near < far && far > 16, "near {near}, far {far}");
+    }
+}

@@ -1,0 +1,240 @@
+//! Text normalization: HTML removed and whitespace collapsed for display, then a matching form
+//! (half-width, simplified Chinese, lower case) that rules, topics and hashes work on.
+//!
+//! Invariant: `matching` has exactly as many characters as `display`, char for char, so a
+//! position found in the matching form points at the same place in the text users see.
+
+/// A text in its two forms.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Normalized {
+    /// HTML removed, entities decoded, whitespace collapsed; original characters kept.
+    pub display: String,
+    /// `display` mapped char by char: full-width → half-width, traditional → simplified, lower case.
+    pub matching: String,
+}
+
+/// Normalize one text (title, body or source name).
+pub fn normalize(raw: &str) -> Normalized {
+    let display = if looks_like_html(raw) {
+        collapse_whitespace(&strip_html(raw))
+    } else {
+        collapse_whitespace(raw)
+    };
+    let matching = matching_form(&display);
+    Normalized { display, matching }
+}
+
+/// The matching form of a text that is already clean (rule phrases, lexicon words).
+pub fn matching_form(display: &str) -> String {
+    let mut out = String::with_capacity(display.len());
+    for c in display.chars() {
+        out.push(fold_char(c));
+    }
+    if out.bytes().any(|b| b >= 0xE0) {
+        // Only 3-byte (CJK) characters can be traditional; fast2s maps them 1:1 in place.
+        fast2s::replace(&mut out);
+    }
+    out
+}
+
+/// Full-width → half-width and lower case, one char to one char.
+#[inline]
+pub fn fold_char(c: char) -> char {
+    let c = match c as u32 {
+        0xFF01..=0xFF5E => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        0x3000 => ' ',
+        _ => c,
+    };
+    if c.is_ascii() {
+        c.to_ascii_lowercase()
+    } else if c.is_uppercase() {
+        let mut lower = c.to_lowercase();
+        match (lower.next(), lower.next()) {
+            (Some(l), None) => l,
+            _ => c,
+        }
+    } else {
+        c
+    }
+}
+
+fn looks_like_html(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
+        || s.contains("&nbsp;")
+        || s.contains("&amp;")
+        || s.contains("&#")
+}
+
+/// Removes tags, comments, `<script>` and `<style>` bodies; decodes entities; block tags become spaces.
+pub fn strip_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(pos) = rest.find(['<', '&']) {
+        out.push_str(&rest[..pos]);
+        rest = &rest[pos..];
+        if rest.starts_with('&') {
+            let (decoded, used) = decode_entity(rest);
+            match decoded {
+                Some(c) => out.push(c),
+                None => out.push('&'),
+            }
+            rest = &rest[used..];
+            continue;
+        }
+        // A '<' that does not open a tag is text.
+        let next = rest[1..].chars().next();
+        let opens_tag = matches!(next, Some(c) if c.is_ascii_alphabetic() || c == '/' || c == '!' || c == '?');
+        if !opens_tag {
+            out.push('<');
+            rest = &rest[1..];
+            continue;
+        }
+        if rest.starts_with("<!--") {
+            rest = match rest.find("-->") {
+                Some(end) => &rest[end + 3..],
+                None => "",
+            };
+            continue;
+        }
+        let tag_end = match rest.find('>') {
+            Some(end) => end,
+            None => {
+                rest = "";
+                break;
+            }
+        };
+        let tag = &rest[1..tag_end];
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        rest = &rest[tag_end + 1..];
+        if (name == "script" || name == "style") && !tag.starts_with('/') {
+            let close = format!("</{name}");
+            let lower = rest.to_ascii_lowercase();
+            rest = match lower.find(&close) {
+                Some(i) => match rest[i..].find('>') {
+                    Some(j) => &rest[i + j + 1..],
+                    None => "",
+                },
+                None => "",
+            };
+        }
+        if is_block_tag(&name) {
+            out.push(' ');
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn is_block_tag(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "br" | "div" | "li" | "ul" | "ol" | "tr" | "td" | "th" | "table" | "h1" | "h2" | "h3"
+            | "h4" | "h5" | "h6" | "section" | "article" | "blockquote" | "pre" | "hr" | "header"
+            | "footer" | "title"
+    )
+}
+
+/// Decodes one entity at the start of `s` (which starts with '&'); returns the char and bytes used.
+fn decode_entity(s: &str) -> (Option<char>, usize) {
+    let end = match s[1..].find(';') {
+        Some(i) if i <= 10 => i + 1,
+        _ => return (None, 1),
+    };
+    let body = &s[1..end];
+    let c = match body {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        "nbsp" | "ensp" | "emsp" | "thinsp" => Some(' '),
+        "middot" => Some('·'),
+        "hellip" => Some('…'),
+        "mdash" => Some('—'),
+        "ndash" => Some('–'),
+        "ldquo" => Some('“'),
+        "rdquo" => Some('”'),
+        "lsquo" => Some('‘'),
+        "rsquo" => Some('’'),
+        _ => {
+            if let Some(hex) = body.strip_prefix("#x").or_else(|| body.strip_prefix("#X")) {
+                u32::from_str_radix(hex, 16).ok().and_then(char::from_u32)
+            } else if let Some(dec) = body.strip_prefix('#') {
+                dec.parse::<u32>().ok().and_then(char::from_u32)
+            } else {
+                None
+            }
+        }
+    };
+    match c {
+        Some(c) => (Some(c), end + 1),
+        None => (None, 1),
+    }
+}
+
+/// Runs of white space (including the ideographic space and NBSP) become one space; ends trimmed.
+pub fn collapse_whitespace(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut pending_space = false;
+    for c in s.chars() {
+        if c.is_whitespace() || c == '\u{3000}' || c == '\u{a0}' || c == '\u{200b}' || c == '\u{feff}' {
+            pending_space = !out.is_empty();
+        } else {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_width_becomes_half_width_and_lower_case() {
+        assert_eq!(matching_form("ＡＢＣ１２３！　Ｘ"), "abc123! x");
+    }
+
+    #[test]
+    fn traditional_becomes_simplified_in_matching_form_only() {
+        let n = normalize("醫院發生醫療糾紛");
+        assert_eq!(n.display, "醫院發生醫療糾紛");
+        assert_eq!(n.matching, "医院发生医疗纠纷");
+    }
+
+    #[test]
+    fn matching_form_keeps_char_positions() {
+        let n = normalize("<p>某市  醫院&nbsp;ＡＢ</p><script>var x=1;</script>尾");
+        assert_eq!(n.display.chars().count(), n.matching.chars().count());
+        assert_eq!(n.display, "某市 醫院 ＡＢ 尾");
+        assert_eq!(n.matching, "某市 医院 ab 尾");
+    }
+
+    #[test]
+    fn html_entities_and_comments_are_decoded_or_dropped() {
+        assert_eq!(strip_html("a&lt;b&gt;&#20013;&#x6587;<!-- x -->c"), "a<b>中文c");
+        assert_eq!(normalize("3 < 5 and 7 > 2").display, "3 < 5 and 7 > 2");
+        assert_eq!(normalize("AT&T").display, "AT&T");
+    }
+
+    #[test]
+    fn unterminated_tag_does_not_panic() {
+        assert_eq!(normalize("正文<div class=").display, "正文");
+        assert_eq!(normalize("&#99999999999;").display, "&#99999999999;");
+    }
+
+    #[test]
+    fn whitespace_is_collapsed_and_trimmed() {
+        assert_eq!(collapse_whitespace("  a \n\t b\u{3000}\u{3000}c  "), "a b c");
+    }
+}

@@ -1,0 +1,111 @@
+//! Chinese word segmentation (jieba-rs) with the organization's own words in the user dictionary,
+//! and the IDF table that weights words for story similarity.
+//!
+//! Invariant: built once at start and shared read-only; cutting a text never allocates strings.
+
+use std::collections::HashMap;
+
+use jieba_rs::Jieba;
+
+/// IDF given to words the table does not list (they are rarer than every listed word).
+pub const DEFAULT_IDF: f32 = 11.0;
+
+static IDF_TABLE: &str = include_str!("../data/idf.txt");
+
+/// A jieba segmenter plus the IDF table.
+pub struct Segmenter {
+    jieba: Jieba,
+    idf: HashMap<&'static str, f32>,
+    hmm: bool,
+}
+
+impl std::fmt::Debug for Segmenter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segmenter").field("idf_words", &self.idf.len()).field("hmm", &self.hmm).finish()
+    }
+}
+
+impl Default for Segmenter {
+    fn default() -> Self {
+        Segmenter::new::<&str>(&[])
+    }
+}
+
+impl Segmenter {
+    /// A segmenter whose dictionary also knows `user_words` (organization names, aliases, places,
+    /// rule phrases), so they come out as single tokens.
+    pub fn new<S: AsRef<str>>(user_words: &[S]) -> Segmenter {
+        let mut jieba = Jieba::new();
+        for w in user_words {
+            let w = w.as_ref().trim();
+            if w.chars().count() >= 2 {
+                // A high frequency so the word wins over the dictionary's own splits.
+                jieba.add_word(w, Some(100_000), Some("nz"));
+            }
+        }
+        let mut idf = HashMap::with_capacity(50_000);
+        for line in IDF_TABLE.lines() {
+            if let Some((word, value)) = line.split_once(' ') {
+                if let Ok(v) = value.trim().parse::<f32>() {
+                    idf.insert(word, v);
+                }
+            }
+        }
+        Segmenter { jieba, idf, hmm: true }
+    }
+
+    /// Words of `text` in order, punctuation and spaces included (callers filter with [`is_word`]).
+    pub fn cut<'a>(&self, text: &'a str) -> Vec<&'a str> {
+        self.jieba.cut(text, self.hmm).into_iter().map(|t| t.word).collect()
+    }
+
+    /// Search-engine style cut: long words also yield their dictionary sub-words.
+    pub fn cut_for_search<'a>(&self, text: &'a str) -> Vec<(&'a str, usize, usize)> {
+        self.jieba
+            .cut_for_search(text, self.hmm)
+            .into_iter()
+            .map(|t| (t.word, t.byte_start, t.byte_end))
+            .collect()
+    }
+
+    /// Inverse document frequency of a word; rare and unknown words weigh most.
+    pub fn idf(&self, word: &str) -> f32 {
+        self.idf.get(word).copied().unwrap_or(DEFAULT_IDF)
+    }
+}
+
+/// True for tokens that carry meaning: at least one letter, digit or CJK character.
+#[inline]
+pub fn is_word(token: &str) -> bool {
+    token.chars().any(|c| c.is_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_words_come_out_whole() {
+        let plain = Segmenter::default();
+        let custom = Segmenter::new(&["城南街道办"]);
+        let text = "城南街道办回应居民投诉";
+        assert!(!plain.cut(text).contains(&"城南街道办"));
+        assert!(custom.cut(text).contains(&"城南街道办"));
+    }
+
+    #[test]
+    fn idf_weighs_common_words_low() {
+        let s = Segmenter::default();
+        assert!(s.idf("的") < 2.0);
+        assert!(s.idf("疫苗") > s.idf("我们"));
+        assert_eq!(s.idf("某某不存在的词语"), DEFAULT_IDF);
+    }
+
+    #[test]
+    fn punctuation_is_not_a_word() {
+        assert!(!is_word("，"));
+        assert!(!is_word(" "));
+        assert!(is_word("医院"));
+        assert!(is_word("5G"));
+    }
+}
