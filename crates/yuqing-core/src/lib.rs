@@ -11,6 +11,7 @@ pub mod grade;
 pub mod heat;
 pub mod story;
 pub mod tracker;
+pub mod url;
 
 pub use grade::{grade_story, GradeInputs, GradePolicy};
 pub use heat::{HeatBucket, HeatFact, HeatSeries, HeatSummary};

@@ -28,19 +28,21 @@ pub fn term_hash(word: &str) -> u64 {
 /// Hash of the content with white space and punctuation removed (matching form expected), so the
 /// same text copied with other spacing or punctuation is an exact duplicate.
 pub fn content_hash(matching_title: &str, matching_text: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |s: &str| {
-        for c in s.chars().filter(|c| c.is_alphanumeric()) {
-            let mut buf = [0u8; 4];
-            for &b in c.encode_utf8(&mut buf).as_bytes() {
-                h ^= b as u64;
-                h = h.wrapping_mul(0x0000_0100_0000_01b3);
-            }
+    let h = fnv_alphanumeric(0xcbf2_9ce4_8422_2325, matching_title);
+    // The separator is not alphanumeric, so it is mixed in directly: title and text stay apart.
+    let h = (h ^ 0x01).wrapping_mul(0x0000_0100_0000_01b3);
+    fnv_alphanumeric(h, matching_text)
+}
+
+/// Continues an FNV-1a hash over the letters and digits of `s`.
+fn fnv_alphanumeric(mut h: u64, s: &str) -> u64 {
+    for c in s.chars().filter(|c| c.is_alphanumeric()) {
+        let mut buf = [0u8; 4];
+        for &b in c.encode_utf8(&mut buf).as_bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
-    };
-    feed(matching_title);
-    feed("\u{1}");
-    feed(matching_text);
+    }
     h
 }
 

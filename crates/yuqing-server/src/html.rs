@@ -1,0 +1,65 @@
+//! Page shell and small HTML helpers: escaping, grade badges, times in China time.
+
+use chrono::{DateTime, FixedOffset, TimeZone};
+use yuqing_core::Grade;
+
+pub use yuqing_text::highlight::escape_html as esc;
+
+pub fn china<Tz: TimeZone>(t: &DateTime<Tz>) -> DateTime<FixedOffset> {
+    t.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("valid offset"))
+}
+
+pub fn fmt_time<Tz: TimeZone>(t: &DateTime<Tz>) -> String {
+    china(t).format("%Y-%m-%d %H:%M").to_string()
+}
+
+pub fn grade_badge(g: Option<Grade>) -> String {
+    match g {
+        Some(g) => format!(
+            "<span class=\"badge g-{}\" title=\"{}级\">{}级 {}</span>",
+            g.color(),
+            g.as_str(),
+            g.as_str(),
+            g.label_zh()
+        ),
+        None => "<span class=\"badge g-none\">未定级</span>".to_string(),
+    }
+}
+
+const STYLE: &str = r#"
+:root{--fg:#1d2430;--muted:#667085;--line:#e4e7ec;--bg:#f6f7f9;--accent:#1f5fbf}
+*{box-sizing:border-box}body{margin:0;font:15px/1.6 "PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;color:var(--fg);background:var(--bg)}
+header{background:#12326b;color:#fff;padding:10px 24px;display:flex;gap:24px;align-items:center;flex-wrap:wrap}
+header a{color:#fff;text-decoration:none}header .brand{font-weight:700;font-size:18px}
+header form{margin-left:auto}header input{padding:5px 8px;border-radius:4px;border:0;width:240px}
+main{max-width:1180px;margin:0 auto;padding:18px 24px}
+.banner{background:#fff8e1;border:1px solid #f3d37a;padding:8px 12px;border-radius:6px;margin-bottom:14px;font-size:14px}
+.cards{display:flex;gap:12px;flex-wrap:wrap;margin-bottom:16px}.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px 16px;min-width:130px}
+.card b{display:block;font-size:22px}.card span{color:var(--muted);font-size:13px}
+table{width:100%;border-collapse:collapse;background:#fff;border:1px solid var(--line)}th,td{padding:8px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+th{background:#f0f2f5;font-weight:600;font-size:13px;color:#344054}td.num{text-align:right;white-space:nowrap}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;white-space:nowrap;color:#fff}
+.g-red{background:#d92d20}.g-orange{background:#ef6820}.g-yellow{background:#eaaa08;color:#3b2f00}.g-blue{background:#1570ef}.g-none{background:#98a2b3}
+.reason{color:#475467;font-size:13px}.muted{color:var(--muted);font-size:13px}
+mark{background:#fde272;padding:0 1px}a{color:var(--accent)}
+.post{background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px 14px;margin-bottom:10px}
+.post .meta{color:var(--muted);font-size:13px}.neg{color:#d92d20}.pos{color:#079455}
+.pager{margin:14px 0;display:flex;gap:12px}
+ul.reasons{padding-left:18px}ul.reasons li{margin-bottom:4px}
+svg.chart{background:#fff;border:1px solid var(--line);border-radius:8px}
+.tabs a{margin-right:14px}
+"#;
+
+pub fn page(title: &str, org: &str, banner: Option<&str>, body: &str) -> String {
+    let banner = banner.map(|b| format!("<div class=\"banner\">{}</div>", esc(b))).unwrap_or_default();
+    format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<title>{title} · yuqing 舆情</title><style>{STYLE}</style></head><body>\
+<header><a class=\"brand\" href=\"/\">yuqing 舆情监测</a><span>{org}</span>\
+<a href=\"/\">舆情事件</a><a href=\"/alerts\">预警记录</a>\
+<form action=\"/search\" method=\"get\"><input name=\"q\" placeholder=\"全文检索帖文\" aria-label=\"全文检索\"></form></header>\
+<main>{banner}{body}</main></body></html>",
+        title = esc(title),
+        org = esc(org),
+    )
+}

@@ -1,0 +1,322 @@
+//! The HTML pages: stories by grade, one story with its reasons, heat and posts, search, alerts.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use yuqing_core::{Sentiment, StoryStatus};
+use yuqing_store::{story_heat, DataDir, Store, StoryOrder, StoryQuery};
+use yuqing_text::highlight::snippet;
+use yuqing_text::matching_form;
+
+use crate::chart::{heat_bars, sparkline};
+use crate::html::{esc, fmt_time, grade_badge, page};
+use crate::AppState;
+
+const PAGE_SIZE: usize = 30;
+
+pub(crate) fn with_data<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&DataDir) -> Result<T, String> + Send + 'static,
+) -> impl std::future::Future<Output = Result<T, String>> {
+    let data = state.data.clone();
+    async move {
+        tokio::task::spawn_blocking(move || {
+            let guard = data.lock().map_err(|_| "数据目录锁已损坏，请重启服务".to_string())?;
+            f(&guard)
+        })
+        .await
+        .map_err(|e| format!("内部错误：{e}"))?
+    }
+}
+
+fn error_page(state: &AppState, status: StatusCode, msg: &str) -> Response {
+    (status, Html(page("出错了", &state.org_name, state.banner.as_deref(), &format!("<h2>{}</h2>", esc(msg))))).into_response()
+}
+
+/// A non-negative integer parameter, or a 400 naming it.
+pub(crate) fn param_usize(q: &HashMap<String, String>, name: &str, default: usize) -> Result<usize, String> {
+    match q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some(v) => v.parse::<usize>().map_err(|_| format!("参数 {name} 应为非负整数，收到“{v}”")),
+    }
+}
+
+fn pager(base: &str, page_no: usize, total: u64, size: usize) -> String {
+    let pages = (total as usize).div_ceil(size).max(1);
+    let mut s = String::from("<div class=\"pager\">");
+    if page_no > 1 {
+        s.push_str(&format!("<a href=\"{base}page={}\">上一页</a>", page_no - 1));
+    }
+    s.push_str(&format!("<span class=\"muted\">第 {page_no} / {pages} 页，共 {total} 条</span>"));
+    if page_no < pages {
+        s.push_str(&format!("<a href=\"{base}page={}\">下一页</a>", page_no + 1));
+    }
+    s.push_str("</div>");
+    s
+}
+
+pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let page_no = match param_usize(&q, "page", 1) {
+        Ok(p) => p.max(1),
+        Err(e) => return error_page(&state, StatusCode::BAD_REQUEST, &e),
+    };
+    let all = q.get("all").is_some_and(|v| v == "1");
+    let result = with_data(&state, move |d| {
+        let stats = d.store.stats().map_err(|e| e.to_string())?;
+        let query = StoryQuery {
+            graded_only: !all,
+            order: StoryOrder::Grade,
+            limit: PAGE_SIZE,
+            offset: (page_no - 1) * PAGE_SIZE,
+            ..Default::default()
+        };
+        let stories = d.store.stories(&query).map_err(|e| e.to_string())?;
+        let mut rows = Vec::new();
+        for s in stories.items {
+            let heat = story_heat(&d.store, s.id).map_err(|e| e.to_string())?;
+            rows.push((s, heat));
+        }
+        Ok((stats, stories.total, rows))
+    })
+    .await;
+    let (stats, total, rows) = match result {
+        Ok(r) => r,
+        Err(e) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, &e),
+    };
+    let mut body = String::new();
+    let graded: u64 = stats.graded.iter().map(|(_, n)| n).sum();
+    let by_grade: Vec<String> = stats.graded.iter().map(|(g, n)| format!("{}级 {n}", g.as_str())).collect();
+    body.push_str("<div class=\"cards\">");
+    body.push_str(&format!("<div class=\"card\"><b>{}</b><span>帖文</span></div>", stats.posts));
+    body.push_str(&format!("<div class=\"card\"><b>{}</b><span>舆情事件（开放 {}）</span></div>", stats.stories, stats.open_stories));
+    body.push_str(&format!("<div class=\"card\"><b>{graded}</b><span>已定级：{}</span></div>", esc(&by_grade.join("，"))));
+    body.push_str(&format!("<div class=\"card\"><b>{}</b><span>预警</span></div>", stats.alerts));
+    if stats.posts > 0 {
+        body.push_str(&format!(
+            "<div class=\"card\"><b>{:.0}%</b><span>负面帖文占比</span></div>",
+            stats.negative_posts as f64 * 100.0 / stats.posts as f64
+        ));
+    }
+    if let (Some(a), Some(b)) = (stats.first_post_at, stats.last_post_at) {
+        body.push_str(&format!("<div class=\"card\"><b style=\"font-size:15px\">{}<br>{}</b><span>帖文时间范围</span></div>", fmt_time(&a), fmt_time(&b)));
+    }
+    body.push_str("</div>");
+    body.push_str(&format!(
+        "<h2>舆情事件</h2><p class=\"tabs\">{}{}</p>",
+        if all { "<a href=\"/\">只看已定级</a>" } else { "<b>已定级</b>　" },
+        if all { "　<b>全部</b>" } else { "<a href=\"/?all=1\">全部事件（含未定级）</a>" }
+    ));
+    if rows.is_empty() {
+        body.push_str("<p class=\"muted\">暂无事件。导入帖文：<code>yuqing ingest 文件.jsonl</code>。未命中监测规则的事件不定级，可在“全部事件”中查看。</p>");
+    } else {
+        body.push_str("<table><thead><tr><th>级别</th><th>事件</th><th>帖文</th><th>站点</th><th>负面</th><th>热度走势</th><th>最近</th></tr></thead><tbody>");
+        for (s, heat) in &rows {
+            let reason = s.reasons.first().map(|r| r.detail.as_str()).unwrap_or("未命中监测规则");
+            body.push_str(&format!(
+                "<tr><td>{}</td><td><a href=\"/stories/{}\">{}</a>{}<div class=\"reason\">{}</div><div class=\"muted\">{}</div></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.0}%</td><td>{}</td><td class=\"muted\">{}</td></tr>",
+                grade_badge(s.grade),
+                s.id,
+                esc(&s.title),
+                if s.status == StoryStatus::Closed { " <span class=\"muted\">（已关闭）</span>" } else { "" },
+                esc(reason),
+                esc(&s.keywords.join(" · ")),
+                s.posts,
+                s.sites,
+                s.negative_share * 100.0,
+                sparkline(heat, 120, 28),
+                fmt_time(&s.last_at)
+            ));
+        }
+        body.push_str("</tbody></table>");
+        body.push_str(&pager(if all { "/?all=1&" } else { "/?" }, page_no, total, PAGE_SIZE));
+    }
+    Html(page("舆情事件", &state.org_name, state.banner.as_deref(), &body)).into_response()
+}
+
+pub async fn story(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(&state, StatusCode::BAD_REQUEST, &format!("事件编号应为整数，收到“{id}”"));
+    };
+    let page_no = match param_usize(&q, "page", 1) {
+        Ok(p) => p.max(1),
+        Err(e) => return error_page(&state, StatusCode::BAD_REQUEST, &e),
+    };
+    let result = with_data(&state, move |d| {
+        let Some(story) = d.store.story(id).map_err(|e| e.to_string())? else { return Ok(None) };
+        let heat = story_heat(&d.store, id).map_err(|e| e.to_string())?;
+        let posts = d.store.story_posts(id, 50, (page_no - 1) * 50).map_err(|e| e.to_string())?;
+        let alerts = d.store.story_alerts(id).map_err(|e| e.to_string())?;
+        Ok(Some((story, heat, posts, alerts)))
+    })
+    .await;
+    let (s, heat, posts, alerts) = match result {
+        Ok(Some(r)) => r,
+        Ok(None) => return error_page(&state, StatusCode::NOT_FOUND, &format!("舆情事件 {id} 不存在")),
+        Err(e) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, &e),
+    };
+    let mut b = String::new();
+    b.push_str(&format!("<h2>{} {}</h2>", grade_badge(s.grade), esc(&s.title)));
+    b.push_str(&format!(
+        "<p class=\"muted\">事件 #{} · {} · {} 至 {} · 关键词：{}</p>",
+        s.id,
+        if s.status == StoryStatus::Open { "开放中" } else { "已关闭" },
+        fmt_time(&s.first_at),
+        fmt_time(&s.last_at),
+        esc(&s.keywords.join("、"))
+    ));
+    b.push_str("<div class=\"cards\">");
+    for (v, l) in [
+        (s.posts.to_string(), "帖文"),
+        (s.sites.to_string(), "站点"),
+        (s.max_tier.label_zh().to_string(), "最高源级别"),
+        (s.interactions.to_string(), "互动（评论+转发+点赞）"),
+        (format!("{:.0}%", s.negative_share * 100.0), "负面占比"),
+    ] {
+        b.push_str(&format!("<div class=\"card\"><b>{}</b><span>{}</span></div>", esc(&v), l));
+    }
+    b.push_str("</div><h3>定级依据</h3>");
+    if s.reasons.is_empty() {
+        b.push_str("<p class=\"muted\">本事件未命中任何监测规则，因此未定级。如需处置，可人工定级：<code>yuqing grade ");
+        b.push_str(&format!("{} III --reason 理由</code></p>", s.id));
+    } else {
+        b.push_str("<ul class=\"reasons\">");
+        for r in &s.reasons {
+            b.push_str(&format!("<li>{} {}</li>", grade_badge(Some(r.grade)), esc(&r.detail)));
+        }
+        b.push_str("</ul>");
+    }
+    if !s.rule_hits.is_empty() {
+        let hits: Vec<String> = s.rule_hits.iter().map(|(r, n)| format!("{}（{} 条）", esc(r), n)).collect();
+        b.push_str(&format!("<p>命中规则：{}</p>", hits.join("、")));
+    }
+    if !s.topics.is_empty() {
+        let t: Vec<String> = s.topics.iter().map(|(t, n)| format!("{}（{}）", esc(t), n)).collect();
+        b.push_str(&format!("<p>领域：{}</p>", t.join("、")));
+    }
+    if !s.severe_words.is_empty() {
+        b.push_str(&format!("<p>伤亡/群体性词语：{}</p>", esc(&s.severe_words.join("、"))));
+    }
+    if !alerts.is_empty() {
+        b.push_str("<h3>预警记录</h3><ul>");
+        for a in &alerts {
+            b.push_str(&format!(
+                "<li>{} {} → {} {}</li>",
+                fmt_time(&a.at),
+                a.from.map_or("未定级".to_string(), |g| format!("{}级", g.as_str())),
+                grade_badge(Some(a.to)),
+                esc(a.reasons.first().map(|r| r.detail.as_str()).unwrap_or(""))
+            ));
+        }
+        b.push_str("</ul>");
+    }
+    b.push_str("<h3>热度（每小时帖文，红色为负面）</h3>");
+    b.push_str(&heat_bars(&heat, 1100, 200));
+    b.push_str(&format!("<h3>帖文（共 {} 条，最新在前）</h3>", posts.total));
+    for p in &posts.items {
+        let (cls, label) = match p.sentiment {
+            Sentiment::Negative => ("neg", "负面"),
+            Sentiment::Positive => ("pos", "正面"),
+            Sentiment::Neutral => ("", "中性"),
+        };
+        let link = p.url.as_deref().map(|u| format!(" · <a href=\"{}\" rel=\"noopener noreferrer\" target=\"_blank\">原文</a>", esc(u))).unwrap_or_default();
+        b.push_str(&format!(
+            "<div class=\"post\"><div class=\"meta\">{}{} · {} · {} · <span class=\"{cls}\">{label}</span>{}{}</div>{}<div>{}</div></div>",
+            fmt_time(&p.published_at),
+            if p.time_estimated { "（入库时间）" } else { "" },
+            esc(if p.source.is_empty() { "未知来源" } else { &p.source }),
+            p.tier.label_zh(),
+            if p.hits.is_empty() { String::new() } else { format!(" · 命中：{}", esc(&p.hits.iter().map(|h| h.rule.as_str()).collect::<Vec<_>>().join("、"))) },
+            link,
+            if p.title.is_empty() { String::new() } else { format!("<b>{}</b>", esc(&p.title)) },
+            esc(&p.text.chars().take(400).collect::<String>())
+        ));
+    }
+    b.push_str(&pager(&format!("/stories/{id}?"), page_no, posts.total, 50));
+    Html(page(&s.title, &state.org_name, state.banner.as_deref(), &b)).into_response()
+}
+
+pub async fn search(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let query = q.get("q").cloned().unwrap_or_default();
+    let page_no = match param_usize(&q, "page", 1) {
+        Ok(p) => p.max(1),
+        Err(e) => return error_page(&state, StatusCode::BAD_REQUEST, &e),
+    };
+    let qq = query.clone();
+    let result = with_data(&state, move |d| {
+        if qq.trim().is_empty() {
+            return Ok(None);
+        }
+        let hits = d.fts.search(&qq, PAGE_SIZE, (page_no - 1) * PAGE_SIZE).map_err(|e| e.to_string())?;
+        let posts = d.store.posts_by_ids(&hits.ids).map_err(|e| e.to_string())?;
+        Ok(Some((hits, posts)))
+    })
+    .await;
+    let mut b = format!(
+        "<h2>全文检索</h2><form action=\"/search\"><input name=\"q\" value=\"{}\" style=\"width:320px;padding:6px\"> <button>检索</button></form>",
+        esc(&query)
+    );
+    match result {
+        Err(e) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, &e),
+        Ok(None) => b.push_str("<p class=\"muted\">输入词语检索全部帖文；多个词同时出现才算命中；繁简体通查。</p>"),
+        Ok(Some((hits, posts))) => {
+            b.push_str(&format!("<p class=\"muted\">共 {} 条，最新在前。检索词：{}</p>", hits.total, esc(&hits.terms.join(" "))));
+            for p in &posts {
+                let t = snippet(&p.title, &matching_form(&p.title), &hits.terms, 80);
+                let s = snippet(&p.text, &matching_form(&p.text), &hits.terms, 160);
+                b.push_str(&format!(
+                    "<div class=\"post\"><div class=\"meta\">{} · {} · <a href=\"/stories/{}\">事件 #{}</a>{}</div>{}<div>{}</div></div>",
+                    fmt_time(&p.published_at),
+                    esc(if p.source.is_empty() { "未知来源" } else { &p.source }),
+                    p.story_id,
+                    p.story_id,
+                    p.url.as_deref().map(|u| format!(" · <a href=\"{}\" rel=\"noopener noreferrer\" target=\"_blank\">原文</a>", esc(u))).unwrap_or_default(),
+                    if p.title.is_empty() { String::new() } else { format!("<b>{}</b>", t.to_html()) },
+                    s.to_html()
+                ));
+            }
+            let base = format!("/search?q={}&", urlencode(&query));
+            b.push_str(&pager(&base, page_no, hits.total as u64, PAGE_SIZE));
+        }
+    }
+    Html(page("全文检索", &state.org_name, state.banner.as_deref(), &b)).into_response()
+}
+
+pub async fn alerts(State(state): State<AppState>) -> Response {
+    let result = with_data(&state, |d| d.store.alerts(200).map_err(|e| e.to_string())).await;
+    let alerts = match result {
+        Ok(a) => a,
+        Err(e) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, &e),
+    };
+    let mut b = String::from("<h2>预警记录（最近 200 条）</h2><table><thead><tr><th>时间</th><th>事件</th><th>级别变化</th><th>依据</th></tr></thead><tbody>");
+    for a in &alerts {
+        b.push_str(&format!(
+            "<tr><td class=\"muted\">{}</td><td><a href=\"/stories/{}\">#{}</a></td><td>{} → {}</td><td class=\"reason\">{}</td></tr>",
+            fmt_time(&a.at),
+            a.story_id,
+            a.story_id,
+            a.from.map_or("未定级".to_string(), |g| format!("{}级", g.as_str())),
+            grade_badge(Some(a.to)),
+            esc(&a.reasons.iter().map(|r| r.detail.as_str()).collect::<Vec<_>>().join("；"))
+        ));
+    }
+    b.push_str("</tbody></table>");
+    Html(page("预警记录", &state.org_name, state.banner.as_deref(), &b)).into_response()
+}
+
+pub async fn not_found(State(state): State<AppState>) -> Response {
+    error_page(&state, StatusCode::NOT_FOUND, "页面不存在")
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

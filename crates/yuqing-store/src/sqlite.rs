@@ -1,0 +1,528 @@
+//! The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a committed batch
+//! survives a crash or power cut and an interrupted one leaves no trace.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::de::DeserializeOwned;
+use yuqing_core::{Alert, Grade, Metrics, Sentiment, StoryStatus};
+
+use crate::migrations::MIGRATIONS;
+use crate::records::*;
+use crate::{Result, Store, StoreError};
+
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn ts(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+fn utc(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".to_string())
+}
+
+fn parse<T: DeserializeOwned>(what: &str, s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt { what: what.to_string(), detail: e.to_string() })
+}
+
+fn grade_rank(g: Option<Grade>) -> i64 {
+    g.map_or(0, |g| g as i64 + 1)
+}
+
+fn parse_grade(what: &str, s: Option<String>) -> Result<Option<Grade>> {
+    match s {
+        None => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|detail| StoreError::Corrupt { what: what.to_string(), detail }),
+    }
+}
+
+const POST_COLUMNS: &str = "id, story_id, dedup_key, content_hash, duplicate_of, source, url, title, text, author, place, \
+    published_at, published_offset, time_estimated, ingested_at, tier, reads, comments, reposts, likes, simhash, \
+    sentiment, sentiment_score, topics, hits, severe_words, keywords, join_reason";
+
+const STORY_COLUMNS: &str = "id, status, title, keywords, first_at, last_at, grade, reasons, manual_grade, manual_reason, \
+    posts, sites, max_tier, interactions, negative_share, rule_hits, topics, severe_words, centroid, updated_at";
+
+fn post_from_row(row: &Row<'_>) -> rusqlite::Result<Result<PostRecord>> {
+    let offset: i32 = row.get(12)?;
+    let published: i64 = row.get(11)?;
+    let tz = FixedOffset::east_opt(offset).unwrap_or_else(|| FixedOffset::east_opt(8 * 3600).expect("valid offset"));
+    let topics: String = row.get(23)?;
+    let hits: String = row.get(24)?;
+    let severe: String = row.get(25)?;
+    let keywords: String = row.get(26)?;
+    let join: String = row.get(27)?;
+    let sentiment: i64 = row.get(21)?;
+    let tier: i64 = row.get(15)?;
+    let base = (
+        row.get::<_, i64>(0)?,
+        row.get::<_, i64>(1)?,
+        row.get::<_, i64>(2)?,
+        row.get::<_, i64>(3)?,
+        row.get::<_, Option<i64>>(4)?,
+        row.get::<_, String>(5)?,
+        row.get::<_, Option<String>>(6)?,
+        row.get::<_, String>(7)?,
+        row.get::<_, String>(8)?,
+        row.get::<_, Option<String>>(9)?,
+        row.get::<_, Option<String>>(10)?,
+    );
+    let metrics = Metrics {
+        reads: row.get::<_, i64>(16)?.max(0) as u64,
+        comments: row.get::<_, i64>(17)?.max(0) as u64,
+        reposts: row.get::<_, i64>(18)?.max(0) as u64,
+        likes: row.get::<_, i64>(19)?.max(0) as u64,
+    };
+    let simhash: i64 = row.get(20)?;
+    let score: f64 = row.get(22)?;
+    let time_estimated: bool = row.get(13)?;
+    let ingested: i64 = row.get(14)?;
+    Ok((|| {
+        let (id, story_id, dedup_key, content_hash, duplicate_of, source, url, title, text, author, place) = base;
+        Ok(PostRecord {
+            id,
+            story_id,
+            dedup_key: dedup_key as u64,
+            content_hash: content_hash as u64,
+            duplicate_of,
+            source,
+            url,
+            title,
+            text,
+            author,
+            place,
+            published_at: utc(published).with_timezone(&tz),
+            time_estimated,
+            ingested_at: utc(ingested),
+            tier: yuqing_core::tracker::tier_from_index(tier),
+            metrics,
+            simhash: simhash as u64,
+            sentiment: Sentiment::from_index(sentiment.clamp(0, 2) as usize).unwrap_or(Sentiment::Neutral),
+            sentiment_score: score as f32,
+            topics: parse("posts.topics", &topics)?,
+            hits: parse("posts.hits", &hits)?,
+            severe_words: parse("posts.severe_words", &severe)?,
+            keywords: parse("posts.keywords", &keywords)?,
+            join: parse("posts.join_reason", &join)?,
+        })
+    })())
+}
+
+fn story_from_row(row: &Row<'_>) -> rusqlite::Result<Result<StoryRecord>> {
+    let id: i64 = row.get(0)?;
+    let status: String = row.get(1)?;
+    let title: String = row.get(2)?;
+    let keywords: String = row.get(3)?;
+    let first_at: i64 = row.get(4)?;
+    let last_at: i64 = row.get(5)?;
+    let grade: Option<String> = row.get(6)?;
+    let reasons: String = row.get(7)?;
+    let manual_grade: Option<String> = row.get(8)?;
+    let manual_reason: Option<String> = row.get(9)?;
+    let posts: i64 = row.get(10)?;
+    let sites: i64 = row.get(11)?;
+    let max_tier: i64 = row.get(12)?;
+    let interactions: i64 = row.get(13)?;
+    let negative_share: f64 = row.get(14)?;
+    let rule_hits: String = row.get(15)?;
+    let topics: String = row.get(16)?;
+    let severe: String = row.get(17)?;
+    let centroid: String = row.get(18)?;
+    let updated_at: i64 = row.get(19)?;
+    Ok((|| {
+        let manual = match parse_grade("stories.manual_grade", manual_grade)? {
+            Some(g) => Some((g, manual_reason.unwrap_or_default())),
+            None => None,
+        };
+        let centroid: Vec<(String, f32)> = parse("stories.centroid", &centroid)?;
+        Ok(StoryRecord {
+            id,
+            status: if status == "Closed" { StoryStatus::Closed } else { StoryStatus::Open },
+            title,
+            keywords: parse("stories.keywords", &keywords)?,
+            first_at: utc(first_at),
+            last_at: utc(last_at),
+            grade: parse_grade("stories.grade", grade)?,
+            reasons: parse("stories.reasons", &reasons)?,
+            manual,
+            posts: posts.max(0) as u64,
+            sites: sites.max(0) as u32,
+            max_tier: yuqing_core::tracker::tier_from_index(max_tier),
+            interactions: interactions.max(0) as u64,
+            negative_share: negative_share as f32,
+            rule_hits: parse("stories.rule_hits", &rule_hits)?,
+            topics: parse("stories.topics", &topics)?,
+            severe_words: parse("stories.severe_words", &severe)?,
+            // Term hashes are stored as decimal strings: JSON numbers would lose u64 precision.
+            centroid: centroid.into_iter().filter_map(|(t, w)| t.parse::<u64>().ok().map(|t| (t, w))).collect(),
+            updated_at: utc(updated_at),
+        })
+    })())
+}
+
+fn alert_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Alert>> {
+    let id: i64 = row.get(0)?;
+    let story_id: i64 = row.get(1)?;
+    let from: Option<String> = row.get(2)?;
+    let to: String = row.get(3)?;
+    let reasons: String = row.get(4)?;
+    let at: i64 = row.get(5)?;
+    Ok((|| {
+        Ok(Alert {
+            id,
+            story_id,
+            from: parse_grade("alerts.from_grade", from)?,
+            to: parse_grade("alerts.to_grade", Some(to))?.unwrap_or(Grade::IV),
+            reasons: parse("alerts.reasons", &reasons)?,
+            at: utc(at),
+        })
+    })())
+}
+
+fn collect<T, E: Into<StoreError>>(rows: impl Iterator<Item = std::result::Result<Result<T>, E>>) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(r.map_err(Into::into)??);
+    }
+    Ok(out)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = SqliteStore { conn, path: path.to_path_buf() };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let supported = MIGRATIONS.len() as i64;
+        if version > supported {
+            return Err(StoreError::TooNew { path: self.path.clone(), found: version, supported });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+            tracing::info!(version = i + 1, path = %self.path.display(), "applied schema migration");
+        }
+        Ok(())
+    }
+
+    /// The schema version in force.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    fn page_stories(&self, sql_where: &str, order: &str, limit: usize, offset: usize, args: &[&dyn rusqlite::ToSql]) -> Result<Page<StoryRecord>> {
+        let total: i64 =
+            self.conn.query_row(&format!("SELECT COUNT(*) FROM stories {sql_where}"), args, |r| r.get(0))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {STORY_COLUMNS} FROM stories {sql_where} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+        ))?;
+        let items = collect(stmt.query_map(args, story_from_row)?)?;
+        Ok(Page { items, total: total.max(0) as u64 })
+    }
+}
+
+impl Store for SqliteStore {
+    fn next_post_id(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM posts", [], |r| r.get(0))?)
+    }
+
+    fn next_story_id(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM stories", [], |r| r.get(0))?)
+    }
+
+    fn known_dedup_keys(&self, keys: &[u64]) -> Result<HashSet<u64>> {
+        let mut stmt = self.conn.prepare_cached("SELECT 1 FROM posts WHERE dedup_key = ?1")?;
+        let mut known = HashSet::new();
+        for &k in keys {
+            if stmt.exists([k as i64])? {
+                known.insert(k);
+            }
+        }
+        Ok(known)
+    }
+
+    fn first_with_content(&self, content_hash: u64) -> Result<Option<i64>> {
+        let mut stmt = self.conn.prepare_cached("SELECT MIN(id) FROM posts WHERE content_hash = ?1")?;
+        Ok(stmt.query_row([content_hash as i64], |r| r.get(0))?)
+    }
+
+    fn write(&mut self, batch: &WriteBatch) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut ins = tx.prepare_cached(&format!(
+                "INSERT INTO posts ({POST_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
+                 ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"
+            ))?;
+            for p in &batch.posts {
+                ins.execute(params![
+                    p.id,
+                    p.story_id,
+                    p.dedup_key as i64,
+                    p.content_hash as i64,
+                    p.duplicate_of,
+                    p.source,
+                    p.url,
+                    p.title,
+                    p.text,
+                    p.author,
+                    p.place,
+                    p.published_at.timestamp(),
+                    p.published_at.offset().local_minus_utc(),
+                    p.time_estimated,
+                    ts(p.ingested_at),
+                    p.tier.index() as i64,
+                    p.metrics.reads.min(i64::MAX as u64) as i64,
+                    p.metrics.comments.min(i64::MAX as u64) as i64,
+                    p.metrics.reposts.min(i64::MAX as u64) as i64,
+                    p.metrics.likes.min(i64::MAX as u64) as i64,
+                    p.simhash as i64,
+                    p.sentiment.index() as i64,
+                    p.sentiment_score as f64,
+                    json(&p.topics),
+                    json(&p.hits),
+                    json(&p.severe_words),
+                    json(&p.keywords),
+                    json(&p.join),
+                ])?;
+            }
+            let mut up = tx.prepare_cached(&format!(
+                "INSERT OR REPLACE INTO stories ({STORY_COLUMNS}, grade_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
+                 ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+            ))?;
+            for s in &batch.stories {
+                let centroid: Vec<(String, f32)> = s.centroid.iter().map(|(t, w)| (t.to_string(), *w)).collect();
+                up.execute(params![
+                    s.id,
+                    s.status.as_str(),
+                    s.title,
+                    json(&s.keywords),
+                    ts(s.first_at),
+                    ts(s.last_at),
+                    s.grade.map(|g| g.as_str()),
+                    json(&s.reasons),
+                    s.manual.as_ref().map(|(g, _)| g.as_str()),
+                    s.manual.as_ref().map(|(_, r)| r.as_str()),
+                    s.posts as i64,
+                    s.sites as i64,
+                    s.max_tier.index() as i64,
+                    s.interactions.min(i64::MAX as u64) as i64,
+                    s.negative_share as f64,
+                    json(&s.rule_hits),
+                    json(&s.topics),
+                    json(&s.severe_words),
+                    json(&centroid),
+                    ts(s.updated_at),
+                    grade_rank(s.grade),
+                ])?;
+            }
+            let mut alert = tx.prepare_cached(
+                "INSERT INTO alerts (story_id, from_grade, to_grade, reasons, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for a in &batch.alerts {
+                alert.execute(params![a.story_id, a.from.map(|g| g.as_str()), a.to.as_str(), json(&a.reasons), ts(a.at)])?;
+            }
+            let mut close = tx.prepare_cached("UPDATE stories SET status = 'Closed' WHERE id = ?1")?;
+            for id in &batch.closed {
+                close.execute([id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn open_stories(&self) -> Result<Vec<StoryRecord>> {
+        let mut stmt = self.conn.prepare(&format!("SELECT {STORY_COLUMNS} FROM stories WHERE status = 'Open' ORDER BY id"))?;
+        let rows = stmt.query_map([], story_from_row)?;
+        collect(rows)
+    }
+
+    fn restore_posts(&self, stories: &[i64]) -> Result<Vec<RestorePost>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, story_id, published_at, source, tier, comments + reposts + likes, sentiment, simhash, hits, \
+             severe_words, topics, keywords FROM posts WHERE story_id = ?1 ORDER BY id",
+        )?;
+        let mut out = Vec::new();
+        for &story in stories {
+            let rows = stmt.query_map([story], |r| {
+                let hits: String = r.get(8)?;
+                let severe: String = r.get(9)?;
+                let topics: String = r.get(10)?;
+                let keywords: String = r.get(11)?;
+                let sentiment: i64 = r.get(6)?;
+                let tier: i64 = r.get(4)?;
+                let fixed = (
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(7)?,
+                );
+                Ok((fixed, tier, sentiment, hits, severe, topics, keywords))
+            })?;
+            for row in rows {
+                let ((id, story_id, at, source, interactions, simhash), tier, sentiment, hits, severe, topics, keywords) = row?;
+                let hits: Vec<yuqing_core::Hit> = parse("posts.hits", &hits)?;
+                out.push(RestorePost {
+                    id,
+                    story_id,
+                    at: utc(at),
+                    source,
+                    tier: yuqing_core::tracker::tier_from_index(tier),
+                    interactions: interactions.max(0) as u64,
+                    sentiment: Sentiment::from_index(sentiment.clamp(0, 2) as usize).unwrap_or(Sentiment::Neutral),
+                    simhash: simhash as u64,
+                    rules: hits.into_iter().map(|h| h.rule).collect(),
+                    severe_words: parse("posts.severe_words", &severe)?,
+                    topics: parse("posts.topics", &topics)?,
+                    keywords: parse("posts.keywords", &keywords)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn stories(&self, q: &StoryQuery) -> Result<Page<StoryRecord>> {
+        let mut conds: Vec<String> = Vec::new();
+        if let Some(s) = q.status {
+            conds.push(format!("status = '{}'", s.as_str()));
+        }
+        if let Some(g) = q.min_grade {
+            conds.push(format!("grade_rank >= {}", grade_rank(Some(g))));
+        } else if q.graded_only {
+            conds.push("grade_rank > 0".to_string());
+        }
+        if q.min_posts > 0 {
+            conds.push(format!("posts >= {}", q.min_posts.min(i64::MAX as u64)));
+        }
+        let sql_where = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+        let order = match q.order {
+            StoryOrder::Grade => "grade_rank DESC, posts DESC, id DESC",
+            StoryOrder::Recent => "last_at DESC, id DESC",
+            StoryOrder::Posts => "posts DESC, id DESC",
+        };
+        let limit = if q.limit == 0 { 50 } else { q.limit.min(1000) };
+        self.page_stories(&sql_where, order, limit, q.offset, &[])
+    }
+
+    fn story(&self, id: i64) -> Result<Option<StoryRecord>> {
+        let row = self
+            .conn
+            .query_row(&format!("SELECT {STORY_COLUMNS} FROM stories WHERE id = ?1"), [id], story_from_row)
+            .optional()?;
+        row.transpose()
+    }
+
+    fn story_posts(&self, story: i64, limit: usize, offset: usize) -> Result<Page<PostRecord>> {
+        let total: i64 = self.conn.query_row("SELECT COUNT(*) FROM posts WHERE story_id = ?1", [story], |r| r.get(0))?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {POST_COLUMNS} FROM posts WHERE story_id = ?1 ORDER BY published_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+        ))?;
+        let items = collect(
+            stmt.query_map(params![story, limit.min(1000) as i64, offset as i64], post_from_row)?
+                ,
+        )?;
+        Ok(Page { items, total: total.max(0) as u64 })
+    }
+
+    fn posts_by_ids(&self, ids: &[i64]) -> Result<Vec<PostRecord>> {
+        let mut stmt = self.conn.prepare_cached(&format!("SELECT {POST_COLUMNS} FROM posts WHERE id = ?1"))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            if let Some(p) = stmt.query_row([id], post_from_row).optional()? {
+                out.push(p?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn posts_after(&self, after_id: i64, limit: usize) -> Result<Vec<PostRecord>> {
+        let mut stmt =
+            self.conn.prepare_cached(&format!("SELECT {POST_COLUMNS} FROM posts WHERE id > ?1 ORDER BY id LIMIT ?2"))?;
+        let rows = stmt.query_map(params![after_id, limit as i64], post_from_row)?;
+        collect(rows)
+    }
+
+    fn alerts(&self, limit: usize) -> Result<Vec<Alert>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, story_id, from_grade, to_grade, reasons, at FROM alerts ORDER BY at DESC, id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], alert_from_row)?;
+        collect(rows)
+    }
+
+    fn story_alerts(&self, story: i64) -> Result<Vec<Alert>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, story_id, from_grade, to_grade, reasons, at FROM alerts WHERE story_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([story], alert_from_row)?;
+        collect(rows)
+    }
+
+    fn set_manual_grade(&mut self, story: i64, grade: Option<(Grade, String)>) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE stories SET manual_grade = ?2, manual_reason = ?3 WHERE id = ?1",
+            params![story, grade.as_ref().map(|(g, _)| g.as_str()), grade.as_ref().map(|(_, r)| r.as_str())],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn stats(&self) -> Result<Stats> {
+        let (posts, negative, first, last): (i64, i64, Option<i64>, Option<i64>) = self.conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(sentiment = 0), 0), MIN(published_at), MAX(published_at) FROM posts",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        let (stories, open): (i64, i64) = self.conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(status = 'Open'), 0) FROM stories",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let alerts: i64 = self.conn.query_row("SELECT COUNT(*) FROM alerts", [], |r| r.get(0))?;
+        let mut graded = Vec::new();
+        let mut stmt = self.conn.prepare("SELECT grade, COUNT(*) FROM stories WHERE grade IS NOT NULL GROUP BY grade")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (g, n) = row?;
+            if let Ok(g) = g.parse::<Grade>() {
+                graded.push((g, n.max(0) as u64));
+            }
+        }
+        graded.sort_by(|a, b| b.0.cmp(&a.0));
+        Ok(Stats {
+            posts: posts.max(0) as u64,
+            stories: stories.max(0) as u64,
+            open_stories: open.max(0) as u64,
+            graded,
+            alerts: alerts.max(0) as u64,
+            negative_posts: negative.max(0) as u64,
+            first_post_at: first.map(utc),
+            last_post_at: last.map(utc),
+        })
+    }
+}
+

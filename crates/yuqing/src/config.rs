@@ -1,0 +1,289 @@
+//! The configuration file (one TOML file): organization names, departments, watch rules, topic
+//! lexicons, grading policy, story assembly and key periods. Errors name the file, line and column.
+//!
+//! Invariant: a loaded `Config` is valid — every rule compiles, every date parses.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use serde::Deserialize;
+use toml::Spanned;
+use yuqing_core::{AssemblyConfig, GradePolicy};
+use yuqing_text::rules::RuleDef;
+use yuqing_text::topics::{default_lexicons, TopicLexicon};
+use yuqing_text::AnalyzerConfig;
+
+/// China Standard Time, the zone dates in the configuration are read in.
+pub fn china_tz() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("无法读取配置文件 {path}：{source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("配置文件 {path} 第 {line} 行第 {column} 列：{message}")]
+    At { path: PathBuf, line: usize, column: usize, message: String },
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organization {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Place names of the organization's area (属地).
+    #[serde(default)]
+    pub places: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Department {
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchRule {
+    pub name: Spanned<String>,
+    pub expr: Spanned<String>,
+    #[serde(default)]
+    pub topic: Option<String>,
+    #[serde(default)]
+    pub department: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topics {
+    /// Keep the built-in lexicons and add these (false: use only these).
+    #[serde(default = "yes")]
+    pub keep_defaults: bool,
+    #[serde(default)]
+    pub lexicons: Vec<TopicLexicon>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Topics {
+    fn default() -> Self {
+        Topics { keep_defaults: true, lexicons: Vec::new() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPeriod {
+    pub name: String,
+    /// First day, `YYYY-MM-DD` (China time).
+    pub start: Spanned<String>,
+    /// Last day, inclusive.
+    pub end: Spanned<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    organization: Organization,
+    #[serde(default)]
+    departments: Vec<Department>,
+    #[serde(default)]
+    rules: Vec<WatchRule>,
+    #[serde(default)]
+    topics: Topics,
+    #[serde(default)]
+    grading: GradePolicy,
+    #[serde(default)]
+    assembly: AssemblyConfig,
+    #[serde(default)]
+    key_periods: Vec<KeyPeriod>,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub organization: Organization,
+    pub departments: Vec<Department>,
+    pub rules: Vec<RuleDef>,
+    pub topics: Vec<TopicLexicon>,
+    pub grading: GradePolicy,
+    pub assembly: AssemblyConfig,
+    /// (name, first instant, end instant exclusive)
+    pub key_periods: Vec<(String, DateTime<Utc>, DateTime<Utc>)>,
+    /// Where it came from (None: built-in defaults).
+    pub path: Option<PathBuf>,
+}
+
+fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let before = &src[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+impl Config {
+    /// The built-in defaults (no watch rules: nothing is graded until rules are configured).
+    pub fn defaults() -> Config {
+        Config { topics: default_lexicons(), ..Config::default() }
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let src = std::fs::read_to_string(path).map_err(|e| ConfigError::Read { path: path.to_path_buf(), source: e })?;
+        Config::parse(&src, path)
+    }
+
+    pub fn parse(src: &str, path: &Path) -> Result<Config, ConfigError> {
+        let at = |offset: usize, message: String| {
+            let (line, column) = line_col(src, offset);
+            ConfigError::At { path: path.to_path_buf(), line, column, message }
+        };
+        let raw: RawConfig = toml::from_str(src).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start);
+            at(offset, e.message().trim().to_string())
+        })?;
+
+        let mut rules = Vec::new();
+        for r in &raw.rules {
+            let def = RuleDef { name: r.name.get_ref().clone(), expr: r.expr.get_ref().clone() };
+            if let Err(e) = yuqing_text::rules::parse(&def.expr) {
+                // Point into the expression: the span starts at the opening quote.
+                let start = r.expr.span().start + 1;
+                let inner = src.get(start..).unwrap_or("");
+                let byte = inner.char_indices().nth(e.position).map_or(inner.len(), |(b, _)| b);
+                return Err(at(start + byte, format!("监测规则“{}”有误：{}", def.name, e.message)));
+            }
+            if rules.iter().any(|x: &RuleDef| x.name == def.name) {
+                return Err(at(r.name.span().start, format!("监测规则名称“{}”重复", def.name)));
+            }
+            rules.push(def);
+        }
+        let mut topics = if raw.topics.keep_defaults { default_lexicons() } else { Vec::new() };
+        for lex in raw.topics.lexicons {
+            match topics.iter_mut().find(|t| t.name == lex.name) {
+                Some(t) => t.words.extend(lex.words),
+                None => topics.push(lex),
+            }
+        }
+        let tz = china_tz();
+        let mut key_periods = Vec::new();
+        for p in &raw.key_periods {
+            let day = |s: &Spanned<String>| {
+                NaiveDate::parse_from_str(s.get_ref().trim(), "%Y-%m-%d")
+                    .map_err(|_| at(s.span().start, format!("重点时期“{}”的日期“{}”应为 YYYY-MM-DD", p.name, s.get_ref())))
+            };
+            let start = day(&p.start)?;
+            let end = day(&p.end)?;
+            if end < start {
+                return Err(at(p.end.span().start, format!("重点时期“{}”的结束日期早于开始日期", p.name)));
+            }
+            let instant = |d: NaiveDate| {
+                tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()).single().map(|t| t.with_timezone(&Utc))
+            };
+            let (Some(s), Some(e)) = (instant(start), end.succ_opt().and_then(instant)) else {
+                return Err(at(p.start.span().start, format!("重点时期“{}”的日期超出范围", p.name)));
+            };
+            key_periods.push((p.name.clone(), s, e));
+        }
+        if raw.assembly.window_hours <= 0 || raw.assembly.close_after_hours <= 0 {
+            return Err(at(src.find("[assembly]").unwrap_or(0), "window_hours 与 close_after_hours 必须为正数".into()));
+        }
+        if !(0.0..=1.0).contains(&raw.assembly.min_similarity) {
+            return Err(at(src.find("min_similarity").unwrap_or(0), "min_similarity 应在 0 到 1 之间".into()));
+        }
+        Ok(Config {
+            organization: raw.organization,
+            departments: raw.departments,
+            rules,
+            topics,
+            grading: raw.grading,
+            assembly: raw.assembly,
+            key_periods,
+            path: Some(path.to_path_buf()),
+        })
+    }
+
+    /// The key period in force at `t`, if any.
+    pub fn key_period_at(&self, t: DateTime<Utc>) -> Option<&str> {
+        self.key_periods.iter().find(|(_, s, e)| *s <= t && t < *e).map(|(n, _, _)| n.as_str())
+    }
+
+    /// What the analyzer is built from.
+    pub fn analyzer_config(&self) -> AnalyzerConfig {
+        let mut user_words = vec![self.organization.name.clone()];
+        user_words.extend(self.organization.aliases.iter().cloned());
+        user_words.extend(self.organization.places.iter().cloned());
+        for d in &self.departments {
+            user_words.push(d.name.clone());
+            user_words.extend(d.aliases.iter().cloned());
+        }
+        user_words.retain(|w| !w.trim().is_empty());
+        AnalyzerConfig {
+            user_words,
+            rules: self.rules.clone(),
+            topics: self.topics.clone(),
+            severe_words: self.grading.severe_words.clone(),
+        }
+    }
+}
+
+/// The commented example `yuqing init` writes.
+pub const EXAMPLE: &str = include_str!("../../../docs/yuqing.example.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(src: &str) -> Result<Config, ConfigError> {
+        Config::parse(src, Path::new("yuqing.toml"))
+    }
+
+    #[test]
+    fn example_config_is_valid() {
+        let c = parse(EXAMPLE).expect("the example must load");
+        assert!(!c.rules.is_empty());
+        assert!(c.topics.iter().any(|t| t.name == "医疗"));
+    }
+
+    #[test]
+    fn toml_syntax_error_names_line_and_column() {
+        let err = parse("[organization]\nname = \"某市\"\naliases = [\"a\",\n\n[grading]\nmajor_posts = 1\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("配置文件 yuqing.toml 第 "), "{msg}");
+        let err = parse("[grading]\nmajor_posts = \"many\"\n").unwrap_err().to_string();
+        assert!(err.contains("第 2 行"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_with_its_place() {
+        let err = parse("[grading]\nmajor_post = 100\n").unwrap_err().to_string();
+        assert!(err.contains("第 2 行第 1 列"), "{err}");
+    }
+
+    #[test]
+    fn bad_rule_points_at_the_error_inside_the_expression() {
+        let src = "[[rules]]\nname = \"医疗\"\nexpr = \"(医院 & 纠纷\"\n";
+        let err = parse(src).unwrap_err().to_string();
+        assert!(err.contains("第 3 行") && err.contains("医疗"), "{err}");
+    }
+
+    #[test]
+    fn key_periods_are_days_in_china_time() {
+        let src = "[[key_periods]]\nname = \"高考\"\nstart = \"2026-06-07\"\nend = \"2026-06-08\"\n";
+        let c = parse(src).unwrap();
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert_eq!(c.key_period_at(t("2026-06-07T00:00:00+08:00")), Some("高考"));
+        assert_eq!(c.key_period_at(t("2026-06-08T23:59:59+08:00")), Some("高考"));
+        assert_eq!(c.key_period_at(t("2026-06-09T00:00:00+08:00")), None);
+        assert_eq!(c.key_period_at(t("2026-06-06T23:59:59+08:00")), None);
+        let bad = parse("[[key_periods]]\nname = \"x\"\nstart = \"6月7日\"\nend = \"2026-06-08\"\n").unwrap_err().to_string();
+        assert!(bad.contains("第 3 行"), "{bad}");
+    }
+}

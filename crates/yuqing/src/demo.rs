@@ -1,0 +1,134 @@
+//! `yuqing demo` and `yuqing serve`: builds a demo data directory from the real Weibo sample shipped
+//! in `demo/`, replays it in time order as if it arrived live, and serves the read-only desk.
+//!
+//! Invariant: the demo only ever deletes a directory it created itself (marked by `.yuqing-demo`).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{bail, Context, Result};
+use chrono::{Duration, Utc};
+use yuqing_core::input::{self, Format};
+use yuqing_core::Grade;
+use yuqing_store::Store;
+
+use crate::config::Config;
+use crate::pipeline::{IngestReport, Pipeline};
+
+/// The shipped sample (see demo/README.md for its origin) and the demo's configuration.
+pub const SAMPLE: &[u8] = include_bytes!("../../../demo/weibo-covid19-sample.jsonl");
+pub const DEMO_CONFIG: &str = include_str!("../../../demo/yuqing.toml");
+const MARKER: &str = ".yuqing-demo";
+
+/// Replay window: posts published within this many minutes arrive together.
+const REPLAY_STEP_MINUTES: i64 = 30;
+
+pub fn demo_config(path: Option<&Path>) -> Result<Config> {
+    match path {
+        Some(p) => Ok(Config::load(p)?),
+        None => Ok(Config::parse(DEMO_CONFIG, Path::new("demo/yuqing.toml"))?),
+    }
+}
+
+/// Builds the demo data directory (replacing an earlier demo build) and returns the pipeline on it.
+pub fn build(data_dir: &Path, config: Config, mut progress: impl FnMut(&str)) -> Result<(Pipeline, IngestReport)> {
+    if data_dir.exists() {
+        let is_demo = data_dir.join(MARKER).exists();
+        let is_empty = std::fs::read_dir(data_dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+        if !is_demo && !is_empty {
+            bail!("{} 已存在且不是演示目录；为免误删数据，请换一个 --data-dir", data_dir.display());
+        }
+        if is_demo {
+            std::fs::remove_dir_all(data_dir).with_context(|| format!("无法清理旧的演示目录 {}", data_dir.display()))?;
+        }
+    }
+    std::fs::create_dir_all(data_dir).with_context(|| format!("无法创建 {}", data_dir.display()))?;
+    std::fs::write(data_dir.join(MARKER), "yuqing demo data directory; `yuqing demo` rebuilds it\n")
+        .with_context(|| format!("无法写入 {}", data_dir.display()))?;
+
+    let parsed = input::parse(SAMPLE, Format::Jsonl).context("内置演示样本无法解析")?;
+    let mut posts = parsed.posts;
+    posts.sort_by_key(|(line, p)| (p.published_at, *line));
+    let mut pipeline = Pipeline::open(data_dir, config)?;
+    let mut report = IngestReport::default();
+    let total = posts.len();
+    let mut done = 0;
+    let mut iter = posts.into_iter().peekable();
+    while let Some(first) = iter.next() {
+        let start = first.1.published_at.map(|t| t.with_timezone(&Utc)).unwrap_or_else(Utc::now);
+        let end = start + Duration::minutes(REPLAY_STEP_MINUTES);
+        let mut batch = vec![first];
+        while let Some(next) = iter.peek() {
+            match next.1.published_at {
+                Some(t) if t.with_timezone(&Utc) < end => batch.push(iter.next().expect("peeked")),
+                _ => break,
+            }
+        }
+        done += batch.len();
+        let r = pipeline.ingest(batch, end)?;
+        for a in r.alerts.iter().filter(|a| a.to >= Grade::II) {
+            progress(&format!(
+                "  {} 预警：事件 #{} 升至 {} 级（{}）",
+                a.at.with_timezone(&crate::config::china_tz()).format("%m-%d %H:%M"),
+                a.story_id,
+                a.to.as_str(),
+                a.to.label_zh()
+            ));
+        }
+        report.merge(r);
+        if done % 2000 < 200 {
+            progress(&format!("已回放 {done}/{total} 条"));
+        }
+    }
+    pipeline.flush()?;
+    Ok((pipeline, report))
+}
+
+pub fn run(data_dir: &Path, config_path: Option<&Path>, addr: &str, serve_after: bool) -> Result<()> {
+    let config = demo_config(config_path)?;
+    println!("yuqing 演示：回放 2020 年 1–2 月新冠疫情期间的真实微博样本（见 demo/README.md），数据目录 {}", data_dir.display());
+    let started = std::time::Instant::now();
+    let (pipeline, report) = build(data_dir, config, |line| println!("{line}"))?;
+    let stats = pipeline.data().store.stats()?;
+    println!(
+        "回放完成（{:.1} 秒）：帖文 {} 条，舆情事件 {} 个，已定级 {} 个，预警 {} 条。",
+        started.elapsed().as_secs_f32(),
+        report.stored,
+        stats.stories,
+        stats.graded.iter().map(|(_, n)| n).sum::<u64>(),
+        stats.alerts
+    );
+    if serve_after {
+        serve(pipeline, addr)
+    } else {
+        Ok(())
+    }
+}
+
+/// Serves the read-only desk on `addr` until Ctrl-C.
+pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
+    let org = pipeline.config().organization.name.clone();
+    let banner = if pipeline.data().path().join(MARKER).exists() {
+        Some("演示数据：2020 年 1–2 月新冠疫情期间的真实微博（NLPCC 2020 公开数据集抽样），按发布时间回放入库；本页只读。".to_string())
+    } else {
+        None
+    };
+    let data = pipeline.into_data();
+    let state = yuqing_server::AppState {
+        data: Arc::new(Mutex::new(data)),
+        org_name: if org.is_empty() { "本单位".to_string() } else { org },
+        banner,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("无法启动异步运行时")?;
+    rt.block_on(async move {
+        let (local, fut) = yuqing_server::bind(state, addr).await?;
+        println!("页面已启动：http://{local}/  （Ctrl-C 停止）");
+        fut.await?;
+        Ok::<(), anyhow::Error>(())
+    })
+}
+
+/// Where `cargo run -- demo` keeps its data unless told otherwise.
+pub fn default_dir() -> PathBuf {
+    PathBuf::from("./yuqing-demo")
+}

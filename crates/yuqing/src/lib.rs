@@ -1,0 +1,9 @@
+//! The yuqing program: configuration, the ingest pipeline, the command line and its commands.
+//! The binary (`main.rs`) only parses arguments and calls into these modules.
+
+pub mod bench;
+pub mod config;
+pub mod demo;
+pub mod eval;
+pub mod pipeline;
+pub mod train;

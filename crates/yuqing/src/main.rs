@@ -1,0 +1,563 @@
+//! `yuqing` — the command line. Parses arguments, loads the configuration, opens the data
+//! directory and runs one command; everything a user reads is in Chinese.
+
+use std::io::{BufRead, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use yuqing::config::{Config, EXAMPLE};
+use yuqing::pipeline::{IngestReport, Pipeline};
+use yuqing_core::input::{self, Format};
+use yuqing_core::{Assembler, Grade, StoryStatus};
+use yuqing_store::{Store, StoryOrder, StoryQuery};
+use yuqing_text::highlight::snippet;
+use yuqing_text::{matching_form, Analyzer};
+
+#[derive(Parser)]
+#[command(name = "yuqing", version, about = "yuqing 舆情监测与处置 — 采集、分析、聚合、定级、预警")]
+struct Cli {
+    /// 数据目录
+    #[arg(long, global = true, default_value = "./yuqing-data", env = "YUQING_DATA_DIR")]
+    data_dir: PathBuf,
+    /// 配置文件（默认：当前目录的 yuqing.toml，没有则用内置默认值）
+    #[arg(long, global = true, env = "YUQING_CONFIG")]
+    config: Option<PathBuf>,
+    /// 以一个 JSON 文档输出
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// 写出带注释的示例配置文件
+    Init {
+        #[arg(default_value = "yuqing.toml")]
+        path: PathBuf,
+        /// 覆盖已有文件
+        #[arg(long)]
+        force: bool,
+    },
+    /// 导入 JSONL 或 CSV 帖文文件
+    Ingest {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// 列出舆情事件（默认只列已定级的；--all 列出全部）
+    Stories {
+        #[arg(long)]
+        all: bool,
+        /// 只列出开放中的事件
+        #[arg(long)]
+        open: bool,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// 排序：grade（级别）、recent（最近活跃）、posts（帖文数）
+        #[arg(long, default_value = "grade")]
+        order: String,
+    },
+    /// 查看一个舆情事件：级别、定级依据、热度、帖文
+    Story {
+        id: i64,
+        #[arg(long, default_value_t = 20)]
+        posts: usize,
+    },
+    /// 人工定级（只升不降；--clear 撤销人工定级）
+    Grade {
+        id: i64,
+        /// IV、III、II、I（或 一般、较大、重大、特别重大）
+        grade: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        clear: bool,
+    },
+    /// 全文检索帖文，最新的在前
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+    },
+    /// 数据目录概况：帖文、事件、各级别数量、预警
+    Stats,
+    /// 列出预警记录
+    Alerts {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// 从标准输入逐行读取文本，输出情感倾向与领域（无需数据目录）
+    Classify,
+    /// 从标准输入读取 JSONL 帖文，输出每行所属事件（与导入相同的聚合；无需数据目录）
+    Cluster,
+    /// 监测规则工具
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// 性能测试：分析阶段与完整导入的吞吐量
+    Bench {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// 分析阶段最多取多少条（0 为全部）
+        #[arg(long, default_value_t = 0)]
+        limit: usize,
+    },
+    /// 演示：用随仓库提供的真实微博样本建立数据目录，按时间回放，并启动只读页面
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// 只建数据、不启动页面
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// 为已有数据目录启动只读页面
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+    },
+    /// 用 ../shared/data/sentiment 训练情感模型（可复现）
+    TrainSentiment {
+        #[arg(long, default_value = "../shared/data/sentiment")]
+        data: PathBuf,
+        #[arg(long, default_value = "crates/yuqing-text/data/sentiment.model")]
+        out: PathBuf,
+    },
+    /// 在留出集上评估内置情感模型
+    EvalSentiment {
+        #[arg(long, default_value = "../shared/data/sentiment")]
+        data: PathBuf,
+    },
+    /// 以话题标签为标准评估事件聚合质量（聚合前去掉标签）
+    EvalClustering {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// 检查一条规则表达式，输出解析结果或错误位置
+    Check { expr: String },
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("YUQING_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("错误：{e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config> {
+    match &cli.config {
+        Some(p) => Ok(Config::load(p)?),
+        None => {
+            let local = Path::new("yuqing.toml");
+            if local.exists() {
+                Ok(Config::load(local)?)
+            } else {
+                Ok(Config::defaults())
+            }
+        }
+    }
+}
+
+fn print_json(v: &serde_json::Value) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match &cli.command {
+        Command::Init { path, force } => {
+            if path.exists() && !force {
+                bail!("{} 已存在；如需覆盖请加 --force", path.display());
+            }
+            std::fs::write(path, EXAMPLE).with_context(|| format!("无法写入 {}", path.display()))?;
+            println!("已写出示例配置 {}，请按本单位情况修改后使用 --config {} 运行。", path.display(), path.display());
+            Ok(())
+        }
+        Command::Ingest { files } => {
+            let config = load_config(&cli)?;
+            let mut pipeline = Pipeline::open(&cli.data_dir, config)?;
+            let mut total = IngestReport::default();
+            let mut per_file = Vec::new();
+            for file in files {
+                let report = ingest_file(&mut pipeline, file)?;
+                per_file.push((file.clone(), report.clone()));
+                total.merge(report);
+            }
+            pipeline.flush()?;
+            if cli.json {
+                let files: Vec<_> = per_file
+                    .iter()
+                    .map(|(f, r)| json!({"file": f, "read": r.read, "stored": r.stored, "duplicates": r.duplicates, "rejected": r.rejected}))
+                    .collect();
+                print_json(&json!({
+                    "read": total.read, "stored": total.stored, "duplicates": total.duplicates,
+                    "rejected": total.rejected.len(), "new_stories": total.new_stories,
+                    "alerts": total.alerts, "files": files,
+                }))
+            } else {
+                for (f, r) in &per_file {
+                    println!(
+                        "{}：读取 {} 条，入库 {} 条，重复 {} 条，拒收 {} 条",
+                        f.display(),
+                        r.read,
+                        r.stored,
+                        r.duplicates,
+                        r.rejected.len()
+                    );
+                    for rej in r.rejected.iter().take(50) {
+                        println!("  第 {} 行：{}", rej.line, rej.reason);
+                    }
+                    if r.rejected.len() > 50 {
+                        println!("  ……另有 {} 行被拒收（用 --json 查看全部）", r.rejected.len() - 50);
+                    }
+                }
+                println!(
+                    "合计：读取 {} 条，入库 {} 条，重复 {} 条，拒收 {} 条；新事件 {} 个，预警 {} 条。",
+                    total.read,
+                    total.stored,
+                    total.duplicates,
+                    total.rejected.len(),
+                    total.new_stories,
+                    total.alerts.len()
+                );
+                for a in total.alerts.iter().filter(|a| a.to >= Grade::III).take(20) {
+                    println!(
+                        "  预警：事件 {} 升至 {} 级（{}）— {}",
+                        a.story_id,
+                        a.to.as_str(),
+                        a.to.label_zh(),
+                        a.reasons.first().map(|r| r.detail.as_str()).unwrap_or("")
+                    );
+                }
+                Ok(())
+            }
+        }
+        Command::Stories { all, open, limit, offset, order } => {
+            let config = load_config(&cli)?;
+            let pipeline = Pipeline::open(&cli.data_dir, config)?;
+            let order = match order.as_str() {
+                "grade" => StoryOrder::Grade,
+                "recent" => StoryOrder::Recent,
+                "posts" => StoryOrder::Posts,
+                other => bail!("未知的排序方式“{other}”，可用 grade、recent、posts"),
+            };
+            let q = StoryQuery {
+                graded_only: !all,
+                status: open.then_some(StoryStatus::Open),
+                order,
+                limit: *limit,
+                offset: *offset,
+                ..Default::default()
+            };
+            let page = pipeline.data().store.stories(&q)?;
+            if cli.json {
+                return print_json(&json!({"total": page.total, "stories": page.items}));
+            }
+            println!("共 {} 个舆情事件{}：", page.total, if *all { "" } else { "（已定级）" });
+            for s in &page.items {
+                let grade = s.grade.map_or("未定级".to_string(), |g| format!("{}级 {}", g.as_str(), g.label_zh()));
+                println!(
+                    "#{:<6} [{}] {}  帖文 {}，站点 {}，负面 {:.0}%，{} — {}",
+                    s.id,
+                    grade,
+                    s.title,
+                    s.posts,
+                    s.sites,
+                    s.negative_share * 100.0,
+                    if s.status == StoryStatus::Open { "开放" } else { "已关闭" },
+                    s.reasons.first().map(|r| r.detail.as_str()).unwrap_or("未命中监测规则")
+                );
+            }
+            Ok(())
+        }
+        Command::Story { id, posts } => {
+            let config = load_config(&cli)?;
+            let pipeline = Pipeline::open(&cli.data_dir, config)?;
+            let store = &pipeline.data().store;
+            let Some(story) = store.story(*id)? else { bail!("舆情事件 {id} 不存在") };
+            let page = store.story_posts(*id, *posts, 0)?;
+            let heat = yuqing_store::story_heat(store, *id)?;
+            let alerts = store.story_alerts(*id)?;
+            if cli.json {
+                return print_json(&json!({"story": story, "heat": heat, "alerts": alerts, "posts": page.items, "posts_total": page.total}));
+            }
+            let grade = story.grade.map_or("未定级".to_string(), |g| format!("{}级（{}）", g.as_str(), g.label_zh()));
+            println!("舆情事件 #{}：{}", story.id, story.title);
+            println!("级别：{grade}    状态：{}", if story.status == StoryStatus::Open { "开放" } else { "已关闭" });
+            println!("时间：{} 至 {}", story.first_at.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M"), story.last_at.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M"));
+            println!("热度：帖文 {}，站点 {}，最高源级别 {}，互动 {}，负面占比 {:.0}%", story.posts, story.sites, story.max_tier.label_zh(), story.interactions, story.negative_share * 100.0);
+            println!("关键词：{}", story.keywords.join("、"));
+            if !story.topics.is_empty() {
+                let t: Vec<String> = story.topics.iter().map(|(t, n)| format!("{t}（{n}）")).collect();
+                println!("领域：{}", t.join("、"));
+            }
+            println!("定级依据：");
+            if story.reasons.is_empty() {
+                println!("  （未命中监测规则，未定级；可用 yuqing grade {} III --reason … 人工定级）", story.id);
+            }
+            for r in &story.reasons {
+                println!("  [{}级] {}", r.grade.as_str(), r.detail);
+            }
+            if !alerts.is_empty() {
+                println!("预警记录：");
+                for a in &alerts {
+                    println!("  {} 升至 {} 级", a.at.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M"), a.to.as_str());
+                }
+            }
+            println!("每小时热度（最近 12 小时段）：");
+            for b in heat.iter().rev().take(12).rev() {
+                println!("  {}  帖文 {:>5}  站点 {:>3}  负面 {:>5}", b.hour.with_timezone(&yuqing::config::china_tz()).format("%m-%d %H:00"), b.posts, b.sites, b.negative);
+            }
+            println!("帖文（共 {} 条，最新 {} 条）：", page.total, page.items.len());
+            for p in &page.items {
+                let text: String = if p.title.is_empty() { p.text.chars().take(80).collect() } else { p.title.clone() };
+                println!("  {} [{}] {} {}", p.published_at.format("%m-%d %H:%M"), p.sentiment.label_zh(), p.source, text);
+            }
+            Ok(())
+        }
+        Command::Grade { id, grade, reason, clear } => {
+            let config = load_config(&cli)?;
+            let mut pipeline = Pipeline::open(&cli.data_dir, config)?;
+            let value = if *clear {
+                None
+            } else {
+                let Some(g) = grade else { bail!("请给出级别（IV、III、II、I），或用 --clear 撤销人工定级") };
+                let g: Grade = g.parse().map_err(anyhow::Error::msg)?;
+                let Some(why) = reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) else {
+                    bail!("人工定级必须用 --reason 写明理由")
+                };
+                Some((g, why.to_string()))
+            };
+            let alert = pipeline.set_manual_grade(*id, value, Utc::now())?;
+            if cli.json {
+                return print_json(&json!({"story": id, "alert": alert}));
+            }
+            match alert {
+                Some(a) => println!("事件 {id} 已定为 {} 级（{}），已记录预警。", a.to.as_str(), a.to.label_zh()),
+                None => println!("已更新事件 {id} 的人工定级；级别未升高，无新预警。"),
+            }
+            Ok(())
+        }
+        Command::Search { query, limit, offset } => {
+            let config = load_config(&cli)?;
+            let pipeline = Pipeline::open(&cli.data_dir, config)?;
+            let data = pipeline.data();
+            let hits = data.fts.search(query, *limit, *offset)?;
+            let posts = data.store.posts_by_ids(&hits.ids)?;
+            let results: Vec<_> = posts
+                .iter()
+                .map(|p| {
+                    let text_snip = snippet(&p.text, &matching_form(&p.text), &hits.terms, 120);
+                    let title_snip = snippet(&p.title, &matching_form(&p.title), &hits.terms, 60);
+                    (p, title_snip, text_snip)
+                })
+                .collect();
+            if cli.json {
+                let items: Vec<_> = results
+                    .iter()
+                    .map(|(p, t, s)| json!({
+                        "post": p.id, "story": p.story_id, "source": p.source, "url": p.url,
+                        "published_at": p.published_at, "sentiment": p.sentiment,
+                        "title": t.fragment, "title_highlights": t.ranges, "title_html": t.to_html(),
+                        "snippet": s.fragment, "highlights": s.ranges, "snippet_html": s.to_html(),
+                    }))
+                    .collect();
+                return print_json(&json!({"query": query, "terms": hits.terms, "total": hits.total, "results": items}));
+            }
+            println!("“{}”共 {} 条结果（检索词：{}）：", query, hits.total, hits.terms.join(" "));
+            for (p, t, s) in &results {
+                println!("— {} {} 事件 #{} [{}]", p.published_at.format("%Y-%m-%d %H:%M"), p.source, p.story_id, p.sentiment.label_zh());
+                if !p.title.is_empty() {
+                    println!("  {}", t.to_marked_text());
+                }
+                println!("  {}", s.to_marked_text());
+                if let Some(u) = &p.url {
+                    println!("  {u}");
+                }
+            }
+            Ok(())
+        }
+        Command::Stats => {
+            let config = load_config(&cli)?;
+            let pipeline = Pipeline::open(&cli.data_dir, config)?;
+            let stats = pipeline.data().store.stats()?;
+            if cli.json {
+                return print_json(&serde_json::to_value(&stats)?);
+            }
+            let graded: Vec<String> = stats.graded.iter().map(|(g, n)| format!("{}级 {n} 个", g.as_str())).collect();
+            println!("数据目录 {}", cli.data_dir.display());
+            println!("帖文 {} 条（负面 {} 条），舆情事件 {} 个（开放 {} 个），预警 {} 条", stats.posts, stats.negative_posts, stats.stories, stats.open_stories, stats.alerts);
+            println!("已定级：{}", if graded.is_empty() { "无".to_string() } else { graded.join("，") });
+            if let (Some(a), Some(b)) = (stats.first_post_at, stats.last_post_at) {
+                let tz = yuqing::config::china_tz();
+                println!("帖文时间：{} 至 {}", a.with_timezone(&tz).format("%Y-%m-%d %H:%M"), b.with_timezone(&tz).format("%Y-%m-%d %H:%M"));
+            }
+            Ok(())
+        }
+        Command::Alerts { limit } => {
+            let config = load_config(&cli)?;
+            let pipeline = Pipeline::open(&cli.data_dir, config)?;
+            let alerts = pipeline.data().store.alerts(*limit)?;
+            if cli.json {
+                return print_json(&json!({"alerts": alerts}));
+            }
+            for a in &alerts {
+                println!(
+                    "{} 事件 #{} {} → {} 级（{}）：{}",
+                    a.at.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M"),
+                    a.story_id,
+                    a.from.map_or("未定级", |g| g.as_str()),
+                    a.to.as_str(),
+                    a.to.label_zh(),
+                    a.reasons.first().map(|r| r.detail.as_str()).unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+        Command::Classify => {
+            let config = load_config(&cli)?;
+            let analyzer = Analyzer::new(&config.analyzer_config())?;
+            let stdin = std::io::stdin();
+            let mut out = std::io::stdout().lock();
+            let mut all = Vec::new();
+            for (i, line) in stdin.lock().lines().enumerate() {
+                let line = line.with_context(|| format!("标准输入第 {} 行不是有效的 UTF-8", i + 1))?;
+                let a = analyzer.analyze("", &line, "");
+                let v = json!({"sentiment": a.sentiment, "score": (a.sentiment_score * 1000.0).round() / 1000.0, "topics": a.topics});
+                if cli.json {
+                    all.push(v);
+                } else {
+                    serde_json::to_writer(&mut out, &v)?;
+                    writeln!(out)?;
+                }
+            }
+            if cli.json {
+                drop(out);
+                print_json(&serde_json::Value::Array(all))?;
+            }
+            Ok(())
+        }
+        Command::Cluster => {
+            let config = load_config(&cli)?;
+            let analyzer = Analyzer::new(&config.analyzer_config())?;
+            let mut raw = Vec::new();
+            std::io::stdin().read_to_end(&mut raw).context("无法读取标准输入")?;
+            let parsed = input::parse(&raw, Format::Jsonl)?;
+            let mut assembler = Assembler::new(config.assembly.clone(), 1);
+            let now = Utc::now();
+            let mut out = std::io::stdout().lock();
+            let mut all = Vec::new();
+            for (line, post) in &parsed.posts {
+                let a = analyzer.analyze(post.title_str(), post.text_str(), post.source_str());
+                let at = post.published_at.map_or(now, |t| t.with_timezone(&Utc));
+                let assignment = assembler.assign(*line as i64, &a.features(at));
+                let v = json!({"line": line, "story": assignment.story});
+                if cli.json {
+                    all.push(v);
+                } else {
+                    serde_json::to_writer(&mut out, &v)?;
+                    writeln!(out)?;
+                }
+            }
+            for r in &parsed.rejected {
+                eprintln!("第 {} 行被拒收：{}", r.line, r.reason);
+            }
+            if cli.json {
+                drop(out);
+                print_json(&json!({"assignments": all, "rejected": parsed.rejected}))?;
+            }
+            Ok(())
+        }
+        Command::Rules { command: RulesCommand::Check { expr } } => match yuqing_text::rules::parse(expr) {
+            Ok(rule) => {
+                if cli.json {
+                    print_json(&json!({"ok": true, "rule": rule.to_string(), "ast": rule}))
+                } else {
+                    println!("规则有效：{rule}");
+                    Ok(())
+                }
+            }
+            Err(e) => {
+                if cli.json {
+                    print_json(&json!({"ok": false, "position": e.position, "message": e.message}))?;
+                } else {
+                    println!("{expr}");
+                    let pad: String = expr.chars().take(e.position).map(|c| if c.is_ascii() { ' ' } else { '　' }).collect();
+                    println!("{pad}^");
+                }
+                bail!("规则有误，{e}")
+            }
+        },
+        Command::Bench { files, limit } => {
+            let config = load_config(&cli)?;
+            let report = yuqing::bench::run(&config, files, *limit)?;
+            if cli.json {
+                print_json(&serde_json::to_value(&report)?)
+            } else {
+                println!("{}", report.to_text());
+                Ok(())
+            }
+        }
+        Command::Demo { addr, no_serve } => {
+            let data_dir = if cli.data_dir == Path::new("./yuqing-data") { PathBuf::from("./yuqing-demo") } else { cli.data_dir.clone() };
+            yuqing::demo::run(&data_dir, cli.config.as_deref(), addr, !no_serve)
+        }
+        Command::Serve { addr } => {
+            let config = load_config(&cli)?;
+            let pipeline = Pipeline::open(&cli.data_dir, config)?;
+            yuqing::demo::serve(pipeline, addr)
+        }
+        Command::TrainSentiment { data, out } => {
+            let report = yuqing::train::train_sentiment(data, out)?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::EvalSentiment { data } => {
+            let report = yuqing::train::eval_sentiment(data)?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::EvalClustering { files } => {
+            let config = load_config(&cli)?;
+            let report = yuqing::eval::clustering(&config, files)?;
+            if cli.json {
+                print_json(&serde_json::to_value(&report)?)
+            } else {
+                println!("{}", report.to_text());
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Reads, parses and ingests one file; a bad line never stops the rest.
+fn ingest_file(pipeline: &mut Pipeline, file: &Path) -> Result<IngestReport> {
+    let bytes = std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
+    let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let format = Format::from_path_hint(&name).unwrap_or_else(|| Format::sniff(&bytes));
+    let parsed = input::parse(&bytes, format).with_context(|| format!("{} 无法导入", file.display()))?;
+    let mut report = pipeline.ingest(parsed.posts, Utc::now())?;
+    report.read += parsed.rejected.len();
+    report.rejected = parsed.rejected;
+    Ok(report)
+}

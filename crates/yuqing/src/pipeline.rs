@@ -1,0 +1,404 @@
+//! The ingest pipeline: posts in → analysis (parallel) → exact-duplicate check → story assembly →
+//! heat and grading → alerts → one atomic write to the store and the full-text index.
+//!
+//! Invariant: a batch is written whole or not at all, and the in-memory state (assembler, story
+//! trackers) is rebuilt from the store on open, so stopping at any point loses nothing.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+use serde::Serialize;
+use yuqing_core::heat::HeatFact;
+use yuqing_core::input::Rejection;
+use yuqing_core::url::canonical_url;
+use yuqing_core::{
+    Assembler, Grade, JoinReason, PostFacts, PostInput, Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
+};
+use yuqing_store::{DataDir, NewAlert, PostRecord, Store, StoreError, StoryRecord, WriteBatch};
+use yuqing_text::dedup::{fnv1a, term_hash};
+use yuqing_text::{matching_form, Analysis, Analyzer, AnalyzerError};
+
+use crate::config::Config;
+
+/// Posts analyzed and written per transaction.
+pub const BATCH: usize = 4096;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Analyzer(#[from] AnalyzerError),
+    #[error("舆情事件 {0} 不存在")]
+    NoSuchStory(i64),
+}
+
+/// What one ingest did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestReport {
+    pub read: usize,
+    pub stored: usize,
+    pub duplicates: usize,
+    pub rejected: Vec<Rejection>,
+    pub new_stories: usize,
+    pub alerts: Vec<NewAlert>,
+    pub closed_stories: usize,
+}
+
+impl IngestReport {
+    pub fn merge(&mut self, other: IngestReport) {
+        self.read += other.read;
+        self.stored += other.stored;
+        self.duplicates += other.duplicates;
+        self.rejected.extend(other.rejected);
+        self.new_stories += other.new_stories;
+        self.alerts.extend(other.alerts);
+        self.closed_stories += other.closed_stories;
+    }
+}
+
+/// Per open story: what the tracker does not hold.
+#[derive(Debug, Clone, Default)]
+struct StoryMeta {
+    title: String,
+    keywords: HashMap<String, u32>,
+}
+
+pub struct Pipeline {
+    config: Config,
+    analyzer: Arc<Analyzer>,
+    assembler: Assembler,
+    trackers: HashMap<i64, StoryTracker>,
+    meta: HashMap<i64, StoryMeta>,
+    data: DataDir,
+    next_post_id: i64,
+}
+
+/// Identity of a post for exact duplicates: source + canonical URL when there is a URL, else
+/// source + author + normalized content. The same text by another author or on another site is
+/// a separate post (a copy, linked by `duplicate_of`), not a duplicate.
+pub fn dedup_key(post: &PostInput, content_hash: u64) -> u64 {
+    let source = matching_form(post.source_str().trim());
+    match post.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        Some(url) => fnv1a(format!("u\u{1}{source}\u{1}{}", canonical_url(url)).as_bytes()),
+        None => fnv1a(
+            format!("c\u{1}{source}\u{1}{}\u{1}{content_hash:x}", post.author.as_deref().unwrap_or("").trim()).as_bytes(),
+        ),
+    }
+}
+
+/// A short label for a story from its first post.
+fn story_title(a: &Analysis) -> String {
+    let base = if a.title.display.is_empty() { &a.text.display } else { &a.title.display };
+    let mut t: String = base.chars().take(40).collect();
+    if base.chars().count() > 40 {
+        t.push('…');
+    }
+    t
+}
+
+impl Pipeline {
+    /// Opens the data directory and resumes: open stories and their state come back from the store.
+    pub fn open(data_dir: &Path, config: Config) -> Result<Pipeline, PipelineError> {
+        let analyzer = Arc::new(Analyzer::new(&config.analyzer_config())?);
+        let data = DataDir::open(data_dir, analyzer.segmenter_arc())?;
+        let next_post_id = data.store.next_post_id()?;
+        let mut assembler = Assembler::new(config.assembly.clone(), data.store.next_story_id()?);
+        let mut trackers = HashMap::new();
+        let mut meta = HashMap::new();
+        let open = data.store.open_stories()?;
+        let ids: Vec<i64> = open.iter().map(|s| s.id).collect();
+        let mut members: HashMap<i64, Vec<(i64, u64)>> = HashMap::new();
+        for p in data.store.restore_posts(&ids)? {
+            let tracker: &mut StoryTracker = trackers.entry(p.story_id).or_default();
+            tracker.add(
+                &PostFacts {
+                    heat: HeatFact {
+                        at: p.at,
+                        site: term_hash(&matching_form(&p.source)),
+                        tier: p.tier,
+                        interactions: p.interactions,
+                        negative: p.sentiment == Sentiment::Negative,
+                    },
+                    source: &p.source,
+                    rules: &p.rules,
+                    severe_words: &p.severe_words,
+                    topics: &p.topics,
+                },
+                &config.grading,
+            );
+            members.entry(p.story_id).or_default().push((p.id, p.simhash));
+            let keywords = &mut meta.entry(p.story_id).or_insert_with(StoryMeta::default).keywords;
+            for k in &p.keywords {
+                *keywords.entry(k.clone()).or_insert(0) += 1;
+            }
+        }
+        for s in open {
+            let tracker = trackers.entry(s.id).or_default();
+            tracker.grade = s.grade;
+            tracker.reasons = s.reasons.clone();
+            tracker.manual = s.manual.clone();
+            meta.entry(s.id).or_insert_with(StoryMeta::default).title = s.title.clone();
+            assembler.restore(StorySeed {
+                id: s.id,
+                last_at: s.last_at,
+                centroid: s.centroid.clone(),
+                posts: members.remove(&s.id).unwrap_or_default(),
+            });
+        }
+        tracing::info!(open_stories = assembler.open_count(), next_post_id, "pipeline resumed");
+        Ok(Pipeline { config, analyzer, assembler, trackers, meta, data, next_post_id })
+    }
+
+    pub fn analyzer(&self) -> &Analyzer {
+        &self.analyzer
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn data(&self) -> &DataDir {
+        &self.data
+    }
+
+    pub fn data_mut(&mut self) -> &mut DataDir {
+        &mut self.data
+    }
+
+    /// Gives up the pipeline, keeping the data directory (for serving).
+    pub fn into_data(self) -> DataDir {
+        self.data
+    }
+
+    /// Ingests parsed posts (with their line numbers); `now` is the time of arrival.
+    pub fn ingest(&mut self, posts: Vec<(usize, PostInput)>, now: DateTime<Utc>) -> Result<IngestReport, PipelineError> {
+        let mut report = IngestReport::default();
+        let mut rest = posts;
+        while !rest.is_empty() {
+            let tail = rest.split_off(rest.len().min(BATCH));
+            report.merge(self.ingest_batch(rest, now)?);
+            rest = tail;
+        }
+        Ok(report)
+    }
+
+    fn ingest_batch(&mut self, posts: Vec<(usize, PostInput)>, now: DateTime<Utc>) -> Result<IngestReport, PipelineError> {
+        let mut report = IngestReport { read: posts.len(), ..Default::default() };
+        let analyzer = &self.analyzer;
+        let analyses: Vec<Analysis> =
+            posts.par_iter().map(|(_, p)| analyzer.analyze(p.title_str(), p.text_str(), p.source_str())).collect();
+        let keys: Vec<u64> = posts.iter().zip(&analyses).map(|((_, p), a)| dedup_key(p, a.content_hash)).collect();
+        let known = self.data.store.known_dedup_keys(&keys)?;
+
+        let mut batch = WriteBatch::default();
+        let mut batch_keys: HashSet<u64> = HashSet::new();
+        let mut batch_content: HashMap<u64, i64> = HashMap::new();
+        let mut touched: BTreeSet<i64> = BTreeSet::new();
+        let policy = &self.config.grading;
+        for (((_, post), analysis), key) in posts.into_iter().zip(analyses).zip(keys) {
+            if known.contains(&key) || !batch_keys.insert(key) {
+                report.duplicates += 1;
+                continue;
+            }
+            let id = self.next_post_id;
+            self.next_post_id += 1;
+            let (published_at, time_estimated) = match post.published_at {
+                Some(t) => (t, false),
+                None => (now.with_timezone(&crate::config::china_tz()), true),
+            };
+            let at = published_at.with_timezone(&Utc);
+            let assignment = self.assembler.assign(id, &analysis.features(at));
+            if assignment.is_new() {
+                report.new_stories += 1;
+                self.meta.insert(assignment.story, StoryMeta { title: story_title(&analysis), keywords: HashMap::new() });
+            }
+            let duplicate_of = match batch_content.get(&analysis.content_hash) {
+                Some(first) => Some(*first),
+                None => {
+                    let first = self.data.store.first_with_content(analysis.content_hash)?;
+                    batch_content.insert(analysis.content_hash, first.unwrap_or(id));
+                    first
+                }
+            };
+            let source = post.source.clone().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).unwrap_or_default();
+            let tier = post.tier.unwrap_or(SourceTier::Community);
+            let rules: Vec<String> = analysis.hits.iter().map(|h| h.rule.clone()).collect();
+            let tracker = self.trackers.entry(assignment.story).or_default();
+            tracker.add(
+                &PostFacts {
+                    heat: HeatFact {
+                        at,
+                        site: term_hash(&matching_form(&source)),
+                        tier,
+                        interactions: post.metrics.interactions(),
+                        negative: analysis.sentiment == Sentiment::Negative,
+                    },
+                    source: &source,
+                    rules: &rules,
+                    severe_words: &analysis.severe_words,
+                    topics: &analysis.topics,
+                },
+                policy,
+            );
+            // Re-grade as the story grows, at the stream's own time (a replay of history keeps its
+            // clock, never past now): grades then do not depend on how the input was batched.
+            let eval_now = self.assembler.clock().map_or(now, |c| c.min(now));
+            let key_period = self.config.key_period_at(eval_now);
+            if let Some(change) = tracker.regrade(eval_now, policy, key_period) {
+                batch.alerts.push(NewAlert {
+                    story_id: assignment.story,
+                    from: change.from,
+                    to: change.to,
+                    reasons: change.reasons,
+                    at: eval_now,
+                });
+            }
+            if let Some(meta) = self.meta.get_mut(&assignment.story) {
+                for k in &analysis.keywords {
+                    *meta.keywords.entry(k.clone()).or_insert(0) += 1;
+                }
+            }
+            touched.insert(assignment.story);
+            self.data.fts.add(id, at.timestamp(), &analysis.title.matching, &analysis.text.matching, &source)?;
+            batch.posts.push(PostRecord {
+                id,
+                story_id: assignment.story,
+                dedup_key: key,
+                content_hash: analysis.content_hash,
+                duplicate_of,
+                source,
+                url: post.url.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()),
+                title: analysis.title.display,
+                text: analysis.text.display,
+                author: post.author.map(|a| a.trim().to_string()).filter(|a| !a.is_empty()),
+                place: post.place.map(|a| a.trim().to_string()).filter(|a| !a.is_empty()),
+                published_at,
+                time_estimated,
+                ingested_at: now,
+                tier,
+                metrics: post.metrics,
+                simhash: analysis.simhash,
+                sentiment: analysis.sentiment,
+                sentiment_score: analysis.sentiment_score,
+                topics: analysis.topics,
+                hits: analysis.hits,
+                severe_words: analysis.severe_words,
+                keywords: analysis.keywords,
+                join: assignment.reason,
+            });
+            report.stored += 1;
+        }
+
+        let eval_now = self.assembler.clock().map_or(now, |c| c.min(now));
+        let closed = self.assembler.close_inactive(eval_now);
+        report.closed_stories = closed.len();
+        for &story in touched.iter().chain(closed.iter()) {
+            let status = if closed.contains(&story) { StoryStatus::Closed } else { StoryStatus::Open };
+            if let Some(record) = self.story_record(story, status, eval_now) {
+                batch.stories.push(record);
+            }
+        }
+        batch.closed = closed.clone();
+        self.data.store.write(&batch)?;
+        for story in closed {
+            self.trackers.remove(&story);
+            self.meta.remove(&story);
+        }
+        report.alerts = batch.alerts;
+        Ok(report)
+    }
+
+    fn story_record(&self, story: i64, status: StoryStatus, now: DateTime<Utc>) -> Option<StoryRecord> {
+        let tracker = self.trackers.get(&story)?;
+        let meta = self.meta.get(&story)?;
+        let summary = tracker.heat.summary(now);
+        let mut keywords: Vec<(&String, &u32)> = meta.keywords.iter().collect();
+        keywords.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        Some(StoryRecord {
+            id: story,
+            status,
+            title: meta.title.clone(),
+            keywords: keywords.into_iter().take(8).map(|(k, _)| k.clone()).collect(),
+            first_at: tracker.first_at.unwrap_or(now),
+            last_at: tracker.last_at.unwrap_or(now),
+            grade: tracker.grade,
+            reasons: tracker.reasons.clone(),
+            manual: tracker.manual.clone(),
+            posts: summary.posts,
+            sites: summary.sites,
+            max_tier: summary.max_tier,
+            interactions: summary.interactions,
+            negative_share: summary.negative_share,
+            rule_hits: tracker.rule_hits.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            topics: tracker.top_topics(5),
+            severe_words: tracker.severe_words.iter().cloned().collect(),
+            centroid: self.assembler.centroid(story).unwrap_or_default(),
+            updated_at: now,
+        })
+    }
+
+    /// Makes everything ingested searchable (commits the full-text index).
+    pub fn flush(&mut self) -> Result<(), PipelineError> {
+        self.data.fts.commit()?;
+        Ok(())
+    }
+
+    /// Raises (or clears) a story's grade by hand, with the person's reason; re-grades it now and
+    /// records an alert when the grade rises.
+    pub fn set_manual_grade(
+        &mut self,
+        story: i64,
+        grade: Option<(Grade, String)>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<NewAlert>, PipelineError> {
+        if !self.data.store.set_manual_grade(story, grade.clone())? {
+            return Err(PipelineError::NoSuchStory(story));
+        }
+        let mut batch = WriteBatch::default();
+        let mut alert = None;
+        if let Some(tracker) = self.trackers.get_mut(&story) {
+            tracker.manual = grade;
+            let eval_now = self.assembler.clock().map_or(now, |c| c.min(now));
+            let key_period = self.config.key_period_at(eval_now).map(str::to_string);
+            if let Some(change) = tracker.regrade(eval_now, &self.config.grading, key_period.as_deref()) {
+                let a = NewAlert { story_id: story, from: change.from, to: change.to, reasons: change.reasons, at: now };
+                batch.alerts.push(a.clone());
+                alert = Some(a);
+            }
+            if let Some(record) = self.story_record(story, StoryStatus::Open, eval_now) {
+                batch.stories.push(record);
+            }
+        } else if let (Some(mut record), Some((g, why))) = (self.data.store.story(story)?, grade) {
+            // A closed story: its grade is raised on the stored record.
+            if record.grade < Some(g) {
+                let reason = yuqing_core::GradeReason {
+                    grade: g,
+                    rule: "manual".into(),
+                    detail: format!("人工定级为{}级（{}）：{}", g.as_str(), g.label_zh(), why),
+                };
+                let a = NewAlert { story_id: story, from: record.grade, to: g, reasons: vec![reason.clone()], at: now };
+                record.grade = Some(g);
+                record.reasons.insert(0, reason);
+                record.manual = Some((g, why));
+                batch.alerts.push(a.clone());
+                batch.stories.push(record);
+                alert = Some(a);
+            }
+        }
+        self.data.store.write(&batch)?;
+        Ok(alert)
+    }
+
+    /// Why a post joined its story, for people.
+    pub fn describe_join(reason: &JoinReason) -> String {
+        match reason {
+            JoinReason::New => "首条帖文，新建事件".to_string(),
+            JoinReason::NearDuplicate { post, distance } => format!("与帖文 {post} 近似重复（SimHash 相差 {distance} 位）"),
+            JoinReason::Similar { score } => format!("与事件内容相似（余弦相似度 {score:.2}）"),
+        }
+    }
+}

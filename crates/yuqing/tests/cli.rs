@@ -1,0 +1,330 @@
+//! End-to-end tests of the command line: the real binary on real files and a data directory.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+
+use common::*;
+use serde_json::Value;
+
+fn scratch() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    (dir, data)
+}
+
+fn ingest(data: &Path, files: &[&Path]) -> Value {
+    let mut cmd = yuqing(data);
+    with_config(&mut cmd).arg("--json").arg("ingest").args(files);
+    run_json(&mut cmd)
+}
+
+fn story(data: &Path, id: i64) -> Value {
+    let mut cmd = yuqing(data);
+    with_config(&mut cmd).args(["--json", "story", &id.to_string(), "--posts", "500"]);
+    run_json(&mut cmd)
+}
+
+fn stats(data: &Path) -> Value {
+    let mut cmd = yuqing(data);
+    with_config(&mut cmd).args(["--json", "stats"]);
+    run_json(&mut cmd)
+}
+
+/// Story id of the post whose text contains `needle`, looked up through search.
+fn story_of(data: &Path, query: &str, needle: &str) -> i64 {
+    let mut cmd = yuqing(data);
+    with_config(&mut cmd).args(["--json", "search", query, "--limit", "100"]);
+    let v = run_json(&mut cmd);
+    let results = v["results"].as_array().expect("results");
+    let hit = results
+        .iter()
+        .find(|r| r["snippet"].as_str().unwrap_or("").replace('…', "").contains(needle))
+        .unwrap_or_else(|| panic!("no post with {needle:?} among {v}"));
+    hit["story"].as_i64().expect("story id")
+}
+
+#[test]
+fn ingest_reports_counts_and_rejects_bad_lines_without_stopping() {
+    let (_tmp, data) = scratch();
+    let v = ingest(&data, &[&fixture("mixed.jsonl")]);
+    assert_eq!(v["stored"], 4, "{v}");
+    assert_eq!(v["duplicates"], 1, "{v}");
+    assert_eq!(v["rejected"], 4, "{v}");
+    assert_eq!(v["read"], 9, "{v}");
+    let rejected = v["files"][0]["rejected"].as_array().expect("rejections listed");
+    let lines: Vec<i64> = rejected.iter().map(|r| r["line"].as_i64().unwrap()).collect();
+    assert_eq!(lines, vec![3, 4, 5, 9]);
+    let reasons: Vec<&str> = rejected.iter().map(|r| r["reason"].as_str().unwrap()).collect();
+    assert!(reasons[0].contains("JSON"), "{reasons:?}");
+    assert!(reasons[1].contains("text") && reasons[1].contains("title"), "{reasons:?}");
+    assert!(reasons[2].contains("published_at") && reasons[2].contains("昨天上午"), "{reasons:?}");
+    assert!(reasons[3].contains("likes"), "{reasons:?}");
+    assert_eq!(stats(&data)["posts"], 4);
+
+    // The human-readable report names the lines too.
+    let mut cmd = yuqing(&data);
+    with_config(&mut cmd).arg("ingest").arg(fixture("mixed.jsonl"));
+    let out = run(&mut cmd);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("读取 9 条，入库 0 条，重复 5 条，拒收 4 条"), "second ingest stores nothing new: {text}");
+    assert!(text.contains("第 3 行") && text.contains("第 9 行"), "{text}");
+}
+
+#[test]
+fn traditional_post_matches_simplified_rule_and_reason_names_the_rule() {
+    let (_tmp, data) = scratch();
+    ingest(&data, &[&fixture("mixed.jsonl")]);
+    let id = story_of(&data, "医疗纠纷", "醫療糾紛");
+    let s = story(&data, id);
+    let post = s["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["text"].as_str().unwrap().contains("醫療糾紛"))
+        .expect("the traditional post is kept as written");
+    assert_eq!(post["hits"][0]["rule"], "医疗纠纷", "{post}");
+    assert!(s["story"]["grade"].is_string(), "a story that matched a rule is graded: {s}");
+    let reasons = s["story"]["reasons"].as_array().unwrap();
+    assert!(reasons.iter().any(|r| r["rule"] == "watch_rule" && r["detail"].as_str().unwrap().contains("医疗纠纷")), "{reasons:?}");
+}
+
+#[test]
+fn repost_joins_the_story_of_its_original_and_unrelated_post_does_not() {
+    let (_tmp, data) = scratch();
+    ingest(&data, &[&fixture("mixed.jsonl")]);
+    let original = story_of(&data, "门诊大厅", "今天上午市第一人民医院");
+    let s = story(&data, original);
+    let texts: Vec<&str> = s["posts"].as_array().unwrap().iter().map(|p| p["text"].as_str().unwrap()).collect();
+    assert!(texts.iter().any(|t| t.starts_with("//@路人乙")), "the repost is in the original's story: {texts:?}");
+    let repost = s["posts"].as_array().unwrap().iter().find(|p| p["text"].as_str().unwrap().starts_with("//@")).unwrap();
+    assert!(repost["join"]["NearDuplicate"].is_object(), "joined as a near-duplicate: {repost}");
+    let park = story_of(&data, "菊花展", "菊花展");
+    assert_ne!(park, original);
+    let park_story = story(&data, park);
+    assert!(park_story["story"]["grade"].is_null(), "a story matching no rule stays ungraded");
+}
+
+#[test]
+fn gbk_csv_from_the_real_dataset_is_decoded_stored_and_searchable() {
+    let (_tmp, data) = scratch();
+    let v = ingest(&data, &[&fixture("weibo-2020-02-01-gb18030.csv")]);
+    assert_eq!(v["rejected"], 0, "{v}");
+    let stored = v["stored"].as_u64().unwrap();
+    assert!(stored > 200, "{v}");
+    let mut cmd = yuqing(&data);
+    with_config(&mut cmd).args(["--json", "search", "双黄连", "--limit", "5"]);
+    let s = run_json(&mut cmd);
+    assert!(s["total"].as_u64().unwrap() >= 5, "{s}");
+    let first = &s["results"][0];
+    assert!(first["snippet_html"].as_str().unwrap().contains("<mark>双黄连</mark>"), "{first}");
+    // No mojibake reached the store.
+    let mut cmd = yuqing(&data);
+    with_config(&mut cmd).args(["--json", "stories", "--all", "--limit", "1000"]);
+    let all = run_json(&mut cmd);
+    for st in all["stories"].as_array().unwrap() {
+        assert!(!st["title"].as_str().unwrap().contains('\u{FFFD}'), "{st}");
+    }
+    // The watch rule 双黄连 grades the story those posts formed.
+    assert!(all["stories"].as_array().unwrap().iter().any(|s| s["rule_hits"].to_string().contains("双黄连") && s["grade"].is_string()));
+}
+
+#[test]
+fn undecodable_bytes_reject_only_their_record() {
+    let (_tmp, data) = scratch();
+    let v = ingest(&data, &[&fixture("weibo-2020-02-14-damaged-gb18030.csv")]);
+    assert_eq!(v["rejected"], 2, "{v}");
+    let lines: Vec<i64> = v["files"][0]["rejected"].as_array().unwrap().iter().map(|r| r["line"].as_i64().unwrap()).collect();
+    assert_eq!(lines, vec![12, 22], "{v}");
+    assert!(v["files"][0]["rejected"][0]["reason"].as_str().unwrap().contains("GB18030"), "{v}");
+    assert_eq!(v["stored"].as_u64().unwrap() + v["duplicates"].as_u64().unwrap(), 19, "{v}");
+}
+
+#[test]
+fn restart_between_files_assigns_posts_as_one_run_would() {
+    let sample = std::fs::read_to_string(repo_root().join("demo/weibo-covid19-sample.jsonl")).unwrap();
+    let lines: Vec<&str> = sample.lines().take(3000).collect();
+    let (tmp, one) = scratch();
+    let first = tmp.path().join("first.jsonl");
+    let second = tmp.path().join("second.jsonl");
+    let whole = tmp.path().join("whole.jsonl");
+    std::fs::write(&first, lines[..1500].join("\n")).unwrap();
+    std::fs::write(&second, lines[1500..].join("\n")).unwrap();
+    std::fs::write(&whole, lines.join("\n")).unwrap();
+
+    ingest(&one, &[&whole]);
+    let two = tmp.path().join("data2");
+    ingest(&two, &[&first]);
+    ingest(&two, &[&second]);
+
+    let list = |d: &Path| {
+        let mut cmd = yuqing(d);
+        with_config(&mut cmd).args(["--json", "stories", "--all", "--limit", "1000", "--order", "posts"]);
+        let v = run_json(&mut cmd);
+        let mut out: Vec<(i64, u64, Value, Value, Value)> = v["stories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let id = s["id"].as_i64().unwrap();
+                (id, s["posts"].as_u64().unwrap(), s["grade"].clone(), s["keywords"].clone(), s["status"].clone())
+            })
+            .collect();
+        out.sort_by_key(|x| x.0);
+        (v["total"].as_u64().unwrap(), out)
+    };
+    assert_eq!(stats(&one)["posts"], stats(&two)["posts"]);
+    assert_eq!(list(&one), list(&two), "a restart between the halves changes nothing");
+
+    // Ingesting the same file again adds nothing.
+    let again = ingest(&two, &[&whole]);
+    assert_eq!(again["stored"], 0, "{again}");
+}
+
+#[test]
+fn killed_ingest_loses_nothing_and_duplicates_nothing_when_run_again() {
+    let (tmp, data) = scratch();
+    let sample = repo_root().join("demo/weibo-covid19-sample.jsonl");
+    let mut cmd = yuqing(&data);
+    with_config(&mut cmd).arg("ingest").arg(&sample).stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("ingest starts");
+    // Kill it once it has started writing (the WAL grows), or after a few seconds at most.
+    let wal = data.join("yuqing.db-wal");
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(20) {
+        if std::fs::metadata(&wal).map(|m| m.len() > 64 * 1024).unwrap_or(false) {
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+    let partial = stats(&data)["posts"].as_u64().unwrap();
+
+    let v = ingest(&data, &[&sample]);
+    let total = stats(&data)["posts"].as_u64().unwrap();
+    assert_eq!(partial + v["stored"].as_u64().unwrap(), total);
+    // Every distinct post of the file is stored exactly once: a fresh directory agrees.
+    let fresh = tmp.path().join("fresh");
+    ingest(&fresh, &[&sample]);
+    assert_eq!(total, stats(&fresh)["posts"].as_u64().unwrap(), "killed after {partial} posts");
+    // And the full-text index caught up with the database.
+    let mut cmd = yuqing(&data);
+    with_config(&mut cmd).args(["--json", "search", "双黄连"]);
+    let a = run_json(&mut cmd)["total"].clone();
+    let mut cmd = yuqing(&fresh);
+    with_config(&mut cmd).args(["--json", "search", "双黄连"]);
+    assert_eq!(a, run_json(&mut cmd)["total"]);
+}
+
+#[test]
+fn classify_prints_sentiment_and_topics_for_each_line() {
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(["classify"]).stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "医院乱收费，患者投诉无门，太气人了！").unwrap();
+        writeln!(stdin, "感谢医护人员的辛苦付出，你们是最可爱的人").unwrap();
+        writeln!(stdin, "化工厂发生爆炸起火，消防正在救援").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["sentiment"], "Negative", "{:?}", lines[0]);
+    assert_eq!(lines[1]["sentiment"], "Positive", "{:?}", lines[1]);
+    assert!(lines[0]["score"].as_f64().unwrap() < 0.0);
+    assert!(lines[0]["topics"].to_string().contains("医疗"), "{:?}", lines[0]);
+    assert!(lines[2]["topics"].to_string().contains("安全生产"), "{:?}", lines[2]);
+}
+
+#[test]
+fn cluster_prints_one_story_per_input_line() {
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(["cluster"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&std::fs::read(fixture("mixed.jsonl")).unwrap()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: Vec<Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<i64> = rows.iter().map(|r| r["line"].as_i64().unwrap()).collect();
+    assert_eq!(lines, vec![1, 6, 7, 8, 10]);
+    let story = |line: i64| rows.iter().find(|r| r["line"] == line).unwrap()["story"].as_i64().unwrap();
+    assert_eq!(story(1), story(6), "repost with the original");
+    assert_eq!(story(1), story(7), "exact copy with the original");
+    assert_ne!(story(1), story(10));
+    assert!(stderr(&out).contains("第 3 行"), "rejections go to stderr: {}", stderr(&out));
+}
+
+#[test]
+fn rules_check_shows_the_parsed_rule_or_the_error_position() {
+    let out = run(std::process::Command::new(bin()).args(["--json", "rules", "check", "(医院 | 醫生) & !招聘"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert!(v["rule"].as_str().unwrap().contains("\"医院\""), "{v}");
+
+    let out = run(std::process::Command::new(bin()).args(["--json", "rules", "check", "(医院 & 纠纷"]));
+    assert!(!out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert!(v["position"].is_u64(), "{v}");
+    assert!(stderr(&out).contains("规则有误"), "{}", stderr(&out));
+}
+
+#[test]
+fn broken_config_names_file_line_and_column_and_touches_nothing() {
+    let (tmp, data) = scratch();
+    ingest(&data, &[&fixture("mixed.jsonl")]);
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(&bad, "[organization]\nname = \"某市\"\n\n[[rules]]\nname = \"x\"\nexpr = \"医院 & (纠纷\"\n").unwrap();
+    let mut cmd = yuqing(&data);
+    cmd.arg("--config").arg(&bad).arg("ingest").arg(fixture("weibo-2020-02-01-gb18030.csv"));
+    let out = run(&mut cmd);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("bad.toml") && err.contains("第 6 行") && err.contains("列"), "{err}");
+    assert_eq!(stats(&data)["posts"], 4, "nothing stored was lost or added");
+}
+
+#[test]
+fn init_writes_a_commented_config_that_loads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("yuqing.toml");
+    let out = run(std::process::Command::new(bin()).arg("init").arg(&path));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("# ") && text.contains("[[rules]]"));
+    let out = run(std::process::Command::new(bin()).arg("init").arg(&path));
+    assert!(!out.status.success(), "does not overwrite without --force");
+    let out = run(std::process::Command::new(bin()).arg("--config").arg(&path).args(["--json", "rules", "check", "医院"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn manual_grade_raises_an_ungraded_story_with_the_reason() {
+    let (_tmp, data) = scratch();
+    ingest(&data, &[&fixture("mixed.jsonl")]);
+    let park = story_of(&data, "菊花展", "菊花展");
+    let mut cmd = yuqing(&data);
+    with_config(&mut cmd).args(["--json", "grade", &park.to_string(), "III", "--reason", "领导批示关注"]);
+    let v = run_json(&mut cmd);
+    assert_eq!(v["alert"]["to"], "III", "{v}");
+    let s = story(&data, park);
+    assert_eq!(s["story"]["grade"], "III");
+    assert!(s["story"]["reasons"][0]["detail"].as_str().unwrap().contains("领导批示关注"));
+    let mut cmd = yuqing(&data);
+    with_config(&mut cmd).args(["grade", &park.to_string(), "II"]);
+    assert!(!run(&mut cmd).status.success(), "a manual grade needs a reason");
+}
