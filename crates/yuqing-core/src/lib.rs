@@ -15,5 +15,5 @@ pub mod url;
 
 pub use grade::{grade_story, GradeInputs, GradePolicy};
 pub use heat::{HeatBucket, HeatFact, HeatSeries, HeatSummary};
-pub use story::{Assembler, AssemblyConfig, Assignment, JoinReason, PostFeatures, StorySeed};
+pub use story::{Assembler, MAX_NEAR_DUPLICATE_BITS, AssemblyConfig, Assignment, JoinReason, PostFeatures, StorySeed};
 pub use tracker::{GradeChange, PostFacts, StoryTracker};

@@ -4,7 +4,7 @@
 //! Invariant: pure and incremental; the state can be rebuilt from stored stories (`StorySeed`), so a
 //! restart assigns the next post exactly as an uninterrupted run would.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,7 +17,7 @@ pub struct AssemblyConfig {
     pub window_hours: i64,
     /// A story with no post for this many hours is closed.
     pub close_after_hours: i64,
-    /// Near-duplicate: SimHash distance at most this many bits.
+    /// Near-duplicate: SimHash distance at most this many bits (at most [`MAX_NEAR_DUPLICATE_BITS`]).
     pub near_duplicate_bits: u32,
     /// Cosine similarity to the story's centroid needed to join it.
     pub min_similarity: f32,
@@ -25,7 +25,7 @@ pub struct AssemblyConfig {
     pub centroid_terms: usize,
     /// A post looks for candidate stories through this many of its heaviest terms.
     pub candidate_terms: usize,
-    /// Candidate stories looked at per term (the most recent ones).
+    /// Stories listed per term (the most recently active ones stay).
     pub candidates_per_term: usize,
 }
 
@@ -34,7 +34,7 @@ impl Default for AssemblyConfig {
         AssemblyConfig {
             window_hours: 72,
             close_after_hours: 72,
-            near_duplicate_bits: 3,
+            near_duplicate_bits: 6,
             min_similarity: 0.3,
             centroid_terms: 64,
             candidate_terms: 8,
@@ -81,6 +81,8 @@ pub struct StorySeed {
     pub id: i64,
     pub last_at: DateTime<Utc>,
     pub centroid: Vec<(u64, f32)>,
+    /// The terms the story is found through, oldest first (see [`Assembler::index_terms`]).
+    pub index_terms: Vec<u64>,
     /// (post id, simhash) of the story's posts, for near-duplicate joins.
     pub posts: Vec<(i64, u64)>,
 }
@@ -88,12 +90,22 @@ pub struct StorySeed {
 #[derive(Debug, Clone)]
 struct OpenStory {
     last_at: DateTime<Utc>,
-    /// Sum of member vectors, pruned to the heaviest `centroid_terms`.
-    centroid: HashMap<u64, f32>,
+    /// Sum of member vectors, pruned to the heaviest `centroid_terms`. Ordered, so sums over it are
+    /// the same on every run (a hash map's order would change the last bits of the norm).
+    centroid: BTreeMap<u64, f32>,
     norm: f32,
+    /// Terms under which `postings` lists this story, oldest first.
+    index_terms: Vec<u64>,
 }
 
+/// At most this many terms index one story; the oldest give way.
+const MAX_INDEX_TERMS: usize = 48;
+
 /// The incremental story assembler.
+///
+/// Candidate stories are found through `postings` (term → stories). Its content is a function of the
+/// stories' `index_terms`, and candidates are scored whatever their order in a list, so a restored
+/// assembler finds exactly the candidates an uninterrupted one would.
 #[derive(Debug, Clone)]
 pub struct Assembler {
     config: AssemblyConfig,
@@ -101,18 +113,28 @@ pub struct Assembler {
     /// The latest post time seen: the assembler's clock (replays of history keep their own time).
     clock: Option<DateTime<Utc>>,
     open: HashMap<i64, OpenStory>,
-    /// SimHash band (4 × 16 bits; pigeonhole: distance ≤ 3 shares a band) → (post, simhash, story).
+    /// SimHash band (8 × 8 bits; pigeonhole: distance ≤ 7 shares a band) → (post, simhash, story).
     bands: HashMap<u64, Vec<(i64, u64, i64)>>,
-    /// Term → stories that hold it among their heaviest terms, most recent last.
+    /// Term → stories indexed under it (at most `candidates_per_term`; the least recently active give way).
     postings: HashMap<u64, Vec<i64>>,
+    /// Stories whose index changed since the last `take_changed` (to be stored again).
+    changed: BTreeSet<i64>,
 }
 
-fn band_keys(simhash: u64) -> [u64; 4] {
-    let mut keys = [0u64; 4];
+/// The largest near-duplicate distance the banding is guaranteed to find (8 bands: one of them is
+/// untouched when at most 7 bits differ).
+pub const MAX_NEAR_DUPLICATE_BITS: u32 = 7;
+
+fn band_keys(simhash: u64) -> [u64; 8] {
+    let mut keys = [0u64; 8];
     for (i, key) in keys.iter_mut().enumerate() {
-        *key = ((i as u64) << 16) | ((simhash >> (i * 16)) & 0xFFFF);
+        *key = ((i as u64) << 8) | ((simhash >> (i * 8)) & 0xFF);
     }
     keys
+}
+
+fn norm_of(centroid: &BTreeMap<u64, f32>) -> f32 {
+    centroid.values().map(|w| w * w).sum::<f32>().sqrt()
 }
 
 impl Assembler {
@@ -125,6 +147,7 @@ impl Assembler {
             open: HashMap::new(),
             bands: HashMap::new(),
             postings: HashMap::new(),
+            changed: BTreeSet::new(),
         }
     }
 
@@ -149,22 +172,36 @@ impl Assembler {
     pub fn restore(&mut self, seed: StorySeed) {
         self.next_id = self.next_id.max(seed.id + 1);
         self.clock = self.clock.max(Some(seed.last_at));
-        let centroid: HashMap<u64, f32> = seed.centroid.iter().copied().collect();
-        let norm = centroid.values().map(|w| w * w).sum::<f32>().sqrt();
-        for (term, _) in heaviest(&centroid, self.config.candidate_terms) {
-            self.postings.entry(term).or_default().push(seed.id);
+        let centroid: BTreeMap<u64, f32> = seed.centroid.iter().copied().collect();
+        let norm = norm_of(&centroid);
+        for &term in &seed.index_terms {
+            let list = self.postings.entry(term).or_default();
+            if !list.contains(&seed.id) {
+                list.push(seed.id);
+            }
         }
         for (post, simhash) in seed.posts {
             for key in band_keys(simhash) {
                 self.bands.entry(key).or_default().push((post, simhash, seed.id));
             }
         }
-        self.open.insert(seed.id, OpenStory { last_at: seed.last_at, centroid, norm });
+        self.open.insert(seed.id, OpenStory { last_at: seed.last_at, centroid, norm, index_terms: seed.index_terms });
     }
 
     /// The centroid of an open story, heaviest terms first (to store it).
     pub fn centroid(&self, story: i64) -> Option<Vec<(u64, f32)>> {
         self.open.get(&story).map(|s| heaviest(&s.centroid, usize::MAX))
+    }
+
+    /// The terms an open story is found through, oldest first (to store it).
+    pub fn index_terms(&self, story: i64) -> Option<Vec<u64>> {
+        self.open.get(&story).map(|s| s.index_terms.clone())
+    }
+
+    /// Stories whose stored state is out of date since the last call (their index changed because
+    /// another story took their place under a term); the caller stores them again.
+    pub fn take_changed(&mut self) -> BTreeSet<i64> {
+        std::mem::take(&mut self.changed)
     }
 
     /// Assigns a post (already given its id) to a story and updates the state.
@@ -173,16 +210,16 @@ impl Assembler {
         let window = Duration::hours(self.config.window_hours);
         let in_window = |s: &OpenStory| (f.at - s.last_at).abs() <= window;
 
-        // 1. Near-duplicate of a post in an open story within the window.
+        // 1. Near-duplicate of a post in an open story within the window: the closest, then the latest.
         let mut best_dup: Option<(u32, i64, i64)> = None;
         if !f.terms.is_empty() {
             for key in band_keys(f.simhash) {
                 if let Some(list) = self.bands.get(&key) {
-                    for &(post, sh, story) in list.iter().rev() {
+                    for &(post, sh, story) in list {
                         let d = (sh ^ f.simhash).count_ones();
                         if d <= self.config.near_duplicate_bits
                             && self.open.get(&story).is_some_and(|s| in_window(s))
-                            && best_dup.is_none_or(|(bd, _, _)| d < bd)
+                            && best_dup.is_none_or(|(bd, bp, _)| d < bd || (d == bd && post > bp))
                         {
                             best_dup = Some((d, post, story));
                         }
@@ -198,7 +235,7 @@ impl Assembler {
             let mut best: Option<(f32, i64)> = None;
             for &(term, _) in f.terms.iter().take(self.config.candidate_terms) {
                 let Some(list) = self.postings.get(&term) else { continue };
-                for &story in list.iter().rev().take(self.config.candidates_per_term) {
+                for &story in list {
                     if !seen.insert(story) {
                         continue;
                     }
@@ -218,7 +255,10 @@ impl Assembler {
                 None => {
                     let story = self.next_id;
                     self.next_id += 1;
-                    self.open.insert(story, OpenStory { last_at: f.at, centroid: HashMap::new(), norm: 0.0 });
+                    self.open.insert(
+                        story,
+                        OpenStory { last_at: f.at, centroid: BTreeMap::new(), norm: 0.0, index_terms: Vec::new() },
+                    );
                     Assignment { story, reason: JoinReason::New }
                 }
             }
@@ -230,7 +270,6 @@ impl Assembler {
     fn absorb(&mut self, story: i64, post_id: i64, f: &PostFeatures) {
         let Some(s) = self.open.get_mut(&story) else { return };
         s.last_at = s.last_at.max(f.at);
-        let before: HashSet<u64> = heaviest(&s.centroid, self.config.candidate_terms).into_iter().map(|(t, _)| t).collect();
         for &(term, w) in &f.terms {
             *s.centroid.entry(term).or_insert(0.0) += w;
         }
@@ -238,29 +277,53 @@ impl Assembler {
             let keep = heaviest(&s.centroid, self.config.centroid_terms);
             s.centroid = keep.into_iter().collect();
         }
-        s.norm = s.centroid.values().map(|w| w * w).sum::<f32>().sqrt();
-        for (term, _) in heaviest(&s.centroid, self.config.candidate_terms) {
-            if !before.contains(&term) {
-                let list = self.postings.entry(term).or_default();
-                list.push(story);
-                if list.len() > self.config.candidates_per_term * 8 {
-                    let open = &self.open;
-                    list.retain(|id| open.contains_key(id));
-                    let excess = list.len().saturating_sub(self.config.candidates_per_term * 4);
-                    list.drain(..excess);
-                }
-            }
-        }
-        // Also index the post's own heaviest terms, so a story is found through words of its newest posts.
-        for &(term, _) in f.terms.iter().take(2) {
-            let list = self.postings.entry(term).or_default();
-            if list.last() != Some(&story) {
-                list.push(story);
-            }
+        s.norm = norm_of(&s.centroid);
+        // Found through its centroid's heaviest terms, and the heaviest words of its newest post.
+        let mut terms: Vec<u64> = heaviest(&s.centroid, self.config.candidate_terms).into_iter().map(|(t, _)| t).collect();
+        terms.extend(f.terms.iter().take(2).map(|(t, _)| *t));
+        for term in terms {
+            self.index(story, term);
         }
         if !f.terms.is_empty() {
             for key in band_keys(f.simhash) {
                 self.bands.entry(key).or_default().push((post_id, f.simhash, story));
+            }
+        }
+    }
+
+    /// Lists `story` under `term`, evicting the least recently active story when the list is full,
+    /// and the story's oldest term when it has too many.
+    fn index(&mut self, story: i64, term: u64) {
+        let cap = self.config.candidates_per_term.max(1);
+        let list = self.postings.entry(term).or_default();
+        if list.contains(&story) {
+            return;
+        }
+        list.push(story);
+        let mut evicted = None;
+        if list.len() > cap {
+            let open = &self.open;
+            let key = |id: &i64| (open.get(id).map(|s| s.last_at), *id);
+            if let Some(pos) = (0..list.len()).min_by_key(|&i| key(&list[i])) {
+                evicted = Some(list.swap_remove(pos));
+            }
+        }
+        if evicted == Some(story) {
+            return;
+        }
+        if let Some(id) = evicted {
+            if let Some(s) = self.open.get_mut(&id) {
+                s.index_terms.retain(|t| *t != term);
+                self.changed.insert(id);
+            }
+        }
+        if let Some(s) = self.open.get_mut(&story) {
+            s.index_terms.push(term);
+            if s.index_terms.len() > MAX_INDEX_TERMS {
+                let old = s.index_terms.remove(0);
+                if let Some(l) = self.postings.get_mut(&old) {
+                    l.retain(|id| *id != story);
+                }
             }
         }
     }
@@ -274,15 +337,21 @@ impl Assembler {
             return closed;
         }
         for id in &closed {
-            self.open.remove(id);
+            if let Some(s) = self.open.remove(id) {
+                for term in s.index_terms {
+                    if let Some(list) = self.postings.get_mut(&term) {
+                        list.retain(|x| x != id);
+                        if list.is_empty() {
+                            self.postings.remove(&term);
+                        }
+                    }
+                }
+            }
+            self.changed.remove(id);
         }
         let open = &self.open;
         self.bands.retain(|_, list| {
             list.retain(|(_, _, story)| open.contains_key(story));
-            !list.is_empty()
-        });
-        self.postings.retain(|_, list| {
-            list.retain(|story| open.contains_key(story));
             !list.is_empty()
         });
         closed
@@ -290,7 +359,7 @@ impl Assembler {
 }
 
 /// The `n` heaviest entries, heaviest first; ties broken by term so the order is deterministic.
-fn heaviest(map: &HashMap<u64, f32>, n: usize) -> Vec<(u64, f32)> {
+fn heaviest(map: &BTreeMap<u64, f32>, n: usize) -> Vec<(u64, f32)> {
     let mut v: Vec<(u64, f32)> = map.iter().map(|(t, w)| (*t, *w)).collect();
     v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     v.truncate(n);
@@ -370,7 +439,13 @@ mod tests {
             let members: Vec<(i64, u64)> =
                 got.iter().enumerate().filter(|(_, s)| **s == id).map(|(i, _)| (i as i64, posts[i].simhash)).collect();
             let last_at = members.iter().map(|(i, _)| posts[*i as usize].at).max().unwrap();
-            seeds.push(StorySeed { id, last_at, centroid: first.centroid(id).unwrap(), posts: members });
+            seeds.push(StorySeed {
+                id,
+                last_at,
+                centroid: first.centroid(id).unwrap(),
+                index_terms: first.index_terms(id).unwrap(),
+                posts: members,
+            });
         }
         let mut second = Assembler::new(AssemblyConfig::default(), 1);
         for seed in seeds {

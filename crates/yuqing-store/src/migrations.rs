@@ -59,6 +59,7 @@ pub const MIGRATIONS: &[&str] = &[
         topics TEXT NOT NULL,
         severe_words TEXT NOT NULL,
         centroid TEXT NOT NULL,
+        index_terms TEXT NOT NULL,
         updated_at INTEGER NOT NULL
     );
     CREATE INDEX stories_rank ON stories(grade_rank DESC, posts DESC);

@@ -63,6 +63,9 @@ pub struct StoryRecord {
     pub severe_words: Vec<String>,
     #[serde(skip)]
     pub centroid: Vec<(u64, f32)>,
+    /// Terms the assembler finds the story through (term hashes, oldest first).
+    #[serde(skip)]
+    pub index_terms: Vec<u64>,
     pub updated_at: DateTime<Utc>,
 }
 

@@ -50,7 +50,7 @@ const POST_COLUMNS: &str = "id, story_id, dedup_key, content_hash, duplicate_of,
     sentiment, sentiment_score, topics, hits, severe_words, keywords, join_reason";
 
 const STORY_COLUMNS: &str = "id, status, title, keywords, first_at, last_at, grade, reasons, manual_grade, manual_reason, \
-    posts, sites, max_tier, interactions, negative_share, rule_hits, topics, severe_words, centroid, updated_at";
+    posts, sites, max_tier, interactions, negative_share, rule_hits, topics, severe_words, centroid, updated_at, index_terms";
 
 fn post_from_row(row: &Row<'_>) -> rusqlite::Result<Result<PostRecord>> {
     let offset: i32 = row.get(12)?;
@@ -138,12 +138,14 @@ fn story_from_row(row: &Row<'_>) -> rusqlite::Result<Result<StoryRecord>> {
     let severe: String = row.get(17)?;
     let centroid: String = row.get(18)?;
     let updated_at: i64 = row.get(19)?;
+    let index_terms: String = row.get(20)?;
     Ok((|| {
         let manual = match parse_grade("stories.manual_grade", manual_grade)? {
             Some(g) => Some((g, manual_reason.unwrap_or_default())),
             None => None,
         };
         let centroid: Vec<(String, f32)> = parse("stories.centroid", &centroid)?;
+        let index_terms: Vec<String> = parse("stories.index_terms", &index_terms)?;
         Ok(StoryRecord {
             id,
             status: if status == "Closed" { StoryStatus::Closed } else { StoryStatus::Open },
@@ -164,6 +166,7 @@ fn story_from_row(row: &Row<'_>) -> rusqlite::Result<Result<StoryRecord>> {
             severe_words: parse("stories.severe_words", &severe)?,
             // Term hashes are stored as decimal strings: JSON numbers would lose u64 precision.
             centroid: centroid.into_iter().filter_map(|(t, w)| t.parse::<u64>().ok().map(|t| (t, w))).collect(),
+            index_terms: index_terms.iter().filter_map(|t| t.parse::<u64>().ok()).collect(),
             updated_at: utc(updated_at),
         })
     })())
@@ -311,10 +314,11 @@ impl Store for SqliteStore {
             }
             let mut up = tx.prepare_cached(&format!(
                 "INSERT OR REPLACE INTO stories ({STORY_COLUMNS}, grade_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
-                 ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+                 ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
             ))?;
             for s in &batch.stories {
                 let centroid: Vec<(String, f32)> = s.centroid.iter().map(|(t, w)| (t.to_string(), *w)).collect();
+                let index_terms: Vec<String> = s.index_terms.iter().map(|t| t.to_string()).collect();
                 up.execute(params![
                     s.id,
                     s.status.as_str(),
@@ -336,6 +340,7 @@ impl Store for SqliteStore {
                     json(&s.severe_words),
                     json(&centroid),
                     ts(s.updated_at),
+                    json(&index_terms),
                     grade_rank(s.grade),
                 ])?;
             }

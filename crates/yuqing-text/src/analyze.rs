@@ -8,7 +8,7 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use yuqing_core::{Hit, PostFeatures, Sentiment};
 
-use crate::dedup::{content_hash, simhash, term_hash};
+use crate::dedup::{content_hash, shingle_simhash, term_hash};
 use crate::normalize::{matching_form, normalize, Normalized};
 use crate::rules::{RuleDef, RuleDoc, RuleError, RuleSet};
 use crate::segment::{is_word, Segmenter};
@@ -183,7 +183,9 @@ impl Analyzer {
             }
         }
         tf.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-        let sim = simhash(tf.iter().map(|(w, weight)| (term_hash(w), *weight)));
+        // Copies are judged on the body when there is one (a repost keeps the body, not the title).
+        let body_chars = text.matching.chars().filter(|c| c.is_alphanumeric()).take(10).count();
+        let sim = shingle_simhash(if body_chars >= 10 { &text.matching } else { &joined });
         tf.truncate(POST_TERMS);
         let norm = tf.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
         let terms: Vec<(u64, f32)> =

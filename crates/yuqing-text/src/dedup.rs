@@ -17,12 +17,7 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 /// A well-mixed 64-bit hash of a word (FNV-1a then a finalizer, so SimHash bits are independent).
 #[inline]
 pub fn term_hash(word: &str) -> u64 {
-    let mut x = fnv1a(word.as_bytes());
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    x ^ (x >> 33)
+    term_hash_u64(fnv1a(word.as_bytes()))
 }
 
 /// Hash of the content with white space and punctuation removed (matching form expected), so the
@@ -61,6 +56,42 @@ pub fn simhash<I: IntoIterator<Item = (u64, f32)>>(features: I) -> u64 {
     acc.iter().enumerate().fold(0u64, |s, (i, v)| if *v > 0.0 { s | (1 << i) } else { s })
 }
 
+/// SimHash of a text's character 3-grams (letters and digits only, matching form expected), each
+/// weighing the same. Copies with a few characters inserted, removed or re-punctuated stay within
+/// about six bits; word weights would let one changed word of a short post move many bits.
+pub fn shingle_simhash(matching: &str) -> u64 {
+    let mut counts = [0i32; 64];
+    let (mut a, mut b) = (0u32, 0u32);
+    let mut seen = 0usize;
+    for c in matching.chars().filter(|c| c.is_alphanumeric()) {
+        let c = c as u32;
+        seen += 1;
+        if seen >= 3 {
+            let h = term_hash_u64(((a as u64) << 42) ^ ((b as u64) << 21) ^ c as u64);
+            for (i, slot) in counts.iter_mut().enumerate() {
+                *slot += (((h >> i) & 1) as i32) * 2 - 1;
+            }
+        }
+        a = b;
+        b = c;
+    }
+    if seen < 3 {
+        // Too short for 3-grams: hash the characters themselves.
+        return simhash(matching.chars().filter(|c| c.is_alphanumeric()).map(|c| (term_hash_u64(c as u64), 1.0)));
+    }
+    counts.iter().enumerate().fold(0u64, |s, (i, v)| if *v > 0 { s | (1 << i) } else { s })
+}
+
+/// The finalizer of [`term_hash`] applied to a number.
+#[inline]
+fn term_hash_u64(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
+}
+
 /// Bits that differ between two SimHashes.
 #[inline]
 pub fn hamming(a: u64, b: u64) -> u32 {
@@ -87,6 +118,18 @@ mod tests {
         assert_eq!(content_hash("", "某医院 发生纠纷！"), content_hash("", "某医院发生纠纷"));
         assert_ne!(content_hash("", "某医院发生纠纷"), content_hash("", "某学校发生纠纷"));
         assert_ne!(content_hash("标题", "正文"), content_hash("标", "题正文"));
+    }
+
+    #[test]
+    fn copy_with_small_edits_is_within_three_bits_and_other_news_is_far() {
+        let original = "今天上午市第一人民医院门诊大厅发生医疗纠纷，患者家属聚集要求院方给说法，保安到场维持秩序。";
+        let copy = "今天上午，市第一人民医院门诊大厅发生医疗纠纷！患者家属聚集要求院方给个说法，保安到场维持秩序";
+        let other = "今天上午市第一人民医院召开新闻发布会，通报门诊大厅改造工程进展，预计下月投入使用。";
+        let d_copy = hamming(shingle_simhash(original), shingle_simhash(copy));
+        let d_other = hamming(shingle_simhash(original), shingle_simhash(other));
+        assert!(d_copy <= 6, "copy differs by {d_copy} bits");
+        assert!(d_other > 10, "other news differs by only {d_other} bits");
+        assert_eq!(shingle_simhash("ab"), shingle_simhash("a b"));
     }
 
     #[test]

@@ -196,7 +196,7 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 8, learning_rate: 0.2, l2: 1e-6, min_count: 2, prune_below: 0.02, seed: 20_200_119 }
+        TrainConfig { epochs: 8, learning_rate: 0.2, l2: 1e-6, min_count: 2, prune_below: 0.05, seed: 20_200_119 }
     }
 }
 
@@ -333,8 +333,8 @@ pub struct Evaluation {
     pub confusion: [[u64; 3]; 3],
 }
 
-/// Evaluates `model` on `examples`; classes absent from both truth and prediction are left out of
-/// the macro average.
+/// Evaluates `model` on `examples`; the macro average runs over the classes the examples are labelled
+/// with (a two-class corpus is not scored on a neutral class it does not have).
 pub fn evaluate(model: &SentimentModel, examples: &[Example]) -> Evaluation {
     let mut confusion = [[0u64; 3]; 3];
     for ex in examples {
@@ -349,7 +349,7 @@ pub fn evaluate(model: &SentimentModel, examples: &[Example]) -> Evaluation {
         let tp = confusion[c][c] as f64;
         let truth: u64 = confusion[c].iter().sum();
         let pred: u64 = (0..3).map(|t| confusion[t][c]).sum();
-        if truth == 0 && pred == 0 {
+        if truth == 0 {
             continue;
         }
         let p = if pred > 0 { tp / pred as f64 } else { 0.0 };

@@ -195,6 +195,12 @@ impl Config {
         if raw.assembly.window_hours <= 0 || raw.assembly.close_after_hours <= 0 {
             return Err(at(src.find("[assembly]").unwrap_or(0), "window_hours 与 close_after_hours 必须为正数".into()));
         }
+        if raw.assembly.near_duplicate_bits > yuqing_core::MAX_NEAR_DUPLICATE_BITS {
+            return Err(at(
+                src.find("near_duplicate_bits").unwrap_or(0),
+                format!("near_duplicate_bits 不能大于 {}", yuqing_core::MAX_NEAR_DUPLICATE_BITS),
+            ));
+        }
         if !(0.0..=1.0).contains(&raw.assembly.min_similarity) {
             return Err(at(src.find("min_similarity").unwrap_or(0), "min_similarity 应在 0 到 1 之间".into()));
         }

@@ -146,6 +146,7 @@ impl Pipeline {
                 id: s.id,
                 last_at: s.last_at,
                 centroid: s.centroid.clone(),
+                index_terms: s.index_terms.clone(),
                 posts: members.remove(&s.id).unwrap_or_default(),
             });
         }
@@ -296,6 +297,9 @@ impl Pipeline {
         let eval_now = self.assembler.clock().map_or(now, |c| c.min(now));
         let closed = self.assembler.close_inactive(eval_now);
         report.closed_stories = closed.len();
+        // Stories that gave up an index term to another story are stored again, so a restart finds
+        // the same candidates.
+        touched.extend(self.assembler.take_changed());
         for &story in touched.iter().chain(closed.iter()) {
             let status = if closed.contains(&story) { StoryStatus::Closed } else { StoryStatus::Open };
             if let Some(record) = self.story_record(story, status, eval_now) {
@@ -337,6 +341,7 @@ impl Pipeline {
             topics: tracker.top_topics(5),
             severe_words: tracker.severe_words.iter().cloned().collect(),
             centroid: self.assembler.centroid(story).unwrap_or_default(),
+            index_terms: self.assembler.index_terms(story).unwrap_or_default(),
             updated_at: now,
         })
     }
