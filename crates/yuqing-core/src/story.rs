@@ -4,7 +4,7 @@
 //! Invariant: pure and incremental; the state can be rebuilt from stored stories (`StorySeed`), so a
 //! restart assigns the next post exactly as an uninterrupted run would.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -98,6 +98,33 @@ struct OpenStory {
     index_terms: Vec<u64>,
 }
 
+/// A fast hasher for integer keys (ids, term hashes, band keys): one multiply, good high and low bits.
+/// Not for keys an attacker chooses freely; all keys here are ours.
+#[derive(Default, Clone, Copy)]
+struct MixHasher(u64);
+
+impl std::hash::Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+}
+
+type Mix = std::hash::BuildHasherDefault<MixHasher>;
+
+/// At most this many candidate stories are scored in full for one post.
+const SCORED_CANDIDATES: usize = 24;
+
 /// At most this many terms index one story; the oldest give way.
 const MAX_INDEX_TERMS: usize = 48;
 
@@ -112,11 +139,11 @@ pub struct Assembler {
     next_id: i64,
     /// The latest post time seen: the assembler's clock (replays of history keep their own time).
     clock: Option<DateTime<Utc>>,
-    open: HashMap<i64, OpenStory>,
+    open: HashMap<i64, OpenStory, Mix>,
     /// SimHash band (8 × 8 bits; pigeonhole: distance ≤ 7 shares a band) → (post, simhash, story).
-    bands: HashMap<u64, Vec<(i64, u64, i64)>>,
+    bands: HashMap<u64, Vec<(i64, u64, i64)>, Mix>,
     /// Term → stories indexed under it (at most `candidates_per_term`; the least recently active give way).
-    postings: HashMap<u64, Vec<i64>>,
+    postings: HashMap<u64, Vec<i64>, Mix>,
     /// Stories whose index changed since the last `take_changed` (to be stored again).
     changed: BTreeSet<i64>,
 }
@@ -144,9 +171,9 @@ impl Assembler {
             config,
             next_id,
             clock: None,
-            open: HashMap::new(),
-            bands: HashMap::new(),
-            postings: HashMap::new(),
+            open: HashMap::default(),
+            bands: HashMap::default(),
+            postings: HashMap::default(),
             changed: BTreeSet::new(),
         }
     }
@@ -230,24 +257,32 @@ impl Assembler {
         let assignment = if let Some((distance, post, story)) = best_dup {
             Assignment { story, reason: JoinReason::NearDuplicate { post, distance } }
         } else {
-            // 2. The most similar open story reached through the post's heaviest terms.
-            let mut seen: HashSet<i64> = HashSet::new();
-            let mut best: Option<(f32, i64)> = None;
+            // 2. The most similar open story reached through the post's heaviest terms. Stories met
+            //    through more of those terms come first; only the best few are scored in full.
+            let mut ids: Vec<i64> = Vec::new();
             for &(term, _) in f.terms.iter().take(self.config.candidate_terms) {
-                let Some(list) = self.postings.get(&term) else { continue };
-                for &story in list {
-                    if !seen.insert(story) {
-                        continue;
-                    }
-                    let Some(s) = self.open.get(&story) else { continue };
-                    if !in_window(s) || s.norm == 0.0 {
-                        continue;
-                    }
-                    let dot: f32 = f.terms.iter().filter_map(|(t, w)| s.centroid.get(t).map(|c| c * w)).sum();
-                    let score = dot / s.norm;
-                    if score >= self.config.min_similarity && best.is_none_or(|(b, id)| score > b || (score == b && story < id)) {
-                        best = Some((score, story));
-                    }
+                if let Some(list) = self.postings.get(&term) {
+                    ids.extend_from_slice(list);
+                }
+            }
+            ids.sort_unstable();
+            let open = &self.open;
+            // (terms in common, last activity, id) of each candidate in the window.
+            let mut met: Vec<(usize, DateTime<Utc>, i64)> = Vec::new();
+            for run in ids.chunk_by(|a, b| a == b) {
+                if let Some(s) = open.get(&run[0]).filter(|s| in_window(s) && s.norm > 0.0) {
+                    met.push((run.len(), s.last_at, run[0]));
+                }
+            }
+            met.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+            met.truncate(SCORED_CANDIDATES);
+            let mut best: Option<(f32, i64)> = None;
+            for &(_, _, story) in &met {
+                let Some(s) = open.get(&story) else { continue };
+                let dot: f32 = f.terms.iter().filter_map(|(t, w)| s.centroid.get(t).map(|c| c * w)).sum();
+                let score = dot / s.norm;
+                if score >= self.config.min_similarity && best.is_none_or(|(b, id)| score > b || (score == b && story < id)) {
+                    best = Some((score, story));
                 }
             }
             match best {

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use yuqing_core::{Hit, PostFeatures, Sentiment};
 
-use crate::dedup::{content_hash, shingle_simhash, term_hash};
+use crate::dedup::{content_hash, is_alnum, shingle_simhash, term_hash};
 use crate::normalize::{matching_form, normalize, Normalized};
 use crate::rules::{RuleDef, RuleDoc, RuleError, RuleSet};
 use crate::segment::{is_word, Segmenter};
-use crate::sentiment::SentimentModel;
+use crate::sentiment::{features_of_hashes, usable, SentimentModel};
 use crate::topics::{pick_topics, TopicLexicon};
 
 /// Terms kept in a post's vector for story similarity.
@@ -119,6 +119,7 @@ impl Analyzer {
             Some(
                 AhoCorasickBuilder::new()
                     .match_kind(MatchKind::Standard)
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                     .build(&patterns)
                     .map_err(|e| AnalyzerError::Lexicon(e.to_string()))?,
             )
@@ -165,32 +166,37 @@ impl Analyzer {
         }
         joined.push_str(&text.matching);
         let tokens = self.segmenter.cut(&joined);
-        let (sentiment, sentiment_score) = self.sentiment.predict(&tokens);
+        // Each token is hashed once; sentiment features and the term vector both use the hashes.
+        let hashed: Vec<(u64, &str)> = tokens.iter().filter(|t| usable(t)).map(|t| (term_hash(t), *t)).collect();
+        let (sentiment, sentiment_score) =
+            self.sentiment.predict_features(&features_of_hashes(hashed.iter().map(|(h, _)| *h)));
 
         // Term vector: tf·idf over content words of two or more characters.
-        let mut tf: Vec<(&str, f32)> = Vec::with_capacity(tokens.len());
-        for &t in &tokens {
-            if !is_word(t) || t.chars().count() < 2 {
-                continue;
+        let mut tf: Vec<(u64, &str, f32)> = hashed
+            .iter()
+            .filter(|(_, t)| t.chars().nth(1).is_some() && is_word(t))
+            .filter_map(|&(h, t)| {
+                let idf = self.segmenter.idf_of_hash(h);
+                (idf >= MIN_TERM_IDF).then_some((h, t, idf))
+            })
+            .collect();
+        tf.sort_unstable_by_key(|e| e.0);
+        tf.dedup_by(|later, first| {
+            let same = later.0 == first.0;
+            if same {
+                first.2 += later.2;
             }
-            let idf = self.segmenter.idf(t);
-            if idf < MIN_TERM_IDF {
-                continue;
-            }
-            match tf.iter_mut().find(|(w, _)| *w == t) {
-                Some((_, weight)) => *weight += idf,
-                None => tf.push((t, idf)),
-            }
-        }
-        tf.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+            same
+        });
+        tf.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.1.cmp(b.1)));
         // Copies are judged on the body when there is one (a repost keeps the body, not the title).
-        let body_chars = text.matching.chars().filter(|c| c.is_alphanumeric()).take(10).count();
+        let body_chars = text.matching.chars().filter(|c| is_alnum(*c)).take(10).count();
         let sim = shingle_simhash(if body_chars >= 10 { &text.matching } else { &joined });
         tf.truncate(POST_TERMS);
-        let norm = tf.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+        let norm = tf.iter().map(|e| e.2 * e.2).sum::<f32>().sqrt();
         let terms: Vec<(u64, f32)> =
-            if norm > 0.0 { tf.iter().map(|(w, weight)| (term_hash(w), weight / norm)).collect() } else { Vec::new() };
-        let keywords: Vec<String> = tf.iter().take(8).map(|(w, _)| w.to_string()).collect();
+            if norm > 0.0 { tf.iter().map(|&(h, _, weight)| (h, weight / norm)).collect() } else { Vec::new() };
+        let keywords: Vec<String> = tf.iter().take(8).map(|e| e.1.to_string()).collect();
 
         // Topics and severe words in one scan.
         let mut topic_scores: Vec<(usize, usize)> = Vec::new();

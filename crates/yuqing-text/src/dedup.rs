@@ -3,6 +3,45 @@
 //!
 //! Invariant: the hashes are stable across versions and machines (FNV-1a, never std's random hasher).
 
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Keys that are already well-mixed 64-bit hashes ([`term_hash`]) need no second hashing.
+#[derive(Default, Clone, Copy)]
+pub struct PrehashedHasher(u64);
+
+impl Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A `HashMap` hasher for term hashes.
+pub type Prehashed = BuildHasherDefault<PrehashedHasher>;
+
+/// Letters and digits, with a fast path for ASCII and common CJK (the general Unicode table
+/// lookup is slow and this runs for every character of every post).
+#[inline]
+pub fn is_alnum(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else if ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+        true
+    } else if ('\u{3000}'..='\u{303F}').contains(&c) || ('\u{FF00}'..='\u{FF65}').contains(&c) {
+        // CJK punctuation and full-width forms (full-width letters are folded before this is asked).
+        false
+    } else {
+        c.is_alphanumeric()
+    }
+}
+
 /// FNV-1a 64-bit: stable, fast for short keys.
 #[inline]
 pub fn fnv1a(bytes: &[u8]) -> u64 {
@@ -31,7 +70,7 @@ pub fn content_hash(matching_title: &str, matching_text: &str) -> u64 {
 
 /// Continues an FNV-1a hash over the letters and digits of `s`.
 fn fnv_alphanumeric(mut h: u64, s: &str) -> u64 {
-    for c in s.chars().filter(|c| c.is_alphanumeric()) {
+    for c in s.chars().filter(|c| is_alnum(*c)) {
         let mut buf = [0u8; 4];
         for &b in c.encode_utf8(&mut buf).as_bytes() {
             h ^= b as u64;
@@ -60,16 +99,23 @@ pub fn simhash<I: IntoIterator<Item = (u64, f32)>>(features: I) -> u64 {
 /// weighing the same. Copies with a few characters inserted, removed or re-punctuated stay within
 /// about six bits; word weights would let one changed word of a short post move many bits.
 pub fn shingle_simhash(matching: &str) -> u64 {
-    let mut counts = [0i32; 64];
+    // Per bit position, count the shingles that set it, as a bit-sliced counter: `planes[k]` holds
+    // bit k of all 64 counts, so adding one shingle is a few word operations instead of 64 adds.
+    let mut planes = [0u64; 16];
     let (mut a, mut b) = (0u32, 0u32);
-    let mut seen = 0usize;
-    for c in matching.chars().filter(|c| c.is_alphanumeric()) {
+    let mut seen = 0u32;
+    for c in matching.chars().filter(|c| is_alnum(*c)) {
         let c = c as u32;
         seen += 1;
-        if seen >= 3 {
-            let h = term_hash_u64(((a as u64) << 42) ^ ((b as u64) << 21) ^ c as u64);
-            for (i, slot) in counts.iter_mut().enumerate() {
-                *slot += (((h >> i) & 1) as i32) * 2 - 1;
+        if seen >= 3 && seen < 65_535 {
+            let mut carry = term_hash_u64(((a as u64) << 42) ^ ((b as u64) << 21) ^ c as u64);
+            for plane in planes.iter_mut() {
+                if carry == 0 {
+                    break;
+                }
+                let next = *plane & carry;
+                *plane ^= carry;
+                carry = next;
             }
         }
         a = b;
@@ -77,14 +123,22 @@ pub fn shingle_simhash(matching: &str) -> u64 {
     }
     if seen < 3 {
         // Too short for 3-grams: hash the characters themselves.
-        return simhash(matching.chars().filter(|c| c.is_alphanumeric()).map(|c| (term_hash_u64(c as u64), 1.0)));
+        return simhash(matching.chars().filter(|c| is_alnum(*c)).map(|c| (term_hash_u64(c as u64), 1.0)));
     }
-    counts.iter().enumerate().fold(0u64, |s, (i, v)| if *v > 0 { s | (1 << i) } else { s })
+    let shingles = seen.min(65_534) - 2;
+    let mut out = 0u64;
+    for i in 0..64 {
+        let count: u32 = planes.iter().enumerate().map(|(k, p)| (((p >> i) & 1) as u32) << k).sum();
+        if 2 * count > shingles {
+            out |= 1 << i;
+        }
+    }
+    out
 }
 
 /// The finalizer of [`term_hash`] applied to a number.
 #[inline]
-fn term_hash_u64(mut x: u64) -> u64 {
+pub fn term_hash_u64(mut x: u64) -> u64 {
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^= x >> 33;

@@ -28,13 +28,43 @@ pub fn normalize(raw: &str) -> Normalized {
 pub fn matching_form(display: &str) -> String {
     let mut out = String::with_capacity(display.len());
     for c in display.chars() {
-        out.push(fold_char(c));
-    }
-    if out.bytes().any(|b| b >= 0xE0) {
-        // Only 3-byte (CJK) characters can be traditional; fast2s maps them 1:1 in place.
-        fast2s::replace(&mut out);
+        out.push(simplified(fold_char(c)));
     }
     out
+}
+
+/// First and last code point of the range traditional characters are mapped in (CJK Extension A,
+/// the unified ideographs, and everything up to the compatibility ideographs).
+const T2S_FIRST: u32 = 0x3400;
+const T2S_LAST: u32 = 0xFAFF;
+
+/// Traditional → simplified for one character (others unchanged), from a table built once from
+/// fast2s's mapping, so the per-character cost is one array read.
+#[inline]
+pub fn simplified(c: char) -> char {
+    let code = c as u32;
+    if !(T2S_FIRST..=T2S_LAST).contains(&code) {
+        return c;
+    }
+    static TABLE: std::sync::OnceLock<Vec<char>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        (T2S_FIRST..=T2S_LAST)
+            .map(|code| {
+                let Some(c) = char::from_u32(code) else { return '\0' };
+                let mut one = c.to_string();
+                fast2s::replace(&mut one);
+                let mut chars = one.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(s), None) => s,
+                    _ => c,
+                }
+            })
+            .collect()
+    });
+    match table.get((code - T2S_FIRST) as usize) {
+        Some(&s) if s != '\0' => s,
+        _ => c,
+    }
 }
 
 /// Full-width → half-width and lower case, one char to one char.

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 use jieba_rs::Jieba;
 
+use crate::dedup::{term_hash, Prehashed};
+
 /// IDF given to words the table does not list (they are rarer than every listed word).
 pub const DEFAULT_IDF: f32 = 11.0;
 
@@ -15,7 +17,8 @@ static IDF_TABLE: &str = include_str!("../data/idf.txt");
 /// A jieba segmenter plus the IDF table.
 pub struct Segmenter {
     jieba: Jieba,
-    idf: HashMap<&'static str, f32>,
+    /// Keyed by [`term_hash`] of the word, so the analysis hashes each token once.
+    idf: HashMap<u64, f32, Prehashed>,
     hmm: bool,
 }
 
@@ -43,11 +46,11 @@ impl Segmenter {
                 jieba.add_word(w, Some(100_000), Some("nz"));
             }
         }
-        let mut idf = HashMap::with_capacity(50_000);
+        let mut idf = HashMap::with_capacity_and_hasher(50_000, Prehashed::default());
         for line in IDF_TABLE.lines() {
             if let Some((word, value)) = line.split_once(' ') {
                 if let Ok(v) = value.trim().parse::<f32>() {
-                    idf.insert(word, v);
+                    idf.insert(term_hash(word), v);
                 }
             }
         }
@@ -70,14 +73,20 @@ impl Segmenter {
 
     /// Inverse document frequency of a word; rare and unknown words weigh most.
     pub fn idf(&self, word: &str) -> f32 {
-        self.idf.get(word).copied().unwrap_or(DEFAULT_IDF)
+        self.idf_of_hash(term_hash(word))
+    }
+
+    /// Inverse document frequency of a word given by its [`term_hash`].
+    #[inline]
+    pub fn idf_of_hash(&self, hash: u64) -> f32 {
+        self.idf.get(&hash).copied().unwrap_or(DEFAULT_IDF)
     }
 }
 
 /// True for tokens that carry meaning: at least one letter, digit or CJK character.
 #[inline]
 pub fn is_word(token: &str) -> bool {
-    token.chars().any(|c| c.is_alphanumeric())
+    token.chars().any(crate::dedup::is_alnum)
 }
 
 #[cfg(test)]

@@ -5,36 +5,15 @@
 //! same model file byte for byte; prediction allocates nothing but the feature list.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use yuqing_core::Sentiment;
 
-use crate::dedup::term_hash;
+use crate::dedup::{term_hash, Prehashed};
 
 /// The shipped model, trained by `yuqing train-sentiment` (see docs/QUALITY.md).
 static BUILTIN: &str = include_str!("../data/sentiment.model");
 const MAGIC: &str = "yuqing-sentiment 1";
-
-/// Keys are already well-mixed 64-bit hashes: hashing them again is wasted work.
-#[derive(Default, Clone, Copy)]
-pub struct PrehashedHasher(u64);
-
-impl Hasher for PrehashedHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) ^ b as u64;
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-type Prehashed = BuildHasherDefault<PrehashedHasher>;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ModelError {
@@ -46,7 +25,7 @@ pub enum ModelError {
 
 /// A token that carries no signal: white space.
 #[inline]
-fn usable(token: &str) -> bool {
+pub fn usable(token: &str) -> bool {
     !token.trim().is_empty()
 }
 
@@ -59,10 +38,15 @@ fn pair_hash(a: u64, b: u64) -> u64 {
 /// Features of a token list: every word, and every pair of neighbouring words (so 不 + 好 differs
 /// from 好). Repeats are kept once: presence, not count, carries sentiment in short posts.
 pub fn features(tokens: &[&str]) -> Vec<u64> {
-    let mut out = Vec::with_capacity(tokens.len() * 2);
+    features_of_hashes(tokens.iter().copied().filter(|t| usable(t)).map(term_hash))
+}
+
+/// [`features`] from the [`term_hash`]es of the usable tokens, in order (the analysis has them already).
+pub fn features_of_hashes(hashes: impl Iterator<Item = u64>) -> Vec<u64> {
+    let (lower, _) = hashes.size_hint();
+    let mut out = Vec::with_capacity(lower * 2);
     let mut prev: Option<u64> = None;
-    for t in tokens.iter().copied().filter(|t| usable(t)) {
-        let h = term_hash(t);
+    for h in hashes {
         out.push(h);
         if let Some(p) = prev {
             out.push(pair_hash(p, h));
@@ -112,7 +96,8 @@ impl SentimentModel {
         self.probabilities_of(&features(tokens))
     }
 
-    fn probabilities_of(&self, features: &[u64]) -> [f32; 3] {
+    /// Class probabilities from precomputed [`features`].
+    pub fn probabilities_of(&self, features: &[u64]) -> [f32; 3] {
         let mut z = self.bias;
         for f in features {
             if let Some(w) = self.weights.get(f) {
@@ -126,7 +111,12 @@ impl SentimentModel {
 
     /// The sentiment of a token list and its polarity P(positive) − P(negative) in [-1, 1].
     pub fn predict(&self, tokens: &[&str]) -> (Sentiment, f32) {
-        let p = self.probabilities(tokens);
+        self.predict_features(&features(tokens))
+    }
+
+    /// [`SentimentModel::predict`] from precomputed [`features`].
+    pub fn predict_features(&self, features: &[u64]) -> (Sentiment, f32) {
+        let p = self.probabilities_of(features);
         let best = if p[0] >= p[1] && p[0] >= p[2] {
             Sentiment::Negative
         } else if p[2] >= p[1] {
@@ -196,7 +186,7 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 8, learning_rate: 0.2, l2: 1e-6, min_count: 2, prune_below: 0.05, seed: 20_200_119 }
+        TrainConfig { epochs: 8, learning_rate: 0.2, l2: 1e-6, min_count: 2, prune_below: 0.25, seed: 20_200_119 }
     }
 }
 
