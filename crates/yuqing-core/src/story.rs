@@ -4,7 +4,7 @@
 //! Invariant: pure and incremental; the state can be rebuilt from stored stories (`StorySeed`), so a
 //! restart assigns the next post exactly as an uninterrupted run would.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -90,9 +90,9 @@ pub struct StorySeed {
 #[derive(Debug, Clone)]
 struct OpenStory {
     last_at: DateTime<Utc>,
-    /// Sum of member vectors, pruned to the heaviest `centroid_terms`. Ordered, so sums over it are
-    /// the same on every run (a hash map's order would change the last bits of the norm).
-    centroid: BTreeMap<u64, f32>,
+    /// Sum of member vectors, pruned to the heaviest `centroid_terms`, sorted by term: sums over it
+    /// come out the same on every run, and a post's terms (also sorted) meet it in one merge.
+    centroid: Vec<(u64, f32)>,
     norm: f32,
     /// Terms under which `postings` lists this story, oldest first.
     index_terms: Vec<u64>,
@@ -140,7 +140,7 @@ pub struct Assembler {
     /// The latest post time seen: the assembler's clock (replays of history keep their own time).
     clock: Option<DateTime<Utc>>,
     open: HashMap<i64, OpenStory, Mix>,
-    /// SimHash band (8 × 8 bits; pigeonhole: distance ≤ 7 shares a band) → (post, simhash, story).
+    /// SimHash band (7 bands of 9–10 bits; distance ≤ 6 shares a band) → (post, simhash, story).
     bands: HashMap<u64, Vec<(i64, u64, i64)>, Mix>,
     /// Term → stories indexed under it (at most `candidates_per_term`; the least recently active give way).
     postings: HashMap<u64, Vec<i64>, Mix>,
@@ -148,21 +148,66 @@ pub struct Assembler {
     changed: BTreeSet<i64>,
 }
 
-/// The largest near-duplicate distance the banding is guaranteed to find (8 bands: one of them is
-/// untouched when at most 7 bits differ).
-pub const MAX_NEAR_DUPLICATE_BITS: u32 = 7;
+/// The largest near-duplicate distance the banding is guaranteed to find: 7 disjoint bands, so when
+/// at most 6 bits differ one band is untouched (pigeonhole).
+pub const MAX_NEAR_DUPLICATE_BITS: u32 = 6;
 
-fn band_keys(simhash: u64) -> [u64; 8] {
-    let mut keys = [0u64; 8];
+/// The bands: six of 9 bits and one of 10, each key tagged with its band number.
+fn band_keys(simhash: u64) -> [u64; 7] {
+    let mut keys = [0u64; 7];
     for (i, key) in keys.iter_mut().enumerate() {
-        *key = ((i as u64) << 8) | ((simhash >> (i * 8)) & 0xFF);
+        let width = if i == 6 { 10 } else { 9 };
+        *key = ((i as u64) << 16) | ((simhash >> (i * 9)) & ((1 << width) - 1));
     }
     keys
 }
 
-fn norm_of(centroid: &BTreeMap<u64, f32>) -> f32 {
-    centroid.values().map(|w| w * w).sum::<f32>().sqrt()
+fn norm_of(centroid: &[(u64, f32)]) -> f32 {
+    centroid.iter().map(|(_, w)| w * w).sum::<f32>().sqrt()
 }
+
+/// Dot product of two term vectors sorted by term.
+fn dot(a: &[(u64, f32)], b: &[(u64, f32)]) -> f32 {
+    let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                sum += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    sum
+}
+
+/// `a + b` for term vectors sorted by term.
+fn add(a: &[(u64, f32)], b: &[(u64, f32)]) -> Vec<(u64, f32)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let take_a = j >= b.len() || (i < a.len() && a[i].0 < b[j].0);
+        let take_b = i >= a.len() || (j < b.len() && b[j].0 < a[i].0);
+        if take_a {
+            out.push(a[i]);
+            i += 1;
+        } else if take_b {
+            out.push(b[j]);
+            j += 1;
+        } else {
+            out.push((a[i].0, a[i].1 + b[j].1));
+            i += 1;
+            j += 1;
+        }
+    }
+    out
+}
+
+/// At most this many posts of one story stay in one SimHash band bucket (its newest): a story of
+/// thousands of copies would otherwise make every lookup scan them all.
+const BAND_POSTS_PER_STORY: usize = 8;
 
 impl Assembler {
     /// `next_id` is the id the next new story gets (one past the largest stored id).
@@ -199,7 +244,8 @@ impl Assembler {
     pub fn restore(&mut self, seed: StorySeed) {
         self.next_id = self.next_id.max(seed.id + 1);
         self.clock = self.clock.max(Some(seed.last_at));
-        let centroid: BTreeMap<u64, f32> = seed.centroid.iter().copied().collect();
+        let mut centroid = seed.centroid.clone();
+        centroid.sort_unstable_by_key(|e| e.0);
         let norm = norm_of(&centroid);
         for &term in &seed.index_terms {
             let list = self.postings.entry(term).or_default();
@@ -207,10 +253,10 @@ impl Assembler {
                 list.push(seed.id);
             }
         }
-        for (post, simhash) in seed.posts {
-            for key in band_keys(simhash) {
-                self.bands.entry(key).or_default().push((post, simhash, seed.id));
-            }
+        let mut posts = seed.posts;
+        posts.sort_unstable();
+        for (post, simhash) in posts {
+            self.add_to_bands(post, simhash, seed.id);
         }
         self.open.insert(seed.id, OpenStory { last_at: seed.last_at, centroid, norm, index_terms: seed.index_terms });
     }
@@ -276,11 +322,12 @@ impl Assembler {
             }
             met.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
             met.truncate(SCORED_CANDIDATES);
+            let mut sorted_terms = f.terms.clone();
+            sorted_terms.sort_unstable_by_key(|e| e.0);
             let mut best: Option<(f32, i64)> = None;
             for &(_, _, story) in &met {
                 let Some(s) = open.get(&story) else { continue };
-                let dot: f32 = f.terms.iter().filter_map(|(t, w)| s.centroid.get(t).map(|c| c * w)).sum();
-                let score = dot / s.norm;
+                let score = dot(&sorted_terms, &s.centroid) / s.norm;
                 if score >= self.config.min_similarity && best.is_none_or(|(b, id)| score > b || (score == b && story < id)) {
                     best = Some((score, story));
                 }
@@ -292,7 +339,7 @@ impl Assembler {
                     self.next_id += 1;
                     self.open.insert(
                         story,
-                        OpenStory { last_at: f.at, centroid: BTreeMap::new(), norm: 0.0, index_terms: Vec::new() },
+                        OpenStory { last_at: f.at, centroid: Vec::new(), norm: 0.0, index_terms: Vec::new() },
                     );
                     Assignment { story, reason: JoinReason::New }
                 }
@@ -305,12 +352,13 @@ impl Assembler {
     fn absorb(&mut self, story: i64, post_id: i64, f: &PostFeatures) {
         let Some(s) = self.open.get_mut(&story) else { return };
         s.last_at = s.last_at.max(f.at);
-        for &(term, w) in &f.terms {
-            *s.centroid.entry(term).or_insert(0.0) += w;
-        }
+        let mut sorted_terms = f.terms.clone();
+        sorted_terms.sort_unstable_by_key(|e| e.0);
+        s.centroid = add(&s.centroid, &sorted_terms);
         if s.centroid.len() > self.config.centroid_terms * 2 {
-            let keep = heaviest(&s.centroid, self.config.centroid_terms);
-            s.centroid = keep.into_iter().collect();
+            let mut keep = heaviest(&s.centroid, self.config.centroid_terms);
+            keep.sort_unstable_by_key(|e| e.0);
+            s.centroid = keep;
         }
         s.norm = norm_of(&s.centroid);
         // Found through its centroid's heaviest terms, and the heaviest words of its newest post.
@@ -320,8 +368,29 @@ impl Assembler {
             self.index(story, term);
         }
         if !f.terms.is_empty() {
-            for key in band_keys(f.simhash) {
-                self.bands.entry(key).or_default().push((post_id, f.simhash, story));
+            self.add_to_bands(post_id, f.simhash, story);
+        }
+    }
+
+    /// Files a post under its band keys, keeping each story's newest posts per bucket.
+    fn add_to_bands(&mut self, post: i64, simhash: u64, story: i64) {
+        for key in band_keys(simhash) {
+            let list = self.bands.entry(key).or_default();
+            list.push((post, simhash, story));
+            let mut count = 0;
+            let mut oldest: Option<(i64, usize)> = None;
+            for (i, e) in list.iter().enumerate() {
+                if e.2 == story {
+                    count += 1;
+                    if oldest.is_none_or(|(p, _)| e.0 < p) {
+                        oldest = Some((e.0, i));
+                    }
+                }
+            }
+            if count > BAND_POSTS_PER_STORY {
+                if let Some((_, i)) = oldest {
+                    list.swap_remove(i);
+                }
             }
         }
     }
@@ -394,8 +463,8 @@ impl Assembler {
 }
 
 /// The `n` heaviest entries, heaviest first; ties broken by term so the order is deterministic.
-fn heaviest(map: &BTreeMap<u64, f32>, n: usize) -> Vec<(u64, f32)> {
-    let mut v: Vec<(u64, f32)> = map.iter().map(|(t, w)| (*t, *w)).collect();
+fn heaviest(terms: &[(u64, f32)], n: usize) -> Vec<(u64, f32)> {
+    let mut v: Vec<(u64, f32)> = terms.to_vec();
     v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     v.truncate(n);
     v

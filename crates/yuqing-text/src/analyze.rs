@@ -8,7 +8,7 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use yuqing_core::{Hit, PostFeatures, Sentiment};
 
-use crate::dedup::{content_hash, is_alnum, shingle_simhash, term_hash};
+use crate::dedup::{content_and_shingles, term_hash};
 use crate::normalize::{matching_form, normalize, Normalized};
 use crate::rules::{RuleDef, RuleDoc, RuleError, RuleSet};
 use crate::segment::{is_word, Segmenter};
@@ -167,31 +167,31 @@ impl Analyzer {
         joined.push_str(&text.matching);
         let tokens = self.segmenter.cut(&joined);
         // Each token is hashed once; sentiment features and the term vector both use the hashes.
-        let hashed: Vec<(u64, &str)> = tokens.iter().filter(|t| usable(t)).map(|t| (term_hash(t), *t)).collect();
+        let mut hashed: Vec<(u64, &str)> = Vec::with_capacity(tokens.len());
+        hashed.extend(tokens.iter().filter(|t| usable(t)).map(|t| (term_hash(t), *t)));
         let (sentiment, sentiment_score) =
             self.sentiment.predict_features(&features_of_hashes(hashed.iter().map(|(h, _)| *h)));
 
         // Term vector: tf·idf over content words of two or more characters.
-        let mut tf: Vec<(u64, &str, f32)> = hashed
-            .iter()
-            .filter(|(_, t)| t.chars().nth(1).is_some() && is_word(t))
-            .filter_map(|&(h, t)| {
-                let idf = self.segmenter.idf_of_hash(h);
-                (idf >= MIN_TERM_IDF).then_some((h, t, idf))
-            })
-            .collect();
-        tf.sort_unstable_by_key(|e| e.0);
-        tf.dedup_by(|later, first| {
-            let same = later.0 == first.0;
-            if same {
-                first.2 += later.2;
+        let mut tf: Vec<(u64, &str, f32)> = Vec::with_capacity(hashed.len());
+        for &(h, t) in &hashed {
+            if t.chars().nth(1).is_none() || !is_word(t) {
+                continue;
             }
-            same
-        });
-        tf.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.1.cmp(b.1)));
+            let idf = self.segmenter.idf_of_hash(h);
+            if idf < MIN_TERM_IDF {
+                continue;
+            }
+            // A post has a few dozen words: a linear scan over u64s beats hashing or sorting.
+            match tf.iter_mut().find(|e| e.0 == h) {
+                Some(e) => e.2 += idf,
+                None => tf.push((h, t, idf)),
+            }
+        }
+        // A total order (weights, then distinct words), so an unstable sort is deterministic.
+        tf.sort_unstable_by(|a, b| b.2.total_cmp(&a.2).then(a.1.cmp(b.1)));
         // Copies are judged on the body when there is one (a repost keeps the body, not the title).
-        let body_chars = text.matching.chars().filter(|c| is_alnum(*c)).take(10).count();
-        let sim = shingle_simhash(if body_chars >= 10 { &text.matching } else { &joined });
+        let (content, sim) = content_and_shingles(&title.matching, &text.matching);
         tf.truncate(POST_TERMS);
         let norm = tf.iter().map(|e| e.2 * e.2).sum::<f32>().sqrt();
         let terms: Vec<(u64, f32)> =
@@ -226,7 +226,7 @@ impl Analyzer {
         let topics = pick_topics(&topic_scores).into_iter().map(|i| self.topic_names[i].clone()).collect();
 
         Analysis {
-            content_hash: content_hash(&title.matching, &text.matching),
+            content_hash: content,
             title,
             text,
             simhash: sim,

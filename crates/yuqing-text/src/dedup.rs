@@ -99,41 +99,106 @@ pub fn simhash<I: IntoIterator<Item = (u64, f32)>>(features: I) -> u64 {
 /// weighing the same. Copies with a few characters inserted, removed or re-punctuated stay within
 /// about six bits; word weights would let one changed word of a short post move many bits.
 pub fn shingle_simhash(matching: &str) -> u64 {
-    // Per bit position, count the shingles that set it, as a bit-sliced counter: `planes[k]` holds
-    // bit k of all 64 counts, so adding one shingle is a few word operations instead of 64 adds.
-    let mut planes = [0u64; 16];
-    let (mut a, mut b) = (0u32, 0u32);
-    let mut seen = 0u32;
+    let mut sh = ShingleHasher::default();
     for c in matching.chars().filter(|c| is_alnum(*c)) {
+        sh.push(c);
+    }
+    sh.finish(matching)
+}
+
+/// The exact-duplicate hash of a post and the SimHash of its body, in one pass over the body.
+/// The SimHash is taken over title and body together when the body has fewer than 10 letters.
+pub fn content_and_shingles(matching_title: &str, matching_text: &str) -> (u64, u64) {
+    let h = fnv_alphanumeric(0xcbf2_9ce4_8422_2325, matching_title);
+    let mut h = (h ^ 0x01).wrapping_mul(0x0000_0100_0000_01b3);
+    let mut sh = ShingleHasher::default();
+    for c in matching_text.chars().filter(|c| is_alnum(*c)) {
+        let mut buf = [0u8; 4];
+        for &b in c.encode_utf8(&mut buf).as_bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        sh.push(c);
+    }
+    if sh.seen >= 10 {
+        (h, sh.finish(matching_text))
+    } else {
+        (h, shingle_simhash(&format!("{matching_title}\n{matching_text}")))
+    }
+}
+
+/// Eight 8-bit counters share one u64 lane (`SPREAD` turns a byte into eight 0/1 bytes), flushed
+/// into wide counters before they overflow: a few word operations per shingle instead of 64 adds.
+const SPREAD: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut k = 0;
+        while k < 8 {
+            if (b >> k) & 1 == 1 {
+                t[b] |= 1 << (8 * k);
+            }
+            k += 1;
+        }
+        b += 1;
+    }
+    t
+};
+
+/// Counts, per bit position, the character 3-grams whose hash sets it.
+struct ShingleHasher {
+    lanes: [u64; 8],
+    wide: [u32; 64],
+    a: u32,
+    b: u32,
+    seen: u32,
+    pending: u32,
+}
+
+impl Default for ShingleHasher {
+    fn default() -> Self {
+        ShingleHasher { lanes: [0; 8], wide: [0; 64], a: 0, b: 0, seen: 0, pending: 0 }
+    }
+}
+
+impl ShingleHasher {
+    #[inline]
+    fn push(&mut self, c: char) {
         let c = c as u32;
-        seen += 1;
-        if seen >= 3 && seen < 65_535 {
-            let mut carry = term_hash_u64(((a as u64) << 42) ^ ((b as u64) << 21) ^ c as u64);
-            for plane in planes.iter_mut() {
-                if carry == 0 {
-                    break;
-                }
-                let next = *plane & carry;
-                *plane ^= carry;
-                carry = next;
+        self.seen += 1;
+        if self.seen >= 3 {
+            let h = term_hash_u64(((self.a as u64) << 42) ^ ((self.b as u64) << 21) ^ c as u64);
+            for (byte, lane) in self.lanes.iter_mut().enumerate() {
+                *lane += SPREAD[((h >> (8 * byte)) & 0xFF) as usize];
+            }
+            self.pending += 1;
+            if self.pending == 255 {
+                self.flush();
             }
         }
-        a = b;
-        b = c;
+        self.a = self.b;
+        self.b = c;
     }
-    if seen < 3 {
-        // Too short for 3-grams: hash the characters themselves.
-        return simhash(matching.chars().filter(|c| is_alnum(*c)).map(|c| (term_hash_u64(c as u64), 1.0)));
-    }
-    let shingles = seen.min(65_534) - 2;
-    let mut out = 0u64;
-    for i in 0..64 {
-        let count: u32 = planes.iter().enumerate().map(|(k, p)| (((p >> i) & 1) as u32) << k).sum();
-        if 2 * count > shingles {
-            out |= 1 << i;
+
+    fn flush(&mut self) {
+        for (byte, lane) in self.lanes.iter_mut().enumerate() {
+            for k in 0..8 {
+                self.wide[byte * 8 + k] += ((*lane >> (8 * k)) & 0xFF) as u32;
+            }
+            *lane = 0;
         }
+        self.pending = 0;
     }
-    out
+
+    /// The SimHash; `text` is what was pushed, used only when it is too short for 3-grams.
+    fn finish(mut self, text: &str) -> u64 {
+        if self.seen < 3 {
+            return simhash(text.chars().filter(|c| is_alnum(*c)).map(|c| (term_hash_u64(c as u64), 1.0)));
+        }
+        self.flush();
+        let shingles = self.seen - 2;
+        self.wide.iter().enumerate().fold(0u64, |s, (i, n)| if 2 * n > shingles { s | (1 << i) } else { s })
+    }
 }
 
 /// The finalizer of [`term_hash`] applied to a number.
@@ -158,6 +223,15 @@ mod tests {
 
     fn sh(words: &[&str]) -> u64 {
         simhash(words.iter().map(|w| (term_hash(w), 1.0)))
+    }
+
+    #[test]
+    fn one_pass_hashes_agree_with_the_separate_ones() {
+        let (title, text) = ("标题", "今天上午市第一人民医院门诊大厅发生医疗纠纷，患者家属聚集");
+        assert_eq!(content_and_shingles(title, text), (content_hash(title, text), shingle_simhash(text)));
+        let (c, s) = content_and_shingles("市医院发生医疗纠纷", "转发");
+        assert_eq!(c, content_hash("市医院发生医疗纠纷", "转发"));
+        assert_eq!(s, shingle_simhash("市医院发生医疗纠纷\n转发"));
     }
 
     #[test]

@@ -27,8 +27,18 @@ pub fn normalize(raw: &str) -> Normalized {
 /// The matching form of a text that is already clean (rule phrases, lexicon words).
 pub fn matching_form(display: &str) -> String {
     let mut out = String::with_capacity(display.len());
+    if display.is_ascii() {
+        out.push_str(display);
+        out.make_ascii_lowercase();
+        return out;
+    }
+    let table = t2s_table();
     for c in display.chars() {
-        out.push(simplified(fold_char(c)));
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(simplified_in(table, fold_char(c)));
+        }
     }
     out
 }
@@ -38,16 +48,10 @@ pub fn matching_form(display: &str) -> String {
 const T2S_FIRST: u32 = 0x3400;
 const T2S_LAST: u32 = 0xFAFF;
 
-/// Traditional → simplified for one character (others unchanged), from a table built once from
-/// fast2s's mapping, so the per-character cost is one array read.
-#[inline]
-pub fn simplified(c: char) -> char {
-    let code = c as u32;
-    if !(T2S_FIRST..=T2S_LAST).contains(&code) {
-        return c;
-    }
+/// Traditional → simplified over the table range, built once from fast2s's mapping ('\0': unchanged).
+fn t2s_table() -> &'static [char] {
     static TABLE: std::sync::OnceLock<Vec<char>> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
+    TABLE.get_or_init(|| {
         (T2S_FIRST..=T2S_LAST)
             .map(|code| {
                 let Some(c) = char::from_u32(code) else { return '\0' };
@@ -55,16 +59,30 @@ pub fn simplified(c: char) -> char {
                 fast2s::replace(&mut one);
                 let mut chars = one.chars();
                 match (chars.next(), chars.next()) {
-                    (Some(s), None) => s,
-                    _ => c,
+                    (Some(s), None) if s != c => s,
+                    _ => '\0',
                 }
             })
             .collect()
-    });
+    })
+}
+
+#[inline]
+fn simplified_in(table: &[char], c: char) -> char {
+    let code = c as u32;
+    if !(T2S_FIRST..=T2S_LAST).contains(&code) {
+        return c;
+    }
     match table.get((code - T2S_FIRST) as usize) {
         Some(&s) if s != '\0' => s,
         _ => c,
     }
+}
+
+/// Traditional → simplified for one character (others unchanged); one array read per character.
+#[inline]
+pub fn simplified(c: char) -> char {
+    simplified_in(t2s_table(), c)
 }
 
 /// Full-width → half-width and lower case, one char to one char.
@@ -213,7 +231,12 @@ pub fn collapse_whitespace(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
     for c in s.chars() {
-        if c.is_whitespace() || c == '\u{3000}' || c == '\u{a0}' || c == '\u{200b}' || c == '\u{feff}' {
+        let space = if c.is_ascii() {
+            c.is_ascii_whitespace()
+        } else {
+            c.is_whitespace() || c == '\u{3000}' || c == '\u{a0}' || c == '\u{200b}' || c == '\u{feff}'
+        };
+        if space {
             pending_space = !out.is_empty();
         } else {
             if pending_space {

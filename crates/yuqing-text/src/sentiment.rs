@@ -44,17 +44,36 @@ pub fn features(tokens: &[&str]) -> Vec<u64> {
 /// [`features`] from the [`term_hash`]es of the usable tokens, in order (the analysis has them already).
 pub fn features_of_hashes(hashes: impl Iterator<Item = u64>) -> Vec<u64> {
     let (lower, _) = hashes.size_hint();
-    let mut out = Vec::with_capacity(lower * 2);
+    let mut raw = Vec::with_capacity(lower * 2);
     let mut prev: Option<u64> = None;
     for h in hashes {
-        out.push(h);
+        raw.push(h);
         if let Some(p) = prev {
-            out.push(pair_hash(p, h));
+            raw.push(pair_hash(p, h));
         }
         prev = Some(h);
     }
-    out.sort_unstable();
-    out.dedup();
+    // Keep the first of each feature: an open-addressing set over a power-of-two table beats
+    // sorting for the few dozen features of a post.
+    let size = (raw.len() * 2).next_power_of_two().max(16);
+    let mut slots = vec![0u64; size];
+    let mask = size - 1;
+    let mut out = Vec::with_capacity(raw.len());
+    for h in raw {
+        let key = h | 1; // 0 marks an empty slot
+        let mut i = (h >> 7) as usize & mask;
+        loop {
+            match slots[i] {
+                0 => {
+                    slots[i] = key;
+                    out.push(h);
+                    break;
+                }
+                k if k == key => break,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
     out
 }
 

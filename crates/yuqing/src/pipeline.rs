@@ -181,17 +181,22 @@ impl Pipeline {
         let mut rest = posts;
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(BATCH));
-            report.merge(self.ingest_batch(rest, now)?);
+            let analyzer = &self.analyzer;
+            let analyses: Vec<Analysis> =
+                rest.par_iter().map(|(_, p)| analyzer.analyze(p.title_str(), p.text_str(), p.source_str())).collect();
+            report.merge(self.ingest_batch(rest, analyses, now)?);
             rest = tail;
         }
         Ok(report)
     }
 
-    fn ingest_batch(&mut self, posts: Vec<(usize, PostInput)>, now: DateTime<Utc>) -> Result<IngestReport, PipelineError> {
+    fn ingest_batch(
+        &mut self,
+        posts: Vec<(usize, PostInput)>,
+        analyses: Vec<Analysis>,
+        now: DateTime<Utc>,
+    ) -> Result<IngestReport, PipelineError> {
         let mut report = IngestReport { read: posts.len(), ..Default::default() };
-        let analyzer = &self.analyzer;
-        let analyses: Vec<Analysis> =
-            posts.par_iter().map(|(_, p)| analyzer.analyze(p.title_str(), p.text_str(), p.source_str())).collect();
         let keys: Vec<u64> = posts.iter().zip(&analyses).map(|((_, p), a)| dedup_key(p, a.content_hash)).collect();
         let known = self.data.store.known_dedup_keys(&keys)?;
 
