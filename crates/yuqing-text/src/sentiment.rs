@@ -310,7 +310,8 @@ pub fn train(examples: &[Example], config: &TrainConfig) -> Trained {
             continue;
         }
         let Some(name) = names.get(&k) else { continue };
-        let w = w.map(|x| (x * 1000.0).round() / 1000.0);
+        // Three decimals, and never "-0": the file stays small and diffs stay readable.
+        let w = w.map(|x| (x * 1000.0).round() / 1000.0 + 0.0);
         let nums = format!("{}\t{}\t{}", w[0], w[1], w[2]);
         lines.push(match name {
             Name::Word(a) => format!("w\t{a}\t{nums}"),
@@ -319,7 +320,7 @@ pub fn train(examples: &[Example], config: &TrainConfig) -> Trained {
         model.weights.insert(k, w);
     }
     lines.sort();
-    let b = bias.map(|x| (x * 1000.0).round() / 1000.0);
+    let b = bias.map(|x| (x * 1000.0).round() / 1000.0 + 0.0);
     model.bias = b;
     let mut text = format!(
         "{MAGIC}\n# Trained by `yuqing train-sentiment`; classes Negative, Neutral, Positive. See docs/QUALITY.md.\nbias\t{}\t{}\t{}\n",
