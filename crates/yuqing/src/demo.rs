@@ -64,7 +64,8 @@ pub fn build(data_dir: &Path, config: Config, mut progress: impl FnMut(&str)) ->
                 _ => break,
             }
         }
-        done += batch.len();
+        let batch_len = batch.len();
+        done += batch_len;
         let r = pipeline.ingest(batch, end)?;
         for a in r.alerts.iter().filter(|a| a.to >= Grade::II) {
             progress(&format!(
@@ -76,7 +77,7 @@ pub fn build(data_dir: &Path, config: Config, mut progress: impl FnMut(&str)) ->
             ));
         }
         report.merge(r);
-        if done % 2000 < 200 {
+        if done / 2000 > (done - batch_len) / 2000 {
             progress(&format!("已回放 {done}/{total} 条"));
         }
     }

@@ -330,3 +330,34 @@ fn manual_grade_raises_an_ungraded_story_with_the_reason() {
     with_config(&mut cmd).args(["grade", &park.to_string(), "II"]);
     assert!(!run(&mut cmd).status.success(), "a manual grade needs a reason");
 }
+
+#[test]
+fn damaged_full_text_index_is_rebuilt_from_the_database() {
+    let (_tmp, data) = scratch();
+    ingest(&data, &[&fixture("weibo-2020-02-01-gb18030.csv")]);
+    let search = |d: &Path| {
+        let mut cmd = yuqing(d);
+        with_config(&mut cmd).args(["--json", "search", "口罩", "--limit", "3"]);
+        run_json(&mut cmd)
+    };
+    let before = search(&data);
+    assert!(before["total"].as_u64().unwrap() > 0, "{before}");
+    std::fs::write(data.join("fts/meta.json"), b"{ not json").unwrap();
+    let after = search(&data);
+    assert_eq!(before["total"], after["total"], "the index was rebuilt with every post");
+    assert_eq!(before["results"][0]["post"], after["results"][0]["post"]);
+}
+
+#[test]
+fn second_process_on_the_same_data_directory_is_refused_clearly() {
+    let (_tmp, data) = scratch();
+    ingest(&data, &[&fixture("mixed.jsonl")]);
+    let mut server = std::process::Command::new(bin());
+    server.arg("--data-dir").arg(&data).args(["serve", "--addr", "127.0.0.1:0"]);
+    let _running = start_server(server, std::time::Duration::from_secs(60));
+    let mut cmd = yuqing(&data);
+    with_config(&mut cmd).arg("ingest").arg(fixture("mixed.jsonl"));
+    let out = run(&mut cmd);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("正被另一个 yuqing 进程使用"), "{}", stderr(&out));
+}
