@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::hashing::Mix;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -97,30 +99,6 @@ struct OpenStory {
     /// Terms under which `postings` lists this story, oldest first.
     index_terms: Vec<u64>,
 }
-
-/// A fast hasher for integer keys (ids, term hashes, band keys): one multiply, good high and low bits.
-/// Not for keys an attacker chooses freely; all keys here are ours.
-#[derive(Default, Clone, Copy)]
-struct MixHasher(u64);
-
-impl std::hash::Hasher for MixHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-    fn write_i64(&mut self, n: i64) {
-        self.write_u64(n as u64);
-    }
-}
-
-type Mix = std::hash::BuildHasherDefault<MixHasher>;
 
 /// At most this many candidate stories are scored in full for one post.
 const SCORED_CANDIDATES: usize = 24;
@@ -244,7 +222,7 @@ impl Assembler {
     pub fn restore(&mut self, seed: StorySeed) {
         self.next_id = self.next_id.max(seed.id + 1);
         self.clock = self.clock.max(Some(seed.last_at));
-        let mut centroid = seed.centroid.clone();
+        let mut centroid = seed.centroid;
         centroid.sort_unstable_by_key(|e| e.0);
         let norm = norm_of(&centroid);
         for &term in &seed.index_terms {
@@ -282,6 +260,9 @@ impl Assembler {
         self.clock = self.clock.max(Some(f.at));
         let window = Duration::hours(self.config.window_hours);
         let in_window = |s: &OpenStory| (f.at - s.last_at).abs() <= window;
+        // The post's terms by term hash: scoring and the centroid update both merge against it.
+        let mut sorted_terms = f.terms.clone();
+        sorted_terms.sort_unstable_by_key(|e| e.0);
 
         // 1. Near-duplicate of a post in an open story within the window: the closest, then the latest.
         let mut best_dup: Option<(u32, i64, i64)> = None;
@@ -322,8 +303,6 @@ impl Assembler {
             }
             met.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
             met.truncate(SCORED_CANDIDATES);
-            let mut sorted_terms = f.terms.clone();
-            sorted_terms.sort_unstable_by_key(|e| e.0);
             let mut best: Option<(f32, i64)> = None;
             for &(_, _, story) in &met {
                 let Some(s) = open.get(&story) else { continue };
@@ -345,16 +324,14 @@ impl Assembler {
                 }
             }
         };
-        self.absorb(assignment.story, post_id, f);
+        self.absorb(assignment.story, post_id, f, &sorted_terms);
         assignment
     }
 
-    fn absorb(&mut self, story: i64, post_id: i64, f: &PostFeatures) {
+    fn absorb(&mut self, story: i64, post_id: i64, f: &PostFeatures, sorted_terms: &[(u64, f32)]) {
         let Some(s) = self.open.get_mut(&story) else { return };
         s.last_at = s.last_at.max(f.at);
-        let mut sorted_terms = f.terms.clone();
-        sorted_terms.sort_unstable_by_key(|e| e.0);
-        s.centroid = add(&s.centroid, &sorted_terms);
+        s.centroid = add(&s.centroid, sorted_terms);
         if s.centroid.len() > self.config.centroid_terms * 2 {
             let mut keep = heaviest(&s.centroid, self.config.centroid_terms);
             keep.sort_unstable_by_key(|e| e.0);

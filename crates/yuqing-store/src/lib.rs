@@ -78,13 +78,7 @@ pub trait Store: Send {
 pub fn story_heat(store: &dyn Store, story: i64) -> Result<Vec<yuqing_core::HeatBucket>> {
     let mut series = yuqing_core::HeatSeries::new();
     for p in store.story_restore_posts(story)? {
-        series.add(&yuqing_core::HeatFact {
-            at: p.at,
-            site: yuqing_text::dedup::term_hash(&yuqing_text::matching_form(&p.source)),
-            tier: p.tier,
-            interactions: p.interactions,
-            negative: p.sentiment == yuqing_core::Sentiment::Negative,
-        });
+        series.add(&p.heat_fact());
     }
     Ok(series.buckets())
 }

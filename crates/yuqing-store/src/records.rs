@@ -108,6 +108,19 @@ pub struct RestorePost {
     pub keywords: Vec<String>,
 }
 
+impl RestorePost {
+    /// What the post contributes to its story's heat.
+    pub fn heat_fact(&self) -> yuqing_core::HeatFact {
+        yuqing_core::HeatFact {
+            at: self.at,
+            site: yuqing_text::dedup::site_key(&self.source),
+            tier: self.tier,
+            interactions: self.interactions,
+            negative: self.sentiment == Sentiment::Negative,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum StoryOrder {
     /// Highest grade first, then most posts.

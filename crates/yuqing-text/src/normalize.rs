@@ -37,7 +37,7 @@ pub fn matching_form(display: &str) -> String {
         if c.is_ascii() {
             out.push(c.to_ascii_lowercase());
         } else {
-            out.push(simplified_in(table, fold_char(c)));
+            out.push(simplified(table, fold_char(c)));
         }
     }
     out
@@ -68,7 +68,7 @@ fn t2s_table() -> &'static [char] {
 }
 
 #[inline]
-fn simplified_in(table: &[char], c: char) -> char {
+fn simplified(table: &[char], c: char) -> char {
     let code = c as u32;
     if !(T2S_FIRST..=T2S_LAST).contains(&code) {
         return c;
@@ -79,11 +79,6 @@ fn simplified_in(table: &[char], c: char) -> char {
     }
 }
 
-/// Traditional → simplified for one character (others unchanged); one array read per character.
-#[inline]
-pub fn simplified(c: char) -> char {
-    simplified_in(t2s_table(), c)
-}
 
 /// Full-width → half-width and lower case, one char to one char.
 #[inline]

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use jieba_rs::Jieba;
 
-use crate::dedup::{term_hash, Prehashed};
+use yuqing_core::hashing::Mix;
+
+use crate::dedup::term_hash;
 
 /// IDF given to words the table does not list (they are rarer than every listed word).
 pub const DEFAULT_IDF: f32 = 11.0;
@@ -18,7 +20,7 @@ static IDF_TABLE: &str = include_str!("../data/idf.txt");
 pub struct Segmenter {
     jieba: Jieba,
     /// Keyed by [`term_hash`] of the word, so the analysis hashes each token once.
-    idf: HashMap<u64, f32, Prehashed>,
+    idf: HashMap<u64, f32, Mix>,
     hmm: bool,
 }
 
@@ -46,7 +48,7 @@ impl Segmenter {
                 jieba.add_word(w, Some(100_000), Some("nz"));
             }
         }
-        let mut idf = HashMap::with_capacity_and_hasher(50_000, Prehashed::default());
+        let mut idf = HashMap::with_capacity_and_hasher(50_000, Mix::default());
         for line in IDF_TABLE.lines() {
             if let Some((word, value)) = line.split_once(' ') {
                 if let Ok(v) = value.trim().parse::<f32>() {

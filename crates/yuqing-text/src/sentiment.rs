@@ -9,7 +9,9 @@ use std::sync::OnceLock;
 
 use yuqing_core::Sentiment;
 
-use crate::dedup::{term_hash, Prehashed};
+use yuqing_core::hashing::Mix;
+
+use crate::dedup::term_hash;
 
 /// The shipped model, trained by `yuqing train-sentiment` (see docs/QUALITY.md).
 static BUILTIN: &str = include_str!("../data/sentiment.model");
@@ -81,7 +83,7 @@ pub fn features_of_hashes(hashes: impl Iterator<Item = u64>) -> Vec<u64> {
 #[derive(Debug, Clone, Default)]
 pub struct SentimentModel {
     bias: [f32; 3],
-    weights: HashMap<u64, [f32; 3], Prehashed>,
+    weights: HashMap<u64, [f32; 3], Mix>,
 }
 
 fn softmax(z: [f32; 3]) -> [f32; 3] {
@@ -261,7 +263,7 @@ pub fn train(examples: &[Example], config: &TrainConfig) -> Trained {
 
     let mut bias = [0f32; 3];
     let mut bias_g = [1e-6f32; 3];
-    let mut weights: HashMap<u64, ([f32; 3], [f32; 3]), Prehashed> = HashMap::default();
+    let mut weights: HashMap<u64, ([f32; 3], [f32; 3]), Mix> = HashMap::default();
     let mut order: Vec<usize> = (0..docs.len()).collect();
     let mut rng = config.seed | 1;
     for _ in 0..config.epochs {

@@ -15,10 +15,10 @@ use yuqing_core::heat::HeatFact;
 use yuqing_core::input::Rejection;
 use yuqing_core::url::canonical_url;
 use yuqing_core::{
-    Assembler, Grade, JoinReason, PostFacts, PostInput, Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
+    Assembler, Grade, PostFacts, PostInput, Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
 };
 use yuqing_store::{DataDir, NewAlert, PostRecord, Store, StoreError, StoryRecord, WriteBatch};
-use yuqing_text::dedup::{fnv1a, term_hash};
+use yuqing_text::dedup::{fnv1a, site_key};
 use yuqing_text::{matching_form, Analysis, Analyzer, AnalyzerError};
 
 use crate::config::Config;
@@ -116,13 +116,7 @@ impl Pipeline {
             let tracker: &mut StoryTracker = trackers.entry(p.story_id).or_default();
             tracker.add(
                 &PostFacts {
-                    heat: HeatFact {
-                        at: p.at,
-                        site: term_hash(&matching_form(&p.source)),
-                        tier: p.tier,
-                        interactions: p.interactions,
-                        negative: p.sentiment == Sentiment::Negative,
-                    },
+                    heat: p.heat_fact(),
                     source: &p.source,
                     rules: &p.rules,
                     severe_words: &p.severe_words,
@@ -164,10 +158,6 @@ impl Pipeline {
 
     pub fn data(&self) -> &DataDir {
         &self.data
-    }
-
-    pub fn data_mut(&mut self) -> &mut DataDir {
-        &mut self.data
     }
 
     /// Gives up the pipeline, keeping the data directory (for serving).
@@ -238,7 +228,7 @@ impl Pipeline {
                 &PostFacts {
                     heat: HeatFact {
                         at,
-                        site: term_hash(&matching_form(&source)),
+                        site: site_key(&source),
                         tier,
                         interactions: post.metrics.interactions(),
                         negative: analysis.sentiment == Sentiment::Negative,
@@ -401,14 +391,5 @@ impl Pipeline {
         }
         self.data.store.write(&batch)?;
         Ok(alert)
-    }
-
-    /// Why a post joined its story, for people.
-    pub fn describe_join(reason: &JoinReason) -> String {
-        match reason {
-            JoinReason::New => "首条帖文，新建事件".to_string(),
-            JoinReason::NearDuplicate { post, distance } => format!("与帖文 {post} 近似重复（SimHash 相差 {distance} 位）"),
-            JoinReason::Similar { score } => format!("与事件内容相似（余弦相似度 {score:.2}）"),
-        }
     }
 }
