@@ -216,6 +216,12 @@ impl SqliteStore {
         &self.path
     }
 
+    /// The connection, for modules that work on plain `&Connection` (the notification outbox), so a
+    /// caller can write them in the same transaction as the change that caused them.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     fn migrate(&mut self) -> Result<()> {
         let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let supported = MIGRATIONS.len() as i64;
