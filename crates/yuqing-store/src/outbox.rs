@@ -1,0 +1,619 @@
+//! The notification outbox: every message is written here first (in the same transaction as the
+//! change that caused it, when the caller wants), then delivered by a worker that retries with
+//! exponential backoff until the message is delivered or expires. Every attempt is recorded.
+//!
+//! Plain functions over `&rusqlite::Connection`; time is always an argument. Times are stored as
+//! Unix seconds, like the rest of the database.
+//!
+//! Delivery is at least once: a worker first *claims* due messages (moving their next attempt past a
+//! lease, so another tick does not pick them while they are in flight), delivers them without holding
+//! any lock, then records the outcome. A crash between delivering and recording means the message is
+//! tried again once the lease has passed; receivers that must not see a message twice deduplicate on
+//! the message id.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::{Result, StoreError};
+
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxStatus {
+    /// Waiting for its (next) attempt.
+    Pending,
+    /// Delivered; no more attempts.
+    Delivered,
+    /// Not delivered before it expired; no more attempts unless requeued by hand.
+    Expired,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Delivered => "delivered",
+            OutboxStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OutboxStatus> {
+        match s {
+            "pending" => Some(OutboxStatus::Pending),
+            "delivered" => Some(OutboxStatus::Delivered),
+            "expired" => Some(OutboxStatus::Expired),
+            _ => None,
+        }
+    }
+
+    /// The name shown to users.
+    pub fn label(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "待发送",
+            OutboxStatus::Delivered => "已送达",
+            OutboxStatus::Expired => "已过期未送达",
+        }
+    }
+}
+
+/// A message to enqueue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewMessage {
+    /// The configured channel's name (not its kind): e.g. "值班群".
+    pub channel: String,
+    /// Channel-specific addressee: email addresses (comma-separated) for email, passed through for
+    /// the generic webhook; ignored by the group robots.
+    pub recipient: Option<String>,
+    /// Mobile numbers to @-mention in robot messages ("all" mentions everyone).
+    pub mention: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    /// A link to the matter in yuqing, appended to the message.
+    pub link: Option<String>,
+    /// When set, a second message with the same key is not enqueued (e.g. "alert:42:值班群").
+    pub dedup_key: Option<String>,
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub channel: String,
+    pub recipient: Option<String>,
+    pub mention: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub link: Option<String>,
+    pub dedup_key: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// Attempts made so far.
+    pub attempts: u32,
+    pub status: OutboxStatus,
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// The last failed attempt's reason (kept after delivery, for the record).
+    pub last_error: Option<String>,
+}
+
+/// One recorded delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Attempt {
+    pub id: i64,
+    pub outbox_id: i64,
+    pub at: DateTime<Utc>,
+    pub ok: bool,
+    /// What the receiver answered, or why the attempt failed (in Chinese; shown to users).
+    pub detail: String,
+}
+
+/// How one attempt went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// Delivered; the detail says what the receiver answered.
+    Delivered(String),
+    /// Failed; the reason. The message is retried later unless it has expired.
+    Failed(String),
+}
+
+/// When to retry and when to give up. Pure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The delay after the first failure; it doubles after each further failure.
+    pub base: Duration,
+    /// The longest delay between two attempts.
+    pub max_delay: Duration,
+    /// How long after enqueueing a message is still tried.
+    pub expire_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 30 s doubling to 30 min; expire after 24 h.
+    fn default() -> Self {
+        RetryPolicy {
+            base: Duration::from_secs(30),
+            max_delay: Duration::from_secs(30 * 60),
+            expire_after: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before the next attempt after `failures` failed attempts (1 after the first):
+    /// `base · 2^(failures−1)`, capped at `max_delay`. Zero failures means no delay.
+    pub fn backoff(&self, failures: u32) -> Duration {
+        if failures == 0 {
+            return Duration::ZERO;
+        }
+        let factor = 1u32.checked_shl(failures - 1).unwrap_or(u32::MAX);
+        self.base.checked_mul(factor).unwrap_or(Duration::MAX).min(self.max_delay)
+    }
+}
+
+/// What `record_attempt` did to the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    pub status: OutboxStatus,
+    /// Attempts made so far, this one included.
+    pub attempts: u32,
+    /// When the next attempt is due (meaningful while pending).
+    pub next_attempt_at: DateTime<Utc>,
+}
+
+fn ts(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+fn utc(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+const COLUMNS: &str = "id, channel, recipient, mention, subject, body, link, dedup_key, created_at, next_attempt_at, \
+    expires_at, attempts, status, delivered_at, last_error";
+
+fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Result<OutboxMessage>> {
+    let id: i64 = row.get(0)?;
+    let mention: Option<String> = row.get(3)?;
+    let status: String = row.get(12)?;
+    let attempts: i64 = row.get(11)?;
+    let delivered_at: Option<i64> = row.get(13)?;
+    let corrupt = |detail: String| StoreError::Corrupt { what: format!("通知 {id}"), detail };
+    let mention = match mention.as_deref().filter(|s| !s.is_empty()) {
+        None => Vec::new(),
+        Some(s) => match serde_json::from_str::<Vec<String>>(s) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(corrupt(format!("提醒对象 {s}：{e}")))),
+        },
+    };
+    let Some(status) = OutboxStatus::parse(&status) else {
+        return Ok(Err(corrupt(format!("未知状态 {status}"))));
+    };
+    Ok(Ok(OutboxMessage {
+        id,
+        channel: row.get(1)?,
+        recipient: row.get(2)?,
+        mention,
+        subject: row.get(4)?,
+        body: row.get(5)?,
+        link: row.get(6)?,
+        dedup_key: row.get(7)?,
+        created_at: utc(row.get(8)?),
+        next_attempt_at: utc(row.get(9)?),
+        expires_at: utc(row.get(10)?),
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        status,
+        delivered_at: delivered_at.map(utc),
+        last_error: row.get(14)?,
+    }))
+}
+
+fn collect(rows: impl Iterator<Item = rusqlite::Result<Result<OutboxMessage>>>) -> Result<Vec<OutboxMessage>> {
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(r??);
+    }
+    Ok(out)
+}
+
+/// Writes a message to the outbox, due at once and expiring `policy.expire_after` from `now`.
+/// Returns its id, or `None` when a message with the same `dedup_key` is already stored (whatever
+/// its status), so a periodic tick never enqueues the same notice twice.
+pub fn enqueue(conn: &Connection, msg: &NewMessage, now: DateTime<Utc>, policy: &RetryPolicy) -> Result<Option<i64>> {
+    let mention = if msg.mention.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(&msg.mention).map_err(|e| StoreError::Corrupt { what: "提醒对象".into(), detail: e.to_string() })?)
+    };
+    let now_s = ts(now);
+    let expires = now_s.saturating_add(secs(policy.expire_after));
+    let n = conn.execute(
+        "INSERT INTO outbox (channel, recipient, mention, subject, body, link, dedup_key, created_at, next_attempt_at, \
+             expires_at, attempts, status) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, 0, 'pending') \
+         ON CONFLICT(dedup_key) DO NOTHING",
+        params![msg.channel, msg.recipient, mention, msg.subject, msg.body, msg.link, msg.dedup_key, now_s, expires],
+    )?;
+    Ok(if n == 0 { None } else { Some(conn.last_insert_rowid()) })
+}
+
+/// Pending messages whose next attempt is due at `now`, oldest due first. Reads only.
+pub fn due(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxMessage>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?1 \
+         ORDER BY next_attempt_at, id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![ts(now), limit as i64], message_from_row)?;
+    collect(rows)
+}
+
+/// Like [`due`], but also moves the claimed messages' next attempt to `now + lease`, in one
+/// statement, so another worker tick does not pick them while they are being delivered. If the
+/// outcome is never recorded (a crash mid-delivery), they come due again once the lease has passed.
+/// The messages are returned as they were before the claim.
+pub fn claim(conn: &Connection, now: DateTime<Utc>, limit: usize, lease: Duration) -> Result<Vec<OutboxMessage>> {
+    let picked = due(conn, now, limit)?;
+    if picked.is_empty() {
+        return Ok(picked);
+    }
+    let until = ts(now).saturating_add(secs(lease).max(1));
+    let mut stmt = conn.prepare_cached(
+        "UPDATE outbox SET next_attempt_at = ?1 WHERE id = ?2 AND status = 'pending' AND next_attempt_at <= ?3",
+    )?;
+    let mut claimed = Vec::with_capacity(picked.len());
+    for m in picked {
+        // Zero rows: someone else claimed or finished it between the read and this update.
+        if stmt.execute(params![until, m.id, ts(now)])? == 1 {
+            claimed.push(m);
+        }
+    }
+    Ok(claimed)
+}
+
+/// Records one attempt on message `id` at `now` and moves the message on: delivered on success;
+/// on failure, the attempt count goes up and the next attempt is due after the policy's backoff —
+/// never later than the message's expiry, so the last try happens at the expiry — and a failure at
+/// or past the expiry marks the message expired. The attempt row is written in every case, even for
+/// a message that is no longer pending (its status is then left as it is).
+///
+/// Returns `None` when there is no message `id`. Runs in one transaction unless the caller already
+/// has one open.
+pub fn record_attempt(
+    conn: &Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    outcome: &AttemptOutcome,
+    policy: &RetryPolicy,
+) -> Result<Option<Recorded>> {
+    let own_tx = conn.is_autocommit();
+    if own_tx {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+    }
+    let result = record_attempt_inner(conn, id, now, outcome, policy);
+    if own_tx {
+        match &result {
+            Ok(_) => conn.execute_batch("COMMIT")?,
+            Err(_) => {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+        }
+    }
+    result
+}
+
+fn record_attempt_inner(
+    conn: &Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    outcome: &AttemptOutcome,
+    policy: &RetryPolicy,
+) -> Result<Option<Recorded>> {
+    let row: Option<(String, i64, i64, i64)> = conn
+        .query_row("SELECT status, attempts, expires_at, next_attempt_at FROM outbox WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    let Some((status, attempts, expires_at, next_at)) = row else {
+        return Ok(None);
+    };
+    let status = OutboxStatus::parse(&status)
+        .ok_or_else(|| StoreError::Corrupt { what: format!("通知 {id}"), detail: format!("未知状态 {status}") })?;
+    let now_s = ts(now);
+    let (ok, detail) = match outcome {
+        AttemptOutcome::Delivered(d) => (true, d.as_str()),
+        AttemptOutcome::Failed(d) => (false, d.as_str()),
+    };
+    conn.prepare_cached("INSERT INTO outbox_attempts (outbox_id, at, ok, detail) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![id, now_s, ok, detail])?;
+    let attempts = attempts.saturating_add(1);
+    let attempts_u32 = u32::try_from(attempts).unwrap_or(u32::MAX);
+    if status != OutboxStatus::Pending {
+        // Delivered or expired meanwhile (a second worker, a requeue race): keep the record only.
+        conn.execute("UPDATE outbox SET attempts = ?1 WHERE id = ?2", params![attempts, id])?;
+        return Ok(Some(Recorded { status, attempts: attempts_u32, next_attempt_at: utc(next_at) }));
+    }
+    if ok {
+        conn.execute(
+            "UPDATE outbox SET attempts = ?1, status = 'delivered', delivered_at = ?2 WHERE id = ?3",
+            params![attempts, now_s, id],
+        )?;
+        return Ok(Some(Recorded { status: OutboxStatus::Delivered, attempts: attempts_u32, next_attempt_at: utc(next_at) }));
+    }
+    if now_s >= expires_at {
+        conn.execute(
+            "UPDATE outbox SET attempts = ?1, status = 'expired', last_error = ?2 WHERE id = ?3",
+            params![attempts, detail, id],
+        )?;
+        return Ok(Some(Recorded { status: OutboxStatus::Expired, attempts: attempts_u32, next_attempt_at: utc(next_at) }));
+    }
+    let next = now_s.saturating_add(secs(policy.backoff(attempts_u32)).max(1)).min(expires_at);
+    conn.execute(
+        "UPDATE outbox SET attempts = ?1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?4",
+        params![attempts, next, detail, id],
+    )?;
+    Ok(Some(Recorded { status: OutboxStatus::Pending, attempts: attempts_u32, next_attempt_at: utc(next) }))
+}
+
+/// Puts an expired message back in the queue by hand: pending, due at `now`, with a fresh expiry
+/// (`policy.expire_after` from `now`). False when there is no such message or it is not expired.
+pub fn requeue(conn: &Connection, id: i64, now: DateTime<Utc>, policy: &RetryPolicy) -> Result<bool> {
+    let n = conn.execute(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = ?1, expires_at = ?2 WHERE id = ?3 AND status = 'expired'",
+        params![ts(now), ts(now).saturating_add(secs(policy.expire_after)), id],
+    )?;
+    Ok(n == 1)
+}
+
+/// One message.
+pub fn get(conn: &Connection, id: i64) -> Result<Option<OutboxMessage>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM outbox WHERE id = ?1"))?;
+    match stmt.query_row([id], message_from_row).optional()? {
+        None => Ok(None),
+        Some(r) => Ok(Some(r?)),
+    }
+}
+
+/// One message by its dedup key.
+pub fn get_by_dedup_key(conn: &Connection, key: &str) -> Result<Option<OutboxMessage>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM outbox WHERE dedup_key = ?1"))?;
+    match stmt.query_row([key], message_from_row).optional()? {
+        None => Ok(None),
+        Some(r) => Ok(Some(r?)),
+    }
+}
+
+/// Messages, newest first, optionally only those with one status.
+pub fn list(conn: &Connection, status: Option<OutboxStatus>, limit: usize, offset: usize) -> Result<Vec<OutboxMessage>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM outbox WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2 OFFSET ?3"
+    ))?;
+    let rows = stmt.query_map(params![status.map(|s| s.as_str()), limit as i64, offset as i64], message_from_row)?;
+    collect(rows)
+}
+
+/// How many messages have each status: (pending, delivered, expired).
+pub fn counts(conn: &Connection) -> Result<OutboxCounts> {
+    let mut stmt = conn.prepare_cached("SELECT status, COUNT(*) FROM outbox GROUP BY status")?;
+    let mut c = OutboxCounts::default();
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    for r in rows {
+        let (status, n) = r?;
+        let n = u64::try_from(n).unwrap_or(0);
+        match OutboxStatus::parse(&status) {
+            Some(OutboxStatus::Pending) => c.pending = n,
+            Some(OutboxStatus::Delivered) => c.delivered = n,
+            Some(OutboxStatus::Expired) => c.expired = n,
+            None => {}
+        }
+    }
+    Ok(c)
+}
+
+/// Messages per status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxCounts {
+    pub pending: u64,
+    pub delivered: u64,
+    pub expired: u64,
+}
+
+/// The attempts on one message, in order.
+pub fn attempts(conn: &Connection, id: i64) -> Result<Vec<Attempt>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id, outbox_id, at, ok, detail FROM outbox_attempts WHERE outbox_id = ?1 ORDER BY id")?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(Attempt { id: r.get(0)?, outbox_id: r.get(1)?, at: utc(r.get(2)?), ok: r.get(3)?, detail: r.get(4)? })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SqliteStore;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        utc(1_750_000_000 + s)
+    }
+
+    fn open() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("yuqing.db")).expect("open");
+        (dir, store)
+    }
+
+    fn msg(channel: &str, key: Option<&str>) -> NewMessage {
+        NewMessage {
+            channel: channel.into(),
+            recipient: None,
+            mention: vec!["13800000000".into()],
+            subject: "预警：某地化工厂异味".into(),
+            body: "事件已升至 III 级".into(),
+            link: Some("http://yuqing.local/stories/7".into()),
+            dedup_key: key.map(String::from),
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.backoff(0), Duration::ZERO);
+        assert_eq!(p.backoff(1), Duration::from_secs(30));
+        assert_eq!(p.backoff(2), Duration::from_secs(60));
+        assert_eq!(p.backoff(3), Duration::from_secs(120));
+        assert_eq!(p.backoff(6), Duration::from_secs(960));
+        assert_eq!(p.backoff(7), Duration::from_secs(1800));
+        assert_eq!(p.backoff(8), Duration::from_secs(1800));
+        assert_eq!(p.backoff(40), Duration::from_secs(1800));
+        assert_eq!(p.backoff(u32::MAX), Duration::from_secs(1800));
+        let huge = RetryPolicy { base: Duration::MAX, max_delay: Duration::MAX, expire_after: Duration::MAX };
+        assert_eq!(huge.backoff(5), Duration::MAX);
+    }
+
+    #[test]
+    fn enqueue_dedups_and_roundtrips() {
+        let (_d, s) = open();
+        let c = s.connection();
+        let p = RetryPolicy::default();
+        let id = enqueue(c, &msg("值班群", Some("alert:7")), t(0), &p).unwrap().unwrap();
+        assert_eq!(enqueue(c, &msg("值班群", Some("alert:7")), t(5), &p).unwrap(), None);
+        // Without a key, no deduplication.
+        let a = enqueue(c, &msg("值班群", None), t(0), &p).unwrap();
+        let b = enqueue(c, &msg("值班群", None), t(0), &p).unwrap();
+        assert!(a.is_some() && b.is_some() && a != b);
+        let m = get(c, id).unwrap().unwrap();
+        assert_eq!(m.channel, "值班群");
+        assert_eq!(m.mention, vec!["13800000000".to_string()]);
+        assert_eq!(m.status, OutboxStatus::Pending);
+        assert_eq!(m.attempts, 0);
+        assert_eq!(m.created_at, t(0));
+        assert_eq!(m.next_attempt_at, t(0));
+        assert_eq!(m.expires_at, t(24 * 3600));
+        assert_eq!(get_by_dedup_key(c, "alert:7").unwrap().map(|m| m.id), Some(id));
+        assert_eq!(get(c, 9999).unwrap(), None);
+        let empty = NewMessage { mention: vec![], ..msg("x", None) };
+        let e = enqueue(c, &empty, t(0), &p).unwrap().unwrap();
+        assert!(get(c, e).unwrap().unwrap().mention.is_empty());
+    }
+
+    #[test]
+    fn enqueue_joins_the_callers_transaction() {
+        let (_d, s) = open();
+        let c = s.connection();
+        let p = RetryPolicy::default();
+        c.execute_batch("BEGIN").unwrap();
+        enqueue(c, &msg("值班群", Some("k")), t(0), &p).unwrap();
+        c.execute_batch("ROLLBACK").unwrap();
+        assert!(get_by_dedup_key(c, "k").unwrap().is_none());
+        // record_attempt inside a caller's transaction does not commit it.
+        let id = enqueue(c, &msg("值班群", Some("k")), t(0), &p).unwrap().unwrap();
+        c.execute_batch("BEGIN").unwrap();
+        record_attempt(c, id, t(1), &AttemptOutcome::Delivered("ok".into()), &p).unwrap();
+        c.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(get(c, id).unwrap().unwrap().status, OutboxStatus::Pending);
+        assert!(attempts(c, id).unwrap().is_empty());
+    }
+
+    #[test]
+    fn failures_back_off_then_delivery() {
+        let (_d, s) = open();
+        let c = s.connection();
+        let p = RetryPolicy::default();
+        let id = enqueue(c, &msg("值班群", None), t(0), &p).unwrap().unwrap();
+        assert_eq!(due(c, t(0), 10).unwrap().len(), 1);
+        let r = record_attempt(c, id, t(0), &AttemptOutcome::Failed("HTTP 500".into()), &p).unwrap().unwrap();
+        assert_eq!(r, Recorded { status: OutboxStatus::Pending, attempts: 1, next_attempt_at: t(30) });
+        assert!(due(c, t(29), 10).unwrap().is_empty());
+        assert_eq!(due(c, t(30), 10).unwrap().len(), 1);
+        let r = record_attempt(c, id, t(30), &AttemptOutcome::Failed("errcode 310000".into()), &p).unwrap().unwrap();
+        assert_eq!(r.next_attempt_at, t(90));
+        let m = get(c, id).unwrap().unwrap();
+        assert_eq!(m.last_error.as_deref(), Some("errcode 310000"));
+        let r = record_attempt(c, id, t(90), &AttemptOutcome::Delivered("errcode 0".into()), &p).unwrap().unwrap();
+        assert_eq!(r.status, OutboxStatus::Delivered);
+        let m = get(c, id).unwrap().unwrap();
+        assert_eq!((m.status, m.attempts, m.delivered_at), (OutboxStatus::Delivered, 3, Some(t(90))));
+        assert!(due(c, t(100_000), 10).unwrap().is_empty());
+        let a = attempts(c, id).unwrap();
+        assert_eq!(a.iter().map(|a| (a.at, a.ok, a.detail.as_str())).collect::<Vec<_>>(), vec![
+            (t(0), false, "HTTP 500"),
+            (t(30), false, "errcode 310000"),
+            (t(90), true, "errcode 0"),
+        ]);
+        // A late duplicate outcome is recorded but does not change the status.
+        let r = record_attempt(c, id, t(95), &AttemptOutcome::Failed("late".into()), &p).unwrap().unwrap();
+        assert_eq!(r.status, OutboxStatus::Delivered);
+        assert_eq!(attempts(c, id).unwrap().len(), 4);
+        assert_eq!(record_attempt(c, 9999, t(0), &AttemptOutcome::Failed("x".into()), &p).unwrap(), None);
+    }
+
+    #[test]
+    fn expires_after_the_last_try_at_expiry_and_can_be_requeued() {
+        let (_d, s) = open();
+        let c = s.connection();
+        let p = RetryPolicy {
+            base: Duration::from_secs(10),
+            max_delay: Duration::from_secs(40),
+            expire_after: Duration::from_secs(100),
+        };
+        let id = enqueue(c, &msg("值班群", None), t(0), &p).unwrap().unwrap();
+        let fail = AttemptOutcome::Failed("连接被拒绝".into());
+        let mut now = t(0);
+        let mut times = vec![];
+        loop {
+            let r = record_attempt(c, id, now, &fail, &p).unwrap().unwrap();
+            times.push(now.timestamp() - t(0).timestamp());
+            if r.status == OutboxStatus::Expired {
+                break;
+            }
+            now = r.next_attempt_at;
+        }
+        // 0, +10, +20, +40, +40 (capped), then the last try exactly at expiry (100).
+        assert_eq!(times, vec![0, 10, 30, 70, 100]);
+        let m = get(c, id).unwrap().unwrap();
+        assert_eq!((m.status, m.attempts), (OutboxStatus::Expired, 5));
+        assert_eq!(attempts(c, id).unwrap().len(), 5);
+        assert!(due(c, t(1000), 10).unwrap().is_empty());
+        assert_eq!(list(c, Some(OutboxStatus::Expired), 10, 0).unwrap().len(), 1);
+        assert!(requeue(c, id, t(500), &p).unwrap());
+        assert!(!requeue(c, id, t(500), &p).unwrap());
+        let m = get(c, id).unwrap().unwrap();
+        assert_eq!((m.status, m.next_attempt_at, m.expires_at), (OutboxStatus::Pending, t(500), t(600)));
+    }
+
+    #[test]
+    fn a_message_due_long_after_its_expiry_is_still_tried_once() {
+        let (_d, s) = open();
+        let c = s.connection();
+        let p = RetryPolicy::default();
+        let id = enqueue(c, &msg("值班群", None), t(0), &p).unwrap().unwrap();
+        let late = t(3 * 24 * 3600);
+        assert_eq!(due(c, late, 10).unwrap().len(), 1);
+        let r = record_attempt(c, id, late, &AttemptOutcome::Delivered("ok".into()), &p).unwrap().unwrap();
+        assert_eq!(r.status, OutboxStatus::Delivered);
+    }
+
+    #[test]
+    fn claim_leases_and_lists() {
+        let (_d, s) = open();
+        let c = s.connection();
+        let p = RetryPolicy::default();
+        let ids: Vec<i64> = (0..3).map(|i| enqueue(c, &msg("值班群", None), t(i), &p).unwrap().unwrap()).collect();
+        let got = claim(c, t(1), 10, Duration::from_secs(60)).unwrap();
+        assert_eq!(got.iter().map(|m| m.id).collect::<Vec<_>>(), ids[..2].to_vec());
+        // Claimed ones are not due again until the lease passes; the third is.
+        assert_eq!(claim(c, t(2), 10, Duration::from_secs(60)).unwrap().iter().map(|m| m.id).collect::<Vec<_>>(), vec![ids[2]]);
+        assert!(claim(c, t(30), 10, Duration::from_secs(60)).unwrap().is_empty());
+        assert_eq!(claim(c, t(61), 1, Duration::from_secs(60)).unwrap().len(), 1);
+        assert_eq!(list(c, None, 10, 0).unwrap().iter().map(|m| m.id).collect::<Vec<_>>(), vec![ids[2], ids[1], ids[0]]);
+        assert_eq!(list(c, None, 1, 1).unwrap()[0].id, ids[1]);
+        assert_eq!(list(c, Some(OutboxStatus::Delivered), 10, 0).unwrap().len(), 0);
+        record_attempt(c, ids[0], t(61), &AttemptOutcome::Delivered("ok".into()), &p).unwrap();
+        assert_eq!(counts(c).unwrap(), OutboxCounts { pending: 2, delivered: 1, expired: 0 });
+    }
+}
