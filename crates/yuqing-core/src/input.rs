@@ -138,6 +138,12 @@ fn decode(bytes: &[u8]) -> Decoded<'_> {
     }
 }
 
+/// Decodes a small text file (a roster, a lexicon) by the same rules as post files: BOM, then UTF-8,
+/// then GB18030. Undecodable bytes become U+FFFD.
+pub fn decode_text(bytes: &[u8]) -> String {
+    decode(bytes).text.into_owned()
+}
+
 fn decode_with<'a>(encoding: &'static Encoding, bytes: &'a [u8]) -> Decoded<'a> {
     let (text, lossy) = encoding.decode_without_bom_handling(bytes);
     let name = if encoding == UTF_16LE {

@@ -13,6 +13,15 @@ pub mod heat;
 pub mod story;
 pub mod tracker;
 pub mod url;
+pub mod audit;
+pub mod duty;
+pub mod incident;
+pub mod people;
+
+/// China Standard Time (UTC+8), the local time of the response plans.
+pub fn china() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(8 * 3600).expect("+8 h is a valid offset")
+}
 
 pub use grade::{grade_story, GradeInputs, GradePolicy};
 pub use heat::{HeatBucket, HeatFact, HeatSeries, HeatSummary};
