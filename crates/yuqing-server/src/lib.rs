@@ -9,6 +9,7 @@ mod api;
 mod chart;
 mod html;
 mod pages;
+pub mod notify;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -7,6 +7,7 @@
 mod datadir;
 mod fts;
 mod migrations;
+pub mod outbox;
 mod records;
 mod sqlite;
 
