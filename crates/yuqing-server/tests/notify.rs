@@ -388,6 +388,26 @@ async fn unreachable_and_slow_receivers_fail_within_the_timeout() {
     assert!(db.contains("超时"), "{db}");
 }
 
+#[tokio::test]
+async fn overlapping_passes_send_each_message_once() {
+    let rx = Receiver::start(0, Fail::Http500, None).await;
+    let d = Arc::new(Deliverer::new(&[http_channel("工单系统", ChannelKind::Webhook, rx.url("/webhook"), None)]).unwrap());
+    let (_dir, conn) = store();
+    let ids: Vec<i64> = (0..20).map(|i| enqueue(&conn, &message("工单系统", &format!("k{i}")), t(0))).collect();
+    let opts = WorkerOptions { batch: 7, ..WorkerOptions::default() };
+    let (a, b, c) = tokio::join!(
+        run_outbox_once(&conn, &d, t(1), &opts),
+        run_outbox_once(&conn, &d, t(1), &opts),
+        run_outbox_once(&conn, &d, t(1), &opts)
+    );
+    let delivered = a.unwrap().delivered + b.unwrap().delivered + c.unwrap().delivered;
+    assert_eq!(delivered, 20);
+    let accepted = rx.accepted_ids();
+    assert_eq!(accepted.len(), 20);
+    assert!(accepted.values().all(|&n| n == 1));
+    assert!(ids.iter().all(|&id| attempts(&conn, id).len() == 1));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Restart: the background worker runs on the real data directory with a controllable clock; it is
 // stopped mid-way (and one claim is left dangling, as after a crash), the directory reopened, and the
