@@ -331,6 +331,38 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn tls_transports_build_and_fail_cleanly_against_a_plain_listener() {
+        // A listener that accepts and closes: TLS handshakes fail; no panic (a crypto provider is set).
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = l.accept().await {
+                drop(s);
+            }
+        });
+        let tls = ChannelConfig { name: "tls".into(), tls: TlsMode::Tls, port: Some(addr.port()), ..email_channel() };
+        let starttls = ChannelConfig { name: "starttls".into(), tls: TlsMode::Starttls, port: Some(addr.port()), ..email_channel() };
+        let https = ChannelConfig {
+            name: "https".into(),
+            kind: ChannelKind::Webhook,
+            url: Some(format!("https://{addr}/hook")),
+            host: None,
+            port: None,
+            from: None,
+            to: vec![],
+            ..email_channel()
+        };
+        let d = Deliverer::new(&[tls, starttls, https]).unwrap();
+        for name in ["tls", "starttls", "https"] {
+            let m = OutboxMessage { channel: name.into(), ..msg(None) };
+            match d.deliver(&m, m.created_at).await {
+                AttemptOutcome::Failed(why) => assert!(!why.is_empty(), "{name}"),
+                o => panic!("{name}: {o:?}"),
+            }
+        }
+    }
+
     #[test]
     fn debug_hides_secrets() {
         let c = ChannelConfig {
