@@ -10,13 +10,24 @@ mod chart;
 mod html;
 mod pages;
 pub mod notify;
+pub mod desk;
+mod desk_api;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
+use chrono::{DateTime, Utc};
 use yuqing_store::DataDir;
+
+pub use desk::{Desk, DeskConfig};
+
+/// The OpenAPI document of the JSON API, served at `/api/v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Where the server reads the time (the wall clock; tests may fix it).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// Shared state: the data directory behind a lock (SQLite connections are not shared across threads).
 #[derive(Clone)]
@@ -26,6 +37,16 @@ pub struct AppState {
     pub org_name: String,
     /// A note shown on every page (e.g. what the demo data is).
     pub banner: Option<String>,
+    /// The incident desk (its configuration and operations).
+    pub desk: Arc<Desk>,
+    pub clock: Clock,
+}
+
+impl AppState {
+    /// State with the default desk and the wall clock.
+    pub fn new(data: DataDir, org_name: String, banner: Option<String>) -> AppState {
+        AppState { data: Arc::new(Mutex::new(data)), org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now) }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +69,24 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/stories/{id}", get(api::story))
         .route("/api/v1/search", get(api::search))
         .route("/api/v1/alerts", get(api::alerts))
+        .route("/api/v1/alerts/{id}/ack", post(desk_api::ack_alert))
+        .route("/api/v1/me", get(desk_api::me))
+        .route("/api/v1/incidents", get(desk_api::incidents).post(desk_api::open_incident))
+        .route("/api/v1/incidents/{id}", get(desk_api::incident))
+        .route("/api/v1/incidents/{id}/actions", post(desk_api::act))
+        .route("/api/v1/incidents/{id}/stories", post(desk_api::add_story))
+        .route("/api/v1/incidents/{id}/statements/{sid}/diff", get(desk_api::statement_diff))
+        .route("/api/v1/incidents/{id}/attachments", post(desk_api::add_attachment))
+        .route("/api/v1/incidents/{id}/attachments/{sha}", get(desk_api::attachment))
+        .route("/api/v1/duty", get(desk_api::duty).post(desk_api::import_duty))
+        .route("/api/v1/duty/handovers", post(desk_api::handover))
+        .route("/api/v1/outbox", get(desk_api::outbox_list))
+        .route("/api/v1/overdue", get(desk_api::overdue))
+        .route("/api/v1/audit", get(desk_api::audit))
+        .route("/api/v1/audit/verify", get(desk_api::audit_verify))
+        .route("/api/v1/desk/tick", post(desk_api::tick))
+        .route("/api/v1/openapi.json", get(desk_api::openapi))
+        .layer(axum::extract::DefaultBodyLimit::max(desk_api::MAX_ATTACHMENT + 1024))
         .fallback(pages::not_found)
         .with_state(state)
 }
@@ -70,4 +109,51 @@ pub async fn bind(
             .map_err(ServerError::Serve)
     };
     Ok((local, fut))
+}
+
+/// Runs the desk's clock every `every` until the process ends: new alerts, unacknowledged alerts,
+/// deadlines and heat snapshots. A failing pass is logged and retried on the next one.
+pub fn spawn_desk_ticker(state: &AppState, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    let data = state.data.clone();
+    let desk = state.desk.clone();
+    let clock = state.clock.clone();
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let (data, desk, clock) = (data.clone(), desk.clone(), clock.clone());
+            let r = tokio::task::spawn_blocking(move || {
+                let guard = data.lock().map_err(|_| "data directory lock poisoned".to_string())?;
+                desk.tick(&guard.store, clock()).map_err(|e| e.to_string())
+            })
+            .await;
+            match r {
+                Ok(Ok(rep)) if rep != desk::TickReport::default() => tracing::info!(report = ?rep, "desk tick"),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "desk tick failed"),
+                Err(e) => tracing::error!(error = %e, "desk tick panicked"),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every API route in `router` is described in the OpenAPI document, and nothing else is.
+    #[test]
+    fn openapi_document_lists_every_api_route() {
+        let src = include_str!("lib.rs");
+        let mut routes: Vec<&str> = src
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix(".route(\"/api/v1/"))
+            .filter_map(|l| l.split('"').next())
+            .collect();
+        routes.sort();
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("openapi.json is JSON");
+        let mut documented: Vec<String> =
+            doc["paths"].as_object().expect("paths").keys().map(|k| k.trim_start_matches("/api/v1/").to_string()).collect();
+        documented.sort();
+        assert_eq!(routes, documented);
+    }
 }

@@ -5,6 +5,7 @@
 //! SQLite when it is behind or damaged, so a crash can lose neither.
 
 mod datadir;
+pub mod desk;
 mod fts;
 mod migrations;
 pub mod outbox;
@@ -12,7 +13,7 @@ mod records;
 mod sqlite;
 
 pub use datadir::DataDir;
-pub use fts::{FullTextIndex, SearchHits};
+pub use fts::{FullTextIndex, IndexWords, SearchHits};
 pub use records::*;
 pub use sqlite::SqliteStore;
 
@@ -34,6 +35,8 @@ pub enum StoreError {
     Locked(PathBuf),
     #[error("数据目录 {path} 的数据库版本为 {found}，高于本程序支持的 {supported}；请升级 yuqing")]
     TooNew { path: PathBuf, found: i64, supported: i64 },
+    #[error("{0}")]
+    Conflict(String),
     #[error("存储的数据无法解析（{what}）：{detail}")]
     Corrupt { what: String, detail: String },
 }

@@ -76,4 +76,147 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX alerts_story ON alerts(story_id);
     "#,
+    // 2: the incident desk: users, incidents with their timeline, alert acknowledgements, duty roster,
+    // attachments, the notification outbox and the hash-chained audit log.
+    r#"
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        department TEXT,
+        titles TEXT NOT NULL,
+        phone TEXT,
+        email TEXT,
+        channels TEXT NOT NULL,
+        token_hash TEXT UNIQUE,
+        password_hash TEXT,
+        active INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+
+    CREATE TABLE incidents (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL,
+        state TEXT NOT NULL,
+        grade TEXT NOT NULL,
+        lead_department TEXT,
+        opened_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        closed_at INTEGER,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX incidents_state ON incidents(state, id);
+    CREATE INDEX incidents_department ON incidents(lead_department, id);
+
+    CREATE TABLE incident_stories (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        story_id INTEGER NOT NULL,
+        PRIMARY KEY (incident_id, story_id)
+    );
+    CREATE INDEX incident_stories_story ON incident_stories(story_id);
+
+    CREATE TABLE incident_events (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        seq INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        PRIMARY KEY (incident_id, seq)
+    );
+
+    CREATE TABLE overdue (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        deadline TEXT NOT NULL,
+        department TEXT,
+        assignee TEXT,
+        due_at INTEGER NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        UNIQUE (incident_id, deadline, due_at)
+    );
+
+    CREATE TABLE alert_acks (
+        alert_id INTEGER PRIMARY KEY,
+        by_user TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
+    CREATE TABLE alert_escalations (
+        alert_id INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (alert_id, step)
+    );
+
+    CREATE TABLE attachments (
+        sha256 TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        bytes BLOB NOT NULL
+    );
+
+    CREATE TABLE duty_shifts (
+        id INTEGER PRIMARY KEY,
+        person TEXT NOT NULL,
+        role TEXT NOT NULL,
+        starts_at INTEGER NOT NULL,
+        ends_at INTEGER NOT NULL,
+        UNIQUE (person, starts_at)
+    );
+    CREATE INDEX duty_shifts_time ON duty_shifts(starts_at, ends_at);
+    CREATE TABLE handover_notes (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        author TEXT NOT NULL,
+        text TEXT NOT NULL
+    );
+
+    CREATE TABLE desk_cursor (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
+
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        recipient TEXT,
+        mention TEXT,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        link TEXT,
+        dedup_key TEXT UNIQUE,
+        created_at INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL,
+        delivered_at INTEGER,
+        last_error TEXT
+    );
+    CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+    CREATE TABLE outbox_attempts (
+        id INTEGER PRIMARY KEY,
+        outbox_id INTEGER NOT NULL REFERENCES outbox(id),
+        at INTEGER NOT NULL,
+        ok INTEGER NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX outbox_attempts_message ON outbox_attempts(outbox_id, id);
+
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    "#,
 ];

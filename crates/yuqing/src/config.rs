@@ -3,6 +3,9 @@
 //!
 //! Invariant: a loaded `Config` is valid — every rule compiles, every date parses.
 
+use yuqing_core::incident::{AssignmentRule, DeadlinePolicy};
+use yuqing_server::notify::{validate_channels, ChannelConfig};
+use yuqing_server::DeskConfig;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
@@ -104,6 +107,14 @@ struct RawConfig {
     assembly: AssemblyConfig,
     #[serde(default)]
     key_periods: Vec<KeyPeriod>,
+    #[serde(default)]
+    desk: DeskConfig,
+    #[serde(default)]
+    deadlines: DeadlinePolicy,
+    #[serde(default)]
+    routing: Vec<AssignmentRule>,
+    #[serde(default)]
+    channels: Vec<ChannelConfig>,
 }
 
 /// A validated configuration.
@@ -117,6 +128,10 @@ pub struct Config {
     pub assembly: AssemblyConfig,
     /// (name, first instant, end instant exclusive)
     pub key_periods: Vec<(String, DateTime<Utc>, DateTime<Utc>)>,
+    /// The incident desk, with `[deadlines]` and `[[routing]]` folded in.
+    pub desk: DeskConfig,
+    /// Notification channels (`[[channels]]`).
+    pub channels: Vec<ChannelConfig>,
     /// Where it came from (None: built-in defaults).
     pub path: Option<PathBuf>,
 }
@@ -204,7 +219,31 @@ impl Config {
         if !(0.0..=1.0).contains(&raw.assembly.min_similarity) {
             return Err(at(src.find("min_similarity").unwrap_or(0), "min_similarity 应在 0 到 1 之间".into()));
         }
+        if let Err(e) = raw.deadlines.validate() {
+            return Err(at(src.find("[deadlines").unwrap_or(0), e));
+        }
+        let known_department = |d: &str| raw.departments.is_empty() || raw.departments.iter().any(|x| x.name == d || x.aliases.iter().any(|a| a == d));
+        for r in &raw.routing {
+            if !known_department(&r.department) {
+                let pos = src.find(&format!("\"{}\"", r.department)).unwrap_or(0);
+                return Err(at(pos, format!("分派规则中的责任单位“{}”不在 [[departments]] 中", r.department)));
+            }
+        }
+        if let Err(e) = validate_channels(&raw.channels) {
+            return Err(at(src.find("[[channels]]").unwrap_or(0), e.to_string()));
+        }
+        for name in raw.desk.broadcast_channels.iter().chain(&raw.desk.default_channels) {
+            if !raw.channels.iter().any(|c| &c.name == name) {
+                let pos = src.find(&format!("\"{name}\"")).unwrap_or(0);
+                return Err(at(pos, format!("[desk] 引用的通知渠道“{name}”没有在 [[channels]] 中定义")));
+            }
+        }
+        let mut desk = raw.desk;
+        desk.deadlines = raw.deadlines;
+        desk.routing = raw.routing;
         Ok(Config {
+            desk,
+            channels: raw.channels,
             organization: raw.organization,
             departments: raw.departments,
             rules,

@@ -4,7 +4,7 @@
 //! Invariant: the demo only ever deletes a directory it created itself (marked by `.yuqing-demo`).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use chrono::{Duration, Utc};
@@ -114,15 +114,19 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     } else {
         None
     };
+    let desk_config = pipeline.config().desk.clone();
+    let channels = pipeline.config().channels.clone();
     let data = pipeline.into_data();
-    let state = yuqing_server::AppState {
-        data: Arc::new(Mutex::new(data)),
-        org_name: if org.is_empty() { "本单位".to_string() } else { org },
-        banner,
-    };
+    let mut state = yuqing_server::AppState::new(data, if org.is_empty() { "本单位".to_string() } else { org }, banner);
+    let tick = desk_config.tick.to_std().unwrap_or(std::time::Duration::from_secs(15));
+    state.desk = Arc::new(yuqing_server::Desk::new(desk_config));
+    let deliverer = Arc::new(yuqing_server::notify::Deliverer::new(&channels).context("通知渠道配置有误")?);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("无法启动异步运行时")?;
     rt.block_on(async move {
-        let (local, fut) = yuqing_server::bind(state, addr).await?;
+        let (local, fut) = yuqing_server::bind(state.clone(), addr).await?;
+        // The desk's clock and the outbox run beside the pages; both resume where they stopped.
+        let _ticker = yuqing_server::spawn_desk_ticker(&state, tick);
+        let _worker = yuqing_server::notify::spawn_outbox_worker(state.data.clone(), deliverer, Default::default());
         println!("页面已启动：http://{local}/  （Ctrl-C 停止）");
         fut.await?;
         Ok::<(), anyhow::Error>(())

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod desk_cli;
 pub mod eval;
 pub mod pipeline;
 pub mod train;

@@ -12,6 +12,7 @@ use yuqing::config::{Config, EXAMPLE};
 use yuqing::pipeline::{IngestReport, Pipeline};
 use yuqing_core::input::{self, Format};
 use yuqing_core::{Assembler, Grade, StoryStatus};
+use yuqing::desk_cli;
 use yuqing_store::{Store, StoryOrder, StoryQuery};
 use yuqing_text::highlight::snippet;
 use yuqing_text::{matching_form, Analyzer};
@@ -123,6 +124,26 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
     },
+    /// 用户与令牌
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// 处置工单
+    Incidents {
+        #[command(subcommand)]
+        command: IncidentsCommand,
+    },
+    /// 审计日志
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// 值班表
+    Duty {
+        #[command(subcommand)]
+        command: DutyCommand,
+    },
     /// 用 ../shared/data/sentiment 训练情感模型（可复现）
     TrainSentiment {
         #[arg(long, default_value = "../shared/data/sentiment")]
@@ -140,6 +161,70 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// 新增用户并给出 API 令牌（只显示这一次）
+    Add {
+        name: String,
+        /// admin | coordinator | approver | officer | department | viewer（或中文：系统管理员、办公室、分管领导、信息员、责任单位、只读用户）
+        #[arg(long)]
+        role: String,
+        /// 所属单位（责任单位成员必填）
+        #[arg(long)]
+        department: Option<String>,
+        /// 职务，可多次：department-head | office-director | group-leader | spokesperson
+        #[arg(long = "title")]
+        titles: Vec<String>,
+        /// 显示的姓名
+        #[arg(long)]
+        display_name: Option<String>,
+        /// 手机号（群机器人 @ 提醒用）
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// 接收本人通知的渠道（配置中 [[channels]] 的 name），可多次
+        #[arg(long = "channel")]
+        channels: Vec<String>,
+    },
+    /// 列出用户
+    List,
+    /// 重新签发令牌（旧令牌作废）
+    Token { name: String },
+}
+
+#[derive(Subcommand)]
+enum IncidentsCommand {
+    /// 列出处置工单（默认只列未办结的）
+    List {
+        #[arg(long)]
+        all: bool,
+        /// 按状态筛选，如 Triage 或 待研判
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+    },
+    /// 显示一个工单：状态、时限、时间线
+    Show { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// 校验审计日志的哈希链，报告第一条断裂的条目
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum DutyCommand {
+    /// 导入值班表 CSV（person,role,start,end 或 姓名,角色,开始时间,结束时间）
+    Import { file: PathBuf },
+    /// 当前在岗人员
+    Now,
 }
 
 #[derive(Subcommand)]
@@ -526,6 +611,92 @@ fn run(cli: Cli) -> Result<()> {
             let config = load_config(&cli)?;
             let pipeline = Pipeline::open(&cli.data_dir, config)?;
             yuqing::demo::serve(pipeline, addr)
+        }
+        Command::User { command } => {
+            match command {
+                UserCommand::Add { name, role, department, titles, display_name, phone, email, channels } => {
+                    let config = load_config(&cli)?;
+                    let known: Vec<String> = config.channels.iter().map(|c| c.name.clone()).collect();
+                    let store = desk_cli::open_db(&cli.data_dir, true)?;
+                    let args = desk_cli::UserArgs { name: name.clone(), role: role.clone(), department: department.clone(), titles: titles.clone(), display_name: display_name.clone(), phone: phone.clone(), email: email.clone(), channels: channels.clone() };
+                    let (user, token) = desk_cli::add_user(&store, args, &known)?;
+                    if cli.json {
+                        print_json(&json!({"user": user, "token": token}))?;
+                    } else {
+                        println!("已新增用户 {}（{}{}）", user.name, user.role.label_zh(), user.department.as_deref().map(|d| format!("，{d}")).unwrap_or_default());
+                        println!("API 令牌（只显示这一次，请妥善保存）：{token}");
+                    }
+                }
+                UserCommand::List => {
+                    let store = desk_cli::open_db(&cli.data_dir, false)?;
+                    let users = yuqing_store::desk::users(store.connection())?;
+                    if cli.json {
+                        print_json(&json!({"users": users}))?;
+                    } else {
+                        for u in users {
+                            let titles: Vec<&str> = u.titles.iter().map(|t| t.label_zh()).collect();
+                            println!("{:<16} {:<8} {:<12} {}", u.name, u.role.label_zh(), u.department.as_deref().unwrap_or(""), titles.join("、"));
+                        }
+                    }
+                }
+                UserCommand::Token { name } => {
+                    let store = desk_cli::open_db(&cli.data_dir, false)?;
+                    let token = desk_cli::reset_token(&store, name)?;
+                    if cli.json {
+                        print_json(&json!({"user": name, "token": token}))?;
+                    } else {
+                        println!("新的 API 令牌（只显示这一次）：{token}");
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Incidents { command } => {
+            let store = desk_cli::open_db(&cli.data_dir, false)?;
+            match command {
+                IncidentsCommand::List { all, state, limit, offset } => {
+                    let v = desk_cli::incidents_list(&store, *all, state.as_deref(), (*limit).clamp(1, 500), *offset)?;
+                    if cli.json { print_json(&v)? } else { desk_cli::print_incidents(&v) }
+                }
+                IncidentsCommand::Show { id } => {
+                    let v = desk_cli::incident_show(&store, *id)?;
+                    if cli.json { print_json(&v)? } else { desk_cli::print_incident(&v) }
+                }
+            }
+            Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let store = desk_cli::open_db(&cli.data_dir, false)?;
+            let n = desk_cli::audit_verify(&store)?;
+            if cli.json {
+                print_json(&json!({"ok": true, "entries": n}))?;
+            } else {
+                println!("审计日志完整：共 {n} 条，哈希链无断裂");
+            }
+            Ok(())
+        }
+        Command::Duty { command } => {
+            let store = desk_cli::open_db(&cli.data_dir, false)?;
+            match command {
+                DutyCommand::Import { file } => {
+                    let n = desk_cli::duty_import(&store, file)?;
+                    if cli.json { print_json(&json!({"imported": n}))? } else { println!("已导入 {n} 个班次") }
+                }
+                DutyCommand::Now => {
+                    let now = chrono::Utc::now();
+                    let shifts = yuqing_store::desk::shifts_between(store.connection(), now, now + chrono::Duration::seconds(1))?;
+                    if cli.json {
+                        print_json(&json!({"on_duty": shifts}))?;
+                    } else if shifts.is_empty() {
+                        println!("当前无人在岗（预警将发给办公室）");
+                    } else {
+                        for s in shifts {
+                            println!("{} {}（至 {}）", s.role.label_zh(), s.person, s.ends_at.with_timezone(&yuqing_core::china()).format("%m-%d %H:%M"));
+                        }
+                    }
+                }
+            }
+            Ok(())
         }
         Command::TrainSentiment { data, out } => {
             let report = yuqing::train::train_sentiment(data, out)?;

@@ -1,0 +1,651 @@
+//! Storage of the incident desk: users, incidents and their timelines, alert acknowledgements,
+//! the duty roster, attachments, overdue records, cursors and the hash-chained audit log.
+//! Plain functions over `&Connection` so a caller writes an incident change, its timeline, its
+//! audit entry and its outbox messages in one transaction. Time is always an argument.
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use yuqing_core::audit::{self, AuditEntry, ChainBreak};
+use yuqing_core::duty::{DutyRole, DutyShift};
+use yuqing_core::incident::{Event, EventKind, Incident, IncidentState};
+use yuqing_core::people::{Actor, Role, Title};
+use yuqing_core::{Alert, Grade};
+
+use crate::{Page, Result, StoreError};
+
+fn ts(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+fn utc(s: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(s, 0).single().unwrap_or_default()
+}
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt { what: what.to_string(), detail: e.to_string() }
+}
+fn to_json<T: Serialize>(what: &str, v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| corrupt(what, e))
+}
+
+// ---------------------------------------------------------------- users
+
+/// A desk user. The API token is kept only as its sha256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub display_name: String,
+    pub role: Role,
+    pub department: Option<String>,
+    pub titles: Vec<Title>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// Notification channels (by configured name) that reach this person.
+    pub channels: Vec<String>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            name: self.name.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role,
+            department: self.department.clone(),
+            titles: self.titles.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub name: String,
+    pub display_name: String,
+    pub role: Option<Role>,
+    pub department: Option<String>,
+    pub titles: Vec<Title>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub channels: Vec<String>,
+}
+
+/// sha256 of an API token, as stored.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+const USER_COLS: &str = "id, name, display_name, role, department, titles, phone, email, channels, active, created_at";
+
+fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<User>> {
+    let role: String = r.get(3)?;
+    let titles: String = r.get(5)?;
+    let channels: String = r.get(8)?;
+    let (id, name, display_name, department, phone, email, active, created): (i64, String, String, Option<String>, Option<String>, Option<String>, i64, i64) =
+        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(4)?, r.get(6)?, r.get(7)?, r.get(9)?, r.get(10)?);
+    Ok((|| {
+        Ok(User {
+            id,
+            name,
+            display_name,
+            role: Role::parse(&role).map_err(|e| corrupt("users.role", e))?,
+            department,
+            titles: serde_json::from_str(&titles).map_err(|e| corrupt("users.titles", e))?,
+            phone,
+            email,
+            channels: serde_json::from_str(&channels).map_err(|e| corrupt("users.channels", e))?,
+            active: active != 0,
+            created_at: utc(created),
+        })
+    })())
+}
+
+fn flatten<T>(rows: impl Iterator<Item = rusqlite::Result<Result<T>>>) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(r??);
+    }
+    Ok(out)
+}
+
+/// Adds a user with the given token hash; an existing name is refused with a clear error.
+pub fn add_user(conn: &Connection, u: &NewUser, token_hash: &str, now: DateTime<Utc>) -> Result<User> {
+    let role = u.role.unwrap_or(Role::Officer);
+    if user_by_name(conn, &u.name)?.is_some() {
+        return Err(StoreError::Conflict(format!("用户“{}”已存在", u.name)));
+    }
+    conn.execute(
+        "INSERT INTO users (name, display_name, role, department, titles, phone, email, channels, token_hash, active, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10)",
+        params![
+            u.name,
+            if u.display_name.is_empty() { &u.name } else { &u.display_name },
+            role.as_str(),
+            u.department,
+            to_json("users.titles", &u.titles)?,
+            u.phone,
+            u.email,
+            to_json("users.channels", &u.channels)?,
+            token_hash,
+            ts(now)
+        ],
+    )?;
+    user_by_name(conn, &u.name)?.ok_or_else(|| corrupt("users", "刚写入的用户读不出"))
+}
+
+/// Replaces a user's API token.
+pub fn set_user_token(conn: &Connection, name: &str, token_hash: &str) -> Result<bool> {
+    Ok(conn.execute("UPDATE users SET token_hash = ?2 WHERE name = ?1", params![name, token_hash])? > 0)
+}
+
+pub fn user_by_name(conn: &Connection, name: &str) -> Result<Option<User>> {
+    let mut st = conn.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE name = ?1"))?;
+    st.query_row([name], user_from_row).optional()?.transpose()
+}
+
+pub fn user_by_token(conn: &Connection, token: &str) -> Result<Option<User>> {
+    let mut st = conn.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE token_hash = ?1 AND active = 1"))?;
+    st.query_row([token_hash(token)], user_from_row).optional()?.transpose()
+}
+
+pub fn users(conn: &Connection) -> Result<Vec<User>> {
+    let mut st = conn.prepare_cached(&format!("SELECT {USER_COLS} FROM users ORDER BY id"))?;
+    let rows = st.query_map([], user_from_row)?;
+    flatten(rows)
+}
+
+// ---------------------------------------------------------------- incidents
+
+/// A row of the incident list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentSummary {
+    pub id: i64,
+    pub title: String,
+    pub state: IncidentState,
+    pub grade: Grade,
+    pub lead_department: Option<String>,
+    pub opened_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// Which incidents to list.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentQuery {
+    pub state: Option<IncidentState>,
+    pub open_only: bool,
+    /// Lead or cooperating department.
+    pub department: Option<String>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+pub fn next_incident_id(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM incidents", [], |r| r.get(0))?)
+}
+
+/// Writes the incident (insert or update) and appends its new timeline events.
+pub fn save_incident(conn: &Connection, inc: &Incident, events: &[Event], now: DateTime<Utc>) -> Result<()> {
+    let data = to_json("incidents.data", inc)?;
+    conn.execute(
+        "INSERT INTO incidents (id, title, state, grade, lead_department, opened_at, updated_at, closed_at, data) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+         ON CONFLICT(id) DO UPDATE SET title = ?2, state = ?3, grade = ?4, lead_department = ?5, updated_at = ?7, \
+             closed_at = ?8, data = ?9",
+        params![
+            inc.id,
+            inc.title,
+            inc.state.as_str(),
+            inc.grade.as_str(),
+            inc.lead_department,
+            ts(inc.opened_at),
+            ts(now),
+            inc.closed_at.map(ts),
+            data
+        ],
+    )?;
+    for s in &inc.stories {
+        conn.execute("INSERT OR IGNORE INTO incident_stories (incident_id, story_id) VALUES (?1, ?2)", params![inc.id, s])?;
+    }
+    let mut seq: i64 =
+        conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM incident_events WHERE incident_id = ?1", [inc.id], |r| r.get(0))?;
+    let mut st = conn.prepare_cached(
+        "INSERT INTO incident_events (incident_id, seq, at, actor, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for e in events {
+        seq += 1;
+        st.execute(params![inc.id, seq, ts(e.at), e.actor, e.kind.name(), to_json("incident_events.detail", &e.kind)?])?;
+    }
+    Ok(())
+}
+
+pub fn incident(conn: &Connection, id: i64) -> Result<Option<Incident>> {
+    let data: Option<String> =
+        conn.query_row("SELECT data FROM incidents WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    data.map(|d| serde_json::from_str(&d).map_err(|e| corrupt(&format!("工单 {id}"), e))).transpose()
+}
+
+pub fn incidents(conn: &Connection, q: &IncidentQuery) -> Result<Page<IncidentSummary>> {
+    let mut wh = vec!["1=1".to_string()];
+    let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    if let Some(s) = q.state {
+        args.push(Box::new(s.as_str()));
+        wh.push(format!("state = ?{}", args.len()));
+    }
+    if q.open_only {
+        wh.push("state != 'Closed'".into());
+    }
+    if let Some(d) = &q.department {
+        // Cooperating departments live in the JSON; lead is a column.
+        args.push(Box::new(d.clone()));
+        let n = args.len();
+        wh.push(format!(
+            "(lead_department = ?{n} OR EXISTS (SELECT 1 FROM json_each(json_extract(data, '$.cooperating')) WHERE value = ?{n}))"
+        ));
+    }
+    let where_sql = wh.join(" AND ");
+    let refs: Vec<&dyn rusqlite::ToSql> = args.iter().map(|b| b.as_ref()).collect();
+    let total: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM incidents WHERE {where_sql}"), refs.as_slice(), |r| r.get(0))?;
+    let mut st = conn.prepare(&format!(
+        "SELECT id, title, state, grade, lead_department, opened_at, updated_at, closed_at FROM incidents \
+         WHERE {where_sql} ORDER BY id DESC LIMIT {} OFFSET {}",
+        q.limit.clamp(1, 500),
+        q.offset
+    ))?;
+    let rows = st.query_map(refs.as_slice(), |r| {
+        let state: String = r.get(2)?;
+        let grade: String = r.get(3)?;
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, state, grade, r.get(4)?, r.get::<_, i64>(5)?, r.get::<_, i64>(6)?, r.get::<_, Option<i64>>(7)?))
+    })?;
+    let mut items = Vec::new();
+    for row in rows {
+        let (id, title, state, grade, lead_department, opened, updated, closed) = row?;
+        items.push(IncidentSummary {
+            id,
+            title,
+            state: IncidentState::parse(&state).ok_or_else(|| corrupt("incidents.state", &state))?,
+            grade: parse_grade(&grade)?,
+            lead_department,
+            opened_at: utc(opened),
+            updated_at: utc(updated),
+            closed_at: closed.map(utc),
+        });
+    }
+    Ok(Page { items, total: total as u64 })
+}
+
+fn parse_grade(s: &str) -> Result<Grade> {
+    Grade::ALL.into_iter().find(|g| g.as_str() == s).ok_or_else(|| corrupt("grade", s))
+}
+
+/// The incident a story belongs to (the newest, open or not).
+pub fn incident_for_story(conn: &Connection, story: i64) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row("SELECT MAX(incident_id) FROM incident_stories WHERE story_id = ?1", [story], |r| r.get::<_, Option<i64>>(0))?)
+}
+
+/// Ids of incidents not closed.
+pub fn open_incident_ids(conn: &Connection) -> Result<Vec<i64>> {
+    let mut st = conn.prepare_cached("SELECT id FROM incidents WHERE state != 'Closed' ORDER BY id")?;
+    let ids = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<i64>>>()?;
+    Ok(ids)
+}
+
+/// A stored timeline entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    #[serde(flatten)]
+    pub kind: EventKind,
+    pub summary: String,
+}
+
+pub fn timeline(conn: &Connection, incident: i64) -> Result<Vec<TimelineEntry>> {
+    let mut st = conn.prepare_cached("SELECT seq, at, actor, detail FROM incident_events WHERE incident_id = ?1 ORDER BY seq")?;
+    let rows = st.query_map([incident], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, at, actor, detail) = row?;
+        let kind: EventKind = serde_json::from_str(&detail).map_err(|e| corrupt(&format!("工单 {incident} 时间线第 {seq} 条"), e))?;
+        out.push(TimelineEntry { seq, at: utc(at), actor, summary: kind.summary_zh(), kind });
+    }
+    Ok(out)
+}
+
+/// When the newest event of `kind` was recorded on an incident.
+pub fn last_event_at(conn: &Connection, incident: i64, kind: &str) -> Result<Option<DateTime<Utc>>> {
+    let at: Option<i64> =
+        conn.query_row("SELECT MAX(at) FROM incident_events WHERE incident_id = ?1 AND kind = ?2", params![incident, kind], |r| r.get(0))?;
+    Ok(at.map(utc))
+}
+
+// ---------------------------------------------------------------- overdue
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OverdueRecord {
+    pub id: i64,
+    pub incident_id: i64,
+    pub deadline: String,
+    pub department: Option<String>,
+    pub assignee: Option<String>,
+    pub due_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Records a missed clock once per (incident, clock, due time).
+pub fn record_overdue(
+    conn: &Connection,
+    incident: i64,
+    deadline: &str,
+    department: Option<&str>,
+    assignee: Option<&str>,
+    due_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    Ok(conn.execute(
+        "INSERT OR IGNORE INTO overdue (incident_id, deadline, department, assignee, due_at, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![incident, deadline, department, assignee, ts(due_at), ts(now)],
+    )? > 0)
+}
+
+pub fn overdue_records(conn: &Connection, limit: usize, offset: usize) -> Result<Page<OverdueRecord>> {
+    let total: i64 = conn.query_row("SELECT COUNT(*) FROM overdue", [], |r| r.get(0))?;
+    let mut st = conn.prepare_cached(
+        "SELECT id, incident_id, deadline, department, assignee, due_at, recorded_at FROM overdue ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+    )?;
+    let items = st
+        .query_map(params![limit.clamp(1, 500) as i64, offset as i64], |r| {
+            Ok(OverdueRecord {
+                id: r.get(0)?,
+                incident_id: r.get(1)?,
+                deadline: r.get(2)?,
+                department: r.get(3)?,
+                assignee: r.get(4)?,
+                due_at: utc(r.get(5)?),
+                recorded_at: utc(r.get(6)?),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Page { items, total: total as u64 })
+}
+
+// ---------------------------------------------------------------- alerts: cursor, acks, escalations
+
+pub fn cursor(conn: &Connection, name: &str) -> Result<i64> {
+    Ok(conn.query_row("SELECT value FROM desk_cursor WHERE name = ?1", [name], |r| r.get(0)).optional()?.unwrap_or(0))
+}
+
+pub fn set_cursor(conn: &Connection, name: &str, value: i64) -> Result<()> {
+    conn.execute(
+        "INSERT INTO desk_cursor (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = ?2",
+        params![name, value],
+    )?;
+    Ok(())
+}
+
+fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, i64, Option<String>, String, String, i64)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+}
+
+fn to_alert(row: (i64, i64, Option<String>, String, String, i64)) -> Result<Alert> {
+    let (id, story_id, from, to, reasons, at) = row;
+    Ok(Alert {
+        id,
+        story_id,
+        from: from.as_deref().map(parse_grade).transpose()?,
+        to: parse_grade(&to)?,
+        reasons: serde_json::from_str(&reasons).map_err(|e| corrupt("alerts.reasons", e))?,
+        at: utc(at),
+    })
+}
+
+/// Alerts with id above `after`, oldest first.
+pub fn alerts_after(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Alert>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, story_id, from_grade, to_grade, reasons, at FROM alerts WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let rows = st.query_map(params![after, limit as i64], alert_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter().map(to_alert).collect()
+}
+
+pub fn alert(conn: &Connection, id: i64) -> Result<Option<Alert>> {
+    let mut st = conn.prepare_cached("SELECT id, story_id, from_grade, to_grade, reasons, at FROM alerts WHERE id = ?1")?;
+    st.query_row([id], alert_row).optional()?.map(to_alert).transpose()
+}
+
+/// Acknowledges an alert; false when it was already acknowledged.
+pub fn ack_alert(conn: &Connection, alert: i64, by: &str, now: DateTime<Utc>) -> Result<bool> {
+    Ok(conn.execute("INSERT OR IGNORE INTO alert_acks (alert_id, by_user, at) VALUES (?1, ?2, ?3)", params![alert, by, ts(now)])? > 0)
+}
+
+/// Who acknowledged an alert, and when.
+pub fn alert_ack(conn: &Connection, alert: i64) -> Result<Option<(String, DateTime<Utc>)>> {
+    Ok(conn
+        .query_row("SELECT by_user, at FROM alert_acks WHERE alert_id = ?1", [alert], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .optional()?
+        .map(|(b, a)| (b, utc(a))))
+}
+
+/// Unacknowledged alerts raised at or after `since`, with the escalation steps already taken.
+pub fn unacked_alerts(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<(Alert, u8)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT a.id, a.story_id, a.from_grade, a.to_grade, a.reasons, a.at, \
+                (SELECT COUNT(*) FROM alert_escalations e WHERE e.alert_id = a.id) \
+         FROM alerts a WHERE a.at >= ?1 AND NOT EXISTS (SELECT 1 FROM alert_acks k WHERE k.alert_id = a.id) ORDER BY a.id",
+    )?;
+    let rows = st
+        .query_map([ts(since)], |r| Ok((alert_row(r)?, r.get::<_, i64>(6)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter().map(|(a, n)| Ok((to_alert(a)?, n.clamp(0, 255) as u8))).collect()
+}
+
+pub fn record_ack_escalation(conn: &Connection, alert: i64, step: u8, target: &str, now: DateTime<Utc>) -> Result<bool> {
+    Ok(conn.execute(
+        "INSERT OR IGNORE INTO alert_escalations (alert_id, step, target, at) VALUES (?1, ?2, ?3, ?4)",
+        params![alert, step, target, ts(now)],
+    )? > 0)
+}
+
+// ---------------------------------------------------------------- duty roster
+
+/// Adds shifts; a shift with the same person and start replaces the old one.
+pub fn put_shifts(conn: &Connection, shifts: &[DutyShift]) -> Result<usize> {
+    let mut st = conn.prepare_cached(
+        "INSERT INTO duty_shifts (person, role, starts_at, ends_at) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT(person, starts_at) DO UPDATE SET role = ?2, ends_at = ?4",
+    )?;
+    for s in shifts {
+        st.execute(params![s.person, s.role.as_str(), ts(s.starts_at), ts(s.ends_at)])?;
+    }
+    Ok(shifts.len())
+}
+
+/// Shifts that overlap [from, to), by start time.
+pub fn shifts_between(conn: &Connection, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<DutyShift>> {
+    let mut st = conn.prepare_cached(
+        "SELECT person, role, starts_at, ends_at FROM duty_shifts WHERE starts_at < ?2 AND ends_at > ?1 ORDER BY starts_at, id",
+    )?;
+    let rows = st
+        .query_map(params![ts(from), ts(to)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(person, role, s, e)| {
+            Ok(DutyShift {
+                person,
+                role: DutyRole::parse(&role).ok_or_else(|| corrupt("duty_shifts.role", &role))?,
+                starts_at: utc(s),
+                ends_at: utc(e),
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HandoverNote {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub author: String,
+    pub text: String,
+}
+
+pub fn add_handover(conn: &Connection, author: &str, text: &str, now: DateTime<Utc>) -> Result<i64> {
+    conn.execute("INSERT INTO handover_notes (at, author, text) VALUES (?1, ?2, ?3)", params![ts(now), author, text])?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn handovers(conn: &Connection, limit: usize) -> Result<Vec<HandoverNote>> {
+    let mut st = conn.prepare_cached("SELECT id, at, author, text FROM handover_notes ORDER BY id DESC LIMIT ?1")?;
+    let rows = st
+        .query_map([limit.clamp(1, 200) as i64], |r| Ok(HandoverNote { id: r.get(0)?, at: utc(r.get(1)?), author: r.get(2)?, text: r.get(3)? }))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+// ---------------------------------------------------------------- attachments
+
+/// Stores bytes once by sha256; returns the hex digest.
+pub fn put_attachment(conn: &Connection, bytes: &[u8]) -> Result<String> {
+    let sha = hex::encode(Sha256::digest(bytes));
+    conn.execute("INSERT OR IGNORE INTO attachments (sha256, size, bytes) VALUES (?1, ?2, ?3)", params![sha, bytes.len() as i64, bytes])?;
+    Ok(sha)
+}
+
+pub fn attachment(conn: &Connection, sha256: &str) -> Result<Option<Vec<u8>>> {
+    Ok(conn.query_row("SELECT bytes FROM attachments WHERE sha256 = ?1", [sha256], |r| r.get(0)).optional()?)
+}
+
+// ---------------------------------------------------------------- audit log
+
+/// Appends an audit entry linked to the previous one. Call inside the transaction of the change.
+pub fn audit_append(conn: &Connection, actor: &str, action: &str, target: &str, detail: &str, now: DateTime<Utc>) -> Result<AuditEntry> {
+    let last: Option<(i64, String)> =
+        conn.query_row("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+    let (prev_id, prev_hash) = last.unwrap_or((0, audit::GENESIS.to_string()));
+    let id = prev_id + 1;
+    let at = ts(now);
+    let hash = audit::entry_hash(id, at, actor, action, target, detail, &prev_hash);
+    conn.execute(
+        "INSERT INTO audit_log (id, at, actor, action, target, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![id, at, actor, action, target, detail, prev_hash, hash],
+    )?;
+    Ok(AuditEntry { id, at, actor: actor.into(), action: action.into(), target: target.into(), detail: detail.into(), prev_hash, hash })
+}
+
+pub fn audit_entries(conn: &Connection, after: i64, limit: usize) -> Result<Vec<AuditEntry>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, at, actor, action, target, detail, prev_hash, hash FROM audit_log WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let rows = st
+        .query_map(params![after, limit as i64], |r| {
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                target: r.get(4)?,
+                detail: r.get(5)?,
+                prev_hash: r.get(6)?,
+                hash: r.get(7)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Newest entries first, for reading.
+pub fn audit_recent(conn: &Connection, limit: usize, offset: usize) -> Result<Page<AuditEntry>> {
+    let total: i64 = conn.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))?;
+    let max: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM audit_log", [], |r| r.get(0))?;
+    let limit = limit.clamp(1, 500) as i64;
+    let after = (max - offset as i64 - limit).max(0);
+    let mut items = audit_entries(conn, after, (max - offset as i64 - after).max(0) as usize)?;
+    items.reverse();
+    Ok(Page { items, total: total as u64 })
+}
+
+/// Verifies the whole chain in id order: the number of entries, or the first entry that breaks it.
+pub fn audit_verify(conn: &Connection) -> Result<std::result::Result<u64, ChainBreak>> {
+    let mut prev = audit::GENESIS.to_string();
+    let mut prev_id = 0i64;
+    let mut total = 0u64;
+    loop {
+        let chunk = audit_entries(conn, prev_id, 10_000)?;
+        if chunk.is_empty() {
+            return Ok(Ok(total));
+        }
+        match audit::verify_chain(&chunk, &prev, prev_id) {
+            Ok((n, p, id)) => {
+                total += n;
+                prev = p;
+                prev_id = id;
+            }
+            Err(b) => return Ok(Err(b)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SqliteStore;
+    use yuqing_core::incident::{DeadlinePolicy, Opening};
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 20, 2, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn incidents_round_trip_with_their_timeline() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite")).unwrap();
+        let c = store.connection();
+        let id = next_incident_id(c).unwrap();
+        let (inc, events) = Incident::open(
+            Opening { id, title: "t".into(), stories: vec![4], grade: Grade::III, grade_reason: "r".into(), first_post_at: None, alert: None, routes: vec![] },
+            &DeadlinePolicy::default(),
+            &Actor::system(),
+            now(),
+        );
+        save_incident(c, &inc, &events, now()).unwrap();
+        assert_eq!(incident(c, id).unwrap().unwrap(), inc);
+        assert_eq!(incident_for_story(c, 4).unwrap(), Some(id));
+        let tl = timeline(c, id).unwrap();
+        assert_eq!(tl.len(), events.len());
+        assert_eq!(tl[0].kind, events[0].kind);
+        let page = incidents(c, &IncidentQuery { open_only: true, limit: 10, ..Default::default() }).unwrap();
+        assert_eq!(page.total, 1);
+    }
+
+    #[test]
+    fn audit_chain_detects_a_changed_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite")).unwrap();
+        let c = store.connection();
+        for i in 0..5 {
+            audit_append(c, "sun", "incident.report", &format!("incident:{i}"), "{}", now()).unwrap();
+        }
+        assert_eq!(audit_verify(c).unwrap(), Ok(5));
+        // The table refuses updates; a tamperer drops the trigger first.
+        assert!(c.execute("UPDATE audit_log SET actor = 'x' WHERE id = 3", []).is_err());
+        c.execute_batch("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'mallory' WHERE id = 3;").unwrap();
+        assert_eq!(audit_verify(c).unwrap().unwrap_err().id, 3);
+    }
+
+    #[test]
+    fn users_are_found_by_token_hash_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite")).unwrap();
+        let c = store.connection();
+        let u = NewUser { name: "sun".into(), role: Some(Role::Coordinator), ..Default::default() };
+        add_user(c, &u, &token_hash("secret-token"), now()).unwrap();
+        assert_eq!(user_by_token(c, "secret-token").unwrap().unwrap().name, "sun");
+        assert!(user_by_token(c, "other").unwrap().is_none());
+        assert!(matches!(add_user(c, &u, &token_hash("t2"), now()), Err(StoreError::Conflict(_))));
+        let stored: String = c.query_row("SELECT token_hash FROM users", [], |r| r.get(0)).unwrap();
+        assert!(!stored.contains("secret"));
+    }
+}

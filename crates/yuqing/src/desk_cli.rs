@@ -1,0 +1,176 @@
+//! The desk's command-line side: users (the first admin comes from here), incidents, the duty
+//! roster and the audit log. These open only the SQLite database of the data directory, so they
+//! work while the server runs (SQLite serializes the writers).
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use chrono::Utc;
+use yuqing_core::incident::{allowed_steps, IncidentState};
+use yuqing_core::people::{Role, Title};
+use yuqing_store::desk::{self, IncidentQuery, NewUser};
+use yuqing_store::SqliteStore;
+
+/// Opens the database of a data directory; `create` makes the directory when missing.
+pub fn open_db(data_dir: &Path, create: bool) -> Result<SqliteStore> {
+    if !data_dir.exists() {
+        if create {
+            std::fs::create_dir_all(data_dir).with_context(|| format!("无法创建数据目录 {}", data_dir.display()))?;
+        } else {
+            bail!("数据目录 {} 不存在；请先导入数据（yuqing ingest）或用 --data-dir 指定", data_dir.display());
+        }
+    }
+    Ok(SqliteStore::open(&data_dir.join("yuqing.db"))?)
+}
+
+/// A fresh API token: 32 random bytes, hex.
+pub fn new_token() -> Result<String> {
+    let mut buf = [0u8; 32];
+    getrandom::fill(&mut buf).map_err(|e| anyhow::anyhow!("无法取得随机数：{e}"))?;
+    Ok(format!("yq_{}", hex::encode(buf)))
+}
+
+pub struct UserArgs {
+    pub name: String,
+    pub role: String,
+    pub department: Option<String>,
+    pub titles: Vec<String>,
+    pub display_name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub channels: Vec<String>,
+}
+
+/// Adds a user and returns it with its token (shown once; only its hash is stored).
+pub fn add_user(store: &SqliteStore, a: UserArgs, known_channels: &[String]) -> Result<(desk::User, String)> {
+    let role = Role::parse(&a.role).map_err(anyhow::Error::msg)?;
+    let titles = a.titles.iter().map(|t| Title::parse(t)).collect::<std::result::Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
+    if role == Role::DepartmentMember && a.department.as_deref().is_none_or(|d| d.trim().is_empty()) {
+        bail!("责任单位成员（department）须用 --department 指定所属单位");
+    }
+    if titles.contains(&Title::DepartmentHead) && a.department.is_none() {
+        bail!("部门负责人须用 --department 指定所属单位");
+    }
+    if a.name.trim().is_empty() || a.name.contains(char::is_whitespace) {
+        bail!("用户名不能为空，也不能含空白");
+    }
+    for c in &a.channels {
+        if !known_channels.contains(c) {
+            bail!("通知渠道“{c}”没有在配置文件的 [[channels]] 中定义");
+        }
+    }
+    let token = new_token()?;
+    let u = NewUser {
+        display_name: a.display_name.unwrap_or_else(|| a.name.clone()),
+        name: a.name,
+        role: Some(role),
+        department: a.department,
+        titles,
+        phone: a.phone,
+        email: a.email,
+        channels: a.channels,
+    };
+    let conn = store.connection();
+    let tx = conn.unchecked_transaction()?;
+    let user = desk::add_user(&tx, &u, &desk::token_hash(&token), Utc::now())?;
+    let detail = serde_json::json!({"role": user.role.as_str(), "department": user.department, "titles": user.titles});
+    desk::audit_append(&tx, "cli", "user.add", &format!("user:{}", user.name), &detail.to_string(), Utc::now())?;
+    tx.commit()?;
+    Ok((user, token))
+}
+
+/// Issues a new token for a user (the old one stops working).
+pub fn reset_token(store: &SqliteStore, name: &str) -> Result<String> {
+    let token = new_token()?;
+    let conn = store.connection();
+    let tx = conn.unchecked_transaction()?;
+    if !desk::set_user_token(&tx, name, &desk::token_hash(&token))? {
+        bail!("没有用户“{name}”");
+    }
+    desk::audit_append(&tx, "cli", "user.token", &format!("user:{name}"), "{}", Utc::now())?;
+    tx.commit()?;
+    Ok(token)
+}
+
+pub fn incidents_list(store: &SqliteStore, all: bool, state: Option<&str>, limit: usize, offset: usize) -> Result<serde_json::Value> {
+    let state = match state {
+        None => None,
+        Some(s) => Some(IncidentState::parse(s).with_context(|| format!("未知的工单状态“{s}”"))?),
+    };
+    let page = desk::incidents(store.connection(), &IncidentQuery { state, open_only: !all && state.is_none(), department: None, limit, offset })?;
+    Ok(serde_json::json!({"total": page.total, "incidents": page.items}))
+}
+
+pub fn print_incidents(v: &serde_json::Value) {
+    let total = v["total"].as_u64().unwrap_or(0);
+    println!("共 {total} 个工单");
+    for i in v["incidents"].as_array().into_iter().flatten() {
+        let state = i["state"].as_str().and_then(IncidentState::parse).map_or("?", |s| s.label_zh());
+        println!(
+            "#{:<5} {:<4} {:<6} {:<10} {}",
+            i["id"],
+            i["grade"].as_str().unwrap_or(""),
+            state,
+            i["lead_department"].as_str().unwrap_or("（未指派）"),
+            i["title"].as_str().unwrap_or("")
+        );
+    }
+}
+
+pub fn incident_show(store: &SqliteStore, id: i64) -> Result<serde_json::Value> {
+    let conn = store.connection();
+    let inc = desk::incident(conn, id)?.with_context(|| format!("没有编号为 {id} 的处置工单"))?;
+    let timeline = desk::timeline(conn, id)?;
+    let now = Utc::now();
+    Ok(serde_json::json!({
+        "incident": inc,
+        "allowed_steps": allowed_steps(inc.state).iter().map(|s| s.label_zh()).collect::<Vec<_>>(),
+        "review_times": inc.review_times(now),
+        "timeline": timeline,
+    }))
+}
+
+pub fn print_incident(v: &serde_json::Value) {
+    let i = &v["incident"];
+    let state = i["state"].as_str().and_then(IncidentState::parse).map_or("?", |s| s.label_zh());
+    println!("处置工单 #{} {}", i["id"], i["title"].as_str().unwrap_or(""));
+    println!("状态：{state}    级别：{}级（{}）", i["grade"].as_str().unwrap_or(""), i["grade_reason"].as_str().unwrap_or(""));
+    println!(
+        "牵头单位：{}    配合单位：{}",
+        i["lead_department"].as_str().unwrap_or("（未指派）"),
+        i["cooperating"].as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("、")).unwrap_or_default()
+    );
+    let steps: Vec<&str> = v["allowed_steps"].as_array().into_iter().flatten().filter_map(|s| s.as_str()).collect();
+    println!("可执行：{}", steps.join("、"));
+    println!("时限：");
+    for d in i["deadlines"].as_array().into_iter().flatten() {
+        let due = d["due_at"].as_str().unwrap_or("");
+        let met = d["met_at"].as_str().map(|m| format!("已完成 {m}")).unwrap_or_else(|| "未完成".into());
+        println!("  {:<12} 截止 {due}  {met}", d["label"].as_str().unwrap_or(""));
+    }
+    println!("时间线：");
+    for e in v["timeline"].as_array().into_iter().flatten() {
+        println!("  {} [{}] {}", e["at"].as_str().unwrap_or(""), e["actor"].as_str().unwrap_or(""), e["summary"].as_str().unwrap_or(""));
+    }
+}
+
+/// Verifies the audit chain; an error names the first broken entry.
+pub fn audit_verify(store: &SqliteStore) -> Result<u64> {
+    match desk::audit_verify(store.connection())? {
+        Ok(n) => Ok(n),
+        Err(b) => bail!("审计日志第 {} 条校验失败：{}", b.id, b.reason),
+    }
+}
+
+pub fn duty_import(store: &SqliteStore, file: &Path) -> Result<usize> {
+    let bytes = std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
+    let shifts = yuqing_core::duty::parse_roster_csv(&bytes, yuqing_core::china()).map_err(|errs| {
+        anyhow::anyhow!("{}：\n{}", file.display(), errs.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))
+    })?;
+    let conn = store.connection();
+    let tx = conn.unchecked_transaction()?;
+    let n = desk::put_shifts(&tx, &shifts)?;
+    desk::audit_append(&tx, "cli", "duty.import", "duty", &serde_json::json!({"shifts": n, "file": file.display().to_string()}).to_string(), Utc::now())?;
+    tx.commit()?;
+    Ok(n)
+}
