@@ -8,11 +8,11 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use yuqing_core::{Hit, PostFeatures, Sentiment};
 
-use crate::dedup::{content_and_shingles, term_hash};
-use crate::normalize::{matching_form, normalize, Normalized};
+use crate::dedup::{term_hash, ContentHasher};
+use crate::normalize::{matching_form, normalize_with, Normalized};
 use crate::rules::{RuleDef, RuleDoc, RuleError, RuleSet};
 use crate::segment::{is_word, Segmenter};
-use crate::sentiment::{features_of_hashes, usable, SentimentModel};
+use crate::sentiment::{usable, SentimentModel};
 use crate::topics::{pick_topics, TopicLexicon};
 
 /// Terms kept in a post's vector for story similarity.
@@ -56,11 +56,42 @@ pub struct Analysis {
     pub topics: Vec<String>,
     pub hits: Vec<Hit>,
     pub severe_words: Vec<String>,
+    /// Byte ranges of the words jieba cut from the title's and the text's matching forms, joined by
+    /// a line break (title range first); the full-text index derives its search-mode words from it.
+    pub cut: Vec<(u32, u32)>,
+}
+
+/// Which text of a post a full-text word belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Title,
+    Text,
 }
 
 impl Analysis {
     pub fn features(&self, at: chrono::DateTime<chrono::Utc>) -> PostFeatures {
         PostFeatures { at, simhash: self.simhash, terms: self.terms.clone() }
+    }
+
+    /// The full-text index's words of the title and of the text (matching forms), in jieba's search
+    /// mode and order, with byte ranges in their own text; derived from `cut`, so exactly what
+    /// [`Segmenter::cut_for_search`] gives on each text, without segmenting it again.
+    pub fn search_words<'a>(&'a self, segmenter: &Segmenter, mut emit: impl FnMut(Part, &'a str, usize, usize)) {
+        let title = self.title.matching.as_str();
+        let text = self.text.matching.as_str();
+        // Where the text starts in the joined string the cut was taken from.
+        let text_from = if title.is_empty() { 0 } else if text.is_empty() { usize::MAX } else { title.len() + 1 };
+        let title_spans = self.cut.iter().map(|&(a, b)| (a as usize, b as usize)).filter(|&(_, b)| b <= title.len());
+        segmenter.search_words_from_cut(title, title_spans, |w, a, b| emit(Part::Title, w, a, b));
+        if text_from != usize::MAX {
+            let text_spans = self
+                .cut
+                .iter()
+                .map(|&(a, b)| (a as usize, b as usize))
+                .filter(|&(a, _)| a >= text_from)
+                .map(|(a, b)| (a - text_from, b - text_from));
+            segmenter.search_words_from_cut(text, text_spans, |w, a, b| emit(Part::Text, w, a, b));
+        }
     }
 }
 
@@ -154,8 +185,13 @@ impl Analyzer {
 
     /// Analyzes one post.
     pub fn analyze(&self, title: &str, text: &str, source: &str) -> Analysis {
-        let title = normalize(title);
-        let text = normalize(text);
+        // Normalized and hashed for copies in one pass: content hash over title and text, SimHash of
+        // the text (copies are judged on the body when there is one: a repost keeps the body).
+        let mut hasher = ContentHasher::new();
+        let title = normalize_with(title, |c| hasher.title_char(c));
+        hasher.end_title();
+        let text = normalize_with(text, |c| hasher.text_char(c));
+        let (content, sim) = hasher.finish(&title.matching, &text.matching);
         let source_m = matching_form(source.trim());
         let hits = self.rules.matches(&RuleDoc { title: &title.matching, text: &text.matching, source: &source_m });
 
@@ -165,17 +201,21 @@ impl Analyzer {
             joined.push('\n');
         }
         joined.push_str(&text.matching);
-        let tokens = self.segmenter.cut(&joined);
+        let tokens = self.segmenter.cut_spans(&joined);
+        let mut cut: Vec<(u32, u32)> = Vec::with_capacity(tokens.len());
         // Each token is hashed once; sentiment features and the term vector both use the hashes.
-        let mut hashed: Vec<(u64, &str)> = Vec::with_capacity(tokens.len());
-        hashed.extend(tokens.iter().filter(|t| usable(t)).map(|t| (term_hash(t), *t)));
-        let (sentiment, sentiment_score) =
-            self.sentiment.predict_features(&features_of_hashes(hashed.iter().map(|(h, _)| *h)));
-
+        let mut hashes: Vec<u64> = Vec::with_capacity(tokens.len());
         // Term vector: tf·idf over content words of two or more characters.
-        let mut tf: Vec<(u64, &str, f32)> = Vec::with_capacity(hashed.len());
-        for &(h, t) in &hashed {
-            if t.chars().nth(1).is_none() || !is_word(t) {
+        let mut tf: Vec<(u64, &str, f32)> = Vec::with_capacity(tokens.len());
+        for t in &tokens {
+            cut.push((t.byte_start as u32, t.byte_end as u32));
+            let w = t.word;
+            if !usable(w) {
+                continue;
+            }
+            let h = term_hash(w);
+            hashes.push(h);
+            if w.chars().nth(1).is_none() || !is_word(w) {
                 continue;
             }
             let idf = self.segmenter.idf_of_hash(h);
@@ -185,14 +225,20 @@ impl Analyzer {
             // A post has a few dozen words: a linear scan over u64s beats hashing or sorting.
             match tf.iter_mut().find(|e| e.0 == h) {
                 Some(e) => e.2 += idf,
-                None => tf.push((h, t, idf)),
+                None => tf.push((h, w, idf)),
             }
         }
-        // A total order (weights, then distinct words), so an unstable sort is deterministic.
-        tf.sort_unstable_by(|a, b| b.2.total_cmp(&a.2).then(a.1.cmp(b.1)));
-        // Copies are judged on the body when there is one (a repost keeps the body, not the title).
-        let (content, sim) = content_and_shingles(&title.matching, &text.matching);
-        tf.truncate(POST_TERMS);
+        drop(tokens);
+        let (sentiment, sentiment_score) = self.sentiment.predict_hashes(&hashes);
+
+        // A total order (weights, then distinct words), so the heaviest terms come out the same
+        // whatever the algorithm: select them, then sort only those.
+        let heavier = |a: &(u64, &str, f32), b: &(u64, &str, f32)| b.2.total_cmp(&a.2).then_with(|| a.1.cmp(b.1));
+        if tf.len() > POST_TERMS {
+            tf.select_nth_unstable_by(POST_TERMS - 1, heavier);
+            tf.truncate(POST_TERMS);
+        }
+        tf.sort_unstable_by(heavier);
         let norm = tf.iter().map(|e| e.2 * e.2).sum::<f32>().sqrt();
         let terms: Vec<(u64, f32)> =
             if norm > 0.0 { tf.iter().map(|&(h, _, weight)| (h, weight / norm)).collect() } else { Vec::new() };
@@ -237,6 +283,29 @@ impl Analyzer {
             topics,
             hits,
             severe_words,
+            cut,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dedup::content_and_shingles;
+
+    #[test]
+    fn hashes_made_while_normalizing_equal_the_separate_ones() {
+        let a = Analyzer::new(&AnalyzerConfig::default()).expect("analyzer");
+        let posts = [
+            ("標題：醫院", "<p>今天上午市第一人民醫院門診大廳發生醫療糾紛，患者家屬聚集</p>ＡＢＣ１２３"),
+            ("", "短"),
+            ("只有标题也要算", ""),
+            ("", ""),
+            ("Title", "a b c d e f g h i j k"),
+        ];
+        for (title, text) in posts {
+            let r = a.analyze(title, text, "");
+            assert_eq!((r.content_hash, r.simhash), content_and_shingles(&r.title.matching, &r.text.matching), "{title}|{text}");
         }
     }
 }

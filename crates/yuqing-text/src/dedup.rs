@@ -95,16 +95,54 @@ pub fn shingle_simhash(matching: &str) -> u64 {
 /// The exact-duplicate hash of a post and the SimHash of its body, in one pass over the body.
 /// The SimHash is taken over title and body together when the body has fewer than 10 letters.
 pub fn content_and_shingles(matching_title: &str, matching_text: &str) -> (u64, u64) {
-    let mut h = content_prefix(matching_title);
-    let mut sh = ShingleHasher::default();
-    for c in matching_text.chars().filter(|c| is_alnum(*c)) {
-        h = fnv_char(h, c);
-        sh.push(c);
+    let mut hasher = ContentHasher::new();
+    matching_title.chars().filter(|c| is_alnum(*c)).for_each(|c| hasher.title_char(c));
+    hasher.end_title();
+    matching_text.chars().filter(|c| is_alnum(*c)).for_each(|c| hasher.text_char(c));
+    hasher.finish(matching_title, matching_text)
+}
+
+/// [`content_and_shingles`] fed char by char (the letters and digits of the matching forms, title
+/// first), so the analysis hashes while it normalizes.
+pub struct ContentHasher {
+    h: u64,
+    shingles: ShingleHasher,
+}
+
+impl ContentHasher {
+    pub fn new() -> ContentHasher {
+        ContentHasher { h: 0xcbf2_9ce4_8422_2325, shingles: ShingleHasher::default() }
     }
-    if sh.seen >= 10 {
-        (h, sh.finish(matching_text))
-    } else {
-        (h, shingle_simhash(&format!("{matching_title}\n{matching_text}")))
+
+    #[inline]
+    pub fn title_char(&mut self, c: char) {
+        self.h = fnv_char(self.h, c);
+    }
+
+    /// The separator is not alphanumeric, so it is mixed in directly: title and text stay apart.
+    pub fn end_title(&mut self) {
+        self.h = (self.h ^ 0x01).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+
+    #[inline]
+    pub fn text_char(&mut self, c: char) {
+        self.h = fnv_char(self.h, c);
+        self.shingles.push(c);
+    }
+
+    /// (content hash, SimHash) given the two matching forms that were fed.
+    pub fn finish(self, matching_title: &str, matching_text: &str) -> (u64, u64) {
+        if self.shingles.seen >= 10 {
+            (self.h, self.shingles.finish(matching_text))
+        } else {
+            (self.h, shingle_simhash(&format!("{matching_title}\n{matching_text}")))
+        }
+    }
+}
+
+impl Default for ContentHasher {
+    fn default() -> Self {
+        ContentHasher::new()
     }
 }
 

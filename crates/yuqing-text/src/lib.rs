@@ -12,7 +12,7 @@ pub mod segment;
 pub mod sentiment;
 pub mod topics;
 
-pub use analyze::{Analysis, Analyzer, AnalyzerConfig, AnalyzerError};
+pub use analyze::{Analysis, Analyzer, AnalyzerConfig, AnalyzerError, Part};
 pub use normalize::{matching_form, normalize, Normalized};
 pub use segment::{is_word, Segmenter};
 pub use topics::{default_lexicons, TopicLexicon};

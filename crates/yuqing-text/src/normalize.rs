@@ -15,12 +15,52 @@ pub struct Normalized {
 
 /// Normalize one text (title, body or source name).
 pub fn normalize(raw: &str) -> Normalized {
-    let display = if looks_like_html(raw) {
-        collapse_whitespace(&strip_html(raw))
+    normalize_with(raw, |_| {})
+}
+
+/// [`normalize`], handing every letter or digit of the matching form (`is_alnum`) to `alnum` as it
+/// is made, so the content hashes need no second pass over the text.
+pub(crate) fn normalize_with(raw: &str, alnum: impl FnMut(char)) -> Normalized {
+    if looks_like_html(raw) {
+        normalize_clean(&strip_html(raw), alnum)
     } else {
-        collapse_whitespace(raw)
-    };
-    let matching = matching_form(&display);
+        normalize_clean(raw, alnum)
+    }
+}
+
+/// White space collapsed and the matching form, in one pass over a text without HTML: the same as
+/// `collapse_whitespace` followed by `matching_form`, char for char.
+fn normalize_clean(s: &str, mut alnum: impl FnMut(char)) -> Normalized {
+    let mut display = String::with_capacity(s.len());
+    let mut matching = String::with_capacity(s.len());
+    let mut pending_space = false;
+    let table = char_table();
+    for c in s.chars() {
+        let (space, m, is_alnum) = if c.is_ascii() {
+            (c.is_ascii_whitespace(), c.to_ascii_lowercase(), c.is_ascii_alphanumeric())
+        } else {
+            let (space, m) = fold_entry(table, c);
+            let is_alnum = match table.get(c as usize) {
+                Some(&e) if e & !(SPACE_BIT | ALNUM_BIT) != 0 => e & ALNUM_BIT != 0,
+                _ => crate::dedup::is_alnum(m),
+            };
+            (space, m, is_alnum)
+        };
+        if space {
+            pending_space = !display.is_empty();
+            continue;
+        }
+        if pending_space {
+            display.push(' ');
+            matching.push(' ');
+            pending_space = false;
+        }
+        display.push(c);
+        matching.push(m);
+        if is_alnum {
+            alnum(m);
+        }
+    }
     Normalized { display, matching }
 }
 
@@ -32,15 +72,60 @@ pub fn matching_form(display: &str) -> String {
         out.make_ascii_lowercase();
         return out;
     }
-    let table = t2s_table();
+    let table = char_table();
     for c in display.chars() {
         if c.is_ascii() {
             out.push(c.to_ascii_lowercase());
         } else {
-            out.push(simplified(table, fold_char(c)));
+            out.push(fold_entry(table, c).1);
         }
     }
     out
+}
+
+/// Per non-ASCII char of the Basic Multilingual Plane: its matching form in the low 21 bits
+/// (`simplified(fold_char(c))`, 0 when computed on the fly) and [`SPACE_BIT`] when
+/// `collapse_whitespace` treats it as white space. One table lookup replaces the Unicode case and
+/// white-space tables and the traditional → simplified table on the hot path.
+const SPACE_BIT: u32 = 1 << 31;
+/// Set when the matching form is a letter or digit (`dedup::is_alnum`).
+const ALNUM_BIT: u32 = 1 << 30;
+
+fn char_table() -> &'static [u32] {
+    static TABLE: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let t2s = t2s_table();
+        (0u32..0x10000)
+            .map(|code| {
+                let Some(c) = char::from_u32(code) else { return 0 };
+                if c.is_ascii() {
+                    return 0;
+                }
+                let m = simplified(t2s, fold_char(c));
+                let space = if is_collapsed_space(c) { SPACE_BIT } else { 0 };
+                let alnum = if crate::dedup::is_alnum(m) { ALNUM_BIT } else { 0 };
+                space | alnum | m as u32
+            })
+            .collect()
+    })
+}
+
+/// (is white space for collapsing, matching form) of a non-ASCII char.
+#[inline]
+fn fold_entry(table: &[u32], c: char) -> (bool, char) {
+    match table.get(c as usize) {
+        Some(&e) => match char::from_u32(e & !(SPACE_BIT | ALNUM_BIT)) {
+            Some(m) if m != '\0' => (e & SPACE_BIT != 0, m),
+            _ => (is_collapsed_space(c), simplified(t2s_table(), fold_char(c))),
+        },
+        None => (is_collapsed_space(c), simplified(t2s_table(), fold_char(c))),
+    }
+}
+
+/// White space as `collapse_whitespace` sees it (non-ASCII chars).
+#[inline]
+fn is_collapsed_space(c: char) -> bool {
+    c.is_whitespace() || c == '\u{3000}' || c == '\u{a0}' || c == '\u{200b}' || c == '\u{feff}'
 }
 
 /// First and last code point of the range traditional characters are mapped in (CJK Extension A,
@@ -102,11 +187,29 @@ pub fn fold_char(c: char) -> char {
 }
 
 fn looks_like_html(s: &str) -> bool {
+    // One pass over the bytes: a '<' that opens a tag, or one of the entities HTML text carries.
     let b = s.as_bytes();
-    b.windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
-        || s.contains("&nbsp;")
-        || s.contains("&amp;")
-        || s.contains("&#")
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'<' => {
+                if let Some(&n) = b.get(i + 1) {
+                    if n.is_ascii_alphabetic() || n == b'/' || n == b'!' {
+                        return true;
+                    }
+                }
+            }
+            b'&' => {
+                let rest = &b[i..];
+                if rest.starts_with(b"&nbsp;") || rest.starts_with(b"&amp;") || rest.starts_with(b"&#") {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Removes tags, comments, `<script>` and `<style>` bodies; decodes entities; block tags become spaces.
@@ -229,7 +332,7 @@ pub fn collapse_whitespace(s: &str) -> String {
         let space = if c.is_ascii() {
             c.is_ascii_whitespace()
         } else {
-            c.is_whitespace() || c == '\u{3000}' || c == '\u{a0}' || c == '\u{200b}' || c == '\u{feff}'
+            is_collapsed_space(c)
         };
         if space {
             pending_space = !out.is_empty();
@@ -279,6 +382,34 @@ mod tests {
     fn unterminated_tag_does_not_panic() {
         assert_eq!(normalize("正文<div class=").display, "正文");
         assert_eq!(normalize("&#99999999999;").display, "&#99999999999;");
+    }
+
+    #[test]
+    fn one_pass_normalization_agrees_with_the_two_passes() {
+        let samples = [
+            "  醫院 \u{3000}ＡＢＣ　發生\u{200b}糾紛\u{feff}！  ",
+            "Ünïcode ÀÉÎ straße ΣΑΣ \u{a0}x\u{85}y\u{2028}z",
+            "<p>某市&nbsp;醫院</p>",
+            "𠀀𪚥 emoji 😀 Ⅻ ǅ",
+            "",
+        ];
+        for raw in samples {
+            let n = normalize(raw);
+            let display = if looks_like_html(raw) { collapse_whitespace(&strip_html(raw)) } else { collapse_whitespace(raw) };
+            let table = t2s_table();
+            let slow: String =
+                display.chars().map(|c| if c.is_ascii() { c.to_ascii_lowercase() } else { simplified(table, fold_char(c)) }).collect();
+            assert_eq!(n.display, display, "{raw}");
+            assert_eq!(n.matching, slow, "{raw}");
+            assert_eq!(matching_form(&display), slow, "{raw}");
+        }
+        // Every char of the Basic Multilingual Plane folds as before.
+        let table = t2s_table();
+        for code in 0x80u32..0x10000 {
+            if let Some(c) = char::from_u32(code) {
+                assert_eq!(fold_entry(char_table(), c), (is_collapsed_space(c), simplified(table, fold_char(c))), "U+{code:04X}");
+            }
+        }
     }
 
     #[test]

@@ -64,6 +64,55 @@ impl Segmenter {
         self.jieba.cut(text, self.hmm).into_iter().map(|t| t.word).collect()
     }
 
+    /// Words of `text` in order with their byte ranges, punctuation and spaces included.
+    pub fn cut_spans<'a>(&self, text: &'a str) -> Vec<jieba_rs::Token<'a>> {
+        self.jieba.cut(text, self.hmm)
+    }
+
+    /// The search-mode words of `text` given its default cut (`spans`: the byte ranges of
+    /// [`Segmenter::cut_spans`]), in the order [`Segmenter::cut_for_search`] gives them: for each
+    /// word, the parts of an alphanumeric compound joined by `.`, `_` or `-`, then its dictionary
+    /// sub-words of two and then three characters, then the word itself. jieba's search mode is its
+    /// default cut plus exactly these, so the full-text index need not segment the text again.
+    pub fn search_words_from_cut<'a>(
+        &self,
+        text: &'a str,
+        spans: impl IntoIterator<Item = (usize, usize)>,
+        mut emit: impl FnMut(&'a str, usize, usize),
+    ) {
+        let mut bounds: Vec<usize> = Vec::new();
+        for (start, end) in spans {
+            let Some(word) = text.get(start..end) else { continue };
+            if word.bytes().any(|b| matches!(b, b'.' | b'_' | b'-')) {
+                let mut offset = 0;
+                for part in word.split(['.', '_', '-']) {
+                    if part.len() >= 2 && part.bytes().any(|b| b.is_ascii_alphabetic()) {
+                        emit(part, start + offset, start + offset + part.len());
+                    }
+                    offset += part.len() + 1;
+                }
+            }
+            // Words of one or two characters have no sub-words; skip counting them.
+            if word.len() > 6 || (word.len() > 2 && word.chars().nth(2).is_some()) {
+                bounds.clear();
+                bounds.extend(word.char_indices().map(|(i, _)| i));
+                bounds.push(word.len());
+                let chars = bounds.len() - 1;
+                for len in [2, 3] {
+                    if chars > len {
+                        for i in 0..=chars - len {
+                            let gram = &word[bounds[i]..bounds[i + len]];
+                            if self.jieba.has_word(gram) {
+                                emit(gram, start + bounds[i], start + bounds[i + len]);
+                            }
+                        }
+                    }
+                }
+            }
+            emit(word, start, end);
+        }
+    }
+
     /// Search-engine style cut: long words also yield their dictionary sub-words.
     pub fn cut_for_search<'a>(&self, text: &'a str) -> Vec<(&'a str, usize, usize)> {
         self.jieba
@@ -110,6 +159,25 @@ mod tests {
         assert!(s.idf("的") < 2.0);
         assert!(s.idf("疫苗") > s.idf("我们"));
         assert_eq!(s.idf("某某不存在的词语"), DEFAULT_IDF);
+    }
+
+    #[test]
+    fn search_words_from_the_cut_are_jiebas_search_mode() {
+        let s = Segmenter::new(&["城南街道办"]);
+        let texts = [
+            "武汉市中华人民共和国国务院新闻办公室召开新闻发布会，城南街道办回应",
+            "WES-5.4.5 版本 foo_bar-baz a.b 3.6.3 小米MIX2s 上海交通大学医学院附属瑞金医院",
+            "隔离 确诊病例 新型冠状病毒感染的肺炎 ，。！ 　 \r\n 疫情防控指挥部",
+            "",
+            "a",
+        ];
+        for text in texts {
+            let expected = s.cut_for_search(text);
+            let mut got = Vec::new();
+            let spans = s.cut_spans(text).into_iter().map(|t| (t.byte_start, t.byte_end));
+            s.search_words_from_cut(text, spans, |w, a, b| got.push((w, a, b)));
+            assert_eq!(got, expected, "{text}");
+        }
     }
 
     #[test]

@@ -25,10 +25,17 @@ pub enum ModelError {
     Magic,
 }
 
-/// A token that carries no signal: white space.
+/// A token that carries no signal: white space. (`!token.trim().is_empty()`, with a fast path for
+/// the usual first byte.)
 #[inline]
 pub fn usable(token: &str) -> bool {
-    !token.trim().is_empty()
+    match token.as_bytes().first() {
+        None => false,
+        Some(&b) if b.is_ascii() && !b.is_ascii_whitespace() && b != 0x0B => true,
+        // Lead bytes of U+3400..U+9FFF (CJK): never white space.
+        Some(&b) if (0xE3..=0xE9).contains(&b) && !token.starts_with('\u{3000}') => true,
+        _ => token.chars().any(|c| !c.is_whitespace()),
+    }
 }
 
 /// The feature of a word pair.
@@ -135,9 +142,55 @@ impl SentimentModel {
         self.predict_features(&features(tokens))
     }
 
-    /// [`SentimentModel::predict`] from precomputed [`features`].
-    pub fn predict_features(&self, features: &[u64]) -> (Sentiment, f32) {
-        let p = self.probabilities_of(features);
+    /// [`SentimentModel::predict`] from the [`term_hash`]es of the usable tokens, in order: the same
+    /// features as [`features_of_hashes`], summed in the same order, without building the list.
+    pub fn predict_hashes(&self, hashes: &[u64]) -> (Sentiment, f32) {
+        thread_local! {
+            static SLOTS: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let raw_len = (hashes.len() * 2).saturating_sub(1);
+        let size = (raw_len * 2).next_power_of_two().max(16);
+        let mask = size - 1;
+        let mut z = self.bias;
+        SLOTS.with(|slots| {
+            let mut slots = slots.borrow_mut();
+            if slots.len() < size {
+                slots.resize(size, 0);
+            }
+            let slots = &mut slots[..size];
+            slots.fill(0);
+            let mut add = |h: u64| {
+                let key = h | 1; // 0 marks an empty slot
+                let mut i = (h >> 7) as usize & mask;
+                loop {
+                    match slots[i] {
+                        0 => {
+                            slots[i] = key;
+                            if let Some(w) = self.weights.get(&h) {
+                                z[0] += w[0];
+                                z[1] += w[1];
+                                z[2] += w[2];
+                            }
+                            return;
+                        }
+                        k if k == key => return,
+                        _ => i = (i + 1) & mask,
+                    }
+                }
+            };
+            let mut prev: Option<u64> = None;
+            for &h in hashes {
+                add(h);
+                if let Some(p) = prev {
+                    add(pair_hash(p, h));
+                }
+                prev = Some(h);
+            }
+        });
+        Self::decide(softmax(z))
+    }
+
+    fn decide(p: [f32; 3]) -> (Sentiment, f32) {
         let best = if p[0] >= p[1] && p[0] >= p[2] {
             Sentiment::Negative
         } else if p[2] >= p[1] {
@@ -146,6 +199,11 @@ impl SentimentModel {
             Sentiment::Neutral
         };
         (best, p[2] - p[0])
+    }
+
+    /// [`SentimentModel::predict`] from precomputed [`features`].
+    pub fn predict_features(&self, features: &[u64]) -> (Sentiment, f32) {
+        Self::decide(self.probabilities_of(features))
     }
 
     /// Parses the text format written by [`Trained::to_text`].
@@ -424,6 +482,31 @@ mod tests {
         let (p, q) = (loaded.probabilities(&toks), a.model.probabilities(&toks));
         for c in 0..3 {
             assert!((p[c] - q[c]).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn fused_prediction_equals_the_feature_list_one() {
+        let m = SentimentModel::builtin();
+        let texts: [&[&str]; 4] = [
+            &["太", "失望", "了", "失望", "了", "非常", "愤怒"],
+            &["感谢", "医护人员", "辛苦", "了", "感谢", "医护人员"],
+            &[],
+            &["好"],
+        ];
+        for toks in texts {
+            let hashes: Vec<u64> = toks.iter().map(|t| term_hash(t)).collect();
+            let a = m.predict_hashes(&hashes);
+            let b = m.predict_features(&features_of_hashes(hashes.iter().copied()));
+            assert_eq!(a.0, b.0);
+            assert_eq!(a.1.to_bits(), b.1.to_bits());
+        }
+    }
+
+    #[test]
+    fn usable_is_not_white_space() {
+        for t in ["", " ", "\u{3000}", "\u{a0}", "\t\n", "\u{0b}", "a", "中", "，", "\u{2028}", "ǅ"] {
+            assert_eq!(usable(t), !t.trim().is_empty(), "{t:?}");
         }
     }
 
