@@ -1,5 +1,6 @@
 //! The full-text index (tantivy) over posts' titles and texts, tokenized with jieba in search mode
-//! on the matching form, so traditional, full-width and simplified spellings find each other.
+//! on the matching form, so traditional, full-width and simplified spellings find each other. The
+//! words come from the analysis' own cut ([`IndexWords`]), so a post is segmented once.
 //!
 //! Invariant: derived from SQLite. Each commit records the last post id it holds; on open the
 //! index catches up from the database, and a damaged index is rebuilt from scratch.
@@ -14,58 +15,113 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 use tantivy::{doc, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
-use yuqing_text::{is_word, matching_form, Segmenter};
+use yuqing_text::{is_word, matching_form, Analysis, Part, Segmenter};
 
 use crate::{Result, StoreError};
 
 const TOKENIZER: &str = "yuqing_jieba";
 
-/// jieba as a tantivy tokenizer (search mode: long words also yield their sub-words).
-#[derive(Clone)]
-pub struct JiebaTokenizer {
-    segmenter: Arc<Segmenter>,
+/// The index's words of a text (matching form): jieba's search mode (long words also yield their
+/// dictionary sub-words), meaningful words only, in order.
+pub fn search_words(segmenter: &Segmenter, text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for (w, _, _) in segmenter.cut_for_search(text) {
+        push_word(&mut out, w);
+    }
+    out
 }
 
-pub struct JiebaTokenStream {
-    tokens: Vec<Token>,
-    index: usize,
-}
-
-impl TokenStream for JiebaTokenStream {
-    fn advance(&mut self) -> bool {
-        if self.index < self.tokens.len() {
-            self.index += 1;
-            true
-        } else {
-            false
+/// Appends a word to an encoded word list (see [`WordListTokenizer`]), if it carries meaning.
+#[inline]
+fn push_word(out: &mut String, w: &str) {
+    if is_word(w) {
+        if !out.is_empty() {
+            out.push(WORD_SEPARATOR);
         }
+        out.push_str(w);
+    }
+}
+
+/// Separates the words of an encoded word list. A meaningful word never contains white space:
+/// jieba cuts white space into tokens of their own, and those are not words.
+const WORD_SEPARATOR: char = ' ';
+
+/// The tokenizer of the title and body fields. Its input is a text's word list, already segmented
+/// ([`search_words`], or [`IndexWords::of`] from the analysis' cut): it only splits the list, so a
+/// post is segmented once, in the parallel analysis stage, and not again on the indexing thread.
+/// The fields index terms and frequencies only (no positions or offsets), so these are all that
+/// reach the index: the same as jieba's search-mode tokenizer gave on the text itself.
+#[derive(Clone, Default)]
+pub struct WordListTokenizer {
+    token: Token,
+}
+
+pub struct WordListTokenStream<'a> {
+    rest: std::str::Split<'a, char>,
+    offset: usize,
+    token: &'a mut Token,
+    position: usize,
+}
+
+impl TokenStream for WordListTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        for w in self.rest.by_ref() {
+            let from = self.offset;
+            self.offset += w.len() + WORD_SEPARATOR.len_utf8();
+            if w.is_empty() {
+                continue;
+            }
+            self.token.position = self.position;
+            self.position += 1;
+            self.token.offset_from = from;
+            self.token.offset_to = from + w.len();
+            self.token.text.clear();
+            self.token.text.push_str(w);
+            return true;
+        }
+        false
     }
     fn token(&self) -> &Token {
-        &self.tokens[self.index - 1]
+        self.token
     }
     fn token_mut(&mut self) -> &mut Token {
-        &mut self.tokens[self.index - 1]
+        self.token
     }
 }
 
-impl Tokenizer for JiebaTokenizer {
-    type TokenStream<'a> = JiebaTokenStream;
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> JiebaTokenStream {
-        let tokens = self
-            .segmenter
-            .cut_for_search(text)
-            .into_iter()
-            .filter(|(w, _, _)| is_word(w))
-            .enumerate()
-            .map(|(position, (w, from, to))| Token {
-                offset_from: from,
-                offset_to: to,
-                position,
-                text: w.to_string(),
-                position_length: 1,
-            })
-            .collect();
-        JiebaTokenStream { tokens, index: 0 }
+impl Tokenizer for WordListTokenizer {
+    type TokenStream<'a> = WordListTokenStream<'a>;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> WordListTokenStream<'a> {
+        self.token.reset();
+        WordListTokenStream { rest: text.split(WORD_SEPARATOR), offset: 0, token: &mut self.token, position: 0 }
+    }
+}
+
+/// A post's title and body as the index's word lists, taken from its analysis: the words jieba's
+/// search mode gives on each matching form, derived from the analysis' cut instead of segmenting
+/// again (made in the parallel stage; the sequential writer only hands them on).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexWords {
+    title: String,
+    body: String,
+}
+
+impl IndexWords {
+    pub fn of(analysis: &Analysis, segmenter: &Segmenter) -> IndexWords {
+        let mut words = IndexWords {
+            title: String::with_capacity(analysis.title.matching.len() * 2),
+            body: String::with_capacity(analysis.text.matching.len() * 2),
+        };
+        analysis.search_words(segmenter, |part, w, _, _| match part {
+            Part::Title => push_word(&mut words.title, w),
+            Part::Text => push_word(&mut words.body, w),
+        });
+        words
+    }
+
+    /// The words of a title and a body (matching forms), segmenting them.
+    pub fn of_texts(segmenter: &Segmenter, title_m: &str, body_m: &str) -> IndexWords {
+        IndexWords { title: search_words(segmenter, title_m), body: search_words(segmenter, body_m) }
     }
 }
 
@@ -122,7 +178,7 @@ impl FullTextIndex {
             }
             _ => Index::create_in_dir(dir, schema())?,
         };
-        index.tokenizers().register(TOKENIZER, JiebaTokenizer { segmenter: segmenter.clone() });
+        index.tokenizers().register(TOKENIZER, WordListTokenizer::default());
         let committed_upto = index
             .load_metas()?
             .payload
@@ -162,11 +218,20 @@ impl FullTextIndex {
         if id <= self.committed_upto {
             return Ok(());
         }
+        self.add_words(id, published, IndexWords::of_texts(&self.segmenter, title_m, body_m), source)
+    }
+
+    /// Adds a post given its words ([`IndexWords::of`] its analysis); the same index entries as
+    /// [`FullTextIndex::add`] on its matching forms.
+    pub fn add_words(&mut self, id: i64, published: i64, words: IndexWords, source: &str) -> Result<()> {
+        if id <= self.committed_upto {
+            return Ok(());
+        }
         self.writer.add_document(doc!(
             self.f_id => id,
             self.f_published => published,
-            self.f_title => title_m,
-            self.f_body => body_m,
+            self.f_title => words.title,
+            self.f_body => words.body,
             self.f_source => source,
         ))?;
         self.pending += 1;
@@ -246,5 +311,66 @@ impl FullTextIndex {
     /// Number of documents searchable now.
     pub fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yuqing_text::{Analyzer, AnalyzerConfig};
+
+    /// What jieba's search-mode tokenizer gave the index before word lists (the reference).
+    fn jieba_search_tokens(segmenter: &Segmenter, text: &str) -> Vec<String> {
+        segmenter.cut_for_search(text).into_iter().map(|(w, _, _)| w).filter(|w| is_word(w)).map(str::to_string).collect()
+    }
+
+    fn tokens(list: &str) -> Vec<(String, usize)> {
+        let mut t = WordListTokenizer::default();
+        let mut s = t.token_stream(list);
+        let mut out = Vec::new();
+        while s.advance() {
+            out.push((s.token().text.clone(), s.token().position));
+        }
+        out
+    }
+
+    #[test]
+    fn words_from_the_analysis_are_jiebas_search_mode() {
+        let analyzer =
+            Analyzer::new(&AnalyzerConfig { user_words: vec!["城南街道办".into()], ..Default::default() }).expect("analyzer");
+        let seg = analyzer.segmenter();
+        let posts = [
+            ("武汉市新冠肺炎疫情防控指挥部通告", "武汉市中华人民共和国国务院新闻办公室召开新闻发布会，城南街道办回应"),
+            ("", "WES-5.4.5 版本 foo_bar-baz 小米MIX2s 上海交通大学医学院附属瑞金医院 醫院發生醫療糾紛"),
+            ("只有标题：確診病例", ""),
+            ("", ""),
+            ("ＡＢＣ　全角", "<p>某市&nbsp;醫院</p>  第二段 \u{3000} 新型冠状病毒感染的肺炎 café Ωmega ①"),
+        ];
+        for (title, text) in posts {
+            let a = analyzer.analyze(title, text, "某报");
+            let words = IndexWords::of(&a, seg);
+            assert_eq!(words, IndexWords::of_texts(seg, &a.title.matching, &a.text.matching), "{title}|{text}");
+            for (list, text) in [(&words.title, &a.title.matching), (&words.body, &a.text.matching)] {
+                let expected = jieba_search_tokens(seg, text);
+                let got = tokens(list);
+                assert_eq!(got.iter().map(|(w, _)| w.clone()).collect::<Vec<_>>(), expected, "{text}");
+                assert_eq!(got.iter().map(|(_, p)| *p).collect::<Vec<_>>(), (0..expected.len()).collect::<Vec<_>>());
+            }
+        }
+    }
+
+    #[test]
+    fn sub_words_are_searchable_through_either_path() {
+        let analyzer = Analyzer::new(&AnalyzerConfig::default()).expect("analyzer");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut fts = FullTextIndex::open(dir.path(), analyzer.segmenter_arc()).expect("index");
+        let a = analyzer.analyze("武汉市通报", "武汉市卫健委发布最新疫情", "某报");
+        fts.add(1, 10, &a.title.matching, &a.text.matching, "某报").expect("add");
+        fts.add_words(2, 20, IndexWords::of(&a, analyzer.segmenter()), "某报").expect("add");
+        fts.commit().expect("commit");
+        for q in ["武汉", "武汉市", "卫健委", "疫情"] {
+            assert_eq!(fts.search(q, 10, 0).expect("search").ids, vec![2, 1], "{q}");
+        }
+        assert_eq!(fts.search("上海", 10, 0).expect("search").total, 0);
     }
 }

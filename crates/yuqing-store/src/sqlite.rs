@@ -216,6 +216,23 @@ impl SqliteStore {
         &self.path
     }
 
+    /// `Store::first_with_content` of many hashes at once (chunks of one query each): hash → the
+    /// first stored post with it, for the hashes stored.
+    pub fn first_with_contents(&self, hashes: &[u64]) -> Result<std::collections::HashMap<u64, i64>> {
+        let mut first = std::collections::HashMap::new();
+        for_chunks_of(
+            &self.conn,
+            "SELECT content_hash, MIN(id) FROM posts WHERE content_hash IN",
+            "GROUP BY content_hash",
+            hashes,
+            |row| {
+                first.insert(row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)?);
+                Ok(())
+            },
+        )?;
+        Ok(first)
+    }
+
     /// The connection, for modules that work on plain `&Connection` (the notification outbox), so a
     /// caller can write them in the same transaction as the change that caused them.
     pub fn connection(&self) -> &Connection {
@@ -254,6 +271,34 @@ impl SqliteStore {
     }
 }
 
+/// Values per `IN (...)` lookup: one statement text for every full chunk (the last chunk is padded
+/// with its own last value, which changes no answer), so the prepared statement is reused.
+const LOOKUP_CHUNK: usize = 512;
+
+/// Runs `{head} (?, ?, …) {tail}` over `values` in chunks, calling `row` for every row found.
+fn for_chunks_of(
+    conn: &Connection,
+    head: &str,
+    tail: &str,
+    values: &[u64],
+    mut row: impl FnMut(&Row<'_>) -> rusqlite::Result<()>,
+) -> Result<()> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    let placeholders = vec!["?"; LOOKUP_CHUNK].join(", ");
+    let mut stmt = conn.prepare_cached(&format!("{head} ({placeholders}) {tail}"))?;
+    for chunk in values.chunks(LOOKUP_CHUNK) {
+        let last = chunk[chunk.len() - 1];
+        let args = (0..LOOKUP_CHUNK).map(|i| chunk.get(i).copied().unwrap_or(last) as i64);
+        let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+        while let Some(r) = rows.next()? {
+            row(r)?;
+        }
+    }
+    Ok(())
+}
+
 impl Store for SqliteStore {
     fn next_post_id(&self) -> Result<i64> {
         Ok(self.conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM posts", [], |r| r.get(0))?)
@@ -264,13 +309,11 @@ impl Store for SqliteStore {
     }
 
     fn known_dedup_keys(&self, keys: &[u64]) -> Result<HashSet<u64>> {
-        let mut stmt = self.conn.prepare_cached("SELECT 1 FROM posts WHERE dedup_key = ?1")?;
         let mut known = HashSet::new();
-        for &k in keys {
-            if stmt.exists([k as i64])? {
-                known.insert(k);
-            }
-        }
+        for_chunks_of(&self.conn, "SELECT dedup_key FROM posts WHERE dedup_key IN", "", keys, |row| {
+            known.insert(row.get::<_, i64>(0)? as u64);
+            Ok(())
+        })?;
         Ok(known)
     }
 
@@ -278,6 +321,7 @@ impl Store for SqliteStore {
         let mut stmt = self.conn.prepare_cached("SELECT MIN(id) FROM posts WHERE content_hash = ?1")?;
         Ok(stmt.query_row([content_hash as i64], |r| r.get(0))?)
     }
+
 
     fn write(&mut self, batch: &WriteBatch) -> Result<()> {
         let tx = self.conn.transaction()?;
