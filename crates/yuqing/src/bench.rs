@@ -124,7 +124,10 @@ pub fn run(config: &Config, files: &[PathBuf], limit: usize) -> Result<BenchRepo
     let result = (|| -> Result<BenchReport> {
         let t = Instant::now();
         let mut pipeline = Pipeline::open(&dir, config.clone())?;
-        let (posts, _, _) = read_and_parse(files)?;
+        let (mut posts, _, _) = read_and_parse(files)?;
+        if limit > 0 {
+            posts.truncate(limit);
+        }
         let n = posts.len();
         let report = pipeline.ingest(posts, Utc::now())?;
         pipeline.flush()?;

@@ -17,7 +17,7 @@ use yuqing_core::url::canonical_url;
 use yuqing_core::{
     Assembler, Grade, PostFacts, PostInput, Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
 };
-use yuqing_store::{DataDir, NewAlert, PostRecord, Store, StoreError, StoryRecord, WriteBatch};
+use yuqing_store::{DataDir, IndexWords, NewAlert, PostRecord, Store, StoreError, StoryRecord, WriteBatch};
 use yuqing_text::dedup::{fnv1a, site_key};
 use yuqing_text::{matching_form, Analysis, Analyzer, AnalyzerError};
 
@@ -88,6 +88,20 @@ pub fn dedup_key(post: &PostInput, content_hash: u64) -> u64 {
             format!("c\u{1}{source}\u{1}{}\u{1}{content_hash:x}", post.author.as_deref().unwrap_or("").trim()).as_bytes(),
         ),
     }
+}
+
+/// A post's analysis and its full-text words, both made in the parallel stage.
+type Analyzed = (Analysis, IndexWords);
+
+fn analyze_batch(analyzer: &Analyzer, batch: &[(usize, PostInput)]) -> Vec<Analyzed> {
+    batch
+        .par_iter()
+        .map(|(_, p)| {
+            let a = analyzer.analyze(p.title_str(), p.text_str(), p.source_str());
+            let words = IndexWords::of(&a, analyzer.segmenter());
+            (a, words)
+        })
+        .collect()
 }
 
 /// A short label for a story from its first post.
@@ -166,36 +180,62 @@ impl Pipeline {
     }
 
     /// Ingests parsed posts (with their line numbers); `now` is the time of arrival.
+    ///
+    /// Batches are analyzed (in parallel) one ahead of the batch being assembled and written, so
+    /// the analysis of the next batch overlaps the sequential work on this one. Analysis is pure,
+    /// so the overlap changes nothing in the result.
     pub fn ingest(&mut self, posts: Vec<(usize, PostInput)>, now: DateTime<Utc>) -> Result<IngestReport, PipelineError> {
         let mut report = IngestReport::default();
-        let mut rest = posts;
-        while !rest.is_empty() {
-            let tail = rest.split_off(rest.len().min(BATCH));
-            let analyzer = &self.analyzer;
-            let analyses: Vec<Analysis> =
-                rest.par_iter().map(|(_, p)| analyzer.analyze(p.title_str(), p.text_str(), p.source_str())).collect();
-            report.merge(self.ingest_batch(rest, analyses, now)?);
-            rest = tail;
+        if posts.is_empty() {
+            return Ok(report);
         }
+        let analyzer = self.analyzer.clone();
+        std::thread::scope(|scope| -> Result<(), PipelineError> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<(usize, PostInput)>, Vec<Analyzed>)>(1);
+            scope.spawn(move || {
+                let mut rest = posts.into_iter();
+                loop {
+                    let batch: Vec<(usize, PostInput)> = rest.by_ref().take(BATCH).collect();
+                    if batch.is_empty() {
+                        break;
+                    }
+                    let analyzed = analyze_batch(&analyzer, &batch);
+                    // The receiver is gone when a batch failed: stop.
+                    if tx.send((batch, analyzed)).is_err() {
+                        break;
+                    }
+                }
+            });
+            for (batch, analyzed) in rx {
+                report.merge(self.ingest_batch(batch, analyzed, now)?);
+            }
+            Ok(())
+        })?;
         Ok(report)
     }
 
     fn ingest_batch(
         &mut self,
         posts: Vec<(usize, PostInput)>,
-        analyses: Vec<Analysis>,
+        analyses: Vec<Analyzed>,
         now: DateTime<Utc>,
     ) -> Result<IngestReport, PipelineError> {
         let mut report = IngestReport { read: posts.len(), ..Default::default() };
-        let keys: Vec<u64> = posts.iter().zip(&analyses).map(|((_, p), a)| dedup_key(p, a.content_hash)).collect();
+        let keys: Vec<u64> = posts.iter().zip(&analyses).map(|((_, p), (a, _))| dedup_key(p, a.content_hash)).collect();
         let known = self.data.store.known_dedup_keys(&keys)?;
+        // The first stored post of each content hash, looked up for the whole batch at once (nothing
+        // of this batch is stored before its end, so the answers are what per-post lookups gave).
+        let mut hashes: Vec<u64> = analyses.iter().map(|(a, _)| a.content_hash).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        let stored_content = self.data.store.first_with_contents(&hashes)?;
 
         let mut batch = WriteBatch::default();
         let mut batch_keys: HashSet<u64> = HashSet::new();
         let mut batch_content: HashMap<u64, i64> = HashMap::new();
         let mut touched: BTreeSet<i64> = BTreeSet::new();
         let policy = &self.config.grading;
-        for (((_, post), analysis), key) in posts.into_iter().zip(analyses).zip(keys) {
+        for (((_, post), (analysis, words)), key) in posts.into_iter().zip(analyses).zip(keys) {
             if known.contains(&key) || !batch_keys.insert(key) {
                 report.duplicates += 1;
                 continue;
@@ -215,7 +255,7 @@ impl Pipeline {
             let duplicate_of = match batch_content.get(&analysis.content_hash) {
                 Some(first) => Some(*first),
                 None => {
-                    let first = self.data.store.first_with_content(analysis.content_hash)?;
+                    let first = stored_content.get(&analysis.content_hash).copied();
                     batch_content.insert(analysis.content_hash, first.unwrap_or(id));
                     first
                 }
@@ -255,11 +295,16 @@ impl Pipeline {
             }
             if let Some(meta) = self.meta.get_mut(&assignment.story) {
                 for k in &analysis.keywords {
-                    *meta.keywords.entry(k.clone()).or_insert(0) += 1;
+                    match meta.keywords.get_mut(k) {
+                        Some(n) => *n += 1,
+                        None => {
+                            meta.keywords.insert(k.clone(), 1);
+                        }
+                    }
                 }
             }
             touched.insert(assignment.story);
-            self.data.fts.add(id, at.timestamp(), &analysis.title.matching, &analysis.text.matching, &source)?;
+            self.data.fts.add_words(id, at.timestamp(), words, &source)?;
             batch.posts.push(PostRecord {
                 id,
                 story_id: assignment.story,
@@ -315,8 +360,15 @@ impl Pipeline {
         let tracker = self.trackers.get(&story)?;
         let meta = self.meta.get(&story)?;
         let summary = tracker.heat.summary(now);
+        // The 8 most frequent keywords (ties by word, a total order): selected, then sorted, since
+        // a big story holds thousands of distinct keywords and is stored again after every batch.
         let mut keywords: Vec<(&String, &u32)> = meta.keywords.iter().collect();
-        keywords.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let order = |a: &(&String, &u32), b: &(&String, &u32)| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0));
+        if keywords.len() > 8 {
+            keywords.select_nth_unstable_by(7, order);
+            keywords.truncate(8);
+        }
+        keywords.sort_unstable_by(order);
         Some(StoryRecord {
             id: story,
             status,
