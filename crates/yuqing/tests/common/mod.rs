@@ -130,3 +130,96 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// A plain HTTP/1.1 request with an optional bearer token and body; returns (status, body).
+pub fn http(addr: &str, method: &str, path: &str, token: Option<&str>, content_type: &str, body: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect to the server");
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).expect("send head");
+    s.write_all(body).expect("send body");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read response");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").map_or(raw.len(), |i| i + 4);
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = &raw[split..];
+    let body = if head.contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_vec() };
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// JSON request; panics unless the status is `want`. Returns the parsed body.
+pub fn api(addr: &str, method: &str, path: &str, token: &str, body: &serde_json::Value, want: u16) -> serde_json::Value {
+    let bytes = if body.is_null() { Vec::new() } else { serde_json::to_vec(body).expect("json") };
+    let (status, text) = http(addr, method, path, Some(token), "application/json", &bytes);
+    assert_eq!(status, want, "{method} {path} {body} → {status}: {text}");
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+}
+
+/// A local HTTP receiver standing in for a webhook: records every request body, and answers the
+/// first `fail_first` requests with 500.
+pub struct Receiver {
+    pub addr: String,
+    pub bodies: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    pub hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Receiver {
+    pub fn start(fail_first: usize) -> Receiver {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind receiver");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let (b, h) = (bodies.clone(), hits.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let n = h.fetch_add(1, Ordering::SeqCst);
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut len = 0usize;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0u8; len];
+                let _ = reader.read_exact(&mut body);
+                let (code, text) = if n < fail_first { ("500 Internal Server Error", "down") } else { ("200 OK", "{}") };
+                if n >= fail_first {
+                    b.lock().expect("lock").push(String::from_utf8_lossy(&body).into_owned());
+                }
+                let _ = write!(stream, "HTTP/1.1 {code}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}", text.len());
+            }
+        });
+        Receiver { addr, bodies, hits }
+    }
+
+    pub fn received(&self) -> Vec<String> {
+        self.bodies.lock().expect("lock").clone()
+    }
+
+    /// Waits until a received body contains `needle`.
+    pub fn wait_for(&self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(b) = self.received().into_iter().find(|b| b.contains(needle)) {
+                return b;
+            }
+            if Instant::now() > deadline {
+                panic!("no message containing “{needle}” in {timeout:?}; received:\n{}", self.received().join("\n"));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
