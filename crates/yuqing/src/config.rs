@@ -240,7 +240,17 @@ impl Config {
         }
         let mut desk = raw.desk;
         desk.deadlines = raw.deadlines;
-        desk.routing = raw.routing;
+        // Routing may name a department by an alias; incidents carry the department's own name.
+        desk.routing = raw
+            .routing
+            .into_iter()
+            .map(|mut r| {
+                if let Some(d) = raw.departments.iter().find(|d| d.aliases.contains(&r.department)) {
+                    r.department = d.name.clone();
+                }
+                r
+            })
+            .collect();
         Ok(Config {
             desk,
             channels: raw.channels,
@@ -288,6 +298,22 @@ mod tests {
 
     fn parse(src: &str) -> Result<Config, ConfigError> {
         Config::parse(src, Path::new("yuqing.toml"))
+    }
+
+    #[test]
+    fn desk_sections_load_and_errors_name_the_place() {
+        let c = parse(EXAMPLE).expect("the example must load");
+        assert_eq!(c.desk.routing[0].department, "市卫生健康委员会");
+        assert_eq!(c.desk.ack_timeout, chrono::Duration::minutes(10));
+        let bad = "[[departments]]\nname = \"甲\"\n\n[[routing]]\ndepartment = \"乙\"\ntopics = [\"教育\"]\n";
+        let e = parse(bad).unwrap_err().to_string();
+        assert!(e.contains("第 5 行") && e.contains("乙"), "{e}");
+        let e = parse("[desk]\nack_timeout = \"十分钟\"\n").unwrap_err().to_string();
+        assert!(e.contains("第 2 行"), "{e}");
+        let e = parse("[desk]\ndefault_channels = [\"值班群\"]\n").unwrap_err().to_string();
+        assert!(e.contains("值班群") && e.contains("[[channels]]"), "{e}");
+        let e = parse("[deadlines.first_report]\nI = \"30\"\nII = \"30m\"\nIII = \"30m\"\nIV = \"30m\"\n").unwrap_err().to_string();
+        assert!(e.contains("第 2 行") && e.contains("单位"), "{e}");
     }
 
     #[test]
