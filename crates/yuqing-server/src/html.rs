@@ -48,6 +48,26 @@ mark{background:#fde272;padding:0 1px}a{color:var(--accent)}
 ul.reasons{padding-left:18px}ul.reasons li{margin-bottom:4px}
 svg.chart{background:#fff;border:1px solid var(--line);border-radius:8px}
 .tabs a{margin-right:14px}
+.card.alarm{border-color:#f04438;background:#fef3f2}.card.alarm b{color:#d92d20}
+.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:14px}
+.grid3{display:grid;grid-template-columns:2fr 1fr 1fr;gap:14px}@media(max-width:900px){.grid3{grid-template-columns:1fr}}
+ol.bars{list-style:none;padding:0;margin:0}ol.bars li{display:grid;grid-template-columns:7em 1fr 4em;gap:6px;align-items:center;font-size:13px;margin:3px 0}
+ol.bars i{display:block;height:10px;background:#84adea;border-radius:3px}ol.bars em{font-style:normal;text-align:right;color:var(--muted)}
+h2 .small{font-size:13px;font-weight:400;margin-left:12px}
+.state{display:inline-block;padding:1px 8px;border-radius:4px;font-size:12px;background:#eef4ff;color:#1f5fbf}
+.st-new{background:#fff6ed;color:#c4320a}.st-closed{background:#f2f4f7;color:#667085}
+.countdown{font-weight:600;color:#067647}.countdown.overdue,.late{color:#d92d20;font-weight:600}.ok{color:#067647}
+form.act{display:inline-flex;gap:6px;align-items:flex-start;margin:4px 8px 4px 0;flex-wrap:wrap}
+form.act textarea{width:420px;min-height:60px}form.act input,form.act select,form.act textarea{padding:4px 6px;border:1px solid var(--line);border-radius:4px;font:inherit}
+form.act button{padding:4px 12px;border:0;border-radius:4px;background:var(--accent);color:#fff;cursor:pointer}
+.statement{background:#fff;border:1px solid var(--line);border-radius:8px;padding:8px 14px;margin-bottom:10px}
+blockquote{margin:6px 0;padding:6px 12px;border-left:3px solid #84adea;background:#f8f9fc}
+ins{background:#d1fadf;text-decoration:none}del{background:#fee4e2}
+ol.timeline{padding-left:20px}ol.timeline li{margin:3px 0}
+body.big{background:#0b1220;color:#e6edf7;font-size:20px}body.big header{display:none}body.big main{max-width:none}
+body.big .card,body.big table,body.big svg.chart{background:#111a2e;border-color:#23304d;color:#e6edf7}body.big th{background:#1a2540;color:#c9d4ea}
+body.big td,body.big th{border-color:#23304d}body.big .card b{font-size:40px}body.big a{color:#8fb8ff}body.big .muted,body.big .reason{color:#9aa8c4}
+.screen-bar{display:flex;gap:16px;align-items:center;font-size:24px}
 "#;
 
 pub fn page(title: &str, org: &str, banner: Option<&str>, body: &str) -> String {
@@ -56,7 +76,7 @@ pub fn page(title: &str, org: &str, banner: Option<&str>, body: &str) -> String 
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <title>{title} · yuqing 舆情</title><style>{STYLE}</style></head><body>\
 <header><a class=\"brand\" href=\"/\">yuqing 舆情监测</a><span>{org}</span>\
-<a href=\"/\">舆情事件</a><a href=\"/alerts\">预警记录</a>\
+<a href=\"/\">总览</a><a href=\"/stories\">舆情事件</a><a href=\"/incidents\">处置</a><a href=\"/alerts\">预警记录</a>\
 <form action=\"/search\" method=\"get\"><input name=\"q\" placeholder=\"全文检索帖文\" aria-label=\"全文检索\"></form></header>\
 <main>{banner}{body}</main></body></html>",
         title = esc(title),

@@ -12,6 +12,7 @@ mod pages;
 pub mod notify;
 pub mod desk;
 mod desk_api;
+mod web;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -59,7 +60,10 @@ pub enum ServerError {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(pages::index))
+        .route("/", get(web::dashboard))
+        .route("/dashboard/fragment", get(web::dashboard_fragment))
+        .route("/events", get(web::events))
+        .route("/stories", get(pages::index))
         .route("/stories/{id}", get(pages::story))
         .route("/search", get(pages::search))
         .route("/alerts", get(pages::alerts))

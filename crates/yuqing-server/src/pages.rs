@@ -105,8 +105,8 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String
     body.push_str("</div>");
     body.push_str(&format!(
         "<h2>舆情事件</h2><p class=\"tabs\">{}{}</p>",
-        if all { "<a href=\"/\">只看已定级</a>" } else { "<b>已定级</b>　" },
-        if all { "　<b>全部</b>" } else { "<a href=\"/?all=1\">全部事件（含未定级）</a>" }
+        if all { "<a href=\"/stories\">只看已定级</a>" } else { "<b>已定级</b>　" },
+        if all { "　<b>全部</b>" } else { "<a href=\"/stories?all=1\">全部事件（含未定级）</a>" }
     ));
     if rows.is_empty() {
         body.push_str("<p class=\"muted\">暂无事件。导入帖文：<code>yuqing ingest 文件.jsonl</code>。未命中监测规则的事件不定级，可在“全部事件”中查看。</p>");
@@ -130,7 +130,7 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String
             ));
         }
         body.push_str("</tbody></table>");
-        body.push_str(&pager(if all { "/?all=1&" } else { "/?" }, page_no, total, PAGE_SIZE));
+        body.push_str(&pager(if all { "/stories?all=1&" } else { "/stories?" }, page_no, total, PAGE_SIZE));
     }
     Html(page("舆情事件", &state.org_name, state.banner.as_deref(), &body)).into_response()
 }

@@ -5,6 +5,7 @@
 //! SQLite when it is behind or damaged, so a crash can lose neither.
 
 mod datadir;
+pub mod dashboard;
 pub mod desk;
 mod fts;
 mod migrations;

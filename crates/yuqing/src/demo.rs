@@ -110,14 +110,21 @@ pub fn run(data_dir: &Path, config_path: Option<&Path>, addr: &str, serve_after:
 pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     let org = pipeline.config().organization.name.clone();
     let banner = if pipeline.data().path().join(MARKER).exists() {
-        Some("演示数据：2020 年 1–2 月新冠疫情期间的真实微博（NLPCC 2020 公开数据集抽样），按发布时间回放入库；本页只读。".to_string())
+        Some("演示数据：2020 年 1–2 月新冠疫情期间的真实微博（NLPCC 2020 公开数据集抽样），按发布时间回放入库；页面时间停在回放结束时刻并由此继续走。".to_string())
     } else {
         None
     };
     let desk_config = pipeline.config().desk.clone();
     let channels = pipeline.config().channels.clone();
     let data = pipeline.into_data();
+    // The demo's clock stands at the end of the replay and runs on from there, so the dashboard's
+    // "today" and the desk's clocks read the replayed posts as live ones.
+    let demo_now = if banner.is_some() { data.store.stats()?.last_post_at } else { None };
     let mut state = yuqing_server::AppState::new(data, if org.is_empty() { "本单位".to_string() } else { org }, banner);
+    if let Some(end) = demo_now {
+        let shift = end - Utc::now();
+        state.clock = Arc::new(move || Utc::now() + shift);
+    }
     let tick = desk_config.tick.to_std().unwrap_or(std::time::Duration::from_secs(15));
     state.desk = Arc::new(yuqing_server::Desk::new(desk_config));
     let deliverer = Arc::new(yuqing_server::notify::Deliverer::new(&channels).context("通知渠道配置有误")?);

@@ -39,6 +39,18 @@ fn demo_serves_graded_stories_from_real_posts_with_their_reasons() {
     assert!(index.contains("演示数据") && index.contains(&format!("{grade}级")), "{index}");
     let id = top["id"].as_i64().unwrap();
     assert!(index.contains(&format!("/stories/{id}")));
+    // The dashboard: numbers and charts filled from the demo data (the demo's clock stands at the
+    // end of the replay), live fragment, big-screen mode.
+    assert!(index.contains("今日帖文") && index.contains("近 7 天帖文") && index.contains("<rect"), "{index}");
+    let (status, fragment) = http_get(&addr, "/dashboard/fragment");
+    assert_eq!(status, 200);
+    assert!(fragment.contains("热点事件") && !fragment.contains("<html"));
+    let (status, big) = http_get(&addr, "/?screen=1");
+    assert_eq!(status, 200);
+    assert!(big.contains("<body class=\"big\">"));
+    let (status, stories) = http_get(&addr, "/stories");
+    assert_eq!(status, 200);
+    assert!(stories.contains(&format!("/stories/{id}")));
     let (status, page) = http_get(&addr, &format!("/stories/{id}"));
     assert_eq!(status, 200);
     assert!(page.contains("定级依据") && page.contains("<svg"), "story page shows reasons and the heat chart");
@@ -49,7 +61,7 @@ fn demo_serves_graded_stories_from_real_posts_with_their_reasons() {
     assert_eq!(status, 200);
 
     // Hostile or malformed requests: clear 4xx, and the server keeps serving.
-    for path in ["/stories/abc", "/stories/99999999999999999999999", "/api/v1/stories?limit=-1", "/?page=x", "/api/v1/search"] {
+    for path in ["/stories/abc", "/stories/99999999999999999999999", "/api/v1/stories?limit=-1", "/stories?page=x", "/api/v1/search"] {
         let (status, body) = http_get(&addr, path);
         assert!((400..500).contains(&status), "{path} → {status}: {body}");
     }

@@ -1,0 +1,149 @@
+//! What the 总览 dashboard shows, read in a few indexed queries: posts and negative share since a
+//! time, volume by hour or day split by sentiment, top sources, open incidents by grade, overdue
+//! clocks, recent hot stories and their topics. Time is an argument.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection};
+use serde::Serialize;
+
+use yuqing_core::incident::Incident;
+
+use crate::Result;
+
+/// Posts per bucket, split by sentiment (index: Negative, Neutral, Positive).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VolumeBucket {
+    pub start: DateTime<Utc>,
+    pub counts: [u64; 3],
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Overview {
+    pub now: DateTime<Utc>,
+    pub posts_today: u64,
+    pub negative_today: u64,
+    pub hourly: Vec<VolumeBucket>,
+    pub daily: Vec<VolumeBucket>,
+    pub top_sources: Vec<(String, u64)>,
+    pub open_by_grade: Vec<(String, u64)>,
+    pub open_incidents: u64,
+    pub overdue_now: u64,
+    pub overdue_recorded: u64,
+}
+
+/// Counts posts in `n` buckets of `width` seconds ending at the bucket holding `now`.
+pub fn volume(conn: &Connection, now: DateTime<Utc>, width: i64, n: usize, offset_secs: i64) -> Result<Vec<VolumeBucket>> {
+    // Buckets align to local time (days start at local midnight).
+    let now_s = now.timestamp();
+    let last_start = (now_s + offset_secs).div_euclid(width) * width - offset_secs;
+    let first = last_start - width * (n as i64 - 1);
+    let mut out: Vec<VolumeBucket> = (0..n)
+        .map(|i| VolumeBucket { start: DateTime::from_timestamp(first + width * i as i64, 0).unwrap_or_default(), counts: [0; 3] })
+        .collect();
+    let mut st = conn.prepare_cached(
+        "SELECT (published_at - ?1) / ?2 AS b, sentiment, COUNT(*) FROM posts \
+         WHERE published_at >= ?1 AND published_at < ?3 GROUP BY b, sentiment",
+    )?;
+    let rows = st.query_map(params![first, width, last_start + width], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
+    for row in rows {
+        let (b, s, c) = row?;
+        if let (Some(bucket), true) = (out.get_mut(b as usize), (0..3).contains(&s)) {
+            bucket.counts[s as usize] += c as u64;
+        }
+    }
+    Ok(out)
+}
+
+/// Everything the dashboard's numbers need, as of `now`; local day boundaries at `offset_secs`.
+pub fn overview(conn: &Connection, now: DateTime<Utc>, offset_secs: i64) -> Result<Overview> {
+    let hourly = volume(conn, now, 3600, 24, offset_secs)?;
+    let daily = volume(conn, now, 86_400, 7, offset_secs)?;
+    let today = daily.last().map(|b| b.counts).unwrap_or([0; 3]);
+    let since = now.timestamp() - 86_400;
+    let mut st = conn.prepare_cached(
+        "SELECT source, COUNT(*) AS n FROM posts WHERE published_at >= ?1 AND published_at <= ?2 GROUP BY source ORDER BY n DESC, source LIMIT 10",
+    )?;
+    let top_sources = st
+        .query_map(params![since, now.timestamp()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut st = conn.prepare_cached("SELECT grade, COUNT(*) FROM incidents WHERE state != 'Closed' GROUP BY grade")?;
+    let mut open_by_grade = st
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let rank = |g: &str| ["I", "II", "III", "IV"].iter().position(|x| *x == g).unwrap_or(9);
+    open_by_grade.sort_by_key(|(g, _)| rank(g));
+    let open_incidents = open_by_grade.iter().map(|(_, n)| n).sum();
+    // Open incidents are few (hundreds at most); their clocks are read from the aggregate.
+    let mut st = conn.prepare_cached("SELECT data FROM incidents WHERE state != 'Closed'")?;
+    let mut overdue_now = 0;
+    for data in st.query_map([], |r| r.get::<_, String>(0))? {
+        if let Ok(inc) = serde_json::from_str::<Incident>(&data?) {
+            overdue_now += inc.deadlines.iter().filter(|d| !d.is_met() && d.due_at < now).count() as u64;
+        }
+    }
+    let overdue_recorded: i64 = conn.query_row("SELECT COUNT(*) FROM overdue", [], |r| r.get(0))?;
+    Ok(Overview {
+        now,
+        posts_today: today.iter().sum(),
+        negative_today: today[0],
+        hourly,
+        daily,
+        top_sources,
+        open_by_grade,
+        open_incidents,
+        overdue_now,
+        overdue_recorded: overdue_recorded as u64,
+    })
+}
+
+/// Topic counts over the given stories' topic tallies.
+pub fn topic_totals(stories: &[crate::StoryRecord]) -> Vec<(String, u64)> {
+    let mut m: HashMap<&str, u64> = HashMap::new();
+    for s in stories {
+        for (t, n) in &s.topics {
+            *m.entry(t.as_str()).or_default() += n;
+        }
+    }
+    let mut v: Vec<(String, u64)> = m.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.truncate(10);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SqliteStore;
+    use chrono::TimeZone;
+
+    #[test]
+    fn volume_buckets_align_to_local_days_and_split_sentiment() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite")).unwrap();
+        let c = store.connection();
+        // 2026-11-20 09:30 China time = 01:30 UTC.
+        let now = Utc.with_ymd_and_hms(2026, 11, 20, 1, 30, 0).unwrap();
+        let insert = |id: i64, at: DateTime<Utc>, sentiment: i64, source: &str| {
+            c.execute(
+                "INSERT INTO posts (id, story_id, dedup_key, content_hash, source, title, text, published_at, published_offset, \
+                 time_estimated, ingested_at, tier, reads, comments, reposts, likes, simhash, sentiment, sentiment_score, topics, hits, \
+                 severe_words, keywords, join_reason) VALUES (?1, 1, ?1, 0, ?4, '', 't', ?2, 28800, 0, ?2, 0, 0, 0, 0, 0, 0, ?3, 0, '[]', '[]', '[]', '[]', 'new')",
+                params![id, at.timestamp(), sentiment, source],
+            )
+            .unwrap();
+        };
+        insert(1, now, 0, "微博"); // today, negative
+        insert(2, now - chrono::Duration::hours(2), 1, "微博"); // 07:30 local: today
+        insert(3, now - chrono::Duration::hours(10), 2, "论坛"); // 23:30 yesterday local
+        let o = overview(c, now, 8 * 3600).unwrap();
+        assert_eq!(o.posts_today, 2);
+        assert_eq!(o.negative_today, 1);
+        assert_eq!(o.daily.len(), 7);
+        assert_eq!(o.daily[5].counts, [0, 0, 1]);
+        assert_eq!(o.hourly.iter().map(|b| b.counts.iter().sum::<u64>()).sum::<u64>(), 3);
+        assert_eq!(o.top_sources[0], ("微博".to_string(), 2));
+        assert_eq!(o.daily[6].start, Utc.with_ymd_and_hms(2026, 11, 19, 16, 0, 0).unwrap());
+    }
+}
