@@ -118,12 +118,55 @@ pub struct Assembler {
     /// The latest post time seen: the assembler's clock (replays of history keep their own time).
     clock: Option<DateTime<Utc>>,
     open: HashMap<i64, OpenStory, Mix>,
-    /// SimHash band (7 bands of 9–10 bits; distance ≤ 6 shares a band) → (post, simhash, story).
-    bands: HashMap<u64, Vec<(i64, u64, i64)>, Mix>,
+    /// SimHash band (7 bands of 9–10 bits; distance ≤ 6 shares a band) → its posts.
+    bands: HashMap<u64, Bucket, Mix>,
     /// Term → stories indexed under it (at most `candidates_per_term`; the least recently active give way).
     postings: HashMap<u64, Vec<i64>, Mix>,
     /// Stories whose index changed since the last `take_changed` (to be stored again).
     changed: BTreeSet<i64>,
+}
+
+/// The posts filed under one band key, as parallel columns: the lookup scans only the SimHashes
+/// (8 bytes a post), and filing scans only the stories.
+#[derive(Debug, Clone, Default)]
+struct Bucket {
+    simhashes: Vec<u64>,
+    posts: Vec<i64>,
+    stories: Vec<i64>,
+}
+
+impl Bucket {
+    fn push(&mut self, post: i64, simhash: u64, story: i64) {
+        self.simhashes.push(simhash);
+        self.posts.push(post);
+        self.stories.push(story);
+    }
+
+    fn swap_remove(&mut self, i: usize) {
+        self.simhashes.swap_remove(i);
+        self.posts.swap_remove(i);
+        self.stories.swap_remove(i);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.simhashes.is_empty()
+    }
+
+    /// Keeps the posts of the stories `keep` accepts, in order.
+    fn retain_stories(&mut self, mut keep: impl FnMut(i64) -> bool) {
+        let mut w = 0;
+        for r in 0..self.stories.len() {
+            if keep(self.stories[r]) {
+                self.simhashes[w] = self.simhashes[r];
+                self.posts[w] = self.posts[r];
+                self.stories[w] = self.stories[r];
+                w += 1;
+            }
+        }
+        self.simhashes.truncate(w);
+        self.posts.truncate(w);
+        self.stories.truncate(w);
+    }
 }
 
 /// The largest near-duplicate distance the banding is guaranteed to find: 7 disjoint bands, so when
@@ -144,19 +187,17 @@ fn norm_of(centroid: &[(u64, f32)]) -> f32 {
     centroid.iter().map(|(_, w)| w * w).sum::<f32>().sqrt()
 }
 
-/// Dot product of two term vectors sorted by term.
+/// Dot product of two term vectors sorted by term. The merge advances without branching on the
+/// comparison (which the processor cannot predict); products are summed in term order as before.
 fn dot(a: &[(u64, f32)], b: &[(u64, f32)]) -> f32 {
     let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
     while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                sum += a[i].1 * b[j].1;
-                i += 1;
-                j += 1;
-            }
+        let ((ta, wa), (tb, wb)) = (a[i], b[j]);
+        if ta == tb {
+            sum += wa * wb;
         }
+        i += (ta <= tb) as usize;
+        j += (tb <= ta) as usize;
     }
     sum
 }
@@ -268,11 +309,14 @@ impl Assembler {
         let mut best_dup: Option<(u32, i64, i64)> = None;
         if !f.terms.is_empty() {
             for key in band_keys(f.simhash) {
-                if let Some(list) = self.bands.get(&key) {
-                    for &(post, sh, story) in list {
+                if let Some(bucket) = self.bands.get(&key) {
+                    for (i, &sh) in bucket.simhashes.iter().enumerate() {
                         let d = (sh ^ f.simhash).count_ones();
-                        if d <= self.config.near_duplicate_bits
-                            && self.open.get(&story).is_some_and(|s| in_window(s))
+                        if d > self.config.near_duplicate_bits {
+                            continue;
+                        }
+                        let (post, story) = (bucket.posts[i], bucket.stories[i]);
+                        if self.open.get(&story).is_some_and(|s| in_window(s))
                             && best_dup.is_none_or(|(bd, bp, _)| d < bd || (d == bd && post > bp))
                         {
                             best_dup = Some((d, post, story));
@@ -333,9 +377,14 @@ impl Assembler {
         s.last_at = s.last_at.max(f.at);
         s.centroid = add(&s.centroid, sorted_terms);
         if s.centroid.len() > self.config.centroid_terms * 2 {
-            let mut keep = heaviest(&s.centroid, self.config.centroid_terms);
-            keep.sort_unstable_by_key(|e| e.0);
-            s.centroid = keep;
+            let keep = self.config.centroid_terms;
+            if keep == 0 {
+                s.centroid.clear();
+            } else {
+                s.centroid.select_nth_unstable_by(keep - 1, heavier);
+                s.centroid.truncate(keep);
+                s.centroid.sort_unstable_by_key(|e| e.0);
+            }
         }
         s.norm = norm_of(&s.centroid);
         // Found through its centroid's heaviest terms, and the heaviest words of its newest post.
@@ -352,21 +401,22 @@ impl Assembler {
     /// Files a post under its band keys, keeping each story's newest posts per bucket.
     fn add_to_bands(&mut self, post: i64, simhash: u64, story: i64) {
         for key in band_keys(simhash) {
-            let list = self.bands.entry(key).or_default();
-            list.push((post, simhash, story));
+            let bucket = self.bands.entry(key).or_default();
+            bucket.push(post, simhash, story);
             let mut count = 0;
             let mut oldest: Option<(i64, usize)> = None;
-            for (i, e) in list.iter().enumerate() {
-                if e.2 == story {
+            for (i, &s) in bucket.stories.iter().enumerate() {
+                if s == story {
                     count += 1;
-                    if oldest.is_none_or(|(p, _)| e.0 < p) {
-                        oldest = Some((e.0, i));
+                    let p = bucket.posts[i];
+                    if oldest.is_none_or(|(o, _)| p < o) {
+                        oldest = Some((p, i));
                     }
                 }
             }
             if count > BAND_POSTS_PER_STORY {
                 if let Some((_, i)) = oldest {
-                    list.swap_remove(i);
+                    bucket.swap_remove(i);
                 }
             }
         }
@@ -431,19 +481,31 @@ impl Assembler {
             self.changed.remove(id);
         }
         let open = &self.open;
-        self.bands.retain(|_, list| {
-            list.retain(|(_, _, story)| open.contains_key(story));
-            !list.is_empty()
+        self.bands.retain(|_, bucket| {
+            bucket.retain_stories(|story| open.contains_key(&story));
+            !bucket.is_empty()
         });
         closed
     }
 }
 
+/// Heavier first; ties broken by term: a total order over a centroid's distinct terms, so any
+/// selection or sort by it gives the same result.
+fn heavier(a: &(u64, f32), b: &(u64, f32)) -> std::cmp::Ordering {
+    b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0))
+}
+
 /// The `n` heaviest entries, heaviest first; ties broken by term so the order is deterministic.
+/// Selects the `n` before sorting them: stories keep up to 128 terms and ask for 8.
 fn heaviest(terms: &[(u64, f32)], n: usize) -> Vec<(u64, f32)> {
     let mut v: Vec<(u64, f32)> = terms.to_vec();
-    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    v.truncate(n);
+    if n == 0 {
+        v.clear();
+    } else if n < v.len() {
+        v.select_nth_unstable_by(n - 1, heavier);
+        v.truncate(n);
+    }
+    v.sort_unstable_by(heavier);
     v
 }
 
