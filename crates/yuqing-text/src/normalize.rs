@@ -187,27 +187,46 @@ pub fn fold_char(c: char) -> char {
 }
 
 fn looks_like_html(s: &str) -> bool {
-    // One pass over the bytes: a '<' that opens a tag, or one of the entities HTML text carries.
+    // A '<' that opens a tag, or one of the entities HTML text carries. Most posts have neither '<'
+    // nor '&', so eight bytes at a time are tested for either first.
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has = |x: u64, b: u8| {
+        let y = x ^ (ONES * b as u64);
+        y.wrapping_sub(ONES) & !y & HIGH != 0
+    };
     let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'<' => {
-                if let Some(&n) = b.get(i + 1) {
-                    if n.is_ascii_alphabetic() || n == b'/' || n == b'!' {
+    let mut start = 0;
+    while start < b.len() {
+        let end = (start + 8).min(b.len());
+        if end - start == 8 {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&b[start..end]);
+            let x = u64::from_le_bytes(word);
+            if !has(x, b'<') && !has(x, b'&') {
+                start = end;
+                continue;
+            }
+        }
+        for i in start..end {
+            match b[i] {
+                b'<' => {
+                    if let Some(&n) = b.get(i + 1) {
+                        if n.is_ascii_alphabetic() || n == b'/' || n == b'!' {
+                            return true;
+                        }
+                    }
+                }
+                b'&' => {
+                    let rest = &b[i..];
+                    if rest.starts_with(b"&nbsp;") || rest.starts_with(b"&amp;") || rest.starts_with(b"&#") {
                         return true;
                     }
                 }
+                _ => {}
             }
-            b'&' => {
-                let rest = &b[i..];
-                if rest.starts_with(b"&nbsp;") || rest.starts_with(b"&amp;") || rest.starts_with(b"&#") {
-                    return true;
-                }
-            }
-            _ => {}
         }
-        i += 1;
+        start = end;
     }
     false
 }
@@ -408,6 +427,28 @@ mod tests {
         for code in 0x80u32..0x10000 {
             if let Some(c) = char::from_u32(code) {
                 assert_eq!(fold_entry(char_table(), c), (is_collapsed_space(c), simplified(table, fold_char(c))), "U+{code:04X}");
+            }
+        }
+    }
+
+    #[test]
+    fn html_is_recognized_anywhere() {
+        let slow = |s: &str| {
+            let b = s.as_bytes();
+            b.windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
+                || s.contains("&nbsp;")
+                || s.contains("&amp;")
+                || s.contains("&#")
+        };
+        let base = "一二三四五六七八九十abcdefgh";
+        for tail in ["<p>", "</", "<!--", "< p", "&nbsp;", "&amp;", "&#20013;", "&lt;", "<", "&", "3 < 5", "a&b"] {
+            for cut in 0..base.len() {
+                if !base.is_char_boundary(cut) {
+                    continue;
+                }
+                let s = format!("{}{tail}{}", &base[..cut], &base[cut..]);
+                assert_eq!(looks_like_html(&s), slow(&s), "{s}");
+                assert_eq!(looks_like_html(tail), slow(tail), "{tail}");
             }
         }
     }

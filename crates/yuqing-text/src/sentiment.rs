@@ -32,8 +32,8 @@ pub fn usable(token: &str) -> bool {
     match token.as_bytes().first() {
         None => false,
         Some(&b) if b.is_ascii() && !b.is_ascii_whitespace() && b != 0x0B => true,
-        // Lead bytes of U+3400..U+9FFF (CJK): never white space.
-        Some(&b) if (0xE3..=0xE9).contains(&b) && !token.starts_with('\u{3000}') => true,
+        // Lead bytes of U+4000..U+9FFF (CJK): never white space.
+        Some(&b) if (0xE4..=0xE9).contains(&b) => true,
         _ => token.chars().any(|c| !c.is_whitespace()),
     }
 }
