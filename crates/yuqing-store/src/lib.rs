@@ -4,6 +4,7 @@
 //! Invariant: posts and alerts are append-only; the full-text index is derived data, rebuilt from
 //! SQLite when it is behind or damaged, so a crash can lose neither.
 
+pub mod auth;
 mod datadir;
 pub mod dashboard;
 pub mod desk;

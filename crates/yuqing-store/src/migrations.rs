@@ -219,4 +219,24 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
     "#,
+    // 3: sign-in: sessions (only the sha256 of the session id is stored) and failed sign-ins by
+    // name, for lock-out.
+    r#"
+    CREATE TABLE sessions (
+        id_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        csrf TEXT NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+    CREATE INDEX sessions_expires ON sessions(expires_at);
+    CREATE TABLE login_failures (
+        name TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        first_failure_at INTEGER NOT NULL,
+        locked_until INTEGER
+    );
+    "#,
 ];
