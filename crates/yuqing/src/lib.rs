@@ -2,6 +2,7 @@
 //! The binary (`main.rs`) only parses arguments and calls into these modules.
 
 pub mod bench;
+pub mod bench_dashboard;
 pub mod config;
 pub mod demo;
 pub mod desk_cli;

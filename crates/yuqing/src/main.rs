@@ -111,6 +111,17 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         limit: usize,
     },
+    /// 性能测试：在 N 条帖文的数据目录上测总览页响应时间（p50、p95）
+    BenchDashboard {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// 帖文总数
+        #[arg(long, default_value_t = 1_000_000)]
+        posts: u64,
+        /// 请求次数
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+    },
     /// 演示：用随仓库提供的真实微博样本建立数据目录，按时间回放，并启动只读页面
     Demo {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -602,6 +613,24 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", report.to_text());
                 Ok(())
             }
+        }
+        Command::BenchDashboard { files, posts, requests } => {
+            let r = yuqing::bench_dashboard::run(&cli.data_dir, files, *posts, *requests)?;
+            if cli.json {
+                print_json(&serde_json::to_value(&r)?)?;
+            } else {
+                println!(
+                    "总览页：{} 条帖文、{} 个事件；{} 次请求 p50 {:.1} ms，p95 {:.1} ms，最长 {:.1} ms{}",
+                    r.posts,
+                    r.stories,
+                    r.requests,
+                    r.p50_ms,
+                    r.p95_ms,
+                    r.max_ms,
+                    r.build_seconds.map(|s| format!("（建库 {s:.0} 秒）")).unwrap_or_default()
+                );
+            }
+            Ok(())
         }
         Command::Demo { addr, no_serve } => {
             let data_dir = if cli.data_dir == Path::new("./yuqing-data") { PathBuf::from("./yuqing-demo") } else { cli.data_dir.clone() };
