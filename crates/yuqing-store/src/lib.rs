@@ -17,7 +17,7 @@ mod sqlite;
 pub use datadir::DataDir;
 pub use fts::{FullTextIndex, IndexWords, SearchHits};
 pub use records::*;
-pub use sqlite::SqliteStore;
+pub use sqlite::{PostFilter, SqliteStore, COUNT_CAP};
 
 use std::collections::HashSet;
 use std::path::PathBuf;

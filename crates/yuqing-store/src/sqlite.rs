@@ -581,3 +581,69 @@ impl Store for SqliteStore {
     }
 }
 
+
+/// Which posts the 信息 stream shows; every field narrows.
+#[derive(Debug, Clone, Default)]
+pub struct PostFilter {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub source: Option<String>,
+    pub tier: Option<yuqing_core::SourceTier>,
+    pub sentiment: Option<yuqing_core::Sentiment>,
+    pub topic: Option<String>,
+    pub rule: Option<String>,
+}
+
+/// Totals above this are reported as "more than" (counting a million rows per page view is waste).
+pub const COUNT_CAP: u64 = 10_000;
+
+impl SqliteStore {
+    /// Posts matching `f`, newest first; `total` is capped at `COUNT_CAP + 1`.
+    pub fn posts_filtered(&self, f: &PostFilter, limit: usize, offset: usize) -> Result<Page<PostRecord>> {
+        let mut wh: Vec<String> = vec!["1=1".into()];
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        let mut push = |sql: &str, v: Box<dyn rusqlite::ToSql>| {
+            args.push(v);
+            wh.push(sql.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(t) = f.since {
+            push("published_at >= ?", Box::new(ts(t)));
+        }
+        if let Some(t) = f.until {
+            push("published_at < ?", Box::new(ts(t)));
+        }
+        if let Some(s) = &f.source {
+            push("source = ?", Box::new(s.clone()));
+        }
+        if let Some(t) = f.tier {
+            push("tier = ?", Box::new(t.index() as i64));
+        }
+        if let Some(s) = f.sentiment {
+            push("sentiment = ?", Box::new(s.index() as i64));
+        }
+        if let Some(t) = &f.topic {
+            push("EXISTS (SELECT 1 FROM json_each(posts.topics) WHERE value = ?)", Box::new(t.clone()));
+        }
+        if let Some(r) = &f.rule {
+            push("EXISTS (SELECT 1 FROM json_each(posts.hits) WHERE json_extract(value, '$.rule') = ?)", Box::new(r.clone()));
+        }
+        let where_sql = wh.join(" AND ");
+        let refs: Vec<&dyn rusqlite::ToSql> = args.iter().map(|b| b.as_ref()).collect();
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT COUNT(*) FROM (SELECT 1 FROM posts WHERE {where_sql} LIMIT {})", COUNT_CAP + 1),
+            refs.as_slice(),
+            |r| r.get(0),
+        )?;
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {POST_COLUMNS} FROM posts WHERE {where_sql} ORDER BY published_at DESC, id DESC LIMIT {} OFFSET {}",
+            limit.clamp(1, 200),
+            offset.min(100_000)
+        ))?;
+        let rows = st.query_map(refs.as_slice(), post_from_row)?;
+        let mut items = Vec::new();
+        for r in rows {
+            items.push(r??);
+        }
+        Ok(Page { items, total: total as u64 })
+    }
+}

@@ -1,0 +1,149 @@
+//! 信息: the post stream, newest first, narrowed by time, source, tier, sentiment, topic and watch
+//! rule, paged on the server. Full-text search with highlights is /search (linked from here).
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{NaiveDate, TimeZone, Utc};
+use yuqing_core::{Sentiment, SourceTier};
+use yuqing_store::{PostFilter, COUNT_CAP};
+
+use crate::html::{esc, fmt_time, page};
+use crate::pages::with_data;
+use crate::AppState;
+
+const PAGE: usize = 50;
+
+fn day(s: &str, what: &str) -> Result<chrono::DateTime<Utc>, String> {
+    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| format!("{what}“{s}”应为 YYYY-MM-DD"))?;
+    let local = d.and_hms_opt(0, 0, 0).ok_or_else(|| format!("{what}无效"))?;
+    yuqing_core::china().from_local_datetime(&local).single().map(|t| t.with_timezone(&Utc)).ok_or_else(|| format!("{what}无效"))
+}
+
+/// Reads the filter from the query string; errors name the parameter.
+pub fn filter_from_query(q: &HashMap<String, String>) -> Result<(PostFilter, usize), String> {
+    let get = |k: &str| q.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let mut f = PostFilter::default();
+    if let Some(s) = get("from") {
+        f.since = Some(day(s, "开始日期")?);
+    }
+    if let Some(s) = get("to") {
+        f.until = Some(day(s, "结束日期")? + chrono::Duration::days(1));
+    }
+    f.source = get("source").map(str::to_string);
+    if let Some(t) = get("tier") {
+        f.tier = Some(t.parse::<SourceTier>()?);
+    }
+    if let Some(s) = get("sentiment") {
+        f.sentiment = Some(Sentiment::ALL.into_iter().find(|x| x.as_str() == s || x.label_zh() == s).ok_or_else(|| format!("未知的情感倾向“{s}”"))?);
+    }
+    f.topic = get("topic").map(str::to_string);
+    f.rule = get("rule").map(str::to_string);
+    let page_no = match get("page") {
+        None => 1,
+        Some(p) => p.parse::<usize>().map_err(|_| format!("页码“{p}”应为正整数"))?.max(1),
+    };
+    Ok((f, page_no))
+}
+
+fn opt(value: &str, label: &str, current: Option<&str>) -> String {
+    format!("<option value=\"{}\"{}>{}</option>", esc(value), if current == Some(value) { " selected" } else { "" }, esc(label))
+}
+
+pub async fn posts(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let (filter, page_no) = match filter_from_query(&q) {
+        Ok(x) => x,
+        Err(e) => return (StatusCode::BAD_REQUEST, Html(page("信息", &state.org_name, None, &format!("<p>{}</p>", esc(&e))))).into_response(),
+    };
+    let f = filter.clone();
+    let result = with_data(&state, move |d| d.store.posts_filtered(&f, PAGE, (page_no - 1) * PAGE).map_err(|e| e.to_string())).await;
+    let posts = match result {
+        Ok(p) => p,
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    };
+    let cur = |k: &str| q.get(k).map(String::as_str);
+    let mut b = String::from("<h2>信息</h2><form class=\"filters\" method=\"get\" action=\"/posts\">");
+    let _ = write!(
+        b,
+        "<label>自 <input type=\"date\" name=\"from\" value=\"{}\"></label> <label>至 <input type=\"date\" name=\"to\" value=\"{}\"></label> ",
+        esc(cur("from").unwrap_or("")),
+        esc(cur("to").unwrap_or(""))
+    );
+    let _ = write!(b, "<input name=\"source\" placeholder=\"来源\" value=\"{}\"> ", esc(cur("source").unwrap_or("")));
+    b.push_str("<select name=\"tier\"><option value=\"\">全部级别</option>");
+    for t in SourceTier::ALL {
+        b.push_str(&opt(t.as_str(), t.label_zh(), cur("tier")));
+    }
+    b.push_str("</select> <select name=\"sentiment\"><option value=\"\">全部倾向</option>");
+    for s in Sentiment::ALL {
+        b.push_str(&opt(s.as_str(), s.label_zh(), cur("sentiment")));
+    }
+    let _ = write!(
+        b,
+        "</select> <input name=\"topic\" placeholder=\"领域\" value=\"{}\"> <input name=\"rule\" placeholder=\"监测规则\" value=\"{}\"> <button>筛选</button> <a href=\"/search\">全文检索</a></form>",
+        esc(cur("topic").unwrap_or("")),
+        esc(cur("rule").unwrap_or(""))
+    );
+    let total = if posts.total > COUNT_CAP { format!("{COUNT_CAP} 条以上") } else { format!("{} 条", posts.total) };
+    let _ = write!(b, "<p class=\"muted\">共 {total}，最新在前</p>");
+    for p in &posts.items {
+        let sent = match p.sentiment {
+            Sentiment::Negative => "<span class=\"neg\">负面</span>",
+            Sentiment::Positive => "<span class=\"pos\">正面</span>",
+            Sentiment::Neutral => "中性",
+        };
+        let _ = write!(
+            b,
+            "<div class=\"post\"><div class=\"meta\">{} · {} · {} · {sent} · <a href=\"/stories/{}\">事件 #{}</a>{}</div>{}<div>{}</div></div>",
+            fmt_time(&p.published_at),
+            esc(if p.source.is_empty() { "未知来源" } else { &p.source }),
+            p.tier.label_zh(),
+            p.story_id,
+            p.story_id,
+            p.url.as_deref().map(|u| format!(" · <a href=\"{}\" rel=\"noopener noreferrer\" target=\"_blank\">原文</a>", esc(u))).unwrap_or_default(),
+            if p.title.is_empty() { String::new() } else { format!("<b>{}</b>", esc(&p.title)) },
+            esc(&p.text.chars().take(240).collect::<String>())
+        );
+    }
+    let mut base = String::from("/posts?");
+    for k in ["from", "to", "source", "tier", "sentiment", "topic", "rule"] {
+        if let Some(v) = cur(k).filter(|v| !v.is_empty()) {
+            let _ = write!(base, "{k}={}&", urlencoding::encode(v));
+        }
+    }
+    let pages = (posts.total.min(COUNT_CAP) as usize).div_ceil(PAGE).max(1);
+    b.push_str("<p class=\"pager\">");
+    if page_no > 1 {
+        let _ = write!(b, "<a href=\"{base}page={}\">上一页</a>", page_no - 1);
+    }
+    let _ = write!(b, "<span>第 {page_no} / {pages} 页</span>");
+    if page_no < pages {
+        let _ = write!(b, "<a href=\"{base}page={}\">下一页</a>", page_no + 1);
+    }
+    b.push_str("</p>");
+    Html(page("信息", &state.org_name, state.banner.as_deref(), &b)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn filters_parse_in_china_days_and_name_bad_parameters() {
+        let (f, p) = filter_from_query(&q(&[("from", "2026-11-20"), ("to", "2026-11-20"), ("tier", "Central"), ("sentiment", "负面"), ("page", "3")])).unwrap();
+        assert_eq!(f.since, Some(Utc.with_ymd_and_hms(2026, 11, 19, 16, 0, 0).unwrap()));
+        assert_eq!(f.until, Some(Utc.with_ymd_and_hms(2026, 11, 20, 16, 0, 0).unwrap()));
+        assert_eq!(f.tier, Some(SourceTier::Central));
+        assert_eq!(f.sentiment, Some(Sentiment::Negative));
+        assert_eq!(p, 3);
+        assert!(filter_from_query(&q(&[("from", "昨天")])).unwrap_err().contains("开始日期"));
+        assert!(filter_from_query(&q(&[("page", "x")])).unwrap_err().contains("页码"));
+    }
+}
