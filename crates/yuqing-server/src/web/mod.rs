@@ -3,6 +3,7 @@
 
 pub mod dashboard;
 pub mod incident_pages;
+pub mod admin_pages;
 pub mod posts_page;
 
 use std::collections::HashMap;
