@@ -1,12 +1,13 @@
 //! The incident desk's JSON API (`/api/v1/incidents`, alerts, duty, audit, outbox). Every call but
-//! the OpenAPI document needs `Authorization: Bearer TOKEN`; roles are checked on every call.
+//! the OpenAPI document needs a signed-in user (session cookie, or `Authorization: Bearer TOKEN`);
+//! the role is checked against `auth/policy.rs` before the handler runs.
 //! Errors are `{"error": "..."}` in Chinese with the matching status.
 
 use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -18,7 +19,7 @@ use yuqing_store::desk::{self, IncidentQuery, User};
 use yuqing_store::{outbox, DataDir};
 
 use crate::desk::{DeskError, TickReport};
-use crate::AppState;
+use crate::{AppState, CurrentUser};
 
 fn err(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(json!({"error": msg.into()}))).into_response()
@@ -39,30 +40,18 @@ fn desk_err(e: DeskError) -> Response {
     err(status, e.to_string())
 }
 
-/// Runs `f` with the data directory and the signed-in user, off the async threads.
+/// Runs `f` with the data directory and the signed-in user (session cookie or bearer token, signed
+/// in by `auth::enforce`, which also checked the role against `auth/policy.rs`), off the async threads.
 async fn with_user<T: Send + 'static>(
     state: &AppState,
-    headers: &HeaderMap,
+    cu: CurrentUser,
     f: impl FnOnce(&DataDir, &User, DateTime<Utc>) -> Result<T, DeskError> + Send + 'static,
 ) -> Result<T, Response> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(|t| t.trim().to_string());
-    let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return Err(err(StatusCode::UNAUTHORIZED, "需要登录：请在 Authorization 头中提供 Bearer 令牌（yuqing user add 时给出）"));
-    };
     let data = state.data.clone();
     let clock = state.clock.clone();
     tokio::task::spawn_blocking(move || {
         let guard = data.lock().map_err(|_| err(StatusCode::INTERNAL_SERVER_ERROR, "数据目录锁已损坏，请重启服务"))?;
-        let user = match desk::user_by_token(guard.store.connection(), &token) {
-            Ok(Some(u)) => u,
-            Ok(None) => return Err(err(StatusCode::UNAUTHORIZED, "令牌无效或用户已停用")),
-            Err(e) => return Err(err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
-        };
-        f(&guard, &user, clock()).map_err(desk_err)
+        f(&guard, &cu.user, clock()).map_err(desk_err)
     })
     .await
     .map_err(|e| err(StatusCode::INTERNAL_SERVER_ERROR, format!("内部错误：{e}")))?
@@ -76,14 +65,6 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
 
 fn id_param(s: &str, what: &str) -> Result<i64, Response> {
     s.parse::<i64>().map_err(|_| err(StatusCode::BAD_REQUEST, format!("{what}编号应为整数，收到“{s}”")))
-}
-
-fn require(user: &User, roles: &[Role], what: &str) -> Result<(), DeskError> {
-    if roles.contains(&user.role) {
-        Ok(())
-    } else {
-        Err(DeskError::Forbidden(format!("{}（{}）无权{what}", user.display_name, user.role.label_zh())))
-    }
 }
 
 fn limits(q: &HashMap<String, String>) -> Result<(usize, usize), Response> {
@@ -103,15 +84,15 @@ macro_rules! tri {
     };
 }
 
-pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let r = with_user(&state, &headers, |_, u, _| Ok(u.clone())).await;
+pub async fn me(State(state): State<AppState>, cu: CurrentUser) -> Response {
+    let r = with_user(&state, cu, |_, u, _| Ok(u.clone())).await;
     match r {
         Ok(u) => Json(u).into_response(),
         Err(r) => r,
     }
 }
 
-pub async fn incidents(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn incidents(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
     let (limit, offset) = tri!(limits(&q));
     let state_filter = match q.get("state") {
         None => None,
@@ -122,7 +103,7 @@ pub async fn incidents(State(state): State<AppState>, headers: HeaderMap, Query(
     };
     let open_only = q.get("open").is_some_and(|v| v == "1");
     let department = q.get("department").cloned();
-    let r = with_user(&state, &headers, move |d, u, _| {
+    let r = with_user(&state, cu, move |d, u, _| {
         let mut query = IncidentQuery { state: state_filter, open_only, department, limit, offset };
         if u.role == Role::DepartmentMember {
             // A department sees its own queue only.
@@ -145,10 +126,10 @@ struct OpenRequest {
     title: Option<String>,
 }
 
-pub async fn open_incident(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> Response {
+pub async fn open_incident(State(state): State<AppState>, cu: CurrentUser, bytes: Bytes) -> Response {
     let req: OpenRequest = tri!(body(&bytes));
     let desk = state.desk.clone();
-    let r = with_user(&state, &headers, move |d, u, now| {
+    let r = with_user(&state, cu, move |d, u, now| {
         let story = match (req.story, req.post) {
             (Some(s), _) => s,
             (None, Some(p)) => {
@@ -191,10 +172,10 @@ fn incident_view(d: &DataDir, inc: &yuqing_core::incident::Incident, now: DateTi
     }))
 }
 
-pub async fn incident(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub async fn incident(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>) -> Response {
     let id = tri!(id_param(&id, "工单"));
     let desk = state.desk.clone();
-    let r = with_user(&state, &headers, move |d, u, now| {
+    let r = with_user(&state, cu, move |d, u, now| {
         let inc = desk.visible_incident(&d.store, u, id)?;
         incident_view(d, &inc, now)
     })
@@ -205,11 +186,11 @@ pub async fn incident(State(state): State<AppState>, headers: HeaderMap, Path(id
     }
 }
 
-pub async fn act(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, bytes: Bytes) -> Response {
+pub async fn act(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> Response {
     let id = tri!(id_param(&id, "工单"));
     let cmd: Command = tri!(body(&bytes));
     let desk = state.desk.clone();
-    let r = with_user(&state, &headers, move |d, u, now| {
+    let r = with_user(&state, cu, move |d, u, now| {
         let (inc, events) = desk.act(&d.store, u, id, cmd, now)?;
         let mut v = incident_view(d, &inc, now)?;
         v["events"] = json!(events.iter().map(|e| e.kind.summary_zh()).collect::<Vec<_>>());
@@ -228,11 +209,11 @@ struct StoryRequest {
     story: i64,
 }
 
-pub async fn add_story(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, bytes: Bytes) -> Response {
+pub async fn add_story(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> Response {
     let id = tri!(id_param(&id, "工单"));
     let req: StoryRequest = tri!(body(&bytes));
     let desk = state.desk.clone();
-    let r = with_user(&state, &headers, move |d, u, now| desk.add_story(&d.store, u, id, req.story, now)).await;
+    let r = with_user(&state, cu, move |d, u, now| desk.add_story(&d.store, u, id, req.story, now)).await;
     match r {
         Ok(inc) => Json(json!({"incident": inc})).into_response(),
         Err(r) => r,
@@ -241,7 +222,7 @@ pub async fn add_story(State(state): State<AppState>, headers: HeaderMap, Path(i
 
 pub async fn statement_diff(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    cu: CurrentUser,
     Path((id, sid)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
@@ -252,7 +233,7 @@ pub async fn statement_diff(
         return err(StatusCode::BAD_REQUEST, "参数 from、to 应为版本号（正整数）");
     };
     let desk = state.desk.clone();
-    let r = with_user(&state, &headers, move |d, u, _| {
+    let r = with_user(&state, cu, move |d, u, _| {
         let inc = desk.visible_incident(&d.store, u, id)?;
         let s = inc.statements.iter().find(|s| i64::from(s.id) == sid).ok_or_else(|| DeskError::NotFound(format!("没有编号为 {sid} 的口径")))?;
         let to = to.unwrap_or(s.latest().number);
@@ -273,7 +254,7 @@ pub const MAX_ATTACHMENT: usize = 20 * 1024 * 1024;
 
 pub async fn add_attachment(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    cu: CurrentUser,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
     bytes: Bytes,
@@ -286,7 +267,7 @@ pub async fn add_attachment(
         return err(StatusCode::BAD_REQUEST, "附件为空");
     }
     let desk = state.desk.clone();
-    let r = with_user(&state, &headers, move |d, u, now| {
+    let r = with_user(&state, cu, move |d, u, now| {
         desk.visible_incident(&d.store, u, id)?;
         let sha = desk::put_attachment(d.store.connection(), &bytes)?;
         let size = bytes.len() as u64;
@@ -300,10 +281,10 @@ pub async fn add_attachment(
     }
 }
 
-pub async fn attachment(State(state): State<AppState>, headers: HeaderMap, Path((id, sha)): Path<(String, String)>) -> Response {
+pub async fn attachment(State(state): State<AppState>, cu: CurrentUser, Path((id, sha)): Path<(String, String)>) -> Response {
     let id = tri!(id_param(&id, "工单"));
     let desk = state.desk.clone();
-    let r = with_user(&state, &headers, move |d, u, _| {
+    let r = with_user(&state, cu, move |d, u, _| {
         let inc = desk.visible_incident(&d.store, u, id)?;
         let Some(a) = inc.attachments.iter().find(|a| a.sha256 == sha) else {
             return Err(DeskError::NotFound("本工单没有这个附件".into()));
@@ -321,18 +302,18 @@ pub async fn attachment(State(state): State<AppState>, headers: HeaderMap, Path(
     }
 }
 
-pub async fn ack_alert(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub async fn ack_alert(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>) -> Response {
     let id = tri!(id_param(&id, "预警"));
     let desk = state.desk.clone();
-    let r = with_user(&state, &headers, move |d, u, now| desk.acknowledge(&d.store, u, id, now)).await;
+    let r = with_user(&state, cu, move |d, u, now| desk.acknowledge(&d.store, u, id, now)).await;
     match r {
         Ok(fresh) => Json(json!({"alert": id, "acknowledged": true, "already": !fresh})).into_response(),
         Err(r) => r,
     }
 }
 
-pub async fn duty(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let r = with_user(&state, &headers, |d, _, now| {
+pub async fn duty(State(state): State<AppState>, cu: CurrentUser) -> Response {
+    let r = with_user(&state, cu, |d, _, now| {
         let c = d.store.connection();
         let shifts = desk::shifts_between(c, now - chrono::Duration::days(1), now + chrono::Duration::days(7))?;
         let current: Vec<_> = shifts.iter().filter(|s| s.covers(now)).cloned().collect();
@@ -345,9 +326,8 @@ pub async fn duty(State(state): State<AppState>, headers: HeaderMap) -> Response
     }
 }
 
-pub async fn import_duty(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> Response {
-    let r = with_user(&state, &headers, move |d, u, now| {
-        require(u, &[Role::Coordinator, Role::Admin], "导入值班表")?;
+pub async fn import_duty(State(state): State<AppState>, cu: CurrentUser, bytes: Bytes) -> Response {
+    let r = with_user(&state, cu, move |d, u, now| {
         let shifts = yuqing_core::duty::parse_roster_csv(&bytes, yuqing_core::china()).map_err(|errs| {
             DeskError::Invalid(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("；"))
         })?;
@@ -371,10 +351,9 @@ struct HandoverRequest {
     text: String,
 }
 
-pub async fn handover(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> Response {
+pub async fn handover(State(state): State<AppState>, cu: CurrentUser, bytes: Bytes) -> Response {
     let req: HandoverRequest = tri!(body(&bytes));
-    let r = with_user(&state, &headers, move |d, u, now| {
-        require(u, &[Role::Officer, Role::Coordinator, Role::Approver, Role::Admin], "写交接班记录")?;
+    let r = with_user(&state, cu, move |d, u, now| {
         if req.text.trim().is_empty() {
             return Err(DeskError::Invalid("交接内容为空".into()));
         }
@@ -392,7 +371,7 @@ pub async fn handover(State(state): State<AppState>, headers: HeaderMap, bytes: 
     }
 }
 
-pub async fn outbox_list(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn outbox_list(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
     let (limit, offset) = tri!(limits(&q));
     let status = match q.get("status").map(String::as_str) {
         None => None,
@@ -401,8 +380,7 @@ pub async fn outbox_list(State(state): State<AppState>, headers: HeaderMap, Quer
         Some("expired") => Some(outbox::OutboxStatus::Expired),
         Some(s) => return err(StatusCode::BAD_REQUEST, format!("未知的状态“{s}”，可用 pending、delivered、expired")),
     };
-    let r = with_user(&state, &headers, move |d, u, _| {
-        require(u, &[Role::Coordinator, Role::Admin], "查看通知发送记录")?;
+    let r = with_user(&state, cu, move |d, _, _| {
         let c = d.store.connection();
         let msgs = outbox::list(c, status, limit, offset)?;
         let mut out = Vec::new();
@@ -419,10 +397,9 @@ pub async fn outbox_list(State(state): State<AppState>, headers: HeaderMap, Quer
     }
 }
 
-pub async fn audit(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn audit(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
     let (limit, offset) = tri!(limits(&q));
-    let r = with_user(&state, &headers, move |d, u, _| {
-        require(u, &[Role::Coordinator, Role::Admin], "查看审计日志")?;
+    let r = with_user(&state, cu, move |d, _, _| {
         Ok(desk::audit_recent(d.store.connection(), limit, offset)?)
     })
     .await;
@@ -432,9 +409,8 @@ pub async fn audit(State(state): State<AppState>, headers: HeaderMap, Query(q): 
     }
 }
 
-pub async fn audit_verify(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let r = with_user(&state, &headers, move |d, u, _| {
-        require(u, &[Role::Coordinator, Role::Admin], "校验审计日志")?;
+pub async fn audit_verify(State(state): State<AppState>, cu: CurrentUser) -> Response {
+    let r = with_user(&state, cu, move |d, _, _| {
         Ok(desk::audit_verify(d.store.connection())?)
     })
     .await;
@@ -445,10 +421,9 @@ pub async fn audit_verify(State(state): State<AppState>, headers: HeaderMap) -> 
     }
 }
 
-pub async fn overdue(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn overdue(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
     let (limit, offset) = tri!(limits(&q));
-    let r = with_user(&state, &headers, move |d, u, _| {
-        require(u, &[Role::Coordinator, Role::Approver, Role::Admin], "查看超时记录")?;
+    let r = with_user(&state, cu, move |d, _, _| {
         Ok(desk::overdue_records(d.store.connection(), limit, offset)?)
     })
     .await;
@@ -459,10 +434,9 @@ pub async fn overdue(State(state): State<AppState>, headers: HeaderMap, Query(q)
 }
 
 /// Runs the desk's clock once now (the server also runs it every few seconds); for operators.
-pub async fn tick(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn tick(State(state): State<AppState>, cu: CurrentUser) -> Response {
     let desk = state.desk.clone();
-    let r = with_user(&state, &headers, move |d, u, now| -> Result<TickReport, DeskError> {
-        require(u, &[Role::Coordinator, Role::Admin], "触发时限检查")?;
+    let r = with_user(&state, cu, move |d, _, now| -> Result<TickReport, DeskError> {
         desk.tick(&d.store, now)
     })
     .await;

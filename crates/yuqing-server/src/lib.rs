@@ -6,6 +6,7 @@
 //! 400 page or JSON error in Chinese.
 
 mod api;
+pub mod auth;
 mod chart;
 mod html;
 mod pages;
@@ -22,6 +23,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use yuqing_store::DataDir;
 
+pub use auth::{AuthConfig, CurrentUser};
 pub use desk::{Desk, DeskConfig};
 
 /// The OpenAPI document of the JSON API, served at `/api/v1/openapi.json`.
@@ -41,12 +43,14 @@ pub struct AppState {
     /// The incident desk (its configuration and operations).
     pub desk: Arc<Desk>,
     pub clock: Clock,
+    /// Sign-in settings (sessions, lock-out, cookies).
+    pub auth: Arc<AuthConfig>,
 }
 
 impl AppState {
     /// State with the default desk and the wall clock.
     pub fn new(data: DataDir, org_name: String, banner: Option<String>) -> AppState {
-        AppState { data: Arc::new(Mutex::new(data)), org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now) }
+        AppState { data: Arc::new(Mutex::new(data)), org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), auth: Arc::new(AuthConfig::default()) }
     }
 }
 
@@ -90,6 +94,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/audit/verify", get(desk_api::audit_verify))
         .route("/api/v1/desk/tick", post(desk_api::tick))
         .route("/api/v1/openapi.json", get(desk_api::openapi))
+        .merge(auth::routes())
+        // Sign-in, roles (auth/policy.rs) and CSRF on every route above.
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::enforce))
         .layer(axum::extract::DefaultBodyLimit::max(desk_api::MAX_ATTACHMENT + 1024))
         .fallback(pages::not_found)
         .with_state(state)

@@ -1,0 +1,266 @@
+//! `/login` (the sign-in form and its submission) and `/logout`. The form carries a CSRF token of
+//! its own, matched against a short-lived `yuqing_login` cookie (there is no session yet).
+//! Wrong name and wrong password get the same answer; a name is locked after repeated failures
+//! whether or not such a user exists.
+
+use std::sync::OnceLock;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use yuqing_store::auth as store_auth;
+use yuqing_store::desk;
+
+use super::{cookie, form_fields, random_token, same, verify_password, CurrentUser, CSRF_FIELD, LOGIN_COOKIE, SESSION_COOKIE};
+use crate::html::esc;
+use crate::AppState;
+
+/// A page of its own (the desk's header needs a signed-in user).
+pub(crate) fn shell(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<title>{} · yuqing 舆情</title><style>\
+body{{margin:0;font:15px/1.6 \"PingFang SC\",\"Microsoft YaHei\",\"Noto Sans CJK SC\",sans-serif;color:#1d2430;background:#f6f7f9}}\
+header{{background:#12326b;color:#fff;padding:10px 24px;font-weight:700;font-size:18px}}\
+main{{max-width:420px;margin:48px auto;background:#fff;border:1px solid #e4e7ec;border-radius:8px;padding:20px 28px}}\
+label{{display:block;margin:12px 0 4px}}input{{width:100%;padding:8px;border:1px solid #d0d5dd;border-radius:4px;font:inherit;box-sizing:border-box}}\
+button{{margin-top:18px;width:100%;padding:9px;border:0;border-radius:4px;background:#1f5fbf;color:#fff;font:inherit;cursor:pointer}}\
+.error{{background:#fef3f2;border:1px solid #fda29b;color:#b42318;padding:8px 12px;border-radius:6px}}\
+.note{{background:#fff8e1;border:1px solid #f3d37a;padding:8px 12px;border-radius:6px}}</style></head>\
+<body><header>yuqing 舆情监测</header><main>{body}</main></body></html>",
+        esc(title)
+    )
+}
+
+/// Where to go after sign-in: a local path only (no `//host`, no scheme), else `/`.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/login") => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+    if state.auth.secure_cookie {
+        return true;
+    }
+    let proto = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let fwd = headers.get("forwarded").and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    proto.split(',').next().is_some_and(|p| p.trim().eq_ignore_ascii_case("https")) || fwd.contains("proto=https")
+}
+
+/// `Set-Cookie` value: always HttpOnly and SameSite=Strict; Secure behind TLS.
+fn set_cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> Option<HeaderValue> {
+    let s = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{s}")).ok()
+}
+
+fn form_html(next: &str, csrf: &str, name: &str, message: Option<(&str, &str)>) -> String {
+    let msg = message.map(|(class, m)| format!("<p class=\"{class}\">{}</p>", esc(m))).unwrap_or_default();
+    format!(
+        "<h2>登录</h2>{msg}<form method=\"post\" action=\"/login\">\
+<input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{csrf}\"><input type=\"hidden\" name=\"next\" value=\"{next}\">\
+<label for=\"name\">用户名</label><input id=\"name\" name=\"name\" value=\"{name}\" autocomplete=\"username\" required autofocus>\
+<label for=\"password\">密码</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+<button type=\"submit\">登录</button></form>\
+<p style=\"color:#667085;font-size:13px\">账号由管理员用 <code>yuqing user add</code> 建立；忘记密码请联系管理员（<code>yuqing user passwd</code>）。</p>",
+        csrf = esc(csrf),
+        next = esc(next),
+        name = esc(name),
+    )
+}
+
+/// The form with a fresh pre-session CSRF token (and its cookie).
+fn render_form(state: &AppState, headers: &HeaderMap, status: StatusCode, next: &str, name: &str, message: Option<(&str, &str)>) -> Response {
+    let Ok(token) = random_token() else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "无法取得随机数").into_response();
+    };
+    let mut r = (status, Html(shell("登录", &form_html(next, &token, name, message)))).into_response();
+    if let Some(v) = set_cookie(LOGIN_COOKIE, &token, "/login", 3600, secure(state, headers)) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+pub async fn page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<std::collections::HashMap<String, String>>) -> Response {
+    let next = safe_next(q.get("next").map(String::as_str));
+    let msg = if q.contains_key("expired") {
+        Some(("note", "登录已过期，请重新登录。"))
+    } else if q.contains_key("out") {
+        Some(("note", "已退出登录。"))
+    } else {
+        None
+    };
+    render_form(&state, &headers, StatusCode::OK, &next, "", msg)
+}
+
+/// A hash to verify against when the name is unknown, so both cases take the same time.
+fn dummy_hash() -> &'static str {
+    static H: OnceLock<String> = OnceLock::new();
+    H.get_or_init(|| super::hash_password("yuqing-no-such-user").unwrap_or_default())
+}
+
+enum Outcome {
+    Ok { session: String, user: String },
+    Wrong,
+    Locked(DateTime<Utc>),
+}
+
+fn minutes_until(until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    ((until - now).num_seconds() + 59).max(60) / 60
+}
+
+pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let f = form_fields(&body);
+    let next = safe_next(f.get("next").map(String::as_str));
+    let name: String = f.get("name").map(|s| s.trim().chars().take(64).collect()).unwrap_or_default();
+    let password = f.get("password").cloned().unwrap_or_default();
+    let csrf_ok = match (cookie(&headers, LOGIN_COOKIE), f.get(CSRF_FIELD)) {
+        (Some(c), Some(v)) => same(c, v),
+        _ => false,
+    };
+    if !csrf_ok {
+        return render_form(&state, &headers, StatusCode::FORBIDDEN, &next, &name, Some(("error", "登录页已过期或请求来源不明，请重新输入后登录。")));
+    }
+    if name.is_empty() || password.is_empty() {
+        return render_form(&state, &headers, StatusCode::BAD_REQUEST, &next, &name, Some(("error", "请输入用户名和密码。")));
+    }
+    let now = (state.clock)();
+    let cfg = state.auth.clone();
+    let data = state.data.clone();
+
+    // 1. Under the lock: lock-out state and the stored hash.
+    let n = name.clone();
+    let first = tokio::task::spawn_blocking({
+        let data = data.clone();
+        let cfg = cfg.clone();
+        move || -> Result<Result<Option<(i64, bool, Option<String>)>, DateTime<Utc>>, String> {
+            let guard = data.lock().map_err(|_| "数据目录锁已损坏，请重启服务".to_string())?;
+            let c = guard.store.connection();
+            store_auth::purge_expired(c, now, cfg.session_limits(), cfg.lockout().window).map_err(|e| e.to_string())?;
+            if let Some(until) = store_auth::locked_until(c, &n, now).map_err(|e| e.to_string())? {
+                return Ok(Err(until));
+            }
+            let u = store_auth::user_with_password(c, &n).map_err(|e| e.to_string())?;
+            Ok(Ok(u.map(|(u, h)| (u.id, u.active, h))))
+        }
+    })
+    .await;
+    let found = match first {
+        Ok(Ok(Ok(found))) => found,
+        Ok(Ok(Err(until))) => return locked(&state, &headers, &next, &name, until, now),
+        Ok(Err(e)) => return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("内部错误：{e}")).into_response(),
+    };
+
+    // 2. Without the lock: argon2 (tens of milliseconds), against a dummy hash for unknown names.
+    let (user_id, active, hash) = match found {
+        Some((id, active, h)) => (Some(id), active, h),
+        None => (None, false, None),
+    };
+    let pw = password;
+    let verified = tokio::task::spawn_blocking(move || {
+        let h = hash.as_deref().unwrap_or_else(|| dummy_hash());
+        verify_password(&pw, h) && hash.is_some()
+    })
+    .await
+    .unwrap_or(false);
+
+    // 3. Under the lock: the session, or the failure.
+    let n = name.clone();
+    let outcome = tokio::task::spawn_blocking(move || -> Result<Outcome, String> {
+        let guard = data.lock().map_err(|_| "数据目录锁已损坏，请重启服务".to_string())?;
+        let c = guard.store.connection();
+        let tx = c.unchecked_transaction().map_err(|e| e.to_string())?;
+        let out = match user_id {
+            Some(uid) if verified && active => {
+                let sid = random_token().map_err(|e| e.to_string())?;
+                let csrf = random_token().map_err(|e| e.to_string())?;
+                store_auth::clear_failures(&tx, &n).map_err(|e| e.to_string())?;
+                store_auth::create_session(&tx, &sid, uid, &csrf, now, cfg.session_limits()).map_err(|e| e.to_string())?;
+                desk::audit_append(&tx, &n, "auth.login", &format!("user:{n}"), "{}", now).map_err(|e| e.to_string())?;
+                Outcome::Ok { session: sid, user: n }
+            }
+            _ => match store_auth::record_failure(&tx, &n, now, cfg.lockout()).map_err(|e| e.to_string())? {
+                Some(until) => {
+                    let detail = json!({"failures": cfg.lockout().max_failures, "locked_until": until}).to_string();
+                    desk::audit_append(&tx, &n, "auth.lockout", &format!("user:{n}"), &detail, now).map_err(|e| e.to_string())?;
+                    Outcome::Locked(until)
+                }
+                None => Outcome::Wrong,
+            },
+        };
+        tx.commit().map_err(|e| e.to_string())?;
+        Ok(out)
+    })
+    .await;
+    match outcome {
+        Ok(Ok(Outcome::Ok { session, user })) => {
+            tracing::info!(user = %user, "signed in");
+            let sec = secure(&state, &headers);
+            let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, next)]).into_response();
+            let max_age = state.auth.session_limits().absolute.num_seconds();
+            for v in [set_cookie(SESSION_COOKIE, &session, "/", max_age, sec), set_cookie(LOGIN_COOKIE, "", "/login", 0, sec)].into_iter().flatten() {
+                r.headers_mut().append(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Ok(Ok(Outcome::Wrong)) => render_form(&state, &headers, StatusCode::UNAUTHORIZED, &next, &name, Some(("error", "用户名或密码不正确。"))),
+        Ok(Ok(Outcome::Locked(until))) => locked(&state, &headers, &next, &name, until, now),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("内部错误：{e}")).into_response(),
+    }
+}
+
+fn locked(state: &AppState, headers: &HeaderMap, next: &str, name: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> Response {
+    let msg = format!("登录失败次数过多，该账号已暂时锁定，请 {} 分钟后再试。", minutes_until(until, now));
+    render_form(state, headers, StatusCode::TOO_MANY_REQUESTS, next, name, Some(("error", &msg)))
+}
+
+/// Ends the session of the cookie (the middleware has checked the CSRF token).
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap, cu: CurrentUser) -> Response {
+    let sid = cookie(&headers, SESSION_COOKIE).map(str::to_string);
+    let now = (state.clock)();
+    let data = state.data.clone();
+    let name = cu.user.name.clone();
+    let r = tokio::task::spawn_blocking(move || -> Result<(), String> {
+        let Some(sid) = sid else { return Ok(()) };
+        let guard = data.lock().map_err(|_| "数据目录锁已损坏，请重启服务".to_string())?;
+        let c = guard.store.connection();
+        let tx = c.unchecked_transaction().map_err(|e| e.to_string())?;
+        if store_auth::delete_session(&tx, &sid).map_err(|e| e.to_string())? {
+            desk::audit_append(&tx, &name, "auth.logout", &format!("user:{name}"), "{}", now).map_err(|e| e.to_string())?;
+        }
+        tx.commit().map_err(|e| e.to_string())
+    })
+    .await;
+    match r {
+        Ok(Ok(())) => {
+            let mut resp = (StatusCode::SEE_OTHER, [(header::LOCATION, "/login?out=1")]).into_response();
+            if let Some(v) = set_cookie(SESSION_COOKIE, "", "/", 0, secure(&state, &headers)) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+            resp
+        }
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("内部错误：{e}")).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/stories/3?page=2")), "/stories/3?page=2");
+        for bad in ["//evil.example/", "https://evil.example/", "/\\evil", "javascript:alert(1)", "/login?next=/"] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+}

@@ -1,0 +1,421 @@
+//! Sign-in and roles. Passwords are hashed with argon2id; a signed-in browser holds the cookie
+//! `yuqing_session` (HttpOnly, SameSite=Strict, Path=/, Secure behind TLS) whose sha256 is the
+//! session's key in SQLite; sessions end after `idle_minutes` without a request or `absolute_hours`
+//! in all. Scripts use `Authorization: Bearer TOKEN` (from `yuqing user add`) instead.
+//!
+//! `enforce` runs before every routed handler: it looks the route up in [`policy::POLICY`] (one table
+//! of route → roles), signs the caller in (cookie or bearer), refuses what the role may not do, and
+//! checks the CSRF token of every state-changing request made with the cookie (`_csrf` form field
+//! or `X-CSRF-Token` header; bearer calls carry no ambient authority and are exempt). Handlers
+//! then take [`CurrentUser`].
+//!
+//! Unsigned page requests are redirected (303) to `/login?next=…`; API requests get a 401 JSON.
+
+mod login;
+pub mod policy;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Duration;
+use serde::Deserialize;
+use serde_json::json;
+use yuqing_store::auth::{LockoutPolicy, SessionLimits};
+use yuqing_store::desk::{self, User};
+
+use crate::AppState;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "yuqing_session";
+/// The sign-in form's own CSRF cookie (before there is a session).
+pub const LOGIN_COOKIE: &str = "yuqing_login";
+/// The header a script signed in by cookie sends its CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The form field that carries the CSRF token.
+pub const CSRF_FIELD: &str = "_csrf";
+/// The shortest password accepted, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// The longest password accepted, in bytes (argon2 hashes anything; this bounds the work).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// The largest form body read for its CSRF field.
+const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
+
+/// Sign-in settings (`[auth]` in the configuration). Every field has a default.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// A session ends after this long without a request (default 480 = 8 hours).
+    pub idle_minutes: u32,
+    /// A session ends this long after sign-in, however active (default 168 = 7 days).
+    pub absolute_hours: u32,
+    /// Failed sign-ins for one name within `failure_window_minutes` that lock it (default 5).
+    pub max_failures: u32,
+    /// Default 15.
+    pub failure_window_minutes: u32,
+    /// How long a name stays locked (default 15).
+    pub lockout_minutes: u32,
+    /// Always mark the cookie `Secure` (set when the server is reached over HTTPS in a way the
+    /// request does not show). Without it, `Secure` is set when `X-Forwarded-Proto: https` or
+    /// `Forwarded: proto=https` says the browser used TLS.
+    pub secure_cookie: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> AuthConfig {
+        AuthConfig {
+            idle_minutes: 8 * 60,
+            absolute_hours: 7 * 24,
+            max_failures: 5,
+            failure_window_minutes: 15,
+            lockout_minutes: 15,
+            secure_cookie: false,
+        }
+    }
+}
+
+impl AuthConfig {
+    pub fn session_limits(&self) -> SessionLimits {
+        SessionLimits {
+            idle: Duration::minutes(i64::from(self.idle_minutes.max(1))),
+            absolute: Duration::hours(i64::from(self.absolute_hours.max(1))),
+        }
+    }
+
+    pub fn lockout(&self) -> LockoutPolicy {
+        LockoutPolicy {
+            max_failures: self.max_failures.max(1),
+            window: Duration::minutes(i64::from(self.failure_window_minutes.max(1))),
+            lock_for: Duration::minutes(i64::from(self.lockout_minutes)),
+        }
+    }
+}
+
+/// What can go wrong with a password.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PasswordError {
+    #[error("密码至少 {MIN_PASSWORD_CHARS} 个字符")]
+    TooShort,
+    #[error("密码过长（最多 {MAX_PASSWORD_BYTES} 字节）")]
+    TooLong,
+    #[error("无法取得随机数：{0}")]
+    Random(String),
+    #[error("无法计算密码哈希：{0}")]
+    Hash(String),
+}
+
+/// Checks the length rules (at least 8 characters, at most 1 KiB).
+pub fn check_password(password: &str) -> Result<(), PasswordError> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(PasswordError::TooLong);
+    }
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(PasswordError::TooShort);
+    }
+    Ok(())
+}
+
+/// An argon2id hash (PHC string, default parameters: 19 MiB, 2 passes) with a random salt.
+pub fn hash_password(password: &str) -> Result<String, PasswordError> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    check_password(password)?;
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| PasswordError::Random(e.to_string()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| PasswordError::Hash(e.to_string()))?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| PasswordError::Hash(e.to_string()))
+}
+
+/// Whether `password` matches the stored PHC string; a malformed hash never matches.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    if password.len() > MAX_PASSWORD_BYTES {
+        return false;
+    }
+    match PasswordHash::new(phc) {
+        Ok(h) => argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// 32 random bytes, hex: session ids and CSRF tokens.
+pub(crate) fn random_token() -> Result<String, PasswordError> {
+    let mut buf = [0u8; 32];
+    getrandom::fill(&mut buf).map_err(|e| PasswordError::Random(e.to_string()))?;
+    Ok(hex::encode(buf))
+}
+
+/// Equal strings, compared in time independent of where they differ.
+pub(crate) fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The signed-in user of a request, from the session cookie or a bearer token.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub user: User,
+    /// The session's CSRF token; None when signed in by bearer token.
+    pub csrf: Option<String>,
+}
+
+impl CurrentUser {
+    /// The CSRF token to put in forms (empty for bearer callers, who need none).
+    pub fn csrf_token(&self) -> &str {
+        self.csrf.as_deref().unwrap_or("")
+    }
+
+    /// `<input type="hidden" name="_csrf" value="…">` for a server-rendered form.
+    pub fn csrf_field(&self) -> String {
+        format!("<input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">", crate::html::esc(self.csrf_token()))
+    }
+}
+
+/// Handlers behind `enforce` find the user it signed in; elsewhere the extractor signs in itself.
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(u) = parts.extensions.get::<CurrentUser>() {
+            return Ok(u.clone());
+        }
+        let api = parts.uri.path().starts_with("/api/");
+        match authenticate(state, &parts.headers).await {
+            Ok(SignIn::User(u)) => Ok(u),
+            Ok(other) => Err(unauthenticated(api, &other, parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))),
+            Err(r) => Err(r),
+        }
+    }
+}
+
+/// The result of looking at a request's credentials.
+pub(crate) enum SignIn {
+    User(CurrentUser),
+    /// No cookie and no token.
+    Missing,
+    /// A bearer token that matches no active user.
+    BadToken,
+    /// A session cookie that is unknown or expired.
+    Expired,
+}
+
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let t = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))?.trim();
+    Some(t.to_string())
+}
+
+fn internal(msg: impl Into<String>) -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": msg.into()}))).into_response()
+}
+
+/// Signs a request in: a bearer token when one is given, else the session cookie.
+pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<SignIn, Response> {
+    let token = bearer(headers);
+    let session = cookie(headers, SESSION_COOKIE).map(str::to_string);
+    if token.is_none() && session.is_none() {
+        return Ok(SignIn::Missing);
+    }
+    let data = state.data.clone();
+    let now = (state.clock)();
+    let limits = state.auth.session_limits();
+    tokio::task::spawn_blocking(move || {
+        let guard = data.lock().map_err(|_| internal("数据目录锁已损坏，请重启服务"))?;
+        let c = guard.store.connection();
+        if let Some(token) = token {
+            return match desk::user_by_token(c, &token) {
+                Ok(Some(user)) if !token.is_empty() => Ok(SignIn::User(CurrentUser { user, csrf: None })),
+                Ok(_) => Ok(SignIn::BadToken),
+                Err(e) => Err(internal(e.to_string())),
+            };
+        }
+        let Some(sid) = session else { return Ok(SignIn::Missing) };
+        match yuqing_store::auth::session_user(c, &sid, now, limits) {
+            Ok(Some((s, user))) => Ok(SignIn::User(CurrentUser { user, csrf: Some(s.csrf) })),
+            Ok(None) => Ok(SignIn::Expired),
+            Err(e) => Err(internal(e.to_string())),
+        }
+    })
+    .await
+    .map_err(|e| internal(format!("内部错误：{e}")))?
+}
+
+/// 401 JSON for the API; for pages a 303 to the sign-in form that comes back to `back_to`.
+fn unauthenticated(api: bool, why: &SignIn, back_to: &str) -> Response {
+    if api {
+        let msg = match why {
+            SignIn::BadToken => "令牌无效或用户已停用",
+            SignIn::Expired => "登录已过期，请重新登录",
+            _ => "需要登录：请先登录，或在 Authorization 头中提供 Bearer 令牌（yuqing user add 时给出）",
+        };
+        return (StatusCode::UNAUTHORIZED, Json(json!({"error": msg}))).into_response();
+    }
+    let mut loc = format!("/login?next={}", urlencoding::encode(back_to));
+    if matches!(why, SignIn::Expired) {
+        loc.push_str("&expired=1");
+    }
+    let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, loc)]).into_response();
+    if matches!(why, SignIn::Expired) {
+        if let Ok(v) = HeaderValue::from_str(&format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")) {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    r
+}
+
+fn forbidden(api: bool, msg: &str) -> Response {
+    if api {
+        (StatusCode::FORBIDDEN, Json(json!({"error": msg}))).into_response()
+    } else {
+        (StatusCode::FORBIDDEN, Html(login::shell("无权访问", &format!("<h2>无权访问</h2><p>{}</p><p><a href=\"/\">返回总览</a></p>", crate::html::esc(msg))))).into_response()
+    }
+}
+
+/// The form fields of a urlencoded body (later duplicates win; undecodable fields are skipped).
+pub(crate) fn form_fields(body: &[u8]) -> std::collections::HashMap<String, String> {
+    let mut out = std::collections::HashMap::new();
+    for pair in body.split(|&b| b == b'&') {
+        let mut it = pair.splitn(2, |&b| b == b'=');
+        let (Some(k), v) = (it.next(), it.next()) else { continue };
+        let dec = |s: &[u8]| {
+            let s: Vec<u8> = s.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+            urlencoding::decode_binary(&s).into_owned()
+        };
+        if let (Ok(k), Ok(v)) = (String::from_utf8(dec(k)), String::from_utf8(dec(v.unwrap_or_default()))) {
+            if !k.is_empty() {
+                out.insert(k, v);
+            }
+        }
+    }
+    out
+}
+
+/// Checks the CSRF token of a state-changing request made with the session cookie: the header,
+/// else the `_csrf` field of a urlencoded form, else `?_csrf=` (multipart forms). The body read
+/// for the field is put back for the handler.
+async fn check_csrf(req: Request, expected: &str) -> Result<Request, Response> {
+    let api = req.uri().path().starts_with("/api/");
+    let refused = || {
+        forbidden(api, "请求缺少有效的 CSRF 令牌（页面可能已过期，请刷新后重试；以登录会话调用接口须带 X-CSRF-Token 头）")
+    };
+    if let Some(v) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+        return if same(v.trim(), expected) { Ok(req) } else { Err(refused()) };
+    }
+    if let Some(q) = req.uri().query() {
+        if let Some(v) = form_fields(q.as_bytes()).get(CSRF_FIELD) {
+            return if same(v, expected) { Ok(req) } else { Err(refused()) };
+        }
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(refused());
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, MAX_FORM_BYTES)
+        .await
+        .map_err(|_| forbidden(api, "表单过大或读取失败"))?;
+    match form_fields(&bytes).get(CSRF_FIELD) {
+        Some(v) if same(v, expected) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        _ => Err(refused()),
+    }
+}
+
+/// The middleware in front of every route: policy, sign-in, role, CSRF. See the module docs.
+pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let Some(pattern) = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()) else {
+        return forbidden(api, "该地址未在权限表中登记");
+    };
+    let Some(rule) = policy::rule(req.method(), &pattern) else {
+        tracing::error!(method = %req.method(), route = %pattern, "route missing from auth/policy.rs; refused");
+        return forbidden(api, "该地址未在权限表中登记，已拒绝");
+    };
+    if rule.access == policy::Access::Public {
+        return next.run(req).await;
+    }
+    let back_to = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+    let cu = match authenticate(&state, req.headers()).await {
+        Ok(SignIn::User(u)) => u,
+        Ok(other) => return unauthenticated(api, &other, &back_to),
+        Err(r) => return r,
+    };
+    if !rule.access.allows(cu.user.role) {
+        return forbidden(api, &format!("{}（{}）无权{}", cu.user.display_name, cu.user.role.label_zh(), rule.what));
+    }
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        if let Some(expected) = cu.csrf.clone() {
+            req = match check_csrf(req, &expected).await {
+                Ok(r) => r,
+                Err(r) => return r,
+            };
+        }
+    }
+    req.extensions_mut().insert(cu);
+    next.run(req).await
+}
+
+/// The sign-in routes, merged into `router()`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login::page).post(login::submit))
+        .route("/logout", post(login::logout))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argon2id_hashes_verify_and_differ_by_salt() {
+        let a = hash_password("正确的马电池订书钉").unwrap();
+        let b = hash_password("正确的马电池订书钉").unwrap();
+        assert!(a.starts_with("$argon2id$v=19$"), "{a}");
+        assert_ne!(a, b, "random salt");
+        assert!(verify_password("正确的马电池订书钉", &a));
+        assert!(!verify_password("正确的马电池订书", &a));
+        assert!(!verify_password("x", "not a hash"));
+        assert_eq!(hash_password("1234567"), Err(PasswordError::TooShort));
+        assert_eq!(check_password("密码八个字符可以"), Ok(()));
+        assert_eq!(check_password(&"a".repeat(2000)), Err(PasswordError::TooLong));
+    }
+
+    #[test]
+    fn forms_cookies_and_comparison() {
+        let f = form_fields(b"_csrf=ab%2Bc&name=%E6%9D%8E+%E5%9B%9B&x&=bad&bad=%FF");
+        assert_eq!(f.get("_csrf").map(String::as_str), Some("ab+c"));
+        assert_eq!(f.get("name").map(String::as_str), Some("李 四"));
+        assert_eq!(f.get("x").map(String::as_str), Some(""));
+        assert!(!f.contains_key("bad"));
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; yuqing_session=abc ; b=2"));
+        assert_eq!(cookie(&h, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie(&h, "c"), None);
+        assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
+        let c: AuthConfig = toml::from_str("idle_minutes = 30").unwrap();
+        assert_eq!(c.session_limits().idle, Duration::minutes(30));
+        assert_eq!(c.lockout().max_failures, 5);
+        assert!(toml::from_str::<AuthConfig>("idle = 3").is_err(), "unknown keys are refused");
+    }
+}

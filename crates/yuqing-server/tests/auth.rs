@@ -1,0 +1,464 @@
+//! Sign-in and roles through the real router over a temporary data directory, on a fake clock:
+//! sign-in and its cookie, lock-out after five failures, idle and absolute expiry, CSRF, and every
+//! role against every API route (with a bearer token and with a session cookie).
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::Router;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use tower::ServiceExt;
+use yuqing_core::people::Role;
+use yuqing_server::auth::policy::{self, Access};
+use yuqing_server::auth::{hash_password, SESSION_COOKIE};
+use yuqing_server::{router, AppState};
+use yuqing_store::desk::{self, NewUser};
+use yuqing_store::DataDir;
+
+const PASSWORD: &str = "Yuqing-测试-2026";
+
+struct Desk {
+    _dir: tempfile::TempDir,
+    state: AppState,
+    now: Arc<Mutex<DateTime<Utc>>>,
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap()
+}
+
+impl Desk {
+    fn new() -> Desk {
+        let dir = tempfile::tempdir().unwrap();
+        let segmenter = Arc::new(yuqing_text::Segmenter::new::<&str>(&[]));
+        let data = DataDir::open(dir.path(), segmenter).unwrap();
+        let mut state = AppState::new(data, "测试单位".into(), None);
+        let now = Arc::new(Mutex::new(t0()));
+        let n = now.clone();
+        state.clock = Arc::new(move || *n.lock().unwrap());
+        Desk { _dir: dir, state, now }
+    }
+
+    fn advance(&self, d: Duration) {
+        *self.now.lock().unwrap() += d;
+    }
+
+    /// Adds a user with a password and the bearer token `tok-NAME`.
+    fn user(&self, name: &str, role: Role, department: Option<&str>) {
+        let data = self.state.data.lock().unwrap();
+        let c = data.store.connection();
+        let u = NewUser { name: name.into(), role: Some(role), department: department.map(String::from), ..Default::default() };
+        desk::add_user(c, &u, &desk::token_hash(&format!("tok-{name}")), t0()).unwrap();
+        assert!(yuqing_store::auth::set_password_hash(c, name, &hash_password(PASSWORD).unwrap()).unwrap());
+    }
+
+    fn audit_actions(&self) -> Vec<(String, String)> {
+        let data = self.state.data.lock().unwrap();
+        desk::audit_recent(data.store.connection(), 500, 0).unwrap().items.into_iter().map(|e| (e.actor, e.action)).collect()
+    }
+
+    fn app(&self) -> Router {
+        router(self.state.clone())
+    }
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Resp {
+    fn cookies(&self) -> Vec<String> {
+        self.headers.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).collect()
+    }
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies().iter().find(|c| c.starts_with(&format!("{name}="))).cloned()
+    }
+    fn location(&self) -> &str {
+        self.headers.get(header::LOCATION).map(|v| v.to_str().unwrap()).unwrap_or("")
+    }
+}
+
+async fn send(app: &Router, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Resp {
+    let mut req = Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = app.clone().oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024 * 1024).await.unwrap();
+    Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+}
+
+fn value_of<'a>(set_cookie: &'a str) -> &'a str {
+    set_cookie.split(';').next().unwrap().split_once('=').unwrap().1
+}
+
+/// The login form's CSRF token and its cookie pair ("yuqing_login=…").
+async fn login_form(app: &Router) -> (String, String) {
+    let r = send(app, "GET", "/login?next=%2Falerts", &[], "").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("用户名") && r.body.contains("密码") && r.body.contains("name=\"_csrf\""), "{}", r.body);
+    let c = r.cookie("yuqing_login").expect("pre-session cookie");
+    assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict"), "{c}");
+    let token = value_of(&c).to_string();
+    assert!(r.body.contains(&format!("value=\"{token}\"")));
+    (token.clone(), format!("yuqing_login={token}"))
+}
+
+async fn try_login(app: &Router, name: &str, password: &str, extra: &[(&str, &str)]) -> Resp {
+    let (csrf, cookie) = login_form(app).await;
+    let body = format!(
+        "_csrf={csrf}&next=%2Falerts&name={}&password={}",
+        urlencoding::encode(name),
+        urlencoding::encode(password)
+    );
+    let mut h = vec![("content-type", "application/x-www-form-urlencoded"), ("cookie", cookie.as_str())];
+    h.extend_from_slice(extra);
+    send(app, "POST", "/login", &h, &body).await
+}
+
+/// Signs in; returns the cookie pair "yuqing_session=…".
+async fn sign_in(app: &Router, name: &str) -> String {
+    let r = try_login(app, name, PASSWORD, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let c = r.cookie(SESSION_COOKIE).expect("session cookie");
+    format!("{SESSION_COOKIE}={}", value_of(&c))
+}
+
+/// The CSRF token of a user's newest session, as the pages embed it server-side.
+fn session_csrf(d: &Desk, name: &str) -> String {
+    let data = d.state.data.lock().unwrap();
+    data.store
+        .connection()
+        .query_row(
+            "SELECT s.csrf FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.name = ?1 ORDER BY s.created_at DESC, s.rowid DESC LIMIT 1",
+            [name],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_strict_cookie_opens_the_pages_and_signs_out() {
+    let d = Desk::new();
+    d.user("wang", Role::Officer, None);
+    let app = d.app();
+
+    // Anonymous: pages redirect to the form, the API says 401, public routes answer.
+    let r = send(&app, "GET", "/alerts?x=1", &[], "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/login?next=%2Falerts%3Fx%3D1");
+    let r = send(&app, "GET", "/api/v1/stories", &[], "").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("需要登录"), "{}", r.body);
+    for p in ["/healthz", "/api/v1/openapi.json", "/login"] {
+        assert_eq!(send(&app, "GET", p, &[], "").await.status, StatusCode::OK, "{p}");
+    }
+
+    // Sign in: back to `next`, cookie HttpOnly, SameSite=Strict, Path=/, not Secure over plain HTTP.
+    let r = try_login(&app, "wang", PASSWORD, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), "/alerts");
+    let c = r.cookie(SESSION_COOKIE).unwrap();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(c.contains(flag), "{flag} in {c}");
+    }
+    assert!(!c.contains("Secure"), "{c}");
+    let sid = value_of(&c).to_string();
+    assert_eq!(sid.len(), 64);
+    {
+        // Only the sha256 of the session id is stored.
+        let data = d.state.data.lock().unwrap();
+        let stored: String = data.store.connection().query_row("SELECT id_hash FROM sessions", [], |r| r.get(0)).unwrap();
+        assert_ne!(stored, sid);
+        assert_eq!(stored, desk::token_hash(&sid));
+    }
+    let cookie = format!("{SESSION_COOKIE}={sid}");
+    let me = send(&app, "GET", "/api/v1/me", &[("cookie", &cookie)], "").await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert!(me.body.contains("\"wang\""));
+    let page = send(&app, "GET", "/alerts", &[("cookie", &cookie)], "").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(send(&app, "GET", "/", &[("cookie", &cookie)], "").await.status, StatusCode::OK);
+
+    // Behind a TLS proxy the cookie is Secure.
+    let r = try_login(&app, "wang", PASSWORD, &[("x-forwarded-proto", "https")]).await;
+    assert!(r.cookie(SESSION_COOKIE).unwrap().contains("; Secure"), "{:?}", r.cookies());
+    // So it is when configured.
+    let mut st = d.state.clone();
+    st.auth = Arc::new(yuqing_server::AuthConfig { secure_cookie: true, ..Default::default() });
+    let r = try_login(&router(st), "wang", PASSWORD, &[]).await;
+    assert!(r.cookie(SESSION_COOKIE).unwrap().contains("; Secure"));
+
+    // The login form refuses a post without its CSRF token.
+    let r = send(
+        &app,
+        "POST",
+        "/login",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        &format!("name=wang&password={}", urlencoding::encode(PASSWORD)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.cookie(SESSION_COOKIE).is_none());
+    // An open redirect is not possible through `next`.
+    let (csrf, lc) = login_form(&app).await;
+    let body = format!("_csrf={csrf}&next=%2F%2Fevil.example%2F&name=wang&password={}", urlencoding::encode(PASSWORD));
+    let r = send(&app, "POST", "/login", &[("content-type", "application/x-www-form-urlencoded"), ("cookie", &lc)], &body).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/"));
+
+    // Sign-out needs the session's CSRF token.
+    let r = send(&app, "POST", "/logout", &[("cookie", &cookie), ("content-type", "application/x-www-form-urlencoded")], "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(&app, "POST", "/logout", &[("cookie", &cookie), ("content-type", "application/x-www-form-urlencoded")], "_csrf=nope").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let csrf = {
+        let data = d.state.data.lock().unwrap();
+        data.store
+            .connection()
+            .query_row("SELECT csrf FROM sessions WHERE id_hash = ?1", [desk::token_hash(&sid)], |r| r.get::<_, String>(0))
+            .unwrap()
+    };
+    let r = send(&app, "POST", "/logout", &[("cookie", &cookie), ("content-type", "application/x-www-form-urlencoded")], &format!("_csrf={csrf}")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.cookie(SESSION_COOKIE).unwrap().contains("Max-Age=0"));
+    assert_eq!(send(&app, "GET", "/api/v1/me", &[("cookie", &cookie)], "").await.status, StatusCode::UNAUTHORIZED);
+
+    let audit = d.audit_actions();
+    assert!(audit.contains(&("wang".into(), "auth.login".into())), "{audit:?}");
+    assert!(audit.contains(&("wang".into(), "auth.logout".into())), "{audit:?}");
+}
+
+#[tokio::test]
+async fn five_wrong_passwords_lock_the_name_without_revealing_who_exists() {
+    let d = Desk::new();
+    d.user("li", Role::Coordinator, None);
+    let app = d.app();
+    let wrong_known = try_login(&app, "li", "wrong-password", &[]).await;
+    let wrong_unknown = try_login(&app, "nobody", "wrong-password", &[]).await;
+    assert_eq!(wrong_known.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong_unknown.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong_known.body.contains("用户名或密码不正确"));
+    let strip = |s: &str| s.split("name=\"_csrf\" value=\"").map(|p| p.get(64..).unwrap_or(p).to_string()).collect::<String>();
+    assert_eq!(strip(&wrong_known.body).replace("value=\"li\"", ""), strip(&wrong_unknown.body).replace("value=\"nobody\"", ""), "same answer");
+
+    for _ in 0..3 {
+        assert_eq!(try_login(&app, "li", "wrong-password", &[]).await.status, StatusCode::UNAUTHORIZED);
+    }
+    d.advance(Duration::minutes(1));
+    let fifth = try_login(&app, "li", "wrong-password", &[]).await;
+    assert_eq!(fifth.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(fifth.body.contains("请 15 分钟后再试"), "{}", fifth.body);
+    // Locked: even the right password is refused, for 15 minutes.
+    d.advance(Duration::minutes(14));
+    let r = try_login(&app, "li", PASSWORD, &[]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.cookie(SESSION_COOKIE).is_none());
+    d.advance(Duration::minutes(1));
+    let r = try_login(&app, "li", PASSWORD, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // Unknown names lock the same way.
+    for _ in 0..4 {
+        try_login(&app, "nobody", "wrong-password", &[]).await;
+    }
+    assert_eq!(try_login(&app, "nobody", "x", &[]).await.status, StatusCode::TOO_MANY_REQUESTS);
+    let audit = d.audit_actions();
+    assert!(audit.contains(&("li".into(), "auth.lockout".into())), "{audit:?}");
+    assert!(audit.contains(&("li".into(), "auth.login".into())));
+}
+
+#[tokio::test]
+async fn sessions_expire_when_idle_and_after_seven_days() {
+    let d = Desk::new();
+    d.user("zhao", Role::Viewer, None);
+    let app = d.app();
+    let cookie = sign_in(&app, "zhao").await;
+    let h = [("cookie", cookie.as_str())];
+    d.advance(Duration::hours(7));
+    assert_eq!(send(&app, "GET", "/api/v1/me", &h, "").await.status, StatusCode::OK);
+    d.advance(Duration::hours(8) + Duration::minutes(1));
+    let r = send(&app, "GET", "/api/v1/me", &h, "").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "idle for 8 hours");
+    assert!(r.body.contains("登录已过期"));
+    let r = send(&app, "GET", "/stories", &h, "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/login?next=%2Fstories&expired=1");
+
+    // Active every 7 hours: still ends 7 days after sign-in.
+    let cookie = sign_in(&app, "zhao").await;
+    let h = [("cookie", cookie.as_str())];
+    let mut alive = Duration::zero();
+    while alive + Duration::hours(7) < Duration::days(7) {
+        d.advance(Duration::hours(7));
+        alive += Duration::hours(7);
+        assert_eq!(send(&app, "GET", "/api/v1/me", &h, "").await.status, StatusCode::OK, "after {alive}");
+    }
+    d.advance(Duration::days(7) - alive);
+    assert_eq!(send(&app, "GET", "/api/v1/me", &h, "").await.status, StatusCode::UNAUTHORIZED, "absolute expiry");
+
+    // Configurable.
+    let mut st = d.state.clone();
+    st.auth = Arc::new(yuqing_server::AuthConfig { idle_minutes: 30, ..Default::default() });
+    let app = router(st);
+    let cookie = sign_in(&app, "zhao").await;
+    d.advance(Duration::minutes(31));
+    assert_eq!(send(&app, "GET", "/api/v1/me", &[("cookie", &cookie)], "").await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn cookie_calls_that_change_state_need_the_csrf_token_bearer_calls_do_not() {
+    let d = Desk::new();
+    d.user("chen", Role::Coordinator, None);
+    let app = d.app();
+    let cookie = sign_in(&app, "chen").await;
+    let csrf = session_csrf(&d, "chen");
+    let json = ("content-type", "application/json");
+    let r = send(&app, "POST", "/api/v1/desk/tick", &[("cookie", &cookie), json], "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body.contains("CSRF"), "{}", r.body);
+    let r = send(&app, "POST", "/api/v1/desk/tick", &[("cookie", &cookie), json, ("x-csrf-token", "0000")], "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(&app, "POST", "/api/v1/desk/tick", &[("cookie", &cookie), json, ("x-csrf-token", &csrf)], "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // A form carries it as `_csrf`; the handler still reads the whole body.
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    let r = send(&app, "POST", "/api/v1/duty/handovers", &[("cookie", &cookie), form], "text=x").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Bearer tokens carry no ambient authority: no CSRF token needed.
+    let r = send(&app, "POST", "/api/v1/desk/tick", &[("authorization", "Bearer tok-chen"), json], "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = send(&app, "POST", "/api/v1/duty/handovers", &[("authorization", "Bearer tok-chen"), json], r#"{"text":"交接：无异常"}"#).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // A wrong token is a 401, not a fall-back to the cookie.
+    let r = send(&app, "GET", "/api/v1/me", &[("authorization", "Bearer nope"), ("cookie", &cookie)], "").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // Reading needs no token.
+    assert_eq!(send(&app, "GET", "/api/v1/audit", &[("cookie", &cookie)], "").await.status, StatusCode::OK);
+}
+
+/// Who may call each API route, written out here independently of `auth/policy.rs`:
+/// A admin, C coordinator, P approver (分管领导), O officer, D department member, V viewer;
+/// "*" public.
+const EXPECTED: &[(&str, &str, &str)] = &[
+    ("GET", "/api/v1/openapi.json", "*"),
+    ("GET", "/api/v1/stats", "ACPODV"),
+    ("GET", "/api/v1/stories", "ACPODV"),
+    ("GET", "/api/v1/stories/{id}", "ACPODV"),
+    ("GET", "/api/v1/search", "ACPODV"),
+    ("GET", "/api/v1/alerts", "ACPODV"),
+    ("POST", "/api/v1/alerts/{id}/ack", "ACPOD"),
+    ("GET", "/api/v1/me", "ACPODV"),
+    ("GET", "/api/v1/incidents", "ACPODV"),
+    ("POST", "/api/v1/incidents", "ACO"),
+    ("GET", "/api/v1/incidents/{id}", "ACPODV"),
+    ("POST", "/api/v1/incidents/{id}/actions", "ACPOD"),
+    ("POST", "/api/v1/incidents/{id}/stories", "ACO"),
+    ("GET", "/api/v1/incidents/{id}/statements/{sid}/diff", "ACPODV"),
+    ("POST", "/api/v1/incidents/{id}/attachments", "ACPOD"),
+    ("GET", "/api/v1/incidents/{id}/attachments/{sha}", "ACPODV"),
+    ("GET", "/api/v1/duty", "ACPODV"),
+    ("POST", "/api/v1/duty", "AC"),
+    ("POST", "/api/v1/duty/handovers", "ACPO"),
+    ("GET", "/api/v1/outbox", "AC"),
+    ("GET", "/api/v1/overdue", "ACP"),
+    ("GET", "/api/v1/audit", "AC"),
+    ("GET", "/api/v1/audit/verify", "AC"),
+    ("POST", "/api/v1/desk/tick", "AC"),
+];
+
+const ROLES: [(char, Role, &str); 6] = [
+    ('A', Role::Admin, "admin"),
+    ('C', Role::Coordinator, "office"),
+    ('P', Role::Approver, "leader"),
+    ('O', Role::Officer, "officer"),
+    ('D', Role::DepartmentMember, "dept"),
+    ('V', Role::Viewer, "viewer"),
+];
+
+#[tokio::test]
+async fn every_role_is_refused_exactly_what_the_policy_denies_on_every_api_route() {
+    // The expectations cover the whole API part of the policy table, and agree with it.
+    let api_rules: Vec<_> = policy::POLICY.iter().filter(|r| r.path.starts_with("/api/")).collect();
+    assert_eq!(api_rules.len(), EXPECTED.len(), "every API route has a line in EXPECTED");
+    for (m, p, who) in EXPECTED {
+        let rule = policy::rule(&m.parse().unwrap(), p).unwrap_or_else(|| panic!("{m} {p} not in the policy"));
+        for (c, role, _) in ROLES {
+            let want = *who == "*" || who.contains(c);
+            assert_eq!(rule.access.allows(role), want, "{m} {p} for {role:?}");
+        }
+        assert_eq!(rule.access == Access::Public, *who == "*", "{m} {p}");
+    }
+
+    let d = Desk::new();
+    for (_, role, name) in ROLES {
+        d.user(name, role, (role == Role::DepartmentMember).then_some("市卫健委"));
+    }
+    let app = d.app();
+    let mut sessions = Vec::new();
+    for (_, _, name) in ROLES {
+        let cookie = sign_in(&app, name).await;
+        sessions.push((cookie, session_csrf(&d, name)));
+    }
+
+    let mut checked = 0;
+    for (m, p, who) in EXPECTED {
+        // Ids that exist nowhere and bodies that are not valid: an allowed call gets past the
+        // policy and fails on its input (400/404/200), a denied one stops at 403.
+        let path = p.replace("{id}", "999999").replace("{sid}", "1").replace("{sha}", "00");
+        let body = if *m == "POST" { "{not json" } else { "" };
+        // Anonymous.
+        let r = send(&app, m, &path, &[("content-type", "application/json")], body).await;
+        if *who == "*" {
+            assert_eq!(r.status, StatusCode::OK, "{m} {p} public");
+            continue;
+        }
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{m} {p} anonymous: {}", r.body);
+        let r = send(&app, m, &path, &[("authorization", "Bearer wrong"), ("content-type", "application/json")], body).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{m} {p} bad token");
+
+        for (i, (c, role, name)) in ROLES.iter().enumerate() {
+            let allowed = who.contains(*c);
+            let token = format!("Bearer tok-{name}");
+            let (cookie, csrf) = &sessions[i];
+            let by_token = [("authorization", token.as_str()), ("content-type", "application/json")];
+            let by_cookie = [("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str()), ("content-type", "application/json")];
+            for (how, headers) in [("token", &by_token[..]), ("cookie", &by_cookie[..])] {
+                let r = send(&app, m, &path, headers, body).await;
+                if allowed {
+                    assert!(
+                        r.status != StatusCode::UNAUTHORIZED && r.status != StatusCode::FORBIDDEN,
+                        "{role:?} by {how} may {m} {p}, got {}: {}",
+                        r.status,
+                        r.body
+                    );
+                } else {
+                    assert_eq!(r.status, StatusCode::FORBIDDEN, "{role:?} by {how} may not {m} {p}: {}", r.body);
+                    assert!(r.body.contains("无权"), "{}", r.body);
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, (EXPECTED.len() - 1) * ROLES.len() * 2);
+}
+
+#[tokio::test]
+async fn pages_need_sign_in_and_viewers_read_them() {
+    let d = Desk::new();
+    d.user("viewer", Role::Viewer, None);
+    let app = d.app();
+    let cookie = sign_in(&app, "viewer").await;
+    for p in ["/", "/stories", "/alerts", "/search?q=%E7%96%AB%E6%83%85", "/dashboard/fragment"] {
+        let anon = send(&app, "GET", p, &[], "").await;
+        assert_eq!(anon.status, StatusCode::SEE_OTHER, "{p}");
+        assert!(anon.location().starts_with("/login?next=%2F"), "{p}: {}", anon.location());
+        let r = send(&app, "GET", p, &[("cookie", &cookie)], "").await;
+        assert_eq!(r.status, StatusCode::OK, "{p}: {}", r.body);
+    }
+    // Unknown pages stay a 404 (the fallback is outside the policy).
+    assert_eq!(send(&app, "GET", "/no-such-page", &[], "").await.status, StatusCode::NOT_FOUND);
+}
