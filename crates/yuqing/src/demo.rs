@@ -99,6 +99,8 @@ pub fn run(data_dir: &Path, config_path: Option<&Path>, addr: &str, serve_after:
         stats.graded.iter().map(|(_, n)| n).sum::<u64>(),
         stats.alerts
     );
+    let (name, password) = crate::desk_cli::demo_account(&pipeline.data().store)?;
+    println!("演示账号：{name}　密码：{password}（系统管理员；在登录页输入，每次运行 yuqing demo 重新生成）");
     if serve_after {
         serve(pipeline, addr)
     } else {

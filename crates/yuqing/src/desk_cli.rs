@@ -41,8 +41,24 @@ pub struct UserArgs {
     pub channels: Vec<String>,
 }
 
-/// Adds a user and returns it with its token (shown once; only its hash is stored).
-pub fn add_user(store: &SqliteStore, a: UserArgs, known_channels: &[String]) -> Result<(desk::User, String)> {
+/// Reads a password from `input` (the first line; the line end is not part of it) and checks its
+/// length (at least 8 characters).
+pub fn read_password(input: impl std::io::Read) -> Result<String> {
+    let mut buf = Vec::new();
+    use std::io::Read as _;
+    input.take(64 * 1024).read_to_end(&mut buf).context("无法从标准输入读取密码")?;
+    let text = String::from_utf8(buf).map_err(|_| anyhow::anyhow!("密码须为 UTF-8 文本"))?;
+    let line = text.split('\n').next().unwrap_or("").trim_end_matches('\r').to_string();
+    if line.is_empty() {
+        bail!("标准输入中没有密码（例如：echo '密码' | yuqing user passwd NAME）");
+    }
+    yuqing_server::auth::check_password(&line)?;
+    Ok(line)
+}
+
+/// Adds a user and returns it with its token (shown once; only its hash is stored). With a
+/// password, the user can also sign in to the pages (stored as an argon2id hash).
+pub fn add_user(store: &SqliteStore, a: UserArgs, known_channels: &[String], password: Option<&str>) -> Result<(desk::User, String)> {
     let role = Role::parse(&a.role).map_err(anyhow::Error::msg)?;
     let titles = a.titles.iter().map(|t| Title::parse(t)).collect::<std::result::Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
     if role == Role::DepartmentMember && a.department.as_deref().is_none_or(|d| d.trim().is_empty()) {
@@ -60,6 +76,7 @@ pub fn add_user(store: &SqliteStore, a: UserArgs, known_channels: &[String]) -> 
         }
     }
     let token = new_token()?;
+    let password_hash = password.map(yuqing_server::auth::hash_password).transpose()?;
     let u = NewUser {
         display_name: a.display_name.unwrap_or_else(|| a.name.clone()),
         name: a.name,
@@ -73,7 +90,10 @@ pub fn add_user(store: &SqliteStore, a: UserArgs, known_channels: &[String]) -> 
     let conn = store.connection();
     let tx = conn.unchecked_transaction()?;
     let user = desk::add_user(&tx, &u, &desk::token_hash(&token), Utc::now())?;
-    let detail = serde_json::json!({"role": user.role.as_str(), "department": user.department, "titles": user.titles});
+    if let Some(h) = &password_hash {
+        yuqing_store::auth::set_password_hash(&tx, &user.name, h)?;
+    }
+    let detail = serde_json::json!({"role": user.role.as_str(), "department": user.department, "titles": user.titles, "password": password_hash.is_some()});
     desk::audit_append(&tx, "cli", "user.add", &format!("user:{}", user.name), &detail.to_string(), Utc::now())?;
     tx.commit()?;
     Ok((user, token))
@@ -90,6 +110,47 @@ pub fn reset_token(store: &SqliteStore, name: &str) -> Result<String> {
     desk::audit_append(&tx, "cli", "user.token", &format!("user:{name}"), "{}", Utc::now())?;
     tx.commit()?;
     Ok(token)
+}
+
+/// Sets a user's password (argon2id) and ends the user's sessions.
+pub fn set_password(store: &SqliteStore, name: &str, password: &str) -> Result<()> {
+    let hash = yuqing_server::auth::hash_password(password)?;
+    let conn = store.connection();
+    let tx = conn.unchecked_transaction()?;
+    let Some(user) = desk::user_by_name(&tx, name)? else { bail!("没有用户“{name}”") };
+    yuqing_store::auth::set_password_hash(&tx, name, &hash)?;
+    let ended = yuqing_store::auth::delete_user_sessions(&tx, user.id)?;
+    let detail = serde_json::json!({"sessions_ended": ended});
+    desk::audit_append(&tx, "cli", "user.passwd", &format!("user:{name}"), &detail.to_string(), Utc::now())?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The demo's account: `demo`, 系统管理员, with a fresh random password each run (printed on the
+/// console so whoever runs the demo can sign in). Returns (name, password).
+pub fn demo_account(store: &SqliteStore) -> Result<(String, String)> {
+    const NAME: &str = "demo";
+    // No 0/O, 1/l/I: read off a console and typed by hand.
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut raw = [0u8; 12];
+    getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("无法取得随机数：{e}"))?;
+    let password: String = raw.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect();
+    if desk::user_by_name(store.connection(), NAME)?.is_none() {
+        let args = UserArgs {
+            name: NAME.into(),
+            role: "admin".into(),
+            department: None,
+            titles: Vec::new(),
+            display_name: Some("演示管理员".into()),
+            phone: None,
+            email: None,
+            channels: Vec::new(),
+        };
+        add_user(store, args, &[], Some(&password))?;
+    } else {
+        set_password(store, NAME, &password)?;
+    }
+    Ok((NAME.to_string(), password))
 }
 
 pub fn incidents_list(store: &SqliteStore, all: bool, state: Option<&str>, limit: usize, offset: usize) -> Result<serde_json::Value> {

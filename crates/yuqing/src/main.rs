@@ -176,7 +176,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// 新增用户并给出 API 令牌（只显示这一次）
+    /// 新增用户并给出 API 令牌（只显示这一次）；--password-stdin 同时设置登录密码
     Add {
         name: String,
         /// admin | coordinator | approver | officer | department | viewer（或中文：系统管理员、办公室、分管领导、信息员、责任单位、只读用户）
@@ -199,7 +199,12 @@ enum UserCommand {
         /// 接收本人通知的渠道（配置中 [[channels]] 的 name），可多次
         #[arg(long = "channel")]
         channels: Vec<String>,
+        /// 从标准输入读取登录密码（第一行，至少 8 个字符），用于登录网页
+        #[arg(long)]
+        password_stdin: bool,
     },
+    /// 设置或重置登录密码（从标准输入读取第一行，至少 8 个字符）；该用户已登录的会话随之失效
+    Passwd { name: String },
     /// 列出用户
     List,
     /// 重新签发令牌（旧令牌作废）
@@ -643,17 +648,31 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::User { command } => {
             match command {
-                UserCommand::Add { name, role, department, titles, display_name, phone, email, channels } => {
+                UserCommand::Add { name, role, department, titles, display_name, phone, email, channels, password_stdin } => {
+                    let password = if *password_stdin { Some(desk_cli::read_password(std::io::stdin().lock())?) } else { None };
                     let config = load_config(&cli)?;
                     let known: Vec<String> = config.channels.iter().map(|c| c.name.clone()).collect();
                     let store = desk_cli::open_db(&cli.data_dir, true)?;
                     let args = desk_cli::UserArgs { name: name.clone(), role: role.clone(), department: department.clone(), titles: titles.clone(), display_name: display_name.clone(), phone: phone.clone(), email: email.clone(), channels: channels.clone() };
-                    let (user, token) = desk_cli::add_user(&store, args, &known)?;
+                    let (user, token) = desk_cli::add_user(&store, args, &known, password.as_deref())?;
                     if cli.json {
                         print_json(&json!({"user": user, "token": token}))?;
                     } else {
                         println!("已新增用户 {}（{}{}）", user.name, user.role.label_zh(), user.department.as_deref().map(|d| format!("，{d}")).unwrap_or_default());
                         println!("API 令牌（只显示这一次，请妥善保存）：{token}");
+                        if password.is_some() {
+                            println!("已设置登录密码，可在网页 /login 登录。");
+                        }
+                    }
+                }
+                UserCommand::Passwd { name } => {
+                    let password = desk_cli::read_password(std::io::stdin().lock())?;
+                    let store = desk_cli::open_db(&cli.data_dir, false)?;
+                    desk_cli::set_password(&store, name, &password)?;
+                    if cli.json {
+                        print_json(&json!({"user": name, "password_set": true}))?;
+                    } else {
+                        println!("已为 {name} 设置登录密码；该用户已登录的会话已失效。");
                     }
                 }
                 UserCommand::List => {

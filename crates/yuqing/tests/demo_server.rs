@@ -1,5 +1,6 @@
 //! The demo end to end: `yuqing demo` replays the shipped real sample, grades stories and serves the
-//! read-only desk; the pages and the JSON API answer, and hostile requests get a 400, never a crash.
+//! desk; it prints a demo account, with which the pages and the JSON API answer, and hostile requests
+//! get a 400, never a crash.
 
 mod common;
 
@@ -18,6 +19,18 @@ fn demo_serves_graded_stories_from_real_posts_with_their_reasons() {
     let server = start_server(cmd, Duration::from_secs(600));
     let addr = server.addr.clone();
     assert!(server.output.iter().any(|l| l.contains("回放完成")), "{:?}", server.output);
+
+    // Everything but the health check and the sign-in form needs an account; the demo prints one.
+    let (status, _) = http_get(&addr, "/api/v1/stories");
+    assert_eq!(status, 401);
+    let (status, _, _) = http_with(&addr, "GET", "/", &[], b"");
+    assert_eq!(status, 303, "pages send strangers to the sign-in form");
+    let account = server.output.iter().find(|l| l.starts_with("演示账号：")).expect("the demo prints its account");
+    let rest = account.trim_start_matches("演示账号：");
+    let (name, rest) = rest.split_once('　').unwrap();
+    let password = rest.trim_start_matches("密码：").split('（').next().unwrap();
+    let cookie = sign_in(&addr, name, password);
+    let http_get = |addr: &str, path: &str| http_get_as(addr, path, &cookie);
 
     // The API: graded stories, highest grade first, each with reasons that carry numbers.
     let (status, body) = http_get(&addr, "/api/v1/stories?limit=50");

@@ -223,3 +223,61 @@ impl Receiver {
         }
     }
 }
+
+/// A plain HTTP/1.1 request with extra headers; returns (status, lower-cased head, body).
+pub fn http_with(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).expect("connect to the server");
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    let head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    s.write_all(head.as_bytes()).expect("send head");
+    s.write_all(body).expect("send body");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read response");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").map_or(raw.len(), |i| i + 4);
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = &raw[split..];
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_vec() };
+    (status, head, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn set_cookie(head: &str, name: &str) -> Option<String> {
+    head.lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.trim())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap_or("").to_string())
+}
+
+/// Signs in through the login form as a browser would; returns the `Cookie` header value.
+pub fn sign_in(addr: &str, name: &str, password: &str) -> String {
+    let (status, head, form) = http_with(addr, "GET", "/login", &[], b"");
+    assert_eq!(status, 200, "{form}");
+    let login_cookie = set_cookie(&head, "yuqing_login").expect("the login form sets its CSRF cookie");
+    let token = login_cookie.split_once('=').unwrap().1.to_string();
+    assert!(form.contains(&token));
+    let body = format!("_csrf={token}&next=%2F&name={}&password={}", urlencoding_min(name), urlencoding_min(password));
+    let (status, head, page) = http_with(
+        addr,
+        "POST",
+        "/login",
+        &[("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", &login_cookie)],
+        body.as_bytes(),
+    );
+    assert_eq!(status, 303, "sign-in as {name}: {page}");
+    set_cookie(&head, "yuqing_session").expect("the session cookie")
+}
+
+/// GET with a cookie; returns (status, body).
+pub fn http_get_as(addr: &str, path: &str, cookie: &str) -> (u16, String) {
+    let (status, _, body) = http_with(addr, "GET", path, &[("Cookie", cookie)], b"");
+    (status, body)
+}
+
+fn urlencoding_min(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
