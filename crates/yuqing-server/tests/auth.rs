@@ -93,7 +93,7 @@ async fn send(app: &Router, method: &str, path: &str, headers: &[(&str, &str)], 
     Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
 }
 
-fn value_of<'a>(set_cookie: &'a str) -> &'a str {
+fn value_of(set_cookie: &str) -> &str {
     set_cookie.split(';').next().unwrap().split_once('=').unwrap().1
 }
 

@@ -104,6 +104,9 @@ fn dummy_hash() -> &'static str {
     H.get_or_init(|| super::hash_password("yuqing-no-such-user").unwrap_or_default())
 }
 
+/// Before the password check: locked until, or the user's (id, active, hash) if it exists.
+type Lookup = Result<Option<(i64, bool, Option<String>)>, DateTime<Utc>>;
+
 enum Outcome {
     Ok { session: String, user: String },
     Wrong,
@@ -138,7 +141,7 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let first = tokio::task::spawn_blocking({
         let data = data.clone();
         let cfg = cfg.clone();
-        move || -> Result<Result<Option<(i64, bool, Option<String>)>, DateTime<Utc>>, String> {
+        move || -> Result<Lookup, String> {
             let guard = data.lock().map_err(|_| "数据目录锁已损坏，请重启服务".to_string())?;
             let c = guard.store.connection();
             store_auth::purge_expired(c, now, cfg.session_limits(), cfg.lockout().window).map_err(|e| e.to_string())?;

@@ -194,6 +194,7 @@ impl FromRequestParts<AppState> for CurrentUser {
 }
 
 /// The result of looking at a request's credentials.
+#[allow(clippy::large_enum_variant)] // built once per request
 pub(crate) enum SignIn {
     User(CurrentUser),
     /// No cookie and no token.
@@ -227,6 +228,7 @@ fn internal(msg: impl Into<String>) -> Response {
 }
 
 /// Signs a request in: a bearer token when one is given, else the session cookie.
+#[allow(clippy::result_large_err)] // the error is the response itself
 pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<SignIn, Response> {
     let token = bearer(headers);
     let session = cookie(headers, SESSION_COOKIE).map(str::to_string);
