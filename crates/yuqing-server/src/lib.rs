@@ -43,6 +43,8 @@ pub struct AppState {
     /// The incident desk (its configuration and operations).
     pub desk: Arc<Desk>,
     pub clock: Clock,
+    /// Department names from the configuration (for the 系统 page).
+    pub departments: Vec<String>,
     /// Sign-in settings (sessions, lock-out, cookies).
     pub auth: Arc<AuthConfig>,
 }
@@ -50,7 +52,7 @@ pub struct AppState {
 impl AppState {
     /// State with the default desk and the wall clock.
     pub fn new(data: DataDir, org_name: String, banner: Option<String>) -> AppState {
-        AppState { data: Arc::new(Mutex::new(data)), org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), auth: Arc::new(AuthConfig::default()) }
+        AppState { data: Arc::new(Mutex::new(data)), org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), auth: Arc::new(AuthConfig::default()) }
     }
 }
 
@@ -68,6 +70,14 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboard/fragment", get(web::dashboard_fragment))
         .route("/events", get(web::events))
         .route("/stories", get(pages::index))
+        .route("/posts", get(web::posts_page::posts))
+        .route("/incidents", get(web::incidents))
+        .route("/incidents/{id}", get(web::incident))
+        .route("/incidents/{id}/act", post(web::incident_act))
+        .route("/duty", get(web::duty))
+        .route("/duty/import", post(web::duty_import))
+        .route("/duty/handover", post(web::duty_handover))
+        .route("/system", get(web::system))
         .route("/stories/{id}", get(pages::story))
         .route("/search", get(pages::search))
         .route("/alerts", get(pages::alerts))

@@ -42,16 +42,15 @@ pub fn volume(conn: &Connection, now: DateTime<Utc>, width: i64, n: usize, offse
     let mut out: Vec<VolumeBucket> = (0..n)
         .map(|i| VolumeBucket { start: DateTime::from_timestamp(first + width * i as i64, 0).unwrap_or_default(), counts: [0; 3] })
         .collect();
+    // One aggregate per bucket over the covering index: no sorting of a week of rows for GROUP BY.
     let mut st = conn.prepare_cached(
-        "SELECT (published_at - ?1) / ?2 AS b, sentiment, COUNT(*) FROM posts \
-         WHERE published_at >= ?1 AND published_at < ?3 GROUP BY b, sentiment",
+        "SELECT COALESCE(SUM(sentiment = 0), 0), COALESCE(SUM(sentiment = 1), 0), COALESCE(SUM(sentiment = 2), 0) \
+         FROM posts WHERE published_at >= ?1 AND published_at < ?2",
     )?;
-    let rows = st.query_map(params![first, width, last_start + width], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
-    for row in rows {
-        let (b, s, c) = row?;
-        if let (Some(bucket), true) = (out.get_mut(b as usize), (0..3).contains(&s)) {
-            bucket.counts[s as usize] += c as u64;
-        }
+    for b in out.iter_mut() {
+        let start = b.start.timestamp();
+        let (n, u, p): (i64, i64, i64) = st.query_row(params![start, start + width], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        b.counts = [n.max(0) as u64, u.max(0) as u64, p.max(0) as u64];
     }
     Ok(out)
 }

@@ -239,4 +239,8 @@ pub const MIGRATIONS: &[&str] = &[
         locked_until INTEGER
     );
     "#,
+    // 4: the dashboard reads volume by time and sentiment, and sources by time, from the index alone.
+    r#"
+    CREATE INDEX posts_time_sentiment_source ON posts(published_at, sentiment, source);
+    "#,
 ];

@@ -80,10 +80,10 @@ fn build(data_dir: &Path, files: &[PathBuf], target: u64) -> Result<Option<f64>>
     Ok(Some(started.elapsed().as_secs_f64()))
 }
 
-fn get(addr: &str, path: &str) -> Result<(u16, usize)> {
+fn get(addr: &str, path: &str, token: &str) -> Result<(u16, usize)> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(StdDuration::from_secs(30)))?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n")?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     let head = String::from_utf8_lossy(&raw[..raw.len().min(64)]).to_string();
@@ -96,6 +96,15 @@ pub fn run(data_dir: &Path, files: &[PathBuf], target: u64, requests: usize) -> 
     let build_seconds = build(data_dir, files, target)?;
     let pipeline = Pipeline::open(data_dir, Config::defaults())?;
     let stats = pipeline.data().store.stats()?;
+    // The page needs a signed-in user: a viewer with a fresh token (the bench user is re-keyed each run).
+    let token = crate::desk_cli::new_token()?;
+    let conn = pipeline.data().store.connection();
+    if yuqing_store::desk::user_by_name(conn, "bench-viewer")?.is_none() {
+        let u = yuqing_store::desk::NewUser { name: "bench-viewer".into(), display_name: "基准测试".into(), role: Some(yuqing_core::people::Role::Viewer), ..Default::default() };
+        yuqing_store::desk::add_user(conn, &u, &yuqing_store::desk::token_hash(&token), Utc::now())?;
+    } else {
+        yuqing_store::desk::set_user_token(conn, "bench-viewer", &yuqing_store::desk::token_hash(&token))?;
+    }
     let data = pipeline.into_data();
     let state = yuqing_server::AppState::new(data, "基准测试".into(), None);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -106,11 +115,11 @@ pub fn run(data_dir: &Path, files: &[PathBuf], target: u64, requests: usize) -> 
         let a = addr.clone();
         let times = tokio::task::spawn_blocking(move || -> Result<Vec<f64>> {
             // Warm the page cache once, as a running server would be.
-            get(&a, "/")?;
+            get(&a, "/", &token)?;
             let mut times = Vec::with_capacity(requests);
             for _ in 0..requests {
                 let t = Instant::now();
-                let (status, len) = get(&a, "/")?;
+                let (status, len) = get(&a, "/", &token)?;
                 if status != 200 || len < 1000 {
                     bail!("总览页返回 {status}（{len} 字节）");
                 }

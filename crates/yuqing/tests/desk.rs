@@ -192,6 +192,29 @@ fn a_grade_ii_story_goes_from_alert_to_reviewed_closure_with_every_step_recorded
     // Every message the webhook got was recorded as delivered.
     let outbox = api(&addr, "GET", "/api/v1/outbox?status=delivered", &office, &Value::Null, 200);
     assert!(outbox["messages"].as_array().unwrap().len() >= 4, "{outbox}");
+    // The same incident as pages: the office sees the whole record; another department may not.
+    let (status, html) = http(&addr, "GET", &format!("/incidents/{id}"), Some(&office), "text/html", b"");
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("已办结") && html.contains("时间线") && html.contains("按时完成") && html.contains("超时"), "{html}");
+    let (status, _) = http(&addr, "GET", &format!("/incidents/{id}"), Some(&stranger), "text/html", b"");
+    assert_eq!(status, 403);
+    let (status, html) = http(&addr, "GET", "/incidents?all=1", Some(&member), "text/html", b"");
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("/incidents/{id}")), "the lead department sees it in its queue");
+    let (status, html) = http(&addr, "GET", "/incidents?all=1", Some(&stranger), "text/html", b"");
+    assert_eq!(status, 200);
+    assert!(!html.contains(&format!("/incidents/{id}\"")), "another department does not");
+    // A form post (bearer callers need no CSRF token) adds a note and returns to the page.
+    let (status, _) = http(&addr, "POST", &format!("/incidents/{id}/act"), Some(&office), "application/x-www-form-urlencoded", "action=add_note&text=%E5%B7%B2%E5%BD%92%E6%A1%A3".as_bytes());
+    assert_eq!(status, 303);
+    let (status, html) = http(&addr, "GET", "/system", Some(&office), "text/html", b"");
+    assert_eq!(status, 200);
+    assert!(html.contains("哈希链完整"), "{html}");
+    let (status, _) = http(&addr, "GET", "/system", Some(&member), "text/html", b"");
+    assert_eq!(status, 403);
+    let (status, html) = http(&addr, "GET", "/duty", Some(&staff), "text/html", b"");
+    assert_eq!(status, 200);
+    assert!(html.contains("当前在岗"), "{html}");
     let openapi = http_get(&addr, "/api/v1/openapi.json");
     assert_eq!(openapi.0, 200);
     drop(server);

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 use yuqing_core::incident::{
-    allowed_steps, diff, ApprovalLink, DeadlineKind, DiffPart, Incident, IncidentState, StatementStatus, Step,
+    allowed_steps, diff, ApprovalLink, DiffPart, Incident, IncidentState, StatementStatus, Step,
 };
 use yuqing_core::people::Role;
 use yuqing_store::desk::{IncidentSummary, TimelineEntry, User};
@@ -335,11 +335,6 @@ pub fn span(secs: i64) -> String {
     } else {
         format!("{s} 秒")
     }
-}
-
-/// Which clock is the most urgent open one (for lists and the dashboard).
-pub fn most_urgent(inc: &Incident) -> Option<(DeadlineKind, DateTime<Utc>)> {
-    inc.deadlines.iter().filter(|d| !d.is_met()).min_by_key(|d| d.due_at).map(|d| (d.kind, d.due_at))
 }
 
 #[cfg(test)]

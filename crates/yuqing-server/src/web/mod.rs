@@ -156,3 +156,192 @@ mod tests {
         assert!(matches!(command_from_form(&f), Ok(Command::Publish { channel: Channel::Weibo, .. })));
     }
 }
+
+// ---------------------------------------------------------------- 处置、值班、系统 (signed in)
+
+use axum::extract::{Form, Path};
+use axum::response::Redirect;
+use yuqing_core::people::Role;
+use yuqing_store::desk::IncidentQuery;
+
+use crate::auth::CurrentUser;
+use crate::desk::DeskError;
+
+fn status_of(e: &DeskError) -> StatusCode {
+    match e {
+        DeskError::NotFound(_) => StatusCode::NOT_FOUND,
+        DeskError::Forbidden(_) | DeskError::Incident(yuqing_core::incident::IncidentError::Forbidden { .. }) => StatusCode::FORBIDDEN,
+        DeskError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+fn error_html(state: &AppState, status: StatusCode, title: &str, msg: &str) -> Response {
+    (status, Html(page(title, &state.org_name, state.banner.as_deref(), &format!("<h2>{}</h2><p class=\"late\">{}</p>", crate::html::esc(title), crate::html::esc(msg))))).into_response()
+}
+
+/// 处置: "my" queue — a department member sees its department's incidents, others all.
+pub async fn incidents(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
+    let all = q.get("all").is_some_and(|v| v == "1");
+    let page_no = q.get("page").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).max(1);
+    let user = cu.user.clone();
+    let r = with_data(&state, move |d| {
+        let mut query = IncidentQuery { open_only: !all, limit: 50, offset: (page_no - 1) * 50, ..Default::default() };
+        if user.role == Role::DepartmentMember {
+            query.department = Some(user.department.clone().unwrap_or_default());
+        }
+        desk::incidents(d.store.connection(), &query).map_err(|e| e.to_string())
+    })
+    .await;
+    let list = match r {
+        Ok(l) => l,
+        Err(e) => return error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "处置", &e),
+    };
+    let title = match (cu.user.role, all) {
+        (Role::DepartmentMember, false) => format!("本单位待办工单（{}）", cu.user.department.as_deref().unwrap_or("")),
+        (_, false) => "处置中的工单".to_string(),
+        (_, true) => "全部工单".to_string(),
+    };
+    let mut body = incident_pages::render_list(&list.items, list.total, &title);
+    body.push_str(if all { "<p><a href=\"/incidents\">只看处置中</a></p>" } else { "<p><a href=\"/incidents?all=1\">全部工单（含已办结）</a></p>" });
+    if page_no > 1 || list.total > (page_no * 50) as u64 {
+        let base = if all { "/incidents?all=1&" } else { "/incidents?" };
+        body.push_str("<p class=\"pager\">");
+        if page_no > 1 {
+            body.push_str(&format!("<a href=\"{base}page={}\">上一页</a>", page_no - 1));
+        }
+        if list.total > (page_no * 50) as u64 {
+            body.push_str(&format!("<a href=\"{base}page={}\">下一页</a>", page_no + 1));
+        }
+        body.push_str("</p>");
+    }
+    Html(page("处置", &state.org_name, state.banner.as_deref(), &body)).into_response()
+}
+
+async fn incident_view(state: &AppState, cu: &CurrentUser, id: i64, notice: Option<(StatusCode, String)>) -> Response {
+    let (desk, user, now) = (state.desk.clone(), cu.user.clone(), (state.clock)());
+    let r = with_data(state, move |d| {
+        let inner = || -> Result<_, (StatusCode, String)> {
+            let inc = desk.visible_incident(&d.store, &user, id).map_err(|e| (status_of(&e), e.to_string()))?;
+            let tl = desk::timeline(d.store.connection(), id).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            Ok((inc, tl))
+        };
+        Ok(inner())
+    })
+    .await;
+    let (inc, tl) = match r {
+        Ok(Ok(x)) => x,
+        Ok(Err((status, msg))) => return error_html(state, status, "处置工单", &msg),
+        Err(e) => return error_html(state, StatusCode::INTERNAL_SERVER_ERROR, "处置工单", &e),
+    };
+    let mut body = String::new();
+    let status = match &notice {
+        Some((s, msg)) => {
+            body.push_str(&format!("<p class=\"late notice\">{}</p>", crate::html::esc(msg)));
+            *s
+        }
+        None => StatusCode::OK,
+    };
+    body.push_str(&incident_pages::render_incident(&inc, &tl, &cu.user, cu.csrf_token(), now));
+    (status, Html(page(&format!("工单 #{id}"), &state.org_name, state.banner.as_deref(), &body))).into_response()
+}
+
+pub async fn incident(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else { return error_html(&state, StatusCode::BAD_REQUEST, "处置工单", &format!("工单编号应为整数，收到“{id}”")) };
+    incident_view(&state, &cu, id, None).await
+}
+
+/// A form on the incident page: apply it, then back to the page (303), or the page with the reason.
+pub async fn incident_act(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
+    let Ok(id) = id.parse::<i64>() else { return error_html(&state, StatusCode::BAD_REQUEST, "处置工单", &format!("工单编号应为整数，收到“{id}”")) };
+    let cmd = match command_from_form(&f) {
+        Ok(c) => c,
+        Err(e) => return incident_view(&state, &cu, id, Some((StatusCode::BAD_REQUEST, e))).await,
+    };
+    let (desk, user, now) = (state.desk.clone(), cu.user.clone(), (state.clock)());
+    let r = with_data(&state, move |d| Ok(desk.act(&d.store, &user, id, cmd, now).map(|_| ()).map_err(|e| (status_of(&e), e.to_string())))).await;
+    match r {
+        Ok(Ok(())) => Redirect::to(&format!("/incidents/{id}")).into_response(),
+        Ok(Err((status, msg))) => incident_view(&state, &cu, id, Some((status, msg))).await,
+        Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "处置工单", &e),
+    }
+}
+
+pub async fn duty(State(state): State<AppState>, cu: CurrentUser) -> Response {
+    let now = (state.clock)();
+    let r = with_data(&state, move |d| {
+        let c = d.store.connection();
+        let shifts = desk::shifts_between(c, now - chrono::Duration::days(1), now + chrono::Duration::days(14)).map_err(|e| e.to_string())?;
+        let notes = desk::handovers(c, 30).map_err(|e| e.to_string())?;
+        Ok((shifts, notes))
+    })
+    .await;
+    match r {
+        Ok((shifts, notes)) => {
+            let can_import = matches!(cu.user.role, Role::Coordinator | Role::Admin);
+            let body = admin_pages::render_duty(&shifts, &notes, now, can_import, cu.csrf_token());
+            Html(page("值班", &state.org_name, state.banner.as_deref(), &body)).into_response()
+        }
+        Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "值班", &e),
+    }
+}
+
+pub async fn duty_import(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
+    let csv = f.get("csv").cloned().unwrap_or_default();
+    let shifts = match yuqing_core::duty::parse_roster_csv(csv.as_bytes(), yuqing_core::china()) {
+        Ok(s) => s,
+        Err(errs) => return error_html(&state, StatusCode::BAD_REQUEST, "值班表有误", &errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("；")),
+    };
+    let (user, now) = (cu.user.name.clone(), (state.clock)());
+    let r = with_data(&state, move |d| {
+        let c = d.store.connection();
+        let tx = c.unchecked_transaction().map_err(|e| e.to_string())?;
+        let n = desk::put_shifts(&tx, &shifts).map_err(|e| e.to_string())?;
+        desk::audit_append(&tx, &user, "duty.import", "duty", &format!("{{\"shifts\":{n}}}"), now).map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())
+    })
+    .await;
+    match r {
+        Ok(()) => Redirect::to("/duty").into_response(),
+        Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "值班", &e),
+    }
+}
+
+pub async fn duty_handover(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
+    let text = f.get("text").map(|t| t.trim().to_string()).unwrap_or_default();
+    if text.is_empty() {
+        return error_html(&state, StatusCode::BAD_REQUEST, "交接班记录", "交接内容为空");
+    }
+    let (user, now) = (cu.user.name.clone(), (state.clock)());
+    let r = with_data(&state, move |d| {
+        let c = d.store.connection();
+        let tx = c.unchecked_transaction().map_err(|e| e.to_string())?;
+        let id = desk::add_handover(&tx, &user, &text, now).map_err(|e| e.to_string())?;
+        desk::audit_append(&tx, &user, "duty.handover", &format!("handover:{id}"), "{}", now).map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())
+    })
+    .await;
+    match r {
+        Ok(()) => Redirect::to("/duty").into_response(),
+        Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "值班", &e),
+    }
+}
+
+pub async fn system(State(state): State<AppState>, _cu: CurrentUser) -> Response {
+    let departments = state.departments.clone();
+    let r = with_data(&state, move |d| {
+        let c = d.store.connection();
+        let users = desk::users(c).map_err(|e| e.to_string())?;
+        let audit = desk::audit_recent(c, 50, 0).map_err(|e| e.to_string())?;
+        let chain = desk::audit_verify(c).map_err(|e| e.to_string())?;
+        Ok((users, audit, chain))
+    })
+    .await;
+    match r {
+        Ok((users, audit, chain)) => {
+            let body = admin_pages::render_system(&users, &departments, &audit.items, audit.total, &chain);
+            Html(page("系统", &state.org_name, state.banner.as_deref(), &body)).into_response()
+        }
+        Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "系统", &e),
+    }
+}
