@@ -5,7 +5,7 @@
 
 use yuqing_core::incident::{AssignmentRule, DeadlinePolicy};
 use yuqing_server::notify::{validate_channels, ChannelConfig};
-use yuqing_server::DeskConfig;
+use yuqing_server::{AuthConfig, DeskConfig};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
@@ -115,6 +115,8 @@ struct RawConfig {
     routing: Vec<AssignmentRule>,
     #[serde(default)]
     channels: Vec<ChannelConfig>,
+    #[serde(default)]
+    auth: AuthConfig,
 }
 
 /// A validated configuration.
@@ -132,6 +134,8 @@ pub struct Config {
     pub desk: DeskConfig,
     /// Notification channels (`[[channels]]`).
     pub channels: Vec<ChannelConfig>,
+    /// Sign-in: sessions, lock-out, cookies (`[auth]`).
+    pub auth: AuthConfig,
     /// Where it came from (None: built-in defaults).
     pub path: Option<PathBuf>,
 }
@@ -254,6 +258,7 @@ impl Config {
         Ok(Config {
             desk,
             channels: raw.channels,
+            auth: raw.auth,
             organization: raw.organization,
             departments: raw.departments,
             rules,
