@@ -224,6 +224,18 @@ fn locked(state: &AppState, headers: &HeaderMap, next: &str, name: &str, until: 
     render_form(state, headers, StatusCode::TOO_MANY_REQUESTS, next, name, Some(("error", &msg)))
 }
 
+/// 退出: a confirmation page whose button posts the sign-out with the session's CSRF token (the
+/// header links here, so no page needs to carry a form for it).
+pub async fn logout_page(State(state): State<AppState>, cu: CurrentUser) -> Response {
+    let body = format!(
+        "<h2>退出登录</h2><p>当前用户：{}（{}）</p><form method=\"post\" action=\"/logout\" class=\"act\">{}<button type=\"submit\">退出</button></form>",
+        crate::html::esc(&cu.user.display_name),
+        cu.user.role.label_zh(),
+        cu.csrf_field()
+    );
+    axum::response::Html(crate::html::page("退出登录", &state.org_name, state.banner.as_deref(), &body)).into_response()
+}
+
 /// Ends the session of the cookie (the middleware has checked the CSRF token).
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap, cu: CurrentUser) -> Response {
     let sid = cookie(&headers, SESSION_COOKIE).map(str::to_string);

@@ -382,7 +382,7 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/login", get(login::page).post(login::submit))
-        .route("/logout", post(login::logout))
+        .route("/logout", post(login::logout).get(login::logout_page))
 }
 
 #[cfg(test)]

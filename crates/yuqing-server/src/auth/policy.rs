@@ -69,6 +69,7 @@ pub const POLICY: &[Rule] = &[
     r("GET", "/api/v1/openapi.json", Public, "查看接口说明"),
     // Any signed-in user.
     r("POST", "/logout", SignedIn, "退出登录"),
+    r("GET", "/logout", SignedIn, "退出登录"),
     // Pages.
     r("GET", "/", SignedIn, "查看总览"),
     r("GET", "/dashboard/fragment", SignedIn, "查看总览"),
