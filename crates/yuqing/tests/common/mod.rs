@@ -104,17 +104,7 @@ pub fn start_server(mut cmd: Command, timeout: Duration) -> Server {
 
 /// A plain HTTP/1.1 GET; returns (status, body).
 pub fn http_get(addr: &str, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect to the server");
-    s.set_read_timeout(Some(Duration::from_secs(30))).ok();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("send request");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read response");
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").map_or(raw.len(), |i| i + 4);
-    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = &raw[split..];
-    let body = if head.contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_vec() };
-    (status, String::from_utf8(body).expect("the server answers in UTF-8"))
+    http(addr, "GET", path, None, "text/plain", b"")
 }
 
 fn dechunk(mut rest: &[u8]) -> Vec<u8> {
