@@ -68,6 +68,7 @@ body.big{background:#0b1220;color:#e6edf7;font-size:20px}body.big header{display
 body.big .card,body.big table,body.big svg.chart{background:#111a2e;border-color:#23304d;color:#e6edf7}body.big th{background:#1a2540;color:#c9d4ea}
 body.big td,body.big th{border-color:#23304d}body.big .card b{font-size:40px}body.big a{color:#8fb8ff}body.big .muted,body.big .reason{color:#9aa8c4}
 form.filters{display:flex;gap:6px;flex-wrap:wrap;align-items:center;margin-bottom:8px}form.filters input,form.filters select{padding:4px 6px;border:1px solid var(--line);border-radius:4px}
+mark.err{background:#fda29b}
 .screen-bar{display:flex;gap:16px;align-items:center;font-size:24px}
 "#;
 
@@ -77,7 +78,7 @@ pub fn page(title: &str, org: &str, banner: Option<&str>, body: &str) -> String 
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <title>{title} · yuqing 舆情</title><style>{STYLE}</style></head><body>\
 <header><a class=\"brand\" href=\"/\">yuqing 舆情监测</a><span>{org}</span>\
-<a href=\"/\">总览</a><a href=\"/posts\">信息</a><a href=\"/stories\">舆情事件</a><a href=\"/incidents\">处置</a><a href=\"/alerts\">预警记录</a><a href=\"/duty\">值班</a><a href=\"/system\">系统</a><a href=\"/logout\">退出</a>\
+<a href=\"/\">总览</a><a href=\"/posts\">信息</a><a href=\"/stories\">舆情事件</a><a href=\"/incidents\">处置</a><a href=\"/alerts\">预警记录</a><a href=\"/rules\">监测规则</a><a href=\"/duty\">值班</a><a href=\"/system\">系统</a><a href=\"/logout\">退出</a>\
 <form action=\"/search\" method=\"get\"><input name=\"q\" placeholder=\"全文检索帖文\" aria-label=\"全文检索\"></form></header>\
 <main>{banner}{body}</main></body></html>",
         title = esc(title),

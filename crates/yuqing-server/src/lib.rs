@@ -45,6 +45,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Department names from the configuration (for the 系统 page).
     pub departments: Vec<String>,
+    /// The configured watch rules (for the 监测规则 page).
+    pub rules: Arc<Vec<yuqing_text::rules::RuleDef>>,
     /// Sign-in settings (sessions, lock-out, cookies).
     pub auth: Arc<AuthConfig>,
 }
@@ -52,7 +54,7 @@ pub struct AppState {
 impl AppState {
     /// State with the default desk and the wall clock.
     pub fn new(data: DataDir, org_name: String, banner: Option<String>) -> AppState {
-        AppState { data: Arc::new(Mutex::new(data)), org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), auth: Arc::new(AuthConfig::default()) }
+        AppState { data: Arc::new(Mutex::new(data)), org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()) }
     }
 }
 
@@ -78,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/duty/import", post(web::duty_import))
         .route("/duty/handover", post(web::duty_handover))
         .route("/system", get(web::system))
+        .route("/rules", get(web::rules_page::rules_page))
         .route("/stories/{id}", get(pages::story))
         .route("/search", get(pages::search))
         .route("/alerts", get(pages::alerts))

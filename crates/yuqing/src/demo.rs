@@ -118,6 +118,7 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     };
     let desk_config = pipeline.config().desk.clone();
     let auth_config = pipeline.config().auth.clone();
+    let rules = pipeline.config().rules.clone();
     let departments: Vec<String> = pipeline.config().departments.iter().map(|d| d.name.clone()).collect();
     let channels = pipeline.config().channels.clone();
     let data = pipeline.into_data();
@@ -132,6 +133,7 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     let tick = desk_config.tick.to_std().unwrap_or(std::time::Duration::from_secs(15));
     state.desk = Arc::new(yuqing_server::Desk::new(desk_config));
     state.departments = departments;
+    state.rules = Arc::new(rules);
     state.auth = Arc::new(auth_config);
     let deliverer = Arc::new(yuqing_server::notify::Deliverer::new(&channels).context("通知渠道配置有误")?);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("无法启动异步运行时")?;

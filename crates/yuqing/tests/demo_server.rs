@@ -61,6 +61,15 @@ fn demo_serves_graded_stories_from_real_posts_with_their_reasons() {
     let (status, big) = http_get(&addr, "/?screen=1");
     assert_eq!(status, 200);
     assert!(big.contains("<body class=\"big\">"));
+    // The rule workbench: a valid rule counts its matches in the replayed week with samples; a
+    // broken one shows where. (复工 | 口罩: the last replayed week is about masks and going back to work.)
+    let (status, rules) = http_get(&addr, "/rules?expr=%E5%A4%8D%E5%B7%A5%20%7C%20%E5%8F%A3%E7%BD%A9");
+    assert_eq!(status, 200);
+    assert!(rules.contains("语法正确") && rules.contains("命中 <b>"), "{rules}");
+    assert!(!rules.contains("命中 <b>0</b>"), "the week holds posts about it: {rules}");
+    let (status, broken) = http_get(&addr, "/rules?expr=%E5%8F%8C%E9%BB%84%E8%BF%9E%20%26%26");
+    assert_eq!(status, 200);
+    assert!(broken.contains("mark class=\"err\"") && broken.contains("字符处"), "{broken}");
     let (status, stories) = http_get(&addr, "/stories");
     assert_eq!(status, 200);
     assert!(stories.contains(&format!("/stories/{id}")));

@@ -82,6 +82,7 @@ pub const POLICY: &[Rule] = &[
     r("GET", "/incidents/{id}", SignedIn, "查看处置工单"),
     r("POST", "/incidents/{id}/act", Roles(WORKERS), "办理工单"),
     r("GET", "/posts", SignedIn, "查看信息"),
+    r("GET", "/rules", SignedIn, "查看与试运行监测规则"),
     r("GET", "/duty", SignedIn, "查看值班表"),
     r("POST", "/duty/import", Roles(OFFICE), "导入值班表"),
     r("POST", "/duty/handover", Roles(DUTY_STAFF), "写交接班记录"),

@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod incident_pages;
 pub mod admin_pages;
 pub mod posts_page;
+pub mod rules_page;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
