@@ -245,9 +245,14 @@ impl Config {
         let mut desk = raw.desk;
         desk.deadlines = raw.deadlines;
         // Routing may name a department by an alias; incidents carry the department's own name.
+        // A watch rule's owning department routes its matches too, after the explicit rules.
+        let implicit = raw.rules.iter().filter_map(|r| {
+            r.department.as_ref().map(|d| AssignmentRule { department: d.clone(), rules: vec![r.name.get_ref().clone()], ..Default::default() })
+        });
         desk.routing = raw
             .routing
             .into_iter()
+            .chain(implicit)
             .map(|mut r| {
                 if let Some(d) = raw.departments.iter().find(|d| d.aliases.contains(&r.department)) {
                     r.department = d.name.clone();
@@ -309,6 +314,9 @@ mod tests {
     fn desk_sections_load_and_errors_name_the_place() {
         let c = parse(EXAMPLE).expect("the example must load");
         assert_eq!(c.desk.routing[0].department, "市卫生健康委员会");
+        // The rules' own departments route as well, by their full names.
+        let rule_route = c.desk.routing.iter().find(|r| r.rules == vec!["食品安全".to_string()] && r.topics.is_empty()).expect("implicit route");
+        assert_eq!(rule_route.department, "市市场监督管理局");
         assert_eq!(c.desk.ack_timeout, chrono::Duration::minutes(10));
         let bad = "[[departments]]\nname = \"甲\"\n\n[[routing]]\ndepartment = \"乙\"\ntopics = [\"教育\"]\n";
         let e = parse(bad).unwrap_err().to_string();

@@ -325,10 +325,10 @@ impl EventKind {
                 format!("{}{}", deadline.label_zh(), if *late { " 已完成（超时）" } else { " 已按时完成" })
             }
             EventKind::Reminder { deadline, due_at, to } => {
-                format!("提醒：{} 将于 {} 到期，已通知 {}", deadline.label_zh(), t(due_at), to.join("、"))
+                format!("提醒：{} 将于 {} 到期，{}", deadline.label_zh(), t(due_at), told(to))
             }
             EventKind::Overdue { deadline, due_at, to } => {
-                format!("超时：{} 已于 {} 到期，已通知 {}", deadline.label_zh(), t(due_at), to.join("、"))
+                format!("超时：{} 已于 {} 到期，{}", deadline.label_zh(), t(due_at), told(to))
             }
             EventKind::StatementVersion { statement, version, title } => {
                 format!("口径 {statement}《{title}》第 {version} 版")
@@ -361,6 +361,15 @@ impl EventKind {
             EventKind::Reviewed { .. } => "完成总结评估".to_string(),
             EventKind::Reopened { reason } => format!("重新打开：{reason}"),
         }
+    }
+}
+
+/// "已通知 张三、李四", or that nobody could be told (no user holds the role).
+fn told(to: &[String]) -> String {
+    if to.is_empty() {
+        "没有可通知的人员（请为相应角色建立用户）".to_string()
+    } else {
+        format!("已通知 {}", to.join("、"))
     }
 }
 
