@@ -3,18 +3,13 @@
 //! `&Connection`; time is always an argument, so expiry and lock-out are tested on a fake clock.
 //! Hashing the passwords themselves (argon2id) is the server's job; this module stores strings.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::sql::{ts, utc};
 use crate::desk::{token_hash, user_by_name, User};
 use crate::Result;
 
-fn ts(t: DateTime<Utc>) -> i64 {
-    t.timestamp()
-}
-fn utc(s: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(s, 0).single().unwrap_or_default()
-}
 
 // ---------------------------------------------------------------- passwords
 
@@ -186,6 +181,7 @@ mod tests {
     use super::*;
     use crate::desk::{add_user, NewUser};
     use crate::SqliteStore;
+    use chrono::TimeZone;
     use yuqing_core::people::Role;
 
     fn t(min: i64) -> DateTime<Utc> {

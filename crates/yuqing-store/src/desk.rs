@@ -3,7 +3,7 @@
 //! Plain functions over `&Connection` so a caller writes an incident change, its timeline, its
 //! audit entry and its outbox messages in one transaction. Time is always an argument.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -14,14 +14,9 @@ use yuqing_core::incident::{Event, EventKind, Incident, IncidentState};
 use yuqing_core::people::{Actor, Role, Title};
 use yuqing_core::{Alert, Grade};
 
+use crate::sql::{collect, ts, utc};
 use crate::{Page, Result, StoreError};
 
-fn ts(t: DateTime<Utc>) -> i64 {
-    t.timestamp()
-}
-fn utc(s: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(s, 0).single().unwrap_or_default()
-}
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt { what: what.to_string(), detail: e.to_string() }
 }
@@ -102,13 +97,6 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<User>> {
     })())
 }
 
-fn flatten<T>(rows: impl Iterator<Item = rusqlite::Result<Result<T>>>) -> Result<Vec<T>> {
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(r??);
-    }
-    Ok(out)
-}
 
 /// Adds a user with the given token hash; an existing name is refused with a clear error.
 pub fn add_user(conn: &Connection, u: &NewUser, token_hash: &str, now: DateTime<Utc>) -> Result<User> {
@@ -153,7 +141,7 @@ pub fn user_by_token(conn: &Connection, token: &str) -> Result<Option<User>> {
 pub fn users(conn: &Connection) -> Result<Vec<User>> {
     let mut st = conn.prepare_cached(&format!("SELECT {USER_COLS} FROM users ORDER BY id"))?;
     let rows = st.query_map([], user_from_row)?;
-    flatten(rows)
+    collect(rows)
 }
 
 // ---------------------------------------------------------------- incidents
@@ -592,6 +580,7 @@ pub fn audit_verify(conn: &Connection) -> Result<std::result::Result<u64, ChainB
 mod tests {
     use super::*;
     use crate::SqliteStore;
+    use chrono::TimeZone;
     use yuqing_core::incident::{DeadlinePolicy, Opening};
 
     fn now() -> DateTime<Utc> {

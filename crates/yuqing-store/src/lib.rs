@@ -12,6 +12,7 @@ mod fts;
 mod migrations;
 pub mod outbox;
 mod records;
+mod sql;
 mod sqlite;
 
 pub use datadir::DataDir;

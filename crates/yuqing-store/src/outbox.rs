@@ -13,9 +13,10 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use crate::sql::{collect, ts, utc};
 use crate::{Result, StoreError};
 
 /// Where a message stands.
@@ -162,13 +163,7 @@ pub struct Recorded {
     pub next_attempt_at: DateTime<Utc>,
 }
 
-fn ts(t: DateTime<Utc>) -> i64 {
-    t.timestamp()
-}
 
-fn utc(secs: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
-}
 
 fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
@@ -213,13 +208,6 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Result<OutboxMessage>> {
     }))
 }
 
-fn collect(rows: impl Iterator<Item = rusqlite::Result<Result<OutboxMessage>>>) -> Result<Vec<OutboxMessage>> {
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(r??);
-    }
-    Ok(out)
-}
 
 /// Writes a message to the outbox, due at once and expiring `policy.expire_after` from `now`.
 /// Returns its id, or `None` when a message with the same `dedup_key` is already stored (whatever

@@ -4,11 +4,12 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::de::DeserializeOwned;
 use yuqing_core::{Alert, Grade, Metrics, Sentiment, StoryStatus};
 
+use crate::sql::{collect, ts, utc};
 use crate::migrations::MIGRATIONS;
 use crate::records::*;
 use crate::{Result, Store, StoreError};
@@ -18,13 +19,7 @@ pub struct SqliteStore {
     path: PathBuf,
 }
 
-fn ts(t: DateTime<Utc>) -> i64 {
-    t.timestamp()
-}
 
-fn utc(secs: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
-}
 
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".to_string())
@@ -191,13 +186,6 @@ fn alert_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Alert>> {
     })())
 }
 
-fn collect<T, E: Into<StoreError>>(rows: impl Iterator<Item = std::result::Result<Result<T>, E>>) -> Result<Vec<T>> {
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(r.map_err(Into::into)??);
-    }
-    Ok(out)
-}
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
