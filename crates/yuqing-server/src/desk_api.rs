@@ -13,7 +13,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::json;
-use yuqing_core::incident::{allowed_steps, diff, Command, IncidentError};
+use yuqing_core::incident::{allowed_steps, diff, Command};
 use yuqing_core::people::Role;
 use yuqing_store::desk::{self, IncidentQuery, User};
 use yuqing_store::{outbox, DataDir};
@@ -26,18 +26,10 @@ fn err(status: StatusCode, msg: impl Into<String>) -> Response {
 }
 
 fn desk_err(e: DeskError) -> Response {
-    let status = match &e {
-        DeskError::NotFound(_) => StatusCode::NOT_FOUND,
-        DeskError::Forbidden(_) | DeskError::Incident(IncidentError::Forbidden { .. }) => StatusCode::FORBIDDEN,
-        DeskError::Invalid(_) => StatusCode::BAD_REQUEST,
-        DeskError::Conflict(_) | DeskError::Incident(IncidentError::Illegal(_)) => StatusCode::CONFLICT,
-        DeskError::Incident(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        DeskError::Store(_) => {
-            tracing::error!(error = %e, "desk storage error");
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-    };
-    err(status, e.to_string())
+    if matches!(e, DeskError::Store(_)) {
+        tracing::error!(error = %e, "desk storage error");
+    }
+    err(e.status(), e.to_string())
 }
 
 /// Runs `f` with the data directory and the signed-in user (session cookie or bearer token, signed
@@ -328,15 +320,8 @@ pub async fn duty(State(state): State<AppState>, cu: CurrentUser) -> Response {
 
 pub async fn import_duty(State(state): State<AppState>, cu: CurrentUser, bytes: Bytes) -> Response {
     let r = with_user(&state, cu, move |d, u, now| {
-        let shifts = yuqing_core::duty::parse_roster_csv(&bytes, yuqing_core::china()).map_err(|errs| {
-            DeskError::Invalid(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("；"))
-        })?;
-        let c = d.store.connection();
-        let tx = c.unchecked_transaction()?;
-        let n = desk::put_shifts(&tx, &shifts)?;
-        desk::audit_append(&tx, &u.name, "duty.import", "duty", &json!({"shifts": n}).to_string(), now)?;
-        tx.commit()?;
-        Ok(n)
+        let shifts = crate::desk::parse_roster(&bytes)?;
+        crate::desk::import_roster(&d.store, &u.name, &shifts, None, now)
     })
     .await;
     match r {
@@ -354,15 +339,7 @@ struct HandoverRequest {
 pub async fn handover(State(state): State<AppState>, cu: CurrentUser, bytes: Bytes) -> Response {
     let req: HandoverRequest = tri!(body(&bytes));
     let r = with_user(&state, cu, move |d, u, now| {
-        if req.text.trim().is_empty() {
-            return Err(DeskError::Invalid("交接内容为空".into()));
-        }
-        let c = d.store.connection();
-        let tx = c.unchecked_transaction()?;
-        let id = desk::add_handover(&tx, &u.name, &req.text, now)?;
-        desk::audit_append(&tx, &u.name, "duty.handover", &format!("handover:{id}"), "{}", now)?;
-        tx.commit()?;
-        Ok(id)
+crate::desk::add_handover(&d.store, &u.name, &req.text, now)
     })
     .await;
     match r {

@@ -228,10 +228,5 @@ pub fn duty_import(store: &SqliteStore, file: &Path) -> Result<usize> {
     let shifts = yuqing_core::duty::parse_roster_csv(&bytes, yuqing_core::china()).map_err(|errs| {
         anyhow::anyhow!("{}：\n{}", file.display(), errs.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))
     })?;
-    let conn = store.connection();
-    let tx = conn.unchecked_transaction()?;
-    let n = desk::put_shifts(&tx, &shifts)?;
-    desk::audit_append(&tx, "cli", "duty.import", "duty", &serde_json::json!({"shifts": n, "file": file.display().to_string()}).to_string(), Utc::now())?;
-    tx.commit()?;
-    Ok(n)
+    Ok(yuqing_server::desk::import_roster(store, "cli", &shifts, Some(&file.display().to_string()), Utc::now())?)
 }

@@ -585,6 +585,55 @@ impl Desk {
     }
 }
 
+/// Reads a roster CSV (UTF-8 or GBK); every bad line is named in one message.
+pub fn parse_roster(bytes: &[u8]) -> DeskResult<Vec<yuqing_core::duty::DutyShift>> {
+    yuqing_core::duty::parse_roster_csv(bytes, yuqing_core::china())
+        .map_err(|errs| DeskError::Invalid(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("；")))
+}
+
+/// Stores shifts (a shift with the same person and start replaces the old one) with an audit
+/// entry, in one transaction; `source` names the file they came from, if any.
+pub fn import_roster(store: &SqliteStore, actor: &str, shifts: &[yuqing_core::duty::DutyShift], source: Option<&str>, now: DateTime<Utc>) -> DeskResult<usize> {
+    let conn = store.connection();
+    let tx = conn.unchecked_transaction()?;
+    let n = desk::put_shifts(&tx, shifts)?;
+    let detail = match source {
+        Some(file) => serde_json::json!({"shifts": n, "file": file}),
+        None => serde_json::json!({"shifts": n}),
+    };
+    desk::audit_append(&tx, actor, "duty.import", "duty", &detail.to_string(), now)?;
+    tx.commit()?;
+    Ok(n)
+}
+
+/// Writes a shift handover note with its audit entry.
+pub fn add_handover(store: &SqliteStore, actor: &str, text: &str, now: DateTime<Utc>) -> DeskResult<i64> {
+    if text.trim().is_empty() {
+        return Err(DeskError::Invalid("交接内容为空".into()));
+    }
+    let conn = store.connection();
+    let tx = conn.unchecked_transaction()?;
+    let id = desk::add_handover(&tx, actor, text, now)?;
+    desk::audit_append(&tx, actor, "duty.handover", &format!("handover:{id}"), "{}", now)?;
+    tx.commit()?;
+    Ok(id)
+}
+
+impl DeskError {
+    /// The HTTP status that answers this error, for the API and the pages alike.
+    pub fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        match self {
+            DeskError::NotFound(_) => StatusCode::NOT_FOUND,
+            DeskError::Forbidden(_) | DeskError::Incident(IncidentError::Forbidden { .. }) => StatusCode::FORBIDDEN,
+            DeskError::Invalid(_) => StatusCode::BAD_REQUEST,
+            DeskError::Conflict(_) | DeskError::Incident(IncidentError::Illegal(_)) => StatusCode::CONFLICT,
+            DeskError::Incident(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            DeskError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
 fn alert_event(a: &Alert, now: DateTime<Utc>) -> Event {
     Event {
         at: now,

@@ -166,16 +166,6 @@ use yuqing_core::people::Role;
 use yuqing_store::desk::IncidentQuery;
 
 use crate::auth::CurrentUser;
-use crate::desk::DeskError;
-
-fn status_of(e: &DeskError) -> StatusCode {
-    match e {
-        DeskError::NotFound(_) => StatusCode::NOT_FOUND,
-        DeskError::Forbidden(_) | DeskError::Incident(yuqing_core::incident::IncidentError::Forbidden { .. }) => StatusCode::FORBIDDEN,
-        DeskError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    }
-}
 
 fn error_html(state: &AppState, status: StatusCode, title: &str, msg: &str) -> Response {
     (status, Html(page(title, &state.org_name, state.banner.as_deref(), &format!("<h2>{}</h2><p class=\"late\">{}</p>", crate::html::esc(title), crate::html::esc(msg))))).into_response()
@@ -223,7 +213,7 @@ async fn incident_view(state: &AppState, cu: &CurrentUser, id: i64, notice: Opti
     let (desk, user, now) = (state.desk.clone(), cu.user.clone(), (state.clock)());
     let r = with_data(state, move |d| {
         let inner = || -> Result<_, (StatusCode, String)> {
-            let inc = desk.visible_incident(&d.store, &user, id).map_err(|e| (status_of(&e), e.to_string()))?;
+            let inc = desk.visible_incident(&d.store, &user, id).map_err(|e| (e.status(), e.to_string()))?;
             let tl = desk::timeline(d.store.connection(), id).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
             Ok((inc, tl))
         };
@@ -260,7 +250,7 @@ pub async fn incident_act(State(state): State<AppState>, cu: CurrentUser, Path(i
         Err(e) => return incident_view(&state, &cu, id, Some((StatusCode::BAD_REQUEST, e))).await,
     };
     let (desk, user, now) = (state.desk.clone(), cu.user.clone(), (state.clock)());
-    let r = with_data(&state, move |d| Ok(desk.act(&d.store, &user, id, cmd, now).map(|_| ()).map_err(|e| (status_of(&e), e.to_string())))).await;
+    let r = with_data(&state, move |d| Ok(desk.act(&d.store, &user, id, cmd, now).map(|_| ()).map_err(|e| (e.status(), e.to_string())))).await;
     match r {
         Ok(Ok(())) => Redirect::to(&format!("/incidents/{id}")).into_response(),
         Ok(Err((status, msg))) => incident_view(&state, &cu, id, Some((status, msg))).await,
@@ -289,41 +279,25 @@ pub async fn duty(State(state): State<AppState>, cu: CurrentUser) -> Response {
 
 pub async fn duty_import(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
     let csv = f.get("csv").cloned().unwrap_or_default();
-    let shifts = match yuqing_core::duty::parse_roster_csv(csv.as_bytes(), yuqing_core::china()) {
-        Ok(s) => s,
-        Err(errs) => return error_html(&state, StatusCode::BAD_REQUEST, "值班表有误", &errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("；")),
-    };
     let (user, now) = (cu.user.name.clone(), (state.clock)());
     let r = with_data(&state, move |d| {
-        let c = d.store.connection();
-        let tx = c.unchecked_transaction().map_err(|e| e.to_string())?;
-        let n = desk::put_shifts(&tx, &shifts).map_err(|e| e.to_string())?;
-        desk::audit_append(&tx, &user, "duty.import", "duty", &format!("{{\"shifts\":{n}}}"), now).map_err(|e| e.to_string())?;
-        tx.commit().map_err(|e| e.to_string())
+        Ok(crate::desk::parse_roster(csv.as_bytes()).and_then(|shifts| crate::desk::import_roster(&d.store, &user, &shifts, None, now)))
     })
     .await;
     match r {
-        Ok(()) => Redirect::to("/duty").into_response(),
+        Ok(Ok(_)) => Redirect::to("/duty").into_response(),
+        Ok(Err(e)) => error_html(&state, e.status(), "值班表有误", &e.to_string()),
         Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "值班", &e),
     }
 }
 
 pub async fn duty_handover(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
     let text = f.get("text").map(|t| t.trim().to_string()).unwrap_or_default();
-    if text.is_empty() {
-        return error_html(&state, StatusCode::BAD_REQUEST, "交接班记录", "交接内容为空");
-    }
     let (user, now) = (cu.user.name.clone(), (state.clock)());
-    let r = with_data(&state, move |d| {
-        let c = d.store.connection();
-        let tx = c.unchecked_transaction().map_err(|e| e.to_string())?;
-        let id = desk::add_handover(&tx, &user, &text, now).map_err(|e| e.to_string())?;
-        desk::audit_append(&tx, &user, "duty.handover", &format!("handover:{id}"), "{}", now).map_err(|e| e.to_string())?;
-        tx.commit().map_err(|e| e.to_string())
-    })
-    .await;
+    let r = with_data(&state, move |d| Ok(crate::desk::add_handover(&d.store, &user, &text, now))).await;
     match r {
-        Ok(()) => Redirect::to("/duty").into_response(),
+        Ok(Ok(_)) => Redirect::to("/duty").into_response(),
+        Ok(Err(e)) => error_html(&state, e.status(), "交接班记录", &e.to_string()),
         Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "值班", &e),
     }
 }
