@@ -69,21 +69,29 @@ pub fn features_of_hashes(hashes: impl Iterator<Item = u64>) -> Vec<u64> {
     let mask = size - 1;
     let mut out = Vec::with_capacity(raw.len());
     for h in raw {
-        let key = h | 1; // 0 marks an empty slot
-        let mut i = (h >> 7) as usize & mask;
-        loop {
-            match slots[i] {
-                0 => {
-                    slots[i] = key;
-                    out.push(h);
-                    break;
-                }
-                k if k == key => break,
-                _ => i = (i + 1) & mask,
-            }
+        if insert_new(&mut slots, mask, h) {
+            out.push(h);
         }
     }
     out
+}
+
+/// Adds `h` to an open-addressing set over a power-of-two table (`mask` = size − 1) and tells
+/// whether it was new. The table must have room: callers size it at twice the features or more.
+#[inline]
+fn insert_new(slots: &mut [u64], mask: usize, h: u64) -> bool {
+    let key = h | 1; // 0 marks an empty slot
+    let mut i = (h >> 7) as usize & mask;
+    loop {
+        match slots[i] {
+            0 => {
+                slots[i] = key;
+                return true;
+            }
+            k if k == key => return false,
+            _ => i = (i + 1) & mask,
+        }
+    }
 }
 
 /// The trained model: a bias and per-feature weights for the three classes (Negative, Neutral, Positive).
@@ -160,21 +168,11 @@ impl SentimentModel {
             let slots = &mut slots[..size];
             slots.fill(0);
             let mut add = |h: u64| {
-                let key = h | 1; // 0 marks an empty slot
-                let mut i = (h >> 7) as usize & mask;
-                loop {
-                    match slots[i] {
-                        0 => {
-                            slots[i] = key;
-                            if let Some(w) = self.weights.get(&h) {
-                                z[0] += w[0];
-                                z[1] += w[1];
-                                z[2] += w[2];
-                            }
-                            return;
-                        }
-                        k if k == key => return,
-                        _ => i = (i + 1) & mask,
+                if insert_new(slots, mask, h) {
+                    if let Some(w) = self.weights.get(&h) {
+                        z[0] += w[0];
+                        z[1] += w[1];
+                        z[2] += w[2];
                     }
                 }
             };
