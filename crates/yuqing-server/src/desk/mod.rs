@@ -314,7 +314,8 @@ impl Desk {
             (None, None) => format!("由 {} 人工开启", label(user)),
         };
         let tx = conn.unchecked_transaction()?;
-        let inc = self.open_for(&tx, store, &story, grade, reason, None, &user.actor(), title, now)?;
+        let users = desk::users(&tx)?;
+        let inc = self.open_for(&tx, store, &story, grade, reason, None, &user.actor(), title, &users, now)?;
         Self::audit(&tx, &user.name, "incident.open", &format!("incident:{}", inc.id), &serde_json::json!({"story": story_id}), now)?;
         tx.commit()?;
         Ok(inc)
@@ -331,6 +332,7 @@ impl Desk {
         alert: Option<&Alert>,
         actor: &Actor,
         title: Option<String>,
+        users: &[User],
         now: DateTime<Utc>,
     ) -> DeskResult<Incident> {
         let posts = store.story_posts(story.id, 200, 0)?;
@@ -361,10 +363,9 @@ impl Desk {
             events.push(alert_event(a, now));
         }
         desk::save_incident(conn, &inc, &events, now)?;
-        let users = desk::users(conn)?;
-        self.notify_after(conn, &users, &inc, &events, now)?;
+        self.notify_after(conn, users, &inc, &events, now)?;
         if let Some(lead) = &inc.lead_department {
-            let people = Self::department_members(&users, Some(lead));
+            let people = Self::department_members(users, Some(lead));
             self.notify(
                 conn,
                 &people,
@@ -427,6 +428,8 @@ impl Desk {
     pub fn tick(&self, store: &SqliteStore, now: DateTime<Utc>) -> DeskResult<TickReport> {
         let mut report = TickReport::default();
         let conn = store.connection();
+        // Who can be told is read once per pass: alerts, escalations and clocks all ask.
+        let users = desk::users(conn)?;
         loop {
             let after = desk::cursor(conn, "alerts")?;
             let batch = desk::alerts_after(conn, after, 200)?;
@@ -435,25 +438,24 @@ impl Desk {
             }
             for alert in batch {
                 let tx = conn.unchecked_transaction()?;
-                self.on_alert(&tx, store, &alert, now, &mut report)?;
+                self.on_alert(&tx, store, &alert, &users, now, &mut report)?;
                 desk::set_cursor(&tx, "alerts", alert.id)?;
                 tx.commit()?;
                 report.alerts += 1;
             }
         }
-        self.escalate_unacknowledged(store, now, &mut report)?;
+        self.escalate_unacknowledged(store, &users, now, &mut report)?;
         for id in desk::open_incident_ids(conn)? {
-            self.run_clocks(store, id, now, &mut report)?;
+            self.run_clocks(store, id, &users, now, &mut report)?;
         }
         Ok(report)
     }
 
-    fn on_alert(&self, conn: &rusqlite::Connection, store: &SqliteStore, alert: &Alert, now: DateTime<Utc>, report: &mut TickReport) -> DeskResult<()> {
+    fn on_alert(&self, conn: &rusqlite::Connection, store: &SqliteStore, alert: &Alert, users: &[User], now: DateTime<Utc>, report: &mut TickReport) -> DeskResult<()> {
         let Some(story) = store.story(alert.story_id)? else {
             tracing::warn!(alert = alert.id, story = alert.story_id, "alert for a story that does not exist; skipped");
             return Ok(());
         };
-        let users = desk::users(conn)?;
         let reasons = alert.reasons.iter().map(|r| r.detail.clone()).collect::<Vec<_>>().join("；");
         let mut staff = Self::on_duty(conn, &users, DutyRole::Staff, now)?;
         if staff.is_empty() {
@@ -481,7 +483,7 @@ impl Desk {
                 Self::audit(conn, "system", "incident.alert", &format!("incident:{}", inc.id), &serde_json::json!({"alert": alert.id}), now)?;
             }
             _ if alert.to >= self.config.open_grade => {
-                let inc = self.open_for(conn, store, &story, alert.to, reasons, Some(alert), &Actor::system(), None, now)?;
+                let inc = self.open_for(conn, store, &story, alert.to, reasons, Some(alert), &Actor::system(), None, users, now)?;
                 Self::audit(conn, "system", "incident.open", &format!("incident:{}", inc.id), &serde_json::json!({"alert": alert.id, "story": story.id}), now)?;
                 report.opened.push(inc.id);
             }
@@ -490,14 +492,10 @@ impl Desk {
         Ok(())
     }
 
-    fn escalate_unacknowledged(&self, store: &SqliteStore, now: DateTime<Utc>, report: &mut TickReport) -> DeskResult<()> {
+    fn escalate_unacknowledged(&self, store: &SqliteStore, users: &[User], now: DateTime<Utc>, report: &mut TickReport) -> DeskResult<()> {
         let conn = store.connection();
         // Alerts older than a day are history, not something to wake a leader for.
         let pending = desk::unacked_alerts(conn, now - Duration::days(1))?;
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let users = desk::users(conn)?;
         for (alert, steps) in pending {
             let Some(step) = ack_escalation_due(alert.at, steps, self.config.ack_timeout, now) else { continue };
             let mut people = match step {
@@ -531,7 +529,7 @@ impl Desk {
         Ok(())
     }
 
-    fn run_clocks(&self, store: &SqliteStore, id: i64, now: DateTime<Utc>, report: &mut TickReport) -> DeskResult<()> {
+    fn run_clocks(&self, store: &SqliteStore, id: i64, users: &[User], now: DateTime<Utc>, report: &mut TickReport) -> DeskResult<()> {
         let conn = store.connection();
         let Some(mut inc) = desk::incident(conn, id)? else { return Ok(()) };
         let due = inc.due_escalations(now);
@@ -539,7 +537,6 @@ impl Desk {
         if due.is_empty() && !snapshot_due {
             return Ok(());
         }
-        let users = desk::users(conn)?;
         let tx = conn.unchecked_transaction()?;
         let mut events = Vec::new();
         for (i, what) in due {
