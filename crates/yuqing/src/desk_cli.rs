@@ -23,11 +23,9 @@ pub fn open_db(data_dir: &Path, create: bool) -> Result<SqliteStore> {
     Ok(SqliteStore::open(&data_dir.join("yuqing.db"))?)
 }
 
-/// A fresh API token: 32 random bytes, hex.
+/// A fresh API token: the random hex of session ids, marked as a yuqing token.
 pub fn new_token() -> Result<String> {
-    let mut buf = [0u8; 32];
-    getrandom::fill(&mut buf).map_err(|e| anyhow::anyhow!("无法取得随机数：{e}"))?;
-    Ok(format!("yq_{}", hex::encode(buf)))
+    Ok(format!("yq_{}", yuqing_server::auth::random_token()?))
 }
 
 pub struct UserArgs {

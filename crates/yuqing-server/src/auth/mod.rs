@@ -145,7 +145,7 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 }
 
 /// 32 random bytes, hex: session ids and CSRF tokens.
-pub(crate) fn random_token() -> Result<String, PasswordError> {
+pub fn random_token() -> Result<String, PasswordError> {
     let mut buf = [0u8; 32];
     getrandom::fill(&mut buf).map_err(|e| PasswordError::Random(e.to_string()))?;
     Ok(hex::encode(buf))
