@@ -1,0 +1,139 @@
+//! The web desk in a real browser: Playwright (playwright-core, from npm) drives Debian's Chromium
+//! headless against `yuqing demo`. This test builds the demo, creates the people of one incident's
+//! approval chain and an officer of another department, then runs `ui-tests/desk.spec.mjs`, which
+//! signs in, checks the dashboard's charts and live update, a highlighted search, the officer's 403,
+//! a statement drafted and approved by clicking through as the chain, and the big-screen mode.
+//! Screenshots of every page land in `target/ui-shots/`.
+//!
+//! Needs `node`, `ui-tests/node_modules/playwright-core` and Chromium (`/usr/bin/chromium`, or
+//! `YUQING_CHROMIUM`): `scripts/test` installs what is missing before it runs `cargo test`.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{json, Value};
+
+/// The departments of demo/yuqing.toml (the demo routes incidents to them by its rules).
+const DEMO_DEPARTMENTS: &[&str] = &["市卫生健康委员会", "市红十字会", "市市场监督管理局"];
+
+fn chromium() -> PathBuf {
+    std::env::var_os("YUQING_CHROMIUM").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+}
+
+fn shots_dir() -> PathBuf {
+    // CARGO_TARGET_TMPDIR is <target>/tmp; the screenshots go beside it.
+    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("ui-shots")
+}
+
+fn add_person(data: &Path, name: &str, args: &[&str], password: &str) {
+    let mut child = yuqing(data)
+        .args(["--config"])
+        .arg(repo_root().join("demo/yuqing.toml"))
+        .args(["user", "add", name, "--password-stdin"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("yuqing user add runs");
+    child.stdin.take().expect("stdin").write_all(format!("{password}\n").as_bytes()).expect("password written");
+    let out = child.wait_with_output().expect("yuqing user add finishes");
+    assert!(out.status.success(), "user add {name}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn the_desk_works_in_a_real_browser() {
+    let ui = repo_root().join("ui-tests");
+    let playwright = ui.join("node_modules/playwright-core");
+    assert!(
+        chromium().exists() && playwright.exists(),
+        "browser tests need Chromium at {} and {}: run scripts/test (it installs both), \
+         or `apt-get install -y chromium && (cd ui-tests && npm ci)`",
+        chromium().display(),
+        playwright.display()
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("demo-data");
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(tmp.path()).arg("--data-dir").arg(&data).args(["demo", "--addr", "127.0.0.1:0"]);
+    let server = start_server(cmd, Duration::from_secs(600));
+    let addr = server.addr.clone();
+    let account = server.output.iter().find(|l| l.starts_with("演示账号：")).expect("the demo prints its account");
+    let rest = account.trim_start_matches("演示账号：");
+    let (admin, rest) = rest.split_once('　').unwrap();
+    let admin_password = rest.trim_start_matches("密码：").split('（').next().unwrap().to_string();
+    let cookie = sign_in(&addr, admin, &admin_password);
+
+    // The desk opens incidents from the replayed alerts on its first clock tick; take an open
+    // grade III/IV one (a three-link approval chain) that nobody has handled yet.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let incident = loop {
+        let (status, body) = http_get_as(&addr, "/api/v1/incidents?limit=200", &cookie);
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let found = v["incidents"].as_array().unwrap().iter().find(|i| {
+            ["III", "IV"].contains(&i["grade"].as_str().unwrap_or(""))
+                && i["state"] == "Triage"
+                && i["lead_department"].as_str().is_some_and(|d| DEMO_DEPARTMENTS.contains(&d))
+        });
+        if let Some(i) = found {
+            break i.clone();
+        }
+        assert!(Instant::now() < deadline, "the demo desk opened no grade III/IV incident: {v}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let id = incident["id"].as_i64().unwrap();
+    let lead = incident["lead_department"].as_str().unwrap();
+    let other = DEMO_DEPARTMENTS.iter().find(|d| **d != lead).unwrap();
+
+    let password = "Browser-test-2026";
+    add_person(&data, "unit-officer", &["--role", "officer", "--department", other, "--display-name", "其他单位信息员"], password);
+    add_person(&data, "dept-head", &["--role", "department", "--department", lead, "--title", "department-head", "--display-name", "责任单位负责人"], password);
+    add_person(&data, "fenguan", &["--role", "approver", "--display-name", "分管领导"], password);
+    add_person(&data, "bangong", &["--role", "coordinator", "--title", "office-director", "--display-name", "办公室主任"], password);
+    let accounts = json!({
+        "admin": {"name": admin, "password": admin_password},
+        "officer": {"name": "unit-officer", "password": password},
+        "head": {"name": "dept-head", "password": password},
+        "approver": {"name": "fenguan", "password": password},
+        "office": {"name": "bangong", "password": password},
+    });
+
+    let shots = shots_dir();
+    let _ = std::fs::remove_dir_all(&shots); // only this run's screenshots count below
+    let out = Command::new("node")
+        .arg(ui.join("desk.spec.mjs"))
+        .current_dir(&ui)
+        .env("YUQING_URL", format!("http://{addr}"))
+        .env("YUQING_ACCOUNTS", accounts.to_string())
+        .env("YUQING_INCIDENT", id.to_string())
+        .env("YUQING_SHOTS", &shots)
+        .env("YUQING_CHROMIUM", chromium())
+        .output()
+        .expect("node runs (install Node.js 18 or later)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(out.status.success(), "browser checks failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("all browser checks passed"), "{stdout}");
+
+    // What the browser did is what the store holds: the statement is approved by the chain.
+    let (status, body) = http_get_as(&addr, &format!("/api/v1/incidents/{id}"), &cookie);
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let inc = if v["incident"].is_object() { &v["incident"] } else { &v };
+    let statement = &inc["statements"][0];
+    assert_eq!(statement["status"], "Approved", "{statement}");
+    let signers: Vec<&str> = statement["approvals"].as_array().unwrap().iter().map(|a| a["by"].as_str().unwrap()).collect();
+    assert_eq!(signers, ["dept-head", "fenguan", "bangong"]);
+    for name in ["login", "dashboard", "search", "officer-403", "statement-approved", "big-screen"] {
+        let found = std::fs::read_dir(&shots).unwrap().filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().ends_with(&format!("-{name}.png")));
+        assert!(found, "screenshot {name} written under {}", shots.display());
+    }
+}
