@@ -137,6 +137,17 @@ impl Actor {
         self.titles.contains(&t)
     }
 
+    /// Whether this person sees only incidents of their own department: every department member,
+    /// and an information officer who belongs to a department (a unit's 信息员). Officers of the
+    /// office itself (no department) see every incident.
+    pub fn sees_only_own_department(&self) -> bool {
+        match self.role {
+            Role::DepartmentMember => true,
+            Role::Officer => self.department.as_deref().is_some_and(|d| !d.trim().is_empty()),
+            _ => false,
+        }
+    }
+
     /// "张三（办公室）" for the timeline.
     pub fn label(&self) -> String {
         match &self.department {

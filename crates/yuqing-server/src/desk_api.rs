@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use yuqing_core::incident::{allowed_steps, diff, Command};
-use yuqing_core::people::Role;
 use yuqing_store::desk::{self, IncidentQuery, User};
 use yuqing_store::{outbox, DataDir};
 
@@ -97,8 +96,8 @@ pub async fn incidents(State(state): State<AppState>, cu: CurrentUser, Query(q):
     let department = q.get("department").cloned();
     let r = with_user(&state, cu, move |d, u, _| {
         let mut query = IncidentQuery { state: state_filter, open_only, department, limit, offset };
-        if u.role == Role::DepartmentMember {
-            // A department sees its own queue only.
+        if u.actor().sees_only_own_department() {
+            // A department (and its officers) sees its own queue only.
             query.department = u.department.clone().or(Some(String::new()));
         }
         Ok(desk::incidents(d.store.connection(), &query)?)

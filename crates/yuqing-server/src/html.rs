@@ -67,6 +67,7 @@ ol.timeline{padding-left:20px}ol.timeline li{margin:3px 0}
 body.big{background:#0b1220;color:#e6edf7;font-size:20px}body.big header{display:none}body.big main{max-width:none}
 body.big .card,body.big table,body.big svg.chart{background:#111a2e;border-color:#23304d;color:#e6edf7}body.big th{background:#1a2540;color:#c9d4ea}
 body.big td,body.big th{border-color:#23304d}body.big .card b{font-size:40px}body.big a{color:#8fb8ff}body.big .muted,body.big .reason{color:#9aa8c4}
+body.big .banner{background:#2a2410;border-color:#5c4b12;color:#f3d37a}
 form.filters{display:flex;gap:6px;flex-wrap:wrap;align-items:center;margin-bottom:8px}form.filters input,form.filters select{padding:4px 6px;border:1px solid var(--line);border-radius:4px}
 mark.err{background:#fda29b}
 .screen-bar{display:flex;gap:16px;align-items:center;font-size:24px}

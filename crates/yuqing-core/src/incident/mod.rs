@@ -595,6 +595,9 @@ impl Incident {
             return Ok(());
         }
         let forbidden = || IncidentError::Forbidden { who: actor.label(), what: cmd.label_zh().to_string() };
+        if actor.sees_only_own_department() && !self.involves(actor) {
+            return Err(forbidden());
+        }
         let ok = match actor.role {
             Role::Coordinator | Role::Admin => true,
             Role::Viewer => false,
@@ -613,22 +616,19 @@ impl Incident {
                 cmd,
                 Command::Approve { .. } | Command::Reject { .. } | Command::AddNote { .. } | Command::AddAttachment { .. }
             ),
-            Role::DepartmentMember => {
-                self.involves(actor)
-                    && matches!(
-                        cmd,
-                        Command::StartVerification
-                            | Command::SubmitVerification { .. }
-                            | Command::DraftStatement { .. }
-                            | Command::SubmitForApproval { .. }
-                            | Command::Approve { .. }
-                            | Command::Reject { .. }
-                            | Command::AddNote { .. }
-                            | Command::AddAttachment { .. }
-                            | Command::AddTask { .. }
-                            | Command::CompleteTask { .. }
-                    )
-            }
+            Role::DepartmentMember => matches!(
+                cmd,
+                Command::StartVerification
+                    | Command::SubmitVerification { .. }
+                    | Command::DraftStatement { .. }
+                    | Command::SubmitForApproval { .. }
+                    | Command::Approve { .. }
+                    | Command::Reject { .. }
+                    | Command::AddNote { .. }
+                    | Command::AddAttachment { .. }
+                    | Command::AddTask { .. }
+                    | Command::CompleteTask { .. }
+            ),
         };
         if ok {
             Ok(())

@@ -17,7 +17,7 @@ fn person(name: &str, role: Role, dept: Option<&str>, titles: &[Title]) -> Actor
     Actor { name: name.into(), display_name: name.into(), role, department: dept.map(Into::into), titles: titles.to_vec() }
 }
 fn officer() -> Actor {
-    person("xinxi", Role::Officer, Some("宣传部"), &[])
+    person("xinxi", Role::Officer, None, &[])
 }
 fn office() -> Actor {
     person("bangongshi", Role::Coordinator, Some("办公室"), &[Title::OfficeDirector])
@@ -287,6 +287,17 @@ fn department_members_act_only_on_their_own_departments_incidents() {
     assert!(matches!(inc.apply(&member(), publish(1, vec![], None), mins(41)), Err(IncidentError::Forbidden { .. })));
     let viewer = person("kan", Role::Viewer, None, &[]);
     assert!(matches!(inc.apply(&viewer, Command::AddNote { text: "x".into() }, mins(41)), Err(IncidentError::Forbidden { .. })));
+}
+
+#[test]
+fn a_units_officer_acts_only_on_its_units_incidents_and_the_offices_officer_on_all() {
+    let inc = at_state(IncidentState::Reported, Grade::III);
+    let units_officer = person("jiaoyu-xinxi", Role::Officer, Some("教育局"), &[]);
+    let note = || Command::AddNote { text: "补充情况".into() };
+    assert!(matches!(inc.clone().apply(&units_officer, note(), mins(1)), Err(IncidentError::Forbidden { .. })));
+    assert!(inc.clone().apply(&officer(), note(), mins(1)).is_ok(), "the office's officer has no department and sees all");
+    let own = person("weijian-xinxi", Role::Officer, Some("卫健委"), &[]);
+    assert!(inc.clone().apply(&own, note(), mins(1)).is_ok(), "卫健委 leads this incident");
 }
 
 #[test]

@@ -221,7 +221,8 @@ impl Desk {
     /// Loads an incident `user` may see: a department member sees only its departments' incidents.
     pub fn visible_incident(&self, store: &SqliteStore, user: &User, id: i64) -> DeskResult<Incident> {
         let inc = desk::incident(store.connection(), id)?.ok_or_else(|| DeskError::NotFound(format!("没有编号为 {id} 的处置工单")))?;
-        if user.role == Role::DepartmentMember && !inc.involves(&user.actor()) {
+        let actor = user.actor();
+        if actor.sees_only_own_department() && !inc.involves(&actor) {
             return Err(DeskError::Forbidden(format!("{} 只能查看本单位承办的工单", label(user))));
         }
         Ok(inc)

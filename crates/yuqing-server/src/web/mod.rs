@@ -84,9 +84,11 @@ fn version(d: &yuqing_store::DataDir) -> Result<(i64, i64, i64, i64), String> {
     ))
 }
 
-/// Server-sent events: a `change` event whenever the fingerprint moves (checked every 5 s).
+/// Server-sent events: a `change` event whenever the fingerprint moves (checked every 5 s). The
+/// baseline is taken as the stream opens, so a change right after the page loaded is not missed.
 pub async fn events(State(state): State<AppState>) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, Infallible>>> {
-    let stream = futures_util::stream::unfold((state, None), |(state, mut last)| async move {
+    let baseline = with_data(&state, version).await.ok();
+    let stream = futures_util::stream::unfold((state, baseline), |(state, mut last)| async move {
         loop {
             tokio::time::sleep(Duration::from_secs(5)).await;
             let v = with_data(&state, version).await.ok();
@@ -178,7 +180,7 @@ pub async fn incidents(State(state): State<AppState>, cu: CurrentUser, Query(q):
     let user = cu.user.clone();
     let r = with_data(&state, move |d| {
         let mut query = IncidentQuery { open_only: !all, limit: 50, offset: (page_no - 1) * 50, ..Default::default() };
-        if user.role == Role::DepartmentMember {
+        if user.actor().sees_only_own_department() {
             query.department = Some(user.department.clone().unwrap_or_default());
         }
         desk::incidents(d.store.connection(), &query).map_err(|e| e.to_string())
@@ -188,8 +190,8 @@ pub async fn incidents(State(state): State<AppState>, cu: CurrentUser, Query(q):
         Ok(l) => l,
         Err(e) => return error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "处置", &e),
     };
-    let title = match (cu.user.role, all) {
-        (Role::DepartmentMember, false) => format!("本单位待办工单（{}）", cu.user.department.as_deref().unwrap_or("")),
+    let title = match (cu.user.actor().sees_only_own_department(), all) {
+        (true, false) => format!("本单位待办工单（{}）", cu.user.department.as_deref().unwrap_or("")),
         (_, false) => "处置中的工单".to_string(),
         (_, true) => "全部工单".to_string(),
     };
