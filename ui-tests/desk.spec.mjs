@@ -151,7 +151,26 @@ try {
     assert.deepEqual(admin.errors, [], `no script errors on the admin's pages: ${admin.errors}`);
   }
 
-  // --- An officer of another department opening this incident gets 403.
+  // --- The admin adds an officer of another department on the 系统 page …
+  {
+    const page = admin.page;
+    await page.goto(`${base}/system`);
+    const form = page.locator('form[action="/system/users"]');
+    await form.locator('[name=name]').fill(accounts.officer.name);
+    await form.locator('[name=display_name]').fill('其他单位信息员');
+    await form.locator('[name=role]').selectOption('officer');
+    await form.locator('[name=department]').fill(accounts.officer.department);
+    await form.locator('[name=password]').fill(accounts.officer.password);
+    await Promise.all([page.waitForNavigation(), form.locator('button').click()]);
+    await check('the admin adds a person on the 系统 page and sees the token once', async () => {
+      const notice = await page.locator('p.notice').innerText();
+      assert.match(notice, new RegExp(`已新增用户 ${accounts.officer.name}`));
+      assert.match(notice, /yq_[0-9a-f]+/);
+    });
+    await shot(page, 'system-user-added');
+  }
+
+  // --- … who, opening this incident of another department, gets 403.
   {
     const officer = await signedIn('officer');
     const resp = await officer.page.goto(`${base}/incidents/${incident}`);

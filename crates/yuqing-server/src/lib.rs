@@ -11,6 +11,7 @@ mod chart;
 mod html;
 mod pages;
 pub mod notify;
+pub mod people;
 pub mod desk;
 mod desk_api;
 mod web;
@@ -80,6 +81,9 @@ pub fn router(state: AppState) -> Router {
         .route("/duty/import", post(web::duty_import))
         .route("/duty/handover", post(web::duty_handover))
         .route("/system", get(web::system))
+        .route("/system/users", post(web::system_add_user))
+        .route("/system/users/{name}/active", post(web::system_user_active))
+        .route("/system/users/{name}/password", post(web::system_user_password))
         .route("/rules", get(web::rules_page::rules_page))
         .route("/stories/{id}", get(pages::story))
         .route("/search", get(pages::search))

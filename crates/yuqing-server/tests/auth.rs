@@ -462,3 +462,77 @@ async fn pages_need_sign_in_and_viewers_read_them() {
     // Unknown pages stay a 404 (the fallback is outside the policy).
     assert_eq!(send(&app, "GET", "/no-such-page", &[], "").await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn only_administrators_manage_people_on_the_system_page() {
+    let d = Desk::new();
+    d.user("admin", Role::Admin, None);
+    d.user("office", Role::Coordinator, None);
+    let app = d.app();
+    let form = |cookie: &str| vec![("cookie", cookie.to_string()), ("content-type", "application/x-www-form-urlencoded".to_string())];
+    let post = |app: &Router, path: &str, cookie: &str, body: String| {
+        let h = form(cookie);
+        let app = app.clone();
+        let path = path.to_string();
+        async move {
+            let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            send(&app, "POST", &path, &h, &body).await
+        }
+    };
+    let pw = urlencoding::encode(PASSWORD).into_owned();
+
+    // The office sees the page but cannot add, disable or reset anyone.
+    let office = sign_in(&app, "office").await;
+    let csrf = session_csrf(&d, "office");
+    let r = send(&app, "GET", "/system", &[("cookie", &office)], "").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!r.body.contains("action=\"/system/users\"") && r.body.contains("由系统管理员办理"), "{}", r.body);
+    for path in ["/system/users", "/system/users/admin/active", "/system/users/admin/password"] {
+        let r = post(&app, path, &office, format!("_csrf={csrf}&name=x&role=viewer&active=0&password={pw}")).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}: {}", r.body);
+    }
+
+    // The admin adds a viewer with a password; the new person signs in with it.
+    let admin = sign_in(&app, "admin").await;
+    let csrf = session_csrf(&d, "admin");
+    let r = send(&app, "GET", "/system", &[("cookie", &admin)], "").await;
+    assert!(r.body.contains("action=\"/system/users\""), "the admin gets the form");
+    let r = post(&app, "/system/users", &admin, format!("_csrf={csrf}&name=newbie&display_name=%E5%B0%8F%E5%BC%A0&role=viewer&password={pw}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("已新增用户 newbie") && r.body.contains("yq_"), "the token is shown once: {}", r.body);
+    let newbie = sign_in(&app, "newbie").await;
+    assert_eq!(send(&app, "GET", "/", &[("cookie", &newbie)], "").await.status, StatusCode::OK);
+
+    // Refusals name the problem and change nothing.
+    let r = post(&app, "/system/users", &admin, format!("_csrf={csrf}&name=newbie&role=viewer&password={pw}")).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let r = post(&app, "/system/users", &admin, format!("_csrf={csrf}&name=li&role=department&password={pw}")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("所属单位"), "{}", r.body);
+    let r = post(&app, "/system/users", &admin, format!("_csrf={csrf}&name=li&role=boss&password={pw}")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = post(&app, "/system/users", &admin, format!("_csrf={csrf}&name=li&role=viewer&password=short")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = post(&app, "/system/users/admin/active", &admin, format!("_csrf={csrf}&active=0")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "nobody disables themselves");
+    let r = post(&app, "/system/users", &admin, format!("name=li&role=viewer&password={pw}")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "a form without the CSRF token is refused");
+
+    // Disabling ends the person's session at once; enabling and a new password let them back in.
+    let r = post(&app, "/system/users/newbie/active", &admin, format!("_csrf={csrf}&active=0")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(send(&app, "GET", "/", &[("cookie", &newbie)], "").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(try_login(&app, "newbie", PASSWORD, &[]).await.status, StatusCode::UNAUTHORIZED);
+    let r = post(&app, "/system/users/newbie/active", &admin, format!("_csrf={csrf}&active=1")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = post(&app, "/system/users/newbie/password", &admin, format!("_csrf={csrf}&password=Another-pass-9")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(try_login(&app, "newbie", "Another-pass-9", &[]).await.status, StatusCode::SEE_OTHER);
+    let r = post(&app, "/system/users/nobody/password", &admin, format!("_csrf={csrf}&password=Another-pass-9")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    let actions = d.audit_actions();
+    for a in ["user.add", "user.disable", "user.enable", "user.passwd"] {
+        assert!(actions.iter().any(|(actor, action)| actor == "admin" && action == a), "{a} audited: {actions:?}");
+    }
+}

@@ -123,6 +123,11 @@ pub fn add_user(conn: &Connection, u: &NewUser, token_hash: &str, now: DateTime<
     user_by_name(conn, &u.name)?.ok_or_else(|| corrupt("users", "刚写入的用户读不出"))
 }
 
+/// Enables or disables a user (a disabled user's token and sessions stop working).
+pub fn set_user_active(conn: &Connection, name: &str, active: bool) -> Result<bool> {
+    Ok(conn.execute("UPDATE users SET active = ?2 WHERE name = ?1", params![name, active as i64])? > 0)
+}
+
 /// Replaces a user's API token.
 pub fn set_user_token(conn: &Connection, name: &str, token_hash: &str) -> Result<bool> {
     Ok(conn.execute("UPDATE users SET token_hash = ?2 WHERE name = ?1", params![name, token_hash])? > 0)

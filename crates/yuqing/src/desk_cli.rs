@@ -9,6 +9,7 @@ use chrono::Utc;
 use yuqing_core::incident::{allowed_steps, IncidentState};
 use yuqing_core::people::{Role, Title};
 use yuqing_store::desk::{self, IncidentQuery, NewUser};
+use yuqing_server::people;
 use yuqing_store::SqliteStore;
 
 /// Opens the database of a data directory; `create` makes the directory when missing.
@@ -25,7 +26,7 @@ pub fn open_db(data_dir: &Path, create: bool) -> Result<SqliteStore> {
 
 /// A fresh API token: the random hex of session ids, marked as a yuqing token.
 pub fn new_token() -> Result<String> {
-    Ok(format!("yq_{}", yuqing_server::auth::random_token()?))
+    Ok(yuqing_server::people::new_token()?)
 }
 
 pub struct UserArgs {
@@ -59,22 +60,6 @@ pub fn read_password(input: impl std::io::Read) -> Result<String> {
 pub fn add_user(store: &SqliteStore, a: UserArgs, known_channels: &[String], password: Option<&str>) -> Result<(desk::User, String)> {
     let role = Role::parse(&a.role).map_err(anyhow::Error::msg)?;
     let titles = a.titles.iter().map(|t| Title::parse(t)).collect::<std::result::Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
-    if role == Role::DepartmentMember && a.department.as_deref().is_none_or(|d| d.trim().is_empty()) {
-        bail!("责任单位成员（department）须用 --department 指定所属单位");
-    }
-    if titles.contains(&Title::DepartmentHead) && a.department.is_none() {
-        bail!("部门负责人须用 --department 指定所属单位");
-    }
-    if a.name.trim().is_empty() || a.name.contains(char::is_whitespace) {
-        bail!("用户名不能为空，也不能含空白");
-    }
-    for c in &a.channels {
-        if !known_channels.contains(c) {
-            bail!("通知渠道“{c}”没有在配置文件的 [[channels]] 中定义");
-        }
-    }
-    let token = new_token()?;
-    let password_hash = password.map(yuqing_server::auth::hash_password).transpose()?;
     let u = NewUser {
         display_name: a.display_name.unwrap_or_else(|| a.name.clone()),
         name: a.name,
@@ -85,43 +70,22 @@ pub fn add_user(store: &SqliteStore, a: UserArgs, known_channels: &[String], pas
         email: a.email,
         channels: a.channels,
     };
-    let conn = store.connection();
-    let tx = conn.unchecked_transaction()?;
-    let user = desk::add_user(&tx, &u, &desk::token_hash(&token), Utc::now())?;
-    if let Some(h) = &password_hash {
-        yuqing_store::auth::set_password_hash(&tx, &user.name, h)?;
-    }
-    let detail = serde_json::json!({"role": user.role.as_str(), "department": user.department, "titles": user.titles, "password": password_hash.is_some()});
-    desk::audit_append(&tx, "cli", "user.add", &format!("user:{}", user.name), &detail.to_string(), Utc::now())?;
-    tx.commit()?;
-    Ok((user, token))
+    Ok(people::add_person(store, "cli", &u, password, known_channels, Utc::now())?)
 }
 
 /// Issues a new token for a user (the old one stops working).
 pub fn reset_token(store: &SqliteStore, name: &str) -> Result<String> {
-    let token = new_token()?;
-    let conn = store.connection();
-    let tx = conn.unchecked_transaction()?;
-    if !desk::set_user_token(&tx, name, &desk::token_hash(&token))? {
-        bail!("没有用户“{name}”");
-    }
-    desk::audit_append(&tx, "cli", "user.token", &format!("user:{name}"), "{}", Utc::now())?;
-    tx.commit()?;
-    Ok(token)
+    Ok(people::reset_token(store, "cli", name, Utc::now())?)
 }
 
 /// Sets a user's password (argon2id) and ends the user's sessions.
 pub fn set_password(store: &SqliteStore, name: &str, password: &str) -> Result<()> {
-    let hash = yuqing_server::auth::hash_password(password)?;
-    let conn = store.connection();
-    let tx = conn.unchecked_transaction()?;
-    let Some(user) = desk::user_by_name(&tx, name)? else { bail!("没有用户“{name}”") };
-    yuqing_store::auth::set_password_hash(&tx, name, &hash)?;
-    let ended = yuqing_store::auth::delete_user_sessions(&tx, user.id)?;
-    let detail = serde_json::json!({"sessions_ended": ended});
-    desk::audit_append(&tx, "cli", "user.passwd", &format!("user:{name}"), &detail.to_string(), Utc::now())?;
-    tx.commit()?;
-    Ok(())
+    Ok(people::set_password(store, "cli", name, password, Utc::now())?)
+}
+
+/// Enables or disables a user; disabling ends the user's sessions and stops the token.
+pub fn set_active(store: &SqliteStore, name: &str, active: bool) -> Result<desk::User> {
+    Ok(people::set_active(store, "cli", name, active, Utc::now())?)
 }
 
 /// The demo's account: `demo`, 系统管理员, with a fresh random password each run (printed on the

@@ -205,6 +205,10 @@ enum UserCommand {
     },
     /// 设置或重置登录密码（从标准输入读取第一行，至少 8 个字符）；该用户已登录的会话随之失效
     Passwd { name: String },
+    /// 停用用户（其会话与令牌立即失效）
+    Disable { name: String },
+    /// 重新启用用户
+    Enable { name: String },
     /// 列出用户
     List,
     /// 重新签发令牌（旧令牌作废）
@@ -673,6 +677,18 @@ fn run(cli: Cli) -> Result<()> {
                         print_json(&json!({"user": name, "password_set": true}))?;
                     } else {
                         println!("已为 {name} 设置登录密码；该用户已登录的会话已失效。");
+                    }
+                }
+                UserCommand::Disable { name } | UserCommand::Enable { name } => {
+                    let active = matches!(command, UserCommand::Enable { .. });
+                    let store = desk_cli::open_db(&cli.data_dir, false)?;
+                    let user = desk_cli::set_active(&store, name, active)?;
+                    if cli.json {
+                        print_json(&json!({"user": user.name, "active": user.active}))?;
+                    } else if active {
+                        println!("已启用 {name}");
+                    } else {
+                        println!("已停用 {name}：其登录会话与 API 令牌立即失效");
                     }
                 }
                 UserCommand::List => {

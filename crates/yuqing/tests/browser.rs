@@ -93,13 +93,13 @@ fn the_desk_works_in_a_real_browser() {
     let other = DEMO_DEPARTMENTS.iter().find(|d| **d != lead).unwrap();
 
     let password = "Browser-test-2026";
-    add_person(&data, "unit-officer", &["--role", "officer", "--department", other, "--display-name", "其他单位信息员"], password);
     add_person(&data, "dept-head", &["--role", "department", "--department", lead, "--title", "department-head", "--display-name", "责任单位负责人"], password);
     add_person(&data, "fenguan", &["--role", "approver", "--display-name", "分管领导"], password);
     add_person(&data, "bangong", &["--role", "coordinator", "--title", "office-director", "--display-name", "办公室主任"], password);
     let accounts = json!({
         "admin": {"name": admin, "password": admin_password},
-        "officer": {"name": "unit-officer", "password": password},
+        // The browser adds this one through the 系统 page.
+        "officer": {"name": "unit-officer", "password": password, "department": other},
         "head": {"name": "dept-head", "password": password},
         "approver": {"name": "fenguan", "password": password},
         "office": {"name": "bangong", "password": password},

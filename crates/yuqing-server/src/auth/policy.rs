@@ -45,6 +45,8 @@ use Role::{Admin, Approver, Coordinator, DepartmentMember, Officer};
 
 /// Everyone but viewers: the people who work incidents.
 pub const WORKERS: &[Role] = &[Admin, Coordinator, Approver, Officer, DepartmentMember];
+/// Administrators only (people and their passwords).
+pub const ADMINS: &[Role] = &[Admin];
 /// 办公室 and administrators.
 pub const OFFICE: &[Role] = &[Admin, Coordinator];
 /// Who opens incidents and merges stories into them.
@@ -87,6 +89,9 @@ pub const POLICY: &[Rule] = &[
     r("POST", "/duty/import", Roles(OFFICE), "导入值班表"),
     r("POST", "/duty/handover", Roles(DUTY_STAFF), "写交接班记录"),
     r("GET", "/system", Roles(OFFICE), "查看系统设置与审计日志"),
+    r("POST", "/system/users", Roles(ADMINS), "新增用户"),
+    r("POST", "/system/users/{name}/active", Roles(ADMINS), "启用或停用用户"),
+    r("POST", "/system/users/{name}/password", Roles(ADMINS), "设置用户密码"),
     // Read API.
     r("GET", "/api/v1/stats", SignedIn, "查看统计"),
     r("GET", "/api/v1/stories", SignedIn, "查看舆情事件"),

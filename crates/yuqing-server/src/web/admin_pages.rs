@@ -6,6 +6,7 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 use yuqing_core::audit::{AuditEntry, ChainBreak};
 use yuqing_core::duty::DutyShift;
+use yuqing_core::people::{Role, Title};
 use yuqing_store::desk::{HandoverNote, User};
 
 use crate::html::{esc, fmt_time};
@@ -52,22 +53,77 @@ pub fn render_duty(shifts: &[DutyShift], handovers: &[HandoverNote], now: DateTi
     b
 }
 
-pub fn render_system(users: &[User], departments: &[String], audit: &[AuditEntry], audit_total: u64, chain: &Result<u64, ChainBreak>) -> String {
-    let mut b = String::from("<h2>系统</h2><h3>用户</h3><table><thead><tr><th>用户名</th><th>姓名</th><th>角色</th><th>单位</th><th>职务</th><th>状态</th></tr></thead><tbody>");
+/// What the 系统 page shows besides its data: whether the viewer manages people (admins), the
+/// CSRF token for the forms, and the outcome of the last change (ok?, message).
+pub struct SystemView<'a> {
+    pub manage: bool,
+    pub csrf: &'a str,
+    pub me: &'a str,
+    pub notice: Option<(bool, String)>,
+}
+
+pub fn render_system(users: &[User], departments: &[String], audit: &[AuditEntry], audit_total: u64, chain: &Result<u64, ChainBreak>, v: &SystemView) -> String {
+    let mut b = String::from("<h2>系统</h2>");
+    if let Some((ok, msg)) = &v.notice {
+        let _ = write!(b, "<p class=\"{} notice\">{}</p>", if *ok { "ok" } else { "late" }, esc(msg));
+    }
+    b.push_str("<h3>用户</h3><table><thead><tr><th>用户名</th><th>姓名</th><th>角色</th><th>单位</th><th>职务</th><th>状态</th>");
+    if v.manage {
+        b.push_str("<th>管理</th>");
+    }
+    b.push_str("</tr></thead><tbody>");
+    let csrf = format!("<input type=\"hidden\" name=\"_csrf\" value=\"{}\">", esc(v.csrf));
     for u in users {
         let titles: Vec<&str> = u.titles.iter().map(|t| t.label_zh()).collect();
         let _ = write!(
             b,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
             esc(&u.name),
             esc(&u.display_name),
             u.role.label_zh(),
             esc(u.department.as_deref().unwrap_or("")),
             titles.join("、"),
-            if u.active { "启用" } else { "停用" }
+            if u.active { "启用" } else { "<span class=\"late\">停用</span>" }
         );
+        if v.manage {
+            let path = format!("/system/users/{}", urlencoding::encode(&u.name));
+            b.push_str("<td>");
+            if u.name != v.me {
+                let _ = write!(
+                    b,
+                    "<form method=\"post\" action=\"{path}/active\" class=\"act inline\">{csrf}<input type=\"hidden\" name=\"active\" value=\"{}\"><button>{}</button></form>",
+                    if u.active { 0 } else { 1 },
+                    if u.active { "停用" } else { "启用" }
+                );
+            }
+            let _ = write!(
+                b,
+                "<form method=\"post\" action=\"{path}/password\" class=\"act inline\">{csrf}<input type=\"password\" name=\"password\" required minlength=\"8\" autocomplete=\"new-password\" placeholder=\"新密码（至少 8 位）\"><button>设置密码</button></form></td>"
+            );
+        }
+        b.push_str("</tr>");
     }
-    b.push_str("</tbody></table><p class=\"muted\">新增用户：<code>yuqing user add 用户名 --role 角色 --department 单位</code></p>");
+    b.push_str("</tbody></table>");
+    if v.manage {
+        let roles: String = Role::ALL.iter().map(|r| format!("<option value=\"{}\">{}</option>", r.as_str(), r.label_zh())).collect();
+        let depts: String = departments.iter().map(|d| format!("<option>{}</option>", esc(d))).collect();
+        let titles: String = Title::ALL
+            .iter()
+            .map(|t| format!("<label><input type=\"checkbox\" name=\"title\" value=\"{}\"> {}</label>", t.as_str(), t.label_zh()))
+            .collect();
+        let _ = write!(
+            b,
+            "<h3>新增用户</h3><form method=\"post\" action=\"/system/users\" class=\"act people\">{csrf}\
+             <input name=\"name\" required placeholder=\"用户名（登录用，不含空格）\"><input name=\"display_name\" placeholder=\"姓名\">\
+             <select name=\"role\">{roles}</select><input name=\"department\" list=\"departments\" placeholder=\"所属单位（责任单位成员必填）\">\
+             <datalist id=\"departments\">{depts}</datalist>{titles}\
+             <input name=\"phone\" placeholder=\"电话\"><input name=\"email\" type=\"email\" placeholder=\"邮箱\">\
+             <input name=\"password\" type=\"password\" required minlength=\"8\" autocomplete=\"new-password\" placeholder=\"登录密码（至少 8 位）\">\
+             <button>新增用户</button></form><p class=\"muted\">也可用命令行：<code>yuqing user add 用户名 --role 角色 --department 单位 --password-stdin</code>。新用户的 API 令牌只显示一次。</p>"
+        );
+    } else {
+        b.push_str("<p class=\"muted\">新增、停用用户与设置密码由系统管理员办理。</p>");
+    }
     let _ = write!(b, "<h3>责任单位</h3><p>{}</p>", if departments.is_empty() { "（配置文件中未列出）".into() } else { esc(&departments.join("、")) });
     b.push_str("<h3>审计日志</h3>");
     match chain {

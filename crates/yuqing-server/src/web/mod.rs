@@ -164,7 +164,7 @@ mod tests {
 
 use axum::extract::{Form, Path};
 use axum::response::Redirect;
-use yuqing_core::people::Role;
+use yuqing_core::people::{Role, Title};
 use yuqing_store::desk::IncidentQuery;
 
 use crate::auth::CurrentUser;
@@ -304,9 +304,14 @@ pub async fn duty_handover(State(state): State<AppState>, cu: CurrentUser, Form(
     }
 }
 
-pub async fn system(State(state): State<AppState>, _cu: CurrentUser) -> Response {
+pub async fn system(State(state): State<AppState>, cu: CurrentUser) -> Response {
+    system_view(&state, &cu, StatusCode::OK, None).await
+}
+
+/// The 系统 page, with the outcome of a change when there was one.
+async fn system_view(state: &AppState, cu: &CurrentUser, status: StatusCode, notice: Option<(bool, String)>) -> Response {
     let departments = state.departments.clone();
-    let r = with_data(&state, move |d| {
+    let r = with_data(state, move |d| {
         let c = d.store.connection();
         let users = desk::users(c).map_err(|e| e.to_string())?;
         let audit = desk::audit_recent(c, 50, 0).map_err(|e| e.to_string())?;
@@ -316,9 +321,89 @@ pub async fn system(State(state): State<AppState>, _cu: CurrentUser) -> Response
     .await;
     match r {
         Ok((users, audit, chain)) => {
-            let body = admin_pages::render_system(&users, &departments, &audit.items, audit.total, &chain);
-            Html(page("系统", &state.org_name, state.banner.as_deref(), &body)).into_response()
+            let view = admin_pages::SystemView { manage: cu.user.role == Role::Admin, csrf: cu.csrf_token(), me: &cu.user.name, notice };
+            let body = admin_pages::render_system(&users, &departments, &audit.items, audit.total, &chain, &view);
+            (status, Html(page("系统", &state.org_name, state.banner.as_deref(), &body))).into_response()
         }
+        Err(e) => error_html(state, StatusCode::INTERNAL_SERVER_ERROR, "系统", &e),
+    }
+}
+
+fn people_status(e: &crate::people::PeopleError) -> StatusCode {
+    use crate::people::PeopleError as E;
+    match e {
+        E::Invalid(_) | E::Password(_) => StatusCode::BAD_REQUEST,
+        E::NotFound(_) => StatusCode::NOT_FOUND,
+        E::Store(yuqing_store::StoreError::Conflict(_)) => StatusCode::CONFLICT,
+        E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Adds a person from the 系统 page's form (administrators only, by the policy table).
+pub async fn system_add_user(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<Vec<(String, String)>>) -> Response {
+    let get = |k: &str| f.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty());
+    let role = match Role::parse(&get("role").unwrap_or_default()) {
+        Ok(r) => r,
+        Err(e) => return system_view(&state, &cu, StatusCode::BAD_REQUEST, Some((false, e))).await,
+    };
+    let titles = match f.iter().filter(|(n, _)| n == "title").map(|(_, v)| Title::parse(v)).collect::<Result<Vec<_>, _>>() {
+        Ok(t) => t,
+        Err(e) => return system_view(&state, &cu, StatusCode::BAD_REQUEST, Some((false, e))).await,
+    };
+    let name = get("name").unwrap_or_default();
+    let u = yuqing_store::desk::NewUser {
+        display_name: get("display_name").unwrap_or_else(|| name.clone()),
+        name,
+        role: Some(role),
+        department: get("department"),
+        titles,
+        phone: get("phone"),
+        email: get("email"),
+        channels: Vec::new(),
+    };
+    // Not trimmed: spaces may be part of a password.
+    let password = f.iter().find(|(n, _)| n == "password").map(|(_, v)| v.clone()).unwrap_or_default();
+    let (by, now) = (cu.user.name.clone(), (state.clock)());
+    let r = with_data(&state, move |d| Ok(crate::people::add_person(&d.store, &by, &u, Some(&password), &[], now))).await;
+    match r {
+        Ok(Ok((user, token))) => {
+            let msg = format!("已新增用户 {}（{}）。API 令牌（只显示这一次，请转交本人妥善保存）：{token}", user.name, user.role.label_zh());
+            system_view(&state, &cu, StatusCode::OK, Some((true, msg))).await
+        }
+        Ok(Err(e)) => system_view(&state, &cu, people_status(&e), Some((false, format!("未能新增用户：{e}")))).await,
+        Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "系统", &e),
+    }
+}
+
+/// Disables (`active=0`) or enables (`active=1`) a person.
+pub async fn system_user_active(State(state): State<AppState>, cu: CurrentUser, Path(name): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
+    let active = match f.get("active").map(String::as_str) {
+        Some("1") => true,
+        Some("0") => false,
+        other => return system_view(&state, &cu, StatusCode::BAD_REQUEST, Some((false, format!("active 应为 0 或 1，收到“{}”", other.unwrap_or(""))))).await,
+    };
+    let (by, now) = (cu.user.name.clone(), (state.clock)());
+    let who = name.clone();
+    let r = with_data(&state, move |d| Ok(crate::people::set_active(&d.store, &by, &who, active, now))).await;
+    match r {
+        Ok(Ok(_)) => {
+            let msg = if active { format!("已启用 {name}") } else { format!("已停用 {name}：其登录会话与 API 令牌立即失效") };
+            system_view(&state, &cu, StatusCode::OK, Some((true, msg))).await
+        }
+        Ok(Err(e)) => system_view(&state, &cu, people_status(&e), Some((false, e.to_string()))).await,
+        Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "系统", &e),
+    }
+}
+
+/// Sets a person's sign-in password (their open sessions end).
+pub async fn system_user_password(State(state): State<AppState>, cu: CurrentUser, Path(name): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
+    let password = f.get("password").cloned().unwrap_or_default();
+    let (by, now) = (cu.user.name.clone(), (state.clock)());
+    let who = name.clone();
+    let r = with_data(&state, move |d| Ok(crate::people::set_password(&d.store, &by, &who, &password, now))).await;
+    match r {
+        Ok(Ok(())) => system_view(&state, &cu, StatusCode::OK, Some((true, format!("已为 {name} 设置新密码；其已登录的会话已失效")))).await,
+        Ok(Err(e)) => system_view(&state, &cu, people_status(&e), Some((false, e.to_string()))).await,
         Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "系统", &e),
     }
 }
