@@ -237,6 +237,39 @@ try {
     assert.ok((await page.locator('form.act:has(input[name=action][value="publish"])').count()) === 1, 'the office may publish it now');
   });
   await shot(page, 'statement-approved');
+  // --- The office edits a watch rule: test it on last week's posts, see a syntax error at its
+  // place, then save; the list shows the edit and its version history.
+  {
+    page = office.page;
+    await page.goto(`${base}/rules`);
+    await page.locator('table a[href^="/rules?edit="]').first().click();
+    const name = await page.locator('form[action="/rules"][method=get] input[name=name]').inputValue();
+    assert.ok(name.length > 0, 'the edit link fills in the rule');
+    const expr = page.locator('form[action="/rules"][method=get] input[name=expr]');
+    await expr.fill('(口罩 | 复工) &&');
+    await Promise.all([page.waitForNavigation(), expr.press('Enter')]);
+    await check('a broken rule shows its error at the position', async () => {
+      assert.equal(await page.locator('mark.err').count(), 1);
+      assert.equal(await page.locator('form[method=post][action="/rules"]').count(), 0, 'no save offered for a broken rule');
+    });
+    await page.locator('form[action="/rules"][method=get] input[name=expr]').fill('(口罩 | 复工) & !招聘');
+    await Promise.all([page.waitForNavigation(), page.locator('form[action="/rules"][method=get] button').click()]);
+    await check('a valid rule is tested on the last 7 days with samples', async () => {
+      const text = await page.locator('main').innerText();
+      assert.match(text, /语法正确/);
+      const n = Number((text.match(/命中 (\d+) 条/) || [])[1]);
+      assert.ok(n > 0, `the replayed week holds matching posts (${n})`);
+      assert.ok((await page.locator('div.post').count()) > 0);
+    });
+    await Promise.all([page.waitForNavigation(), page.locator('form[method=post][action="/rules"] button').click()]);
+    await check('the office saves the rule; the list and history show it', async () => {
+      assert.match(await page.locator('p.notice').innerText(), new RegExp(`已保存规则“${name}”`));
+      assert.match(await page.locator('table').first().innerText(), /网页修改/);
+      assert.match(await page.locator('main').innerText(), /历次保存/);
+    });
+    await shot(page, 'rule-saved');
+  }
+
   for (const who of [office, head, approver]) {
     assert.deepEqual(who.errors, [], `no script errors: ${who.errors}`);
     await who.context.close();

@@ -47,7 +47,7 @@ pub struct AppState {
     /// Department names from the configuration (for the 系统 page).
     pub departments: Vec<String>,
     /// The configured watch rules (for the 监测规则 page).
-    pub rules: Arc<Vec<yuqing_text::rules::RuleDef>>,
+    pub rules: Arc<Vec<yuqing_store::rules::ConfiguredRule>>,
     /// Sign-in settings (sessions, lock-out, cookies).
     pub auth: Arc<AuthConfig>,
 }
@@ -84,7 +84,8 @@ pub fn router(state: AppState) -> Router {
         .route("/system/users", post(web::system_add_user))
         .route("/system/users/{name}/active", post(web::system_user_active))
         .route("/system/users/{name}/password", post(web::system_user_password))
-        .route("/rules", get(web::rules_page::rules_page))
+        .route("/rules", get(web::rules_page::rules_page).post(web::rules_page::save))
+        .route("/rules/enabled", post(web::rules_page::set_enabled))
         .route("/stories/{id}", get(pages::story))
         .route("/search", get(pages::search))
         .route("/alerts", get(pages::alerts))

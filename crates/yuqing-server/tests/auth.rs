@@ -536,3 +536,65 @@ async fn only_administrators_manage_people_on_the_system_page() {
         assert!(actions.iter().any(|(actor, action)| actor == "admin" && action == a), "{a} audited: {actions:?}");
     }
 }
+
+#[tokio::test]
+async fn the_office_saves_switches_off_and_keeps_versions_of_watch_rules() {
+    let mut d = Desk::new();
+    d.state.rules = Arc::new(vec![yuqing_store::rules::ConfiguredRule {
+        name: "医院投诉".into(),
+        expr: "医院 & 投诉".into(),
+        topic: None,
+        department: Some("市卫健委".into()),
+    }]);
+    d.state.departments = vec!["市卫健委".into(), "市教育局".into()];
+    d.user("office", Role::Coordinator, None);
+    d.user("viewer", Role::Viewer, None);
+    let app = d.app();
+    let office = sign_in(&app, "office").await;
+    let csrf = session_csrf(&d, "office");
+    let h = [("cookie", office.as_str()), ("content-type", "application/x-www-form-urlencoded")];
+    let enc = |s: &str| urlencoding::encode(s).into_owned();
+
+    // A viewer reads and tests, but gets no save form and may not post one.
+    let viewer = sign_in(&app, "viewer").await;
+    let r = send(&app, "GET", &format!("/rules?name=x&expr={}", enc("医院")), &[("cookie", &viewer)], "").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("医院投诉") && !r.body.contains("method=\"post\" action=\"/rules\""), "{}", r.body);
+    let vcsrf = session_csrf(&d, "viewer");
+    let r = send(&app, "POST", "/rules", &[("cookie", &viewer), ("content-type", "application/x-www-form-urlencoded")], &format!("_csrf={vcsrf}&name=x&expr=a")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // The office tests a new rule: the page offers to save exactly what was tested.
+    let r = send(&app, "GET", &format!("/rules?name={}&expr={}&department={}", enc("校园欺凌"), enc("学校 & 欺凌"), enc("市教育局")), &[("cookie", &office)], "").await;
+    assert!(r.body.contains("语法正确") && r.body.contains("保存规则“校园欺凌”"), "{}", r.body);
+    // A broken expression or an unknown department is refused with the reason; nothing is saved.
+    let r = send(&app, "POST", "/rules", &h, &format!("_csrf={csrf}&name={}&expr={}", enc("坏"), enc("学校 &&"))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("表达式有误") && r.body.contains("mark class=\"err\""), "{}", r.body);
+    let r = send(&app, "POST", "/rules", &h, &format!("_csrf={csrf}&name=x&expr=a&department={}", enc("不存在局"))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // Saved: a new rule, and an edit of the configured one.
+    let r = send(&app, "POST", "/rules", &h, &format!("_csrf={csrf}&name={}&expr={}&department={}", enc("校园欺凌"), enc("学校 & 欺凌"), enc("市教育局"))).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = send(&app, "POST", "/rules", &h, &format!("_csrf={csrf}&name={}&expr={}&department={}", enc("医院投诉"), enc("医院 & (投诉 | 排队)"), enc("市卫健委"))).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = send(&app, "POST", "/rules/enabled", &h, &format!("_csrf={csrf}&name={}&enabled=0", enc("校园欺凌"))).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = send(&app, "POST", "/rules/enabled", &h, &format!("_csrf={csrf}&name={}&enabled=0", enc("没有这条"))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    let r = send(&app, "GET", &format!("/rules?edit={}", enc("医院投诉")), &[("cookie", &office)], "").await;
+    assert!(r.body.contains("医院 &amp; (投诉 | 排队)") && r.body.contains("网页修改"), "{}", r.body);
+    assert!(r.body.contains("历次保存"), "the edit shows the rule's versions");
+    assert!(r.body.contains("网页新增") && r.body.contains("停用"), "{}", r.body);
+    {
+        let data = d.state.data.lock().unwrap();
+        let c = data.store.connection();
+        let edits = yuqing_store::rules::edits(c).unwrap();
+        let on: Vec<String> = yuqing_store::rules::enabled(&d.state.rules, &edits).into_iter().map(|r| r.expr).collect();
+        assert_eq!(on, ["医院 & (投诉 | 排队)"], "the switched-off rule is not in force");
+        assert_eq!(yuqing_store::rules::history(c, "校园欺凌").unwrap().len(), 2);
+    }
+    let actions = d.audit_actions();
+    assert_eq!(actions.iter().filter(|(a, x)| a == "office" && x == "rule.save").count(), 3, "{actions:?}");
+}

@@ -12,6 +12,7 @@ mod fts;
 mod migrations;
 pub mod outbox;
 mod records;
+pub mod rules;
 mod sql;
 mod sqlite;
 

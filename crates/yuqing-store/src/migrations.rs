@@ -243,4 +243,27 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX posts_time_sentiment_source ON posts(published_at, sentiment, source);
     "#,
+    // watch rules edited on the 监测规则 page (over the configuration's), with every saved version.
+    r#"
+    CREATE TABLE watch_rules (
+        name TEXT PRIMARY KEY,
+        expr TEXT NOT NULL,
+        topic TEXT,
+        department TEXT,
+        enabled INTEGER NOT NULL,
+        updated_by TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE watch_rule_history (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        expr TEXT NOT NULL,
+        topic TEXT,
+        department TEXT,
+        enabled INTEGER NOT NULL,
+        updated_by TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX watch_rule_history_name ON watch_rule_history(name, id);
+    "#,
 ];

@@ -12,6 +12,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
 use toml::Spanned;
 use yuqing_core::{AssemblyConfig, GradePolicy};
+use yuqing_store::rules::{ConfiguredRule, RuleEdit};
 use yuqing_text::rules::RuleDef;
 use yuqing_text::topics::{default_lexicons, TopicLexicon};
 use yuqing_text::AnalyzerConfig;
@@ -138,6 +139,11 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Where it came from (None: built-in defaults).
     pub path: Option<PathBuf>,
+    /// The `[[rules]]` as the file defines them (edits on the 监测规则 page apply over these).
+    pub configured_rules: Vec<ConfiguredRule>,
+    /// The `[[routing]]` as the file defines them (aliases resolved); each rule's own department
+    /// is added after these to make `desk.routing`.
+    explicit_routing: Vec<AssignmentRule>,
 }
 
 fn line_col(src: &str, offset: usize) -> (usize, usize) {
@@ -152,6 +158,45 @@ impl Config {
     /// The built-in defaults (no watch rules: nothing is graded until rules are configured).
     pub fn defaults() -> Config {
         Config { topics: default_lexicons(), ..Config::default() }
+    }
+
+    /// Routing may name a department by an alias; incidents carry the department's own name.
+    fn own_name(&self, mut r: AssignmentRule) -> AssignmentRule {
+        if let Some(d) = self.departments.iter().find(|d| d.aliases.contains(&r.department)) {
+            r.department = d.name.clone();
+        }
+        r
+    }
+
+    /// `desk.routing`: the explicit `[[routing]]`, then each watch rule's owning department for
+    /// that rule's matches.
+    fn route_rules(&mut self, rules: &[ConfiguredRule]) {
+        let implicit = rules.iter().filter_map(|r| {
+            r.department.as_ref().map(|d| AssignmentRule { department: d.clone(), rules: vec![r.name.clone()], ..Default::default() })
+        });
+        let routing: Vec<AssignmentRule> = self.explicit_routing.iter().cloned().chain(implicit).map(|r| self.own_name(r)).collect();
+        self.desk.routing = routing;
+    }
+
+    /// The configuration with the rule edits saved on the 监测规则 page applied: edited rules
+    /// replace the configured ones of the same name, new ones are added, switched-off ones drop
+    /// out, and each rule's department routes its matches. An edit that no longer parses (it was
+    /// checked when saved) is skipped with a warning rather than stopping the service.
+    pub fn with_rule_edits(mut self, edits: &[RuleEdit]) -> Config {
+        if edits.is_empty() {
+            return self;
+        }
+        let mut in_force = yuqing_store::rules::enabled(&self.configured_rules, edits);
+        in_force.retain(|r| match yuqing_text::rules::parse(&r.expr) {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(rule = %r.name, error = %e, "saved watch rule does not parse; skipped");
+                false
+            }
+        });
+        self.rules = in_force.iter().map(|r| RuleDef { name: r.name.clone(), expr: r.expr.clone() }).collect();
+        self.route_rules(&in_force);
+        self
     }
 
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -244,23 +289,17 @@ impl Config {
         }
         let mut desk = raw.desk;
         desk.deadlines = raw.deadlines;
-        // Routing may name a department by an alias; incidents carry the department's own name.
-        // A watch rule's owning department routes its matches too, after the explicit rules.
-        let implicit = raw.rules.iter().filter_map(|r| {
-            r.department.as_ref().map(|d| AssignmentRule { department: d.clone(), rules: vec![r.name.get_ref().clone()], ..Default::default() })
-        });
-        desk.routing = raw
-            .routing
-            .into_iter()
-            .chain(implicit)
-            .map(|mut r| {
-                if let Some(d) = raw.departments.iter().find(|d| d.aliases.contains(&r.department)) {
-                    r.department = d.name.clone();
-                }
-                r
+        let configured_rules: Vec<ConfiguredRule> = raw
+            .rules
+            .iter()
+            .map(|r| ConfiguredRule {
+                name: r.name.get_ref().clone(),
+                expr: r.expr.get_ref().clone(),
+                topic: r.topic.clone(),
+                department: r.department.clone(),
             })
             .collect();
-        Ok(Config {
+        let mut config = Config {
             desk,
             channels: raw.channels,
             auth: raw.auth,
@@ -272,7 +311,12 @@ impl Config {
             assembly: raw.assembly,
             key_periods,
             path: Some(path.to_path_buf()),
-        })
+            configured_rules,
+            explicit_routing: raw.routing,
+        };
+        config.explicit_routing = config.explicit_routing.iter().cloned().map(|r| config.own_name(r)).collect();
+        config.route_rules(&config.configured_rules.clone());
+        Ok(config)
     }
 
     /// The key period in force at `t`, if any.
@@ -308,6 +352,37 @@ mod tests {
 
     fn parse(src: &str) -> Result<Config, ConfigError> {
         Config::parse(src, Path::new("yuqing.toml"))
+    }
+
+    #[test]
+    fn rule_edits_from_the_page_replace_add_switch_off_and_route() {
+        let c = parse(EXAMPLE).expect("the example must load");
+        let explicit = c.desk.routing.len() - c.configured_rules.iter().filter(|r| r.department.is_some()).count();
+        let at = Utc::now();
+        let edit = |name: &str, expr: &str, dept: Option<&str>, enabled: bool| RuleEdit {
+            name: name.into(),
+            expr: expr.into(),
+            topic: None,
+            department: dept.map(String::from),
+            enabled,
+            by: "li".into(),
+            at,
+        };
+        let first = c.configured_rules[0].name.clone();
+        let edits = vec![
+            edit(&first, "医院 & 排队", Some("市卫生健康委员会"), true),
+            edit("校园欺凌", "学校 & 欺凌", Some("市教育局"), true),
+            edit("食品安全", "食品", None, false),
+            edit("坏规则", "学校 &&", None, true),
+        ];
+        let e = c.clone().with_rule_edits(&edits);
+        let names: Vec<&str> = e.rules.iter().map(|r| r.name.as_str()).collect();
+        assert!(names.contains(&"校园欺凌") && !names.contains(&"食品安全") && !names.contains(&"坏规则"), "{names:?}");
+        assert_eq!(e.rules.iter().find(|r| r.name == first).unwrap().expr, "医院 & 排队");
+        assert!(e.desk.routing.iter().any(|r| r.rules == vec!["校园欺凌".to_string()] && r.department == "市教育局"));
+        assert!(!e.desk.routing.iter().any(|r| r.rules == vec!["食品安全".to_string()] && r.topics.is_empty()), "a switched-off rule routes nothing");
+        assert_eq!(e.desk.routing[..explicit], c.desk.routing[..explicit], "the explicit [[routing]] stays first and unchanged");
+        assert_eq!(c.clone().with_rule_edits(&[]).rules, c.rules);
     }
 
     #[test]

@@ -118,7 +118,7 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     };
     let desk_config = pipeline.config().desk.clone();
     let auth_config = pipeline.config().auth.clone();
-    let rules = pipeline.config().rules.clone();
+    let rules = pipeline.config().configured_rules.clone();
     let departments: Vec<String> = pipeline.config().departments.iter().map(|d| d.name.clone()).collect();
     let channels = pipeline.config().channels.clone();
     let data = pipeline.into_data();

@@ -114,9 +114,20 @@ fn story_title(a: &Analysis) -> String {
     t
 }
 
+/// The watch-rule edits saved on the 监测规则 page of this data directory (none in a new one).
+pub fn saved_rule_edits(data_dir: &Path) -> Result<Vec<yuqing_store::rules::RuleEdit>, PipelineError> {
+    let db = data_dir.join("yuqing.db");
+    if !db.exists() {
+        return Ok(Vec::new());
+    }
+    let store = yuqing_store::SqliteStore::open(&db)?;
+    Ok(yuqing_store::rules::edits(store.connection())?)
+}
+
 impl Pipeline {
     /// Opens the data directory and resumes: open stories and their state come back from the store.
     pub fn open(data_dir: &Path, config: Config) -> Result<Pipeline, PipelineError> {
+        let config = config.with_rule_edits(&saved_rule_edits(data_dir)?);
         let analyzer = Arc::new(Analyzer::new(&config.analyzer_config())?);
         let data = DataDir::open(data_dir, analyzer.segmenter_arc())?;
         let next_post_id = data.store.next_post_id()?;

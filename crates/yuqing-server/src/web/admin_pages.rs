@@ -171,7 +171,7 @@ mod tests {
 
     #[test]
     fn system_page_shows_a_broken_chain() {
-        let html = render_system(&[], &[], &[], 9, &Err(ChainBreak { id: 7, reason: "被改动".into() }));
+        let html = render_system(&[], &[], &[], 9, &Err(ChainBreak { id: 7, reason: "被改动".into() }), &SystemView { manage: false, csrf: "t", me: "a", notice: None });
         assert!(html.contains("第 7 条断裂"));
     }
 }

@@ -169,7 +169,7 @@ use yuqing_store::desk::IncidentQuery;
 
 use crate::auth::CurrentUser;
 
-fn error_html(state: &AppState, status: StatusCode, title: &str, msg: &str) -> Response {
+pub(crate) fn error_html(state: &AppState, status: StatusCode, title: &str, msg: &str) -> Response {
     (status, Html(page(title, &state.org_name, state.banner.as_deref(), &format!("<h2>{}</h2><p class=\"late\">{}</p>", crate::html::esc(title), crate::html::esc(msg))))).into_response()
 }
 

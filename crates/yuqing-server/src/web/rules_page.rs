@@ -4,13 +4,17 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use yuqing_core::people::Role;
+use yuqing_store::rules::{self as store_rules, RuleEdit, RuleInForce, RuleOrigin};
 use rusqlite::params;
 use yuqing_text::highlight::snippet;
 use yuqing_text::matching_form;
 use yuqing_text::rules::{self, RuleDef, RuleDoc, RuleSet};
 
+use crate::auth::CurrentUser;
 use crate::html::{esc, fmt_time, page};
 use crate::pages::with_data;
 use crate::AppState;
@@ -75,28 +79,108 @@ pub fn test_rule(conn: &rusqlite::Connection, expr: &str, now: chrono::DateTime<
     Ok(res)
 }
 
-pub async fn rules_page(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let expr = q.get("expr").map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+/// Who may save, switch off and switch on rules: the office and administrators.
+fn may_edit(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Coordinator)
+}
+
+fn origin_label(o: &RuleOrigin) -> String {
+    match o {
+        RuleOrigin::Config => "配置文件".to_string(),
+        RuleOrigin::Edited { by, at, overrides } => {
+            format!("网页{}（{} {}）", if *overrides { "修改" } else { "新增" }, esc(by), fmt_time(at))
+        }
+    }
+}
+
+pub async fn rules_page(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
+    let field = |k: &str| q.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let configured = state.rules.clone();
+    let editing = field("edit");
+    let wanted = editing.clone();
+    let loaded = with_data(&state, move |d| {
+        let c = d.store.connection();
+        let edits = store_rules::edits(c).map_err(|e| e.to_string())?;
+        let history = match &wanted {
+            Some(n) => store_rules::history(c, n).map_err(|e| e.to_string())?,
+            None => Vec::new(),
+        };
+        Ok((store_rules::in_force(&configured, &edits), history))
+    })
+    .await;
+    let (in_force, history) = match loaded {
+        Ok(v) => v,
+        Err(e) => return crate::web::error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "监测规则", &e),
+    };
+    // The workbench starts from the rule being edited, or from what was typed.
+    let current = editing.as_ref().and_then(|n| in_force.iter().find(|r| &r.rule.name == n));
+    let name = field("name").or_else(|| current.map(|r| r.rule.name.clone()));
+    let expr = field("expr").or_else(|| current.map(|r| r.rule.expr.clone()));
+    let department = field("department").or_else(|| current.and_then(|r| r.rule.department.clone()));
+    let notice = field("saved").map(|n| (true, format!("已保存规则“{n}”：之后入库的帖文按新规则分析，命中后按其责任单位分派。")));
+    let body = render(&state, &cu, &in_force, &history, name, expr, department, notice).await;
+    Html(page("监测规则", &state.org_name, state.banner.as_deref(), &body)).into_response()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render(
+    state: &AppState,
+    cu: &CurrentUser,
+    in_force: &[RuleInForce],
+    history: &[RuleEdit],
+    name: Option<String>,
+    expr: Option<String>,
+    department: Option<String>,
+    notice: Option<(bool, String)>,
+) -> String {
     let now = (state.clock)();
+    let editor = may_edit(cu.user.role);
+    let csrf = format!("<input type=\"hidden\" name=\"_csrf\" value=\"{}\">", esc(cu.csrf_token()));
     let mut b = String::from("<h2>监测规则</h2>");
-    b.push_str("<table><thead><tr><th>名称</th><th>表达式</th><th></th></tr></thead><tbody>");
-    for r in state.rules.iter() {
+    if let Some((ok, msg)) = &notice {
+        let _ = write!(b, "<p class=\"{} notice\">{}</p>", if *ok { "ok" } else { "late" }, esc(msg));
+    }
+    b.push_str("<table><thead><tr><th>名称</th><th>表达式</th><th>责任单位</th><th>状态</th><th>来源</th><th></th></tr></thead><tbody>");
+    for r in in_force {
+        let n = urlencoding::encode(&r.rule.name);
         let _ = write!(
             b,
-            "<tr><td>{}</td><td><code>{}</code></td><td><a href=\"/rules?expr={}\">试运行</a></td></tr>",
-            esc(&r.name),
-            esc(&r.expr),
-            urlencoding::encode(&r.expr)
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"muted\">{}</td><td><a href=\"/rules?edit={n}\">{}</a>",
+            esc(&r.rule.name),
+            esc(&r.rule.expr),
+            esc(r.rule.department.as_deref().unwrap_or("")),
+            if r.enabled { "启用" } else { "<span class=\"late\">停用</span>" },
+            origin_label(&r.origin),
+            if editor { "编辑" } else { "试运行" }
         );
+        if editor {
+            let _ = write!(
+                b,
+                " <form method=\"post\" action=\"/rules/enabled\" class=\"act inline\">{csrf}<input type=\"hidden\" name=\"name\" value=\"{}\"><input type=\"hidden\" name=\"enabled\" value=\"{}\"><button>{}</button></form>",
+                esc(&r.rule.name),
+                if r.enabled { 0 } else { 1 },
+                if r.enabled { "停用" } else { "启用" }
+            );
+        }
+        b.push_str("</td></tr>");
     }
-    if state.rules.is_empty() {
-        b.push_str("<tr><td colspan=\"3\" class=\"muted\">配置文件中没有监测规则</td></tr>");
+    if in_force.is_empty() {
+        b.push_str("<tr><td colspan=\"6\" class=\"muted\">还没有监测规则：在下方写一条并保存，或在配置文件 [[rules]] 中列出</td></tr>");
     }
-    b.push_str("</tbody></table><p class=\"muted\">规则在配置文件 [[rules]] 中维护；修改后重启服务生效。语法：\"词语\"、&amp;（且）、|（或）、!（非）、括号、NEAR/n、title: 与 source: 限定字段。</p>");
+    b.push_str("</tbody></table><p class=\"muted\">语法：\"词语\"、&amp;（且）、|（或）、!（非）、括号、NEAR/n（n 字以内）、title: 与 source: 限定字段。\
+        配置文件 [[rules]] 是初始规则；在此保存的修改覆盖同名规则，历次版本都保留。</p>");
+    let depts: String = state.departments.iter().map(|d| format!("<option>{}</option>", esc(d))).collect();
     let _ = write!(
         b,
-        "<h3>规则试运行</h3><form method=\"get\" action=\"/rules\" class=\"act\"><input name=\"expr\" style=\"width:520px\" value=\"{}\" placeholder=\"例如：(医院 | 卫健委) &amp; (投诉 | 纠纷) &amp; !招聘\"><button>检查并试运行</button></form>",
-        esc(expr.as_deref().unwrap_or(""))
+        "<h3>{}</h3><form method=\"get\" action=\"/rules\" class=\"act\">\
+         <input name=\"name\" value=\"{}\" placeholder=\"规则名称（保存时必填）\">\
+         <input name=\"expr\" style=\"width:520px\" value=\"{}\" placeholder=\"例如：(医院 | 卫健委) &amp; (投诉 | 纠纷) &amp; !招聘\">\
+         <input name=\"department\" list=\"rule-departments\" value=\"{}\" placeholder=\"责任单位（命中后分派）\"><datalist id=\"rule-departments\">{depts}</datalist>\
+         <button>检查并试运行</button></form>",
+        if editor { "编辑与试运行" } else { "规则试运行" },
+        esc(name.as_deref().unwrap_or("")),
+        esc(expr.as_deref().unwrap_or("")),
+        esc(department.as_deref().unwrap_or(""))
     );
     if let Some(expr) = expr {
         match rules::parse(&expr) {
@@ -105,8 +189,23 @@ pub async fn rules_page(State(state): State<AppState>, Query(q): Query<HashMap<S
             }
             Ok(rule) => {
                 let _ = write!(b, "<p class=\"ok\">语法正确：<code>{}</code></p>", esc(&rule.to_string()));
+                if editor {
+                    match &name {
+                        Some(n) => {
+                            let _ = write!(
+                                b,
+                                "<form method=\"post\" action=\"/rules\" class=\"act\">{csrf}<input type=\"hidden\" name=\"name\" value=\"{}\"><input type=\"hidden\" name=\"expr\" value=\"{}\"><input type=\"hidden\" name=\"department\" value=\"{}\"><button>保存规则“{}”</button></form>",
+                                esc(n),
+                                esc(&expr),
+                                esc(department.as_deref().unwrap_or("")),
+                                esc(n)
+                            );
+                        }
+                        None => b.push_str("<p class=\"muted\">填写规则名称后可保存。</p>"),
+                    }
+                }
                 let ex = expr.clone();
-                match with_data(&state, move |d| test_rule(d.store.connection(), &ex, now)).await {
+                match with_data(state, move |d| test_rule(d.store.connection(), &ex, now)).await {
                     Err(e) => {
                         let _ = write!(b, "<p class=\"late\">{}</p>", esc(&e));
                     }
@@ -135,12 +234,107 @@ pub async fn rules_page(State(state): State<AppState>, Query(q): Query<HashMap<S
             }
         }
     }
-    Html(page("监测规则", &state.org_name, state.banner.as_deref(), &b)).into_response()
+    if !history.is_empty() {
+        b.push_str("<h3>历次保存</h3><table><thead><tr><th>时间</th><th>修改人</th><th>表达式</th><th>责任单位</th><th>状态</th></tr></thead><tbody>");
+        for h in history {
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                fmt_time(&h.at),
+                esc(&h.by),
+                esc(&h.expr),
+                esc(h.department.as_deref().unwrap_or("")),
+                if h.enabled { "启用" } else { "停用" }
+            );
+        }
+        b.push_str("</tbody></table>");
+    }
+    b
+}
+
+/// A rule saved from the workbench: checked again here (the form may be forged), stored with its
+/// history and audit entry in one transaction.
+fn save_rule(d: &yuqing_store::DataDir, by: &str, edit: &RuleEdit) -> Result<(), String> {
+    let c = d.store.connection();
+    let tx = c.unchecked_transaction().map_err(|e| e.to_string())?;
+    store_rules::save(&tx, edit).map_err(|e| e.to_string())?;
+    let detail = serde_json::json!({"expr": edit.expr, "department": edit.department, "enabled": edit.enabled});
+    yuqing_store::desk::audit_append(&tx, by, "rule.save", &format!("rule:{}", edit.name), &detail.to_string(), edit.at).map_err(|e| e.to_string())?;
+    tx.commit().map_err(|e| e.to_string())
+}
+
+/// What is wrong with a rule about to be saved, if anything.
+fn check_rule(name: &str, expr: &str, department: Option<&str>, departments: &[String]) -> Result<(), String> {
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err("规则名称不能为空，不超过 64 个字符".into());
+    }
+    if let Err(e) = rules::parse(expr) {
+        return Err(format!("表达式有误：{e}"));
+    }
+    if let Some(d) = department {
+        if !departments.is_empty() && !departments.iter().any(|x| x == d) {
+            return Err(format!("责任单位“{d}”不在配置的单位中（{}）", departments.join("、")));
+        }
+    }
+    Ok(())
+}
+
+pub async fn save(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
+    let get = |k: &str| f.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let (name, expr, department) = (get("name").unwrap_or_default(), get("expr").unwrap_or_default(), get("department"));
+    if let Err(msg) = check_rule(&name, &expr, department.as_deref(), &state.departments) {
+        let body = render(&state, &cu, &[], &[], Some(name), Some(expr), department, Some((false, format!("未保存：{msg}")))).await;
+        return (StatusCode::BAD_REQUEST, Html(page("监测规则", &state.org_name, state.banner.as_deref(), &body))).into_response();
+    }
+    let by = cu.user.name.clone();
+    let edit = RuleEdit { name: name.clone(), expr, topic: None, department, enabled: true, by: by.clone(), at: (state.clock)() };
+    match with_data(&state, move |d| save_rule(d, &by, &edit)).await {
+        Ok(()) => Redirect::to(&format!("/rules?saved={}&edit={}", urlencoding::encode(&name), urlencoding::encode(&name))).into_response(),
+        Err(e) => crate::web::error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "监测规则", &e),
+    }
+}
+
+/// Switches a rule in force off (`enabled=0`) or on again (`enabled=1`).
+pub async fn set_enabled(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
+    let name = f.get("name").map(|s| s.trim().to_string()).unwrap_or_default();
+    let enabled = match f.get("enabled").map(String::as_str) {
+        Some("1") => true,
+        Some("0") => false,
+        other => return crate::web::error_html(&state, StatusCode::BAD_REQUEST, "监测规则", &format!("enabled 应为 0 或 1，收到“{}”", other.unwrap_or(""))),
+    };
+    let configured = state.rules.clone();
+    let (by, at) = (cu.user.name.clone(), (state.clock)());
+    let target = name.clone();
+    let r = with_data(&state, move |d| {
+        let edits = store_rules::edits(d.store.connection()).map_err(|e| e.to_string())?;
+        let Some(r) = store_rules::in_force(&configured, &edits).into_iter().find(|r| r.rule.name == target) else {
+            return Ok(Err((StatusCode::NOT_FOUND, format!("没有名为“{target}”的监测规则"))));
+        };
+        let edit = RuleEdit { name: r.rule.name, expr: r.rule.expr, topic: r.rule.topic, department: r.rule.department, enabled, by: by.clone(), at };
+        Ok(save_rule(d, &by, &edit).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e)))
+    })
+    .await;
+    match r {
+        Ok(Ok(())) => Redirect::to(&format!("/rules?saved={}", urlencoding::encode(&name))).into_response(),
+        Ok(Err((status, e))) => crate::web::error_html(&state, status, "监测规则", &e),
+        Err(e) => crate::web::error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "监测规则", &e),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rule_to_save_needs_a_name_a_valid_expression_and_a_known_department() {
+        let depts = vec!["市卫健委".to_string()];
+        assert!(check_rule("医院", "医院 & 投诉", Some("市卫健委"), &depts).is_ok());
+        assert!(check_rule("医院", "医院 & 投诉", None, &depts).is_ok());
+        assert!(check_rule("", "医院", None, &depts).unwrap_err().contains("名称"));
+        assert!(check_rule("医院", "医院 &&", None, &depts).unwrap_err().contains("表达式有误"));
+        assert!(check_rule("医院", "医院", Some("教育局"), &depts).unwrap_err().contains("不在配置的单位中"));
+        assert!(check_rule("医院", "医院", Some("教育局"), &[]).is_ok(), "no departments configured: any name");
+    }
 
     #[test]
     fn the_error_position_is_marked() {
