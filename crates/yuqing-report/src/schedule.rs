@@ -70,7 +70,7 @@ pub fn due(now: DateTime<Utc>, cfg: &ReportConfig, last: &Last) -> Vec<Due> {
 }
 
 /// Who reports go to and how links are made.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Jobs {
     pub org: String,
     pub config: ReportConfig,
