@@ -16,7 +16,7 @@ mod desk_api;
 mod web;
 mod reports;
 
-pub use reports::spawn_report_scheduler;
+pub use reports::{run_report_schedule, spawn_report_scheduler};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -383,6 +383,13 @@ pub async fn run_schedule(State(state): State<AppState>) -> Response {
     Json(json!({"produced": tri!(r)})).into_response()
 }
 
+/// Produces what the report schedule owes at the server's time: what the server runs on start and
+/// then periodically. Returns what was produced.
+pub async fn run_report_schedule(state: &AppState) -> Result<Vec<yuqing_report::schedule::Produced>, String> {
+    let jobs = state.reports.clone();
+    blocking(state, move |d, now| yuqing_report::schedule::run(&d.store, &jobs, now).map_err(fail)).await.map_err(|(_, e)| e)
+}
+
 /// Runs the report schedule at once (catching up on what was missed while the server was down)
 /// and then every `every`, on the server's clock. A failing pass is logged and retried.
 pub fn spawn_report_scheduler(state: &AppState, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
@@ -392,11 +399,10 @@ pub fn spawn_report_scheduler(state: &AppState, every: std::time::Duration) -> t
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            let jobs = state.reports.clone();
-            match blocking(&state, move |d, now| yuqing_report::schedule::run(&d.store, &jobs, now).map_err(fail)).await {
+            match run_report_schedule(&state).await {
                 Ok(p) if !p.is_empty() => tracing::info!(produced = ?p, "report schedule"),
                 Ok(_) => {}
-                Err((_, e)) => tracing::error!(error = %e, "report schedule failed"),
+                Err(e) => tracing::error!(error = %e, "report schedule failed"),
             }
         }
     })
