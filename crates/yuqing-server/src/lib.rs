@@ -15,6 +15,9 @@ pub mod people;
 pub mod desk;
 mod desk_api;
 mod web;
+mod reports;
+
+pub use reports::{run_report_schedule, spawn_report_scheduler};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -50,12 +53,14 @@ pub struct AppState {
     pub rules: Arc<Vec<yuqing_store::rules::ConfiguredRule>>,
     /// Sign-in settings (sessions, lock-out, cookies).
     pub auth: Arc<AuthConfig>,
+    /// Reports: configuration, recipients and links (`[reports]`).
+    pub reports: Arc<yuqing_report::schedule::Jobs>,
 }
 
 impl AppState {
     /// State with the default desk and the wall clock.
     pub fn new(data: DataDir, org_name: String, banner: Option<String>) -> AppState {
-        AppState { data: Arc::new(Mutex::new(data)), org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()) }
+        AppState { data: Arc::new(Mutex::new(data)), org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()), reports: Arc::default() }
     }
 }
 
@@ -89,6 +94,13 @@ pub fn router(state: AppState) -> Router {
         .route("/stories/{id}", get(pages::story))
         .route("/search", get(pages::search))
         .route("/alerts", get(pages::alerts))
+        .route("/reports", get(reports::pages::index))
+        .route("/reports/generate", post(reports::pages::generate))
+        .route("/reports/{id}", get(reports::pages::view))
+        .route("/reports/disposal", get(reports::pages::disposal_index).post(reports::pages::disposal_new))
+        .route("/reports/disposal/{id}", get(reports::pages::disposal_view).post(reports::pages::disposal_act))
+        .route("/reports/risks", get(reports::pages::risks).post(reports::pages::risk_add))
+        .route("/reports/risks/{id}", post(reports::pages::risk_update))
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/stats", get(api::stats))
         .route("/api/v1/stories", get(api::stories))
@@ -112,6 +124,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/audit/verify", get(desk_api::audit_verify))
         .route("/api/v1/desk/tick", post(desk_api::tick))
         .route("/api/v1/openapi.json", get(desk_api::openapi))
+        .route("/api/v1/reports", get(reports::list).post(reports::create))
+        .route("/api/v1/reports/schedule", post(reports::run_schedule))
+        .route("/api/v1/reports/{id}", get(reports::get))
+        .route("/api/v1/reports/disposal", get(reports::disposal_list).post(reports::disposal_create))
+        .route("/api/v1/reports/disposal/{id}", get(reports::disposal_get).post(reports::disposal_edit))
+        .route("/api/v1/reports/disposal/{id}/issue", post(reports::disposal_issue))
+        .route("/api/v1/reports/risks", get(reports::risks).post(reports::risk_add))
+        .route("/api/v1/reports/risks/{id}", post(reports::risk_update))
+        .route("/api/v1/reports/risks/{id}/history", get(reports::risk_history))
         .merge(auth::routes())
         // Sign-in, roles (auth/policy.rs) and CSRF on every route above.
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::enforce))

@@ -368,6 +368,19 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/audit", "AC"),
     ("GET", "/api/v1/audit/verify", "AC"),
     ("POST", "/api/v1/desk/tick", "AC"),
+    ("GET", "/api/v1/reports", "ACPOV"),
+    ("POST", "/api/v1/reports", "ACPO"),
+    ("POST", "/api/v1/reports/schedule", "AC"),
+    ("GET", "/api/v1/reports/{id}", "ACPOV"),
+    ("GET", "/api/v1/reports/disposal", "ACPODV"),
+    ("POST", "/api/v1/reports/disposal", "ACOD"),
+    ("GET", "/api/v1/reports/disposal/{id}", "ACPODV"),
+    ("POST", "/api/v1/reports/disposal/{id}", "ACOD"),
+    ("POST", "/api/v1/reports/disposal/{id}/issue", "AC"),
+    ("GET", "/api/v1/reports/risks", "ACPODV"),
+    ("POST", "/api/v1/reports/risks", "ACD"),
+    ("POST", "/api/v1/reports/risks/{id}", "ACD"),
+    ("GET", "/api/v1/reports/risks/{id}/history", "ACPODV"),
 ];
 
 const ROLES: [(char, Role, &str); 6] = [

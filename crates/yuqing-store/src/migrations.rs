@@ -243,7 +243,67 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX posts_time_sentiment_source ON posts(published_at, sentiment, source);
     "#,
-    // watch rules edited on the 监测规则 page (over the configuration's), with every saved version.
+    // 5: reports and forms: the archive of produced reports (the report as JSON, rendered on
+    // download), serial counters per scope and year, disposal reports (处置情况报告单), the risk
+    // register (隐患排查表) with its history, and the scheduler's last produced periods.
+    r#"
+    CREATE TABLE report_archive (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        period TEXT NOT NULL,
+        title TEXT NOT NULL,
+        data TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX report_archive_kind ON report_archive(kind, period);
+    CREATE TABLE report_serials (
+        scope TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        last INTEGER NOT NULL,
+        PRIMARY KEY (scope, year)
+    );
+    CREATE TABLE disposal_reports (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        serial TEXT UNIQUE,
+        status TEXT NOT NULL,
+        data TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        issued_at INTEGER
+    );
+    CREATE INDEX disposal_reports_incident ON disposal_reports(incident_id, id);
+    CREATE TRIGGER disposal_reports_frozen BEFORE UPDATE ON disposal_reports WHEN OLD.status = 'issued'
+        BEGIN SELECT RAISE(ABORT, 'an issued disposal report is frozen'); END;
+    CREATE TABLE risk_items (
+        id INTEGER PRIMARY KEY,
+        department TEXT NOT NULL,
+        status TEXT NOT NULL,
+        due_date TEXT NOT NULL,
+        data TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX risk_items_department ON risk_items(department, id);
+    CREATE TABLE risk_item_history (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES risk_items(id),
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        change TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX risk_item_history_item ON risk_item_history(item_id, id);
+    CREATE TRIGGER risk_item_history_no_update BEFORE UPDATE ON risk_item_history
+        BEGIN SELECT RAISE(ABORT, 'risk_item_history is append-only'); END;
+    CREATE TABLE report_schedule (
+        name TEXT PRIMARY KEY,
+        last_period TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
+    // 6: watch rules edited on the 监测规则 page (over the configuration's), with every saved version.
     r#"
     CREATE TABLE watch_rules (
         name TEXT PRIMARY KEY,

@@ -118,6 +118,8 @@ struct RawConfig {
     channels: Vec<ChannelConfig>,
     #[serde(default)]
     auth: AuthConfig,
+    #[serde(default)]
+    reports: yuqing_report::ReportConfig,
 }
 
 /// A validated configuration.
@@ -137,6 +139,8 @@ pub struct Config {
     pub channels: Vec<ChannelConfig>,
     /// Sign-in: sessions, lock-out, cookies (`[auth]`).
     pub auth: AuthConfig,
+    /// Reports and their schedule (`[reports]`).
+    pub reports: yuqing_report::ReportConfig,
     /// Where it came from (None: built-in defaults).
     pub path: Option<PathBuf>,
     /// The `[[rules]]` as the file defines them (edits on the 监测规则 page apply over these).
@@ -287,6 +291,14 @@ impl Config {
                 return Err(at(pos, format!("[desk] 引用的通知渠道“{name}”没有在 [[channels]] 中定义")));
             }
         }
+        if let Err(e) = raw.reports.validate() {
+            return Err(at(src.find("[reports]").unwrap_or(0), e));
+        }
+        for name in &raw.reports.channels {
+            if !raw.channels.iter().any(|c| &c.name == name) {
+                return Err(at(src.find(&format!("\"{name}\"")).unwrap_or(0), format!("[reports] 引用的通知渠道“{name}”没有在 [[channels]] 中定义")));
+            }
+        }
         let mut desk = raw.desk;
         desk.deadlines = raw.deadlines;
         let configured_rules: Vec<ConfiguredRule> = raw
@@ -303,6 +315,7 @@ impl Config {
             desk,
             channels: raw.channels,
             auth: raw.auth,
+            reports: raw.reports,
             organization: raw.organization,
             departments: raw.departments,
             rules,

@@ -121,6 +121,7 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     let rules = pipeline.config().configured_rules.clone();
     let departments: Vec<String> = pipeline.config().departments.iter().map(|d| d.name.clone()).collect();
     let channels = pipeline.config().channels.clone();
+    let report_jobs = crate::report_cli::jobs(pipeline.config());
     let data = pipeline.into_data();
     // The demo's clock stands at the end of the replay and runs on from there, so the dashboard's
     // "today" and the desk's clocks read the replayed posts as live ones.
@@ -135,6 +136,7 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     state.departments = departments;
     state.rules = Arc::new(rules);
     state.auth = Arc::new(auth_config);
+    state.reports = Arc::new(report_jobs);
     let deliverer = Arc::new(yuqing_server::notify::Deliverer::new(&channels).context("通知渠道配置有误")?);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("无法启动异步运行时")?;
     rt.block_on(async move {
@@ -142,6 +144,8 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
         // The desk's clock and the outbox run beside the pages; both resume where they stopped.
         let _ticker = yuqing_server::spawn_desk_ticker(&state, tick);
         let _worker = yuqing_server::notify::spawn_outbox_worker(state.data.clone(), deliverer, Default::default());
+        // Reports due while the server was down are produced now, then on schedule.
+        let _reports = yuqing_server::spawn_report_scheduler(&state, std::time::Duration::from_secs(30));
         println!("页面已启动：http://{local}/  （Ctrl-C 停止）");
         fut.await?;
         Ok::<(), anyhow::Error>(())

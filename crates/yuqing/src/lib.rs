@@ -8,4 +8,5 @@ pub mod demo;
 pub mod desk_cli;
 pub mod eval;
 pub mod pipeline;
+pub mod report_cli;
 pub mod train;

@@ -155,6 +155,11 @@ enum Command {
         #[command(subcommand)]
         command: DutyCommand,
     },
+    /// 报表：日报、周报、专报、考评统计，处置情况报告单，隐患排查表
+    Report {
+        #[command(subcommand)]
+        command: yuqing::report_cli::ReportCommand,
+    },
     /// 用 ../shared/data/sentiment 训练情感模型（可复现）
     TrainSentiment {
         #[arg(long, default_value = "../shared/data/sentiment")]
@@ -739,6 +744,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Report { command } => yuqing::report_cli::run(command, &cli.data_dir, &load_config(&cli)?, cli.json),
         Command::Duty { command } => {
             let store = desk_cli::open_db(&cli.data_dir, false)?;
             match command {

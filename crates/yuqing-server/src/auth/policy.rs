@@ -55,6 +55,14 @@ pub const OPENERS: &[Role] = &[Admin, Coordinator, Officer];
 pub const DUTY_STAFF: &[Role] = &[Admin, Coordinator, Approver, Officer];
 /// Who sees the overdue records.
 pub const OVERDUE_READERS: &[Role] = &[Admin, Coordinator, Approver];
+/// Who reads the archived reports (all but department members, who see their own forms only).
+pub const REPORT_READERS: &[Role] = &[Admin, Coordinator, Approver, Officer, Role::Viewer];
+/// Who generates reports on demand.
+pub const REPORT_MAKERS: &[Role] = &[Admin, Coordinator, Approver, Officer];
+/// Who drafts and edits disposal reports (department members on their own incidents).
+pub const FORM_WRITERS: &[Role] = &[Admin, Coordinator, Officer, DepartmentMember];
+/// Who keeps the risk register (department members their own department's lines).
+pub const RISK_KEEPERS: &[Role] = &[Admin, Coordinator, DepartmentMember];
 
 const fn r(method: &'static str, path: &'static str, access: Access, what: &'static str) -> Rule {
     Rule { method, path, access, what }
@@ -119,6 +127,30 @@ pub const POLICY: &[Rule] = &[
     r("GET", "/api/v1/audit", Roles(OFFICE), "查看审计日志"),
     r("GET", "/api/v1/audit/verify", Roles(OFFICE), "校验审计日志"),
     r("POST", "/api/v1/desk/tick", Roles(OFFICE), "触发时限检查"),
+    // Reports and forms.
+    r("GET", "/reports", Roles(REPORT_READERS), "查看报表"),
+    r("POST", "/reports/generate", Roles(REPORT_MAKERS), "生成报表"),
+    r("GET", "/reports/{id}", Roles(REPORT_READERS), "查看报表"),
+    r("GET", "/reports/disposal", SignedIn, "查看处置情况报告单"),
+    r("POST", "/reports/disposal", Roles(FORM_WRITERS), "新建处置情况报告单"),
+    r("GET", "/reports/disposal/{id}", SignedIn, "查看处置情况报告单"),
+    r("POST", "/reports/disposal/{id}", Roles(FORM_WRITERS), "修改或签发处置情况报告单"),
+    r("GET", "/reports/risks", SignedIn, "查看隐患排查表"),
+    r("POST", "/reports/risks", Roles(RISK_KEEPERS), "登记隐患"),
+    r("POST", "/reports/risks/{id}", Roles(RISK_KEEPERS), "修改隐患"),
+    r("GET", "/api/v1/reports", Roles(REPORT_READERS), "查看报表"),
+    r("POST", "/api/v1/reports", Roles(REPORT_MAKERS), "生成报表"),
+    r("POST", "/api/v1/reports/schedule", Roles(OFFICE), "触发定时报表"),
+    r("GET", "/api/v1/reports/{id}", Roles(REPORT_READERS), "下载报表"),
+    r("GET", "/api/v1/reports/disposal", SignedIn, "查看处置情况报告单"),
+    r("POST", "/api/v1/reports/disposal", Roles(FORM_WRITERS), "新建处置情况报告单"),
+    r("GET", "/api/v1/reports/disposal/{id}", SignedIn, "查看处置情况报告单"),
+    r("POST", "/api/v1/reports/disposal/{id}", Roles(FORM_WRITERS), "修改处置情况报告单"),
+    r("POST", "/api/v1/reports/disposal/{id}/issue", Roles(OFFICE), "签发处置情况报告单"),
+    r("GET", "/api/v1/reports/risks", SignedIn, "查看隐患排查表"),
+    r("POST", "/api/v1/reports/risks", Roles(RISK_KEEPERS), "登记隐患"),
+    r("POST", "/api/v1/reports/risks/{id}", Roles(RISK_KEEPERS), "修改隐患"),
+    r("GET", "/api/v1/reports/risks/{id}/history", SignedIn, "查看隐患修改记录"),
 ];
 
 /// The rule for a request: `path` is the matched route pattern. HEAD follows GET.

@@ -1,0 +1,186 @@
+//! Reads what the reports need from the store and hands it to the pure builders in `model`.
+//! Read-only; time and the local offset are arguments.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
+use rusqlite::{params, Connection};
+use yuqing_core::incident::Incident;
+use yuqing_core::people::Role;
+use yuqing_store::{desk, SqliteStore, Store, StoryRecord};
+
+use crate::model::*;
+use crate::period::Period;
+use crate::{ReportError, Result};
+
+fn story_line(s: &StoryRecord) -> StoryLine {
+    let topic = s.topics.iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map_or_else(|| "其他".to_string(), |t| t.0.clone());
+    StoryLine {
+        id: s.id,
+        title: s.title.clone(),
+        grade: s.grade,
+        topic,
+        posts: s.posts,
+        sites: s.sites,
+        negative_share: s.negative_share,
+        first_at: s.first_at,
+        last_at: s.last_at,
+    }
+}
+
+fn stories(store: &SqliteStore, ids: impl IntoIterator<Item = i64>) -> Result<Vec<StoryLine>> {
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(s) = store.story(id)? {
+            out.push(story_line(&s));
+        }
+    }
+    Ok(out)
+}
+
+/// Posts published in `[start, end)`.
+pub fn posts_between(conn: &Connection, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<PostLine>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, story_id, title, text, url, source, published_at, hits, topics, sentiment, reads + comments + reposts + likes \
+         FROM posts WHERE published_at >= ?1 AND published_at < ?2 ORDER BY id",
+    )?;
+    let rows = st.query_map(params![start.timestamp(), end.timestamp()], |r| {
+        let title: String = r.get(2)?;
+        let text: String = r.get(3)?;
+        let hits: String = r.get(7)?;
+        let topics: String = r.get(8)?;
+        let sentiment: i64 = r.get(9)?;
+        let at: i64 = r.get(6)?;
+        let title = if title.trim().is_empty() {
+            let short: String = text.chars().take(40).collect();
+            if text.chars().count() > 40 { format!("{short}……") } else { short }
+        } else {
+            title
+        };
+        Ok(PostLine {
+            id: r.get(0)?,
+            story_id: r.get(1)?,
+            title,
+            url: r.get(4)?,
+            source: r.get(5)?,
+            at: DateTime::from_timestamp(at, 0).unwrap_or_default(),
+            topics: serde_json::from_str(&topics).unwrap_or_default(),
+            rule_hit: hits.trim() != "[]" && !hits.trim().is_empty(),
+            negative: sentiment == 0,
+            interactions: r.get::<_, i64>(10)?.max(0) as u64,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// 日报 of local day `date`.
+pub fn daily(store: &SqliteStore, org: &str, date: NaiveDate, offset: FixedOffset, link_base: &str, per_story: usize, now: DateTime<Utc>) -> Result<DailyDigest> {
+    let (start, end) = Period::day(date).bounds(offset);
+    let posts = posts_between(store.connection(), start, end)?;
+    let negative = posts.iter().filter(|p| p.negative).count() as u64;
+    let mut ids: Vec<i64> = posts.iter().map(|p| p.story_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let lines = stories(store, ids)?;
+    Ok(build_daily(org, date, &lines, &posts, negative, link_base, per_story, now))
+}
+
+fn incidents_where(conn: &Connection, sql_where: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<Incident>> {
+    let mut st = conn.prepare(&format!("SELECT id, data FROM incidents WHERE {sql_where} ORDER BY id"))?;
+    let rows = st.query_map(params![start.timestamp(), end.timestamp()], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, data) = row?;
+        out.push(serde_json::from_str(&data).map_err(|e| ReportError::Store(yuqing_store::StoreError::Corrupt { what: format!("工单 {id}"), detail: e.to_string() }))?);
+    }
+    Ok(out)
+}
+
+fn counts(conn: &Connection, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<PeriodCounts> {
+    let (s, e) = (start.timestamp(), end.timestamp());
+    let q = |sql: &str| -> Result<u32> { Ok(conn.query_row(sql, params![s, e], |r| r.get::<_, i64>(0))?.max(0) as u32) };
+    let first_reports = q("SELECT COUNT(*) FROM incident_events WHERE at >= ?1 AND at < ?2 AND kind = 'state_changed' AND json_extract(detail, '$.step') = 'Report'")?;
+    let leadership = q("SELECT COUNT(*) FROM incident_events WHERE at >= ?1 AND at < ?2 AND kind = 'leadership_reported'")?;
+    let disposal = q("SELECT COUNT(*) FROM disposal_reports WHERE issued_at >= ?1 AND issued_at < ?2")?;
+    Ok(PeriodCounts {
+        reports: first_reports + leadership + disposal,
+        publications: q("SELECT COUNT(*) FROM incident_events WHERE at >= ?1 AND at < ?2 AND kind = 'published'")?,
+        overdue: q("SELECT COUNT(*) FROM overdue WHERE recorded_at >= ?1 AND recorded_at < ?2")?,
+        posts: conn.query_row("SELECT COUNT(*) FROM posts WHERE published_at >= ?1 AND published_at < ?2", params![s, e], |r| r.get::<_, i64>(0))?.max(0) as u64,
+        closed: q("SELECT COUNT(*) FROM incidents WHERE closed_at >= ?1 AND closed_at < ?2")?,
+    })
+}
+
+/// 考评 for a period.
+pub fn stats(store: &SqliteStore, org: &str, period: Period, offset: FixedOffset, now: DateTime<Utc>) -> Result<PeriodStats> {
+    let (start, end) = period.bounds(offset);
+    let conn = store.connection();
+    let opened = incidents_where(conn, "opened_at >= ?1 AND opened_at < ?2", start, end)?;
+    Ok(build_stats(org, period, &opened, &counts(conn, start, end)?, now))
+}
+
+/// 周报 for a week (any period works; the chart has one bar per day).
+pub fn weekly(store: &SqliteStore, org: &str, period: Period, offset: FixedOffset, now: DateTime<Utc>) -> Result<WeeklyBulletin> {
+    let (start, end) = period.bounds(offset);
+    let conn = store.connection();
+    let buckets = yuqing_store::dashboard::volume(conn, end - Duration::seconds(1), 86_400, period.days() as usize, offset.local_minus_utc() as i64)?;
+    let days = buckets
+        .iter()
+        .map(|b| DayVolume { date: crate::period::local_date(b.start, offset), negative: b.counts[0], neutral: b.counts[1], positive: b.counts[2] })
+        .collect();
+    let mut st = conn.prepare_cached(
+        "SELECT id FROM stories WHERE last_at >= ?1 AND first_at < ?2 ORDER BY grade_rank DESC, posts DESC, id LIMIT 50",
+    )?;
+    let ids = st.query_map(params![start.timestamp(), end.timestamp()], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let lines = stories(store, ids)?;
+    let opened = incidents_where(conn, "opened_at >= ?1 AND opened_at < ?2", start, end)?;
+    let closed = incidents_where(conn, "closed_at >= ?1 AND closed_at < ?2", start, end)?;
+    Ok(build_weekly(org, period, days, &lines, &opened, &closed, &counts(conn, start, end)?, now))
+}
+
+/// 专报 for an incident.
+pub fn special(store: &SqliteStore, org: &str, incident_id: i64, offset: FixedOffset, now: DateTime<Utc>) -> Result<SpecialReport> {
+    let conn = store.connection();
+    let Some(inc) = desk::incident(conn, incident_id)? else { return Err(ReportError::NotFound(format!("工单 {incident_id} 不存在"))) };
+    let lines = stories(store, inc.stories.iter().copied())?;
+    let timeline = desk::timeline(conn, incident_id)?
+        .into_iter()
+        .filter(|e| e.kind.name() != "heat_snapshot")
+        .map(|e| TimelineLine { at: e.at, actor: e.actor, text: e.summary })
+        .collect();
+    let mut hours: BTreeMap<DateTime<Utc>, (u32, u32)> = BTreeMap::new();
+    for s in &inc.stories {
+        for b in yuqing_store::story_heat(store, *s)? {
+            let e = hours.entry(b.hour).or_default();
+            e.0 += b.posts;
+            e.1 += b.negative;
+        }
+    }
+    let mut spread: Vec<HourPoint> = Vec::new();
+    if let (Some(first), Some(last)) = (hours.keys().next().copied(), hours.keys().last().copied()) {
+        // Every hour from the first post on (at most the last 7 days), empty hours as zero.
+        let first = first.max(last - Duration::hours(167));
+        let mut h = first;
+        while h <= last {
+            let (posts, negative) = hours.get(&h).copied().unwrap_or((0, 0));
+            spread.push(HourPoint { hour: h, posts, negative });
+            h += Duration::hours(1);
+        }
+    }
+    Ok(build_special(org, &inc, &lines, timeline, spread, offset, now))
+}
+
+/// The disposal form's fields as the incident has them now; the leader is the approver of the
+/// lead department's area when one is configured (the first active approver).
+pub fn disposal_prefill(conn: &Connection, incident_id: i64, today: NaiveDate, offset: FixedOffset) -> Result<DisposalFields> {
+    let Some(inc) = desk::incident(conn, incident_id)? else { return Err(ReportError::NotFound(format!("工单 {incident_id} 不存在"))) };
+    let users = desk::users(conn)?;
+    let leader = users.iter().find(|u| u.active && u.role == Role::Approver);
+    let l = leader.map(|u| (u.display_name.as_str(), u.phone.as_deref().unwrap_or("")));
+    Ok(prefill_disposal(&inc, l, today, offset))
+}
+
+/// The risk register as of `today` (one department's when given).
+pub fn risk_register(conn: &Connection, org: &str, department: Option<&str>, today: NaiveDate) -> Result<RiskRegister> {
+    Ok(RiskRegister { org: org.to_string(), as_of: today, items: crate::store::risk_list(conn, department)? })
+}

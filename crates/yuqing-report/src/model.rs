@@ -1,0 +1,835 @@
+//! The reports as data, and the pure functions that build them from what `gather` read. No clock,
+//! no I/O: the time a report is made and the local offset are arguments, so a report is the same
+//! whenever it is rebuilt from the same data.
+//!
+//! Reports are about the organization's own handling of matters: posts and stories appear by title
+//! and link, never as lists of authors.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use yuqing_core::incident::{DeadlineKind, Incident, IncidentState, StatementStatus};
+use yuqing_core::Grade;
+
+use crate::period::{local_date, Period};
+
+/// A post as a report lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PostLine {
+    pub id: i64,
+    pub story_id: i64,
+    /// The title, or the beginning of the text when the post has none.
+    pub title: String,
+    pub url: Option<String>,
+    pub source: String,
+    pub at: DateTime<Utc>,
+    pub topics: Vec<String>,
+    /// A watch rule matched it.
+    pub rule_hit: bool,
+    pub negative: bool,
+    pub interactions: u64,
+}
+
+/// A story as a report lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoryLine {
+    pub id: i64,
+    pub title: String,
+    pub grade: Option<Grade>,
+    /// The story's leading topic ("其他" when none).
+    pub topic: String,
+    pub posts: u64,
+    pub sites: u32,
+    pub negative_share: f32,
+    pub first_at: DateTime<Utc>,
+    pub last_at: DateTime<Utc>,
+}
+
+/// 日报: the day's important posts and stories, by grade and topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DailyDigest {
+    pub org: String,
+    pub date: NaiveDate,
+    pub generated_at: DateTime<Utc>,
+    pub posts_total: u64,
+    pub negative_total: u64,
+    pub groups: Vec<DigestGroup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DigestGroup {
+    pub grade: Option<Grade>,
+    pub topic: String,
+    pub entries: Vec<DigestEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DigestEntry {
+    pub story: StoryLine,
+    /// The story's page in yuqing.
+    pub link: String,
+    /// Its important posts of the day (most interactions first).
+    pub posts: Vec<PostLine>,
+    /// How many important posts the story had that day in all.
+    pub posts_today: u64,
+}
+
+impl DailyDigest {
+    pub fn items(&self) -> usize {
+        self.groups.iter().map(|g| g.entries.len()).sum()
+    }
+}
+
+/// Posts of one local day by sentiment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayVolume {
+    pub date: NaiveDate,
+    pub negative: u64,
+    pub neutral: u64,
+    pub positive: u64,
+}
+
+impl DayVolume {
+    pub fn total(&self) -> u64 {
+        self.negative + self.neutral + self.positive
+    }
+}
+
+/// An incident as a report lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentLine {
+    pub id: i64,
+    pub title: String,
+    pub grade: Grade,
+    pub state: String,
+    pub department: Option<String>,
+    pub opened_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl IncidentLine {
+    pub fn of(i: &Incident) -> IncidentLine {
+        IncidentLine {
+            id: i.id,
+            title: i.title.clone(),
+            grade: i.grade,
+            state: i.state.label_zh().to_string(),
+            department: i.lead_department.clone(),
+            opened_at: i.opened_at,
+            closed_at: i.closed_at,
+        }
+    }
+}
+
+/// 考评 by department: how its incidents went.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DepartmentStats {
+    pub department: String,
+    pub incidents: u32,
+    pub closed: u32,
+    /// First-report clocks that fell due (met or past due) / met in time.
+    pub report_due: u32,
+    pub report_on_time: u32,
+    /// Public-response clocks that fell due / met in time.
+    pub response_due: u32,
+    pub response_on_time: u32,
+    /// Clocks missed, every kind.
+    pub overdue: u32,
+    /// Mean detection → first report, seconds.
+    pub mean_report_secs: Option<i64>,
+    /// Mean detection → first public response, seconds.
+    pub mean_response_secs: Option<i64>,
+}
+
+impl DepartmentStats {
+    pub fn report_rate(&self) -> Option<f64> {
+        rate(self.report_on_time, self.report_due)
+    }
+    pub fn response_rate(&self) -> Option<f64> {
+        rate(self.response_on_time, self.response_due)
+    }
+}
+
+fn rate(n: u32, d: u32) -> Option<f64> {
+    (d > 0).then(|| n as f64 / d as f64)
+}
+
+/// Totals of a period: 处置舆情事件 N 起、报送信息 N 条 …
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Incidents opened in the period.
+    pub incidents: u32,
+    pub closed: u32,
+    /// 报送信息: first reports, reports to leadership and issued disposal reports in the period.
+    pub reports: u32,
+    /// Statements published in the period.
+    pub publications: u32,
+    /// Clocks missed (recorded overdue) in the period.
+    pub overdue: u32,
+    /// Posts collected in the period.
+    pub posts: u64,
+}
+
+/// 周报 for one week (Monday to Sunday).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeeklyBulletin {
+    pub org: String,
+    pub period: Period,
+    pub generated_at: DateTime<Utc>,
+    pub days: Vec<DayVolume>,
+    pub top_stories: Vec<StoryLine>,
+    pub opened: Vec<IncidentLine>,
+    pub closed: Vec<IncidentLine>,
+    pub departments: Vec<DepartmentStats>,
+    pub totals: Totals,
+}
+
+/// 考评: period statistics by department.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodStats {
+    pub org: String,
+    pub period: Period,
+    pub generated_at: DateTime<Utc>,
+    pub departments: Vec<DepartmentStats>,
+    pub totals: Totals,
+}
+
+/// One hour of a story's spread.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourPoint {
+    pub hour: DateTime<Utc>,
+    pub posts: u32,
+    pub negative: u32,
+}
+
+/// A line of the special report's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineLine {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub text: String,
+}
+
+/// 专报 for one incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpecialReport {
+    pub org: String,
+    pub incident: IncidentLine,
+    pub generated_at: DateTime<Utc>,
+    pub summary: String,
+    pub findings: Option<String>,
+    pub cooperating: Vec<String>,
+    pub timeline: Vec<TimelineLine>,
+    pub spread: Vec<HourPoint>,
+    pub measures: Vec<String>,
+    pub statement: Option<String>,
+}
+
+/// Where a disposal report stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DisposalStatus {
+    /// 草稿: editable.
+    Draft,
+    /// 已签发: numbered and frozen.
+    Issued,
+}
+
+impl DisposalStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisposalStatus::Draft => "draft",
+            DisposalStatus::Issued => "issued",
+        }
+    }
+    pub fn parse(s: &str) -> Option<DisposalStatus> {
+        match s {
+            "draft" => Some(DisposalStatus::Draft),
+            "issued" => Some(DisposalStatus::Issued),
+            _ => None,
+        }
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            DisposalStatus::Draft => "草稿",
+            DisposalStatus::Issued => "已签发",
+        }
+    }
+}
+
+/// The editable fields of the 舆情处置情况报告单.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisposalFields {
+    /// 标题
+    pub title: String,
+    /// 舆情产生原因（事实真相）
+    pub cause: String,
+    /// 具体处置措施及网络舆论引导措施
+    pub measures: String,
+    /// 应对口径
+    pub statement: String,
+    /// 处置结果
+    pub result: String,
+    /// 责任单位
+    pub department: String,
+    /// 分管领导
+    pub leader: String,
+    /// 联系电话
+    pub phone: String,
+    /// 日期
+    pub date: NaiveDate,
+}
+
+/// The labels of the form, in order, with the field each holds.
+pub const DISPOSAL_LABELS: [(&str, &str); 9] = [
+    ("title", "标题"),
+    ("cause", "舆情产生原因（事实真相）"),
+    ("measures", "具体处置措施及网络舆论引导措施"),
+    ("statement", "应对口径"),
+    ("result", "处置结果"),
+    ("department", "责任单位"),
+    ("leader", "分管领导"),
+    ("phone", "联系电话"),
+    ("date", "日期"),
+];
+
+impl DisposalFields {
+    /// The value of a field by its key in `DISPOSAL_LABELS`.
+    pub fn get(&self, key: &str) -> String {
+        match key {
+            "title" => self.title.clone(),
+            "cause" => self.cause.clone(),
+            "measures" => self.measures.clone(),
+            "statement" => self.statement.clone(),
+            "result" => self.result.clone(),
+            "department" => self.department.clone(),
+            "leader" => self.leader.clone(),
+            "phone" => self.phone.clone(),
+            "date" => crate::period::zh_date(self.date),
+            _ => String::new(),
+        }
+    }
+
+    /// Sets a field from text; the date must be `YYYY-MM-DD`.
+    pub fn set(&mut self, key: &str, value: &str) -> crate::Result<()> {
+        let v = value.trim().to_string();
+        match key {
+            "title" => self.title = v,
+            "cause" => self.cause = v,
+            "measures" => self.measures = v,
+            "statement" => self.statement = v,
+            "result" => self.result = v,
+            "department" => self.department = v,
+            "leader" => self.leader = v,
+            "phone" => self.phone = v,
+            "date" => self.date = crate::period::parse_date(&v, "日期")?,
+            other => return Err(crate::ReportError::Invalid(format!("报告单没有字段“{other}”"))),
+        }
+        Ok(())
+    }
+
+    /// What must be filled before the form is issued.
+    pub fn missing(&self) -> Vec<&'static str> {
+        let mut m = Vec::new();
+        for (key, label) in DISPOSAL_LABELS {
+            if key != "date" && key != "phone" && self.get(key).trim().is_empty() {
+                m.push(label);
+            }
+        }
+        m
+    }
+}
+
+/// 舆情处置情况报告单.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DisposalReport {
+    pub id: i64,
+    pub incident_id: i64,
+    /// `YQCZBG-YYYY-NNN`, given when issued.
+    pub serial: Option<String>,
+    pub status: DisposalStatus,
+    /// 主送
+    pub recipient: String,
+    /// 报送单位
+    pub issuer: String,
+    pub fields: DisposalFields,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub updated_at: DateTime<Utc>,
+    pub issued_at: Option<DateTime<Utc>>,
+    pub issued_by: Option<String>,
+}
+
+/// The serial of the `n`th report of `year`.
+pub fn disposal_serial(year: i32, n: i64) -> String {
+    format!("YQCZBG-{year}-{n:03}")
+}
+
+/// The form's fields as the incident has them: verification findings, measures taken, the approved
+/// statement, the result so far. `leader` and `phone` come from the configured approver, if any.
+pub fn prefill_disposal(inc: &Incident, leader: Option<(&str, &str)>, today: NaiveDate, offset: FixedOffset) -> DisposalFields {
+    let t = |d: &DateTime<Utc>| d.with_timezone(&offset).format("%m月%d日%H:%M").to_string();
+    let mut measures: Vec<String> = Vec::new();
+    for task in inc.tasks.iter().filter(|t| t.done_at.is_some()) {
+        let note = task.note.as_deref().map(|n| format!("：{n}")).unwrap_or_default();
+        measures.push(format!("{}{note}", task.title));
+    }
+    for p in &inc.publications {
+        measures.push(format!(
+            "{}通过{}发布回应{}",
+            t(&p.at),
+            p.channel.label_zh(),
+            p.url.as_deref().map(|u| format!("（{u}）")).unwrap_or_default()
+        ));
+    }
+    let statement = approved_statement(inc).unwrap_or_default();
+    let mut result = format!("工单状态：{}", inc.state.label_zh());
+    if let Some(r) = &inc.review {
+        result.push_str(&format!("。总结评估：{}", r.lessons));
+    } else if inc.state == IncidentState::Closed {
+        result.push_str("，已办结");
+    }
+    DisposalFields {
+        title: inc.title.clone(),
+        cause: inc.findings.clone().unwrap_or_default(),
+        measures: measures.iter().enumerate().map(|(i, m)| format!("{}. {m}", i + 1)).collect::<Vec<_>>().join("\n"),
+        statement,
+        result,
+        department: inc.lead_department.clone().unwrap_or_default(),
+        leader: leader.map(|l| l.0.to_string()).unwrap_or_default(),
+        phone: leader.map(|l| l.1.to_string()).unwrap_or_default(),
+        date: today,
+    }
+}
+
+/// The text of the newest approved statement (the approved version), if any.
+pub fn approved_statement(inc: &Incident) -> Option<String> {
+    inc.statements
+        .iter()
+        .rev()
+        .filter(|s| s.status == StatementStatus::Approved)
+        .find_map(|s| s.approved_version.and_then(|v| s.versions.iter().find(|x| x.number == v)).map(|v| v.text.clone()))
+}
+
+/// Where a risk item stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RiskStatus {
+    /// 排查中/未解决
+    Open,
+    /// 已解决
+    Resolved,
+}
+
+impl RiskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskStatus::Open => "open",
+            RiskStatus::Resolved => "resolved",
+        }
+    }
+    pub fn parse(s: &str) -> Option<RiskStatus> {
+        match s {
+            "open" | "未解决" => Some(RiskStatus::Open),
+            "resolved" | "已解决" => Some(RiskStatus::Resolved),
+            _ => None,
+        }
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            RiskStatus::Open => "未解决",
+            RiskStatus::Resolved => "已解决",
+        }
+    }
+}
+
+/// The fields of a line of the 网络舆情隐患排查表.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskFields {
+    /// 责任单位
+    pub department: String,
+    /// 舆情隐患内容
+    pub content: String,
+    /// 线下处置措施
+    pub offline_measures: String,
+    /// 线上应对措施及引导口径
+    pub online_response: String,
+    /// 解决时限
+    pub due_date: NaiveDate,
+}
+
+impl RiskFields {
+    pub fn check(&self) -> crate::Result<()> {
+        if self.department.trim().is_empty() {
+            return Err(crate::ReportError::Invalid("请填写责任单位".into()));
+        }
+        if self.content.trim().is_empty() {
+            return Err(crate::ReportError::Invalid("请填写舆情隐患内容".into()));
+        }
+        Ok(())
+    }
+}
+
+/// One known risk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskItem {
+    pub id: i64,
+    pub fields: RiskFields,
+    pub status: RiskStatus,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+impl RiskItem {
+    /// Not resolved and past its 解决时限 (the due day itself still counts as in time).
+    pub fn overdue(&self, today: NaiveDate) -> bool {
+        self.status == RiskStatus::Open && self.fields.due_date < today
+    }
+}
+
+/// The register as of a day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskRegister {
+    pub org: String,
+    pub as_of: NaiveDate,
+    pub items: Vec<RiskItem>,
+}
+
+/// Every report that can be archived and rendered again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Report {
+    Daily(DailyDigest),
+    Weekly(WeeklyBulletin),
+    Special(SpecialReport),
+    Stats(PeriodStats),
+    Disposal(DisposalReport),
+    Risk(RiskRegister),
+}
+
+impl Report {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Report::Daily(_) => "daily",
+            Report::Weekly(_) => "weekly",
+            Report::Special(_) => "special",
+            Report::Stats(_) => "stats",
+            Report::Disposal(_) => "disposal",
+            Report::Risk(_) => "risk",
+        }
+    }
+
+    /// The title printed on the document.
+    pub fn title(&self) -> String {
+        match self {
+            Report::Daily(d) => format!("网络舆情日报（{}）", crate::period::zh_date(d.date)),
+            Report::Weekly(w) => format!("网络舆情周报（{}）", w.period.label_zh()),
+            Report::Special(s) => format!("关于“{}”的舆情专报", s.incident.title),
+            Report::Stats(s) => format!("网络舆情处置工作考评统计（{}）", s.period.label_zh()),
+            Report::Disposal(_) => "舆情处置情况报告单".to_string(),
+            Report::Risk(_) => "网络舆情隐患排查表".to_string(),
+        }
+    }
+
+    /// A file name without extension, e.g. "日报-2026-11-20".
+    pub fn file_stem(&self) -> String {
+        match self {
+            Report::Daily(d) => format!("日报-{}", d.date),
+            Report::Weekly(w) => format!("周报-{}", w.period.key()),
+            Report::Special(s) => format!("专报-工单{}", s.incident.id),
+            Report::Stats(s) => format!("考评-{}", s.period.key()),
+            Report::Disposal(d) => match &d.serial {
+                Some(s) => format!("处置情况报告单-{s}"),
+                None => format!("处置情况报告单-草稿{}", d.id),
+            },
+            Report::Risk(r) => format!("隐患排查表-{}", r.as_of),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- builders (pure)
+
+fn grade_rank(g: Option<Grade>) -> i32 {
+    g.map_or(-1, |g| g as i32)
+}
+
+/// 日报 for local day `date`: a post is important when a watch rule matched it or its story is
+/// graded; each story with important posts that day is listed under its grade and topic, with up to
+/// `per_story` of those posts (most interactions first). `posts` are the day's posts.
+#[allow(clippy::too_many_arguments)]
+pub fn build_daily(
+    org: &str,
+    date: NaiveDate,
+    stories: &[StoryLine],
+    posts: &[PostLine],
+    negative_total: u64,
+    link_base: &str,
+    per_story: usize,
+    now: DateTime<Utc>,
+) -> DailyDigest {
+    let by_id: BTreeMap<i64, &StoryLine> = stories.iter().map(|s| (s.id, s)).collect();
+    let mut per: BTreeMap<i64, Vec<&PostLine>> = BTreeMap::new();
+    for p in posts {
+        let graded = by_id.get(&p.story_id).is_some_and(|s| s.grade.is_some());
+        if p.rule_hit || graded {
+            per.entry(p.story_id).or_default().push(p);
+        }
+    }
+    let mut groups: BTreeMap<(i32, String), Vec<DigestEntry>> = BTreeMap::new();
+    for (sid, mut ps) in per {
+        let Some(story) = by_id.get(&sid) else { continue };
+        ps.sort_by(|a, b| b.interactions.cmp(&a.interactions).then(a.at.cmp(&b.at)).then(a.id.cmp(&b.id)));
+        let posts_today = ps.len() as u64;
+        let entry = DigestEntry {
+            story: (*story).clone(),
+            link: format!("{}/stories/{sid}", link_base.trim_end_matches('/')),
+            posts: ps.into_iter().take(per_story).cloned().collect(),
+            posts_today,
+        };
+        groups.entry((-grade_rank(story.grade), story.topic.clone())).or_default().push(entry);
+    }
+    let groups = groups
+        .into_iter()
+        .map(|((_, topic), mut entries)| {
+            entries.sort_by(|a, b| b.posts_today.cmp(&a.posts_today).then(a.story.id.cmp(&b.story.id)));
+            DigestGroup { grade: entries[0].story.grade, topic, entries }
+        })
+        .collect();
+    DailyDigest { org: org.to_string(), date, generated_at: now, posts_total: posts.len() as u64, negative_total, groups }
+}
+
+/// Per-department statistics of `incidents` (those opened in the period), as of `now`.
+pub fn department_stats(incidents: &[Incident], now: DateTime<Utc>) -> Vec<DepartmentStats> {
+    let mut m: BTreeMap<String, (DepartmentStats, Vec<i64>, Vec<i64>)> = BTreeMap::new();
+    for inc in incidents {
+        let dept = inc.lead_department.clone().unwrap_or_else(|| "（未分派）".to_string());
+        let e = m.entry(dept.clone()).or_insert_with(|| (DepartmentStats { department: dept, ..Default::default() }, Vec::new(), Vec::new()));
+        e.0.incidents += 1;
+        if inc.state == IncidentState::Closed {
+            e.0.closed += 1;
+        }
+        for d in &inc.deadlines {
+            let fell_due = d.met_at.is_some() || d.due_at <= now;
+            let in_time = d.met_at.is_some_and(|m| m <= d.due_at);
+            match d.kind {
+                DeadlineKind::FirstReport if fell_due => {
+                    e.0.report_due += 1;
+                    e.0.report_on_time += in_time as u32;
+                }
+                DeadlineKind::PublicResponse if fell_due => {
+                    e.0.response_due += 1;
+                    e.0.response_on_time += in_time as u32;
+                }
+                _ => {}
+            }
+        }
+        let times = inc.review_times(now);
+        e.0.overdue += times.overdue;
+        if let Some(s) = times.report {
+            e.1.push(s);
+        }
+        if let Some(s) = times.respond {
+            e.2.push(s);
+        }
+    }
+    let mean = |v: &[i64]| (!v.is_empty()).then(|| v.iter().sum::<i64>() / v.len() as i64);
+    m.into_values()
+        .map(|(mut s, r, p)| {
+            s.mean_report_secs = mean(&r);
+            s.mean_response_secs = mean(&p);
+            s
+        })
+        .collect()
+}
+
+/// What `gather` counts for a period's totals beyond the incidents themselves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeriodCounts {
+    pub reports: u32,
+    pub publications: u32,
+    pub overdue: u32,
+    pub posts: u64,
+    pub closed: u32,
+}
+
+/// 考评 for a period from the incidents opened in it.
+pub fn build_stats(org: &str, period: Period, opened: &[Incident], counts: &PeriodCounts, now: DateTime<Utc>) -> PeriodStats {
+    PeriodStats {
+        org: org.to_string(),
+        period,
+        generated_at: now,
+        departments: department_stats(opened, now),
+        totals: Totals {
+            incidents: opened.len() as u32,
+            closed: counts.closed,
+            reports: counts.reports,
+            publications: counts.publications,
+            overdue: counts.overdue,
+            posts: counts.posts,
+        },
+    }
+}
+
+/// 周报 for the week `period`.
+#[allow(clippy::too_many_arguments)]
+pub fn build_weekly(
+    org: &str,
+    period: Period,
+    days: Vec<DayVolume>,
+    stories: &[StoryLine],
+    opened: &[Incident],
+    closed: &[Incident],
+    counts: &PeriodCounts,
+    now: DateTime<Utc>,
+) -> WeeklyBulletin {
+    let mut top: Vec<StoryLine> = stories.to_vec();
+    top.sort_by(|a, b| grade_rank(b.grade).cmp(&grade_rank(a.grade)).then(b.posts.cmp(&a.posts)).then(a.id.cmp(&b.id)));
+    top.truncate(10);
+    let stats = build_stats(org, period, opened, counts, now);
+    WeeklyBulletin {
+        org: org.to_string(),
+        period,
+        generated_at: now,
+        days,
+        top_stories: top,
+        opened: opened.iter().map(IncidentLine::of).collect(),
+        closed: closed.iter().map(IncidentLine::of).collect(),
+        departments: stats.departments,
+        totals: stats.totals,
+    }
+}
+
+/// 专报 for one incident: the summary from its stories, the timeline, the spread by hour, the
+/// measures taken and the approved statement.
+pub fn build_special(
+    org: &str,
+    inc: &Incident,
+    stories: &[StoryLine],
+    timeline: Vec<TimelineLine>,
+    spread: Vec<HourPoint>,
+    offset: FixedOffset,
+    now: DateTime<Utc>,
+) -> SpecialReport {
+    let posts: u64 = stories.iter().map(|s| s.posts).sum();
+    let sites: u32 = stories.iter().map(|s| s.sites).sum();
+    let first = stories.iter().map(|s| s.first_at).min().or(inc.first_post_at);
+    let neg = if posts > 0 { stories.iter().map(|s| s.negative_share as f64 * s.posts as f64).sum::<f64>() / posts as f64 } else { 0.0 };
+    let t = |d: DateTime<Utc>| d.with_timezone(&offset).format("%Y年%m月%d日%H:%M").to_string();
+    let mut summary = format!("{}，{}级（{}）舆情。", inc.title, inc.grade.as_str(), inc.grade.label_zh());
+    if let Some(f) = first {
+        summary.push_str(&format!("首条相关信息发布于{}，", t(f)));
+    }
+    summary.push_str(&format!(
+        "截至{}，共监测到相关信息 {posts} 条，涉及 {sites} 个站点，负面占比 {:.0}%。",
+        t(now),
+        neg * 100.0
+    ));
+    summary.push_str(&format!("{}发现，当前处置状态：{}。", t(inc.detected_at), inc.state.label_zh()));
+    let mut measures = Vec::new();
+    for task in &inc.tasks {
+        let state = match task.done_at {
+            Some(d) => format!("已完成（{}）", t(d)),
+            None => "进行中".to_string(),
+        };
+        measures.push(format!("{}：{state}{}", task.title, task.note.as_deref().map(|n| format!("，{n}")).unwrap_or_default()));
+    }
+    for p in &inc.publications {
+        measures.push(format!("{} 通过{}发布回应，发言人 {}", t(p.at), p.channel.label_zh(), p.spokesperson));
+    }
+    let _ = local_date(now, offset);
+    SpecialReport {
+        org: org.to_string(),
+        incident: IncidentLine::of(inc),
+        generated_at: now,
+        summary,
+        findings: inc.findings.clone(),
+        cooperating: inc.cooperating.clone(),
+        timeline,
+        spread,
+        measures,
+        statement: approved_statement(inc),
+    }
+}
+
+/// "1 小时 5 分" for a mean time; "—" when there is none.
+pub fn fmt_secs(s: Option<i64>) -> String {
+    match s {
+        None => "—".into(),
+        Some(s) if s < 60 => format!("{s} 秒"),
+        Some(s) if s < 3600 => format!("{} 分钟", s / 60),
+        Some(s) if s < 86_400 => format!("{} 小时 {} 分", s / 3600, s % 3600 / 60),
+        Some(s) => format!("{} 天 {} 小时", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+/// "87.5%"; "—" when nothing fell due.
+pub fn fmt_rate(r: Option<f64>) -> String {
+    r.map_or_else(|| "—".into(), |r| format!("{:.1}%", r * 100.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn story(id: i64, grade: Option<Grade>, topic: &str) -> StoryLine {
+        let t = Utc.with_ymd_and_hms(2026, 11, 20, 2, 0, 0).unwrap();
+        StoryLine { id, title: format!("事件{id}"), grade, topic: topic.into(), posts: 3, sites: 2, negative_share: 0.5, first_at: t, last_at: t }
+    }
+
+    fn post(id: i64, story_id: i64, rule_hit: bool, interactions: u64) -> PostLine {
+        PostLine {
+            id,
+            story_id,
+            title: format!("帖文{id}"),
+            url: Some(format!("https://example.org/{id}")),
+            source: "微博".into(),
+            at: Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap(),
+            topics: vec![],
+            rule_hit,
+            negative: false,
+            interactions,
+        }
+    }
+
+    #[test]
+    fn the_digest_lists_important_posts_by_grade_then_topic_and_leaves_out_the_rest() {
+        let stories = [story(1, Some(Grade::IV), "医疗"), story(2, Some(Grade::II), "教育"), story(3, None, "交通"), story(4, None, "环境")];
+        let posts = [post(1, 1, false, 5), post(2, 2, false, 1), post(3, 2, false, 9), post(4, 3, true, 0), post(5, 4, false, 100)];
+        let now = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
+        let d = build_daily("某单位", NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(), &stories, &posts, 0, "http://yq/", 1, now);
+        let order: Vec<(Option<Grade>, &str)> = d.groups.iter().map(|g| (g.grade, g.topic.as_str())).collect();
+        assert_eq!(order, vec![(Some(Grade::II), "教育"), (Some(Grade::IV), "医疗"), (None, "交通")]);
+        assert_eq!(d.groups[0].entries[0].posts.len(), 1, "one post per story as asked");
+        assert_eq!(d.groups[0].entries[0].posts[0].id, 3, "the most interacted post first");
+        assert_eq!(d.groups[0].entries[0].posts_today, 2);
+        assert_eq!(d.groups[0].entries[0].link, "http://yq/stories/2");
+        assert_eq!(d.items(), 3, "story 4 is neither graded nor hit by a rule");
+    }
+
+    #[test]
+    fn serials_have_three_digits_at_least() {
+        assert_eq!(disposal_serial(2026, 7), "YQCZBG-2026-007");
+        assert_eq!(disposal_serial(2026, 1234), "YQCZBG-2026-1234");
+    }
+
+    #[test]
+    fn a_risk_item_is_overdue_only_after_its_due_day_while_open() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+        let due = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let mut item = RiskItem {
+            id: 1,
+            fields: RiskFields { department: "教育局".into(), content: "c".into(), offline_measures: String::new(), online_response: String::new(), due_date: due },
+            status: RiskStatus::Open,
+            created_at: t,
+            created_by: "a".into(),
+            updated_at: t,
+            resolved_at: None,
+        };
+        assert!(!item.overdue(due));
+        assert!(item.overdue(due.succ_opt().unwrap()));
+        item.status = RiskStatus::Resolved;
+        assert!(!item.overdue(due.succ_opt().unwrap()));
+    }
+}
