@@ -303,6 +303,7 @@ pub const MIGRATIONS: &[&str] = &[
         last_period TEXT NOT NULL,
         at INTEGER NOT NULL
     );
+    "#,
     // 6: watch rules edited on the 监测规则 page (over the configuration's), with every saved version.
     r#"
     CREATE TABLE watch_rules (
