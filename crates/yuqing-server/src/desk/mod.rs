@@ -112,6 +112,9 @@ pub struct TickReport {
 pub struct Desk {
     pub config: DeskConfig,
     pub retry: RetryPolicy,
+    /// Routing in force: `config.routing` at start, replaced when watch rules (and so their
+    /// departments) are edited while the server runs.
+    routing: std::sync::Arc<std::sync::RwLock<Vec<AssignmentRule>>>,
 }
 
 fn label(u: &User) -> String {
@@ -123,7 +126,18 @@ fn label(u: &User) -> String {
 
 impl Desk {
     pub fn new(config: DeskConfig) -> Desk {
-        Desk { config, retry: RetryPolicy::default() }
+        let routing = std::sync::Arc::new(std::sync::RwLock::new(config.routing.clone()));
+        Desk { config, retry: RetryPolicy::default(), routing }
+    }
+
+    /// Replaces the routing in force (after watch-rule edits changed the rules' departments).
+    pub fn set_routing(&self, routing: Vec<AssignmentRule>) {
+        *self.routing.write().unwrap_or_else(std::sync::PoisonError::into_inner) = routing;
+    }
+
+    /// The routing in force.
+    pub fn routing(&self) -> Vec<AssignmentRule> {
+        self.routing.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     fn link(&self, path: &str) -> String {
@@ -347,7 +361,7 @@ impl Desk {
                 text.push_str(pl);
             }
         }
-        let routes = route(&self.config.routing, &RoutingFacts { rules: &rules, topics: &topics, sources: &sources, text: &text });
+        let routes = route(&self.routing(), &RoutingFacts { rules: &rules, topics: &topics, sources: &sources, text: &text });
         let id = desk::next_incident_id(conn)?;
         let opening = Opening {
             id,
