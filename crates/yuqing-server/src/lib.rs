@@ -6,6 +6,7 @@
 //! 400 page or JSON error in Chinese.
 
 mod api;
+pub mod collect_api;
 pub mod auth;
 mod chart;
 mod html;
@@ -49,12 +50,21 @@ pub struct AppState {
     pub rules: Arc<Vec<yuqing_text::rules::RuleDef>>,
     /// Sign-in settings (sessions, lock-out, cookies).
     pub auth: Arc<AuthConfig>,
+    /// Where pushed posts go (the pipeline); None: the server only reads.
+    pub ingest: Option<Arc<dyn collect_api::PostSink>>,
+    /// The ids of the configured sources (for their health).
+    pub source_ids: Arc<Vec<String>>,
 }
 
 impl AppState {
     /// State with the default desk and the wall clock.
     pub fn new(data: DataDir, org_name: String, banner: Option<String>) -> AppState {
-        AppState { data: Arc::new(Mutex::new(data)), org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()) }
+        AppState::shared(Arc::new(Mutex::new(data)), org_name, banner)
+    }
+
+    /// State on a data directory shared with a writer (the pipeline ingesting collected posts).
+    pub fn shared(data: Arc<Mutex<DataDir>>, org_name: String, banner: Option<String>) -> AppState {
+        AppState { data, org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()), ingest: None, source_ids: Arc::new(Vec::new()) }
     }
 }
 
@@ -107,6 +117,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/audit/verify", get(desk_api::audit_verify))
         .route("/api/v1/desk/tick", post(desk_api::tick))
         .route("/api/v1/openapi.json", get(desk_api::openapi))
+        .route("/api/v1/posts", post(collect_api::push_posts))
+        .route("/api/v1/sources", get(collect_api::sources))
+        .route("/snapshots/{sha}", get(collect_api::snapshot))
         .merge(auth::routes())
         // Sign-in, roles (auth/policy.rs) and CSRF on every route above.
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::enforce))

@@ -117,6 +117,10 @@ struct RawConfig {
     channels: Vec<ChannelConfig>,
     #[serde(default)]
     auth: AuthConfig,
+    #[serde(default)]
+    sources: Vec<yuqing_collect::Source>,
+    #[serde(default)]
+    collect: yuqing_collect::CollectConfig,
 }
 
 /// A validated configuration.
@@ -136,6 +140,9 @@ pub struct Config {
     pub channels: Vec<ChannelConfig>,
     /// Sign-in: sessions, lock-out, cookies (`[auth]`).
     pub auth: AuthConfig,
+    /// Live collection: `[[sources]]` and `[collect]`.
+    pub sources: Vec<yuqing_collect::Source>,
+    pub collect: yuqing_collect::CollectConfig,
     /// Where it came from (None: built-in defaults).
     pub path: Option<PathBuf>,
 }
@@ -242,6 +249,14 @@ impl Config {
                 return Err(at(pos, format!("[desk] 引用的通知渠道“{name}”没有在 [[channels]] 中定义")));
             }
         }
+        for (i, source) in raw.sources.iter().enumerate() {
+            let pos = src.find(&format!("\"{}\"", source.id)).unwrap_or(0);
+            source.validate().map_err(|e| at(pos, e))?;
+            if raw.sources[..i].iter().any(|s| s.id == source.id) {
+                return Err(at(pos, format!("信息源 id“{}”重复", source.id)));
+            }
+        }
+        raw.collect.validate().map_err(|e| at(src.find("[collect]").unwrap_or(0), e))?;
         let mut desk = raw.desk;
         desk.deadlines = raw.deadlines;
         // Routing may name a department by an alias; incidents carry the department's own name.
@@ -264,6 +279,8 @@ impl Config {
             desk,
             channels: raw.channels,
             auth: raw.auth,
+            sources: raw.sources,
+            collect: raw.collect,
             organization: raw.organization,
             departments: raw.departments,
             rules,

@@ -7,5 +7,6 @@ pub mod config;
 pub mod demo;
 pub mod desk_cli;
 pub mod eval;
+pub mod live;
 pub mod pipeline;
 pub mod train;

@@ -394,7 +394,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Story { id, posts } => {
             let config = load_config(&cli)?;
             let pipeline = Pipeline::open(&cli.data_dir, config)?;
-            let store = &pipeline.data().store;
+            let data = pipeline.data();
+            let store = &data.store;
             let Some(story) = store.story(*id)? else { bail!("舆情事件 {id} 不存在") };
             let page = store.story_posts(*id, *posts, 0)?;
             let heat = yuqing_store::story_heat(store, *id)?;

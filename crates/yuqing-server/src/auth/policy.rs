@@ -51,6 +51,8 @@ pub const OFFICE: &[Role] = &[Admin, Coordinator];
 pub const OPENERS: &[Role] = &[Admin, Coordinator, Officer];
 /// Who writes shift handovers.
 pub const DUTY_STAFF: &[Role] = &[Admin, Coordinator, Approver, Officer];
+/// Who may push posts into the pipeline (external crawlers run under such an account).
+pub const PUSHERS: &[Role] = &[Admin, Coordinator, Officer];
 /// Who sees the overdue records.
 pub const OVERDUE_READERS: &[Role] = &[Admin, Coordinator, Approver];
 
@@ -112,6 +114,10 @@ pub const POLICY: &[Rule] = &[
     r("GET", "/api/v1/audit", Roles(OFFICE), "查看审计日志"),
     r("GET", "/api/v1/audit/verify", Roles(OFFICE), "校验审计日志"),
     r("POST", "/api/v1/desk/tick", Roles(OFFICE), "触发时限检查"),
+    // Live collection.
+    r("POST", "/api/v1/posts", Roles(PUSHERS), "推送帖文"),
+    r("GET", "/api/v1/sources", SignedIn, "查看信息源状态"),
+    r("GET", "/snapshots/{sha}", SignedIn, "查看快照"),
 ];
 
 /// The rule for a request: `path` is the matched route pattern. HEAD follows GET.
