@@ -9,4 +9,5 @@ pub mod desk_cli;
 pub mod eval;
 pub mod live;
 pub mod pipeline;
+pub mod sources_cli;
 pub mod train;

@@ -135,6 +135,11 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
     },
+    /// 信息源：list、add、test、disable、enable
+    Sources {
+        #[command(subcommand)]
+        command: yuqing::sources_cli::SourcesCommand,
+    },
     /// 用户与令牌
     User {
         #[command(subcommand)]
@@ -647,6 +652,7 @@ fn run(cli: Cli) -> Result<()> {
             let pipeline = Pipeline::open(&cli.data_dir, config)?;
             yuqing::demo::serve(pipeline, addr)
         }
+        Command::Sources { command } => yuqing::sources_cli::run(command, &cli.data_dir, &load_config(&cli)?, cli.json),
         Command::User { command } => {
             match command {
                 UserCommand::Add { name, role, department, titles, display_name, phone, email, channels, password_stdin } => {
