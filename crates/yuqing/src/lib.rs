@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod bench_dashboard;
+pub mod bench_collect;
 pub mod config;
 pub mod demo;
 pub mod desk_cli;
