@@ -347,6 +347,31 @@ mod tests {
     }
 
     #[test]
+    fn sources_load_and_errors_name_the_source_and_line() {
+        let src = "[[sources]]\nid = \"rmw\"\nname = \"人民网\"\nkind = \"feed\"\nurl = \"http://www.people.com.cn/rss/politics.xml\"\ntier = \"Central\"\n";
+        let c = parse(src).unwrap();
+        assert_eq!(c.sources[0].tier, yuqing_core::SourceTier::Central);
+        let e = parse(&src.replace("feed", "html")).unwrap_err().to_string();
+        assert!(e.contains("第 2 行") && e.contains("selectors.links"), "{e}");
+        let e = parse(&format!("{src}\n{src}")).unwrap_err().to_string();
+        assert!(e.contains("重复"), "{e}");
+        let e = parse("[collect]\npoliteness = \"两秒\"\n").unwrap_err().to_string();
+        assert!(e.contains("politeness"), "{e}");
+        // The commented sources of the example are valid once uncommented.
+        let uncommented: String = EXAMPLE
+            .split("# 信息源（去掉行首的 # 启用）")
+            .nth(1)
+            .expect("the example has sources")
+            .lines()
+            .filter_map(|l| l.strip_prefix("# ").or_else(|| l.strip_prefix("#")))
+            .filter(|l| !l.starts_with(' ') && !l.contains("kind：") && !l.contains("search（"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = parse(&uncommented).unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
+        assert_eq!(c.sources.len(), 4);
+    }
+
+    #[test]
     fn example_config_is_valid() {
         let c = parse(EXAMPLE).expect("the example must load");
         assert!(!c.rules.is_empty());

@@ -131,6 +131,22 @@ interval = "3s"
     assert!(body.contains("IV级"), "{body}");
     let stats = api(&server.addr, "GET", "/api/v1/stats", &office, &Value::Null, 200);
     assert_eq!(stats["posts"], 2, "{stats}");
+
+    // Each post links its evidence: the feed as fetched, viewable as text and downloadable as is.
+    let (status, page) = http(&server.addr, "GET", "/posts", Some(&office), "text/plain", b"");
+    assert_eq!(status, 200);
+    let sha: String = page.split("/snapshots/").nth(1).expect("a snapshot link on the posts page").chars().take(64).collect();
+    assert!(sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()), "{sha}");
+    let (status, view) = http(&server.addr, "GET", &format!("/snapshots/{sha}"), Some(&office), "text/plain", b"");
+    assert_eq!(status, 200, "{view}");
+    assert!(view.contains(&format!("http://{site}/feed.xml")) && view.contains("&lt;rss"), "shown as text, not as a live page");
+    let (status, raw) = http(&server.addr, "GET", &format!("/snapshots/{sha}?download=1"), Some(&office), "text/plain", b"");
+    assert_eq!(status, 200);
+    assert!(raw.starts_with("<?xml") && raw.contains("<rss"), "{raw}");
+    let (status, _) = http(&server.addr, "GET", "/snapshots/not-a-hash", Some(&office), "text/plain", b"");
+    assert_eq!(status, 400);
+    let (status, _) = http(&server.addr, "GET", &format!("/snapshots/{}", "0".repeat(64)), Some(&office), "text/plain", b"");
+    assert_eq!(status, 404);
 }
 
 #[test]
