@@ -6,6 +6,7 @@
 //! 400 page or JSON error in Chinese.
 
 mod api;
+pub mod collect_api;
 pub mod auth;
 mod chart;
 mod html;
@@ -55,12 +56,21 @@ pub struct AppState {
     pub auth: Arc<AuthConfig>,
     /// Reports: configuration, recipients and links (`[reports]`).
     pub reports: Arc<yuqing_report::schedule::Jobs>,
+    /// Where pushed posts go (the pipeline); None: the server only reads.
+    pub ingest: Option<Arc<dyn collect_api::PostSink>>,
+    /// The ids of the configured sources (for their health).
+    pub source_ids: Arc<Vec<String>>,
 }
 
 impl AppState {
     /// State with the default desk and the wall clock.
     pub fn new(data: DataDir, org_name: String, banner: Option<String>) -> AppState {
-        AppState { data: Arc::new(Mutex::new(data)), org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()), reports: Arc::default() }
+        AppState::shared(Arc::new(Mutex::new(data)), org_name, banner)
+    }
+
+    /// State on a data directory shared with a writer (the pipeline ingesting collected posts).
+    pub fn shared(data: Arc<Mutex<DataDir>>, org_name: String, banner: Option<String>) -> AppState {
+        AppState { data, org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()), ingest: None, source_ids: Arc::new(Vec::new()), reports: Arc::default() }
     }
 }
 
@@ -133,6 +143,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reports/risks", get(reports::risks).post(reports::risk_add))
         .route("/api/v1/reports/risks/{id}", post(reports::risk_update))
         .route("/api/v1/reports/risks/{id}/history", get(reports::risk_history))
+        .route("/api/v1/posts", post(collect_api::push_posts))
+        .route("/api/v1/sources", get(collect_api::sources))
+        .route("/snapshots/{sha}", get(collect_api::snapshot))
         .merge(auth::routes())
         // Sign-in, roles (auth/policy.rs) and CSRF on every route above.
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::enforce))

@@ -327,4 +327,61 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX watch_rule_history_name ON watch_rule_history(name, id);
     "#,
+    // 7: live collection (yuqing-collect): per-source state, health and fetch cursors; snapshots
+    // (evidence, content-addressed: the bytes live under `snapshots/` in the data directory) and
+    // which snapshot each collected post came from; the drop-folder files already read. Collected
+    // posts carry their canonical URL in `posts.url`, indexed here for exactly-once across sources.
+    r#"
+    CREATE TABLE collect_sources (
+        id TEXT PRIMARY KEY,
+        enabled INTEGER NOT NULL,
+        config TEXT NOT NULL,
+        added_by TEXT NOT NULL,
+        added_at INTEGER NOT NULL
+    );
+    CREATE TABLE collect_state (
+        source_id TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        last_attempt_at INTEGER,
+        last_success_at INTEGER,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        alerted_at INTEGER
+    );
+    CREATE TABLE collect_fetches (
+        id INTEGER PRIMARY KEY,
+        source_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        ok INTEGER NOT NULL,
+        status INTEGER,
+        millis INTEGER NOT NULL,
+        items INTEGER NOT NULL,
+        stored INTEGER NOT NULL,
+        error TEXT
+    );
+    CREATE INDEX collect_fetches_source ON collect_fetches(source_id, at);
+    CREATE TABLE snapshots (
+        sha256 TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        final_url TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        content_type TEXT,
+        fetched_at INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        source_id TEXT
+    );
+    CREATE INDEX snapshots_fetched ON snapshots(fetched_at);
+    CREATE TABLE post_snapshots (
+        post_id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL
+    );
+    CREATE INDEX post_snapshots_sha ON post_snapshots(sha256);
+    CREATE TABLE collect_files (
+        path TEXT PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        done_at INTEGER NOT NULL
+    );
+    CREATE INDEX posts_url ON posts(url);
+    "#,
 ];

@@ -98,15 +98,17 @@ pub fn run(data_dir: &Path, files: &[PathBuf], target: u64, requests: usize) -> 
     let stats = pipeline.data().store.stats()?;
     // The page needs a signed-in user: a viewer with a fresh token (the bench user is re-keyed each run).
     let token = crate::desk_cli::new_token()?;
-    let conn = pipeline.data().store.connection();
+    let guard = pipeline.data();
+    let conn = guard.store.connection();
     if yuqing_store::desk::user_by_name(conn, "bench-viewer")?.is_none() {
         let u = yuqing_store::desk::NewUser { name: "bench-viewer".into(), display_name: "基准测试".into(), role: Some(yuqing_core::people::Role::Viewer), ..Default::default() };
         yuqing_store::desk::add_user(conn, &u, &yuqing_store::desk::token_hash(&token), Utc::now())?;
     } else {
         yuqing_store::desk::set_user_token(conn, "bench-viewer", &yuqing_store::desk::token_hash(&token))?;
     }
+    drop(guard);
     let data = pipeline.into_data();
-    let state = yuqing_server::AppState::new(data, "基准测试".into(), None);
+    let state = yuqing_server::AppState::shared(data, "基准测试".into(), None);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let (_addr, times) = rt.block_on(async {
         let (local, fut) = yuqing_server::bind(state, "127.0.0.1:0").await?;

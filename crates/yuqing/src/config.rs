@@ -120,6 +120,10 @@ struct RawConfig {
     auth: AuthConfig,
     #[serde(default)]
     reports: yuqing_report::ReportConfig,
+    #[serde(default)]
+    sources: Vec<yuqing_collect::Source>,
+    #[serde(default)]
+    collect: yuqing_collect::CollectConfig,
 }
 
 /// A validated configuration.
@@ -141,6 +145,9 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Reports and their schedule (`[reports]`).
     pub reports: yuqing_report::ReportConfig,
+    /// Live collection: `[[sources]]` and `[collect]`.
+    pub sources: Vec<yuqing_collect::Source>,
+    pub collect: yuqing_collect::CollectConfig,
     /// Where it came from (None: built-in defaults).
     pub path: Option<PathBuf>,
     /// The `[[rules]]` as the file defines them (edits on the 监测规则 page apply over these).
@@ -299,6 +306,14 @@ impl Config {
                 return Err(at(src.find(&format!("\"{name}\"")).unwrap_or(0), format!("[reports] 引用的通知渠道“{name}”没有在 [[channels]] 中定义")));
             }
         }
+        for (i, source) in raw.sources.iter().enumerate() {
+            let pos = src.find(&format!("\"{}\"", source.id)).unwrap_or(0);
+            source.validate().map_err(|e| at(pos, e))?;
+            if raw.sources[..i].iter().any(|s| s.id == source.id) {
+                return Err(at(pos, format!("信息源 id“{}”重复", source.id)));
+            }
+        }
+        raw.collect.validate().map_err(|e| at(src.find("[collect]").unwrap_or(0), e))?;
         let mut desk = raw.desk;
         desk.deadlines = raw.deadlines;
         let configured_rules: Vec<ConfiguredRule> = raw
@@ -316,6 +331,8 @@ impl Config {
             channels: raw.channels,
             auth: raw.auth,
             reports: raw.reports,
+            sources: raw.sources,
+            collect: raw.collect,
             organization: raw.organization,
             departments: raw.departments,
             rules,
@@ -415,6 +432,31 @@ mod tests {
         assert!(e.contains("值班群") && e.contains("[[channels]]"), "{e}");
         let e = parse("[deadlines.first_report]\nI = \"30\"\nII = \"30m\"\nIII = \"30m\"\nIV = \"30m\"\n").unwrap_err().to_string();
         assert!(e.contains("第 2 行") && e.contains("单位"), "{e}");
+    }
+
+    #[test]
+    fn sources_load_and_errors_name_the_source_and_line() {
+        let src = "[[sources]]\nid = \"rmw\"\nname = \"人民网\"\nkind = \"feed\"\nurl = \"http://www.people.com.cn/rss/politics.xml\"\ntier = \"Central\"\n";
+        let c = parse(src).unwrap();
+        assert_eq!(c.sources[0].tier, yuqing_core::SourceTier::Central);
+        let e = parse(&src.replace("feed", "html")).unwrap_err().to_string();
+        assert!(e.contains("第 2 行") && e.contains("selectors.links"), "{e}");
+        let e = parse(&format!("{src}\n{src}")).unwrap_err().to_string();
+        assert!(e.contains("重复"), "{e}");
+        let e = parse("[collect]\npoliteness = \"两秒\"\n").unwrap_err().to_string();
+        assert!(e.contains("politeness"), "{e}");
+        // The commented sources of the example are valid once uncommented.
+        let uncommented: String = EXAMPLE
+            .split("# 信息源（去掉行首的 # 启用）")
+            .nth(1)
+            .expect("the example has sources")
+            .lines()
+            .filter_map(|l| l.strip_prefix("# ").or_else(|| l.strip_prefix("#")))
+            .filter(|l| !l.starts_with(' ') && !l.contains("kind：") && !l.contains("search（"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = parse(&uncommented).unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
+        assert_eq!(c.sources.len(), 4);
     }
 
     #[test]

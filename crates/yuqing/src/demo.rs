@@ -108,7 +108,8 @@ pub fn run(data_dir: &Path, config_path: Option<&Path>, addr: &str, serve_after:
     }
 }
 
-/// Serves the read-only desk on `addr` until Ctrl-C.
+/// Serves the desk on `addr` until Ctrl-C, collecting from the configured sources and taking
+/// pushed posts into the same pipeline.
 pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     let org = pipeline.config().organization.name.clone();
     let banner = if pipeline.data().path().join(MARKER).exists() {
@@ -116,37 +117,51 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     } else {
         None
     };
-    let desk_config = pipeline.config().desk.clone();
-    let auth_config = pipeline.config().auth.clone();
-    let rules = pipeline.config().configured_rules.clone();
-    let departments: Vec<String> = pipeline.config().departments.iter().map(|d| d.name.clone()).collect();
-    let channels = pipeline.config().channels.clone();
-    let report_jobs = crate::report_cli::jobs(pipeline.config());
-    let data = pipeline.into_data();
+    let config = pipeline.config().clone();
+    let desk_config = config.desk.clone();
+    let departments: Vec<String> = config.departments.iter().map(|d| d.name.clone()).collect();
+    let report_jobs = crate::report_cli::jobs(&config);
+    let data = pipeline.shared_data();
+    let sources = {
+        let guard = pipeline.data();
+        crate::live::sources(&config, &guard)?
+    };
     // The demo's clock stands at the end of the replay and runs on from there, so the dashboard's
     // "today" and the desk's clocks read the replayed posts as live ones.
-    let demo_now = if banner.is_some() { data.store.stats()?.last_post_at } else { None };
-    let mut state = yuqing_server::AppState::new(data, if org.is_empty() { "本单位".to_string() } else { org }, banner);
+    let demo_now = if banner.is_some() { pipeline.data().store.stats()?.last_post_at } else { None };
+    let mut state = yuqing_server::AppState::shared(data.clone(), if org.is_empty() { "本单位".to_string() } else { org }, banner);
     if let Some(end) = demo_now {
         let shift = end - Utc::now();
         state.clock = Arc::new(move || Utc::now() + shift);
     }
     let tick = desk_config.tick.to_std().unwrap_or(std::time::Duration::from_secs(15));
-    state.desk = Arc::new(yuqing_server::Desk::new(desk_config));
+    let desk = Arc::new(yuqing_server::Desk::new(desk_config));
+    state.desk = desk.clone();
     state.departments = departments;
-    state.rules = Arc::new(rules);
-    state.auth = Arc::new(auth_config);
+    state.rules = Arc::new(config.configured_rules.clone());
+    state.auth = Arc::new(config.auth.clone());
     state.reports = Arc::new(report_jobs);
-    let deliverer = Arc::new(yuqing_server::notify::Deliverer::new(&channels).context("通知渠道配置有误")?);
+    state.source_ids = Arc::new(sources.iter().map(|s| s.id.clone()).collect());
+    let live = Arc::new(crate::live::Live::new(pipeline, desk));
+    state.ingest = Some(live.clone());
+    let deliverer = Arc::new(yuqing_server::notify::Deliverer::new(&config.channels).context("通知渠道配置有误")?);
+    let fetcher = Arc::new(yuqing_collect::Fetcher::new(config.collect.clone()).context("无法创建采集客户端")?);
+    let rule_phrases = yuqing_collect::collector::rule_phrases(&config.rules);
+    let key_periods = config.key_periods.clone();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("无法启动异步运行时")?;
     rt.block_on(async move {
         let (local, fut) = yuqing_server::bind(state.clone(), addr).await?;
         // The desk's clock and the outbox run beside the pages; both resume where they stopped.
         let _ticker = yuqing_server::spawn_desk_ticker(&state, tick);
-        let _worker = yuqing_server::notify::spawn_outbox_worker(state.data.clone(), deliverer, Default::default());
+        let worker = yuqing_server::notify::spawn_outbox_worker(state.data.clone(), deliverer, Default::default());
+        live.set_waker(worker.waker());
         // Reports due while the server was down are produced now, then on schedule.
         let _reports = yuqing_server::spawn_report_scheduler(&state, std::time::Duration::from_secs(30));
-        println!("页面已启动：http://{local}/  （Ctrl-C 停止）");
+        let enabled = sources.iter().filter(|s| s.enabled).count();
+        let ctx = Arc::new(yuqing_collect::Context { fetcher, data: state.data.clone(), sink: live, rule_phrases });
+        let in_key_period: yuqing_collect::scheduler::KeyPeriod = Arc::new(move |t| key_periods.iter().any(|(_, s, e)| *s <= t && t < *e));
+        let _collectors = yuqing_collect::scheduler::spawn(ctx, sources, in_key_period);
+        println!("页面已启动：http://{local}/  （采集信息源 {enabled} 个；Ctrl-C 停止）");
         fut.await?;
         Ok::<(), anyhow::Error>(())
     })

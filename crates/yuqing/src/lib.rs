@@ -3,10 +3,13 @@
 
 pub mod bench;
 pub mod bench_dashboard;
+pub mod bench_collect;
 pub mod config;
 pub mod demo;
 pub mod desk_cli;
 pub mod eval;
+pub mod live;
 pub mod pipeline;
 pub mod report_cli;
+pub mod sources_cli;
 pub mod train;

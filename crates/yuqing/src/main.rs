@@ -135,6 +135,19 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
     },
+    /// 性能测试：检测延迟（订阅源新增一条 → 预警送达 webhook）的 p50、p95
+    BenchCollect {
+        #[arg(long, default_value_t = 100)]
+        items: usize,
+        /// 信息源采集间隔，如 5s
+        #[arg(long, default_value = "5s")]
+        interval: String,
+    },
+    /// 信息源：list、add、test、disable、enable
+    Sources {
+        #[command(subcommand)]
+        command: yuqing::sources_cli::SourcesCommand,
+    },
     /// 用户与令牌
     User {
         #[command(subcommand)]
@@ -403,7 +416,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Story { id, posts } => {
             let config = load_config(&cli)?;
             let pipeline = Pipeline::open(&cli.data_dir, config)?;
-            let store = &pipeline.data().store;
+            let data = pipeline.data();
+            let store = &data.store;
             let Some(story) = store.story(*id)? else { bail!("舆情事件 {id} 不存在") };
             let page = store.story_posts(*id, *posts, 0)?;
             let heat = yuqing_store::story_heat(store, *id)?;
@@ -655,6 +669,17 @@ fn run(cli: Cli) -> Result<()> {
             let pipeline = Pipeline::open(&cli.data_dir, config)?;
             yuqing::demo::serve(pipeline, addr)
         }
+        Command::BenchCollect { items, interval } => {
+            let every = yuqing_collect::source::parse_interval(interval).map_err(|e| anyhow::anyhow!(e))?;
+            let r = yuqing::bench_collect::run(*items, every)?;
+            if cli.json {
+                print_json(&serde_json::to_value(&r)?)?;
+            } else {
+                println!("检测延迟（新增条目 → 预警送达，采集间隔 {} 秒，{} 条）：p50 {:.0} ms，p95 {:.0} ms，最长 {:.0} ms", r.interval_s, r.items, r.p50_ms, r.p95_ms, r.max_ms);
+            }
+            Ok(())
+        }
+        Command::Sources { command } => yuqing::sources_cli::run(command, &cli.data_dir, &load_config(&cli)?, cli.json),
         Command::User { command } => {
             match command {
                 UserCommand::Add { name, role, department, titles, display_name, phone, email, channels, password_stdin } => {

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
@@ -43,6 +43,9 @@ pub struct IngestReport {
     pub stored: usize,
     pub duplicates: usize,
     pub rejected: Vec<Rejection>,
+    /// (input line, post id) of every post stored, for callers that link posts to their evidence.
+    #[serde(skip)]
+    pub stored_ids: Vec<(usize, i64)>,
     pub new_stories: usize,
     pub alerts: Vec<NewAlert>,
     pub closed_stories: usize,
@@ -54,6 +57,7 @@ impl IngestReport {
         self.stored += other.stored;
         self.duplicates += other.duplicates;
         self.rejected.extend(other.rejected);
+        self.stored_ids.extend(other.stored_ids);
         self.new_stories += other.new_stories;
         self.alerts.extend(other.alerts);
         self.closed_stories += other.closed_stories;
@@ -73,8 +77,14 @@ pub struct Pipeline {
     assembler: Assembler,
     trackers: HashMap<i64, StoryTracker>,
     meta: HashMap<i64, StoryMeta>,
-    data: DataDir,
+    /// Shared with the server when serving (it reads while collected posts are ingested); locked
+    /// only for the store work of a batch, never across analysis or I/O elsewhere.
+    data: Arc<Mutex<DataDir>>,
     next_post_id: i64,
+}
+
+fn lock(data: &Mutex<DataDir>) -> MutexGuard<'_, DataDir> {
+    data.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Identity of a post for exact duplicates: source + canonical URL when there is a URL, else
@@ -170,7 +180,7 @@ impl Pipeline {
             });
         }
         tracing::info!(open_stories = assembler.open_count(), next_post_id, "pipeline resumed");
-        Ok(Pipeline { config, analyzer, assembler, trackers, meta, data, next_post_id })
+        Ok(Pipeline { config, analyzer, assembler, trackers, meta, data: Arc::new(Mutex::new(data)), next_post_id })
     }
 
     pub fn analyzer(&self) -> &Analyzer {
@@ -181,12 +191,19 @@ impl Pipeline {
         &self.config
     }
 
-    pub fn data(&self) -> &DataDir {
-        &self.data
+    /// The data directory, locked (do not hold the guard across a call to `ingest`).
+    pub fn data(&self) -> MutexGuard<'_, DataDir> {
+        lock(&self.data)
+    }
+
+    /// The data directory as shared with the server: the pipeline goes on ingesting into it while
+    /// the server reads it.
+    pub fn shared_data(&self) -> Arc<Mutex<DataDir>> {
+        self.data.clone()
     }
 
     /// Gives up the pipeline, keeping the data directory (for serving).
-    pub fn into_data(self) -> DataDir {
+    pub fn into_data(self) -> Arc<Mutex<DataDir>> {
         self.data
     }
 
@@ -233,20 +250,22 @@ impl Pipeline {
     ) -> Result<IngestReport, PipelineError> {
         let mut report = IngestReport { read: posts.len(), ..Default::default() };
         let keys: Vec<u64> = posts.iter().zip(&analyses).map(|((_, p), (a, _))| dedup_key(p, a.content_hash)).collect();
-        let known = self.data.store.known_dedup_keys(&keys)?;
+        let shared = self.data.clone();
+        let mut data = lock(&shared);
+        let known = data.store.known_dedup_keys(&keys)?;
         // The first stored post of each content hash, looked up for the whole batch at once (nothing
         // of this batch is stored before its end, so the answers are what per-post lookups gave).
         let mut hashes: Vec<u64> = analyses.iter().map(|(a, _)| a.content_hash).collect();
         hashes.sort_unstable();
         hashes.dedup();
-        let stored_content = self.data.store.first_with_contents(&hashes)?;
+        let stored_content = data.store.first_with_contents(&hashes)?;
 
         let mut batch = WriteBatch::default();
         let mut batch_keys: HashSet<u64> = HashSet::new();
         let mut batch_content: HashMap<u64, i64> = HashMap::new();
         let mut touched: BTreeSet<i64> = BTreeSet::new();
         let policy = &self.config.grading;
-        for (((_, post), (analysis, words)), key) in posts.into_iter().zip(analyses).zip(keys) {
+        for (((line, post), (analysis, words)), key) in posts.into_iter().zip(analyses).zip(keys) {
             if known.contains(&key) || !batch_keys.insert(key) {
                 report.duplicates += 1;
                 continue;
@@ -315,7 +334,8 @@ impl Pipeline {
                 }
             }
             touched.insert(assignment.story);
-            self.data.fts.add_words(id, at.timestamp(), words, &source)?;
+            data.fts.add_words(id, at.timestamp(), words, &source)?;
+            report.stored_ids.push((line, id));
             batch.posts.push(PostRecord {
                 id,
                 story_id: assignment.story,
@@ -358,7 +378,7 @@ impl Pipeline {
             }
         }
         batch.closed = closed.clone();
-        self.data.store.write(&batch)?;
+        data.store.write(&batch)?;
         for story in closed {
             self.trackers.remove(&story);
             self.meta.remove(&story);
@@ -406,7 +426,7 @@ impl Pipeline {
 
     /// Makes everything ingested searchable (commits the full-text index).
     pub fn flush(&mut self) -> Result<(), PipelineError> {
-        self.data.fts.commit()?;
+        self.data().fts.commit()?;
         Ok(())
     }
 
@@ -418,7 +438,9 @@ impl Pipeline {
         grade: Option<(Grade, String)>,
         now: DateTime<Utc>,
     ) -> Result<Option<NewAlert>, PipelineError> {
-        if !self.data.store.set_manual_grade(story, grade.clone())? {
+        let shared = self.data.clone();
+        let mut data = lock(&shared);
+        if !data.store.set_manual_grade(story, grade.clone())? {
             return Err(PipelineError::NoSuchStory(story));
         }
         let mut batch = WriteBatch::default();
@@ -435,7 +457,7 @@ impl Pipeline {
             if let Some(record) = self.story_record(story, StoryStatus::Open, eval_now) {
                 batch.stories.push(record);
             }
-        } else if let (Some(mut record), Some((g, why))) = (self.data.store.story(story)?, grade) {
+        } else if let (Some(mut record), Some((g, why))) = (data.store.story(story)?, grade) {
             // A closed story: its grade is raised on the stored record.
             if record.grade < Some(g) {
                 let reason = yuqing_core::GradeReason {
@@ -452,7 +474,7 @@ impl Pipeline {
                 alert = Some(a);
             }
         }
-        self.data.store.write(&batch)?;
+        data.store.write(&batch)?;
         Ok(alert)
     }
 }

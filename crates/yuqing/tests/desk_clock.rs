@@ -85,57 +85,50 @@ fn unacknowledged_alerts_escalate_clocks_remind_then_go_overdue_and_closed_incid
 
     p.ingest(vec![(1, post("https://bbs.example/1", "本地论坛", SourceTier::Community, t0()))], t0()).unwrap();
     p.flush().unwrap();
-    let store = &p.data().store;
-    let rep = desk.tick(store, t0() + Duration::minutes(1)).unwrap();
+    let rep = desk.tick(&p.data().store, t0() + Duration::minutes(1)).unwrap();
     assert_eq!(rep.opened.len(), 1, "{rep:?}");
     let id = rep.opened[0];
     assert_eq!(messages_to(&p, "staff").len(), 1, "the alert goes to the staff on duty");
     assert!(messages_to(&p, "leader").is_empty());
 
-    let store = &p.data().store;
-    assert_eq!(desk.tick(store, t0() + Duration::minutes(9)).unwrap().ack_escalations, 0);
-    assert_eq!(desk.tick(store, t0() + Duration::minutes(10)).unwrap().ack_escalations, 1);
+    assert_eq!(desk.tick(&p.data().store, t0() + Duration::minutes(9)).unwrap().ack_escalations, 0);
+    assert_eq!(desk.tick(&p.data().store, t0() + Duration::minutes(10)).unwrap().ack_escalations, 1);
     assert!(messages_to(&p, "leader").iter().any(|s| s.contains("预警未确认")), "{:?}", messages_to(&p, "leader"));
     assert!(!messages_to(&p, "office").iter().any(|s| s.contains("预警未确认")));
-    let store = &p.data().store;
-    assert_eq!(desk.tick(store, t0() + Duration::minutes(15)).unwrap().ack_escalations, 0);
-    assert_eq!(desk.tick(store, t0() + Duration::minutes(20)).unwrap().ack_escalations, 1);
+    assert_eq!(desk.tick(&p.data().store, t0() + Duration::minutes(15)).unwrap().ack_escalations, 0);
+    assert_eq!(desk.tick(&p.data().store, t0() + Duration::minutes(20)).unwrap().ack_escalations, 1);
     assert!(messages_to(&p, "office").iter().any(|s| s.contains("预警未确认")));
-    let store = &p.data().store;
-    assert_eq!(desk.tick(store, t0() + Duration::minutes(21)).unwrap().ack_escalations, 0, "two steps, then no more");
+    assert_eq!(desk.tick(&p.data().store, t0() + Duration::minutes(21)).unwrap().ack_escalations, 0, "two steps, then no more");
 
     // The first report (30 min from detection at t0): reminder at 22.5 min, overdue at 30.
-    assert_eq!(desk.tick(store, t0() + Duration::minutes(22)).unwrap().reminders, 0);
-    let rep = desk.tick(store, t0() + Duration::minutes(23)).unwrap();
+    assert_eq!(desk.tick(&p.data().store, t0() + Duration::minutes(22)).unwrap().reminders, 0);
+    let rep = desk.tick(&p.data().store, t0() + Duration::minutes(23)).unwrap();
     assert_eq!((rep.reminders, rep.overdue), (1, 0), "{rep:?}");
     assert!(messages_to(&p, "staff").iter().any(|s| s.contains("时限提醒")));
-    let store = &p.data().store;
-    let rep = desk.tick(store, t0() + Duration::minutes(30)).unwrap();
+    let rep = desk.tick(&p.data().store, t0() + Duration::minutes(30)).unwrap();
     assert_eq!(rep.overdue, 1, "{rep:?}");
     assert!(messages_to(&p, "leader").iter().any(|s| s.contains("【超时】")), "the approver hears of it");
     assert!(messages_to(&p, "office").iter().any(|s| s.contains("【超时】")), "and the coordinator");
-    let store = &p.data().store;
-    assert_eq!(desk.tick(store, t0() + Duration::minutes(40)).unwrap().overdue, 0, "recorded once");
-    let overdue = desk::overdue_records(store.connection(), 10, 0).unwrap();
+    assert_eq!(desk.tick(&p.data().store, t0() + Duration::minutes(40)).unwrap().overdue, 0, "recorded once");
+    let overdue = desk::overdue_records(p.data().store.connection(), 10, 0).unwrap();
     assert_eq!(overdue.total, 1);
     assert_eq!(overdue.items[0].deadline, "first_report");
 
     // Closed at triage as needing no action; then a central outlet reports it within the window.
-    let office = desk::user_by_name(store.connection(), "office").unwrap().unwrap();
-    desk.act(store, &office, id, Command::Close { reason: Some("经研判无需处置".into()) }, t0() + Duration::minutes(45)).unwrap();
+    let office = desk::user_by_name(p.data().store.connection(), "office").unwrap().unwrap();
+    desk.act(&p.data().store, &office, id, Command::Close { reason: Some("经研判无需处置".into()) }, t0() + Duration::minutes(45)).unwrap();
     let later = t0() + Duration::hours(2);
     p.ingest(vec![(2, post("https://people.example/2", "人民网", SourceTier::Central, later))], later).unwrap();
     p.flush().unwrap();
-    let store = &p.data().store;
-    let rep = desk.tick(store, later + Duration::minutes(1)).unwrap();
+    let rep = desk.tick(&p.data().store, later + Duration::minutes(1)).unwrap();
     assert_eq!(rep.reopened, vec![id], "{rep:?}");
     assert!(rep.opened.is_empty());
-    let inc = desk::incident(store.connection(), id).unwrap().unwrap();
+    let inc = desk::incident(p.data().store.connection(), id).unwrap().unwrap();
     assert_eq!(inc.state, IncidentState::Triage);
     assert_eq!(inc.grade, yuqing_core::Grade::II);
-    let kinds: Vec<&'static str> = desk::timeline(store.connection(), id).unwrap().iter().map(|e| e.kind.name()).collect();
+    let kinds: Vec<&'static str> = desk::timeline(p.data().store.connection(), id).unwrap().iter().map(|e| e.kind.name()).collect();
     for k in ["opened", "ack_escalated", "reminder", "overdue", "reopened", "grade_changed", "heat_snapshot"] {
         assert!(kinds.contains(&k), "{k} in {kinds:?}");
     }
-    assert!(desk::audit_verify(store.connection()).unwrap().is_ok());
+    assert!(desk::audit_verify(p.data().store.connection()).unwrap().is_ok());
 }

@@ -53,6 +53,8 @@ pub const OFFICE: &[Role] = &[Admin, Coordinator];
 pub const OPENERS: &[Role] = &[Admin, Coordinator, Officer];
 /// Who writes shift handovers.
 pub const DUTY_STAFF: &[Role] = &[Admin, Coordinator, Approver, Officer];
+/// Who may push posts into the pipeline (external crawlers run under such an account).
+pub const PUSHERS: &[Role] = &[Admin, Coordinator, Officer];
 /// Who sees the overdue records.
 pub const OVERDUE_READERS: &[Role] = &[Admin, Coordinator, Approver];
 /// Who reads the archived reports (all but department members, who see their own forms only).
@@ -151,6 +153,10 @@ pub const POLICY: &[Rule] = &[
     r("POST", "/api/v1/reports/risks", Roles(RISK_KEEPERS), "登记隐患"),
     r("POST", "/api/v1/reports/risks/{id}", Roles(RISK_KEEPERS), "修改隐患"),
     r("GET", "/api/v1/reports/risks/{id}/history", SignedIn, "查看隐患修改记录"),
+    // Live collection.
+    r("POST", "/api/v1/posts", Roles(PUSHERS), "推送帖文"),
+    r("GET", "/api/v1/sources", SignedIn, "查看信息源状态"),
+    r("GET", "/snapshots/{sha}", SignedIn, "查看快照"),
 ];
 
 /// The rule for a request: `path` is the matched route pattern. HEAD follows GET.

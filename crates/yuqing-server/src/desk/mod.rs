@@ -230,6 +230,23 @@ impl Desk {
         Ok(if people.is_empty() { Self::with_role(users, Role::Coordinator) } else { people })
     }
 
+    /// A system alert (e.g. 信息源异常) to every active coordinator through their channels and the
+    /// broadcast channels; `key` makes it once-only. Returns whom it reached.
+    pub fn notify_coordinators(&self, store: &SqliteStore, subject: &str, body: &str, link: &str, key: &str, now: DateTime<Utc>) -> DeskResult<Vec<String>> {
+        let conn = store.connection();
+        let users = desk::users(conn)?;
+        let mut people = Self::with_role(&users, Role::Coordinator);
+        if people.is_empty() {
+            people = Self::with_role(&users, Role::Admin);
+        }
+        let tx = conn.unchecked_transaction()?;
+        let reached = self.notify(&tx, &people, subject, body, link, key, now)?;
+        self.broadcast(&tx, &people, subject, body, link, key, now)?;
+        Self::audit(&tx, "system", "system.alert", key, &serde_json::json!({"subject": subject, "to": reached}), now)?;
+        tx.commit()?;
+        Ok(reached)
+    }
+
     // ------------------------------------------------------------ commands
 
     /// Loads an incident `user` may see: a department member sees only its departments' incidents.

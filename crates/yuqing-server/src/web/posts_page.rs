@@ -59,8 +59,14 @@ pub async fn posts(State(state): State<AppState>, Query(q): Query<HashMap<String
         Err(e) => return (StatusCode::BAD_REQUEST, Html(page("信息", &state.org_name, None, &format!("<p>{}</p>", esc(&e))))).into_response(),
     };
     let f = filter.clone();
-    let result = with_data(&state, move |d| d.store.posts_filtered(&f, PAGE, (page_no - 1) * PAGE).map_err(|e| e.to_string())).await;
-    let posts = match result {
+    let result = with_data(&state, move |d| {
+        let posts = d.store.posts_filtered(&f, PAGE, (page_no - 1) * PAGE).map_err(|e| e.to_string())?;
+        let ids: Vec<i64> = posts.items.iter().map(|p| p.id).collect();
+        let snaps = yuqing_store::collect::snapshots_of_posts(d.store.connection(), &ids).map_err(|e| e.to_string())?;
+        Ok((posts, snaps))
+    })
+    .await;
+    let (posts, snaps) = match result {
         Ok(p) => p,
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
     };
@@ -97,13 +103,14 @@ pub async fn posts(State(state): State<AppState>, Query(q): Query<HashMap<String
         };
         let _ = write!(
             b,
-            "<div class=\"post\"><div class=\"meta\">{} · {} · {} · {sent} · <a href=\"/stories/{}\">事件 #{}</a>{}</div>{}<div>{}</div></div>",
+            "<div class=\"post\"><div class=\"meta\">{} · {} · {} · {sent} · <a href=\"/stories/{}\">事件 #{}</a>{}{}</div>{}<div>{}</div></div>",
             fmt_time(&p.published_at),
             esc(if p.source.is_empty() { "未知来源" } else { &p.source }),
             p.tier.label_zh(),
             p.story_id,
             p.story_id,
             p.url.as_deref().map(|u| format!(" · <a href=\"{}\" rel=\"noopener noreferrer\" target=\"_blank\">原文</a>", esc(u))).unwrap_or_default(),
+            snaps.get(&p.id).map(|sha| format!(" · <a href=\"/snapshots/{}\">快照</a>", esc(sha))).unwrap_or_default(),
             if p.title.is_empty() { String::new() } else { format!("<b>{}</b>", esc(&p.title)) },
             esc(&p.text.chars().take(240).collect::<String>())
         );

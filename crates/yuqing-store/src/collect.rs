@@ -1,0 +1,409 @@
+//! Live collection's records: sources added at run time, per-source fetch state (cursors for
+//! conditional GET, health), every fetch attempt, snapshots (evidence) and their links to posts,
+//! and the drop-folder files already read.
+//!
+//! Plain functions over `&rusqlite::Connection`, like the outbox; time is always an argument.
+//! Snapshot bytes are files under `snapshots/` in the data directory, named by their sha256
+//! (content-addressed: the same bytes are stored once); this module keeps their metadata.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::sql::{ts, utc};
+use crate::{Result, StoreError};
+
+/// A source's fetch state: conditional-GET cursors and health counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SourceState {
+    pub source_id: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    pub last_error: Option<String>,
+    /// When the 信息源异常 alert was last raised for the current run of failures.
+    pub alerted_at: Option<DateTime<Utc>>,
+}
+
+/// One fetch attempt, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FetchRecord {
+    pub source_id: String,
+    pub at: DateTime<Utc>,
+    pub ok: bool,
+    pub status: Option<u16>,
+    pub millis: u64,
+    /// Items extracted.
+    pub items: u32,
+    /// Posts stored (new).
+    pub stored: u32,
+    pub error: Option<String>,
+}
+
+/// What health a source shows (from its state and its recent fetches).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SourceHealth {
+    pub source_id: String,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    pub last_error: Option<String>,
+    /// Posts stored in the last 24 hours.
+    pub items_per_day: u64,
+    /// Median duration of the last 50 fetches, in milliseconds.
+    pub median_fetch_ms: Option<u64>,
+}
+
+/// A snapshot's metadata (its bytes are in the snapshot directory).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotMeta {
+    pub sha256: String,
+    pub url: String,
+    pub final_url: String,
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub fetched_at: DateTime<Utc>,
+    pub size: u64,
+    pub source_id: Option<String>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Whether `s` looks like a sha256 in hex (so it can name a file safely).
+pub fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+/// Where the snapshot with this hash lives under `dir` (`ab/abcdef…`).
+pub fn snapshot_path(dir: &Path, sha256: &str) -> PathBuf {
+    dir.join(sha256.get(..2).unwrap_or("xx")).join(sha256)
+}
+
+/// Stores the bytes (once per content) and their metadata; returns the sha256. The file is written
+/// to a temporary name, synced and renamed, so a crash never leaves a partial snapshot under its hash.
+pub fn put_snapshot(conn: &Connection, dir: &Path, meta: &SnapshotMeta, bytes: &[u8]) -> Result<String> {
+    let sha = sha256_hex(bytes);
+    let path = snapshot_path(dir, &sha);
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |e: std::io::Error| StoreError::Io { path: p, source: e }
+    };
+    if !path.exists() {
+        let parent = path.parent().unwrap_or(dir);
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+        let tmp = parent.join(format!(".{sha}.tmp"));
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+            f.write_all(bytes).map_err(io(&tmp))?;
+            f.sync_all().map_err(io(&tmp))?;
+        }
+        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    }
+    conn.execute(
+        "INSERT OR IGNORE INTO snapshots (sha256, url, final_url, status, content_type, fetched_at, size, source_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![sha, meta.url, meta.final_url, meta.status, meta.content_type, ts(meta.fetched_at), bytes.len() as i64, meta.source_id],
+    )?;
+    Ok(sha)
+}
+
+pub fn snapshot(conn: &Connection, sha256: &str) -> Result<Option<SnapshotMeta>> {
+    Ok(conn
+        .query_row(
+            "SELECT sha256, url, final_url, status, content_type, fetched_at, size, source_id FROM snapshots WHERE sha256 = ?1",
+            params![sha256],
+            |r| {
+                Ok(SnapshotMeta {
+                    sha256: r.get(0)?,
+                    url: r.get(1)?,
+                    final_url: r.get(2)?,
+                    status: r.get::<_, i64>(3)?.clamp(0, u16::MAX as i64) as u16,
+                    content_type: r.get(4)?,
+                    fetched_at: utc(r.get(5)?),
+                    size: r.get::<_, i64>(6)?.max(0) as u64,
+                    source_id: r.get(7)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Links posts to the snapshot they came from; a post keeps its first link.
+pub fn link_posts(conn: &Connection, post_ids: &[i64], sha256: &str) -> Result<usize> {
+    let mut n = 0;
+    let mut stmt = conn.prepare_cached("INSERT OR IGNORE INTO post_snapshots (post_id, sha256) VALUES (?1, ?2)")?;
+    for id in post_ids {
+        n += stmt.execute(params![id, sha256])?;
+    }
+    Ok(n)
+}
+
+/// The snapshot of each of these posts that has one.
+pub fn snapshots_of_posts(conn: &Connection, post_ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
+    let mut out = std::collections::HashMap::new();
+    let mut stmt = conn.prepare_cached("SELECT sha256 FROM post_snapshots WHERE post_id = ?1")?;
+    for id in post_ids {
+        if let Some(sha) = stmt.query_row(params![id], |r| r.get::<_, String>(0)).optional()? {
+            out.insert(*id, sha);
+        }
+    }
+    Ok(out)
+}
+
+/// The ids of stored posts with this (canonical) URL, oldest first.
+pub fn posts_with_url(conn: &Connection, url: &str) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached("SELECT id FROM posts WHERE url = ?1 ORDER BY id")?;
+    let rows = stmt.query_map(params![url], |r| r.get::<_, i64>(0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Deletes snapshots fetched before `before` that no incident references (through a post of one of
+/// its stories); returns how many went. Files are removed after the rows.
+pub fn prune_snapshots(conn: &Connection, dir: &Path, before: DateTime<Utc>) -> Result<usize> {
+    let mut stmt = conn.prepare(
+        "SELECT s.sha256 FROM snapshots s WHERE s.fetched_at < ?1 AND NOT EXISTS (
+            SELECT 1 FROM post_snapshots ps JOIN posts p ON p.id = ps.post_id
+            JOIN incident_stories i ON i.story_id = p.story_id WHERE ps.sha256 = s.sha256)",
+    )?;
+    let old: Vec<String> = stmt.query_map(params![ts(before)], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    for sha in &old {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute("DELETE FROM post_snapshots WHERE sha256 = ?1", params![sha])?;
+        tx.execute("DELETE FROM snapshots WHERE sha256 = ?1", params![sha])?;
+        tx.commit()?;
+        let path = snapshot_path(dir, sha);
+        if let Err(e) = std::fs::remove_file(&path) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                return Err(StoreError::Io { path, source: e });
+            }
+        }
+    }
+    Ok(old.len())
+}
+
+pub fn state(conn: &Connection, source_id: &str) -> Result<SourceState> {
+    Ok(conn
+        .query_row(
+            "SELECT etag, last_modified, last_attempt_at, last_success_at, consecutive_failures, last_error, alerted_at
+             FROM collect_state WHERE source_id = ?1",
+            params![source_id],
+            |r| {
+                Ok(SourceState {
+                    source_id: source_id.to_string(),
+                    etag: r.get(0)?,
+                    last_modified: r.get(1)?,
+                    last_attempt_at: r.get::<_, Option<i64>>(2)?.map(utc),
+                    last_success_at: r.get::<_, Option<i64>>(3)?.map(utc),
+                    consecutive_failures: r.get::<_, i64>(4)?.clamp(0, u32::MAX as i64) as u32,
+                    last_error: r.get(5)?,
+                    alerted_at: r.get::<_, Option<i64>>(6)?.map(utc),
+                })
+            },
+        )
+        .optional()?
+        .unwrap_or(SourceState { source_id: source_id.to_string(), ..Default::default() }))
+}
+
+pub fn put_state(conn: &Connection, s: &SourceState) -> Result<()> {
+    conn.execute(
+        "INSERT INTO collect_state (source_id, etag, last_modified, last_attempt_at, last_success_at, consecutive_failures, last_error, alerted_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT(source_id) DO UPDATE SET etag = ?2, last_modified = ?3, last_attempt_at = ?4, last_success_at = ?5,
+            consecutive_failures = ?6, last_error = ?7, alerted_at = ?8",
+        params![
+            s.source_id,
+            s.etag,
+            s.last_modified,
+            s.last_attempt_at.map(ts),
+            s.last_success_at.map(ts),
+            s.consecutive_failures,
+            s.last_error,
+            s.alerted_at.map(ts)
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn record_fetch(conn: &Connection, f: &FetchRecord) -> Result<()> {
+    conn.execute(
+        "INSERT INTO collect_fetches (source_id, at, ok, status, millis, items, stored, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![f.source_id, ts(f.at), f.ok, f.status, f.millis as i64, f.items, f.stored, f.error],
+    )?;
+    // Keep the log bounded: the last 1000 fetches of each source.
+    conn.execute(
+        "DELETE FROM collect_fetches WHERE source_id = ?1 AND id <= (SELECT id FROM collect_fetches WHERE source_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET 1000)",
+        params![f.source_id],
+    )?;
+    Ok(())
+}
+
+/// The latest fetches of a source, newest first.
+pub fn fetches(conn: &Connection, source_id: &str, limit: usize) -> Result<Vec<FetchRecord>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, ok, status, millis, items, stored, error FROM collect_fetches WHERE source_id = ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![source_id, limit as i64], |r| {
+        Ok(FetchRecord {
+            source_id: source_id.to_string(),
+            at: utc(r.get(0)?),
+            ok: r.get(1)?,
+            status: r.get::<_, Option<i64>>(2)?.map(|s| s.clamp(0, u16::MAX as i64) as u16),
+            millis: r.get::<_, i64>(3)?.max(0) as u64,
+            items: r.get::<_, i64>(4)?.clamp(0, u32::MAX as i64) as u32,
+            stored: r.get::<_, i64>(5)?.clamp(0, u32::MAX as i64) as u32,
+            error: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+pub fn health(conn: &Connection, source_id: &str, now: DateTime<Utc>) -> Result<SourceHealth> {
+    let st = state(conn, source_id)?;
+    let items_per_day: i64 = conn.query_row(
+        "SELECT COALESCE(SUM(stored), 0) FROM collect_fetches WHERE source_id = ?1 AND at >= ?2",
+        params![source_id, ts(now - Duration::days(1))],
+        |r| r.get(0),
+    )?;
+    let mut times: Vec<u64> = fetches(conn, source_id, 50)?.into_iter().map(|f| f.millis).collect();
+    times.sort_unstable();
+    let median_fetch_ms = if times.is_empty() { None } else { Some(times[times.len() / 2]) };
+    Ok(SourceHealth {
+        source_id: source_id.to_string(),
+        last_success_at: st.last_success_at,
+        consecutive_failures: st.consecutive_failures,
+        last_error: st.last_error,
+        items_per_day: items_per_day.max(0) as u64,
+        median_fetch_ms,
+    })
+}
+
+/// A source added at run time (by `yuqing sources add`): its id, whether enabled, its
+/// configuration as TOML text (parsed by yuqing-collect).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredSource {
+    pub id: String,
+    pub enabled: bool,
+    pub config: String,
+    pub added_by: String,
+    pub added_at: DateTime<Utc>,
+}
+
+pub fn add_source(conn: &Connection, s: &StoredSource) -> Result<()> {
+    conn.execute(
+        "INSERT INTO collect_sources (id, enabled, config, added_by, added_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(id) DO UPDATE SET enabled = ?2, config = ?3, added_by = ?4, added_at = ?5",
+        params![s.id, s.enabled, s.config, s.added_by, ts(s.added_at)],
+    )?;
+    Ok(())
+}
+
+pub fn sources(conn: &Connection) -> Result<Vec<StoredSource>> {
+    let mut stmt = conn.prepare("SELECT id, enabled, config, added_by, added_at FROM collect_sources ORDER BY id")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(StoredSource { id: r.get(0)?, enabled: r.get(1)?, config: r.get(2)?, added_by: r.get(3)?, added_at: utc(r.get(4)?) })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Disables (or enables) a source. A source from the configuration file that is not stored gets a
+/// row that only carries the switch (empty `config`). Returns whether a row changed.
+pub fn set_source_enabled(conn: &Connection, id: &str, enabled: bool, by: &str, now: DateTime<Utc>) -> Result<bool> {
+    let n = conn.execute("UPDATE collect_sources SET enabled = ?2 WHERE id = ?1", params![id, enabled])?;
+    if n == 0 {
+        conn.execute(
+            "INSERT INTO collect_sources (id, enabled, config, added_by, added_at) VALUES (?1, ?2, '', ?3, ?4)",
+            params![id, enabled, by, ts(now)],
+        )?;
+    }
+    Ok(true)
+}
+
+/// Whether a drop-folder file with these contents was read already.
+pub fn file_done(conn: &Connection, sha256: &str) -> Result<bool> {
+    Ok(conn.query_row("SELECT 1 FROM collect_files WHERE sha256 = ?1", params![sha256], |_| Ok(())).optional()?.is_some())
+}
+
+pub fn mark_file_done(conn: &Connection, path: &str, sha256: &str, now: DateTime<Utc>) -> Result<()> {
+    conn.execute(
+        "INSERT INTO collect_files (path, sha256, done_at) VALUES (?1, ?2, ?3) ON CONFLICT(path) DO UPDATE SET sha256 = ?2, done_at = ?3",
+        params![path, sha256, ts(now)],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SqliteStore;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        utc(1_780_000_000 + s)
+    }
+
+    #[test]
+    fn snapshots_are_stored_once_by_content_and_pruned_unless_an_incident_needs_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("y.db")).unwrap();
+        let conn = store.connection();
+        let snaps = dir.path().join("snapshots");
+        let meta = |url: &str, at| SnapshotMeta {
+            sha256: String::new(),
+            url: url.into(),
+            final_url: url.into(),
+            status: 200,
+            content_type: Some("text/html".into()),
+            fetched_at: at,
+            size: 0,
+            source_id: Some("s".into()),
+        };
+        let a = put_snapshot(conn, &snaps, &meta("http://a/1", t(0)), b"<html>one</html>").unwrap();
+        let again = put_snapshot(conn, &snaps, &meta("http://a/2", t(5)), b"<html>one</html>").unwrap();
+        assert_eq!(a, again);
+        let count: i64 = conn.query_row("SELECT COUNT(*) FROM snapshots", [], |r| r.get(0)).unwrap();
+        assert_eq!(count, 1);
+        assert_eq!(std::fs::read(snapshot_path(&snaps, &a)).unwrap(), b"<html>one</html>");
+        let b = put_snapshot(conn, &snaps, &meta("http://b/1", t(0)), b"<html>two</html>").unwrap();
+        // Post 7 (story 3) came from snapshot b; story 3 is part of incident 1.
+        link_posts(conn, &[7], &b).unwrap();
+        conn.execute_batch(
+            "INSERT INTO posts (id, story_id, dedup_key, content_hash, source, title, text, published_at, published_offset,
+               time_estimated, ingested_at, tier, reads, comments, reposts, likes, simhash, sentiment, sentiment_score, topics,
+               hits, severe_words, keywords, join_reason)
+             VALUES (7, 3, 1, 1, 's', '', 'x', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '[]', '[]', '[]', '[]', '\"\"');
+             INSERT INTO incidents (id, title, state, grade, opened_at, updated_at, data) VALUES (1, 't', 'open', 'II', 0, 0, '{}');
+             INSERT INTO incident_stories (incident_id, story_id) VALUES (1, 3);",
+        )
+        .unwrap();
+        let pruned = prune_snapshots(conn, &snaps, t(10)).unwrap();
+        assert_eq!(pruned, 1);
+        assert!(snapshot(conn, &a).unwrap().is_none());
+        assert!(!snapshot_path(&snaps, &a).exists());
+        assert!(snapshot(conn, &b).unwrap().is_some(), "an incident's evidence is kept");
+        assert_eq!(snapshots_of_posts(conn, &[7]).unwrap().get(&7), Some(&b));
+    }
+
+    #[test]
+    fn state_and_health_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("y.db")).unwrap();
+        let conn = store.connection();
+        assert_eq!(state(conn, "x").unwrap().consecutive_failures, 0);
+        let s = SourceState { source_id: "x".into(), etag: Some("\"e1\"".into()), consecutive_failures: 3, last_error: Some("HTTP 500".into()), ..Default::default() };
+        put_state(conn, &s).unwrap();
+        assert_eq!(state(conn, "x").unwrap(), s);
+        for (i, ms) in [30u64, 10, 20].into_iter().enumerate() {
+            record_fetch(conn, &FetchRecord { source_id: "x".into(), at: t(i as i64), ok: true, status: Some(200), millis: ms, items: 2, stored: 1, error: None }).unwrap();
+        }
+        let h = health(conn, "x", t(100)).unwrap();
+        assert_eq!(h.median_fetch_ms, Some(20));
+        assert_eq!(h.items_per_day, 3);
+        assert_eq!(h.consecutive_failures, 3);
+    }
+}

@@ -1,0 +1,120 @@
+//! Live ingestion while serving: one owner of the `Pipeline` (behind a mutex) that both the
+//! collectors (yuqing-collect's `Sink`) and the push API (yuqing-server's `PostSink`) hand posts
+//! to. The pipeline and the server share the data directory (`Arc<Mutex<DataDir>>`); the pipeline
+//! takes the lock per batch, never across a network call. When a batch raises alerts the desk runs
+//! at once and the outbox worker is woken, so an alert leaves within seconds rather than at the
+//! next tick.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use anyhow::Result;
+use chrono::Utc;
+use yuqing_collect::source::parse_source_toml;
+use yuqing_collect::{Sink, Source};
+use yuqing_core::PostInput;
+use yuqing_server::collect_api::PostSink;
+use yuqing_server::Desk;
+use yuqing_store::collect::{self as records, SourceState};
+use yuqing_store::DataDir;
+
+use crate::config::Config;
+use crate::pipeline::Pipeline;
+
+pub struct Live {
+    pipeline: Mutex<Pipeline>,
+    desk: Arc<Desk>,
+    waker: Mutex<Option<Arc<tokio::sync::Notify>>>,
+}
+
+impl Live {
+    pub fn new(pipeline: Pipeline, desk: Arc<Desk>) -> Live {
+        Live { pipeline: Mutex::new(pipeline), desk, waker: Mutex::new(None) }
+    }
+
+    /// The outbox worker to wake when alerts were raised.
+    pub fn set_waker(&self, w: Arc<tokio::sync::Notify>) {
+        *self.waker.lock().unwrap_or_else(PoisonError::into_inner) = Some(w);
+    }
+
+    fn wake(&self) {
+        if let Some(w) = self.waker.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+            w.notify_one();
+        }
+    }
+
+    fn ingest_posts(&self, posts: Vec<(usize, PostInput)>) -> Result<Vec<(usize, i64)>, String> {
+        let now = Utc::now();
+        let mut p = self.pipeline.lock().unwrap_or_else(PoisonError::into_inner);
+        let report = p.ingest(posts, now).map_err(|e| e.to_string())?;
+        p.flush().map_err(|e| e.to_string())?;
+        if !report.alerts.is_empty() {
+            let data = p.data();
+            match self.desk.tick(&data.store, now) {
+                Ok(r) => tracing::info!(alerts = r.alerts, opened = ?r.opened, "desk ran on new alerts"),
+                Err(e) => tracing::error!(error = %e, "desk pass after ingest failed; the ticker retries"),
+            }
+            drop(data);
+            self.wake();
+        }
+        Ok(report.stored_ids)
+    }
+}
+
+impl Sink for Live {
+    fn ingest(&self, posts: Vec<(usize, PostInput)>) -> Result<Vec<(usize, i64)>, String> {
+        self.ingest_posts(posts)
+    }
+
+    fn source_failing(&self, src: &Source, state: &SourceState) -> Result<(), String> {
+        let p = self.pipeline.lock().unwrap_or_else(PoisonError::into_inner);
+        let data = p.data();
+        let subject = format!("【信息源异常】{}（{}）", src.name, src.id);
+        let body = format!(
+            "信息源“{}”已连续 {} 次采集失败，最近一次错误：{}。{}请检查网址或联系网站。",
+            src.name,
+            state.consecutive_failures,
+            state.last_error.as_deref().unwrap_or("未知"),
+            src.department.as_deref().map(|d| format!("责任单位：{d}。")).unwrap_or_default()
+        );
+        let key = format!("source:{}:failing:{}", src.id, state.alerted_at.map_or(0, |t| t.timestamp()));
+        self.desk.notify_coordinators(&data.store, &subject, &body, "/api/v1/sources", &key, Utc::now()).map_err(|e| e.to_string())?;
+        drop(data);
+        self.wake();
+        Ok(())
+    }
+}
+
+impl PostSink for Live {
+    fn push(&self, posts: Vec<(usize, PostInput)>) -> Result<Vec<(usize, i64)>, String> {
+        self.ingest_posts(posts)
+    }
+}
+
+/// The sources in force: those of the configuration, then those added with `yuqing sources add`
+/// (which replace a configured one of the same id), with the switches of `sources disable/enable`.
+pub fn sources(config: &Config, data: &DataDir) -> Result<Vec<Source>> {
+    sources_from(config, data.store.connection())
+}
+
+pub fn sources_from(config: &Config, conn: &rusqlite::Connection) -> Result<Vec<Source>> {
+    let mut out = config.sources.clone();
+    for stored in records::sources(conn)? {
+        if stored.config.trim().is_empty() {
+            if let Some(s) = out.iter_mut().find(|s| s.id == stored.id) {
+                s.enabled = stored.enabled;
+            }
+            continue;
+        }
+        match parse_source_toml(&stored.config) {
+            Ok(mut s) => {
+                s.enabled = stored.enabled;
+                match out.iter_mut().find(|x| x.id == s.id) {
+                    Some(x) => *x = s,
+                    None => out.push(s),
+                }
+            }
+            Err(e) => tracing::error!(source = %stored.id, error = %e, "a stored source no longer parses; skipped"),
+        }
+    }
+    Ok(out)
+}

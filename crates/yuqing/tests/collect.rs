@@ -1,0 +1,284 @@
+//! Live collection against a local HTTP server serving real-world fixtures (see
+//! tests/fixtures/collect/README.md): each run goes through the real fetcher, extraction and
+//! pipeline into a real data directory, and each test asserts what was stored and what was recorded
+//! on the source.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use yuqing::config::Config;
+use yuqing::live::Live;
+use yuqing::pipeline::Pipeline;
+use yuqing_collect::collector::{self, Context};
+use yuqing_collect::source::parse_source_toml;
+use yuqing_collect::{CollectConfig, Fetcher, Source};
+use yuqing_server::{Desk, DeskConfig};
+use yuqing_store::collect as records;
+use yuqing_store::{DataDir, PostRecord, Store};
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/collect").join(name)).expect("fixture")
+}
+
+fn fixture_text(name: &str) -> String {
+    String::from_utf8(fixture(name)).expect("utf-8 fixture")
+}
+
+type Resp = (StatusCode, [(&'static str, String); 1], Vec<u8>);
+
+fn ok(content_type: &str, body: Vec<u8>) -> Resp {
+    (StatusCode::OK, [("content-type", content_type.to_string())], body)
+}
+
+/// The local site: fixtures and misbehaving endpoints. Returns its base URL and request counters.
+async fn site() -> (String, Arc<AtomicUsize>) {
+    let errors = Arc::new(AtomicUsize::new(0));
+    let e500 = errors.clone();
+    let app = Router::new()
+        .route("/robots.txt", get(|| async { ok("text/plain", b"User-agent: *\nDisallow: /private/\n".to_vec()) }))
+        .route("/weibo.xml", get(|| async { ok("application/rss+xml", fixture("weibo-gbk.rss.xml")) }))
+        .route("/weibo-mirror.xml", get(|| async { ok("application/rss+xml", fixture("weibo-gbk.rss.xml")) }))
+        .route("/broken.xml", get(|| async { ok("application/rss+xml; charset=utf-8", fixture("weibo-broken.rss.xml")) }))
+        .route("/private/feed.xml", get(|| async { ok("application/rss+xml", fixture("weibo-gbk.rss.xml")) }))
+        .route(
+            "/list.html",
+            get(|| async { ok("text/html; charset=utf-8", "<ul class=\"news\"><li><a href=\"/gmw.html?spm=x\">光明网</a></li><li><a href=\"/pixnet.html\">痞客邦</a></li></ul><a href=\"/about\">关于</a>".as_bytes().to_vec()) }),
+        )
+        // Declared only inside the pages (meta), as many Chinese sites do.
+        .route("/gmw.html", get(|| async { ok("text/html", fixture("gmw-gbk.html")) }))
+        .route("/pixnet.html", get(|| async { ok("text/html", fixture("pixnet-big5.html")) }))
+        .route(
+            "/people.json",
+            get(|headers: HeaderMap| async move {
+                if headers.get("if-none-match").and_then(|v| v.to_str().ok()) == Some("\"v1\"") {
+                    return (StatusCode::NOT_MODIFIED, [("etag", "\"v1\"".to_string())], Vec::new()).into_response();
+                }
+                (StatusCode::OK, [("etag", "\"v1\"".to_string()), ("content-type", "application/feed+json".to_string())], fixture("people-daily-3.json")).into_response()
+            }),
+        )
+        .route("/missing.xml", get(|| async { (StatusCode::NOT_FOUND, "not here").into_response() }))
+        .route(
+            "/down.xml",
+            get(move || {
+                let e = e500.clone();
+                async move {
+                    e.fetch_add(1, Ordering::SeqCst);
+                    (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response()
+                }
+            }),
+        )
+        .route(
+            "/slow.xml",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                ok("application/rss+xml", fixture("weibo-gbk.rss.xml"))
+            }),
+        )
+        .route("/loop/a", get(|| async { (StatusCode::FOUND, [("location", "/loop/b".to_string())], Vec::new()) }))
+        .route("/loop/b", get(|| async { (StatusCode::FOUND, [("location", "/loop/a".to_string())], Vec::new()) }))
+        .route("/big.xml", get(|| async { ok("application/rss+xml", vec![b' '; 200_000]) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), errors)
+}
+
+struct Harness {
+    ctx: Context,
+    data: Arc<Mutex<DataDir>>,
+    _tmp: tempfile::TempDir,
+}
+
+fn harness(alert_after: u32) -> Harness {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let pipeline = Pipeline::open(&tmp.path().join("data"), Config::defaults()).expect("pipeline");
+    let data = pipeline.shared_data();
+    let desk = Arc::new(Desk::new(DeskConfig { default_channels: vec!["值班群".into()], ..DeskConfig::default() }));
+    let live = Arc::new(Live::new(pipeline, desk));
+    let config = CollectConfig { politeness: "0s".into(), retries: 1, backoff: "10ms".into(), alert_after_failures: alert_after, ..CollectConfig::default() };
+    let fetcher = Arc::new(Fetcher::new(config).expect("fetcher"));
+    Harness { ctx: Context { fetcher, data: data.clone(), sink: live, rule_phrases: Vec::new() }, data, _tmp: tmp }
+}
+
+impl Harness {
+    fn posts(&self) -> Vec<PostRecord> {
+        self.data.lock().unwrap().store.posts_after(0, 1000).unwrap()
+    }
+    fn state(&self, id: &str) -> records::SourceState {
+        records::state(self.data.lock().unwrap().store.connection(), id).unwrap()
+    }
+    fn snapshots_of(&self, ids: &[i64]) -> std::collections::HashMap<i64, String> {
+        records::snapshots_of_posts(self.data.lock().unwrap().store.connection(), ids).unwrap()
+    }
+}
+
+fn source(id: &str, name: &str, kind: &str, url: &str, extra: &str) -> Source {
+    parse_source_toml(&format!("id = \"{id}\"\nname = \"{name}\"\nkind = \"{kind}\"\nurl = \"{url}\"\n{extra}")).expect("source")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gbk_feed_is_stored_without_mojibake_with_its_snapshot_and_only_once() {
+    let (base, _) = site().await;
+    let h = harness(5);
+    let feed = source("weibo", "微博", "feed", &format!("{base}/weibo.xml"), "");
+    let r = collector::run(&h.ctx, &feed).await;
+    assert!(r.ok, "{r:?}");
+    assert_eq!((r.items, r.stored), (3, 3), "{r:?}");
+    let posts = h.posts();
+    let expected: Vec<String> = fixture_text("weibo-gbk.posts.txt").lines().map(str::to_string).collect();
+    for (p, want) in posts.iter().zip(&expected) {
+        assert!(!p.text.contains('\u{fffd}') && !p.title.contains('\u{fffd}'));
+        assert_eq!(p.text.split_whitespace().collect::<String>(), want.split_whitespace().collect::<String>());
+        assert_eq!(p.source, "微博");
+        assert!(p.url.as_deref().is_some_and(|u| !u.contains("from=")), "tracking parameter removed: {:?}", p.url);
+    }
+    // One snapshot (the feed's bytes, as fetched) links every post.
+    let ids: Vec<i64> = posts.iter().map(|p| p.id).collect();
+    let snaps = h.snapshots_of(&ids);
+    assert_eq!(snaps.len(), 3);
+    let sha = snaps.values().next().unwrap().clone();
+    assert!(snaps.values().all(|s| *s == sha));
+    assert_eq!(sha, records::sha256_hex(&fixture("weibo-gbk.rss.xml")));
+    let meta = records::snapshot(h.data.lock().unwrap().store.connection(), &sha).unwrap().expect("snapshot row");
+    assert_eq!((meta.status, meta.url.as_str()), (200, format!("{base}/weibo.xml").as_str()));
+
+    // Again, and from a second source carrying the same items: nothing new.
+    let again = collector::run(&h.ctx, &feed).await;
+    assert_eq!((again.stored, again.duplicates), (0, 3), "{again:?}");
+    let mirror = source("weibo-mirror", "微博镜像", "feed", &format!("{base}/weibo-mirror.xml"), "");
+    let m = collector::run(&h.ctx, &mirror).await;
+    assert_eq!((m.stored, m.duplicates), (0, 3), "{m:?}");
+    assert_eq!(h.posts().len(), 3);
+    let snapshot_rows: i64 = h.data.lock().unwrap().store.connection().query_row("SELECT COUNT(*) FROM snapshots", [], |r| r.get(0)).unwrap();
+    assert_eq!(snapshot_rows, 1, "a fetch that yields nothing new keeps no snapshot");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gbk_and_big5_article_pages_are_extracted_from_a_list_page() {
+    let (base, _) = site().await;
+    let h = harness(5);
+    let list = source("pages", "光明网", "html", &format!("{base}/list.html"), "[selectors]\nlinks = \"ul.news a\"\n");
+    let r = collector::run(&h.ctx, &list).await;
+    assert!(r.ok && r.stored == 2, "{r:?}");
+    let posts = h.posts();
+    let gmw = posts.iter().find(|p| p.url.as_deref() == Some(&format!("{base}/gmw.html"))).expect("the GBK page, canonical URL");
+    assert_eq!(gmw.title, "宇航员在太空中喝酒会怎么样？后果很严重 _探索者 _光明网");
+    assert!(gmw.text.contains(fixture_text("gmw-first-paragraph.txt").trim()), "{}", gmw.text);
+    assert!(!gmw.text.contains("首页") && !gmw.text.contains("关于我们"), "navigation is not body: {}", gmw.text);
+    assert_eq!(gmw.published_at.to_rfc3339(), "2016-03-14T10:27:00+08:00");
+    let pixnet = posts.iter().find(|p| p.url.as_deref() == Some(&format!("{base}/pixnet.html"))).expect("the Big5 page");
+    assert!(pixnet.text.contains(fixture_text("pixnet-first-line.txt").trim()), "{}", pixnet.text);
+    assert!(posts.iter().all(|p| !p.text.contains('\u{fffd}')));
+    // Each post links the page it was read from.
+    let snaps = h.snapshots_of(&[gmw.id, pixnet.id]);
+    assert_eq!(snaps.get(&gmw.id), Some(&records::sha256_hex(&fixture("gmw-gbk.html"))));
+    assert_eq!(snaps.get(&pixnet.id), Some(&records::sha256_hex(&fixture("pixnet-big5.html"))));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_feed_keeps_what_parses_and_records_the_error() {
+    let (base, _) = site().await;
+    let h = harness(5);
+    let feed = source("broken", "微博", "feed", &format!("{base}/broken.xml"), "");
+    let r = collector::run(&h.ctx, &feed).await;
+    assert!(r.ok, "a partly readable feed is a success: {r:?}");
+    assert_eq!(r.stored, 2, "{r:?}");
+    let expected: Vec<String> = fixture_text("weibo-gbk.posts.txt").lines().map(|l| l.split_whitespace().collect()).collect();
+    let texts: Vec<String> = h.posts().iter().map(|p| p.text.split_whitespace().collect()).collect();
+    assert_eq!(texts, vec![expected[0].clone(), expected[2].clone()]);
+    let st = h.state("broken");
+    assert!(st.last_error.as_deref().is_some_and(|e| e.contains("XML 格式有误") && e.contains("保留了 2 个")), "{st:?}");
+    assert_eq!(st.consecutive_failures, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failures_are_recorded_on_the_source_and_nothing_is_stored() {
+    let (base, server_errors) = site().await;
+    let h = harness(5);
+    let cases = [
+        ("missing", format!("{base}/missing.xml"), "", "HTTP 404"),
+        ("down", format!("{base}/down.xml"), "", "HTTP 500"),
+        ("slow", format!("{base}/slow.xml"), "timeout = \"1s\"\n", "超时"),
+        ("loop", format!("{base}/loop/a"), "", "重定向循环"),
+        ("big", format!("{base}/big.xml"), "max_bytes = 10000\n", "上限"),
+        ("private", format!("{base}/private/feed.xml"), "", "robots.txt"),
+    ];
+    for (id, url, extra, want) in &cases {
+        let r = collector::run(&h.ctx, &source(id, "站点", "feed", url, extra)).await;
+        assert!(!r.ok, "{id}: {r:?}");
+        let st = h.state(id);
+        assert_eq!(st.consecutive_failures, 1, "{id}");
+        assert!(st.last_error.as_deref().is_some_and(|e| e.contains(want)), "{id}: {st:?}");
+        assert!(st.last_success_at.is_none());
+        let fetches = records::fetches(h.data.lock().unwrap().store.connection(), id, 10).unwrap();
+        assert!(fetches.len() == 1 && !fetches[0].ok, "{id}: {fetches:?}");
+    }
+    assert_eq!(server_errors.load(Ordering::SeqCst), 2, "a 500 is retried once (retries = 1)");
+    assert!(h.posts().is_empty());
+    // The same private feed, with a written reason to ignore robots.txt, is fetched.
+    let allowed = source("private2", "站点", "feed", &format!("{base}/private/feed.xml"), "ignore_robots = \"与该网站签有书面数据合作协议\"\n");
+    assert_eq!(collector::run(&h.ctx, &allowed).await.stored, 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_etag_brings_a_304_and_nothing_new() {
+    let (base, _) = site().await;
+    let h = harness(5);
+    let feed = source("people", "人民日报", "feed", &format!("{base}/people.json"), "tier = \"Central\"\n");
+    let first = collector::run(&h.ctx, &feed).await;
+    assert_eq!((first.ok, first.stored), (true, 3), "{first:?}");
+    assert_eq!(h.state("people").etag.as_deref(), Some("\"v1\""));
+    let second = collector::run(&h.ctx, &feed).await;
+    assert!(second.ok && second.not_modified && second.items == 0 && second.stored == 0, "{second:?}");
+    let posts = h.posts();
+    assert_eq!(posts.len(), 3);
+    assert!(posts.iter().all(|p| p.tier == yuqing_core::SourceTier::Central && p.source == "人民日报"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repeated_failures_raise_the_source_alert_once() {
+    let (base, _) = site().await;
+    let h = harness(2);
+    {
+        let d = h.data.lock().unwrap();
+        let u = yuqing_store::desk::NewUser { name: "office".into(), display_name: "办公室".into(), role: Some(yuqing_core::people::Role::Coordinator), ..Default::default() };
+        yuqing_store::desk::add_user(d.store.connection(), &u, &yuqing_store::desk::token_hash("t"), chrono::Utc::now()).unwrap();
+    }
+    let feed = source("gone", "某论坛", "feed", &format!("{base}/missing.xml"), "department = \"网信办\"\n");
+    for _ in 0..3 {
+        collector::run(&h.ctx, &feed).await;
+    }
+    let msgs = yuqing_store::outbox::list(h.data.lock().unwrap().store.connection(), None, 50, 0).unwrap();
+    let alerts: Vec<_> = msgs.iter().filter(|m| m.subject.contains("信息源异常")).collect();
+    assert_eq!(alerts.len(), 1, "{msgs:?}");
+    assert!(alerts[0].body.contains("连续 2 次") && alerts[0].body.contains("HTTP 404"), "{}", alerts[0].body);
+    assert_eq!(h.state("gone").consecutive_failures, 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drop_folder_is_read_once_and_emptied() {
+    let h = harness(5);
+    let dir = h._tmp.path().join("drop");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lines = "{\"source\":\"外部采集\",\"url\":\"https://bbs.example/t/1\",\"text\":\"市第一医院挂号排队三个小时\"}\n{\"text\":\"没有网址的一条\"}\n{\"title\":\n";
+    std::fs::write(dir.join("a.jsonl"), lines).unwrap();
+    let folder = source("drop", "投放", "folder", &dir.display().to_string(), "");
+    let r = collector::run(&h.ctx, &folder).await;
+    assert_eq!((r.ok, r.stored), (true, 2), "{r:?}");
+    assert!(r.errors.iter().any(|e| e.contains("a.jsonl 第 3 行")), "{r:?}");
+    assert!(!dir.join("a.jsonl").exists() && dir.join("done/a.jsonl").exists());
+    // The same file dropped again (a crawler retrying) is not read again.
+    std::fs::write(dir.join("b.jsonl"), lines).unwrap();
+    let r = collector::run(&h.ctx, &folder).await;
+    assert_eq!((r.items, r.stored), (0, 0), "{r:?}");
+    assert_eq!(h.posts().len(), 2);
+    assert!(h.posts().iter().all(|p| p.source == "外部采集" || p.source == "投放"));
+}
