@@ -190,6 +190,8 @@ try {
 
   // A dashboard stays open meanwhile: it must update itself (server-sent event → fragment swap).
   const watcher = await signedIn('admin');
+  // Act only once the page's event stream is open (the server takes its baseline then).
+  await Promise.all([watcher.page.waitForResponse((r) => new URL(r.url()).pathname === '/events'), watcher.page.reload()]);
   await watcher.page.evaluate(() => {
     window.__notReloaded = true;
     for (const el of document.querySelectorAll('#overview > *')) el.__before = true;

@@ -45,6 +45,10 @@ impl Live {
     fn ingest_posts(&self, posts: Vec<(usize, PostInput)>) -> Result<Vec<(usize, i64)>, String> {
         let now = Utc::now();
         let mut p = self.pipeline.lock().unwrap_or_else(PoisonError::into_inner);
+        // Rules saved on the 监测规则 page apply from this batch on, and route to their departments.
+        if let Some(routing) = p.refresh_rules().map_err(|e| e.to_string())? {
+            self.desk.set_routing(routing);
+        }
         let report = p.ingest(posts, now).map_err(|e| e.to_string())?;
         p.flush().map_err(|e| e.to_string())?;
         if !report.alerts.is_empty() {

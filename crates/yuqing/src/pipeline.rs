@@ -72,7 +72,11 @@ struct StoryMeta {
 }
 
 pub struct Pipeline {
+    /// The configuration in force: `base_config` with the watch-rule edits saved on the page.
     config: Config,
+    base_config: Config,
+    /// `yuqing_store::rules::version` when the rules in force were loaded.
+    rules_version: i64,
     analyzer: Arc<Analyzer>,
     assembler: Assembler,
     trackers: HashMap<i64, StoryTracker>,
@@ -124,20 +128,23 @@ fn story_title(a: &Analysis) -> String {
     t
 }
 
-/// The watch-rule edits saved on the 监测规则 page of this data directory (none in a new one).
-pub fn saved_rule_edits(data_dir: &Path) -> Result<Vec<yuqing_store::rules::RuleEdit>, PipelineError> {
+/// The watch-rule edits saved on the 监测规则 page of this data directory (none in a new one), and
+/// the rules' version.
+pub fn saved_rule_edits(data_dir: &Path) -> Result<(Vec<yuqing_store::rules::RuleEdit>, i64), PipelineError> {
     let db = data_dir.join("yuqing.db");
     if !db.exists() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), 0));
     }
     let store = yuqing_store::SqliteStore::open(&db)?;
-    Ok(yuqing_store::rules::edits(store.connection())?)
+    Ok((yuqing_store::rules::edits(store.connection())?, yuqing_store::rules::version(store.connection())?))
 }
 
 impl Pipeline {
     /// Opens the data directory and resumes: open stories and their state come back from the store.
     pub fn open(data_dir: &Path, config: Config) -> Result<Pipeline, PipelineError> {
-        let config = config.with_rule_edits(&saved_rule_edits(data_dir)?);
+        let (edits, rules_version) = saved_rule_edits(data_dir)?;
+        let base_config = config.clone();
+        let config = config.with_rule_edits(&edits);
         let analyzer = Arc::new(Analyzer::new(&config.analyzer_config())?);
         let data = DataDir::open(data_dir, analyzer.segmenter_arc())?;
         let next_post_id = data.store.next_post_id()?;
@@ -180,7 +187,28 @@ impl Pipeline {
             });
         }
         tracing::info!(open_stories = assembler.open_count(), next_post_id, "pipeline resumed");
-        Ok(Pipeline { config, analyzer, assembler, trackers, meta, data: Arc::new(Mutex::new(data)), next_post_id })
+        Ok(Pipeline { config, base_config, rules_version, analyzer, assembler, trackers, meta, data: Arc::new(Mutex::new(data)), next_post_id })
+    }
+
+    /// Loads the watch rules again when they were edited since they were loaded (a running server
+    /// picks up the 监测规则 page's saves before its next batch). Returns the new routing then.
+    pub fn refresh_rules(&mut self) -> Result<Option<Vec<yuqing_core::incident::AssignmentRule>>, PipelineError> {
+        let (version, edits) = {
+            let data = self.data();
+            let c = data.store.connection();
+            let version = yuqing_store::rules::version(c)?;
+            if version == self.rules_version {
+                return Ok(None);
+            }
+            (version, yuqing_store::rules::edits(c)?)
+        };
+        let config = self.base_config.clone().with_rule_edits(&edits);
+        self.analyzer = Arc::new(Analyzer::new(&config.analyzer_config())?);
+        tracing::info!(rules = config.rules.len(), version, "watch rules reloaded after an edit");
+        let routing = config.desk.routing.clone();
+        self.config = config;
+        self.rules_version = version;
+        Ok(Some(routing))
     }
 
     pub fn analyzer(&self) -> &Analyzer {
