@@ -368,6 +368,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/audit", "AC"),
     ("GET", "/api/v1/audit/verify", "AC"),
     ("POST", "/api/v1/desk/tick", "AC"),
+    ("POST", "/api/v1/posts", "ACO"),
+    ("GET", "/api/v1/sources", "ACPODV"),
 ];
 
 const ROLES: [(char, Role, &str); 6] = [
