@@ -367,7 +367,14 @@ pub async fn run(ctx: &Context, src: &Source) -> RunReport {
         .and_then(|r| r)
     } else {
         let data = ctx.data.clone();
-        let known = move |url: &str| records::posts_with_url(lock(&data).store.connection(), url).map(|v| !v.is_empty()).unwrap_or(false);
+        // A short SQLite lookup under the data lock, told to the runtime as blocking work.
+        let known = move |url: &str| {
+            let query = || records::posts_with_url(lock(&data).store.connection(), url).map(|v| !v.is_empty()).unwrap_or(false);
+            match tokio::runtime::Handle::try_current() {
+                Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(query),
+                _ => query(),
+            }
+        };
         collect(&ctx.fetcher, src, Some(&state), &ctx.rule_phrases, &known).await
     };
     let mut report = RunReport { source: id.clone(), ..Default::default() };

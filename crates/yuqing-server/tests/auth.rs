@@ -381,6 +381,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/reports/risks", "ACD"),
     ("POST", "/api/v1/reports/risks/{id}", "ACD"),
     ("GET", "/api/v1/reports/risks/{id}/history", "ACPODV"),
+    ("POST", "/api/v1/posts", "ACO"),
+    ("GET", "/api/v1/sources", "ACPODV"),
 ];
 
 const ROLES: [(char, Role, &str); 6] = [

@@ -82,7 +82,24 @@ async fn site() -> (String, Arc<AtomicUsize>) {
         )
         .route("/loop/a", get(|| async { (StatusCode::FOUND, [("location", "/loop/b".to_string())], Vec::new()) }))
         .route("/loop/b", get(|| async { (StatusCode::FOUND, [("location", "/loop/a".to_string())], Vec::new()) }))
-        .route("/big.xml", get(|| async { ok("application/rss+xml", vec![b' '; 200_000]) }));
+        .route("/big.xml", get(|| async { ok("application/rss+xml", vec![b' '; 200_000]) }))
+        // An RSSHub-style keyword route: one feed per keyword.
+        .route(
+            "/rsshub/weibo/keyword/{kw}",
+            get(|axum::extract::Path(kw): axum::extract::Path<String>| async move {
+                let body = format!(
+                    "<rss version=\"2.0\"><channel><title>微博关键词 {kw}</title><item><title>{kw}</title><link>https://weibo.example/kw/{}</link><description>关于{kw}的讨论</description></item></channel></rss>",
+                    kw.chars().map(|c| c as u32).sum::<u32>()
+                );
+                ok("application/rss+xml; charset=utf-8", body.into_bytes())
+            }),
+        )
+        .route(
+            "/api/list",
+            get(|| async {
+                ok("application/json", r#"{"code":0,"data":{"records":[{"subject":"市政府常务会议","content":"研究部署防汛工作","detailUrl":"/detail/1?utm_source=api","createTime":"2026-06-01 09:30","district":"城南区","stats":{"likes":12}}]}}"#.as_bytes().to_vec())
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
@@ -226,6 +243,29 @@ async fn failures_are_recorded_on_the_source_and_nothing_is_stored() {
     // The same private feed, with a written reason to ignore robots.txt, is fetched.
     let allowed = source("private2", "站点", "feed", &format!("{base}/private/feed.xml"), "ignore_robots = \"与该网站签有书面数据合作协议\"\n");
     assert_eq!(collector::run(&h.ctx, &allowed).await.stored, 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_templates_take_the_watch_rules_phrases_and_json_apis_map_fields_by_pointer() {
+    let (base, _) = site().await;
+    let mut h = harness(5);
+    let rules = vec![yuqing_text::rules::RuleDef { name: "医院服务".into(), expr: "医院 & (排队 | 收费) & !招聘".into() }];
+    h.ctx.rule_phrases = collector::rule_phrases(&rules);
+    assert_eq!(h.ctx.rule_phrases, vec!["医院", "排队", "收费"], "what must be present, not what must be absent");
+    let search = source("weibo-kw", "微博", "search", &format!("{base}/rsshub/weibo/keyword/{{keyword}}"), "");
+    let r = collector::run(&h.ctx, &search).await;
+    assert_eq!((r.ok, r.stored, r.snapshots), (true, 3, 3), "{r:?}");
+    let mut titles: Vec<String> = h.posts().into_iter().map(|p| p.title).collect();
+    titles.sort();
+    assert_eq!(titles, vec!["医院", "排队", "收费"], "each keyword reached the route decoded");
+
+    let api = source("hotline", "12345 热线", "json", &format!("{base}/api/list"), "tier = \"Local\"\n[fields]\nitems = \"/data/records\"\ntitle = \"/subject\"\ntext = \"/content\"\nurl = \"/detailUrl\"\npublished_at = \"/createTime\"\nplace = \"/district\"\nlikes = \"/stats/likes\"\n");
+    let r = collector::run(&h.ctx, &api).await;
+    assert_eq!((r.ok, r.stored), (true, 1), "{r:?}");
+    let p = h.posts().into_iter().find(|p| p.source == "12345 热线").expect("the API's post");
+    assert_eq!(p.url.as_deref(), Some(format!("{base}/detail/1").as_str()));
+    assert_eq!((p.title.as_str(), p.text.as_str(), p.place.as_deref(), p.metrics.likes), ("市政府常务会议", "研究部署防汛工作", Some("城南区"), 12));
+    assert_eq!(p.published_at.to_rfc3339(), "2026-06-01T09:30:00+08:00");
 }
 
 #[tokio::test(flavor = "multi_thread")]
