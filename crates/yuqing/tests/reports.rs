@@ -208,6 +208,15 @@ fn the_server_archives_the_owed_digest_on_start_and_issues_a_hundred_forms_at_on
         .to_string();
     let viewer = run_json(yuqing(&data).arg("--config").arg(&cfg).arg("--json").args(["user", "add", "v", "--role", "viewer"]))["token"].as_str().unwrap().to_string();
 
+    {
+        use std::io::Write;
+        let mut c = yuqing(&data);
+        c.arg("--config").arg(&cfg).args(["user", "add", "web", "--role", "coordinator", "--password-stdin"]);
+        let mut child = c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::null()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(b"a-long-enough-password\n").unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+
     let mut cmd = yuqing(&data);
     cmd.arg("--config").arg(&cfg).args(["serve", "--addr", "127.0.0.1:0"]);
     let server = start_server(cmd, std::time::Duration::from_secs(120));
@@ -257,4 +266,22 @@ fn the_server_archives_the_owed_digest_on_start_and_issues_a_hundred_forms_at_on
 
     let page = api(&addr, "POST", "/api/v1/reports/risks", &token, &json!({"department": "卫健委", "content": "医院排队", "due_date": "2026-13-01"}), 400);
     assert!(page["error"].as_str().unwrap().contains("解决时限"), "{page}");
+
+    // The 报表 pages, signed in as a browser would be.
+    let cookie = sign_in(&addr, "web", "a-long-enough-password");
+    let (status, html) = http_get_as(&addr, "/reports", &cookie);
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("href=\"/reports\">报表</a>") && html.contains("网络舆情日报"), "nav entry and the archive");
+    let (status, html) = http_get_as(&addr, &format!("/reports/{rid}"), &cookie);
+    assert_eq!(status, 200);
+    assert!(html.contains("report-title") && html.contains("format=docx"));
+    let (_, html) = http_get_as(&addr, &format!("/reports/disposal/{}", ids[0]), &cookie);
+    assert!(html.contains("YQCZBG-") && html.contains("舆情产生原因（事实真相）") && !html.contains("<textarea"), "issued: shown, not editable");
+    let (_, html) = http_get_as(&addr, "/reports/risks", &cookie);
+    let csrf = html.split("name=\"_csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).expect("the form carries the CSRF token").to_string();
+    let form = format!("_csrf={csrf}&department=%E5%8D%AB%E5%81%A5%E5%A7%94&content=%E5%8C%BB%E9%99%A2%E6%8E%92%E9%98%9F&due_date=2020-01-01");
+    let (status, _, _) = http_with(&addr, "POST", "/reports/risks", &[("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")], form.as_bytes());
+    assert_eq!(status, 303);
+    let (_, html) = http_get_as(&addr, "/reports/risks", &cookie);
+    assert!(html.contains("医院排队") && html.contains("逾期"), "registered and flagged overdue");
 }
