@@ -215,6 +215,11 @@ fn the_server_archives_the_owed_digest_on_start_and_issues_a_hundred_forms_at_on
         let mut child = c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::null()).spawn().unwrap();
         child.stdin.take().unwrap().write_all(b"a-long-enough-password\n").unwrap();
         assert!(child.wait().unwrap().success());
+        let mut c = yuqing(&data);
+        c.arg("--config").arg(&cfg).args(["user", "add", "wj", "--role", "department", "--department", "卫健委", "--password-stdin"]);
+        let mut child = c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::null()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(b"a-long-enough-password\n").unwrap();
+        assert!(child.wait().unwrap().success());
     }
 
     let mut cmd = yuqing(&data);
@@ -284,4 +289,28 @@ fn the_server_archives_the_owed_digest_on_start_and_issues_a_hundred_forms_at_on
     assert_eq!(status, 303);
     let (_, html) = http_get_as(&addr, "/reports/risks", &cookie);
     assert!(html.contains("医院排队") && html.contains("逾期"), "registered and flagged overdue");
+
+    // A draft is edited through the form; the office's save is on the form at once.
+    let draft = api(&addr, "POST", "/api/v1/reports/disposal", &token, &json!({"incident": 1}), 201)["id"].as_i64().unwrap();
+    let form = format!("_csrf={csrf}&action=save&leader=%E6%9D%8E%E5%B1%80%E9%95%BF&date=2026-11-21");
+    let (status, _, _) = http_with(&addr, "POST", &format!("/reports/disposal/{draft}"), &[("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")], form.as_bytes());
+    assert_eq!(status, 303);
+    let (_, html) = http_get_as(&addr, &format!("/reports/disposal/{draft}"), &cookie);
+    assert!(html.contains("value=\"李局长\"") && html.contains("value=\"2026-11-21\"") && html.contains("<textarea"), "the draft is editable");
+    let form = format!("_csrf={csrf}&action=save&date=11%2F21");
+    let (status, _, html) = http_with(&addr, "POST", &format!("/reports/disposal/{draft}"), &[("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")], form.as_bytes());
+    assert_eq!(status, 400);
+    assert!(html.contains("日期“11/21”应写成 YYYY-MM-DD"), "{html}");
+
+    // A department member is sent to its own register and may not write another department's.
+    let wj = sign_in(&addr, "wj", "a-long-enough-password");
+    let (status, head, _) = http_with(&addr, "GET", "/reports", &[("Cookie", &wj)], b"");
+    assert_eq!(status, 303);
+    assert!(head.to_ascii_lowercase().contains("location: /reports/risks"), "{head}");
+    let (_, html) = http_get_as(&addr, "/reports/risks", &wj);
+    let wj_csrf = html.split("name=\"_csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
+    let form = format!("_csrf={wj_csrf}&department=%E6%95%99%E8%82%B2%E5%B1%80&content=x&due_date=2027-01-01");
+    let (status, _, html) = http_with(&addr, "POST", "/reports/risks", &[("Cookie", &wj), ("Content-Type", "application/x-www-form-urlencoded")], form.as_bytes());
+    assert_eq!(status, 403);
+    assert!(html.contains("只能登记、修改本单位"), "{html}");
 }
