@@ -10,7 +10,7 @@ use std::io::Write;
 
 use zip::write::SimpleFileOptions;
 
-use crate::render::{Block, Cell, Document, Table};
+use crate::render::{Block, Cell, Document, Scope, Table};
 use crate::{ReportError, Result};
 
 /// Fonts (east Asian faces) and sizes in half-points.
@@ -181,7 +181,8 @@ pub fn write(doc: &Document) -> Result<Vec<u8>> {
                     .collect();
                 b.push_str(&table_xml(None, &rows, &widths));
             }
-            Block::Table(t) => b.push_str(&table(t)),
+            Block::Table(t) if t.scope != Scope::Sheet => b.push_str(&table(t)),
+            Block::Table(_) => {}
             Block::Chart(c) => {
                 let png = c.png(1200, 520)?;
                 images.push(png);
@@ -278,11 +279,11 @@ fn styles() -> String {
 </w:styles>",
         rpr(BODY_FONT, BODY_SIZE, false),
         style("Normal", "Normal", BODY_FONT, BODY_SIZE, &spacing, false).replacen("<w:style ", "<w:style w:default=\"1\" ", 1),
-        style("Title", "Title", TITLE_FONT, TITLE_SIZE, "<w:jc w:val=\"center\"/><w:spacing w:before=\"0\" w:after=\"579\" w:line=\"700\" w:lineRule=\"exact\"/>", true),
+        style("Title", "Title", TITLE_FONT, TITLE_SIZE, "<w:spacing w:before=\"0\" w:after=\"579\" w:line=\"700\" w:lineRule=\"exact\"/><w:jc w:val=\"center\"/>", true),
         style("Heading1", "heading 1", HEADING1_FONT, BODY_SIZE, "<w:keepNext/><w:outlineLvl w:val=\"0\"/>", true),
         style("Heading2", "heading 2", HEADING2_FONT, BODY_SIZE, "<w:keepNext/><w:outlineLvl w:val=\"1\"/>", true),
-        style("TableText", "Table Text", BODY_FONT, TABLE_SIZE, "<w:spacing w:line=\"360\" w:lineRule=\"auto\"/>", false),
-        style("Caption", "caption", HEADING2_FONT, TABLE_SIZE, "<w:jc w:val=\"center\"/>", false),
+        style("TableText", "Table Text", BODY_FONT, TABLE_SIZE, "<w:snapToGrid w:val=\"0\"/><w:spacing w:line=\"300\" w:lineRule=\"auto\"/>", false),
+        style("Caption", "caption", HEADING2_FONT, TABLE_SIZE, "<w:snapToGrid w:val=\"0\"/><w:spacing w:line=\"300\" w:lineRule=\"auto\"/><w:jc w:val=\"center\"/>", false),
     )
 }
 
