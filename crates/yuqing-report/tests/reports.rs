@@ -234,6 +234,8 @@ fn the_risk_register_keeps_history_flags_overdue_items_and_prints_them() {
     let h: Vec<String> = store::risk_history(c, b.id).unwrap().into_iter().map(|x| x.change).collect();
     assert_eq!(h, ["登记", "修改线下处置措施", "状态改为已解决"]);
     assert_eq!(store::risk_history(c, b.id).unwrap()[0].item.offline_measures, "开展专项检查", "history keeps the old text");
+    assert!(c.execute("DELETE FROM risk_item_history", []).is_err(), "the history is append-only");
+    assert!(c.execute("UPDATE risk_item_history SET change = 'x'", []).is_err());
 
     let reg = gather::risk_register(c, "某市网信办", None, day()).unwrap();
     assert!(reg.items.iter().find(|i| i.id == a.id).unwrap().overdue(day()));
