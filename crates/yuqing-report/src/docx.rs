@@ -10,7 +10,7 @@ use std::io::Write;
 
 use zip::write::SimpleFileOptions;
 
-use crate::render::{Block, Cell, Document, Table};
+use crate::render::{Block, Cell, Document, Scope, Table};
 use crate::{ReportError, Result};
 
 /// Fonts (east Asian faces) and sizes in half-points.
@@ -100,7 +100,8 @@ fn col_widths(weights: &[u32], n: usize) -> Vec<u32> {
     w.iter().map(|x| TEXT_W * x / total).collect()
 }
 
-fn table_xml(header: Option<&[String]>, rows: &[Vec<(Vec<String>, bool)>], widths: &[u32]) -> String {
+/// `heights`: a minimum row height in twips per row (0: as the text needs).
+fn table_xml(header: Option<&[String]>, rows: &[Vec<(Vec<String>, bool)>], widths: &[u32], heights: &[u32]) -> String {
     let border = "w:val=\"single\" w:sz=\"4\" w:space=\"0\" w:color=\"000000\"";
     let mut s = format!(
         "<w:tbl><w:tblPr><w:tblStyle w:val=\"TableGrid\"/><w:tblW w:w=\"{TEXT_W}\" w:type=\"dxa\"/><w:jc w:val=\"center\"/><w:tblBorders><w:top {border}/><w:left {border}/><w:bottom {border}/><w:right {border}/><w:insideH {border}/><w:insideV {border}/></w:tblBorders><w:tblLayout w:type=\"fixed\"/></w:tblPr><w:tblGrid>"
@@ -116,8 +117,11 @@ fn table_xml(header: Option<&[String]>, rows: &[Vec<(Vec<String>, bool)>], width
         }
         s.push_str("</w:tr>");
     }
-    for r in rows {
-        s.push_str("<w:tr>");
+    for (k, r) in rows.iter().enumerate() {
+        match heights.get(k).copied().unwrap_or(0) {
+            0 => s.push_str("<w:tr>"),
+            h => s.push_str(&format!("<w:tr><w:trPr><w:trHeight w:val=\"{h}\" w:hRule=\"atLeast\"/></w:trPr>")),
+        }
         for (i, (lines, alarm)) in r.iter().enumerate() {
             s.push_str(&cell_xml(lines, widths.get(i).copied().unwrap_or(1000), false, *alarm));
         }
@@ -147,9 +151,9 @@ fn table(t: &Table) -> String {
     if rows.is_empty() {
         let mut empty = vec![(vec!["（无）".to_string()], false)];
         empty.extend((1..t.header.len()).map(|_| (Vec::new(), false)));
-        return table_xml(Some(&t.header), &[empty], &widths);
+        return table_xml(Some(&t.header), &[empty], &widths, &[]);
     }
-    table_xml(Some(&t.header), &rows, &widths)
+    table_xml(Some(&t.header), &rows, &widths, &[])
 }
 
 fn image_xml(rid: &str, id: usize, cx: u64, cy: u64) -> String {
@@ -179,9 +183,13 @@ pub fn write(doc: &Document) -> Result<Vec<u8>> {
                     .iter()
                     .map(|(k, v)| vec![(vec![k.clone()], false), (v.split('\n').map(String::from).collect(), false)])
                     .collect();
-                b.push_str(&table_xml(None, &rows, &widths));
+                // The narrative fields of a form get room to write in (about 2.5 cm).
+                let heights: Vec<u32> =
+                    fields.iter().map(|(k, _)| if ["原因", "措施", "口径", "结果"].iter().any(|w| k.contains(w)) { 1400 } else { 0 }).collect();
+                b.push_str(&table_xml(None, &rows, &widths, &heights));
             }
-            Block::Table(t) => b.push_str(&table(t)),
+            Block::Table(t) if t.scope != Scope::Sheet => b.push_str(&table(t)),
+            Block::Table(_) => {}
             Block::Chart(c) => {
                 let png = c.png(1200, 520)?;
                 images.push(png);
@@ -278,11 +286,11 @@ fn styles() -> String {
 </w:styles>",
         rpr(BODY_FONT, BODY_SIZE, false),
         style("Normal", "Normal", BODY_FONT, BODY_SIZE, &spacing, false).replacen("<w:style ", "<w:style w:default=\"1\" ", 1),
-        style("Title", "Title", TITLE_FONT, TITLE_SIZE, "<w:jc w:val=\"center\"/><w:spacing w:before=\"0\" w:after=\"579\" w:line=\"700\" w:lineRule=\"exact\"/>", true),
+        style("Title", "Title", TITLE_FONT, TITLE_SIZE, "<w:spacing w:before=\"0\" w:after=\"579\" w:line=\"700\" w:lineRule=\"exact\"/><w:jc w:val=\"center\"/>", true),
         style("Heading1", "heading 1", HEADING1_FONT, BODY_SIZE, "<w:keepNext/><w:outlineLvl w:val=\"0\"/>", true),
         style("Heading2", "heading 2", HEADING2_FONT, BODY_SIZE, "<w:keepNext/><w:outlineLvl w:val=\"1\"/>", true),
-        style("TableText", "Table Text", BODY_FONT, TABLE_SIZE, "<w:spacing w:line=\"360\" w:lineRule=\"auto\"/>", false),
-        style("Caption", "caption", HEADING2_FONT, TABLE_SIZE, "<w:jc w:val=\"center\"/>", false),
+        style("TableText", "Table Text", BODY_FONT, TABLE_SIZE, "<w:snapToGrid w:val=\"0\"/><w:spacing w:line=\"300\" w:lineRule=\"auto\"/>", false),
+        style("Caption", "caption", HEADING2_FONT, TABLE_SIZE, "<w:snapToGrid w:val=\"0\"/><w:spacing w:line=\"300\" w:lineRule=\"auto\"/><w:jc w:val=\"center\"/>", false),
     )
 }
 

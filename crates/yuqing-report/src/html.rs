@@ -1,7 +1,7 @@
 //! HTML: the document as a fragment for the server's 报表 pages, or as a standalone page (styles
 //! inline, charts as SVG, nothing fetched from elsewhere) for download and printing.
 
-use crate::render::{Block, Cell, Document};
+use crate::render::{Block, Cell, Document, Scope};
 
 pub fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
@@ -44,6 +44,7 @@ pub fn fragment(doc: &Document) -> String {
                 }
                 s.push_str("</table>");
             }
+            Block::Table(t) if t.scope == Scope::Sheet => {}
             Block::Table(t) => {
                 s.push_str(&format!("<table class=\"data\" data-name=\"{}\"><thead><tr>", esc(&t.name)));
                 for h in &t.header {

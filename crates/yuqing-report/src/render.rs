@@ -28,6 +28,19 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
     /// Relative column widths.
     pub widths: Vec<u32>,
+    /// Which formats print it.
+    pub scope: Scope,
+}
+
+/// Which writers print a table: a long list reads better split by group on paper and whole in a
+/// spreadsheet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    /// DOCX and HTML only.
+    Print,
+    /// XLSX only.
+    Sheet,
 }
 
 /// A table cell: text, a number, or text with a link.
@@ -98,6 +111,7 @@ fn dept_table(name: &str, rows: &[DepartmentStats]) -> Table {
             })
             .collect(),
         widths: vec![4, 2, 2, 3, 3, 2, 3, 3],
+        scope: Scope::All,
     }
 }
 
@@ -119,7 +133,8 @@ fn incident_table(name: &str, rows: &[IncidentLine], offset: chrono::FixedOffset
                 ]
             })
             .collect(),
-        widths: vec![1, 6, 2, 2, 3, 3, 3],
+        widths: vec![2, 6, 2, 2, 3, 3, 3],
+        scope: Scope::All,
     }
 }
 
@@ -148,23 +163,36 @@ pub fn document(report: &Report, offset: chrono::FixedOffset) -> Document {
             let mut rows = Vec::new();
             for (gi, g) in d.groups.iter().enumerate() {
                 blocks.push(Block::Heading(format!("{}、{} · {}", cn_number(gi + 1), grade_label(g.grade), g.topic)));
+                let mut group_rows = Vec::new();
                 for (ei, e) in g.entries.iter().enumerate() {
-                    blocks.push(Block::Subheading(format!("（{}）{}", cn_number(ei + 1), e.story.title)));
-                    blocks.push(Block::Para(format!("事件链接：{}（当日重要信息 {} 条）", e.link, e.posts_today)));
+                    group_rows.push(vec![
+                        t(format!("{}", ei + 1)),
+                        Cell::Link { text: e.story.title.clone(), url: e.link.clone() },
+                        t(format!("舆情事件，当日重要信息 {} 条", e.posts_today)),
+                        t(lt(&e.story.first_at, offset)),
+                    ]);
                     rows.push(vec![t(grade_label(g.grade)), t(&g.topic), Cell::Link { text: e.story.title.clone(), url: e.link.clone() }, t("舆情事件"), t("")]);
                     for p in &e.posts {
                         let url = p.url.clone().unwrap_or_default();
-                        blocks.push(Block::Para(format!("{}（{}，{}）{}", p.title, p.source, lt(&p.at, offset), if url.is_empty() { String::new() } else { format!(" {url}") })));
                         let title_cell = if url.is_empty() { t(&p.title) } else { Cell::Link { text: p.title.clone(), url: url.clone() } };
+                        group_rows.push(vec![t(""), title_cell.clone(), t(&p.source), t(lt(&p.at, offset))]);
                         rows.push(vec![t(grade_label(g.grade)), t(&g.topic), title_cell, t(&p.source), t(lt(&p.at, offset))]);
                     }
                 }
+                blocks.push(Block::Table(Table {
+                    name: format!("{} {}", grade_label(g.grade), g.topic),
+                    header: ["序号", "标题（链接）", "来源", "发布时间"].map(String::from).to_vec(),
+                    rows: group_rows,
+                    widths: vec![2, 10, 3, 3],
+                    scope: Scope::Print,
+                }));
             }
             blocks.push(Block::Table(Table {
                 name: "重要信息".into(),
                 header: ["级别", "领域", "标题（链接）", "来源", "发布时间"].map(String::from).to_vec(),
                 rows,
                 widths: vec![2, 2, 8, 2, 3],
+                scope: Scope::Sheet,
             }));
             Document { title, meta: vec![d.org.clone()], blocks, signature: vec![d.org.clone(), zh_date(crate::period::local_date(d.generated_at, offset))] }
         }
@@ -187,6 +215,7 @@ pub fn document(report: &Report, offset: chrono::FixedOffset) -> Document {
                     })
                     .collect(),
                 widths: vec![3, 2, 2, 2, 2, 2],
+                scope: Scope::All,
             }));
             blocks.push(Block::Heading("三、热点舆情事件".into()));
             blocks.push(Block::Table(Table {
@@ -200,7 +229,8 @@ pub fn document(report: &Report, offset: chrono::FixedOffset) -> Document {
                         vec![n((i + 1) as f64), t(&s.title), t(grade_label(s.grade)), t(&s.topic), n(s.posts as f64), n(s.sites), t(format!("{:.0}%", s.negative_share * 100.0))]
                     })
                     .collect(),
-                widths: vec![1, 8, 2, 2, 2, 2, 2],
+                widths: vec![2, 7, 4, 2, 2, 2, 2],
+                scope: Scope::All,
             }));
             blocks.push(Block::Heading("四、处置工单".into()));
             blocks.push(Block::Subheading(format!("（一）本周开启 {} 件", w.opened.len())));
@@ -237,6 +267,7 @@ pub fn document(report: &Report, offset: chrono::FixedOffset) -> Document {
                 header: ["时间", "操作人", "事项"].map(String::from).to_vec(),
                 rows: s.timeline.iter().map(|l| vec![t(lt(&l.at, offset)), t(&l.actor), t(&l.text)]).collect(),
                 widths: vec![3, 2, 10],
+                scope: Scope::All,
             }));
             blocks.push(Block::Heading("五、处置措施".into()));
             if s.measures.is_empty() {
@@ -297,7 +328,8 @@ pub fn document(report: &Report, offset: chrono::FixedOffset) -> Document {
                             ]
                         })
                         .collect(),
-                    widths: vec![1, 3, 6, 5, 6, 3, 2],
+                    widths: vec![2, 3, 6, 5, 6, 3, 2],
+                    scope: Scope::All,
                 }),
             ];
             Document { title, meta: vec![r.org.clone()], blocks, signature: vec![r.org.clone(), zh_date(r.as_of)] }
@@ -312,7 +344,7 @@ pub fn cn_number(n: usize) -> String {
         0..=9 => D[n].to_string(),
         10 => "十".into(),
         11..=19 => format!("十{}", D[n - 10]),
-        20..=99 => format!("{}十{}", D[n / 10], if n % 10 == 0 { "" } else { D[n % 10] }),
+        20..=99 => format!("{}十{}", D[n / 10], if n.is_multiple_of(10) { "" } else { D[n % 10] }),
         _ => n.to_string(),
     }
 }

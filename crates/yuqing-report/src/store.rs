@@ -141,11 +141,14 @@ struct DisposalData {
     issued_by: Option<String>,
 }
 
-fn disposal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, i64, Option<String>, String, String, i64, i64, Option<i64>)> {
+/// A `disposal_reports` row as read: id, incident, serial, status, data, created, updated, issued.
+type DisposalRow = (i64, i64, Option<String>, String, String, i64, i64, Option<i64>);
+
+fn disposal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DisposalRow> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
 }
 
-fn disposal_from(row: (i64, i64, Option<String>, String, String, i64, i64, Option<i64>)) -> Result<DisposalReport> {
+fn disposal_from(row: DisposalRow) -> Result<DisposalReport> {
     let (id, incident_id, serial, status, data, created, updated, issued) = row;
     let d: DisposalData = serde_json::from_str(&data).map_err(|e| corrupt(&format!("报告单 {id}"), e))?;
     Ok(DisposalReport {

@@ -3,7 +3,7 @@
 
 use rust_xlsxwriter::{Chart, ChartFormat, ChartSolidFill, ChartType, Color, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
 
-use crate::render::{Block, Cell, Document, Table};
+use crate::render::{Block, Cell, Document, Scope, Table};
 use crate::{ReportError, Result};
 
 fn err(e: XlsxError) -> ReportError {
@@ -103,6 +103,7 @@ fn build(doc: &Document) -> std::result::Result<Vec<u8>, XlsxError> {
                     r += 1;
                 }
             }
+            Block::Table(t) if t.scope == Scope::Print => {}
             Block::Table(t) => {
                 summary.write_string_with_format(r, 0, format!("（见工作表“{}”）", t.name), &text_f)?;
                 r += 1;
@@ -120,7 +121,7 @@ fn build(doc: &Document) -> std::result::Result<Vec<u8>, XlsxError> {
 
     for b in &doc.blocks {
         match b {
-            Block::Table(t) => {
+            Block::Table(t) if t.scope != Scope::Print => {
                 let ws = wb.add_worksheet();
                 ws.set_name(sheet_name(&t.name, &mut used))?;
                 write_table(ws, t, &header, &cell, &alarm, &link)?;

@@ -43,11 +43,13 @@ fn the_daily_digest_in_word_and_excel_lists_titles_and_links_by_grade_and_topic_
     assert!(text.contains("共监测到相关信息 4 条，其中负面 2 条"), "{text}");
     let h1: Vec<&str> = v["paragraphs"].as_array().unwrap().iter().filter(|p| p["style"] == "Heading 1").map(|p| p["text"].as_str().unwrap()).collect();
     assert_eq!(h1, vec!["一、II级（重大） · 教育", "二、未定级 · 交通"], "grade first, then topic; the story without a rule hit is left out");
+    assert_eq!(v["tables"].as_array().unwrap().len(), 2, "one table per group on paper");
     let table = &v["tables"][0];
-    assert_eq!(table[0], serde_json::json!(["级别", "领域", "标题（链接）", "来源", "发布时间"]));
-    let cells: Vec<String> = table.as_array().unwrap().iter().map(|r| r[2].as_str().unwrap().to_string()).collect();
+    assert_eq!(table[0], serde_json::json!(["序号", "标题（链接）", "来源", "发布时间"]));
+    let cells: Vec<String> = table.as_array().unwrap().iter().map(|r| r[1].as_str().unwrap().to_string()).collect();
     assert!(cells.iter().any(|c| c.contains("某中学违规收取补课费") && c.contains("https://weibo.example/1")), "{cells:?}");
     assert!(cells.iter().any(|c| c.contains("http://yq.example/stories/1")));
+    assert_eq!(table.as_array().unwrap().len(), 1 + 1 + 2, "header, the story, its two important posts");
     assert!(!text.contains("天气"), "an ungraded story without rule hits is not important");
     assert!(!text.contains("某网民"), "no authors in reports");
     for r in v["table_runs"].as_array().unwrap() {
@@ -232,6 +234,8 @@ fn the_risk_register_keeps_history_flags_overdue_items_and_prints_them() {
     let h: Vec<String> = store::risk_history(c, b.id).unwrap().into_iter().map(|x| x.change).collect();
     assert_eq!(h, ["登记", "修改线下处置措施", "状态改为已解决"]);
     assert_eq!(store::risk_history(c, b.id).unwrap()[0].item.offline_measures, "开展专项检查", "history keeps the old text");
+    assert!(c.execute("DELETE FROM risk_item_history", []).is_err(), "the history is append-only");
+    assert!(c.execute("UPDATE risk_item_history SET change = 'x'", []).is_err());
 
     let reg = gather::risk_register(c, "某市网信办", None, day()).unwrap();
     assert!(reg.items.iter().find(|i| i.id == a.id).unwrap().overdue(day()));

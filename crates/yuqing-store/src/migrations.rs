@@ -298,6 +298,8 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX risk_item_history_item ON risk_item_history(item_id, id);
     CREATE TRIGGER risk_item_history_no_update BEFORE UPDATE ON risk_item_history
         BEGIN SELECT RAISE(ABORT, 'risk_item_history is append-only'); END;
+    CREATE TRIGGER risk_item_history_no_delete BEFORE DELETE ON risk_item_history
+        BEGIN SELECT RAISE(ABORT, 'risk_item_history is append-only'); END;
     CREATE TABLE report_schedule (
         name TEXT PRIMARY KEY,
         last_period TEXT NOT NULL,

@@ -45,6 +45,7 @@ fn story(id: i64, title: &str, grade: Option<Grade>, topic: &str, posts: u64) ->
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn post(id: i64, story_id: i64, title: &str, url: &str, at: DateTime<Utc>, rule: bool, sentiment: Sentiment, likes: u64) -> PostRecord {
     PostRecord {
         id,

@@ -130,7 +130,7 @@ pub const POLICY: &[Rule] = &[
     r("GET", "/api/v1/audit/verify", Roles(OFFICE), "校验审计日志"),
     r("POST", "/api/v1/desk/tick", Roles(OFFICE), "触发时限检查"),
     // Reports and forms.
-    r("GET", "/reports", Roles(REPORT_READERS), "查看报表"),
+    r("GET", "/reports", SignedIn, "查看报表"),
     r("POST", "/reports/generate", Roles(REPORT_MAKERS), "生成报表"),
     r("GET", "/reports/{id}", Roles(REPORT_READERS), "查看报表"),
     r("GET", "/reports/disposal", SignedIn, "查看处置情况报告单"),

@@ -21,7 +21,7 @@ fn kind_label(k: &str) -> &str {
 }
 
 fn shell(state: &AppState, title: &str, body: &str) -> Response {
-    let body = format!("<style>{}</style><p class=\"tabs\"><a href=\"/reports\">报表</a><a href=\"/reports/disposal\">处置情况报告单</a><a href=\"/reports/risks\">隐患排查表</a></p>{body}", yuqing_report::html::STYLE);
+    let body = format!("<style>{}</style><p class=\"tabs\"><a href=\"/reports\">报表存档</a><a href=\"/reports/disposal\">处置情况报告单</a><a href=\"/reports/risks\">隐患排查表</a></p>{body}", yuqing_report::html::STYLE);
     Html(page(title, &state.org_name, state.banner.as_deref(), &body)).into_response()
 }
 
@@ -41,6 +41,10 @@ fn downloads(base: &str) -> String {
 
 /// 报表: archived reports and the generate form.
 pub async fn index(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
+    // A department's own paperwork is its risk lines and its incidents' forms, not the archive.
+    if cu.user.role == Role::DepartmentMember {
+        return Redirect::to("/reports/risks").into_response();
+    }
     let kind = q.get("kind").cloned().filter(|k| !k.is_empty());
     let k2 = kind.clone();
     let r = blocking(&state, move |d, _| store::archive_list(d.store.connection(), k2.as_deref(), 100, 0).map_err(fail)).await;
