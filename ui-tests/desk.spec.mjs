@@ -132,6 +132,8 @@ try {
       [`/incidents/${incident}`, 'incident', /处置工单/],
       ['/rules?expr=%E5%8F%A3%E7%BD%A9%20%26%20%E5%A4%8D%E5%B7%A5', 'rules', /语法正确/],
       ['/duty', 'duty', /值班/],
+      ['/sources', 'sources', /信息源/],
+      ['/reports', 'reports', /报表|日报/],
       ['/system', 'system', /审计/],
     ]) {
       const resp = await page.goto(`${base}${path}`);

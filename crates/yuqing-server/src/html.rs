@@ -56,7 +56,7 @@ ol.bars i{display:block;height:10px;background:#84adea;border-radius:3px}ol.bars
 h2 .small{font-size:13px;font-weight:400;margin-left:12px}
 .state{display:inline-block;padding:1px 8px;border-radius:4px;font-size:12px;background:#eef4ff;color:#1f5fbf}
 .st-new{background:#fff6ed;color:#c4320a}.st-closed{background:#f2f4f7;color:#667085}
-.countdown{font-weight:600;color:#067647}.countdown.overdue,.late{color:#d92d20;font-weight:600}.ok{color:#067647}
+tr.failing td{background:#fef3f2}.countdown{font-weight:600;color:#067647}.countdown.overdue,.late{color:#d92d20;font-weight:600}.ok{color:#067647}
 form.act{display:inline-flex;gap:6px;align-items:flex-start;margin:4px 8px 4px 0;flex-wrap:wrap}
 form.act textarea{width:420px;min-height:60px}form.act input,form.act select,form.act textarea{padding:4px 6px;border:1px solid var(--line);border-radius:4px;font:inherit}
 form.act button{padding:4px 12px;border:0;border-radius:4px;background:var(--accent);color:#fff;cursor:pointer}
@@ -79,7 +79,7 @@ pub fn page(title: &str, org: &str, banner: Option<&str>, body: &str) -> String 
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <title>{title} · yuqing 舆情</title><style>{STYLE}</style></head><body>\
 <header><a class=\"brand\" href=\"/\">yuqing 舆情监测</a><span>{org}</span>\
-<a href=\"/\">总览</a><a href=\"/posts\">信息</a><a href=\"/stories\">舆情事件</a><a href=\"/incidents\">处置</a><a href=\"/alerts\">预警记录</a><a href=\"/reports\">报表</a><a href=\"/rules\">监测规则</a><a href=\"/duty\">值班</a><a href=\"/system\">系统</a><a href=\"/logout\">退出</a>\
+<a href=\"/\">总览</a><a href=\"/posts\">信息</a><a href=\"/stories\">舆情事件</a><a href=\"/incidents\">处置</a><a href=\"/alerts\">预警记录</a><a href=\"/reports\">报表</a><a href=\"/rules\">监测规则</a><a href=\"/sources\">信息源</a><a href=\"/duty\">值班</a><a href=\"/system\">系统</a><a href=\"/logout\">退出</a>\
 <form action=\"/search\" method=\"get\"><input name=\"q\" placeholder=\"全文检索帖文\" aria-label=\"全文检索\"></form></header>\
 <main>{banner}{body}</main></body></html>",
         title = esc(title),

@@ -30,6 +30,7 @@ use yuqing_store::DataDir;
 
 pub use auth::{AuthConfig, CurrentUser};
 pub use desk::{Desk, DeskConfig};
+pub use web::sources_page::SourceInfo;
 
 /// The OpenAPI document of the JSON API, served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -60,6 +61,8 @@ pub struct AppState {
     pub ingest: Option<Arc<dyn collect_api::PostSink>>,
     /// The ids of the configured sources (for their health).
     pub source_ids: Arc<Vec<String>>,
+    /// The sources as the 信息源 page shows them.
+    pub sources: Arc<Vec<web::sources_page::SourceInfo>>,
 }
 
 impl AppState {
@@ -70,7 +73,7 @@ impl AppState {
 
     /// State on a data directory shared with a writer (the pipeline ingesting collected posts).
     pub fn shared(data: Arc<Mutex<DataDir>>, org_name: String, banner: Option<String>) -> AppState {
-        AppState { data, org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()), ingest: None, source_ids: Arc::new(Vec::new()), reports: Arc::default() }
+        AppState { data, org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()), ingest: None, source_ids: Arc::new(Vec::new()), reports: Arc::default(), sources: Arc::new(Vec::new()) }
     }
 }
 
@@ -101,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/system/users/{name}/password", post(web::system_user_password))
         .route("/rules", get(web::rules_page::rules_page).post(web::rules_page::save))
         .route("/rules/enabled", post(web::rules_page::set_enabled))
+        .route("/sources", get(web::sources_page::sources_page))
         .route("/stories/{id}", get(pages::story))
         .route("/search", get(pages::search))
         .route("/alerts", get(pages::alerts))

@@ -142,6 +142,7 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     state.auth = Arc::new(config.auth.clone());
     state.reports = Arc::new(report_jobs);
     state.source_ids = Arc::new(sources.iter().map(|s| s.id.clone()).collect());
+    state.sources = Arc::new(sources.iter().map(crate::live::source_info).collect());
     let live = Arc::new(crate::live::Live::new(pipeline, desk));
     state.ingest = Some(live.clone());
     let deliverer = Arc::new(yuqing_server::notify::Deliverer::new(&config.channels).context("通知渠道配置有误")?);

@@ -122,3 +122,18 @@ pub fn sources_from(config: &Config, conn: &rusqlite::Connection) -> Result<Vec<
     }
     Ok(out)
 }
+
+/// A source as the 信息源 page shows it.
+pub fn source_info(s: &Source) -> yuqing_server::SourceInfo {
+    yuqing_server::SourceInfo {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        kind: s.kind.label_zh().to_string(),
+        url: s.url.clone(),
+        tier: s.tier.label_zh().to_string(),
+        department: s.department.clone(),
+        interval: s.interval.clone().unwrap_or_else(|| "5m".to_string()),
+        enabled: s.enabled,
+        ignore_robots: s.ignore_robots.clone(),
+    }
+}

@@ -91,7 +91,7 @@ fn world(dir: &Path) -> Pipeline {
 
 fn state_at(p: Pipeline, now: Arc<Mutex<DateTime<Utc>>>) -> AppState {
     let jobs = yuqing::report_cli::jobs(p.config());
-    let mut state = AppState::new(p.into_data(), "某市人民政府".into(), None);
+    let mut state = AppState::shared(p.into_data(), "某市人民政府".into(), None);
     state.reports = Arc::new(jobs);
     state.clock = Arc::new(move || *now.lock().unwrap());
     state

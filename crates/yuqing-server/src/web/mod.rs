@@ -6,6 +6,7 @@ pub mod incident_pages;
 pub mod admin_pages;
 pub mod posts_page;
 pub mod rules_page;
+pub mod sources_page;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
