@@ -589,6 +589,33 @@ impl Incident {
         }
     }
 
+    /// Whether `actor` may take `step` on this incident (by role and department; whether the step
+    /// is allowed in the current state is `state::allowed_steps`). Pages use it to offer only the
+    /// buttons that would not be refused; it asks `permit`, so there is one rule.
+    pub fn may_take(&self, actor: &Actor, step: Step) -> bool {
+        let probe = match step {
+            Step::Report => Command::Report { summary: String::new() },
+            Step::StartVerification => Command::StartVerification,
+            Step::SubmitVerification => Command::SubmitVerification { findings: String::new() },
+            Step::SubmitForApproval => Command::SubmitForApproval { statement: 0 },
+            Step::Approve => Command::Approve { statement: 0, comment: None },
+            Step::Reject => Command::Reject { statement: 0, comment: String::new() },
+            Step::Publish => Command::Publish {
+                statement: 0,
+                channel: Channel::Website,
+                url: None,
+                at: None,
+                spokesperson: String::new(),
+                timetable: Vec::new(),
+                answers_node: None,
+            },
+            Step::StartFollowUp => Command::StartFollowUp,
+            Step::Close => Command::Close { reason: None },
+            Step::Reopen => Command::Reopen { reason: String::new() },
+        };
+        self.permit(actor, &probe).is_ok()
+    }
+
     /// Who may do what (the server checks roles again on every call; this is the domain's rule).
     pub fn permit(&self, actor: &Actor, cmd: &Command) -> Result<(), IncidentError> {
         if actor.is_system() {

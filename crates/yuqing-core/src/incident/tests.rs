@@ -301,6 +301,31 @@ fn a_units_officer_acts_only_on_its_units_incidents_and_the_offices_officer_on_a
 }
 
 #[test]
+fn the_buttons_offered_follow_the_same_rule_as_the_refusals() {
+    let inc = at_state(IncidentState::Reported, Grade::III);
+    let stranger = person("jiaoyu", Role::DepartmentMember, Some("教育局"), &[]);
+    assert!(inc.may_take(&member(), Step::StartVerification));
+    assert!(!inc.may_take(&stranger, Step::StartVerification), "another department's member");
+    assert!(!inc.may_take(&member(), Step::Publish) && inc.may_take(&office(), Step::Publish));
+    assert!(!inc.may_take(&approver(), Step::Report) && inc.may_take(&officer(), Step::Report));
+    // Every role × step: offered exactly when the command would pass the permission check.
+    for who in [member(), head(), approver(), office(), officer(), stranger.clone()] {
+        for step in Step::ALL {
+            let mut copy = inc.clone();
+            let offered = inc.may_take(&who, step);
+            if !offered {
+                let cmd = match step {
+                    Step::StartVerification => Command::StartVerification,
+                    Step::StartFollowUp => Command::StartFollowUp,
+                    _ => continue,
+                };
+                assert!(matches!(copy.apply(&who, cmd, mins(1)), Err(IncidentError::Forbidden { .. })), "{step:?} for {}", who.name);
+            }
+        }
+    }
+}
+
+#[test]
 fn first_assigned_department_stays_lead_unless_the_coordinator_reassigns_with_a_reason() {
     let mut inc = open(Grade::III);
     ok(&mut inc, &officer(), Command::Assign { department: "教育局".into(), reason: None }, mins(1));

@@ -95,20 +95,6 @@ fn diff_html(parts: &[DiffPart]) -> String {
     s
 }
 
-/// Whether `user` may press the button for `step` (the domain decides finally; this hides what
-/// would only be refused).
-fn may(user: &User, step: Step) -> bool {
-    match user.role {
-        Role::Coordinator | Role::Admin => true,
-        Role::Viewer => false,
-        Role::Officer => matches!(step, Step::Report),
-        Role::Approver => matches!(step, Step::Approve | Step::Reject),
-        Role::DepartmentMember => {
-            matches!(step, Step::StartVerification | Step::SubmitVerification | Step::SubmitForApproval | Step::Approve | Step::Reject)
-        }
-    }
-}
-
 /// One incident, for `user`, at `now`.
 pub fn render_incident(inc: &Incident, timeline: &[TimelineEntry], user: &User, csrf: &str, now: DateTime<Utc>) -> String {
     let id = inc.id;
@@ -151,7 +137,8 @@ pub fn render_incident(inc: &Incident, timeline: &[TimelineEntry], user: &User, 
     b.push_str("</tbody></table>");
 
     // The next steps.
-    let steps: Vec<Step> = allowed_steps(inc.state).into_iter().filter(|s| may(user, *s)).collect();
+    let actor = user.actor();
+    let steps: Vec<Step> = allowed_steps(inc.state).into_iter().filter(|s| inc.may_take(&actor, *s)).collect();
     if !steps.is_empty() || inc.state.is_open() {
         b.push_str("<h3>办理</h3><div class=\"actions\">");
     }
