@@ -612,4 +612,12 @@ async fn the_office_saves_switches_off_and_keeps_versions_of_watch_rules() {
     }
     let actions = d.audit_actions();
     assert_eq!(actions.iter().filter(|(a, x)| a == "office" && x == "rule.save").count(), 3, "{actions:?}");
+
+    // The audit log on the 系统 page pages on the server.
+    let r = send(&app, "GET", "/system?audit_page=1", &[("cookie", &office)], "").await;
+    assert!(r.body.contains("第 1 / 1 页") && r.body.contains("rule.save"), "{}", r.body);
+    let r = send(&app, "GET", "/system?audit_page=x", &[("cookie", &office)], "").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = send(&app, "GET", "/system?audit_page=2", &[("cookie", &office)], "").await;
+    assert!(r.body.contains("第 2 / 1 页") && !r.body.contains("rule.save"), "past the end: an empty page");
 }

@@ -60,7 +60,12 @@ pub struct SystemView<'a> {
     pub csrf: &'a str,
     pub me: &'a str,
     pub notice: Option<(bool, String)>,
+    /// The audit log's page (1-based; `AUDIT_PAGE` entries a page, newest first).
+    pub audit_page: usize,
 }
+
+/// Audit entries on one page of the 系统 page.
+pub const AUDIT_PAGE: usize = 50;
 
 pub fn render_system(users: &[User], departments: &[String], audit: &[AuditEntry], audit_total: u64, chain: &Result<u64, ChainBreak>, v: &SystemView) -> String {
     let mut b = String::from("<h2>系统</h2>");
@@ -134,7 +139,8 @@ pub fn render_system(users: &[User], departments: &[String], audit: &[AuditEntry
             let _ = write!(b, "<p class=\"late\">哈希链在第 {} 条断裂：{}</p>", e.id, esc(&e.reason));
         }
     }
-    let _ = write!(b, "<p class=\"muted\">最近 {} 条（共 {audit_total} 条）</p>", audit.len());
+    let pages = (audit_total as usize).div_ceil(AUDIT_PAGE).max(1);
+    let _ = write!(b, "<p class=\"muted\">第 {} / {pages} 页，共 {audit_total} 条，最新在前</p>", v.audit_page);
     b.push_str("<table><thead><tr><th>#</th><th>时间</th><th>操作人</th><th>操作</th><th>对象</th><th>内容</th></tr></thead><tbody>");
     for e in audit {
         let at = DateTime::from_timestamp(e.at, 0).unwrap_or_default();
@@ -150,6 +156,16 @@ pub fn render_system(users: &[User], departments: &[String], audit: &[AuditEntry
         );
     }
     b.push_str("</tbody></table>");
+    if pages > 1 {
+        b.push_str("<p class=\"pager\">");
+        if v.audit_page > 1 {
+            let _ = write!(b, "<a href=\"/system?audit_page={}\">上一页</a> ", v.audit_page - 1);
+        }
+        if v.audit_page < pages {
+            let _ = write!(b, "<a href=\"/system?audit_page={}\">下一页</a>", v.audit_page + 1);
+        }
+        b.push_str("</p>");
+    }
     b
 }
 
@@ -171,7 +187,7 @@ mod tests {
 
     #[test]
     fn system_page_shows_a_broken_chain() {
-        let html = render_system(&[], &[], &[], 9, &Err(ChainBreak { id: 7, reason: "被改动".into() }), &SystemView { manage: false, csrf: "t", me: "a", notice: None });
+        let html = render_system(&[], &[], &[], 9, &Err(ChainBreak { id: 7, reason: "被改动".into() }), &SystemView { manage: false, csrf: "t", me: "a", notice: None, audit_page: 1 });
         assert!(html.contains("第 7 条断裂"));
     }
 }

@@ -305,24 +305,33 @@ pub async fn duty_handover(State(state): State<AppState>, cu: CurrentUser, Form(
     }
 }
 
-pub async fn system(State(state): State<AppState>, cu: CurrentUser) -> Response {
-    system_view(&state, &cu, StatusCode::OK, None).await
+pub async fn system(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
+    let page_no = match q.get("audit_page").map(|p| p.parse::<usize>()) {
+        None => 1,
+        Some(Ok(n)) if (1..=1_000_000).contains(&n) => n,
+        Some(_) => return error_html(&state, StatusCode::BAD_REQUEST, "系统", "audit_page 应为 1 到 1000000 之间的整数"),
+    };
+    system_page(&state, &cu, StatusCode::OK, None, page_no).await
+}
+
+async fn system_view(state: &AppState, cu: &CurrentUser, status: StatusCode, notice: Option<(bool, String)>) -> Response {
+    system_page(state, cu, status, notice, 1).await
 }
 
 /// The 系统 page, with the outcome of a change when there was one.
-async fn system_view(state: &AppState, cu: &CurrentUser, status: StatusCode, notice: Option<(bool, String)>) -> Response {
+async fn system_page(state: &AppState, cu: &CurrentUser, status: StatusCode, notice: Option<(bool, String)>, audit_page: usize) -> Response {
     let departments = state.departments.clone();
     let r = with_data(state, move |d| {
         let c = d.store.connection();
         let users = desk::users(c).map_err(|e| e.to_string())?;
-        let audit = desk::audit_recent(c, 50, 0).map_err(|e| e.to_string())?;
+        let audit = desk::audit_recent(c, admin_pages::AUDIT_PAGE, (audit_page - 1) * admin_pages::AUDIT_PAGE).map_err(|e| e.to_string())?;
         let chain = desk::audit_verify(c).map_err(|e| e.to_string())?;
         Ok((users, audit, chain))
     })
     .await;
     match r {
         Ok((users, audit, chain)) => {
-            let view = admin_pages::SystemView { manage: cu.user.role == Role::Admin, csrf: cu.csrf_token(), me: &cu.user.name, notice };
+            let view = admin_pages::SystemView { manage: cu.user.role == Role::Admin, csrf: cu.csrf_token(), me: &cu.user.name, notice, audit_page };
             let body = admin_pages::render_system(&users, &departments, &audit.items, audit.total, &chain, &view);
             (status, Html(page("系统", &state.org_name, state.banner.as_deref(), &body))).into_response()
         }
