@@ -143,6 +143,28 @@ pub async fn sources(State(state): State<AppState>) -> Response {
     }
 }
 
+/// The 信息源 section of the 系统 page: each source's health.
+pub fn render_sources(health: &[records::SourceHealth]) -> String {
+    if health.is_empty() {
+        return "<h3>信息源</h3><p class=\"muted\">未配置信息源（见 docs/CONFIG.md）。</p>".into();
+    }
+    let mut b = String::from("<h3>信息源</h3><table><tr><th>信息源</th><th>最近成功</th><th>连续失败</th><th>近 24 小时入库</th><th>抓取耗时中位数</th><th>最近错误</th></tr>");
+    for h in health {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&h.source_id),
+            h.last_success_at.map(|t| fmt_time(&t)).unwrap_or_else(|| "无".into()),
+            if h.consecutive_failures > 0 { format!("<span class=\"neg\">{}</span>", h.consecutive_failures) } else { "0".into() },
+            h.items_per_day,
+            h.median_fetch_ms.map(|m| format!("{m} 毫秒")).unwrap_or_else(|| "—".into()),
+            esc(h.last_error.as_deref().unwrap_or(""))
+        );
+    }
+    b.push_str("</table>");
+    b
+}
+
 fn snapshot_error(state: &AppState, status: StatusCode, msg: &str) -> Response {
     (status, Html(page("快照", &state.org_name, state.banner.as_deref(), &format!("<h2>{}</h2>", esc(msg))))).into_response()
 }
@@ -201,6 +223,19 @@ pub async fn snapshot(State(state): State<AppState>, Path(sha): Path<String>, Qu
     let _ = write!(b, "<p><a href=\"/snapshots/{}?download=1\">下载原始文件</a>（抓取所得的原始字节，未经改动）</p>", esc(&meta.sha256));
     let _ = write!(b, "<h3>内容（按文本显示）</h3><pre class=\"snapshot\">{}</pre>", esc(&text));
     Html(page("快照", &state.org_name, state.banner.as_deref(), &b)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sources_section_escapes_errors_and_marks_failures() {
+        let h = records::SourceHealth { source_id: "bbs".into(), consecutive_failures: 3, last_error: Some("HTTP 500 <b>".into()), items_per_day: 7, ..Default::default() };
+        let html = render_sources(&[h]);
+        assert!(html.contains("<span class=\"neg\">3</span>") && html.contains("HTTP 500 &lt;b&gt;") && html.contains("<td>7</td>"), "{html}");
+        assert!(render_sources(&[]).contains("未配置信息源"));
+    }
 }
 
 /// The bytes as text for display: UTF-8, else GB18030, else Big5 — whichever decodes cleanly.

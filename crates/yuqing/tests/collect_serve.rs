@@ -143,6 +143,8 @@ interval = "3s"
     let (status, raw) = http(&server.addr, "GET", &format!("/snapshots/{sha}?download=1"), Some(&office), "text/plain", b"");
     assert_eq!(status, 200);
     assert!(raw.starts_with("<?xml") && raw.contains("<rss"), "{raw}");
+    let (status, system) = http(&server.addr, "GET", "/system", Some(&office), "text/plain", b"");
+    assert!(status == 200 && system.contains("<h3>信息源</h3>") && system.contains("<td>bbs</td>"), "the 系统 page shows the source's health");
     let (status, _) = http(&server.addr, "GET", "/snapshots/not-a-hash", Some(&office), "text/plain", b"");
     assert_eq!(status, 400);
     let (status, _) = http(&server.addr, "GET", &format!("/snapshots/{}", "0".repeat(64)), Some(&office), "text/plain", b"");

@@ -304,17 +304,20 @@ pub async fn duty_handover(State(state): State<AppState>, cu: CurrentUser, Form(
 
 pub async fn system(State(state): State<AppState>, _cu: CurrentUser) -> Response {
     let departments = state.departments.clone();
+    let (source_ids, now) = (state.source_ids.clone(), (state.clock)());
     let r = with_data(&state, move |d| {
         let c = d.store.connection();
         let users = desk::users(c).map_err(|e| e.to_string())?;
         let audit = desk::audit_recent(c, 50, 0).map_err(|e| e.to_string())?;
         let chain = desk::audit_verify(c).map_err(|e| e.to_string())?;
-        Ok((users, audit, chain))
+        let health = source_ids.iter().map(|id| yuqing_store::collect::health(c, id, now).map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()?;
+        Ok((users, audit, chain, health))
     })
     .await;
     match r {
-        Ok((users, audit, chain)) => {
-            let body = admin_pages::render_system(&users, &departments, &audit.items, audit.total, &chain);
+        Ok((users, audit, chain, health)) => {
+            let mut body = admin_pages::render_system(&users, &departments, &audit.items, audit.total, &chain);
+            body.push_str(&crate::collect_api::render_sources(&health));
             Html(page("系统", &state.org_name, state.banner.as_deref(), &body)).into_response()
         }
         Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "系统", &e),
