@@ -7,6 +7,9 @@
 /// The product token yuqing identifies itself with.
 pub const AGENT: &str = "yuqing";
 
+/// One group of a robots.txt: its user agents, its (allow, pattern) rules, its crawl delay.
+type Group = (Vec<String>, Vec<(bool, String)>, Option<f64>);
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Robots {
     /// (allow, path pattern)
@@ -29,7 +32,7 @@ impl Robots {
     pub fn parse(text: &str, agent: &str) -> Robots {
         let agent = agent.to_ascii_lowercase();
         // Groups: (agents, rules, delay).
-        let mut groups: Vec<(Vec<String>, Vec<(bool, String)>, Option<f64>)> = Vec::new();
+        let mut groups: Vec<Group> = Vec::new();
         let mut in_agents = false;
         for line in text.lines() {
             let line = line.split('#').next().unwrap_or("").trim();

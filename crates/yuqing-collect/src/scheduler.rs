@@ -61,3 +61,20 @@ pub fn spawn(ctx: Arc<Context>, sources: Vec<Source>, key_period: KeyPeriod) -> 
     }));
     handles
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_periods_shorten_the_wait_and_jitter_only_adds() {
+        let src = crate::source::parse_source_toml("id = \"a\"\nname = \"站\"\nkind = \"feed\"\nurl = \"http://e.com/f\"\n").unwrap();
+        for _ in 0..50 {
+            let normal = next_wait(&src, false, 0.1);
+            assert!(normal >= Duration::from_secs(300) && normal <= Duration::from_secs(330), "{normal:?}");
+            let key = next_wait(&src, true, 0.1);
+            assert!(key >= Duration::from_secs(60) && key <= Duration::from_secs(66), "{key:?}");
+        }
+        assert_eq!(next_wait(&src, true, 0.0), Duration::from_secs(60));
+    }
+}

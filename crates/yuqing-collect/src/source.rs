@@ -234,10 +234,9 @@ impl Source {
         if self.kind == SourceKind::Search && !self.url.contains("{keyword}") {
             return Err(format!("{who}：站内搜索的 url 中须含 {{keyword}}"));
         }
-        if self.kind == SourceKind::Html || (self.kind == SourceKind::Search && self.format == SearchFormat::Html) {
-            if self.selectors.links.trim().is_empty() {
-                return Err(format!("{who}：网页列表须在 selectors.links 中给出条目链接的 CSS 选择器"));
-            }
+        let html = self.kind == SourceKind::Html || (self.kind == SourceKind::Search && self.format == SearchFormat::Html);
+        if html && self.selectors.links.trim().is_empty() {
+            return Err(format!("{who}：网页列表须在 selectors.links 中给出条目链接的 CSS 选择器"));
         }
         for (field, sel) in [
             ("links", &self.selectors.links),

@@ -43,6 +43,7 @@ async fn site() -> (String, Arc<AtomicUsize>) {
     let app = Router::new()
         .route("/robots.txt", get(|| async { ok("text/plain", b"User-agent: *\nDisallow: /private/\n".to_vec()) }))
         .route("/weibo.xml", get(|| async { ok("application/rss+xml", fixture("weibo-gbk.rss.xml")) }))
+        .route("/pixnet.xml", get(|| async { ok("application/xml", fixture("pixnet-big5.rss.xml")) }))
         .route("/weibo-mirror.xml", get(|| async { ok("application/rss+xml", fixture("weibo-gbk.rss.xml")) }))
         .route("/broken.xml", get(|| async { ok("application/rss+xml; charset=utf-8", fixture("weibo-broken.rss.xml")) }))
         .route("/private/feed.xml", get(|| async { ok("application/rss+xml", fixture("weibo-gbk.rss.xml")) }))
@@ -176,6 +177,17 @@ async fn a_gbk_feed_is_stored_without_mojibake_with_its_snapshot_and_only_once()
     assert_eq!(h.posts().len(), 3);
     let snapshot_rows: i64 = h.data.lock().unwrap().store.connection().query_row("SELECT COUNT(*) FROM snapshots", [], |r| r.get(0)).unwrap();
     assert_eq!(snapshot_rows, 1, "a fetch that yields nothing new keeps no snapshot");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_big5_feed_is_stored_in_traditional_characters_without_mojibake() {
+    let (base, _) = site().await;
+    let h = harness(5);
+    let r = collector::run(&h.ctx, &source("pixnet", "痞客邦", "feed", &format!("{base}/pixnet.xml"), "")).await;
+    assert_eq!((r.ok, r.stored), (true, 3), "{r:?}");
+    let texts: Vec<String> = h.posts().into_iter().map(|p| p.text).collect();
+    let expected: Vec<String> = fixture_text("pixnet-big5.posts.txt").lines().map(str::to_string).collect();
+    assert_eq!(texts, expected);
 }
 
 #[tokio::test(flavor = "multi_thread")]

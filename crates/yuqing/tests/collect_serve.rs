@@ -143,6 +143,12 @@ interval = "3s"
     let (status, raw) = http(&server.addr, "GET", &format!("/snapshots/{sha}?download=1"), Some(&office), "text/plain", b"");
     assert_eq!(status, 200);
     assert!(raw.starts_with("<?xml") && raw.contains("<rss"), "{raw}");
+    let (status, sources) = http(&server.addr, "GET", "/sources", Some(&office), "text/plain", b"");
+    assert!(status == 200 && sources.contains("href=\"/sources?id=bbs\"") && sources.contains("最近成功"), "the 信息源 page shows the source's health: {sources}");
+    let (status, one) = http(&server.addr, "GET", "/sources?id=bbs", Some(&office), "text/plain", b"");
+    assert!(status == 200 && one.contains("最近的抓取") && one.contains("成功"), "one source's recent fetches: {one}");
+    let (status, _) = http(&server.addr, "GET", "/sources?id=nope", Some(&office), "text/plain", b"");
+    assert_eq!(status, 404);
     let (status, _) = http(&server.addr, "GET", "/snapshots/not-a-hash", Some(&office), "text/plain", b"");
     assert_eq!(status, 400);
     let (status, _) = http(&server.addr, "GET", &format!("/snapshots/{}", "0".repeat(64)), Some(&office), "text/plain", b"");
@@ -271,4 +277,44 @@ fn the_push_api_answers_per_item_and_refuses_bad_input_in_chinese() {
     assert_eq!(status, 403);
     let stats = api(&server.addr, "GET", "/api/v1/stats", &crawler, &Value::Null, 200);
     assert_eq!(stats["posts"], 2, "{stats}");
+}
+
+#[test]
+fn sources_can_be_listed_added_tested_and_disabled_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let (site, pages) = start_site(Duration::ZERO);
+    let items = vec![(format!("http://{site}/t/1"), "通告".to_string(), "城南区明日停水，请提前储水。".to_string())];
+    pages.lock().unwrap().insert("/feed.xml".into(), ("application/rss+xml".into(), rss(&items)));
+    let cfg = tmp.path().join("yuqing.toml");
+    std::fs::write(&cfg, format!("[collect]\npoliteness = \"0s\"\n\n[[sources]]\nid = \"bbs\"\nname = \"本地论坛\"\nkind = \"feed\"\nurl = \"http://{site}/feed.xml\"\n")).unwrap();
+    let sources = |args: &[&str]| {
+        let mut c = yuqing(&data);
+        c.arg("--config").arg(&cfg).arg("sources").args(args);
+        run(&mut c)
+    };
+
+    // test: fetches once, prints what would be stored, stores nothing.
+    let out = sources(&["test", "bbs"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("得到 1 条") && stdout(&out).contains("城南区明日停水"), "{}", stdout(&out));
+    assert!(!data.join("yuqing.db").exists(), "sources test leaves no data behind");
+
+    let out = sources(&["add", "city", "--name", "某市新闻网", "--kind", "html", "--url", &format!("http://{site}/list.html"), "--tier", "地方", "--set", "selectors.links = \"ul a\""]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = sources(&["add", "bad", "--name", "x", "--kind", "html", "--url", "http://example.com/"]);
+    assert!(!out.status.success() && stderr(&out).contains("selectors.links"), "{}", stderr(&out));
+    let out = sources(&["disable", "bbs"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = sources(&["disable", "nope"]);
+    assert!(!out.status.success() && stderr(&out).contains("nope"));
+
+    let v = run_json(yuqing(&data).arg("--config").arg(&cfg).arg("--json").args(["sources", "list"]));
+    let list = v["sources"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{v}");
+    assert_eq!((list[0]["source"]["id"].as_str(), list[0]["source"]["enabled"].as_bool()), (Some("bbs"), Some(false)));
+    assert_eq!((list[1]["source"]["id"].as_str(), list[1]["source"]["tier"].as_str()), (Some("city"), Some("Local")));
+    assert_eq!(list[1]["health"]["consecutive_failures"], 0);
+    let stats = run_json(yuqing(&data).arg("--config").arg(&cfg).arg("--json").arg("stats"));
+    assert_eq!(stats["posts"], 0);
 }
