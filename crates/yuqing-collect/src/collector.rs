@@ -456,9 +456,12 @@ async fn store(ctx: &Context, src: &Source, mut c: Collected, report: &mut RunRe
         let mut fresh: Vec<Item> = Vec::new();
         let mut duplicates = 0;
         let mut dup_links: Vec<(usize, i64)> = Vec::new();
+        let stale = Utc::now() - chrono::Duration::days(7);
         {
             let d = lock(&data);
             let conn = d.store.connection();
+            // Links noted before a crash whose posts were stored are made now.
+            records::settle_pending_links(conn, stale).map_err(|e| e.to_string())?;
             let mut urls = std::collections::HashSet::new();
             for item in items {
                 if let Some(u) = item.post.url.as_deref() {
@@ -502,6 +505,13 @@ async fn store(ctx: &Context, src: &Source, mut c: Collected, report: &mut RunRe
                 };
                 shas[ev] = Some(records::put_snapshot(conn, &snap_dir, &meta, &e.bytes).map_err(|e| e.to_string())?);
             }
+            // Noted before the pipeline stores the posts: a crash after its commit and before the
+            // links below leaves notes that the next run settles.
+            let notes: Vec<(String, String)> = fresh
+                .iter()
+                .filter_map(|i| Some((i.post.url.clone()?, shas[i.evidence?].clone()?)))
+                .collect();
+            records::note_pending_links(conn, &notes, Utc::now()).map_err(|e| e.to_string())?;
             for (ev, post) in &dup_links {
                 if let Some(sha) = &shas[*ev] {
                     records::link_posts(conn, &[*post], sha).map_err(|e| e.to_string())?;
@@ -528,6 +538,7 @@ async fn store(ctx: &Context, src: &Source, mut c: Collected, report: &mut RunRe
                     }
                 }
             }
+            records::settle_pending_links(conn, stale).map_err(|e| e.to_string())?;
             let now = Utc::now();
             for (path, sha) in &files {
                 records::mark_file_done(conn, &path.display().to_string(), sha, now).map_err(|e| e.to_string())?;

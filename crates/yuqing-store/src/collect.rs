@@ -145,6 +145,30 @@ pub fn link_posts(conn: &Connection, post_ids: &[i64], sha256: &str) -> Result<u
     Ok(n)
 }
 
+/// Notes, before the posts are ingested, which snapshot each (canonical) URL's post will link to.
+pub fn note_pending_links(conn: &Connection, links: &[(String, String)], now: DateTime<Utc>) -> Result<()> {
+    let mut stmt = conn.prepare_cached("INSERT OR IGNORE INTO snapshot_pending (url, sha256, noted_at) VALUES (?1, ?2, ?3)")?;
+    for (url, sha) in links {
+        stmt.execute(params![url, sha, ts(now)])?;
+    }
+    Ok(())
+}
+
+/// Links every noted URL whose post is now stored (and has no snapshot yet), then forgets the
+/// notes that are settled or older than `stale_before` (their post was never stored: a duplicate
+/// by content, or an item that left the feed). Returns how many posts were linked.
+pub fn settle_pending_links(conn: &Connection, stale_before: DateTime<Utc>) -> Result<usize> {
+    let linked = conn.execute(
+        "INSERT OR IGNORE INTO post_snapshots (post_id, sha256)          SELECT p.id, n.sha256 FROM snapshot_pending n JOIN posts p ON p.url = n.url",
+        [],
+    )?;
+    conn.execute(
+        "DELETE FROM snapshot_pending WHERE noted_at < ?1 OR url IN (SELECT url FROM posts WHERE url IS NOT NULL AND url IN (SELECT url FROM snapshot_pending))",
+        params![ts(stale_before)],
+    )?;
+    Ok(linked)
+}
+
 /// The snapshot of each of these posts that has one.
 pub fn snapshots_of_posts(conn: &Connection, post_ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
     let mut out = std::collections::HashMap::new();
@@ -345,6 +369,33 @@ mod tests {
 
     fn t(s: i64) -> DateTime<Utc> {
         utc(1_780_000_000 + s)
+    }
+
+    #[test]
+    fn a_link_noted_before_a_crash_is_settled_once_the_post_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::SqliteStore::open(&dir.path().join("y.db")).unwrap();
+        let c = store.connection();
+        let now = Utc::now();
+        note_pending_links(c, &[("https://bbs.example/1".into(), "a".repeat(64)), ("https://bbs.example/2".into(), "b".repeat(64))], now).unwrap();
+        // Nothing stored yet: nothing to link, the notes stay.
+        assert_eq!(settle_pending_links(c, now - Duration::days(7)).unwrap(), 0);
+        let pending = |c: &Connection| c.query_row("SELECT COUNT(*) FROM snapshot_pending", [], |r| r.get::<_, i64>(0)).unwrap();
+        assert_eq!(pending(c), 2);
+        // The pipeline stored post 1 and the process died before linking it.
+        c.execute(
+            "INSERT INTO posts (id, story_id, dedup_key, content_hash, source, url, title, text, published_at, published_offset, \
+             time_estimated, ingested_at, tier, reads, comments, reposts, likes, simhash, sentiment, sentiment_score, topics, hits, \
+             severe_words, keywords, join_reason) VALUES (7, 1, 1, 1, 's', 'https://bbs.example/1', '', 't', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0.0, '[]', '[]', '[]', '[]', '')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(settle_pending_links(c, now - Duration::days(7)).unwrap(), 1);
+        assert_eq!(snapshots_of_posts(c, &[7]).unwrap()[&7], "a".repeat(64));
+        assert_eq!(pending(c), 1, "the settled note is gone, the other waits");
+        // A note whose post never comes is forgotten after the stale limit.
+        settle_pending_links(c, now + Duration::seconds(1)).unwrap();
+        assert_eq!(pending(c), 0);
     }
 
     #[test]

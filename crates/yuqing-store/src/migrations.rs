@@ -379,6 +379,15 @@ pub const MIGRATIONS: &[&str] = &[
         sha256 TEXT NOT NULL
     );
     CREATE INDEX post_snapshots_sha ON post_snapshots(sha256);
+    -- Links noted (by canonical URL) before the posts are handed to the pipeline, so a crash
+    -- between the pipeline's commit and the link leaves a note to settle, not a post without
+    -- its evidence.
+    CREATE TABLE snapshot_pending (
+        url TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        noted_at INTEGER NOT NULL,
+        PRIMARY KEY (url, sha256)
+    );
     CREATE TABLE collect_files (
         path TEXT PRIMARY KEY,
         sha256 TEXT NOT NULL,
