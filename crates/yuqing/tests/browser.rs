@@ -10,9 +10,8 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -28,22 +27,6 @@ fn chromium() -> PathBuf {
 fn shots_dir() -> PathBuf {
     // CARGO_TARGET_TMPDIR is <target>/tmp; the screenshots go beside it.
     Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("ui-shots")
-}
-
-fn add_person(data: &Path, name: &str, args: &[&str], password: &str) {
-    let mut child = yuqing(data)
-        .args(["--config"])
-        .arg(repo_root().join("demo/yuqing.toml"))
-        .args(["user", "add", name, "--password-stdin"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("yuqing user add runs");
-    child.stdin.take().expect("stdin").write_all(format!("{password}\n").as_bytes()).expect("password written");
-    let out = child.wait_with_output().expect("yuqing user add finishes");
-    assert!(out.status.success(), "user add {name}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -93,9 +76,11 @@ fn the_desk_works_in_a_real_browser() {
     let other = DEMO_DEPARTMENTS.iter().find(|d| **d != lead).unwrap();
 
     let password = "Browser-test-2026";
-    add_person(&data, "dept-head", &["--role", "department", "--department", lead, "--title", "department-head", "--display-name", "责任单位负责人"], password);
-    add_person(&data, "fenguan", &["--role", "approver", "--display-name", "分管领导"], password);
-    add_person(&data, "bangong", &["--role", "coordinator", "--title", "office-director", "--display-name", "办公室主任"], password);
+    let demo_config = repo_root().join("demo/yuqing.toml");
+    let add_person = |args: &[&str]| add_user_with_password(&data, &demo_config, args, password);
+    add_person(&["dept-head", "--role", "department", "--department", lead, "--title", "department-head", "--display-name", "责任单位负责人"]);
+    add_person(&["fenguan", "--role", "approver", "--display-name", "分管领导"]);
+    add_person(&["bangong", "--role", "coordinator", "--title", "office-director", "--display-name", "办公室主任"]);
     let accounts = json!({
         "admin": {"name": admin, "password": admin_password},
         // The browser adds this one through the 系统 page.

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -26,24 +25,6 @@ department = "市卫生健康委员会"
 open_grade = "IV"
 tick = "1s"
 "#;
-
-fn add_user(data: &Path, cfg: &Path, args: &[&str], password: &str) -> String {
-    use std::io::Write;
-    let mut child = yuqing(data)
-        .arg("--config")
-        .arg(cfg)
-        .args(["--json", "user", "add", "--password-stdin"])
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["token"].as_str().unwrap().to_string()
-}
 
 fn push(addr: &str, token: &str, url: &str, text: &str) -> i64 {
     let body = json!({"source": "本地论坛", "url": url, "text": text, "published_at": chrono::Utc::now().to_rfc3339()}).to_string();
@@ -73,7 +54,7 @@ fn a_rule_saved_on_the_page_grades_and_routes_the_next_post_without_a_restart() 
     let cfg = tmp.path().join("yuqing.toml");
     std::fs::write(&cfg, CONFIG).unwrap();
     let password = "Rules-live-2026";
-    let office = add_user(&data, &cfg, &["bangong", "--role", "coordinator"], password);
+    let office = add_user_with_password(&data, &cfg, &["bangong", "--role", "coordinator"], password);
     let mut cmd = yuqing(&data);
     cmd.arg("--config").arg(&cfg).args(["serve", "--addr", "127.0.0.1:0"]);
     let server = start_server(cmd, Duration::from_secs(120));
@@ -113,10 +94,4 @@ fn a_rule_saved_on_the_page_grades_and_routes_the_next_post_without_a_restart() 
     push(&server.addr, &office, "https://bbs.example/3", "学校欺凌问题再引关注，教育部门回应");
     let v = api(&server.addr, "GET", "/api/v1/stories?limit=10", &office, &Value::Null, 200);
     assert!(v["stories"].to_string().contains("校园欺凌"), "{v}");
-}
-
-fn urlencoding_min(s: &str) -> String {
-    s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
 }

@@ -266,8 +266,28 @@ pub fn http_get_as(addr: &str, path: &str, cookie: &str) -> (u16, String) {
     (status, body)
 }
 
-fn urlencoding_min(s: &str) -> String {
+/// Percent-encodes everything but unreserved ASCII (form values, query strings).
+pub fn urlencoding_min(s: &str) -> String {
     s.bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
+}
+
+/// `yuqing user add ARGS --password-stdin` with `password` on standard input; returns the API token.
+pub fn add_user_with_password(data: &Path, cfg: &Path, args: &[&str], password: &str) -> String {
+    let mut child = yuqing(data)
+        .arg("--config")
+        .arg(cfg)
+        .args(["--json", "user", "add", "--password-stdin"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("yuqing user add runs");
+    child.stdin.take().expect("stdin").write_all(format!("{password}\n").as_bytes()).expect("password written");
+    let out = child.wait_with_output().expect("yuqing user add finishes");
+    assert!(out.status.success(), "user add {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("user add --json prints JSON");
+    v["token"].as_str().expect("token").to_string()
 }
