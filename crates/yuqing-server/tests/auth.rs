@@ -586,6 +586,7 @@ async fn the_office_saves_switches_off_and_keeps_versions_of_watch_rules() {
     let r = send(&app, "POST", "/rules", &h, &format!("_csrf={csrf}&name={}&expr={}", enc("坏"), enc("学校 &&"))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("表达式有误") && r.body.contains("mark class=\"err\""), "{}", r.body);
+    assert!(r.body.contains("<td>医院投诉</td>"), "the refusal still lists the rules in force: {}", r.body);
     let r = send(&app, "POST", "/rules", &h, &format!("_csrf={csrf}&name=x&expr=a&department={}", enc("不存在局"))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     // Saved: a new rule, and an edit of the configured one.

@@ -163,7 +163,7 @@ pub fn settle_pending_links(conn: &Connection, stale_before: DateTime<Utc>) -> R
         [],
     )?;
     conn.execute(
-        "DELETE FROM snapshot_pending WHERE noted_at < ?1 OR url IN (SELECT url FROM posts WHERE url IS NOT NULL AND url IN (SELECT url FROM snapshot_pending))",
+        "DELETE FROM snapshot_pending WHERE noted_at < ?1 OR EXISTS (SELECT 1 FROM posts p WHERE p.url = snapshot_pending.url)",
         params![ts(stale_before)],
     )?;
     Ok(linked)

@@ -152,8 +152,8 @@ pub struct Config {
     pub path: Option<PathBuf>,
     /// The `[[rules]]` as the file defines them (edits on the 监测规则 page apply over these).
     pub configured_rules: Vec<ConfiguredRule>,
-    /// The `[[routing]]` as the file defines them (aliases resolved); each rule's own department
-    /// is added after these to make `desk.routing`.
+    /// The `[[routing]]` as the file defines them; each rule's own department is added after these,
+    /// and aliases resolved, to make `desk.routing`.
     explicit_routing: Vec<AssignmentRule>,
 }
 
@@ -344,7 +344,6 @@ impl Config {
             configured_rules,
             explicit_routing: raw.routing,
         };
-        config.explicit_routing = config.explicit_routing.iter().cloned().map(|r| config.own_name(r)).collect();
         config.route_rules(&config.configured_rules.clone());
         Ok(config)
     }

@@ -95,20 +95,8 @@ fn origin_label(o: &RuleOrigin) -> String {
 
 pub async fn rules_page(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
     let field = |k: &str| q.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let configured = state.rules.clone();
     let editing = field("edit");
-    let wanted = editing.clone();
-    let loaded = with_data(&state, move |d| {
-        let c = d.store.connection();
-        let edits = store_rules::edits(c).map_err(|e| e.to_string())?;
-        let history = match &wanted {
-            Some(n) => store_rules::history(c, n).map_err(|e| e.to_string())?,
-            None => Vec::new(),
-        };
-        Ok((store_rules::in_force(&configured, &edits), history))
-    })
-    .await;
-    let (in_force, history) = match loaded {
+    let (in_force, history) = match load(&state, editing.clone()).await {
         Ok(v) => v,
         Err(e) => return crate::web::error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "监测规则", &e),
     };
@@ -120,6 +108,21 @@ pub async fn rules_page(State(state): State<AppState>, cu: CurrentUser, Query(q)
     let notice = field("saved").map(|n| (true, format!("已保存规则“{n}”：之后入库的帖文按新规则分析，命中后按其责任单位分派。")));
     let body = render(&state, &cu, &in_force, &history, name, expr, department, notice).await;
     Html(page("监测规则", &state.org_name, state.banner.as_deref(), &body)).into_response()
+}
+
+/// The rules in force, and the saved versions of the rule named `editing`.
+async fn load(state: &AppState, editing: Option<String>) -> Result<(Vec<RuleInForce>, Vec<RuleEdit>), String> {
+    let configured = state.rules.clone();
+    with_data(state, move |d| {
+        let c = d.store.connection();
+        let edits = store_rules::edits(c).map_err(|e| e.to_string())?;
+        let history = match &editing {
+            Some(n) => store_rules::history(c, n).map_err(|e| e.to_string())?,
+            None => Vec::new(),
+        };
+        Ok((store_rules::in_force(&configured, &edits), history))
+    })
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -283,7 +286,12 @@ pub async fn save(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<
     let get = |k: &str| f.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let (name, expr, department) = (get("name").unwrap_or_default(), get("expr").unwrap_or_default(), get("department"));
     if let Err(msg) = check_rule(&name, &expr, department.as_deref(), &state.departments) {
-        let body = render(&state, &cu, &[], &[], Some(name), Some(expr), department, Some((false, format!("未保存：{msg}")))).await;
+        // The refusal keeps the page whole: the rules in force, and what was typed to correct.
+        let (in_force, history) = match load(&state, Some(name.clone())).await {
+            Ok(v) => v,
+            Err(e) => return crate::web::error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "监测规则", &e),
+        };
+        let body = render(&state, &cu, &in_force, &history, Some(name), Some(expr), department, Some((false, format!("未保存：{msg}")))).await;
         return (StatusCode::BAD_REQUEST, Html(page("监测规则", &state.org_name, state.banner.as_deref(), &body))).into_response();
     }
     let by = cu.user.name.clone();
