@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::hamming;
 use crate::hashing::Mix;
 
 use chrono::{DateTime, Duration, Utc};
@@ -308,13 +309,12 @@ impl Assembler {
         // 1. Near-duplicate of a post in an open story within the window: the closest, then the latest.
         let mut best_dup: Option<(u32, i64, i64)> = None;
         if !f.terms.is_empty() {
+            let mut close = Vec::new();
             for key in band_keys(f.simhash) {
                 if let Some(bucket) = self.bands.get(&key) {
-                    for (i, &sh) in bucket.simhashes.iter().enumerate() {
-                        let d = (sh ^ f.simhash).count_ones();
-                        if d > self.config.near_duplicate_bits {
-                            continue;
-                        }
+                    close.clear();
+                    hamming::within(&bucket.simhashes, f.simhash, self.config.near_duplicate_bits, &mut close);
+                    for &(i, d) in &close {
                         let (post, story) = (bucket.posts[i], bucket.stories[i]);
                         if self.open.get(&story).is_some_and(|s| in_window(s))
                             && best_dup.is_none_or(|(bd, bp, _)| d < bd || (d == bd && post > bp))

@@ -195,6 +195,9 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // 32 MiB of page cache (the default is 2 MiB): ingest inserts into several indexes keyed by
+        // hashes, whose pages are otherwise read again for nearly every post.
+        conn.pragma_update(None, "cache_size", -32768)?;
         let mut store = SqliteStore { conn, path: path.to_path_buf() };
         store.migrate()?;
         Ok(store)
@@ -350,9 +353,19 @@ impl Store for SqliteStore {
                     json(&p.join),
                 ])?;
             }
+            // An upsert, not `INSERT OR REPLACE`: an update in place touches only the indexes whose
+            // columns changed, where a replace deletes and re-inserts the row in every index.
             let mut up = tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO stories ({STORY_COLUMNS}, grade_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
-                 ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
+                "INSERT INTO stories ({STORY_COLUMNS}, grade_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
+                 ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) ON CONFLICT(id) DO UPDATE SET {}",
+                STORY_COLUMNS
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|c| *c != "id")
+                    .chain(["grade_rank"])
+                    .map(|c| format!("{c} = excluded.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))?;
             for s in &batch.stories {
                 let centroid: Vec<(String, f32)> = s.centroid.iter().map(|(t, w)| (t.to_string(), *w)).collect();

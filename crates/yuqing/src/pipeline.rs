@@ -17,7 +17,7 @@ use yuqing_core::url::canonical_url;
 use yuqing_core::{
     Assembler, Grade, PostFacts, PostInput, Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
 };
-use yuqing_store::{DataDir, IndexWords, NewAlert, PostRecord, Store, StoreError, StoryRecord, WriteBatch};
+use yuqing_store::{DataDir, IndexWords, NewAlert, PostRecord, SqliteStore, Store, StoreError, StoryRecord, WriteBatch};
 use yuqing_text::dedup::{fnv1a, site_key};
 use yuqing_text::{matching_form, Analysis, Analyzer, AnalyzerError};
 
@@ -34,6 +34,8 @@ pub enum PipelineError {
     Analyzer(#[from] AnalyzerError),
     #[error("舆情事件 {0} 不存在")]
     NoSuchStory(i64),
+    #[error("入库线程意外终止")]
+    WriterStopped,
 }
 
 /// What one ingest did.
@@ -84,7 +86,19 @@ pub struct Pipeline {
     /// Shared with the server when serving (it reads while collected posts are ingested); locked
     /// only for the store work of a batch, never across analysis or I/O elsewhere.
     data: Arc<Mutex<DataDir>>,
+    /// A second connection to the database, for the thread that writes batches while the next
+    /// one is assembled (opened on first use; given back after each ingest).
+    writer: Option<SqliteStore>,
     next_post_id: i64,
+}
+
+/// What the batch being written (not yet committed) holds, for the exact-duplicate checks of the
+/// batch assembled meanwhile.
+#[derive(Debug, Default)]
+struct InFlight {
+    keys: HashSet<u64>,
+    /// Content hash → the first post with it (stored earlier or in that batch).
+    content: HashMap<u64, i64>,
 }
 
 fn lock(data: &Mutex<DataDir>) -> MutexGuard<'_, DataDir> {
@@ -187,7 +201,18 @@ impl Pipeline {
             });
         }
         tracing::info!(open_stories = assembler.open_count(), next_post_id, "pipeline resumed");
-        Ok(Pipeline { config, base_config, rules_version, analyzer, assembler, trackers, meta, data: Arc::new(Mutex::new(data)), next_post_id })
+        Ok(Pipeline {
+            config,
+            base_config,
+            rules_version,
+            analyzer,
+            assembler,
+            trackers,
+            meta,
+            data: Arc::new(Mutex::new(data)),
+            writer: None,
+            next_post_id,
+        })
     }
 
     /// Loads the watch rules again when they were edited since they were loaded (a running server
@@ -237,16 +262,24 @@ impl Pipeline {
 
     /// Ingests parsed posts (with their line numbers); `now` is the time of arrival.
     ///
-    /// Batches are analyzed (in parallel) one ahead of the batch being assembled and written, so
-    /// the analysis of the next batch overlaps the sequential work on this one. Analysis is pure,
-    /// so the overlap changes nothing in the result.
+    /// Three stages overlap: batches are analyzed (in parallel) one ahead of the batch being
+    /// assembled, and written (on their own thread and connection) one behind it. Analysis is pure,
+    /// and assembly checks exact duplicates against the store and the batch still being written,
+    /// so the overlap changes nothing in the result. Returns once every batch is committed.
     pub fn ingest(&mut self, posts: Vec<(usize, PostInput)>, now: DateTime<Utc>) -> Result<IngestReport, PipelineError> {
         let mut report = IngestReport::default();
         if posts.is_empty() {
             return Ok(report);
         }
         let analyzer = self.analyzer.clone();
-        std::thread::scope(|scope| -> Result<(), PipelineError> {
+        let mut writer = match self.writer.take() {
+            Some(w) => w,
+            None => {
+                let path = self.data().store.path().to_path_buf();
+                SqliteStore::open(&path)?
+            }
+        };
+        let result = std::thread::scope(|scope| -> Result<(), PipelineError> {
             let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<(usize, PostInput)>, Vec<Analyzed>)>(1);
             scope.spawn(move || {
                 let mut rest = posts.into_iter();
@@ -262,27 +295,68 @@ impl Pipeline {
                     }
                 }
             });
+            // A rendezvous: the writer takes batch N only when done with N - 1, so while batch
+            // N + 1 is assembled only batch N can be uncommitted (`InFlight`).
+            let (wtx, wrx) = std::sync::mpsc::sync_channel::<WriteBatch>(0);
+            let written = scope.spawn(move || -> (SqliteStore, Result<(), StoreError>) {
+                let mut result = Ok(());
+                for batch in wrx {
+                    result = writer.write(&batch);
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                (writer, result)
+            });
+            let mut in_flight = InFlight::default();
+            let mut assembled = Ok(());
             for (batch, analyzed) in rx {
-                report.merge(self.ingest_batch(batch, analyzed, now)?);
+                match self.assemble_batch(batch, analyzed, now, &in_flight) {
+                    Ok((r, write, next)) => {
+                        report.merge(r);
+                        in_flight = next;
+                        // The writer is gone only when a write failed: its error is returned below.
+                        if wtx.send(write).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        assembled = Err(e);
+                        break;
+                    }
+                }
             }
-            Ok(())
-        })?;
+            drop(wtx);
+            match written.join() {
+                Ok((w, result)) => {
+                    self.writer = Some(w);
+                    result?;
+                }
+                Err(_) => return Err(PipelineError::WriterStopped),
+            }
+            assembled
+        });
+        result?;
         Ok(report)
     }
 
-    fn ingest_batch(
+    /// Assembles one analyzed batch: duplicates, stories, grades, the full-text index; returns what
+    /// the writer stores, and what it holds for the next batch's duplicate checks.
+    fn assemble_batch(
         &mut self,
         posts: Vec<(usize, PostInput)>,
         analyses: Vec<Analyzed>,
         now: DateTime<Utc>,
-    ) -> Result<IngestReport, PipelineError> {
+        in_flight: &InFlight,
+    ) -> Result<(IngestReport, WriteBatch, InFlight), PipelineError> {
         let mut report = IngestReport { read: posts.len(), ..Default::default() };
         let keys: Vec<u64> = posts.iter().zip(&analyses).map(|((_, p), (a, _))| dedup_key(p, a.content_hash)).collect();
         let shared = self.data.clone();
         let mut data = lock(&shared);
         let known = data.store.known_dedup_keys(&keys)?;
         // The first stored post of each content hash, looked up for the whole batch at once (nothing
-        // of this batch is stored before its end, so the answers are what per-post lookups gave).
+        // of this batch is stored before its end, so the answers are what per-post lookups gave);
+        // the batch still being written answers for what it holds.
         let mut hashes: Vec<u64> = analyses.iter().map(|(a, _)| a.content_hash).collect();
         hashes.sort_unstable();
         hashes.dedup();
@@ -294,7 +368,7 @@ impl Pipeline {
         let mut touched: BTreeSet<i64> = BTreeSet::new();
         let policy = &self.config.grading;
         for (((line, post), (analysis, words)), key) in posts.into_iter().zip(analyses).zip(keys) {
-            if known.contains(&key) || !batch_keys.insert(key) {
+            if known.contains(&key) || in_flight.keys.contains(&key) || !batch_keys.insert(key) {
                 report.duplicates += 1;
                 continue;
             }
@@ -313,7 +387,10 @@ impl Pipeline {
             let duplicate_of = match batch_content.get(&analysis.content_hash) {
                 Some(first) => Some(*first),
                 None => {
-                    let first = stored_content.get(&analysis.content_hash).copied();
+                    let first = stored_content
+                        .get(&analysis.content_hash)
+                        .or_else(|| in_flight.content.get(&analysis.content_hash))
+                        .copied();
                     batch_content.insert(analysis.content_hash, first.unwrap_or(id));
                     first
                 }
@@ -406,13 +483,12 @@ impl Pipeline {
             }
         }
         batch.closed = closed.clone();
-        data.store.write(&batch)?;
         for story in closed {
             self.trackers.remove(&story);
             self.meta.remove(&story);
         }
-        report.alerts = batch.alerts;
-        Ok(report)
+        report.alerts = batch.alerts.clone();
+        Ok((report, batch, InFlight { keys: batch_keys, content: batch_content }))
     }
 
     fn story_record(&self, story: i64, status: StoryStatus, now: DateTime<Utc>) -> Option<StoryRecord> {
@@ -504,5 +580,54 @@ impl Pipeline {
         }
         data.store.write(&batch)?;
         Ok(alert)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(i: usize, source: &str, text: &str) -> (usize, PostInput) {
+        let at =
+            chrono::DateTime::parse_from_rfc3339("2026-11-20T08:00:00+08:00").expect("valid time");
+        (
+            i + 1,
+            PostInput {
+                source: Some(source.into()),
+                url: Some(format!("https://example.cn/p/{i}")),
+                text: Some(text.into()),
+                published_at: Some(at + chrono::Duration::seconds(i as i64)),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// The writer commits a batch while the next one is assembled: duplicates of posts in the
+    /// batch still being written are found all the same, by key and by content.
+    #[test]
+    fn duplicates_of_the_batch_still_being_written_are_found() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config::parse("", Path::new("yuqing.toml")).expect("empty config");
+        let mut pipeline = Pipeline::open(dir.path(), config).expect("open");
+        let mut posts: Vec<(usize, PostInput)> = (0..BATCH)
+            .map(|i| post(i, "论坛", &format!("第{i}号帖子：小区门口道路维修进度如何")))
+            .collect();
+        // In the second batch: the first post again (same source and URL), and the text of the
+        // sixth on another site (a copy, stored and linked to its original).
+        posts.push(post(0, "论坛", "第0号帖子：小区门口道路维修进度如何"));
+        let mut copy = post(BATCH + 1, "微博", "第5号帖子：小区门口道路维修进度如何");
+        copy.0 = BATCH + 2;
+        posts.push(copy);
+        let report = pipeline.ingest(posts, Utc::now()).expect("ingest");
+        assert_eq!(
+            (report.read, report.stored, report.duplicates),
+            (BATCH + 2, BATCH + 1, 1)
+        );
+        let (_, copy_id) = *report.stored_ids.last().expect("the copy is stored");
+        let (_, sixth_id) = report.stored_ids[5];
+        let data = pipeline.data();
+        let stored = data.store.posts_by_ids(&[copy_id]).expect("read back");
+        assert_eq!(stored[0].duplicate_of, Some(sixth_id));
+        assert_eq!(data.store.stats().expect("stats").posts, (BATCH + 1) as u64);
     }
 }
