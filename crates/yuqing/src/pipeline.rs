@@ -24,7 +24,7 @@ use yuqing_text::{matching_form, Analysis, Analyzer, AnalyzerError};
 use crate::config::Config;
 
 /// Posts analyzed and written per transaction.
-pub const BATCH: usize = 4096;
+pub const BATCH: usize = 8192;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
