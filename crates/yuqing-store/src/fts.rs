@@ -257,6 +257,16 @@ impl FullTextIndex {
         Ok(())
     }
 
+    /// Drops everything added since the last commit (after a failed database write, so the index
+    /// never holds a post the database does not; `DataDir::catch_up_index` then adds back what the
+    /// database did store).
+    pub fn rollback(&mut self) -> Result<()> {
+        self.writer.rollback()?;
+        self.pending = 0;
+        self.pending_upto = self.committed_upto;
+        Ok(())
+    }
+
     /// The query's words in matching form (what is searched and highlighted).
     pub fn query_terms(&self, query: &str) -> Vec<Vec<String>> {
         let m = matching_form(query);

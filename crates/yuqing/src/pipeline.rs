@@ -153,6 +153,58 @@ pub fn saved_rule_edits(data_dir: &Path) -> Result<(Vec<yuqing_store::rules::Rul
     Ok((yuqing_store::rules::edits(store.connection())?, yuqing_store::rules::version(store.connection())?))
 }
 
+/// The pipeline's state in memory, as the store says it is.
+struct Resumed {
+    assembler: Assembler,
+    trackers: HashMap<i64, StoryTracker>,
+    meta: HashMap<i64, StoryMeta>,
+    next_post_id: i64,
+}
+
+/// Rebuilds the in-memory state from the store: open stories, their trackers and the assembler.
+fn resume(data: &DataDir, config: &Config) -> Result<Resumed, PipelineError> {
+    let next_post_id = data.store.next_post_id()?;
+    let mut assembler = Assembler::new(config.assembly.clone(), data.store.next_story_id()?);
+    let mut trackers = HashMap::new();
+    let mut meta = HashMap::new();
+    let open = data.store.open_stories()?;
+    let ids: Vec<i64> = open.iter().map(|s| s.id).collect();
+    let mut members: HashMap<i64, Vec<(i64, u64)>> = HashMap::new();
+    for p in data.store.restore_posts(&ids)? {
+        let tracker: &mut StoryTracker = trackers.entry(p.story_id).or_default();
+        tracker.add(
+            &PostFacts {
+                heat: p.heat_fact(),
+                source: &p.source,
+                rules: &p.rules,
+                severe_words: &p.severe_words,
+                topics: &p.topics,
+            },
+            &config.grading,
+        );
+        members.entry(p.story_id).or_default().push((p.id, p.simhash));
+        let keywords = &mut meta.entry(p.story_id).or_insert_with(StoryMeta::default).keywords;
+        for k in &p.keywords {
+            *keywords.entry(k.clone()).or_insert(0) += 1;
+        }
+    }
+    for s in open {
+        let tracker = trackers.entry(s.id).or_default();
+        tracker.grade = s.grade;
+        tracker.reasons = s.reasons.clone();
+        tracker.manual = s.manual.clone();
+        meta.entry(s.id).or_insert_with(StoryMeta::default).title = s.title.clone();
+        assembler.restore(StorySeed {
+            id: s.id,
+            last_at: s.last_at,
+            centroid: s.centroid.clone(),
+            index_terms: s.index_terms.clone(),
+            posts: members.remove(&s.id).unwrap_or_default(),
+        });
+    }
+    Ok(Resumed { assembler, trackers, meta, next_post_id })
+}
+
 impl Pipeline {
     /// Opens the data directory and resumes: open stories and their state come back from the store.
     pub fn open(data_dir: &Path, config: Config) -> Result<Pipeline, PipelineError> {
@@ -161,45 +213,7 @@ impl Pipeline {
         let config = config.with_rule_edits(&edits);
         let analyzer = Arc::new(Analyzer::new(&config.analyzer_config())?);
         let data = DataDir::open(data_dir, analyzer.segmenter_arc())?;
-        let next_post_id = data.store.next_post_id()?;
-        let mut assembler = Assembler::new(config.assembly.clone(), data.store.next_story_id()?);
-        let mut trackers = HashMap::new();
-        let mut meta = HashMap::new();
-        let open = data.store.open_stories()?;
-        let ids: Vec<i64> = open.iter().map(|s| s.id).collect();
-        let mut members: HashMap<i64, Vec<(i64, u64)>> = HashMap::new();
-        for p in data.store.restore_posts(&ids)? {
-            let tracker: &mut StoryTracker = trackers.entry(p.story_id).or_default();
-            tracker.add(
-                &PostFacts {
-                    heat: p.heat_fact(),
-                    source: &p.source,
-                    rules: &p.rules,
-                    severe_words: &p.severe_words,
-                    topics: &p.topics,
-                },
-                &config.grading,
-            );
-            members.entry(p.story_id).or_default().push((p.id, p.simhash));
-            let keywords = &mut meta.entry(p.story_id).or_insert_with(StoryMeta::default).keywords;
-            for k in &p.keywords {
-                *keywords.entry(k.clone()).or_insert(0) += 1;
-            }
-        }
-        for s in open {
-            let tracker = trackers.entry(s.id).or_default();
-            tracker.grade = s.grade;
-            tracker.reasons = s.reasons.clone();
-            tracker.manual = s.manual.clone();
-            meta.entry(s.id).or_insert_with(StoryMeta::default).title = s.title.clone();
-            assembler.restore(StorySeed {
-                id: s.id,
-                last_at: s.last_at,
-                centroid: s.centroid.clone(),
-                index_terms: s.index_terms.clone(),
-                posts: members.remove(&s.id).unwrap_or_default(),
-            });
-        }
+        let Resumed { assembler, trackers, meta, next_post_id } = resume(&data, &config)?;
         tracing::info!(open_stories = assembler.open_count(), next_post_id, "pipeline resumed");
         Ok(Pipeline {
             config,
@@ -336,8 +350,32 @@ impl Pipeline {
             }
             assembled
         });
-        result?;
+        if let Err(e) = result {
+            if let Err(r) = self.recover() {
+                tracing::error!(error = %r, "could not bring the pipeline back to the stored state after a failed batch");
+            }
+            return Err(e);
+        }
         Ok(report)
+    }
+
+    /// After a failed batch the in-memory state and the full-text index are ahead of the database
+    /// (the failed batch was assembled and indexed, and the next one may have been): both are put
+    /// back to what the database holds, so the next ingest goes on as it would after a restart and
+    /// the index never holds a post the database does not.
+    fn recover(&mut self) -> Result<(), PipelineError> {
+        self.writer = None;
+        let shared = self.data.clone();
+        let mut data = lock(&shared);
+        data.fts.rollback()?;
+        data.catch_up_index()?;
+        let Resumed { assembler, trackers, meta, next_post_id } = resume(&data, &self.config)?;
+        tracing::warn!(next_post_id, "pipeline state rebuilt from the database after a failed batch");
+        self.assembler = assembler;
+        self.trackers = trackers;
+        self.meta = meta;
+        self.next_post_id = next_post_id;
+        Ok(())
     }
 
     /// Assembles one analyzed batch: duplicates, stories, grades, the full-text index; returns what
@@ -629,5 +667,49 @@ mod tests {
         let stored = data.store.posts_by_ids(&[copy_id]).expect("read back");
         assert_eq!(stored[0].duplicate_of, Some(sixth_id));
         assert_eq!(data.store.stats().expect("stats").posts, (BATCH + 1) as u64);
+    }
+
+    /// A batch the database refuses leaves nothing behind: not in memory (the same posts are stored
+    /// on the next try, under the ids the database gives next), not in the full-text index.
+    #[test]
+    fn a_failed_write_leaves_memory_and_index_as_the_database_says() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config::parse("", Path::new("yuqing.toml")).expect("empty config");
+        let mut pipeline = Pipeline::open(dir.path(), config.clone()).expect("open");
+        let first = vec![post(0, "论坛", "滨江路积水严重，车辆无法通行"), post(1, "论坛", "新区学校食堂饭菜质量引发家长关注")];
+        pipeline.ingest(first, Utc::now()).expect("first ingest");
+        pipeline.flush().expect("flush");
+
+        // The database refuses any post that mentions 停电 (as a full disk would refuse them all).
+        let db = rusqlite::Connection::open(dir.path().join("yuqing.db")).expect("db");
+        db.execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON posts WHEN NEW.text LIKE '%停电%' \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+        )
+        .expect("trigger");
+        let second = || vec![post(2, "微博", "滨江路积水严重，车辆无法通行，已经两天了"), post(3, "微博", "城东片区突然停电")];
+        assert!(pipeline.ingest(second(), Utc::now()).is_err(), "the refused batch fails");
+        pipeline.flush().expect("flush after the failure");
+
+        db.execute_batch("DROP TRIGGER refuse;").expect("drop trigger");
+        let report = pipeline.ingest(second(), Utc::now()).expect("the same posts again");
+        pipeline.flush().expect("flush");
+        assert_eq!((report.stored, report.duplicates), (2, 0), "nothing of the failed batch was kept");
+        let ids: Vec<i64> = report.stored_ids.iter().map(|(_, id)| *id).collect();
+        assert_eq!(ids, vec![3, 4], "ids continue from the database");
+
+        let data = pipeline.data();
+        for query in ["停电", "积水"] {
+            let hits = data.fts.search(query, 100, 0).expect("search");
+            let stored = data.store.posts_by_ids(&hits.ids).expect("posts");
+            assert_eq!(stored.len(), hits.ids.len(), "every hit for {query} is a stored post: {:?}", hits.ids);
+            assert_eq!(hits.total, hits.ids.len());
+        }
+        assert_eq!(data.fts.search("停电", 100, 0).expect("search").ids, vec![4]);
+        // The story of the flooded road counts its posts as stored, not the failed attempt too.
+        let repost = data.store.posts_by_ids(&[3]).expect("post")[0].clone();
+        let story = data.store.story(repost.story_id).expect("story").expect("stored story");
+        let members = data.store.story_posts(repost.story_id, 100, 0).expect("members");
+        assert_eq!(story.posts as usize, members.items.len());
     }
 }
