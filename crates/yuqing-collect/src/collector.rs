@@ -322,12 +322,16 @@ fn lock(data: &Mutex<DataDir>) -> MutexGuard<'_, DataDir> {
     data.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The phrases of the watch rules in force ([`rule_phrases`]), asked again before each run of a
+/// search source, so a rule edited on the 监测规则 page changes what is searched at the next run.
+pub type RulePhrases = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
+
 /// The shared context of runs.
 pub struct Context {
     pub fetcher: Arc<Fetcher>,
     pub data: Arc<Mutex<DataDir>>,
     pub sink: Arc<dyn Sink>,
-    pub rule_phrases: Vec<String>,
+    pub rule_phrases: RulePhrases,
 }
 
 impl Context {
@@ -375,7 +379,13 @@ pub async fn run(ctx: &Context, src: &Source) -> RunReport {
                 _ => query(),
             }
         };
-        collect(&ctx.fetcher, src, Some(&state), &ctx.rule_phrases, &known).await
+        let phrases = if src.kind == SourceKind::Search {
+            let f = ctx.rule_phrases.clone();
+            tokio::task::spawn_blocking(move || f()).await.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        collect(&ctx.fetcher, src, Some(&state), &phrases, &known).await
     };
     let mut report = RunReport { source: id.clone(), ..Default::default() };
     let now = Utc::now();

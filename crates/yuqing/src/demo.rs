@@ -147,7 +147,6 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     state.ingest = Some(live.clone());
     let deliverer = Arc::new(yuqing_server::notify::Deliverer::new(&config.channels).context("通知渠道配置有误")?);
     let fetcher = Arc::new(yuqing_collect::Fetcher::new(config.collect.clone()).context("无法创建采集客户端")?);
-    let rule_phrases = yuqing_collect::collector::rule_phrases(&config.rules);
     let key_periods = config.key_periods.clone();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("无法启动异步运行时")?;
     rt.block_on(async move {
@@ -159,6 +158,10 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
         // Reports due while the server was down are produced now, then on schedule.
         let _reports = yuqing_server::spawn_report_scheduler(&state, std::time::Duration::from_secs(30));
         let enabled = sources.iter().filter(|s| s.enabled).count();
+        let rule_phrases: yuqing_collect::collector::RulePhrases = {
+            let live = live.clone();
+            Arc::new(move || live.rule_phrases())
+        };
         let ctx = Arc::new(yuqing_collect::Context { fetcher, data: state.data.clone(), sink: live, rule_phrases });
         let in_key_period: yuqing_collect::scheduler::KeyPeriod = Arc::new(move |t| key_periods.iter().any(|(_, s, e)| *s <= t && t < *e));
         let _collectors = yuqing_collect::scheduler::spawn(ctx, sources, in_key_period);

@@ -42,13 +42,28 @@ impl Live {
         }
     }
 
+    /// Loads the watch rules again when they were edited (and hands the desk the new routing).
+    fn refresh_rules(&self, p: &mut Pipeline) -> Result<(), String> {
+        if let Some(routing) = p.refresh_rules().map_err(|e| e.to_string())? {
+            self.desk.set_routing(routing);
+        }
+        Ok(())
+    }
+
+    /// The phrases search sources look for: those of the watch rules in force, edits included.
+    pub fn rule_phrases(&self) -> Vec<String> {
+        let mut p = self.pipeline.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Err(e) = self.refresh_rules(&mut p) {
+            tracing::error!(error = %e, "could not reload the watch rules; searching with the rules loaded before");
+        }
+        yuqing_collect::collector::rule_phrases(&p.config().rules)
+    }
+
     fn ingest_posts(&self, posts: Vec<(usize, PostInput)>) -> Result<Vec<(usize, i64)>, String> {
         let now = Utc::now();
         let mut p = self.pipeline.lock().unwrap_or_else(PoisonError::into_inner);
         // Rules saved on the 监测规则 page apply from this batch on, and route to their departments.
-        if let Some(routing) = p.refresh_rules().map_err(|e| e.to_string())? {
-            self.desk.set_routing(routing);
-        }
+        self.refresh_rules(&mut p)?;
         let report = p.ingest(posts, now).map_err(|e| e.to_string())?;
         p.flush().map_err(|e| e.to_string())?;
         if !report.alerts.is_empty() {

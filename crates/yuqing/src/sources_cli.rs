@@ -168,7 +168,9 @@ pub fn run(command: &SourcesCommand, data_dir: &Path, config: &Config, json_out:
             } else {
                 let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("无法启动异步运行时")?;
                 let fetcher = Fetcher::new(config.collect.clone()).map_err(|e| anyhow::anyhow!(e))?;
-                let phrases = collector::rule_phrases(&config.rules);
+                // The rules in force: the configuration's, with the edits saved on the 监测规则 page.
+                let (edits, _) = crate::pipeline::saved_rule_edits(data_dir)?;
+                let phrases = collector::rule_phrases(&config.clone().with_rule_edits(&edits).rules);
                 rt.block_on(collector::collect(&fetcher, &source, None, &phrases, &|_| false)).map_err(|e| anyhow::anyhow!("采集失败：{e}"))?
             };
             let ms = started.elapsed().as_millis();

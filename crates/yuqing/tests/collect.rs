@@ -111,6 +111,7 @@ async fn site() -> (String, Arc<AtomicUsize>) {
 
 struct Harness {
     ctx: Context,
+    live: Arc<Live>,
     data: Arc<Mutex<DataDir>>,
     _tmp: tempfile::TempDir,
 }
@@ -123,7 +124,7 @@ fn harness(alert_after: u32) -> Harness {
     let live = Arc::new(Live::new(pipeline, desk));
     let config = CollectConfig { politeness: "0s".into(), retries: 1, backoff: "10ms".into(), alert_after_failures: alert_after, ..CollectConfig::default() };
     let fetcher = Arc::new(Fetcher::new(config).expect("fetcher"));
-    Harness { ctx: Context { fetcher, data: data.clone(), sink: live, rule_phrases: Vec::new() }, data, _tmp: tmp }
+    Harness { ctx: Context { fetcher, data: data.clone(), sink: live.clone(), rule_phrases: Arc::new(Vec::new) }, live, data, _tmp: tmp }
 }
 
 impl Harness {
@@ -262,8 +263,9 @@ async fn search_templates_take_the_watch_rules_phrases_and_json_apis_map_fields_
     let (base, _) = site().await;
     let mut h = harness(5);
     let rules = vec![yuqing_text::rules::RuleDef { name: "医院服务".into(), expr: "医院 & (排队 | 收费) & !招聘".into() }];
-    h.ctx.rule_phrases = collector::rule_phrases(&rules);
-    assert_eq!(h.ctx.rule_phrases, vec!["医院", "排队", "收费"], "what must be present, not what must be absent");
+    let phrases = collector::rule_phrases(&rules);
+    assert_eq!(phrases, vec!["医院", "排队", "收费"], "what must be present, not what must be absent");
+    h.ctx.rule_phrases = Arc::new(move || phrases.clone());
     let search = source("weibo-kw", "微博", "search", &format!("{base}/rsshub/weibo/keyword/{{keyword}}"), "");
     let r = collector::run(&h.ctx, &search).await;
     assert_eq!((r.ok, r.stored, r.snapshots), (true, 3, 3), "{r:?}");
@@ -278,6 +280,35 @@ async fn search_templates_take_the_watch_rules_phrases_and_json_apis_map_fields_
     assert_eq!(p.url.as_deref(), Some(format!("{base}/detail/1").as_str()));
     assert_eq!((p.title.as_str(), p.text.as_str(), p.place.as_deref(), p.metrics.likes), ("市政府常务会议", "研究部署防汛工作", Some("城南区"), 12));
     assert_eq!(p.published_at.to_rfc3339(), "2026-06-01T09:30:00+08:00");
+}
+
+/// The server asks the pipeline for the phrases before each run: a rule saved on the 监测规则 page
+/// is searched for at the next run, without a restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn search_sources_follow_the_rules_edited_on_the_page() {
+    let (base, _) = site().await;
+    let mut h = harness(5);
+    let live = h.live.clone();
+    h.ctx.rule_phrases = Arc::new(move || live.rule_phrases());
+    let search = source("weibo-kw", "微博", "search", &format!("{base}/rsshub/weibo/keyword/{{keyword}}"), "");
+    let r = collector::run(&h.ctx, &search).await;
+    assert!(!r.ok && r.errors[0].contains("没有关键词"), "no rules yet, nothing to search for: {r:?}");
+
+    let edit = yuqing_store::rules::RuleEdit {
+        name: "供暖".into(),
+        expr: "供暖 & (停暖 | 不热)".into(),
+        topic: None,
+        department: None,
+        enabled: true,
+        by: "办公室".into(),
+        at: chrono::Utc::now(),
+    };
+    yuqing_store::rules::save(h.data.lock().unwrap().store.connection(), &edit).expect("save the rule");
+    let r = collector::run(&h.ctx, &search).await;
+    assert_eq!((r.ok, r.stored), (true, 3), "{r:?}");
+    let mut titles: Vec<String> = h.posts().into_iter().map(|p| p.title).collect();
+    titles.sort();
+    assert_eq!(titles, vec!["不热", "供暖", "停暖"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
