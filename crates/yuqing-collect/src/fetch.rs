@@ -42,6 +42,9 @@ pub struct CollectConfig {
     pub user_agent: String,
     /// Random delay added to each interval, as a share of it (default 0.1).
     pub jitter: f64,
+    /// How often a running server reads the sources again, to start or stop collecting those added,
+    /// changed, disabled or enabled with `yuqing sources` (default "30s").
+    pub sources_reload: String,
 }
 
 impl Default for CollectConfig {
@@ -57,13 +60,14 @@ impl Default for CollectConfig {
             snapshot_retention: "90d".into(),
             user_agent: format!("{AGENT}/{} (public-opinion monitoring; robots.txt honoured)", env!("CARGO_PKG_VERSION")),
             jitter: 0.1,
+            sources_reload: "30s".into(),
         }
     }
 }
 
 impl CollectConfig {
     pub fn validate(&self) -> Result<(), String> {
-        for (k, v) in [("politeness", &self.politeness), ("connect_timeout", &self.connect_timeout), ("backoff", &self.backoff), ("snapshot_retention", &self.snapshot_retention)] {
+        for (k, v) in [("politeness", &self.politeness), ("connect_timeout", &self.connect_timeout), ("backoff", &self.backoff), ("snapshot_retention", &self.snapshot_retention), ("sources_reload", &self.sources_reload)] {
             parse_interval(v).map_err(|e| format!("[collect] {k}：{e}"))?;
         }
         if self.max_concurrent == 0 {
@@ -81,6 +85,10 @@ impl CollectConfig {
 
     pub fn politeness(&self) -> Duration {
         Self::span(&self.politeness, Duration::from_secs(2))
+    }
+
+    pub fn sources_reload(&self) -> Duration {
+        Self::span(&self.sources_reload, Duration::from_secs(30)).max(Duration::from_millis(100))
     }
 
     pub fn retention(&self) -> Duration {

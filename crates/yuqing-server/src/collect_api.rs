@@ -131,7 +131,7 @@ pub async fn push_posts(State(state): State<AppState>, cu: CurrentUser, body: By
 
 /// `GET /api/v1/sources`: every source's health.
 pub async fn sources(State(state): State<AppState>) -> Response {
-    let ids = state.source_ids.clone();
+    let ids: Vec<String> = state.sources.read().unwrap_or_else(std::sync::PoisonError::into_inner).iter().map(|s| s.id.clone()).collect();
     let now = (state.clock)();
     match with_data(&state, move |d| {
         ids.iter().map(|id| records::health(d.store.connection(), id, now).map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()

@@ -59,10 +59,9 @@ pub struct AppState {
     pub reports: Arc<yuqing_report::schedule::Jobs>,
     /// Where pushed posts go (the pipeline); None: the server only reads.
     pub ingest: Option<Arc<dyn collect_api::PostSink>>,
-    /// The ids of the configured sources (for their health).
-    pub source_ids: Arc<Vec<String>>,
-    /// The sources as the 信息源 page shows them.
-    pub sources: Arc<Vec<web::sources_page::SourceInfo>>,
+    /// The sources in force as the 信息源 page and `/api/v1/sources` show them (replaced when
+    /// sources are added, changed, disabled or enabled while the server runs).
+    pub sources: Arc<std::sync::RwLock<Vec<web::sources_page::SourceInfo>>>,
 }
 
 impl AppState {
@@ -73,7 +72,7 @@ impl AppState {
 
     /// State on a data directory shared with a writer (the pipeline ingesting collected posts).
     pub fn shared(data: Arc<Mutex<DataDir>>, org_name: String, banner: Option<String>) -> AppState {
-        AppState { data, org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()), ingest: None, source_ids: Arc::new(Vec::new()), reports: Arc::default(), sources: Arc::new(Vec::new()) }
+        AppState { data, org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()), ingest: None, reports: Arc::default(), sources: Arc::default() }
     }
 }
 

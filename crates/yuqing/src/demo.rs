@@ -141,13 +141,27 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     state.rules = Arc::new(config.configured_rules.clone());
     state.auth = Arc::new(config.auth.clone());
     state.reports = Arc::new(report_jobs);
-    state.source_ids = Arc::new(sources.iter().map(|s| s.id.clone()).collect());
-    state.sources = Arc::new(sources.iter().map(crate::live::source_info).collect());
+    *state.sources.write().unwrap_or_else(std::sync::PoisonError::into_inner) = sources.iter().map(crate::live::source_info).collect();
+    // Sources added, changed, disabled or enabled with `yuqing sources` while the server runs are
+    // read again every `[collect] sources_reload`: the collectors start or stop, the 信息源 page
+    // shows them.
+    let source_list: yuqing_collect::scheduler::SourceList = {
+        let (config, data, infos) = (config.clone(), data.clone(), state.sources.clone());
+        Arc::new(move || {
+            let list = {
+                let d = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                crate::live::sources_from(&config, d.store.connection()).map_err(|e| e.to_string())?
+            };
+            *infos.write().unwrap_or_else(std::sync::PoisonError::into_inner) = list.iter().map(crate::live::source_info).collect();
+            Ok(list)
+        })
+    };
     let live = Arc::new(crate::live::Live::new(pipeline, desk));
     state.ingest = Some(live.clone());
     let deliverer = Arc::new(yuqing_server::notify::Deliverer::new(&config.channels).context("通知渠道配置有误")?);
     let fetcher = Arc::new(yuqing_collect::Fetcher::new(config.collect.clone()).context("无法创建采集客户端")?);
     let key_periods = config.key_periods.clone();
+    let reload_every = config.collect.sources_reload();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("无法启动异步运行时")?;
     rt.block_on(async move {
         let (local, fut) = yuqing_server::bind(state.clone(), addr).await?;
@@ -164,7 +178,7 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
         };
         let ctx = Arc::new(yuqing_collect::Context { fetcher, data: state.data.clone(), sink: live, rule_phrases });
         let in_key_period: yuqing_collect::scheduler::KeyPeriod = Arc::new(move |t| key_periods.iter().any(|(_, s, e)| *s <= t && t < *e));
-        let _collectors = yuqing_collect::scheduler::spawn(ctx, sources, in_key_period);
+        let _collectors = yuqing_collect::scheduler::spawn(ctx, sources, source_list, in_key_period, reload_every);
         println!("页面已启动：http://{local}/  （采集信息源 {enabled} 个；Ctrl-C 停止）");
         fut.await?;
         Ok::<(), anyhow::Error>(())

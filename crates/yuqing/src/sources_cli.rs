@@ -45,9 +45,9 @@ pub enum SourcesCommand {
     },
     /// 抓取一次，列出将会入库的内容（不入库，不改变游标）
     Test { id: String },
-    /// 停用信息源（服务重启后生效）
+    /// 停用信息源（运行中的服务在 [collect] sources_reload 内停止采集它）
     Disable { id: String },
-    /// 重新启用信息源（服务重启后生效）
+    /// 重新启用信息源（运行中的服务在 [collect] sources_reload 内开始采集它）
     Enable { id: String },
 }
 
@@ -141,7 +141,7 @@ pub fn run(command: &SourcesCommand, data_dir: &Path, config: &Config, json_out:
             if json_out {
                 return print_json(&json!({ "added": source }));
             }
-            println!("已保存信息源 {}（{}，{}）。服务重启后开始采集；可先用 yuqing sources test {} 试抓一次。", source.id, source.name, source.kind.label_zh(), source.id);
+            println!("已保存信息源 {}（{}，{}）。运行中的服务按 [collect] sources_reload（默认 30 秒）重新读取信息源后开始采集；可先用 yuqing sources test {} 试抓一次。", source.id, source.name, source.kind.label_zh(), source.id);
             Ok(())
         }
         SourcesCommand::Disable { id } | SourcesCommand::Enable { id } => {
@@ -154,7 +154,7 @@ pub fn run(command: &SourcesCommand, data_dir: &Path, config: &Config, json_out:
             if json_out {
                 return print_json(&json!({ "id": id, "enabled": enable }));
             }
-            println!("信息源 {id} 已{}（服务重启后生效）。", if enable { "启用" } else { "停用" });
+            println!("信息源 {id} 已{}（运行中的服务按 [collect] sources_reload 重新读取信息源，默认 30 秒内生效）。", if enable { "启用" } else { "停用" });
             Ok(())
         }
         SourcesCommand::Test { id } => {

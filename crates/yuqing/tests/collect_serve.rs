@@ -318,3 +318,49 @@ fn sources_can_be_listed_added_tested_and_disabled_from_the_command_line() {
     let stats = run_json(yuqing(&data).arg("--config").arg(&cfg).arg("--json").arg("stats"));
     assert_eq!(stats["posts"], 0);
 }
+
+/// Sources saved with the command line while the server runs are collected (or stopped) at the
+/// next reading of the sources, without a restart.
+#[test]
+fn sources_added_and_disabled_from_the_command_line_take_effect_while_the_server_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let (site, pages) = start_site(Duration::ZERO);
+    let items = vec![(format!("http://{site}/t/1"), "通告".to_string(), "城南区明日停水，请提前储水。".to_string())];
+    pages.lock().unwrap().insert("/feed.xml".into(), ("application/rss+xml".into(), rss(&items)));
+    let cfg = tmp.path().join("yuqing.toml");
+    std::fs::write(&cfg, "[collect]\npoliteness = \"0s\"\njitter = 0.0\nsources_reload = \"1s\"\n").unwrap();
+    let office = add_user(&data, &cfg, &["office", "--role", "coordinator", "--display-name", "办公室"]);
+    let mut cmd = yuqing(&data);
+    cmd.arg("--config").arg(&cfg).args(["serve", "--addr", "127.0.0.1:0"]);
+    let server = start_server(cmd, Duration::from_secs(120));
+    assert!(server.output.iter().any(|l| l.contains("采集信息源 0 个")), "{:?}", server.output);
+    let sources = |args: &[&str]| {
+        let mut c = yuqing(&data);
+        c.arg("--config").arg(&cfg).arg("sources").args(args);
+        let out = run(&mut c);
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    let last_success = || {
+        let s = api(&server.addr, "GET", "/api/v1/sources", &office, &Value::Null, 200);
+        s["sources"].as_array().and_then(|a| a.iter().find(|h| h["source_id"] == "bbs")).map(|h| h["last_success_at"].clone())
+    };
+
+    sources(&["add", "bbs", "--name", "本地论坛", "--kind", "feed", "--url", &format!("http://{site}/feed.xml"), "--set", "interval = \"1s\""]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !last_success().is_some_and(|t| t.is_string()) {
+        assert!(Instant::now() < deadline, "the added source was never collected");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let stats = api(&server.addr, "GET", "/api/v1/stats", &office, &Value::Null, 200);
+    assert_eq!(stats["posts"], 1, "{stats}");
+    let (status, page) = http(&server.addr, "GET", "/sources", Some(&office), "text/plain", b"");
+    assert!(status == 200 && page.contains("本地论坛"), "the 信息源 page lists the added source: {page}");
+
+    // Disabled: after the next reading (1 s) and the run in progress, no more fetches.
+    sources(&["disable", "bbs"]);
+    std::thread::sleep(Duration::from_secs(4));
+    let stopped_at = last_success();
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(last_success(), stopped_at, "a disabled source is no longer collected");
+}

@@ -135,7 +135,7 @@ pub fn render(rows: &[(SourceInfo, SourceHealth)], selected: Option<(&SourceInfo
 
 pub async fn sources_page(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
     let now = (state.clock)();
-    let infos = state.sources.clone();
+    let infos: Vec<SourceInfo> = state.sources.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
     let selected = q.get("id").cloned();
     if let Some(id) = &selected {
         if !infos.iter().any(|s| &s.id == id) {
