@@ -279,14 +279,21 @@ fn the_push_api_answers_per_item_and_refuses_bad_input_in_chinese() {
     assert_eq!(stats["posts"], 2, "{stats}");
 }
 
-#[test]
-fn sources_can_be_listed_added_tested_and_disabled_from_the_command_line() {
+/// A scratch directory (with the data directory and configuration paths in it) and a site whose
+/// `/feed.xml` carries one notice.
+fn one_notice_site() -> (tempfile::TempDir, std::path::PathBuf, String, std::path::PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let (site, pages) = start_site(Duration::ZERO);
     let items = vec![(format!("http://{site}/t/1"), "通告".to_string(), "城南区明日停水，请提前储水。".to_string())];
     pages.lock().unwrap().insert("/feed.xml".into(), ("application/rss+xml".into(), rss(&items)));
     let cfg = tmp.path().join("yuqing.toml");
+    (tmp, data, site, cfg)
+}
+
+#[test]
+fn sources_can_be_listed_added_tested_and_disabled_from_the_command_line() {
+    let (_tmp, data, site, cfg) = one_notice_site();
     std::fs::write(&cfg, format!("[collect]\npoliteness = \"0s\"\n\n[[sources]]\nid = \"bbs\"\nname = \"本地论坛\"\nkind = \"feed\"\nurl = \"http://{site}/feed.xml\"\n")).unwrap();
     let sources = |args: &[&str]| {
         let mut c = yuqing(&data);
@@ -323,12 +330,7 @@ fn sources_can_be_listed_added_tested_and_disabled_from_the_command_line() {
 /// next reading of the sources, without a restart.
 #[test]
 fn sources_added_and_disabled_from_the_command_line_take_effect_while_the_server_runs() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let (site, pages) = start_site(Duration::ZERO);
-    let items = vec![(format!("http://{site}/t/1"), "通告".to_string(), "城南区明日停水，请提前储水。".to_string())];
-    pages.lock().unwrap().insert("/feed.xml".into(), ("application/rss+xml".into(), rss(&items)));
-    let cfg = tmp.path().join("yuqing.toml");
+    let (_tmp, data, site, cfg) = one_notice_site();
     std::fs::write(&cfg, "[collect]\npoliteness = \"0s\"\njitter = 0.0\nsources_reload = \"1s\"\n").unwrap();
     let office = add_user(&data, &cfg, &["office", "--role", "coordinator", "--display-name", "办公室"]);
     let mut cmd = yuqing(&data);
