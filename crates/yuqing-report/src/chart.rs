@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use crate::html::esc;
 use crate::model::{DayVolume, DepartmentStats, HourPoint};
 use crate::{ReportError, Result};
 
@@ -206,10 +207,6 @@ fn color_name(c: [u8; 3]) -> &'static str {
 
 fn hex(c: [u8; 3]) -> String {
     format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 #[cfg(test)]

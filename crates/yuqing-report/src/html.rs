@@ -1,22 +1,9 @@
 //! HTML: the document as a fragment for the server's 报表 pages, or as a standalone page (styles
 //! inline, charts as SVG, nothing fetched from elsewhere) for download and printing.
 
-use crate::render::{Block, Cell, Document, Scope};
+pub use yuqing_text::highlight::escape_html as esc;
 
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
+use crate::render::{Block, Cell, Document, Scope};
 
 fn safe_url(u: &str) -> bool {
     u.starts_with("http://") || u.starts_with("https://") || u.starts_with('/')
