@@ -122,10 +122,22 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     let departments: Vec<String> = config.departments.iter().map(|d| d.name.clone()).collect();
     let report_jobs = crate::report_cli::jobs(&config);
     let data = pipeline.shared_data();
-    let sources = {
-        let guard = pipeline.data();
-        crate::live::sources(&config, &guard)?
+    // The sources in force, for the collectors and as the 信息源 page shows them. Sources added,
+    // changed, disabled or enabled with `yuqing sources` while the server runs are read again every
+    // `[collect] sources_reload`: the collectors start or stop, the page shows them.
+    let infos: Arc<std::sync::RwLock<Vec<yuqing_server::SourceInfo>>> = Arc::default();
+    let source_list: yuqing_collect::scheduler::SourceList = {
+        let (config, data, infos) = (config.clone(), data.clone(), infos.clone());
+        Arc::new(move || {
+            let list = {
+                let d = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                crate::live::sources_from(&config, d.store.connection()).map_err(|e| format!("{e:#}"))?
+            };
+            *infos.write().unwrap_or_else(std::sync::PoisonError::into_inner) = list.iter().map(crate::live::source_info).collect();
+            Ok(list)
+        })
     };
+    let sources = source_list().map_err(anyhow::Error::msg)?;
     // The demo's clock stands at the end of the replay and runs on from there, so the dashboard's
     // "today" and the desk's clocks read the replayed posts as live ones.
     let demo_now = if banner.is_some() { pipeline.data().store.stats()?.last_post_at } else { None };
@@ -141,21 +153,7 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     state.rules = Arc::new(config.configured_rules.clone());
     state.auth = Arc::new(config.auth.clone());
     state.reports = Arc::new(report_jobs);
-    *state.sources.write().unwrap_or_else(std::sync::PoisonError::into_inner) = sources.iter().map(crate::live::source_info).collect();
-    // Sources added, changed, disabled or enabled with `yuqing sources` while the server runs are
-    // read again every `[collect] sources_reload`: the collectors start or stop, the 信息源 page
-    // shows them.
-    let source_list: yuqing_collect::scheduler::SourceList = {
-        let (config, data, infos) = (config.clone(), data.clone(), state.sources.clone());
-        Arc::new(move || {
-            let list = {
-                let d = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                crate::live::sources_from(&config, d.store.connection()).map_err(|e| e.to_string())?
-            };
-            *infos.write().unwrap_or_else(std::sync::PoisonError::into_inner) = list.iter().map(crate::live::source_info).collect();
-            Ok(list)
-        })
-    };
+    state.sources = infos;
     let live = Arc::new(crate::live::Live::new(pipeline, desk));
     state.ingest = Some(live.clone());
     let deliverer = Arc::new(yuqing_server::notify::Deliverer::new(&config.channels).context("通知渠道配置有误")?);

@@ -15,7 +15,6 @@ use yuqing_core::PostInput;
 use yuqing_server::collect_api::PostSink;
 use yuqing_server::Desk;
 use yuqing_store::collect::{self as records, SourceState};
-use yuqing_store::DataDir;
 
 use crate::config::Config;
 use crate::pipeline::Pipeline;
@@ -111,10 +110,6 @@ impl PostSink for Live {
 
 /// The sources in force: those of the configuration, then those added with `yuqing sources add`
 /// (which replace a configured one of the same id), with the switches of `sources disable/enable`.
-pub fn sources(config: &Config, data: &DataDir) -> Result<Vec<Source>> {
-    sources_from(config, data.store.connection())
-}
-
 pub fn sources_from(config: &Config, conn: &rusqlite::Connection) -> Result<Vec<Source>> {
     let mut out = config.sources.clone();
     for stored in records::sources(conn)? {
