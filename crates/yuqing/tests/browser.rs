@@ -42,10 +42,7 @@ fn the_desk_works_in_a_real_browser() {
     );
 
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("demo-data");
-    let mut cmd = Command::new(bin());
-    cmd.current_dir(tmp.path()).arg("--data-dir").arg(&data).args(["demo", "--addr", "127.0.0.1:0"]);
-    let server = start_server(cmd, Duration::from_secs(600));
+    let (server, data) = start_demo(tmp.path());
     let addr = server.addr.clone();
     let account = server.output.iter().find(|l| l.starts_with("演示账号：")).expect("the demo prints its account");
     let rest = account.trim_start_matches("演示账号：");

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::process::Command;
-use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
@@ -13,10 +11,7 @@ use serde_json::Value;
 #[test]
 fn demo_serves_graded_stories_from_real_posts_with_their_reasons() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("demo-data");
-    let mut cmd = Command::new(bin());
-    cmd.current_dir(tmp.path()).arg("--data-dir").arg(&data).args(["demo", "--addr", "127.0.0.1:0"]);
-    let server = start_server(cmd, Duration::from_secs(600));
+    let (server, _) = start_demo(tmp.path());
     let addr = server.addr.clone();
     assert!(server.output.iter().any(|l| l.contains("回放完成")), "{:?}", server.output);
 

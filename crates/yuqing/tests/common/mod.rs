@@ -69,6 +69,15 @@ impl Drop for Server {
     }
 }
 
+/// Runs `yuqing demo` in `dir` with its data directory `dir/demo-data` (returned) and waits until it
+/// serves (the replay takes a while in a debug build).
+pub fn start_demo(dir: &Path) -> (Server, PathBuf) {
+    let data = dir.join("demo-data");
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(dir).arg("--data-dir").arg(&data).args(["demo", "--addr", "127.0.0.1:0"]);
+    (start_server(cmd, Duration::from_secs(600)), data)
+}
+
 /// Starts `cmd` (which serves on 127.0.0.1:0) and waits for the line that names the address.
 pub fn start_server(mut cmd: Command, timeout: Duration) -> Server {
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("server starts");
