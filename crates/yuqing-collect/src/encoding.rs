@@ -160,7 +160,7 @@ impl Wide {
                 enc.decode_without_bom_handling_and_without_replacement(body).map(|c| c.into_owned())
             }
             Wide::Utf32Le | Wide::Utf32Be => {
-                if body.len() % 4 != 0 {
+                if !body.len().is_multiple_of(4) {
                     return None;
                 }
                 body.chunks_exact(4)
@@ -176,7 +176,7 @@ impl Wide {
     fn bom(body: &[u8]) -> Option<(Wide, usize)> {
         match body {
             [0, 0, 0xFE, 0xFF, ..] => Some((Wide::Utf32Be, 4)),
-            [0xFF, 0xFE, 0, 0, ..] if body.len() % 4 == 0 => Some((Wide::Utf32Le, 4)),
+            [0xFF, 0xFE, 0, 0, ..] if body.len().is_multiple_of(4) => Some((Wide::Utf32Le, 4)),
             [0xFE, 0xFF, ..] => Some((Wide::Utf16Be, 2)),
             [0xFF, 0xFE, ..] => Some((Wide::Utf16Le, 2)),
             _ => None,
@@ -421,7 +421,7 @@ pub fn decode(content_type: Option<&str>, body: &[u8]) -> Result<(String, Charse
         }
     }
     let best = clean.iter().map(|c| c.2).fold(f64::NAN, f64::max);
-    if !(best >= PLAUSIBLE) {
+    if best.is_nan() || best < PLAUSIBLE {
         return Err(DecodeError::Unsure { tried: verdicts.join("；") });
     }
     // Of the plausible decodings (close to the best), the strongest signal; candidates are in
