@@ -143,7 +143,7 @@ pub async fn collect(fetcher: &Fetcher, src: &Source, state: Option<&SourceState
             let ev = out.evidence.len();
             out.evidence.push(Evidence::of(&r));
             match src.kind {
-                SourceKind::Feed => absorb(&mut out, extract::feed(&text, &r.final_url, src), ev),
+                SourceKind::Feed => feed_items(fetcher, src, &text, &r, ev, known, &mut out).await,
                 SourceKind::Json => absorb(&mut out, extract::json_items(&text, &r.final_url, &src.fields, src), ev),
                 _ => articles(fetcher, src, &text, &r.final_url, known, &mut out).await?,
             }
@@ -174,7 +174,7 @@ pub async fn collect(fetcher: &Fetcher, src: &Source, state: Option<&SourceState
                 let ev = out.evidence.len();
                 out.evidence.push(Evidence::of(&r));
                 match src.format {
-                    SearchFormat::Feed => absorb(&mut out, extract::feed(&text, &r.final_url, src), ev),
+                    SearchFormat::Feed => feed_items(fetcher, src, &text, &r, ev, known, &mut out).await,
                     SearchFormat::Json => absorb(&mut out, extract::json_items(&text, &r.final_url, &src.fields, src), ev),
                     SearchFormat::Html => {
                         if let Err(e) = articles(fetcher, src, &text, &r.final_url, known, &mut out).await {
@@ -202,6 +202,62 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
+/// The items of a feed; those with only a link are fetched as article pages when the source says
+/// so (`fetch_articles`, at most `selectors.max_articles` per run, stored links not again), else
+/// recorded as skipped. Links resolve against `xml:base`, else Content-Location, else the final URL.
+async fn feed_items(fetcher: &Fetcher, src: &Source, text: &str, r: &Response, ev: usize, known: &(dyn Fn(&str) -> bool + Sync), out: &mut Collected) {
+    let read = crate::feed::read(text, &r.base_url(), src);
+    out.items.extend(read.posts.into_iter().map(|post| Item { post, evidence: Some(ev) }));
+    out.errors.extend(read.errors);
+    if !src.fetch_articles {
+        out.errors.extend(read.link_only.iter().map(crate::feed::link_only_skipped));
+        return;
+    }
+    let max = src.selectors.max_articles.unwrap_or(20);
+    let todo: Vec<PostInput> = read.link_only.into_iter().filter(|p| p.url.as_deref().is_some_and(|u| !known(u))).collect();
+    if todo.len() > max {
+        out.errors.push(format!("订阅源中有 {} 个只有链接的条目，本次抓取其中 {max} 个文章页，其余留待下次", todo.len()));
+    }
+    for stub in todo.into_iter().take(max) {
+        let Some(link) = stub.url.clone() else { continue };
+        if let Some((mut post, ev)) = article_page(fetcher, src, &link, out).await {
+            // What the feed said of the item stands where the page says nothing.
+            post.published_at = post.published_at.or(stub.published_at);
+            post.author = post.author.or(stub.author);
+            out.items.push(Item { post, evidence: Some(ev) });
+        }
+    }
+}
+
+/// Fetches, decodes and extracts one article page; failures become errors of the run.
+async fn article_page(fetcher: &Fetcher, src: &Source, link: &str, out: &mut Collected) -> Option<(PostInput, usize)> {
+    let r = match fetcher.fetch(&request(src, link, None)).await {
+        Ok(r) => r,
+        Err(e) => {
+            out.errors.push(format!("文章页 {link}：{e}"));
+            return None;
+        }
+    };
+    let text = match decode(&r) {
+        Ok(t) => t,
+        Err(e) => {
+            out.errors.push(e);
+            return None;
+        }
+    };
+    match extract::article(&text, link, &src.selectors, src) {
+        Ok(post) => {
+            let ev = out.evidence.len();
+            out.evidence.push(Evidence::of(&r));
+            Some((post, ev))
+        }
+        Err(e) => {
+            out.errors.push(e);
+            None
+        }
+    }
+}
+
 /// The article pages behind a list page's links (those not stored yet, at most `max_articles`).
 async fn articles(fetcher: &Fetcher, src: &Source, list: &str, base: &str, known: &(dyn Fn(&str) -> bool + Sync), out: &mut Collected) -> Result<(), String> {
     let links = extract::html_links(list, base, &src.selectors.links)?;
@@ -210,27 +266,8 @@ async fn articles(fetcher: &Fetcher, src: &Source, list: &str, base: &str, known
     }
     let max = src.selectors.max_articles.unwrap_or(20);
     for link in links.into_iter().filter(|l| !known(l)).take(max) {
-        let r = match fetcher.fetch(&request(src, &link, None)).await {
-            Ok(r) => r,
-            Err(e) => {
-                out.errors.push(format!("文章页 {link}：{e}"));
-                continue;
-            }
-        };
-        let text = match decode(&r) {
-            Ok(t) => t,
-            Err(e) => {
-                out.errors.push(e);
-                continue;
-            }
-        };
-        match extract::article(&text, &link, &src.selectors, src) {
-            Ok(post) => {
-                let ev = out.evidence.len();
-                out.evidence.push(Evidence::of(&r));
-                out.items.push(Item { post, evidence: Some(ev) });
-            }
-            Err(e) => out.errors.push(e),
+        if let Some((post, ev)) = article_page(fetcher, src, &link, out).await {
+            out.items.push(Item { post, evidence: Some(ev) });
         }
     }
     Ok(())

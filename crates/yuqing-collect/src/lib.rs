@@ -10,6 +10,7 @@
 pub mod collector;
 pub mod encoding;
 pub mod extract;
+pub mod feed;
 pub mod fetch;
 pub mod robots;
 pub mod scheduler;

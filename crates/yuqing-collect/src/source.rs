@@ -129,6 +129,11 @@ pub struct Source {
     /// Whole-request timeout, e.g. "30s" (default 30 s).
     #[serde(default)]
     pub timeout: Option<String>,
+    /// For feeds: fetch the page of an item that has only a link (no title, no text) and extract the
+    /// article from it (through the same fetcher: politeness, robots.txt, size cap; at most
+    /// `selectors.max_articles` per run). Off by default: such items are skipped with an error.
+    #[serde(default)]
+    pub fetch_articles: bool,
 }
 
 /// Default interval between runs of a source.

@@ -1,4 +1,5 @@
-//! The fetcher's global cap on requests in flight, counted at a local server (no timing asserted).
+//! The fetcher at a local server: the global cap on requests in flight (no timing asserted), and
+//! what each failure (refused connection, unresolvable host, robots.txt statuses) is reported as.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -47,4 +48,78 @@ async fn no_more_requests_in_flight_than_the_cap() {
     }
     assert!(peak.load(Ordering::SeqCst) <= 2, "peak in flight {}", peak.load(Ordering::SeqCst));
     assert!(peak.load(Ordering::SeqCst) >= 1);
+}
+
+/// A fetcher that does not wait between requests nor retry.
+fn quick_fetcher() -> Fetcher {
+    Fetcher::new(CollectConfig { politeness: "0s".into(), retries: 0, backoff: "10ms".into(), ..CollectConfig::default() }).unwrap()
+}
+
+fn plain(url: String) -> Request {
+    Request { url, max_bytes: 64 * 1024, timeout: Duration::from_secs(20), ..Default::default() }
+}
+
+/// A host that is down is reported as the connection failure it is, naming the host — not as a
+/// robots.txt refusal (the robots.txt request is the first to fail).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_connection_is_reported_as_such_not_as_robots() {
+    // A port that was free a moment ago and has no listener now.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let e = quick_fetcher().fetch(&plain(format!("http://127.0.0.1:{port}/feed.xml"))).await.unwrap_err();
+    let m = yuqing_collect::collector::describe(&e);
+    assert!(matches!(e, yuqing_collect::FetchError::Connect { .. }), "{e:?}");
+    assert!(m.contains(&format!("127.0.0.1:{port}")) && m.contains("连接被拒绝"), "{m}");
+    assert!(!m.contains("robots"), "{m}");
+    // The same with robots.txt ignored: the same failure, from the page itself.
+    let req = Request { ignore_robots: true, ..plain(format!("http://127.0.0.1:{port}/feed.xml")) };
+    let m2 = quick_fetcher().fetch(&req).await.unwrap_err().to_string();
+    assert_eq!(m, m2);
+}
+
+/// A name that cannot resolve (RFC 6761 reserves `.invalid`) names the host, not robots.txt.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unresolvable_host_is_reported_as_such() {
+    let e = quick_fetcher().fetch(&plain("http://yuqing-feeds-test.invalid/feed.xml".into())).await.unwrap_err();
+    let m = e.to_string();
+    assert!(m.contains("无法连接 yuqing-feeds-test.invalid"), "{m}");
+    assert!(!m.contains("robots"), "{m}");
+}
+
+/// robots.txt answers per RFC 9309: 4xx allows everything, 5xx crawls nothing (and says so),
+/// rules are obeyed.
+#[tokio::test(flavor = "multi_thread")]
+async fn robots_txt_statuses_follow_rfc_9309() {
+    use axum::http::StatusCode;
+    let site = |robots: StatusCode, body: &'static str| {
+        Router::new()
+            .route("/robots.txt", get(move || async move { (robots, body) }))
+            .route("/feed.xml", get(|| async { "<rss/>" }))
+            .route("/private/feed.xml", get(|| async { "<rss/>" }))
+    };
+    async fn serve(app: Router) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    }
+    for status in [StatusCode::NOT_FOUND, StatusCode::FORBIDDEN, StatusCode::UNAUTHORIZED, StatusCode::GONE] {
+        let addr = serve(site(status, "no")).await;
+        let r = quick_fetcher().fetch(&plain(format!("http://{addr}/feed.xml"))).await;
+        assert_eq!(r.map(|r| r.status).ok(), Some(200), "robots.txt {status} allows everything");
+    }
+    for status in [StatusCode::INTERNAL_SERVER_ERROR, StatusCode::SERVICE_UNAVAILABLE] {
+        let addr = serve(site(status, "down")).await;
+        let e = quick_fetcher().fetch(&plain(format!("http://{addr}/feed.xml"))).await.unwrap_err();
+        let m = e.to_string();
+        assert!(matches!(e, yuqing_collect::FetchError::RobotsUnavailable { .. }), "{e:?}");
+        assert!(m.contains(&addr.to_string()) && m.contains(&format!("HTTP {}", status.as_u16())) && m.contains("暂时无法读取"), "{m}");
+    }
+    let addr = serve(site(StatusCode::OK, "User-agent: *\nDisallow: /private/\n")).await;
+    let f = quick_fetcher();
+    assert_eq!(f.fetch(&plain(format!("http://{addr}/feed.xml"))).await.map(|r| r.status).ok(), Some(200));
+    let e = f.fetch(&plain(format!("http://{addr}/private/feed.xml"))).await.unwrap_err();
+    assert!(matches!(e, yuqing_collect::FetchError::RobotsDisallowed(_)), "{e:?}");
 }
