@@ -57,7 +57,8 @@ pub fn grade_badge(g: Option<Grade>) -> String {
     }
 }
 
-const STYLE: &str = r#"
+/// The desk's page styles (served in `/assets/desk.css`, see `assets`).
+pub(crate) const STYLE: &str = r#"
 :root{--fg:#1d2430;--muted:#667085;--line:#e4e7ec;--bg:#f6f7f9;--accent:#1f5fbf}
 *{box-sizing:border-box}body{margin:0;font:15px/1.6 "PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;color:var(--fg);background:var(--bg)}
 header{background:#12326b;color:#fff;padding:10px 24px;display:flex;gap:24px;align-items:center;flex-wrap:wrap}
@@ -108,13 +109,14 @@ pub fn page(title: &str, org: &str, banner: Option<&str>, body: &str) -> String 
     let banner = banner.map(|b| format!("<div class=\"banner\">{}</div>", esc(b))).unwrap_or_default();
     format!(
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>{title} · yuqing 舆情</title><style>{STYLE}</style></head><body>\
+<title>{title} · yuqing 舆情</title>{css}</head><body>\
 <header><a class=\"brand\" href=\"/\">yuqing 舆情监测</a><span>{org}</span>\
 <a href=\"/\">总览</a><a href=\"/posts\">信息</a><a href=\"/stories\">舆情事件</a><a href=\"/incidents\">处置</a><a href=\"/alerts\">预警记录</a><a href=\"/reports\">报表</a><a href=\"/rules\">监测规则</a><a href=\"/sources\">信息源</a><a href=\"/duty\">值班</a><a href=\"/system\">系统</a><a href=\"/logout\">退出</a>\
 <form action=\"/search\" method=\"get\"><input name=\"q\" placeholder=\"全文检索帖文\" aria-label=\"全文检索\"></form></header>\
 <main>{banner}{body}</main></body></html>",
         title = esc(title),
         org = esc(org),
+        css = crate::assets::desk_stylesheet(),
     )
 }
 

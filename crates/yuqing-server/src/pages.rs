@@ -100,7 +100,7 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String
         ));
     }
     if let (Some(a), Some(b)) = (stats.first_post_at, stats.last_post_at) {
-        body.push_str(&format!("<div class=\"card\"><b style=\"font-size:15px\">{}<br>{}</b><span>帖文时间范围</span></div>", fmt_time(&a), fmt_time(&b)));
+        body.push_str(&format!("<div class=\"card\"><b class=\"sm\">{}<br>{}</b><span>帖文时间范围</span></div>", fmt_time(&a), fmt_time(&b)));
     }
     body.push_str("</div>");
     body.push_str(&format!(
@@ -254,7 +254,7 @@ pub async fn search(State(state): State<AppState>, Query(q): Query<HashMap<Strin
     })
     .await;
     let mut b = format!(
-        "<h2>全文检索</h2><form action=\"/search\"><input name=\"q\" value=\"{}\" style=\"width:320px;padding:6px\"> <button>检索</button></form>",
+        "<h2>全文检索</h2><form action=\"/search\"><input name=\"q\" value=\"{}\" class=\"q\"> <button>检索</button></form>",
         esc(&query)
     );
     match result {

@@ -22,16 +22,10 @@ use crate::AppState;
 pub(crate) fn shell(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>{} · yuqing 舆情</title><style>\
-body{{margin:0;font:15px/1.6 \"PingFang SC\",\"Microsoft YaHei\",\"Noto Sans CJK SC\",sans-serif;color:#1d2430;background:#f6f7f9}}\
-header{{background:#12326b;color:#fff;padding:10px 24px;font-weight:700;font-size:18px}}\
-main{{max-width:420px;margin:48px auto;background:#fff;border:1px solid #e4e7ec;border-radius:8px;padding:20px 28px}}\
-label{{display:block;margin:12px 0 4px}}input{{width:100%;padding:8px;border:1px solid #d0d5dd;border-radius:4px;font:inherit;box-sizing:border-box}}\
-button{{margin-top:18px;width:100%;padding:9px;border:0;border-radius:4px;background:#1f5fbf;color:#fff;font:inherit;cursor:pointer}}\
-.error{{background:#fef3f2;border:1px solid #fda29b;color:#b42318;padding:8px 12px;border-radius:6px}}\
-.note{{background:#fff8e1;border:1px solid #f3d37a;padding:8px 12px;border-radius:6px}}</style></head>\
+<title>{} · yuqing 舆情</title>{}</head>\
 <body><header>yuqing 舆情监测</header><main>{body}</main></body></html>",
-        esc(title)
+        esc(title),
+        crate::assets::login_stylesheet()
     )
 }
 
@@ -81,7 +75,7 @@ fn form_html(next: &str, csrf: &str, name: &str, message: Option<(&str, &str)>) 
 <label for=\"name\">用户名</label><input id=\"name\" name=\"name\" value=\"{name}\" autocomplete=\"username\" required autofocus>\
 <label for=\"password\">密码</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
 <button type=\"submit\">登录</button></form>\
-<p style=\"color:#667085;font-size:13px\">账号由管理员用 <code>yuqing user add</code> 建立；忘记密码请联系管理员（<code>yuqing user passwd</code>）。</p>",
+<p class=\"hint\">账号由管理员用 <code>yuqing user add</code> 建立；忘记密码请联系管理员（<code>yuqing user passwd</code>）。</p>",
         csrf = esc(csrf),
         next = esc(next),
         name = esc(name),

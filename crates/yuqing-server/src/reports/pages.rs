@@ -21,12 +21,13 @@ fn kind_label(k: &str) -> &str {
 }
 
 fn shell(state: &AppState, title: &str, body: &str) -> Response {
-    let body = format!("<style>{}</style><p class=\"tabs\"><a href=\"/reports\">报表存档</a><a href=\"/reports/disposal\">处置情况报告单</a><a href=\"/reports/risks\">隐患排查表</a></p>{body}", yuqing_report::html::STYLE);
+    // The reports' styles are part of the desk's style sheet (assets.rs).
+    let body = format!("<p class=\"tabs\"><a href=\"/reports\">报表存档</a><a href=\"/reports/disposal\">处置情况报告单</a><a href=\"/reports/risks\">隐患排查表</a></p>{body}");
     Html(page(title, &state.org_name, state.banner.as_deref(), &body)).into_response()
 }
 
 fn failed(state: &AppState, (status, msg): Fail) -> Response {
-    let mut r = shell(state, "报表", &format!("<h2>报表</h2><p class=\"late\">{}</p><p><a href=\"javascript:history.back()\">返回</a></p>", esc(&msg)));
+    let mut r = shell(state, "报表", &format!("<h2>报表</h2><p class=\"late\">{}</p><p><a href=\"/reports\">返回报表</a></p>", esc(&msg)));
     *r.status_mut() = status;
     r
 }
