@@ -41,6 +41,20 @@ async function shot(page, name) {
   console.log(`screenshot ${file}`);
 }
 
+// Every page is watched for Content-Security-Policy violations (the desk sends a strict policy:
+// no inline script or style); any is a failure at the end.
+const cspViolations = [];
+async function watchCsp(page) {
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
+    });
+  });
+  page.on('console', (m) => {
+    if (/CSP violation|Content Security Policy/i.test(m.text())) cspViolations.push(`${page.url()}: ${m.text()}`);
+  });
+}
+
 function check(what, fn) {
   return fn().then(() => console.log(`ok  ${what}`), (e) => { e.message = `${what}: ${e.message}`; throw e; });
 }
@@ -50,6 +64,7 @@ async function signedIn(who, viewport = { width: 1440, height: 900 }) {
   const account = accounts[who];
   const context = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
   const page = await context.newPage();
+  await watchCsp(page);
   page.setDefaultTimeout(20_000);
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -82,9 +97,17 @@ try {
   {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
     const page = await context.newPage();
-    await page.goto(`${base}/login`);
+    await watchCsp(page);
+    const resp = await page.goto(`${base}/login`);
     await check('the sign-in form renders', async () => {
       await page.locator('input[name=password]').waitFor();
+      const csp = resp.headers()['content-security-policy'] || '';
+      assert.match(csp, /default-src 'self'/, `a strict Content-Security-Policy: ${csp}`);
+      assert.doesNotMatch(csp, /unsafe-inline/);
+      assert.equal(resp.headers()['x-frame-options'], 'DENY');
+      // The style sheet applies under the policy: the sign-in button is styled.
+      const bg = await page.evaluate(() => getComputedStyle(document.querySelector('form button')).backgroundColor);
+      assert.equal(bg, 'rgb(31, 95, 191)', `the sign-in page's styles load: ${bg}`);
       assert.equal(await page.locator('input[name=_csrf]').count(), 1, 'the form carries its CSRF token');
     });
     await shot(page, 'login');
@@ -111,6 +134,9 @@ try {
       const heights = await page.locator('svg rect').evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('height') || 0)));
       assert.ok(heights.filter((h) => h > 0).length >= 5, `bars have heights: ${heights.slice(0, 20)}`);
       assert.match(text, /热点事件/);
+      // The source and topic bars take their widths from the style sheet (no inline styles).
+      const widths = await page.locator('ol.bars i').evaluateAll((is) => is.map((i) => i.getBoundingClientRect().width));
+      assert.ok(widths.length > 0 && Math.max(...widths) > 20, `list bars have widths: ${widths}`);
     });
     await shot(page, 'dashboard');
 
@@ -295,6 +321,9 @@ try {
     await big.context.close();
   }
   await admin.context.close();
+  await check('no page broke the Content-Security-Policy', async () => {
+    assert.deepEqual(cspViolations, [], cspViolations.join('\n'));
+  });
   console.log('all browser checks passed');
 } finally {
   await browser.close();

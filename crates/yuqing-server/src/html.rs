@@ -5,6 +5,37 @@ use yuqing_core::Grade;
 
 pub use yuqing_text::highlight::escape_html as esc;
 
+/// The `href` value (escaped for an attribute) for an address the desk may render as a link: an
+/// absolute `http://` or `https://` URL, scheme in any case, with a host, and without whitespace or
+/// control characters (a browser drops tabs and newlines inside a URL, which is how
+/// `java\tscript:` slips past naive checks). Anything else — `javascript:`, `data:`, `vbscript:`,
+/// relative or protocol-relative addresses, entity or percent tricks — is None: show it as text.
+pub fn safe_href(url: &str) -> Option<String> {
+    let u = url.trim_matches(|c: char| c.is_whitespace() || c.is_control());
+    if u.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let (scheme, rest) = u.split_once("://")?;
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        return None;
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || host.contains('\\') {
+        return None;
+    }
+    Some(esc(u))
+}
+
+/// `<a href="…" rel="noopener noreferrer" target="_blank">label</a>` for an http(s) address; for any
+/// other address the address itself as plain text (escaped), so it can still be read and copied.
+/// `label` is HTML already escaped by the caller; None shows the address.
+pub fn external_link(url: &str, label: Option<&str>) -> String {
+    match safe_href(url) {
+        Some(href) => format!("<a href=\"{href}\" rel=\"noopener noreferrer\" target=\"_blank\">{}</a>", label.map_or_else(|| href.clone(), str::to_string)),
+        None => format!("<span class=\"unsafe-url\" title=\"非 http(s) 地址，不作为链接\">{}</span>", esc(url)),
+    }
+}
+
 pub fn china<Tz: TimeZone>(t: &DateTime<Tz>) -> DateTime<FixedOffset> {
     t.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("valid offset"))
 }
@@ -26,7 +57,8 @@ pub fn grade_badge(g: Option<Grade>) -> String {
     }
 }
 
-const STYLE: &str = r#"
+/// The desk's page styles (served in `/assets/desk.css`, see `assets`).
+pub(crate) const STYLE: &str = r#"
 :root{--fg:#1d2430;--muted:#667085;--line:#e4e7ec;--bg:#f6f7f9;--accent:#1f5fbf}
 *{box-sizing:border-box}body{margin:0;font:15px/1.6 "PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;color:var(--fg);background:var(--bg)}
 header{background:#12326b;color:#fff;padding:10px 24px;display:flex;gap:24px;align-items:center;flex-wrap:wrap}
@@ -77,12 +109,62 @@ pub fn page(title: &str, org: &str, banner: Option<&str>, body: &str) -> String 
     let banner = banner.map(|b| format!("<div class=\"banner\">{}</div>", esc(b))).unwrap_or_default();
     format!(
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>{title} · yuqing 舆情</title><style>{STYLE}</style></head><body>\
+<title>{title} · yuqing 舆情</title>{css}</head><body>\
 <header><a class=\"brand\" href=\"/\">yuqing 舆情监测</a><span>{org}</span>\
 <a href=\"/\">总览</a><a href=\"/posts\">信息</a><a href=\"/stories\">舆情事件</a><a href=\"/incidents\">处置</a><a href=\"/alerts\">预警记录</a><a href=\"/reports\">报表</a><a href=\"/rules\">监测规则</a><a href=\"/sources\">信息源</a><a href=\"/duty\">值班</a><a href=\"/system\">系统</a><a href=\"/logout\">退出</a>\
 <form action=\"/search\" method=\"get\"><input name=\"q\" placeholder=\"全文检索帖文\" aria-label=\"全文检索\"></form></header>\
 <main>{banner}{body}</main></body></html>",
         title = esc(title),
         org = esc(org),
+        css = crate::assets::desk_stylesheet(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_and_https_addresses_are_hrefs() {
+        assert_eq!(safe_href("https://news.example/a?x=1&y=\"2\"").as_deref(), Some("https://news.example/a?x=1&amp;y=&quot;2&quot;"));
+        assert_eq!(safe_href("  HTTP://bbs.example/t/7\n").as_deref(), Some("HTTP://bbs.example/t/7"));
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            " \tjavascript:alert(1)",
+            "java\tscript:alert(1)",
+            "java\nscript:alert(1)",
+            "\u{0}javascript:alert(1)",
+            "&#106;avascript:alert(1)",
+            "&#x6A;avascript:alert(1)",
+            "%6Aavascript:alert(1)",
+            "javascript://comment%0Aalert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "DATA:text/html;base64,PHNjcmlwdD4=",
+            "vbscript:msgbox(1)",
+            "VBScript:msgbox(1)",
+            "file:///etc/passwd",
+            "//evil.example/x",
+            "/\\evil.example",
+            "/relative",
+            "http:/evil.example",
+            "http:\\\\evil.example",
+            "https://",
+            "https:///x",
+            "http://evil\\@good.example/",
+            "http://ex ample.org/",
+            "http://example.org/\u{2028}x",
+            "",
+        ] {
+            assert_eq!(safe_href(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn other_addresses_are_shown_as_text() {
+        let l = external_link("https://a.example/?q=<b>", Some("原文"));
+        assert_eq!(l, "<a href=\"https://a.example/?q=&lt;b&gt;\" rel=\"noopener noreferrer\" target=\"_blank\">原文</a>");
+        let t = external_link("javascript:alert(\"x\")", Some("原文"));
+        assert!(!t.contains("<a") && !t.contains("href") && t.contains("javascript:alert(&quot;x&quot;)"), "{t}");
+    }
 }

@@ -6,6 +6,7 @@
 //! 400 page or JSON error in Chinese.
 
 mod api;
+mod assets;
 pub mod collect_api;
 pub mod auth;
 mod chart;
@@ -17,6 +18,7 @@ pub mod desk;
 mod desk_api;
 mod web;
 mod reports;
+pub mod security;
 
 pub use reports::{run_report_schedule, spawn_report_scheduler};
 
@@ -115,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .route("/reports/risks", get(reports::pages::risks).post(reports::pages::risk_add))
         .route("/reports/risks/{id}", post(reports::pages::risk_update))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/assets/{file}", get(assets::serve))
         .route("/api/v1/stats", get(api::stats))
         .route("/api/v1/stories", get(api::stories))
         .route("/api/v1/stories/{id}", get(api::story))
@@ -154,6 +157,8 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::enforce))
         .layer(axum::extract::DefaultBodyLimit::max(desk_api::MAX_ATTACHMENT + 1024))
         .fallback(pages::not_found)
+        // Browser security headers on every answer, the fallback's included (security.rs).
+        .layer(axum::middleware::from_fn(security::headers))
         .with_state(state)
 }
 

@@ -100,7 +100,7 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String
         ));
     }
     if let (Some(a), Some(b)) = (stats.first_post_at, stats.last_post_at) {
-        body.push_str(&format!("<div class=\"card\"><b style=\"font-size:15px\">{}<br>{}</b><span>帖文时间范围</span></div>", fmt_time(&a), fmt_time(&b)));
+        body.push_str(&format!("<div class=\"card\"><b class=\"sm\">{}<br>{}</b><span>帖文时间范围</span></div>", fmt_time(&a), fmt_time(&b)));
     }
     body.push_str("</div>");
     body.push_str(&format!(
@@ -220,7 +220,7 @@ pub async fn story(State(state): State<AppState>, Path(id): Path<String>, Query(
             Sentiment::Positive => ("pos", "正面"),
             Sentiment::Neutral => ("", "中性"),
         };
-        let link = p.url.as_deref().map(|u| format!(" · <a href=\"{}\" rel=\"noopener noreferrer\" target=\"_blank\">原文</a>", esc(u))).unwrap_or_default();
+        let link = p.url.as_deref().map(|u| format!(" · {}", crate::html::external_link(u, Some("原文")))).unwrap_or_default();
         b.push_str(&format!(
             "<div class=\"post\"><div class=\"meta\">{}{} · {} · {} · <span class=\"{cls}\">{label}</span>{}{}</div>{}<div>{}</div></div>",
             fmt_time(&p.published_at),
@@ -254,7 +254,7 @@ pub async fn search(State(state): State<AppState>, Query(q): Query<HashMap<Strin
     })
     .await;
     let mut b = format!(
-        "<h2>全文检索</h2><form action=\"/search\"><input name=\"q\" value=\"{}\" style=\"width:320px;padding:6px\"> <button>检索</button></form>",
+        "<h2>全文检索</h2><form action=\"/search\"><input name=\"q\" value=\"{}\" class=\"q\"> <button>检索</button></form>",
         esc(&query)
     );
     match result {
@@ -271,7 +271,7 @@ pub async fn search(State(state): State<AppState>, Query(q): Query<HashMap<Strin
                     esc(if p.source.is_empty() { "未知来源" } else { &p.source }),
                     p.story_id,
                     p.story_id,
-                    p.url.as_deref().map(|u| format!(" · <a href=\"{}\" rel=\"noopener noreferrer\" target=\"_blank\">原文</a>", esc(u))).unwrap_or_default(),
+                    p.url.as_deref().map(|u| format!(" · {}", crate::html::external_link(u, Some("原文")))).unwrap_or_default(),
                     if p.title.is_empty() { String::new() } else { format!("<b>{}</b>", t.to_html()) },
                     s.to_html()
                 ));

@@ -22,25 +22,34 @@ use crate::AppState;
 pub(crate) fn shell(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>{} · yuqing 舆情</title><style>\
-body{{margin:0;font:15px/1.6 \"PingFang SC\",\"Microsoft YaHei\",\"Noto Sans CJK SC\",sans-serif;color:#1d2430;background:#f6f7f9}}\
-header{{background:#12326b;color:#fff;padding:10px 24px;font-weight:700;font-size:18px}}\
-main{{max-width:420px;margin:48px auto;background:#fff;border:1px solid #e4e7ec;border-radius:8px;padding:20px 28px}}\
-label{{display:block;margin:12px 0 4px}}input{{width:100%;padding:8px;border:1px solid #d0d5dd;border-radius:4px;font:inherit;box-sizing:border-box}}\
-button{{margin-top:18px;width:100%;padding:9px;border:0;border-radius:4px;background:#1f5fbf;color:#fff;font:inherit;cursor:pointer}}\
-.error{{background:#fef3f2;border:1px solid #fda29b;color:#b42318;padding:8px 12px;border-radius:6px}}\
-.note{{background:#fff8e1;border:1px solid #f3d37a;padding:8px 12px;border-radius:6px}}</style></head>\
+<title>{} · yuqing 舆情</title>{}</head>\
 <body><header>yuqing 舆情监测</header><main>{body}</main></body></html>",
-        esc(title)
+        esc(title),
+        crate::assets::login_stylesheet()
     )
 }
 
-/// Where to go after sign-in: a local path only (no `//host`, no scheme), else `/`.
+/// Where to go after sign-in: `next` when it is a path on this site (see [`is_local_path`]), else `/`.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/login") => n.to_string(),
+        Some(n) if is_local_path(n) && !n.starts_with("/login") => n.to_string(),
         _ => "/".to_string(),
     }
+}
+
+/// Whether `next` can only lead to a path on this site, as a browser reads a `Location` header:
+/// one leading `/` (not `//host` nor `/\host`, which browsers read as another host), no
+/// backslash, and only visible ASCII — no tab, CR, LF or other control character, which browsers
+/// drop (`/\t/host` becomes `//host`) or which cannot be sent in a header at all. The same holds
+/// after percent-decoding (`/%09/host`, `/%2F/host`), for servers and proxies that decode.
+fn is_local_path(next: &str) -> bool {
+    // A single leading slash, no backslash, no control character (a decoded path may hold
+    // UTF-8 and spaces: `%E5%8C%BB`, `%20`).
+    fn local(p: &[u8]) -> bool {
+        p.first() == Some(&b'/') && !matches!(p.get(1), Some(b'/')) && p.iter().all(|&b| b >= 0x20 && b != 0x7f && b != b'\\')
+    }
+    let raw = next.as_bytes();
+    local(raw) && raw.iter().all(|&b| (0x21..0x7f).contains(&b)) && local(&urlencoding::decode_binary(raw))
 }
 
 fn secure(state: &AppState, headers: &HeaderMap) -> bool {
@@ -66,7 +75,7 @@ fn form_html(next: &str, csrf: &str, name: &str, message: Option<(&str, &str)>) 
 <label for=\"name\">用户名</label><input id=\"name\" name=\"name\" value=\"{name}\" autocomplete=\"username\" required autofocus>\
 <label for=\"password\">密码</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
 <button type=\"submit\">登录</button></form>\
-<p style=\"color:#667085;font-size:13px\">账号由管理员用 <code>yuqing user add</code> 建立；忘记密码请联系管理员（<code>yuqing user passwd</code>）。</p>",
+<p class=\"hint\">账号由管理员用 <code>yuqing user add</code> 建立；忘记密码请联系管理员（<code>yuqing user passwd</code>）。</p>",
         csrf = esc(csrf),
         next = esc(next),
         name = esc(name),
@@ -273,9 +282,48 @@ mod tests {
     #[test]
     fn next_stays_on_this_site() {
         assert_eq!(safe_next(Some("/stories/3?page=2")), "/stories/3?page=2");
-        for bad in ["//evil.example/", "https://evil.example/", "/\\evil", "javascript:alert(1)", "/login?next=/"] {
-            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+        assert_eq!(safe_next(Some("/search?q=%E5%8C%BB%E9%99%A2&page=2")), "/search?q=%E5%8C%BB%E9%99%A2&page=2");
+        assert_eq!(safe_next(Some("/")), "/");
+        for bad in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/\\evil",
+            "/x\\y",
+            "javascript:alert(1)",
+            "/login?next=/",
+            "",
+            "evil.example",
+            // Browsers drop tabs and newlines in a URL: these would be //evil.example/x.
+            "/\t/evil.example/x",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            // The same after percent-decoding.
+            "/%09/evil.example/x",
+            "/%0a/evil.example",
+            "/%0D%0A/evil.example",
+            "/%2F/evil.example",
+            "/%2f/evil.example",
+            "/%5C/evil.example",
+            "/%5cevil.example",
+            "/ok%00",
+            "/a%7Fb",
+            // A newline cannot be sent in a Location header at all.
+            "/alerts\r\nSet-Cookie: x=1",
+            "/alerts x",
+            "/医院",
+            " /alerts",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn every_accepted_next_is_a_valid_location_header() {
+        for n in ["/", "/alerts?x=1", "/a/b#c", "/%E5%8C%BB"] {
+            let next = safe_next(Some(n));
+            assert_eq!(next, n);
+            assert!(HeaderValue::from_str(&next).is_ok(), "{n}");
+        }
     }
 }

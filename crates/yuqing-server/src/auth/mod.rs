@@ -6,8 +6,8 @@
 //! `enforce` runs before every routed handler: it looks the route up in [`policy::POLICY`] (one table
 //! of route → roles), signs the caller in (cookie or bearer), refuses what the role may not do, and
 //! checks the CSRF token of every state-changing request made with the cookie (`_csrf` form field
-//! or `X-CSRF-Token` header; bearer calls carry no ambient authority and are exempt). Handlers
-//! then take [`CurrentUser`].
+//! or `X-CSRF-Token` header, never the query string; bearer calls carry no ambient authority and
+//! are exempt). Handlers then take [`CurrentUser`].
 //!
 //! Unsigned page requests are redirected (303) to `/login?next=…`; API requests get a 401 JSON.
 
@@ -310,8 +310,9 @@ pub(crate) fn form_fields(body: &[u8]) -> std::collections::HashMap<String, Stri
 }
 
 /// Checks the CSRF token of a state-changing request made with the session cookie: the header,
-/// else the `_csrf` field of a urlencoded form, else `?_csrf=` (multipart forms). The body read
-/// for the field is put back for the handler.
+/// else the `_csrf` field of a urlencoded form body. Never the query string: a token in an address
+/// leaks through logs, history and the `Referer` header. The body read for the field is put back
+/// for the handler.
 async fn check_csrf(req: Request, expected: &str) -> Result<Request, Response> {
     let api = req.uri().path().starts_with("/api/");
     let refused = || {
@@ -319,11 +320,6 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, Response> {
     };
     if let Some(v) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         return if same(v.trim(), expected) { Ok(req) } else { Err(refused()) };
-    }
-    if let Some(q) = req.uri().query() {
-        if let Some(v) = form_fields(q.as_bytes()).get(CSRF_FIELD) {
-            return if same(v, expected) { Ok(req) } else { Err(refused()) };
-        }
     }
     let is_form = req
         .headers()

@@ -79,6 +79,7 @@ pub const POLICY: &[Rule] = &[
     r("GET", "/login", Public, "打开登录页"),
     r("POST", "/login", Public, "登录"),
     r("GET", "/api/v1/openapi.json", Public, "查看接口说明"),
+    r("GET", "/assets/{file}", Public, "读取页面样式与脚本"),
     // Any signed-in user.
     r("POST", "/logout", SignedIn, "退出登录"),
     r("GET", "/logout", SignedIn, "退出登录"),

@@ -367,18 +367,7 @@ impl Desk {
         users: &[User],
         now: DateTime<Utc>,
     ) -> DeskResult<Incident> {
-        let posts = store.story_posts(story.id, 200, 0)?;
-        let sources: Vec<String> = posts.items.iter().map(|p| p.source.clone()).collect();
-        let rules: Vec<String> = story.rule_hits.iter().map(|r| r.0.clone()).collect();
-        let topics: Vec<String> = story.topics.iter().map(|t| t.0.clone()).collect();
-        let mut text = format!("{} {}", story.title, story.keywords.join(" "));
-        for p in &posts.items {
-            if let Some(pl) = &p.place {
-                text.push(' ');
-                text.push_str(pl);
-            }
-        }
-        let routes = route(&self.routing(), &RoutingFacts { rules: &rules, topics: &topics, sources: &sources, text: &text });
+        let routes = self.route_story(store, story)?;
         let id = desk::next_incident_id(conn)?;
         let opening = Opening {
             id,
@@ -411,13 +400,62 @@ impl Desk {
         Ok(inc)
     }
 
-    /// A person acknowledges an alert (it stops escalating).
+    /// The departments the routing in force sends a story to, lead first (what an incident opened
+    /// for it now would have as lead and cooperating departments).
+    fn route_story(&self, store: &SqliteStore, story: &yuqing_store::StoryRecord) -> DeskResult<Vec<yuqing_core::incident::RouteMatch>> {
+        let posts = store.story_posts(story.id, 200, 0)?;
+        let sources: Vec<String> = posts.items.iter().map(|p| p.source.clone()).collect();
+        let rules: Vec<String> = story.rule_hits.iter().map(|r| r.0.clone()).collect();
+        let topics: Vec<String> = story.topics.iter().map(|t| t.0.clone()).collect();
+        let mut text = format!("{} {}", story.title, story.keywords.join(" "));
+        for p in &posts.items {
+            if let Some(pl) = &p.place {
+                text.push(' ');
+                text.push_str(pl);
+            }
+        }
+        Ok(route(&self.routing(), &RoutingFacts { rules: &rules, topics: &topics, sources: &sources, text: &text }))
+    }
+
+    /// Whether `user` may acknowledge `alert` — the incident visibility rule applied through the
+    /// alert's story. People who see every incident may acknowledge every alert. A department
+    /// member, or an officer of a department (`Actor::sees_only_own_department`), may acknowledge
+    /// an alert only for their own department's matter: when an incident has been opened for the
+    /// story, the newest such incident (the one the acknowledgement is recorded on) must involve
+    /// their department, as lead or cooperating, exactly as `visible_incident` decides; when none
+    /// has, the routing in force must send the story to their department. An alert that routes
+    /// nowhere is the office's to acknowledge.
+    pub fn may_acknowledge(&self, store: &SqliteStore, user: &User, alert: &Alert) -> DeskResult<()> {
+        let actor = user.actor();
+        if !actor.sees_only_own_department() {
+            return Ok(());
+        }
+        let refused = || DeskError::Forbidden(format!("{} 只能确认本单位承办事项的预警（预警 #{}）", label(user), alert.id));
+        let conn = store.connection();
+        if let Some(iid) = desk::incident_for_story(conn, alert.story_id)? {
+            return match self.visible_incident(store, user, iid) {
+                Ok(_) => Ok(()),
+                Err(DeskError::Forbidden(_) | DeskError::NotFound(_)) => Err(refused()),
+                Err(e) => Err(e),
+            };
+        }
+        let Some(story) = store.story(alert.story_id)? else { return Err(refused()) };
+        let mine = actor.department.as_deref().filter(|d| !d.trim().is_empty());
+        if self.route_story(store, &story)?.iter().any(|r| Some(r.department.as_str()) == mine) {
+            Ok(())
+        } else {
+            Err(refused())
+        }
+    }
+
+    /// A person acknowledges an alert (it stops escalating); see `may_acknowledge` for whose.
     pub fn acknowledge(&self, store: &SqliteStore, user: &User, alert_id: i64, now: DateTime<Utc>) -> DeskResult<bool> {
         if user.role == Role::Viewer {
             return Err(DeskError::Forbidden(format!("{} 无权确认预警", label(user))));
         }
         let conn = store.connection();
         let alert = desk::alert(conn, alert_id)?.ok_or_else(|| DeskError::NotFound(format!("没有编号为 {alert_id} 的预警")))?;
+        self.may_acknowledge(store, user, &alert)?;
         let tx = conn.unchecked_transaction()?;
         let fresh = desk::ack_alert(&tx, alert_id, &user.name, now)?;
         if fresh {

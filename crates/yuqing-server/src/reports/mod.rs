@@ -3,8 +3,12 @@
 //! pages). Operations run off the async threads under the data lock and go through
 //! `yuqing_report` — the same functions the command line uses.
 //!
-//! Finer access than `auth/policy.rs`: a department member sees and edits only the disposal
-//! reports of incidents its department is on, and only its own department's risk items.
+//! Finer access than `auth/policy.rs`: whatever is about one incident — a 专报 (special report),
+//! a 处置情况报告单 (disposal report) — is seen, made and changed only by who may see the incident
+//! (`Desk::visible_incident`: a department member or a department's officer sees its department's
+//! incidents only; refusals are 403 as for the incident itself, and lists leave such items out).
+//! The daily, weekly and statistics reports are the organization's bulletins and stay readable by
+//! every report reader. A department member touches only its own department's risk items.
 
 pub mod pages;
 
@@ -97,8 +101,17 @@ pub struct GenerateRequest {
     pub incident: Option<i64>,
 }
 
-/// Builds a report on demand and archives it.
-pub fn generate(d: &DataDir, jobs: &Jobs, req: &GenerateRequest, by: &User, now: DateTime<Utc>) -> Result<(i64, Report), ReportError> {
+/// Builds a report on demand and archives it. A 专报 only for an incident `by` may see.
+pub fn generate(d: &DataDir, desk: &crate::Desk, jobs: &Jobs, req: &GenerateRequest, by: &User, now: DateTime<Utc>) -> Result<(i64, Report), Fail> {
+    if matches!(req.kind.as_str(), "special" | "专报") {
+        if let Some(id) = req.incident {
+            incident_visible(d, desk, by, id)?;
+        }
+    }
+    build(d, jobs, req, by, now).map_err(fail)
+}
+
+fn build(d: &DataDir, jobs: &Jobs, req: &GenerateRequest, by: &User, now: DateTime<Utc>) -> Result<(i64, Report), ReportError> {
     let st = &d.store;
     let offset = jobs.config.offset();
     let date = |s: &Option<String>, what: &str, default: NaiveDate| s.as_deref().filter(|s| !s.trim().is_empty()).map_or(Ok(default), |s| parse_date(s, what));
@@ -130,9 +143,68 @@ pub fn generate(d: &DataDir, jobs: &Jobs, req: &GenerateRequest, by: &User, now:
     Ok((id, report))
 }
 
+/// May this user see incident `id` (and so what is written about it)? The desk's one rule.
+fn incident_visible(d: &DataDir, desk: &crate::Desk, user: &User, id: i64) -> Result<(), Fail> {
+    desk.visible_incident(&d.store, user, id).map(|_| ()).map_err(|e| (e.status(), e.to_string()))
+}
+
 /// May this user see this disposal report (its incident)?
 pub fn disposal_visible(d: &DataDir, state_desk: &crate::Desk, user: &User, r: &DisposalReport) -> Result<(), Fail> {
-    state_desk.visible_incident(&d.store, user, r.incident_id).map(|_| ()).map_err(|e| (e.status(), e.to_string()))
+    incident_visible(d, state_desk, user, r.incident_id)
+}
+
+/// The incident an archived report is about: a 专报's (archived under the period `incident-N`).
+/// `Err` for a 专报 whose incident cannot be told.
+fn archived_incident(e: &store::ArchiveEntry) -> Result<Option<i64>, ()> {
+    if e.kind != "special" {
+        return Ok(None);
+    }
+    e.period.strip_prefix("incident-").and_then(|n| n.parse().ok()).map(Some).ok_or(())
+}
+
+/// May this user see this archived report? A 专报 only with its incident; the others are the
+/// organization's bulletins.
+pub fn report_visible(d: &DataDir, desk: &crate::Desk, user: &User, e: &store::ArchiveEntry, report: Option<&Report>) -> Result<(), Fail> {
+    let incident = match report {
+        Some(Report::Special(s)) => Some(s.incident.id),
+        Some(_) => None,
+        None => archived_incident(e).map_err(|()| (StatusCode::FORBIDDEN, format!("无法确定专报 {} 所属的工单", e.id)))?,
+    };
+    let Some(id) = incident else { return Ok(()) };
+    match desk.visible_incident(&d.store, user, id) {
+        Ok(_) => Ok(()),
+        // A gone incident: its report stays with those who see every incident.
+        Err(crate::desk::DeskError::NotFound(_)) if !user.actor().sees_only_own_department() => Ok(()),
+        Err(crate::desk::DeskError::NotFound(_)) => Err((StatusCode::FORBIDDEN, format!("{} 只能查看本单位承办工单的专报", user.display_name))),
+        Err(e) => Err((e.status(), e.to_string())),
+    }
+}
+
+/// One page of the archive as `user` may see it (newest first) and how many they may see in all.
+pub fn visible_archive(d: &DataDir, desk: &crate::Desk, user: &User, kind: Option<&str>, limit: usize, offset: usize) -> Result<(Vec<store::ArchiveEntry>, u64), Fail> {
+    let c = d.store.connection();
+    if !user.actor().sees_only_own_department() {
+        return store::archive_list(c, kind, limit, offset).map_err(fail);
+    }
+    // Filtered here, so read the whole archive (reports are a few a day) in pages.
+    const CHUNK: usize = 500;
+    let mut seen = Vec::new();
+    let mut at = 0;
+    loop {
+        let (items, total) = store::archive_list(c, kind, CHUNK, at).map_err(fail)?;
+        let n = items.len();
+        for e in items {
+            if report_visible(d, desk, user, &e, None).is_ok() {
+                seen.push(e);
+            }
+        }
+        at += n;
+        if n < CHUNK || at as u64 >= total {
+            break;
+        }
+    }
+    let total = seen.len() as u64;
+    Ok((seen.into_iter().skip(offset).take(limit.clamp(1, 500)).collect(), total))
 }
 
 /// A department member may touch only its own department's risk items.
@@ -162,26 +234,35 @@ macro_rules! tri {
 
 // ---------------------------------------------------------------- archive API
 
-pub async fn list(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn list(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
     let kind = q.get("kind").cloned();
     let limit = tri!(q.get("limit").map_or(Ok(50), |v| v.parse::<usize>().map_err(|_| (StatusCode::BAD_REQUEST, format!("参数 limit 应为非负整数，收到“{v}”")))));
-    let r = blocking(&state, move |d, _| store::archive_list(d.store.connection(), kind.as_deref(), limit, 0).map_err(fail)).await;
+    let desk = state.desk.clone();
+    let r = blocking(&state, move |d, _| visible_archive(d, &desk, &cu.user, kind.as_deref(), limit, 0)).await;
     let (items, total) = tri!(r);
     Json(json!({"total": total, "reports": items})).into_response()
 }
 
 pub async fn create(State(state): State<AppState>, cu: CurrentUser, bytes: Bytes) -> Response {
     let req: GenerateRequest = tri!(body(&bytes));
-    let jobs = state.reports.clone();
-    let r = blocking(&state, move |d, now| generate(d, &jobs, &req, &cu.user, now).map_err(fail)).await;
+    let (desk, jobs) = (state.desk.clone(), state.reports.clone());
+    let r = blocking(&state, move |d, now| generate(d, &desk, &jobs, &req, &cu.user, now)).await;
     let (id, report) = tri!(r);
     (StatusCode::CREATED, Json(json!({"id": id, "kind": report.kind(), "title": report.title()}))).into_response()
 }
 
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+/// An archived report `user` may see.
+pub fn visible_report(d: &DataDir, desk: &crate::Desk, user: &User, id: i64) -> Result<(store::ArchiveEntry, Report), Fail> {
+    let (entry, report) = store::archive_get(d.store.connection(), id).map_err(fail)?.ok_or((StatusCode::NOT_FOUND, format!("报表 {id} 不存在")))?;
+    report_visible(d, desk, user, &entry, Some(&report))?;
+    Ok((entry, report))
+}
+
+pub async fn get(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
     let id = tri!(id_of(&id, "报表"));
     let format = tri!(format_param(&q));
-    let r = blocking(&state, move |d, _| store::archive_get(d.store.connection(), id).map_err(fail)?.ok_or((StatusCode::NOT_FOUND, format!("报表 {id} 不存在")))).await;
+    let desk = state.desk.clone();
+    let r = blocking(&state, move |d, _| visible_report(d, &desk, &cu.user, id)).await;
     let (entry, report) = tri!(r);
     match format {
         Some(f) => download(&report, f, &state.reports),

@@ -21,12 +21,13 @@ fn kind_label(k: &str) -> &str {
 }
 
 fn shell(state: &AppState, title: &str, body: &str) -> Response {
-    let body = format!("<style>{}</style><p class=\"tabs\"><a href=\"/reports\">报表存档</a><a href=\"/reports/disposal\">处置情况报告单</a><a href=\"/reports/risks\">隐患排查表</a></p>{body}", yuqing_report::html::STYLE);
+    // The reports' styles are part of the desk's style sheet (assets.rs).
+    let body = format!("<p class=\"tabs\"><a href=\"/reports\">报表存档</a><a href=\"/reports/disposal\">处置情况报告单</a><a href=\"/reports/risks\">隐患排查表</a></p>{body}");
     Html(page(title, &state.org_name, state.banner.as_deref(), &body)).into_response()
 }
 
 fn failed(state: &AppState, (status, msg): Fail) -> Response {
-    let mut r = shell(state, "报表", &format!("<h2>报表</h2><p class=\"late\">{}</p><p><a href=\"javascript:history.back()\">返回</a></p>", esc(&msg)));
+    let mut r = shell(state, "报表", &format!("<h2>报表</h2><p class=\"late\">{}</p><p><a href=\"/reports\">返回报表</a></p>", esc(&msg)));
     *r.status_mut() = status;
     r
 }
@@ -46,8 +47,8 @@ pub async fn index(State(state): State<AppState>, cu: CurrentUser, Query(q): Que
         return Redirect::to("/reports/risks").into_response();
     }
     let kind = q.get("kind").cloned().filter(|k| !k.is_empty());
-    let k2 = kind.clone();
-    let r = blocking(&state, move |d, _| store::archive_list(d.store.connection(), k2.as_deref(), 100, 0).map_err(fail)).await;
+    let (k2, desk, user) = (kind.clone(), state.desk.clone(), cu.user.clone());
+    let r = blocking(&state, move |d, _| super::visible_archive(d, &desk, &user, k2.as_deref(), 100, 0)).await;
     let (items, total) = match r {
         Ok(x) => x,
         Err(f) => return failed(&state, f),
@@ -92,16 +93,17 @@ pub async fn generate(State(state): State<AppState>, cu: CurrentUser, Form(f): F
         None => None,
     };
     let req = GenerateRequest { kind: get("kind").unwrap_or_default(), date: get("date"), week_of: get("week_of"), from: get("from"), to: get("to"), incident };
-    let jobs = state.reports.clone();
-    match blocking(&state, move |d, now| super::generate(d, &jobs, &req, &cu.user, now).map_err(fail)).await {
+    let (desk, jobs) = (state.desk.clone(), state.reports.clone());
+    match blocking(&state, move |d, now| super::generate(d, &desk, &jobs, &req, &cu.user, now)).await {
         Ok((id, _)) => Redirect::to(&format!("/reports/{id}")).into_response(),
         Err(f) => failed(&state, f),
     }
 }
 
-pub async fn view(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+pub async fn view(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>) -> Response {
     let Ok(id) = id.parse::<i64>() else { return failed(&state, (StatusCode::BAD_REQUEST, format!("报表编号应为整数，收到“{id}”"))) };
-    let r = blocking(&state, move |d, _| store::archive_get(d.store.connection(), id).map_err(fail)?.ok_or((StatusCode::NOT_FOUND, format!("报表 {id} 不存在")))).await;
+    let desk = state.desk.clone();
+    let r = blocking(&state, move |d, _| super::visible_report(d, &desk, &cu.user, id)).await;
     match r {
         Ok((e, report)) => {
             let doc = render::document(&report, state.reports.config.offset());

@@ -36,7 +36,7 @@ pub fn render_duty(shifts: &[DutyShift], handovers: &[HandoverNote], now: DateTi
     if can_import {
         let _ = write!(
             b,
-            "<form method=\"post\" action=\"/duty/import\" enctype=\"multipart/form-data\" class=\"act\"><input type=\"hidden\" name=\"_csrf\" value=\"{}\"><textarea name=\"csv\" placeholder=\"姓名,角色,开始时间,结束时间&#10;xinxi,值班员,2026-11-20 08:00,2026-11-20 20:00\"></textarea><button>导入值班表</button></form>",
+            "<form method=\"post\" action=\"/duty/import\" class=\"act\"><input type=\"hidden\" name=\"_csrf\" value=\"{}\"><textarea name=\"csv\" placeholder=\"姓名,角色,开始时间,结束时间&#10;xinxi,值班员,2026-11-20 08:00,2026-11-20 20:00\"></textarea><button>导入值班表</button></form>",
             esc(csrf)
         );
     }

@@ -1,6 +1,6 @@
 //! 总览: the dashboard the duty room keeps open (and on the big screen). Numbers and SVG charts are
-//! rendered on the server; a few lines of JavaScript reload the fragment when the server says
-//! something changed (server-sent events), so it updates without a reload.
+//! rendered on the server; a few lines of JavaScript (`assets/desk.js`) reload the fragment when the
+//! server says something changed (server-sent events), so it updates without a reload.
 
 use std::fmt::Write;
 
@@ -82,7 +82,7 @@ pub fn render_fragment(o: &Overview, top: &[StoryRecord], topics: &[(String, u64
     let duty: Vec<String> = on_duty.iter().map(|s| format!("{} {}", s.role.label_zh(), esc(&s.person))).collect();
     let _ = write!(
         b,
-        "<div class=\"card\"><b style=\"font-size:15px\">{}</b><span>当前值班</span></div>",
+        "<div class=\"card\"><b class=\"sm\">{}</b><span>当前值班</span></div>",
         if duty.is_empty() { "无人在岗".to_string() } else { duty.join("<br>") }
     );
     b.push_str("</div>");
@@ -114,31 +114,18 @@ pub fn render_fragment(o: &Overview, top: &[StoryRecord], topics: &[(String, u64
     b.push_str("</section><section><h3>信息来源（24 小时）</h3><ol class=\"bars\">");
     let smax = o.top_sources.first().map_or(1, |s| s.1.max(1));
     for (src, n) in &o.top_sources {
-        let _ = write!(b, "<li><span>{}</span><i style=\"width:{}%\"></i><em>{n}</em></li>", esc(src), n * 100 / smax);
+        let _ = write!(b, "<li><span>{}</span><i class=\"w{}\"></i><em>{n}</em></li>", esc(src), n * 100 / smax);
     }
     b.push_str("</ol></section><section><h3>领域</h3><ol class=\"bars\">");
     let tmax = topics.first().map_or(1, |s| s.1.max(1));
     for (t, n) in topics {
-        let _ = write!(b, "<li><span>{}</span><i style=\"width:{}%\"></i><em>{n}</em></li>", esc(t), n * 100 / tmax);
+        let _ = write!(b, "<li><span>{}</span><i class=\"w{}\"></i><em>{n}</em></li>", esc(t), n * 100 / tmax);
     }
     b.push_str("</ol></section></div>");
     let _ = write!(b, "<p class=\"muted\">更新于 {}</p>", fmt_time(&o.now));
     b
 }
 
-/// The live-update script: on a server event, fetch the fragment and swap it in.
-pub const LIVE_JS: &str = r#"<script>
-(function(){
-  var box=document.getElementById('overview'); if(!box||!window.EventSource) return;
-  var src=box.getAttribute('data-fragment');
-  var es=new EventSource('/events');
-  es.addEventListener('change',function(){
-    fetch(src,{credentials:'same-origin'}).then(function(r){return r.ok?r.text():null}).then(function(t){if(t!==null) box.innerHTML=t;});
-  });
-  var fs=document.getElementById('fullscreen');
-  if(fs) fs.addEventListener('click',function(){ if(document.documentElement.requestFullscreen) document.documentElement.requestFullscreen(); });
-})();
-</script>"#;
 
 #[cfg(test)]
 mod tests {

@@ -265,7 +265,7 @@ pub fn render_incident(inc: &Incident, timeline: &[TimelineEntry], user: &User, 
                 p.statement,
                 p.version,
                 esc(&p.spokesperson),
-                p.url.as_deref().map(|u| format!("<a href=\"{0}\" rel=\"noreferrer\">{0}</a>", esc(u))).unwrap_or_default()
+                p.url.as_deref().map(|u| crate::html::external_link(u, None)).unwrap_or_default()
             );
         }
         b.push_str("</tbody></table>");

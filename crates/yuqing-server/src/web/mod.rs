@@ -56,7 +56,7 @@ pub async fn dashboard(State(state): State<AppState>, Query(q): Query<HashMap<St
     };
     let body = format!(
         "{head}<div id=\"overview\" data-fragment=\"/dashboard/fragment\">{inner}</div>{}",
-        dashboard::LIVE_JS
+        crate::assets::desk_script()
     );
     let mut html = page("总览", &state.org_name, state.banner.as_deref(), &body);
     if big {

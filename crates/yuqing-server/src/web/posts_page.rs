@@ -109,7 +109,7 @@ pub async fn posts(State(state): State<AppState>, Query(q): Query<HashMap<String
             p.tier.label_zh(),
             p.story_id,
             p.story_id,
-            p.url.as_deref().map(|u| format!(" · <a href=\"{}\" rel=\"noopener noreferrer\" target=\"_blank\">原文</a>", esc(u))).unwrap_or_default(),
+            p.url.as_deref().map(|u| format!(" · {}", crate::html::external_link(u, Some("原文")))).unwrap_or_default(),
             snaps.get(&p.id).map(|sha| format!(" · <a href=\"/snapshots/{}\">快照</a>", esc(sha))).unwrap_or_default(),
             if p.title.is_empty() { String::new() } else { format!("<b>{}</b>", esc(&p.title)) },
             esc(&p.text.chars().take(240).collect::<String>())

@@ -177,7 +177,7 @@ async fn render(
         b,
         "<h3>{}</h3><form method=\"get\" action=\"/rules\" class=\"act\">\
          <input name=\"name\" value=\"{}\" placeholder=\"规则名称（保存时必填）\">\
-         <input name=\"expr\" style=\"width:520px\" value=\"{}\" placeholder=\"例如：(医院 | 卫健委) &amp; (投诉 | 纠纷) &amp; !招聘\">\
+         <input name=\"expr\" class=\"wide\" value=\"{}\" placeholder=\"例如：(医院 | 卫健委) &amp; (投诉 | 纠纷) &amp; !招聘\">\
          <input name=\"department\" list=\"rule-departments\" value=\"{}\" placeholder=\"责任单位（命中后分派）\"><datalist id=\"rule-departments\">{depts}</datalist>\
          <button>检查并试运行</button></form>",
         if editor { "编辑与试运行" } else { "规则试运行" },

@@ -1,0 +1,129 @@
+//! The desk's style sheets and its one script, served from the binary under `/assets/…` (no sign-in
+//! needed: the sign-in form uses them too). Pages carry no inline `<style>`, `style="…"`,
+//! `<script>` or event handler, so the Content-Security-Policy (see `security`) can forbid all
+//! inline code and styles.
+//!
+//! Links carry `?v=` and the first hex digits of the file's sha256, so a new release's files are
+//! fetched at once although browsers may keep them for a week.
+
+use std::sync::OnceLock;
+
+use axum::extract::Path;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+/// The dashboard's live update and the big-screen button.
+const DESK_JS: &str = include_str!("assets/desk.js");
+
+/// The sign-in page (and the refusal page shown before the desk's header can be drawn).
+const LOGIN_CSS: &str = "body{margin:0;font:15px/1.6 \"PingFang SC\",\"Microsoft YaHei\",\"Noto Sans CJK SC\",sans-serif;color:#1d2430;background:#f6f7f9}\
+header{background:#12326b;color:#fff;padding:10px 24px;font-weight:700;font-size:18px}\
+main{max-width:420px;margin:48px auto;background:#fff;border:1px solid #e4e7ec;border-radius:8px;padding:20px 28px}\
+label{display:block;margin:12px 0 4px}input{width:100%;padding:8px;border:1px solid #d0d5dd;border-radius:4px;font:inherit;box-sizing:border-box}\
+button{margin-top:18px;width:100%;padding:9px;border:0;border-radius:4px;background:#1f5fbf;color:#fff;font:inherit;cursor:pointer}\
+.error{background:#fef3f2;border:1px solid #fda29b;color:#b42318;padding:8px 12px;border-radius:6px}\
+.note{background:#fff8e1;border:1px solid #f3d37a;padding:8px 12px;border-radius:6px}\
+.hint{color:#667085;font-size:13px}";
+
+/// What used to be `style="…"` attributes on the desk's pages.
+const DESK_EXTRA_CSS: &str = ".card b.sm,body.big .card b.sm{font-size:15px}\
+input.wide{width:520px}input.q{width:320px;padding:6px}\
+.unsafe-url{color:#667085;word-break:break-all}";
+
+struct Asset {
+    body: String,
+    content_type: &'static str,
+    version: String,
+}
+
+fn asset(body: String, content_type: &'static str) -> Asset {
+    let version = hex::encode(Sha256::digest(body.as_bytes()))[..12].to_string();
+    Asset { body, content_type, version }
+}
+
+/// The desk's style sheet: the page styles, the reports' styles (report pages show a report inside
+/// the desk), the old inline attributes as classes, and the bar widths of the dashboard's lists
+/// (`ol.bars i.w0` … `i.w100`, whole percent).
+fn desk_css() -> &'static Asset {
+    static A: OnceLock<Asset> = OnceLock::new();
+    A.get_or_init(|| {
+        let mut css = String::from(crate::html::STYLE);
+        css.push_str(yuqing_report::html::STYLE);
+        css.push_str(DESK_EXTRA_CSS);
+        for w in 0..=100 {
+            css.push_str(&format!("ol.bars i.w{w}{{width:{w}%}}"));
+        }
+        asset(css, "text/css; charset=utf-8")
+    })
+}
+
+fn login_css() -> &'static Asset {
+    static A: OnceLock<Asset> = OnceLock::new();
+    A.get_or_init(|| asset(LOGIN_CSS.to_string(), "text/css; charset=utf-8"))
+}
+
+fn desk_js() -> &'static Asset {
+    static A: OnceLock<Asset> = OnceLock::new();
+    A.get_or_init(|| asset(DESK_JS.to_string(), "text/javascript; charset=utf-8"))
+}
+
+fn by_name(name: &str) -> Option<&'static Asset> {
+    match name {
+        "desk.css" => Some(desk_css()),
+        "login.css" => Some(login_css()),
+        "desk.js" => Some(desk_js()),
+        _ => None,
+    }
+}
+
+/// The address of an asset with its version, e.g. `/assets/desk.css?v=…`.
+pub fn href(name: &str) -> String {
+    match by_name(name) {
+        Some(a) => format!("/assets/{name}?v={}", a.version),
+        None => format!("/assets/{name}"),
+    }
+}
+
+/// `<link rel="stylesheet">` for the desk's pages.
+pub fn desk_stylesheet() -> String {
+    format!("<link rel=\"stylesheet\" href=\"{}\">", href("desk.css"))
+}
+
+/// `<link rel="stylesheet">` for the sign-in page.
+pub fn login_stylesheet() -> String {
+    format!("<link rel=\"stylesheet\" href=\"{}\">", href("login.css"))
+}
+
+/// `<script src>` of the desk's script.
+pub fn desk_script() -> String {
+    format!("<script src=\"{}\"></script>", href("desk.js"))
+}
+
+/// `GET /assets/{file}`.
+pub async fn serve(Path(file): Path<String>) -> Response {
+    match by_name(&file) {
+        Some(a) => (
+            [(header::CONTENT_TYPE, a.content_type), (header::CACHE_CONTROL, "public, max-age=604800")],
+            a.body.clone(),
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "没有这个文件").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assets_have_versions_and_bar_widths() {
+        assert!(href("desk.css").starts_with("/assets/desk.css?v="));
+        assert_ne!(href("desk.css"), href("login.css"));
+        let css = &desk_css().body;
+        assert!(css.contains("ol.bars i.w0{width:0%}") && css.contains("ol.bars i.w100{width:100%}"));
+        assert!(css.contains("article.report"), "the reports' styles are part of the desk's sheet");
+        assert!(desk_js().body.contains("EventSource"));
+        assert!(by_name("../lib.rs").is_none());
+    }
+}
