@@ -11,6 +11,8 @@ pub mod auth;
 mod chart;
 mod html;
 mod pages;
+mod paging;
+mod recover;
 pub mod notify;
 pub mod people;
 pub mod desk;
@@ -154,6 +156,8 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::enforce))
         .layer(axum::extract::DefaultBodyLimit::max(desk_api::MAX_ATTACHMENT + 1024))
         .fallback(pages::not_found)
+        // Outermost: a handler that panics answers 500 instead of dropping the connection.
+        .layer(axum::middleware::from_fn(recover::catch_panic))
         .with_state(state)
 }
 
@@ -190,7 +194,7 @@ pub fn spawn_desk_ticker(state: &AppState, every: std::time::Duration) -> tokio:
             interval.tick().await;
             let (data, desk, clock) = (data.clone(), desk.clone(), clock.clone());
             let r = tokio::task::spawn_blocking(move || {
-                let guard = data.lock().map_err(|_| "data directory lock poisoned".to_string())?;
+                let guard = yuqing_store::guard::lock(&data);
                 desk.tick(&guard.store, clock()).map_err(|e| e.to_string())
             })
             .await;
