@@ -652,6 +652,23 @@ async fn until(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 #[tokio::test]
+async fn a_session_used_every_twenty_seconds_outlives_a_one_minute_idle_limit() {
+    let d = Desk::new();
+    d.user("zhao", Role::Viewer, None);
+    let mut st = d.state.clone();
+    st.auth = Arc::new(yuqing_server::AuthConfig { idle_minutes: 1, ..Default::default() });
+    let app = router(st);
+    let cookie = sign_in(&app, "zhao").await;
+    let h = [("cookie", cookie.as_str())];
+    for k in 1..=15 {
+        d.advance(Duration::seconds(20));
+        assert_eq!(send(&app, "GET", "/api/v1/me", &h, "").await.status, StatusCode::OK, "after {} s", 20 * k);
+    }
+    d.advance(Duration::seconds(61));
+    assert_eq!(send(&app, "GET", "/api/v1/me", &h, "").await.status, StatusCode::UNAUTHORIZED, "a minute idle");
+}
+
+#[tokio::test]
 async fn huge_pages_and_offsets_answer_400_and_the_server_keeps_answering() {
     let d = Desk::new();
     d.user("viewer", Role::Viewer, None);
