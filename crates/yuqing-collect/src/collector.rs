@@ -6,7 +6,7 @@
 //! pipeline's own key).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -356,7 +356,7 @@ pub struct RunReport {
 }
 
 fn lock(data: &Mutex<DataDir>) -> MutexGuard<'_, DataDir> {
-    data.lock().unwrap_or_else(PoisonError::into_inner)
+    yuqing_store::guard::lock(data)
 }
 
 /// The phrases of the watch rules in force ([`rule_phrases`]), asked again before each run of a

@@ -12,7 +12,7 @@ use yuqing_text::highlight::snippet;
 use yuqing_text::matching_form;
 
 use crate::pages::{param_usize, with_data};
-use crate::AppState;
+use crate::{paging, AppState};
 
 fn err(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(json!({"error": msg.into()}))).into_response()
@@ -26,9 +26,9 @@ pub async fn stats(State(state): State<AppState>) -> Response {
 }
 
 pub async fn stories(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let (limit, offset) = match (param_usize(&q, "limit", 50), param_usize(&q, "offset", 0)) {
-        (Ok(l), Ok(o)) => (l.clamp(1, 500), o),
-        (Err(e), _) | (_, Err(e)) => return err(StatusCode::BAD_REQUEST, e),
+    let (limit, offset) = match paging::window(&q, 50, 500) {
+        Ok(w) => w,
+        Err(e) => return err(StatusCode::BAD_REQUEST, e),
     };
     let order = match q.get("order").map(String::as_str) {
         None | Some("grade") => StoryOrder::Grade,
@@ -46,9 +46,9 @@ pub async fn stories(State(state): State<AppState>, Query(q): Query<HashMap<Stri
 
 pub async fn story(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
     let Ok(id) = id.parse::<i64>() else { return err(StatusCode::BAD_REQUEST, format!("事件编号应为整数，收到“{id}”")) };
-    let (limit, offset) = match (param_usize(&q, "limit", 50), param_usize(&q, "offset", 0)) {
-        (Ok(l), Ok(o)) => (l.clamp(1, 500), o),
-        (Err(e), _) | (_, Err(e)) => return err(StatusCode::BAD_REQUEST, e),
+    let (limit, offset) = match paging::window(&q, 50, 500) {
+        Ok(w) => w,
+        Err(e) => return err(StatusCode::BAD_REQUEST, e),
     };
     let result = with_data(&state, move |d| {
         let Some(story) = d.store.story(id).map_err(|e| e.to_string())? else { return Ok(None) };
@@ -69,9 +69,9 @@ pub async fn search(State(state): State<AppState>, Query(q): Query<HashMap<Strin
     let Some(query) = q.get("q").cloned().filter(|s| !s.trim().is_empty()) else {
         return err(StatusCode::BAD_REQUEST, "缺少检索词参数 q");
     };
-    let (limit, offset) = match (param_usize(&q, "limit", 20), param_usize(&q, "offset", 0)) {
-        (Ok(l), Ok(o)) => (l.clamp(1, 200), o),
-        (Err(e), _) | (_, Err(e)) => return err(StatusCode::BAD_REQUEST, e),
+    let (limit, offset) = match paging::window(&q, 20, 200) {
+        Ok(w) => w,
+        Err(e) => return err(StatusCode::BAD_REQUEST, e),
     };
     let result = with_data(&state, move |d| {
         let hits = d.fts.search(&query, limit, offset).map_err(|e| e.to_string())?;

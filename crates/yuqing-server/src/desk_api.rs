@@ -41,11 +41,14 @@ async fn with_user<T: Send + 'static>(
     let data = state.data.clone();
     let clock = state.clock.clone();
     tokio::task::spawn_blocking(move || {
-        let guard = data.lock().map_err(|_| err(StatusCode::INTERNAL_SERVER_ERROR, "数据目录锁已损坏，请重启服务"))?;
+        let guard = yuqing_store::guard::lock(&data);
         f(&guard, &cu.user, clock()).map_err(desk_err)
     })
     .await
-    .map_err(|e| err(StatusCode::INTERNAL_SERVER_ERROR, format!("内部错误：{e}")))?
+    .map_err(|e| {
+        tracing::error!(error = %e, "desk task failed");
+        err(StatusCode::INTERNAL_SERVER_ERROR, "内部错误，请稍后重试")
+    })?
 }
 
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
@@ -58,12 +61,9 @@ fn id_param(s: &str, what: &str) -> Result<i64, Response> {
     s.parse::<i64>().map_err(|_| err(StatusCode::BAD_REQUEST, format!("{what}编号应为整数，收到“{s}”")))
 }
 
+/// `limit` (1–500, default 50) and `offset` (at most `crate::paging::MAX_OFFSET`), or a 400.
 fn limits(q: &HashMap<String, String>) -> Result<(usize, usize), Response> {
-    let get = |k: &str, d: usize| match q.get(k) {
-        None => Ok(d),
-        Some(v) => v.parse::<usize>().map_err(|_| err(StatusCode::BAD_REQUEST, format!("参数 {k} 应为非负整数，收到“{v}”"))),
-    };
-    Ok((get("limit", 50)?.clamp(1, 500), get("offset", 0)?))
+    crate::paging::window(q, 50, 500).map_err(|e| err(StatusCode::BAD_REQUEST, e))
 }
 
 macro_rules! tri {
@@ -374,7 +374,9 @@ pub async fn outbox_list(State(state): State<AppState>, cu: CurrentUser, Query(q
 }
 
 pub async fn audit(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
-    let (limit, offset) = tri!(limits(&q));
+    // The audit log reads the same at any depth (by id), so it pages deeper than other lists.
+    let (limit, offset) =
+        tri!(crate::paging::window_within(&q, 50, 500, crate::paging::AUDIT_MAX_OFFSET).map_err(|e| err(StatusCode::BAD_REQUEST, e)));
     let r = with_user(&state, cu, move |d, _, _| {
         Ok(desk::audit_recent(d.store.connection(), limit, offset)?)
     })

@@ -12,6 +12,8 @@ pub mod auth;
 mod chart;
 mod html;
 mod pages;
+mod paging;
+mod recover;
 pub mod notify;
 pub mod people;
 pub mod desk;
@@ -157,7 +159,9 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::enforce))
         .layer(axum::extract::DefaultBodyLimit::max(desk_api::MAX_ATTACHMENT + 1024))
         .fallback(pages::not_found)
-        // Browser security headers on every answer, the fallback's included (security.rs).
+        // A handler that panics answers 500 instead of dropping the connection.
+        .layer(axum::middleware::from_fn(recover::catch_panic))
+        // Outermost: browser security headers on every answer, the fallback's and a panic's 500 included (security.rs).
         .layer(axum::middleware::from_fn(security::headers))
         .with_state(state)
 }
@@ -195,7 +199,7 @@ pub fn spawn_desk_ticker(state: &AppState, every: std::time::Duration) -> tokio:
             interval.tick().await;
             let (data, desk, clock) = (data.clone(), desk.clone(), clock.clone());
             let r = tokio::task::spawn_blocking(move || {
-                let guard = data.lock().map_err(|_| "data directory lock poisoned".to_string())?;
+                let guard = yuqing_store::guard::lock(&data);
                 desk.tick(&guard.store, clock()).map_err(|e| e.to_string())
             })
             .await;

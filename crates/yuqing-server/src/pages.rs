@@ -12,9 +12,11 @@ use yuqing_text::matching_form;
 
 use crate::chart::{heat_bars, sparkline};
 use crate::html::{esc, fmt_time, grade_badge, page};
-use crate::AppState;
+use crate::{paging, AppState};
 
 const PAGE_SIZE: usize = 30;
+/// Posts per page on a story's page.
+const STORY_POSTS_PAGE: usize = 50;
 
 pub(crate) fn with_data<T: Send + 'static>(
     state: &AppState,
@@ -23,11 +25,14 @@ pub(crate) fn with_data<T: Send + 'static>(
     let data = state.data.clone();
     async move {
         tokio::task::spawn_blocking(move || {
-            let guard = data.lock().map_err(|_| "数据目录锁已损坏，请重启服务".to_string())?;
+            let guard = yuqing_store::guard::lock(&data);
             f(&guard)
         })
         .await
-        .map_err(|e| format!("内部错误：{e}"))?
+        .map_err(|e| {
+            tracing::error!(error = %e, "page task failed");
+            "内部错误，请稍后重试".to_string()
+        })?
     }
 }
 
@@ -44,7 +49,7 @@ pub(crate) fn param_usize(q: &HashMap<String, String>, name: &str, default: usiz
 }
 
 fn pager(base: &str, page_no: usize, total: u64, size: usize) -> String {
-    let pages = (total as usize).div_ceil(size).max(1);
+    let pages = (total as usize).div_ceil(size).clamp(1, paging::last_page(size, paging::MAX_OFFSET));
     let mut s = String::from("<div class=\"pager\">");
     if page_no > 1 {
         s.push_str(&format!("<a href=\"{base}page={}\">上一页</a>", page_no - 1));
@@ -58,8 +63,8 @@ fn pager(base: &str, page_no: usize, total: u64, size: usize) -> String {
 }
 
 pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let page_no = match param_usize(&q, "page", 1) {
-        Ok(p) => p.max(1),
+    let page_no = match paging::page(&q, "page", PAGE_SIZE) {
+        Ok(p) => p,
         Err(e) => return error_page(&state, StatusCode::BAD_REQUEST, &e),
     };
     let all = q.get("all").is_some_and(|v| v == "1");
@@ -69,7 +74,7 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String
             graded_only: !all,
             order: StoryOrder::Grade,
             limit: PAGE_SIZE,
-            offset: (page_no - 1) * PAGE_SIZE,
+            offset: paging::offset_of(page_no, PAGE_SIZE),
             ..Default::default()
         };
         let stories = d.store.stories(&query).map_err(|e| e.to_string())?;
@@ -139,14 +144,14 @@ pub async fn story(State(state): State<AppState>, Path(id): Path<String>, Query(
     let Ok(id) = id.parse::<i64>() else {
         return error_page(&state, StatusCode::BAD_REQUEST, &format!("事件编号应为整数，收到“{id}”"));
     };
-    let page_no = match param_usize(&q, "page", 1) {
-        Ok(p) => p.max(1),
+    let page_no = match paging::page(&q, "page", STORY_POSTS_PAGE) {
+        Ok(p) => p,
         Err(e) => return error_page(&state, StatusCode::BAD_REQUEST, &e),
     };
     let result = with_data(&state, move |d| {
         let Some(story) = d.store.story(id).map_err(|e| e.to_string())? else { return Ok(None) };
         let heat = story_heat(&d.store, id).map_err(|e| e.to_string())?;
-        let posts = d.store.story_posts(id, 50, (page_no - 1) * 50).map_err(|e| e.to_string())?;
+        let posts = d.store.story_posts(id, STORY_POSTS_PAGE, paging::offset_of(page_no, STORY_POSTS_PAGE)).map_err(|e| e.to_string())?;
         let alerts = d.store.story_alerts(id).map_err(|e| e.to_string())?;
         Ok(Some((story, heat, posts, alerts)))
     })
@@ -233,14 +238,14 @@ pub async fn story(State(state): State<AppState>, Path(id): Path<String>, Query(
             esc(&p.text.chars().take(400).collect::<String>())
         ));
     }
-    b.push_str(&pager(&format!("/stories/{id}?"), page_no, posts.total, 50));
+    b.push_str(&pager(&format!("/stories/{id}?"), page_no, posts.total, STORY_POSTS_PAGE));
     Html(page(&s.title, &state.org_name, state.banner.as_deref(), &b)).into_response()
 }
 
 pub async fn search(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
     let query = q.get("q").cloned().unwrap_or_default();
-    let page_no = match param_usize(&q, "page", 1) {
-        Ok(p) => p.max(1),
+    let page_no = match paging::page(&q, "page", PAGE_SIZE) {
+        Ok(p) => p,
         Err(e) => return error_page(&state, StatusCode::BAD_REQUEST, &e),
     };
     let qq = query.clone();
@@ -248,7 +253,7 @@ pub async fn search(State(state): State<AppState>, Query(q): Query<HashMap<Strin
         if qq.trim().is_empty() {
             return Ok(None);
         }
-        let hits = d.fts.search(&qq, PAGE_SIZE, (page_no - 1) * PAGE_SIZE).map_err(|e| e.to_string())?;
+        let hits = d.fts.search(&qq, PAGE_SIZE, paging::offset_of(page_no, PAGE_SIZE)).map_err(|e| e.to_string())?;
         let posts = d.store.posts_by_ids(&hits.ids).map_err(|e| e.to_string())?;
         Ok(Some((hits, posts)))
     })

@@ -2,9 +2,11 @@
 //! sign-in and its cookie, lock-out after five failures, idle and absolute expiry, CSRF, and every
 //! role against every API route (with a bearer token and with a session cookie).
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -46,7 +48,7 @@ impl Desk {
 
     /// Adds a user with a password and the bearer token `tok-NAME`.
     fn user(&self, name: &str, role: Role, department: Option<&str>) {
-        let data = self.state.data.lock().unwrap();
+        let data = yuqing_store::guard::lock(&self.state.data);
         let c = data.store.connection();
         let u = NewUser { name: name.into(), role: Some(role), department: department.map(String::from), ..Default::default() };
         desk::add_user(c, &u, &desk::token_hash(&format!("tok-{name}")), t0()).unwrap();
@@ -54,7 +56,7 @@ impl Desk {
     }
 
     fn audit_actions(&self) -> Vec<(String, String)> {
-        let data = self.state.data.lock().unwrap();
+        let data = yuqing_store::guard::lock(&self.state.data);
         desk::audit_recent(data.store.connection(), 500, 0).unwrap().items.into_iter().map(|e| (e.actor, e.action)).collect()
     }
 
@@ -82,11 +84,20 @@ impl Resp {
 }
 
 async fn send(app: &Router, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Resp {
+    send_from(app, None, method, path, headers, body).await
+}
+
+/// `send` from a client address (as `bind` hands the peer's address to the router).
+async fn send_from(app: &Router, addr: Option<&str>, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Resp {
     let mut req = Request::builder().method(method).uri(path);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let res = app.clone().oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
+    let mut req = req.body(Body::from(body.to_string())).unwrap();
+    if let Some(a) = addr {
+        req.extensions_mut().insert(ConnectInfo(a.parse::<SocketAddr>().unwrap()));
+    }
+    let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
     let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024 * 1024).await.unwrap();
@@ -110,6 +121,10 @@ async fn login_form(app: &Router) -> (String, String) {
 }
 
 async fn try_login(app: &Router, name: &str, password: &str, extra: &[(&str, &str)]) -> Resp {
+    try_login_from(app, None, name, password, extra).await
+}
+
+async fn try_login_from(app: &Router, addr: Option<&str>, name: &str, password: &str, extra: &[(&str, &str)]) -> Resp {
     let (csrf, cookie) = login_form(app).await;
     let body = format!(
         "_csrf={csrf}&next=%2Falerts&name={}&password={}",
@@ -118,7 +133,7 @@ async fn try_login(app: &Router, name: &str, password: &str, extra: &[(&str, &st
     );
     let mut h = vec![("content-type", "application/x-www-form-urlencoded"), ("cookie", cookie.as_str())];
     h.extend_from_slice(extra);
-    send(app, "POST", "/login", &h, &body).await
+    send_from(app, addr, "POST", "/login", &h, &body).await
 }
 
 /// Signs in; returns the cookie pair "yuqing_session=…".
@@ -621,4 +636,113 @@ async fn the_office_saves_switches_off_and_keeps_versions_of_watch_rules() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let r = send(&app, "GET", "/system?audit_page=2", &[("cookie", &office)], "").await;
     assert!(r.body.contains("第 2 / 1 页") && !r.body.contains("rule.save"), "past the end: an empty page");
+}
+
+// ---------------------------------------------------------------- issue 13: denial of service
+
+/// Waits (without a deadline the test relies on) until `cond` holds, yielding to the server.
+async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..20_000 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+#[tokio::test]
+async fn a_session_used_every_twenty_seconds_outlives_a_one_minute_idle_limit() {
+    let d = Desk::new();
+    d.user("zhao", Role::Viewer, None);
+    let mut st = d.state.clone();
+    st.auth = Arc::new(yuqing_server::AuthConfig { idle_minutes: 1, ..Default::default() });
+    let app = router(st);
+    let cookie = sign_in(&app, "zhao").await;
+    let h = [("cookie", cookie.as_str())];
+    for k in 1..=15 {
+        d.advance(Duration::seconds(20));
+        assert_eq!(send(&app, "GET", "/api/v1/me", &h, "").await.status, StatusCode::OK, "after {} s", 20 * k);
+    }
+    d.advance(Duration::seconds(61));
+    assert_eq!(send(&app, "GET", "/api/v1/me", &h, "").await.status, StatusCode::UNAUTHORIZED, "a minute idle");
+}
+
+#[tokio::test]
+async fn huge_pages_and_offsets_answer_400_and_the_server_keeps_answering() {
+    let d = Desk::new();
+    d.user("viewer", Role::Viewer, None);
+    d.user("office", Role::Coordinator, None);
+    let app = d.app();
+    let cookie = sign_in(&app, "viewer").await;
+    let h = [("cookie", cookie.as_str())];
+    const HUGE: [&str; 3] = ["18446744073709551615", "100000000", "335"];
+    for page in ["/search?q=a&page=", "/search?q=%E7%96%AB%E6%83%85&page=", "/stories?page=", "/stories/1?page=", "/posts?page="] {
+        for n in HUGE {
+            let r = send(&app, "GET", &format!("{page}{n}"), &h, "").await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{page}{n}: {}", r.body);
+            assert!(r.body.contains("页码") && r.body.contains("过大"), "{page}{n}: {}", r.body);
+        }
+    }
+    let office = [("authorization", "Bearer tok-office")];
+    let r = send(&app, "GET", "/incidents?page=18446744073709551615", &office, "").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    for api in ["/api/v1/search?q=a&offset=", "/api/v1/stories?offset=", "/api/v1/stories/1?offset=", "/api/v1/incidents?offset="] {
+        for n in ["18446744073709551615", "100000000", "10001"] {
+            let r = send(&app, "GET", &format!("{api}{n}"), &h, "").await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{api}{n}: {}", r.body);
+            assert!(r.body.contains("offset 不能大于 10000"), "{api}{n}: {}", r.body);
+        }
+    }
+    for api in ["/api/v1/outbox?offset=18446744073709551615", "/api/v1/overdue?offset=18446744073709551615", "/api/v1/audit?offset=18446744073709551615"] {
+        assert_eq!(send(&app, "GET", api, &office, "").await.status, StatusCode::BAD_REQUEST, "{api}");
+    }
+    // The deepest page allowed answers.
+    assert_eq!(send(&app, "GET", "/search?q=a&page=334", &h, "").await.status, StatusCode::OK);
+    assert_eq!(send(&app, "GET", "/api/v1/search?q=a&offset=10000", &h, "").await.status, StatusCode::OK);
+    // And the server still serves: pages, the API, sign-in.
+    assert_eq!(send(&app, "GET", "/search?q=a", &h, "").await.status, StatusCode::OK);
+    assert_eq!(send(&app, "GET", "/stories", &h, "").await.status, StatusCode::OK);
+    assert_eq!(send(&app, "GET", "/api/v1/search?q=a", &h, "").await.status, StatusCode::OK);
+    assert_eq!(try_login(&app, "office", PASSWORD, &[]).await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_panic_while_holding_the_data_lock_does_not_stop_requests_the_desk_clock_or_the_outbox() {
+    use yuqing_server::notify::OutboxConn;
+    let d = Desk::new();
+    d.user("office", Role::Coordinator, None);
+    let data = d.state.data.clone();
+    let r = std::thread::spawn(move || {
+        let _guard = data.lock().unwrap();
+        panic!("a bug while holding the data lock");
+    })
+    .join();
+    assert!(r.is_err());
+    assert!(d.state.data.is_poisoned());
+    let app = d.app();
+    // Sign-in, pages, the API and the desk's clock (as `spawn_desk_ticker` runs it) all work.
+    let cookie = sign_in(&app, "office").await;
+    assert_eq!(send(&app, "GET", "/stories", &[("cookie", &cookie)], "").await.status, StatusCode::OK);
+    let office = [("authorization", "Bearer tok-office")];
+    let r = send(&app, "POST", "/api/v1/desk/tick", &office, "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!r.body.contains("锁已损坏"));
+    // The outbox worker's access to the store.
+    let n = d.state.data.with_conn(|c| yuqing_store::outbox::list(c, None, 10, 0)).expect("outbox reads");
+    assert!(n.is_empty());
+    assert!(!d.state.data.is_poisoned());
+
+    // The desk's clock in the background: its next pass takes the lock (and clears the poison)
+    // instead of failing on every pass.
+    let data = d.state.data.clone();
+    let _ = std::thread::spawn(move || {
+        let _guard = data.lock().unwrap();
+        panic!("again");
+    })
+    .join();
+    assert!(d.state.data.is_poisoned());
+    let ticker = yuqing_server::spawn_desk_ticker(&d.state, std::time::Duration::from_millis(10));
+    until("the desk ticker recovered the lock", || !d.state.data.is_poisoned()).await;
+    ticker.abort();
 }

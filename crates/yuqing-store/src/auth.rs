@@ -64,9 +64,16 @@ pub fn create_session(
     Ok(Session { user_id, created_at: utc(ts(now)), last_seen_at: utc(ts(now)), expires_at: utc(ts(expires_at)), csrf: csrf.to_string() })
 }
 
+/// How stale `last_seen_at` may get before a request moves it: a tenth of the idle limit, at
+/// most a minute, so reading pages does not write on every request, and a session used more
+/// often than `idle − step` stays alive however short the idle limit.
+fn last_seen_step(limits: SessionLimits) -> i64 {
+    (limits.idle.num_seconds() / 10).clamp(1, 60)
+}
+
 /// The live session for `session_id` and its (active) user. An expired session (idle or absolute)
-/// is deleted and None returned. `last_seen_at` moves forward at most once a minute, so reading
-/// pages does not write on every request.
+/// is deleted and None returned. Each use slides the idle expiry: `last_seen_at` moves to now
+/// when it is older than [`last_seen_step`].
 pub fn session_user(conn: &Connection, session_id: &str, now: DateTime<Utc>, limits: SessionLimits) -> Result<Option<(Session, User)>> {
     let id_hash = token_hash(session_id);
     let row: Option<(i64, i64, i64, i64, String)> = conn
@@ -94,7 +101,7 @@ pub fn session_user(conn: &Connection, session_id: &str, now: DateTime<Utc>, lim
         return Ok(None);
     };
     let mut last_seen_at = last_seen;
-    if now_s - last_seen >= 60 {
+    if now_s - last_seen >= last_seen_step(limits) {
         conn.execute("UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1", params![id_hash, now_s])?;
         last_seen_at = now_s;
     }
@@ -272,5 +279,22 @@ mod tests {
         assert_eq!(record_failure(c, "zhao", t(5), POLICY).unwrap(), None);
         purge_expired(c, t(1000), LIMITS, POLICY.window).unwrap();
         assert_eq!(c.query_row("SELECT COUNT(*) FROM login_failures", [], |r| r.get::<_, i64>(0)).unwrap(), 0);
+    }
+
+    #[test]
+    fn idle_expiry_slides_with_use_however_short_the_limit() {
+        let (_d, store, user) = store_with_user();
+        let c = store.connection();
+        let limits = SessionLimits { idle: Duration::minutes(1), absolute: Duration::days(7) };
+        create_session(c, "sid", user.id, "csrf", t(0), limits).unwrap();
+        // Used every 20 seconds for ten minutes: alive throughout.
+        for k in 1..=30 {
+            let at = t(0) + Duration::seconds(20 * k);
+            assert!(session_user(c, "sid", at, limits).unwrap().is_some(), "after {} s", 20 * k);
+        }
+        // Then a minute without a request ends it.
+        assert!(session_user(c, "sid", t(11), limits).unwrap().is_none());
+        assert_eq!(last_seen_step(LIMITS), 60);
+        assert_eq!(last_seen_step(limits), 6);
     }
 }

@@ -245,7 +245,7 @@ pub fn incidents(conn: &Connection, q: &IncidentQuery) -> Result<Page<IncidentSu
         "SELECT id, title, state, grade, lead_department, opened_at, updated_at, closed_at FROM incidents \
          WHERE {where_sql} ORDER BY id DESC LIMIT {} OFFSET {}",
         q.limit.clamp(1, 500),
-        q.offset
+        crate::sql::sql_offset(q.offset)
     ))?;
     let rows = st.query_map(refs.as_slice(), |r| {
         let state: String = r.get(2)?;
@@ -351,7 +351,7 @@ pub fn overdue_records(conn: &Connection, limit: usize, offset: usize) -> Result
         "SELECT id, incident_id, deadline, department, assignee, due_at, recorded_at FROM overdue ORDER BY id DESC LIMIT ?1 OFFSET ?2",
     )?;
     let items = st
-        .query_map(params![limit.clamp(1, 500) as i64, offset as i64], |r| {
+        .query_map(params![limit.clamp(1, 500) as i64, crate::sql::sql_offset(offset)], |r| {
             Ok(OverdueRecord {
                 id: r.get(0)?,
                 incident_id: r.get(1)?,
@@ -554,8 +554,9 @@ pub fn audit_recent(conn: &Connection, limit: usize, offset: usize) -> Result<Pa
     let total: i64 = conn.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))?;
     let max: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM audit_log", [], |r| r.get(0))?;
     let limit = limit.clamp(1, 500) as i64;
-    let after = (max - offset as i64 - limit).max(0);
-    let mut items = audit_entries(conn, after, (max - offset as i64 - after).max(0) as usize)?;
+    let upto = max.saturating_sub(crate::sql::sql_offset(offset)).max(0);
+    let after = (upto - limit).max(0);
+    let mut items = audit_entries(conn, after, (upto - after) as usize)?;
     items.reverse();
     Ok(Page { items, total: total as u64 })
 }

@@ -282,7 +282,10 @@ impl FullTextIndex {
             .collect()
     }
 
-    /// Posts matching every word of the query, newest first.
+    /// Posts matching every word of the query, newest first: at most `limit` (1 to 1000) after
+    /// skipping `offset`. Past [`crate::MAX_OFFSET`] no hits are collected (only the total is
+    /// counted): tantivy allocates its top-K (`offset + limit`) up front, so an unchecked offset
+    /// from a request would exhaust memory or overflow.
     pub fn search(&self, query: &str, limit: usize, offset: usize) -> Result<SearchHits> {
         let groups = self.query_terms(query);
         let terms: Vec<String> = groups.iter().flatten().cloned().collect();
@@ -303,6 +306,10 @@ impl FullTextIndex {
         }
         let query = BooleanQuery::new(must);
         let searcher = self.reader.searcher();
+        if offset > crate::MAX_OFFSET {
+            let total = searcher.search(&query, &Count)?;
+            return Ok(SearchHits { ids: Vec::new(), total, terms });
+        }
         let limit = limit.clamp(1, 1000);
         let (top, total) = searcher.search(
             &query,
@@ -382,5 +389,24 @@ mod tests {
             assert_eq!(fts.search(q, 10, 0).expect("search").ids, vec![2, 1], "{q}");
         }
         assert_eq!(fts.search("上海", 10, 0).expect("search").total, 0);
+    }
+
+    /// A request's offset reaches the index unchecked only through a bug at the edge; even then
+    /// the index neither overflows (`usize::MAX`) nor allocates a huge top-K.
+    #[test]
+    fn offsets_past_the_maximum_give_no_hits_but_the_total() {
+        let analyzer = Analyzer::new(&AnalyzerConfig::default()).expect("analyzer");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut fts = FullTextIndex::open(dir.path(), analyzer.segmenter_arc()).expect("index");
+        for id in 1..=3 {
+            fts.add(id, id * 10, "武汉市通报", "武汉市卫健委发布最新疫情", "某报").expect("add");
+        }
+        fts.commit().expect("commit");
+        assert_eq!(fts.search("武汉", 2, 1).expect("search").ids, vec![2, 1]);
+        for offset in [crate::MAX_OFFSET + 1, 100_000_000, usize::MAX] {
+            let hits = fts.search("武汉", usize::MAX, offset).expect("search");
+            assert_eq!((hits.ids.len(), hits.total), (0, 3), "{offset}");
+        }
+        assert_eq!(fts.search("武汉", usize::MAX, crate::MAX_OFFSET).expect("search").total, 3);
     }
 }

@@ -10,6 +10,7 @@ mod datadir;
 pub mod dashboard;
 pub mod desk;
 mod fts;
+pub mod guard;
 mod migrations;
 pub mod outbox;
 mod records;
@@ -21,6 +22,11 @@ pub use datadir::DataDir;
 pub use fts::{FullTextIndex, IndexWords, SearchHits};
 pub use records::*;
 pub use sqlite::{PostFilter, SqliteStore, COUNT_CAP};
+
+/// How deep any list may be read: the rows (or search hits) skipped before a page. The server
+/// refuses deeper pages with a 400; the store itself never asks the full-text index for more
+/// than this many hits plus one page (a top-K that large would be allocated up front).
+pub const MAX_OFFSET: usize = 10_000;
 
 use std::collections::HashSet;
 use std::path::PathBuf;

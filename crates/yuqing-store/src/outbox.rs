@@ -380,7 +380,7 @@ pub fn list(conn: &Connection, status: Option<OutboxStatus>, limit: usize, offse
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM outbox WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2 OFFSET ?3"
     ))?;
-    let rows = stmt.query_map(params![status.map(|s| s.as_str()), limit as i64, offset as i64], message_from_row)?;
+    let rows = stmt.query_map(params![status.map(|s| s.as_str()), limit.min(1000) as i64, crate::sql::sql_offset(offset)], message_from_row)?;
     collect(rows)
 }
 

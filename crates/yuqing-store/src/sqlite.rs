@@ -255,7 +255,8 @@ impl SqliteStore {
         let total: i64 =
             self.conn.query_row(&format!("SELECT COUNT(*) FROM stories {sql_where}"), args, |r| r.get(0))?;
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {STORY_COLUMNS} FROM stories {sql_where} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+            "SELECT {STORY_COLUMNS} FROM stories {sql_where} ORDER BY {order} LIMIT {limit} OFFSET {}",
+            crate::sql::sql_offset(offset)
         ))?;
         let items = collect(stmt.query_map(args, story_from_row)?)?;
         Ok(Page { items, total: total.max(0) as u64 })
@@ -499,7 +500,7 @@ impl Store for SqliteStore {
             "SELECT {POST_COLUMNS} FROM posts WHERE story_id = ?1 ORDER BY published_at DESC, id DESC LIMIT ?2 OFFSET ?3"
         ))?;
         let items = collect(
-            stmt.query_map(params![story, limit.min(1000) as i64, offset as i64], post_from_row)?
+            stmt.query_map(params![story, limit.min(1000) as i64, crate::sql::sql_offset(offset)], post_from_row)?
                 ,
         )?;
         Ok(Page { items, total: total.max(0) as u64 })

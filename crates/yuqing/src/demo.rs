@@ -130,7 +130,7 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
         let (config, data, infos) = (config.clone(), data.clone(), infos.clone());
         Arc::new(move || {
             let list = {
-                let d = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let d = yuqing_store::guard::lock(&data);
                 crate::live::sources_from(&config, d.store.connection()).map_err(|e| format!("{e:#}"))?
             };
             *infos.write().unwrap_or_else(std::sync::PoisonError::into_inner) = list.iter().map(crate::live::source_info).collect();

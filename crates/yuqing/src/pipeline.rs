@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
@@ -102,7 +102,7 @@ struct InFlight {
 }
 
 fn lock(data: &Mutex<DataDir>) -> MutexGuard<'_, DataDir> {
-    data.lock().unwrap_or_else(PoisonError::into_inner)
+    yuqing_store::guard::lock(data)
 }
 
 /// Identity of a post for exact duplicates: source + canonical URL when there is a URL, else

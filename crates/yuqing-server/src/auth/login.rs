@@ -151,7 +151,7 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
         let data = data.clone();
         let cfg = cfg.clone();
         move || -> Result<Lookup, String> {
-            let guard = data.lock().map_err(|_| "数据目录锁已损坏，请重启服务".to_string())?;
+            let guard = yuqing_store::guard::lock(&data);
             let c = guard.store.connection();
             store_auth::purge_expired(c, now, cfg.session_limits(), cfg.lockout().window).map_err(|e| e.to_string())?;
             if let Some(until) = store_auth::locked_until(c, &n, now).map_err(|e| e.to_string())? {
@@ -185,7 +185,7 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
     // 3. Under the lock: the session, or the failure.
     let n = name.clone();
     let outcome = tokio::task::spawn_blocking(move || -> Result<Outcome, String> {
-        let guard = data.lock().map_err(|_| "数据目录锁已损坏，请重启服务".to_string())?;
+        let guard = yuqing_store::guard::lock(&data);
         let c = guard.store.connection();
         let tx = c.unchecked_transaction().map_err(|e| e.to_string())?;
         let out = match user_id {
@@ -253,7 +253,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, cu: Curre
     let name = cu.user.name.clone();
     let r = tokio::task::spawn_blocking(move || -> Result<(), String> {
         let Some(sid) = sid else { return Ok(()) };
-        let guard = data.lock().map_err(|_| "数据目录锁已损坏，请重启服务".to_string())?;
+        let guard = yuqing_store::guard::lock(&data);
         let c = guard.store.connection();
         let tx = c.unchecked_transaction().map_err(|e| e.to_string())?;
         if store_auth::delete_session(&tx, &sid).map_err(|e| e.to_string())? {

@@ -14,6 +14,8 @@
 mod login;
 pub mod policy;
 
+pub(crate) use login::shell as login_shell;
+
 use axum::body::{to_bytes, Body};
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
@@ -239,7 +241,7 @@ pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Resul
     let now = (state.clock)();
     let limits = state.auth.session_limits();
     tokio::task::spawn_blocking(move || {
-        let guard = data.lock().map_err(|_| internal("数据目录锁已损坏，请重启服务"))?;
+        let guard = yuqing_store::guard::lock(&data);
         let c = guard.store.connection();
         if let Some(token) = token {
             return match desk::user_by_token(c, &token) {
@@ -256,7 +258,10 @@ pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Resul
         }
     })
     .await
-    .map_err(|e| internal(format!("内部错误：{e}")))?
+    .map_err(|e| {
+        tracing::error!(error = %e, "signing a request in failed");
+        internal("内部错误，请稍后重试")
+    })?
 }
 
 /// 401 JSON for the API; for pages a 303 to the sign-in form that comes back to `back_to`.

@@ -23,14 +23,14 @@ pub trait OutboxConn: Clone + Send + Sync + 'static {
 
 impl OutboxConn for Arc<Mutex<DataDir>> {
     fn with_conn<R>(&self, f: impl FnOnce(&Connection) -> yuqing_store::Result<R>) -> Result<R, NotifyError> {
-        let guard = self.lock().map_err(|_| NotifyError::LockPoisoned)?;
+        let guard = yuqing_store::guard::lock(self);
         Ok(f(guard.store.connection())?)
     }
 }
 
 impl OutboxConn for Arc<Mutex<SqliteStore>> {
     fn with_conn<R>(&self, f: impl FnOnce(&Connection) -> yuqing_store::Result<R>) -> Result<R, NotifyError> {
-        let guard = self.lock().map_err(|_| NotifyError::LockPoisoned)?;
+        let guard = yuqing_store::guard::lock(self);
         Ok(f(guard.connection())?)
     }
 }

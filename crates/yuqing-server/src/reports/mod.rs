@@ -53,11 +53,14 @@ pub fn fail(e: ReportError) -> Fail {
 pub async fn blocking<T: Send + 'static>(state: &AppState, f: impl FnOnce(&DataDir, DateTime<Utc>) -> Result<T, Fail> + Send + 'static) -> Result<T, Fail> {
     let (data, clock) = (state.data.clone(), state.clock.clone());
     tokio::task::spawn_blocking(move || {
-        let guard = data.lock().map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "数据目录锁已损坏，请重启服务".to_string()))?;
+        let guard = yuqing_store::guard::lock(&data);
         f(&guard, clock())
     })
     .await
-    .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("内部错误：{e}")))?
+    .map_err(|e| {
+        tracing::error!(error = %e, "report task failed");
+        (StatusCode::INTERNAL_SERVER_ERROR, "内部错误，请稍后重试".to_string())
+    })?
 }
 
 fn json_err((status, msg): Fail) -> Response {

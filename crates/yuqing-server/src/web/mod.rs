@@ -177,10 +177,13 @@ pub(crate) fn error_html(state: &AppState, status: StatusCode, title: &str, msg:
 /// 处置: "my" queue — a department member sees its department's incidents, others all.
 pub async fn incidents(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
     let all = q.get("all").is_some_and(|v| v == "1");
-    let page_no = q.get("page").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).max(1);
+    let page_no = match crate::paging::page(&q, "page", 50) {
+        Ok(p) => p,
+        Err(e) => return error_html(&state, StatusCode::BAD_REQUEST, "处置", &e),
+    };
     let user = cu.user.clone();
     let r = with_data(&state, move |d| {
-        let mut query = IncidentQuery { open_only: !all, limit: 50, offset: (page_no - 1) * 50, ..Default::default() };
+        let mut query = IncidentQuery { open_only: !all, limit: 50, offset: crate::paging::offset_of(page_no, 50), ..Default::default() };
         if user.actor().sees_only_own_department() {
             query.department = Some(user.department.clone().unwrap_or_default());
         }
@@ -198,13 +201,14 @@ pub async fn incidents(State(state): State<AppState>, cu: CurrentUser, Query(q):
     };
     let mut body = incident_pages::render_list(&list.items, list.total, &title);
     body.push_str(if all { "<p><a href=\"/incidents\">只看处置中</a></p>" } else { "<p><a href=\"/incidents?all=1\">全部工单（含已办结）</a></p>" });
-    if page_no > 1 || list.total > (page_no * 50) as u64 {
+    let shown = page_no.saturating_mul(50) as u64;
+    if page_no > 1 || list.total > shown {
         let base = if all { "/incidents?all=1&" } else { "/incidents?" };
         body.push_str("<p class=\"pager\">");
         if page_no > 1 {
             body.push_str(&format!("<a href=\"{base}page={}\">上一页</a>", page_no - 1));
         }
-        if list.total > (page_no * 50) as u64 {
+        if list.total > shown && page_no < crate::paging::last_page(50, crate::paging::MAX_OFFSET) {
             body.push_str(&format!("<a href=\"{base}page={}\">下一页</a>", page_no + 1));
         }
         body.push_str("</p>");
@@ -306,10 +310,9 @@ pub async fn duty_handover(State(state): State<AppState>, cu: CurrentUser, Form(
 }
 
 pub async fn system(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
-    let page_no = match q.get("audit_page").map(|p| p.parse::<usize>()) {
-        None => 1,
-        Some(Ok(n)) if (1..=1_000_000).contains(&n) => n,
-        Some(_) => return error_html(&state, StatusCode::BAD_REQUEST, "系统", "audit_page 应为 1 到 1000000 之间的整数"),
+    let page_no = match crate::paging::page_within(&q, "audit_page", admin_pages::AUDIT_PAGE, crate::paging::AUDIT_MAX_OFFSET) {
+        Ok(n) => n,
+        Err(e) => return error_html(&state, StatusCode::BAD_REQUEST, "系统", &e),
     };
     system_page(&state, &cu, StatusCode::OK, None, page_no).await
 }
@@ -324,7 +327,7 @@ async fn system_page(state: &AppState, cu: &CurrentUser, status: StatusCode, not
     let r = with_data(state, move |d| {
         let c = d.store.connection();
         let users = desk::users(c).map_err(|e| e.to_string())?;
-        let audit = desk::audit_recent(c, admin_pages::AUDIT_PAGE, (audit_page - 1) * admin_pages::AUDIT_PAGE).map_err(|e| e.to_string())?;
+        let audit = desk::audit_recent(c, admin_pages::AUDIT_PAGE, crate::paging::offset_of(audit_page, admin_pages::AUDIT_PAGE)).map_err(|e| e.to_string())?;
         let chain = desk::audit_verify(c).map_err(|e| e.to_string())?;
         Ok((users, audit, chain))
     })

@@ -42,10 +42,7 @@ pub fn filter_from_query(q: &HashMap<String, String>) -> Result<(PostFilter, usi
     }
     f.topic = get("topic").map(str::to_string);
     f.rule = get("rule").map(str::to_string);
-    let page_no = match get("page") {
-        None => 1,
-        Some(p) => p.parse::<usize>().map_err(|_| format!("页码“{p}”应为正整数"))?.max(1),
-    };
+    let page_no = crate::paging::page(q, "page", PAGE)?;
     Ok((f, page_no))
 }
 
@@ -60,7 +57,7 @@ pub async fn posts(State(state): State<AppState>, Query(q): Query<HashMap<String
     };
     let f = filter.clone();
     let result = with_data(&state, move |d| {
-        let posts = d.store.posts_filtered(&f, PAGE, (page_no - 1) * PAGE).map_err(|e| e.to_string())?;
+        let posts = d.store.posts_filtered(&f, PAGE, crate::paging::offset_of(page_no, PAGE)).map_err(|e| e.to_string())?;
         let ids: Vec<i64> = posts.items.iter().map(|p| p.id).collect();
         let snaps = yuqing_store::collect::snapshots_of_posts(d.store.connection(), &ids).map_err(|e| e.to_string())?;
         Ok((posts, snaps))
