@@ -115,11 +115,28 @@ impl Desk {
             index_terms: vec![],
             updated_at: t0(),
         };
-        let posts = urls.iter().enumerate().map(|(i, u)| post(i as i64 + 1, u)).collect();
-        data.store.write(&WriteBatch { posts, stories: vec![story], alerts: vec![], closed: vec![] }).unwrap();
+        let posts = urls
+            .iter()
+            .enumerate()
+            .map(|(i, u)| post(i as i64 + 1, u))
+            .collect();
+        data.store
+            .write(&WriteBatch {
+                posts,
+                stories: vec![story],
+                alerts: vec![],
+                closed: vec![],
+            })
+            .unwrap();
         data.catch_up_index().unwrap();
         let c = data.store.connection();
-        let system = Actor { name: "system".into(), display_name: "系统".into(), role: Role::Admin, department: None, titles: vec![] };
+        let system = Actor {
+            name: "system".into(),
+            display_name: "系统".into(),
+            role: Role::Admin,
+            department: None,
+            titles: vec![],
+        };
         let opening = Opening {
             id: 1,
             title: "医院排队".into(),
@@ -144,13 +161,27 @@ impl Desk {
             });
         }
         desk::save_incident(c, &inc, &events, t0()).unwrap();
-        let u = NewUser { name: "chen".into(), display_name: "陈".into(), role: Some(Role::Coordinator), ..Default::default() };
+        let u = NewUser {
+            name: "chen".into(),
+            display_name: "陈".into(),
+            role: Some(Role::Coordinator),
+            ..Default::default()
+        };
         desk::add_user(c, &u, &desk::token_hash("tok-chen"), t0()).unwrap();
-        assert!(yuqing_store::auth::set_password_hash(c, "chen", &hash_password(PASSWORD).unwrap()).unwrap());
+        assert!(yuqing_store::auth::set_password_hash(
+            c,
+            "chen",
+            &hash_password(PASSWORD).unwrap()
+        )
+        .unwrap());
         let mut state = AppState::new(data, "测试单位".into(), None);
         state.clock = Arc::new(|| t0() + Duration::hours(2));
         let app = router(state.clone());
-        Desk { _dir: dir, state, app }
+        Desk {
+            _dir: dir,
+            state,
+            app,
+        }
     }
 
     async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Resp {
@@ -158,46 +189,112 @@ impl Desk {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let res = self.app.clone().oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
+        let res = self
+            .app
+            .clone()
+            .oneshot(req.body(Body::from(body.to_string())).unwrap())
+            .await
+            .unwrap();
         let status = res.status();
         let headers = res.headers().clone();
-        let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024 * 1024).await.unwrap();
-        Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024 * 1024)
+            .await
+            .unwrap();
+        Resp {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 
     async fn get(&self, path: &str) -> Resp {
-        self.send("GET", path, &[("authorization", "Bearer tok-chen")], "").await
+        self.send("GET", path, &[("authorization", "Bearer tok-chen")], "")
+            .await
     }
 
     /// Signs in through the form with `next`; the answer to the form's POST.
     async fn login_with_next(&self, next_encoded: &str) -> Resp {
         let form = self.send("GET", "/login", &[], "").await;
-        let cookie = form.headers.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap()).find(|c| c.starts_with("yuqing_login=")).unwrap();
-        let token = cookie.split(';').next().unwrap().trim_start_matches("yuqing_login=").to_string();
-        let body = format!("_csrf={token}&next={next_encoded}&name=chen&password={}", urlencoding::encode(PASSWORD));
-        self.send("POST", "/login", &[("content-type", "application/x-www-form-urlencoded"), ("cookie", &format!("yuqing_login={token}"))], &body).await
+        let cookie = form
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .find(|c| c.starts_with("yuqing_login="))
+            .unwrap();
+        let token = cookie
+            .split(';')
+            .next()
+            .unwrap()
+            .trim_start_matches("yuqing_login=")
+            .to_string();
+        let body = format!(
+            "_csrf={token}&next={next_encoded}&name=chen&password={}",
+            urlencoding::encode(PASSWORD)
+        );
+        self.send(
+            "POST",
+            "/login",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &format!("yuqing_login={token}")),
+            ],
+            &body,
+        )
+        .await
     }
 
     /// A cookie session and its CSRF token.
     async fn session(&self) -> (String, String) {
         let r = self.login_with_next("%2F").await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-        let c = r.headers.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap()).find(|c| c.starts_with(SESSION_COOKIE)).unwrap().to_string();
+        let c = r
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .find(|c| c.starts_with(SESSION_COOKIE))
+            .unwrap()
+            .to_string();
         let cookie = c.split(';').next().unwrap().to_string();
         let data = self.state.data.lock().unwrap();
-        let csrf: String = data.store.connection().query_row("SELECT csrf FROM sessions ORDER BY rowid DESC LIMIT 1", [], |r| r.get(0)).unwrap();
+        let csrf: String = data
+            .store
+            .connection()
+            .query_row(
+                "SELECT csrf FROM sessions ORDER BY rowid DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
         (cookie, csrf)
     }
 }
 
 fn assert_security_headers(what: &str, r: &Resp) {
-    let h = |name: &str| r.headers.get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_else(|| panic!("{what}: no {name} header ({})", r.status));
+    let h = |name: &str| {
+        r.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("{what}: no {name} header ({})", r.status))
+    };
     let csp = h("content-security-policy");
     let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
-    for d in ["default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'", "form-action 'self'"] {
+    for d in [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+    ] {
         assert!(directives.contains(&d), "{what}: {d} in {csp}");
     }
-    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval") && !csp.contains('*'), "{what}: {csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval") && !csp.contains('*'),
+        "{what}: {csp}"
+    );
     assert_eq!(h("x-frame-options"), "DENY", "{what}");
     assert_eq!(h("x-content-type-options"), "nosniff", "{what}");
     assert_eq!(h("referrer-policy"), "same-origin", "{what}");
@@ -213,14 +310,35 @@ async fn every_kind_of_answer_carries_the_security_headers() {
         ("an API answer", d.get("/api/v1/stats").await),
         ("an API error", d.get("/api/v1/incidents/nope").await),
         ("a 404 page", d.get("/no/such/page").await),
-        ("an anonymous 404", d.send("GET", "/no/such/page", anon, "").await),
+        (
+            "an anonymous 404",
+            d.send("GET", "/no/such/page", anon, "").await,
+        ),
         ("the sign-in form", d.send("GET", "/login", anon, "").await),
-        ("a redirect to sign in", d.send("GET", "/alerts", anon, "").await),
+        (
+            "a redirect to sign in",
+            d.send("GET", "/alerts", anon, "").await,
+        ),
         ("a 401", d.send("GET", "/api/v1/stats", anon, "").await),
-        ("a style sheet", d.send("GET", "/assets/desk.css", anon, "").await),
+        (
+            "a style sheet",
+            d.send("GET", "/assets/desk.css", anon, "").await,
+        ),
         // A method the policy does not list is refused before any handler (fail closed).
-        ("a refused method", d.send("DELETE", "/api/v1/stats", &[("authorization", "Bearer tok-chen")], "").await),
-        ("the health check", d.send("GET", "/healthz", anon, "").await),
+        (
+            "a refused method",
+            d.send(
+                "DELETE",
+                "/api/v1/stats",
+                &[("authorization", "Bearer tok-chen")],
+                "",
+            )
+            .await,
+        ),
+        (
+            "the health check",
+            d.send("GET", "/healthz", anon, "").await,
+        ),
     ];
     let statuses: Vec<(&str, StatusCode)> = cases.iter().map(|(w, r)| (*w, r.status)).collect();
     assert_eq!(
@@ -235,7 +353,9 @@ async fn every_kind_of_answer_carries_the_security_headers() {
 
 /// The start of every `<tag` in `html`, with the tag's text up to its `>`.
 fn tags(html: &str) -> Vec<&str> {
-    html.match_indices('<').filter_map(|(i, _)| html[i..].find('>').map(|j| &html[i..=i + j])).collect()
+    html.match_indices('<')
+        .filter_map(|(i, _)| html[i..].find('>').map(|j| &html[i..=i + j]))
+        .collect()
 }
 
 /// What a Content-Security-Policy without 'unsafe-inline' would block on a page.
@@ -252,8 +372,13 @@ fn inline_code(html: &str) -> Vec<String> {
         // Attributes: style="…", on…="…", and javascript: addresses.
         for (i, _) in lower.match_indices(' ') {
             let attr = &lower[i + 1..];
-            let name: String = attr.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
-            if attr[name.len()..].starts_with('=') && (name == "style" || (name.starts_with("on") && name.len() > 2)) {
+            let name: String = attr
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            if attr[name.len()..].starts_with('=')
+                && (name == "style" || (name.starts_with("on") && name.len() > 2))
+            {
                 found.push(t.to_string());
             }
         }
@@ -268,33 +393,77 @@ fn inline_code(html: &str) -> Vec<String> {
 async fn no_page_has_inline_script_style_or_event_handlers_and_the_assets_are_served() {
     let d = Desk::new();
     let pages = [
-        "/", "/?screen=1", "/dashboard/fragment", "/stories", "/stories/1", "/posts", "/search?q=%E5%8C%BB%E9%99%A2", "/alerts",
-        "/incidents", "/incidents/1", "/duty", "/system", "/rules", "/sources", "/reports", "/reports/disposal", "/reports/risks",
-        "/reports/99", "/logout", "/no/such/page",
+        "/",
+        "/?screen=1",
+        "/dashboard/fragment",
+        "/stories",
+        "/stories/1",
+        "/posts",
+        "/search?q=%E5%8C%BB%E9%99%A2",
+        "/alerts",
+        "/incidents",
+        "/incidents/1",
+        "/duty",
+        "/system",
+        "/rules",
+        "/sources",
+        "/reports",
+        "/reports/disposal",
+        "/reports/risks",
+        "/reports/99",
+        "/logout",
+        "/no/such/page",
     ];
     for p in pages {
         let r = d.get(p).await;
-        assert!(r.status.is_success() || r.status.is_client_error(), "{p}: {}", r.status);
+        assert!(
+            r.status.is_success() || r.status.is_client_error(),
+            "{p}: {}",
+            r.status
+        );
         assert_eq!(inline_code(&r.body), Vec::<String>::new(), "{p}");
     }
     let login = d.send("GET", "/login", &[], "").await;
     assert_eq!(inline_code(&login.body), Vec::<String>::new(), "/login");
     // The check itself finds what it should.
-    assert_eq!(inline_code("<p style=\"x\"><script>1</script><a onclick=\"f()\" href=\"javascript:f()\">").len(), 4);
+    assert_eq!(
+        inline_code("<p style=\"x\"><script>1</script><a onclick=\"f()\" href=\"javascript:f()\">")
+            .len(),
+        4
+    );
 
     // The pages link the style sheets and the script, and those are served without sign-in.
     let dash = d.get("/").await.body;
     let login_body = &login.body;
-    for (page, asset, kind) in [(&dash, "/assets/desk.css?v=", "text/css"), (&dash, "/assets/desk.js?v=", "text/javascript"), (login_body, "/assets/login.css?v=", "text/css")] {
+    for (page, asset, kind) in [
+        (&dash, "/assets/desk.css?v=", "text/css"),
+        (&dash, "/assets/desk.js?v=", "text/javascript"),
+        (login_body, "/assets/login.css?v=", "text/css"),
+    ] {
         let at = page.find(asset).unwrap_or_else(|| panic!("{asset} linked"));
         let href: String = page[at..].chars().take_while(|c| *c != '"').collect();
         let r = d.send("GET", &href, &[], "").await;
         assert_eq!(r.status, StatusCode::OK, "{href}");
-        assert!(r.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with(kind), "{href}");
+        assert!(
+            r.headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with(kind),
+            "{href}"
+        );
         assert!(r.body.len() > 100, "{href}");
     }
-    assert_eq!(d.send("GET", "/assets/nope.js", &[], "").await.status, StatusCode::NOT_FOUND);
-    assert!(d.send("GET", "/assets/desk.js", &[], "").await.body.contains("EventSource"), "the live update is in the script");
+    assert_eq!(
+        d.send("GET", "/assets/nope.js", &[], "").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(
+        d.send("GET", "/assets/desk.js", &[], "")
+            .await
+            .body
+            .contains("EventSource"),
+        "the live update is in the script"
+    );
 }
 
 /// Every `href` value of a page, unescaped as a browser reads it.
@@ -302,7 +471,12 @@ fn hrefs(html: &str) -> Vec<String> {
     html.match_indices("href=\"")
         .map(|(i, m)| {
             let rest = &html[i + m.len()..];
-            rest[..rest.find('"').unwrap()].replace("&amp;", "&").replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">")
+            rest[..rest.find('"').unwrap()]
+                .replace("&amp;", "&")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
         })
         .collect()
 }
@@ -311,13 +485,23 @@ fn hrefs(html: &str) -> Vec<String> {
 fn harmless(href: &str) -> bool {
     let lower = href.to_ascii_lowercase();
     let control = href.chars().any(|c| c.is_control() || c.is_whitespace());
-    !control && (lower.starts_with("http://") || lower.starts_with("https://") || (href.starts_with('/') && !href.starts_with("//") && !href.starts_with("/\\")) || href.starts_with('?') || href.starts_with('#'))
+    !control
+        && (lower.starts_with("http://")
+            || lower.starts_with("https://")
+            || (href.starts_with('/') && !href.starts_with("//") && !href.starts_with("/\\"))
+            || href.starts_with('?')
+            || href.starts_with('#'))
 }
 
 #[tokio::test]
 async fn only_http_addresses_become_links_on_any_page() {
     let d = Desk::new();
-    for p in ["/incidents/1", "/stories/1", "/posts", "/search?q=%E5%8C%BB%E9%99%A2"] {
+    for p in [
+        "/incidents/1",
+        "/stories/1",
+        "/posts",
+        "/search?q=%E5%8C%BB%E9%99%A2",
+    ] {
         let r = d.get(p).await;
         assert_eq!(r.status, StatusCode::OK, "{p}: {}", r.body);
         let links = hrefs(&r.body);
@@ -325,9 +509,15 @@ async fn only_http_addresses_become_links_on_any_page() {
         assert!(bad.is_empty(), "{p} links to {bad:?}");
         // The http(s) ones are links; the others are still shown, as text.
         for good in GOOD_URLS {
-            assert!(links.iter().any(|h| h == good), "{p}: {good} is a link ({links:?})");
+            assert!(
+                links.iter().any(|h| h == good),
+                "{p}: {good} is a link ({links:?})"
+            );
         }
-        for hostile in HOSTILE_URLS.iter().filter(|u| !u.chars().any(char::is_control)) {
+        for hostile in HOSTILE_URLS
+            .iter()
+            .filter(|u| !u.chars().any(char::is_control))
+        {
             let shown = yuqing_text::highlight::escape_html(hostile.trim());
             assert!(r.body.contains(&shown), "{p}: {hostile:?} is shown as text");
         }
@@ -340,20 +530,64 @@ async fn the_csrf_token_is_taken_from_the_body_or_header_never_the_query() {
     let (cookie, csrf) = d.session().await;
     let json = ("content-type", "application/json");
     let form = ("content-type", "application/x-www-form-urlencoded");
-    let r = d.send("POST", &format!("/api/v1/desk/tick?_csrf={csrf}"), &[("cookie", &cookie), json], "").await;
+    let r = d
+        .send(
+            "POST",
+            &format!("/api/v1/desk/tick?_csrf={csrf}"),
+            &[("cookie", &cookie), json],
+            "",
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    let r = d.send("POST", &format!("/duty/handover?_csrf={csrf}"), &[("cookie", &cookie), form], "text=%E4%BA%A4%E6%8E%A5").await;
+    let r = d
+        .send(
+            "POST",
+            &format!("/duty/handover?_csrf={csrf}"),
+            &[("cookie", &cookie), form],
+            "text=%E4%BA%A4%E6%8E%A5",
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     // The same requests with the token where it belongs.
-    let r = d.send("POST", "/api/v1/desk/tick", &[("cookie", &cookie), json, ("x-csrf-token", &csrf)], "").await;
+    let r = d
+        .send(
+            "POST",
+            "/api/v1/desk/tick",
+            &[("cookie", &cookie), json, ("x-csrf-token", &csrf)],
+            "",
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let r = d.send("POST", "/duty/handover", &[("cookie", &cookie), form], &format!("_csrf={csrf}&text=%E4%BA%A4%E6%8E%A5")).await;
+    let r = d
+        .send(
+            "POST",
+            "/duty/handover",
+            &[("cookie", &cookie), form],
+            &format!("_csrf={csrf}&text=%E4%BA%A4%E6%8E%A5"),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     // The roster form (a text field) posts as an ordinary form, its token in the body.
-    let page = d.send("GET", "/duty", &[("cookie", &cookie)], "").await.body;
-    assert!(page.contains("action=\"/duty/import\"") && !page.contains("multipart/form-data"), "the roster form is urlencoded");
-    let csv = urlencoding::encode("姓名,角色,开始时间,结束时间\nchen,值班员,2026-11-20 08:00,2026-11-20 20:00\n").into_owned();
-    let r = d.send("POST", "/duty/import", &[("cookie", &cookie), form], &format!("_csrf={csrf}&csv={csv}")).await;
+    let page = d
+        .send("GET", "/duty", &[("cookie", &cookie)], "")
+        .await
+        .body;
+    assert!(
+        page.contains("action=\"/duty/import\"") && !page.contains("multipart/form-data"),
+        "the roster form is urlencoded"
+    );
+    let csv = urlencoding::encode(
+        "姓名,角色,开始时间,结束时间\nchen,值班员,2026-11-20 08:00,2026-11-20 20:00\n",
+    )
+    .into_owned();
+    let r = d
+        .send(
+            "POST",
+            "/duty/import",
+            &[("cookie", &cookie), form],
+            &format!("_csrf={csrf}&csv={csv}"),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 }
 
@@ -378,9 +612,15 @@ async fn after_sign_in_next_leads_only_to_this_site_and_always_with_a_location()
     for (next, want) in cases {
         let r = d.login_with_next(next).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{next}: {}", r.body);
-        assert_eq!(r.headers.get(header::LOCATION).map(|v| v.to_str().unwrap()), Some(want), "{next}");
+        assert_eq!(
+            r.headers.get(header::LOCATION).map(|v| v.to_str().unwrap()),
+            Some(want),
+            "{next}"
+        );
     }
     // The form itself never carries such a `next` either.
-    let r = d.send("GET", "/login?next=%2F%2509%2Fevil.example", &[], "").await;
+    let r = d
+        .send("GET", "/login?next=%2F%2509%2Fevil.example", &[], "")
+        .await;
     assert!(r.body.contains("name=\"next\" value=\"/\""), "{}", r.body);
 }
