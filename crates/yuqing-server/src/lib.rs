@@ -66,6 +66,8 @@ pub struct AppState {
     /// The sources in force as the 信息源 page and `/api/v1/sources` show them (replaced when
     /// sources are added, changed, disabled or enabled while the server runs).
     pub sources: Arc<std::sync::RwLock<Vec<web::sources_page::SourceInfo>>>,
+    /// The cap on password verifications in flight (`/login`).
+    pub sign_in: Arc<auth::SignInGate>,
 }
 
 impl AppState {
@@ -76,7 +78,7 @@ impl AppState {
 
     /// State on a data directory shared with a writer (the pipeline ingesting collected posts).
     pub fn shared(data: Arc<Mutex<DataDir>>, org_name: String, banner: Option<String>) -> AppState {
-        AppState { data, org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()), ingest: None, reports: Arc::default(), sources: Arc::default() }
+        AppState { data, org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()), ingest: None, reports: Arc::default(), sources: Arc::default(), sign_in: Arc::default() }
     }
 }
 
@@ -176,7 +178,8 @@ pub async fn bind(
     let local = listener.local_addr().map_err(|e| ServerError::Bind { addr: addr.to_string(), source: e })?;
     let app = router(state);
     let fut = async move {
-        axum::serve(listener, app)
+        // The peer's address reaches handlers (sign-in lock-out is counted per client address).
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })

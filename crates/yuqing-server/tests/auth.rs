@@ -282,7 +282,9 @@ async fn five_wrong_passwords_lock_the_name_without_revealing_who_exists() {
     }
     assert_eq!(try_login(&app, "nobody", "x", &[]).await.status, StatusCode::TOO_MANY_REQUESTS);
     let audit = d.audit_actions();
-    assert!(audit.contains(&("li".into(), "auth.lockout".into())), "{audit:?}");
+    // The lock-out is recorded against the client's address (here none is known), not the victim.
+    assert!(audit.contains(&("unknown".into(), "auth.lockout".into())), "{audit:?}");
+    assert!(!audit.contains(&("li".into(), "auth.lockout".into())), "{audit:?}");
     assert!(audit.contains(&("li".into(), "auth.login".into())));
 }
 
@@ -649,6 +651,130 @@ async fn until(what: &str, mut cond: impl FnMut() -> bool) {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     panic!("never happened: {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_sign_ins_runs_at_most_n_verifications_and_refuses_the_rest_with_429() {
+    use yuqing_server::auth::MAX_CONCURRENT_VERIFICATIONS;
+    let d = Desk::new();
+    d.user("li", Role::Officer, None);
+    let app = d.app();
+    let gate = d.state.sign_in.clone();
+    // Verifications that get a slot wait until released: the slots and the queue fill up.
+    gate.hold(true);
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move { try_login_from(&app, Some("203.0.113.9:5000"), &format!("nobody{i}"), "wrong-password", &[]).await }));
+    }
+    // Every sign-in has reached the gate: it holds a slot, waits for one, or was refused (only
+    // refusals can finish while verifications are held).
+    until("every sign-in reached the gate", || {
+        let (running, waiting) = gate.occupancy();
+        running + waiting + tasks.iter().filter(|t| t.is_finished()).count() == 60
+    })
+    .await;
+    assert_eq!(gate.occupancy().0, MAX_CONCURRENT_VERIFICATIONS);
+    gate.hold(false);
+    let (mut refused, mut checked) = (0, 0);
+    for t in tasks {
+        let r = t.await.unwrap();
+        match r.status {
+            StatusCode::TOO_MANY_REQUESTS => {
+                refused += 1;
+                assert!(r.body.contains("登录请求过多"), "{}", r.body);
+                assert_eq!(r.headers.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("5"));
+            }
+            StatusCode::UNAUTHORIZED => checked += 1,
+            s => panic!("unexpected {s}: {}", r.body),
+        }
+    }
+    assert!(refused >= 60 - MAX_CONCURRENT_VERIFICATIONS - 32, "refused {refused}");
+    assert_eq!(checked, gate.verifications(), "every answer of 401 had its password checked");
+    assert!(checked >= MAX_CONCURRENT_VERIFICATIONS, "checked {checked}");
+    assert!(gate.peak() <= MAX_CONCURRENT_VERIFICATIONS, "peak {}", gate.peak());
+    // A refused attempt was never checked, so it did not count towards anyone's lock-out; and the
+    // server signs people in afterwards.
+    let r = try_login_from(&app, Some("203.0.113.9:5000"), "li", PASSWORD, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_wrong_passwords_check_at_most_five_guesses_and_lock_only_that_address() {
+    let mut d = Desk::new();
+    d.user("admin", Role::Admin, None);
+    // Sign-ins wait for a verification slot as long as needed: none is refused for being busy.
+    d.state.sign_in = Arc::new(yuqing_server::auth::SignInGate::with_max_wait(std::time::Duration::from_secs(600)));
+    let app = d.app();
+    const ATTACKER: &str = "203.0.113.66:40000";
+    const ADMIN: &str = "198.51.100.10:51000";
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move { try_login_from(&app, Some(ATTACKER), "admin", &format!("guess-{i}"), &[]).await }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap().status);
+    }
+    assert_eq!(d.state.sign_in.verifications(), 5, "60 concurrent attempts check 5 guesses");
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count(), 4, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 56);
+
+    // Locked for the attacker's address, even with the right password…
+    let r = try_login_from(&app, Some(ATTACKER), "admin", PASSWORD, &[]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.body.contains("请 15 分钟后再试"), "{}", r.body);
+    assert!(r.headers.get(header::RETRY_AFTER).is_some());
+    assert!(r.cookie(SESSION_COOKIE).is_none());
+    assert_eq!(d.state.sign_in.verifications(), 5, "not checked while locked");
+    // … but the administrator signs in from another address.
+    let r = try_login_from(&app, Some(ADMIN), "admin", PASSWORD, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // The lock-out names the client address as its actor, the account as its target.
+    let audit = {
+        let data = yuqing_store::guard::lock(&d.state.data);
+        desk::audit_recent(data.store.connection(), 500, 0).unwrap().items
+    };
+    let lockouts: Vec<_> = audit.iter().filter(|e| e.action == "auth.lockout").collect();
+    assert_eq!(lockouts.len(), 1, "{audit:?}");
+    assert_eq!((lockouts[0].actor.as_str(), lockouts[0].target.as_str()), ("203.0.113.66", "user:admin"));
+    assert!(lockouts[0].detail.contains("203.0.113.66"));
+
+    // Back-off: the attacker's next lock-out lasts twice as long.
+    d.advance(Duration::minutes(15));
+    for i in 0..4 {
+        assert_eq!(try_login_from(&app, Some(ATTACKER), "admin", &format!("again-{i}"), &[]).await.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = try_login_from(&app, Some(ATTACKER), "admin", "again-4", &[]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.body.contains("请 30 分钟后再试"), "{}", r.body);
+    // Still only that address.
+    assert_eq!(try_login_from(&app, Some(ADMIN), "admin", PASSWORD, &[]).await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_lock_out_counts_the_forwarded_client() {
+    let d = Desk::new();
+    d.user("li", Role::Officer, None);
+    let mut st = d.state.clone();
+    st.auth = Arc::new(yuqing_server::AuthConfig { trusted_proxies: vec!["10.0.0.1".parse().unwrap()], ..Default::default() });
+    let app = router(st);
+    const PROXY: Option<&str> = Some("10.0.0.1:3000");
+    for i in 0..5 {
+        try_login_from(&app, PROXY, "li", &format!("wrong-{i}"), &[("x-forwarded-for", "203.0.113.7")]).await;
+    }
+    let r = try_login_from(&app, PROXY, "li", PASSWORD, &[("x-forwarded-for", "203.0.113.7")]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // Another client through the same proxy is not locked out.
+    let r = try_login_from(&app, PROXY, "li", PASSWORD, &[("x-forwarded-for", "198.51.100.20")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // A client reaching the server directly cannot choose its address with the header.
+    for i in 0..5 {
+        try_login_from(&app, Some("192.0.2.1:1"), "li", &format!("wrong-{i}"), &[("x-forwarded-for", "198.51.100.20")]).await;
+    }
+    let r = try_login_from(&app, PROXY, "li", PASSWORD, &[("x-forwarded-for", "198.51.100.20")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! Storage of sign-in: password hashes on `users`, sessions (only the sha256 of a session id is
-//! stored, like API tokens) and failed sign-ins by name for lock-out. Plain functions over
+//! stored, like API tokens) and failed sign-ins per (name, client address) for lock-out. Plain functions over
 //! `&Connection`; time is always an argument, so expiry and lock-out are tested on a fake clock.
 //! Hashing the passwords themselves (argon2id) is the server's job; this module stores strings.
 
@@ -118,69 +118,139 @@ pub fn delete_user_sessions(conn: &Connection, user_id: i64) -> Result<usize> {
     Ok(conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?)
 }
 
-/// Deletes expired sessions and stale failure counters; returns how many sessions went.
-pub fn purge_expired(conn: &Connection, now: DateTime<Utc>, limits: SessionLimits, failure_window: Duration) -> Result<usize> {
+/// Deletes expired sessions and stale lock-out counters (a pair that was never locked is
+/// forgotten a window after its last attempt, one that was after `max_lock`); returns how many
+/// sessions went.
+pub fn purge_expired(conn: &Connection, now: DateTime<Utc>, limits: SessionLimits, lockout: LockoutPolicy) -> Result<usize> {
     let n = conn.execute(
         "DELETE FROM sessions WHERE expires_at <= ?1 OR last_seen_at + ?2 <= ?1",
         params![ts(now), limits.idle.num_seconds()],
     )?;
     conn.execute(
-        "DELETE FROM login_failures WHERE COALESCE(locked_until, 0) <= ?1 AND first_failure_at + ?2 <= ?1",
-        params![ts(now), failure_window.num_seconds()],
+        "DELETE FROM login_throttle WHERE COALESCE(locked_until, 0) <= ?1 \
+         AND last_at + CASE WHEN lockouts > 0 THEN MAX(?2, ?3) ELSE ?2 END <= ?1",
+        params![ts(now), lockout.window.num_seconds(), lockout.max_lock.num_seconds()],
     )?;
     Ok(n)
 }
 
 // ---------------------------------------------------------------- lock-out
 
-/// Lock a name for `lock_for` after `max_failures` failed sign-ins within `window`.
+/// Lock-out of one (name, client address) pair: after `max_failures` failed sign-ins within
+/// `window`, the pair is locked for `lock_for`, doubled at each further lock-out of the pair
+/// (back-off) up to `max_lock`. A pair remembers its lock-outs until `max_lock` passes without an
+/// attempt, or until a successful sign-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LockoutPolicy {
     pub max_failures: u32,
     pub window: Duration,
     pub lock_for: Duration,
+    pub max_lock: Duration,
 }
 
-/// Until when `name` is locked, if it is now. Names are counted whether or not such a user
-/// exists, so the answer says nothing about which users exist.
-pub fn locked_until(conn: &Connection, name: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
-    let until: Option<Option<i64>> =
-        conn.query_row("SELECT locked_until FROM login_failures WHERE name = ?1", [name], |r| r.get(0)).optional()?;
-    Ok(until.flatten().filter(|&u| u > ts(now)).map(utc))
+impl LockoutPolicy {
+    /// How long the `n`th lock-out of a pair lasts (n = 0 for the first): `lock_for · 2ⁿ`, at most
+    /// `max_lock`.
+    pub fn lock_duration(&self, n: i64) -> Duration {
+        let base = self.lock_for.num_seconds().max(0);
+        let cap = self.max_lock.num_seconds().max(base);
+        let secs = base.checked_mul(1i64 << n.clamp(0, 30)).unwrap_or(cap).min(cap);
+        Duration::seconds(secs)
+    }
 }
 
-/// Records a failed sign-in for `name`. Returns `Some(until)` when this failure locked the name.
-pub fn record_failure(conn: &Connection, name: &str, now: DateTime<Utc>, policy: LockoutPolicy) -> Result<Option<DateTime<Utc>>> {
+/// Whether an attempt may check its password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Counted (as a failure until [`attempt_succeeded`] says otherwise): check the password.
+    Allowed,
+    /// Refused without checking the password, until then.
+    Locked(DateTime<Utc>),
+}
+
+type ThrottleRow = (i64, i64, Option<i64>, i64);
+
+fn throttle_row(conn: &Connection, name: &str, addr: &str) -> Result<Option<ThrottleRow>> {
+    Ok(conn
+        .query_row(
+            "SELECT failures, window_start, locked_until, lockouts FROM login_throttle WHERE name = ?1 AND addr = ?2",
+            params![name, addr],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?)
+}
+
+/// Checks the lock of `name` from `addr` and counts this attempt, in one step: the caller runs it
+/// in the transaction (under the data lock) that also reads the password hash, so however many
+/// attempts arrive at once, at most `max_failures` per window get their password checked. The
+/// attempt counts as a failure until [`attempt_succeeded`]; one never checked (refused for
+/// another reason) is taken back with [`release_attempt`]. Names are counted whether or not such
+/// a user exists, so the answer says nothing about which users exist.
+pub fn begin_attempt(conn: &Connection, name: &str, addr: &str, now: DateTime<Utc>, policy: LockoutPolicy) -> Result<Attempt> {
     let now_s = ts(now);
-    let row: Option<(i64, i64, Option<i64>)> = conn
-        .query_row("SELECT failures, first_failure_at, locked_until FROM login_failures WHERE name = ?1", [name], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()?;
-    let (mut failures, mut first) = match row {
-        Some((_, _, Some(until))) if until > now_s => return Ok(None), // already locked
-        Some((f, first, _)) if first + policy.window.num_seconds() > now_s => (f, first),
-        _ => (0, now_s),
+    let row = throttle_row(conn, name, addr)?;
+    if let Some((_, _, Some(until), _)) = row {
+        if until > now_s {
+            return Ok(Attempt::Locked(utc(until)));
+        }
+    }
+    let window = policy.window.num_seconds();
+    let (failures, start, lockouts) = match row {
+        Some((f, start, _, lockouts)) if start + window > now_s => (f, start, lockouts),
+        Some((_, _, _, lockouts)) => (0, now_s, lockouts),
+        None => (0, now_s, 0),
     };
-    failures += 1;
-    let mut locked = None;
     if failures >= i64::from(policy.max_failures.max(1)) {
-        locked = Some(now_s + policy.lock_for.num_seconds());
-        failures = 0;
-        first = now_s;
+        // Every guess of this window is taken by attempts still being checked.
+        return Ok(Attempt::Locked(utc(start + window)));
     }
     conn.execute(
-        "INSERT INTO login_failures (name, failures, first_failure_at, locked_until) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT(name) DO UPDATE SET failures = ?2, first_failure_at = ?3, locked_until = ?4",
-        params![name, failures, first, locked],
+        "INSERT INTO login_throttle (name, addr, failures, window_start, locked_until, lockouts, last_at) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6) \
+         ON CONFLICT(name, addr) DO UPDATE SET failures = ?3, window_start = ?4, locked_until = NULL, lockouts = ?5, last_at = ?6",
+        params![name, addr, failures + 1, start, lockouts, now_s],
     )?;
-    Ok(locked.map(utc))
+    Ok(Attempt::Allowed)
 }
 
-/// Forgets the failures of `name` (after a successful sign-in).
-pub fn clear_failures(conn: &Connection, name: &str) -> Result<()> {
-    conn.execute("DELETE FROM login_failures WHERE name = ?1", [name])?;
+/// Takes back an attempt counted by [`begin_attempt`] whose password was never checked.
+pub fn release_attempt(conn: &Connection, name: &str, addr: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE login_throttle SET failures = MAX(failures - 1, 0) WHERE name = ?1 AND addr = ?2 AND locked_until IS NULL",
+        params![name, addr],
+    )?;
     Ok(())
+}
+
+/// The password of an attempt was wrong. Returns `Some(until)` when this failure locked the pair
+/// (its window's `max_failures` are used up), for the audit log.
+pub fn attempt_failed(conn: &Connection, name: &str, addr: &str, now: DateTime<Utc>, policy: LockoutPolicy) -> Result<Option<DateTime<Utc>>> {
+    let now_s = ts(now);
+    let Some((failures, _, locked, lockouts)) = throttle_row(conn, name, addr)? else { return Ok(None) };
+    if locked.is_some_and(|u| u > now_s) {
+        return Ok(None); // a concurrent attempt of the same window locked it already
+    }
+    if failures < i64::from(policy.max_failures.max(1)) {
+        conn.execute("UPDATE login_throttle SET last_at = ?3 WHERE name = ?1 AND addr = ?2", params![name, addr, now_s])?;
+        return Ok(None);
+    }
+    let until = now_s + policy.lock_duration(lockouts).num_seconds();
+    conn.execute(
+        "UPDATE login_throttle SET failures = 0, window_start = ?3, locked_until = ?4, lockouts = lockouts + 1, last_at = ?3 \
+         WHERE name = ?1 AND addr = ?2",
+        params![name, addr, now_s, until],
+    )?;
+    Ok(Some(utc(until)))
+}
+
+/// The password was right: the pair forgets its failures and lock-outs.
+pub fn attempt_succeeded(conn: &Connection, name: &str, addr: &str) -> Result<()> {
+    conn.execute("DELETE FROM login_throttle WHERE name = ?1 AND addr = ?2", params![name, addr])?;
+    Ok(())
+}
+
+/// Until when `name` is locked for attempts from `addr`, if it is now.
+pub fn locked_until(conn: &Connection, name: &str, addr: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+    Ok(throttle_row(conn, name, addr)?.and_then(|(_, _, until, _)| until).filter(|&u| u > ts(now)).map(utc))
 }
 
 #[cfg(test)]
@@ -195,7 +265,8 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap() + Duration::minutes(min)
     }
     const LIMITS: SessionLimits = SessionLimits { idle: Duration::hours(8), absolute: Duration::days(7) };
-    const POLICY: LockoutPolicy = LockoutPolicy { max_failures: 5, window: Duration::minutes(15), lock_for: Duration::minutes(15) };
+    const POLICY: LockoutPolicy =
+        LockoutPolicy { max_failures: 5, window: Duration::minutes(15), lock_for: Duration::minutes(15), max_lock: Duration::hours(24) };
 
     fn store_with_user() -> (tempfile::TempDir, SqliteStore, User) {
         let dir = tempfile::tempdir().unwrap();
@@ -242,43 +313,90 @@ mod tests {
         assert!(delete_session(c, "sid3").unwrap());
         assert!(session_user(c, "sid3", t(1), LIMITS).unwrap().is_none());
         create_session(c, "sid4", user.id, "c", t(0), LIMITS).unwrap();
-        assert_eq!(purge_expired(c, t(9 * 60), LIMITS, POLICY.window).unwrap(), 1);
+        assert_eq!(purge_expired(c, t(9 * 60), LIMITS, POLICY).unwrap(), 1);
         // A deactivated user's sessions stop working.
         create_session(c, "sid5", user.id, "c", t(0), LIMITS).unwrap();
         c.execute("UPDATE users SET active = 0", []).unwrap();
         assert!(session_user(c, "sid5", t(1), LIMITS).unwrap().is_none());
     }
 
+    /// One failed sign-in of `name` from `addr` at `at`: counted, checked, failed.
+    fn fail(c: &Connection, name: &str, addr: &str, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        assert_eq!(begin_attempt(c, name, addr, at, POLICY).unwrap(), Attempt::Allowed, "{name}@{addr} at {at}");
+        attempt_failed(c, name, addr, at, POLICY).unwrap()
+    }
+
     #[test]
-    fn five_failures_within_the_window_lock_the_name_for_fifteen_minutes() {
+    fn five_failures_within_the_window_lock_the_pair_with_back_off() {
         let (_d, store, _) = store_with_user();
         let c = store.connection();
+        const A: &str = "203.0.113.5";
+        const B: &str = "198.51.100.7";
         for i in 0..4 {
-            assert_eq!(record_failure(c, "li", t(i), POLICY).unwrap(), None);
-            assert_eq!(locked_until(c, "li", t(i)).unwrap(), None);
+            assert_eq!(fail(c, "li", A, t(i)), None);
+            assert_eq!(locked_until(c, "li", A, t(i)).unwrap(), None);
         }
-        assert_eq!(record_failure(c, "li", t(4), POLICY).unwrap(), Some(t(19)));
-        assert_eq!(locked_until(c, "li", t(10)).unwrap(), Some(t(19)));
-        // Failures while locked do not extend the lock.
-        assert_eq!(record_failure(c, "li", t(10), POLICY).unwrap(), None);
-        assert_eq!(locked_until(c, "li", t(19)).unwrap(), None, "unlocked after 15 minutes");
+        assert_eq!(fail(c, "li", A, t(4)), Some(t(19)));
+        assert_eq!(locked_until(c, "li", A, t(10)).unwrap(), Some(t(19)));
+        assert_eq!(begin_attempt(c, "li", A, t(10), POLICY).unwrap(), Attempt::Locked(t(19)), "refused unchecked while locked");
+        // Another address is not locked by this one's failures.
+        assert_eq!(locked_until(c, "li", B, t(10)).unwrap(), None);
+        assert_eq!(begin_attempt(c, "li", B, t(10), POLICY).unwrap(), Attempt::Allowed);
+        attempt_succeeded(c, "li", B).unwrap();
+        // The next lock-out of the same pair lasts twice as long, then four times…
+        for i in 19..23 {
+            assert_eq!(fail(c, "li", A, t(i)), None);
+        }
+        assert_eq!(fail(c, "li", A, t(23)), Some(t(23 + 30)));
+        for i in 53..57 {
+            assert_eq!(fail(c, "li", A, t(i)), None);
+        }
+        assert_eq!(fail(c, "li", A, t(57)), Some(t(57 + 60)));
+        // … at most max_lock.
+        assert_eq!(POLICY.lock_duration(10), Duration::hours(24));
+        assert_eq!(POLICY.lock_duration(i64::MAX), Duration::hours(24));
+        // Success forgets the pair's failures and lock-outs.
+        attempt_succeeded(c, "li", A).unwrap();
+        for i in 200..204 {
+            assert_eq!(fail(c, "li", A, t(i)), None);
+        }
+        assert_eq!(fail(c, "li", A, t(204)), Some(t(219)), "back to the first lock-out's length");
         // Failures spread wider than the window never lock.
         for i in 0..10 {
-            assert_eq!(record_failure(c, "wang", t(100 + i * 4), POLICY).unwrap(), None, "{i}");
+            assert_eq!(fail(c, "wang", A, t(100 + i * 4)), None, "{i}");
         }
         // Unknown names are counted the same way (the answer says nothing about who exists).
         for i in 0..5 {
-            record_failure(c, "nobody", t(i), POLICY).unwrap();
+            fail(c, "nobody", A, t(i));
         }
-        assert!(locked_until(c, "nobody", t(5)).unwrap().is_some());
-        // Success clears the count.
+        assert!(locked_until(c, "nobody", A, t(5)).unwrap().is_some());
+        // Stale counters are purged: unlocked pairs after the window, locked ones after max_lock.
+        purge_expired(c, t(1000), LIMITS, POLICY).unwrap();
+        let rows = |c: &Connection| c.query_row("SELECT COUNT(*) FROM login_throttle", [], |r| r.get::<_, i64>(0)).unwrap();
+        assert_eq!(rows(c), 2, "li and nobody were locked: kept for the back-off");
+        purge_expired(c, t(1000 + 24 * 60), LIMITS, POLICY).unwrap();
+        assert_eq!(rows(c), 0);
+    }
+
+    #[test]
+    fn attempts_are_counted_before_their_password_is_checked() {
+        let (_d, store, _) = store_with_user();
+        let c = store.connection();
+        // Sixty attempts arrive before any is checked: five are let through.
+        let allowed = (0..60).filter(|_| begin_attempt(c, "li", "a", t(0), POLICY).unwrap() == Attempt::Allowed).count();
+        assert_eq!(allowed, 5);
+        // The first of them to fail locks the pair; the others find it locked.
+        assert_eq!(attempt_failed(c, "li", "a", t(0), POLICY).unwrap(), Some(t(15)));
+        for _ in 0..3 {
+            assert_eq!(attempt_failed(c, "li", "a", t(0), POLICY).unwrap(), None);
+        }
+        // An attempt never checked (refused as busy) is taken back.
+        assert_eq!(begin_attempt(c, "li", "b", t(0), POLICY).unwrap(), Attempt::Allowed);
+        release_attempt(c, "li", "b").unwrap();
         for i in 0..4 {
-            record_failure(c, "zhao", t(i), POLICY).unwrap();
+            assert_eq!(fail(c, "li", "b", t(i)), None, "{i}");
         }
-        clear_failures(c, "zhao").unwrap();
-        assert_eq!(record_failure(c, "zhao", t(5), POLICY).unwrap(), None);
-        purge_expired(c, t(1000), LIMITS, POLICY.window).unwrap();
-        assert_eq!(c.query_row("SELECT COUNT(*) FROM login_failures", [], |r| r.get::<_, i64>(0)).unwrap(), 0);
+        assert!(fail(c, "li", "b", t(4)).is_some());
     }
 
     #[test]

@@ -400,4 +400,22 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     DROP INDEX IF EXISTS posts_published;
     "#,
+    // 9: sign-in lock-out per (name, client address) with back-off, replacing the lock by name
+    // alone (which let anyone lock any account out). `failures` counts attempts of the current
+    // window, each counted before its password is checked; `lockouts` how many times this pair
+    // was locked, for the back-off.
+    r#"
+    DROP TABLE IF EXISTS login_failures;
+    CREATE TABLE login_throttle (
+        name TEXT NOT NULL,
+        addr TEXT NOT NULL,
+        failures INTEGER NOT NULL,
+        window_start INTEGER NOT NULL,
+        locked_until INTEGER,
+        lockouts INTEGER NOT NULL DEFAULT 0,
+        last_at INTEGER NOT NULL,
+        PRIMARY KEY (name, addr)
+    );
+    CREATE INDEX login_throttle_last ON login_throttle(last_at);
+    "#,
 ];

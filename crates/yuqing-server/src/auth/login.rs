@@ -1,13 +1,13 @@
 //! `/login` (the sign-in form and its submission) and `/logout`. The form carries a CSRF token of
 //! its own, matched against a short-lived `yuqing_login` cookie (there is no session yet).
-//! Wrong name and wrong password get the same answer; a name is locked after repeated failures
-//! whether or not such a user exists.
+//! Wrong name and wrong password get the same answer; a name is locked for a client address after
+//! repeated failures from it, whether or not such a user exists.
 
 use std::sync::OnceLock;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -107,14 +107,21 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap, Query(q): Q
     render_form(&state, &headers, StatusCode::OK, &next, "", msg)
 }
 
+/// The largest sign-in form read (name, password of at most 1 KiB, tokens): the router's body
+/// limit is sized for attachments, and a waiting sign-in must not hold megabytes.
+pub(crate) const MAX_FORM_BYTES: usize = 16 * 1024;
+
 /// A hash to verify against when the name is unknown, so both cases take the same time.
 fn dummy_hash() -> &'static str {
     static H: OnceLock<String> = OnceLock::new();
     H.get_or_init(|| super::hash_password("yuqing-no-such-user").unwrap_or_default())
 }
 
-/// Before the password check: locked until, or the user's (id, active, hash) if it exists.
-type Lookup = Result<Option<(i64, bool, Option<String>)>, DateTime<Utc>>;
+/// Before the password check: the user's (id, active, hash) if it exists, or why no check.
+enum Lookup {
+    Check(Option<(i64, bool, Option<String>)>),
+    Locked(DateTime<Utc>),
+}
 
 enum Outcome {
     Ok { session: String, user: String },
@@ -126,7 +133,31 @@ fn minutes_until(until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
     ((until - now).num_seconds() + 59).max(60) / 60
 }
 
-pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// A failure of storage during sign-in: logged for the operator, a plain answer for the user.
+fn failed(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "sign-in failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, Html(shell("登录", "<h2>登录</h2><p class=\"error\">登录暂时无法完成，请稍后重试。</p>"))).into_response()
+}
+
+/// Runs `f` on the data directory off the async threads; storage errors become [`failed`].
+async fn with_conn<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&rusqlite::Connection) -> yuqing_store::Result<T> + Send + 'static,
+) -> Result<T, Response> {
+    let data = state.data.clone();
+    match tokio::task::spawn_blocking(move || f(yuqing_store::guard::lock(&data).store.connection())).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(failed(e)),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// The sign-in. Lock-out is counted per (name, client address): checking the lock and counting
+/// the attempt happen in one transaction under the data lock before the password is checked, so
+/// concurrent attempts cannot check more guesses than allowed; a lock-out holds only for the
+/// address that earned it. Password checks pass the server's [`super::SignInGate`], so a flood is
+/// refused (429) instead of exhausting memory.
+pub async fn submit(State(state): State<AppState>, ext: Extensions, headers: HeaderMap, body: Bytes) -> Response {
     let f = form_fields(&body);
     let next = safe_next(f.get("next").map(String::as_str));
     let name: String = f.get("name").map(|s| s.trim().chars().take(64).collect()).unwrap_or_default();
@@ -143,76 +174,86 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
     }
     let now = (state.clock)();
     let cfg = state.auth.clone();
-    let data = state.data.clone();
+    let addr = super::client_addr(&ext, &headers, &cfg.trusted_proxies);
 
-    // 1. Under the lock: lock-out state and the stored hash.
-    let n = name.clone();
-    let first = tokio::task::spawn_blocking({
-        let data = data.clone();
-        let cfg = cfg.clone();
-        move || -> Result<Lookup, String> {
-            let guard = yuqing_store::guard::lock(&data);
-            let c = guard.store.connection();
-            store_auth::purge_expired(c, now, cfg.session_limits(), cfg.lockout().window).map_err(|e| e.to_string())?;
-            if let Some(until) = store_auth::locked_until(c, &n, now).map_err(|e| e.to_string())? {
-                return Ok(Err(until));
+    // 1. One transaction: the lock of (name, addr), this attempt counted, the stored hash.
+    let (n, a, c) = (name.clone(), addr.clone(), cfg.clone());
+    let first = with_conn(&state, move |conn| {
+        let tx = conn.unchecked_transaction()?;
+        store_auth::purge_expired(&tx, now, c.session_limits(), c.lockout())?;
+        let r = match store_auth::begin_attempt(&tx, &n, &a, now, c.lockout())? {
+            store_auth::Attempt::Locked(until) => Lookup::Locked(until),
+            store_auth::Attempt::Allowed => {
+                let u = store_auth::user_with_password(&tx, &n)?;
+                Lookup::Check(u.map(|(u, h)| (u.id, u.active, h)))
             }
-            let u = store_auth::user_with_password(c, &n).map_err(|e| e.to_string())?;
-            Ok(Ok(u.map(|(u, h)| (u.id, u.active, h))))
-        }
+        };
+        tx.commit()?;
+        Ok(r)
     })
     .await;
     let found = match first {
-        Ok(Ok(Ok(found))) => found,
-        Ok(Ok(Err(until))) => return locked(&state, &headers, &next, &name, until, now),
-        Ok(Err(e)) => return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("内部错误：{e}")).into_response(),
+        Ok(Lookup::Check(found)) => found,
+        Ok(Lookup::Locked(until)) => return locked(&state, &headers, &next, &name, until, now),
+        Err(r) => return r,
     };
 
-    // 2. Without the lock: argon2 (tens of milliseconds), against a dummy hash for unknown names.
+    // 2. Without the data lock, through the gate: argon2, against a dummy hash for unknown names.
     let (user_id, active, hash) = match found {
         Some((id, active, h)) => (Some(id), active, h),
         None => (None, false, None),
     };
-    let pw = password;
-    let verified = tokio::task::spawn_blocking(move || {
-        let h = hash.as_deref().unwrap_or_else(|| dummy_hash());
-        verify_password(&pw, h) && hash.is_some()
-    })
-    .await
-    .unwrap_or(false);
+    let verified = state
+        .sign_in
+        .run(move || {
+            let h = hash.as_deref().unwrap_or_else(|| dummy_hash());
+            verify_password(&password, h) && hash.is_some()
+        })
+        .await;
+    let Ok(verified) = verified else {
+        // Never checked: the attempt does not count against this name and address.
+        let (n, a) = (name.clone(), addr.clone());
+        if let Err(r) = with_conn(&state, move |conn| store_auth::release_attempt(conn, &n, &a)).await {
+            return r;
+        }
+        tracing::warn!(addr = %addr, "sign-in refused: too many at once");
+        let mut r = render_form(&state, &headers, StatusCode::TOO_MANY_REQUESTS, &next, &name, Some(("error", "登录请求过多，服务器正忙，请稍后再试。")));
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(super::throttle::BUSY_RETRY_AFTER_SECS));
+        return r;
+    };
 
-    // 3. Under the lock: the session, or the failure.
-    let n = name.clone();
-    let outcome = tokio::task::spawn_blocking(move || -> Result<Outcome, String> {
-        let guard = yuqing_store::guard::lock(&data);
-        let c = guard.store.connection();
-        let tx = c.unchecked_transaction().map_err(|e| e.to_string())?;
+    // 3. One transaction: the session, or the failure (and the lock-out it may cause).
+    let (n, a) = (name.clone(), addr.clone());
+    let outcome = with_conn(&state, move |conn| {
+        let tx = conn.unchecked_transaction()?;
         let out = match user_id {
             Some(uid) if verified && active => {
-                let sid = random_token().map_err(|e| e.to_string())?;
-                let csrf = random_token().map_err(|e| e.to_string())?;
-                store_auth::clear_failures(&tx, &n).map_err(|e| e.to_string())?;
-                store_auth::create_session(&tx, &sid, uid, &csrf, now, cfg.session_limits()).map_err(|e| e.to_string())?;
-                desk::audit_append(&tx, &n, "auth.login", &format!("user:{n}"), "{}", now).map_err(|e| e.to_string())?;
+                let (Ok(sid), Ok(csrf)) = (random_token(), random_token()) else {
+                    return Err(yuqing_store::StoreError::Conflict("无法取得随机数".into()));
+                };
+                store_auth::attempt_succeeded(&tx, &n, &a)?;
+                store_auth::create_session(&tx, &sid, uid, &csrf, now, cfg.session_limits())?;
+                let detail = json!({"addr": a}).to_string();
+                desk::audit_append(&tx, &n, "auth.login", &format!("user:{n}"), &detail, now)?;
                 Outcome::Ok { session: sid, user: n }
             }
-            _ => match store_auth::record_failure(&tx, &n, now, cfg.lockout()).map_err(|e| e.to_string())? {
+            _ => match store_auth::attempt_failed(&tx, &n, &a, now, cfg.lockout())? {
                 Some(until) => {
-                    let detail = json!({"failures": cfg.lockout().max_failures, "locked_until": until}).to_string();
-                    desk::audit_append(&tx, &n, "auth.lockout", &format!("user:{n}"), &detail, now).map_err(|e| e.to_string())?;
+                    // The actor is who caused it (the client address), not the account.
+                    let detail = json!({"name": n, "addr": a, "failures": cfg.lockout().max_failures, "locked_until": until}).to_string();
+                    desk::audit_append(&tx, &a, "auth.lockout", &format!("user:{n}"), &detail, now)?;
                     Outcome::Locked(until)
                 }
                 None => Outcome::Wrong,
             },
         };
-        tx.commit().map_err(|e| e.to_string())?;
+        tx.commit()?;
         Ok(out)
     })
     .await;
     match outcome {
-        Ok(Ok(Outcome::Ok { session, user })) => {
-            tracing::info!(user = %user, "signed in");
+        Ok(Outcome::Ok { session, user }) => {
+            tracing::info!(user = %user, addr = %addr, "signed in");
             let sec = secure(&state, &headers);
             let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, next)]).into_response();
             let max_age = state.auth.session_limits().absolute.num_seconds();
@@ -221,16 +262,21 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
             }
             r
         }
-        Ok(Ok(Outcome::Wrong)) => render_form(&state, &headers, StatusCode::UNAUTHORIZED, &next, &name, Some(("error", "用户名或密码不正确。"))),
-        Ok(Ok(Outcome::Locked(until))) => locked(&state, &headers, &next, &name, until, now),
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("内部错误：{e}")).into_response(),
+        Ok(Outcome::Wrong) => render_form(&state, &headers, StatusCode::UNAUTHORIZED, &next, &name, Some(("error", "用户名或密码不正确。"))),
+        Ok(Outcome::Locked(until)) => {
+            tracing::warn!(user = %name, addr = %addr, until = %until, "sign-in locked for this address");
+            locked(&state, &headers, &next, &name, until, now)
+        }
+        Err(r) => r,
     }
 }
 
+/// 429 while (name, address) is locked, with `Retry-After`.
 fn locked(state: &AppState, headers: &HeaderMap, next: &str, name: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> Response {
-    let msg = format!("登录失败次数过多，该账号已暂时锁定，请 {} 分钟后再试。", minutes_until(until, now));
-    render_form(state, headers, StatusCode::TOO_MANY_REQUESTS, next, name, Some(("error", &msg)))
+    let msg = format!("登录失败次数过多，已暂停从此地址登录该账号，请 {} 分钟后再试。", minutes_until(until, now));
+    let mut r = render_form(state, headers, StatusCode::TOO_MANY_REQUESTS, next, name, Some(("error", &msg)));
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from((until - now).num_seconds().max(1)));
+    r
 }
 
 /// 退出: a confirmation page whose button posts the sign-out with the session's CSRF token (the
@@ -270,8 +316,8 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, cu: Curre
             }
             resp
         }
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("内部错误：{e}")).into_response(),
+        Ok(Err(e)) => failed(e),
+        Err(e) => failed(e),
     }
 }
 

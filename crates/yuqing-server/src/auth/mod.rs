@@ -13,7 +13,9 @@
 
 mod login;
 pub mod policy;
+mod throttle;
 
+pub use throttle::{client_addr, SignInGate, MAX_CONCURRENT_VERIFICATIONS};
 pub(crate) use login::shell as login_shell;
 
 use axum::body::{to_bytes, Body};
@@ -55,12 +57,19 @@ pub struct AuthConfig {
     pub idle_minutes: u32,
     /// A session ends this long after sign-in, however active (default 168 = 7 days).
     pub absolute_hours: u32,
-    /// Failed sign-ins for one name within `failure_window_minutes` that lock it (default 5).
+    /// Failed sign-ins for one name from one client address within `failure_window_minutes` that
+    /// lock that name for that address (default 5). Other addresses are not locked.
     pub max_failures: u32,
     /// Default 15.
     pub failure_window_minutes: u32,
-    /// How long a name stays locked (default 15).
+    /// How long the first lock-out of a (name, address) pair lasts (default 15); each further
+    /// lock-out of the pair lasts twice as long as the one before, up to `max_lockout_hours`.
     pub lockout_minutes: u32,
+    /// The longest lock-out (default 24).
+    pub max_lockout_hours: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (IP addresses; default none): behind
+    /// one, every client would otherwise share the proxy's address for lock-out.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Always mark the cookie `Secure` (set when the server is reached over HTTPS in a way the
     /// request does not show). Without it, `Secure` is set when `X-Forwarded-Proto: https` or
     /// `Forwarded: proto=https` says the browser used TLS.
@@ -75,6 +84,8 @@ impl Default for AuthConfig {
             max_failures: 5,
             failure_window_minutes: 15,
             lockout_minutes: 15,
+            max_lockout_hours: 24,
+            trusted_proxies: Vec::new(),
             secure_cookie: false,
         }
     }
@@ -93,6 +104,7 @@ impl AuthConfig {
             max_failures: self.max_failures.max(1),
             window: Duration::minutes(i64::from(self.failure_window_minutes.max(1))),
             lock_for: Duration::minutes(i64::from(self.lockout_minutes)),
+            max_lock: Duration::hours(i64::from(self.max_lockout_hours)),
         }
     }
 }
@@ -382,7 +394,7 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
 /// The sign-in routes, merged into `router()`.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/login", get(login::page).post(login::submit))
+        .route("/login", get(login::page).post(login::submit).layer(axum::extract::DefaultBodyLimit::max(login::MAX_FORM_BYTES)))
         .route("/logout", post(login::logout).get(login::logout_page))
 }
 
