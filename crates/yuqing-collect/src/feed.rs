@@ -173,7 +173,7 @@ pub struct FeedRead {
 }
 
 fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"))
+    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc))
 }
 
 /// One line: whitespace runs made one space (titles, names, links, dates).
@@ -191,6 +191,8 @@ fn tidy_lines(s: &str) -> Option<String> {
 /// Parses a feed (see the module documentation). `base_url` is what relative links resolve against
 /// when the document gives no `xml:base`: the Content-Location of the answer, else its final URL.
 /// Items with only a link are reported as errors; see [`read`] to fetch them instead.
+// The update keeps fields `extract` may add at their defaults.
+#[allow(clippy::needless_update)]
 pub fn feed(text: &str, base_url: &str, src: &Source) -> Extracted {
     let r = read(text, base_url, src);
     let mut errors = r.errors;
@@ -198,6 +200,7 @@ pub fn feed(text: &str, base_url: &str, src: &Source) -> Extracted {
     Extracted {
         posts: r.posts,
         errors,
+        ..Extracted::default()
     }
 }
 
