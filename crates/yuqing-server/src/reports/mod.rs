@@ -148,7 +148,16 @@ fn build(d: &DataDir, jobs: &Jobs, req: &GenerateRequest, by: &User, now: DateTi
 
 /// May this user see incident `id` (and so what is written about it)? The desk's one rule.
 fn incident_visible(d: &DataDir, desk: &crate::Desk, user: &User, id: i64) -> Result<(), Fail> {
-    desk.visible_incident(&d.store, user, id).map(|_| ()).map_err(|e| (e.status(), e.to_string()))
+    desk.visible_incident(&d.store, user, id).map(|_| ()).map_err(desk_fail)
+}
+
+/// A desk refusal as a report refusal; a storage error is logged, not shown.
+fn desk_fail(e: crate::desk::DeskError) -> Fail {
+    if let crate::desk::DeskError::Store(_) = e {
+        tracing::error!(error = %e, "reading the incident of a report failed");
+        return (StatusCode::INTERNAL_SERVER_ERROR, "读取工单失败，请稍后重试".to_string());
+    }
+    (e.status(), e.to_string())
 }
 
 /// May this user see this disposal report (its incident)?
@@ -179,7 +188,7 @@ pub fn report_visible(d: &DataDir, desk: &crate::Desk, user: &User, e: &store::A
         // A gone incident: its report stays with those who see every incident.
         Err(crate::desk::DeskError::NotFound(_)) if !user.actor().sees_only_own_department() => Ok(()),
         Err(crate::desk::DeskError::NotFound(_)) => Err((StatusCode::FORBIDDEN, format!("{} 只能查看本单位承办工单的专报", user.display_name))),
-        Err(e) => Err((e.status(), e.to_string())),
+        Err(e) => Err(desk_fail(e)),
     }
 }
 
@@ -301,7 +310,7 @@ pub async fn disposal_create(State(state): State<AppState>, cu: CurrentUser, byt
 
 /// A new draft for an incident, pre-filled.
 pub fn create_disposal(d: &DataDir, desk: &crate::Desk, jobs: &Jobs, user: &User, incident: i64, now: DateTime<Utc>) -> Result<DisposalReport, Fail> {
-    desk.visible_incident(&d.store, user, incident).map_err(|e| (e.status(), e.to_string()))?;
+    incident_visible(d, desk, user, incident)?;
     let c = d.store.connection();
     let fields = gather::disposal_prefill(c, incident, today(jobs, now), jobs.config.offset()).map_err(fail)?;
     let issuer = if jobs.config.issuer.is_empty() { jobs.org.clone() } else { jobs.config.issuer.clone() };
