@@ -361,3 +361,17 @@ fn second_process_on_the_same_data_directory_is_refused_clearly() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("正被另一个 yuqing 进程使用"), "{}", stderr(&out));
 }
+
+/// A duration in the configuration too long for the clock is refused when the configuration is
+/// loaded, naming the key, instead of panicking in the command that uses it.
+#[test]
+fn a_huge_deadline_is_refused_at_load_naming_the_key() {
+    let (tmp, data) = scratch();
+    let cfg = tmp.path().join("yuqing.toml");
+    std::fs::write(&cfg, "[deadlines.public_response]\nI = \"1000000000000d\"\nII = \"12h\"\nIII = \"24h\"\nIV = \"24h\"\n").unwrap();
+    let out = run(yuqing(&data).arg("--config").arg(&cfg).arg("stats"));
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("deadlines.public_response.I") && err.contains("超出范围（最长 3650 天）") && err.contains("第 2 行"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
