@@ -616,8 +616,12 @@ pub fn prune(data: &Mutex<DataDir>, retention: Duration, now: DateTime<Utc>) -> 
     if retention.is_zero() {
         return Ok(0);
     }
+    // Computed before the lock is taken, and checked: a retention reaching before the earliest
+    // representable time keeps everything (nothing is that old) instead of panicking.
+    let Some(before) = chrono::Duration::from_std(retention).ok().and_then(|r| now.checked_sub_signed(r)) else {
+        return Ok(0);
+    };
     let d = lock(data);
-    let before = now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(90));
     records::prune_snapshots(d.store.connection(), &d.path().join("snapshots"), before).map_err(|e| e.to_string())
 }
 

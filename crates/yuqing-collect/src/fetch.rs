@@ -67,8 +67,17 @@ impl Default for CollectConfig {
 
 impl CollectConfig {
     pub fn validate(&self) -> Result<(), String> {
-        for (k, v) in [("politeness", &self.politeness), ("connect_timeout", &self.connect_timeout), ("backoff", &self.backoff), ("snapshot_retention", &self.snapshot_retention), ("sources_reload", &self.sources_reload)] {
-            parse_interval(v).map_err(|e| format!("[collect] {k}：{e}"))?;
+        // Every duration is bounded (3650 days) so later time arithmetic cannot overflow; a zero
+        // connect timeout would fail every request.
+        for (k, v, positive) in [
+            ("politeness", &self.politeness, false),
+            ("connect_timeout", &self.connect_timeout, true),
+            ("backoff", &self.backoff, false),
+            ("snapshot_retention", &self.snapshot_retention, false),
+            ("sources_reload", &self.sources_reload, true),
+        ] {
+            let parsed = if positive { yuqing_core::span::parse_positive(v) } else { yuqing_core::span::parse(v) };
+            parsed.map_err(|e| yuqing_core::span::message(&format!("collect.{k}"), v, e))?;
         }
         if self.max_concurrent == 0 {
             return Err("[collect] max_concurrent 至少为 1".into());

@@ -143,45 +143,10 @@ pub const DEFAULT_KEY_PERIOD_INTERVAL: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_BYTES: u64 = 5 * 1024 * 1024;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// "30s", "5m", "2h", "1m30s" → a duration.
+/// "30s", "5m", "2h", "1m30s", "250ms" → a duration of at most 3650 days (the one parser of
+/// configured durations, `yuqing_core::span`).
 pub fn parse_interval(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    if t.is_empty() {
-        return Err("时长为空，应写成 30s、5m、1h 这样的形式".into());
-    }
-    let mut total = 0u64;
-    let mut num = String::new();
-    let mut ms = false;
-    let chars: Vec<char> = t.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_ascii_digit() {
-            num.push(c);
-            i += 1;
-            continue;
-        }
-        let n: u64 = num.parse().map_err(|_| format!("时长“{s}”格式有误，应写成 30s、5m、1h 这样的形式"))?;
-        num.clear();
-        let unit = match c {
-            'm' if chars.get(i + 1) == Some(&'s') => {
-                i += 1;
-                ms = true;
-                0
-            }
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86400,
-            _ => return Err(format!("时长“{s}”的单位“{c}”无法识别，可用 ms、s、m、h、d")),
-        };
-        total = if ms { total.saturating_mul(1000).saturating_add(n) } else { total.saturating_add(n.saturating_mul(unit)) };
-        i += 1;
-    }
-    if !num.is_empty() {
-        return Err(format!("时长“{s}”缺少单位，应写成 30s、5m、1h 这样的形式"));
-    }
-    Ok(if ms { Duration::from_millis(total) } else { Duration::from_secs(total) })
+    yuqing_core::span::parse(s).map_err(|e| format!("时长“{}”{e}", s.trim()))
 }
 
 impl Source {
@@ -212,10 +177,7 @@ impl Source {
         }
         for (field, v) in [("interval", &self.interval), ("key_period_interval", &self.key_period_interval), ("timeout", &self.timeout)] {
             if let Some(v) = v {
-                let d = parse_interval(v).map_err(|e| format!("{who}：{field} {e}"))?;
-                if d.is_zero() {
-                    return Err(format!("{who}：{field} 必须大于 0"));
-                }
+                yuqing_core::span::parse_positive(v).map_err(|e| format!("{who}：{}", yuqing_core::span::message(&format!("sources.{field}"), v, e)))?;
             }
         }
         if let Some(reason) = &self.ignore_robots {

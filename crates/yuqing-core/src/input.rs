@@ -2,11 +2,12 @@
 //! Invariant: one bad record never stops the rest — it becomes a `Rejection` with its line and a Chinese reason — and mojibake (U+FFFD from decoding) never reaches a post.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
-use encoding_rs::{Encoding, GB18030, UTF_16BE, UTF_16LE};
+use encoding_rs::{Encoding, GB18030, UTF_16BE, UTF_16LE, UTF_8};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -65,6 +66,25 @@ pub struct Parsed {
     pub rejected: Vec<Rejection>,
     /// The encoding the file was read as: "UTF-8", "UTF-16LE", "UTF-16BE" or "GB18030".
     pub encoding: &'static str,
+    /// Every record in input order, as an index into `posts` or `rejected`: each element of a JSON
+    /// array is its own item even when several share a line (the push API answers per item).
+    pub items: Vec<Item>,
+}
+
+/// Where one input record went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item {
+    /// `posts[i]`.
+    Post(usize),
+    /// `rejected[i]`.
+    Rejected(usize),
+}
+
+impl Parsed {
+    fn accept(&mut self, line: usize, post: PostInput) {
+        self.items.push(Item::Post(self.posts.len()));
+        self.posts.push((line, post));
+    }
 }
 
 /// A problem with the file as a whole (record problems are `Rejection`s instead).
@@ -96,46 +116,67 @@ pub fn parse(bytes: &[u8], format: Format) -> Result<Parsed, InputError> {
 const SNIFF_BYTES: usize = 4096;
 /// What a lossy decoder puts in place of bytes it cannot decode.
 const REPLACEMENT: char = '\u{FFFD}';
-/// A file without BOM that is not valid UTF-8 is still read as UTF-8 when its broken sequences are
-/// at most this share of its non-ASCII characters…
+/// A line that is not valid UTF-8 still counts as a UTF-8 line (one with a broken character) when its
+/// broken sequences are at most this share of its non-ASCII characters…
 const UTF8_MAX_BROKEN_PERCENT: u64 = 1;
-/// …or, for small files, when there are at most this many and they are at most 5% of the non-ASCII
-/// characters (a UTF-8 file with a truncated tail must not be turned into GB18030 mojibake).
+/// …or when there are at most this many and they are at most 5% of the non-ASCII characters (a
+/// UTF-8 file with a truncated tail must not be turned into GB18030 mojibake).
 const UTF8_MAX_BROKEN_FEW: u64 = 8;
+
+/// The longest record read, in bytes of decoded text (a JSON line, an array element, a CSV record):
+/// no real post comes near it, and a runaway record (an unclosed quote, a file that is not text)
+/// is refused with its line rather than parsed.
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 
 struct Decoded<'a> {
     text: Cow<'a, str>,
     encoding: &'static str,
-    /// Whether the decoder replaced undecodable bytes with U+FFFD somewhere.
-    lossy: bool,
+    /// 1-based lines that are not valid in the file's encoding, with why: a record touching one is
+    /// rejected, every other record is read.
+    bad_lines: BTreeMap<usize, String>,
+    /// Byte offset in `text` where each line starts (line n at `line_starts[n - 1]`).
+    line_starts: Vec<usize>,
 }
 
-impl Decoded<'_> {
-    fn mojibake_reason(&self) -> String {
-        format!("含有无法按 {} 解码的字节（文件可能被截断或混用了编码），整条记录未导入", self.encoding)
+impl<'a> Decoded<'a> {
+    fn new(text: Cow<'a, str>, encoding: &'static str, bad_lines: BTreeMap<usize, String>) -> Decoded<'a> {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        Decoded { text, encoding, bad_lines, line_starts }
     }
 
-    /// Whether this piece of decoded text carries a replacement made by the decoder.
-    fn is_mojibake(&self, piece: &str) -> bool {
-        self.lossy && piece.contains(REPLACEMENT)
+    /// The 1-based line holding byte `pos` of the text.
+    fn line_of(&self, pos: usize) -> usize {
+        self.line_starts.partition_point(|start| *start <= pos).max(1)
+    }
+
+    /// The first line in `first..=last` that did not decode, with its reason.
+    fn bad_in(&self, first: usize, last: usize) -> Option<String> {
+        let (line, why) = self.bad_lines.range(first..=last.max(first)).next()?;
+        Some(if first == last { why.clone() } else { format!("第 {line} 行{why}") })
     }
 }
 
+fn mojibake_reason(encoding: &str) -> String {
+    format!("含有无法按 {encoding} 解码的字节（文件可能被截断或混用了编码），整条记录未导入")
+}
+
+/// Decodes by the file's BOM, else UTF-16 recognised by its zero bytes, else line by line: the
+/// file is UTF-8 or GB18030 by which most of its non-ASCII lines are, and a line that is not valid
+/// in that encoding (a GBK line in a UTF-8 file, a UTF-8 line in a GBK file, a truncated character)
+/// is marked bad on its own, so one such line never costs the others.
 fn decode(bytes: &[u8]) -> Decoded<'_> {
     if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
         let rest = bytes.get(bom_len..).unwrap_or_default();
-        return decode_with(encoding, rest);
+        if encoding == UTF_8 {
+            return decode_lines(rest, true);
+        }
+        return decode_whole(encoding, rest);
     }
     if let Some(encoding) = utf16_without_bom(bytes) {
-        return decode_with(encoding, bytes);
+        return decode_whole(encoding, bytes);
     }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Decoded { text: Cow::Borrowed(text), encoding: "UTF-8", lossy: false },
-        Err(_) if mostly_utf8(bytes) => {
-            Decoded { text: String::from_utf8_lossy(bytes), encoding: "UTF-8", lossy: true }
-        }
-        Err(_) => decode_with(GB18030, bytes),
-    }
+    decode_lines(bytes, false)
 }
 
 /// Decodes a small text file (a roster, a lexicon) by the same rules as post files: BOM, then UTF-8,
@@ -144,7 +185,8 @@ pub fn decode_text(bytes: &[u8]) -> String {
     decode(bytes).text.into_owned()
 }
 
-fn decode_with<'a>(encoding: &'static Encoding, bytes: &'a [u8]) -> Decoded<'a> {
+/// UTF-16: decoded as a whole (its newlines are two bytes); lines with replaced units are bad.
+fn decode_whole<'a>(encoding: &'static Encoding, bytes: &'a [u8]) -> Decoded<'a> {
     let (text, lossy) = encoding.decode_without_bom_handling(bytes);
     let name = if encoding == UTF_16LE {
         "UTF-16LE"
@@ -155,7 +197,63 @@ fn decode_with<'a>(encoding: &'static Encoding, bytes: &'a [u8]) -> Decoded<'a> 
     } else {
         "UTF-8"
     };
-    Decoded { text, encoding: name, lossy }
+    let mut bad = BTreeMap::new();
+    if lossy {
+        for (i, line) in text.split('\n').enumerate() {
+            if line.contains(REPLACEMENT) {
+                bad.insert(i + 1, mojibake_reason(name));
+            }
+        }
+    }
+    Decoded::new(text, name, bad)
+}
+
+fn decode_lines(bytes: &[u8], utf8_by_bom: bool) -> Decoded<'_> {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Decoded::new(Cow::Borrowed(text), "UTF-8", BTreeMap::new());
+    }
+    // 0x0A is never part of a multi-byte character in UTF-8 or GB18030: lines split on bytes.
+    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    let (mut utf8_lines, mut other_lines) = (0usize, 0usize);
+    if !utf8_by_bom {
+        for line in lines.iter().filter(|l| !l.is_ascii()) {
+            if std::str::from_utf8(line).is_ok() || mostly_utf8(line) {
+                utf8_lines += 1;
+            } else {
+                other_lines += 1;
+            }
+        }
+    }
+    let gb = other_lines > utf8_lines;
+    let encoding = if gb { "GB18030" } else { "UTF-8" };
+    let mut text = String::with_capacity(bytes.len() + bytes.len() / 2);
+    let mut bad = BTreeMap::new();
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        let number = i + 1;
+        match (gb, std::str::from_utf8(line)) {
+            (_, Ok(t)) if t.is_ascii() => text.push_str(t),
+            (false, Ok(t)) => text.push_str(t),
+            (false, Err(_)) => {
+                text.push_str(&String::from_utf8_lossy(line));
+                bad.insert(number, mojibake_reason("UTF-8"));
+            }
+            (true, Ok(t)) => {
+                text.push_str(t);
+                bad.insert(number, "是 UTF-8 编码，而文件的其余部分是 GB18030（GBK）编码（混用了编码），整条记录未导入".to_owned());
+            }
+            (true, Err(_)) => {
+                let (t, lossy) = GB18030.decode_without_bom_handling(line);
+                text.push_str(&t);
+                if lossy {
+                    bad.insert(number, mojibake_reason("GB18030"));
+                }
+            }
+        }
+    }
+    Decoded::new(Cow::Owned(text), encoding, bad)
 }
 
 /// UTF-16 without BOM, recognised by ASCII text interleaved with zero bytes at its start.
@@ -191,6 +289,10 @@ fn mostly_utf8(bytes: &[u8]) -> bool {
 // ---------------------------------------------------------------------------------------------
 // JSONL
 
+fn too_long_reason(bytes: usize) -> String {
+    format!("记录过长（{} KiB，上限 {} KiB），未导入", bytes.div_ceil(1024), MAX_RECORD_BYTES / 1024)
+}
+
 fn parse_jsonl(d: &Decoded<'_>, out: &mut Parsed) {
     let text: &str = &d.text;
     if is_json_array(text) {
@@ -199,12 +301,17 @@ fn parse_jsonl(d: &Decoded<'_>, out: &mut Parsed) {
     }
     for (index, raw) in text.split('\n').enumerate() {
         let line_no = index + 1;
-        let line = raw.trim();
+        // CR of CRLF, and a BOM where two files were joined, are not part of the record.
+        let line = raw.trim().trim_start_matches('\u{feff}').trim_start();
         if line.is_empty() {
             continue;
         }
-        if d.is_mojibake(line) {
-            reject(out, line_no, d.mojibake_reason());
+        if let Some(why) = d.bad_in(line_no, line_no) {
+            reject(out, line_no, why);
+            continue;
+        }
+        if line.len() > MAX_RECORD_BYTES {
+            reject(out, line_no, too_long_reason(line.len()));
             continue;
         }
         let result = match serde_json::from_str::<Value>(line) {
@@ -212,7 +319,7 @@ fn parse_jsonl(d: &Decoded<'_>, out: &mut Parsed) {
             Err(e) => Err(json_error_reason(line, &e)),
         };
         match result {
-            Ok(post) => out.posts.push((line_no, post)),
+            Ok(post) => out.accept(line_no, post),
             Err(reason) => reject(out, line_no, reason),
         }
     }
@@ -232,13 +339,12 @@ fn is_json_array(text: &str) -> bool {
 fn parse_json_array(d: &Decoded<'_>, out: &mut Parsed) {
     let text: &str = &d.text;
     let bytes = text.as_bytes();
-    let mut lines = LineCounter::default();
     let mut pos = skip_ws(bytes, 0) + 1; // past '['
     loop {
         pos = skip_ws(bytes, pos);
         match bytes.get(pos) {
             None => {
-                reject(out, lines.line_at(text, pos), "JSON 数组没有结束（缺少右方括号 ]）".to_owned());
+                reject(out, d.line_of(pos), "JSON 数组没有结束（缺少右方括号 ]）".to_owned());
                 return;
             }
             Some(b']') => {
@@ -254,26 +360,27 @@ fn parse_json_array(d: &Decoded<'_>, out: &mut Parsed) {
         }
         let start = pos;
         let rest = text.get(start..).unwrap_or_default();
-        let line_no = lines.line_at(text, start);
+        let line_no = d.line_of(start);
         let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
         match stream.next() {
             Some(Ok(value)) => {
                 pos = start + stream.byte_offset();
-                let piece = text.get(start..pos).unwrap_or_default();
-                let result =
-                    if d.is_mojibake(piece) { Err(d.mojibake_reason()) } else { post_from_json(value) };
+                let last_line = d.line_of(pos.saturating_sub(1));
+                let result = if let Some(why) = d.bad_in(line_no, last_line) {
+                    Err(why)
+                } else if pos - start > MAX_RECORD_BYTES {
+                    Err(too_long_reason(pos - start))
+                } else {
+                    post_from_json(value)
+                };
                 match result {
-                    Ok(post) => out.posts.push((line_no, post)),
+                    Ok(post) => out.accept(line_no, post),
                     Err(reason) => reject(out, line_no, reason),
                 }
             }
             Some(Err(e)) => {
                 let at = line_no + e.line().saturating_sub(1);
-                let reason = if d.is_mojibake(rest.split('\n').next().unwrap_or_default()) {
-                    d.mojibake_reason()
-                } else {
-                    json_error_reason(rest, &e)
-                };
+                let reason = d.bad_in(line_no, at).unwrap_or_else(|| json_error_reason(rest, &e));
                 reject(out, at, reason);
                 match next_object_line(bytes, start) {
                     Some(next) => pos = next,
@@ -285,7 +392,7 @@ fn parse_json_array(d: &Decoded<'_>, out: &mut Parsed) {
     }
     let after = skip_ws(bytes, pos);
     if after < bytes.len() {
-        reject(out, lines.line_at(text, after), "JSON 数组结束后还有多余的内容，已忽略".to_owned());
+        reject(out, d.line_of(after), "JSON 数组结束后还有多余的内容，已忽略".to_owned());
     }
 }
 
@@ -306,26 +413,6 @@ fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
         pos += 1;
     }
     pos
-}
-
-/// 1-based line numbers of increasing byte positions, counted incrementally.
-#[derive(Default)]
-struct LineCounter {
-    pos: usize,
-    newlines: usize,
-}
-
-impl LineCounter {
-    fn line_at(&mut self, text: &str, pos: usize) -> usize {
-        let bytes = text.as_bytes();
-        let end = pos.min(bytes.len());
-        if end > self.pos {
-            let seen = bytes.get(self.pos..end).unwrap_or_default();
-            self.newlines += seen.iter().filter(|b| **b == b'\n').count();
-            self.pos = end;
-        }
-        self.newlines + 1
-    }
 }
 
 /// A Chinese reason for a JSON syntax error, with the 1-based character column.
@@ -483,36 +570,194 @@ fn sniff_delimiter(text: &str) -> u8 {
     }
 }
 
-/// The 1-based line where a record read from `text` starts. The reader reports where it resumed,
-/// which may be the line terminator of the previous record or blank lines it skipped.
-fn record_line(text: &str, position: Option<&csv::Position>) -> usize {
-    let Some(position) = position else { return 0 };
-    let bytes = text.as_bytes();
-    let mut line = usize::try_from(position.line()).unwrap_or(usize::MAX);
-    let mut at = usize::try_from(position.byte()).unwrap_or(usize::MAX);
-    while let Some(b @ (b'\r' | b'\n')) = bytes.get(at) {
-        line = line.saturating_add(usize::from(*b == b'\n'));
-        at += 1;
+/// Reads CSV records from `text[base..]`, reporting where each lies in the whole text.
+struct Records<'t> {
+    reader: csv::Reader<&'t [u8]>,
+    base: usize,
+    text: &'t str,
+}
+
+/// Where a record lies: bytes `start..end` of the text, lines `first..=last`.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+    first: usize,
+    last: usize,
+}
+
+enum Next {
+    Record(Span),
+    Done,
+    /// The reader reported an error for one record (its line, the reason); reading goes on.
+    Failed(usize, String),
+}
+
+impl<'t> Records<'t> {
+    fn new(text: &'t str, base: usize, delimiter: u8) -> Records<'t> {
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(text.as_bytes().get(base..).unwrap_or_default());
+        Records { reader, base, text }
     }
-    line
+
+    /// The first byte of a record that starts at `pos`: the reader reports where it resumed, which
+    /// may be the line terminator of the previous record or blank lines it skipped.
+    fn content_start(&self, pos: u64) -> usize {
+        let bytes = self.text.as_bytes();
+        let mut at = self.base.saturating_add(usize::try_from(pos).unwrap_or(usize::MAX));
+        while let Some(b'\r' | b'\n') = bytes.get(at) {
+            at += 1;
+        }
+        at.min(bytes.len())
+    }
+
+    fn next(&mut self, d: &Decoded<'_>, record: &mut csv::StringRecord) -> Next {
+        let before = self.reader.position().byte();
+        match self.reader.read_record(record) {
+            Ok(true) => {
+                let start = self.content_start(record.position().map_or(before, csv::Position::byte));
+                let end = self.base.saturating_add(usize::try_from(self.reader.position().byte()).unwrap_or(usize::MAX)).min(self.text.len()).max(start);
+                let first = d.line_of(start);
+                let last = d.line_of(end.saturating_sub(1)).max(first);
+                Next::Record(Span { start, end, first, last })
+            }
+            Ok(false) => Next::Done,
+            // Decoded text is valid UTF-8 and the reader is flexible, so this is not expected;
+            // stop rather than loop if the reader made no progress.
+            Err(_) if self.reader.position().byte() == before || self.reader.is_done() => Next::Done,
+            Err(e) => {
+                let at = e.position().map_or(before, csv::Position::byte);
+                Next::Failed(d.line_of(self.content_start(at)), format!("CSV 记录无法读取：{e}"))
+            }
+        }
+    }
+}
+
+/// What the quoting of one record's raw text shows.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Quoting {
+    /// A quoted field never closed, or a field spanning lines was closed by a quote followed by
+    /// something other than a delimiter or the line's end: the quote was not the field's end.
+    broken: bool,
+    /// Byte offset (in the raw text) of a line inside a quoted field that reads as a record of its
+    /// own: as many fields as the header.
+    record_like_at: Option<usize>,
+}
+
+/// Scans a record's raw text as the reader does (a quote opens a field only at its start; `""`
+/// inside is a quote) to see whether a quoted field swallowed what follows.
+fn quoting(raw: &str, delimiter: u8, columns: usize) -> Quoting {
+    let b = raw.as_bytes();
+    let mut out = Quoting::default();
+    let mut at_field_start = true;
+    let mut i = 0;
+    while i < b.len() {
+        if at_field_start && b[i] == b'"' {
+            let content_start = i + 1;
+            let mut j = content_start;
+            let mut closed = None;
+            while j < b.len() {
+                if b[j] == b'"' {
+                    if b.get(j + 1) == Some(&b'"') {
+                        j += 2;
+                        continue;
+                    }
+                    closed = Some(j);
+                    break;
+                }
+                j += 1;
+            }
+            let content = raw.get(content_start..closed.unwrap_or(b.len())).unwrap_or_default();
+            if out.record_like_at.is_none() {
+                let mut offset = content_start;
+                for (k, line) in content.split('\n').enumerate() {
+                    let line = line.trim_end_matches('\r');
+                    if k > 0 && !line.trim().is_empty() && fields_in_line(line, delimiter) == columns {
+                        out.record_like_at = Some(offset);
+                        break;
+                    }
+                    offset += line.len() + 1;
+                }
+            }
+            match closed {
+                None => {
+                    out.broken = true;
+                    return out;
+                }
+                Some(j) => {
+                    i = j + 1;
+                    let well_ended = match b.get(i) {
+                        None | Some(b'\r' | b'\n') => true,
+                        Some(c) => *c == delimiter,
+                    };
+                    if !well_ended && content.contains('\n') {
+                        out.broken = true;
+                    }
+                    at_field_start = false;
+                    continue;
+                }
+            }
+        }
+        at_field_start = b[i] == delimiter || b[i] == b'\n';
+        i += 1;
+    }
+    out
+}
+
+/// How many fields one physical line holds, quotes taken into account within the line.
+fn fields_in_line(line: &str, delimiter: u8) -> usize {
+    let b = line.as_bytes();
+    let (mut fields, mut quoted, mut at_start) = (1, false, true);
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if quoted {
+            if c == b'"' {
+                if b.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    quoted = false;
+                }
+            }
+        } else if at_start && c == b'"' {
+            quoted = true;
+        } else if c == delimiter {
+            fields += 1;
+            at_start = true;
+            i += 1;
+            continue;
+        }
+        at_start = false;
+        i += 1;
+    }
+    fields
+}
+
+/// "第 3 行" or "第 3–5 行".
+fn lines_zh(first: usize, last: usize) -> String {
+    if first == last {
+        format!("第 {first} 行")
+    } else {
+        format!("第 {first}–{last} 行")
+    }
 }
 
 fn parse_csv(d: &Decoded<'_>, out: &mut Parsed) -> Result<(), InputError> {
     let text: &str = &d.text;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(sniff_delimiter(text))
-        .from_reader(text.as_bytes());
+    let delimiter = sniff_delimiter(text);
+    let mut records = Records::new(text, 0, delimiter);
     let mut record = csv::StringRecord::new();
 
     // The header is the first record that is not blank; no header at all means an empty file.
     let mut names: Vec<String> = Vec::new();
     while names.is_empty() {
-        match read_next(&mut reader, &mut record) {
+        match records.next(d, &mut record) {
             Next::Done => return Ok(()),
             Next::Failed(..) => continue,
-            Next::Record => {
+            Next::Record(_) => {
                 if !record.iter().all(|f| f.trim().is_empty()) {
                     names =
                         record.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_owned()).collect();
@@ -535,21 +780,62 @@ fn parse_csv(d: &Decoded<'_>, out: &mut Parsed) -> Result<(), InputError> {
     }
 
     loop {
-        match read_next(&mut reader, &mut record) {
+        let span = match records.next(d, &mut record) {
             Next::Done => break,
-            Next::Failed(position, reason) => {
-                let line_no = record_line(text, position.as_ref());
-                reject(out, line_no, reason);
+            Next::Failed(line, reason) => {
+                reject(out, line, reason);
                 continue;
             }
-            Next::Record => {}
-        }
-        let line_no = record_line(text, record.position());
+            Next::Record(span) => span,
+        };
+        let (first, last) = (span.first, span.last);
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        if d.lossy && record.iter().any(|f| f.contains(REPLACEMENT)) {
-            reject(out, line_no, d.mojibake_reason());
+        if let Some(why) = d.bad_in(first, last) {
+            reject(out, first, why);
+            continue;
+        }
+        if first < last {
+            // A quoted field spans lines: legitimate for multi-line text, but an unclosed quote
+            // swallows the records after it the same way. Say which, by line, and keep what can be kept.
+            let raw = text.get(span.start..span.end).unwrap_or_default();
+            let q = quoting(raw, delimiter, names.len());
+            let lines = lines_zh(first, last);
+            match (q.broken, q.record_like_at) {
+                (true, Some(_)) => {
+                    reject(
+                        out,
+                        first,
+                        format!(
+                            "{lines}被读成了一条记录：第 {first} 行的引号没有正确闭合，把其后的行并入了它。第 {first} 行未导入，其后的行已重新按各自的记录读取"
+                        ),
+                    );
+                    let next_line = d.line_starts.get(first).copied().unwrap_or(text.len());
+                    records = Records::new(text, next_line, delimiter);
+                    continue;
+                }
+                (false, Some(at)) if names.len() >= 2 => {
+                    let like = d.line_of(span.start + at);
+                    reject(
+                        out,
+                        first,
+                        format!(
+                            "{lines}：引号内的字段跨越 {} 行，其中第 {like} 行看起来是另一条记录（可能缺少右引号），这几行都未导入；请检查引号后重新导入",
+                            last - first + 1
+                        ),
+                    );
+                    continue;
+                }
+                (true, _) => {
+                    reject(out, first, format!("{lines}：引号没有正确闭合（或闭合的引号后紧跟其他字符），这几行都未导入；请检查引号后重新导入"));
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        if span.end - span.start > MAX_RECORD_BYTES {
+            reject(out, first, format!("{}：{}", lines_zh(first, last), too_long_reason(span.end - span.start)));
             continue;
         }
         let mut b = Builder::default();
@@ -563,30 +849,11 @@ fn parse_csv(d: &Decoded<'_>, out: &mut Parsed) -> Result<(), InputError> {
             }
         }
         match b.finish() {
-            Ok(post) => out.posts.push((line_no, post)),
-            Err(reason) => reject(out, line_no, reason),
+            Ok(post) => out.accept(first, post),
+            Err(reason) => reject(out, first, reason),
         }
     }
     Ok(())
-}
-
-enum Next {
-    Record,
-    Done,
-    /// The reader reported an error for one record (where, reason); reading goes on.
-    Failed(Option<csv::Position>, String),
-}
-
-fn read_next(reader: &mut csv::Reader<&[u8]>, record: &mut csv::StringRecord) -> Next {
-    let before = reader.position().byte();
-    match reader.read_record(record) {
-        Ok(true) => Next::Record,
-        Ok(false) => Next::Done,
-        // Decoded text is valid UTF-8 and the reader is flexible, so this is not expected;
-        // stop rather than loop if the reader made no progress.
-        Err(_) if reader.position().byte() == before || reader.is_done() => Next::Done,
-        Err(e) => Next::Failed(e.position().cloned(), format!("CSV 记录无法读取：{e}")),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -712,7 +979,13 @@ impl Builder {
         }
     }
 
-    fn finish(self) -> Result<PostInput, String> {
+    fn finish(mut self) -> Result<PostInput, String> {
+        // A NUL is never text: a binary file, or a broken export. Refused by field name.
+        for (name, field) in STRING_FIELDS {
+            if self.slot(field).as_deref().is_some_and(|v| v.contains('\0')) {
+                self.fail(format!("字段 {name} 含有空字符（NUL），不是文本"));
+            }
+        }
         let missing = self.post.title.is_none() && self.post.text.is_none();
         if !missing && self.errors.is_empty() {
             return Ok(self.post);
@@ -727,18 +1000,24 @@ impl Builder {
 }
 
 fn reject(out: &mut Parsed, line: usize, reason: String) {
+    out.items.push(Item::Rejected(out.rejected.len()));
     out.rejected.push(Rejection { line, reason });
+}
+
+/// Whitespace and byte-order marks (left inside a file where two were joined) around a value.
+fn trim_value(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
 }
 
 /// Trimmed, or `None` when blank.
 fn clean(s: &str) -> Option<String> {
-    let t = s.trim();
+    let t = trim_value(s);
     (!t.is_empty()).then(|| t.to_owned())
 }
 
 /// Like `clean`, reusing the allocation when nothing needs trimming.
 fn clean_owned(s: String) -> Option<String> {
-    let t = s.trim();
+    let t = trim_value(&s);
     if t.is_empty() {
         None
     } else if t.len() == s.len() {
@@ -1352,6 +1631,129 @@ mod tests {
         let lines = parse_str("[1]\n{\"text\": \"二\"}\n", Format::Jsonl);
         assert_eq!(lines_of(&lines), vec![2]);
         assert_eq!(rejected_lines(&lines), vec![1]);
+    }
+
+    #[test]
+    fn csv_unclosed_quote_that_swallowed_records_rejects_its_line_and_keeps_the_rest() {
+        // Unclosed to the end: it used to read as one record whose title held the next two.
+        let csv = "title,text,author\n\"未闭合的标题,正文一,甲\n标题二,正文二,乙\n标题三,正文三,丙\n";
+        let p = parse_str(csv, Format::Csv);
+        assert_eq!(rejected_lines(&p), vec![2]);
+        let why = &p.rejected[0].reason;
+        assert!(why.contains("第 2–4 行") && why.contains("引号"), "{why}");
+        assert_eq!(lines_of(&p), vec![3, 4]);
+        assert_eq!(p.posts[0].1.title.as_deref(), Some("标题二"));
+        assert_eq!(p.posts[1].1.author.as_deref(), Some("丙"));
+        // Closed by the quote that opens a later record: the same, and the later record reads whole.
+        let csv = "title,text,author\n\"未闭合的标题,正文一,甲\n标题二,正文二,乙\n\"标题三\",正文三,丙\n";
+        let p = parse_str(csv, Format::Csv);
+        assert_eq!(rejected_lines(&p), vec![2]);
+        assert_eq!(lines_of(&p), vec![3, 4]);
+        assert_eq!(p.posts[1].1.title.as_deref(), Some("标题三"));
+        // Well-formed quoting that nevertheless holds a record-like line: refused as a range.
+        let csv = "title,text,author\n\"标题一,正文一,甲\n标题二,正文二,乙\n标题三,正文三\",丙\n标题五,正文五,戊\n";
+        let p = parse_str(csv, Format::Csv);
+        assert_eq!(rejected_lines(&p), vec![2]);
+        let why = &p.rejected[0].reason;
+        assert!(why.contains("第 2–4 行") && why.contains("第 3 行看起来是另一条记录"), "{why}");
+        assert_eq!(lines_of(&p), vec![5]);
+        // A genuine multi-line text stays one post.
+        let csv = "title,text,author\n标题,\"第一段，\n第二段, 含逗号\",甲\n";
+        let p = parse_str(csv, Format::Csv);
+        assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+        assert_eq!(p.posts[0].1.text.as_deref(), Some("第一段，\n第二段, 含逗号"));
+    }
+
+    #[test]
+    fn quoting_finds_broken_quotes_and_record_like_lines() {
+        assert_eq!(quoting("\"a\nb\",c\n", b',', 2), Quoting::default());
+        assert!(quoting("\"a\nb", b',', 2).broken);
+        assert!(quoting("\"a\nb\"x,c", b',', 2).broken);
+        assert!(!quoting("\"a\"x,c", b',', 2).broken, "a stray quote on one line merges nothing");
+        assert_eq!(quoting("\"a\nb,c\",d", b',', 2).record_like_at, Some(3));
+        assert_eq!(fields_in_line("a,\"b,c\",d", b','), 3);
+        assert_eq!(fields_in_line("a\t\"\"\"b\"\t", b'\t'), 3);
+    }
+
+    #[test]
+    fn one_gbk_line_in_a_utf8_jsonl_is_rejected_alone() {
+        let mut bytes = Vec::new();
+        for i in 1..=10 {
+            let line = format!("{{\"text\": \"第{i}条：市民反映小区停水\"}}\n");
+            if i == 4 {
+                bytes.extend_from_slice(&encoding_rs::GBK.encode(&line).0);
+            } else {
+                bytes.extend_from_slice(line.as_bytes());
+            }
+        }
+        let p = parse(&bytes, Format::Jsonl).unwrap();
+        assert_eq!(p.encoding, "UTF-8");
+        assert_eq!(lines_of(&p), vec![1, 2, 3, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(rejected_lines(&p), vec![4]);
+        assert!(p.rejected[0].reason.contains("无法按 UTF-8 解码"), "{}", p.rejected[0].reason);
+        assert_eq!(p.posts[3].1.text.as_deref(), Some("第5条：市民反映小区停水"));
+        // The other way round: one UTF-8 line in a GBK file is refused, never stored as mojibake.
+        let mut bytes = Vec::new();
+        for i in 1..=5 {
+            let line = format!("{{\"text\": \"第{i}条：道路积水\"}}\r\n");
+            if i == 2 {
+                bytes.extend_from_slice(line.as_bytes());
+            } else {
+                bytes.extend_from_slice(&encoding_rs::GBK.encode(&line).0);
+            }
+        }
+        let p = parse(&bytes, Format::Jsonl).unwrap();
+        assert_eq!(p.encoding, "GB18030");
+        assert_eq!(lines_of(&p), vec![1, 3, 4, 5]);
+        assert_eq!(rejected_lines(&p), vec![2]);
+        assert!(p.rejected[0].reason.contains("混用了编码"), "{}", p.rejected[0].reason);
+        assert_eq!(p.posts[0].1.text.as_deref(), Some("第1条：道路积水"));
+        // The same in a CSV and inside a JSON array element.
+        let mut csv = encoding_rs::GBK.encode("text\n甲乙丙\n").0.into_owned();
+        csv.extend_from_slice("丁戊己\n".as_bytes());
+        csv.extend_from_slice(&encoding_rs::GBK.encode("庚辛壬\n").0);
+        let p = parse(&csv, Format::Csv).unwrap();
+        assert_eq!((lines_of(&p), rejected_lines(&p)), (vec![2, 4], vec![3]));
+        let mut array = "[\n{\"text\": \"好\"},\n{\"text\":\n\"".as_bytes().to_vec();
+        array.extend_from_slice(&encoding_rs::GBK.encode("坏").0);
+        array.extend_from_slice("\"},\n{\"text\": \"也好\"}\n]".as_bytes());
+        let p = parse(&array, Format::Jsonl).unwrap();
+        assert_eq!((lines_of(&p), rejected_lines(&p)), (vec![2, 5], vec![3]));
+        assert!(p.rejected[0].reason.contains("第 4 行"), "{}", p.rejected[0].reason);
+    }
+
+    #[test]
+    fn inner_boms_nuls_and_huge_records_are_handled_per_record() {
+        // Two files joined: the second one's BOM is not part of the record.
+        let p = parse_str("{\"text\": \"一\"}\n\u{feff}{\"text\": \"二\"}\n", Format::Jsonl);
+        assert_eq!(lines_of(&p), vec![1, 2]);
+        let p = parse_str("text,author\n一,甲\n\u{feff}二,乙\n", Format::Csv);
+        assert_eq!(p.posts[1].1.text.as_deref(), Some("二"));
+        // A NUL is refused by field, the neighbours kept.
+        let p = parse_str("{\"text\": \"a\\u0000b\"}\n{\"text\": \"好\"}\n", Format::Jsonl);
+        assert_eq!((lines_of(&p), rejected_lines(&p)), (vec![2], vec![1]));
+        assert!(p.rejected[0].reason.contains("字段 text") && p.rejected[0].reason.contains("NUL"));
+        let p = parse_str("text,author\na\0b,甲\n好,乙\n", Format::Csv);
+        assert_eq!((lines_of(&p), rejected_lines(&p)), (vec![3], vec![2]));
+        // A record past the size limit is refused with its line; the rest is read.
+        let huge = "很".repeat(MAX_RECORD_BYTES / 3 + 1);
+        let p = parse_str(&format!("{{\"text\": \"好\"}}\n{{\"text\": \"{huge}\"}}\n{{\"text\": \"也好\"}}\n"), Format::Jsonl);
+        assert_eq!((lines_of(&p), rejected_lines(&p)), (vec![1, 3], vec![2]));
+        assert!(p.rejected[0].reason.contains("记录过长"), "{}", p.rejected[0].reason);
+        let p = parse_str(&format!("text\n好\n{huge}\n也好\n"), Format::Csv);
+        assert_eq!((lines_of(&p), rejected_lines(&p)), (vec![2, 4], vec![3]));
+        let p = parse_str(&format!("[{{\"text\": \"{huge}\"}}, {{\"text\": \"好\"}}]"), Format::Jsonl);
+        assert_eq!(p.posts.len(), 1);
+        assert_eq!(p.rejected.len(), 1);
+    }
+
+    #[test]
+    fn items_keep_the_input_order_even_on_one_line() {
+        let p = parse_str("[{\"text\": \"一\"}, {\"author\": \"x\"}, {\"text\": \"三\"}, 5]", Format::Jsonl);
+        assert_eq!(p.items, vec![Item::Post(0), Item::Rejected(0), Item::Post(1), Item::Rejected(1)]);
+        assert!(p.posts.iter().all(|(l, _)| *l == 1));
+        let p = parse_str("text,author\n一,甲\n\n,乙\n三,丙\n", Format::Csv);
+        assert_eq!(p.items, vec![Item::Post(0), Item::Rejected(0), Item::Post(1)]);
     }
 
     #[test]

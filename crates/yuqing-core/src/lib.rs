@@ -18,6 +18,7 @@ pub mod audit;
 pub mod duty;
 pub mod incident;
 pub mod people;
+pub mod span;
 
 /// China Standard Time (UTC+8), the local time of the response plans.
 pub fn china() -> chrono::FixedOffset {

@@ -13,7 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use serde_json::json;
-use yuqing_core::input::{self, Format};
+use yuqing_core::input::{self, Format, Item};
 use yuqing_core::url::canonical_url;
 use yuqing_core::PostInput;
 use yuqing_store::collect as records;
@@ -25,9 +25,19 @@ use crate::AppState;
 
 /// Where pushed posts go: the pipeline (analysis, stories, grades, alerts). Implemented by the binary.
 pub trait PostSink: Send + Sync {
-    /// Ingests posts (with their index in the batch); returns (index, post id) of those stored,
-    /// once committed. Blocking.
-    fn push(&self, posts: Vec<(usize, PostInput)>) -> Result<Vec<(usize, i64)>, String>;
+    /// Ingests posts, each with a key (its index in the request); returns what became of each once
+    /// committed. An error means nothing of this call was stored. Blocking.
+    fn push(&self, posts: Vec<(usize, PostInput)>) -> Result<PushOutcome, String>;
+}
+
+/// What the pipeline did with pushed posts, by the key each was handed with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushOutcome {
+    /// (key, post id) of each post stored.
+    pub stored: Vec<(usize, i64)>,
+    /// (key, post id it repeats) of each exact duplicate: of a post stored before, or of another
+    /// post of the same call.
+    pub duplicates: Vec<(usize, i64)>,
 }
 
 /// The most posts one push may carry.
@@ -39,17 +49,36 @@ fn err(status: StatusCode, msg: impl Into<String>) -> Response {
 
 #[derive(Debug, Serialize)]
 struct ItemResult {
-    /// 1-based line (or array element) of the item in the request body.
+    /// 0-based position of the item in the request: its element of a JSON array, its record of JSONL.
+    index: usize,
+    /// 1-based line where the item starts in the request body.
     line: usize,
     /// accepted / duplicate / rejected
     status: &'static str,
+    /// The post stored for this item (accepted only).
     #[serde(skip_serializing_if = "Option::is_none")]
     post_id: Option<i64>,
+    /// The stored post this item repeats (duplicate only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duplicate_of: Option<i64>,
+    /// The earlier item of this request it repeats, when it repeats one (duplicate only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duplicate_of_index: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
 }
 
-/// `POST /api/v1/posts`: a JSONL body (or a JSON array) of posts.
+/// What the URL check before the pipeline decided for one post.
+enum Check {
+    Fresh,
+    /// Its canonical URL is stored already (as this post).
+    StoredUrl(Option<i64>),
+    /// Its canonical URL is that of an earlier item of the request (that item's index).
+    SameUrlAs(usize),
+}
+
+/// `POST /api/v1/posts`: a JSONL body (or a JSON array) of posts. Every item gets its own answer,
+/// by its index in the request, matching what was committed.
 pub async fn push_posts(State(state): State<AppState>, cu: CurrentUser, body: Bytes) -> Response {
     let Some(sink) = state.ingest.clone() else {
         return err(StatusCode::SERVICE_UNAVAILABLE, "本服务未开启写入（只读模式），无法接收推送");
@@ -65,59 +94,122 @@ pub async fn push_posts(State(state): State<AppState>, cu: CurrentUser, body: By
         let reasons: Vec<String> = parsed.rejected.iter().take(5).map(|r| format!("第 {} 行：{}", r.line, r.reason)).collect();
         return err(StatusCode::BAD_REQUEST, format!("没有一条可接收的帖文。{}", reasons.join("；")));
     }
-    if parsed.posts.len() + parsed.rejected.len() > MAX_PUSH {
-        return err(StatusCode::BAD_REQUEST, format!("一次最多推送 {MAX_PUSH} 条，收到 {} 条；请分批推送", parsed.posts.len() + parsed.rejected.len()));
+    if parsed.items.len() > MAX_PUSH {
+        return err(StatusCode::BAD_REQUEST, format!("一次最多推送 {MAX_PUSH} 条，收到 {} 条；请分批推送", parsed.items.len()));
     }
-    let mut results: Vec<ItemResult> = parsed
-        .rejected
-        .iter()
-        .map(|r| ItemResult { line: r.line, status: "rejected", post_id: None, reason: Some(r.reason.clone()) })
-        .collect();
-    let who = cu.user.name.clone();
-    let outcome = with_data(&state, {
-        let posts = parsed.posts;
-        move |d| {
-            // Canonical URLs, and posts whose URL is stored already (from any source) are duplicates.
-            let conn = d.store.connection();
-            let mut fresh = Vec::new();
-            let mut dups = Vec::new();
-            let mut seen = std::collections::HashSet::new();
-            for (line, mut p) in posts {
-                p.url = p.url.map(|u| canonical_url(&u)).filter(|u| !u.is_empty());
-                if let Some(u) = &p.url {
-                    let stored = records::posts_with_url(conn, u).map_err(|e| e.to_string())?;
-                    if !seen.insert(u.clone()) || !stored.is_empty() {
-                        dups.push((line, stored.first().copied()));
-                        continue;
-                    }
+    // Each item by its index in the request: several elements of a JSON array share a line.
+    let mut results: Vec<ItemResult> = Vec::with_capacity(parsed.items.len());
+    let mut posts: Vec<(usize, PostInput)> = Vec::with_capacity(parsed.posts.len());
+    let mut slots: Vec<Option<(usize, PostInput)>> = parsed.posts.into_iter().map(Some).collect();
+    for (index, item) in parsed.items.iter().enumerate() {
+        let (line, status, reason) = match *item {
+            Item::Post(i) => match slots.get_mut(i).and_then(Option::take) {
+                Some((line, post)) => {
+                    posts.push((index, post));
+                    (line, "accepted", None)
                 }
-                fresh.push((line, p));
+                None => continue,
+            },
+            Item::Rejected(i) => match parsed.rejected.get(i) {
+                Some(r) => (r.line, "rejected", Some(r.reason.clone())),
+                None => continue,
+            },
+        };
+        results.push(ItemResult { index, line, status, post_id: None, duplicate_of: None, duplicate_of_index: None, reason });
+    }
+    let who = cu.user.name.clone();
+    let outcome = with_data(&state, move |d| {
+        // Canonical URLs; a post whose URL is stored already (from any source), or was given by an
+        // earlier item of this request, is a duplicate.
+        let conn = d.store.connection();
+        let mut fresh = Vec::new();
+        let mut checks: HashMap<usize, Check> = HashMap::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (index, mut p) in posts {
+            p.url = p.url.map(|u| canonical_url(&u)).filter(|u| !u.is_empty());
+            if let Some(u) = &p.url {
+                if let Some(first) = seen.get(u) {
+                    checks.insert(index, Check::SameUrlAs(*first));
+                    continue;
+                }
+                seen.insert(u.clone(), index);
+                let stored = records::posts_with_url(conn, u).map_err(|e| e.to_string())?;
+                if !stored.is_empty() {
+                    checks.insert(index, Check::StoredUrl(stored.first().copied()));
+                    continue;
+                }
             }
-            Ok((fresh, dups))
+            checks.insert(index, Check::Fresh);
+            fresh.push((index, p));
         }
+        Ok((fresh, checks))
     })
     .await;
-    let (fresh, dups) = match outcome {
+    let (fresh, checks) = match outcome {
         Ok(x) => x,
-        Err(e) => return err(StatusCode::INTERNAL_SERVER_ERROR, e),
+        Err(e) => {
+            tracing::error!(error = %e, "push: the duplicate check failed");
+            return err(StatusCode::INTERNAL_SERVER_ERROR, "入库失败：无法查重，本批帖文均未入库，请稍后重试");
+        }
     };
-    let lines: Vec<usize> = fresh.iter().map(|(l, _)| *l).collect();
-    let stored = match tokio::task::spawn_blocking(move || sink.push(fresh)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return err(StatusCode::INTERNAL_SERVER_ERROR, format!("入库失败（已入库的数据不受影响）：{e}")),
-        Err(e) => return err(StatusCode::INTERNAL_SERVER_ERROR, format!("内部错误：{e}")),
+    let pushed = if fresh.is_empty() { Ok(Ok(PushOutcome::default())) } else { tokio::task::spawn_blocking(move || sink.push(fresh)).await };
+    let outcome = match pushed {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => {
+            // The sink commits a push whole or not at all: nothing of it was stored.
+            tracing::error!(by = %who, error = %e, "push: ingest failed; nothing of it was stored");
+            return err(StatusCode::INTERNAL_SERVER_ERROR, "入库失败，本批帖文均未入库（已入库的数据不受影响），请稍后重试");
+        }
+        Err(e) => {
+            tracing::error!(by = %who, error = %e, "push: ingest task failed");
+            return err(StatusCode::INTERNAL_SERVER_ERROR, "入库失败：内部错误，请稍后重试");
+        }
     };
-    let by_line: HashMap<usize, i64> = stored.into_iter().collect();
-    for line in lines {
-        match by_line.get(&line) {
-            Some(id) => results.push(ItemResult { line, status: "accepted", post_id: Some(*id), reason: None }),
-            None => results.push(ItemResult { line, status: "duplicate", post_id: None, reason: Some("与已入库的帖文重复".into()) }),
+    let stored: HashMap<usize, i64> = outcome.stored.iter().copied().collect();
+    let stored_by_id: HashMap<i64, usize> = outcome.stored.iter().map(|(i, id)| (*id, *i)).collect();
+    let repeats: HashMap<usize, i64> = outcome.duplicates.iter().copied().collect();
+    let lines: HashMap<usize, usize> = results.iter().map(|r| (r.index, r.line)).collect();
+    let first_of = |index: usize| stored.get(&index).or_else(|| repeats.get(&index)).copied();
+    for r in results.iter_mut().filter(|r| r.status == "accepted") {
+        let i = r.index;
+        match checks.get(&i) {
+            Some(Check::StoredUrl(id)) => {
+                r.status = "duplicate";
+                r.duplicate_of = *id;
+                r.reason = Some("同一网址的帖文已入库".into());
+            }
+            Some(Check::SameUrlAs(j)) => {
+                let j = *j;
+                let earlier = checks.get(&j).and_then(|c| match c {
+                    Check::StoredUrl(id) => *id,
+                    _ => first_of(j),
+                });
+                r.status = "duplicate";
+                r.duplicate_of = earlier;
+                r.duplicate_of_index = Some(j);
+                r.reason = Some(format!("与本次推送的第 {j} 项（第 {} 行）网址相同", lines.get(&j).copied().unwrap_or(0)));
+            }
+            _ => match (stored.get(&i), repeats.get(&i)) {
+                (Some(id), _) => r.post_id = Some(*id),
+                (None, Some(id)) => {
+                    r.status = "duplicate";
+                    r.duplicate_of = Some(*id);
+                    match stored_by_id.get(id) {
+                        Some(j) => {
+                            r.duplicate_of_index = Some(*j);
+                            r.reason = Some(format!("与本次推送的第 {j} 项（第 {} 行）重复", lines.get(j).copied().unwrap_or(0)));
+                        }
+                        None => r.reason = Some(format!("与已入库的帖文（编号 {id}）重复")),
+                    }
+                }
+                (None, None) => {
+                    tracing::warn!(index = i, "push: the pipeline reported nothing for an item");
+                    r.status = "rejected";
+                    r.reason = Some("未入库（请重新推送这一条）".into());
+                }
+            },
         }
     }
-    for (line, id) in dups {
-        results.push(ItemResult { line, status: "duplicate", post_id: id, reason: Some("同一网址的帖文已入库".into()) });
-    }
-    results.sort_by_key(|r| r.line);
     let count = |s: &str| results.iter().filter(|r| r.status == s).count();
     tracing::info!(by = %who, accepted = count("accepted"), duplicates = count("duplicate"), rejected = count("rejected"), "posts pushed");
     Json(json!({

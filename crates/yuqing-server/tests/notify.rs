@@ -409,6 +409,94 @@ async fn overlapping_passes_send_each_message_once() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// One dead channel does not delay the others.
+
+/// A receiver that accepts connections and never answers; counts the connections.
+async fn black_hole() -> (SocketAddr, Arc<AtomicI64>) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let accepted = Arc::new(AtomicI64::new(0));
+    let n = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = vec![];
+        while let Ok((s, _)) = l.accept().await {
+            n.fetch_add(1, Ordering::SeqCst);
+            held.push(s);
+        }
+    });
+    (addr, accepted)
+}
+
+/// `n` messages on `channel` that failed once at t(0): retries due at t(30).
+fn backlog(conn: &impl OutboxConn, channel: &str, n: usize) -> Vec<i64> {
+    (0..n)
+        .map(|i| {
+            let id = enqueue(conn, &message(channel, &format!("old:{i}")), t(0));
+            let failed = outbox::AttemptOutcome::Failed("请求超时（1 秒）".into());
+            conn.with_conn(move |c| outbox::record_attempt(c, id, t(0), &failed, &RetryPolicy::default())).unwrap();
+            id
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_alert_is_delivered_in_the_first_pass_despite_a_dead_channels_backlog() {
+    let rx = Receiver::start(0, Fail::Http500, None).await;
+    let (hole, _) = black_hole().await;
+    let mut dead = http_channel("旧系统", ChannelKind::Webhook, format!("http://{hole}/"), None);
+    dead.timeout_secs = Some(1);
+    let d = Arc::new(Deliverer::new(&[dead, http_channel("值班群", ChannelKind::Webhook, rx.url("/webhook"), None)]).unwrap());
+    let (_dir, conn) = store();
+    // More retries than a whole pass takes, all due long before the new alert.
+    let old = backlog(&conn, "旧系统", 60);
+    let alert = enqueue(&conn, &message("值班群", "alert:new"), t(100));
+
+    let counts = pass(&conn, &d, t(100)).await;
+    assert_eq!(get(&conn, alert).status, OutboxStatus::Delivered, "{counts:?}");
+    assert_eq!(rx.accepted_ids(), HashMap::from([(alert, 1)]));
+    // The dead channel was probed once; the rest of its share went back untried, due as before.
+    let per_channel = WorkerOptions::default().per_channel;
+    let tried: Vec<i64> = old.iter().copied().filter(|&id| attempts(&conn, id).len() == 2).collect();
+    assert_eq!(tried.len(), 1, "{counts:?}");
+    assert_eq!(counts, RunCounts { claimed: 1 + per_channel, delivered: 1, retrying: 1, deferred: per_channel - 1, ..Default::default() });
+    for id in old.iter().filter(|id| !tried.contains(id)) {
+        let m = get(&conn, *id);
+        assert_eq!((m.status, m.attempts, m.next_attempt_at), (OutboxStatus::Pending, 1, t(30)), "message {id}");
+    }
+    // Nothing is lost: the backlog keeps coming due and is worked through, one probe per pass
+    // while the channel stays dead.
+    let c = pass(&conn, &d, t(101)).await;
+    assert_eq!((c.retrying, c.deferred), (1, per_channel - 1), "{c:?}");
+}
+
+#[tokio::test]
+async fn the_worker_delivers_a_new_alert_while_a_dead_channel_is_still_timing_out() {
+    let rx = Receiver::start(0, Fail::Http500, None).await;
+    let (hole, connections) = black_hole().await;
+    let mut dead = http_channel("旧系统", ChannelKind::Webhook, format!("http://{hole}/"), None);
+    dead.timeout_secs = Some(10);
+    let channels = [dead, http_channel("值班群", ChannelKind::Webhook, rx.url("/webhook"), None)];
+    let (_dir, conn) = store();
+    let old = backlog(&conn, "旧系统", 3);
+    let clock = Arc::new(move || t(100));
+    let opts = WorkerOptions { interval: Duration::from_secs(3600), clock, ..WorkerOptions::default() };
+    let worker = spawn_outbox_worker(conn.clone(), Arc::new(Deliverer::new(&channels).unwrap()), opts);
+    // The dead channel's lane is on the network, waiting for its timeout.
+    wait_until("the dead channel is being tried", || connections.load(Ordering::SeqCst) >= 1).await;
+    let alert = enqueue(&conn, &message("值班群", "alert:new"), t(100));
+    worker.wake();
+    let c2 = conn.clone();
+    wait_until("the new alert delivered", || get(&c2, alert).status == OutboxStatus::Delivered).await;
+    worker.shutdown().await;
+    // The alert's attempt was recorded before the dead channel's: it did not wait for that lane.
+    let alert_attempt = attempts(&conn, alert)[0].id;
+    let probes: Vec<i64> = old.iter().flat_map(|&id| attempts(&conn, id)).filter(|a| a.at == t(100)).map(|a| a.id).collect();
+    assert_eq!(probes.len(), 1, "one probe of the dead channel, its other retries given back");
+    assert!(alert_attempt < probes[0], "alert attempt {alert_attempt}, dead channel's probe {}", probes[0]);
+    assert_eq!(rx.accepted_ids(), HashMap::from([(alert, 1)]));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Restart: the background worker runs on the real data directory with a controllable clock; it is
 // stopped mid-way (and one claim is left dangling, as after a crash), the directory reopened, and the
 // worker started again.

@@ -148,6 +148,18 @@ pub struct FullTextIndex {
     pending: usize,
     pending_upto: i64,
     dir: PathBuf,
+    /// A rollback failed: the writer may be unusable (tantivy must not be asked to roll it back
+    /// again), so the next rollback reopens the index instead.
+    writer_lost: bool,
+}
+
+/// The last post id the index's last commit holds (its payload `upto:N`).
+fn committed_upto_of(index: &Index) -> Result<i64> {
+    Ok(index
+        .load_metas()?
+        .payload
+        .and_then(|p| p.strip_prefix("upto:").and_then(|n| n.parse::<i64>().ok()))
+        .unwrap_or(0))
 }
 
 fn schema() -> Schema {
@@ -179,11 +191,7 @@ impl FullTextIndex {
             _ => Index::create_in_dir(dir, schema())?,
         };
         index.tokenizers().register(TOKENIZER, WordListTokenizer::default());
-        let committed_upto = index
-            .load_metas()?
-            .payload
-            .and_then(|p| p.strip_prefix("upto:").and_then(|n| n.parse::<i64>().ok()))
-            .unwrap_or(0);
+        let committed_upto = committed_upto_of(&index)?;
         let writer = index.writer_with_num_threads(1, 96_000_000)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let s = index.schema();
@@ -201,6 +209,7 @@ impl FullTextIndex {
             pending: 0,
             pending_upto: committed_upto,
             dir: dir.to_path_buf(),
+            writer_lost: false,
         })
     }
 
@@ -260,10 +269,26 @@ impl FullTextIndex {
     /// Drops everything added since the last commit (after a failed database write, so the index
     /// never holds a post the database does not; `DataDir::catch_up_index` then adds back what the
     /// database did store).
+    ///
+    /// Also the way back after a failed commit (a full disk): what the last commit on disk holds is
+    /// read again, so a catch-up from the database starts where the index really is. When the writer
+    /// cannot be rolled back the index is reopened (and rebuilt if unreadable).
     pub fn rollback(&mut self) -> Result<()> {
-        self.writer.rollback()?;
-        self.pending = 0;
-        self.pending_upto = self.committed_upto;
+        if !self.writer_lost {
+            match self.writer.rollback() {
+                Ok(_) => {
+                    self.pending = 0;
+                    self.committed_upto = committed_upto_of(self.writer.index())?;
+                    self.pending_upto = self.committed_upto;
+                    return Ok(());
+                }
+                Err(e) => {
+                    self.writer_lost = true;
+                    tracing::warn!(error = %e, "full-text index writer could not roll back; reopening the index");
+                }
+            }
+        }
+        *self = FullTextIndex::open(&self.dir, self.segmenter.clone())?;
         Ok(())
     }
 

@@ -28,7 +28,7 @@ pub use sqlite::{PostFilter, SqliteStore, COUNT_CAP};
 /// than this many hits plus one page (a top-K that large would be allocated up front).
 pub const MAX_OFFSET: usize = 10_000;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use yuqing_core::{Alert, Grade};
@@ -61,8 +61,8 @@ pub trait Store: Send {
     fn next_post_id(&self) -> Result<i64>;
     /// One past the largest story id stored.
     fn next_story_id(&self) -> Result<i64>;
-    /// Which of these dedup keys are already stored.
-    fn known_dedup_keys(&self, keys: &[u64]) -> Result<HashSet<u64>>;
+    /// Which of these dedup keys are already stored, and the post stored under each.
+    fn known_dedup_keys(&self, keys: &[u64]) -> Result<HashMap<u64, i64>>;
     /// The first stored post with this content hash, if any.
     fn first_with_content(&self, content_hash: u64) -> Result<Option<i64>>;
     /// Writes a batch atomically: all of it or nothing.

@@ -246,10 +246,88 @@ pub fn due(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result<Vec<Ou
 /// The messages are returned as they were before the claim.
 pub fn claim(conn: &Connection, now: DateTime<Utc>, limit: usize, lease: Duration) -> Result<Vec<OutboxMessage>> {
     let picked = due(conn, now, limit)?;
+    take(conn, picked, now, lease)
+}
+
+/// How many due messages [`claim_fair`] takes, and of which channels.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClaimLimits<'a> {
+    /// At most this many messages in all.
+    pub total: usize,
+    /// At most this many of one channel, so a backlog on one cannot crowd out the others.
+    pub per_channel: usize,
+    /// Channels being delivered right now: nothing of theirs is claimed.
+    pub busy: &'a [String],
+    /// Channels that failed recently: only their new messages (never tried yet) are claimed; their
+    /// retries wait for the next pass after the pause.
+    pub new_only: &'a [String],
+}
+
+/// Like [`claim`], but fair between channels: within a channel new messages (never tried) come
+/// before retries, each in due order, and at most `per_channel` of one channel are taken; the
+/// channels take turns (every channel's first, then every channel's second, …) up to `total`. So a
+/// new alert is claimed in the first pass however large another channel's backlog of retries is.
+pub fn claim_fair(conn: &Connection, now: DateTime<Utc>, limits: &ClaimLimits<'_>, lease: Duration) -> Result<Vec<OutboxMessage>> {
+    if limits.total == 0 || limits.per_channel == 0 {
+        return Ok(Vec::new());
+    }
+    use rusqlite::types::Value;
+    let mut args: Vec<Value> = vec![
+        Value::Integer(ts(now)),
+        Value::Integer(i64::try_from(limits.per_channel).unwrap_or(i64::MAX)),
+        Value::Integer(i64::try_from(limits.total).unwrap_or(i64::MAX)),
+    ];
+    fn list(names: &[String], args: &mut Vec<Value>) -> String {
+        let marks: Vec<String> = names
+            .iter()
+            .map(|n| {
+                args.push(Value::Text(n.clone()));
+                format!("?{}", args.len())
+            })
+            .collect();
+        marks.join(", ")
+    }
+    let mut filter = String::new();
+    if !limits.busy.is_empty() {
+        filter.push_str(&format!(" AND channel NOT IN ({})", list(limits.busy, &mut args)));
+    }
+    if !limits.new_only.is_empty() {
+        filter.push_str(&format!(" AND NOT (attempts > 0 AND channel IN ({}))", list(limits.new_only, &mut args)));
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM (\
+            SELECT {COLUMNS}, ROW_NUMBER() OVER (PARTITION BY channel ORDER BY attempts > 0, next_attempt_at, id) AS turn \
+            FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?1{filter}\
+         ) WHERE turn <= ?2 ORDER BY turn, attempts > 0, next_attempt_at, id LIMIT ?3"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), message_from_row)?;
+    let picked = collect(rows)?;
+    take(conn, picked, now, lease)
+}
+
+/// When a claim made at `now` with `lease` runs out.
+fn lease_end(now: DateTime<Utc>, lease: Duration) -> i64 {
+    ts(now).saturating_add(secs(lease).max(1))
+}
+
+/// Gives back a message claimed at `now` with `lease` that was not tried (its channel was failing):
+/// due again at `due_at`, its due time before the claim, so nothing is lost or pushed back. False
+/// when the claim no longer holds it (an outcome was recorded meanwhile).
+pub fn release(conn: &Connection, id: i64, due_at: DateTime<Utc>, now: DateTime<Utc>, lease: Duration) -> Result<bool> {
+    let n = conn.execute(
+        "UPDATE outbox SET next_attempt_at = ?1 WHERE id = ?2 AND status = 'pending' AND next_attempt_at = ?3",
+        params![ts(due_at), id, lease_end(now, lease)],
+    )?;
+    Ok(n == 1)
+}
+
+/// Moves the picked messages' next attempt past the lease; returns those this call took.
+fn take(conn: &Connection, picked: Vec<OutboxMessage>, now: DateTime<Utc>, lease: Duration) -> Result<Vec<OutboxMessage>> {
     if picked.is_empty() {
         return Ok(picked);
     }
-    let until = ts(now).saturating_add(secs(lease).max(1));
+    let until = lease_end(now, lease);
     let mut stmt = conn.prepare_cached(
         "UPDATE outbox SET next_attempt_at = ?1 WHERE id = ?2 AND status = 'pending' AND next_attempt_at <= ?3",
     )?;

@@ -1,7 +1,7 @@
 //! The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a committed batch
 //! survives a crash or power cut and an interrupted one leaves no trace.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -300,10 +300,10 @@ impl Store for SqliteStore {
         Ok(self.conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM stories", [], |r| r.get(0))?)
     }
 
-    fn known_dedup_keys(&self, keys: &[u64]) -> Result<HashSet<u64>> {
-        let mut known = HashSet::new();
-        for_chunks_of(&self.conn, "SELECT dedup_key FROM posts WHERE dedup_key IN", "", keys, |row| {
-            known.insert(row.get::<_, i64>(0)? as u64);
+    fn known_dedup_keys(&self, keys: &[u64]) -> Result<HashMap<u64, i64>> {
+        let mut known = HashMap::new();
+        for_chunks_of(&self.conn, "SELECT dedup_key, id FROM posts WHERE dedup_key IN", "", keys, |row| {
+            known.insert(row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)?);
             Ok(())
         })?;
         Ok(known)

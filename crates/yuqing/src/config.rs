@@ -157,6 +157,22 @@ pub struct Config {
     explicit_routing: Vec<AssignmentRule>,
 }
 
+/// The message of a TOML or value error, naming the key it is about (`desk.ack_timeout`) when the
+/// message does not already: a duration's message reads "配置项 desk.ack_timeout 的时长“…”…".
+fn with_key(e: &toml::de::Error) -> String {
+    let message = e.message().trim();
+    // toml names the key only in its plain rendering (without the source excerpt).
+    let mut plain = e.clone();
+    plain.set_input(None);
+    let shown = plain.to_string();
+    let key = shown.lines().rev().find_map(|l| l.strip_prefix("in `").and_then(|k| k.strip_suffix('`')));
+    match key {
+        Some(key) if message.starts_with("时长“") => format!("配置项 {key} 的{message}"),
+        Some(key) if !message.contains(key.rsplit('.').next().unwrap_or(key)) => format!("配置项 {key}：{message}"),
+        _ => message.to_string(),
+    }
+}
+
 fn line_col(src: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(src.len());
     let before = &src[..offset];
@@ -222,7 +238,7 @@ impl Config {
         };
         let raw: RawConfig = toml::from_str(src).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
-            at(offset, e.message().trim().to_string())
+            at(offset, with_key(&e))
         })?;
 
         let mut rules = Vec::new();
@@ -269,6 +285,25 @@ impl Config {
         }
         if raw.assembly.window_hours <= 0 || raw.assembly.close_after_hours <= 0 {
             return Err(at(src.find("[assembly]").unwrap_or(0), "window_hours 与 close_after_hours 必须为正数".into()));
+        }
+        // Every duration is bounded (3650 days) so no time arithmetic on it can overflow.
+        let max_days = yuqing_core::span::MAX_DAYS;
+        let bounded = [
+            ("assembly.window_hours", u64::try_from(raw.assembly.window_hours).unwrap_or(0), 24),
+            ("assembly.close_after_hours", u64::try_from(raw.assembly.close_after_hours).unwrap_or(0), 24),
+            ("auth.idle_minutes", u64::from(raw.auth.idle_minutes), 24 * 60),
+            ("auth.absolute_hours", u64::from(raw.auth.absolute_hours), 24),
+            ("auth.failure_window_minutes", u64::from(raw.auth.failure_window_minutes), 24 * 60),
+            ("auth.lockout_minutes", u64::from(raw.auth.lockout_minutes), 24 * 60),
+        ];
+        for (key, value, per_day) in bounded {
+            if value > max_days * per_day {
+                let name = key.rsplit('.').next().unwrap_or(key);
+                return Err(at(
+                    src.find(name).unwrap_or(0),
+                    format!("配置项 {key} 的值 {value} 超出范围（最长 {max_days} 天，即 {}）", max_days * per_day),
+                ));
+            }
         }
         if raw.assembly.near_duplicate_bits > yuqing_core::MAX_NEAR_DUPLICATE_BITS {
             return Err(at(
@@ -456,6 +491,40 @@ mod tests {
             .join("\n");
         let c = parse(&uncommented).unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
         assert_eq!(c.sources.len(), 4);
+    }
+
+    /// Every place a duration is read refuses one past 3650 days (or zero where zero makes no
+    /// sense) at load, with a message naming the key — instead of loading it and panicking later.
+    #[test]
+    fn durations_out_of_range_are_refused_naming_the_key() {
+        let source = "[[sources]]\nid = \"bbs\"\nname = \"论坛\"\nkind = \"feed\"\nurl = \"http://bbs.example/feed.xml\"\n";
+        let cases: Vec<(String, &str, &str)> = vec![
+            ("[collect]\nsnapshot_retention = \"99999999999d\"\n".into(), "collect.snapshot_retention", "超出范围（最长 3650 天）"),
+            ("[collect]\npoliteness = \"3651d\"\n".into(), "collect.politeness", "超出范围"),
+            ("[collect]\nconnect_timeout = \"0s\"\n".into(), "collect.connect_timeout", "必须大于零"),
+            ("[collect]\nsources_reload = \"1000000000000d\"\n".into(), "collect.sources_reload", "超出范围"),
+            (format!("{source}interval = \"99999999999d\"\n"), "sources.interval", "超出范围"),
+            (format!("{source}timeout = \"0s\"\n"), "sources.timeout", "必须大于零"),
+            ("[desk]\nack_timeout = \"1000000000000d\"\n".into(), "desk.ack_timeout", "超出范围"),
+            ("[desk]\ntick = \"0s\"\n".into(), "desk.tick", "必须大于零"),
+            ("[deadlines]\nreview = \"1000000000000d\"\n".into(), "deadlines.review", "超出范围"),
+            ("[deadlines]\nreview = \"5000d\"\n".into(), "deadlines.review", "超出范围（最长 3650 天）"),
+            (
+                "[deadlines.first_report]\nI = \"1000000000000d\"\nII = \"30m\"\nIII = \"30m\"\nIV = \"30m\"\n".into(),
+                "deadlines.first_report.I",
+                "超出范围",
+            ),
+            ("[assembly]\nwindow_hours = 99999999999\n".into(), "assembly.window_hours", "超出范围"),
+            ("[auth]\nidle_minutes = 4000000000\n".into(), "auth.idle_minutes", "超出范围"),
+        ];
+        for (src, key, why) in cases {
+            let e = parse(&src).unwrap_err().to_string();
+            assert!(e.contains(key) && e.contains(why), "{src}: {e}");
+            assert!(e.contains("第 2 行") || e.contains("第 1 行") || e.contains("第 6 行"), "the place is named: {e}");
+        }
+        // The bound itself loads.
+        let c = parse("[collect]\nsnapshot_retention = \"3650d\"\n[desk]\nfollow_up_window = \"3650d\"\n").unwrap();
+        assert_eq!(c.collect.retention(), std::time::Duration::from_secs(3650 * 86_400));
     }
 
     #[test]

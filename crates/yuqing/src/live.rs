@@ -12,12 +12,12 @@ use chrono::Utc;
 use yuqing_collect::source::parse_source_toml;
 use yuqing_collect::{Sink, Source};
 use yuqing_core::PostInput;
-use yuqing_server::collect_api::PostSink;
+use yuqing_server::collect_api::{PostSink, PushOutcome};
 use yuqing_server::Desk;
 use yuqing_store::collect::{self as records, SourceState};
 
 use crate::config::Config;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{IngestReport, Pipeline};
 
 pub struct Live {
     pipeline: Mutex<Pipeline>,
@@ -58,13 +58,18 @@ impl Live {
         yuqing_collect::collector::rule_phrases(&p.config().rules)
     }
 
-    fn ingest_posts(&self, posts: Vec<(usize, PostInput)>) -> Result<Vec<(usize, i64)>, String> {
+    /// Ingests posts; `Ok` once they are committed, with what became of each. After the commit
+    /// nothing turns the answer into a failure: a full-text index that cannot commit (a full disk)
+    /// is logged and catches up from the database at the next flush or on restart.
+    fn ingest_posts(&self, posts: Vec<(usize, PostInput)>) -> Result<IngestReport, String> {
         let now = Utc::now();
         let mut p = self.pipeline.lock().unwrap_or_else(PoisonError::into_inner);
         // Rules saved on the 监测规则 page apply from this batch on, and route to their departments.
         self.refresh_rules(&mut p)?;
         let report = p.ingest(posts, now).map_err(|e| e.to_string())?;
-        p.flush().map_err(|e| e.to_string())?;
+        if let Err(e) = p.flush() {
+            tracing::error!(error = %e, stored = report.stored, "posts stored, but the full-text index could not commit; it catches up at the next flush or on restart");
+        }
         if !report.alerts.is_empty() {
             let data = p.data();
             match self.desk.tick(&data.store, now) {
@@ -74,13 +79,16 @@ impl Live {
             drop(data);
             self.wake();
         }
-        Ok(report.stored_ids)
+        Ok(report)
     }
 }
 
+// A push is one pipeline batch, so it is committed whole or not at all (and its answer says which).
+const _: () = assert!(yuqing_server::collect_api::MAX_PUSH <= crate::pipeline::BATCH);
+
 impl Sink for Live {
     fn ingest(&self, posts: Vec<(usize, PostInput)>) -> Result<Vec<(usize, i64)>, String> {
-        self.ingest_posts(posts)
+        self.ingest_posts(posts).map(|r| r.stored_ids)
     }
 
     fn source_failing(&self, src: &Source, state: &SourceState) -> Result<(), String> {
@@ -103,8 +111,9 @@ impl Sink for Live {
 }
 
 impl PostSink for Live {
-    fn push(&self, posts: Vec<(usize, PostInput)>) -> Result<Vec<(usize, i64)>, String> {
-        self.ingest_posts(posts)
+    fn push(&self, posts: Vec<(usize, PostInput)>) -> Result<PushOutcome, String> {
+        let report = self.ingest_posts(posts)?;
+        Ok(PushOutcome { stored: report.stored_ids, duplicates: report.duplicate_ids })
     }
 }
 

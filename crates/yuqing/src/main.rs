@@ -326,7 +326,12 @@ fn run(cli: Cli) -> Result<()> {
                 per_file.push((file.clone(), report.clone()));
                 total.merge(report);
             }
-            pipeline.flush()?;
+            // The posts are committed: an index that cannot commit (a full disk) does not turn the
+            // report into a failure; it catches up from the database on the next run.
+            if let Err(e) = pipeline.flush() {
+                tracing::error!(error = %e, "full-text index could not commit after the posts were stored");
+                eprintln!("警告：帖文已入库，但全文索引未能更新（磁盘空间不足或索引目录不可写？），下次运行时会自动补齐。");
+            }
             if cli.json {
                 let files: Vec<_> = per_file
                     .iter()

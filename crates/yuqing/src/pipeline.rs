@@ -4,7 +4,7 @@
 //! Invariant: a batch is written whole or not at all, and the in-memory state (assembler, story
 //! trackers) is rebuilt from the store on open, so stopping at any point loses nothing.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -48,6 +48,10 @@ pub struct IngestReport {
     /// (input line, post id) of every post stored, for callers that link posts to their evidence.
     #[serde(skip)]
     pub stored_ids: Vec<(usize, i64)>,
+    /// (input line, the post it repeats) of every exact duplicate: a post stored before, or one
+    /// stored earlier in the same input.
+    #[serde(skip)]
+    pub duplicate_ids: Vec<(usize, i64)>,
     pub new_stories: usize,
     pub alerts: Vec<NewAlert>,
     pub closed_stories: usize,
@@ -60,6 +64,7 @@ impl IngestReport {
         self.duplicates += other.duplicates;
         self.rejected.extend(other.rejected);
         self.stored_ids.extend(other.stored_ids);
+        self.duplicate_ids.extend(other.duplicate_ids);
         self.new_stories += other.new_stories;
         self.alerts.extend(other.alerts);
         self.closed_stories += other.closed_stories;
@@ -90,13 +95,18 @@ pub struct Pipeline {
     /// one is assembled (opened on first use; given back after each ingest).
     writer: Option<SqliteStore>,
     next_post_id: i64,
+    /// The full-text index failed (a commit on a full disk, a broken writer) after the database
+    /// had committed: it holds less than the database. New posts are not added to it until
+    /// `flush` has rolled it back and caught it up from the database (a restart does the same).
+    index_behind: bool,
 }
 
 /// What the batch being written (not yet committed) holds, for the exact-duplicate checks of the
 /// batch assembled meanwhile.
 #[derive(Debug, Default)]
 struct InFlight {
-    keys: HashSet<u64>,
+    /// Dedup key → the post stored under it.
+    keys: HashMap<u64, i64>,
     /// Content hash → the first post with it (stored earlier or in that batch).
     content: HashMap<u64, i64>,
 }
@@ -226,6 +236,7 @@ impl Pipeline {
             data: Arc::new(Mutex::new(data)),
             writer: None,
             next_post_id,
+            index_behind: false,
         })
     }
 
@@ -367,8 +378,15 @@ impl Pipeline {
         self.writer = None;
         let shared = self.data.clone();
         let mut data = lock(&shared);
-        data.fts.rollback()?;
-        data.catch_up_index()?;
+        // The index is derived: when it cannot be put right now, memory is still rebuilt, and the
+        // index catches up at the next flush (or on restart).
+        self.index_behind = match data.fts.rollback().and_then(|()| data.catch_up_index()) {
+            Ok(_) => false,
+            Err(e) => {
+                tracing::error!(error = %e, "full-text index could not catch up after a failed batch; it will at the next flush");
+                true
+            }
+        };
         let Resumed { assembler, trackers, meta, next_post_id } = resume(&data, &self.config)?;
         tracing::warn!(next_post_id, "pipeline state rebuilt from the database after a failed batch");
         self.assembler = assembler;
@@ -401,17 +419,19 @@ impl Pipeline {
         let stored_content = data.store.first_with_contents(&hashes)?;
 
         let mut batch = WriteBatch::default();
-        let mut batch_keys: HashSet<u64> = HashSet::new();
+        let mut batch_keys: HashMap<u64, i64> = HashMap::new();
         let mut batch_content: HashMap<u64, i64> = HashMap::new();
         let mut touched: BTreeSet<i64> = BTreeSet::new();
         let policy = &self.config.grading;
         for (((line, post), (analysis, words)), key) in posts.into_iter().zip(analyses).zip(keys) {
-            if known.contains(&key) || in_flight.keys.contains(&key) || !batch_keys.insert(key) {
+            if let Some(first) = known.get(&key).or_else(|| in_flight.keys.get(&key)).or_else(|| batch_keys.get(&key)) {
                 report.duplicates += 1;
+                report.duplicate_ids.push((line, *first));
                 continue;
             }
             let id = self.next_post_id;
             self.next_post_id += 1;
+            batch_keys.insert(key, id);
             let (published_at, time_estimated) = match post.published_at {
                 Some(t) => (t, false),
                 None => (now.with_timezone(&crate::config::china_tz()), true),
@@ -477,7 +497,14 @@ impl Pipeline {
                 }
             }
             touched.insert(assignment.story);
-            data.fts.add_words(id, at.timestamp(), words, &source)?;
+            // SQLite is the truth and the index derived: an index that fails does not refuse posts;
+            // it is caught up from the database at the next flush.
+            if !self.index_behind {
+                if let Err(e) = data.fts.add_words(id, at.timestamp(), words, &source) {
+                    tracing::error!(error = %e, post = id, "full-text index refused a post; it will catch up from the database");
+                    self.index_behind = true;
+                }
+            }
             report.stored_ids.push((line, id));
             batch.posts.push(PostRecord {
                 id,
@@ -567,9 +594,29 @@ impl Pipeline {
     }
 
     /// Makes everything ingested searchable (commits the full-text index).
+    ///
+    /// The posts are in the database already; an error here means only that the index is behind
+    /// it. The index is then rolled back to its last commit and caught up from the database, here
+    /// or, if that fails too (the disk is still full), at the next flush or on restart — so no post
+    /// is ever missing from the index for good, and none is in it that the database lacks.
     pub fn flush(&mut self) -> Result<(), PipelineError> {
-        self.data().fts.commit()?;
+        let shared = self.data.clone();
+        let mut data = lock(&shared);
+        if !self.index_behind {
+            match data.fts.commit() {
+                Ok(()) => return Ok(()),
+                Err(e) => tracing::error!(error = %e, "full-text index commit failed; catching up from the database"),
+            }
+        }
+        let caught_up = data.fts.rollback().and_then(|()| data.catch_up_index());
+        self.index_behind = caught_up.is_err();
+        caught_up?;
         Ok(())
+    }
+
+    /// Whether the full-text index is known to hold less than the database (until a flush succeeds).
+    pub fn index_behind(&self) -> bool {
+        self.index_behind
     }
 
     /// Raises (or clears) a story's grade by hand, with the person's reason; re-grades it now and
@@ -667,6 +714,33 @@ mod tests {
         let stored = data.store.posts_by_ids(&[copy_id]).expect("read back");
         assert_eq!(stored[0].duplicate_of, Some(sixth_id));
         assert_eq!(data.store.stats().expect("stats").posts, (BATCH + 1) as u64);
+    }
+
+    /// The database committed, then the full-text index could not (its meta.json cannot be
+    /// replaced, as on a full disk): the posts stay stored, and the index is brought back to what
+    /// the database holds instead of keeping a hole.
+    #[test]
+    fn an_index_that_fails_after_the_commit_catches_up_from_the_database() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config::parse("", Path::new("yuqing.toml")).expect("empty config");
+        let mut pipeline = Pipeline::open(dir.path(), config).expect("open");
+        pipeline.ingest(vec![post(0, "论坛", "滨江路积水严重，车辆无法通行")], Utc::now()).expect("first");
+        pipeline.flush().expect("flush");
+        let meta = dir.path().join("fts").join("meta.json");
+        std::fs::remove_file(&meta).expect("remove meta");
+        std::fs::create_dir_all(meta.join("blocked")).expect("block meta");
+        let report = pipeline.ingest((1..6).map(|i| post(i, "论坛", &format!("第{i}号楼供暖管道漏水"))).collect(), Utc::now()).expect("stored");
+        assert_eq!(report.stored, 5);
+        // Whether this flush manages to catch up or leaves it to the next, the posts are stored
+        // and no post is missing from the index for good.
+        let _ = pipeline.flush();
+        pipeline.ingest(vec![post(9, "微博", "供暖恢复")], Utc::now()).expect("later");
+        pipeline.flush().expect("the index catches up");
+        assert!(!pipeline.index_behind());
+        let data = pipeline.data();
+        assert_eq!(data.store.stats().expect("stats").posts, 7);
+        assert_eq!(data.fts.search("漏水", 100, 0).expect("search").total, 5);
+        assert_eq!(data.fts.num_docs(), 7, "each post once in the index");
     }
 
     /// A batch the database refuses leaves nothing behind: not in memory (the same posts are stored

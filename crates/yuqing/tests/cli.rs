@@ -361,3 +361,53 @@ fn second_process_on_the_same_data_directory_is_refused_clearly() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("正被另一个 yuqing 进程使用"), "{}", stderr(&out));
 }
+
+/// An unclosed quote no longer swallows the records after it, and one GBK line in a UTF-8 file no
+/// longer costs the valid lines: each refusal names its lines, everything else is stored.
+#[test]
+fn ingest_says_what_was_merged_or_refused_by_line_and_keeps_the_valid_records() {
+    let (tmp, data) = scratch();
+    let csv = tmp.path().join("unclosed.csv");
+    std::fs::write(&csv, "title,text,author\n\"未闭合的标题,城南小区停水三天,甲\n北门道路积水,暴雨后北门道路积水严重,乙\n学校食堂,学校食堂饭菜质量引发家长关注,丙\n").unwrap();
+    let jsonl = tmp.path().join("mixed-encoding.jsonl");
+    let mut bytes = Vec::new();
+    for i in 1..=10 {
+        let line = format!("{{\"source\": \"论坛\", \"text\": \"第{i}条：市民反映公交线路调整后出行不便\"}}\n");
+        if i == 4 {
+            // The same line in GBK, as a tool writing the legacy encoding would append it.
+            bytes.extend_from_slice(b"{\"source\": \"\xc2\xdb\xcc\xb3\", \"text\": \"\xb5\xda4\xcc\xf5\xa3\xba\xca\xd0\xc3\xf1\xb7\xb4\xd3\xb3\xb9\xab\xbd\xbb\xcf\xdf\xc2\xb7\xb5\xf7\xd5\xfb\xba\xf3\xb3\xf6\xd0\xd0\xb2\xbb\xb1\xe3\"}\n");
+        } else {
+            bytes.extend_from_slice(line.as_bytes());
+        }
+    }
+    std::fs::write(&jsonl, bytes).unwrap();
+    let v = ingest(&data, &[&csv, &jsonl]);
+    let files = v["files"].as_array().unwrap();
+    assert_eq!((files[0]["read"].as_u64(), files[0]["stored"].as_u64()), (Some(3), Some(2)), "{v}");
+    let refused = &files[0]["rejected"][0];
+    assert_eq!(refused["line"], 2, "{v}");
+    assert!(refused["reason"].as_str().unwrap().contains("第 2–4 行"), "{v}");
+    assert_eq!((files[1]["read"].as_u64(), files[1]["stored"].as_u64()), (Some(10), Some(9)), "{v}");
+    let lines: Vec<i64> = files[1]["rejected"].as_array().unwrap().iter().map(|r| r["line"].as_i64().unwrap()).collect();
+    assert_eq!(lines, vec![4], "{v}");
+    assert_eq!(stats(&data)["posts"], 11);
+    // The human-readable report says the same by line.
+    let mut cmd = yuqing(&data);
+    with_config(&mut cmd).arg("ingest").arg(&csv);
+    let text = stdout(&run(&mut cmd));
+    assert!(text.contains("第 2 行：第 2–4 行被读成了一条记录"), "{text}");
+}
+
+/// A duration in the configuration too long for the clock is refused when the configuration is
+/// loaded, naming the key, instead of panicking in the command that uses it.
+#[test]
+fn a_huge_deadline_is_refused_at_load_naming_the_key() {
+    let (tmp, data) = scratch();
+    let cfg = tmp.path().join("yuqing.toml");
+    std::fs::write(&cfg, "[deadlines.public_response]\nI = \"1000000000000d\"\nII = \"12h\"\nIII = \"24h\"\nIV = \"24h\"\n").unwrap();
+    let out = run(yuqing(&data).arg("--config").arg(&cfg).arg("stats"));
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("deadlines.public_response.I") && err.contains("超出范围（最长 3650 天）") && err.contains("第 2 行"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

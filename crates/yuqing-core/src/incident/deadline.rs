@@ -71,7 +71,7 @@ impl<'de> Deserialize<'de> for Limit {
         if s.trim() == "same-day" || s.trim() == "当日" {
             return Ok(Limit::SameDay);
         }
-        parse_span(&s).map(Limit::After).map_err(serde::de::Error::custom)
+        parse_span_within(&s, STORED_MAX).map(Limit::After).map_err(serde::de::Error::custom)
     }
 }
 
@@ -79,7 +79,8 @@ impl Limit {
     /// The due time of a clock started at `start`, with local time at `offset` for "same day".
     pub fn due(self, start: DateTime<Utc>, offset: FixedOffset) -> DateTime<Utc> {
         match self {
-            Limit::After(d) => start + d,
+            // Limits are bounded when loaded; saturate rather than panic all the same.
+            Limit::After(d) => start.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC),
             Limit::SameDay => {
                 let local = start.with_timezone(&offset);
                 let end = local.date_naive().and_time(NaiveTime::MIN) + Duration::days(1);
@@ -110,37 +111,27 @@ pub fn describe_span(d: Duration) -> String {
     }
 }
 
-/// Parses "90s", "30m", "2h", "7d", "1h30m".
+/// Parses "90s", "30m", "2h", "7d", "1h30m": more than zero, whole seconds, at most
+/// [`crate::span::MAX`] (3650 days). The message starts with 时长“…” so a caller can name its key.
 pub fn parse_span(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    if t.is_empty() {
-        return Err("时长为空，应写成 30m、2h、7d 这样的形式".into());
+    parse_span_within(s, crate::span::MAX)
+}
+
+/// The bound for limits read back from stored incidents (each froze the policy of its day): far
+/// beyond any configured value, far inside chrono's range. The configuration's own check is
+/// [`DeadlinePolicy::validate`], at [`crate::span::MAX`].
+const STORED_MAX: std::time::Duration = std::time::Duration::from_secs(100 * crate::span::MAX_DAYS * 86_400);
+
+fn parse_span_within(s: &str, max: std::time::Duration) -> Result<Duration, String> {
+    let shown = |e: crate::span::SpanError| format!("时长“{}”{e}", s.trim());
+    let d = crate::span::parse_within(s, max).map_err(shown)?;
+    if d.is_zero() {
+        return Err(shown(crate::span::SpanError::Zero));
     }
-    let mut total = 0i64;
-    let mut num = String::new();
-    for c in t.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            _ => return Err(format!("无法识别的时长“{t}”，应写成 30m、2h、7d 这样的形式")),
-        };
-        let n: i64 = num.parse().map_err(|_| format!("无法识别的时长“{t}”，单位前缺少数字"))?;
-        total = total.saturating_add(n.saturating_mul(unit));
-        num.clear();
+    if d.subsec_nanos() != 0 {
+        return Err(shown(crate::span::SpanError::SubSecond));
     }
-    if !num.is_empty() {
-        return Err(format!("时长“{t}”缺少单位（s、m、h 或 d）"));
-    }
-    if total <= 0 {
-        return Err(format!("时长“{t}”必须大于零"));
-    }
-    Ok(Duration::seconds(total))
+    Ok(crate::span::to_chrono(d))
 }
 
 mod span {
@@ -152,7 +143,7 @@ mod span {
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let s = String::deserialize(d)?;
-        super::parse_span(&s).map_err(serde::de::Error::custom)
+        super::parse_span_within(&s, super::STORED_MAX).map_err(serde::de::Error::custom)
     }
 }
 
@@ -237,6 +228,28 @@ impl DeadlinePolicy {
         }
         if FixedOffset::east_opt(self.utc_offset_seconds).is_none() {
             return Err(format!("deadlines.utc_offset_seconds 无效：{}", self.utc_offset_seconds));
+        }
+        // Stored incidents may hold longer limits (see `STORED_MAX`); the configuration may not.
+        let max = crate::span::to_chrono(crate::span::MAX);
+        let too_long = |key: String, d: Duration| {
+            format!("配置项 {key} 的时长“{}”{}", describe_span(d), crate::span::SpanError::TooLong)
+        };
+        for (name, per) in [
+            ("first_report", &self.first_report),
+            ("leadership_report", &self.leadership_report),
+            ("verification", &self.verification),
+            ("public_response", &self.public_response),
+        ] {
+            for (grade, limit) in [("I", per.i), ("II", per.ii), ("III", per.iii), ("IV", per.iv)] {
+                if let Limit::After(d) = limit {
+                    if d > max {
+                        return Err(too_long(format!("deadlines.{name}.{grade}"), d));
+                    }
+                }
+            }
+        }
+        if self.review > max {
+            return Err(too_long("deadlines.review".into(), self.review));
         }
         Ok(())
     }
@@ -388,6 +401,26 @@ mod tests {
         // Round trip through the stored (frozen) form.
         let back: DeadlinePolicy = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
         assert_eq!(back, p);
+    }
+
+    #[test]
+    fn huge_limits_are_refused_without_panicking_and_stored_ones_still_load() {
+        for s in ["1000000000000d", "99999999999d", "3651d"] {
+            let e = parse_span(s).unwrap_err();
+            assert!(e.contains(s) && e.contains("超出范围（最长 3650 天）"), "{e}");
+        }
+        assert!(serde_json::from_str::<DeadlinePolicy>(r#"{"review": "1000000000000d"}"#).is_err());
+        // A stored incident's frozen policy beyond the configuration's bound still reads, and the
+        // configuration check names the key.
+        let p = toml_like(r#"{"first_report": {"I": "5000d", "II": "20m", "III": "30m", "IV": "30m"}}"#);
+        let e = p.validate().unwrap_err();
+        assert!(e.contains("deadlines.first_report.I") && e.contains("5000 天") && e.contains("最长 3650 天"), "{e}");
+        let e = toml_like(r#"{"review": "4000d"}"#).validate().unwrap_err();
+        assert!(e.contains("deadlines.review"), "{e}");
+        assert!(DeadlinePolicy::default().validate().is_ok());
+        // Due times saturate instead of overflowing.
+        let start = DateTime::<Utc>::MAX_UTC - Duration::days(1);
+        assert_eq!(Limit::After(Duration::days(3650)).due(start, FixedOffset::east_opt(0).unwrap()), DateTime::<Utc>::MAX_UTC);
     }
 
     fn toml_like(json: &str) -> DeadlinePolicy {
