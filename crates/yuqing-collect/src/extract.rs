@@ -4,7 +4,7 @@
 //! item without title and text is skipped with an error naming it.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use scraper::{ElementRef, Html, Node, Selector};
+use scraper::{ElementRef, Html, Selector};
 use serde_json::Value;
 use yuqing_core::url::canonical_url;
 use yuqing_core::{Metrics, PostInput};
@@ -55,62 +55,23 @@ pub use crate::feed::feed;
 
 // ------------------------------------------------------------------------------------------- HTML
 
-const BLOCKS: &[&str] = &[
-    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "section", "article", "blockquote", "pre", "header", "footer",
-];
-const SKIP: &[&str] = &["script", "style", "noscript", "iframe", "svg", "template", "head"];
-
-fn walk_text(el: ElementRef<'_>, out: &mut String) {
-    for child in el.children() {
-        match child.value() {
-            Node::Text(t) => out.push_str(t),
-            Node::Element(e) => {
-                let name = e.name();
-                if SKIP.contains(&name) {
-                    continue;
-                }
-                if let Some(c) = ElementRef::wrap(child) {
-                    walk_text(c, out);
-                }
-                if BLOCKS.contains(&name) {
-                    out.push('\n');
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Visible text with block elements on lines of their own, whitespace tidied.
+/// Visible text with block elements on lines of their own, whitespace tidied (iterative: see
+/// [`crate::html_text`]).
 pub fn element_text(el: ElementRef<'_>) -> String {
-    let mut raw = String::new();
-    walk_text(el, &mut raw);
-    tidy(&raw)
+    crate::html_text::element_text(el)
 }
 
-fn tidy(raw: &str) -> String {
-    raw.lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .map(|l| l.trim_matches(|c: char| c.is_whitespace() || c == '\u{3000}').to_string())
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Text of an HTML fragment (feed content, summaries).
+/// Text of an HTML fragment (feed content, summaries), parsed within the bounds of
+/// [`crate::html_limit`].
 pub fn html_to_text(html: &str) -> String {
-    if !html.contains('<') && !html.contains('&') {
-        return tidy(html);
-    }
-    let frag = Html::parse_fragment(html);
-    element_text(frag.root_element())
+    crate::html_text::html_to_text(html)
 }
 
 /// The item links of a list page, in page order, absolute and canonical, without repeats.
 pub fn html_links(html: &str, base_url: &str, selector: &str) -> Result<Vec<String>, String> {
     let sel = Selector::parse(selector).map_err(|e| format!("CSS 选择器“{selector}”无效：{e}"))?;
     let a = Selector::parse("a[href]").map_err(|e| e.to_string())?;
-    let doc = Html::parse_document(html);
+    let doc = crate::html_limit::parse_document(html).map_err(|e| e.to_string())?;
     let mut out: Vec<String> = Vec::new();
     for el in doc.select(&sel) {
         let href = el.value().attr("href").map(str::to_string).or_else(|| el.select(&a).next().and_then(|x| x.value().attr("href")).map(str::to_string));
@@ -133,22 +94,6 @@ fn select_attr_or_text(doc: &Html, selector: &str, attrs: &[&str]) -> Option<Str
     let sel = Selector::parse(selector).ok()?;
     let el = doc.select(&sel).next()?;
     attrs.iter().find_map(|a| el.value().attr(a).map(str::to_string)).and_then(non_empty).or_else(|| non_empty(element_text(el)))
-}
-
-fn meta(doc: &Html, keys: &[&str]) -> Option<String> {
-    let sel = Selector::parse("meta").ok()?;
-    for key in keys {
-        for m in doc.select(&sel) {
-            let v = m.value();
-            let k = v.attr("property").or(v.attr("name")).or(v.attr("itemprop")).unwrap_or("");
-            if k.eq_ignore_ascii_case(key) {
-                if let Some(c) = v.attr("content").map(str::to_string).and_then(non_empty) {
-                    return Some(c);
-                }
-            }
-        }
-    }
-    None
 }
 
 /// A publication time in common Chinese page forms: RFC 3339, `2024-03-05 10:20(:30)`,
@@ -208,7 +153,8 @@ pub fn find_time(text: &str) -> Option<DateTime<FixedOffset>> {
             }
         }
         if nums.len() >= 3 && (1990..=2100).contains(&nums[0]) {
-            let date = NaiveDate::from_ymd_opt(nums[0] as i32, nums[1], nums[2])?;
+            // Not a date (2024-13-45): look further on.
+            let Some(date) = NaiveDate::from_ymd_opt(nums[0] as i32, nums[1], nums[2]) else { continue };
             let (h, m, sec) = match nums.len() {
                 n if n >= 5 => (nums[3], nums[4], nums.get(5).copied().unwrap_or(0)),
                 _ => (0, 0, 0),
@@ -220,90 +166,26 @@ pub fn find_time(text: &str) -> Option<DateTime<FixedOffset>> {
     None
 }
 
-/// Readability-style main text: the element whose direct paragraphs hold the most text, with few
-/// links in it.
-fn main_text(doc: &Html) -> Option<String> {
-    let p = Selector::parse("p").ok()?;
-    let a = Selector::parse("a").ok()?;
-    let mut scores: Vec<(ego_id::Id, f64)> = Vec::new();
-    for para in doc.select(&p) {
-        let t = element_text(para);
-        let len = t.chars().filter(|c| !c.is_whitespace()).count();
-        if len < 10 {
-            continue;
-        }
-        let score = 1.0 + len as f64 / 50.0 + t.matches(['，', '。', ',']).count() as f64;
-        let mut weight = 1.0;
-        let mut node = para.parent();
-        for _ in 0..2 {
-            let Some(n) = node else { break };
-            if ElementRef::wrap(n).is_none() {
-                break;
-            }
-            let id = ego_id::of(n);
-            match scores.iter_mut().find(|(i, _)| *i == id) {
-                Some(s) => s.1 += score * weight,
-                None => scores.push((id, score * weight)),
-            }
-            weight /= 2.0;
-            node = n.parent();
-        }
-    }
-    let mut best: Option<(ElementRef<'_>, f64)> = None;
-    for (id, score) in &scores {
-        let Some(el) = doc.tree.get(id.0).and_then(ElementRef::wrap) else { continue };
-        let text = element_text(el);
-        let total = text.chars().count().max(1) as f64;
-        let linked: usize = el.select(&a).map(|x| element_text(x).chars().count()).sum();
-        let adjusted = score * (1.0 - (linked as f64 / total).min(1.0));
-        if best.as_ref().is_none_or(|(_, s)| adjusted > *s) {
-            best = Some((el, adjusted));
-        }
-    }
-    let (el, _) = best?;
-    // The paragraphs of the best element (skipping navigation lists and scripts within it).
-    let paras: Vec<String> = el.select(&p).map(element_text).filter(|t| !t.is_empty()).collect();
-    if paras.is_empty() {
-        non_empty(element_text(el))
-    } else {
-        non_empty(paras.join("\n"))
-    }
-}
-
-/// Node ids of the parsed tree, comparable.
-mod ego_id {
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct Id(pub ego_tree::NodeId);
-    pub fn of(n: ego_tree::NodeRef<'_, scraper::Node>) -> Id {
-        Id(n.id())
-    }
-}
-
 /// An article page → a post: each selector given is used; what is not given is found the way a
-/// reader view would (title from `og:title`/`<title>`, time from meta tags, `<time>` or the first
-/// date in the page, author from meta, body from the densest block of paragraphs).
+/// reader view would (see [`crate::article`]: title from a heading that agrees with `<title>`,
+/// body by Readability with site furniture removed, time from metadata or beside the headline,
+/// author from meta). The page is parsed within the bounds of [`crate::html_limit`]; a page
+/// beyond them is refused with an error naming it.
 pub fn article(html: &str, url: &str, sel: &HtmlSelectors, src: &Source) -> Result<PostInput, String> {
-    let doc = Html::parse_document(html);
+    let doc = crate::html_limit::parse_document(html).map_err(|e| format!("{url}：{e}"))?;
     let pick = |s: &str| if s.trim().is_empty() { None } else { select_text(&doc, s) };
-    let title = pick(&sel.title)
-        .or_else(|| meta(&doc, &["og:title"]))
-        .or_else(|| select_text(&doc, "title"))
-        .or_else(|| select_text(&doc, "h1"));
-    let body = pick(&sel.body).or_else(|| main_text(&doc));
-    let time = if sel.time.trim().is_empty() {
-        None
+    let title = pick(&sel.title);
+    let body = pick(&sel.body);
+    let time = if sel.time.trim().is_empty() { None } else { select_attr_or_text(&doc, &sel.time, &["datetime", "content"]).and_then(|t| parse_time(&t)) };
+    let author = pick(&sel.author);
+    drop(doc);
+    let found = if title.is_none() || body.is_none() || time.is_none() || author.is_none() {
+        crate::article::extract(html, url).map_err(|e| format!("{url}：{e}"))?
     } else {
-        select_attr_or_text(&doc, &sel.time, &["datetime", "content"]).and_then(|t| parse_time(&t))
-    }
-    .or_else(|| meta(&doc, &["article:published_time", "pubdate", "publishdate", "datePublished", "og:release_date"]).and_then(|t| parse_time(&t)))
-    .or_else(|| select_attr_or_text(&doc, "time", &["datetime"]).and_then(|t| parse_time(&t)))
-    .or_else(|| {
-        // The first date near the top of the visible text (bylines come before the article).
-        let sel = Selector::parse("body").ok()?;
-        let text: String = doc.select(&sel).next().map(element_text)?.chars().take(3000).collect();
-        find_time(&text)
-    });
-    let author = pick(&sel.author).or_else(|| meta(&doc, &["author", "article:author"]));
+        crate::article::Article::default()
+    };
+    let title = title.or(found.title);
+    let body = body.or(found.body);
     if title.is_none() && body.is_none() {
         return Err(format!("页面 {url} 中找不到标题和正文"));
     }
@@ -311,8 +193,8 @@ pub fn article(html: &str, url: &str, sel: &HtmlSelectors, src: &Source) -> Resu
     p.url = Some(canonical_url(url));
     p.title = title;
     p.text = body;
-    p.author = author;
-    p.published_at = time;
+    p.author = author.or(found.author);
+    p.published_at = time.or(found.published_at);
     Ok(p)
 }
 

@@ -7,11 +7,16 @@
 //! extraction are pure (`encoding`, `extract`, `robots`, `source`); no lock of the data directory
 //! is held across a network call; cursors move only after the posts they cover are stored.
 
+pub mod article;
+#[doc(hidden)]
+pub mod article_legacy;
 pub mod collector;
 pub mod encoding;
 pub mod extract;
 pub mod feed;
 pub mod fetch;
+pub mod html_limit;
+pub mod html_text;
 pub mod robots;
 pub mod scheduler;
 pub mod source;
