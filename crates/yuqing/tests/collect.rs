@@ -200,7 +200,8 @@ async fn gbk_and_big5_article_pages_are_extracted_from_a_list_page() {
     assert!(r.ok && r.stored == 2, "{r:?}");
     let posts = h.posts();
     let gmw = posts.iter().find(|p| p.url.as_deref() == Some(&format!("{base}/gmw.html"))).expect("the GBK page, canonical URL");
-    assert_eq!(gmw.title, "宇航员在太空中喝酒会怎么样？后果很严重 _探索者 _光明网");
+    // The headline without the site suffix (" _探索者 _光明网"; issue 13 item 18).
+    assert_eq!(gmw.title, "宇航员在太空中喝酒会怎么样？后果很严重");
     assert!(gmw.text.contains(fixture_text("gmw-first-paragraph.txt").trim()), "{}", gmw.text);
     assert!(!gmw.text.contains("首页") && !gmw.text.contains("关于我们"), "navigation is not body: {}", gmw.text);
     assert_eq!(gmw.published_at.to_rfc3339(), "2016-03-14T10:27:00+08:00");
