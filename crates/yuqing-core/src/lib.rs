@@ -11,6 +11,7 @@ pub mod grade;
 pub mod hamming;
 pub mod hashing;
 pub mod heat;
+pub mod docfreq;
 pub mod story;
 pub mod tracker;
 pub mod url;

@@ -1,11 +1,27 @@
 //! Story assembly (舆情事件聚合): each new post joins the best-matching open story — a near-duplicate
 //! of one of its posts, or similar enough within the time window — or starts a new story.
 //!
-//! Invariant: pure and incremental; the state can be rebuilt from stored stories (`StorySeed`), so a
-//! restart assigns the next post exactly as an uninterrupted run would.
+//! A story is meant to be one matter, not a theme. Three things keep it so:
+//! - a post's terms are weighed by the stream's own recent document frequencies ([`DocFreq`]): a
+//!   word that a large share of this week's posts carry (肺炎 in February 2020) counts for little;
+//! - a story is compared through its *core*, the sum of its first `core_posts` posts, which never
+//!   drifts toward the theme as later posts join;
+//! - a post joins by similarity only within `max_span_hours` of the story's first post (a matter
+//!   does not run for weeks; a new development becomes a new story), unless it carries one of the
+//!   story's hashtags.
+//!
+//! Hashtags (Weibo `#…#`) are terms of their own, marked by [`TAG_BIT`]: the platform's own name
+//! for the matter and strong evidence both ways — a post with hashtags never joins by similarity a
+//! story whose core carries other hashtags and none of its own. They are not damped unless a tag is
+//! on more than a tenth of recent posts (then it is a theme, not a matter).
+//!
+//! Invariant: pure and incremental; the state can be rebuilt from stored stories (`StorySeed`) and
+//! the stored posts of the document-frequency window ([`Assembler::observe_recent`]), so a restart
+//! assigns the next post exactly as an uninterrupted run would.
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::docfreq::{factor_of_share, DocFreq};
 use crate::hamming;
 use crate::hashing::Mix;
 
@@ -30,6 +46,15 @@ pub struct AssemblyConfig {
     pub candidate_terms: usize,
     /// Stories listed per term (the most recently active ones stay).
     pub candidates_per_term: usize,
+    /// A story's core, which posts are compared with, is the sum of its first this many posts.
+    pub core_posts: usize,
+    /// A post joins a story by similarity only within this many hours of the story's first post
+    /// (a post carrying one of the story's hashtags, or a near-duplicate, joins later too).
+    pub max_span_hours: i64,
+    /// Recent document frequencies are counted over this many days.
+    pub df_days: i64,
+    /// Below this many posts in those days no word is damped.
+    pub df_min_posts: u32,
 }
 
 impl Default for AssemblyConfig {
@@ -42,6 +67,10 @@ impl Default for AssemblyConfig {
             centroid_terms: 64,
             candidate_terms: 8,
             candidates_per_term: 48,
+            core_posts: 12,
+            max_span_hours: 120,
+            df_days: 3,
+            df_min_posts: 300,
         }
     }
 }
@@ -51,8 +80,17 @@ impl Default for AssemblyConfig {
 pub struct PostFeatures {
     pub at: DateTime<Utc>,
     pub simhash: u64,
-    /// Term hash → weight, L2-normalized, heaviest first.
+    /// Term hash → weight, L2-normalized, heaviest first. Hashtags have [`TAG_BIT`] set, words not.
     pub terms: Vec<(u64, f32)>,
+}
+
+/// Set in the term of a hashtag, clear in the term of a word.
+pub const TAG_BIT: u64 = 1 << 63;
+
+/// Whether a term is a hashtag.
+#[inline]
+pub fn is_tag(term: u64) -> bool {
+    term & TAG_BIT != 0
 }
 
 /// Why a post joined its story.
@@ -82,18 +120,23 @@ impl Assignment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StorySeed {
     pub id: i64,
+    pub first_at: DateTime<Utc>,
     pub last_at: DateTime<Utc>,
     pub centroid: Vec<(u64, f32)>,
     /// The terms the story is found through, oldest first (see [`Assembler::index_terms`]).
     pub index_terms: Vec<u64>,
-    /// (post id, simhash) of the story's posts, for near-duplicate joins.
+    /// (post id, simhash) of the story's posts, for near-duplicate joins (all of them: their
+    /// number tells whether the core is complete).
     pub posts: Vec<(i64, u64)>,
 }
 
 #[derive(Debug, Clone)]
 struct OpenStory {
+    first_at: DateTime<Utc>,
     last_at: DateTime<Utc>,
-    /// Sum of member vectors, pruned to the heaviest `centroid_terms`, sorted by term: sums over it
+    /// Posts taken so far (the core stops growing at `core_posts`).
+    size: usize,
+    /// Sum of the core posts' (damped) vectors, pruned to the heaviest `centroid_terms`, sorted by term: sums over it
     /// come out the same on every run, and a post's terms (also sorted) meet it in one merge.
     centroid: Vec<(u64, f32)>,
     norm: f32,
@@ -125,6 +168,8 @@ pub struct Assembler {
     postings: HashMap<u64, Vec<i64>, Mix>,
     /// Stories whose index changed since the last `take_changed` (to be stored again).
     changed: BTreeSet<i64>,
+    /// Recent document frequencies of the stream.
+    df: DocFreq,
 }
 
 /// The posts filed under one band key, as parallel columns: the lookup scans only the SimHashes
@@ -232,7 +277,9 @@ const BAND_POSTS_PER_STORY: usize = 8;
 impl Assembler {
     /// `next_id` is the id the next new story gets (one past the largest stored id).
     pub fn new(config: AssemblyConfig, next_id: i64) -> Assembler {
+        let df = DocFreq::new(config.df_days, config.df_min_posts);
         Assembler {
+            df,
             config,
             next_id,
             clock: None,
@@ -274,11 +321,52 @@ impl Assembler {
             }
         }
         let mut posts = seed.posts;
+        let posts_len = posts.len();
         posts.sort_unstable();
         for (post, simhash) in posts {
             self.add_to_bands(post, simhash, seed.id);
         }
-        self.open.insert(seed.id, OpenStory { last_at: seed.last_at, centroid, norm, index_terms: seed.index_terms });
+        let size = posts_len;
+        self.open.insert(
+            seed.id,
+            OpenStory { first_at: seed.first_at, last_at: seed.last_at, size, centroid, norm, index_terms: seed.index_terms },
+        );
+    }
+
+    /// Counts a stored post of the document-frequency window again after a restart (its terms as
+    /// analyzed, undamped). Call it for every stored post from [`Assembler::df_window_start`] of
+    /// the latest stored post's time, in any order, before the next `assign`.
+    pub fn observe_recent(&mut self, at: DateTime<Utc>, terms: &[(u64, f32)]) {
+        self.clock = self.clock.max(Some(at));
+        self.df.observe(at, terms.iter().map(|(t, _)| *t));
+    }
+
+    /// The earliest post time the document-frequency window holds when `latest` is the latest post.
+    pub fn df_window_start(&self, latest: DateTime<Utc>) -> DateTime<Utc> {
+        let day = latest.timestamp().div_euclid(86_400) - self.config.df_days.max(1) + 1;
+        DateTime::from_timestamp(day.saturating_mul(86_400), 0).unwrap_or(latest)
+    }
+
+    /// The post's terms weighed by how common they are in the stream now, L2-normalized, heaviest
+    /// first (ties by term).
+    fn damped(&self, f: &PostFeatures) -> Vec<(u64, f32)> {
+        let mut out: Vec<(u64, f32)> = f
+            .terms
+            .iter()
+            .map(|&(t, w)| {
+                let share = self.df.share(t);
+                let factor = if is_tag(t) && share <= 0.1 { 1.0 } else { factor_of_share(share) };
+                (t, w * factor)
+            })
+            .collect();
+        let norm = norm_of(&out);
+        if norm > 0.0 {
+            for e in &mut out {
+                e.1 /= norm;
+            }
+        }
+        out.sort_unstable_by(heavier);
+        out
     }
 
     /// The centroid of an open story, heaviest terms first (to store it).
@@ -301,10 +389,21 @@ impl Assembler {
     pub fn assign(&mut self, post_id: i64, f: &PostFeatures) -> Assignment {
         self.clock = self.clock.max(Some(f.at));
         let window = Duration::hours(self.config.window_hours);
+        let span = Duration::hours(self.config.max_span_hours);
         let in_window = |s: &OpenStory| (f.at - s.last_at).abs() <= window;
+        // Weighed by the stream before this post, then counted in it.
+        let damped = self.damped(f);
+        self.df.observe(f.at, f.terms.iter().map(|(t, _)| *t));
         // The post's terms by term hash: scoring and the centroid update both merge against it.
-        let mut sorted_terms = f.terms.clone();
+        let mut sorted_terms = damped.clone();
         sorted_terms.sort_unstable_by_key(|e| e.0);
+        let post_tags: Vec<u64> = f.terms.iter().map(|e| e.0).filter(|t| is_tag(*t)).collect();
+        let shares_tag = |s: &OpenStory| post_tags.iter().any(|t| s.centroid.binary_search_by_key(t, |e| e.0).is_ok());
+        // The core is sorted by term and tags sort last: its last entry tells whether it has any.
+        let other_tags = |s: &OpenStory| {
+            !post_tags.is_empty() && s.centroid.last().is_some_and(|e| is_tag(e.0)) && !shares_tag(s)
+        };
+        let in_span = |s: &OpenStory| (f.at - s.first_at <= span || shares_tag(s)) && !other_tags(s);
 
         // 1. Near-duplicate of a post in an open story within the window: the closest, then the latest.
         let mut best_dup: Option<(u32, i64, i64)> = None;
@@ -331,7 +430,7 @@ impl Assembler {
             // 2. The most similar open story reached through the post's heaviest terms. Stories met
             //    through more of those terms come first; only the best few are scored in full.
             let mut ids: Vec<i64> = Vec::new();
-            for &(term, _) in f.terms.iter().take(self.config.candidate_terms) {
+            for &(term, _) in damped.iter().take(self.config.candidate_terms) {
                 if let Some(list) = self.postings.get(&term) {
                     ids.extend_from_slice(list);
                 }
@@ -341,7 +440,7 @@ impl Assembler {
             // (terms in common, last activity, id) of each candidate in the window.
             let mut met: Vec<(usize, DateTime<Utc>, i64)> = Vec::new();
             for run in ids.chunk_by(|a, b| a == b) {
-                if let Some(s) = open.get(&run[0]).filter(|s| in_window(s) && s.norm > 0.0) {
+                if let Some(s) = open.get(&run[0]).filter(|s| in_window(s) && in_span(s) && s.norm > 0.0) {
                     met.push((run.len(), s.last_at, run[0]));
                 }
             }
@@ -362,34 +461,50 @@ impl Assembler {
                     self.next_id += 1;
                     self.open.insert(
                         story,
-                        OpenStory { last_at: f.at, centroid: Vec::new(), norm: 0.0, index_terms: Vec::new() },
+                        OpenStory {
+                            first_at: f.at,
+                            last_at: f.at,
+                            size: 0,
+                            centroid: Vec::new(),
+                            norm: 0.0,
+                            index_terms: Vec::new(),
+                        },
                     );
                     Assignment { story, reason: JoinReason::New }
                 }
             }
         };
-        self.absorb(assignment.story, post_id, f, &sorted_terms);
+        self.absorb(assignment.story, post_id, f, &damped, &sorted_terms);
         assignment
     }
 
-    fn absorb(&mut self, story: i64, post_id: i64, f: &PostFeatures, sorted_terms: &[(u64, f32)]) {
+    fn absorb(&mut self, story: i64, post_id: i64, f: &PostFeatures, damped: &[(u64, f32)], sorted_terms: &[(u64, f32)]) {
         let Some(s) = self.open.get_mut(&story) else { return };
         s.last_at = s.last_at.max(f.at);
-        s.centroid = add(&s.centroid, sorted_terms);
-        if s.centroid.len() > self.config.centroid_terms * 2 {
-            let keep = self.config.centroid_terms;
-            if keep == 0 {
-                s.centroid.clear();
-            } else {
-                s.centroid.select_nth_unstable_by(keep - 1, heavier);
-                s.centroid.truncate(keep);
-                s.centroid.sort_unstable_by_key(|e| e.0);
+        s.first_at = s.first_at.min(f.at);
+        s.size += 1;
+        // The core grows with the first posts only: later posts are compared with what the story
+        // was about, and cannot pull it toward the theme.
+        let in_core = s.size <= self.config.core_posts.max(1);
+        if in_core {
+            s.centroid = add(&s.centroid, sorted_terms);
+            if s.centroid.len() > self.config.centroid_terms * 2 {
+                let keep = self.config.centroid_terms;
+                if keep == 0 {
+                    s.centroid.clear();
+                } else {
+                    s.centroid.select_nth_unstable_by(keep - 1, heavier);
+                    s.centroid.truncate(keep);
+                    s.centroid.sort_unstable_by_key(|e| e.0);
+                }
             }
         }
         s.norm = norm_of(&s.centroid);
-        // Found through its centroid's heaviest terms, and the heaviest words of its newest post.
+        // Found through its core's heaviest terms, and the heaviest words of its newest core post.
         let mut terms: Vec<u64> = heaviest(&s.centroid, self.config.candidate_terms).into_iter().map(|(t, _)| t).collect();
-        terms.extend(f.terms.iter().take(2).map(|(t, _)| *t));
+        if in_core {
+            terms.extend(damped.iter().take(2).map(|(t, _)| *t));
+        }
         for term in terms {
             self.index(story, term);
         }
@@ -523,6 +638,75 @@ mod tests {
         PostFeatures { at: at(h), simhash, terms: terms.iter().map(|(t, w)| (*t, w / norm)).collect() }
     }
 
+    fn small_window() -> AssemblyConfig {
+        AssemblyConfig { df_min_posts: 20, ..AssemblyConfig::default() }
+    }
+
+    /// Posts that share only a word the whole stream carries are not one matter.
+    #[test]
+    fn a_word_every_post_carries_does_not_join_posts() {
+        let mut a = Assembler::new(small_window(), 1);
+        // 60 posts about 60 different things, all carrying the theme word 1.
+        let stories: Vec<i64> = (0..60u64)
+            .map(|i| a.assign(i as i64, &features(i as i64 / 10, i.wrapping_mul(0x9E37_79B9_7F4A_7C15), &[(1, 3.0), (1000 + i, 1.0)])).story)
+            .collect();
+        let distinct: BTreeSet<i64> = stories[30..].iter().copied().collect();
+        assert_eq!(distinct.len(), 30, "once the theme is known, each post is its own story: {stories:?}");
+    }
+
+    /// The core is the first posts: later posts that wander off do not move it.
+    #[test]
+    fn the_core_does_not_drift_toward_later_posts() {
+        let config = AssemblyConfig { core_posts: 3, ..AssemblyConfig::default() };
+        let mut a = Assembler::new(config, 1);
+        let s = a.assign(1, &features(0, 1, &[(10, 2.0), (11, 2.0)])).story;
+        for i in 2..4 {
+            assert_eq!(a.assign(i, &features(0, i as u64 * 0x1111_1111, &[(10, 2.0), (11, 2.0)])).story, s);
+        }
+        let core = a.centroid(s).unwrap();
+        // Posts that share half their weight with the core join, but leave it as it was.
+        for i in 4..20 {
+            let joined = a.assign(i, &features(1, i as u64 * 0x0F0F_0F0F_1234, &[(10, 2.0), (20 + i as u64, 2.0)]));
+            assert_eq!(joined.story, s);
+        }
+        assert_eq!(a.centroid(s).unwrap(), core);
+    }
+
+    #[test]
+    fn a_similar_post_long_after_the_story_began_starts_a_new_one_unless_it_carries_its_hashtag() {
+        let mut a = Assembler::new(AssemblyConfig::default(), 1);
+        let tagged = |h: i64, sim: u64| features(h, sim, &[(TAG_BIT | 77, 3.0), (10, 2.0), (11, 1.0)]);
+        let s = a.assign(1, &tagged(0, 1)).story;
+        // Active every day, so the window never closes it.
+        for d in 1..8 {
+            assert_eq!(a.assign(d + 1, &tagged(d * 24, (d as u64) << 30)).story, s);
+        }
+        let plain = a.assign(20, &features(8 * 24, 0xABCD_0000_0000, &[(10, 2.0), (11, 1.0)]));
+        assert!(plain.is_new(), "past max_span_hours without the hashtag: a new story");
+    }
+
+    fn post_untagged(h: i64) -> PostFeatures {
+        features(h, 0x0F0F_0F0F_0000_0000, &[(10, 1.0), (11, 1.0), (30, 1.0)])
+    }
+
+    #[test]
+    fn a_hashtag_is_strong_evidence_both_ways() {
+        let mut a = Assembler::new(AssemblyConfig::default(), 1);
+        let post = |h: i64, sim: u64, tag: u64, words: &[(u64, f32)]| {
+            let mut terms = words.to_vec();
+            let norm = terms.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+            terms.push((TAG_BIT | tag, norm));
+            features(h, sim, &terms)
+        };
+        let s = a.assign(1, &post(0, 1, 500, &[(10, 1.0), (11, 1.0)])).story;
+        // Other words, the same hashtag: the same matter.
+        assert_eq!(a.assign(2, &post(1, 0xFFFF_0000, 500, &[(30, 1.0), (31, 1.0)])).story, s);
+        // Without a hashtag, the words decide.
+        assert_eq!(a.assign(3, &post_untagged(2)).story, s);
+        // The same words under another hashtag: another matter, however alike.
+        assert!(a.assign(4, &post(3, 0xFFFF_0000_0000_0000, 600, &[(10, 1.0), (11, 1.0), (30, 1.0), (31, 1.0)])).is_new());
+    }
+
     #[test]
     fn near_duplicate_joins_the_story_of_its_original() {
         let mut a = Assembler::new(AssemblyConfig::default(), 1);
@@ -569,30 +753,36 @@ mod tests {
         let posts: Vec<PostFeatures> = (0..40)
             .map(|i| {
                 let t = (i % 5) as u64;
-                features(i, (t << 40) ^ (i as u64 * 7919), &[(t * 10, 2.0), (t * 10 + 1, 1.0), (100 + i as u64, 0.5)])
+                features(i * 3, (t << 40) ^ (i as u64 * 7919), &[(t * 10, 2.0), (t * 10 + 1, 1.0), (100 + i as u64, 0.5)])
             })
             .collect();
-        let mut whole = Assembler::new(AssemblyConfig::default(), 1);
+        let mut whole = Assembler::new(small_window(), 1);
         let expected: Vec<i64> = posts.iter().enumerate().map(|(i, f)| whole.assign(i as i64, f).story).collect();
 
-        let mut first = Assembler::new(AssemblyConfig::default(), 1);
+        let mut first = Assembler::new(small_window(), 1);
         let mut got: Vec<i64> = posts[..20].iter().enumerate().map(|(i, f)| first.assign(i as i64, f).story).collect();
         let mut seeds: Vec<StorySeed> = Vec::new();
         for id in got.iter().copied().collect::<std::collections::BTreeSet<_>>() {
             let members: Vec<(i64, u64)> =
                 got.iter().enumerate().filter(|(_, s)| **s == id).map(|(i, _)| (i as i64, posts[i].simhash)).collect();
             let last_at = members.iter().map(|(i, _)| posts[*i as usize].at).max().unwrap();
+            let first_at = members.iter().map(|(i, _)| posts[*i as usize].at).min().unwrap();
             seeds.push(StorySeed {
                 id,
+                first_at,
                 last_at,
                 centroid: first.centroid(id).unwrap(),
                 index_terms: first.index_terms(id).unwrap(),
                 posts: members,
             });
         }
-        let mut second = Assembler::new(AssemblyConfig::default(), 1);
+        let mut second = Assembler::new(small_window(), 1);
         for seed in seeds {
             second.restore(seed);
+        }
+        let start = second.df_window_start(posts[..20].iter().map(|f| f.at).max().unwrap());
+        for f in posts[..20].iter().rev().filter(|f| f.at >= start) {
+            second.observe_recent(f.at, &f.terms);
         }
         got.extend(posts[20..].iter().enumerate().map(|(i, f)| second.assign(20 + i as i64, f).story));
         assert_eq!(got, expected);

@@ -72,6 +72,11 @@ pub trait Store: Send {
     fn open_stories(&self) -> Result<Vec<StoryRecord>>;
     /// The posts of the given stories, in id order, reduced to what rebuilding their state needs.
     fn restore_posts(&self, stories: &[i64]) -> Result<Vec<RestorePost>>;
+    /// The latest publication time of any stored post.
+    fn latest_post_time(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>>;
+    /// (time, title, text, source) of every post published at or after `since`, in id order: the
+    /// assembler's document-frequency window, analyzed again on resume.
+    fn texts_since(&self, since: chrono::DateTime<chrono::Utc>) -> Result<Vec<(chrono::DateTime<chrono::Utc>, String, String, String)>>;
 
     fn stories(&self, query: &StoryQuery) -> Result<Page<StoryRecord>>;
     fn story(&self, id: i64) -> Result<Option<StoryRecord>>;

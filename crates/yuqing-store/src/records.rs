@@ -106,6 +106,11 @@ pub struct RestorePost {
     pub topics: Vec<String>,
     /// The post's heaviest words, so a story's keyword counts come back exactly.
     pub keywords: Vec<String>,
+    /// Title and text as stored, and why the post joined its story: the story's headline is
+    /// chosen again from them.
+    pub title: String,
+    pub text: String,
+    pub join: yuqing_core::JoinReason,
 }
 
 impl RestorePost {

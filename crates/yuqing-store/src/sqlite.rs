@@ -420,7 +420,7 @@ impl Store for SqliteStore {
     fn restore_posts(&self, stories: &[i64]) -> Result<Vec<RestorePost>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, story_id, published_at, source, tier, comments + reposts + likes, sentiment, simhash, hits, \
-             severe_words, topics, keywords FROM posts WHERE story_id = ?1 ORDER BY id",
+             severe_words, topics, keywords, title, text, join_reason FROM posts WHERE story_id = ?1 ORDER BY id",
         )?;
         let mut out = Vec::new();
         for &story in stories {
@@ -429,6 +429,7 @@ impl Store for SqliteStore {
                 let severe: String = r.get(9)?;
                 let topics: String = r.get(10)?;
                 let keywords: String = r.get(11)?;
+                let texts: (String, String, String) = (r.get(12)?, r.get(13)?, r.get(14)?);
                 let sentiment: i64 = r.get(6)?;
                 let tier: i64 = r.get(4)?;
                 let fixed = (
@@ -439,10 +440,11 @@ impl Store for SqliteStore {
                     r.get::<_, i64>(5)?,
                     r.get::<_, i64>(7)?,
                 );
-                Ok((fixed, tier, sentiment, hits, severe, topics, keywords))
+                Ok((fixed, tier, sentiment, hits, severe, topics, keywords, texts))
             })?;
             for row in rows {
-                let ((id, story_id, at, source, interactions, simhash), tier, sentiment, hits, severe, topics, keywords) = row?;
+                let ((id, story_id, at, source, interactions, simhash), tier, sentiment, hits, severe, topics, keywords, texts) = row?;
+                let (title, text, join) = texts;
                 let hits: Vec<yuqing_core::Hit> = parse("posts.hits", &hits)?;
                 out.push(RestorePost {
                     id,
@@ -457,10 +459,28 @@ impl Store for SqliteStore {
                     severe_words: parse("posts.severe_words", &severe)?,
                     topics: parse("posts.topics", &topics)?,
                     keywords: parse("posts.keywords", &keywords)?,
+                    title,
+                    text,
+                    join: parse("posts.join_reason", &join)?,
                 });
             }
         }
         Ok(out)
+    }
+
+    fn latest_post_time(&self) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<i64> = self.conn.query_row("SELECT MAX(published_at) FROM posts", [], |r| r.get(0))?;
+        Ok(at.map(utc))
+    }
+
+    fn texts_since(&self, since: DateTime<Utc>) -> Result<Vec<(DateTime<Utc>, String, String, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT published_at, title, text, source FROM posts WHERE published_at >= ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([since.timestamp()], |r| {
+            Ok(Ok((utc(r.get::<_, i64>(0)?), r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))
+        })?;
+        collect(rows)
     }
 
     fn stories(&self, q: &StoryQuery) -> Result<Page<StoryRecord>> {

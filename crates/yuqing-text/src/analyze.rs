@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use yuqing_core::story::TAG_BIT;
 use yuqing_core::{Hit, PostFeatures, Sentiment};
 
 use crate::dedup::{term_hash, ContentHasher};
@@ -50,6 +51,9 @@ pub struct Analysis {
     pub terms: Vec<(u64, f32)>,
     /// The heaviest words themselves, for labels and search (at most 8).
     pub keywords: Vec<String>,
+    /// The post's hashtags (`#…#`, matching form), in order of first appearance. Each is also a
+    /// term of `terms` (see [`tag_term`]), together weighing as much as all the words.
+    pub hashtags: Vec<String>,
     pub sentiment: Sentiment,
     /// Polarity in [-1, 1]: P(positive) − P(negative).
     pub sentiment_score: f32,
@@ -59,6 +63,14 @@ pub struct Analysis {
     /// Byte ranges of the words jieba cut from the title's and the text's matching forms, joined by
     /// a line break (title range first); the full-text index derives its search-mode words from it.
     pub cut: Vec<(u32, u32)>,
+}
+
+/// At most this many hashtags of a post become terms.
+pub const MAX_TAG_TERMS: usize = 4;
+
+/// The term a hashtag is in a post's vector: [`TAG_BIT`] set (a word's term has it clear).
+pub fn tag_term(tag: &str) -> u64 {
+    term_hash(&format!("#{tag}#")) | TAG_BIT
 }
 
 /// Which text of a post a full-text word belongs to.
@@ -239,10 +251,24 @@ impl Analyzer {
             tf.truncate(POST_TERMS);
         }
         tf.sort_unstable_by(heavier);
-        let norm = tf.iter().map(|e| e.2 * e.2).sum::<f32>().sqrt();
-        let terms: Vec<(u64, f32)> =
-            if norm > 0.0 { tf.iter().map(|&(h, _, weight)| (h, weight / norm)).collect() } else { Vec::new() };
         let keywords: Vec<String> = tf.iter().take(8).map(|e| e.1.to_string()).collect();
+        // Hashtags: strong evidence of the matter, together as heavy as all the words (or the whole
+        // vector when the post is nothing but hashtags).
+        let mut hashtags = crate::hashtag::tags(&title.matching);
+        for t in crate::hashtag::tags(&text.matching) {
+            if !hashtags.contains(&t) {
+                hashtags.push(t);
+            }
+        }
+        hashtags.truncate(MAX_TAG_TERMS);
+        let words_norm = tf.iter().map(|e| e.2 * e.2).sum::<f32>().sqrt();
+        let tag_weight = if words_norm > 0.0 { words_norm } else { 1.0 } / (hashtags.len().max(1) as f32).sqrt();
+        let mut weighted: Vec<(u64, f32)> = hashtags.iter().map(|t| (tag_term(t), tag_weight)).collect();
+        weighted.extend(tf.iter().map(|&(h, _, w)| (h & !TAG_BIT, w)));
+        weighted.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let norm = weighted.iter().map(|e| e.1 * e.1).sum::<f32>().sqrt();
+        let terms: Vec<(u64, f32)> =
+            if norm > 0.0 { weighted.iter().map(|&(h, weight)| (h, weight / norm)).collect() } else { Vec::new() };
 
         // Topics and severe words in one scan.
         let mut topic_scores: Vec<(usize, usize)> = Vec::new();
@@ -278,6 +304,7 @@ impl Analyzer {
             simhash: sim,
             terms,
             keywords,
+            hashtags,
             sentiment,
             sentiment_score,
             topics,

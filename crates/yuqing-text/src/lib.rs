@@ -5,6 +5,8 @@
 
 pub mod analyze;
 pub mod dedup;
+pub mod hashtag;
+pub mod headline;
 pub mod highlight;
 pub mod normalize;
 pub mod rules;

@@ -283,14 +283,24 @@ impl Config {
             };
             key_periods.push((p.name.clone(), s, e));
         }
-        if raw.assembly.window_hours <= 0 || raw.assembly.close_after_hours <= 0 {
-            return Err(at(src.find("[assembly]").unwrap_or(0), "window_hours 与 close_after_hours 必须为正数".into()));
+        if raw.assembly.window_hours <= 0 || raw.assembly.close_after_hours <= 0 || raw.assembly.max_span_hours <= 0 {
+            return Err(at(
+                src.find("[assembly]").unwrap_or(0),
+                "window_hours、close_after_hours 与 max_span_hours 必须为正数".into(),
+            ));
+        }
+        if !(1..=30).contains(&raw.assembly.df_days) {
+            return Err(at(src.find("df_days").unwrap_or(0), "df_days 应在 1 到 30 天之间".into()));
+        }
+        if !(1..=1000).contains(&raw.assembly.core_posts) {
+            return Err(at(src.find("core_posts").unwrap_or(0), "core_posts 应在 1 到 1000 之间".into()));
         }
         // Every duration is bounded (3650 days) so no time arithmetic on it can overflow.
         let max_days = yuqing_core::span::MAX_DAYS;
         let bounded = [
             ("assembly.window_hours", u64::try_from(raw.assembly.window_hours).unwrap_or(0), 24),
             ("assembly.close_after_hours", u64::try_from(raw.assembly.close_after_hours).unwrap_or(0), 24),
+            ("assembly.max_span_hours", u64::try_from(raw.assembly.max_span_hours).unwrap_or(0), 24),
             ("auth.idle_minutes", u64::from(raw.auth.idle_minutes), 24 * 60),
             ("auth.absolute_hours", u64::from(raw.auth.absolute_hours), 24),
             ("auth.failure_window_minutes", u64::from(raw.auth.failure_window_minutes), 24 * 60),

@@ -1,6 +1,8 @@
 //! `yuqing eval-clustering FILE...`: story clustering quality against Weibo hashtags. Posts with
-//! exactly one hashtag are labelled by it; all hashtags are stripped before clustering, and each
-//! day's posts are spread over that day (the data has no time of day).
+//! exactly one hashtag are labelled by it. The posts are clustered twice: with every hashtag
+//! stripped from the text first (the hard case: the words alone must find the matter), and with the
+//! hashtags kept (as ingest sees real posts). Each day's posts are spread over that day (the data has
+//! no time of day). A plain nearest-neighbour TF-IDF clusterer runs on the same posts beside it.
 //!
 //! Invariant: uses exactly the analyzer and assembler that ingest uses.
 
@@ -8,6 +10,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use rayon::prelude::*;
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
 use yuqing_core::input::{self, Format};
@@ -16,12 +19,15 @@ use yuqing_text::Analyzer;
 
 use crate::config::{china_tz, Config};
 
+/// One clustering of the posts, scored.
 #[derive(Debug, Clone, Serialize)]
-pub struct ClusteringReport {
-    pub posts: usize,
-    pub labelled_posts: usize,
-    pub hashtags: usize,
+pub struct ClusteringRun {
+    /// "yuqing" (the assembler ingest uses) or "nn-tfidf" (the plain baseline).
+    pub method: String,
+    /// Whether the hashtags were left in the text ("kept") or removed before clustering ("stripped").
+    pub hashtags: String,
     pub stories: usize,
+    pub largest_story: usize,
     /// B-cubed precision, recall and F1 over labelled posts (hashtags with at least `min_size` posts).
     pub bcubed_precision: f64,
     pub bcubed_recall: f64,
@@ -30,57 +36,58 @@ pub struct ClusteringReport {
     pub pair_precision: f64,
     pub pair_recall: f64,
     pub pair_f1: f64,
+    /// Stories of at least 40 posts, and the share of their labelled posts under each one's
+    /// dominant hashtag.
+    pub stories_40: usize,
+    pub purity_40: f64,
+    /// The same for stories of at least 150 posts.
+    pub stories_150: usize,
+    pub purity_150: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusteringReport {
+    pub posts: usize,
+    pub labelled_posts: usize,
+    pub hashtags: usize,
+    pub min_size: usize,
     /// Baseline: every post its own story (B-cubed F1).
     pub singleton_bcubed_f1: f64,
-    pub min_size: usize,
+    pub runs: Vec<ClusteringRun>,
 }
 
 impl ClusteringReport {
     pub fn to_text(&self) -> String {
-        format!(
-            "帖文 {}，有唯一话题标签的 {}（{} 个标签，每个至少 {} 条），聚成事件 {} 个\n\
-             B-cubed：精确率 {:.3}，召回率 {:.3}，F1 {:.3}（基线：每帖一事件 F1 {:.3}）\n\
-             成对：精确率 {:.3}，召回率 {:.3}，F1 {:.3}",
-            self.posts,
-            self.labelled_posts,
-            self.hashtags,
-            self.min_size,
-            self.stories,
-            self.bcubed_precision,
-            self.bcubed_recall,
-            self.bcubed_f1,
-            self.singleton_bcubed_f1,
-            self.pair_precision,
-            self.pair_recall,
-            self.pair_f1
-        )
+        let mut out = format!(
+            "帖文 {}，有唯一话题标签的 {}（{} 个标签，每个至少 {} 条）；基线“每帖一事件”B-cubed F1 {:.3}\n\
+             话题标签  方法        事件数  最大事件  B3精确率 B3召回率 B3-F1  成对F1  ≥40帖事件(纯度)  ≥150帖事件(纯度)\n",
+            self.posts, self.labelled_posts, self.hashtags, self.min_size, self.singleton_bcubed_f1
+        );
+        for r in &self.runs {
+            let mode = if r.hashtags == "kept" { "保留" } else { "去除" };
+            out.push_str(&format!(
+                "{:<8}  {:<10} {:>7} {:>8}  {:>8.3} {:>8.3} {:>6.3} {:>7.3}  {:>5} ({:.3})     {:>5} ({:.3})\n",
+                mode,
+                r.method,
+                r.stories,
+                r.largest_story,
+                r.bcubed_precision,
+                r.bcubed_recall,
+                r.bcubed_f1,
+                r.pair_f1,
+                r.stories_40,
+                r.purity_40,
+                r.stories_150,
+                r.purity_150
+            ));
+        }
+        out
     }
 }
 
 /// The hashtags `#…#` of a text and the text without them.
 pub fn split_hashtags(text: &str) -> (Vec<String>, String) {
-    let mut tags = Vec::new();
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find('#') {
-        let after = &rest[start + 1..];
-        match after.find('#') {
-            Some(end) if end > 0 && end <= 60 && !after[..end].contains('\n') => {
-                out.push_str(&rest[..start]);
-                out.push(' ');
-                tags.push(after[..end].trim().to_string());
-                rest = &after[end + 1..];
-            }
-            _ => {
-                out.push_str(&rest[..start + 1]);
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    tags.sort();
-    tags.dedup();
-    (tags, out)
+    yuqing_text::hashtag::split(text)
 }
 
 fn f1(p: f64, r: f64) -> f64 {
@@ -123,14 +130,155 @@ pub fn pairwise(items: &[(usize, i64)]) -> (f64, f64) {
     (if pred > 0.0 { tp / pred } else { 0.0 }, if truth > 0.0 { tp / truth } else { 0.0 })
 }
 
+/// Share of the labelled posts of stories of at least `min_posts` posts that are under their
+/// story's dominant label, and how many such stories there are.
+pub fn purity(assigned: &[(Option<usize>, i64)], min_posts: usize) -> (usize, f64) {
+    let mut size: HashMap<i64, usize> = HashMap::new();
+    let mut labels: HashMap<i64, HashMap<usize, usize>> = HashMap::new();
+    for &(l, s) in assigned {
+        *size.entry(s).or_default() += 1;
+        if let Some(l) = l {
+            *labels.entry(s).or_default().entry(l).or_default() += 1;
+        }
+    }
+    let (mut stories, mut dominant, mut labelled) = (0, 0usize, 0usize);
+    for (s, n) in &size {
+        if *n < min_posts {
+            continue;
+        }
+        stories += 1;
+        if let Some(counts) = labels.get(s) {
+            dominant += counts.values().max().copied().unwrap_or(0);
+            labelled += counts.values().sum::<usize>();
+        }
+    }
+    (stories, if labelled > 0 { dominant as f64 / labelled as f64 } else { 0.0 })
+}
+
+/// The plain baseline: each post joins the cluster of its most similar earlier post within the
+/// window (cosine over the analyzer's TF-IDF words, static IDF, no hashtag terms) when that reaches
+/// `threshold`, else starts a cluster. Candidates are found through the post's 8 heaviest words.
+pub struct NearestNeighbour {
+    window: Duration,
+    threshold: f32,
+    posts: Vec<(chrono::DateTime<Utc>, Vec<(u64, f32)>, i64)>,
+    postings: HashMap<u64, std::collections::VecDeque<usize>>,
+    next_cluster: i64,
+}
+
+/// Posts kept per word in the baseline's index (the newest).
+const NN_PER_TERM: usize = 200;
+
+impl NearestNeighbour {
+    pub fn new(window: Duration, threshold: f32) -> NearestNeighbour {
+        NearestNeighbour { window, threshold, posts: Vec::new(), postings: HashMap::new(), next_cluster: 1 }
+    }
+
+    pub fn assign(&mut self, at: chrono::DateTime<Utc>, terms: &[(u64, f32)]) -> i64 {
+        let mut words: Vec<(u64, f32)> = terms.iter().copied().filter(|(t, _)| !yuqing_core::story::is_tag(*t)).collect();
+        let norm = words.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            words.iter_mut().for_each(|e| e.1 /= norm);
+        }
+        let mut heavy = words.clone();
+        heavy.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        heavy.truncate(8);
+        words.sort_unstable_by_key(|e| e.0);
+        let mut candidates: Vec<usize> = heavy.iter().filter_map(|(t, _)| self.postings.get(t)).flatten().copied().collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut best: Option<(f32, usize)> = None;
+        for i in candidates {
+            let (t, v, _) = &self.posts[i];
+            if (at - *t).abs() > self.window {
+                continue;
+            }
+            let score = sorted_dot(&words, v);
+            if score >= self.threshold && best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, i));
+            }
+        }
+        let cluster = match best {
+            Some((_, i)) => self.posts[i].2,
+            None => {
+                self.next_cluster += 1;
+                self.next_cluster - 1
+            }
+        };
+        let id = self.posts.len();
+        for (t, _) in &heavy {
+            let list = self.postings.entry(*t).or_default();
+            list.push_back(id);
+            if list.len() > NN_PER_TERM {
+                list.pop_front();
+            }
+        }
+        self.posts.push((at, words, cluster));
+        cluster
+    }
+}
+
+fn sorted_dot(a: &[(u64, f32)], b: &[(u64, f32)]) -> f32 {
+    let (mut i, mut j, mut sum) = (0, 0, 0.0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                sum += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    sum
+}
+
+/// A labelled post of the evaluation: its label (the one hashtag), its time, and its analysis
+/// with hashtags stripped and kept.
+struct EvalPost {
+    label: Option<usize>,
+    at: chrono::DateTime<Utc>,
+    stripped: Vec<(u64, f32)>,
+    stripped_features: yuqing_core::PostFeatures,
+    kept_features: yuqing_core::PostFeatures,
+}
+
+fn score(method: &str, hashtags: &str, assigned: &[(Option<usize>, i64)], min_size: usize, sizes: &HashMap<usize, usize>) -> ClusteringRun {
+    let items: Vec<(usize, i64)> =
+        assigned.iter().filter_map(|(l, s)| l.filter(|l| sizes[l] >= min_size).map(|l| (l, *s))).collect();
+    let (bp, br) = bcubed(&items);
+    let (pp, pr) = pairwise(&items);
+    let mut story_sizes: HashMap<i64, usize> = HashMap::new();
+    for (_, s) in assigned {
+        *story_sizes.entry(*s).or_default() += 1;
+    }
+    let (stories_40, purity_40) = purity(assigned, 40);
+    let (stories_150, purity_150) = purity(assigned, 150);
+    ClusteringRun {
+        method: method.into(),
+        hashtags: hashtags.into(),
+        stories: story_sizes.len(),
+        largest_story: story_sizes.values().max().copied().unwrap_or(0),
+        bcubed_precision: bp,
+        bcubed_recall: br,
+        bcubed_f1: f1(bp, br),
+        pair_precision: pp,
+        pair_recall: pr,
+        pair_f1: f1(pp, pr),
+        stories_40,
+        purity_40,
+        stories_150,
+        purity_150,
+    }
+}
+
 pub fn clustering(config: &Config, files: &[PathBuf]) -> Result<ClusteringReport> {
     let analyzer = Analyzer::new(&config.analyzer_config())?;
-    let mut assembler = Assembler::new(config.assembly.clone(), 1);
     let mut labels: HashMap<String, usize> = HashMap::new();
-    let mut assigned: Vec<(Option<usize>, i64)> = Vec::new();
+    let mut posts: Vec<EvalPost> = Vec::new();
     let mut files = files.to_vec();
     files.sort();
-    let mut id = 0i64;
     for f in &files {
         let raw = std::fs::read(f).with_context(|| format!("无法读取 {}", f.display()))?;
         let stem = f.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
@@ -143,69 +291,113 @@ pub fn clustering(config: &Config, files: &[PathBuf]) -> Result<ClusteringReport
             .context("日期超出范围")?;
         let parsed = input::parse(&raw, Format::Csv).with_context(|| format!("{} 无法解析", f.display()))?;
         let n = parsed.posts.len().max(1);
-        for (i, (_, p)) in parsed.posts.iter().enumerate() {
-            let (tags, text) = split_hashtags(p.text_str());
-            let (_, title) = split_hashtags(p.title_str());
-            let a = analyzer.analyze(&title, &text, p.source_str());
-            let at = start + Duration::seconds((i as i64 * 86_400) / n as i64);
-            id += 1;
-            let story = assembler.assign(id, &a.features(at)).story;
-            let label = if tags.len() == 1 {
-                let next = labels.len();
-                Some(*labels.entry(tags[0].clone()).or_insert(next))
-            } else {
-                None
-            };
-            assigned.push((label, story));
-            if id % 20_000 == 0 {
-                assembler.close_inactive(at);
-            }
-        }
+        let analyzed: Vec<EvalPost> = parsed
+            .posts
+            .par_iter()
+            .enumerate()
+            .map(|(i, (_, p))| {
+                let (tags, text) = split_hashtags(p.text_str());
+                let (_, title) = split_hashtags(p.title_str());
+                let at = start + Duration::seconds((i as i64 * 86_400) / n as i64);
+                let stripped = analyzer.analyze(&title, &text, p.source_str());
+                let kept = analyzer.analyze(p.title_str(), p.text_str(), p.source_str());
+                let label_name = if tags.len() == 1 { Some(tags[0].clone()) } else { None };
+                (label_name, at, stripped, kept)
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|(label_name, at, stripped, kept)| {
+                let label = label_name.map(|t| {
+                    let next = labels.len();
+                    *labels.entry(t).or_insert(next)
+                });
+                EvalPost {
+                    label,
+                    at,
+                    stripped_features: stripped.features(at),
+                    stripped: stripped.terms,
+                    kept_features: kept.features(at),
+                }
+            })
+            .collect();
+        posts.extend(analyzed);
     }
     let min_size = 5;
     let mut sizes: HashMap<usize, usize> = HashMap::new();
-    for (l, _) in &assigned {
-        if let Some(l) = l {
-            *sizes.entry(*l).or_default() += 1;
+    for p in &posts {
+        if let Some(l) = p.label {
+            *sizes.entry(l).or_default() += 1;
         }
     }
+    let window = Duration::hours(config.assembly.window_hours);
+    let run_assembler = |kept: bool| {
+        let mut assembler = Assembler::new(config.assembly.clone(), 1);
+        let mut out = Vec::with_capacity(posts.len());
+        for (i, p) in posts.iter().enumerate() {
+            let f = if kept { &p.kept_features } else { &p.stripped_features };
+            out.push((p.label, assembler.assign(i as i64 + 1, f).story));
+            if (i + 1) % 20_000 == 0 {
+                assembler.close_inactive(p.at);
+            }
+        }
+        out
+    };
+    let run_baseline = |kept: bool| {
+        let mut nn = NearestNeighbour::new(window, NN_THRESHOLD);
+        posts.iter().map(|p| (p.label, nn.assign(p.at, if kept { &p.kept_features.terms } else { &p.stripped }))).collect::<Vec<_>>()
+    };
+    let mut runs = Vec::new();
+    for kept in [false, true] {
+        let mode = if kept { "kept" } else { "stripped" };
+        runs.push(score("yuqing", mode, &run_assembler(kept), min_size, &sizes));
+        runs.push(score("nn-tfidf", mode, &run_baseline(kept), min_size, &sizes));
+    }
     let items: Vec<(usize, i64)> =
-        assigned.iter().filter_map(|(l, s)| l.filter(|l| sizes[l] >= min_size).map(|l| (l, *s))).collect();
-    let (bp, br) = bcubed(&items);
-    let (pp, pr) = pairwise(&items);
-    let singles: Vec<(usize, i64)> = items.iter().enumerate().map(|(i, (l, _))| (*l, i as i64)).collect();
-    let (sp, sr) = bcubed(&singles);
-    let mut stories: Vec<i64> = assigned.iter().map(|(_, s)| *s).collect();
-    stories.sort_unstable();
-    stories.dedup();
+        posts.iter().filter_map(|p| p.label.filter(|l| sizes[l] >= min_size)).enumerate().map(|(i, l)| (l, i as i64)).collect();
+    let (sp, sr) = bcubed(&items);
     Ok(ClusteringReport {
-        posts: assigned.len(),
+        posts: posts.len(),
         labelled_posts: items.len(),
         hashtags: sizes.values().filter(|&&n| n >= min_size).count(),
-        stories: stories.len(),
-        bcubed_precision: bp,
-        bcubed_recall: br,
-        bcubed_f1: f1(bp, br),
-        pair_precision: pp,
-        pair_recall: pr,
-        pair_f1: f1(pp, pr),
-        singleton_bcubed_f1: f1(sp, sr),
         min_size,
+        singleton_bcubed_f1: f1(sp, sr),
+        runs,
     })
 }
+
+/// The baseline's cosine to join its nearest neighbour.
+pub const NN_THRESHOLD: f32 = 0.5;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn hashtags_are_found_and_stripped() {
-        let (tags, text) = split_hashtags("#双黄连可抑制新型冠状病毒#板蓝根说 #口罩# 完");
-        assert_eq!(tags, vec!["双黄连可抑制新型冠状病毒".to_string(), "口罩".to_string()]);
-        assert!(!text.contains('#') && text.contains("板蓝根说"));
-        let (tags, text) = split_hashtags("只有一个#号");
-        assert!(tags.is_empty());
-        assert_eq!(text, "只有一个#号");
+    fn purity_counts_the_dominant_label_of_big_stories_only() {
+        let mut assigned: Vec<(Option<usize>, i64)> = Vec::new();
+        // Story 1: 40 posts, 30 under label 0, 6 under label 1, 4 unlabelled.
+        assigned.extend(std::iter::repeat_n((Some(0), 1), 30));
+        assigned.extend(std::iter::repeat_n((Some(1), 1), 6));
+        assigned.extend(std::iter::repeat_n((None, 1), 4));
+        // Story 2: too small to count, however mixed.
+        assigned.extend([(Some(0), 2), (Some(1), 2), (Some(2), 2)]);
+        let (n, p) = purity(&assigned, 40);
+        assert_eq!(n, 1);
+        assert!((p - 30.0 / 36.0).abs() < 1e-9);
+        assert_eq!(purity(&assigned, 150), (0, 0.0));
+    }
+
+    #[test]
+    fn the_baseline_joins_near_neighbours_and_not_strangers() {
+        let t = Utc::now();
+        let mut nn = NearestNeighbour::new(Duration::hours(72), 0.5);
+        let a = nn.assign(t, &[(1, 0.8), (2, 0.6)]);
+        let b = nn.assign(t, &[(1, 0.7), (2, 0.7)]);
+        let c = nn.assign(t, &[(3, 1.0)]);
+        let d = nn.assign(t + Duration::hours(100), &[(1, 0.8), (2, 0.6)]);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(a, d, "outside the window");
     }
 
     #[test]

@@ -15,11 +15,11 @@ use yuqing_core::heat::HeatFact;
 use yuqing_core::input::Rejection;
 use yuqing_core::url::canonical_url;
 use yuqing_core::{
-    Assembler, Grade, PostFacts, PostInput, Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
+    Assembler, Grade, JoinReason, PostFacts, PostInput, Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
 };
 use yuqing_store::{DataDir, IndexWords, NewAlert, PostRecord, SqliteStore, Store, StoreError, StoryRecord, WriteBatch};
 use yuqing_text::dedup::{fnv1a, site_key};
-use yuqing_text::{matching_form, Analysis, Analyzer, AnalyzerError};
+use yuqing_text::{headline, matching_form, Analysis, Analyzer, AnalyzerError};
 
 use crate::config::Config;
 
@@ -74,8 +74,44 @@ impl IngestReport {
 /// Per open story: what the tracker does not hold.
 #[derive(Debug, Clone, Default)]
 struct StoryMeta {
-    title: String,
     keywords: HashMap<String, u32>,
+    /// Hashtags of its posts (as written) → posts carrying each.
+    tags: HashMap<String, u32>,
+    /// The headline of its most central post so far, and that post's similarity to the story.
+    headline: Option<(f32, String)>,
+}
+
+impl StoryMeta {
+    /// Takes in what a post says of the story's headline (title and text as stored).
+    fn add_post(&mut self, title: &str, text: &str, join: JoinReason) {
+        for t in yuqing_text::hashtag::tags(title).into_iter().chain(yuqing_text::hashtag::tags(text)) {
+            *self.tags.entry(t).or_insert(0) += 1;
+        }
+        // The first post, then any post closer to the story than the one chosen; copies add nothing.
+        let score = match join {
+            JoinReason::New => 0.0,
+            JoinReason::Similar { score } => score,
+            JoinReason::NearDuplicate { .. } => return,
+        };
+        if self.headline.as_ref().is_none_or(|(best, _)| score > *best) {
+            if let Some(h) = headline::of_post(title, text) {
+                self.headline = Some((score, h));
+            }
+        }
+    }
+
+    /// The story's title: its most common hashtag when that reads as a headline, else the headline
+    /// of its most central post.
+    fn title(&self) -> String {
+        let top = self.tags.iter().max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)));
+        if let Some(t) = top.and_then(|(t, _)| headline::of_tag(t)) {
+            return t;
+        }
+        match &self.headline {
+            Some((_, h)) => h.clone(),
+            None => "（无文字内容）".to_string(),
+        }
+    }
 }
 
 pub struct Pipeline {
@@ -142,16 +178,6 @@ fn analyze_batch(analyzer: &Analyzer, batch: &[(usize, PostInput)]) -> Vec<Analy
         .collect()
 }
 
-/// A short label for a story from its first post.
-fn story_title(a: &Analysis) -> String {
-    let base = if a.title.display.is_empty() { &a.text.display } else { &a.title.display };
-    let mut t: String = base.chars().take(40).collect();
-    if base.chars().count() > 40 {
-        t.push('…');
-    }
-    t
-}
-
 /// The watch-rule edits saved on the 监测规则 page of this data directory (none in a new one), and
 /// the rules' version.
 pub fn saved_rule_edits(data_dir: &Path) -> Result<(Vec<yuqing_store::rules::RuleEdit>, i64), PipelineError> {
@@ -171,8 +197,9 @@ struct Resumed {
     next_post_id: i64,
 }
 
-/// Rebuilds the in-memory state from the store: open stories, their trackers and the assembler.
-fn resume(data: &DataDir, config: &Config) -> Result<Resumed, PipelineError> {
+/// Rebuilds the in-memory state from the store: open stories, their trackers and the assembler
+/// (with the recent document frequencies, from the posts of its window analyzed again).
+fn resume(data: &DataDir, config: &Config, analyzer: &Analyzer) -> Result<Resumed, PipelineError> {
     let next_post_id = data.store.next_post_id()?;
     let mut assembler = Assembler::new(config.assembly.clone(), data.store.next_story_id()?);
     let mut trackers = HashMap::new();
@@ -193,24 +220,34 @@ fn resume(data: &DataDir, config: &Config) -> Result<Resumed, PipelineError> {
             &config.grading,
         );
         members.entry(p.story_id).or_default().push((p.id, p.simhash));
-        let keywords = &mut meta.entry(p.story_id).or_insert_with(StoryMeta::default).keywords;
+        let m = meta.entry(p.story_id).or_insert_with(StoryMeta::default);
         for k in &p.keywords {
-            *keywords.entry(k.clone()).or_insert(0) += 1;
+            *m.keywords.entry(k.clone()).or_insert(0) += 1;
         }
+        m.add_post(&p.title, &p.text, p.join);
     }
     for s in open {
         let tracker = trackers.entry(s.id).or_default();
         tracker.grade = s.grade;
         tracker.reasons = s.reasons.clone();
         tracker.manual = s.manual.clone();
-        meta.entry(s.id).or_insert_with(StoryMeta::default).title = s.title.clone();
+        meta.entry(s.id).or_insert_with(StoryMeta::default);
         assembler.restore(StorySeed {
             id: s.id,
+            first_at: s.first_at,
             last_at: s.last_at,
             centroid: s.centroid.clone(),
             index_terms: s.index_terms.clone(),
             posts: members.remove(&s.id).unwrap_or_default(),
         });
+    }
+    if let Some(latest) = data.store.latest_post_time()? {
+        let recent = data.store.texts_since(assembler.df_window_start(latest))?;
+        let terms: Vec<(DateTime<Utc>, Vec<(u64, f32)>)> =
+            recent.par_iter().map(|(at, title, text, source)| (*at, analyzer.analyze(title, text, source).terms)).collect();
+        for (at, terms) in &terms {
+            assembler.observe_recent(*at, terms);
+        }
     }
     Ok(Resumed { assembler, trackers, meta, next_post_id })
 }
@@ -223,7 +260,7 @@ impl Pipeline {
         let config = config.with_rule_edits(&edits);
         let analyzer = Arc::new(Analyzer::new(&config.analyzer_config())?);
         let data = DataDir::open(data_dir, analyzer.segmenter_arc())?;
-        let Resumed { assembler, trackers, meta, next_post_id } = resume(&data, &config)?;
+        let Resumed { assembler, trackers, meta, next_post_id } = resume(&data, &config, &analyzer)?;
         tracing::info!(open_stories = assembler.open_count(), next_post_id, "pipeline resumed");
         Ok(Pipeline {
             config,
@@ -387,7 +424,7 @@ impl Pipeline {
                 true
             }
         };
-        let Resumed { assembler, trackers, meta, next_post_id } = resume(&data, &self.config)?;
+        let Resumed { assembler, trackers, meta, next_post_id } = resume(&data, &self.config, &self.analyzer)?;
         tracing::warn!(next_post_id, "pipeline state rebuilt from the database after a failed batch");
         self.assembler = assembler;
         self.trackers = trackers;
@@ -440,7 +477,7 @@ impl Pipeline {
             let assignment = self.assembler.assign(id, &analysis.features(at));
             if assignment.is_new() {
                 report.new_stories += 1;
-                self.meta.insert(assignment.story, StoryMeta { title: story_title(&analysis), keywords: HashMap::new() });
+                self.meta.insert(assignment.story, StoryMeta::default());
             }
             let duplicate_of = match batch_content.get(&analysis.content_hash) {
                 Some(first) => Some(*first),
@@ -487,6 +524,7 @@ impl Pipeline {
                 });
             }
             if let Some(meta) = self.meta.get_mut(&assignment.story) {
+                meta.add_post(&analysis.title.display, &analysis.text.display, assignment.reason);
                 for k in &analysis.keywords {
                     match meta.keywords.get_mut(k) {
                         Some(n) => *n += 1,
@@ -572,7 +610,7 @@ impl Pipeline {
         Some(StoryRecord {
             id: story,
             status,
-            title: meta.title.clone(),
+            title: meta.title(),
             keywords: keywords.into_iter().take(8).map(|(k, _)| k.clone()).collect(),
             first_at: tracker.first_at.unwrap_or(now),
             last_at: tracker.last_at.unwrap_or(now),

@@ -1,0 +1,244 @@
+//! Headlines (标题) for stories: a short title that names the matter, made from its posts — a
+//! sentence-like hashtag the posts share, a news-style 【…】 headline, or the first clause of the
+//! most central post — never the raw first post with its hashtags, `@names`, repost chains, links
+//! and emoji codes.
+//!
+//! Invariant: pure; the result is at most [`MAX_CHARS`] characters, trimmed, and never empty when
+//! the input has any word in it.
+
+use crate::hashtag;
+
+/// A headline is at most this many characters (an ellipsis included).
+pub const MAX_CHARS: usize = 30;
+
+/// A hashtag reads as a headline when it has at least this many characters (shorter ones —
+/// 新冠肺炎, 武汉加油 — name a theme, not a matter).
+pub const MIN_TAG_CHARS: usize = 6;
+
+/// Phrases that carry nothing of the matter (platform boilerplate), removed wherever they stand.
+const BOILERPLATE: &[&str] = &[
+    "O网页链接",
+    "网页链接",
+    "展开全文",
+    "收起全文",
+    "转发微博",
+    "轉發微博",
+    "查看图片",
+    "查看原图",
+    "的微博视频",
+    "的秒拍视频",
+    "原标题：",
+    "原标题:",
+    "来源：",
+];
+
+/// `text` without what is not the author's own words about the matter: hashtags, `@name`s,
+/// `//@…` repost chains (everything from the first one), URLs, emoji codes `[…]` of up to eight
+/// characters, private-use glyphs, boilerplate and runs of spaces.
+pub fn clean(text: &str) -> String {
+    // A repost chain: the author's own words come before the first `//@`.
+    let own = match text.find("//@") {
+        Some(0) | None => text,
+        Some(i) => &text[..i],
+    };
+    let own = if own.trim().is_empty() { text } else { own };
+    let mut s = String::with_capacity(own.len());
+    let mut at = 0;
+    for (_, range) in hashtag::find(own) {
+        s.push_str(&own[at..range.start]);
+        s.push(' ');
+        at = range.end;
+    }
+    s.push_str(&own[at..]);
+    for b in BOILERPLATE {
+        if s.contains(b) {
+            s = s.replace(b, " ");
+        }
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        // URLs: up to the next space or CJK character.
+        if (c == 'h' || c == 'H') && starts_with(&chars[i..], "http") {
+            let mut j = i;
+            while j < chars.len() && chars[j].is_ascii() && !chars[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            out.push(' ');
+            i = j;
+            continue;
+        }
+        // @name: up to a space, punctuation or the end (names are letters, digits, CJK, _ and -).
+        if c == '@' {
+            let mut j = i + 1;
+            while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == '-') && j - i <= 30 {
+                j += 1;
+            }
+            if j > i + 1 {
+                out.push(' ');
+                i = j;
+                continue;
+            }
+        }
+        // Emoji codes: [笑cry] [温暖帽子] — short bracketed words.
+        if c == '[' {
+            if let Some(len) = chars[i + 1..].iter().take(9).position(|&x| x == ']') {
+                if len >= 1 && chars[i + 1..i + 1 + len].iter().all(|x| x.is_alphanumeric()) {
+                    i += len + 2;
+                    continue;
+                }
+            }
+        }
+        // Private-use glyphs (icon fonts) and replacement characters.
+        if ('\u{E000}'..='\u{F8FF}').contains(&c) || c == '\u{FFFD}' {
+            i += 1;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    collapse_spaces(&out)
+}
+
+fn starts_with(chars: &[char], prefix: &str) -> bool {
+    let mut it = chars.iter();
+    prefix.chars().all(|p| it.next().is_some_and(|c| c.eq_ignore_ascii_case(&p)))
+}
+
+fn collapse_spaces(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for c in s.chars() {
+        if c.is_whitespace() || c == '\u{3000}' {
+            space = true;
+        } else {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Whether `c` ends a clause.
+fn ends_clause(c: char) -> bool {
+    matches!(c, '。' | '！' | '？' | '!' | '?' | '；' | ';' | '\n' | '…')
+}
+
+/// Cuts `s` to at most [`MAX_CHARS`] characters: at a clause end or a comma within the limit when
+/// one leaves at least half of it, else with an ellipsis.
+pub fn shorten(s: &str) -> String {
+    let s = s.trim().trim_matches(|c: char| c.is_whitespace() || matches!(c, '，' | ',' | '、' | '：' | ':' | '-' | '—'));
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= MAX_CHARS {
+        return s.to_string();
+    }
+    let limit = MAX_CHARS;
+    let cut = (MAX_CHARS / 2..limit).rev().find(|&i| matches!(chars[i], '，' | ',' | '、' | '：' | ':' | ' ') || ends_clause(chars[i]));
+    match cut {
+        Some(i) => chars[..i].iter().collect::<String>().trim_end().to_string(),
+        None => {
+            let mut t: String = chars[..MAX_CHARS - 1].iter().collect();
+            t.push('…');
+            t
+        }
+    }
+}
+
+/// The headline of one post: its 【…】 headline when it opens with one (news style), else its
+/// first clause of some substance, shortened. `None` when nothing of the post is left.
+pub fn of_post(title: &str, text: &str) -> Option<String> {
+    for part in [title, text] {
+        let cleaned = clean(part);
+        if cleaned.is_empty() {
+            continue;
+        }
+        if let Some(rest) = cleaned.strip_prefix('【') {
+            if let Some(end) = rest.find('】') {
+                let inner = rest[..end].trim();
+                if inner.chars().count() >= 4 {
+                    return Some(shorten(inner));
+                }
+            }
+        }
+        // The first clause with at least six characters (a greeting or 转发 is not the matter).
+        let mut clause = String::new();
+        for c in cleaned.chars() {
+            if ends_clause(c) {
+                if clause.trim().chars().filter(|c| c.is_alphanumeric()).count() >= 6 {
+                    break;
+                }
+                clause.clear();
+                continue;
+            }
+            clause.push(c);
+        }
+        let clause = clause.trim().trim_start_matches(['【', '】', '「', '」', '“', '”']);
+        if clause.chars().filter(|c| c.is_alphanumeric()).count() >= 2 {
+            return Some(shorten(clause));
+        }
+    }
+    None
+}
+
+/// A hashtag as a headline, when it reads as one (long enough to name a matter).
+pub fn of_tag(tag: &str) -> Option<String> {
+    let t = clean(tag);
+    (t.chars().filter(|c| c.is_alphanumeric()).count() >= MIN_TAG_CHARS).then(|| shorten(&t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_raw_first_post_becomes_a_readable_headline() {
+        let raw = "#全国累计确诊新冠肺炎37198例#父母，这天是父母节，这多[温暖帽子]年来，您辛苦了";
+        let h = of_post("", raw).unwrap();
+        assert!(!h.contains('#') && !h.contains('[') && h.chars().count() <= MAX_CHARS, "{h}");
+        assert!(h.starts_with("父母"), "{h}");
+    }
+
+    #[test]
+    fn a_news_headline_in_brackets_is_taken_whole() {
+        let h = of_post("", "【武汉再建10座方舱医院】记者从武汉市新冠肺炎防控指挥部获悉……O网页链接").unwrap();
+        assert_eq!(h, "武汉再建10座方舱医院");
+    }
+
+    #[test]
+    fn repost_chains_mentions_links_and_boilerplate_are_removed() {
+        let h = of_post("", "说得太对了！！大家都要戴口罩//@某网友:转发 //@另一人: 哈哈 http://t.cn/abc").unwrap();
+        assert_eq!(h, "大家都要戴口罩");
+        let c = clean("@人民日报 武汉封城第10天 http://t.cn/A6x 展开全文 O网页链接");
+        assert_eq!(c, "武汉封城第10天");
+        assert_eq!(clean("\u{E627}今天\u{FFFD}"), "今天");
+    }
+
+    #[test]
+    fn long_clauses_are_cut_within_thirty_characters() {
+        let long = "河南一医院副院长拒戴口罩并与防疫人员发生冲突，已被停职调查，当地卫健委表示将严肃处理";
+        let h = of_post("", long).unwrap();
+        assert!(h.chars().count() <= MAX_CHARS, "{h}");
+        assert_eq!(h, "河南一医院副院长拒戴口罩并与防疫人员发生冲突，已被停职调查");
+        let unbroken = "一".repeat(50);
+        let h = shorten(&unbroken);
+        assert_eq!(h.chars().count(), MAX_CHARS);
+        assert!(h.ends_with('…'));
+    }
+
+    #[test]
+    fn a_post_of_nothing_but_noise_has_no_headline() {
+        assert_eq!(of_post("", "#话题# [哈哈] @某人 O网页链接 ?"), None);
+        assert_eq!(of_post("", ""), None);
+    }
+
+    #[test]
+    fn only_sentence_like_hashtags_are_headlines() {
+        assert_eq!(of_tag("武汉再建10座方舱医院").as_deref(), Some("武汉再建10座方舱医院"));
+        assert_eq!(of_tag("武汉加油"), None);
+    }
+}
