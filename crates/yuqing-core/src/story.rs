@@ -38,7 +38,7 @@ pub struct AssemblyConfig {
     pub close_after_hours: i64,
     /// Near-duplicate: SimHash distance at most this many bits (at most [`MAX_NEAR_DUPLICATE_BITS`]).
     pub near_duplicate_bits: u32,
-    /// Cosine similarity to the story's centroid needed to join it.
+    /// Cosine similarity to the story's core (its first posts) needed to join it.
     pub min_similarity: f32,
     /// Terms kept in a story's centroid.
     pub centroid_terms: usize,
@@ -55,6 +55,9 @@ pub struct AssemblyConfig {
     pub df_days: i64,
     /// Below this many posts in those days no word is damped.
     pub df_min_posts: u32,
+    /// A post with fewer words than this says too little to tell its matter ("转发微博", an emoji):
+    /// it joins a story only through one of its hashtags, else stands alone.
+    pub min_post_words: usize,
 }
 
 impl Default for AssemblyConfig {
@@ -63,14 +66,15 @@ impl Default for AssemblyConfig {
             window_hours: 72,
             close_after_hours: 72,
             near_duplicate_bits: 6,
-            min_similarity: 0.3,
+            min_similarity: 0.5,
             centroid_terms: 64,
             candidate_terms: 8,
             candidates_per_term: 48,
-            core_posts: 12,
+            core_posts: 20,
             max_span_hours: 120,
             df_days: 3,
             df_min_posts: 300,
+            min_post_words: 3,
         }
     }
 }
@@ -404,10 +408,14 @@ impl Assembler {
             !post_tags.is_empty() && s.centroid.last().is_some_and(|e| is_tag(e.0)) && !shares_tag(s)
         };
         let in_span = |s: &OpenStory| (f.at - s.first_at <= span || shares_tag(s)) && !other_tags(s);
+        // Too few words to tell the matter: only a shared hashtag can place the post.
+        let words = f.terms.len() - post_tags.len();
+        let says_enough = words >= self.config.min_post_words;
+        let may_join = |s: &OpenStory| in_span(s) && (says_enough || shares_tag(s));
 
         // 1. Near-duplicate of a post in an open story within the window: the closest, then the latest.
         let mut best_dup: Option<(u32, i64, i64)> = None;
-        if !f.terms.is_empty() {
+        if says_enough {
             let mut close = Vec::new();
             for key in band_keys(f.simhash) {
                 if let Some(bucket) = self.bands.get(&key) {
@@ -440,7 +448,7 @@ impl Assembler {
             // (terms in common, last activity, id) of each candidate in the window.
             let mut met: Vec<(usize, DateTime<Utc>, i64)> = Vec::new();
             for run in ids.chunk_by(|a, b| a == b) {
-                if let Some(s) = open.get(&run[0]).filter(|s| in_window(s) && in_span(s) && s.norm > 0.0) {
+                if let Some(s) = open.get(&run[0]).filter(|s| in_window(s) && may_join(s) && s.norm > 0.0) {
                     met.push((run.len(), s.last_at, run[0]));
                 }
             }
@@ -638,8 +646,24 @@ mod tests {
         PostFeatures { at: at(h), simhash, terms: terms.iter().map(|(t, w)| (*t, w / norm)).collect() }
     }
 
+    /// The defaults, except that posts of one or two words may join (the tests' posts are short).
+    fn test_config() -> AssemblyConfig {
+        AssemblyConfig { min_post_words: 1, min_similarity: 0.3, ..AssemblyConfig::default() }
+    }
+
     fn small_window() -> AssemblyConfig {
-        AssemblyConfig { df_min_posts: 20, ..AssemblyConfig::default() }
+        AssemblyConfig { df_min_posts: 20, ..test_config() }
+    }
+
+    #[test]
+    fn a_post_of_too_few_words_stands_alone_unless_a_hashtag_places_it() {
+        let mut a = Assembler::new(AssemblyConfig::default(), 1);
+        let s = a.assign(1, &features(0, 1, &[(TAG_BIT | 5, 2.0), (10, 1.0), (11, 1.0), (12, 1.0)])).story;
+        // "转发微博": two words, the same as many others — not enough to join, not even as a copy.
+        let short = a.assign(2, &features(0, 1, &[(10, 1.0), (11, 1.0)]));
+        assert!(short.is_new());
+        // Two words and the story's hashtag: placed by the hashtag.
+        assert_eq!(a.assign(3, &features(0, 1 << 40, &[(TAG_BIT | 5, 2.0), (10, 1.0)])).story, s);
     }
 
     /// Posts that share only a word the whole stream carries are not one matter.
@@ -657,7 +681,7 @@ mod tests {
     /// The core is the first posts: later posts that wander off do not move it.
     #[test]
     fn the_core_does_not_drift_toward_later_posts() {
-        let config = AssemblyConfig { core_posts: 3, ..AssemblyConfig::default() };
+        let config = AssemblyConfig { core_posts: 3, ..test_config() };
         let mut a = Assembler::new(config, 1);
         let s = a.assign(1, &features(0, 1, &[(10, 2.0), (11, 2.0)])).story;
         for i in 2..4 {
@@ -674,7 +698,7 @@ mod tests {
 
     #[test]
     fn a_similar_post_long_after_the_story_began_starts_a_new_one_unless_it_carries_its_hashtag() {
-        let mut a = Assembler::new(AssemblyConfig::default(), 1);
+        let mut a = Assembler::new(test_config(), 1);
         let tagged = |h: i64, sim: u64| features(h, sim, &[(TAG_BIT | 77, 3.0), (10, 2.0), (11, 1.0)]);
         let s = a.assign(1, &tagged(0, 1)).story;
         // Active every day, so the window never closes it.
@@ -691,7 +715,7 @@ mod tests {
 
     #[test]
     fn a_hashtag_is_strong_evidence_both_ways() {
-        let mut a = Assembler::new(AssemblyConfig::default(), 1);
+        let mut a = Assembler::new(test_config(), 1);
         let post = |h: i64, sim: u64, tag: u64, words: &[(u64, f32)]| {
             let mut terms = words.to_vec();
             let norm = terms.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
@@ -709,7 +733,7 @@ mod tests {
 
     #[test]
     fn near_duplicate_joins_the_story_of_its_original() {
-        let mut a = Assembler::new(AssemblyConfig::default(), 1);
+        let mut a = Assembler::new(test_config(), 1);
         let first = a.assign(1, &features(0, 0xF0F0_0000_1234_5678, &[(1, 1.0), (2, 1.0)]));
         assert!(first.is_new());
         let copy = a.assign(2, &features(1, 0xF0F0_0000_1234_5679, &[(9, 1.0)]));
@@ -719,7 +743,7 @@ mod tests {
 
     #[test]
     fn similar_post_joins_and_unrelated_post_starts_a_story() {
-        let mut a = Assembler::new(AssemblyConfig::default(), 1);
+        let mut a = Assembler::new(test_config(), 1);
         let s1 = a.assign(1, &features(0, 1, &[(10, 3.0), (11, 2.0), (12, 1.0)]));
         let s2 = a.assign(2, &features(2, u64::MAX, &[(10, 3.0), (11, 2.0), (13, 1.0)]));
         assert_eq!(s2.story, s1.story);
@@ -731,7 +755,7 @@ mod tests {
 
     #[test]
     fn similar_post_outside_the_window_starts_a_new_story() {
-        let mut a = Assembler::new(AssemblyConfig::default(), 1);
+        let mut a = Assembler::new(test_config(), 1);
         let s1 = a.assign(1, &features(0, 1, &[(10, 3.0), (11, 2.0)]));
         let s2 = a.assign(2, &features(100, 2, &[(10, 3.0), (11, 2.0)]));
         assert_ne!(s1.story, s2.story);
@@ -739,7 +763,7 @@ mod tests {
 
     #[test]
     fn inactive_story_closes_and_takes_no_more_posts() {
-        let mut a = Assembler::new(AssemblyConfig::default(), 7);
+        let mut a = Assembler::new(test_config(), 7);
         let s1 = a.assign(1, &features(0, 1, &[(10, 1.0)]));
         assert_eq!(s1.story, 7);
         assert_eq!(a.close_inactive(at(100)), vec![7]);

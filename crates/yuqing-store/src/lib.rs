@@ -28,7 +28,7 @@ pub use sqlite::{PostFilter, SqliteStore, COUNT_CAP};
 /// than this many hits plus one page (a top-K that large would be allocated up front).
 pub const MAX_OFFSET: usize = 10_000;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use yuqing_core::{Alert, Grade};

@@ -99,6 +99,7 @@ pub fn run(data_dir: &Path, config_path: Option<&Path>, addr: &str, serve_after:
         stats.graded.iter().map(|(_, n)| n).sum::<u64>(),
         stats.alerts
     );
+    print_daily_graded(&pipeline)?;
     let (name, password) = crate::desk_cli::demo_account(&pipeline.data().store)?;
     println!("演示账号：{name}　密码：{password}（系统管理员；在登录页输入，每次运行 yuqing demo 重新生成）");
     if serve_after {
@@ -106,6 +107,36 @@ pub fn run(data_dir: &Path, config_path: Option<&Path>, addr: &str, serve_after:
     } else {
         Ok(())
     }
+}
+
+/// Lists, day by day (China time, by the day each story began), the stories graded III or above:
+/// what an officer would have been alerted to, so anyone can judge whether they read as matters.
+fn print_daily_graded(pipeline: &Pipeline) -> Result<()> {
+    let query = yuqing_store::StoryQuery {
+        min_grade: Some(Grade::III),
+        graded_only: true,
+        order: yuqing_store::StoryOrder::Recent,
+        limit: 10_000,
+        ..Default::default()
+    };
+    let mut stories = pipeline.data().store.stories(&query)?.items;
+    if stories.is_empty() {
+        return Ok(());
+    }
+    stories.sort_by_key(|s| (s.first_at, s.id));
+    println!("每日 III 级及以上舆情事件（按事件首发日期）：");
+    let tz = crate::config::china_tz();
+    let mut day = None;
+    for s in &stories {
+        let d = s.first_at.with_timezone(&tz).date_naive();
+        if day != Some(d) {
+            println!("  {}", d.format("%Y-%m-%d"));
+            day = Some(d);
+        }
+        let grade = s.grade.map(|g| format!("{}级", g.as_str())).unwrap_or_default();
+        println!("    #{:<5} {:<4} {:>5} 帖  {}", s.id, grade, s.posts, s.title);
+    }
+    Ok(())
 }
 
 /// Serves the desk on `addr` until Ctrl-C, collecting from the configured sources and taking

@@ -156,8 +156,9 @@ pub fn purity(assigned: &[(Option<usize>, i64)], min_posts: usize) -> (usize, f6
 }
 
 /// The plain baseline: each post joins the cluster of its most similar earlier post within the
-/// window (cosine over the analyzer's TF-IDF words, static IDF, no hashtag terms) when that reaches
-/// `threshold`, else starts a cluster. Candidates are found through the post's 8 heaviest words.
+/// window (cosine over TF-IDF vectors of its words, the IDF fitted on the evaluated posts
+/// themselves) when that reaches `threshold`, else starts a cluster. Candidates are found through
+/// the post's 8 heaviest words.
 pub struct NearestNeighbour {
     window: Duration,
     threshold: f32,
@@ -175,7 +176,7 @@ impl NearestNeighbour {
     }
 
     pub fn assign(&mut self, at: chrono::DateTime<Utc>, terms: &[(u64, f32)]) -> i64 {
-        let mut words: Vec<(u64, f32)> = terms.iter().copied().filter(|(t, _)| !yuqing_core::story::is_tag(*t)).collect();
+        let mut words: Vec<(u64, f32)> = terms.to_vec();
         let norm = words.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
         if norm > 0.0 {
             words.iter_mut().for_each(|e| e.1 /= norm);
@@ -239,9 +240,41 @@ fn sorted_dot(a: &[(u64, f32)], b: &[(u64, f32)]) -> f32 {
 struct EvalPost {
     label: Option<usize>,
     at: chrono::DateTime<Utc>,
-    stripped: Vec<(u64, f32)>,
+    /// Word counts (term hash → count) of the text without and with its hashtags, for the baseline.
+    stripped_words: Vec<(u64, f32)>,
+    kept_words: Vec<(u64, f32)>,
     stripped_features: yuqing_core::PostFeatures,
     kept_features: yuqing_core::PostFeatures,
+    /// The text without hashtags (only kept for `--dump`).
+    text: Option<String>,
+}
+
+/// Word counts of a text: words of two or more characters with a letter, digit or CJK character.
+fn word_counts(analyzer: &Analyzer, text: &str) -> Vec<(u64, f32)> {
+    let matching = yuqing_text::matching_form(text);
+    let mut counts: HashMap<u64, f32> = HashMap::new();
+    for w in analyzer.segmenter().cut(&matching) {
+        if w.chars().nth(1).is_some() && yuqing_text::is_word(w) {
+            *counts.entry(yuqing_text::dedup::term_hash(w)).or_default() += 1.0;
+        }
+    }
+    let mut v: Vec<(u64, f32)> = counts.into_iter().collect();
+    v.sort_unstable_by_key(|e| e.0);
+    v
+}
+
+/// TF-IDF vectors with the IDF fitted on these documents: `ln(N / df)`, smoothed as scikit-learn's.
+fn fit_tfidf(docs: &[&Vec<(u64, f32)>]) -> Vec<Vec<(u64, f32)>> {
+    let mut df: HashMap<u64, f32> = HashMap::new();
+    for d in docs {
+        for (t, _) in d.iter() {
+            *df.entry(*t).or_default() += 1.0;
+        }
+    }
+    let n = docs.len() as f32;
+    docs.iter()
+        .map(|d| d.iter().map(|(t, c)| (*t, c * (((1.0 + n) / (1.0 + df[t])).ln() + 1.0))).collect())
+        .collect()
 }
 
 fn score(method: &str, hashtags: &str, assigned: &[(Option<usize>, i64)], min_size: usize, sizes: &HashMap<usize, usize>) -> ClusteringRun {
@@ -273,7 +306,21 @@ fn score(method: &str, hashtags: &str, assigned: &[(Option<usize>, i64)], min_si
     }
 }
 
-pub fn clustering(config: &Config, files: &[PathBuf]) -> Result<ClusteringReport> {
+/// The assembly configuration with the `key=value` pairs of `spec` (space-separated) set over it.
+pub fn assembly_variant(base: &yuqing_core::AssemblyConfig, spec: &str) -> Result<yuqing_core::AssemblyConfig> {
+    let mut table = toml::Table::try_from(base).context("聚合参数无法表示为 TOML")?;
+    for pair in spec.split_whitespace() {
+        let (key, value) = pair.split_once('=').with_context(|| format!("“{pair}”应为 键=值"))?;
+        let value: toml::Value =
+            toml::from_str::<toml::Table>(&format!("v = {value}")).with_context(|| format!("“{pair}”的值无法解析"))?["v"].clone();
+        table.insert(key.to_string(), value);
+    }
+    table.try_into().with_context(|| format!("聚合参数“{spec}”无效"))
+}
+
+pub fn clustering(config: &Config, files: &[PathBuf], tries: &[String], dump: usize) -> Result<ClusteringReport> {
+    let variants: Vec<(String, yuqing_core::AssemblyConfig)> =
+        tries.iter().map(|t| Ok((t.clone(), assembly_variant(&config.assembly, t)?))).collect::<Result<_>>()?;
     let analyzer = Analyzer::new(&config.analyzer_config())?;
     let mut labels: HashMap<String, usize> = HashMap::new();
     let mut posts: Vec<EvalPost> = Vec::new();
@@ -302,11 +349,12 @@ pub fn clustering(config: &Config, files: &[PathBuf]) -> Result<ClusteringReport
                 let stripped = analyzer.analyze(&title, &text, p.source_str());
                 let kept = analyzer.analyze(p.title_str(), p.text_str(), p.source_str());
                 let label_name = if tags.len() == 1 { Some(tags[0].clone()) } else { None };
-                (label_name, at, stripped, kept)
+                let words = (word_counts(&analyzer, &format!("{title}\n{text}")), word_counts(&analyzer, &format!("{}\n{}", p.title_str(), p.text_str())));
+                (label_name, at, stripped, kept, words, (dump > 0).then_some(text))
             })
             .collect::<Vec<_>>()
             .into_iter()
-            .map(|(label_name, at, stripped, kept)| {
+            .map(|(label_name, at, stripped, kept, (stripped_words, kept_words), text)| {
                 let label = label_name.map(|t| {
                     let next = labels.len();
                     *labels.entry(t).or_insert(next)
@@ -314,9 +362,11 @@ pub fn clustering(config: &Config, files: &[PathBuf]) -> Result<ClusteringReport
                 EvalPost {
                     label,
                     at,
+                    stripped_words,
+                    kept_words,
                     stripped_features: stripped.features(at),
-                    stripped: stripped.terms,
                     kept_features: kept.features(at),
+                    text,
                 }
             })
             .collect();
@@ -330,8 +380,8 @@ pub fn clustering(config: &Config, files: &[PathBuf]) -> Result<ClusteringReport
         }
     }
     let window = Duration::hours(config.assembly.window_hours);
-    let run_assembler = |kept: bool| {
-        let mut assembler = Assembler::new(config.assembly.clone(), 1);
+    let run_assembler = |kept: bool, assembly: &yuqing_core::AssemblyConfig| {
+        let mut assembler = Assembler::new(assembly.clone(), 1);
         let mut out = Vec::with_capacity(posts.len());
         for (i, p) in posts.iter().enumerate() {
             let f = if kept { &p.kept_features } else { &p.stripped_features };
@@ -343,13 +393,27 @@ pub fn clustering(config: &Config, files: &[PathBuf]) -> Result<ClusteringReport
         out
     };
     let run_baseline = |kept: bool| {
+        let docs: Vec<&Vec<(u64, f32)>> = posts.iter().map(|p| if kept { &p.kept_words } else { &p.stripped_words }).collect();
+        let vectors = fit_tfidf(&docs);
         let mut nn = NearestNeighbour::new(window, NN_THRESHOLD);
-        posts.iter().map(|p| (p.label, nn.assign(p.at, if kept { &p.kept_features.terms } else { &p.stripped }))).collect::<Vec<_>>()
+        posts.iter().zip(&vectors).map(|(p, v)| (p.label, nn.assign(p.at, v))).collect::<Vec<_>>()
     };
     let mut runs = Vec::new();
+    let none = String::new();
+    let mut names: Vec<&String> = vec![&none; labels.len()];
+    for (name, &i) in &labels {
+        names[i] = name;
+    }
     for kept in [false, true] {
         let mode = if kept { "kept" } else { "stripped" };
-        runs.push(score("yuqing", mode, &run_assembler(kept), min_size, &sizes));
+        let assigned = run_assembler(kept, &config.assembly);
+        if !kept && dump > 0 {
+            dump_stories(&posts, &assigned, &names, dump);
+        }
+        runs.push(score("yuqing", mode, &assigned, min_size, &sizes));
+        for (name, assembly) in &variants {
+            runs.push(score(&format!("yuqing[{name}]"), mode, &run_assembler(kept, assembly), min_size, &sizes));
+        }
         runs.push(score("nn-tfidf", mode, &run_baseline(kept), min_size, &sizes));
     }
     let items: Vec<(usize, i64)> =
@@ -365,12 +429,47 @@ pub fn clustering(config: &Config, files: &[PathBuf]) -> Result<ClusteringReport
     })
 }
 
+/// Prints the `n` largest stories: their size, their labels' shares and a few of their posts.
+fn dump_stories(posts: &[EvalPost], assigned: &[(Option<usize>, i64)], names: &[&String], n: usize) {
+    let mut members: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (i, (_, s)) in assigned.iter().enumerate() {
+        members.entry(*s).or_default().push(i);
+    }
+    let mut stories: Vec<(i64, Vec<usize>)> = members.into_iter().collect();
+    stories.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+    for (story, idx) in stories.into_iter().take(n) {
+        let mut counts: HashMap<usize, usize> = HashMap::new();
+        for &i in &idx {
+            if let Some(l) = posts[i].label {
+                *counts.entry(l).or_default() += 1;
+            }
+        }
+        let mut top: Vec<(usize, usize)> = counts.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let labels: Vec<String> = top.iter().take(4).map(|(l, c)| format!("#{}# {c}", names[*l])).collect();
+        println!("事件 {story}：{} 帖；{}", idx.len(), labels.join("，"));
+        for &i in idx.iter().step_by((idx.len() / 6).max(1)).take(6) {
+            let text: String = posts[i].text.as_deref().unwrap_or("").chars().take(60).collect();
+            println!("    {}", text.trim());
+        }
+    }
+}
+
 /// The baseline's cosine to join its nearest neighbour.
 pub const NN_THRESHOLD: f32 = 0.5;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_variant_sets_only_the_keys_it_names_and_refuses_unknown_ones() {
+        let base = yuqing_core::AssemblyConfig::default();
+        let v = assembly_variant(&base, "min_similarity=0.5 core_posts=20").unwrap();
+        assert_eq!((v.min_similarity, v.core_posts, v.window_hours), (0.5, 20, base.window_hours));
+        assert!(assembly_variant(&base, "no_such_key=1").is_err());
+        assert!(assembly_variant(&base, "min_similarity").is_err());
+    }
 
     #[test]
     fn purity_counts_the_dominant_label_of_big_stories_only() {

@@ -185,10 +185,16 @@ enum Command {
         #[arg(long, default_value = "../shared/data/sentiment")]
         data: PathBuf,
     },
-    /// 以话题标签为标准评估事件聚合质量（聚合前去掉标签）
+    /// 以话题标签为标准评估事件聚合质量（去掉标签与保留标签各聚合一次，并列最近邻 TF-IDF 基线）
     EvalClustering {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// 另试一组聚合参数（[assembly] 的键值，空格分隔，如 "min_similarity=0.5 core_posts=20"），可重复，各列一行
+        #[arg(long = "try")]
+        tries: Vec<String>,
+        /// 列出去掉标签时最大的 N 个事件及其标签分布与样帖（查看失败之处）
+        #[arg(long, default_value_t = 0)]
+        dump: usize,
     },
 }
 
@@ -808,9 +814,9 @@ fn run(cli: Cli) -> Result<()> {
             println!("{report}");
             Ok(())
         }
-        Command::EvalClustering { files } => {
+        Command::EvalClustering { files, tries, dump } => {
             let config = load_config(&cli)?;
-            let report = yuqing::eval::clustering(&config, files)?;
+            let report = yuqing::eval::clustering(&config, files, tries, *dump)?;
             if cli.json {
                 print_json(&serde_json::to_value(&report)?)
             } else {
