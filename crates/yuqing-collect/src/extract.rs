@@ -297,7 +297,7 @@ mod tests {
         let took = started.elapsed();
         assert_eq!(links.len(), 100_000);
         assert_eq!(links[1], "http://example.com/n/000001.html");
-        assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+        assert!(took < std::time::Duration::from_secs(60), "took {took:?}");
     }
 
     #[test]
