@@ -3,6 +3,8 @@
 //! Invariant: extraction never fails. A broken feed yields the items that parse plus errors; an
 //! item without title and text is skipped with an error naming it.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use scraper::{ElementRef, Html, Selector};
 use serde_json::Value;
@@ -73,10 +75,12 @@ pub fn html_links(html: &str, base_url: &str, selector: &str) -> Result<Vec<Stri
     let a = Selector::parse("a[href]").map_err(|e| e.to_string())?;
     let doc = crate::html_limit::parse_document(html).map_err(|e| e.to_string())?;
     let mut out: Vec<String> = Vec::new();
+    // A set beside the list: `out.contains` made a page of many distinct links quadratic.
+    let mut seen: HashSet<String> = HashSet::new();
     for el in doc.select(&sel) {
         let href = el.value().attr("href").map(str::to_string).or_else(|| el.select(&a).next().and_then(|x| x.value().attr("href")).map(str::to_string));
         if let Some(u) = href.and_then(|h| absolute_url(base_url, &h)) {
-            if !out.contains(&u) {
+            if seen.insert(u.clone()) {
                 out.push(u);
             }
         }
@@ -282,6 +286,18 @@ mod tests {
 
     fn src() -> Source {
         crate::source::parse_source_toml("id = \"t\"\nname = \"测试站\"\nkind = \"feed\"\nurl = \"http://example.com/feed\"\ntier = \"Local\"\n").unwrap()
+    }
+
+    // Found with the fuzz target `html_text` (docs/FUZZING.md): a minute and more before the fix.
+    #[test]
+    fn a_list_page_of_many_distinct_links_is_read_in_linear_time() {
+        let page: String = (0..100_000).map(|i| format!("<a href=\"/n/{i:06}.html\">x</a><a href=\"/n/{i:06}.html#c\">y</a>")).collect();
+        let started = std::time::Instant::now();
+        let links = html_links(&page, "http://example.com/", "a").unwrap();
+        let took = started.elapsed();
+        assert_eq!(links.len(), 100_000);
+        assert_eq!(links[1], "http://example.com/n/000001.html");
+        assert!(took < std::time::Duration::from_secs(60), "took {took:?}");
     }
 
     #[test]

@@ -94,7 +94,7 @@ pub fn strip_tags(html: &str) -> String {
             after.find("-->").map(|e| e + 3)
         } else if lower_head.starts_with("<script") || lower_head.starts_with("<style") {
             let close = if lower_head.starts_with("<script") { "</script" } else { "</style" };
-            after.to_ascii_lowercase().find(close).and_then(|e| after[e..].find('>').map(|g| e + g + 1))
+            find_ascii_case_insensitive(after, close).and_then(|e| after[e..].find('>').map(|g| e + g + 1))
         } else {
             let is_block = BLOCKS.iter().any(|b| {
                 let t = after.trim_start_matches(['<', '/']);
@@ -111,6 +111,23 @@ pub fn strip_tags(html: &str) -> String {
     out
 }
 
+/// Where `needle` (ASCII, lower case, starting with `<`) first occurs in `hay`, ignoring ASCII
+/// case. Without copying `hay` (lower-casing the rest of the page at every `<script` made pages of
+/// many scripts quadratic).
+fn find_ascii_case_insensitive(hay: &str, needle: &str) -> Option<usize> {
+    let needle = needle.as_bytes();
+    let bytes = hay.as_bytes();
+    let mut from = 0;
+    while let Some(i) = hay.get(from..)?.find('<') {
+        let at = from + i;
+        if bytes.get(at..at + needle.len()).is_some_and(|w| w.eq_ignore_ascii_case(needle)) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 fn decode_entities(s: &str) -> String {
     if !s.contains('&') {
         return s.to_string();
@@ -120,7 +137,8 @@ fn decode_entities(s: &str) -> String {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         let after = &rest[amp + 1..];
-        let end = after.find(';').filter(|e| *e <= 10);
+        // Only the next 11 bytes can hold the `;` (scanning further made runs of `&` quadratic).
+        let end = after.bytes().take(11).position(|b| b == b';');
         let decoded = end.and_then(|e| {
             let name = &after[..e];
             match name {
@@ -174,8 +192,22 @@ mod tests {
         }
     }
 
+    // Found with the fuzz target `html_text` (docs/FUZZING.md): both took minutes before the fix.
+    #[test]
+    fn tag_stripping_is_linear_in_ampersands_and_script_tags() {
+        let started = std::time::Instant::now();
+        // Every `&` used to scan the rest of the text for a `;`.
+        assert_eq!(strip_tags(&"&".repeat(2_000_000)).len(), 2_000_000);
+        // Every `<script` used to lower-case the rest of the page.
+        assert_eq!(strip_tags(&format!("{}甲", "<SCRIPT>x</Script>".repeat(200_000))), "甲");
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(60), "took {took:?}");
+    }
+
     #[test]
     fn the_tag_stripping_fallback_reads_text() {
         assert_eq!(tidy(&strip_tags("<p>甲&lt;乙&gt;</p><script>x<y</script><!-- c --><div>丙&#19969;&#x4E01;</div>")), "甲<乙>\n丙丁丁");
+        assert_eq!(strip_tags("甲<ScRiPt>x</sCrIpT >乙<style>y</STYLE>丙<script>不闭合"), "甲乙丙");
+        assert_eq!(strip_tags("&amp1;&#x4E01;&#1234567890;&;"), "&amp1;丁&#1234567890;&;");
     }
 }
