@@ -337,6 +337,8 @@ pub struct Score {
     pub date_right: Option<bool>,
     pub failed: bool,
     pub seconds: f64,
+    /// The body text found (shown with `--pages`, for diagnosis).
+    pub body: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -358,20 +360,23 @@ pub fn score_page(page: &Page) -> PageResult {
             let found = run_extractor(ex, &page.source);
             let seconds = start.elapsed().as_secs_f64();
             let (precision, recall, f1) = bag_f1(&page.expected_text, &found.body);
-            let title = found.title.as_deref();
+            let title = found.title.as_deref().filter(|t| !t.trim().is_empty());
+            // A page whose expected title is null has none: finding none is right.
+            let no_title = page.expected_title.is_none() && title.is_none();
             let expected_title = page.expected_title.as_deref().unwrap_or("");
             Score {
                 extractor: ex,
                 precision,
                 recall,
                 f1,
-                title_exact: title_exact(expected_title, title),
-                title_loose: title_loose(expected_title, title),
+                title_exact: no_title || title_exact(expected_title, title),
+                title_loose: no_title || title_loose(expected_title, title),
                 title: found.title.clone(),
                 time: found.time.map(|t| t.to_rfc3339()),
                 date_right: page.expected_time.as_deref().map(|t| same_day(t, found.time)),
                 failed: found.failed,
                 seconds,
+                body: found.body,
             }
         })
         .collect();
