@@ -632,7 +632,11 @@ mod tests {
         let names: Vec<String> = (0..1000).map(|i| format!("page-{i}")).collect();
         let held = names.iter().filter(|n| Split::of(n) == Split::HeldOut).count();
         assert!((250..=350).contains(&held), "{held}");
-        assert!(names.iter().all(|n| Split::of(n) == Split::of(&n.clone())));
+        // Fixed sides, as docs/QUALITY.md reports them.
+        assert_eq!(Split::of("qq"), Split::HeldOut);
+        assert_eq!(Split::of("hukumusume"), Split::HeldOut);
+        assert_eq!(Split::of("gmw"), Split::Dev);
+        assert_eq!(Split::of("youth"), Split::Dev);
     }
 
     #[test]
