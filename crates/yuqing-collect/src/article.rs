@@ -238,12 +238,27 @@ pub(crate) fn meta(doc: &Html, keys: &[&str]) -> Option<String> {
     None
 }
 
-/// Values of `key` in the page's JSON-LD blocks (objects, arrays and `@graph`).
+/// Whether a JSON-LD object describes an article (`Article`, `NewsArticle`, `BlogPosting`,
+/// `Report` …), as Readability requires, rather than a video, a site or a data set on the page.
+fn is_article_type(o: &serde_json::Map<String, serde_json::Value>) -> bool {
+    let is = |t: &str| t.ends_with("Article") || t.ends_with("Posting") || matches!(t, "Report" | "APIReference");
+    match o.get("@type") {
+        Some(serde_json::Value::String(t)) => is(t),
+        Some(serde_json::Value::Array(a)) => a.iter().any(|t| t.as_str().is_some_and(is)),
+        _ => false,
+    }
+}
+
+/// Values of `key` in the page's JSON-LD blocks (objects, arrays and `@graph`), those of
+/// article objects first. A block may be wrapped in `<![CDATA[ … ]]>` (as Readability allows).
 fn json_ld(doc: &Html, key: &str) -> Vec<String> {
     let Ok(sel) = Selector::parse("script[type=\"application/ld+json\"]") else { return Vec::new() };
+    let mut articles = Vec::new();
     let mut out = Vec::new();
     for s in doc.select(&sel) {
         let text: String = s.text().collect();
+        let text = text.trim();
+        let text = text.strip_prefix("<![CDATA[").map_or(text, |t| t.trim_end().strip_suffix("]]>").unwrap_or(t));
         let Ok(v) = serde_json::from_str::<serde_json::Value>(text.trim()) else { continue };
         // Iterative walk over the JSON (bounded by serde_json's own nesting limit).
         let mut todo = vec![&v];
@@ -252,7 +267,11 @@ fn json_ld(doc: &Html, key: &str) -> Vec<String> {
                 serde_json::Value::Array(a) => todo.extend(a.iter().rev()),
                 serde_json::Value::Object(o) => {
                     if let Some(serde_json::Value::String(s)) = o.get(key) {
-                        out.push(s.clone());
+                        if is_article_type(o) {
+                            articles.push(s.clone());
+                        } else {
+                            out.push(s.clone());
+                        }
                     }
                     if let Some(g) = o.get("@graph") {
                         todo.push(g);
@@ -262,7 +281,8 @@ fn json_ld(doc: &Html, key: &str) -> Vec<String> {
             }
         }
     }
-    out
+    articles.extend(out);
+    articles
 }
 
 // --------------------------------------------------------------------------------------- lines
@@ -623,6 +643,27 @@ mod dates {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn time_of(html: &str) -> String {
+        extract(html, "https://example.cn/a.html").ok().and_then(|a| a.published_at).map(|t| t.to_rfc3339()).unwrap_or_default()
+    }
+
+    #[test]
+    fn json_ld_wrapped_in_cdata_is_read() {
+        let html = r#"<html><head><meta property="article:published_time" content="2015-12-11T14:28:34Z">
+<script type="application/ld+json"><![CDATA[ {"@type":"NewsArticle","datePublished":"2015-10-15T02:19:15Z"} ]]></script></head>
+<body><h1>标题</h1><p>正文。</p></body></html>"#;
+        assert_eq!(time_of(html), "2015-10-15T02:19:15+00:00");
+    }
+
+    #[test]
+    fn the_article_object_dates_the_page_not_a_video_beside_it() {
+        let html = r#"<html><head>
+<script type="application/ld+json">{"@type":"VideoObject","name":"视频","datePublished":"2024-12-05T10:00:00Z"}</script>
+<script type="application/ld+json">{"@type":["NewsArticle"],"headline":"新闻","datePublished":"2024-12-06T22:00:40Z"}</script></head>
+<body><h1>新闻</h1><p>正文。</p></body></html>"#;
+        assert_eq!(time_of(html), "2024-12-06T22:00:40+00:00");
+    }
 
     #[test]
     fn furniture_lines_are_cut_from_the_ends_only() {

@@ -4,10 +4,12 @@
 pub mod bench;
 pub mod bench_dashboard;
 pub mod bench_collect;
+pub mod bench_extract;
 pub mod config;
 pub mod demo;
 pub mod desk_cli;
 pub mod eval;
+pub mod eval_extraction;
 pub mod live;
 pub mod pipeline;
 pub mod report_cli;

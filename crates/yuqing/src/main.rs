@@ -196,6 +196,20 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         dump: usize,
     },
+    /// 评估文章抽取（正文 F1、标题、日期），与 Readability 移植版及旧抽取器对比；目录下每页含 source.html、expected.html、expected-metadata.json
+    EvalExtraction {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// 另列逐页结果：dev（开发集）、held-out（留出集）或 all
+        #[arg(long)]
+        pages: Option<String>,
+    },
+    /// 性能测试：在生成的深层嵌套页面（默认 10 万层 <div>）上计时文章抽取与 html_to_text
+    BenchExtract {
+        /// 嵌套层数
+        #[arg(long, default_value_t = 100_000)]
+        depth: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -813,6 +827,25 @@ fn run(cli: Cli) -> Result<()> {
             let report = yuqing::train::eval_sentiment(data)?;
             println!("{report}");
             Ok(())
+        }
+        Command::EvalExtraction { dirs, pages } => {
+            let details = yuqing::eval_extraction::Details::parse(pages.as_deref())?;
+            let report = yuqing::eval_extraction::run(dirs, details)?;
+            if cli.json {
+                print_json(&serde_json::to_value(&report)?)
+            } else {
+                print!("{}", report.to_text());
+                Ok(())
+            }
+        }
+        Command::BenchExtract { depth } => {
+            let report = yuqing::bench_extract::run(*depth);
+            if cli.json {
+                print_json(&serde_json::to_value(&report)?)
+            } else {
+                println!("{}", report.to_text());
+                Ok(())
+            }
         }
         Command::EvalClustering { files, tries, dump } => {
             let config = load_config(&cli)?;
