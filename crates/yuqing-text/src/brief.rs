@@ -337,7 +337,7 @@ fn split_sentences(s: &str) -> Vec<Span> {
             push(start, next, true, false);
             start = next;
         } else if c == '…' {
-            if s[next..].chars().next() == Some('…') {
+            if s[next..].starts_with('…') {
                 continue;
             }
             push(start, next, false, false);
