@@ -657,14 +657,24 @@ fn pick_what(docs: &[Doc], sents: &[Sent], read: &[BriefPost<'_>], weight: &[f32
     // Best first; ties by the first post's time and id.
     let first_post = |k: usize| docs[sents[groups[k].0].doc].posts[0];
     cands.sort_by(|a, b| b.1.total_cmp(&a.1).then(first_post(a.0).cmp(&first_post(b.0))).then(a.0.cmp(&b.0)));
+    // Greedy, best first, skipping what an earlier pick already says; one sentence per post in a
+    // first pass (a long press release should not tell the whole story alone), more if too few.
     let mut picked: Vec<usize> = Vec::new();
-    for (k, _) in cands {
-        let ws = &sents[groups[k].0].words;
-        if picked.iter().any(|&p| overlap(&sents[groups[p].0].words, ws) >= REDUNDANT) {
-            continue;
+    for one_per_post in [true, false] {
+        for &(k, _) in &cands {
+            if picked.len() == WHAT_SENTENCES {
+                break;
+            }
+            let s = &sents[groups[k].0];
+            if picked.contains(&k)
+                || (one_per_post && picked.iter().any(|&p| sents[groups[p].0].doc == s.doc))
+                || picked.iter().any(|&p| overlap(&sents[groups[p].0].words, &s.words) >= REDUNDANT)
+            {
+                continue;
+            }
+            picked.push(k);
         }
-        picked.push(k);
-        if picked.len() == WHAT_SENTENCES {
+        if picked.len() >= 2 {
             break;
         }
     }
