@@ -8,6 +8,7 @@ use rusqlite::{params, Connection};
 use yuqing_core::incident::Incident;
 use yuqing_core::people::Role;
 use yuqing_store::{desk, SqliteStore, Store, StoryRecord};
+use yuqing_text::Segmenter;
 
 use crate::model::*;
 use crate::period::Period;
@@ -138,8 +139,8 @@ pub fn weekly(store: &SqliteStore, org: &str, period: Period, offset: FixedOffse
     Ok(build_weekly(org, period, days, &lines, &opened, &closed, &counts(conn, start, end)?, now))
 }
 
-/// 专报 for an incident.
-pub fn special(store: &SqliteStore, org: &str, incident_id: i64, offset: FixedOffset, now: DateTime<Utc>) -> Result<SpecialReport> {
+/// 专报 for an incident, with the 研判摘要 of its stories (the first three) made with `seg`.
+pub fn special(store: &SqliteStore, seg: &Segmenter, org: &str, incident_id: i64, offset: FixedOffset, now: DateTime<Utc>) -> Result<SpecialReport> {
     let conn = store.connection();
     let Some(inc) = desk::incident(conn, incident_id)? else { return Err(ReportError::NotFound(format!("工单 {incident_id} 不存在"))) };
     let lines = stories(store, inc.stories.iter().copied())?;
@@ -167,7 +168,35 @@ pub fn special(store: &SqliteStore, org: &str, incident_id: i64, offset: FixedOf
             h += Duration::hours(1);
         }
     }
-    Ok(build_special(org, &inc, &lines, timeline, spread, offset, now))
+    let mut report = build_special(org, &inc, &lines, timeline, spread, offset, now);
+    let mut section = BriefSection::default();
+    let several = inc.stories.len() > 1;
+    for &sid in inc.stories.iter().take(3) {
+        let b = yuqing_store::brief::story_brief(store, seg, sid)?;
+        let mut ids: Vec<i64> = b.what.iter().flat_map(|c| c.posts.iter().copied()).collect();
+        ids.extend(b.first_seen.iter().map(|f| f.post));
+        ids.extend(b.places.iter().flat_map(|p| p.posts.iter().copied()));
+        ids.extend(b.numbers.iter().flat_map(|n| n.posts.iter().copied()));
+        ids.extend(b.sentiment.iter().flat_map(|s| s.posts.iter().copied()));
+        ids.extend(b.representative.iter().map(|r| r.post));
+        ids.extend(b.heat.iter().flat_map(|h| h.posts.iter().copied()));
+        ids.sort_unstable();
+        ids.dedup();
+        let posts: std::collections::HashMap<i64, SourceLine> = store
+            .posts_by_ids(&ids)?
+            .into_iter()
+            .map(|p| {
+                let title = yuqing_text::headline::of_post(&p.title, &p.text).unwrap_or_else(|| p.text.chars().take(30).collect());
+                (p.id, SourceLine { id: p.id, title, source: p.source, at: p.published_at.with_timezone(&Utc), url: p.url })
+            })
+            .collect();
+        let prefix = if several { format!("事件 #{sid} ") } else { String::new() };
+        section.add(&b, &prefix, offset, &|id| posts.get(&id).cloned());
+    }
+    if !section.lines.is_empty() {
+        report.brief = Some(section);
+    }
+    Ok(report)
 }
 
 /// The disposal form's fields as the incident has them now; the leader is the approver of the

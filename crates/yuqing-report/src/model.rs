@@ -224,6 +224,86 @@ pub struct SpecialReport {
     pub spread: Vec<HourPoint>,
     pub measures: Vec<String>,
     pub statement: Option<String>,
+    /// 研判摘要 of the incident's stories (absent in reports made before it existed).
+    #[serde(default)]
+    pub brief: Option<BriefSection>,
+}
+
+/// The 研判摘要 of a 专报: the brief's lines, each citing its posts by their number in `sources`
+/// (〔1〕〔2〕 in the text, the list printed after).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BriefSection {
+    pub lines: Vec<BriefLine>,
+    pub sources: Vec<SourceLine>,
+}
+
+/// One line of the brief: what it is (事件概要, 首发 …), what it says, and its sources (1-based).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BriefLine {
+    pub label: String,
+    pub text: String,
+    pub refs: Vec<usize>,
+}
+
+/// A post the brief cites, as the report lists it (never its author).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceLine {
+    pub id: i64,
+    pub title: String,
+    pub source: String,
+    pub at: DateTime<Utc>,
+    pub url: Option<String>,
+}
+
+impl BriefSection {
+    /// Adds the lines of one story's brief (`label_prefix` names the story when there are several);
+    /// `post` gives the listing of a cited post id (None: a post no longer stored is not cited).
+    pub fn add(&mut self, b: &yuqing_text::brief::Brief, label_prefix: &str, offset: FixedOffset, post: &dyn Fn(i64) -> Option<SourceLine>) {
+        let line = |section: &mut BriefSection, label: &str, text: String, ids: &[i64]| {
+            let mut refs = Vec::new();
+            for &id in ids {
+                let n = match section.sources.iter().position(|s| s.id == id) {
+                    Some(k) => k + 1,
+                    None => match post(id) {
+                        Some(s) => {
+                            section.sources.push(s);
+                            section.sources.len()
+                        }
+                        None => continue,
+                    },
+                };
+                if !refs.contains(&n) {
+                    refs.push(n);
+                }
+            }
+            section.lines.push(BriefLine { label: format!("{label_prefix}{label}"), text, refs });
+        };
+        for c in &b.what {
+            line(self, "事件概要", c.text.clone(), &c.posts[..c.posts.len().min(3)]);
+        }
+        if let Some(f) = &b.first_seen {
+            line(self, "首发", f.describe_zh(offset), &[f.post]);
+        }
+        if !b.places.is_empty() {
+            let text = b.places.iter().map(|p| format!("{}（{} 条）", p.name, p.count)).collect::<Vec<_>>().join("、");
+            let ids: Vec<i64> = b.places.iter().filter_map(|p| p.posts.first().copied()).collect();
+            line(self, "涉及地点", text, &ids);
+        }
+        for n in b.numbers.iter().take(5) {
+            line(self, "关键数字", format!("{}（{}）：{}", n.figure, n.kind.label_zh(), n.clause), &n.posts[..n.posts.len().min(2)]);
+        }
+        if let Some(s) = &b.sentiment {
+            line(self, "情感倾向", s.describe_zh(), &s.posts);
+        }
+        if !b.representative.is_empty() {
+            let text = b.representative.iter().map(|r| format!("{}（{}）", r.headline, r.tier.label_zh())).collect::<Vec<_>>().join("；");
+            let ids: Vec<i64> = b.representative.iter().map(|r| r.post).collect();
+            line(self, "代表性帖文", text, &ids);
+        }
+        if let Some(h) = &b.heat {
+            line(self, "热度", h.describe_zh(offset), &h.posts[..h.posts.len().min(3)]);
+        }
+    }
 }
 
 /// Where a disposal report stands.
@@ -749,6 +829,7 @@ pub fn build_special(
         spread,
         measures,
         statement: approved_statement(inc),
+        brief: None,
     }
 }
 

@@ -255,13 +255,45 @@ pub fn document(report: &Report, offset: chrono::FixedOffset) -> Document {
                     ("配合单位".into(), if s.cooperating.is_empty() { "无".into() } else { s.cooperating.join("、") }),
                 ]),
             ];
+            // Sections are numbered as they appear (核查情况 and 研判摘要 may be absent).
+            let mut section = 1;
+            let mut heading = |blocks: &mut Vec<Block>, name: &str| {
+                section += 1;
+                blocks.push(Block::Heading(format!("{}、{name}", cn_number(section))));
+            };
+            if let Some(brief) = &s.brief {
+                heading(&mut blocks, "研判摘要");
+                blocks.push(Block::Para("以下内容均摘自监测到的帖文原文，〔〕内为出处序号，见文后出处列表；不涉及发帖人。".into()));
+                for l in &brief.lines {
+                    let refs: String = l.refs.iter().map(|n| format!("〔{n}〕")).collect();
+                    blocks.push(Block::Para(format!("{}：{}{refs}", l.label, l.text)));
+                }
+                blocks.push(Block::Table(Table {
+                    name: "研判摘要出处".into(),
+                    header: ["序号", "标题（链接）", "来源", "发布时间"].map(String::from).to_vec(),
+                    rows: brief
+                        .sources
+                        .iter()
+                        .enumerate()
+                        .map(|(k, p)| {
+                            let title = match p.url.as_deref().filter(|u| !u.is_empty()) {
+                                Some(url) => Cell::Link { text: p.title.clone(), url: url.to_string() },
+                                None => t(&p.title),
+                            };
+                            vec![t(format!("〔{}〕", k + 1)), title, t(&p.source), t(lt(&p.at, offset))]
+                        })
+                        .collect(),
+                    widths: vec![2, 10, 3, 3],
+                    scope: Scope::All,
+                }));
+            }
             if let Some(f) = &s.findings {
-                blocks.push(Block::Heading("二、核查情况".into()));
+                heading(&mut blocks, "核查情况");
                 blocks.push(Block::Para(f.clone()));
             }
-            blocks.push(Block::Heading("三、传播态势".into()));
+            heading(&mut blocks, "传播态势");
             blocks.push(Block::Chart(ChartData::spread(&s.spread, offset)));
-            blocks.push(Block::Heading("四、处置经过".into()));
+            heading(&mut blocks, "处置经过");
             blocks.push(Block::Table(Table {
                 name: "时间线".into(),
                 header: ["时间", "操作人", "事项"].map(String::from).to_vec(),
@@ -269,14 +301,14 @@ pub fn document(report: &Report, offset: chrono::FixedOffset) -> Document {
                 widths: vec![3, 2, 10],
                 scope: Scope::All,
             }));
-            blocks.push(Block::Heading("五、处置措施".into()));
+            heading(&mut blocks, "处置措施");
             if s.measures.is_empty() {
                 blocks.push(Block::Para("暂无。".into()));
             }
             for (k, m) in s.measures.iter().enumerate() {
                 blocks.push(Block::Para(format!("{}. {m}", k + 1)));
             }
-            blocks.push(Block::Heading("六、应对口径".into()));
+            heading(&mut blocks, "应对口径");
             blocks.push(Block::Para(s.statement.clone().unwrap_or_else(|| "尚无审定的口径。".into())));
             Document { title, meta: vec![s.org.clone()], blocks, signature: vec![s.org.clone(), zh_date(crate::period::local_date(s.generated_at, offset))] }
         }

@@ -112,7 +112,7 @@ fn the_special_report_and_the_period_statistics_carry_what_the_incident_went_thr
     let dir = tempfile::tempdir().unwrap();
     let (st, id) = world(dir.path());
     let now = t0() + Duration::days(2);
-    let s = gather::special(&st, "某市网信办", id, cst(), now).unwrap();
+    let s = gather::special(&st, &yuqing_text::Segmenter::default(), "某市网信办", id, cst(), now).unwrap();
     assert!(!s.spread.is_empty());
     let v = read_office(&save(dir.path(), "special.docx", &write(&Report::Special(s), Format::Docx, cst()).unwrap()));
     assert_gb9704_fonts(&v, "关于“某中学违规收取补课费”的舆情专报");

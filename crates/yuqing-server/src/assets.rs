@@ -55,6 +55,7 @@ fn desk_css() -> &'static Asset {
         let mut css = String::from(crate::html::STYLE);
         css.push_str(yuqing_report::html::STYLE);
         css.push_str(DESK_EXTRA_CSS);
+        css.push_str(crate::web::brief_html::STYLE);
         for w in 0..=100 {
             css.push_str(&format!("ol.bars i.w{w}{{width:{w}%}}"));
         }

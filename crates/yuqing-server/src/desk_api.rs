@@ -415,7 +415,7 @@ pub async fn overdue(State(state): State<AppState>, cu: CurrentUser, Query(q): Q
 pub async fn tick(State(state): State<AppState>, cu: CurrentUser) -> Response {
     let desk = state.desk.clone();
     let r = with_user(&state, cu, move |d, _, now| -> Result<TickReport, DeskError> {
-        desk.tick(&d.store, now)
+        desk.tick_data(d, now)
     })
     .await;
     match r {

@@ -22,6 +22,9 @@ mod web;
 mod reports;
 pub mod security;
 
+/// The 研判摘要 section as the story page renders it (for `yuqing bench-brief`).
+pub use web::brief_html::render_brief as render_brief_html;
+
 pub use reports::{run_report_schedule, spawn_report_scheduler};
 
 use std::net::SocketAddr;
@@ -97,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .route("/events", get(web::events))
         .route("/stories", get(pages::index))
         .route("/posts", get(web::posts_page::posts))
+        .route("/posts/{id}", get(pages::post))
         .route("/incidents", get(web::incidents))
         .route("/incidents/{id}", get(web::incident))
         .route("/incidents/{id}/act", post(web::incident_act))
@@ -203,7 +207,7 @@ pub fn spawn_desk_ticker(state: &AppState, every: std::time::Duration) -> tokio:
             let (data, desk, clock) = (data.clone(), desk.clone(), clock.clone());
             let r = tokio::task::spawn_blocking(move || {
                 let guard = yuqing_store::guard::lock(&data);
-                desk.tick(&guard.store, clock()).map_err(|e| e.to_string())
+                desk.tick_data(&guard, clock()).map_err(|e| e.to_string())
             })
             .await;
             match r {

@@ -153,10 +153,11 @@ pub async fn story(State(state): State<AppState>, Path(id): Path<String>, Query(
         let heat = story_heat(&d.store, id).map_err(|e| e.to_string())?;
         let posts = d.store.story_posts(id, STORY_POSTS_PAGE, paging::offset_of(page_no, STORY_POSTS_PAGE)).map_err(|e| e.to_string())?;
         let alerts = d.store.story_alerts(id).map_err(|e| e.to_string())?;
-        Ok(Some((story, heat, posts, alerts)))
+        let brief = yuqing_store::brief::story_brief(&d.store, d.fts.segmenter(), id).map_err(|e| e.to_string())?;
+        Ok(Some((story, heat, posts, alerts, brief)))
     })
     .await;
-    let (s, heat, posts, alerts) = match result {
+    let (s, heat, posts, alerts, brief) = match result {
         Ok(Some(r)) => r,
         Ok(None) => return error_page(&state, StatusCode::NOT_FOUND, &format!("舆情事件 {id} 不存在")),
         Err(e) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, &e),
@@ -181,7 +182,10 @@ pub async fn story(State(state): State<AppState>, Path(id): Path<String>, Query(
     ] {
         b.push_str(&format!("<div class=\"card\"><b>{}</b><span>{}</span></div>", esc(&v), l));
     }
-    b.push_str("</div><h3>定级依据</h3>");
+    b.push_str("</div>");
+    let listed: std::collections::HashSet<i64> = posts.items.iter().map(|p| p.id).collect();
+    b.push_str(&crate::web::brief_html::render_brief(&brief, "研判摘要", &|pid| listed.contains(&pid)));
+    b.push_str("<h3>定级依据</h3>");
     if s.reasons.is_empty() {
         b.push_str("<p class=\"muted\">本事件未命中任何监测规则，因此未定级。如需处置，可人工定级：<code>yuqing grade ");
         b.push_str(&format!("{} III --reason 理由</code></p>", s.id));
@@ -227,7 +231,9 @@ pub async fn story(State(state): State<AppState>, Path(id): Path<String>, Query(
         };
         let link = p.url.as_deref().map(|u| format!(" · {}", crate::html::external_link(u, Some("原文")))).unwrap_or_default();
         b.push_str(&format!(
-            "<div class=\"post\"><div class=\"meta\">{}{} · {} · {} · <span class=\"{cls}\">{label}</span>{}{}</div>{}<div>{}</div></div>",
+            "<div class=\"post\" id=\"p{}\"><div class=\"meta\">#{} · {}{} · {} · {} · <span class=\"{cls}\">{label}</span>{}{}</div>{}<div>{}</div></div>",
+            p.id,
+            p.id,
             fmt_time(&p.published_at),
             if p.time_estimated { "（入库时间）" } else { "" },
             esc(if p.source.is_empty() { "未知来源" } else { &p.source }),
@@ -240,6 +246,24 @@ pub async fn story(State(state): State<AppState>, Path(id): Path<String>, Query(
     }
     b.push_str(&pager(&format!("/stories/{id}?"), page_no, posts.total, STORY_POSTS_PAGE));
     Html(page(&s.title, &state.org_name, state.banner.as_deref(), &b)).into_response()
+}
+
+/// One post: its place in its story's list (the page it is on, at its anchor). Every post a brief
+/// cites links here, wherever the brief is shown.
+pub async fn post(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(&state, StatusCode::BAD_REQUEST, &format!("帖文编号应为整数，收到“{id}”"));
+    };
+    let result = with_data(&state, move |d| yuqing_store::brief::post_place(d.store.connection(), id).map_err(|e| e.to_string())).await;
+    match result {
+        Ok(Some((story, before))) => {
+            let page_no = (before as usize) / STORY_POSTS_PAGE + 1;
+            let query = if page_no > 1 { format!("?page={page_no}") } else { String::new() };
+            axum::response::Redirect::to(&format!("/stories/{story}{query}#p{id}")).into_response()
+        }
+        Ok(None) => error_page(&state, StatusCode::NOT_FOUND, &format!("帖文 {id} 不存在")),
+        Err(e) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, &e),
+    }
 }
 
 pub async fn search(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {

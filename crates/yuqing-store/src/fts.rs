@@ -176,6 +176,11 @@ fn schema() -> Schema {
 }
 
 impl FullTextIndex {
+    /// The segmenter the index cuts with (the organization's words in its dictionary).
+    pub fn segmenter(&self) -> &Segmenter {
+        &self.segmenter
+    }
+
     /// Opens the index in `dir`, rebuilding it empty when it is missing, of another schema or damaged.
     pub fn open(dir: &Path, segmenter: Arc<Segmenter>) -> Result<FullTextIndex> {
         let io = |e: std::io::Error| StoreError::Io { path: dir.to_path_buf(), source: e };

@@ -5,6 +5,7 @@
 //! SQLite when it is behind or damaged, so a crash can lose neither.
 
 pub mod auth;
+pub mod brief;
 pub mod collect;
 mod datadir;
 pub mod dashboard;

@@ -113,6 +113,12 @@ impl Segmenter {
         }
     }
 
+    /// Words of `text` with jieba's part-of-speech tags (`ns` a place name, `nr` a person's name…),
+    /// punctuation included, in the order [`Segmenter::cut`] gives them.
+    pub fn tag<'a>(&'a self, text: &'a str) -> Vec<(&'a str, &'a str)> {
+        self.jieba.tag(text, self.hmm).into_iter().map(|t| (t.word, t.tag)).collect()
+    }
+
     /// Search-engine style cut: long words also yield their dictionary sub-words.
     pub fn cut_for_search<'a>(&self, text: &'a str) -> Vec<(&'a str, usize, usize)> {
         self.jieba

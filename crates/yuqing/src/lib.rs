@@ -2,6 +2,7 @@
 //! The binary (`main.rs`) only parses arguments and calls into these modules.
 
 pub mod bench;
+pub mod bench_brief;
 pub mod bench_dashboard;
 pub mod bench_collect;
 pub mod bench_extract;

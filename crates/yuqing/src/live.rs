@@ -72,7 +72,7 @@ impl Live {
         }
         if !report.alerts.is_empty() {
             let data = p.data();
-            match self.desk.tick(&data.store, now) {
+            match self.desk.tick_data(&data, now) {
                 Ok(r) => tracing::info!(alerts = r.alerts, opened = ?r.opened, "desk ran on new alerts"),
                 Err(e) => tracing::error!(error = %e, "desk pass after ingest failed; the ticker retries"),
             }

@@ -122,6 +122,20 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         requests: usize,
     },
+    /// 性能测试：N 条帖文作为一个事件时，研判摘要的计算与渲染耗时（p50、p95）
+    BenchBrief {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// 事件的帖文数
+        #[arg(long, default_value_t = 1000)]
+        posts: usize,
+        /// 计时次数
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+        /// 只取包含该词的帖文（同一事项）；不填则取前 N 条（各不相同，最难的情形）
+        #[arg(long)]
+        matching: Option<String>,
+    },
     /// 演示：用随仓库提供的真实微博样本建立数据目录，按时间回放，并启动只读页面
     Demo {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -681,6 +695,26 @@ fn run(cli: Cli) -> Result<()> {
                     r.p95_ms,
                     r.max_ms,
                     r.build_seconds.map(|s| format!("（建库 {s:.0} 秒）")).unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        Command::BenchBrief { files, posts, runs, matching } => {
+            let config = load_config(&cli)?;
+            let r = yuqing::bench_brief::run(&config, files, *posts, *runs, matching.as_deref())?;
+            if cli.json {
+                print_json(&serde_json::to_value(&r)?)?;
+            } else {
+                println!(
+                    "研判摘要：{} 条帖文{}，{} 次：计算+渲染 p50 {:.1} ms，p95 {:.1} ms，最长 {:.1} ms（仅计算 p50 {:.1} ms）；摘要 {} 句",
+                    r.posts,
+                    r.matching.as_deref().map(|w| format!("（含“{w}”）")).unwrap_or_default(),
+                    r.runs,
+                    r.p50_ms,
+                    r.p95_ms,
+                    r.max_ms,
+                    r.brief_p50_ms,
+                    r.sentences
                 );
             }
             Ok(())

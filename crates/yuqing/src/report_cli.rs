@@ -222,7 +222,11 @@ pub fn run(cmd: &ReportCommand, data_dir: &Path, config: &Config, json_out: bool
             let week = Period::week_of(date_or(week_of, "--week-of", today - Duration::days(7))?);
             save(&Report::Weekly(gather::weekly(&st, &jobs.org, week, offset, now)?), output, &jobs, json_out)
         }
-        ReportCommand::Special { incident, output } => save(&Report::Special(gather::special(&st, &jobs.org, *incident, offset, now)?), output, &jobs, json_out),
+        ReportCommand::Special { incident, output } => {
+            // The brief's segmenter with the configuration's own words, as the pipeline cuts.
+            let seg = yuqing_text::Segmenter::new(&config.analyzer_config().user_words);
+            save(&Report::Special(gather::special(&st, &seg, &jobs.org, *incident, offset, now)?), output, &jobs, json_out)
+        }
         ReportCommand::Stats { from, to, output } => {
             let p = Period::new(date_or(from, "--from", Period::month_of(today).first)?, date_or(to, "--to", today)?)?;
             save(&Report::Stats(gather::stats(&st, &jobs.org, p, offset, now)?), output, &jobs, json_out)

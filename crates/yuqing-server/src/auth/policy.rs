@@ -95,6 +95,7 @@ pub const POLICY: &[Rule] = &[
     r("GET", "/incidents/{id}", SignedIn, "查看处置工单"),
     r("POST", "/incidents/{id}/act", Roles(WORKERS), "办理工单"),
     r("GET", "/posts", SignedIn, "查看信息"),
+    r("GET", "/posts/{id}", SignedIn, "查看一条帖文（转到它所在事件的帖文列表）"),
     r("GET", "/rules", SignedIn, "查看与试运行监测规则"),
     r("POST", "/rules", Roles(OFFICE), "保存监测规则"),
     r("POST", "/rules/enabled", Roles(OFFICE), "启用或停用监测规则"),

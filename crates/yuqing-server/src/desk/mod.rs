@@ -494,8 +494,19 @@ impl Desk {
 
     // ------------------------------------------------------------ the clock
 
-    /// One pass of the desk's clock: new alerts, unacknowledged alerts, deadlines, heat.
+    /// One pass of the desk's clock: new alerts, unacknowledged alerts, deadlines, heat. Alert
+    /// messages carry no brief (see [`Desk::tick_data`]).
     pub fn tick(&self, store: &SqliteStore, now: DateTime<Utc>) -> DeskResult<TickReport> {
+        self.tick_inner(store, None, now)
+    }
+
+    /// [`Desk::tick`] on a data directory: alert messages also carry the story's brief (what
+    /// happened, first seen, where), made with the directory's segmenter.
+    pub fn tick_data(&self, data: &yuqing_store::DataDir, now: DateTime<Utc>) -> DeskResult<TickReport> {
+        self.tick_inner(&data.store, Some(data.fts.segmenter()), now)
+    }
+
+    fn tick_inner(&self, store: &SqliteStore, seg: Option<&yuqing_text::Segmenter>, now: DateTime<Utc>) -> DeskResult<TickReport> {
         let mut report = TickReport::default();
         let conn = store.connection();
         // Who can be told is read once per pass: alerts, escalations and clocks all ask.
@@ -508,7 +519,7 @@ impl Desk {
             }
             for alert in batch {
                 let tx = conn.unchecked_transaction()?;
-                self.on_alert(&tx, store, &alert, &users, now, &mut report)?;
+                self.on_alert(&tx, store, seg, &alert, &users, now, &mut report)?;
                 desk::set_cursor(&tx, "alerts", alert.id)?;
                 tx.commit()?;
                 report.alerts += 1;
@@ -521,7 +532,8 @@ impl Desk {
         Ok(report)
     }
 
-    fn on_alert(&self, conn: &rusqlite::Connection, store: &SqliteStore, alert: &Alert, users: &[User], now: DateTime<Utc>, report: &mut TickReport) -> DeskResult<()> {
+    #[allow(clippy::too_many_arguments)]
+    fn on_alert(&self, conn: &rusqlite::Connection, store: &SqliteStore, seg: Option<&yuqing_text::Segmenter>, alert: &Alert, users: &[User], now: DateTime<Utc>, report: &mut TickReport) -> DeskResult<()> {
         let Some(story) = store.story(alert.story_id)? else {
             tracing::warn!(alert = alert.id, story = alert.story_id, "alert for a story that does not exist; skipped");
             return Ok(());
@@ -532,7 +544,21 @@ impl Desk {
             staff = Self::with_role(&users, Role::Coordinator);
         }
         let subject = format!("【舆情预警】{}级（{}）{}", alert.to.as_str(), alert.to.label_zh(), story.title);
-        let body = format!("事件 #{} 定为 {}级。依据：{reasons}。请在 {} 内确认。", story.id, alert.to.as_str(), yuqing_core::incident::deadline::describe_span(self.config.ack_timeout));
+        let mut body = format!("事件 #{} 定为 {}级。依据：{reasons}。请在 {} 内确认。", story.id, alert.to.as_str(), yuqing_core::incident::deadline::describe_span(self.config.ack_timeout));
+        // What happened, first seen and where, from the posts; an alert goes out without it rather
+        // than not at all.
+        if let Some(seg) = seg {
+            match yuqing_store::brief::story_brief(store, seg, story.id) {
+                Ok(b) => {
+                    let lines = crate::notify::format::brief_lines(&b);
+                    if !lines.is_empty() {
+                        body.push('\n');
+                        body.push_str(&lines);
+                    }
+                }
+                Err(e) => tracing::warn!(story = story.id, error = %e, "brief for the alert message failed; sent without it"),
+            }
+        }
         let key = format!("alert:{}", alert.id);
         self.notify(conn, &staff, &subject, &body, &format!("/stories/{}", story.id), &key, now)?;
         self.broadcast(conn, &staff, &subject, &body, &format!("/stories/{}", story.id), &key, now)?;

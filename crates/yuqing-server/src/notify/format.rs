@@ -192,6 +192,24 @@ pub fn excerpt(body: &str) -> String {
     s
 }
 
+/// The brief in two or three lines of plain text, for alert messages: what happened (the first
+/// sentence, with its post numbers), first seen, and where.
+pub fn brief_lines(b: &yuqing_text::brief::Brief) -> String {
+    let mut lines = Vec::new();
+    if let Some(c) = b.what.first() {
+        let ids: Vec<String> = c.posts.iter().take(3).map(|id| format!("#{id}")).collect();
+        lines.push(format!("概要：{}（帖文 {}）", c.text, ids.join(" ")));
+    }
+    if let Some(f) = &b.first_seen {
+        lines.push(format!("首发：{}（帖文 #{}）", f.describe_zh(*crate::html::china(&f.at).offset()), f.post));
+    }
+    if !b.places.is_empty() {
+        let names: Vec<&str> = b.places.iter().take(4).map(|p| p.name.as_str()).collect();
+        lines.push(format!("地点：{}", names.join("、")));
+    }
+    lines.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,5 +319,23 @@ mod tests {
         assert_eq!(truncate_bytes("短", 100), "短");
         assert_eq!(excerpt("  "), "（空）");
         assert_eq!(excerpt(&"字".repeat(300)).chars().count(), 201);
+    }
+
+    #[test]
+    fn brief_lines_say_what_when_and_where_with_post_numbers() {
+        use yuqing_text::brief::{Brief, Cited, FirstSeen, Place};
+        let at = chrono::FixedOffset::east_opt(8 * 3600).unwrap().with_ymd_and_hms(2026, 3, 1, 9, 30, 0).unwrap();
+        let b = Brief {
+            posts_total: 3,
+            posts_read: 3,
+            what: vec![Cited { text: "某地化工厂发生爆炸。".into(), posts: vec![7, 9], more: 0 }],
+            first_seen: Some(FirstSeen { at, site: "某论坛".into(), tier: yuqing_core::SourceTier::Community, post: 7 }),
+            places: vec![Place { name: "某地".into(), posts: vec![7], count: 1 }],
+            numbers: vec![],
+            sentiment: None,
+            representative: vec![],
+            heat: None,
+        };
+        assert_eq!(brief_lines(&b), "概要：某地化工厂发生爆炸。（帖文 #7 #9）\n首发：2026-03-01 09:30 首见于某论坛（社区/自媒体）（帖文 #7）\n地点：某地");
     }
 }

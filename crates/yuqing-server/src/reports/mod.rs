@@ -138,7 +138,7 @@ fn build(d: &DataDir, jobs: &Jobs, req: &GenerateRequest, by: &User, now: DateTi
             if by.role == Role::DepartmentMember {
                 return Err(ReportError::Invalid("专报由办公室或信息员生成".into()));
             }
-            (Report::Special(gather::special(st, &jobs.org, id, offset, now)?), format!("incident-{id}"))
+            (Report::Special(gather::special(st, d.fts.segmenter(), &jobs.org, id, offset, now)?), format!("incident-{id}"))
         }
         other => return Err(ReportError::Invalid(format!("未知的报表类型“{other}”，可用 daily（日报）、weekly（周报）、special（专报）、stats（考评）"))),
     };

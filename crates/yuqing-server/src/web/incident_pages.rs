@@ -10,6 +10,7 @@ use yuqing_core::incident::{
 };
 use yuqing_core::people::Role;
 use yuqing_store::desk::{IncidentSummary, TimelineEntry, User};
+use yuqing_text::brief::Brief;
 
 use crate::html::{esc, fmt_time, grade_badge};
 
@@ -96,7 +97,7 @@ fn diff_html(parts: &[DiffPart]) -> String {
 }
 
 /// One incident, for `user`, at `now`.
-pub fn render_incident(inc: &Incident, timeline: &[TimelineEntry], user: &User, csrf: &str, now: DateTime<Utc>) -> String {
+pub fn render_incident(inc: &Incident, timeline: &[TimelineEntry], briefs: &[(i64, Brief)], user: &User, csrf: &str, now: DateTime<Utc>) -> String {
     let id = inc.id;
     let mut b = String::new();
     let _ = write!(
@@ -114,6 +115,10 @@ pub fn render_incident(inc: &Incident, timeline: &[TimelineEntry], user: &User, 
         if inc.cooperating.is_empty() { "无".to_string() } else { esc(&inc.cooperating.join("、")) },
         inc.stories.iter().map(|s| format!("<a href=\"/stories/{s}\">#{s}</a>")).collect::<Vec<_>>().join(" ")
     );
+    for (sid, brief) in briefs {
+        let title = if briefs.len() > 1 { format!("研判摘要：事件 #{sid}") } else { "研判摘要".to_string() };
+        b.push_str(&super::brief_html::render_brief(brief, &title, &|_| false));
+    }
 
     // Clocks.
     b.push_str("<h3>时限</h3><table><thead><tr><th>事项</th><th>截止</th><th>状态</th></tr></thead><tbody>");
@@ -375,12 +380,12 @@ mod tests {
         let mut inc = incident();
         let now = inc.opened_at + Duration::hours(1);
         let officer = user("xinxi", Role::Officer, None, vec![]);
-        let html = render_incident(&inc, &[], &officer, "tok", now);
+        let html = render_incident(&inc, &[], &[], &officer, "tok", now);
         assert!(html.contains("医院&lt;排队&gt;") && !html.contains("医院<排队>"));
         assert!(html.contains("value=\"report\""), "the officer may report");
         assert!(html.contains("countdown overdue"), "the first report is overdue an hour in");
         let viewer = user("kan", Role::Viewer, None, vec![]);
-        assert!(!render_incident(&inc, &[], &viewer, "tok", now).contains("<form"), "a viewer gets no forms");
+        assert!(!render_incident(&inc, &[], &[], &viewer, "tok", now).contains("<form"), "a viewer gets no forms");
 
         let member = user("wj", Role::DepartmentMember, Some("卫健委"), vec![]);
         let head = user("wjh", Role::DepartmentMember, Some("卫健委"), vec![Title::DepartmentHead]);
@@ -395,10 +400,10 @@ mod tests {
         }
         inc.apply(&office, Command::DraftStatement { statement: Some(1), title: None, text: "二稿".into() }, now).unwrap();
         inc.apply(&office, Command::SubmitForApproval { statement: 1 }, now).unwrap();
-        let html = render_incident(&inc, &[], &head, "tok", now);
+        let html = render_incident(&inc, &[], &[], &head, "tok", now);
         assert!(html.contains("审批通过（责任单位负责人）"), "the head signs first");
         assert!(html.contains("<del>初</del><ins>二</ins>"), "the diff is shown: {html}");
-        let html = render_incident(&inc, &[], &member, "tok", now);
+        let html = render_incident(&inc, &[], &[], &member, "tok", now);
         assert!(!html.contains("value=\"approve\"") && html.contains("等待责任单位负责人审批"));
     }
 }

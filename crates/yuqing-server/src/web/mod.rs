@@ -1,6 +1,7 @@
 //! The web desk's pages beyond the story views: 总览 (dashboard, live and big-screen) and 处置
 //! (incidents). Handlers gather data under the data lock and hand it to pure renderers.
 
+pub mod brief_html;
 pub mod dashboard;
 pub mod incident_pages;
 pub mod admin_pages;
@@ -222,12 +223,18 @@ async fn incident_view(state: &AppState, cu: &CurrentUser, id: i64, notice: Opti
         let inner = || -> Result<_, (StatusCode, String)> {
             let inc = desk.visible_incident(&d.store, &user, id).map_err(|e| (e.status(), e.to_string()))?;
             let tl = desk::timeline(d.store.connection(), id).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-            Ok((inc, tl))
+            // The brief of each story the incident covers (the first few: a case is about one matter).
+            let mut briefs = Vec::new();
+            for &sid in inc.stories.iter().take(3) {
+                let b = yuqing_store::brief::story_brief(&d.store, d.fts.segmenter(), sid).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+                briefs.push((sid, b));
+            }
+            Ok((inc, tl, briefs))
         };
         Ok(inner())
     })
     .await;
-    let (inc, tl) = match r {
+    let (inc, tl, briefs) = match r {
         Ok(Ok(x)) => x,
         Ok(Err((status, msg))) => return error_html(state, status, "处置工单", &msg),
         Err(e) => return error_html(state, StatusCode::INTERNAL_SERVER_ERROR, "处置工单", &e),
@@ -240,7 +247,7 @@ async fn incident_view(state: &AppState, cu: &CurrentUser, id: i64, notice: Opti
         }
         None => StatusCode::OK,
     };
-    body.push_str(&incident_pages::render_incident(&inc, &tl, &cu.user, cu.csrf_token(), now));
+    body.push_str(&incident_pages::render_incident(&inc, &tl, &briefs, &cu.user, cu.csrf_token(), now));
     (status, Html(page(&format!("工单 #{id}"), &state.org_name, state.banner.as_deref(), &body))).into_response()
 }
 
