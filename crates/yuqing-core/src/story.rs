@@ -237,9 +237,9 @@ fn norm_of(centroid: &[(u64, f32)]) -> f32 {
     centroid.iter().map(|(_, w)| w * w).sum::<f32>().sqrt()
 }
 
-/// Dot product of two term vectors sorted by term. The merge advances without branching on the
+/// Dot product of two term vectors sorted by term (the cosine when both are L2-normalized). The merge advances without branching on the
 /// comparison (which the processor cannot predict); products are summed in term order as before.
-fn dot(a: &[(u64, f32)], b: &[(u64, f32)]) -> f32 {
+pub fn dot(a: &[(u64, f32)], b: &[(u64, f32)]) -> f32 {
     let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
     while i < a.len() && j < b.len() {
         let ((ta, wa), (tb, wb)) = (a[i], b[j]);

@@ -42,14 +42,7 @@ pub fn clean(text: &str) -> String {
         Some(i) => &text[..i],
     };
     let own = if own.trim().is_empty() { text } else { own };
-    let mut s = String::with_capacity(own.len());
-    let mut at = 0;
-    for (_, range) in hashtag::find(own) {
-        s.push_str(&own[at..range.start]);
-        s.push(' ');
-        at = range.end;
-    }
-    s.push_str(&own[at..]);
+    let (_, mut s) = hashtag::split(own);
     for b in BOILERPLATE {
         if s.contains(b) {
             s = s.replace(b, " ");

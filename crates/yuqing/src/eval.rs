@@ -194,7 +194,7 @@ impl NearestNeighbour {
             if (at - *t).abs() > self.window {
                 continue;
             }
-            let score = sorted_dot(&words, v);
+            let score = yuqing_core::story::dot(&words, v);
             if score >= self.threshold && best.is_none_or(|(b, _)| score > b) {
                 best = Some((score, i));
             }
@@ -217,22 +217,6 @@ impl NearestNeighbour {
         self.posts.push((at, words, cluster));
         cluster
     }
-}
-
-fn sorted_dot(a: &[(u64, f32)], b: &[(u64, f32)]) -> f32 {
-    let (mut i, mut j, mut sum) = (0, 0, 0.0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                sum += a[i].1 * b[j].1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    sum
 }
 
 /// A labelled post of the evaluation: its label (the one hashtag), its time, and its analysis
