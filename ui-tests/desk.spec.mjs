@@ -300,6 +300,56 @@ try {
     await shot(page, 'rule-saved');
   }
 
+  // --- A story's brief, then the office splits two posts out of it and merges them back.
+  {
+    page = office.page;
+    await page.goto(`${base}/stories`);
+    await page.locator('main a[href^="/stories/"]').first().click();
+    const storyPath = new URL(page.url()).pathname;
+    await check('the story page shows a brief whose sentences cite posts', async () => {
+      const brief = page.locator('section.brief');
+      assert.equal(await brief.count(), 1);
+      assert.match(await brief.innerText(), /研判摘要/);
+      assert.match(await brief.innerText(), /事件概要/);
+      const cites = await brief.locator('a.cite').count();
+      assert.ok(cites >= 1, `the brief links its posts (${cites})`);
+      // A citation leads to its post (on this page, or through /posts/{id} to its story).
+      const href = await brief.locator('a.cite').first().getAttribute('href');
+      assert.match(href, /^(#p\d+|\/posts\/\d+)$/);
+    });
+    await shot(page, 'story-brief');
+    const boxes = page.locator('input[type=checkbox][name=post]');
+    assert.ok((await boxes.count()) >= 3, 'a box beside each post');
+    const moved = [await boxes.nth(0).getAttribute('value'), await boxes.nth(1).getAttribute('value')];
+    await boxes.nth(0).check();
+    await boxes.nth(1).check();
+    const split = page.locator('form#split');
+    await split.locator('[name=reason]').fill('浏览器测试：这两条是另一件事');
+    await Promise.all([page.waitForNavigation(), split.locator('button').click()]);
+    const newPath = new URL(page.url()).pathname;
+    await check('the two posts now form a story of their own, with its history', async () => {
+      assert.notEqual(newPath, storyPath);
+      const text = await page.locator('main').innerText();
+      assert.match(text, /已保存人工调整/);
+      assert.match(text, /拆分而来/);
+      for (const id of moved) assert.equal(await page.locator(`#p${id}`).count(), 1, `post ${id} moved here`);
+    });
+    await shot(page, 'story-split');
+    await page.goto(`${base}${storyPath}`);
+    const merge = page.locator('form#merge');
+    await merge.locator('[name=from]').fill(newPath.split('/').pop());
+    await merge.locator('[name=reason]').fill('浏览器测试：合回原事件');
+    await Promise.all([page.waitForNavigation(), merge.locator('button').click()]);
+    await check('merged back: the posts are home and the split-off story leads here', async () => {
+      assert.equal(new URL(page.url()).pathname, storyPath);
+      assert.match(await page.locator('main').innerText(), /并入本事件/);
+      const resp = await page.goto(`${base}${newPath}`);
+      assert.equal(new URL(page.url()).pathname, storyPath, `${newPath} redirects (${resp.status()})`);
+      assert.match(await page.locator('main').innerText(), /已并入本事件/);
+    });
+    await shot(page, 'story-merged');
+  }
+
   for (const who of [office, head, approver]) {
     assert.deepEqual(who.errors, [], `no script errors: ${who.errors}`);
     await who.context.close();

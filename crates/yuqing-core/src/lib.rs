@@ -28,5 +28,5 @@ pub fn china() -> chrono::FixedOffset {
 
 pub use grade::{grade_story, GradeInputs, GradePolicy};
 pub use heat::{HeatBucket, HeatFact, HeatSeries, HeatSummary};
-pub use story::{Assembler, MAX_NEAR_DUPLICATE_BITS, AssemblyConfig, Assignment, JoinReason, PostFeatures, StorySeed};
+pub use story::{combined_core, Assembler, MAX_NEAR_DUPLICATE_BITS, AssemblyConfig, Assignment, JoinReason, PostFeatures, StorySeed};
 pub use tracker::{GradeChange, PostFacts, StoryTracker};

@@ -303,6 +303,11 @@ impl Assembler {
         self.clock
     }
 
+    /// The id the next new story gets.
+    pub fn next_id(&self) -> i64 {
+        self.next_id
+    }
+
     pub fn open_count(&self) -> usize {
         self.open.len()
     }
@@ -496,16 +501,7 @@ impl Assembler {
         let in_core = s.size <= self.config.core_posts.max(1);
         if in_core {
             s.centroid = add(&s.centroid, sorted_terms);
-            if s.centroid.len() > self.config.centroid_terms * 2 {
-                let keep = self.config.centroid_terms;
-                if keep == 0 {
-                    s.centroid.clear();
-                } else {
-                    s.centroid.select_nth_unstable_by(keep - 1, heavier);
-                    s.centroid.truncate(keep);
-                    s.centroid.sort_unstable_by_key(|e| e.0);
-                }
-            }
+            prune(&mut s.centroid, self.config.centroid_terms);
         }
         s.norm = norm_of(&s.centroid);
         // Found through its core's heaviest terms, and the heaviest words of its newest core post.
@@ -582,6 +578,28 @@ impl Assembler {
         }
     }
 
+    /// The core a story made of these posts (in the order they would have joined, at most the first
+    /// `core_posts` count) would have: their terms weighed by the stream as it is now, summed and
+    /// pruned as `assign` does. Heaviest first, as [`Assembler::centroid`] gives it. For a story
+    /// made or remade by hand (posts moved out of a story into a new one); the caller stores it,
+    /// so a restart restores it as it is rather than computing it again.
+    pub fn core_of(&self, posts: &[PostFeatures]) -> Vec<(u64, f32)> {
+        let mut centroid: Vec<(u64, f32)> = Vec::new();
+        for f in posts.iter().take(self.config.core_posts.max(1)) {
+            let mut terms = self.damped(f);
+            terms.sort_unstable_by_key(|e| e.0);
+            centroid = add(&centroid, &terms);
+            prune(&mut centroid, self.config.centroid_terms);
+        }
+        heaviest(&centroid, usize::MAX)
+    }
+
+    /// The terms a stored core is found through (its heaviest `candidate_terms`), for a core made
+    /// by [`Assembler::core_of`] or [`combined_core`].
+    pub fn index_terms_of(&self, centroid: &[(u64, f32)]) -> Vec<u64> {
+        heaviest(centroid, self.config.candidate_terms).into_iter().map(|(t, _)| t).collect()
+    }
+
     /// Closes stories with no post for `close_after_hours` before `now`; returns their ids.
     pub fn close_inactive(&mut self, now: DateTime<Utc>) -> Vec<i64> {
         let limit = Duration::hours(self.config.close_after_hours);
@@ -610,6 +628,40 @@ impl Assembler {
         });
         closed
     }
+}
+
+/// Keeps the `keep` heaviest terms of a centroid sorted by term once it holds more than twice as
+/// many (pruning lazily keeps the cost of a join low); stays sorted by term.
+fn prune(centroid: &mut Vec<(u64, f32)>, keep: usize) {
+    if centroid.len() > keep * 2 {
+        if keep == 0 {
+            centroid.clear();
+        } else {
+            centroid.select_nth_unstable_by(keep - 1, heavier);
+            centroid.truncate(keep);
+            centroid.sort_unstable_by_key(|e| e.0);
+        }
+    }
+}
+
+/// The core of two stories merged by hand: both cores (each as stored, in any order) brought to
+/// the same length — their mean, so a small story counts as much as a big one and later posts
+/// weigh into a still-growing core as before — summed, pruned to `keep` terms, heaviest first. A
+/// post like either story's first posts then still finds the merged story: the officer said they
+/// are one matter.
+pub fn combined_core(a: &[(u64, f32)], b: &[(u64, f32)], keep: usize) -> Vec<(u64, f32)> {
+    let (na, nb) = (norm_of(a), norm_of(b));
+    let mean = match (na > 0.0, nb > 0.0) {
+        (true, true) => (na + nb) / 2.0,
+        _ => na.max(nb),
+    };
+    let scaled = |v: &[(u64, f32)], n: f32| {
+        let mut v: Vec<(u64, f32)> = if n > 0.0 { v.iter().map(|&(t, w)| (t, w / n * mean)).collect() } else { Vec::new() };
+        v.sort_unstable_by_key(|e| e.0);
+        v
+    };
+    let sum = add(&scaled(a, na), &scaled(b, nb));
+    heaviest(&sum, keep.max(1))
 }
 
 /// Heavier first; ties broken by term: a total order over a centroid's distinct terms, so any
@@ -653,6 +705,43 @@ mod tests {
 
     fn small_window() -> AssemblyConfig {
         AssemblyConfig { df_min_posts: 20, ..test_config() }
+    }
+
+    /// Two stories an officer merged: a later post like either one's first posts finds the merged
+    /// core, whatever the two stories' sizes.
+    #[test]
+    fn a_combined_core_is_found_by_posts_like_either_story() {
+        let big: Vec<(u64, f32)> = vec![(10, 12.0), (11, 9.0), (12, 3.0)];
+        let small: Vec<(u64, f32)> = vec![(20, 1.0), (21, 1.0)];
+        let merged = combined_core(&big, &small, 64);
+        let mut sorted = merged.clone();
+        sorted.sort_unstable_by_key(|e| e.0);
+        let norm = norm_of(&sorted);
+        let like_small = [(20u64, 0.7071f32), (21, 0.7071)];
+        let like_big = [(10u64, 0.8f32), (11, 0.6)];
+        assert!(dot(&like_small, &sorted) / norm > 0.5, "{merged:?}");
+        assert!(dot(&like_big, &sorted) / norm > 0.5, "{merged:?}");
+        assert!(merged.windows(2).all(|w| w[0].1 >= w[1].1), "heaviest first");
+        assert_eq!(combined_core(&big, &[], 64).len(), 3);
+        assert_eq!(combined_core(&big, &small, 2).len(), 2, "pruned to keep");
+    }
+
+    /// A core made from chosen posts is the core `assign` builds from the same posts in a quiet
+    /// stream (no word is damped before the window holds enough posts).
+    #[test]
+    fn a_core_of_chosen_posts_is_the_core_assign_builds() {
+        let config = AssemblyConfig { core_posts: 3, ..test_config() };
+        let mut a = Assembler::new(config.clone(), 1);
+        let posts: Vec<PostFeatures> =
+            (0..5).map(|i| features(0, (i as u64 + 1) * 0x1357_9BDF, &[(10, 2.0), (11, 1.0), (30 + i as u64, 0.5)])).collect();
+        let fresh = Assembler::new(config, 1);
+        let core = fresh.core_of(&posts);
+        let s = a.assign(1, &posts[0]).story;
+        for (i, p) in posts.iter().enumerate().skip(1) {
+            assert_eq!(a.assign(i as i64 + 1, p).story, s);
+        }
+        assert_eq!(a.centroid(s).unwrap(), core);
+        assert_eq!(fresh.index_terms_of(&core)[..2], [10, 11]);
     }
 
     #[test]

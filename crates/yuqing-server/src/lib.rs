@@ -38,6 +38,7 @@ use yuqing_store::DataDir;
 pub use auth::{AuthConfig, CurrentUser};
 pub use desk::{Desk, DeskConfig};
 pub use web::sources_page::SourceInfo;
+pub use web::story_edit::{EditDone, EditError, StoryEditor};
 
 /// The OpenAPI document of the JSON API, served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -71,6 +72,8 @@ pub struct AppState {
     pub sources: Arc<std::sync::RwLock<Vec<web::sources_page::SourceInfo>>>,
     /// The cap on password verifications in flight (`/login`).
     pub sign_in: Arc<auth::SignInGate>,
+    /// Merges and splits stories (the pipeline); None: the server only reads.
+    pub story_editor: Option<Arc<dyn web::story_edit::StoryEditor>>,
 }
 
 impl AppState {
@@ -81,7 +84,7 @@ impl AppState {
 
     /// State on a data directory shared with a writer (the pipeline ingesting collected posts).
     pub fn shared(data: Arc<Mutex<DataDir>>, org_name: String, banner: Option<String>) -> AppState {
-        AppState { data, org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()), ingest: None, reports: Arc::default(), sources: Arc::default(), sign_in: Arc::default() }
+        AppState { data, org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()), ingest: None, reports: Arc::default(), sources: Arc::default(), sign_in: Arc::default(), story_editor: None }
     }
 }
 
@@ -115,6 +118,8 @@ pub fn router(state: AppState) -> Router {
         .route("/rules/enabled", post(web::rules_page::set_enabled))
         .route("/sources", get(web::sources_page::sources_page))
         .route("/stories/{id}", get(pages::story))
+        .route("/stories/{id}/merge", post(web::story_edit::merge_form))
+        .route("/stories/{id}/split", post(web::story_edit::split_form))
         .route("/search", get(pages::search))
         .route("/alerts", get(pages::alerts))
         .route("/reports", get(reports::pages::index))
@@ -129,6 +134,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/stats", get(api::stats))
         .route("/api/v1/stories", get(api::stories))
         .route("/api/v1/stories/{id}", get(api::story))
+        .route("/api/v1/stories/{id}/merge", post(web::story_edit::merge_api))
+        .route("/api/v1/stories/{id}/split", post(web::story_edit::split_api))
         .route("/api/v1/search", get(api::search))
         .route("/api/v1/alerts", get(api::alerts))
         .route("/api/v1/alerts/{id}/ack", post(desk_api::ack_alert))

@@ -140,7 +140,7 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String
     Html(page("舆情事件", &state.org_name, state.banner.as_deref(), &body)).into_response()
 }
 
-pub async fn story(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return error_page(&state, StatusCode::BAD_REQUEST, &format!("事件编号应为整数，收到“{id}”"));
     };
@@ -149,20 +149,33 @@ pub async fn story(State(state): State<AppState>, Path(id): Path<String>, Query(
         Err(e) => return error_page(&state, StatusCode::BAD_REQUEST, &e),
     };
     let result = with_data(&state, move |d| {
-        let Some(story) = d.store.story(id).map_err(|e| e.to_string())? else { return Ok(None) };
+        let Some(story) = d.store.story(id).map_err(|e| e.to_string())? else {
+            // A story merged into another by hand: its links lead there.
+            let into = yuqing_store::story_edit::redirect(d.store.connection(), id).map_err(|e| e.to_string())?;
+            return Ok(Err(into));
+        };
         let heat = story_heat(&d.store, id).map_err(|e| e.to_string())?;
         let posts = d.store.story_posts(id, STORY_POSTS_PAGE, paging::offset_of(page_no, STORY_POSTS_PAGE)).map_err(|e| e.to_string())?;
         let alerts = d.store.story_alerts(id).map_err(|e| e.to_string())?;
         let brief = yuqing_store::brief::story_brief(&d.store, d.fts.segmenter(), id).map_err(|e| e.to_string())?;
-        Ok(Some((story, heat, posts, alerts, brief)))
+        let edits = yuqing_store::story_edit::edits_of(d.store.connection(), id).map_err(|e| e.to_string())?;
+        Ok(Ok((story, heat, posts, alerts, brief, edits)))
     })
     .await;
-    let (s, heat, posts, alerts, brief) = match result {
-        Ok(Some(r)) => r,
-        Ok(None) => return error_page(&state, StatusCode::NOT_FOUND, &format!("舆情事件 {id} 不存在")),
+    let (s, heat, posts, alerts, brief, edits) = match result {
+        Ok(Ok(r)) => r,
+        Ok(Err(Some(into))) => return axum::response::Redirect::to(&format!("/stories/{into}?merged={id}")).into_response(),
+        Ok(Err(None)) => return error_page(&state, StatusCode::NOT_FOUND, &format!("舆情事件 {id} 不存在")),
         Err(e) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, &e),
     };
+    let editable = state.story_editor.is_some();
     let mut b = String::new();
+    if let Some(m) = q.get("merged").and_then(|m| m.parse::<i64>().ok()) {
+        b.push_str(&format!("<p class=\"ok\">事件 #{m} 已并入本事件。</p>"));
+    }
+    if q.contains_key("edited") {
+        b.push_str("<p class=\"ok\">已保存人工调整，并记入审计日志。</p>");
+    }
     b.push_str(&format!("<h2>{} {}</h2>", grade_badge(s.grade), esc(&s.title)));
     b.push_str(&format!(
         "<p class=\"muted\">事件 #{} · {} · {} 至 {} · 关键词：{}</p>",
@@ -222,6 +235,7 @@ pub async fn story(State(state): State<AppState>, Path(id): Path<String>, Query(
     }
     b.push_str("<h3>热度（每小时帖文，红色为负面）</h3>");
     b.push_str(&heat_bars(&heat, 1100, 200));
+    b.push_str(&crate::web::story_edit::section(s.id, &edits, &cu, editable));
     b.push_str(&format!("<h3>帖文（共 {} 条，最新在前）</h3>", posts.total));
     for p in &posts.items {
         let (cls, label) = match p.sentiment {
@@ -231,8 +245,9 @@ pub async fn story(State(state): State<AppState>, Path(id): Path<String>, Query(
         };
         let link = p.url.as_deref().map(|u| format!(" · {}", crate::html::external_link(u, Some("原文")))).unwrap_or_default();
         b.push_str(&format!(
-            "<div class=\"post\" id=\"p{}\"><div class=\"meta\">#{} · {}{} · {} · {} · <span class=\"{cls}\">{label}</span>{}{}</div>{}<div>{}</div></div>",
+            "<div class=\"post\" id=\"p{}\"><div class=\"meta\">{}#{} · {}{} · {} · {} · <span class=\"{cls}\">{label}</span>{}{}</div>{}<div>{}</div></div>",
             p.id,
+            crate::web::story_edit::post_checkbox(p.id, &cu, editable),
             p.id,
             fmt_time(&p.published_at),
             if p.time_estimated { "（入库时间）" } else { "" },

@@ -316,6 +316,23 @@ pub fn last_event_at(conn: &Connection, incident: i64, kind: &str) -> Result<Opt
     Ok(at.map(utc))
 }
 
+/// The title a story had when it was last recorded on an incident's timeline (its newest
+/// `story_retitled` event), if any.
+pub fn last_story_title(conn: &Connection, incident: i64, story: i64) -> Result<Option<String>> {
+    let mut st = conn.prepare_cached(
+        "SELECT detail FROM incident_events WHERE incident_id = ?1 AND kind = 'story_retitled' ORDER BY seq DESC LIMIT 500",
+    )?;
+    let rows = st.query_map([incident], |r| r.get::<_, String>(0))?;
+    for row in rows {
+        if let Ok(EventKind::StoryRetitled { story: s, title }) = serde_json::from_str::<EventKind>(&row?) {
+            if s == story {
+                return Ok(Some(title));
+            }
+        }
+    }
+    Ok(None)
+}
+
 // ---------------------------------------------------------------- overdue
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -16,6 +16,7 @@ mod migrations;
 pub mod outbox;
 mod records;
 pub mod rules;
+pub mod story_edit;
 mod sql;
 mod sqlite;
 

@@ -418,4 +418,24 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX login_throttle_last ON login_throttle(last_at);
     "#,
+    // 10: stories merged or split by hand (合并/拆分), with the reason and who did it. A merged
+    // story's row is gone (its posts, alerts and incidents belong to the story it joined); its
+    // id, title and keywords stay here, so links to it lead to that story.
+    r#"
+    CREATE TABLE story_edits (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        story_id INTEGER NOT NULL,
+        other_id INTEGER NOT NULL,
+        posts TEXT NOT NULL,
+        moved INTEGER NOT NULL,
+        other_title TEXT NOT NULL,
+        other_keywords TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        actor TEXT NOT NULL
+    );
+    CREATE INDEX story_edits_story ON story_edits(story_id);
+    CREATE INDEX story_edits_other ON story_edits(other_id);
+    "#,
 ];

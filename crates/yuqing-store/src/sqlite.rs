@@ -263,6 +263,64 @@ impl SqliteStore {
     }
 }
 
+/// Inserts or updates stories (inside the caller's transaction).
+pub(crate) fn upsert_stories(tx: &Connection, stories: &[StoryRecord]) -> Result<()> {
+    // An upsert, not `INSERT OR REPLACE`: an update in place touches only the indexes whose
+    // columns changed, where a replace deletes and re-inserts the row in every index.
+    let mut up = tx.prepare_cached(&format!(
+        "INSERT INTO stories ({STORY_COLUMNS}, grade_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
+         ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) ON CONFLICT(id) DO UPDATE SET {}",
+        STORY_COLUMNS
+            .split(',')
+            .map(str::trim)
+            .filter(|c| *c != "id")
+            .chain(["grade_rank"])
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))?;
+    for s in stories {
+        let centroid: Vec<(String, f32)> = s.centroid.iter().map(|(t, w)| (t.to_string(), *w)).collect();
+        let index_terms: Vec<String> = s.index_terms.iter().map(|t| t.to_string()).collect();
+        up.execute(params![
+            s.id,
+            s.status.as_str(),
+            s.title,
+            json(&s.keywords),
+            ts(s.first_at),
+            ts(s.last_at),
+            s.grade.map(|g| g.as_str()),
+            json(&s.reasons),
+            s.manual.as_ref().map(|(g, _)| g.as_str()),
+            s.manual.as_ref().map(|(_, r)| r.as_str()),
+            s.posts as i64,
+            s.sites as i64,
+            s.max_tier.index() as i64,
+            s.interactions.min(i64::MAX as u64) as i64,
+            s.negative_share as f64,
+            json(&s.rule_hits),
+            json(&s.topics),
+            json(&s.severe_words),
+            json(&centroid),
+            ts(s.updated_at),
+            json(&index_terms),
+            grade_rank(s.grade),
+        ])?;
+    }
+    Ok(())
+}
+
+/// Appends grade alerts (inside the caller's transaction).
+pub(crate) fn insert_alerts(tx: &Connection, alerts: &[crate::NewAlert]) -> Result<()> {
+    let mut alert = tx.prepare_cached(
+        "INSERT INTO alerts (story_id, from_grade, to_grade, reasons, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for a in alerts {
+        alert.execute(params![a.story_id, a.from.map(|g| g.as_str()), a.to.as_str(), json(&a.reasons), ts(a.at)])?;
+    }
+    Ok(())
+}
+
 /// Values per `IN (...)` lookup: one statement text for every full chunk (the last chunk is padded
 /// with its own last value, which changes no answer), so the prepared statement is reused.
 const LOOKUP_CHUNK: usize = 512;
@@ -297,7 +355,13 @@ impl Store for SqliteStore {
     }
 
     fn next_story_id(&self) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM stories", [], |r| r.get(0))?)
+        // A story merged into another is gone from `stories` but its id stays taken: links to it
+        // lead to the story it joined.
+        Ok(self.conn.query_row(
+            "SELECT MAX(COALESCE((SELECT MAX(id) FROM stories), 0), COALESCE((SELECT MAX(other_id) FROM story_edits), 0)) + 1",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     fn known_dedup_keys(&self, keys: &[u64]) -> Result<HashMap<u64, i64>> {
@@ -354,54 +418,8 @@ impl Store for SqliteStore {
                     json(&p.join),
                 ])?;
             }
-            // An upsert, not `INSERT OR REPLACE`: an update in place touches only the indexes whose
-            // columns changed, where a replace deletes and re-inserts the row in every index.
-            let mut up = tx.prepare_cached(&format!(
-                "INSERT INTO stories ({STORY_COLUMNS}, grade_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
-                 ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) ON CONFLICT(id) DO UPDATE SET {}",
-                STORY_COLUMNS
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|c| *c != "id")
-                    .chain(["grade_rank"])
-                    .map(|c| format!("{c} = excluded.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))?;
-            for s in &batch.stories {
-                let centroid: Vec<(String, f32)> = s.centroid.iter().map(|(t, w)| (t.to_string(), *w)).collect();
-                let index_terms: Vec<String> = s.index_terms.iter().map(|t| t.to_string()).collect();
-                up.execute(params![
-                    s.id,
-                    s.status.as_str(),
-                    s.title,
-                    json(&s.keywords),
-                    ts(s.first_at),
-                    ts(s.last_at),
-                    s.grade.map(|g| g.as_str()),
-                    json(&s.reasons),
-                    s.manual.as_ref().map(|(g, _)| g.as_str()),
-                    s.manual.as_ref().map(|(_, r)| r.as_str()),
-                    s.posts as i64,
-                    s.sites as i64,
-                    s.max_tier.index() as i64,
-                    s.interactions.min(i64::MAX as u64) as i64,
-                    s.negative_share as f64,
-                    json(&s.rule_hits),
-                    json(&s.topics),
-                    json(&s.severe_words),
-                    json(&centroid),
-                    ts(s.updated_at),
-                    json(&index_terms),
-                    grade_rank(s.grade),
-                ])?;
-            }
-            let mut alert = tx.prepare_cached(
-                "INSERT INTO alerts (story_id, from_grade, to_grade, reasons, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            for a in &batch.alerts {
-                alert.execute(params![a.story_id, a.from.map(|g| g.as_str()), a.to.as_str(), json(&a.reasons), ts(a.at)])?;
-            }
+            upsert_stories(&tx, &batch.stories)?;
+            insert_alerts(&tx, &batch.alerts)?;
             let mut close = tx.prepare_cached("UPDATE stories SET status = 'Closed' WHERE id = ?1")?;
             for id in &batch.closed {
                 close.execute([id])?;

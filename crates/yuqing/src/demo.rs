@@ -187,6 +187,7 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     state.sources = infos;
     let live = Arc::new(crate::live::Live::new(pipeline, desk));
     state.ingest = Some(live.clone());
+    state.story_editor = Some(live.clone());
     let deliverer = Arc::new(yuqing_server::notify::Deliverer::new(&config.channels).context("通知渠道配置有误")?);
     let fetcher = Arc::new(yuqing_collect::Fetcher::new(config.collect.clone()).context("无法创建采集客户端")?);
     let key_periods = config.key_periods.clone();

@@ -13,11 +13,11 @@ use yuqing_collect::source::parse_source_toml;
 use yuqing_collect::{Sink, Source};
 use yuqing_core::PostInput;
 use yuqing_server::collect_api::{PostSink, PushOutcome};
-use yuqing_server::Desk;
+use yuqing_server::{Desk, EditDone, EditError, StoryEditor};
 use yuqing_store::collect::{self as records, SourceState};
 
 use crate::config::Config;
-use crate::pipeline::{IngestReport, Pipeline};
+use crate::pipeline::{IngestReport, Pipeline, PipelineError, StoryEditOutcome};
 
 pub struct Live {
     pipeline: Mutex<Pipeline>,
@@ -80,6 +80,40 @@ impl Live {
             self.wake();
         }
         Ok(report)
+    }
+}
+
+impl Live {
+    /// After a hand edit: the desk runs at once on grades it raised, as after an ingest.
+    fn edited(&self, p: &Pipeline, done: Result<StoryEditOutcome, PipelineError>) -> Result<EditDone, EditError> {
+        let done = done.map_err(|e| match e {
+            PipelineError::Refused(m) => EditError::Refused(m),
+            e @ PipelineError::NoSuchStory(_) => EditError::Refused(e.to_string()),
+            e => EditError::Failed(e.to_string()),
+        })?;
+        if !done.alerts.is_empty() {
+            let data = p.data();
+            if let Err(e) = self.desk.tick_data(&data, Utc::now()) {
+                tracing::error!(error = %e, "desk pass after a story edit failed; the ticker retries");
+            }
+            drop(data);
+            self.wake();
+        }
+        Ok(EditDone { edit: done.edit, story: done.story })
+    }
+}
+
+impl StoryEditor for Live {
+    fn merge(&self, into: i64, from: i64, reason: &str, actor: &str) -> Result<EditDone, EditError> {
+        let mut p = self.pipeline.lock().unwrap_or_else(PoisonError::into_inner);
+        let done = p.merge_stories(into, from, reason, actor, Utc::now());
+        self.edited(&p, done)
+    }
+
+    fn split(&self, story: i64, posts: &[i64], reason: &str, actor: &str) -> Result<EditDone, EditError> {
+        let mut p = self.pipeline.lock().unwrap_or_else(PoisonError::into_inner);
+        let done = p.split_story(story, posts, reason, actor, Utc::now());
+        self.edited(&p, done)
     }
 }
 

@@ -79,6 +79,27 @@ enum Command {
         #[arg(long)]
         clear: bool,
     },
+    /// 人工合并：把舆情事件 FROM 并入 INTO（同一件事被分成了两个事件）；记入审计日志
+    Merge {
+        /// 保留的事件
+        into: i64,
+        /// 并入的事件（合并后其帖文、预警与关联工单归入 INTO）
+        from: i64,
+        /// 原因（必填）
+        #[arg(long)]
+        reason: String,
+    },
+    /// 人工拆分：把帖子从舆情事件中移出，成为一个新事件；记入审计日志
+    Split {
+        /// 帖子所在的事件
+        story: i64,
+        /// 要移出的帖子编号，逗号分隔
+        #[arg(long, value_delimiter = ',', required = true)]
+        posts: Vec<i64>,
+        /// 原因（必填）
+        #[arg(long)]
+        reason: String,
+    },
     /// 全文检索帖文，最新的在前
     Search {
         query: String,
@@ -457,7 +478,12 @@ fn run(cli: Cli) -> Result<()> {
             let pipeline = Pipeline::open(&cli.data_dir, config)?;
             let data = pipeline.data();
             let store = &data.store;
-            let Some(story) = store.story(*id)? else { bail!("舆情事件 {id} 不存在") };
+            let Some(story) = store.story(*id)? else {
+                match yuqing_store::story_edit::redirect(store.connection(), *id)? {
+                    Some(into) => bail!("舆情事件 {id} 已并入 #{into}（用 yuqing story {into} 查看）"),
+                    None => bail!("舆情事件 {id} 不存在"),
+                }
+            };
             let page = store.story_posts(*id, *posts, 0)?;
             let heat = yuqing_store::story_heat(store, *id)?;
             let alerts = store.story_alerts(*id)?;
@@ -518,6 +544,44 @@ fn run(cli: Cli) -> Result<()> {
             match alert {
                 Some(a) => println!("事件 {id} 已定为 {} 级（{}），已记录预警。", a.to.as_str(), a.to.label_zh()),
                 None => println!("已更新事件 {id} 的人工定级；级别未升高，无新预警。"),
+            }
+            Ok(())
+        }
+        Command::Merge { into, from, reason } => {
+            let config = load_config(&cli)?;
+            let mut pipeline = Pipeline::open(&cli.data_dir, config)?;
+            let done = pipeline.merge_stories(*into, *from, reason, "cli", Utc::now())?;
+            if cli.json {
+                return print_json(&serde_json::to_value(&done)?);
+            }
+            let story = pipeline.data().store.story(done.story)?;
+            println!(
+                "已把事件 #{from} 并入 #{into}{}（调整记录 {}）。",
+                story.map(|s| format!("：{}，帖文 {} 条", s.title, s.posts)).unwrap_or_default(),
+                done.edit
+            );
+            for a in &done.alerts {
+                println!("  合并后事件 #{} 升至 {} 级（{}）。", a.story_id, a.to.as_str(), a.to.label_zh());
+            }
+            Ok(())
+        }
+        Command::Split { story, posts, reason } => {
+            let config = load_config(&cli)?;
+            let mut pipeline = Pipeline::open(&cli.data_dir, config)?;
+            let done = pipeline.split_story(*story, posts, reason, "cli", Utc::now())?;
+            if cli.json {
+                return print_json(&serde_json::to_value(&done)?);
+            }
+            let new = pipeline.data().store.story(done.story)?;
+            println!(
+                "已从事件 #{story} 移出帖子 {} 条，成为新事件 #{}{}（调整记录 {}）。",
+                posts.len(),
+                done.story,
+                new.map(|s| format!("：{}", s.title)).unwrap_or_default(),
+                done.edit
+            );
+            for a in &done.alerts {
+                println!("  事件 #{} 定为 {} 级（{}）。", a.story_id, a.to.as_str(), a.to.label_zh());
             }
             Ok(())
         }

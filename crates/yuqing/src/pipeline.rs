@@ -17,7 +17,8 @@ use yuqing_core::url::canonical_url;
 use yuqing_core::{
     Assembler, Grade, JoinReason, PostFacts, PostInput, Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
 };
-use yuqing_store::{DataDir, IndexWords, NewAlert, PostRecord, SqliteStore, Store, StoreError, StoryRecord, WriteBatch};
+use yuqing_store::story_edit::{self, EditKind, StoryEdit};
+use yuqing_store::{DataDir, IndexWords, NewAlert, PostRecord, RestorePost, SqliteStore, Store, StoreError, StoryRecord, WriteBatch};
 use yuqing_text::dedup::{fnv1a, site_key};
 use yuqing_text::{headline, matching_form, Analysis, Analyzer, AnalyzerError};
 
@@ -36,6 +37,9 @@ pub enum PipelineError {
     NoSuchStory(i64),
     #[error("入库线程意外终止")]
     WriterStopped,
+    /// A hand edit that cannot be done as asked (the message says why, for the person).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// What one ingest did.
@@ -69,6 +73,53 @@ impl IngestReport {
         self.alerts.extend(other.alerts);
         self.closed_stories += other.closed_stories;
     }
+}
+
+/// What a merge or split did.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoryEditOutcome {
+    /// The change's id in the edit log.
+    pub edit: i64,
+    /// Merge: the story kept. Split: the new story.
+    pub story: i64,
+    /// Grades reached by the change (the desk runs on them as on any alert).
+    pub alerts: Vec<NewAlert>,
+}
+
+/// The most posts one split may move (a story of more is split in several steps).
+pub const MAX_SPLIT_POSTS: usize = 5000;
+
+/// The longest reason kept for a hand edit, in characters.
+pub const MAX_EDIT_REASON: usize = 500;
+
+/// A story to edit by hand; one merged away already is named as such.
+fn stored_story(data: &DataDir, id: i64) -> Result<StoryRecord, PipelineError> {
+    if let Some(s) = data.store.story(id)? {
+        return Ok(s);
+    }
+    match story_edit::redirect(data.store.connection(), id)? {
+        Some(into) => Err(PipelineError::Refused(format!("舆情事件 #{id} 已并入 #{into}"))),
+        None => Err(PipelineError::NoSuchStory(id)),
+    }
+}
+
+/// A store refusal (a story merged meanwhile, a post moved meanwhile) is the person's to read.
+fn refusal(e: StoreError) -> PipelineError {
+    match e {
+        StoreError::Conflict(m) => PipelineError::Refused(m),
+        e => PipelineError::Store(e),
+    }
+}
+
+fn edit_reason(reason: &str) -> Result<String, PipelineError> {
+    let r = reason.trim();
+    if r.is_empty() {
+        return Err(PipelineError::Refused("请写明原因".into()));
+    }
+    if r.chars().count() > MAX_EDIT_REASON {
+        return Err(PipelineError::Refused(format!("原因不能超过 {MAX_EDIT_REASON} 字")));
+    }
+    Ok(r.to_string())
 }
 
 /// Per open story: what the tracker does not hold.
@@ -208,23 +259,8 @@ fn resume(data: &DataDir, config: &Config, analyzer: &Analyzer) -> Result<Resume
     let ids: Vec<i64> = open.iter().map(|s| s.id).collect();
     let mut members: HashMap<i64, Vec<(i64, u64)>> = HashMap::new();
     for p in data.store.restore_posts(&ids)? {
-        let tracker: &mut StoryTracker = trackers.entry(p.story_id).or_default();
-        tracker.add(
-            &PostFacts {
-                heat: p.heat_fact(),
-                source: &p.source,
-                rules: &p.rules,
-                severe_words: &p.severe_words,
-                topics: &p.topics,
-            },
-            &config.grading,
-        );
         members.entry(p.story_id).or_default().push((p.id, p.simhash));
-        let m = meta.entry(p.story_id).or_insert_with(StoryMeta::default);
-        for k in &p.keywords {
-            *m.keywords.entry(k.clone()).or_insert(0) += 1;
-        }
-        m.add_post(&p.title, &p.text, p.join);
+        take_in(trackers.entry(p.story_id).or_default(), meta.entry(p.story_id).or_default(), &p, config);
     }
     for s in open {
         let tracker = trackers.entry(s.id).or_default();
@@ -250,6 +286,62 @@ fn resume(data: &DataDir, config: &Config, analyzer: &Analyzer) -> Result<Resume
         }
     }
     Ok(Resumed { assembler, trackers, meta, next_post_id })
+}
+
+/// Takes a stored post into its story's tracker and headline state, as when it was ingested.
+fn take_in(tracker: &mut StoryTracker, meta: &mut StoryMeta, p: &RestorePost, config: &Config) {
+    tracker.add(
+        &PostFacts { heat: p.heat_fact(), source: &p.source, rules: &p.rules, severe_words: &p.severe_words, topics: &p.topics },
+        &config.grading,
+    );
+    for k in &p.keywords {
+        *meta.keywords.entry(k.clone()).or_insert(0) += 1;
+    }
+    meta.add_post(&p.title, &p.text, p.join);
+}
+
+/// A story's record as stored, from its tracker, headline state and core.
+fn record_of(
+    story: i64,
+    status: StoryStatus,
+    now: DateTime<Utc>,
+    tracker: &StoryTracker,
+    meta: &StoryMeta,
+    centroid: Vec<(u64, f32)>,
+    index_terms: Vec<u64>,
+) -> StoryRecord {
+    let summary = tracker.heat.summary(now);
+    // The 8 most frequent keywords (ties by word, a total order): selected, then sorted, since
+    // a big story holds thousands of distinct keywords and is stored again after every batch.
+    let mut keywords: Vec<(&String, &u32)> = meta.keywords.iter().collect();
+    let order = |a: &(&String, &u32), b: &(&String, &u32)| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0));
+    if keywords.len() > 8 {
+        keywords.select_nth_unstable_by(7, order);
+        keywords.truncate(8);
+    }
+    keywords.sort_unstable_by(order);
+    StoryRecord {
+        id: story,
+        status,
+        title: meta.title(),
+        keywords: keywords.into_iter().take(8).map(|(k, _)| k.clone()).collect(),
+        first_at: tracker.first_at.unwrap_or(now),
+        last_at: tracker.last_at.unwrap_or(now),
+        grade: tracker.grade,
+        reasons: tracker.reasons.clone(),
+        manual: tracker.manual.clone(),
+        posts: summary.posts,
+        sites: summary.sites,
+        max_tier: summary.max_tier,
+        interactions: summary.interactions,
+        negative_share: summary.negative_share,
+        rule_hits: tracker.rule_hits.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        topics: tracker.top_topics(5),
+        severe_words: tracker.severe_words.iter().cloned().collect(),
+        centroid,
+        index_terms,
+        updated_at: now,
+    }
 }
 
 impl Pipeline {
@@ -597,38 +689,9 @@ impl Pipeline {
     fn story_record(&self, story: i64, status: StoryStatus, now: DateTime<Utc>) -> Option<StoryRecord> {
         let tracker = self.trackers.get(&story)?;
         let meta = self.meta.get(&story)?;
-        let summary = tracker.heat.summary(now);
-        // The 8 most frequent keywords (ties by word, a total order): selected, then sorted, since
-        // a big story holds thousands of distinct keywords and is stored again after every batch.
-        let mut keywords: Vec<(&String, &u32)> = meta.keywords.iter().collect();
-        let order = |a: &(&String, &u32), b: &(&String, &u32)| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0));
-        if keywords.len() > 8 {
-            keywords.select_nth_unstable_by(7, order);
-            keywords.truncate(8);
-        }
-        keywords.sort_unstable_by(order);
-        Some(StoryRecord {
-            id: story,
-            status,
-            title: meta.title(),
-            keywords: keywords.into_iter().take(8).map(|(k, _)| k.clone()).collect(),
-            first_at: tracker.first_at.unwrap_or(now),
-            last_at: tracker.last_at.unwrap_or(now),
-            grade: tracker.grade,
-            reasons: tracker.reasons.clone(),
-            manual: tracker.manual.clone(),
-            posts: summary.posts,
-            sites: summary.sites,
-            max_tier: summary.max_tier,
-            interactions: summary.interactions,
-            negative_share: summary.negative_share,
-            rule_hits: tracker.rule_hits.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-            topics: tracker.top_topics(5),
-            severe_words: tracker.severe_words.iter().cloned().collect(),
-            centroid: self.assembler.centroid(story).unwrap_or_default(),
-            index_terms: self.assembler.index_terms(story).unwrap_or_default(),
-            updated_at: now,
-        })
+        let centroid = self.assembler.centroid(story).unwrap_or_default();
+        let index_terms = self.assembler.index_terms(story).unwrap_or_default();
+        Some(record_of(story, status, now, tracker, meta, centroid, index_terms))
     }
 
     /// Makes everything ingested searchable (commits the full-text index).
@@ -655,6 +718,140 @@ impl Pipeline {
     /// Whether the full-text index is known to hold less than the database (until a flush succeeds).
     pub fn index_behind(&self) -> bool {
         self.index_behind
+    }
+
+    /// Merges story `from` into story `into` by hand (合并): one matter the assembler took for two.
+    /// Every post, alert and incident link of `from` moves to `into`; `into`'s core becomes both
+    /// cores together, so later posts like either story's join it; its grade is the higher of the
+    /// two (and rises when the merged counts call for it). Recorded with the reason and audited,
+    /// in one transaction; the in-memory state is then rebuilt from the store, so it is what a
+    /// restart would find.
+    pub fn merge_stories(&mut self, into: i64, from: i64, reason: &str, actor: &str, now: DateTime<Utc>) -> Result<StoryEditOutcome, PipelineError> {
+        let reason = edit_reason(reason)?;
+        if into == from {
+            return Err(PipelineError::Refused("不能把舆情事件并入它自己".into()));
+        }
+        let shared = self.data.clone();
+        let mut data = lock(&shared);
+        let a = stored_story(&data, into)?;
+        let b = stored_story(&data, from)?;
+        let mut posts = data.store.restore_posts(&[into, from])?;
+        posts.sort_unstable_by_key(|p| p.id);
+        let (mut tracker, mut meta) = (StoryTracker::default(), StoryMeta::default());
+        for p in &posts {
+            take_in(&mut tracker, &mut meta, p, &self.config);
+        }
+        let higher = if b.grade > a.grade { &b } else { &a };
+        tracker.grade = higher.grade;
+        tracker.reasons = higher.reasons.clone();
+        tracker.manual = match (&a.manual, &b.manual) {
+            (Some(x), Some(y)) => Some(if y.0 > x.0 { y.clone() } else { x.clone() }),
+            (x, y) => x.clone().or_else(|| y.clone()),
+        };
+        let eval_now = self.assembler.clock().map_or(now, |c| c.min(now));
+        let alerts = self.regrade_edited(into, &mut tracker, eval_now);
+        let centroid = yuqing_core::combined_core(&a.centroid, &b.centroid, self.config.assembly.centroid_terms);
+        let index_terms = self.assembler.index_terms_of(&centroid);
+        let status = if a.status == StoryStatus::Open || b.status == StoryStatus::Open { StoryStatus::Open } else { StoryStatus::Closed };
+        let record = record_of(into, status, eval_now, &tracker, &meta, centroid, index_terms);
+        let edit = StoryEdit { kind: EditKind::Merge, story: into, other: from, posts: Vec::new(), reason, actor: actor.to_string(), at: now };
+        let id = story_edit::apply(&mut data.store, &edit, &[record], &alerts).map_err(refusal)?;
+        self.reload(&data)?;
+        tracing::info!(into, from, actor, "stories merged by hand");
+        Ok(StoryEditOutcome { edit: id, story: into, alerts })
+    }
+
+    /// Moves posts out of a story into a new one by hand (拆分): posts the assembler put in the
+    /// wrong matter. The new story's core is made of its first moved posts; the old story's core
+    /// is made again from its remaining first posts when some of them moved. The old story keeps
+    /// its grade (grades are history; they never fall); the new one is graded on its own posts.
+    /// Recorded with the reason and audited, in one transaction; the in-memory state is then
+    /// rebuilt from the store. Returns the new story.
+    pub fn split_story(&mut self, story: i64, post_ids: &[i64], reason: &str, actor: &str, now: DateTime<Utc>) -> Result<StoryEditOutcome, PipelineError> {
+        let reason = edit_reason(reason)?;
+        let moved: BTreeSet<i64> = post_ids.iter().copied().collect();
+        if moved.is_empty() {
+            return Err(PipelineError::Refused("请选择要移出的帖子".into()));
+        }
+        if moved.len() > MAX_SPLIT_POSTS {
+            return Err(PipelineError::Refused(format!("一次最多移出 {MAX_SPLIT_POSTS} 条帖子")));
+        }
+        let shared = self.data.clone();
+        let mut data = lock(&shared);
+        let a = stored_story(&data, story)?;
+        let mut posts = data.store.restore_posts(&[story])?;
+        posts.sort_unstable_by_key(|p| p.id);
+        let present: BTreeSet<i64> = posts.iter().map(|p| p.id).collect();
+        if let Some(missing) = moved.iter().find(|p| !present.contains(p)) {
+            return Err(PipelineError::Refused(format!("帖子 {missing} 不属于舆情事件 #{story}")));
+        }
+        if moved.len() == posts.len() {
+            return Err(PipelineError::Refused("不能移出全部帖子；至少留下一条，或改用合并".into()));
+        }
+        let (out, stay): (Vec<&RestorePost>, Vec<&RestorePost>) = posts.iter().partition(|p| moved.contains(&p.id));
+        let (mut kept, mut kept_meta) = (StoryTracker::default(), StoryMeta::default());
+        for p in &stay {
+            take_in(&mut kept, &mut kept_meta, p, &self.config);
+        }
+        let (mut new, mut new_meta) = (StoryTracker::default(), StoryMeta::default());
+        for p in &out {
+            take_in(&mut new, &mut new_meta, p, &self.config);
+        }
+        kept.grade = a.grade;
+        kept.reasons = a.reasons.clone();
+        kept.manual = a.manual.clone();
+        let new_id = data.store.next_story_id()?.max(self.assembler.next_id());
+        let eval_now = self.assembler.clock().map_or(now, |c| c.min(now));
+        let mut alerts = self.regrade_edited(story, &mut kept, eval_now);
+        alerts.extend(self.regrade_edited(new_id, &mut new, eval_now));
+        let core_posts = self.config.assembly.core_posts.max(1);
+        let core_of = |ps: &[&RestorePost]| {
+            let features: Vec<yuqing_core::PostFeatures> = ps
+                .iter()
+                .take(core_posts)
+                .map(|p| self.analyzer.analyze(&p.title, &p.text, &p.source).features(p.at))
+                .collect();
+            self.assembler.core_of(&features)
+        };
+        // The old story's core is its first posts: made again only when one of them moved.
+        let (kept_core, kept_terms) = if posts.iter().take(core_posts).any(|p| moved.contains(&p.id)) {
+            let c = core_of(&stay);
+            let t = self.assembler.index_terms_of(&c);
+            (c, t)
+        } else {
+            (a.centroid.clone(), a.index_terms.clone())
+        };
+        let new_core = core_of(&out);
+        let new_terms = self.assembler.index_terms_of(&new_core);
+        let records = [
+            record_of(story, a.status, eval_now, &kept, &kept_meta, kept_core, kept_terms),
+            record_of(new_id, a.status, eval_now, &new, &new_meta, new_core, new_terms),
+        ];
+        let edit = StoryEdit { kind: EditKind::Split, story, other: new_id, posts: moved.into_iter().collect(), reason, actor: actor.to_string(), at: now };
+        let id = story_edit::apply(&mut data.store, &edit, &records, &alerts).map_err(refusal)?;
+        self.reload(&data)?;
+        tracing::info!(story, new_story = new_id, moved = edit.posts.len(), actor, "posts moved out of a story by hand");
+        Ok(StoryEditOutcome { edit: id, story: new_id, alerts })
+    }
+
+    /// Re-grades a story changed by hand; the alert when its grade rose.
+    fn regrade_edited(&self, story: i64, tracker: &mut StoryTracker, eval_now: DateTime<Utc>) -> Vec<NewAlert> {
+        let key_period = self.config.key_period_at(eval_now);
+        tracker
+            .regrade(eval_now, &self.config.grading, key_period)
+            .map(|c| NewAlert { story_id: story, from: c.from, to: c.to, reasons: c.reasons, at: eval_now })
+            .into_iter()
+            .collect()
+    }
+
+    /// Rebuilds the in-memory state from the store, as a restart would.
+    fn reload(&mut self, data: &DataDir) -> Result<(), PipelineError> {
+        let Resumed { assembler, trackers, meta, next_post_id } = resume(data, &self.config, &self.analyzer)?;
+        self.assembler = assembler;
+        self.trackers = trackers;
+        self.meta = meta;
+        self.next_post_id = next_post_id;
+        Ok(())
     }
 
     /// Raises (or clears) a story's grade by hand, with the person's reason; re-grades it now and
@@ -723,6 +920,106 @@ mod tests {
                 ..Default::default()
             },
         )
+    }
+
+    fn water(i: usize) -> String {
+        ["滨江小区停水三天，居民生活受到严重影响，物业至今没有答复", "滨江小区连续停水三天，老人孩子生活困难，物业不接电话", "滨江小区停水第三天，居民排队接水，自来水公司说在抢修"][i % 3].to_string()
+    }
+
+    fn ad(i: usize) -> String {
+        ["超市优惠券限时领取，进口零食全场五折包邮", "进口零食超市优惠券，全场五折，限时包邮领取", "限时领取超市进口零食优惠券，五折包邮"][i % 3].to_string()
+    }
+
+    /// One story holding two matters under one hashtag: the stoppage, and advertisements that
+    /// borrowed its hashtag. Returns the pipeline, the story and the advertisements' post ids.
+    fn mixed_story(dir: &Path) -> (Pipeline, i64, Vec<i64>) {
+        let config = Config::parse("", Path::new("yuqing.toml")).expect("empty config");
+        let mut pipeline = Pipeline::open(dir, config).expect("open");
+        let posts: Vec<(usize, PostInput)> = (0..6)
+            .map(|i| {
+                let text = if i % 2 == 0 { water(i / 2) } else { ad(i / 2) };
+                post(i, "微博", &format!("#滨江小区停水#{text}"))
+            })
+            .collect();
+        let report = pipeline.ingest(posts, Utc::now()).expect("ingest");
+        let ids: Vec<i64> = report.stored_ids.iter().map(|(_, id)| *id).collect();
+        let data = pipeline.data();
+        let story = data.store.posts_by_ids(&ids[..1]).expect("post")[0].story_id;
+        let stories: BTreeSet<i64> = data.store.posts_by_ids(&ids).expect("posts").iter().map(|p| p.story_id).collect();
+        assert_eq!(stories.len(), 1, "the hashtag holds them together");
+        drop(data);
+        let ads = ids.iter().skip(1).step_by(2).copied().collect();
+        (pipeline, story, ads)
+    }
+
+    fn story_of(pipeline: &mut Pipeline, i: usize, text: &str) -> i64 {
+        let report = pipeline.ingest(vec![post(i, "论坛", text)], Utc::now()).expect("ingest");
+        let id = report.stored_ids[0].1;
+        pipeline.data().store.posts_by_ids(&[id]).expect("post")[0].story_id
+    }
+
+    /// Posts moved out by hand form a new story, later posts like them join it, and a restart
+    /// right after the split assigns the next post as the running pipeline does.
+    #[test]
+    fn a_split_story_keeps_its_new_shape_for_later_posts_and_across_a_restart() {
+        let later = "超市进口零食优惠券限时领取，全场五折包邮，数量有限";
+        let (running, restarted) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+        let mut outcomes = Vec::new();
+        for (dir, restart) in [(&running, false), (&restarted, true)] {
+            let (mut pipeline, story, ads) = mixed_story(dir.path());
+            let done = pipeline.split_story(story, &ads, "广告借用话题，不是停水这件事", "office", Utc::now()).expect("split");
+            assert_ne!(done.story, story);
+            if restart {
+                drop(pipeline);
+                pipeline = Pipeline::open(dir.path(), Config::parse("", Path::new("yuqing.toml")).expect("config")).expect("reopen");
+            }
+            let joined = story_of(&mut pipeline, 50, later);
+            assert_eq!(joined, done.story, "an advertisement like the moved posts joins the new story");
+            let data = pipeline.data();
+            let old = data.store.story(story).expect("read").expect("old story");
+            let new = data.store.story(done.story).expect("read").expect("new story");
+            assert_eq!((old.posts, new.posts), (3, 4));
+            assert!(old.title.contains("停水"), "{}", old.title);
+            let edits = yuqing_store::story_edit::edits_of(data.store.connection(), story).expect("edits");
+            assert_eq!(edits.len(), 1);
+            outcomes.push((story, done.story, joined, new.centroid.clone(), old.centroid.clone()));
+        }
+        assert_eq!(outcomes[0], outcomes[1], "a restart changes nothing");
+    }
+
+    /// A merge by hand: posts like either story's first posts join the merged story; the merged
+    /// id leads to it; a restart changes nothing; refusals name the problem and change nothing.
+    #[test]
+    fn a_merged_story_takes_posts_like_either_part_and_refusals_change_nothing() {
+        let (running, restarted) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+        let mut outcomes = Vec::new();
+        for (dir, restart) in [(&running, false), (&restarted, true)] {
+            let config = Config::parse("", Path::new("yuqing.toml")).expect("empty config");
+            let mut pipeline = Pipeline::open(dir.path(), config).expect("open");
+            let a = story_of(&mut pipeline, 0, &water(0));
+            let b = story_of(&mut pipeline, 1, "自来水公司回应滨江片区管网爆裂抢修进度，预计明晚恢复供水");
+            assert_ne!(a, b, "two stories before the merge");
+            assert!(matches!(pipeline.merge_stories(a, a, "同一件事", "office", Utc::now()), Err(PipelineError::Refused(_))));
+            assert!(matches!(pipeline.merge_stories(a, b, "  ", "office", Utc::now()), Err(PipelineError::Refused(_))));
+            assert!(matches!(pipeline.merge_stories(a, 999, "同一件事", "office", Utc::now()), Err(PipelineError::NoSuchStory(999))));
+            let done = pipeline.merge_stories(a, b, "同一件事：停水与抢修", "office", Utc::now()).expect("merge");
+            assert_eq!(done.story, a);
+            if restart {
+                drop(pipeline);
+                pipeline = Pipeline::open(dir.path(), Config::parse("", Path::new("yuqing.toml")).expect("config")).expect("reopen");
+            }
+            let like_b = story_of(&mut pipeline, 2, "自来水公司：滨江片区管网爆裂抢修中，预计明晚恢复供水");
+            let like_a = story_of(&mut pipeline, 3, "滨江小区停水三天了，居民生活受到严重影响，物业至今没有任何答复");
+            assert_eq!((like_a, like_b), (a, a));
+            let fresh = story_of(&mut pipeline, 4, "市图书馆新馆下月开放，周末延长开放时间");
+            assert!(fresh != a && fresh != b, "a new story never reuses the merged id");
+            let data = pipeline.data();
+            assert!(data.store.story(b).expect("read").is_none());
+            assert_eq!(yuqing_store::story_edit::redirect(data.store.connection(), b).expect("redirect"), Some(a));
+            assert_eq!(data.store.story(a).expect("read").expect("merged").posts, 4);
+            outcomes.push((a, b, fresh));
+        }
+        assert_eq!(outcomes[0], outcomes[1], "a restart changes nothing");
     }
 
     /// The writer commits a batch while the next one is assembled: duplicates of posts in the

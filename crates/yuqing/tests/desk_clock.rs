@@ -132,3 +132,44 @@ fn unacknowledged_alerts_escalate_clocks_remind_then_go_overdue_and_closed_incid
     }
     assert!(desk::audit_verify(p.data().store.connection()).unwrap().is_ok());
 }
+
+/// The incident keeps the title it opened with; when its story's headline changes as posts come
+/// in, the timeline says so at the next heat snapshot, once per change.
+#[test]
+fn a_story_headline_that_changes_is_on_the_incident_timeline_and_the_title_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::parse(CONFIG, Path::new("yuqing.toml")).unwrap();
+    let desk = Desk::new(config.desk.clone());
+    let mut p = Pipeline::open(&dir.path().join("data"), config).unwrap();
+    user(&p, "office", Role::Coordinator, None);
+    p.ingest(vec![(1, post("https://bbs.example/1", "本地论坛", SourceTier::Community, t0()))], t0()).unwrap();
+    p.flush().unwrap();
+    let rep = desk.tick(&p.data().store, t0() + Duration::minutes(1)).unwrap();
+    let id = rep.opened[0];
+    let opened_title = desk::incident(p.data().store.connection(), id).unwrap().unwrap().title;
+    let retitled = |p: &Pipeline| -> Vec<String> {
+        desk::timeline(p.data().store.connection(), id).unwrap().into_iter().filter(|e| e.kind.name() == "story_retitled").map(|e| e.summary).collect()
+    };
+    assert!(retitled(&p).is_empty());
+
+    // Posts under the platform's hashtag for the matter: the story is now titled by it.
+    let tagged: Vec<(usize, PostInput)> = (2..5)
+        .map(|i| {
+            let mut post = post(&format!("https://weibo.example/{i}"), "微博", SourceTier::Community, t0() + Duration::minutes(5 * i as i64));
+            post.text = Some(format!("#市第一医院挂号排队三小时#{}", post.text.unwrap_or_default()));
+            (i, post)
+        })
+        .collect();
+    p.ingest(tagged, t0() + Duration::minutes(30)).unwrap();
+    p.flush().unwrap();
+    let story = desk::incident(p.data().store.connection(), id).unwrap().unwrap().stories[0];
+    let title = yuqing_store::Store::story(&p.data().store, story).unwrap().unwrap().title;
+    assert_eq!(title, "市第一医院挂号排队三小时");
+    desk.tick(&p.data().store, t0() + Duration::minutes(70)).unwrap();
+    let events = retitled(&p);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(events[0].contains("市第一医院挂号排队三小时"), "{events:?}");
+    assert_eq!(desk::incident(p.data().store.connection(), id).unwrap().unwrap().title, opened_title, "the incident keeps its title");
+    desk.tick(&p.data().store, t0() + Duration::minutes(140)).unwrap();
+    assert_eq!(retitled(&p).len(), 1, "no change, no new entry");
+}

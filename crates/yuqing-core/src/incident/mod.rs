@@ -241,6 +241,8 @@ pub enum EventKind {
     LeadershipReported { summary: String },
     Verified { findings: String },
     StoryAdded { story: i64 },
+    /// A story's headline changed as posts came in; the incident keeps its own title.
+    StoryRetitled { story: i64, title: String },
     HeatSnapshot { story: i64, posts: u64, sites: u32, interactions: u64, negative_share: f32, grade: Option<Grade> },
     Reviewed { lessons: String },
     Reopened { reason: String },
@@ -276,6 +278,7 @@ impl EventKind {
             EventKind::LeadershipReported { .. } => "leadership_reported",
             EventKind::Verified { .. } => "verified",
             EventKind::StoryAdded { .. } => "story_added",
+            EventKind::StoryRetitled { .. } => "story_retitled",
             EventKind::HeatSnapshot { .. } => "heat_snapshot",
             EventKind::Reviewed { .. } => "reviewed",
             EventKind::Reopened { .. } => "reopened",
@@ -354,6 +357,7 @@ impl EventKind {
             EventKind::LeadershipReported { summary } => format!("已报告领导：{summary}"),
             EventKind::Verified { findings } => format!("核查结果：{findings}"),
             EventKind::StoryAdded { story } => format!("并入事件 #{story}"),
+            EventKind::StoryRetitled { story, title } => format!("事件 #{story} 的标题随新帖文更新为“{title}”（工单标题不变）"),
             EventKind::HeatSnapshot { story, posts, sites, interactions, negative_share, .. } => format!(
                 "热度（事件 #{story}）：{posts} 条，{sites} 个站点，互动 {interactions}，负面占比 {:.0}%",
                 negative_share * 100.0

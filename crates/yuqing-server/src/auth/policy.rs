@@ -49,7 +49,7 @@ pub const WORKERS: &[Role] = &[Admin, Coordinator, Approver, Officer, Department
 pub const ADMINS: &[Role] = &[Admin];
 /// 办公室 and administrators.
 pub const OFFICE: &[Role] = &[Admin, Coordinator];
-/// Who opens incidents and merges stories into them.
+/// Who opens incidents, links stories to them, and merges or splits stories by hand.
 pub const OPENERS: &[Role] = &[Admin, Coordinator, Officer];
 /// Who writes shift handovers.
 pub const DUTY_STAFF: &[Role] = &[Admin, Coordinator, Approver, Officer];
@@ -89,6 +89,8 @@ pub const POLICY: &[Rule] = &[
     r("GET", "/events", SignedIn, "接收总览更新"),
     r("GET", "/stories", SignedIn, "查看舆情事件"),
     r("GET", "/stories/{id}", SignedIn, "查看舆情事件"),
+    r("POST", "/stories/{id}/merge", Roles(OPENERS), "合并舆情事件"),
+    r("POST", "/stories/{id}/split", Roles(OPENERS), "拆分舆情事件"),
     r("GET", "/search", SignedIn, "检索帖文"),
     r("GET", "/alerts", SignedIn, "查看预警记录"),
     r("GET", "/incidents", SignedIn, "查看处置工单"),
@@ -111,6 +113,8 @@ pub const POLICY: &[Rule] = &[
     r("GET", "/api/v1/stats", SignedIn, "查看统计"),
     r("GET", "/api/v1/stories", SignedIn, "查看舆情事件"),
     r("GET", "/api/v1/stories/{id}", SignedIn, "查看舆情事件"),
+    r("POST", "/api/v1/stories/{id}/merge", Roles(OPENERS), "合并舆情事件"),
+    r("POST", "/api/v1/stories/{id}/split", Roles(OPENERS), "拆分舆情事件"),
     r("GET", "/api/v1/search", SignedIn, "检索帖文"),
     r("GET", "/api/v1/alerts", SignedIn, "查看预警记录"),
     // Desk API.

@@ -660,6 +660,12 @@ impl Desk {
         if snapshot_due {
             for sid in inc.stories.clone() {
                 if let Some(s) = store.story(sid)? {
+                    // The story's headline follows its posts; the incident keeps its title, and
+                    // the timeline keeps the headline's history.
+                    let known = desk::last_story_title(&tx, id, sid)?.unwrap_or_else(|| inc.title.clone());
+                    if s.title != known {
+                        events.push(Event { at: now, actor: "system".into(), kind: EventKind::StoryRetitled { story: sid, title: s.title.clone() } });
+                    }
                     events.push(Event {
                         at: now,
                         actor: "system".into(),
@@ -670,7 +676,7 @@ impl Desk {
             }
         }
         desk::save_incident(&tx, &inc, &events, now)?;
-        if events.iter().any(|e| !matches!(e.kind, EventKind::HeatSnapshot { .. })) {
+        if events.iter().any(|e| !matches!(e.kind, EventKind::HeatSnapshot { .. } | EventKind::StoryRetitled { .. })) {
             Self::audit(&tx, "system", "incident.clock", &format!("incident:{id}"), &serde_json::json!({"events": events.iter().map(|e| e.kind.name()).collect::<Vec<_>>()}), now)?;
         }
         tx.commit()?;

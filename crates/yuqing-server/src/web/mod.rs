@@ -8,6 +8,7 @@ pub mod admin_pages;
 pub mod posts_page;
 pub mod rules_page;
 pub mod sources_page;
+pub mod story_edit;
 
 use std::collections::HashMap;
 use std::convert::Infallible;

@@ -1,0 +1,277 @@
+//! Merging and splitting stories by hand (合并 / 拆分), from the story page and the JSON API.
+//!
+//! The change itself is the pipeline's (it owns the assembly state the change must keep in step):
+//! the binary hands the server a [`StoryEditor`]. Without one (a server that only reads) the
+//! forms are not shown and the calls answer 503.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use yuqing_store::story_edit::{EditKind, EditRecord};
+
+use crate::auth::CurrentUser;
+use crate::html::{esc, fmt_time};
+use crate::AppState;
+
+/// What a hand edit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditDone {
+    /// The change's id in the edit log.
+    pub edit: i64,
+    /// Merge: the story kept. Split: the new story.
+    pub story: i64,
+}
+
+/// Why a hand edit was not done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditError {
+    /// Not done as asked; the message (Chinese) is for the person.
+    Refused(String),
+    /// Something failed inside; the message is for the operator's log only.
+    Failed(String),
+}
+
+/// Applies merges and splits (the pipeline, through the binary). Blocking.
+pub trait StoryEditor: Send + Sync {
+    /// Merges story `from` into story `into`.
+    fn merge(&self, into: i64, from: i64, reason: &str, actor: &str) -> Result<EditDone, EditError>;
+    /// Moves `posts` out of `story` into a new story.
+    fn split(&self, story: i64, posts: &[i64], reason: &str, actor: &str) -> Result<EditDone, EditError>;
+}
+
+/// Who may merge and split: the people who open incidents and link stories to them.
+pub fn may_edit(cu: &CurrentUser) -> bool {
+    crate::auth::policy::OPENERS.contains(&cu.user.role)
+}
+
+/// The pairs of a urlencoded form body, repeated names kept (checkboxes).
+fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    let decode = |s: &str| urlencoding::decode(&s.replace('+', " ")).map(|c| c.into_owned()).unwrap_or_default();
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(kv), String::new()),
+        })
+        .collect()
+}
+
+fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.trim())
+}
+
+/// Post ids from the form: checked boxes (`post`), and any typed in `posts` (commas, spaces).
+fn post_ids(pairs: &[(String, String)]) -> Result<Vec<i64>, String> {
+    let mut out = Vec::new();
+    for (k, v) in pairs {
+        let values: Vec<&str> = match k.as_str() {
+            "post" => vec![v.trim()],
+            "posts" => v.split([',', '，', ' ', '、']).map(str::trim).collect(),
+            _ => continue,
+        };
+        for s in values.into_iter().filter(|s| !s.is_empty()) {
+            out.push(s.trim_start_matches('#').parse::<i64>().map_err(|_| format!("帖子编号应为整数，收到“{s}”"))?);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+fn story_id(s: &str) -> Result<i64, String> {
+    s.trim().trim_start_matches('#').parse::<i64>().map_err(|_| format!("事件编号应为整数，收到“{s}”"))
+}
+
+async fn run(
+    state: &AppState,
+    f: impl FnOnce(&dyn StoryEditor) -> Result<EditDone, EditError> + Send + 'static,
+) -> Result<EditDone, (StatusCode, String)> {
+    let Some(editor): Option<Arc<dyn StoryEditor>> = state.story_editor.clone() else {
+        return Err((StatusCode::SERVICE_UNAVAILABLE, "本服务只读，不能合并或拆分事件".into()));
+    };
+    match tokio::task::spawn_blocking(move || f(editor.as_ref())).await {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(EditError::Refused(m))) => Err((StatusCode::CONFLICT, m)),
+        Ok(Err(EditError::Failed(m))) => {
+            tracing::error!(error = %m, "story edit failed");
+            Err((StatusCode::INTERNAL_SERVER_ERROR, "操作未完成：服务内部出错，请稍后重试或联系管理员".into()))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "story edit task stopped");
+            Err((StatusCode::INTERNAL_SERVER_ERROR, "操作未完成：服务内部出错，请稍后重试或联系管理员".into()))
+        }
+    }
+}
+
+/// `POST /stories/{id}/merge` (form: `from`, `reason`): merges story `from` into this one.
+pub async fn merge_form(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, body: Bytes) -> Response {
+    let pairs = form_pairs(&body);
+    let parsed = story_id(&id).and_then(|into| story_id(field(&pairs, "from")).map(|from| (into, from)));
+    let (into, from) = match parsed {
+        Ok(p) => p,
+        Err(e) => return crate::web::error_html(&state, StatusCode::BAD_REQUEST, "合并事件", &e),
+    };
+    let reason = field(&pairs, "reason").to_string();
+    let actor = cu.user.name.clone();
+    match run(&state, move |e| e.merge(into, from, &reason, &actor)).await {
+        Ok(done) => Redirect::to(&format!("/stories/{}?edited={}", done.story, done.edit)).into_response(),
+        Err((status, m)) => crate::web::error_html(&state, status, "合并事件", &m),
+    }
+}
+
+/// `POST /stories/{id}/split` (form: checked `post` boxes and/or `posts`, `reason`): moves the
+/// posts out into a new story.
+pub async fn split_form(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, body: Bytes) -> Response {
+    let pairs = form_pairs(&body);
+    let parsed = story_id(&id).and_then(|s| post_ids(&pairs).map(|p| (s, p)));
+    let (story, posts) = match parsed {
+        Ok(p) => p,
+        Err(e) => return crate::web::error_html(&state, StatusCode::BAD_REQUEST, "拆分事件", &e),
+    };
+    let reason = field(&pairs, "reason").to_string();
+    let actor = cu.user.name.clone();
+    match run(&state, move |e| e.split(story, &posts, &reason, &actor)).await {
+        Ok(done) => Redirect::to(&format!("/stories/{}?edited={}", done.story, done.edit)).into_response(),
+        Err((status, m)) => crate::web::error_html(&state, status, "拆分事件", &m),
+    }
+}
+
+fn api_err(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(json!({"error": msg.into()}))).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MergeRequest {
+    from: i64,
+    reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SplitRequest {
+    posts: Vec<i64>,
+    reason: String,
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        api_err(StatusCode::BAD_REQUEST, format!("请求体不是有效的 JSON（第 {} 行第 {} 列）：{e}", e.line(), e.column()))
+    })
+}
+
+/// `POST /api/v1/stories/{id}/merge` `{"from": 12, "reason": "…"}`.
+pub async fn merge_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, body: Bytes) -> Response {
+    let into = match story_id(&id) {
+        Ok(i) => i,
+        Err(e) => return api_err(StatusCode::BAD_REQUEST, e),
+    };
+    let req: MergeRequest = match json_body(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let actor = cu.user.name.clone();
+    match run(&state, move |e| e.merge(into, req.from, &req.reason, &actor)).await {
+        Ok(done) => Json(json!({"edit": done.edit, "story": done.story})).into_response(),
+        Err((status, m)) => api_err(status, m),
+    }
+}
+
+/// `POST /api/v1/stories/{id}/split` `{"posts": [101, 102], "reason": "…"}`.
+pub async fn split_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, body: Bytes) -> Response {
+    let story = match story_id(&id) {
+        Ok(i) => i,
+        Err(e) => return api_err(StatusCode::BAD_REQUEST, e),
+    };
+    let req: SplitRequest = match json_body(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let actor = cu.user.name.clone();
+    match run(&state, move |e| e.split(story, &req.posts, &req.reason, &actor)).await {
+        Ok(done) => Json(json!({"edit": done.edit, "story": done.story})).into_response(),
+        Err((status, m)) => api_err(status, m),
+    }
+}
+
+/// The story page's 人工调整 section: the merge form, the split form (its checkboxes sit beside
+/// the posts, in `form="split"`), and the story's edit history.
+pub fn section(story: i64, edits: &[EditRecord], cu: &CurrentUser, editable: bool) -> String {
+    let mut b = String::from("<section class=\"story-edit\"><h3>人工调整</h3>");
+    if editable && may_edit(cu) {
+        let csrf = format!("<input type=\"hidden\" name=\"_csrf\" value=\"{}\">", esc(cu.csrf_token()));
+        b.push_str(&format!(
+            "<form method=\"post\" action=\"/stories/{story}/merge\" class=\"act\" id=\"merge\">{csrf}\
+             <label>把事件 # <input name=\"from\" size=\"8\" required inputmode=\"numeric\"></label> 并入本事件（同一件事被分成了两个事件）；\
+             <label>原因 <input name=\"reason\" size=\"30\" required maxlength=\"500\"></label> <button>合并</button></form>"
+        ));
+        b.push_str(&format!(
+            "<form method=\"post\" action=\"/stories/{story}/split\" class=\"act\" id=\"split\">{csrf}\
+             勾选下方帖文（或填写编号 <input name=\"posts\" size=\"16\" placeholder=\"如 101,102\">），移出为一个新事件；\
+             <label>原因 <input name=\"reason\" size=\"30\" required maxlength=\"500\"></label> <button>移出为新事件</button></form>"
+        ));
+    }
+    if edits.is_empty() {
+        b.push_str("<p class=\"muted\">暂无人工合并或拆分。</p>");
+    } else {
+        b.push_str("<ul class=\"edits\">");
+        for e in edits {
+            let what = match e.kind {
+                EditKind::Merge if e.story == story => format!(
+                    "事件 #{}（{}）并入本事件，帖文 {} 条",
+                    e.other,
+                    esc(&e.other_title),
+                    e.moved
+                ),
+                EditKind::Merge => format!("本事件并入 <a href=\"/stories/{0}\">事件 #{0}</a>", e.story),
+                EditKind::Split if e.story == story => format!(
+                    "移出帖文 {} 条，成为 <a href=\"/stories/{1}\">事件 #{1}</a>",
+                    e.moved, e.other
+                ),
+                EditKind::Split => format!("由 <a href=\"/stories/{0}\">事件 #{0}</a> 拆分而来，帖文 {1} 条", e.story, e.moved),
+            };
+            b.push_str(&format!(
+                "<li>{} · {} · {}：{}；原因：{}</li>",
+                fmt_time(&e.at),
+                esc(&e.actor),
+                e.kind.label_zh(),
+                what,
+                esc(&e.reason)
+            ));
+        }
+        b.push_str("</ul>");
+    }
+    b.push_str("</section>");
+    b
+}
+
+/// The checkbox beside a post on the story page (empty when the person may not split).
+pub fn post_checkbox(post: i64, cu: &CurrentUser, editable: bool) -> String {
+    if editable && may_edit(cu) {
+        format!("<input type=\"checkbox\" name=\"post\" value=\"{post}\" form=\"split\" aria-label=\"选择帖文 #{post}\"> ")
+    } else {
+        String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_pairs_keep_repeated_checkboxes_and_decode() {
+        let pairs = form_pairs(b"_csrf=x&post=3&post=12&posts=5%EF%BC%8C+7&reason=%E5%B9%BF%E5%91%8A+%E6%8F%92%E5%85%A5");
+        assert_eq!(post_ids(&pairs).expect("ids"), vec![3, 5, 7, 12]);
+        assert_eq!(field(&pairs, "reason"), "广告 插入");
+        assert!(post_ids(&form_pairs(b"post=abc")).unwrap_err().contains("abc"));
+        assert_eq!(story_id("#42"), Ok(42));
+        assert!(story_id("四十二").is_err());
+    }
+}
