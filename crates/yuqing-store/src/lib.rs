@@ -15,6 +15,7 @@ pub mod guard;
 mod migrations;
 pub mod outbox;
 mod records;
+pub mod replay;
 pub mod rules;
 mod sql;
 mod sqlite;
