@@ -59,6 +59,9 @@ pub struct Side {
     pub reached: Vec<(Grade, DateTime<Utc>)>,
     /// The highest grade was given by hand.
     pub manual: bool,
+    /// The grade the stored story had already reached before the period (a story under way since
+    /// before the warm-up, which the replay starts afresh).
+    pub graded_before: Option<Grade>,
 }
 
 impl Side {
@@ -163,6 +166,8 @@ pub struct Inputs {
     pub backtest_titles: HashMap<i64, String>,
     /// Titles of stored stories.
     pub actual_titles: HashMap<i64, String>,
+    /// Stored stories graded before the period: the highest grade they had reached.
+    pub actual_before: HashMap<i64, Grade>,
 }
 
 /// For each story, the first time it reached each grade, lowest grade first.
@@ -206,21 +211,23 @@ pub fn compare(inputs: &Inputs) -> (Vec<Row>, Vec<GradeSummary>) {
     let bt = reached(&inputs.backtest);
     let actual = reached(&inputs.actual);
     let graded: BTreeSet<i64> = actual.keys().copied().collect();
-    let side = |story: i64, levels: Option<&(Vec<(Grade, DateTime<Utc>)>, bool)>, titles: &HashMap<i64, String>| Side {
+    let side = |story: i64, levels: Option<&(Vec<(Grade, DateTime<Utc>)>, bool)>, titles: &HashMap<i64, String>, before: Option<&HashMap<i64, Grade>>| Side {
         story,
         title: titles.get(&story).cloned().unwrap_or_default(),
         reached: levels.map(|l| l.0.clone()).unwrap_or_default(),
         manual: levels.is_some_and(|l| l.1),
+        graded_before: before.and_then(|b| b.get(&story).copied()),
     };
+    let before = Some(&inputs.actual_before);
     let mut rows = Vec::new();
     let mut matched: BTreeSet<i64> = BTreeSet::new();
     for (story, levels) in &bt {
-        let b = side(*story, Some(levels), &inputs.backtest_titles);
+        let b = side(*story, Some(levels), &inputs.backtest_titles, None);
         let a = inputs
             .members
             .get(story)
             .and_then(|m| majority(m, &graded))
-            .map(|s| side(s, actual.get(&s), &inputs.actual_titles));
+            .map(|s| side(s, actual.get(&s), &inputs.actual_titles, before));
         if let Some(a) = &a {
             matched.insert(a.story);
         }
@@ -235,7 +242,7 @@ pub fn compare(inputs: &Inputs) -> (Vec<Row>, Vec<GradeSummary>) {
         rows.push(Row {
             outcome: Outcome::OnlyActual,
             backtest: None,
-            actual: Some(side(*story, Some(levels), &inputs.actual_titles)),
+            actual: Some(side(*story, Some(levels), &inputs.actual_titles, before)),
             delay_seconds: None,
         });
     }
@@ -319,6 +326,7 @@ mod tests {
             members: members.iter().map(|(s, m)| (*s, m.to_vec())).collect(),
             backtest_titles: [(1, "回测一".to_string()), (2, "回测二".to_string()), (3, "回测三".to_string())].into(),
             actual_titles: [(10, "实际十".to_string()), (20, "实际二十".to_string()), (30, "实际三十".to_string())].into(),
+            actual_before: HashMap::new(),
         }
     }
 
@@ -379,6 +387,17 @@ mod tests {
         assert_eq!((summary[0].only_backtest, summary[0].only_actual), (1, 1));
         assert_eq!((summary[1].only_backtest, summary[1].only_actual), (1, 1));
         assert_eq!((summary[2].only_backtest, summary[2].only_actual), (0, 1));
+    }
+
+    #[test]
+    fn a_stored_story_graded_before_the_period_says_so() {
+        let mut i = inputs(vec![raised(1, Grade::III, 3)], Vec::new(), &[(1, &[10])]);
+        i.actual_before.insert(10, Grade::III);
+        let (rows, _) = compare(&i);
+        assert_eq!(rows[0].outcome, Outcome::OnlyBacktest, "no alert in the period");
+        let a = rows[0].actual.as_ref().expect("matched");
+        assert_eq!((a.grade(), a.graded_before), (None, Some(Grade::III)));
+        assert_eq!(rows[0].backtest.as_ref().and_then(|b| b.graded_before), None);
     }
 
     #[test]

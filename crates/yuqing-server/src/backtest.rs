@@ -144,6 +144,14 @@ fn story_link(s: &Side) -> String {
     format!("<a href=\"/stories/{}\">#{}</a> {}", s.story, s.story, esc(&s.title))
 }
 
+/// The stored story's grade in the period, or that it had one before.
+fn actual_grade(s: &Side) -> String {
+    match (s.grade(), s.graded_before) {
+        (None, Some(g)) => format!("{}<br><span class=\"muted\">开始前已为{}级</span>", grade_badge(None), g.as_str()),
+        (g, _) => grade_badge(g),
+    }
+}
+
 fn when(s: Option<&Side>) -> String {
     s.and_then(Side::first_at).map(|t| fmt_time(&t)).unwrap_or_else(|| "—".into())
 }
@@ -207,7 +215,7 @@ pub fn report_html(r: &BacktestReport) -> String {
             // The replayed story lives in the scratch directory only: its title, no link.
             bt.map(|s| esc(&s.title)).unwrap_or_else(|| "—".into()),
             actual.map(story_link).unwrap_or_else(|| "—".into()),
-            actual.map(|s| grade_badge(s.grade())).unwrap_or_else(|| "—".into()),
+            actual.map(actual_grade).unwrap_or_else(|| "—".into()),
             if actual.is_some_and(|s| s.manual) { "（人工）" } else { "" },
             when(actual),
             row.delay_seconds.map(delay_zh).unwrap_or_else(|| "—".into())

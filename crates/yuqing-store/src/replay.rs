@@ -104,6 +104,23 @@ pub fn alerts_between(conn: &Connection, since: DateTime<Utc>, until: DateTime<U
     collect(rows)
 }
 
+/// The highest grade each of these stories had reached before `before` (those graded by then).
+pub fn grades_before(conn: &Connection, stories: &[i64], before: DateTime<Utc>) -> Result<HashMap<i64, Grade>> {
+    let mut stmt = conn.prepare_cached("SELECT to_grade FROM alerts WHERE story_id = ?1 AND at < ?2")?;
+    let mut out = HashMap::new();
+    for &s in stories {
+        let rows = stmt.query_map(params![s, ts(before)], |r| r.get::<_, String>(0))?;
+        for g in rows {
+            // An unreadable grade is skipped: this only annotates the comparison.
+            if let Ok(g) = g?.parse::<Grade>() {
+                let best = out.entry(s).or_insert(g);
+                *best = (*best).max(g);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The titles of these stories (those that exist).
 pub fn story_titles(conn: &Connection, ids: &[i64]) -> Result<HashMap<i64, String>> {
     let mut stmt = conn.prepare_cached("SELECT title FROM stories WHERE id = ?1")?;
