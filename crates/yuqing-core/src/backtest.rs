@@ -170,9 +170,14 @@ pub struct Inputs {
     pub actual_before: HashMap<i64, Grade>,
 }
 
+/// A story's first time at each grade reached (lowest first), and whether its highest was manual.
+type Levels = (Vec<(Grade, DateTime<Utc>)>, bool);
+
 /// For each story, the first time it reached each grade, lowest grade first.
-fn reached(alerts: &[Raised]) -> BTreeMap<i64, (Vec<(Grade, DateTime<Utc>)>, bool)> {
-    let mut by_story: BTreeMap<i64, (BTreeMap<Grade, DateTime<Utc>>, Option<(Grade, bool)>)> = BTreeMap::new();
+fn reached(alerts: &[Raised]) -> BTreeMap<i64, Levels> {
+    // Per story: grade → first time, and the highest grade with its manual flag.
+    type Running = (BTreeMap<Grade, DateTime<Utc>>, Option<(Grade, bool)>);
+    let mut by_story: BTreeMap<i64, Running> = BTreeMap::new();
     for a in alerts {
         let (levels, top) = by_story.entry(a.story).or_default();
         for g in Grade::ALL.into_iter().filter(|g| *g <= a.to) {
@@ -211,7 +216,7 @@ pub fn compare(inputs: &Inputs) -> (Vec<Row>, Vec<GradeSummary>) {
     let bt = reached(&inputs.backtest);
     let actual = reached(&inputs.actual);
     let graded: BTreeSet<i64> = actual.keys().copied().collect();
-    let side = |story: i64, levels: Option<&(Vec<(Grade, DateTime<Utc>)>, bool)>, titles: &HashMap<i64, String>, before: Option<&HashMap<i64, Grade>>| Side {
+    let side = |story: i64, levels: Option<&Levels>, titles: &HashMap<i64, String>, before: Option<&HashMap<i64, Grade>>| Side {
         story,
         title: titles.get(&story).cloned().unwrap_or_default(),
         reached: levels.map(|l| l.0.clone()).unwrap_or_default(),
@@ -292,7 +297,7 @@ pub fn delay_zh(seconds: i64) -> String {
         return "同时".to_string();
     }
     let word = if seconds < 0 { "早" } else { "晚" };
-    let m = (seconds.unsigned_abs() + 59) / 60;
+    let m = seconds.unsigned_abs().div_ceil(60);
     let (d, h, m) = (m / 1440, m % 1440 / 60, m % 60);
     let mut out = word.to_string();
     if d > 0 {

@@ -81,7 +81,7 @@ fn backtest_with_unchanged_rules_grades_what_was_raised_and_a_new_rule_grades_mo
         .or_else(|| stats["alerts"].as_array())
         .expect("alerts")
         .iter()
-        .filter(|a| a["at"].as_str().is_some_and(|t| t >= "2020-02-09T16:00:00" && t < "2020-02-12T16:00:00"))
+        .filter(|a| a["at"].as_str().is_some_and(|t| ("2020-02-09T16:00:00".."2020-02-12T16:00:00").contains(&t)))
         .filter_map(|a| a["story_id"].as_i64())
         .collect();
     let matched: std::collections::BTreeSet<i64> = rows.iter().filter_map(|r| r["actual"]["story"].as_i64()).collect();
