@@ -253,6 +253,8 @@ pub struct Hook {
 }
 
 impl Hook {
+    /// `config` may already carry the rule edits loaded at start: each run reads the edits saved by
+    /// then and applies them over the configured rules again, so a rule saved since counts.
     pub fn new(data_dir: &Path, config: Config) -> Arc<Hook> {
         Arc::new(Hook { data_dir: data_dir.to_path_buf(), config })
     }
