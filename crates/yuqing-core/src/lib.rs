@@ -16,6 +16,7 @@ pub mod story;
 pub mod tracker;
 pub mod url;
 pub mod audit;
+pub mod backtest;
 pub mod duty;
 pub mod incident;
 pub mod people;

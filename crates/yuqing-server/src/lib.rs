@@ -6,6 +6,7 @@
 //! 400 page or JSON error in Chinese.
 
 mod api;
+pub mod backtest;
 mod assets;
 pub mod collect_api;
 pub mod auth;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub reports: Arc<yuqing_report::schedule::Jobs>,
     /// Where pushed posts go (the pipeline); None: the server only reads.
     pub ingest: Option<Arc<dyn collect_api::PostSink>>,
+    /// Where backtests run (the binary's replay), one at a time; None: the 回测 form is not offered.
+    pub backtest: Option<Arc<backtest::Runner>>,
     /// The sources in force as the 信息源 page and `/api/v1/sources` show them (replaced when
     /// sources are added, changed, disabled or enabled while the server runs).
     pub sources: Arc<std::sync::RwLock<Vec<web::sources_page::SourceInfo>>>,
@@ -84,7 +87,7 @@ impl AppState {
 
     /// State on a data directory shared with a writer (the pipeline ingesting collected posts).
     pub fn shared(data: Arc<Mutex<DataDir>>, org_name: String, banner: Option<String>) -> AppState {
-        AppState { data, org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()), ingest: None, reports: Arc::default(), sources: Arc::default(), sign_in: Arc::default(), story_editor: None }
+        AppState { data, org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()), ingest: None, backtest: None, reports: Arc::default(), sources: Arc::default(), sign_in: Arc::default(), story_editor: None }
     }
 }
 
@@ -116,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/system/users/{name}/password", post(web::system_user_password))
         .route("/rules", get(web::rules_page::rules_page).post(web::rules_page::save))
         .route("/rules/enabled", post(web::rules_page::set_enabled))
+        .route("/rules/backtest", post(backtest::run))
         .route("/sources", get(web::sources_page::sources_page))
         .route("/stories/{id}", get(pages::story))
         .route("/stories/{id}/merge", post(web::story_edit::merge_form))

@@ -15,6 +15,7 @@ pub mod guard;
 mod migrations;
 pub mod outbox;
 mod records;
+pub mod replay;
 pub mod rules;
 pub mod story_edit;
 mod sql;

@@ -185,6 +185,10 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     state.auth = Arc::new(config.auth.clone());
     state.reports = Arc::new(report_jobs);
     state.sources = infos;
+    // The 监测规则 page's 回测 replays this data directory with this configuration (and the rule
+    // edits saved in it) in a scratch directory.
+    let data_dir = pipeline.data().path().to_path_buf();
+    state.backtest = Some(Arc::new(yuqing_server::backtest::Runner::new(crate::backtest::Hook::new(&data_dir, config.clone()))));
     let live = Arc::new(crate::live::Live::new(pipeline, desk));
     state.ingest = Some(live.clone());
     state.story_editor = Some(live.clone());

@@ -1,6 +1,7 @@
 //! The yuqing program: configuration, the ingest pipeline, the command line and its commands.
 //! The binary (`main.rs`) only parses arguments and calls into these modules.
 
+pub mod backtest;
 pub mod bench;
 pub mod bench_brief;
 pub mod bench_dashboard;

@@ -124,6 +124,18 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// 回测：把一段时间（北京时间，含首尾两天）入库的帖文按现行监测规则、定级政策与聚合在临时目录中重新回放，对照实际预警
+    Backtest {
+        /// 开始日期，如 2020-02-10
+        #[arg(long)]
+        from: String,
+        /// 结束日期（含），如 2020-02-12；最长 31 天
+        #[arg(long)]
+        to: String,
+        /// 把回放所得的数据目录保留在此（须为新目录或空目录；不填则用临时目录，结束后删除）
+        #[arg(long)]
+        scratch: Option<PathBuf>,
+    },
     /// 性能测试：分析阶段与完整导入的吞吐量
     Bench {
         #[arg(required = true)]
@@ -735,6 +747,17 @@ fn run(cli: Cli) -> Result<()> {
                 bail!("规则有误，{e}")
             }
         },
+        Command::Backtest { from, to, scratch } => {
+            let config = load_config(&cli)?;
+            let (from, to) = (parse_day(from, "--from")?, parse_day(to, "--to")?);
+            let report = yuqing::backtest::run(&cli.data_dir, &config, from, to, scratch.as_deref())?;
+            if cli.json {
+                print_json(&serde_json::to_value(&report)?)
+            } else {
+                print!("{}", yuqing::backtest::to_text(&report));
+                Ok(())
+            }
+        }
         Command::Bench { files, limit } => {
             let config = load_config(&cli)?;
             let report = yuqing::bench::run(&config, files, *limit)?;
@@ -956,6 +979,11 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
     }
+}
+
+/// A date given on the command line (`--from 2020-02-10`).
+fn parse_day(s: &str, flag: &str) -> Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| anyhow::anyhow!("{flag} 的日期“{s}”无效，应为 年-月-日，如 2020-02-10"))
 }
 
 /// Reads, parses and ingests one file; a bad line never stops the rest.

@@ -101,6 +101,7 @@ pub const POLICY: &[Rule] = &[
     r("GET", "/rules", SignedIn, "查看与试运行监测规则"),
     r("POST", "/rules", Roles(OFFICE), "保存监测规则"),
     r("POST", "/rules/enabled", Roles(OFFICE), "启用或停用监测规则"),
+    r("POST", "/rules/backtest", Roles(OFFICE), "回测监测规则"),
     r("GET", "/sources", SignedIn, "查看信息源"),
     r("GET", "/duty", SignedIn, "查看值班表"),
     r("POST", "/duty/import", Roles(OFFICE), "导入值班表"),

@@ -252,7 +252,21 @@ async fn render(
         }
         b.push_str("</tbody></table>");
     }
+    if editor && state.backtest.is_some() {
+        b.push_str(&backtest_form(state, cu).await);
+    }
     b
+}
+
+/// The 回测 form, over the last 7 days that hold posts.
+async fn backtest_form(state: &AppState, cu: &CurrentUser) -> String {
+    let latest = with_data(state, |d| yuqing_store::replay::latest_post_time(d.store.connection()).map_err(|e| e.to_string())).await;
+    let latest = latest.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "could not read the latest post time for the backtest form");
+        None
+    });
+    let (from, to) = crate::backtest::default_range(latest, (state.clock)());
+    crate::backtest::form_html(cu.csrf_token(), from, to)
 }
 
 /// A rule saved from the workbench: checked again here (the form may be forged), stored with its

@@ -1,0 +1,287 @@
+//! 回测 on the 监测规则 page: a form (from/to dates) that replays stored posts through the rules in
+//! force and shows which stories would have been graded, when, against what was actually raised.
+//! The replay itself is the binary's (`Backtester`); this module asks for it and renders the answer.
+//!
+//! Invariant: one backtest at a time (`Runner`); it runs on a blocking thread and never under the
+//! data lock; a failure is logged, and the page says only what the user can act on.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{Duration, NaiveDate};
+use yuqing_core::backtest::{check_range, delay_zh, BacktestReport, Outcome, Side};
+
+use crate::auth::CurrentUser;
+use crate::html::{esc, fmt_time, grade_badge, page};
+use crate::AppState;
+
+/// Why a backtest gave no report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BacktestFailure {
+    /// Something the user can change (the range, the dates): shown as it is.
+    Refused(String),
+    /// Anything else: logged with this detail; the page says the backtest failed.
+    Failed(String),
+}
+
+/// Runs a backtest over [from, to] (China dates) of this server's data. Implemented by the binary;
+/// blocking, and takes as long as the replay does.
+pub trait Backtester: Send + Sync {
+    fn backtest(&self, from: NaiveDate, to: NaiveDate) -> Result<BacktestReport, BacktestFailure>;
+}
+
+/// The hook, allowing one backtest at a time (a replay takes cores the live pipeline needs).
+pub struct Runner {
+    hook: Arc<dyn Backtester>,
+    running: AtomicBool,
+}
+
+/// Held while a backtest runs; lets the next one start when dropped (a panic included).
+pub struct Claim<'a>(&'a AtomicBool);
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+impl Runner {
+    pub fn new(hook: Arc<dyn Backtester>) -> Runner {
+        Runner { hook, running: AtomicBool::new(false) }
+    }
+
+    /// The right to run, unless a backtest is running already.
+    pub fn claim(&self) -> Option<Claim<'_>> {
+        self.running.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).ok().map(|_| Claim(&self.running))
+    }
+
+    /// Runs one backtest now, or refuses when one is running.
+    pub fn run(&self, from: NaiveDate, to: NaiveDate) -> Result<BacktestReport, BacktestFailure> {
+        let Some(_claim) = self.claim() else {
+            return Err(BacktestFailure::Refused("已有一次回测正在运行，请等它完成后再试".into()));
+        };
+        self.hook.backtest(from, to)
+    }
+}
+
+/// The default range: the last 7 days that hold posts (ending on the day of the latest post).
+pub fn default_range(latest: Option<chrono::DateTime<chrono::Utc>>, now: chrono::DateTime<chrono::Utc>) -> (NaiveDate, NaiveDate) {
+    let to = crate::html::china(&latest.unwrap_or(now)).date_naive();
+    (to - Duration::days(6), to)
+}
+
+/// The form, for the 监测规则 page (office and administrators).
+pub fn form_html(csrf: &str, from: NaiveDate, to: NaiveDate) -> String {
+    format!(
+        "<h3>回测</h3><form method=\"post\" action=\"/rules/backtest\" class=\"act\" id=\"backtest-form\">\
+         <input type=\"hidden\" name=\"_csrf\" value=\"{}\">\
+         <label>开始日期 <input type=\"date\" name=\"from\" value=\"{from}\" required></label> \
+         <label>结束日期 <input type=\"date\" name=\"to\" value=\"{to}\" required></label> \
+         <button>回测</button></form>\
+         <p class=\"muted\">把这段时间入库的帖文按现行监测规则、定级政策与事件聚合重新回放一遍（在临时目录中进行，不改动现有数据），\
+         列出哪些事件会被定级、在什么时间，与实际预警对照。最长 {} 天。</p>",
+        esc(csrf),
+        yuqing_core::backtest::MAX_DAYS
+    )
+}
+
+fn parse_date(f: &HashMap<String, String>, key: &str, label: &str) -> Result<NaiveDate, String> {
+    let v = f.get(key).map(|s| s.trim()).unwrap_or("");
+    if v.is_empty() {
+        return Err(format!("请填写{label}"));
+    }
+    NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| format!("{label}“{v}”不是有效日期，应为 年-月-日，如 2020-02-10"))
+}
+
+fn answer(state: &AppState, cu: &CurrentUser, status: StatusCode, from: NaiveDate, to: NaiveDate, body: &str) -> Response {
+    let mut b = String::from("<h2>监测规则 · 回测</h2><p><a href=\"/rules\">返回监测规则</a></p>");
+    b.push_str(body);
+    b.push_str(&form_html(cu.csrf_token(), from, to));
+    (status, Html(page("回测", &state.org_name, state.banner.as_deref(), &b))).into_response()
+}
+
+/// `POST /rules/backtest`: runs the backtest and shows its table.
+pub async fn run(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
+    let (default_from, default_to) = default_range(None, (state.clock)());
+    let dates = parse_date(&f, "from", "开始日期").and_then(|from| parse_date(&f, "to", "结束日期").map(|to| (from, to)));
+    let (from, to) = match dates {
+        Ok(d) => d,
+        Err(e) => return answer(&state, &cu, StatusCode::BAD_REQUEST, default_from, default_to, &notice(&e)),
+    };
+    if let Err(e) = check_range(from, to) {
+        return answer(&state, &cu, StatusCode::BAD_REQUEST, from, to, &notice(&e));
+    }
+    let Some(runner) = state.backtest.clone() else {
+        let msg = "本服务没有接入分析流水线，无法回测；请用 yuqing serve 启动，或在命令行运行 yuqing backtest";
+        return answer(&state, &cu, StatusCode::SERVICE_UNAVAILABLE, from, to, &notice(msg));
+    };
+    tracing::info!(user = %cu.user.name, %from, %to, "backtest requested");
+    let result = tokio::task::spawn_blocking(move || runner.run(from, to)).await;
+    match result {
+        Ok(Ok(report)) => answer(&state, &cu, StatusCode::OK, from, to, &report_html(&report)),
+        Ok(Err(BacktestFailure::Refused(msg))) => answer(&state, &cu, StatusCode::CONFLICT, from, to, &notice(&msg)),
+        Ok(Err(BacktestFailure::Failed(detail))) => {
+            tracing::error!(error = %detail, %from, %to, "backtest failed");
+            answer(&state, &cu, StatusCode::INTERNAL_SERVER_ERROR, from, to, &notice("回测失败（详情已记入服务日志），请稍后重试或联系管理员"))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "backtest task panicked");
+            answer(&state, &cu, StatusCode::INTERNAL_SERVER_ERROR, from, to, &notice("回测失败（详情已记入服务日志），请稍后重试或联系管理员"))
+        }
+    }
+}
+
+fn notice(msg: &str) -> String {
+    format!("<p class=\"late notice\">{}</p>", esc(msg))
+}
+
+fn story_link(s: &Side) -> String {
+    format!("<a href=\"/stories/{}\">#{}</a> {}", s.story, s.story, esc(&s.title))
+}
+
+/// The stored story's grade in the period, or that it had one before.
+fn actual_grade(s: &Side) -> String {
+    match (s.grade(), s.graded_before) {
+        (None, Some(g)) => format!("{}<br><span class=\"muted\">开始前已为{}级</span>", grade_badge(None), g.as_str()),
+        (g, _) => grade_badge(g),
+    }
+}
+
+fn when(s: Option<&Side>) -> String {
+    s.and_then(Side::first_at).map(|t| fmt_time(&t)).unwrap_or_else(|| "—".into())
+}
+
+/// The report as HTML: the notes, the summary by grade and one row per story.
+pub fn report_html(r: &BacktestReport) -> String {
+    let mut b = String::new();
+    let _ = write!(
+        b,
+        "<p>回测 {} 至 {}：回放 {} 条帖文（另有预热 {} 条：{} 起、开始日期之前的帖文只用于建立事件与词频，其定级不计）。</p>\
+         <p class=\"muted\">开始日期前更早就在发展的事件，在回测中从预热起点重新累计；人工定级无法回放，只出现在“实际”一侧{}。{}</p>",
+        r.from,
+        r.to,
+        r.posts,
+        r.warmup_posts,
+        r.warmup_from,
+        if r.manual_actual > 0 { format!("（本期 {} 个）", r.manual_actual) } else { String::new() },
+        match &r.scratch {
+            Some(dir) => format!("回放所得数据保留在 {}。", esc(dir)),
+            None => "回放用的临时目录已删除。".to_string(),
+        }
+    );
+    let _ = write!(
+        b,
+        "<p class=\"ok\" id=\"backtest-counts\">两者均定级 <b>{}</b> 个 · 仅回测定级 <b>{}</b> 个 · 实际已定级、回测未定级 <b>{}</b> 个</p>",
+        r.count(Outcome::Both),
+        r.count(Outcome::OnlyBacktest),
+        r.count(Outcome::OnlyActual)
+    );
+    b.push_str("<table id=\"backtest-summary\"><thead><tr><th>级别（及以上）</th><th>两者均达到</th><th>仅回测</th><th>仅实际</th><th>回测更早 / 同时 / 更晚</th><th>时间差中位数</th></tr></thead><tbody>");
+    for s in &r.summary {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {} / {}</td><td>{}</td></tr>",
+            grade_badge(s.grade),
+            s.both,
+            s.only_backtest,
+            s.only_actual,
+            s.earlier,
+            s.same_time,
+            s.later,
+            s.median_delay_seconds.map(delay_zh).unwrap_or_else(|| "—".into())
+        );
+    }
+    b.push_str("</tbody></table>");
+    b.push_str("<table id=\"backtest-rows\"><thead><tr><th>对照</th><th>回测级别</th><th>回测定级时间</th><th>回测事件</th><th>实际事件</th><th>实际级别</th><th>实际定级时间</th><th>时间差</th></tr></thead><tbody>");
+    for row in &r.rows {
+        let bt = row.backtest.as_ref();
+        let actual = row.actual.as_ref();
+        let _ = write!(
+            b,
+            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td></tr>",
+            match row.outcome {
+                Outcome::Both => "both",
+                Outcome::OnlyBacktest => "only-backtest",
+                Outcome::OnlyActual => "only-actual",
+            },
+            row.outcome.label_zh(),
+            bt.map(|s| grade_badge(s.grade())).unwrap_or_else(|| "—".into()),
+            when(bt),
+            // The replayed story lives in the scratch directory only: its title, no link.
+            bt.map(|s| esc(&s.title)).unwrap_or_else(|| "—".into()),
+            actual.map(story_link).unwrap_or_else(|| "—".into()),
+            actual.map(actual_grade).unwrap_or_else(|| "—".into()),
+            if actual.is_some_and(|s| s.manual) { "（人工）" } else { "" },
+            when(actual),
+            row.delay_seconds.map(delay_zh).unwrap_or_else(|| "—".into())
+        );
+    }
+    if r.rows.is_empty() {
+        b.push_str("<tr><td colspan=\"8\" class=\"muted\">这段时间回测与实际都没有定级的事件</td></tr>");
+    }
+    b.push_str("</tbody></table>");
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Slow(std::sync::Mutex<std::sync::mpsc::Receiver<()>>);
+
+    impl Backtester for Slow {
+        fn backtest(&self, from: NaiveDate, to: NaiveDate) -> Result<BacktestReport, BacktestFailure> {
+            let _ = self.0.lock().map(|rx| rx.recv());
+            Ok(BacktestReport {
+                from,
+                to,
+                warmup_from: from,
+                warmup_posts: 0,
+                posts: 0,
+                rows: Vec::new(),
+                summary: Vec::new(),
+                manual_actual: 0,
+                scratch: None,
+            })
+        }
+    }
+
+    #[test]
+    fn a_second_backtest_is_refused_while_one_runs_and_allowed_after() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let runner = Arc::new(Runner::new(Arc::new(Slow(std::sync::Mutex::new(rx)))));
+        let d = NaiveDate::from_ymd_opt(2020, 2, 10).expect("date");
+        let first = {
+            let runner = runner.clone();
+            std::thread::spawn(move || runner.run(d, d))
+        };
+        while !runner.running.load(Ordering::Acquire) {
+            std::thread::yield_now();
+        }
+        let refused = runner.run(d, d).expect_err("refused while running");
+        assert!(matches!(&refused, BacktestFailure::Refused(m) if m.contains("正在运行")), "{refused:?}");
+        tx.send(()).expect("let the first finish");
+        assert!(first.join().expect("joined").is_ok());
+        tx.send(()).expect("and the next");
+        assert!(runner.run(d, d).is_ok(), "the next one runs");
+    }
+
+    #[test]
+    fn the_default_range_is_the_last_seven_days_with_posts() {
+        let latest = chrono::DateTime::parse_from_rfc3339("2020-02-12T23:30:00+08:00").expect("time").with_timezone(&chrono::Utc);
+        let (from, to) = default_range(Some(latest), chrono::Utc::now());
+        assert_eq!((from.to_string(), to.to_string()), ("2020-02-06".to_string(), "2020-02-12".to_string()));
+    }
+
+    #[test]
+    fn dates_are_checked_with_a_message_that_says_what_is_wrong() {
+        let f: HashMap<String, String> = [("from".to_string(), "2020-13-01".to_string())].into();
+        assert!(parse_date(&f, "from", "开始日期").unwrap_err().contains("不是有效日期"));
+        assert!(parse_date(&f, "to", "结束日期").unwrap_err().contains("请填写结束日期"));
+    }
+}
