@@ -58,6 +58,13 @@ pub struct AssemblyConfig {
     /// A post with fewer words than this says too little to tell its matter ("转发微博", an emoji):
     /// it joins a story only through one of its hashtags, else stands alone.
     pub min_post_words: usize,
+    /// A post that quotes figures (counts of three or more digits, not years) joins a story whose
+    /// core quotes figures only when they share one: 76936 confirmed cases and 77150 are two
+    /// days' reports, not one matter, however alike the words.
+    pub number_agreement: bool,
+    /// Words carried by more than this share of recent posts (武汉, 加油, 疫情 in February 2020) do
+    /// not count toward `min_post_words`: "武汉加油！中国加油！" says nothing of which matter.
+    pub common_word_share: f32,
 }
 
 impl Default for AssemblyConfig {
@@ -75,6 +82,8 @@ impl Default for AssemblyConfig {
             df_days: 3,
             df_min_posts: 300,
             min_post_words: 3,
+            number_agreement: false,
+            common_word_share: 0.03,
         }
     }
 }
@@ -95,6 +104,23 @@ pub const TAG_BIT: u64 = 1 << 63;
 #[inline]
 pub fn is_tag(term: u64) -> bool {
     term & TAG_BIT != 0
+}
+
+/// Set in the term of a figure (a count of three or more digits that is not a year), clear in the
+/// term of any other word; hashtags have [`TAG_BIT`] instead. Figures sort just below hashtags.
+pub const NUM_BIT: u64 = 1 << 62;
+
+/// Whether a term is a figure.
+#[inline]
+pub fn is_number(term: u64) -> bool {
+    term & (TAG_BIT | NUM_BIT) == NUM_BIT
+}
+
+/// The figures of a vector sorted by term (a contiguous run: they sort below hashtags only).
+fn numbers_of(sorted: &[(u64, f32)]) -> &[(u64, f32)] {
+    let lo = sorted.partition_point(|e| e.0 < NUM_BIT);
+    let hi = sorted.partition_point(|e| e.0 < TAG_BIT);
+    &sorted[lo..hi]
 }
 
 /// Why a post joined its story.
@@ -412,9 +438,16 @@ impl Assembler {
         let other_tags = |s: &OpenStory| {
             !post_tags.is_empty() && s.centroid.last().is_some_and(|e| is_tag(e.0)) && !shares_tag(s)
         };
-        let in_span = |s: &OpenStory| (f.at - s.first_at <= span || shares_tag(s)) && !other_tags(s);
+        // Figures quoted by the post, against those of the story's core: both quote some, none shared.
+        let post_numbers: Vec<u64> = if self.config.number_agreement { numbers_of(&sorted_terms).iter().map(|e| e.0).collect() } else { Vec::new() };
+        let other_numbers = |s: &OpenStory| {
+            let core = numbers_of(&s.centroid);
+            !post_numbers.is_empty() && !core.is_empty() && !post_numbers.iter().any(|t| core.binary_search_by_key(t, |e| e.0).is_ok())
+        };
+        let in_span = |s: &OpenStory| (f.at - s.first_at <= span || shares_tag(s)) && !other_tags(s) && !other_numbers(s);
         // Too few words to tell the matter: only a shared hashtag can place the post.
-        let words = f.terms.len() - post_tags.len();
+        let common = self.config.common_word_share;
+        let words = f.terms.iter().filter(|(t, _)| !is_tag(*t) && (common >= 1.0 || self.df.share(*t) <= common)).count();
         let says_enough = words >= self.config.min_post_words;
         let may_join = |s: &OpenStory| in_span(s) && (says_enough || shares_tag(s));
 
@@ -428,7 +461,7 @@ impl Assembler {
                     hamming::within(&bucket.simhashes, f.simhash, self.config.near_duplicate_bits, &mut close);
                     for &(i, d) in &close {
                         let (post, story) = (bucket.posts[i], bucket.stories[i]);
-                        if self.open.get(&story).is_some_and(|s| in_window(s))
+                        if self.open.get(&story).is_some_and(|s| in_window(s) && !other_numbers(s))
                             && best_dup.is_none_or(|(bd, bp, _)| d < bd || (d == bd && post > bp))
                         {
                             best_dup = Some((d, post, story));
@@ -705,6 +738,48 @@ mod tests {
 
     fn small_window() -> AssemblyConfig {
         AssemblyConfig { df_min_posts: 20, ..test_config() }
+    }
+
+    /// Once the stream knows its common words, a post made only of them ("武汉加油！中国加油！")
+    /// stands alone, unless a hashtag places it.
+    #[test]
+    fn a_post_of_only_common_words_stands_alone() {
+        let mut a = Assembler::new(small_window(), 1);
+        // 40 posts about 40 things, each also carrying the common words 1, 2 and 3.
+        for i in 0..40u64 {
+            a.assign(i as i64, &features(0, i.wrapping_mul(0x9E37_79B9_7F4A_7C15), &[(1, 1.0), (2, 1.0), (3, 1.0), (1000 + i, 2.0)]));
+        }
+        let cheer = |a: &mut Assembler, id: i64, simhash: u64| a.assign(id, &features(1, simhash, &[(1, 1.0), (2, 1.0), (3, 1.0)]));
+        let first = cheer(&mut a, 100, 1 << 20);
+        assert!(first.is_new());
+        let second = cheer(&mut a, 101, 1 << 40);
+        assert!(second.is_new(), "two posts of common words only are not one matter");
+        let off = AssemblyConfig { common_word_share: 1.0, ..small_window() };
+        let mut b = Assembler::new(off, 1);
+        for i in 0..40u64 {
+            b.assign(i as i64, &features(0, i.wrapping_mul(0x9E37_79B9_7F4A_7C15), &[(1, 1.0), (2, 1.0), (3, 1.0), (1000 + i, 2.0)]));
+        }
+        let s = cheer(&mut b, 100, 1 << 20).story;
+        assert_eq!(cheer(&mut b, 101, 1 << 40).story, s, "with every word counted they join");
+    }
+
+    /// With `number_agreement` (off by default: on the dev days it cost recall and bought no
+    /// precision), two days' reports of a count are two matters; a repost quoting the story's
+    /// figure joins it.
+    #[test]
+    fn posts_quoting_other_figures_than_the_core_do_not_join_it() {
+        let n = |x: u64| NUM_BIT | x;
+        let mut a = Assembler::new(AssemblyConfig { number_agreement: true, ..test_config() }, 1);
+        let s = a.assign(1, &features(0, 1, &[(10, 2.0), (11, 2.0), (n(76936), 1.0)])).story;
+        // Same words, another figure, even as a near-duplicate (same SimHash): a new story.
+        assert_ne!(a.assign(2, &features(1, 1, &[(10, 2.0), (11, 2.0), (n(77150), 1.0)])).story, s);
+        // The story's figure and another one: joins.
+        assert_eq!(a.assign(3, &features(1, 1 << 30, &[(10, 2.0), (11, 2.0), (n(76936), 1.0), (n(500), 1.0)])).story, s);
+        // No figure at all: joins on the words.
+        assert_eq!(a.assign(4, &features(1, 1 << 50, &[(10, 2.0), (11, 2.0)])).story, s);
+        let mut off = Assembler::new(AssemblyConfig { number_agreement: false, ..test_config() }, 1);
+        let s = off.assign(1, &features(0, 1, &[(10, 2.0), (11, 2.0), (n(76936), 1.0)])).story;
+        assert_eq!(off.assign(2, &features(1, 1, &[(10, 2.0), (11, 2.0), (n(77150), 1.0)])).story, s, "off: words decide");
     }
 
     /// Two stories an officer merged: a later post like either one's first posts finds the merged

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use yuqing_core::story::TAG_BIT;
+use yuqing_core::story::{NUM_BIT, TAG_BIT};
 use yuqing_core::{Hit, PostFeatures, Sentiment};
 
 use crate::dedup::{term_hash, ContentHasher};
@@ -67,6 +67,18 @@ pub struct Analysis {
 
 /// At most this many hashtags of a post become terms.
 pub const MAX_TAG_TERMS: usize = 4;
+
+/// The term a word is in a post's vector: its hash with [`NUM_BIT`] set for a figure (three or more
+/// ASCII digits, not a year 1900–2099) and clear otherwise, [`TAG_BIT`] always clear.
+pub fn word_term(hash: u64, word: &str) -> u64 {
+    let digits = word.len() >= 3 && word.bytes().all(|b| b.is_ascii_digit());
+    let year = word.len() == 4 && (word.starts_with("19") || word.starts_with("20"));
+    if digits && !year {
+        (hash & !TAG_BIT) | NUM_BIT
+    } else {
+        hash & !(TAG_BIT | NUM_BIT)
+    }
+}
 
 /// The term a hashtag is in a post's vector: [`TAG_BIT`] set (a word's term has it clear).
 pub fn tag_term(tag: &str) -> u64 {
@@ -264,7 +276,7 @@ impl Analyzer {
         let words_norm = tf.iter().map(|e| e.2 * e.2).sum::<f32>().sqrt();
         let tag_weight = if words_norm > 0.0 { words_norm } else { 1.0 } / (hashtags.len().max(1) as f32).sqrt();
         let mut weighted: Vec<(u64, f32)> = hashtags.iter().map(|t| (tag_term(t), tag_weight)).collect();
-        weighted.extend(tf.iter().map(|&(h, _, w)| (h & !TAG_BIT, w)));
+        weighted.extend(tf.iter().map(|&(h, word, w)| (word_term(h, word), w)));
         weighted.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let norm = weighted.iter().map(|e| e.1 * e.1).sum::<f32>().sqrt();
         let terms: Vec<(u64, f32)> =

@@ -292,6 +292,10 @@ impl Config {
         if !(1..=30).contains(&raw.assembly.df_days) {
             return Err(at(src.find("df_days").unwrap_or(0), "df_days 应在 1 到 30 天之间".into()));
         }
+        let share = raw.assembly.common_word_share;
+        if !(share > 0.0 && share <= 1.0) {
+            return Err(at(src.find("common_word_share").unwrap_or(0), "common_word_share 应大于 0 且不超过 1（1 表示不区分常见词）".into()));
+        }
         if !(1..=1000).contains(&raw.assembly.core_posts) {
             return Err(at(src.find("core_posts").unwrap_or(0), "core_posts 应在 1 到 1000 之间".into()));
         }

@@ -169,7 +169,7 @@ enum Command {
         #[arg(long)]
         matching: Option<String>,
     },
-    /// 演示：用随仓库提供的真实微博样本建立数据目录，按时间回放，并启动只读页面
+    /// 演示：用随仓库提供的真实微博样本建立数据目录，按时间回放，并启动页面（监测、处置、报表；演示账号见输出）
     Demo {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
@@ -177,7 +177,7 @@ enum Command {
         #[arg(long)]
         no_serve: bool,
     },
-    /// 为已有数据目录启动只读页面
+    /// 为已有数据目录启动页面与 API（监测、处置台、报表、采集），并按配置采集信息源
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
