@@ -170,8 +170,59 @@ struct OpenStory {
     /// come out the same on every run, and a post's terms (also sorted) meet it in one merge.
     centroid: Vec<(u64, f32)>,
     norm: f32,
+    /// Whether the core carries a hashtag (its last entry is one: tags sort last), and its
+    /// hashtags when there are at most [`INLINE_TAGS`] (`core_tag_count` is `u8::MAX` when there
+    /// are more). Kept beside the core so the candidate filter, which meets hundreds of stories a
+    /// post, does not reach into each core (a cache miss apiece).
+    core_has_tags: bool,
+    core_tags: [u64; INLINE_TAGS],
+    core_tag_count: u8,
     /// Terms under which `postings` lists this story, oldest first.
     index_terms: Vec<u64>,
+}
+
+/// Hashtags of a core kept inline in its story.
+const INLINE_TAGS: usize = 4;
+
+impl OpenStory {
+    fn new(first_at: DateTime<Utc>, last_at: DateTime<Utc>, size: usize, centroid: Vec<(u64, f32)>, index_terms: Vec<u64>) -> OpenStory {
+        let mut s = OpenStory {
+            first_at,
+            last_at,
+            size,
+            centroid,
+            norm: 0.0,
+            core_has_tags: false,
+            core_tags: [0; INLINE_TAGS],
+            core_tag_count: 0,
+            index_terms,
+        };
+        s.core_changed();
+        s
+    }
+
+    fn core_changed(&mut self) {
+        self.norm = norm_of(&self.centroid);
+        self.core_has_tags = self.centroid.last().is_some_and(|e| is_tag(e.0));
+        let tags = self.centroid.len() - self.centroid.partition_point(|e| !is_tag(e.0));
+        if tags <= INLINE_TAGS {
+            for (slot, e) in self.core_tags.iter_mut().zip(&self.centroid[self.centroid.len() - tags..]) {
+                *slot = e.0;
+            }
+            self.core_tag_count = tags as u8;
+        } else {
+            self.core_tag_count = u8::MAX;
+        }
+    }
+
+    /// Whether the core carries one of these hashtags.
+    fn has_any_tag(&self, tags: &[u64]) -> bool {
+        if self.core_tag_count as usize <= INLINE_TAGS {
+            self.core_tags[..self.core_tag_count as usize].iter().any(|t| tags.contains(t))
+        } else {
+            tags.iter().any(|t| self.centroid.binary_search_by_key(t, |e| e.0).is_ok())
+        }
+    }
 }
 
 /// At most this many candidate stories are scored in full for one post.
@@ -348,7 +399,6 @@ impl Assembler {
         self.clock = self.clock.max(Some(seed.last_at));
         let mut centroid = seed.centroid;
         centroid.sort_unstable_by_key(|e| e.0);
-        let norm = norm_of(&centroid);
         for &term in &seed.index_terms {
             let list = self.postings.entry(term).or_default();
             if !list.contains(&seed.id) {
@@ -364,7 +414,7 @@ impl Assembler {
         let size = posts_len;
         self.open.insert(
             seed.id,
-            OpenStory { first_at: seed.first_at, last_at: seed.last_at, size, centroid, norm, index_terms: seed.index_terms },
+            OpenStory::new(seed.first_at, seed.last_at, size, centroid, seed.index_terms),
         );
     }
 
@@ -385,11 +435,17 @@ impl Assembler {
     /// The post's terms weighed by how common they are in the stream now, L2-normalized, heaviest
     /// first (ties by term).
     fn damped(&self, f: &PostFeatures) -> Vec<(u64, f32)> {
+        let shares: Vec<f32> = f.terms.iter().map(|&(t, _)| self.df.share(t)).collect();
+        self.damped_by(f, &shares)
+    }
+
+    /// [`Assembler::damped`] with each term's recent share given (in the order of `f.terms`).
+    fn damped_by(&self, f: &PostFeatures, shares: &[f32]) -> Vec<(u64, f32)> {
         let mut out: Vec<(u64, f32)> = f
             .terms
             .iter()
-            .map(|&(t, w)| {
-                let share = self.df.share(t);
+            .zip(shares)
+            .map(|(&(t, w), &share)| {
                 let factor = if is_tag(t) && share <= 0.1 { 1.0 } else { factor_of_share(share) };
                 (t, w * factor)
             })
@@ -427,16 +483,20 @@ impl Assembler {
         let span = Duration::hours(self.config.max_span_hours);
         let in_window = |s: &OpenStory| (f.at - s.last_at).abs() <= window;
         // Weighed by the stream before this post, then counted in it.
-        let damped = self.damped(f);
+        let shares: Vec<f32> = f.terms.iter().map(|&(t, _)| self.df.share(t)).collect();
+        let damped = self.damped_by(f, &shares);
+        // Words that say which matter: those not on more than `common_word_share` of recent posts.
+        let common = self.config.common_word_share;
+        let words = f.terms.iter().zip(&shares).filter(|((t, _), share)| !is_tag(*t) && (common >= 1.0 || **share <= common)).count();
         self.df.observe(f.at, f.terms.iter().map(|(t, _)| *t));
         // The post's terms by term hash: scoring and the centroid update both merge against it.
         let mut sorted_terms = damped.clone();
         sorted_terms.sort_unstable_by_key(|e| e.0);
         let post_tags: Vec<u64> = f.terms.iter().map(|e| e.0).filter(|t| is_tag(*t)).collect();
-        let shares_tag = |s: &OpenStory| post_tags.iter().any(|t| s.centroid.binary_search_by_key(t, |e| e.0).is_ok());
+        let shares_tag = |s: &OpenStory| s.core_has_tags && s.has_any_tag(&post_tags);
         // The core is sorted by term and tags sort last: its last entry tells whether it has any.
         let other_tags = |s: &OpenStory| {
-            !post_tags.is_empty() && s.centroid.last().is_some_and(|e| is_tag(e.0)) && !shares_tag(s)
+            !post_tags.is_empty() && s.core_has_tags && !shares_tag(s)
         };
         // Figures quoted by the post, against those of the story's core: both quote some, none shared.
         let post_numbers: Vec<u64> = if self.config.number_agreement { numbers_of(&sorted_terms).iter().map(|e| e.0).collect() } else { Vec::new() };
@@ -446,8 +506,6 @@ impl Assembler {
         };
         let in_span = |s: &OpenStory| (f.at - s.first_at <= span || shares_tag(s)) && !other_tags(s) && !other_numbers(s);
         // Too few words to tell the matter: only a shared hashtag can place the post.
-        let common = self.config.common_word_share;
-        let words = f.terms.iter().filter(|(t, _)| !is_tag(*t) && (common >= 1.0 || self.df.share(*t) <= common)).count();
         let says_enough = words >= self.config.min_post_words;
         let may_join = |s: &OpenStory| in_span(s) && (says_enough || shares_tag(s));
 
@@ -507,14 +565,7 @@ impl Assembler {
                     self.next_id += 1;
                     self.open.insert(
                         story,
-                        OpenStory {
-                            first_at: f.at,
-                            last_at: f.at,
-                            size: 0,
-                            centroid: Vec::new(),
-                            norm: 0.0,
-                            index_terms: Vec::new(),
-                        },
+                        OpenStory::new(f.at, f.at, 0, Vec::new(), Vec::new()),
                     );
                     Assignment { story, reason: JoinReason::New }
                 }
@@ -536,7 +587,7 @@ impl Assembler {
             s.centroid = add(&s.centroid, sorted_terms);
             prune(&mut s.centroid, self.config.centroid_terms);
         }
-        s.norm = norm_of(&s.centroid);
+        s.core_changed();
         // Found through its core's heaviest terms, and the heaviest words of its newest core post.
         let mut terms: Vec<u64> = heaviest(&s.centroid, self.config.candidate_terms).into_iter().map(|(t, _)| t).collect();
         if in_core {
