@@ -51,16 +51,22 @@ pub async fn story(State(state): State<AppState>, Path(id): Path<String>, Query(
         Err(e) => return err(StatusCode::BAD_REQUEST, e),
     };
     let result = with_data(&state, move |d| {
-        let Some(story) = d.store.story(id).map_err(|e| e.to_string())? else { return Ok(None) };
+        let Some(story) = d.store.story(id).map_err(|e| e.to_string())? else {
+            // Merged into another by hand: say where it went.
+            return Ok(Err(yuqing_store::story_edit::redirect(d.store.connection(), id).map_err(|e| e.to_string())?));
+        };
         let heat = story_heat(&d.store, id).map_err(|e| e.to_string())?;
         let posts = d.store.story_posts(id, limit, offset).map_err(|e| e.to_string())?;
         let alerts = d.store.story_alerts(id).map_err(|e| e.to_string())?;
-        Ok(Some(json!({"story": story, "heat": heat, "alerts": alerts, "posts": posts.items, "posts_total": posts.total})))
+        Ok(Ok(json!({"story": story, "heat": heat, "alerts": alerts, "posts": posts.items, "posts_total": posts.total})))
     })
     .await;
     match result {
-        Ok(Some(v)) => Json(v).into_response(),
-        Ok(None) => err(StatusCode::NOT_FOUND, format!("舆情事件 {id} 不存在")),
+        Ok(Ok(v)) => Json(v).into_response(),
+        Ok(Err(Some(into))) => {
+            (StatusCode::NOT_FOUND, Json(json!({"error": format!("舆情事件 {id} 已并入 #{into}"), "merged_into": into}))).into_response()
+        }
+        Ok(Err(None)) => err(StatusCode::NOT_FOUND, format!("舆情事件 {id} 不存在")),
         Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, e),
     }
 }

@@ -133,6 +133,8 @@ fn the_story_page_splits_and_merges_for_the_office_and_not_for_viewers() {
     let (status, head, _) = http_with(&addr, "GET", &format!("/stories/{answer}"), &[("Cookie", cookie.as_str())], b"");
     assert_eq!(status, 303);
     assert!(head.contains(&format!("/stories/{mixed}?merged={answer}")), "{head}");
+    let gone = api(&addr, "GET", &format!("/api/v1/stories/{answer}"), &office, &Value::Null, 404);
+    assert_eq!(gone["merged_into"], mixed, "{gone}");
     let (_, page) = http_get_as(&addr, &format!("/stories/{mixed}?merged={answer}"), &cookie);
     assert!(page.contains(&format!("事件 #{answer} 已并入本事件")) && page.contains("同一件事"), "{page}");
     // A refusal is a page that says why.
