@@ -14,9 +14,7 @@ use yuqing_text::matching_form;
 use crate::pages::{param_usize, with_data};
 use crate::{paging, AppState};
 
-fn err(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, Json(json!({"error": msg.into()}))).into_response()
-}
+use crate::desk_api::err;
 
 pub async fn stats(State(state): State<AppState>) -> Response {
     match with_data(&state, |d| d.store.stats().map_err(|e| e.to_string())).await {

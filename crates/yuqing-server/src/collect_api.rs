@@ -43,9 +43,7 @@ pub struct PushOutcome {
 /// The most posts one push may carry.
 pub const MAX_PUSH: usize = 1000;
 
-fn err(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, Json(json!({"error": msg.into()}))).into_response()
-}
+use crate::desk_api::err;
 
 #[derive(Debug, Serialize)]
 struct ItemResult {

@@ -20,7 +20,8 @@ use yuqing_store::{outbox, DataDir};
 use crate::desk::{DeskError, TickReport};
 use crate::{AppState, CurrentUser};
 
-fn err(status: StatusCode, msg: impl Into<String>) -> Response {
+/// A JSON error answer `{"error": …}` (the API's one shape for errors).
+pub(crate) fn err(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(json!({"error": msg.into()}))).into_response()
 }
 
@@ -51,7 +52,8 @@ async fn with_user<T: Send + 'static>(
     })?
 }
 
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
+/// A JSON request body, or a 400 that says where it is not valid JSON.
+pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
     serde_json::from_slice(bytes).map_err(|e| {
         err(StatusCode::BAD_REQUEST, format!("请求体不是有效的 JSON（第 {} 行第 {} 列）：{e}", e.line(), e.column()))
     })

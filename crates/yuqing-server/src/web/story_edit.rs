@@ -16,6 +16,7 @@ use serde_json::json;
 use yuqing_store::story_edit::{EditKind, EditRecord};
 
 use crate::auth::CurrentUser;
+use crate::desk_api::{body, err};
 use crate::html::{esc, fmt_time};
 use crate::AppState;
 
@@ -52,15 +53,7 @@ pub fn may_edit(cu: &CurrentUser) -> bool {
 
 /// The pairs of a urlencoded form body, repeated names kept (checkboxes).
 fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
-    let decode = |s: &str| urlencoding::decode(&s.replace('+', " ")).map(|c| c.into_owned()).unwrap_or_default();
-    String::from_utf8_lossy(body)
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| match kv.split_once('=') {
-            Some((k, v)) => (decode(k), decode(v)),
-            None => (decode(kv), String::new()),
-        })
-        .collect()
+    form_urlencoded::parse(body).into_owned().collect()
 }
 
 fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
@@ -143,10 +136,6 @@ pub async fn split_form(State(state): State<AppState>, cu: CurrentUser, Path(id)
     }
 }
 
-fn api_err(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, Json(json!({"error": msg.into()}))).into_response()
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MergeRequest {
@@ -161,43 +150,37 @@ struct SplitRequest {
     reason: String,
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        api_err(StatusCode::BAD_REQUEST, format!("请求体不是有效的 JSON（第 {} 行第 {} 列）：{e}", e.line(), e.column()))
-    })
-}
-
 /// `POST /api/v1/stories/{id}/merge` `{"from": 12, "reason": "…"}`.
-pub async fn merge_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn merge_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> Response {
     let into = match story_id(&id) {
         Ok(i) => i,
-        Err(e) => return api_err(StatusCode::BAD_REQUEST, e),
+        Err(e) => return err(StatusCode::BAD_REQUEST, e),
     };
-    let req: MergeRequest = match json_body(&body) {
+    let req: MergeRequest = match body(&bytes) {
         Ok(r) => r,
         Err(r) => return r,
     };
     let actor = cu.user.name.clone();
     match run(&state, move |e| e.merge(into, req.from, &req.reason, &actor)).await {
         Ok(done) => Json(json!({"edit": done.edit, "story": done.story})).into_response(),
-        Err((status, m)) => api_err(status, m),
+        Err((status, m)) => err(status, m),
     }
 }
 
 /// `POST /api/v1/stories/{id}/split` `{"posts": [101, 102], "reason": "…"}`.
-pub async fn split_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn split_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> Response {
     let story = match story_id(&id) {
         Ok(i) => i,
-        Err(e) => return api_err(StatusCode::BAD_REQUEST, e),
+        Err(e) => return err(StatusCode::BAD_REQUEST, e),
     };
-    let req: SplitRequest = match json_body(&body) {
+    let req: SplitRequest = match body(&bytes) {
         Ok(r) => r,
         Err(r) => return r,
     };
     let actor = cu.user.name.clone();
     match run(&state, move |e| e.split(story, &req.posts, &req.reason, &actor)).await {
         Ok(done) => Json(json!({"edit": done.edit, "story": done.story})).into_response(),
-        Err((status, m)) => api_err(status, m),
+        Err((status, m)) => err(status, m),
     }
 }
 
