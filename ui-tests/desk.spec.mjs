@@ -176,6 +176,28 @@ try {
       assert.ok((await page.locator('svg').count()) > 0);
     });
     await shot(page, 'story');
+
+    // --- 专题: from the menu to a theme, its stories, and back from a story to its themes.
+    await page.locator('header a[href="/themes"]').click();
+    await check('the themes page lists the configured themes with counts', async () => {
+      const text = await page.locator('main').innerText();
+      assert.match(text, /疫情防控/);
+      assert.match(text, /复工复产/);
+      assert.ok((await page.locator('main a[href^="/themes/"]').count()) >= 4);
+    });
+    await shot(page, 'themes');
+    await page.locator('main a[href^="/themes/"]').first().click();
+    await check('a theme shows its daily posts and its stories, graded first', async () => {
+      const text = await page.locator('main').innerText();
+      assert.match(text, /每日命中帖文/);
+      assert.ok((await page.locator('main svg.chart').count()) === 1, 'the daily chart');
+      assert.ok((await page.locator('main table a[href^="/stories/"]').count()) >= 5, 'its stories');
+    });
+    await shot(page, 'theme');
+    await page.locator('main table a[href^="/stories/"]').first().click();
+    await check('the story names the themes it belongs to', async () => {
+      assert.match(await page.locator('main').innerText(), /专题：.*疫情防控/);
+    });
     assert.deepEqual(admin.errors, [], `no script errors on the admin's pages: ${admin.errors}`);
   }
 

@@ -96,3 +96,74 @@ pub fn sparkline(buckets: &[HeatBucket], width: u32, height: u32) -> String {
         points.join(" ")
     )
 }
+
+/// Posts per day as bars, from the first day to the last (days without posts are empty), at most
+/// the last 180 days.
+pub fn daily_bars(days: &[(chrono::NaiveDate, u64)], width: u32, height: u32) -> String {
+    let (Some(&(first, _)), Some(&(last, _))) = (days.first(), days.last()) else {
+        return String::new();
+    };
+    let first = first.max(last - chrono::Duration::days(179));
+    let n = ((last - first).num_days() + 1).clamp(1, 180) as usize;
+    let mut counts = vec![0u64; n];
+    for &(d, c) in days {
+        if let Ok(i) = usize::try_from((d - first).num_days()) {
+            if let Some(slot) = counts.get_mut(i) {
+                *slot = c;
+            }
+        }
+    }
+    let max = counts.iter().copied().max().unwrap_or(1).max(1) as f32;
+    let (pad_l, pad_b, pad_t) = (48.0, 22.0, 10.0);
+    let plot_w = width as f32 - pad_l - 10.0;
+    let plot_h = height as f32 - pad_b - pad_t;
+    let bw = plot_w / n as f32;
+    let mut s = String::new();
+    let _ = write!(s, "<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"每日帖文数\">");
+    let _ = write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\" fill=\"#667085\">{}</text>", pad_t + 8.0, max as u64);
+    let _ = write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\" fill=\"#667085\">0</text>", pad_t + plot_h);
+    for (i, &c) in counts.iter().enumerate() {
+        if c == 0 {
+            continue;
+        }
+        let h = c as f32 / max * plot_h;
+        let day = first + chrono::Duration::days(i as i64);
+        let _ = write!(
+            s,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"#84adea\"><title>{} 帖文 {c} 条</title></rect>",
+            pad_l + i as f32 * bw,
+            pad_t + plot_h - h,
+            (bw * 0.85).max(0.5),
+            day.format("%m-%d")
+        );
+    }
+    let y = pad_t + plot_h;
+    let _ = write!(s, "<line x1=\"{pad_l}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#98a2b3\"/>", pad_l + plot_w);
+    let _ = write!(s, "<text x=\"{pad_l}\" y=\"{}\" font-size=\"11\" fill=\"#667085\">{}</text>", height as f32 - 6.0, first.format("%m-%d"));
+    let _ = write!(
+        s,
+        "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"#667085\" text-anchor=\"end\">{}</text>",
+        pad_l + plot_w,
+        height as f32 - 6.0,
+        last.format("%m-%d")
+    );
+    s.push_str("</svg>");
+    s
+}
+
+#[cfg(test)]
+mod daily_tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn daily_bars_leave_quiet_days_empty_and_keep_at_most_180_days() {
+        let d = |m, day| NaiveDate::from_ymd_opt(2020, m, day).expect("date");
+        assert_eq!(daily_bars(&[], 600, 160), "");
+        let svg = daily_bars(&[(d(2, 9), 10), (d(2, 12), 5)], 600, 160);
+        assert_eq!(svg.matches("<rect").count(), 2);
+        assert!(svg.contains("02-09 帖文 10 条") && svg.contains("02-12 帖文 5 条") && svg.contains(">02-12</text>"));
+        let long = daily_bars(&[(d(1, 1), 1), (d(12, 31), 2)], 600, 160);
+        assert_eq!(long.matches("<rect").count(), 1, "the first day is more than 180 days before the last");
+    }
+}

@@ -111,7 +111,7 @@ pub fn page(title: &str, org: &str, banner: Option<&str>, body: &str) -> String 
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <title>{title} · yuqing 舆情</title>{css}</head><body>\
 <header><a class=\"brand\" href=\"/\">yuqing 舆情监测</a><span>{org}</span>\
-<a href=\"/\">总览</a><a href=\"/posts\">信息</a><a href=\"/stories\">舆情事件</a><a href=\"/incidents\">处置</a><a href=\"/alerts\">预警记录</a><a href=\"/reports\">报表</a><a href=\"/rules\">监测规则</a><a href=\"/sources\">信息源</a><a href=\"/duty\">值班</a><a href=\"/system\">系统</a><a href=\"/logout\">退出</a>\
+<a href=\"/\">总览</a><a href=\"/posts\">信息</a><a href=\"/stories\">舆情事件</a><a href=\"/themes\">专题</a><a href=\"/incidents\">处置</a><a href=\"/alerts\">预警记录</a><a href=\"/reports\">报表</a><a href=\"/rules\">监测规则</a><a href=\"/sources\">信息源</a><a href=\"/duty\">值班</a><a href=\"/system\">系统</a><a href=\"/logout\">退出</a>\
 <form action=\"/search\" method=\"get\"><input name=\"q\" placeholder=\"全文检索帖文\" aria-label=\"全文检索\"></form></header>\
 <main>{banner}{body}</main></body></html>",
         title = esc(title),

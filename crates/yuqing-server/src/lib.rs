@@ -62,6 +62,8 @@ pub struct AppState {
     pub departments: Vec<String>,
     /// The configured watch rules (for the 监测规则 page).
     pub rules: Arc<Vec<yuqing_store::rules::ConfiguredRule>>,
+    /// The configured themes (专题, `[[themes]]`).
+    pub themes: Arc<Vec<yuqing_store::themes::ThemeDef>>,
     /// Sign-in settings (sessions, lock-out, cookies).
     pub auth: Arc<AuthConfig>,
     /// Reports: configuration, recipients and links (`[reports]`).
@@ -87,7 +89,7 @@ impl AppState {
 
     /// State on a data directory shared with a writer (the pipeline ingesting collected posts).
     pub fn shared(data: Arc<Mutex<DataDir>>, org_name: String, banner: Option<String>) -> AppState {
-        AppState { data, org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()), ingest: None, backtest: None, reports: Arc::default(), sources: Arc::default(), sign_in: Arc::default(), story_editor: None }
+        AppState { data, org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), themes: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()), ingest: None, backtest: None, reports: Arc::default(), sources: Arc::default(), sign_in: Arc::default(), story_editor: None }
     }
 }
 
@@ -124,6 +126,8 @@ pub fn router(state: AppState) -> Router {
         .route("/stories/{id}", get(pages::story))
         .route("/stories/{id}/merge", post(web::story_edit::merge_form))
         .route("/stories/{id}/split", post(web::story_edit::split_form))
+        .route("/themes", get(web::themes_page::themes_page))
+        .route("/themes/{name}", get(web::themes_page::theme_page))
         .route("/search", get(pages::search))
         .route("/alerts", get(pages::alerts))
         .route("/reports", get(reports::pages::index))
@@ -140,6 +144,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/stories/{id}", get(api::story))
         .route("/api/v1/stories/{id}/merge", post(web::story_edit::merge_api))
         .route("/api/v1/stories/{id}/split", post(web::story_edit::split_api))
+        .route("/api/v1/themes", get(web::themes_page::themes_api))
+        .route("/api/v1/themes/{name}", get(web::themes_page::theme_api))
         .route("/api/v1/search", get(api::search))
         .route("/api/v1/alerts", get(api::alerts))
         .route("/api/v1/alerts/{id}/ack", post(desk_api::ack_alert))

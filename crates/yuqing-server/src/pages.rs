@@ -148,6 +148,7 @@ pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, 
         Ok(p) => p,
         Err(e) => return error_page(&state, StatusCode::BAD_REQUEST, &e),
     };
+    let theme_defs = state.themes.clone();
     let result = with_data(&state, move |d| {
         let Some(story) = d.store.story(id).map_err(|e| e.to_string())? else {
             // A story merged into another by hand: its links lead there.
@@ -159,10 +160,11 @@ pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, 
         let alerts = d.store.story_alerts(id).map_err(|e| e.to_string())?;
         let brief = yuqing_store::brief::story_brief(&d.store, d.fts.segmenter(), id).map_err(|e| e.to_string())?;
         let edits = yuqing_store::story_edit::edits_of(d.store.connection(), id).map_err(|e| e.to_string())?;
-        Ok(Ok((story, heat, posts, alerts, brief, edits)))
+        let themes = yuqing_store::themes::of_story(d.store.connection(), &theme_defs, &story).map_err(|e| e.to_string())?;
+        Ok(Ok((story, heat, posts, alerts, brief, edits, themes)))
     })
     .await;
-    let (s, heat, posts, alerts, brief, edits) = match result {
+    let (s, heat, posts, alerts, brief, edits, themes) = match result {
         Ok(Ok(r)) => r,
         Ok(Err(Some(into))) => return axum::response::Redirect::to(&format!("/stories/{into}?merged={id}")).into_response(),
         Ok(Err(None)) => return error_page(&state, StatusCode::NOT_FOUND, &format!("舆情事件 {id} 不存在")),
@@ -213,6 +215,7 @@ pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, 
         let hits: Vec<String> = s.rule_hits.iter().map(|(r, n)| format!("{}（{} 条）", esc(r), n)).collect();
         b.push_str(&format!("<p>命中规则：{}</p>", hits.join("、")));
     }
+    b.push_str(&crate::web::themes_page::story_line(&themes));
     if !s.topics.is_empty() {
         let t: Vec<String> = s.topics.iter().map(|(t, n)| format!("{}（{}）", esc(t), n)).collect();
         b.push_str(&format!("<p>领域：{}</p>", t.join("、")));

@@ -141,6 +141,7 @@ impl World {
                 })
                 .collect(),
             closed: vec![],
+            themes: vec![],
         };
         data.store.write(&batch).unwrap();
         let c = data.store.connection();

@@ -126,6 +126,7 @@ impl Desk {
                 stories: vec![story],
                 alerts: vec![],
                 closed: vec![],
+                themes: vec![],
             })
             .unwrap();
         data.catch_up_index().unwrap();

@@ -438,4 +438,27 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX story_edits_story ON story_edits(story_id);
     CREATE INDEX story_edits_other ON story_edits(other_id);
     "#,
+    // 11: themes (专题) above stories: which posts match which configured theme, and per theme and
+    // story how many of the story's posts match; derived from the posts and the configured
+    // expressions, rebuilt when `theme_state.fingerprint` no longer matches the configuration.
+    r#"
+    CREATE TABLE theme_posts (
+        theme TEXT NOT NULL,
+        post_id INTEGER NOT NULL,
+        PRIMARY KEY (theme, post_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE theme_stories (
+        theme TEXT NOT NULL,
+        story_id INTEGER NOT NULL,
+        matched INTEGER NOT NULL,
+        PRIMARY KEY (theme, story_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX theme_stories_story ON theme_stories(story_id);
+    CREATE TABLE theme_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        fingerprint TEXT NOT NULL,
+        built_at INTEGER NOT NULL,
+        posts INTEGER NOT NULL
+    );
+    "#,
 ];

@@ -88,6 +88,8 @@ pub struct WriteBatch {
     pub alerts: Vec<NewAlert>,
     /// Stories closed for inactivity.
     pub closed: Vec<i64>,
+    /// The batch's posts that match a configured theme (专题).
+    pub themes: Vec<crate::themes::ThemePost>,
 }
 
 /// What rebuilding a story's running state needs of each of its posts.

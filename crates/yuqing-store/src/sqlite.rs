@@ -44,7 +44,7 @@ const POST_COLUMNS: &str = "id, story_id, dedup_key, content_hash, duplicate_of,
     published_at, published_offset, time_estimated, ingested_at, tier, reads, comments, reposts, likes, simhash, \
     sentiment, sentiment_score, topics, hits, severe_words, keywords, join_reason";
 
-const STORY_COLUMNS: &str = "id, status, title, keywords, first_at, last_at, grade, reasons, manual_grade, manual_reason, \
+pub(crate) const STORY_COLUMNS: &str = "id, status, title, keywords, first_at, last_at, grade, reasons, manual_grade, manual_reason, \
     posts, sites, max_tier, interactions, negative_share, rule_hits, topics, severe_words, centroid, updated_at, index_terms";
 
 fn post_from_row(row: &Row<'_>) -> rusqlite::Result<Result<PostRecord>> {
@@ -112,7 +112,7 @@ fn post_from_row(row: &Row<'_>) -> rusqlite::Result<Result<PostRecord>> {
     })())
 }
 
-fn story_from_row(row: &Row<'_>) -> rusqlite::Result<Result<StoryRecord>> {
+pub(crate) fn story_from_row(row: &Row<'_>) -> rusqlite::Result<Result<StoryRecord>> {
     let id: i64 = row.get(0)?;
     let status: String = row.get(1)?;
     let title: String = row.get(2)?;
@@ -420,6 +420,7 @@ impl Store for SqliteStore {
             }
             upsert_stories(&tx, &batch.stories)?;
             insert_alerts(&tx, &batch.alerts)?;
+            crate::themes::add_posts(&tx, &batch.themes)?;
             let mut close = tx.prepare_cached("UPDATE stories SET status = 'Closed' WHERE id = ?1")?;
             for id in &batch.closed {
                 close.execute([id])?;

@@ -122,6 +122,7 @@ pub fn apply(store: &mut SqliteStore, edit: &StoryEdit, records: &[StoryRecord],
         }
     };
     let (moved, other_title, other_keywords) = other;
+    crate::themes::recount(&tx, &[edit.story, edit.other])?;
     upsert_stories(&tx, records)?;
     insert_alerts(&tx, alerts)?;
     tx.execute(
@@ -272,6 +273,7 @@ mod tests {
             stories: vec![story(1, "甲", 2), story(2, "乙", 2)],
             alerts: vec![NewAlert { story_id: 2, from: None, to: Grade::IV, reasons: vec![], at: at(2) }],
             closed: vec![],
+            themes: vec![],
         };
         store.write(&batch).expect("write");
         store

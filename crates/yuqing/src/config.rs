@@ -13,6 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use yuqing_core::{AssemblyConfig, GradePolicy};
 use yuqing_store::rules::{ConfiguredRule, RuleEdit};
+use yuqing_store::themes::ThemeDef;
 use yuqing_text::rules::RuleDef;
 use yuqing_text::topics::{default_lexicons, TopicLexicon};
 use yuqing_text::AnalyzerConfig;
@@ -61,6 +62,18 @@ pub struct WatchRule {
     pub department: Option<String>,
 }
 
+/// `[[themes]]`: a 专题 above stories.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTheme {
+    pub name: Spanned<String>,
+    pub expr: Spanned<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub min_share: Option<Spanned<f64>>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Topics {
@@ -101,6 +114,8 @@ struct RawConfig {
     #[serde(default)]
     rules: Vec<WatchRule>,
     #[serde(default)]
+    themes: Vec<RawTheme>,
+    #[serde(default)]
     topics: Topics,
     #[serde(default)]
     grading: GradePolicy,
@@ -132,6 +147,8 @@ pub struct Config {
     pub organization: Organization,
     pub departments: Vec<Department>,
     pub rules: Vec<RuleDef>,
+    /// 专题: long-running themes above stories (`[[themes]]`).
+    pub themes: Vec<ThemeDef>,
     pub topics: Vec<TopicLexicon>,
     pub grading: GradePolicy,
     pub assembly: AssemblyConfig,
@@ -255,6 +272,29 @@ impl Config {
                 return Err(at(r.name.span().start, format!("监测规则名称“{}”重复", def.name)));
             }
             rules.push(def);
+        }
+        let mut themes: Vec<ThemeDef> = Vec::new();
+        for t in &raw.themes {
+            let name = t.name.get_ref().trim().to_string();
+            if name.is_empty() || name.chars().count() > 40 {
+                return Err(at(t.name.span().start, "专题名称不能为空，且不超过 40 个字".into()));
+            }
+            if themes.iter().any(|x| x.name == name) {
+                return Err(at(t.name.span().start, format!("专题名称“{name}”重复")));
+            }
+            let expr = t.expr.get_ref().clone();
+            if let Err(e) = yuqing_text::rules::parse(&expr) {
+                let start = t.expr.span().start + 1;
+                let inner = src.get(start..).unwrap_or("");
+                let byte = inner.char_indices().nth(e.position).map_or(inner.len(), |(b, _)| b);
+                return Err(at(start + byte, format!("专题“{name}”的表达式有误：{}", e.message)));
+            }
+            let min_share = match &t.min_share {
+                None => yuqing_store::themes::DEFAULT_MIN_SHARE,
+                Some(s) if *s.get_ref() > 0.0 && *s.get_ref() <= 1.0 => *s.get_ref(),
+                Some(s) => return Err(at(s.span().start, format!("专题“{name}”的 min_share 应大于 0 且不超过 1"))),
+            };
+            themes.push(ThemeDef { name, expr, description: t.description.trim().to_string(), min_share });
         }
         let mut topics = if raw.topics.keep_defaults { default_lexicons() } else { Vec::new() };
         for lex in raw.topics.lexicons {
@@ -385,6 +425,7 @@ impl Config {
             organization: raw.organization,
             departments: raw.departments,
             rules,
+            themes,
             topics,
             grading: raw.grading,
             assembly: raw.assembly,
@@ -568,6 +609,20 @@ mod tests {
         let src = "[[rules]]\nname = \"医疗\"\nexpr = \"(医院 & 纠纷\"\n";
         let err = parse(src).unwrap_err().to_string();
         assert!(err.contains("第 3 行") && err.contains("医疗"), "{err}");
+    }
+
+    #[test]
+    fn themes_are_checked_where_they_are_written() {
+        let c = parse("[[themes]]\nname = \"新冠疫情\"\nexpr = \"肺炎 | 新冠\"\ndescription = \"疫情相关\"\n\n[[themes]]\nname = \"复工\"\nexpr = \"复工\"\nmin_share = 0.5\n").unwrap();
+        assert_eq!(c.themes.len(), 2);
+        assert_eq!((c.themes[0].min_share, c.themes[0].description.as_str()), (0.3, "疫情相关"));
+        assert_eq!(c.themes[1].min_share, 0.5);
+        let bad = parse("[[themes]]\nname = \"复工\"\nexpr = \"复工 &\"\n").unwrap_err().to_string();
+        assert!(bad.contains("第 3 行") && bad.contains("专题“复工”"), "{bad}");
+        let twice = parse("[[themes]]\nname = \"a\"\nexpr = \"b\"\n[[themes]]\nname = \"a\"\nexpr = \"c\"\n").unwrap_err().to_string();
+        assert!(twice.contains("第 5 行") && twice.contains("重复"), "{twice}");
+        let share = parse("[[themes]]\nname = \"a\"\nexpr = \"b\"\nmin_share = 0\n").unwrap_err().to_string();
+        assert!(share.contains("第 4 行") && share.contains("min_share"), "{share}");
     }
 
     #[test]

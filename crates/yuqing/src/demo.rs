@@ -182,6 +182,7 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     state.desk = desk.clone();
     state.departments = departments;
     state.rules = Arc::new(config.configured_rules.clone());
+    state.themes = Arc::new(config.themes.clone());
     state.auth = Arc::new(config.auth.clone());
     state.reports = Arc::new(report_jobs);
     state.sources = infos;

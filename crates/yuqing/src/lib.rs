@@ -16,4 +16,5 @@ pub mod live;
 pub mod pipeline;
 pub mod report_cli;
 pub mod sources_cli;
+pub mod themes;
 pub mod train;

@@ -63,6 +63,21 @@ enum Command {
         #[arg(long, default_value = "grade")]
         order: String,
     },
+    /// 专题：不给名称时列出所有专题及其事件数；给名称时列出该专题的事件（级别高的在前）
+    Themes {
+        /// 专题名称
+        name: Option<String>,
+        /// 只列出至少这么多条帖文的事件
+        #[arg(long, default_value_t = 3)]
+        min_posts: u64,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// 排序：grade（级别）、recent（最近活跃）
+        #[arg(long, default_value = "grade")]
+        order: String,
+    },
     /// 查看一个舆情事件：级别、定级依据、热度、帖文
     Story {
         id: i64,
@@ -482,6 +497,54 @@ fn run(cli: Cli) -> Result<()> {
                     if s.status == StoryStatus::Open { "开放" } else { "已关闭" },
                     s.reasons.first().map(|r| r.detail.as_str()).unwrap_or("未命中监测规则")
                 );
+            }
+            Ok(())
+        }
+        Command::Themes { name, min_posts, limit, offset, order } => {
+            let config = load_config(&cli)?;
+            let pipeline = Pipeline::open(&cli.data_dir, config)?;
+            let defs = pipeline.config().themes.clone();
+            let data = pipeline.data();
+            let conn = data.store.connection();
+            let Some(name) = name else {
+                let summaries = yuqing_store::themes::summaries(conn, &defs, *min_posts)?;
+                if cli.json {
+                    return print_json(&json!({"min_posts": min_posts, "themes": summaries}));
+                }
+                if summaries.is_empty() {
+                    println!("尚未配置专题（在配置文件中加入 [[themes]]，见 docs/yuqing.example.toml）。");
+                }
+                for s in &summaries {
+                    println!(
+                        "{}  事件 {}（≥ {} 条帖文），已定级 {}，命中帖文 {}{}",
+                        s.name,
+                        s.stories,
+                        min_posts,
+                        s.graded,
+                        s.posts,
+                        s.last_at.map(|t| format!("，最近 {}", t.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M"))).unwrap_or_default()
+                    );
+                }
+                return Ok(());
+            };
+            let Some(def) = defs.iter().find(|d| &d.name == name) else {
+                let known: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
+                bail!("专题“{name}”不存在；已配置的专题：{}", if known.is_empty() { "无".to_string() } else { known.join("、") });
+            };
+            let order = match order.as_str() {
+                "grade" => yuqing_store::themes::ThemeOrder::Grade,
+                "recent" => yuqing_store::themes::ThemeOrder::Recent,
+                other => bail!("未知的排序方式“{other}”，可用 grade、recent"),
+            };
+            let page = yuqing_store::themes::stories(conn, def, (*min_posts).max(1), order, *limit, *offset)?;
+            if cli.json {
+                return print_json(&json!({"theme": def, "total": page.total, "stories": page.items}));
+            }
+            println!("专题“{}”：共 {} 个事件（≥ {} 条帖文）", def.name, page.total, min_posts);
+            for t in &page.items {
+                let s = &t.story;
+                let grade = s.grade.map_or("未定级".to_string(), |g| format!("{}级 {}", g.as_str(), g.label_zh()));
+                println!("#{:<6} [{}] {}  帖文 {}（命中 {}），负面 {:.0}%", s.id, grade, s.title, s.posts, t.matched, s.negative_share * 100.0);
             }
             Ok(())
         }

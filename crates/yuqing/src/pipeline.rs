@@ -18,11 +18,13 @@ use yuqing_core::{
     Assembler, Grade, JoinReason, PostFacts, PostInput, Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
 };
 use yuqing_store::story_edit::{self, EditKind, StoryEdit};
+use yuqing_store::themes::ThemePost;
 use yuqing_store::{DataDir, IndexWords, NewAlert, PostRecord, RestorePost, SqliteStore, Store, StoreError, StoryRecord, WriteBatch};
 use yuqing_text::dedup::{fnv1a, site_key};
 use yuqing_text::{headline, matching_form, Analysis, Analyzer, AnalyzerError};
 
 use crate::config::Config;
+use crate::themes::Themes;
 
 /// Posts analyzed and written per transaction.
 pub const BATCH: usize = 8192;
@@ -33,6 +35,8 @@ pub enum PipelineError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Analyzer(#[from] AnalyzerError),
+    #[error("专题表达式有误：{0}")]
+    Theme(#[from] yuqing_text::rules::RuleError),
     #[error("舆情事件 {0} 不存在")]
     NoSuchStory(i64),
     #[error("入库线程意外终止")]
@@ -172,6 +176,8 @@ pub struct Pipeline {
     /// `yuqing_store::rules::version` when the rules in force were loaded.
     rules_version: i64,
     analyzer: Arc<Analyzer>,
+    /// The configured 专题, compiled.
+    themes: Arc<Themes>,
     assembler: Assembler,
     trackers: HashMap<i64, StoryTracker>,
     meta: HashMap<i64, StoryMeta>,
@@ -215,16 +221,21 @@ pub fn dedup_key(post: &PostInput, content_hash: u64) -> u64 {
     }
 }
 
-/// A post's analysis and its full-text words, both made in the parallel stage.
-type Analyzed = (Analysis, IndexWords);
+/// A post's analysis, its full-text words and its themes (专题), all made in the parallel stage.
+type Analyzed = (Analysis, IndexWords, Vec<String>);
 
-fn analyze_batch(analyzer: &Analyzer, batch: &[(usize, PostInput)]) -> Vec<Analyzed> {
+fn analyze_batch(analyzer: &Analyzer, themes: &Themes, batch: &[(usize, PostInput)]) -> Vec<Analyzed> {
     batch
         .par_iter()
         .map(|(_, p)| {
             let a = analyzer.analyze(p.title_str(), p.text_str(), p.source_str());
             let words = IndexWords::of(&a, analyzer.segmenter());
-            (a, words)
+            let themes = if themes.is_empty() {
+                Vec::new()
+            } else {
+                themes.of(&a.title.matching, &a.text.matching, &matching_form(p.source_str().trim()))
+            };
+            (a, words, themes)
         })
         .collect()
 }
@@ -351,7 +362,9 @@ impl Pipeline {
         let base_config = config.clone();
         let config = config.with_rule_edits(&edits);
         let analyzer = Arc::new(Analyzer::new(&config.analyzer_config())?);
+        let themes = Arc::new(Themes::compile(&config.themes)?);
         let data = DataDir::open(data_dir, analyzer.segmenter_arc())?;
+        crate::themes::ensure_built(&data, &themes, Utc::now())?;
         let Resumed { assembler, trackers, meta, next_post_id } = resume(&data, &config, &analyzer)?;
         tracing::info!(open_stories = assembler.open_count(), next_post_id, "pipeline resumed");
         Ok(Pipeline {
@@ -359,6 +372,7 @@ impl Pipeline {
             base_config,
             rules_version,
             analyzer,
+            themes,
             assembler,
             trackers,
             meta,
@@ -426,6 +440,7 @@ impl Pipeline {
             return Ok(report);
         }
         let analyzer = self.analyzer.clone();
+        let themes = self.themes.clone();
         let mut writer = match self.writer.take() {
             Some(w) => w,
             None => {
@@ -442,7 +457,7 @@ impl Pipeline {
                     if batch.is_empty() {
                         break;
                     }
-                    let analyzed = analyze_batch(&analyzer, &batch);
+                    let analyzed = analyze_batch(&analyzer, &themes, &batch);
                     // The receiver is gone when a batch failed: stop.
                     if tx.send((batch, analyzed)).is_err() {
                         break;
@@ -535,14 +550,14 @@ impl Pipeline {
         in_flight: &InFlight,
     ) -> Result<(IngestReport, WriteBatch, InFlight), PipelineError> {
         let mut report = IngestReport { read: posts.len(), ..Default::default() };
-        let keys: Vec<u64> = posts.iter().zip(&analyses).map(|((_, p), (a, _))| dedup_key(p, a.content_hash)).collect();
+        let keys: Vec<u64> = posts.iter().zip(&analyses).map(|((_, p), (a, _, _))| dedup_key(p, a.content_hash)).collect();
         let shared = self.data.clone();
         let mut data = lock(&shared);
         let known = data.store.known_dedup_keys(&keys)?;
         // The first stored post of each content hash, looked up for the whole batch at once (nothing
         // of this batch is stored before its end, so the answers are what per-post lookups gave);
         // the batch still being written answers for what it holds.
-        let mut hashes: Vec<u64> = analyses.iter().map(|(a, _)| a.content_hash).collect();
+        let mut hashes: Vec<u64> = analyses.iter().map(|(a, _, _)| a.content_hash).collect();
         hashes.sort_unstable();
         hashes.dedup();
         let stored_content = data.store.first_with_contents(&hashes)?;
@@ -552,7 +567,7 @@ impl Pipeline {
         let mut batch_content: HashMap<u64, i64> = HashMap::new();
         let mut touched: BTreeSet<i64> = BTreeSet::new();
         let policy = &self.config.grading;
-        for (((line, post), (analysis, words)), key) in posts.into_iter().zip(analyses).zip(keys) {
+        for (((line, post), (analysis, words, themes)), key) in posts.into_iter().zip(analyses).zip(keys) {
             if let Some(first) = known.get(&key).or_else(|| in_flight.keys.get(&key)).or_else(|| batch_keys.get(&key)) {
                 report.duplicates += 1;
                 report.duplicate_ids.push((line, *first));
@@ -636,6 +651,7 @@ impl Pipeline {
                 }
             }
             report.stored_ids.push((line, id));
+            batch.themes.extend(themes.into_iter().map(|theme| ThemePost { theme, post: id, story: assignment.story }));
             batch.posts.push(PostRecord {
                 id,
                 story_id: assignment.story,

@@ -98,6 +98,7 @@ pub fn world(dir: &Path) -> (SqliteStore, i64) {
         ],
         alerts: vec![],
         closed: vec![],
+        themes: vec![],
     };
     st.write(&batch).unwrap();
     let conn = st.connection();

@@ -9,6 +9,7 @@ pub mod posts_page;
 pub mod rules_page;
 pub mod sources_page;
 pub mod story_edit;
+pub mod themes_page;
 
 use std::collections::HashMap;
 use std::convert::Infallible;

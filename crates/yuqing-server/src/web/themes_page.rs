@@ -1,0 +1,279 @@
+//! 专题: the configured themes and, for each, the stories it holds (page and JSON API). A theme is a
+//! long-running subject (新冠疫情, 复工复产) above stories; grades, alerts and incidents stay with
+//! the stories, so a theme page is for reading, not for acting.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::json;
+use yuqing_core::StoryStatus;
+use yuqing_store::story_heat;
+use yuqing_store::themes::{self, ThemeDef, ThemeOrder, ThemeStory, ThemeSummary};
+
+use crate::chart::{daily_bars, sparkline};
+use crate::desk_api::err;
+use crate::html::{esc, fmt_time, grade_badge, page};
+use crate::pages::with_data;
+use crate::{paging, AppState};
+
+/// Stories of fewer posts are left out of a theme's list unless asked for (`all=1`): a theme holds
+/// thousands of single posts.
+pub const MIN_POSTS: u64 = 3;
+const PAGE_SIZE: usize = 30;
+
+/// What is percent-encoded in a theme name placed in a path: everything but letters and digits
+/// (Chinese characters are encoded as UTF-8 bytes).
+const PATH: &AsciiSet = NON_ALPHANUMERIC;
+
+/// The link to a theme's page.
+pub fn theme_href(name: &str) -> String {
+    format!("/themes/{}", utf8_percent_encode(name, PATH))
+}
+
+fn find<'a>(defs: &'a [ThemeDef], name: &str) -> Option<&'a ThemeDef> {
+    defs.iter().find(|d| d.name == name)
+}
+
+fn html_error(state: &AppState, status: StatusCode, msg: &str) -> Response {
+    (status, Html(page("出错了", &state.org_name, state.banner.as_deref(), &format!("<h2>{}</h2>", esc(msg))))).into_response()
+}
+
+/// Storage errors are logged for the operator; the person sees a plain message.
+fn internal(e: impl std::fmt::Display) -> String {
+    tracing::error!(error = %e, "theme query failed");
+    "读取专题数据时出错，请稍后重试".to_string()
+}
+
+fn order_of(q: &HashMap<String, String>) -> Result<ThemeOrder, String> {
+    match q.get("order").map(String::as_str) {
+        None | Some("") | Some("grade") => Ok(ThemeOrder::Grade),
+        Some("recent") => Ok(ThemeOrder::Recent),
+        Some(o) => Err(format!("未知的排序方式“{o}”，可用 grade、recent")),
+    }
+}
+
+/// `/themes`: every configured theme with its counts.
+pub async fn themes_page(State(state): State<AppState>) -> Response {
+    let defs = state.themes.clone();
+    let result = with_data(&state, move |d| themes::summaries(d.store.connection(), &defs, MIN_POSTS).map_err(internal)).await;
+    let summaries = match result {
+        Ok(s) => s,
+        Err(e) => return html_error(&state, StatusCode::INTERNAL_SERVER_ERROR, &e),
+    };
+    let mut b = String::from("<h2>专题</h2>");
+    b.push_str(
+        "<p class=\"muted\">专题是长期关注的主题（如疫情防控、复工复产），由多个舆情事件组成。事件中至少有设定比例的帖文命中专题表达式，\
+         即归入该专题；一个事件可属于多个专题。定级、预警与处置仍针对具体事件。</p>",
+    );
+    if summaries.is_empty() {
+        b.push_str(
+            "<p class=\"muted\">尚未配置专题。在配置文件中加入：</p><pre>[[themes]]\nname = \"复工复产\"\nexpr = '复工 | 复产 | 返岗'\n\
+             description = \"企业复工、员工返岗与防疫\"</pre><p class=\"muted\">修改后重启服务，已入库的帖文会按新的专题重新归类。</p>",
+        );
+    } else {
+        b.push_str(&format!(
+            "<table><thead><tr><th>专题</th><th>事件（≥ {MIN_POSTS} 条帖文）</th><th>已定级事件</th><th>命中帖文</th><th>最近</th></tr></thead><tbody>"
+        ));
+        for s in &summaries {
+            b.push_str(&format!(
+                "<tr><td><a href=\"{}\">{}</a><div class=\"muted\">{}</div><div class=\"reason\"><code>{}</code></div></td>\
+                 <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"muted\">{}</td></tr>",
+                theme_href(&s.name),
+                esc(&s.name),
+                esc(&s.description),
+                esc(&s.expr),
+                s.stories,
+                s.graded,
+                s.posts,
+                s.last_at.map(|t| fmt_time(&t)).unwrap_or_else(|| "—".into())
+            ));
+        }
+        b.push_str("</tbody></table>");
+    }
+    Html(page("专题", &state.org_name, state.banner.as_deref(), &b)).into_response()
+}
+
+/// What a theme's page shows.
+struct ThemeView {
+    summary: ThemeSummary,
+    stories: Vec<(ThemeStory, Vec<yuqing_core::HeatBucket>)>,
+    total: u64,
+    daily: Vec<(chrono::NaiveDate, u64)>,
+}
+
+/// `/themes/{name}`: a theme's daily posts and its stories, highest grade first (or latest).
+pub async fn theme_page(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let Some(def) = find(&state.themes, &name).cloned() else {
+        return html_error(&state, StatusCode::NOT_FOUND, &format!("专题“{name}”不存在（专题在配置文件的 [[themes]] 中设置）"));
+    };
+    let page_no = match paging::page(&q, "page", PAGE_SIZE) {
+        Ok(p) => p,
+        Err(e) => return html_error(&state, StatusCode::BAD_REQUEST, &e),
+    };
+    let order = match order_of(&q) {
+        Ok(o) => o,
+        Err(e) => return html_error(&state, StatusCode::BAD_REQUEST, &e),
+    };
+    let all = q.get("all").is_some_and(|v| v == "1");
+    let min_posts = if all { 1 } else { MIN_POSTS };
+    let d2 = def.clone();
+    let result = with_data(&state, move |d| {
+        let conn = d.store.connection();
+        let summary = themes::summaries(conn, std::slice::from_ref(&d2), MIN_POSTS).map_err(internal)?;
+        let summary = summary.into_iter().next().ok_or_else(|| internal("no summary"))?;
+        let page = themes::stories(conn, &d2, min_posts, order, PAGE_SIZE, paging::offset_of(page_no, PAGE_SIZE)).map_err(internal)?;
+        let mut stories = Vec::with_capacity(page.items.len());
+        for s in page.items {
+            let heat = story_heat(&d.store, s.story.id).map_err(internal)?;
+            stories.push((s, heat));
+        }
+        let daily = themes::daily(conn, &d2.name).map_err(internal)?;
+        Ok(ThemeView { summary, stories, total: page.total, daily })
+    })
+    .await;
+    let view = match result {
+        Ok(v) => v,
+        Err(e) => return html_error(&state, StatusCode::INTERNAL_SERVER_ERROR, &e),
+    };
+    let href = theme_href(&def.name);
+    let mut b = format!("<p class=\"muted\"><a href=\"/themes\">专题</a> › {}</p><h2>{}</h2>", esc(&def.name), esc(&def.name));
+    if !def.description.is_empty() {
+        b.push_str(&format!("<p>{}</p>", esc(&def.description)));
+    }
+    b.push_str(&format!(
+        "<p class=\"muted\">表达式 <code>{}</code> · 事件中至少 {:.0}% 的帖文命中即归入本专题</p>",
+        esc(&def.expr),
+        def.min_share * 100.0
+    ));
+    let s = &view.summary;
+    b.push_str("<div class=\"cards\">");
+    b.push_str(&format!("<div class=\"card\"><b>{}</b><span>事件（≥ {MIN_POSTS} 条帖文）</span></div>", s.stories));
+    b.push_str(&format!("<div class=\"card\"><b>{}</b><span>已定级事件</span></div>", s.graded));
+    b.push_str(&format!("<div class=\"card\"><b>{}</b><span>命中帖文</span></div>", s.posts));
+    if let Some(t) = s.last_at {
+        b.push_str(&format!("<div class=\"card\"><b class=\"sm\">{}</b><span>最近帖文</span></div>", fmt_time(&t)));
+    }
+    b.push_str("</div>");
+    if !view.daily.is_empty() {
+        b.push_str("<h3>每日命中帖文</h3>");
+        b.push_str(&daily_bars(&view.daily, 1100, 180));
+    }
+    let tab = |label: &str, on: bool, link: String| if on { format!("<b>{label}</b>") } else { format!("<a href=\"{link}\">{label}</a>") };
+    let all_q = if all { "&all=1" } else { "" };
+    let order_q = if order == ThemeOrder::Recent { "&order=recent" } else { "" };
+    b.push_str(&format!(
+        "<h3>事件</h3><p class=\"tabs\">{}　{}　｜　{}　{}</p>",
+        tab("按级别", order == ThemeOrder::Grade, format!("{href}?x=1{all_q}")),
+        tab("按最近", order == ThemeOrder::Recent, format!("{href}?order=recent{all_q}")),
+        tab(&format!("≥ {MIN_POSTS} 条帖文"), !all, format!("{href}?x=1{order_q}")),
+        tab("全部（含单条）", all, format!("{href}?all=1{order_q}")),
+    ));
+    if view.stories.is_empty() {
+        b.push_str("<p class=\"muted\">本专题暂无事件。</p>");
+    } else {
+        b.push_str("<table><thead><tr><th>级别</th><th>事件</th><th>帖文（命中）</th><th>负面</th><th>热度走势</th><th>时间</th></tr></thead><tbody>");
+        for (t, heat) in &view.stories {
+            let st = &t.story;
+            b.push_str(&format!(
+                "<tr><td>{}</td><td><a href=\"/stories/{}\">{}</a>{}<div class=\"muted\">{}</div></td><td class=\"num\">{}（{}）</td>\
+                 <td class=\"num\">{:.0}%</td><td>{}</td><td class=\"muted\">{} 至 {}</td></tr>",
+                grade_badge(st.grade),
+                st.id,
+                esc(&st.title),
+                if st.status == StoryStatus::Closed { " <span class=\"muted\">（已关闭）</span>" } else { "" },
+                esc(&st.keywords.join(" · ")),
+                st.posts,
+                t.matched,
+                st.negative_share * 100.0,
+                sparkline(heat, 120, 28),
+                fmt_time(&st.first_at),
+                fmt_time(&st.last_at)
+            ));
+        }
+        b.push_str("</tbody></table>");
+        b.push_str(&pager(&format!("{href}?{}", if all { "all=1&" } else { "" }), order_q, page_no, view.total));
+    }
+    Html(page(&format!("专题：{}", def.name), &state.org_name, state.banner.as_deref(), &b)).into_response()
+}
+
+fn pager(base: &str, order_q: &str, page_no: usize, total: u64) -> String {
+    let pages = (total as usize).div_ceil(PAGE_SIZE).clamp(1, paging::last_page(PAGE_SIZE, paging::MAX_OFFSET));
+    let mut s = String::from("<div class=\"pager\">");
+    if page_no > 1 {
+        s.push_str(&format!("<a href=\"{base}page={}{order_q}\">上一页</a>", page_no - 1));
+    }
+    s.push_str(&format!("<span class=\"muted\">第 {page_no} / {pages} 页，共 {total} 个事件</span>"));
+    if page_no < pages {
+        s.push_str(&format!("<a href=\"{base}page={}{order_q}\">下一页</a>", page_no + 1));
+    }
+    s.push_str("</div>");
+    s
+}
+
+/// `GET /api/v1/themes`: every configured theme with its counts.
+pub async fn themes_api(State(state): State<AppState>) -> Response {
+    let defs = state.themes.clone();
+    match with_data(&state, move |d| themes::summaries(d.store.connection(), &defs, MIN_POSTS).map_err(internal)).await {
+        Ok(s) => Json(json!({"min_posts": MIN_POSTS, "themes": s})).into_response(),
+        Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+/// `GET /api/v1/themes/{name}`: a theme, its posts per day and a page of its stories.
+pub async fn theme_api(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let Some(def) = find(&state.themes, &name).cloned() else {
+        return err(StatusCode::NOT_FOUND, format!("专题“{name}”不存在"));
+    };
+    let (limit, offset) = match paging::window(&q, 50, 500) {
+        Ok(w) => w,
+        Err(e) => return err(StatusCode::BAD_REQUEST, e),
+    };
+    let order = match order_of(&q) {
+        Ok(o) => o,
+        Err(e) => return err(StatusCode::BAD_REQUEST, e),
+    };
+    let min_posts = match crate::pages::param_usize(&q, "min_posts", MIN_POSTS as usize) {
+        Ok(n) => n.max(1) as u64,
+        Err(e) => return err(StatusCode::BAD_REQUEST, e),
+    };
+    let result = with_data(&state, move |d| {
+        let conn = d.store.connection();
+        let summary = themes::summaries(conn, std::slice::from_ref(&def), MIN_POSTS).map_err(internal)?;
+        let page = themes::stories(conn, &def, min_posts, order, limit, offset).map_err(internal)?;
+        let daily: Vec<_> = themes::daily(conn, &def.name).map_err(internal)?.into_iter().map(|(d, n)| json!({"date": d, "posts": n})).collect();
+        Ok(json!({"theme": summary.first(), "daily": daily, "min_posts": min_posts, "total": page.total, "stories": page.items}))
+    })
+    .await;
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+/// The story page's line naming the themes the story belongs to (empty when none).
+pub fn story_line(themes: &[(String, u64)]) -> String {
+    if themes.is_empty() {
+        return String::new();
+    }
+    let links: Vec<String> =
+        themes.iter().map(|(name, n)| format!("<a href=\"{}\">{}</a>（{} 条）", theme_href(name), esc(name), n)).collect();
+    format!("<p>专题：{}</p>", links.join("、"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn theme_links_encode_the_name_and_survive_hostile_names() {
+        assert_eq!(theme_href("复工复产"), "/themes/%E5%A4%8D%E5%B7%A5%E5%A4%8D%E4%BA%A7");
+        assert_eq!(theme_href("a b/\"<x>"), "/themes/a%20b%2F%22%3Cx%3E");
+        let line = story_line(&[("<新冠>".into(), 3)]);
+        assert!(line.contains("&lt;新冠&gt;</a>（3 条）") && !line.contains("<新冠>"), "{line}");
+        assert_eq!(story_line(&[]), "");
+    }
+}
