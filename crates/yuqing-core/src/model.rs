@@ -113,6 +113,40 @@ impl PostInput {
     }
 }
 
+/// 噪声: what kind of noise a post is (see `yuqing_text::noise`): stored, shown and searchable,
+/// never a reason to grade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NoiseKind {
+    /// 广告: selling, with a call to buy.
+    Advertising,
+    /// 抽奖: follow-and-repost lotteries.
+    Lottery,
+    /// 星座运势: horoscopes.
+    Horoscope,
+    /// 营销: agents wanted, add-me-on-WeChat marketing (微商).
+    Marketing,
+    /// 无文字: no words of the author's own (a bare repost, emoji codes, a link).
+    NoText,
+}
+
+impl NoiseKind {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            NoiseKind::Advertising => "广告",
+            NoiseKind::Lottery => "抽奖",
+            NoiseKind::Horoscope => "星座运势",
+            NoiseKind::Marketing => "营销",
+            NoiseKind::NoText => "无文字",
+        }
+    }
+
+    /// Commercial noise (everything but [`NoiseKind::NoText`]): a story made mostly of it is not
+    /// graded. A bare repost still shows that a matter spreads.
+    pub fn is_commercial(self) -> bool {
+        !matches!(self, NoiseKind::NoText)
+    }
+}
+
 /// 情感倾向.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Sentiment {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::grade::{grade_story, GradeInputs, GradePolicy};
 use crate::heat::{HeatFact, HeatSeries};
-use crate::model::{Grade, GradeReason, SourceTier};
+use crate::model::{Grade, GradeReason, NoiseKind, SourceTier};
 
 /// What one post brings to its story (beyond heat).
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +20,9 @@ pub struct PostFacts<'a> {
     pub rules: &'a [String],
     pub severe_words: &'a [String],
     pub topics: &'a [String],
+    /// Noise (advertising, lotteries, …, no words of its own): gives the story no rule hits and no
+    /// casualty words; a story mostly of commercial noise is not graded.
+    pub noise: Option<NoiseKind>,
 }
 
 /// A rise of a story's grade, to be recorded as an `Alert`.
@@ -42,6 +45,8 @@ pub struct StoryTracker {
     pub manual: Option<(Grade, String)>,
     pub grade: Option<Grade>,
     pub reasons: Vec<GradeReason>,
+    /// Posts that are commercial noise (advertising, lotteries, horoscopes, marketing).
+    pub commercial_noise: u64,
 }
 
 impl StoryTracker {
@@ -53,11 +58,15 @@ impl StoryTracker {
         self.heat.add(&post.heat);
         self.first_at = self.first_at.min(Some(post.heat.at)).or(Some(post.heat.at));
         self.last_at = self.last_at.max(Some(post.heat.at));
-        for r in post.rules {
-            *self.rule_hits.entry(r.clone()).or_insert(0) += 1;
-        }
-        for w in post.severe_words {
-            self.severe_words.insert(w.clone());
+        if let Some(kind) = post.noise {
+            self.commercial_noise += u64::from(kind.is_commercial());
+        } else {
+            for r in post.rules {
+                *self.rule_hits.entry(r.clone()).or_insert(0) += 1;
+            }
+            for w in post.severe_words {
+                self.severe_words.insert(w.clone());
+            }
         }
         for t in post.topics {
             *self.topics.entry(t.clone()).or_insert(0) += 1;
@@ -78,6 +87,10 @@ impl StoryTracker {
     /// Re-grades at `now`; returns the change when the grade rose (or was first reached).
     pub fn regrade(&mut self, now: DateTime<Utc>, policy: &GradePolicy, key_period: Option<&str>) -> Option<GradeChange> {
         let summary = self.heat.summary(now);
+        // Mostly advertising and the like: no grade from the posts (one given by hand still counts).
+        if self.manual.is_none() && self.commercial_noise * 2 >= summary.posts && self.commercial_noise > 0 {
+            return None;
+        }
         let rule_hits: Vec<(String, u64)> = self.rule_hits.iter().map(|(k, v)| (k.clone(), *v)).collect();
         let severe: Vec<String> = self.severe_words.iter().cloned().collect();
         let mainstream: Vec<String> = self.mainstream_sources.iter().cloned().collect();
@@ -123,7 +136,36 @@ mod tests {
             rules,
             severe_words: severe,
             topics: &[],
+            noise: None,
         }
+    }
+
+    #[test]
+    fn noise_gives_no_rule_hits_and_a_story_mostly_of_ads_is_not_graded() {
+        let policy = GradePolicy::default();
+        let rules = vec!["口罩".to_string()];
+        let severe = vec!["死亡".to_string()];
+        let mut t = StoryTracker::new();
+        for h in 0..3 {
+            t.add(&PostFacts { noise: Some(NoiseKind::Advertising), ..facts(h, h as u64, SourceTier::Community, &rules, &severe) }, &policy);
+        }
+        assert!(t.rule_hits.is_empty() && t.severe_words.is_empty(), "an advertisement is no evidence");
+        assert_eq!(t.regrade(Utc.timestamp_opt(4 * 3600, 0).unwrap(), &policy, None), None);
+        // Real posts join: rule hits count, but while ads are half of the posts there is no grade.
+        for h in 3..5 {
+            t.add(&facts(h, h as u64, SourceTier::Community, &rules, &[]), &policy);
+        }
+        assert_eq!(t.rule_hits.get("口罩"), Some(&2));
+        assert_eq!(t.regrade(Utc.timestamp_opt(6 * 3600, 0).unwrap(), &policy, None), None, "3 ads of 5 posts");
+        t.add(&facts(5, 5, SourceTier::Community, &rules, &[]), &policy);
+        t.add(&facts(6, 6, SourceTier::Community, &rules, &[]), &policy);
+        let change = t.regrade(Utc.timestamp_opt(7 * 3600, 0).unwrap(), &policy, None).expect("graded once real posts are most");
+        assert_eq!(change.to, Grade::IV);
+        // A bare repost is noise but not commercial: it never blocks a grade.
+        let mut bare = StoryTracker::new();
+        bare.add(&PostFacts { noise: Some(NoiseKind::NoText), ..facts(0, 0, SourceTier::Community, &rules, &[]) }, &policy);
+        bare.add(&facts(1, 1, SourceTier::Community, &rules, &[]), &policy);
+        assert!(bare.regrade(Utc.timestamp_opt(2 * 3600, 0).unwrap(), &policy, None).is_some());
     }
 
     #[test]

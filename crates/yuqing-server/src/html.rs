@@ -75,7 +75,7 @@ th{background:#f0f2f5;font-weight:600;font-size:13px;color:#344054}td.num{text-a
 .reason{color:#475467;font-size:13px}.muted{color:var(--muted);font-size:13px}
 mark{background:#fde272;padding:0 1px}a{color:var(--accent)}
 .post{background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px 14px;margin-bottom:10px}
-.post .meta{color:var(--muted);font-size:13px}.neg{color:#d92d20}.pos{color:#079455}
+.post .meta{color:var(--muted);font-size:13px}.neg{color:#d92d20}.pos{color:#079455}.noise{color:#98a2b3;border:1px solid var(--line);border-radius:3px;padding:0 3px}
 .pager{margin:14px 0;display:flex;gap:12px}
 ul.reasons{padding-left:18px}ul.reasons li{margin-bottom:4px}
 svg.chart{background:#fff;border:1px solid var(--line);border-radius:8px}

@@ -247,8 +247,11 @@ pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, 
             Sentiment::Neutral => ("", "中性"),
         };
         let link = p.url.as_deref().map(|u| format!(" · {}", crate::html::external_link(u, Some("原文")))).unwrap_or_default();
+        let noise = yuqing_text::noise::classify(&matching_form(&p.title), &matching_form(&p.text))
+            .map(|k| format!(" · <span class=\"noise\" title=\"不作为定级依据\">噪声：{}</span>", k.label_zh()))
+            .unwrap_or_default();
         b.push_str(&format!(
-            "<div class=\"post\" id=\"p{}\"><div class=\"meta\">{}#{} · {}{} · {} · {} · <span class=\"{cls}\">{label}</span>{}{}</div>{}<div>{}</div></div>",
+            "<div class=\"post\" id=\"p{}\"><div class=\"meta\">{}#{} · {}{} · {} · {} · <span class=\"{cls}\">{label}</span>{noise}{}{}</div>{}<div>{}</div></div>",
             p.id,
             crate::web::story_edit::post_checkbox(p.id, &cu, editable),
             p.id,

@@ -24,6 +24,14 @@ pub fn story_brief(store: &dyn Store, seg: &Segmenter, story: i64) -> Result<Bri
         posts.extend(store.story_posts(story, BRIEF_OLDEST, offset)?.items);
     }
     let heat = story_heat(store, story)?;
+    // Advertisements and the like say nothing of the matter: left out of the brief's sentences and
+    // representative posts (unless the story has nothing else).
+    let commercial = |p: &&crate::PostRecord| {
+        yuqing_text::noise::classify(&yuqing_text::matching_form(&p.title), &yuqing_text::matching_form(&p.text)).is_some_and(|k| k.is_commercial())
+    };
+    if posts.iter().any(|p| !commercial(&p)) {
+        posts.retain(|p| !commercial(&p));
+    }
     let input: Vec<BriefPost<'_>> = posts
         .iter()
         .map(|p| BriefPost {

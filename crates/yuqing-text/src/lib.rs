@@ -9,6 +9,7 @@ pub mod dedup;
 pub mod hashtag;
 pub mod headline;
 pub mod highlight;
+pub mod noise;
 pub mod normalize;
 pub mod rules;
 pub mod segment;

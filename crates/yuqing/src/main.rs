@@ -130,7 +130,7 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
-    /// 从标准输入逐行读取文本，输出情感倾向与领域（无需数据目录）
+    /// 从标准输入逐行读取文本，输出情感倾向、领域与噪声类别（广告、抽奖等；无需数据目录）
     Classify,
     /// 从标准输入读取 JSONL 帖文，输出每行所属事件（与导入相同的聚合；无需数据目录）
     Cluster,
@@ -745,7 +745,8 @@ fn run(cli: Cli) -> Result<()> {
             for (i, line) in stdin.lock().lines().enumerate() {
                 let line = line.with_context(|| format!("标准输入第 {} 行不是有效的 UTF-8", i + 1))?;
                 let a = analyzer.analyze("", &line, "");
-                let v = json!({"sentiment": a.sentiment, "score": (a.sentiment_score * 1000.0).round() / 1000.0, "topics": a.topics});
+                let noise = yuqing_text::noise::classify(&a.title.matching, &a.text.matching).map(|k| k.label_zh());
+                let v = json!({"sentiment": a.sentiment, "score": (a.sentiment_score * 1000.0).round() / 1000.0, "topics": a.topics, "noise": noise});
                 if cli.json {
                     all.push(v);
                 } else {

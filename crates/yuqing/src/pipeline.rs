@@ -15,7 +15,7 @@ use yuqing_core::heat::HeatFact;
 use yuqing_core::input::Rejection;
 use yuqing_core::url::canonical_url;
 use yuqing_core::{
-    Assembler, Grade, JoinReason, PostFacts, PostInput, Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
+    Assembler, Grade, JoinReason, NoiseKind, PostFacts, PostInput, Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
 };
 use yuqing_store::story_edit::{self, EditKind, StoryEdit};
 use yuqing_store::themes::ThemePost;
@@ -221,8 +221,9 @@ pub fn dedup_key(post: &PostInput, content_hash: u64) -> u64 {
     }
 }
 
-/// A post's analysis, its full-text words and its themes (专题), all made in the parallel stage.
-type Analyzed = (Analysis, IndexWords, Vec<String>);
+/// A post's analysis, its full-text words, its themes (专题) and its noise kind, all made in the
+/// parallel stage.
+type Analyzed = (Analysis, IndexWords, Vec<String>, Option<NoiseKind>);
 
 fn analyze_batch(analyzer: &Analyzer, themes: &Themes, batch: &[(usize, PostInput)]) -> Vec<Analyzed> {
     batch
@@ -235,7 +236,8 @@ fn analyze_batch(analyzer: &Analyzer, themes: &Themes, batch: &[(usize, PostInpu
             } else {
                 themes.of(&a.title.matching, &a.text.matching, &matching_form(p.source_str().trim()))
             };
-            (a, words, themes)
+            let noise = yuqing_text::noise::classify(&a.title.matching, &a.text.matching);
+            (a, words, themes, noise)
         })
         .collect()
 }
@@ -302,7 +304,14 @@ fn resume(data: &DataDir, config: &Config, analyzer: &Analyzer) -> Result<Resume
 /// Takes a stored post into its story's tracker and headline state, as when it was ingested.
 fn take_in(tracker: &mut StoryTracker, meta: &mut StoryMeta, p: &RestorePost, config: &Config) {
     tracker.add(
-        &PostFacts { heat: p.heat_fact(), source: &p.source, rules: &p.rules, severe_words: &p.severe_words, topics: &p.topics },
+        &PostFacts {
+            heat: p.heat_fact(),
+            source: &p.source,
+            rules: &p.rules,
+            severe_words: &p.severe_words,
+            topics: &p.topics,
+            noise: yuqing_text::noise::classify(&matching_form(&p.title), &matching_form(&p.text)),
+        },
         &config.grading,
     );
     for k in &p.keywords {
@@ -550,14 +559,14 @@ impl Pipeline {
         in_flight: &InFlight,
     ) -> Result<(IngestReport, WriteBatch, InFlight), PipelineError> {
         let mut report = IngestReport { read: posts.len(), ..Default::default() };
-        let keys: Vec<u64> = posts.iter().zip(&analyses).map(|((_, p), (a, _, _))| dedup_key(p, a.content_hash)).collect();
+        let keys: Vec<u64> = posts.iter().zip(&analyses).map(|((_, p), (a, _, _, _))| dedup_key(p, a.content_hash)).collect();
         let shared = self.data.clone();
         let mut data = lock(&shared);
         let known = data.store.known_dedup_keys(&keys)?;
         // The first stored post of each content hash, looked up for the whole batch at once (nothing
         // of this batch is stored before its end, so the answers are what per-post lookups gave);
         // the batch still being written answers for what it holds.
-        let mut hashes: Vec<u64> = analyses.iter().map(|(a, _, _)| a.content_hash).collect();
+        let mut hashes: Vec<u64> = analyses.iter().map(|(a, _, _, _)| a.content_hash).collect();
         hashes.sort_unstable();
         hashes.dedup();
         let stored_content = data.store.first_with_contents(&hashes)?;
@@ -567,7 +576,7 @@ impl Pipeline {
         let mut batch_content: HashMap<u64, i64> = HashMap::new();
         let mut touched: BTreeSet<i64> = BTreeSet::new();
         let policy = &self.config.grading;
-        for (((line, post), (analysis, words, themes)), key) in posts.into_iter().zip(analyses).zip(keys) {
+        for (((line, post), (analysis, words, themes, noise)), key) in posts.into_iter().zip(analyses).zip(keys) {
             if let Some(first) = known.get(&key).or_else(|| in_flight.keys.get(&key)).or_else(|| batch_keys.get(&key)) {
                 report.duplicates += 1;
                 report.duplicate_ids.push((line, *first));
@@ -614,6 +623,7 @@ impl Pipeline {
                     rules: &rules,
                     severe_words: &analysis.severe_words,
                     topics: &analysis.topics,
+                    noise,
                 },
                 policy,
             );
