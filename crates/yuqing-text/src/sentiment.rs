@@ -15,7 +15,7 @@ use crate::dedup::term_hash;
 static BUILTIN: &str = include_str!("../data/sentiment.model");
 const MAGIC: &str = "yuqing-sentiment 2";
 
-/// Bits of the hashed weight table: 2^18 buckets of three `i16` weights (1.5 MB), small enough to
+/// Bits of the hashed weight table: 2^18 buckets of three `i8` weights (768 KB), small enough to
 /// stay mostly in cache on the analysis hot path.
 pub const TABLE_BITS: u32 = 18;
 pub const TABLE_SIZE: usize = 1 << TABLE_BITS;
@@ -146,7 +146,7 @@ pub fn word_hashes(tokens: &[&str]) -> Vec<u64> {
 pub struct SentimentModel {
     bias: [f32; 3],
     scale: f32,
-    table: Box<[[i16; 3]; TABLE_SIZE]>,
+    table: Box<[[i8; 3]; TABLE_SIZE]>,
     nonzero: usize,
     /// Character unigrams are features (else 2–3-grams only).
     unigrams: bool,
@@ -155,7 +155,7 @@ pub struct SentimentModel {
 impl Default for SentimentModel {
     fn default() -> Self {
         // Built on the heap: 1.5 MB would not fit a test thread's stack.
-        let table: Box<[[i16; 3]; TABLE_SIZE]> = match vec![[0i16; 3]; TABLE_SIZE].into_boxed_slice().try_into() {
+        let table: Box<[[i8; 3]; TABLE_SIZE]> = match vec![[0i8; 3]; TABLE_SIZE].into_boxed_slice().try_into() {
             Ok(t) => t,
             Err(_) => unreachable!("the vector has TABLE_SIZE entries"),
         };
@@ -259,9 +259,9 @@ impl SentimentModel {
                 }
                 [b, q0, q1, q2] => {
                     let b: usize = b.parse().ok().filter(|b| *b < TABLE_SIZE).ok_or_else(|| err("桶号应为小于 2^18 的整数"))?;
-                    let mut q = [0i16; 3];
+                    let mut q = [0i8; 3];
                     for (slot, s) in q.iter_mut().zip([q0, q1, q2]) {
-                        *slot = s.parse().map_err(|_| err("权重应为 −32768..32767 的整数"))?;
+                        *slot = s.parse().map_err(|_| err("权重应为 −128..127 的整数"))?;
                     }
                     if model.table[b] == [0; 3] && q != [0; 3] {
                         model.nonzero += 1;
@@ -431,7 +431,7 @@ pub fn train(examples: &[Example], config: &TrainConfig) -> Trained {
     }
 
     // Centre each bucket's weights (softmax is shift-invariant), prune the negligible, quantize to
-    // i16 with one scale, write out; the model returned is the file parsed back, so it is exactly
+    // i8 with one scale (the table's cache footprint is the analysis' cost), write out; the model returned is the file parsed back, so it is exactly
     // what ships.
     for w in weights.iter_mut() {
         let mean = (w[0] + w[1] + w[2]) / 3.0;
@@ -439,7 +439,7 @@ pub fn train(examples: &[Example], config: &TrainConfig) -> Trained {
     }
     let max = weights.iter().flatten().fold(0f32, |m, x| m.max(x.abs()));
     // A round scale (a power of two) keeps the file readable and the parse exact.
-    let scale = if max > 0.0 { 2f32.powi((max / 32_000.0).log2().ceil() as i32) } else { 1.0 };
+    let scale = if max > 0.0 { 2f32.powi((max / 127.0).log2().ceil() as i32) } else { 1.0 };
     let b = [bias[0], bias[1] + config.neutral_shift, bias[2]].map(|x| (x * 10_000.0).round() / 10_000.0 + 0.0);
     let mut text = format!(
         "{MAGIC}\n# Trained by `yuqing train-sentiment`; classes Negative, Neutral, Positive; one line per bucket of\n\
@@ -451,7 +451,7 @@ pub fn train(examples: &[Example], config: &TrainConfig) -> Trained {
         if w.iter().all(|x| x.abs() < config.prune_below) {
             continue;
         }
-        let q = w.map(|x| (x / scale).round().clamp(-32_768.0, 32_767.0) as i16);
+        let q = w.map(|x| (x / scale).round().clamp(-128.0, 127.0) as i8);
         if q == [0; 3] {
             continue;
         }
@@ -674,7 +674,7 @@ mod tests {
     fn broken_model_file_names_the_line() {
         assert!(matches!(SentimentModel::from_text("nonsense"), Err(ModelError::Magic)));
         let err = SentimentModel::from_text(&format!("{MAGIC}\nbias\t0\t0\t0\n12\tx\t0\t0\n")).unwrap_err();
-        assert_eq!(err, ModelError::Line { line: 3, message: "权重应为 −32768..32767 的整数".into() });
+        assert_eq!(err, ModelError::Line { line: 3, message: "权重应为 −128..127 的整数".into() });
         let err = SentimentModel::from_text(&format!("{MAGIC}\n{TABLE_SIZE}\t1\t0\t0\n")).unwrap_err();
         assert!(matches!(err, ModelError::Line { line: 2, .. }));
         let err = SentimentModel::from_text(&format!("{MAGIC}\nscale\t-1\n")).unwrap_err();
