@@ -253,7 +253,7 @@ impl Analyzer {
             }
         }
         drop(tokens);
-        let (sentiment, sentiment_score) = self.sentiment.predict_hashes(&hashes);
+        let (sentiment, sentiment_score) = self.sentiment.predict_post(&hashes, &joined);
 
         // A total order (weights, then distinct words), so the heaviest terms come out the same
         // whatever the algorithm: select them, then sort only those.

@@ -1,21 +1,24 @@
-//! 情感倾向: a linear (multinomial logistic) model over words and word pairs that gives a post
-//! `Negative` / `Neutral` / `Positive` and a polarity score; trained here, shipped as a text file.
+//! 情感倾向: a linear (multinomial logistic) model over words, word pairs and character 1–3-grams
+//! that gives a post `Negative` / `Neutral` / `Positive` and a polarity score; trained here, shipped
+//! as a text file of a hashed weight table.
 //!
 //! Invariant: pure. Training is deterministic (fixed seed, fixed order), so the same data gives the
-//! same model file byte for byte; prediction allocates nothing but the feature list.
+//! same model file byte for byte; prediction allocates nothing.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use yuqing_core::Sentiment;
-
-use yuqing_core::hashing::Mix;
 
 use crate::dedup::term_hash;
 
 /// The shipped model, trained by `yuqing train-sentiment` (see docs/QUALITY.md).
 static BUILTIN: &str = include_str!("../data/sentiment.model");
-const MAGIC: &str = "yuqing-sentiment 1";
+const MAGIC: &str = "yuqing-sentiment 2";
+
+/// Bits of the hashed weight table: 2^18 buckets of three `i8` weights (768 KB), small enough to
+/// stay mostly in cache on the analysis hot path.
+pub const TABLE_BITS: u32 = 18;
+pub const TABLE_SIZE: usize = 1 << TABLE_BITS;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ModelError {
@@ -44,61 +47,120 @@ fn pair_hash(a: u64, b: u64) -> u64 {
     a.rotate_left(17).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b
 }
 
-/// Features of a token list: every word, and every pair of neighbouring words (so 不 + 好 differs
-/// from 好). Repeats are kept once: presence, not count, carries sentiment in short posts.
-pub fn features(tokens: &[&str]) -> Vec<u64> {
-    features_of_hashes(tokens.iter().copied().filter(|t| usable(t)).map(term_hash))
+/// Calls `f` with the exact key of every character 1-, 2- and 3-gram of `text`, in order. White
+/// space separates: no n-gram spans it. A key packs the code points (21 bits each), so keys are
+/// distinct for distinct n-grams: a unigram is below 2^21, a bigram below 2^42, a trigram above.
+#[inline]
+pub fn char_gram_keys(text: &str, f: impl FnMut(u64)) {
+    char_grams(text, true, f)
 }
 
-/// [`features`] from the [`term_hash`]es of the usable tokens, in order (the analysis has them already).
-pub fn features_of_hashes(hashes: impl Iterator<Item = u64>) -> Vec<u64> {
-    let (lower, _) = hashes.size_hint();
-    let mut raw = Vec::with_capacity(lower * 2);
+/// [`char_gram_keys`], with or without the unigrams.
+#[inline]
+fn char_grams(text: &str, unigrams: bool, mut f: impl FnMut(u64)) {
+    // `prev` holds the last two code points (newest in the low 21 bits); `run` how many are valid.
+    let mut prev: u64 = 0;
+    let mut run = 0u32;
+    for c in text.chars() {
+        // No white space lies above U+3000: CJK text skips the table lookup.
+        if (c as u32) <= 0x3000 && c.is_whitespace() {
+            run = 0;
+            prev = 0;
+            continue;
+        }
+        let c = c as u64;
+        if unigrams {
+            f(c);
+        }
+        if run >= 1 {
+            f(((prev & 0x1F_FFFF) << 21) | c);
+        }
+        if run >= 2 {
+            f((prev << 21) | c);
+        }
+        prev = ((prev & 0x1F_FFFF) << 21) | c;
+        run += 1;
+    }
+}
+
+/// The feature hash of a character n-gram key: [`bucket`]'s multiply spreads it; the salt keeps
+/// the small unigram keys away from bucket 0.
+#[inline]
+fn char_gram_hash(key: u64) -> u64 {
+    key ^ 0x5851_F42D_4C95_7F2D
+}
+
+/// The table bucket of a feature hash (multiply-shift: the top bits of the product).
+#[inline]
+pub fn bucket(h: u64) -> usize {
+    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - TABLE_BITS)) as usize
+}
+
+/// Calls `f` with the bucket of every feature of a post: each usable word (by its [`term_hash`], in
+/// order), each pair of neighbouring words, each character 2–3-gram of `text` (the matching form the
+/// words were cut from), and with `unigrams` each character. Repeats are kept: the model counts
+/// them. Allocates nothing.
+#[inline]
+pub fn for_each_bucket(word_hashes: &[u64], text: &str, unigrams: bool, mut f: impl FnMut(usize)) {
     let mut prev: Option<u64> = None;
-    for h in hashes {
-        raw.push(h);
+    for &h in word_hashes {
+        f(bucket(h));
         if let Some(p) = prev {
-            raw.push(pair_hash(p, h));
+            f(bucket(pair_hash(p, h)));
         }
         prev = Some(h);
     }
-    // Keep the first of each feature: an open-addressing set over a power-of-two table beats
-    // sorting for the few dozen features of a post.
-    let size = (raw.len() * 2).next_power_of_two().max(16);
-    let mut slots = vec![0u64; size];
-    let mask = size - 1;
-    let mut out = Vec::with_capacity(raw.len());
-    for h in raw {
-        if insert_new(&mut slots, mask, h) {
-            out.push(h);
+    char_grams(text, unigrams, |k| f(bucket(char_gram_hash(k))));
+}
+
+/// The features of a post as (bucket, value) sorted by bucket: counts scaled by 1/√(number of
+/// features), so a long post is not more certain merely for being long. Training uses this; the
+/// prediction sums the same values without building the list.
+pub fn feature_vector(word_hashes: &[u64], text: &str, unigrams: bool) -> Vec<(u32, f32)> {
+    let mut raw: Vec<u32> = Vec::new();
+    for_each_bucket(word_hashes, text, unigrams, |b| raw.push(b as u32));
+    let n = raw.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    raw.sort_unstable();
+    let x = 1.0 / (n as f32).sqrt();
+    let mut out: Vec<(u32, f32)> = Vec::with_capacity(raw.len());
+    for b in raw {
+        match out.last_mut() {
+            Some((last, v)) if *last == b => *v += x,
+            _ => out.push((b, x)),
         }
     }
     out
 }
 
-/// Adds `h` to an open-addressing set over a power-of-two table (`mask` = size − 1) and tells
-/// whether it was new. The table must have room: callers size it at twice the features or more.
-#[inline]
-fn insert_new(slots: &mut [u64], mask: usize, h: u64) -> bool {
-    let key = h | 1; // 0 marks an empty slot
-    let mut i = (h >> 7) as usize & mask;
-    loop {
-        match slots[i] {
-            0 => {
-                slots[i] = key;
-                return true;
-            }
-            k if k == key => return false,
-            _ => i = (i + 1) & mask,
-        }
-    }
+/// The [`term_hash`]es of the usable tokens, in order (what the analysis stage has at hand).
+pub fn word_hashes(tokens: &[&str]) -> Vec<u64> {
+    tokens.iter().copied().filter(|t| usable(t)).map(term_hash).collect()
 }
 
-/// The trained model: a bias and per-feature weights for the three classes (Negative, Neutral, Positive).
-#[derive(Debug, Clone, Default)]
+/// The trained model: a bias and a hashed table of quantized weights for the three classes
+/// (Negative, Neutral, Positive); a weight is `q · scale`.
+#[derive(Debug, Clone)]
 pub struct SentimentModel {
     bias: [f32; 3],
-    weights: HashMap<u64, [f32; 3], Mix>,
+    scale: f32,
+    table: Box<[[i8; 3]; TABLE_SIZE]>,
+    nonzero: usize,
+    /// Character unigrams are features (else 2–3-grams only).
+    unigrams: bool,
+}
+
+impl Default for SentimentModel {
+    fn default() -> Self {
+        // Built on the heap: 1.5 MB would not fit a test thread's stack.
+        let table: Box<[[i8; 3]; TABLE_SIZE]> = match vec![[0i8; 3]; TABLE_SIZE].into_boxed_slice().try_into() {
+            Ok(t) => t,
+            Err(_) => unreachable!("the vector has TABLE_SIZE entries"),
+        };
+        SentimentModel { bias: [0.0; 3], scale: 1.0, table, nonzero: 0, unigrams: true }
+    }
 }
 
 fn softmax(z: [f32; 3]) -> [f32; 3] {
@@ -119,73 +181,41 @@ impl SentimentModel {
         })
     }
 
+    /// Buckets with a weight.
     pub fn len(&self) -> usize {
-        self.weights.len()
+        self.nonzero
     }
 
     pub fn is_empty(&self) -> bool {
-        self.weights.is_empty()
+        self.nonzero == 0
     }
 
-    /// Class probabilities (Negative, Neutral, Positive) of a token list.
-    pub fn probabilities(&self, tokens: &[&str]) -> [f32; 3] {
-        self.probabilities_of(&features(tokens))
-    }
-
-    /// Class probabilities from precomputed [`features`].
-    pub fn probabilities_of(&self, features: &[u64]) -> [f32; 3] {
-        let mut z = self.bias;
-        for f in features {
-            if let Some(w) = self.weights.get(f) {
-                z[0] += w[0];
-                z[1] += w[1];
-                z[2] += w[2];
-            }
-        }
-        softmax(z)
-    }
-
-    /// The sentiment of a token list and its polarity P(positive) − P(negative) in [-1, 1].
-    pub fn predict(&self, tokens: &[&str]) -> (Sentiment, f32) {
-        self.predict_features(&features(tokens))
-    }
-
-    /// [`SentimentModel::predict`] from the [`term_hash`]es of the usable tokens, in order: the same
-    /// features as [`features_of_hashes`], summed in the same order, without building the list.
-    pub fn predict_hashes(&self, hashes: &[u64]) -> (Sentiment, f32) {
-        thread_local! {
-            static SLOTS: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
-        }
-        let raw_len = (hashes.len() * 2).saturating_sub(1);
-        let size = (raw_len * 2).next_power_of_two().max(16);
-        let mask = size - 1;
-        let mut z = self.bias;
-        SLOTS.with(|slots| {
-            let mut slots = slots.borrow_mut();
-            if slots.len() < size {
-                slots.resize(size, 0);
-            }
-            let slots = &mut slots[..size];
-            slots.fill(0);
-            let mut add = |h: u64| {
-                if insert_new(slots, mask, h) {
-                    if let Some(w) = self.weights.get(&h) {
-                        z[0] += w[0];
-                        z[1] += w[1];
-                        z[2] += w[2];
-                    }
-                }
-            };
-            let mut prev: Option<u64> = None;
-            for &h in hashes {
-                add(h);
-                if let Some(p) = prev {
-                    add(pair_hash(p, h));
-                }
-                prev = Some(h);
-            }
+    /// Class probabilities (Negative, Neutral, Positive) of a post: its usable words' hashes in order
+    /// and the matching-form text they were cut from.
+    pub fn probabilities(&self, word_hashes: &[u64], text: &str) -> [f32; 3] {
+        let mut sum = [0i32; 3];
+        let mut n = 0u32;
+        for_each_bucket(word_hashes, text, self.unigrams, |b| {
+            // `bucket` is below TABLE_SIZE by construction; the mask lets the compiler drop the bounds check.
+            let w = self.table[b & (TABLE_SIZE - 1)];
+            sum[0] += w[0] as i32;
+            sum[1] += w[1] as i32;
+            sum[2] += w[2] as i32;
+            n += 1;
         });
-        Self::decide(softmax(z))
+        let x = if n > 0 { self.scale / (n as f32).sqrt() } else { 0.0 };
+        softmax([self.bias[0] + sum[0] as f32 * x, self.bias[1] + sum[1] as f32 * x, self.bias[2] + sum[2] as f32 * x])
+    }
+
+    /// The sentiment of a post and its polarity P(positive) − P(negative) in [-1, 1]; see
+    /// [`SentimentModel::probabilities`] for the arguments.
+    pub fn predict_post(&self, word_hashes: &[u64], text: &str) -> (Sentiment, f32) {
+        Self::decide(self.probabilities(word_hashes, text))
+    }
+
+    /// [`SentimentModel::predict_post`] from tokens and their text (tests, tools).
+    pub fn predict(&self, tokens: &[&str], text: &str) -> (Sentiment, f32) {
+        self.predict_post(&word_hashes(tokens), text)
     }
 
     fn decide(p: [f32; 3]) -> (Sentiment, f32) {
@@ -197,11 +227,6 @@ impl SentimentModel {
             Sentiment::Neutral
         };
         (best, p[2] - p[0])
-    }
-
-    /// [`SentimentModel::predict`] from precomputed [`features`].
-    pub fn predict_features(&self, features: &[u64]) -> (Sentiment, f32) {
-        Self::decide(self.probabilities_of(features))
     }
 
     /// Parses the text format written by [`Trained::to_text`].
@@ -219,32 +244,49 @@ impl SentimentModel {
             }
             let err = |message: &str| ModelError::Line { line: i + 1, message: message.to_string() };
             let cols: Vec<&str> = line.split('\t').collect();
-            let (key, nums) = match cols.first().copied() {
-                Some("bias") if cols.len() == 4 => (None, &cols[1..]),
-                Some("w") if cols.len() == 5 => (Some(term_hash(cols[1])), &cols[2..]),
-                Some("p") if cols.len() == 6 => (Some(pair_hash(term_hash(cols[1]), term_hash(cols[2]))), &cols[3..]),
-                _ => return Err(err("应为 bias/w/p 开头、以制表符分隔的一行")),
-            };
-            let mut w = [0f32; 3];
-            for (slot, s) in w.iter_mut().zip(nums) {
-                *slot = s.parse().map_err(|_| err("权重不是数字"))?;
-            }
-            match key {
-                None => model.bias = w,
-                Some(k) => {
-                    model.weights.insert(k, w);
+            match cols.as_slice() {
+                ["bias", a, b, c] => {
+                    let mut w = [0f32; 3];
+                    for (slot, s) in w.iter_mut().zip([a, b, c]) {
+                        *slot = s.parse().map_err(|_| err("偏置不是数字"))?;
+                    }
+                    model.bias = w;
                 }
+                ["chars", "1-3"] => model.unigrams = true,
+                ["chars", "2-3"] => model.unigrams = false,
+                ["scale", s] => {
+                    model.scale = s.parse().ok().filter(|x: &f32| x.is_finite() && *x > 0.0).ok_or_else(|| err("比例不是正数"))?;
+                }
+                [b, q0, q1, q2] => {
+                    let b: usize = b.parse().ok().filter(|b| *b < TABLE_SIZE).ok_or_else(|| err("桶号应为小于 2^18 的整数"))?;
+                    let mut q = [0i8; 3];
+                    for (slot, s) in q.iter_mut().zip([q0, q1, q2]) {
+                        *slot = s.parse().map_err(|_| err("权重应为 −128..127 的整数"))?;
+                    }
+                    if model.table[b] == [0; 3] && q != [0; 3] {
+                        model.nonzero += 1;
+                    }
+                    model.table[b] = q;
+                }
+                _ => return Err(err("应为 bias/scale 或桶号开头、以制表符分隔的一行")),
             }
         }
         Ok(model)
     }
 }
 
-/// One labelled example for training.
+/// One labelled example for training: the matching-form text and its tokens.
 #[derive(Debug, Clone)]
 pub struct Example {
+    pub text: String,
     pub tokens: Vec<String>,
     pub label: Sentiment,
+}
+
+impl Example {
+    fn word_hashes(&self) -> Vec<u64> {
+        self.tokens.iter().map(String::as_str).filter(|t| usable(t)).map(term_hash).collect()
+    }
 }
 
 /// How the model is trained.
@@ -254,75 +296,88 @@ pub struct TrainConfig {
     pub learning_rate: f32,
     /// L2 penalty per update.
     pub l2: f32,
-    /// Features seen in fewer examples than this are dropped.
-    pub min_count: u32,
-    /// Weights smaller than this (in every class) are not written out.
+    /// Buckets whose weights are all smaller than this are not written out.
     pub prune_below: f32,
+    /// Added to the neutral bias after training: moves the decision threshold toward Neutral.
+    pub neutral_shift: f32,
+    /// Classes are weighted by (mean class frequency / class frequency) to this power: 0 none,
+    /// 1 balanced.
+    pub class_weight_power: f32,
+    /// Buckets met in fewer training examples than this are not trained (left at zero).
+    pub min_count: u32,
+    /// Character unigrams are features too (else 2–3-grams only: fewer lookups a post).
+    pub char_unigrams: bool,
+    /// Ship the mean of the weights at the end of each epoch of the second half rather than the
+    /// last weights (averaging steadies stochastic training).
+    pub average: bool,
     pub seed: u64,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 8, learning_rate: 0.2, l2: 1e-6, min_count: 2, prune_below: 0.25, seed: 20_200_119 }
+        TrainConfig {
+            epochs: 6,
+            learning_rate: 0.05,
+            l2: 1e-6,
+            prune_below: 0.3,
+            neutral_shift: 0.4,
+            class_weight_power: 0.5,
+            min_count: 1,
+            average: true,
+            char_unigrams: true,
+            seed: 20_200_119,
+        }
     }
 }
 
-/// A trained model in its writable form: feature names kept for the text file.
+/// A trained model in its writable form.
 pub struct Trained {
     pub model: SentimentModel,
     text: String,
 }
 
 impl Trained {
-    /// The model file (UTF-8 text, one weight line per feature, sorted, so diffs are readable).
+    /// The model file (UTF-8 text: bias, scale, then one line per non-zero bucket, in bucket order).
     pub fn to_text(&self) -> &str {
         &self.text
     }
 }
 
 /// Trains a multinomial logistic regression with AdaGrad over shuffled examples, classes weighted
-/// by the inverse square root of their frequency (so the rare neutral class is not drowned out).
+/// by a power of their inverse frequency (so the rare neutral class is not drowned out).
 pub fn train(examples: &[Example], config: &TrainConfig) -> Trained {
-    // Name every feature and count in how many examples it occurs.
-    #[derive(Clone)]
-    enum Name {
-        Word(String),
-        Pair(String, String),
-    }
-    let mut names: HashMap<u64, Name> = HashMap::new();
-    let mut counts: HashMap<u64, u32> = HashMap::new();
-    let mut docs: Vec<(Vec<u64>, usize)> = Vec::with_capacity(examples.len());
-    for ex in examples {
-        let toks: Vec<&str> = ex.tokens.iter().map(String::as_str).filter(|t| usable(t)).collect();
-        for (i, t) in toks.iter().enumerate() {
-            names.entry(term_hash(t)).or_insert_with(|| Name::Word(t.to_string()));
-            if i > 0 {
-                let key = pair_hash(term_hash(toks[i - 1]), term_hash(t));
-                names.entry(key).or_insert_with(|| Name::Pair(toks[i - 1].to_string(), t.to_string()));
+    let mut docs: Vec<(Vec<(u32, f32)>, usize)> =
+        examples.iter().map(|ex| (feature_vector(&ex.word_hashes(), &ex.text, config.char_unigrams), ex.label.index())).collect();
+    if config.min_count > 1 {
+        let mut df = vec![0u32; TABLE_SIZE];
+        for (f, _) in &docs {
+            for &(b, _) in f {
+                df[b as usize] += 1;
             }
         }
-        let f = features(&toks);
-        for k in &f {
-            *counts.entry(*k).or_insert(0) += 1;
+        // The values keep their scale: at prediction the rare buckets are zero but still counted.
+        for (f, _) in docs.iter_mut() {
+            f.retain(|&(b, _)| df[b as usize] >= config.min_count);
         }
-        docs.push((f, ex.label.index()));
-    }
-    for (f, _) in docs.iter_mut() {
-        f.retain(|k| counts.get(k).is_some_and(|c| *c >= config.min_count));
     }
     let mut freq = [0f32; 3];
     for (_, y) in &docs {
         freq[*y] += 1.0;
     }
     let total: f32 = freq.iter().sum::<f32>().max(1.0);
-    let class_weight: [f32; 3] = [0, 1, 2].map(|c| if freq[c] > 0.0 { (total / (3.0 * freq[c])).sqrt() } else { 0.0 });
+    let class_weight: [f32; 3] =
+        [0, 1, 2].map(|c| if freq[c] > 0.0 { (total / (3.0 * freq[c])).powf(config.class_weight_power) } else { 0.0 });
 
     let mut bias = [0f32; 3];
     let mut bias_g = [1e-6f32; 3];
-    let mut weights: HashMap<u64, ([f32; 3], [f32; 3]), Mix> = HashMap::default();
+    let mut weights = vec![[0f32; 3]; TABLE_SIZE];
+    let mut sq_grads = vec![[1e-6f32; 3]; TABLE_SIZE];
     let mut order: Vec<usize> = (0..docs.len()).collect();
     let mut rng = config.seed | 1;
-    for _ in 0..config.epochs {
+    let mut sum = vec![[0f32; 3]; if config.average { TABLE_SIZE } else { 0 }];
+    let mut bias_sum = [0f32; 3];
+    let mut snapshots = 0u32;
+    for epoch in 0..config.epochs {
         // Fisher–Yates with xorshift: the same seed gives the same order on every machine.
         for i in (1..order.len()).rev() {
             rng ^= rng << 13;
@@ -333,11 +388,10 @@ pub fn train(examples: &[Example], config: &TrainConfig) -> Trained {
         for &d in &order {
             let (feats, y) = &docs[d];
             let mut z = bias;
-            for f in feats {
-                if let Some((w, _)) = weights.get(f) {
-                    for c in 0..3 {
-                        z[c] += w[c];
-                    }
+            for &(b, x) in feats {
+                let w = &weights[b as usize];
+                for c in 0..3 {
+                    z[c] += w[c] * x;
                 }
             }
             let p = softmax(z);
@@ -347,47 +401,63 @@ pub fn train(examples: &[Example], config: &TrainConfig) -> Trained {
                 bias_g[c] += grad[c] * grad[c];
                 bias[c] -= config.learning_rate * grad[c] / bias_g[c].sqrt();
             }
-            for f in feats {
-                let (w, g) = weights.entry(*f).or_insert(([0.0; 3], [1e-6; 3]));
+            for &(b, x) in feats {
+                let (w, g) = (&mut weights[b as usize], &mut sq_grads[b as usize]);
                 for c in 0..3 {
-                    let gc = grad[c] + config.l2 * w[c];
+                    let gc = grad[c] * x + config.l2 * w[c];
                     g[c] += gc * gc;
                     w[c] -= config.learning_rate * gc / g[c].sqrt();
                 }
             }
         }
+        if config.average && epoch >= config.epochs / 2 {
+            for (s, w) in sum.iter_mut().zip(&weights) {
+                for c in 0..3 {
+                    s[c] += w[c];
+                }
+            }
+            for c in 0..3 {
+                bias_sum[c] += bias[c];
+            }
+            snapshots += 1;
+        }
+    }
+    if config.average && snapshots > 0 {
+        let k = snapshots as f32;
+        for (w, s) in weights.iter_mut().zip(&sum) {
+            *w = s.map(|x| x / k);
+        }
+        bias = bias_sum.map(|x| x / k);
     }
 
-    // Centre each feature's weights (softmax is shift-invariant), prune the negligible, write out.
-    let mut lines: Vec<String> = Vec::new();
-    let mut model = SentimentModel { bias, weights: HashMap::default() };
-    for (k, (w, _)) in weights {
+    // Centre each bucket's weights (softmax is shift-invariant), prune the negligible, quantize to
+    // i8 with one scale (the table's cache footprint is the analysis' cost), write out; the model returned is the file parsed back, so it is exactly
+    // what ships.
+    for w in weights.iter_mut() {
         let mean = (w[0] + w[1] + w[2]) / 3.0;
-        let w = [w[0] - mean, w[1] - mean, w[2] - mean];
+        *w = [w[0] - mean, w[1] - mean, w[2] - mean];
+    }
+    let max = weights.iter().flatten().fold(0f32, |m, x| m.max(x.abs()));
+    // A round scale (a power of two) keeps the file readable and the parse exact.
+    let scale = if max > 0.0 { 2f32.powi((max / 127.0).log2().ceil() as i32) } else { 1.0 };
+    let b = [bias[0], bias[1] + config.neutral_shift, bias[2]].map(|x| (x * 10_000.0).round() / 10_000.0 + 0.0);
+    let mut text = format!(
+        "{MAGIC}\n# Trained by `yuqing train-sentiment`; classes Negative, Neutral, Positive; one line per bucket of\n\
+         # the hashed table of words, word pairs and character 1–3-grams (weight = integer × scale). See docs/QUALITY.md.\n\
+         bias\t{}\t{}\t{}\nscale\t{}\nchars\t{}\n",
+        b[0], b[1], b[2], scale, if config.char_unigrams { "1-3" } else { "2-3" }
+    );
+    for (i, w) in weights.iter().enumerate() {
         if w.iter().all(|x| x.abs() < config.prune_below) {
             continue;
         }
-        let Some(name) = names.get(&k) else { continue };
-        // Three decimals, and never "-0": the file stays small and diffs stay readable.
-        let w = w.map(|x| (x * 1000.0).round() / 1000.0 + 0.0);
-        let nums = format!("{}\t{}\t{}", w[0], w[1], w[2]);
-        lines.push(match name {
-            Name::Word(a) => format!("w\t{a}\t{nums}"),
-            Name::Pair(a, b) => format!("p\t{a}\t{b}\t{nums}"),
-        });
-        model.weights.insert(k, w);
+        let q = w.map(|x| (x / scale).round().clamp(-128.0, 127.0) as i8);
+        if q == [0; 3] {
+            continue;
+        }
+        text.push_str(&format!("{i}\t{}\t{}\t{}\n", q[0], q[1], q[2]));
     }
-    lines.sort();
-    let b = bias.map(|x| (x * 1000.0).round() / 1000.0 + 0.0);
-    model.bias = b;
-    let mut text = format!(
-        "{MAGIC}\n# Trained by `yuqing train-sentiment`; classes Negative, Neutral, Positive. See docs/QUALITY.md.\nbias\t{}\t{}\t{}\n",
-        b[0], b[1], b[2]
-    );
-    for l in lines {
-        text.push_str(&l);
-        text.push('\n');
-    }
+    let model = SentimentModel::from_text(&text).unwrap_or_default();
     Trained { model, text }
 }
 
@@ -401,35 +471,64 @@ pub struct Evaluation {
     pub confusion: [[u64; 3]; 3],
 }
 
-/// Evaluates `model` on `examples`; the macro average runs over the classes the examples are labelled
-/// with (a two-class corpus is not scored on a neutral class it does not have).
+impl Evaluation {
+    /// Scores a confusion matrix (`confusion[truth][predicted]`); the macro average runs over the
+    /// classes the examples are labelled with (a two-class corpus is not scored on a neutral class it
+    /// does not have).
+    pub fn from_confusion(confusion: [[u64; 3]; 3]) -> Evaluation {
+        let n: u64 = confusion.iter().flatten().sum();
+        let correct: u64 = (0..3).map(|c| confusion[c][c]).sum();
+        let f1s: Vec<f64> =
+            (0..3).filter(|&c| confusion[c].iter().sum::<u64>() > 0).map(|c| f1_of(&confusion, c)).collect();
+        Evaluation {
+            examples: n as usize,
+            accuracy: if n > 0 { correct as f64 / n as f64 } else { 0.0 },
+            macro_f1: if f1s.is_empty() { 0.0 } else { f1s.iter().sum::<f64>() / f1s.len() as f64 },
+            confusion,
+        }
+    }
+
+    /// F1 of one class against the rest (class index: 0 Negative, 1 Neutral, 2 Positive).
+    pub fn class_f1(&self, class: usize) -> f64 {
+        f1_of(&self.confusion, class)
+    }
+
+    /// Recall of one class: the share of its examples predicted as it.
+    pub fn recall(&self, class: usize) -> f64 {
+        let truth: u64 = self.confusion[class].iter().sum();
+        if truth == 0 {
+            0.0
+        } else {
+            self.confusion[class][class] as f64 / truth as f64
+        }
+    }
+}
+
+fn f1_of(confusion: &[[u64; 3]; 3], c: usize) -> f64 {
+    let tp = confusion[c][c] as f64;
+    let truth: u64 = confusion[c].iter().sum();
+    let pred: u64 = (0..3).map(|t| confusion[t][c]).sum();
+    let p = if pred > 0 { tp / pred as f64 } else { 0.0 };
+    let r = if truth > 0 { tp / truth as f64 } else { 0.0 };
+    if p + r > 0.0 {
+        2.0 * p * r / (p + r)
+    } else {
+        0.0
+    }
+}
+
+/// Evaluates `model` on `examples`.
 pub fn evaluate(model: &SentimentModel, examples: &[Example]) -> Evaluation {
+    evaluate_with(examples, |ex| model.predict_post(&ex.word_hashes(), &ex.text).0)
+}
+
+/// Evaluates any classifier on `examples`.
+pub fn evaluate_with(examples: &[Example], mut predict: impl FnMut(&Example) -> Sentiment) -> Evaluation {
     let mut confusion = [[0u64; 3]; 3];
     for ex in examples {
-        let toks: Vec<&str> = ex.tokens.iter().map(String::as_str).collect();
-        let (pred, _) = model.predict(&toks);
-        confusion[ex.label.index()][pred.index()] += 1;
+        confusion[ex.label.index()][predict(ex).index()] += 1;
     }
-    let n: u64 = confusion.iter().flatten().sum();
-    let correct: u64 = (0..3).map(|c| confusion[c][c]).sum();
-    let mut f1s = Vec::new();
-    for c in 0..3 {
-        let tp = confusion[c][c] as f64;
-        let truth: u64 = confusion[c].iter().sum();
-        let pred: u64 = (0..3).map(|t| confusion[t][c]).sum();
-        if truth == 0 {
-            continue;
-        }
-        let p = if pred > 0 { tp / pred as f64 } else { 0.0 };
-        let r = if truth > 0 { tp / truth as f64 } else { 0.0 };
-        f1s.push(if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 });
-    }
-    Evaluation {
-        examples: n as usize,
-        accuracy: if n > 0 { correct as f64 / n as f64 } else { 0.0 },
-        macro_f1: if f1s.is_empty() { 0.0 } else { f1s.iter().sum::<f64>() / f1s.len() as f64 },
-        confusion,
-    }
+    Evaluation::from_confusion(confusion)
 }
 
 #[cfg(test)]
@@ -437,7 +536,7 @@ mod tests {
     use super::*;
 
     fn ex(words: &[&str], label: Sentiment) -> Example {
-        Example { tokens: words.iter().map(|w| w.to_string()).collect(), label }
+        Example { text: words.concat(), tokens: words.iter().map(|w| w.to_string()).collect(), label }
     }
 
     fn toy() -> Vec<Example> {
@@ -451,12 +550,16 @@ mod tests {
         v
     }
 
+    fn predict(m: &SentimentModel, words: &[&str]) -> (Sentiment, f32) {
+        m.predict(words, &words.concat())
+    }
+
     #[test]
     fn trained_model_learns_a_separable_toy_set() {
         let t = train(&toy(), &TrainConfig::default());
-        assert_eq!(t.model.predict(&["很", "好"]).0, Sentiment::Positive);
-        assert_eq!(t.model.predict(&["投诉", "差"]).0, Sentiment::Negative);
-        assert_eq!(t.model.predict(&["发布", "通知"]).0, Sentiment::Neutral);
+        assert_eq!(predict(&t.model, &["很", "好"]).0, Sentiment::Positive);
+        assert_eq!(predict(&t.model, &["投诉", "差"]).0, Sentiment::Negative);
+        assert_eq!(predict(&t.model, &["发布", "通知"]).0, Sentiment::Neutral);
         let e = evaluate(&t.model, &toy());
         assert_eq!(e.accuracy, 1.0);
         assert!(e.macro_f1 > 0.99);
@@ -465,7 +568,7 @@ mod tests {
     #[test]
     fn word_pairs_capture_negation() {
         let t = train(&toy(), &TrainConfig::default());
-        let (s, score) = t.model.predict(&["不", "好"]);
+        let (s, score) = predict(&t.model, &["不", "好"]);
         assert_eq!(s, Sentiment::Negative, "score {score}");
     }
 
@@ -476,28 +579,87 @@ mod tests {
         assert_eq!(a.to_text(), b.to_text());
         let loaded = SentimentModel::from_text(a.to_text()).expect("own output parses");
         assert_eq!(loaded.len(), a.model.len());
-        let toks = ["服务", "很", "好"];
-        let (p, q) = (loaded.probabilities(&toks), a.model.probabilities(&toks));
-        for c in 0..3 {
-            assert!((p[c] - q[c]).abs() < 1e-5);
-        }
+        assert!(loaded.len() > 10);
+        let h = word_hashes(&["服务", "很", "好"]);
+        let (p, q) = (loaded.probabilities(&h, "服务很好"), a.model.probabilities(&h, "服务很好"));
+        assert_eq!(p, q);
     }
 
     #[test]
-    fn fused_prediction_equals_the_feature_list_one() {
+    fn char_grams_are_every_one_to_three_gram_and_stop_at_white_space() {
+        let mut keys = Vec::new();
+        char_gram_keys("好不好 a", |k| keys.push(k));
+        let (h, b, g, a) = ('好' as u64, '不' as u64, '好' as u64, 'a' as u64);
+        assert_eq!(keys, vec![h, b, (h << 21) | b, g, (b << 21) | g, (h << 42) | (b << 21) | g, a]);
+        let mut n = 0;
+        char_gram_keys("", |_| n += 1);
+        char_gram_keys(" \n\u{3000}", |_| n += 1);
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn char_gram_keys_of_different_grams_differ() {
+        let mut keys = Vec::new();
+        for t in ["一", "一一", "一一一", "丁一", "一丁", "\u{10FFFF}\u{10FFFF}\u{10FFFF}", "\u{1}\u{1}"] {
+            char_gram_keys(t, |k| keys.push(k));
+        }
+        let mut distinct = keys.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        // Repeats inside one text ("一一一" has 一 thrice) are the same key; count by hand.
+        assert_eq!(distinct.len(), 11, "{keys:?}");
+    }
+
+    #[test]
+    fn buckets_are_in_the_table_and_spread() {
+        let mut seen = std::collections::HashSet::new();
+        for w in ["好", "不好", "失望", "感谢", "医护人员", "通知", "发布"] {
+            let b = bucket(term_hash(w));
+            assert!(b < TABLE_SIZE);
+            seen.insert(b);
+        }
+        char_gram_keys("武汉加油感谢医护人员", |k| {
+            seen.insert(bucket(char_gram_hash(k)));
+        });
+        // 7 words and 27 n-grams (10 + 9 + 8): nearly all in buckets of their own.
+        assert!(seen.len() >= 32, "{}", seen.len());
+    }
+
+    #[test]
+    fn feature_vector_counts_repeats_and_scales_by_the_root_of_the_count() {
+        let h = word_hashes(&["好", "好"]);
+        // Features: 好, 好, pair(好,好); chars 好, 好, 好好.
+        let v = feature_vector(&h, "好好", true);
+        let n = 6f32;
+        let total: f32 = v.iter().map(|e| e.1).sum();
+        assert!((total - n / n.sqrt()).abs() < 1e-5);
+        assert!(v.windows(2).all(|w| w[0].0 < w[1].0), "sorted and merged");
+        assert!(feature_vector(&[], "", true).is_empty());
+        // Without unigrams: 好, 好, pair; 好好.
+        let total: f32 = feature_vector(&h, "好好", false).iter().map(|e| e.1).sum();
+        assert!((total - 2.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn prediction_equals_the_feature_vector_sum() {
         let m = SentimentModel::builtin();
-        let texts: [&[&str]; 4] = [
-            &["太", "失望", "了", "失望", "了", "非常", "愤怒"],
-            &["感谢", "医护人员", "辛苦", "了", "感谢", "医护人员"],
-            &[],
-            &["好"],
-        ];
-        for toks in texts {
-            let hashes: Vec<u64> = toks.iter().map(|t| term_hash(t)).collect();
-            let a = m.predict_hashes(&hashes);
-            let b = m.predict_features(&features_of_hashes(hashes.iter().copied()));
-            assert_eq!(a.0, b.0);
-            assert_eq!(a.1.to_bits(), b.1.to_bits());
+        for (toks, text) in [
+            (&["太", "失望", "了", "失望", "了", "非常", "愤怒"][..], "太失望了失望了 非常愤怒"),
+            (&["感谢", "医护人员", "辛苦", "了"][..], "感谢医护人员辛苦了"),
+            (&[][..], ""),
+        ] {
+            let h = word_hashes(toks);
+            let mut z = [0f32; 3];
+            for (b, x) in feature_vector(&h, text, m.unigrams) {
+                for c in 0..3 {
+                    z[c] += m.table[b as usize][c] as f32 * m.scale * x;
+                }
+            }
+            let p = softmax([m.bias[0] + z[0], m.bias[1] + z[1], m.bias[2] + z[2]]);
+            let q = m.probabilities(&h, text);
+            for c in 0..3 {
+                assert!((p[c] - q[c]).abs() < 1e-4, "{p:?} {q:?}");
+            }
         }
     }
 
@@ -511,17 +673,31 @@ mod tests {
     #[test]
     fn broken_model_file_names_the_line() {
         assert!(matches!(SentimentModel::from_text("nonsense"), Err(ModelError::Magic)));
-        let err = SentimentModel::from_text(&format!("{MAGIC}\nbias\t0\t0\t0\nw\t好\tx\t0\t0\n")).unwrap_err();
-        assert_eq!(err, ModelError::Line { line: 3, message: "权重不是数字".into() });
+        let err = SentimentModel::from_text(&format!("{MAGIC}\nbias\t0\t0\t0\n12\tx\t0\t0\n")).unwrap_err();
+        assert_eq!(err, ModelError::Line { line: 3, message: "权重应为 −128..127 的整数".into() });
+        let err = SentimentModel::from_text(&format!("{MAGIC}\n{TABLE_SIZE}\t1\t0\t0\n")).unwrap_err();
+        assert!(matches!(err, ModelError::Line { line: 2, .. }));
+        let err = SentimentModel::from_text(&format!("{MAGIC}\nscale\t-1\n")).unwrap_err();
+        assert!(matches!(err, ModelError::Line { line: 2, .. }));
+    }
+
+    #[test]
+    fn evaluation_scores_negative_against_the_rest() {
+        // 8 negatives, 6 found; 2 others called negative.
+        let e = Evaluation::from_confusion([[6, 1, 1], [1, 3, 0], [1, 0, 7]]);
+        let (p, r) = (6.0 / 8.0, 6.0 / 8.0);
+        assert!((e.class_f1(0) - 2.0 * p * r / (p + r)).abs() < 1e-12);
+        assert!((e.recall(1) - 0.75).abs() < 1e-12);
+        assert_eq!(e.examples, 20);
     }
 
     #[test]
     fn builtin_model_loads_and_is_not_empty() {
         let m = SentimentModel::from_text(BUILTIN).expect("shipped model parses");
         assert!(m.len() > 1000, "shipped model has {} weights", m.len());
-        let (s, _) = m.predict(&["太", "失望", "了", "，", "非常", "愤怒"]);
+        let (s, _) = predict(&m, &["太", "失望", "了", "，", "非常", "愤怒"]);
         assert_eq!(s, Sentiment::Negative);
-        let (s, _) = m.predict(&["感谢", "医护人员", "，", "辛苦", "了", "！"]);
+        let (s, _) = predict(&m, &["感谢", "医护人员", "，", "辛苦", "了", "！"]);
         assert_eq!(s, Sentiment::Positive);
     }
 }

@@ -15,6 +15,7 @@ pub mod eval_extraction;
 pub mod live;
 pub mod pipeline;
 pub mod report_cli;
+pub mod sentiment_baseline;
 pub mod sources_cli;
 pub mod themes;
 pub mod train;

