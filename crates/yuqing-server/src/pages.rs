@@ -201,7 +201,10 @@ pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, 
     let listed: std::collections::HashSet<i64> = posts.items.iter().map(|p| p.id).collect();
     b.push_str(&crate::web::brief_html::render_brief(&brief, "研判摘要", &|pid| listed.contains(&pid)));
     b.push_str("<h3>定级依据</h3>");
-    if s.reasons.is_empty() {
+    if s.reasons.is_empty() && !s.rule_hits.is_empty() {
+        b.push_str("<p class=\"muted\">本事件的帖文多数为广告、抽奖等噪声，因此未定级。如需处置，可人工定级：<code>yuqing grade ");
+        b.push_str(&format!("{} III --reason 理由</code></p>", s.id));
+    } else if s.reasons.is_empty() {
         b.push_str("<p class=\"muted\">本事件未命中任何监测规则，因此未定级。如需处置，可人工定级：<code>yuqing grade ");
         b.push_str(&format!("{} III --reason 理由</code></p>", s.id));
     } else {
