@@ -48,7 +48,7 @@ pub(crate) fn param_usize(q: &HashMap<String, String>, name: &str, default: usiz
     }
 }
 
-fn pager(base: &str, page_no: usize, total: u64, size: usize) -> String {
+pub(crate) fn pager(base: &str, page_no: usize, total: u64, size: usize) -> String {
     let pages = (total as usize).div_ceil(size).clamp(1, paging::last_page(size, paging::MAX_OFFSET));
     let mut s = String::from("<div class=\"pager\">");
     if page_no > 1 {

@@ -162,6 +162,10 @@ fn an_officer_opens_a_theme_and_sees_its_stories() {
     assert_eq!(listed["stories"][0]["matched"], 3);
     assert!(page.contains(&format!("href=\"/stories/{factory}\"")) && page.contains("城东工业园"), "{page}");
     assert!(page.contains("每日命中帖文") && page.contains("<svg"), "the daily chart");
+    assert!(page.contains(&format!("href=\"{href}?order=recent\"")) && page.contains(&format!("href=\"{href}?all=1\"")), "the list's tabs");
+    let (status, recent) = http_get_as(&addr, &format!("{href}?order=recent&all=1"), &cookie);
+    assert_eq!(status, 200);
+    assert!(recent.contains("<b>按最近</b>") && recent.contains(&format!("href=\"{href}?all=1\">按级别")), "{recent}");
 
     let (status, story) = http_get_as(&addr, &format!("/stories/{factory}"), &cookie);
     assert_eq!(status, 200);

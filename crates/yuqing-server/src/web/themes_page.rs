@@ -165,12 +165,14 @@ pub async fn theme_page(State(state): State<AppState>, Path(name): Path<String>,
     let tab = |label: &str, on: bool, link: String| if on { format!("<b>{label}</b>") } else { format!("<a href=\"{link}\">{label}</a>") };
     let all_q = if all { "&all=1" } else { "" };
     let order_q = if order == ThemeOrder::Recent { "&order=recent" } else { "" };
+    // A link with these query parts (each "&k=v"), the first "&" made "?".
+    let link = |parts: &str| if parts.is_empty() { href.clone() } else { format!("{href}?{}", parts.strip_prefix('&').unwrap_or(parts)) };
     b.push_str(&format!(
         "<h3>事件</h3><p class=\"tabs\">{}　{}　｜　{}　{}</p>",
-        tab("按级别", order == ThemeOrder::Grade, format!("{href}?x=1{all_q}")),
-        tab("按最近", order == ThemeOrder::Recent, format!("{href}?order=recent{all_q}")),
-        tab(&format!("≥ {MIN_POSTS} 条帖文"), !all, format!("{href}?x=1{order_q}")),
-        tab("全部（含单条）", all, format!("{href}?all=1{order_q}")),
+        tab("按级别", order == ThemeOrder::Grade, link(all_q)),
+        tab("按最近", order == ThemeOrder::Recent, link(&format!("&order=recent{all_q}"))),
+        tab(&format!("≥ {MIN_POSTS} 条帖文"), !all, link(order_q)),
+        tab("全部（含单条）", all, link(&format!("&all=1{order_q}"))),
     ));
     if view.stories.is_empty() {
         b.push_str("<p class=\"muted\">本专题暂无事件。</p>");
@@ -195,23 +197,10 @@ pub async fn theme_page(State(state): State<AppState>, Path(name): Path<String>,
             ));
         }
         b.push_str("</tbody></table>");
-        b.push_str(&pager(&format!("{href}?{}", if all { "all=1&" } else { "" }), order_q, page_no, view.total));
+        let base = format!("{href}?{}{}", if all { "all=1&" } else { "" }, if order == ThemeOrder::Recent { "order=recent&" } else { "" });
+        b.push_str(&crate::pages::pager(&base, page_no, view.total, PAGE_SIZE));
     }
     Html(page(&format!("专题：{}", def.name), &state.org_name, state.banner.as_deref(), &b)).into_response()
-}
-
-fn pager(base: &str, order_q: &str, page_no: usize, total: u64) -> String {
-    let pages = (total as usize).div_ceil(PAGE_SIZE).clamp(1, paging::last_page(PAGE_SIZE, paging::MAX_OFFSET));
-    let mut s = String::from("<div class=\"pager\">");
-    if page_no > 1 {
-        s.push_str(&format!("<a href=\"{base}page={}{order_q}\">上一页</a>", page_no - 1));
-    }
-    s.push_str(&format!("<span class=\"muted\">第 {page_no} / {pages} 页，共 {total} 个事件</span>"));
-    if page_no < pages {
-        s.push_str(&format!("<a href=\"{base}page={}{order_q}\">下一页</a>", page_no + 1));
-    }
-    s.push_str("</div>");
-    s
 }
 
 /// `GET /api/v1/themes`: every configured theme with its counts.
