@@ -163,7 +163,8 @@ impl Default for SentimentModel {
     }
 }
 
-fn softmax(z: [f32; 3]) -> [f32; 3] {
+/// Class probabilities from three scores (shifted by the largest, so nothing overflows).
+pub fn softmax(z: [f32; 3]) -> [f32; 3] {
     let m = z[0].max(z[1]).max(z[2]);
     let e = [(z[0] - m).exp(), (z[1] - m).exp(), (z[2] - m).exp()];
     let s = e[0] + e[1] + e[2];
@@ -343,6 +344,17 @@ impl Trained {
     }
 }
 
+/// Fisher–Yates with xorshift: the same seed gives the same order on every machine (training
+/// order for the model and the baseline of `eval-sentiment`).
+pub fn shuffle(order: &mut [usize], rng: &mut u64) {
+    for i in (1..order.len()).rev() {
+        *rng ^= *rng << 13;
+        *rng ^= *rng >> 7;
+        *rng ^= *rng << 17;
+        order.swap(i, (*rng % (i as u64 + 1)) as usize);
+    }
+}
+
 /// Trains a multinomial logistic regression with AdaGrad over shuffled examples, classes weighted
 /// by a power of their inverse frequency (so the rare neutral class is not drowned out).
 pub fn train(examples: &[Example], config: &TrainConfig) -> Trained {
@@ -378,13 +390,7 @@ pub fn train(examples: &[Example], config: &TrainConfig) -> Trained {
     let mut bias_sum = [0f32; 3];
     let mut snapshots = 0u32;
     for epoch in 0..config.epochs {
-        // Fisher–Yates with xorshift: the same seed gives the same order on every machine.
-        for i in (1..order.len()).rev() {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            order.swap(i, (rng % (i as u64 + 1)) as usize);
-        }
+        shuffle(&mut order, &mut rng);
         for &d in &order {
             let (feats, y) = &docs[d];
             let mut z = bias;

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use yuqing_core::Sentiment;
-use yuqing_text::sentiment::char_gram_keys;
+use yuqing_text::sentiment::{char_gram_keys, shuffle, softmax};
 
 /// Character 1–3-gram TF-IDF, fitted on training texts (matching form).
 pub struct CharTfidf {
@@ -84,13 +84,6 @@ pub struct LogisticRegression {
     weights: Vec<[f32; 3]>,
 }
 
-fn softmax(z: [f32; 3]) -> [f32; 3] {
-    let m = z[0].max(z[1]).max(z[2]);
-    let e = [(z[0] - m).exp(), (z[1] - m).exp(), (z[2] - m).exp()];
-    let s = e[0] + e[1] + e[2];
-    [e[0] / s, e[1] / s, e[2] / s]
-}
-
 impl LogisticRegression {
     /// Minimizes `C · Σ cross-entropy + ½‖W‖²` (the intercept unpenalized) by AdaGrad over
     /// shuffled examples; a feature's share of the penalty is spread over the examples it occurs in,
@@ -110,12 +103,7 @@ impl LogisticRegression {
         let mut order: Vec<usize> = (0..docs.len()).collect();
         let mut rng: u64 = 0x2545_F491_4F6C_DD1D;
         for _ in 0..epochs {
-            for i in (1..order.len()).rev() {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                order.swap(i, (rng % (i as u64 + 1)) as usize);
-            }
+            shuffle(&mut order, &mut rng);
             for &d in &order {
                 let (x, y) = &docs[d];
                 let mut z = bias;
