@@ -10,6 +10,7 @@ pub mod hashtag;
 pub mod headline;
 pub mod highlight;
 pub mod noise;
+pub mod places;
 pub mod normalize;
 pub mod rules;
 pub mod segment;
