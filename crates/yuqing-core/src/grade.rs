@@ -32,10 +32,25 @@ pub struct GradePolicy {
     pub serious_growth_min_posts: u32,
     /// I 特别重大: any of these words in a story already at II.
     pub severe_words: Vec<String>,
+    /// I 特别重大 by severe words: at least this many posts carry them ...
+    pub severe_word_posts: u64,
+    /// ... and at least this share of the story's posts (one post that mentions a death in a
+    /// story of a hundred is not a story about deaths).
+    pub severe_word_share: f32,
     /// I 特别重大: this many posts or more.
     pub severe_posts: u64,
     /// In a key period (重点时期) count thresholds are multiplied by this (e.g. 0.5 halves them).
     pub key_period_factor: f32,
+    /// 属地管理: III 较大 and above need a local story — one whose posts name places inside the
+    /// jurisdiction (or the organization) — when a jurisdiction is configured.
+    pub require_local: bool,
+    /// A story is local when at least this share of its posts that name any place (or the
+    /// organization) name one inside the jurisdiction.
+    pub local_min_share: f32,
+    /// The jurisdiction's names, from `[organization] jurisdiction` (not set under `[grading]`);
+    /// empty: no jurisdiction, no locality check.
+    #[serde(skip)]
+    pub jurisdiction: Vec<String>,
 }
 
 impl Default for GradePolicy {
@@ -57,8 +72,13 @@ impl Default for GradePolicy {
             .iter()
             .map(|s| s.to_string())
             .collect(),
+            severe_word_posts: 3,
+            severe_word_share: 0.1,
             severe_posts: 5000,
             key_period_factor: 0.5,
+            require_local: true,
+            local_min_share: 0.5,
+            jurisdiction: Vec::new(),
         }
     }
 }
@@ -71,12 +91,41 @@ pub struct GradeInputs<'a> {
     pub rule_hits: &'a [(String, u64)],
     /// Severe words (casualties, unrest) found in the story's posts.
     pub severe_words: &'a [String],
+    /// How many of the story's posts carry a severe word (None: not counted, every word counts).
+    pub severe_word_posts: Option<u64>,
     /// Names of the mainstream (serious-tier) sources that posted, for the reason text.
     pub mainstream_sources: &'a [String],
     /// A grade set by hand, with the person's reason; it is a floor.
     pub manual: Option<(Grade, &'a str)>,
     /// The key period in force, by name, if any.
     pub key_period: Option<&'a str>,
+    /// Where the story's posts are, for the locality check (None: not known).
+    pub locality: Option<&'a Locality>,
+}
+
+/// Where a story's posts are, against the jurisdiction (属地).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Locality {
+    /// Posts naming any place or the organization (noise left out).
+    pub placed_posts: u64,
+    /// Of those, posts naming a place inside the jurisdiction or the organization.
+    pub local_posts: u64,
+    /// Places inside the jurisdiction, with their posts, most first.
+    pub local_places: Vec<(String, u64)>,
+    /// Places outside it (provinces, countries), with their posts, most first.
+    pub other_places: Vec<(String, u64)>,
+}
+
+impl Locality {
+    /// Local: some posts name the jurisdiction, and at least `min_share` of the posts that name
+    /// any place do.
+    pub fn is_local(&self, min_share: f32) -> bool {
+        self.local_posts > 0 && self.local_posts as f64 >= (min_share as f64) * self.placed_posts as f64
+    }
+
+    fn list(places: &[(String, u64)]) -> String {
+        places.iter().take(4).map(|(n, c)| format!("{n} {c} 条")).collect::<Vec<_>>().join("、")
+    }
 }
 
 /// The grade of a story (None: not graded) and every reason that fired, highest grade first.
@@ -168,11 +217,19 @@ pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Gr
                 computed = computed.max(Some(Grade::II));
             }
         }
-        if computed >= Some(Grade::II) && !inputs.severe_words.is_empty() {
+        let severe_enough = match inputs.severe_word_posts {
+            None => true,
+            Some(n) => n >= policy.severe_word_posts && n as f64 + 1e-6 >= policy.severe_word_share as f64 * h.posts as f64,
+        };
+        if computed >= Some(Grade::II) && !inputs.severe_words.is_empty() && severe_enough {
+            let how_many = match inputs.severe_word_posts {
+                Some(n) => format!("，{} 条帖文（占 {:.0}%）", n, n as f64 * 100.0 / h.posts.max(1) as f64),
+                None => String::new(),
+            };
             push(
                 Grade::I,
                 "severe_words",
-                format!("已达重大级，且出现伤亡或群体性事件词语：{}", inputs.severe_words.join("、")),
+                format!("已达重大级，且出现伤亡或群体性事件词语{how_many}：{}", inputs.severe_words.join("、")),
             );
             computed = Some(Grade::I);
         }
@@ -182,8 +239,61 @@ pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Gr
             computed = Some(Grade::I);
         }
     }
-    let grade = computed.max(inputs.manual.map(|(g, _)| g));
     reasons.sort_by(|a, b| b.grade.cmp(&a.grade));
+    if let (Some(loc), true, Some(g)) = (inputs.locality, policy.require_local && !policy.jurisdiction.is_empty(), computed) {
+        let jurisdiction = policy.jurisdiction.join("、");
+        if loc.is_local(policy.local_min_share) {
+            let share = loc.local_posts as f64 * 100.0 / loc.placed_posts.max(1) as f64;
+            reasons.insert(
+                0,
+                GradeReason {
+                    grade: g,
+                    rule: "local".into(),
+                    detail: format!(
+                        "涉及本地：{}（提及地点的 {} 条帖文中 {} 条涉及{}，占 {:.0}%）",
+                        Locality::list(&loc.local_places),
+                        loc.placed_posts,
+                        loc.local_posts,
+                        jurisdiction,
+                        share
+                    ),
+                },
+            );
+        } else if g > Grade::IV {
+            // 属地管理: what would have raised the story is listed, but it stays 一般.
+            let raised: Vec<String> =
+                reasons.iter().filter(|r| r.grade > Grade::IV && r.rule != "manual").map(|r| r.detail.clone()).collect();
+            reasons.retain(|r| r.grade <= Grade::IV || r.rule == "manual");
+            let found = if loc.other_places.is_empty() {
+                "帖文未提及本地地名".to_string()
+            } else if loc.local_posts == 0 {
+                format!("帖文所涉地点为{}", Locality::list(&loc.other_places))
+            } else {
+                format!(
+                    "帖文所涉地点为{}，涉及本地的仅 {} 条（提及地点的 {} 条中不足 {:.0}%）",
+                    Locality::list(&loc.other_places),
+                    loc.local_posts,
+                    loc.placed_posts,
+                    policy.local_min_share * 100.0
+                )
+            };
+            reasons.insert(
+                0,
+                GradeReason {
+                    grade: Grade::IV,
+                    rule: "not_local".into(),
+                    detail: format!(
+                        "未涉及本地（管辖：{jurisdiction}）：{found}。按属地管理，较大及以上级别须涉及本地，本可定为{}级（{}）的依据不计：{}",
+                        g.as_str(),
+                        g.label_zh(),
+                        raised.join("；")
+                    ),
+                },
+            );
+            computed = Some(Grade::IV);
+        }
+    }
+    let grade = computed.max(inputs.manual.map(|(g, _)| g));
     (grade, reasons)
 }
 
@@ -340,6 +450,20 @@ mod tests {
     }
 
     #[test]
+    fn casualty_words_in_one_post_of_many_do_not_raise_a_story() {
+        let h = heat(600);
+        let rule_hits = hits();
+        let severe = vec!["死亡".to_string()];
+        let inputs = |n: u64| GradeInputs { heat: Some(&h), rule_hits: &rule_hits, severe_words: &severe, severe_word_posts: Some(n), ..Default::default() };
+        let (g, r) = grade_story(&inputs(1), &GradePolicy::default());
+        assert_eq!(g, Some(Grade::II), "{r:?}");
+        assert_eq!(grade_story(&inputs(59), &GradePolicy::default()).0, Some(Grade::II), "under a tenth of 600");
+        let (g, r) = grade_story(&inputs(60), &GradePolicy::default());
+        assert_eq!(g, Some(Grade::I));
+        assert!(r[0].detail.contains("60 条帖文（占 10%）"), "{}", r[0].detail);
+    }
+
+    #[test]
     fn casualty_words_alone_do_not_raise_a_minor_story() {
         let severe = vec!["冲突".to_string()];
         assert_eq!(grade_of(&heat(150), &severe, None).0, Some(Grade::III));
@@ -369,6 +493,51 @@ mod tests {
         sorted.sort_by(|a, b| b.cmp(a));
         assert_eq!(grades, sorted);
         assert_eq!(r.len(), 4, "IV rule, III count, II tier, II count: {r:?}");
+    }
+
+    fn local_policy() -> GradePolicy {
+        GradePolicy { jurisdiction: vec!["武汉市".into()], ..GradePolicy::default() }
+    }
+
+    #[test]
+    fn a_story_elsewhere_stays_iv_and_says_where_it_is() {
+        let h = heat(600);
+        let rule_hits = hits();
+        let severe = vec!["死亡".to_string()];
+        let elsewhere = Locality {
+            placed_posts: 40,
+            local_posts: 3,
+            local_places: vec![("湖北省武汉市".into(), 3)],
+            other_places: vec![("河南省".into(), 35), ("韩国".into(), 4)],
+        };
+        let inputs = GradeInputs { heat: Some(&h), rule_hits: &rule_hits, severe_words: &severe, locality: Some(&elsewhere), ..Default::default() };
+        let (g, r) = grade_story(&inputs, &local_policy());
+        assert_eq!(g, Some(Grade::IV));
+        assert_eq!(r[0].rule, "not_local");
+        for part in ["管辖：武汉市", "河南省 35 条", "韩国 4 条", "仅 3 条", "本可定为I级", "死亡", "帖文 600 条"] {
+            assert!(r[0].detail.contains(part), "{part} in {}", r[0].detail);
+        }
+        assert!(r.iter().all(|x| x.grade == Grade::IV), "{r:?}");
+        // The same story where it is local keeps its grade, and says why it is local.
+        let local = Locality { local_posts: 30, local_places: vec![("湖北省武汉市江夏区".into(), 12), ("湖北省武汉市".into(), 25)], ..elsewhere.clone() };
+        let inputs = GradeInputs { locality: Some(&local), ..inputs };
+        let (g, r) = grade_story(&inputs, &local_policy());
+        assert_eq!(g, Some(Grade::I));
+        assert_eq!(r[0].rule, "local");
+        assert!(r[0].detail.contains("湖北省武汉市江夏区 12 条") && r[0].detail.contains("75%"), "{}", r[0].detail);
+        // No jurisdiction configured, or the requirement off: no check.
+        let inputs = GradeInputs { locality: Some(&elsewhere), ..inputs };
+        assert_eq!(grade_story(&inputs, &GradePolicy::default()).0, Some(Grade::I));
+        assert_eq!(grade_story(&inputs, &GradePolicy { require_local: false, ..local_policy() }).0, Some(Grade::I));
+        // A story that names no place at all is not local either.
+        let nowhere = Locality::default();
+        let inputs = GradeInputs { locality: Some(&nowhere), ..inputs };
+        let (g, r) = grade_story(&inputs, &local_policy());
+        assert_eq!(g, Some(Grade::IV));
+        assert!(r[0].detail.contains("未提及本地地名"), "{}", r[0].detail);
+        // A hand grade is still a floor.
+        let inputs = GradeInputs { manual: Some((Grade::II, "领导批示")), ..inputs };
+        assert_eq!(grade_story(&inputs, &local_policy()).0, Some(Grade::II));
     }
 
     #[test]

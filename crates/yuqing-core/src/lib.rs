@@ -27,7 +27,7 @@ pub fn china() -> chrono::FixedOffset {
     chrono::FixedOffset::east_opt(8 * 3600).expect("+8 h is a valid offset")
 }
 
-pub use grade::{grade_story, GradeInputs, GradePolicy};
+pub use grade::{grade_story, GradeInputs, GradePolicy, Locality};
 pub use heat::{HeatBucket, HeatFact, HeatSeries, HeatSummary};
 pub use story::{combined_core, Assembler, MAX_NEAR_DUPLICATE_BITS, AssemblyConfig, Assignment, JoinReason, PostFeatures, StorySeed};
 pub use tracker::{GradeChange, PostFacts, StoryTracker};

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::grade::{grade_story, GradeInputs, GradePolicy};
+use crate::grade::{grade_story, GradeInputs, GradePolicy, Locality};
 use crate::heat::{HeatFact, HeatSeries};
 use crate::model::{Grade, GradeReason, NoiseKind, SourceTier};
 
@@ -23,6 +23,12 @@ pub struct PostFacts<'a> {
     /// Noise (advertising, lotteries, …, no words of its own): gives the story no rule hits and no
     /// casualty words; a story mostly of commercial noise is not graded.
     pub noise: Option<NoiseKind>,
+    /// Places the post names inside the jurisdiction (display names, most specific).
+    pub local_places: &'a [String],
+    /// Places it names outside the jurisdiction (provinces, countries).
+    pub other_places: &'a [String],
+    /// Whether it names the organization, an alias or a department.
+    pub names_us: bool,
 }
 
 /// A rise of a story's grade, to be recorded as an `Alert`.
@@ -47,6 +53,13 @@ pub struct StoryTracker {
     pub reasons: Vec<GradeReason>,
     /// Posts that are commercial noise (advertising, lotteries, horoscopes, marketing).
     pub commercial_noise: u64,
+    /// Posts that carry a severe word.
+    pub severe_word_posts: u64,
+    /// Posts naming any place or the organization, and of them those that are local.
+    pub placed_posts: u64,
+    pub local_posts: u64,
+    pub local_places: BTreeMap<String, u64>,
+    pub other_places: BTreeMap<String, u64>,
 }
 
 impl StoryTracker {
@@ -67,6 +80,16 @@ impl StoryTracker {
             for w in post.severe_words {
                 self.severe_words.insert(w.clone());
             }
+            self.severe_word_posts += u64::from(!post.severe_words.is_empty());
+            let local = post.names_us || !post.local_places.is_empty();
+            self.placed_posts += u64::from(local || !post.other_places.is_empty());
+            self.local_posts += u64::from(local);
+            for p in post.local_places {
+                *self.local_places.entry(p.clone()).or_insert(0) += 1;
+            }
+            for p in post.other_places {
+                *self.other_places.entry(p.clone()).or_insert(0) += 1;
+            }
         }
         for t in post.topics {
             *self.topics.entry(t.clone()).or_insert(0) += 1;
@@ -84,6 +107,21 @@ impl StoryTracker {
         v
     }
 
+    /// Where the story's posts are, most-named places first.
+    pub fn locality(&self) -> Locality {
+        let ranked = |m: &BTreeMap<String, u64>| {
+            let mut v: Vec<(String, u64)> = m.iter().map(|(k, c)| (k.clone(), *c)).collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            v
+        };
+        Locality {
+            placed_posts: self.placed_posts,
+            local_posts: self.local_posts,
+            local_places: ranked(&self.local_places),
+            other_places: ranked(&self.other_places),
+        }
+    }
+
     /// Re-grades at `now`; returns the change when the grade rose (or was first reached).
     pub fn regrade(&mut self, now: DateTime<Utc>, policy: &GradePolicy, key_period: Option<&str>) -> Option<GradeChange> {
         let summary = self.heat.summary(now);
@@ -94,13 +132,16 @@ impl StoryTracker {
         let rule_hits: Vec<(String, u64)> = self.rule_hits.iter().map(|(k, v)| (k.clone(), *v)).collect();
         let severe: Vec<String> = self.severe_words.iter().cloned().collect();
         let mainstream: Vec<String> = self.mainstream_sources.iter().cloned().collect();
+        let locality = self.locality();
         let inputs = GradeInputs {
             heat: Some(&summary),
             rule_hits: &rule_hits,
             severe_words: &severe,
+            severe_word_posts: Some(self.severe_word_posts),
             mainstream_sources: &mainstream,
             manual: self.manual.as_ref().map(|(g, r)| (*g, r.as_str())),
             key_period,
+            locality: Some(&locality),
         };
         let (grade, reasons) = grade_story(&inputs, policy);
         match (grade, self.grade) {
@@ -137,6 +178,9 @@ mod tests {
             severe_words: severe,
             topics: &[],
             noise: None,
+            local_places: &[],
+            other_places: &[],
+            names_us: false,
         }
     }
 
@@ -183,6 +227,9 @@ mod tests {
         assert!(c.reasons[0].detail.contains("某报"));
         let severe = vec!["死亡".to_string()];
         t.add(&facts(3, 3, SourceTier::Community, &[], &severe), &policy);
+        assert!(t.regrade(Utc.timestamp_opt(3 * 3600, 0).unwrap(), &policy, None).is_none(), "one post with a severe word is not enough");
+        t.add(&facts(3, 4, SourceTier::Community, &[], &severe), &policy);
+        t.add(&facts(3, 5, SourceTier::Community, &[], &severe), &policy);
         let c = t.regrade(Utc.timestamp_opt(3 * 3600, 0).unwrap(), &policy, None).unwrap();
         assert_eq!(c.to, Grade::I);
         assert_eq!(t.grade, Some(Grade::I));

@@ -161,10 +161,11 @@ pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, 
         let brief = yuqing_store::brief::story_brief(&d.store, d.fts.segmenter(), id).map_err(|e| e.to_string())?;
         let edits = yuqing_store::story_edit::edits_of(d.store.connection(), id).map_err(|e| e.to_string())?;
         let themes = yuqing_store::themes::of_story(d.store.connection(), &theme_defs, &story).map_err(|e| e.to_string())?;
-        Ok(Ok((story, heat, posts, alerts, brief, edits, themes)))
+        let places = yuqing_store::places::of_story(d.store.connection(), id).map_err(|e| e.to_string())?;
+        Ok(Ok((story, heat, posts, alerts, brief, edits, themes, places)))
     })
     .await;
-    let (s, heat, posts, alerts, brief, edits, themes) = match result {
+    let (s, heat, posts, alerts, brief, edits, themes, places) = match result {
         Ok(Ok(r)) => r,
         Ok(Err(Some(into))) => return axum::response::Redirect::to(&format!("/stories/{into}?merged={id}")).into_response(),
         Ok(Err(None)) => return error_page(&state, StatusCode::NOT_FOUND, &format!("舆情事件 {id} 不存在")),
@@ -219,6 +220,7 @@ pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, 
         b.push_str(&format!("<p>命中规则：{}</p>", hits.join("、")));
     }
     b.push_str(&crate::web::themes_page::story_line(&themes));
+    b.push_str(&crate::web::places_html::story_line(&crate::web::places_html::count(&places)));
     if !s.topics.is_empty() {
         let t: Vec<String> = s.topics.iter().map(|(t, n)| format!("{}（{}）", esc(t), n)).collect();
         b.push_str(&format!("<p>领域：{}</p>", t.join("、")));

@@ -142,6 +142,7 @@ impl World {
                 .collect(),
             closed: vec![],
             themes: vec![],
+            places: vec![],
         };
         data.store.write(&batch).unwrap();
         let c = data.store.connection();

@@ -127,6 +127,7 @@ impl Desk {
                 alerts: vec![],
                 closed: vec![],
                 themes: vec![],
+                places: vec![],
             })
             .unwrap();
         data.catch_up_index().unwrap();

@@ -461,4 +461,21 @@ pub const MIGRATIONS: &[&str] = &[
         posts INTEGER NOT NULL
     );
     "#,
+    // 12: places (属地): the most specific places each post names (GB/T 2260 codes; countries above
+    // 1,000,000), derived from the posts with the gazetteer, rebuilt when `place_state.version`
+    // is not the gazetteer's.
+    r#"
+    CREATE TABLE post_places (
+        post_id INTEGER NOT NULL,
+        code INTEGER NOT NULL,
+        PRIMARY KEY (post_id, code)
+    ) WITHOUT ROWID;
+    CREATE INDEX post_places_code ON post_places(code, post_id);
+    CREATE TABLE place_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version TEXT NOT NULL,
+        built_at INTEGER NOT NULL,
+        posts INTEGER NOT NULL
+    );
+    "#,
 ];

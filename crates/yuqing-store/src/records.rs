@@ -90,6 +90,8 @@ pub struct WriteBatch {
     pub closed: Vec<i64>,
     /// The batch's posts that match a configured theme (专题).
     pub themes: Vec<crate::themes::ThemePost>,
+    /// The places the batch's posts name.
+    pub places: Vec<crate::places::PostPlace>,
 }
 
 /// What rebuilding a story's running state needs of each of its posts.

@@ -421,6 +421,7 @@ impl Store for SqliteStore {
             upsert_stories(&tx, &batch.stories)?;
             insert_alerts(&tx, &batch.alerts)?;
             crate::themes::add_posts(&tx, &batch.themes)?;
+            crate::places::add_posts(&tx, &batch.places)?;
             let mut close = tx.prepare_cached("UPDATE stories SET status = 'Closed' WHERE id = ?1")?;
             for id in &batch.closed {
                 close.execute([id])?;

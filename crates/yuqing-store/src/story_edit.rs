@@ -274,6 +274,7 @@ mod tests {
             alerts: vec![NewAlert { story_id: 2, from: None, to: Grade::IV, reasons: vec![], at: at(2) }],
             closed: vec![],
             themes: vec![],
+            places: vec![],
         };
         store.write(&batch).expect("write");
         store

@@ -38,9 +38,13 @@ pub struct Organization {
     pub name: String,
     #[serde(default)]
     pub aliases: Vec<String>,
-    /// Place names of the organization's area (属地).
+    /// Place names of the organization's area, as words for the segmenter.
     #[serde(default)]
     pub places: Vec<String>,
+    /// 属地: the divisions the organization answers for, by GB/T 2260 code or name (武汉市,
+    /// 420115). Stories about elsewhere are not graded above 一般 (see `[grading] require_local`).
+    #[serde(default)]
+    pub jurisdiction: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -145,6 +149,8 @@ struct RawConfig {
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub organization: Organization,
+    /// `organization.jurisdiction`, resolved in the gazetteer.
+    pub jurisdiction: Vec<yuqing_text::places::PlaceId>,
     pub departments: Vec<Department>,
     pub rules: Vec<RuleDef>,
     /// 专题: long-running themes above stories (`[[themes]]`).
@@ -403,6 +409,20 @@ impl Config {
             }
         }
         raw.collect.validate().map_err(|e| at(src.find("[collect]").unwrap_or(0), e))?;
+        let gazetteer = yuqing_text::places::Gazetteer::builtin();
+        let mut jurisdiction = Vec::new();
+        for name in &raw.organization.jurisdiction {
+            let pos = src.find(&format!("\"{name}\"")).or_else(|| src.find("jurisdiction")).unwrap_or(0);
+            let place = gazetteer.lookup(name).map_err(|e| at(pos, format!("[organization] jurisdiction：{e}")))?;
+            if !jurisdiction.contains(&place) {
+                jurisdiction.push(place);
+            }
+        }
+        let mut grading = raw.grading;
+        grading.jurisdiction = jurisdiction.iter().map(|p| gazetteer.place(*p).name.clone()).collect();
+        if !(0.0..=1.0).contains(&grading.local_min_share) {
+            return Err(at(src.find("local_min_share").unwrap_or(0), "local_min_share 应在 0 到 1 之间".into()));
+        }
         let mut desk = raw.desk;
         desk.deadlines = raw.deadlines;
         let configured_rules: Vec<ConfiguredRule> = raw
@@ -423,11 +443,12 @@ impl Config {
             sources: raw.sources,
             collect: raw.collect,
             organization: raw.organization,
+            jurisdiction,
             departments: raw.departments,
             rules,
             themes,
             topics,
-            grading: raw.grading,
+            grading,
             assembly: raw.assembly,
             key_periods,
             path: Some(path.to_path_buf()),

@@ -13,6 +13,7 @@ pub mod desk_cli;
 pub mod eval;
 pub mod eval_extraction;
 pub mod live;
+pub mod locality;
 pub mod pipeline;
 pub mod report_cli;
 pub mod sentiment_baseline;

@@ -775,6 +775,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Classify => {
             let config = load_config(&cli)?;
             let analyzer = Analyzer::new(&config.analyzer_config())?;
+            let locator = yuqing::locality::Locator::new(&config);
             let stdin = std::io::stdin();
             let mut out = std::io::stdout().lock();
             let mut all = Vec::new();
@@ -782,7 +783,11 @@ fn run(cli: Cli) -> Result<()> {
                 let line = line.with_context(|| format!("标准输入第 {} 行不是有效的 UTF-8", i + 1))?;
                 let a = analyzer.analyze("", &line, "");
                 let noise = yuqing_text::noise::classify(&a.title.matching, &a.text.matching).map(|k| k.label_zh());
-                let v = json!({"sentiment": a.sentiment, "score": (a.sentiment_score * 1000.0).round() / 1000.0, "topics": a.topics, "noise": noise});
+                let places = locator.locate(&a.title.matching, &a.text.matching);
+                let g = yuqing_text::places::Gazetteer::builtin();
+                let named: Vec<String> = places.codes.iter().filter_map(|c| g.by_code(*c)).map(|p| g.path_name(p)).collect();
+                let v = json!({"sentiment": a.sentiment, "score": (a.sentiment_score * 1000.0).round() / 1000.0, "topics": a.topics, "noise": noise,
+                    "places": named, "local": locator.has_jurisdiction().then(|| !places.local.is_empty() || places.names_us)});
                 if cli.json {
                     all.push(v);
                 } else {

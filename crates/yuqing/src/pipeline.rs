@@ -18,7 +18,10 @@ use yuqing_core::{
     Assembler, Grade, JoinReason, NoiseKind, PostFacts, PostInput, Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
 };
 use yuqing_store::story_edit::{self, EditKind, StoryEdit};
+use yuqing_store::places::PostPlace;
 use yuqing_store::themes::ThemePost;
+
+use crate::locality::{Locator, PostPlaces};
 use yuqing_store::{DataDir, IndexWords, NewAlert, PostRecord, RestorePost, SqliteStore, Store, StoreError, StoryRecord, WriteBatch};
 use yuqing_text::dedup::{fnv1a, site_key};
 use yuqing_text::{headline, matching_form, Analysis, Analyzer, AnalyzerError};
@@ -178,6 +181,8 @@ pub struct Pipeline {
     analyzer: Arc<Analyzer>,
     /// The configured 专题, compiled.
     themes: Arc<Themes>,
+    /// Places and the jurisdiction (属地).
+    locator: Arc<Locator>,
     assembler: Assembler,
     trackers: HashMap<i64, StoryTracker>,
     meta: HashMap<i64, StoryMeta>,
@@ -223,9 +228,9 @@ pub fn dedup_key(post: &PostInput, content_hash: u64) -> u64 {
 
 /// A post's analysis, its full-text words, its themes (专题) and its noise kind, all made in the
 /// parallel stage.
-type Analyzed = (Analysis, IndexWords, Vec<String>, Option<NoiseKind>);
+type Analyzed = (Analysis, IndexWords, Vec<String>, Option<NoiseKind>, PostPlaces);
 
-fn analyze_batch(analyzer: &Analyzer, themes: &Themes, batch: &[(usize, PostInput)]) -> Vec<Analyzed> {
+fn analyze_batch(analyzer: &Analyzer, themes: &Themes, locator: &Locator, batch: &[(usize, PostInput)]) -> Vec<Analyzed> {
     batch
         .par_iter()
         .map(|(_, p)| {
@@ -237,7 +242,8 @@ fn analyze_batch(analyzer: &Analyzer, themes: &Themes, batch: &[(usize, PostInpu
                 themes.of(&a.title.matching, &a.text.matching, &matching_form(p.source_str().trim()))
             };
             let noise = yuqing_text::noise::classify(&a.title.matching, &a.text.matching);
-            (a, words, themes, noise)
+            let places = locator.locate(&a.title.matching, &a.text.matching);
+            (a, words, themes, noise, places)
         })
         .collect()
 }
@@ -263,7 +269,7 @@ struct Resumed {
 
 /// Rebuilds the in-memory state from the store: open stories, their trackers and the assembler
 /// (with the recent document frequencies, from the posts of its window analyzed again).
-fn resume(data: &DataDir, config: &Config, analyzer: &Analyzer) -> Result<Resumed, PipelineError> {
+fn resume(data: &DataDir, config: &Config, analyzer: &Analyzer, locator: &Locator) -> Result<Resumed, PipelineError> {
     let next_post_id = data.store.next_post_id()?;
     let mut assembler = Assembler::new(config.assembly.clone(), data.store.next_story_id()?);
     let mut trackers = HashMap::new();
@@ -273,7 +279,7 @@ fn resume(data: &DataDir, config: &Config, analyzer: &Analyzer) -> Result<Resume
     let mut members: HashMap<i64, Vec<(i64, u64)>> = HashMap::new();
     for p in data.store.restore_posts(&ids)? {
         members.entry(p.story_id).or_default().push((p.id, p.simhash));
-        take_in(trackers.entry(p.story_id).or_default(), meta.entry(p.story_id).or_default(), &p, config);
+        take_in(trackers.entry(p.story_id).or_default(), meta.entry(p.story_id).or_default(), &p, config, locator);
     }
     for s in open {
         let tracker = trackers.entry(s.id).or_default();
@@ -302,7 +308,9 @@ fn resume(data: &DataDir, config: &Config, analyzer: &Analyzer) -> Result<Resume
 }
 
 /// Takes a stored post into its story's tracker and headline state, as when it was ingested.
-fn take_in(tracker: &mut StoryTracker, meta: &mut StoryMeta, p: &RestorePost, config: &Config) {
+fn take_in(tracker: &mut StoryTracker, meta: &mut StoryMeta, p: &RestorePost, config: &Config, locator: &Locator) {
+    let (title, text) = (matching_form(&p.title), matching_form(&p.text));
+    let places = locator.locate(&title, &text);
     tracker.add(
         &PostFacts {
             heat: p.heat_fact(),
@@ -310,7 +318,10 @@ fn take_in(tracker: &mut StoryTracker, meta: &mut StoryMeta, p: &RestorePost, co
             rules: &p.rules,
             severe_words: &p.severe_words,
             topics: &p.topics,
-            noise: yuqing_text::noise::classify(&matching_form(&p.title), &matching_form(&p.text)),
+            noise: yuqing_text::noise::classify(&title, &text),
+            local_places: &places.local,
+            other_places: &places.other,
+            names_us: places.names_us,
         },
         &config.grading,
     );
@@ -372,9 +383,11 @@ impl Pipeline {
         let config = config.with_rule_edits(&edits);
         let analyzer = Arc::new(Analyzer::new(&config.analyzer_config())?);
         let themes = Arc::new(Themes::compile(&config.themes)?);
+        let locator = Arc::new(Locator::new(&config));
         let data = DataDir::open(data_dir, analyzer.segmenter_arc())?;
         crate::themes::ensure_built(&data, &themes, Utc::now())?;
-        let Resumed { assembler, trackers, meta, next_post_id } = resume(&data, &config, &analyzer)?;
+        crate::locality::ensure_built(&data, &locator, Utc::now())?;
+        let Resumed { assembler, trackers, meta, next_post_id } = resume(&data, &config, &analyzer, &locator)?;
         tracing::info!(open_stories = assembler.open_count(), next_post_id, "pipeline resumed");
         Ok(Pipeline {
             config,
@@ -382,6 +395,7 @@ impl Pipeline {
             rules_version,
             analyzer,
             themes,
+            locator,
             assembler,
             trackers,
             meta,
@@ -450,6 +464,7 @@ impl Pipeline {
         }
         let analyzer = self.analyzer.clone();
         let themes = self.themes.clone();
+        let locator = self.locator.clone();
         let mut writer = match self.writer.take() {
             Some(w) => w,
             None => {
@@ -466,7 +481,7 @@ impl Pipeline {
                     if batch.is_empty() {
                         break;
                     }
-                    let analyzed = analyze_batch(&analyzer, &themes, &batch);
+                    let analyzed = analyze_batch(&analyzer, &themes, &locator, &batch);
                     // The receiver is gone when a batch failed: stop.
                     if tx.send((batch, analyzed)).is_err() {
                         break;
@@ -540,7 +555,7 @@ impl Pipeline {
                 true
             }
         };
-        let Resumed { assembler, trackers, meta, next_post_id } = resume(&data, &self.config, &self.analyzer)?;
+        let Resumed { assembler, trackers, meta, next_post_id } = resume(&data, &self.config, &self.analyzer, &self.locator)?;
         tracing::warn!(next_post_id, "pipeline state rebuilt from the database after a failed batch");
         self.assembler = assembler;
         self.trackers = trackers;
@@ -559,14 +574,14 @@ impl Pipeline {
         in_flight: &InFlight,
     ) -> Result<(IngestReport, WriteBatch, InFlight), PipelineError> {
         let mut report = IngestReport { read: posts.len(), ..Default::default() };
-        let keys: Vec<u64> = posts.iter().zip(&analyses).map(|((_, p), (a, _, _, _))| dedup_key(p, a.content_hash)).collect();
+        let keys: Vec<u64> = posts.iter().zip(&analyses).map(|((_, p), (a, _, _, _, _))| dedup_key(p, a.content_hash)).collect();
         let shared = self.data.clone();
         let mut data = lock(&shared);
         let known = data.store.known_dedup_keys(&keys)?;
         // The first stored post of each content hash, looked up for the whole batch at once (nothing
         // of this batch is stored before its end, so the answers are what per-post lookups gave);
         // the batch still being written answers for what it holds.
-        let mut hashes: Vec<u64> = analyses.iter().map(|(a, _, _, _)| a.content_hash).collect();
+        let mut hashes: Vec<u64> = analyses.iter().map(|(a, _, _, _, _)| a.content_hash).collect();
         hashes.sort_unstable();
         hashes.dedup();
         let stored_content = data.store.first_with_contents(&hashes)?;
@@ -576,7 +591,7 @@ impl Pipeline {
         let mut batch_content: HashMap<u64, i64> = HashMap::new();
         let mut touched: BTreeSet<i64> = BTreeSet::new();
         let policy = &self.config.grading;
-        for (((line, post), (analysis, words, themes, noise)), key) in posts.into_iter().zip(analyses).zip(keys) {
+        for (((line, post), (analysis, words, themes, noise, places)), key) in posts.into_iter().zip(analyses).zip(keys) {
             if let Some(first) = known.get(&key).or_else(|| in_flight.keys.get(&key)).or_else(|| batch_keys.get(&key)) {
                 report.duplicates += 1;
                 report.duplicate_ids.push((line, *first));
@@ -624,6 +639,9 @@ impl Pipeline {
                     severe_words: &analysis.severe_words,
                     topics: &analysis.topics,
                     noise,
+                    local_places: &places.local,
+                    other_places: &places.other,
+                    names_us: places.names_us,
                 },
                 policy,
             );
@@ -662,6 +680,7 @@ impl Pipeline {
             }
             report.stored_ids.push((line, id));
             batch.themes.extend(themes.into_iter().map(|theme| ThemePost { theme, post: id, story: assignment.story }));
+            batch.places.extend(places.codes.iter().map(|&code| PostPlace { post: id, code }));
             batch.posts.push(PostRecord {
                 id,
                 story_id: assignment.story,
@@ -765,7 +784,7 @@ impl Pipeline {
         posts.sort_unstable_by_key(|p| p.id);
         let (mut tracker, mut meta) = (StoryTracker::default(), StoryMeta::default());
         for p in &posts {
-            take_in(&mut tracker, &mut meta, p, &self.config);
+            take_in(&mut tracker, &mut meta, p, &self.config, &self.locator);
         }
         let higher = if b.grade > a.grade { &b } else { &a };
         tracker.grade = higher.grade;
@@ -817,11 +836,11 @@ impl Pipeline {
         let (out, stay): (Vec<&RestorePost>, Vec<&RestorePost>) = posts.iter().partition(|p| moved.contains(&p.id));
         let (mut kept, mut kept_meta) = (StoryTracker::default(), StoryMeta::default());
         for p in &stay {
-            take_in(&mut kept, &mut kept_meta, p, &self.config);
+            take_in(&mut kept, &mut kept_meta, p, &self.config, &self.locator);
         }
         let (mut new, mut new_meta) = (StoryTracker::default(), StoryMeta::default());
         for p in &out {
-            take_in(&mut new, &mut new_meta, p, &self.config);
+            take_in(&mut new, &mut new_meta, p, &self.config, &self.locator);
         }
         kept.grade = a.grade;
         kept.reasons = a.reasons.clone();
@@ -872,7 +891,7 @@ impl Pipeline {
 
     /// Rebuilds the in-memory state from the store, as a restart would.
     fn reload(&mut self, data: &DataDir) -> Result<(), PipelineError> {
-        let Resumed { assembler, trackers, meta, next_post_id } = resume(data, &self.config, &self.analyzer)?;
+        let Resumed { assembler, trackers, meta, next_post_id } = resume(data, &self.config, &self.analyzer, &self.locator)?;
         self.assembler = assembler;
         self.trackers = trackers;
         self.meta = meta;

@@ -99,6 +99,7 @@ pub fn world(dir: &Path) -> (SqliteStore, i64) {
         alerts: vec![],
         closed: vec![],
         themes: vec![],
+        places: vec![],
     };
     st.write(&batch).unwrap();
     let conn = st.connection();

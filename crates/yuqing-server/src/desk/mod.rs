@@ -414,6 +414,11 @@ impl Desk {
                 text.push_str(pl);
             }
         }
+        // The places the story's posts name, with their ancestors: a rule for 武汉市 takes a story
+        // about 江夏区 (属地管理).
+        let places = yuqing_store::places::of_story(store.connection(), story.id)?;
+        text.push(' ');
+        text.push_str(&crate::web::places_html::routing_text(&places));
         Ok(route(&self.routing(), &RoutingFacts { rules: &rules, topics: &topics, sources: &sources, text: &text }))
     }
 

@@ -8,6 +8,7 @@ pub mod admin_pages;
 pub mod posts_page;
 pub mod rules_page;
 pub mod sources_page;
+pub mod places_html;
 pub mod story_edit;
 pub mod themes_page;
 

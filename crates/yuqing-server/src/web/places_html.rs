@@ -1,0 +1,104 @@
+//! 地点: where a story's posts are, province (or country) first with its cities, for the story
+//! page and routing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use yuqing_text::places::{Gazetteer, Level, PlaceId};
+
+use crate::html::esc;
+
+/// Posts per place, counted once per post at every level (a post naming 江夏区 and 洪山区 counts
+/// once for 武汉市 and once for 湖北省).
+#[derive(Debug, Default, PartialEq)]
+pub struct PlaceCounts {
+    /// (place, posts), most first, for provinces and countries.
+    pub top: Vec<(PlaceId, u64)>,
+    /// For each of those, its prefecture-level places (or a municipality's districts), most first.
+    pub below: BTreeMap<PlaceId, Vec<(PlaceId, u64)>>,
+}
+
+/// Counts (post, code) pairs as stored.
+pub fn count(pairs: &[(i64, u32)]) -> PlaceCounts {
+    let g = Gazetteer::builtin();
+    let mut seen: BTreeSet<(PlaceId, i64)> = BTreeSet::new();
+    for &(post, code) in pairs {
+        let Some(id) = g.by_code(code) else { continue };
+        for p in g.lineage(id) {
+            seen.insert((p, post));
+        }
+    }
+    let mut per: BTreeMap<PlaceId, u64> = BTreeMap::new();
+    for (p, _) in &seen {
+        *per.entry(*p).or_insert(0) += 1;
+    }
+    let ranked = |mut v: Vec<(PlaceId, u64)>| {
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    };
+    let top = ranked(per.iter().filter(|(p, _)| g.place(**p).parent.is_none()).map(|(p, n)| (*p, *n)).collect());
+    let mut below: BTreeMap<PlaceId, Vec<(PlaceId, u64)>> = BTreeMap::new();
+    for (p, n) in &per {
+        let place = g.place(*p);
+        if let Some(parent) = place.parent {
+            if g.place(parent).parent.is_none() && place.level != Level::Country {
+                below.entry(parent).or_default().push((*p, *n));
+            }
+        }
+    }
+    let below = below.into_iter().map(|(k, v)| (k, ranked(v))).collect();
+    PlaceCounts { top, below }
+}
+
+/// "地点：湖北省 120 条（武汉市 100、黄冈市 10）、河南省 20 条、韩国 3 条" — empty without places.
+pub fn story_line(counts: &PlaceCounts) -> String {
+    if counts.top.is_empty() {
+        return String::new();
+    }
+    let g = Gazetteer::builtin();
+    let parts: Vec<String> = counts
+        .top
+        .iter()
+        .take(8)
+        .map(|(p, n)| {
+            let mut s = format!("{} {} 条", esc(&g.place(*p).name), n);
+            if let Some(below) = counts.below.get(p) {
+                let inner: Vec<String> = below.iter().take(4).map(|(c, m)| format!("{} {}", esc(&g.place(*c).name), m)).collect();
+                if !inner.is_empty() {
+                    s.push_str(&format!("（{}）", inner.join("、")));
+                }
+            }
+            s
+        })
+        .collect();
+    let more = counts.top.len().saturating_sub(8);
+    let tail = if more > 0 { format!(" 等 {} 地", counts.top.len()) } else { String::new() };
+    format!("<p>地点：{}{}</p>", parts.join("、"), tail)
+}
+
+/// The story's place names with their ancestors (湖北省武汉市江夏区), for routing by place.
+pub fn routing_text(pairs: &[(i64, u32)]) -> String {
+    let g = Gazetteer::builtin();
+    let codes: BTreeSet<u32> = pairs.iter().map(|(_, c)| *c).collect();
+    codes.into_iter().filter_map(|c| g.by_code(c)).map(|p| g.path_name(p)).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_each_post_once_per_level_and_shows_cities_under_provinces() {
+        // Post 1 names 江夏区 and 洪山区; post 2 武汉市; post 3 郑州市; post 4 韩国.
+        let pairs = [(1, 420115), (1, 420111), (2, 420100), (3, 410100), (4, 1_000_410)];
+        let c = count(&pairs);
+        let g = Gazetteer::builtin();
+        let top: Vec<(String, u64)> = c.top.iter().map(|(p, n)| (g.place(*p).name.clone(), *n)).collect();
+        assert_eq!(top, vec![("湖北省".to_string(), 2), ("河南省".to_string(), 1), ("韩国".to_string(), 1)]);
+        let line = story_line(&c);
+        assert!(line.contains("湖北省 2 条（武汉市 2）"), "{line}");
+        assert!(line.contains("河南省 1 条（郑州市 1）") && line.contains("韩国 1 条"), "{line}");
+        assert_eq!(story_line(&count(&[])), "");
+        let text = routing_text(&pairs);
+        assert!(text.contains("湖北省武汉市江夏区") && text.contains("河南省郑州市"), "{text}");
+    }
+}
