@@ -337,6 +337,8 @@ impl Gazetteer {
             p.candidates.clear();
         }
         let (texts, patterns): (Vec<String>, Vec<Pattern>) = entries.into_iter().unzip();
+        // The default (contiguous NFA): a DFA scans a third faster but takes 12 MB, and the scan
+        // is about half of `find`'s 4 µs on a 130-character post.
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
             .build(&texts)
@@ -640,3 +642,4 @@ mod tests {
         }
     }
 }
+
