@@ -64,23 +64,6 @@ pub fn of_story(conn: &Connection, story: i64) -> Result<Vec<(i64, u32)>> {
     Ok(out)
 }
 
-/// The places named by posts published in `[from, to)`, with their posts, most first.
-pub fn between(conn: &Connection, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<(u32, u64)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT pp.code, COUNT(*) AS n FROM posts p JOIN post_places pp ON pp.post_id = p.id \
-         WHERE p.published_at >= ?1 AND p.published_at < ?2 GROUP BY pp.code ORDER BY n DESC, pp.code",
-    )?;
-    let rows = stmt.query_map(params![ts(from), ts(to)], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (code, n) = row?;
-        if let Ok(code) = u32::try_from(code) {
-            out.push((code, n.max(0) as u64));
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
