@@ -101,19 +101,13 @@ impl StoryTracker {
 
     /// The highest-weighted topics, most posts first.
     pub fn top_topics(&self, n: usize) -> Vec<(String, u64)> {
-        let mut v: Vec<(String, u64)> = self.topics.iter().map(|(k, c)| (k.clone(), *c)).collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut v = ranked(&self.topics);
         v.truncate(n);
         v
     }
 
     /// Where the story's posts are, most-named places first.
     pub fn locality(&self) -> Locality {
-        let ranked = |m: &BTreeMap<String, u64>| {
-            let mut v: Vec<(String, u64)> = m.iter().map(|(k, c)| (k.clone(), *c)).collect();
-            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            v
-        };
         Locality {
             placed_posts: self.placed_posts,
             local_posts: self.local_posts,
@@ -132,7 +126,8 @@ impl StoryTracker {
         let rule_hits: Vec<(String, u64)> = self.rule_hits.iter().map(|(k, v)| (k.clone(), *v)).collect();
         let severe: Vec<String> = self.severe_words.iter().cloned().collect();
         let mainstream: Vec<String> = self.mainstream_sources.iter().cloned().collect();
-        let locality = self.locality();
+        // Built only when the policy reads it: regrading runs after every post.
+        let locality = (policy.require_local && !policy.jurisdiction.is_empty()).then(|| self.locality());
         let inputs = GradeInputs {
             heat: Some(&summary),
             rule_hits: &rule_hits,
@@ -141,7 +136,7 @@ impl StoryTracker {
             mainstream_sources: &mainstream,
             manual: self.manual.as_ref().map(|(g, r)| (*g, r.as_str())),
             key_period,
-            locality: Some(&locality),
+            locality: locality.as_ref(),
         };
         let (grade, reasons) = grade_story(&inputs, policy);
         match (grade, self.grade) {
@@ -158,6 +153,13 @@ impl StoryTracker {
             _ => None,
         }
     }
+}
+
+/// Counts as (key, count), most first, ties by key.
+fn ranked(m: &BTreeMap<String, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = m.iter().map(|(k, c)| (k.clone(), *c)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
 }
 
 /// The heat tier label for a tier index stored as an integer.

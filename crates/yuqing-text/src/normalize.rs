@@ -165,6 +165,11 @@ fn simplified(table: &[char], c: char) -> char {
 }
 
 
+/// Whether `c` is a Chinese character (the CJK unified ideograph blocks and compatibility ones).
+pub fn is_han(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
+}
+
 /// Full-width → half-width and lower case, one char to one char.
 #[inline]
 pub fn fold_char(c: char) -> char {

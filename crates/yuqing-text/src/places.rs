@@ -427,21 +427,22 @@ impl Gazetteer {
     pub fn find(&self, text: &str) -> Vec<PlaceId> {
         // Every match, overlapping; then the longest (and strongest) first, each kept unless it
         // overlaps one kept before.
-        let mut all: Vec<(usize, usize, usize)> =
-            self.automaton.find_overlapping_iter(text).map(|m| (m.start(), m.end(), m.pattern().as_usize())).collect();
+        // (start, end, pattern, length in characters)
+        let mut all: Vec<(usize, usize, usize, usize)> = self
+            .automaton
+            .find_overlapping_iter(text)
+            .map(|m| (m.start(), m.end(), m.pattern().as_usize(), text[m.start()..m.end()].chars().count()))
+            .collect();
         if all.is_empty() {
             return Vec::new();
         }
-        all.sort_by(|a, b| {
-            let (la, lb) = (text[a.0..a.1].chars().count(), text[b.0..b.1].chars().count());
-            lb.cmp(&la).then(self.patterns[b.2].kind.cmp(&self.patterns[a.2].kind)).then(a.0.cmp(&b.0))
-        });
+        all.sort_by(|a, b| b.3.cmp(&a.3).then(self.patterns[b.2].kind.cmp(&self.patterns[a.2].kind)).then(a.0.cmp(&b.0)));
         let mut kept: Vec<(usize, usize, usize)> = Vec::new();
-        for m in all {
-            if kept.iter().any(|k| m.0 < k.1 && k.0 < m.1) {
+        for (start, end, pat, _) in all {
+            if kept.iter().any(|k| start < k.1 && k.0 < end) {
                 continue;
             }
-            kept.push(m);
+            kept.push((start, end, pat));
         }
         kept.retain(|(_, end, pat)| self.patterns[*pat].kind != Kind::Blocker && !names_a_street(&text[*end..]));
 

@@ -84,10 +84,6 @@ fn is_cjk_char(c: char) -> bool {
     matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
 }
 
-fn is_han(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
-}
-
 /// The tokens of a text for the body F1: every Chinese, Japanese or Korean character is a token
 /// of its own; any other run of letters and digits is one token, in lower case; punctuation,
 /// symbols and whitespace only separate.
@@ -147,7 +143,7 @@ pub fn bag_f1(expected: &str, got: &str) -> (f64, f64, f64) {
 /// Whether a text is Chinese: Han characters are at least half of its tokens.
 pub fn is_chinese(text: &str) -> bool {
     let toks = tokens(text);
-    let han = toks.iter().filter(|t| t.chars().next().is_some_and(is_han)).count();
+    let han = toks.iter().filter(|t| t.chars().next().is_some_and(yuqing_text::normalize::is_han)).count();
     !toks.is_empty() && han * 2 >= toks.len()
 }
 

@@ -9,6 +9,7 @@ pub mod bench_collect;
 pub mod bench_extract;
 pub mod config;
 pub mod demo;
+pub mod derived;
 pub mod desk_cli;
 pub mod eval;
 pub mod eval_extraction;

@@ -4,12 +4,11 @@
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use chrono::{DateTime, Utc};
-use rayon::prelude::*;
 use yuqing_store::places::PostPlace;
 use yuqing_text::places::{Gazetteer, PlaceId};
 
 use crate::config::Config;
-use yuqing_store::{DataDir, Store};
+use yuqing_store::DataDir;
 
 /// What one post says about where it is.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -125,19 +124,12 @@ impl Locator {
             let prev = before.chars().next_back();
             match prev {
                 None => true,
-                Some(c) if !is_cjk(c) => true,
+                Some(c) if !yuqing_text::normalize::is_han(c) => true,
                 Some(_) => self.prefixes.iter().any(|p| before.ends_with(p.as_str()) || before.ends_with(p.trim_end_matches(['市', '省', '区', '县']))),
             }
         })
     }
 }
-
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
-}
-
-/// Posts read per page when every stored post's places are found again.
-const REBUILD_PAGE: usize = 5_000;
 
 /// Finds every stored post's places again and replaces the stored table, when it was built with
 /// another gazetteer (or never). Returns how many places were stored, or None when current.
@@ -147,21 +139,10 @@ pub fn ensure_built(data: &DataDir, locator: &Locator, now: DateTime<Utc>) -> Re
     if yuqing_store::places::stored_version(conn)?.as_deref() == Some(version.as_str()) {
         return Ok(None);
     }
-    let mut found: Vec<PostPlace> = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = data.store.posts_after(after, REBUILD_PAGE)?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        let places: Vec<Vec<PostPlace>> = page
-            .par_iter()
-            .map(|p| {
-                let (title, text) = (yuqing_text::matching_form(&p.title), yuqing_text::matching_form(&p.text));
-                locator.locate(&title, &text).codes.into_iter().map(|code| PostPlace { post: p.id, code }).collect()
-            })
-            .collect();
-        found.extend(places.into_iter().flatten());
-    }
+    let found: Vec<PostPlace> = crate::derived::map_stored_posts(data, |p| {
+        let (title, text) = (yuqing_text::matching_form(&p.title), yuqing_text::matching_form(&p.text));
+        locator.locate(&title, &text).codes.into_iter().map(|code| PostPlace { post: p.id, code }).collect()
+    })?;
     yuqing_store::places::rebuild(conn, &version, &found, now)?;
     tracing::info!(places = found.len(), version = %version, "post places found again with the gazetteer");
     Ok(Some(found.len()))

@@ -3,9 +3,8 @@
 //! configuration when its themes changed (every stored post matched again).
 
 use chrono::{DateTime, Utc};
-use rayon::prelude::*;
 use yuqing_store::themes::{ThemeDef, ThemePost};
-use yuqing_store::{DataDir, Store};
+use yuqing_store::DataDir;
 use yuqing_text::rules::{RuleDef, RuleDoc, RuleError, RuleSet};
 use yuqing_text::matching_form;
 
@@ -47,9 +46,6 @@ impl Themes {
     }
 }
 
-/// Posts read per page when every stored post is matched again.
-const REBUILD_PAGE: usize = 5_000;
-
 /// Matches every stored post against `themes` again and replaces the stored theme tables, when
 /// they were built for other themes (or never). Returns how many matches were stored, or None
 /// when the tables were current.
@@ -59,26 +55,13 @@ pub fn ensure_built(data: &DataDir, themes: &Themes, now: DateTime<Utc>) -> Resu
     if yuqing_store::themes::stored_fingerprint(conn)?.as_deref() == Some(wanted.as_str()) {
         return Ok(None);
     }
-    let mut matches: Vec<ThemePost> = Vec::new();
-    if !themes.is_empty() {
-        let mut after = 0;
-        loop {
-            let page = data.store.posts_after(after, REBUILD_PAGE)?;
-            let Some(last) = page.last() else { break };
-            after = last.id;
-            let found: Vec<Vec<ThemePost>> = page
-                .par_iter()
-                .map(|p| {
-                    themes
-                        .of_display(&p.title, &p.text, &p.source)
-                        .into_iter()
-                        .map(|theme| ThemePost { theme, post: p.id, story: p.story_id })
-                        .collect()
-                })
-                .collect();
-            matches.extend(found.into_iter().flatten());
-        }
-    }
+    let matches: Vec<ThemePost> = if themes.is_empty() {
+        Vec::new()
+    } else {
+        crate::derived::map_stored_posts(data, |p| {
+            themes.of_display(&p.title, &p.text, &p.source).into_iter().map(|theme| ThemePost { theme, post: p.id, story: p.story_id }).collect()
+        })?
+    };
     yuqing_store::themes::rebuild(conn, themes.defs(), &matches, now)?;
     tracing::info!(themes = themes.defs().len(), matches = matches.len(), "theme tables rebuilt for the configured themes");
     Ok(Some(matches.len()))
