@@ -4,6 +4,7 @@
 //   YUQING_URL       http://127.0.0.1:PORT
 //   YUQING_ACCOUNTS  {"admin": {"name", "password"}, "officer": …, "head": …, "approver": …, "office": …}
 //   YUQING_INCIDENT  an open grade III/IV incident in 待研判, led by the head's department
+//   YUQING_FALSE_ALARM_INCIDENT  another open incident in 待研判, which the office marks 误报
 //   YUQING_SHOTS     directory for the screenshots (target/ui-shots)
 //   YUQING_CHROMIUM  the browser (default /usr/bin/chromium)
 // Every check throws on failure; the process exits non-zero and the Rust test fails with the output.
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 const base = need('YUQING_URL');
 const accounts = JSON.parse(need('YUQING_ACCOUNTS'));
 const incident = Number(need('YUQING_INCIDENT'));
+const falseAlarmIncident = Number(need('YUQING_FALSE_ALARM_INCIDENT'));
 const shots = need('YUQING_SHOTS');
 mkdirSync(shots, { recursive: true });
 
@@ -370,6 +372,41 @@ try {
       assert.match(await page.locator('main').innerText(), /已并入本事件/);
     });
     await shot(page, 'story-merged');
+  }
+
+  // --- 误报: the office marks an incident 误报; it closes, its story is marked and stops being
+  // graded, and the 监测规则 page counts it.
+  {
+    page = office.page;
+    await page.goto(`${base}/incidents/${falseAlarmIncident}`);
+    const form = page.locator('form.act:has(input[name=action][value="mark_false_alarm"])');
+    assert.equal(await form.count(), 1, 'the 标记误报 form is offered at 待研判');
+    await form.locator('[name=reason]').fill('浏览器测试：外地事件，非本地');
+    await Promise.all([page.waitForNavigation(), form.locator('button[type=submit]').click()]);
+    await check('the incident is closed as 误报, with the reason', async () => {
+      assert.equal(new URL(page.url()).pathname, `/incidents/${falseAlarmIncident}`);
+      const text = await page.locator('main').innerText();
+      assert.match(text, /已按误报关闭/);
+      assert.match(text, /外地事件，非本地/);
+      assert.equal(await page.locator('form.act:has(input[name=action][value="mark_false_alarm"])').count(), 0);
+    });
+    await shot(page, 'incident-false-alarm');
+    await page.locator('main a[href^="/stories/"]').first().click();
+    await check('its story is marked 误报 and offers to withdraw it', async () => {
+      const text = await page.locator('main').innerText();
+      assert.match(text, /已标记误报/);
+      assert.equal(await page.locator('section.false-alarm button', { hasText: '撤销误报' }).count(), 1);
+    });
+    await shot(page, 'story-false-alarm');
+    await page.goto(`${base}/rules`);
+    await check('the 监测规则 page counts false alarms per rule and shows the learning', async () => {
+      const head = await page.locator('table').first().locator('thead').innerText();
+      assert.match(head, /其中误报/);
+      const text = await page.locator('main').innerText();
+      assert.match(text, /误报学习/);
+      assert.match(text, /外地事件，非本地/);
+      assert.ok(!/现有学习样本 0 个/.test(text), 'the mark is a learning example');
+    });
   }
 
   for (const who of [office, head, approver]) {

@@ -51,6 +51,10 @@ pub struct GradePolicy {
     /// empty: no jurisdiction, no locality check.
     #[serde(skip)]
     pub jurisdiction: Vec<String>,
+    /// 误报 learning: a story whose words are at least this similar (cosine of the story cores,
+    /// 0..1) to a story the office marked 误报 is graded one level lower (never below 一般, never
+    /// hidden); 0 turns the learning off.
+    pub false_alarm_similarity: f32,
 }
 
 impl Default for GradePolicy {
@@ -79,6 +83,7 @@ impl Default for GradePolicy {
             require_local: true,
             local_min_share: 0.5,
             jurisdiction: Vec::new(),
+            false_alarm_similarity: 0.6,
         }
     }
 }
@@ -101,6 +106,19 @@ pub struct GradeInputs<'a> {
     pub key_period: Option<&'a str>,
     /// Where the story's posts are, for the locality check (None: not known).
     pub locality: Option<&'a Locality>,
+    /// The most similar story the office marked 误报, if any is similar enough to count.
+    pub like_false_alarm: Option<&'a LikeFalseAlarm>,
+}
+
+/// A story marked 误报 that a new story resembles (the relevance model's nearest example).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LikeFalseAlarm {
+    pub story: i64,
+    pub title: String,
+    /// Cosine similarity of the two story cores, 0..1.
+    pub similarity: f32,
+    /// The reason the office gave.
+    pub reason: String,
 }
 
 /// Where a story's posts are, against the jurisdiction (属地).
@@ -291,6 +309,32 @@ pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Gr
                 },
             );
             computed = Some(Grade::IV);
+        }
+    }
+    if let (Some(like), Some(g)) = (inputs.like_false_alarm, computed) {
+        let threshold = policy.false_alarm_similarity;
+        if threshold > 0.0 && like.similarity >= threshold && g > Grade::IV {
+            let lower = g.lower();
+            reasons.insert(
+                0,
+                GradeReason {
+                    grade: lower,
+                    rule: "like_false_alarm".into(),
+                    detail: format!(
+                        "与已标记误报的事件 #{}“{}”相似（相似度 {:.2}，阈值 {:.2}；误报理由：{}），由{}级（{}）降为{}级（{}）",
+                        like.story,
+                        like.title,
+                        like.similarity,
+                        threshold,
+                        like.reason,
+                        g.as_str(),
+                        g.label_zh(),
+                        lower.as_str(),
+                        lower.label_zh()
+                    ),
+                },
+            );
+            computed = Some(lower);
         }
     }
     let grade = computed.max(inputs.manual.map(|(g, _)| g));
@@ -551,5 +595,33 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(grade_story(&inputs, &GradePolicy::default()).0, Some(Grade::II));
+    }
+
+    #[test]
+    fn a_story_like_a_false_alarm_is_one_level_lower_and_says_which() {
+        let h = heat(600);
+        let rule_hits = hits();
+        let like = LikeFalseAlarm { story: 12, title: "某地通报新增病例".into(), similarity: 0.74, reason: "每日通报，非舆情".into() };
+        let inputs = GradeInputs { heat: Some(&h), rule_hits: &rule_hits, like_false_alarm: Some(&like), ..Default::default() };
+        let (g, r) = grade_story(&inputs, &GradePolicy::default());
+        assert_eq!(g, Some(Grade::III), "II by 600 posts, lowered one level");
+        assert_eq!(r[0].rule, "like_false_alarm");
+        for part in ["#12", "某地通报新增病例", "0.74", "0.60", "每日通报", "由II级（重大）降为III级（较大）"] {
+            assert!(r[0].detail.contains(part), "{part} in {}", r[0].detail);
+        }
+        assert!(r.iter().any(|x| x.rule == "post_count" && x.grade == Grade::II), "what would have raised it is still listed");
+        // Below the threshold, or learning off: no change.
+        let far = LikeFalseAlarm { similarity: 0.59, ..like.clone() };
+        assert_eq!(grade_story(&GradeInputs { like_false_alarm: Some(&far), ..inputs.clone() }, &GradePolicy::default()).0, Some(Grade::II));
+        let off = GradePolicy { false_alarm_similarity: 0.0, ..GradePolicy::default() };
+        assert_eq!(grade_story(&inputs, &off).0, Some(Grade::II));
+        // Never hidden: a story at 一般 stays graded 一般.
+        let small = heat(3);
+        let (g, r) = grade_story(&GradeInputs { heat: Some(&small), ..inputs.clone() }, &GradePolicy::default());
+        assert_eq!(g, Some(Grade::IV));
+        assert!(r.iter().all(|x| x.rule != "like_false_alarm"));
+        // A hand grade is still a floor.
+        let manual = GradeInputs { manual: Some((Grade::II, "领导批示")), ..inputs };
+        assert_eq!(grade_story(&manual, &GradePolicy::default()).0, Some(Grade::II));
     }
 }

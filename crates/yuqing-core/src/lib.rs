@@ -13,6 +13,7 @@ pub mod hashing;
 pub mod heat;
 pub mod docfreq;
 pub mod story;
+pub mod relevance;
 pub mod tracker;
 pub mod url;
 pub mod audit;
@@ -27,7 +28,8 @@ pub fn china() -> chrono::FixedOffset {
     chrono::FixedOffset::east_opt(8 * 3600).expect("+8 h is a valid offset")
 }
 
-pub use grade::{grade_story, GradeInputs, GradePolicy, Locality};
+pub use grade::{grade_story, GradeInputs, GradePolicy, LikeFalseAlarm, Locality};
 pub use heat::{HeatBucket, HeatFact, HeatSeries, HeatSummary};
 pub use story::{combined_core, Assembler, MAX_NEAR_DUPLICATE_BITS, AssemblyConfig, Assignment, JoinReason, PostFeatures, StorySeed};
+pub use relevance::{FalseAlarmExample, RelevanceModel};
 pub use tracker::{GradeChange, PostFacts, StoryTracker};

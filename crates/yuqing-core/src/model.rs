@@ -221,6 +221,14 @@ impl Grade {
             Grade::I => "特别重大",
         }
     }
+    /// One level lower (一般 stays 一般).
+    pub fn lower(self) -> Grade {
+        match self {
+            Grade::I => Grade::II,
+            Grade::II => Grade::III,
+            Grade::III | Grade::IV => Grade::IV,
+        }
+    }
     /// The colour the response plans attach to the grade.
     pub fn color(self) -> &'static str {
         match self {

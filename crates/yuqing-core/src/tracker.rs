@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::grade::{grade_story, GradeInputs, GradePolicy, Locality};
+use crate::grade::{grade_story, GradeInputs, GradePolicy, LikeFalseAlarm, Locality};
 use crate::heat::{HeatFact, HeatSeries};
 use crate::model::{Grade, GradeReason, NoiseKind, SourceTier};
 
@@ -60,6 +60,11 @@ pub struct StoryTracker {
     pub local_posts: u64,
     pub local_places: BTreeMap<String, u64>,
     pub other_places: BTreeMap<String, u64>,
+    /// Marked 误报 by the office: not graded any more (until the mark is withdrawn).
+    pub false_alarm: bool,
+    /// The most similar story marked 误报, set by the caller before `regrade` (the relevance
+    /// model lives with the story cores, outside the tracker).
+    pub like_false_alarm: Option<LikeFalseAlarm>,
 }
 
 impl StoryTracker {
@@ -118,6 +123,9 @@ impl StoryTracker {
 
     /// Re-grades at `now`; returns the change when the grade rose (or was first reached).
     pub fn regrade(&mut self, now: DateTime<Utc>, policy: &GradePolicy, key_period: Option<&str>) -> Option<GradeChange> {
+        if self.false_alarm {
+            return None;
+        }
         let summary = self.heat.summary(now);
         // Mostly advertising and the like: no grade from the posts (one given by hand still counts).
         if self.manual.is_none() && self.commercial_noise * 2 >= summary.posts && self.commercial_noise > 0 {
@@ -137,6 +145,7 @@ impl StoryTracker {
             manual: self.manual.as_ref().map(|(g, r)| (*g, r.as_str())),
             key_period,
             locality: locality.as_ref(),
+            like_false_alarm: self.like_false_alarm.as_ref(),
         };
         let (grade, reasons) = grade_story(&inputs, policy);
         match (grade, self.grade) {
@@ -235,6 +244,21 @@ mod tests {
         let c = t.regrade(Utc.timestamp_opt(3 * 3600, 0).unwrap(), &policy, None).unwrap();
         assert_eq!(c.to, Grade::I);
         assert_eq!(t.grade, Some(Grade::I));
+    }
+
+    #[test]
+    fn a_story_marked_false_alarm_is_not_graded_until_the_mark_is_withdrawn() {
+        let policy = GradePolicy::default();
+        let rules = vec!["r".to_string()];
+        let mut t = StoryTracker::new();
+        t.add(&facts(1, 1, SourceTier::Community, &rules, &[]), &policy);
+        assert_eq!(t.regrade(Utc.timestamp_opt(3600, 0).unwrap(), &policy, None).map(|c| c.to), Some(Grade::IV));
+        t.false_alarm = true;
+        t.add(&facts(2, 2, SourceTier::Central, &rules, &[]), &policy);
+        assert_eq!(t.regrade(Utc.timestamp_opt(7200, 0).unwrap(), &policy, None), None, "central media joined, but it is marked");
+        assert_eq!(t.grade, Some(Grade::IV));
+        t.false_alarm = false;
+        assert_eq!(t.regrade(Utc.timestamp_opt(7200, 0).unwrap(), &policy, None).map(|c| c.to), Some(Grade::II));
     }
 
     #[test]

@@ -182,16 +182,27 @@ pub async fn incident(State(state): State<AppState>, cu: CurrentUser, Path(id): 
 pub async fn act(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> Response {
     let id = tri!(id_param(&id, "工单"));
     let cmd: Command = tri!(body(&bytes));
+    let false_alarm = match &cmd {
+        Command::MarkFalseAlarm { reason } => Some(reason.clone()),
+        _ => None,
+    };
     let desk = state.desk.clone();
+    let who = cu.clone();
     let r = with_user(&state, cu, move |d, u, now| {
         let (inc, events) = desk.act(&d.store, u, id, cmd, now)?;
         let mut v = incident_view(d, &inc, now)?;
         v["events"] = json!(events.iter().map(|e| e.kind.summary_zh()).collect::<Vec<_>>());
-        Ok(v)
+        Ok((v, inc.stories))
     })
     .await;
     match r {
-        Ok(v) => Json(v).into_response(),
+        Ok((mut v, stories)) => {
+            if let Some(reason) = false_alarm {
+                // Closed as 误报: its stories stop being graded.
+                v["notes"] = json!(crate::web::false_alarm::mark_incident_stories(&state, &who, stories, reason).await);
+            }
+            Json(v).into_response()
+        }
         Err(r) => r,
     }
 }

@@ -78,10 +78,13 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String
             ..Default::default()
         };
         let stories = d.store.stories(&query).map_err(|e| e.to_string())?;
+        let ids: Vec<i64> = stories.items.iter().map(|s| s.id).collect();
+        let marks = yuqing_store::false_alarm::among(d.store.connection(), &ids).map_err(|e| e.to_string())?;
         let mut rows = Vec::new();
         for s in stories.items {
             let heat = story_heat(&d.store, s.id).map_err(|e| e.to_string())?;
-            rows.push((s, heat));
+            let marked = marks.contains_key(&s.id);
+            rows.push((s, heat, marked));
         }
         Ok((stats, stories.total, rows))
     })
@@ -117,14 +120,14 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String
         body.push_str("<p class=\"muted\">暂无事件。导入帖文：<code>yuqing ingest 文件.jsonl</code>。未命中监测规则的事件不定级，可在“全部事件”中查看。</p>");
     } else {
         body.push_str("<table><thead><tr><th>级别</th><th>事件</th><th>帖文</th><th>站点</th><th>负面</th><th>热度走势</th><th>最近</th></tr></thead><tbody>");
-        for (s, heat) in &rows {
+        for (s, heat, marked) in &rows {
             let reason = s.reasons.first().map(|r| r.detail.as_str()).unwrap_or("未命中监测规则");
             body.push_str(&format!(
                 "<tr><td>{}</td><td><a href=\"/stories/{}\">{}</a>{}<div class=\"reason\">{}</div><div class=\"muted\">{}</div></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.0}%</td><td>{}</td><td class=\"muted\">{}</td></tr>",
                 grade_badge(s.grade),
                 s.id,
                 esc(&s.title),
-                if s.status == StoryStatus::Closed { " <span class=\"muted\">（已关闭）</span>" } else { "" },
+                format!("{}{}", if s.status == StoryStatus::Closed { " <span class=\"muted\">（已关闭）</span>" } else { "" }, crate::web::false_alarm::badge(*marked)),
                 esc(reason),
                 esc(&s.keywords.join(" · ")),
                 s.posts,
@@ -162,10 +165,11 @@ pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, 
         let edits = yuqing_store::story_edit::edits_of(d.store.connection(), id).map_err(|e| e.to_string())?;
         let themes = yuqing_store::themes::of_story(d.store.connection(), &theme_defs, &story).map_err(|e| e.to_string())?;
         let places = yuqing_store::places::of_story(d.store.connection(), id).map_err(|e| e.to_string())?;
-        Ok(Ok((story, heat, posts, alerts, brief, edits, themes, places)))
+        let mark = yuqing_store::false_alarm::of_story(d.store.connection(), id).map_err(|e| e.to_string())?;
+        Ok(Ok((story, heat, posts, alerts, brief, edits, themes, places, mark)))
     })
     .await;
-    let (s, heat, posts, alerts, brief, edits, themes, places) = match result {
+    let (s, heat, posts, alerts, brief, edits, themes, places, mark) = match result {
         Ok(Ok(r)) => r,
         Ok(Err(Some(into))) => return axum::response::Redirect::to(&format!("/stories/{into}?merged={id}")).into_response(),
         Ok(Err(None)) => return error_page(&state, StatusCode::NOT_FOUND, &format!("舆情事件 {id} 不存在")),
@@ -179,7 +183,9 @@ pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, 
     if q.contains_key("edited") {
         b.push_str("<p class=\"ok\">已保存人工调整，并记入审计日志。</p>");
     }
-    b.push_str(&format!("<h2>{} {}</h2>", grade_badge(s.grade), esc(&s.title)));
+    b.push_str(&crate::web::false_alarm::notice(&q));
+    b.push_str(&format!("<h2>{} {}{}</h2>", grade_badge(s.grade), esc(&s.title), crate::web::false_alarm::badge(mark.is_some())));
+    b.push_str(&crate::web::false_alarm::banner(mark.as_ref()));
     b.push_str(&format!(
         "<p class=\"muted\">事件 #{} · {} · {} 至 {} · 关键词：{}</p>",
         s.id,
@@ -243,6 +249,7 @@ pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, 
     }
     b.push_str("<h3>热度（每小时帖文，红色为负面）</h3>");
     b.push_str(&heat_bars(&heat, 1100, 200));
+    b.push_str(&crate::web::false_alarm::section(s.id, mark.as_ref(), &cu, editable));
     b.push_str(&crate::web::story_edit::section(s.id, &edits, &cu, editable));
     b.push_str(&format!("<h3>帖文（共 {} 条，最新在前）</h3>", posts.total));
     for p in &posts.items {

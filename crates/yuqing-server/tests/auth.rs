@@ -367,6 +367,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/stories/{id}", "ACPODV"),
     ("POST", "/api/v1/stories/{id}/merge", "ACO"),
     ("POST", "/api/v1/stories/{id}/split", "ACO"),
+    ("POST", "/api/v1/stories/{id}/false-alarm", "ACO"),
+    ("POST", "/api/v1/stories/{id}/false-alarm/withdraw", "ACO"),
     ("GET", "/api/v1/themes", "ACPODV"),
     ("GET", "/api/v1/themes/{name}", "ACPODV"),
     ("GET", "/api/v1/search", "ACPODV"),

@@ -18,6 +18,7 @@ mod records;
 pub mod replay;
 pub mod rules;
 pub mod story_edit;
+pub mod false_alarm;
 pub mod places;
 pub mod themes;
 mod sql;

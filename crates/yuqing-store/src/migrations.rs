@@ -478,4 +478,21 @@ pub const MIGRATIONS: &[&str] = &[
         posts INTEGER NOT NULL
     );
     "#,
+    // 13: 误报 (false alarms): stories the office marked as not relevant or not a matter, with who,
+    // when and why; the rules the story hit and its core when marked (the per-rule counts of the
+    // 监测规则 page, and the relevance model's examples while `learn` is 1 — a reset sets it to 0
+    // and keeps the marks).
+    r#"
+    CREATE TABLE false_alarms (
+        story_id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        title TEXT NOT NULL,
+        rules TEXT NOT NULL,
+        core TEXT NOT NULL,
+        learn INTEGER NOT NULL
+    );
+    CREATE INDEX false_alarms_at ON false_alarms(at);
+    "#,
 ];

@@ -92,11 +92,7 @@ impl Live {
 impl Live {
     /// After a hand edit: the desk runs at once on grades it raised, as after an ingest.
     fn edited(&self, p: &Pipeline, done: Result<StoryEditOutcome, PipelineError>) -> Result<EditDone, EditError> {
-        let done = done.map_err(|e| match e {
-            PipelineError::Refused(m) => EditError::Refused(m),
-            e @ PipelineError::NoSuchStory(_) => EditError::Refused(e.to_string()),
-            e => EditError::Failed(e.to_string()),
-        })?;
+        let done = done.map_err(edit_error)?;
         if !done.alerts.is_empty() {
             self.run_desk(p, Utc::now());
         }
@@ -115,6 +111,34 @@ impl StoryEditor for Live {
         let mut p = self.pipeline.lock().unwrap_or_else(PoisonError::into_inner);
         let done = p.split_story(story, posts, reason, actor, Utc::now());
         self.edited(&p, done)
+    }
+
+    fn mark_false_alarm(&self, story: i64, reason: &str, actor: &str) -> Result<(), EditError> {
+        let mut p = self.pipeline.lock().unwrap_or_else(PoisonError::into_inner);
+        p.mark_false_alarm(story, reason, actor, Utc::now()).map(|_| ()).map_err(edit_error)
+    }
+
+    fn withdraw_false_alarm(&self, story: i64, reason: &str, actor: &str) -> Result<(), EditError> {
+        let mut p = self.pipeline.lock().unwrap_or_else(PoisonError::into_inner);
+        let done = p.withdraw_false_alarm(story, reason, actor, Utc::now()).map_err(edit_error)?;
+        if !done.alerts.is_empty() {
+            self.run_desk(&p, Utc::now());
+        }
+        Ok(())
+    }
+
+    fn reset_relevance(&self, actor: &str) -> Result<usize, EditError> {
+        let mut p = self.pipeline.lock().unwrap_or_else(PoisonError::into_inner);
+        p.reset_false_alarm_learning(actor, Utc::now()).map_err(edit_error)
+    }
+}
+
+/// A pipeline refusal is the person's to read; anything else is the operator's.
+fn edit_error(e: PipelineError) -> EditError {
+    match e {
+        PipelineError::Refused(m) => EditError::Refused(m),
+        e @ PipelineError::NoSuchStory(_) => EditError::Refused(e.to_string()),
+        e => EditError::Failed(e.to_string()),
     }
 }
 

@@ -115,6 +115,11 @@ enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// 误报：标记（不再定级，并作为误报学习样本）、撤销、列出，重置误报学习
+    FalseAlarm {
+        #[command(subcommand)]
+        command: FalseAlarmCommand,
+    },
     /// 全文检索帖文，最新的在前
     Search {
         query: String,
@@ -308,6 +313,31 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         depth: usize,
     },
+}
+
+#[derive(Subcommand)]
+enum FalseAlarmCommand {
+    /// 把舆情事件标记为误报（与本单位无关或不是舆情）；关联工单请在工单页按误报关闭
+    Mark {
+        story: i64,
+        /// 原因（必填）
+        #[arg(long)]
+        reason: String,
+    },
+    /// 撤销误报标记，事件立即重新定级
+    Withdraw {
+        story: i64,
+        /// 原因（必填）
+        #[arg(long)]
+        reason: String,
+    },
+    /// 最近的误报标记
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// 重置误报学习：保留标记，不再据以调低相似事件的级别
+    Reset,
 }
 
 #[derive(Subcommand)]
@@ -693,6 +723,59 @@ fn run(cli: Cli) -> Result<()> {
             );
             for a in &done.alerts {
                 println!("  事件 #{} 定为 {} 级（{}）。", a.story_id, a.to.as_str(), a.to.label_zh());
+            }
+            Ok(())
+        }
+        Command::FalseAlarm { command } => {
+            let config = load_config(&cli)?;
+            let mut pipeline = Pipeline::open(&cli.data_dir, config)?;
+            match command {
+                FalseAlarmCommand::Mark { story, reason } => {
+                    pipeline.mark_false_alarm(*story, reason, "cli", Utc::now())?;
+                    let incident = yuqing_store::desk::incident_for_story(pipeline.data().store.connection(), *story)?;
+                    if cli.json {
+                        return print_json(&json!({"story": story, "false_alarm": true, "incident": incident}));
+                    }
+                    println!("事件 #{story} 已标记为误报，不再定级；相似的新事件将降一级（已有误报样本 {} 个）。", pipeline.false_alarm_examples());
+                    if let Some(i) = incident {
+                        println!("  关联处置工单 #{i}：请在工单页“标记误报”关闭（需以本人账号办理）。");
+                    }
+                }
+                FalseAlarmCommand::Withdraw { story, reason } => {
+                    let done = pipeline.withdraw_false_alarm(*story, reason, "cli", Utc::now())?;
+                    if cli.json {
+                        return print_json(&serde_json::to_value(&done)?);
+                    }
+                    println!("已撤销事件 #{story} 的误报标记，已重新定级。");
+                    for a in &done.alerts {
+                        println!("  事件 #{} 定为 {} 级（{}）。", a.story_id, a.to.as_str(), a.to.label_zh());
+                    }
+                }
+                FalseAlarmCommand::List { limit } => {
+                    let marks = yuqing_store::false_alarm::recent(pipeline.data().store.connection(), *limit)?;
+                    if cli.json {
+                        return print_json(&json!({"false_alarms": marks, "learning": pipeline.false_alarm_examples()}));
+                    }
+                    println!("误报学习样本 {} 个。", pipeline.false_alarm_examples());
+                    for m in &marks {
+                        println!(
+                            "#{}\t{}\t{}\t{}\t{}{}",
+                            m.story,
+                            m.at.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M"),
+                            m.actor,
+                            m.title,
+                            m.reason,
+                            if m.learn { "" } else { "\t（已重置，不再学习）" }
+                        );
+                    }
+                }
+                FalseAlarmCommand::Reset => {
+                    let n = pipeline.reset_false_alarm_learning("cli", Utc::now())?;
+                    if cli.json {
+                        return print_json(&json!({"dropped": n}));
+                    }
+                    println!("已重置误报学习：{n} 个样本不再参考（标记保留）。");
+                }
             }
             Ok(())
         }

@@ -15,8 +15,9 @@ use yuqing_core::heat::HeatFact;
 use yuqing_core::input::Rejection;
 use yuqing_core::url::canonical_url;
 use yuqing_core::{
-    Assembler, Grade, JoinReason, NoiseKind, PostFacts, PostInput, Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
+    Assembler, FalseAlarmExample, Grade, JoinReason, LikeFalseAlarm, RelevanceModel, NoiseKind, PostFacts, PostInput, Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
 };
+use yuqing_store::false_alarm;
 use yuqing_store::story_edit::{self, EditKind, StoryEdit};
 use yuqing_store::places::PostPlace;
 use yuqing_store::themes::ThemePost;
@@ -129,6 +130,17 @@ fn edit_reason(reason: &str) -> Result<String, PipelineError> {
     Ok(r.to_string())
 }
 
+mod false_alarms;
+pub use false_alarms::FalseAlarmOutcome;
+
+/// The 误报 example nearest to an open story's core, if there are examples and the story has a core.
+fn nearest_false_alarm(model: &RelevanceModel, assembler: &Assembler, story: i64) -> Option<LikeFalseAlarm> {
+    if model.is_empty() {
+        return None;
+    }
+    model.nearest(story, &assembler.centroid(story)?)
+}
+
 /// Per open story: what the tracker does not hold.
 #[derive(Debug, Clone, Default)]
 struct StoryMeta {
@@ -186,6 +198,8 @@ pub struct Pipeline {
     assembler: Assembler,
     trackers: HashMap<i64, StoryTracker>,
     meta: HashMap<i64, StoryMeta>,
+    /// 误报学习: the stories the office marked 误报, as examples (empty after a reset).
+    relevance: RelevanceModel,
     /// Shared with the server when serving (it reads while collected posts are ingested); locked
     /// only for the store work of a batch, never across analysis or I/O elsewhere.
     data: Arc<Mutex<DataDir>>,
@@ -264,6 +278,7 @@ struct Resumed {
     assembler: Assembler,
     trackers: HashMap<i64, StoryTracker>,
     meta: HashMap<i64, StoryMeta>,
+    relevance: RelevanceModel,
     next_post_id: i64,
 }
 
@@ -276,6 +291,7 @@ fn resume(data: &DataDir, config: &Config, analyzer: &Analyzer, locator: &Locato
     let mut meta = HashMap::new();
     let open = data.store.open_stories()?;
     let ids: Vec<i64> = open.iter().map(|s| s.id).collect();
+    let marked = false_alarm::marked(data.store.connection())?;
     let mut members: HashMap<i64, Vec<(i64, u64)>> = HashMap::new();
     for p in data.store.restore_posts(&ids)? {
         members.entry(p.story_id).or_default().push((p.id, p.simhash));
@@ -286,6 +302,7 @@ fn resume(data: &DataDir, config: &Config, analyzer: &Analyzer, locator: &Locato
         tracker.grade = s.grade;
         tracker.reasons = s.reasons.clone();
         tracker.manual = s.manual.clone();
+        tracker.false_alarm = marked.contains(&s.id);
         meta.entry(s.id).or_insert_with(StoryMeta::default);
         assembler.restore(StorySeed {
             id: s.id,
@@ -304,7 +321,17 @@ fn resume(data: &DataDir, config: &Config, analyzer: &Analyzer, locator: &Locato
             assembler.observe_recent(*at, terms);
         }
     }
-    Ok(Resumed { assembler, trackers, meta, next_post_id })
+    let relevance = relevance_model(data)?;
+    Ok(Resumed { assembler, trackers, meta, relevance, next_post_id })
+}
+
+/// The relevance model from the stored 误报 marks it learns from.
+fn relevance_model(data: &DataDir) -> Result<RelevanceModel, PipelineError> {
+    let examples = false_alarm::examples(data.store.connection())?
+        .into_iter()
+        .filter_map(|(story, title, reason, core)| FalseAlarmExample::new(story, title, reason, &core))
+        .collect();
+    Ok(RelevanceModel::new(examples))
 }
 
 /// Takes a stored post into its story's tracker and headline state, as when it was ingested.
@@ -387,8 +414,8 @@ impl Pipeline {
         let data = DataDir::open(data_dir, analyzer.segmenter_arc())?;
         crate::themes::ensure_built(&data, &themes, Utc::now())?;
         crate::locality::ensure_built(&data, &locator, Utc::now())?;
-        let Resumed { assembler, trackers, meta, next_post_id } = resume(&data, &config, &analyzer, &locator)?;
-        tracing::info!(open_stories = assembler.open_count(), next_post_id, "pipeline resumed");
+        let Resumed { assembler, trackers, meta, relevance, next_post_id } = resume(&data, &config, &analyzer, &locator)?;
+        tracing::info!(open_stories = assembler.open_count(), next_post_id, false_alarm_examples = relevance.len(), "pipeline resumed");
         Ok(Pipeline {
             config,
             base_config,
@@ -399,6 +426,7 @@ impl Pipeline {
             assembler,
             trackers,
             meta,
+            relevance,
             data: Arc::new(Mutex::new(data)),
             writer: None,
             next_post_id,
@@ -555,12 +583,8 @@ impl Pipeline {
                 true
             }
         };
-        let Resumed { assembler, trackers, meta, next_post_id } = resume(&data, &self.config, &self.analyzer, &self.locator)?;
-        tracing::warn!(next_post_id, "pipeline state rebuilt from the database after a failed batch");
-        self.assembler = assembler;
-        self.trackers = trackers;
-        self.meta = meta;
-        self.next_post_id = next_post_id;
+        self.reload(&data)?;
+        tracing::warn!(next_post_id = self.next_post_id, "pipeline state rebuilt from the database after a failed batch");
         Ok(())
     }
 
@@ -649,6 +673,10 @@ impl Pipeline {
             // clock, never past now): grades then do not depend on how the input was batched.
             let eval_now = self.assembler.clock().map_or(now, |c| c.min(now));
             let key_period = self.config.key_period_at(eval_now);
+            // The nearest 误报 example, once per story and batch (cores move little in a batch).
+            if !touched.contains(&assignment.story) {
+                tracker.like_false_alarm = nearest_false_alarm(&self.relevance, &self.assembler, assignment.story);
+            }
             if let Some(change) = tracker.regrade(eval_now, policy, key_period) {
                 batch.alerts.push(NewAlert {
                     story_id: assignment.story,
@@ -882,6 +910,7 @@ impl Pipeline {
     /// Re-grades a story changed by hand; the alert when its grade rose.
     fn regrade_edited(&self, story: i64, tracker: &mut StoryTracker, eval_now: DateTime<Utc>) -> Vec<NewAlert> {
         let key_period = self.config.key_period_at(eval_now);
+        tracker.like_false_alarm = nearest_false_alarm(&self.relevance, &self.assembler, story);
         tracker
             .regrade(eval_now, &self.config.grading, key_period)
             .map(|c| NewAlert { story_id: story, from: c.from, to: c.to, reasons: c.reasons, at: eval_now })
@@ -891,10 +920,11 @@ impl Pipeline {
 
     /// Rebuilds the in-memory state from the store, as a restart would.
     fn reload(&mut self, data: &DataDir) -> Result<(), PipelineError> {
-        let Resumed { assembler, trackers, meta, next_post_id } = resume(data, &self.config, &self.analyzer, &self.locator)?;
+        let Resumed { assembler, trackers, meta, relevance, next_post_id } = resume(data, &self.config, &self.analyzer, &self.locator)?;
         self.assembler = assembler;
         self.trackers = trackers;
         self.meta = meta;
+        self.relevance = relevance;
         self.next_post_id = next_post_id;
         Ok(())
     }
@@ -909,6 +939,9 @@ impl Pipeline {
     ) -> Result<Option<NewAlert>, PipelineError> {
         let shared = self.data.clone();
         let mut data = lock(&shared);
+        if grade.is_some() && false_alarm::of_story(data.store.connection(), story)?.is_some() {
+            return Err(PipelineError::Refused(format!("舆情事件 #{story} 已标记为误报；如需定级，请先撤销误报标记")));
+        }
         if !data.store.set_manual_grade(story, grade.clone())? {
             return Err(PipelineError::NoSuchStory(story));
         }
@@ -916,6 +949,7 @@ impl Pipeline {
         let mut alert = None;
         if let Some(tracker) = self.trackers.get_mut(&story) {
             tracker.manual = grade;
+            tracker.like_false_alarm = nearest_false_alarm(&self.relevance, &self.assembler, story);
             let eval_now = self.assembler.clock().map_or(now, |c| c.min(now));
             let key_period = self.config.key_period_at(eval_now).map(str::to_string);
             if let Some(change) = tracker.regrade(eval_now, &self.config.grading, key_period.as_deref()) {

@@ -69,6 +69,17 @@ fn the_desk_works_in_a_real_browser() {
         std::thread::sleep(Duration::from_millis(500));
     };
     let id = incident["id"].as_i64().unwrap();
+    // Another untouched one, for the 误报 checks.
+    let (_, body) = http_get_as(&addr, "/api/v1/incidents?limit=200", &cookie);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let false_alarm = v["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["state"] == "Triage")
+        .filter_map(|i| i["id"].as_i64())
+        .find(|i| *i != id)
+        .expect("a second incident at 待研判");
     let lead = incident["lead_department"].as_str().unwrap();
     let other = DEMO_DEPARTMENTS.iter().find(|d| **d != lead).unwrap();
 
@@ -95,6 +106,7 @@ fn the_desk_works_in_a_real_browser() {
         .env("YUQING_URL", format!("http://{addr}"))
         .env("YUQING_ACCOUNTS", accounts.to_string())
         .env("YUQING_INCIDENT", id.to_string())
+        .env("YUQING_FALSE_ALARM_INCIDENT", false_alarm.to_string())
         .env("YUQING_SHOTS", &shots)
         .env("YUQING_CHROMIUM", chromium())
         .output()
@@ -114,7 +126,12 @@ fn the_desk_works_in_a_real_browser() {
     assert_eq!(statement["status"], "Approved", "{statement}");
     let signers: Vec<&str> = statement["approvals"].as_array().unwrap().iter().map(|a| a["by"].as_str().unwrap()).collect();
     assert_eq!(signers, ["dept-head", "fenguan", "bangong"]);
-    for name in ["login", "dashboard", "search", "officer-403", "statement-approved", "big-screen"] {
+    // And the incident the browser marked 误报 is closed as such.
+    let (_, body) = http_get_as(&addr, &format!("/api/v1/incidents/{false_alarm}"), &cookie);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["incident"]["state"], "Closed", "{v}");
+    assert_eq!(v["incident"]["false_alarm"]["reason"], "浏览器测试：外地事件，非本地", "{v}");
+    for name in ["login", "dashboard", "search", "officer-403", "statement-approved", "incident-false-alarm", "story-false-alarm", "big-screen"] {
         let found = std::fs::read_dir(&shots).unwrap().filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().ends_with(&format!("-{name}.png")));
         assert!(found, "screenshot {name} written under {}", shots.display());
     }

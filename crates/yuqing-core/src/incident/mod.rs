@@ -151,6 +151,14 @@ pub struct ReviewTimes {
     pub overdue: u32,
 }
 
+/// 误报: the office judged the matter not ours or not a matter; who, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FalseAlarm {
+    pub reason: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
 /// 总结评估: the measured times and the lessons people wrote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Review {
@@ -196,6 +204,9 @@ pub struct Incident {
     pub attachments: Vec<AttachmentRef>,
     pub review: Option<Review>,
     pub reopened: u32,
+    /// Set when the incident was closed as 误报 (cleared when it is reopened).
+    #[serde(default)]
+    pub false_alarm: Option<FalseAlarm>,
 }
 
 /// Why a command was refused.
@@ -426,6 +437,8 @@ pub enum Command {
     SubmitReview { lessons: String },
     Close { reason: Option<String> },
     Reopen { reason: String },
+    /// 标记误报, with the reason (closes the incident; its stories stop being graded).
+    MarkFalseAlarm { reason: String },
 }
 
 impl Command {
@@ -442,6 +455,7 @@ impl Command {
             Command::StartFollowUp => Step::StartFollowUp,
             Command::Close { .. } => Step::Close,
             Command::Reopen { .. } => Step::Reopen,
+            Command::MarkFalseAlarm { .. } => Step::MarkFalseAlarm,
             _ => return None,
         })
     }
@@ -521,6 +535,7 @@ impl Incident {
             attachments: Vec::new(),
             review: None,
             reopened: 0,
+            false_alarm: None,
         };
         let mut ev = Events::new(actor, now);
         ev.push(EventKind::Opened { stories: o.stories, grade: o.grade, reason: o.grade_reason });
@@ -616,6 +631,7 @@ impl Incident {
             Step::StartFollowUp => Command::StartFollowUp,
             Step::Close => Command::Close { reason: None },
             Step::Reopen => Command::Reopen { reason: String::new() },
+            Step::MarkFalseAlarm => Command::MarkFalseAlarm { reason: String::new() },
         };
         self.permit(actor, &probe).is_ok()
     }
@@ -642,6 +658,7 @@ impl Incident {
                     | Command::AddTask { .. }
                     | Command::CompleteTask { .. }
                     | Command::SubmitReview { .. }
+                    | Command::MarkFalseAlarm { .. }
             ),
             Role::Approver => matches!(
                 cmd,
@@ -956,6 +973,15 @@ impl Incident {
                     r.times.close = Some((now - self.detected_at).num_seconds());
                 }
             }
+            Command::MarkFalseAlarm { reason } => {
+                let reason = reason.trim().to_string();
+                if reason.is_empty() {
+                    return pre("标记误报须写明理由（如：非本地事件、广告营销、与本单位无关）");
+                }
+                self.step(Step::MarkFalseAlarm, Some(format!("误报：{reason}")), &mut ev)?;
+                self.closed_at = Some(now);
+                self.false_alarm = Some(FalseAlarm { reason, by: actor.name.clone(), at: now });
+            }
             Command::Reopen { reason } => {
                 if reason.trim().is_empty() {
                     return pre("重新打开须写明理由");
@@ -964,6 +990,7 @@ impl Incident {
                 ev.push(EventKind::Reopened { reason });
                 self.reopened += 1;
                 self.closed_at = None;
+                self.false_alarm = None;
                 self.start_clock(DeadlineKind::FirstReport, now, &mut ev);
                 self.start_clock(DeadlineKind::PublicResponse, now, &mut ev);
             }

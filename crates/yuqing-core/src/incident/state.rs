@@ -103,10 +103,13 @@ pub enum Step {
     Close,
     /// 重新打开
     Reopen,
+    /// 标记误报: the matter is not ours or not a matter at all; closes the incident before any
+    /// response was drafted, and the office's judgement teaches the relevance model.
+    MarkFalseAlarm,
 }
 
 impl Step {
-    pub const ALL: [Step; 10] = [
+    pub const ALL: [Step; 11] = [
         Step::Report,
         Step::StartVerification,
         Step::SubmitVerification,
@@ -117,6 +120,7 @@ impl Step {
         Step::StartFollowUp,
         Step::Close,
         Step::Reopen,
+        Step::MarkFalseAlarm,
     ];
 
     pub fn label_zh(self) -> &'static str {
@@ -131,6 +135,7 @@ impl Step {
             Step::StartFollowUp => "转入跟踪",
             Step::Close => "办结",
             Step::Reopen => "重新打开",
+            Step::MarkFalseAlarm => "标记误报",
         }
     }
 }
@@ -178,6 +183,9 @@ pub fn transition(state: IncidentState, step: Step) -> Option<IncidentState> {
         (FollowUp, SubmitForApproval | Approve | Reject | Publish) => Some(FollowUp),
         (FollowUp, Close) => Some(Closed),
         (Closed, Reopen) => Some(Triage),
+        // 误报: before a statement went to approval; after that the office has answered in public
+        // and the matter is closed through follow-up and review.
+        (Triage | Reported | Verifying | Handling, MarkFalseAlarm) => Some(Closed),
         _ => None,
     }
 }
@@ -220,6 +228,10 @@ mod tests {
         (FollowUp, Publish, FollowUp),
         (FollowUp, Close, Closed),
         (Closed, Reopen, Triage),
+        (Triage, MarkFalseAlarm, Closed),
+        (Reported, MarkFalseAlarm, Closed),
+        (Verifying, MarkFalseAlarm, Closed),
+        (Handling, MarkFalseAlarm, Closed),
     ];
 
     #[test]
@@ -245,7 +257,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 80);
+        assert_eq!(checked, 88);
     }
 
     #[test]
@@ -256,11 +268,11 @@ mod tests {
     }
 
     #[test]
-    fn closed_is_reached_only_by_close_and_left_only_by_reopen() {
+    fn closed_is_reached_only_by_close_or_false_alarm_and_left_only_by_reopen() {
         for state in IncidentState::ALL {
             for step in Step::ALL {
                 if transition(state, step) == Some(Closed) {
-                    assert_eq!(step, Close);
+                    assert!(matches!(step, Close | MarkFalseAlarm), "{state:?} × {step:?}");
                 }
             }
         }
@@ -270,7 +282,7 @@ mod tests {
     #[test]
     fn illegal_step_message_lists_allowed_steps() {
         let e = next_state(Verifying, Publish).unwrap_err();
-        assert_eq!(e.to_string(), "当前状态为“核查中”，不能执行“发布回应”；可执行的操作：提交核查结果");
+        assert_eq!(e.to_string(), "当前状态为“核查中”，不能执行“发布回应”；可执行的操作：提交核查结果、标记误报");
     }
 
     #[test]

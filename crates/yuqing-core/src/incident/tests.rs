@@ -397,3 +397,33 @@ fn spokesperson_defaults_by_grade() {
     assert_eq!(spokesperson_title(Grade::III), Title::DepartmentHead);
     assert_eq!(spokesperson_title(Grade::IV), Title::DepartmentHead);
 }
+
+#[test]
+fn a_false_alarm_closes_with_its_reason_until_a_response_is_on_its_way() {
+    // Before approval: the officer or the office marks it, with a reason; nothing else is needed
+    // (no review, no follow-up), and reopening clears the mark.
+    for state in [IncidentState::Triage, IncidentState::Reported, IncidentState::Verifying, IncidentState::Handling] {
+        let mut inc = at_state(state, Grade::II);
+        let refused = inc.clone().apply(&officer(), Command::MarkFalseAlarm { reason: "  ".into() }, mins(30));
+        assert!(matches!(refused, Err(IncidentError::Precondition(ref m)) if m.contains("理由")), "{state:?}: {refused:?}");
+        assert!(
+            matches!(inc.clone().apply(&member(), Command::MarkFalseAlarm { reason: "非本地".into() }, mins(30)), Err(IncidentError::Forbidden { .. })),
+            "a department member does not judge relevance"
+        );
+        let ev = ok(&mut inc, &officer(), Command::MarkFalseAlarm { reason: "河南的事，非本地".into() }, mins(30));
+        assert_eq!(inc.state, IncidentState::Closed);
+        assert_eq!(inc.closed_at, Some(mins(30)));
+        let fa = inc.false_alarm.clone().expect("marked");
+        assert_eq!((fa.reason.as_str(), fa.by.as_str()), ("河南的事，非本地", "xinxi"));
+        assert!(ev.iter().any(|e| matches!(&e.kind, EventKind::StateChanged { step: Step::MarkFalseAlarm, note: Some(n), .. } if n.contains("河南"))));
+        ok(&mut inc, &office(), Command::Reopen { reason: "本地也有人反映".into() }, mins(40));
+        assert_eq!(inc.false_alarm, None);
+    }
+    // Once a statement is in approval or out, it is no false alarm: it closes the normal way.
+    for state in [IncidentState::AwaitingApproval, IncidentState::Responded, IncidentState::FollowUp] {
+        let mut inc = at_state(state, Grade::III);
+        let e = inc.apply(&office(), Command::MarkFalseAlarm { reason: "无关".into() }, mins(90)).unwrap_err();
+        assert!(e.to_string().contains("标记误报"), "{e}");
+        assert_eq!(inc.false_alarm, None);
+    }
+}

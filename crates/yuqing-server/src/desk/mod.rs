@@ -325,6 +325,30 @@ impl Desk {
         Ok(())
     }
 
+    /// A story was marked 误报: its open incident closes as 误报 too, when every story of the
+    /// incident is marked and the incident has not gone to approval. Returns the incident and
+    /// what became of it (the person reads why it stayed open).
+    pub fn close_false_alarm(&self, store: &SqliteStore, user: &User, story: i64, reason: &str, now: DateTime<Utc>) -> DeskResult<Option<(i64, Result<(), String>)>> {
+        let conn = store.connection();
+        let Some(id) = desk::incident_for_story(conn, story)? else { return Ok(None) };
+        let Some(inc) = desk::incident(conn, id)? else { return Ok(None) };
+        if !inc.state.is_open() {
+            return Ok(None);
+        }
+        let marked = yuqing_store::false_alarm::among(conn, &inc.stories)?;
+        let unmarked: Vec<String> = inc.stories.iter().filter(|s| !marked.contains_key(s)).map(|s| format!("#{s}")).collect();
+        if !unmarked.is_empty() {
+            return Ok(Some((id, Err(format!("处置工单 #{id} 还关联未标记误报的事件 {}，未关闭", unmarked.join("、"))))));
+        }
+        match self.act(store, user, id, Command::MarkFalseAlarm { reason: reason.to_string() }, now) {
+            Ok(_) => Ok(Some((id, Ok(())))),
+            Err(e @ (DeskError::Incident(_) | DeskError::Forbidden(_) | DeskError::Invalid(_) | DeskError::Conflict(_))) => {
+                Ok(Some((id, Err(format!("处置工单 #{id} 未关闭：{e}")))))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Opens an incident by hand from a story (or the story of a post).
     pub fn open_by_hand(&self, store: &SqliteStore, user: &User, story_id: i64, title: Option<String>, now: DateTime<Utc>) -> DeskResult<Incident> {
         if !matches!(user.role, Role::Officer | Role::Coordinator | Role::Admin) {
@@ -543,6 +567,11 @@ impl Desk {
             tracing::warn!(alert = alert.id, story = alert.story_id, "alert for a story that does not exist; skipped");
             return Ok(());
         };
+        // Raised before the story was marked 误报 and not handled yet: nobody is woken for it.
+        if yuqing_store::false_alarm::of_story(conn, story.id)?.is_some() {
+            tracing::info!(alert = alert.id, story = story.id, "alert for a story marked as a false alarm; not sent");
+            return Ok(());
+        }
         let reasons = alert.reasons.iter().map(|r| r.detail.clone()).collect::<Vec<_>>().join("；");
         let mut staff = Self::on_duty(conn, &users, DutyRole::Staff, now)?;
         if staff.is_empty() {

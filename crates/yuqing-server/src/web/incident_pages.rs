@@ -115,6 +115,7 @@ pub fn render_incident(inc: &Incident, timeline: &[TimelineEntry], briefs: &[(i6
         if inc.cooperating.is_empty() { "无".to_string() } else { esc(&inc.cooperating.join("、")) },
         inc.stories.iter().map(|s| format!("<a href=\"/stories/{s}\">#{s}</a>")).collect::<Vec<_>>().join(" ")
     );
+    b.push_str(&super::false_alarm::incident_line(inc.false_alarm.as_ref()));
     for (sid, brief) in briefs {
         let title = if briefs.len() > 1 { format!("研判摘要：事件 #{sid}") } else { "研判摘要".to_string() };
         b.push_str(&super::brief_html::render_brief(brief, &title, &|_| false));
@@ -155,6 +156,13 @@ pub fn render_incident(inc: &Incident, timeline: &[TimelineEntry], briefs: &[(i6
             Step::StartFollowUp => b.push_str(&form(id, csrf, "start_follow_up", "", "转入跟踪")),
             Step::Close => b.push_str(&form(id, csrf, "close", "<input name=\"reason\" placeholder=\"办结说明\">", "办结")),
             Step::Reopen => b.push_str(&form(id, csrf, "reopen", "<input name=\"reason\" required placeholder=\"重新打开的理由\">", "重新打开")),
+            Step::MarkFalseAlarm => b.push_str(&form(
+                id,
+                csrf,
+                "mark_false_alarm",
+                "<input name=\"reason\" required maxlength=\"500\" placeholder=\"误报理由（如：外省事件，非本地）\">",
+                "标记误报",
+            )),
             // Statement steps are offered next to the statement they concern.
             Step::SubmitForApproval | Step::Approve | Step::Reject | Step::Publish => {}
         }

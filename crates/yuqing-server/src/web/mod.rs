@@ -3,6 +3,7 @@
 
 pub mod brief_html;
 pub mod dashboard;
+pub mod false_alarm;
 pub mod incident_pages;
 pub mod admin_pages;
 pub mod posts_page;
@@ -146,6 +147,7 @@ pub fn command_from_form(f: &HashMap<String, String>) -> Result<Command, String>
         "submit_review" => Command::SubmitReview { lessons: need("lessons", "经验教训")? },
         "close" => Command::Close { reason: get("reason") },
         "reopen" => Command::Reopen { reason: need("reason", "理由")? },
+        "mark_false_alarm" => Command::MarkFalseAlarm { reason: need("reason", "误报理由")? },
         other => return Err(format!("未知的操作“{other}”")),
     })
 }
@@ -267,9 +269,22 @@ pub async fn incident_act(State(state): State<AppState>, cu: CurrentUser, Path(i
         Err(e) => return incident_view(&state, &cu, id, Some((StatusCode::BAD_REQUEST, e))).await,
     };
     let (desk, user, now) = (state.desk.clone(), cu.user.clone(), (state.clock)());
-    let r = with_data(&state, move |d| Ok(desk.act(&d.store, &user, id, cmd, now).map(|_| ()).map_err(|e| (e.status(), e.to_string())))).await;
+    let false_alarm = match &cmd {
+        Command::MarkFalseAlarm { reason } => Some(reason.clone()),
+        _ => None,
+    };
+    let r = with_data(&state, move |d| Ok(desk.act(&d.store, &user, id, cmd, now).map(|(inc, _)| inc.stories).map_err(|e| (e.status(), e.to_string())))).await;
     match r {
-        Ok(Ok(())) => Redirect::to(&format!("/incidents/{id}")).into_response(),
+        Ok(Ok(stories)) => {
+            if let Some(reason) = false_alarm {
+                // The incident is closed as 误报; its stories stop being graded.
+                let notes = false_alarm::mark_incident_stories(&state, &cu, stories, reason).await;
+                if notes.iter().any(|n| n.contains("未标记")) {
+                    return incident_view(&state, &cu, id, Some((StatusCode::OK, notes.join("；")))).await;
+                }
+            }
+            Redirect::to(&format!("/incidents/{id}")).into_response()
+        }
         Ok(Err((status, msg))) => incident_view(&state, &cu, id, Some((status, msg))).await,
         Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "处置工单", &e),
     }

@@ -1,13 +1,14 @@
 //! 监测规则: the configured watch rules and a workbench — type an expression, see a syntax error
 //! at its position, or how many posts of the last 7 days it matches, with samples highlighted.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use yuqing_core::people::Role;
+use yuqing_store::false_alarm::{self, FalseAlarmMark, RuleCounts};
 use yuqing_store::rules::{self as store_rules, RuleEdit, RuleInForce, RuleOrigin};
 use rusqlite::params;
 use yuqing_text::highlight::snippet;
@@ -96,7 +97,7 @@ fn origin_label(o: &RuleOrigin) -> String {
 pub async fn rules_page(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
     let field = |k: &str| q.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let editing = field("edit");
-    let (in_force, history) = match load(&state, editing.clone()).await {
+    let (in_force, history, relevance) = match load(&state, editing.clone()).await {
         Ok(v) => v,
         Err(e) => return crate::web::error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "监测规则", &e),
     };
@@ -105,14 +106,28 @@ pub async fn rules_page(State(state): State<AppState>, cu: CurrentUser, Query(q)
     let name = field("name").or_else(|| current.map(|r| r.rule.name.clone()));
     let expr = field("expr").or_else(|| current.map(|r| r.rule.expr.clone()));
     let department = field("department").or_else(|| current.and_then(|r| r.rule.department.clone()));
-    let notice = field("saved").map(|n| (true, format!("已保存规则“{n}”：之后入库的帖文按新规则分析，命中后按其责任单位分派。")));
-    let body = render(&state, &cu, &in_force, &history, name, expr, department, notice).await;
+    let notice = field("saved")
+        .map(|n| (true, format!("已保存规则“{n}”：之后入库的帖文按新规则分析，命中后按其责任单位分派。")))
+        .or_else(|| field("relevance_reset").map(|n| (true, format!("已重置误报学习：{n} 个样本不再参考，误报标记保留。"))));
+    let body = render(&state, &cu, &in_force, &history, &relevance, name, expr, department, notice).await;
     Html(page("监测规则", &state.org_name, state.banner.as_deref(), &body)).into_response()
 }
 
-/// The rules in force, and the saved versions of the rule named `editing`.
-async fn load(state: &AppState, editing: Option<String>) -> Result<(Vec<RuleInForce>, Vec<RuleEdit>), String> {
+/// What the 监测规则 page shows of 误报: per rule the stories raised and marked in the last 30
+/// days, the examples the relevance model learns from, and the latest marks.
+struct Relevance {
+    counts: BTreeMap<String, RuleCounts>,
+    learning: u64,
+    recent: Vec<FalseAlarmMark>,
+}
+
+/// The days the per-rule 误报 counts look back.
+const FALSE_ALARM_DAYS: i64 = 30;
+
+/// The rules in force, the saved versions of the rule named `editing`, and the 误报 figures.
+async fn load(state: &AppState, editing: Option<String>) -> Result<(Vec<RuleInForce>, Vec<RuleEdit>, Relevance), String> {
     let configured = state.rules.clone();
+    let since = (state.clock)() - chrono::Duration::days(FALSE_ALARM_DAYS);
     with_data(state, move |d| {
         let c = d.store.connection();
         let edits = store_rules::edits(c).map_err(|e| e.to_string())?;
@@ -120,9 +135,67 @@ async fn load(state: &AppState, editing: Option<String>) -> Result<(Vec<RuleInFo
             Some(n) => store_rules::history(c, n).map_err(|e| e.to_string())?,
             None => Vec::new(),
         };
-        Ok((store_rules::in_force(&configured, &edits), history))
+        let relevance = Relevance {
+            counts: false_alarm::rule_counts(c, since).map_err(|e| e.to_string())?,
+            learning: false_alarm::learning(c).map_err(|e| e.to_string())?,
+            recent: false_alarm::recent(c, 10).map_err(|e| e.to_string())?,
+        };
+        Ok((store_rules::in_force(&configured, &edits), history, relevance))
     })
     .await
+}
+
+/// The per-rule cells: stories raised in the period, and how many of them were marked 误报.
+fn counts_cells(c: Option<&RuleCounts>) -> String {
+    let c = c.cloned().unwrap_or_default();
+    let share = if c.raised > 0 && c.false_alarms > 0 {
+        format!("（{:.0}%）", c.false_alarms as f64 * 100.0 / c.raised as f64)
+    } else {
+        String::new()
+    };
+    format!(
+        "<td class=\"num\">{}</td><td class=\"num{}\">{}{share}</td>",
+        c.raised,
+        if c.false_alarms > 0 { " late" } else { "" },
+        c.false_alarms
+    )
+}
+
+/// The 误报学习 section: what the model learns from, the latest marks, and the reset.
+fn relevance_section(r: &Relevance, can_reset: bool, csrf: &str) -> String {
+    let mut b = String::from("<h3 id=\"relevance\">误报学习</h3>");
+    let _ = write!(
+        b,
+        "<p>在舆情事件或处置工单上“标记误报”的事件不再定级；它们作为样本，与之用词相似（相似度达到定级政策 false_alarm_similarity，默认 0.60）的新事件定级时降一级（不低于一般，不隐藏），定级依据写明相似的是哪个事件。         现有学习样本 <b>{}</b> 个。</p>",
+        r.learning
+    );
+    if r.recent.is_empty() {
+        b.push_str("<p class=\"muted\">还没有误报标记。</p>");
+    } else {
+        b.push_str("<table><thead><tr><th>时间</th><th>事件</th><th>标记人</th><th>原因</th><th>命中规则</th></tr></thead><tbody>");
+        for m in &r.recent {
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td><a href=\"/stories/{}\">#{} {}</a>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                fmt_time(&m.at),
+                m.story,
+                m.story,
+                esc(&m.title),
+                if m.learn { "" } else { " <span class=\"muted\">（已重置）</span>" },
+                esc(&m.actor),
+                esc(&m.reason),
+                esc(&m.rules.join("、"))
+            );
+        }
+        b.push_str("</tbody></table>");
+    }
+    if can_reset && r.learning > 0 {
+        let _ = write!(
+            b,
+            "<form method=\"post\" action=\"/rules/relevance/reset\" class=\"act\">{csrf}<button>重置误报学习</button>              <span class=\"muted\">标记保留、事件仍不定级；只是不再据此调低相似事件。也可用命令 <code>yuqing false-alarm reset</code>。</span></form>"
+        );
+    }
+    b
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -131,6 +204,7 @@ async fn render(
     cu: &CurrentUser,
     in_force: &[RuleInForce],
     history: &[RuleEdit],
+    relevance: &Relevance,
     name: Option<String>,
     expr: Option<String>,
     department: Option<String>,
@@ -143,17 +217,22 @@ async fn render(
     if let Some((ok, msg)) = &notice {
         let _ = write!(b, "<p class=\"{} notice\">{}</p>", if *ok { "ok" } else { "late" }, esc(msg));
     }
-    b.push_str("<table><thead><tr><th>名称</th><th>表达式</th><th>责任单位</th><th>状态</th><th>来源</th><th></th></tr></thead><tbody>");
+    let _ = write!(
+        b,
+        "<table><thead><tr><th>名称</th><th>表达式</th><th>责任单位</th><th>状态</th><th>来源</th>\
+         <th title=\"近 {FALSE_ALARM_DAYS} 天发出预警的、命中本规则的舆情事件\">近 {FALSE_ALARM_DAYS} 天预警事件</th><th>其中误报</th><th></th></tr></thead><tbody>"
+    );
     for r in in_force {
         let n = urlencoding::encode(&r.rule.name);
         let _ = write!(
             b,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"muted\">{}</td><td><a href=\"/rules?edit={n}\">{}</a>",
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"muted\">{}</td>{}<td><a href=\"/rules?edit={n}\">{}</a>",
             esc(&r.rule.name),
             esc(&r.rule.expr),
             esc(r.rule.department.as_deref().unwrap_or("")),
             if r.enabled { "启用" } else { "<span class=\"late\">停用</span>" },
             origin_label(&r.origin),
+            counts_cells(relevance.counts.get(&r.rule.name)),
             if editor { "编辑" } else { "试运行" }
         );
         if editor {
@@ -168,7 +247,7 @@ async fn render(
         b.push_str("</td></tr>");
     }
     if in_force.is_empty() {
-        b.push_str("<tr><td colspan=\"6\" class=\"muted\">还没有监测规则：在下方写一条并保存，或在配置文件 [[rules]] 中列出</td></tr>");
+        b.push_str("<tr><td colspan=\"8\" class=\"muted\">还没有监测规则：在下方写一条并保存，或在配置文件 [[rules]] 中列出</td></tr>");
     }
     b.push_str("</tbody></table><p class=\"muted\">语法：\"词语\"、&amp;（且）、|（或）、!（非）、括号、NEAR/n（n 字以内）、title: 与 source: 限定字段。\
         配置文件 [[rules]] 是初始规则；在此保存的修改覆盖同名规则，历次版本都保留。</p>");
@@ -252,6 +331,7 @@ async fn render(
         }
         b.push_str("</tbody></table>");
     }
+    b.push_str(&relevance_section(relevance, editor && state.story_editor.is_some(), &csrf));
     if editor && state.backtest.is_some() {
         b.push_str(&backtest_form(state, cu).await);
     }
@@ -301,11 +381,11 @@ pub async fn save(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<
     let (name, expr, department) = (get("name").unwrap_or_default(), get("expr").unwrap_or_default(), get("department"));
     if let Err(msg) = check_rule(&name, &expr, department.as_deref(), &state.departments) {
         // The refusal keeps the page whole: the rules in force, and what was typed to correct.
-        let (in_force, history) = match load(&state, Some(name.clone())).await {
+        let (in_force, history, relevance) = match load(&state, Some(name.clone())).await {
             Ok(v) => v,
             Err(e) => return crate::web::error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "监测规则", &e),
         };
-        let body = render(&state, &cu, &in_force, &history, Some(name), Some(expr), department, Some((false, format!("未保存：{msg}")))).await;
+        let body = render(&state, &cu, &in_force, &history, &relevance, Some(name), Some(expr), department, Some((false, format!("未保存：{msg}")))).await;
         return (StatusCode::BAD_REQUEST, Html(page("监测规则", &state.org_name, state.banner.as_deref(), &body))).into_response();
     }
     let by = cu.user.name.clone();

@@ -44,6 +44,12 @@ pub trait StoryEditor: Send + Sync {
     fn merge(&self, into: i64, from: i64, reason: &str, actor: &str) -> Result<EditDone, EditError>;
     /// Moves `posts` out of `story` into a new story.
     fn split(&self, story: i64, posts: &[i64], reason: &str, actor: &str) -> Result<EditDone, EditError>;
+    /// Marks `story` 误报: it stops being graded and teaches the relevance model.
+    fn mark_false_alarm(&self, story: i64, reason: &str, actor: &str) -> Result<(), EditError>;
+    /// Withdraws the 误报 mark: the story is graded again at once.
+    fn withdraw_false_alarm(&self, story: i64, reason: &str, actor: &str) -> Result<(), EditError>;
+    /// Resets the relevance model (the marks stay); how many examples it dropped.
+    fn reset_relevance(&self, actor: &str) -> Result<usize, EditError>;
 }
 
 /// Who may merge and split: the people who open incidents and link stories to them.
@@ -52,11 +58,11 @@ pub fn may_edit(cu: &CurrentUser) -> bool {
 }
 
 /// The pairs of a urlencoded form body, repeated names kept (checkboxes).
-fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
-fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+pub(crate) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
     pairs.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.trim())
 }
 
@@ -78,16 +84,16 @@ fn post_ids(pairs: &[(String, String)]) -> Result<Vec<i64>, String> {
     Ok(out)
 }
 
-fn story_id(s: &str) -> Result<i64, String> {
+pub(crate) fn story_id(s: &str) -> Result<i64, String> {
     s.trim().trim_start_matches('#').parse::<i64>().map_err(|_| format!("事件编号应为整数，收到“{s}”"))
 }
 
-async fn run(
+pub(crate) async fn run<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&dyn StoryEditor) -> Result<EditDone, EditError> + Send + 'static,
-) -> Result<EditDone, (StatusCode, String)> {
+    f: impl FnOnce(&dyn StoryEditor) -> Result<T, EditError> + Send + 'static,
+) -> Result<T, (StatusCode, String)> {
     let Some(editor): Option<Arc<dyn StoryEditor>> = state.story_editor.clone() else {
-        return Err((StatusCode::SERVICE_UNAVAILABLE, "本服务只读，不能合并或拆分事件".into()));
+        return Err((StatusCode::SERVICE_UNAVAILABLE, "本服务只读，不能调整舆情事件".into()));
     };
     match tokio::task::spawn_blocking(move || f(editor.as_ref())).await {
         Ok(Ok(done)) => Ok(done),

@@ -1,0 +1,237 @@
+//! 误报 (false alarm) from the story page, the incident page and the JSON API.
+//!
+//! Marking a story 误报 (the pipeline, through the [`StoryEditor`]) stops its grading and teaches
+//! the relevance model; then its open incident closes as 误报 when all of the incident's stories
+//! are marked ([`crate::Desk::close_false_alarm`]). Marking an incident 误报 on its page closes it
+//! (the desk) and marks its stories. Withdrawing a mark grades the story again; resetting the
+//! relevance model keeps the marks and forgets what was learned from them.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use yuqing_store::false_alarm::FalseAlarmMark;
+
+use super::story_edit::{field, form_pairs, may_edit, run, story_id, StoryEditor};
+use crate::auth::CurrentUser;
+use crate::desk_api::{body, err};
+use crate::html::{esc, fmt_time};
+use crate::pages::with_data;
+use crate::AppState;
+
+/// What marking a story did: its incident closed, or why it stayed open.
+#[derive(Debug, Default)]
+struct Marked {
+    notes: Vec<String>,
+    closed: Vec<i64>,
+    /// An incident of the story that stayed open.
+    kept: Option<i64>,
+}
+
+/// Marks the story (pipeline), then closes its incident (desk) as the same person.
+async fn mark_story(state: &AppState, cu: &CurrentUser, story: i64, reason: String) -> Result<Marked, (StatusCode, String)> {
+    let actor = cu.user.name.clone();
+    let why = reason.clone();
+    run(state, move |e: &dyn StoryEditor| e.mark_false_alarm(story, &why, &actor)).await?;
+    let (desk, user, now) = (state.desk.clone(), cu.user.clone(), (state.clock)());
+    let closed = with_data(state, move |d| {
+        desk.close_false_alarm(&d.store, &user, story, &reason, now).map_err(|e| {
+            tracing::error!(story, error = %e, "closing the incident of a story marked as a false alarm failed");
+            "事件已标记误报，但关联工单未能自动关闭，请到工单页办理".to_string()
+        })
+    })
+    .await;
+    let mut out = Marked::default();
+    match closed {
+        Ok(Some((id, Ok(())))) => {
+            out.closed.push(id);
+            out.notes.push(format!("处置工单 #{id} 已按误报关闭"));
+        }
+        Ok(Some((id, Err(why)))) => {
+            out.kept = Some(id);
+            out.notes.push(why);
+        }
+        Ok(None) => {}
+        Err(m) => out.notes.push(m),
+    }
+    Ok(out)
+}
+
+/// After an incident was marked 误报 (by the desk): its stories are marked too, so they stop being
+/// graded. Returns notes for the person (stories already marked are skipped silently).
+pub async fn mark_incident_stories(state: &AppState, cu: &CurrentUser, stories: Vec<i64>, reason: String) -> Vec<String> {
+    let mut notes = Vec::new();
+    for story in stories {
+        let (actor, why) = (cu.user.name.clone(), reason.clone());
+        match run(state, move |e: &dyn StoryEditor| e.mark_false_alarm(story, &why, &actor)).await {
+            Ok(()) => notes.push(format!("舆情事件 #{story} 已标记误报，不再定级")),
+            Err((StatusCode::CONFLICT, m)) if m.contains("已标记") => {}
+            Err((_, m)) => notes.push(format!("舆情事件 #{story} 未标记误报：{m}")),
+        }
+    }
+    notes
+}
+
+fn reason_of(pairs: &[(String, String)]) -> String {
+    field(pairs, "reason").to_string()
+}
+
+/// `POST /stories/{id}/false-alarm` (form: `reason`).
+pub async fn mark_form(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, body: Bytes) -> Response {
+    let story = match story_id(&id) {
+        Ok(s) => s,
+        Err(e) => return super::error_html(&state, StatusCode::BAD_REQUEST, "标记误报", &e),
+    };
+    match mark_story(&state, &cu, story, reason_of(&form_pairs(&body))).await {
+        Ok(m) => Redirect::to(&format!(
+            "/stories/{story}?false_alarm=1&closed={}&kept={}",
+            m.closed.first().copied().unwrap_or(0),
+            m.kept.unwrap_or(0)
+        ))
+        .into_response(),
+        Err((status, m)) => super::error_html(&state, status, "标记误报", &m),
+    }
+}
+
+/// `POST /stories/{id}/false-alarm/withdraw` (form: `reason`).
+pub async fn withdraw_form(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, body: Bytes) -> Response {
+    let story = match story_id(&id) {
+        Ok(s) => s,
+        Err(e) => return super::error_html(&state, StatusCode::BAD_REQUEST, "撤销误报", &e),
+    };
+    let (reason, actor) = (reason_of(&form_pairs(&body)), cu.user.name.clone());
+    match run(&state, move |e: &dyn StoryEditor| e.withdraw_false_alarm(story, &reason, &actor)).await {
+        Ok(()) => Redirect::to(&format!("/stories/{story}?withdrawn=1")).into_response(),
+        Err((status, m)) => super::error_html(&state, status, "撤销误报", &m),
+    }
+}
+
+/// `POST /rules/relevance/reset`: the office resets the relevance model.
+pub async fn reset_form(State(state): State<AppState>, cu: CurrentUser) -> Response {
+    let actor = cu.user.name.clone();
+    match run(&state, move |e: &dyn StoryEditor| e.reset_relevance(&actor)).await {
+        Ok(n) => Redirect::to(&format!("/rules?relevance_reset={n}")).into_response(),
+        Err((status, m)) => super::error_html(&state, status, "重置误报学习", &m),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReasonRequest {
+    reason: String,
+}
+
+/// `POST /api/v1/stories/{id}/false-alarm` `{"reason": "…"}`.
+pub async fn mark_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> Response {
+    let story = match story_id(&id) {
+        Ok(s) => s,
+        Err(e) => return err(StatusCode::BAD_REQUEST, e),
+    };
+    let req: ReasonRequest = match body(&bytes) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    match mark_story(&state, &cu, story, req.reason).await {
+        Ok(m) => Json(json!({"story": story, "false_alarm": true, "closed_incidents": m.closed, "notes": m.notes})).into_response(),
+        Err((status, m)) => err(status, m),
+    }
+}
+
+/// `POST /api/v1/stories/{id}/false-alarm/withdraw` `{"reason": "…"}`.
+pub async fn withdraw_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> Response {
+    let story = match story_id(&id) {
+        Ok(s) => s,
+        Err(e) => return err(StatusCode::BAD_REQUEST, e),
+    };
+    let req: ReasonRequest = match body(&bytes) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let actor = cu.user.name.clone();
+    match run(&state, move |e: &dyn StoryEditor| e.withdraw_false_alarm(story, &req.reason, &actor)).await {
+        Ok(()) => Json(json!({"story": story, "false_alarm": false})).into_response(),
+        Err((status, m)) => err(status, m),
+    }
+}
+
+/// The story page's 误报 section: the mark (who, when, why) with the form to withdraw it, or the
+/// form to mark the story.
+pub fn section(story: i64, mark: Option<&FalseAlarmMark>, cu: &CurrentUser, editable: bool) -> String {
+    let mut b = String::from("<section class=\"false-alarm\" id=\"false-alarm\"><h3>误报</h3>");
+    let may = editable && may_edit(cu);
+    let csrf = format!("<input type=\"hidden\" name=\"_csrf\" value=\"{}\">", esc(cu.csrf_token()));
+    match mark {
+        Some(m) => {
+            b.push_str(&format!(
+                "<p class=\"late\">{} 由 {} 标记为误报：{}。本事件不再定级，也不再发出预警；相似的新事件会被降一级（见监测规则页的误报学习）。</p>",
+                fmt_time(&m.at),
+                esc(&m.actor),
+                esc(&m.reason)
+            ));
+            if may {
+                b.push_str(&format!(
+                    "<form method=\"post\" action=\"/stories/{story}/false-alarm/withdraw\" class=\"act\">{csrf}\
+                     <label>撤销原因 <input name=\"reason\" size=\"30\" required maxlength=\"500\"></label> <button>撤销误报</button></form>"
+                ));
+            }
+        }
+        None if may => b.push_str(&format!(
+            "<form method=\"post\" action=\"/stories/{story}/false-alarm\" class=\"act\" id=\"mark-false-alarm\">{csrf}\
+             本事件与本单位无关或不是舆情（外地事件、广告营销、正常通报等）：\
+             <label>原因 <input name=\"reason\" size=\"30\" required maxlength=\"500\" placeholder=\"如：外省事件，非本地\"></label> \
+             <button>标记误报</button></form>\
+             <p class=\"muted\">标记后本事件不再定级，关联的处置工单（未进入审批的）按误报关闭。</p>"
+        )),
+        None => b.push_str("<p class=\"muted\">未标记误报。</p>"),
+    }
+    b.push_str("</section>");
+    b
+}
+
+/// The line under a story's title when it is marked.
+pub fn banner(mark: Option<&FalseAlarmMark>) -> String {
+    match mark {
+        Some(m) => format!("<p class=\"late\"><b>已标记误报</b>（{}）：{}</p>", esc(&m.actor), esc(&m.reason)),
+        None => String::new(),
+    }
+}
+
+/// The 误报 badge in lists.
+pub fn badge(marked: bool) -> &'static str {
+    if marked {
+        " <span class=\"badge false-alarm\" title=\"已标记误报\">误报</span>"
+    } else {
+        ""
+    }
+}
+
+/// An incident closed as 误报, for its page: who, when, why.
+pub fn incident_line(fa: Option<&yuqing_core::incident::FalseAlarm>) -> String {
+    match fa {
+        Some(f) => format!("<p class=\"late\"><b>已按误报关闭</b>：{}（{}，{}）</p>", esc(&f.reason), esc(&f.by), fmt_time(&f.at)),
+        None => String::new(),
+    }
+}
+
+/// Shown after marking or withdrawing (query flags set by the redirects).
+pub fn notice(q: &std::collections::HashMap<String, String>) -> String {
+    let mut b = String::new();
+    if q.contains_key("false_alarm") {
+        b.push_str("<p class=\"ok\">已标记误报，并记入审计日志。</p>");
+        if let Some(id) = q.get("closed").and_then(|c| c.parse::<i64>().ok()).filter(|c| *c > 0) {
+            b.push_str(&format!("<p class=\"ok\">关联的 <a href=\"/incidents/{id}\">处置工单 #{id}</a> 已按误报关闭。</p>"));
+        }
+        if let Some(id) = q.get("kept").and_then(|c| c.parse::<i64>().ok()).filter(|c| *c > 0) {
+            b.push_str(&format!(
+                "<p class=\"late\">关联的 <a href=\"/incidents/{id}\">处置工单 #{id}</a> 未自动关闭（还关联其他未标记误报的事件，或口径已进入审批），请到工单页办理。</p>"
+            ));
+        }
+    }
+    if q.contains_key("withdrawn") {
+        b.push_str("<p class=\"ok\">已撤销误报标记，本事件重新定级。</p>");
+    }
+    b
+}
