@@ -130,7 +130,9 @@ pub fn weekly(store: &SqliteStore, org: &str, period: Period, offset: FixedOffse
         .map(|b| DayVolume { date: crate::period::local_date(b.start, offset), negative: b.counts[0], neutral: b.counts[1], positive: b.counts[2] })
         .collect();
     let mut st = conn.prepare_cached(
-        "SELECT id FROM stories WHERE last_at >= ?1 AND first_at < ?2 ORDER BY grade_rank DESC, posts DESC, id LIMIT 50",
+        "SELECT id FROM stories WHERE last_at >= ?1 AND first_at < ?2 \
+         AND NOT EXISTS (SELECT 1 FROM false_alarms f WHERE f.story_id = stories.id) \
+         ORDER BY grade_rank DESC, posts DESC, id LIMIT 50",
     )?;
     let ids = st.query_map(params![start.timestamp(), end.timestamp()], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
     let lines = stories(store, ids)?;

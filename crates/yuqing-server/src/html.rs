@@ -87,6 +87,7 @@ ol.bars{list-style:none;padding:0;margin:0}ol.bars li{display:grid;grid-template
 ol.bars i{display:block;height:10px;background:#84adea;border-radius:3px}ol.bars em{font-style:normal;text-align:right;color:var(--muted)}
 h2 .small{font-size:13px;font-weight:400;margin-left:12px}
 .state{display:inline-block;padding:1px 8px;border-radius:4px;font-size:12px;background:#eef4ff;color:#1f5fbf}
+.badge.false-alarm{display:inline-block;padding:1px 6px;border-radius:4px;font-size:12px;background:#f2f4f7;color:#475467;border:1px solid #d0d5dd}
 .st-new{background:#fff6ed;color:#c4320a}.st-closed{background:#f2f4f7;color:#667085}
 tr.failing td{background:#fef3f2}.countdown{font-weight:600;color:#067647}.countdown.overdue,.late{color:#d92d20;font-weight:600}.ok{color:#067647}
 form.act{display:inline-flex;gap:6px;align-items:flex-start;margin:4px 8px 4px 0;flex-wrap:wrap}

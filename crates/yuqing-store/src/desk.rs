@@ -162,6 +162,8 @@ pub struct IncidentSummary {
     pub opened_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// Closed as 误报.
+    pub false_alarm: bool,
 }
 
 /// Which incidents to list.
@@ -242,7 +244,8 @@ pub fn incidents(conn: &Connection, q: &IncidentQuery) -> Result<Page<IncidentSu
     let refs: Vec<&dyn rusqlite::ToSql> = args.iter().map(|b| b.as_ref()).collect();
     let total: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM incidents WHERE {where_sql}"), refs.as_slice(), |r| r.get(0))?;
     let mut st = conn.prepare(&format!(
-        "SELECT id, title, state, grade, lead_department, opened_at, updated_at, closed_at FROM incidents \
+        "SELECT id, title, state, grade, lead_department, opened_at, updated_at, closed_at, \
+         json_extract(data, '$.false_alarm') IS NOT NULL FROM incidents \
          WHERE {where_sql} ORDER BY id DESC LIMIT {} OFFSET {}",
         q.limit.clamp(1, 500),
         crate::sql::sql_offset(q.offset)
@@ -250,11 +253,11 @@ pub fn incidents(conn: &Connection, q: &IncidentQuery) -> Result<Page<IncidentSu
     let rows = st.query_map(refs.as_slice(), |r| {
         let state: String = r.get(2)?;
         let grade: String = r.get(3)?;
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, state, grade, r.get(4)?, r.get::<_, i64>(5)?, r.get::<_, i64>(6)?, r.get::<_, Option<i64>>(7)?))
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, state, grade, r.get(4)?, r.get::<_, i64>(5)?, r.get::<_, i64>(6)?, r.get::<_, Option<i64>>(7)?, r.get::<_, bool>(8)?))
     })?;
     let mut items = Vec::new();
     for row in rows {
-        let (id, title, state, grade, lead_department, opened, updated, closed) = row?;
+        let (id, title, state, grade, lead_department, opened, updated, closed, false_alarm) = row?;
         items.push(IncidentSummary {
             id,
             title,
@@ -264,6 +267,7 @@ pub fn incidents(conn: &Connection, q: &IncidentQuery) -> Result<Page<IncidentSu
             opened_at: utc(opened),
             updated_at: utc(updated),
             closed_at: closed.map(utc),
+            false_alarm,
         });
     }
     Ok(Page { items, total: total as u64 })

@@ -628,11 +628,15 @@ fn run(cli: Cli) -> Result<()> {
             let page = store.story_posts(*id, *posts, 0)?;
             let heat = yuqing_store::story_heat(store, *id)?;
             let alerts = store.story_alerts(*id)?;
+            let false_alarm = yuqing_store::false_alarm::of_story(store.connection(), *id)?;
             if cli.json {
-                return print_json(&json!({"story": story, "heat": heat, "alerts": alerts, "posts": page.items, "posts_total": page.total}));
+                return print_json(&json!({"story": story, "heat": heat, "alerts": alerts, "posts": page.items, "posts_total": page.total, "false_alarm": false_alarm}));
             }
             let grade = story.grade.map_or("未定级".to_string(), |g| format!("{}级（{}）", g.as_str(), g.label_zh()));
             println!("舆情事件 #{}：{}", story.id, story.title);
+            if let Some(m) = &false_alarm {
+                println!("已标记误报（{}，{}）：{}；不再定级", m.actor, m.at.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M"), m.reason);
+            }
             println!("级别：{grade}    状态：{}", if story.status == StoryStatus::Open { "开放" } else { "已关闭" });
             println!("时间：{} 至 {}", story.first_at.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M"), story.last_at.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M"));
             println!("热度：帖文 {}，站点 {}，最高源级别 {}，互动 {}，负面占比 {:.0}%", story.posts, story.sites, story.max_tier.label_zh(), story.interactions, story.negative_share * 100.0);
