@@ -20,6 +20,7 @@ pub mod rules;
 pub mod story_edit;
 pub mod places;
 pub mod themes;
+pub mod volumes;
 mod sql;
 mod sqlite;
 
