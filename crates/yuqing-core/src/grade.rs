@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::heat::HeatSummary;
 use crate::model::{Grade, GradeReason, SourceTier};
+use crate::spike::{Spike, MAX_RUN_HOURS};
 
 /// Thresholds of the grading policy; defaults follow the local response plans users work under.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,10 +27,33 @@ pub struct GradePolicy {
     pub serious_tiers: Vec<SourceTier>,
     /// II 重大: this many posts or more.
     pub serious_posts: u64,
-    /// II 重大: the last hour has this many times the mean of the 6 hours before ...
+    /// II 重大 by the story's own growth: the last two hours (the current one and the one before)
+    /// each have this many times the mean posts per hour of the 6 hours before them ...
     pub serious_growth: f32,
-    /// ... and at least this many posts (so 1 → 5 posts is not a surge).
+    /// ... and each at least this many posts (so 1 → 5 posts is not a surge). One hour alone is
+    /// not enough: a daily figure or an announcement reposted at once fades the next hour.
     pub serious_growth_min_posts: u32,
+    /// II 重大 by a spike (突增) of a watch rule or topic of the story: far above its usual volume
+    /// at that hour of day. The baseline is that hour on this many days before (at most 28) ...
+    pub spike_baseline_days: u32,
+    /// ... of which at least this many must have data; days when nothing at all was collected (before
+    /// collection started, an outage) are left out, not counted as zeros. With fewer days there is
+    /// no baseline and no spike.
+    pub spike_min_days: u32,
+    /// An hour is far above its baseline with at least this many times the median ...
+    pub spike_ratio: f32,
+    /// ... and at least the median plus this many robust standard deviations (1.4826 × the median
+    /// absolute deviation), so a key that swings a lot needs more ...
+    pub spike_spread: f32,
+    /// ... where a median below this counts as this (a quiet key with median 0 does not spike at 3) ...
+    pub spike_floor: f32,
+    /// ... and at least this many posts of the key in the hour.
+    pub spike_min_posts: u32,
+    /// A spike lasts at least this many consecutive hours, the current one included.
+    pub spike_hours: u32,
+    /// The story carries at least this share of the key's posts in those hours (the spike is this
+    /// story's, not another's under the same rule).
+    pub spike_story_share: f32,
     /// I 特别重大: any of these words in a story already at II.
     pub severe_words: Vec<String>,
     /// I 特别重大 by severe words: at least this many posts carry them ...
@@ -39,7 +63,8 @@ pub struct GradePolicy {
     pub severe_word_share: f32,
     /// I 特别重大: this many posts or more.
     pub severe_posts: u64,
-    /// In a key period (重点时期) count thresholds are multiplied by this (e.g. 0.5 halves them).
+    /// In a key period (重点时期) count thresholds are multiplied by this (e.g. 0.5 halves them);
+    /// for spikes, the minimum posts and the excess over the baseline (ratio − 1, the spread).
     pub key_period_factor: f32,
     /// 属地管理: III 较大 and above need a local story — one whose posts name places inside the
     /// jurisdiction (or the organization) — when a jurisdiction is configured.
@@ -69,6 +94,14 @@ impl Default for GradePolicy {
             serious_posts: 500,
             serious_growth: 5.0,
             serious_growth_min_posts: 20,
+            spike_baseline_days: 14,
+            spike_min_days: 7,
+            spike_ratio: 3.0,
+            spike_spread: 4.0,
+            spike_floor: 2.0,
+            spike_min_posts: 20,
+            spike_hours: 2,
+            spike_story_share: 0.25,
             severe_words: [
                 "死亡", "死者", "身亡", "伤亡", "遇难", "罹难", "丧生", "致死", "重伤", "群体性事件",
                 "冲突", "打砸", "骚乱", "暴力", "非法聚集", "聚众闹事", "围堵", "踩踏", "爆炸",
@@ -106,6 +139,9 @@ pub struct GradeInputs<'a> {
     pub key_period: Option<&'a str>,
     /// Where the story's posts are, for the locality check (None: not known).
     pub locality: Option<&'a Locality>,
+    /// Watch rules and topics of the story that spike now (`spike::Volumes::spike`), with the
+    /// story's own posts in the spiking hours filled in.
+    pub spikes: &'a [Spike],
     /// The most similar story the office marked 误报, if any is similar enough to count.
     pub like_false_alarm: Option<&'a LikeFalseAlarm>,
 }
@@ -144,6 +180,46 @@ impl Locality {
     fn list(places: &[(String, u64)]) -> String {
         places.iter().take(4).map(|(n, c)| format!("{n} {c} 条")).collect::<Vec<_>>().join("、")
     }
+}
+
+/// "12" for a whole number, "12.5" otherwise.
+fn figure(x: f32) -> String {
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
+}
+
+/// The reason of a spike: "监测规则“食品安全”突增：本小时 86 条，近 14 天同时段中位数 12 条，7.2 倍，持续 2 小时…".
+fn spike_detail(s: &Spike, key_period: Option<&str>) -> String {
+    let days = if s.days_with_data < s.days {
+        format!("近 {} 天同时段（其中 {} 天有数据）", s.days, s.days_with_data)
+    } else {
+        format!("近 {} 天同时段", s.days)
+    };
+    let floor = match s.floor {
+        Some(f) => format!("（不足 {0} 条按 {0} 条计）", figure(f)),
+        None => String::new(),
+    };
+    let period = match key_period {
+        Some(name) => format!("，重点时期“{name}”阈值已降低"),
+        None => String::new(),
+    };
+    format!(
+        "{}突增：本小时 {} 条，{}中位数 {} 条{}，{:.1} 倍，持续 {} 小时（每小时阈值 {} 条{}）；本事件占其中 {} 条（{:.0}%）",
+        s.key.label_zh(),
+        s.posts,
+        days,
+        figure(s.median),
+        floor,
+        s.ratio,
+        s.hours,
+        s.level,
+        period,
+        s.story_posts,
+        s.story_posts as f64 * 100.0 / s.run_posts.max(1) as f64
+    )
 }
 
 /// The grade of a story (None: not graded) and every reason that fired, highest grade first.
@@ -222,16 +298,28 @@ pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Gr
             computed = computed.max(Some(Grade::II));
         }
         let min_posts = scaled(policy.serious_growth_min_posts as u64) as u32;
-        if let Some(g) = h.growth {
-            if g >= policy.serious_growth && h.last_hour_posts >= min_posts {
-                push(
-                    Grade::II,
-                    "growth",
-                    format!(
-                        "一小时内增长 {:.1} 倍（本小时 {} 条，此前 6 小时平均每小时 {:.1} 条；阈值 {:.1} 倍且不少于 {} 条）",
-                        g, h.last_hour_posts, h.prev_mean_posts, policy.serious_growth, min_posts
-                    ),
-                );
+        let (prev, last, base) = (h.prev_hour_posts, h.last_hour_posts, h.before_mean_posts);
+        let grew = |n: u32| n >= min_posts && n as f32 >= policy.serious_growth * base;
+        if base > 0.0 && grew(prev) && grew(last) {
+            push(
+                Grade::II,
+                "growth",
+                format!(
+                    "连续两小时增长：上一小时 {} 条、本小时 {} 条，为此前 6 小时平均每小时 {:.1} 条的 {:.1} 倍以上（阈值 {:.1} 倍且每小时不少于 {} 条）",
+                    prev,
+                    last,
+                    base,
+                    prev.min(last) as f32 / base,
+                    policy.serious_growth,
+                    min_posts
+                ),
+            );
+            computed = computed.max(Some(Grade::II));
+        }
+        for s in inputs.spikes.iter().take(8) {
+            let share = policy.spike_story_share as f64 * s.run_posts as f64;
+            if s.hours >= policy.spike_hours.clamp(1, MAX_RUN_HOURS) && s.story_posts > 0 && s.story_posts as f64 >= share {
+                push(Grade::II, "spike", spike_detail(s, inputs.key_period.filter(|_| factor != 1.0)));
                 computed = computed.max(Some(Grade::II));
             }
         }
@@ -355,6 +443,8 @@ mod tests {
             last_hour_posts: 0,
             prev_mean_posts: 0.0,
             growth: None,
+            prev_hour_posts: 0,
+            before_mean_posts: 0.0,
             negative_share_recent: None,
             negative_share_before: None,
         }
@@ -466,22 +556,100 @@ mod tests {
     }
 
     #[test]
-    fn fivefold_growth_in_an_hour_gives_ii_only_with_enough_posts() {
-        let mut h = heat(60);
-        h.last_hour_posts = 30;
-        h.prev_mean_posts = 5.0;
-        h.growth = Some(6.0);
+    fn fivefold_growth_gives_ii_only_when_it_lasts_two_hours_with_enough_posts() {
+        let mut h = heat(80);
+        h.before_mean_posts = 5.0;
+        h.prev_hour_posts = 30;
+        h.last_hour_posts = 26;
         let (g, r) = grade_of(&h, &[], None);
         assert_eq!(g, Some(Grade::II));
-        assert!(r[0].detail.contains("6.0 倍") && r[0].detail.contains("本小时 30 条"));
+        assert_eq!(r[0].rule, "growth");
+        for part in ["连续两小时", "上一小时 30 条", "本小时 26 条", "5.0 条的 5.2 倍"] {
+            assert!(r[0].detail.contains(part), "{part} in {}", r[0].detail);
+        }
+        // A burst that fades the next hour (a daily figure reposted at once) is no growth.
+        h.last_hour_posts = 4;
+        assert_eq!(grade_of(&h, &[], None).0, Some(Grade::IV), "one hour only");
+        h.prev_hour_posts = 2;
+        h.last_hour_posts = 60;
+        assert_eq!(grade_of(&h, &[], None).0, Some(Grade::IV), "one hour only, the other way round");
+        h.before_mean_posts = 1.0;
+        h.prev_hour_posts = 10;
         h.last_hour_posts = 10;
-        h.prev_mean_posts = 1.0;
-        h.growth = Some(10.0);
-        assert_eq!(grade_of(&h, &[], None).0, Some(Grade::IV), "10 posts is below the surge minimum");
-        h.last_hour_posts = 40;
-        h.prev_mean_posts = 10.0;
-        h.growth = Some(4.0);
-        assert_eq!(grade_of(&h, &[], None).0, Some(Grade::IV), "4x is below 5x");
+        assert_eq!(grade_of(&h, &[], None).0, Some(Grade::IV), "10 posts an hour is below the surge minimum");
+        h.before_mean_posts = 10.0;
+        h.prev_hour_posts = 45;
+        h.last_hour_posts = 45;
+        assert_eq!(grade_of(&h, &[], None).0, Some(Grade::IV), "4.5x is below 5x");
+        h.before_mean_posts = 0.0;
+        assert_eq!(grade_of(&h, &[], None).0, Some(Grade::IV), "nothing before: a new story, no growth to measure");
+    }
+
+    fn spike(story_posts: u64) -> Spike {
+        Spike {
+            key: crate::spike::SpikeKey { kind: crate::spike::KeyKind::Rule, name: "食品安全".into() },
+            hour: 0,
+            posts: 86,
+            median: 12.0,
+            days: 14,
+            days_with_data: 14,
+            floor: None,
+            level: 36,
+            ratio: 86.0 / 12.0,
+            hours: 2,
+            run_posts: 166,
+            story_posts,
+        }
+    }
+
+    fn grade_with_spikes(spikes: &[Spike], key: Option<&str>) -> (Option<Grade>, Vec<GradeReason>) {
+        let h = heat(120);
+        let rule_hits = hits();
+        let inputs = GradeInputs { heat: Some(&h), rule_hits: &rule_hits, spikes, key_period: key, ..Default::default() };
+        grade_story(&inputs, &GradePolicy::default())
+    }
+
+    #[test]
+    fn a_spike_of_the_story_s_rule_gives_ii_with_the_numbers() {
+        let (g, r) = grade_with_spikes(&[spike(100)], None);
+        assert_eq!(g, Some(Grade::II));
+        assert_eq!(r[0].rule, "spike");
+        assert_eq!(
+            r[0].detail,
+            "监测规则“食品安全”突增：本小时 86 条，近 14 天同时段中位数 12 条，7.2 倍，持续 2 小时（每小时阈值 36 条）；本事件占其中 100 条（60%）"
+        );
+        // A key period says the threshold was lowered.
+        let (_, r) = grade_with_spikes(&[spike(100)], Some("全国两会"));
+        assert!(r[0].detail.contains("重点时期“全国两会”阈值已降低"), "{}", r[0].detail);
+    }
+
+    #[test]
+    fn a_spike_carried_by_other_stories_or_too_short_does_not_raise_this_one() {
+        assert_eq!(grade_with_spikes(&[spike(30)], None).0, Some(Grade::III), "30 of 166 is under a quarter");
+        assert_eq!(grade_with_spikes(&[spike(0)], None).0, Some(Grade::III));
+        let short = Spike { hours: 1, ..spike(100) };
+        assert_eq!(grade_with_spikes(&[short], None).0, Some(Grade::III), "one hour is not a spike");
+        assert_eq!(grade_with_spikes(&[spike(42)], None).0, Some(Grade::II), "42 of 166 is a quarter");
+    }
+
+    #[test]
+    fn a_quiet_topic_s_spike_says_the_floor_and_the_days_with_data() {
+        let quiet = Spike {
+            key: crate::spike::SpikeKey { kind: crate::spike::KeyKind::Topic, name: "食品药品".into() },
+            median: 0.5,
+            floor: Some(2.0),
+            posts: 30,
+            ratio: 15.0,
+            days_with_data: 9,
+            level: 20,
+            run_posts: 58,
+            ..spike(50)
+        };
+        let (g, r) = grade_with_spikes(&[quiet], None);
+        assert_eq!(g, Some(Grade::II));
+        for part in ["领域“食品药品”突增", "本小时 30 条", "近 14 天同时段（其中 9 天有数据）中位数 0.5 条（不足 2 条按 2 条计）", "15.0 倍", "86%"] {
+            assert!(r[0].detail.contains(part), "{part} in {}", r[0].detail);
+        }
     }
 
     #[test]

@@ -69,6 +69,11 @@ pub struct HeatSummary {
     pub prev_mean_posts: f32,
     /// `last_hour_posts / prev_mean_posts`; `None` when the 6 hours before had no posts.
     pub growth: Option<f32>,
+    /// Posts in the hour before the one that contains `now` ...
+    pub prev_hour_posts: u32,
+    /// ... and the mean posts per hour over the 6 hours before that one (growth sustained over two
+    /// hours is measured against it).
+    pub before_mean_posts: f32,
     /// Negative share over the last 6 hours (including the current one) and the 6 before; `None` where empty.
     pub negative_share_recent: Option<f32>,
     pub negative_share_before: Option<f32>,
@@ -132,6 +137,8 @@ impl HeatSeries {
         let (prev_posts, _) = self.window(h - 6, h - 1);
         let prev_mean_posts = prev_posts as f32 / 6.0;
         let growth = (prev_posts > 0).then(|| last_hour_posts as f32 / prev_mean_posts);
+        let prev_hour_posts = self.buckets.get(&(h - 1)).map_or(0, |b| b.posts);
+        let (before_posts, _) = self.window(h - 7, h - 2);
         let share = |(p, n): (u32, u32)| (p > 0).then(|| n as f32 / p as f32);
         HeatSummary {
             posts: self.posts,
@@ -142,6 +149,8 @@ impl HeatSeries {
             last_hour_posts,
             prev_mean_posts,
             growth,
+            prev_hour_posts,
+            before_mean_posts: before_posts as f32 / 6.0,
             negative_share_recent: share(self.window(h - 5, h)),
             negative_share_before: share(self.window(h - 11, h - 6)),
         }
@@ -193,6 +202,13 @@ mod tests {
         assert_eq!(sum.last_hour_posts, 20);
         assert!((sum.prev_mean_posts - 2.0).abs() < 1e-6);
         assert_eq!(sum.growth, Some(10.0));
+        // An hour later, with 25 more: the two last hours against the 6 before them.
+        for _ in 0..25 {
+            s.add(&fact(107, 1, false));
+        }
+        let sum = s.summary(hour_start(107));
+        assert_eq!((sum.last_hour_posts, sum.prev_hour_posts), (25, 20));
+        assert!((sum.before_mean_posts - 2.0).abs() < 1e-6);
     }
 
     #[test]

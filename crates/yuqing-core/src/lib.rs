@@ -8,6 +8,7 @@ pub mod model;
 
 pub use model::*;
 pub mod grade;
+pub mod spike;
 pub mod hamming;
 pub mod hashing;
 pub mod heat;

@@ -3,7 +3,7 @@
 //!
 //! Invariant: the state is a fold over the story's posts, so it is rebuilt exactly from stored posts.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::grade::{grade_story, GradeInputs, GradePolicy, LikeFalseAlarm, Locality};
 use crate::heat::{HeatFact, HeatSeries};
 use crate::model::{Grade, GradeReason, NoiseKind, SourceTier};
+use crate::spike::{KeyKind, Spike};
 
 /// What one post brings to its story (beyond heat).
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +66,19 @@ pub struct StoryTracker {
     /// The most similar story marked 误报, set by the caller before `regrade` (the relevance
     /// model lives with the story cores, outside the tracker).
     pub like_false_alarm: Option<LikeFalseAlarm>,
+    /// Posts per hour under each watch rule and topic (commercial noise left out, as in
+    /// `spike::Volumes`): the story's share of a spike.
+    pub rule_hours: HashMap<String, BTreeMap<i64, u32>>,
+    pub topic_hours: HashMap<String, BTreeMap<i64, u32>>,
+}
+
+fn count_hour(map: &mut HashMap<String, BTreeMap<i64, u32>>, key: &str, hour: i64) {
+    match map.get_mut(key) {
+        Some(m) => *m.entry(hour).or_insert(0) += 1,
+        None => {
+            map.insert(key.to_string(), BTreeMap::from([(hour, 1)]));
+        }
+    }
 }
 
 impl StoryTracker {
@@ -99,6 +113,15 @@ impl StoryTracker {
         for t in post.topics {
             *self.topics.entry(t.clone()).or_insert(0) += 1;
         }
+        if !post.noise.is_some_and(NoiseKind::is_commercial) {
+            let hour = crate::heat::hour_index(post.heat.at);
+            for r in post.rules {
+                count_hour(&mut self.rule_hours, r, hour);
+            }
+            for t in post.topics {
+                count_hour(&mut self.topic_hours, t, hour);
+            }
+        }
         if policy.serious_tiers.contains(&post.heat.tier) && !post.source.is_empty() && self.mainstream_sources.len() < 20 {
             self.mainstream_sources.insert(post.source.to_string());
         }
@@ -121,11 +144,37 @@ impl StoryTracker {
         }
     }
 
+    /// The story's posts under a watch rule or topic in the `hours` hours up to `hour`.
+    pub fn key_posts(&self, kind: KeyKind, name: &str, hour: i64, hours: u32) -> u64 {
+        let map = match kind {
+            KeyKind::Rule => &self.rule_hours,
+            KeyKind::Topic => &self.topic_hours,
+        };
+        let from = hour.saturating_sub(i64::from(hours.max(1)) - 1);
+        map.get(name).map_or(0, |m| m.range(from..=hour).map(|(_, n)| u64::from(*n)).sum())
+    }
+
     /// Re-grades at `now`; returns the change when the grade rose (or was first reached).
     pub fn regrade(&mut self, now: DateTime<Utc>, policy: &GradePolicy, key_period: Option<&str>) -> Option<GradeChange> {
+        self.regrade_with(now, policy, key_period, &[])
+    }
+
+    /// Re-grades at `now` with the spikes of the story's rules and topics (`spike::Volumes`); the
+    /// story's own posts in the spiking hours are counted here.
+    pub fn regrade_with(
+        &mut self,
+        now: DateTime<Utc>,
+        policy: &GradePolicy,
+        key_period: Option<&str>,
+        spikes: &[Spike],
+    ) -> Option<GradeChange> {
         if self.false_alarm {
             return None;
         }
+        let spikes: Vec<Spike> = spikes
+            .iter()
+            .map(|s| Spike { story_posts: self.key_posts(s.key.kind, &s.key.name, s.hour, s.hours), ..s.clone() })
+            .collect();
         let summary = self.heat.summary(now);
         // Mostly advertising and the like: no grade from the posts (one given by hand still counts).
         if self.manual.is_none() && self.commercial_noise * 2 >= summary.posts && self.commercial_noise > 0 {
@@ -146,6 +195,7 @@ impl StoryTracker {
             key_period,
             locality: locality.as_ref(),
             like_false_alarm: self.like_false_alarm.as_ref(),
+            spikes: &spikes,
         };
         let (grade, reasons) = grade_story(&inputs, policy);
         match (grade, self.grade) {
@@ -259,6 +309,43 @@ mod tests {
         assert_eq!(t.grade, Some(Grade::IV));
         t.false_alarm = false;
         assert_eq!(t.regrade(Utc.timestamp_opt(7200, 0).unwrap(), &policy, None).map(|c| c.to), Some(Grade::II));
+    }
+
+    #[test]
+    fn a_spike_raises_the_story_that_carries_it_and_counts_its_own_posts() {
+        let policy = GradePolicy::default();
+        let rules = vec!["食品安全".to_string()];
+        let mut t = StoryTracker::new();
+        for i in 0..30 {
+            t.add(&facts(100 + i % 2, i as u64, SourceTier::Community, &rules, &[]), &policy);
+        }
+        assert_eq!(t.key_posts(KeyKind::Rule, "食品安全", 101, 2), 30);
+        assert_eq!(t.key_posts(KeyKind::Rule, "食品安全", 101, 1), 15);
+        assert_eq!(t.key_posts(KeyKind::Topic, "食品安全", 101, 2), 0);
+        let spike = Spike {
+            key: crate::spike::SpikeKey { kind: KeyKind::Rule, name: "食品安全".into() },
+            hour: 101,
+            posts: 40,
+            median: 5.0,
+            days: 14,
+            days_with_data: 14,
+            floor: None,
+            level: 20,
+            ratio: 8.0,
+            hours: 2,
+            run_posts: 80,
+            story_posts: 0,
+        };
+        let now = Utc.timestamp_opt(101 * 3600 + 1800, 0).unwrap();
+        let c = t.regrade_with(now, &policy, None, std::slice::from_ref(&spike)).expect("graded");
+        assert_eq!(c.to, Grade::II);
+        assert!(c.reasons[0].detail.contains("本事件占其中 30 条（38%）"), "{}", c.reasons[0].detail);
+        // Another story under the same rule with 5 of the 80 posts is not raised by it.
+        let mut small = StoryTracker::new();
+        for _ in 0..5 {
+            small.add(&facts(101, 1, SourceTier::Community, &rules, &[]), &policy);
+        }
+        assert_eq!(small.regrade_with(now, &policy, None, &[spike]).map(|c| c.to), Some(Grade::IV));
     }
 
     #[test]

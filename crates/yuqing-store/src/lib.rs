@@ -21,6 +21,7 @@ pub mod story_edit;
 pub mod false_alarm;
 pub mod places;
 pub mod themes;
+pub mod volumes;
 mod sql;
 mod sqlite;
 

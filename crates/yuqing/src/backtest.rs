@@ -7,7 +7,9 @@
 //!
 //! Warm-up: the `[assembly] df_days` days before `from` are replayed first, without counting their
 //! grades, so the stream's word frequencies and the stories under way at `from` are built as they
-//! were; a story begun before the warm-up starts afresh. Posts are replayed in the order they were
+//! were; a story begun before the warm-up starts afresh. The hourly volumes of watch rules and
+//! topics (spike baselines, weeks long) are counted from the stored posts before the warm-up
+//! instead (`Pipeline::seed_volumes`). Posts are replayed in the order they were
 //! stored (their ids), which is the order the pipeline took them in, so with unchanged rules the
 //! replay reaches the grades that were raised, at the same stream times.
 
@@ -94,6 +96,8 @@ pub fn run(data_dir: &Path, config: &Config, from: NaiveDate, to: NaiveDate, scr
 
     let dir = Scratch::new(scratch)?;
     let mut pipeline = Pipeline::open(dir.path(), config)?;
+    // Spike baselines read weeks before the warm-up: counted from the stored posts, not replayed.
+    pipeline.seed_volumes(&source, warm_start)?;
     // Replayed post id → the stored story the original post is in.
     let mut origin: HashMap<i64, i64> = HashMap::new();
     let mut raised: Vec<Raised> = Vec::new();

@@ -423,6 +423,23 @@ impl Config {
         if !(0.0..=1.0).contains(&grading.local_min_share) {
             return Err(at(src.find("local_min_share").unwrap_or(0), "local_min_share 应在 0 到 1 之间".into()));
         }
+        let max_days = yuqing_core::spike::MAX_BASELINE_DAYS;
+        let spike_problem = if !(0.0..=1.0).contains(&grading.spike_story_share) {
+            Some(("spike_story_share", "spike_story_share 应在 0 到 1 之间".to_string()))
+        } else if grading.spike_ratio.is_nan() || grading.spike_ratio < 1.0 {
+            Some(("spike_ratio", "spike_ratio 应不小于 1（突增须高于基线）".to_string()))
+        } else if !(1..=max_days).contains(&grading.spike_baseline_days) {
+            Some(("spike_baseline_days", format!("spike_baseline_days 应在 1 到 {max_days} 之间")))
+        } else if !(1..=grading.spike_baseline_days).contains(&grading.spike_min_days) {
+            Some(("spike_min_days", "spike_min_days 应在 1 到 spike_baseline_days 之间".to_string()))
+        } else if !(1..=yuqing_core::spike::MAX_RUN_HOURS).contains(&grading.spike_hours) {
+            Some(("spike_hours", format!("spike_hours 应在 1 到 {} 之间", yuqing_core::spike::MAX_RUN_HOURS)))
+        } else {
+            None
+        };
+        if let Some((key, message)) = spike_problem {
+            return Err(at(src.find(key).unwrap_or(0), message));
+        }
         let mut desk = raw.desk;
         desk.deadlines = raw.deadlines;
         let configured_rules: Vec<ConfiguredRule> = raw
@@ -608,6 +625,22 @@ mod tests {
         let c = parse(EXAMPLE).expect("the example must load");
         assert!(!c.rules.is_empty());
         assert!(c.topics.iter().any(|t| t.name == "医疗"));
+    }
+
+    #[test]
+    fn spike_settings_out_of_range_are_refused_naming_the_key() {
+        let c = parse("[grading]\nspike_baseline_days = 28\nspike_min_days = 10\nspike_ratio = 2.5\n").expect("valid");
+        assert_eq!((c.grading.spike_baseline_days, c.grading.spike_min_days, c.grading.spike_hours), (28, 10, 2));
+        for (line, says) in [
+            ("spike_story_share = 1.5", "spike_story_share 应在 0 到 1 之间"),
+            ("spike_ratio = 0.5", "spike_ratio 应不小于 1"),
+            ("spike_baseline_days = 60", "spike_baseline_days 应在 1 到 28 之间"),
+            ("spike_min_days = 20", "spike_min_days 应在 1 到 spike_baseline_days 之间"),
+            ("spike_hours = 0", "spike_hours 应在 1 到 24 之间"),
+        ] {
+            let err = parse(&format!("[grading]\n{line}\n")).unwrap_err().to_string();
+            assert!(err.contains(says) && err.contains("第 2 行"), "{line}: {err}");
+        }
     }
 
     #[test]

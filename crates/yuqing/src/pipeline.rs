@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
-use yuqing_core::heat::HeatFact;
+use yuqing_core::heat::{hour_index, HeatFact};
+use yuqing_core::spike::{KeyKind, Spike, Volumes};
 use yuqing_core::input::Rejection;
 use yuqing_core::url::canonical_url;
 use yuqing_core::{
@@ -200,6 +201,8 @@ pub struct Pipeline {
     meta: HashMap<i64, StoryMeta>,
     /// 误报学习: the stories the office marked 误报, as examples (empty after a reset).
     relevance: RelevanceModel,
+    /// Posts per hour of every watch rule and topic over the last 4 weeks (突增 baselines).
+    volumes: Volumes,
     /// Shared with the server when serving (it reads while collected posts are ingested); locked
     /// only for the store work of a batch, never across analysis or I/O elsewhere.
     data: Arc<Mutex<DataDir>>,
@@ -334,6 +337,65 @@ fn relevance_model(data: &DataDir) -> Result<RelevanceModel, PipelineError> {
     Ok(RelevanceModel::new(examples))
 }
 
+/// Rebuilds the hourly counts of watch rules and topics from the posts of the weeks a baseline
+/// reads (a changed story changes none of them: they are rebuilt only on open and after a failure).
+fn restore_volumes(data: &DataDir, now: DateTime<Utc>) -> Result<Volumes, PipelineError> {
+    let mut volumes = Volumes::new();
+    if let Some(latest) = data.store.latest_post_time()? {
+        count_volumes(&mut volumes, data.store.connection(), latest.min(now), DateTime::<Utc>::MAX_UTC, now)?;
+    }
+    Ok(volumes)
+}
+
+/// Counts into `volumes` the stored posts published before `until` in the weeks a baseline reads
+/// up to `end`.
+fn count_volumes(
+    volumes: &mut Volumes,
+    conn: &rusqlite::Connection,
+    end: DateTime<Utc>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), PipelineError> {
+    let now_hour = hour_index(now);
+    let since = end.checked_sub_signed(chrono::Duration::hours(yuqing_core::spike::KEPT_HOURS)).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    for (hour, posts) in yuqing_store::volumes::hourly_posts(conn, since, until)? {
+        volumes.collected(hour, now_hour, posts);
+    }
+    // Advertising does not count: the noise check reads the text, in parallel, a chunk at a time.
+    let mut chunk: Vec<yuqing_store::volumes::VolumePost> = Vec::with_capacity(BATCH);
+    let count = |chunk: &mut Vec<yuqing_store::volumes::VolumePost>, volumes: &mut Volumes| {
+        let counted: Vec<bool> = chunk
+            .par_iter()
+            .map(|p| !yuqing_text::noise::classify(&matching_form(&p.title), &matching_form(&p.text)).is_some_and(NoiseKind::is_commercial))
+            .collect();
+        for (p, counted) in chunk.drain(..).zip(counted) {
+            if counted {
+                volumes.count_keys(p.at.div_euclid(3600), now_hour, &p.rules, &p.topics);
+            }
+        }
+    };
+    yuqing_store::volumes::for_each_keyed_post(conn, since, until, |p| {
+        chunk.push(p);
+        if chunk.len() >= BATCH {
+            count(&mut chunk, &mut *volumes);
+        }
+    })?;
+    count(&mut chunk, volumes);
+    Ok(())
+}
+
+/// The spikes now of a story's watch rules and of its top topic.
+fn story_spikes(volumes: &mut Volumes, tracker: &StoryTracker, now: DateTime<Utc>, policy: &yuqing_core::GradePolicy, key_period: bool) -> Vec<Spike> {
+    let hour = hour_index(now);
+    let mut spikes: Vec<Spike> =
+        tracker.rule_hits.keys().filter_map(|rule| volumes.spike(KeyKind::Rule, rule, hour, policy, key_period)).collect();
+    let top = tracker.topics.iter().max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)));
+    if let Some(s) = top.and_then(|(topic, _)| volumes.spike(KeyKind::Topic, topic, hour, policy, key_period)) {
+        spikes.push(s);
+    }
+    spikes
+}
+
 /// Takes a stored post into its story's tracker and headline state, as when it was ingested.
 fn take_in(tracker: &mut StoryTracker, meta: &mut StoryMeta, p: &RestorePost, config: &Config, locator: &Locator) {
     let (title, text) = (matching_form(&p.title), matching_form(&p.text));
@@ -415,6 +477,7 @@ impl Pipeline {
         crate::themes::ensure_built(&data, &themes, Utc::now())?;
         crate::locality::ensure_built(&data, &locator, Utc::now())?;
         let Resumed { assembler, trackers, meta, relevance, next_post_id } = resume(&data, &config, &analyzer, &locator)?;
+        let volumes = restore_volumes(&data, Utc::now())?;
         tracing::info!(open_stories = assembler.open_count(), next_post_id, false_alarm_examples = relevance.len(), "pipeline resumed");
         Ok(Pipeline {
             config,
@@ -427,6 +490,7 @@ impl Pipeline {
             trackers,
             meta,
             relevance,
+            volumes,
             data: Arc::new(Mutex::new(data)),
             writer: None,
             next_post_id,
@@ -584,6 +648,7 @@ impl Pipeline {
             }
         };
         self.reload(&data)?;
+        self.volumes = restore_volumes(&data, Utc::now())?;
         tracing::warn!(next_post_id = self.next_post_id, "pipeline state rebuilt from the database after a failed batch");
         Ok(())
     }
@@ -648,6 +713,8 @@ impl Pipeline {
             let source = post.source.clone().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).unwrap_or_default();
             let tier = post.tier.unwrap_or(SourceTier::Community);
             let rules: Vec<String> = analysis.hits.iter().map(|h| h.rule.clone()).collect();
+            let commercial = noise.is_some_and(NoiseKind::is_commercial);
+            self.volumes.add(hour_index(at), hour_index(now), &rules, &analysis.topics, !commercial);
             let tracker = self.trackers.entry(assignment.story).or_default();
             tracker.add(
                 &PostFacts {
@@ -677,7 +744,8 @@ impl Pipeline {
             if !touched.contains(&assignment.story) {
                 tracker.like_false_alarm = nearest_false_alarm(&self.relevance, &self.assembler, assignment.story);
             }
-            if let Some(change) = tracker.regrade(eval_now, policy, key_period) {
+            let spikes = story_spikes(&mut self.volumes, tracker, eval_now, policy, key_period.is_some());
+            if let Some(change) = tracker.regrade_with(eval_now, policy, key_period, &spikes) {
                 batch.alerts.push(NewAlert {
                     story_id: assignment.story,
                     from: change.from,
@@ -927,6 +995,13 @@ impl Pipeline {
         self.relevance = relevance;
         self.next_post_id = next_post_id;
         Ok(())
+    }
+
+    /// Counts the posts of another data directory published before `until` into the hourly
+    /// volumes of watch rules and topics (a backtest starts its replay with the baselines the
+    /// live pipeline had; the posts' stored rule hits are counted, not the rules in force).
+    pub fn seed_volumes(&mut self, source: &rusqlite::Connection, until: DateTime<Utc>) -> Result<(), PipelineError> {
+        count_volumes(&mut self.volumes, source, until, until, Utc::now())
     }
 
     /// Raises (or clears) a story's grade by hand, with the person's reason; re-grades it now and
