@@ -80,14 +80,18 @@ fn size_for(weight: u64, max: u64, c: &Canvas) -> f32 {
 /// smaller, then left out.
 pub fn layout(words: &[Word], c: &Canvas) -> Vec<Placed> {
     let mut merged: Vec<Word> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for w in words {
         let text = w.text.trim();
         if text.is_empty() || w.weight == 0 {
             continue;
         }
-        match merged.iter_mut().find(|m| m.text == text) {
-            Some(m) => m.weight = m.weight.saturating_add(w.weight),
-            None => merged.push(Word { text: text.to_string(), weight: w.weight, note: w.note.clone() }),
+        match index.get(text) {
+            Some(&i) => merged[i].weight = merged[i].weight.saturating_add(w.weight),
+            None => {
+                index.insert(text, merged.len());
+                merged.push(Word { text: text.to_string(), weight: w.weight, note: w.note.clone() });
+            }
         }
     }
     merged.sort_by(|a, b| b.weight.cmp(&a.weight).then_with(|| a.text.cmp(&b.text)));

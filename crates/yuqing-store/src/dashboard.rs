@@ -136,6 +136,20 @@ pub struct Pictures {
 /// newest). Three range reads over indexes: posts by `published_at`, their places by post, and
 /// stories by `last_at` (a story with a post in the window was last active in it or later).
 pub fn pictures(conn: &Connection, since: DateTime<Utc>, until: DateTime<Utc>, cap: usize) -> Result<Pictures> {
+    pictures_with(conn, since, until, cap, &mut NoiseCache::default())
+}
+
+/// Noise verdicts of posts already classified. A post's title and text never change, so a verdict
+/// never goes stale; the cache keeps only the posts of the last window read, so it is never larger
+/// than one window (at most [`PICTURE_POSTS`]). Classifying is most of the pictures' cost: the
+/// dashboard, redrawn after every change, classifies only the posts new since the last time.
+#[derive(Debug, Default)]
+pub struct NoiseCache {
+    verdicts: HashMap<i64, bool>,
+}
+
+/// [`pictures`], classifying only the posts `cache` has not seen.
+pub fn pictures_with(conn: &Connection, since: DateTime<Utc>, until: DateTime<Utc>, cap: usize, cache: &mut NoiseCache) -> Result<Pictures> {
     let (from, to) = (since.timestamp(), until.timestamp());
     let mut st = conn.prepare_cached(
         "SELECT id, story_id, title, text, published_at FROM posts WHERE published_at >= ?1 AND published_at <= ?2 ORDER BY published_at DESC LIMIT ?3",
@@ -147,6 +161,7 @@ pub fn pictures(conn: &Connection, since: DateTime<Utc>, until: DateTime<Utc>, c
     let mut per_story: HashMap<i64, u64> = HashMap::new();
     // When capped, the places are read from the oldest post counted on.
     let mut oldest = from;
+    let mut verdicts: HashMap<i64, bool> = HashMap::with_capacity(cache.verdicts.len());
     while let Some(r) = rows.next()? {
         let (id, story, at): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(4)?);
         if out.posts as usize == cap {
@@ -155,9 +170,16 @@ pub fn pictures(conn: &Connection, since: DateTime<Utc>, until: DateTime<Utc>, c
             break;
         }
         out.posts += 1;
-        let title: String = r.get(2)?;
-        let text: String = r.get(3)?;
-        if yuqing_text::noise::classify(&yuqing_text::matching_form(&title), &yuqing_text::matching_form(&text)).is_some() {
+        let noise = match cache.verdicts.get(&id) {
+            Some(v) => *v,
+            None => {
+                let title: String = r.get(2)?;
+                let text: String = r.get(3)?;
+                yuqing_text::noise::classify(&yuqing_text::matching_form(&title), &yuqing_text::matching_form(&text)).is_some()
+            }
+        };
+        verdicts.insert(id, noise);
+        if noise {
             out.noise += 1;
             continue;
         }
@@ -165,6 +187,7 @@ pub fn pictures(conn: &Connection, since: DateTime<Utc>, until: DateTime<Utc>, c
         *per_story.entry(story).or_default() += 1;
     }
     drop(rows);
+    cache.verdicts = verdicts;
     let mut st = conn.prepare_cached(
         "SELECT pp.post_id, pp.code FROM posts p JOIN post_places pp ON pp.post_id = p.id WHERE p.published_at >= ?1 AND p.published_at <= ?2",
     )?;
@@ -262,6 +285,13 @@ mod tests {
         places.sort();
         assert_eq!(places, vec![(1, 420115), (2, 420100)], "the advertisement and yesterday's post are out");
         assert_eq!(p.stories, vec![(1, 2, vec!["医院".to_string(), "排队".to_string()])]);
+
+        // A second read through a cache that has seen the posts gives the same counts.
+        let mut cache = NoiseCache::default();
+        let first = pictures_with(c, now - h(24), now, 100, &mut cache).unwrap();
+        assert_eq!(cache.verdicts.len(), 3);
+        assert_eq!(pictures_with(c, now - h(24), now, 100, &mut cache).unwrap(), first);
+        assert_eq!(first.noise, 1);
 
         let p = pictures(c, now - h(24), now, 1).unwrap();
         assert_eq!((p.posts, p.capped, p.places.clone()), (1, true, vec![(1, 420115)]), "the newest post only");

@@ -103,10 +103,10 @@ pub fn place_ranking(counts: &PlaceCounts) -> String {
         let row = bar_row(&place.name, &place.short, *n, max);
         match counts.below.get(p).filter(|v| !v.is_empty()) {
             None => {
-                let _ = write!(b, "<li><div class=\"row\">{row}</div></li>");
+                let _ = write!(b, "<li><span class=\"row\">{row}</span></li>");
             }
             Some(cities) => {
-                let _ = write!(b, "<li><details{}><summary><div class=\"row\">{row}</div></summary><ol class=\"bars\">", if i == 0 { " open" } else { "" });
+                let _ = write!(b, "<li><details{}><summary><span class=\"row\">{row}</span></summary><ol class=\"bars\">", if i == 0 { " open" } else { "" });
                 for (c, m) in cities.iter().take(CITIES) {
                     let city = g.place(*c);
                     let _ = write!(b, "<li>{}</li>", bar_row(&city.name, &city.short, *m, max));

@@ -40,7 +40,7 @@ fn gather(d: &yuqing_store::DataDir, now: chrono::DateTime<chrono::Utc>) -> Resu
     let recent = d.store.stories(&StoryQuery { order: StoryOrder::Recent, limit: 300, ..Default::default() }).map_err(|e| e.to_string())?.items;
     let topics = dash::topic_totals(&recent);
     let shifts = desk::shifts_between(c, now, now + chrono::Duration::seconds(1)).map_err(|e| e.to_string())?;
-    let pictures = dash::pictures(c, now - chrono::Duration::hours(24), now, dash::PICTURE_POSTS).map_err(|e| e.to_string())?;
+    let pictures = d.dashboard_pictures(now - chrono::Duration::hours(24), now).map_err(|e| e.to_string())?;
     Ok((o, top, topics, shifts, pictures))
 }
 
