@@ -145,7 +145,8 @@ pub fn cloud_words(p: &Pictures) -> Vec<Word> {
         let mut seen: Vec<&str> = Vec::new();
         for k in keywords {
             let k = k.trim();
-            if k.is_empty() || seen.contains(&k) {
+            // A bare number ("10") says nothing on its own.
+            if k.is_empty() || k.chars().all(|c| !c.is_alphabetic()) || seen.contains(&k) {
                 continue;
             }
             seen.push(k);
@@ -306,7 +307,7 @@ mod tests {
         let p = Pictures {
             stories: vec![
                 (1, 30, vec!["医院".into(), "排队".into(), "医院".into()]),
-                (2, 5, vec!["医院".into(), "<停水>".into()]),
+                (2, 5, vec!["医院".into(), "<停水>".into(), "10".into()]),
                 (3, 0, vec!["无帖".into()]),
             ],
             ..Default::default()
