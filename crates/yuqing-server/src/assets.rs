@@ -56,6 +56,8 @@ fn desk_css() -> &'static Asset {
         css.push_str(yuqing_report::html::STYLE);
         css.push_str(DESK_EXTRA_CSS);
         css.push_str(crate::web::brief_html::STYLE);
+        css.push_str(crate::web::dashboard::STYLE);
+        css.push_str(crate::wordcloud::STYLE);
         for w in 0..=100 {
             css.push_str(&format!("ol.bars i.w{w}{{width:{w}%}}"));
         }

@@ -20,6 +20,7 @@ pub mod people;
 pub mod desk;
 mod desk_api;
 mod web;
+mod wordcloud;
 mod reports;
 pub mod security;
 

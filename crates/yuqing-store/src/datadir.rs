@@ -16,6 +16,8 @@ pub struct DataDir {
     pub fts: FullTextIndex,
     path: PathBuf,
     _lock: File,
+    /// Noise verdicts of the dashboard's last window (see [`crate::dashboard::NoiseCache`]).
+    noise: std::sync::Mutex<crate::dashboard::NoiseCache>,
 }
 
 impl DataDir {
@@ -36,13 +38,20 @@ impl DataDir {
         }
         let store = SqliteStore::open(&path.join("yuqing.db"))?;
         let fts = FullTextIndex::open(&path.join("fts"), segmenter)?;
-        let mut dir = DataDir { store, fts, path: path.to_path_buf(), _lock: lock };
+        let mut dir = DataDir { store, fts, path: path.to_path_buf(), _lock: lock, noise: Default::default() };
         dir.catch_up_index()?;
         Ok(dir)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The dashboard's pictures over `[since, until]` ([`crate::dashboard::pictures`]), classifying
+    /// only posts this data directory has not classified for them before.
+    pub fn dashboard_pictures(&self, since: chrono::DateTime<chrono::Utc>, until: chrono::DateTime<chrono::Utc>) -> Result<crate::dashboard::Pictures> {
+        let mut cache = self.noise.lock().unwrap_or_else(|e| e.into_inner());
+        crate::dashboard::pictures_with(self.store.connection(), since, until, crate::dashboard::PICTURE_POSTS, &mut cache)
     }
 
     /// Indexes posts the database has but the index does not (after a crash between the two).

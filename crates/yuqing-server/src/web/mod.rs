@@ -28,7 +28,7 @@ use crate::html::page;
 use crate::pages::with_data;
 use crate::AppState;
 
-type Gathered = (dash::Overview, Vec<yuqing_store::StoryRecord>, Vec<(String, u64)>, Vec<yuqing_core::duty::DutyShift>);
+type Gathered = (dash::Overview, Vec<yuqing_store::StoryRecord>, Vec<(String, u64)>, Vec<yuqing_core::duty::DutyShift>, dash::Pictures);
 
 fn gather(d: &yuqing_store::DataDir, now: chrono::DateTime<chrono::Utc>) -> Result<Gathered, String> {
     let c = d.store.connection();
@@ -41,7 +41,8 @@ fn gather(d: &yuqing_store::DataDir, now: chrono::DateTime<chrono::Utc>) -> Resu
     let recent = d.store.stories(&StoryQuery { order: StoryOrder::Recent, limit: 300, ..Default::default() }).map_err(|e| e.to_string())?.items;
     let topics = dash::topic_totals(&recent);
     let shifts = desk::shifts_between(c, now, now + chrono::Duration::seconds(1)).map_err(|e| e.to_string())?;
-    Ok((o, top, topics, shifts))
+    let pictures = d.dashboard_pictures(now - chrono::Duration::hours(24), now).map_err(|e| e.to_string())?;
+    Ok((o, top, topics, shifts, pictures))
 }
 
 /// 总览. `?screen=1` is the big-screen mode (dark, large type, full screen on click).
@@ -49,11 +50,11 @@ pub async fn dashboard(State(state): State<AppState>, Query(q): Query<HashMap<St
     let big = q.get("screen").is_some_and(|v| v == "1");
     let now = (state.clock)();
     let r = with_data(&state, move |d| gather(d, now)).await;
-    let (o, top, topics, shifts) = match r {
+    let (o, top, topics, shifts, pictures) = match r {
         Ok(x) => x,
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
     };
-    let inner = dashboard::render_fragment(&o, &top, &topics, &shifts);
+    let inner = dashboard::render_fragment(&o, &top, &topics, &shifts, &pictures);
     let head = if big {
         "<p class=\"screen-bar\"><b>舆情态势</b> <button id=\"fullscreen\" type=\"button\">全屏</button> <a href=\"/\">退出大屏</a></p>"
     } else {
@@ -73,7 +74,7 @@ pub async fn dashboard(State(state): State<AppState>, Query(q): Query<HashMap<St
 pub async fn dashboard_fragment(State(state): State<AppState>) -> Response {
     let now = (state.clock)();
     match with_data(&state, move |d| gather(d, now)).await {
-        Ok((o, top, topics, shifts)) => Html(dashboard::render_fragment(&o, &top, &topics, &shifts)).into_response(),
+        Ok((o, top, topics, shifts, pictures)) => Html(dashboard::render_fragment(&o, &top, &topics, &shifts, &pictures)).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
     }
 }
