@@ -123,11 +123,12 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String
         for (s, heat, marked) in &rows {
             let reason = s.reasons.first().map(|r| r.detail.as_str()).unwrap_or("未命中监测规则");
             body.push_str(&format!(
-                "<tr><td>{}</td><td><a href=\"/stories/{}\">{}</a>{}<div class=\"reason\">{}</div><div class=\"muted\">{}</div></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.0}%</td><td>{}</td><td class=\"muted\">{}</td></tr>",
+                "<tr><td>{}</td><td><a href=\"/stories/{}\">{}</a>{}{}<div class=\"reason\">{}</div><div class=\"muted\">{}</div></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.0}%</td><td>{}</td><td class=\"muted\">{}</td></tr>",
                 grade_badge(s.grade),
                 s.id,
                 esc(&s.title),
-                format!("{}{}", if s.status == StoryStatus::Closed { " <span class=\"muted\">（已关闭）</span>" } else { "" }, crate::web::false_alarm::badge(*marked)),
+                if s.status == StoryStatus::Closed { " <span class=\"muted\">（已关闭）</span>" } else { "" },
+                crate::web::false_alarm::badge(*marked),
                 esc(reason),
                 esc(&s.keywords.join(" · ")),
                 s.posts,

@@ -124,13 +124,15 @@ struct ReasonRequest {
     reason: String,
 }
 
+/// The story of the path and the reason of the JSON body, or the 400 that says which is wrong.
+fn api_request(id: &str, bytes: &Bytes) -> Result<(i64, ReasonRequest), Response> {
+    let story = story_id(id).map_err(|e| err(StatusCode::BAD_REQUEST, e))?;
+    Ok((story, body(bytes)?))
+}
+
 /// `POST /api/v1/stories/{id}/false-alarm` `{"reason": "…"}`.
 pub async fn mark_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> Response {
-    let story = match story_id(&id) {
-        Ok(s) => s,
-        Err(e) => return err(StatusCode::BAD_REQUEST, e),
-    };
-    let req: ReasonRequest = match body(&bytes) {
+    let (story, req) = match api_request(&id, &bytes) {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -142,11 +144,7 @@ pub async fn mark_api(State(state): State<AppState>, cu: CurrentUser, Path(id): 
 
 /// `POST /api/v1/stories/{id}/false-alarm/withdraw` `{"reason": "…"}`.
 pub async fn withdraw_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> Response {
-    let story = match story_id(&id) {
-        Ok(s) => s,
-        Err(e) => return err(StatusCode::BAD_REQUEST, e),
-    };
-    let req: ReasonRequest = match body(&bytes) {
+    let (story, req) = match api_request(&id, &bytes) {
         Ok(r) => r,
         Err(r) => return r,
     };

@@ -54,9 +54,10 @@ pub fn render_list(items: &[IncidentSummary], total: u64, title: &str) -> String
     for i in items {
         let _ = write!(
             b,
-            "<tr><td>#{id}</td><td>{}</td><td>{}</td><td><a href=\"/incidents/{id}\">{}</a></td><td>{}</td><td class=\"muted\">{}</td><td class=\"muted\">{}</td></tr>",
+            "<tr><td>#{id}</td><td>{}</td><td>{}{}</td><td><a href=\"/incidents/{id}\">{}</a></td><td>{}</td><td class=\"muted\">{}</td><td class=\"muted\">{}</td></tr>",
             grade_badge(Some(i.grade)),
-            format!("{}{}", state_badge(i.state), if i.false_alarm { " <span class=\"badge false-alarm\">误报</span>" } else { "" }),
+            state_badge(i.state),
+            super::false_alarm::badge(i.false_alarm),
             esc(&i.title),
             esc(i.lead_department.as_deref().unwrap_or("（未指派）")),
             fmt_time(&i.opened_at),
