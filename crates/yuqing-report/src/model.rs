@@ -690,7 +690,9 @@ pub fn department_stats(incidents: &[Incident], now: DateTime<Utc>) -> Vec<Depar
             e.0.closed += 1;
         }
         for d in &inc.deadlines {
-            let fell_due = d.met_at.is_some() || d.due_at <= now;
+            // A clock of an incident closed before it fell due (研判后无需处置, 误报) was never owed.
+            let closed_first = inc.closed_at.is_some_and(|c| c < d.due_at);
+            let fell_due = d.met_at.is_some() || (d.due_at <= now && !closed_first);
             let in_time = d.met_at.is_some_and(|m| m <= d.due_at);
             match d.kind {
                 DeadlineKind::FirstReport if fell_due => {
@@ -912,5 +914,33 @@ mod tests {
         assert!(item.overdue(due.succ_opt().unwrap()));
         item.status = RiskStatus::Resolved;
         assert!(!item.overdue(due.succ_opt().unwrap()));
+    }
+
+    #[test]
+    fn a_clock_of_an_incident_closed_before_it_fell_due_is_not_counted_as_missed() {
+        use yuqing_core::incident::{Command, DeadlinePolicy, Opening};
+        use yuqing_core::people::{Actor, Role};
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 20, 2, 0, 0).unwrap();
+        let opening = |id: i64| Opening {
+            id,
+            title: format!("工单{id}"),
+            stories: vec![id],
+            grade: Grade::III,
+            grade_reason: "帖文 120 条".into(),
+            first_post_at: Some(t0),
+            alert: Some((id, t0)),
+            routes: vec![],
+        };
+        let office = Actor { name: "bangong".into(), display_name: "办公室".into(), role: Role::Coordinator, department: None, titles: vec![] };
+        let (mut false_alarm, _) = Incident::open(opening(1), &DeadlinePolicy::default(), &Actor::system(), t0);
+        false_alarm.apply(&office, Command::MarkFalseAlarm { reason: "外地事件".into() }, t0 + chrono::Duration::minutes(10)).expect("marked");
+        let (ignored, _) = Incident::open(opening(2), &DeadlinePolicy::default(), &Actor::system(), t0);
+        let days_later = t0 + chrono::Duration::days(3);
+        let stats = department_stats(&[false_alarm, ignored], days_later);
+        assert_eq!(stats.len(), 1);
+        let s = &stats[0];
+        assert_eq!((s.incidents, s.closed), (2, 1));
+        assert_eq!((s.report_due, s.report_on_time), (1, 0), "only the open incident owed a first report");
+        assert_eq!((s.response_due, s.response_on_time), (1, 0));
     }
 }
