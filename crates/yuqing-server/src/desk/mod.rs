@@ -429,7 +429,10 @@ impl Desk {
     fn route_story(&self, store: &SqliteStore, story: &yuqing_store::StoryRecord) -> DeskResult<Vec<yuqing_core::incident::RouteMatch>> {
         let posts = store.story_posts(story.id, 200, 0)?;
         let sources: Vec<String> = posts.items.iter().map(|p| p.source.clone()).collect();
-        let rules: Vec<String> = story.rule_hits.iter().map(|r| r.0.clone()).collect();
+        // Most posts first: the rule carrying the matter decides the lead department.
+        let mut hits: Vec<&(String, u64)> = story.rule_hits.iter().collect();
+        hits.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let rules: Vec<String> = hits.into_iter().map(|r| r.0.clone()).collect();
         let topics: Vec<String> = story.topics.iter().map(|t| t.0.clone()).collect();
         let mut text = format!("{} {}", story.title, story.keywords.join(" "));
         for p in &posts.items {
