@@ -9,6 +9,7 @@
 //! merge of two short vectors.
 
 use crate::grade::LikeFalseAlarm;
+use crate::story::dot;
 
 /// One story marked 误报, as the model keeps it.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,7 +68,7 @@ impl RelevanceModel {
         let core = unit(core)?;
         let mut best: Option<(&FalseAlarmExample, f32)> = None;
         for e in self.examples.iter().filter(|e| e.story != story) {
-            let sim = sorted_dot(&core, &e.core);
+            let sim = dot(&core, &e.core);
             if sim > 0.0 && best.is_none_or(|(_, b)| sim > b) {
                 best = Some((e, sim));
             }
@@ -102,22 +103,6 @@ fn unit(core: &[(u64, f32)]) -> Option<Vec<(u64, f32)>> {
         *w /= norm;
     }
     Some(v)
-}
-
-fn sorted_dot(a: &[(u64, f32)], b: &[(u64, f32)]) -> f32 {
-    let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                sum += a[i].1 * b[j].1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    sum
 }
 
 #[cfg(test)]

@@ -129,11 +129,10 @@ pub fn weekly(store: &SqliteStore, org: &str, period: Period, offset: FixedOffse
         .iter()
         .map(|b| DayVolume { date: crate::period::local_date(b.start, offset), negative: b.counts[0], neutral: b.counts[1], positive: b.counts[2] })
         .collect();
-    let mut st = conn.prepare_cached(
-        "SELECT id FROM stories WHERE last_at >= ?1 AND first_at < ?2 \
-         AND NOT EXISTS (SELECT 1 FROM false_alarms f WHERE f.story_id = stories.id) \
-         ORDER BY grade_rank DESC, posts DESC, id LIMIT 50",
-    )?;
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT id FROM stories WHERE last_at >= ?1 AND first_at < ?2 AND {} ORDER BY grade_rank DESC, posts DESC, id LIMIT 50",
+        yuqing_store::false_alarm::NOT_MARKED
+    ))?;
     let ids = st.query_map(params![start.timestamp(), end.timestamp()], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
     let lines = stories(store, ids)?;
     let opened = incidents_where(conn, "opened_at >= ?1 AND opened_at < ?2", start, end)?;

@@ -198,7 +198,7 @@ pub fn pictures_with(conn: &Connection, since: DateTime<Utc>, until: DateTime<Ut
         }
     }
     // Stories marked 误报 give the cloud no words (their posts still count where they are).
-    let mut st = conn.prepare_cached(&format!("SELECT id, keywords FROM stories WHERE last_at >= ?1 AND {}", crate::sqlite::NOT_FALSE_ALARM))?;
+    let mut st = conn.prepare_cached(&format!("SELECT id, keywords FROM stories WHERE last_at >= ?1 AND {}", crate::false_alarm::NOT_MARKED))?;
     for row in st.query_map(params![oldest], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
         let (id, keywords) = row?;
         if let Some(n) = per_story.get(&id) {

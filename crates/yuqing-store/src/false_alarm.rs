@@ -15,6 +15,10 @@ use serde::Serialize;
 use crate::sql::{ts, utc};
 use crate::{Result, StoreError};
 
+/// A condition on `stories` rows: the story is not marked 误报 (graded lists, statistics, reports
+/// and the word cloud leave marked stories out).
+pub const NOT_MARKED: &str = "NOT EXISTS (SELECT 1 FROM false_alarms f WHERE f.story_id = stories.id)";
+
 /// A story's 误报 mark.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FalseAlarmMark {

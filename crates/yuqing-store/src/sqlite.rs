@@ -187,9 +187,6 @@ fn alert_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Alert>> {
 }
 
 
-/// A condition on `stories` rows: the story is not marked 误报.
-pub(crate) const NOT_FALSE_ALARM: &str = "NOT EXISTS (SELECT 1 FROM false_alarms f WHERE f.story_id = stories.id)";
-
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore> {
@@ -518,7 +515,7 @@ impl Store for SqliteStore {
         }
         // A story marked 误报 is not among the graded ones (it is listed with all stories).
         if q.min_grade.is_some() || q.graded_only {
-            conds.push(NOT_FALSE_ALARM.to_string());
+            conds.push(crate::false_alarm::NOT_MARKED.to_string());
         }
         if q.min_posts > 0 {
             conds.push(format!("posts >= {}", q.min_posts.min(i64::MAX as u64)));
@@ -608,7 +605,7 @@ impl Store for SqliteStore {
         )?;
         let alerts: i64 = self.conn.query_row("SELECT COUNT(*) FROM alerts", [], |r| r.get(0))?;
         let mut graded = Vec::new();
-        let mut stmt = self.conn.prepare(&format!("SELECT grade, COUNT(*) FROM stories WHERE grade IS NOT NULL AND {NOT_FALSE_ALARM} GROUP BY grade"))?;
+        let mut stmt = self.conn.prepare(&format!("SELECT grade, COUNT(*) FROM stories WHERE grade IS NOT NULL AND {} GROUP BY grade", crate::false_alarm::NOT_MARKED))?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         for row in rows {
             let (g, n) = row?;

@@ -946,14 +946,7 @@ impl Pipeline {
         let mut alerts = self.regrade_edited(story, &mut kept, eval_now);
         alerts.extend(self.regrade_edited(new_id, &mut new, eval_now));
         let core_posts = self.config.assembly.core_posts.max(1);
-        let core_of = |ps: &[&RestorePost]| {
-            let features: Vec<yuqing_core::PostFeatures> = ps
-                .iter()
-                .take(core_posts)
-                .map(|p| self.analyzer.analyze(&p.title, &p.text, &p.source).features(p.at))
-                .collect();
-            self.assembler.core_of(&features)
-        };
+        let core_of = |ps: &[&RestorePost]| self.core_of_posts(ps);
         // The old story's core is its first posts: made again only when one of them moved.
         let (kept_core, kept_terms) = if posts.iter().take(core_posts).any(|p| moved.contains(&p.id)) {
             let c = core_of(&stay);
@@ -973,6 +966,17 @@ impl Pipeline {
         self.reload(&data)?;
         tracing::info!(story, new_story = new_id, moved = edit.posts.len(), actor, "posts moved out of a story by hand");
         Ok(StoryEditOutcome { edit: id, story: new_id, alerts })
+    }
+
+    /// The core a story of these stored posts (in joining order) would have: its first
+    /// `core_posts` analyzed again and weighed by the stream as it is now (`Assembler::core_of`).
+    fn core_of_posts(&self, posts: &[&RestorePost]) -> Vec<(u64, f32)> {
+        let features: Vec<yuqing_core::PostFeatures> = posts
+            .iter()
+            .take(self.config.assembly.core_posts.max(1))
+            .map(|p| self.analyzer.analyze(&p.title, &p.text, &p.source).features(p.at))
+            .collect();
+        self.assembler.core_of(&features)
     }
 
     /// Re-grades a story changed by hand; the alert when its grade rose.

@@ -4,10 +4,9 @@
 
 mod common;
 
-use std::path::Path;
 
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const CONFIG: &str = r#"
 [organization]
@@ -38,13 +37,6 @@ fn posts(city: &str, title: &str, text: &str, n: usize, hour: usize) -> Vec<Stri
         .collect()
 }
 
-fn stories(data: &Path, config: &Path) -> Vec<Value> {
-    let mut cmd = yuqing(data);
-    cmd.arg("--config").arg(config).args(["--json", "stories", "--all"]);
-    let v = run_json(&mut cmd);
-    v["stories"].as_array().or_else(|| v.as_array()).cloned().unwrap_or_else(|| panic!("stories in {v}"))
-}
-
 #[test]
 fn a_story_elsewhere_stays_iv_with_where_it_is_and_one_at_home_rises() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -66,7 +58,7 @@ fn a_story_elsewhere_stays_iv_with_where_it_is_and_one_at_home_rises() {
     let v = run_json(&mut cmd);
     assert_eq!(v["stored"], 12, "{v}");
 
-    let all = stories(&data, &config);
+    let all = all_stories(&data, &config);
     let find = |needle: &str| {
         all.iter().find(|s| s["title"].as_str().unwrap_or("").contains(needle)).unwrap_or_else(|| panic!("{needle} in {all:?}")).clone()
     };

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::path::Path;
 
 use common::*;
 use serde_json::{json, Value};
@@ -51,13 +50,6 @@ fn posts(out: &mut Vec<String>, text: &str, tag: &str, day: u32, hour: u32, n: u
     }
 }
 
-fn stories(data: &Path, config: &Path) -> Vec<Value> {
-    let mut cmd = yuqing(data);
-    cmd.arg("--config").arg(config).args(["--json", "stories", "--all"]);
-    let v = run_json(&mut cmd);
-    v["stories"].as_array().or_else(|| v.as_array()).cloned().unwrap_or_else(|| panic!("stories in {v}"))
-}
-
 #[test]
 fn a_quiet_rule_that_jumps_and_stays_up_spikes_and_a_steady_one_at_its_usual_volume_does_not() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -87,7 +79,7 @@ fn a_quiet_rule_that_jumps_and_stays_up_spikes_and_a_steady_one_at_its_usual_vol
     let v = run_json(&mut cmd);
     assert_eq!(v["stored"].as_u64(), Some(lines.len() as u64), "{v}");
 
-    let all = stories(&data, &config);
+    let all = all_stories(&data, &config);
     let of_rule = |rule: &str| -> Vec<Value> {
         all.iter().filter(|s| s["rule_hits"].to_string().contains(rule)).cloned().collect()
     };
@@ -143,7 +135,7 @@ fn counts_are_rebuilt_from_the_store_when_the_pipeline_opens_again() {
         cmd.arg("--config").arg(&config).args(["--json", "ingest"]).arg(&input);
         run_json(&mut cmd);
     }
-    let all = stories(&data, &config);
+    let all = all_stories(&data, &config);
     let spiked: Vec<&Value> = all.iter().filter(|s| s["grade"] == "II").collect();
     assert_eq!(spiked.len(), 1, "{all:?}");
     let why = spiked[0]["reasons"][0]["detail"].as_str().unwrap_or("");

@@ -33,12 +33,7 @@ impl Pipeline {
             None => {
                 let mut posts = data.store.restore_posts(&[story])?;
                 posts.sort_unstable_by_key(|p| p.id);
-                let features: Vec<yuqing_core::PostFeatures> = posts
-                    .iter()
-                    .take(self.config.assembly.core_posts.max(1))
-                    .map(|p| self.analyzer.analyze(&p.title, &p.text, &p.source).features(p.at))
-                    .collect();
-                self.assembler.core_of(&features)
+                self.core_of_posts(&posts.iter().collect::<Vec<_>>())
             }
         };
         let rules: Vec<String> = record.rule_hits.iter().map(|(r, _)| r.clone()).collect();

@@ -45,6 +45,14 @@ pub fn stderr(out: &Output) -> String {
 }
 
 /// Runs and parses stdout as one JSON document; panics with both streams when it fails.
+/// Every story of the data directory (`yuqing --json stories --all`), graded or not.
+pub fn all_stories(data: &Path, config: &Path) -> Vec<serde_json::Value> {
+    let mut cmd = yuqing(data);
+    cmd.arg("--config").arg(config).args(["--json", "stories", "--all"]);
+    let v = run_json(&mut cmd);
+    v["stories"].as_array().or_else(|| v.as_array()).cloned().unwrap_or_else(|| panic!("stories in {v}"))
+}
+
 pub fn run_json(cmd: &mut Command) -> serde_json::Value {
     let out = run(cmd);
     assert!(out.status.success(), "failed: {}\nstdout: {}\nstderr: {}", out.status, stdout(&out), stderr(&out));
