@@ -65,6 +65,13 @@ pub struct AssemblyConfig {
     /// Words carried by more than this share of recent posts (武汉, 加油, 疫情 in February 2020) do
     /// not count toward `min_post_words`: "武汉加油！中国加油！" says nothing of which matter.
     pub common_word_share: f32,
+    /// A story gathers posts by their words only once one of its posts is anchored (names a
+    /// figure, a place, a headline, a watch-rule or topic word: [`PostFeatures::anchored`]); until
+    /// then only a shared hashtag places a post in it. Once anchored, its core takes anchored posts
+    /// only: comments ("快点好起来吧") join a matter but do not define it. Copied sayings and
+    /// decoration blurbs pasted under trending hashtags name nothing, and no longer make stories
+    /// of hundreds of copies.
+    pub anchor_required: bool,
 }
 
 impl Default for AssemblyConfig {
@@ -84,6 +91,7 @@ impl Default for AssemblyConfig {
             min_post_words: 3,
             number_agreement: false,
             common_word_share: 0.03,
+            anchor_required: true,
         }
     }
 }
@@ -95,6 +103,14 @@ pub struct PostFeatures {
     pub simhash: u64,
     /// Term hash → weight, L2-normalized, heaviest first. Hashtags have [`TAG_BIT`] set, words not.
     pub terms: Vec<(u64, f32)>,
+    /// Whether the post names something a matter can be told by (锚点: a figure or date, a place, a
+    /// 【】 headline, a hashtag, a watch-rule or topic word). See [`AssemblyConfig::anchor_required`].
+    #[serde(default = "anchored_by_default")]
+    pub anchored: bool,
+}
+
+fn anchored_by_default() -> bool {
+    true
 }
 
 /// Set in the term of a hashtag, clear in the term of a word.
@@ -158,14 +174,20 @@ pub struct StorySeed {
     /// (post id, simhash) of the story's posts, for near-duplicate joins (all of them: their
     /// number tells whether the core is complete).
     pub posts: Vec<(i64, u64)>,
+    /// Whether one of the story's posts is anchored, and how many of its posts are in its core:
+    /// [`Assembler::core_state`] of its posts' anchors in joining order.
+    #[serde(default = "anchored_by_default")]
+    pub anchored: bool,
+    #[serde(default)]
+    pub core_size: usize,
 }
 
 #[derive(Debug, Clone)]
 struct OpenStory {
     first_at: DateTime<Utc>,
     last_at: DateTime<Utc>,
-    /// Posts taken so far (the core stops growing at `core_posts`).
-    size: usize,
+    /// Posts in the core (it stops growing at `core_posts`).
+    core_size: usize,
     /// Sum of the core posts' (damped) vectors, pruned to the heaviest `centroid_terms`, sorted by term: sums over it
     /// come out the same on every run, and a post's terms (also sorted) meet it in one merge.
     centroid: Vec<(u64, f32)>,
@@ -179,17 +201,20 @@ struct OpenStory {
     core_tag_count: u8,
     /// Terms under which `postings` lists this story, oldest first.
     index_terms: Vec<u64>,
+    /// Whether a core post is anchored: only then do posts join it by their words.
+    anchored: bool,
 }
 
 /// Hashtags of a core kept inline in its story.
 const INLINE_TAGS: usize = 4;
 
 impl OpenStory {
-    fn new(first_at: DateTime<Utc>, last_at: DateTime<Utc>, size: usize, centroid: Vec<(u64, f32)>, index_terms: Vec<u64>) -> OpenStory {
+    fn new(first_at: DateTime<Utc>, last_at: DateTime<Utc>, core_size: usize, centroid: Vec<(u64, f32)>, index_terms: Vec<u64>, anchored: bool) -> OpenStory {
         let mut s = OpenStory {
+            anchored,
             first_at,
             last_at,
-            size,
+            core_size,
             centroid,
             norm: 0.0,
             core_has_tags: false,
@@ -406,15 +431,13 @@ impl Assembler {
             }
         }
         let mut posts = seed.posts;
-        let posts_len = posts.len();
         posts.sort_unstable();
         for (post, simhash) in posts {
             self.add_to_bands(post, simhash, seed.id);
         }
-        let size = posts_len;
         self.open.insert(
             seed.id,
-            OpenStory::new(seed.first_at, seed.last_at, size, centroid, seed.index_terms),
+            OpenStory::new(seed.first_at, seed.last_at, seed.core_size, centroid, seed.index_terms, seed.anchored),
         );
     }
 
@@ -465,6 +488,16 @@ impl Assembler {
         self.open.get(&story).map(|s| heaviest(&s.centroid, usize::MAX))
     }
 
+    /// Whether an open story holds an anchored post.
+    pub fn is_anchored(&self, story: i64) -> Option<bool> {
+        self.open.get(&story).map(|s| s.anchored)
+    }
+
+    /// How many posts an open story's core holds.
+    pub fn core_size(&self, story: i64) -> Option<usize> {
+        self.open.get(&story).map(|s| s.core_size)
+    }
+
     /// The terms an open story is found through, oldest first (to store it).
     pub fn index_terms(&self, story: i64) -> Option<Vec<u64>> {
         self.open.get(&story).map(|s| s.index_terms.clone())
@@ -504,7 +537,10 @@ impl Assembler {
             let core = numbers_of(&s.centroid);
             !post_numbers.is_empty() && !core.is_empty() && !post_numbers.iter().any(|t| core.binary_search_by_key(t, |e| e.0).is_ok())
         };
-        let in_span = |s: &OpenStory| (f.at - s.first_at <= span || shares_tag(s)) && !other_tags(s) && !other_numbers(s);
+        // A story whose core names nothing takes posts only through a shared hashtag.
+        let anchor_required = self.config.anchor_required;
+        let founded = |s: &OpenStory| !anchor_required || s.anchored || shares_tag(s);
+        let in_span = |s: &OpenStory| (f.at - s.first_at <= span || shares_tag(s)) && !other_tags(s) && !other_numbers(s) && founded(s);
         // Too few words to tell the matter: only a shared hashtag can place the post.
         let says_enough = words >= self.config.min_post_words;
         let may_join = |s: &OpenStory| in_span(s) && (says_enough || shares_tag(s));
@@ -519,7 +555,7 @@ impl Assembler {
                     hamming::within(&bucket.simhashes, f.simhash, self.config.near_duplicate_bits, &mut close);
                     for &(i, d) in &close {
                         let (post, story) = (bucket.posts[i], bucket.stories[i]);
-                        if self.open.get(&story).is_some_and(|s| in_window(s) && !other_numbers(s))
+                        if self.open.get(&story).is_some_and(|s| in_window(s) && !other_numbers(s) && founded(s))
                             && best_dup.is_none_or(|(bd, bp, _)| d < bd || (d == bd && post > bp))
                         {
                             best_dup = Some((d, post, story));
@@ -565,7 +601,7 @@ impl Assembler {
                     self.next_id += 1;
                     self.open.insert(
                         story,
-                        OpenStory::new(f.at, f.at, 0, Vec::new(), Vec::new()),
+                        OpenStory::new(f.at, f.at, 0, Vec::new(), Vec::new(), false),
                     );
                     Assignment { story, reason: JoinReason::New }
                 }
@@ -579,11 +615,12 @@ impl Assembler {
         let Some(s) = self.open.get_mut(&story) else { return };
         s.last_at = s.last_at.max(f.at);
         s.first_at = s.first_at.min(f.at);
-        s.size += 1;
         // The core grows with the first posts only: later posts are compared with what the story
         // was about, and cannot pull it toward the theme.
-        let in_core = s.size <= self.config.core_posts.max(1);
+        let in_core = enters_core(&self.config, s.core_size, s.anchored, f.anchored);
+        s.anchored |= f.anchored;
         if in_core {
+            s.core_size += 1;
             s.centroid = add(&s.centroid, sorted_terms);
             prune(&mut s.centroid, self.config.centroid_terms);
         }
@@ -669,13 +706,36 @@ impl Assembler {
     /// so a restart restores it as it is rather than computing it again.
     pub fn core_of(&self, posts: &[PostFeatures]) -> Vec<(u64, f32)> {
         let mut centroid: Vec<(u64, f32)> = Vec::new();
-        for f in posts.iter().take(self.config.core_posts.max(1)) {
+        let (mut size, mut anchored) = (0, false);
+        for f in posts {
+            let in_core = enters_core(&self.config, size, anchored, f.anchored);
+            anchored |= f.anchored;
+            if !in_core {
+                continue;
+            }
+            size += 1;
             let mut terms = self.damped(f);
             terms.sort_unstable_by_key(|e| e.0);
             centroid = add(&centroid, &terms);
             prune(&mut centroid, self.config.centroid_terms);
         }
         heaviest(&centroid, usize::MAX)
+    }
+
+    /// Whether a post with this anchor joining a story in this state enters its core.
+    pub fn enters_core(&self, core_size: usize, story_anchored: bool, post_anchored: bool) -> bool {
+        enters_core(&self.config, core_size, story_anchored, post_anchored)
+    }
+
+    /// (posts in the core, anchored) of a story whose posts, in joining order, have these anchors:
+    /// what [`StorySeed`] needs besides the stored core.
+    pub fn core_state(&self, anchors: impl IntoIterator<Item = bool>) -> (usize, bool) {
+        let (mut size, mut anchored) = (0, false);
+        for a in anchors {
+            size += enters_core(&self.config, size, anchored, a) as usize;
+            anchored |= a;
+        }
+        (size, anchored)
     }
 
     /// The terms a stored core is found through (its heaviest `candidate_terms`), for a core made
@@ -712,6 +772,12 @@ impl Assembler {
         });
         closed
     }
+}
+
+/// Whether a post joining a story enters its core: the core holds the first `core_posts` posts,
+/// and once the story is anchored only anchored ones (see [`AssemblyConfig::anchor_required`]).
+fn enters_core(config: &AssemblyConfig, core_size: usize, story_anchored: bool, post_anchored: bool) -> bool {
+    core_size < config.core_posts.max(1) && (!config.anchor_required || post_anchored || !story_anchored)
 }
 
 /// Keeps the `keep` heaviest terms of a centroid sorted by term once it holds more than twice as
@@ -779,7 +845,7 @@ mod tests {
 
     fn features(h: i64, simhash: u64, terms: &[(u64, f32)]) -> PostFeatures {
         let norm = terms.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
-        PostFeatures { at: at(h), simhash, terms: terms.iter().map(|(t, w)| (*t, w / norm)).collect() }
+        PostFeatures { at: at(h), simhash, terms: terms.iter().map(|(t, w)| (*t, w / norm)).collect(), anchored: true }
     }
 
     /// The defaults, except that posts of one or two words may join (the tests' posts are short).
@@ -976,6 +1042,57 @@ mod tests {
         assert_ne!(s1.story, s2.story);
     }
 
+    fn unanchored(mut f: PostFeatures) -> PostFeatures {
+        f.anchored = false;
+        f
+    }
+
+    /// Copies of a saying pasted under trending hashtags name nothing: each stands alone, however
+    /// alike, while copies of a post that names something make one story.
+    #[test]
+    fn posts_that_name_nothing_do_not_gather_into_a_story() {
+        let mut a = Assembler::new(test_config(), 1);
+        let saying = |i: i64| unanchored(features(i, 0xAAAA_5555_0000_0000, &[(10, 2.0), (11, 1.0), (12, 1.0)]));
+        let ids: Vec<i64> = (0..5).map(|i| a.assign(i + 1, &saying(i)).story).collect();
+        assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 5, "{ids:?}");
+
+        let mut b = Assembler::new(AssemblyConfig { anchor_required: false, ..test_config() }, 1);
+        let ids: Vec<i64> = (0..5).map(|i| b.assign(i + 1, &saying(i)).story).collect();
+        assert!(ids.iter().all(|s| *s == ids[0]), "without the rule they gather: {ids:?}");
+    }
+
+    /// A comment that names nothing joins the matter it is about, but does not enter its core: the
+    /// core stays the reports' words, so later wishes about other matters do not follow it in.
+    #[test]
+    fn a_comment_joins_an_anchored_story_but_stays_out_of_its_core() {
+        let mut a = Assembler::new(test_config(), 1);
+        let report = a.assign(1, &features(0, 1, &[(10, 2.0), (11, 1.0), (12, 1.0)]));
+        let comment = a.assign(2, &unanchored(features(1, 2, &[(10, 2.0), (11, 1.0), (50, 1.0)])));
+        assert_eq!(comment.story, report.story);
+        assert_eq!(a.core_size(report.story), Some(1));
+        let next = a.assign(3, &features(2, 3, &[(10, 2.0), (12, 1.0)]));
+        assert_eq!(next.story, report.story);
+        assert_eq!(a.core_size(report.story), Some(2));
+    }
+
+    /// A shared hashtag still places a post that names nothing, and a post that does names the
+    /// story from then on.
+    #[test]
+    fn a_hashtag_places_a_post_in_a_story_that_names_nothing() {
+        let mut a = Assembler::new(test_config(), 1);
+        let tag = 77 | TAG_BIT;
+        // SimHashes far apart: no post is a near-duplicate of another.
+        let first = a.assign(1, &unanchored(features(0, 0x1234_5678_9ABC_DEF0, &[(tag, 1.0), (10, 1.0)])));
+        let second = a.assign(2, &unanchored(features(1, 0x0FED_CBA9_8765_4321, &[(tag, 1.0), (11, 1.0)])));
+        assert_eq!(second.story, first.story);
+        assert_eq!(a.is_anchored(first.story), Some(false));
+        let words_only = a.assign(3, &features(2, 0xF0F0_F0F0_0F0F_0F0F, &[(10, 1.0), (11, 1.0)]));
+        assert!(words_only.is_new(), "no hashtag, and the story names nothing: a story of its own");
+        let named = a.assign(4, &features(3, 0x5555_AAAA_3333_CCCC, &[(tag, 1.0), (12, 1.0)]));
+        assert_eq!(named.story, first.story);
+        assert_eq!(a.is_anchored(first.story), Some(true));
+    }
+
     #[test]
     fn inactive_story_closes_and_takes_no_more_posts() {
         let mut a = Assembler::new(test_config(), 7);
@@ -992,7 +1109,10 @@ mod tests {
         let posts: Vec<PostFeatures> = (0..40)
             .map(|i| {
                 let t = (i % 5) as u64;
-                features(i * 3, (t << 40) ^ (i as u64 * 7919), &[(t * 10, 2.0), (t * 10 + 1, 1.0), (100 + i as u64, 0.5)])
+                let mut f = features(i * 3, (t << 40) ^ (i as u64 * 7919), &[(t * 10, 2.0), (t * 10 + 1, 1.0), (100 + i as u64, 0.5)]);
+                // Some posts name nothing: stories and cores depend on the order of anchors.
+                f.anchored = i % 4 != 0;
+                f
             })
             .collect();
         let mut whole = Assembler::new(small_window(), 1);
@@ -1012,8 +1132,16 @@ mod tests {
                 last_at,
                 centroid: first.centroid(id).unwrap(),
                 index_terms: first.index_terms(id).unwrap(),
-                posts: members,
+                posts: members.clone(),
+                // As a restart finds it: replayed from the stored posts' anchors in joining order.
+                anchored: first.core_state(members.iter().map(|(i, _)| posts[*i as usize].anchored)).1,
+                core_size: first.core_state(members.iter().map(|(i, _)| posts[*i as usize].anchored)).0,
             });
+            assert_eq!(
+                first.core_state(members.iter().map(|(i, _)| posts[*i as usize].anchored)),
+                (first.core_size(id).unwrap(), first.is_anchored(id).unwrap()),
+                "the replayed core state is the live one"
+            );
         }
         let mut second = Assembler::new(small_window(), 1);
         for seed in seeds {

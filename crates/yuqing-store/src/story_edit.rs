@@ -175,6 +175,21 @@ pub fn redirect(conn: &Connection, story: i64) -> Result<Option<i64>> {
     Ok(None)
 }
 
+/// The stories a change by hand made or kept (merged into, split from, or made by a split): the
+/// office said each is one matter, so the assembler lets posts join it by their words even when
+/// none of its posts names something (see `AssemblyConfig::anchor_required`).
+pub fn edited_stories(conn: &Connection) -> Result<std::collections::BTreeSet<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT story_id FROM story_edits UNION SELECT other_id FROM story_edits WHERE kind = 'split'",
+    )?;
+    let rows = stmt.query_map([], |r| r.get::<_, i64>(0))?;
+    let mut out = std::collections::BTreeSet::new();
+    for id in rows {
+        out.insert(id?);
+    }
+    Ok(out)
+}
+
 /// The changes that touched a story (as the kept story, or as the other one), newest first.
 pub fn edits_of(conn: &Connection, story: i64) -> Result<Vec<EditRecord>> {
     let mut stmt = conn.prepare_cached(

@@ -65,6 +65,56 @@ pub struct Analysis {
     pub cut: Vec<(u32, u32)>,
 }
 
+/// One character said again and again (哈哈哈哈, 啊啊啊, 呜呜): laughter and cries, in comments on
+/// every matter; as a term it gathers them into one story.
+fn repeated(w: &str) -> bool {
+    let mut chars = w.chars();
+    chars.next().is_some_and(|first| chars.all(|c| c == first))
+}
+
+/// Platform phrases that say nothing of the matter ("o网页链接" for a link), kept out of the terms.
+const PLATFORM_PHRASES: [&str; 4] = ["网页链接", "展开全文", "转发微博", "查看图片"];
+
+/// The byte ranges of link cards and platform phrases in a matching-form text: the phrases above,
+/// and video cards "l<uploader>的微博视频" (the L is the link icon as scraped text). The uploader's
+/// name says who posted a video, not what a post is about: as a term it would gather every post
+/// linking that account's videos into one story.
+fn link_cards(s: &str) -> Vec<std::ops::Range<usize>> {
+    const CARDS: [&str; 2] = ["的微博视频", "的秒拍视频"];
+    /// An uploader's name is at most this many characters.
+    const MAX_NAME: usize = 30;
+    let mut out = Vec::new();
+    for phrase in PLATFORM_PHRASES {
+        let mut from = 0;
+        while let Some(i) = s[from..].find(phrase).map(|i| i + from) {
+            out.push(i..i + phrase.len());
+            from = i + phrase.len();
+        }
+    }
+    for card in CARDS {
+        let mut from = 0;
+        while let Some(i) = s[from..].find(card).map(|i| i + from) {
+            let end = i + card.len();
+            let before = &s[..i];
+            let mut start = None;
+            for (n, (j, c)) in before.char_indices().rev().enumerate() {
+                if n > MAX_NAME || c.is_whitespace() {
+                    break;
+                }
+                if c == 'l' {
+                    start = Some(j);
+                    break;
+                }
+            }
+            if let Some(j) = start {
+                out.push(j..end);
+            }
+            from = end;
+        }
+    }
+    out
+}
+
 /// At most this many hashtags of a post become terms.
 pub const MAX_TAG_TERMS: usize = 4;
 
@@ -93,8 +143,17 @@ pub enum Part {
 }
 
 impl Analysis {
-    pub fn features(&self, at: chrono::DateTime<chrono::Utc>) -> PostFeatures {
-        PostFeatures { at, simhash: self.simhash, terms: self.terms.clone() }
+    /// The assembler's view of the post. `anchored` is whether it names something a matter can be
+    /// told by (see [`crate::anchor`]); the analysis alone knows its figures, headlines, hashtags,
+    /// watch-rule hits and topic words, the caller adds its places ([`Analysis::names_something`]).
+    pub fn features(&self, at: chrono::DateTime<chrono::Utc>, anchored: bool) -> PostFeatures {
+        PostFeatures { at, simhash: self.simhash, terms: self.terms.clone(), anchored }
+    }
+
+    /// Whether the post names a figure, a headline, a sentence-like hashtag, a watch-rule or a
+    /// topic word (the anchors the analysis can tell without the gazetteer).
+    pub fn names_something(&self) -> bool {
+        !self.hits.is_empty() || !self.topics.is_empty() || crate::anchor::names_something(&self.title.matching, &self.text.matching)
     }
 
     /// The full-text index's words of the title and of the text (matching forms), in jieba's search
@@ -231,6 +290,7 @@ impl Analyzer {
         let mut hashes: Vec<u64> = Vec::with_capacity(tokens.len());
         // Term vector: tf·idf over content words of two or more characters.
         let mut tf: Vec<(u64, &str, f32)> = Vec::with_capacity(tokens.len());
+        let cards = link_cards(&joined);
         for t in &tokens {
             cut.push((t.byte_start as u32, t.byte_end as u32));
             let w = t.word;
@@ -239,7 +299,7 @@ impl Analyzer {
             }
             let h = term_hash(w);
             hashes.push(h);
-            if w.chars().nth(1).is_none() || !is_word(w) {
+            if w.chars().nth(1).is_none() || !is_word(w) || repeated(w) || cards.iter().any(|r| r.contains(&t.byte_start)) {
                 continue;
             }
             let idf = self.segmenter.idf_of_hash(h);
@@ -329,6 +389,17 @@ impl Analyzer {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_video_cards_uploader_is_not_a_term() {
+        let cards = super::link_cards("这种时候真的体现出了人才的重要性 l魔画精灵的微博视频 后面的话");
+        assert_eq!(cards.len(), 1);
+        let text = "这种时候真的体现出了人才的重要性 l魔画精灵的微博视频 后面的话";
+        assert_eq!(&text[cards[0].clone()], "l魔画精灵的微博视频");
+        assert!(super::link_cards("没有链接卡片的微博视频").is_empty(), "no link icon, no card");
+        assert_eq!(super::link_cards("好难过 o网页链接").len(), 1);
+        assert!(super::repeated("哈哈哈哈") && super::repeated("啊啊") && !super::repeated("哈密") && !super::repeated(""));
+    }
+
     use super::*;
     use crate::dedup::content_and_shingles;
 

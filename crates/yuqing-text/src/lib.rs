@@ -4,6 +4,7 @@
 //! Invariant: pure. No I/O, no clock; models and tables are compiled in or passed in.
 
 pub mod analyze;
+pub mod anchor;
 pub mod brief;
 pub mod dedup;
 pub mod hashtag;

@@ -306,6 +306,12 @@ pub fn clustering(config: &Config, files: &[PathBuf], tries: &[String], dump: us
     let variants: Vec<(String, yuqing_core::AssemblyConfig)> =
         tries.iter().map(|t| Ok((t.clone(), assembly_variant(&config.assembly, t)?))).collect::<Result<_>>()?;
     let analyzer = Analyzer::new(&config.analyzer_config())?;
+    let locator = crate::locality::Locator::new(config);
+    // A post's anchor exactly as ingest finds it (its words, its places, its noise kind).
+    let anchor_of = |a: &yuqing_text::Analysis| {
+        let places = locator.locate(&a.title.matching, &a.text.matching);
+        crate::pipeline::anchored(a.names_something(), &places, yuqing_text::noise::classify(&a.title.matching, &a.text.matching))
+    };
     let mut labels: HashMap<String, usize> = HashMap::new();
     let mut posts: Vec<EvalPost> = Vec::new();
     let mut files = files.to_vec();
@@ -332,13 +338,14 @@ pub fn clustering(config: &Config, files: &[PathBuf], tries: &[String], dump: us
                 let at = start + Duration::seconds((i as i64 * 86_400) / n as i64);
                 let stripped = analyzer.analyze(&title, &text, p.source_str());
                 let kept = analyzer.analyze(p.title_str(), p.text_str(), p.source_str());
+                let anchors = (anchor_of(&stripped), anchor_of(&kept));
                 let label_name = if tags.len() == 1 { Some(tags[0].clone()) } else { None };
                 let words = (word_counts(&analyzer, &format!("{title}\n{text}")), word_counts(&analyzer, &format!("{}\n{}", p.title_str(), p.text_str())));
-                (label_name, at, stripped, kept, words, (dump > 0).then_some(text))
+                (label_name, at, (stripped, kept, anchors), words, (dump > 0).then_some(text))
             })
             .collect::<Vec<_>>()
             .into_iter()
-            .map(|(label_name, at, stripped, kept, (stripped_words, kept_words), text)| {
+            .map(|(label_name, at, (stripped, kept, (stripped_anchor, kept_anchor)), (stripped_words, kept_words), text)| {
                 let label = label_name.map(|t| {
                     let next = labels.len();
                     *labels.entry(t).or_insert(next)
@@ -348,8 +355,8 @@ pub fn clustering(config: &Config, files: &[PathBuf], tries: &[String], dump: us
                     at,
                     stripped_words,
                     kept_words,
-                    stripped_features: stripped.features(at),
-                    kept_features: kept.features(at),
+                    stripped_features: stripped.features(at, stripped_anchor),
+                    kept_features: kept.features(at, kept_anchor),
                     text,
                 }
             })
@@ -413,28 +420,39 @@ pub fn clustering(config: &Config, files: &[PathBuf], tries: &[String], dump: us
     })
 }
 
-/// Prints the `n` largest stories: their size, their labels' shares and a few of their posts.
+/// Prints the `n` stories of at least 40 posts that cost purity most (labelled posts outside their
+/// dominant hashtag): their size, their labels' shares and a few posts of each label.
 fn dump_stories(posts: &[EvalPost], assigned: &[(Option<usize>, i64)], names: &[&String], n: usize) {
     let mut members: HashMap<i64, Vec<usize>> = HashMap::new();
     for (i, (_, s)) in assigned.iter().enumerate() {
         members.entry(*s).or_default().push(i);
     }
-    let mut stories: Vec<(i64, Vec<usize>)> = members.into_iter().collect();
-    stories.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
-    for (story, idx) in stories.into_iter().take(n) {
-        let mut counts: HashMap<usize, usize> = HashMap::new();
-        for &i in &idx {
-            if let Some(l) = posts[i].label {
-                *counts.entry(l).or_default() += 1;
+    let mut stories: Vec<(usize, i64, Vec<usize>, Vec<(usize, usize)>)> = members
+        .into_iter()
+        .filter(|(_, idx)| idx.len() >= 40)
+        .map(|(story, idx)| {
+            let mut counts: HashMap<usize, usize> = HashMap::new();
+            for &i in &idx {
+                if let Some(l) = posts[i].label {
+                    *counts.entry(l).or_default() += 1;
+                }
             }
-        }
-        let mut top: Vec<(usize, usize)> = counts.into_iter().collect();
-        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let labels: Vec<String> = top.iter().take(4).map(|(l, c)| format!("#{}# {c}", names[*l])).collect();
-        println!("事件 {story}：{} 帖；{}", idx.len(), labels.join("，"));
-        for &i in idx.iter().step_by((idx.len() / 6).max(1)).take(6) {
-            let text: String = posts[i].text.as_deref().unwrap_or("").chars().take(60).collect();
-            println!("    {}", text.trim());
+            let mut top: Vec<(usize, usize)> = counts.into_iter().collect();
+            top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let labelled: usize = top.iter().map(|e| e.1).sum();
+            let impure = labelled - top.first().map(|e| e.1).unwrap_or(0);
+            (impure, story, idx, top)
+        })
+        .collect();
+    stories.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (impure, story, idx, top) in stories.into_iter().take(n) {
+        let labels: Vec<String> = top.iter().take(5).map(|(l, c)| format!("#{}# {c}", names[*l])).collect();
+        println!("事件 {story}：{} 帖，主标签以外 {impure} 帖；{}", idx.len(), labels.join("，"));
+        for &(l, _) in top.iter().take(4) {
+            for &i in idx.iter().filter(|&&i| posts[i].label == Some(l)).take(3) {
+                let text: String = posts[i].text.as_deref().unwrap_or("").chars().take(70).collect();
+                println!("    [{}] {}", names[l].chars().take(12).collect::<String>(), text.trim().replace('\n', " "));
+            }
         }
     }
 }

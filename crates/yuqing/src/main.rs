@@ -295,7 +295,7 @@ enum Command {
         /// 另试一组聚合参数（[assembly] 的键值，空格分隔，如 "min_similarity=0.5 core_posts=20"），可重复，各列一行
         #[arg(long = "try")]
         tries: Vec<String>,
-        /// 列出去掉标签时最大的 N 个事件及其标签分布与样帖（查看失败之处）
+        /// 列出去掉标签时最拉低纯度的 N 个事件（≥ 40 帖，主标签以外的帖子最多）及其标签分布与各标签样帖（查看失败之处）
         #[arg(long, default_value_t = 0)]
         dump: usize,
     },
@@ -895,13 +895,17 @@ fn run(cli: Cli) -> Result<()> {
             std::io::stdin().read_to_end(&mut raw).context("无法读取标准输入")?;
             let parsed = input::parse(&raw, Format::Jsonl)?;
             let mut assembler = Assembler::new(config.assembly.clone(), 1);
+            let locator = yuqing::locality::Locator::new(&config);
             let now = Utc::now();
             let mut out = std::io::stdout().lock();
             let mut all = Vec::new();
             for (line, post) in &parsed.posts {
                 let a = analyzer.analyze(post.title_str(), post.text_str(), post.source_str());
                 let at = post.published_at.map_or(now, |t| t.with_timezone(&Utc));
-                let assignment = assembler.assign(*line as i64, &a.features(at));
+                let places = locator.locate(&a.title.matching, &a.text.matching);
+                let noise = yuqing_text::noise::classify(&a.title.matching, &a.text.matching);
+                let anchor = yuqing::pipeline::anchored(a.names_something(), &places, noise);
+                let assignment = assembler.assign(*line as i64, &a.features(at, anchor));
                 let v = json!({"line": line, "story": assignment.story});
                 if cli.json {
                     all.push(v);

@@ -295,10 +295,14 @@ fn resume(data: &DataDir, config: &Config, analyzer: &Analyzer, locator: &Locato
     let open = data.store.open_stories()?;
     let ids: Vec<i64> = open.iter().map(|s| s.id).collect();
     let marked = false_alarm::marked(data.store.connection())?;
+    let edited = yuqing_store::story_edit::edited_stories(data.store.connection())?;
     let mut members: HashMap<i64, Vec<(i64, u64)>> = HashMap::new();
+    // Each story's posts' anchors in id order (the order they joined): its core state.
+    let mut anchors: HashMap<i64, Vec<bool>> = HashMap::new();
     for p in data.store.restore_posts(&ids)? {
         members.entry(p.story_id).or_default().push((p.id, p.simhash));
-        take_in(trackers.entry(p.story_id).or_default(), meta.entry(p.story_id).or_default(), &p, config, locator);
+        let anchor = take_in(trackers.entry(p.story_id).or_default(), meta.entry(p.story_id).or_default(), &p, config, locator);
+        anchors.entry(p.story_id).or_default().push(anchor);
     }
     for s in open {
         let tracker = trackers.entry(s.id).or_default();
@@ -307,6 +311,9 @@ fn resume(data: &DataDir, config: &Config, analyzer: &Analyzer, locator: &Locato
         tracker.manual = s.manual.clone();
         tracker.false_alarm = marked.contains(&s.id);
         meta.entry(s.id).or_insert_with(StoryMeta::default);
+        let (core_size, anchored) = assembler.core_state(anchors.remove(&s.id).unwrap_or_default());
+        // A story made or kept by hand is one matter by the office's word.
+        let anchored = anchored || edited.contains(&s.id);
         assembler.restore(StorySeed {
             id: s.id,
             first_at: s.first_at,
@@ -314,6 +321,8 @@ fn resume(data: &DataDir, config: &Config, analyzer: &Analyzer, locator: &Locato
             centroid: s.centroid.clone(),
             index_terms: s.index_terms.clone(),
             posts: members.remove(&s.id).unwrap_or_default(),
+            anchored,
+            core_size,
         });
     }
     if let Some(latest) = data.store.latest_post_time()? {
@@ -397,9 +406,25 @@ fn story_spikes(volumes: &mut Volumes, tracker: &StoryTracker, now: DateTime<Utc
 }
 
 /// Takes a stored post into its story's tracker and headline state, as when it was ingested.
-fn take_in(tracker: &mut StoryTracker, meta: &mut StoryMeta, p: &RestorePost, config: &Config, locator: &Locator) {
+/// Whether a post is anchored (锚点, see `AssemblyConfig::anchor_required`): it names a figure, a
+/// headline, a hashtag, a watch-rule or topic word, or a place — and is not commercial noise (an
+/// advertisement's prices and shop names found no matter).
+pub fn anchored(names_something: bool, places: &PostPlaces, noise: Option<NoiseKind>) -> bool {
+    !noise.is_some_and(NoiseKind::is_commercial) && (names_something || !places.codes.is_empty())
+}
+
+/// [`anchored`] for a stored post, from what was stored of its analysis (its rule hits and topics
+/// as at ingest), so a restart finds the same anchors.
+fn restored_anchor(p: &RestorePost, title: &str, text: &str, places: &PostPlaces) -> bool {
+    let names = !p.rules.is_empty() || !p.topics.is_empty() || yuqing_text::anchor::names_something(title, text);
+    anchored(names, places, yuqing_text::noise::classify(title, text))
+}
+
+/// Takes a stored post into its story's tracker and headline state; returns whether it is anchored.
+fn take_in(tracker: &mut StoryTracker, meta: &mut StoryMeta, p: &RestorePost, config: &Config, locator: &Locator) -> bool {
     let (title, text) = (matching_form(&p.title), matching_form(&p.text));
     let places = locator.locate(&title, &text);
+    let anchor = restored_anchor(p, &title, &text, &places);
     tracker.add(
         &PostFacts {
             heat: p.heat_fact(),
@@ -418,6 +443,7 @@ fn take_in(tracker: &mut StoryTracker, meta: &mut StoryMeta, p: &RestorePost, co
         *meta.keywords.entry(k.clone()).or_insert(0) += 1;
     }
     meta.add_post(&p.title, &p.text, p.join);
+    anchor
 }
 
 /// A story's record as stored, from its tracker, headline state and core.
@@ -694,7 +720,7 @@ impl Pipeline {
                 None => (now.with_timezone(&crate::config::china_tz()), true),
             };
             let at = published_at.with_timezone(&Utc);
-            let assignment = self.assembler.assign(id, &analysis.features(at));
+            let assignment = self.assembler.assign(id, &analysis.features(at, anchored(analysis.names_something(), &places, noise)));
             if assignment.is_new() {
                 report.new_stories += 1;
                 self.meta.insert(assignment.story, StoryMeta::default());
@@ -971,11 +997,22 @@ impl Pipeline {
     /// The core a story of these stored posts (in joining order) would have: its first
     /// `core_posts` analyzed again and weighed by the stream as it is now (`Assembler::core_of`).
     fn core_of_posts(&self, posts: &[&RestorePost]) -> Vec<(u64, f32)> {
-        let features: Vec<yuqing_core::PostFeatures> = posts
-            .iter()
-            .take(self.config.assembly.core_posts.max(1))
-            .map(|p| self.analyzer.analyze(&p.title, &p.text, &p.source).features(p.at))
-            .collect();
+        // Only the posts that enter the core are analyzed again (a split story may hold thousands).
+        let (mut size, mut anchored) = (0, false);
+        let mut features: Vec<yuqing_core::PostFeatures> = Vec::new();
+        for p in posts {
+            if size >= self.config.assembly.core_posts.max(1) {
+                break;
+            }
+            let (title, text) = (matching_form(&p.title), matching_form(&p.text));
+            let anchor = restored_anchor(p, &title, &text, &self.locator.locate(&title, &text));
+            let enters = self.assembler.enters_core(size, anchored, anchor);
+            anchored |= anchor;
+            if enters {
+                size += 1;
+                features.push(self.analyzer.analyze(&p.title, &p.text, &p.source).features(p.at, anchor));
+            }
+        }
         self.assembler.core_of(&features)
     }
 
