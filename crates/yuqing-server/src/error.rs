@@ -413,7 +413,13 @@ fn new_request_id() -> String {
 pub(crate) async fn render(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let api = req.uri().path().starts_with("/api/");
     let id = new_request_id();
-    let mut response = REQUEST_ID.scope(id, next.run(req)).await;
+    let mut response = REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    // Every failure inside names the id its log line carries, however the handler rendered it.
+    if response.status().is_server_error() && !response.headers().contains_key("x-request-id") {
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            response.headers_mut().insert("x-request-id", v);
+        }
+    }
     let Some(shown) = response.extensions_mut().remove::<Shown>() else { return response };
     if api {
         return response;
