@@ -169,16 +169,21 @@ pub async fn add_story(State(state): State<AppState>, cu: CurrentUser, Path(id):
     Ok(Json(json!({"incident": inc})).into_response())
 }
 
+/// `from` and `to` of a statement diff: version numbers (default: the latest and the one before).
+#[derive(serde::Deserialize)]
+pub struct DiffQuery {
+    from: Option<u32>,
+    to: Option<u32>,
+}
+
 pub async fn statement_diff(
     State(state): State<AppState>,
     cu: CurrentUser,
     Path((id, sid)): Path<(String, String)>,
-    Query(q): Query<HashMap<String, String>>,
+    crate::extract::Query(DiffQuery { from, to }): crate::extract::Query<DiffQuery>,
 ) -> AppResult<Response> {
     let id = id_param(&id, "工单")?;
     let sid = id_param(&sid, "口径")?;
-    let parse_v = |k: &'static str| q.get(k).map(|v| v.parse::<u32>()).transpose().map_err(|_| AppError::invalid_field(k, "参数 from、to 应为版本号（正整数）"));
-    let (from, to) = (parse_v("from")?, parse_v("to")?);
     let desk = state.desk.clone();
     let v = state
         .blocking(move |d, _| {
@@ -198,15 +203,21 @@ pub async fn statement_diff(
 /// The largest attachment accepted (files go to the database).
 pub const MAX_ATTACHMENT: usize = 20 * 1024 * 1024;
 
+/// `name` of an attachment upload: its file name.
+#[derive(serde::Deserialize)]
+pub struct AttachmentQuery {
+    name: Option<String>,
+}
+
 pub async fn add_attachment(
     State(state): State<AppState>,
     cu: CurrentUser,
     Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    crate::extract::Query(q): crate::extract::Query<AttachmentQuery>,
     bytes: Bytes,
 ) -> AppResult<Response> {
     let id = id_param(&id, "工单")?;
-    let Some(name) = q.get("name").filter(|n| !n.trim().is_empty()).cloned() else {
+    let Some(name) = q.name.filter(|n| !n.trim().is_empty()) else {
         return Err(AppError::invalid_field("name", "须用参数 name 给出附件文件名"));
     };
     if bytes.is_empty() {

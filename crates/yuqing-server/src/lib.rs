@@ -20,6 +20,7 @@ pub mod people;
 pub mod desk;
 mod desk_api;
 pub mod error;
+mod extract;
 mod web;
 mod wordcloud;
 mod reports;
