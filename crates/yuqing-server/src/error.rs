@@ -291,6 +291,15 @@ impl std::fmt::Display for AppError {
     }
 }
 
+impl std::error::Error for AppError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AppError::Internal { source, .. } => Some(source.as_ref()),
+            _ => None,
+        }
+    }
+}
+
 // ---------------------------------------------------------------- conversions
 
 impl From<yuqing_store::StoreError> for AppError {
