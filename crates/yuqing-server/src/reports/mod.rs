@@ -33,9 +33,6 @@ use yuqing_store::DataDir;
 use crate::error::{AppError, AppResult, Code};
 use crate::{AppState, CurrentUser};
 
-/// A refusal (or an internal failure) of a report operation; the pages and the API render it.
-pub type Fail = AppError;
-
 /// The file of a report in a format, as a download.
 pub fn download(report: &Report, format: Format, jobs: &Jobs) -> AppResult<Response> {
     let bytes = yuqing_report::write(report, format, jobs.config.offset())?;
@@ -44,8 +41,8 @@ pub fn download(report: &Report, format: Format, jobs: &Jobs) -> AppResult<Respo
     Ok(([(header::CONTENT_TYPE, format.mime().to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
 }
 
-fn format_param(q: &HashMap<String, String>) -> Result<Option<Format>, Fail> {
-    q.get("format").map(|f| Format::parse(f).map_err(Fail::from)).transpose()
+fn format_param(q: &HashMap<String, String>) -> AppResult<Option<Format>> {
+    q.get("format").map(|f| Format::parse(f).map_err(AppError::from)).transpose()
 }
 
 fn today(jobs: &Jobs, now: DateTime<Utc>) -> NaiveDate {
@@ -70,7 +67,7 @@ pub struct GenerateRequest {
 }
 
 /// Builds a report on demand and archives it. A 专报 only for an incident `by` may see.
-pub fn generate(d: &DataDir, desk: &crate::Desk, jobs: &Jobs, req: &GenerateRequest, by: &User, now: DateTime<Utc>) -> Result<(i64, Report), Fail> {
+pub fn generate(d: &DataDir, desk: &crate::Desk, jobs: &Jobs, req: &GenerateRequest, by: &User, now: DateTime<Utc>) -> AppResult<(i64, Report)> {
     if matches!(req.kind.as_str(), "special" | "专报") {
         if let Some(id) = req.incident {
             incident_visible(d, desk, by, id)?;
@@ -112,13 +109,13 @@ fn build(d: &DataDir, jobs: &Jobs, req: &GenerateRequest, by: &User, now: DateTi
 }
 
 /// May this user see incident `id` (and so what is written about it)? The desk's one rule.
-fn incident_visible(d: &DataDir, desk: &crate::Desk, user: &User, id: i64) -> Result<(), Fail> {
+fn incident_visible(d: &DataDir, desk: &crate::Desk, user: &User, id: i64) -> AppResult<()> {
     desk.visible_incident(&d.store, user, id)?;
     Ok(())
 }
 
 /// May this user see this disposal report (its incident)?
-pub fn disposal_visible(d: &DataDir, state_desk: &crate::Desk, user: &User, r: &DisposalReport) -> Result<(), Fail> {
+pub fn disposal_visible(d: &DataDir, state_desk: &crate::Desk, user: &User, r: &DisposalReport) -> AppResult<()> {
     incident_visible(d, state_desk, user, r.incident_id)
 }
 
@@ -133,7 +130,7 @@ fn archived_incident(e: &store::ArchiveEntry) -> Result<Option<i64>, ()> {
 
 /// May this user see this archived report? A 专报 only with its incident; the others are the
 /// organization's bulletins.
-pub fn report_visible(d: &DataDir, desk: &crate::Desk, user: &User, e: &store::ArchiveEntry, report: Option<&Report>) -> Result<(), Fail> {
+pub fn report_visible(d: &DataDir, desk: &crate::Desk, user: &User, e: &store::ArchiveEntry, report: Option<&Report>) -> AppResult<()> {
     let incident = match report {
         Some(Report::Special(s)) => Some(s.incident.id),
         Some(_) => None,
@@ -150,7 +147,7 @@ pub fn report_visible(d: &DataDir, desk: &crate::Desk, user: &User, e: &store::A
 }
 
 /// One page of the archive as `user` may see it (newest first) and how many they may see in all.
-pub fn visible_archive(d: &DataDir, desk: &crate::Desk, user: &User, kind: Option<&str>, limit: usize, offset: usize) -> Result<(Vec<store::ArchiveEntry>, u64), Fail> {
+pub fn visible_archive(d: &DataDir, desk: &crate::Desk, user: &User, kind: Option<&str>, limit: usize, offset: usize) -> AppResult<(Vec<store::ArchiveEntry>, u64)> {
     let c = d.store.connection();
     if !user.actor().sees_only_own_department() {
         return Ok(store::archive_list(c, kind, limit, offset)?);
@@ -177,7 +174,7 @@ pub fn visible_archive(d: &DataDir, desk: &crate::Desk, user: &User, kind: Optio
 }
 
 /// A department member may touch only its own department's risk items.
-pub fn risk_allowed(user: &User, department: &str) -> Result<(), Fail> {
+pub fn risk_allowed(user: &User, department: &str) -> AppResult<()> {
     if user.role == Role::DepartmentMember && user.department.as_deref() != Some(department) {
         return Err(AppError::forbidden(format!("{} 只能登记、修改本单位（{}）的隐患", user.display_name, user.department.as_deref().unwrap_or(""))));
     }
@@ -186,7 +183,7 @@ pub fn risk_allowed(user: &User, department: &str) -> Result<(), Fail> {
 
 use crate::desk_api::body;
 
-fn id_of(s: &str, what: &str) -> Result<i64, Fail> {
+fn id_of(s: &str, what: &str) -> AppResult<i64> {
     s.parse().map_err(|_| AppError::invalid_id(what, s))
 }
 
@@ -208,7 +205,7 @@ pub async fn create(State(state): State<AppState>, cu: CurrentUser, bytes: Bytes
 }
 
 /// An archived report `user` may see.
-pub fn visible_report(d: &DataDir, desk: &crate::Desk, user: &User, id: i64) -> Result<(store::ArchiveEntry, Report), Fail> {
+pub fn visible_report(d: &DataDir, desk: &crate::Desk, user: &User, id: i64) -> AppResult<(store::ArchiveEntry, Report)> {
     let (entry, report) = store::archive_get(d.store.connection(), id)?.ok_or_else(|| AppError::not_found(Code::ReportNotFound, format!("报表 {id} 不存在")))?;
     report_visible(d, desk, user, &entry, Some(&report))?;
     Ok((entry, report))
@@ -253,7 +250,7 @@ pub async fn disposal_create(State(state): State<AppState>, cu: CurrentUser, byt
 }
 
 /// A new draft for an incident, pre-filled.
-pub fn create_disposal(d: &DataDir, desk: &crate::Desk, jobs: &Jobs, user: &User, incident: i64, now: DateTime<Utc>) -> Result<DisposalReport, Fail> {
+pub fn create_disposal(d: &DataDir, desk: &crate::Desk, jobs: &Jobs, user: &User, incident: i64, now: DateTime<Utc>) -> AppResult<DisposalReport> {
     incident_visible(d, desk, user, incident)?;
     let c = d.store.connection();
     let fields = gather::disposal_prefill(c, incident, today(jobs, now), jobs.config.offset())?;
@@ -261,7 +258,7 @@ pub fn create_disposal(d: &DataDir, desk: &crate::Desk, jobs: &Jobs, user: &User
     Ok(store::disposal_create(c, incident, &jobs.config.recipient, &issuer, fields, &user.name, now)?)
 }
 
-fn visible_disposal(d: &DataDir, desk: &crate::Desk, user: &User, id: i64) -> Result<DisposalReport, Fail> {
+fn visible_disposal(d: &DataDir, desk: &crate::Desk, user: &User, id: i64) -> AppResult<DisposalReport> {
     let r = store::disposal_get(d.store.connection(), id)?.ok_or_else(|| AppError::not_found(Code::DisposalReportNotFound, format!("报告单 {id} 不存在")))?;
     disposal_visible(d, desk, user, &r)?;
     Ok(r)
@@ -322,7 +319,7 @@ pub struct RiskInput {
 
 impl RiskInput {
     /// The fields over `base` (a new item when none).
-    pub fn fields(&self, base: Option<&RiskFields>) -> Result<RiskFields, Fail> {
+    pub fn fields(&self, base: Option<&RiskFields>) -> AppResult<RiskFields> {
         let pick = |v: &Option<String>, old: Option<&String>| v.clone().or_else(|| old.cloned()).unwrap_or_default().trim().to_string();
         let due = match (&self.due_date, base) {
             (Some(s), _) => parse_date(s, "解决时限")?,
@@ -338,7 +335,7 @@ impl RiskInput {
         })
     }
 
-    pub fn status(&self) -> Result<Option<RiskStatus>, Fail> {
+    pub fn status(&self) -> AppResult<Option<RiskStatus>> {
         self.status
             .as_deref()
             .filter(|s| !s.is_empty())
@@ -348,7 +345,7 @@ impl RiskInput {
 }
 
 /// Adds a risk item for `user`.
-pub fn add_risk(d: &DataDir, user: &User, input: &RiskInput, now: DateTime<Utc>) -> Result<yuqing_report::model::RiskItem, Fail> {
+pub fn add_risk(d: &DataDir, user: &User, input: &RiskInput, now: DateTime<Utc>) -> AppResult<yuqing_report::model::RiskItem> {
     let mut fields = input.fields(None)?;
     if fields.department.is_empty() && user.role == Role::DepartmentMember {
         fields.department = user.department.clone().unwrap_or_default();
@@ -358,7 +355,7 @@ pub fn add_risk(d: &DataDir, user: &User, input: &RiskInput, now: DateTime<Utc>)
 }
 
 /// Changes a risk item for `user`.
-pub fn update_risk(d: &DataDir, user: &User, id: i64, input: &RiskInput, now: DateTime<Utc>) -> Result<yuqing_report::model::RiskItem, Fail> {
+pub fn update_risk(d: &DataDir, user: &User, id: i64, input: &RiskInput, now: DateTime<Utc>) -> AppResult<yuqing_report::model::RiskItem> {
     let c = d.store.connection();
     let item = store::risk_get(c, id)?.ok_or_else(|| AppError::not_found(Code::RiskNotFound, format!("隐患 {id} 不存在")))?;
     risk_allowed(user, &item.fields.department)?;
