@@ -252,9 +252,7 @@ impl Shown {
         }
         v
     }
-}
 
-impl Shown {
     fn add_request_id(&self, r: &mut Response) {
         if let Some(v) = self.request_id.as_deref().and_then(|id| HeaderValue::from_str(id).ok()) {
             r.headers_mut().insert("x-request-id", v);
