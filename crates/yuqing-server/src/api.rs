@@ -1,4 +1,5 @@
-//! The JSON API behind the pages. Errors are `{"error": "..."}` with a 4xx/5xx status.
+//! The JSON API behind the pages. Errors are `AppError`s: `{"code", "message"}` with a 4xx/5xx
+//! status (error.rs).
 
 use std::collections::HashMap;
 
@@ -11,99 +12,80 @@ use yuqing_store::{story_heat, Store, StoryOrder, StoryQuery};
 use yuqing_text::highlight::snippet;
 use yuqing_text::matching_form;
 
-use crate::pages::{param_usize, with_data};
+use crate::error::{AppError, AppResult, Code};
+use crate::pages::param_usize;
 use crate::{paging, AppState};
 
-use crate::desk_api::err;
-
-pub async fn stats(State(state): State<AppState>) -> Response {
-    match with_data(&state, |d| d.store.stats().map_err(|e| e.to_string())).await {
-        Ok(s) => Json(s).into_response(),
-        Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, e),
-    }
+pub async fn stats(State(state): State<AppState>) -> AppResult<Response> {
+    let s = state.blocking(|d, _| Ok(d.store.stats()?)).await?;
+    Ok(Json(s).into_response())
 }
 
-pub async fn stories(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let (limit, offset) = match paging::window(&q, 50, 500) {
-        Ok(w) => w,
-        Err(e) => return err(StatusCode::BAD_REQUEST, e),
-    };
+pub async fn stories(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
+    let (limit, offset) = paging::window(&q, 50, 500).map_err(AppError::invalid)?;
     let order = match q.get("order").map(String::as_str) {
         None | Some("grade") => StoryOrder::Grade,
         Some("recent") => StoryOrder::Recent,
         Some("posts") => StoryOrder::Posts,
-        Some(o) => return err(StatusCode::BAD_REQUEST, format!("未知的排序方式“{o}”，可用 grade、recent、posts")),
+        Some(o) => return Err(AppError::invalid_field("order", format!("未知的排序方式“{o}”，可用 grade、recent、posts"))),
     };
     let graded_only = q.get("all").is_none_or(|v| v != "1");
     let query = StoryQuery { graded_only, order, limit, offset, ..Default::default() };
-    match with_data(&state, move |d| d.store.stories(&query).map_err(|e| e.to_string())).await {
-        Ok(page) => Json(json!({"total": page.total, "stories": page.items})).into_response(),
-        Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, e),
-    }
+    let page = state.blocking(move |d, _| Ok(d.store.stories(&query)?)).await?;
+    Ok(Json(json!({"total": page.total, "stories": page.items})).into_response())
 }
 
-pub async fn story(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return err(StatusCode::BAD_REQUEST, format!("事件编号应为整数，收到“{id}”")) };
-    let (limit, offset) = match paging::window(&q, 50, 500) {
-        Ok(w) => w,
-        Err(e) => return err(StatusCode::BAD_REQUEST, e),
-    };
-    let result = with_data(&state, move |d| {
-        let Some(story) = d.store.story(id).map_err(|e| e.to_string())? else {
-            // Merged into another by hand: say where it went.
-            return Ok(Err(yuqing_store::story_edit::redirect(d.store.connection(), id).map_err(|e| e.to_string())?));
-        };
-        let heat = story_heat(&d.store, id).map_err(|e| e.to_string())?;
-        let posts = d.store.story_posts(id, limit, offset).map_err(|e| e.to_string())?;
-        let alerts = d.store.story_alerts(id).map_err(|e| e.to_string())?;
-        Ok(Ok(json!({"story": story, "heat": heat, "alerts": alerts, "posts": posts.items, "posts_total": posts.total})))
-    })
-    .await;
-    match result {
-        Ok(Ok(v)) => Json(v).into_response(),
-        Ok(Err(Some(into))) => {
-            (StatusCode::NOT_FOUND, Json(json!({"error": format!("舆情事件 {id} 已并入 #{into}"), "merged_into": into}))).into_response()
+pub async fn story(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
+    let id = id.parse::<i64>().map_err(|_| AppError::invalid_id("事件", &id))?;
+    let (limit, offset) = paging::window(&q, 50, 500).map_err(AppError::invalid)?;
+    let found = state
+        .blocking(move |d, _| {
+            let Some(story) = d.store.story(id)? else {
+                // Merged into another by hand: say where it went.
+                return Ok(Err(yuqing_store::story_edit::redirect(d.store.connection(), id)?));
+            };
+            let heat = story_heat(&d.store, id)?;
+            let posts = d.store.story_posts(id, limit, offset)?;
+            let alerts = d.store.story_alerts(id)?;
+            Ok(Ok(json!({"story": story, "heat": heat, "alerts": alerts, "posts": posts.items, "posts_total": posts.total})))
+        })
+        .await?;
+    match found {
+        Ok(v) => Ok(Json(v).into_response()),
+        Err(Some(into)) => {
+            let mut body = AppError::not_found(Code::StoryMerged, format!("舆情事件 {id} 已并入 #{into}")).shown().json();
+            body["merged_into"] = json!(into);
+            Ok((StatusCode::NOT_FOUND, Json(body)).into_response())
         }
-        Ok(Err(None)) => err(StatusCode::NOT_FOUND, format!("舆情事件 {id} 不存在")),
-        Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, e),
+        Err(None) => Err(AppError::not_found(Code::StoryNotFound, format!("舆情事件 {id} 不存在"))),
     }
 }
 
-pub async fn search(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn search(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
     let Some(query) = q.get("q").cloned().filter(|s| !s.trim().is_empty()) else {
-        return err(StatusCode::BAD_REQUEST, "缺少检索词参数 q");
+        return Err(AppError::invalid_field("q", "缺少检索词参数 q"));
     };
-    let (limit, offset) = match paging::window(&q, 20, 200) {
-        Ok(w) => w,
-        Err(e) => return err(StatusCode::BAD_REQUEST, e),
-    };
-    let result = with_data(&state, move |d| {
-        let hits = d.fts.search(&query, limit, offset).map_err(|e| e.to_string())?;
-        let posts = d.store.posts_by_ids(&hits.ids).map_err(|e| e.to_string())?;
-        let results: Vec<_> = posts
-            .iter()
-            .map(|p| {
-                let s = snippet(&p.text, &matching_form(&p.text), &hits.terms, 160);
-                json!({"post": p.id, "story": p.story_id, "source": p.source, "url": p.url, "published_at": p.published_at,
-                       "title": p.title, "snippet": s.fragment, "highlights": s.ranges, "snippet_html": s.to_html()})
-            })
-            .collect();
-        Ok(json!({"query": query, "terms": hits.terms, "total": hits.total, "results": results}))
-    })
-    .await;
-    match result {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, e),
-    }
+    let (limit, offset) = paging::window(&q, 20, 200).map_err(AppError::invalid)?;
+    let v = state
+        .blocking(move |d, _| {
+            let hits = d.fts.search(&query, limit, offset)?;
+            let posts = d.store.posts_by_ids(&hits.ids)?;
+            let results: Vec<_> = posts
+                .iter()
+                .map(|p| {
+                    let s = snippet(&p.text, &matching_form(&p.text), &hits.terms, 160);
+                    json!({"post": p.id, "story": p.story_id, "source": p.source, "url": p.url, "published_at": p.published_at,
+                           "title": p.title, "snippet": s.fragment, "highlights": s.ranges, "snippet_html": s.to_html()})
+                })
+                .collect();
+            Ok(json!({"query": query, "terms": hits.terms, "total": hits.total, "results": results}))
+        })
+        .await?;
+    Ok(Json(v).into_response())
 }
 
-pub async fn alerts(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let limit = match param_usize(&q, "limit", 100) {
-        Ok(l) => l.clamp(1, 1000),
-        Err(e) => return err(StatusCode::BAD_REQUEST, e),
-    };
-    match with_data(&state, move |d| d.store.alerts(limit).map_err(|e| e.to_string())).await {
-        Ok(a) => Json(json!({"alerts": a})).into_response(),
-        Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, e),
-    }
+pub async fn alerts(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
+    let limit = param_usize(&q, "limit", 100).map_err(|m| AppError::invalid_field("limit", m))?.clamp(1, 1000);
+    let a = state.blocking(move |d, _| Ok(d.store.alerts(limit)?)).await?;
+    Ok(Json(json!({"alerts": a})).into_response())
 }

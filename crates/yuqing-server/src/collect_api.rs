@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -20,7 +20,6 @@ use yuqing_store::collect as records;
 
 use crate::auth::CurrentUser;
 use crate::html::{esc, fmt_time, page};
-use crate::pages::with_data;
 use crate::AppState;
 
 /// Where pushed posts go: the pipeline (analysis, stories, grades, alerts). Implemented by the binary.
@@ -43,7 +42,7 @@ pub struct PushOutcome {
 /// The most posts one push may carry.
 pub const MAX_PUSH: usize = 1000;
 
-use crate::desk_api::err;
+use crate::error::{AppError, AppResult, Code};
 
 #[derive(Debug, Serialize)]
 struct ItemResult {
@@ -77,23 +76,21 @@ enum Check {
 
 /// `POST /api/v1/posts`: a JSONL body (or a JSON array) of posts. Every item gets its own answer,
 /// by its index in the request, matching what was committed.
-pub async fn push_posts(State(state): State<AppState>, cu: CurrentUser, body: Bytes) -> Response {
+pub async fn push_posts(State(state): State<AppState>, cu: CurrentUser, body: Bytes) -> AppResult<Response> {
     let Some(sink) = state.ingest.clone() else {
-        return err(StatusCode::SERVICE_UNAVAILABLE, "本服务未开启写入（只读模式），无法接收推送");
+        return Err(AppError::refused(Code::ReadOnly, "本服务未开启写入（只读模式），无法接收推送"));
     };
     if body.iter().all(|b| b.is_ascii_whitespace()) {
-        return err(StatusCode::BAD_REQUEST, "请求体为空：应为每行一条帖文的 JSONL，或帖文对象组成的 JSON 数组");
+        return Err(AppError::invalid("请求体为空：应为每行一条帖文的 JSONL，或帖文对象组成的 JSON 数组"));
     }
-    let parsed = match input::parse(&body, Format::Jsonl) {
-        Ok(p) => p,
-        Err(e) => return err(StatusCode::BAD_REQUEST, e.to_string()),
-    };
+    // The input parser's errors describe the request body (encoding, line), not the server.
+    let parsed = input::parse(&body, Format::Jsonl).map_err(|e| AppError::invalid(e.to_string()))?;
     if parsed.posts.is_empty() {
         let reasons: Vec<String> = parsed.rejected.iter().take(5).map(|r| format!("第 {} 行：{}", r.line, r.reason)).collect();
-        return err(StatusCode::BAD_REQUEST, format!("没有一条可接收的帖文。{}", reasons.join("；")));
+        return Err(AppError::invalid(format!("没有一条可接收的帖文。{}", reasons.join("；"))));
     }
     if parsed.items.len() > MAX_PUSH {
-        return err(StatusCode::BAD_REQUEST, format!("一次最多推送 {MAX_PUSH} 条，收到 {} 条；请分批推送", parsed.items.len()));
+        return Err(AppError::invalid(format!("一次最多推送 {MAX_PUSH} 条，收到 {} 条；请分批推送", parsed.items.len())));
     }
     // Each item by its index in the request: several elements of a JSON array share a line.
     let mut results: Vec<ItemResult> = Vec::with_capacity(parsed.items.len());
@@ -116,7 +113,7 @@ pub async fn push_posts(State(state): State<AppState>, cu: CurrentUser, body: By
         results.push(ItemResult { index, line, status, post_id: None, duplicate_of: None, duplicate_of_index: None, reason });
     }
     let who = cu.user.name.clone();
-    let outcome = with_data(&state, move |d| {
+    let checked = state.blocking(move |d, _| {
         // Canonical URLs; a post whose URL is stored already (from any source), or was given by an
         // earlier item of this request, is a duplicate.
         let conn = d.store.connection();
@@ -131,7 +128,7 @@ pub async fn push_posts(State(state): State<AppState>, cu: CurrentUser, body: By
                     continue;
                 }
                 seen.insert(u.clone(), index);
-                let stored = records::posts_with_url(conn, u).map_err(|e| e.to_string())?;
+                let stored = records::posts_with_url(conn, u)?;
                 if !stored.is_empty() {
                     checks.insert(index, Check::StoredUrl(stored.first().copied()));
                     continue;
@@ -143,25 +140,14 @@ pub async fn push_posts(State(state): State<AppState>, cu: CurrentUser, body: By
         Ok((fresh, checks))
     })
     .await;
-    let (fresh, checks) = match outcome {
-        Ok(x) => x,
-        Err(e) => {
-            tracing::error!(error = %e, "push: the duplicate check failed");
-            return err(StatusCode::INTERNAL_SERVER_ERROR, "入库失败：无法查重，本批帖文均未入库，请稍后重试");
-        }
-    };
-    let pushed = if fresh.is_empty() { Ok(Ok(PushOutcome::default())) } else { tokio::task::spawn_blocking(move || sink.push(fresh)).await };
-    let outcome = match pushed {
-        Ok(Ok(o)) => o,
-        Ok(Err(e)) => {
-            // The sink commits a push whole or not at all: nothing of it was stored.
-            tracing::error!(by = %who, error = %e, "push: ingest failed; nothing of it was stored");
-            return err(StatusCode::INTERNAL_SERVER_ERROR, "入库失败，本批帖文均未入库（已入库的数据不受影响），请稍后重试");
-        }
-        Err(e) => {
-            tracing::error!(by = %who, error = %e, "push: ingest task failed");
-            return err(StatusCode::INTERNAL_SERVER_ERROR, "入库失败：内部错误，请稍后重试");
-        }
+    let (fresh, checks) = checked.map_err(|e| AppError::internal_with("push: the duplicate check", e.to_string(), "入库失败：无法查重，本批帖文均未入库，请稍后重试"))?;
+    let outcome = if fresh.is_empty() {
+        PushOutcome::default()
+    } else {
+        // The sink commits a push whole or not at all: on an error nothing of it was stored.
+        tokio::task::spawn_blocking(move || sink.push(fresh))
+            .await?
+            .map_err(|e| AppError::internal_with("push: ingest", format!("by {who}: {e}"), "入库失败，本批帖文均未入库（已入库的数据不受影响），请稍后重试"))?
     };
     let stored: HashMap<usize, i64> = outcome.stored.iter().copied().collect();
     let stored_by_id: HashMap<i64, usize> = outcome.stored.iter().map(|(i, id)| (*id, *i)).collect();
@@ -210,52 +196,41 @@ pub async fn push_posts(State(state): State<AppState>, cu: CurrentUser, body: By
     }
     let count = |s: &str| results.iter().filter(|r| r.status == s).count();
     tracing::info!(by = %who, accepted = count("accepted"), duplicates = count("duplicate"), rejected = count("rejected"), "posts pushed");
-    Json(json!({
+    Ok(Json(json!({
         "accepted": count("accepted"),
         "duplicates": count("duplicate"),
         "rejected": count("rejected"),
         "items": results,
     }))
-    .into_response()
+    .into_response())
 }
 
 /// `GET /api/v1/sources`: every source's health.
-pub async fn sources(State(state): State<AppState>) -> Response {
+pub async fn sources(State(state): State<AppState>) -> AppResult<Response> {
     let ids: Vec<String> = state.sources.read().unwrap_or_else(std::sync::PoisonError::into_inner).iter().map(|s| s.id.clone()).collect();
     let now = (state.clock)();
-    match with_data(&state, move |d| {
-        ids.iter().map(|id| records::health(d.store.connection(), id, now).map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()
-    })
-    .await
-    {
-        Ok(h) => Json(json!({ "sources": h })).into_response(),
-        Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, e),
-    }
-}
-
-fn snapshot_error(state: &AppState, status: StatusCode, msg: &str) -> Response {
-    (status, Html(page("快照", &state.org_name, state.banner.as_deref(), &format!("<h2>{}</h2>", esc(msg))))).into_response()
+    let h = state.blocking(move |d, _| Ok(ids.iter().map(|id| records::health(d.store.connection(), id, now)).collect::<Result<Vec<_>, _>>()?)).await?;
+    Ok(Json(json!({ "sources": h })).into_response())
 }
 
 /// `GET /snapshots/{sha256}`: what was fetched, shown as text; `?download=1` for the bytes.
-pub async fn snapshot(State(state): State<AppState>, Path(sha): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn snapshot(State(state): State<AppState>, Path(sha): Path<String>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
     if !records::is_sha256(&sha) {
-        return snapshot_error(&state, StatusCode::BAD_REQUEST, "快照编号应为 64 位小写十六进制的 sha256");
+        return Err(AppError::Invalid { code: Code::InvalidId, field: Some("sha256".into()), message: "快照编号应为 64 位小写十六进制的 sha256".into() });
     }
     let key = sha.clone();
-    let found = with_data(&state, move |d| {
-        let meta = records::snapshot(d.store.connection(), &key).map_err(|e| e.to_string())?;
-        let bytes = match &meta {
-            Some(_) => std::fs::read(records::snapshot_path(&d.path().join("snapshots"), &key)).map_err(|e| format!("快照文件无法读取：{e}"))?,
-            None => Vec::new(),
-        };
-        Ok(meta.map(|m| (m, bytes)))
-    })
-    .await;
-    let (meta, bytes) = match found {
-        Ok(Some(x)) => x,
-        Ok(None) => return snapshot_error(&state, StatusCode::NOT_FOUND, "没有这个快照（可能已按保留期限清理）"),
-        Err(e) => return snapshot_error(&state, StatusCode::INTERNAL_SERVER_ERROR, &e),
+    let found = state
+        .blocking(move |d, _| {
+            let meta = records::snapshot(d.store.connection(), &key)?;
+            let bytes = match &meta {
+                Some(_) => std::fs::read(records::snapshot_path(&d.path().join("snapshots"), &key)).map_err(|e| AppError::internal("reading a snapshot file", e))?,
+                None => Vec::new(),
+            };
+            Ok(meta.map(|m| (m, bytes)))
+        })
+        .await?;
+    let Some((meta, bytes)) = found else {
+        return Err(AppError::not_found(Code::SnapshotNotFound, "没有这个快照（可能已按保留期限清理）"));
     };
     if q.get("download").is_some_and(|v| v == "1") {
         let ext = match meta.content_type.as_deref().unwrap_or("") {
@@ -265,7 +240,7 @@ pub async fn snapshot(State(state): State<AppState>, Path(sha): Path<String>, Qu
             t if t.contains("csv") => "csv",
             _ => "bin",
         };
-        return (
+        return Ok((
             [
                 (header::CONTENT_TYPE, "application/octet-stream".to_string()),
                 (header::CONTENT_DISPOSITION, format!("attachment; filename=\"snapshot-{}.{ext}\"", &meta.sha256[..12])),
@@ -273,7 +248,7 @@ pub async fn snapshot(State(state): State<AppState>, Path(sha): Path<String>, Qu
             ],
             bytes,
         )
-            .into_response();
+            .into_response());
     }
     let text = yuqing_collect_text(&meta.content_type, &bytes);
     let mut b = String::from("<h2>快照（取证留存）</h2><table class=\"kv\">");
@@ -290,7 +265,7 @@ pub async fn snapshot(State(state): State<AppState>, Path(sha): Path<String>, Qu
     );
     let _ = write!(b, "<p><a href=\"/snapshots/{}?download=1\">下载原始文件</a>（抓取所得的原始字节，未经改动）</p>", esc(&meta.sha256));
     let _ = write!(b, "<h3>内容（按文本显示）</h3><pre class=\"snapshot\">{}</pre>", esc(&text));
-    Html(page("快照", &state.org_name, state.banner.as_deref(), &b)).into_response()
+    Ok(Html(page("快照", &state.org_name, state.banner.as_deref(), &b)).into_response())
 }
 
 /// The bytes as text for display: UTF-8, else GB18030, else Big5 — whichever decodes cleanly.

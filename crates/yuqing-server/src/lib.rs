@@ -19,6 +19,8 @@ pub mod notify;
 pub mod people;
 pub mod desk;
 mod desk_api;
+pub mod error;
+mod extract;
 mod web;
 mod wordcloud;
 mod reports;
@@ -83,6 +85,20 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Runs `f` with the data directory (locked) and the server's time, off the async threads:
+    /// the one way handlers reach the store.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&DataDir, DateTime<Utc>) -> error::AppResult<T> + Send + 'static,
+    ) -> error::AppResult<T> {
+        let (data, clock) = (self.data.clone(), self.clock.clone());
+        tokio::task::spawn_blocking(move || {
+            let guard = yuqing_store::guard::lock(&data);
+            f(&guard, clock())
+        })
+        .await?
+    }
+
     /// State with the default desk and the wall clock.
     pub fn new(data: DataDir, org_name: String, banner: Option<String>) -> AppState {
         AppState::shared(Arc::new(Mutex::new(data)), org_name, banner)
@@ -188,6 +204,8 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::enforce))
         .layer(axum::extract::DefaultBodyLimit::max(desk_api::MAX_ATTACHMENT + 1024))
         .fallback(pages::not_found)
+        // Request ids, and errors of page routes as pages (error.rs).
+        .layer(axum::middleware::from_fn_with_state(state.clone(), error::render))
         // A handler that panics answers 500 instead of dropping the connection.
         .layer(axum::middleware::from_fn(recover::catch_panic))
         // Outermost: browser security headers on every answer, the fallback's and a panic's 500 included (security.rs).
@@ -230,7 +248,7 @@ pub fn spawn_desk_ticker(state: &AppState, every: std::time::Duration) -> tokio:
             let (data, desk, clock) = (data.clone(), desk.clone(), clock.clone());
             let r = tokio::task::spawn_blocking(move || {
                 let guard = yuqing_store::guard::lock(&data);
-                desk.tick_data(&guard, clock()).map_err(|e| e.to_string())
+                desk.tick_data(&guard, clock())
             })
             .await;
             match r {

@@ -3,42 +3,20 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use yuqing_core::{Sentiment, StoryStatus};
-use yuqing_store::{story_heat, DataDir, Store, StoryOrder, StoryQuery};
+use yuqing_store::{story_heat, Store, StoryOrder, StoryQuery};
 use yuqing_text::highlight::snippet;
 use yuqing_text::matching_form;
 
 use crate::chart::{heat_bars, sparkline};
 use crate::html::{esc, fmt_time, grade_badge, page};
+use crate::error::{AppError, AppResult, Code};
 use crate::{paging, AppState};
 
 const PAGE_SIZE: usize = 30;
 /// Posts per page on a story's page.
 const STORY_POSTS_PAGE: usize = 50;
-
-pub(crate) fn with_data<T: Send + 'static>(
-    state: &AppState,
-    f: impl FnOnce(&DataDir) -> Result<T, String> + Send + 'static,
-) -> impl std::future::Future<Output = Result<T, String>> {
-    let data = state.data.clone();
-    async move {
-        tokio::task::spawn_blocking(move || {
-            let guard = yuqing_store::guard::lock(&data);
-            f(&guard)
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "page task failed");
-            "内部错误，请稍后重试".to_string()
-        })?
-    }
-}
-
-fn error_page(state: &AppState, status: StatusCode, msg: &str) -> Response {
-    (status, Html(page("出错了", &state.org_name, state.banner.as_deref(), &format!("<h2>{}</h2>", esc(msg))))).into_response()
-}
 
 /// A non-negative integer parameter, or a 400 naming it.
 pub(crate) fn param_usize(q: &HashMap<String, String>, name: &str, default: usize) -> Result<usize, String> {
@@ -62,14 +40,16 @@ pub(crate) fn pager(base: &str, page_no: usize, total: u64, size: usize) -> Stri
     s
 }
 
-pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let page_no = match paging::page(&q, "page", PAGE_SIZE) {
-        Ok(p) => p,
-        Err(e) => return error_page(&state, StatusCode::BAD_REQUEST, &e),
-    };
+/// The `page` parameter of a page route, or a 400.
+pub(crate) fn page_param(q: &HashMap<String, String>, size: usize) -> AppResult<usize> {
+    paging::page(q, "page", size).map_err(|m| AppError::invalid_field("page", m))
+}
+
+pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
+    let page_no = page_param(&q, PAGE_SIZE)?;
     let all = q.get("all").is_some_and(|v| v == "1");
-    let result = with_data(&state, move |d| {
-        let stats = d.store.stats().map_err(|e| e.to_string())?;
+    let (stats, total, rows) = state.blocking(move |d, _| {
+        let stats = d.store.stats()?;
         let query = StoryQuery {
             graded_only: !all,
             order: StoryOrder::Grade,
@@ -77,22 +57,18 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String
             offset: paging::offset_of(page_no, PAGE_SIZE),
             ..Default::default()
         };
-        let stories = d.store.stories(&query).map_err(|e| e.to_string())?;
+        let stories = d.store.stories(&query)?;
         let ids: Vec<i64> = stories.items.iter().map(|s| s.id).collect();
-        let marks = yuqing_store::false_alarm::among(d.store.connection(), &ids).map_err(|e| e.to_string())?;
+        let marks = yuqing_store::false_alarm::among(d.store.connection(), &ids)?;
         let mut rows = Vec::new();
         for s in stories.items {
-            let heat = story_heat(&d.store, s.id).map_err(|e| e.to_string())?;
+            let heat = story_heat(&d.store, s.id)?;
             let marked = marks.contains_key(&s.id);
             rows.push((s, heat, marked));
         }
         Ok((stats, stories.total, rows))
     })
-    .await;
-    let (stats, total, rows) = match result {
-        Ok(r) => r,
-        Err(e) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, &e),
-    };
+    .await?;
     let mut body = String::new();
     let graded: u64 = stats.graded.iter().map(|(_, n)| n).sum();
     let by_grade: Vec<String> = stats.graded.iter().map(|(g, n)| format!("{}级 {n}", g.as_str())).collect();
@@ -141,40 +117,35 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String
         body.push_str("</tbody></table>");
         body.push_str(&pager(if all { "/stories?all=1&" } else { "/stories?" }, page_no, total, PAGE_SIZE));
     }
-    Html(page("舆情事件", &state.org_name, state.banner.as_deref(), &body)).into_response()
+    Ok(Html(page("舆情事件", &state.org_name, state.banner.as_deref(), &body)).into_response())
 }
 
-pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let Ok(id) = id.parse::<i64>() else {
-        return error_page(&state, StatusCode::BAD_REQUEST, &format!("事件编号应为整数，收到“{id}”"));
-    };
-    let page_no = match paging::page(&q, "page", STORY_POSTS_PAGE) {
-        Ok(p) => p,
-        Err(e) => return error_page(&state, StatusCode::BAD_REQUEST, &e),
-    };
+pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
+    let id = id.parse::<i64>().map_err(|_| AppError::invalid_id("事件", &id))?;
+    let page_no = page_param(&q, STORY_POSTS_PAGE)?;
     let theme_defs = state.themes.clone();
-    let result = with_data(&state, move |d| {
-        let Some(story) = d.store.story(id).map_err(|e| e.to_string())? else {
-            // A story merged into another by hand: its links lead there.
-            let into = yuqing_store::story_edit::redirect(d.store.connection(), id).map_err(|e| e.to_string())?;
-            return Ok(Err(into));
-        };
-        let heat = story_heat(&d.store, id).map_err(|e| e.to_string())?;
-        let posts = d.store.story_posts(id, STORY_POSTS_PAGE, paging::offset_of(page_no, STORY_POSTS_PAGE)).map_err(|e| e.to_string())?;
-        let alerts = d.store.story_alerts(id).map_err(|e| e.to_string())?;
-        let brief = yuqing_store::brief::story_brief(&d.store, d.fts.segmenter(), id).map_err(|e| e.to_string())?;
-        let edits = yuqing_store::story_edit::edits_of(d.store.connection(), id).map_err(|e| e.to_string())?;
-        let themes = yuqing_store::themes::of_story(d.store.connection(), &theme_defs, &story).map_err(|e| e.to_string())?;
-        let places = yuqing_store::places::of_story(d.store.connection(), id).map_err(|e| e.to_string())?;
-        let mark = yuqing_store::false_alarm::of_story(d.store.connection(), id).map_err(|e| e.to_string())?;
-        Ok(Ok((story, heat, posts, alerts, brief, edits, themes, places, mark)))
-    })
-    .await;
-    let (s, heat, posts, alerts, brief, edits, themes, places, mark) = match result {
-        Ok(Ok(r)) => r,
-        Ok(Err(Some(into))) => return axum::response::Redirect::to(&format!("/stories/{into}?merged={id}")).into_response(),
-        Ok(Err(None)) => return error_page(&state, StatusCode::NOT_FOUND, &format!("舆情事件 {id} 不存在")),
-        Err(e) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, &e),
+    let found = state
+        .blocking(move |d, _| {
+            let Some(story) = d.store.story(id)? else {
+                // A story merged into another by hand: its links lead there.
+                let into = yuqing_store::story_edit::redirect(d.store.connection(), id)?;
+                return Ok(Err(into));
+            };
+            let heat = story_heat(&d.store, id)?;
+            let posts = d.store.story_posts(id, STORY_POSTS_PAGE, paging::offset_of(page_no, STORY_POSTS_PAGE))?;
+            let alerts = d.store.story_alerts(id)?;
+            let brief = yuqing_store::brief::story_brief(&d.store, d.fts.segmenter(), id)?;
+            let edits = yuqing_store::story_edit::edits_of(d.store.connection(), id)?;
+            let themes = yuqing_store::themes::of_story(d.store.connection(), &theme_defs, &story)?;
+            let places = yuqing_store::places::of_story(d.store.connection(), id)?;
+            let mark = yuqing_store::false_alarm::of_story(d.store.connection(), id)?;
+            Ok(Ok((story, heat, posts, alerts, brief, edits, themes, places, mark)))
+        })
+        .await?;
+    let (s, heat, posts, alerts, brief, edits, themes, places, mark) = match found {
+        Ok(r) => r,
+        Err(Some(into)) => return Ok(axum::response::Redirect::to(&format!("/stories/{into}?merged={id}")).into_response()),
+        Err(None) => return Err(AppError::not_found(Code::StoryNotFound, format!("舆情事件 {id} 不存在"))),
     };
     let editable = state.story_editor.is_some();
     let mut b = String::new();
@@ -279,51 +250,41 @@ pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, 
         ));
     }
     b.push_str(&pager(&format!("/stories/{id}?"), page_no, posts.total, STORY_POSTS_PAGE));
-    Html(page(&s.title, &state.org_name, state.banner.as_deref(), &b)).into_response()
+    Ok(Html(page(&s.title, &state.org_name, state.banner.as_deref(), &b)).into_response())
 }
 
 /// One post: its place in its story's list (the page it is on, at its anchor). Every post a brief
 /// cites links here, wherever the brief is shown.
-pub async fn post(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<i64>() else {
-        return error_page(&state, StatusCode::BAD_REQUEST, &format!("帖文编号应为整数，收到“{id}”"));
-    };
-    let result = with_data(&state, move |d| yuqing_store::brief::post_place(d.store.connection(), id).map_err(|e| e.to_string())).await;
-    match result {
-        Ok(Some((story, before))) => {
-            let page_no = (before as usize) / STORY_POSTS_PAGE + 1;
-            let query = if page_no > 1 { format!("?page={page_no}") } else { String::new() };
-            axum::response::Redirect::to(&format!("/stories/{story}{query}#p{id}")).into_response()
-        }
-        Ok(None) => error_page(&state, StatusCode::NOT_FOUND, &format!("帖文 {id} 不存在")),
-        Err(e) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, &e),
-    }
+pub async fn post(State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Response> {
+    let id = id.parse::<i64>().map_err(|_| AppError::invalid_id("帖文", &id))?;
+    let place = state.blocking(move |d, _| Ok(yuqing_store::brief::post_place(d.store.connection(), id)?)).await?;
+    let Some((story, before)) = place else { return Err(AppError::not_found(Code::PostNotFound, format!("帖文 {id} 不存在"))) };
+    let page_no = (before as usize) / STORY_POSTS_PAGE + 1;
+    let query = if page_no > 1 { format!("?page={page_no}") } else { String::new() };
+    Ok(axum::response::Redirect::to(&format!("/stories/{story}{query}#p{id}")).into_response())
 }
 
-pub async fn search(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn search(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
     let query = q.get("q").cloned().unwrap_or_default();
-    let page_no = match paging::page(&q, "page", PAGE_SIZE) {
-        Ok(p) => p,
-        Err(e) => return error_page(&state, StatusCode::BAD_REQUEST, &e),
-    };
+    let page_no = page_param(&q, PAGE_SIZE)?;
     let qq = query.clone();
-    let result = with_data(&state, move |d| {
-        if qq.trim().is_empty() {
-            return Ok(None);
-        }
-        let hits = d.fts.search(&qq, PAGE_SIZE, paging::offset_of(page_no, PAGE_SIZE)).map_err(|e| e.to_string())?;
-        let posts = d.store.posts_by_ids(&hits.ids).map_err(|e| e.to_string())?;
-        Ok(Some((hits, posts)))
-    })
-    .await;
+    let result = state
+        .blocking(move |d, _| {
+            if qq.trim().is_empty() {
+                return Ok(None);
+            }
+            let hits = d.fts.search(&qq, PAGE_SIZE, paging::offset_of(page_no, PAGE_SIZE))?;
+            let posts = d.store.posts_by_ids(&hits.ids)?;
+            Ok(Some((hits, posts)))
+        })
+        .await?;
     let mut b = format!(
         "<h2>全文检索</h2><form action=\"/search\"><input name=\"q\" value=\"{}\" class=\"q\"> <button>检索</button></form>",
         esc(&query)
     );
     match result {
-        Err(e) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, &e),
-        Ok(None) => b.push_str("<p class=\"muted\">输入词语检索全部帖文；多个词同时出现才算命中；繁简体通查。</p>"),
-        Ok(Some((hits, posts))) => {
+        None => b.push_str("<p class=\"muted\">输入词语检索全部帖文；多个词同时出现才算命中；繁简体通查。</p>"),
+        Some((hits, posts)) => {
             b.push_str(&format!("<p class=\"muted\">共 {} 条，最新在前。检索词：{}</p>", hits.total, esc(&hits.terms.join(" "))));
             for p in &posts {
                 let t = snippet(&p.title, &matching_form(&p.title), &hits.terms, 80);
@@ -343,15 +304,11 @@ pub async fn search(State(state): State<AppState>, Query(q): Query<HashMap<Strin
             b.push_str(&pager(&base, page_no, hits.total as u64, PAGE_SIZE));
         }
     }
-    Html(page("全文检索", &state.org_name, state.banner.as_deref(), &b)).into_response()
+    Ok(Html(page("全文检索", &state.org_name, state.banner.as_deref(), &b)).into_response())
 }
 
-pub async fn alerts(State(state): State<AppState>) -> Response {
-    let result = with_data(&state, |d| d.store.alerts(200).map_err(|e| e.to_string())).await;
-    let alerts = match result {
-        Ok(a) => a,
-        Err(e) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, &e),
-    };
+pub async fn alerts(State(state): State<AppState>) -> AppResult<Response> {
+    let alerts = state.blocking(|d, _| Ok(d.store.alerts(200)?)).await?;
     let mut b = String::from("<h2>预警记录（最近 200 条）</h2><table><thead><tr><th>时间</th><th>事件</th><th>级别变化</th><th>依据</th></tr></thead><tbody>");
     for a in &alerts {
         b.push_str(&format!(
@@ -365,11 +322,12 @@ pub async fn alerts(State(state): State<AppState>) -> Response {
         ));
     }
     b.push_str("</tbody></table>");
-    Html(page("预警记录", &state.org_name, state.banner.as_deref(), &b)).into_response()
+    Ok(Html(page("预警记录", &state.org_name, state.banner.as_deref(), &b)).into_response())
 }
 
-pub async fn not_found(State(state): State<AppState>) -> Response {
-    error_page(&state, StatusCode::NOT_FOUND, "页面不存在")
+/// No route: a page under the desk's layout, or JSON under `/api/` (`error::render`).
+pub async fn not_found() -> AppError {
+    AppError::not_found(Code::PageNotFound, "页面不存在")
 }
 
 fn urlencode(s: &str) -> String {

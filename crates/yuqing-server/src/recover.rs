@@ -12,7 +12,6 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use futures_util::FutureExt;
-use serde_json::json;
 
 /// What a client is told when its request hit a bug.
 pub(crate) const PANIC_MESSAGE: &str =
@@ -33,11 +32,15 @@ pub(crate) async fn catch_panic(req: Request, next: Next) -> Response {
                 .unwrap_or_default();
             tracing::error!(%method, %path, panic = %what, "handler panicked; answered 500");
             let mut r = if api {
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Json(json!({"error": PANIC_MESSAGE})),
-                )
-                    .into_response()
+                // The API's one error shape (error.rs), code `internal`.
+                let shown = crate::error::Shown {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: crate::error::Code::Internal,
+                    message: PANIC_MESSAGE.to_string(),
+                    field: None,
+                    request_id: None,
+                };
+                (StatusCode::INTERNAL_SERVER_ERROR, Json(shown.json())).into_response()
             } else {
                 let body = format!(
                     "<h2>出错了</h2><p>{PANIC_MESSAGE}</p><p><a href=\"/\">返回总览</a></p>"

@@ -294,29 +294,26 @@ pub async fn logout_page(State(state): State<AppState>, cu: CurrentUser) -> Resp
 /// Ends the session of the cookie (the middleware has checked the CSRF token).
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap, cu: CurrentUser) -> Response {
     let sid = cookie(&headers, SESSION_COOKIE).map(str::to_string);
-    let now = (state.clock)();
-    let data = state.data.clone();
     let name = cu.user.name.clone();
-    let r = tokio::task::spawn_blocking(move || -> Result<(), String> {
-        let Some(sid) = sid else { return Ok(()) };
-        let guard = yuqing_store::guard::lock(&data);
-        let c = guard.store.connection();
-        let tx = c.unchecked_transaction().map_err(|e| e.to_string())?;
-        if store_auth::delete_session(&tx, &sid).map_err(|e| e.to_string())? {
-            desk::audit_append(&tx, &name, "auth.logout", &format!("user:{name}"), "{}", now).map_err(|e| e.to_string())?;
-        }
-        tx.commit().map_err(|e| e.to_string())
-    })
-    .await;
+    let r = state
+        .blocking(move |d, now| {
+            let Some(sid) = sid else { return Ok(()) };
+            let c = d.store.connection();
+            let tx = c.unchecked_transaction()?;
+            if store_auth::delete_session(&tx, &sid)? {
+                desk::audit_append(&tx, &name, "auth.logout", &format!("user:{name}"), "{}", now)?;
+            }
+            Ok(tx.commit()?)
+        })
+        .await;
     match r {
-        Ok(Ok(())) => {
+        Ok(()) => {
             let mut resp = (StatusCode::SEE_OTHER, [(header::LOCATION, "/login?out=1")]).into_response();
             if let Some(v) = set_cookie(SESSION_COOKIE, "", "/", 0, secure(&state, &headers)) {
                 resp.headers_mut().append(header::SET_COOKIE, v);
             }
             resp
         }
-        Ok(Err(e)) => failed(e),
         Err(e) => failed(e),
     }
 }

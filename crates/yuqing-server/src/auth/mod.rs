@@ -25,10 +25,9 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use chrono::Duration;
 use serde::Deserialize;
-use serde_json::json;
 use yuqing_store::auth::{LockoutPolicy, SessionLimits};
 use yuqing_store::desk::{self, User};
 
@@ -237,8 +236,8 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     Some(t.to_string())
 }
 
-fn internal(msg: impl Into<String>) -> Response {
-    (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": msg.into()}))).into_response()
+fn internal(context: &'static str, e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Response {
+    crate::error::AppError::internal(context, e).into_response()
 }
 
 /// Signs a request in: a bearer token when one is given, else the session cookie.
@@ -259,21 +258,18 @@ pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Resul
             return match desk::user_by_token(c, &token) {
                 Ok(Some(user)) if !token.is_empty() => Ok(SignIn::User(CurrentUser { user, csrf: None })),
                 Ok(_) => Ok(SignIn::BadToken),
-                Err(e) => Err(internal(e.to_string())),
+                Err(e) => Err(internal("signing in by token", e)),
             };
         }
         let Some(sid) = session else { return Ok(SignIn::Missing) };
         match yuqing_store::auth::session_user(c, &sid, now, limits) {
             Ok(Some((s, user))) => Ok(SignIn::User(CurrentUser { user, csrf: Some(s.csrf) })),
             Ok(None) => Ok(SignIn::Expired),
-            Err(e) => Err(internal(e.to_string())),
+            Err(e) => Err(internal("signing in by session", e)),
         }
     })
     .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "signing a request in failed");
-        internal("内部错误，请稍后重试")
-    })?
+    .map_err(|e| internal("signing a request in", e))?
 }
 
 /// 401 JSON for the API; for pages a 303 to the sign-in form that comes back to `back_to`.
@@ -284,7 +280,7 @@ fn unauthenticated(api: bool, why: &SignIn, back_to: &str) -> Response {
             SignIn::Expired => "登录已过期，请重新登录",
             _ => "需要登录：请先登录，或在 Authorization 头中提供 Bearer 令牌（yuqing user add 时给出）",
         };
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": msg}))).into_response();
+        return crate::error::AppError::refused(crate::error::Code::Unauthorized, msg).into_response();
     }
     let mut loc = format!("/login?next={}", urlencoding::encode(back_to));
     if matches!(why, SignIn::Expired) {
@@ -301,7 +297,7 @@ fn unauthenticated(api: bool, why: &SignIn, back_to: &str) -> Response {
 
 fn forbidden(api: bool, msg: &str) -> Response {
     if api {
-        (StatusCode::FORBIDDEN, Json(json!({"error": msg}))).into_response()
+        crate::error::AppError::forbidden(msg).into_response()
     } else {
         (StatusCode::FORBIDDEN, Html(login::shell("无权访问", &format!("<h2>无权访问</h2><p>{}</p><p><a href=\"/\">返回总览</a></p>", crate::html::esc(msg))))).into_response()
     }

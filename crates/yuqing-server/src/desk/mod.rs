@@ -73,8 +73,9 @@ impl Default for DeskConfig {
 /// Why a desk request failed; the server maps each to an HTTP status.
 #[derive(Debug, thiserror::Error)]
 pub enum DeskError {
-    #[error("{0}")]
-    NotFound(String),
+    /// What is missing (for the server's error code) and the message.
+    #[error("{1}")]
+    NotFound(Missing, String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -85,6 +86,17 @@ pub enum DeskError {
     Incident(#[from] IncidentError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What a `DeskError::NotFound` did not find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    Incident,
+    Story,
+    Alert,
+    Post,
+    Statement,
+    Attachment,
 }
 
 impl From<rusqlite::Error> for DeskError {
@@ -251,7 +263,7 @@ impl Desk {
 
     /// Loads an incident `user` may see: a department member sees only its departments' incidents.
     pub fn visible_incident(&self, store: &SqliteStore, user: &User, id: i64) -> DeskResult<Incident> {
-        let inc = desk::incident(store.connection(), id)?.ok_or_else(|| DeskError::NotFound(format!("没有编号为 {id} 的处置工单")))?;
+        let inc = desk::incident(store.connection(), id)?.ok_or_else(|| DeskError::NotFound(Missing::Incident, format!("没有编号为 {id} 的处置工单")))?;
         let actor = user.actor();
         if actor.sees_only_own_department() && !inc.involves(&actor) {
             return Err(DeskError::Forbidden(format!("{} 只能查看本单位承办的工单", label(user))));
@@ -362,7 +374,7 @@ impl Desk {
                 }
             }
         }
-        let story = store.story(story_id)?.ok_or_else(|| DeskError::NotFound(format!("没有编号为 {story_id} 的舆情事件")))?;
+        let story = store.story(story_id)?.ok_or_else(|| DeskError::NotFound(Missing::Story, format!("没有编号为 {story_id} 的舆情事件")))?;
         let grade = story.manual.as_ref().map(|m| m.0).or(story.grade).unwrap_or(Grade::IV);
         let reason = match (&story.manual, story.reasons.first()) {
             (Some((_, why)), _) => format!("人工定级：{why}"),
@@ -467,7 +479,7 @@ impl Desk {
         if let Some(iid) = desk::incident_for_story(conn, alert.story_id)? {
             return match self.visible_incident(store, user, iid) {
                 Ok(_) => Ok(()),
-                Err(DeskError::Forbidden(_) | DeskError::NotFound(_)) => Err(refused()),
+                Err(DeskError::Forbidden(_) | DeskError::NotFound(..)) => Err(refused()),
                 Err(e) => Err(e),
             };
         }
@@ -486,7 +498,7 @@ impl Desk {
             return Err(DeskError::Forbidden(format!("{} 无权确认预警", label(user))));
         }
         let conn = store.connection();
-        let alert = desk::alert(conn, alert_id)?.ok_or_else(|| DeskError::NotFound(format!("没有编号为 {alert_id} 的预警")))?;
+        let alert = desk::alert(conn, alert_id)?.ok_or_else(|| DeskError::NotFound(Missing::Alert, format!("没有编号为 {alert_id} 的预警")))?;
         self.may_acknowledge(store, user, &alert)?;
         let tx = conn.unchecked_transaction()?;
         let fresh = desk::ack_alert(&tx, alert_id, &user.name, now)?;
@@ -510,7 +522,7 @@ impl Desk {
         }
         let conn = store.connection();
         let mut inc = self.visible_incident(store, user, id)?;
-        let story = store.story(story_id)?.ok_or_else(|| DeskError::NotFound(format!("没有编号为 {story_id} 的舆情事件")))?;
+        let story = store.story(story_id)?.ok_or_else(|| DeskError::NotFound(Missing::Story, format!("没有编号为 {story_id} 的舆情事件")))?;
         let mut ev = inc.add_story(story_id, Some(story.first_at), now);
         if let Some(g) = story.manual.as_ref().map(|m| m.0).or(story.grade) {
             if g > inc.grade {
@@ -753,21 +765,6 @@ pub fn add_handover(store: &SqliteStore, actor: &str, text: &str, now: DateTime<
     desk::audit_append(&tx, actor, "duty.handover", &format!("handover:{id}"), "{}", now)?;
     tx.commit()?;
     Ok(id)
-}
-
-impl DeskError {
-    /// The HTTP status that answers this error, for the API and the pages alike.
-    pub fn status(&self) -> axum::http::StatusCode {
-        use axum::http::StatusCode;
-        match self {
-            DeskError::NotFound(_) => StatusCode::NOT_FOUND,
-            DeskError::Forbidden(_) | DeskError::Incident(IncidentError::Forbidden { .. }) => StatusCode::FORBIDDEN,
-            DeskError::Invalid(_) => StatusCode::BAD_REQUEST,
-            DeskError::Conflict(_) | DeskError::Incident(IncidentError::Illegal(_)) => StatusCode::CONFLICT,
-            DeskError::Incident(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            DeskError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
 }
 
 fn alert_event(a: &Alert, now: DateTime<Utc>) -> Event {

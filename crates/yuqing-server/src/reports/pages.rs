@@ -10,7 +10,8 @@ use yuqing_core::people::Role;
 use yuqing_report::model::{DisposalStatus, RiskStatus, DISPOSAL_LABELS};
 use yuqing_report::{render, store, Report};
 
-use super::{blocking, fail, Fail, GenerateRequest, RiskInput};
+use super::{GenerateRequest, RiskInput};
+use crate::error::AppError;
 use crate::html::{esc, fmt_time, page};
 use crate::{AppState, CurrentUser};
 
@@ -26,9 +27,11 @@ fn shell(state: &AppState, title: &str, body: &str) -> Response {
     Html(page(title, &state.org_name, state.banner.as_deref(), &body)).into_response()
 }
 
-fn failed(state: &AppState, (status, msg): Fail) -> Response {
-    let mut r = shell(state, "报表", &format!("<h2>报表</h2><p class=\"late\">{}</p><p><a href=\"/reports\">返回报表</a></p>", esc(&msg)));
-    *r.status_mut() = status;
+/// An error in the reports' own frame (internal text is logged, not shown: `AppError::shown`).
+fn failed(state: &AppState, e: AppError) -> Response {
+    let shown = e.shown();
+    let mut r = shell(state, "报表", &format!("<h2>报表</h2><p class=\"late\">{}</p><p><a href=\"/reports\">返回报表</a></p>", esc(&shown.message)));
+    *r.status_mut() = shown.status;
     r
 }
 
@@ -48,7 +51,7 @@ pub async fn index(State(state): State<AppState>, cu: CurrentUser, Query(q): Que
     }
     let kind = q.get("kind").cloned().filter(|k| !k.is_empty());
     let (k2, desk, user) = (kind.clone(), state.desk.clone(), cu.user.clone());
-    let r = blocking(&state, move |d, _| super::visible_archive(d, &desk, &user, k2.as_deref(), 100, 0)).await;
+    let r = state.blocking(move |d, _| super::visible_archive(d, &desk, &user, k2.as_deref(), 100, 0)).await;
     let (items, total) = match r {
         Ok(x) => x,
         Err(f) => return failed(&state, f),
@@ -89,21 +92,21 @@ pub async fn generate(State(state): State<AppState>, cu: CurrentUser, Form(f): F
     let get = |k: &str| f.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let incident = match get("incident").map(|s| s.parse::<i64>()) {
         Some(Ok(n)) => Some(n),
-        Some(Err(_)) => return failed(&state, (StatusCode::BAD_REQUEST, "专报工单编号应为整数".into())),
+        Some(Err(_)) => return failed(&state, AppError::invalid_field("incident", "专报工单编号应为整数")),
         None => None,
     };
     let req = GenerateRequest { kind: get("kind").unwrap_or_default(), date: get("date"), week_of: get("week_of"), from: get("from"), to: get("to"), incident };
     let (desk, jobs) = (state.desk.clone(), state.reports.clone());
-    match blocking(&state, move |d, now| super::generate(d, &desk, &jobs, &req, &cu.user, now)).await {
+    match state.blocking(move |d, now| super::generate(d, &desk, &jobs, &req, &cu.user, now)).await {
         Ok((id, _)) => Redirect::to(&format!("/reports/{id}")).into_response(),
         Err(f) => failed(&state, f),
     }
 }
 
 pub async fn view(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return failed(&state, (StatusCode::BAD_REQUEST, format!("报表编号应为整数，收到“{id}”"))) };
+    let Ok(id) = id.parse::<i64>() else { return failed(&state, AppError::invalid_id("报表", &id)) };
     let desk = state.desk.clone();
-    let r = blocking(&state, move |d, _| super::visible_report(d, &desk, &cu.user, id)).await;
+    let r = state.blocking(move |d, _| super::visible_report(d, &desk, &cu.user, id)).await;
     match r {
         Ok((e, report)) => {
             let doc = render::document(&report, state.reports.config.offset());
@@ -129,8 +132,8 @@ fn can_issue(role: Role) -> bool {
 pub async fn disposal_index(State(state): State<AppState>, cu: CurrentUser) -> Response {
     let desk = state.desk.clone();
     let user = cu.user.clone();
-    let r = blocking(&state, move |d, _| {
-        let all = store::disposal_list(d.store.connection(), None, 500).map_err(fail)?;
+    let r = state.blocking(move |d, _| {
+        let all = store::disposal_list(d.store.connection(), None, 500)?;
         Ok(all.into_iter().filter(|r| super::disposal_visible(d, &desk, &user, r).is_ok()).collect::<Vec<_>>())
     })
     .await;
@@ -162,25 +165,26 @@ pub async fn disposal_index(State(state): State<AppState>, cu: CurrentUser) -> R
 
 pub async fn disposal_new(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
     let Some(Ok(incident)) = f.get("incident").map(|s| s.trim().parse::<i64>()) else {
-        return failed(&state, (StatusCode::BAD_REQUEST, "请填写工单编号（整数）".into()));
+        return failed(&state, AppError::invalid_field("incident", "请填写工单编号（整数）"));
     };
     let (desk, jobs) = (state.desk.clone(), state.reports.clone());
-    match blocking(&state, move |d, now| super::create_disposal(d, &desk, &jobs, &cu.user, incident, now)).await {
+    match state.blocking(move |d, now| super::create_disposal(d, &desk, &jobs, &cu.user, incident, now)).await {
         Ok(r) => Redirect::to(&format!("/reports/disposal/{}", r.id)).into_response(),
         Err(f) => failed(&state, f),
     }
 }
 
-async fn disposal_page(state: &AppState, cu: &CurrentUser, id: i64, notice: Option<Fail>) -> Response {
+async fn disposal_page(state: &AppState, cu: &CurrentUser, id: i64, notice: Option<AppError>) -> Response {
+    let notice = notice.map(AppError::shown);
     let (desk, user) = (state.desk.clone(), cu.user.clone());
-    let r = blocking(state, move |d, _| super::visible_disposal(d, &desk, &user, id)).await;
+    let r = state.blocking(move |d, _| super::visible_disposal(d, &desk, &user, id)).await;
     let r = match r {
         Ok(r) => r,
         Err(f) => return failed(state, f),
     };
     let mut b = String::new();
-    if let Some((_, msg)) = &notice {
-        b.push_str(&format!("<p class=\"late notice\">{}</p>", esc(msg)));
+    if let Some(n) = &notice {
+        b.push_str(&format!("<p class=\"late notice\">{}</p>", esc(&n.message)));
     }
     b.push_str(&format!(
         "<h2>舆情处置情况报告单 {}</h2><p>工单 <a href=\"/incidents/{}\">#{}</a> · {} · 下载：{}</p>",
@@ -214,35 +218,35 @@ async fn disposal_page(state: &AppState, cu: &CurrentUser, id: i64, notice: Opti
         let doc = render::document(&Report::Disposal(r), state.reports.config.offset());
         b.push_str(&yuqing_report::html::fragment(&doc));
     }
-    let status = notice.map_or(StatusCode::OK, |n| n.0);
+    let status = notice.map_or(StatusCode::OK, |n| n.status);
     let mut resp = shell(state, "处置情况报告单", &b);
     *resp.status_mut() = status;
     resp
 }
 
 pub async fn disposal_view(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return failed(&state, (StatusCode::BAD_REQUEST, format!("报告单编号应为整数，收到“{id}”"))) };
+    let Ok(id) = id.parse::<i64>() else { return failed(&state, AppError::invalid_id("报告单", &id)) };
     disposal_page(&state, &cu, id, None).await
 }
 
 pub async fn disposal_act(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return failed(&state, (StatusCode::BAD_REQUEST, format!("报告单编号应为整数，收到“{id}”"))) };
+    let Ok(id) = id.parse::<i64>() else { return failed(&state, AppError::invalid_id("报告单", &id)) };
     let action = f.get("action").cloned().unwrap_or_default();
     if action == "issue" && !can_issue(cu.user.role) {
-        return disposal_page(&state, &cu, id, Some((StatusCode::FORBIDDEN, "报告单由办公室签发".into()))).await;
+        return disposal_page(&state, &cu, id, Some(AppError::forbidden("报告单由办公室签发"))).await;
     }
     let (desk, jobs, user) = (state.desk.clone(), state.reports.clone(), cu.user.clone());
-    let r = blocking(&state, move |d, now| {
+    let r = state.blocking(move |d, now| {
         super::visible_disposal(d, &desk, &user, id)?;
         let c = d.store.connection();
         match action.as_str() {
-            "issue" => store::disposal_issue(c, id, &user.name, now, jobs.config.offset()).map(|_| ()).map_err(fail),
+            "issue" => store::disposal_issue(c, id, &user.name, now, jobs.config.offset()).map(|_| ()).map_err(AppError::from),
             "save" => {
                 let keys = ["recipient", "title", "cause", "measures", "statement", "result", "department", "leader", "phone", "date"];
                 let changes: Vec<(String, String)> = keys.iter().filter_map(|k| f.get(*k).map(|v| (k.to_string(), v.clone()))).collect();
-                store::disposal_edit(c, id, &changes, &user.name, now).map(|_| ()).map_err(fail)
+                store::disposal_edit(c, id, &changes, &user.name, now).map(|_| ()).map_err(AppError::from)
             }
-            other => Err((StatusCode::BAD_REQUEST, format!("未知的操作“{other}”"))),
+            other => Err(AppError::invalid_field("action", format!("未知的操作“{other}”"))),
         }
     })
     .await;
@@ -283,11 +287,11 @@ pub async fn risks(State(state): State<AppState>, cu: CurrentUser, Query(q): Que
     let edit = q.get("edit").and_then(|s| s.parse::<i64>().ok());
     let scope = (cu.user.role == Role::DepartmentMember).then(|| cu.user.department.clone().unwrap_or_default());
     let jobs = state.reports.clone();
-    let r = blocking(&state, move |d, now| {
+    let r = state.blocking(move |d, now| {
         let c = d.store.connection();
-        let reg = yuqing_report::gather::risk_register(c, &jobs.org, scope.as_deref(), store::today(now, jobs.config.offset())).map_err(fail)?;
+        let reg = yuqing_report::gather::risk_register(c, &jobs.org, scope.as_deref(), store::today(now, jobs.config.offset()))?;
         let history = match edit {
-            Some(id) if reg.items.iter().any(|i| i.id == id) => store::risk_history(c, id).map_err(fail)?,
+            Some(id) if reg.items.iter().any(|i| i.id == id) => store::risk_history(c, id)?,
             _ => Vec::new(),
         };
         Ok((reg, history))
@@ -354,16 +358,16 @@ fn risk_input(f: &HashMap<String, String>) -> RiskInput {
 
 pub async fn risk_add(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
     let input = risk_input(&f);
-    match blocking(&state, move |d, now| super::add_risk(d, &cu.user, &input, now)).await {
+    match state.blocking(move |d, now| super::add_risk(d, &cu.user, &input, now)).await {
         Ok(_) => Redirect::to("/reports/risks").into_response(),
         Err(f) => failed(&state, f),
     }
 }
 
 pub async fn risk_update(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return failed(&state, (StatusCode::BAD_REQUEST, format!("隐患编号应为整数，收到“{id}”"))) };
+    let Ok(id) = id.parse::<i64>() else { return failed(&state, AppError::invalid_id("隐患", &id)) };
     let input = risk_input(&f);
-    match blocking(&state, move |d, now| super::update_risk(d, &cu.user, id, &input, now)).await {
+    match state.blocking(move |d, now| super::update_risk(d, &cu.user, id, &input, now)).await {
         Ok(_) => Redirect::to(&format!("/reports/risks?edit={id}")).into_response(),
         Err(f) => failed(&state, f),
     }

@@ -8,7 +8,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -17,9 +16,9 @@ use yuqing_store::false_alarm::FalseAlarmMark;
 
 use super::story_edit::{field, form_pairs, may_edit, run, story_id, StoryEditor};
 use crate::auth::CurrentUser;
-use crate::desk_api::{body, err};
+use crate::desk_api::body;
+use crate::error::{titled_page, AppError, AppResult};
 use crate::html::{esc, fmt_time};
-use crate::pages::with_data;
 use crate::AppState;
 
 /// What marking a story did: its incident closed, or why it stayed open.
@@ -32,18 +31,12 @@ struct Marked {
 }
 
 /// Marks the story (pipeline), then closes its incident (desk) as the same person.
-async fn mark_story(state: &AppState, cu: &CurrentUser, story: i64, reason: String) -> Result<Marked, (StatusCode, String)> {
+async fn mark_story(state: &AppState, cu: &CurrentUser, story: i64, reason: String) -> AppResult<Marked> {
     let actor = cu.user.name.clone();
     let why = reason.clone();
     run(state, move |e: &dyn StoryEditor| e.mark_false_alarm(story, &why, &actor)).await?;
-    let (desk, user, now) = (state.desk.clone(), cu.user.clone(), (state.clock)());
-    let closed = with_data(state, move |d| {
-        desk.close_false_alarm(&d.store, &user, story, &reason, now).map_err(|e| {
-            tracing::error!(story, error = %e, "closing the incident of a story marked as a false alarm failed");
-            "事件已标记误报，但关联工单未能自动关闭，请到工单页办理".to_string()
-        })
-    })
-    .await;
+    let (desk, user) = (state.desk.clone(), cu.user.clone());
+    let closed = state.blocking(move |d, now| Ok(desk.close_false_alarm(&d.store, &user, story, &reason, now)?)).await;
     let mut out = Marked::default();
     match closed {
         Ok(Some((id, Ok(())))) => {
@@ -55,7 +48,11 @@ async fn mark_story(state: &AppState, cu: &CurrentUser, story: i64, reason: Stri
             out.notes.push(why);
         }
         Ok(None) => {}
-        Err(m) => out.notes.push(m),
+        Err(e) => {
+            // The mark stands; the person is told to close the incident by hand.
+            tracing::error!(story, error = %e, "closing the incident of a story marked as a false alarm failed");
+            out.notes.push("事件已标记误报，但关联工单未能自动关闭，请到工单页办理".to_string());
+        }
     }
     Ok(out)
 }
@@ -68,8 +65,8 @@ pub async fn mark_incident_stories(state: &AppState, cu: &CurrentUser, stories: 
         let (actor, why) = (cu.user.name.clone(), reason.clone());
         match run(state, move |e: &dyn StoryEditor| e.mark_false_alarm(story, &why, &actor)).await {
             Ok(()) => notes.push(format!("舆情事件 #{story} 已标记误报，不再定级")),
-            Err((StatusCode::CONFLICT, m)) if m.contains("已标记") => {}
-            Err((_, m)) => notes.push(format!("舆情事件 #{story} 未标记误报：{m}")),
+            Err(AppError::Conflict { message, .. }) if message.contains("已标记") => {}
+            Err(e) => notes.push(format!("舆情事件 #{story} 未标记误报：{}", e.shown().message)),
         }
     }
     notes
@@ -83,7 +80,7 @@ fn reason_of(pairs: &[(String, String)]) -> String {
 pub async fn mark_form(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, body: Bytes) -> Response {
     let story = match story_id(&id) {
         Ok(s) => s,
-        Err(e) => return super::error_html(&state, StatusCode::BAD_REQUEST, "标记误报", &e),
+        Err(e) => return titled_page(&state, "标记误报", e),
     };
     match mark_story(&state, &cu, story, reason_of(&form_pairs(&body))).await {
         Ok(m) => Redirect::to(&format!(
@@ -92,7 +89,7 @@ pub async fn mark_form(State(state): State<AppState>, cu: CurrentUser, Path(id):
             m.kept.unwrap_or(0)
         ))
         .into_response(),
-        Err((status, m)) => super::error_html(&state, status, "标记误报", &m),
+        Err(e) => titled_page(&state, "标记误报", e),
     }
 }
 
@@ -100,12 +97,12 @@ pub async fn mark_form(State(state): State<AppState>, cu: CurrentUser, Path(id):
 pub async fn withdraw_form(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, body: Bytes) -> Response {
     let story = match story_id(&id) {
         Ok(s) => s,
-        Err(e) => return super::error_html(&state, StatusCode::BAD_REQUEST, "撤销误报", &e),
+        Err(e) => return titled_page(&state, "撤销误报", e),
     };
     let (reason, actor) = (reason_of(&form_pairs(&body)), cu.user.name.clone());
     match run(&state, move |e: &dyn StoryEditor| e.withdraw_false_alarm(story, &reason, &actor)).await {
         Ok(()) => Redirect::to(&format!("/stories/{story}?withdrawn=1")).into_response(),
-        Err((status, m)) => super::error_html(&state, status, "撤销误报", &m),
+        Err(e) => titled_page(&state, "撤销误报", e),
     }
 }
 
@@ -114,7 +111,7 @@ pub async fn reset_form(State(state): State<AppState>, cu: CurrentUser) -> Respo
     let actor = cu.user.name.clone();
     match run(&state, move |e: &dyn StoryEditor| e.reset_relevance(&actor)).await {
         Ok(n) => Redirect::to(&format!("/rules?relevance_reset={n}")).into_response(),
-        Err((status, m)) => super::error_html(&state, status, "重置误报学习", &m),
+        Err(e) => titled_page(&state, "重置误报学习", e),
     }
 }
 
@@ -125,34 +122,23 @@ struct ReasonRequest {
 }
 
 /// The story of the path and the reason of the JSON body, or the 400 that says which is wrong.
-fn api_request(id: &str, bytes: &Bytes) -> Result<(i64, ReasonRequest), Response> {
-    let story = story_id(id).map_err(|e| err(StatusCode::BAD_REQUEST, e))?;
-    Ok((story, body(bytes)?))
+fn api_request(id: &str, bytes: &Bytes) -> AppResult<(i64, ReasonRequest)> {
+    Ok((story_id(id)?, body(bytes)?))
 }
 
 /// `POST /api/v1/stories/{id}/false-alarm` `{"reason": "…"}`.
-pub async fn mark_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> Response {
-    let (story, req) = match api_request(&id, &bytes) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    match mark_story(&state, &cu, story, req.reason).await {
-        Ok(m) => Json(json!({"story": story, "false_alarm": true, "closed_incidents": m.closed, "notes": m.notes})).into_response(),
-        Err((status, m)) => err(status, m),
-    }
+pub async fn mark_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> AppResult<Response> {
+    let (story, req) = api_request(&id, &bytes)?;
+    let m = mark_story(&state, &cu, story, req.reason).await?;
+    Ok(Json(json!({"story": story, "false_alarm": true, "closed_incidents": m.closed, "notes": m.notes})).into_response())
 }
 
 /// `POST /api/v1/stories/{id}/false-alarm/withdraw` `{"reason": "…"}`.
-pub async fn withdraw_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> Response {
-    let (story, req) = match api_request(&id, &bytes) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+pub async fn withdraw_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> AppResult<Response> {
+    let (story, req) = api_request(&id, &bytes)?;
     let actor = cu.user.name.clone();
-    match run(&state, move |e: &dyn StoryEditor| e.withdraw_false_alarm(story, &req.reason, &actor)).await {
-        Ok(()) => Json(json!({"story": story, "false_alarm": false})).into_response(),
-        Err((status, m)) => err(status, m),
-    }
+    run(&state, move |e: &dyn StoryEditor| e.withdraw_false_alarm(story, &req.reason, &actor)).await?;
+    Ok(Json(json!({"story": story, "false_alarm": false})).into_response())
 }
 
 /// The story page's 误报 section: the mark (who, when, why) with the form to withdraw it, or the

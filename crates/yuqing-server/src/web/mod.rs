@@ -24,36 +24,27 @@ use axum::response::{Html, IntoResponse, Response};
 use yuqing_core::incident::{Channel, Command};
 use yuqing_store::{dashboard as dash, desk, Store, StoryOrder, StoryQuery};
 
+use crate::error::{titled_page, AppError, AppResult};
 use crate::html::page;
-use crate::pages::with_data;
 use crate::AppState;
 
 type Gathered = (dash::Overview, Vec<yuqing_store::StoryRecord>, Vec<(String, u64)>, Vec<yuqing_core::duty::DutyShift>, dash::Pictures);
 
-fn gather(d: &yuqing_store::DataDir, now: chrono::DateTime<chrono::Utc>) -> Result<Gathered, String> {
+fn gather(d: &yuqing_store::DataDir, now: chrono::DateTime<chrono::Utc>) -> AppResult<Gathered> {
     let c = d.store.connection();
-    let o = dash::overview(c, now, 8 * 3600).map_err(|e| e.to_string())?;
-    let top = d
-        .store
-        .stories(&StoryQuery { graded_only: true, order: StoryOrder::Grade, limit: 10, ..Default::default() })
-        .map_err(|e| e.to_string())?
-        .items;
-    let recent = d.store.stories(&StoryQuery { order: StoryOrder::Recent, limit: 300, ..Default::default() }).map_err(|e| e.to_string())?.items;
+    let o = dash::overview(c, now, 8 * 3600)?;
+    let top = d.store.stories(&StoryQuery { graded_only: true, order: StoryOrder::Grade, limit: 10, ..Default::default() })?.items;
+    let recent = d.store.stories(&StoryQuery { order: StoryOrder::Recent, limit: 300, ..Default::default() })?.items;
     let topics = dash::topic_totals(&recent);
-    let shifts = desk::shifts_between(c, now, now + chrono::Duration::seconds(1)).map_err(|e| e.to_string())?;
-    let pictures = d.dashboard_pictures(now - chrono::Duration::hours(24), now).map_err(|e| e.to_string())?;
+    let shifts = desk::shifts_between(c, now, now + chrono::Duration::seconds(1))?;
+    let pictures = d.dashboard_pictures(now - chrono::Duration::hours(24), now)?;
     Ok((o, top, topics, shifts, pictures))
 }
 
 /// 总览. `?screen=1` is the big-screen mode (dark, large type, full screen on click).
-pub async fn dashboard(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn dashboard(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
     let big = q.get("screen").is_some_and(|v| v == "1");
-    let now = (state.clock)();
-    let r = with_data(&state, move |d| gather(d, now)).await;
-    let (o, top, topics, shifts, pictures) = match r {
-        Ok(x) => x,
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
-    };
+    let (o, top, topics, shifts, pictures) = state.blocking(gather).await?;
     let inner = dashboard::render_fragment(&o, &top, &topics, &shifts, &pictures);
     let head = if big {
         "<p class=\"screen-bar\"><b>舆情态势</b> <button id=\"fullscreen\" type=\"button\">全屏</button> <a href=\"/\">退出大屏</a></p>"
@@ -68,21 +59,18 @@ pub async fn dashboard(State(state): State<AppState>, Query(q): Query<HashMap<St
     if big {
         html = html.replacen("<body>", "<body class=\"big\">", 1);
     }
-    Html(html).into_response()
+    Ok(Html(html).into_response())
 }
 
-pub async fn dashboard_fragment(State(state): State<AppState>) -> Response {
-    let now = (state.clock)();
-    match with_data(&state, move |d| gather(d, now)).await {
-        Ok((o, top, topics, shifts, pictures)) => Html(dashboard::render_fragment(&o, &top, &topics, &shifts, &pictures)).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
-    }
+pub async fn dashboard_fragment(State(state): State<AppState>) -> AppResult<Response> {
+    let (o, top, topics, shifts, pictures) = state.blocking(gather).await?;
+    Ok(Html(dashboard::render_fragment(&o, &top, &topics, &shifts, &pictures)).into_response())
 }
 
 /// A cheap fingerprint of what the dashboard shows: it changes when posts, alerts or incidents do.
-fn version(d: &yuqing_store::DataDir) -> Result<(i64, i64, i64, i64), String> {
+fn version(d: &yuqing_store::DataDir, _now: chrono::DateTime<chrono::Utc>) -> AppResult<(i64, i64, i64, i64)> {
     let c = d.store.connection();
-    let q = |sql: &str| c.query_row(sql, [], |r| r.get::<_, i64>(0)).map_err(|e| e.to_string());
+    let q = |sql: &str| c.query_row(sql, [], |r| r.get::<_, i64>(0));
     Ok((
         q("SELECT COALESCE(MAX(id), 0) FROM posts")?,
         q("SELECT COALESCE(MAX(id), 0) FROM alerts")?,
@@ -94,11 +82,11 @@ fn version(d: &yuqing_store::DataDir) -> Result<(i64, i64, i64, i64), String> {
 /// Server-sent events: a `change` event whenever the fingerprint moves (checked every 5 s). The
 /// baseline is taken as the stream opens, so a change right after the page loaded is not missed.
 pub async fn events(State(state): State<AppState>) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, Infallible>>> {
-    let baseline = with_data(&state, version).await.ok();
+    let baseline = state.blocking(version).await.ok();
     let stream = futures_util::stream::unfold((state, baseline), |(state, mut last)| async move {
         loop {
             tokio::time::sleep(Duration::from_secs(5)).await;
-            let v = with_data(&state, version).await.ok();
+            let v = state.blocking(version).await.ok();
             if v.is_some() && v != last {
                 let changed = last.is_some();
                 last = v;
@@ -177,30 +165,34 @@ use yuqing_store::desk::IncidentQuery;
 
 use crate::auth::CurrentUser;
 
-pub(crate) fn error_html(state: &AppState, status: StatusCode, title: &str, msg: &str) -> Response {
-    (status, Html(page(title, &state.org_name, state.banner.as_deref(), &format!("<h2>{}</h2><p class=\"late\">{}</p>", crate::html::esc(title), crate::html::esc(msg))))).into_response()
+/// A refusal shown as a notice on the page it concerns: its status and its message (an internal
+/// failure is logged and shown only as the generic message).
+fn notice(e: AppError) -> (StatusCode, String) {
+    let shown = e.shown();
+    (shown.status, shown.message)
 }
 
 /// 处置: "my" queue — a department member sees its department's incidents, others all.
 pub async fn incidents(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
+    match incidents_page(&state, &cu, &q).await {
+        Ok(r) => r,
+        Err(e) => titled_page(&state, "处置", e),
+    }
+}
+
+async fn incidents_page(state: &AppState, cu: &CurrentUser, q: &HashMap<String, String>) -> AppResult<Response> {
     let all = q.get("all").is_some_and(|v| v == "1");
-    let page_no = match crate::paging::page(&q, "page", 50) {
-        Ok(p) => p,
-        Err(e) => return error_html(&state, StatusCode::BAD_REQUEST, "处置", &e),
-    };
+    let page_no = crate::pages::page_param(q, 50)?;
     let user = cu.user.clone();
-    let r = with_data(&state, move |d| {
-        let mut query = IncidentQuery { open_only: !all, limit: 50, offset: crate::paging::offset_of(page_no, 50), ..Default::default() };
-        if user.actor().sees_only_own_department() {
-            query.department = Some(user.department.clone().unwrap_or_default());
-        }
-        desk::incidents(d.store.connection(), &query).map_err(|e| e.to_string())
-    })
-    .await;
-    let list = match r {
-        Ok(l) => l,
-        Err(e) => return error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "处置", &e),
-    };
+    let list = state
+        .blocking(move |d, _| {
+            let mut query = IncidentQuery { open_only: !all, limit: 50, offset: crate::paging::offset_of(page_no, 50), ..Default::default() };
+            if user.actor().sees_only_own_department() {
+                query.department = Some(user.department.clone().unwrap_or_default());
+            }
+            Ok(desk::incidents(d.store.connection(), &query)?)
+        })
+        .await?;
     let title = match (cu.user.actor().sees_only_own_department(), all) {
         (true, false) => format!("本单位待办工单（{}）", cu.user.department.as_deref().unwrap_or("")),
         (_, false) => "处置中的工单".to_string(),
@@ -220,30 +212,26 @@ pub async fn incidents(State(state): State<AppState>, cu: CurrentUser, Query(q):
         }
         body.push_str("</p>");
     }
-    Html(page("处置", &state.org_name, state.banner.as_deref(), &body)).into_response()
+    Ok(Html(page("处置", &state.org_name, state.banner.as_deref(), &body)).into_response())
 }
 
 async fn incident_view(state: &AppState, cu: &CurrentUser, id: i64, notice: Option<(StatusCode, String)>) -> Response {
     let (desk, user, now) = (state.desk.clone(), cu.user.clone(), (state.clock)());
-    let r = with_data(state, move |d| {
-        let inner = || -> Result<_, (StatusCode, String)> {
-            let inc = desk.visible_incident(&d.store, &user, id).map_err(|e| (e.status(), e.to_string()))?;
-            let tl = desk::timeline(d.store.connection(), id).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let r = state
+        .blocking(move |d, _| {
+            let inc = desk.visible_incident(&d.store, &user, id)?;
+            let tl = desk::timeline(d.store.connection(), id)?;
             // The brief of each story the incident covers (the first few: a case is about one matter).
             let mut briefs = Vec::new();
             for &sid in inc.stories.iter().take(3) {
-                let b = yuqing_store::brief::story_brief(&d.store, d.fts.segmenter(), sid).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-                briefs.push((sid, b));
+                briefs.push((sid, yuqing_store::brief::story_brief(&d.store, d.fts.segmenter(), sid)?));
             }
             Ok((inc, tl, briefs))
-        };
-        Ok(inner())
-    })
-    .await;
+        })
+        .await;
     let (inc, tl, briefs) = match r {
-        Ok(Ok(x)) => x,
-        Ok(Err((status, msg))) => return error_html(state, status, "处置工单", &msg),
-        Err(e) => return error_html(state, StatusCode::INTERNAL_SERVER_ERROR, "处置工单", &e),
+        Ok(x) => x,
+        Err(e) => return titled_page(state, "处置工单", e),
     };
     let mut body = String::new();
     let status = match &notice {
@@ -258,25 +246,25 @@ async fn incident_view(state: &AppState, cu: &CurrentUser, id: i64, notice: Opti
 }
 
 pub async fn incident(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return error_html(&state, StatusCode::BAD_REQUEST, "处置工单", &format!("工单编号应为整数，收到“{id}”")) };
+    let Ok(id) = id.parse::<i64>() else { return titled_page(&state, "处置工单", AppError::invalid_id("工单", &id)) };
     incident_view(&state, &cu, id, None).await
 }
 
 /// A form on the incident page: apply it, then back to the page (303), or the page with the reason.
 pub async fn incident_act(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return error_html(&state, StatusCode::BAD_REQUEST, "处置工单", &format!("工单编号应为整数，收到“{id}”")) };
+    let Ok(id) = id.parse::<i64>() else { return titled_page(&state, "处置工单", AppError::invalid_id("工单", &id)) };
     let cmd = match command_from_form(&f) {
         Ok(c) => c,
         Err(e) => return incident_view(&state, &cu, id, Some((StatusCode::BAD_REQUEST, e))).await,
     };
-    let (desk, user, now) = (state.desk.clone(), cu.user.clone(), (state.clock)());
+    let (desk, user) = (state.desk.clone(), cu.user.clone());
     let false_alarm = match &cmd {
         Command::MarkFalseAlarm { reason } => Some(reason.clone()),
         _ => None,
     };
-    let r = with_data(&state, move |d| Ok(desk.act(&d.store, &user, id, cmd, now).map(|(inc, _)| inc.stories).map_err(|e| (e.status(), e.to_string())))).await;
+    let r = state.blocking(move |d, now| Ok(desk.act(&d.store, &user, id, cmd, now)?.0.stories)).await;
     match r {
-        Ok(Ok(stories)) => {
+        Ok(stories) => {
             if let Some(reason) = false_alarm {
                 // The incident is closed as 误报; its stories stop being graded.
                 let notes = false_alarm::mark_incident_stories(&state, &cu, stories, reason).await;
@@ -286,59 +274,57 @@ pub async fn incident_act(State(state): State<AppState>, cu: CurrentUser, Path(i
             }
             Redirect::to(&format!("/incidents/{id}")).into_response()
         }
-        Ok(Err((status, msg))) => incident_view(&state, &cu, id, Some((status, msg))).await,
-        Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "处置工单", &e),
+        Err(e) => incident_view(&state, &cu, id, Some(notice(e))).await,
     }
 }
 
 pub async fn duty(State(state): State<AppState>, cu: CurrentUser) -> Response {
-    let now = (state.clock)();
-    let r = with_data(&state, move |d| {
-        let c = d.store.connection();
-        let shifts = desk::shifts_between(c, now - chrono::Duration::days(1), now + chrono::Duration::days(14)).map_err(|e| e.to_string())?;
-        let notes = desk::handovers(c, 30).map_err(|e| e.to_string())?;
-        Ok((shifts, notes))
-    })
-    .await;
+    let r = state
+        .blocking(move |d, now| {
+            let c = d.store.connection();
+            let shifts = desk::shifts_between(c, now - chrono::Duration::days(1), now + chrono::Duration::days(14))?;
+            let notes = desk::handovers(c, 30)?;
+            Ok((shifts, notes, now))
+        })
+        .await;
     match r {
-        Ok((shifts, notes)) => {
+        Ok((shifts, notes, now)) => {
             let can_import = matches!(cu.user.role, Role::Coordinator | Role::Admin);
             let body = admin_pages::render_duty(&shifts, &notes, now, can_import, cu.csrf_token());
             Html(page("值班", &state.org_name, state.banner.as_deref(), &body)).into_response()
         }
-        Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "值班", &e),
+        Err(e) => titled_page(&state, "值班", e),
     }
 }
 
 pub async fn duty_import(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
     let csv = f.get("csv").cloned().unwrap_or_default();
-    let (user, now) = (cu.user.name.clone(), (state.clock)());
-    let r = with_data(&state, move |d| {
-        Ok(crate::desk::parse_roster(csv.as_bytes()).and_then(|shifts| crate::desk::import_roster(&d.store, &user, &shifts, None, now)))
-    })
-    .await;
+    let user = cu.user.name.clone();
+    let r = state
+        .blocking(move |d, now| {
+            let shifts = crate::desk::parse_roster(csv.as_bytes())?;
+            Ok(crate::desk::import_roster(&d.store, &user, &shifts, None, now)?)
+        })
+        .await;
     match r {
-        Ok(Ok(_)) => Redirect::to("/duty").into_response(),
-        Ok(Err(e)) => error_html(&state, e.status(), "值班表有误", &e.to_string()),
-        Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "值班", &e),
+        Ok(_) => Redirect::to("/duty").into_response(),
+        Err(e) => titled_page(&state, "值班表有误", e),
     }
 }
 
 pub async fn duty_handover(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
     let text = f.get("text").map(|t| t.trim().to_string()).unwrap_or_default();
-    let (user, now) = (cu.user.name.clone(), (state.clock)());
-    let r = with_data(&state, move |d| Ok(crate::desk::add_handover(&d.store, &user, &text, now))).await;
-    match r {
-        Ok(Ok(_)) => Redirect::to("/duty").into_response(),
-        Ok(Err(e)) => error_html(&state, e.status(), "交接班记录", &e.to_string()),
-        Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "值班", &e),
+    let user = cu.user.name.clone();
+    match state.blocking(move |d, now| Ok(crate::desk::add_handover(&d.store, &user, &text, now)?)).await {
+        Ok(_) => Redirect::to("/duty").into_response(),
+        Err(e) => titled_page(&state, "交接班记录", e),
     }
 }
 
 pub async fn system(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
     let page_no = match crate::paging::page_within(&q, "audit_page", admin_pages::AUDIT_PAGE, crate::paging::AUDIT_MAX_OFFSET) {
         Ok(n) => n,
-        Err(e) => return error_html(&state, StatusCode::BAD_REQUEST, "系统", &e),
+        Err(e) => return titled_page(&state, "系统", AppError::invalid_field("audit_page", e)),
     };
     system_page(&state, &cu, StatusCode::OK, None, page_no).await
 }
@@ -350,31 +336,22 @@ async fn system_view(state: &AppState, cu: &CurrentUser, status: StatusCode, not
 /// The 系统 page, with the outcome of a change when there was one.
 async fn system_page(state: &AppState, cu: &CurrentUser, status: StatusCode, notice: Option<(bool, String)>, audit_page: usize) -> Response {
     let departments = state.departments.clone();
-    let r = with_data(state, move |d| {
-        let c = d.store.connection();
-        let users = desk::users(c).map_err(|e| e.to_string())?;
-        let audit = desk::audit_recent(c, admin_pages::AUDIT_PAGE, crate::paging::offset_of(audit_page, admin_pages::AUDIT_PAGE)).map_err(|e| e.to_string())?;
-        let chain = desk::audit_verify(c).map_err(|e| e.to_string())?;
-        Ok((users, audit, chain))
-    })
-    .await;
+    let r = state
+        .blocking(move |d, _| {
+            let c = d.store.connection();
+            let users = desk::users(c)?;
+            let audit = desk::audit_recent(c, admin_pages::AUDIT_PAGE, crate::paging::offset_of(audit_page, admin_pages::AUDIT_PAGE))?;
+            let chain = desk::audit_verify(c)?;
+            Ok((users, audit, chain))
+        })
+        .await;
     match r {
         Ok((users, audit, chain)) => {
             let view = admin_pages::SystemView { manage: cu.user.role == Role::Admin, csrf: cu.csrf_token(), me: &cu.user.name, notice, audit_page };
             let body = admin_pages::render_system(&users, &departments, &audit.items, audit.total, &chain, &view);
             (status, Html(page("系统", &state.org_name, state.banner.as_deref(), &body))).into_response()
         }
-        Err(e) => error_html(state, StatusCode::INTERNAL_SERVER_ERROR, "系统", &e),
-    }
-}
-
-fn people_status(e: &crate::people::PeopleError) -> StatusCode {
-    use crate::people::PeopleError as E;
-    match e {
-        E::Invalid(_) | E::Password(_) => StatusCode::BAD_REQUEST,
-        E::NotFound(_) => StatusCode::NOT_FOUND,
-        E::Store(yuqing_store::StoreError::Conflict(_)) => StatusCode::CONFLICT,
-        E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Err(e) => titled_page(state, "系统", e),
     }
 }
 
@@ -403,14 +380,16 @@ pub async fn system_add_user(State(state): State<AppState>, cu: CurrentUser, For
     // Not trimmed: spaces may be part of a password.
     let password = f.iter().find(|(n, _)| n == "password").map(|(_, v)| v.clone()).unwrap_or_default();
     let (by, now) = (cu.user.name.clone(), (state.clock)());
-    let r = with_data(&state, move |d| Ok(crate::people::add_person(&d.store, &by, &u, Some(&password), &[], now))).await;
+    let r = state.blocking(move |d, _| Ok(crate::people::add_person(&d.store, &by, &u, Some(&password), &[], now)?)).await;
     match r {
-        Ok(Ok((user, token))) => {
+        Ok((user, token)) => {
             let msg = format!("已新增用户 {}（{}）。API 令牌（只显示这一次，请转交本人妥善保存）：{token}", user.name, user.role.label_zh());
             system_view(&state, &cu, StatusCode::OK, Some((true, msg))).await
         }
-        Ok(Err(e)) => system_view(&state, &cu, people_status(&e), Some((false, format!("未能新增用户：{e}")))).await,
-        Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "系统", &e),
+        Err(e) => {
+            let (status, msg) = notice(e);
+            system_view(&state, &cu, status, Some((false, format!("未能新增用户：{msg}")))).await
+        }
     }
 }
 
@@ -423,14 +402,16 @@ pub async fn system_user_active(State(state): State<AppState>, cu: CurrentUser, 
     };
     let (by, now) = (cu.user.name.clone(), (state.clock)());
     let who = name.clone();
-    let r = with_data(&state, move |d| Ok(crate::people::set_active(&d.store, &by, &who, active, now))).await;
+    let r = state.blocking(move |d, _| Ok(crate::people::set_active(&d.store, &by, &who, active, now)?)).await;
     match r {
-        Ok(Ok(_)) => {
+        Ok(_) => {
             let msg = if active { format!("已启用 {name}") } else { format!("已停用 {name}：其登录会话与 API 令牌立即失效") };
             system_view(&state, &cu, StatusCode::OK, Some((true, msg))).await
         }
-        Ok(Err(e)) => system_view(&state, &cu, people_status(&e), Some((false, e.to_string()))).await,
-        Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "系统", &e),
+        Err(e) => {
+            let (status, msg) = notice(e);
+            system_view(&state, &cu, status, Some((false, msg))).await
+        }
     }
 }
 
@@ -439,10 +420,12 @@ pub async fn system_user_password(State(state): State<AppState>, cu: CurrentUser
     let password = f.get("password").cloned().unwrap_or_default();
     let (by, now) = (cu.user.name.clone(), (state.clock)());
     let who = name.clone();
-    let r = with_data(&state, move |d| Ok(crate::people::set_password(&d.store, &by, &who, &password, now))).await;
+    let r = state.blocking(move |d, _| Ok(crate::people::set_password(&d.store, &by, &who, &password, now)?)).await;
     match r {
-        Ok(Ok(())) => system_view(&state, &cu, StatusCode::OK, Some((true, format!("已为 {name} 设置新密码；其已登录的会话已失效")))).await,
-        Ok(Err(e)) => system_view(&state, &cu, people_status(&e), Some((false, e.to_string()))).await,
-        Err(e) => error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "系统", &e),
+        Ok(()) => system_view(&state, &cu, StatusCode::OK, Some((true, format!("已为 {name} 设置新密码；其已登录的会话已失效")))).await,
+        Err(e) => {
+            let (status, msg) = notice(e);
+            system_view(&state, &cu, status, Some((false, msg))).await
+        }
     }
 }

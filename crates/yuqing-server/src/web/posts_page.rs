@@ -12,7 +12,7 @@ use yuqing_core::{Sentiment, SourceTier};
 use yuqing_store::{PostFilter, COUNT_CAP};
 
 use crate::html::{esc, fmt_time, page};
-use crate::pages::with_data;
+use crate::error::titled_page;
 use crate::AppState;
 
 const PAGE: usize = 50;
@@ -56,16 +56,17 @@ pub async fn posts(State(state): State<AppState>, Query(q): Query<HashMap<String
         Err(e) => return (StatusCode::BAD_REQUEST, Html(page("信息", &state.org_name, None, &format!("<p>{}</p>", esc(&e))))).into_response(),
     };
     let f = filter.clone();
-    let result = with_data(&state, move |d| {
-        let posts = d.store.posts_filtered(&f, PAGE, crate::paging::offset_of(page_no, PAGE)).map_err(|e| e.to_string())?;
-        let ids: Vec<i64> = posts.items.iter().map(|p| p.id).collect();
-        let snaps = yuqing_store::collect::snapshots_of_posts(d.store.connection(), &ids).map_err(|e| e.to_string())?;
-        Ok((posts, snaps))
-    })
-    .await;
+    let result = state
+        .blocking(move |d, _| {
+            let posts = d.store.posts_filtered(&f, PAGE, crate::paging::offset_of(page_no, PAGE))?;
+            let ids: Vec<i64> = posts.items.iter().map(|p| p.id).collect();
+            let snaps = yuqing_store::collect::snapshots_of_posts(d.store.connection(), &ids)?;
+            Ok((posts, snaps))
+        })
+        .await;
     let (posts, snaps) = match result {
         Ok(p) => p,
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+        Err(e) => return titled_page(&state, "信息", e),
     };
     let cur = |k: &str| q.get(k).map(String::as_str);
     let mut b = String::from("<h2>信息</h2><form class=\"filters\" method=\"get\" action=\"/posts\">");

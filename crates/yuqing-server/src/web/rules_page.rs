@@ -17,7 +17,7 @@ use yuqing_text::rules::{self, RuleDef, RuleDoc, RuleSet};
 
 use crate::auth::CurrentUser;
 use crate::html::{esc, fmt_time, page};
-use crate::pages::with_data;
+use crate::error::{titled_page, AppError, AppResult, Code};
 use crate::AppState;
 
 /// At most this many recent posts are scanned per test (the page says when the week holds more).
@@ -50,20 +50,19 @@ pub struct TestResult {
 }
 
 /// Runs one rule over the posts published in the 7 days before `now`, newest first.
-pub fn test_rule(conn: &rusqlite::Connection, expr: &str, now: chrono::DateTime<chrono::Utc>) -> Result<TestResult, String> {
-    let set = RuleSet::compile(&[RuleDef { name: "测试".into(), expr: expr.into() }]).map_err(|e| e.to_string())?;
+pub fn test_rule(conn: &rusqlite::Connection, expr: &str, now: chrono::DateTime<chrono::Utc>) -> AppResult<TestResult> {
+    // The rule language's errors say where the expression is wrong: for the person.
+    let set = RuleSet::compile(&[RuleDef { name: "测试".into(), expr: expr.into() }]).map_err(|e| AppError::invalid_field("expr", e.to_string()))?;
     let since = (now - chrono::Duration::days(7)).timestamp();
     let mut st = conn
-        .prepare("SELECT id, story_id, published_at, source, title, text FROM posts WHERE published_at >= ?1 AND published_at <= ?2 ORDER BY published_at DESC LIMIT ?3")
-        .map_err(|e| e.to_string())?;
+        .prepare("SELECT id, story_id, published_at, source, title, text FROM posts WHERE published_at >= ?1 AND published_at <= ?2 ORDER BY published_at DESC LIMIT ?3")?;
     let rows = st
         .query_map(params![since, now.timestamp(), (SCAN_CAP + 1) as i64], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?))
-        })
-        .map_err(|e| e.to_string())?;
+        })?;
     let mut res = TestResult { scanned: 0, matched: 0, truncated: false, samples: Vec::new() };
     for row in rows {
-        let (id, story, at, source, title, text) = row.map_err(|e| e.to_string())?;
+        let (id, story, at, source, title, text) = row?;
         if res.scanned == SCAN_CAP {
             res.truncated = true;
             break;
@@ -99,7 +98,7 @@ pub async fn rules_page(State(state): State<AppState>, cu: CurrentUser, Query(q)
     let editing = field("edit");
     let (in_force, history, relevance) = match load(&state, editing.clone()).await {
         Ok(v) => v,
-        Err(e) => return crate::web::error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "监测规则", &e),
+        Err(e) => return titled_page(&state, "监测规则", e),
     };
     // The workbench starts from the rule being edited, or from what was typed.
     let current = editing.as_ref().and_then(|n| in_force.iter().find(|r| &r.rule.name == n));
@@ -125,24 +124,21 @@ struct Relevance {
 const FALSE_ALARM_DAYS: i64 = 30;
 
 /// The rules in force, the saved versions of the rule named `editing`, and the 误报 figures.
-async fn load(state: &AppState, editing: Option<String>) -> Result<(Vec<RuleInForce>, Vec<RuleEdit>, Relevance), String> {
+async fn load(state: &AppState, editing: Option<String>) -> AppResult<(Vec<RuleInForce>, Vec<RuleEdit>, Relevance)> {
     let configured = state.rules.clone();
-    let since = (state.clock)() - chrono::Duration::days(FALSE_ALARM_DAYS);
-    with_data(state, move |d| {
-        let c = d.store.connection();
-        let edits = store_rules::edits(c).map_err(|e| e.to_string())?;
-        let history = match &editing {
-            Some(n) => store_rules::history(c, n).map_err(|e| e.to_string())?,
-            None => Vec::new(),
-        };
-        let relevance = Relevance {
-            counts: false_alarm::rule_counts(c, since).map_err(|e| e.to_string())?,
-            learning: false_alarm::learning(c).map_err(|e| e.to_string())?,
-            recent: false_alarm::recent(c, 10).map_err(|e| e.to_string())?,
-        };
-        Ok((store_rules::in_force(&configured, &edits), history, relevance))
-    })
-    .await
+    state
+        .blocking(move |d, now| {
+            let since = now - chrono::Duration::days(FALSE_ALARM_DAYS);
+            let c = d.store.connection();
+            let edits = store_rules::edits(c)?;
+            let history = match &editing {
+                Some(n) => store_rules::history(c, n)?,
+                None => Vec::new(),
+            };
+            let relevance = Relevance { counts: false_alarm::rule_counts(c, since)?, learning: false_alarm::learning(c)?, recent: false_alarm::recent(c, 10)? };
+            Ok((store_rules::in_force(&configured, &edits), history, relevance))
+        })
+        .await
 }
 
 /// The per-rule cells: stories raised in the period, and how many of them were marked 误报.
@@ -287,9 +283,9 @@ async fn render(
                     }
                 }
                 let ex = expr.clone();
-                match with_data(state, move |d| test_rule(d.store.connection(), &ex, now)).await {
+                match state.blocking(move |d, _| test_rule(d.store.connection(), &ex, now)).await {
                     Err(e) => {
-                        let _ = write!(b, "<p class=\"late\">{}</p>", esc(&e));
+                        let _ = write!(b, "<p class=\"late\">{}</p>", esc(&e.shown().message));
                     }
                     Ok(r) => {
                         let _ = write!(
@@ -340,7 +336,7 @@ async fn render(
 
 /// The 回测 form, over the last 7 days that hold posts.
 async fn backtest_form(state: &AppState, cu: &CurrentUser) -> String {
-    let latest = with_data(state, |d| yuqing_store::replay::latest_post_time(d.store.connection()).map_err(|e| e.to_string())).await;
+    let latest = state.blocking(|d, _| Ok(yuqing_store::replay::latest_post_time(d.store.connection())?)).await;
     let latest = latest.unwrap_or_else(|e| {
         tracing::error!(error = %e, "could not read the latest post time for the backtest form");
         None
@@ -351,13 +347,13 @@ async fn backtest_form(state: &AppState, cu: &CurrentUser) -> String {
 
 /// A rule saved from the workbench: checked again here (the form may be forged), stored with its
 /// history and audit entry in one transaction.
-fn save_rule(d: &yuqing_store::DataDir, by: &str, edit: &RuleEdit) -> Result<(), String> {
+fn save_rule(d: &yuqing_store::DataDir, by: &str, edit: &RuleEdit) -> AppResult<()> {
     let c = d.store.connection();
-    let tx = c.unchecked_transaction().map_err(|e| e.to_string())?;
-    store_rules::save(&tx, edit).map_err(|e| e.to_string())?;
+    let tx = c.unchecked_transaction()?;
+    store_rules::save(&tx, edit)?;
     let detail = serde_json::json!({"expr": edit.expr, "department": edit.department, "enabled": edit.enabled});
-    yuqing_store::desk::audit_append(&tx, by, "rule.save", &format!("rule:{}", edit.name), &detail.to_string(), edit.at).map_err(|e| e.to_string())?;
-    tx.commit().map_err(|e| e.to_string())
+    yuqing_store::desk::audit_append(&tx, by, "rule.save", &format!("rule:{}", edit.name), &detail.to_string(), edit.at)?;
+    Ok(tx.commit()?)
 }
 
 /// What is wrong with a rule about to be saved, if anything.
@@ -383,16 +379,16 @@ pub async fn save(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<
         // The refusal keeps the page whole: the rules in force, and what was typed to correct.
         let (in_force, history, relevance) = match load(&state, Some(name.clone())).await {
             Ok(v) => v,
-            Err(e) => return crate::web::error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "监测规则", &e),
+            Err(e) => return titled_page(&state, "监测规则", e),
         };
         let body = render(&state, &cu, &in_force, &history, &relevance, Some(name), Some(expr), department, Some((false, format!("未保存：{msg}")))).await;
         return (StatusCode::BAD_REQUEST, Html(page("监测规则", &state.org_name, state.banner.as_deref(), &body))).into_response();
     }
     let by = cu.user.name.clone();
     let edit = RuleEdit { name: name.clone(), expr, topic: None, department, enabled: true, by: by.clone(), at: (state.clock)() };
-    match with_data(&state, move |d| save_rule(d, &by, &edit)).await {
+    match state.blocking(move |d, _| save_rule(d, &by, &edit)).await {
         Ok(()) => Redirect::to(&format!("/rules?saved={}&edit={}", urlencoding::encode(&name), urlencoding::encode(&name))).into_response(),
-        Err(e) => crate::web::error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "监测规则", &e),
+        Err(e) => titled_page(&state, "监测规则", e),
     }
 }
 
@@ -402,24 +398,24 @@ pub async fn set_enabled(State(state): State<AppState>, cu: CurrentUser, Form(f)
     let enabled = match f.get("enabled").map(String::as_str) {
         Some("1") => true,
         Some("0") => false,
-        other => return crate::web::error_html(&state, StatusCode::BAD_REQUEST, "监测规则", &format!("enabled 应为 0 或 1，收到“{}”", other.unwrap_or(""))),
+        other => return titled_page(&state, "监测规则", AppError::invalid_field("enabled", format!("enabled 应为 0 或 1，收到“{}”", other.unwrap_or("")))),
     };
     let configured = state.rules.clone();
     let (by, at) = (cu.user.name.clone(), (state.clock)());
     let target = name.clone();
-    let r = with_data(&state, move |d| {
-        let edits = store_rules::edits(d.store.connection()).map_err(|e| e.to_string())?;
-        let Some(r) = store_rules::in_force(&configured, &edits).into_iter().find(|r| r.rule.name == target) else {
-            return Ok(Err((StatusCode::NOT_FOUND, format!("没有名为“{target}”的监测规则"))));
-        };
-        let edit = RuleEdit { name: r.rule.name, expr: r.rule.expr, topic: r.rule.topic, department: r.rule.department, enabled, by: by.clone(), at };
-        Ok(save_rule(d, &by, &edit).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e)))
-    })
-    .await;
+    let r = state
+        .blocking(move |d, _| {
+            let edits = store_rules::edits(d.store.connection())?;
+            let Some(r) = store_rules::in_force(&configured, &edits).into_iter().find(|r| r.rule.name == target) else {
+                return Err(AppError::not_found(Code::RuleNotFound, format!("没有名为“{target}”的监测规则")));
+            };
+            let edit = RuleEdit { name: r.rule.name, expr: r.rule.expr, topic: r.rule.topic, department: r.rule.department, enabled, by: by.clone(), at };
+            save_rule(d, &by, &edit)
+        })
+        .await;
     match r {
-        Ok(Ok(())) => Redirect::to(&format!("/rules?saved={}", urlencoding::encode(&name))).into_response(),
-        Ok(Err((status, e))) => crate::web::error_html(&state, status, "监测规则", &e),
-        Err(e) => crate::web::error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "监测规则", &e),
+        Ok(()) => Redirect::to(&format!("/rules?saved={}", urlencoding::encode(&name))).into_response(),
+        Err(e) => titled_page(&state, "监测规则", e),
     }
 }
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use yuqing_store::collect::{self as records, FetchRecord, SourceHealth};
 
 use crate::html::{esc, fmt_time, page};
-use crate::pages::with_data;
+use crate::error::titled_page;
 use crate::AppState;
 
 /// What the page shows of a source's configuration (the binary fills it from `[[sources]]` and
@@ -144,22 +144,23 @@ pub async fn sources_page(State(state): State<AppState>, Query(q): Query<HashMap
         }
     }
     let sel = selected.clone();
-    let r = with_data(&state, move |d| {
-        let c = d.store.connection();
-        let mut rows = Vec::with_capacity(infos.len());
-        for s in infos.iter() {
-            rows.push((s.clone(), records::health(c, &s.id, now).map_err(|e| e.to_string())?));
-        }
-        let fetches = match &sel {
-            Some(id) => records::fetches(c, id, 20).map_err(|e| e.to_string())?,
-            None => Vec::new(),
-        };
-        Ok((rows, fetches))
-    })
-    .await;
+    let r = state
+        .blocking(move |d, _| {
+            let c = d.store.connection();
+            let mut rows = Vec::with_capacity(infos.len());
+            for s in infos.iter() {
+                rows.push((s.clone(), records::health(c, &s.id, now)?));
+            }
+            let fetches = match &sel {
+                Some(id) => records::fetches(c, id, 20)?,
+                None => Vec::new(),
+            };
+            Ok((rows, fetches))
+        })
+        .await;
     let (mut rows, fetches) = match r {
         Ok(v) => v,
-        Err(e) => return crate::web::error_html(&state, StatusCode::INTERNAL_SERVER_ERROR, "信息源", &e),
+        Err(e) => return titled_page(&state, "信息源", e),
     };
     let by = q.get("sort").map(String::as_str).unwrap_or("health");
     order(&mut rows, by);

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -16,7 +15,8 @@ use serde_json::json;
 use yuqing_store::story_edit::{EditKind, EditRecord};
 
 use crate::auth::CurrentUser;
-use crate::desk_api::{body, err};
+use crate::desk_api::body;
+use crate::error::{titled_page, AppError, AppResult, Code};
 use crate::html::{esc, fmt_time};
 use crate::AppState;
 
@@ -67,7 +67,7 @@ pub(crate) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
 }
 
 /// Post ids from the form: checked boxes (`post`), and any typed in `posts` (commas, spaces).
-fn post_ids(pairs: &[(String, String)]) -> Result<Vec<i64>, String> {
+fn post_ids(pairs: &[(String, String)]) -> AppResult<Vec<i64>> {
     let mut out = Vec::new();
     for (k, v) in pairs {
         let values: Vec<&str> = match k.as_str() {
@@ -76,7 +76,7 @@ fn post_ids(pairs: &[(String, String)]) -> Result<Vec<i64>, String> {
             _ => continue,
         };
         for s in values.into_iter().filter(|s| !s.is_empty()) {
-            out.push(s.trim_start_matches('#').parse::<i64>().map_err(|_| format!("帖子编号应为整数，收到“{s}”"))?);
+            out.push(s.trim_start_matches('#').parse::<i64>().map_err(|_| AppError::invalid_field("posts", format!("帖子编号应为整数，收到“{s}”")))?);
         }
     }
     out.sort_unstable();
@@ -84,29 +84,21 @@ fn post_ids(pairs: &[(String, String)]) -> Result<Vec<i64>, String> {
     Ok(out)
 }
 
-pub(crate) fn story_id(s: &str) -> Result<i64, String> {
-    s.trim().trim_start_matches('#').parse::<i64>().map_err(|_| format!("事件编号应为整数，收到“{s}”"))
+pub(crate) fn story_id(s: &str) -> AppResult<i64> {
+    s.trim().trim_start_matches('#').parse::<i64>().map_err(|_| AppError::invalid_id("事件", s))
 }
 
 pub(crate) async fn run<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&dyn StoryEditor) -> Result<T, EditError> + Send + 'static,
-) -> Result<T, (StatusCode, String)> {
+) -> AppResult<T> {
     let Some(editor): Option<Arc<dyn StoryEditor>> = state.story_editor.clone() else {
-        return Err((StatusCode::SERVICE_UNAVAILABLE, "本服务只读，不能调整舆情事件".into()));
+        return Err(AppError::refused(Code::ReadOnly, "本服务只读，不能调整舆情事件"));
     };
-    match tokio::task::spawn_blocking(move || f(editor.as_ref())).await {
-        Ok(Ok(done)) => Ok(done),
-        Ok(Err(EditError::Refused(m))) => Err((StatusCode::CONFLICT, m)),
-        Ok(Err(EditError::Failed(m))) => {
-            tracing::error!(error = %m, "story edit failed");
-            Err((StatusCode::INTERNAL_SERVER_ERROR, "操作未完成：服务内部出错，请稍后重试或联系管理员".into()))
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "story edit task stopped");
-            Err((StatusCode::INTERNAL_SERVER_ERROR, "操作未完成：服务内部出错，请稍后重试或联系管理员".into()))
-        }
-    }
+    tokio::task::spawn_blocking(move || f(editor.as_ref())).await?.map_err(|e| match e {
+        EditError::Refused(m) => AppError::conflict(m),
+        EditError::Failed(m) => AppError::internal("story edit", m),
+    })
 }
 
 /// `POST /stories/{id}/merge` (form: `from`, `reason`): merges story `from` into this one.
@@ -115,13 +107,13 @@ pub async fn merge_form(State(state): State<AppState>, cu: CurrentUser, Path(id)
     let parsed = story_id(&id).and_then(|into| story_id(field(&pairs, "from")).map(|from| (into, from)));
     let (into, from) = match parsed {
         Ok(p) => p,
-        Err(e) => return crate::web::error_html(&state, StatusCode::BAD_REQUEST, "合并事件", &e),
+        Err(e) => return titled_page(&state, "合并事件", e),
     };
     let reason = field(&pairs, "reason").to_string();
     let actor = cu.user.name.clone();
     match run(&state, move |e| e.merge(into, from, &reason, &actor)).await {
         Ok(done) => Redirect::to(&format!("/stories/{}?edited={}", done.story, done.edit)).into_response(),
-        Err((status, m)) => crate::web::error_html(&state, status, "合并事件", &m),
+        Err(e) => titled_page(&state, "合并事件", e),
     }
 }
 
@@ -132,13 +124,13 @@ pub async fn split_form(State(state): State<AppState>, cu: CurrentUser, Path(id)
     let parsed = story_id(&id).and_then(|s| post_ids(&pairs).map(|p| (s, p)));
     let (story, posts) = match parsed {
         Ok(p) => p,
-        Err(e) => return crate::web::error_html(&state, StatusCode::BAD_REQUEST, "拆分事件", &e),
+        Err(e) => return titled_page(&state, "拆分事件", e),
     };
     let reason = field(&pairs, "reason").to_string();
     let actor = cu.user.name.clone();
     match run(&state, move |e| e.split(story, &posts, &reason, &actor)).await {
         Ok(done) => Redirect::to(&format!("/stories/{}?edited={}", done.story, done.edit)).into_response(),
-        Err((status, m)) => crate::web::error_html(&state, status, "拆分事件", &m),
+        Err(e) => titled_page(&state, "拆分事件", e),
     }
 }
 
@@ -157,37 +149,21 @@ struct SplitRequest {
 }
 
 /// `POST /api/v1/stories/{id}/merge` `{"from": 12, "reason": "…"}`.
-pub async fn merge_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> Response {
-    let into = match story_id(&id) {
-        Ok(i) => i,
-        Err(e) => return err(StatusCode::BAD_REQUEST, e),
-    };
-    let req: MergeRequest = match body(&bytes) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+pub async fn merge_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> AppResult<Response> {
+    let into = story_id(&id)?;
+    let req: MergeRequest = body(&bytes)?;
     let actor = cu.user.name.clone();
-    match run(&state, move |e| e.merge(into, req.from, &req.reason, &actor)).await {
-        Ok(done) => Json(json!({"edit": done.edit, "story": done.story})).into_response(),
-        Err((status, m)) => err(status, m),
-    }
+    let done = run(&state, move |e| e.merge(into, req.from, &req.reason, &actor)).await?;
+    Ok(Json(json!({"edit": done.edit, "story": done.story})).into_response())
 }
 
 /// `POST /api/v1/stories/{id}/split` `{"posts": [101, 102], "reason": "…"}`.
-pub async fn split_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> Response {
-    let story = match story_id(&id) {
-        Ok(i) => i,
-        Err(e) => return err(StatusCode::BAD_REQUEST, e),
-    };
-    let req: SplitRequest = match body(&bytes) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+pub async fn split_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> AppResult<Response> {
+    let story = story_id(&id)?;
+    let req: SplitRequest = body(&bytes)?;
     let actor = cu.user.name.clone();
-    match run(&state, move |e| e.split(story, &req.posts, &req.reason, &actor)).await {
-        Ok(done) => Json(json!({"edit": done.edit, "story": done.story})).into_response(),
-        Err((status, m)) => err(status, m),
-    }
+    let done = run(&state, move |e| e.split(story, &req.posts, &req.reason, &actor)).await?;
+    Ok(Json(json!({"edit": done.edit, "story": done.story})).into_response())
 }
 
 /// The story page's 人工调整 section: the merge form, the split form (its checkboxes sit beside
@@ -259,8 +235,8 @@ mod tests {
         let pairs = form_pairs(b"_csrf=x&post=3&post=12&posts=5%EF%BC%8C+7&reason=%E5%B9%BF%E5%91%8A+%E6%8F%92%E5%85%A5");
         assert_eq!(post_ids(&pairs).expect("ids"), vec![3, 5, 7, 12]);
         assert_eq!(field(&pairs, "reason"), "广告 插入");
-        assert!(post_ids(&form_pairs(b"post=abc")).unwrap_err().contains("abc"));
-        assert_eq!(story_id("#42"), Ok(42));
+        assert!(post_ids(&form_pairs(b"post=abc")).unwrap_err().to_string().contains("abc"));
+        assert_eq!(story_id("#42").ok(), Some(42));
         assert!(story_id("四十二").is_err());
     }
 }

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -15,9 +14,8 @@ use yuqing_store::story_heat;
 use yuqing_store::themes::{self, ThemeDef, ThemeOrder, ThemeStory, ThemeSummary};
 
 use crate::chart::{daily_bars, sparkline};
-use crate::desk_api::err;
 use crate::html::{esc, fmt_time, grade_badge, page};
-use crate::pages::with_data;
+use crate::error::{AppError, AppResult, Code};
 use crate::{paging, AppState};
 
 /// Stories of fewer posts are left out of a theme's list unless asked for (`all=1`): a theme holds
@@ -38,32 +36,18 @@ fn find<'a>(defs: &'a [ThemeDef], name: &str) -> Option<&'a ThemeDef> {
     defs.iter().find(|d| d.name == name)
 }
 
-fn html_error(state: &AppState, status: StatusCode, msg: &str) -> Response {
-    (status, Html(page("出错了", &state.org_name, state.banner.as_deref(), &format!("<h2>{}</h2>", esc(msg))))).into_response()
-}
-
-/// Storage errors are logged for the operator; the person sees a plain message.
-fn internal(e: impl std::fmt::Display) -> String {
-    tracing::error!(error = %e, "theme query failed");
-    "读取专题数据时出错，请稍后重试".to_string()
-}
-
-fn order_of(q: &HashMap<String, String>) -> Result<ThemeOrder, String> {
+fn order_of(q: &HashMap<String, String>) -> AppResult<ThemeOrder> {
     match q.get("order").map(String::as_str) {
         None | Some("") | Some("grade") => Ok(ThemeOrder::Grade),
         Some("recent") => Ok(ThemeOrder::Recent),
-        Some(o) => Err(format!("未知的排序方式“{o}”，可用 grade、recent")),
+        Some(o) => Err(AppError::invalid_field("order", format!("未知的排序方式“{o}”，可用 grade、recent"))),
     }
 }
 
 /// `/themes`: every configured theme with its counts.
-pub async fn themes_page(State(state): State<AppState>) -> Response {
+pub async fn themes_page(State(state): State<AppState>) -> AppResult<Response> {
     let defs = state.themes.clone();
-    let result = with_data(&state, move |d| themes::summaries(d.store.connection(), &defs, MIN_POSTS).map_err(internal)).await;
-    let summaries = match result {
-        Ok(s) => s,
-        Err(e) => return html_error(&state, StatusCode::INTERNAL_SERVER_ERROR, &e),
-    };
+    let summaries = state.blocking(move |d, _| Ok(themes::summaries(d.store.connection(), &defs, MIN_POSTS)?)).await?;
     let mut b = String::from("<h2>专题</h2>");
     b.push_str(
         "<p class=\"muted\">专题是长期关注的主题（如疫情防控、复工复产），由多个舆情事件组成。事件中至少有设定比例的帖文命中专题表达式，\
@@ -94,7 +78,7 @@ pub async fn themes_page(State(state): State<AppState>) -> Response {
         }
         b.push_str("</tbody></table>");
     }
-    Html(page("专题", &state.org_name, state.banner.as_deref(), &b)).into_response()
+    Ok(Html(page("专题", &state.org_name, state.banner.as_deref(), &b)).into_response())
 }
 
 /// What a theme's page shows.
@@ -106,39 +90,30 @@ struct ThemeView {
 }
 
 /// `/themes/{name}`: a theme's daily posts and its stories, highest grade first (or latest).
-pub async fn theme_page(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn theme_page(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
     let Some(def) = find(&state.themes, &name).cloned() else {
-        return html_error(&state, StatusCode::NOT_FOUND, &format!("专题“{name}”不存在（专题在配置文件的 [[themes]] 中设置）"));
+        return Err(AppError::not_found(Code::ThemeNotFound, format!("专题“{name}”不存在（专题在配置文件的 [[themes]] 中设置）")));
     };
-    let page_no = match paging::page(&q, "page", PAGE_SIZE) {
-        Ok(p) => p,
-        Err(e) => return html_error(&state, StatusCode::BAD_REQUEST, &e),
-    };
-    let order = match order_of(&q) {
-        Ok(o) => o,
-        Err(e) => return html_error(&state, StatusCode::BAD_REQUEST, &e),
-    };
+    let page_no = crate::pages::page_param(&q, PAGE_SIZE)?;
+    let order = order_of(&q)?;
     let all = q.get("all").is_some_and(|v| v == "1");
     let min_posts = if all { 1 } else { MIN_POSTS };
     let d2 = def.clone();
-    let result = with_data(&state, move |d| {
-        let conn = d.store.connection();
-        let summary = themes::summaries(conn, std::slice::from_ref(&d2), MIN_POSTS).map_err(internal)?;
-        let summary = summary.into_iter().next().ok_or_else(|| internal("no summary"))?;
-        let page = themes::stories(conn, &d2, min_posts, order, PAGE_SIZE, paging::offset_of(page_no, PAGE_SIZE)).map_err(internal)?;
-        let mut stories = Vec::with_capacity(page.items.len());
-        for s in page.items {
-            let heat = story_heat(&d.store, s.story.id).map_err(internal)?;
-            stories.push((s, heat));
-        }
-        let daily = themes::daily(conn, &d2.name).map_err(internal)?;
-        Ok(ThemeView { summary, stories, total: page.total, daily })
-    })
-    .await;
-    let view = match result {
-        Ok(v) => v,
-        Err(e) => return html_error(&state, StatusCode::INTERNAL_SERVER_ERROR, &e),
-    };
+    let view = state
+        .blocking(move |d, _| {
+            let conn = d.store.connection();
+            let summary = themes::summaries(conn, std::slice::from_ref(&d2), MIN_POSTS)?;
+            let summary = summary.into_iter().next().ok_or_else(|| AppError::internal("theme summary", "no summary for a configured theme"))?;
+            let page = themes::stories(conn, &d2, min_posts, order, PAGE_SIZE, paging::offset_of(page_no, PAGE_SIZE))?;
+            let mut stories = Vec::with_capacity(page.items.len());
+            for s in page.items {
+                let heat = story_heat(&d.store, s.story.id)?;
+                stories.push((s, heat));
+            }
+            let daily = themes::daily(conn, &d2.name)?;
+            Ok(ThemeView { summary, stories, total: page.total, daily })
+        })
+        .await?;
     let href = theme_href(&def.name);
     let mut b = format!("<p class=\"muted\"><a href=\"/themes\">专题</a> › {}</p><h2>{}</h2>", esc(&def.name), esc(&def.name));
     if !def.description.is_empty() {
@@ -200,47 +175,34 @@ pub async fn theme_page(State(state): State<AppState>, Path(name): Path<String>,
         let base = format!("{href}?{}{}", if all { "all=1&" } else { "" }, if order == ThemeOrder::Recent { "order=recent&" } else { "" });
         b.push_str(&crate::pages::pager(&base, page_no, view.total, PAGE_SIZE));
     }
-    Html(page(&format!("专题：{}", def.name), &state.org_name, state.banner.as_deref(), &b)).into_response()
+    Ok(Html(page(&format!("专题：{}", def.name), &state.org_name, state.banner.as_deref(), &b)).into_response())
 }
 
 /// `GET /api/v1/themes`: every configured theme with its counts.
-pub async fn themes_api(State(state): State<AppState>) -> Response {
+pub async fn themes_api(State(state): State<AppState>) -> AppResult<Response> {
     let defs = state.themes.clone();
-    match with_data(&state, move |d| themes::summaries(d.store.connection(), &defs, MIN_POSTS).map_err(internal)).await {
-        Ok(s) => Json(json!({"min_posts": MIN_POSTS, "themes": s})).into_response(),
-        Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, e),
-    }
+    let s = state.blocking(move |d, _| Ok(themes::summaries(d.store.connection(), &defs, MIN_POSTS)?)).await?;
+    Ok(Json(json!({"min_posts": MIN_POSTS, "themes": s})).into_response())
 }
 
 /// `GET /api/v1/themes/{name}`: a theme, its posts per day and a page of its stories.
-pub async fn theme_api(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn theme_api(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
     let Some(def) = find(&state.themes, &name).cloned() else {
-        return err(StatusCode::NOT_FOUND, format!("专题“{name}”不存在"));
+        return Err(AppError::not_found(Code::ThemeNotFound, format!("专题“{name}”不存在")));
     };
-    let (limit, offset) = match paging::window(&q, 50, 500) {
-        Ok(w) => w,
-        Err(e) => return err(StatusCode::BAD_REQUEST, e),
-    };
-    let order = match order_of(&q) {
-        Ok(o) => o,
-        Err(e) => return err(StatusCode::BAD_REQUEST, e),
-    };
-    let min_posts = match crate::pages::param_usize(&q, "min_posts", MIN_POSTS as usize) {
-        Ok(n) => n.max(1) as u64,
-        Err(e) => return err(StatusCode::BAD_REQUEST, e),
-    };
-    let result = with_data(&state, move |d| {
-        let conn = d.store.connection();
-        let summary = themes::summaries(conn, std::slice::from_ref(&def), MIN_POSTS).map_err(internal)?;
-        let page = themes::stories(conn, &def, min_posts, order, limit, offset).map_err(internal)?;
-        let daily: Vec<_> = themes::daily(conn, &def.name).map_err(internal)?.into_iter().map(|(d, n)| json!({"date": d, "posts": n})).collect();
-        Ok(json!({"theme": summary.first(), "daily": daily, "min_posts": min_posts, "total": page.total, "stories": page.items}))
-    })
-    .await;
-    match result {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, e),
-    }
+    let (limit, offset) = paging::window(&q, 50, 500).map_err(AppError::invalid)?;
+    let order = order_of(&q)?;
+    let min_posts = crate::pages::param_usize(&q, "min_posts", MIN_POSTS as usize).map_err(|m| AppError::invalid_field("min_posts", m))?.max(1) as u64;
+    let v = state
+        .blocking(move |d, _| {
+            let conn = d.store.connection();
+            let summary = themes::summaries(conn, std::slice::from_ref(&def), MIN_POSTS)?;
+            let page = themes::stories(conn, &def, min_posts, order, limit, offset)?;
+            let daily: Vec<_> = themes::daily(conn, &def.name)?.into_iter().map(|(d, n)| json!({"date": d, "posts": n})).collect();
+            Ok(json!({"theme": summary.first(), "daily": daily, "min_posts": min_posts, "total": page.total, "stories": page.items}))
+        })
+        .await?;
+    Ok(Json(v).into_response())
 }
 
 /// The story page's line naming the themes the story belongs to (empty when none).
