@@ -243,9 +243,9 @@ pub fn dedup_key(post: &PostInput, content_hash: u64) -> u64 {
     }
 }
 
-/// A post's analysis, its full-text words, its themes (专题) and its noise kind, all made in the
-/// parallel stage.
-type Analyzed = (Analysis, IndexWords, Vec<String>, Option<NoiseKind>, PostPlaces);
+/// A post's analysis, its full-text words, its themes (专题), its noise kind, its places and whether
+/// it is anchored, all made in the parallel stage (the assembly stage is sequential).
+type Analyzed = (Analysis, IndexWords, Vec<String>, Option<NoiseKind>, PostPlaces, bool);
 
 fn analyze_batch(analyzer: &Analyzer, themes: &Themes, locator: &Locator, batch: &[(usize, PostInput)]) -> Vec<Analyzed> {
     batch
@@ -260,7 +260,8 @@ fn analyze_batch(analyzer: &Analyzer, themes: &Themes, locator: &Locator, batch:
             };
             let noise = yuqing_text::noise::classify(&a.title.matching, &a.text.matching);
             let places = locator.locate(&a.title.matching, &a.text.matching);
-            (a, words, themes, noise, places)
+            let anchor = anchored(a.names_something(), &places, noise);
+            (a, words, themes, noise, places, anchor)
         })
         .collect()
 }
@@ -689,14 +690,14 @@ impl Pipeline {
         in_flight: &InFlight,
     ) -> Result<(IngestReport, WriteBatch, InFlight), PipelineError> {
         let mut report = IngestReport { read: posts.len(), ..Default::default() };
-        let keys: Vec<u64> = posts.iter().zip(&analyses).map(|((_, p), (a, _, _, _, _))| dedup_key(p, a.content_hash)).collect();
+        let keys: Vec<u64> = posts.iter().zip(&analyses).map(|((_, p), (a, ..))| dedup_key(p, a.content_hash)).collect();
         let shared = self.data.clone();
         let mut data = lock(&shared);
         let known = data.store.known_dedup_keys(&keys)?;
         // The first stored post of each content hash, looked up for the whole batch at once (nothing
         // of this batch is stored before its end, so the answers are what per-post lookups gave);
         // the batch still being written answers for what it holds.
-        let mut hashes: Vec<u64> = analyses.iter().map(|(a, _, _, _, _)| a.content_hash).collect();
+        let mut hashes: Vec<u64> = analyses.iter().map(|(a, ..)| a.content_hash).collect();
         hashes.sort_unstable();
         hashes.dedup();
         let stored_content = data.store.first_with_contents(&hashes)?;
@@ -706,7 +707,7 @@ impl Pipeline {
         let mut batch_content: HashMap<u64, i64> = HashMap::new();
         let mut touched: BTreeSet<i64> = BTreeSet::new();
         let policy = &self.config.grading;
-        for (((line, post), (analysis, words, themes, noise, places)), key) in posts.into_iter().zip(analyses).zip(keys) {
+        for (((line, post), (analysis, words, themes, noise, places, anchor)), key) in posts.into_iter().zip(analyses).zip(keys) {
             if let Some(first) = known.get(&key).or_else(|| in_flight.keys.get(&key)).or_else(|| batch_keys.get(&key)) {
                 report.duplicates += 1;
                 report.duplicate_ids.push((line, *first));
@@ -720,7 +721,7 @@ impl Pipeline {
                 None => (now.with_timezone(&crate::config::china_tz()), true),
             };
             let at = published_at.with_timezone(&Utc);
-            let assignment = self.assembler.assign(id, &analysis.features(at, anchored(analysis.names_something(), &places, noise)));
+            let assignment = self.assembler.assign(id, &analysis.features(at, anchor));
             if assignment.is_new() {
                 report.new_stories += 1;
                 self.meta.insert(assignment.story, StoryMeta::default());
