@@ -20,7 +20,12 @@ const STORY_POSTS_PAGE: usize = 50;
 
 /// A non-negative integer parameter, or a 400 naming it.
 pub(crate) fn param_usize(q: &HashMap<String, String>, name: &str, default: usize) -> Result<usize, String> {
-    match q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+    usize_value(q.get(name).map(String::as_str), name, default)
+}
+
+/// [`param_usize`] from the text `v` of the parameter `name` (a typed query's field).
+pub(crate) fn usize_value(v: Option<&str>, name: &str, default: usize) -> Result<usize, String> {
+    match v.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(default),
         Some(v) => v.parse::<usize>().map_err(|_| format!("参数 {name} 应为非负整数，收到“{v}”")),
     }

@@ -14,10 +14,6 @@ pub(crate) use yuqing_store::MAX_OFFSET;
 /// How deep the audit log may be read (1,000,000 pages of 50 on the 系统 page).
 pub(crate) const AUDIT_MAX_OFFSET: usize = 50_000_000;
 
-fn get<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
-}
-
 /// The last page of pages of `size` that starts within [`MAX_OFFSET`].
 pub(crate) fn last_page(size: usize, max_offset: usize) -> usize {
     max_offset / size.max(1) + 1
@@ -36,7 +32,13 @@ pub(crate) fn page_within(
     size: usize,
     max_offset: usize,
 ) -> Result<usize, String> {
-    let Some(v) = get(q, name) else { return Ok(1) };
+    page_value(q.get(name).map(String::as_str), name, size, max_offset)
+}
+
+/// The page number given as the text `v` of the parameter `name` (a typed query's field; blank or
+/// absent → 1), read as [`page_within`] reads it.
+pub(crate) fn page_value(v: Option<&str>, name: &str, size: usize, max_offset: usize) -> Result<usize, String> {
+    let Some(v) = v.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(1) };
     let last = last_page(size, max_offset);
     let Ok(n) = v.parse::<u128>() else {
         return Err(format!(
@@ -74,8 +76,25 @@ pub(crate) fn window_within(
     max_limit: usize,
     max_offset: usize,
 ) -> Result<(usize, usize), String> {
-    let number = |name: &str| -> Result<Option<u128>, String> {
-        match get(q, name) {
+    window_values(
+        q.get("limit").map(String::as_str),
+        q.get("offset").map(String::as_str),
+        default,
+        max_limit,
+        max_offset,
+    )
+}
+
+/// [`window_within`] from the texts of `limit` and `offset` (a typed query's fields).
+pub(crate) fn window_values(
+    limit: Option<&str>,
+    offset: Option<&str>,
+    default: usize,
+    max_limit: usize,
+    max_offset: usize,
+) -> Result<(usize, usize), String> {
+    let number = |name: &str, v: Option<&str>| -> Result<Option<u128>, String> {
+        match v.map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(None),
             Some(v) => v.parse::<u128>().map(Some).map_err(|_| {
                 format!(
@@ -85,10 +104,10 @@ pub(crate) fn window_within(
             }),
         }
     };
-    let limit = number("limit")?
+    let limit = number("limit", limit)?
         .map_or(default, |l| l.min(max_limit as u128) as usize)
         .clamp(1, max_limit);
-    let offset = number("offset")?.unwrap_or(0);
+    let offset = number("offset", offset)?.unwrap_or(0);
     if offset > max_offset as u128 {
         return Err(format!("参数 offset 不能大于 {max_offset}（收到 {offset}）；请用筛选条件或更具体的检索词缩小范围"));
     }
