@@ -60,7 +60,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
     }
 }
 
-/// A text field where an empty (or blank) value means "unset": `Some(trimmed text)` or `None`.
+/// A text field where an empty (or blank) value means "unset": `Some(text as given)` or `None`.
+/// Use with `#[serde(default, deserialize_with = "empty_as_none")]`.
 pub fn empty_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let v = Option::<String>::deserialize(d)?;
     Ok(v.filter(|s| !s.trim().is_empty()))
