@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+use serde::Deserialize;
 use axum::response::{Html, IntoResponse, Response};
 use yuqing_core::{Sentiment, StoryStatus};
 use yuqing_store::{story_heat, Store, StoryOrder, StoryQuery};
@@ -12,6 +13,7 @@ use yuqing_text::matching_form;
 use crate::chart::{heat_bars, sparkline};
 use crate::html::{esc, fmt_time, grade_badge, page};
 use crate::error::{AppError, AppResult, Code};
+use crate::extract::Query;
 use crate::{paging, AppState};
 
 const PAGE_SIZE: usize = 30;
@@ -47,12 +49,45 @@ pub(crate) fn pager(base: &str, page_no: usize, total: u64, size: usize) -> Stri
 
 /// The `page` parameter of a page route, or a 400.
 pub(crate) fn page_param(q: &HashMap<String, String>, size: usize) -> AppResult<usize> {
-    paging::page(q, "page", size).map_err(|m| AppError::invalid_field("page", m))
+    page_value(q.get("page").map(String::as_str), size)
 }
 
-pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    let page_no = page_param(&q, PAGE_SIZE)?;
-    let all = q.get("all").is_some_and(|v| v == "1");
+/// [`page_param`] from the text of `page` (a typed query's field).
+pub(crate) fn page_value(page: Option<&str>, size: usize) -> AppResult<usize> {
+    paging::page_value(page, "page", size, paging::MAX_OFFSET).map_err(|m| AppError::invalid_field("page", m))
+}
+
+/// `GET /?page=N&all=1`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct IndexQuery {
+    page: Option<String>,
+    all: Option<String>,
+}
+
+/// A story's page: its page of posts, and the notices the redirects ask for.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StoryPageQuery {
+    page: Option<String>,
+    merged: Option<String>,
+    edited: Option<String>,
+    false_alarm: Option<String>,
+    closed: Option<String>,
+    kept: Option<String>,
+    withdrawn: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SearchQuery {
+    q: Option<String>,
+    page: Option<String>,
+}
+
+pub async fn index(State(state): State<AppState>, Query(q): Query<IndexQuery>) -> AppResult<Response> {
+    let page_no = page_value(q.page.as_deref(), PAGE_SIZE)?;
+    let all = q.all.as_deref() == Some("1");
     let (stats, total, rows) = state.blocking(move |d, _| {
         let stats = d.store.stats()?;
         let query = StoryQuery {
@@ -125,9 +160,9 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String
     Ok(Html(page("舆情事件", &state.org_name, state.banner.as_deref(), &body)).into_response())
 }
 
-pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
+pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, Path(id): Path<String>, Query(q): Query<StoryPageQuery>) -> AppResult<Response> {
     let id = id.parse::<i64>().map_err(|_| AppError::invalid_id("事件", &id))?;
-    let page_no = page_param(&q, STORY_POSTS_PAGE)?;
+    let page_no = page_value(q.page.as_deref(), STORY_POSTS_PAGE)?;
     let theme_defs = state.themes.clone();
     let found = state
         .blocking(move |d, _| {
@@ -154,13 +189,18 @@ pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, 
     };
     let editable = state.story_editor.is_some();
     let mut b = String::new();
-    if let Some(m) = q.get("merged").and_then(|m| m.parse::<i64>().ok()) {
+    if let Some(m) = q.merged.as_deref().and_then(|m| m.parse::<i64>().ok()) {
         b.push_str(&format!("<p class=\"ok\">事件 #{m} 已并入本事件。</p>"));
     }
-    if q.contains_key("edited") {
+    if q.edited.is_some() {
         b.push_str("<p class=\"ok\">已保存人工调整，并记入审计日志。</p>");
     }
-    b.push_str(&crate::web::false_alarm::notice(&q));
+    b.push_str(&crate::web::false_alarm::notice(&crate::web::false_alarm::Flags {
+        false_alarm: q.false_alarm.clone(),
+        closed: q.closed.clone(),
+        kept: q.kept.clone(),
+        withdrawn: q.withdrawn.clone(),
+    }));
     b.push_str(&format!("<h2>{} {}{}</h2>", grade_badge(s.grade), esc(&s.title), crate::web::false_alarm::badge(mark.is_some())));
     b.push_str(&crate::web::false_alarm::banner(mark.as_ref()));
     b.push_str(&format!(
@@ -269,9 +309,9 @@ pub async fn post(State(state): State<AppState>, Path(id): Path<String>) -> AppR
     Ok(axum::response::Redirect::to(&format!("/stories/{story}{query}#p{id}")).into_response())
 }
 
-pub async fn search(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    let query = q.get("q").cloned().unwrap_or_default();
-    let page_no = page_param(&q, PAGE_SIZE)?;
+pub async fn search(State(state): State<AppState>, Query(q): Query<SearchQuery>) -> AppResult<Response> {
+    let page_no = page_value(q.page.as_deref(), PAGE_SIZE)?;
+    let query = q.q.unwrap_or_default();
     let qq = query.clone();
     let result = state
         .blocking(move |d, _| {
