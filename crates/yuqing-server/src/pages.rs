@@ -21,11 +21,6 @@ const PAGE_SIZE: usize = 30;
 const STORY_POSTS_PAGE: usize = 50;
 
 /// A non-negative integer parameter, or a 400 naming it.
-pub(crate) fn param_usize(q: &HashMap<String, String>, name: &str, default: usize) -> Result<usize, String> {
-    usize_value(q.get(name).map(String::as_str), name, default)
-}
-
-/// [`param_usize`] from the text `v` of the parameter `name` (a typed query's field).
 pub(crate) fn usize_value(v: Option<&str>, name: &str, default: usize) -> Result<usize, String> {
     match v.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(default),

@@ -19,13 +19,8 @@ pub(crate) fn last_page(size: usize, max_offset: usize) -> usize {
     max_offset / size.max(1) + 1
 }
 
-/// The page number `q[name]` (1-based; absent or 0 → 1) of pages of `size`, at most
-/// [`last_page`]; else a message for a 400.
-pub(crate) fn page(q: &HashMap<String, String>, name: &str, size: usize) -> Result<usize, String> {
-    page_within(q, name, size, MAX_OFFSET)
-}
-
-/// [`page`] with another depth (the audit log).
+/// The page number `q[name]` (1-based; absent, blank or 0 → 1) of pages of `size`, at most
+/// [`last_page`] of `max_offset`; else a message for a 400.
 pub(crate) fn page_within(
     q: &HashMap<String, String>,
     name: &str,
@@ -54,38 +49,14 @@ pub(crate) fn page_value(v: Option<&str>, name: &str, size: usize, max_offset: u
     Ok((n as usize).max(1))
 }
 
-/// The rows before page `page` of pages of `size` (a page from [`page`], so no overflow).
+/// The rows before page `page` of pages of `size` (a page from [`page_value`], so no overflow).
 pub(crate) fn offset_of(page: usize, size: usize) -> usize {
     page.saturating_sub(1).saturating_mul(size)
 }
 
 /// The JSON API's `limit` (default `default`, clamped to 1..=`max_limit`) and `offset` (default 0,
-/// at most [`MAX_OFFSET`]); else a message for a 400.
-pub(crate) fn window(
-    q: &HashMap<String, String>,
-    default: usize,
-    max_limit: usize,
-) -> Result<(usize, usize), String> {
-    window_within(q, default, max_limit, MAX_OFFSET)
-}
-
-/// [`window`] with another depth (the audit log).
-pub(crate) fn window_within(
-    q: &HashMap<String, String>,
-    default: usize,
-    max_limit: usize,
-    max_offset: usize,
-) -> Result<(usize, usize), String> {
-    window_values(
-        q.get("limit").map(String::as_str),
-        q.get("offset").map(String::as_str),
-        default,
-        max_limit,
-        max_offset,
-    )
-}
-
-/// [`window_within`] from the texts of `limit` and `offset` (a typed query's fields).
+/// at most `max_offset`, usually [`MAX_OFFSET`]) from their texts (a typed query's fields); else a
+/// message for a 400.
 pub(crate) fn window_values(
     limit: Option<&str>,
     offset: Option<&str>,
@@ -117,6 +88,18 @@ pub(crate) fn window_values(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn page(q: &HashMap<String, String>, name: &str, size: usize) -> Result<usize, String> {
+        page_within(q, name, size, MAX_OFFSET)
+    }
+
+    fn window(q: &HashMap<String, String>, default: usize, max_limit: usize) -> Result<(usize, usize), String> {
+        window_within(q, default, max_limit, MAX_OFFSET)
+    }
+
+    fn window_within(q: &HashMap<String, String>, default: usize, max_limit: usize, max_offset: usize) -> Result<(usize, usize), String> {
+        window_values(q.get("limit").map(String::as_str), q.get("offset").map(String::as_str), default, max_limit, max_offset)
+    }
 
     fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
