@@ -1,7 +1,5 @@
 //! The HTML pages: stories by grade, one story with its reasons, heat and posts, search, alerts.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use axum::response::{Html, IntoResponse, Response};
@@ -42,12 +40,7 @@ pub(crate) fn pager(base: &str, page_no: usize, total: u64, size: usize) -> Stri
     s
 }
 
-/// The `page` parameter of a page route, or a 400.
-pub(crate) fn page_param(q: &HashMap<String, String>, size: usize) -> AppResult<usize> {
-    page_value(q.get("page").map(String::as_str), size)
-}
-
-/// [`page_param`] from the text of `page` (a typed query's field).
+/// The `page` parameter of a page route (the text of a typed query's field), or a 400.
 pub(crate) fn page_value(page: Option<&str>, size: usize) -> AppResult<usize> {
     paging::page_value(page, "page", size, paging::MAX_OFFSET).map_err(|m| AppError::invalid_field("page", m))
 }

@@ -7,8 +7,6 @@
 //! with a 400 naming the last page (or the largest offset). Page 0 is read as page 1. The audit
 //! log alone goes deeper ([`AUDIT_MAX_OFFSET`]): reading it costs the same at any depth.
 
-use std::collections::HashMap;
-
 pub(crate) use yuqing_store::MAX_OFFSET;
 
 /// How deep the audit log may be read (1,000,000 pages of 50 on the 系统 page).
@@ -19,19 +17,9 @@ pub(crate) fn last_page(size: usize, max_offset: usize) -> usize {
     max_offset / size.max(1) + 1
 }
 
-/// The page number `q[name]` (1-based; absent, blank or 0 → 1) of pages of `size`, at most
-/// [`last_page`] of `max_offset`; else a message for a 400.
-pub(crate) fn page_within(
-    q: &HashMap<String, String>,
-    name: &str,
-    size: usize,
-    max_offset: usize,
-) -> Result<usize, String> {
-    page_value(q.get(name).map(String::as_str), name, size, max_offset)
-}
-
-/// The page number given as the text `v` of the parameter `name` (a typed query's field; blank or
-/// absent → 1), read as [`page_within`] reads it.
+/// The page number given as the text `v` of the parameter `name` (a typed query's field; 1-based:
+/// absent, blank or 0 → 1) of pages of `size`, at most [`last_page`] of `max_offset`; else a
+/// message for a 400.
 pub(crate) fn page_value(v: Option<&str>, name: &str, size: usize, max_offset: usize) -> Result<usize, String> {
     let Some(v) = v.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(1) };
     let last = last_page(size, max_offset);
@@ -88,6 +76,11 @@ pub(crate) fn window_values(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
+
+    fn page_within(q: &HashMap<String, String>, name: &str, size: usize, max_offset: usize) -> Result<usize, String> {
+        page_value(q.get(name).map(String::as_str), name, size, max_offset)
+    }
 
     fn page(q: &HashMap<String, String>, name: &str, size: usize) -> Result<usize, String> {
         page_within(q, name, size, MAX_OFFSET)
