@@ -145,6 +145,17 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_repeated_parameter_is_refused_not_silently_dropped() {
+        // A `HashMap` kept the last of `?from=1&from=2`; a typed query refuses it with a 400.
+        let e = extract("/x?from=1&from=2").await.expect_err("refused");
+        let shown = e.shown();
+        assert_eq!((shown.status.as_u16(), shown.code.as_str()), (400, "invalid_request"));
+        assert_eq!(shown.message, "查询参数有误，请检查参数名称与取值");
+        let Err(FormRefusal::Field(e)) = post("note=a&note=b").await else { panic!("refused as a field") };
+        assert_eq!(e.shown().message, "表单内容有误，请检查各项填写");
+    }
+
+    #[tokio::test]
     async fn a_body_that_is_not_a_form_keeps_axums_status() {
         let req = axum::http::Request::post("/x").body(axum::body::Body::from("count=1")).expect("request");
         let Err(r) = Form::<Entry>::from_request(req, &()).await else { panic!("refused") };
