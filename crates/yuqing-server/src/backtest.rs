@@ -5,12 +5,11 @@
 //! Invariant: one backtest at a time (`Runner`); it runs on a blocking thread and never under the
 //! data lock; a failure is logged, and the page says only what the user can act on.
 
-use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{Duration, NaiveDate};
@@ -18,6 +17,7 @@ use yuqing_core::backtest::{check_range, delay_zh, BacktestReport, Outcome, Side
 
 use crate::auth::CurrentUser;
 use crate::html::{esc, fmt_time, grade_badge, page};
+use crate::extract::Form;
 use crate::AppState;
 
 /// Why a backtest gave no report.
@@ -90,8 +90,16 @@ pub fn form_html(csrf: &str, from: NaiveDate, to: NaiveDate) -> String {
     )
 }
 
-fn parse_date(f: &HashMap<String, String>, key: &str, label: &str) -> Result<NaiveDate, String> {
-    let v = f.get(key).map(|s| s.trim()).unwrap_or("");
+/// `POST /rules/backtest`'s form: the two dates as typed (checked by [`parse_date`]).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct BacktestForm {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn parse_date(v: Option<&str>, label: &str) -> Result<NaiveDate, String> {
+    let v = v.map(str::trim).unwrap_or("");
     if v.is_empty() {
         return Err(format!("请填写{label}"));
     }
@@ -106,9 +114,9 @@ fn answer(state: &AppState, cu: &CurrentUser, status: StatusCode, from: NaiveDat
 }
 
 /// `POST /rules/backtest`: runs the backtest and shows its table.
-pub async fn run(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
+pub async fn run(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<BacktestForm>) -> Response {
     let (default_from, default_to) = default_range(None, (state.clock)());
-    let dates = parse_date(&f, "from", "开始日期").and_then(|from| parse_date(&f, "to", "结束日期").map(|to| (from, to)));
+    let dates = parse_date(f.from.as_deref(), "开始日期").and_then(|from| parse_date(f.to.as_deref(), "结束日期").map(|to| (from, to)));
     let (from, to) = match dates {
         Ok(d) => d,
         Err(e) => return answer(&state, &cu, StatusCode::BAD_REQUEST, default_from, default_to, &notice(&e)),
@@ -280,8 +288,8 @@ mod tests {
 
     #[test]
     fn dates_are_checked_with_a_message_that_says_what_is_wrong() {
-        let f: HashMap<String, String> = [("from".to_string(), "2020-13-01".to_string())].into();
-        assert!(parse_date(&f, "from", "开始日期").unwrap_err().contains("不是有效日期"));
-        assert!(parse_date(&f, "to", "结束日期").unwrap_err().contains("请填写结束日期"));
+        let f: BacktestForm = BacktestForm { from: Some("2020-13-01".to_string()), to: Some(String::new()) };
+        assert!(parse_date(f.from.as_deref(), "开始日期").unwrap_err().contains("不是有效日期"));
+        assert!(parse_date(f.to.as_deref(), "结束日期").unwrap_err().contains("请填写结束日期"));
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
@@ -42,6 +42,7 @@ pub struct PushOutcome {
 /// The most posts one push may carry.
 pub const MAX_PUSH: usize = 1000;
 
+use crate::extract::Query;
 use crate::error::{AppError, AppResult, Code};
 
 #[derive(Debug, Serialize)]
@@ -213,8 +214,14 @@ pub async fn sources(State(state): State<AppState>) -> AppResult<Response> {
     Ok(Json(json!({ "sources": h })).into_response())
 }
 
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct SnapshotQuery {
+    download: Option<String>,
+}
+
 /// `GET /snapshots/{sha256}`: what was fetched, shown as text; `?download=1` for the bytes.
-pub async fn snapshot(State(state): State<AppState>, Path(sha): Path<String>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
+pub async fn snapshot(State(state): State<AppState>, Path(sha): Path<String>, Query(q): Query<SnapshotQuery>) -> AppResult<Response> {
     if !records::is_sha256(&sha) {
         return Err(AppError::Invalid { code: Code::InvalidId, field: Some("sha256".into()), message: "快照编号应为 64 位小写十六进制的 sha256".into() });
     }
@@ -232,7 +239,7 @@ pub async fn snapshot(State(state): State<AppState>, Path(sha): Path<String>, Qu
     let Some((meta, bytes)) = found else {
         return Err(AppError::not_found(Code::SnapshotNotFound, "没有这个快照（可能已按保留期限清理）"));
     };
-    if q.get("download").is_some_and(|v| v == "1") {
+    if q.download.as_deref() == Some("1") {
         let ext = match meta.content_type.as_deref().unwrap_or("") {
             t if t.contains("html") => "html",
             t if t.contains("json") => "json",

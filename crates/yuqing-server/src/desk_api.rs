@@ -3,10 +3,8 @@
 //! the role is checked against `auth/policy.rs` before the handler runs.
 //! Errors are `AppError`s: `{"code", "message"}` in Chinese with the matching status (error.rs).
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -19,6 +17,7 @@ use yuqing_store::{outbox, DataDir};
 
 use crate::desk::{DeskError, Missing};
 use crate::error::{AppError, AppResult, Code};
+use crate::extract::Query;
 use crate::{AppState, CurrentUser};
 
 /// A JSON request body, or a 400 that says where it is not valid JSON.
@@ -34,26 +33,53 @@ fn id_param(s: &str, what: &str) -> AppResult<i64> {
     s.parse::<i64>().map_err(|_| AppError::invalid_id(what, s))
 }
 
-/// `limit` (1–500, default 50) and `offset` (at most `crate::paging::MAX_OFFSET`), or a 400.
-fn limits(q: &HashMap<String, String>) -> AppResult<(usize, usize)> {
-    crate::paging::window(q, 50, 500).map_err(AppError::invalid)
+/// `limit` (1–500, default 50) and `offset` (at most `crate::paging::MAX_OFFSET`), or a 400. Both
+/// stay text in the typed queries so the 400 is worded by `paging`.
+fn limits(limit: Option<&str>, offset: Option<&str>) -> AppResult<(usize, usize)> {
+    crate::paging::window_values(limit, offset, 50, 500, crate::paging::MAX_OFFSET).map_err(AppError::invalid)
+}
+
+/// `GET /api/v1/incidents`: `state` and `department` as given (an empty `state` is refused).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct IncidentsQuery {
+    limit: Option<String>,
+    offset: Option<String>,
+    state: Option<String>,
+    open: Option<String>,
+    department: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct OutboxQuery {
+    limit: Option<String>,
+    offset: Option<String>,
+    status: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct WindowQuery {
+    limit: Option<String>,
+    offset: Option<String>,
 }
 
 pub async fn me(cu: CurrentUser) -> Json<yuqing_store::desk::User> {
     Json(cu.user)
 }
 
-pub async fn incidents(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    let (limit, offset) = limits(&q)?;
-    let state_filter = match q.get("state") {
+pub async fn incidents(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<IncidentsQuery>) -> AppResult<Response> {
+    let (limit, offset) = limits(q.limit.as_deref(), q.offset.as_deref())?;
+    let state_filter = match q.state.as_deref() {
         None => None,
         Some(s) => match yuqing_core::incident::IncidentState::parse(s) {
             Some(st) => Some(st),
             None => return Err(AppError::invalid_field("state", format!("未知的工单状态“{s}”"))),
         },
     };
-    let open_only = q.get("open").is_some_and(|v| v == "1");
-    let department = q.get("department").cloned();
+    let open_only = q.open.as_deref().is_some_and(|v| v == "1");
+    let department = q.department;
     let page = state
         .blocking(move |d, _| {
             let mut query = IncidentQuery { state: state_filter, open_only, department, limit, offset };
@@ -180,7 +206,7 @@ pub async fn statement_diff(
     State(state): State<AppState>,
     cu: CurrentUser,
     Path((id, sid)): Path<(String, String)>,
-    crate::extract::Query(DiffQuery { from, to }): crate::extract::Query<DiffQuery>,
+    Query(DiffQuery { from, to }): Query<DiffQuery>,
 ) -> AppResult<Response> {
     let id = id_param(&id, "工单")?;
     let sid = id_param(&sid, "口径")?;
@@ -213,7 +239,7 @@ pub async fn add_attachment(
     State(state): State<AppState>,
     cu: CurrentUser,
     Path(id): Path<String>,
-    crate::extract::Query(q): crate::extract::Query<AttachmentQuery>,
+    Query(q): Query<AttachmentQuery>,
     bytes: Bytes,
 ) -> AppResult<Response> {
     let id = id_param(&id, "工单")?;
@@ -294,9 +320,9 @@ pub async fn handover(State(state): State<AppState>, cu: CurrentUser, bytes: Byt
     Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
 }
 
-pub async fn outbox_list(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    let (limit, offset) = limits(&q)?;
-    let status = match q.get("status").map(String::as_str) {
+pub async fn outbox_list(State(state): State<AppState>, Query(q): Query<OutboxQuery>) -> AppResult<Response> {
+    let (limit, offset) = limits(q.limit.as_deref(), q.offset.as_deref())?;
+    let status = match q.status.as_deref() {
         None => None,
         Some("pending") => Some(outbox::OutboxStatus::Pending),
         Some("delivered") => Some(outbox::OutboxStatus::Delivered),
@@ -318,9 +344,9 @@ pub async fn outbox_list(State(state): State<AppState>, Query(q): Query<HashMap<
     Ok(Json(json!({"messages": v})).into_response())
 }
 
-pub async fn audit(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
+pub async fn audit(State(state): State<AppState>, Query(q): Query<WindowQuery>) -> AppResult<Response> {
     // The audit log reads the same at any depth (by id), so it pages deeper than other lists.
-    let (limit, offset) = crate::paging::window_within(&q, 50, 500, crate::paging::AUDIT_MAX_OFFSET).map_err(AppError::invalid)?;
+    let (limit, offset) = crate::paging::window_values(q.limit.as_deref(), q.offset.as_deref(), 50, 500, crate::paging::AUDIT_MAX_OFFSET).map_err(AppError::invalid)?;
     let p = state.blocking(move |d, _| Ok(desk::audit_recent(d.store.connection(), limit, offset)?)).await?;
     Ok(Json(json!({"total": p.total, "entries": p.items})).into_response())
 }
@@ -334,8 +360,8 @@ pub async fn audit_verify(State(state): State<AppState>) -> AppResult<Response> 
     })
 }
 
-pub async fn overdue(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    let (limit, offset) = limits(&q)?;
+pub async fn overdue(State(state): State<AppState>, Query(q): Query<WindowQuery>) -> AppResult<Response> {
+    let (limit, offset) = limits(q.limit.as_deref(), q.offset.as_deref())?;
     let p = state.blocking(move |d, _| Ok(desk::overdue_records(d.store.connection(), limit, offset)?)).await?;
     Ok(Json(json!({"total": p.total, "overdue": p.items})).into_response())
 }

@@ -1,8 +1,7 @@
 //! The HTML pages: stories by grade, one story with its reasons, heat and posts, search, alerts.
 
-use std::collections::HashMap;
-
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+use serde::Deserialize;
 use axum::response::{Html, IntoResponse, Response};
 use yuqing_core::{Sentiment, StoryStatus};
 use yuqing_store::{story_heat, Store, StoryOrder, StoryQuery};
@@ -12,6 +11,7 @@ use yuqing_text::matching_form;
 use crate::chart::{heat_bars, sparkline};
 use crate::html::{esc, fmt_time, grade_badge, page};
 use crate::error::{AppError, AppResult, Code};
+use crate::extract::Query;
 use crate::{paging, AppState};
 
 const PAGE_SIZE: usize = 30;
@@ -19,8 +19,8 @@ const PAGE_SIZE: usize = 30;
 const STORY_POSTS_PAGE: usize = 50;
 
 /// A non-negative integer parameter, or a 400 naming it.
-pub(crate) fn param_usize(q: &HashMap<String, String>, name: &str, default: usize) -> Result<usize, String> {
-    match q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+pub(crate) fn usize_value(v: Option<&str>, name: &str, default: usize) -> Result<usize, String> {
+    match v.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(default),
         Some(v) => v.parse::<usize>().map_err(|_| format!("参数 {name} 应为非负整数，收到“{v}”")),
     }
@@ -40,14 +40,42 @@ pub(crate) fn pager(base: &str, page_no: usize, total: u64, size: usize) -> Stri
     s
 }
 
-/// The `page` parameter of a page route, or a 400.
-pub(crate) fn page_param(q: &HashMap<String, String>, size: usize) -> AppResult<usize> {
-    paging::page(q, "page", size).map_err(|m| AppError::invalid_field("page", m))
+/// The `page` parameter of a page route (the text of a typed query's field), or a 400.
+pub(crate) fn page_value(page: Option<&str>, size: usize) -> AppResult<usize> {
+    paging::page_value(page, "page", size, paging::MAX_OFFSET).map_err(|m| AppError::invalid_field("page", m))
 }
 
-pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    let page_no = page_param(&q, PAGE_SIZE)?;
-    let all = q.get("all").is_some_and(|v| v == "1");
+/// `GET /?page=N&all=1`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct IndexQuery {
+    page: Option<String>,
+    all: Option<String>,
+}
+
+/// A story's page: its page of posts, and the notices the redirects ask for.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StoryPageQuery {
+    page: Option<String>,
+    merged: Option<String>,
+    edited: Option<String>,
+    false_alarm: Option<String>,
+    closed: Option<String>,
+    kept: Option<String>,
+    withdrawn: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SearchQuery {
+    q: Option<String>,
+    page: Option<String>,
+}
+
+pub async fn index(State(state): State<AppState>, Query(q): Query<IndexQuery>) -> AppResult<Response> {
+    let page_no = page_value(q.page.as_deref(), PAGE_SIZE)?;
+    let all = q.all.as_deref() == Some("1");
     let (stats, total, rows) = state.blocking(move |d, _| {
         let stats = d.store.stats()?;
         let query = StoryQuery {
@@ -120,9 +148,9 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<HashMap<String
     Ok(Html(page("舆情事件", &state.org_name, state.banner.as_deref(), &body)).into_response())
 }
 
-pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
+pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, Path(id): Path<String>, Query(q): Query<StoryPageQuery>) -> AppResult<Response> {
     let id = id.parse::<i64>().map_err(|_| AppError::invalid_id("事件", &id))?;
-    let page_no = page_param(&q, STORY_POSTS_PAGE)?;
+    let page_no = page_value(q.page.as_deref(), STORY_POSTS_PAGE)?;
     let theme_defs = state.themes.clone();
     let found = state
         .blocking(move |d, _| {
@@ -149,13 +177,18 @@ pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, 
     };
     let editable = state.story_editor.is_some();
     let mut b = String::new();
-    if let Some(m) = q.get("merged").and_then(|m| m.parse::<i64>().ok()) {
+    if let Some(m) = q.merged.as_deref().and_then(|m| m.parse::<i64>().ok()) {
         b.push_str(&format!("<p class=\"ok\">事件 #{m} 已并入本事件。</p>"));
     }
-    if q.contains_key("edited") {
+    if q.edited.is_some() {
         b.push_str("<p class=\"ok\">已保存人工调整，并记入审计日志。</p>");
     }
-    b.push_str(&crate::web::false_alarm::notice(&q));
+    b.push_str(&crate::web::false_alarm::notice(&crate::web::false_alarm::Flags {
+        false_alarm: q.false_alarm.clone(),
+        closed: q.closed.clone(),
+        kept: q.kept.clone(),
+        withdrawn: q.withdrawn.clone(),
+    }));
     b.push_str(&format!("<h2>{} {}{}</h2>", grade_badge(s.grade), esc(&s.title), crate::web::false_alarm::badge(mark.is_some())));
     b.push_str(&crate::web::false_alarm::banner(mark.as_ref()));
     b.push_str(&format!(
@@ -264,9 +297,9 @@ pub async fn post(State(state): State<AppState>, Path(id): Path<String>) -> AppR
     Ok(axum::response::Redirect::to(&format!("/stories/{story}{query}#p{id}")).into_response())
 }
 
-pub async fn search(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    let query = q.get("q").cloned().unwrap_or_default();
-    let page_no = page_param(&q, PAGE_SIZE)?;
+pub async fn search(State(state): State<AppState>, Query(q): Query<SearchQuery>) -> AppResult<Response> {
+    let page_no = page_value(q.page.as_deref(), PAGE_SIZE)?;
+    let query = q.q.unwrap_or_default();
     let qq = query.clone();
     let result = state
         .blocking(move |d, _| {

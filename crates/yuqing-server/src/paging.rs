@@ -7,36 +7,21 @@
 //! with a 400 naming the last page (or the largest offset). Page 0 is read as page 1. The audit
 //! log alone goes deeper ([`AUDIT_MAX_OFFSET`]): reading it costs the same at any depth.
 
-use std::collections::HashMap;
-
 pub(crate) use yuqing_store::MAX_OFFSET;
 
 /// How deep the audit log may be read (1,000,000 pages of 50 on the 系统 page).
 pub(crate) const AUDIT_MAX_OFFSET: usize = 50_000_000;
-
-fn get<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
-}
 
 /// The last page of pages of `size` that starts within [`MAX_OFFSET`].
 pub(crate) fn last_page(size: usize, max_offset: usize) -> usize {
     max_offset / size.max(1) + 1
 }
 
-/// The page number `q[name]` (1-based; absent or 0 → 1) of pages of `size`, at most
-/// [`last_page`]; else a message for a 400.
-pub(crate) fn page(q: &HashMap<String, String>, name: &str, size: usize) -> Result<usize, String> {
-    page_within(q, name, size, MAX_OFFSET)
-}
-
-/// [`page`] with another depth (the audit log).
-pub(crate) fn page_within(
-    q: &HashMap<String, String>,
-    name: &str,
-    size: usize,
-    max_offset: usize,
-) -> Result<usize, String> {
-    let Some(v) = get(q, name) else { return Ok(1) };
+/// The page number given as the text `v` of the parameter `name` (a typed query's field; 1-based:
+/// absent, blank or 0 → 1) of pages of `size`, at most [`last_page`] of `max_offset`; else a
+/// message for a 400.
+pub(crate) fn page_value(v: Option<&str>, name: &str, size: usize, max_offset: usize) -> Result<usize, String> {
+    let Some(v) = v.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(1) };
     let last = last_page(size, max_offset);
     let Ok(n) = v.parse::<u128>() else {
         return Err(format!(
@@ -52,30 +37,23 @@ pub(crate) fn page_within(
     Ok((n as usize).max(1))
 }
 
-/// The rows before page `page` of pages of `size` (a page from [`page`], so no overflow).
+/// The rows before page `page` of pages of `size` (a page from [`page_value`], so no overflow).
 pub(crate) fn offset_of(page: usize, size: usize) -> usize {
     page.saturating_sub(1).saturating_mul(size)
 }
 
 /// The JSON API's `limit` (default `default`, clamped to 1..=`max_limit`) and `offset` (default 0,
-/// at most [`MAX_OFFSET`]); else a message for a 400.
-pub(crate) fn window(
-    q: &HashMap<String, String>,
-    default: usize,
-    max_limit: usize,
-) -> Result<(usize, usize), String> {
-    window_within(q, default, max_limit, MAX_OFFSET)
-}
-
-/// [`window`] with another depth (the audit log).
-pub(crate) fn window_within(
-    q: &HashMap<String, String>,
+/// at most `max_offset`, usually [`MAX_OFFSET`]) from their texts (a typed query's fields); else a
+/// message for a 400.
+pub(crate) fn window_values(
+    limit: Option<&str>,
+    offset: Option<&str>,
     default: usize,
     max_limit: usize,
     max_offset: usize,
 ) -> Result<(usize, usize), String> {
-    let number = |name: &str| -> Result<Option<u128>, String> {
-        match get(q, name) {
+    let number = |name: &str, v: Option<&str>| -> Result<Option<u128>, String> {
+        match v.map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(None),
             Some(v) => v.parse::<u128>().map(Some).map_err(|_| {
                 format!(
@@ -85,10 +63,10 @@ pub(crate) fn window_within(
             }),
         }
     };
-    let limit = number("limit")?
+    let limit = number("limit", limit)?
         .map_or(default, |l| l.min(max_limit as u128) as usize)
         .clamp(1, max_limit);
-    let offset = number("offset")?.unwrap_or(0);
+    let offset = number("offset", offset)?.unwrap_or(0);
     if offset > max_offset as u128 {
         return Err(format!("参数 offset 不能大于 {max_offset}（收到 {offset}）；请用筛选条件或更具体的检索词缩小范围"));
     }
@@ -98,6 +76,23 @@ pub(crate) fn window_within(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
+
+    fn page_within(q: &HashMap<String, String>, name: &str, size: usize, max_offset: usize) -> Result<usize, String> {
+        page_value(q.get(name).map(String::as_str), name, size, max_offset)
+    }
+
+    fn page(q: &HashMap<String, String>, name: &str, size: usize) -> Result<usize, String> {
+        page_within(q, name, size, MAX_OFFSET)
+    }
+
+    fn window(q: &HashMap<String, String>, default: usize, max_limit: usize) -> Result<(usize, usize), String> {
+        window_within(q, default, max_limit, MAX_OFFSET)
+    }
+
+    fn window_within(q: &HashMap<String, String>, default: usize, max_limit: usize, max_offset: usize) -> Result<(usize, usize), String> {
+        window_values(q.get("limit").map(String::as_str), q.get("offset").map(String::as_str), default, max_limit, max_offset)
+    }
 
     fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs

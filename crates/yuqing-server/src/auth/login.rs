@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -15,6 +15,7 @@ use yuqing_store::auth as store_auth;
 use yuqing_store::desk;
 
 use super::{cookie, form_fields, random_token, same, verify_password, CurrentUser, CSRF_FIELD, LOGIN_COOKIE, SESSION_COOKIE};
+use crate::extract::Query;
 use crate::html::esc;
 use crate::AppState;
 
@@ -95,11 +96,21 @@ fn render_form(state: &AppState, headers: &HeaderMap, status: StatusCode, next: 
     r
 }
 
-pub async fn page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<std::collections::HashMap<String, String>>) -> Response {
-    let next = safe_next(q.get("next").map(String::as_str));
-    let msg = if q.contains_key("expired") {
+/// `GET /login`: where to go after signing in, and why the form is shown (`expired`, `out`: present
+/// or not, whatever their value).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct LoginQuery {
+    next: Option<String>,
+    expired: Option<String>,
+    out: Option<String>,
+}
+
+pub async fn page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
+    let next = safe_next(q.next.as_deref());
+    let msg = if q.expired.is_some() {
         Some(("note", "登录已过期，请重新登录。"))
-    } else if q.contains_key("out") {
+    } else if q.out.is_some() {
         Some(("note", "已退出登录。"))
     } else {
         None

@@ -15,7 +15,7 @@ pub mod pages;
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -30,6 +30,7 @@ use yuqing_report::{gather, store, Format, Report, ReportError};
 use yuqing_store::desk::User;
 use yuqing_store::DataDir;
 
+use crate::extract::Query;
 use crate::error::{AppError, AppResult, Code};
 use crate::{AppState, CurrentUser};
 
@@ -41,8 +42,30 @@ pub fn download(report: &Report, format: Format, jobs: &Jobs) -> AppResult<Respo
     Ok(([(header::CONTENT_TYPE, format.mime().to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
 }
 
-fn format_param(q: &HashMap<String, String>) -> AppResult<Option<Format>> {
-    q.get("format").map(|f| Format::parse(f).map_err(AppError::from)).transpose()
+fn format_param(format: Option<&str>) -> AppResult<Option<Format>> {
+    format.map(|f| Format::parse(f).map_err(AppError::from)).transpose()
+}
+
+/// `GET /api/v1/reports`: `limit` stays text so its 400 is worded by `pages::usize_value`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    kind: Option<String>,
+    limit: Option<String>,
+}
+
+/// `?format=docx|xlsx|pdf|…` on a report, a disposal report or the risk register.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct FormatQuery {
+    format: Option<String>,
+    department: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DisposalListQuery {
+    incident: Option<String>,
 }
 
 fn today(jobs: &Jobs, now: DateTime<Utc>) -> NaiveDate {
@@ -189,9 +212,9 @@ fn id_of(s: &str, what: &str) -> AppResult<i64> {
 
 // ---------------------------------------------------------------- archive API
 
-pub async fn list(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    let kind = q.get("kind").cloned();
-    let limit = crate::pages::param_usize(&q, "limit", 50).map_err(|m| AppError::invalid_field("limit", m))?;
+pub async fn list(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<ListQuery>) -> AppResult<Response> {
+    let kind = q.kind;
+    let limit = crate::pages::usize_value(q.limit.as_deref(), "limit", 50).map_err(|m| AppError::invalid_field("limit", m))?;
     let desk = state.desk.clone();
     let (items, total) = state.blocking(move |d, _| visible_archive(d, &desk, &cu.user, kind.as_deref(), limit, 0)).await?;
     Ok(Json(json!({"total": total, "reports": items})).into_response())
@@ -211,9 +234,9 @@ pub fn visible_report(d: &DataDir, desk: &crate::Desk, user: &User, id: i64) -> 
     Ok((entry, report))
 }
 
-pub async fn get(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
+pub async fn get(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Query(q): Query<FormatQuery>) -> AppResult<Response> {
     let id = id_of(&id, "报表")?;
-    let format = format_param(&q)?;
+    let format = format_param(q.format.as_deref())?;
     let desk = state.desk.clone();
     let (entry, report) = state.blocking(move |d, _| visible_report(d, &desk, &cu.user, id)).await?;
     match format {
@@ -230,8 +253,8 @@ struct NewDisposal {
     incident: i64,
 }
 
-pub async fn disposal_list(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    let incident = q.get("incident").map(|s| id_of(s, "工单")).transpose()?;
+pub async fn disposal_list(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<DisposalListQuery>) -> AppResult<Response> {
+    let incident = q.incident.as_deref().map(|s| id_of(s, "工单")).transpose()?;
     let desk = state.desk.clone();
     let reports = state
         .blocking(move |d, _| {
@@ -264,9 +287,9 @@ fn visible_disposal(d: &DataDir, desk: &crate::Desk, user: &User, id: i64) -> Ap
     Ok(r)
 }
 
-pub async fn disposal_get(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
+pub async fn disposal_get(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Query(q): Query<FormatQuery>) -> AppResult<Response> {
     let id = id_of(&id, "报告单")?;
-    let format = format_param(&q)?;
+    let format = format_param(q.format.as_deref())?;
     let desk = state.desk.clone();
     let r = state.blocking(move |d, _| visible_disposal(d, &desk, &cu.user, id)).await?;
     match format {
@@ -369,9 +392,9 @@ fn dept_scope(user: &User) -> Option<String> {
     (user.role == Role::DepartmentMember).then(|| user.department.clone().unwrap_or_default())
 }
 
-pub async fn risks(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    let format = format_param(&q)?;
-    let department = dept_scope(&cu.user).or_else(|| q.get("department").cloned().filter(|s| !s.is_empty()));
+pub async fn risks(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<FormatQuery>) -> AppResult<Response> {
+    let format = format_param(q.format.as_deref())?;
+    let department = dept_scope(&cu.user).or_else(|| q.department.filter(|s| !s.is_empty()));
     let jobs = state.reports.clone();
     let reg = state.blocking(move |d, now| Ok(gather::risk_register(d.store.connection(), &jobs.org, department.as_deref(), today(&jobs, now))?)).await?;
     match format {

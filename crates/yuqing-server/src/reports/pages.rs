@@ -1,9 +1,8 @@
 //! 报表 pages: archived reports (view, download, generate), the disposal report form (edit,
 //! issue) and the risk register. Forms go through the same functions as the JSON API.
 
-use std::collections::HashMap;
-
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, State};
+use serde::Deserialize;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use yuqing_core::people::Role;
@@ -12,6 +11,7 @@ use yuqing_report::{render, store, Report};
 
 use super::{GenerateRequest, RiskInput};
 use crate::error::AppError;
+use crate::extract::{empty_as_none, Form, Query};
 use crate::html::{esc, fmt_time, page};
 use crate::{AppState, CurrentUser};
 
@@ -43,13 +43,21 @@ fn downloads(base: &str) -> String {
         .join(" ")
 }
 
+/// `GET /reports?kind=…` (empty: all kinds).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct IndexQuery {
+    #[serde(deserialize_with = "empty_as_none")]
+    kind: Option<String>,
+}
+
 /// 报表: archived reports and the generate form.
-pub async fn index(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn index(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<IndexQuery>) -> Response {
     // A department's own paperwork is its risk lines and its incidents' forms, not the archive.
     if cu.user.role == Role::DepartmentMember {
         return Redirect::to("/reports/risks").into_response();
     }
-    let kind = q.get("kind").cloned().filter(|k| !k.is_empty());
+    let kind = q.kind;
     let (k2, desk, user) = (kind.clone(), state.desk.clone(), cu.user.clone());
     let r = state.blocking(move |d, _| super::visible_archive(d, &desk, &user, k2.as_deref(), 100, 0)).await;
     let (items, total) = match r {
@@ -88,14 +96,26 @@ pub async fn index(State(state): State<AppState>, cu: CurrentUser, Query(q): Que
     shell(&state, "报表", &b)
 }
 
-pub async fn generate(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
-    let get = |k: &str| f.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let incident = match get("incident").map(|s| s.parse::<i64>()) {
+/// The generate form: every field as typed; blank means "not given" (the report's default).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct GenerateForm {
+    kind: Option<String>,
+    date: Option<String>,
+    week_of: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    incident: Option<String>,
+}
+
+pub async fn generate(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<GenerateForm>) -> Response {
+    let get = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let incident = match get(&f.incident).map(|s| s.parse::<i64>()) {
         Some(Ok(n)) => Some(n),
         Some(Err(_)) => return failed(&state, AppError::invalid_field("incident", "专报工单编号应为整数")),
         None => None,
     };
-    let req = GenerateRequest { kind: get("kind").unwrap_or_default(), date: get("date"), week_of: get("week_of"), from: get("from"), to: get("to"), incident };
+    let req = GenerateRequest { kind: get(&f.kind).unwrap_or_default(), date: get(&f.date), week_of: get(&f.week_of), from: get(&f.from), to: get(&f.to), incident };
     let (desk, jobs) = (state.desk.clone(), state.reports.clone());
     match state.blocking(move |d, now| super::generate(d, &desk, &jobs, &req, &cu.user, now)).await {
         Ok((id, _)) => Redirect::to(&format!("/reports/{id}")).into_response(),
@@ -163,8 +183,14 @@ pub async fn disposal_index(State(state): State<AppState>, cu: CurrentUser) -> R
     shell(&state, "处置情况报告单", &b)
 }
 
-pub async fn disposal_new(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
-    let Some(Ok(incident)) = f.get("incident").map(|s| s.trim().parse::<i64>()) else {
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DisposalNewForm {
+    incident: Option<String>,
+}
+
+pub async fn disposal_new(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<DisposalNewForm>) -> Response {
+    let Some(Ok(incident)) = f.incident.as_deref().map(|s| s.trim().parse::<i64>()) else {
         return failed(&state, AppError::invalid_field("incident", "请填写工单编号（整数）"));
     };
     let (desk, jobs) = (state.desk.clone(), state.reports.clone());
@@ -229,9 +255,49 @@ pub async fn disposal_view(State(state): State<AppState>, cu: CurrentUser, Path(
     disposal_page(&state, &cu, id, None).await
 }
 
-pub async fn disposal_act(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
+/// A disposal report's form: `action` (save | issue) and, to save, the fields present in the form
+/// (an empty field clears it).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DisposalForm {
+    action: Option<String>,
+    recipient: Option<String>,
+    title: Option<String>,
+    cause: Option<String>,
+    measures: Option<String>,
+    statement: Option<String>,
+    result: Option<String>,
+    department: Option<String>,
+    leader: Option<String>,
+    phone: Option<String>,
+    date: Option<String>,
+}
+
+impl DisposalForm {
+    /// The fields given, by their store names, in the store's order.
+    fn changes(self) -> Vec<(String, String)> {
+        let DisposalForm { action: _, recipient, title, cause, measures, statement, result, department, leader, phone, date } = self;
+        [
+            ("recipient", recipient),
+            ("title", title),
+            ("cause", cause),
+            ("measures", measures),
+            ("statement", statement),
+            ("result", result),
+            ("department", department),
+            ("leader", leader),
+            ("phone", phone),
+            ("date", date),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+        .collect()
+    }
+}
+
+pub async fn disposal_act(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Form(mut f): Form<DisposalForm>) -> Response {
     let Ok(id) = id.parse::<i64>() else { return failed(&state, AppError::invalid_id("报告单", &id)) };
-    let action = f.get("action").cloned().unwrap_or_default();
+    let action = f.action.take().unwrap_or_default();
     if action == "issue" && !can_issue(cu.user.role) {
         return disposal_page(&state, &cu, id, Some(AppError::forbidden("报告单由办公室签发"))).await;
     }
@@ -242,8 +308,7 @@ pub async fn disposal_act(State(state): State<AppState>, cu: CurrentUser, Path(i
         match action.as_str() {
             "issue" => store::disposal_issue(c, id, &user.name, now, jobs.config.offset()).map(|_| ()).map_err(AppError::from),
             "save" => {
-                let keys = ["recipient", "title", "cause", "measures", "statement", "result", "department", "leader", "phone", "date"];
-                let changes: Vec<(String, String)> = keys.iter().filter_map(|k| f.get(*k).map(|v| (k.to_string(), v.clone()))).collect();
+                let changes = f.changes();
                 store::disposal_edit(c, id, &changes, &user.name, now).map(|_| ()).map_err(AppError::from)
             }
             other => Err(AppError::invalid_field("action", format!("未知的操作“{other}”"))),
@@ -283,8 +348,15 @@ fn risk_form(action: &str, csrf: &str, v: Option<&yuqing_report::model::RiskItem
     )
 }
 
-pub async fn risks(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
-    let edit = q.get("edit").and_then(|s| s.parse::<i64>().ok());
+/// `GET /reports/risks?edit=ID`: an unreadable `edit` just shows no edit form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RisksQuery {
+    edit: Option<String>,
+}
+
+pub async fn risks(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<RisksQuery>) -> Response {
+    let edit = q.edit.as_deref().and_then(|s| s.parse::<i64>().ok());
     let scope = (cu.user.role == Role::DepartmentMember).then(|| cu.user.department.clone().unwrap_or_default());
     let jobs = state.reports.clone();
     let r = state.blocking(move |d, now| {
@@ -344,29 +416,35 @@ pub async fn risks(State(state): State<AppState>, cu: CurrentUser, Query(q): Que
     shell(&state, "隐患排查表", &b)
 }
 
-fn risk_input(f: &HashMap<String, String>) -> RiskInput {
-    let get = |k: &str| f.get(k).cloned();
-    RiskInput {
-        department: get("department"),
-        content: get("content"),
-        offline_measures: get("offline_measures"),
-        online_response: get("online_response"),
-        due_date: get("due_date").filter(|s| !s.trim().is_empty()),
-        status: get("status"),
-    }
+/// A risk line's form (the page's [`RiskInput`]; a blank 解决时限 keeps the old one).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RiskForm {
+    department: Option<String>,
+    content: Option<String>,
+    offline_measures: Option<String>,
+    online_response: Option<String>,
+    #[serde(deserialize_with = "empty_as_none")]
+    due_date: Option<String>,
+    status: Option<String>,
 }
 
-pub async fn risk_add(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
-    let input = risk_input(&f);
+fn risk_input(f: RiskForm) -> RiskInput {
+    let RiskForm { department, content, offline_measures, online_response, due_date, status } = f;
+    RiskInput { department, content, offline_measures, online_response, due_date, status }
+}
+
+pub async fn risk_add(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<RiskForm>) -> Response {
+    let input = risk_input(f);
     match state.blocking(move |d, now| super::add_risk(d, &cu.user, &input, now)).await {
         Ok(_) => Redirect::to("/reports/risks").into_response(),
         Err(f) => failed(&state, f),
     }
 }
 
-pub async fn risk_update(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
+pub async fn risk_update(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Form(f): Form<RiskForm>) -> Response {
     let Ok(id) = id.parse::<i64>() else { return failed(&state, AppError::invalid_id("隐患", &id)) };
-    let input = risk_input(&f);
+    let input = risk_input(f);
     match state.blocking(move |d, now| super::update_risk(d, &cu.user, id, &input, now)).await {
         Ok(_) => Redirect::to(&format!("/reports/risks?edit={id}")).into_response(),
         Err(f) => failed(&state, f),

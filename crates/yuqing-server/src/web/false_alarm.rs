@@ -200,21 +200,32 @@ pub fn incident_line(fa: Option<&yuqing_core::incident::FalseAlarm>) -> String {
     }
 }
 
+/// The query flags the redirects set after marking or withdrawing (present or not; `closed`
+/// and `kept` name an incident).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct Flags {
+    pub false_alarm: Option<String>,
+    pub closed: Option<String>,
+    pub kept: Option<String>,
+    pub withdrawn: Option<String>,
+}
+
 /// Shown after marking or withdrawing (query flags set by the redirects).
-pub fn notice(q: &std::collections::HashMap<String, String>) -> String {
+pub fn notice(q: &Flags) -> String {
     let mut b = String::new();
-    if q.contains_key("false_alarm") {
+    if q.false_alarm.is_some() {
         b.push_str("<p class=\"ok\">已标记误报，并记入审计日志。</p>");
-        if let Some(id) = q.get("closed").and_then(|c| c.parse::<i64>().ok()).filter(|c| *c > 0) {
+        if let Some(id) = q.closed.as_deref().and_then(|c| c.parse::<i64>().ok()).filter(|c| *c > 0) {
             b.push_str(&format!("<p class=\"ok\">关联的 <a href=\"/incidents/{id}\">处置工单 #{id}</a> 已按误报关闭。</p>"));
         }
-        if let Some(id) = q.get("kept").and_then(|c| c.parse::<i64>().ok()).filter(|c| *c > 0) {
+        if let Some(id) = q.kept.as_deref().and_then(|c| c.parse::<i64>().ok()).filter(|c| *c > 0) {
             b.push_str(&format!(
                 "<p class=\"late\">关联的 <a href=\"/incidents/{id}\">处置工单 #{id}</a> 未自动关闭（还关联其他未标记误报的事件，或口径已进入审批），请到工单页办理。</p>"
             ));
         }
     }
-    if q.contains_key("withdrawn") {
+    if q.withdrawn.is_some() {
         b.push_str("<p class=\"ok\">已撤销误报标记，本事件重新定级。</p>");
     }
     b

@@ -13,11 +13,10 @@ pub mod places_html;
 pub mod story_edit;
 pub mod themes_page;
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
@@ -25,6 +24,7 @@ use yuqing_core::incident::{Channel, Command};
 use yuqing_store::{dashboard as dash, desk, Store, StoryOrder, StoryQuery};
 
 use crate::error::{titled_page, AppError, AppResult};
+use crate::extract::{Form, Query};
 use crate::html::page;
 use crate::AppState;
 
@@ -41,9 +41,15 @@ fn gather(d: &yuqing_store::DataDir, now: chrono::DateTime<chrono::Utc>) -> AppR
     Ok((o, top, topics, shifts, pictures))
 }
 
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct DashboardQuery {
+    screen: Option<String>,
+}
+
 /// 总览. `?screen=1` is the big-screen mode (dark, large type, full screen on click).
-pub async fn dashboard(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    let big = q.get("screen").is_some_and(|v| v == "1");
+pub async fn dashboard(State(state): State<AppState>, Query(q): Query<DashboardQuery>) -> AppResult<Response> {
+    let big = q.screen.as_deref() == Some("1");
     let (o, top, topics, shifts, pictures) = state.blocking(gather).await?;
     let inner = dashboard::render_fragment(&o, &top, &topics, &shifts, &pictures);
     let head = if big {
@@ -99,9 +105,56 @@ pub async fn events(State(state): State<AppState>) -> Sse<impl futures_util::Str
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
+/// The incident page's forms, one `action` each, with the fields that action reads (all text:
+/// [`command_from_form`] trims them, treats blank as missing and words the refusals).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct IncidentForm {
+    action: Option<String>,
+    summary: Option<String>,
+    findings: Option<String>,
+    department: Option<String>,
+    reason: Option<String>,
+    text: Option<String>,
+    title: Option<String>,
+    owner: Option<String>,
+    task: Option<String>,
+    note: Option<String>,
+    statement: Option<String>,
+    comment: Option<String>,
+    channel: Option<String>,
+    url: Option<String>,
+    spokesperson: Option<String>,
+    lessons: Option<String>,
+}
+
+impl IncidentForm {
+    fn field(&self, name: &str) -> Option<&str> {
+        match name {
+            "action" => self.action.as_deref(),
+            "summary" => self.summary.as_deref(),
+            "findings" => self.findings.as_deref(),
+            "department" => self.department.as_deref(),
+            "reason" => self.reason.as_deref(),
+            "text" => self.text.as_deref(),
+            "title" => self.title.as_deref(),
+            "owner" => self.owner.as_deref(),
+            "task" => self.task.as_deref(),
+            "note" => self.note.as_deref(),
+            "statement" => self.statement.as_deref(),
+            "comment" => self.comment.as_deref(),
+            "channel" => self.channel.as_deref(),
+            "url" => self.url.as_deref(),
+            "spokesperson" => self.spokesperson.as_deref(),
+            "lessons" => self.lessons.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 /// A form's fields as a command (`action` names it, as in the JSON API).
-pub fn command_from_form(f: &HashMap<String, String>) -> Result<Command, String> {
-    let get = |k: &str| f.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+pub fn command_from_form(f: &IncidentForm) -> Result<Command, String> {
+    let get = |k: &str| f.field(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let need = |k: &str, what: &str| get(k).ok_or_else(|| format!("请填写{what}"));
     let num = |k: &str| -> Result<u32, String> { need(k, k)?.parse::<u32>().map_err(|_| format!("{k} 应为正整数")) };
     let action = need("action", "操作")?;
@@ -147,18 +200,19 @@ mod tests {
 
     #[test]
     fn forms_become_commands_and_missing_fields_are_named() {
-        let f: HashMap<String, String> = [("action", "reject"), ("statement", "2"), ("comment", "措辞")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let s = |v: &str| Some(v.to_string());
+        let f = IncidentForm { action: s("reject"), statement: s("2"), comment: s("措辞"), ..Default::default() };
         assert_eq!(command_from_form(&f), Ok(Command::Reject { statement: 2, comment: "措辞".into() }));
-        let f: HashMap<String, String> = [("action", "report"), ("summary", "  ")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let f = IncidentForm { action: s("report"), summary: s("  "), ..Default::default() };
         assert_eq!(command_from_form(&f), Err("请填写情况摘要".into()));
-        let f: HashMap<String, String> = [("action", "publish"), ("statement", "1"), ("channel", "政务微博")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let f = IncidentForm { action: s("publish"), statement: s("1"), channel: s("政务微博"), ..Default::default() };
         assert!(matches!(command_from_form(&f), Ok(Command::Publish { channel: Channel::Weibo, .. })));
     }
 }
 
 // ---------------------------------------------------------------- 处置、值班、系统 (signed in)
 
-use axum::extract::{Form, Path};
+use axum::extract::Path;
 use axum::response::Redirect;
 use yuqing_core::people::{Role, Title};
 use yuqing_store::desk::IncidentQuery;
@@ -173,16 +227,24 @@ fn notice(e: AppError) -> (StatusCode, String) {
 }
 
 /// 处置: "my" queue — a department member sees its department's incidents, others all.
-pub async fn incidents(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
+/// `/incidents?all=1&page=N`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct IncidentsQuery {
+    all: Option<String>,
+    page: Option<String>,
+}
+
+pub async fn incidents(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<IncidentsQuery>) -> Response {
     match incidents_page(&state, &cu, &q).await {
         Ok(r) => r,
         Err(e) => titled_page(&state, "处置", e),
     }
 }
 
-async fn incidents_page(state: &AppState, cu: &CurrentUser, q: &HashMap<String, String>) -> AppResult<Response> {
-    let all = q.get("all").is_some_and(|v| v == "1");
-    let page_no = crate::pages::page_param(q, 50)?;
+async fn incidents_page(state: &AppState, cu: &CurrentUser, q: &IncidentsQuery) -> AppResult<Response> {
+    let all = q.all.as_deref() == Some("1");
+    let page_no = crate::pages::page_value(q.page.as_deref(), 50)?;
     let user = cu.user.clone();
     let list = state
         .blocking(move |d, _| {
@@ -251,7 +313,7 @@ pub async fn incident(State(state): State<AppState>, cu: CurrentUser, Path(id): 
 }
 
 /// A form on the incident page: apply it, then back to the page (303), or the page with the reason.
-pub async fn incident_act(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
+pub async fn incident_act(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Form(f): Form<IncidentForm>) -> Response {
     let Ok(id) = id.parse::<i64>() else { return titled_page(&state, "处置工单", AppError::invalid_id("工单", &id)) };
     let cmd = match command_from_form(&f) {
         Ok(c) => c,
@@ -297,8 +359,16 @@ pub async fn duty(State(state): State<AppState>, cu: CurrentUser) -> Response {
     }
 }
 
-pub async fn duty_import(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
-    let csv = f.get("csv").cloned().unwrap_or_default();
+/// The duty page's forms: a roster as CSV text, or a handover note.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct DutyForm {
+    csv: Option<String>,
+    text: Option<String>,
+}
+
+pub async fn duty_import(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<DutyForm>) -> Response {
+    let csv = f.csv.unwrap_or_default();
     let user = cu.user.name.clone();
     let r = state
         .blocking(move |d, now| {
@@ -312,8 +382,8 @@ pub async fn duty_import(State(state): State<AppState>, cu: CurrentUser, Form(f)
     }
 }
 
-pub async fn duty_handover(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
-    let text = f.get("text").map(|t| t.trim().to_string()).unwrap_or_default();
+pub async fn duty_handover(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<DutyForm>) -> Response {
+    let text = f.text.as_deref().map(|t| t.trim().to_string()).unwrap_or_default();
     let user = cu.user.name.clone();
     match state.blocking(move |d, now| Ok(crate::desk::add_handover(&d.store, &user, &text, now)?)).await {
         Ok(_) => Redirect::to("/duty").into_response(),
@@ -321,8 +391,14 @@ pub async fn duty_handover(State(state): State<AppState>, cu: CurrentUser, Form(
     }
 }
 
-pub async fn system(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
-    let page_no = match crate::paging::page_within(&q, "audit_page", admin_pages::AUDIT_PAGE, crate::paging::AUDIT_MAX_OFFSET) {
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct SystemQuery {
+    audit_page: Option<String>,
+}
+
+pub async fn system(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<SystemQuery>) -> Response {
+    let page_no = match crate::paging::page_value(q.audit_page.as_deref(), "audit_page", admin_pages::AUDIT_PAGE, crate::paging::AUDIT_MAX_OFFSET) {
         Ok(n) => n,
         Err(e) => return titled_page(&state, "系统", AppError::invalid_field("audit_page", e)),
     };
@@ -393,9 +469,17 @@ pub async fn system_add_user(State(state): State<AppState>, cu: CurrentUser, For
     }
 }
 
+/// A person's forms on the 系统 page: `active` (0 | 1) or a new `password`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct UserForm {
+    active: Option<String>,
+    password: Option<String>,
+}
+
 /// Disables (`active=0`) or enables (`active=1`) a person.
-pub async fn system_user_active(State(state): State<AppState>, cu: CurrentUser, Path(name): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
-    let active = match f.get("active").map(String::as_str) {
+pub async fn system_user_active(State(state): State<AppState>, cu: CurrentUser, Path(name): Path<String>, Form(f): Form<UserForm>) -> Response {
+    let active = match f.active.as_deref() {
         Some("1") => true,
         Some("0") => false,
         other => return system_view(&state, &cu, StatusCode::BAD_REQUEST, Some((false, format!("active 应为 0 或 1，收到“{}”", other.unwrap_or(""))))).await,
@@ -416,8 +500,8 @@ pub async fn system_user_active(State(state): State<AppState>, cu: CurrentUser, 
 }
 
 /// Sets a person's sign-in password (their open sessions end).
-pub async fn system_user_password(State(state): State<AppState>, cu: CurrentUser, Path(name): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
-    let password = f.get("password").cloned().unwrap_or_default();
+pub async fn system_user_password(State(state): State<AppState>, cu: CurrentUser, Path(name): Path<String>, Form(f): Form<UserForm>) -> Response {
+    let password = f.password.unwrap_or_default();
     let (by, now) = (cu.user.name.clone(), (state.clock)());
     let who = name.clone();
     let r = state.blocking(move |d, _| Ok(crate::people::set_password(&d.store, &by, &who, &password, now)?)).await;

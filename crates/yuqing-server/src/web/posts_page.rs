@@ -1,10 +1,9 @@
 //! 信息: the post stream, newest first, narrowed by time, source, tier, sentiment, topic and watch
 //! rule, paged on the server. Full-text search with highlights is /search (linked from here).
 
-use std::collections::HashMap;
 use std::fmt::Write;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{NaiveDate, TimeZone, Utc};
@@ -13,6 +12,7 @@ use yuqing_store::{PostFilter, COUNT_CAP};
 
 use crate::html::{esc, fmt_time, page};
 use crate::error::titled_page;
+use crate::extract::Query;
 use crate::AppState;
 
 const PAGE: usize = 50;
@@ -23,9 +23,40 @@ fn day(s: &str, what: &str) -> Result<chrono::DateTime<Utc>, String> {
     yuqing_core::china().from_local_datetime(&local).single().map(|t| t.with_timezone(&Utc)).ok_or_else(|| format!("{what}无效"))
 }
 
+/// The post stream's query string, as typed: blank fields mean "any" (the filter form sends them).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct PostsQuery {
+    from: Option<String>,
+    to: Option<String>,
+    source: Option<String>,
+    tier: Option<String>,
+    sentiment: Option<String>,
+    topic: Option<String>,
+    rule: Option<String>,
+    page: Option<String>,
+}
+
+impl PostsQuery {
+    /// A parameter's text by its name (as given, untrimmed).
+    fn field(&self, name: &str) -> Option<&str> {
+        match name {
+            "from" => self.from.as_deref(),
+            "to" => self.to.as_deref(),
+            "source" => self.source.as_deref(),
+            "tier" => self.tier.as_deref(),
+            "sentiment" => self.sentiment.as_deref(),
+            "topic" => self.topic.as_deref(),
+            "rule" => self.rule.as_deref(),
+            "page" => self.page.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 /// Reads the filter from the query string; errors name the parameter.
-pub fn filter_from_query(q: &HashMap<String, String>) -> Result<(PostFilter, usize), String> {
-    let get = |k: &str| q.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+pub fn filter_from_query(q: &PostsQuery) -> Result<(PostFilter, usize), String> {
+    let get = |k: &str| q.field(k).map(str::trim).filter(|s| !s.is_empty());
     let mut f = PostFilter::default();
     if let Some(s) = get("from") {
         f.since = Some(day(s, "开始日期")?);
@@ -42,7 +73,7 @@ pub fn filter_from_query(q: &HashMap<String, String>) -> Result<(PostFilter, usi
     }
     f.topic = get("topic").map(str::to_string);
     f.rule = get("rule").map(str::to_string);
-    let page_no = crate::paging::page(q, "page", PAGE)?;
+    let page_no = crate::paging::page_value(q.page.as_deref(), "page", PAGE, crate::paging::MAX_OFFSET)?;
     Ok((f, page_no))
 }
 
@@ -50,7 +81,7 @@ fn opt(value: &str, label: &str, current: Option<&str>) -> String {
     format!("<option value=\"{}\"{}>{}</option>", esc(value), if current == Some(value) { " selected" } else { "" }, esc(label))
 }
 
-pub async fn posts(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn posts(State(state): State<AppState>, Query(q): Query<PostsQuery>) -> Response {
     let (filter, page_no) = match filter_from_query(&q) {
         Ok(x) => x,
         Err(e) => return (StatusCode::BAD_REQUEST, Html(page("信息", &state.org_name, None, &format!("<p>{}</p>", esc(&e))))).into_response(),
@@ -68,7 +99,7 @@ pub async fn posts(State(state): State<AppState>, Query(q): Query<HashMap<String
         Ok(p) => p,
         Err(e) => return titled_page(&state, "信息", e),
     };
-    let cur = |k: &str| q.get(k).map(String::as_str);
+    let cur = |k: &str| q.field(k);
     let mut b = String::from("<h2>信息</h2><form class=\"filters\" method=\"get\" action=\"/posts\">");
     let _ = write!(
         b,
@@ -136,8 +167,20 @@ pub async fn posts(State(state): State<AppState>, Query(q): Query<HashMap<String
 mod tests {
     use super::*;
 
-    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    fn q(pairs: &[(&str, &str)]) -> PostsQuery {
+        let mut q = PostsQuery::default();
+        for (k, v) in pairs {
+            let v = Some(v.to_string());
+            match *k {
+                "from" => q.from = v,
+                "to" => q.to = v,
+                "tier" => q.tier = v,
+                "sentiment" => q.sentiment = v,
+                "page" => q.page = v,
+                other => panic!("no parameter {other} in this test"),
+            }
+        }
+        q
     }
 
     #[test]

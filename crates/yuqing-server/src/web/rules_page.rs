@@ -1,10 +1,10 @@
 //! 监测规则: the configured watch rules and a workbench — type an expression, see a syntax error
 //! at its position, or how many posts of the last 7 days it matches, with samples highlighted.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use axum::extract::{Form, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use yuqing_core::people::Role;
@@ -18,6 +18,7 @@ use yuqing_text::rules::{self, RuleDef, RuleDoc, RuleSet};
 use crate::auth::CurrentUser;
 use crate::html::{esc, fmt_time, page};
 use crate::error::{titled_page, AppError, AppResult, Code};
+use crate::extract::{Form, Query};
 use crate::AppState;
 
 /// At most this many recent posts are scanned per test (the page says when the week holds more).
@@ -93,21 +94,39 @@ fn origin_label(o: &RuleOrigin) -> String {
     }
 }
 
-pub async fn rules_page(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<HashMap<String, String>>) -> Response {
-    let field = |k: &str| q.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let editing = field("edit");
+/// `/rules`: the rule being edited, a rule to pre-fill, and the notices the redirects ask for.
+/// Every field is trimmed; blank means unset.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct RulesQuery {
+    edit: Option<String>,
+    name: Option<String>,
+    expr: Option<String>,
+    department: Option<String>,
+    saved: Option<String>,
+    relevance_reset: Option<String>,
+}
+
+/// A form or query field trimmed, blank → `None`.
+fn trimmed(v: &Option<String>) -> Option<String> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+pub async fn rules_page(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<RulesQuery>) -> Response {
+    let field = |v: &Option<String>| trimmed(v);
+    let editing = field(&q.edit);
     let (in_force, history, relevance) = match load(&state, editing.clone()).await {
         Ok(v) => v,
         Err(e) => return titled_page(&state, "监测规则", e),
     };
     // The workbench starts from the rule being edited, or from what was typed.
     let current = editing.as_ref().and_then(|n| in_force.iter().find(|r| &r.rule.name == n));
-    let name = field("name").or_else(|| current.map(|r| r.rule.name.clone()));
-    let expr = field("expr").or_else(|| current.map(|r| r.rule.expr.clone()));
-    let department = field("department").or_else(|| current.and_then(|r| r.rule.department.clone()));
-    let notice = field("saved")
+    let name = field(&q.name).or_else(|| current.map(|r| r.rule.name.clone()));
+    let expr = field(&q.expr).or_else(|| current.map(|r| r.rule.expr.clone()));
+    let department = field(&q.department).or_else(|| current.and_then(|r| r.rule.department.clone()));
+    let notice = field(&q.saved)
         .map(|n| (true, format!("已保存规则“{n}”：之后入库的帖文按新规则分析，命中后按其责任单位分派。")))
-        .or_else(|| field("relevance_reset").map(|n| (true, format!("已重置误报学习：{n} 个样本不再参考，误报标记保留。"))));
+        .or_else(|| field(&q.relevance_reset).map(|n| (true, format!("已重置误报学习：{n} 个样本不再参考，误报标记保留。"))));
     let body = render(&state, &cu, &in_force, &history, &relevance, name, expr, department, notice).await;
     Html(page("监测规则", &state.org_name, state.banner.as_deref(), &body)).into_response()
 }
@@ -372,9 +391,17 @@ fn check_rule(name: &str, expr: &str, department: Option<&str>, departments: &[S
     Ok(())
 }
 
-pub async fn save(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
-    let get = |k: &str| f.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let (name, expr, department) = (get("name").unwrap_or_default(), get("expr").unwrap_or_default(), get("department"));
+/// A rule's form (trimmed; a blank department means the whole organisation).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct RuleForm {
+    name: Option<String>,
+    expr: Option<String>,
+    department: Option<String>,
+}
+
+pub async fn save(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<RuleForm>) -> Response {
+    let (name, expr, department) = (trimmed(&f.name).unwrap_or_default(), trimmed(&f.expr).unwrap_or_default(), trimmed(&f.department));
     if let Err(msg) = check_rule(&name, &expr, department.as_deref(), &state.departments) {
         // The refusal keeps the page whole: the rules in force, and what was typed to correct.
         let (in_force, history, relevance) = match load(&state, Some(name.clone())).await {
@@ -392,10 +419,17 @@ pub async fn save(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<
     }
 }
 
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct EnabledForm {
+    name: Option<String>,
+    enabled: Option<String>,
+}
+
 /// Switches a rule in force off (`enabled=0`) or on again (`enabled=1`).
-pub async fn set_enabled(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<HashMap<String, String>>) -> Response {
-    let name = f.get("name").map(|s| s.trim().to_string()).unwrap_or_default();
-    let enabled = match f.get("enabled").map(String::as_str) {
+pub async fn set_enabled(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<EnabledForm>) -> Response {
+    let name = f.name.as_deref().map(|s| s.trim().to_string()).unwrap_or_default();
+    let enabled = match f.enabled.as_deref() {
         Some("1") => true,
         Some("0") => false,
         other => return titled_page(&state, "监测规则", AppError::invalid_field("enabled", format!("enabled 应为 0 或 1，收到“{}”", other.unwrap_or("")))),

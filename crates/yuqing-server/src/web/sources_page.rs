@@ -2,10 +2,9 @@
 //! row, posts stored in the last 24 hours, median fetch time, last error), failing ones first; and
 //! one source's recent fetches. Rendering is pure; the handler reads the health under the data lock.
 
-use std::collections::HashMap;
 use std::fmt::Write;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -13,6 +12,7 @@ use yuqing_store::collect::{self as records, FetchRecord, SourceHealth};
 
 use crate::html::{esc, fmt_time, page};
 use crate::error::titled_page;
+use crate::extract::Query;
 use crate::AppState;
 
 /// What the page shows of a source's configuration (the binary fills it from `[[sources]]` and
@@ -133,10 +133,18 @@ pub fn render(rows: &[(SourceInfo, SourceHealth)], selected: Option<(&SourceInfo
     b
 }
 
-pub async fn sources_page(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
+/// `/sources?id=…&sort=…`: the source shown in detail and the table's order.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct SourcesQuery {
+    id: Option<String>,
+    sort: Option<String>,
+}
+
+pub async fn sources_page(State(state): State<AppState>, Query(q): Query<SourcesQuery>) -> Response {
     let now = (state.clock)();
     let infos: Vec<SourceInfo> = state.sources.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-    let selected = q.get("id").cloned();
+    let selected = q.id.clone();
     if let Some(id) = &selected {
         if !infos.iter().any(|s| &s.id == id) {
             let body = format!("<h2>信息源</h2><p class=\"late\">没有编号为“{}”的信息源</p><p><a href=\"/sources\">全部信息源</a></p>", esc(id));
@@ -162,7 +170,7 @@ pub async fn sources_page(State(state): State<AppState>, Query(q): Query<HashMap
         Ok(v) => v,
         Err(e) => return titled_page(&state, "信息源", e),
     };
-    let by = q.get("sort").map(String::as_str).unwrap_or("health");
+    let by = q.sort.as_deref().unwrap_or("health");
     order(&mut rows, by);
     let picked = selected.as_ref().and_then(|id| rows.iter().find(|(s, _)| &s.id == id)).map(|(s, _)| (s, fetches.as_slice()));
     let body = render(&rows, picked, by, now);

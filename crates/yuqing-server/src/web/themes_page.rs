@@ -2,9 +2,7 @@
 //! long-running subject (新冠疫情, 复工复产) above stories; grades, alerts and incidents stay with
 //! the stories, so a theme page is for reading, not for acting.
 
-use std::collections::HashMap;
-
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -16,6 +14,7 @@ use yuqing_store::themes::{self, ThemeDef, ThemeOrder, ThemeStory, ThemeSummary}
 use crate::chart::{daily_bars, sparkline};
 use crate::html::{esc, fmt_time, grade_badge, page};
 use crate::error::{AppError, AppResult, Code};
+use crate::extract::Query;
 use crate::{paging, AppState};
 
 /// Stories of fewer posts are left out of a theme's list unless asked for (`all=1`): a theme holds
@@ -36,8 +35,20 @@ fn find<'a>(defs: &'a [ThemeDef], name: &str) -> Option<&'a ThemeDef> {
     defs.iter().find(|d| d.name == name)
 }
 
-fn order_of(q: &HashMap<String, String>) -> AppResult<ThemeOrder> {
-    match q.get("order").map(String::as_str) {
+/// A theme's page and its API: the numbers stay text so `paging`/`pages` word the 400.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ThemeQuery {
+    page: Option<String>,
+    limit: Option<String>,
+    offset: Option<String>,
+    order: Option<String>,
+    all: Option<String>,
+    min_posts: Option<String>,
+}
+
+fn order_of(order: Option<&str>) -> AppResult<ThemeOrder> {
+    match order {
         None | Some("") | Some("grade") => Ok(ThemeOrder::Grade),
         Some("recent") => Ok(ThemeOrder::Recent),
         Some(o) => Err(AppError::invalid_field("order", format!("未知的排序方式“{o}”，可用 grade、recent"))),
@@ -90,13 +101,13 @@ struct ThemeView {
 }
 
 /// `/themes/{name}`: a theme's daily posts and its stories, highest grade first (or latest).
-pub async fn theme_page(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
+pub async fn theme_page(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<ThemeQuery>) -> AppResult<Response> {
     let Some(def) = find(&state.themes, &name).cloned() else {
         return Err(AppError::not_found(Code::ThemeNotFound, format!("专题“{name}”不存在（专题在配置文件的 [[themes]] 中设置）")));
     };
-    let page_no = crate::pages::page_param(&q, PAGE_SIZE)?;
-    let order = order_of(&q)?;
-    let all = q.get("all").is_some_and(|v| v == "1");
+    let page_no = crate::pages::page_value(q.page.as_deref(), PAGE_SIZE)?;
+    let order = order_of(q.order.as_deref())?;
+    let all = q.all.as_deref() == Some("1");
     let min_posts = if all { 1 } else { MIN_POSTS };
     let d2 = def.clone();
     let view = state
@@ -186,13 +197,13 @@ pub async fn themes_api(State(state): State<AppState>) -> AppResult<Response> {
 }
 
 /// `GET /api/v1/themes/{name}`: a theme, its posts per day and a page of its stories.
-pub async fn theme_api(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
+pub async fn theme_api(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<ThemeQuery>) -> AppResult<Response> {
     let Some(def) = find(&state.themes, &name).cloned() else {
         return Err(AppError::not_found(Code::ThemeNotFound, format!("专题“{name}”不存在")));
     };
-    let (limit, offset) = paging::window(&q, 50, 500).map_err(AppError::invalid)?;
-    let order = order_of(&q)?;
-    let min_posts = crate::pages::param_usize(&q, "min_posts", MIN_POSTS as usize).map_err(|m| AppError::invalid_field("min_posts", m))?.max(1) as u64;
+    let (limit, offset) = paging::window_values(q.limit.as_deref(), q.offset.as_deref(), 50, 500, paging::MAX_OFFSET).map_err(AppError::invalid)?;
+    let order = order_of(q.order.as_deref())?;
+    let min_posts = crate::pages::usize_value(q.min_posts.as_deref(), "min_posts", MIN_POSTS as usize).map_err(|m| AppError::invalid_field("min_posts", m))?.max(1) as u64;
     let v = state
         .blocking(move |d, _| {
             let conn = d.store.connection();
