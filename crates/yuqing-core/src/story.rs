@@ -1126,22 +1126,23 @@ mod tests {
                 got.iter().enumerate().filter(|(_, s)| **s == id).map(|(i, _)| (i as i64, posts[i].simhash)).collect();
             let last_at = members.iter().map(|(i, _)| posts[*i as usize].at).max().unwrap();
             let first_at = members.iter().map(|(i, _)| posts[*i as usize].at).min().unwrap();
+            let (core_size, anchored) = first.core_state(members.iter().map(|(i, _)| posts[*i as usize].anchored));
+            assert_eq!(
+                (core_size, anchored),
+                (first.core_size(id).unwrap(), first.is_anchored(id).unwrap()),
+                "the replayed core state is the live one"
+            );
             seeds.push(StorySeed {
                 id,
                 first_at,
                 last_at,
                 centroid: first.centroid(id).unwrap(),
                 index_terms: first.index_terms(id).unwrap(),
-                posts: members.clone(),
+                posts: members,
                 // As a restart finds it: replayed from the stored posts' anchors in joining order.
-                anchored: first.core_state(members.iter().map(|(i, _)| posts[*i as usize].anchored)).1,
-                core_size: first.core_state(members.iter().map(|(i, _)| posts[*i as usize].anchored)).0,
+                anchored,
+                core_size,
             });
-            assert_eq!(
-                first.core_state(members.iter().map(|(i, _)| posts[*i as usize].anchored)),
-                (first.core_size(id).unwrap(), first.is_anchored(id).unwrap()),
-                "the replayed core state is the live one"
-            );
         }
         let mut second = Assembler::new(small_window(), 1);
         for seed in seeds {

@@ -308,10 +308,7 @@ pub fn clustering(config: &Config, files: &[PathBuf], tries: &[String], dump: us
     let analyzer = Analyzer::new(&config.analyzer_config())?;
     let locator = crate::locality::Locator::new(config);
     // A post's anchor exactly as ingest finds it (its words, its places, its noise kind).
-    let anchor_of = |a: &yuqing_text::Analysis| {
-        let places = locator.locate(&a.title.matching, &a.text.matching);
-        crate::pipeline::anchored(a.names_something(), &places, yuqing_text::noise::classify(&a.title.matching, &a.text.matching))
-    };
+    let anchor_of = |a: &yuqing_text::Analysis| crate::pipeline::post_anchor(a, &locator);
     let mut labels: HashMap<String, usize> = HashMap::new();
     let mut posts: Vec<EvalPost> = Vec::new();
     let mut files = files.to_vec();

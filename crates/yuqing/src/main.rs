@@ -902,9 +902,7 @@ fn run(cli: Cli) -> Result<()> {
             for (line, post) in &parsed.posts {
                 let a = analyzer.analyze(post.title_str(), post.text_str(), post.source_str());
                 let at = post.published_at.map_or(now, |t| t.with_timezone(&Utc));
-                let places = locator.locate(&a.title.matching, &a.text.matching);
-                let noise = yuqing_text::noise::classify(&a.title.matching, &a.text.matching);
-                let anchor = yuqing::pipeline::anchored(a.names_something(), &places, noise);
+                let anchor = yuqing::pipeline::post_anchor(&a, &locator);
                 let assignment = assembler.assign(*line as i64, &a.features(at, anchor));
                 let v = json!({"line": line, "story": assignment.story});
                 if cli.json {

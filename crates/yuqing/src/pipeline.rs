@@ -406,7 +406,6 @@ fn story_spikes(volumes: &mut Volumes, tracker: &StoryTracker, now: DateTime<Utc
     spikes
 }
 
-/// Takes a stored post into its story's tracker and headline state, as when it was ingested.
 /// Whether a post is anchored (锚点, see `AssemblyConfig::anchor_required`): it names a figure, a
 /// headline, a hashtag, a watch-rule or topic word, or a place — and is not commercial noise (an
 /// advertisement's prices and shop names found no matter).
@@ -414,18 +413,27 @@ pub fn anchored(names_something: bool, places: &PostPlaces, noise: Option<NoiseK
     !noise.is_some_and(NoiseKind::is_commercial) && (names_something || !places.codes.is_empty())
 }
 
-/// [`anchored`] for a stored post, from what was stored of its analysis (its rule hits and topics
-/// as at ingest), so a restart finds the same anchors.
-fn restored_anchor(p: &RestorePost, title: &str, text: &str, places: &PostPlaces) -> bool {
-    let names = !p.rules.is_empty() || !p.topics.is_empty() || yuqing_text::anchor::names_something(title, text);
-    anchored(names, places, yuqing_text::noise::classify(title, text))
+/// [`anchored`] for a post analyzed outside the ingest (evaluation, `yuqing cluster`): its places
+/// and noise kind found as the ingest's parallel stage finds them.
+pub fn post_anchor(a: &Analysis, locator: &Locator) -> bool {
+    let places = locator.locate(&a.title.matching, &a.text.matching);
+    anchored(a.names_something(), &places, yuqing_text::noise::classify(&a.title.matching, &a.text.matching))
 }
 
-/// Takes a stored post into its story's tracker and headline state; returns whether it is anchored.
+/// [`anchored`] for a stored post, from what was stored of its analysis (its rule hits and topics
+/// as at ingest), so a restart finds the same anchors.
+fn restored_anchor(p: &RestorePost, title: &str, text: &str, places: &PostPlaces, noise: Option<NoiseKind>) -> bool {
+    let names = !p.rules.is_empty() || !p.topics.is_empty() || yuqing_text::anchor::names_something(title, text);
+    anchored(names, places, noise)
+}
+
+/// Takes a stored post into its story's tracker and headline state, as when it was ingested;
+/// returns whether it is anchored.
 fn take_in(tracker: &mut StoryTracker, meta: &mut StoryMeta, p: &RestorePost, config: &Config, locator: &Locator) -> bool {
     let (title, text) = (matching_form(&p.title), matching_form(&p.text));
     let places = locator.locate(&title, &text);
-    let anchor = restored_anchor(p, &title, &text, &places);
+    let noise = yuqing_text::noise::classify(&title, &text);
+    let anchor = restored_anchor(p, &title, &text, &places, noise);
     tracker.add(
         &PostFacts {
             heat: p.heat_fact(),
@@ -433,7 +441,7 @@ fn take_in(tracker: &mut StoryTracker, meta: &mut StoryMeta, p: &RestorePost, co
             rules: &p.rules,
             severe_words: &p.severe_words,
             topics: &p.topics,
-            noise: yuqing_text::noise::classify(&title, &text),
+            noise,
             local_places: &places.local,
             other_places: &places.other,
             names_us: places.names_us,
@@ -1006,7 +1014,8 @@ impl Pipeline {
                 break;
             }
             let (title, text) = (matching_form(&p.title), matching_form(&p.text));
-            let anchor = restored_anchor(p, &title, &text, &self.locator.locate(&title, &text));
+            let noise = yuqing_text::noise::classify(&title, &text);
+            let anchor = restored_anchor(p, &title, &text, &self.locator.locate(&title, &text), noise);
             let enters = self.assembler.enters_core(size, anchored, anchor);
             anchored |= anchor;
             if enters {
