@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
@@ -140,9 +139,7 @@ fn the_rules_page_runs_a_backtest_for_the_office_and_shows_the_table() {
     let password = "Backtest-page-2026";
     add_user_with_password(&data, &cfg, &["bangong", "--role", "coordinator"], password);
     add_user_with_password(&data, &cfg, &["kanke", "--role", "viewer"], password);
-    let mut cmd = yuqing(&data);
-    cmd.arg("--config").arg(&cfg).args(["serve", "--addr", "127.0.0.1:0"]);
-    let server = start_server(cmd, Duration::from_secs(120));
+    let server = serve(&data, &cfg);
     let addr = server.addr.clone();
 
     let cookie = sign_in(&addr, "bangong", password);

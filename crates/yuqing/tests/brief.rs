@@ -85,9 +85,7 @@ fn the_brief_is_shown_with_its_sources_on_the_pages_in_the_alert_and_in_the_spec
     let password = "Brief-test-2026";
     let office = add_user_with_password(&data, &cfg, &["bangong", "--role", "coordinator", "--display-name", "办公室"], password);
 
-    let mut cmd = yuqing(&data);
-    cmd.arg("--config").arg(&cfg).args(["serve", "--addr", "127.0.0.1:0"]);
-    let server = start_server(cmd, Duration::from_secs(120));
+    let server = serve(&data, &cfg);
     let addr = server.addr.clone();
 
     // The alert message: what happened (with post numbers), first seen, where.

@@ -105,9 +105,7 @@ interval = "3s"
     )
     .unwrap();
     let office = add_user(&data, &cfg, &["office", "--role", "coordinator", "--display-name", "办公室"]);
-    let mut cmd = yuqing(&data);
-    cmd.arg("--config").arg(&cfg).args(["serve", "--addr", "127.0.0.1:0"]);
-    let server = start_server(cmd, Duration::from_secs(120));
+    let server = serve(&data, &cfg);
     assert!(server.output.iter().any(|l| l.contains("采集信息源 1 个")), "{:?}", server.output);
 
     // The first run stores the first item.
@@ -206,9 +204,7 @@ interval = "1s"
     .unwrap();
     let token = add_user(&data, &cfg, &["office", "--role", "coordinator"]);
     let serve = || {
-        let mut cmd = yuqing(&data);
-        cmd.arg("--config").arg(&cfg).args(["serve", "--addr", "127.0.0.1:0"]);
-        start_server(cmd, Duration::from_secs(120))
+        serve(&data, &cfg)
     };
     // Killed (SIGKILL) at different points of the cycles: articles are fetched 5 per run, 60 ms each.
     for wait_ms in [400u64, 900, 650, 1300] {
@@ -246,9 +242,7 @@ fn the_push_api_answers_per_item_and_refuses_bad_input_in_chinese() {
     std::fs::write(&cfg, "[[rules]]\nname = \"医院服务\"\nexpr = \"医院 & 排队\"\n").unwrap();
     let crawler = add_user(&data, &cfg, &["crawler", "--role", "officer"]);
     let viewer = add_user(&data, &cfg, &["viewer", "--role", "viewer"]);
-    let mut cmd = yuqing(&data);
-    cmd.arg("--config").arg(&cfg).args(["serve", "--addr", "127.0.0.1:0"]);
-    let server = start_server(cmd, Duration::from_secs(120));
+    let server = serve(&data, &cfg);
     let now = Utc::now().to_rfc3339();
     let body = [
         json!({"source": "微博", "url": "https://weibo.example/1?utm_source=x", "text": "市第一医院挂号排队三个小时", "published_at": now}).to_string(),
@@ -333,9 +327,7 @@ fn sources_added_and_disabled_from_the_command_line_take_effect_while_the_server
     let (_tmp, data, site, cfg) = one_notice_site();
     std::fs::write(&cfg, "[collect]\npoliteness = \"0s\"\njitter = 0.0\nsources_reload = \"1s\"\n").unwrap();
     let office = add_user(&data, &cfg, &["office", "--role", "coordinator", "--display-name", "办公室"]);
-    let mut cmd = yuqing(&data);
-    cmd.arg("--config").arg(&cfg).args(["serve", "--addr", "127.0.0.1:0"]);
-    let server = start_server(cmd, Duration::from_secs(120));
+    let server = serve(&data, &cfg);
     assert!(server.output.iter().any(|l| l.contains("采集信息源 0 个")), "{:?}", server.output);
     let sources = |args: &[&str]| {
         let mut c = yuqing(&data);

@@ -103,9 +103,7 @@ fn a_grade_ii_story_goes_from_alert_to_reviewed_closure_with_every_step_recorded
     let imported = run_json(yuqing(&data).arg("--json").args(["duty", "import"]).arg(&roster));
     assert_eq!(imported["imported"], 2);
 
-    let mut cmd = yuqing(&data);
-    cmd.arg("--config").arg(&cfg).args(["serve", "--addr", "127.0.0.1:0"]);
-    let server = start_server(cmd, Duration::from_secs(120));
+    let server = serve(&data, &cfg);
     let addr = server.addr.clone();
 
     // The alert reaches the on-duty staff through the webhook, and an incident opens, routed.

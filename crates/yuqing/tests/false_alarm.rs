@@ -92,9 +92,7 @@ fn the_office_marks_false_alarms_on_stories_and_incidents_and_the_rules_page_cou
     let password = "False-alarm-2026";
     let office = add_user_with_password(&data, &cfg, &["bangong", "--role", "coordinator", "--display-name", "办公室"], password);
     add_user_with_password(&data, &cfg, &["kan", "--role", "viewer", "--display-name", "只读"], password);
-    let mut cmd = yuqing(&data);
-    cmd.arg("--config").arg(&cfg).args(["serve", "--addr", "127.0.0.1:0"]);
-    let server = start_server(cmd, Duration::from_secs(120));
+    let server = serve(&data, &cfg);
     let addr = server.addr.clone();
     let queue_incident = wait_for_incident(&addr, &office, queue);
     let vaccine_incident = wait_for_incident(&addr, &office, vaccine);

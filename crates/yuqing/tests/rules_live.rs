@@ -55,9 +55,7 @@ fn a_rule_saved_on_the_page_grades_and_routes_the_next_post_without_a_restart() 
     std::fs::write(&cfg, CONFIG).unwrap();
     let password = "Rules-live-2026";
     let office = add_user_with_password(&data, &cfg, &["bangong", "--role", "coordinator"], password);
-    let mut cmd = yuqing(&data);
-    cmd.arg("--config").arg(&cfg).args(["serve", "--addr", "127.0.0.1:0"]);
-    let server = start_server(cmd, Duration::from_secs(120));
+    let server = serve(&data, &cfg);
     let addr = server.addr.clone();
 
     // Before: a post about school bullying matches no rule and stays ungraded.
@@ -88,9 +86,7 @@ fn a_rule_saved_on_the_page_grades_and_routes_the_next_post_without_a_restart() 
     drop(server);
 
     // After a restart the saved rule is still in force (the configuration file never changed).
-    let mut cmd = yuqing(&data);
-    cmd.arg("--config").arg(&cfg).args(["serve", "--addr", "127.0.0.1:0"]);
-    let server = start_server(cmd, Duration::from_secs(120));
+    let server = serve(&data, &cfg);
     push(&server.addr, &office, "https://bbs.example/3", "学校欺凌问题再引关注，教育部门回应");
     let v = api(&server.addr, "GET", "/api/v1/stories?limit=10", &office, &Value::Null, 200);
     assert!(v["stories"].to_string().contains("校园欺凌"), "{v}");

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 use common::*;
@@ -100,9 +99,7 @@ fn the_story_page_splits_and_merges_for_the_office_and_not_for_viewers() {
     let password = "Story-edit-2026";
     let office = add_user_with_password(&data, &cfg, &["bangong", "--role", "coordinator", "--display-name", "办公室"], password);
     add_user_with_password(&data, &cfg, &["kan", "--role", "viewer", "--display-name", "只读"], password);
-    let mut cmd = yuqing(&data);
-    cmd.arg("--config").arg(&cfg).args(["serve", "--addr", "127.0.0.1:0"]);
-    let server = start_server(cmd, Duration::from_secs(120));
+    let server = serve(&data, &cfg);
     let addr = server.addr.clone();
 
     let mixed = *stories.iter().find(|s| story_posts_api(&addr, &office, **s).len() == 6).expect("the mixed story");

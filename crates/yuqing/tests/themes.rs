@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 use common::*;
@@ -144,9 +143,7 @@ fn an_officer_opens_a_theme_and_sees_its_stories() {
     let (data, cfg) = setup(tmp.path());
     let password = "Themes-page-2026";
     let token = add_user_with_password(&data, &cfg, &["kan", "--role", "viewer", "--display-name", "只读"], password);
-    let mut cmd = yuqing(&data);
-    cmd.arg("--config").arg(&cfg).args(["serve", "--addr", "127.0.0.1:0"]);
-    let server = start_server(cmd, Duration::from_secs(120));
+    let server = serve(&data, &cfg);
     let addr = server.addr.clone();
     let cookie = sign_in(&addr, "kan", password);
 

@@ -87,6 +87,14 @@ pub fn start_demo(dir: &Path) -> (Server, PathBuf) {
 }
 
 /// Starts `cmd` (which serves on 127.0.0.1:0) and waits for the line that names the address.
+/// `yuqing --data-dir DATA --config CFG serve` on a free port, waited for as long as a cold start
+/// of the tests takes.
+pub fn serve(data: &Path, cfg: &Path) -> Server {
+    let mut cmd = yuqing(data);
+    cmd.arg("--config").arg(cfg).args(["serve", "--addr", "127.0.0.1:0"]);
+    start_server(cmd, Duration::from_secs(120))
+}
+
 pub fn start_server(mut cmd: Command, timeout: Duration) -> Server {
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("server starts");
     let stdout = child.stdout.take().expect("piped stdout");
