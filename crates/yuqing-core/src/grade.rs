@@ -72,6 +72,10 @@ pub struct GradePolicy {
     /// A story is local when at least this share of its posts that name any place (or the
     /// organization) name one inside the jurisdiction.
     pub local_min_share: f32,
+    /// ... and at least this share of all its posts (noise left out) name it: a national or
+    /// world matter whose posts mention the jurisdiction in passing (全国累计确诊…, one post in
+    /// five names 武汉) is not a local one.
+    pub local_min_post_share: f32,
     /// The jurisdiction's names, from `[organization] jurisdiction` (not set under `[grading]`);
     /// empty: no jurisdiction, no locality check.
     #[serde(skip)]
@@ -115,6 +119,7 @@ impl Default for GradePolicy {
             key_period_factor: 0.5,
             require_local: true,
             local_min_share: 0.5,
+            local_min_post_share: 0.4,
             jurisdiction: Vec::new(),
             false_alarm_similarity: 0.6,
         }
@@ -160,6 +165,8 @@ pub struct LikeFalseAlarm {
 /// Where a story's posts are, against the jurisdiction (属地).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Locality {
+    /// The story's posts that are not noise.
+    pub posts: u64,
     /// Posts naming any place or the organization (noise left out).
     pub placed_posts: u64,
     /// Of those, posts naming a place inside the jurisdiction or the organization.
@@ -171,10 +178,21 @@ pub struct Locality {
 }
 
 impl Locality {
-    /// Local: some posts name the jurisdiction, and at least `min_share` of the posts that name
-    /// any place do.
-    pub fn is_local(&self, min_share: f32) -> bool {
-        self.local_posts > 0 && self.local_posts as f64 >= (min_share as f64) * self.placed_posts as f64
+    /// Local: some posts name the jurisdiction, at least `min_share` of the posts that name any
+    /// place do, and at least `min_post_share` of all the story's posts do.
+    pub fn is_local(&self, min_share: f32, min_post_share: f32) -> bool {
+        self.local_posts > 0 && self.share_of_placed() >= min_share as f64 - 1e-9 && self.share_of_posts() >= min_post_share as f64 - 1e-9
+    }
+
+    /// Local posts over posts that name any place.
+    pub fn share_of_placed(&self) -> f64 {
+        self.local_posts as f64 / self.placed_posts.max(1) as f64
+    }
+
+    /// Local posts over all the story's posts (at most 1: a tracker that counted places without
+    /// posts is read as all its posts placed).
+    pub fn share_of_posts(&self) -> f64 {
+        self.local_posts as f64 / self.posts.max(self.placed_posts).max(1) as f64
     }
 
     fn list(places: &[(String, u64)]) -> String {
@@ -348,20 +366,21 @@ pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Gr
     reasons.sort_by(|a, b| b.grade.cmp(&a.grade));
     if let (Some(loc), true, Some(g)) = (inputs.locality, policy.require_local && !policy.jurisdiction.is_empty(), computed) {
         let jurisdiction = policy.jurisdiction.join("、");
-        if loc.is_local(policy.local_min_share) {
-            let share = loc.local_posts as f64 * 100.0 / loc.placed_posts.max(1) as f64;
+        if loc.is_local(policy.local_min_share, policy.local_min_post_share) {
             reasons.insert(
                 0,
                 GradeReason {
                     grade: g,
                     rule: "local".into(),
                     detail: format!(
-                        "涉及本地：{}（提及地点的 {} 条帖文中 {} 条涉及{}，占 {:.0}%）",
+                        "涉及本地：{}（全部 {} 条帖文中 {} 条涉及{}，占 {:.0}%；提及地点的 {} 条中占 {:.0}%）",
                         Locality::list(&loc.local_places),
-                        loc.placed_posts,
+                        loc.posts.max(loc.placed_posts),
                         loc.local_posts,
                         jurisdiction,
-                        share
+                        loc.share_of_posts() * 100.0,
+                        loc.placed_posts,
+                        loc.share_of_placed() * 100.0
                     ),
                 },
             );
@@ -370,17 +389,33 @@ pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Gr
             let raised: Vec<String> =
                 reasons.iter().filter(|r| r.grade > Grade::IV && r.rule != "manual").map(|r| r.detail.clone()).collect();
             reasons.retain(|r| r.grade <= Grade::IV || r.rule == "manual");
-            let found = if loc.other_places.is_empty() {
+            let mut head = "未涉及本地";
+            let found = if loc.other_places.is_empty() && loc.local_posts == 0 {
                 "帖文未提及本地地名".to_string()
             } else if loc.local_posts == 0 {
                 format!("帖文所涉地点为{}", Locality::list(&loc.other_places))
-            } else {
+            } else if loc.share_of_placed() < policy.local_min_share as f64 - 1e-9 {
                 format!(
                     "帖文所涉地点为{}，涉及本地的仅 {} 条（提及地点的 {} 条中不足 {:.0}%）",
                     Locality::list(&loc.other_places),
                     loc.local_posts,
                     loc.placed_posts,
                     policy.local_min_share * 100.0
+                )
+            } else {
+                head = "本地仅被顺带提及";
+                let elsewhere = if loc.other_places.is_empty() {
+                    String::new()
+                } else {
+                    format!("，另涉及{}", Locality::list(&loc.other_places))
+                };
+                format!(
+                    "提及本地的帖文仅 {} 条，占全部 {} 条的 {:.0}%（不足 {:.0}%），事件主体不在本地{}",
+                    loc.local_posts,
+                    loc.posts.max(loc.placed_posts),
+                    loc.share_of_posts() * 100.0,
+                    policy.local_min_post_share * 100.0,
+                    elsewhere
                 )
             };
             reasons.insert(
@@ -389,7 +424,7 @@ pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Gr
                     grade: Grade::IV,
                     rule: "not_local".into(),
                     detail: format!(
-                        "未涉及本地（管辖：{jurisdiction}）：{found}。按属地管理，较大及以上级别须涉及本地，本可定为{}级（{}）的依据不计：{}",
+                        "{head}（管辖：{jurisdiction}）：{found}。按属地管理，较大及以上级别须涉及本地，本可定为{}级（{}）的依据不计：{}",
                         g.as_str(),
                         g.label_zh(),
                         raised.join("；")
@@ -717,6 +752,7 @@ mod tests {
         let rule_hits = hits();
         let severe = vec!["死亡".to_string()];
         let elsewhere = Locality {
+            posts: 40,
             placed_posts: 40,
             local_posts: 3,
             local_places: vec![("湖北省武汉市".into(), 3)],
@@ -750,6 +786,40 @@ mod tests {
         // A hand grade is still a floor.
         let inputs = GradeInputs { manual: Some((Grade::II, "领导批示")), ..inputs };
         assert_eq!(grade_story(&inputs, &local_policy()).0, Some(Grade::II));
+    }
+
+    #[test]
+    fn a_national_story_that_names_the_jurisdiction_in_passing_is_not_local() {
+        // 全国累计确诊…: 3 of its 28 posts name 武汉, and those are most of the posts that name a place.
+        let h = heat(600);
+        let rule_hits = hits();
+        let passing = Locality {
+            posts: 28,
+            placed_posts: 4,
+            local_posts: 3,
+            local_places: vec![("武汉市".into(), 3)],
+            other_places: vec![("湖北省".into(), 1)],
+        };
+        assert!(passing.share_of_placed() >= 0.5 && !passing.is_local(0.5, 0.4));
+        let inputs = GradeInputs { heat: Some(&h), rule_hits: &rule_hits, locality: Some(&passing), ..Default::default() };
+        let (g, r) = grade_story(&inputs, &local_policy());
+        assert_eq!(g, Some(Grade::IV));
+        assert_eq!(r[0].rule, "not_local");
+        for part in ["本地仅被顺带提及", "管辖：武汉市", "仅 3 条", "全部 28 条的 11%", "不足 40%", "另涉及湖北省 1 条", "本可定为II级", "帖文 600 条"] {
+            assert!(r[0].detail.contains(part), "{part} in {}", r[0].detail);
+        }
+        // With 12 of its 28 posts naming 武汉 it is local, and the reason gives both shares.
+        let named = Locality { local_posts: 12, local_places: vec![("武汉市".into(), 12)], placed_posts: 13, ..passing.clone() };
+        let (g, r) = grade_story(&GradeInputs { locality: Some(&named), ..inputs.clone() }, &local_policy());
+        assert_eq!(g, Some(Grade::II));
+        assert_eq!(r[0].rule, "local");
+        assert!(r[0].detail.contains("全部 28 条帖文中 12 条涉及武汉市，占 43%") && r[0].detail.contains("提及地点的 13 条中占 92%"), "{}", r[0].detail);
+        // The post share can be turned off.
+        let off = GradePolicy { local_min_post_share: 0.0, ..local_policy() };
+        assert_eq!(grade_story(&inputs, &off).0, Some(Grade::II));
+        // A locality counted without posts (older callers) reads its placed posts as all its posts.
+        let unknown = Locality { posts: 0, ..named };
+        assert!((unknown.share_of_posts() - 12.0 / 13.0).abs() < 1e-9);
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub struct StoryTracker {
     pub commercial_noise: u64,
     /// Posts that carry a severe word.
     pub severe_word_posts: u64,
+    /// Posts that are not noise (the locality's denominator).
+    pub plain_posts: u64,
     /// Posts naming any place or the organization, and of them those that are local.
     pub placed_posts: u64,
     pub local_posts: u64,
@@ -93,6 +95,7 @@ impl StoryTracker {
         if let Some(kind) = post.noise {
             self.commercial_noise += u64::from(kind.is_commercial());
         } else {
+            self.plain_posts += 1;
             for r in post.rules {
                 *self.rule_hits.entry(r.clone()).or_insert(0) += 1;
             }
@@ -137,6 +140,7 @@ impl StoryTracker {
     /// Where the story's posts are, most-named places first.
     pub fn locality(&self) -> Locality {
         Locality {
+            posts: self.plain_posts,
             placed_posts: self.placed_posts,
             local_posts: self.local_posts,
             local_places: ranked(&self.local_places),
@@ -271,6 +275,39 @@ mod tests {
         bare.add(&PostFacts { noise: Some(NoiseKind::NoText), ..facts(0, 0, SourceTier::Community, &rules, &[]) }, &policy);
         bare.add(&facts(1, 1, SourceTier::Community, &rules, &[]), &policy);
         assert!(bare.regrade(Utc.timestamp_opt(2 * 3600, 0).unwrap(), &policy, None).is_some());
+    }
+
+    #[test]
+    fn locality_counts_every_plain_post_and_leaves_noise_out() {
+        let policy = GradePolicy { jurisdiction: vec!["武汉市".into()], ..GradePolicy::default() };
+        let rules = vec!["r".to_string()];
+        let (wuhan, henan) = (vec!["武汉市".to_string()], vec!["河南省".to_string()]);
+        let mut t = StoryTracker::new();
+        // Central media reports it (II); 3 posts name 武汉, 1 names 河南, 6 name nothing, 5 are ads.
+        t.add(&PostFacts { local_places: &wuhan, ..facts(1, 1, SourceTier::Central, &rules, &[]) }, &policy);
+        for i in 0..2 {
+            t.add(&PostFacts { local_places: &wuhan, ..facts(1, 2 + i, SourceTier::Community, &[], &[]) }, &policy);
+        }
+        t.add(&PostFacts { other_places: &henan, ..facts(1, 4, SourceTier::Community, &[], &[]) }, &policy);
+        for i in 0..6 {
+            t.add(&facts(1, 5 + i, SourceTier::Community, &[], &[]), &policy);
+        }
+        for i in 0..5 {
+            t.add(&PostFacts { noise: Some(NoiseKind::Advertising), local_places: &wuhan, ..facts(1, 20 + i, SourceTier::Community, &[], &[]) }, &policy);
+        }
+        let loc = t.locality();
+        assert_eq!((loc.posts, loc.placed_posts, loc.local_posts), (10, 4, 3), "{loc:?}");
+        // 3 of 4 placed posts, but 3 of 10 posts: named in passing, kept at IV.
+        let c = t.regrade(Utc.timestamp_opt(2 * 3600, 0).unwrap(), &policy, None).expect("graded");
+        assert_eq!(c.to, Grade::IV);
+        assert!(c.reasons[0].detail.contains("占全部 10 条的 30%"), "{}", c.reasons[0].detail);
+        // Two more posts that name 武汉: 5 of 12, local, and the central report counts.
+        for i in 0..2 {
+            t.add(&PostFacts { local_places: &wuhan, ..facts(1, 30 + i, SourceTier::Community, &[], &[]) }, &policy);
+        }
+        let c = t.regrade(Utc.timestamp_opt(2 * 3600, 0).unwrap(), &policy, None).expect("raised");
+        assert_eq!(c.to, Grade::II);
+        assert!(c.reasons[0].detail.starts_with("涉及本地：武汉市 5 条"), "{}", c.reasons[0].detail);
     }
 
     #[test]

@@ -423,6 +423,9 @@ impl Config {
         if !(0.0..=1.0).contains(&grading.local_min_share) {
             return Err(at(src.find("local_min_share").unwrap_or(0), "local_min_share 应在 0 到 1 之间".into()));
         }
+        if !(0.0..=1.0).contains(&grading.local_min_post_share) {
+            return Err(at(src.find("local_min_post_share").unwrap_or(0), "local_min_post_share 应在 0 到 1 之间".into()));
+        }
         let max_days = yuqing_core::spike::MAX_BASELINE_DAYS;
         let spike_problem = if !(0.0..=1.0).contains(&grading.spike_story_share) {
             Some(("spike_story_share", "spike_story_share 应在 0 到 1 之间".to_string()))
