@@ -22,7 +22,7 @@ pub struct Extracted {
 }
 
 fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"))
+    yuqing_core::china()
 }
 
 /// A link made absolute against `base` and put in canonical form (tracking parameters removed).

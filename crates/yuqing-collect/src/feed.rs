@@ -173,7 +173,7 @@ pub struct FeedRead {
 }
 
 fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc))
+    yuqing_core::china()
 }
 
 /// One line: whitespace runs made one space (titles, names, links, dates).

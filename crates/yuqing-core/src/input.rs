@@ -1156,7 +1156,7 @@ fn exact_decimal(digits: &str, multiplier: u64) -> Option<u64> {
 
 /// China time (+08:00), the reading of every time written without an offset.
 fn china() -> Option<FixedOffset> {
-    FixedOffset::east_opt(8 * 3600)
+    Some(crate::china())
 }
 
 /// Times with an offset that RFC 3339 parsing does not take.

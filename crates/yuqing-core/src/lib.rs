@@ -24,9 +24,13 @@ pub mod incident;
 pub mod people;
 pub mod span;
 
-/// China Standard Time (UTC+8), the local time of the response plans.
+/// China Standard Time's offset from UTC in seconds: the one place it is written.
+pub const CHINA_OFFSET_SECONDS: i32 = 8 * 3600;
+
+/// China Standard Time (UTC+8), the local time of the response plans: what users read and
+/// schedule in, and how a time written without an offset is read.
 pub fn china() -> chrono::FixedOffset {
-    chrono::FixedOffset::east_opt(8 * 3600).expect("+8 h is a valid offset")
+    chrono::FixedOffset::east_opt(CHINA_OFFSET_SECONDS).expect("+8 h is a valid offset")
 }
 
 pub use grade::{grade_story, GradeInputs, GradePolicy, LikeFalseAlarm, Locality};

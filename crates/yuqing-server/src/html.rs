@@ -37,7 +37,7 @@ pub fn external_link(url: &str, label: Option<&str>) -> String {
 }
 
 pub fn china<Tz: TimeZone>(t: &DateTime<Tz>) -> DateTime<FixedOffset> {
-    t.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("valid offset"))
+    t.with_timezone(&yuqing_core::china())
 }
 
 pub fn fmt_time<Tz: TimeZone>(t: &DateTime<Tz>) -> String {

@@ -50,7 +50,7 @@ pub(crate) const STORY_COLUMNS: &str = "id, status, title, keywords, first_at, l
 fn post_from_row(row: &Row<'_>) -> rusqlite::Result<Result<PostRecord>> {
     let offset: i32 = row.get(12)?;
     let published: i64 = row.get(11)?;
-    let tz = FixedOffset::east_opt(offset).unwrap_or_else(|| FixedOffset::east_opt(8 * 3600).expect("valid offset"));
+    let tz = FixedOffset::east_opt(offset).unwrap_or_else(yuqing_core::china);
     let topics: String = row.get(23)?;
     let hits: String = row.get(24)?;
     let severe: String = row.get(25)?;

@@ -219,10 +219,10 @@ const UNIX_EPOCH_CE_DAY: i32 = 719_163;
 /// Matching posts of a theme per day (in China time, UTC+8), oldest first.
 pub fn daily(conn: &Connection, theme: &str) -> Result<Vec<(NaiveDate, u64)>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT (p.published_at + 28800) / 86400 AS d, COUNT(*) FROM theme_posts t JOIN posts p ON p.id = t.post_id \
+        "SELECT (p.published_at + ?2) / 86400 AS d, COUNT(*) FROM theme_posts t JOIN posts p ON p.id = t.post_id \
          WHERE t.theme = ?1 GROUP BY d ORDER BY d",
     )?;
-    let rows = stmt.query_map([theme], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+    let rows = stmt.query_map(rusqlite::params![theme, yuqing_core::CHINA_OFFSET_SECONDS], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
     let mut out = Vec::new();
     for row in rows {
         let (day, n) = row?;

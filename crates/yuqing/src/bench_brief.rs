@@ -54,7 +54,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 pub fn run(config: &Config, files: &[PathBuf], posts: usize, runs: usize, matching: Option<&str>) -> Result<BriefBench> {
     let analyzer = Analyzer::new(&config.analyzer_config())?;
-    let base = FixedOffset::east_opt(8 * 3600).context("offset")?.with_ymd_and_hms(2026, 1, 1, 8, 0, 0).single().context("time")?;
+    let base = yuqing_core::china().with_ymd_and_hms(2026, 1, 1, 8, 0, 0).single().context("time")?;
     let mut story: Vec<Owned> = Vec::new();
     'files: for f in files {
         let bytes = std::fs::read(f).with_context(|| format!("无法读取 {}", f.display()))?;

@@ -20,7 +20,7 @@ use yuqing_text::AnalyzerConfig;
 
 /// China Standard Time, the zone dates in the configuration are read in.
 pub fn china_tz() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+    yuqing_core::china()
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -211,14 +211,14 @@ impl Default for DeadlinePolicy {
             review: Duration::days(7),
             review_grades: vec![Grade::I, Grade::II],
             remind_at: 0.75,
-            utc_offset_seconds: 8 * 3600,
+            utc_offset_seconds: crate::CHINA_OFFSET_SECONDS,
         }
     }
 }
 
 impl DeadlinePolicy {
     pub fn offset(&self) -> FixedOffset {
-        FixedOffset::east_opt(self.utc_offset_seconds).unwrap_or_else(|| FixedOffset::east_opt(8 * 3600).expect("+8 is valid"))
+        FixedOffset::east_opt(self.utc_offset_seconds).unwrap_or_else(crate::china)
     }
 
     /// Checks the numbers a user can get wrong; the message says which key.

@@ -32,7 +32,7 @@ type Gathered = (dash::Overview, Vec<yuqing_store::StoryRecord>, Vec<(String, u6
 
 fn gather(d: &yuqing_store::DataDir, now: chrono::DateTime<chrono::Utc>) -> AppResult<Gathered> {
     let c = d.store.connection();
-    let o = dash::overview(c, now, 8 * 3600)?;
+    let o = dash::overview(c, now, i64::from(yuqing_core::CHINA_OFFSET_SECONDS))?;
     let top = d.store.stories(&StoryQuery { graded_only: true, order: StoryOrder::Grade, limit: 10, ..Default::default() })?.items;
     let recent = d.store.stories(&StoryQuery { order: StoryOrder::Recent, limit: 300, ..Default::default() })?.items;
     let topics = dash::topic_totals(&recent);
