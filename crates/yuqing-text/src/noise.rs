@@ -7,6 +7,9 @@
 //! case). Each kind needs two independent cues, so one commercial word in a complaint ("买不到口罩",
 //! "药店涨价") never makes it noise.
 
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 pub use yuqing_core::NoiseKind;
 
 use crate::headline;
@@ -40,8 +43,64 @@ const MARKETING: &[&str] = &[
     "躺赚", "兼职日结", "宝妈兼职", "私聊", "咨询我", "扫码进群",
 ];
 
-fn count(text: &str, words: &[&str]) -> usize {
-    words.iter().filter(|w| text.contains(**w)).count()
+/// The word lists, in the order of [`Counts`]' fields.
+const LISTS: [&[&str]; 7] = [LOTTERY, LOTTERY_ASK, SIGNS, HOROSCOPE, SALE, SELLER, MARKETING];
+
+/// How many distinct words of each list a text contains (as `text.contains(word)` counts them).
+#[derive(Debug, Default)]
+struct Counts([usize; 7]);
+
+/// Every word of every list in one automaton (a word in several lists once), with the lists it is in.
+struct Lexicon {
+    automaton: AhoCorasick,
+    lists: Vec<u8>,
+}
+
+fn lexicon() -> &'static Lexicon {
+    static LEXICON: OnceLock<Lexicon> = OnceLock::new();
+    LEXICON.get_or_init(|| {
+        let mut words: Vec<&str> = Vec::new();
+        let mut lists: Vec<u8> = Vec::new();
+        for (i, list) in LISTS.iter().enumerate() {
+            for w in *list {
+                match words.iter().position(|x| x == w) {
+                    Some(at) => lists[at] |= 1 << i,
+                    None => {
+                        words.push(w);
+                        lists.push(1 << i);
+                    }
+                }
+            }
+        }
+        // A DFA: a hundred short words make a small one, and it scans fastest.
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&words)
+            .expect("the built-in noise words form a valid automaton");
+        Lexicon { automaton, lists }
+    })
+}
+
+/// One overlapping scan for all the lists: every occurrence of every word is reported, so each
+/// word found counts once in each of its lists, as a `contains` check per word did.
+fn counts(text: &str) -> Counts {
+    let lex = lexicon();
+    let mut seen = vec![0u64; lex.lists.len().div_ceil(64)];
+    let mut out = Counts::default();
+    for m in lex.automaton.find_overlapping_iter(text) {
+        let id = m.pattern().as_usize();
+        let (slot, bit) = (id / 64, 1u64 << (id % 64));
+        if seen[slot] & bit != 0 {
+            continue;
+        }
+        seen[slot] |= bit;
+        let lists = lex.lists[id];
+        for (i, n) in out.0.iter_mut().enumerate() {
+            *n += usize::from(lists & (1 << i) != 0);
+        }
+    }
+    out
 }
 
 /// A price written out: ¥12, 12元, 12.9元.
@@ -61,20 +120,20 @@ pub fn classify(title: &str, text: &str) -> Option<NoiseKind> {
         joined = format!("{title}\n{text}");
         &joined
     };
-    if count(all, LOTTERY) >= 1 && count(all, LOTTERY_ASK) >= 2 {
+    let Counts([lottery, lottery_ask, signs, horoscope, sale, seller, marketing]) = counts(all);
+    if lottery >= 1 && lottery_ask >= 2 {
         return Some(NoiseKind::Lottery);
     }
-    let signs = count(all, SIGNS);
-    if signs >= 3 || (signs >= 1 && count(all, HOROSCOPE) >= 1) {
+    if signs >= 3 || (signs >= 1 && horoscope >= 1) {
         return Some(NoiseKind::Horoscope);
     }
-    let sale = count(all, SALE);
-    // Hashtag stuffing: a sales pitch with trending tags appended so it shows under each of them.
-    let stuffed = crate::hashtag::tags(all).len() >= STUFFED_TAGS;
-    if sale >= 2 || (count(all, SELLER) >= 1 && has_price(all)) || (sale >= 1 && stuffed) {
+    // Hashtag stuffing: a sales pitch with trending tags appended so it shows under each of them
+    // (the tags are looked for only when a sale word is there).
+    let stuffed = || crate::hashtag::tags(all).len() >= STUFFED_TAGS;
+    if sale >= 2 || (seller >= 1 && has_price(all)) || (sale >= 1 && stuffed()) {
         return Some(NoiseKind::Advertising);
     }
-    if count(all, MARKETING) >= 2 {
+    if marketing >= 2 {
         return Some(NoiseKind::Marketing);
     }
     // No words of the author's own, and no hashtag that names a matter (a sentence-like tag such as
@@ -143,5 +202,21 @@ mod tests {
         assert_eq!(kind("//@人民日报:武汉新增确诊病例下降"), None);
         assert_eq!(kind("医院排队三小时"), None);
         assert!(!NoiseKind::NoText.is_commercial() && NoiseKind::Lottery.is_commercial());
+    }
+
+    #[test]
+    fn one_scan_counts_each_list_as_a_contains_check_per_word_does() {
+        let naive = |t: &str| LISTS.map(|list| list.iter().filter(|w| t.contains(**w)).count());
+        for t in [
+            "",
+            "优惠券后包邮包邮，券后到手价9.9元，领券立减",
+            "抽1位抽一位抽1个，转发关注评论转评转赞点赞",
+            "加v信vx加我微信微信号代购货源日赚躺赚",
+            "白羊座金牛座双子座运势星座塔罗幸运色幸运数字",
+            "买一送一买二送一第二件半价优惠装优惠价下单链接点链接",
+            "医院排队三小时，口罩买不到",
+        ] {
+            assert_eq!(counts(t).0, naive(t), "{t}");
+        }
     }
 }

@@ -82,11 +82,16 @@ pub fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn read_and_parse(files: &[PathBuf]) -> Result<(Vec<(usize, yuqing_core::PostInput)>, usize, u64)> {
+/// Reads and parses the files in order; with `upto` > 0, stops after the file that brings the
+/// posts to `upto` (the later files' posts would all be left out).
+fn read_and_parse(files: &[PathBuf], upto: usize) -> Result<(Vec<(usize, yuqing_core::PostInput)>, usize, u64)> {
     let mut posts = Vec::new();
     let mut rejected = 0;
     let mut bytes = 0u64;
     for f in files {
+        if upto > 0 && posts.len() >= upto {
+            break;
+        }
         let raw = std::fs::read(f).with_context(|| format!("无法读取 {}", f.display()))?;
         bytes += raw.len() as u64;
         let name = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
@@ -101,7 +106,7 @@ fn read_and_parse(files: &[PathBuf]) -> Result<(Vec<(usize, yuqing_core::PostInp
 pub fn run(config: &Config, files: &[PathBuf], limit: usize) -> Result<BenchReport> {
     // 1. Parse.
     let t = Instant::now();
-    let (posts, rejected, file_bytes) = read_and_parse(files)?;
+    let (posts, rejected, file_bytes) = read_and_parse(files, 0)?;
     let parse = StageFigures::new(posts.len(), file_bytes, t.elapsed().as_secs_f64(), 1);
 
     // 2. The analysis stage alone, on one core.
@@ -124,14 +129,14 @@ pub fn run(config: &Config, files: &[PathBuf], limit: usize) -> Result<BenchRepo
     let result = (|| -> Result<BenchReport> {
         let t = Instant::now();
         let mut pipeline = Pipeline::open(&dir, config.clone())?;
-        let (mut posts, _, _) = read_and_parse(files)?;
+        let (mut posts, _, read_bytes) = read_and_parse(files, limit)?;
         if limit > 0 {
             posts.truncate(limit);
         }
         let n = posts.len();
         let report = pipeline.ingest(posts, Utc::now())?;
         pipeline.flush()?;
-        let ingest = StageFigures::new(n, file_bytes, t.elapsed().as_secs_f64(), rayon::current_num_threads());
+        let ingest = StageFigures::new(n, read_bytes, t.elapsed().as_secs_f64(), rayon::current_num_threads());
         let stats = yuqing_store::Store::stats(&pipeline.data().store)?;
         Ok(BenchReport {
             files: files.to_vec(),
