@@ -5,6 +5,7 @@
 //! Invariant: pure. Training is deterministic (fixed seed, fixed order), so the same data gives the
 //! same model file byte for byte; prediction allocates nothing.
 
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use yuqing_core::Sentiment;
@@ -13,10 +14,18 @@ use crate::dedup::term_hash;
 
 /// The shipped model, trained by `yuqing train-sentiment` (see docs/QUALITY.md).
 static BUILTIN: &str = include_str!("../data/sentiment.model");
-const MAGIC: &str = "yuqing-sentiment 2";
+const MAGIC: &str = "yuqing-sentiment 3";
 
-/// Bits of the hashed weight table: 2^18 buckets of three `i8` weights (768 KB), small enough to
-/// stay mostly in cache on the analysis hot path.
+/// Outputs of the model: Negative, Neutral, Positive as written on Weibo, then Negative and Positive
+/// as written in a review. The review corpora have no neutral class and their own way of writing, so
+/// they are trained into classes of their own rather than pulling the Weibo classes toward review
+/// words; a post's sentiment sums the outputs of each [`Sentiment`] ([`GROUP`]).
+pub const OUTPUTS: usize = 5;
+/// The [`Sentiment`] index (0 Negative, 1 Neutral, 2 Positive) of each output.
+pub const GROUP: [usize; OUTPUTS] = [0, 1, 2, 0, 2];
+
+/// Bits of the hashed weight table: 2^18 buckets of [`OUTPUTS`] `i8` weights (1.25 MB), small
+/// enough to stay mostly in cache on the analysis hot path.
 pub const TABLE_BITS: u32 = 18;
 pub const TABLE_SIZE: usize = 1 << TABLE_BITS;
 
@@ -140,13 +149,13 @@ pub fn word_hashes(tokens: &[&str]) -> Vec<u64> {
     tokens.iter().copied().filter(|t| usable(t)).map(term_hash).collect()
 }
 
-/// The trained model: a bias and a hashed table of quantized weights for the three classes
-/// (Negative, Neutral, Positive); a weight is `q · scale`.
+/// The trained model: a bias and a hashed table of quantized weights for the [`OUTPUTS`] outputs;
+/// a weight is `q · scale`.
 #[derive(Debug, Clone)]
 pub struct SentimentModel {
-    bias: [f32; 3],
+    bias: [f32; OUTPUTS],
     scale: f32,
-    table: Box<[[i8; 3]; TABLE_SIZE]>,
+    table: Box<[[i8; OUTPUTS]; TABLE_SIZE]>,
     nonzero: usize,
     /// Character unigrams are features (else 2–3-grams only).
     unigrams: bool,
@@ -154,21 +163,33 @@ pub struct SentimentModel {
 
 impl Default for SentimentModel {
     fn default() -> Self {
-        // Built on the heap: 1.5 MB would not fit a test thread's stack.
-        let table: Box<[[i8; 3]; TABLE_SIZE]> = match vec![[0i8; 3]; TABLE_SIZE].into_boxed_slice().try_into() {
+        // Built on the heap: 1.25 MB would not fit a test thread's stack.
+        let table: Box<[[i8; OUTPUTS]; TABLE_SIZE]> = match vec![[0i8; OUTPUTS]; TABLE_SIZE].into_boxed_slice().try_into() {
             Ok(t) => t,
             Err(_) => unreachable!("the vector has TABLE_SIZE entries"),
         };
-        SentimentModel { bias: [0.0; 3], scale: 1.0, table, nonzero: 0, unigrams: true }
+        SentimentModel { bias: [0.0; OUTPUTS], scale: 1.0, table, nonzero: 0, unigrams: true }
     }
 }
 
-/// Class probabilities from three scores (shifted by the largest, so nothing overflows).
-pub fn softmax(z: [f32; 3]) -> [f32; 3] {
-    let m = z[0].max(z[1]).max(z[2]);
-    let e = [(z[0] - m).exp(), (z[1] - m).exp(), (z[2] - m).exp()];
-    let s = e[0] + e[1] + e[2];
-    [e[0] / s, e[1] / s, e[2] / s]
+/// Class probabilities from scores (shifted by the largest, so nothing overflows; a score of −∞
+/// gets probability 0).
+pub fn softmax<const N: usize>(z: [f32; N]) -> [f32; N] {
+    let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let e = z.map(|x| (x - m).exp());
+    let s: f32 = e.iter().sum();
+    e.map(|x| x / s)
+}
+
+/// The probability of each [`Sentiment`] (Negative, Neutral, Positive) from the outputs' scores:
+/// the sum over the outputs of each ([`GROUP`]).
+pub fn sentiment_probabilities(z: [f32; OUTPUTS]) -> [f32; 3] {
+    let p = softmax(z);
+    let mut q = [0f32; 3];
+    for (o, &g) in GROUP.iter().enumerate() {
+        q[g] += p[o];
+    }
+    q
 }
 
 impl SentimentModel {
@@ -194,18 +215,18 @@ impl SentimentModel {
     /// Class probabilities (Negative, Neutral, Positive) of a post: its usable words' hashes in order
     /// and the matching-form text they were cut from.
     pub fn probabilities(&self, word_hashes: &[u64], text: &str) -> [f32; 3] {
-        let mut sum = [0i32; 3];
+        let mut sum = [0i32; OUTPUTS];
         let mut n = 0u32;
         for_each_bucket(word_hashes, text, self.unigrams, |b| {
             // `bucket` is below TABLE_SIZE by construction; the mask lets the compiler drop the bounds check.
-            let w = self.table[b & (TABLE_SIZE - 1)];
-            sum[0] += w[0] as i32;
-            sum[1] += w[1] as i32;
-            sum[2] += w[2] as i32;
+            let w = &self.table[b & (TABLE_SIZE - 1)];
+            for o in 0..OUTPUTS {
+                sum[o] += w[o] as i32;
+            }
             n += 1;
         });
         let x = if n > 0 { self.scale / (n as f32).sqrt() } else { 0.0 };
-        softmax([self.bias[0] + sum[0] as f32 * x, self.bias[1] + sum[1] as f32 * x, self.bias[2] + sum[2] as f32 * x])
+        sentiment_probabilities(std::array::from_fn(|o| self.bias[o] + sum[o] as f32 * x))
     }
 
     /// The sentiment of a post and its polarity P(positive) − P(negative) in [-1, 1]; see
@@ -246,9 +267,9 @@ impl SentimentModel {
             let err = |message: &str| ModelError::Line { line: i + 1, message: message.to_string() };
             let cols: Vec<&str> = line.split('\t').collect();
             match cols.as_slice() {
-                ["bias", a, b, c] => {
-                    let mut w = [0f32; 3];
-                    for (slot, s) in w.iter_mut().zip([a, b, c]) {
+                ["bias", a, b, c, d, e] => {
+                    let mut w = [0f32; OUTPUTS];
+                    for (slot, s) in w.iter_mut().zip([a, b, c, d, e]) {
                         *slot = s.parse().map_err(|_| err("偏置不是数字"))?;
                     }
                     model.bias = w;
@@ -258,13 +279,13 @@ impl SentimentModel {
                 ["scale", s] => {
                     model.scale = s.parse().ok().filter(|x: &f32| x.is_finite() && *x > 0.0).ok_or_else(|| err("比例不是正数"))?;
                 }
-                [b, q0, q1, q2] => {
+                [b, q0, q1, q2, q3, q4] => {
                     let b: usize = b.parse().ok().filter(|b| *b < TABLE_SIZE).ok_or_else(|| err("桶号应为小于 2^18 的整数"))?;
-                    let mut q = [0i8; 3];
-                    for (slot, s) in q.iter_mut().zip([q0, q1, q2]) {
+                    let mut q = [0i8; OUTPUTS];
+                    for (slot, s) in q.iter_mut().zip([q0, q1, q2, q3, q4]) {
                         *slot = s.parse().map_err(|_| err("权重应为 −128..127 的整数"))?;
                     }
-                    if model.table[b] == [0; 3] && q != [0; 3] {
+                    if model.table[b] == [0; OUTPUTS] && q != [0; OUTPUTS] {
                         model.nonzero += 1;
                     }
                     model.table[b] = q;
@@ -283,7 +304,8 @@ pub struct Example {
     pub tokens: Vec<String>,
     pub label: Sentiment,
     /// Which corpus it comes from. Corpus 0 is the kind of writing the model is for (Weibo posts):
-    /// it may be weighted up, and with per-corpus biases its bias is the one shipped.
+    /// it may be weighted up. A corpus without any Neutral example is trained into the review
+    /// outputs (3 and 4, see [`OUTPUTS`]).
     pub corpus: u8,
 }
 
@@ -314,18 +336,12 @@ pub struct TrainConfig {
     /// Ship the mean of the weights at the end of each epoch of the second half rather than the
     /// last weights (averaging steadies stochastic training).
     pub average: bool,
-    /// Examples of corpus 0 count this many times (the other corpora are reviews, not posts).
-    /// This and the next two are off in the shipped model: together they gained in nine-fold
-    /// cross-validation on Weibo but not on the held-out tenth, and cost the review corpora
-    /// (docs/QUALITY.md, "Tried and not shipped").
+    /// Examples of corpus 0 count this many times (the other corpora are reviews, not posts). 1 in
+    /// the shipped model (docs/QUALITY.md, "Tried and not shipped").
     pub primary_weight: f32,
-    /// Each corpus has its own bias while training, and corpus 0's ships: the class shares of hotel
-    /// and delivery reviews then do not move the decision for posts.
-    pub corpus_bias: bool,
-    /// A corpus without any Neutral example is trained on Negative against Positive only (its
-    /// softmax leaves Neutral out): it has no neutral class, so it should not teach that its words
-    /// are "not neutral".
-    pub two_class_corpora: bool,
+    /// A corpus without any Neutral example (the reviews) is trained into the review outputs 3 and 4
+    /// (shipped); else into the Weibo outputs 0 and 2, and 3 and 4 stay unused.
+    pub review_outputs: bool,
     pub seed: u64,
 }
 
@@ -336,14 +352,13 @@ impl Default for TrainConfig {
             learning_rate: 0.05,
             l2: 1e-6,
             prune_below: 0.3,
-            neutral_shift: 0.4,
+            neutral_shift: 0.3,
             class_weight_power: 0.5,
             min_count: 1,
             average: true,
             char_unigrams: true,
             primary_weight: 1.0,
-            corpus_bias: false,
-            two_class_corpora: false,
+            review_outputs: true,
             seed: 20_200_119,
         }
     }
@@ -375,15 +390,25 @@ pub fn shuffle(order: &mut [usize], rng: &mut u64) {
 
 /// Trains a multinomial logistic regression with AdaGrad over shuffled examples, classes weighted
 /// by a power of their inverse frequency (so the rare neutral class is not drowned out); see
-/// [`TrainConfig`] for how the corpora are told apart.
+/// [`TrainConfig`] and [`OUTPUTS`] for how the corpora are told apart.
 pub fn train(examples: &[Example], config: &TrainConfig) -> Trained {
-    let mut docs: Vec<(Vec<(u32, f32)>, usize)> =
-        examples.iter().map(|ex| (feature_vector(&ex.word_hashes(), &ex.text, config.char_unigrams), ex.label.index())).collect();
     let corpora = examples.iter().map(|ex| ex.corpus as usize + 1).max().unwrap_or(1);
     let mut has_neutral = vec![false; corpora];
     for ex in examples {
         has_neutral[ex.corpus as usize] |= ex.label == Sentiment::Neutral;
     }
+    // The output each example is trained toward.
+    let output = |ex: &Example| -> usize {
+        match ex.label {
+            Sentiment::Negative if config.review_outputs && !has_neutral[ex.corpus as usize] => 3,
+            Sentiment::Positive if config.review_outputs && !has_neutral[ex.corpus as usize] => 4,
+            label => label.index(),
+        }
+    };
+    let mut docs: Vec<(Vec<(u32, f32)>, usize)> = examples
+        .iter()
+        .map(|ex| (feature_vector(&ex.word_hashes(), &ex.text, config.char_unigrams), output(ex)))
+        .collect();
     if config.min_count > 1 {
         let mut df = vec![0u32; TABLE_SIZE];
         for (f, _) in &docs {
@@ -396,74 +421,59 @@ pub fn train(examples: &[Example], config: &TrainConfig) -> Trained {
             f.retain(|&(b, _)| df[b as usize] >= config.min_count);
         }
     }
+    // Class weights by sentiment (not by output): a review negative weighs as a Weibo negative.
     let mut freq = [0f32; 3];
     for (_, y) in &docs {
-        freq[*y] += 1.0;
+        freq[GROUP[*y]] += 1.0;
     }
     let total: f32 = freq.iter().sum::<f32>().max(1.0);
     let class_weight: [f32; 3] =
         [0, 1, 2].map(|c| if freq[c] > 0.0 { (total / (3.0 * freq[c])).powf(config.class_weight_power) } else { 0.0 });
 
-    let mut biases = vec![[0f32; 3]; if config.corpus_bias { corpora } else { 1 }];
-    let mut bias_gs = vec![[1e-6f32; 3]; biases.len()];
-    let mut weights = vec![[0f32; 3]; TABLE_SIZE];
-    let mut sq_grads = vec![[1e-6f32; 3]; TABLE_SIZE];
+    let mut bias = [0f32; OUTPUTS];
+    let mut bias_g = [1e-6f32; OUTPUTS];
+    let mut weights = vec![[0f32; OUTPUTS]; TABLE_SIZE];
+    let mut sq_grads = vec![[1e-6f32; OUTPUTS]; TABLE_SIZE];
     let mut order: Vec<usize> = (0..docs.len()).collect();
     let mut rng = config.seed | 1;
-    let mut sum = vec![[0f32; 3]; if config.average { TABLE_SIZE } else { 0 }];
-    let mut bias_sum = [0f32; 3];
+    let mut sum = vec![[0f32; OUTPUTS]; if config.average { TABLE_SIZE } else { 0 }];
+    let mut bias_sum = [0f32; OUTPUTS];
     let mut snapshots = 0u32;
     for epoch in 0..config.epochs {
         shuffle(&mut order, &mut rng);
         for &d in &order {
             let (feats, y) = &docs[d];
-            let corpus = examples[d].corpus as usize;
-            let bi = if config.corpus_bias { corpus } else { 0 };
-            let (bias, bias_g) = (&mut biases[bi], &mut bias_gs[bi]);
-            let mut z = *bias;
+            let mut z = bias;
             for &(b, x) in feats {
                 let w = &weights[b as usize];
-                for c in 0..3 {
-                    z[c] += w[c] * x;
+                for o in 0..OUTPUTS {
+                    z[o] += w[o] * x;
                 }
             }
-            // Classes this example's softmax runs over: all three, or Negative and Positive.
-            let two = config.two_class_corpora && !has_neutral[corpus];
-            let p = if two {
-                let q = softmax([z[0], f32::NEG_INFINITY, z[2]]);
-                [q[0], 0.0, q[2]]
-            } else {
-                softmax(z)
-            };
-            let cw = class_weight[*y] * if corpus == 0 { config.primary_weight } else { 1.0 };
-            let grad: [f32; 3] = [0, 1, 2].map(|c| cw * (p[c] - if c == *y { 1.0 } else { 0.0 }));
-            for c in 0..3 {
-                if two && c == 1 {
-                    continue;
-                }
-                bias_g[c] += grad[c] * grad[c];
-                bias[c] -= config.learning_rate * grad[c] / bias_g[c].sqrt();
+            let p = softmax(z);
+            let cw = class_weight[GROUP[*y]] * if examples[d].corpus == 0 { config.primary_weight } else { 1.0 };
+            let grad: [f32; OUTPUTS] = std::array::from_fn(|o| cw * (p[o] - if o == *y { 1.0 } else { 0.0 }));
+            for o in 0..OUTPUTS {
+                bias_g[o] += grad[o] * grad[o];
+                bias[o] -= config.learning_rate * grad[o] / bias_g[o].sqrt();
             }
             for &(b, x) in feats {
                 let (w, g) = (&mut weights[b as usize], &mut sq_grads[b as usize]);
-                for c in 0..3 {
-                    if two && c == 1 {
-                        continue;
-                    }
-                    let gc = grad[c] * x + config.l2 * w[c];
-                    g[c] += gc * gc;
-                    w[c] -= config.learning_rate * gc / g[c].sqrt();
+                for o in 0..OUTPUTS {
+                    let gc = grad[o] * x + config.l2 * w[o];
+                    g[o] += gc * gc;
+                    w[o] -= config.learning_rate * gc / g[o].sqrt();
                 }
             }
         }
         if config.average && epoch >= config.epochs / 2 {
             for (s, w) in sum.iter_mut().zip(&weights) {
-                for c in 0..3 {
-                    s[c] += w[c];
+                for o in 0..OUTPUTS {
+                    s[o] += w[o];
                 }
             }
-            for c in 0..3 {
-                bias_sum[c] += biases[0][c];
+            for o in 0..OUTPUTS {
+                bias_sum[o] += bias[o];
             }
             snapshots += 1;
         }
@@ -473,36 +483,36 @@ pub fn train(examples: &[Example], config: &TrainConfig) -> Trained {
         for (w, s) in weights.iter_mut().zip(&sum) {
             *w = s.map(|x| x / k);
         }
-        biases[0] = bias_sum.map(|x| x / k);
+        bias = bias_sum.map(|x| x / k);
     }
-    let bias = biases[0];
 
     // Centre each bucket's weights (softmax is shift-invariant), prune the negligible, quantize to
-    // i8 with one scale (the table's cache footprint is the analysis' cost), write out; the model returned is the file parsed back, so it is exactly
-    // what ships.
+    // i8 with one scale (the table's cache footprint is the analysis' cost), write out; the model
+    // returned is the file parsed back, so it is exactly what ships.
     for w in weights.iter_mut() {
-        let mean = (w[0] + w[1] + w[2]) / 3.0;
-        *w = [w[0] - mean, w[1] - mean, w[2] - mean];
+        let mean = w.iter().sum::<f32>() / OUTPUTS as f32;
+        *w = w.map(|x| x - mean);
     }
     let max = weights.iter().flatten().fold(0f32, |m, x| m.max(x.abs()));
     // A round scale (a power of two) keeps the file readable and the parse exact.
     let scale = if max > 0.0 { 2f32.powi((max / 127.0).log2().ceil() as i32) } else { 1.0 };
-    let b = [bias[0], bias[1] + config.neutral_shift, bias[2]].map(|x| (x * 10_000.0).round() / 10_000.0 + 0.0);
+    bias[1] += config.neutral_shift;
+    let b = bias.map(|x| (x * 10_000.0).round() / 10_000.0 + 0.0);
     let mut text = format!(
-        "{MAGIC}\n# Trained by `yuqing train-sentiment`; classes Negative, Neutral, Positive; one line per bucket of\n\
-         # the hashed table of words, word pairs and character 1–3-grams (weight = integer × scale). See docs/QUALITY.md.\n\
-         bias\t{}\t{}\t{}\nscale\t{}\nchars\t{}\n",
-        b[0], b[1], b[2], scale, if config.char_unigrams { "1-3" } else { "2-3" }
+        "{MAGIC}\n# Trained by `yuqing train-sentiment`; outputs Weibo Negative, Neutral, Positive, review Negative, Positive;\n\
+         # one line per bucket of the hashed table of words, word pairs and character 1–3-grams (weight = integer × scale).\n\
+         # See docs/QUALITY.md.\nbias\t{}\t{}\t{}\t{}\t{}\nscale\t{}\nchars\t{}\n",
+        b[0], b[1], b[2], b[3], b[4], scale, if config.char_unigrams { "1-3" } else { "2-3" }
     );
     for (i, w) in weights.iter().enumerate() {
         if w.iter().all(|x| x.abs() < config.prune_below) {
             continue;
         }
         let q = w.map(|x| (x / scale).round().clamp(-128.0, 127.0) as i8);
-        if q == [0; 3] {
+        if q == [0; OUTPUTS] {
             continue;
         }
-        text.push_str(&format!("{i}\t{}\t{}\t{}\n", q[0], q[1], q[2]));
+        let _ = writeln!(text, "{i}\t{}\t{}\t{}\t{}\t{}", q[0], q[1], q[2], q[3], q[4]);
     }
     let model = SentimentModel::from_text(&text).unwrap_or_default();
     Trained { model, text }
@@ -623,13 +633,53 @@ mod tests {
                 e.corpus = 1;
             }
         }
-        let config = TrainConfig { primary_weight: 2.0, corpus_bias: true, two_class_corpora: true, ..TrainConfig::default() };
-        let t = train(&set, &config);
-        assert_eq!(t.to_text(), train(&set, &config).to_text(), "deterministic");
-        assert_eq!(predict(&t.model, &["很", "好"]).0, Sentiment::Positive);
-        assert_eq!(predict(&t.model, &["投诉", "差"]).0, Sentiment::Negative);
-        assert_eq!(predict(&t.model, &["发布", "通知"]).0, Sentiment::Neutral);
+        for config in [
+            TrainConfig { primary_weight: 2.0, ..TrainConfig::default() },
+            TrainConfig { review_outputs: false, ..TrainConfig::default() },
+        ] {
+            let t = train(&set, &config);
+            assert_eq!(t.to_text(), train(&set, &config).to_text(), "deterministic");
+            assert_eq!(predict(&t.model, &["很", "好"]).0, Sentiment::Positive);
+            assert_eq!(predict(&t.model, &["投诉", "差"]).0, Sentiment::Negative);
+            assert_eq!(predict(&t.model, &["发布", "通知"]).0, Sentiment::Neutral);
+            assert_eq!(evaluate(&t.model, &set).accuracy, 1.0);
+        }
+    }
+
+    #[test]
+    fn review_corpora_train_the_review_outputs() {
+        // Corpus 1 (no neutral class) has its own words; they must land in outputs 3 and 4 and still
+        // be read as Negative and Positive.
+        let mut set = toy();
+        for _ in 0..20 {
+            set.push(Example { corpus: 1, ..ex(&["房间", "干净", "早餐", "丰富"], Sentiment::Positive) });
+            set.push(Example { corpus: 1, ..ex(&["外卖", "送", "晚", "凉", "了"], Sentiment::Negative) });
+        }
+        let t = train(&set, &TrainConfig::default());
+        let h = word_hashes(&["房间", "干净"]);
+        let mut z = t.model.bias;
+        for (b, x) in feature_vector(&h, "房间干净", t.model.unigrams) {
+            for o in 0..OUTPUTS {
+                z[o] += t.model.table[b as usize][o] as f32 * t.model.scale * x;
+            }
+        }
+        let p = softmax(z);
+        assert!(p[4] > p[2], "a review's positive words go to the review output: {p:?}");
+        assert_eq!(predict(&t.model, &["房间", "干净"]).0, Sentiment::Positive);
+        assert_eq!(predict(&t.model, &["外卖", "凉", "了"]).0, Sentiment::Negative);
         assert_eq!(evaluate(&t.model, &set).accuracy, 1.0);
+        // Without review outputs, they stay unused (zero weight everywhere).
+        let t = train(&set, &TrainConfig { review_outputs: false, ..TrainConfig::default() });
+        assert!(t.model.table.iter().all(|w| w[3] == w[4]));
+    }
+
+    #[test]
+    fn sentiment_probabilities_sum_the_outputs_of_each_sentiment() {
+        let q = sentiment_probabilities([0.0; OUTPUTS]);
+        assert!((q[0] - 0.4).abs() < 1e-6 && (q[1] - 0.2).abs() < 1e-6 && (q[2] - 0.4).abs() < 1e-6, "{q:?}");
+        let q = sentiment_probabilities([0.0, 0.0, 0.0, 50.0, 0.0]);
+        assert!(q[0] > 0.999, "{q:?}");
+        assert_eq!(softmax([0.0, f32::NEG_INFINITY])[1], 0.0);
     }
 
     #[test]
@@ -716,13 +766,13 @@ mod tests {
             (&[][..], ""),
         ] {
             let h = word_hashes(toks);
-            let mut z = [0f32; 3];
+            let mut z = m.bias;
             for (b, x) in feature_vector(&h, text, m.unigrams) {
-                for c in 0..3 {
-                    z[c] += m.table[b as usize][c] as f32 * m.scale * x;
+                for o in 0..OUTPUTS {
+                    z[o] += m.table[b as usize][o] as f32 * m.scale * x;
                 }
             }
-            let p = softmax([m.bias[0] + z[0], m.bias[1] + z[1], m.bias[2] + z[2]]);
+            let p = sentiment_probabilities(z);
             let q = m.probabilities(&h, text);
             for c in 0..3 {
                 assert!((p[c] - q[c]).abs() < 1e-4, "{p:?} {q:?}");
@@ -740,9 +790,9 @@ mod tests {
     #[test]
     fn broken_model_file_names_the_line() {
         assert!(matches!(SentimentModel::from_text("nonsense"), Err(ModelError::Magic)));
-        let err = SentimentModel::from_text(&format!("{MAGIC}\nbias\t0\t0\t0\n12\tx\t0\t0\n")).unwrap_err();
+        let err = SentimentModel::from_text(&format!("{MAGIC}\nbias\t0\t0\t0\t0\t0\n12\tx\t0\t0\t0\t0\n")).unwrap_err();
         assert_eq!(err, ModelError::Line { line: 3, message: "权重应为 −128..127 的整数".into() });
-        let err = SentimentModel::from_text(&format!("{MAGIC}\n{TABLE_SIZE}\t1\t0\t0\n")).unwrap_err();
+        let err = SentimentModel::from_text(&format!("{MAGIC}\n{TABLE_SIZE}\t1\t0\t0\t0\t0\n")).unwrap_err();
         assert!(matches!(err, ModelError::Line { line: 2, .. }));
         let err = SentimentModel::from_text(&format!("{MAGIC}\nscale\t-1\n")).unwrap_err();
         assert!(matches!(err, ModelError::Line { line: 2, .. }));
