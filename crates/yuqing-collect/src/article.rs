@@ -51,7 +51,8 @@ pub fn extract(html: &str, url: &str) -> Result<Article, TooComplex> {
         .and_then(non_empty)
         .or_else(|| densest_block(&doc));
     let published_at = dates::pick(&doc, &lines, heading_line, port.as_ref().and_then(|a| a.published_time.as_deref()));
-    let author = meta(&doc, &["author", "article:author"]).or_else(|| port.as_ref().and_then(|a| a.byline.clone()).and_then(non_empty));
+    let author = meta(&doc, &["author", "article:author"])
+        .or_else(|| port.as_ref().and_then(|a| a.byline.clone()).and_then(non_empty));
     Ok(Article { title, body, published_at, author })
 }
 
@@ -84,20 +85,85 @@ fn readability_port(flat_html: &str, url: &str, cjk: Option<&str>) -> Option<dom
 /// and hot lists (热搜, 排行), related and recommended links, breadcrumbs (当前位置), sharing and
 /// printing tools, comments, navigation, footers. A word matches a class word that starts with it.
 const CJK_NOT_ARTICLE: &[&str] = &[
-    "hot", "rank", "paihang", "phb", "side", "aside", "tuijian", "recommend", "related", "relate", "xgxw", "xgwz", "xglj", "xgyd", "share", "fenxiang", "bdshare", "crumb", "breadcrumb",
-    "position", "location", "dqwz", "weizhi", "footer", "foot", "bottom", "copyright", "banquan", "nav", "menu", "toolbar", "print", "dayin", "comment", "pinglun", "prenext", "prev", "next",
-    "sxp", "login", "search", "qrcode", "ewm", "erweima", "advert", "guanggao",
+    "hot",
+    "rank",
+    "paihang",
+    "phb",
+    "side",
+    "aside",
+    "tuijian",
+    "recommend",
+    "related",
+    "relate",
+    "xgxw",
+    "xgwz",
+    "xglj",
+    "xgyd",
+    "share",
+    "fenxiang",
+    "bdshare",
+    "crumb",
+    "breadcrumb",
+    "position",
+    "location",
+    "dqwz",
+    "weizhi",
+    "footer",
+    "foot",
+    "bottom",
+    "copyright",
+    "banquan",
+    "nav",
+    "menu",
+    "toolbar",
+    "print",
+    "dayin",
+    "comment",
+    "pinglun",
+    "prenext",
+    "prev",
+    "next",
+    "sxp",
+    "login",
+    "search",
+    "qrcode",
+    "ewm",
+    "erweima",
+    "advert",
+    "guanggao",
 ];
 /// Class words that mark the article (a weak signal: they only keep a block from removal).
-const CJK_ARTICLE: &[&str] = &["article", "content", "txt", "text", "zoom", "trs", "detail", "zw", "zhengwen", "main", "body", "con"];
+const CJK_ARTICLE: &[&str] =
+    &["article", "content", "txt", "text", "zoom", "trs", "detail", "zw", "zhengwen", "main", "body", "con"];
 /// Labels of a byline or info line (来源、发布时间 …), not article text.
-const INFO_LABELS: &[&str] = &["来源", "发布时间", "发布日期", "发表时间", "作者", "记者", "编辑", "浏览", "点击", "阅读", "字号", "日期：", "时间：", "【打印】", "分享到"];
+const INFO_LABELS: &[&str] = &[
+    "来源",
+    "发布时间",
+    "发布日期",
+    "发表时间",
+    "作者",
+    "记者",
+    "编辑",
+    "浏览",
+    "点击",
+    "阅读",
+    "字号",
+    "日期：",
+    "时间：",
+    "【打印】",
+    "分享到",
+];
 
 fn class_words(node: &dom_query::NodeRef<'_>) -> Vec<String> {
     let mut words = Vec::new();
     for a in ["class", "id"] {
         if let Some(v) = node.attr(a) {
-            words.extend(v.to_ascii_lowercase().split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string));
+            words.extend(
+                v.to_ascii_lowercase()
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_string),
+            );
         }
     }
     words
@@ -117,7 +183,8 @@ fn drop_cjk_furniture(doc: &dom_query::Document, headline: &str) {
         }
         let words = class_words(&n);
         let named_out = words.iter().any(|w| CJK_NOT_ARTICLE.iter().any(|x| w.starts_with(x)));
-        let named_article = words.iter().any(|w| CJK_ARTICLE.iter().any(|x| w.starts_with(x)) && !w.starts_with("contact"));
+        let named_article =
+            words.iter().any(|w| CJK_ARTICLE.iter().any(|x| w.starts_with(x)) && !w.starts_with("contact"));
         let text = n.text();
         let flat = squash(&text);
         if !head.is_empty() && flat.contains(&head) {
@@ -127,9 +194,19 @@ fn drop_cjk_furniture(doc: &dom_query::Document, headline: &str) {
         let len = flat.chars().count();
         let remove = (named_out && !named_article)
             || (len <= 200 && is_furniture(&text))
-            || (len <= 400 && flat.contains("索引号") && ["发文机关", "成文日期", "发布日期", "文号", "主题分类"].iter().filter(|w| flat.contains(*w)).count() >= 2)
-            || (len <= 60 && (flat.starts_with("当前位置") || flat.starts_with("您现在的位置") || flat.starts_with("您的位置")))
-            || (len <= 100 && !flat.contains('。') && find_time(&tidy(&text)).is_some() && INFO_LABELS.iter().any(|l| flat.contains(l)));
+            || (len <= 400
+                && flat.contains("索引号")
+                && ["发文机关", "成文日期", "发布日期", "文号", "主题分类"]
+                    .iter()
+                    .filter(|w| flat.contains(*w))
+                    .count()
+                    >= 2)
+            || (len <= 60
+                && (flat.starts_with("当前位置") || flat.starts_with("您现在的位置") || flat.starts_with("您的位置")))
+            || (len <= 100
+                && !flat.contains('。')
+                && find_time(&tidy(&text)).is_some()
+                && INFO_LABELS.iter().any(|l| flat.contains(l)));
         if remove {
             n.remove_from_parent();
         }
@@ -140,8 +217,31 @@ fn drop_cjk_furniture(doc: &dom_query::Document, headline: &str) {
 
 /// Phrases that mark a line as site furniture rather than article text.
 const FURNITURE: &[&str] = &[
-    "公网安备", "ICP备", "ICP证", "备案号", "版权所有", "主办单位", "承办单位", "主办：", "承办：", "联系我们", "网站地图", "网站标识码", "Copyright", "copyright", "All Rights Reserved",
-    "All rights reserved", "未经授权不得转载", "禁止转载", "违者必究", "互联网新闻信息服务许可证", "增值电信业务经营许可证", "举报电话", "建议使用", "分辨率", "免责声明",
+    "公网安备",
+    "ICP备",
+    "ICP证",
+    "备案号",
+    "版权所有",
+    "主办单位",
+    "承办单位",
+    "主办：",
+    "承办：",
+    "联系我们",
+    "网站地图",
+    "网站标识码",
+    "Copyright",
+    "copyright",
+    "All Rights Reserved",
+    "All rights reserved",
+    "未经授权不得转载",
+    "禁止转载",
+    "违者必究",
+    "互联网新闻信息服务许可证",
+    "增值电信业务经营许可证",
+    "举报电话",
+    "建议使用",
+    "分辨率",
+    "免责声明",
 ];
 
 fn is_furniture(line: &str) -> bool {
@@ -302,10 +402,43 @@ struct Line {
 }
 
 const LINE_BREAKS: &[&str] = &[
-    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th", "table", "section", "article", "blockquote", "pre", "header", "footer", "dd", "dt", "dl",
-    "aside", "nav", "main", "form", "center", "address", "hr", "figcaption", "title",
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "td",
+    "th",
+    "table",
+    "section",
+    "article",
+    "blockquote",
+    "pre",
+    "header",
+    "footer",
+    "dd",
+    "dt",
+    "dl",
+    "aside",
+    "nav",
+    "main",
+    "form",
+    "center",
+    "address",
+    "hr",
+    "figcaption",
+    "title",
 ];
-const NOT_SHOWN: &[&str] = &["script", "style", "noscript", "iframe", "svg", "template", "head", "textarea", "select", "option", "button"];
+const NOT_SHOWN: &[&str] =
+    &["script", "style", "noscript", "iframe", "svg", "template", "head", "textarea", "select", "option", "button"];
 
 impl Lines {
     fn of(doc: &Html) -> Lines {
@@ -313,7 +446,11 @@ impl Lines {
         let mut skipping = 0usize;
         let mut in_link = 0usize;
         let mut in_heading = 0usize;
-        let Some(body) = doc.tree.root().descendants().find(|n| n.value().as_element().is_some_and(|e| e.name() == "body")) else { return Lines { lines: Vec::new() } };
+        let Some(body) =
+            doc.tree.root().descendants().find(|n| n.value().as_element().is_some_and(|e| e.name() == "body"))
+        else {
+            return Lines { lines: Vec::new() };
+        };
         for edge in body.traverse() {
             match edge {
                 Edge::Open(n) => match n.value() {
@@ -380,7 +517,8 @@ impl Lines {
         let pos = |strict: bool| {
             self.lines.iter().position(|l| {
                 let got = squash(&l.text);
-                (!strict || l.heading > 0) && (got == want || (got.contains(&want) && got.chars().count() <= want.chars().count() + 10))
+                (!strict || l.heading > 0)
+                    && (got == want || (got.contains(&want) && got.chars().count() <= want.chars().count() + 10))
             })
         };
         pos(true).or_else(|| pos(false))
@@ -401,7 +539,8 @@ fn squash(s: &str) -> String {
 mod title {
     use super::*;
 
-    const SEPARATORS: &[&str] = &["_", "｜", "|", " - ", " – ", " — ", "--", "——", "-", "—", "·", "::", " :: ", "»", "＿"];
+    const SEPARATORS: &[&str] =
+        &["_", "｜", "|", " - ", " – ", " — ", "--", "——", "-", "—", "·", "::", " :: ", "»", "＿"];
 
     /// An element whose class or id says it holds the title (`news_title`, `art-title`, `tit` …).
     pub(super) fn is_title_like(e: &scraper::node::Element) -> bool {
@@ -411,7 +550,8 @@ mod title {
         let attrs = [e.attr("class").unwrap_or(""), e.attr("id").unwrap_or("")];
         attrs.iter().any(|a| {
             let a = a.to_ascii_lowercase();
-            (a.contains("title") || a.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == "tit" || w == "bt" || w == "biaoti"))
+            (a.contains("title")
+                || a.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == "tit" || w == "bt" || w == "biaoti"))
                 && !a.contains("subtitle")
                 && !a.contains("sub-title")
                 && !a.contains("list")
@@ -425,8 +565,15 @@ mod title {
         if ["zh", "ja", "ko"].iter().any(|l| lang.starts_with(l)) {
             return true;
         }
-        let title = Selector::parse("title").ok().and_then(|s| doc.select(&s).next()).map(|t| t.text().collect::<String>()).unwrap_or_default();
-        let (cjk, all) = title.chars().filter(|c| c.is_alphanumeric()).fold((0, 0), |(c, a), ch| (c + usize::from(has_cjk(&ch.to_string())), a + 1));
+        let title = Selector::parse("title")
+            .ok()
+            .and_then(|s| doc.select(&s).next())
+            .map(|t| t.text().collect::<String>())
+            .unwrap_or_default();
+        let (cjk, all) = title
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .fold((0, 0), |(c, a), ch| (c + usize::from(has_cjk(&ch.to_string())), a + 1));
         all > 0 && cjk * 2 >= all
     }
 
@@ -457,7 +604,8 @@ mod title {
             return true;
         }
         if let Some(rest) = t.strip_prefix(&h) {
-            return SEPARATORS.iter().any(|s| rest.starts_with(s.trim())) || rest.starts_with(['-', '—', '–', '_', '|', '｜', '·', '(', '（', '[', '【']);
+            return SEPARATORS.iter().any(|s| rest.starts_with(s.trim()))
+                || rest.starts_with(['-', '—', '–', '_', '|', '｜', '·', '(', '（', '[', '【']);
         }
         if let Some(rest) = t.strip_suffix(&h) {
             return SEPARATORS.iter().any(|s| rest.ends_with(s.trim()));
@@ -503,7 +651,11 @@ mod title {
     }
 
     pub(super) fn pick(doc: &Html, port_title: Option<&str>) -> Option<String> {
-        let page_title = Selector::parse("title").ok().and_then(|s| doc.select(&s).next()).map(|t| norm(&t.text().collect::<String>())).filter(|t| !t.is_empty());
+        let page_title = Selector::parse("title")
+            .ok()
+            .and_then(|s| doc.select(&s).next())
+            .map(|t| norm(&t.text().collect::<String>()))
+            .filter(|t| !t.is_empty());
         let metas = [
             meta(doc, &["og:title", "twitter:title", "ArticleTitle", "dc.title", "headline"]),
             json_ld(doc, "headline").into_iter().next(),
@@ -515,21 +667,28 @@ mod title {
             None => metas.iter().flatten().any(|m| has_cjk(m)),
         };
         if !any_cjk {
-            return port_title.map(norm).filter(|t| !t.is_empty()).or(page_title).or_else(|| metas.into_iter().flatten().next());
+            return port_title
+                .map(norm)
+                .filter(|t| !t.is_empty())
+                .or(page_title)
+                .or_else(|| metas.into_iter().flatten().next());
         }
         let heads = headings(doc);
         // 1. A heading that agrees with <title> (or with a metadata title).
         for rank in 1..=3 {
             for (r, h) in heads.iter().filter(|(r, _)| *r == rank) {
                 let _ = r;
-                if page_title.as_deref().is_some_and(|t| title_agrees(t, h)) || metas.iter().flatten().any(|m| title_agrees(m, h)) {
+                if page_title.as_deref().is_some_and(|t| title_agrees(t, h))
+                    || metas.iter().flatten().any(|m| title_agrees(m, h))
+                {
                     return Some(h.clone());
                 }
             }
         }
         // 2. A metadata title that is not cut short: agrees with <title>, and no heading extends it.
         for m in metas.iter().flatten() {
-            let extended = heads.iter().any(|(_, h)| squash(h).starts_with(&squash(m)) && squash(h).len() > squash(m).len());
+            let extended =
+                heads.iter().any(|(_, h)| squash(h).starts_with(&squash(m)) && squash(h).len() > squash(m).len());
             if !extended && page_title.as_deref().is_none_or(|t| title_agrees(t, m)) && m.chars().count() >= 4 {
                 return Some(norm(m));
             }
@@ -553,11 +712,43 @@ mod dates {
     use super::*;
 
     const META_KEYS: &[&str] = &[
-        "article:published_time", "og:release_date", "publishdate", "PubDate", "pubdate", "publish_date", "publish-date", "publishtime", "datePublished", "dc.date.issued", "dc.date",
-        "dcterms.created", "dcterms.date", "parsely-pub-date", "sailthru.date", "weibo:article:create_at", "firstpublishedtime", "article:published", "bt:pubDate",
+        "article:published_time",
+        "og:release_date",
+        "publishdate",
+        "PubDate",
+        "pubdate",
+        "publish_date",
+        "publish-date",
+        "publishtime",
+        "datePublished",
+        "dc.date.issued",
+        "dc.date",
+        "dcterms.created",
+        "dcterms.date",
+        "parsely-pub-date",
+        "sailthru.date",
+        "weibo:article:create_at",
+        "firstpublishedtime",
+        "article:published",
+        "bt:pubDate",
     ];
     /// Labels that introduce a publication date.
-    const LABELS: &[&str] = &["发布时间", "发布日期", "发表时间", "发表日期", "发稿时间", "时间：", "时间:", "日期：", "日期:", "发布于", "发表于", "更新时间", "Published", "published"];
+    const LABELS: &[&str] = &[
+        "发布时间",
+        "发布日期",
+        "发表时间",
+        "发表日期",
+        "发稿时间",
+        "时间：",
+        "时间:",
+        "日期：",
+        "日期:",
+        "发布于",
+        "发表于",
+        "更新时间",
+        "Published",
+        "published",
+    ];
     /// Lines that lead elsewhere.
     const ELSEWHERE: &[&str] = &["上一篇", "下一篇", "上一条", "下一条", "相关", "推荐", "热门", "延伸阅读"];
 
@@ -567,10 +758,15 @@ mod dates {
         let t: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
         let digits = |r: std::ops::Range<usize>| t.get(r.clone()).is_some_and(|s| s.iter().all(char::is_ascii_digit));
         for i in 0..t.len() {
-            if (i > 0 && t[i - 1].is_ascii_digit()) || !digits(i..i + 6) || t.get(i + 6) != Some(&'/') || !digits(i + 7..i + 9) {
+            if (i > 0 && t[i - 1].is_ascii_digit())
+                || !digits(i..i + 6)
+                || t.get(i + 6) != Some(&'/')
+                || !digits(i + 7..i + 9)
+            {
                 continue;
             }
-            let part = |r: std::ops::Range<usize>| t[r.start.min(t.len())..r.end.min(t.len())].iter().collect::<String>();
+            let part =
+                |r: std::ops::Range<usize>| t[r.start.min(t.len())..r.end.min(t.len())].iter().collect::<String>();
             let mut rebuilt = format!("{}-{}-{}", part(i..i + 4), part(i + 4..i + 6), part(i + 7..i + 9));
             if digits(i + 9..i + 11) && t.get(i + 11) == Some(&':') && digits(i + 12..i + 14) {
                 rebuilt.push(' ');
@@ -589,7 +785,10 @@ mod dates {
 
     /// The date that follows a publication label in `text`.
     fn labelled(text: &str) -> Option<DateTime<FixedOffset>> {
-        LABELS.iter().filter_map(|l| text.find(l).map(|i| &text[i + l.len()..])).find_map(|rest| date_in(&rest.chars().take(40).collect::<String>()))
+        LABELS
+            .iter()
+            .filter_map(|l| text.find(l).map(|i| &text[i + l.len()..]))
+            .find_map(|rest| date_in(&rest.chars().take(40).collect::<String>()))
     }
 
     fn leads_elsewhere(l: &Line) -> bool {
@@ -597,7 +796,12 @@ mod dates {
         l.linked * 2 > n || ELSEWHERE.iter().any(|e| l.text.starts_with(e))
     }
 
-    pub(super) fn pick(doc: &Html, lines: &Lines, heading: Option<usize>, port_time: Option<&str>) -> Option<DateTime<FixedOffset>> {
+    pub(super) fn pick(
+        doc: &Html,
+        lines: &Lines,
+        heading: Option<usize>,
+        port_time: Option<&str>,
+    ) -> Option<DateTime<FixedOffset>> {
         // 1. Publication metadata (JSON-LD first, as Readability does).
         if let Some(t) = json_ld(doc, "datePublished").iter().find_map(|t| parse_time(t)) {
             return Some(t);
@@ -606,7 +810,13 @@ mod dates {
             return Some(t);
         }
         if let Some(t) = Selector::parse("[itemprop=datePublished], time[pubdate], time[datetime]").ok().and_then(|s| {
-            doc.select(&s).find_map(|e| e.value().attr("datetime").or(e.value().attr("content")).and_then(parse_time).or_else(|| parse_time(&element_text(e))))
+            doc.select(&s).find_map(|e| {
+                e.value()
+                    .attr("datetime")
+                    .or(e.value().attr("content"))
+                    .and_then(parse_time)
+                    .or_else(|| parse_time(&element_text(e)))
+            })
         }) {
             return Some(t);
         }
@@ -618,11 +828,15 @@ mod dates {
             if let Some(t) = near.iter().find_map(|i| labelled(&ls[*i].text)) {
                 return Some(t);
             }
-            if let Some(t) = near.iter().filter(|i| ls[**i].text.chars().count() <= 120).find_map(|i| date_in(&ls[*i].text)) {
+            if let Some(t) =
+                near.iter().filter(|i| ls[**i].text.chars().count() <= 120).find_map(|i| date_in(&ls[*i].text))
+            {
                 return Some(t);
             }
             // Just above it (some sites put the date line first).
-            if let Some(t) = (h.saturating_sub(3)..h).rev().filter(|i| !leads_elsewhere(&ls[*i])).find_map(|i| labelled(&ls[i].text)) {
+            if let Some(t) =
+                (h.saturating_sub(3)..h).rev().filter(|i| !leads_elsewhere(&ls[*i])).find_map(|i| labelled(&ls[i].text))
+            {
                 return Some(t);
             }
         }
@@ -636,7 +850,11 @@ mod dates {
         }
         // 5. The first date after the headline, then anywhere; not in links.
         let from = heading.unwrap_or(0);
-        ls[from.min(ls.len())..].iter().chain(ls.iter()).filter(|l| !leads_elsewhere(l) && l.text.chars().count() <= 200).find_map(|l| date_in(&l.text))
+        ls[from.min(ls.len())..]
+            .iter()
+            .chain(ls.iter())
+            .filter(|l| !leads_elsewhere(l) && l.text.chars().count() <= 200)
+            .find_map(|l| date_in(&l.text))
     }
 }
 
@@ -645,7 +863,11 @@ mod tests {
     use super::*;
 
     fn time_of(html: &str) -> String {
-        extract(html, "https://example.cn/a.html").ok().and_then(|a| a.published_at).map(|t| t.to_rfc3339()).unwrap_or_default()
+        extract(html, "https://example.cn/a.html")
+            .ok()
+            .and_then(|a| a.published_at)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default()
     }
 
     #[test]

@@ -21,7 +21,11 @@ fn select_text(doc: &Html, selector: &str) -> Option<String> {
 fn select_attr_or_text(doc: &Html, selector: &str, attrs: &[&str]) -> Option<String> {
     let sel = Selector::parse(selector).ok()?;
     let el = doc.select(&sel).next()?;
-    attrs.iter().find_map(|a| el.value().attr(a).map(str::to_string)).and_then(non_empty).or_else(|| non_empty(element_text(el)))
+    attrs
+        .iter()
+        .find_map(|a| el.value().attr(a).map(str::to_string))
+        .and_then(non_empty)
+        .or_else(|| non_empty(element_text(el)))
 }
 
 fn meta(doc: &Html, keys: &[&str]) -> Option<String> {

@@ -126,7 +126,13 @@ fn absorb(out: &mut Collected, ex: Extracted, evidence: usize) {
 /// Fetches and extracts one source once. `known` tells whether a canonical URL is stored already
 /// (article pages of stored links are not fetched again). The main URL failing is an error; the
 /// rest (items, article pages, keywords) become `errors` in the result.
-pub async fn collect(fetcher: &Fetcher, src: &Source, state: Option<&SourceState>, rule_phrases: &[String], known: &(dyn Fn(&str) -> bool + Sync)) -> Result<Collected, String> {
+pub async fn collect(
+    fetcher: &Fetcher,
+    src: &Source,
+    state: Option<&SourceState>,
+    rule_phrases: &[String],
+    known: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<Collected, String> {
     let mut out = Collected::default();
     match src.kind {
         SourceKind::Folder => return collect_folder(src, known_file_never).map_err(|e| e.to_string()),
@@ -175,7 +181,9 @@ pub async fn collect(fetcher: &Fetcher, src: &Source, state: Option<&SourceState
                 out.evidence.push(Evidence::of(&r));
                 match src.format {
                     SearchFormat::Feed => feed_items(fetcher, src, &text, &r, ev, known, &mut out).await,
-                    SearchFormat::Json => absorb(&mut out, extract::json_items(&text, &r.final_url, &src.fields, src), ev),
+                    SearchFormat::Json => {
+                        absorb(&mut out, extract::json_items(&text, &r.final_url, &src.fields, src), ev)
+                    }
                     SearchFormat::Html => {
                         if let Err(e) = articles(fetcher, src, &text, &r.final_url, known, &mut out).await {
                             failures.push(e);
@@ -198,14 +206,28 @@ fn known_file_never(_: &str) -> bool {
 
 fn urlencode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
 /// The items of a feed; those with only a link are fetched as article pages when the source says
 /// so (`fetch_articles`, at most `selectors.max_articles` per run, stored links not again), else
 /// recorded as skipped. Links resolve against `xml:base`, else Content-Location, else the final URL.
-async fn feed_items(fetcher: &Fetcher, src: &Source, text: &str, r: &Response, ev: usize, known: &(dyn Fn(&str) -> bool + Sync), out: &mut Collected) {
+async fn feed_items(
+    fetcher: &Fetcher,
+    src: &Source,
+    text: &str,
+    r: &Response,
+    ev: usize,
+    known: &(dyn Fn(&str) -> bool + Sync),
+    out: &mut Collected,
+) {
     let read = crate::feed::read(text, &r.base_url(), src);
     out.items.extend(read.posts.into_iter().map(|post| Item { post, evidence: Some(ev) }));
     out.errors.extend(read.errors);
@@ -214,9 +236,11 @@ async fn feed_items(fetcher: &Fetcher, src: &Source, text: &str, r: &Response, e
         return;
     }
     let max = src.selectors.max_articles.unwrap_or(20);
-    let todo: Vec<PostInput> = read.link_only.into_iter().filter(|p| p.url.as_deref().is_some_and(|u| !known(u))).collect();
+    let todo: Vec<PostInput> =
+        read.link_only.into_iter().filter(|p| p.url.as_deref().is_some_and(|u| !known(u))).collect();
     if todo.len() > max {
-        out.errors.push(format!("订阅源中有 {} 个只有链接的条目，本次抓取其中 {max} 个文章页，其余留待下次", todo.len()));
+        out.errors
+            .push(format!("订阅源中有 {} 个只有链接的条目，本次抓取其中 {max} 个文章页，其余留待下次", todo.len()));
     }
     for stub in todo.into_iter().take(max) {
         let Some(link) = stub.url.clone() else { continue };
@@ -259,7 +283,14 @@ async fn article_page(fetcher: &Fetcher, src: &Source, link: &str, out: &mut Col
 }
 
 /// The article pages behind a list page's links (those not stored yet, at most `max_articles`).
-async fn articles(fetcher: &Fetcher, src: &Source, list: &str, base: &str, known: &(dyn Fn(&str) -> bool + Sync), out: &mut Collected) -> Result<(), String> {
+async fn articles(
+    fetcher: &Fetcher,
+    src: &Source,
+    list: &str,
+    base: &str,
+    known: &(dyn Fn(&str) -> bool + Sync),
+    out: &mut Collected,
+) -> Result<(), String> {
     let links = extract::html_links(list, base, &src.selectors.links)?;
     if links.is_empty() {
         out.errors.push(format!("列表页 {base} 中没有找到与 selectors.links 匹配的链接"));
@@ -387,11 +418,12 @@ impl Context {
 pub async fn run(ctx: &Context, src: &Source) -> RunReport {
     let started = Instant::now();
     let id = src.id.clone();
-    let mut state = match ctx.with_data({
-        let id = id.clone();
-        move |d| records::state(d.store.connection(), &id)
-    })
-    .await
+    let mut state = match ctx
+        .with_data({
+            let id = id.clone();
+            move |d| records::state(d.store.connection(), &id)
+        })
+        .await
     {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => return RunReport { source: id, errors: vec![e.to_string()], ..Default::default() },
@@ -401,7 +433,8 @@ pub async fn run(ctx: &Context, src: &Source) -> RunReport {
         let data = ctx.data.clone();
         let s = src.clone();
         tokio::task::spawn_blocking(move || {
-            collect_folder(&s, |sha| records::file_done(lock(&data).store.connection(), sha).unwrap_or(false)).map_err(|e| format!("投放目录 {}：{e}", s.url))
+            collect_folder(&s, |sha| records::file_done(lock(&data).store.connection(), sha).unwrap_or(false))
+                .map_err(|e| format!("投放目录 {}：{e}", s.url))
         })
         .await
         .map_err(|e| e.to_string())
@@ -410,9 +443,12 @@ pub async fn run(ctx: &Context, src: &Source) -> RunReport {
         let data = ctx.data.clone();
         // A short SQLite lookup under the data lock, told to the runtime as blocking work.
         let known = move |url: &str| {
-            let query = || records::posts_with_url(lock(&data).store.connection(), url).map(|v| !v.is_empty()).unwrap_or(false);
+            let query =
+                || records::posts_with_url(lock(&data).store.connection(), url).map(|v| !v.is_empty()).unwrap_or(false);
             match tokio::runtime::Handle::try_current() {
-                Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(query),
+                Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                    tokio::task::block_in_place(query)
+                }
                 _ => query(),
             }
         };
@@ -478,7 +514,9 @@ pub async fn run(ctx: &Context, src: &Source) -> RunReport {
     if must_alert {
         let (sink, s, st) = (ctx.sink.clone(), src.clone(), state.clone());
         match tokio::task::spawn_blocking(move || sink.source_failing(&s, &st)).await {
-            Ok(Ok(())) => tracing::warn!(source = %id, failures = state.consecutive_failures, "source failing; coordinators alerted"),
+            Ok(Ok(())) => {
+                tracing::warn!(source = %id, failures = state.consecutive_failures, "source failing; coordinators alerted")
+            }
             Ok(Err(e)) => tracing::error!(source = %id, error = %e, "could not raise the source alert"),
             Err(e) => tracing::error!(source = %id, error = %e, "source alert panicked"),
         }
@@ -498,113 +536,123 @@ async fn store(ctx: &Context, src: &Source, mut c: Collected, report: &mut RunRe
     let source_id = src.id.clone();
     let sink = ctx.sink.clone();
     let data = ctx.data.clone();
-    let (stored, duplicates, snapshots) = tokio::task::spawn_blocking(move || -> Result<(usize, usize, usize), String> {
-        // Items already stored (by canonical URL, from any source) or repeated within the run.
-        let mut fresh: Vec<Item> = Vec::new();
-        let mut duplicates = 0;
-        let mut dup_links: Vec<(usize, i64)> = Vec::new();
-        let stale = Utc::now() - chrono::Duration::days(7);
-        {
-            let d = lock(&data);
-            let conn = d.store.connection();
-            // Links noted before a crash whose posts were stored are made now.
-            records::settle_pending_links(conn, stale).map_err(|e| e.to_string())?;
-            let mut urls = std::collections::HashSet::new();
-            for item in items {
-                if let Some(u) = item.post.url.as_deref() {
-                    if !urls.insert(u.to_string()) {
-                        duplicates += 1;
-                        continue;
-                    }
-                    let existing = records::posts_with_url(conn, u).map_err(|e| e.to_string())?;
-                    if let Some(first) = existing.first() {
-                        duplicates += 1;
-                        // Repair a link a crash may have lost between storing and linking.
-                        if let Some(ev) = item.evidence {
-                            dup_links.push((ev, *first));
+    let (stored, duplicates, snapshots) =
+        tokio::task::spawn_blocking(move || -> Result<(usize, usize, usize), String> {
+            // Items already stored (by canonical URL, from any source) or repeated within the run.
+            let mut fresh: Vec<Item> = Vec::new();
+            let mut duplicates = 0;
+            let mut dup_links: Vec<(usize, i64)> = Vec::new();
+            let stale = Utc::now() - chrono::Duration::days(7);
+            {
+                let d = lock(&data);
+                let conn = d.store.connection();
+                // Links noted before a crash whose posts were stored are made now.
+                records::settle_pending_links(conn, stale).map_err(|e| e.to_string())?;
+                let mut urls = std::collections::HashSet::new();
+                for item in items {
+                    if let Some(u) = item.post.url.as_deref() {
+                        if !urls.insert(u.to_string()) {
+                            duplicates += 1;
+                            continue;
                         }
+                        let existing = records::posts_with_url(conn, u).map_err(|e| e.to_string())?;
+                        if let Some(first) = existing.first() {
+                            duplicates += 1;
+                            // Repair a link a crash may have lost between storing and linking.
+                            if let Some(ev) = item.evidence {
+                                dup_links.push((ev, *first));
+                            }
+                            continue;
+                        }
+                    }
+                    fresh.push(item);
+                }
+            }
+            // Evidence is stored for fetches that yield new posts (content-addressed: repeats cost nothing).
+            let mut shas: Vec<Option<String>> = vec![None; evidence.len()];
+            {
+                let d = lock(&data);
+                let conn = d.store.connection();
+                for item in &fresh {
+                    let Some(ev) = item.evidence else { continue };
+                    if shas[ev].is_some() {
                         continue;
                     }
+                    let e = &evidence[ev];
+                    let meta = SnapshotMeta {
+                        sha256: String::new(),
+                        url: e.url.clone(),
+                        final_url: e.final_url.clone(),
+                        status: e.status,
+                        content_type: e.content_type.clone(),
+                        fetched_at: e.fetched_at,
+                        size: e.bytes.len() as u64,
+                        source_id: Some(source_id.clone()),
+                    };
+                    shas[ev] =
+                        Some(records::put_snapshot(conn, &snap_dir, &meta, &e.bytes).map_err(|e| e.to_string())?);
                 }
-                fresh.push(item);
-            }
-        }
-        // Evidence is stored for fetches that yield new posts (content-addressed: repeats cost nothing).
-        let mut shas: Vec<Option<String>> = vec![None; evidence.len()];
-        {
-            let d = lock(&data);
-            let conn = d.store.connection();
-            for item in &fresh {
-                let Some(ev) = item.evidence else { continue };
-                if shas[ev].is_some() {
-                    continue;
-                }
-                let e = &evidence[ev];
-                let meta = SnapshotMeta {
-                    sha256: String::new(),
-                    url: e.url.clone(),
-                    final_url: e.final_url.clone(),
-                    status: e.status,
-                    content_type: e.content_type.clone(),
-                    fetched_at: e.fetched_at,
-                    size: e.bytes.len() as u64,
-                    source_id: Some(source_id.clone()),
-                };
-                shas[ev] = Some(records::put_snapshot(conn, &snap_dir, &meta, &e.bytes).map_err(|e| e.to_string())?);
-            }
-            // Noted before the pipeline stores the posts: a crash after its commit and before the
-            // links below leaves notes that the next run settles.
-            let notes: Vec<(String, String)> = fresh
-                .iter()
-                .filter_map(|i| Some((i.post.url.clone()?, shas[i.evidence?].clone()?)))
-                .collect();
-            records::note_pending_links(conn, &notes, Utc::now()).map_err(|e| e.to_string())?;
-            for (ev, post) in &dup_links {
-                if let Some(sha) = &shas[*ev] {
-                    records::link_posts(conn, &[*post], sha).map_err(|e| e.to_string())?;
-                } else if records::snapshots_of_posts(conn, &[*post]).map_err(|e| e.to_string())?.is_empty() {
-                    let e = &evidence[*ev];
-                    let meta = SnapshotMeta { sha256: String::new(), url: e.url.clone(), final_url: e.final_url.clone(), status: e.status, content_type: e.content_type.clone(), fetched_at: e.fetched_at, size: e.bytes.len() as u64, source_id: Some(source_id.clone()) };
-                    let sha = records::put_snapshot(conn, &snap_dir, &meta, &e.bytes).map_err(|e| e.to_string())?;
-                    records::link_posts(conn, &[*post], &sha).map_err(|e| e.to_string())?;
-                }
-            }
-        }
-        let evidence_of: Vec<Option<usize>> = fresh.iter().map(|i| i.evidence).collect();
-        let posts: Vec<(usize, PostInput)> = fresh.into_iter().map(|i| i.post).enumerate().collect();
-        let offered = posts.len();
-        let stored_ids = if posts.is_empty() { Vec::new() } else { sink.ingest(posts)? };
-        duplicates += offered - stored_ids.len();
-        {
-            let d = lock(&data);
-            let conn = d.store.connection();
-            for (index, post_id) in &stored_ids {
-                if let Some(Some(ev)) = evidence_of.get(*index) {
+                // Noted before the pipeline stores the posts: a crash after its commit and before the
+                // links below leaves notes that the next run settles.
+                let notes: Vec<(String, String)> =
+                    fresh.iter().filter_map(|i| Some((i.post.url.clone()?, shas[i.evidence?].clone()?))).collect();
+                records::note_pending_links(conn, &notes, Utc::now()).map_err(|e| e.to_string())?;
+                for (ev, post) in &dup_links {
                     if let Some(sha) = &shas[*ev] {
-                        records::link_posts(conn, &[*post_id], sha).map_err(|e| e.to_string())?;
+                        records::link_posts(conn, &[*post], sha).map_err(|e| e.to_string())?;
+                    } else if records::snapshots_of_posts(conn, &[*post]).map_err(|e| e.to_string())?.is_empty() {
+                        let e = &evidence[*ev];
+                        let meta = SnapshotMeta {
+                            sha256: String::new(),
+                            url: e.url.clone(),
+                            final_url: e.final_url.clone(),
+                            status: e.status,
+                            content_type: e.content_type.clone(),
+                            fetched_at: e.fetched_at,
+                            size: e.bytes.len() as u64,
+                            source_id: Some(source_id.clone()),
+                        };
+                        let sha = records::put_snapshot(conn, &snap_dir, &meta, &e.bytes).map_err(|e| e.to_string())?;
+                        records::link_posts(conn, &[*post], &sha).map_err(|e| e.to_string())?;
                     }
                 }
             }
-            records::settle_pending_links(conn, stale).map_err(|e| e.to_string())?;
-            let now = Utc::now();
-            for (path, sha) in &files {
-                records::mark_file_done(conn, &path.display().to_string(), sha, now).map_err(|e| e.to_string())?;
-            }
-        }
-        // Read files leave the drop folder (into done/), so a restart never reads them again; the
-        // recorded hash covers a crash between marking and moving.
-        for (path, _) in &files {
-            if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
-                let done = dir.join("done");
-                if let Err(e) = std::fs::create_dir_all(&done).and_then(|_| std::fs::rename(path, done.join(name))) {
-                    tracing::warn!(file = %path.display(), error = %e, "could not move a read file to done/");
+            let evidence_of: Vec<Option<usize>> = fresh.iter().map(|i| i.evidence).collect();
+            let posts: Vec<(usize, PostInput)> = fresh.into_iter().map(|i| i.post).enumerate().collect();
+            let offered = posts.len();
+            let stored_ids = if posts.is_empty() { Vec::new() } else { sink.ingest(posts)? };
+            duplicates += offered - stored_ids.len();
+            {
+                let d = lock(&data);
+                let conn = d.store.connection();
+                for (index, post_id) in &stored_ids {
+                    if let Some(Some(ev)) = evidence_of.get(*index) {
+                        if let Some(sha) = &shas[*ev] {
+                            records::link_posts(conn, &[*post_id], sha).map_err(|e| e.to_string())?;
+                        }
+                    }
+                }
+                records::settle_pending_links(conn, stale).map_err(|e| e.to_string())?;
+                let now = Utc::now();
+                for (path, sha) in &files {
+                    records::mark_file_done(conn, &path.display().to_string(), sha, now).map_err(|e| e.to_string())?;
                 }
             }
-        }
-        Ok((stored_ids.len(), duplicates, shas.iter().filter(|s| s.is_some()).count()))
-    })
-    .await
-    .map_err(|e| e.to_string())??;
+            // Read files leave the drop folder (into done/), so a restart never reads them again; the
+            // recorded hash covers a crash between marking and moving.
+            for (path, _) in &files {
+                if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
+                    let done = dir.join("done");
+                    if let Err(e) = std::fs::create_dir_all(&done).and_then(|_| std::fs::rename(path, done.join(name)))
+                    {
+                        tracing::warn!(file = %path.display(), error = %e, "could not move a read file to done/");
+                    }
+                }
+            }
+            Ok((stored_ids.len(), duplicates, shas.iter().filter(|s| s.is_some()).count()))
+        })
+        .await
+        .map_err(|e| e.to_string())??;
     report.stored = stored;
     report.duplicates = duplicates;
     report.snapshots = snapshots;

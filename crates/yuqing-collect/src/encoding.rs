@@ -116,7 +116,10 @@ fn attr_value(tag: &str, name: &str) -> Option<String> {
         let value = after[1..].trim_start();
         let v = match value.chars().next() {
             Some(q @ ('"' | '\'')) => value[1..].split(q).next().unwrap_or(""),
-            _ => value.split(|c: char| c.is_whitespace() || matches!(c, '>' | '/' | ';' | '"' | '\'')).next().unwrap_or(""),
+            _ => value
+                .split(|c: char| c.is_whitespace() || matches!(c, '>' | '/' | ';' | '"' | '\''))
+                .next()
+                .unwrap_or(""),
         };
         let v = v.trim();
         if !v.is_empty() {
@@ -166,7 +169,11 @@ impl Wide {
                 body.chunks_exact(4)
                     .map(|c| {
                         let b = [c[0], c[1], c[2], c[3]];
-                        char::from_u32(if self == Wide::Utf32Le { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) })
+                        char::from_u32(if self == Wide::Utf32Le {
+                            u32::from_le_bytes(b)
+                        } else {
+                            u32::from_be_bytes(b)
+                        })
                     })
                     .collect()
             }
@@ -297,7 +304,15 @@ pub fn plausibility(text: &str) -> Option<f64> {
             1.0
         } else {
             match u {
-                0x3000..=0x303F | 0xFF01..=0xFF5E | 0x2010..=0x2027 | 0x2030..=0x205E | 0x3040..=0x30FF | 0xAC00..=0xD7A3 | 0x1F300..=0x1FAFF | 0x2600..=0x27BF | 0xFE0F => 1.0,
+                0x3000..=0x303F
+                | 0xFF01..=0xFF5E
+                | 0x2010..=0x2027
+                | 0x2030..=0x205E
+                | 0x3040..=0x30FF
+                | 0xAC00..=0xD7A3
+                | 0x1F300..=0x1FAFF
+                | 0x2600..=0x27BF
+                | 0xFE0F => 1.0,
                 0x4E00..=0x9FFF | 0x0370..=0x04FF | 0x2100..=0x25FF | 0xFF61..=0xFFEF => 0.5,
                 0xE000..=0xF8FF | 0xFFFD | 0x3400..=0x4DBF | 0xF900..=0xFAFF | 0x20000..=0x3FFFF => 0.0,
                 _ if c.is_alphabetic() => 0.5,
@@ -328,7 +343,10 @@ fn candidates(content_type: Option<&str>, body: &[u8]) -> Vec<Candidate> {
     let mut push = |encoding: &'static Encoding, evidence: Evidence, label: String| {
         // UTF-16 labels on a body without the UTF-16 byte pattern are impossible (WHATWG reads a
         // utf-16 meta as UTF-8 for the same reason).
-        if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE || encoding == encoding_rs::REPLACEMENT {
+        if encoding == encoding_rs::UTF_16LE
+            || encoding == encoding_rs::UTF_16BE
+            || encoding == encoding_rs::REPLACEMENT
+        {
             return;
         }
         if !out.iter().any(|c| c.encoding == encoding) {
@@ -370,7 +388,10 @@ fn candidates(content_type: Option<&str>, body: &[u8]) -> Vec<Candidate> {
 pub fn decode(content_type: Option<&str>, body: &[u8]) -> Result<(String, Charset), DecodeError> {
     if let Some((wide, skip)) = Wide::bom(body) {
         let charset = Charset { name: wide.name(), evidence: Evidence::Bom };
-        return wide.decode(&body[skip..]).map(|t| (t, charset)).ok_or(DecodeError::Malformed { encoding: wide.name(), evidence: Evidence::Bom });
+        return wide
+            .decode(&body[skip..])
+            .map(|t| (t, charset))
+            .ok_or(DecodeError::Malformed { encoding: wide.name(), evidence: Evidence::Bom });
     }
     if let Some((enc, skip)) = Encoding::for_bom(body) {
         let charset = Charset { name: enc.name(), evidence: Evidence::Bom };
@@ -381,7 +402,10 @@ pub fn decode(content_type: Option<&str>, body: &[u8]) -> Result<(String, Charse
     }
     if let Some(wide) = Wide::sniff(body) {
         let charset = Charset { name: wide.name(), evidence: Evidence::BytePattern };
-        return wide.decode(body).map(|t| (t, charset)).ok_or(DecodeError::Malformed { encoding: wide.name(), evidence: Evidence::BytePattern });
+        return wide
+            .decode(body)
+            .map(|t| (t, charset))
+            .ok_or(DecodeError::Malformed { encoding: wide.name(), evidence: Evidence::BytePattern });
     }
     let cands = candidates(content_type, body);
     if body.is_ascii() {
@@ -406,7 +430,11 @@ pub fn decode(content_type: Option<&str>, body: &[u8]) -> Result<(String, Charse
     let mut clean: Vec<(usize, String, f64)> = Vec::new();
     let mut verdicts: Vec<String> = Vec::new();
     for (i, c) in cands.iter().enumerate() {
-        let shown = if c.label.eq_ignore_ascii_case(c.encoding.name()) { c.label.clone() } else { format!("{}（按 {} 解码）", c.label, c.encoding.name()) };
+        let shown = if c.label.eq_ignore_ascii_case(c.encoding.name()) {
+            c.label.clone()
+        } else {
+            format!("{}（按 {} 解码）", c.label, c.encoding.name())
+        };
         match c.encoding.decode_without_bom_handling_and_without_replacement(body) {
             None => verdicts.push(format!("{} {shown}：含无法识别的字节", c.evidence.label_zh())),
             Some(t) => {
@@ -426,7 +454,10 @@ pub fn decode(content_type: Option<&str>, body: &[u8]) -> Result<(String, Charse
     }
     // Of the plausible decodings (close to the best), the strongest signal; candidates are in
     // order of strength already.
-    let (i, text, _) = clean.into_iter().find(|c| c.2 >= PLAUSIBLE && c.2 >= best - MARGIN).ok_or(DecodeError::Unsure { tried: verdicts.join("；") })?;
+    let (i, text, _) = clean
+        .into_iter()
+        .find(|c| c.2 >= PLAUSIBLE && c.2 >= best - MARGIN)
+        .ok_or(DecodeError::Unsure { tried: verdicts.join("；") })?;
     let c = &cands[i];
     Ok((text, Charset { name: c.encoding.name(), evidence: c.evidence }))
 }
@@ -500,7 +531,9 @@ mod tests {
     /// Big5 labelled gb2312 decodes "cleanly" as GB18030 into nonsense CJK; Big5 is read instead.
     #[test]
     fn big5_labelled_gb2312_is_read_as_big5() {
-        let body = big5(&format!("<?xml version=\"1.0\" encoding=\"gb2312\"?><rss><item><description>{NEWS_TW}</description></item></rss>"));
+        let body = big5(&format!(
+            "<?xml version=\"1.0\" encoding=\"gb2312\"?><rss><item><description>{NEWS_TW}</description></item></rss>"
+        ));
         let (text, c) = decode(Some("application/xml; charset=gb2312"), &body).unwrap();
         assert!(text.contains(NEWS_TW), "{text}");
         assert_eq!(c.name, "Big5");
@@ -552,7 +585,8 @@ mod tests {
             let (text, c) = decode(Some("application/xml"), &bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!((text.as_str(), c.name, c.evidence), (doc.as_str(), name, Evidence::BytePattern));
             let with_bom = [bom, bytes].concat();
-            let (text, c) = decode(Some("application/xml; charset=utf-8"), &with_bom).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let (text, c) =
+                decode(Some("application/xml; charset=utf-8"), &with_bom).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!((text.as_str(), c.name, c.evidence), (doc.as_str(), name, Evidence::Bom));
         }
     }

@@ -78,7 +78,11 @@ pub fn html_links(html: &str, base_url: &str, selector: &str) -> Result<Vec<Stri
     // A set beside the list: `out.contains` made a page of many distinct links quadratic.
     let mut seen: HashSet<String> = HashSet::new();
     for el in doc.select(&sel) {
-        let href = el.value().attr("href").map(str::to_string).or_else(|| el.select(&a).next().and_then(|x| x.value().attr("href")).map(str::to_string));
+        let href = el
+            .value()
+            .attr("href")
+            .map(str::to_string)
+            .or_else(|| el.select(&a).next().and_then(|x| x.value().attr("href")).map(str::to_string));
         if let Some(u) = href.and_then(|h| absolute_url(base_url, &h)) {
             if seen.insert(u.clone()) {
                 out.push(u);
@@ -97,7 +101,11 @@ fn select_text(doc: &Html, selector: &str) -> Option<String> {
 fn select_attr_or_text(doc: &Html, selector: &str, attrs: &[&str]) -> Option<String> {
     let sel = Selector::parse(selector).ok()?;
     let el = doc.select(&sel).next()?;
-    attrs.iter().find_map(|a| el.value().attr(a).map(str::to_string)).and_then(non_empty).or_else(|| non_empty(element_text(el)))
+    attrs
+        .iter()
+        .find_map(|a| el.value().attr(a).map(str::to_string))
+        .and_then(non_empty)
+        .or_else(|| non_empty(element_text(el)))
 }
 
 /// A publication time in common Chinese page forms: RFC 3339, `2024-03-05 10:20(:30)`,
@@ -180,7 +188,11 @@ pub fn article(html: &str, url: &str, sel: &HtmlSelectors, src: &Source) -> Resu
     let pick = |s: &str| if s.trim().is_empty() { None } else { select_text(&doc, s) };
     let title = pick(&sel.title);
     let body = pick(&sel.body);
-    let time = if sel.time.trim().is_empty() { None } else { select_attr_or_text(&doc, &sel.time, &["datetime", "content"]).and_then(|t| parse_time(&t)) };
+    let time = if sel.time.trim().is_empty() {
+        None
+    } else {
+        select_attr_or_text(&doc, &sel.time, &["datetime", "content"]).and_then(|t| parse_time(&t))
+    };
     let author = pick(&sel.author);
     drop(doc);
     let found = if title.is_none() || body.is_none() || time.is_none() || author.is_none() {
@@ -285,13 +297,18 @@ mod tests {
     use crate::source::SourceKind;
 
     fn src() -> Source {
-        crate::source::parse_source_toml("id = \"t\"\nname = \"测试站\"\nkind = \"feed\"\nurl = \"http://example.com/feed\"\ntier = \"Local\"\n").unwrap()
+        crate::source::parse_source_toml(
+            "id = \"t\"\nname = \"测试站\"\nkind = \"feed\"\nurl = \"http://example.com/feed\"\ntier = \"Local\"\n",
+        )
+        .unwrap()
     }
 
     // Found with the fuzz target `html_text` (docs/FUZZING.md): a minute and more before the fix.
     #[test]
     fn a_list_page_of_many_distinct_links_is_read_in_linear_time() {
-        let page: String = (0..100_000).map(|i| format!("<a href=\"/n/{i:06}.html\">x</a><a href=\"/n/{i:06}.html#c\">y</a>")).collect();
+        let page: String = (0..100_000)
+            .map(|i| format!("<a href=\"/n/{i:06}.html\">x</a><a href=\"/n/{i:06}.html#c\">y</a>"))
+            .collect();
         let started = std::time::Instant::now();
         let links = html_links(&page, "http://example.com/", "a").unwrap();
         let took = started.elapsed();
@@ -333,7 +350,15 @@ mod tests {
     fn json_pointer_mapping() {
         let mut s = src();
         s.kind = SourceKind::Json;
-        let f = JsonFields { items: "/data/list".into(), title: "/t".into(), text: "/c/body".into(), url: "/u".into(), published_at: "/ts".into(), likes: "/n/like".into(), ..Default::default() };
+        let f = JsonFields {
+            items: "/data/list".into(),
+            title: "/t".into(),
+            text: "/c/body".into(),
+            url: "/u".into(),
+            published_at: "/ts".into(),
+            likes: "/n/like".into(),
+            ..Default::default()
+        };
         let j = r#"{"data":{"list":[{"t":"标题","c":{"body":"正文"},"u":"/x?id=1&spm=2","ts":1772503200,"n":{"like":"7"}},{"u":"/y"}]}}"#;
         let e = json_items(j, "http://api.e.com/v1/list", &f, &s);
         assert_eq!(e.posts.len(), 1);
@@ -362,7 +387,13 @@ mod tests {
         let page = r#"<html><head><title>页面标题_某网</title></head><body><h1 class="t">医院排队三小时</h1>
             <div class="info"><span class="date">2024-03-05 10:20</span><span class="au">记者 张三</span></div>
             <div class="content"><p>市第一医院挂号排队三个小时。</p><p>收费窗口只开一个。</p></div></body></html>"#;
-        let sel = HtmlSelectors { title: "h1.t".into(), time: "span.date".into(), body: "div.content".into(), author: "span.au".into(), ..Default::default() };
+        let sel = HtmlSelectors {
+            title: "h1.t".into(),
+            time: "span.date".into(),
+            body: "div.content".into(),
+            author: "span.au".into(),
+            ..Default::default()
+        };
         let p = article(page, "http://e.com/n/1.html", &sel, &src()).unwrap();
         assert_eq!(p.title.as_deref(), Some("医院排队三小时"));
         assert_eq!(p.text.as_deref(), Some("市第一医院挂号排队三个小时。\n收费窗口只开一个。"));

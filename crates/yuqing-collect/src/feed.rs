@@ -197,16 +197,15 @@ pub fn feed(text: &str, base_url: &str, src: &Source) -> Extracted {
     let r = read(text, base_url, src);
     let mut errors = r.errors;
     errors.extend(r.link_only.iter().map(link_only_skipped));
-    Extracted {
-        posts: r.posts,
-        errors,
-        ..Extracted::default()
-    }
+    Extracted { posts: r.posts, errors, ..Extracted::default() }
 }
 
 /// The error recorded for an item with only a link when the source does not fetch articles.
 pub fn link_only_skipped(p: &PostInput) -> String {
-    format!("条目 {} 只有链接，既无标题也无正文，已跳过（可在信息源上设置 fetch_articles = true 抓取其文章页）", p.url.as_deref().unwrap_or(""))
+    format!(
+        "条目 {} 只有链接，既无标题也无正文，已跳过（可在信息源上设置 fetch_articles = true 抓取其文章页）",
+        p.url.as_deref().unwrap_or("")
+    )
 }
 
 /// Reads a feed into posts, link-only items and errors.
@@ -219,9 +218,7 @@ pub fn read(text: &str, base_url: &str, src: &Source) -> FeedRead {
     let root_base = Url::parse(base_url).ok();
     match read_xml(body, root_base.as_ref(), src, &mut out) {
         Ok(()) => {}
-        Err(XmlFailure::NotAFeed(root)) => out
-            .errors
-            .push(format!("内容不是 RSS 或 Atom 订阅源（根元素为 <{root}>）")),
+        Err(XmlFailure::NotAFeed(root)) => out.errors.push(format!("内容不是 RSS 或 Atom 订阅源（根元素为 <{root}>）")),
         Err(XmlFailure::Empty) => out.errors.push("内容为空或不是 XML，不是订阅源".into()),
         Err(XmlFailure::Broken(why)) => {
             // Items read before the error are kept; the rest are read one by one.
@@ -241,9 +238,7 @@ pub fn read(text: &str, base_url: &str, src: &Source) -> FeedRead {
                 out = kept;
             }
             let n = out.posts.len() + out.link_only.len();
-            out.errors.push(format!(
-                "订阅源 XML 格式有误（{why}）；逐条解析，{total} 个条目中保留了 {n} 个"
-            ));
+            out.errors.push(format!("订阅源 XML 格式有误（{why}）；逐条解析，{total} 个条目中保留了 {n} 个"));
         }
     }
     out
@@ -323,18 +318,12 @@ fn attr_value(a: &quick_xml::events::attributes::Attribute<'_>) -> Option<String
 }
 
 fn attr(e: &quick_xml::events::BytesStart<'_>, name: &[u8]) -> Option<String> {
-    e.attributes()
-        .flatten()
-        .find(|a| a.key.as_ref() == name)
-        .and_then(|a| attr_value(&a))
+    e.attributes().flatten().find(|a| a.key.as_ref() == name).and_then(|a| attr_value(&a))
 }
 
 /// An attribute by local name whatever its prefix (`rdf:about`, `about`).
 fn attr_local(e: &quick_xml::events::BytesStart<'_>, local: &[u8]) -> Option<String> {
-    e.attributes()
-        .flatten()
-        .find(|a| a.key.local_name().as_ref() == local)
-        .and_then(|a| attr_value(&a))
+    e.attributes().flatten().find(|a| a.key.local_name().as_ref() == local).and_then(|a| attr_value(&a))
 }
 
 /// The kind of an Atom text construct (1.0 `type`; 0.3 MIME `type` and `mode`).
@@ -342,17 +331,12 @@ fn atom_kind(e: &quick_xml::events::BytesStart<'_>, atom03_default: bool) -> Kin
     let ty = attr(e, b"type").map(|t| t.trim().to_ascii_lowercase());
     let mode = attr(e, b"mode").map(|m| m.trim().to_ascii_lowercase());
     let html = |t: &str| t == "html" || t == "text/html";
-    let xhtml = |t: &str| {
-        t == "xhtml" || t == "application/xhtml+xml" || t.ends_with("+xml") || t.ends_with("/xml")
-    };
+    let xhtml = |t: &str| t == "xhtml" || t == "application/xhtml+xml" || t.ends_with("+xml") || t.ends_with("/xml");
     let ty_html = ty.as_deref().is_some_and(|t| html(t) || xhtml(t));
     match (ty.as_deref(), mode.as_deref()) {
         (_, Some("base64")) => Kind::Base64 { html: ty_html },
         (_, Some("escaped")) => {
-            if ty
-                .as_deref()
-                .is_none_or(|t| t == "text/plain" || t == "text")
-            {
+            if ty.as_deref().is_none_or(|t| t == "text/plain" || t == "text") {
                 // Atom 0.3 escaped text of no stated type: markup as in RSS.
                 Kind::Html
             } else if ty_html || ty.as_deref().is_some_and(|t| t.starts_with("text/")) {
@@ -379,16 +363,10 @@ fn atom_kind(e: &quick_xml::events::BytesStart<'_>, atom03_default: bool) -> Kin
 }
 
 /// The field an element of an item is, with how to read it.
-fn field_of(
-    ns: Ns,
-    local: &str,
-    e: &quick_xml::events::BytesStart<'_>,
-    atom03: bool,
-) -> Option<(Field, Kind)> {
+fn field_of(ns: Ns, local: &str, e: &quick_xml::events::BytesStart<'_>, atom03: bool) -> Option<(Field, Kind)> {
     Some(match (ns, local) {
         (Ns::Plain | Ns::Atom, "title") => {
-            let kind = if ns == Ns::Atom || attr(e, b"type").is_some() || attr(e, b"mode").is_some()
-            {
+            let kind = if ns == Ns::Atom || attr(e, b"type").is_some() || attr(e, b"mode").is_some() {
                 atom_kind(e, false)
             } else {
                 Kind::Plain
@@ -398,10 +376,7 @@ fn field_of(
         (Ns::Dc | Ns::DcTerms, "title") => (Field::DcTitle, Kind::Plain),
         (Ns::Plain | Ns::Atom, "link") => (Field::Link, Kind::Plain),
         (Ns::Plain, "guid") => (
-            Field::Guid {
-                permalink: attr(e, b"isPermaLink")
-                    .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false")),
-            },
+            Field::Guid { permalink: attr(e, b"isPermaLink").is_none_or(|v| !v.trim().eq_ignore_ascii_case("false")) },
             Kind::Plain,
         ),
         (Ns::Atom, "id") => (Field::AtomId, Kind::Plain),
@@ -432,12 +407,7 @@ fn field_of(
 }
 
 /// Reads an XML feed document, pushing what it finds into `out`.
-fn read_xml(
-    doc: &str,
-    root_base: Option<&Url>,
-    src: &Source,
-    out: &mut FeedRead,
-) -> Result<(), XmlFailure> {
+fn read_xml(doc: &str, root_base: Option<&Url>, src: &Source, out: &mut FeedRead) -> Result<(), XmlFailure> {
     let mut reader = NsReader::from_str(doc);
     {
         let c = reader.config_mut();
@@ -468,14 +438,10 @@ fn read_xml(
         match ev {
             Event::Start(e) => {
                 if stack.len() >= MAX_XML_DEPTH {
-                    return Err(XmlFailure::Broken(format!(
-                        "元素嵌套超过 {MAX_XML_DEPTH} 层，约第 {at} 字节处"
-                    )));
+                    return Err(XmlFailure::Broken(format!("元素嵌套超过 {MAX_XML_DEPTH} 层，约第 {at} 字节处")));
                 }
                 let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                let parent_base = stack
-                    .last()
-                    .map_or_else(|| root_base.cloned(), |f| f.base.clone());
+                let parent_base = stack.last().map_or_else(|| root_base.cloned(), |f| f.base.clone());
                 let base = match attr(&e, b"xml:base") {
                     Some(b) => match &parent_base {
                         Some(p) => p.join(b.trim()).ok().or(Some(p.clone())),
@@ -501,33 +467,21 @@ fn read_xml(
                 if let Some(o) = open.as_mut() {
                     // Markup inside a field.
                     o.had_elements = true;
-                    if matches!(o.kind, Kind::Xhtml | Kind::Html | Kind::Plain)
-                        && depth - o.depth <= MAX_MARKUP_DEPTH
-                    {
+                    if matches!(o.kind, Kind::Xhtml | Kind::Html | Kind::Plain) && depth - o.depth <= MAX_MARKUP_DEPTH {
                         o.buf.push('<');
                         o.buf.push_str(&local);
                         for a in e.attributes().flatten() {
-                            let k =
-                                String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
+                            let k = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
                             if let Some(v) = attr_value(&a) {
-                                o.buf.push_str(&format!(
-                                    " {k}=\"{}\"",
-                                    quick_xml::escape::escape(v.as_str())
-                                ));
+                                o.buf.push_str(&format!(" {k}=\"{}\"", quick_xml::escape::escape(v.as_str())));
                             }
                         }
                         o.buf.push('>');
                     }
                 } else if item.is_none()
-                    && matches!(
-                        (ns, local.as_str()),
-                        (Ns::Plain, "item") | (Ns::Atom, "entry") | (Ns::Plain, "entry")
-                    )
+                    && matches!((ns, local.as_str()), (Ns::Plain, "item") | (Ns::Atom, "entry") | (Ns::Plain, "entry"))
                 {
-                    let it = Item {
-                        rdf_about: attr_local(&e, b"about"),
-                        ..Item::default()
-                    };
+                    let it = Item { rdf_about: attr_local(&e, b"about"), ..Item::default() };
                     item = Some((depth, it));
                 } else if let Some((item_depth, it)) = item.as_mut() {
                     let direct = depth == *item_depth + 1;
@@ -624,9 +578,7 @@ fn read_xml(
                 if let Some(o) = open.as_mut() {
                     let name = r.decode().unwrap_or_default().into_owned();
                     let ch = r.resolve_char_ref().ok().flatten().map(String::from);
-                    let text = ch.or_else(|| {
-                        quick_xml::escape::resolve_predefined_entity(&name).map(String::from)
-                    });
+                    let text = ch.or_else(|| quick_xml::escape::resolve_predefined_entity(&name).map(String::from));
                     match text {
                         Some(t) => push_text(o, &t),
                         // An HTML entity: markup keeps it for the HTML reader; plain text decodes it.
@@ -646,10 +598,7 @@ fn read_xml(
         return Err(XmlFailure::Empty);
     }
     if let Some(open) = stack.last() {
-        return Err(XmlFailure::Broken(format!(
-            "文档不完整：在 </{}> 之前就结束了",
-            open.local
-        )));
+        return Err(XmlFailure::Broken(format!("文档不完整：在 </{}> 之前就结束了", open.local)));
     }
     Ok(())
 }
@@ -711,11 +660,8 @@ fn finish_field(it: &mut Item, o: Open) {
         }
         Field::Guid { permalink } => {
             if permalink {
-                it.guid = tidy(&o.buf).and_then(|g| {
-                    g.starts_with("http")
-                        .then(|| resolve_link(o.base.as_ref(), &g))
-                        .flatten()
-                });
+                it.guid = tidy(&o.buf)
+                    .and_then(|g| g.starts_with("http").then(|| resolve_link(o.base.as_ref(), &g)).flatten());
             }
         }
         Field::AtomId => {
@@ -765,16 +711,8 @@ fn rss_author(a: &str) -> String {
 }
 
 fn push_item(out: &mut FeedRead, it: Item, root_base: Option<&Url>, src: &Source) {
-    let url = it
-        .link
-        .map(|(_, u)| u)
-        .or(it.guid)
-        .or_else(|| it.rdf_about.and_then(|a| resolve_link(root_base, &a)));
-    let mut p = PostInput {
-        source: Some(src.name.clone()),
-        tier: Some(src.tier),
-        ..Default::default()
-    };
+    let url = it.link.map(|(_, u)| u).or(it.guid).or_else(|| it.rdf_about.and_then(|a| resolve_link(root_base, &a)));
+    let mut p = PostInput { source: Some(src.name.clone()), tier: Some(src.tier), ..Default::default() };
     p.url = url;
     p.title = it.title.map(|(_, t)| t);
     p.text = it.content.or(it.summary);
@@ -784,8 +722,7 @@ fn push_item(out: &mut FeedRead, it: Item, root_base: Option<&Url>, src: &Source
         if p.url.is_some() {
             out.link_only.push(p);
         } else {
-            out.errors
-                .push("一个条目既无标题、正文，也无链接，已跳过".into());
+            out.errors.push("一个条目既无标题、正文，也无链接，已跳过".into());
         }
         return;
     }
@@ -797,9 +734,7 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
     use base64::Engine;
     let clean: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     let clean = clean.trim_end_matches('=');
-    base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(clean)
-        .ok()
+    base64::engine::general_purpose::STANDARD_NO_PAD.decode(clean).ok()
 }
 
 /// A feed date: RFC 3339, RFC 822/2822 (any weekday, or none), `2024-01-02 10:00[:00]`,
@@ -832,19 +767,13 @@ pub fn parse_date(s: &str) -> Option<DateTime<FixedOffset>> {
     }
     let local = s.replace(['年', '月', '/'], "-").replace(['日', 'T'], " ");
     let local = local.trim();
-    for f in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%d %H:%M",
-    ] {
+    for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(local, f) {
             return china().from_local_datetime(&t).single();
         }
     }
     let d = NaiveDate::parse_from_str(local, "%Y-%m-%d").ok()?;
-    china()
-        .from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
-        .single()
+    china().from_local_datetime(&d.and_hms_opt(0, 0, 0)?).single()
 }
 
 /// A JSON Feed, by feed-rs.
@@ -883,23 +812,10 @@ fn json_feed(body: &str, base_url: &str, src: &Source) -> FeedRead {
             .content
             .and_then(|c| {
                 let html = c.content_type.to_string().starts_with("text/html");
-                c.body.and_then(|b| {
-                    if html {
-                        tidy_lines(&html_to_text(&b))
-                    } else {
-                        tidy_lines(&b)
-                    }
-                })
+                c.body.and_then(|b| if html { tidy_lines(&html_to_text(&b)) } else { tidy_lines(&b) })
             })
-            .or_else(|| {
-                e.summary
-                    .and_then(|s| tidy_lines(&html_to_text(&s.content)))
-            });
-        let mut p = PostInput {
-            source: Some(src.name.clone()),
-            tier: Some(src.tier),
-            ..Default::default()
-        };
+            .or_else(|| e.summary.and_then(|s| tidy_lines(&html_to_text(&s.content))));
+        let mut p = PostInput { source: Some(src.name.clone()), tier: Some(src.tier), ..Default::default() };
         p.url = url;
         p.title = title;
         p.text = text;
@@ -909,8 +825,7 @@ fn json_feed(body: &str, base_url: &str, src: &Source) -> FeedRead {
             if p.url.is_some() {
                 out.link_only.push(p);
             } else {
-                out.errors
-                    .push("一个条目既无标题、正文，也无链接，已跳过".into());
+                out.errors.push("一个条目既无标题、正文，也无链接，已跳过".into());
             }
             continue;
         }
@@ -923,11 +838,7 @@ fn json_feed(body: &str, base_url: &str, src: &Source) -> FeedRead {
 /// namespaces still resolve) as a document of its own.
 fn salvage_items(xml: &str) -> Vec<String> {
     let lower = xml.to_ascii_lowercase();
-    let tag = if lower.contains("<entry") && !lower.contains("<item") {
-        "entry"
-    } else {
-        "item"
-    };
+    let tag = if lower.contains("<entry") && !lower.contains("<item") { "entry" } else { "item" };
     // The root element's opening tag.
     let mut root_open = String::new();
     let mut root_name = String::new();
@@ -941,11 +852,7 @@ fn salvage_items(xml: &str) -> Vec<String> {
         }
         let end = rest.find('>').map_or(xml.len(), |e| at + 1 + e + 1);
         root_open = xml[at..end.min(xml.len())].to_string();
-        root_name = rest
-            .split(|c: char| c.is_whitespace() || c == '>' || c == '/')
-            .next()
-            .unwrap_or("")
-            .to_string();
+        root_name = rest.split(|c: char| c.is_whitespace() || c == '>' || c == '/').next().unwrap_or("").to_string();
         break;
     }
     if root_name.is_empty() || root_open.ends_with("/>") {
@@ -957,11 +864,7 @@ fn salvage_items(xml: &str) -> Vec<String> {
     let mut from = 0;
     while let Some(i) = lower[from..].find(&open) {
         let start = from + i;
-        let next = lower
-            .as_bytes()
-            .get(start + open.len())
-            .copied()
-            .unwrap_or(b' ');
+        let next = lower.as_bytes().get(start + open.len()).copied().unwrap_or(b' ');
         if !(next.is_ascii_whitespace() || next == b'>') {
             from = start + open.len();
             continue;

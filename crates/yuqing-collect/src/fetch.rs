@@ -11,7 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use reqwest::header::{HeaderMap, CONTENT_LENGTH, CONTENT_LOCATION, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION};
+use reqwest::header::{
+    HeaderMap, CONTENT_LENGTH, CONTENT_LOCATION, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+    LOCATION,
+};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
@@ -58,7 +61,10 @@ impl Default for CollectConfig {
             max_redirects: 5,
             alert_after_failures: 5,
             snapshot_retention: "90d".into(),
-            user_agent: format!("{AGENT}/{} (public-opinion monitoring; robots.txt honoured)", env!("CARGO_PKG_VERSION")),
+            user_agent: format!(
+                "{AGENT}/{} (public-opinion monitoring; robots.txt honoured)",
+                env!("CARGO_PKG_VERSION")
+            ),
             jitter: 0.1,
             sources_reload: "30s".into(),
         }
@@ -159,7 +165,9 @@ fn status_zh(status: u16) -> &'static str {
 impl FetchError {
     fn retryable(&self) -> bool {
         match self {
-            FetchError::Status { status, .. } | FetchError::RobotsUnavailable { status, .. } => *status == 429 || *status >= 500,
+            FetchError::Status { status, .. } | FetchError::RobotsUnavailable { status, .. } => {
+                *status == 429 || *status >= 500
+            }
             FetchError::Timeout(..) | FetchError::Connect { .. } | FetchError::Network { .. } => true,
             _ => false,
         }
@@ -189,15 +197,28 @@ fn transport_reason(e: &reqwest::Error) -> String {
         cur = err.source();
     }
     use std::io::ErrorKind as K;
-    let reason = if chain.contains("dns error") || chain.contains("lookup address") || chain.contains("name or service not known") || chain.contains("no address") {
+    let reason = if chain.contains("dns error")
+        || chain.contains("lookup address")
+        || chain.contains("name or service not known")
+        || chain.contains("no address")
+    {
         "域名无法解析（DNS 查询失败，请检查网址中的主机名）"
     } else if matches!(kind, Some(K::ConnectionRefused)) || chain.contains("connection refused") {
         "连接被拒绝（对方主机未在该端口提供服务，站点可能已停止或端口有误）"
-    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake") || chain.contains("ssl") {
+    } else if chain.contains("certificate")
+        || chain.contains("tls")
+        || chain.contains("handshake")
+        || chain.contains("ssl")
+    {
         "TLS 握手失败（HTTPS 证书无效、过期或与主机名不符，或协议不兼容）"
     } else if matches!(kind, Some(K::TimedOut)) || e.is_timeout() || chain.contains("timed out") {
         "连接超时（主机无响应）"
-    } else if matches!(kind, Some(K::ConnectionReset) | Some(K::ConnectionAborted) | Some(K::BrokenPipe) | Some(K::UnexpectedEof)) || chain.contains("reset") || chain.contains("closed") {
+    } else if matches!(
+        kind,
+        Some(K::ConnectionReset) | Some(K::ConnectionAborted) | Some(K::BrokenPipe) | Some(K::UnexpectedEof)
+    ) || chain.contains("reset")
+        || chain.contains("closed")
+    {
         "连接被对方中断"
     } else if chain.contains("unreachable") || chain.contains("no route") {
         "网络不可达（无法路由到该主机）"
@@ -300,7 +321,11 @@ impl Fetcher {
     }
 
     /// Waits for the host's turn (politeness), then for a global permit; returns the permit.
-    async fn turn(&self, host: &str, extra_delay: Option<f64>) -> Result<tokio::sync::OwnedSemaphorePermit, FetchError> {
+    async fn turn(
+        &self,
+        host: &str,
+        extra_delay: Option<f64>,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, FetchError> {
         let gate = self.gate(host);
         let mut last = gate.lock().await;
         let mut gap = self.config.politeness();
@@ -316,7 +341,11 @@ impl Fetcher {
         }
         *last = Some(Instant::now());
         drop(last);
-        self.permits.clone().acquire_owned().await.map_err(|_| FetchError::Network { host: host.to_string(), reason: "采集已停止".into() })
+        self.permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| FetchError::Network { host: host.to_string(), reason: "采集已停止".into() })
     }
 
     /// The robots.txt rules of the URL's host (RFC 9309 §2.3.1): read rules (2xx), allow-all when
@@ -335,7 +364,13 @@ impl Fetcher {
         robots_url.set_path("/robots.txt");
         robots_url.set_query(None);
         robots_url.set_fragment(None);
-        let req = Request { url: robots_url.to_string(), max_bytes: 512 * 1024, timeout: Duration::from_secs(15), ignore_robots: true, ..Default::default() };
+        let req = Request {
+            url: robots_url.to_string(),
+            max_bytes: 512 * 1024,
+            timeout: Duration::from_secs(15),
+            ignore_robots: true,
+            ..Default::default()
+        };
         let robots = match self.attempt(&req, None).await {
             Ok(r) => robots_from_answer(r.status, &r.body),
             Err(FetchError::Status { status, .. }) => match robots_from_status(status) {
@@ -345,12 +380,17 @@ impl Fetcher {
             // RFC 9309 §2.3.1.2: past the redirects followed, robots.txt counts as unavailable (4xx).
             Err(FetchError::TooManyRedirects(..) | FetchError::RedirectLoop(_)) => Robots::allow_all(),
             // The first 512 KiB are read by `attempt` only whole; a larger file is an error of the site.
-            Err(FetchError::TooLarge { .. }) => return Err(FetchError::RobotsUnavailable { host: host_label(u), status: 200 }),
+            Err(FetchError::TooLarge { .. }) => {
+                return Err(FetchError::RobotsUnavailable { host: host_label(u), status: 200 })
+            }
             // Unreachable (refused, DNS, TLS, timeout): say so.
             Err(e) => return Err(e),
         };
         let robots = Arc::new(robots);
-        self.robots.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, (robots.clone(), Instant::now()));
+        self.robots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key, (robots.clone(), Instant::now()));
         Ok(robots)
     }
 
@@ -461,7 +501,11 @@ impl Fetcher {
                 return Err(FetchError::TooLarge { limit, url: url.to_string() });
             }
             let mut body = Vec::new();
-            while let Some(chunk) = resp.chunk().await.map_err(|e| FetchError::Network { host: host_label(&url), reason: transport_reason(&e) })? {
+            while let Some(chunk) = resp
+                .chunk()
+                .await
+                .map_err(|e| FetchError::Network { host: host_label(&url), reason: transport_reason(&e) })?
+            {
                 if body.len() as u64 + chunk.len() as u64 > limit {
                     return Err(FetchError::TooLarge { limit, url: url.to_string() });
                 }
@@ -525,8 +569,14 @@ mod tests {
             (FetchError::RedirectLoop(format!("{url} → {url}")), vec!["重定向循环"]),
             (FetchError::TooManyRedirects(5, url.clone()), vec!["重定向超过 5 次"]),
             (FetchError::RobotsDisallowed(url.clone()), vec!["robots.txt 不允许抓取", &url]),
-            (FetchError::RobotsUnavailable { host: host.clone(), status: 503 }, vec!["暂时无法读取", "HTTP 503", &host]),
-            (FetchError::Connect { host: host.clone(), reason: "连接被拒绝".into() }, vec!["无法连接", "连接被拒绝", &host]),
+            (
+                FetchError::RobotsUnavailable { host: host.clone(), status: 503 },
+                vec!["暂时无法读取", "HTTP 503", &host],
+            ),
+            (
+                FetchError::Connect { host: host.clone(), reason: "连接被拒绝".into() },
+                vec!["无法连接", "连接被拒绝", &host],
+            ),
             (FetchError::Network { host: host.clone(), reason: "连接被对方中断".into() }, vec!["网络错误", &host]),
         ];
         for (e, wants) in cases {

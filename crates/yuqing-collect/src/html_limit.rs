@@ -54,16 +54,55 @@ pub struct Flattened<'a> {
     pub max_depth_seen: usize,
 }
 
-const VOID: &[&str] = &["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr", "keygen", "basefont", "bgsound", "frame"];
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr",
+    "keygen", "basefont", "bgsound", "frame",
+];
 /// Elements whose content is text up to their own end tag.
 const RAW_TEXT: &[&str] = &["script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript"];
 /// Formatting elements the tree builder keeps in its list of active formatting elements (`a` is
 /// left out: a new `a` closes the previous one, so they do not pile up).
-const FORMATTING: &[&str] = &["b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt", "u"];
+const FORMATTING: &[&str] =
+    &["b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt", "u"];
 /// Start tags that close an open `p`.
 const CLOSES_P: &[&str] = &[
-    "address", "article", "aside", "blockquote", "center", "details", "dialog", "dir", "div", "dl", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
-    "header", "hgroup", "hr", "li", "main", "menu", "nav", "ol", "p", "pre", "section", "summary", "table", "ul", "dd", "dt",
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "center",
+    "details",
+    "dialog",
+    "dir",
+    "div",
+    "dl",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hgroup",
+    "hr",
+    "li",
+    "main",
+    "menu",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "summary",
+    "table",
+    "ul",
+    "dd",
+    "dt",
 ];
 
 fn is_name_byte(b: u8) -> bool {
@@ -245,7 +284,14 @@ impl Flattener {
 /// Linear in the input (each tag costs at most `MAX_DEPTH` steps). Borrowed when nothing is dropped.
 pub fn flatten(html: &str) -> Flattened<'_> {
     let b = html.as_bytes();
-    let mut f = Flattener { stack: Vec::new(), dropped_open: HashMap::new(), dropped_open_total: 0, open_formatting: 0, dropped_tags: 0, max_depth_seen: 0 };
+    let mut f = Flattener {
+        stack: Vec::new(),
+        dropped_open: HashMap::new(),
+        dropped_open_total: 0,
+        open_formatting: 0,
+        dropped_tags: 0,
+        max_depth_seen: 0,
+    };
     let mut out: Option<String> = None;
     // Bytes before `copied` are already in `out` (or skipped).
     let mut copied = 0;
@@ -272,7 +318,8 @@ pub fn flatten(html: &str) -> Flattened<'_> {
         }
         name.clear();
         name.push_str(&html[name_start..name_end].to_ascii_lowercase());
-        let tag_end = if is_end { find_byte(b, name_end, b'>').map_or(b.len(), |e| e + 1) } else { start_tag_end(b, name_end) };
+        let tag_end =
+            if is_end { find_byte(b, name_end, b'>').map_or(b.len(), |e| e + 1) } else { start_tag_end(b, name_end) };
         let keep = if is_end { f.end(&name) } else { f.start(&name) };
         if !keep {
             let o = out.get_or_insert_with(|| String::with_capacity(html.len()));
@@ -341,7 +388,13 @@ pub fn parse_flat(flat_html: &str) -> Result<Html, TooComplex> {
 /// An HTML fragment (feed content, summaries), parsed within the bounds of this module.
 pub fn parse_fragment(html: &str) -> Result<Html, TooComplex> {
     let flat = flatten(html);
-    let parser = html5ever::driver::parse_fragment(HtmlTreeSink::new(Html::new_fragment()), Default::default(), QualName::new(None, ns!(html), local_name!("body")), Vec::new(), false);
+    let parser = html5ever::driver::parse_fragment(
+        HtmlTreeSink::new(Html::new_fragment()),
+        Default::default(),
+        QualName::new(None, ns!(html), local_name!("body")),
+        Vec::new(),
+        false,
+    );
     let parser = feed(parser, &flat.html, |p| node_count(&p.tokenizer.sink.sink))?;
     Ok(parser.finish())
 }
@@ -417,7 +470,8 @@ mod tests {
 
     #[test]
     fn cut_markup_and_odd_bytes_do_not_panic() {
-        for s in ["<", "<div", "<div class=\"", "</", "<!--", "<!x", "<a href='x>", "<script>", "<中>", "a<b", "<p>é<"] {
+        for s in ["<", "<div", "<div class=\"", "</", "<!--", "<!x", "<a href='x>", "<script>", "<中>", "a<b", "<p>é<"]
+        {
             let _ = flatten(s);
             let _ = parse_document(s);
         }

@@ -8,7 +8,26 @@ use crate::html_limit;
 
 /// Elements that end a line.
 pub const BLOCKS: &[&str] = &[
-    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "section", "article", "blockquote", "pre", "header", "footer",
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "table",
+    "section",
+    "article",
+    "blockquote",
+    "pre",
+    "header",
+    "footer",
 ];
 /// Elements whose content is never visible text.
 pub const SKIP: &[&str] = &["script", "style", "noscript", "iframe", "svg", "template", "head"];
@@ -98,7 +117,9 @@ pub fn strip_tags(html: &str) -> String {
         } else {
             let is_block = BLOCKS.iter().any(|b| {
                 let t = after.trim_start_matches(['<', '/']);
-                t.len() >= b.len() && t.as_bytes()[..b.len()].eq_ignore_ascii_case(b.as_bytes()) && t[b.len()..].starts_with(|c: char| !c.is_ascii_alphanumeric())
+                t.len() >= b.len()
+                    && t.as_bytes()[..b.len()].eq_ignore_ascii_case(b.as_bytes())
+                    && t[b.len()..].starts_with(|c: char| !c.is_ascii_alphanumeric())
             });
             if is_block {
                 out.push('\n');
@@ -180,13 +201,22 @@ mod tests {
 
     #[test]
     fn blocks_make_lines_and_scripts_are_skipped() {
-        assert_eq!(html_to_text("<p>一 <b>二</b></p><script>var x;</script><div>三<br>四</div>\u{3000}五"), "一 二\n三\n四\n五");
+        assert_eq!(
+            html_to_text("<p>一 <b>二</b></p><script>var x;</script><div>三<br>四</div>\u{3000}五"),
+            "一 二\n三\n四\n五"
+        );
         assert_eq!(html_to_text("纯文本 &amp; 实体"), "纯文本 & 实体");
     }
 
     #[test]
     fn deep_fragments_give_their_text() {
-        for (open, close) in [("<div>", "</div>"), ("<span>", "</span>"), ("<b>", "</b>"), ("<i>", "</i>"), ("<table><tr><td>", "</td></tr></table>")] {
+        for (open, close) in [
+            ("<div>", "</div>"),
+            ("<span>", "</span>"),
+            ("<b>", "</b>"),
+            ("<i>", "</i>"),
+            ("<table><tr><td>", "</td></tr></table>"),
+        ] {
             let html = format!("{}深层正文{}", open.repeat(100_000), close.repeat(100_000));
             assert_eq!(html_to_text(&html), "深层正文", "{open}");
         }
@@ -206,7 +236,10 @@ mod tests {
 
     #[test]
     fn the_tag_stripping_fallback_reads_text() {
-        assert_eq!(tidy(&strip_tags("<p>甲&lt;乙&gt;</p><script>x<y</script><!-- c --><div>丙&#19969;&#x4E01;</div>")), "甲<乙>\n丙丁丁");
+        assert_eq!(
+            tidy(&strip_tags("<p>甲&lt;乙&gt;</p><script>x<y</script><!-- c --><div>丙&#19969;&#x4E01;</div>")),
+            "甲<乙>\n丙丁丁"
+        );
         assert_eq!(strip_tags("甲<ScRiPt>x</sCrIpT >乙<style>y</STYLE>丙<script>不闭合"), "甲乙丙");
         assert_eq!(strip_tags("&amp1;&#x4E01;&#1234567890;&;"), "&amp1;丁&#1234567890;&;");
     }

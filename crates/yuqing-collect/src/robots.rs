@@ -66,8 +66,10 @@ impl Robots {
                 _ => {}
             }
         }
-        let mine: Vec<_> = groups.iter().filter(|g| g.0.iter().any(|a| a != "*" && agent.starts_with(a.as_str()))).collect();
-        let chosen: Vec<_> = if mine.is_empty() { groups.iter().filter(|g| g.0.iter().any(|a| a == "*")).collect() } else { mine };
+        let mine: Vec<_> =
+            groups.iter().filter(|g| g.0.iter().any(|a| a != "*" && agent.starts_with(a.as_str()))).collect();
+        let chosen: Vec<_> =
+            if mine.is_empty() { groups.iter().filter(|g| g.0.iter().any(|a| a == "*")).collect() } else { mine };
         let mut robots = Robots::default();
         for g in chosen {
             robots.rules.extend(g.1.iter().cloned());

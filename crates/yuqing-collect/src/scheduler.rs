@@ -64,7 +64,12 @@ fn start(ctx: &Arc<Context>, src: Source, key_period: &KeyPeriod) -> Running {
 
 /// Brings the running tasks in line with `wanted`: starts new or re-enabled sources, stops disabled
 /// or removed ones, restarts changed ones. Returns (started, stopped) ids.
-fn reconcile(running: &mut HashMap<String, Running>, wanted: Vec<Source>, ctx: &Arc<Context>, key_period: &KeyPeriod) -> (Vec<String>, Vec<String>) {
+fn reconcile(
+    running: &mut HashMap<String, Running>,
+    wanted: Vec<Source>,
+    ctx: &Arc<Context>,
+    key_period: &KeyPeriod,
+) -> (Vec<String>, Vec<String>) {
     let wanted: HashMap<String, Source> = wanted.into_iter().filter(|s| s.enabled).map(|s| (s.id.clone(), s)).collect();
     let mut stopped = Vec::new();
     running.retain(|id, r| {
@@ -91,7 +96,13 @@ fn reconcile(running: &mut HashMap<String, Running>, wanted: Vec<Source>, ctx: &
 /// `reload_every` and starts, stops or restarts tasks for sources added, disabled, enabled or
 /// changed meanwhile (`yuqing sources add|disable|enable` while the server runs); plus a task that
 /// prunes old snapshots hourly. The tasks run until the runtime stops.
-pub fn spawn(ctx: Arc<Context>, initial: Vec<Source>, sources: SourceList, key_period: KeyPeriod, reload_every: Duration) -> Vec<JoinHandle<()>> {
+pub fn spawn(
+    ctx: Arc<Context>,
+    initial: Vec<Source>,
+    sources: SourceList,
+    key_period: KeyPeriod,
+    reload_every: Duration,
+) -> Vec<JoinHandle<()>> {
     let mut handles = Vec::new();
     let mut running: HashMap<String, Running> = HashMap::new();
     reconcile(&mut running, initial, &ctx, &key_period);
@@ -137,7 +148,9 @@ mod tests {
 
     #[test]
     fn key_periods_shorten_the_wait_and_jitter_only_adds() {
-        let src = crate::source::parse_source_toml("id = \"a\"\nname = \"站\"\nkind = \"feed\"\nurl = \"http://e.com/f\"\n").unwrap();
+        let src =
+            crate::source::parse_source_toml("id = \"a\"\nname = \"站\"\nkind = \"feed\"\nurl = \"http://e.com/f\"\n")
+                .unwrap();
         for _ in 0..50 {
             let normal = next_wait(&src, false, 0.1);
             assert!(normal >= Duration::from_secs(300) && normal <= Duration::from_secs(330), "{normal:?}");

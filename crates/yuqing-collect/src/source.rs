@@ -155,7 +155,11 @@ impl Source {
     }
 
     pub fn key_period_interval(&self) -> Duration {
-        self.key_period_interval.as_deref().and_then(|s| parse_interval(s).ok()).unwrap_or(DEFAULT_KEY_PERIOD_INTERVAL).min(self.interval())
+        self.key_period_interval
+            .as_deref()
+            .and_then(|s| parse_interval(s).ok())
+            .unwrap_or(DEFAULT_KEY_PERIOD_INTERVAL)
+            .min(self.interval())
     }
 
     pub fn max_bytes(&self) -> u64 {
@@ -175,9 +179,14 @@ impl Source {
         if self.name.trim().is_empty() {
             return Err(format!("{who}：name（站点名称）不能为空"));
         }
-        for (field, v) in [("interval", &self.interval), ("key_period_interval", &self.key_period_interval), ("timeout", &self.timeout)] {
+        for (field, v) in [
+            ("interval", &self.interval),
+            ("key_period_interval", &self.key_period_interval),
+            ("timeout", &self.timeout),
+        ] {
             if let Some(v) = v {
-                yuqing_core::span::parse_positive(v).map_err(|e| format!("{who}：{}", yuqing_core::span::message(&format!("sources.{field}"), v, e)))?;
+                yuqing_core::span::parse_positive(v)
+                    .map_err(|e| format!("{who}：{}", yuqing_core::span::message(&format!("sources.{field}"), v, e)))?;
             }
         }
         if let Some(reason) = &self.ignore_robots {
@@ -192,7 +201,8 @@ impl Source {
                 }
             }
             _ => {
-                let u = reqwest::Url::parse(&self.url.replace("{keyword}", "k")).map_err(|e| format!("{who}：url“{}”不是有效网址：{e}", self.url))?;
+                let u = reqwest::Url::parse(&self.url.replace("{keyword}", "k"))
+                    .map_err(|e| format!("{who}：url“{}”不是有效网址：{e}", self.url))?;
                 if !matches!(u.scheme(), "http" | "https") {
                     return Err(format!("{who}：url 只支持 http 和 https"));
                 }
@@ -201,7 +211,8 @@ impl Source {
         if self.kind == SourceKind::Search && !self.url.contains("{keyword}") {
             return Err(format!("{who}：站内搜索的 url 中须含 {{keyword}}"));
         }
-        let html = self.kind == SourceKind::Html || (self.kind == SourceKind::Search && self.format == SearchFormat::Html);
+        let html =
+            self.kind == SourceKind::Html || (self.kind == SourceKind::Search && self.format == SearchFormat::Html);
         if html && self.selectors.links.trim().is_empty() {
             return Err(format!("{who}：网页列表须在 selectors.links 中给出条目链接的 CSS 选择器"));
         }
@@ -213,7 +224,8 @@ impl Source {
             ("author", &self.selectors.author),
         ] {
             if !sel.trim().is_empty() {
-                scraper::Selector::parse(sel).map_err(|e| format!("{who}：selectors.{field}“{sel}”不是有效的 CSS 选择器：{e}"))?;
+                scraper::Selector::parse(sel)
+                    .map_err(|e| format!("{who}：selectors.{field}“{sel}”不是有效的 CSS 选择器：{e}"))?;
             }
         }
         if self.kind == SourceKind::Json || (self.kind == SourceKind::Search && self.format == SearchFormat::Json) {
@@ -221,7 +233,14 @@ impl Source {
             if f.text.is_empty() && f.title.is_empty() {
                 return Err(format!("{who}：JSON 接口须在 fields.text 或 fields.title 中给出正文或标题的 JSON 指针"));
             }
-            for (field, p) in [("items", &f.items), ("title", &f.title), ("text", &f.text), ("url", &f.url), ("author", &f.author), ("published_at", &f.published_at)] {
+            for (field, p) in [
+                ("items", &f.items),
+                ("title", &f.title),
+                ("text", &f.text),
+                ("url", &f.url),
+                ("author", &f.author),
+                ("published_at", &f.published_at),
+            ] {
                 if !p.is_empty() && !p.starts_with('/') {
                     return Err(format!("{who}：fields.{field}“{p}”应为以 / 开头的 JSON 指针，例如 /data/items"));
                 }
@@ -264,9 +283,14 @@ mod tests {
         assert!(e.contains("rmw") && e.contains("selectors.links"), "{e}");
         let ok = parse_source_toml(&format!("{src}[selectors]\nlinks = \"ul.news a\"\n")).unwrap();
         assert_eq!(ok.interval(), DEFAULT_INTERVAL);
-        let e = parse_source_toml("id = \"s\"\nname = \"微博\"\nkind = \"search\"\nurl = \"http://rsshub.local/weibo/keyword/\"\n").unwrap_err();
+        let e = parse_source_toml(
+            "id = \"s\"\nname = \"微博\"\nkind = \"search\"\nurl = \"http://rsshub.local/weibo/keyword/\"\n",
+        )
+        .unwrap_err();
         assert!(e.contains("{keyword}"), "{e}");
-        let e = parse_source_toml("id = \"f\"\nname = \"x\"\nkind = \"feed\"\nurl = \"http://a/\"\nignore_robots = \"\"\n").unwrap_err();
+        let e =
+            parse_source_toml("id = \"f\"\nname = \"x\"\nkind = \"feed\"\nurl = \"http://a/\"\nignore_robots = \"\"\n")
+                .unwrap_err();
         assert!(e.contains("理由"), "{e}");
         let e = parse_source_toml("id = \"f\"\nname = \"x\"\nkind = \"rss\"\nurl = \"http://a/\"\n").unwrap_err();
         assert!(e.contains("信息源配置有误"), "{e}");

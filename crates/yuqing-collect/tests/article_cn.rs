@@ -7,7 +7,10 @@ use yuqing_collect::source::{parse_source_toml, HtmlSelectors};
 use yuqing_core::PostInput;
 
 fn read(name: &str) -> PostInput {
-    let src = parse_source_toml("id = \"cn\"\nname = \"测试\"\nkind = \"html\"\nurl = \"http://example.com/\"\n[selectors]\nlinks = \"a\"\n").expect("source");
+    let src = parse_source_toml(
+        "id = \"cn\"\nname = \"测试\"\nkind = \"html\"\nurl = \"http://example.com/\"\n[selectors]\nlinks = \"a\"\n",
+    )
+    .expect("source");
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/article-cn").join(name);
     let html = std::fs::read_to_string(&path).expect("fixture");
     extract::article(&html, "http://example.com/a/1.html", &HtmlSelectors::default(), &src).expect("extracted")

@@ -8,7 +8,10 @@ use yuqing_collect::source::{parse_source_toml, HtmlSelectors, Source};
 const DEPTH: usize = 100_000;
 
 fn src() -> Source {
-    parse_source_toml("id = \"d\"\nname = \"深层测试\"\nkind = \"html\"\nurl = \"http://example.com/\"\n[selectors]\nlinks = \"a\"\n").expect("source")
+    parse_source_toml(
+        "id = \"d\"\nname = \"深层测试\"\nkind = \"html\"\nurl = \"http://example.com/\"\n[selectors]\nlinks = \"a\"\n",
+    )
+    .expect("source")
 }
 
 fn nested(open: &str, close: &str, inner: &str) -> String {
@@ -25,17 +28,30 @@ const TEXT: &str = "<p>市第一医院挂号排队三个小时，收费窗口只
 fn a_page_of_100k_nested_divs_gives_its_text() {
     let html = page(&nested("<div>", "</div>", TEXT));
     assert!(html.len() > 1_000_000, "{} bytes", html.len());
-    let p = extract::article(&html, "http://example.com/deep", &HtmlSelectors::default(), &src()).expect("text, not an error");
+    let p = extract::article(&html, "http://example.com/deep", &HtmlSelectors::default(), &src())
+        .expect("text, not an error");
     assert_eq!(p.title.as_deref(), Some("深层页面"));
     assert!(p.text.as_deref().unwrap_or("").contains("挂号排队三个小时"), "{:?}", p.text);
 }
 
 #[test]
 fn pages_of_other_deep_elements_give_text_or_a_clear_error() {
-    for (open, close) in [("<span>", "</span>"), ("<b>", "</b>"), ("<i>", "</i>"), ("<table><tr><td>", "</td></tr></table>"), ("<div><span><b>", "</b></span></div>"), ("<li>", ""), ("<div>", "")] {
+    for (open, close) in [
+        ("<span>", "</span>"),
+        ("<b>", "</b>"),
+        ("<i>", "</i>"),
+        ("<table><tr><td>", "</td></tr></table>"),
+        ("<div><span><b>", "</b></span></div>"),
+        ("<li>", ""),
+        ("<div>", ""),
+    ] {
         let html = page(&nested(open, close, TEXT));
         match extract::article(&html, "http://example.com/deep", &HtmlSelectors::default(), &src()) {
-            Ok(p) => assert!(p.text.as_deref().unwrap_or("").contains("挂号排队三个小时") || p.title.is_some(), "{open}: {:?}", p.text),
+            Ok(p) => assert!(
+                p.text.as_deref().unwrap_or("").contains("挂号排队三个小时") || p.title.is_some(),
+                "{open}: {:?}",
+                p.text
+            ),
             Err(e) => assert!(e.contains("http://example.com/deep") && e.contains("页面结构过深/过大"), "{open}: {e}"),
         }
         // With selectors, the same page is read within the same bounds.

@@ -12,12 +12,7 @@ use yuqing_collect::extract;
 use yuqing_collect::source::parse_source_toml;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(name),
-    )
-    .expect("fixture")
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).expect("fixture")
 }
 
 /// The Weibo posts of the fixture (GB18030 as published), without the CSV header and user ids.
@@ -33,17 +28,11 @@ fn weibo_posts() -> Vec<String> {
 }
 
 fn pixnet_lines() -> Vec<String> {
-    String::from_utf8(fixture("pixnet-zh-tw-lines.txt"))
-        .expect("utf-8")
-        .lines()
-        .map(str::to_string)
-        .collect()
+    String::from_utf8(fixture("pixnet-zh-tw-lines.txt")).expect("utf-8").lines().map(str::to_string).collect()
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// Encodes, or `None` when the encoding cannot represent the text.
@@ -62,20 +51,18 @@ fn rss(decl: Option<&str>, items: &[String]) -> String {
     }
     s.push_str("<rss version=\"2.0\"><channel><title>feed</title>\n");
     for (i, t) in items.iter().enumerate() {
-        s.push_str(&format!("<item><title>No. {i}</title><link>http://weibo.local/p/{i}</link><description>{}</description></item>\n", esc(t)));
+        s.push_str(&format!(
+            "<item><title>No. {i}</title><link>http://weibo.local/p/{i}</link><description>{}</description></item>\n",
+            esc(t)
+        ));
     }
     s.push_str("</channel></rss>\n");
     s
 }
 
 fn page(meta: Option<&str>, items: &[String]) -> String {
-    let meta = meta
-        .map(|m| format!("<meta charset=\"{m}\">"))
-        .unwrap_or_default();
-    let body: String = items
-        .iter()
-        .map(|t| format!("<p>{}</p>\n", esc(t)))
-        .collect();
+    let meta = meta.map(|m| format!("<meta charset=\"{m}\">")).unwrap_or_default();
+    let body: String = items.iter().map(|t| format!("<p>{}</p>\n", esc(t))).collect();
     format!("<!DOCTYPE html><html><head>{meta}<title>page</title></head><body>{body}</body></html>")
 }
 
@@ -107,39 +94,22 @@ struct Outcome {
 /// Every combination of header × in-document label for one text set; asserts the text is exact
 /// or refused, and returns the refusals.
 fn run_combinations(name: &str, items: &[String], encodings: &[&'static Encoding]) -> Outcome {
-    let src = parse_source_toml(
-        "id = \"t\"\nname = \"测试\"\nkind = \"feed\"\nurl = \"http://weibo.local/feed\"\n",
-    )
-    .expect("source");
-    let mut out = Outcome {
-        cases: 0,
-        refused: Vec::new(),
-    };
+    let src = parse_source_toml("id = \"t\"\nname = \"测试\"\nkind = \"feed\"\nurl = \"http://weibo.local/feed\"\n")
+        .expect("source");
+    let mut out = Outcome { cases: 0, refused: Vec::new() };
     for &enc in encodings {
         let mut labels: Vec<Option<&str>> = vec![None, Some(right_label(enc))];
         labels.extend(wrong_labels(enc).into_iter().map(Some));
         for header in &labels {
             for inner in &labels {
                 for as_feed in [true, false] {
-                    let doc = if as_feed {
-                        rss(*inner, items)
-                    } else {
-                        page(*inner, items)
-                    };
+                    let doc = if as_feed { rss(*inner, items) } else { page(*inner, items) };
                     let Some(bytes) = encode(enc, &doc) else {
                         continue;
                     };
                     out.cases += 1;
-                    let ct = header.map(|h| {
-                        format!(
-                            "{}; charset={h}",
-                            if as_feed {
-                                "application/rss+xml"
-                            } else {
-                                "text/html"
-                            }
-                        )
-                    });
+                    let ct = header
+                        .map(|h| format!("{}; charset={h}", if as_feed { "application/rss+xml" } else { "text/html" }));
                     let what = format!(
                         "{name} {} header={header:?} {}={inner:?} {}",
                         enc.name(),
@@ -156,18 +126,13 @@ fn run_combinations(name: &str, items: &[String], encodings: &[&'static Encoding
                             if as_feed {
                                 let e = extract::feed(&text, "http://weibo.local/feed", &src);
                                 let got: Vec<&str> = e.posts.iter().map(|p| p.text_str()).collect();
-                                let want: Vec<String> = items
-                                    .iter()
-                                    .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
-                                    .collect();
+                                let want: Vec<String> =
+                                    items.iter().map(|t| t.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
                                 assert_eq!(got, want, "{what}: {:?}", e.errors);
                             }
                         }
                         Err(e) => {
-                            assert!(matches!(
-                                e,
-                                DecodeError::Unsure { .. } | DecodeError::Malformed { .. }
-                            ));
+                            assert!(matches!(e, DecodeError::Unsure { .. } | DecodeError::Malformed { .. }));
                             assert!(!e.to_string().is_empty());
                             // A right label in the document or header is never refused.
                             let right = Some(right_label(enc));
@@ -189,27 +154,15 @@ fn run_combinations(name: &str, items: &[String], encodings: &[&'static Encoding
 fn simplified_weibo_posts_under_every_label_combination() {
     let posts = weibo_posts();
     assert!(posts.len() >= 10);
-    let o = run_combinations(
-        "weibo",
-        &posts,
-        &[encoding_rs::UTF_8, encoding_rs::GBK, encoding_rs::GB18030],
-    );
+    let o = run_combinations("weibo", &posts, &[encoding_rs::UTF_8, encoding_rs::GBK, encoding_rs::GB18030]);
     assert!(o.cases >= 90, "{}", o.cases);
-    assert!(
-        o.refused.is_empty(),
-        "a dozen posts are enough text to decide: {:#?}",
-        o.refused
-    );
+    assert!(o.refused.is_empty(), "a dozen posts are enough text to decide: {:#?}", o.refused);
 }
 
 #[test]
 fn traditional_text_under_every_label_combination() {
     let lines = pixnet_lines();
-    let o = run_combinations(
-        "pixnet",
-        &lines,
-        &[encoding_rs::UTF_8, encoding_rs::BIG5, encoding_rs::GBK],
-    );
+    let o = run_combinations("pixnet", &lines, &[encoding_rs::UTF_8, encoding_rs::BIG5, encoding_rs::GBK]);
     assert!(o.cases >= 90, "{}", o.cases);
     assert!(o.refused.is_empty(), "{:#?}", o.refused);
 }
@@ -218,16 +171,8 @@ fn traditional_text_under_every_label_combination() {
 #[test]
 fn short_texts_are_exact_or_refused() {
     let posts = weibo_posts();
-    let shortest = posts
-        .iter()
-        .min_by_key(|p| p.chars().count())
-        .cloned()
-        .expect("a post");
-    let o = run_combinations(
-        "weibo-short",
-        &[shortest],
-        &[encoding_rs::UTF_8, encoding_rs::GBK],
-    );
+    let shortest = posts.iter().min_by_key(|p| p.chars().count()).cloned().expect("a post");
+    let o = run_combinations("weibo-short", &[shortest], &[encoding_rs::UTF_8, encoding_rs::GBK]);
     assert!(o.cases >= 60);
     let lines = pixnet_lines();
     let t = run_combinations("pixnet-short", &lines[1..2], &[encoding_rs::BIG5]);
@@ -240,8 +185,7 @@ fn the_reported_cases_read_right() {
     let posts = weibo_posts();
     let doc = rss(Some("gb2312"), &posts[..3]);
     let bytes = encoding_rs::GBK.encode(&doc).0.into_owned();
-    let (text, c) =
-        decode(Some("application/rss+xml; charset=ISO-8859-1"), &bytes).expect("decodes");
+    let (text, c) = decode(Some("application/rss+xml; charset=ISO-8859-1"), &bytes).expect("decodes");
     assert_eq!(text, doc);
     assert_eq!(c.name, "gb18030");
     let lines = pixnet_lines();

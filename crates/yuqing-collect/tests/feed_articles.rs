@@ -20,35 +20,20 @@ const ARTICLE: &str = "<html><head><meta charset=\"utf-8\"><title>关于医院�
 
 async fn site() -> String {
     let app = Router::new()
-        .route(
-            "/robots.txt",
-            get(|| async { "User-agent: *\nDisallow: /private/\n" }),
-        )
-        .route(
-            "/feeds/rss.xml",
-            get(|| async { ([("content-type", "application/rss+xml")], FEED) }),
-        )
+        .route("/robots.txt", get(|| async { "User-agent: *\nDisallow: /private/\n" }))
+        .route("/feeds/rss.xml", get(|| async { ([("content-type", "application/rss+xml")], FEED) }))
         // The same feed, answered with a Content-Location elsewhere on the site.
         .route(
             "/feeds/latest",
             get(|| async {
                 (
-                    [
-                        ("content-type", "application/rss+xml"),
-                        ("content-location", "/archive/2024/feed.xml"),
-                    ],
+                    [("content-type", "application/rss+xml"), ("content-location", "/archive/2024/feed.xml")],
                     FEED.replace("/news/", "news/"),
                 )
             }),
         )
-        .route(
-            "/news/1.html",
-            get(|| async { ([("content-type", "text/html; charset=utf-8")], ARTICLE) }),
-        )
-        .route(
-            "/private/2.html",
-            get(|| async { ([("content-type", "text/html; charset=utf-8")], ARTICLE) }),
-        );
+        .route("/news/1.html", get(|| async { ([("content-type", "text/html; charset=utf-8")], ARTICLE) }))
+        .route("/private/2.html", get(|| async { ([("content-type", "text/html; charset=utf-8")], ARTICLE) }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -56,12 +41,7 @@ async fn site() -> String {
 }
 
 fn fetcher() -> Fetcher {
-    Fetcher::new(CollectConfig {
-        politeness: "0s".into(),
-        retries: 0,
-        ..CollectConfig::default()
-    })
-    .unwrap()
+    Fetcher::new(CollectConfig { politeness: "0s".into(), retries: 0, ..CollectConfig::default() }).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -74,60 +54,35 @@ async fn link_only_items_are_fetched_as_articles_when_the_source_says_so() {
     ))
     .unwrap();
     let c = collect(&f, &plain, None, &[], &never).await.unwrap();
-    assert_eq!(
-        c.items.len(),
-        1,
-        "without fetch_articles only the item with text"
-    );
+    assert_eq!(c.items.len(), 1, "without fetch_articles only the item with text");
     assert!(
-        c.errors
-            .iter()
-            .any(|e| e.contains(&format!("{base}/news/1.html")) && e.contains("fetch_articles")),
+        c.errors.iter().any(|e| e.contains(&format!("{base}/news/1.html")) && e.contains("fetch_articles")),
         "{:?}",
         c.errors
     );
 
-    let fetching = parse_source_toml(&format!("id = \"gov\"\nname = \"市政府\"\nkind = \"feed\"\nurl = \"{base}/feeds/rss.xml\"\nfetch_articles = true\n")).unwrap();
+    let fetching = parse_source_toml(&format!(
+        "id = \"gov\"\nname = \"市政府\"\nkind = \"feed\"\nurl = \"{base}/feeds/rss.xml\"\nfetch_articles = true\n"
+    ))
+    .unwrap();
     let c = collect(&f, &fetching, None, &[], &never).await.unwrap();
     let article = c
         .items
         .iter()
         .find(|i| i.post.url.as_deref() == Some(&format!("{base}/news/1.html")))
         .expect("the article page was fetched");
-    assert!(
-        article
-            .post
-            .title_str()
-            .starts_with("关于医院排队问题的回应"),
-        "{:?}",
-        article.post.title
-    );
-    assert!(
-        article.post.text_str().contains("即日起增开三个窗口"),
-        "{:?}",
-        article.post.text
-    );
+    assert!(article.post.title_str().starts_with("关于医院排队问题的回应"), "{:?}", article.post.title);
+    assert!(article.post.text_str().contains("即日起增开三个窗口"), "{:?}", article.post.text);
     assert_eq!(
         article.post.published_at.map(|t| t.to_rfc3339()).as_deref(),
         Some("2024-03-01T16:00:00+08:00"),
         "the feed's date where the page has none"
     );
     assert_eq!(article.post.author.as_deref(), Some("市新闻办"));
-    assert_eq!(
-        c.evidence[article.evidence.unwrap()].url,
-        format!("{base}/news/1.html"),
-        "the page is the evidence"
-    );
-    assert_eq!(
-        c.items.len(),
-        2,
-        "the robots-disallowed page is not fetched: {:?}",
-        c.items
-    );
+    assert_eq!(c.evidence[article.evidence.unwrap()].url, format!("{base}/news/1.html"), "the page is the evidence");
+    assert_eq!(c.items.len(), 2, "the robots-disallowed page is not fetched: {:?}", c.items);
     assert!(
-        c.errors
-            .iter()
-            .any(|e| e.contains("/private/2.html") && e.contains("robots.txt 不允许抓取")),
+        c.errors.iter().any(|e| e.contains("/private/2.html") && e.contains("robots.txt 不允许抓取")),
         "{:?}",
         c.errors
     );
@@ -145,12 +100,7 @@ async fn relative_links_resolve_against_content_location() {
         "id = \"gov\"\nname = \"市政府\"\nkind = \"feed\"\nurl = \"{base}/feeds/latest\"\n"
     ))
     .unwrap();
-    let c = collect(&fetcher(), &src, None, &[], &|_: &str| false)
-        .await
-        .unwrap();
+    let c = collect(&fetcher(), &src, None, &[], &|_: &str| false).await.unwrap();
     assert_eq!(c.items.len(), 1, "{:?}", c.errors);
-    assert_eq!(
-        c.items[0].post.url.as_deref(),
-        Some(format!("{base}/archive/2024/news/3.html").as_str())
-    );
+    assert_eq!(c.items[0].post.url.as_deref(), Some(format!("{base}/archive/2024/news/3.html").as_str()));
 }

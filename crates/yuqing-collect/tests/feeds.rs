@@ -5,9 +5,11 @@ use yuqing_collect::extract;
 use yuqing_collect::source::parse_source_toml;
 
 fn extract_file(name: &str) -> extract::Extracted {
-    let bytes = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).expect("fixture");
+    let bytes = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name))
+        .expect("fixture");
     let (text, _) = yuqing_collect::encoding::decode(None, &bytes).expect("decodes cleanly");
-    let src = parse_source_toml("id = \"f\"\nname = \"测试\"\nkind = \"feed\"\nurl = \"http://example.com/feed\"\n").expect("source");
+    let src = parse_source_toml("id = \"f\"\nname = \"测试\"\nkind = \"feed\"\nurl = \"http://example.com/feed\"\n")
+        .expect("source");
     extract::feed(&text, "http://example.com/feed", &src)
 }
 
@@ -36,7 +38,8 @@ fn rss_0_9x_1_0_2_0_atom_and_json_feed_are_read() {
 }
 
 fn src() -> yuqing_collect::Source {
-    parse_source_toml("id = \"f\"\nname = \"测试\"\nkind = \"feed\"\nurl = \"http://example.com/feed\"\n").expect("source")
+    parse_source_toml("id = \"f\"\nname = \"测试\"\nkind = \"feed\"\nurl = \"http://example.com/feed\"\n")
+        .expect("source")
 }
 
 fn read(xml: &str) -> yuqing_collect::feed::FeedRead {
@@ -57,7 +60,10 @@ fn every_feed_rs_fixture_reads_or_says_why() {
     files.sort();
     assert_eq!(files.len(), 68);
     // (file, why it gives no item).
-    let expected_empty: &[(&str, &str)] = &[("xml_sample_1.xml", "不是 RSS 或 Atom"), ("xml_sample_2.xml", "不是 RSS 或 Atom"), ("xml_iso8859.xml", "不是 RSS 或 Atom"),
+    let expected_empty: &[(&str, &str)] = &[
+        ("xml_sample_1.xml", "不是 RSS 或 Atom"),
+        ("xml_sample_2.xml", "不是 RSS 或 Atom"),
+        ("xml_iso8859.xml", "不是 RSS 或 Atom"),
         // Reuters' feed as served after an error on their side: no item, and cut off before </channel>.
         ("rss_2.0_invalid_1.xml", "文档不完整"),
     ];
@@ -83,7 +89,13 @@ fn every_feed_rs_fixture_reads_or_says_why() {
         }
         // At least every item feed-rs finds with a title or text, where feed-rs reads the file.
         if let Ok(f) = feed_rs::parser::parse(bytes.as_slice()) {
-            let with_text = f.entries.iter().filter(|e| e.title.is_some() || e.summary.is_some() || e.content.as_ref().is_some_and(|c| c.body.is_some())).count();
+            let with_text = f
+                .entries
+                .iter()
+                .filter(|e| {
+                    e.title.is_some() || e.summary.is_some() || e.content.as_ref().is_some_and(|c| c.body.is_some())
+                })
+                .count();
             assert!(r.posts.len() >= with_text, "{name}: {} posts, feed-rs {with_text}", r.posts.len());
             feed_rs_items += with_text;
         }
@@ -126,7 +138,11 @@ fn atom_0_3_feeds_are_read_with_base64_content_and_dates() {
     assert_eq!(p.text.as_deref(), Some("挂号排队三个小时，群众意见很大。"));
     assert_eq!(p.url.as_deref(), Some("http://blog.example.cn/2024/03/reply.html"), "xml:base");
     assert_eq!(p.author.as_deref(), Some("市卫健委"));
-    assert_eq!(p.published_at.map(|t| t.to_rfc3339()), Some("2024-03-01T16:00:00+08:00".into()), "issued, not modified");
+    assert_eq!(
+        p.published_at.map(|t| t.to_rfc3339()),
+        Some("2024-03-01T16:00:00+08:00".into()),
+        "issued, not modified"
+    );
     let q = &r.posts[1];
     assert_eq!(q.url.as_deref(), Some("http://blog.example.cn/p/2"));
     assert_eq!(q.text.as_deref(), Some("纯文本摘要 <不是标签>"));
@@ -134,8 +150,20 @@ fn atom_0_3_feeds_are_read_with_base64_content_and_dates() {
 
 #[test]
 fn rss_of_every_version_and_none_is_read() {
-    let item = "<item><title>医院排队</title><link>http://example.com/a</link><description>挂号三个小时</description></item>";
-    for version in [None, Some("0.91"), Some("0.92"), Some("0.93"), Some("0.94"), Some("2.0"), Some("2.01"), Some("2.1"), Some(""), Some("3.0")] {
+    let item =
+        "<item><title>医院排队</title><link>http://example.com/a</link><description>挂号三个小时</description></item>";
+    for version in [
+        None,
+        Some("0.91"),
+        Some("0.92"),
+        Some("0.93"),
+        Some("0.94"),
+        Some("2.0"),
+        Some("2.01"),
+        Some("2.1"),
+        Some(""),
+        Some("3.0"),
+    ] {
         let v = version.map(|v| format!(" version=\"{v}\"")).unwrap_or_default();
         let xml = format!("<?xml version=\"1.0\"?><rss{v}><channel><title>t</title>{item}</channel></rss>");
         let r = read(&xml);
@@ -161,7 +189,8 @@ fn utf16_and_utf32_documents_without_bom_are_read() {
         ("utf-32be", xml.chars().flat_map(|c| (c as u32).to_be_bytes()).collect()),
     ];
     for (name, bytes) in docs {
-        let (text, _) = yuqing_collect::encoding::decode(Some("application/xml"), &bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (text, _) =
+            yuqing_collect::encoding::decode(Some("application/xml"), &bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         let r = read(&text);
         assert_eq!(r.posts.len(), 1, "{name}: {:?}", r.errors);
         assert_eq!(r.posts[0].title.as_deref(), Some("医院排队三个小时"), "{name}");
@@ -195,16 +224,27 @@ fn dublin_core_and_dcterms_dates_are_read() {
         ("<dcterms:created>2024-03-01T08:00:00Z</dcterms:created>", "2024-03-01T16:00:00+08:00"),
         ("<dcterms:issued>2024-03-01</dcterms:issued>", "2024-03-01T00:00:00+08:00"),
         ("<dcterms:modified>2024-03-01 16:00:00</dcterms:modified>", "2024-03-01T16:00:00+08:00"),
-        ("<dcterms:modified>2024-03-09T00:00:00Z</dcterms:modified><dc:date>2024-03-01T16:00:00+08:00</dc:date>", "2024-03-01T16:00:00+08:00"),
+        (
+            "<dcterms:modified>2024-03-09T00:00:00Z</dcterms:modified><dc:date>2024-03-01T16:00:00+08:00</dc:date>",
+            "2024-03-01T16:00:00+08:00",
+        ),
         ("<pubDate>Fri, 01 Mar 2024 08:00:00 GMT</pubDate><dc:date>2020-01-01</dc:date>", "2024-03-01T16:00:00+08:00"),
         ("<pubDate>Mon, 01 Mar 2024 16:00:00 +0800</pubDate>", "2024-03-01T16:00:00+08:00"),
     ];
-    for (decl, ns_decl) in [(true, "xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:dcterms=\"http://purl.org/dc/terms/\""), (false, "")] {
+    for (decl, ns_decl) in [
+        (true, "xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:dcterms=\"http://purl.org/dc/terms/\""),
+        (false, ""),
+    ] {
         for (el, want) in cases {
-            let xml = format!("<rss version=\"2.0\" {ns_decl}><channel><item><title>t</title>{el}</item></channel></rss>");
+            let xml =
+                format!("<rss version=\"2.0\" {ns_decl}><channel><item><title>t</title>{el}</item></channel></rss>");
             let r = read(&xml);
             assert_eq!(r.posts.len(), 1, "{el} (declared {decl}): {:?}", r.errors);
-            assert_eq!(r.posts[0].published_at.map(|t| t.to_rfc3339()).as_deref(), Some(want), "{el} (declared {decl})");
+            assert_eq!(
+                r.posts[0].published_at.map(|t| t.to_rfc3339()).as_deref(),
+                Some(want),
+                "{el} (declared {decl})"
+            );
         }
     }
     let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><entry><title>t</title><dc:date>2024-03-01T16:00:00+08:00</dc:date></entry></feed>";
@@ -240,7 +280,8 @@ fn escaped_markup_in_plain_titles_is_shown_as_text() {
         let want = if ty == "text" { "<b>A</b> &amp; B" } else { want };
         assert_eq!(read(&atom).posts[0].title.as_deref(), Some(want), "type={ty}");
     }
-    let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><title>&lt;b&gt;A&lt;/b&gt; &amp; B</title></entry></feed>";
+    let atom =
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><title>&lt;b&gt;A&lt;/b&gt; &amp; B</title></entry></feed>";
     assert_eq!(read(atom).posts[0].title.as_deref(), Some("<b>A</b> & B"), "Atom's default type is text");
 }
 
@@ -251,7 +292,10 @@ fn relative_links_resolve_against_xml_base() {
         <entry><title>2</title><link xml:base=\"http://other.example.cn/x/\" href=\"b.html\"/></entry>\
         <entry><title>3</title><link href=\"/c.html\"/></entry></feed>";
     let urls: Vec<_> = read(atom).posts.into_iter().map(|p| p.url.unwrap_or_default()).collect();
-    assert_eq!(urls, ["http://news.example.cn/root/sub/a.html", "http://other.example.cn/x/b.html", "http://news.example.cn/c.html"]);
+    assert_eq!(
+        urls,
+        ["http://news.example.cn/root/sub/a.html", "http://other.example.cn/x/b.html", "http://news.example.cn/c.html"]
+    );
     let rss = "<rss version=\"2.0\"><channel xml:base=\"http://news.example.cn/gb/\"><item><title>1</title><link>n/1.html</link></item></channel></rss>";
     assert_eq!(read(rss).posts[0].url.as_deref(), Some("http://news.example.cn/gb/n/1.html"));
     // Without xml:base: the document's base (Content-Location, else the feed URL).
@@ -264,8 +308,17 @@ fn relative_links_resolve_against_xml_base() {
 /// kept and the error says why; markup nested less deep is read, its text kept.
 #[test]
 fn deeply_nested_markup_is_bounded_not_a_crash() {
-    let deep = |n: usize| format!("<item><title>深 {n}</title><description>{}底部文字{}</description></item>", "<div>".repeat(n), "</div>".repeat(n));
-    let xml = format!("<rss version=\"2.0\"><channel><item><title>前</title></item>{}<item><title>后</title></item></channel></rss>", deep(100_000));
+    let deep = |n: usize| {
+        format!(
+            "<item><title>深 {n}</title><description>{}底部文字{}</description></item>",
+            "<div>".repeat(n),
+            "</div>".repeat(n)
+        )
+    };
+    let xml = format!(
+        "<rss version=\"2.0\"><channel><item><title>前</title></item>{}<item><title>后</title></item></channel></rss>",
+        deep(100_000)
+    );
     let r = read(&xml);
     let titles: Vec<_> = r.posts.iter().map(|p| p.title_str()).collect();
     assert_eq!(titles, ["前", "后"], "{:?}", r.errors);
@@ -285,5 +338,9 @@ fn items_with_only_a_link_are_reported_for_fetching() {
     assert_eq!(r.link_only[0].url.as_deref(), Some("http://example.com/a/1.html"));
     assert!(r.link_only[0].published_at.is_some());
     let e = extract::feed(rss, "http://example.com/feeds/feed.xml", &src());
-    assert!(e.errors.iter().any(|m| m.contains("fetch_articles") && m.contains("http://example.com/a/1.html")), "{:?}", e.errors);
+    assert!(
+        e.errors.iter().any(|m| m.contains("fetch_articles") && m.contains("http://example.com/a/1.html")),
+        "{:?}",
+        e.errors
+    );
 }

@@ -15,30 +15,35 @@ async fn no_more_requests_in_flight_than_the_cap() {
     let now = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
     let (n, p) = (now.clone(), peak.clone());
-    let app = Router::new()
-        .route("/robots.txt", get(|| async { "User-agent: *\nAllow: /\n" }))
-        .route(
-            "/item/{i}",
-            get(move || {
-                let (n, p) = (n.clone(), p.clone());
-                async move {
-                    let cur = n.fetch_add(1, Ordering::SeqCst) + 1;
-                    p.fetch_max(cur, Ordering::SeqCst);
-                    tokio::time::sleep(Duration::from_millis(150)).await;
-                    n.fetch_sub(1, Ordering::SeqCst);
-                    "ok"
-                }
-            }),
-        );
+    let app = Router::new().route("/robots.txt", get(|| async { "User-agent: *\nAllow: /\n" })).route(
+        "/item/{i}",
+        get(move || {
+            let (n, p) = (n.clone(), p.clone());
+            async move {
+                let cur = n.fetch_add(1, Ordering::SeqCst) + 1;
+                p.fetch_max(cur, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                n.fetch_sub(1, Ordering::SeqCst);
+                "ok"
+            }
+        }),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let fetcher = Arc::new(Fetcher::new(CollectConfig { politeness: "0s".into(), max_concurrent: 2, ..CollectConfig::default() }).unwrap());
+    let fetcher = Arc::new(
+        Fetcher::new(CollectConfig { politeness: "0s".into(), max_concurrent: 2, ..CollectConfig::default() }).unwrap(),
+    );
     let mut tasks = Vec::new();
     for i in 0..8 {
         let f = fetcher.clone();
         tasks.push(tokio::spawn(async move {
-            let req = Request { url: format!("http://{addr}/item/{i}"), max_bytes: 1024, timeout: Duration::from_secs(20), ..Default::default() };
+            let req = Request {
+                url: format!("http://{addr}/item/{i}"),
+                max_bytes: 1024,
+                timeout: Duration::from_secs(20),
+                ..Default::default()
+            };
             f.fetch(&req).await
         }));
     }
@@ -52,7 +57,13 @@ async fn no_more_requests_in_flight_than_the_cap() {
 
 /// A fetcher that does not wait between requests nor retry.
 fn quick_fetcher() -> Fetcher {
-    Fetcher::new(CollectConfig { politeness: "0s".into(), retries: 0, backoff: "10ms".into(), ..CollectConfig::default() }).unwrap()
+    Fetcher::new(CollectConfig {
+        politeness: "0s".into(),
+        retries: 0,
+        backoff: "10ms".into(),
+        ..CollectConfig::default()
+    })
+    .unwrap()
 }
 
 fn plain(url: String) -> Request {
@@ -115,7 +126,12 @@ async fn robots_txt_statuses_follow_rfc_9309() {
         let e = quick_fetcher().fetch(&plain(format!("http://{addr}/feed.xml"))).await.unwrap_err();
         let m = e.to_string();
         assert!(matches!(e, yuqing_collect::FetchError::RobotsUnavailable { .. }), "{e:?}");
-        assert!(m.contains(&addr.to_string()) && m.contains(&format!("HTTP {}", status.as_u16())) && m.contains("暂时无法读取"), "{m}");
+        assert!(
+            m.contains(&addr.to_string())
+                && m.contains(&format!("HTTP {}", status.as_u16()))
+                && m.contains("暂时无法读取"),
+            "{m}"
+        );
     }
     let addr = serve(site(StatusCode::OK, "User-agent: *\nDisallow: /private/\n")).await;
     let f = quick_fetcher();

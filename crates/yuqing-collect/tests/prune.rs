@@ -28,19 +28,11 @@ fn snapshot(data: &Mutex<DataDir>, body: &[u8], fetched_at: DateTime<Utc>) -> St
         size: body.len() as u64,
         source_id: Some("bbs".into()),
     };
-    records::put_snapshot(
-        d.store.connection(),
-        &d.path().join("snapshots"),
-        &meta,
-        body,
-    )
-    .expect("snapshot")
+    records::put_snapshot(d.store.connection(), &d.path().join("snapshots"), &meta, body).expect("snapshot")
 }
 
 fn kept(data: &Mutex<DataDir>, sha: &str) -> bool {
-    records::snapshot(data.lock().expect("lock").store.connection(), sha)
-        .expect("read")
-        .is_some()
+    records::snapshot(data.lock().expect("lock").store.connection(), sha).expect("read").is_some()
 }
 
 #[test]
@@ -49,22 +41,11 @@ fn a_huge_retention_keeps_everything_and_does_not_panic() {
     let now = Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap();
     let old = snapshot(&data, b"<rss>old</rss>", now - chrono::Duration::days(400));
     // "99999999999d" as the configuration once let through, and the largest durations there are.
-    for retention in [
-        Duration::from_secs(99_999_999_999 * 86_400),
-        Duration::from_secs(u64::MAX),
-        Duration::MAX,
-    ] {
+    for retention in [Duration::from_secs(99_999_999_999 * 86_400), Duration::from_secs(u64::MAX), Duration::MAX] {
         assert_eq!(prune(&data, retention, now), Ok(0), "{retention:?}");
     }
     // Near the beginning of time a modest retention reaches past it: nothing is that old either.
-    assert_eq!(
-        prune(
-            &data,
-            Duration::from_secs(90 * 86_400),
-            DateTime::<Utc>::MIN_UTC
-        ),
-        Ok(0)
-    );
+    assert_eq!(prune(&data, Duration::from_secs(90 * 86_400), DateTime::<Utc>::MIN_UTC), Ok(0));
     assert!(!data.is_poisoned(), "no panic happened under the lock");
     assert!(kept(&data, &old));
     // An ordinary retention still prunes.

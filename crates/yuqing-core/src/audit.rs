@@ -51,7 +51,11 @@ pub struct ChainBreak {
 
 /// Verifies entries given in id order, continuing from `prev` (the hash before the first one;
 /// `GENESIS` from the start). Returns the number verified, or the first break.
-pub fn verify_chain<'a>(entries: impl IntoIterator<Item = &'a AuditEntry>, prev: &str, prev_id: i64) -> Result<(u64, String, i64), ChainBreak> {
+pub fn verify_chain<'a>(
+    entries: impl IntoIterator<Item = &'a AuditEntry>,
+    prev: &str,
+    prev_id: i64,
+) -> Result<(u64, String, i64), ChainBreak> {
     let mut prev = prev.to_string();
     let mut prev_id = prev_id;
     let mut n = 0u64;
@@ -63,7 +67,10 @@ pub fn verify_chain<'a>(entries: impl IntoIterator<Item = &'a AuditEntry>, prev:
             });
         }
         if e.prev_hash != prev {
-            return Err(ChainBreak { id: e.id, reason: "记录的前一条哈希与前一条不符（前面的条目被改动或删除）".into() });
+            return Err(ChainBreak {
+                id: e.id,
+                reason: "记录的前一条哈希与前一条不符（前面的条目被改动或删除）".into(),
+            });
         }
         if e.computed_hash() != e.hash {
             return Err(ChainBreak { id: e.id, reason: "条目内容与其哈希不符（该条被改动）".into() });
@@ -83,9 +90,19 @@ mod tests {
         let mut prev = GENESIS.to_string();
         (1..=n)
             .map(|id| {
-                let (actor, action, target, detail) = ("sun".to_string(), "incident.report".to_string(), format!("incident:{id}"), "{}".to_string());
+                let (actor, action, target, detail) =
+                    ("sun".to_string(), "incident.report".to_string(), format!("incident:{id}"), "{}".to_string());
                 let hash = entry_hash(id, 1_700_000_000 + id, &actor, &action, &target, &detail, &prev);
-                let e = AuditEntry { id, at: 1_700_000_000 + id, actor, action, target, detail, prev_hash: prev.clone(), hash: hash.clone() };
+                let e = AuditEntry {
+                    id,
+                    at: 1_700_000_000 + id,
+                    actor,
+                    action,
+                    target,
+                    detail,
+                    prev_hash: prev.clone(),
+                    hash: hash.clone(),
+                };
                 prev = hash;
                 e
             })

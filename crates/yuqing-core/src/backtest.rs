@@ -188,7 +188,10 @@ fn reached(alerts: &[Raised]) -> BTreeMap<i64, Levels> {
             *top = Some((a.to, a.manual));
         }
     }
-    by_story.into_iter().map(|(s, (levels, top))| (s, (levels.into_iter().collect(), top.is_some_and(|(_, m)| m)))).collect()
+    by_story
+        .into_iter()
+        .map(|(s, (levels, top))| (s, (levels.into_iter().collect(), top.is_some_and(|(_, m)| m))))
+        .collect()
 }
 
 /// The stored story that holds most of these posts; ties go to one graded in the period, then to
@@ -198,7 +201,10 @@ fn majority(stories: &[i64], graded: &BTreeSet<i64>) -> Option<i64> {
     for s in stories {
         *counts.entry(*s).or_default() += 1;
     }
-    counts.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(graded.contains(&a.0).cmp(&graded.contains(&b.0))).then(b.0.cmp(&a.0))).map(|(s, _)| s)
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(graded.contains(&a.0).cmp(&graded.contains(&b.0))).then(b.0.cmp(&a.0)))
+        .map(|(s, _)| s)
 }
 
 fn median(mut v: Vec<i64>) -> Option<i64> {
@@ -216,7 +222,10 @@ pub fn compare(inputs: &Inputs) -> (Vec<Row>, Vec<GradeSummary>) {
     let bt = reached(&inputs.backtest);
     let actual = reached(&inputs.actual);
     let graded: BTreeSet<i64> = actual.keys().copied().collect();
-    let side = |story: i64, levels: Option<&Levels>, titles: &HashMap<i64, String>, before: Option<&HashMap<i64, Grade>>| Side {
+    let side = |story: i64,
+                levels: Option<&Levels>,
+                titles: &HashMap<i64, String>,
+                before: Option<&HashMap<i64, Grade>>| Side {
         story,
         title: titles.get(&story).cloned().unwrap_or_default(),
         reached: levels.map(|l| l.0.clone()).unwrap_or_default(),
@@ -241,7 +250,12 @@ pub fn compare(inputs: &Inputs) -> (Vec<Row>, Vec<GradeSummary>) {
             (Some(a), Some(bt)) => a.first_at().map(|at| (bt - at).num_seconds()),
             _ => None,
         };
-        rows.push(Row { outcome: if both { Outcome::Both } else { Outcome::OnlyBacktest }, backtest: Some(b), actual: a, delay_seconds: delay });
+        rows.push(Row {
+            outcome: if both { Outcome::Both } else { Outcome::OnlyBacktest },
+            backtest: Some(b),
+            actual: a,
+            delay_seconds: delay,
+        });
     }
     for (story, levels) in actual.iter().filter(|(s, _)| !matched.contains(s)) {
         rows.push(Row {
@@ -259,7 +273,9 @@ pub fn compare(inputs: &Inputs) -> (Vec<Row>, Vec<GradeSummary>) {
             (x, y) => x.or(y).unwrap_or_default(),
         }
     };
-    let key = |r: &Row| (first(r), r.backtest.as_ref().map_or(i64::MAX, |s| s.story), r.actual.as_ref().map_or(i64::MAX, |s| s.story));
+    let key = |r: &Row| {
+        (first(r), r.backtest.as_ref().map_or(i64::MAX, |s| s.story), r.actual.as_ref().map_or(i64::MAX, |s| s.story))
+    };
     rows.sort_by_key(key);
     let summary = Grade::ALL.into_iter().map(|g| summarize(&rows, g)).collect();
     (rows, summary)
@@ -330,7 +346,8 @@ mod tests {
             actual,
             members: members.iter().map(|(s, m)| (*s, m.to_vec())).collect(),
             backtest_titles: [(1, "回测一".to_string()), (2, "回测二".to_string()), (3, "回测三".to_string())].into(),
-            actual_titles: [(10, "实际十".to_string()), (20, "实际二十".to_string()), (30, "实际三十".to_string())].into(),
+            actual_titles: [(10, "实际十".to_string()), (20, "实际二十".to_string()), (30, "实际三十".to_string())]
+                .into(),
             actual_before: HashMap::new(),
         }
     }

@@ -120,7 +120,10 @@ pub fn parse_roster_csv(bytes: &[u8], offset: FixedOffset) -> Result<Vec<DutyShi
             continue;
         }
         let Some(role) = DutyRole::parse(get(cr)) else {
-            errors.push(RosterError { line, message: format!("角色“{}”应为 值班员（staff）或 值班领导（leader）", get(cr)) });
+            errors.push(RosterError {
+                line,
+                message: format!("角色“{}”应为 值班员（staff）或 值班领导（leader）", get(cr)),
+            });
             continue;
         };
         let (Some(starts_at), Some(ends_at)) = (parse_local(get(cs), offset), parse_local(get(ce), offset)) else {
@@ -169,7 +172,12 @@ impl AckEscalation {
 
 /// The next escalation due for an alert raised at `alert_at` that is still unacknowledged at
 /// `now`, given how many steps were already taken: step k is due `k × timeout` after the alert.
-pub fn ack_escalation_due(alert_at: DateTime<Utc>, steps_done: u8, timeout: Duration, now: DateTime<Utc>) -> Option<AckEscalation> {
+pub fn ack_escalation_due(
+    alert_at: DateTime<Utc>,
+    steps_done: u8,
+    timeout: Duration,
+    now: DateTime<Utc>,
+) -> Option<AckEscalation> {
     let next = match steps_done {
         0 => AckEscalation::OnDutyLeader,
         1 => AckEscalation::Coordinator,
@@ -213,7 +221,8 @@ mod tests {
 
     #[test]
     fn roster_in_gbk_is_read() {
-        let (bytes, _, _) = encoding_rs::GBK.encode("姓名,角色,开始,结束\n张三,值班员,2026-11-20 08:00,2026-11-20 20:00\n");
+        let (bytes, _, _) =
+            encoding_rs::GBK.encode("姓名,角色,开始,结束\n张三,值班员,2026-11-20 08:00,2026-11-20 20:00\n");
         let shifts = parse_roster_csv(&bytes, cst()).unwrap();
         assert_eq!(shifts[0].person, "张三");
     }

@@ -107,8 +107,25 @@ impl Default for GradePolicy {
             spike_hours: 2,
             spike_story_share: 0.25,
             severe_words: [
-                "死亡", "死者", "身亡", "伤亡", "遇难", "罹难", "丧生", "致死", "重伤", "群体性事件",
-                "冲突", "打砸", "骚乱", "暴力", "非法聚集", "聚众闹事", "围堵", "踩踏", "爆炸",
+                "死亡",
+                "死者",
+                "身亡",
+                "伤亡",
+                "遇难",
+                "罹难",
+                "丧生",
+                "致死",
+                "重伤",
+                "群体性事件",
+                "冲突",
+                "打砸",
+                "骚乱",
+                "暴力",
+                "非法聚集",
+                "聚众闹事",
+                "围堵",
+                "踩踏",
+                "爆炸",
             ]
             .iter()
             .map(|s| s.to_string())
@@ -181,7 +198,9 @@ impl Locality {
     /// Local: some posts name the jurisdiction, at least `min_share` of the posts that name any
     /// place do, and at least `min_post_share` of all the story's posts do.
     pub fn is_local(&self, min_share: f32, min_post_share: f32) -> bool {
-        self.local_posts > 0 && self.share_of_placed() >= min_share as f64 - 1e-9 && self.share_of_posts() >= min_post_share as f64 - 1e-9
+        self.local_posts > 0
+            && self.share_of_placed() >= min_share as f64 - 1e-9
+            && self.share_of_posts() >= min_post_share as f64 - 1e-9
     }
 
     /// Local posts over posts that name any place.
@@ -252,9 +271,8 @@ pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Gr
         Some(name) if factor != 1.0 => format!("（重点时期“{name}”，阈值按 {:.0}% 计）", factor * 100.0),
         _ => String::new(),
     };
-    let mut push = |grade: Grade, rule: &str, detail: String| {
-        reasons.push(GradeReason { grade, rule: rule.to_string(), detail })
-    };
+    let mut push =
+        |grade: Grade, rule: &str, detail: String| reasons.push(GradeReason { grade, rule: rule.to_string(), detail });
 
     let matched_rule = !inputs.rule_hits.is_empty();
     if let Some((grade, why)) = inputs.manual {
@@ -265,8 +283,7 @@ pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Gr
         return (grade, reasons);
     }
     if matched_rule {
-        let list: Vec<String> =
-            inputs.rule_hits.iter().map(|(name, n)| format!("“{name}”（{n} 条）")).collect();
+        let list: Vec<String> = inputs.rule_hits.iter().map(|(name, n)| format!("“{name}”（{n} 条）")).collect();
         push(Grade::IV, "watch_rule", format!("命中监测规则 {}", list.join("、")));
     }
 
@@ -274,17 +291,19 @@ pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Gr
     if let Some(h) = inputs.heat {
         let major_posts = scaled(policy.major_posts);
         if h.posts >= major_posts {
-            push(Grade::III, "post_count", format!("帖文 {} 条，达到较大级阈值 {} 条{}", h.posts, major_posts, period_note));
+            push(
+                Grade::III,
+                "post_count",
+                format!("帖文 {} 条，达到较大级阈值 {} 条{}", h.posts, major_posts, period_note),
+            );
             computed = computed.max(Some(Grade::III));
         }
         let major_sites = scaled(policy.major_sites as u64) as u32;
         if h.sites >= major_sites {
             let rising = match (h.negative_share_recent, h.negative_share_before) {
-                (Some(r), Some(b)) if r > b + policy.negative_rise_margin => Some(format!(
-                    "负面占比上升（近 6 小时 {:.0}%，此前 6 小时 {:.0}%）",
-                    r * 100.0,
-                    b * 100.0
-                )),
+                (Some(r), Some(b)) if r > b + policy.negative_rise_margin => {
+                    Some(format!("负面占比上升（近 6 小时 {:.0}%，此前 6 小时 {:.0}%）", r * 100.0, b * 100.0))
+                }
                 (Some(r), None) if r >= policy.young_negative_share => Some(format!(
                     "新近出现且负面占比 {:.0}%（≥ {:.0}%）",
                     r * 100.0,
@@ -312,7 +331,11 @@ pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Gr
         }
         let serious_posts = scaled(policy.serious_posts);
         if h.posts >= serious_posts {
-            push(Grade::II, "post_count", format!("帖文 {} 条，达到重大级阈值 {} 条{}", h.posts, serious_posts, period_note));
+            push(
+                Grade::II,
+                "post_count",
+                format!("帖文 {} 条，达到重大级阈值 {} 条{}", h.posts, serious_posts, period_note),
+            );
             computed = computed.max(Some(Grade::II));
         }
         let min_posts = scaled(policy.serious_growth_min_posts as u64) as u32;
@@ -336,14 +359,19 @@ pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Gr
         }
         for s in inputs.spikes.iter().take(8) {
             let share = policy.spike_story_share as f64 * s.run_posts as f64;
-            if s.hours >= policy.spike_hours.clamp(1, MAX_RUN_HOURS) && s.story_posts > 0 && s.story_posts as f64 >= share {
+            if s.hours >= policy.spike_hours.clamp(1, MAX_RUN_HOURS)
+                && s.story_posts > 0
+                && s.story_posts as f64 >= share
+            {
                 push(Grade::II, "spike", spike_detail(s, inputs.key_period.filter(|_| factor != 1.0)));
                 computed = computed.max(Some(Grade::II));
             }
         }
         let severe_enough = match inputs.severe_word_posts {
             None => true,
-            Some(n) => n >= policy.severe_word_posts && n as f64 + 1e-6 >= policy.severe_word_share as f64 * h.posts as f64,
+            Some(n) => {
+                n >= policy.severe_word_posts && n as f64 + 1e-6 >= policy.severe_word_share as f64 * h.posts as f64
+            }
         };
         if computed >= Some(Grade::II) && !inputs.severe_words.is_empty() && severe_enough {
             let how_many = match inputs.severe_word_posts {
@@ -359,12 +387,18 @@ pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Gr
         }
         let severe_posts = scaled(policy.severe_posts);
         if h.posts >= severe_posts {
-            push(Grade::I, "post_count", format!("帖文 {} 条，达到特别重大级阈值 {} 条{}", h.posts, severe_posts, period_note));
+            push(
+                Grade::I,
+                "post_count",
+                format!("帖文 {} 条，达到特别重大级阈值 {} 条{}", h.posts, severe_posts, period_note),
+            );
             computed = Some(Grade::I);
         }
     }
     reasons.sort_by(|a, b| b.grade.cmp(&a.grade));
-    if let (Some(loc), true, Some(g)) = (inputs.locality, policy.require_local && !policy.jurisdiction.is_empty(), computed) {
+    if let (Some(loc), true, Some(g)) =
+        (inputs.locality, policy.require_local && !policy.jurisdiction.is_empty(), computed)
+    {
         let jurisdiction = policy.jurisdiction.join("、");
         if loc.is_local(policy.local_min_share, policy.local_min_post_share) {
             reasons.insert(
@@ -386,8 +420,11 @@ pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Gr
             );
         } else if g > Grade::IV {
             // 属地管理: what would have raised the story is listed, but it stays 一般.
-            let raised: Vec<String> =
-                reasons.iter().filter(|r| r.grade > Grade::IV && r.rule != "manual").map(|r| r.detail.clone()).collect();
+            let raised: Vec<String> = reasons
+                .iter()
+                .filter(|r| r.grade > Grade::IV && r.rule != "manual")
+                .map(|r| r.detail.clone())
+                .collect();
             reasons.retain(|r| r.grade <= Grade::IV || r.rule == "manual");
             let mut head = "未涉及本地";
             let found = if loc.other_places.is_empty() && loc.local_posts == 0 {
@@ -569,12 +606,8 @@ mod tests {
         h.max_tier = SourceTier::Provincial;
         let rule_hits = hits();
         let sources = vec!["某省日报".to_string()];
-        let inputs = GradeInputs {
-            heat: Some(&h),
-            rule_hits: &rule_hits,
-            mainstream_sources: &sources,
-            ..Default::default()
-        };
+        let inputs =
+            GradeInputs { heat: Some(&h), rule_hits: &rule_hits, mainstream_sources: &sources, ..Default::default() };
         let (g, r) = grade_story(&inputs, &GradePolicy::default());
         assert_eq!(g, Some(Grade::II));
         assert_eq!(r[0].rule, "mainstream_media");
@@ -640,7 +673,8 @@ mod tests {
     fn grade_with_spikes(spikes: &[Spike], key: Option<&str>) -> (Option<Grade>, Vec<GradeReason>) {
         let h = heat(120);
         let rule_hits = hits();
-        let inputs = GradeInputs { heat: Some(&h), rule_hits: &rule_hits, spikes, key_period: key, ..Default::default() };
+        let inputs =
+            GradeInputs { heat: Some(&h), rule_hits: &rule_hits, spikes, key_period: key, ..Default::default() };
         grade_story(&inputs, &GradePolicy::default())
     }
 
@@ -682,7 +716,13 @@ mod tests {
         };
         let (g, r) = grade_with_spikes(&[quiet], None);
         assert_eq!(g, Some(Grade::II));
-        for part in ["领域“食品药品”突增", "本小时 30 条", "近 14 天同时段（其中 9 天有数据）中位数 0.5 条（不足 2 条按 2 条计）", "15.0 倍", "86%"] {
+        for part in [
+            "领域“食品药品”突增",
+            "本小时 30 条",
+            "近 14 天同时段（其中 9 天有数据）中位数 0.5 条（不足 2 条按 2 条计）",
+            "15.0 倍",
+            "86%",
+        ] {
             assert!(r[0].detail.contains(part), "{part} in {}", r[0].detail);
         }
     }
@@ -701,7 +741,13 @@ mod tests {
         let h = heat(600);
         let rule_hits = hits();
         let severe = vec!["死亡".to_string()];
-        let inputs = |n: u64| GradeInputs { heat: Some(&h), rule_hits: &rule_hits, severe_words: &severe, severe_word_posts: Some(n), ..Default::default() };
+        let inputs = |n: u64| GradeInputs {
+            heat: Some(&h),
+            rule_hits: &rule_hits,
+            severe_words: &severe,
+            severe_word_posts: Some(n),
+            ..Default::default()
+        };
         let (g, r) = grade_story(&inputs(1), &GradePolicy::default());
         assert_eq!(g, Some(Grade::II), "{r:?}");
         assert_eq!(grade_story(&inputs(59), &GradePolicy::default()).0, Some(Grade::II), "under a tenth of 600");
@@ -758,16 +804,27 @@ mod tests {
             local_places: vec![("湖北省武汉市".into(), 3)],
             other_places: vec![("河南省".into(), 35), ("韩国".into(), 4)],
         };
-        let inputs = GradeInputs { heat: Some(&h), rule_hits: &rule_hits, severe_words: &severe, locality: Some(&elsewhere), ..Default::default() };
+        let inputs = GradeInputs {
+            heat: Some(&h),
+            rule_hits: &rule_hits,
+            severe_words: &severe,
+            locality: Some(&elsewhere),
+            ..Default::default()
+        };
         let (g, r) = grade_story(&inputs, &local_policy());
         assert_eq!(g, Some(Grade::IV));
         assert_eq!(r[0].rule, "not_local");
-        for part in ["管辖：武汉市", "河南省 35 条", "韩国 4 条", "仅 3 条", "本可定为I级", "死亡", "帖文 600 条"] {
+        for part in ["管辖：武汉市", "河南省 35 条", "韩国 4 条", "仅 3 条", "本可定为I级", "死亡", "帖文 600 条"]
+        {
             assert!(r[0].detail.contains(part), "{part} in {}", r[0].detail);
         }
         assert!(r.iter().all(|x| x.grade == Grade::IV), "{r:?}");
         // The same story where it is local keeps its grade, and says why it is local.
-        let local = Locality { local_posts: 30, local_places: vec![("湖北省武汉市江夏区".into(), 12), ("湖北省武汉市".into(), 25)], ..elsewhere.clone() };
+        let local = Locality {
+            local_posts: 30,
+            local_places: vec![("湖北省武汉市江夏区".into(), 12), ("湖北省武汉市".into(), 25)],
+            ..elsewhere.clone()
+        };
         let inputs = GradeInputs { locality: Some(&local), ..inputs };
         let (g, r) = grade_story(&inputs, &local_policy());
         assert_eq!(g, Some(Grade::I));
@@ -801,19 +858,39 @@ mod tests {
             other_places: vec![("湖北省".into(), 1)],
         };
         assert!(passing.share_of_placed() >= 0.5 && !passing.is_local(0.5, 0.4));
-        let inputs = GradeInputs { heat: Some(&h), rule_hits: &rule_hits, locality: Some(&passing), ..Default::default() };
+        let inputs =
+            GradeInputs { heat: Some(&h), rule_hits: &rule_hits, locality: Some(&passing), ..Default::default() };
         let (g, r) = grade_story(&inputs, &local_policy());
         assert_eq!(g, Some(Grade::IV));
         assert_eq!(r[0].rule, "not_local");
-        for part in ["本地仅被顺带提及", "管辖：武汉市", "仅 3 条", "全部 28 条的 11%", "不足 40%", "另涉及湖北省 1 条", "本可定为II级", "帖文 600 条"] {
+        for part in [
+            "本地仅被顺带提及",
+            "管辖：武汉市",
+            "仅 3 条",
+            "全部 28 条的 11%",
+            "不足 40%",
+            "另涉及湖北省 1 条",
+            "本可定为II级",
+            "帖文 600 条",
+        ] {
             assert!(r[0].detail.contains(part), "{part} in {}", r[0].detail);
         }
         // With 12 of its 28 posts naming 武汉 it is local, and the reason gives both shares.
-        let named = Locality { local_posts: 12, local_places: vec![("武汉市".into(), 12)], placed_posts: 13, ..passing.clone() };
+        let named = Locality {
+            local_posts: 12,
+            local_places: vec![("武汉市".into(), 12)],
+            placed_posts: 13,
+            ..passing.clone()
+        };
         let (g, r) = grade_story(&GradeInputs { locality: Some(&named), ..inputs.clone() }, &local_policy());
         assert_eq!(g, Some(Grade::II));
         assert_eq!(r[0].rule, "local");
-        assert!(r[0].detail.contains("全部 28 条帖文中 12 条涉及武汉市，占 43%") && r[0].detail.contains("提及地点的 13 条中占 92%"), "{}", r[0].detail);
+        assert!(
+            r[0].detail.contains("全部 28 条帖文中 12 条涉及武汉市，占 43%")
+                && r[0].detail.contains("提及地点的 13 条中占 92%"),
+            "{}",
+            r[0].detail
+        );
         // The post share can be turned off.
         let off = GradePolicy { local_min_post_share: 0.0, ..local_policy() };
         assert_eq!(grade_story(&inputs, &off).0, Some(Grade::II));
@@ -839,18 +916,31 @@ mod tests {
     fn a_story_like_a_false_alarm_is_one_level_lower_and_says_which() {
         let h = heat(600);
         let rule_hits = hits();
-        let like = LikeFalseAlarm { story: 12, title: "某地通报新增病例".into(), similarity: 0.74, reason: "每日通报，非舆情".into() };
-        let inputs = GradeInputs { heat: Some(&h), rule_hits: &rule_hits, like_false_alarm: Some(&like), ..Default::default() };
+        let like = LikeFalseAlarm {
+            story: 12,
+            title: "某地通报新增病例".into(),
+            similarity: 0.74,
+            reason: "每日通报，非舆情".into(),
+        };
+        let inputs =
+            GradeInputs { heat: Some(&h), rule_hits: &rule_hits, like_false_alarm: Some(&like), ..Default::default() };
         let (g, r) = grade_story(&inputs, &GradePolicy::default());
         assert_eq!(g, Some(Grade::III), "II by 600 posts, lowered one level");
         assert_eq!(r[0].rule, "like_false_alarm");
-        for part in ["#12", "某地通报新增病例", "0.74", "0.60", "每日通报", "由II级（重大）降为III级（较大）"] {
+        for part in ["#12", "某地通报新增病例", "0.74", "0.60", "每日通报", "由II级（重大）降为III级（较大）"]
+        {
             assert!(r[0].detail.contains(part), "{part} in {}", r[0].detail);
         }
-        assert!(r.iter().any(|x| x.rule == "post_count" && x.grade == Grade::II), "what would have raised it is still listed");
+        assert!(
+            r.iter().any(|x| x.rule == "post_count" && x.grade == Grade::II),
+            "what would have raised it is still listed"
+        );
         // Below the threshold, or learning off: no change.
         let far = LikeFalseAlarm { similarity: 0.59, ..like.clone() };
-        assert_eq!(grade_story(&GradeInputs { like_false_alarm: Some(&far), ..inputs.clone() }, &GradePolicy::default()).0, Some(Grade::II));
+        assert_eq!(
+            grade_story(&GradeInputs { like_false_alarm: Some(&far), ..inputs.clone() }, &GradePolicy::default()).0,
+            Some(Grade::II)
+        );
         let off = GradePolicy { false_alarm_similarity: 0.0, ..GradePolicy::default() };
         assert_eq!(grade_story(&inputs, &off).0, Some(Grade::II));
         // Never hidden: a story at 一般 stays graded 一般.

@@ -125,9 +125,7 @@ impl HeatSeries {
     }
 
     fn window(&self, from: i64, to_inclusive: i64) -> (u32, u32) {
-        self.buckets
-            .range(from..=to_inclusive)
-            .fold((0, 0), |(p, n), (_, b)| (p + b.posts, n + b.negative))
+        self.buckets.range(from..=to_inclusive).fold((0, 0), |(p, n), (_, b)| (p + b.posts, n + b.negative))
     }
 
     /// The summary at `now`: growth compares the hour containing `now` with the 6 hours before it.

@@ -242,7 +242,10 @@ fn decode_lines(bytes: &[u8], utf8_by_bom: bool) -> Decoded<'_> {
             }
             (true, Ok(t)) => {
                 text.push_str(t);
-                bad.insert(number, "是 UTF-8 编码，而文件的其余部分是 GB18030（GBK）编码（混用了编码），整条记录未导入".to_owned());
+                bad.insert(
+                    number,
+                    "是 UTF-8 编码，而文件的其余部分是 GB18030（GBK）编码（混用了编码），整条记录未导入".to_owned(),
+                );
             }
             (true, Err(_)) => {
                 let (t, lossy) = GB18030.decode_without_bom_handling(line);
@@ -282,8 +285,7 @@ fn mostly_utf8(bytes: &[u8]) -> bool {
             }
         }
     }
-    broken * 100 <= non_ascii * UTF8_MAX_BROKEN_PERCENT
-        || (broken <= UTF8_MAX_BROKEN_FEW && broken * 20 <= non_ascii)
+    broken * 100 <= non_ascii * UTF8_MAX_BROKEN_PERCENT || (broken <= UTF8_MAX_BROKEN_FEW && broken * 20 <= non_ascii)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -329,8 +331,7 @@ fn parse_jsonl(d: &Decoded<'_>, out: &mut Parsed) {
 /// with `]` or opens with a line holding only `[` (an array cut short).
 fn is_json_array(text: &str) -> bool {
     let trimmed = text.trim();
-    trimmed.starts_with('[')
-        && (trimmed.ends_with(']') || trimmed.split('\n').next().is_some_and(|l| l.trim() == "["))
+    trimmed.starts_with('[') && (trimmed.ends_with(']') || trimmed.split('\n').next().is_some_and(|l| l.trim() == "["))
 }
 
 /// A whole file holding one JSON array of objects (what many tools write for `.json`).
@@ -545,8 +546,8 @@ fn column_for_header(header: &str) -> Option<Column> {
         "author" | "userid" | "user_id" | "uid" | "user" | "作者" | "发布者" | "用户" | "用户名" | "昵称" => {
             Column::Str(StrField::Author)
         }
-        "published_at" | "publish_time" | "created_at" | "time" | "date" | "发布时间" | "时间"
-        | "发表时间" | "日期" => Column::PublishedAt,
+        "published_at" | "publish_time" | "created_at" | "time" | "date" | "发布时间" | "时间" | "发表时间"
+        | "日期" => Column::PublishedAt,
         "tier" | "级别" | "源级别" => Column::Tier,
         "place" | "location" | "地点" | "属地" | "地区" | "ip属地" => Column::Str(StrField::Place),
         "reads" | "metrics.reads" | "阅读" | "阅读数" | "阅读量" => Column::Metric(Metric::Reads),
@@ -619,7 +620,11 @@ impl<'t> Records<'t> {
         match self.reader.read_record(record) {
             Ok(true) => {
                 let start = self.content_start(record.position().map_or(before, csv::Position::byte));
-                let end = self.base.saturating_add(usize::try_from(self.reader.position().byte()).unwrap_or(usize::MAX)).min(self.text.len()).max(start);
+                let end = self
+                    .base
+                    .saturating_add(usize::try_from(self.reader.position().byte()).unwrap_or(usize::MAX))
+                    .min(self.text.len())
+                    .max(start);
                 let first = d.line_of(start);
                 let last = d.line_of(end.saturating_sub(1)).max(first);
                 Next::Record(Span { start, end, first, last })
@@ -759,8 +764,7 @@ fn parse_csv(d: &Decoded<'_>, out: &mut Parsed) -> Result<(), InputError> {
             Next::Failed(..) => continue,
             Next::Record(_) => {
                 if !record.iter().all(|f| f.trim().is_empty()) {
-                    names =
-                        record.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_owned()).collect();
+                    names = record.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_owned()).collect();
                 }
             }
         }
@@ -771,11 +775,9 @@ fn parse_csv(d: &Decoded<'_>, out: &mut Parsed) -> Result<(), InputError> {
         let column = column_for_header(name).filter(|c| !columns.contains(&Some(*c)));
         columns.push(column);
     }
-    let has_text =
-        columns.iter().flatten().any(|c| matches!(c, Column::Str(StrField::Text | StrField::Title)));
+    let has_text = columns.iter().flatten().any(|c| matches!(c, Column::Str(StrField::Text | StrField::Title)));
     if !has_text {
-        let found =
-            names.iter().map(|n| if n.is_empty() { "（空列名）".to_owned() } else { n.clone() }).collect();
+        let found = names.iter().map(|n| if n.is_empty() { "（空列名）".to_owned() } else { n.clone() }).collect();
         return Err(InputError::NoTextColumn { found, encoding: d.encoding });
     }
 
@@ -1052,10 +1054,9 @@ enum CountError {
 fn count_reason(field: &str, value: &str, e: CountError) -> String {
     match e {
         CountError::Negative => format!("字段 {field} 的值“{}”不能为负数", excerpt(value)),
-        CountError::Invalid => format!(
-            "字段 {field} 的值“{}”不是有效的数量，应为非负整数，如 1234、1,234、1.2万 或 3亿",
-            excerpt(value)
-        ),
+        CountError::Invalid => {
+            format!("字段 {field} 的值“{}”不是有效的数量，应为非负整数，如 1234、1,234、1.2万 或 3亿", excerpt(value))
+        }
     }
 }
 
@@ -1217,11 +1218,7 @@ fn time_from_epoch(n: i64) -> Option<DateTime<FixedOffset>> {
     if n < 0 {
         return None;
     }
-    let utc = if n > 100_000_000_000 {
-        DateTime::from_timestamp_millis(n)?
-    } else {
-        DateTime::from_timestamp(n, 0)?
-    };
+    let utc = if n > 100_000_000_000 { DateTime::from_timestamp_millis(n)? } else { DateTime::from_timestamp(n, 0)? };
     Some(utc.with_timezone(&china()?))
 }
 
@@ -1313,8 +1310,7 @@ mod tests {
 
     #[test]
     fn negative_or_unparsable_metric_is_rejected_naming_the_field() {
-        let input =
-            "{\"text\": \"a\", \"metrics\": {\"likes\": -1}}\n{\"text\": \"b\", \"reads\": \"很多\"}\n";
+        let input = "{\"text\": \"a\", \"metrics\": {\"likes\": -1}}\n{\"text\": \"b\", \"reads\": \"很多\"}\n";
         let p = parse_str(input, Format::Jsonl);
         assert!(p.posts.is_empty());
         assert_eq!(rejected_lines(&p), vec![1, 2]);
@@ -1324,8 +1320,7 @@ mod tests {
 
     #[test]
     fn missing_text_and_title_is_rejected_with_its_line_while_neighbours_survive() {
-        let input =
-            "{\"text\": \"第一条\"}\n{\"author\": \"x\", \"text\": \"  \"}\n{\"title\": \"第三条\"}\n";
+        let input = "{\"text\": \"第一条\"}\n{\"author\": \"x\", \"text\": \"  \"}\n{\"title\": \"第三条\"}\n";
         let p = parse_str(input, Format::Jsonl);
         assert_eq!(lines_of(&p), vec![1, 3]);
         assert_eq!(rejected_lines(&p), vec![2]);
@@ -1345,8 +1340,7 @@ mod tests {
 
     #[test]
     fn wrong_type_for_a_field_is_rejected_naming_the_field() {
-        let input =
-            "{\"text\": \"x\", \"title\": [\"a\"]}\n{\"text\": \"y\", \"author\": 12345, \"source\": null}\n";
+        let input = "{\"text\": \"x\", \"title\": [\"a\"]}\n{\"text\": \"y\", \"author\": 12345, \"source\": null}\n";
         let p = parse_str(input, Format::Jsonl);
         assert_eq!(rejected_lines(&p), vec![1]);
         assert_eq!(p.rejected[0].reason, "字段 title 应为字符串，实际是数组");
@@ -1614,8 +1608,7 @@ mod tests {
 
     #[test]
     fn json_array_files_are_read_element_by_element() {
-        let input =
-            "[\n  {\"text\": \"一\"},\n  {\"author\": \"x\"},\n  {\"text\": \"三\",\n   \"likes\": 2}\n]\n";
+        let input = "[\n  {\"text\": \"一\"},\n  {\"author\": \"x\"},\n  {\"text\": \"三\",\n   \"likes\": 2}\n]\n";
         let p = parse_str(input, Format::Jsonl);
         assert_eq!(lines_of(&p), vec![2, 4]);
         assert_eq!(rejected_lines(&p), vec![3]);
@@ -1737,7 +1730,10 @@ mod tests {
         assert_eq!((lines_of(&p), rejected_lines(&p)), (vec![3], vec![2]));
         // A record past the size limit is refused with its line; the rest is read.
         let huge = "很".repeat(MAX_RECORD_BYTES / 3 + 1);
-        let p = parse_str(&format!("{{\"text\": \"好\"}}\n{{\"text\": \"{huge}\"}}\n{{\"text\": \"也好\"}}\n"), Format::Jsonl);
+        let p = parse_str(
+            &format!("{{\"text\": \"好\"}}\n{{\"text\": \"{huge}\"}}\n{{\"text\": \"也好\"}}\n"),
+            Format::Jsonl,
+        );
         assert_eq!((lines_of(&p), rejected_lines(&p)), (vec![1, 3], vec![2]));
         assert!(p.rejected[0].reason.contains("记录过长"), "{}", p.rejected[0].reason);
         let p = parse_str(&format!("text\n好\n{huge}\n也好\n"), Format::Csv);

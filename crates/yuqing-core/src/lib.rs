@@ -7,22 +7,22 @@ pub mod input;
 pub mod model;
 
 pub use model::*;
+pub mod audit;
+pub mod backtest;
+pub mod docfreq;
+pub mod duty;
 pub mod grade;
-pub mod spike;
 pub mod hamming;
 pub mod hashing;
 pub mod heat;
-pub mod docfreq;
-pub mod story;
-pub mod relevance;
-pub mod tracker;
-pub mod url;
-pub mod audit;
-pub mod backtest;
-pub mod duty;
 pub mod incident;
 pub mod people;
+pub mod relevance;
 pub mod span;
+pub mod spike;
+pub mod story;
+pub mod tracker;
+pub mod url;
 
 /// China Standard Time's offset from UTC in seconds: the one place it is written.
 pub const CHINA_OFFSET_SECONDS: i32 = 8 * 3600;
@@ -35,6 +35,8 @@ pub fn china() -> chrono::FixedOffset {
 
 pub use grade::{grade_story, GradeInputs, GradePolicy, LikeFalseAlarm, Locality};
 pub use heat::{HeatBucket, HeatFact, HeatSeries, HeatSummary};
-pub use story::{combined_core, Assembler, MAX_NEAR_DUPLICATE_BITS, AssemblyConfig, Assignment, JoinReason, PostFeatures, StorySeed};
 pub use relevance::{FalseAlarmExample, RelevanceModel};
+pub use story::{
+    combined_core, Assembler, AssemblyConfig, Assignment, JoinReason, PostFeatures, StorySeed, MAX_NEAR_DUPLICATE_BITS,
+};
 pub use tracker::{GradeChange, PostFacts, StoryTracker};

@@ -62,9 +62,7 @@ impl FromStr for SourceTier {
             "Local" | "local" | "地方" | "市级" | "县级" => Ok(SourceTier::Local),
             "Provincial" | "provincial" | "省级" => Ok(SourceTier::Provincial),
             "Central" | "central" | "中央" | "全国" => Ok(SourceTier::Central),
-            other => Err(format!(
-                "未知的源级别“{other}”，应为 Central、Provincial、Local 或 Community"
-            )),
+            other => Err(format!("未知的源级别“{other}”，应为 Central、Provincial、Local 或 Community")),
         }
     }
 }

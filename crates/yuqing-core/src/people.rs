@@ -57,9 +57,7 @@ impl Role {
                 "department-member" | "department_member" | "member" => Some(Role::DepartmentMember),
                 _ => None,
             })
-            .ok_or_else(|| {
-                format!("未知的角色“{s}”，应为 admin、coordinator、approver、officer、department 或 viewer")
-            })
+            .ok_or_else(|| format!("未知的角色“{s}”，应为 admin、coordinator、approver、officer、department 或 viewer"))
     }
 }
 
@@ -126,7 +124,13 @@ pub struct Actor {
 impl Actor {
     /// The system itself (automatic opening, grade changes, clocks).
     pub fn system() -> Actor {
-        Actor { name: "system".into(), display_name: "系统".into(), role: Role::Admin, department: None, titles: vec![] }
+        Actor {
+            name: "system".into(),
+            display_name: "系统".into(),
+            role: Role::Admin,
+            department: None,
+            titles: vec![],
+        }
     }
 
     pub fn is_system(&self) -> bool {

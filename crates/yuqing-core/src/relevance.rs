@@ -115,7 +115,8 @@ mod tests {
 
     #[test]
     fn the_nearest_example_is_found_by_cosine_whatever_the_order_and_scale() {
-        let model = RelevanceModel::new(vec![ex(1, &[(10, 1.0), (20, 1.0)]), ex(2, &[(30, 2.0), (40, 2.0), (10, 0.5)])]);
+        let model =
+            RelevanceModel::new(vec![ex(1, &[(10, 1.0), (20, 1.0)]), ex(2, &[(30, 2.0), (40, 2.0), (10, 0.5)])]);
         // Same direction as example 1, scaled and unordered: similarity 1.
         let like = model.nearest(99, &[(20, 3.0), (10, 3.0)]).expect("similar");
         assert_eq!(like.story, 1);

@@ -63,10 +63,7 @@ pub fn parse_within(s: &str, max: Duration) -> Result<Duration, SpanError> {
     while let Some(c) = chars.next() {
         if let Some(digit) = c.to_digit(10) {
             // Digits past the bound are too long, not malformed: saturate and report TooLong below.
-            let n = number
-                .unwrap_or(0)
-                .saturating_mul(10)
-                .saturating_add(u128::from(digit));
+            let n = number.unwrap_or(0).saturating_mul(10).saturating_add(u128::from(digit));
             number = Some(n.min(u128::from(u64::MAX)));
             continue;
         }
@@ -132,21 +129,13 @@ mod tests {
 
     #[test]
     fn huge_values_are_too_long_and_never_overflow() {
-        for s in [
-            "3651d",
-            "99999999999d",
-            "1000000000000d",
-            "99999999999999999999999999999999999d",
-            "87601h",
-            "5256001m",
-        ] {
+        for s in
+            ["3651d", "99999999999d", "1000000000000d", "99999999999999999999999999999999999d", "87601h", "5256001m"]
+        {
             assert_eq!(parse(s), Err(SpanError::TooLong), "{s}");
         }
         assert_eq!(parse("3650d1s"), Err(SpanError::TooLong));
-        assert_eq!(
-            parse_within("5000d", Duration::from_secs(10_000 * 86_400)),
-            Ok(Duration::from_secs(5000 * 86_400))
-        );
+        assert_eq!(parse_within("5000d", Duration::from_secs(10_000 * 86_400)), Ok(Duration::from_secs(5000 * 86_400)));
     }
 
     #[test]

@@ -307,7 +307,14 @@ impl Volumes {
 
     /// Whether a key spikes at `hour`: far above its baseline in this hour and the ones before it,
     /// for at least the policy's hours in a row.
-    pub fn spike(&mut self, kind: KeyKind, name: &str, hour: i64, policy: &GradePolicy, key_period: bool) -> Option<Spike> {
+    pub fn spike(
+        &mut self,
+        kind: KeyKind,
+        name: &str,
+        hour: i64,
+        policy: &GradePolicy,
+        key_period: bool,
+    ) -> Option<Spike> {
         let t = Thresholds::of(policy, key_period);
         let epoch = self.epoch;
         let map = match kind {
@@ -360,8 +367,16 @@ impl Volumes {
 }
 
 /// The baseline of `vol` at `hour`, from the cache when it is current; also the hour cached.
-fn cached_baseline(all: &HourlyCounts, vol: &mut KeyVolume, hour: i64, t: &Thresholds, epoch: u64) -> (Option<Baseline>, i64) {
-    if let Some(c) = vol.cache.iter().find(|c| c.hour == hour && c.epoch == epoch && c.days == t.days && c.min_days == t.min_days) {
+fn cached_baseline(
+    all: &HourlyCounts,
+    vol: &mut KeyVolume,
+    hour: i64,
+    t: &Thresholds,
+    epoch: u64,
+) -> (Option<Baseline>, i64) {
+    if let Some(c) =
+        vol.cache.iter().find(|c| c.hour == hour && c.epoch == epoch && c.days == t.days && c.min_days == t.min_days)
+    {
         return (c.baseline, hour);
     }
     let b = baseline(&samples(all, &vol.counts, hour, t.days), t.min_days);
@@ -541,7 +556,11 @@ mod tests {
         assert_eq!(v.posts(KeyKind::Rule, "r", 10), 0);
         assert_eq!(v.all.get(10), 1);
         v.add(10_000, 10, &rules, &[], true);
-        assert_eq!((v.all.get(10_000), v.posts(KeyKind::Rule, "r", 10_000)), (0, 0), "a post from the future is left out");
+        assert_eq!(
+            (v.all.get(10_000), v.posts(KeyKind::Rule, "r", 10_000)),
+            (0, 0),
+            "a post from the future is left out"
+        );
         v.add(11, 11, &[], &["医疗".to_string()], true);
         assert_eq!(v.posts(KeyKind::Topic, "医疗", 11), 1);
     }

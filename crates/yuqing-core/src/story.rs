@@ -209,7 +209,14 @@ struct OpenStory {
 const INLINE_TAGS: usize = 4;
 
 impl OpenStory {
-    fn new(first_at: DateTime<Utc>, last_at: DateTime<Utc>, core_size: usize, centroid: Vec<(u64, f32)>, index_terms: Vec<u64>, anchored: bool) -> OpenStory {
+    fn new(
+        first_at: DateTime<Utc>,
+        last_at: DateTime<Utc>,
+        core_size: usize,
+        centroid: Vec<(u64, f32)>,
+        index_terms: Vec<u64>,
+        anchored: bool,
+    ) -> OpenStory {
         let mut s = OpenStory {
             anchored,
             first_at,
@@ -520,7 +527,12 @@ impl Assembler {
         let damped = self.damped_by(f, &shares);
         // Words that say which matter: those not on more than `common_word_share` of recent posts.
         let common = self.config.common_word_share;
-        let words = f.terms.iter().zip(&shares).filter(|((t, _), share)| !is_tag(*t) && (common >= 1.0 || **share <= common)).count();
+        let words = f
+            .terms
+            .iter()
+            .zip(&shares)
+            .filter(|((t, _), share)| !is_tag(*t) && (common >= 1.0 || **share <= common))
+            .count();
         self.df.observe(f.at, f.terms.iter().map(|(t, _)| *t));
         // The post's terms by term hash: scoring and the centroid update both merge against it.
         let mut sorted_terms = damped.clone();
@@ -528,19 +540,25 @@ impl Assembler {
         let post_tags: Vec<u64> = f.terms.iter().map(|e| e.0).filter(|t| is_tag(*t)).collect();
         let shares_tag = |s: &OpenStory| s.core_has_tags && s.has_any_tag(&post_tags);
         // The core is sorted by term and tags sort last: its last entry tells whether it has any.
-        let other_tags = |s: &OpenStory| {
-            !post_tags.is_empty() && s.core_has_tags && !shares_tag(s)
-        };
+        let other_tags = |s: &OpenStory| !post_tags.is_empty() && s.core_has_tags && !shares_tag(s);
         // Figures quoted by the post, against those of the story's core: both quote some, none shared.
-        let post_numbers: Vec<u64> = if self.config.number_agreement { numbers_of(&sorted_terms).iter().map(|e| e.0).collect() } else { Vec::new() };
+        let post_numbers: Vec<u64> = if self.config.number_agreement {
+            numbers_of(&sorted_terms).iter().map(|e| e.0).collect()
+        } else {
+            Vec::new()
+        };
         let other_numbers = |s: &OpenStory| {
             let core = numbers_of(&s.centroid);
-            !post_numbers.is_empty() && !core.is_empty() && !post_numbers.iter().any(|t| core.binary_search_by_key(t, |e| e.0).is_ok())
+            !post_numbers.is_empty()
+                && !core.is_empty()
+                && !post_numbers.iter().any(|t| core.binary_search_by_key(t, |e| e.0).is_ok())
         };
         // A story whose core names nothing takes posts only through a shared hashtag.
         let anchor_required = self.config.anchor_required;
         let founded = |s: &OpenStory| !anchor_required || s.anchored || shares_tag(s);
-        let in_span = |s: &OpenStory| (f.at - s.first_at <= span || shares_tag(s)) && !other_tags(s) && !other_numbers(s) && founded(s);
+        let in_span = |s: &OpenStory| {
+            (f.at - s.first_at <= span || shares_tag(s)) && !other_tags(s) && !other_numbers(s) && founded(s)
+        };
         // Too few words to tell the matter: only a shared hashtag can place the post.
         let says_enough = words >= self.config.min_post_words;
         let may_join = |s: &OpenStory| in_span(s) && (says_enough || shares_tag(s));
@@ -590,7 +608,9 @@ impl Assembler {
             for &(_, _, story) in &met {
                 let Some(s) = open.get(&story) else { continue };
                 let score = dot(&sorted_terms, &s.centroid) / s.norm;
-                if score >= self.config.min_similarity && best.is_none_or(|(b, id)| score > b || (score == b && story < id)) {
+                if score >= self.config.min_similarity
+                    && best.is_none_or(|(b, id)| score > b || (score == b && story < id))
+                {
                     best = Some((score, story));
                 }
             }
@@ -599,10 +619,7 @@ impl Assembler {
                 None => {
                     let story = self.next_id;
                     self.next_id += 1;
-                    self.open.insert(
-                        story,
-                        OpenStory::new(f.at, f.at, 0, Vec::new(), Vec::new(), false),
-                    );
+                    self.open.insert(story, OpenStory::new(f.at, f.at, 0, Vec::new(), Vec::new(), false));
                     Assignment { story, reason: JoinReason::New }
                 }
             }
@@ -611,7 +628,14 @@ impl Assembler {
         assignment
     }
 
-    fn absorb(&mut self, story: i64, post_id: i64, f: &PostFeatures, damped: &[(u64, f32)], sorted_terms: &[(u64, f32)]) {
+    fn absorb(
+        &mut self,
+        story: i64,
+        post_id: i64,
+        f: &PostFeatures,
+        damped: &[(u64, f32)],
+        sorted_terms: &[(u64, f32)],
+    ) {
         let Some(s) = self.open.get_mut(&story) else { return };
         s.last_at = s.last_at.max(f.at);
         s.first_at = s.first_at.min(f.at);
@@ -626,7 +650,8 @@ impl Assembler {
         }
         s.core_changed();
         // Found through its core's heaviest terms, and the heaviest words of its newest core post.
-        let mut terms: Vec<u64> = heaviest(&s.centroid, self.config.candidate_terms).into_iter().map(|(t, _)| t).collect();
+        let mut terms: Vec<u64> =
+            heaviest(&s.centroid, self.config.candidate_terms).into_iter().map(|(t, _)| t).collect();
         if in_core {
             terms.extend(damped.iter().take(2).map(|(t, _)| *t));
         }
@@ -747,7 +772,8 @@ impl Assembler {
     /// Closes stories with no post for `close_after_hours` before `now`; returns their ids.
     pub fn close_inactive(&mut self, now: DateTime<Utc>) -> Vec<i64> {
         let limit = Duration::hours(self.config.close_after_hours);
-        let mut closed: Vec<i64> = self.open.iter().filter(|(_, s)| now - s.last_at > limit).map(|(id, _)| *id).collect();
+        let mut closed: Vec<i64> =
+            self.open.iter().filter(|(_, s)| now - s.last_at > limit).map(|(id, _)| *id).collect();
         closed.sort_unstable();
         if closed.is_empty() {
             return closed;
@@ -806,7 +832,8 @@ pub fn combined_core(a: &[(u64, f32)], b: &[(u64, f32)], keep: usize) -> Vec<(u6
         _ => na.max(nb),
     };
     let scaled = |v: &[(u64, f32)], n: f32| {
-        let mut v: Vec<(u64, f32)> = if n > 0.0 { v.iter().map(|&(t, w)| (t, w / n * mean)).collect() } else { Vec::new() };
+        let mut v: Vec<(u64, f32)> =
+            if n > 0.0 { v.iter().map(|&(t, w)| (t, w / n * mean)).collect() } else { Vec::new() };
         v.sort_unstable_by_key(|e| e.0);
         v
     };
@@ -864,9 +891,14 @@ mod tests {
         let mut a = Assembler::new(small_window(), 1);
         // 40 posts about 40 things, each also carrying the common words 1, 2 and 3.
         for i in 0..40u64 {
-            a.assign(i as i64, &features(0, i.wrapping_mul(0x9E37_79B9_7F4A_7C15), &[(1, 1.0), (2, 1.0), (3, 1.0), (1000 + i, 2.0)]));
+            a.assign(
+                i as i64,
+                &features(0, i.wrapping_mul(0x9E37_79B9_7F4A_7C15), &[(1, 1.0), (2, 1.0), (3, 1.0), (1000 + i, 2.0)]),
+            );
         }
-        let cheer = |a: &mut Assembler, id: i64, simhash: u64| a.assign(id, &features(1, simhash, &[(1, 1.0), (2, 1.0), (3, 1.0)]));
+        let cheer = |a: &mut Assembler, id: i64, simhash: u64| {
+            a.assign(id, &features(1, simhash, &[(1, 1.0), (2, 1.0), (3, 1.0)]))
+        };
         let first = cheer(&mut a, 100, 1 << 20);
         assert!(first.is_new());
         let second = cheer(&mut a, 101, 1 << 40);
@@ -874,7 +906,10 @@ mod tests {
         let off = AssemblyConfig { common_word_share: 1.0, ..small_window() };
         let mut b = Assembler::new(off, 1);
         for i in 0..40u64 {
-            b.assign(i as i64, &features(0, i.wrapping_mul(0x9E37_79B9_7F4A_7C15), &[(1, 1.0), (2, 1.0), (3, 1.0), (1000 + i, 2.0)]));
+            b.assign(
+                i as i64,
+                &features(0, i.wrapping_mul(0x9E37_79B9_7F4A_7C15), &[(1, 1.0), (2, 1.0), (3, 1.0), (1000 + i, 2.0)]),
+            );
         }
         let s = cheer(&mut b, 100, 1 << 20).story;
         assert_eq!(cheer(&mut b, 101, 1 << 40).story, s, "with every word counted they join");
@@ -891,12 +926,19 @@ mod tests {
         // Same words, another figure, even as a near-duplicate (same SimHash): a new story.
         assert_ne!(a.assign(2, &features(1, 1, &[(10, 2.0), (11, 2.0), (n(77150), 1.0)])).story, s);
         // The story's figure and another one: joins.
-        assert_eq!(a.assign(3, &features(1, 1 << 30, &[(10, 2.0), (11, 2.0), (n(76936), 1.0), (n(500), 1.0)])).story, s);
+        assert_eq!(
+            a.assign(3, &features(1, 1 << 30, &[(10, 2.0), (11, 2.0), (n(76936), 1.0), (n(500), 1.0)])).story,
+            s
+        );
         // No figure at all: joins on the words.
         assert_eq!(a.assign(4, &features(1, 1 << 50, &[(10, 2.0), (11, 2.0)])).story, s);
         let mut off = Assembler::new(AssemblyConfig { number_agreement: false, ..test_config() }, 1);
         let s = off.assign(1, &features(0, 1, &[(10, 2.0), (11, 2.0), (n(76936), 1.0)])).story;
-        assert_eq!(off.assign(2, &features(1, 1, &[(10, 2.0), (11, 2.0), (n(77150), 1.0)])).story, s, "off: words decide");
+        assert_eq!(
+            off.assign(2, &features(1, 1, &[(10, 2.0), (11, 2.0), (n(77150), 1.0)])).story,
+            s,
+            "off: words decide"
+        );
     }
 
     /// Two stories an officer merged: a later post like either one's first posts finds the merged
@@ -924,8 +966,9 @@ mod tests {
     fn a_core_of_chosen_posts_is_the_core_assign_builds() {
         let config = AssemblyConfig { core_posts: 3, ..test_config() };
         let mut a = Assembler::new(config.clone(), 1);
-        let posts: Vec<PostFeatures> =
-            (0..5).map(|i| features(0, (i as u64 + 1) * 0x1357_9BDF, &[(10, 2.0), (11, 1.0), (30 + i as u64, 0.5)])).collect();
+        let posts: Vec<PostFeatures> = (0..5)
+            .map(|i| features(0, (i as u64 + 1) * 0x1357_9BDF, &[(10, 2.0), (11, 1.0), (30 + i as u64, 0.5)]))
+            .collect();
         let fresh = Assembler::new(config, 1);
         let core = fresh.core_of(&posts);
         let s = a.assign(1, &posts[0]).story;
@@ -953,7 +996,13 @@ mod tests {
         let mut a = Assembler::new(small_window(), 1);
         // 60 posts about 60 different things, all carrying the theme word 1.
         let stories: Vec<i64> = (0..60u64)
-            .map(|i| a.assign(i as i64, &features(i as i64 / 10, i.wrapping_mul(0x9E37_79B9_7F4A_7C15), &[(1, 3.0), (1000 + i, 1.0)])).story)
+            .map(|i| {
+                a.assign(
+                    i as i64,
+                    &features(i as i64 / 10, i.wrapping_mul(0x9E37_79B9_7F4A_7C15), &[(1, 3.0), (1000 + i, 1.0)]),
+                )
+                .story
+            })
             .collect();
         let distinct: BTreeSet<i64> = stories[30..].iter().copied().collect();
         assert_eq!(distinct.len(), 30, "once the theme is known, each post is its own story: {stories:?}");
@@ -1009,7 +1058,9 @@ mod tests {
         // Without a hashtag, the words decide.
         assert_eq!(a.assign(3, &post_untagged(2)).story, s);
         // The same words under another hashtag: another matter, however alike.
-        assert!(a.assign(4, &post(3, 0xFFFF_0000_0000_0000, 600, &[(10, 1.0), (11, 1.0), (30, 1.0), (31, 1.0)])).is_new());
+        assert!(a
+            .assign(4, &post(3, 0xFFFF_0000_0000_0000, 600, &[(10, 1.0), (11, 1.0), (30, 1.0), (31, 1.0)]))
+            .is_new());
     }
 
     #[test]
@@ -1109,7 +1160,11 @@ mod tests {
         let posts: Vec<PostFeatures> = (0..40)
             .map(|i| {
                 let t = (i % 5) as u64;
-                let mut f = features(i * 3, (t << 40) ^ (i as u64 * 7919), &[(t * 10, 2.0), (t * 10 + 1, 1.0), (100 + i as u64, 0.5)]);
+                let mut f = features(
+                    i * 3,
+                    (t << 40) ^ (i as u64 * 7919),
+                    &[(t * 10, 2.0), (t * 10 + 1, 1.0), (100 + i as u64, 0.5)],
+                );
                 // Some posts name nothing: stories and cores depend on the order of anchors.
                 f.anchored = i % 4 != 0;
                 f

@@ -125,7 +125,10 @@ impl StoryTracker {
                 count_hour(&mut self.topic_hours, t, hour);
             }
         }
-        if policy.serious_tiers.contains(&post.heat.tier) && !post.source.is_empty() && self.mainstream_sources.len() < 20 {
+        if policy.serious_tiers.contains(&post.heat.tier)
+            && !post.source.is_empty()
+            && self.mainstream_sources.len() < 20
+        {
             self.mainstream_sources.insert(post.source.to_string());
         }
     }
@@ -159,7 +162,12 @@ impl StoryTracker {
     }
 
     /// Re-grades at `now`; returns the change when the grade rose (or was first reached).
-    pub fn regrade(&mut self, now: DateTime<Utc>, policy: &GradePolicy, key_period: Option<&str>) -> Option<GradeChange> {
+    pub fn regrade(
+        &mut self,
+        now: DateTime<Utc>,
+        policy: &GradePolicy,
+        key_period: Option<&str>,
+    ) -> Option<GradeChange> {
         self.regrade_with(now, policy, key_period, &[])
     }
 
@@ -256,7 +264,13 @@ mod tests {
         let severe = vec!["死亡".to_string()];
         let mut t = StoryTracker::new();
         for h in 0..3 {
-            t.add(&PostFacts { noise: Some(NoiseKind::Advertising), ..facts(h, h as u64, SourceTier::Community, &rules, &severe) }, &policy);
+            t.add(
+                &PostFacts {
+                    noise: Some(NoiseKind::Advertising),
+                    ..facts(h, h as u64, SourceTier::Community, &rules, &severe)
+                },
+                &policy,
+            );
         }
         assert!(t.rule_hits.is_empty() && t.severe_words.is_empty(), "an advertisement is no evidence");
         assert_eq!(t.regrade(Utc.timestamp_opt(4 * 3600, 0).unwrap(), &policy, None), None);
@@ -268,11 +282,15 @@ mod tests {
         assert_eq!(t.regrade(Utc.timestamp_opt(6 * 3600, 0).unwrap(), &policy, None), None, "3 ads of 5 posts");
         t.add(&facts(5, 5, SourceTier::Community, &rules, &[]), &policy);
         t.add(&facts(6, 6, SourceTier::Community, &rules, &[]), &policy);
-        let change = t.regrade(Utc.timestamp_opt(7 * 3600, 0).unwrap(), &policy, None).expect("graded once real posts are most");
+        let change =
+            t.regrade(Utc.timestamp_opt(7 * 3600, 0).unwrap(), &policy, None).expect("graded once real posts are most");
         assert_eq!(change.to, Grade::IV);
         // A bare repost is noise but not commercial: it never blocks a grade.
         let mut bare = StoryTracker::new();
-        bare.add(&PostFacts { noise: Some(NoiseKind::NoText), ..facts(0, 0, SourceTier::Community, &rules, &[]) }, &policy);
+        bare.add(
+            &PostFacts { noise: Some(NoiseKind::NoText), ..facts(0, 0, SourceTier::Community, &rules, &[]) },
+            &policy,
+        );
         bare.add(&facts(1, 1, SourceTier::Community, &rules, &[]), &policy);
         assert!(bare.regrade(Utc.timestamp_opt(2 * 3600, 0).unwrap(), &policy, None).is_some());
     }
@@ -293,7 +311,14 @@ mod tests {
             t.add(&facts(1, 5 + i, SourceTier::Community, &[], &[]), &policy);
         }
         for i in 0..5 {
-            t.add(&PostFacts { noise: Some(NoiseKind::Advertising), local_places: &wuhan, ..facts(1, 20 + i, SourceTier::Community, &[], &[]) }, &policy);
+            t.add(
+                &PostFacts {
+                    noise: Some(NoiseKind::Advertising),
+                    local_places: &wuhan,
+                    ..facts(1, 20 + i, SourceTier::Community, &[], &[])
+                },
+                &policy,
+            );
         }
         let loc = t.locality();
         assert_eq!((loc.posts, loc.placed_posts, loc.local_posts), (10, 4, 3), "{loc:?}");
@@ -325,7 +350,10 @@ mod tests {
         assert!(c.reasons[0].detail.contains("某报"));
         let severe = vec!["死亡".to_string()];
         t.add(&facts(3, 3, SourceTier::Community, &[], &severe), &policy);
-        assert!(t.regrade(Utc.timestamp_opt(3 * 3600, 0).unwrap(), &policy, None).is_none(), "one post with a severe word is not enough");
+        assert!(
+            t.regrade(Utc.timestamp_opt(3 * 3600, 0).unwrap(), &policy, None).is_none(),
+            "one post with a severe word is not enough"
+        );
         t.add(&facts(3, 4, SourceTier::Community, &[], &severe), &policy);
         t.add(&facts(3, 5, SourceTier::Community, &[], &severe), &policy);
         let c = t.regrade(Utc.timestamp_opt(3 * 3600, 0).unwrap(), &policy, None).unwrap();
@@ -342,7 +370,11 @@ mod tests {
         assert_eq!(t.regrade(Utc.timestamp_opt(3600, 0).unwrap(), &policy, None).map(|c| c.to), Some(Grade::IV));
         t.false_alarm = true;
         t.add(&facts(2, 2, SourceTier::Central, &rules, &[]), &policy);
-        assert_eq!(t.regrade(Utc.timestamp_opt(7200, 0).unwrap(), &policy, None), None, "central media joined, but it is marked");
+        assert_eq!(
+            t.regrade(Utc.timestamp_opt(7200, 0).unwrap(), &policy, None),
+            None,
+            "central media joined, but it is marked"
+        );
         assert_eq!(t.grade, Some(Grade::IV));
         t.false_alarm = false;
         assert_eq!(t.regrade(Utc.timestamp_opt(7200, 0).unwrap(), &policy, None).map(|c| c.to), Some(Grade::II));

@@ -5,9 +5,32 @@
 
 /// Query parameters that only track where a click came from.
 const TRACKING: &[&str] = &[
-    "spm", "from", "source", "share", "share_source", "share_medium", "share_token", "shareid", "isappinstalled",
-    "wfr", "scene", "clicktime", "enterid", "sharer_sharetime", "sharer_shareid", "fbclid", "gclid", "yclid",
-    "mc_cid", "mc_eid", "ref", "ref_src", "vd_source", "timestamp", "_t", "sessionid",
+    "spm",
+    "from",
+    "source",
+    "share",
+    "share_source",
+    "share_medium",
+    "share_token",
+    "shareid",
+    "isappinstalled",
+    "wfr",
+    "scene",
+    "clicktime",
+    "enterid",
+    "sharer_sharetime",
+    "sharer_shareid",
+    "fbclid",
+    "gclid",
+    "yclid",
+    "mc_cid",
+    "mc_eid",
+    "ref",
+    "ref_src",
+    "vd_source",
+    "timestamp",
+    "_t",
+    "sessionid",
 ];
 
 /// The canonical form: scheme and host lower-cased, default port, fragment and tracking

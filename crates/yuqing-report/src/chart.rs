@@ -40,7 +40,9 @@ impl ChartData {
             series: vec![
                 Series { name: "负面".into(), color: RED, values: days.iter().map(|d| d.negative as f64).collect() },
                 Series { name: "中性".into(), color: BLUE, values: days.iter().map(|d| d.neutral as f64).collect() },
-                Series { name: "正面".into(), color: GREEN, values: days.iter().map(|d| d.positive as f64).collect() },
+                Series {
+                    name: "正面".into(), color: GREEN, values: days.iter().map(|d| d.positive as f64).collect()
+                },
             ],
             stacked: true,
             percent: false,
@@ -53,8 +55,16 @@ impl ChartData {
             title: "各单位首报、回应按时率".into(),
             labels: depts.iter().map(|d| d.department.clone()).collect(),
             series: vec![
-                Series { name: "首报按时率".into(), color: DARK, values: depts.iter().map(|d| d.report_rate().unwrap_or(0.0)).collect() },
-                Series { name: "回应按时率".into(), color: GREEN, values: depts.iter().map(|d| d.response_rate().unwrap_or(0.0)).collect() },
+                Series {
+                    name: "首报按时率".into(),
+                    color: DARK,
+                    values: depts.iter().map(|d| d.report_rate().unwrap_or(0.0)).collect(),
+                },
+                Series {
+                    name: "回应按时率".into(),
+                    color: GREEN,
+                    values: depts.iter().map(|d| d.response_rate().unwrap_or(0.0)).collect(),
+                },
             ],
             stacked: false,
             percent: true,
@@ -67,8 +77,14 @@ impl ChartData {
             title: "传播态势（每小时信息量）".into(),
             labels: points.iter().map(|p| p.hour.with_timezone(&offset).format("%m-%d %H时").to_string()).collect(),
             series: vec![
-                Series { name: "负面".into(), color: RED, values: points.iter().map(|p| p.negative as f64).collect() },
-                Series { name: "其他".into(), color: BLUE, values: points.iter().map(|p| p.posts.saturating_sub(p.negative) as f64).collect() },
+                Series {
+                    name: "负面".into(), color: RED, values: points.iter().map(|p| p.negative as f64).collect()
+                },
+                Series {
+                    name: "其他".into(),
+                    color: BLUE,
+                    values: points.iter().map(|p| p.posts.saturating_sub(p.negative) as f64).collect(),
+                },
             ],
             stacked: true,
             percent: false,
@@ -83,10 +99,18 @@ impl ChartData {
         let m = (0..n)
             .map(|i| {
                 let vals = self.series.iter().map(|s| s.values.get(i).copied().unwrap_or(0.0));
-                if self.stacked { vals.sum::<f64>() } else { vals.fold(0.0, f64::max) }
+                if self.stacked {
+                    vals.sum::<f64>()
+                } else {
+                    vals.fold(0.0, f64::max)
+                }
             })
             .fold(0.0, f64::max);
-        if m <= 0.0 { 1.0 } else { m }
+        if m <= 0.0 {
+            1.0
+        } else {
+            m
+        }
     }
 
     /// Bars as rectangles in a `width × height` plot area: (x, y, w, h, series index).
@@ -119,7 +143,11 @@ impl ChartData {
         let (pl, pr, pt, pb) = (44.0, 10.0, 28.0, 34.0);
         let (w, h) = (width as f64 - pl - pr, height as f64 - pt - pb);
         let mut s = String::new();
-        let _ = write!(s, "<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"{}\">", esc(&self.title));
+        let _ = write!(
+            s,
+            "<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"{}\">",
+            esc(&self.title)
+        );
         let mut lx = pl;
         for ser in &self.series {
             let _ = write!(s, "<rect x=\"{lx:.0}\" y=\"8\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{:.0}\" y=\"17\" font-size=\"11\" fill=\"#344054\">{}</text>", hex(ser.color), lx + 14.0, esc(&ser.name));
@@ -132,14 +160,32 @@ impl ChartData {
             if bh <= 0.0 {
                 continue;
             }
-            let _ = write!(s, "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"{}\"/>", pl + x, pt + y, bw.max(0.5), hex(self.series[k].color));
+            let _ = write!(
+                s,
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"{}\"/>",
+                pl + x,
+                pt + y,
+                bw.max(0.5),
+                hex(self.series[k].color)
+            );
         }
-        let _ = write!(s, "<line x1=\"{pl}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#98a2b3\"/>", pl + w, y = pt + h);
+        let _ = write!(
+            s,
+            "<line x1=\"{pl}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#98a2b3\"/>",
+            pl + w,
+            y = pt + h
+        );
         let n = self.labels.len();
         let every = (n / 12).max(1);
         let slot = w / n.max(1) as f64;
         for (i, l) in self.labels.iter().enumerate().filter(|(i, _)| i % every == 0) {
-            let _ = write!(s, "<text x=\"{:.1}\" y=\"{:.0}\" font-size=\"11\" fill=\"#667085\" text-anchor=\"middle\">{}</text>", pl + (i as f64 + 0.5) * slot, pt + h + 16.0, esc(l));
+            let _ = write!(
+                s,
+                "<text x=\"{:.1}\" y=\"{:.0}\" font-size=\"11\" fill=\"#667085\" text-anchor=\"middle\">{}</text>",
+                pl + (i as f64 + 0.5) * slot,
+                pt + h + 16.0,
+                esc(l)
+            );
         }
         s.push_str("</svg>");
         s
@@ -176,7 +222,8 @@ impl ChartData {
             let mut enc = png::Encoder::new(&mut out, width, height);
             enc.set_color(png::ColorType::Rgb);
             enc.set_depth(png::BitDepth::Eight);
-            let mut wr = enc.write_header().map_err(|e| ReportError::Write { what: "图表 PNG", detail: e.to_string() })?;
+            let mut wr =
+                enc.write_header().map_err(|e| ReportError::Write { what: "图表 PNG", detail: e.to_string() })?;
             wr.write_image_data(&img).map_err(|e| ReportError::Write { what: "图表 PNG", detail: e.to_string() })?;
         }
         Ok(out)
@@ -190,7 +237,11 @@ impl ChartData {
             (Some(a), _) => format!("，{a}"),
             _ => String::new(),
         };
-        let top = if self.percent { "纵轴满格为 100%".to_string() } else { format!("纵轴最大值 {}", self.max().round() as i64) };
+        let top = if self.percent {
+            "纵轴满格为 100%".to_string()
+        } else {
+            format!("纵轴最大值 {}", self.max().round() as i64)
+        };
         format!("图：{}（{}{}；{}）", self.title, legend.join("，"), range, top)
     }
 }
@@ -216,7 +267,12 @@ mod tests {
 
     #[test]
     fn stacked_bars_reach_the_top_for_the_largest_day_and_the_png_decodes() {
-        let d = |day: u32, n: u64| DayVolume { date: NaiveDate::from_ymd_opt(2026, 11, day).unwrap(), negative: n, neutral: n, positive: 0 };
+        let d = |day: u32, n: u64| DayVolume {
+            date: NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
+            negative: n,
+            neutral: n,
+            positive: 0,
+        };
         let c = ChartData::volume(&[d(16, 1), d(17, 5)]);
         let bars = c.bars(100.0, 50.0);
         let top = bars.iter().map(|b| b.1).fold(f64::MAX, f64::min);

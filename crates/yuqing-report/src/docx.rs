@@ -78,14 +78,22 @@ fn body(text: &str) -> String {
 
 fn cell_xml(text_lines: &[String], width: u32, header: bool, alarm: bool) -> String {
     let shade = if header { "<w:shd w:val=\"clear\" w:color=\"auto\" w:fill=\"E7ECF3\"/>" } else { "" };
-    let mut s = format!("<w:tc><w:tcPr><w:tcW w:w=\"{width}\" w:type=\"dxa\"/>{shade}<w:vAlign w:val=\"center\"/></w:tcPr>");
+    let mut s =
+        format!("<w:tc><w:tcPr><w:tcW w:w=\"{width}\" w:type=\"dxa\"/>{shade}<w:vAlign w:val=\"center\"/></w:tcPr>");
     for l in text_lines {
         let r = if alarm {
-            format!("<w:r>{}<w:t xml:space=\"preserve\">{}</w:t></w:r>", rpr(BODY_FONT, TABLE_SIZE, true).replace("<w:sz ", "<w:color w:val=\"C00000\"/><w:sz "), xml_escape(l))
+            format!(
+                "<w:r>{}<w:t xml:space=\"preserve\">{}</w:t></w:r>",
+                rpr(BODY_FONT, TABLE_SIZE, true).replace("<w:sz ", "<w:color w:val=\"C00000\"/><w:sz "),
+                xml_escape(l)
+            )
         } else {
             run(l, if header { HEADING1_FONT } else { BODY_FONT }, TABLE_SIZE, false)
         };
-        s.push_str(&format!("<w:p><w:pPr><w:pStyle w:val=\"TableText\"/>{}</w:pPr>{r}</w:p>", if header { "<w:jc w:val=\"center\"/>" } else { "" }));
+        s.push_str(&format!(
+            "<w:p><w:pPr><w:pStyle w:val=\"TableText\"/>{}</w:pPr>{r}</w:p>",
+            if header { "<w:jc w:val=\"center\"/>" } else { "" }
+        ));
     }
     if text_lines.is_empty() {
         s.push_str("<w:p><w:pPr><w:pStyle w:val=\"TableText\"/></w:pPr></w:p>");
@@ -184,8 +192,10 @@ pub fn write(doc: &Document) -> Result<Vec<u8>> {
                     .map(|(k, v)| vec![(vec![k.clone()], false), (v.split('\n').map(String::from).collect(), false)])
                     .collect();
                 // The narrative fields of a form get room to write in (about 2.5 cm).
-                let heights: Vec<u32> =
-                    fields.iter().map(|(k, _)| if ["原因", "措施", "口径", "结果"].iter().any(|w| k.contains(w)) { 1400 } else { 0 }).collect();
+                let heights: Vec<u32> = fields
+                    .iter()
+                    .map(|(k, _)| if ["原因", "措施", "口径", "结果"].iter().any(|w| k.contains(w)) { 1400 } else { 0 })
+                    .collect();
                 b.push_str(&table_xml(None, &rows, &widths, &heights));
             }
             Block::Table(t) if t.scope != Scope::Sheet => b.push_str(&table(t)),

@@ -15,7 +15,11 @@ use crate::period::Period;
 use crate::{ReportError, Result};
 
 fn story_line(s: &StoryRecord) -> StoryLine {
-    let topic = s.topics.iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map_or_else(|| "其他".to_string(), |t| t.0.clone());
+    let topic = s
+        .topics
+        .iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map_or_else(|| "其他".to_string(), |t| t.0.clone());
     StoryLine {
         id: s.id,
         title: s.title.clone(),
@@ -54,7 +58,11 @@ pub fn posts_between(conn: &Connection, start: DateTime<Utc>, end: DateTime<Utc>
         let at: i64 = r.get(6)?;
         let title = if title.trim().is_empty() {
             let short: String = text.chars().take(40).collect();
-            if text.chars().count() > 40 { format!("{short}……") } else { short }
+            if text.chars().count() > 40 {
+                format!("{short}……")
+            } else {
+                short
+            }
         } else {
             title
         };
@@ -75,7 +83,15 @@ pub fn posts_between(conn: &Connection, start: DateTime<Utc>, end: DateTime<Utc>
 }
 
 /// 日报 of local day `date`.
-pub fn daily(store: &SqliteStore, org: &str, date: NaiveDate, offset: FixedOffset, link_base: &str, per_story: usize, now: DateTime<Utc>) -> Result<DailyDigest> {
+pub fn daily(
+    store: &SqliteStore,
+    org: &str,
+    date: NaiveDate,
+    offset: FixedOffset,
+    link_base: &str,
+    per_story: usize,
+    now: DateTime<Utc>,
+) -> Result<DailyDigest> {
     let (start, end) = Period::day(date).bounds(offset);
     let posts = posts_between(store.connection(), start, end)?;
     let negative = posts.iter().filter(|p| p.negative).count() as u64;
@@ -86,34 +102,59 @@ pub fn daily(store: &SqliteStore, org: &str, date: NaiveDate, offset: FixedOffse
     Ok(build_daily(org, date, &lines, &posts, negative, link_base, per_story, now))
 }
 
-fn incidents_where(conn: &Connection, sql_where: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<Incident>> {
+fn incidents_where(
+    conn: &Connection,
+    sql_where: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<Incident>> {
     let mut st = conn.prepare(&format!("SELECT id, data FROM incidents WHERE {sql_where} ORDER BY id"))?;
-    let rows = st.query_map(params![start.timestamp(), end.timestamp()], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let rows = st.query_map(params![start.timestamp(), end.timestamp()], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
     let mut out = Vec::new();
     for row in rows {
         let (id, data) = row?;
-        out.push(serde_json::from_str(&data).map_err(|e| ReportError::Store(yuqing_store::StoreError::Corrupt { what: format!("工单 {id}"), detail: e.to_string() }))?);
+        out.push(serde_json::from_str(&data).map_err(|e| {
+            ReportError::Store(yuqing_store::StoreError::Corrupt {
+                what: format!("工单 {id}"), detail: e.to_string()
+            })
+        })?);
     }
     Ok(out)
 }
 
 fn counts(conn: &Connection, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<PeriodCounts> {
     let (s, e) = (start.timestamp(), end.timestamp());
-    let q = |sql: &str| -> Result<u32> { Ok(conn.query_row(sql, params![s, e], |r| r.get::<_, i64>(0))?.max(0) as u32) };
+    let q =
+        |sql: &str| -> Result<u32> { Ok(conn.query_row(sql, params![s, e], |r| r.get::<_, i64>(0))?.max(0) as u32) };
     let first_reports = q("SELECT COUNT(*) FROM incident_events WHERE at >= ?1 AND at < ?2 AND kind = 'state_changed' AND json_extract(detail, '$.step') = 'Report'")?;
-    let leadership = q("SELECT COUNT(*) FROM incident_events WHERE at >= ?1 AND at < ?2 AND kind = 'leadership_reported'")?;
+    let leadership =
+        q("SELECT COUNT(*) FROM incident_events WHERE at >= ?1 AND at < ?2 AND kind = 'leadership_reported'")?;
     let disposal = q("SELECT COUNT(*) FROM disposal_reports WHERE issued_at >= ?1 AND issued_at < ?2")?;
     Ok(PeriodCounts {
         reports: first_reports + leadership + disposal,
         publications: q("SELECT COUNT(*) FROM incident_events WHERE at >= ?1 AND at < ?2 AND kind = 'published'")?,
         overdue: q("SELECT COUNT(*) FROM overdue WHERE recorded_at >= ?1 AND recorded_at < ?2")?,
-        posts: conn.query_row("SELECT COUNT(*) FROM posts WHERE published_at >= ?1 AND published_at < ?2", params![s, e], |r| r.get::<_, i64>(0))?.max(0) as u64,
+        posts: conn
+            .query_row(
+                "SELECT COUNT(*) FROM posts WHERE published_at >= ?1 AND published_at < ?2",
+                params![s, e],
+                |r| r.get::<_, i64>(0),
+            )?
+            .max(0) as u64,
         closed: q("SELECT COUNT(*) FROM incidents WHERE closed_at >= ?1 AND closed_at < ?2")?,
     })
 }
 
 /// 考评 for a period.
-pub fn stats(store: &SqliteStore, org: &str, period: Period, offset: FixedOffset, now: DateTime<Utc>) -> Result<PeriodStats> {
+pub fn stats(
+    store: &SqliteStore,
+    org: &str,
+    period: Period,
+    offset: FixedOffset,
+    now: DateTime<Utc>,
+) -> Result<PeriodStats> {
     let (start, end) = period.bounds(offset);
     let conn = store.connection();
     let opened = incidents_where(conn, "opened_at >= ?1 AND opened_at < ?2", start, end)?;
@@ -121,19 +162,38 @@ pub fn stats(store: &SqliteStore, org: &str, period: Period, offset: FixedOffset
 }
 
 /// 周报 for a week (any period works; the chart has one bar per day).
-pub fn weekly(store: &SqliteStore, org: &str, period: Period, offset: FixedOffset, now: DateTime<Utc>) -> Result<WeeklyBulletin> {
+pub fn weekly(
+    store: &SqliteStore,
+    org: &str,
+    period: Period,
+    offset: FixedOffset,
+    now: DateTime<Utc>,
+) -> Result<WeeklyBulletin> {
     let (start, end) = period.bounds(offset);
     let conn = store.connection();
-    let buckets = yuqing_store::dashboard::volume(conn, end - Duration::seconds(1), 86_400, period.days() as usize, offset.local_minus_utc() as i64)?;
+    let buckets = yuqing_store::dashboard::volume(
+        conn,
+        end - Duration::seconds(1),
+        86_400,
+        period.days() as usize,
+        offset.local_minus_utc() as i64,
+    )?;
     let days = buckets
         .iter()
-        .map(|b| DayVolume { date: crate::period::local_date(b.start, offset), negative: b.counts[0], neutral: b.counts[1], positive: b.counts[2] })
+        .map(|b| DayVolume {
+            date: crate::period::local_date(b.start, offset),
+            negative: b.counts[0],
+            neutral: b.counts[1],
+            positive: b.counts[2],
+        })
         .collect();
     let mut st = conn.prepare_cached(&format!(
         "SELECT id FROM stories WHERE last_at >= ?1 AND first_at < ?2 AND {} ORDER BY grade_rank DESC, posts DESC, id LIMIT 50",
         yuqing_store::false_alarm::NOT_MARKED
     ))?;
-    let ids = st.query_map(params![start.timestamp(), end.timestamp()], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let ids = st
+        .query_map(params![start.timestamp(), end.timestamp()], |r| r.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     let lines = stories(store, ids)?;
     let opened = incidents_where(conn, "opened_at >= ?1 AND opened_at < ?2", start, end)?;
     let closed = incidents_where(conn, "closed_at >= ?1 AND closed_at < ?2", start, end)?;
@@ -141,9 +201,18 @@ pub fn weekly(store: &SqliteStore, org: &str, period: Period, offset: FixedOffse
 }
 
 /// 专报 for an incident, with the 研判摘要 of its stories (the first three) made with `seg`.
-pub fn special(store: &SqliteStore, seg: &Segmenter, org: &str, incident_id: i64, offset: FixedOffset, now: DateTime<Utc>) -> Result<SpecialReport> {
+pub fn special(
+    store: &SqliteStore,
+    seg: &Segmenter,
+    org: &str,
+    incident_id: i64,
+    offset: FixedOffset,
+    now: DateTime<Utc>,
+) -> Result<SpecialReport> {
     let conn = store.connection();
-    let Some(inc) = desk::incident(conn, incident_id)? else { return Err(ReportError::NotFound(format!("工单 {incident_id} 不存在"))) };
+    let Some(inc) = desk::incident(conn, incident_id)? else {
+        return Err(ReportError::NotFound(format!("工单 {incident_id} 不存在")));
+    };
     let lines = stories(store, inc.stories.iter().copied())?;
     let timeline = desk::timeline(conn, incident_id)?
         .into_iter()
@@ -187,8 +256,18 @@ pub fn special(store: &SqliteStore, seg: &Segmenter, org: &str, incident_id: i64
             .posts_by_ids(&ids)?
             .into_iter()
             .map(|p| {
-                let title = yuqing_text::headline::of_post(&p.title, &p.text).unwrap_or_else(|| p.text.chars().take(30).collect());
-                (p.id, SourceLine { id: p.id, title, source: p.source, at: p.published_at.with_timezone(&Utc), url: p.url })
+                let title = yuqing_text::headline::of_post(&p.title, &p.text)
+                    .unwrap_or_else(|| p.text.chars().take(30).collect());
+                (
+                    p.id,
+                    SourceLine {
+                        id: p.id,
+                        title,
+                        source: p.source,
+                        at: p.published_at.with_timezone(&Utc),
+                        url: p.url,
+                    },
+                )
             })
             .collect();
         let prefix = if several { format!("事件 #{sid} ") } else { String::new() };
@@ -202,8 +281,15 @@ pub fn special(store: &SqliteStore, seg: &Segmenter, org: &str, incident_id: i64
 
 /// The disposal form's fields as the incident has them now; the leader is the approver of the
 /// lead department's area when one is configured (the first active approver).
-pub fn disposal_prefill(conn: &Connection, incident_id: i64, today: NaiveDate, offset: FixedOffset) -> Result<DisposalFields> {
-    let Some(inc) = desk::incident(conn, incident_id)? else { return Err(ReportError::NotFound(format!("工单 {incident_id} 不存在"))) };
+pub fn disposal_prefill(
+    conn: &Connection,
+    incident_id: i64,
+    today: NaiveDate,
+    offset: FixedOffset,
+) -> Result<DisposalFields> {
+    let Some(inc) = desk::incident(conn, incident_id)? else {
+        return Err(ReportError::NotFound(format!("工单 {incident_id} 不存在")));
+    };
     let users = desk::users(conn)?;
     let leader = users.iter().find(|u| u.active && u.role == Role::Approver);
     let l = leader.map(|u| (u.display_name.as_str(), u.phone.as_deref().unwrap_or("")));

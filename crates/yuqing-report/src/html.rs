@@ -39,7 +39,10 @@ pub fn fragment(doc: &Document) -> String {
                 }
                 s.push_str("</tr></thead><tbody>");
                 if t.rows.is_empty() {
-                    s.push_str(&format!("<tr><td colspan=\"{}\" class=\"muted\">（无）</td></tr>", t.header.len().max(1)));
+                    s.push_str(&format!(
+                        "<tr><td colspan=\"{}\" class=\"muted\">（无）</td></tr>",
+                        t.header.len().max(1)
+                    ));
                 }
                 for r in &t.rows {
                     s.push_str("<tr>");
@@ -48,9 +51,11 @@ pub fn fragment(doc: &Document) -> String {
                             Cell::Num(_) => s.push_str(&format!("<td class=\"num\">{}</td>", esc(&c.text()))),
                             Cell::Text(t) => s.push_str(&format!("<td>{}</td>", lines(t))),
                             Cell::Alarm(t) => s.push_str(&format!("<td class=\"late\">{}</td>", esc(t))),
-                            Cell::Link { text, url } if safe_url(url) => {
-                                s.push_str(&format!("<td><a href=\"{}\" rel=\"noopener noreferrer\">{}</a></td>", esc(url), esc(text)))
-                            }
+                            Cell::Link { text, url } if safe_url(url) => s.push_str(&format!(
+                                "<td><a href=\"{}\" rel=\"noopener noreferrer\">{}</a></td>",
+                                esc(url),
+                                esc(text)
+                            )),
                             Cell::Link { text, .. } => s.push_str(&format!("<td>{}</td>", esc(text))),
                         }
                     }
@@ -58,7 +63,9 @@ pub fn fragment(doc: &Document) -> String {
                 }
                 s.push_str("</tbody></table>");
             }
-            Block::Chart(c) => s.push_str(&format!("<figure>{}<figcaption>{}</figcaption></figure>", c.svg(760, 260), esc(&c.title))),
+            Block::Chart(c) => {
+                s.push_str(&format!("<figure>{}<figcaption>{}</figcaption></figure>", c.svg(760, 260), esc(&c.title)))
+            }
         }
     }
     for sig in doc.signature.iter().filter(|s| !s.is_empty()) {
@@ -80,7 +87,12 @@ fn linkify(t: &str) -> String {
             None => (word, ""),
         };
         if core.starts_with("http://") || core.starts_with("https://") {
-            out.push_str(&format!("<a href=\"{}\" rel=\"noopener noreferrer\">{}</a>{}", esc(core), esc(core), esc(rest)));
+            out.push_str(&format!(
+                "<a href=\"{}\" rel=\"noopener noreferrer\">{}</a>{}",
+                esc(core),
+                esc(core),
+                esc(rest)
+            ));
         } else if let Some(k) = word.find("http://").or_else(|| word.find("https://")) {
             out.push_str(&esc(&word[..k]));
             out.push_str(&linkify(&word[k..]));

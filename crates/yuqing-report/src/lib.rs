@@ -26,8 +26,8 @@ use chrono::NaiveTime;
 use serde::{Deserialize, Deserializer};
 
 pub use model::{
-    DailyDigest, DisposalFields, DisposalReport, DisposalStatus, PeriodStats, Report, RiskFields, RiskItem, SpecialReport,
-    WeeklyBulletin,
+    DailyDigest, DisposalFields, DisposalReport, DisposalStatus, PeriodStats, Report, RiskFields, RiskItem,
+    SpecialReport, WeeklyBulletin,
 };
 
 /// Everything that can go wrong while building or writing a report; messages in Chinese.
@@ -121,7 +121,8 @@ pub struct ReportConfig {
 
 fn hhmm<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<NaiveTime, D::Error> {
     let s = String::deserialize(d)?;
-    NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| serde::de::Error::custom(format!("时间“{s}”应写成 HH:MM，例如 17:00")))
+    NaiveTime::parse_from_str(s.trim(), "%H:%M")
+        .map_err(|_| serde::de::Error::custom(format!("时间“{s}”应写成 HH:MM，例如 17:00")))
 }
 
 impl Default for ReportConfig {

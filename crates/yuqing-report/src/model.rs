@@ -258,7 +258,13 @@ pub struct SourceLine {
 impl BriefSection {
     /// Adds the lines of one story's brief (`label_prefix` names the story when there are several);
     /// `post` gives the listing of a cited post id (None: a post no longer stored is not cited).
-    pub fn add(&mut self, b: &yuqing_text::brief::Brief, label_prefix: &str, offset: FixedOffset, post: &dyn Fn(i64) -> Option<SourceLine>) {
+    pub fn add(
+        &mut self,
+        b: &yuqing_text::brief::Brief,
+        label_prefix: &str,
+        offset: FixedOffset,
+        post: &dyn Fn(i64) -> Option<SourceLine>,
+    ) {
         let line = |section: &mut BriefSection, label: &str, text: String, ids: &[i64]| {
             let mut refs = Vec::new();
             for &id in ids {
@@ -290,13 +296,23 @@ impl BriefSection {
             line(self, "涉及地点", text, &ids);
         }
         for n in b.numbers.iter().take(5) {
-            line(self, "关键数字", format!("{}（{}）：{}", n.figure, n.kind.label_zh(), n.clause), &n.posts[..n.posts.len().min(2)]);
+            line(
+                self,
+                "关键数字",
+                format!("{}（{}）：{}", n.figure, n.kind.label_zh(), n.clause),
+                &n.posts[..n.posts.len().min(2)],
+            );
         }
         if let Some(s) = &b.sentiment {
             line(self, "情感倾向", s.describe_zh(), &s.posts);
         }
         if !b.representative.is_empty() {
-            let text = b.representative.iter().map(|r| format!("{}（{}）", r.headline, r.tier.label_zh())).collect::<Vec<_>>().join("；");
+            let text = b
+                .representative
+                .iter()
+                .map(|r| format!("{}（{}）", r.headline, r.tier.label_zh()))
+                .collect::<Vec<_>>()
+                .join("；");
             let ids: Vec<i64> = b.representative.iter().map(|r| r.post).collect();
             line(self, "代表性帖文", text, &ids);
         }
@@ -447,7 +463,12 @@ pub fn disposal_serial(year: i32, n: i64) -> String {
 
 /// The form's fields as the incident has them: verification findings, measures taken, the approved
 /// statement, the result so far. `leader` and `phone` come from the configured approver, if any.
-pub fn prefill_disposal(inc: &Incident, leader: Option<(&str, &str)>, today: NaiveDate, offset: FixedOffset) -> DisposalFields {
+pub fn prefill_disposal(
+    inc: &Incident,
+    leader: Option<(&str, &str)>,
+    today: NaiveDate,
+    offset: FixedOffset,
+) -> DisposalFields {
     let t = |d: &DateTime<Utc>| d.with_timezone(&offset).format("%m月%d日%H:%M").to_string();
     let mut measures: Vec<String> = Vec::new();
     for task in inc.tasks.iter().filter(|t| t.done_at.is_some()) {
@@ -484,11 +505,9 @@ pub fn prefill_disposal(inc: &Incident, leader: Option<(&str, &str)>, today: Nai
 
 /// The text of the newest approved statement (the approved version), if any.
 pub fn approved_statement(inc: &Incident) -> Option<String> {
-    inc.statements
-        .iter()
-        .rev()
-        .filter(|s| s.status == StatementStatus::Approved)
-        .find_map(|s| s.approved_version.and_then(|v| s.versions.iter().find(|x| x.number == v)).map(|v| v.text.clone()))
+    inc.statements.iter().rev().filter(|s| s.status == StatementStatus::Approved).find_map(|s| {
+        s.approved_version.and_then(|v| s.versions.iter().find(|x| x.number == v)).map(|v| v.text.clone())
+    })
 }
 
 /// Where a risk item stands.
@@ -676,7 +695,14 @@ pub fn build_daily(
             DigestGroup { grade: entries[0].story.grade, topic, entries }
         })
         .collect();
-    DailyDigest { org: org.to_string(), date, generated_at: now, posts_total: posts.len() as u64, negative_total, groups }
+    DailyDigest {
+        org: org.to_string(),
+        date,
+        generated_at: now,
+        posts_total: posts.len() as u64,
+        negative_total,
+        groups,
+    }
 }
 
 /// Per-department statistics of `incidents` (those opened in the period), as of `now`.
@@ -684,7 +710,9 @@ pub fn department_stats(incidents: &[Incident], now: DateTime<Utc>) -> Vec<Depar
     let mut m: BTreeMap<String, (DepartmentStats, Vec<i64>, Vec<i64>)> = BTreeMap::new();
     for inc in incidents {
         let dept = inc.lead_department.clone().unwrap_or_else(|| "（未分派）".to_string());
-        let e = m.entry(dept.clone()).or_insert_with(|| (DepartmentStats { department: dept, ..Default::default() }, Vec::new(), Vec::new()));
+        let e = m
+            .entry(dept.clone())
+            .or_insert_with(|| (DepartmentStats { department: dept, ..Default::default() }, Vec::new(), Vec::new()));
         e.0.incidents += 1;
         if inc.state == IncidentState::Closed {
             e.0.closed += 1;
@@ -736,7 +764,13 @@ pub struct PeriodCounts {
 }
 
 /// 考评 for a period from the incidents opened in it.
-pub fn build_stats(org: &str, period: Period, opened: &[Incident], counts: &PeriodCounts, now: DateTime<Utc>) -> PeriodStats {
+pub fn build_stats(
+    org: &str,
+    period: Period,
+    opened: &[Incident],
+    counts: &PeriodCounts,
+    now: DateTime<Utc>,
+) -> PeriodStats {
     PeriodStats {
         org: org.to_string(),
         period,
@@ -796,7 +830,11 @@ pub fn build_special(
     let posts: u64 = stories.iter().map(|s| s.posts).sum();
     let sites: u32 = stories.iter().map(|s| s.sites).sum();
     let first = stories.iter().map(|s| s.first_at).min().or(inc.first_post_at);
-    let neg = if posts > 0 { stories.iter().map(|s| s.negative_share as f64 * s.posts as f64).sum::<f64>() / posts as f64 } else { 0.0 };
+    let neg = if posts > 0 {
+        stories.iter().map(|s| s.negative_share as f64 * s.posts as f64).sum::<f64>() / posts as f64
+    } else {
+        0.0
+    };
     let t = |d: DateTime<Utc>| d.with_timezone(&offset).format("%Y年%m月%d日%H:%M").to_string();
     let mut summary = format!("{}，{}级（{}）舆情。", inc.title, inc.grade.as_str(), inc.grade.label_zh());
     if let Some(f) = first {
@@ -814,7 +852,11 @@ pub fn build_special(
             Some(d) => format!("已完成（{}）", t(d)),
             None => "进行中".to_string(),
         };
-        measures.push(format!("{}：{state}{}", task.title, task.note.as_deref().map(|n| format!("，{n}")).unwrap_or_default()));
+        measures.push(format!(
+            "{}：{state}{}",
+            task.title,
+            task.note.as_deref().map(|n| format!("，{n}")).unwrap_or_default()
+        ));
     }
     for p in &inc.publications {
         measures.push(format!("{} 通过{}发布回应，发言人 {}", t(p.at), p.channel.label_zh(), p.spokesperson));
@@ -858,7 +900,17 @@ mod tests {
 
     fn story(id: i64, grade: Option<Grade>, topic: &str) -> StoryLine {
         let t = Utc.with_ymd_and_hms(2026, 11, 20, 2, 0, 0).unwrap();
-        StoryLine { id, title: format!("事件{id}"), grade, topic: topic.into(), posts: 3, sites: 2, negative_share: 0.5, first_at: t, last_at: t }
+        StoryLine {
+            id,
+            title: format!("事件{id}"),
+            grade,
+            topic: topic.into(),
+            posts: 3,
+            sites: 2,
+            negative_share: 0.5,
+            first_at: t,
+            last_at: t,
+        }
     }
 
     fn post(id: i64, story_id: i64, rule_hit: bool, interactions: u64) -> PostLine {
@@ -878,10 +930,30 @@ mod tests {
 
     #[test]
     fn the_digest_lists_important_posts_by_grade_then_topic_and_leaves_out_the_rest() {
-        let stories = [story(1, Some(Grade::IV), "医疗"), story(2, Some(Grade::II), "教育"), story(3, None, "交通"), story(4, None, "环境")];
-        let posts = [post(1, 1, false, 5), post(2, 2, false, 1), post(3, 2, false, 9), post(4, 3, true, 0), post(5, 4, false, 100)];
+        let stories = [
+            story(1, Some(Grade::IV), "医疗"),
+            story(2, Some(Grade::II), "教育"),
+            story(3, None, "交通"),
+            story(4, None, "环境"),
+        ];
+        let posts = [
+            post(1, 1, false, 5),
+            post(2, 2, false, 1),
+            post(3, 2, false, 9),
+            post(4, 3, true, 0),
+            post(5, 4, false, 100),
+        ];
         let now = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
-        let d = build_daily("某单位", NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(), &stories, &posts, 0, "http://yq/", 1, now);
+        let d = build_daily(
+            "某单位",
+            NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+            &stories,
+            &posts,
+            0,
+            "http://yq/",
+            1,
+            now,
+        );
         let order: Vec<(Option<Grade>, &str)> = d.groups.iter().map(|g| (g.grade, g.topic.as_str())).collect();
         assert_eq!(order, vec![(Some(Grade::II), "教育"), (Some(Grade::IV), "医疗"), (None, "交通")]);
         assert_eq!(d.groups[0].entries[0].posts.len(), 1, "one post per story as asked");
@@ -903,7 +975,13 @@ mod tests {
         let due = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
         let mut item = RiskItem {
             id: 1,
-            fields: RiskFields { department: "教育局".into(), content: "c".into(), offline_measures: String::new(), online_response: String::new(), due_date: due },
+            fields: RiskFields {
+                department: "教育局".into(),
+                content: "c".into(),
+                offline_measures: String::new(),
+                online_response: String::new(),
+                due_date: due,
+            },
             status: RiskStatus::Open,
             created_at: t,
             created_by: "a".into(),
@@ -931,9 +1009,17 @@ mod tests {
             alert: Some((id, t0)),
             routes: vec![],
         };
-        let office = Actor { name: "bangong".into(), display_name: "办公室".into(), role: Role::Coordinator, department: None, titles: vec![] };
+        let office = Actor {
+            name: "bangong".into(),
+            display_name: "办公室".into(),
+            role: Role::Coordinator,
+            department: None,
+            titles: vec![],
+        };
         let (mut false_alarm, _) = Incident::open(opening(1), &DeadlinePolicy::default(), &Actor::system(), t0);
-        false_alarm.apply(&office, Command::MarkFalseAlarm { reason: "外地事件".into() }, t0 + chrono::Duration::minutes(10)).expect("marked");
+        false_alarm
+            .apply(&office, Command::MarkFalseAlarm { reason: "外地事件".into() }, t0 + chrono::Duration::minutes(10))
+            .expect("marked");
         let (ignored, _) = Incident::open(opening(2), &DeadlinePolicy::default(), &Actor::system(), t0);
         let days_later = t0 + chrono::Duration::days(3);
         let stats = department_stats(&[false_alarm, ignored], days_later);

@@ -95,7 +95,8 @@ pub fn zh_date(d: NaiveDate) -> String {
 
 /// Parses `YYYY-MM-DD`, naming the argument when it fails.
 pub fn parse_date(s: &str, what: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| ReportError::Invalid(format!("{what}“{s}”应写成 YYYY-MM-DD，例如 2026-11-20")))
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| ReportError::Invalid(format!("{what}“{s}”应写成 YYYY-MM-DD，例如 2026-11-20")))
 }
 
 #[cfg(test)]

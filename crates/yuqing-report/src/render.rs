@@ -48,7 +48,10 @@ pub enum Scope {
 pub enum Cell {
     Text(String),
     Num(f64),
-    Link { text: String, url: String },
+    Link {
+        text: String,
+        url: String,
+    },
     /// Text shown as a warning (e.g. 逾期).
     Alarm(String),
 }
@@ -94,7 +97,18 @@ fn grade_label(g: Option<yuqing_core::Grade>) -> String {
 fn dept_table(name: &str, rows: &[DepartmentStats]) -> Table {
     Table {
         name: name.to_string(),
-        header: ["责任单位", "工单数", "已办结", "首报按时率", "回应按时率", "超时次数", "平均上报用时", "平均回应用时"].map(String::from).to_vec(),
+        header: [
+            "责任单位",
+            "工单数",
+            "已办结",
+            "首报按时率",
+            "回应按时率",
+            "超时次数",
+            "平均上报用时",
+            "平均回应用时",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows: rows
             .iter()
             .map(|d| {
@@ -171,12 +185,28 @@ pub fn document(report: &Report, offset: chrono::FixedOffset) -> Document {
                         t(format!("舆情事件，当日重要信息 {} 条", e.posts_today)),
                         t(lt(&e.story.first_at, offset)),
                     ]);
-                    rows.push(vec![t(grade_label(g.grade)), t(&g.topic), Cell::Link { text: e.story.title.clone(), url: e.link.clone() }, t("舆情事件"), t("")]);
+                    rows.push(vec![
+                        t(grade_label(g.grade)),
+                        t(&g.topic),
+                        Cell::Link { text: e.story.title.clone(), url: e.link.clone() },
+                        t("舆情事件"),
+                        t(""),
+                    ]);
                     for p in &e.posts {
                         let url = p.url.clone().unwrap_or_default();
-                        let title_cell = if url.is_empty() { t(&p.title) } else { Cell::Link { text: p.title.clone(), url: url.clone() } };
+                        let title_cell = if url.is_empty() {
+                            t(&p.title)
+                        } else {
+                            Cell::Link { text: p.title.clone(), url: url.clone() }
+                        };
                         group_rows.push(vec![t(""), title_cell.clone(), t(&p.source), t(lt(&p.at, offset))]);
-                        rows.push(vec![t(grade_label(g.grade)), t(&g.topic), title_cell, t(&p.source), t(lt(&p.at, offset))]);
+                        rows.push(vec![
+                            t(grade_label(g.grade)),
+                            t(&g.topic),
+                            title_cell,
+                            t(&p.source),
+                            t(lt(&p.at, offset)),
+                        ]);
                     }
                 }
                 blocks.push(Block::Table(Table {
@@ -194,7 +224,12 @@ pub fn document(report: &Report, offset: chrono::FixedOffset) -> Document {
                 widths: vec![2, 2, 8, 2, 3],
                 scope: Scope::Sheet,
             }));
-            Document { title, meta: vec![d.org.clone()], blocks, signature: vec![d.org.clone(), zh_date(crate::period::local_date(d.generated_at, offset))] }
+            Document {
+                title,
+                meta: vec![d.org.clone()],
+                blocks,
+                signature: vec![d.org.clone(), zh_date(crate::period::local_date(d.generated_at, offset))],
+            }
         }
         Report::Weekly(w) => {
             let mut blocks = vec![
@@ -210,8 +245,19 @@ pub fn document(report: &Report, offset: chrono::FixedOffset) -> Document {
                     .days
                     .iter()
                     .map(|d| {
-                        let share = if d.total() > 0 { format!("{:.1}%", d.negative as f64 * 100.0 / d.total() as f64) } else { "—".into() };
-                        vec![t(d.date.to_string()), n(d.negative as f64), n(d.neutral as f64), n(d.positive as f64), n(d.total() as f64), t(share)]
+                        let share = if d.total() > 0 {
+                            format!("{:.1}%", d.negative as f64 * 100.0 / d.total() as f64)
+                        } else {
+                            "—".into()
+                        };
+                        vec![
+                            t(d.date.to_string()),
+                            n(d.negative as f64),
+                            n(d.neutral as f64),
+                            n(d.positive as f64),
+                            n(d.total() as f64),
+                            t(share),
+                        ]
                     })
                     .collect(),
                 widths: vec![3, 2, 2, 2, 2, 2],
@@ -226,7 +272,15 @@ pub fn document(report: &Report, offset: chrono::FixedOffset) -> Document {
                     .iter()
                     .enumerate()
                     .map(|(i, s)| {
-                        vec![n((i + 1) as f64), t(&s.title), t(grade_label(s.grade)), t(&s.topic), n(s.posts as f64), n(s.sites), t(format!("{:.0}%", s.negative_share * 100.0))]
+                        vec![
+                            n((i + 1) as f64),
+                            t(&s.title),
+                            t(grade_label(s.grade)),
+                            t(&s.topic),
+                            n(s.posts as f64),
+                            n(s.sites),
+                            t(format!("{:.0}%", s.negative_share * 100.0)),
+                        ]
                     })
                     .collect(),
                 widths: vec![2, 7, 4, 2, 2, 2, 2],
@@ -240,7 +294,12 @@ pub fn document(report: &Report, offset: chrono::FixedOffset) -> Document {
             blocks.push(Block::Heading("五、各单位按时率".into()));
             blocks.push(Block::Chart(ChartData::rates(&w.departments)));
             blocks.push(Block::Table(dept_table("各单位按时率", &w.departments)));
-            Document { title, meta: vec![w.org.clone()], blocks, signature: vec![w.org.clone(), zh_date(crate::period::local_date(w.generated_at, offset))] }
+            Document {
+                title,
+                meta: vec![w.org.clone()],
+                blocks,
+                signature: vec![w.org.clone(), zh_date(crate::period::local_date(w.generated_at, offset))],
+            }
         }
         Report::Special(s) => {
             let i = &s.incident;
@@ -263,7 +322,9 @@ pub fn document(report: &Report, offset: chrono::FixedOffset) -> Document {
             };
             if let Some(brief) = &s.brief {
                 heading(&mut blocks, "研判摘要");
-                blocks.push(Block::Para("以下内容均摘自监测到的帖文原文，〔〕内为出处序号，见文后出处列表；不涉及发帖人。".into()));
+                blocks.push(Block::Para(
+                    "以下内容均摘自监测到的帖文原文，〔〕内为出处序号，见文后出处列表；不涉及发帖人。".into(),
+                ));
                 for l in &brief.lines {
                     let refs: String = l.refs.iter().map(|n| format!("〔{n}〕")).collect();
                     blocks.push(Block::Para(format!("{}：{}{refs}", l.label, l.text)));
@@ -310,7 +371,12 @@ pub fn document(report: &Report, offset: chrono::FixedOffset) -> Document {
             }
             heading(&mut blocks, "应对口径");
             blocks.push(Block::Para(s.statement.clone().unwrap_or_else(|| "尚无审定的口径。".into())));
-            Document { title, meta: vec![s.org.clone()], blocks, signature: vec![s.org.clone(), zh_date(crate::period::local_date(s.generated_at, offset))] }
+            Document {
+                title,
+                meta: vec![s.org.clone()],
+                blocks,
+                signature: vec![s.org.clone(), zh_date(crate::period::local_date(s.generated_at, offset))],
+            }
         }
         Report::Stats(s) => {
             let blocks = vec![
@@ -321,7 +387,12 @@ pub fn document(report: &Report, offset: chrono::FixedOffset) -> Document {
                 Block::Table(dept_table("各单位考评", &s.departments)),
                 Block::Para("说明：按时率为统计期内开启的工单中，已到期（或已完成）的首报、公开回应时限按时完成的比例；超时次数含迟报、超时回应等各类时限。".into()),
             ];
-            Document { title, meta: vec![s.org.clone()], blocks, signature: vec![s.org.clone(), zh_date(crate::period::local_date(s.generated_at, offset))] }
+            Document {
+                title,
+                meta: vec![s.org.clone()],
+                blocks,
+                signature: vec![s.org.clone(), zh_date(crate::period::local_date(s.generated_at, offset))],
+            }
         }
         Report::Disposal(d) => {
             let mut meta = vec![format!("编号：{}", d.serial.clone().unwrap_or_else(|| "（签发时编号）".into()))];
@@ -333,22 +404,44 @@ pub fn document(report: &Report, offset: chrono::FixedOffset) -> Document {
                 meta.push("（草稿，未签发）".into());
             }
             let fields = DISPOSAL_LABELS.iter().map(|(k, label)| (label.to_string(), d.fields.get(k))).collect();
-            Document { title, meta, blocks: vec![Block::Fields(fields)], signature: vec![d.issuer.clone(), zh_date(d.fields.date)] }
+            Document {
+                title,
+                meta,
+                blocks: vec![Block::Fields(fields)],
+                signature: vec![d.issuer.clone(), zh_date(d.fields.date)],
+            }
         }
         Report::Risk(r) => {
             let overdue = r.items.iter().filter(|i| i.overdue(r.as_of)).count();
             let open = r.items.iter().filter(|i| i.status == RiskStatus::Open).count();
             let blocks = vec![
-                Block::Para(format!("截至{}，登记隐患 {} 项，未解决 {} 项，其中逾期 {} 项。", zh_date(r.as_of), r.items.len(), open, overdue)),
+                Block::Para(format!(
+                    "截至{}，登记隐患 {} 项，未解决 {} 项，其中逾期 {} 项。",
+                    zh_date(r.as_of),
+                    r.items.len(),
+                    open,
+                    overdue
+                )),
                 Block::Table(Table {
                     name: "隐患排查表".into(),
-                    header: ["序号", "责任单位", "舆情隐患内容", "线下处置措施", "线上应对措施及引导口径", "解决时限", "状态"].map(String::from).to_vec(),
+                    header: [
+                        "序号",
+                        "责任单位",
+                        "舆情隐患内容",
+                        "线下处置措施",
+                        "线上应对措施及引导口径",
+                        "解决时限",
+                        "状态",
+                    ]
+                    .map(String::from)
+                    .to_vec(),
                     rows: r
                         .items
                         .iter()
                         .enumerate()
                         .map(|(k, i)| {
-                            let status = if i.overdue(r.as_of) { Cell::Alarm("逾期".into()) } else { t(i.status.label_zh()) };
+                            let status =
+                                if i.overdue(r.as_of) { Cell::Alarm("逾期".into()) } else { t(i.status.label_zh()) };
                             vec![
                                 n((k + 1) as f64),
                                 t(&i.fields.department),

@@ -54,14 +54,22 @@ pub fn due(now: DateTime<Utc>, cfg: &ReportConfig, last: &Last) -> Vec<Due> {
     }
 
     let monday = Period::week_of(today).first;
-    let week = if now >= at(monday, cfg.weekly_at, offset) { Period::week_of(monday - Duration::days(1)) } else { Period::week_of(monday - Duration::days(8)) };
+    let week = if now >= at(monday, cfg.weekly_at, offset) {
+        Period::week_of(monday - Duration::days(1))
+    } else {
+        Period::week_of(monday - Duration::days(8))
+    };
     if last.weekly.as_deref().is_none_or(|l| l < week.key().as_str()) {
         out.push(Due::Weekly(week));
     }
 
     let month = Period::month_of(today).first;
     let reminder_day = month + Duration::days(i64::from(cfg.reminder_day.clamp(1, 28)) - 1);
-    let key_month = if now >= at(reminder_day, cfg.reminder_at, offset) { month } else { Period::month_of(month - Duration::days(1)).first };
+    let key_month = if now >= at(reminder_day, cfg.reminder_at, offset) {
+        month
+    } else {
+        Period::month_of(month - Duration::days(1)).first
+    };
     let key = key_month.format("%Y-%m").to_string();
     if last.reminder.as_deref().is_none_or(|l| l < key.as_str()) {
         out.push(Due::Reminder(key));
@@ -96,7 +104,11 @@ pub struct Produced {
 }
 
 fn state(conn: &Connection) -> Result<Last> {
-    Ok(Last { daily: store::schedule_last(conn, DAILY)?, weekly: store::schedule_last(conn, WEEKLY)?, reminder: store::schedule_last(conn, REMINDER)? })
+    Ok(Last {
+        daily: store::schedule_last(conn, DAILY)?,
+        weekly: store::schedule_last(conn, WEEKLY)?,
+        reminder: store::schedule_last(conn, REMINDER)?,
+    })
 }
 
 /// Produces everything owed at `now`.
@@ -111,11 +123,27 @@ pub fn run(st: &SqliteStore, jobs: &Jobs, now: DateTime<Utc>) -> Result<Vec<Prod
         }
         let p = match &d {
             Due::Daily(date) => {
-                let digest = gather::daily(st, &jobs.org, *date, jobs.config.offset(), &jobs.link_base, jobs.config.posts_per_story, now)?;
+                let digest = gather::daily(
+                    st,
+                    &jobs.org,
+                    *date,
+                    jobs.config.offset(),
+                    &jobs.link_base,
+                    jobs.config.posts_per_story,
+                    now,
+                )?;
                 let period = date.to_string();
                 let report = Report::Daily(digest.clone());
                 let id = store::archive_put(&tx, &report, &period, "schedule", "system", now)?;
-                let n = broadcast(&tx, jobs, &format!("【网络舆情日报】{}", zh_date(*date)), &digest_body(&digest), id, &format!("report:daily:{period}"), now)?;
+                let n = broadcast(
+                    &tx,
+                    jobs,
+                    &format!("【网络舆情日报】{}", zh_date(*date)),
+                    &digest_body(&digest),
+                    id,
+                    &format!("report:daily:{period}"),
+                    now,
+                )?;
                 store::schedule_set(&tx, DAILY, &period, now)?;
                 Produced { job: DAILY, period, archive_id: Some(id), messages: n }
             }
@@ -123,7 +151,15 @@ pub fn run(st: &SqliteStore, jobs: &Jobs, now: DateTime<Utc>) -> Result<Vec<Prod
                 let b = gather::weekly(st, &jobs.org, *week, jobs.config.offset(), now)?;
                 let period = week.key();
                 let id = store::archive_put(&tx, &Report::Weekly(b.clone()), &period, "schedule", "system", now)?;
-                let n = broadcast(&tx, jobs, &format!("【网络舆情周报】{}", week.label_zh()), &weekly_body(&b), id, &format!("report:weekly:{period}"), now)?;
+                let n = broadcast(
+                    &tx,
+                    jobs,
+                    &format!("【网络舆情周报】{}", week.label_zh()),
+                    &weekly_body(&b),
+                    id,
+                    &format!("report:weekly:{period}"),
+                    now,
+                )?;
                 store::schedule_set(&tx, WEEKLY, &period, now)?;
                 Produced { job: WEEKLY, period, archive_id: Some(id), messages: n }
             }
@@ -144,7 +180,15 @@ fn link(jobs: &Jobs, path: &str) -> String {
     format!("{}{path}", jobs.link_base.trim_end_matches('/'))
 }
 
-fn broadcast(conn: &Connection, jobs: &Jobs, subject: &str, body: &str, archive_id: i64, key: &str, now: DateTime<Utc>) -> Result<usize> {
+fn broadcast(
+    conn: &Connection,
+    jobs: &Jobs,
+    subject: &str,
+    body: &str,
+    archive_id: i64,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<usize> {
     let mut n = 0;
     for ch in &jobs.channels {
         let msg = NewMessage {
@@ -159,14 +203,23 @@ fn broadcast(conn: &Connection, jobs: &Jobs, subject: &str, body: &str, archive_
         n += outbox::enqueue(conn, &msg, now, &jobs.retry)?.is_some() as usize;
     }
     if jobs.channels.is_empty() {
-        tracing::warn!(subject, "no channel configured for reports ([reports] channels or [desk] broadcast_channels); archived only");
+        tracing::warn!(
+            subject,
+            "no channel configured for reports ([reports] channels or [desk] broadcast_channels); archived only"
+        );
     }
     Ok(n)
 }
 
 /// The digest as message text: 标题 + 链接, by grade and topic (at most 40 lines).
 pub fn digest_body(d: &DailyDigest) -> String {
-    let mut s = format!("{}，监测到相关信息 {} 条（负面 {} 条），重要舆情事件 {} 个。", zh_date(d.date), d.posts_total, d.negative_total, d.items());
+    let mut s = format!(
+        "{}，监测到相关信息 {} 条（负面 {} 条），重要舆情事件 {} 个。",
+        zh_date(d.date),
+        d.posts_total,
+        d.negative_total,
+        d.items()
+    );
     let mut lines = 0;
     for g in &d.groups {
         let grade = g.grade.map_or_else(|| "未定级".to_string(), |g| format!("{}级{}", g.as_str(), g.label_zh()));
@@ -220,7 +273,8 @@ fn remind(conn: &Connection, jobs: &Jobs, month: &str, now: DateTime<Utc>) -> Re
     let users = desk::users(conn)?;
     let mut n = 0;
     for dept in &departments {
-        let mine: Vec<_> = items.iter().filter(|i| &i.fields.department == dept && i.status == RiskStatus::Open).collect();
+        let mine: Vec<_> =
+            items.iter().filter(|i| &i.fields.department == dept && i.status == RiskStatus::Open).collect();
         let overdue: Vec<_> = mine.iter().filter(|i| i.overdue(today)).collect();
         let mut body = format!(
             "{dept}：请于本月开展网络舆情隐患排查，更新《网络舆情隐患排查表》（新增隐患、处置进展、解决情况）。本单位现有未解决隐患 {} 项，其中逾期 {} 项。",
@@ -230,7 +284,10 @@ fn remind(conn: &Connection, jobs: &Jobs, month: &str, now: DateTime<Utc>) -> Re
         for i in &overdue {
             body.push_str(&format!("\n逾期：{}（解决时限 {}）", i.fields.content, i.fields.due_date));
         }
-        let members: Vec<_> = users.iter().filter(|u| u.active && u.role == Role::DepartmentMember && u.department.as_deref() == Some(dept.as_str())).collect();
+        let members: Vec<_> = users
+            .iter()
+            .filter(|u| u.active && u.role == Role::DepartmentMember && u.department.as_deref() == Some(dept.as_str()))
+            .collect();
         if members.is_empty() {
             tracing::warn!(department = %dept, "no member of this department to remind; add users with --role department");
         }
@@ -265,15 +322,26 @@ mod tests {
     #[test]
     fn the_digest_falls_due_at_five_in_the_afternoon_local_time() {
         let cfg = ReportConfig::default();
-        let last = Last { daily: Some("2026-11-19".into()), weekly: Some("2026-11-09~2026-11-15".into()), reminder: Some("2026-11".into()) };
+        let last = Last {
+            daily: Some("2026-11-19".into()),
+            weekly: Some("2026-11-09~2026-11-15".into()),
+            reminder: Some("2026-11".into()),
+        };
         assert!(due(cst(2026, 11, 20, 16, 59), &cfg, &last).is_empty());
-        assert_eq!(due(cst(2026, 11, 20, 17, 0), &cfg, &last), vec![Due::Daily(NaiveDate::from_ymd_opt(2026, 11, 20).unwrap())]);
+        assert_eq!(
+            due(cst(2026, 11, 20, 17, 0), &cfg, &last),
+            vec![Due::Daily(NaiveDate::from_ymd_opt(2026, 11, 20).unwrap())]
+        );
     }
 
     #[test]
     fn a_long_outage_owes_each_job_once_for_its_latest_period() {
         let cfg = ReportConfig::default();
-        let last = Last { daily: Some("2026-10-01".into()), weekly: Some("2026-09-28~2026-10-04".into()), reminder: Some("2026-10".into()) };
+        let last = Last {
+            daily: Some("2026-10-01".into()),
+            weekly: Some("2026-09-28~2026-10-04".into()),
+            reminder: Some("2026-10".into()),
+        };
         // Monday 2026-11-23 10:00: the digest of the 22nd, the week of 16–22, November's reminder.
         let d = due(cst(2026, 11, 23, 10, 0), &cfg, &last);
         assert_eq!(d.len(), 3, "{d:?}");

@@ -48,7 +48,14 @@ pub struct ArchiveEntry {
 }
 
 /// Stores a produced report; returns its id.
-pub fn archive_put(conn: &Connection, report: &Report, period: &str, trigger: &str, by: &str, now: DateTime<Utc>) -> Result<i64> {
+pub fn archive_put(
+    conn: &Connection,
+    report: &Report,
+    period: &str,
+    trigger: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
     conn.execute(
         "INSERT INTO report_archive (kind, period, title, data, trigger, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![report.kind(), period, report.title(), json(report)?, trigger, by, now.timestamp()],
@@ -69,22 +76,32 @@ fn entry_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArchiveEntry> {
 }
 
 /// Archived reports, newest first; `kind` narrows.
-pub fn archive_list(conn: &Connection, kind: Option<&str>, limit: usize, offset: usize) -> Result<(Vec<ArchiveEntry>, u64)> {
-    let total: i64 = conn.query_row("SELECT COUNT(*) FROM report_archive WHERE ?1 IS NULL OR kind = ?1", [kind], |r| r.get(0))?;
+pub fn archive_list(
+    conn: &Connection,
+    kind: Option<&str>,
+    limit: usize,
+    offset: usize,
+) -> Result<(Vec<ArchiveEntry>, u64)> {
+    let total: i64 =
+        conn.query_row("SELECT COUNT(*) FROM report_archive WHERE ?1 IS NULL OR kind = ?1", [kind], |r| r.get(0))?;
     let mut st = conn.prepare_cached(
         "SELECT id, kind, period, title, trigger, created_by, created_at FROM report_archive WHERE ?1 IS NULL OR kind = ?1 \
          ORDER BY id DESC LIMIT ?2 OFFSET ?3",
     )?;
-    let items = st.query_map(params![kind, limit.clamp(1, 500) as i64, offset as i64], entry_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let items = st
+        .query_map(params![kind, limit.clamp(1, 500) as i64, offset as i64], entry_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((items, total.max(0) as u64))
 }
 
 /// One archived report with its content.
 pub fn archive_get(conn: &Connection, id: i64) -> Result<Option<(ArchiveEntry, Report)>> {
     let row = conn
-        .query_row("SELECT id, kind, period, title, trigger, created_by, created_at, data FROM report_archive WHERE id = ?1", [id], |r| {
-            Ok((entry_row(r)?, r.get::<_, String>(7)?))
-        })
+        .query_row(
+            "SELECT id, kind, period, title, trigger, created_by, created_at, data FROM report_archive WHERE id = ?1",
+            [id],
+            |r| Ok((entry_row(r)?, r.get::<_, String>(7)?)),
+        )
         .optional()?;
     match row {
         None => Ok(None),
@@ -97,7 +114,11 @@ pub fn archive_get(conn: &Connection, id: i64) -> Result<Option<(ArchiveEntry, R
 
 /// The newest archived report of a kind and period, if any.
 pub fn archive_find(conn: &Connection, kind: &str, period: &str) -> Result<Option<i64>> {
-    Ok(conn.query_row("SELECT MAX(id) FROM report_archive WHERE kind = ?1 AND period = ?2", params![kind, period], |r| r.get(0))?)
+    Ok(conn.query_row(
+        "SELECT MAX(id) FROM report_archive WHERE kind = ?1 AND period = ?2",
+        params![kind, period],
+        |r| r.get(0),
+    )?)
 }
 
 // ---------------------------------------------------------------- scheduler state
@@ -168,7 +189,9 @@ fn disposal_from(row: DisposalRow) -> Result<DisposalReport> {
 }
 
 pub fn disposal_get(conn: &Connection, id: i64) -> Result<Option<DisposalReport>> {
-    let row = conn.query_row(&format!("SELECT {DISPOSAL_COLS} FROM disposal_reports WHERE id = ?1"), [id], disposal_row).optional()?;
+    let row = conn
+        .query_row(&format!("SELECT {DISPOSAL_COLS} FROM disposal_reports WHERE id = ?1"), [id], disposal_row)
+        .optional()?;
     row.map(disposal_from).transpose()
 }
 
@@ -177,7 +200,9 @@ pub fn disposal_list(conn: &Connection, incident: Option<i64>, limit: usize) -> 
     let mut st = conn.prepare_cached(&format!(
         "SELECT {DISPOSAL_COLS} FROM disposal_reports WHERE ?1 IS NULL OR incident_id = ?1 ORDER BY id DESC LIMIT ?2"
     ))?;
-    let rows = st.query_map(params![incident, limit.clamp(1, 1000) as i64], disposal_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = st
+        .query_map(params![incident, limit.clamp(1, 1000) as i64], disposal_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter().map(disposal_from).collect()
 }
 
@@ -192,17 +217,31 @@ pub fn disposal_create(
     now: DateTime<Utc>,
 ) -> Result<DisposalReport> {
     let tx = immediate(conn)?;
-    let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM incidents WHERE id = ?1)", [incident_id], |r| r.get(0))?;
+    let exists: bool =
+        tx.query_row("SELECT EXISTS (SELECT 1 FROM incidents WHERE id = ?1)", [incident_id], |r| r.get(0))?;
     if !exists {
         return Err(ReportError::NotFound(format!("工单 {incident_id} 不存在")));
     }
-    let data = DisposalData { recipient: recipient.into(), issuer: issuer.into(), fields, created_by: by.into(), issued_by: None };
+    let data = DisposalData {
+        recipient: recipient.into(),
+        issuer: issuer.into(),
+        fields,
+        created_by: by.into(),
+        issued_by: None,
+    };
     tx.execute(
         "INSERT INTO disposal_reports (incident_id, serial, status, data, created_at, updated_at) VALUES (?1, NULL, 'draft', ?2, ?3, ?3)",
         params![incident_id, json(&data)?, now.timestamp()],
     )?;
     let id = tx.last_insert_rowid();
-    audit_append(&tx, by, "report.disposal.create", &format!("disposal:{id}"), &serde_json::json!({"incident": incident_id}).to_string(), now)?;
+    audit_append(
+        &tx,
+        by,
+        "report.disposal.create",
+        &format!("disposal:{id}"),
+        &serde_json::json!({"incident": incident_id}).to_string(),
+        now,
+    )?;
     tx.commit()?;
     disposal_get(conn, id)?.ok_or_else(|| corrupt("报告单", "刚写入的报告单读不出"))
 }
@@ -211,15 +250,25 @@ fn frozen(r: &DisposalReport) -> ReportError {
     ReportError::Conflict(format!(
         "报告单 {} 已于 {} 签发，内容已冻结，不能修改；如需更正请新建一份报告单",
         r.serial.as_deref().unwrap_or("?"),
-        r.issued_at.map(|t| t.with_timezone(&yuqing_core::china()).format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
+        r.issued_at
+            .map(|t| t.with_timezone(&yuqing_core::china()).format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
     ))
 }
 
 /// Edits fields of a draft (`(key, value)` with keys of `DISPOSAL_LABELS`, or `recipient`);
 /// refused once issued. Audited with the keys changed.
-pub fn disposal_edit(conn: &Connection, id: i64, changes: &[(String, String)], by: &str, now: DateTime<Utc>) -> Result<DisposalReport> {
+pub fn disposal_edit(
+    conn: &Connection,
+    id: i64,
+    changes: &[(String, String)],
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<DisposalReport> {
     let tx = immediate(conn)?;
-    let Some(mut r) = disposal_get(&tx, id)? else { return Err(ReportError::NotFound(format!("报告单 {id} 不存在"))) };
+    let Some(mut r) = disposal_get(&tx, id)? else {
+        return Err(ReportError::NotFound(format!("报告单 {id} 不存在")));
+    };
     if r.status == DisposalStatus::Issued {
         return Err(frozen(&r));
     }
@@ -235,32 +284,72 @@ pub fn disposal_edit(conn: &Connection, id: i64, changes: &[(String, String)], b
     if changed.is_empty() {
         return Err(ReportError::Invalid("没有要修改的字段".into()));
     }
-    let data = DisposalData { recipient: r.recipient.clone(), issuer: r.issuer.clone(), fields: r.fields.clone(), created_by: r.created_by.clone(), issued_by: None };
-    tx.execute("UPDATE disposal_reports SET data = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'draft'", params![id, json(&data)?, now.timestamp()])?;
-    audit_append(&tx, by, "report.disposal.edit", &format!("disposal:{id}"), &serde_json::json!({"fields": changed}).to_string(), now)?;
+    let data = DisposalData {
+        recipient: r.recipient.clone(),
+        issuer: r.issuer.clone(),
+        fields: r.fields.clone(),
+        created_by: r.created_by.clone(),
+        issued_by: None,
+    };
+    tx.execute(
+        "UPDATE disposal_reports SET data = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'draft'",
+        params![id, json(&data)?, now.timestamp()],
+    )?;
+    audit_append(
+        &tx,
+        by,
+        "report.disposal.edit",
+        &format!("disposal:{id}"),
+        &serde_json::json!({"fields": changed}).to_string(),
+        now,
+    )?;
     tx.commit()?;
     disposal_get(conn, id)?.ok_or_else(|| corrupt("报告单", "刚修改的报告单读不出"))
 }
 
 /// Issues a draft: gives it the next serial of the local year and freezes it; audited.
-pub fn disposal_issue(conn: &Connection, id: i64, by: &str, now: DateTime<Utc>, offset: FixedOffset) -> Result<DisposalReport> {
+pub fn disposal_issue(
+    conn: &Connection,
+    id: i64,
+    by: &str,
+    now: DateTime<Utc>,
+    offset: FixedOffset,
+) -> Result<DisposalReport> {
     let tx = immediate(conn)?;
-    let Some(r) = disposal_get(&tx, id)? else { return Err(ReportError::NotFound(format!("报告单 {id} 不存在"))) };
+    let Some(r) = disposal_get(&tx, id)? else {
+        return Err(ReportError::NotFound(format!("报告单 {id} 不存在")));
+    };
     if r.status == DisposalStatus::Issued {
         return Err(frozen(&r));
     }
     let missing = r.fields.missing();
     if !missing.is_empty() {
-        return Err(ReportError::Invalid(format!("报告单 {id} 还有未填写的栏目：{}；填写后再签发", missing.join("、"))));
+        return Err(ReportError::Invalid(format!(
+            "报告单 {id} 还有未填写的栏目：{}；填写后再签发",
+            missing.join("、")
+        )));
     }
     let year = now.with_timezone(&offset).year();
     let serial = disposal_serial(year, next_serial(&tx, "YQCZBG", year)?);
-    let data = DisposalData { recipient: r.recipient.clone(), issuer: r.issuer.clone(), fields: r.fields.clone(), created_by: r.created_by.clone(), issued_by: Some(by.into()) };
+    let data = DisposalData {
+        recipient: r.recipient.clone(),
+        issuer: r.issuer.clone(),
+        fields: r.fields.clone(),
+        created_by: r.created_by.clone(),
+        issued_by: Some(by.into()),
+    };
     tx.execute(
         "UPDATE disposal_reports SET serial = ?2, status = 'issued', data = ?3, updated_at = ?4, issued_at = ?4 WHERE id = ?1 AND status = 'draft'",
         params![id, serial, json(&data)?, now.timestamp()],
     )?;
-    audit_append(&tx, by, "report.disposal.issue", &format!("disposal:{id}"), &serde_json::json!({"serial": serial, "incident": r.incident_id}).to_string(), now)?;
+    audit_append(
+        &tx,
+        by,
+        "report.disposal.issue",
+        &format!("disposal:{id}"),
+        &serde_json::json!({"serial": serial, "incident": r.incident_id}).to_string(),
+        now,
+    )?;
     tx.commit()?;
     disposal_get(conn, id)?.ok_or_else(|| corrupt("报告单", "刚签发的报告单读不出"))
 }
@@ -294,28 +383,49 @@ fn risk_item((id, status, data, created, updated): (i64, String, String, i64, i6
 }
 
 pub fn risk_get(conn: &Connection, id: i64) -> Result<Option<RiskItem>> {
-    let row = conn.query_row(&format!("SELECT {RISK_COLS} FROM risk_items WHERE id = ?1"), [id], risk_from).optional()?;
+    let row =
+        conn.query_row(&format!("SELECT {RISK_COLS} FROM risk_items WHERE id = ?1"), [id], risk_from).optional()?;
     row.map(risk_item).transpose()
 }
 
 /// The register (of one department when given), oldest first.
 pub fn risk_list(conn: &Connection, department: Option<&str>) -> Result<Vec<RiskItem>> {
-    let mut st = conn.prepare_cached(&format!("SELECT {RISK_COLS} FROM risk_items WHERE ?1 IS NULL OR department = ?1 ORDER BY id"))?;
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {RISK_COLS} FROM risk_items WHERE ?1 IS NULL OR department = ?1 ORDER BY id"
+    ))?;
     let rows = st.query_map([department], risk_from)?.collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter().map(risk_item).collect()
 }
 
 fn risk_write(tx: &Connection, item: &RiskItem, actor: &str, change: &str, now: DateTime<Utc>) -> Result<()> {
-    let data = json(&RiskData { fields: item.fields.clone(), created_by: item.created_by.clone(), resolved_at: item.resolved_at })?;
+    let data = json(&RiskData {
+        fields: item.fields.clone(),
+        created_by: item.created_by.clone(),
+        resolved_at: item.resolved_at,
+    })?;
     tx.execute(
         "UPDATE risk_items SET department = ?2, status = ?3, due_date = ?4, data = ?5, updated_at = ?6 WHERE id = ?1",
-        params![item.id, item.fields.department, item.status.as_str(), item.fields.due_date.to_string(), data, now.timestamp()],
+        params![
+            item.id,
+            item.fields.department,
+            item.status.as_str(),
+            item.fields.due_date.to_string(),
+            data,
+            now.timestamp()
+        ],
     )?;
     tx.execute(
         "INSERT INTO risk_item_history (item_id, at, actor, change, data) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![item.id, now.timestamp(), actor, change, data],
     )?;
-    audit_append(tx, actor, "report.risk", &format!("risk:{}", item.id), &serde_json::json!({"change": change}).to_string(), now)?;
+    audit_append(
+        tx,
+        actor,
+        "report.risk",
+        &format!("risk:{}", item.id),
+        &serde_json::json!({"change": change}).to_string(),
+        now,
+    )?;
     Ok(())
 }
 
@@ -327,16 +437,33 @@ pub fn risk_add(conn: &Connection, fields: RiskFields, by: &str, now: DateTime<U
         "INSERT INTO risk_items (department, status, due_date, data, created_at, updated_at) VALUES (?1, 'open', ?2, '{}', ?3, ?3)",
         params![fields.department, fields.due_date.to_string(), now.timestamp()],
     )?;
-    let item = RiskItem { id: tx.last_insert_rowid(), fields, status: RiskStatus::Open, created_at: now, created_by: by.into(), updated_at: now, resolved_at: None };
+    let item = RiskItem {
+        id: tx.last_insert_rowid(),
+        fields,
+        status: RiskStatus::Open,
+        created_at: now,
+        created_by: by.into(),
+        updated_at: now,
+        resolved_at: None,
+    };
     risk_write(&tx, &item, by, "登记", now)?;
     tx.commit()?;
     Ok(item)
 }
 
 /// Changes a line (fields and/or status); the change and the line after it go to the history.
-pub fn risk_update(conn: &Connection, id: i64, fields: Option<RiskFields>, status: Option<RiskStatus>, by: &str, now: DateTime<Utc>) -> Result<RiskItem> {
+pub fn risk_update(
+    conn: &Connection,
+    id: i64,
+    fields: Option<RiskFields>,
+    status: Option<RiskStatus>,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<RiskItem> {
     let tx = immediate(conn)?;
-    let Some(mut item) = risk_get(&tx, id)? else { return Err(ReportError::NotFound(format!("隐患 {id} 不存在"))) };
+    let Some(mut item) = risk_get(&tx, id)? else {
+        return Err(ReportError::NotFound(format!("隐患 {id} 不存在")));
+    };
     let mut what = Vec::new();
     if let Some(f) = fields {
         f.check()?;
@@ -374,9 +501,12 @@ pub struct RiskChange {
 }
 
 pub fn risk_history(conn: &Connection, id: i64) -> Result<Vec<RiskChange>> {
-    let mut st = conn.prepare_cached("SELECT at, actor, change, data FROM risk_item_history WHERE item_id = ?1 ORDER BY id")?;
+    let mut st =
+        conn.prepare_cached("SELECT at, actor, change, data FROM risk_item_history WHERE item_id = ?1 ORDER BY id")?;
     let rows = st
-        .query_map([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))?
+        .query_map([id], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
         .map(|(at, actor, change, data)| {

@@ -1,7 +1,10 @@
 //! XLSX: the same document as sheets — 概要 (title, text, forms), one sheet per table (header row
 //! frozen, auto-filter), and one sheet per chart with its numbers and a native Excel chart.
 
-use rust_xlsxwriter::{Chart, ChartFormat, ChartSolidFill, ChartType, Color, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{
+    Chart, ChartFormat, ChartSolidFill, ChartType, Color, Format, FormatAlign, FormatBorder, Workbook, Worksheet,
+    XlsxError,
+};
 
 use crate::render::{Block, Cell, Document, Scope, Table};
 use crate::{ReportError, Result};
@@ -26,7 +29,14 @@ fn sheet_name(want: &str, used: &mut Vec<String>) -> String {
     name
 }
 
-fn write_table(ws: &mut Worksheet, t: &Table, header: &Format, cell: &Format, alarm: &Format, link: &Format) -> std::result::Result<(), XlsxError> {
+fn write_table(
+    ws: &mut Worksheet,
+    t: &Table,
+    header: &Format,
+    cell: &Format,
+    alarm: &Format,
+    link: &Format,
+) -> std::result::Result<(), XlsxError> {
     for (c, h) in t.header.iter().enumerate() {
         ws.write_string_with_format(0, c as u16, h, header)?;
         let w = t.widths.get(c).copied().unwrap_or(2).clamp(1, 12) as f64 * 6.0;
@@ -67,10 +77,17 @@ fn build(doc: &Document) -> std::result::Result<Vec<u8>, XlsxError> {
     let title_f = Format::new().set_bold().set_font_size(16).set_font_name(FONT);
     let head_f = Format::new().set_bold().set_font_size(13).set_font_name(FONT);
     let text_f = Format::new().set_font_name(FONT).set_text_wrap().set_align(FormatAlign::Top);
-    let header = Format::new().set_bold().set_font_name(FONT).set_background_color(Color::RGB(0xE7ECF3)).set_border(FormatBorder::Thin).set_text_wrap();
-    let cell = Format::new().set_font_name(FONT).set_border(FormatBorder::Thin).set_text_wrap().set_align(FormatAlign::Top);
+    let header = Format::new()
+        .set_bold()
+        .set_font_name(FONT)
+        .set_background_color(Color::RGB(0xE7ECF3))
+        .set_border(FormatBorder::Thin)
+        .set_text_wrap();
+    let cell =
+        Format::new().set_font_name(FONT).set_border(FormatBorder::Thin).set_text_wrap().set_align(FormatAlign::Top);
     let alarm = cell.clone().set_bold().set_font_color(Color::RGB(0xC00000));
-    let link = cell.clone().set_font_color(Color::RGB(0x1F5FBF)).set_underline(rust_xlsxwriter::FormatUnderline::Single);
+    let link =
+        cell.clone().set_font_color(Color::RGB(0x1F5FBF)).set_underline(rust_xlsxwriter::FormatUnderline::Single);
     let mut used = Vec::new();
 
     // 概要: everything that is not a table or chart, in order.
@@ -139,7 +156,12 @@ fn build(doc: &Document) -> std::result::Result<Vec<u8>, XlsxError> {
                 for (i, l) in c.labels.iter().enumerate() {
                     ws.write_string_with_format((i + 1) as u32, 0, l, &cell)?;
                     for (k, s) in c.series.iter().enumerate() {
-                        ws.write_number_with_format((i + 1) as u32, (k + 1) as u16, s.values.get(i).copied().unwrap_or(0.0), &num)?;
+                        ws.write_number_with_format(
+                            (i + 1) as u32,
+                            (k + 1) as u16,
+                            s.values.get(i).copied().unwrap_or(0.0),
+                            &num,
+                        )?;
                     }
                 }
                 if !c.labels.is_empty() {
@@ -154,7 +176,9 @@ fn build(doc: &Document) -> std::result::Result<Vec<u8>, XlsxError> {
                             .set_name((name.as_str(), 0, col))
                             .set_categories((name.as_str(), 1, 0, last, 0))
                             .set_values((name.as_str(), 1, col, last, col))
-                            .set_format(ChartFormat::new().set_solid_fill(ChartSolidFill::new().set_color(Color::RGB(rgb))));
+                            .set_format(
+                                ChartFormat::new().set_solid_fill(ChartSolidFill::new().set_color(Color::RGB(rgb))),
+                            );
                     }
                     if c.percent {
                         chart.y_axis().set_num_format("0%");

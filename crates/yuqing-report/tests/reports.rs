@@ -41,13 +41,26 @@ fn the_daily_digest_in_word_and_excel_lists_titles_and_links_by_grade_and_topic_
     assert_gb9704_fonts(&v, "网络舆情日报（2026年11月20日）");
     let text = docx_text(&v);
     assert!(text.contains("共监测到相关信息 4 条，其中负面 2 条"), "{text}");
-    let h1: Vec<&str> = v["paragraphs"].as_array().unwrap().iter().filter(|p| p["style"] == "Heading 1").map(|p| p["text"].as_str().unwrap()).collect();
-    assert_eq!(h1, vec!["一、II级（重大） · 教育", "二、未定级 · 交通"], "grade first, then topic; the story without a rule hit is left out");
+    let h1: Vec<&str> = v["paragraphs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["style"] == "Heading 1")
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        h1,
+        vec!["一、II级（重大） · 教育", "二、未定级 · 交通"],
+        "grade first, then topic; the story without a rule hit is left out"
+    );
     assert_eq!(v["tables"].as_array().unwrap().len(), 2, "one table per group on paper");
     let table = &v["tables"][0];
     assert_eq!(table[0], serde_json::json!(["序号", "标题（链接）", "来源", "发布时间"]));
     let cells: Vec<String> = table.as_array().unwrap().iter().map(|r| r[1].as_str().unwrap().to_string()).collect();
-    assert!(cells.iter().any(|c| c.contains("某中学违规收取补课费") && c.contains("https://weibo.example/1")), "{cells:?}");
+    assert!(
+        cells.iter().any(|c| c.contains("某中学违规收取补课费") && c.contains("https://weibo.example/1")),
+        "{cells:?}"
+    );
     assert!(cells.iter().any(|c| c.contains("http://yq.example/stories/1")));
     assert_eq!(table.as_array().unwrap().len(), 1 + 1 + 2, "header, the story, its two important posts");
     assert!(!text.contains("天气"), "an ungraded story without rule hits is not important");
@@ -118,7 +131,13 @@ fn the_special_report_and_the_period_statistics_carry_what_the_incident_went_thr
     assert_gb9704_fonts(&v, "关于“某中学违规收取补课费”的舆情专报");
     assert_eq!(v["images"], 1, "the spread chart");
     let text = docx_text(&v);
-    for want in ["共监测到相关信息 3 条", "经核查，该校确有违规收取补课费行为", "我局已责令该校全额退还补课费", "核实情况：已完成", "开启工单"] {
+    for want in [
+        "共监测到相关信息 3 条",
+        "经核查，该校确有违规收取补课费行为",
+        "我局已责令该校全额退还补课费",
+        "核实情况：已完成",
+        "开启工单",
+    ] {
         assert!(text.contains(want), "{want} in {text}");
     }
 
@@ -129,7 +148,8 @@ fn the_special_report_and_the_period_statistics_carry_what_the_incident_went_thr
     let rows = x["sheets"]["各单位考评"].as_array().unwrap();
     assert_eq!(rows[1][0], "市教育局");
     assert_eq!(rows[1][1], 1);
-    let summary: Vec<String> = x["sheets"]["概要"].as_array().unwrap().iter().filter_map(|r| r[0].as_str().map(String::from)).collect();
+    let summary: Vec<String> =
+        x["sheets"]["概要"].as_array().unwrap().iter().filter_map(|r| r[0].as_str().map(String::from)).collect();
     assert!(summary.iter().any(|l| l.contains("处置舆情事件 1 起") && l.contains("报送信息")), "{summary:?}");
 }
 
@@ -141,17 +161,26 @@ fn a_disposal_report_is_prefilled_from_the_incident_edited_as_a_draft_then_numbe
     let fields = gather::disposal_prefill(c, id, day(), cst()).unwrap();
     assert_eq!(fields.cause, "经核查，该校确有违规收取补课费行为，已责令退还。");
     assert_eq!(fields.statement, "我局已责令该校全额退还补课费，并对相关责任人严肃处理。");
-    assert!(fields.measures.contains("核实情况：约谈校长") && fields.measures.contains("政务微博"), "{}", fields.measures);
+    assert!(
+        fields.measures.contains("核实情况：约谈校长") && fields.measures.contains("政务微博"),
+        "{}",
+        fields.measures
+    );
     assert_eq!(fields.department, "市教育局");
     let r = store::disposal_create(c, id, "舆情监控调度处置中心", "某市网信办", fields, "office", t0()).unwrap();
     assert!(r.serial.is_none());
     let refused = store::disposal_issue(c, r.id, "office", t0(), cst()).unwrap_err().to_string();
     assert!(refused.contains("分管领导"), "the leader is missing: {refused}");
-    let edits = vec![("leader".to_string(), "李副市长".to_string()), ("phone".to_string(), "0571-12345678".to_string()), ("result".to_string(), "已退还全部费用，舆情平息".to_string())];
+    let edits = vec![
+        ("leader".to_string(), "李副市长".to_string()),
+        ("phone".to_string(), "0571-12345678".to_string()),
+        ("result".to_string(), "已退还全部费用，舆情平息".to_string()),
+    ];
     store::disposal_edit(c, r.id, &edits, "office", t0()).unwrap();
     let issued = store::disposal_issue(c, r.id, "office", t0() + Duration::hours(1), cst()).unwrap();
     assert_eq!(issued.serial.as_deref(), Some("YQCZBG-2026-001"));
-    let again = store::disposal_edit(c, r.id, &[("title".into(), "改".into())], "office", t0()).unwrap_err().to_string();
+    let again =
+        store::disposal_edit(c, r.id, &[("title".into(), "改".into())], "office", t0()).unwrap_err().to_string();
     assert!(again.contains("签发，内容已冻结") && again.contains("YQCZBG-2026-001"), "{again}");
     assert!(store::disposal_issue(c, r.id, "office", t0(), cst()).is_err(), "issued once");
     // The trigger keeps the row frozen even against a direct write.
@@ -171,7 +200,20 @@ fn a_disposal_report_is_prefilled_from_the_incident_edited_as_a_draft_then_numbe
     assert!(paras.contains(&"主送：舆情监控调度处置中心"));
     let form = v["tables"][0].as_array().unwrap();
     let labels: Vec<&str> = form.iter().map(|r| r[0].as_str().unwrap()).collect();
-    assert_eq!(labels, ["标题", "舆情产生原因（事实真相）", "具体处置措施及网络舆论引导措施", "应对口径", "处置结果", "责任单位", "分管领导", "联系电话", "日期"]);
+    assert_eq!(
+        labels,
+        [
+            "标题",
+            "舆情产生原因（事实真相）",
+            "具体处置措施及网络舆论引导措施",
+            "应对口径",
+            "处置结果",
+            "责任单位",
+            "分管领导",
+            "联系电话",
+            "日期"
+        ]
+    );
     assert_eq!(form[6][1], "李副市长");
     assert_eq!(form[8][1], "2026年11月20日");
     assert_eq!(form[3][1], "我局已责令该校全额退还补课费，并对相关责任人严肃处理。");
@@ -190,7 +232,9 @@ fn a_hundred_concurrent_issues_from_separate_connections_get_a_hundred_consecuti
         let mut f = gather::disposal_prefill(st.connection(), id, day(), cst()).unwrap();
         f.leader = "李副市长".into();
         f.result = "已处置".into();
-        ids.push(store::disposal_create(st.connection(), id, "舆情监控调度处置中心", "", f, "office", t0()).unwrap().id);
+        ids.push(
+            store::disposal_create(st.connection(), id, "舆情监控调度处置中心", "", f, "office", t0()).unwrap().id,
+        );
     }
     drop(st);
     let path = dir.path().join("yuqing.db");
@@ -203,7 +247,10 @@ fn a_hundred_concurrent_issues_from_separate_connections_get_a_hundred_consecuti
                 // One connection per thread, as separate processes would have.
                 let st = SqliteStore::open(&path).unwrap();
                 barrier.wait();
-                store::disposal_issue(st.connection(), rid, "office", t0() + Duration::hours(1), yuqing_core::china()).unwrap().serial.unwrap()
+                store::disposal_issue(st.connection(), rid, "office", t0() + Duration::hours(1), yuqing_core::china())
+                    .unwrap()
+                    .serial
+                    .unwrap()
             })
         })
         .collect();
@@ -226,14 +273,21 @@ fn the_risk_register_keeps_history_flags_overdue_items_and_prints_them() {
     };
     let a = store::risk_add(c, f("校外培训机构退费纠纷", day() - Duration::days(1)), "edu", t0()).unwrap();
     let b = store::risk_add(c, f("学校食堂食品安全", day() + Duration::days(30)), "edu", t0()).unwrap();
-    assert!(store::risk_add(c, RiskFields { department: " ".into(), ..f("x", day()) }, "edu", t0()).unwrap_err().to_string().contains("责任单位"));
+    assert!(store::risk_add(c, RiskFields { department: " ".into(), ..f("x", day()) }, "edu", t0())
+        .unwrap_err()
+        .to_string()
+        .contains("责任单位"));
     let mut changed = b.fields.clone();
     changed.offline_measures = "每周抽检".into();
     store::risk_update(c, b.id, Some(changed), None, "edu", t0() + Duration::hours(1)).unwrap();
     store::risk_update(c, b.id, None, Some(RiskStatus::Resolved), "edu", t0() + Duration::hours(2)).unwrap();
     let h: Vec<String> = store::risk_history(c, b.id).unwrap().into_iter().map(|x| x.change).collect();
     assert_eq!(h, ["登记", "修改线下处置措施", "状态改为已解决"]);
-    assert_eq!(store::risk_history(c, b.id).unwrap()[0].item.offline_measures, "开展专项检查", "history keeps the old text");
+    assert_eq!(
+        store::risk_history(c, b.id).unwrap()[0].item.offline_measures,
+        "开展专项检查",
+        "history keeps the old text"
+    );
     assert!(c.execute("DELETE FROM risk_item_history", []).is_err(), "the history is append-only");
     assert!(c.execute("UPDATE risk_item_history SET change = 'x'", []).is_err());
 
@@ -242,7 +296,18 @@ fn the_risk_register_keeps_history_flags_overdue_items_and_prints_them() {
     let report = Report::Risk(reg);
     let x = read_office(&save(dir.path(), "risk.xlsx", &write(&report, Format::Xlsx, cst()).unwrap()));
     let rows = x["sheets"]["隐患排查表"].as_array().unwrap();
-    assert_eq!(rows[0], serde_json::json!(["序号", "责任单位", "舆情隐患内容", "线下处置措施", "线上应对措施及引导口径", "解决时限", "状态"]));
+    assert_eq!(
+        rows[0],
+        serde_json::json!([
+            "序号",
+            "责任单位",
+            "舆情隐患内容",
+            "线下处置措施",
+            "线上应对措施及引导口径",
+            "解决时限",
+            "状态"
+        ])
+    );
     assert_eq!(rows[1][6], "逾期");
     assert_eq!(rows[2][6], "已解决");
     let v = read_office(&save(dir.path(), "risk.docx", &write(&report, Format::Docx, cst()).unwrap()));
@@ -266,7 +331,13 @@ fn jobs() -> Jobs {
 fn the_schedule_produces_the_digest_after_five_once_and_delivers_it_through_the_outbox() {
     let dir = tempfile::tempdir().unwrap();
     let (st, _) = world(dir.path());
-    let member = desk::NewUser { name: "edu".into(), display_name: "教育局信息员".into(), role: Some(yuqing_core::people::Role::DepartmentMember), department: Some("市教育局".into()), ..Default::default() };
+    let member = desk::NewUser {
+        name: "edu".into(),
+        display_name: "教育局信息员".into(),
+        role: Some(yuqing_core::people::Role::DepartmentMember),
+        department: Some("市教育局".into()),
+        ..Default::default()
+    };
     desk::add_user(st.connection(), &member, &desk::token_hash("edu"), t0()).unwrap();
     // 16:59 China time on the 20th: yesterday's digest and last week's bulletin are owed, not today's.
     let before = yuqing_core::china().with_ymd_and_hms(2026, 11, 20, 16, 59, 0).unwrap().with_timezone(&Utc);

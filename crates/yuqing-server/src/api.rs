@@ -54,12 +54,15 @@ pub async fn stats(State(state): State<AppState>) -> AppResult<Response> {
 }
 
 pub async fn stories(State(state): State<AppState>, Query(q): Query<StoriesQuery>) -> AppResult<Response> {
-    let (limit, offset) = paging::window_values(q.limit.as_deref(), q.offset.as_deref(), 50, 500, paging::MAX_OFFSET).map_err(AppError::invalid)?;
+    let (limit, offset) = paging::window_values(q.limit.as_deref(), q.offset.as_deref(), 50, 500, paging::MAX_OFFSET)
+        .map_err(AppError::invalid)?;
     let order = match q.order.as_deref() {
         None | Some("grade") => StoryOrder::Grade,
         Some("recent") => StoryOrder::Recent,
         Some("posts") => StoryOrder::Posts,
-        Some(o) => return Err(AppError::invalid_field("order", format!("未知的排序方式“{o}”，可用 grade、recent、posts"))),
+        Some(o) => {
+            return Err(AppError::invalid_field("order", format!("未知的排序方式“{o}”，可用 grade、recent、posts")))
+        }
     };
     let graded_only = q.all.as_deref().is_none_or(|v| v != "1");
     let query = StoryQuery { graded_only, order, limit, offset, ..Default::default() };
@@ -67,9 +70,14 @@ pub async fn stories(State(state): State<AppState>, Query(q): Query<StoriesQuery
     Ok(Json(json!({"total": page.total, "stories": page.items})).into_response())
 }
 
-pub async fn story(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<WindowQuery>) -> AppResult<Response> {
+pub async fn story(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<WindowQuery>,
+) -> AppResult<Response> {
     let id = id.parse::<i64>().map_err(|_| AppError::invalid_id("事件", &id))?;
-    let (limit, offset) = paging::window_values(q.limit.as_deref(), q.offset.as_deref(), 50, 500, paging::MAX_OFFSET).map_err(AppError::invalid)?;
+    let (limit, offset) = paging::window_values(q.limit.as_deref(), q.offset.as_deref(), 50, 500, paging::MAX_OFFSET)
+        .map_err(AppError::invalid)?;
     let found = state
         .blocking(move |d, _| {
             let Some(story) = d.store.story(id)? else {
@@ -85,7 +93,8 @@ pub async fn story(State(state): State<AppState>, Path(id): Path<String>, Query(
     match found {
         Ok(v) => Ok(Json(v).into_response()),
         Err(Some(into)) => {
-            let mut body = AppError::not_found(Code::StoryMerged, format!("舆情事件 {id} 已并入 #{into}")).shown().json();
+            let mut body =
+                AppError::not_found(Code::StoryMerged, format!("舆情事件 {id} 已并入 #{into}")).shown().json();
             body["merged_into"] = json!(into);
             Ok((StatusCode::NOT_FOUND, Json(body)).into_response())
         }
@@ -97,7 +106,8 @@ pub async fn search(State(state): State<AppState>, Query(q): Query<SearchQuery>)
     let Some(query) = q.q.filter(|s| !s.trim().is_empty()) else {
         return Err(AppError::invalid_field("q", "缺少检索词参数 q"));
     };
-    let (limit, offset) = paging::window_values(q.limit.as_deref(), q.offset.as_deref(), 20, 200, paging::MAX_OFFSET).map_err(AppError::invalid)?;
+    let (limit, offset) = paging::window_values(q.limit.as_deref(), q.offset.as_deref(), 20, 200, paging::MAX_OFFSET)
+        .map_err(AppError::invalid)?;
     let v = state
         .blocking(move |d, _| {
             let hits = d.fts.search(&query, limit, offset)?;
@@ -117,7 +127,8 @@ pub async fn search(State(state): State<AppState>, Query(q): Query<SearchQuery>)
 }
 
 pub async fn alerts(State(state): State<AppState>, Query(q): Query<LimitQuery>) -> AppResult<Response> {
-    let limit = usize_value(q.limit.as_deref(), "limit", 100).map_err(|m| AppError::invalid_field("limit", m))?.clamp(1, 1000);
+    let limit =
+        usize_value(q.limit.as_deref(), "limit", 100).map_err(|m| AppError::invalid_field("limit", m))?.clamp(1, 1000);
     let a = state.blocking(move |d, _| Ok(d.store.alerts(limit)?)).await?;
     Ok(Json(json!({"alerts": a})).into_response())
 }

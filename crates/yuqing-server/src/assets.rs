@@ -39,11 +39,7 @@ struct Asset {
 
 fn asset(body: String, content_type: &'static str) -> Asset {
     let version = hex::encode(Sha256::digest(body.as_bytes()))[..12].to_string();
-    Asset {
-        body,
-        content_type,
-        version,
-    }
+    Asset { body, content_type, version }
 }
 
 /// The desk's style sheet: the page styles, the reports' styles (report pages show a report inside
@@ -111,18 +107,11 @@ pub fn desk_script() -> String {
 pub async fn serve(Path(file): Path<String>) -> Response {
     match by_name(&file) {
         Some(a) => (
-            [
-                (header::CONTENT_TYPE, a.content_type),
-                (header::CACHE_CONTROL, "public, max-age=604800"),
-            ],
+            [(header::CONTENT_TYPE, a.content_type), (header::CACHE_CONTROL, "public, max-age=604800")],
             a.body.clone(),
         )
             .into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "没有这个文件",
-        )
+        None => (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "没有这个文件")
             .into_response(),
     }
 }
@@ -136,13 +125,8 @@ mod tests {
         assert!(href("desk.css").starts_with("/assets/desk.css?v="));
         assert_ne!(href("desk.css"), href("login.css"));
         let css = &desk_css().body;
-        assert!(
-            css.contains("ol.bars i.w0{width:0%}") && css.contains("ol.bars i.w100{width:100%}")
-        );
-        assert!(
-            css.contains("article.report"),
-            "the reports' styles are part of the desk's sheet"
-        );
+        assert!(css.contains("ol.bars i.w0{width:0%}") && css.contains("ol.bars i.w100{width:100%}"));
+        assert!(css.contains("article.report"), "the reports' styles are part of the desk's sheet");
         assert!(desk_js().body.contains("EventSource"));
         assert!(by_name("../lib.rs").is_none());
     }

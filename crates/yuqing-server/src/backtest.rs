@@ -16,8 +16,8 @@ use chrono::{Duration, NaiveDate};
 use yuqing_core::backtest::{check_range, delay_zh, BacktestReport, Outcome, Side};
 
 use crate::auth::CurrentUser;
-use crate::html::{esc, fmt_time, grade_badge, page};
 use crate::extract::Form;
+use crate::html::{esc, fmt_time, grade_badge, page};
 use crate::AppState;
 
 /// Why a backtest gave no report.
@@ -57,7 +57,10 @@ impl Runner {
 
     /// The right to run, unless a backtest is running already.
     pub fn claim(&self) -> Option<Claim<'_>> {
-        self.running.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).ok().map(|_| Claim(&self.running))
+        self.running
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .ok()
+            .map(|_| Claim(&self.running))
     }
 
     /// Runs one backtest now, or refuses when one is running.
@@ -70,7 +73,10 @@ impl Runner {
 }
 
 /// The default range: the last 7 days that hold posts (ending on the day of the latest post).
-pub fn default_range(latest: Option<chrono::DateTime<chrono::Utc>>, now: chrono::DateTime<chrono::Utc>) -> (NaiveDate, NaiveDate) {
+pub fn default_range(
+    latest: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (NaiveDate, NaiveDate) {
     let to = crate::html::china(&latest.unwrap_or(now)).date_naive();
     (to - Duration::days(6), to)
 }
@@ -103,10 +109,18 @@ fn parse_date(v: Option<&str>, label: &str) -> Result<NaiveDate, String> {
     if v.is_empty() {
         return Err(format!("请填写{label}"));
     }
-    NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| format!("{label}“{v}”不是有效日期，应为 年-月-日，如 2020-02-10"))
+    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|_| format!("{label}“{v}”不是有效日期，应为 年-月-日，如 2020-02-10"))
 }
 
-fn answer(state: &AppState, cu: &CurrentUser, status: StatusCode, from: NaiveDate, to: NaiveDate, body: &str) -> Response {
+fn answer(
+    state: &AppState,
+    cu: &CurrentUser,
+    status: StatusCode,
+    from: NaiveDate,
+    to: NaiveDate,
+    body: &str,
+) -> Response {
     let mut b = String::from("<h2>监测规则 · 回测</h2><p><a href=\"/rules\">返回监测规则</a></p>");
     b.push_str(body);
     b.push_str(&form_html(cu.csrf_token(), from, to));
@@ -116,7 +130,8 @@ fn answer(state: &AppState, cu: &CurrentUser, status: StatusCode, from: NaiveDat
 /// `POST /rules/backtest`: runs the backtest and shows its table.
 pub async fn run(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<BacktestForm>) -> Response {
     let (default_from, default_to) = default_range(None, (state.clock)());
-    let dates = parse_date(f.from.as_deref(), "开始日期").and_then(|from| parse_date(f.to.as_deref(), "结束日期").map(|to| (from, to)));
+    let dates = parse_date(f.from.as_deref(), "开始日期")
+        .and_then(|from| parse_date(f.to.as_deref(), "结束日期").map(|to| (from, to)));
     let (from, to) = match dates {
         Ok(d) => d,
         Err(e) => return answer(&state, &cu, StatusCode::BAD_REQUEST, default_from, default_to, &notice(&e)),
@@ -135,11 +150,25 @@ pub async fn run(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<B
         Ok(Err(BacktestFailure::Refused(msg))) => answer(&state, &cu, StatusCode::CONFLICT, from, to, &notice(&msg)),
         Ok(Err(BacktestFailure::Failed(detail))) => {
             tracing::error!(error = %detail, %from, %to, "backtest failed");
-            answer(&state, &cu, StatusCode::INTERNAL_SERVER_ERROR, from, to, &notice("回测失败（详情已记入服务日志），请稍后重试或联系管理员"))
+            answer(
+                &state,
+                &cu,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                from,
+                to,
+                &notice("回测失败（详情已记入服务日志），请稍后重试或联系管理员"),
+            )
         }
         Err(e) => {
             tracing::error!(error = %e, "backtest task panicked");
-            answer(&state, &cu, StatusCode::INTERNAL_SERVER_ERROR, from, to, &notice("回测失败（详情已记入服务日志），请稍后重试或联系管理员"))
+            answer(
+                &state,
+                &cu,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                from,
+                to,
+                &notice("回测失败（详情已记入服务日志），请稍后重试或联系管理员"),
+            )
         }
     }
 }
@@ -281,7 +310,9 @@ mod tests {
 
     #[test]
     fn the_default_range_is_the_last_seven_days_with_posts() {
-        let latest = chrono::DateTime::parse_from_rfc3339("2020-02-12T23:30:00+08:00").expect("time").with_timezone(&chrono::Utc);
+        let latest = chrono::DateTime::parse_from_rfc3339("2020-02-12T23:30:00+08:00")
+            .expect("time")
+            .with_timezone(&chrono::Utc);
         let (from, to) = default_range(Some(latest), chrono::Utc::now());
         assert_eq!((from.to_string(), to.to_string()), ("2020-02-06".to_string(), "2020-02-12".to_string()));
     }

@@ -66,8 +66,18 @@ pub fn heat_bars(buckets: &[HeatBucket], width: u32, height: u32) -> String {
         y = pad_t + plot_h,
         x2 = pad_l + plot_w
     );
-    let label = |i: usize| china(&buckets[0].hour).checked_add_signed(chrono::Duration::hours(i as i64)).map(|t| t.format("%m-%d %H:00").to_string()).unwrap_or_default();
-    let _ = write!(s, "<text x=\"{pad_l}\" y=\"{}\" font-size=\"11\" fill=\"#667085\">{}</text>", height as f32 - 6.0, label(0));
+    let label = |i: usize| {
+        china(&buckets[0].hour)
+            .checked_add_signed(chrono::Duration::hours(i as i64))
+            .map(|t| t.format("%m-%d %H:00").to_string())
+            .unwrap_or_default()
+    };
+    let _ = write!(
+        s,
+        "<text x=\"{pad_l}\" y=\"{}\" font-size=\"11\" fill=\"#667085\">{}</text>",
+        height as f32 - 6.0,
+        label(0)
+    );
     let _ = write!(
         s,
         "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"#667085\" text-anchor=\"end\">{}</text>",
@@ -89,7 +99,13 @@ pub fn sparkline(buckets: &[HeatBucket], width: u32, height: u32) -> String {
     let points: Vec<String> = buckets
         .iter()
         .enumerate()
-        .map(|(i, b)| format!("{:.1},{:.1}", i as f32 / n * width as f32, height as f32 - b.posts as f32 / max * (height as f32 - 2.0) - 1.0))
+        .map(|(i, b)| {
+            format!(
+                "{:.1},{:.1}",
+                i as f32 / n * width as f32,
+                height as f32 - b.posts as f32 / max * (height as f32 - 2.0) - 1.0
+            )
+        })
         .collect();
     format!(
         "<svg width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" aria-hidden=\"true\"><polyline fill=\"none\" stroke=\"#1570ef\" stroke-width=\"1.5\" points=\"{}\"/></svg>",
@@ -119,7 +135,10 @@ pub fn daily_bars(days: &[(chrono::NaiveDate, u64)], width: u32, height: u32) ->
     let plot_h = height as f32 - pad_b - pad_t;
     let bw = plot_w / n as f32;
     let mut s = String::new();
-    let _ = write!(s, "<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"每日帖文数\">");
+    let _ = write!(
+        s,
+        "<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"每日帖文数\">"
+    );
     let _ = write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\" fill=\"#667085\">{}</text>", pad_t + 8.0, max as u64);
     let _ = write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\" fill=\"#667085\">0</text>", pad_t + plot_h);
     for (i, &c) in counts.iter().enumerate() {
@@ -139,7 +158,12 @@ pub fn daily_bars(days: &[(chrono::NaiveDate, u64)], width: u32, height: u32) ->
     }
     let y = pad_t + plot_h;
     let _ = write!(s, "<line x1=\"{pad_l}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#98a2b3\"/>", pad_l + plot_w);
-    let _ = write!(s, "<text x=\"{pad_l}\" y=\"{}\" font-size=\"11\" fill=\"#667085\">{}</text>", height as f32 - 6.0, first.format("%m-%d"));
+    let _ = write!(
+        s,
+        "<text x=\"{pad_l}\" y=\"{}\" font-size=\"11\" fill=\"#667085\">{}</text>",
+        height as f32 - 6.0,
+        first.format("%m-%d")
+    );
     let _ = write!(
         s,
         "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"#667085\" text-anchor=\"end\">{}</text>",

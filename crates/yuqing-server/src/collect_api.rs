@@ -42,8 +42,8 @@ pub struct PushOutcome {
 /// The most posts one push may carry.
 pub const MAX_PUSH: usize = 1000;
 
-use crate::extract::Query;
 use crate::error::{AppError, AppResult, Code};
+use crate::extract::Query;
 
 #[derive(Debug, Serialize)]
 struct ItemResult {
@@ -87,11 +87,15 @@ pub async fn push_posts(State(state): State<AppState>, cu: CurrentUser, body: By
     // The input parser's errors describe the request body (encoding, line), not the server.
     let parsed = input::parse(&body, Format::Jsonl).map_err(|e| AppError::invalid(e.to_string()))?;
     if parsed.posts.is_empty() {
-        let reasons: Vec<String> = parsed.rejected.iter().take(5).map(|r| format!("第 {} 行：{}", r.line, r.reason)).collect();
+        let reasons: Vec<String> =
+            parsed.rejected.iter().take(5).map(|r| format!("第 {} 行：{}", r.line, r.reason)).collect();
         return Err(AppError::invalid(format!("没有一条可接收的帖文。{}", reasons.join("；"))));
     }
     if parsed.items.len() > MAX_PUSH {
-        return Err(AppError::invalid(format!("一次最多推送 {MAX_PUSH} 条，收到 {} 条；请分批推送", parsed.items.len())));
+        return Err(AppError::invalid(format!(
+            "一次最多推送 {MAX_PUSH} 条，收到 {} 条；请分批推送",
+            parsed.items.len()
+        )));
     }
     // Each item by its index in the request: several elements of a JSON array share a line.
     let mut results: Vec<ItemResult> = Vec::with_capacity(parsed.items.len());
@@ -111,44 +115,63 @@ pub async fn push_posts(State(state): State<AppState>, cu: CurrentUser, body: By
                 None => continue,
             },
         };
-        results.push(ItemResult { index, line, status, post_id: None, duplicate_of: None, duplicate_of_index: None, reason });
+        results.push(ItemResult {
+            index,
+            line,
+            status,
+            post_id: None,
+            duplicate_of: None,
+            duplicate_of_index: None,
+            reason,
+        });
     }
     let who = cu.user.name.clone();
-    let checked = state.blocking(move |d, _| {
-        // Canonical URLs; a post whose URL is stored already (from any source), or was given by an
-        // earlier item of this request, is a duplicate.
-        let conn = d.store.connection();
-        let mut fresh = Vec::new();
-        let mut checks: HashMap<usize, Check> = HashMap::new();
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        for (index, mut p) in posts {
-            p.url = p.url.map(|u| canonical_url(&u)).filter(|u| !u.is_empty());
-            if let Some(u) = &p.url {
-                if let Some(first) = seen.get(u) {
-                    checks.insert(index, Check::SameUrlAs(*first));
-                    continue;
+    let checked = state
+        .blocking(move |d, _| {
+            // Canonical URLs; a post whose URL is stored already (from any source), or was given by an
+            // earlier item of this request, is a duplicate.
+            let conn = d.store.connection();
+            let mut fresh = Vec::new();
+            let mut checks: HashMap<usize, Check> = HashMap::new();
+            let mut seen: HashMap<String, usize> = HashMap::new();
+            for (index, mut p) in posts {
+                p.url = p.url.map(|u| canonical_url(&u)).filter(|u| !u.is_empty());
+                if let Some(u) = &p.url {
+                    if let Some(first) = seen.get(u) {
+                        checks.insert(index, Check::SameUrlAs(*first));
+                        continue;
+                    }
+                    seen.insert(u.clone(), index);
+                    let stored = records::posts_with_url(conn, u)?;
+                    if !stored.is_empty() {
+                        checks.insert(index, Check::StoredUrl(stored.first().copied()));
+                        continue;
+                    }
                 }
-                seen.insert(u.clone(), index);
-                let stored = records::posts_with_url(conn, u)?;
-                if !stored.is_empty() {
-                    checks.insert(index, Check::StoredUrl(stored.first().copied()));
-                    continue;
-                }
+                checks.insert(index, Check::Fresh);
+                fresh.push((index, p));
             }
-            checks.insert(index, Check::Fresh);
-            fresh.push((index, p));
-        }
-        Ok((fresh, checks))
-    })
-    .await;
-    let (fresh, checks) = checked.map_err(|e| AppError::internal_with("push: the duplicate check", e.to_string(), "入库失败：无法查重，本批帖文均未入库，请稍后重试"))?;
+            Ok((fresh, checks))
+        })
+        .await;
+    let (fresh, checks) = checked.map_err(|e| {
+        AppError::internal_with(
+            "push: the duplicate check",
+            e.to_string(),
+            "入库失败：无法查重，本批帖文均未入库，请稍后重试",
+        )
+    })?;
     let outcome = if fresh.is_empty() {
         PushOutcome::default()
     } else {
         // The sink commits a push whole or not at all: on an error nothing of it was stored.
-        tokio::task::spawn_blocking(move || sink.push(fresh))
-            .await?
-            .map_err(|e| AppError::internal_with("push: ingest", format!("by {who}: {e}"), "入库失败，本批帖文均未入库（已入库的数据不受影响），请稍后重试"))?
+        tokio::task::spawn_blocking(move || sink.push(fresh)).await?.map_err(|e| {
+            AppError::internal_with(
+                "push: ingest",
+                format!("by {who}: {e}"),
+                "入库失败，本批帖文均未入库（已入库的数据不受影响），请稍后重试",
+            )
+        })?
     };
     let stored: HashMap<usize, i64> = outcome.stored.iter().copied().collect();
     let stored_by_id: HashMap<i64, usize> = outcome.stored.iter().map(|(i, id)| (*id, *i)).collect();
@@ -172,7 +195,8 @@ pub async fn push_posts(State(state): State<AppState>, cu: CurrentUser, body: By
                 r.status = "duplicate";
                 r.duplicate_of = earlier;
                 r.duplicate_of_index = Some(j);
-                r.reason = Some(format!("与本次推送的第 {j} 项（第 {} 行）网址相同", lines.get(&j).copied().unwrap_or(0)));
+                r.reason =
+                    Some(format!("与本次推送的第 {j} 项（第 {} 行）网址相同", lines.get(&j).copied().unwrap_or(0)));
             }
             _ => match (stored.get(&i), repeats.get(&i)) {
                 (Some(id), _) => r.post_id = Some(*id),
@@ -182,7 +206,10 @@ pub async fn push_posts(State(state): State<AppState>, cu: CurrentUser, body: By
                     match stored_by_id.get(id) {
                         Some(j) => {
                             r.duplicate_of_index = Some(*j);
-                            r.reason = Some(format!("与本次推送的第 {j} 项（第 {} 行）重复", lines.get(j).copied().unwrap_or(0)));
+                            r.reason = Some(format!(
+                                "与本次推送的第 {j} 项（第 {} 行）重复",
+                                lines.get(j).copied().unwrap_or(0)
+                            ));
                         }
                         None => r.reason = Some(format!("与已入库的帖文（编号 {id}）重复")),
                     }
@@ -208,9 +235,14 @@ pub async fn push_posts(State(state): State<AppState>, cu: CurrentUser, body: By
 
 /// `GET /api/v1/sources`: every source's health.
 pub async fn sources(State(state): State<AppState>) -> AppResult<Response> {
-    let ids: Vec<String> = state.sources.read().unwrap_or_else(std::sync::PoisonError::into_inner).iter().map(|s| s.id.clone()).collect();
+    let ids: Vec<String> =
+        state.sources.read().unwrap_or_else(std::sync::PoisonError::into_inner).iter().map(|s| s.id.clone()).collect();
     let now = (state.clock)();
-    let h = state.blocking(move |d, _| Ok(ids.iter().map(|id| records::health(d.store.connection(), id, now)).collect::<Result<Vec<_>, _>>()?)).await?;
+    let h = state
+        .blocking(move |d, _| {
+            Ok(ids.iter().map(|id| records::health(d.store.connection(), id, now)).collect::<Result<Vec<_>, _>>()?)
+        })
+        .await?;
     Ok(Json(json!({ "sources": h })).into_response())
 }
 
@@ -221,16 +253,25 @@ pub struct SnapshotQuery {
 }
 
 /// `GET /snapshots/{sha256}`: what was fetched, shown as text; `?download=1` for the bytes.
-pub async fn snapshot(State(state): State<AppState>, Path(sha): Path<String>, Query(q): Query<SnapshotQuery>) -> AppResult<Response> {
+pub async fn snapshot(
+    State(state): State<AppState>,
+    Path(sha): Path<String>,
+    Query(q): Query<SnapshotQuery>,
+) -> AppResult<Response> {
     if !records::is_sha256(&sha) {
-        return Err(AppError::Invalid { code: Code::InvalidId, field: Some("sha256".into()), message: "快照编号应为 64 位小写十六进制的 sha256".into() });
+        return Err(AppError::Invalid {
+            code: Code::InvalidId,
+            field: Some("sha256".into()),
+            message: "快照编号应为 64 位小写十六进制的 sha256".into(),
+        });
     }
     let key = sha.clone();
     let found = state
         .blocking(move |d, _| {
             let meta = records::snapshot(d.store.connection(), &key)?;
             let bytes = match &meta {
-                Some(_) => std::fs::read(records::snapshot_path(&d.path().join("snapshots"), &key)).map_err(|e| AppError::internal("reading a snapshot file", e))?,
+                Some(_) => std::fs::read(records::snapshot_path(&d.path().join("snapshots"), &key))
+                    .map_err(|e| AppError::internal("reading a snapshot file", e))?,
                 None => Vec::new(),
             };
             Ok(meta.map(|m| (m, bytes)))
@@ -250,7 +291,10 @@ pub async fn snapshot(State(state): State<AppState>, Path(sha): Path<String>, Qu
         return Ok((
             [
                 (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"snapshot-{}.{ext}\"", &meta.sha256[..12])),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"snapshot-{}.{ext}\"", &meta.sha256[..12]),
+                ),
                 (header::HeaderName::from_static("x-content-type-options"), "nosniff".to_string()),
             ],
             bytes,
@@ -270,7 +314,11 @@ pub async fn snapshot(State(state): State<AppState>, Path(sha): Path<String>, Qu
         meta.size,
         esc(&meta.sha256)
     );
-    let _ = write!(b, "<p><a href=\"/snapshots/{}?download=1\">下载原始文件</a>（抓取所得的原始字节，未经改动）</p>", esc(&meta.sha256));
+    let _ = write!(
+        b,
+        "<p><a href=\"/snapshots/{}?download=1\">下载原始文件</a>（抓取所得的原始字节，未经改动）</p>",
+        esc(&meta.sha256)
+    );
     let _ = write!(b, "<h3>内容（按文本显示）</h3><pre class=\"snapshot\">{}</pre>", esc(&text));
     Ok(Html(page("快照", &state.org_name, state.banner.as_deref(), &b)).into_response())
 }
@@ -279,7 +327,13 @@ pub async fn snapshot(State(state): State<AppState>, Path(sha): Path<String>, Qu
 fn yuqing_collect_text(content_type: &Option<String>, bytes: &[u8]) -> String {
     let declared = content_type
         .as_deref()
-        .and_then(|ct| ct.split(';').skip(1).find_map(|p| p.split_once('=').filter(|(k, _)| k.trim().eq_ignore_ascii_case("charset")).map(|(_, v)| v.trim().to_string())))
+        .and_then(|ct| {
+            ct.split(';').skip(1).find_map(|p| {
+                p.split_once('=')
+                    .filter(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+        })
         .and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()));
     let mut tries: Vec<&'static encoding_rs::Encoding> = declared.into_iter().collect();
     tries.extend([encoding_rs::UTF_8, encoding_rs::GB18030, encoding_rs::BIG5]);

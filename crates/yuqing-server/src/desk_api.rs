@@ -69,7 +69,11 @@ pub async fn me(cu: CurrentUser) -> Json<yuqing_store::desk::User> {
     Json(cu.user)
 }
 
-pub async fn incidents(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<IncidentsQuery>) -> AppResult<Response> {
+pub async fn incidents(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Query(q): Query<IncidentsQuery>,
+) -> AppResult<Response> {
     let (limit, offset) = limits(q.limit.as_deref(), q.offset.as_deref())?;
     let state_filter = match q.state.as_deref() {
         None => None,
@@ -111,7 +115,10 @@ pub async fn open_incident(State(state): State<AppState>, cu: CurrentUser, bytes
                 (None, Some(p)) => {
                     use yuqing_store::Store;
                     let posts = d.store.posts_by_ids(&[p])?;
-                    posts.first().map(|p| p.story_id).ok_or_else(|| AppError::not_found(Code::PostNotFound, format!("没有编号为 {p} 的帖文")))?
+                    posts
+                        .first()
+                        .map(|p| p.story_id)
+                        .ok_or_else(|| AppError::not_found(Code::PostNotFound, format!("没有编号为 {p} 的帖文")))?
                 }
                 (None, None) => return Err(AppError::invalid("须给出 story（事件编号）或 post（帖文编号）")),
             };
@@ -121,7 +128,11 @@ pub async fn open_incident(State(state): State<AppState>, cu: CurrentUser, bytes
     Ok((StatusCode::CREATED, Json(json!({"incident": inc}))).into_response())
 }
 
-fn incident_view(d: &DataDir, inc: &yuqing_core::incident::Incident, now: DateTime<Utc>) -> Result<serde_json::Value, DeskError> {
+fn incident_view(
+    d: &DataDir,
+    inc: &yuqing_core::incident::Incident,
+    now: DateTime<Utc>,
+) -> Result<serde_json::Value, DeskError> {
     let timeline = desk::timeline(d.store.connection(), inc.id)?;
     let deadlines: Vec<_> = inc
         .deadlines
@@ -157,7 +168,12 @@ pub async fn incident(State(state): State<AppState>, cu: CurrentUser, Path(id): 
     Ok(Json(v).into_response())
 }
 
-pub async fn act(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> AppResult<Response> {
+pub async fn act(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> AppResult<Response> {
     let id = id_param(&id, "工单")?;
     let cmd: Command = body(&bytes)?;
     let false_alarm = match &cmd {
@@ -187,7 +203,12 @@ struct StoryRequest {
     story: i64,
 }
 
-pub async fn add_story(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> AppResult<Response> {
+pub async fn add_story(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> AppResult<Response> {
     let id = id_param(&id, "工单")?;
     let req: StoryRequest = body(&bytes)?;
     let desk = state.desk.clone();
@@ -215,11 +236,17 @@ pub async fn statement_diff(
         .blocking(move |d, _| {
             let inc = desk.visible_incident(&d.store, &cu.user, id)?;
             let missing = |m: String| AppError::from(DeskError::NotFound(Missing::Statement, m));
-            let s = inc.statements.iter().find(|s| i64::from(s.id) == sid).ok_or_else(|| missing(format!("没有编号为 {sid} 的口径")))?;
+            let s = inc
+                .statements
+                .iter()
+                .find(|s| i64::from(s.id) == sid)
+                .ok_or_else(|| missing(format!("没有编号为 {sid} 的口径")))?;
             let to = to.unwrap_or(s.latest().number);
             let from = from.unwrap_or(to.saturating_sub(1).max(1));
             let (a, b) = (s.version(from), s.version(to));
-            let (Some(a), Some(b)) = (a, b) else { return Err(missing(format!("口径 {sid} 没有第 {from} 版或第 {to} 版"))) };
+            let (Some(a), Some(b)) = (a, b) else {
+                return Err(missing(format!("口径 {sid} 没有第 {from} 版或第 {to} 版")));
+            };
             Ok(json!({"statement": sid, "from": from, "to": to, "diff": diff(&a.text, &b.text)}))
         })
         .await?;
@@ -262,7 +289,11 @@ pub async fn add_attachment(
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
-pub async fn attachment(State(state): State<AppState>, cu: CurrentUser, Path((id, sha)): Path<(String, String)>) -> AppResult<Response> {
+pub async fn attachment(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path((id, sha)): Path<(String, String)>,
+) -> AppResult<Response> {
     let id = id_param(&id, "工单")?;
     let desk = state.desk.clone();
     let (name, bytes) = state
@@ -271,12 +302,17 @@ pub async fn attachment(State(state): State<AppState>, cu: CurrentUser, Path((id
             let Some(a) = inc.attachments.iter().find(|a| a.sha256 == sha) else {
                 return Err(AppError::not_found(Code::AttachmentNotFound, "本工单没有这个附件"));
             };
-            let bytes = desk::attachment(d.store.connection(), &a.sha256)?.ok_or_else(|| AppError::not_found(Code::AttachmentNotFound, "附件内容缺失"))?;
+            let bytes = desk::attachment(d.store.connection(), &a.sha256)?
+                .ok_or_else(|| AppError::not_found(Code::AttachmentNotFound, "附件内容缺失"))?;
             Ok((a.name.clone(), bytes))
         })
         .await?;
     let disposition = format!("attachment; filename*=UTF-8''{}", urlencoding::encode(&name));
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream".to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/octet-stream".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        bytes,
+    )
+        .into_response())
 }
 
 pub async fn ack_alert(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>) -> AppResult<Response> {
@@ -316,7 +352,8 @@ struct HandoverRequest {
 
 pub async fn handover(State(state): State<AppState>, cu: CurrentUser, bytes: Bytes) -> AppResult<Response> {
     let req: HandoverRequest = body(&bytes)?;
-    let id = state.blocking(move |d, now| Ok(crate::desk::add_handover(&d.store, &cu.user.name, &req.text, now)?)).await?;
+    let id =
+        state.blocking(move |d, now| Ok(crate::desk::add_handover(&d.store, &cu.user.name, &req.text, now)?)).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
 }
 
@@ -327,7 +364,9 @@ pub async fn outbox_list(State(state): State<AppState>, Query(q): Query<OutboxQu
         Some("pending") => Some(outbox::OutboxStatus::Pending),
         Some("delivered") => Some(outbox::OutboxStatus::Delivered),
         Some("expired") => Some(outbox::OutboxStatus::Expired),
-        Some(s) => return Err(AppError::invalid_field("status", format!("未知的状态“{s}”，可用 pending、delivered、expired"))),
+        Some(s) => {
+            return Err(AppError::invalid_field("status", format!("未知的状态“{s}”，可用 pending、delivered、expired")))
+        }
     };
     let v = state
         .blocking(move |d, _| {
@@ -346,7 +385,9 @@ pub async fn outbox_list(State(state): State<AppState>, Query(q): Query<OutboxQu
 
 pub async fn audit(State(state): State<AppState>, Query(q): Query<WindowQuery>) -> AppResult<Response> {
     // The audit log reads the same at any depth (by id), so it pages deeper than other lists.
-    let (limit, offset) = crate::paging::window_values(q.limit.as_deref(), q.offset.as_deref(), 50, 500, crate::paging::AUDIT_MAX_OFFSET).map_err(AppError::invalid)?;
+    let (limit, offset) =
+        crate::paging::window_values(q.limit.as_deref(), q.offset.as_deref(), 50, 500, crate::paging::AUDIT_MAX_OFFSET)
+            .map_err(AppError::invalid)?;
     let p = state.blocking(move |d, _| Ok(desk::audit_recent(d.store.connection(), limit, offset)?)).await?;
     Ok(Json(json!({"total": p.total, "entries": p.items})).into_response())
 }
@@ -356,7 +397,9 @@ pub async fn audit_verify(State(state): State<AppState>) -> AppResult<Response> 
     Ok(match verdict {
         Ok(n) => Json(json!({"ok": true, "entries": n})).into_response(),
         // A broken chain is the answer, not a failure of the request.
-        Err(b) => (StatusCode::CONFLICT, Json(json!({"ok": false, "broken_at": b.id, "reason": b.reason}))).into_response(),
+        Err(b) => {
+            (StatusCode::CONFLICT, Json(json!({"ok": false, "broken_at": b.id, "reason": b.reason}))).into_response()
+        }
     })
 }
 

@@ -130,16 +130,36 @@ make_error_codes! {
 /// `AppError::invalid_field`, …) and let `?` convert storage, desk and report errors.
 #[derive(Debug)]
 pub enum AppError {
-    NotFound { code: Code, message: String },
-    Forbidden { code: Code, message: String },
+    NotFound {
+        code: Code,
+        message: String,
+    },
+    Forbidden {
+        code: Code,
+        message: String,
+    },
     /// Bad input; `field` names the parameter or field when there is one.
-    Invalid { code: Code, field: Option<Cow<'static, str>>, message: String },
-    Conflict { code: Code, message: String },
+    Invalid {
+        code: Code,
+        field: Option<Cow<'static, str>>,
+        message: String,
+    },
+    Conflict {
+        code: Code,
+        message: String,
+    },
     /// Refused by a rule, with the status its code gives (401, 422, 501, 503).
-    Refused { code: Code, message: String },
+    Refused {
+        code: Code,
+        message: String,
+    },
     /// A failure that is not the client's: logged with the request id, never shown. `public`, a
     /// fixed text, may tell the client what it means for them ("本批帖文均未入库").
-    Internal { context: &'static str, source: Box<dyn std::error::Error + Send + Sync>, public: Option<&'static str> },
+    Internal {
+        context: &'static str,
+        source: Box<dyn std::error::Error + Send + Sync>,
+        public: Option<&'static str>,
+    },
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -166,7 +186,11 @@ impl AppError {
 
     /// A path segment that should be a number (`what`: 工单, 报表, …).
     pub fn invalid_id(what: &str, got: &str) -> AppError {
-        AppError::Invalid { code: Code::InvalidId, field: Some("id".into()), message: format!("{what}编号应为整数，收到“{got}”") }
+        AppError::Invalid {
+            code: Code::InvalidId,
+            field: Some("id".into()),
+            message: format!("{what}编号应为整数，收到“{got}”"),
+        }
     }
 
     pub fn conflict(message: impl Into<String>) -> AppError {
@@ -185,7 +209,11 @@ impl AppError {
     }
 
     /// An internal failure with a fixed text for the client (what it means for them).
-    pub fn internal_with(context: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>, public: &'static str) -> AppError {
+    pub fn internal_with(
+        context: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+        public: &'static str,
+    ) -> AppError {
         AppError::Internal { context, source: source.into(), public: Some(public) }
     }
 
@@ -386,7 +414,9 @@ impl From<crate::people::PeopleError> for AppError {
         match e {
             PeopleError::Invalid(m) => AppError::invalid(m),
             e @ PeopleError::NotFound(_) => AppError::not_found(Code::UserNotFound, e.to_string()),
-            PeopleError::Password(e @ (PasswordError::TooShort | PasswordError::TooLong)) => AppError::invalid_field("password", e.to_string()),
+            PeopleError::Password(e @ (PasswordError::TooShort | PasswordError::TooLong)) => {
+                AppError::invalid_field("password", e.to_string())
+            }
             PeopleError::Password(e) => AppError::internal("password hashing", e),
             PeopleError::Store(e) => e.into(),
         }
@@ -446,9 +476,14 @@ pub(crate) fn titled_page(state: &AppState, title: &str, e: AppError) -> Respons
 
 fn titled(state: &AppState, title: &str, shown: &Shown) -> Response {
     let esc = crate::html::esc;
-    let body = format!("<h2>{}</h2><p class=\"late\">{}</p><p><a href=\"/\">返回总览</a></p>", esc(title), esc(&shown.message));
+    let body = format!(
+        "<h2>{}</h2><p class=\"late\">{}</p><p><a href=\"/\">返回总览</a></p>",
+        esc(title),
+        esc(&shown.message)
+    );
     let html = crate::html::page(title, &state.org_name, state.banner.as_deref(), &body);
-    let mut r = (shown.status, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Html(html)).into_response();
+    let mut r =
+        (shown.status, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Html(html)).into_response();
     shown.add_request_id(&mut r);
     r
 }
@@ -497,9 +532,21 @@ mod tests {
             (DeskError::Forbidden("无权".into()), StatusCode::FORBIDDEN, Code::Forbidden),
             (DeskError::Invalid("空".into()), StatusCode::BAD_REQUEST, Code::InvalidRequest),
             (DeskError::Conflict("已在".into()), StatusCode::CONFLICT, Code::Conflict),
-            (DeskError::Incident(IncidentError::Statement(StatementError::Locked)), StatusCode::UNPROCESSABLE_ENTITY, Code::StatementLocked),
-            (DeskError::Incident(IncidentError::Precondition("缺".into())), StatusCode::UNPROCESSABLE_ENTITY, Code::PreconditionFailed),
-            (DeskError::Incident(IncidentError::Forbidden { who: "甲".into(), what: "审批".into() }), StatusCode::FORBIDDEN, Code::Forbidden),
+            (
+                DeskError::Incident(IncidentError::Statement(StatementError::Locked)),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Code::StatementLocked,
+            ),
+            (
+                DeskError::Incident(IncidentError::Precondition("缺".into())),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Code::PreconditionFailed,
+            ),
+            (
+                DeskError::Incident(IncidentError::Forbidden { who: "甲".into(), what: "审批".into() }),
+                StatusCode::FORBIDDEN,
+                Code::Forbidden,
+            ),
         ];
         for (e, status, code) in cases {
             let a = AppError::from(e);

@@ -31,7 +31,10 @@ pub fn safe_href(url: &str) -> Option<String> {
 /// `label` is HTML already escaped by the caller; None shows the address.
 pub fn external_link(url: &str, label: Option<&str>) -> String {
     match safe_href(url) {
-        Some(href) => format!("<a href=\"{href}\" rel=\"noopener noreferrer\" target=\"_blank\">{}</a>", label.map_or_else(|| href.clone(), str::to_string)),
+        Some(href) => format!(
+            "<a href=\"{href}\" rel=\"noopener noreferrer\" target=\"_blank\">{}</a>",
+            label.map_or_else(|| href.clone(), str::to_string)
+        ),
         None => format!("<span class=\"unsafe-url\" title=\"非 http(s) 地址，不作为链接\">{}</span>", esc(url)),
     }
 }
@@ -127,7 +130,10 @@ mod tests {
 
     #[test]
     fn only_http_and_https_addresses_are_hrefs() {
-        assert_eq!(safe_href("https://news.example/a?x=1&y=\"2\"").as_deref(), Some("https://news.example/a?x=1&amp;y=&quot;2&quot;"));
+        assert_eq!(
+            safe_href("https://news.example/a?x=1&y=\"2\"").as_deref(),
+            Some("https://news.example/a?x=1&amp;y=&quot;2&quot;")
+        );
         assert_eq!(safe_href("  HTTP://bbs.example/t/7\n").as_deref(), Some("HTTP://bbs.example/t/7"));
         for bad in [
             "javascript:alert(1)",
@@ -164,7 +170,10 @@ mod tests {
     #[test]
     fn other_addresses_are_shown_as_text() {
         let l = external_link("https://a.example/?q=<b>", Some("原文"));
-        assert_eq!(l, "<a href=\"https://a.example/?q=&lt;b&gt;\" rel=\"noopener noreferrer\" target=\"_blank\">原文</a>");
+        assert_eq!(
+            l,
+            "<a href=\"https://a.example/?q=&lt;b&gt;\" rel=\"noopener noreferrer\" target=\"_blank\">原文</a>"
+        );
         let t = external_link("javascript:alert(\"x\")", Some("原文"));
         assert!(!t.contains("<a") && !t.contains("href") && t.contains("javascript:alert(&quot;x&quot;)"), "{t}");
     }

@@ -6,25 +6,25 @@
 //! 400 page or JSON error in Chinese.
 
 mod api;
-pub mod backtest;
 mod assets;
-pub mod collect_api;
 pub mod auth;
+pub mod backtest;
 mod chart;
-mod html;
-mod pages;
-mod paging;
-mod recover;
-pub mod notify;
-pub mod people;
+pub mod collect_api;
 pub mod desk;
 mod desk_api;
 pub mod error;
 mod extract;
-mod web;
-mod wordcloud;
+mod html;
+pub mod notify;
+mod pages;
+mod paging;
+pub mod people;
+mod recover;
 mod reports;
 pub mod security;
+mod web;
+mod wordcloud;
 
 /// The 研判摘要 section as the story page renders it (for `yuqing bench-brief`).
 pub use web::brief_html::render_brief as render_brief_html;
@@ -106,7 +106,23 @@ impl AppState {
 
     /// State on a data directory shared with a writer (the pipeline ingesting collected posts).
     pub fn shared(data: Arc<Mutex<DataDir>>, org_name: String, banner: Option<String>) -> AppState {
-        AppState { data, org_name, banner, desk: Arc::new(Desk::new(DeskConfig::default())), clock: Arc::new(Utc::now), departments: Vec::new(), rules: Arc::new(Vec::new()), themes: Arc::new(Vec::new()), auth: Arc::new(AuthConfig::default()), ingest: None, backtest: None, reports: Arc::default(), sources: Arc::default(), sign_in: Arc::default(), story_editor: None }
+        AppState {
+            data,
+            org_name,
+            banner,
+            desk: Arc::new(Desk::new(DeskConfig::default())),
+            clock: Arc::new(Utc::now),
+            departments: Vec::new(),
+            rules: Arc::new(Vec::new()),
+            themes: Arc::new(Vec::new()),
+            auth: Arc::new(AuthConfig::default()),
+            ingest: None,
+            backtest: None,
+            reports: Arc::default(),
+            sources: Arc::default(),
+            sign_in: Arc::default(),
+            story_editor: None,
+        }
     }
 }
 
@@ -218,8 +234,9 @@ pub async fn bind(
     state: AppState,
     addr: &str,
 ) -> Result<(SocketAddr, impl std::future::Future<Output = Result<(), ServerError>>), ServerError> {
-    let listener =
-        tokio::net::TcpListener::bind(addr).await.map_err(|e| ServerError::Bind { addr: addr.to_string(), source: e })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| ServerError::Bind { addr: addr.to_string(), source: e })?;
     let local = listener.local_addr().map_err(|e| ServerError::Bind { addr: addr.to_string(), source: e })?;
     let app = router(state);
     let fut = async move {
@@ -274,8 +291,12 @@ mod tests {
             .collect();
         routes.sort();
         let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("openapi.json is JSON");
-        let mut documented: Vec<String> =
-            doc["paths"].as_object().expect("paths").keys().map(|k| k.trim_start_matches("/api/v1/").to_string()).collect();
+        let mut documented: Vec<String> = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .keys()
+            .map(|k| k.trim_start_matches("/api/v1/").to_string())
+            .collect();
         documented.sort();
         assert_eq!(routes, documented);
     }

@@ -1,17 +1,17 @@
 //! The HTML pages: stories by grade, one story with its reasons, heat and posts, search, alerts.
 
 use axum::extract::{Path, State};
-use serde::Deserialize;
 use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
 use yuqing_core::{Sentiment, StoryStatus};
 use yuqing_store::{story_heat, Store, StoryOrder, StoryQuery};
 use yuqing_text::highlight::snippet;
 use yuqing_text::matching_form;
 
 use crate::chart::{heat_bars, sparkline};
-use crate::html::{esc, fmt_time, grade_badge, page};
 use crate::error::{AppError, AppResult, Code};
 use crate::extract::Query;
+use crate::html::{esc, fmt_time, grade_badge, page};
 use crate::{paging, AppState};
 
 const PAGE_SIZE: usize = 30;
@@ -76,34 +76,41 @@ pub struct SearchQuery {
 pub async fn index(State(state): State<AppState>, Query(q): Query<IndexQuery>) -> AppResult<Response> {
     let page_no = page_value(q.page.as_deref(), PAGE_SIZE)?;
     let all = q.all.as_deref() == Some("1");
-    let (stats, total, rows) = state.blocking(move |d, _| {
-        let stats = d.store.stats()?;
-        let query = StoryQuery {
-            graded_only: !all,
-            order: StoryOrder::Grade,
-            limit: PAGE_SIZE,
-            offset: paging::offset_of(page_no, PAGE_SIZE),
-            ..Default::default()
-        };
-        let stories = d.store.stories(&query)?;
-        let ids: Vec<i64> = stories.items.iter().map(|s| s.id).collect();
-        let marks = yuqing_store::false_alarm::among(d.store.connection(), &ids)?;
-        let mut rows = Vec::new();
-        for s in stories.items {
-            let heat = story_heat(&d.store, s.id)?;
-            let marked = marks.contains_key(&s.id);
-            rows.push((s, heat, marked));
-        }
-        Ok((stats, stories.total, rows))
-    })
-    .await?;
+    let (stats, total, rows) = state
+        .blocking(move |d, _| {
+            let stats = d.store.stats()?;
+            let query = StoryQuery {
+                graded_only: !all,
+                order: StoryOrder::Grade,
+                limit: PAGE_SIZE,
+                offset: paging::offset_of(page_no, PAGE_SIZE),
+                ..Default::default()
+            };
+            let stories = d.store.stories(&query)?;
+            let ids: Vec<i64> = stories.items.iter().map(|s| s.id).collect();
+            let marks = yuqing_store::false_alarm::among(d.store.connection(), &ids)?;
+            let mut rows = Vec::new();
+            for s in stories.items {
+                let heat = story_heat(&d.store, s.id)?;
+                let marked = marks.contains_key(&s.id);
+                rows.push((s, heat, marked));
+            }
+            Ok((stats, stories.total, rows))
+        })
+        .await?;
     let mut body = String::new();
     let graded: u64 = stats.graded.iter().map(|(_, n)| n).sum();
     let by_grade: Vec<String> = stats.graded.iter().map(|(g, n)| format!("{}级 {n}", g.as_str())).collect();
     body.push_str("<div class=\"cards\">");
     body.push_str(&format!("<div class=\"card\"><b>{}</b><span>帖文</span></div>", stats.posts));
-    body.push_str(&format!("<div class=\"card\"><b>{}</b><span>舆情事件（开放 {}）</span></div>", stats.stories, stats.open_stories));
-    body.push_str(&format!("<div class=\"card\"><b>{graded}</b><span>已定级：{}</span></div>", esc(&by_grade.join("，"))));
+    body.push_str(&format!(
+        "<div class=\"card\"><b>{}</b><span>舆情事件（开放 {}）</span></div>",
+        stats.stories, stats.open_stories
+    ));
+    body.push_str(&format!(
+        "<div class=\"card\"><b>{graded}</b><span>已定级：{}</span></div>",
+        esc(&by_grade.join("，"))
+    ));
     body.push_str(&format!("<div class=\"card\"><b>{}</b><span>预警</span></div>", stats.alerts));
     if stats.posts > 0 {
         body.push_str(&format!(
@@ -112,7 +119,11 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<IndexQuery>) -
         ));
     }
     if let (Some(a), Some(b)) = (stats.first_post_at, stats.last_post_at) {
-        body.push_str(&format!("<div class=\"card\"><b class=\"sm\">{}<br>{}</b><span>帖文时间范围</span></div>", fmt_time(&a), fmt_time(&b)));
+        body.push_str(&format!(
+            "<div class=\"card\"><b class=\"sm\">{}<br>{}</b><span>帖文时间范围</span></div>",
+            fmt_time(&a),
+            fmt_time(&b)
+        ));
     }
     body.push_str("</div>");
     body.push_str(&format!(
@@ -148,7 +159,12 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<IndexQuery>) -
     Ok(Html(page("舆情事件", &state.org_name, state.banner.as_deref(), &body)).into_response())
 }
 
-pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, Path(id): Path<String>, Query(q): Query<StoryPageQuery>) -> AppResult<Response> {
+pub async fn story(
+    State(state): State<AppState>,
+    cu: crate::auth::CurrentUser,
+    Path(id): Path<String>,
+    Query(q): Query<StoryPageQuery>,
+) -> AppResult<Response> {
     let id = id.parse::<i64>().map_err(|_| AppError::invalid_id("事件", &id))?;
     let page_no = page_value(q.page.as_deref(), STORY_POSTS_PAGE)?;
     let theme_defs = state.themes.clone();
@@ -172,7 +188,9 @@ pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, 
         .await?;
     let (s, heat, posts, alerts, brief, edits, themes, places, mark) = match found {
         Ok(r) => r,
-        Err(Some(into)) => return Ok(axum::response::Redirect::to(&format!("/stories/{into}?merged={id}")).into_response()),
+        Err(Some(into)) => {
+            return Ok(axum::response::Redirect::to(&format!("/stories/{into}?merged={id}")).into_response())
+        }
         Err(None) => return Err(AppError::not_found(Code::StoryNotFound, format!("舆情事件 {id} 不存在"))),
     };
     let editable = state.story_editor.is_some();
@@ -189,7 +207,12 @@ pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, 
         kept: q.kept.clone(),
         withdrawn: q.withdrawn.clone(),
     }));
-    b.push_str(&format!("<h2>{} {}{}</h2>", grade_badge(s.grade), esc(&s.title), crate::web::false_alarm::badge(mark.is_some())));
+    b.push_str(&format!(
+        "<h2>{} {}{}</h2>",
+        grade_badge(s.grade),
+        esc(&s.title),
+        crate::web::false_alarm::badge(mark.is_some())
+    ));
     b.push_str(&crate::web::false_alarm::banner(mark.as_ref()));
     b.push_str(&format!(
         "<p class=\"muted\">事件 #{} · {} · {} 至 {} · 关键词：{}</p>",
@@ -217,7 +240,9 @@ pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, 
         b.push_str("<p class=\"muted\">本事件的帖文多数为广告、抽奖等噪声，因此未定级。如需处置，可人工定级：<code>yuqing grade ");
         b.push_str(&format!("{} III --reason 理由</code></p>", s.id));
     } else if s.reasons.is_empty() {
-        b.push_str("<p class=\"muted\">本事件未命中任何监测规则，因此未定级。如需处置，可人工定级：<code>yuqing grade ");
+        b.push_str(
+            "<p class=\"muted\">本事件未命中任何监测规则，因此未定级。如需处置，可人工定级：<code>yuqing grade ",
+        );
         b.push_str(&format!("{} III --reason 理由</code></p>", s.id));
     } else {
         b.push_str("<ul class=\"reasons\">");
@@ -263,7 +288,8 @@ pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, 
             Sentiment::Positive => ("pos", "正面"),
             Sentiment::Neutral => ("", "中性"),
         };
-        let link = p.url.as_deref().map(|u| format!(" · {}", crate::html::external_link(u, Some("原文")))).unwrap_or_default();
+        let link =
+            p.url.as_deref().map(|u| format!(" · {}", crate::html::external_link(u, Some("原文")))).unwrap_or_default();
         let noise = yuqing_text::noise::classify(&matching_form(&p.title), &matching_form(&p.text))
             .map(|k| format!(" · <span class=\"noise\" title=\"不作为定级依据\">噪声：{}</span>", k.label_zh()))
             .unwrap_or_default();
@@ -291,7 +317,9 @@ pub async fn story(State(state): State<AppState>, cu: crate::auth::CurrentUser, 
 pub async fn post(State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Response> {
     let id = id.parse::<i64>().map_err(|_| AppError::invalid_id("帖文", &id))?;
     let place = state.blocking(move |d, _| Ok(yuqing_store::brief::post_place(d.store.connection(), id)?)).await?;
-    let Some((story, before)) = place else { return Err(AppError::not_found(Code::PostNotFound, format!("帖文 {id} 不存在"))) };
+    let Some((story, before)) = place else {
+        return Err(AppError::not_found(Code::PostNotFound, format!("帖文 {id} 不存在")));
+    };
     let page_no = (before as usize) / STORY_POSTS_PAGE + 1;
     let query = if page_no > 1 { format!("?page={page_no}") } else { String::new() };
     Ok(axum::response::Redirect::to(&format!("/stories/{story}{query}#p{id}")).into_response())
@@ -318,7 +346,11 @@ pub async fn search(State(state): State<AppState>, Query(q): Query<SearchQuery>)
     match result {
         None => b.push_str("<p class=\"muted\">输入词语检索全部帖文；多个词同时出现才算命中；繁简体通查。</p>"),
         Some((hits, posts)) => {
-            b.push_str(&format!("<p class=\"muted\">共 {} 条，最新在前。检索词：{}</p>", hits.total, esc(&hits.terms.join(" "))));
+            b.push_str(&format!(
+                "<p class=\"muted\">共 {} 条，最新在前。检索词：{}</p>",
+                hits.total,
+                esc(&hits.terms.join(" "))
+            ));
             for p in &posts {
                 let t = snippet(&p.title, &matching_form(&p.title), &hits.terms, 80);
                 let s = snippet(&p.text, &matching_form(&p.text), &hits.terms, 160);

@@ -24,10 +24,7 @@ pub(crate) fn page_value(v: Option<&str>, name: &str, size: usize, max_offset: u
     let Some(v) = v.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(1) };
     let last = last_page(size, max_offset);
     let Ok(n) = v.parse::<u128>() else {
-        return Err(format!(
-            "页码（参数 {name}）应为正整数，收到“{}”",
-            v.chars().take(40).collect::<String>()
-        ));
+        return Err(format!("页码（参数 {name}）应为正整数，收到“{}”", v.chars().take(40).collect::<String>()));
     };
     if n > last as u128 {
         return Err(format!(
@@ -55,20 +52,18 @@ pub(crate) fn window_values(
     let number = |name: &str, v: Option<&str>| -> Result<Option<u128>, String> {
         match v.map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(None),
-            Some(v) => v.parse::<u128>().map(Some).map_err(|_| {
-                format!(
-                    "参数 {name} 应为非负整数，收到“{}”",
-                    v.chars().take(40).collect::<String>()
-                )
-            }),
+            Some(v) => v
+                .parse::<u128>()
+                .map(Some)
+                .map_err(|_| format!("参数 {name} 应为非负整数，收到“{}”", v.chars().take(40).collect::<String>())),
         }
     };
-    let limit = number("limit", limit)?
-        .map_or(default, |l| l.min(max_limit as u128) as usize)
-        .clamp(1, max_limit);
+    let limit = number("limit", limit)?.map_or(default, |l| l.min(max_limit as u128) as usize).clamp(1, max_limit);
     let offset = number("offset", offset)?.unwrap_or(0);
     if offset > max_offset as u128 {
-        return Err(format!("参数 offset 不能大于 {max_offset}（收到 {offset}）；请用筛选条件或更具体的检索词缩小范围"));
+        return Err(format!(
+            "参数 offset 不能大于 {max_offset}（收到 {offset}）；请用筛选条件或更具体的检索词缩小范围"
+        ));
     }
     Ok((limit, offset as usize))
 }
@@ -90,15 +85,23 @@ mod tests {
         window_within(q, default, max_limit, MAX_OFFSET)
     }
 
-    fn window_within(q: &HashMap<String, String>, default: usize, max_limit: usize, max_offset: usize) -> Result<(usize, usize), String> {
-        window_values(q.get("limit").map(String::as_str), q.get("offset").map(String::as_str), default, max_limit, max_offset)
+    fn window_within(
+        q: &HashMap<String, String>,
+        default: usize,
+        max_limit: usize,
+        max_offset: usize,
+    ) -> Result<(usize, usize), String> {
+        window_values(
+            q.get("limit").map(String::as_str),
+            q.get("offset").map(String::as_str),
+            default,
+            max_limit,
+            max_offset,
+        )
     }
 
     fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -109,83 +112,29 @@ mod tests {
         assert_eq!(last_page(30, MAX_OFFSET), 334);
         assert_eq!(page(&q(&[("page", "334")]), "page", 30), Ok(334));
         assert!(offset_of(334, 30) <= MAX_OFFSET);
-        for deep in [
-            "335",
-            "100000000",
-            "18446744073709551615",
-            "340282366920938463463374607431768211455",
-        ] {
+        for deep in ["335", "100000000", "18446744073709551615", "340282366920938463463374607431768211455"] {
             let e = page(&q(&[("page", deep)]), "page", 30).unwrap_err();
             assert!(e.contains("最多翻到第 334 页"), "{deep}: {e}");
         }
-        for bad in [
-            "-1",
-            "x",
-            "1.5",
-            "99999999999999999999999999999999999999999",
-        ] {
-            assert!(
-                page(&q(&[("page", bad)]), "page", 30)
-                    .unwrap_err()
-                    .contains("应为正整数"),
-                "{bad}"
-            );
+        for bad in ["-1", "x", "1.5", "99999999999999999999999999999999999999999"] {
+            assert!(page(&q(&[("page", bad)]), "page", 30).unwrap_err().contains("应为正整数"), "{bad}");
         }
-        assert_eq!(
-            page_within(
-                &q(&[("audit_page", "1000001")]),
-                "audit_page",
-                50,
-                AUDIT_MAX_OFFSET
-            ),
-            Ok(1_000_001)
-        );
-        assert!(page_within(
-            &q(&[("audit_page", "1000002")]),
-            "audit_page",
-            50,
-            AUDIT_MAX_OFFSET
-        )
-        .is_err());
-        assert_eq!(
-            offset_of(usize::MAX, usize::MAX),
-            usize::MAX,
-            "saturates, never overflows"
-        );
+        assert_eq!(page_within(&q(&[("audit_page", "1000001")]), "audit_page", 50, AUDIT_MAX_OFFSET), Ok(1_000_001));
+        assert!(page_within(&q(&[("audit_page", "1000002")]), "audit_page", 50, AUDIT_MAX_OFFSET).is_err());
+        assert_eq!(offset_of(usize::MAX, usize::MAX), usize::MAX, "saturates, never overflows");
     }
 
     #[test]
     fn api_windows_clamp_the_limit_and_refuse_deep_offsets() {
         assert_eq!(window(&q(&[]), 50, 500), Ok((50, 0)));
-        assert_eq!(
-            window(&q(&[("limit", "0"), ("offset", "10")]), 50, 500),
-            Ok((1, 10))
-        );
-        assert_eq!(
-            window(&q(&[("limit", "18446744073709551616")]), 50, 500),
-            Ok((500, 0))
-        );
-        assert_eq!(
-            window(&q(&[("offset", "10000")]), 50, 500),
-            Ok((50, MAX_OFFSET))
-        );
+        assert_eq!(window(&q(&[("limit", "0"), ("offset", "10")]), 50, 500), Ok((1, 10)));
+        assert_eq!(window(&q(&[("limit", "18446744073709551616")]), 50, 500), Ok((500, 0)));
+        assert_eq!(window(&q(&[("offset", "10000")]), 50, 500), Ok((50, MAX_OFFSET)));
         for deep in ["10001", "100000000", "18446744073709551615"] {
-            assert!(
-                window(&q(&[("offset", deep)]), 50, 500)
-                    .unwrap_err()
-                    .contains("不能大于 10000"),
-                "{deep}"
-            );
+            assert!(window(&q(&[("offset", deep)]), 50, 500).unwrap_err().contains("不能大于 10000"), "{deep}");
         }
-        assert!(window(&q(&[("offset", "-1")]), 50, 500)
-            .unwrap_err()
-            .contains("非负整数"));
-        assert!(window(&q(&[("limit", "x")]), 50, 500)
-            .unwrap_err()
-            .contains("limit"));
-        assert_eq!(
-            window_within(&q(&[("offset", "10001")]), 50, 500, AUDIT_MAX_OFFSET),
-            Ok((50, 10_001))
-        );
+        assert!(window(&q(&[("offset", "-1")]), 50, 500).unwrap_err().contains("非负整数"));
+        assert!(window(&q(&[("limit", "x")]), 50, 500).unwrap_err().contains("limit"));
+        assert_eq!(window_within(&q(&[("offset", "10001")]), 50, 500, AUDIT_MAX_OFFSET), Ok((50, 10_001)));
     }
 }

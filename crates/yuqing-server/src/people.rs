@@ -79,7 +79,13 @@ pub fn add_person(
 
 /// Enables or disables a person; disabling ends their sessions and stops their token. Nobody can
 /// disable themselves (so the last admin cannot lock everyone out by accident).
-pub fn set_active(store: &SqliteStore, by: &str, name: &str, active: bool, now: DateTime<Utc>) -> Result<User, PeopleError> {
+pub fn set_active(
+    store: &SqliteStore,
+    by: &str,
+    name: &str,
+    active: bool,
+    now: DateTime<Utc>,
+) -> Result<User, PeopleError> {
     if !active && by == name {
         return Err(PeopleError::Invalid("不能停用自己的账号".into()));
     }
@@ -90,13 +96,26 @@ pub fn set_active(store: &SqliteStore, by: &str, name: &str, active: bool, now: 
     if !active {
         yuqing_store::auth::delete_user_sessions(&tx, user.id)?;
     }
-    desk::audit_append(&tx, by, if active { "user.enable" } else { "user.disable" }, &format!("user:{name}"), "{}", now)?;
+    desk::audit_append(
+        &tx,
+        by,
+        if active { "user.enable" } else { "user.disable" },
+        &format!("user:{name}"),
+        "{}",
+        now,
+    )?;
     tx.commit()?;
     Ok(User { active, ..user })
 }
 
 /// Sets a person's sign-in password; their open sessions end.
-pub fn set_password(store: &SqliteStore, by: &str, name: &str, password: &str, now: DateTime<Utc>) -> Result<(), PeopleError> {
+pub fn set_password(
+    store: &SqliteStore,
+    by: &str,
+    name: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<(), PeopleError> {
     let hash = hash_password(password)?;
     let conn = store.connection();
     let tx = conn.unchecked_transaction()?;
@@ -156,7 +175,9 @@ mod tests {
         assert!(matches!(e, PeopleError::Password(_)), "{e}");
         assert!(desk::user_by_name(s.connection(), "wang").unwrap().is_none(), "a refused person is not stored");
 
-        let (u, token) = add_person(&s, "admin", &person("wang", Role::Officer, Some("教育局")), Some("long-enough-1"), &[], now).unwrap();
+        let (u, token) =
+            add_person(&s, "admin", &person("wang", Role::Officer, Some("教育局")), Some("long-enough-1"), &[], now)
+                .unwrap();
         assert!(token.starts_with("yq_") && u.active);
         assert_eq!(desk::user_by_token(s.connection(), &token).unwrap().unwrap().name, "wang");
         let (_, hash) = yuqing_store::auth::user_with_password(s.connection(), "wang").unwrap().unwrap();
@@ -171,11 +192,15 @@ mod tests {
     fn a_disabled_person_loses_token_and_sessions_and_nobody_disables_themselves() {
         let (_d, s) = store();
         let now = Utc::now();
-        let (_, token) = add_person(&s, "admin", &person("wang", Role::Officer, None), Some("long-enough-1"), &[], now).unwrap();
+        let (_, token) =
+            add_person(&s, "admin", &person("wang", Role::Officer, None), Some("long-enough-1"), &[], now).unwrap();
         assert!(set_active(&s, "wang", "wang", false, now).unwrap_err().to_string().contains("自己"));
         let u = set_active(&s, "admin", "wang", false, now).unwrap();
         assert!(!u.active);
-        assert!(desk::user_by_token(s.connection(), &token).unwrap().is_none(), "a disabled person's token stops working");
+        assert!(
+            desk::user_by_token(s.connection(), &token).unwrap().is_none(),
+            "a disabled person's token stops working"
+        );
         assert!(set_active(&s, "admin", "wang", true, now).unwrap().active);
         assert!(matches!(set_active(&s, "admin", "nobody", false, now), Err(PeopleError::NotFound(_))));
         set_password(&s, "admin", "wang", "another-pass-2", now).unwrap();

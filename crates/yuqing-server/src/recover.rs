@@ -14,8 +14,7 @@ use axum::Json;
 use futures_util::FutureExt;
 
 /// What a client is told when its request hit a bug.
-pub(crate) const PANIC_MESSAGE: &str =
-    "服务器内部错误：处理该请求时出现异常，已记录；请稍后重试或联系管理员";
+pub(crate) const PANIC_MESSAGE: &str = "服务器内部错误：处理该请求时出现异常，已记录；请稍后重试或联系管理员";
 
 /// The middleware (outermost layer of the router).
 pub(crate) async fn catch_panic(req: Request, next: Next) -> Response {
@@ -42,17 +41,10 @@ pub(crate) async fn catch_panic(req: Request, next: Next) -> Response {
                 };
                 (StatusCode::INTERNAL_SERVER_ERROR, Json(shown.json())).into_response()
             } else {
-                let body = format!(
-                    "<h2>出错了</h2><p>{PANIC_MESSAGE}</p><p><a href=\"/\">返回总览</a></p>"
-                );
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Html(crate::auth::login_shell("出错了", &body)),
-                )
-                    .into_response()
+                let body = format!("<h2>出错了</h2><p>{PANIC_MESSAGE}</p><p><a href=\"/\">返回总览</a></p>");
+                (StatusCode::INTERNAL_SERVER_ERROR, Html(crate::auth::login_shell("出错了", &body))).into_response()
             };
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r
         }
     }
@@ -78,36 +70,15 @@ mod tests {
             .route("/ok", get(|| async { "ok" }))
             .layer(axum::middleware::from_fn(catch_panic));
         for (path, api) in [("/boom", false), ("/api/v1/boom", true)] {
-            let r = app
-                .clone()
-                .oneshot(axum::http::Request::get(path).body(Body::empty()).unwrap())
-                .await
-                .unwrap();
+            let r = app.clone().oneshot(axum::http::Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
             assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
-            let ct = r
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string();
-            let body = String::from_utf8(
-                axum::body::to_bytes(r.into_body(), 1 << 20)
-                    .await
-                    .unwrap()
-                    .to_vec(),
-            )
-            .unwrap();
+            let ct = r.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            let body = String::from_utf8(axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
             assert!(body.contains("服务器内部错误"), "{body}");
-            assert!(
-                !body.contains("a bug in a handler"),
-                "no internal text reaches the client"
-            );
+            assert!(!body.contains("a bug in a handler"), "no internal text reaches the client");
             assert_eq!(ct.starts_with("application/json"), api, "{ct}");
         }
-        let r = app
-            .oneshot(axum::http::Request::get("/ok").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let r = app.oneshot(axum::http::Request::get("/ok").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(r.status(), StatusCode::OK);
     }
 }

@@ -18,8 +18,7 @@ use axum::response::Response;
 
 /// The policy. `default-src 'self'` covers scripts, styles, images, fonts and connections
 /// (`fetch`, `EventSource`); the other directives do not fall back to it.
-pub const CONTENT_SECURITY_POLICY: &str =
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
 object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The headers and their values.

@@ -128,7 +128,16 @@ pub fn layout(words: &[Word], c: &Canvas) -> Vec<Placed> {
 
 /// The first position along the spiral where a `w`×`h` box fits; each step costs one of `budget`.
 #[allow(clippy::too_many_arguments)]
-fn find_spot(placed: &[Placed], c: &Canvas, (cx, cy): (f32, f32), aspect: f32, reach: f32, w: f32, h: f32, budget: &mut usize) -> Option<(f32, f32)> {
+fn find_spot(
+    placed: &[Placed],
+    c: &Canvas,
+    (cx, cy): (f32, f32),
+    aspect: f32,
+    reach: f32,
+    w: f32,
+    h: f32,
+    budget: &mut usize,
+) -> Option<(f32, f32)> {
     // r = B·θ (turns 10 units apart), advancing along the curve by a quarter of the box's height
     // (at least 3 units): a big word needs no finer search than that.
     const B: f32 = 1.6;
@@ -211,7 +220,11 @@ mod tests {
 
     fn no_overlap_and_inside(placed: &[Placed], c: &Canvas) {
         for (i, a) in placed.iter().enumerate() {
-            assert!(a.x >= 0.0 && a.y >= 0.0 && a.x + a.w <= c.width + 1e-3 && a.y + a.h <= c.height + 1e-3, "{} outside: {a:?}", a.word.text);
+            assert!(
+                a.x >= 0.0 && a.y >= 0.0 && a.x + a.w <= c.width + 1e-3 && a.y + a.h <= c.height + 1e-3,
+                "{} outside: {a:?}",
+                a.word.text
+            );
             for b in &placed[i + 1..] {
                 assert!(!a.overlaps(b.x, b.y, b.w, b.h), "{} overlaps {}: {a:?} {b:?}", a.word.text, b.word.text);
             }
@@ -240,7 +253,9 @@ mod tests {
     fn many_words_never_overlap_and_are_capped() {
         let c = Canvas::default();
         // Weights as keywords have them (a few heavy, a long tail): all 60 find room.
-        let zipf: Vec<Word> = (1..=200u64).map(|i| word(&format!("词{}", "语".repeat((i % 3) as usize) + &i.to_string()), 1000 / i)).collect();
+        let zipf: Vec<Word> = (1..=200u64)
+            .map(|i| word(&format!("词{}", "语".repeat((i % 3) as usize) + &i.to_string()), 1000 / i))
+            .collect();
         let placed = layout(&zipf, &c);
         assert_eq!(placed.len(), MAX_WORDS);
         no_overlap_and_inside(&placed, &c);
@@ -251,10 +266,19 @@ mod tests {
         no_overlap_and_inside(&placed, &c);
         // Long, heavy and odd words in a small canvas: still no overlap, and what cannot fit is left out.
         let small = Canvas { width: 120.0, height: 60.0, min_size: 10.0, max_size: 40.0 };
-        let odd = vec![word("一二三四五六七八九十一二三四五六七八九十", 9), word("<script>&\"", 9), word("x", 9), word("中", 3), word("  ", 5)];
+        let odd = vec![
+            word("一二三四五六七八九十一二三四五六七八九十", 9),
+            word("<script>&\"", 9),
+            word("x", 9),
+            word("中", 3),
+            word("  ", 5),
+        ];
         let placed = layout(&odd, &small);
         no_overlap_and_inside(&placed, &small);
-        assert!(placed.iter().all(|p| p.word.text != "一二三四五六七八九十一二三四五六七八九十"), "20 ems do not fit in 120 units");
+        assert!(
+            placed.iter().all(|p| p.word.text != "一二三四五六七八九十一二三四五六七八九十"),
+            "20 ems do not fit in 120 units"
+        );
         assert!(placed.iter().all(|p| !p.word.text.trim().is_empty()));
     }
 
@@ -265,7 +289,10 @@ mod tests {
         let a = layout(&words, &c);
         let b = layout(&words, &c);
         assert_eq!(a, b);
-        assert_eq!(a.iter().map(|p| (p.word.text.as_str(), p.word.weight)).collect::<Vec<_>>(), vec![("疫情", 45), ("武汉", 20)]);
+        assert_eq!(
+            a.iter().map(|p| (p.word.text.as_str(), p.word.weight)).collect::<Vec<_>>(),
+            vec![("疫情", 45), ("武汉", 20)]
+        );
         assert!(layout(&[], &c).is_empty());
         let zero = Canvas { width: 0.0, height: 0.0, min_size: 12.0, max_size: 46.0 };
         assert!(layout(&words, &zero).is_empty());

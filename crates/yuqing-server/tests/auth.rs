@@ -50,14 +50,24 @@ impl Desk {
     fn user(&self, name: &str, role: Role, department: Option<&str>) {
         let data = yuqing_store::guard::lock(&self.state.data);
         let c = data.store.connection();
-        let u = NewUser { name: name.into(), role: Some(role), department: department.map(String::from), ..Default::default() };
+        let u = NewUser {
+            name: name.into(),
+            role: Some(role),
+            department: department.map(String::from),
+            ..Default::default()
+        };
         desk::add_user(c, &u, &desk::token_hash(&format!("tok-{name}")), t0()).unwrap();
         assert!(yuqing_store::auth::set_password_hash(c, name, &hash_password(PASSWORD).unwrap()).unwrap());
     }
 
     fn audit_actions(&self) -> Vec<(String, String)> {
         let data = yuqing_store::guard::lock(&self.state.data);
-        desk::audit_recent(data.store.connection(), 500, 0).unwrap().items.into_iter().map(|e| (e.actor, e.action)).collect()
+        desk::audit_recent(data.store.connection(), 500, 0)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|e| (e.actor, e.action))
+            .collect()
     }
 
     fn app(&self) -> Router {
@@ -88,7 +98,14 @@ async fn send(app: &Router, method: &str, path: &str, headers: &[(&str, &str)], 
 }
 
 /// `send` from a client address (as `bind` hands the peer's address to the router).
-async fn send_from(app: &Router, addr: Option<&str>, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Resp {
+async fn send_from(
+    app: &Router,
+    addr: Option<&str>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Resp {
     let mut req = Request::builder().method(method).uri(path);
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -188,7 +205,8 @@ async fn sign_in_sets_a_strict_cookie_opens_the_pages_and_signs_out() {
     {
         // Only the sha256 of the session id is stored.
         let data = d.state.data.lock().unwrap();
-        let stored: String = data.store.connection().query_row("SELECT id_hash FROM sessions", [], |r| r.get(0)).unwrap();
+        let stored: String =
+            data.store.connection().query_row("SELECT id_hash FROM sessions", [], |r| r.get(0)).unwrap();
         assert_ne!(stored, sid);
         assert_eq!(stored, desk::token_hash(&sid));
     }
@@ -223,22 +241,47 @@ async fn sign_in_sets_a_strict_cookie_opens_the_pages_and_signs_out() {
     // An open redirect is not possible through `next`.
     let (csrf, lc) = login_form(&app).await;
     let body = format!("_csrf={csrf}&next=%2F%2Fevil.example%2F&name=wang&password={}", urlencoding::encode(PASSWORD));
-    let r = send(&app, "POST", "/login", &[("content-type", "application/x-www-form-urlencoded"), ("cookie", &lc)], &body).await;
+    let r =
+        send(&app, "POST", "/login", &[("content-type", "application/x-www-form-urlencoded"), ("cookie", &lc)], &body)
+            .await;
     assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/"));
 
     // Sign-out needs the session's CSRF token.
-    let r = send(&app, "POST", "/logout", &[("cookie", &cookie), ("content-type", "application/x-www-form-urlencoded")], "").await;
+    let r = send(
+        &app,
+        "POST",
+        "/logout",
+        &[("cookie", &cookie), ("content-type", "application/x-www-form-urlencoded")],
+        "",
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = send(&app, "POST", "/logout", &[("cookie", &cookie), ("content-type", "application/x-www-form-urlencoded")], "_csrf=nope").await;
+    let r = send(
+        &app,
+        "POST",
+        "/logout",
+        &[("cookie", &cookie), ("content-type", "application/x-www-form-urlencoded")],
+        "_csrf=nope",
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let csrf = {
         let data = d.state.data.lock().unwrap();
         data.store
             .connection()
-            .query_row("SELECT csrf FROM sessions WHERE id_hash = ?1", [desk::token_hash(&sid)], |r| r.get::<_, String>(0))
+            .query_row("SELECT csrf FROM sessions WHERE id_hash = ?1", [desk::token_hash(&sid)], |r| {
+                r.get::<_, String>(0)
+            })
             .unwrap()
     };
-    let r = send(&app, "POST", "/logout", &[("cookie", &cookie), ("content-type", "application/x-www-form-urlencoded")], &format!("_csrf={csrf}")).await;
+    let r = send(
+        &app,
+        "POST",
+        "/logout",
+        &[("cookie", &cookie), ("content-type", "application/x-www-form-urlencoded")],
+        &format!("_csrf={csrf}"),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert!(r.cookie(SESSION_COOKIE).unwrap().contains("Max-Age=0"));
     assert_eq!(send(&app, "GET", "/api/v1/me", &[("cookie", &cookie)], "").await.status, StatusCode::UNAUTHORIZED);
@@ -258,8 +301,13 @@ async fn five_wrong_passwords_lock_the_name_without_revealing_who_exists() {
     assert_eq!(wrong_known.status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong_unknown.status, StatusCode::UNAUTHORIZED);
     assert!(wrong_known.body.contains("用户名或密码不正确"));
-    let strip = |s: &str| s.split("name=\"_csrf\" value=\"").map(|p| p.get(64..).unwrap_or(p).to_string()).collect::<String>();
-    assert_eq!(strip(&wrong_known.body).replace("value=\"li\"", ""), strip(&wrong_unknown.body).replace("value=\"nobody\"", ""), "same answer");
+    let strip =
+        |s: &str| s.split("name=\"_csrf\" value=\"").map(|p| p.get(64..).unwrap_or(p).to_string()).collect::<String>();
+    assert_eq!(
+        strip(&wrong_known.body).replace("value=\"li\"", ""),
+        strip(&wrong_unknown.body).replace("value=\"nobody\"", ""),
+        "same answer"
+    );
 
     for _ in 0..3 {
         assert_eq!(try_login(&app, "li", "wrong-password", &[]).await.status, StatusCode::UNAUTHORIZED);
@@ -348,7 +396,14 @@ async fn cookie_calls_that_change_state_need_the_csrf_token_bearer_calls_do_not(
     // Bearer tokens carry no ambient authority: no CSRF token needed.
     let r = send(&app, "POST", "/api/v1/desk/tick", &[("authorization", "Bearer tok-chen"), json], "").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let r = send(&app, "POST", "/api/v1/duty/handovers", &[("authorization", "Bearer tok-chen"), json], r#"{"text":"交接：无异常"}"#).await;
+    let r = send(
+        &app,
+        "POST",
+        "/api/v1/duty/handovers",
+        &[("authorization", "Bearer tok-chen"), json],
+        r#"{"text":"交接：无异常"}"#,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     // A wrong token is a 401, not a fall-back to the cookie.
     let r = send(&app, "GET", "/api/v1/me", &[("authorization", "Bearer nope"), ("cookie", &cookie)], "").await;
@@ -455,7 +510,8 @@ async fn every_role_is_refused_exactly_what_the_policy_denies_on_every_api_route
             continue;
         }
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{m} {p} anonymous: {}", r.body);
-        let r = send(&app, m, &path, &[("authorization", "Bearer wrong"), ("content-type", "application/json")], body).await;
+        let r = send(&app, m, &path, &[("authorization", "Bearer wrong"), ("content-type", "application/json")], body)
+            .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{m} {p} bad token");
 
         for (i, (c, role, name)) in ROLES.iter().enumerate() {
@@ -463,7 +519,8 @@ async fn every_role_is_refused_exactly_what_the_policy_denies_on_every_api_route
             let token = format!("Bearer tok-{name}");
             let (cookie, csrf) = &sessions[i];
             let by_token = [("authorization", token.as_str()), ("content-type", "application/json")];
-            let by_cookie = [("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str()), ("content-type", "application/json")];
+            let by_cookie =
+                [("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str()), ("content-type", "application/json")];
             for (how, headers) in [("token", &by_token[..]), ("cookie", &by_cookie[..])] {
                 let r = send(&app, m, &path, headers, body).await;
                 if allowed {
@@ -507,7 +564,9 @@ async fn only_administrators_manage_people_on_the_system_page() {
     d.user("admin", Role::Admin, None);
     d.user("office", Role::Coordinator, None);
     let app = d.app();
-    let form = |cookie: &str| vec![("cookie", cookie.to_string()), ("content-type", "application/x-www-form-urlencoded".to_string())];
+    let form = |cookie: &str| {
+        vec![("cookie", cookie.to_string()), ("content-type", "application/x-www-form-urlencoded".to_string())]
+    };
     let post = |app: &Router, path: &str, cookie: &str, body: String| {
         let h = form(cookie);
         let app = app.clone();
@@ -535,7 +594,13 @@ async fn only_administrators_manage_people_on_the_system_page() {
     let csrf = session_csrf(&d, "admin");
     let r = send(&app, "GET", "/system", &[("cookie", &admin)], "").await;
     assert!(r.body.contains("action=\"/system/users\""), "the admin gets the form");
-    let r = post(&app, "/system/users", &admin, format!("_csrf={csrf}&name=newbie&display_name=%E5%B0%8F%E5%BC%A0&role=viewer&password={pw}")).await;
+    let r = post(
+        &app,
+        "/system/users",
+        &admin,
+        format!("_csrf={csrf}&name=newbie&display_name=%E5%B0%8F%E5%BC%A0&role=viewer&password={pw}"),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("已新增用户 newbie") && r.body.contains("yq_"), "the token is shown once: {}", r.body);
     let newbie = sign_in(&app, "newbie").await;
@@ -599,23 +664,57 @@ async fn the_office_saves_switches_off_and_keeps_versions_of_watch_rules() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("医院投诉") && !r.body.contains("method=\"post\" action=\"/rules\""), "{}", r.body);
     let vcsrf = session_csrf(&d, "viewer");
-    let r = send(&app, "POST", "/rules", &[("cookie", &viewer), ("content-type", "application/x-www-form-urlencoded")], &format!("_csrf={vcsrf}&name=x&expr=a")).await;
+    let r = send(
+        &app,
+        "POST",
+        "/rules",
+        &[("cookie", &viewer), ("content-type", "application/x-www-form-urlencoded")],
+        &format!("_csrf={vcsrf}&name=x&expr=a"),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
     // The office tests a new rule: the page offers to save exactly what was tested.
-    let r = send(&app, "GET", &format!("/rules?name={}&expr={}&department={}", enc("校园欺凌"), enc("学校 & 欺凌"), enc("市教育局")), &[("cookie", &office)], "").await;
+    let r = send(
+        &app,
+        "GET",
+        &format!("/rules?name={}&expr={}&department={}", enc("校园欺凌"), enc("学校 & 欺凌"), enc("市教育局")),
+        &[("cookie", &office)],
+        "",
+    )
+    .await;
     assert!(r.body.contains("语法正确") && r.body.contains("保存规则“校园欺凌”"), "{}", r.body);
     // A broken expression or an unknown department is refused with the reason; nothing is saved.
     let r = send(&app, "POST", "/rules", &h, &format!("_csrf={csrf}&name={}&expr={}", enc("坏"), enc("学校 &&"))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("表达式有误") && r.body.contains("mark class=\"err\""), "{}", r.body);
     assert!(r.body.contains("<td>医院投诉</td>"), "the refusal still lists the rules in force: {}", r.body);
-    let r = send(&app, "POST", "/rules", &h, &format!("_csrf={csrf}&name=x&expr=a&department={}", enc("不存在局"))).await;
+    let r =
+        send(&app, "POST", "/rules", &h, &format!("_csrf={csrf}&name=x&expr=a&department={}", enc("不存在局"))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     // Saved: a new rule, and an edit of the configured one.
-    let r = send(&app, "POST", "/rules", &h, &format!("_csrf={csrf}&name={}&expr={}&department={}", enc("校园欺凌"), enc("学校 & 欺凌"), enc("市教育局"))).await;
+    let r = send(
+        &app,
+        "POST",
+        "/rules",
+        &h,
+        &format!("_csrf={csrf}&name={}&expr={}&department={}", enc("校园欺凌"), enc("学校 & 欺凌"), enc("市教育局")),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let r = send(&app, "POST", "/rules", &h, &format!("_csrf={csrf}&name={}&expr={}&department={}", enc("医院投诉"), enc("医院 & (投诉 | 排队)"), enc("市卫健委"))).await;
+    let r = send(
+        &app,
+        "POST",
+        "/rules",
+        &h,
+        &format!(
+            "_csrf={csrf}&name={}&expr={}&department={}",
+            enc("医院投诉"),
+            enc("医院 & (投诉 | 排队)"),
+            enc("市卫健委")
+        ),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let r = send(&app, "POST", "/rules/enabled", &h, &format!("_csrf={csrf}&name={}&enabled=0", enc("校园欺凌"))).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -630,7 +729,8 @@ async fn the_office_saves_switches_off_and_keeps_versions_of_watch_rules() {
         let data = d.state.data.lock().unwrap();
         let c = data.store.connection();
         let edits = yuqing_store::rules::edits(c).unwrap();
-        let on: Vec<String> = yuqing_store::rules::enabled(&d.state.rules, &edits).into_iter().map(|r| r.expr).collect();
+        let on: Vec<String> =
+            yuqing_store::rules::enabled(&d.state.rules, &edits).into_iter().map(|r| r.expr).collect();
         assert_eq!(on, ["医院 & (投诉 | 排队)"], "the switched-off rule is not in force");
         assert_eq!(yuqing_store::rules::history(c, "校园欺凌").unwrap().len(), 2);
     }
@@ -671,7 +771,9 @@ async fn a_flood_of_sign_ins_runs_at_most_n_verifications_and_refuses_the_rest_w
     let mut tasks = Vec::new();
     for i in 0..60 {
         let app = app.clone();
-        tasks.push(tokio::spawn(async move { try_login_from(&app, Some("203.0.113.9:5000"), &format!("nobody{i}"), "wrong-password", &[]).await }));
+        tasks.push(tokio::spawn(async move {
+            try_login_from(&app, Some("203.0.113.9:5000"), &format!("nobody{i}"), "wrong-password", &[]).await
+        }));
     }
     // Every sign-in has reached the gate: it holds a slot, waits for one, or was refused (only
     // refusals can finish while verifications are held).
@@ -717,7 +819,9 @@ async fn concurrent_wrong_passwords_check_at_most_five_guesses_and_lock_only_tha
     let mut tasks = Vec::new();
     for i in 0..60 {
         let app = app.clone();
-        tasks.push(tokio::spawn(async move { try_login_from(&app, Some(ATTACKER), "admin", &format!("guess-{i}"), &[]).await }));
+        tasks.push(tokio::spawn(async move {
+            try_login_from(&app, Some(ATTACKER), "admin", &format!("guess-{i}"), &[]).await
+        }));
     }
     let mut statuses = Vec::new();
     for t in tasks {
@@ -750,7 +854,10 @@ async fn concurrent_wrong_passwords_check_at_most_five_guesses_and_lock_only_tha
     // Back-off: the attacker's next lock-out lasts twice as long.
     d.advance(Duration::minutes(15));
     for i in 0..4 {
-        assert_eq!(try_login_from(&app, Some(ATTACKER), "admin", &format!("again-{i}"), &[]).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            try_login_from(&app, Some(ATTACKER), "admin", &format!("again-{i}"), &[]).await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     let r = try_login_from(&app, Some(ATTACKER), "admin", "again-4", &[]).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
@@ -764,7 +871,10 @@ async fn behind_a_trusted_proxy_lock_out_counts_the_forwarded_client() {
     let d = Desk::new();
     d.user("li", Role::Officer, None);
     let mut st = d.state.clone();
-    st.auth = Arc::new(yuqing_server::AuthConfig { trusted_proxies: vec!["10.0.0.1".parse().unwrap()], ..Default::default() });
+    st.auth = Arc::new(yuqing_server::AuthConfig {
+        trusted_proxies: vec!["10.0.0.1".parse().unwrap()],
+        ..Default::default()
+    });
     let app = router(st);
     const PROXY: Option<&str> = Some("10.0.0.1:3000");
     for i in 0..5 {
@@ -777,7 +887,8 @@ async fn behind_a_trusted_proxy_lock_out_counts_the_forwarded_client() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     // A client reaching the server directly cannot choose its address with the header.
     for i in 0..5 {
-        try_login_from(&app, Some("192.0.2.1:1"), "li", &format!("wrong-{i}"), &[("x-forwarded-for", "198.51.100.20")]).await;
+        try_login_from(&app, Some("192.0.2.1:1"), "li", &format!("wrong-{i}"), &[("x-forwarded-for", "198.51.100.20")])
+            .await;
     }
     let r = try_login_from(&app, PROXY, "li", PASSWORD, &[("x-forwarded-for", "198.51.100.20")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -809,7 +920,13 @@ async fn huge_pages_and_offsets_answer_400_and_the_server_keeps_answering() {
     let cookie = sign_in(&app, "viewer").await;
     let h = [("cookie", cookie.as_str())];
     const HUGE: [&str; 3] = ["18446744073709551615", "100000000", "335"];
-    for page in ["/search?q=a&page=", "/search?q=%E7%96%AB%E6%83%85&page=", "/stories?page=", "/stories/1?page=", "/posts?page="] {
+    for page in [
+        "/search?q=a&page=",
+        "/search?q=%E7%96%AB%E6%83%85&page=",
+        "/stories?page=",
+        "/stories/1?page=",
+        "/posts?page=",
+    ] {
         for n in HUGE {
             let r = send(&app, "GET", &format!("{page}{n}"), &h, "").await;
             assert_eq!(r.status, StatusCode::BAD_REQUEST, "{page}{n}: {}", r.body);
@@ -819,14 +936,23 @@ async fn huge_pages_and_offsets_answer_400_and_the_server_keeps_answering() {
     let office = [("authorization", "Bearer tok-office")];
     let r = send(&app, "GET", "/incidents?page=18446744073709551615", &office, "").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
-    for api in ["/api/v1/search?q=a&offset=", "/api/v1/stories?offset=", "/api/v1/stories/1?offset=", "/api/v1/incidents?offset="] {
+    for api in [
+        "/api/v1/search?q=a&offset=",
+        "/api/v1/stories?offset=",
+        "/api/v1/stories/1?offset=",
+        "/api/v1/incidents?offset=",
+    ] {
         for n in ["18446744073709551615", "100000000", "10001"] {
             let r = send(&app, "GET", &format!("{api}{n}"), &h, "").await;
             assert_eq!(r.status, StatusCode::BAD_REQUEST, "{api}{n}: {}", r.body);
             assert!(r.body.contains("offset 不能大于 10000"), "{api}{n}: {}", r.body);
         }
     }
-    for api in ["/api/v1/outbox?offset=18446744073709551615", "/api/v1/overdue?offset=18446744073709551615", "/api/v1/audit?offset=18446744073709551615"] {
+    for api in [
+        "/api/v1/outbox?offset=18446744073709551615",
+        "/api/v1/overdue?offset=18446744073709551615",
+        "/api/v1/audit?offset=18446744073709551615",
+    ] {
         assert_eq!(send(&app, "GET", api, &office, "").await.status, StatusCode::BAD_REQUEST, "{api}");
     }
     // The deepest page allowed answers.

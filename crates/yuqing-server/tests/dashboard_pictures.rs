@@ -113,7 +113,12 @@ fn world() -> (tempfile::TempDir, axum::Router) {
         story(5, "长沙暴雨", &["暴雨", "内涝"], now() - Duration::hours(48)),
     ];
     data.store.write(&batch).unwrap();
-    let u = NewUser { name: "viewer".into(), display_name: "值班员".into(), role: Some(Role::Viewer), ..Default::default() };
+    let u = NewUser {
+        name: "viewer".into(),
+        display_name: "值班员".into(),
+        role: Some(Role::Viewer),
+        ..Default::default()
+    };
     desk::add_user(data.store.connection(), &u, &desk::token_hash("tok-viewer"), now()).unwrap();
     let mut state = AppState::new(data, "测试单位".into(), None);
     state.clock = Arc::new(now);
@@ -136,7 +141,12 @@ fn ranking(html: &str) -> Vec<(String, u64)> {
     let mut rows = Vec::new();
     for piece in part.split("</a></span>").collect::<Vec<_>>().windows(2) {
         let name = piece[0].rsplit('>').next().unwrap_or("").to_string();
-        let count = piece[1].split("<em>").nth(1).and_then(|s| s.split("</em>").next()).and_then(|n| n.parse().ok()).unwrap_or(u64::MAX);
+        let count = piece[1]
+            .split("<em>")
+            .nth(1)
+            .and_then(|s| s.split("</em>").next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(u64::MAX);
         rows.push((name, count));
     }
     rows
@@ -152,14 +162,21 @@ async fn the_dashboard_ranks_places_by_posts_and_draws_the_days_keywords() {
         .iter()
         .map(|(n, c)| (n.to_string(), *c))
         .collect();
-    assert_eq!(rows, want, "a post naming 武汉 and 江夏区 counts once; the ads (深圳) and the old posts (长沙) not at all");
+    assert_eq!(
+        rows, want,
+        "a post naming 武汉 and 江夏区 counts once; the ads (深圳) and the old posts (长沙) not at all"
+    );
     assert!(page.contains("境外：<a href=\"/search?q=%E9%9F%A9%E5%9B%BD\">韩国</a> 1"), "{page}");
     assert!(page.contains("噪声帖文 5 条不计"), "{page}");
 
     // The word cloud: a link per keyword of the day's real stories, weighted by their posts.
     let cloud_at = page.find("<svg class=\"chart cloud\"").unwrap_or_else(|| panic!("no cloud in {page}"));
     let cloud = &page[cloud_at..cloud_at + page[cloud_at..].find("</svg>").expect("svg end")];
-    for (word, note) in [("医院", "医院：2 个事件，近 24 小时帖文 9 条"), ("急诊", "急诊：1 个事件，近 24 小时帖文 7 条"), ("地铁", "地铁：1 个事件，近 24 小时帖文 3 条")] {
+    for (word, note) in [
+        ("医院", "医院：2 个事件，近 24 小时帖文 9 条"),
+        ("急诊", "急诊：1 个事件，近 24 小时帖文 7 条"),
+        ("地铁", "地铁：1 个事件，近 24 小时帖文 3 条"),
+    ] {
         let href = format!("href=\"/search?q={}\"", urlencoding::encode(word));
         assert!(cloud.contains(&href) && cloud.contains(&format!("<title>{note}</title>")), "{word} in {cloud}");
     }
@@ -178,5 +195,8 @@ async fn the_dashboard_ranks_places_by_posts_and_draws_the_days_keywords() {
     assert!(fragment.contains("<svg class=\"chart cloud\""));
     let (status, big) = get(&app, "/?screen=1").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(big.contains("<body class=\"big\">") && big.contains("<svg class=\"chart cloud\"") && ranking(&big) == want, "{big}");
+    assert!(
+        big.contains("<body class=\"big\">") && big.contains("<svg class=\"chart cloud\"") && ranking(&big) == want,
+        "{big}"
+    );
 }

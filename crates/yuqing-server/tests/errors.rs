@@ -44,7 +44,12 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let segmenter = Arc::new(yuqing_text::Segmenter::new::<&str>(&[]));
         let data = DataDir::open(dir.path(), segmenter).unwrap();
-        let u = NewUser { name: "chen".into(), display_name: "陈".into(), role: Some(Role::Coordinator), ..Default::default() };
+        let u = NewUser {
+            name: "chen".into(),
+            display_name: "陈".into(),
+            role: Some(Role::Coordinator),
+            ..Default::default()
+        };
         desk::add_user(data.store.connection(), &u, &desk::token_hash(TOKEN), t0()).unwrap();
         let mut state = AppState::new(data, "测试单位".into(), None);
         state.clock = Arc::new(t0);
@@ -53,10 +58,12 @@ impl Server {
     }
 
     async fn get(&self, path: &str) -> Answer {
-        let req = Request::get(path).header(header::AUTHORIZATION, format!("Bearer {TOKEN}")).body(Body::empty()).unwrap();
+        let req =
+            Request::get(path).header(header::AUTHORIZATION, format!("Bearer {TOKEN}")).body(Body::empty()).unwrap();
         let r = self.app.clone().oneshot(req).await.unwrap();
         let status = r.status();
-        let content_type = r.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let content_type =
+            r.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let request_id = r.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
         let bytes = axum::body::to_bytes(r.into_body(), 1 << 24).await.unwrap();
         Answer { status, content_type, request_id, body: String::from_utf8(bytes.to_vec()).unwrap() }
@@ -88,7 +95,10 @@ async fn a_missing_incident_answers_its_code_and_a_chinese_message() {
 
     let a = s.get("/api/v1/stories?order=sideways").await;
     let v = a.json();
-    assert_eq!((a.status, v["code"].as_str(), v["field"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_field"), Some("order")));
+    assert_eq!(
+        (a.status, v["code"].as_str(), v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_field"), Some("order"))
+    );
 }
 
 #[tokio::test]
@@ -144,13 +154,40 @@ async fn no_route_answers_internal_text_when_the_store_fails() {
         }
     }
     let api = [
-        "/api/v1/stats", "/api/v1/stories", "/api/v1/stories/1", "/api/v1/alerts", "/api/v1/incidents", "/api/v1/incidents/1",
-        "/api/v1/duty", "/api/v1/outbox", "/api/v1/overdue", "/api/v1/audit", "/api/v1/audit/verify", "/api/v1/reports",
-        "/api/v1/reports/1", "/api/v1/reports/disposal", "/api/v1/reports/risks", "/api/v1/sources",
+        "/api/v1/stats",
+        "/api/v1/stories",
+        "/api/v1/stories/1",
+        "/api/v1/alerts",
+        "/api/v1/incidents",
+        "/api/v1/incidents/1",
+        "/api/v1/duty",
+        "/api/v1/outbox",
+        "/api/v1/overdue",
+        "/api/v1/audit",
+        "/api/v1/audit/verify",
+        "/api/v1/reports",
+        "/api/v1/reports/1",
+        "/api/v1/reports/disposal",
+        "/api/v1/reports/risks",
+        "/api/v1/sources",
     ];
     let pages = [
-        "/", "/dashboard/fragment", "/stories", "/stories/1", "/posts", "/posts/1", "/alerts", "/incidents", "/incidents/1", "/duty",
-        "/system", "/rules", "/sources", "/reports", "/reports/disposal", "/reports/risks",
+        "/",
+        "/dashboard/fragment",
+        "/stories",
+        "/stories/1",
+        "/posts",
+        "/posts/1",
+        "/alerts",
+        "/incidents",
+        "/incidents/1",
+        "/duty",
+        "/system",
+        "/rules",
+        "/sources",
+        "/reports",
+        "/reports/disposal",
+        "/reports/risks",
     ];
     let mut failed = 0;
     for path in api.iter().chain(&pages) {

@@ -94,7 +94,12 @@ impl Receiver {
     fn accepted_ids(&self) -> HashMap<i64, usize> {
         let mut m = HashMap::new();
         for r in self.reqs().iter().filter(|r| r.accepted) {
-            let id = r.headers.get("x-yuqing-message-id").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap();
+            let id = r
+                .headers
+                .get("x-yuqing-message-id")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap();
             *m.entry(id).or_insert(0) += 1;
         }
         m
@@ -151,11 +156,13 @@ async fn receive(State(state): State<Arc<Mutex<RxState>>>, uri: Uri, headers: He
     }
     match fail {
         Fail::Http500 => (StatusCode::INTERNAL_SERVER_ERROR, "upstream unavailable").into_response(),
-        Fail::Errcode if path == "/feishu" => {
-            (StatusCode::OK, json!({"code": 19021, "msg": "sign match fail or timestamp is not within one hour"}).to_string())
-                .into_response()
-        }
-        Fail::Errcode => (StatusCode::OK, json!({"errcode": 310000, "errmsg": "keywords not in content"}).to_string()).into_response(),
+        Fail::Errcode if path == "/feishu" => (
+            StatusCode::OK,
+            json!({"code": 19021, "msg": "sign match fail or timestamp is not within one hour"}).to_string(),
+        )
+            .into_response(),
+        Fail::Errcode => (StatusCode::OK, json!({"errcode": 310000, "errmsg": "keywords not in content"}).to_string())
+            .into_response(),
     }
 }
 
@@ -217,11 +224,17 @@ async fn pass(conn: &impl OutboxConn, d: &Arc<Deliverer>, now: DateTime<Utc>) ->
 #[tokio::test]
 async fn webhook_failing_with_500_is_retried_with_backoff_and_delivered_once() {
     let rx = Receiver::start(2, Fail::Http500, Some("hook-secret")).await;
-    let d = Arc::new(Deliverer::new(&[http_channel("工单系统", ChannelKind::Webhook, rx.url("/webhook"), Some("hook-secret"))]).unwrap());
+    let d = Arc::new(
+        Deliverer::new(&[http_channel("工单系统", ChannelKind::Webhook, rx.url("/webhook"), Some("hook-secret"))])
+            .unwrap(),
+    );
     let (_dir, conn) = store();
     let id = enqueue(&conn, &message("工单系统", "alert:7"), t(0));
     // The same notice enqueued again by a later tick is not a second message.
-    assert_eq!(conn.with_conn(|c| outbox::enqueue(c, &message("工单系统", "alert:7"), t(1), &RetryPolicy::default())).unwrap(), None);
+    assert_eq!(
+        conn.with_conn(|c| outbox::enqueue(c, &message("工单系统", "alert:7"), t(1), &RetryPolicy::default())).unwrap(),
+        None
+    );
 
     assert_eq!(pass(&conn, &d, t(0)).await, RunCounts { claimed: 1, retrying: 1, ..Default::default() });
     // Not due again before the backoff (30 s).
@@ -264,7 +277,11 @@ async fn wecom_errcode_in_a_200_reply_is_a_failure() {
     assert_eq!(pass(&conn, &d, t(30)).await.delivered, 1);
     let a = attempts(&conn, id);
     assert_eq!(a.len(), 2);
-    assert!(!a[0].ok && a[0].detail.contains("errcode=310000") && a[0].detail.contains("keywords not in content"), "{}", a[0].detail);
+    assert!(
+        !a[0].ok && a[0].detail.contains("errcode=310000") && a[0].detail.contains("keywords not in content"),
+        "{}",
+        a[0].detail
+    );
     assert!(a[1].ok);
     let reqs = rx.reqs();
     assert!(reqs.iter().all(|r| r.path == "/wecom"));
@@ -300,8 +317,13 @@ async fn dingtalk_signature_verifies_and_errcode_is_retried() {
 
     // A wrong secret: the receiver rejects the signature, and the attempt says so.
     let bad = Arc::new(
-        Deliverer::new(&[http_channel("钉钉值班", ChannelKind::Dingtalk, format!("{}?access_token=TOKEN", rx.url("/dingtalk")), Some("wrong"))])
-            .unwrap(),
+        Deliverer::new(&[http_channel(
+            "钉钉值班",
+            ChannelKind::Dingtalk,
+            format!("{}?access_token=TOKEN", rx.url("/dingtalk")),
+            Some("wrong"),
+        )])
+        .unwrap(),
     );
     let id2 = enqueue(&conn, &message("钉钉值班", "b"), t(100));
     assert_eq!(pass(&conn, &bad, t(100)).await.retrying, 1);
@@ -312,7 +334,9 @@ async fn dingtalk_signature_verifies_and_errcode_is_retried() {
 #[tokio::test]
 async fn feishu_signature_in_the_body_verifies() {
     let rx = Receiver::start(2, Fail::Errcode, Some("feishu-secret")).await;
-    let d = Arc::new(Deliverer::new(&[http_channel("飞书", ChannelKind::Feishu, rx.url("/feishu"), Some("feishu-secret"))]).unwrap());
+    let d = Arc::new(
+        Deliverer::new(&[http_channel("飞书", ChannelKind::Feishu, rx.url("/feishu"), Some("feishu-secret"))]).unwrap(),
+    );
     let (_dir, conn) = store();
     let id = enqueue(&conn, &message("飞书", "a"), t(0));
     for now in [t(0), t(30), t(90)] {
@@ -374,7 +398,8 @@ async fn unreachable_and_slow_receivers_fail_within_the_timeout() {
     let mut slow_ch = http_channel("慢", ChannelKind::Webhook, format!("http://{slow_addr}/"), None);
     slow_ch.timeout_secs = Some(1);
     let d = Arc::new(
-        Deliverer::new(&[http_channel("关", ChannelKind::Webhook, format!("http://{closed}/"), None), slow_ch]).unwrap(),
+        Deliverer::new(&[http_channel("关", ChannelKind::Webhook, format!("http://{closed}/"), None), slow_ch])
+            .unwrap(),
     );
     let (_dir, conn) = store();
     let a = enqueue(&conn, &message("关", "a"), t(0));
@@ -391,7 +416,8 @@ async fn unreachable_and_slow_receivers_fail_within_the_timeout() {
 #[tokio::test]
 async fn overlapping_passes_send_each_message_once() {
     let rx = Receiver::start(0, Fail::Http500, None).await;
-    let d = Arc::new(Deliverer::new(&[http_channel("工单系统", ChannelKind::Webhook, rx.url("/webhook"), None)]).unwrap());
+    let d =
+        Arc::new(Deliverer::new(&[http_channel("工单系统", ChannelKind::Webhook, rx.url("/webhook"), None)]).unwrap());
     let (_dir, conn) = store();
     let ids: Vec<i64> = (0..20).map(|i| enqueue(&conn, &message("工单系统", &format!("k{i}")), t(0))).collect();
     let opts = WorkerOptions { batch: 7, ..WorkerOptions::default() };
@@ -445,7 +471,9 @@ async fn a_new_alert_is_delivered_in_the_first_pass_despite_a_dead_channels_back
     let (hole, _) = black_hole().await;
     let mut dead = http_channel("旧系统", ChannelKind::Webhook, format!("http://{hole}/"), None);
     dead.timeout_secs = Some(1);
-    let d = Arc::new(Deliverer::new(&[dead, http_channel("值班群", ChannelKind::Webhook, rx.url("/webhook"), None)]).unwrap());
+    let d = Arc::new(
+        Deliverer::new(&[dead, http_channel("值班群", ChannelKind::Webhook, rx.url("/webhook"), None)]).unwrap(),
+    );
     let (_dir, conn) = store();
     // More retries than a whole pass takes, all due long before the new alert.
     let old = backlog(&conn, "旧系统", 60);
@@ -458,7 +486,16 @@ async fn a_new_alert_is_delivered_in_the_first_pass_despite_a_dead_channels_back
     let per_channel = WorkerOptions::default().per_channel;
     let tried: Vec<i64> = old.iter().copied().filter(|&id| attempts(&conn, id).len() == 2).collect();
     assert_eq!(tried.len(), 1, "{counts:?}");
-    assert_eq!(counts, RunCounts { claimed: 1 + per_channel, delivered: 1, retrying: 1, deferred: per_channel - 1, ..Default::default() });
+    assert_eq!(
+        counts,
+        RunCounts {
+            claimed: 1 + per_channel,
+            delivered: 1,
+            retrying: 1,
+            deferred: per_channel - 1,
+            ..Default::default()
+        }
+    );
     for id in old.iter().filter(|id| !tried.contains(id)) {
         let m = get(&conn, *id);
         assert_eq!((m.status, m.attempts, m.next_attempt_at), (OutboxStatus::Pending, 1, t(30)), "message {id}");
@@ -490,7 +527,8 @@ async fn the_worker_delivers_a_new_alert_while_a_dead_channel_is_still_timing_ou
     worker.shutdown().await;
     // The alert's attempt was recorded before the dead channel's: it did not wait for that lane.
     let alert_attempt = attempts(&conn, alert)[0].id;
-    let probes: Vec<i64> = old.iter().flat_map(|&id| attempts(&conn, id)).filter(|a| a.at == t(100)).map(|a| a.id).collect();
+    let probes: Vec<i64> =
+        old.iter().flat_map(|&id| attempts(&conn, id)).filter(|a| a.at == t(100)).map(|a| a.id).collect();
     assert_eq!(probes.len(), 1, "one probe of the dead channel, its other retries given back");
     assert!(alert_attempt < probes[0], "alert attempt {alert_attempt}, dead channel's probe {}", probes[0]);
     assert_eq!(rx.accepted_ids(), HashMap::from([(alert, 1)]));
@@ -680,7 +718,8 @@ async fn email_over_plain_smtp_is_retried_and_delivered_once() {
     };
     let d = Arc::new(Deliverer::new(&[ch]).unwrap());
     let (_dir, conn) = store();
-    let m = NewMessage { recipient: Some("leader@example.gov.cn, duty2@example.gov.cn".into()), ..message("邮件", "a") };
+    let m =
+        NewMessage { recipient: Some("leader@example.gov.cn, duty2@example.gov.cn".into()), ..message("邮件", "a") };
     let id = enqueue(&conn, &m, t(0));
     assert_eq!(pass(&conn, &d, t(0)).await.retrying, 1);
     assert_eq!(pass(&conn, &d, t(30)).await.delivered, 1);

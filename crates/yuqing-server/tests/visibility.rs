@@ -132,13 +132,7 @@ impl World {
                 story(4, "路灯不亮", "其他"),
             ],
             alerts: (1..=4)
-                .map(|s| NewAlert {
-                    story_id: s,
-                    from: None,
-                    to: Grade::III,
-                    reasons: vec![],
-                    at: t0(),
-                })
+                .map(|s| NewAlert { story_id: s, from: None, to: Grade::III, reasons: vec![], at: t0() })
                 .collect(),
             closed: vec![],
             themes: vec![],
@@ -158,40 +152,18 @@ impl World {
         }
         let mut state = AppState::new(data, "测试单位".into(), None);
         let routing = vec![
-            AssignmentRule {
-                department: A.into(),
-                topics: vec!["医疗".into()],
-                ..Default::default()
-            },
-            AssignmentRule {
-                department: B.into(),
-                topics: vec!["教育".into()],
-                ..Default::default()
-            },
+            AssignmentRule { department: A.into(), topics: vec!["医疗".into()], ..Default::default() },
+            AssignmentRule { department: B.into(), topics: vec!["教育".into()], ..Default::default() },
         ];
-        state.desk = Arc::new(Desk::new(DeskConfig {
-            routing,
-            ..Default::default()
-        }));
+        state.desk = Arc::new(Desk::new(DeskConfig { routing, ..Default::default() }));
         state.departments = vec![A.into(), B.into()];
         let now = Arc::new(Mutex::new(t0() + Duration::hours(2)));
         state.clock = Arc::new(move || *now.lock().unwrap());
         let app = router(state.clone());
-        World {
-            _dir: dir,
-            state,
-            app,
-        }
+        World { _dir: dir, state, app }
     }
 
-    async fn call(
-        &self,
-        who: &str,
-        method: &str,
-        path: &str,
-        content_type: &str,
-        body: &[u8],
-    ) -> Resp {
+    async fn call(&self, who: &str, method: &str, path: &str, content_type: &str, body: &[u8]) -> Resp {
         let req = Request::builder()
             .method(method)
             .uri(path)
@@ -201,13 +173,8 @@ impl World {
             .unwrap();
         let res = self.app.clone().oneshot(req).await.unwrap();
         let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024 * 1024)
-            .await
-            .unwrap();
-        Resp {
-            status,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024 * 1024).await.unwrap();
+        Resp { status, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
     async fn get(&self, who: &str, path: &str) -> Resp {
@@ -215,48 +182,26 @@ impl World {
     }
 
     async fn post_json(&self, who: &str, path: &str, body: Value) -> Resp {
-        self.call(
-            who,
-            "POST",
-            path,
-            "application/json",
-            body.to_string().as_bytes(),
-        )
-        .await
+        self.call(who, "POST", path, "application/json", body.to_string().as_bytes()).await
     }
 
     async fn post_form(&self, who: &str, path: &str, form: &str) -> Resp {
-        self.call(
-            who,
-            "POST",
-            path,
-            "application/x-www-form-urlencoded",
-            form.as_bytes(),
-        )
-        .await
+        self.call(who, "POST", path, "application/x-www-form-urlencoded", form.as_bytes()).await
     }
 
     /// Opens incidents 1 (story 1, led by A) and 2 (story 2, led by B) as the office.
     async fn open_incidents(&self) {
         for (story, lead) in [(1, A), (2, B)] {
-            let r = self
-                .post_json("office", "/api/v1/incidents", json!({"story": story}))
-                .await;
+            let r = self.post_json("office", "/api/v1/incidents", json!({"story": story})).await;
             assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
             let inc = &r.json()["incident"];
-            assert_eq!(
-                (inc["id"].as_i64(), inc["lead_department"].as_str()),
-                (Some(story), Some(lead)),
-                "{inc}"
-            );
+            assert_eq!((inc["id"].as_i64(), inc["lead_department"].as_str()), (Some(story), Some(lead)), "{inc}");
         }
     }
 
     fn ack_of(&self, alert: i64) -> Option<String> {
         let data = self.state.data.lock().unwrap();
-        desk::alert_ack(data.store.connection(), alert)
-            .unwrap()
-            .map(|(by, _)| by)
+        desk::alert_ack(data.store.connection(), alert).unwrap().map(|(by, _)| by)
     }
 }
 
@@ -266,20 +211,12 @@ fn sees_incident_1(who: &str) -> bool {
 }
 
 /// Checks `actual` against the expected status of each person, all at once.
-fn assert_matrix(
-    what: &str,
-    actual: &[(&str, StatusCode, String)],
-    expected: impl Fn(&str) -> StatusCode,
-) {
+fn assert_matrix(what: &str, actual: &[(&str, StatusCode, String)], expected: impl Fn(&str) -> StatusCode) {
     let wrong: Vec<String> = actual
         .iter()
         .filter(|(who, status, _)| *status != expected(who))
         .map(|(who, status, body)| {
-            format!(
-                "{who}: {status} (expected {}) {}",
-                expected(who),
-                body.chars().take(200).collect::<String>()
-            )
+            format!("{who}: {status} (expected {}) {}", expected(who), body.chars().take(200).collect::<String>())
         })
         .collect();
     assert!(wrong.is_empty(), "{what}:\n{}", wrong.join("\n"));
@@ -293,85 +230,44 @@ fn is_scoped(who: &str) -> bool {
 async fn special_reports_follow_their_incident_through_the_api_and_the_pages() {
     let w = World::new();
     w.open_incidents().await;
-    let made = w
-        .post_json(
-            "admin",
-            "/api/v1/reports",
-            json!({"kind": "special", "incident": 2}),
-        )
-        .await;
+    let made = w.post_json("admin", "/api/v1/reports", json!({"kind": "special", "incident": 2})).await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
     let of_b = made.json()["id"].as_i64().unwrap();
-    let daily = w
-        .post_json(
-            "admin",
-            "/api/v1/reports",
-            json!({"kind": "daily", "date": "2026-11-20"}),
-        )
-        .await;
+    let daily = w.post_json("admin", "/api/v1/reports", json!({"kind": "daily", "date": "2026-11-20"})).await;
     assert_eq!(daily.status, StatusCode::CREATED, "{}", daily.body);
     let daily = daily.json()["id"].as_i64().unwrap();
 
     // Generating a 专报 on incident 1: who may make reports, and sees the incident.
-    let makers = [
-        Role::Admin,
-        Role::Coordinator,
-        Role::Approver,
-        Role::Officer,
-    ];
+    let makers = [Role::Admin, Role::Coordinator, Role::Approver, Role::Officer];
     let mut made_by: Vec<(String, i64)> = Vec::new();
     let mut actual = Vec::new();
     for (who, _, _) in PEOPLE {
-        let r = w
-            .post_json(
-                who,
-                "/api/v1/reports",
-                json!({"kind": "special", "incident": 1}),
-            )
-            .await;
+        let r = w.post_json(who, "/api/v1/reports", json!({"kind": "special", "incident": 1})).await;
         if r.status == StatusCode::CREATED {
             made_by.push((who.to_string(), r.json()["id"].as_i64().unwrap()));
         }
         actual.push((*who, r.status, r.body));
     }
     let role = |who: &str| PEOPLE.iter().find(|p| p.0 == who).unwrap().1;
-    assert_matrix(
-        "POST /api/v1/reports special on incident 1",
-        &actual,
-        |who| {
-            if makers.contains(&role(who)) && sees_incident_1(who) {
-                StatusCode::CREATED
-            } else {
-                StatusCode::FORBIDDEN
-            }
-        },
-    );
+    assert_matrix("POST /api/v1/reports special on incident 1", &actual, |who| {
+        if makers.contains(&role(who)) && sees_incident_1(who) {
+            StatusCode::CREATED
+        } else {
+            StatusCode::FORBIDDEN
+        }
+    });
     let b_refused = &actual.iter().find(|a| a.0 == "b_officer").unwrap().2;
-    assert!(
-        b_refused.contains("只能查看本单位"),
-        "the refusal says why: {b_refused}"
-    );
+    assert!(b_refused.contains("只能查看本单位"), "the refusal says why: {b_refused}");
     let (_, of_a) = made_by[0].clone();
 
     // The same through the page's form.
-    for (who, want) in [
-        ("b_officer", StatusCode::FORBIDDEN),
-        ("a_officer", StatusCode::SEE_OTHER),
-    ] {
-        let r = w
-            .post_form(who, "/reports/generate", "kind=special&incident=1")
-            .await;
+    for (who, want) in [("b_officer", StatusCode::FORBIDDEN), ("a_officer", StatusCode::SEE_OTHER)] {
+        let r = w.post_form(who, "/reports/generate", "kind=special&incident=1").await;
         assert_eq!(r.status, want, "{who}: {}", r.body);
     }
 
     // Reading it (JSON and every download format go through one handler), and its page.
-    let readers = [
-        Role::Admin,
-        Role::Coordinator,
-        Role::Approver,
-        Role::Officer,
-        Role::Viewer,
-    ];
+    let readers = [Role::Admin, Role::Coordinator, Role::Approver, Role::Officer, Role::Viewer];
     let expect_read = |who: &str| {
         if readers.contains(&role(who)) && sees_incident_1(who) {
             StatusCode::OK
@@ -385,48 +281,24 @@ async fn special_reports_follow_their_incident_through_the_api_and_the_pages() {
     for (who, _, _) in PEOPLE {
         let r = w.get(who, &format!("/api/v1/reports/{of_a}")).await;
         api.push((*who, r.status, r.body));
-        let r = w
-            .get(who, &format!("/api/v1/reports/{of_a}?format=html"))
-            .await;
+        let r = w.get(who, &format!("/api/v1/reports/{of_a}?format=html")).await;
         download.push((*who, r.status, r.body));
         let r = w.get(who, &format!("/reports/{of_a}")).await;
         page.push((*who, r.status, r.body));
     }
     assert_matrix("GET /api/v1/reports/N of incident 1", &api, expect_read);
-    assert_matrix(
-        "GET /api/v1/reports/N?format=html of incident 1",
-        &download,
-        expect_read,
-    );
+    assert_matrix("GET /api/v1/reports/N?format=html of incident 1", &download, expect_read);
     assert_matrix("GET /reports/N of incident 1", &page, expect_read);
     // B's own 专报 and the organization's daily report stay readable for B's officer.
     for id in [of_b, daily] {
-        assert_eq!(
-            w.get("b_officer", &format!("/api/v1/reports/{id}"))
-                .await
-                .status,
-            StatusCode::OK
-        );
-        assert_eq!(
-            w.get("b_officer", &format!("/reports/{id}")).await.status,
-            StatusCode::OK
-        );
+        assert_eq!(w.get("b_officer", &format!("/api/v1/reports/{id}")).await.status, StatusCode::OK);
+        assert_eq!(w.get("b_officer", &format!("/reports/{id}")).await.status, StatusCode::OK);
     }
-    assert_eq!(
-        w.get("a_officer", &format!("/api/v1/reports/{of_b}"))
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(w.get("a_officer", &format!("/api/v1/reports/{of_b}")).await.status, StatusCode::FORBIDDEN);
 
     // The archive lists leave out what the reader may not open, and count only what they may.
     let ids = |v: &Value| -> Vec<i64> {
-        v["reports"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["id"].as_i64().unwrap())
-            .collect()
+        v["reports"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect()
     };
     let all = w.get("office", "/api/v1/reports?limit=500").await.json();
     let every: Vec<i64> = ids(&all);
@@ -438,21 +310,10 @@ async fn special_reports_follow_their_incident_through_the_api_and_the_pages() {
         let visible: Vec<i64> = every
             .iter()
             .copied()
-            .filter(|id| {
-                *id == daily
-                    || if *id == of_b {
-                        !who.starts_with("a_")
-                    } else {
-                        sees_incident_1(who)
-                    }
-            })
+            .filter(|id| *id == daily || if *id == of_b { !who.starts_with("a_") } else { sees_incident_1(who) })
             .collect();
         assert_eq!(listed, visible, "{who}'s archive list");
-        assert_eq!(
-            v["total"].as_u64(),
-            Some(visible.len() as u64),
-            "{who}'s total"
-        );
+        assert_eq!(v["total"].as_u64(), Some(visible.len() as u64), "{who}'s total");
         let page = w.get(who, "/reports").await;
         assert_eq!(page.status, StatusCode::OK);
         for id in &every {
@@ -476,15 +337,9 @@ async fn only_the_incidents_department_and_the_office_acknowledge_an_alert() {
     // Alert n is about story n (the store numbers them in order).
     // (alert, who may acknowledge it among the departments' people)
     let cases: [(i64, &str, Own); 4] = [
-        (1, "story 1: incident 1, led by A", |who| {
-            who.starts_with("a_")
-        }),
-        (2, "story 2: incident 2, led by B", |who| {
-            who.starts_with("b_")
-        }),
-        (3, "story 3: no incident, routed to A", |who| {
-            who.starts_with("a_")
-        }),
+        (1, "story 1: incident 1, led by A", |who| who.starts_with("a_")),
+        (2, "story 2: incident 2, led by B", |who| who.starts_with("b_")),
+        (3, "story 3: no incident, routed to A", |who| who.starts_with("a_")),
         (4, "story 4: no incident, routed nowhere", |_| false),
     ];
     for (alert, what, own) in cases {
@@ -493,16 +348,10 @@ async fn only_the_incidents_department_and_the_office_acknowledge_an_alert() {
         for (who, _, _) in PEOPLE.iter().filter(|p| is_scoped(p.0) && !own(p.0)) {
             actual.push(ack(&w, who, alert).await);
         }
-        assert_matrix(
-            &format!("ack of alert {alert} ({what}) by other departments"),
-            &actual,
-            |_| StatusCode::FORBIDDEN,
-        );
-        assert_eq!(
-            w.ack_of(alert),
-            None,
-            "a refused acknowledgement leaves none ({what})"
-        );
+        assert_matrix(&format!("ack of alert {alert} ({what}) by other departments"), &actual, |_| {
+            StatusCode::FORBIDDEN
+        });
+        assert_eq!(w.ack_of(alert), None, "a refused acknowledgement leaves none ({what})");
         let mut actual = Vec::new();
         for (who, _, _) in PEOPLE.iter().filter(|p| !is_scoped(p.0) || own(p.0)) {
             actual.push(ack(&w, who, alert).await);
@@ -533,15 +382,7 @@ async fn only_the_incidents_department_and_the_office_acknowledge_an_alert() {
 type Own = fn(&str) -> bool;
 
 async fn ack(w: &World, who: &'static str, alert: i64) -> (&'static str, StatusCode, String) {
-    let r = w
-        .call(
-            who,
-            "POST",
-            &format!("/api/v1/alerts/{alert}/ack"),
-            "application/json",
-            b"",
-        )
-        .await;
+    let r = w.call(who, "POST", &format!("/api/v1/alerts/{alert}/ack"), "application/json", b"").await;
     (who, r.status, r.body)
 }
 
@@ -575,9 +416,7 @@ async fn attachments_are_read_and_added_only_by_who_sees_the_incident() {
     });
     let mut actual = Vec::new();
     for (who, _, _) in PEOPLE {
-        let r = w
-            .get(who, &format!("/api/v1/incidents/1/attachments/{sha}"))
-            .await;
+        let r = w.get(who, &format!("/api/v1/incidents/1/attachments/{sha}")).await;
         actual.push((*who, r.status, r.body));
     }
     assert_matrix("GET /api/v1/incidents/1/attachments/SHA", &actual, |who| {
@@ -588,29 +427,13 @@ async fn attachments_are_read_and_added_only_by_who_sees_the_incident() {
         }
     });
     // Not through B's own incident either: the attachment belongs to incident 1.
-    let r = w
-        .get(
-            "b_member",
-            &format!("/api/v1/incidents/2/attachments/{sha}"),
-        )
-        .await;
+    let r = w.get("b_member", &format!("/api/v1/incidents/2/attachments/{sha}")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
     // What B's people were refused was not attached.
     let inc = w.get("admin", "/api/v1/incidents/1").await.json();
-    let names: Vec<&str> = inc["incident"]["attachments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        names.len(),
-        PEOPLE
-            .iter()
-            .filter(|p| p.0 != "viewer" && sees_incident_1(p.0))
-            .count(),
-        "{names:?}"
-    );
+    let names: Vec<&str> =
+        inc["incident"]["attachments"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), PEOPLE.iter().filter(|p| p.0 != "viewer" && sees_incident_1(p.0)).count(), "{names:?}");
 }
 
 #[tokio::test]
@@ -618,53 +441,38 @@ async fn disposal_reports_follow_their_incident_through_the_api_and_the_pages() 
     let w = World::new();
     w.open_incidents().await;
     let role = |who: &str| PEOPLE.iter().find(|p| p.0 == who).unwrap().1;
-    let writers = [
-        Role::Admin,
-        Role::Coordinator,
-        Role::Officer,
-        Role::DepartmentMember,
-    ];
+    let writers = [Role::Admin, Role::Coordinator, Role::Officer, Role::DepartmentMember];
 
     // Creating one for incident 1, through the API and the page's form.
     let mut actual = Vec::new();
     let mut form_id = 0;
     for (who, _, _) in PEOPLE {
-        let r = w
-            .post_json(who, "/api/v1/reports/disposal", json!({"incident": 1}))
-            .await;
+        let r = w.post_json(who, "/api/v1/reports/disposal", json!({"incident": 1})).await;
         if r.status == StatusCode::CREATED && form_id == 0 {
             form_id = r.json()["id"].as_i64().unwrap();
         }
         actual.push((*who, r.status, r.body));
     }
     let may_write = |who: &str| writers.contains(&role(who)) && sees_incident_1(who);
-    assert_matrix(
-        "POST /api/v1/reports/disposal for incident 1",
-        &actual,
-        |who| {
-            if may_write(who) {
-                StatusCode::CREATED
-            } else {
-                StatusCode::FORBIDDEN
-            }
-        },
-    );
+    assert_matrix("POST /api/v1/reports/disposal for incident 1", &actual, |who| {
+        if may_write(who) {
+            StatusCode::CREATED
+        } else {
+            StatusCode::FORBIDDEN
+        }
+    });
     let mut actual = Vec::new();
     for (who, _, _) in PEOPLE {
         let r = w.post_form(who, "/reports/disposal", "incident=1").await;
         actual.push((*who, r.status, r.body));
     }
-    assert_matrix(
-        "POST /reports/disposal (page form) for incident 1",
-        &actual,
-        |who| {
-            if may_write(who) {
-                StatusCode::SEE_OTHER
-            } else {
-                StatusCode::FORBIDDEN
-            }
-        },
-    );
+    assert_matrix("POST /reports/disposal (page form) for incident 1", &actual, |who| {
+        if may_write(who) {
+            StatusCode::SEE_OTHER
+        } else {
+            StatusCode::FORBIDDEN
+        }
+    });
 
     // Reading, editing and issuing it.
     let mut get = Vec::new();
@@ -672,27 +480,15 @@ async fn disposal_reports_follow_their_incident_through_the_api_and_the_pages() 
     let mut edit = Vec::new();
     let mut page_edit = Vec::new();
     for (who, _, _) in PEOPLE {
-        let r = w
-            .get(who, &format!("/api/v1/reports/disposal/{form_id}"))
-            .await;
+        let r = w.get(who, &format!("/api/v1/reports/disposal/{form_id}")).await;
         get.push((*who, r.status, r.body));
         let r = w.get(who, &format!("/reports/disposal/{form_id}")).await;
         page.push((*who, r.status, r.body));
         let r = w
-            .post_json(
-                who,
-                &format!("/api/v1/reports/disposal/{form_id}"),
-                json!({"leader": format!("{who} 改")}),
-            )
+            .post_json(who, &format!("/api/v1/reports/disposal/{form_id}"), json!({"leader": format!("{who} 改")}))
             .await;
         edit.push((*who, r.status, r.body));
-        let r = w
-            .post_form(
-                who,
-                &format!("/reports/disposal/{form_id}"),
-                "action=save&phone=123",
-            )
-            .await;
+        let r = w.post_form(who, &format!("/reports/disposal/{form_id}"), "action=save&phone=123").await;
         page_edit.push((*who, r.status, r.body));
     }
     let may_read = |who: &str| {
@@ -718,61 +514,26 @@ async fn disposal_reports_follow_their_incident_through_the_api_and_the_pages() 
             StatusCode::FORBIDDEN
         }
     });
-    let form = w
-        .get("admin", &format!("/api/v1/reports/disposal/{form_id}"))
-        .await
-        .json();
-    assert!(
-        !form["fields"]["leader"]
-            .as_str()
-            .unwrap_or("")
-            .contains("b_"),
-        "B's edit did not land: {form}"
-    );
+    let form = w.get("admin", &format!("/api/v1/reports/disposal/{form_id}")).await.json();
+    assert!(!form["fields"]["leader"].as_str().unwrap_or("").contains("b_"), "B's edit did not land: {form}");
     for who in ["b_officer", "b_member"] {
-        let r = w
-            .call(
-                who,
-                "POST",
-                &format!("/api/v1/reports/disposal/{form_id}/issue"),
-                "application/json",
-                b"",
-            )
-            .await;
+        let r =
+            w.call(who, "POST", &format!("/api/v1/reports/disposal/{form_id}/issue"), "application/json", b"").await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{who}");
     }
 
     // The lists leave it out for B.
-    let b_form = w
-        .post_json(
-            "b_member",
-            "/api/v1/reports/disposal",
-            json!({"incident": 2}),
-        )
-        .await;
+    let b_form = w.post_json("b_member", "/api/v1/reports/disposal", json!({"incident": 2})).await;
     assert_eq!(b_form.status, StatusCode::CREATED, "{}", b_form.body);
     for (who, _, _) in PEOPLE {
         let v = w.get(who, "/api/v1/reports/disposal").await.json();
-        let incidents: Vec<i64> = v["reports"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["incident_id"].as_i64().unwrap())
-            .collect();
-        assert_eq!(
-            incidents.contains(&1),
-            sees_incident_1(who),
-            "{who}: {incidents:?}"
-        );
-        assert_eq!(
-            incidents.contains(&2),
-            !who.starts_with("a_"),
-            "{who}: {incidents:?}"
-        );
+        let incidents: Vec<i64> =
+            v["reports"].as_array().unwrap().iter().map(|r| r["incident_id"].as_i64().unwrap()).collect();
+        assert_eq!(incidents.contains(&1), sees_incident_1(who), "{who}: {incidents:?}");
+        assert_eq!(incidents.contains(&2), !who.starts_with("a_"), "{who}: {incidents:?}");
         let page = w.get(who, "/reports/disposal").await;
         assert_eq!(
-            page.body
-                .contains(&format!("href=\"/reports/disposal/{form_id}\"")),
+            page.body.contains(&format!("href=\"/reports/disposal/{form_id}\"")),
             sees_incident_1(who),
             "{who}'s page"
         );

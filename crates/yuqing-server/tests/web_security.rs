@@ -115,11 +115,7 @@ impl Desk {
             index_terms: vec![],
             updated_at: t0(),
         };
-        let posts = urls
-            .iter()
-            .enumerate()
-            .map(|(i, u)| post(i as i64 + 1, u))
-            .collect();
+        let posts = urls.iter().enumerate().map(|(i, u)| post(i as i64 + 1, u)).collect();
         data.store
             .write(&WriteBatch {
                 posts,
@@ -170,20 +166,11 @@ impl Desk {
             ..Default::default()
         };
         desk::add_user(c, &u, &desk::token_hash("tok-chen"), t0()).unwrap();
-        assert!(yuqing_store::auth::set_password_hash(
-            c,
-            "chen",
-            &hash_password(PASSWORD).unwrap()
-        )
-        .unwrap());
+        assert!(yuqing_store::auth::set_password_hash(c, "chen", &hash_password(PASSWORD).unwrap()).unwrap());
         let mut state = AppState::new(data, "测试单位".into(), None);
         state.clock = Arc::new(|| t0() + Duration::hours(2));
         let app = router(state.clone());
-        Desk {
-            _dir: dir,
-            state,
-            app,
-        }
+        Desk { _dir: dir, state, app }
     }
 
     async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Resp {
@@ -191,27 +178,15 @@ impl Desk {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let res = self
-            .app
-            .clone()
-            .oneshot(req.body(Body::from(body.to_string())).unwrap())
-            .await
-            .unwrap();
+        let res = self.app.clone().oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
-        let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024 * 1024)
-            .await
-            .unwrap();
-        Resp {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024 * 1024).await.unwrap();
+        Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
     async fn get(&self, path: &str) -> Resp {
-        self.send("GET", path, &[("authorization", "Bearer tok-chen")], "")
-            .await
+        self.send("GET", path, &[("authorization", "Bearer tok-chen")], "").await
     }
 
     /// Signs in through the form with `next`; the answer to the form's POST.
@@ -224,23 +199,12 @@ impl Desk {
             .map(|v| v.to_str().unwrap())
             .find(|c| c.starts_with("yuqing_login="))
             .unwrap();
-        let token = cookie
-            .split(';')
-            .next()
-            .unwrap()
-            .trim_start_matches("yuqing_login=")
-            .to_string();
-        let body = format!(
-            "_csrf={token}&next={next_encoded}&name=chen&password={}",
-            urlencoding::encode(PASSWORD)
-        );
+        let token = cookie.split(';').next().unwrap().trim_start_matches("yuqing_login=").to_string();
+        let body = format!("_csrf={token}&next={next_encoded}&name=chen&password={}", urlencoding::encode(PASSWORD));
         self.send(
             "POST",
             "/login",
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("cookie", &format!("yuqing_login={token}")),
-            ],
+            &[("content-type", "application/x-www-form-urlencoded"), ("cookie", &format!("yuqing_login={token}"))],
             &body,
         )
         .await
@@ -263,11 +227,7 @@ impl Desk {
         let csrf: String = data
             .store
             .connection()
-            .query_row(
-                "SELECT csrf FROM sessions ORDER BY rowid DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
+            .query_row("SELECT csrf FROM sessions ORDER BY rowid DESC LIMIT 1", [], |r| r.get(0))
             .unwrap();
         (cookie, csrf)
     }
@@ -293,10 +253,7 @@ fn assert_security_headers(what: &str, r: &Resp) {
     ] {
         assert!(directives.contains(&d), "{what}: {d} in {csp}");
     }
-    assert!(
-        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval") && !csp.contains('*'),
-        "{what}: {csp}"
-    );
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval") && !csp.contains('*'), "{what}: {csp}");
     assert_eq!(h("x-frame-options"), "DENY", "{what}");
     assert_eq!(h("x-content-type-options"), "nosniff", "{what}");
     assert_eq!(h("referrer-policy"), "same-origin", "{what}");
@@ -312,35 +269,14 @@ async fn every_kind_of_answer_carries_the_security_headers() {
         ("an API answer", d.get("/api/v1/stats").await),
         ("an API error", d.get("/api/v1/incidents/nope").await),
         ("a 404 page", d.get("/no/such/page").await),
-        (
-            "an anonymous 404",
-            d.send("GET", "/no/such/page", anon, "").await,
-        ),
+        ("an anonymous 404", d.send("GET", "/no/such/page", anon, "").await),
         ("the sign-in form", d.send("GET", "/login", anon, "").await),
-        (
-            "a redirect to sign in",
-            d.send("GET", "/alerts", anon, "").await,
-        ),
+        ("a redirect to sign in", d.send("GET", "/alerts", anon, "").await),
         ("a 401", d.send("GET", "/api/v1/stats", anon, "").await),
-        (
-            "a style sheet",
-            d.send("GET", "/assets/desk.css", anon, "").await,
-        ),
+        ("a style sheet", d.send("GET", "/assets/desk.css", anon, "").await),
         // A method the policy does not list is refused before any handler (fail closed).
-        (
-            "a refused method",
-            d.send(
-                "DELETE",
-                "/api/v1/stats",
-                &[("authorization", "Bearer tok-chen")],
-                "",
-            )
-            .await,
-        ),
-        (
-            "the health check",
-            d.send("GET", "/healthz", anon, "").await,
-        ),
+        ("a refused method", d.send("DELETE", "/api/v1/stats", &[("authorization", "Bearer tok-chen")], "").await),
+        ("the health check", d.send("GET", "/healthz", anon, "").await),
     ];
     let statuses: Vec<(&str, StatusCode)> = cases.iter().map(|(w, r)| (*w, r.status)).collect();
     assert_eq!(
@@ -355,9 +291,7 @@ async fn every_kind_of_answer_carries_the_security_headers() {
 
 /// The start of every `<tag` in `html`, with the tag's text up to its `>`.
 fn tags(html: &str) -> Vec<&str> {
-    html.match_indices('<')
-        .filter_map(|(i, _)| html[i..].find('>').map(|j| &html[i..=i + j]))
-        .collect()
+    html.match_indices('<').filter_map(|(i, _)| html[i..].find('>').map(|j| &html[i..=i + j])).collect()
 }
 
 /// What a Content-Security-Policy without 'unsafe-inline' would block on a page.
@@ -374,13 +308,8 @@ fn inline_code(html: &str) -> Vec<String> {
         // Attributes: style="…", on…="…", and javascript: addresses.
         for (i, _) in lower.match_indices(' ') {
             let attr = &lower[i + 1..];
-            let name: String = attr
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-                .collect();
-            if attr[name.len()..].starts_with('=')
-                && (name == "style" || (name.starts_with("on") && name.len() > 2))
-            {
+            let name: String = attr.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+            if attr[name.len()..].starts_with('=') && (name == "style" || (name.starts_with("on") && name.len() > 2)) {
                 found.push(t.to_string());
             }
         }
@@ -418,21 +347,13 @@ async fn no_page_has_inline_script_style_or_event_handlers_and_the_assets_are_se
     ];
     for p in pages {
         let r = d.get(p).await;
-        assert!(
-            r.status.is_success() || r.status.is_client_error(),
-            "{p}: {}",
-            r.status
-        );
+        assert!(r.status.is_success() || r.status.is_client_error(), "{p}: {}", r.status);
         assert_eq!(inline_code(&r.body), Vec::<String>::new(), "{p}");
     }
     let login = d.send("GET", "/login", &[], "").await;
     assert_eq!(inline_code(&login.body), Vec::<String>::new(), "/login");
     // The check itself finds what it should.
-    assert_eq!(
-        inline_code("<p style=\"x\"><script>1</script><a onclick=\"f()\" href=\"javascript:f()\">")
-            .len(),
-        4
-    );
+    assert_eq!(inline_code("<p style=\"x\"><script>1</script><a onclick=\"f()\" href=\"javascript:f()\">").len(), 4);
 
     // The pages link the style sheets and the script, and those are served without sign-in.
     let dash = d.get("/").await.body;
@@ -446,24 +367,12 @@ async fn no_page_has_inline_script_style_or_event_handlers_and_the_assets_are_se
         let href: String = page[at..].chars().take_while(|c| *c != '"').collect();
         let r = d.send("GET", &href, &[], "").await;
         assert_eq!(r.status, StatusCode::OK, "{href}");
-        assert!(
-            r.headers[header::CONTENT_TYPE]
-                .to_str()
-                .unwrap()
-                .starts_with(kind),
-            "{href}"
-        );
+        assert!(r.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with(kind), "{href}");
         assert!(r.body.len() > 100, "{href}");
     }
-    assert_eq!(
-        d.send("GET", "/assets/nope.js", &[], "").await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(d.send("GET", "/assets/nope.js", &[], "").await.status, StatusCode::NOT_FOUND);
     assert!(
-        d.send("GET", "/assets/desk.js", &[], "")
-            .await
-            .body
-            .contains("EventSource"),
+        d.send("GET", "/assets/desk.js", &[], "").await.body.contains("EventSource"),
         "the live update is in the script"
     );
 }
@@ -498,12 +407,7 @@ fn harmless(href: &str) -> bool {
 #[tokio::test]
 async fn only_http_addresses_become_links_on_any_page() {
     let d = Desk::new();
-    for p in [
-        "/incidents/1",
-        "/stories/1",
-        "/posts",
-        "/search?q=%E5%8C%BB%E9%99%A2",
-    ] {
+    for p in ["/incidents/1", "/stories/1", "/posts", "/search?q=%E5%8C%BB%E9%99%A2"] {
         let r = d.get(p).await;
         assert_eq!(r.status, StatusCode::OK, "{p}: {}", r.body);
         let links = hrefs(&r.body);
@@ -511,15 +415,9 @@ async fn only_http_addresses_become_links_on_any_page() {
         assert!(bad.is_empty(), "{p} links to {bad:?}");
         // The http(s) ones are links; the others are still shown, as text.
         for good in GOOD_URLS {
-            assert!(
-                links.iter().any(|h| h == good),
-                "{p}: {good} is a link ({links:?})"
-            );
+            assert!(links.iter().any(|h| h == good), "{p}: {good} is a link ({links:?})");
         }
-        for hostile in HOSTILE_URLS
-            .iter()
-            .filter(|u| !u.chars().any(char::is_control))
-        {
+        for hostile in HOSTILE_URLS.iter().filter(|u| !u.chars().any(char::is_control)) {
             let shown = yuqing_text::highlight::escape_html(hostile.trim());
             assert!(r.body.contains(&shown), "{p}: {hostile:?} is shown as text");
         }
@@ -532,64 +430,28 @@ async fn the_csrf_token_is_taken_from_the_body_or_header_never_the_query() {
     let (cookie, csrf) = d.session().await;
     let json = ("content-type", "application/json");
     let form = ("content-type", "application/x-www-form-urlencoded");
-    let r = d
-        .send(
-            "POST",
-            &format!("/api/v1/desk/tick?_csrf={csrf}"),
-            &[("cookie", &cookie), json],
-            "",
-        )
-        .await;
+    let r = d.send("POST", &format!("/api/v1/desk/tick?_csrf={csrf}"), &[("cookie", &cookie), json], "").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     let r = d
-        .send(
-            "POST",
-            &format!("/duty/handover?_csrf={csrf}"),
-            &[("cookie", &cookie), form],
-            "text=%E4%BA%A4%E6%8E%A5",
-        )
+        .send("POST", &format!("/duty/handover?_csrf={csrf}"), &[("cookie", &cookie), form], "text=%E4%BA%A4%E6%8E%A5")
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     // The same requests with the token where it belongs.
-    let r = d
-        .send(
-            "POST",
-            "/api/v1/desk/tick",
-            &[("cookie", &cookie), json, ("x-csrf-token", &csrf)],
-            "",
-        )
-        .await;
+    let r = d.send("POST", "/api/v1/desk/tick", &[("cookie", &cookie), json, ("x-csrf-token", &csrf)], "").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let r = d
-        .send(
-            "POST",
-            "/duty/handover",
-            &[("cookie", &cookie), form],
-            &format!("_csrf={csrf}&text=%E4%BA%A4%E6%8E%A5"),
-        )
+        .send("POST", "/duty/handover", &[("cookie", &cookie), form], &format!("_csrf={csrf}&text=%E4%BA%A4%E6%8E%A5"))
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     // The roster form (a text field) posts as an ordinary form, its token in the body.
-    let page = d
-        .send("GET", "/duty", &[("cookie", &cookie)], "")
-        .await
-        .body;
+    let page = d.send("GET", "/duty", &[("cookie", &cookie)], "").await.body;
     assert!(
         page.contains("action=\"/duty/import\"") && !page.contains("multipart/form-data"),
         "the roster form is urlencoded"
     );
-    let csv = urlencoding::encode(
-        "姓名,角色,开始时间,结束时间\nchen,值班员,2026-11-20 08:00,2026-11-20 20:00\n",
-    )
-    .into_owned();
-    let r = d
-        .send(
-            "POST",
-            "/duty/import",
-            &[("cookie", &cookie), form],
-            &format!("_csrf={csrf}&csv={csv}"),
-        )
-        .await;
+    let csv = urlencoding::encode("姓名,角色,开始时间,结束时间\nchen,值班员,2026-11-20 08:00,2026-11-20 20:00\n")
+        .into_owned();
+    let r = d.send("POST", "/duty/import", &[("cookie", &cookie), form], &format!("_csrf={csrf}&csv={csv}")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 }
 
@@ -614,15 +476,9 @@ async fn after_sign_in_next_leads_only_to_this_site_and_always_with_a_location()
     for (next, want) in cases {
         let r = d.login_with_next(next).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{next}: {}", r.body);
-        assert_eq!(
-            r.headers.get(header::LOCATION).map(|v| v.to_str().unwrap()),
-            Some(want),
-            "{next}"
-        );
+        assert_eq!(r.headers.get(header::LOCATION).map(|v| v.to_str().unwrap()), Some(want), "{next}");
     }
     // The form itself never carries such a `next` either.
-    let r = d
-        .send("GET", "/login?next=%2F%2509%2Fevil.example", &[], "")
-        .await;
+    let r = d.send("GET", "/login?next=%2F%2509%2Fevil.example", &[], "").await;
     assert!(r.body.contains("name=\"next\" value=\"/\""), "{}", r.body);
 }

@@ -6,10 +6,9 @@
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::sql::{ts, utc};
 use crate::desk::{token_hash, user_by_name, User};
+use crate::sql::{ts, utc};
 use crate::Result;
-
 
 // ---------------------------------------------------------------- passwords
 
@@ -61,7 +60,13 @@ pub fn create_session(
         "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, csrf) VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
         params![token_hash(session_id), user_id, ts(now), ts(expires_at), csrf],
     )?;
-    Ok(Session { user_id, created_at: utc(ts(now)), last_seen_at: utc(ts(now)), expires_at: utc(ts(expires_at)), csrf: csrf.to_string() })
+    Ok(Session {
+        user_id,
+        created_at: utc(ts(now)),
+        last_seen_at: utc(ts(now)),
+        expires_at: utc(ts(expires_at)),
+        csrf: csrf.to_string(),
+    })
 }
 
 /// How stale `last_seen_at` may get before a request moves it: a tenth of the idle limit, at
@@ -74,7 +79,12 @@ fn last_seen_step(limits: SessionLimits) -> i64 {
 /// The live session for `session_id` and its (active) user. An expired session (idle or absolute)
 /// is deleted and None returned. Each use slides the idle expiry: `last_seen_at` moves to now
 /// when it is older than [`last_seen_step`].
-pub fn session_user(conn: &Connection, session_id: &str, now: DateTime<Utc>, limits: SessionLimits) -> Result<Option<(Session, User)>> {
+pub fn session_user(
+    conn: &Connection,
+    session_id: &str,
+    now: DateTime<Utc>,
+    limits: SessionLimits,
+) -> Result<Option<(Session, User)>> {
     let id_hash = token_hash(session_id);
     let row: Option<(i64, i64, i64, i64, String)> = conn
         .query_row(
@@ -90,7 +100,8 @@ pub fn session_user(conn: &Connection, session_id: &str, now: DateTime<Utc>, lim
         return Ok(None);
     }
     let user = {
-        let name: Option<String> = conn.query_row("SELECT name FROM users WHERE id = ?1", [user_id], |r| r.get(0)).optional()?;
+        let name: Option<String> =
+            conn.query_row("SELECT name FROM users WHERE id = ?1", [user_id], |r| r.get(0)).optional()?;
         match name {
             Some(n) => user_by_name(conn, &n)?,
             None => None,
@@ -105,7 +116,10 @@ pub fn session_user(conn: &Connection, session_id: &str, now: DateTime<Utc>, lim
         conn.execute("UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1", params![id_hash, now_s])?;
         last_seen_at = now_s;
     }
-    Ok(Some((Session { user_id, created_at: utc(created), last_seen_at: utc(last_seen_at), expires_at: utc(expires), csrf }, user)))
+    Ok(Some((
+        Session { user_id, created_at: utc(created), last_seen_at: utc(last_seen_at), expires_at: utc(expires), csrf },
+        user,
+    )))
 }
 
 /// Ends one session (sign-out). False when it did not exist.
@@ -121,7 +135,12 @@ pub fn delete_user_sessions(conn: &Connection, user_id: i64) -> Result<usize> {
 /// Deletes expired sessions and stale lock-out counters (a pair that was never locked is
 /// forgotten a window after its last attempt, one that was after `max_lock`); returns how many
 /// sessions went.
-pub fn purge_expired(conn: &Connection, now: DateTime<Utc>, limits: SessionLimits, lockout: LockoutPolicy) -> Result<usize> {
+pub fn purge_expired(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    limits: SessionLimits,
+    lockout: LockoutPolicy,
+) -> Result<usize> {
     let n = conn.execute(
         "DELETE FROM sessions WHERE expires_at <= ?1 OR last_seen_at + ?2 <= ?1",
         params![ts(now), limits.idle.num_seconds()],
@@ -186,7 +205,13 @@ fn throttle_row(conn: &Connection, name: &str, addr: &str) -> Result<Option<Thro
 /// attempt counts as a failure until [`attempt_succeeded`]; one never checked (refused for
 /// another reason) is taken back with [`release_attempt`]. Names are counted whether or not such
 /// a user exists, so the answer says nothing about which users exist.
-pub fn begin_attempt(conn: &Connection, name: &str, addr: &str, now: DateTime<Utc>, policy: LockoutPolicy) -> Result<Attempt> {
+pub fn begin_attempt(
+    conn: &Connection,
+    name: &str,
+    addr: &str,
+    now: DateTime<Utc>,
+    policy: LockoutPolicy,
+) -> Result<Attempt> {
     let now_s = ts(now);
     let row = throttle_row(conn, name, addr)?;
     if let Some((_, _, Some(until), _)) = row {
@@ -223,14 +248,23 @@ pub fn release_attempt(conn: &Connection, name: &str, addr: &str) -> Result<()> 
 
 /// The password of an attempt was wrong. Returns `Some(until)` when this failure locked the pair
 /// (its window's `max_failures` are used up), for the audit log.
-pub fn attempt_failed(conn: &Connection, name: &str, addr: &str, now: DateTime<Utc>, policy: LockoutPolicy) -> Result<Option<DateTime<Utc>>> {
+pub fn attempt_failed(
+    conn: &Connection,
+    name: &str,
+    addr: &str,
+    now: DateTime<Utc>,
+    policy: LockoutPolicy,
+) -> Result<Option<DateTime<Utc>>> {
     let now_s = ts(now);
     let Some((failures, _, locked, lockouts)) = throttle_row(conn, name, addr)? else { return Ok(None) };
     if locked.is_some_and(|u| u > now_s) {
         return Ok(None); // a concurrent attempt of the same window locked it already
     }
     if failures < i64::from(policy.max_failures.max(1)) {
-        conn.execute("UPDATE login_throttle SET last_at = ?3 WHERE name = ?1 AND addr = ?2", params![name, addr, now_s])?;
+        conn.execute(
+            "UPDATE login_throttle SET last_at = ?3 WHERE name = ?1 AND addr = ?2",
+            params![name, addr, now_s],
+        )?;
         return Ok(None);
     }
     let until = now_s + policy.lock_duration(lockouts).num_seconds();
@@ -265,8 +299,12 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap() + Duration::minutes(min)
     }
     const LIMITS: SessionLimits = SessionLimits { idle: Duration::hours(8), absolute: Duration::days(7) };
-    const POLICY: LockoutPolicy =
-        LockoutPolicy { max_failures: 5, window: Duration::minutes(15), lock_for: Duration::minutes(15), max_lock: Duration::hours(24) };
+    const POLICY: LockoutPolicy = LockoutPolicy {
+        max_failures: 5,
+        window: Duration::minutes(15),
+        lock_for: Duration::minutes(15),
+        max_lock: Duration::hours(24),
+    };
 
     fn store_with_user() -> (tempfile::TempDir, SqliteStore, User) {
         let dir = tempfile::tempdir().unwrap();
@@ -338,7 +376,11 @@ mod tests {
         }
         assert_eq!(fail(c, "li", A, t(4)), Some(t(19)));
         assert_eq!(locked_until(c, "li", A, t(10)).unwrap(), Some(t(19)));
-        assert_eq!(begin_attempt(c, "li", A, t(10), POLICY).unwrap(), Attempt::Locked(t(19)), "refused unchecked while locked");
+        assert_eq!(
+            begin_attempt(c, "li", A, t(10), POLICY).unwrap(),
+            Attempt::Locked(t(19)),
+            "refused unchecked while locked"
+        );
         // Another address is not locked by this one's failures.
         assert_eq!(locked_until(c, "li", B, t(10)).unwrap(), None);
         assert_eq!(begin_attempt(c, "li", B, t(10), POLICY).unwrap(), Attempt::Allowed);
@@ -372,7 +414,8 @@ mod tests {
         assert!(locked_until(c, "nobody", A, t(5)).unwrap().is_some());
         // Stale counters are purged: unlocked pairs after the window, locked ones after max_lock.
         purge_expired(c, t(1000), LIMITS, POLICY).unwrap();
-        let rows = |c: &Connection| c.query_row("SELECT COUNT(*) FROM login_throttle", [], |r| r.get::<_, i64>(0)).unwrap();
+        let rows =
+            |c: &Connection| c.query_row("SELECT COUNT(*) FROM login_throttle", [], |r| r.get::<_, i64>(0)).unwrap();
         assert_eq!(rows(c), 2, "li and nobody were locked: kept for the back-off");
         purge_expired(c, t(1000 + 24 * 60), LIMITS, POLICY).unwrap();
         assert_eq!(rows(c), 0);
@@ -383,7 +426,8 @@ mod tests {
         let (_d, store, _) = store_with_user();
         let c = store.connection();
         // Sixty attempts arrive before any is checked: five are let through.
-        let allowed = (0..60).filter(|_| begin_attempt(c, "li", "a", t(0), POLICY).unwrap() == Attempt::Allowed).count();
+        let allowed =
+            (0..60).filter(|_| begin_attempt(c, "li", "a", t(0), POLICY).unwrap() == Attempt::Allowed).count();
         assert_eq!(allowed, 5);
         // The first of them to fail locks the pair; the others find it locked.
         assert_eq!(attempt_failed(c, "li", "a", t(0), POLICY).unwrap(), Some(t(15)));

@@ -27,7 +27,8 @@ pub fn story_brief(store: &dyn Store, seg: &Segmenter, story: i64) -> Result<Bri
     // Advertisements and the like say nothing of the matter: left out of the brief's sentences and
     // representative posts (unless the story has nothing else).
     let commercial = |p: &&crate::PostRecord| {
-        yuqing_text::noise::classify(&yuqing_text::matching_form(&p.title), &yuqing_text::matching_form(&p.text)).is_some_and(|k| k.is_commercial())
+        yuqing_text::noise::classify(&yuqing_text::matching_form(&p.title), &yuqing_text::matching_form(&p.text))
+            .is_some_and(|k| k.is_commercial())
     };
     if posts.iter().any(|p| !commercial(&p)) {
         posts.retain(|p| !commercial(&p));
@@ -54,7 +55,9 @@ pub fn story_brief(store: &dyn Store, seg: &Segmenter, story: i64) -> Result<Bri
 /// story page's order (newest first). None when there is no such post.
 pub fn post_place(conn: &Connection, id: i64) -> Result<Option<(i64, u64)>> {
     let Some((story, at)) = conn
-        .query_row("SELECT story_id, published_at FROM posts WHERE id = ?1", [id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+        .query_row("SELECT story_id, published_at FROM posts WHERE id = ?1", [id], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })
         .optional()?
     else {
         return Ok(None);

@@ -109,7 +109,16 @@ pub fn put_snapshot(conn: &Connection, dir: &Path, meta: &SnapshotMeta, bytes: &
     conn.execute(
         "INSERT OR IGNORE INTO snapshots (sha256, url, final_url, status, content_type, fetched_at, size, source_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![sha, meta.url, meta.final_url, meta.status, meta.content_type, ts(meta.fetched_at), bytes.len() as i64, meta.source_id],
+        params![
+            sha,
+            meta.url,
+            meta.final_url,
+            meta.status,
+            meta.content_type,
+            ts(meta.fetched_at),
+            bytes.len() as i64,
+            meta.source_id
+        ],
     )?;
     Ok(sha)
 }
@@ -147,7 +156,8 @@ pub fn link_posts(conn: &Connection, post_ids: &[i64], sha256: &str) -> Result<u
 
 /// Notes, before the posts are ingested, which snapshot each (canonical) URL's post will link to.
 pub fn note_pending_links(conn: &Connection, links: &[(String, String)], now: DateTime<Utc>) -> Result<()> {
-    let mut stmt = conn.prepare_cached("INSERT OR IGNORE INTO snapshot_pending (url, sha256, noted_at) VALUES (?1, ?2, ?3)")?;
+    let mut stmt =
+        conn.prepare_cached("INSERT OR IGNORE INTO snapshot_pending (url, sha256, noted_at) VALUES (?1, ?2, ?3)")?;
     for (url, sha) in links {
         stmt.execute(params![url, sha, ts(now)])?;
     }
@@ -331,7 +341,13 @@ pub fn add_source(conn: &Connection, s: &StoredSource) -> Result<()> {
 pub fn sources(conn: &Connection) -> Result<Vec<StoredSource>> {
     let mut stmt = conn.prepare("SELECT id, enabled, config, added_by, added_at FROM collect_sources ORDER BY id")?;
     let rows = stmt.query_map([], |r| {
-        Ok(StoredSource { id: r.get(0)?, enabled: r.get(1)?, config: r.get(2)?, added_by: r.get(3)?, added_at: utc(r.get(4)?) })
+        Ok(StoredSource {
+            id: r.get(0)?,
+            enabled: r.get(1)?,
+            config: r.get(2)?,
+            added_by: r.get(3)?,
+            added_at: utc(r.get(4)?),
+        })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
@@ -351,7 +367,10 @@ pub fn set_source_enabled(conn: &Connection, id: &str, enabled: bool, by: &str, 
 
 /// Whether a drop-folder file with these contents was read already.
 pub fn file_done(conn: &Connection, sha256: &str) -> Result<bool> {
-    Ok(conn.query_row("SELECT 1 FROM collect_files WHERE sha256 = ?1", params![sha256], |_| Ok(())).optional()?.is_some())
+    Ok(conn
+        .query_row("SELECT 1 FROM collect_files WHERE sha256 = ?1", params![sha256], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 pub fn mark_file_done(conn: &Connection, path: &str, sha256: &str, now: DateTime<Utc>) -> Result<()> {
@@ -377,10 +396,16 @@ mod tests {
         let store = crate::SqliteStore::open(&dir.path().join("y.db")).unwrap();
         let c = store.connection();
         let now = Utc::now();
-        note_pending_links(c, &[("https://bbs.example/1".into(), "a".repeat(64)), ("https://bbs.example/2".into(), "b".repeat(64))], now).unwrap();
+        note_pending_links(
+            c,
+            &[("https://bbs.example/1".into(), "a".repeat(64)), ("https://bbs.example/2".into(), "b".repeat(64))],
+            now,
+        )
+        .unwrap();
         // Nothing stored yet: nothing to link, the notes stay.
         assert_eq!(settle_pending_links(c, now - Duration::days(7)).unwrap(), 0);
-        let pending = |c: &Connection| c.query_row("SELECT COUNT(*) FROM snapshot_pending", [], |r| r.get::<_, i64>(0)).unwrap();
+        let pending =
+            |c: &Connection| c.query_row("SELECT COUNT(*) FROM snapshot_pending", [], |r| r.get::<_, i64>(0)).unwrap();
         assert_eq!(pending(c), 2);
         // The pipeline stored post 1 and the process died before linking it.
         c.execute(
@@ -446,11 +471,30 @@ mod tests {
         let store = SqliteStore::open(&dir.path().join("y.db")).unwrap();
         let conn = store.connection();
         assert_eq!(state(conn, "x").unwrap().consecutive_failures, 0);
-        let s = SourceState { source_id: "x".into(), etag: Some("\"e1\"".into()), consecutive_failures: 3, last_error: Some("HTTP 500".into()), ..Default::default() };
+        let s = SourceState {
+            source_id: "x".into(),
+            etag: Some("\"e1\"".into()),
+            consecutive_failures: 3,
+            last_error: Some("HTTP 500".into()),
+            ..Default::default()
+        };
         put_state(conn, &s).unwrap();
         assert_eq!(state(conn, "x").unwrap(), s);
         for (i, ms) in [30u64, 10, 20].into_iter().enumerate() {
-            record_fetch(conn, &FetchRecord { source_id: "x".into(), at: t(i as i64), ok: true, status: Some(200), millis: ms, items: 2, stored: 1, error: None }).unwrap();
+            record_fetch(
+                conn,
+                &FetchRecord {
+                    source_id: "x".into(),
+                    at: t(i as i64),
+                    ok: true,
+                    status: Some(200),
+                    millis: ms,
+                    items: 2,
+                    stored: 1,
+                    error: None,
+                },
+            )
+            .unwrap();
         }
         let h = health(conn, "x", t(100)).unwrap();
         assert_eq!(h.median_fetch_ms, Some(20));

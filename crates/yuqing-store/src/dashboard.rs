@@ -34,13 +34,22 @@ pub struct Overview {
 }
 
 /// Counts posts in `n` buckets of `width` seconds ending at the bucket holding `now`.
-pub fn volume(conn: &Connection, now: DateTime<Utc>, width: i64, n: usize, offset_secs: i64) -> Result<Vec<VolumeBucket>> {
+pub fn volume(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    width: i64,
+    n: usize,
+    offset_secs: i64,
+) -> Result<Vec<VolumeBucket>> {
     // Buckets align to local time (days start at local midnight).
     let now_s = now.timestamp();
     let last_start = (now_s + offset_secs).div_euclid(width) * width - offset_secs;
     let first = last_start - width * (n as i64 - 1);
     let mut out: Vec<VolumeBucket> = (0..n)
-        .map(|i| VolumeBucket { start: DateTime::from_timestamp(first + width * i as i64, 0).unwrap_or_default(), counts: [0; 3] })
+        .map(|i| VolumeBucket {
+            start: DateTime::from_timestamp(first + width * i as i64, 0).unwrap_or_default(),
+            counts: [0; 3],
+        })
         .collect();
     // One aggregate per bucket over the covering index: no sorting of a week of rows for GROUP BY.
     let mut st = conn.prepare_cached(
@@ -49,7 +58,8 @@ pub fn volume(conn: &Connection, now: DateTime<Utc>, width: i64, n: usize, offse
     )?;
     for b in out.iter_mut() {
         let start = b.start.timestamp();
-        let (n, u, p): (i64, i64, i64) = st.query_row(params![start, start + width], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let (n, u, p): (i64, i64, i64) =
+            st.query_row(params![start, start + width], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         b.counts = [n.max(0) as u64, u.max(0) as u64, p.max(0) as u64];
     }
     Ok(out)
@@ -149,7 +159,13 @@ pub struct NoiseCache {
 }
 
 /// [`pictures`], classifying only the posts `cache` has not seen.
-pub fn pictures_with(conn: &Connection, since: DateTime<Utc>, until: DateTime<Utc>, cap: usize, cache: &mut NoiseCache) -> Result<Pictures> {
+pub fn pictures_with(
+    conn: &Connection,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    cap: usize,
+    cache: &mut NoiseCache,
+) -> Result<Pictures> {
     let (from, to) = (since.timestamp(), until.timestamp());
     let mut st = conn.prepare_cached(
         "SELECT id, story_id, title, text, published_at FROM posts WHERE published_at >= ?1 AND published_at <= ?2 ORDER BY published_at DESC LIMIT ?3",
@@ -175,7 +191,8 @@ pub fn pictures_with(conn: &Connection, since: DateTime<Utc>, until: DateTime<Ut
             None => {
                 let title: String = r.get(2)?;
                 let text: String = r.get(3)?;
-                yuqing_text::noise::classify(&yuqing_text::matching_form(&title), &yuqing_text::matching_form(&text)).is_some()
+                yuqing_text::noise::classify(&yuqing_text::matching_form(&title), &yuqing_text::matching_form(&text))
+                    .is_some()
             }
         };
         verdicts.insert(id, noise);
@@ -198,7 +215,10 @@ pub fn pictures_with(conn: &Connection, since: DateTime<Utc>, until: DateTime<Ut
         }
     }
     // Stories marked 误报 give the cloud no words (their posts still count where they are).
-    let mut st = conn.prepare_cached(&format!("SELECT id, keywords FROM stories WHERE last_at >= ?1 AND {}", crate::false_alarm::NOT_MARKED))?;
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT id, keywords FROM stories WHERE last_at >= ?1 AND {}",
+        crate::false_alarm::NOT_MARKED
+    ))?;
     for row in st.query_map(params![oldest], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
         let (id, keywords) = row?;
         if let Some(n) = per_story.get(&id) {
@@ -278,7 +298,11 @@ mod tests {
         story(1, now - h(1), r#"["医院","排队"]"#);
         story(2, now - h(3), r#"["口罩","包邮"]"#);
         story(3, now - h(30), r#"["郑州"]"#);
-        c.execute("INSERT INTO post_places (post_id, code) VALUES (1, 420115), (2, 420100), (3, 420100), (4, 410100)", []).unwrap();
+        c.execute(
+            "INSERT INTO post_places (post_id, code) VALUES (1, 420115), (2, 420100), (3, 420100), (4, 410100)",
+            [],
+        )
+        .unwrap();
 
         let p = pictures(c, now - h(24), now, 100).unwrap();
         assert_eq!((p.posts, p.noise, p.capped), (3, 1, false));

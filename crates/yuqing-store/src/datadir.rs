@@ -49,9 +49,19 @@ impl DataDir {
 
     /// The dashboard's pictures over `[since, until]` ([`crate::dashboard::pictures`]), classifying
     /// only posts this data directory has not classified for them before.
-    pub fn dashboard_pictures(&self, since: chrono::DateTime<chrono::Utc>, until: chrono::DateTime<chrono::Utc>) -> Result<crate::dashboard::Pictures> {
+    pub fn dashboard_pictures(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::dashboard::Pictures> {
         let mut cache = self.noise.lock().unwrap_or_else(|e| e.into_inner());
-        crate::dashboard::pictures_with(self.store.connection(), since, until, crate::dashboard::PICTURE_POSTS, &mut cache)
+        crate::dashboard::pictures_with(
+            self.store.connection(),
+            since,
+            until,
+            crate::dashboard::PICTURE_POSTS,
+            &mut cache,
+        )
     }
 
     /// Indexes posts the database has but the index does not (after a crash between the two).
@@ -64,7 +74,13 @@ impl DataDir {
                 break;
             }
             for p in &posts {
-                self.fts.add(p.id, p.published_at.timestamp(), &matching_form(&p.title), &matching_form(&p.text), &p.source)?;
+                self.fts.add(
+                    p.id,
+                    p.published_at.timestamp(),
+                    &matching_form(&p.title),
+                    &matching_form(&p.text),
+                    &p.source,
+                )?;
                 after = p.id;
             }
             added += posts.len();

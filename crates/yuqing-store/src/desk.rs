@@ -78,8 +78,16 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<User>> {
     let role: String = r.get(3)?;
     let titles: String = r.get(5)?;
     let channels: String = r.get(8)?;
-    let (id, name, display_name, department, phone, email, active, created): (i64, String, String, Option<String>, Option<String>, Option<String>, i64, i64) =
-        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(4)?, r.get(6)?, r.get(7)?, r.get(9)?, r.get(10)?);
+    let (id, name, display_name, department, phone, email, active, created): (
+        i64,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        i64,
+        i64,
+    ) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(4)?, r.get(6)?, r.get(7)?, r.get(9)?, r.get(10)?);
     Ok((|| {
         Ok(User {
             id,
@@ -96,7 +104,6 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<User>> {
         })
     })())
 }
-
 
 /// Adds a user with the given token hash; an existing name is refused with a clear error.
 pub fn add_user(conn: &Connection, u: &NewUser, token_hash: &str, now: DateTime<Utc>) -> Result<User> {
@@ -202,16 +209,28 @@ pub fn save_incident(conn: &Connection, inc: &Incident, events: &[Event], now: D
         ],
     )?;
     for s in &inc.stories {
-        conn.execute("INSERT OR IGNORE INTO incident_stories (incident_id, story_id) VALUES (?1, ?2)", params![inc.id, s])?;
+        conn.execute(
+            "INSERT OR IGNORE INTO incident_stories (incident_id, story_id) VALUES (?1, ?2)",
+            params![inc.id, s],
+        )?;
     }
     let mut seq: i64 =
-        conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM incident_events WHERE incident_id = ?1", [inc.id], |r| r.get(0))?;
+        conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM incident_events WHERE incident_id = ?1", [inc.id], |r| {
+            r.get(0)
+        })?;
     let mut st = conn.prepare_cached(
         "INSERT INTO incident_events (incident_id, seq, at, actor, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     for e in events {
         seq += 1;
-        st.execute(params![inc.id, seq, ts(e.at), e.actor, e.kind.name(), to_json("incident_events.detail", &e.kind)?])?;
+        st.execute(params![
+            inc.id,
+            seq,
+            ts(e.at),
+            e.actor,
+            e.kind.name(),
+            to_json("incident_events.detail", &e.kind)?
+        ])?;
     }
     Ok(())
 }
@@ -242,7 +261,8 @@ pub fn incidents(conn: &Connection, q: &IncidentQuery) -> Result<Page<IncidentSu
     }
     let where_sql = wh.join(" AND ");
     let refs: Vec<&dyn rusqlite::ToSql> = args.iter().map(|b| b.as_ref()).collect();
-    let total: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM incidents WHERE {where_sql}"), refs.as_slice(), |r| r.get(0))?;
+    let total: i64 =
+        conn.query_row(&format!("SELECT COUNT(*) FROM incidents WHERE {where_sql}"), refs.as_slice(), |r| r.get(0))?;
     let mut st = conn.prepare(&format!(
         "SELECT id, title, state, grade, lead_department, opened_at, updated_at, closed_at, \
          json_extract(data, '$.false_alarm') IS NOT NULL FROM incidents \
@@ -253,7 +273,17 @@ pub fn incidents(conn: &Connection, q: &IncidentQuery) -> Result<Page<IncidentSu
     let rows = st.query_map(refs.as_slice(), |r| {
         let state: String = r.get(2)?;
         let grade: String = r.get(3)?;
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, state, grade, r.get(4)?, r.get::<_, i64>(5)?, r.get::<_, i64>(6)?, r.get::<_, Option<i64>>(7)?, r.get::<_, bool>(8)?))
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            state,
+            grade,
+            r.get(4)?,
+            r.get::<_, i64>(5)?,
+            r.get::<_, i64>(6)?,
+            r.get::<_, Option<i64>>(7)?,
+            r.get::<_, bool>(8)?,
+        ))
     })?;
     let mut items = Vec::new();
     for row in rows {
@@ -279,8 +309,9 @@ fn parse_grade(s: &str) -> Result<Grade> {
 
 /// The incident a story belongs to (the newest, open or not).
 pub fn incident_for_story(conn: &Connection, story: i64) -> Result<Option<i64>> {
-    Ok(conn
-        .query_row("SELECT MAX(incident_id) FROM incident_stories WHERE story_id = ?1", [story], |r| r.get::<_, Option<i64>>(0))?)
+    Ok(conn.query_row("SELECT MAX(incident_id) FROM incident_stories WHERE story_id = ?1", [story], |r| {
+        r.get::<_, Option<i64>>(0)
+    })?)
 }
 
 /// Ids of incidents not closed.
@@ -302,12 +333,16 @@ pub struct TimelineEntry {
 }
 
 pub fn timeline(conn: &Connection, incident: i64) -> Result<Vec<TimelineEntry>> {
-    let mut st = conn.prepare_cached("SELECT seq, at, actor, detail FROM incident_events WHERE incident_id = ?1 ORDER BY seq")?;
-    let rows = st.query_map([incident], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))?;
+    let mut st =
+        conn.prepare_cached("SELECT seq, at, actor, detail FROM incident_events WHERE incident_id = ?1 ORDER BY seq")?;
+    let rows = st.query_map([incident], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+    })?;
     let mut out = Vec::new();
     for row in rows {
         let (seq, at, actor, detail) = row?;
-        let kind: EventKind = serde_json::from_str(&detail).map_err(|e| corrupt(&format!("工单 {incident} 时间线第 {seq} 条"), e))?;
+        let kind: EventKind =
+            serde_json::from_str(&detail).map_err(|e| corrupt(&format!("工单 {incident} 时间线第 {seq} 条"), e))?;
         out.push(TimelineEntry { seq, at: utc(at), actor, summary: kind.summary_zh(), kind });
     }
     Ok(out)
@@ -315,8 +350,11 @@ pub fn timeline(conn: &Connection, incident: i64) -> Result<Vec<TimelineEntry>> 
 
 /// When the newest event of `kind` was recorded on an incident.
 pub fn last_event_at(conn: &Connection, incident: i64, kind: &str) -> Result<Option<DateTime<Utc>>> {
-    let at: Option<i64> =
-        conn.query_row("SELECT MAX(at) FROM incident_events WHERE incident_id = ?1 AND kind = ?2", params![incident, kind], |r| r.get(0))?;
+    let at: Option<i64> = conn.query_row(
+        "SELECT MAX(at) FROM incident_events WHERE incident_id = ?1 AND kind = ?2",
+        params![incident, kind],
+        |r| r.get(0),
+    )?;
     Ok(at.map(utc))
 }
 
@@ -427,19 +465,25 @@ pub fn alerts_after(conn: &Connection, after: i64, limit: usize) -> Result<Vec<A
 }
 
 pub fn alert(conn: &Connection, id: i64) -> Result<Option<Alert>> {
-    let mut st = conn.prepare_cached("SELECT id, story_id, from_grade, to_grade, reasons, at FROM alerts WHERE id = ?1")?;
+    let mut st =
+        conn.prepare_cached("SELECT id, story_id, from_grade, to_grade, reasons, at FROM alerts WHERE id = ?1")?;
     st.query_row([id], alert_row).optional()?.map(to_alert).transpose()
 }
 
 /// Acknowledges an alert; false when it was already acknowledged.
 pub fn ack_alert(conn: &Connection, alert: i64, by: &str, now: DateTime<Utc>) -> Result<bool> {
-    Ok(conn.execute("INSERT OR IGNORE INTO alert_acks (alert_id, by_user, at) VALUES (?1, ?2, ?3)", params![alert, by, ts(now)])? > 0)
+    Ok(conn.execute(
+        "INSERT OR IGNORE INTO alert_acks (alert_id, by_user, at) VALUES (?1, ?2, ?3)",
+        params![alert, by, ts(now)],
+    )? > 0)
 }
 
 /// Who acknowledged an alert, and when.
 pub fn alert_ack(conn: &Connection, alert: i64) -> Result<Option<(String, DateTime<Utc>)>> {
     Ok(conn
-        .query_row("SELECT by_user, at FROM alert_acks WHERE alert_id = ?1", [alert], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .query_row("SELECT by_user, at FROM alert_acks WHERE alert_id = ?1", [alert], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })
         .optional()?
         .map(|(b, a)| (b, utc(a))))
 }
@@ -457,7 +501,13 @@ pub fn unacked_alerts(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<(Al
     rows.into_iter().map(|(a, n)| Ok((to_alert(a)?, n.clamp(0, 255) as u8))).collect()
 }
 
-pub fn record_ack_escalation(conn: &Connection, alert: i64, step: u8, target: &str, now: DateTime<Utc>) -> Result<bool> {
+pub fn record_ack_escalation(
+    conn: &Connection,
+    alert: i64,
+    step: u8,
+    target: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     Ok(conn.execute(
         "INSERT OR IGNORE INTO alert_escalations (alert_id, step, target, at) VALUES (?1, ?2, ?3, ?4)",
         params![alert, step, target, ts(now)],
@@ -484,7 +534,9 @@ pub fn shifts_between(conn: &Connection, from: DateTime<Utc>, to: DateTime<Utc>)
         "SELECT person, role, starts_at, ends_at FROM duty_shifts WHERE starts_at < ?2 AND ends_at > ?1 ORDER BY starts_at, id",
     )?;
     let rows = st
-        .query_map(params![ts(from), ts(to)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?)))?
+        .query_map(params![ts(from), ts(to)], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
         .map(|(person, role, s, e)| {
@@ -514,7 +566,9 @@ pub fn add_handover(conn: &Connection, author: &str, text: &str, now: DateTime<U
 pub fn handovers(conn: &Connection, limit: usize) -> Result<Vec<HandoverNote>> {
     let mut st = conn.prepare_cached("SELECT id, at, author, text FROM handover_notes ORDER BY id DESC LIMIT ?1")?;
     let rows = st
-        .query_map([limit.clamp(1, 200) as i64], |r| Ok(HandoverNote { id: r.get(0)?, at: utc(r.get(1)?), author: r.get(2)?, text: r.get(3)? }))?
+        .query_map([limit.clamp(1, 200) as i64], |r| {
+            Ok(HandoverNote { id: r.get(0)?, at: utc(r.get(1)?), author: r.get(2)?, text: r.get(3)? })
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
@@ -524,7 +578,10 @@ pub fn handovers(conn: &Connection, limit: usize) -> Result<Vec<HandoverNote>> {
 /// Stores bytes once by sha256; returns the hex digest.
 pub fn put_attachment(conn: &Connection, bytes: &[u8]) -> Result<String> {
     let sha = hex::encode(Sha256::digest(bytes));
-    conn.execute("INSERT OR IGNORE INTO attachments (sha256, size, bytes) VALUES (?1, ?2, ?3)", params![sha, bytes.len() as i64, bytes])?;
+    conn.execute(
+        "INSERT OR IGNORE INTO attachments (sha256, size, bytes) VALUES (?1, ?2, ?3)",
+        params![sha, bytes.len() as i64, bytes],
+    )?;
     Ok(sha)
 }
 
@@ -535,9 +592,17 @@ pub fn attachment(conn: &Connection, sha256: &str) -> Result<Option<Vec<u8>>> {
 // ---------------------------------------------------------------- audit log
 
 /// Appends an audit entry linked to the previous one. Call inside the transaction of the change.
-pub fn audit_append(conn: &Connection, actor: &str, action: &str, target: &str, detail: &str, now: DateTime<Utc>) -> Result<AuditEntry> {
-    let last: Option<(i64, String)> =
-        conn.query_row("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+pub fn audit_append(
+    conn: &Connection,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+    now: DateTime<Utc>,
+) -> Result<AuditEntry> {
+    let last: Option<(i64, String)> = conn
+        .query_row("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
     let (prev_id, prev_hash) = last.unwrap_or((0, audit::GENESIS.to_string()));
     let id = prev_id + 1;
     let at = ts(now);
@@ -546,7 +611,16 @@ pub fn audit_append(conn: &Connection, actor: &str, action: &str, target: &str, 
         "INSERT INTO audit_log (id, at, actor, action, target, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![id, at, actor, action, target, detail, prev_hash, hash],
     )?;
-    Ok(AuditEntry { id, at, actor: actor.into(), action: action.into(), target: target.into(), detail: detail.into(), prev_hash, hash })
+    Ok(AuditEntry {
+        id,
+        at,
+        actor: actor.into(),
+        action: action.into(),
+        target: target.into(),
+        detail: detail.into(),
+        prev_hash,
+        hash,
+    })
 }
 
 pub fn audit_entries(conn: &Connection, after: i64, limit: usize) -> Result<Vec<AuditEntry>> {
@@ -621,7 +695,16 @@ mod tests {
         let c = store.connection();
         let id = next_incident_id(c).unwrap();
         let (inc, events) = Incident::open(
-            Opening { id, title: "t".into(), stories: vec![4], grade: Grade::III, grade_reason: "r".into(), first_post_at: None, alert: None, routes: vec![] },
+            Opening {
+                id,
+                title: "t".into(),
+                stories: vec![4],
+                grade: Grade::III,
+                grade_reason: "r".into(),
+                first_post_at: None,
+                alert: None,
+                routes: vec![],
+            },
             &DeadlinePolicy::default(),
             &Actor::system(),
             now(),
@@ -647,7 +730,8 @@ mod tests {
         assert_eq!(audit_verify(c).unwrap(), Ok(5));
         // The table refuses updates; a tamperer drops the trigger first.
         assert!(c.execute("UPDATE audit_log SET actor = 'x' WHERE id = 3", []).is_err());
-        c.execute_batch("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'mallory' WHERE id = 3;").unwrap();
+        c.execute_batch("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'mallory' WHERE id = 3;")
+            .unwrap();
         assert_eq!(audit_verify(c).unwrap().unwrap_err().id, 3);
     }
 

@@ -62,7 +62,9 @@ pub fn mark(conn: &Connection, m: &NewMark<'_>) -> Result<()> {
     if !tx.query_row("SELECT EXISTS(SELECT 1 FROM stories WHERE id = ?1)", [m.story], |r| r.get::<_, bool>(0))? {
         return Err(StoreError::Conflict(format!("舆情事件 #{} 不存在或已并入其他事件", m.story)));
     }
-    if tx.query_row("SELECT EXISTS(SELECT 1 FROM false_alarms WHERE story_id = ?1)", [m.story], |r| r.get::<_, bool>(0))? {
+    if tx.query_row("SELECT EXISTS(SELECT 1 FROM false_alarms WHERE story_id = ?1)", [m.story], |r| {
+        r.get::<_, bool>(0)
+    })? {
         return Err(StoreError::Conflict(format!("舆情事件 #{} 已标记为误报", m.story)));
     }
     let rules = serde_json::to_string(m.rules).unwrap_or_else(|_| "[]".into());
@@ -105,7 +107,10 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(FalseAlarmMark, String)> {
 }
 
 fn with_rules((mut m, rules): (FalseAlarmMark, String)) -> Result<FalseAlarmMark> {
-    m.rules = serde_json::from_str(&rules).map_err(|e| StoreError::Corrupt { what: format!("false_alarms.rules（事件 #{}）", m.story), detail: e.to_string() })?;
+    m.rules = serde_json::from_str(&rules).map_err(|e| StoreError::Corrupt {
+        what: format!("false_alarms.rules（事件 #{}）", m.story),
+        detail: e.to_string(),
+    })?;
     Ok(m)
 }
 
@@ -113,9 +118,8 @@ const COLUMNS: &str = "story_id, at, actor, reason, title, rules, learn";
 
 /// A story's mark, if it is marked.
 pub fn of_story(conn: &Connection, story: i64) -> Result<Option<FalseAlarmMark>> {
-    let found = conn
-        .query_row(&format!("SELECT {COLUMNS} FROM false_alarms WHERE story_id = ?1"), [story], row)
-        .optional()?;
+    let found =
+        conn.query_row(&format!("SELECT {COLUMNS} FROM false_alarms WHERE story_id = ?1"), [story], row).optional()?;
     found.map(with_rules).transpose()
 }
 
@@ -134,7 +138,8 @@ pub fn among(conn: &Connection, stories: &[i64]) -> Result<HashMap<i64, FalseAla
 
 /// The most recent marks, newest first.
 pub fn recent(conn: &Connection, limit: usize) -> Result<Vec<FalseAlarmMark>> {
-    let mut st = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM false_alarms ORDER BY at DESC, story_id DESC LIMIT ?1"))?;
+    let mut st =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM false_alarms ORDER BY at DESC, story_id DESC LIMIT ?1"))?;
     let rows = st.query_map([limit as i64], row)?;
     let mut out = Vec::new();
     for r in rows {
@@ -153,14 +158,20 @@ pub fn marked(conn: &Connection) -> Result<HashSet<i64>> {
 /// The relevance model's examples: marks it learns from, oldest first. A core that no longer
 /// parses is skipped with a warning (the mark itself stays).
 pub fn examples(conn: &Connection) -> Result<Vec<Example>> {
-    let mut st = conn.prepare_cached("SELECT story_id, title, reason, core FROM false_alarms WHERE learn = 1 ORDER BY at, story_id")?;
-    let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))?;
+    let mut st = conn.prepare_cached(
+        "SELECT story_id, title, reason, core FROM false_alarms WHERE learn = 1 ORDER BY at, story_id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+    })?;
     let mut out = Vec::new();
     for r in rows {
         let (story, title, reason, core) = r?;
         match serde_json::from_str::<Vec<(u64, f32)>>(&core) {
             Ok(core) => out.push((story, title, reason, core)),
-            Err(e) => tracing::warn!(story, error = %e, "a false-alarm example's core does not parse; not learned from"),
+            Err(e) => {
+                tracing::warn!(story, error = %e, "a false-alarm example's core does not parse; not learned from")
+            }
         }
     }
     Ok(out)
@@ -176,7 +187,14 @@ pub fn learning(conn: &Connection) -> Result<u64> {
 pub fn reset_learning(conn: &Connection, actor: &str, at: DateTime<Utc>) -> Result<usize> {
     let tx = conn.unchecked_transaction()?;
     let n = tx.execute("UPDATE false_alarms SET learn = 0 WHERE learn = 1", [])?;
-    crate::desk::audit_append(&tx, actor, "relevance.reset", "relevance", &format!("误报学习已重置，不再参考 {n} 个误报样本"), at)?;
+    crate::desk::audit_append(
+        &tx,
+        actor,
+        "relevance.reset",
+        "relevance",
+        &format!("误报学习已重置，不再参考 {n} 个误报样本"),
+        at,
+    )?;
     tx.commit()?;
     Ok(n)
 }
@@ -221,8 +239,11 @@ mod tests {
         )
         .unwrap();
         if let Some(at) = alert_at {
-            conn.execute("INSERT INTO alerts (story_id, from_grade, to_grade, reasons, at) VALUES (?1, NULL, 'III', '[]', ?2)", params![id, at])
-                .unwrap();
+            conn.execute(
+                "INSERT INTO alerts (story_id, from_grade, to_grade, reasons, at) VALUES (?1, NULL, 'III', '[]', ?2)",
+                params![id, at],
+            )
+            .unwrap();
         }
     }
 
@@ -240,10 +261,20 @@ mod tests {
         story(conn, 3, r#"[["食品安全",2]]"#, true, Some(10)); // raised before the period
         story(conn, 4, r#"[["学校",2]]"#, false, None); // never graded
         let rules = vec!["食品安全".to_string(), "学校".to_string()];
-        let m = NewMark { story: 1, reason: "外省的事", actor: "bangong", at: at(2000), title: "事件1", rules: &rules, core: &[(7, 0.5), (u64::MAX, 0.25)] };
+        let m = NewMark {
+            story: 1,
+            reason: "外省的事",
+            actor: "bangong",
+            at: at(2000),
+            title: "事件1",
+            rules: &rules,
+            core: &[(7, 0.5), (u64::MAX, 0.25)],
+        };
         mark(conn, &m).unwrap();
         assert!(matches!(mark(conn, &m), Err(StoreError::Conflict(ref e)) if e.contains("已标记")));
-        assert!(matches!(mark(conn, &NewMark { story: 99, ..m.clone() }), Err(StoreError::Conflict(ref e)) if e.contains("#99")));
+        assert!(
+            matches!(mark(conn, &NewMark { story: 99, ..m.clone() }), Err(StoreError::Conflict(ref e)) if e.contains("#99"))
+        );
 
         let counts = rule_counts(conn, at(500)).unwrap();
         assert_eq!(counts["食品安全"], RuleCounts { raised: 2, false_alarms: 1 });
@@ -251,7 +282,10 @@ mod tests {
         assert!(rule_counts(conn, at(3000)).unwrap().values().all(|c| c.false_alarms == 0));
 
         let got = of_story(conn, 1).unwrap().expect("marked");
-        assert_eq!((got.reason.as_str(), got.actor.as_str(), got.rules.clone(), got.learn), ("外省的事", "bangong", rules.clone(), true));
+        assert_eq!(
+            (got.reason.as_str(), got.actor.as_str(), got.rules.clone(), got.learn),
+            ("外省的事", "bangong", rules.clone(), true)
+        );
         assert_eq!(marked(conn).unwrap(), HashSet::from([1]));
         assert_eq!(among(conn, &[1, 2]).unwrap().keys().copied().collect::<Vec<_>>(), vec![1]);
         let ex = examples(conn).unwrap();
@@ -264,7 +298,8 @@ mod tests {
         assert!(unmark(conn, 1, "本地确有反映", "bangong", at(2200)).unwrap());
         assert!(!unmark(conn, 1, "再次", "bangong", at(2300)).unwrap());
         assert!(of_story(conn, 1).unwrap().is_none());
-        let actions: Vec<String> = crate::desk::audit_entries(conn, 0, 100).unwrap().into_iter().map(|e| e.action).collect();
+        let actions: Vec<String> =
+            crate::desk::audit_entries(conn, 0, 100).unwrap().into_iter().map(|e| e.action).collect();
         assert_eq!(actions, ["story.false_alarm", "relevance.reset", "story.false_alarm_withdrawn"]);
     }
 }

@@ -10,9 +10,7 @@ use std::sync::Arc;
 
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
-use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, Value,
-};
+use tantivy::schema::{Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, Value};
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 use tantivy::{doc, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 use yuqing_text::{is_word, matching_form, Analysis, Part, Segmenter};
@@ -343,7 +341,10 @@ impl FullTextIndex {
         let limit = limit.clamp(1, 1000);
         let (top, total) = searcher.search(
             &query,
-            &(TopDocs::with_limit(limit).and_offset(offset).order_by_fast_field::<i64>("published", Order::Desc), Count),
+            &(
+                TopDocs::with_limit(limit).and_offset(offset).order_by_fast_field::<i64>("published", Order::Desc),
+                Count,
+            ),
         )?;
         let mut ids = Vec::with_capacity(top.len());
         for (_, addr) in top {
@@ -368,7 +369,13 @@ mod tests {
 
     /// What jieba's search-mode tokenizer gave the index before word lists (the reference).
     fn jieba_search_tokens(segmenter: &Segmenter, text: &str) -> Vec<String> {
-        segmenter.cut_for_search(text).into_iter().map(|(w, _, _)| w).filter(|w| is_word(w)).map(str::to_string).collect()
+        segmenter
+            .cut_for_search(text)
+            .into_iter()
+            .map(|(w, _, _)| w)
+            .filter(|w| is_word(w))
+            .map(str::to_string)
+            .collect()
     }
 
     fn tokens(list: &str) -> Vec<(String, usize)> {
@@ -384,7 +391,8 @@ mod tests {
     #[test]
     fn words_from_the_analysis_are_jiebas_search_mode() {
         let analyzer =
-            Analyzer::new(&AnalyzerConfig { user_words: vec!["城南街道办".into()], ..Default::default() }).expect("analyzer");
+            Analyzer::new(&AnalyzerConfig { user_words: vec!["城南街道办".into()], ..Default::default() })
+                .expect("analyzer");
         let seg = analyzer.segmenter();
         let posts = [
             ("武汉市新冠肺炎疫情防控指挥部通告", "武汉市中华人民共和国国务院新闻办公室召开新闻发布会，城南街道办回应"),

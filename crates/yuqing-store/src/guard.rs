@@ -46,9 +46,7 @@ pub fn lock<T: RecoverAfterPanic>(m: &Mutex<T>) -> MutexGuard<'_, T> {
         Ok(guard) => guard,
         Err(poisoned) => {
             let mut guard = poisoned.into_inner();
-            tracing::error!(
-                "a thread panicked while holding the data lock; recovering and carrying on"
-            );
+            tracing::error!("a thread panicked while holding the data lock; recovering and carrying on");
             guard.recover_after_panic();
             m.clear_poison();
             guard
@@ -65,17 +63,12 @@ mod tests {
     fn a_panic_while_holding_the_lock_neither_poisons_it_nor_leaves_a_transaction_open() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SqliteStore::open(&dir.path().join("y.db")).expect("store");
-        store
-            .connection()
-            .execute_batch("CREATE TABLE t (x INTEGER)")
-            .expect("table");
+        store.connection().execute_batch("CREATE TABLE t (x INTEGER)").expect("table");
         let shared = Arc::new(Mutex::new(store));
         let s = shared.clone();
         let r = std::thread::spawn(move || {
             let g = lock(&s);
-            g.connection()
-                .execute_batch("BEGIN; INSERT INTO t VALUES (1);")
-                .expect("begin");
+            g.connection().execute_batch("BEGIN; INSERT INTO t VALUES (1);").expect("begin");
             panic!("a handler bug while holding the lock");
         })
         .join();
@@ -84,16 +77,10 @@ mod tests {
         {
             let g = lock(&shared);
             let c = g.connection();
-            assert!(
-                c.is_autocommit(),
-                "the half-done transaction was rolled back"
-            );
-            let n: i64 = c
-                .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
-                .expect("count");
+            assert!(c.is_autocommit(), "the half-done transaction was rolled back");
+            let n: i64 = c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).expect("count");
             assert_eq!(n, 0);
-            c.execute("INSERT INTO t VALUES (2)", [])
-                .expect("later writes work");
+            c.execute("INSERT INTO t VALUES (2)", []).expect("later writes work");
         }
         assert!(!shared.is_poisoned(), "the poison is cleared");
         assert!(shared.lock().is_ok());

@@ -7,23 +7,23 @@
 pub mod auth;
 pub mod brief;
 pub mod collect;
-mod datadir;
 pub mod dashboard;
+mod datadir;
 pub mod desk;
+pub mod false_alarm;
 mod fts;
 pub mod guard;
 mod migrations;
 pub mod outbox;
+pub mod places;
 mod records;
 pub mod replay;
 pub mod rules;
-pub mod story_edit;
-pub mod false_alarm;
-pub mod places;
-pub mod themes;
-pub mod volumes;
 mod sql;
 mod sqlite;
+pub mod story_edit;
+pub mod themes;
+pub mod volumes;
 
 pub use datadir::DataDir;
 pub use fts::{FullTextIndex, IndexWords, SearchHits};
@@ -83,7 +83,10 @@ pub trait Store: Send {
     fn latest_post_time(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>>;
     /// (time, title, text, source) of every post published at or after `since`, in id order: the
     /// assembler's document-frequency window, analyzed again on resume.
-    fn texts_since(&self, since: chrono::DateTime<chrono::Utc>) -> Result<Vec<(chrono::DateTime<chrono::Utc>, String, String, String)>>;
+    fn texts_since(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(chrono::DateTime<chrono::Utc>, String, String, String)>>;
 
     fn stories(&self, query: &StoryQuery) -> Result<Page<StoryRecord>>;
     fn story(&self, id: i64) -> Result<Option<StoryRecord>>;

@@ -163,8 +163,6 @@ pub struct Recorded {
     pub next_attempt_at: DateTime<Utc>,
 }
 
-
-
 fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
@@ -208,7 +206,6 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Result<OutboxMessage>> {
     }))
 }
 
-
 /// Writes a message to the outbox, due at once and expiring `policy.expire_after` from `now`.
 /// Returns its id, or `None` when a message with the same `dedup_key` is already stored (whatever
 /// its status), so a periodic tick never enqueues the same notice twice.
@@ -216,7 +213,10 @@ pub fn enqueue(conn: &Connection, msg: &NewMessage, now: DateTime<Utc>, policy: 
     let mention = if msg.mention.is_empty() {
         None
     } else {
-        Some(serde_json::to_string(&msg.mention).map_err(|e| StoreError::Corrupt { what: "提醒对象".into(), detail: e.to_string() })?)
+        Some(
+            serde_json::to_string(&msg.mention)
+                .map_err(|e| StoreError::Corrupt { what: "提醒对象".into(), detail: e.to_string() })?,
+        )
     };
     let now_s = ts(now);
     let expires = now_s.saturating_add(secs(policy.expire_after));
@@ -267,7 +267,12 @@ pub struct ClaimLimits<'a> {
 /// before retries, each in due order, and at most `per_channel` of one channel are taken; the
 /// channels take turns (every channel's first, then every channel's second, …) up to `total`. So a
 /// new alert is claimed in the first pass however large another channel's backlog of retries is.
-pub fn claim_fair(conn: &Connection, now: DateTime<Utc>, limits: &ClaimLimits<'_>, lease: Duration) -> Result<Vec<OutboxMessage>> {
+pub fn claim_fair(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    limits: &ClaimLimits<'_>,
+    lease: Duration,
+) -> Result<Vec<OutboxMessage>> {
     if limits.total == 0 || limits.per_channel == 0 {
         return Ok(Vec::new());
     }
@@ -323,7 +328,12 @@ pub fn release(conn: &Connection, id: i64, due_at: DateTime<Utc>, now: DateTime<
 }
 
 /// Moves the picked messages' next attempt past the lease; returns those this call took.
-fn take(conn: &Connection, picked: Vec<OutboxMessage>, now: DateTime<Utc>, lease: Duration) -> Result<Vec<OutboxMessage>> {
+fn take(
+    conn: &Connection,
+    picked: Vec<OutboxMessage>,
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> Result<Vec<OutboxMessage>> {
     if picked.is_empty() {
         return Ok(picked);
     }
@@ -388,7 +398,9 @@ fn record_attempt_inner(
         return Ok(None);
     };
     let status = OutboxStatus::parse(&status)
-        .ok_or_else(|| StoreError::Corrupt { what: format!("通知 {id}"), detail: format!("未知状态 {status}") })?;
+        .ok_or_else(|| StoreError::Corrupt {
+            what: format!("通知 {id}"), detail: format!("未知状态 {status}")
+        })?;
     let now_s = ts(now);
     let (ok, detail) = match outcome {
         AttemptOutcome::Delivered(d) => (true, d.as_str()),
@@ -408,14 +420,22 @@ fn record_attempt_inner(
             "UPDATE outbox SET attempts = ?1, status = 'delivered', delivered_at = ?2 WHERE id = ?3",
             params![attempts, now_s, id],
         )?;
-        return Ok(Some(Recorded { status: OutboxStatus::Delivered, attempts: attempts_u32, next_attempt_at: utc(next_at) }));
+        return Ok(Some(Recorded {
+            status: OutboxStatus::Delivered,
+            attempts: attempts_u32,
+            next_attempt_at: utc(next_at),
+        }));
     }
     if now_s >= expires_at {
         conn.execute(
             "UPDATE outbox SET attempts = ?1, status = 'expired', last_error = ?2 WHERE id = ?3",
             params![attempts, detail, id],
         )?;
-        return Ok(Some(Recorded { status: OutboxStatus::Expired, attempts: attempts_u32, next_attempt_at: utc(next_at) }));
+        return Ok(Some(Recorded {
+            status: OutboxStatus::Expired,
+            attempts: attempts_u32,
+            next_attempt_at: utc(next_at),
+        }));
     }
     let next = now_s.saturating_add(secs(policy.backoff(attempts_u32)).max(1)).min(expires_at);
     conn.execute(
@@ -454,11 +474,19 @@ pub fn get_by_dedup_key(conn: &Connection, key: &str) -> Result<Option<OutboxMes
 }
 
 /// Messages, newest first, optionally only those with one status.
-pub fn list(conn: &Connection, status: Option<OutboxStatus>, limit: usize, offset: usize) -> Result<Vec<OutboxMessage>> {
+pub fn list(
+    conn: &Connection,
+    status: Option<OutboxStatus>,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<OutboxMessage>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM outbox WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2 OFFSET ?3"
     ))?;
-    let rows = stmt.query_map(params![status.map(|s| s.as_str()), limit.min(1000) as i64, crate::sql::sql_offset(offset)], message_from_row)?;
+    let rows = stmt.query_map(
+        params![status.map(|s| s.as_str()), limit.min(1000) as i64, crate::sql::sql_offset(offset)],
+        message_from_row,
+    )?;
     collect(rows)
 }
 
@@ -490,8 +518,8 @@ pub struct OutboxCounts {
 
 /// The attempts on one message, in order.
 pub fn attempts(conn: &Connection, id: i64) -> Result<Vec<Attempt>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT id, outbox_id, at, ok, detail FROM outbox_attempts WHERE outbox_id = ?1 ORDER BY id")?;
+    let mut stmt = conn
+        .prepare_cached("SELECT id, outbox_id, at, ok, detail FROM outbox_attempts WHERE outbox_id = ?1 ORDER BY id")?;
     let rows = stmt.query_map([id], |r| {
         Ok(Attempt { id: r.get(0)?, outbox_id: r.get(1)?, at: utc(r.get(2)?), ok: r.get(3)?, detail: r.get(4)? })
     })?;
@@ -606,11 +634,10 @@ mod tests {
         assert_eq!((m.status, m.attempts, m.delivered_at), (OutboxStatus::Delivered, 3, Some(t(90))));
         assert!(due(c, t(100_000), 10).unwrap().is_empty());
         let a = attempts(c, id).unwrap();
-        assert_eq!(a.iter().map(|a| (a.at, a.ok, a.detail.as_str())).collect::<Vec<_>>(), vec![
-            (t(0), false, "HTTP 500"),
-            (t(30), false, "errcode 310000"),
-            (t(90), true, "errcode 0"),
-        ]);
+        assert_eq!(
+            a.iter().map(|a| (a.at, a.ok, a.detail.as_str())).collect::<Vec<_>>(),
+            vec![(t(0), false, "HTTP 500"), (t(30), false, "errcode 310000"), (t(90), true, "errcode 0"),]
+        );
         // A late duplicate outcome is recorded but does not change the status.
         let r = record_attempt(c, id, t(95), &AttemptOutcome::Failed("late".into()), &p).unwrap().unwrap();
         assert_eq!(r.status, OutboxStatus::Delivered);
@@ -673,10 +700,16 @@ mod tests {
         let got = claim(c, t(1), 10, Duration::from_secs(60)).unwrap();
         assert_eq!(got.iter().map(|m| m.id).collect::<Vec<_>>(), ids[..2].to_vec());
         // Claimed ones are not due again until the lease passes; the third is.
-        assert_eq!(claim(c, t(2), 10, Duration::from_secs(60)).unwrap().iter().map(|m| m.id).collect::<Vec<_>>(), vec![ids[2]]);
+        assert_eq!(
+            claim(c, t(2), 10, Duration::from_secs(60)).unwrap().iter().map(|m| m.id).collect::<Vec<_>>(),
+            vec![ids[2]]
+        );
         assert!(claim(c, t(30), 10, Duration::from_secs(60)).unwrap().is_empty());
         assert_eq!(claim(c, t(61), 1, Duration::from_secs(60)).unwrap().len(), 1);
-        assert_eq!(list(c, None, 10, 0).unwrap().iter().map(|m| m.id).collect::<Vec<_>>(), vec![ids[2], ids[1], ids[0]]);
+        assert_eq!(
+            list(c, None, 10, 0).unwrap().iter().map(|m| m.id).collect::<Vec<_>>(),
+            vec![ids[2], ids[1], ids[0]]
+        );
         assert_eq!(list(c, None, 1, 1).unwrap()[0].id, ids[1]);
         assert_eq!(list(c, Some(OutboxStatus::Delivered), 10, 0).unwrap().len(), 0);
         record_attempt(c, ids[0], t(61), &AttemptOutcome::Delivered("ok".into()), &p).unwrap();

@@ -75,7 +75,8 @@ mod tests {
         let store = SqliteStore::open(&dir.path().join("t.db")).expect("open");
         let conn = store.connection();
         assert_eq!(stored_version(conn).expect("version"), None);
-        rebuild(conn, "v1", &[PostPlace { post: 1, code: 420115 }, PostPlace { post: 1, code: 420115 }], Utc::now()).expect("rebuild");
+        rebuild(conn, "v1", &[PostPlace { post: 1, code: 420115 }, PostPlace { post: 1, code: 420115 }], Utc::now())
+            .expect("rebuild");
         assert_eq!(stored_version(conn).expect("version").as_deref(), Some("v1"));
         let n: i64 = conn.query_row("SELECT COUNT(*) FROM post_places", [], |r| r.get(0)).expect("count");
         assert_eq!(n, 1, "a post names a place once");

@@ -48,7 +48,14 @@ pub fn id_range(conn: &Connection, since: DateTime<Utc>, until: DateTime<Utc>) -
 
 /// Up to `limit` posts published in [since, until) with ids in (after, upto], in id order — the
 /// order the pipeline took them in. Page on with the last id returned.
-pub fn posts(conn: &Connection, since: DateTime<Utc>, until: DateTime<Utc>, after: i64, upto: i64, limit: usize) -> Result<Vec<ReplayPost>> {
+pub fn posts(
+    conn: &Connection,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    after: i64,
+    upto: i64,
+    limit: usize,
+) -> Result<Vec<ReplayPost>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, story_id, source, url, title, text, author, place, published_at, published_offset, tier, \
          reads, comments, reposts, likes FROM posts \
@@ -57,7 +64,9 @@ pub fn posts(conn: &Connection, since: DateTime<Utc>, until: DateTime<Utc>, afte
     let rows = stmt.query_map(params![after, upto, ts(since), ts(until), limit.min(100_000) as i64], |r| {
         let offset: i32 = r.get(9)?;
         let tz = FixedOffset::east_opt(offset).unwrap_or_else(yuqing_core::china);
-        let text = |i: usize| -> rusqlite::Result<Option<String>> { Ok(r.get::<_, Option<String>>(i)?.filter(|s| !s.is_empty())) };
+        let text = |i: usize| -> rusqlite::Result<Option<String>> {
+            Ok(r.get::<_, Option<String>>(i)?.filter(|s| !s.is_empty()))
+        };
         let count = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
         Ok(Ok(ReplayPost {
             id: r.get(0)?,
@@ -208,9 +217,16 @@ mod tests {
         let first = posts(&conn, since, until, 0, 3, 1).expect("page");
         assert_eq!(first.iter().map(|p| p.id).collect::<Vec<_>>(), vec![2]);
         let p = &first[0].input;
-        assert_eq!((p.source.as_deref(), p.title.as_deref(), p.text.as_deref()), (None, None, Some("正文2")), "empty fields are absent");
+        assert_eq!(
+            (p.source.as_deref(), p.title.as_deref(), p.text.as_deref()),
+            (None, None, Some("正文2")),
+            "empty fields are absent"
+        );
         assert_eq!(p.published_at.map(|t| t.to_rfc3339()).as_deref(), Some("2020-02-10T12:00:00+08:00"));
-        assert_eq!((p.tier, p.metrics.likes, p.place.as_deref()), (Some(yuqing_core::SourceTier::Provincial), 4, Some("城南区")));
+        assert_eq!(
+            (p.tier, p.metrics.likes, p.place.as_deref()),
+            (Some(yuqing_core::SourceTier::Provincial), 4, Some("城南区"))
+        );
         let next = posts(&conn, since, until, 2, 3, 10).expect("next page");
         assert_eq!(next.iter().map(|p| (p.id, p.story_id)).collect::<Vec<_>>(), vec![(3, 2)]);
         assert_eq!(story_members(&conn, &[2]).expect("members"), vec![(3, 2), (4, 2)]);

@@ -51,7 +51,12 @@ pub struct RuleInForce {
 /// The configured rules with the saved edits applied, in configuration order, new rules after.
 pub fn in_force(configured: &[ConfiguredRule], edits: &[RuleEdit]) -> Vec<RuleInForce> {
     let edited = |e: &RuleEdit, overrides: bool| RuleInForce {
-        rule: ConfiguredRule { name: e.name.clone(), expr: e.expr.clone(), topic: e.topic.clone(), department: e.department.clone() },
+        rule: ConfiguredRule {
+            name: e.name.clone(),
+            expr: e.expr.clone(),
+            topic: e.topic.clone(),
+            department: e.department.clone(),
+        },
         enabled: e.enabled,
         origin: RuleOrigin::Edited { by: e.by.clone(), at: e.at, overrides },
     };
@@ -113,14 +118,19 @@ pub fn save(conn: &Connection, e: &RuleEdit) -> Result<()> {
 
 /// Every saved version of one rule, newest first.
 pub fn history(conn: &Connection, name: &str) -> Result<Vec<RuleEdit>> {
-    let mut st = conn.prepare_cached(&format!("SELECT {COLS} FROM watch_rule_history WHERE name = ?1 ORDER BY id DESC"))?;
+    let mut st =
+        conn.prepare_cached(&format!("SELECT {COLS} FROM watch_rule_history WHERE name = ?1 ORDER BY id DESC"))?;
     let rows = st.query_map([name], edit_from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// A number that grows with every save (0 before the first): readers reload when it moves.
 pub fn version(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT MAX(id) FROM watch_rule_history", [], |r| r.get::<_, Option<i64>>(0)).optional()?.flatten().unwrap_or(0))
+    Ok(conn
+        .query_row("SELECT MAX(id) FROM watch_rule_history", [], |r| r.get::<_, Option<i64>>(0))
+        .optional()?
+        .flatten()
+        .unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -133,7 +143,15 @@ mod tests {
     }
 
     fn edit(name: &str, expr: &str, enabled: bool, at: i64) -> RuleEdit {
-        RuleEdit { name: name.into(), expr: expr.into(), topic: None, department: Some("教育局".into()), enabled, by: "li".into(), at: utc(at) }
+        RuleEdit {
+            name: name.into(),
+            expr: expr.into(),
+            topic: None,
+            department: Some("教育局".into()),
+            enabled,
+            by: "li".into(),
+            at: utc(at),
+        }
     }
 
     #[test]

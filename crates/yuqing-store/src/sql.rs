@@ -22,7 +22,9 @@ pub(crate) fn sql_offset(offset: usize) -> i64 {
 }
 
 /// Rows mapped to `Result<T>`: the first read or conversion error, or all of them.
-pub(crate) fn collect<T, E: Into<StoreError>>(rows: impl Iterator<Item = std::result::Result<Result<T>, E>>) -> Result<Vec<T>> {
+pub(crate) fn collect<T, E: Into<StoreError>>(
+    rows: impl Iterator<Item = std::result::Result<Result<T>, E>>,
+) -> Result<Vec<T>> {
     let mut out = Vec::new();
     for r in rows {
         out.push(r.map_err(Into::into)??);

@@ -9,17 +9,15 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::de::DeserializeOwned;
 use yuqing_core::{Alert, Grade, Metrics, Sentiment, StoryStatus};
 
-use crate::sql::{collect, ts, utc};
 use crate::migrations::MIGRATIONS;
 use crate::records::*;
+use crate::sql::{collect, ts, utc};
 use crate::{Result, Store, StoreError};
 
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
 }
-
-
 
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".to_string())
@@ -40,7 +38,8 @@ fn parse_grade(what: &str, s: Option<String>) -> Result<Option<Grade>> {
     }
 }
 
-const POST_COLUMNS: &str = "id, story_id, dedup_key, content_hash, duplicate_of, source, url, title, text, author, place, \
+const POST_COLUMNS: &str =
+    "id, story_id, dedup_key, content_hash, duplicate_of, source, url, title, text, author, place, \
     published_at, published_offset, time_estimated, ingested_at, tier, reads, comments, reposts, likes, simhash, \
     sentiment, sentiment_score, topics, hits, severe_words, keywords, join_reason";
 
@@ -186,7 +185,6 @@ fn alert_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Alert>> {
     })())
 }
 
-
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore> {
@@ -251,7 +249,14 @@ impl SqliteStore {
         Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
-    fn page_stories(&self, sql_where: &str, order: &str, limit: usize, offset: usize, args: &[&dyn rusqlite::ToSql]) -> Result<Page<StoryRecord>> {
+    fn page_stories(
+        &self,
+        sql_where: &str,
+        order: &str,
+        limit: usize,
+        offset: usize,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Page<StoryRecord>> {
         let total: i64 =
             self.conn.query_row(&format!("SELECT COUNT(*) FROM stories {sql_where}"), args, |r| r.get(0))?;
         let mut stmt = self.conn.prepare(&format!(
@@ -378,7 +383,6 @@ impl Store for SqliteStore {
         Ok(stmt.query_row([content_hash as i64], |r| r.get(0))?)
     }
 
-
     fn write(&mut self, batch: &WriteBatch) -> Result<()> {
         let tx = self.conn.transaction()?;
         {
@@ -432,7 +436,8 @@ impl Store for SqliteStore {
     }
 
     fn open_stories(&self) -> Result<Vec<StoryRecord>> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {STORY_COLUMNS} FROM stories WHERE status = 'Open' ORDER BY id"))?;
+        let mut stmt =
+            self.conn.prepare(&format!("SELECT {STORY_COLUMNS} FROM stories WHERE status = 'Open' ORDER BY id"))?;
         let rows = stmt.query_map([], story_from_row)?;
         collect(rows)
     }
@@ -463,7 +468,16 @@ impl Store for SqliteStore {
                 Ok((fixed, tier, sentiment, hits, severe, topics, keywords, texts))
             })?;
             for row in rows {
-                let ((id, story_id, at, source, interactions, simhash), tier, sentiment, hits, severe, topics, keywords, texts) = row?;
+                let (
+                    (id, story_id, at, source, interactions, simhash),
+                    tier,
+                    sentiment,
+                    hits,
+                    severe,
+                    topics,
+                    keywords,
+                    texts,
+                ) = row?;
                 let (title, text, join) = texts;
                 let hits: Vec<yuqing_core::Hit> = parse("posts.hits", &hits)?;
                 out.push(RestorePost {
@@ -539,13 +553,13 @@ impl Store for SqliteStore {
     }
 
     fn story_posts(&self, story: i64, limit: usize, offset: usize) -> Result<Page<PostRecord>> {
-        let total: i64 = self.conn.query_row("SELECT COUNT(*) FROM posts WHERE story_id = ?1", [story], |r| r.get(0))?;
+        let total: i64 =
+            self.conn.query_row("SELECT COUNT(*) FROM posts WHERE story_id = ?1", [story], |r| r.get(0))?;
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {POST_COLUMNS} FROM posts WHERE story_id = ?1 ORDER BY published_at DESC, id DESC LIMIT ?2 OFFSET ?3"
         ))?;
         let items = collect(
-            stmt.query_map(params![story, limit.min(1000) as i64, crate::sql::sql_offset(offset)], post_from_row)?
-                ,
+            stmt.query_map(params![story, limit.min(1000) as i64, crate::sql::sql_offset(offset)], post_from_row)?,
         )?;
         Ok(Page { items, total: total.max(0) as u64 })
     }
@@ -562,8 +576,9 @@ impl Store for SqliteStore {
     }
 
     fn posts_after(&self, after_id: i64, limit: usize) -> Result<Vec<PostRecord>> {
-        let mut stmt =
-            self.conn.prepare_cached(&format!("SELECT {POST_COLUMNS} FROM posts WHERE id > ?1 ORDER BY id LIMIT ?2"))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {POST_COLUMNS} FROM posts WHERE id > ?1 ORDER BY id LIMIT ?2"))?;
         let rows = stmt.query_map(params![after_id, limit as i64], post_from_row)?;
         collect(rows)
     }
@@ -598,14 +613,16 @@ impl Store for SqliteStore {
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?;
-        let (stories, open): (i64, i64) = self.conn.query_row(
-            "SELECT COUNT(*), COALESCE(SUM(status = 'Open'), 0) FROM stories",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let (stories, open): (i64, i64) =
+            self.conn.query_row("SELECT COUNT(*), COALESCE(SUM(status = 'Open'), 0) FROM stories", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
         let alerts: i64 = self.conn.query_row("SELECT COUNT(*) FROM alerts", [], |r| r.get(0))?;
         let mut graded = Vec::new();
-        let mut stmt = self.conn.prepare(&format!("SELECT grade, COUNT(*) FROM stories WHERE grade IS NOT NULL AND {} GROUP BY grade", crate::false_alarm::NOT_MARKED))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT grade, COUNT(*) FROM stories WHERE grade IS NOT NULL AND {} GROUP BY grade",
+            crate::false_alarm::NOT_MARKED
+        ))?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         for row in rows {
             let (g, n) = row?;
@@ -626,7 +643,6 @@ impl Store for SqliteStore {
         })
     }
 }
-
 
 /// Which posts the 信息 stream shows; every field narrows.
 #[derive(Debug, Clone, Default)]
@@ -671,7 +687,10 @@ impl SqliteStore {
             push("EXISTS (SELECT 1 FROM json_each(posts.topics) WHERE value = ?)", Box::new(t.clone()));
         }
         if let Some(r) = &f.rule {
-            push("EXISTS (SELECT 1 FROM json_each(posts.hits) WHERE json_extract(value, '$.rule') = ?)", Box::new(r.clone()));
+            push(
+                "EXISTS (SELECT 1 FROM json_each(posts.hits) WHERE json_extract(value, '$.rule') = ?)",
+                Box::new(r.clone()),
+            );
         }
         let where_sql = wh.join(" AND ");
         let refs: Vec<&dyn rusqlite::ToSql> = args.iter().map(|b| b.as_ref()).collect();

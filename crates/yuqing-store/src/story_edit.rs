@@ -86,13 +86,18 @@ pub fn apply(store: &mut SqliteStore, edit: &StoryEdit, records: &[StoryRecord],
     let other = match edit.kind {
         EditKind::Merge => {
             let (title, keywords): (String, String) = tx
-                .query_row("SELECT title, keywords FROM stories WHERE id = ?1", [edit.other], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row("SELECT title, keywords FROM stories WHERE id = ?1", [edit.other], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .optional()?
                 .ok_or_else(|| StoreError::Conflict(format!("舆情事件 #{} 不存在或已并入其他事件", edit.other)))?;
-            if !tx.query_row("SELECT EXISTS(SELECT 1 FROM stories WHERE id = ?1)", [edit.story], |r| r.get::<_, bool>(0))? {
+            if !tx.query_row("SELECT EXISTS(SELECT 1 FROM stories WHERE id = ?1)", [edit.story], |r| {
+                r.get::<_, bool>(0)
+            })? {
                 return Err(StoreError::Conflict(format!("舆情事件 #{} 不存在或已并入其他事件", edit.story)));
             }
-            let moved = tx.execute("UPDATE posts SET story_id = ?1 WHERE story_id = ?2", params![edit.story, edit.other])?;
+            let moved =
+                tx.execute("UPDATE posts SET story_id = ?1 WHERE story_id = ?2", params![edit.story, edit.other])?;
             tx.execute("UPDATE alerts SET story_id = ?1 WHERE story_id = ?2", params![edit.story, edit.other])?;
             tx.execute(
                 "INSERT OR IGNORE INTO incident_stories (incident_id, story_id) \
@@ -117,7 +122,8 @@ pub fn apply(store: &mut SqliteStore, edit: &StoryEdit, records: &[StoryRecord],
             (
                 moved,
                 new.map(|r| r.title.clone()).unwrap_or_default(),
-                serde_json::to_string(&new.map(|r| r.keywords.clone()).unwrap_or_default()).unwrap_or_else(|_| "[]".into()),
+                serde_json::to_string(&new.map(|r| r.keywords.clone()).unwrap_or_default())
+                    .unwrap_or_else(|_| "[]".into()),
             )
         }
     };
@@ -143,10 +149,23 @@ pub fn apply(store: &mut SqliteStore, edit: &StoryEdit, records: &[StoryRecord],
     )?;
     let id = tx.last_insert_rowid();
     let detail = match edit.kind {
-        EditKind::Merge => format!("舆情事件 #{}（{}）并入 #{}，帖子 {} 条；原因：{}", edit.other, other_title, edit.story, moved, edit.reason),
-        EditKind::Split => format!("从舆情事件 #{} 移出帖子 {} 条，成为新事件 #{}；原因：{}", edit.story, moved, edit.other, edit.reason),
+        EditKind::Merge => format!(
+            "舆情事件 #{}（{}）并入 #{}，帖子 {} 条；原因：{}",
+            edit.other, other_title, edit.story, moved, edit.reason
+        ),
+        EditKind::Split => format!(
+            "从舆情事件 #{} 移出帖子 {} 条，成为新事件 #{}；原因：{}",
+            edit.story, moved, edit.other, edit.reason
+        ),
     };
-    crate::desk::audit_append(&tx, &edit.actor, &format!("story.{}", edit.kind.as_str()), &format!("story:{}", edit.story), &detail, edit.at)?;
+    crate::desk::audit_append(
+        &tx,
+        &edit.actor,
+        &format!("story.{}", edit.kind.as_str()),
+        &format!("story:{}", edit.story),
+        &detail,
+        edit.at,
+    )?;
     tx.commit()?;
     Ok(id)
 }
@@ -305,22 +324,39 @@ mod tests {
     #[test]
     fn a_merge_moves_posts_alerts_and_incident_links_and_leaves_a_way_to_the_story() {
         let (_dir, mut store) = store_with_two_stories();
-        let edit = StoryEdit { kind: EditKind::Merge, story: 1, other: 2, posts: vec![], reason: "同一事件".into(), actor: "office".into(), at: at(5) };
+        let edit = StoryEdit {
+            kind: EditKind::Merge,
+            story: 1,
+            other: 2,
+            posts: vec![],
+            reason: "同一事件".into(),
+            actor: "office".into(),
+            at: at(5),
+        };
         apply(&mut store, &edit, &[story(1, "甲", 4)], &[]).expect("merge");
         assert!(store.story(2).expect("read").is_none());
         assert_eq!(store.story(1).expect("read").expect("kept").posts, 4);
         assert_eq!(store.story_posts(1, 10, 0).expect("posts").total, 4);
         assert_eq!(store.story_alerts(1).expect("alerts").len(), 1);
         let c = store.connection();
-        let linked: i64 = c.query_row("SELECT COUNT(*) FROM incident_stories WHERE incident_id = 7 AND story_id = 1", [], |r| r.get(0)).expect("links");
+        let linked: i64 = c
+            .query_row("SELECT COUNT(*) FROM incident_stories WHERE incident_id = 7 AND story_id = 1", [], |r| r.get(0))
+            .expect("links");
         assert_eq!(linked, 1);
         assert_eq!(redirect(c, 2).expect("redirect"), Some(1));
         assert_eq!(redirect(c, 1).expect("redirect"), Some(1));
         assert_eq!(redirect(c, 99).expect("redirect"), None);
         let edits = edits_of(c, 1).expect("edits");
-        assert_eq!((edits[0].kind, edits[0].other, edits[0].moved, edits[0].other_title.as_str()), (EditKind::Merge, 2, 2, "乙"));
+        assert_eq!(
+            (edits[0].kind, edits[0].other, edits[0].moved, edits[0].other_title.as_str()),
+            (EditKind::Merge, 2, 2, "乙")
+        );
         let audit = crate::desk::audit_recent(c, 10, 0).expect("audit");
-        assert!(audit.items.iter().any(|e| e.action == "story.merge" && e.detail.contains("同一事件")), "{:?}", audit.items);
+        assert!(
+            audit.items.iter().any(|e| e.action == "story.merge" && e.detail.contains("同一事件")),
+            "{:?}",
+            audit.items
+        );
         assert!(matches!(crate::desk::audit_verify(c).expect("verify"), Ok(_)));
         // Merging a story that is gone is refused, and changes nothing.
         let again = apply(&mut store, &edit, &[story(1, "甲", 99)], &[]);
@@ -331,8 +367,19 @@ mod tests {
     #[test]
     fn a_split_moves_only_posts_of_the_story_and_is_all_or_nothing() {
         let (_dir, mut store) = store_with_two_stories();
-        let bad = StoryEdit { kind: EditKind::Split, story: 1, other: 3, posts: vec![2, 3], reason: "不是一回事".into(), actor: "office".into(), at: at(5) };
-        assert!(matches!(apply(&mut store, &bad, &[story(1, "甲", 1), story(3, "丙", 1)], &[]), Err(StoreError::Conflict(_))));
+        let bad = StoryEdit {
+            kind: EditKind::Split,
+            story: 1,
+            other: 3,
+            posts: vec![2, 3],
+            reason: "不是一回事".into(),
+            actor: "office".into(),
+            at: at(5),
+        };
+        assert!(matches!(
+            apply(&mut store, &bad, &[story(1, "甲", 1), story(3, "丙", 1)], &[]),
+            Err(StoreError::Conflict(_))
+        ));
         assert!(store.story(3).expect("read").is_none(), "nothing of the refused split is written");
         assert_eq!(store.story_posts(1, 10, 0).expect("posts").total, 2);
         let good = StoryEdit { posts: vec![2], ..bad };

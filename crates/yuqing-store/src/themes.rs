@@ -144,8 +144,10 @@ pub fn summaries(conn: &Connection, defs: &[ThemeDef], min_posts: u64) -> Result
     let mut posts = conn.prepare_cached("SELECT COUNT(*) FROM theme_posts WHERE theme = ?1")?;
     let mut out = Vec::with_capacity(defs.len());
     for d in defs {
-        let (stories, graded, last): (i64, i64, Option<i64>) =
-            counts.query_row(params![d.name, d.min_share, min_posts.min(i64::MAX as u64) as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let (stories, graded, last): (i64, i64, Option<i64>) = counts
+            .query_row(params![d.name, d.min_share, min_posts.min(i64::MAX as u64) as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
         let n: i64 = posts.query_row([&d.name], |r| r.get(0))?;
         out.push(ThemeSummary {
             name: d.name.clone(),
@@ -204,7 +206,13 @@ pub fn stories(
         cols.join(", ")
     ))?;
     let rows = stmt.query_map(
-        params![def.name, def.min_share, min_posts.min(i64::MAX as u64) as i64, limit.min(1000) as i64, sql_offset(offset)],
+        params![
+            def.name,
+            def.min_share,
+            min_posts.min(i64::MAX as u64) as i64,
+            limit.min(1000) as i64,
+            sql_offset(offset)
+        ],
         |r| {
             let matched: i64 = r.get(21)?;
             Ok(story_from_row(r)?.map(|story| ThemeStory { story, matched: matched.max(0) as u64 }))
@@ -222,11 +230,16 @@ pub fn daily(conn: &Connection, theme: &str) -> Result<Vec<(NaiveDate, u64)>> {
         "SELECT (p.published_at + ?2) / 86400 AS d, COUNT(*) FROM theme_posts t JOIN posts p ON p.id = t.post_id \
          WHERE t.theme = ?1 GROUP BY d ORDER BY d",
     )?;
-    let rows = stmt.query_map(rusqlite::params![theme, yuqing_core::CHINA_OFFSET_SECONDS], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+    let rows = stmt.query_map(rusqlite::params![theme, yuqing_core::CHINA_OFFSET_SECONDS], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+    })?;
     let mut out = Vec::new();
     for row in rows {
         let (day, n) = row?;
-        let date = i32::try_from(day).ok().and_then(|d| d.checked_add(UNIX_EPOCH_CE_DAY)).and_then(NaiveDate::from_num_days_from_ce_opt);
+        let date = i32::try_from(day)
+            .ok()
+            .and_then(|d| d.checked_add(UNIX_EPOCH_CE_DAY))
+            .and_then(NaiveDate::from_num_days_from_ce_opt);
         if let Some(date) = date {
             out.push((date, n.max(0) as u64));
         }

@@ -41,7 +41,12 @@ pub fn hourly_posts(conn: &Connection, since: DateTime<Utc>, until: DateTime<Utc
 
 /// Calls `f` with every post published in `since..until` that matched a watch rule or has a topic,
 /// oldest id first.
-pub fn for_each_keyed_post(conn: &Connection, since: DateTime<Utc>, until: DateTime<Utc>, mut f: impl FnMut(VolumePost)) -> Result<()> {
+pub fn for_each_keyed_post(
+    conn: &Connection,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    mut f: impl FnMut(VolumePost),
+) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "SELECT published_at, hits, topics, title, text FROM posts \
          WHERE published_at >= ?1 AND published_at < ?2 AND (hits <> '[]' OR topics <> '[]') ORDER BY id",
@@ -88,7 +93,10 @@ mod tests {
         let mut posts = Vec::new();
         for_each_keyed_post(&conn, since, DateTime::<Utc>::MAX_UTC, |p| posts.push(p)).expect("posts");
         assert_eq!(posts.len(), 3, "the post with neither rule nor topic is not read");
-        assert_eq!((posts[0].at, posts[0].rules.clone(), posts[0].topics.clone()), (7300, vec!["食品安全".to_string()], vec!["食品药品".to_string()]));
+        assert_eq!(
+            (posts[0].at, posts[0].rules.clone(), posts[0].topics.clone()),
+            (7300, vec!["食品安全".to_string()], vec!["食品药品".to_string()])
+        );
         let later = chrono::TimeZone::timestamp_opt(&Utc, 3600, 0).unwrap();
         assert_eq!(hourly_posts(&conn, later, DateTime::<Utc>::MAX_UTC).expect("hours"), vec![(2, 2)]);
         assert_eq!(hourly_posts(&conn, later, end).expect("hours"), vec![(2, 1)], "until is exclusive");

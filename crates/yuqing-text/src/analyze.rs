@@ -161,7 +161,9 @@ impl Analysis {
     /// Whether the post names a figure, a headline, a sentence-like hashtag, a watch-rule or a
     /// topic word (the anchors the analysis can tell without the gazetteer).
     pub fn names_something(&self) -> bool {
-        !self.hits.is_empty() || !self.topics.is_empty() || crate::anchor::names_something(&self.title.matching, &self.text.matching)
+        !self.hits.is_empty()
+            || !self.topics.is_empty()
+            || crate::anchor::names_something(&self.title.matching, &self.text.matching)
     }
 
     /// The full-text index's words of the title and of the text (matching forms), in jieba's search
@@ -171,7 +173,13 @@ impl Analysis {
         let title = self.title.matching.as_str();
         let text = self.text.matching.as_str();
         // Where the text starts in the joined string the cut was taken from.
-        let text_from = if title.is_empty() { 0 } else if text.is_empty() { usize::MAX } else { title.len() + 1 };
+        let text_from = if title.is_empty() {
+            0
+        } else if text.is_empty() {
+            usize::MAX
+        } else {
+            title.len() + 1
+        };
         let title_spans = self.cut.iter().map(|&(a, b)| (a as usize, b as usize)).filter(|&(_, b)| b <= title.len());
         segmenter.search_words_from_cut(title, title_spans, |w, a, b| emit(Part::Title, w, a, b));
         if text_from != usize::MAX {
@@ -222,7 +230,11 @@ impl Analyzer {
                 if m.is_empty() {
                     continue;
                 }
-                lexicon_words.push((LexKind::Topic(i), w.trim().to_string(), m.chars().count().saturating_sub(1).max(1)));
+                lexicon_words.push((
+                    LexKind::Topic(i),
+                    w.trim().to_string(),
+                    m.chars().count().saturating_sub(1).max(1),
+                ));
                 patterns.push(m);
                 words.push(w.trim().to_string());
             }
@@ -307,7 +319,11 @@ impl Analyzer {
             }
             let h = term_hash(w);
             hashes.push(h);
-            if w.chars().nth(1).is_none() || !is_word(w) || repeated(w) || cards.iter().any(|r| r.contains(&t.byte_start)) {
+            if w.chars().nth(1).is_none()
+                || !is_word(w)
+                || repeated(w)
+                || cards.iter().any(|r| r.contains(&t.byte_start))
+            {
                 continue;
             }
             let idf = self.segmenter.idf_of_hash(h);
@@ -405,7 +421,9 @@ mod tests {
         assert_eq!(&text[cards[0].clone()], "l魔画精灵的微博视频");
         assert!(super::link_cards("没有链接卡片的微博视频").is_empty(), "no link icon, no card");
         assert_eq!(super::link_cards("好难过 o网页链接").len(), 1);
-        assert!(super::repeated("哈哈哈哈") && super::repeated("啊啊") && !super::repeated("哈密") && !super::repeated(""));
+        assert!(
+            super::repeated("哈哈哈哈") && super::repeated("啊啊") && !super::repeated("哈密") && !super::repeated("")
+        );
     }
 
     use super::*;
@@ -423,7 +441,11 @@ mod tests {
         ];
         for (title, text) in posts {
             let r = a.analyze(title, text, "");
-            assert_eq!((r.content_hash, r.simhash), content_and_shingles(&r.title.matching, &r.text.matching), "{title}|{text}");
+            assert_eq!(
+                (r.content_hash, r.simhash),
+                content_and_shingles(&r.title.matching, &r.text.matching),
+                "{title}|{text}"
+            );
         }
     }
 }

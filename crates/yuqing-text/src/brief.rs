@@ -225,7 +225,8 @@ impl SentimentLine {
     pub fn describe_zh(&self) -> String {
         let n = (self.negative + self.neutral + self.positive).max(1) as f32;
         let pct = |k: usize| (k as f32 * 100.0 / n).round();
-        let mut s = format!("负面 {:.0}%、中性 {:.0}%、正面 {:.0}%", pct(self.negative), pct(self.neutral), pct(self.positive));
+        let mut s =
+            format!("负面 {:.0}%、中性 {:.0}%、正面 {:.0}%", pct(self.negative), pct(self.neutral), pct(self.positive));
         match self.trend {
             Trend::Unknown => {}
             t => s.push_str(&format!(
@@ -354,7 +355,9 @@ fn strip_list_marker(s: &str) -> &str {
     if digits > 0 && digits <= 2 {
         let rest = &s[digits..];
         if let Some(c) = rest.chars().next() {
-            if matches!(c, '，' | ',' | '、' | '.' | '．' | ')' | '）') && !rest[c.len_utf8()..].starts_with(|x: char| x.is_ascii_digit()) {
+            if matches!(c, '，' | ',' | '、' | '.' | '．' | ')' | '）')
+                && !rest[c.len_utf8()..].starts_with(|x: char| x.is_ascii_digit())
+            {
                 return rest[c.len_utf8()..].trim_start();
             }
         }
@@ -381,7 +384,32 @@ fn strip_lost_emoji(s: &str) -> &str {
 
 /// Characters a sentence does not start with: separators and closing marks left by a split.
 fn is_lead_junk(c: char) -> bool {
-    matches!(c, '，' | ',' | '、' | '：' | ':' | '。' | '.' | '；' | ';' | '）' | ')' | '」' | '》' | '】' | '-' | '—' | '|' | '~' | '*' | '…' | '?' | '？' | '!' | '！')
+    matches!(
+        c,
+        '，' | ','
+            | '、'
+            | '：'
+            | ':'
+            | '。'
+            | '.'
+            | '；'
+            | ';'
+            | '）'
+            | ')'
+            | '」'
+            | '》'
+            | '】'
+            | '-'
+            | '—'
+            | '|'
+            | '~'
+            | '*'
+            | '…'
+            | '?'
+            | '？'
+            | '!'
+            | '！'
+    )
 }
 
 /// The matching form of a sentence: its letters, digits and CJK characters, lower-cased.
@@ -394,9 +422,52 @@ fn key_of(s: &str) -> String {
 /// Place names that name no place in particular.
 /// Words jieba tags as places that name no place in particular (or none at all: 东西, 美丽).
 const VAGUE_PLACES: &[&str] = &[
-    "中国", "全国", "国内", "国外", "海外", "内地", "境外", "境内", "中华", "中华人民共和国", "各地", "当地", "本市", "全省", "全市",
-    "东西", "美丽", "城市", "世界", "人间", "天下", "东方", "西方", "南方", "北方", "大陆", "祖国", "家乡", "故乡", "山区", "农村", "城乡",
-    "乡村", "社区", "市区", "郊区", "全球", "国际", "地方", "外地", "异地", "老家", "一线", "前线", "后方", "大海",
+    "中国",
+    "全国",
+    "国内",
+    "国外",
+    "海外",
+    "内地",
+    "境外",
+    "境内",
+    "中华",
+    "中华人民共和国",
+    "各地",
+    "当地",
+    "本市",
+    "全省",
+    "全市",
+    "东西",
+    "美丽",
+    "城市",
+    "世界",
+    "人间",
+    "天下",
+    "东方",
+    "西方",
+    "南方",
+    "北方",
+    "大陆",
+    "祖国",
+    "家乡",
+    "故乡",
+    "山区",
+    "农村",
+    "城乡",
+    "乡村",
+    "社区",
+    "市区",
+    "郊区",
+    "全球",
+    "国际",
+    "地方",
+    "外地",
+    "异地",
+    "老家",
+    "一线",
+    "前线",
+    "后方",
+    "大海",
 ];
 
 /// The form places are merged under: 湖北省 and 湖北 are one place.
@@ -472,7 +543,8 @@ pub fn brief(seg: &Segmenter, posts: &[BriefPost<'_>], heat: &[HeatBucket]) -> B
     // Posts in time order (ties by id); a very large story is read at both ends.
     let mut order: Vec<&BriefPost<'_>> = posts.iter().collect();
     order.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
-    let first_seen = order.first().map(|p| FirstSeen { at: p.at, site: p.site.trim().to_string(), tier: p.tier, post: p.id });
+    let first_seen =
+        order.first().map(|p| FirstSeen { at: p.at, site: p.site.trim().to_string(), tier: p.tier, post: p.id });
     if order.len() > MAX_POSTS {
         let head = MAX_POSTS / 4;
         let tail = MAX_POSTS - head;
@@ -556,7 +628,12 @@ pub fn brief(seg: &Segmenter, posts: &[BriefPost<'_>], heat: &[HeatBucket]) -> B
                 doc_places.extend_from_slice(&tagged[k].1);
                 doc_words[d].extend_from_slice(&ws);
                 for (figure, kind, clause) in find_figures(text) {
-                    let acc = figures.entry(figure).or_insert_with(|| FigureAcc { kind, clause: clause.to_string(), first: doc.posts[0], posts: Vec::new() });
+                    let acc = figures.entry(figure).or_insert_with(|| FigureAcc {
+                        kind,
+                        clause: clause.to_string(),
+                        first: doc.posts[0],
+                        posts: Vec::new(),
+                    });
                     acc.posts.extend_from_slice(&doc.posts);
                 }
                 sents.push(Sent { doc: d, part, chars: text.chars().count(), span, words: ws });
@@ -593,7 +670,8 @@ pub fn brief(seg: &Segmenter, posts: &[BriefPost<'_>], heat: &[HeatBucket]) -> B
         }
         ws.iter().map(|&w| weight[w as usize]).sum::<f32>() / (ws.len() as f32).sqrt()
     };
-    let stats: Vec<DocStats> = doc_words.into_iter().map(|words| DocStats { centrality: centrality(&words), words }).collect();
+    let stats: Vec<DocStats> =
+        doc_words.into_iter().map(|words| DocStats { centrality: centrality(&words), words }).collect();
 
     let what = pick_what(&docs, &sents, &read, &weight);
     Brief {
@@ -617,7 +695,9 @@ fn cite(read: &[BriefPost<'_>], first: Option<usize>, mut others: Vec<usize>) ->
     if let Some(f) = first {
         others.retain(|&i| i != f);
     }
-    others.sort_by(|&a, &b| read[b].tier.cmp(&read[a].tier).then(read[a].at.cmp(&read[b].at)).then(read[a].id.cmp(&read[b].id)));
+    others.sort_by(|&a, &b| {
+        read[b].tier.cmp(&read[a].tier).then(read[a].at.cmp(&read[b].at)).then(read[a].id.cmp(&read[b].id))
+    });
     let total = others.len() + usize::from(first.is_some());
     let ids: Vec<i64> = first.into_iter().chain(others).take(MAX_CITED).map(|i| read[i].id).collect();
     let more = total - ids.len();
@@ -661,7 +741,9 @@ fn pick_what(docs: &[Doc], sents: &[Sent], read: &[BriefPost<'_>], weight: &[f32
             .enumerate()
             .filter(|(_, g)| {
                 let s = &sents[g.0];
-                (s.span.complete || !complete_only) && (MIN_SENTENCE_CHARS..=MAX_SENTENCE_CHARS).contains(&s.chars) && s.words.len() >= 3
+                (s.span.complete || !complete_only)
+                    && (MIN_SENTENCE_CHARS..=MAX_SENTENCE_CHARS).contains(&s.chars)
+                    && s.words.len() >= 3
             })
             .map(|(k, g)| (k, score(g)))
             .collect()
@@ -759,14 +841,17 @@ fn pick_figures(figures: HashMap<String, FigureAcc>, read: &[BriefPost<'_>]) -> 
             (acc.first, Figure { figure, kind: acc.kind, clause: acc.clause, posts: ids, count })
         })
         .collect();
-    out.sort_by(|a, b| a.1.kind.cmp(&b.1.kind).then(b.1.count.cmp(&a.1.count)).then(a.0.cmp(&b.0)).then(a.1.figure.cmp(&b.1.figure)));
+    out.sort_by(|a, b| {
+        a.1.kind.cmp(&b.1.kind).then(b.1.count.cmp(&a.1.count)).then(a.0.cmp(&b.0)).then(a.1.figure.cmp(&b.1.figure))
+    });
     out.into_iter().take(MAX_FIGURES).map(|(_, f)| f).collect()
 }
 
 /// Units a figure is counted in, longest first where one is the start of another.
 const UNITS: &[&str] = &[
-    "万元", "亿元", "千元", "美元", "元", "人次", "例", "人", "名", "起", "吨", "%", "％", "个", "只", "箱", "套", "件", "家", "辆", "户",
-    "所", "张", "床", "台", "公斤", "千克", "斤", "剂", "份", "批", "笔", "架", "艘", "头", "栋", "座",
+    "万元", "亿元", "千元", "美元", "元", "人次", "例", "人", "名", "起", "吨", "%", "％", "个", "只", "箱", "套",
+    "件", "家", "辆", "户", "所", "张", "床", "台", "公斤", "千克", "斤", "剂", "份", "批", "笔", "架", "艘", "头",
+    "栋", "座",
 ];
 const CASUALTY_WORDS: &[&str] = &["死亡", "遇难", "身亡", "去世", "罹难", "受伤", "伤亡", "失踪", "殉职", "牺牲", "死"];
 const CASE_WORDS: &[&str] = &["确诊", "感染", "病例", "疑似", "治愈", "出院", "重症", "隔离"];
@@ -789,14 +874,18 @@ fn find_figures(s: &str) -> Vec<(String, FigureKind, &str)> {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i].1;
-        let after_word = i > 0 && (chars[i - 1].1.is_ascii_alphanumeric() || is_digit(chars[i - 1].1) || chars[i - 1].1 == '.');
+        let after_word =
+            i > 0 && (chars[i - 1].1.is_ascii_alphanumeric() || is_digit(chars[i - 1].1) || chars[i - 1].1 == '.');
         if !is_digit(c) || after_word {
             i += 1;
             continue;
         }
         let start = i;
         let mut j = i;
-        while j < chars.len() && (is_digit(chars[j].1) || (matches!(chars[j].1, '.' | ',' | '．') && chars.get(j + 1).is_some_and(|x| is_digit(x.1)))) {
+        while j < chars.len()
+            && (is_digit(chars[j].1)
+                || (matches!(chars[j].1, '.' | ',' | '．') && chars.get(j + 1).is_some_and(|x| is_digit(x.1))))
+        {
             j += 1;
         }
         let mut multiplied = false;
@@ -861,7 +950,13 @@ fn sentiment_line(docs: &[Doc], read: &[BriefPost<'_>]) -> Option<SentimentLine>
     }
     let count = |ps: &[BriefPost<'_>], s: Sentiment| ps.iter().filter(|p| p.sentiment == s).count();
     let half = n / 2;
-    let share = |ps: &[BriefPost<'_>]| if ps.is_empty() { 0.0 } else { count(ps, Sentiment::Negative) as f32 / ps.len() as f32 };
+    let share = |ps: &[BriefPost<'_>]| {
+        if ps.is_empty() {
+            0.0
+        } else {
+            count(ps, Sentiment::Negative) as f32 / ps.len() as f32
+        }
+    };
     let (first, second) = (share(&read[..half]), share(&read[half..]));
     let trend = if n < 4 {
         Trend::Unknown
@@ -901,12 +996,16 @@ fn pick_representative(docs: &[Doc], stats: &[DocStats], read: &[BriefPost<'_>])
         .enumerate()
         .filter_map(|(d, doc)| {
             // The content's voice: its highest-tier post, earliest first.
-            let best = doc.posts.iter().copied().min_by(|&a, &b| read[b].tier.cmp(&read[a].tier).then(read[a].at.cmp(&read[b].at)).then(read[a].id.cmp(&read[b].id)))?;
+            let best = doc.posts.iter().copied().min_by(|&a, &b| {
+                read[b].tier.cmp(&read[a].tier).then(read[a].at.cmp(&read[b].at)).then(read[a].id.cmp(&read[b].id))
+            })?;
             let score = stats[d].centrality * (1.0 + 0.25 * (doc.posts.len() as f32).ln());
             (!stats[d].words.is_empty()).then_some((d, best, score))
         })
         .collect();
-    ranked.sort_by(|a, b| read[b.1].tier.cmp(&read[a.1].tier).then(b.2.total_cmp(&a.2)).then(read[a.1].id.cmp(&read[b.1].id)));
+    ranked.sort_by(|a, b| {
+        read[b.1].tier.cmp(&read[a.1].tier).then(b.2.total_cmp(&a.2)).then(read[a.1].id.cmp(&read[b.1].id))
+    });
     // One post per matter said: no second post with the same headline or nearly the same words.
     let mut out: Vec<Representative> = Vec::new();
     let mut taken: Vec<(String, usize)> = Vec::new();
@@ -917,7 +1016,14 @@ fn pick_representative(docs: &[Doc], stats: &[DocStats], read: &[BriefPost<'_>])
             continue;
         }
         let p = &read[best];
-        out.push(Representative { post: p.id, tier: p.tier, site: p.site.trim().to_string(), at: p.at, headline, copies: docs[d].posts.len() });
+        out.push(Representative {
+            post: p.id,
+            tier: p.tier,
+            site: p.site.trim().to_string(),
+            at: p.at,
+            headline,
+            copies: docs[d].posts.len(),
+        });
         taken.push((key, d));
         if out.len() == MAX_REPRESENTATIVE {
             break;
@@ -940,7 +1046,9 @@ fn heat_line(heat: &[HeatBucket], read: &[BriefPost<'_>]) -> Option<HeatLine> {
     let by_hour: HashMap<DateTime<Utc>, u32> = buckets.iter().map(|b| (b.hour, b.posts)).collect();
     let hours_before = ((peak.hour - first.hour).num_hours()).min(HOURS_BEFORE_PEAK);
     let before = (hours_before > 0).then(|| {
-        (1..=hours_before).map(|k| by_hour.get(&(peak.hour - Duration::hours(k))).copied().unwrap_or(0)).sum::<u32>() as f32 / hours_before as f32
+        (1..=hours_before).map(|k| by_hour.get(&(peak.hour - Duration::hours(k))).copied().unwrap_or(0)).sum::<u32>()
+            as f32
+            / hours_before as f32
     });
     let in_peak: Vec<usize> = (0..read.len()).filter(|&i| hour_of(read[i].at) == peak.hour).collect();
     let (posts, _) = cite(read, None, in_peak);
@@ -997,7 +1105,11 @@ mod tests {
                     tier: SourceTier::Community,
                     title: "",
                     text,
-                    sentiment: if text.contains("质疑") || text.contains("死亡") { Sentiment::Negative } else { Sentiment::Neutral },
+                    sentiment: if text.contains("质疑") || text.contains("死亡") {
+                        Sentiment::Negative
+                    } else {
+                        Sentiment::Neutral
+                    },
                     score: if text.contains("质疑") { -0.8 } else { 0.0 },
                 })
                 .collect()
@@ -1013,7 +1125,14 @@ mod tests {
             *m.entry(hour_of(p.at)).or_default() += 1;
         }
         m.into_iter()
-            .map(|(hour, posts)| HeatBucket { hour, posts, sites: 1, max_tier: SourceTier::Community, interactions: 0, negative: 0 })
+            .map(|(hour, posts)| HeatBucket {
+                hour,
+                posts,
+                sites: 1,
+                max_tier: SourceTier::Community,
+                interactions: 0,
+                negative: 0,
+            })
             .collect()
     }
 
@@ -1125,7 +1244,10 @@ mod tests {
 
     #[test]
     fn inline_hashtags_keep_their_words_and_label_hashtags_go() {
-        assert_eq!(cleaned("#红十字会#【杭州红十字会公布明细】通过#红十字会#向医院捐赠"), "【杭州红十字会公布明细】通过红十字会向医院捐赠");
+        assert_eq!(
+            cleaned("#红十字会#【杭州红十字会公布明细】通过#红十字会#向医院捐赠"),
+            "【杭州红十字会公布明细】通过红十字会向医院捐赠"
+        );
         assert_eq!(cleaned("【#武汉红十字会存在调拨不及时问题#】李强说"), "【武汉红十字会存在调拨不及时问题】李强说");
         assert_eq!(cleaned("转发 @人民日报 看看O网页链接//@某人:原文"), "转发 看看");
     }
@@ -1134,15 +1256,27 @@ mod tests {
     fn sentences_split_at_terminators_and_headlines() {
         let s = "【标题一句话】第一句。第二句！？ 第三句没有结尾";
         let parts: Vec<(&str, bool)> = split_sentences(s).iter().map(|p| (&s[p.range.clone()], p.complete)).collect();
-        assert_eq!(parts, vec![("标题一句话", true), ("第一句。", true), ("第二句！？", true), ("第三句没有结尾", false)]);
+        assert_eq!(
+            parts,
+            vec![("标题一句话", true), ("第一句。", true), ("第二句！？", true), ("第三句没有结尾", false)]
+        );
     }
 
     #[test]
     fn figures_have_units_and_dates_are_not_figures() {
         let f = |s: &str| find_figures(s).into_iter().map(|(f, k, _)| (f, k)).collect::<Vec<_>>();
-        assert_eq!(f("截至2月9日24时，累计死亡908例，治愈3281例"), vec![("908例".to_string(), FigureKind::Casualties), ("3281例".to_string(), FigureKind::Cases)]);
-        assert_eq!(f("收到捐款近4亿，拨付5000万"), vec![("4亿".to_string(), FigureKind::Money), ("5000万".to_string(), FigureKind::Money)]);
-        assert_eq!(f("口罩9316箱，占比17.8%"), vec![("9316箱".to_string(), FigureKind::Quantity), ("17.8%".to_string(), FigureKind::Percent)]);
+        assert_eq!(
+            f("截至2月9日24时，累计死亡908例，治愈3281例"),
+            vec![("908例".to_string(), FigureKind::Casualties), ("3281例".to_string(), FigureKind::Cases)]
+        );
+        assert_eq!(
+            f("收到捐款近4亿，拨付5000万"),
+            vec![("4亿".to_string(), FigureKind::Money), ("5000万".to_string(), FigureKind::Money)]
+        );
+        assert_eq!(
+            f("口罩9316箱，占比17.8%"),
+            vec![("9316箱".to_string(), FigureKind::Quantity), ("17.8%".to_string(), FigureKind::Percent)]
+        );
         assert!(f("2020年1月25日20时许，编号A123").is_empty());
     }
 
@@ -1171,7 +1305,16 @@ mod tests {
         let huge = "这是一句很长的话，没有终点，".repeat(20_000) + &"。".repeat(50_000) + &"123456789".repeat(1000);
         let at = FixedOffset::east_opt(8 * 3600).unwrap().with_ymd_and_hms(2026, 1, 1, 8, 0, 0).unwrap();
         let posts: Vec<BriefPost<'_>> = (0..3000)
-            .map(|i| BriefPost { id: i, at, site: "论坛", tier: SourceTier::Community, title: "", text: &huge, sentiment: Sentiment::Neutral, score: 0.0 })
+            .map(|i| BriefPost {
+                id: i,
+                at,
+                site: "论坛",
+                tier: SourceTier::Community,
+                title: "",
+                text: &huge,
+                sentiment: Sentiment::Neutral,
+                score: 0.0,
+            })
             .collect();
         let started = std::time::Instant::now();
         let b = brief(seg(), &posts, &[]);

@@ -125,13 +125,16 @@ fn ends_clause(c: char) -> bool {
 /// Cuts `s` to at most [`MAX_CHARS`] characters: at a clause end or a comma within the limit when
 /// one leaves at least half of it, else with an ellipsis.
 pub fn shorten(s: &str) -> String {
-    let s = s.trim().trim_matches(|c: char| c.is_whitespace() || matches!(c, '，' | ',' | '、' | '：' | ':' | '-' | '—'));
+    let s =
+        s.trim().trim_matches(|c: char| c.is_whitespace() || matches!(c, '，' | ',' | '、' | '：' | ':' | '-' | '—'));
     let chars: Vec<char> = s.chars().collect();
     if chars.len() <= MAX_CHARS {
         return s.to_string();
     }
     let limit = MAX_CHARS;
-    let cut = (MAX_CHARS / 2..limit).rev().find(|&i| matches!(chars[i], '，' | ',' | '、' | '：' | ':' | ' ') || ends_clause(chars[i]));
+    let cut = (MAX_CHARS / 2..limit)
+        .rev()
+        .find(|&i| matches!(chars[i], '，' | ',' | '、' | '：' | ':' | ' ') || ends_clause(chars[i]));
     match cut {
         Some(i) => chars[..i].iter().collect::<String>().trim_end().to_string(),
         None => {

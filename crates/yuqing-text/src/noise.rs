@@ -17,30 +17,103 @@ use crate::headline;
 /// Words that offer a sale or a deal: two of them make an advertisement. Shop and platform names
 /// (淘宝, 天猫, 旗舰店) are not among them: complaints name them too.
 const SALE: &[&str] = &[
-    "包邮", "优惠券", "领券", "券后", "下单", "秒杀", "拍下", "到手价", "立减", "满减", "折扣价", "限时抢", "限时优惠",
-    "抢购价", "专享价", "买一送一", "买二送一", "第二件半价", "优惠装", "优惠价", "橱窗", "链接购买", "点击购买",
-    "立即购买", "戳链接", "点链接", "下单链接", "需用券", "微博专享", "自助查找心仪商品", "好物推荐",
+    "包邮",
+    "优惠券",
+    "领券",
+    "券后",
+    "下单",
+    "秒杀",
+    "拍下",
+    "到手价",
+    "立减",
+    "满减",
+    "折扣价",
+    "限时抢",
+    "限时优惠",
+    "抢购价",
+    "专享价",
+    "买一送一",
+    "买二送一",
+    "第二件半价",
+    "优惠装",
+    "优惠价",
+    "橱窗",
+    "链接购买",
+    "点击购买",
+    "立即购买",
+    "戳链接",
+    "点链接",
+    "下单链接",
+    "需用券",
+    "微博专享",
+    "自助查找心仪商品",
+    "好物推荐",
 ];
 /// Of those, the ones only a seller writes: one of them with a price makes an advertisement.
-const SELLER: &[&str] = &["包邮", "券后", "到手价", "领券", "优惠券", "立减", "满减", "拍下", "第二件半价", "买一送一", "买二送一"];
+const SELLER: &[&str] =
+    &["包邮", "券后", "到手价", "领券", "优惠券", "立减", "满减", "拍下", "第二件半价", "买一送一", "买二送一"];
 
 /// A post with this many distinct hashtags is stuffed with them (one sale word then makes it an
 /// advertisement; a plea for help with many tags stays a plea).
 const STUFFED_TAGS: usize = 6;
 
 /// Words of a lottery post.
-const LOTTERY: &[&str] = &["抽奖", "开奖", "中奖", "抽一位", "抽1位", "抽两位", "抽2位", "抽三位", "抽3位", "抽五位", "抽5位", "抽十位", "抽10位", "抽一个", "抽1个"];
+const LOTTERY: &[&str] = &[
+    "抽奖",
+    "开奖",
+    "中奖",
+    "抽一位",
+    "抽1位",
+    "抽两位",
+    "抽2位",
+    "抽三位",
+    "抽3位",
+    "抽五位",
+    "抽5位",
+    "抽十位",
+    "抽10位",
+    "抽一个",
+    "抽1个",
+];
 /// What a lottery asks readers to do.
 const LOTTERY_ASK: &[&str] = &["转发", "关注", "评论", "转评", "转赞", "点赞"];
 
 const SIGNS: &[&str] = &[
-    "白羊座", "金牛座", "双子座", "巨蟹座", "狮子座", "处女座", "天秤座", "天蝎座", "射手座", "摩羯座", "水瓶座", "双鱼座",
+    "白羊座",
+    "金牛座",
+    "双子座",
+    "巨蟹座",
+    "狮子座",
+    "处女座",
+    "天秤座",
+    "天蝎座",
+    "射手座",
+    "摩羯座",
+    "水瓶座",
+    "双鱼座",
 ];
 const HOROSCOPE: &[&str] = &["运势", "星座", "塔罗", "桃花运", "财运", "幸运色", "幸运数字"];
 
 const MARKETING: &[&str] = &[
-    "招代理", "一件代发", "加微信", "加我微信", "加v", "vx", "v信", "微信号", "代购", "货源", "招商加盟", "免费加盟", "日赚",
-    "躺赚", "兼职日结", "宝妈兼职", "私聊", "咨询我", "扫码进群",
+    "招代理",
+    "一件代发",
+    "加微信",
+    "加我微信",
+    "加v",
+    "vx",
+    "v信",
+    "微信号",
+    "代购",
+    "货源",
+    "招商加盟",
+    "免费加盟",
+    "日赚",
+    "躺赚",
+    "兼职日结",
+    "宝妈兼职",
+    "私聊",
+    "咨询我",
+    "扫码进群",
 ];
 
 /// The word lists, in the order of [`Counts`]' fields.
@@ -159,14 +232,21 @@ mod tests {
     #[test]
     fn commercial_posts_are_noise() {
         // Real posts of the February 2020 Weibo data.
-        assert_eq!(kind("【冬己麦芽饼】要想买得爽快，优惠装进口袋！第二件半价，包邮到家"), Some(NoiseKind::Advertising));
+        assert_eq!(
+            kind("【冬己麦芽饼】要想买得爽快，优惠装进口袋！第二件半价，包邮到家"),
+            Some(NoiseKind::Advertising)
+        );
         assert_eq!(kind("关注+转发，抽3位送出口罩一盒，3月1日开奖"), Some(NoiseKind::Lottery));
         assert_eq!(kind("今日运势：白羊座宜居家，金牛座财运上升"), Some(NoiseKind::Horoscope));
         assert_eq!(kind("一件代发，招代理，加微信了解货源"), Some(NoiseKind::Marketing));
         assert_eq!(kind("医用口罩秒杀，到手价19.9元，戳链接"), Some(NoiseKind::Advertising));
         let stuffed = "【冬己麦芽饼】要想买得爽快，优惠装进口袋！今天小编携带大家进入冬己麦芽饼时代~#武汉女子监狱监狱长被免职# \
             #江苏校园采取封闭式管理# #红糖糍粑# #李兰娟# #一治愈者出院10日后复检出核酸阳性# #韩国确认发生超级传播# 收起全文d";
-        assert_eq!(kind(stuffed), Some(NoiseKind::Advertising), "the advertisement that opened incident #89 in issue 14");
+        assert_eq!(
+            kind(stuffed),
+            Some(NoiseKind::Advertising),
+            "the advertisement that opened incident #89 in issue 14"
+        );
         let plea = "求助！我妈妈确诊住院没有床位 #武汉# #新冠肺炎# #求助# #肺炎患者求助# #武汉加油# #抗击肺炎#";
         assert_eq!(kind(plea), None);
         let news = "#关注新冠肺炎##新冠肺炎传播途径包括气溶胶传播##新冠病毒疫苗可能在18个月内完成##4次检测阴性第5次才确诊#\

@@ -164,7 +164,6 @@ fn simplified(table: &[char], c: char) -> char {
     }
 }
 
-
 /// Whether `c` is a Chinese character (the CJK unified ideograph blocks and compatibility ones).
 pub fn is_han(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
@@ -304,9 +303,29 @@ pub fn strip_html(s: &str) -> String {
 fn is_block_tag(name: &str) -> bool {
     matches!(
         name,
-        "p" | "br" | "div" | "li" | "ul" | "ol" | "tr" | "td" | "th" | "table" | "h1" | "h2" | "h3"
-            | "h4" | "h5" | "h6" | "section" | "article" | "blockquote" | "pre" | "hr" | "header"
-            | "footer" | "title"
+        "p" | "br"
+            | "div"
+            | "li"
+            | "ul"
+            | "ol"
+            | "tr"
+            | "td"
+            | "th"
+            | "table"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "section"
+            | "article"
+            | "blockquote"
+            | "pre"
+            | "hr"
+            | "header"
+            | "footer"
+            | "title"
     )
 }
 
@@ -353,11 +372,7 @@ pub fn collapse_whitespace(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
     for c in s.chars() {
-        let space = if c.is_ascii() {
-            c.is_ascii_whitespace()
-        } else {
-            is_collapsed_space(c)
-        };
+        let space = if c.is_ascii() { c.is_ascii_whitespace() } else { is_collapsed_space(c) };
         if space {
             pending_space = !out.is_empty();
         } else {
@@ -419,10 +434,13 @@ mod tests {
         ];
         for raw in samples {
             let n = normalize(raw);
-            let display = if looks_like_html(raw) { collapse_whitespace(&strip_html(raw)) } else { collapse_whitespace(raw) };
+            let display =
+                if looks_like_html(raw) { collapse_whitespace(&strip_html(raw)) } else { collapse_whitespace(raw) };
             let table = t2s_table();
-            let slow: String =
-                display.chars().map(|c| if c.is_ascii() { c.to_ascii_lowercase() } else { simplified(table, fold_char(c)) }).collect();
+            let slow: String = display
+                .chars()
+                .map(|c| if c.is_ascii() { c.to_ascii_lowercase() } else { simplified(table, fold_char(c)) })
+                .collect();
             assert_eq!(n.display, display, "{raw}");
             assert_eq!(n.matching, slow, "{raw}");
             assert_eq!(matching_form(&display), slow, "{raw}");
@@ -431,7 +449,11 @@ mod tests {
         let table = t2s_table();
         for code in 0x80u32..0x10000 {
             if let Some(c) = char::from_u32(code) {
-                assert_eq!(fold_entry(char_table(), c), (is_collapsed_space(c), simplified(table, fold_char(c))), "U+{code:04X}");
+                assert_eq!(
+                    fold_entry(char_table(), c),
+                    (is_collapsed_space(c), simplified(table, fold_char(c))),
+                    "U+{code:04X}"
+                );
             }
         }
     }

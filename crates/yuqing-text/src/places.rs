@@ -75,51 +75,274 @@ pub struct Place {
 
 /// Peoples' names as they appear in autonomous divisions' names (…土家族苗族自治州); 各族 too.
 const PEOPLES: &[&str] = &[
-    "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白", "土家", "哈尼",
-    "哈萨克", "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西", "景颇", "柯尔克孜", "土",
-    "达斡尔", "仫佬", "羌", "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌", "普米", "塔吉克", "怒", "乌孜别克",
-    "俄罗斯", "鄂温克", "德昂", "保安", "裕固", "京", "塔塔尔", "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺",
+    "蒙古",
+    "回",
+    "藏",
+    "维吾尔",
+    "苗",
+    "彝",
+    "壮",
+    "布依",
+    "朝鲜",
+    "满",
+    "侗",
+    "瑶",
+    "白",
+    "土家",
+    "哈尼",
+    "哈萨克",
+    "傣",
+    "黎",
+    "傈僳",
+    "佤",
+    "畲",
+    "高山",
+    "拉祜",
+    "水",
+    "东乡",
+    "纳西",
+    "景颇",
+    "柯尔克孜",
+    "土",
+    "达斡尔",
+    "仫佬",
+    "羌",
+    "布朗",
+    "撒拉",
+    "毛南",
+    "仡佬",
+    "锡伯",
+    "阿昌",
+    "普米",
+    "塔吉克",
+    "怒",
+    "乌孜别克",
+    "俄罗斯",
+    "鄂温克",
+    "德昂",
+    "保安",
+    "裕固",
+    "京",
+    "塔塔尔",
+    "独龙",
+    "鄂伦春",
+    "赫哲",
+    "门巴",
+    "珞巴",
+    "基诺",
     "各",
 ];
 
 /// Suffixes stripped for the short name, longest first.
-const SUFFIXES: &[&str] = &["特别行政区", "自治区", "自治州", "自治县", "自治旗", "地区", "林区", "特区", "新区", "省", "市", "区", "县", "盟", "旗"];
+const SUFFIXES: &[&str] = &[
+    "特别行政区",
+    "自治区",
+    "自治州",
+    "自治县",
+    "自治旗",
+    "地区",
+    "林区",
+    "特区",
+    "新区",
+    "省",
+    "市",
+    "区",
+    "县",
+    "盟",
+    "旗",
+];
 
 /// Provinces' one-character abbreviations that are safe after a verb (others, like 黑, 新, 青, 宁,
 /// 云, 贵, 川, 台, are too often ordinary words: 在黑暗中, 返青).
 const ABBREVIATIONS: &[(&str, &str)] = &[
-    ("京", "110000"), ("津", "120000"), ("冀", "130000"), ("晋", "140000"), ("辽", "210000"), ("沪", "310000"),
-    ("皖", "340000"), ("闽", "350000"), ("赣", "360000"), ("鲁", "370000"), ("豫", "410000"), ("鄂", "420000"),
-    ("湘", "430000"), ("粤", "440000"), ("桂", "450000"), ("琼", "460000"), ("渝", "500000"), ("黔", "520000"),
-    ("滇", "530000"), ("陇", "620000"),
+    ("京", "110000"),
+    ("津", "120000"),
+    ("冀", "130000"),
+    ("晋", "140000"),
+    ("辽", "210000"),
+    ("沪", "310000"),
+    ("皖", "340000"),
+    ("闽", "350000"),
+    ("赣", "360000"),
+    ("鲁", "370000"),
+    ("豫", "410000"),
+    ("鄂", "420000"),
+    ("湘", "430000"),
+    ("粤", "440000"),
+    ("桂", "450000"),
+    ("琼", "460000"),
+    ("渝", "500000"),
+    ("黔", "520000"),
+    ("滇", "530000"),
+    ("陇", "620000"),
 ];
-const ABBREVIATION_VERBS: &[&str] = &["援", "在", "来", "赴", "返", "离", "抵", "进", "出", "滞", "留", "驻", "入", "回", "到"];
+const ABBREVIATION_VERBS: &[&str] =
+    &["援", "在", "来", "赴", "返", "离", "抵", "进", "出", "滞", "留", "驻", "入", "回", "到"];
 
 /// Words that contain a place name without naming it; they win an overlap and name nothing.
 const BLOCKERS: &[&str] = &[
-    "京东", "京剧", "京腔", "京味", "孙中山", "中山大学", "中山装", "中山医院", "中山公园", "中山舰", "中山陵", "长治久安",
-    "四平八稳", "玉树临风", "大同小异", "世界大同", "德州扑克", "大理石", "普洱茶", "龙井茶", "阿里巴巴", "阿里云",
-    "阿里健康", "阿里影业", "阿里妈妈", "长安汽车", "长安街", "长安福特", "东方红", "东方卫视", "东方网", "东方财富",
-    "东方明珠", "平安顺", "张家口罩", "蒙古族", "朝鲜族", "俄罗斯族", "苏丹红", "马里奥", "多哥哥", "加纳税", "通道口",
-    "太平洋", "印度洋", "大西洋", "北冰洋", "江南style", "华山论剑", "泰山压顶", "黄山松", "吉林大学珠海", "樟树叶",
-    "沙河粉", "阳春面", "阳春白雪", "安康码", "湘西赶尸", "宁夏路", "新疆菜", "兰州拉面", "沙县小吃", "重庆火锅",
-    "北京时间", "北京烤鸭", "文山会海", "同济", "天津狗不理", "扬州炒饭", "福州鱼丸", "桂林米粉", "柳州螺蛳粉", "南京板鸭",
+    "京东",
+    "京剧",
+    "京腔",
+    "京味",
+    "孙中山",
+    "中山大学",
+    "中山装",
+    "中山医院",
+    "中山公园",
+    "中山舰",
+    "中山陵",
+    "长治久安",
+    "四平八稳",
+    "玉树临风",
+    "大同小异",
+    "世界大同",
+    "德州扑克",
+    "大理石",
+    "普洱茶",
+    "龙井茶",
+    "阿里巴巴",
+    "阿里云",
+    "阿里健康",
+    "阿里影业",
+    "阿里妈妈",
+    "长安汽车",
+    "长安街",
+    "长安福特",
+    "东方红",
+    "东方卫视",
+    "东方网",
+    "东方财富",
+    "东方明珠",
+    "平安顺",
+    "张家口罩",
+    "蒙古族",
+    "朝鲜族",
+    "俄罗斯族",
+    "苏丹红",
+    "马里奥",
+    "多哥哥",
+    "加纳税",
+    "通道口",
+    "太平洋",
+    "印度洋",
+    "大西洋",
+    "北冰洋",
+    "江南style",
+    "华山论剑",
+    "泰山压顶",
+    "黄山松",
+    "吉林大学珠海",
+    "樟树叶",
+    "沙河粉",
+    "阳春面",
+    "阳春白雪",
+    "安康码",
+    "湘西赶尸",
+    "宁夏路",
+    "新疆菜",
+    "兰州拉面",
+    "沙县小吃",
+    "重庆火锅",
+    "北京时间",
+    "北京烤鸭",
+    "文山会海",
+    "同济",
+    "天津狗不理",
+    "扬州炒饭",
+    "福州鱼丸",
+    "桂林米粉",
+    "柳州螺蛳粉",
+    "南京板鸭",
 ];
 
 /// Short names (of prefectures and county-level cities) that are ordinary words; they count only
 /// beside their province or prefecture, like counties' short names.
 const COMMON_WORDS: &[&str] = &[
-    "安康", "来宾", "白银", "朝阳", "阿里", "白山", "黑河", "兴安", "海东", "海西", "海北", "山南", "黄南", "红河",
-    "东方", "安宁", "安达", "北安", "合作", "龙井", "临江", "赤水", "新民", "大安", "宁安", "永安", "福安", "和龙",
-    "集安", "海城", "开平", "阳春", "安国", "沙河", "樟树", "共青城", "凭祥", "华阴", "玉树", "普洱", "中山", "平安",
-    "太平", "和平", "新华", "城关", "长安",
-    "高新", "开发", "海南", "江南", "江北", "河西", "河东", "城中", "城东", "城西", "城南", "城北", "市中", "郊区",
+    "安康",
+    "来宾",
+    "白银",
+    "朝阳",
+    "阿里",
+    "白山",
+    "黑河",
+    "兴安",
+    "海东",
+    "海西",
+    "海北",
+    "山南",
+    "黄南",
+    "红河",
+    "东方",
+    "安宁",
+    "安达",
+    "北安",
+    "合作",
+    "龙井",
+    "临江",
+    "赤水",
+    "新民",
+    "大安",
+    "宁安",
+    "永安",
+    "福安",
+    "和龙",
+    "集安",
+    "海城",
+    "开平",
+    "阳春",
+    "安国",
+    "沙河",
+    "樟树",
+    "共青城",
+    "凭祥",
+    "华阴",
+    "玉树",
+    "普洱",
+    "中山",
+    "平安",
+    "太平",
+    "和平",
+    "新华",
+    "城关",
+    "长安",
+    "高新",
+    "开发",
+    "海南",
+    "江南",
+    "江北",
+    "河西",
+    "河东",
+    "城中",
+    "城东",
+    "城西",
+    "城南",
+    "城北",
+    "市中",
+    "郊区",
 ];
 
 /// Countries' names that are ordinary words or fragments of them.
-const COUNTRY_EXCLUDED: &[&str] = &["多哥", "马里", "乍得", "加纳", "苏丹", "中非", "黑山", "圣诞岛", "汤加", "纽埃", "不丹", "关岛", "南极洲", "布维岛", "中国"];
+const COUNTRY_EXCLUDED: &[&str] = &[
+    "多哥",
+    "马里",
+    "乍得",
+    "加纳",
+    "苏丹",
+    "中非",
+    "黑山",
+    "圣诞岛",
+    "汤加",
+    "纽埃",
+    "不丹",
+    "关岛",
+    "南极洲",
+    "布维岛",
+    "中国",
+];
 /// Common names of countries besides the table's (俄罗斯联邦 is said 俄罗斯).
-const COUNTRY_ALIASES: &[(&str, &str)] = &[("俄罗斯", "RU"), ("澳洲", "AU"), ("印尼", "ID"), ("南韩", "KR"), ("北韩", "KP")];
+const COUNTRY_ALIASES: &[(&str, &str)] =
+    &[("俄罗斯", "RU"), ("澳洲", "AU"), ("印尼", "ID"), ("南韩", "KR"), ("北韩", "KP")];
 
 /// Places that are no division but name one: 汉口 is in 武汉.
 const ALIASES: &[(&str, &str)] = &[("汉口", "420100"), ("浦东", "310115"), ("雄安", "130000"), ("深港", "440300")];
@@ -231,7 +454,8 @@ impl Gazetteer {
         let mut by_code: HashMap<u32, PlaceId> = HashMap::new();
         for line in divisions.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
             let mut parts = line.split('\t');
-            let (Some(code), Some(name)) = (parts.next().and_then(|c| c.trim().parse::<u32>().ok()), parts.next()) else {
+            let (Some(code), Some(name)) = (parts.next().and_then(|c| c.trim().parse::<u32>().ok()), parts.next())
+            else {
                 continue;
             };
             let name = name.trim().to_string();
@@ -249,13 +473,21 @@ impl Gazetteer {
             let code = COUNTRY_BASE + num;
             let id = PlaceId(places.len() as u32);
             by_code.insert(code, id);
-            places.push(Place { code, name: name.to_string(), short: name.to_string(), level: Level::Country, parent: None });
+            places.push(Place {
+                code,
+                name: name.to_string(),
+                short: name.to_string(),
+                level: Level::Country,
+                parent: None,
+            });
         }
         // Parents: the prefecture when it exists (not for 省直辖县, municipalities' districts), else the province.
         for i in 0..places.len() {
             let code = places[i].code;
             places[i].parent = match places[i].level {
-                Level::County => by_code.get(&(code / 100 * 100)).or_else(|| by_code.get(&(code / 10_000 * 10_000))).copied(),
+                Level::County => {
+                    by_code.get(&(code / 100 * 100)).or_else(|| by_code.get(&(code / 10_000 * 10_000))).copied()
+                }
                 Level::Prefecture => by_code.get(&(code / 10_000 * 10_000)).copied(),
                 _ => None,
             };
@@ -289,7 +521,8 @@ impl Gazetteer {
             let full_needs_context = p.name.chars().count() <= 2;
             add(&p.name, Kind::Full, Some(Candidate { place, needs_context: full_needs_context }));
             if p.short != p.name {
-                let county_short = p.level == Level::County && !(p.name.ends_with('市') && p.short.chars().count() >= 2);
+                let county_short =
+                    p.level == Level::County && !(p.name.ends_with('市') && p.short.chars().count() >= 2);
                 let needs_context = match p.level {
                     Level::Province => false,
                     Level::Prefecture => common(&p.short),
@@ -436,7 +669,9 @@ impl Gazetteer {
         if all.is_empty() {
             return Vec::new();
         }
-        all.sort_by(|a, b| b.3.cmp(&a.3).then(self.patterns[b.2].kind.cmp(&self.patterns[a.2].kind)).then(a.0.cmp(&b.0)));
+        all.sort_by(|a, b| {
+            b.3.cmp(&a.3).then(self.patterns[b.2].kind.cmp(&self.patterns[a.2].kind)).then(a.0.cmp(&b.0))
+        });
         let mut kept: Vec<(usize, usize, usize)> = Vec::new();
         for (start, end, pat, _) in all {
             if kept.iter().any(|k| start < k.1 && k.0 < end) {
@@ -461,9 +696,7 @@ impl Gazetteer {
             // nearest such ancestor deciding (南京 places 鼓楼区 in 南京市, not in 徐州市 of the same
             // province).
             let nearest = |x: &Candidate| {
-                self.lineage(x.place)
-                    .skip(1)
-                    .position(|a| anchors.iter().any(|(p, j)| *p == a && *j != i))
+                self.lineage(x.place).skip(1).position(|a| anchors.iter().any(|(p, j)| *p == a && *j != i))
             };
             let best = c.iter().filter_map(nearest).min();
             let placed: Vec<PlaceId> = match best {
@@ -495,7 +728,11 @@ impl Gazetteer {
 
     /// Of `places`, drops each that another one lies inside (湖北省 when 武汉市 is there too).
     pub fn most_specific(&self, places: &[PlaceId]) -> Vec<PlaceId> {
-        places.iter().copied().filter(|p| !places.iter().any(|q| q != p && self.lineage(*q).skip(1).any(|a| a == *p))).collect()
+        places
+            .iter()
+            .copied()
+            .filter(|p| !places.iter().any(|q| q != p && self.lineage(*q).skip(1).any(|a| a == *p)))
+            .collect()
     }
 }
 
@@ -643,4 +880,3 @@ mod tests {
         }
     }
 }
-

@@ -66,8 +66,16 @@ pub enum Field {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum Rule {
     /// `text` as written in the rule (not the matching form).
-    Phrase { field: Field, text: String },
-    Near { field: Field, left: String, right: String, distance: u32 },
+    Phrase {
+        field: Field,
+        text: String,
+    },
+    Near {
+        field: Field,
+        left: String,
+        right: String,
+        distance: u32,
+    },
     Not(Box<Rule>),
     /// At least two children, none of them an `And`.
     And(Vec<Rule>),
@@ -748,12 +756,8 @@ impl Builder {
                 Cond::Leaf(leaf)
             }
             Rule::Not(inner) => Cond::Not(Box::new(self.cond(inner, !negated, positive, triggers))),
-            Rule::And(items) => {
-                Cond::And(items.iter().map(|r| self.cond(r, negated, positive, triggers)).collect())
-            }
-            Rule::Or(items) => {
-                Cond::Or(items.iter().map(|r| self.cond(r, negated, positive, triggers)).collect())
-            }
+            Rule::And(items) => Cond::And(items.iter().map(|r| self.cond(r, negated, positive, triggers)).collect()),
+            Rule::Or(items) => Cond::Or(items.iter().map(|r| self.cond(r, negated, positive, triggers)).collect()),
         }
     }
 }
@@ -791,8 +795,7 @@ impl RuleSet {
             }
         }
         let nothing = Found::default();
-        let always =
-            rules.iter().enumerate().filter(|(_, r)| eval(&r.cond, &nothing)).map(|(i, _)| i as u32).collect();
+        let always = rules.iter().enumerate().filter(|(_, r)| eval(&r.cond, &nothing)).map(|(i, _)| i as u32).collect();
         Ok(RuleSet {
             rules,
             automaton,
@@ -1041,8 +1044,14 @@ mod tests {
 
     #[test]
     fn or_binds_looser_than_and() {
-        assert_eq!(parse("a | b & c"), Ok(Rule::Or(vec![anywhere("a"), Rule::And(vec![anywhere("b"), anywhere("c")])])));
-        assert_eq!(parse("a & b | c"), Ok(Rule::Or(vec![Rule::And(vec![anywhere("a"), anywhere("b")]), anywhere("c")])));
+        assert_eq!(
+            parse("a | b & c"),
+            Ok(Rule::Or(vec![anywhere("a"), Rule::And(vec![anywhere("b"), anywhere("c")])]))
+        );
+        assert_eq!(
+            parse("a & b | c"),
+            Ok(Rule::Or(vec![Rule::And(vec![anywhere("a"), anywhere("b")]), anywhere("c")]))
+        );
     }
 
     #[test]
@@ -1058,8 +1067,14 @@ mod tests {
             parse("(a | b) & c"),
             Ok(Rule::And(vec![Rule::Or(vec![anywhere("a"), anywhere("b")]), anywhere("c")]))
         );
-        assert_eq!(parse("(a & b) & (c & d)"), Ok(Rule::And(vec![anywhere("a"), anywhere("b"), anywhere("c"), anywhere("d")])));
-        assert_eq!(parse("a | (b | c) | d"), Ok(Rule::Or(vec![anywhere("a"), anywhere("b"), anywhere("c"), anywhere("d")])));
+        assert_eq!(
+            parse("(a & b) & (c & d)"),
+            Ok(Rule::And(vec![anywhere("a"), anywhere("b"), anywhere("c"), anywhere("d")]))
+        );
+        assert_eq!(
+            parse("a | (b | c) | d"),
+            Ok(Rule::Or(vec![anywhere("a"), anywhere("b"), anywhere("c"), anywhere("d")]))
+        );
         assert_eq!(parse("((医院))"), Ok(anywhere("医院")));
     }
 
@@ -1086,10 +1101,7 @@ mod tests {
         assert_eq!(parse("\"外卖\" NEAR/10 \"变质\""), Ok(near(Field::Any, "外卖", "变质", 10)));
         assert_eq!(parse("外卖 NEAR/0 变质"), Ok(near(Field::Any, "外卖", "变质", 0)));
         assert_eq!(parse("外卖 NEAR/１０ 变质"), Ok(near(Field::Any, "外卖", "变质", 10)));
-        assert_eq!(
-            parse("a NEAR/3 b & c"),
-            Ok(Rule::And(vec![near(Field::Any, "a", "b", 3), anywhere("c")]))
-        );
+        assert_eq!(parse("a NEAR/3 b & c"), Ok(Rule::And(vec![near(Field::Any, "a", "b", 3), anywhere("c")])));
     }
 
     #[test]
@@ -1108,10 +1120,7 @@ mod tests {
 
     #[test]
     fn a_scope_on_a_group_is_pushed_down_and_the_innermost_wins() {
-        assert_eq!(
-            parse("title:(医院 | 学校)"),
-            Ok(Rule::Or(vec![p(Field::Title, "医院"), p(Field::Title, "学校")]))
-        );
+        assert_eq!(parse("title:(医院 | 学校)"), Ok(Rule::Or(vec![p(Field::Title, "医院"), p(Field::Title, "学校")])));
         assert_eq!(
             parse("title:(a & !(b | source:c) & x NEAR/2 y)"),
             Ok(Rule::And(vec![
@@ -1354,7 +1363,9 @@ mod tests {
     #[test]
     fn two_hundred_rules_compile_into_one_set_and_match() {
         let defs: Vec<RuleDef> = (0..200)
-            .map(|i| RuleDef { name: format!("规则{i}"), expr: format!("词{i}号 & (甲 | 乙{i}) & !排除{i}号") })
+            .map(|i| RuleDef {
+                name: format!("规则{i}"), expr: format!("词{i}号 & (甲 | 乙{i}) & !排除{i}号")
+            })
             .collect();
         let rules = RuleSet::compile(&defs).expect("compile");
         assert_eq!(rules.len(), 200);
@@ -1401,8 +1412,8 @@ mod tests {
 
     fn phrase_text() -> impl Strategy<Value = String> {
         let pieces = vec![
-            "医", "院", "纠纷", "醫", "a", "Z", " ", "\"", "\\", "&", "|", "!", "(", ")", "（", "）", "｜",
-            "“", "”", "＂", ":", "：", "NEAR", "NEAR/5", "title:", "source:", "标题:", "\\\"", "x",
+            "医", "院", "纠纷", "醫", "a", "Z", " ", "\"", "\\", "&", "|", "!", "(", ")", "（", "）", "｜", "“", "”",
+            "＂", ":", "：", "NEAR", "NEAR/5", "title:", "source:", "标题:", "\\\"", "x",
         ];
         prop::collection::vec(prop::sample::select(pieces), 1..5)
             .prop_map(|v| v.concat())
@@ -1442,8 +1453,27 @@ mod tests {
 
     fn operator_soup() -> impl Strategy<Value = String> {
         let pieces = vec![
-            "a", "医院", " ", "&", "|", "!", "(", ")", "（", "）", "\"", "“", "\\", "NEAR/", "NEAR/3", "3",
-            "title:", "来源：", ":", "！", "＆",
+            "a",
+            "医院",
+            " ",
+            "&",
+            "|",
+            "!",
+            "(",
+            ")",
+            "（",
+            "）",
+            "\"",
+            "“",
+            "\\",
+            "NEAR/",
+            "NEAR/3",
+            "3",
+            "title:",
+            "来源：",
+            ":",
+            "！",
+            "＆",
         ];
         prop::collection::vec(prop::sample::select(pieces), 0..20).prop_map(|v| v.concat())
     }

@@ -121,11 +121,7 @@ impl Segmenter {
 
     /// Search-engine style cut: long words also yield their dictionary sub-words.
     pub fn cut_for_search<'a>(&self, text: &'a str) -> Vec<(&'a str, usize, usize)> {
-        self.jieba
-            .cut_for_search(text, self.hmm)
-            .into_iter()
-            .map(|t| (t.word, t.byte_start, t.byte_end))
-            .collect()
+        self.jieba.cut_for_search(text, self.hmm).into_iter().map(|t| (t.word, t.byte_start, t.byte_end)).collect()
     }
 
     /// Inverse document frequency of a word; rare and unknown words weigh most.

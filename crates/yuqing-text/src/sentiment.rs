@@ -164,10 +164,11 @@ pub struct SentimentModel {
 impl Default for SentimentModel {
     fn default() -> Self {
         // Built on the heap: 1.25 MB would not fit a test thread's stack.
-        let table: Box<[[i8; OUTPUTS]; TABLE_SIZE]> = match vec![[0i8; OUTPUTS]; TABLE_SIZE].into_boxed_slice().try_into() {
-            Ok(t) => t,
-            Err(_) => unreachable!("the vector has TABLE_SIZE entries"),
-        };
+        let table: Box<[[i8; OUTPUTS]; TABLE_SIZE]> =
+            match vec![[0i8; OUTPUTS]; TABLE_SIZE].into_boxed_slice().try_into() {
+                Ok(t) => t,
+                Err(_) => unreachable!("the vector has TABLE_SIZE entries"),
+            };
         SentimentModel { bias: [0.0; OUTPUTS], scale: 1.0, table, nonzero: 0, unigrams: true }
     }
 }
@@ -277,10 +278,15 @@ impl SentimentModel {
                 ["chars", "1-3"] => model.unigrams = true,
                 ["chars", "2-3"] => model.unigrams = false,
                 ["scale", s] => {
-                    model.scale = s.parse().ok().filter(|x: &f32| x.is_finite() && *x > 0.0).ok_or_else(|| err("比例不是正数"))?;
+                    model.scale = s
+                        .parse()
+                        .ok()
+                        .filter(|x: &f32| x.is_finite() && *x > 0.0)
+                        .ok_or_else(|| err("比例不是正数"))?;
                 }
                 [b, q0, q1, q2, q3, q4] => {
-                    let b: usize = b.parse().ok().filter(|b| *b < TABLE_SIZE).ok_or_else(|| err("桶号应为小于 2^18 的整数"))?;
+                    let b: usize =
+                        b.parse().ok().filter(|b| *b < TABLE_SIZE).ok_or_else(|| err("桶号应为小于 2^18 的整数"))?;
                     let mut q = [0i8; OUTPUTS];
                     for (slot, s) in q.iter_mut().zip([q0, q1, q2, q3, q4]) {
                         *slot = s.parse().map_err(|_| err("权重应为 −128..127 的整数"))?;

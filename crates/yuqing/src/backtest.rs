@@ -83,7 +83,13 @@ impl Scratch {
 
 /// Replays [from, to] (China dates) of `data_dir` with `config` (the configuration file; the rule
 /// edits saved in `data_dir` are applied here) and compares. `scratch`: keep the replay there.
-pub fn run(data_dir: &Path, config: &Config, from: NaiveDate, to: NaiveDate, scratch: Option<&Path>) -> Result<BacktestReport, BacktestError> {
+pub fn run(
+    data_dir: &Path,
+    config: &Config,
+    from: NaiveDate,
+    to: NaiveDate,
+    scratch: Option<&Path>,
+) -> Result<BacktestReport, BacktestError> {
     compare::check_range(from, to).map_err(BacktestError::Range)?;
     let source_err = |e: StoreError| BacktestError::Source { path: data_dir.to_path_buf(), source: e };
     let source = replay::open_read_only(data_dir).map_err(source_err)?;
@@ -167,7 +173,8 @@ pub fn run(data_dir: &Path, config: &Config, from: NaiveDate, to: NaiveDate, scr
     let actual_titles = replay::story_titles(&source, &stored).map_err(source_err)?;
     let actual_before = replay::grades_before(&source, &stored, start).map_err(source_err)?;
     let manual_actual = actual.iter().filter(|a| a.manual).map(|a| a.story).collect::<BTreeSet<_>>().len();
-    let (rows, summary) = compare::compare(&Inputs { backtest: raised, actual, members, backtest_titles, actual_titles, actual_before });
+    let (rows, summary) =
+        compare::compare(&Inputs { backtest: raised, actual, members, backtest_titles, actual_titles, actual_before });
     drop(pipeline);
     Ok(BacktestReport {
         from,
@@ -190,7 +197,9 @@ pub fn to_text(r: &BacktestReport) -> String {
     use std::fmt::Write;
     let tz = crate::config::china_tz();
     let time = |s: Option<&compare::Side>| {
-        s.and_then(compare::Side::first_at).map(|t| t.with_timezone(&tz).format("%m-%d %H:%M").to_string()).unwrap_or_else(|| "—".into())
+        s.and_then(compare::Side::first_at)
+            .map(|t| t.with_timezone(&tz).format("%m-%d %H:%M").to_string())
+            .unwrap_or_else(|| "—".into())
     };
     let grade = |s: Option<&compare::Side>| match s.map(|s| (s.grade(), s.graded_before)) {
         Some((Some(g), _)) => format!("{}级", g.as_str()),
@@ -199,8 +208,16 @@ pub fn to_text(r: &BacktestReport) -> String {
         None => "—".to_string(),
     };
     let mut out = String::new();
-    let _ = writeln!(out, "回测 {} 至 {}：回放帖文 {} 条；预热 {} 条（{} 起，定级不计）。", r.from, r.to, r.posts, r.warmup_posts, r.warmup_from);
-    let _ = writeln!(out, "说明：开始日期前更早就在发展的事件，回测中从预热起点重新累计；人工定级无法回放，只计入“实际”{}。", if r.manual_actual > 0 { format!("（本期 {} 个）", r.manual_actual) } else { String::new() });
+    let _ = writeln!(
+        out,
+        "回测 {} 至 {}：回放帖文 {} 条；预热 {} 条（{} 起，定级不计）。",
+        r.from, r.to, r.posts, r.warmup_posts, r.warmup_from
+    );
+    let _ = writeln!(
+        out,
+        "说明：开始日期前更早就在发展的事件，回测中从预热起点重新累计；人工定级无法回放，只计入“实际”{}。",
+        if r.manual_actual > 0 { format!("（本期 {} 个）", r.manual_actual) } else { String::new() }
+    );
     if let Some(dir) = &r.scratch {
         let _ = writeln!(out, "回放所得数据保留在 {dir}。");
     }

@@ -28,7 +28,14 @@ pub struct StageFigures {
 impl StageFigures {
     fn new(posts: usize, bytes: u64, seconds: f64, threads: usize) -> StageFigures {
         let s = seconds.max(1e-9);
-        StageFigures { posts, bytes, seconds, posts_per_second: posts as f64 / s, mb_per_second: bytes as f64 / 1e6 / s, threads }
+        StageFigures {
+            posts,
+            bytes,
+            seconds,
+            posts_per_second: posts as f64 / s,
+            mb_per_second: bytes as f64 / 1e6 / s,
+            threads,
+        }
     }
 }
 

@@ -52,7 +52,13 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[k.min(sorted.len() - 1)]
 }
 
-pub fn run(config: &Config, files: &[PathBuf], posts: usize, runs: usize, matching: Option<&str>) -> Result<BriefBench> {
+pub fn run(
+    config: &Config,
+    files: &[PathBuf],
+    posts: usize,
+    runs: usize,
+    matching: Option<&str>,
+) -> Result<BriefBench> {
     let analyzer = Analyzer::new(&config.analyzer_config())?;
     let base = yuqing_core::china().with_ymd_and_hms(2026, 1, 1, 8, 0, 0).single().context("time")?;
     let mut story: Vec<Owned> = Vec::new();
@@ -87,7 +93,16 @@ pub fn run(config: &Config, files: &[PathBuf], posts: usize, runs: usize, matchi
     drop(analyzer);
     let input: Vec<BriefPost<'_>> = story
         .iter()
-        .map(|p| BriefPost { id: p.id, at: p.at, site: &p.site, tier: p.tier, title: &p.title, text: &p.text, sentiment: p.sentiment, score: p.score })
+        .map(|p| BriefPost {
+            id: p.id,
+            at: p.at,
+            site: &p.site,
+            tier: p.tier,
+            title: &p.title,
+            text: &p.text,
+            sentiment: p.sentiment,
+            score: p.score,
+        })
         .collect();
     // The hourly heat as the store would give it.
     let mut hours: std::collections::BTreeMap<DateTime<Utc>, (u32, u32)> = Default::default();
@@ -100,7 +115,14 @@ pub fn run(config: &Config, files: &[PathBuf], posts: usize, runs: usize, matchi
     }
     let heat: Vec<HeatBucket> = hours
         .into_iter()
-        .map(|(hour, (posts, negative))| HeatBucket { hour, posts, sites: 1, max_tier: SourceTier::Community, interactions: 0, negative })
+        .map(|(hour, (posts, negative))| HeatBucket {
+            hour,
+            posts,
+            sites: 1,
+            max_tier: SourceTier::Community,
+            interactions: 0,
+            negative,
+        })
         .collect();
 
     let runs = runs.max(1);

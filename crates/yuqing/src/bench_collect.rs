@@ -42,7 +42,11 @@ fn serve_feed(feed: Shared<Vec<u8>>) -> Result<String> {
                 while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
                     line.clear();
                 }
-                let body = if first.contains(" /feed.xml ") { feed.lock().map(|f| f.clone()).unwrap_or_default() } else { Vec::new() };
+                let body = if first.contains(" /feed.xml ") {
+                    feed.lock().map(|f| f.clone()).unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
                 let status = if body.is_empty() { "404 Not Found" } else { "200 OK" };
                 let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Type: application/rss+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
                 let _ = stream.write_all(&body);
@@ -83,7 +87,8 @@ fn serve_webhook(received: Shared<Vec<(Instant, String)>>) -> Result<String> {
 }
 
 fn rss(items: &[String]) -> Vec<u8> {
-    let mut s = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>基准</title>");
+    let mut s =
+        String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>基准</title>");
     for (i, text) in items.iter().enumerate() {
         s.push_str(&format!("<item><title>测量{i}号</title><link>http://bench.local/t/{i}</link><description>{text}</description></item>"));
     }
@@ -94,7 +99,8 @@ fn rss(items: &[String]) -> Vec<u8> {
 /// Distinct texts (distinct term vectors), each matching the bench's rule.
 fn item_text(i: usize) -> String {
     const PLACES: [&str; 10] = ["城东", "城西", "城南", "城北", "开发区", "高新区", "江北", "河西", "新城", "老城"];
-    const KINDS: [&str; 10] = ["人民", "中医", "妇幼保健", "儿童", "肿瘤", "口腔", "骨科", "眼科", "精神卫生", "传染病"];
+    const KINDS: [&str; 10] =
+        ["人民", "中医", "妇幼保健", "儿童", "肿瘤", "口腔", "骨科", "眼科", "精神卫生", "传染病"];
     const WHAT: [&str; 7] = ["挂号窗口", "缴费大厅", "门诊药房", "检验科", "住院部", "急诊室", "影像中心"];
     const HOW: [&str; 5] = ["群众意见很大", "老人站不住", "孩子哭闹不止", "有人晕倒", "保安维持秩序"];
     format!("{}{}医院{}排队{}个小时，{}。", PLACES[i % 10], KINDS[(i / 10) % 10], WHAT[i % 7], i % 5 + 2, HOW[i % 5])
@@ -126,11 +132,26 @@ pub fn run(items: usize, interval: Duration) -> Result<CollectBench> {
     )?;
     let exe = std::env::current_exe().context("找不到本程序")?;
     let data = tmp.join("data");
-    let status = Command::new(&exe).arg("--data-dir").arg(&data).arg("--config").arg(&cfg).args(["user", "add", "office", "--role", "coordinator"]).stdout(Stdio::null()).status()?;
+    let status = Command::new(&exe)
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--config")
+        .arg(&cfg)
+        .args(["user", "add", "office", "--role", "coordinator"])
+        .stdout(Stdio::null())
+        .status()?;
     if !status.success() {
         bail!("无法创建基准测试用户");
     }
-    let mut child = Command::new(&exe).arg("--data-dir").arg(&data).arg("--config").arg(&cfg).args(["serve", "--addr", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn()?;
+    let mut child = Command::new(&exe)
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--config")
+        .arg(&cfg)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
     let result = (|| -> Result<CollectBench> {
         let stdout = child.stdout.take().context("无法读取服务输出")?;
         let mut lines = BufReader::new(stdout).lines();
@@ -152,7 +173,12 @@ pub fn run(items: usize, interval: Duration) -> Result<CollectBench> {
             let appended = Instant::now();
             let deadline = appended + interval + Duration::from_secs(60);
             loop {
-                let hit = received.lock().map_err(|_| anyhow::anyhow!("lock"))?.iter().find(|(_, b)| b.contains(&marker)).map(|(t, _)| *t);
+                let hit = received
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("lock"))?
+                    .iter()
+                    .find(|(_, b)| b.contains(&marker))
+                    .map(|(t, _)| *t);
                 if let Some(t) = hit {
                     times.push(t.duration_since(appended).as_secs_f64() * 1000.0);
                     break;
@@ -166,7 +192,13 @@ pub fn run(items: usize, interval: Duration) -> Result<CollectBench> {
         let mut sorted = times.clone();
         sorted.sort_by(|a, b| a.total_cmp(b));
         let pct = |p: f64| sorted[((sorted.len() as f64 - 1.0) * p).round() as usize];
-        Ok(CollectBench { items, interval_s: interval.as_secs_f64(), p50_ms: pct(0.5), p95_ms: pct(0.95), max_ms: pct(1.0) })
+        Ok(CollectBench {
+            items,
+            interval_s: interval.as_secs_f64(),
+            p50_ms: pct(0.5),
+            p95_ms: pct(0.95),
+            max_ms: pct(1.0),
+        })
     })();
     let _ = child.kill();
     let _ = child.wait();

@@ -44,7 +44,13 @@ fn build(data_dir: &Path, files: &[PathBuf], target: u64) -> Result<Option<f64>>
     for f in files {
         let bytes = std::fs::read(f).with_context(|| format!("无法读取 {}", f.display()))?;
         let fmt = Format::from_path_hint(&f.to_string_lossy()).unwrap_or(Format::Csv);
-        pool.extend(input::parse(&bytes, fmt).with_context(|| format!("{} 无法解析", f.display()))?.posts.into_iter().map(|(_, p)| p));
+        pool.extend(
+            input::parse(&bytes, fmt)
+                .with_context(|| format!("{} 无法解析", f.display()))?
+                .posts
+                .into_iter()
+                .map(|(_, p)| p),
+        );
     }
     if pool.is_empty() {
         bail!("输入文件中没有帖文");
@@ -101,7 +107,12 @@ pub fn run(data_dir: &Path, files: &[PathBuf], target: u64, requests: usize) -> 
     let guard = pipeline.data();
     let conn = guard.store.connection();
     if yuqing_store::desk::user_by_name(conn, "bench-viewer")?.is_none() {
-        let u = yuqing_store::desk::NewUser { name: "bench-viewer".into(), display_name: "基准测试".into(), role: Some(yuqing_core::people::Role::Viewer), ..Default::default() };
+        let u = yuqing_store::desk::NewUser {
+            name: "bench-viewer".into(),
+            display_name: "基准测试".into(),
+            role: Some(yuqing_core::people::Role::Viewer),
+            ..Default::default()
+        };
         yuqing_store::desk::add_user(conn, &u, &yuqing_store::desk::token_hash(&token), Utc::now())?;
     } else {
         yuqing_store::desk::set_user_token(conn, "bench-viewer", &yuqing_store::desk::token_hash(&token))?;

@@ -11,11 +11,8 @@ use serde::Serialize;
 use yuqing_collect::{article, html_limit, html_text};
 
 /// Shapes of nesting: the opening and closing markup repeated N times.
-const SHAPES: &[(&str, &str, &str)] = &[
-    ("div", "<div>", "</div>"),
-    ("span", "<span>", "</span>"),
-    ("table", "<table><tr><td>", "</td></tr></table>"),
-];
+const SHAPES: &[(&str, &str, &str)] =
+    &[("div", "<div>", "</div>"), ("span", "<span>", "</span>"), ("table", "<table><tr><td>", "</td></tr></table>")];
 
 const BODY: &str = "深层嵌套页面的正文。这一段文字在十万层元素之内，抽取应当在有限时间内返回它，而不是耗尽栈空间。";
 

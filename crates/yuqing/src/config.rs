@@ -3,10 +3,10 @@
 //!
 //! Invariant: a loaded `Config` is valid — every rule compiles, every date parses.
 
+use std::path::{Path, PathBuf};
 use yuqing_core::incident::{AssignmentRule, DeadlinePolicy};
 use yuqing_server::notify::{validate_channels, ChannelConfig};
 use yuqing_server::{AuthConfig, DeskConfig};
-use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
@@ -222,9 +222,14 @@ impl Config {
     /// that rule's matches.
     fn route_rules(&mut self, rules: &[ConfiguredRule]) {
         let implicit = rules.iter().filter_map(|r| {
-            r.department.as_ref().map(|d| AssignmentRule { department: d.clone(), rules: vec![r.name.clone()], ..Default::default() })
+            r.department.as_ref().map(|d| AssignmentRule {
+                department: d.clone(),
+                rules: vec![r.name.clone()],
+                ..Default::default()
+            })
         });
-        let routing: Vec<AssignmentRule> = self.explicit_routing.iter().cloned().chain(implicit).map(|r| self.own_name(r)).collect();
+        let routing: Vec<AssignmentRule> =
+            self.explicit_routing.iter().cloned().chain(implicit).map(|r| self.own_name(r)).collect();
         self.desk.routing = routing;
     }
 
@@ -250,7 +255,8 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let src = std::fs::read_to_string(path).map_err(|e| ConfigError::Read { path: path.to_path_buf(), source: e })?;
+        let src =
+            std::fs::read_to_string(path).map_err(|e| ConfigError::Read { path: path.to_path_buf(), source: e })?;
         Config::parse(&src, path)
     }
 
@@ -313,8 +319,9 @@ impl Config {
         let mut key_periods = Vec::new();
         for p in &raw.key_periods {
             let day = |s: &Spanned<String>| {
-                NaiveDate::parse_from_str(s.get_ref().trim(), "%Y-%m-%d")
-                    .map_err(|_| at(s.span().start, format!("重点时期“{}”的日期“{}”应为 YYYY-MM-DD", p.name, s.get_ref())))
+                NaiveDate::parse_from_str(s.get_ref().trim(), "%Y-%m-%d").map_err(|_| {
+                    at(s.span().start, format!("重点时期“{}”的日期“{}”应为 YYYY-MM-DD", p.name, s.get_ref()))
+                })
             };
             let start = day(&p.start)?;
             let end = day(&p.end)?;
@@ -322,7 +329,9 @@ impl Config {
                 return Err(at(p.end.span().start, format!("重点时期“{}”的结束日期早于开始日期", p.name)));
             }
             let instant = |d: NaiveDate| {
-                tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()).single().map(|t| t.with_timezone(&Utc))
+                tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+                    .single()
+                    .map(|t| t.with_timezone(&Utc))
             };
             let (Some(s), Some(e)) = (instant(start), end.succ_opt().and_then(instant)) else {
                 return Err(at(p.start.span().start, format!("重点时期“{}”的日期超出范围", p.name)));
@@ -340,7 +349,10 @@ impl Config {
         }
         let share = raw.assembly.common_word_share;
         if !(share > 0.0 && share <= 1.0) {
-            return Err(at(src.find("common_word_share").unwrap_or(0), "common_word_share 应大于 0 且不超过 1（1 表示不区分常见词）".into()));
+            return Err(at(
+                src.find("common_word_share").unwrap_or(0),
+                "common_word_share 应大于 0 且不超过 1（1 表示不区分常见词）".into(),
+            ));
         }
         if !(1..=1000).contains(&raw.assembly.core_posts) {
             return Err(at(src.find("core_posts").unwrap_or(0), "core_posts 应在 1 到 1000 之间".into()));
@@ -377,7 +389,10 @@ impl Config {
         if let Err(e) = raw.deadlines.validate() {
             return Err(at(src.find("[deadlines").unwrap_or(0), e));
         }
-        let known_department = |d: &str| raw.departments.is_empty() || raw.departments.iter().any(|x| x.name == d || x.aliases.iter().any(|a| a == d));
+        let known_department = |d: &str| {
+            raw.departments.is_empty()
+                || raw.departments.iter().any(|x| x.name == d || x.aliases.iter().any(|a| a == d))
+        };
         for r in &raw.routing {
             if !known_department(&r.department) {
                 let pos = src.find(&format!("\"{}\"", r.department)).unwrap_or(0);
@@ -398,7 +413,10 @@ impl Config {
         }
         for name in &raw.reports.channels {
             if !raw.channels.iter().any(|c| &c.name == name) {
-                return Err(at(src.find(&format!("\"{name}\"")).unwrap_or(0), format!("[reports] 引用的通知渠道“{name}”没有在 [[channels]] 中定义")));
+                return Err(at(
+                    src.find(&format!("\"{name}\"")).unwrap_or(0),
+                    format!("[reports] 引用的通知渠道“{name}”没有在 [[channels]] 中定义"),
+                ));
             }
         }
         for (i, source) in raw.sources.iter().enumerate() {
@@ -424,7 +442,10 @@ impl Config {
             return Err(at(src.find("local_min_share").unwrap_or(0), "local_min_share 应在 0 到 1 之间".into()));
         }
         if !(0.0..=1.0).contains(&grading.local_min_post_share) {
-            return Err(at(src.find("local_min_post_share").unwrap_or(0), "local_min_post_share 应在 0 到 1 之间".into()));
+            return Err(at(
+                src.find("local_min_post_share").unwrap_or(0),
+                "local_min_post_share 应在 0 到 1 之间".into(),
+            ));
         }
         let max_days = yuqing_core::spike::MAX_BASELINE_DAYS;
         let spike_problem = if !(0.0..=1.0).contains(&grading.spike_story_share) {
@@ -540,8 +561,15 @@ mod tests {
         assert!(names.contains(&"校园欺凌") && !names.contains(&"食品安全") && !names.contains(&"坏规则"), "{names:?}");
         assert_eq!(e.rules.iter().find(|r| r.name == first).unwrap().expr, "医院 & 排队");
         assert!(e.desk.routing.iter().any(|r| r.rules == vec!["校园欺凌".to_string()] && r.department == "市教育局"));
-        assert!(!e.desk.routing.iter().any(|r| r.rules == vec!["食品安全".to_string()] && r.topics.is_empty()), "a switched-off rule routes nothing");
-        assert_eq!(e.desk.routing[..explicit], c.desk.routing[..explicit], "the explicit [[routing]] stays first and unchanged");
+        assert!(
+            !e.desk.routing.iter().any(|r| r.rules == vec!["食品安全".to_string()] && r.topics.is_empty()),
+            "a switched-off rule routes nothing"
+        );
+        assert_eq!(
+            e.desk.routing[..explicit],
+            c.desk.routing[..explicit],
+            "the explicit [[routing]] stays first and unchanged"
+        );
         assert_eq!(c.clone().with_rule_edits(&[]).rules, c.rules);
     }
 
@@ -550,7 +578,12 @@ mod tests {
         let c = parse(EXAMPLE).expect("the example must load");
         assert_eq!(c.desk.routing[0].department, "市卫生健康委员会");
         // The rules' own departments route as well, by their full names.
-        let rule_route = c.desk.routing.iter().find(|r| r.rules == vec!["食品安全".to_string()] && r.topics.is_empty()).expect("implicit route");
+        let rule_route = c
+            .desk
+            .routing
+            .iter()
+            .find(|r| r.rules == vec!["食品安全".to_string()] && r.topics.is_empty())
+            .expect("implicit route");
         assert_eq!(rule_route.department, "市市场监督管理局");
         assert_eq!(c.desk.ack_timeout, chrono::Duration::minutes(10));
         let bad = "[[departments]]\nname = \"甲\"\n\n[[routing]]\ndepartment = \"乙\"\ntopics = [\"教育\"]\n";
@@ -560,7 +593,9 @@ mod tests {
         assert!(e.contains("第 2 行"), "{e}");
         let e = parse("[desk]\ndefault_channels = [\"值班群\"]\n").unwrap_err().to_string();
         assert!(e.contains("值班群") && e.contains("[[channels]]"), "{e}");
-        let e = parse("[deadlines.first_report]\nI = \"30\"\nII = \"30m\"\nIII = \"30m\"\nIV = \"30m\"\n").unwrap_err().to_string();
+        let e = parse("[deadlines.first_report]\nI = \"30\"\nII = \"30m\"\nIII = \"30m\"\nIV = \"30m\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("第 2 行") && e.contains("单位"), "{e}");
     }
 
@@ -593,9 +628,14 @@ mod tests {
     /// sense) at load, with a message naming the key — instead of loading it and panicking later.
     #[test]
     fn durations_out_of_range_are_refused_naming_the_key() {
-        let source = "[[sources]]\nid = \"bbs\"\nname = \"论坛\"\nkind = \"feed\"\nurl = \"http://bbs.example/feed.xml\"\n";
+        let source =
+            "[[sources]]\nid = \"bbs\"\nname = \"论坛\"\nkind = \"feed\"\nurl = \"http://bbs.example/feed.xml\"\n";
         let cases: Vec<(String, &str, &str)> = vec![
-            ("[collect]\nsnapshot_retention = \"99999999999d\"\n".into(), "collect.snapshot_retention", "超出范围（最长 3650 天）"),
+            (
+                "[collect]\nsnapshot_retention = \"99999999999d\"\n".into(),
+                "collect.snapshot_retention",
+                "超出范围（最长 3650 天）",
+            ),
             ("[collect]\npoliteness = \"3651d\"\n".into(), "collect.politeness", "超出范围"),
             ("[collect]\nconnect_timeout = \"0s\"\n".into(), "collect.connect_timeout", "必须大于零"),
             ("[collect]\nsources_reload = \"1000000000000d\"\n".into(), "collect.sources_reload", "超出范围"),
@@ -648,7 +688,8 @@ mod tests {
 
     #[test]
     fn toml_syntax_error_names_line_and_column() {
-        let err = parse("[organization]\nname = \"某市\"\naliases = [\"a\",\n\n[grading]\nmajor_posts = 1\n").unwrap_err();
+        let err =
+            parse("[organization]\nname = \"某市\"\naliases = [\"a\",\n\n[grading]\nmajor_posts = 1\n").unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("配置文件 yuqing.toml 第 "), "{msg}");
         let err = parse("[grading]\nmajor_posts = \"many\"\n").unwrap_err().to_string();
@@ -676,7 +717,9 @@ mod tests {
         assert_eq!(c.themes[1].min_share, 0.5);
         let bad = parse("[[themes]]\nname = \"复工\"\nexpr = \"复工 &\"\n").unwrap_err().to_string();
         assert!(bad.contains("第 3 行") && bad.contains("专题“复工”"), "{bad}");
-        let twice = parse("[[themes]]\nname = \"a\"\nexpr = \"b\"\n[[themes]]\nname = \"a\"\nexpr = \"c\"\n").unwrap_err().to_string();
+        let twice = parse("[[themes]]\nname = \"a\"\nexpr = \"b\"\n[[themes]]\nname = \"a\"\nexpr = \"c\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(twice.contains("第 5 行") && twice.contains("重复"), "{twice}");
         let share = parse("[[themes]]\nname = \"a\"\nexpr = \"b\"\nmin_share = 0\n").unwrap_err().to_string();
         assert!(share.contains("第 4 行") && share.contains("min_share"), "{share}");
@@ -691,7 +734,8 @@ mod tests {
         assert_eq!(c.key_period_at(t("2026-06-08T23:59:59+08:00")), Some("高考"));
         assert_eq!(c.key_period_at(t("2026-06-09T00:00:00+08:00")), None);
         assert_eq!(c.key_period_at(t("2026-06-06T23:59:59+08:00")), None);
-        let bad = parse("[[key_periods]]\nname = \"x\"\nstart = \"6月7日\"\nend = \"2026-06-08\"\n").unwrap_err().to_string();
+        let bad =
+            parse("[[key_periods]]\nname = \"x\"\nstart = \"6月7日\"\nend = \"2026-06-08\"\n").unwrap_err().to_string();
         assert!(bad.contains("第 3 行"), "{bad}");
     }
 }

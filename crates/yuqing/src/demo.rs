@@ -39,7 +39,8 @@ pub fn build(data_dir: &Path, config: Config, mut progress: impl FnMut(&str)) ->
             bail!("{} 已存在且不是演示目录；为免误删数据，请换一个 --data-dir", data_dir.display());
         }
         if is_demo {
-            std::fs::remove_dir_all(data_dir).with_context(|| format!("无法清理旧的演示目录 {}", data_dir.display()))?;
+            std::fs::remove_dir_all(data_dir)
+                .with_context(|| format!("无法清理旧的演示目录 {}", data_dir.display()))?;
         }
     }
     std::fs::create_dir_all(data_dir).with_context(|| format!("无法创建 {}", data_dir.display()))?;
@@ -87,7 +88,10 @@ pub fn build(data_dir: &Path, config: Config, mut progress: impl FnMut(&str)) ->
 
 pub fn run(data_dir: &Path, config_path: Option<&Path>, addr: &str, serve_after: bool) -> Result<()> {
     let config = demo_config(config_path)?;
-    println!("yuqing 演示：回放 2020 年 1–2 月新冠疫情期间的真实微博样本（见 demo/README.md），数据目录 {}", data_dir.display());
+    println!(
+        "yuqing 演示：回放 2020 年 1–2 月新冠疫情期间的真实微博样本（见 demo/README.md），数据目录 {}",
+        data_dir.display()
+    );
     let started = std::time::Instant::now();
     let (pipeline, report) = build(data_dir, config, |line| println!("{line}"))?;
     let stats = pipeline.data().store.stats()?;
@@ -164,7 +168,8 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
                 let d = yuqing_store::guard::lock(&data);
                 crate::live::sources_from(&config, d.store.connection()).map_err(|e| format!("{e:#}"))?
             };
-            *infos.write().unwrap_or_else(std::sync::PoisonError::into_inner) = list.iter().map(crate::live::source_info).collect();
+            *infos.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                list.iter().map(crate::live::source_info).collect();
             Ok(list)
         })
     };
@@ -172,7 +177,8 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     // The demo's clock stands at the end of the replay and runs on from there, so the dashboard's
     // "today" and the desk's clocks read the replayed posts as live ones.
     let demo_now = if banner.is_some() { pipeline.data().store.stats()?.last_post_at } else { None };
-    let mut state = yuqing_server::AppState::shared(data.clone(), if org.is_empty() { "本单位".to_string() } else { org }, banner);
+    let mut state =
+        yuqing_server::AppState::shared(data.clone(), if org.is_empty() { "本单位".to_string() } else { org }, banner);
     if let Some(end) = demo_now {
         let shift = end - Utc::now();
         state.clock = Arc::new(move || Utc::now() + shift);
@@ -189,7 +195,8 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     // The 监测规则 page's 回测 replays this data directory with this configuration (and the rule
     // edits saved in it) in a scratch directory.
     let data_dir = pipeline.data().path().to_path_buf();
-    state.backtest = Some(Arc::new(yuqing_server::backtest::Runner::new(crate::backtest::Hook::new(&data_dir, config.clone()))));
+    state.backtest =
+        Some(Arc::new(yuqing_server::backtest::Runner::new(crate::backtest::Hook::new(&data_dir, config.clone()))));
     let live = Arc::new(crate::live::Live::new(pipeline, desk));
     state.ingest = Some(live.clone());
     state.story_editor = Some(live.clone());
@@ -212,7 +219,8 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
             Arc::new(move || live.rule_phrases())
         };
         let ctx = Arc::new(yuqing_collect::Context { fetcher, data: state.data.clone(), sink: live, rule_phrases });
-        let in_key_period: yuqing_collect::scheduler::KeyPeriod = Arc::new(move |t| key_periods.iter().any(|(_, s, e)| *s <= t && t < *e));
+        let in_key_period: yuqing_collect::scheduler::KeyPeriod =
+            Arc::new(move |t| key_periods.iter().any(|(_, s, e)| *s <= t && t < *e));
         let _collectors = yuqing_collect::scheduler::spawn(ctx, sources, source_list, in_key_period, reload_every);
         println!("页面已启动：http://{local}/  （采集信息源 {enabled} 个；Ctrl-C 停止）");
         fut.await?;

@@ -8,7 +8,10 @@ use yuqing_store::{DataDir, PostRecord, Store, StoreError};
 const PAGE: usize = 5_000;
 
 /// `f` of every stored post, in post order, flattened.
-pub fn map_stored_posts<T: Send>(data: &DataDir, f: impl Fn(&PostRecord) -> Vec<T> + Sync) -> Result<Vec<T>, StoreError> {
+pub fn map_stored_posts<T: Send>(
+    data: &DataDir,
+    f: impl Fn(&PostRecord) -> Vec<T> + Sync,
+) -> Result<Vec<T>, StoreError> {
     let mut out: Vec<T> = Vec::new();
     let mut after = 0;
     loop {

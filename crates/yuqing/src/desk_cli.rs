@@ -8,8 +8,8 @@ use anyhow::{bail, Context, Result};
 use chrono::Utc;
 use yuqing_core::incident::{allowed_steps, IncidentState};
 use yuqing_core::people::{Role, Title};
-use yuqing_store::desk::{self, IncidentQuery, NewUser};
 use yuqing_server::people;
+use yuqing_store::desk::{self, IncidentQuery, NewUser};
 use yuqing_store::SqliteStore;
 
 /// Opens the database of a data directory; `create` makes the directory when missing.
@@ -57,9 +57,19 @@ pub fn read_password(input: impl std::io::Read) -> Result<String> {
 
 /// Adds a user and returns it with its token (shown once; only its hash is stored). With a
 /// password, the user can also sign in to the pages (stored as an argon2id hash).
-pub fn add_user(store: &SqliteStore, a: UserArgs, known_channels: &[String], password: Option<&str>) -> Result<(desk::User, String)> {
+pub fn add_user(
+    store: &SqliteStore,
+    a: UserArgs,
+    known_channels: &[String],
+    password: Option<&str>,
+) -> Result<(desk::User, String)> {
     let role = Role::parse(&a.role).map_err(anyhow::Error::msg)?;
-    let titles = a.titles.iter().map(|t| Title::parse(t)).collect::<std::result::Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
+    let titles = a
+        .titles
+        .iter()
+        .map(|t| Title::parse(t))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
     let u = NewUser {
         display_name: a.display_name.unwrap_or_else(|| a.name.clone()),
         name: a.name,
@@ -115,12 +125,21 @@ pub fn demo_account(store: &SqliteStore) -> Result<(String, String)> {
     Ok((NAME.to_string(), password))
 }
 
-pub fn incidents_list(store: &SqliteStore, all: bool, state: Option<&str>, limit: usize, offset: usize) -> Result<serde_json::Value> {
+pub fn incidents_list(
+    store: &SqliteStore,
+    all: bool,
+    state: Option<&str>,
+    limit: usize,
+    offset: usize,
+) -> Result<serde_json::Value> {
     let state = match state {
         None => None,
         Some(s) => Some(IncidentState::parse(s).with_context(|| format!("未知的工单状态“{s}”"))?),
     };
-    let page = desk::incidents(store.connection(), &IncidentQuery { state, open_only: !all && state.is_none(), department: None, limit, offset })?;
+    let page = desk::incidents(
+        store.connection(),
+        &IncidentQuery { state, open_only: !all && state.is_none(), department: None, limit, offset },
+    )?;
     Ok(serde_json::json!({"total": page.total, "incidents": page.items}))
 }
 
@@ -157,11 +176,18 @@ pub fn print_incident(v: &serde_json::Value) {
     let i = &v["incident"];
     let state = i["state"].as_str().and_then(IncidentState::parse).map_or("?", |s| s.label_zh());
     println!("处置工单 #{} {}", i["id"], i["title"].as_str().unwrap_or(""));
-    println!("状态：{state}    级别：{}级（{}）", i["grade"].as_str().unwrap_or(""), i["grade_reason"].as_str().unwrap_or(""));
+    println!(
+        "状态：{state}    级别：{}级（{}）",
+        i["grade"].as_str().unwrap_or(""),
+        i["grade_reason"].as_str().unwrap_or("")
+    );
     println!(
         "牵头单位：{}    配合单位：{}",
         i["lead_department"].as_str().unwrap_or("（未指派）"),
-        i["cooperating"].as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("、")).unwrap_or_default()
+        i["cooperating"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("、"))
+            .unwrap_or_default()
     );
     let steps: Vec<&str> = v["allowed_steps"].as_array().into_iter().flatten().filter_map(|s| s.as_str()).collect();
     println!("可执行：{}", steps.join("、"));
@@ -173,7 +199,12 @@ pub fn print_incident(v: &serde_json::Value) {
     }
     println!("时间线：");
     for e in v["timeline"].as_array().into_iter().flatten() {
-        println!("  {} [{}] {}", e["at"].as_str().unwrap_or(""), e["actor"].as_str().unwrap_or(""), e["summary"].as_str().unwrap_or(""));
+        println!(
+            "  {} [{}] {}",
+            e["at"].as_str().unwrap_or(""),
+            e["actor"].as_str().unwrap_or(""),
+            e["summary"].as_str().unwrap_or("")
+        );
     }
 }
 
@@ -188,7 +219,11 @@ pub fn audit_verify(store: &SqliteStore) -> Result<u64> {
 pub fn duty_import(store: &SqliteStore, file: &Path) -> Result<usize> {
     let bytes = std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
     let shifts = yuqing_core::duty::parse_roster_csv(&bytes, yuqing_core::china()).map_err(|errs| {
-        anyhow::anyhow!("{}：\n{}", file.display(), errs.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))
+        anyhow::anyhow!(
+            "{}：\n{}",
+            file.display(),
+            errs.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n")
+        )
     })?;
     Ok(yuqing_server::desk::import_roster(store, "cli", &shifts, Some(&file.display().to_string()), Utc::now())?)
 }

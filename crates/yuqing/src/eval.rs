@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use rayon::prelude::*;
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use rayon::prelude::*;
 use serde::Serialize;
 use yuqing_core::input::{self, Format};
 use yuqing_core::Assembler;
@@ -91,7 +91,11 @@ pub fn split_hashtags(text: &str) -> (Vec<String>, String) {
 }
 
 fn f1(p: f64, r: f64) -> f64 {
-    if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+    if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    }
 }
 
 /// B-cubed precision and recall for (label, cluster) pairs.
@@ -185,7 +189,8 @@ impl NearestNeighbour {
         heavy.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         heavy.truncate(8);
         words.sort_unstable_by_key(|e| e.0);
-        let mut candidates: Vec<usize> = heavy.iter().filter_map(|(t, _)| self.postings.get(t)).flatten().copied().collect();
+        let mut candidates: Vec<usize> =
+            heavy.iter().filter_map(|(t, _)| self.postings.get(t)).flatten().copied().collect();
         candidates.sort_unstable();
         candidates.dedup();
         let mut best: Option<(f32, usize)> = None;
@@ -256,12 +261,16 @@ fn fit_tfidf(docs: &[&Vec<(u64, f32)>]) -> Vec<Vec<(u64, f32)>> {
         }
     }
     let n = docs.len() as f32;
-    docs.iter()
-        .map(|d| d.iter().map(|(t, c)| (*t, c * (((1.0 + n) / (1.0 + df[t])).ln() + 1.0))).collect())
-        .collect()
+    docs.iter().map(|d| d.iter().map(|(t, c)| (*t, c * (((1.0 + n) / (1.0 + df[t])).ln() + 1.0))).collect()).collect()
 }
 
-fn score(method: &str, hashtags: &str, assigned: &[(Option<usize>, i64)], min_size: usize, sizes: &HashMap<usize, usize>) -> ClusteringRun {
+fn score(
+    method: &str,
+    hashtags: &str,
+    assigned: &[(Option<usize>, i64)],
+    min_size: usize,
+    sizes: &HashMap<usize, usize>,
+) -> ClusteringRun {
     let items: Vec<(usize, i64)> =
         assigned.iter().filter_map(|(l, s)| l.filter(|l| sizes[l] >= min_size).map(|l| (l, *s))).collect();
     let (bp, br) = bcubed(&items);
@@ -295,8 +304,9 @@ pub fn assembly_variant(base: &yuqing_core::AssemblyConfig, spec: &str) -> Resul
     let mut table = toml::Table::try_from(base).context("聚合参数无法表示为 TOML")?;
     for pair in spec.split_whitespace() {
         let (key, value) = pair.split_once('=').with_context(|| format!("“{pair}”应为 键=值"))?;
-        let value: toml::Value =
-            toml::from_str::<toml::Table>(&format!("v = {value}")).with_context(|| format!("“{pair}”的值无法解析"))?["v"].clone();
+        let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .with_context(|| format!("“{pair}”的值无法解析"))?["v"]
+            .clone();
         table.insert(key.to_string(), value);
     }
     table.try_into().with_context(|| format!("聚合参数“{spec}”无效"))
@@ -337,26 +347,37 @@ pub fn clustering(config: &Config, files: &[PathBuf], tries: &[String], dump: us
                 let kept = analyzer.analyze(p.title_str(), p.text_str(), p.source_str());
                 let anchors = (anchor_of(&stripped), anchor_of(&kept));
                 let label_name = if tags.len() == 1 { Some(tags[0].clone()) } else { None };
-                let words = (word_counts(&analyzer, &format!("{title}\n{text}")), word_counts(&analyzer, &format!("{}\n{}", p.title_str(), p.text_str())));
+                let words = (
+                    word_counts(&analyzer, &format!("{title}\n{text}")),
+                    word_counts(&analyzer, &format!("{}\n{}", p.title_str(), p.text_str())),
+                );
                 (label_name, at, (stripped, kept, anchors), words, (dump > 0).then_some(text))
             })
             .collect::<Vec<_>>()
             .into_iter()
-            .map(|(label_name, at, (stripped, kept, (stripped_anchor, kept_anchor)), (stripped_words, kept_words), text)| {
-                let label = label_name.map(|t| {
-                    let next = labels.len();
-                    *labels.entry(t).or_insert(next)
-                });
-                EvalPost {
-                    label,
+            .map(
+                |(
+                    label_name,
                     at,
-                    stripped_words,
-                    kept_words,
-                    stripped_features: stripped.features(at, stripped_anchor),
-                    kept_features: kept.features(at, kept_anchor),
+                    (stripped, kept, (stripped_anchor, kept_anchor)),
+                    (stripped_words, kept_words),
                     text,
-                }
-            })
+                )| {
+                    let label = label_name.map(|t| {
+                        let next = labels.len();
+                        *labels.entry(t).or_insert(next)
+                    });
+                    EvalPost {
+                        label,
+                        at,
+                        stripped_words,
+                        kept_words,
+                        stripped_features: stripped.features(at, stripped_anchor),
+                        kept_features: kept.features(at, kept_anchor),
+                        text,
+                    }
+                },
+            )
             .collect();
         posts.extend(analyzed);
     }
@@ -381,7 +402,8 @@ pub fn clustering(config: &Config, files: &[PathBuf], tries: &[String], dump: us
         out
     };
     let run_baseline = |kept: bool| {
-        let docs: Vec<&Vec<(u64, f32)>> = posts.iter().map(|p| if kept { &p.kept_words } else { &p.stripped_words }).collect();
+        let docs: Vec<&Vec<(u64, f32)>> =
+            posts.iter().map(|p| if kept { &p.kept_words } else { &p.stripped_words }).collect();
         let vectors = fit_tfidf(&docs);
         let mut nn = NearestNeighbour::new(window, NN_THRESHOLD);
         posts.iter().zip(&vectors).map(|(p, v)| (p.label, nn.assign(p.at, v))).collect::<Vec<_>>()
@@ -404,8 +426,12 @@ pub fn clustering(config: &Config, files: &[PathBuf], tries: &[String], dump: us
         }
         runs.push(score("nn-tfidf", mode, &run_baseline(kept), min_size, &sizes));
     }
-    let items: Vec<(usize, i64)> =
-        posts.iter().filter_map(|p| p.label.filter(|l| sizes[l] >= min_size)).enumerate().map(|(i, l)| (l, i as i64)).collect();
+    let items: Vec<(usize, i64)> = posts
+        .iter()
+        .filter_map(|p| p.label.filter(|l| sizes[l] >= min_size))
+        .enumerate()
+        .map(|(i, l)| (l, i as i64))
+        .collect();
     let (sp, sr) = bcubed(&items);
     Ok(ClusteringReport {
         posts: posts.len(),

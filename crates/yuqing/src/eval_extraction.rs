@@ -157,7 +157,8 @@ pub fn title_exact(expected: &str, got: Option<&str>) -> bool {
 }
 
 /// Characters that separate a headline from a site's name in a `<title>`.
-const SITE_SEPARATORS: &[char] = &['_', '＿', '|', '｜', '-', '–', '—', '·', ':', '»', '@', '/', '(', '（', '[', '【', '<', '《'];
+const SITE_SEPARATORS: &[char] =
+    &['_', '＿', '|', '｜', '-', '–', '—', '·', ':', '»', '@', '/', '(', '（', '[', '【', '<', '《'];
 
 /// Title equality that ignores a site's name before or after the headline: equal, or one is the
 /// other plus a part that begins (after it) or ends (before it) with a separator (`_ | - – — · :
@@ -170,7 +171,8 @@ pub fn title_loose(expected: &str, got: Option<&str>) -> bool {
         return true;
     }
     let (long, short) = if a.chars().count() >= b.chars().count() { (a, b) } else { (b, a) };
-    let (ls, ss) = (long.chars().filter(|c| !c.is_whitespace()).count(), short.chars().filter(|c| !c.is_whitespace()).count());
+    let (ls, ss) =
+        (long.chars().filter(|c| !c.is_whitespace()).count(), short.chars().filter(|c| !c.is_whitespace()).count());
     if ss < 4 || ss * 3 < ls {
         return false;
     }
@@ -253,12 +255,14 @@ fn read_text(path: &Path) -> Result<String> {
 
 impl Page {
     pub fn load(dir: &Path) -> Result<Page> {
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string());
+        let name =
+            dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string());
         let source = read_text(&dir.join("source.html"))?;
         let expected_text = html_to_text(&read_text(&dir.join("expected.html"))?);
         let meta_path = dir.join("expected-metadata.json");
         let meta: serde_json::Value = if meta_path.is_file() {
-            serde_json::from_str(&read_text(&meta_path)?).with_context(|| format!("{} 不是有效的 JSON", meta_path.display()))?
+            serde_json::from_str(&read_text(&meta_path)?)
+                .with_context(|| format!("{} 不是有效的 JSON", meta_path.display()))?
         } else {
             serde_json::Value::Null
         };
@@ -290,7 +294,9 @@ pub struct Found {
 
 /// The plain Readability port on the raw page, with its defaults.
 fn dom_smoothie_plain(html: &str) -> Found {
-    let Ok(mut r) = dom_smoothie::Readability::new(html, Some(PAGE_URL), None) else { return Found { failed: true, ..Found::default() } };
+    let Ok(mut r) = dom_smoothie::Readability::new(html, Some(PAGE_URL), None) else {
+        return Found { failed: true, ..Found::default() };
+    };
     match r.parse() {
         Ok(a) => Found {
             title: Some(a.title.to_string()).filter(|t| !t.trim().is_empty()),
@@ -422,7 +428,8 @@ pub struct Group {
 fn figures(ex: Extractor, results: &[&PageResult]) -> Figures {
     let scores: Vec<&Score> = results.iter().filter_map(|r| r.scores.iter().find(|s| s.extractor == ex)).collect();
     let n = scores.len();
-    let mean = |f: &dyn Fn(&Score) -> f64| if n == 0 { 0.0 } else { scores.iter().map(|s| f(s)).sum::<f64>() / n as f64 };
+    let mean =
+        |f: &dyn Fn(&Score) -> f64| if n == 0 { 0.0 } else { scores.iter().map(|s| f(s)).sum::<f64>() / n as f64 };
     let dated: Vec<bool> = scores.iter().filter_map(|s| s.date_right).collect();
     Figures {
         extractor: ex,
@@ -466,7 +473,12 @@ pub fn summarize(results: &[PageResult]) -> Vec<Group> {
                 })
                 .filter(|r| subset == "all" || r.chinese)
                 .collect();
-            groups.push(Group { split, subset, pages: chosen.len(), figures: EXTRACTORS.iter().map(|&ex| figures(ex, &chosen)).collect() });
+            groups.push(Group {
+                split,
+                subset,
+                pages: chosen.len(),
+                figures: EXTRACTORS.iter().map(|&ex| figures(ex, &chosen)).collect(),
+            });
         }
     }
     groups
@@ -545,7 +557,9 @@ impl ExtractionReport {
             if g.pages == 0 {
                 continue;
             }
-            out.push_str("抽取器         正文F1  精确率  召回率  F1<0.5  标题一致  标题(忽略后缀)  日期(有日期页)  失败  耗时\n");
+            out.push_str(
+                "抽取器         正文F1  精确率  召回率  F1<0.5  标题一致  标题(忽略后缀)  日期(有日期页)  失败  耗时\n",
+            );
             for f in &g.figures {
                 let date = f.date_right.map_or("—".to_string(), pct);
                 out.push_str(&format!(

@@ -4,8 +4,8 @@
 pub mod backtest;
 pub mod bench;
 pub mod bench_brief;
-pub mod bench_dashboard;
 pub mod bench_collect;
+pub mod bench_dashboard;
 pub mod bench_extract;
 pub mod config;
 pub mod demo;

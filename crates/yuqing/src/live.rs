@@ -162,7 +162,9 @@ impl Sink for Live {
             src.department.as_deref().map(|d| format!("责任单位：{d}。")).unwrap_or_default()
         );
         let key = format!("source:{}:failing:{}", src.id, state.alerted_at.map_or(0, |t| t.timestamp()));
-        self.desk.notify_coordinators(&data.store, &subject, &body, "/api/v1/sources", &key, Utc::now()).map_err(|e| e.to_string())?;
+        self.desk
+            .notify_coordinators(&data.store, &subject, &body, "/api/v1/sources", &key, Utc::now())
+            .map_err(|e| e.to_string())?;
         drop(data);
         self.wake();
         Ok(())

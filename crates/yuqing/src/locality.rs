@@ -49,8 +49,11 @@ impl Locator {
         let mut names: Vec<String> = vec![config.organization.name.clone()];
         names.extend(config.organization.aliases.iter().cloned());
         names.extend(config.departments.iter().map(|d| d.name.clone()));
-        let mut names: Vec<String> =
-            names.into_iter().map(|n| yuqing_text::matching_form(n.trim())).filter(|n| n.chars().count() >= 3).collect();
+        let mut names: Vec<String> = names
+            .into_iter()
+            .map(|n| yuqing_text::matching_form(n.trim()))
+            .filter(|n| n.chars().count() >= 3)
+            .collect();
         names.sort();
         names.dedup();
         let ours = if names.is_empty() || jurisdiction.is_empty() {
@@ -125,7 +128,9 @@ impl Locator {
             match prev {
                 None => true,
                 Some(c) if !yuqing_text::normalize::is_han(c) => true,
-                Some(_) => self.prefixes.iter().any(|p| before.ends_with(p.as_str()) || before.ends_with(p.trim_end_matches(['市', '省', '区', '县']))),
+                Some(_) => self.prefixes.iter().any(|p| {
+                    before.ends_with(p.as_str()) || before.ends_with(p.trim_end_matches(['市', '省', '区', '县']))
+                }),
             }
         })
     }
@@ -133,7 +138,11 @@ impl Locator {
 
 /// Finds every stored post's places again and replaces the stored table, when it was built with
 /// another gazetteer (or never). Returns how many places were stored, or None when current.
-pub fn ensure_built(data: &DataDir, locator: &Locator, now: DateTime<Utc>) -> Result<Option<usize>, yuqing_store::StoreError> {
+pub fn ensure_built(
+    data: &DataDir,
+    locator: &Locator,
+    now: DateTime<Utc>,
+) -> Result<Option<usize>, yuqing_store::StoreError> {
     let conn = data.store.connection();
     let version = yuqing_text::places::version();
     if yuqing_store::places::stored_version(conn)?.as_deref() == Some(version.as_str()) {

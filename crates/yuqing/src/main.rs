@@ -9,10 +9,10 @@ use chrono::Utc;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use yuqing::config::{Config, EXAMPLE};
+use yuqing::desk_cli;
 use yuqing::pipeline::{IngestReport, Pipeline};
 use yuqing_core::input::{self, Format};
 use yuqing_core::{Assembler, Grade, StoryStatus};
-use yuqing::desk_cli;
 use yuqing_store::{Store, StoryOrder, StoryQuery};
 use yuqing_text::highlight::snippet;
 use yuqing_text::{matching_form, Analyzer};
@@ -421,9 +421,7 @@ enum RulesCommand {
 
 fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("YUQING_LOG").unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("YUQING_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -478,7 +476,9 @@ fn run(cli: Cli) -> Result<()> {
             // report into a failure; it catches up from the database on the next run.
             if let Err(e) = pipeline.flush() {
                 tracing::error!(error = %e, "full-text index could not commit after the posts were stored");
-                eprintln!("警告：帖文已入库，但全文索引未能更新（磁盘空间不足或索引目录不可写？），下次运行时会自动补齐。");
+                eprintln!(
+                    "警告：帖文已入库，但全文索引未能更新（磁盘空间不足或索引目录不可写？），下次运行时会自动补齐。"
+                );
             }
             if cli.json {
                 let files: Vec<_> = per_file
@@ -588,14 +588,22 @@ fn run(cli: Cli) -> Result<()> {
                         min_posts,
                         s.graded,
                         s.posts,
-                        s.last_at.map(|t| format!("，最近 {}", t.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M"))).unwrap_or_default()
+                        s.last_at
+                            .map(|t| format!(
+                                "，最近 {}",
+                                t.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M")
+                            ))
+                            .unwrap_or_default()
                     );
                 }
                 return Ok(());
             };
             let Some(def) = defs.iter().find(|d| &d.name == name) else {
                 let known: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
-                bail!("专题“{name}”不存在；已配置的专题：{}", if known.is_empty() { "无".to_string() } else { known.join("、") });
+                bail!(
+                    "专题“{name}”不存在；已配置的专题：{}",
+                    if known.is_empty() { "无".to_string() } else { known.join("、") }
+                );
             };
             let order = match order.as_str() {
                 "grade" => yuqing_store::themes::ThemeOrder::Grade,
@@ -610,7 +618,15 @@ fn run(cli: Cli) -> Result<()> {
             for t in &page.items {
                 let s = &t.story;
                 let grade = s.grade.map_or("未定级".to_string(), |g| format!("{}级 {}", g.as_str(), g.label_zh()));
-                println!("#{:<6} [{}] {}  帖文 {}（命中 {}），负面 {:.0}%", s.id, grade, s.title, s.posts, t.matched, s.negative_share * 100.0);
+                println!(
+                    "#{:<6} [{}] {}  帖文 {}（命中 {}），负面 {:.0}%",
+                    s.id,
+                    grade,
+                    s.title,
+                    s.posts,
+                    t.matched,
+                    s.negative_share * 100.0
+                );
             }
             Ok(())
         }
@@ -630,16 +646,35 @@ fn run(cli: Cli) -> Result<()> {
             let alerts = store.story_alerts(*id)?;
             let false_alarm = yuqing_store::false_alarm::of_story(store.connection(), *id)?;
             if cli.json {
-                return print_json(&json!({"story": story, "heat": heat, "alerts": alerts, "posts": page.items, "posts_total": page.total, "false_alarm": false_alarm}));
+                return print_json(
+                    &json!({"story": story, "heat": heat, "alerts": alerts, "posts": page.items, "posts_total": page.total, "false_alarm": false_alarm}),
+                );
             }
-            let grade = story.grade.map_or("未定级".to_string(), |g| format!("{}级（{}）", g.as_str(), g.label_zh()));
+            let grade =
+                story.grade.map_or("未定级".to_string(), |g| format!("{}级（{}）", g.as_str(), g.label_zh()));
             println!("舆情事件 #{}：{}", story.id, story.title);
             if let Some(m) = &false_alarm {
-                println!("已标记误报（{}，{}）：{}；不再定级", m.actor, m.at.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M"), m.reason);
+                println!(
+                    "已标记误报（{}，{}）：{}；不再定级",
+                    m.actor,
+                    m.at.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M"),
+                    m.reason
+                );
             }
             println!("级别：{grade}    状态：{}", if story.status == StoryStatus::Open { "开放" } else { "已关闭" });
-            println!("时间：{} 至 {}", story.first_at.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M"), story.last_at.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M"));
-            println!("热度：帖文 {}，站点 {}，最高源级别 {}，互动 {}，负面占比 {:.0}%", story.posts, story.sites, story.max_tier.label_zh(), story.interactions, story.negative_share * 100.0);
+            println!(
+                "时间：{} 至 {}",
+                story.first_at.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M"),
+                story.last_at.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M")
+            );
+            println!(
+                "热度：帖文 {}，站点 {}，最高源级别 {}，互动 {}，负面占比 {:.0}%",
+                story.posts,
+                story.sites,
+                story.max_tier.label_zh(),
+                story.interactions,
+                story.negative_share * 100.0
+            );
             println!("关键词：{}", story.keywords.join("、"));
             if !story.topics.is_empty() {
                 let t: Vec<String> = story.topics.iter().map(|(t, n)| format!("{t}（{n}）")).collect();
@@ -655,17 +690,33 @@ fn run(cli: Cli) -> Result<()> {
             if !alerts.is_empty() {
                 println!("预警记录：");
                 for a in &alerts {
-                    println!("  {} 升至 {} 级", a.at.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M"), a.to.as_str());
+                    println!(
+                        "  {} 升至 {} 级",
+                        a.at.with_timezone(&yuqing::config::china_tz()).format("%Y-%m-%d %H:%M"),
+                        a.to.as_str()
+                    );
                 }
             }
             println!("每小时热度（最近 12 小时段）：");
             for b in heat.iter().rev().take(12).rev() {
-                println!("  {}  帖文 {:>5}  站点 {:>3}  负面 {:>5}", b.hour.with_timezone(&yuqing::config::china_tz()).format("%m-%d %H:00"), b.posts, b.sites, b.negative);
+                println!(
+                    "  {}  帖文 {:>5}  站点 {:>3}  负面 {:>5}",
+                    b.hour.with_timezone(&yuqing::config::china_tz()).format("%m-%d %H:00"),
+                    b.posts,
+                    b.sites,
+                    b.negative
+                );
             }
             println!("帖文（共 {} 条，最新 {} 条）：", page.total, page.items.len());
             for p in &page.items {
                 let text: String = if p.title.is_empty() { p.text.chars().take(80).collect() } else { p.title.clone() };
-                println!("  {} [{}] {} {}", p.published_at.format("%m-%d %H:%M"), p.sentiment.label_zh(), p.source, text);
+                println!(
+                    "  {} [{}] {} {}",
+                    p.published_at.format("%m-%d %H:%M"),
+                    p.sentiment.label_zh(),
+                    p.source,
+                    text
+                );
             }
             Ok(())
         }
@@ -675,7 +726,9 @@ fn run(cli: Cli) -> Result<()> {
             let value = if *clear {
                 None
             } else {
-                let Some(g) = grade else { bail!("请给出级别（IV、III、II、I），或用 --clear 撤销人工定级") };
+                let Some(g) = grade else {
+                    bail!("请给出级别（IV、III、II、I），或用 --clear 撤销人工定级")
+                };
                 let g: Grade = g.parse().map_err(anyhow::Error::msg)?;
                 let Some(why) = reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) else {
                     bail!("人工定级必须用 --reason 写明理由")
@@ -740,7 +793,10 @@ fn run(cli: Cli) -> Result<()> {
                     if cli.json {
                         return print_json(&json!({"story": story, "false_alarm": true, "incident": incident}));
                     }
-                    println!("事件 #{story} 已标记为误报，不再定级；相似的新事件将降一级（已有误报样本 {} 个）。", pipeline.false_alarm_examples());
+                    println!(
+                        "事件 #{story} 已标记为误报，不再定级；相似的新事件将降一级（已有误报样本 {} 个）。",
+                        pipeline.false_alarm_examples()
+                    );
                     if let Some(i) = incident {
                         println!("  关联处置工单 #{i}：请在工单页“标记误报”关闭（需以本人账号办理）。");
                     }
@@ -758,7 +814,9 @@ fn run(cli: Cli) -> Result<()> {
                 FalseAlarmCommand::List { limit } => {
                     let marks = yuqing_store::false_alarm::recent(pipeline.data().store.connection(), *limit)?;
                     if cli.json {
-                        return print_json(&json!({"false_alarms": marks, "learning": pipeline.false_alarm_examples()}));
+                        return print_json(
+                            &json!({"false_alarms": marks, "learning": pipeline.false_alarm_examples()}),
+                        );
                     }
                     println!("误报学习样本 {} 个。", pipeline.false_alarm_examples());
                     for m in &marks {
@@ -800,18 +858,28 @@ fn run(cli: Cli) -> Result<()> {
             if cli.json {
                 let items: Vec<_> = results
                     .iter()
-                    .map(|(p, t, s)| json!({
-                        "post": p.id, "story": p.story_id, "source": p.source, "url": p.url,
-                        "published_at": p.published_at, "sentiment": p.sentiment,
-                        "title": t.fragment, "title_highlights": t.ranges, "title_html": t.to_html(),
-                        "snippet": s.fragment, "highlights": s.ranges, "snippet_html": s.to_html(),
-                    }))
+                    .map(|(p, t, s)| {
+                        json!({
+                            "post": p.id, "story": p.story_id, "source": p.source, "url": p.url,
+                            "published_at": p.published_at, "sentiment": p.sentiment,
+                            "title": t.fragment, "title_highlights": t.ranges, "title_html": t.to_html(),
+                            "snippet": s.fragment, "highlights": s.ranges, "snippet_html": s.to_html(),
+                        })
+                    })
                     .collect();
-                return print_json(&json!({"query": query, "terms": hits.terms, "total": hits.total, "results": items}));
+                return print_json(
+                    &json!({"query": query, "terms": hits.terms, "total": hits.total, "results": items}),
+                );
             }
             println!("“{}”共 {} 条结果（检索词：{}）：", query, hits.total, hits.terms.join(" "));
             for (p, t, s) in &results {
-                println!("— {} {} 事件 #{} [{}]", p.published_at.format("%Y-%m-%d %H:%M"), p.source, p.story_id, p.sentiment.label_zh());
+                println!(
+                    "— {} {} 事件 #{} [{}]",
+                    p.published_at.format("%Y-%m-%d %H:%M"),
+                    p.source,
+                    p.story_id,
+                    p.sentiment.label_zh()
+                );
                 if !p.title.is_empty() {
                     println!("  {}", t.to_marked_text());
                 }
@@ -831,11 +899,18 @@ fn run(cli: Cli) -> Result<()> {
             }
             let graded: Vec<String> = stats.graded.iter().map(|(g, n)| format!("{}级 {n} 个", g.as_str())).collect();
             println!("数据目录 {}", cli.data_dir.display());
-            println!("帖文 {} 条（负面 {} 条），舆情事件 {} 个（开放 {} 个），预警 {} 条", stats.posts, stats.negative_posts, stats.stories, stats.open_stories, stats.alerts);
+            println!(
+                "帖文 {} 条（负面 {} 条），舆情事件 {} 个（开放 {} 个），预警 {} 条",
+                stats.posts, stats.negative_posts, stats.stories, stats.open_stories, stats.alerts
+            );
             println!("已定级：{}", if graded.is_empty() { "无".to_string() } else { graded.join("，") });
             if let (Some(a), Some(b)) = (stats.first_post_at, stats.last_post_at) {
                 let tz = yuqing::config::china_tz();
-                println!("帖文时间：{} 至 {}", a.with_timezone(&tz).format("%Y-%m-%d %H:%M"), b.with_timezone(&tz).format("%Y-%m-%d %H:%M"));
+                println!(
+                    "帖文时间：{} 至 {}",
+                    a.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+                    b.with_timezone(&tz).format("%Y-%m-%d %H:%M")
+                );
             }
             Ok(())
         }
@@ -872,7 +947,8 @@ fn run(cli: Cli) -> Result<()> {
                 let noise = yuqing_text::noise::classify(&a.title.matching, &a.text.matching).map(|k| k.label_zh());
                 let places = locator.locate(&a.title.matching, &a.text.matching);
                 let g = yuqing_text::places::Gazetteer::builtin();
-                let named: Vec<String> = places.codes.iter().filter_map(|c| g.by_code(*c)).map(|p| g.path_name(p)).collect();
+                let named: Vec<String> =
+                    places.codes.iter().filter_map(|c| g.by_code(*c)).map(|p| g.path_name(p)).collect();
                 let v = json!({"sentiment": a.sentiment, "score": (a.sentiment_score * 1000.0).round() / 1000.0, "topics": a.topics, "noise": noise,
                     "places": named, "local": locator.has_jurisdiction().then(|| !places.local.is_empty() || places.names_us)});
                 if cli.json {
@@ -935,7 +1011,8 @@ fn run(cli: Cli) -> Result<()> {
                     print_json(&json!({"ok": false, "position": e.position, "message": e.message}))?;
                 } else {
                     println!("{expr}");
-                    let pad: String = expr.chars().take(e.position).map(|c| if c.is_ascii() { ' ' } else { '　' }).collect();
+                    let pad: String =
+                        expr.chars().take(e.position).map(|c| if c.is_ascii() { ' ' } else { '　' }).collect();
                     println!("{pad}^");
                 }
                 bail!("规则有误，{e}")
@@ -1001,7 +1078,11 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo { addr, no_serve } => {
-            let data_dir = if cli.data_dir == Path::new("./yuqing-data") { PathBuf::from("./yuqing-demo") } else { cli.data_dir.clone() };
+            let data_dir = if cli.data_dir == Path::new("./yuqing-data") {
+                PathBuf::from("./yuqing-demo")
+            } else {
+                cli.data_dir.clone()
+            };
             yuqing::demo::run(&data_dir, cli.config.as_deref(), addr, !no_serve)
         }
         Command::Serve { addr } => {
@@ -1015,24 +1096,52 @@ fn run(cli: Cli) -> Result<()> {
             if cli.json {
                 print_json(&serde_json::to_value(&r)?)?;
             } else {
-                println!("检测延迟（新增条目 → 预警送达，采集间隔 {} 秒，{} 条）：p50 {:.0} ms，p95 {:.0} ms，最长 {:.0} ms", r.interval_s, r.items, r.p50_ms, r.p95_ms, r.max_ms);
+                println!(
+                    "检测延迟（新增条目 → 预警送达，采集间隔 {} 秒，{} 条）：p50 {:.0} ms，p95 {:.0} ms，最长 {:.0} ms",
+                    r.interval_s, r.items, r.p50_ms, r.p95_ms, r.max_ms
+                );
             }
             Ok(())
         }
         Command::Sources { command } => yuqing::sources_cli::run(command, &cli.data_dir, &load_config(&cli)?, cli.json),
         Command::User { command } => {
             match command {
-                UserCommand::Add { name, role, department, titles, display_name, phone, email, channels, password_stdin } => {
-                    let password = if *password_stdin { Some(desk_cli::read_password(std::io::stdin().lock())?) } else { None };
+                UserCommand::Add {
+                    name,
+                    role,
+                    department,
+                    titles,
+                    display_name,
+                    phone,
+                    email,
+                    channels,
+                    password_stdin,
+                } => {
+                    let password =
+                        if *password_stdin { Some(desk_cli::read_password(std::io::stdin().lock())?) } else { None };
                     let config = load_config(&cli)?;
                     let known: Vec<String> = config.channels.iter().map(|c| c.name.clone()).collect();
                     let store = desk_cli::open_db(&cli.data_dir, true)?;
-                    let args = desk_cli::UserArgs { name: name.clone(), role: role.clone(), department: department.clone(), titles: titles.clone(), display_name: display_name.clone(), phone: phone.clone(), email: email.clone(), channels: channels.clone() };
+                    let args = desk_cli::UserArgs {
+                        name: name.clone(),
+                        role: role.clone(),
+                        department: department.clone(),
+                        titles: titles.clone(),
+                        display_name: display_name.clone(),
+                        phone: phone.clone(),
+                        email: email.clone(),
+                        channels: channels.clone(),
+                    };
                     let (user, token) = desk_cli::add_user(&store, args, &known, password.as_deref())?;
                     if cli.json {
                         print_json(&json!({"user": user, "token": token}))?;
                     } else {
-                        println!("已新增用户 {}（{}{}）", user.name, user.role.label_zh(), user.department.as_deref().map(|d| format!("，{d}")).unwrap_or_default());
+                        println!(
+                            "已新增用户 {}（{}{}）",
+                            user.name,
+                            user.role.label_zh(),
+                            user.department.as_deref().map(|d| format!("，{d}")).unwrap_or_default()
+                        );
                         println!("API 令牌（只显示这一次，请妥善保存）：{token}");
                         if password.is_some() {
                             println!("已设置登录密码，可在网页 /login 登录。");
@@ -1069,7 +1178,13 @@ fn run(cli: Cli) -> Result<()> {
                     } else {
                         for u in users {
                             let titles: Vec<&str> = u.titles.iter().map(|t| t.label_zh()).collect();
-                            println!("{:<16} {:<8} {:<12} {}", u.name, u.role.label_zh(), u.department.as_deref().unwrap_or(""), titles.join("、"));
+                            println!(
+                                "{:<16} {:<8} {:<12} {}",
+                                u.name,
+                                u.role.label_zh(),
+                                u.department.as_deref().unwrap_or(""),
+                                titles.join("、")
+                            );
                         }
                     }
                 }
@@ -1090,11 +1205,19 @@ fn run(cli: Cli) -> Result<()> {
             match command {
                 IncidentsCommand::List { all, state, limit, offset } => {
                     let v = desk_cli::incidents_list(&store, *all, state.as_deref(), (*limit).clamp(1, 500), *offset)?;
-                    if cli.json { print_json(&v)? } else { desk_cli::print_incidents(&v) }
+                    if cli.json {
+                        print_json(&v)?
+                    } else {
+                        desk_cli::print_incidents(&v)
+                    }
                 }
                 IncidentsCommand::Show { id } => {
                     let v = desk_cli::incident_show(&store, *id)?;
-                    if cli.json { print_json(&v)? } else { desk_cli::print_incident(&v) }
+                    if cli.json {
+                        print_json(&v)?
+                    } else {
+                        desk_cli::print_incident(&v)
+                    }
                 }
             }
             Ok(())
@@ -1115,25 +1238,51 @@ fn run(cli: Cli) -> Result<()> {
             match command {
                 DutyCommand::Import { file } => {
                     let n = desk_cli::duty_import(&store, file)?;
-                    if cli.json { print_json(&json!({"imported": n}))? } else { println!("已导入 {n} 个班次") }
+                    if cli.json {
+                        print_json(&json!({"imported": n}))?
+                    } else {
+                        println!("已导入 {n} 个班次")
+                    }
                 }
                 DutyCommand::Now => {
                     let now = chrono::Utc::now();
-                    let shifts = yuqing_store::desk::shifts_between(store.connection(), now, now + chrono::Duration::seconds(1))?;
+                    let shifts = yuqing_store::desk::shifts_between(
+                        store.connection(),
+                        now,
+                        now + chrono::Duration::seconds(1),
+                    )?;
                     if cli.json {
                         print_json(&json!({"on_duty": shifts}))?;
                     } else if shifts.is_empty() {
                         println!("当前无人在岗（预警将发给办公室）");
                     } else {
                         for s in shifts {
-                            println!("{} {}（至 {}）", s.role.label_zh(), s.person, s.ends_at.with_timezone(&yuqing_core::china()).format("%m-%d %H:%M"));
+                            println!(
+                                "{} {}（至 {}）",
+                                s.role.label_zh(),
+                                s.person,
+                                s.ends_at.with_timezone(&yuqing_core::china()).format("%m-%d %H:%M")
+                            );
                         }
                     }
                 }
             }
             Ok(())
         }
-        Command::TrainSentiment { data, out, dev, epochs, learning_rate, l2, neutral_shift, prune_below, class_weight_power, min_count, average, char_unigrams } => {
+        Command::TrainSentiment {
+            data,
+            out,
+            dev,
+            epochs,
+            learning_rate,
+            l2,
+            neutral_shift,
+            prune_below,
+            class_weight_power,
+            min_count,
+            average,
+            char_unigrams,
+        } => {
             let config = yuqing_text::sentiment::TrainConfig {
                 epochs: *epochs,
                 learning_rate: *learning_rate,
@@ -1189,7 +1338,8 @@ fn run(cli: Cli) -> Result<()> {
 
 /// A date given on the command line (`--from 2020-02-10`).
 fn parse_day(s: &str, flag: &str) -> Result<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| anyhow::anyhow!("{flag} 的日期“{s}”无效，应为 年-月-日，如 2020-02-10"))
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| anyhow::anyhow!("{flag} 的日期“{s}”无效，应为 年-月-日，如 2020-02-10"))
 }
 
 /// Reads, parses and ingests one file; a bad line never stops the rest.

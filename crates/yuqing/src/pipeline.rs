@@ -12,19 +12,22 @@ use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
 use yuqing_core::heat::{hour_index, HeatFact};
-use yuqing_core::spike::{KeyKind, Spike, Volumes};
 use yuqing_core::input::Rejection;
+use yuqing_core::spike::{KeyKind, Spike, Volumes};
 use yuqing_core::url::canonical_url;
 use yuqing_core::{
-    Assembler, FalseAlarmExample, Grade, JoinReason, LikeFalseAlarm, RelevanceModel, NoiseKind, PostFacts, PostInput, Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
+    Assembler, FalseAlarmExample, Grade, JoinReason, LikeFalseAlarm, NoiseKind, PostFacts, PostInput, RelevanceModel,
+    Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
 };
 use yuqing_store::false_alarm;
-use yuqing_store::story_edit::{self, EditKind, StoryEdit};
 use yuqing_store::places::PostPlace;
+use yuqing_store::story_edit::{self, EditKind, StoryEdit};
 use yuqing_store::themes::ThemePost;
 
 use crate::locality::{Locator, PostPlaces};
-use yuqing_store::{DataDir, IndexWords, NewAlert, PostRecord, RestorePost, SqliteStore, Store, StoreError, StoryRecord, WriteBatch};
+use yuqing_store::{
+    DataDir, IndexWords, NewAlert, PostRecord, RestorePost, SqliteStore, Store, StoreError, StoryRecord, WriteBatch,
+};
 use yuqing_text::dedup::{fnv1a, site_key};
 use yuqing_text::{headline, matching_form, Analysis, Analyzer, AnalyzerError};
 
@@ -238,7 +241,8 @@ pub fn dedup_key(post: &PostInput, content_hash: u64) -> u64 {
     match post.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
         Some(url) => fnv1a(format!("u\u{1}{source}\u{1}{}", canonical_url(url)).as_bytes()),
         None => fnv1a(
-            format!("c\u{1}{source}\u{1}{}\u{1}{content_hash:x}", post.author.as_deref().unwrap_or("").trim()).as_bytes(),
+            format!("c\u{1}{source}\u{1}{}\u{1}{content_hash:x}", post.author.as_deref().unwrap_or("").trim())
+                .as_bytes(),
         ),
     }
 }
@@ -247,7 +251,12 @@ pub fn dedup_key(post: &PostInput, content_hash: u64) -> u64 {
 /// it is anchored, all made in the parallel stage (the assembly stage is sequential).
 type Analyzed = (Analysis, IndexWords, Vec<String>, Option<NoiseKind>, PostPlaces, bool);
 
-fn analyze_batch(analyzer: &Analyzer, themes: &Themes, locator: &Locator, batch: &[(usize, PostInput)]) -> Vec<Analyzed> {
+fn analyze_batch(
+    analyzer: &Analyzer,
+    themes: &Themes,
+    locator: &Locator,
+    batch: &[(usize, PostInput)],
+) -> Vec<Analyzed> {
     batch
         .par_iter()
         .map(|(_, p)| {
@@ -302,7 +311,8 @@ fn resume(data: &DataDir, config: &Config, analyzer: &Analyzer, locator: &Locato
     let mut anchors: HashMap<i64, Vec<bool>> = HashMap::new();
     for p in data.store.restore_posts(&ids)? {
         members.entry(p.story_id).or_default().push((p.id, p.simhash));
-        let anchor = take_in(trackers.entry(p.story_id).or_default(), meta.entry(p.story_id).or_default(), &p, config, locator);
+        let anchor =
+            take_in(trackers.entry(p.story_id).or_default(), meta.entry(p.story_id).or_default(), &p, config, locator);
         anchors.entry(p.story_id).or_default().push(anchor);
     }
     for s in open {
@@ -328,8 +338,10 @@ fn resume(data: &DataDir, config: &Config, analyzer: &Analyzer, locator: &Locato
     }
     if let Some(latest) = data.store.latest_post_time()? {
         let recent = data.store.texts_since(assembler.df_window_start(latest))?;
-        let terms: Vec<(DateTime<Utc>, Vec<(u64, f32)>)> =
-            recent.par_iter().map(|(at, title, text, source)| (*at, analyzer.analyze(title, text, source).terms)).collect();
+        let terms: Vec<(DateTime<Utc>, Vec<(u64, f32)>)> = recent
+            .par_iter()
+            .map(|(at, title, text, source)| (*at, analyzer.analyze(title, text, source).terms))
+            .collect();
         for (at, terms) in &terms {
             assembler.observe_recent(*at, terms);
         }
@@ -367,7 +379,9 @@ fn count_volumes(
     now: DateTime<Utc>,
 ) -> Result<(), PipelineError> {
     let now_hour = hour_index(now);
-    let since = end.checked_sub_signed(chrono::Duration::hours(yuqing_core::spike::KEPT_HOURS)).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let since = end
+        .checked_sub_signed(chrono::Duration::hours(yuqing_core::spike::KEPT_HOURS))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
     for (hour, posts) in yuqing_store::volumes::hourly_posts(conn, since, until)? {
         volumes.collected(hour, now_hour, posts);
     }
@@ -376,7 +390,10 @@ fn count_volumes(
     let count = |chunk: &mut Vec<yuqing_store::volumes::VolumePost>, volumes: &mut Volumes| {
         let counted: Vec<bool> = chunk
             .par_iter()
-            .map(|p| !yuqing_text::noise::classify(&matching_form(&p.title), &matching_form(&p.text)).is_some_and(NoiseKind::is_commercial))
+            .map(|p| {
+                !yuqing_text::noise::classify(&matching_form(&p.title), &matching_form(&p.text))
+                    .is_some_and(NoiseKind::is_commercial)
+            })
             .collect();
         for (p, counted) in chunk.drain(..).zip(counted) {
             if counted {
@@ -395,10 +412,19 @@ fn count_volumes(
 }
 
 /// The spikes now of a story's watch rules and of its top topic.
-fn story_spikes(volumes: &mut Volumes, tracker: &StoryTracker, now: DateTime<Utc>, policy: &yuqing_core::GradePolicy, key_period: bool) -> Vec<Spike> {
+fn story_spikes(
+    volumes: &mut Volumes,
+    tracker: &StoryTracker,
+    now: DateTime<Utc>,
+    policy: &yuqing_core::GradePolicy,
+    key_period: bool,
+) -> Vec<Spike> {
     let hour = hour_index(now);
-    let mut spikes: Vec<Spike> =
-        tracker.rule_hits.keys().filter_map(|rule| volumes.spike(KeyKind::Rule, rule, hour, policy, key_period)).collect();
+    let mut spikes: Vec<Spike> = tracker
+        .rule_hits
+        .keys()
+        .filter_map(|rule| volumes.spike(KeyKind::Rule, rule, hour, policy, key_period))
+        .collect();
     let top = tracker.topics.iter().max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)));
     if let Some(s) = top.and_then(|(topic, _)| volumes.spike(KeyKind::Topic, topic, hour, policy, key_period)) {
         spikes.push(s);
@@ -429,7 +455,13 @@ fn restored_anchor(p: &RestorePost, title: &str, text: &str, places: &PostPlaces
 
 /// Takes a stored post into its story's tracker and headline state, as when it was ingested;
 /// returns whether it is anchored.
-fn take_in(tracker: &mut StoryTracker, meta: &mut StoryMeta, p: &RestorePost, config: &Config, locator: &Locator) -> bool {
+fn take_in(
+    tracker: &mut StoryTracker,
+    meta: &mut StoryMeta,
+    p: &RestorePost,
+    config: &Config,
+    locator: &Locator,
+) -> bool {
     let (title, text) = (matching_form(&p.title), matching_form(&p.text));
     let places = locator.locate(&title, &text);
     let noise = yuqing_text::noise::classify(&title, &text);
@@ -511,9 +543,15 @@ impl Pipeline {
         let data = DataDir::open(data_dir, analyzer.segmenter_arc())?;
         crate::themes::ensure_built(&data, &themes, Utc::now())?;
         crate::locality::ensure_built(&data, &locator, Utc::now())?;
-        let Resumed { assembler, trackers, meta, relevance, next_post_id } = resume(&data, &config, &analyzer, &locator)?;
+        let Resumed { assembler, trackers, meta, relevance, next_post_id } =
+            resume(&data, &config, &analyzer, &locator)?;
         let volumes = restore_volumes(&data, Utc::now())?;
-        tracing::info!(open_stories = assembler.open_count(), next_post_id, false_alarm_examples = relevance.len(), "pipeline resumed");
+        tracing::info!(
+            open_stories = assembler.open_count(),
+            next_post_id,
+            false_alarm_examples = relevance.len(),
+            "pipeline resumed"
+        );
         Ok(Pipeline {
             config,
             base_config,
@@ -584,7 +622,11 @@ impl Pipeline {
     /// assembled, and written (on their own thread and connection) one behind it. Analysis is pure,
     /// and assembly checks exact duplicates against the store and the batch still being written,
     /// so the overlap changes nothing in the result. Returns once every batch is committed.
-    pub fn ingest(&mut self, posts: Vec<(usize, PostInput)>, now: DateTime<Utc>) -> Result<IngestReport, PipelineError> {
+    pub fn ingest(
+        &mut self,
+        posts: Vec<(usize, PostInput)>,
+        now: DateTime<Utc>,
+    ) -> Result<IngestReport, PipelineError> {
         let mut report = IngestReport::default();
         if posts.is_empty() {
             return Ok(report);
@@ -684,7 +726,10 @@ impl Pipeline {
         };
         self.reload(&data)?;
         self.volumes = restore_volumes(&data, Utc::now())?;
-        tracing::warn!(next_post_id = self.next_post_id, "pipeline state rebuilt from the database after a failed batch");
+        tracing::warn!(
+            next_post_id = self.next_post_id,
+            "pipeline state rebuilt from the database after a failed batch"
+        );
         Ok(())
     }
 
@@ -698,7 +743,8 @@ impl Pipeline {
         in_flight: &InFlight,
     ) -> Result<(IngestReport, WriteBatch, InFlight), PipelineError> {
         let mut report = IngestReport { read: posts.len(), ..Default::default() };
-        let keys: Vec<u64> = posts.iter().zip(&analyses).map(|((_, p), (a, ..))| dedup_key(p, a.content_hash)).collect();
+        let keys: Vec<u64> =
+            posts.iter().zip(&analyses).map(|((_, p), (a, ..))| dedup_key(p, a.content_hash)).collect();
         let shared = self.data.clone();
         let mut data = lock(&shared);
         let known = data.store.known_dedup_keys(&keys)?;
@@ -715,7 +761,9 @@ impl Pipeline {
         let mut batch_content: HashMap<u64, i64> = HashMap::new();
         let mut touched: BTreeSet<i64> = BTreeSet::new();
         let policy = &self.config.grading;
-        for (((line, post), (analysis, words, themes, noise, places, anchor)), key) in posts.into_iter().zip(analyses).zip(keys) {
+        for (((line, post), (analysis, words, themes, noise, places, anchor)), key) in
+            posts.into_iter().zip(analyses).zip(keys)
+        {
             if let Some(first) = known.get(&key).or_else(|| in_flight.keys.get(&key)).or_else(|| batch_keys.get(&key)) {
                 report.duplicates += 1;
                 report.duplicate_ids.push((line, *first));
@@ -745,7 +793,8 @@ impl Pipeline {
                     first
                 }
             };
-            let source = post.source.clone().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).unwrap_or_default();
+            let source =
+                post.source.clone().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).unwrap_or_default();
             let tier = post.tier.unwrap_or(SourceTier::Community);
             let rules: Vec<String> = analysis.hits.iter().map(|h| h.rule.clone()).collect();
             let commercial = noise.is_some_and(NoiseKind::is_commercial);
@@ -902,7 +951,14 @@ impl Pipeline {
     /// two (and rises when the merged counts call for it). Recorded with the reason and audited,
     /// in one transaction; the in-memory state is then rebuilt from the store, so it is what a
     /// restart would find.
-    pub fn merge_stories(&mut self, into: i64, from: i64, reason: &str, actor: &str, now: DateTime<Utc>) -> Result<StoryEditOutcome, PipelineError> {
+    pub fn merge_stories(
+        &mut self,
+        into: i64,
+        from: i64,
+        reason: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<StoryEditOutcome, PipelineError> {
         let reason = edit_reason(reason)?;
         if into == from {
             return Err(PipelineError::Refused("不能把舆情事件并入它自己".into()));
@@ -928,9 +984,21 @@ impl Pipeline {
         let alerts = self.regrade_edited(into, &mut tracker, eval_now);
         let centroid = yuqing_core::combined_core(&a.centroid, &b.centroid, self.config.assembly.centroid_terms);
         let index_terms = self.assembler.index_terms_of(&centroid);
-        let status = if a.status == StoryStatus::Open || b.status == StoryStatus::Open { StoryStatus::Open } else { StoryStatus::Closed };
+        let status = if a.status == StoryStatus::Open || b.status == StoryStatus::Open {
+            StoryStatus::Open
+        } else {
+            StoryStatus::Closed
+        };
         let record = record_of(into, status, eval_now, &tracker, &meta, centroid, index_terms);
-        let edit = StoryEdit { kind: EditKind::Merge, story: into, other: from, posts: Vec::new(), reason, actor: actor.to_string(), at: now };
+        let edit = StoryEdit {
+            kind: EditKind::Merge,
+            story: into,
+            other: from,
+            posts: Vec::new(),
+            reason,
+            actor: actor.to_string(),
+            at: now,
+        };
         let id = story_edit::apply(&mut data.store, &edit, &[record], &alerts).map_err(refusal)?;
         self.reload(&data)?;
         tracing::info!(into, from, actor, "stories merged by hand");
@@ -943,7 +1011,14 @@ impl Pipeline {
     /// its grade (grades are history; they never fall); the new one is graded on its own posts.
     /// Recorded with the reason and audited, in one transaction; the in-memory state is then
     /// rebuilt from the store. Returns the new story.
-    pub fn split_story(&mut self, story: i64, post_ids: &[i64], reason: &str, actor: &str, now: DateTime<Utc>) -> Result<StoryEditOutcome, PipelineError> {
+    pub fn split_story(
+        &mut self,
+        story: i64,
+        post_ids: &[i64],
+        reason: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<StoryEditOutcome, PipelineError> {
         let reason = edit_reason(reason)?;
         let moved: BTreeSet<i64> = post_ids.iter().copied().collect();
         if moved.is_empty() {
@@ -996,10 +1071,24 @@ impl Pipeline {
             record_of(story, a.status, eval_now, &kept, &kept_meta, kept_core, kept_terms),
             record_of(new_id, a.status, eval_now, &new, &new_meta, new_core, new_terms),
         ];
-        let edit = StoryEdit { kind: EditKind::Split, story, other: new_id, posts: moved.into_iter().collect(), reason, actor: actor.to_string(), at: now };
+        let edit = StoryEdit {
+            kind: EditKind::Split,
+            story,
+            other: new_id,
+            posts: moved.into_iter().collect(),
+            reason,
+            actor: actor.to_string(),
+            at: now,
+        };
         let id = story_edit::apply(&mut data.store, &edit, &records, &alerts).map_err(refusal)?;
         self.reload(&data)?;
-        tracing::info!(story, new_story = new_id, moved = edit.posts.len(), actor, "posts moved out of a story by hand");
+        tracing::info!(
+            story,
+            new_story = new_id,
+            moved = edit.posts.len(),
+            actor,
+            "posts moved out of a story by hand"
+        );
         Ok(StoryEditOutcome { edit: id, story: new_id, alerts })
     }
 
@@ -1039,7 +1128,8 @@ impl Pipeline {
 
     /// Rebuilds the in-memory state from the store, as a restart would.
     fn reload(&mut self, data: &DataDir) -> Result<(), PipelineError> {
-        let Resumed { assembler, trackers, meta, relevance, next_post_id } = resume(data, &self.config, &self.analyzer, &self.locator)?;
+        let Resumed { assembler, trackers, meta, relevance, next_post_id } =
+            resume(data, &self.config, &self.analyzer, &self.locator)?;
         self.assembler = assembler;
         self.trackers = trackers;
         self.meta = meta;
@@ -1079,7 +1169,8 @@ impl Pipeline {
             let eval_now = self.assembler.clock().map_or(now, |c| c.min(now));
             let key_period = self.config.key_period_at(eval_now).map(str::to_string);
             if let Some(change) = tracker.regrade(eval_now, &self.config.grading, key_period.as_deref()) {
-                let a = NewAlert { story_id: story, from: change.from, to: change.to, reasons: change.reasons, at: now };
+                let a =
+                    NewAlert { story_id: story, from: change.from, to: change.to, reasons: change.reasons, at: now };
                 batch.alerts.push(a.clone());
                 alert = Some(a);
             }
@@ -1113,8 +1204,7 @@ mod tests {
     use super::*;
 
     fn post(i: usize, source: &str, text: &str) -> (usize, PostInput) {
-        let at =
-            chrono::DateTime::parse_from_rfc3339("2026-11-20T08:00:00+08:00").expect("valid time");
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-20T08:00:00+08:00").expect("valid time");
         (
             i + 1,
             PostInput {
@@ -1128,11 +1218,21 @@ mod tests {
     }
 
     fn water(i: usize) -> String {
-        ["滨江小区停水三天，居民生活受到严重影响，物业至今没有答复", "滨江小区连续停水三天，老人孩子生活困难，物业不接电话", "滨江小区停水第三天，居民排队接水，自来水公司说在抢修"][i % 3].to_string()
+        [
+            "滨江小区停水三天，居民生活受到严重影响，物业至今没有答复",
+            "滨江小区连续停水三天，老人孩子生活困难，物业不接电话",
+            "滨江小区停水第三天，居民排队接水，自来水公司说在抢修",
+        ][i % 3]
+            .to_string()
     }
 
     fn ad(i: usize) -> String {
-        ["超市优惠券限时领取，进口零食全场五折包邮", "进口零食超市优惠券，全场五折，限时包邮领取", "限时领取超市进口零食优惠券，五折包邮"][i % 3].to_string()
+        [
+            "超市优惠券限时领取，进口零食全场五折包邮",
+            "进口零食超市优惠券，全场五折，限时包邮领取",
+            "限时领取超市进口零食优惠券，五折包邮",
+        ][i % 3]
+            .to_string()
     }
 
     /// One story holding two matters under one hashtag: the stoppage, and advertisements that
@@ -1172,11 +1272,13 @@ mod tests {
         let mut outcomes = Vec::new();
         for (dir, restart) in [(&running, false), (&restarted, true)] {
             let (mut pipeline, story, ads) = mixed_story(dir.path());
-            let done = pipeline.split_story(story, &ads, "广告借用话题，不是停水这件事", "office", Utc::now()).expect("split");
+            let done =
+                pipeline.split_story(story, &ads, "广告借用话题，不是停水这件事", "office", Utc::now()).expect("split");
             assert_ne!(done.story, story);
             if restart {
                 drop(pipeline);
-                pipeline = Pipeline::open(dir.path(), Config::parse("", Path::new("yuqing.toml")).expect("config")).expect("reopen");
+                pipeline = Pipeline::open(dir.path(), Config::parse("", Path::new("yuqing.toml")).expect("config"))
+                    .expect("reopen");
             }
             let joined = story_of(&mut pipeline, 50, later);
             assert_eq!(joined, done.story, "an advertisement like the moved posts joins the new story");
@@ -1204,14 +1306,21 @@ mod tests {
             let a = story_of(&mut pipeline, 0, &water(0));
             let b = story_of(&mut pipeline, 1, "自来水公司回应滨江片区管网爆裂抢修进度，预计明晚恢复供水");
             assert_ne!(a, b, "two stories before the merge");
-            assert!(matches!(pipeline.merge_stories(a, a, "同一件事", "office", Utc::now()), Err(PipelineError::Refused(_))));
+            assert!(matches!(
+                pipeline.merge_stories(a, a, "同一件事", "office", Utc::now()),
+                Err(PipelineError::Refused(_))
+            ));
             assert!(matches!(pipeline.merge_stories(a, b, "  ", "office", Utc::now()), Err(PipelineError::Refused(_))));
-            assert!(matches!(pipeline.merge_stories(a, 999, "同一件事", "office", Utc::now()), Err(PipelineError::NoSuchStory(999))));
+            assert!(matches!(
+                pipeline.merge_stories(a, 999, "同一件事", "office", Utc::now()),
+                Err(PipelineError::NoSuchStory(999))
+            ));
             let done = pipeline.merge_stories(a, b, "同一件事：停水与抢修", "office", Utc::now()).expect("merge");
             assert_eq!(done.story, a);
             if restart {
                 drop(pipeline);
-                pipeline = Pipeline::open(dir.path(), Config::parse("", Path::new("yuqing.toml")).expect("config")).expect("reopen");
+                pipeline = Pipeline::open(dir.path(), Config::parse("", Path::new("yuqing.toml")).expect("config"))
+                    .expect("reopen");
             }
             let like_b = story_of(&mut pipeline, 2, "自来水公司：滨江片区管网爆裂抢修中，预计明晚恢复供水");
             let like_a = story_of(&mut pipeline, 3, "滨江小区停水三天了，居民生活受到严重影响，物业至今没有任何答复");
@@ -1234,9 +1343,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = Config::parse("", Path::new("yuqing.toml")).expect("empty config");
         let mut pipeline = Pipeline::open(dir.path(), config).expect("open");
-        let mut posts: Vec<(usize, PostInput)> = (0..BATCH)
-            .map(|i| post(i, "论坛", &format!("第{i}号帖子：小区门口道路维修进度如何")))
-            .collect();
+        let mut posts: Vec<(usize, PostInput)> =
+            (0..BATCH).map(|i| post(i, "论坛", &format!("第{i}号帖子：小区门口道路维修进度如何"))).collect();
         // In the second batch: the first post again (same source and URL), and the text of the
         // sixth on another site (a copy, stored and linked to its original).
         posts.push(post(0, "论坛", "第0号帖子：小区门口道路维修进度如何"));
@@ -1244,10 +1352,7 @@ mod tests {
         copy.0 = BATCH + 2;
         posts.push(copy);
         let report = pipeline.ingest(posts, Utc::now()).expect("ingest");
-        assert_eq!(
-            (report.read, report.stored, report.duplicates),
-            (BATCH + 2, BATCH + 1, 1)
-        );
+        assert_eq!((report.read, report.stored, report.duplicates), (BATCH + 2, BATCH + 1, 1));
         let (_, copy_id) = *report.stored_ids.last().expect("the copy is stored");
         let (_, sixth_id) = report.stored_ids[5];
         let data = pipeline.data();
@@ -1269,7 +1374,9 @@ mod tests {
         let meta = dir.path().join("fts").join("meta.json");
         std::fs::remove_file(&meta).expect("remove meta");
         std::fs::create_dir_all(meta.join("blocked")).expect("block meta");
-        let report = pipeline.ingest((1..6).map(|i| post(i, "论坛", &format!("第{i}号楼供暖管道漏水"))).collect(), Utc::now()).expect("stored");
+        let report = pipeline
+            .ingest((1..6).map(|i| post(i, "论坛", &format!("第{i}号楼供暖管道漏水"))).collect(), Utc::now())
+            .expect("stored");
         assert_eq!(report.stored, 5);
         // Whether this flush manages to catch up or leaves it to the next, the posts are stored
         // and no post is missing from the index for good.
@@ -1290,7 +1397,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = Config::parse("", Path::new("yuqing.toml")).expect("empty config");
         let mut pipeline = Pipeline::open(dir.path(), config.clone()).expect("open");
-        let first = vec![post(0, "论坛", "滨江路积水严重，车辆无法通行"), post(1, "论坛", "新区学校食堂饭菜质量引发家长关注")];
+        let first =
+            vec![post(0, "论坛", "滨江路积水严重，车辆无法通行"), post(1, "论坛", "新区学校食堂饭菜质量引发家长关注")];
         pipeline.ingest(first, Utc::now()).expect("first ingest");
         pipeline.flush().expect("flush");
 
@@ -1301,7 +1409,8 @@ mod tests {
              BEGIN SELECT RAISE(ABORT, 'refused'); END;",
         )
         .expect("trigger");
-        let second = || vec![post(2, "微博", "滨江路积水严重，车辆无法通行，已经两天了"), post(3, "微博", "城东片区突然停电")];
+        let second =
+            || vec![post(2, "微博", "滨江路积水严重，车辆无法通行，已经两天了"), post(3, "微博", "城东片区突然停电")];
         assert!(pipeline.ingest(second(), Utc::now()).is_err(), "the refused batch fails");
         pipeline.flush().expect("flush after the failure");
 

@@ -169,8 +169,13 @@ pub enum RiskCommand {
 
 /// The report jobs of a configuration: organization, `[reports]`, channels and links.
 pub fn jobs(config: &Config) -> Jobs {
-    let org = if config.organization.name.is_empty() { "本单位".to_string() } else { config.organization.name.clone() };
-    let channels = if config.reports.channels.is_empty() { config.desk.broadcast_channels.clone() } else { config.reports.channels.clone() };
+    let org =
+        if config.organization.name.is_empty() { "本单位".to_string() } else { config.organization.name.clone() };
+    let channels = if config.reports.channels.is_empty() {
+        config.desk.broadcast_channels.clone()
+    } else {
+        config.reports.channels.clone()
+    };
     Jobs {
         org,
         config: config.reports.clone(),
@@ -225,7 +230,12 @@ pub fn run(cmd: &ReportCommand, data_dir: &Path, config: &Config, json_out: bool
         ReportCommand::Special { incident, output } => {
             // The brief's segmenter with the configuration's own words, as the pipeline cuts.
             let seg = yuqing_text::Segmenter::new(&config.analyzer_config().user_words);
-            save(&Report::Special(gather::special(&st, &seg, &jobs.org, *incident, offset, now)?), output, &jobs, json_out)
+            save(
+                &Report::Special(gather::special(&st, &seg, &jobs.org, *incident, offset, now)?),
+                output,
+                &jobs,
+                json_out,
+            )
         }
         ReportCommand::Stats { from, to, output } => {
             let p = Period::new(date_or(from, "--from", Period::month_of(today).first)?, date_or(to, "--to", today)?)?;
@@ -238,13 +248,21 @@ pub fn run(cmd: &ReportCommand, data_dir: &Path, config: &Config, json_out: bool
             } else {
                 println!("共 {total} 份报表：");
                 for e in items {
-                    println!("#{:<5} {}  {}（{}）", e.id, e.created_at.with_timezone(&offset).format("%Y-%m-%d %H:%M"), e.title, if e.trigger == "schedule" { "定时" } else { "手工" });
+                    println!(
+                        "#{:<5} {}  {}（{}）",
+                        e.id,
+                        e.created_at.with_timezone(&offset).format("%Y-%m-%d %H:%M"),
+                        e.title,
+                        if e.trigger == "schedule" { "定时" } else { "手工" }
+                    );
                 }
             }
             Ok(())
         }
         ReportCommand::Get { id, output } => {
-            let Some((_, report)) = store::archive_get(c, *id)? else { bail!("报表 {id} 不存在（yuqing report list 查看）") };
+            let Some((_, report)) = store::archive_get(c, *id)? else {
+                bail!("报表 {id} 不存在（yuqing report list 查看）")
+            };
             save(&report, output, &jobs, json_out)
         }
         ReportCommand::Schedule => {
@@ -270,7 +288,14 @@ fn print_disposal(r: &yuqing_report::DisposalReport, json_out: bool) {
         println!("{}", serde_json::to_string(r).unwrap_or_default());
         return;
     }
-    println!("报告单 #{} {}（{}），工单 #{}，主送：{}", r.id, r.serial.as_deref().unwrap_or("未编号"), r.status.label_zh(), r.incident_id, r.recipient);
+    println!(
+        "报告单 #{} {}（{}），工单 #{}，主送：{}",
+        r.id,
+        r.serial.as_deref().unwrap_or("未编号"),
+        r.status.label_zh(),
+        r.incident_id,
+        r.recipient
+    );
     for (k, label) in DISPOSAL_LABELS {
         println!("【{label}】{}", r.fields.get(k));
     }
@@ -302,14 +327,27 @@ fn disposal(cmd: &DisposalCommand, st: &yuqing_store::SqliteStore, jobs: &Jobs, 
                 println!("{}", json!({"reports": list}));
             } else {
                 for r in list {
-                    println!("#{:<5} {:<16} {}  工单 #{}  {}", r.id, r.serial.as_deref().unwrap_or("（草稿）"), r.status.label_zh(), r.incident_id, r.fields.title);
+                    println!(
+                        "#{:<5} {:<16} {}  工单 #{}  {}",
+                        r.id,
+                        r.serial.as_deref().unwrap_or("（草稿）"),
+                        r.status.label_zh(),
+                        r.incident_id,
+                        r.fields.title
+                    );
                 }
             }
         }
         DisposalCommand::Show { id, format, out } => {
             let Some(r) = store::disposal_get(c, *id)? else { bail!("报告单 {id} 不存在") };
             match (format, out) {
-                (_, Some(out)) => write_file(&Report::Disposal(r), Format::parse(format.as_deref().unwrap_or("docx"))?, out, jobs, json_out)?,
+                (_, Some(out)) => write_file(
+                    &Report::Disposal(r),
+                    Format::parse(format.as_deref().unwrap_or("docx"))?,
+                    out,
+                    jobs,
+                    json_out,
+                )?,
                 (Some(_), None) => bail!("导出须用 --out 指定文件"),
                 (None, None) => print_disposal(&r, json_out),
             }
@@ -339,7 +377,13 @@ fn risk(cmd: &RiskCommand, st: &yuqing_store::SqliteStore, jobs: &Jobs, json_out
     };
     match cmd {
         RiskCommand::Add { department, content, offline, online, due } => {
-            let f = RiskFields { department: department.clone(), content: content.clone(), offline_measures: offline.clone(), online_response: online.clone(), due_date: parse_date(due, "--due")? };
+            let f = RiskFields {
+                department: department.clone(),
+                content: content.clone(),
+                offline_measures: offline.clone(),
+                online_response: online.clone(),
+                due_date: parse_date(due, "--due")?,
+            };
             show(&store::risk_add(c, f, "cli", now)?);
         }
         RiskCommand::Update { id, department, content, offline, online, due, status } => {
@@ -362,7 +406,9 @@ fn risk(cmd: &RiskCommand, st: &yuqing_store::SqliteStore, jobs: &Jobs, json_out
             }
             let status = match status {
                 None => None,
-                Some(s) => Some(RiskStatus::parse(s).ok_or_else(|| anyhow::anyhow!("未知的状态“{s}”，可用 open、resolved"))?),
+                Some(s) => {
+                    Some(RiskStatus::parse(s).ok_or_else(|| anyhow::anyhow!("未知的状态“{s}”，可用 open、resolved"))?)
+                }
             };
             let changed = (f != item.fields).then_some(f);
             show(&store::risk_update(c, *id, changed, status, "cli", now)?);
@@ -370,7 +416,13 @@ fn risk(cmd: &RiskCommand, st: &yuqing_store::SqliteStore, jobs: &Jobs, json_out
         RiskCommand::List { department, format, out } => {
             let reg = gather::risk_register(c, &jobs.org, department.as_deref(), today)?;
             match (format, out) {
-                (_, Some(out)) => write_file(&Report::Risk(reg), Format::parse(format.as_deref().unwrap_or("xlsx"))?, out, jobs, json_out)?,
+                (_, Some(out)) => write_file(
+                    &Report::Risk(reg),
+                    Format::parse(format.as_deref().unwrap_or("xlsx"))?,
+                    out,
+                    jobs,
+                    json_out,
+                )?,
                 (Some(_), None) => bail!("导出须用 --out 指定文件"),
                 (None, None) => reg.items.iter().for_each(show),
             }
@@ -380,7 +432,12 @@ fn risk(cmd: &RiskCommand, st: &yuqing_store::SqliteStore, jobs: &Jobs, json_out
                 if json_out {
                     println!("{}", serde_json::to_string(&h).unwrap_or_default());
                 } else {
-                    println!("{} {}：{}", h.at.with_timezone(&jobs.config.offset()).format("%Y-%m-%d %H:%M"), h.actor, h.change);
+                    println!(
+                        "{} {}：{}",
+                        h.at.with_timezone(&jobs.config.offset()).format("%Y-%m-%d %H:%M"),
+                        h.actor,
+                        h.change
+                    );
                 }
             }
         }

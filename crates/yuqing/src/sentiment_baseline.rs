@@ -165,7 +165,8 @@ impl Baseline {
     /// Trains on (matching-form text, label) pairs.
     pub fn train(examples: &[(&str, Sentiment)]) -> Baseline {
         let tfidf = CharTfidf::fit(examples.iter().map(|e| e.0));
-        let docs: Vec<(Vec<(u32, f32)>, usize)> = examples.iter().map(|(t, y)| (tfidf.transform(t), y.index())).collect();
+        let docs: Vec<(Vec<(u32, f32)>, usize)> =
+            examples.iter().map(|(t, y)| (tfidf.transform(t), y.index())).collect();
         let lr = LogisticRegression::fit(&docs, tfidf.len(), 1.0, 10);
         Baseline { tfidf, lr }
     }

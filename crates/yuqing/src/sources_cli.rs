@@ -72,7 +72,11 @@ pub fn run(command: &SourcesCommand, data_dir: &Path, config: &Config, json_out:
     match command {
         SourcesCommand::List => {
             let sources = all_sources(config, data_dir)?;
-            let store = if data_dir.join("yuqing.db").exists() { Some(crate::desk_cli::open_db(data_dir, false)?) } else { None };
+            let store = if data_dir.join("yuqing.db").exists() {
+                Some(crate::desk_cli::open_db(data_dir, false)?)
+            } else {
+                None
+            };
             let now = Utc::now();
             let mut rows = Vec::new();
             for s in &sources {
@@ -104,7 +108,9 @@ pub fn run(command: &SourcesCommand, data_dir: &Path, config: &Config, json_out:
                 let _ = write!(
                     line,
                     "\n    最近成功：{}；连续失败 {} 次；近 24 小时入库 {} 条；抓取耗时中位数 {}",
-                    h.last_success_at.map(|t| t.with_timezone(&crate::config::china_tz()).format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "无".into()),
+                    h.last_success_at
+                        .map(|t| t.with_timezone(&crate::config::china_tz()).format("%Y-%m-%d %H:%M:%S").to_string())
+                        .unwrap_or_else(|| "无".into()),
                     h.consecutive_failures,
                     h.items_per_day,
                     h.median_fetch_ms.map(|m| format!("{m} 毫秒")).unwrap_or_else(|| "无".into())
@@ -117,7 +123,13 @@ pub fn run(command: &SourcesCommand, data_dir: &Path, config: &Config, json_out:
             Ok(())
         }
         SourcesCommand::Add { id, name, kind, url, tier, department, interval, set } => {
-            let mut text = format!("id = {}\nname = {}\nkind = {}\nurl = {}\n", toml_str(id), toml_str(name), toml_str(kind), toml_str(url));
+            let mut text = format!(
+                "id = {}\nname = {}\nkind = {}\nurl = {}\n",
+                toml_str(id),
+                toml_str(name),
+                toml_str(kind),
+                toml_str(url)
+            );
             if let Some(t) = tier {
                 let t: yuqing_core::SourceTier = t.parse().map_err(|e: String| anyhow::anyhow!(e))?;
                 let _ = writeln!(text, "tier = {}", toml_str(t.as_str()));
@@ -136,7 +148,13 @@ pub fn run(command: &SourcesCommand, data_dir: &Path, config: &Config, json_out:
             let store = crate::desk_cli::open_db(data_dir, true)?;
             records::add_source(
                 store.connection(),
-                &records::StoredSource { id: source.id.clone(), enabled: source.enabled, config: text, added_by: "cli".into(), added_at: Utc::now() },
+                &records::StoredSource {
+                    id: source.id.clone(),
+                    enabled: source.enabled,
+                    config: text,
+                    added_by: "cli".into(),
+                    added_at: Utc::now(),
+                },
             )?;
             if json_out {
                 return print_json(&json!({ "added": source }));
@@ -154,7 +172,10 @@ pub fn run(command: &SourcesCommand, data_dir: &Path, config: &Config, json_out:
             if json_out {
                 return print_json(&json!({ "id": id, "enabled": enable }));
             }
-            println!("信息源 {id} 已{}（运行中的服务按 [collect] sources_reload 重新读取信息源，默认 30 秒内生效）。", if enable { "启用" } else { "停用" });
+            println!(
+                "信息源 {id} 已{}（运行中的服务按 [collect] sources_reload 重新读取信息源，默认 30 秒内生效）。",
+                if enable { "启用" } else { "停用" }
+            );
             Ok(())
         }
         SourcesCommand::Test { id } => {
@@ -164,14 +185,17 @@ pub fn run(command: &SourcesCommand, data_dir: &Path, config: &Config, json_out:
             };
             let started = std::time::Instant::now();
             let collected: Collected = if source.kind == SourceKind::Folder {
-                collector::collect_folder(&source, |_| false).with_context(|| format!("无法读取投放目录 {}", source.url))?
+                collector::collect_folder(&source, |_| false)
+                    .with_context(|| format!("无法读取投放目录 {}", source.url))?
             } else {
-                let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("无法启动异步运行时")?;
+                let rt =
+                    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("无法启动异步运行时")?;
                 let fetcher = Fetcher::new(config.collect.clone()).map_err(|e| anyhow::anyhow!(e))?;
                 // The rules in force: the configuration's, with the edits saved on the 监测规则 page.
                 let (edits, _) = crate::pipeline::saved_rule_edits(data_dir)?;
                 let phrases = collector::rule_phrases(&config.clone().with_rule_edits(&edits).rules);
-                rt.block_on(collector::collect(&fetcher, &source, None, &phrases, &|_| false)).map_err(|e| anyhow::anyhow!("采集失败：{e}"))?
+                rt.block_on(collector::collect(&fetcher, &source, None, &phrases, &|_| false))
+                    .map_err(|e| anyhow::anyhow!("采集失败：{e}"))?
             };
             let ms = started.elapsed().as_millis();
             if json_out {
@@ -182,7 +206,13 @@ pub fn run(command: &SourcesCommand, data_dir: &Path, config: &Config, json_out:
                     "millis": ms,
                 }));
             }
-            println!("试抓 {}（{}）：{} 毫秒，得到 {} 条（未入库）。", source.id, source.name, ms, collected.items.len());
+            println!(
+                "试抓 {}（{}）：{} 毫秒，得到 {} 条（未入库）。",
+                source.id,
+                source.name,
+                ms,
+                collected.items.len()
+            );
             for (n, item) in collected.items.iter().enumerate() {
                 let p = &item.post;
                 let text: String = p.text_str().chars().take(60).collect();
@@ -191,7 +221,9 @@ pub fn run(command: &SourcesCommand, data_dir: &Path, config: &Config, json_out:
                     n + 1,
                     if p.title_str().is_empty() { String::new() } else { format!("【{}】", p.title_str()) },
                     text,
-                    p.published_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "（无时间）".into()),
+                    p.published_at
+                        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_else(|| "（无时间）".into()),
                     p.url.as_deref().unwrap_or("（无网址）")
                 );
             }

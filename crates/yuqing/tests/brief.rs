@@ -43,7 +43,8 @@ default_channels = ["值班通知"]
 /// The fixture's posts, re-timed one minute apart ending now, keeping their order and text; the
 /// one by the central broadcaster's reporters is given the central tier.
 fn posts() -> (String, Vec<String>) {
-    let raw = std::fs::read_to_string(repo_root().join("crates/yuqing-text/testdata/brief-redcross.jsonl")).expect("fixture");
+    let raw =
+        std::fs::read_to_string(repo_root().join("crates/yuqing-text/testdata/brief-redcross.jsonl")).expect("fixture");
     let lines: Vec<&str> = raw.lines().filter(|l| !l.trim().is_empty()).collect();
     let n = lines.len() as i64;
     let mut out = String::new();
@@ -83,7 +84,12 @@ fn the_brief_is_shown_with_its_sources_on_the_pages_in_the_alert_and_in_the_spec
     let ingest = run_json(yuqing(&data).arg("--config").arg(&cfg).arg("--json").arg("ingest").arg(&input));
     assert_eq!(ingest["stored"], 28, "{ingest}");
     let password = "Brief-test-2026";
-    let office = add_user_with_password(&data, &cfg, &["bangong", "--role", "coordinator", "--display-name", "办公室"], password);
+    let office = add_user_with_password(
+        &data,
+        &cfg,
+        &["bangong", "--role", "coordinator", "--display-name", "办公室"],
+        password,
+    );
 
     let server = serve(&data, &cfg);
     let addr = server.addr.clone();
@@ -98,7 +104,13 @@ fn the_brief_is_shown_with_its_sources_on_the_pages_in_the_alert_and_in_the_spec
 
     // The largest story's page.
     let stories = api(&addr, "GET", "/api/v1/stories?all=1&limit=50", &office, &Value::Null, 200);
-    let top = stories["stories"].as_array().unwrap().iter().max_by_key(|s| (s["posts"].as_u64().unwrap(), -s["id"].as_i64().unwrap())).expect("a story").clone();
+    let top = stories["stories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|s| (s["posts"].as_u64().unwrap(), -s["id"].as_i64().unwrap()))
+        .expect("a story")
+        .clone();
     let sid = top["id"].as_i64().unwrap();
     let cookie = sign_in(&addr, "bangong", password);
     let (status, page) = http_get_as(&addr, &format!("/stories/{sid}"), &cookie);
@@ -106,7 +118,8 @@ fn the_brief_is_shown_with_its_sources_on_the_pages_in_the_alert_and_in_the_spec
     let brief = section(&page);
     assert!(brief.contains("研判摘要") && brief.contains("事件概要") && brief.contains("首发"), "{brief}");
     // Every sentence of 事件概要 links at least one post, and every link goes to a post.
-    let what = brief.split("<ol class=\"brief-what\">").nth(1).and_then(|r| r.split("</ol>").next()).expect("sentences");
+    let what =
+        brief.split("<ol class=\"brief-what\">").nth(1).and_then(|r| r.split("</ol>").next()).expect("sentences");
     for li in what.split("<li>").skip(1) {
         assert!(li.contains("class=\"cite\""), "a sentence without its source: {li}");
     }
@@ -128,7 +141,11 @@ fn the_brief_is_shown_with_its_sources_on_the_pages_in_the_alert_and_in_the_spec
         assert!(!brief.contains(a.as_str()), "author {a} in the brief");
     }
     // A cited post's own page finds it in its story's list.
-    let first_post = brief.split("class=\"cite\" href=\"#p").nth(1).and_then(|r| r.split('"').next()).expect("a cited post on the page");
+    let first_post = brief
+        .split("class=\"cite\" href=\"#p")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a cited post on the page");
     let (status, head, _) = http_with(&addr, "GET", &format!("/posts/{first_post}"), &[("Cookie", &cookie)], b"");
     assert_eq!(status, 303, "{head}");
     assert!(head.contains(&format!("#p{first_post}")), "{head}");
@@ -155,8 +172,12 @@ fn the_brief_is_shown_with_its_sources_on_the_pages_in_the_alert_and_in_the_spec
             assert!((1..=sources.len()).contains(&k), "{l}");
         }
     }
-    assert!(sources.iter().all(|s| s["url"].as_str().is_some_and(|u| u.starts_with("https://weibo.example/"))), "{section}");
-    let (status, html) = http(&addr, "GET", &format!("/api/v1/reports/{rid}?format=html"), Some(&office), "text/plain", b"");
+    assert!(
+        sources.iter().all(|s| s["url"].as_str().is_some_and(|u| u.starts_with("https://weibo.example/"))),
+        "{section}"
+    );
+    let (status, html) =
+        http(&addr, "GET", &format!("/api/v1/reports/{rid}?format=html"), Some(&office), "text/plain", b"");
     assert_eq!(status, 200);
     assert!(html.contains("二、研判摘要") && html.contains("〔1〕"), "{html}");
     let text = serde_json::to_string(&report).unwrap();

@@ -86,7 +86,17 @@ fn the_desk_works_in_a_real_browser() {
     let password = "Browser-test-2026";
     let demo_config = repo_root().join("demo/yuqing.toml");
     let add_person = |args: &[&str]| add_user_with_password(&data, &demo_config, args, password);
-    add_person(&["dept-head", "--role", "department", "--department", lead, "--title", "department-head", "--display-name", "责任单位负责人"]);
+    add_person(&[
+        "dept-head",
+        "--role",
+        "department",
+        "--department",
+        lead,
+        "--title",
+        "department-head",
+        "--display-name",
+        "责任单位负责人",
+    ]);
     add_person(&["fenguan", "--role", "approver", "--display-name", "分管领导"]);
     add_person(&["bangong", "--role", "coordinator", "--title", "office-director", "--display-name", "办公室主任"]);
     let accounts = json!({
@@ -124,15 +134,28 @@ fn the_desk_works_in_a_real_browser() {
     let inc = if v["incident"].is_object() { &v["incident"] } else { &v };
     let statement = &inc["statements"][0];
     assert_eq!(statement["status"], "Approved", "{statement}");
-    let signers: Vec<&str> = statement["approvals"].as_array().unwrap().iter().map(|a| a["by"].as_str().unwrap()).collect();
+    let signers: Vec<&str> =
+        statement["approvals"].as_array().unwrap().iter().map(|a| a["by"].as_str().unwrap()).collect();
     assert_eq!(signers, ["dept-head", "fenguan", "bangong"]);
     // And the incident the browser marked 误报 is closed as such.
     let (_, body) = http_get_as(&addr, &format!("/api/v1/incidents/{false_alarm}"), &cookie);
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["incident"]["state"], "Closed", "{v}");
     assert_eq!(v["incident"]["false_alarm"]["reason"], "浏览器测试：外地事件，非本地", "{v}");
-    for name in ["login", "dashboard", "search", "officer-403", "statement-approved", "incident-false-alarm", "story-false-alarm", "big-screen"] {
-        let found = std::fs::read_dir(&shots).unwrap().filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().ends_with(&format!("-{name}.png")));
+    for name in [
+        "login",
+        "dashboard",
+        "search",
+        "officer-403",
+        "statement-approved",
+        "incident-false-alarm",
+        "story-false-alarm",
+        "big-screen",
+    ] {
+        let found = std::fs::read_dir(&shots)
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().ends_with(&format!("-{name}.png")));
         assert!(found, "screenshot {name} written under {}", shots.display());
     }
 }

@@ -88,7 +88,10 @@ fn traditional_post_matches_simplified_rule_and_reason_names_the_rule() {
     assert_eq!(post["hits"][0]["rule"], "医疗纠纷", "{post}");
     assert!(s["story"]["grade"].is_string(), "a story that matched a rule is graded: {s}");
     let reasons = s["story"]["reasons"].as_array().unwrap();
-    assert!(reasons.iter().any(|r| r["rule"] == "watch_rule" && r["detail"].as_str().unwrap().contains("医疗纠纷")), "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r["rule"] == "watch_rule" && r["detail"].as_str().unwrap().contains("医疗纠纷")),
+        "{reasons:?}"
+    );
 }
 
 #[test]
@@ -100,7 +103,8 @@ fn repost_joins_the_story_of_its_original_and_unrelated_post_does_not() {
     let texts: Vec<&str> = s["posts"].as_array().unwrap().iter().map(|p| p["text"].as_str().unwrap()).collect();
     assert!(texts.iter().any(|t| t.starts_with("//@路人乙")), "the repost is in the original's story: {texts:?}");
     // A copy on another site with small edits is recognised as a near-duplicate of the original.
-    let copy = s["posts"].as_array().unwrap().iter().find(|p| p["source"] == "某某生活网").expect("the copy is in the story");
+    let copy =
+        s["posts"].as_array().unwrap().iter().find(|p| p["source"] == "某某生活网").expect("the copy is in the story");
     assert!(copy["join"]["NearDuplicate"].is_object(), "joined as a near-duplicate: {copy}");
     assert!(copy["duplicate_of"].is_null(), "an edited copy is not an exact duplicate");
     let park = story_of(&data, "菊花展", "菊花展");
@@ -130,7 +134,11 @@ fn gbk_csv_from_the_real_dataset_is_decoded_stored_and_searchable() {
         assert!(!st["title"].as_str().unwrap().contains('\u{FFFD}'), "{st}");
     }
     // The watch rule 双黄连 grades the story those posts formed.
-    assert!(all["stories"].as_array().unwrap().iter().any(|s| s["rule_hits"].to_string().contains("双黄连") && s["grade"].is_string()));
+    assert!(all["stories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["rule_hits"].to_string().contains("双黄连") && s["grade"].is_string()));
 }
 
 #[test]
@@ -138,7 +146,8 @@ fn undecodable_bytes_reject_only_their_record() {
     let (_tmp, data) = scratch();
     let v = ingest(&data, &[&fixture("weibo-2020-02-14-damaged-gb18030.csv")]);
     assert_eq!(v["rejected"], 2, "{v}");
-    let lines: Vec<i64> = v["files"][0]["rejected"].as_array().unwrap().iter().map(|r| r["line"].as_i64().unwrap()).collect();
+    let lines: Vec<i64> =
+        v["files"][0]["rejected"].as_array().unwrap().iter().map(|r| r["line"].as_i64().unwrap()).collect();
     assert_eq!(lines, vec![12, 22], "{v}");
     assert!(v["files"][0]["rejected"][0]["reason"].as_str().unwrap().contains("GB18030"), "{v}");
     assert_eq!(v["stored"].as_u64().unwrap() + v["duplicates"].as_u64().unwrap(), 19, "{v}");
@@ -290,7 +299,8 @@ fn broken_config_names_file_line_and_column_and_touches_nothing() {
     let (tmp, data) = scratch();
     ingest(&data, &[&fixture("mixed.jsonl")]);
     let bad = tmp.path().join("bad.toml");
-    std::fs::write(&bad, "[organization]\nname = \"某市\"\n\n[[rules]]\nname = \"x\"\nexpr = \"医院 & (纠纷\"\n").unwrap();
+    std::fs::write(&bad, "[organization]\nname = \"某市\"\n\n[[rules]]\nname = \"x\"\nexpr = \"医院 & (纠纷\"\n")
+        .unwrap();
     let mut cmd = yuqing(&data);
     cmd.arg("--config").arg(&bad).arg("ingest").arg(fixture("weibo-2020-02-01-gb18030.csv"));
     let out = run(&mut cmd);
@@ -310,7 +320,8 @@ fn init_writes_a_commented_config_that_loads() {
     assert!(text.contains("# ") && text.contains("[[rules]]"));
     let out = run(std::process::Command::new(bin()).arg("init").arg(&path));
     assert!(!out.status.success(), "does not overwrite without --force");
-    let out = run(std::process::Command::new(bin()).arg("--config").arg(&path).args(["--json", "rules", "check", "医院"]));
+    let out =
+        run(std::process::Command::new(bin()).arg("--config").arg(&path).args(["--json", "rules", "check", "医院"]));
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -388,7 +399,8 @@ fn ingest_says_what_was_merged_or_refused_by_line_and_keeps_the_valid_records() 
     assert_eq!(refused["line"], 2, "{v}");
     assert!(refused["reason"].as_str().unwrap().contains("第 2–4 行"), "{v}");
     assert_eq!((files[1]["read"].as_u64(), files[1]["stored"].as_u64()), (Some(10), Some(9)), "{v}");
-    let lines: Vec<i64> = files[1]["rejected"].as_array().unwrap().iter().map(|r| r["line"].as_i64().unwrap()).collect();
+    let lines: Vec<i64> =
+        files[1]["rejected"].as_array().unwrap().iter().map(|r| r["line"].as_i64().unwrap()).collect();
     assert_eq!(lines, vec![4], "{v}");
     assert_eq!(stats(&data)["posts"], 11);
     // The human-readable report says the same by line.
@@ -404,10 +416,19 @@ fn ingest_says_what_was_merged_or_refused_by_line_and_keeps_the_valid_records() 
 fn a_huge_deadline_is_refused_at_load_naming_the_key() {
     let (tmp, data) = scratch();
     let cfg = tmp.path().join("yuqing.toml");
-    std::fs::write(&cfg, "[deadlines.public_response]\nI = \"1000000000000d\"\nII = \"12h\"\nIII = \"24h\"\nIV = \"24h\"\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "[deadlines.public_response]\nI = \"1000000000000d\"\nII = \"12h\"\nIII = \"24h\"\nIV = \"24h\"\n",
+    )
+    .unwrap();
     let out = run(yuqing(&data).arg("--config").arg(&cfg).arg("stats"));
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("deadlines.public_response.I") && err.contains("超出范围（最长 3650 天）") && err.contains("第 2 行"), "{err}");
+    assert!(
+        err.contains("deadlines.public_response.I")
+            && err.contains("超出范围（最长 3650 天）")
+            && err.contains("第 2 行"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }

@@ -122,9 +122,20 @@ fn harness(alert_after: u32) -> Harness {
     let data = pipeline.shared_data();
     let desk = Arc::new(Desk::new(DeskConfig { default_channels: vec!["值班群".into()], ..DeskConfig::default() }));
     let live = Arc::new(Live::new(pipeline, desk));
-    let config = CollectConfig { politeness: "0s".into(), retries: 1, backoff: "10ms".into(), alert_after_failures: alert_after, ..CollectConfig::default() };
+    let config = CollectConfig {
+        politeness: "0s".into(),
+        retries: 1,
+        backoff: "10ms".into(),
+        alert_after_failures: alert_after,
+        ..CollectConfig::default()
+    };
     let fetcher = Arc::new(Fetcher::new(config).expect("fetcher"));
-    Harness { ctx: Context { fetcher, data: data.clone(), sink: live.clone(), rule_phrases: Arc::new(Vec::new) }, live, data, _tmp: tmp }
+    Harness {
+        ctx: Context { fetcher, data: data.clone(), sink: live.clone(), rule_phrases: Arc::new(Vec::new) },
+        live,
+        data,
+        _tmp: tmp,
+    }
 }
 
 impl Harness {
@@ -140,7 +151,8 @@ impl Harness {
 }
 
 fn source(id: &str, name: &str, kind: &str, url: &str, extra: &str) -> Source {
-    parse_source_toml(&format!("id = \"{id}\"\nname = \"{name}\"\nkind = \"{kind}\"\nurl = \"{url}\"\n{extra}")).expect("source")
+    parse_source_toml(&format!("id = \"{id}\"\nname = \"{name}\"\nkind = \"{kind}\"\nurl = \"{url}\"\n{extra}"))
+        .expect("source")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -176,7 +188,14 @@ async fn a_gbk_feed_is_stored_without_mojibake_with_its_snapshot_and_only_once()
     let m = collector::run(&h.ctx, &mirror).await;
     assert_eq!((m.stored, m.duplicates), (0, 3), "{m:?}");
     assert_eq!(h.posts().len(), 3);
-    let snapshot_rows: i64 = h.data.lock().unwrap().store.connection().query_row("SELECT COUNT(*) FROM snapshots", [], |r| r.get(0)).unwrap();
+    let snapshot_rows: i64 = h
+        .data
+        .lock()
+        .unwrap()
+        .store
+        .connection()
+        .query_row("SELECT COUNT(*) FROM snapshots", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(snapshot_rows, 1, "a fetch that yields nothing new keeps no snapshot");
 }
 
@@ -199,13 +218,17 @@ async fn gbk_and_big5_article_pages_are_extracted_from_a_list_page() {
     let r = collector::run(&h.ctx, &list).await;
     assert!(r.ok && r.stored == 2, "{r:?}");
     let posts = h.posts();
-    let gmw = posts.iter().find(|p| p.url.as_deref() == Some(&format!("{base}/gmw.html"))).expect("the GBK page, canonical URL");
+    let gmw = posts
+        .iter()
+        .find(|p| p.url.as_deref() == Some(&format!("{base}/gmw.html")))
+        .expect("the GBK page, canonical URL");
     // The headline without the site suffix (" _探索者 _光明网"; issue 13 item 18).
     assert_eq!(gmw.title, "宇航员在太空中喝酒会怎么样？后果很严重");
     assert!(gmw.text.contains(fixture_text("gmw-first-paragraph.txt").trim()), "{}", gmw.text);
     assert!(!gmw.text.contains("首页") && !gmw.text.contains("关于我们"), "navigation is not body: {}", gmw.text);
     assert_eq!(gmw.published_at.to_rfc3339(), "2016-03-14T10:27:00+08:00");
-    let pixnet = posts.iter().find(|p| p.url.as_deref() == Some(&format!("{base}/pixnet.html"))).expect("the Big5 page");
+    let pixnet =
+        posts.iter().find(|p| p.url.as_deref() == Some(&format!("{base}/pixnet.html"))).expect("the Big5 page");
     assert!(pixnet.text.contains(fixture_text("pixnet-first-line.txt").trim()), "{}", pixnet.text);
     assert!(posts.iter().all(|p| !p.text.contains('\u{fffd}')));
     // Each post links the page it was read from.
@@ -222,11 +245,15 @@ async fn a_malformed_feed_keeps_what_parses_and_records_the_error() {
     let r = collector::run(&h.ctx, &feed).await;
     assert!(r.ok, "a partly readable feed is a success: {r:?}");
     assert_eq!(r.stored, 2, "{r:?}");
-    let expected: Vec<String> = fixture_text("weibo-gbk.posts.txt").lines().map(|l| l.split_whitespace().collect()).collect();
+    let expected: Vec<String> =
+        fixture_text("weibo-gbk.posts.txt").lines().map(|l| l.split_whitespace().collect()).collect();
     let texts: Vec<String> = h.posts().iter().map(|p| p.text.split_whitespace().collect()).collect();
     assert_eq!(texts, vec![expected[0].clone(), expected[2].clone()]);
     let st = h.state("broken");
-    assert!(st.last_error.as_deref().is_some_and(|e| e.contains("XML 格式有误") && e.contains("保留了 2 个")), "{st:?}");
+    assert!(
+        st.last_error.as_deref().is_some_and(|e| e.contains("XML 格式有误") && e.contains("保留了 2 个")),
+        "{st:?}"
+    );
     assert_eq!(st.consecutive_failures, 0);
 }
 
@@ -255,7 +282,13 @@ async fn failures_are_recorded_on_the_source_and_nothing_is_stored() {
     assert_eq!(server_errors.load(Ordering::SeqCst), 2, "a 500 is retried once (retries = 1)");
     assert!(h.posts().is_empty());
     // The same private feed, with a written reason to ignore robots.txt, is fetched.
-    let allowed = source("private2", "站点", "feed", &format!("{base}/private/feed.xml"), "ignore_robots = \"与该网站签有书面数据合作协议\"\n");
+    let allowed = source(
+        "private2",
+        "站点",
+        "feed",
+        &format!("{base}/private/feed.xml"),
+        "ignore_robots = \"与该网站签有书面数据合作协议\"\n",
+    );
     assert_eq!(collector::run(&h.ctx, &allowed).await.stored, 3);
 }
 
@@ -263,7 +296,10 @@ async fn failures_are_recorded_on_the_source_and_nothing_is_stored() {
 async fn search_templates_take_the_watch_rules_phrases_and_json_apis_map_fields_by_pointer() {
     let (base, _) = site().await;
     let mut h = harness(5);
-    let rules = vec![yuqing_text::rules::RuleDef { name: "医院服务".into(), expr: "医院 & (排队 | 收费) & !招聘".into() }];
+    let rules = vec![yuqing_text::rules::RuleDef {
+        name: "医院服务".into(),
+        expr: "医院 & (排队 | 收费) & !招聘".into(),
+    }];
     let phrases = collector::rule_phrases(&rules);
     assert_eq!(phrases, vec!["医院", "排队", "收费"], "what must be present, not what must be absent");
     h.ctx.rule_phrases = Arc::new(move || phrases.clone());
@@ -279,7 +315,10 @@ async fn search_templates_take_the_watch_rules_phrases_and_json_apis_map_fields_
     assert_eq!((r.ok, r.stored), (true, 1), "{r:?}");
     let p = h.posts().into_iter().find(|p| p.source == "12345 热线").expect("the API's post");
     assert_eq!(p.url.as_deref(), Some(format!("{base}/detail/1").as_str()));
-    assert_eq!((p.title.as_str(), p.text.as_str(), p.place.as_deref(), p.metrics.likes), ("市政府常务会议", "研究部署防汛工作", Some("城南区"), 12));
+    assert_eq!(
+        (p.title.as_str(), p.text.as_str(), p.place.as_deref(), p.metrics.likes),
+        ("市政府常务会议", "研究部署防汛工作", Some("城南区"), 12)
+    );
     assert_eq!(p.published_at.to_rfc3339(), "2026-06-01T09:30:00+08:00");
 }
 
@@ -333,8 +372,19 @@ async fn repeated_failures_raise_the_source_alert_once() {
     let h = harness(2);
     {
         let d = h.data.lock().unwrap();
-        let u = yuqing_store::desk::NewUser { name: "office".into(), display_name: "办公室".into(), role: Some(yuqing_core::people::Role::Coordinator), ..Default::default() };
-        yuqing_store::desk::add_user(d.store.connection(), &u, &yuqing_store::desk::token_hash("t"), chrono::Utc::now()).unwrap();
+        let u = yuqing_store::desk::NewUser {
+            name: "office".into(),
+            display_name: "办公室".into(),
+            role: Some(yuqing_core::people::Role::Coordinator),
+            ..Default::default()
+        };
+        yuqing_store::desk::add_user(
+            d.store.connection(),
+            &u,
+            &yuqing_store::desk::token_hash("t"),
+            chrono::Utc::now(),
+        )
+        .unwrap();
     }
     let feed = source("gone", "某论坛", "feed", &format!("{base}/missing.xml"), "department = \"网信办\"\n");
     for _ in 0..3 {

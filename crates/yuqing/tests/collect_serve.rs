@@ -42,7 +42,11 @@ fn start_site(delay: Duration) -> (String, Pages) {
                     Some((ct, body)) => ("200 OK", ct, body),
                     None => ("404 Not Found", "text/plain".to_string(), b"not found".to_vec()),
                 };
-                let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
                 let _ = stream.write_all(&body);
             });
         }
@@ -51,7 +55,8 @@ fn start_site(delay: Duration) -> (String, Pages) {
 }
 
 fn rss(items: &[(String, String, String)]) -> Vec<u8> {
-    let mut s = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>本地论坛</title>");
+    let mut s =
+        String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>本地论坛</title>");
     for (url, title, text) in items {
         s.push_str(&format!("<item><title>{title}</title><link>{url}</link><description>{text}</description><pubDate>{}</pubDate></item>", Utc::now().to_rfc2822()));
     }
@@ -70,7 +75,8 @@ fn an_item_appended_to_a_feed_reaches_the_duty_webhook_within_the_interval_plus_
     let data = tmp.path().join("data");
     let receiver = Receiver::start(0);
     let (site, pages) = start_site(Duration::ZERO);
-    let mut items = vec![(format!("http://{site}/t/1"), "周末出行提示".to_string(), "本周末天气晴好，适合出行。".to_string())];
+    let mut items =
+        vec![(format!("http://{site}/t/1"), "周末出行提示".to_string(), "本周末天气晴好，适合出行。".to_string())];
     pages.lock().unwrap().insert("/feed.xml".into(), ("application/rss+xml".into(), rss(&items)));
     let cfg = tmp.path().join("yuqing.toml");
     std::fs::write(
@@ -120,7 +126,11 @@ interval = "3s"
     }
     assert!(receiver.received().is_empty(), "nothing matched yet: {:?}", receiver.received());
 
-    items.push((format!("http://{site}/t/2"), "市第一医院排队".to_string(), "市第一医院挂号排队三个小时，收费窗口只开一个，群众意见很大".to_string()));
+    items.push((
+        format!("http://{site}/t/2"),
+        "市第一医院排队".to_string(),
+        "市第一医院挂号排队三个小时，收费窗口只开一个，群众意见很大".to_string(),
+    ));
     pages.lock().unwrap().insert("/feed.xml".into(), ("application/rss+xml".into(), rss(&items)));
     let appended = Instant::now();
     let body = receiver.wait_for("舆情预警", Duration::from_secs(8 + 5));
@@ -133,23 +143,32 @@ interval = "3s"
     // Each post links its evidence: the feed as fetched, viewable as text and downloadable as is.
     let (status, page) = http(&server.addr, "GET", "/posts", Some(&office), "text/plain", b"");
     assert_eq!(status, 200);
-    let sha: String = page.split("/snapshots/").nth(1).expect("a snapshot link on the posts page").chars().take(64).collect();
+    let sha: String =
+        page.split("/snapshots/").nth(1).expect("a snapshot link on the posts page").chars().take(64).collect();
     assert!(sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()), "{sha}");
     let (status, view) = http(&server.addr, "GET", &format!("/snapshots/{sha}"), Some(&office), "text/plain", b"");
     assert_eq!(status, 200, "{view}");
-    assert!(view.contains(&format!("http://{site}/feed.xml")) && view.contains("&lt;rss"), "shown as text, not as a live page");
-    let (status, raw) = http(&server.addr, "GET", &format!("/snapshots/{sha}?download=1"), Some(&office), "text/plain", b"");
+    assert!(
+        view.contains(&format!("http://{site}/feed.xml")) && view.contains("&lt;rss"),
+        "shown as text, not as a live page"
+    );
+    let (status, raw) =
+        http(&server.addr, "GET", &format!("/snapshots/{sha}?download=1"), Some(&office), "text/plain", b"");
     assert_eq!(status, 200);
     assert!(raw.starts_with("<?xml") && raw.contains("<rss"), "{raw}");
     let (status, sources) = http(&server.addr, "GET", "/sources", Some(&office), "text/plain", b"");
-    assert!(status == 200 && sources.contains("href=\"/sources?id=bbs\"") && sources.contains("最近成功"), "the 信息源 page shows the source's health: {sources}");
+    assert!(
+        status == 200 && sources.contains("href=\"/sources?id=bbs\"") && sources.contains("最近成功"),
+        "the 信息源 page shows the source's health: {sources}"
+    );
     let (status, one) = http(&server.addr, "GET", "/sources?id=bbs", Some(&office), "text/plain", b"");
     assert!(status == 200 && one.contains("最近的抓取") && one.contains("成功"), "one source's recent fetches: {one}");
     let (status, _) = http(&server.addr, "GET", "/sources?id=nope", Some(&office), "text/plain", b"");
     assert_eq!(status, 404);
     let (status, _) = http(&server.addr, "GET", "/snapshots/not-a-hash", Some(&office), "text/plain", b"");
     assert_eq!(status, 400);
-    let (status, _) = http(&server.addr, "GET", &format!("/snapshots/{}", "0".repeat(64)), Some(&office), "text/plain", b"");
+    let (status, _) =
+        http(&server.addr, "GET", &format!("/snapshots/{}", "0".repeat(64)), Some(&office), "text/plain", b"");
     assert_eq!(status, 404);
 }
 
@@ -171,7 +190,15 @@ fn sigkill_in_the_middle_of_collection_loses_nothing_and_duplicates_nothing() {
         }
         list.push_str("</ul></body></html>");
         p.insert("/list.html".into(), ("text/html; charset=utf-8".into(), list.into_bytes()));
-        let items: Vec<_> = (0..20).map(|i| (format!("http://{site}/f/{i}"), format!("快讯 {i}"), format!("第 {i} 条快讯：全市公交线路第 {i} 路临时调整。"))).collect();
+        let items: Vec<_> = (0..20)
+            .map(|i| {
+                (
+                    format!("http://{site}/f/{i}"),
+                    format!("快讯 {i}"),
+                    format!("第 {i} 条快讯：全市公交线路第 {i} 路临时调整。"),
+                )
+            })
+            .collect();
         p.insert("/feed.xml".into(), ("application/rss+xml".into(), rss(&items)));
     }
     let cfg = tmp.path().join("yuqing.toml");
@@ -203,9 +230,7 @@ interval = "1s"
     )
     .unwrap();
     let token = add_user(&data, &cfg, &["office", "--role", "coordinator"]);
-    let serve = || {
-        serve(&data, &cfg)
-    };
+    let serve = || serve(&data, &cfg);
     // Killed (SIGKILL) at different points of the cycles: articles are fetched 5 per run, 60 ms each.
     for wait_ms in [400u64, 900, 650, 1300] {
         let mut server = serve();
@@ -230,7 +255,8 @@ interval = "1s"
     assert_eq!(stats["posts"], 45, "{stats}");
     drop(server);
     let conn = rusqlite::Connection::open(data.join("yuqing.db")).unwrap();
-    let (n, distinct): (i64, i64) = conn.query_row("SELECT COUNT(*), COUNT(DISTINCT url) FROM posts", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    let (n, distinct): (i64, i64) =
+        conn.query_row("SELECT COUNT(*), COUNT(DISTINCT url) FROM posts", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     assert_eq!((n, distinct), (45, 45));
 }
 
@@ -251,23 +277,37 @@ fn the_push_api_answers_per_item_and_refuses_bad_input_in_chinese() {
         json!({"source": "本地论坛", "url": "https://bbs.example/2", "text": "市第一医院挂号排队三个小时"}).to_string(),
     ]
     .join("\n");
-    let (status, text) = http(&server.addr, "POST", "/api/v1/posts", Some(&crawler), "application/x-ndjson", body.as_bytes());
+    let (status, text) =
+        http(&server.addr, "POST", "/api/v1/posts", Some(&crawler), "application/x-ndjson", body.as_bytes());
     assert_eq!(status, 200, "{text}");
     let v: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!((v["accepted"].as_u64(), v["duplicates"].as_u64(), v["rejected"].as_u64()), (Some(2), Some(1), Some(1)), "{v}");
+    assert_eq!(
+        (v["accepted"].as_u64(), v["duplicates"].as_u64(), v["rejected"].as_u64()),
+        (Some(2), Some(1), Some(1)),
+        "{v}"
+    );
     let statuses: Vec<&str> = v["items"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, vec!["accepted", "duplicate", "rejected", "accepted"]);
     assert!(v["items"][2]["reason"].as_str().unwrap().contains("published_at"), "{v}");
     // Pushed again: all duplicates.
-    let (_, text) = http(&server.addr, "POST", "/api/v1/posts", Some(&crawler), "application/x-ndjson", body.lines().next().unwrap().as_bytes());
+    let (_, text) = http(
+        &server.addr,
+        "POST",
+        "/api/v1/posts",
+        Some(&crawler),
+        "application/x-ndjson",
+        body.lines().next().unwrap().as_bytes(),
+    );
     assert!(text.contains("\"duplicates\":1"), "{text}");
     // Bad input: 400 with a Chinese message naming the place; viewers may not push.
-    let (status, text) = http(&server.addr, "POST", "/api/v1/posts", Some(&crawler), "application/x-ndjson", b"{\"text\": ");
+    let (status, text) =
+        http(&server.addr, "POST", "/api/v1/posts", Some(&crawler), "application/x-ndjson", b"{\"text\": ");
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("第 1 行"), "{text}");
     let (status, text) = http(&server.addr, "POST", "/api/v1/posts", Some(&crawler), "application/x-ndjson", b"");
     assert!(status == 400 && text.contains("请求体为空"), "{text}");
-    let (status, _) = http(&server.addr, "POST", "/api/v1/posts", Some(&viewer), "application/x-ndjson", body.as_bytes());
+    let (status, _) =
+        http(&server.addr, "POST", "/api/v1/posts", Some(&viewer), "application/x-ndjson", body.as_bytes());
     assert_eq!(status, 403);
     let stats = api(&server.addr, "GET", "/api/v1/stats", &crawler, &Value::Null, 200);
     assert_eq!(stats["posts"], 2, "{stats}");
@@ -301,7 +341,20 @@ fn sources_can_be_listed_added_tested_and_disabled_from_the_command_line() {
     assert!(stdout(&out).contains("得到 1 条") && stdout(&out).contains("城南区明日停水"), "{}", stdout(&out));
     assert!(!data.join("yuqing.db").exists(), "sources test leaves no data behind");
 
-    let out = sources(&["add", "city", "--name", "某市新闻网", "--kind", "html", "--url", &format!("http://{site}/list.html"), "--tier", "地方", "--set", "selectors.links = \"ul a\""]);
+    let out = sources(&[
+        "add",
+        "city",
+        "--name",
+        "某市新闻网",
+        "--kind",
+        "html",
+        "--url",
+        &format!("http://{site}/list.html"),
+        "--tier",
+        "地方",
+        "--set",
+        "selectors.links = \"ul a\"",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let out = sources(&["add", "bad", "--name", "x", "--kind", "html", "--url", "http://example.com/"]);
     assert!(!out.status.success() && stderr(&out).contains("selectors.links"), "{}", stderr(&out));
@@ -337,10 +390,24 @@ fn sources_added_and_disabled_from_the_command_line_take_effect_while_the_server
     };
     let last_success = || {
         let s = api(&server.addr, "GET", "/api/v1/sources", &office, &Value::Null, 200);
-        s["sources"].as_array().and_then(|a| a.iter().find(|h| h["source_id"] == "bbs")).map(|h| h["last_success_at"].clone())
+        s["sources"]
+            .as_array()
+            .and_then(|a| a.iter().find(|h| h["source_id"] == "bbs"))
+            .map(|h| h["last_success_at"].clone())
     };
 
-    sources(&["add", "bbs", "--name", "本地论坛", "--kind", "feed", "--url", &format!("http://{site}/feed.xml"), "--set", "interval = \"1s\""]);
+    sources(&[
+        "add",
+        "bbs",
+        "--name",
+        "本地论坛",
+        "--kind",
+        "feed",
+        "--url",
+        &format!("http://{site}/feed.xml"),
+        "--set",
+        "interval = \"1s\"",
+    ]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !last_success().is_some_and(|t| t.is_string()) {
         assert!(Instant::now() < deadline, "the added source was never collected");

@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use common::*;
 use serde_json::Value;
 
@@ -36,7 +35,11 @@ fn demo_serves_graded_stories_from_real_posts_with_their_reasons() {
     let top = &stories[0];
     let grade = top["grade"].as_str().unwrap();
     assert!(["I", "II"].contains(&grade), "the top story of the covid sample reaches II or I: {top}");
-    assert!(top["reasons"].as_array().unwrap().iter().any(|r| r["detail"].as_str().unwrap().chars().any(|c| c.is_ascii_digit())));
+    assert!(top["reasons"].as_array().unwrap().iter().any(|r| r["detail"]
+        .as_str()
+        .unwrap()
+        .chars()
+        .any(|c| c.is_ascii_digit())));
     let (_, stats) = http_get(&addr, "/api/v1/stats");
     let stats: Value = serde_json::from_str(&stats).unwrap();
     assert!(stats["posts"].as_u64().unwrap() > 14_000, "{stats}");
@@ -78,7 +81,13 @@ fn demo_serves_graded_stories_from_real_posts_with_their_reasons() {
     assert_eq!(status, 200);
 
     // Hostile or malformed requests: clear 4xx, and the server keeps serving.
-    for path in ["/stories/abc", "/stories/99999999999999999999999", "/api/v1/stories?limit=-1", "/stories?page=x", "/api/v1/search"] {
+    for path in [
+        "/stories/abc",
+        "/stories/99999999999999999999999",
+        "/api/v1/stories?limit=-1",
+        "/stories?page=x",
+        "/api/v1/search",
+    ] {
         let (status, body) = http_get(&addr, path);
         assert!((400..500).contains(&status), "{path} → {status}: {body}");
     }

@@ -87,19 +87,42 @@ fn a_grade_ii_story_goes_from_alert_to_reviewed_closure_with_every_step_recorded
     let ingest = run_json(yuqing(&data).arg("--config").arg(&cfg).arg("--json").arg("ingest").arg(&input));
     assert_eq!(ingest["stored"], 3, "{ingest}");
 
-    let staff = add_user(&data, &cfg, &["xinxi", "--role", "officer", "--display-name", "信息员小王", "--phone", "13800000001"]);
-    let duty_leader = add_user(&data, &cfg, &["zuzhang", "--role", "approver", "--title", "group-leader", "--display-name", "组长"]);
+    let staff = add_user(
+        &data,
+        &cfg,
+        &["xinxi", "--role", "officer", "--display-name", "信息员小王", "--phone", "13800000001"],
+    );
+    let duty_leader =
+        add_user(&data, &cfg, &["zuzhang", "--role", "approver", "--title", "group-leader", "--display-name", "组长"]);
     let approver = add_user(&data, &cfg, &["fenguan", "--role", "approver", "--display-name", "分管领导"]);
-    let office = add_user(&data, &cfg, &["bangong", "--role", "coordinator", "--title", "office-director", "--display-name", "办公室主任老李"]);
-    let member = add_user(&data, &cfg, &["weijian", "--role", "department", "--department", "卫健委", "--display-name", "卫健委科员"]);
-    let head = add_user(&data, &cfg, &["weijian-head", "--role", "department", "--department", "卫健委", "--title", "department-head"]);
+    let office = add_user(
+        &data,
+        &cfg,
+        &["bangong", "--role", "coordinator", "--title", "office-director", "--display-name", "办公室主任老李"],
+    );
+    let member = add_user(
+        &data,
+        &cfg,
+        &["weijian", "--role", "department", "--department", "卫健委", "--display-name", "卫健委科员"],
+    );
+    let head = add_user(
+        &data,
+        &cfg,
+        &["weijian-head", "--role", "department", "--department", "卫健委", "--title", "department-head"],
+    );
     let stranger = add_user(&data, &cfg, &["jiaoyu", "--role", "department", "--department", "教育局"]);
 
     let start = Utc::now() - chrono::Duration::hours(1);
     let end = Utc::now() + chrono::Duration::hours(8);
-    let fmt = |t: chrono::DateTime<Utc>| t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()).format("%Y-%m-%d %H:%M").to_string();
+    let fmt = |t: chrono::DateTime<Utc>| {
+        t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()).format("%Y-%m-%d %H:%M").to_string()
+    };
     let roster = tmp.path().join("roster.csv");
-    std::fs::write(&roster, format!("姓名,角色,开始时间,结束时间\nxinxi,值班员,{0},{1}\nzuzhang,值班领导,{0},{1}\n", fmt(start), fmt(end))).unwrap();
+    std::fs::write(
+        &roster,
+        format!("姓名,角色,开始时间,结束时间\nxinxi,值班员,{0},{1}\nzuzhang,值班领导,{0},{1}\n", fmt(start), fmt(end)),
+    )
+    .unwrap();
     let imported = run_json(yuqing(&data).arg("--json").args(["duty", "import"]).arg(&roster));
     assert_eq!(imported["imported"], 2);
 
@@ -136,27 +159,52 @@ fn a_grade_ii_story_goes_from_alert_to_reviewed_closure_with_every_step_recorded
     api(&addr, "POST", &format!("/api/v1/alerts/{alert_id}/ack"), &staff, &Value::Null, 200);
 
     // Another department's member may not even look at it.
-    let (status, body) = http(&addr, "GET", &format!("/api/v1/incidents/{id}"), Some(&stranger), "application/json", b"");
+    let (status, body) =
+        http(&addr, "GET", &format!("/api/v1/incidents/{id}"), Some(&stranger), "application/json", b"");
     assert_eq!(status, 403, "{body}");
     let (status, _) = http(&addr, "GET", "/api/v1/incidents", None, "application/json", b"");
     assert_eq!(status, 401);
 
     // An illegal step names the state and what is allowed.
-    let (status, body) = http(&addr, "POST", &format!("/api/v1/incidents/{id}/actions"), Some(&office), "application/json", br#"{"action":"start_follow_up"}"#);
+    let (status, body) = http(
+        &addr,
+        "POST",
+        &format!("/api/v1/incidents/{id}/actions"),
+        Some(&office),
+        "application/json",
+        br#"{"action":"start_follow_up"}"#,
+    );
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("待研判") && body.contains("上报"), "{body}");
 
     act(&addr, &staff, id, json!({"action": "report", "summary": "网民集中反映市第一医院排队、收费窗口少"}));
     act(&addr, &office, id, json!({"action": "report_to_leadership", "summary": "已电话报告分管领导"}));
     act(&addr, &member, id, json!({"action": "start_verification"}));
-    act(&addr, &member, id, json!({"action": "submit_verification", "findings": "情况属实：收费窗口因系统升级临时关闭三个"}));
+    act(
+        &addr,
+        &member,
+        id,
+        json!({"action": "submit_verification", "findings": "情况属实：收费窗口因系统升级临时关闭三个"}),
+    );
     act(&addr, &member, id, json!({"action": "draft_statement", "text": "经核查，市第一医院收费窗口临时减少。"}));
     act(&addr, &member, id, json!({"action": "submit_for_approval", "statement": 1}));
     // Out of turn: the approver cannot sign before the department head.
-    let (status, body) = http(&addr, "POST", &format!("/api/v1/incidents/{id}/actions"), Some(&approver), "application/json", br#"{"action":"approve","statement":1}"#);
+    let (status, body) = http(
+        &addr,
+        "POST",
+        &format!("/api/v1/incidents/{id}/actions"),
+        Some(&approver),
+        "application/json",
+        br#"{"action":"approve","statement":1}"#,
+    );
     assert_eq!(status, 422, "{body}");
     act(&addr, &head, id, json!({"action": "reject", "statement": 1, "comment": "须写明整改措施和时间"}));
-    act(&addr, &member, id, json!({"action": "draft_statement", "statement": 1, "text": "经核查，市第一医院收费窗口因系统升级临时减少，现已全部恢复，并增设自助缴费机。"}));
+    act(
+        &addr,
+        &member,
+        id,
+        json!({"action": "draft_statement", "statement": 1, "text": "经核查，市第一医院收费窗口因系统升级临时减少，现已全部恢复，并增设自助缴费机。"}),
+    );
     let diff = api(&addr, "GET", &format!("/api/v1/incidents/{id}/statements/1/diff"), &member, &Value::Null, 200);
     assert!(diff["diff"].as_array().unwrap().iter().any(|p| p["op"] == "added"), "{diff}");
     act(&addr, &member, id, json!({"action": "submit_for_approval", "statement": 1}));
@@ -164,13 +212,30 @@ fn a_grade_ii_story_goes_from_alert_to_reviewed_closure_with_every_step_recorded
         act(&addr, token, id, json!({"action": "approve", "statement": 1}));
     }
     // The office publishes; the spokesperson defaults by grade (II: the office director).
-    let v = act(&addr, &office, id, json!({"action": "publish", "statement": 1, "channel": "Weibo", "url": "https://weibo.example/gov/1", "spokesperson": ""}));
+    let v = act(
+        &addr,
+        &office,
+        id,
+        json!({"action": "publish", "statement": 1, "channel": "Weibo", "url": "https://weibo.example/gov/1", "spokesperson": ""}),
+    );
     assert_eq!(v["incident"]["publications"][0]["spokesperson"], "办公室主任老李", "{v}");
     act(&addr, &office, id, json!({"action": "start_follow_up"}));
-    let (status, body) = http(&addr, "POST", &format!("/api/v1/incidents/{id}/actions"), Some(&office), "application/json", br#"{"action":"close"}"#);
+    let (status, body) = http(
+        &addr,
+        "POST",
+        &format!("/api/v1/incidents/{id}/actions"),
+        Some(&office),
+        "application/json",
+        br#"{"action":"close"}"#,
+    );
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("总结评估"), "{body}");
-    act(&addr, &office, id, json!({"action": "submit_review", "lessons": "首报超时：值班员未及时确认预警；以后预警须 10 分钟内确认"}));
+    act(
+        &addr,
+        &office,
+        id,
+        json!({"action": "submit_review", "lessons": "首报超时：值班员未及时确认预警；以后预警须 10 分钟内确认"}),
+    );
     let v = act(&addr, &office, id, json!({"action": "close"}));
     assert_eq!(v["incident"]["state"], "Closed");
 
@@ -179,12 +244,33 @@ fn a_grade_ii_story_goes_from_alert_to_reviewed_closure_with_every_step_recorded
         assert!(times[k].is_i64(), "review time {k} is measured: {times}");
     }
     assert!(times["overdue"].as_u64().unwrap() >= 1, "the missed first report counts: {times}");
-    let kinds: Vec<String> = v["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect();
-    for k in ["opened", "assigned", "alert", "ack_escalated", "overdue", "acknowledged", "state_changed", "statement_rejected", "statement_approved", "published", "reviewed", "heat_snapshot"] {
+    let kinds: Vec<String> =
+        v["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect();
+    for k in [
+        "opened",
+        "assigned",
+        "alert",
+        "ack_escalated",
+        "overdue",
+        "acknowledged",
+        "state_changed",
+        "statement_rejected",
+        "statement_approved",
+        "published",
+        "reviewed",
+        "heat_snapshot",
+    ] {
         assert!(kinds.iter().any(|x| x == k), "timeline has {k}: {kinds:?}");
     }
     // The statement was approved before publication and its text is locked.
-    let (status, _) = http(&addr, "POST", &format!("/api/v1/incidents/{id}/actions"), Some(&member), "application/json", br#"{"action":"draft_statement","statement":1,"text":"x"}"#);
+    let (status, _) = http(
+        &addr,
+        "POST",
+        &format!("/api/v1/incidents/{id}/actions"),
+        Some(&member),
+        "application/json",
+        br#"{"action":"draft_statement","statement":1,"text":"x"}"#,
+    );
     assert!(status >= 400);
 
     // Every message the webhook got was recorded as delivered.
@@ -193,7 +279,10 @@ fn a_grade_ii_story_goes_from_alert_to_reviewed_closure_with_every_step_recorded
     // The same incident as pages: the office sees the whole record; another department may not.
     let (status, html) = http(&addr, "GET", &format!("/incidents/{id}"), Some(&office), "text/html", b"");
     assert_eq!(status, 200, "{html}");
-    assert!(html.contains("已办结") && html.contains("时间线") && html.contains("按时完成") && html.contains("超时"), "{html}");
+    assert!(
+        html.contains("已办结") && html.contains("时间线") && html.contains("按时完成") && html.contains("超时"),
+        "{html}"
+    );
     let (status, _) = http(&addr, "GET", &format!("/incidents/{id}"), Some(&stranger), "text/html", b"");
     assert_eq!(status, 403);
     let (status, html) = http(&addr, "GET", "/incidents?all=1", Some(&member), "text/html", b"");
@@ -203,7 +292,14 @@ fn a_grade_ii_story_goes_from_alert_to_reviewed_closure_with_every_step_recorded
     assert_eq!(status, 200);
     assert!(!html.contains(&format!("/incidents/{id}\"")), "another department does not");
     // A form post (bearer callers need no CSRF token) adds a note and returns to the page.
-    let (status, _) = http(&addr, "POST", &format!("/incidents/{id}/act"), Some(&office), "application/x-www-form-urlencoded", "action=add_note&text=%E5%B7%B2%E5%BD%92%E6%A1%A3".as_bytes());
+    let (status, _) = http(
+        &addr,
+        "POST",
+        &format!("/incidents/{id}/act"),
+        Some(&office),
+        "application/x-www-form-urlencoded",
+        "action=add_note&text=%E5%B7%B2%E5%BD%92%E6%A1%A3".as_bytes(),
+    );
     assert_eq!(status, 303);
     let (status, html) = http(&addr, "GET", "/system", Some(&office), "text/html", b"");
     assert_eq!(status, 200);

@@ -54,7 +54,13 @@ fn post(url: &str, source: &str, tier: SourceTier, at: DateTime<Utc>) -> PostInp
 }
 
 fn user(p: &Pipeline, name: &str, role: Role, dept: Option<&str>) {
-    let u = NewUser { name: name.into(), display_name: name.into(), role: Some(role), department: dept.map(Into::into), ..Default::default() };
+    let u = NewUser {
+        name: name.into(),
+        display_name: name.into(),
+        role: Some(role),
+        department: dept.map(Into::into),
+        ..Default::default()
+    };
     desk::add_user(p.data().store.connection(), &u, &desk::token_hash(name), t0()).unwrap();
 }
 
@@ -78,8 +84,18 @@ fn unacknowledged_alerts_escalate_clocks_remind_then_go_overdue_and_closed_incid
     user(&p, "office", Role::Coordinator, None);
     user(&p, "member", Role::DepartmentMember, Some("卫健委"));
     let shifts = [
-        DutyShift { person: "staff".into(), role: DutyRole::Staff, starts_at: t0() - Duration::hours(1), ends_at: t0() + Duration::hours(12) },
-        DutyShift { person: "leader".into(), role: DutyRole::Leader, starts_at: t0() - Duration::hours(1), ends_at: t0() + Duration::hours(12) },
+        DutyShift {
+            person: "staff".into(),
+            role: DutyRole::Staff,
+            starts_at: t0() - Duration::hours(1),
+            ends_at: t0() + Duration::hours(12),
+        },
+        DutyShift {
+            person: "leader".into(),
+            role: DutyRole::Leader,
+            starts_at: t0() - Duration::hours(1),
+            ends_at: t0() + Duration::hours(12),
+        },
     ];
     desk::put_shifts(p.data().store.connection(), &shifts).unwrap();
 
@@ -98,7 +114,11 @@ fn unacknowledged_alerts_escalate_clocks_remind_then_go_overdue_and_closed_incid
     assert_eq!(desk.tick(&p.data().store, t0() + Duration::minutes(15)).unwrap().ack_escalations, 0);
     assert_eq!(desk.tick(&p.data().store, t0() + Duration::minutes(20)).unwrap().ack_escalations, 1);
     assert!(messages_to(&p, "office").iter().any(|s| s.contains("预警未确认")));
-    assert_eq!(desk.tick(&p.data().store, t0() + Duration::minutes(21)).unwrap().ack_escalations, 0, "two steps, then no more");
+    assert_eq!(
+        desk.tick(&p.data().store, t0() + Duration::minutes(21)).unwrap().ack_escalations,
+        0,
+        "two steps, then no more"
+    );
 
     // The first report (30 min from detection at t0): reminder at 22.5 min, overdue at 30.
     assert_eq!(desk.tick(&p.data().store, t0() + Duration::minutes(22)).unwrap().reminders, 0);
@@ -116,7 +136,14 @@ fn unacknowledged_alerts_escalate_clocks_remind_then_go_overdue_and_closed_incid
 
     // Closed at triage as needing no action; then a central outlet reports it within the window.
     let office = desk::user_by_name(p.data().store.connection(), "office").unwrap().unwrap();
-    desk.act(&p.data().store, &office, id, Command::Close { reason: Some("经研判无需处置".into()) }, t0() + Duration::minutes(45)).unwrap();
+    desk.act(
+        &p.data().store,
+        &office,
+        id,
+        Command::Close { reason: Some("经研判无需处置".into()) },
+        t0() + Duration::minutes(45),
+    )
+    .unwrap();
     let later = t0() + Duration::hours(2);
     p.ingest(vec![(2, post("https://people.example/2", "人民网", SourceTier::Central, later))], later).unwrap();
     p.flush().unwrap();
@@ -126,7 +153,8 @@ fn unacknowledged_alerts_escalate_clocks_remind_then_go_overdue_and_closed_incid
     let inc = desk::incident(p.data().store.connection(), id).unwrap().unwrap();
     assert_eq!(inc.state, IncidentState::Triage);
     assert_eq!(inc.grade, yuqing_core::Grade::II);
-    let kinds: Vec<&'static str> = desk::timeline(p.data().store.connection(), id).unwrap().iter().map(|e| e.kind.name()).collect();
+    let kinds: Vec<&'static str> =
+        desk::timeline(p.data().store.connection(), id).unwrap().iter().map(|e| e.kind.name()).collect();
     for k in ["opened", "ack_escalated", "reminder", "overdue", "reopened", "grade_changed", "heat_snapshot"] {
         assert!(kinds.contains(&k), "{k} in {kinds:?}");
     }
@@ -148,14 +176,24 @@ fn a_story_headline_that_changes_is_on_the_incident_timeline_and_the_title_stays
     let id = rep.opened[0];
     let opened_title = desk::incident(p.data().store.connection(), id).unwrap().unwrap().title;
     let retitled = |p: &Pipeline| -> Vec<String> {
-        desk::timeline(p.data().store.connection(), id).unwrap().into_iter().filter(|e| e.kind.name() == "story_retitled").map(|e| e.summary).collect()
+        desk::timeline(p.data().store.connection(), id)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind.name() == "story_retitled")
+            .map(|e| e.summary)
+            .collect()
     };
     assert!(retitled(&p).is_empty());
 
     // Posts under the platform's hashtag for the matter: the story is now titled by it.
     let tagged: Vec<(usize, PostInput)> = (2..5)
         .map(|i| {
-            let mut post = post(&format!("https://weibo.example/{i}"), "微博", SourceTier::Community, t0() + Duration::minutes(5 * i as i64));
+            let mut post = post(
+                &format!("https://weibo.example/{i}"),
+                "微博",
+                SourceTier::Community,
+                t0() + Duration::minutes(5 * i as i64),
+            );
             post.text = Some(format!("#市第一医院挂号排队三小时#{}", post.text.unwrap_or_default()));
             (i, post)
         })
@@ -169,7 +207,11 @@ fn a_story_headline_that_changes_is_on_the_incident_timeline_and_the_title_stays
     let events = retitled(&p);
     assert_eq!(events.len(), 1, "{events:?}");
     assert!(events[0].contains("市第一医院挂号排队三小时"), "{events:?}");
-    assert_eq!(desk::incident(p.data().store.connection(), id).unwrap().unwrap().title, opened_title, "the incident keeps its title");
+    assert_eq!(
+        desk::incident(p.data().store.connection(), id).unwrap().unwrap().title,
+        opened_title,
+        "the incident keeps its title"
+    );
     desk.tick(&p.data().store, t0() + Duration::minutes(140)).unwrap();
     assert_eq!(retitled(&p).len(), 1, "no change, no new entry");
 }

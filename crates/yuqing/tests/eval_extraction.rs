@@ -16,7 +16,12 @@ fn eval(dirs: &[&Path]) -> Value {
 }
 
 fn group<'a>(v: &'a Value, split: &str, subset: &str) -> &'a Value {
-    v["groups"].as_array().expect("groups").iter().find(|g| g["split"] == split && g["subset"] == subset).expect("group")
+    v["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .find(|g| g["split"] == split && g["subset"] == subset)
+        .expect("group")
 }
 
 fn figure<'a>(g: &'a Value, extractor: &str) -> &'a Value {
@@ -25,7 +30,9 @@ fn figure<'a>(g: &'a Value, extractor: &str) -> &'a Value {
 
 fn page_f1(v: &Value, page: &str, extractor: &str) -> f64 {
     let r = v["page_results"].as_array().expect("page_results").iter().find(|r| r["page"] == page).expect("page");
-    r["scores"].as_array().expect("scores").iter().find(|s| s["extractor"] == extractor).expect("score")["f1"].as_f64().expect("f1")
+    r["scores"].as_array().expect("scores").iter().find(|s| s["extractor"] == extractor).expect("score")["f1"]
+        .as_f64()
+        .expect("f1")
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -49,7 +56,8 @@ fn eval_extraction_reports_every_extractor_on_both_sides_of_the_split() {
     let dev = group(&v, "dev", "all")["pages"].as_u64().expect("n");
     assert_eq!(held + dev, 3);
     for g in groups {
-        let names: Vec<&str> = g["figures"].as_array().expect("figures").iter().filter_map(|f| f["extractor"].as_str()).collect();
+        let names: Vec<&str> =
+            g["figures"].as_array().expect("figures").iter().filter_map(|f| f["extractor"].as_str()).collect();
         assert_eq!(names, ["yuqing", "dom_smoothie", "legacy"]);
         for f in g["figures"].as_array().expect("figures") {
             for k in ["mean_f1", "mean_precision", "mean_recall", "share_f1_below_half", "title_exact", "title_loose"] {

@@ -45,7 +45,11 @@ fn posts() -> String {
 }
 
 fn csrf_of(page: &str) -> String {
-    page.split("name=\"_csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).expect("the form's CSRF token").to_string()
+    page.split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the form's CSRF token")
+        .to_string()
 }
 
 /// The incident covering `story`, if one is open or closed.
@@ -80,7 +84,11 @@ fn setup(tmp: &Path) -> (std::path::PathBuf, std::path::PathBuf, i64, i64) {
     let stories = v["stories"].as_array().unwrap();
     assert_eq!(stories.len(), 2, "{v}");
     let id_of = |needle: &str| {
-        stories.iter().find(|s| s["title"].as_str().unwrap_or("").contains(needle)).and_then(|s| s["id"].as_i64()).unwrap_or_else(|| panic!("{needle}: {v}"))
+        stories
+            .iter()
+            .find(|s| s["title"].as_str().unwrap_or("").contains(needle))
+            .and_then(|s| s["id"].as_i64())
+            .unwrap_or_else(|| panic!("{needle}: {v}"))
     };
     (data, cfg, id_of("第一医院"), id_of("妇幼"))
 }
@@ -90,7 +98,12 @@ fn the_office_marks_false_alarms_on_stories_and_incidents_and_the_rules_page_cou
     let tmp = tempfile::tempdir().unwrap();
     let (data, cfg, queue, vaccine) = setup(tmp.path());
     let password = "False-alarm-2026";
-    let office = add_user_with_password(&data, &cfg, &["bangong", "--role", "coordinator", "--display-name", "办公室"], password);
+    let office = add_user_with_password(
+        &data,
+        &cfg,
+        &["bangong", "--role", "coordinator", "--display-name", "办公室"],
+        password,
+    );
     add_user_with_password(&data, &cfg, &["kan", "--role", "viewer", "--display-name", "只读"], password);
     let server = serve(&data, &cfg);
     let addr = server.addr.clone();
@@ -101,7 +114,8 @@ fn the_office_marks_false_alarms_on_stories_and_incidents_and_the_rules_page_cou
     let viewer = sign_in(&addr, "kan", password);
     let (_, page) = http_get_as(&addr, &format!("/stories/{queue}"), &viewer);
     assert!(page.contains("未标记误报") && !page.contains("标记误报</button>"), "{page}");
-    let vcsrf = page.split("name=\"_csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("").to_string();
+    let vcsrf =
+        page.split("name=\"_csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("").to_string();
     let body = format!("_csrf={}&reason=x", urlencoding_min(&vcsrf));
     let vform = [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", viewer.as_str())];
     let (status, _, _) = http_with(&addr, "POST", &format!("/stories/{queue}/false-alarm"), &vform, body.as_bytes());
@@ -114,27 +128,41 @@ fn the_office_marks_false_alarms_on_stories_and_incidents_and_the_rules_page_cou
     assert!(page.contains(&format!("action=\"/stories/{queue}/false-alarm\"")), "{page}");
     let form = [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", cookie.as_str())];
     let empty = format!("_csrf={}&reason=+", urlencoding_min(&csrf_of(&page)));
-    let (status, _, page_body) = http_with(&addr, "POST", &format!("/stories/{queue}/false-alarm"), &form, empty.as_bytes());
+    let (status, _, page_body) =
+        http_with(&addr, "POST", &format!("/stories/{queue}/false-alarm"), &form, empty.as_bytes());
     assert_eq!(status, 409, "no reason: refused, saying why: {page_body}");
     assert!(page_body.contains("原因"), "{page_body}");
-    let body = format!("_csrf={}&reason={}", urlencoding_min(&csrf_of(&page)), urlencoding_min("医院例行通报，不是舆情"));
+    let body =
+        format!("_csrf={}&reason={}", urlencoding_min(&csrf_of(&page)), urlencoding_min("医院例行通报，不是舆情"));
     let (status, head, _) = http_with(&addr, "POST", &format!("/stories/{queue}/false-alarm"), &form, body.as_bytes());
     assert_eq!(status, 303, "{head}");
     assert!(head.contains(&format!("closed={queue_incident}")), "{head}");
     let (_, page) = http_get_as(&addr, &format!("/stories/{queue}?false_alarm=1&closed={queue_incident}"), &cookie);
-    assert!(page.contains("已标记误报") && page.contains("医院例行通报，不是舆情") && page.contains("撤销误报"), "{page}");
+    assert!(
+        page.contains("已标记误报") && page.contains("医院例行通报，不是舆情") && page.contains("撤销误报"),
+        "{page}"
+    );
     assert!(page.contains(&format!("处置工单 #{queue_incident}</a> 已按误报关闭")), "{page}");
-    let inc = api(&addr, "GET", &format!("/api/v1/incidents/{queue_incident}"), &office, &Value::Null, 200)["incident"].clone();
+    let inc = api(&addr, "GET", &format!("/api/v1/incidents/{queue_incident}"), &office, &Value::Null, 200)["incident"]
+        .clone();
     assert_eq!(inc["state"], "Closed", "{inc}");
     assert_eq!(inc["false_alarm"]["reason"], "医院例行通报，不是舆情", "{inc}");
     let (_, page) = http_get_as(&addr, &format!("/incidents/{queue_incident}"), &cookie);
     assert!(page.contains("已按误报关闭"), "{page}");
     // Marking twice is refused.
-    let again = api(&addr, "POST", &format!("/api/v1/stories/{queue}/false-alarm"), &office, &json!({"reason": "再次"}), 409);
+    let again =
+        api(&addr, "POST", &format!("/api/v1/stories/{queue}/false-alarm"), &office, &json!({"reason": "再次"}), 409);
     assert!(again["error"].as_str().unwrap().contains("已标记"), "{again}");
 
     // The other incident is marked 误报 on the incident itself (JSON API): its story is marked.
-    let done = api(&addr, "POST", &format!("/api/v1/incidents/{vaccine_incident}/actions"), &office, &json!({"action": "mark_false_alarm", "reason": "外区医院，非本单位管辖"}), 200);
+    let done = api(
+        &addr,
+        "POST",
+        &format!("/api/v1/incidents/{vaccine_incident}/actions"),
+        &office,
+        &json!({"action": "mark_false_alarm", "reason": "外区医院，非本单位管辖"}),
+        200,
+    );
     assert_eq!(done["incident"]["state"], "Closed", "{done}");
     assert!(done["notes"].to_string().contains(&format!("#{vaccine}")), "{done}");
     let (_, page) = http_get_as(&addr, &format!("/stories/{vaccine}"), &cookie);
@@ -142,15 +170,34 @@ fn the_office_marks_false_alarms_on_stories_and_incidents_and_the_rules_page_cou
 
     // The 监测规则 page: the rule raised 2 stories in 30 days, both marked 误报; the learning has 2.
     let (_, page) = http_get_as(&addr, "/rules", &cookie);
-    let row = page.split("<tr><td>医院服务</td>").nth(1).and_then(|r| r.split("</tr>").next()).expect("the rule's row").to_string();
+    let row = page
+        .split("<tr><td>医院服务</td>")
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .expect("the rule's row")
+        .to_string();
     assert!(row.contains("<td class=\"num\">2</td>") && row.contains(">2（100%）</td>"), "{row}");
     assert!(page.contains("现有学习样本 <b>2</b> 个") && page.contains("重置误报学习"), "{page}");
 
     // Withdrawn through the API: graded again (it was II; grades never fall, so no new alert).
-    api(&addr, "POST", &format!("/api/v1/stories/{queue}/false-alarm/withdraw"), &office, &json!({"reason": "复核：本市医院"}), 200);
+    api(
+        &addr,
+        "POST",
+        &format!("/api/v1/stories/{queue}/false-alarm/withdraw"),
+        &office,
+        &json!({"reason": "复核：本市医院"}),
+        200,
+    );
     let (_, page) = http_get_as(&addr, &format!("/stories/{queue}"), &cookie);
     assert!(page.contains("未标记误报") || page.contains("标记误报</button>"), "{page}");
-    let e = api(&addr, "POST", &format!("/api/v1/stories/{queue}/false-alarm/withdraw"), &office, &json!({"reason": "再撤"}), 409);
+    let e = api(
+        &addr,
+        "POST",
+        &format!("/api/v1/stories/{queue}/false-alarm/withdraw"),
+        &office,
+        &json!({"reason": "再撤"}),
+        409,
+    );
     assert!(e["error"].as_str().unwrap().contains("没有误报标记"), "{e}");
 
     // Reset from the rules page: the marks stay, nothing is learned from them.
@@ -160,7 +207,10 @@ fn the_office_marks_false_alarms_on_stories_and_incidents_and_the_rules_page_cou
     assert_eq!(status, 303, "{head}");
     assert!(head.contains("relevance_reset=1"), "one example was left after the withdrawal: {head}");
     let (_, page) = http_get_as(&addr, "/rules?relevance_reset=1", &cookie);
-    assert!(page.contains("已重置误报学习") && page.contains("现有学习样本 <b>0</b> 个") && page.contains("（已重置）"), "{page}");
+    assert!(
+        page.contains("已重置误报学习") && page.contains("现有学习样本 <b>0</b> 个") && page.contains("（已重置）"),
+        "{page}"
+    );
 
     // Every change is on the audit log, and the chain holds.
     let audit = api(&addr, "GET", "/api/v1/audit?limit=200", &office, &Value::Null, 200).to_string();

@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use common::*;
 use serde_json::json;
 
@@ -43,7 +42,13 @@ fn a_story_elsewhere_stays_iv_with_where_it_is_and_one_at_home_rises() {
     let data = dir.path().join("data");
     let config = dir.path().join("yuqing.toml");
     std::fs::write(&config, CONFIG).expect("config");
-    let mut lines = posts("郑州市", "第五人民医院门诊医疗纠纷", "第五人民医院门诊大厅发生医疗纠纷，患者家属聚集要求院方给说法", 6, 8);
+    let mut lines = posts(
+        "郑州市",
+        "第五人民医院门诊医疗纠纷",
+        "第五人民医院门诊大厅发生医疗纠纷，患者家属聚集要求院方给说法",
+        6,
+        8,
+    );
     lines.extend(posts(
         "武汉市江夏区",
         "第一人民医院急诊医生被殴打",
@@ -60,12 +65,21 @@ fn a_story_elsewhere_stays_iv_with_where_it_is_and_one_at_home_rises() {
 
     let all = all_stories(&data, &config);
     let find = |needle: &str| {
-        all.iter().find(|s| s["title"].as_str().unwrap_or("").contains(needle)).unwrap_or_else(|| panic!("{needle} in {all:?}")).clone()
+        all.iter()
+            .find(|s| s["title"].as_str().unwrap_or("").contains(needle))
+            .unwrap_or_else(|| panic!("{needle} in {all:?}"))
+            .clone()
     };
     let zhengzhou = find("郑州");
     assert_eq!(zhengzhou["grade"], "IV", "{zhengzhou}");
     let why = zhengzhou["reasons"][0]["detail"].as_str().unwrap_or("");
-    assert!(why.contains("未涉及本地") && why.contains("管辖：武汉市") && why.contains("河南省 6 条") && why.contains("本可定为III级"), "{why}");
+    assert!(
+        why.contains("未涉及本地")
+            && why.contains("管辖：武汉市")
+            && why.contains("河南省 6 条")
+            && why.contains("本可定为III级"),
+        "{why}"
+    );
 
     let wuhan = find("武汉");
     assert_eq!(wuhan["grade"], "III", "{wuhan}");

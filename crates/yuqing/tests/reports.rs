@@ -73,7 +73,12 @@ fn post(url: &str, at: DateTime<Utc>) -> PostInput {
 fn read_office(path: &Path) -> Value {
     let script = repo_root().join("crates/yuqing-report/tests/read_office.py");
     let out = std::process::Command::new("python3").arg(&script).arg(path).output().expect("python3 runs");
-    assert!(out.status.success(), "python-docx/openpyxl could not read {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "python-docx/openpyxl could not read {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
@@ -82,7 +87,11 @@ fn world(dir: &Path) -> Pipeline {
     let config = Config::parse(CONFIG, Path::new("yuqing.toml")).unwrap();
     let desk = Desk::new(config.desk.clone());
     let mut p = Pipeline::open(dir, config).unwrap();
-    p.ingest(vec![(1, post("https://bbs.example/1", t0())), (2, post("https://bbs.example/2", t0() + Duration::minutes(5)))], t0() + Duration::minutes(5)).unwrap();
+    p.ingest(
+        vec![(1, post("https://bbs.example/1", t0())), (2, post("https://bbs.example/2", t0() + Duration::minutes(5)))],
+        t0() + Duration::minutes(5),
+    )
+    .unwrap();
     p.flush().unwrap();
     let rep = desk.tick(&p.data().store, t0() + Duration::minutes(10)).unwrap();
     assert_eq!(rep.opened.len(), 1, "{rep:?}");
@@ -103,7 +112,12 @@ async fn a_digest_missed_across_five_oclock_while_the_server_was_stopped_is_prod
     let data = tmp.path().join("data");
     let p = world(&data);
     let digests = |p: &Pipeline| -> Vec<String> {
-        yuqing_report::store::archive_list(p.data().store.connection(), Some("daily"), 50, 0).unwrap().0.into_iter().map(|e| e.period).collect()
+        yuqing_report::store::archive_list(p.data().store.connection(), Some("daily"), 50, 0)
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|e| e.period)
+            .collect()
     };
 
     // The server runs until 16:50 and stops: the 20th's digest is not due yet.
@@ -140,7 +154,13 @@ fn the_cli_writes_reports_and_forms_that_word_and_excel_readers_open() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let p = world(&data);
-    let leader = NewUser { name: "fenguan".into(), display_name: "张副局长".into(), role: Some(Role::Approver), phone: Some("13900000000".into()), ..Default::default() };
+    let leader = NewUser {
+        name: "fenguan".into(),
+        display_name: "张副局长".into(),
+        role: Some(Role::Approver),
+        phone: Some("13900000000".into()),
+        ..Default::default()
+    };
     desk::add_user(p.data().store.connection(), &leader, &desk::token_hash("x"), t0()).unwrap();
     drop(p);
     let cfg = tmp.path().join("yuqing.toml");
@@ -171,11 +191,31 @@ fn the_cli_writes_reports_and_forms_that_word_and_excel_readers_open() {
     let id = d["id"].as_i64().unwrap().to_string();
     let refused = run(yuqing(&data).arg("--config").arg(&cfg).args(["report", "disposal", "issue", &id]));
     assert!(!refused.status.success());
-    assert!(stderr(&refused).contains("未填写的栏目") && stderr(&refused).contains("舆情产生原因"), "{}", stderr(&refused));
-    cli(&["disposal", "edit", &id, "--set", "cause=医院收费窗口人手不足", "--set", "result=已增开窗口，排队缓解", "--set", "measures=增开收费窗口", "--set", "statement=无需公开回应"]);
+    assert!(
+        stderr(&refused).contains("未填写的栏目") && stderr(&refused).contains("舆情产生原因"),
+        "{}",
+        stderr(&refused)
+    );
+    cli(&[
+        "disposal",
+        "edit",
+        &id,
+        "--set",
+        "cause=医院收费窗口人手不足",
+        "--set",
+        "result=已增开窗口，排队缓解",
+        "--set",
+        "measures=增开收费窗口",
+        "--set",
+        "statement=无需公开回应",
+    ]);
     let issued = cli(&["disposal", "issue", &id]);
-    assert_eq!(issued["serial"], format!("YQCZBG-{}-001", chrono::Utc::now().with_timezone(&yuqing_core::china()).format("%Y")));
-    let frozen = run(yuqing(&data).arg("--config").arg(&cfg).args(["report", "disposal", "edit", &id, "--set", "title=改"]));
+    assert_eq!(
+        issued["serial"],
+        format!("YQCZBG-{}-001", chrono::Utc::now().with_timezone(&yuqing_core::china()).format("%Y"))
+    );
+    let frozen =
+        run(yuqing(&data).arg("--config").arg(&cfg).args(["report", "disposal", "edit", &id, "--set", "title=改"]));
     assert!(stderr(&frozen).contains("内容已冻结"), "{}", stderr(&frozen));
     let out = tmp.path().join("form.docx");
     cli(&["disposal", "show", &id, "--format", "docx", "--out", out.to_str().unwrap()]);
@@ -184,14 +224,28 @@ fn the_cli_writes_reports_and_forms_that_word_and_excel_readers_open() {
     assert!(paras.iter().any(|p| p.starts_with("编号：YQCZBG-")), "{paras:?}");
     assert_eq!(v["tables"][0][1][1], "医院收费窗口人手不足");
 
-    cli(&["risk", "add", "--department", "卫健委", "--content", "医院排队时间长", "--offline", "增开窗口", "--online", "公布就诊高峰", "--due", "2020-01-01"]);
+    cli(&[
+        "risk",
+        "add",
+        "--department",
+        "卫健委",
+        "--content",
+        "医院排队时间长",
+        "--offline",
+        "增开窗口",
+        "--online",
+        "公布就诊高峰",
+        "--due",
+        "2020-01-01",
+    ]);
     let out = tmp.path().join("risk.xlsx");
     cli(&["risk", "list", "--format", "xlsx", "--out", out.to_str().unwrap()]);
     let x = read_office(&out);
     assert_eq!(x["sheets"]["隐患排查表"][1][2], "医院排队时间长");
     assert_eq!(x["sheets"]["隐患排查表"][1][6], "逾期");
 
-    let bad = run(yuqing(&data).arg("--config").arg(&cfg).args(["report", "daily", "--date", "11/20", "--out", "x.docx"]));
+    let bad =
+        run(yuqing(&data).arg("--config").arg(&cfg).args(["report", "daily", "--date", "11/20", "--out", "x.docx"]));
     assert!(stderr(&bad).contains("--date“11/20”应写成 YYYY-MM-DD"), "{}", stderr(&bad));
 }
 
@@ -202,11 +256,22 @@ fn the_server_archives_the_owed_digest_on_start_and_issues_a_hundred_forms_at_on
     drop(world(&data));
     let cfg = tmp.path().join("yuqing.toml");
     std::fs::write(&cfg, CONFIG).unwrap();
-    let token = run_json(yuqing(&data).arg("--config").arg(&cfg).arg("--json").args(["user", "add", "office", "--role", "coordinator"]))["token"]
+    let token = run_json(yuqing(&data).arg("--config").arg(&cfg).arg("--json").args([
+        "user",
+        "add",
+        "office",
+        "--role",
+        "coordinator",
+    ]))["token"]
         .as_str()
         .unwrap()
         .to_string();
-    let viewer = run_json(yuqing(&data).arg("--config").arg(&cfg).arg("--json").args(["user", "add", "v", "--role", "viewer"]))["token"].as_str().unwrap().to_string();
+    let viewer =
+        run_json(yuqing(&data).arg("--config").arg(&cfg).arg("--json").args(["user", "add", "v", "--role", "viewer"]))
+            ["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
 
     {
         use std::io::Write;
@@ -216,7 +281,16 @@ fn the_server_archives_the_owed_digest_on_start_and_issues_a_hundred_forms_at_on
         child.stdin.take().unwrap().write_all(b"a-long-enough-password\n").unwrap();
         assert!(child.wait().unwrap().success());
         let mut c = yuqing(&data);
-        c.arg("--config").arg(&cfg).args(["user", "add", "wj", "--role", "department", "--department", "卫健委", "--password-stdin"]);
+        c.arg("--config").arg(&cfg).args([
+            "user",
+            "add",
+            "wj",
+            "--role",
+            "department",
+            "--department",
+            "卫健委",
+            "--password-stdin",
+        ]);
         let mut child = c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::null()).spawn().unwrap();
         child.stdin.take().unwrap().write_all(b"a-long-enough-password\n").unwrap();
         assert!(child.wait().unwrap().success());
@@ -239,7 +313,8 @@ fn the_server_archives_the_owed_digest_on_start_and_issues_a_hundred_forms_at_on
     assert_eq!(list["total"], 1, "{list}");
     assert_eq!(list["reports"][0]["trigger"], "schedule");
     let rid = list["reports"][0]["id"].as_i64().unwrap();
-    let (status, body) = http(&addr, "GET", &format!("/api/v1/reports/{rid}?format=docx"), Some(&token), "text/plain", b"");
+    let (status, body) =
+        http(&addr, "GET", &format!("/api/v1/reports/{rid}?format=docx"), Some(&token), "text/plain", b"");
     assert_eq!(status, 200);
     assert!(body.starts_with("PK"), "a zip (docx)");
     let made = api(&addr, "POST", "/api/v1/reports", &token, &json!({"kind": "special", "incident": 1}), 201);
@@ -252,24 +327,44 @@ fn the_server_archives_the_owed_digest_on_start_and_issues_a_hundred_forms_at_on
     for _ in 0..100 {
         let d = api(&addr, "POST", "/api/v1/reports/disposal", &token, &json!({"incident": 1}), 201);
         let id = d["id"].as_i64().unwrap();
-        api(&addr, "POST", &format!("/api/v1/reports/disposal/{id}"), &token, &json!({"cause": "窗口不足", "measures": "增开窗口", "statement": "已在官网说明", "leader": "张副局长", "result": "已缓解"}), 200);
+        api(
+            &addr,
+            "POST",
+            &format!("/api/v1/reports/disposal/{id}"),
+            &token,
+            &json!({"cause": "窗口不足", "measures": "增开窗口", "statement": "已在官网说明", "leader": "张副局长", "result": "已缓解"}),
+            200,
+        );
         ids.push(id);
     }
     let handles: Vec<_> = ids
         .iter()
         .map(|id| {
             let (addr, token, id) = (addr.clone(), token.clone(), *id);
-            std::thread::spawn(move || api(&addr, "POST", &format!("/api/v1/reports/disposal/{id}/issue"), &token, &Value::Null, 200)["serial"].as_str().unwrap().to_string())
+            std::thread::spawn(move || {
+                api(&addr, "POST", &format!("/api/v1/reports/disposal/{id}/issue"), &token, &Value::Null, 200)["serial"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
         })
         .collect();
     let serials: BTreeSet<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let year = chrono::Utc::now().with_timezone(&yuqing_core::china()).format("%Y").to_string();
     let want: BTreeSet<String> = (1..=100).map(|n| format!("YQCZBG-{year}-{n:03}")).collect();
     assert_eq!(serials, want);
-    let again = api(&addr, "POST", &format!("/api/v1/reports/disposal/{}", ids[0]), &token, &json!({"title": "改"}), 409);
+    let again =
+        api(&addr, "POST", &format!("/api/v1/reports/disposal/{}", ids[0]), &token, &json!({"title": "改"}), 409);
     assert!(again["error"].as_str().unwrap().contains("冻结"));
 
-    let page = api(&addr, "POST", "/api/v1/reports/risks", &token, &json!({"department": "卫健委", "content": "医院排队", "due_date": "2026-13-01"}), 400);
+    let page = api(
+        &addr,
+        "POST",
+        "/api/v1/reports/risks",
+        &token,
+        &json!({"department": "卫健委", "content": "医院排队", "due_date": "2026-13-01"}),
+        400,
+    );
     assert!(page["error"].as_str().unwrap().contains("解决时限"), "{page}");
 
     // The 报表 pages, signed in as a browser would be.
@@ -281,24 +376,54 @@ fn the_server_archives_the_owed_digest_on_start_and_issues_a_hundred_forms_at_on
     assert_eq!(status, 200);
     assert!(html.contains("report-title") && html.contains("format=docx"));
     let (_, html) = http_get_as(&addr, &format!("/reports/disposal/{}", ids[0]), &cookie);
-    assert!(html.contains("YQCZBG-") && html.contains("舆情产生原因（事实真相）") && !html.contains("<textarea"), "issued: shown, not editable");
+    assert!(
+        html.contains("YQCZBG-") && html.contains("舆情产生原因（事实真相）") && !html.contains("<textarea"),
+        "issued: shown, not editable"
+    );
     let (_, html) = http_get_as(&addr, "/reports/risks", &cookie);
-    let csrf = html.split("name=\"_csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).expect("the form carries the CSRF token").to_string();
+    let csrf = html
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the form carries the CSRF token")
+        .to_string();
     let form = format!("_csrf={csrf}&department=%E5%8D%AB%E5%81%A5%E5%A7%94&content=%E5%8C%BB%E9%99%A2%E6%8E%92%E9%98%9F&due_date=2020-01-01");
-    let (status, _, _) = http_with(&addr, "POST", "/reports/risks", &[("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")], form.as_bytes());
+    let (status, _, _) = http_with(
+        &addr,
+        "POST",
+        "/reports/risks",
+        &[("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")],
+        form.as_bytes(),
+    );
     assert_eq!(status, 303);
     let (_, html) = http_get_as(&addr, "/reports/risks", &cookie);
     assert!(html.contains("医院排队") && html.contains("逾期"), "registered and flagged overdue");
 
     // A draft is edited through the form; the office's save is on the form at once.
-    let draft = api(&addr, "POST", "/api/v1/reports/disposal", &token, &json!({"incident": 1}), 201)["id"].as_i64().unwrap();
+    let draft =
+        api(&addr, "POST", "/api/v1/reports/disposal", &token, &json!({"incident": 1}), 201)["id"].as_i64().unwrap();
     let form = format!("_csrf={csrf}&action=save&leader=%E6%9D%8E%E5%B1%80%E9%95%BF&date=2026-11-21");
-    let (status, _, _) = http_with(&addr, "POST", &format!("/reports/disposal/{draft}"), &[("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")], form.as_bytes());
+    let (status, _, _) = http_with(
+        &addr,
+        "POST",
+        &format!("/reports/disposal/{draft}"),
+        &[("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")],
+        form.as_bytes(),
+    );
     assert_eq!(status, 303);
     let (_, html) = http_get_as(&addr, &format!("/reports/disposal/{draft}"), &cookie);
-    assert!(html.contains("value=\"李局长\"") && html.contains("value=\"2026-11-21\"") && html.contains("<textarea"), "the draft is editable");
+    assert!(
+        html.contains("value=\"李局长\"") && html.contains("value=\"2026-11-21\"") && html.contains("<textarea"),
+        "the draft is editable"
+    );
     let form = format!("_csrf={csrf}&action=save&date=11%2F21");
-    let (status, _, html) = http_with(&addr, "POST", &format!("/reports/disposal/{draft}"), &[("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")], form.as_bytes());
+    let (status, _, html) = http_with(
+        &addr,
+        "POST",
+        &format!("/reports/disposal/{draft}"),
+        &[("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")],
+        form.as_bytes(),
+    );
     assert_eq!(status, 400);
     assert!(html.contains("日期“11/21”应写成 YYYY-MM-DD"), "{html}");
 
@@ -310,7 +435,13 @@ fn the_server_archives_the_owed_digest_on_start_and_issues_a_hundred_forms_at_on
     let (_, html) = http_get_as(&addr, "/reports/risks", &wj);
     let wj_csrf = html.split("name=\"_csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
     let form = format!("_csrf={wj_csrf}&department=%E6%95%99%E8%82%B2%E5%B1%80&content=x&due_date=2027-01-01");
-    let (status, _, html) = http_with(&addr, "POST", "/reports/risks", &[("Cookie", &wj), ("Content-Type", "application/x-www-form-urlencoded")], form.as_bytes());
+    let (status, _, html) = http_with(
+        &addr,
+        "POST",
+        "/reports/risks",
+        &[("Cookie", &wj), ("Content-Type", "application/x-www-form-urlencoded")],
+        form.as_bytes(),
+    );
     assert_eq!(status, 403);
     assert!(html.contains("只能登记、修改本单位"), "{html}");
 }

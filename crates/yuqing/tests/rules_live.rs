@@ -27,7 +27,8 @@ tick = "1s"
 "#;
 
 fn push(addr: &str, token: &str, url: &str, text: &str) -> i64 {
-    let body = json!({"source": "本地论坛", "url": url, "text": text, "published_at": chrono::Utc::now().to_rfc3339()}).to_string();
+    let body = json!({"source": "本地论坛", "url": url, "text": text, "published_at": chrono::Utc::now().to_rfc3339()})
+        .to_string();
     let (status, reply) = http(addr, "POST", "/api/v1/posts", Some(token), "application/x-ndjson", body.as_bytes());
     assert_eq!(status, 200, "{reply}");
     let v: Value = serde_json::from_str(&reply).unwrap();
@@ -39,7 +40,9 @@ fn incident_lead(addr: &str, token: &str, title_part: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let v = api(addr, "GET", "/api/v1/incidents?limit=50", token, &Value::Null, 200);
-        if let Some(i) = v["incidents"].as_array().unwrap().iter().find(|i| i["title"].as_str().unwrap_or("").contains(title_part)) {
+        if let Some(i) =
+            v["incidents"].as_array().unwrap().iter().find(|i| i["title"].as_str().unwrap_or("").contains(title_part))
+        {
             return i["lead_department"].as_str().unwrap_or("").to_string();
         }
         assert!(Instant::now() < deadline, "no incident for “{title_part}”: {v}");
@@ -68,10 +71,22 @@ fn a_rule_saved_on_the_page_grades_and_routes_the_next_post_without_a_restart() 
     // The office saves a new rule for 市教育局 through the page's form (signed in, with CSRF).
     let cookie = sign_in(&addr, "bangong", password);
     let (_, page) = http_get_as(&addr, "/rules?name=x&expr=a", &cookie);
-    let csrf = page.split("name=\"_csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).expect("the page carries the CSRF token").to_string();
+    let csrf = page
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the page carries the CSRF token")
+        .to_string();
     let enc = |s: &str| urlencoding_min(s);
-    let form = format!("_csrf={csrf}&name={}&expr={}&department={}", enc("校园欺凌"), enc("学校 & 欺凌"), enc("市教育局"));
-    let (status, head, body) = http_with(&addr, "POST", "/rules", &[("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")], form.as_bytes());
+    let form =
+        format!("_csrf={csrf}&name={}&expr={}&department={}", enc("校园欺凌"), enc("学校 & 欺凌"), enc("市教育局"));
+    let (status, head, body) = http_with(
+        &addr,
+        "POST",
+        "/rules",
+        &[("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")],
+        form.as_bytes(),
+    );
     assert_eq!(status, 303, "{head}\n{body}");
 
     // After: the next post is analyzed with the saved rule, graded IV by it, and its incident goes

@@ -58,7 +58,9 @@ fn counts(v: &Value) -> Vec<(String, u64, u64)> {
         .as_array()
         .unwrap_or_else(|| panic!("{v}"))
         .iter()
-        .map(|t| (t["name"].as_str().unwrap().to_string(), t["stories"].as_u64().unwrap(), t["posts"].as_u64().unwrap()))
+        .map(|t| {
+            (t["name"].as_str().unwrap().to_string(), t["stories"].as_u64().unwrap(), t["posts"].as_u64().unwrap())
+        })
         .collect()
 }
 
@@ -105,7 +107,13 @@ fn themes_hold_the_stories_whose_posts_match_and_follow_edits_and_config_changes
     assert_eq!(counts(&themes(&parts, &cfg)), counts(&themes(&data, &cfg)));
 
     // A split by hand: the counts follow the posts.
-    let story = run_json(yuqing(&data).arg("--config").arg(&cfg).args(["--json", "story", &factory.to_string(), "--posts", "10"]));
+    let story = run_json(yuqing(&data).arg("--config").arg(&cfg).args([
+        "--json",
+        "story",
+        &factory.to_string(),
+        "--posts",
+        "10",
+    ]));
     let masks: Vec<String> = story["posts"]
         .as_array()
         .unwrap()
@@ -114,9 +122,15 @@ fn themes_hold_the_stories_whose_posts_match_and_follow_edits_and_config_changes
         .map(|p| p["id"].to_string())
         .collect();
     assert_eq!(masks.len(), 1);
-    let split = run_json(
-        yuqing(&data).arg("--config").arg(&cfg).args(["--json", "split", &factory.to_string(), "--posts", &masks[0], "--reason", "口罩另作一事"]),
-    );
+    let split = run_json(yuqing(&data).arg("--config").arg(&cfg).args([
+        "--json",
+        "split",
+        &factory.to_string(),
+        "--posts",
+        &masks[0],
+        "--reason",
+        "口罩另作一事",
+    ]));
     let new = split["story"].as_i64().unwrap();
     let mut after = theme_stories(&data, &cfg, "复工复产");
     after.sort();
@@ -150,16 +164,23 @@ fn an_officer_opens_a_theme_and_sees_its_stories() {
     let (status, page) = http_get_as(&addr, "/themes", &cookie);
     assert_eq!(status, 200);
     let href = format!("/themes/{}", urlencoding_min("复工复产"));
-    assert!(page.contains(&format!("href=\"{href}\"")) && page.contains("企业复工与员工返岗") && page.contains("民生保障"), "{page}");
+    assert!(
+        page.contains(&format!("href=\"{href}\"")) && page.contains("企业复工与员工返岗") && page.contains("民生保障"),
+        "{page}"
+    );
 
     let (status, page) = http_get_as(&addr, &href, &cookie);
     assert_eq!(status, 200);
-    let listed = api(&addr, "GET", &format!("/api/v1/themes/{}", urlencoding_min("复工复产")), &token, &Value::Null, 200);
+    let listed =
+        api(&addr, "GET", &format!("/api/v1/themes/{}", urlencoding_min("复工复产")), &token, &Value::Null, 200);
     let factory = listed["stories"][0]["id"].as_i64().unwrap_or_else(|| panic!("{listed}"));
     assert_eq!(listed["stories"][0]["matched"], 3);
     assert!(page.contains(&format!("href=\"/stories/{factory}\"")) && page.contains("城东工业园"), "{page}");
     assert!(page.contains("每日命中帖文") && page.contains("<svg"), "the daily chart");
-    assert!(page.contains(&format!("href=\"{href}?order=recent\"")) && page.contains(&format!("href=\"{href}?all=1\"")), "the list's tabs");
+    assert!(
+        page.contains(&format!("href=\"{href}?order=recent\"")) && page.contains(&format!("href=\"{href}?all=1\"")),
+        "the list's tabs"
+    );
     let (status, recent) = http_get_as(&addr, &format!("{href}?order=recent&all=1"), &cookie);
     assert_eq!(status, 200);
     assert!(recent.contains("<b>按最近</b>") && recent.contains(&format!("href=\"{href}?all=1\">按级别")), "{recent}");
@@ -170,12 +191,26 @@ fn an_officer_opens_a_theme_and_sees_its_stories() {
 
     let list = api(&addr, "GET", "/api/v1/themes", &token, &Value::Null, 200);
     assert_eq!(list["themes"][0]["name"], "复工复产");
-    let one = api(&addr, "GET", &format!("/api/v1/themes/{}?min_posts=1", urlencoding_min("民生保障")), &token, &Value::Null, 200);
+    let one = api(
+        &addr,
+        "GET",
+        &format!("/api/v1/themes/{}?min_posts=1", urlencoding_min("民生保障")),
+        &token,
+        &Value::Null,
+        200,
+    );
     assert_eq!(one["total"], 2);
     let daily: u64 = one["daily"].as_array().unwrap().iter().map(|d| d["posts"].as_u64().unwrap()).sum();
     assert_eq!(daily, 4, "posts per day add up to the theme's posts: {one}");
     api(&addr, "GET", &format!("/api/v1/themes/{}", urlencoding_min("交通")), &token, &Value::Null, 404);
-    api(&addr, "GET", &format!("{}?order=hot", href.replacen("/themes", "/api/v1/themes", 1)), &token, &Value::Null, 400);
+    api(
+        &addr,
+        "GET",
+        &format!("{}?order=hot", href.replacen("/themes", "/api/v1/themes", 1)),
+        &token,
+        &Value::Null,
+        400,
+    );
     let (status, _) = http_get_as(&addr, "/themes/%E4%BA%A4%E9%80%9A", &cookie);
     assert_eq!(status, 404);
     let (status, _) = http_get(&addr, "/themes");

@@ -10,7 +10,8 @@ use std::process::{Command, Stdio};
 use common::*;
 
 fn with_stdin(cmd: &mut Command, input: &str) -> std::process::Output {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn yuqing");
+    let mut child =
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn yuqing");
     child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
     child.wait_with_output().expect("wait for yuqing")
 }
@@ -26,7 +27,10 @@ fn passwords_come_from_stdin_are_checked_and_stored_as_argon2id() {
     let data = tmp.path().join("data");
 
     // The first admin, with a password.
-    let out = with_stdin(yuqing(&data).args(["user", "add", "admin", "--role", "admin", "--password-stdin"]), "管理员的密码-2026\n");
+    let out = with_stdin(
+        yuqing(&data).args(["user", "add", "admin", "--role", "admin", "--password-stdin"]),
+        "管理员的密码-2026\n",
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("API 令牌") && text.contains("已设置登录密码"), "{text}");
@@ -35,7 +39,8 @@ fn passwords_come_from_stdin_are_checked_and_stored_as_argon2id() {
     assert!(!h.contains("管理员的密码"));
 
     // Too short: refused, nothing created.
-    let out = with_stdin(yuqing(&data).args(["user", "add", "short", "--role", "viewer", "--password-stdin"]), "1234567\n");
+    let out =
+        with_stdin(yuqing(&data).args(["user", "add", "short", "--role", "viewer", "--password-stdin"]), "1234567\n");
     assert!(!out.status.success());
     assert!(stderr(&out).contains("至少 8 个字符"), "{}", stderr(&out));
     let out = with_stdin(yuqing(&data).args(["user", "add", "empty", "--role", "viewer", "--password-stdin"]), "");
@@ -63,8 +68,13 @@ fn passwords_come_from_stdin_are_checked_and_stored_as_argon2id() {
     assert!(h.starts_with("$argon2id$"));
     let c = rusqlite::Connection::open(data.join("yuqing.db")).unwrap();
     assert_eq!(c.query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get::<_, i64>(0)).unwrap(), 0);
-    let actions: Vec<String> =
-        c.prepare("SELECT action FROM audit_log ORDER BY id").unwrap().query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
+    let actions: Vec<String> = c
+        .prepare("SELECT action FROM audit_log ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
     assert_eq!(actions, ["user.add", "user.add", "user.passwd"]);
 
     // Unknown user.

@@ -391,9 +391,8 @@ mod tests {
 
     #[test]
     fn policy_reads_from_toml_with_spans_and_same_day() {
-        let p: DeadlinePolicy = toml_like(
-            r#"{"first_report": {"I": "10m", "II": "20m", "III": "30m", "IV": "same-day"}, "review": "3d"}"#,
-        );
+        let p: DeadlinePolicy =
+            toml_like(r#"{"first_report": {"I": "10m", "II": "20m", "III": "30m", "IV": "same-day"}, "review": "3d"}"#);
         assert_eq!(p.first_report.i, Limit::After(Duration::minutes(10)));
         assert_eq!(p.first_report.iv, Limit::SameDay);
         assert_eq!(p.review, Duration::days(3));
@@ -420,7 +419,10 @@ mod tests {
         assert!(DeadlinePolicy::default().validate().is_ok());
         // Due times saturate instead of overflowing.
         let start = DateTime::<Utc>::MAX_UTC - Duration::days(1);
-        assert_eq!(Limit::After(Duration::days(3650)).due(start, FixedOffset::east_opt(0).unwrap()), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(
+            Limit::After(Duration::days(3650)).due(start, FixedOffset::east_opt(0).unwrap()),
+            DateTime::<Utc>::MAX_UTC
+        );
     }
 
     fn toml_like(json: &str) -> DeadlinePolicy {

@@ -226,37 +226,154 @@ pub enum IncidentError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventKind {
-    Opened { stories: Vec<i64>, grade: Grade, reason: String },
-    StateChanged { from: IncidentState, to: IncidentState, step: Step, note: Option<String> },
-    Assigned { department: String, lead: bool, because: String },
-    LeadReassigned { from: Option<String>, to: String, reason: String },
-    Note { text: String },
-    Attachment { name: String, sha256: String, size: u64 },
-    TaskAdded { task: u32, title: String, owner: Option<String>, due_at: Option<DateTime<Utc>> },
-    TaskDone { task: u32, title: String, note: Option<String> },
-    Alert { alert: i64, story: i64, from: Option<Grade>, to: Grade, reasons: String },
-    Acknowledged { alert: i64 },
-    AckEscalated { alert: i64, to: String },
-    GradeChanged { from: Grade, to: Grade, reason: String },
-    DeadlineSet { deadline: DeadlineKind, label: String, due_at: DateTime<Utc> },
-    DeadlineMoved { deadline: DeadlineKind, from: DateTime<Utc>, to: DateTime<Utc>, reason: String },
-    DeadlineMet { deadline: DeadlineKind, late: bool },
-    Reminder { deadline: DeadlineKind, due_at: DateTime<Utc>, to: Vec<String> },
-    Overdue { deadline: DeadlineKind, due_at: DateTime<Utc>, to: Vec<String> },
-    StatementVersion { statement: u32, version: u32, title: String },
-    StatementSubmitted { statement: u32, version: u32, chain: Vec<ApprovalLink> },
-    StatementApproved { statement: u32, version: u32, link: ApprovalLink, last: bool, comment: Option<String> },
-    StatementRejected { statement: u32, version: u32, link: ApprovalLink, comment: String },
-    Published { statement: u32, version: u32, channel: Channel, url: Option<String>, spokesperson: String, answers_node: Option<u32> },
-    TimetableNodeAdded { node: u32, label: String, due_at: DateTime<Utc> },
-    LeadershipReported { summary: String },
-    Verified { findings: String },
-    StoryAdded { story: i64 },
+    Opened {
+        stories: Vec<i64>,
+        grade: Grade,
+        reason: String,
+    },
+    StateChanged {
+        from: IncidentState,
+        to: IncidentState,
+        step: Step,
+        note: Option<String>,
+    },
+    Assigned {
+        department: String,
+        lead: bool,
+        because: String,
+    },
+    LeadReassigned {
+        from: Option<String>,
+        to: String,
+        reason: String,
+    },
+    Note {
+        text: String,
+    },
+    Attachment {
+        name: String,
+        sha256: String,
+        size: u64,
+    },
+    TaskAdded {
+        task: u32,
+        title: String,
+        owner: Option<String>,
+        due_at: Option<DateTime<Utc>>,
+    },
+    TaskDone {
+        task: u32,
+        title: String,
+        note: Option<String>,
+    },
+    Alert {
+        alert: i64,
+        story: i64,
+        from: Option<Grade>,
+        to: Grade,
+        reasons: String,
+    },
+    Acknowledged {
+        alert: i64,
+    },
+    AckEscalated {
+        alert: i64,
+        to: String,
+    },
+    GradeChanged {
+        from: Grade,
+        to: Grade,
+        reason: String,
+    },
+    DeadlineSet {
+        deadline: DeadlineKind,
+        label: String,
+        due_at: DateTime<Utc>,
+    },
+    DeadlineMoved {
+        deadline: DeadlineKind,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        reason: String,
+    },
+    DeadlineMet {
+        deadline: DeadlineKind,
+        late: bool,
+    },
+    Reminder {
+        deadline: DeadlineKind,
+        due_at: DateTime<Utc>,
+        to: Vec<String>,
+    },
+    Overdue {
+        deadline: DeadlineKind,
+        due_at: DateTime<Utc>,
+        to: Vec<String>,
+    },
+    StatementVersion {
+        statement: u32,
+        version: u32,
+        title: String,
+    },
+    StatementSubmitted {
+        statement: u32,
+        version: u32,
+        chain: Vec<ApprovalLink>,
+    },
+    StatementApproved {
+        statement: u32,
+        version: u32,
+        link: ApprovalLink,
+        last: bool,
+        comment: Option<String>,
+    },
+    StatementRejected {
+        statement: u32,
+        version: u32,
+        link: ApprovalLink,
+        comment: String,
+    },
+    Published {
+        statement: u32,
+        version: u32,
+        channel: Channel,
+        url: Option<String>,
+        spokesperson: String,
+        answers_node: Option<u32>,
+    },
+    TimetableNodeAdded {
+        node: u32,
+        label: String,
+        due_at: DateTime<Utc>,
+    },
+    LeadershipReported {
+        summary: String,
+    },
+    Verified {
+        findings: String,
+    },
+    StoryAdded {
+        story: i64,
+    },
     /// A story's headline changed as posts came in; the incident keeps its own title.
-    StoryRetitled { story: i64, title: String },
-    HeatSnapshot { story: i64, posts: u64, sites: u32, interactions: u64, negative_share: f32, grade: Option<Grade> },
-    Reviewed { lessons: String },
-    Reopened { reason: String },
+    StoryRetitled {
+        story: i64,
+        title: String,
+    },
+    HeatSnapshot {
+        story: i64,
+        posts: u64,
+        sites: u32,
+        interactions: u64,
+        negative_share: f32,
+        grade: Option<Grade>,
+    },
+    Reviewed {
+        lessons: String,
+    },
+    Reopened {
+        reason: String,
+    },
 }
 
 impl EventKind {
@@ -368,7 +485,9 @@ impl EventKind {
             EventKind::LeadershipReported { summary } => format!("已报告领导：{summary}"),
             EventKind::Verified { findings } => format!("核查结果：{findings}"),
             EventKind::StoryAdded { story } => format!("并入事件 #{story}"),
-            EventKind::StoryRetitled { story, title } => format!("事件 #{story} 的标题随新帖文更新为“{title}”（工单标题不变）"),
+            EventKind::StoryRetitled { story, title } => {
+                format!("事件 #{story} 的标题随新帖文更新为“{title}”（工单标题不变）")
+            }
             EventKind::HeatSnapshot { story, posts, sites, interactions, negative_share, .. } => format!(
                 "热度（事件 #{story}）：{posts} 条，{sites} 个站点，互动 {interactions}，负面占比 {:.0}%",
                 negative_share * 100.0
@@ -403,24 +522,61 @@ pub struct Event {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Command {
     /// 上报 (首报): with a first summary.
-    Report { summary: String },
+    Report {
+        summary: String,
+    },
     /// 报告领导
-    ReportToLeadership { summary: String },
+    ReportToLeadership {
+        summary: String,
+    },
     StartVerification,
-    SubmitVerification { findings: String },
+    SubmitVerification {
+        findings: String,
+    },
     /// A department to the incident; the first department becomes lead (首问负责制).
-    Assign { department: String, reason: Option<String> },
+    Assign {
+        department: String,
+        reason: Option<String>,
+    },
     /// Only the coordinator, with a reason.
-    ReassignLead { department: String, reason: String },
-    AddNote { text: String },
-    AddAttachment { name: String, sha256: String, size: u64 },
-    AddTask { title: String, owner: Option<String>, due_at: Option<DateTime<Utc>> },
-    CompleteTask { task: u32, note: Option<String> },
+    ReassignLead {
+        department: String,
+        reason: String,
+    },
+    AddNote {
+        text: String,
+    },
+    AddAttachment {
+        name: String,
+        sha256: String,
+        size: u64,
+    },
+    AddTask {
+        title: String,
+        owner: Option<String>,
+        due_at: Option<DateTime<Utc>>,
+    },
+    CompleteTask {
+        task: u32,
+        note: Option<String>,
+    },
     /// A new statement (`statement: None`) or a new version of one.
-    DraftStatement { statement: Option<u32>, title: Option<String>, text: String },
-    SubmitForApproval { statement: u32 },
-    Approve { statement: u32, comment: Option<String> },
-    Reject { statement: u32, comment: String },
+    DraftStatement {
+        statement: Option<u32>,
+        title: Option<String>,
+        text: String,
+    },
+    SubmitForApproval {
+        statement: u32,
+    },
+    Approve {
+        statement: u32,
+        comment: Option<String>,
+    },
+    Reject {
+        statement: u32,
+        comment: String,
+    },
     Publish {
         statement: u32,
         channel: Channel,
@@ -434,11 +590,19 @@ pub enum Command {
         answers_node: Option<u32>,
     },
     StartFollowUp,
-    SubmitReview { lessons: String },
-    Close { reason: Option<String> },
-    Reopen { reason: String },
+    SubmitReview {
+        lessons: String,
+    },
+    Close {
+        reason: Option<String>,
+    },
+    Reopen {
+        reason: String,
+    },
     /// 标记误报, with the reason (closes the incident; its stories stop being graded).
-    MarkFalseAlarm { reason: String },
+    MarkFalseAlarm {
+        reason: String,
+    },
 }
 
 impl Command {
@@ -560,7 +724,14 @@ impl Incident {
         (inc, ev.0)
     }
 
-    fn push_task(&mut self, kind: TaskKind, title: String, owner: Option<String>, due_at: Option<DateTime<Utc>>, ev: &mut Events) {
+    fn push_task(
+        &mut self,
+        kind: TaskKind,
+        title: String,
+        owner: Option<String>,
+        due_at: Option<DateTime<Utc>>,
+        ev: &mut Events,
+    ) {
         let id = self.tasks.len() as u32 + 1;
         ev.push(EventKind::TaskAdded { task: id, title: title.clone(), owner: owner.clone(), due_at });
         self.tasks.push(Task { id, kind, title, owner, due_at, done_at: None, done_by: None, note: None });
@@ -662,7 +833,10 @@ impl Incident {
             ),
             Role::Approver => matches!(
                 cmd,
-                Command::Approve { .. } | Command::Reject { .. } | Command::AddNote { .. } | Command::AddAttachment { .. }
+                Command::Approve { .. }
+                    | Command::Reject { .. }
+                    | Command::AddNote { .. }
+                    | Command::AddAttachment { .. }
             ),
             Role::DepartmentMember => matches!(
                 cmd,
@@ -734,7 +908,9 @@ impl Incident {
                 self.reported_at.get_or_insert(now);
                 self.meet(DeadlineKind::FirstReport, now, &mut ev);
                 self.start_clock(DeadlineKind::Verification, now, &mut ev);
-                if let Some(d) = self.deadlines.iter().rev().find(|d| d.kind == DeadlineKind::Verification).map(|d| d.due_at) {
+                if let Some(d) =
+                    self.deadlines.iter().rev().find(|d| d.kind == DeadlineKind::Verification).map(|d| d.due_at)
+                {
                     for t in self.tasks.iter_mut().filter(|t| t.kind == TaskKind::Verify && t.done_at.is_none()) {
                         t.due_at = Some(d);
                     }
@@ -773,7 +949,10 @@ impl Incident {
             }
             Command::ReassignLead { department, reason } => {
                 if actor.role != Role::Coordinator && !actor.is_system() {
-                    return Err(IncidentError::Forbidden { who: actor.label(), what: "改派牵头单位（首问负责制：仅办公室可改派）".into() });
+                    return Err(IncidentError::Forbidden {
+                        who: actor.label(),
+                        what: "改派牵头单位（首问负责制：仅办公室可改派）".into(),
+                    });
                 }
                 if reason.trim().is_empty() {
                     return pre("改派牵头单位须写明理由");
@@ -826,7 +1005,9 @@ impl Incident {
             Command::DraftStatement { statement, title, text } => match statement {
                 None => {
                     let id = self.statements.len() as u32 + 1;
-                    let title = title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| format!("关于“{}”的情况通报", self.title));
+                    let title = title
+                        .filter(|t| !t.trim().is_empty())
+                        .unwrap_or_else(|| format!("关于“{}”的情况通报", self.title));
                     let s = Statement::new(id, title.clone(), text, actor, now)?;
                     ev.push(EventKind::StatementVersion { statement: id, version: 1, title });
                     self.statements.push(s);
@@ -925,7 +1106,11 @@ impl Incident {
                 }
                 for node in timetable {
                     let idx = self.timetable.len() as u32;
-                    ev.push(EventKind::TimetableNodeAdded { node: idx, label: node.label.clone(), due_at: node.due_at });
+                    ev.push(EventKind::TimetableNodeAdded {
+                        node: idx,
+                        label: node.label.clone(),
+                        due_at: node.due_at,
+                    });
                     let kind = DeadlineKind::FollowUpNode(idx);
                     self.deadlines.push(Deadline::new(kind, node.label.clone(), at, node.due_at));
                     self.timetable.push(node);
@@ -1072,7 +1257,13 @@ impl Incident {
     }
 
     /// Marks the clock at `index` as reminded or overdue, with who was told.
-    pub fn record_escalation(&mut self, index: usize, what: Escalation, to: Vec<String>, now: DateTime<Utc>) -> Vec<Event> {
+    pub fn record_escalation(
+        &mut self,
+        index: usize,
+        what: Escalation,
+        to: Vec<String>,
+        now: DateTime<Utc>,
+    ) -> Vec<Event> {
         let mut ev = Events::new(&Actor::system(), now);
         if let Some(d) = self.deadlines.get_mut(index) {
             match what {
@@ -1113,7 +1304,8 @@ impl Incident {
             verify: secs(self.reported_at, self.verified_at),
             respond: secs(detected, self.responded_at),
             close: secs(detected, self.closed_at),
-            overdue: self.deadlines.iter().filter(|d| d.overdue || d.met_at.is_some_and(|m| m > d.due_at)).count() as u32,
+            overdue: self.deadlines.iter().filter(|d| d.overdue || d.met_at.is_some_and(|m| m > d.due_at)).count()
+                as u32,
         }
     }
 }

@@ -121,7 +121,11 @@ mod tests {
 
     #[test]
     fn the_department_of_the_rule_with_most_posts_leads() {
-        let rules = vec![rule("市红十字会", &["红十字会物资分配"], &[], &[]), rule("市卫生健康委员会", &["医护人员感染"], &[], &[]), rule("市教育局", &[], &["教育"], &[])];
+        let rules = vec![
+            rule("市红十字会", &["红十字会物资分配"], &[], &[]),
+            rule("市卫生健康委员会", &["医护人员感染"], &[], &[]),
+            rule("市教育局", &[], &["教育"], &[]),
+        ];
         let facts = RoutingFacts {
             rules: &["医护人员感染".to_string(), "红十字会物资分配".to_string()],
             topics: &["教育".to_string()],

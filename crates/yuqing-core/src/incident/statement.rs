@@ -136,7 +136,13 @@ pub enum StatementError {
 }
 
 impl Statement {
-    pub fn new(id: u32, title: String, text: String, author: &Actor, now: DateTime<Utc>) -> Result<Statement, StatementError> {
+    pub fn new(
+        id: u32,
+        title: String,
+        text: String,
+        author: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Statement, StatementError> {
         if text.trim().is_empty() {
             return Err(StatementError::Empty);
         }
@@ -243,13 +249,26 @@ impl Statement {
     }
 
     /// Refuses at the current link, with a comment; the drafter revises and submits again.
-    pub fn reject(&mut self, actor: &Actor, lead: Option<&str>, comment: String, now: DateTime<Utc>) -> Result<ApprovalLink, StatementError> {
+    pub fn reject(
+        &mut self,
+        actor: &Actor,
+        lead: Option<&str>,
+        comment: String,
+        now: DateTime<Utc>,
+    ) -> Result<ApprovalLink, StatementError> {
         if comment.trim().is_empty() {
             return Err(StatementError::CommentRequired);
         }
         let link = self.check_turn(actor, lead)?;
         let version = self.latest().number;
-        self.approvals.push(ApprovalRecord { link, version, by: actor.name.clone(), at: now, approved: false, comment: Some(comment) });
+        self.approvals.push(ApprovalRecord {
+            link,
+            version,
+            by: actor.name.clone(),
+            at: now,
+            approved: false,
+            comment: Some(comment),
+        });
         self.status = StatementStatus::Rejected;
         Ok(link)
     }
@@ -300,7 +319,13 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 20, 2, 0, 0).unwrap()
     }
     fn person(name: &str, role: Role, dept: Option<&str>, titles: &[Title]) -> Actor {
-        Actor { name: name.into(), display_name: name.into(), role, department: dept.map(Into::into), titles: titles.to_vec() }
+        Actor {
+            name: name.into(),
+            display_name: name.into(),
+            role,
+            department: dept.map(Into::into),
+            titles: titles.to_vec(),
+        }
     }
 
     #[test]

@@ -14,7 +14,13 @@ fn mins(m: i64) -> DateTime<Utc> {
     t0() + Duration::minutes(m)
 }
 fn person(name: &str, role: Role, dept: Option<&str>, titles: &[Title]) -> Actor {
-    Actor { name: name.into(), display_name: name.into(), role, department: dept.map(Into::into), titles: titles.to_vec() }
+    Actor {
+        name: name.into(),
+        display_name: name.into(),
+        role,
+        department: dept.map(Into::into),
+        titles: titles.to_vec(),
+    }
 }
 fn officer() -> Actor {
     person("xinxi", Role::Officer, None, &[])
@@ -171,7 +177,10 @@ fn every_state_times_every_command_follows_the_state_machine() {
                 }
                 None => {
                     if state == IncidentState::Closed
-                        && !matches!(cmd, Command::AddNote { .. } | Command::AddAttachment { .. } | Command::SubmitReview { .. })
+                        && !matches!(
+                            cmd,
+                            Command::AddNote { .. } | Command::AddAttachment { .. } | Command::SubmitReview { .. }
+                        )
                     {
                         assert!(got.is_err(), "{cmd:?} on a closed incident");
                     }
@@ -203,7 +212,12 @@ fn the_whole_path_meets_its_clocks_and_measures_them() {
     ok(&mut inc, &member(), Command::SubmitForApproval { statement: 1 }, mins(61));
     ok(&mut inc, &head(), Command::Reject { statement: 1, comment: "补充整改措施".into() }, mins(62));
     assert_eq!(inc.state, IncidentState::Handling);
-    ok(&mut inc, &member(), Command::DraftStatement { statement: Some(1), title: None, text: "二稿：已整改".into() }, mins(70));
+    ok(
+        &mut inc,
+        &member(),
+        Command::DraftStatement { statement: Some(1), title: None, text: "二稿：已整改".into() },
+        mins(70),
+    );
     ok(&mut inc, &member(), Command::SubmitForApproval { statement: 1 }, mins(71));
     for who in [head(), approver(), office(), leader()] {
         ok(&mut inc, &who, Command::Approve { statement: 1, comment: None }, mins(80));
@@ -219,7 +233,12 @@ fn the_whole_path_meets_its_clocks_and_measures_them() {
     ok(&mut inc, &office(), Command::SubmitReview { lessons: "首报及时".into() }, mins(120));
     let e = inc.apply(&office(), Command::Close { reason: None }, mins(130)).unwrap_err();
     assert!(e.to_string().contains("完成排队系统改造"), "{e}");
-    ok(&mut inc, &member(), Command::DraftStatement { statement: None, title: Some("进展通报".into()), text: "改造完成".into() }, mins(2000));
+    ok(
+        &mut inc,
+        &member(),
+        Command::DraftStatement { statement: None, title: Some("进展通报".into()), text: "改造完成".into() },
+        mins(2000),
+    );
     ok(&mut inc, &member(), Command::SubmitForApproval { statement: 2 }, mins(2001));
     // Statement 2 goes through its own chain while the incident stays in follow-up.
     assert_eq!(inc.state, IncidentState::FollowUp);
@@ -286,7 +305,10 @@ fn department_members_act_only_on_their_own_departments_incidents() {
     }
     assert!(matches!(inc.apply(&member(), publish(1, vec![], None), mins(41)), Err(IncidentError::Forbidden { .. })));
     let viewer = person("kan", Role::Viewer, None, &[]);
-    assert!(matches!(inc.apply(&viewer, Command::AddNote { text: "x".into() }, mins(41)), Err(IncidentError::Forbidden { .. })));
+    assert!(matches!(
+        inc.apply(&viewer, Command::AddNote { text: "x".into() }, mins(41)),
+        Err(IncidentError::Forbidden { .. })
+    ));
 }
 
 #[test]
@@ -295,7 +317,10 @@ fn a_units_officer_acts_only_on_its_units_incidents_and_the_offices_officer_on_a
     let units_officer = person("jiaoyu-xinxi", Role::Officer, Some("教育局"), &[]);
     let note = || Command::AddNote { text: "补充情况".into() };
     assert!(matches!(inc.clone().apply(&units_officer, note(), mins(1)), Err(IncidentError::Forbidden { .. })));
-    assert!(inc.clone().apply(&officer(), note(), mins(1)).is_ok(), "the office's officer has no department and sees all");
+    assert!(
+        inc.clone().apply(&officer(), note(), mins(1)).is_ok(),
+        "the office's officer has no department and sees all"
+    );
     let own = person("weijian-xinxi", Role::Officer, Some("卫健委"), &[]);
     assert!(inc.clone().apply(&own, note(), mins(1)).is_ok(), "卫健委 leads this incident");
 }
@@ -319,7 +344,11 @@ fn the_buttons_offered_follow_the_same_rule_as_the_refusals() {
                     Step::StartFollowUp => Command::StartFollowUp,
                     _ => continue,
                 };
-                assert!(matches!(copy.apply(&who, cmd, mins(1)), Err(IncidentError::Forbidden { .. })), "{step:?} for {}", who.name);
+                assert!(
+                    matches!(copy.apply(&who, cmd, mins(1)), Err(IncidentError::Forbidden { .. })),
+                    "{step:?} for {}",
+                    who.name
+                );
             }
         }
     }
@@ -333,7 +362,9 @@ fn first_assigned_department_stays_lead_unless_the_coordinator_reassigns_with_a_
     assert_eq!(inc.cooperating, vec!["教育局".to_string()]);
     let e = inc.apply(&officer(), Command::ReassignLead { department: "教育局".into(), reason: "x".into() }, mins(2));
     assert!(matches!(e, Err(IncidentError::Forbidden { .. })));
-    assert!(inc.apply(&office(), Command::ReassignLead { department: "教育局".into(), reason: " ".into() }, mins(2)).is_err());
+    assert!(inc
+        .apply(&office(), Command::ReassignLead { department: "教育局".into(), reason: " ".into() }, mins(2))
+        .is_err());
     ok(&mut inc, &office(), Command::ReassignLead { department: "教育局".into(), reason: "属地调整".into() }, mins(3));
     assert_eq!(inc.lead_department.as_deref(), Some("教育局"));
     assert_eq!(inc.cooperating, vec!["卫健委".to_string()]);
@@ -354,7 +385,8 @@ fn closing_at_triage_needs_a_reason_and_reopening_restarts_the_clocks() {
     assert!(inc.apply(&office(), Command::Close { reason: None }, mins(5)).is_err());
     ok(&mut inc, &office(), Command::Close { reason: Some("经研判无需处置".into()) }, mins(5));
     assert!(inc.due_escalations(mins(600)).is_empty(), "a closed incident escalates nothing");
-    let e = inc.apply(&office(), Command::AddTask { title: "x".into(), owner: None, due_at: None }, mins(6)).unwrap_err();
+    let e =
+        inc.apply(&office(), Command::AddTask { title: "x".into(), owner: None, due_at: None }, mins(6)).unwrap_err();
     assert!(e.to_string().contains("重新打开"));
     ok(&mut inc, &office(), Command::Reopen { reason: "舆情再起".into() }, mins(600));
     assert_eq!(inc.state, IncidentState::Triage);
@@ -367,7 +399,9 @@ fn closing_at_triage_needs_a_reason_and_reopening_restarts_the_clocks() {
 fn late_first_report_is_recorded_as_late() {
     let mut inc = open(Grade::IV);
     let ev = ok(&mut inc, &officer(), Command::Report { summary: "首报".into() }, mins(45));
-    assert!(ev.iter().any(|e| matches!(e.kind, EventKind::DeadlineMet { deadline: DeadlineKind::FirstReport, late: true })));
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::DeadlineMet { deadline: DeadlineKind::FirstReport, late: true })));
     assert_eq!(inc.review_times(mins(45)).overdue, 1);
 }
 
@@ -378,7 +412,16 @@ fn every_event_has_a_summary_and_round_trips_through_json() {
     let back: Incident = serde_json::from_str(&json).unwrap();
     assert_eq!(back, inc);
     let (_, events) = Incident::open(
-        Opening { id: 2, title: "t".into(), stories: vec![1], grade: Grade::I, grade_reason: "r".into(), first_post_at: None, alert: None, routes: vec![] },
+        Opening {
+            id: 2,
+            title: "t".into(),
+            stories: vec![1],
+            grade: Grade::I,
+            grade_reason: "r".into(),
+            first_post_at: None,
+            alert: None,
+            routes: vec![],
+        },
         &DeadlinePolicy::default(),
         &Actor::system(),
         t0(),
@@ -405,9 +448,15 @@ fn a_false_alarm_closes_with_its_reason_until_a_response_is_on_its_way() {
     for state in [IncidentState::Triage, IncidentState::Reported, IncidentState::Verifying, IncidentState::Handling] {
         let mut inc = at_state(state, Grade::II);
         let refused = inc.clone().apply(&officer(), Command::MarkFalseAlarm { reason: "  ".into() }, mins(30));
-        assert!(matches!(refused, Err(IncidentError::Precondition(ref m)) if m.contains("理由")), "{state:?}: {refused:?}");
         assert!(
-            matches!(inc.clone().apply(&member(), Command::MarkFalseAlarm { reason: "非本地".into() }, mins(30)), Err(IncidentError::Forbidden { .. })),
+            matches!(refused, Err(IncidentError::Precondition(ref m)) if m.contains("理由")),
+            "{state:?}: {refused:?}"
+        );
+        assert!(
+            matches!(
+                inc.clone().apply(&member(), Command::MarkFalseAlarm { reason: "非本地".into() }, mins(30)),
+                Err(IncidentError::Forbidden { .. })
+            ),
             "a department member does not judge relevance"
         );
         let ev = ok(&mut inc, &officer(), Command::MarkFalseAlarm { reason: "河南的事，非本地".into() }, mins(30));

@@ -7,10 +7,10 @@ use std::path::Path;
 use std::process::Command;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use yuqing_core::incident::statement::StatementVersion;
 use yuqing_core::incident::{
     Channel, DeadlineKind, DeadlinePolicy, Incident, Opening, Publication, RouteMatch, Statement, StatementStatus,
 };
-use yuqing_core::incident::statement::StatementVersion;
 use yuqing_core::people::{Actor, Role};
 use yuqing_core::{Grade, Hit, JoinReason, Metrics, Sentiment, SourceTier, StoryStatus};
 use yuqing_store::{desk, PostRecord, SqliteStore, Store, StoryRecord, WriteBatch};
@@ -46,7 +46,16 @@ fn story(id: i64, title: &str, grade: Option<Grade>, topic: &str, posts: u64) ->
 }
 
 #[allow(clippy::too_many_arguments)]
-fn post(id: i64, story_id: i64, title: &str, url: &str, at: DateTime<Utc>, rule: bool, sentiment: Sentiment, likes: u64) -> PostRecord {
+fn post(
+    id: i64,
+    story_id: i64,
+    title: &str,
+    url: &str,
+    at: DateTime<Utc>,
+    rule: bool,
+    sentiment: Sentiment,
+    likes: u64,
+) -> PostRecord {
     PostRecord {
         id,
         story_id,
@@ -85,11 +94,47 @@ pub fn world(dir: &Path) -> (SqliteStore, i64) {
     let batch = WriteBatch {
         posts: vec![
             post(1, 1, "某中学违规收取补课费", "https://weibo.example/1", t0(), true, Sentiment::Negative, 50),
-            post(2, 1, "家长反映补课费问题", "https://bbs.example/2", t0() + Duration::hours(1), false, Sentiment::Negative, 5),
-            post(3, 2, "地铁站电梯故障", "https://weibo.example/3", t0() + Duration::hours(2), true, Sentiment::Neutral, 1),
-            post(4, 3, "今日天气晴好", "https://weibo.example/4", t0() + Duration::hours(2), false, Sentiment::Positive, 0),
+            post(
+                2,
+                1,
+                "家长反映补课费问题",
+                "https://bbs.example/2",
+                t0() + Duration::hours(1),
+                false,
+                Sentiment::Negative,
+                5,
+            ),
+            post(
+                3,
+                2,
+                "地铁站电梯故障",
+                "https://weibo.example/3",
+                t0() + Duration::hours(2),
+                true,
+                Sentiment::Neutral,
+                1,
+            ),
+            post(
+                4,
+                3,
+                "今日天气晴好",
+                "https://weibo.example/4",
+                t0() + Duration::hours(2),
+                false,
+                Sentiment::Positive,
+                0,
+            ),
             // The next local day: not in the digest of the 20th.
-            post(5, 1, "补课费后续", "https://weibo.example/5", t0() + Duration::hours(15), true, Sentiment::Negative, 0),
+            post(
+                5,
+                1,
+                "补课费后续",
+                "https://weibo.example/5",
+                t0() + Duration::hours(15),
+                true,
+                Sentiment::Negative,
+                0,
+            ),
         ],
         stories: vec![
             story(1, "某中学违规收取补课费", Some(Grade::II), "教育", 3),
@@ -111,7 +156,9 @@ pub fn world(dir: &Path) -> (SqliteStore, i64) {
         grade_reason: "央级媒体转载".into(),
         first_post_at: Some(t0()),
         alert: Some((1, t0())),
-        routes: vec![RouteMatch { department: "市教育局".into(), because: "监测规则“教育收费”".into() }],
+        routes: vec![RouteMatch {
+            department: "市教育局".into(), because: "监测规则“教育收费”".into()
+        }],
     };
     let (mut inc, events) = Incident::open(opening, &DeadlinePolicy::default(), &actor("system", Role::Admin), t0());
     inc.findings = Some("经核查，该校确有违规收取补课费行为，已责令退还。".into());
@@ -133,7 +180,12 @@ pub fn world(dir: &Path) -> (SqliteStore, i64) {
         id: 1,
         title: "情况通报".into(),
         status: StatementStatus::Approved,
-        versions: vec![StatementVersion { number: 1, text: "我局已责令该校全额退还补课费，并对相关责任人严肃处理。".into(), author: "edu".into(), at: t0() }],
+        versions: vec![StatementVersion {
+            number: 1,
+            text: "我局已责令该校全额退还补课费，并对相关责任人严肃处理。".into(),
+            author: "edu".into(),
+            at: t0(),
+        }],
         chain: vec![],
         approvals: vec![],
         round_start: 0,
@@ -169,7 +221,8 @@ pub fn read_office(path: &Path) -> serde_json::Value {
 
 /// All paragraph texts of a DOCX reading, joined by newlines.
 pub fn docx_text(v: &serde_json::Value) -> String {
-    let mut s: Vec<String> = v["paragraphs"].as_array().unwrap().iter().map(|p| p["text"].as_str().unwrap_or("").to_string()).collect();
+    let mut s: Vec<String> =
+        v["paragraphs"].as_array().unwrap().iter().map(|p| p["text"].as_str().unwrap_or("").to_string()).collect();
     for t in v["tables"].as_array().unwrap() {
         for row in t.as_array().unwrap() {
             for c in row.as_array().unwrap() {
@@ -183,7 +236,14 @@ pub fn docx_text(v: &serde_json::Value) -> String {
 /// The page of GB/T 9704: A4 with margins 37/35/28/26 mm (to 0.1 mm).
 pub fn assert_gb9704_page(v: &serde_json::Value) {
     let sec = &v["section"];
-    for (k, want) in [("page_w_mm", 210.0), ("page_h_mm", 297.0), ("top_mm", 37.0), ("bottom_mm", 35.0), ("left_mm", 28.0), ("right_mm", 26.0)] {
+    for (k, want) in [
+        ("page_w_mm", 210.0),
+        ("page_h_mm", 297.0),
+        ("top_mm", 37.0),
+        ("bottom_mm", 35.0),
+        ("left_mm", 28.0),
+        ("right_mm", 26.0),
+    ] {
         let got = sec[k].as_f64().unwrap();
         assert!((got - want).abs() < 0.1, "{k}: {got} mm, want {want} mm");
     }
@@ -200,7 +260,8 @@ pub fn assert_gb9704_fonts(v: &serde_json::Value, title: &str) {
         assert_eq!(r["east_asia"], "方正小标宋简体");
         assert_eq!(r["size_pt"], 22.0);
     }
-    let body: Vec<_> = paras.iter().filter(|p| p["style"] == "Normal" && !p["text"].as_str().unwrap_or("").is_empty()).collect();
+    let body: Vec<_> =
+        paras.iter().filter(|p| p["style"] == "Normal" && !p["text"].as_str().unwrap_or("").is_empty()).collect();
     assert!(!body.is_empty());
     for p in body {
         for r in p["runs"].as_array().unwrap() {

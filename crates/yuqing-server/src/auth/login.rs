@@ -14,7 +14,9 @@ use serde_json::json;
 use yuqing_store::auth as store_auth;
 use yuqing_store::desk;
 
-use super::{cookie, form_fields, random_token, same, verify_password, CurrentUser, CSRF_FIELD, LOGIN_COOKIE, SESSION_COOKIE};
+use super::{
+    cookie, form_fields, random_token, same, verify_password, CurrentUser, CSRF_FIELD, LOGIN_COOKIE, SESSION_COOKIE,
+};
 use crate::extract::Query;
 use crate::html::esc;
 use crate::AppState;
@@ -47,7 +49,9 @@ fn is_local_path(next: &str) -> bool {
     // A single leading slash, no backslash, no control character (a decoded path may hold
     // UTF-8 and spaces: `%E5%8C%BB`, `%20`).
     fn local(p: &[u8]) -> bool {
-        p.first() == Some(&b'/') && !matches!(p.get(1), Some(b'/')) && p.iter().all(|&b| b >= 0x20 && b != 0x7f && b != b'\\')
+        p.first() == Some(&b'/')
+            && !matches!(p.get(1), Some(b'/'))
+            && p.iter().all(|&b| b >= 0x20 && b != 0x7f && b != b'\\')
     }
     let raw = next.as_bytes();
     local(raw) && raw.iter().all(|&b| (0x21..0x7f).contains(&b)) && local(&urlencoding::decode_binary(raw))
@@ -84,7 +88,14 @@ fn form_html(next: &str, csrf: &str, name: &str, message: Option<(&str, &str)>) 
 }
 
 /// The form with a fresh pre-session CSRF token (and its cookie).
-fn render_form(state: &AppState, headers: &HeaderMap, status: StatusCode, next: &str, name: &str, message: Option<(&str, &str)>) -> Response {
+fn render_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    next: &str,
+    name: &str,
+    message: Option<(&str, &str)>,
+) -> Response {
     let Ok(token) = random_token() else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "无法取得随机数").into_response();
     };
@@ -147,7 +158,11 @@ fn minutes_until(until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
 /// A failure of storage during sign-in: logged for the operator, a plain answer for the user.
 fn failed(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "sign-in failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, Html(shell("登录", "<h2>登录</h2><p class=\"error\">登录暂时无法完成，请稍后重试。</p>"))).into_response()
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Html(shell("登录", "<h2>登录</h2><p class=\"error\">登录暂时无法完成，请稍后重试。</p>")),
+    )
+        .into_response()
 }
 
 /// Runs `f` on the data directory off the async threads; storage errors become [`failed`].
@@ -178,10 +193,24 @@ pub async fn submit(State(state): State<AppState>, ext: Extensions, headers: Hea
         _ => false,
     };
     if !csrf_ok {
-        return render_form(&state, &headers, StatusCode::FORBIDDEN, &next, &name, Some(("error", "登录页已过期或请求来源不明，请重新输入后登录。")));
+        return render_form(
+            &state,
+            &headers,
+            StatusCode::FORBIDDEN,
+            &next,
+            &name,
+            Some(("error", "登录页已过期或请求来源不明，请重新输入后登录。")),
+        );
     }
     if name.is_empty() || password.is_empty() {
-        return render_form(&state, &headers, StatusCode::BAD_REQUEST, &next, &name, Some(("error", "请输入用户名和密码。")));
+        return render_form(
+            &state,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            &next,
+            &name,
+            Some(("error", "请输入用户名和密码。")),
+        );
     }
     let now = (state.clock)();
     let cfg = state.auth.clone();
@@ -228,7 +257,14 @@ pub async fn submit(State(state): State<AppState>, ext: Extensions, headers: Hea
             return r;
         }
         tracing::warn!(addr = %addr, "sign-in refused: too many at once");
-        let mut r = render_form(&state, &headers, StatusCode::TOO_MANY_REQUESTS, &next, &name, Some(("error", "登录请求过多，服务器正忙，请稍后再试。")));
+        let mut r = render_form(
+            &state,
+            &headers,
+            StatusCode::TOO_MANY_REQUESTS,
+            &next,
+            &name,
+            Some(("error", "登录请求过多，服务器正忙，请稍后再试。")),
+        );
         r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(super::throttle::BUSY_RETRY_AFTER_SECS));
         return r;
     };
@@ -268,12 +304,25 @@ pub async fn submit(State(state): State<AppState>, ext: Extensions, headers: Hea
             let sec = secure(&state, &headers);
             let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, next)]).into_response();
             let max_age = state.auth.session_limits().absolute.num_seconds();
-            for v in [set_cookie(SESSION_COOKIE, &session, "/", max_age, sec), set_cookie(LOGIN_COOKIE, "", "/login", 0, sec)].into_iter().flatten() {
+            for v in [
+                set_cookie(SESSION_COOKIE, &session, "/", max_age, sec),
+                set_cookie(LOGIN_COOKIE, "", "/login", 0, sec),
+            ]
+            .into_iter()
+            .flatten()
+            {
                 r.headers_mut().append(header::SET_COOKIE, v);
             }
             r
         }
-        Ok(Outcome::Wrong) => render_form(&state, &headers, StatusCode::UNAUTHORIZED, &next, &name, Some(("error", "用户名或密码不正确。"))),
+        Ok(Outcome::Wrong) => render_form(
+            &state,
+            &headers,
+            StatusCode::UNAUTHORIZED,
+            &next,
+            &name,
+            Some(("error", "用户名或密码不正确。")),
+        ),
         Ok(Outcome::Locked(until)) => {
             tracing::warn!(user = %name, addr = %addr, until = %until, "sign-in locked for this address");
             locked(&state, &headers, &next, &name, until, now)
@@ -283,7 +332,14 @@ pub async fn submit(State(state): State<AppState>, ext: Extensions, headers: Hea
 }
 
 /// 429 while (name, address) is locked, with `Retry-After`.
-fn locked(state: &AppState, headers: &HeaderMap, next: &str, name: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> Response {
+fn locked(
+    state: &AppState,
+    headers: &HeaderMap,
+    next: &str,
+    name: &str,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Response {
     let msg = format!("登录失败次数过多，已暂停从此地址登录该账号，请 {} 分钟后再试。", minutes_until(until, now));
     let mut r = render_form(state, headers, StatusCode::TOO_MANY_REQUESTS, next, name, Some(("error", &msg)));
     r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from((until - now).num_seconds().max(1)));

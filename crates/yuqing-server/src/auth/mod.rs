@@ -15,8 +15,8 @@ mod login;
 pub mod policy;
 mod throttle;
 
-pub use throttle::{client_addr, SignInGate, MAX_CONCURRENT_VERIFICATIONS};
 pub(crate) use login::shell as login_shell;
+pub use throttle::{client_addr, SignInGate, MAX_CONCURRENT_VERIFICATIONS};
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
@@ -200,7 +200,9 @@ impl FromRequestParts<AppState> for CurrentUser {
         let api = parts.uri.path().starts_with("/api/");
         match authenticate(state, &parts.headers).await {
             Ok(SignIn::User(u)) => Ok(u),
-            Ok(other) => Err(unauthenticated(api, &other, parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))),
+            Ok(other) => {
+                Err(unauthenticated(api, &other, parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")))
+            }
             Err(r) => Err(r),
         }
     }
@@ -288,7 +290,9 @@ fn unauthenticated(api: bool, why: &SignIn, back_to: &str) -> Response {
     }
     let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, loc)]).into_response();
     if matches!(why, SignIn::Expired) {
-        if let Ok(v) = HeaderValue::from_str(&format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")) {
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"))
+        {
             r.headers_mut().append(header::SET_COOKIE, v);
         }
     }
@@ -299,7 +303,14 @@ fn forbidden(api: bool, msg: &str) -> Response {
     if api {
         crate::error::AppError::forbidden(msg).into_response()
     } else {
-        (StatusCode::FORBIDDEN, Html(login::shell("无权访问", &format!("<h2>无权访问</h2><p>{}</p><p><a href=\"/\">返回总览</a></p>", crate::html::esc(msg))))).into_response()
+        (
+            StatusCode::FORBIDDEN,
+            Html(login::shell(
+                "无权访问",
+                &format!("<h2>无权访问</h2><p>{}</p><p><a href=\"/\">返回总览</a></p>", crate::html::esc(msg)),
+            )),
+        )
+            .into_response()
     }
 }
 
@@ -329,7 +340,10 @@ pub(crate) fn form_fields(body: &[u8]) -> std::collections::HashMap<String, Stri
 async fn check_csrf(req: Request, expected: &str) -> Result<Request, Response> {
     let api = req.uri().path().starts_with("/api/");
     let refused = || {
-        forbidden(api, "请求缺少有效的 CSRF 令牌（页面可能已过期，请刷新后重试；以登录会话调用接口须带 X-CSRF-Token 头）")
+        forbidden(
+            api,
+            "请求缺少有效的 CSRF 令牌（页面可能已过期，请刷新后重试；以登录会话调用接口须带 X-CSRF-Token 头）",
+        )
     };
     if let Some(v) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         return if same(v.trim(), expected) { Ok(req) } else { Err(refused()) };
@@ -343,9 +357,7 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, Response> {
         return Err(refused());
     }
     let (parts, body) = req.into_parts();
-    let bytes = to_bytes(body, MAX_FORM_BYTES)
-        .await
-        .map_err(|_| forbidden(api, "表单过大或读取失败"))?;
+    let bytes = to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| forbidden(api, "表单过大或读取失败"))?;
     match form_fields(&bytes).get(CSRF_FIELD) {
         Some(v) if same(v, expected) => Ok(Request::from_parts(parts, Body::from(bytes))),
         _ => Err(refused()),
@@ -390,7 +402,10 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
 /// The sign-in routes, merged into `router()`.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/login", get(login::page).post(login::submit).layer(axum::extract::DefaultBodyLimit::max(login::MAX_FORM_BYTES)))
+        .route(
+            "/login",
+            get(login::page).post(login::submit).layer(axum::extract::DefaultBodyLimit::max(login::MAX_FORM_BYTES)),
+        )
         .route("/logout", post(login::logout).get(login::logout_page))
 }
 

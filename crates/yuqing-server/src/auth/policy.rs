@@ -208,7 +208,12 @@ mod tests {
         }
         // Page routes may be listed ahead of their handlers; API lines must all be routed.
         for r in POLICY.iter().filter(|r| r.path.starts_with("/api/")) {
-            assert!(routes.iter().any(|(m, p)| m == r.method && p == r.path), "{} {} is in the table but not routed", r.method, r.path);
+            assert!(
+                routes.iter().any(|(m, p)| m == r.method && p == r.path),
+                "{} {} is in the table but not routed",
+                r.method,
+                r.path
+            );
         }
     }
 
@@ -222,7 +227,12 @@ mod tests {
     #[test]
     fn the_table_has_one_line_per_route() {
         for (i, a) in POLICY.iter().enumerate() {
-            assert!(POLICY[i + 1..].iter().all(|b| (a.method, a.path) != (b.method, b.path)), "{} {} twice", a.method, a.path);
+            assert!(
+                POLICY[i + 1..].iter().all(|b| (a.method, a.path) != (b.method, b.path)),
+                "{} {} twice",
+                a.method,
+                a.path
+            );
         }
     }
 }

@@ -87,10 +87,7 @@ impl SignInGate {
             {
                 let mut held = counters.held.lock().unwrap_or_else(PoisonError::into_inner);
                 while *held {
-                    held = counters
-                        .released
-                        .wait(held)
-                        .unwrap_or_else(PoisonError::into_inner);
+                    held = counters.released.wait(held).unwrap_or_else(PoisonError::into_inner);
                 }
             }
             counters.runs.fetch_add(1, Ordering::SeqCst);
@@ -114,21 +111,14 @@ impl SignInGate {
     /// machine must not see a refusal for waiting).
     #[doc(hidden)]
     pub fn with_max_wait(max_wait: Duration) -> SignInGate {
-        SignInGate {
-            max_wait,
-            ..SignInGate::default()
-        }
+        SignInGate { max_wait, ..SignInGate::default() }
     }
 
     /// Test hook: while held, verifications that got a slot wait before they start, so a test can
     /// fill the slots and the queue without relying on timing.
     #[doc(hidden)]
     pub fn hold(&self, on: bool) {
-        *self
-            .counters
-            .held
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = on;
+        *self.counters.held.lock().unwrap_or_else(PoisonError::into_inner) = on;
         if !on {
             self.counters.released.notify_all();
         }
@@ -137,10 +127,7 @@ impl SignInGate {
     /// Test hook: sign-ins holding a slot (running or held) and waiting for one.
     #[doc(hidden)]
     pub fn occupancy(&self) -> (usize, usize) {
-        (
-            MAX_CONCURRENT_VERIFICATIONS - self.slots.available_permits(),
-            self.waiting.load(Ordering::SeqCst),
-        )
+        (MAX_CONCURRENT_VERIFICATIONS - self.slots.available_permits(), self.waiting.load(Ordering::SeqCst))
     }
 
     /// Test hook: how many verifications ran.
@@ -162,10 +149,7 @@ impl SignInGate {
 /// IPv6 addresses count by their /64 (one host usually holds a whole /64); IPv4-mapped addresses
 /// as IPv4. "unknown" when the server was started without peer addresses (tests).
 pub fn client_addr(ext: &Extensions, headers: &HeaderMap, trusted_proxies: &[IpAddr]) -> String {
-    let Some(peer) = ext
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| canonical(c.0.ip()))
-    else {
+    let Some(peer) = ext.get::<ConnectInfo<SocketAddr>>().map(|c| canonical(c.0.ip())) else {
         return "unknown".to_string();
     };
     let mut client = peer;
@@ -178,11 +162,7 @@ pub fn client_addr(ext: &Extensions, headers: &HeaderMap, trusted_proxies: &[IpA
             .map(|s| s.trim().parse::<IpAddr>().map(canonical))
             .collect::<Result<_, _>>()
             .unwrap_or_default();
-        if let Some(ip) = forwarded
-            .iter()
-            .rev()
-            .find(|ip| !trusted_proxies.contains(ip))
-        {
+        if let Some(ip) = forwarded.iter().rev().find(|ip| !trusted_proxies.contains(ip)) {
             client = *ip;
         }
     }
@@ -198,10 +178,7 @@ pub fn client_addr(ext: &Extensions, headers: &HeaderMap, trusted_proxies: &[IpA
 
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(IpAddr::V4)
-            .unwrap_or(IpAddr::V6(v6)),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
         v4 => v4,
     }
 }
@@ -229,53 +206,21 @@ mod tests {
         assert_eq!(addr(Some("203.0.113.5:4431"), &[], &[]), "203.0.113.5");
         assert_eq!(addr(None, &["203.0.113.5"], &[]), "unknown");
         // Not from a trusted proxy: the header is the client's own and ignored.
-        assert_eq!(
-            addr(Some("203.0.113.5:1"), &["198.51.100.1"], &[]),
-            "203.0.113.5"
-        );
-        assert_eq!(
-            addr(Some("203.0.113.5:1"), &["198.51.100.1"], &["10.0.0.1"]),
-            "203.0.113.5"
-        );
+        assert_eq!(addr(Some("203.0.113.5:1"), &["198.51.100.1"], &[]), "203.0.113.5");
+        assert_eq!(addr(Some("203.0.113.5:1"), &["198.51.100.1"], &["10.0.0.1"]), "203.0.113.5");
         // From a trusted proxy: the nearest address the proxies did not add.
+        assert_eq!(addr(Some("10.0.0.1:1"), &["198.51.100.1"], &["10.0.0.1"]), "198.51.100.1");
         assert_eq!(
-            addr(Some("10.0.0.1:1"), &["198.51.100.1"], &["10.0.0.1"]),
+            addr(Some("10.0.0.1:1"), &["6.6.6.6, 198.51.100.1, 10.0.0.2"], &["10.0.0.1", "10.0.0.2"]),
             "198.51.100.1"
         );
-        assert_eq!(
-            addr(
-                Some("10.0.0.1:1"),
-                &["6.6.6.6, 198.51.100.1, 10.0.0.2"],
-                &["10.0.0.1", "10.0.0.2"]
-            ),
-            "198.51.100.1"
-        );
-        assert_eq!(
-            addr(
-                Some("10.0.0.1:1"),
-                &["6.6.6.6", "198.51.100.1"],
-                &["10.0.0.1"]
-            ),
-            "198.51.100.1"
-        );
+        assert_eq!(addr(Some("10.0.0.1:1"), &["6.6.6.6", "198.51.100.1"], &["10.0.0.1"]), "198.51.100.1");
         // A malformed header, or none, leaves the proxy itself.
-        assert_eq!(
-            addr(Some("10.0.0.1:1"), &["junk, 198.51.100.1"], &["10.0.0.1"]),
-            "10.0.0.1"
-        );
+        assert_eq!(addr(Some("10.0.0.1:1"), &["junk, 198.51.100.1"], &["10.0.0.1"]), "10.0.0.1");
         assert_eq!(addr(Some("10.0.0.1:1"), &[], &["10.0.0.1"]), "10.0.0.1");
         // IPv6 by /64; IPv4-mapped as IPv4.
-        assert_eq!(
-            addr(Some("[2001:db8:1:2:aaaa::1]:1"), &[], &[]),
-            "2001:db8:1:2::/64"
-        );
-        assert_eq!(
-            addr(Some("[2001:db8:1:2:bbbb::9]:1"), &[], &[]),
-            "2001:db8:1:2::/64"
-        );
-        assert_eq!(
-            addr(Some("[::ffff:203.0.113.5]:1"), &[], &[]),
-            "203.0.113.5"
-        );
+        assert_eq!(addr(Some("[2001:db8:1:2:aaaa::1]:1"), &[], &[]), "2001:db8:1:2::/64");
+        assert_eq!(addr(Some("[2001:db8:1:2:bbbb::9]:1"), &[], &[]), "2001:db8:1:2::/64");
+        assert_eq!(addr(Some("[::ffff:203.0.113.5]:1"), &[], &[]), "203.0.113.5");
     }
 }

@@ -5,11 +5,11 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use yuqing_core::duty::{ack_escalation_due, on_duty, AckEscalation, DutyRole};
+use yuqing_core::incident::{route, AssignmentRule};
 use yuqing_core::incident::{
     spokesperson_title, ApprovalLink, Command, DeadlineKind, DeadlinePolicy, Escalation, Event, EventKind, Incident,
     IncidentError, Opening, RoutingFacts, StatementStatus,
 };
-use yuqing_core::incident::{route, AssignmentRule};
 use yuqing_core::people::{Actor, Role, Title};
 use yuqing_core::{Alert, Grade};
 use yuqing_store::desk::{self, User};
@@ -190,7 +190,16 @@ impl Desk {
         Ok(reached)
     }
 
-    fn broadcast(&self, conn: &rusqlite::Connection, mention: &[&User], subject: &str, body: &str, link: &str, key: &str, now: DateTime<Utc>) -> DeskResult<()> {
+    fn broadcast(
+        &self,
+        conn: &rusqlite::Connection,
+        mention: &[&User],
+        subject: &str,
+        body: &str,
+        link: &str,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> DeskResult<()> {
         for ch in &self.config.broadcast_channels {
             let msg = NewMessage {
                 channel: ch.clone(),
@@ -206,14 +215,26 @@ impl Desk {
         Ok(())
     }
 
-    fn audit(conn: &rusqlite::Connection, actor: &str, action: &str, target: &str, detail: &serde_json::Value, now: DateTime<Utc>) -> DeskResult<()> {
+    fn audit(
+        conn: &rusqlite::Connection,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> DeskResult<()> {
         desk::audit_append(conn, actor, action, target, &detail.to_string(), now)?;
         Ok(())
     }
 
     // ------------------------------------------------------------ people
 
-    fn on_duty<'a>(conn: &rusqlite::Connection, users: &'a [User], role: DutyRole, now: DateTime<Utc>) -> DeskResult<Vec<&'a User>> {
+    fn on_duty<'a>(
+        conn: &rusqlite::Connection,
+        users: &'a [User],
+        role: DutyRole,
+        now: DateTime<Utc>,
+    ) -> DeskResult<Vec<&'a User>> {
         let shifts = desk::shifts_between(conn, now, now + Duration::seconds(1))?;
         let names: Vec<&str> = on_duty(&shifts, role, now).into_iter().map(|s| s.person.as_str()).collect();
         Ok(users.iter().filter(|u| u.active && names.contains(&u.name.as_str())).collect())
@@ -224,15 +245,33 @@ impl Desk {
     }
 
     fn department_members<'a>(users: &'a [User], dept: Option<&str>) -> Vec<&'a User> {
-        users.iter().filter(|u| u.active && u.department.is_some() && u.department.as_deref() == dept && u.role == Role::DepartmentMember).collect()
+        users
+            .iter()
+            .filter(|u| {
+                u.active
+                    && u.department.is_some()
+                    && u.department.as_deref() == dept
+                    && u.role == Role::DepartmentMember
+            })
+            .collect()
     }
 
     /// Who answers for a clock: the assignee of the step.
-    fn assignees<'a>(users: &'a [User], inc: &Incident, kind: DeadlineKind, conn: &rusqlite::Connection, now: DateTime<Utc>) -> DeskResult<Vec<&'a User>> {
+    fn assignees<'a>(
+        users: &'a [User],
+        inc: &Incident,
+        kind: DeadlineKind,
+        conn: &rusqlite::Connection,
+        now: DateTime<Utc>,
+    ) -> DeskResult<Vec<&'a User>> {
         let people = match kind {
             DeadlineKind::FirstReport | DeadlineKind::LeadershipReport => {
                 let staff = Self::on_duty(conn, users, DutyRole::Staff, now)?;
-                if staff.is_empty() { Self::with_role(users, Role::Officer) } else { staff }
+                if staff.is_empty() {
+                    Self::with_role(users, Role::Officer)
+                } else {
+                    staff
+                }
             }
             DeadlineKind::Review => Self::with_role(users, Role::Coordinator),
             DeadlineKind::Verification | DeadlineKind::PublicResponse | DeadlineKind::FollowUpNode(_) => {
@@ -244,7 +283,15 @@ impl Desk {
 
     /// A system alert (e.g. 信息源异常) to every active coordinator through their channels and the
     /// broadcast channels; `key` makes it once-only. Returns whom it reached.
-    pub fn notify_coordinators(&self, store: &SqliteStore, subject: &str, body: &str, link: &str, key: &str, now: DateTime<Utc>) -> DeskResult<Vec<String>> {
+    pub fn notify_coordinators(
+        &self,
+        store: &SqliteStore,
+        subject: &str,
+        body: &str,
+        link: &str,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> DeskResult<Vec<String>> {
         let conn = store.connection();
         let users = desk::users(conn)?;
         let mut people = Self::with_role(&users, Role::Coordinator);
@@ -263,7 +310,8 @@ impl Desk {
 
     /// Loads an incident `user` may see: a department member sees only its departments' incidents.
     pub fn visible_incident(&self, store: &SqliteStore, user: &User, id: i64) -> DeskResult<Incident> {
-        let inc = desk::incident(store.connection(), id)?.ok_or_else(|| DeskError::NotFound(Missing::Incident, format!("没有编号为 {id} 的处置工单")))?;
+        let inc = desk::incident(store.connection(), id)?
+            .ok_or_else(|| DeskError::NotFound(Missing::Incident, format!("没有编号为 {id} 的处置工单")))?;
         let actor = user.actor();
         if actor.sees_only_own_department() && !inc.involves(&actor) {
             return Err(DeskError::Forbidden(format!("{} 只能查看本单位承办的工单", label(user))));
@@ -272,7 +320,14 @@ impl Desk {
     }
 
     /// Applies a person's command to an incident, with its notifications and audit entry.
-    pub fn act(&self, store: &SqliteStore, user: &User, id: i64, mut cmd: Command, now: DateTime<Utc>) -> DeskResult<(Incident, Vec<Event>)> {
+    pub fn act(
+        &self,
+        store: &SqliteStore,
+        user: &User,
+        id: i64,
+        mut cmd: Command,
+        now: DateTime<Utc>,
+    ) -> DeskResult<(Incident, Vec<Event>)> {
         let conn = store.connection();
         let mut inc = self.visible_incident(store, user, id)?;
         let users = desk::users(conn)?;
@@ -299,7 +354,14 @@ impl Desk {
     }
 
     /// Tells the next person in line what the events ask of them.
-    fn notify_after(&self, conn: &rusqlite::Connection, users: &[User], inc: &Incident, events: &[Event], now: DateTime<Utc>) -> DeskResult<()> {
+    fn notify_after(
+        &self,
+        conn: &rusqlite::Connection,
+        users: &[User],
+        inc: &Incident,
+        events: &[Event],
+        now: DateTime<Utc>,
+    ) -> DeskResult<()> {
         let link = format!("/incidents/{}", inc.id);
         let lead = inc.lead_department.as_deref();
         let next_signers = |statement: u32| -> Vec<&User> {
@@ -312,24 +374,65 @@ impl Desk {
             match &e.kind {
                 EventKind::StateChanged { to, .. } if *to == yuqing_core::incident::IncidentState::Reported => {
                     let people = Self::department_members(users, lead);
-                    self.notify(conn, &people, &format!("【处置工单 #{}】请核查", inc.id), &format!("“{}”已交由贵单位牵头核查处置。", inc.title), &link, &key, now)?;
+                    self.notify(
+                        conn,
+                        &people,
+                        &format!("【处置工单 #{}】请核查", inc.id),
+                        &format!("“{}”已交由贵单位牵头核查处置。", inc.title),
+                        &link,
+                        &key,
+                        now,
+                    )?;
                 }
                 EventKind::Assigned { department, lead: false, .. } => {
                     let people = Self::department_members(users, Some(department));
-                    self.notify(conn, &people, &format!("【处置工单 #{}】请配合", inc.id), &format!("“{}”需要贵单位配合处置。", inc.title), &link, &key, now)?;
+                    self.notify(
+                        conn,
+                        &people,
+                        &format!("【处置工单 #{}】请配合", inc.id),
+                        &format!("“{}”需要贵单位配合处置。", inc.title),
+                        &link,
+                        &key,
+                        now,
+                    )?;
                 }
-                EventKind::StatementSubmitted { statement, .. } | EventKind::StatementApproved { statement, last: false, .. } => {
+                EventKind::StatementSubmitted { statement, .. }
+                | EventKind::StatementApproved { statement, last: false, .. } => {
                     let people = next_signers(*statement);
-                    self.notify(conn, &people, &format!("【处置工单 #{}】口径待审批", inc.id), &format!("“{}”的口径 {statement} 等待您审批。", inc.title), &link, &key, now)?;
+                    self.notify(
+                        conn,
+                        &people,
+                        &format!("【处置工单 #{}】口径待审批", inc.id),
+                        &format!("“{}”的口径 {statement} 等待您审批。", inc.title),
+                        &link,
+                        &key,
+                        now,
+                    )?;
                 }
                 EventKind::StatementApproved { statement, last: true, .. } => {
                     let people = Self::with_role(users, Role::Coordinator);
-                    self.notify(conn, &people, &format!("【处置工单 #{}】口径已审定", inc.id), &format!("“{}”的口径 {statement} 已审定，可以发布。", inc.title), &link, &key, now)?;
+                    self.notify(
+                        conn,
+                        &people,
+                        &format!("【处置工单 #{}】口径已审定", inc.id),
+                        &format!("“{}”的口径 {statement} 已审定，可以发布。", inc.title),
+                        &link,
+                        &key,
+                        now,
+                    )?;
                 }
                 EventKind::StatementRejected { statement, comment, .. } => {
                     let author = inc.statements.iter().find(|s| s.id == *statement).map(|s| s.latest().author.clone());
                     let people: Vec<&User> = users.iter().filter(|u| Some(&u.name) == author.as_ref()).collect();
-                    self.notify(conn, &people, &format!("【处置工单 #{}】口径被退回", inc.id), &format!("口径 {statement} 被退回：{comment}"), &link, &key, now)?;
+                    self.notify(
+                        conn,
+                        &people,
+                        &format!("【处置工单 #{}】口径被退回", inc.id),
+                        &format!("口径 {statement} 被退回：{comment}"),
+                        &link,
+                        &key,
+                        now,
+                    )?;
                 }
                 _ => {}
             }
@@ -340,7 +443,14 @@ impl Desk {
     /// A story was marked 误报: its open incident closes as 误报 too, when every story of the
     /// incident is marked and the incident has not gone to approval. Returns the incident and
     /// what became of it (the person reads why it stayed open).
-    pub fn close_false_alarm(&self, store: &SqliteStore, user: &User, story: i64, reason: &str, now: DateTime<Utc>) -> DeskResult<Option<(i64, Result<(), String>)>> {
+    pub fn close_false_alarm(
+        &self,
+        store: &SqliteStore,
+        user: &User,
+        story: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> DeskResult<Option<(i64, Result<(), String>)>> {
         let conn = store.connection();
         let Some(id) = desk::incident_for_story(conn, story)? else { return Ok(None) };
         let Some(inc) = desk::incident(conn, id)? else { return Ok(None) };
@@ -348,21 +458,32 @@ impl Desk {
             return Ok(None);
         }
         let marked = yuqing_store::false_alarm::among(conn, &inc.stories)?;
-        let unmarked: Vec<String> = inc.stories.iter().filter(|s| !marked.contains_key(s)).map(|s| format!("#{s}")).collect();
+        let unmarked: Vec<String> =
+            inc.stories.iter().filter(|s| !marked.contains_key(s)).map(|s| format!("#{s}")).collect();
         if !unmarked.is_empty() {
-            return Ok(Some((id, Err(format!("处置工单 #{id} 还关联未标记误报的事件 {}，未关闭", unmarked.join("、"))))));
+            return Ok(Some((
+                id,
+                Err(format!("处置工单 #{id} 还关联未标记误报的事件 {}，未关闭", unmarked.join("、"))),
+            )));
         }
         match self.act(store, user, id, Command::MarkFalseAlarm { reason: reason.to_string() }, now) {
             Ok(_) => Ok(Some((id, Ok(())))),
-            Err(e @ (DeskError::Incident(_) | DeskError::Forbidden(_) | DeskError::Invalid(_) | DeskError::Conflict(_))) => {
-                Ok(Some((id, Err(format!("处置工单 #{id} 未关闭：{e}")))))
-            }
+            Err(
+                e @ (DeskError::Incident(_) | DeskError::Forbidden(_) | DeskError::Invalid(_) | DeskError::Conflict(_)),
+            ) => Ok(Some((id, Err(format!("处置工单 #{id} 未关闭：{e}"))))),
             Err(e) => Err(e),
         }
     }
 
     /// Opens an incident by hand from a story (or the story of a post).
-    pub fn open_by_hand(&self, store: &SqliteStore, user: &User, story_id: i64, title: Option<String>, now: DateTime<Utc>) -> DeskResult<Incident> {
+    pub fn open_by_hand(
+        &self,
+        store: &SqliteStore,
+        user: &User,
+        story_id: i64,
+        title: Option<String>,
+        now: DateTime<Utc>,
+    ) -> DeskResult<Incident> {
         if !matches!(user.role, Role::Officer | Role::Coordinator | Role::Admin) {
             return Err(DeskError::Forbidden(format!("{} 无权开启处置工单", label(user))));
         }
@@ -374,7 +495,9 @@ impl Desk {
                 }
             }
         }
-        let story = store.story(story_id)?.ok_or_else(|| DeskError::NotFound(Missing::Story, format!("没有编号为 {story_id} 的舆情事件")))?;
+        let story = store
+            .story(story_id)?
+            .ok_or_else(|| DeskError::NotFound(Missing::Story, format!("没有编号为 {story_id} 的舆情事件")))?;
         let grade = story.manual.as_ref().map(|m| m.0).or(story.grade).unwrap_or(Grade::IV);
         let reason = match (&story.manual, story.reasons.first()) {
             (Some((_, why)), _) => format!("人工定级：{why}"),
@@ -384,7 +507,14 @@ impl Desk {
         let tx = conn.unchecked_transaction()?;
         let users = desk::users(&tx)?;
         let inc = self.open_for(&tx, store, &story, grade, reason, None, &user.actor(), title, &users, now)?;
-        Self::audit(&tx, &user.name, "incident.open", &format!("incident:{}", inc.id), &serde_json::json!({"story": story_id}), now)?;
+        Self::audit(
+            &tx,
+            &user.name,
+            "incident.open",
+            &format!("incident:{}", inc.id),
+            &serde_json::json!({"story": story_id}),
+            now,
+        )?;
         tx.commit()?;
         Ok(inc)
     }
@@ -438,7 +568,11 @@ impl Desk {
 
     /// The departments the routing in force sends a story to, lead first (what an incident opened
     /// for it now would have as lead and cooperating departments).
-    fn route_story(&self, store: &SqliteStore, story: &yuqing_store::StoryRecord) -> DeskResult<Vec<yuqing_core::incident::RouteMatch>> {
+    fn route_story(
+        &self,
+        store: &SqliteStore,
+        story: &yuqing_store::StoryRecord,
+    ) -> DeskResult<Vec<yuqing_core::incident::RouteMatch>> {
         let posts = store.story_posts(story.id, 200, 0)?;
         let sources: Vec<String> = posts.items.iter().map(|p| p.source.clone()).collect();
         // Most posts first: the rule carrying the matter decides the lead department.
@@ -474,7 +608,8 @@ impl Desk {
         if !actor.sees_only_own_department() {
             return Ok(());
         }
-        let refused = || DeskError::Forbidden(format!("{} 只能确认本单位承办事项的预警（预警 #{}）", label(user), alert.id));
+        let refused =
+            || DeskError::Forbidden(format!("{} 只能确认本单位承办事项的预警（预警 #{}）", label(user), alert.id));
         let conn = store.connection();
         if let Some(iid) = desk::incident_for_story(conn, alert.story_id)? {
             return match self.visible_incident(store, user, iid) {
@@ -498,7 +633,8 @@ impl Desk {
             return Err(DeskError::Forbidden(format!("{} 无权确认预警", label(user))));
         }
         let conn = store.connection();
-        let alert = desk::alert(conn, alert_id)?.ok_or_else(|| DeskError::NotFound(Missing::Alert, format!("没有编号为 {alert_id} 的预警")))?;
+        let alert = desk::alert(conn, alert_id)?
+            .ok_or_else(|| DeskError::NotFound(Missing::Alert, format!("没有编号为 {alert_id} 的预警")))?;
         self.may_acknowledge(store, user, &alert)?;
         let tx = conn.unchecked_transaction()?;
         let fresh = desk::ack_alert(&tx, alert_id, &user.name, now)?;
@@ -516,13 +652,22 @@ impl Desk {
     }
 
     /// Adds a story to an incident (one matter reported under several stories).
-    pub fn add_story(&self, store: &SqliteStore, user: &User, id: i64, story_id: i64, now: DateTime<Utc>) -> DeskResult<Incident> {
+    pub fn add_story(
+        &self,
+        store: &SqliteStore,
+        user: &User,
+        id: i64,
+        story_id: i64,
+        now: DateTime<Utc>,
+    ) -> DeskResult<Incident> {
         if !matches!(user.role, Role::Officer | Role::Coordinator | Role::Admin) {
             return Err(DeskError::Forbidden(format!("{} 无权合并事件", label(user))));
         }
         let conn = store.connection();
         let mut inc = self.visible_incident(store, user, id)?;
-        let story = store.story(story_id)?.ok_or_else(|| DeskError::NotFound(Missing::Story, format!("没有编号为 {story_id} 的舆情事件")))?;
+        let story = store
+            .story(story_id)?
+            .ok_or_else(|| DeskError::NotFound(Missing::Story, format!("没有编号为 {story_id} 的舆情事件")))?;
         let mut ev = inc.add_story(story_id, Some(story.first_at), now);
         if let Some(g) = story.manual.as_ref().map(|m| m.0).or(story.grade) {
             if g > inc.grade {
@@ -531,7 +676,14 @@ impl Desk {
         }
         let tx = conn.unchecked_transaction()?;
         desk::save_incident(&tx, &inc, &ev, now)?;
-        Self::audit(&tx, &user.name, "incident.add_story", &format!("incident:{id}"), &serde_json::json!({"story": story_id}), now)?;
+        Self::audit(
+            &tx,
+            &user.name,
+            "incident.add_story",
+            &format!("incident:{id}"),
+            &serde_json::json!({"story": story_id}),
+            now,
+        )?;
         tx.commit()?;
         Ok(inc)
     }
@@ -550,7 +702,12 @@ impl Desk {
         self.tick_inner(&data.store, Some(data.fts.segmenter()), now)
     }
 
-    fn tick_inner(&self, store: &SqliteStore, seg: Option<&yuqing_text::Segmenter>, now: DateTime<Utc>) -> DeskResult<TickReport> {
+    fn tick_inner(
+        &self,
+        store: &SqliteStore,
+        seg: Option<&yuqing_text::Segmenter>,
+        now: DateTime<Utc>,
+    ) -> DeskResult<TickReport> {
         let mut report = TickReport::default();
         let conn = store.connection();
         // Who can be told is read once per pass: alerts, escalations and clocks all ask.
@@ -577,7 +734,16 @@ impl Desk {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn on_alert(&self, conn: &rusqlite::Connection, store: &SqliteStore, seg: Option<&yuqing_text::Segmenter>, alert: &Alert, users: &[User], now: DateTime<Utc>, report: &mut TickReport) -> DeskResult<()> {
+    fn on_alert(
+        &self,
+        conn: &rusqlite::Connection,
+        store: &SqliteStore,
+        seg: Option<&yuqing_text::Segmenter>,
+        alert: &Alert,
+        users: &[User],
+        now: DateTime<Utc>,
+        report: &mut TickReport,
+    ) -> DeskResult<()> {
         let Some(story) = store.story(alert.story_id)? else {
             tracing::warn!(alert = alert.id, story = alert.story_id, "alert for a story that does not exist; skipped");
             return Ok(());
@@ -593,7 +759,12 @@ impl Desk {
             staff = Self::with_role(&users, Role::Coordinator);
         }
         let subject = format!("【舆情预警】{}级（{}）{}", alert.to.as_str(), alert.to.label_zh(), story.title);
-        let mut body = format!("事件 #{} 定为 {}级。依据：{reasons}。请在 {} 内确认。", story.id, alert.to.as_str(), yuqing_core::incident::deadline::describe_span(self.config.ack_timeout));
+        let mut body = format!(
+            "事件 #{} 定为 {}级。依据：{reasons}。请在 {} 内确认。",
+            story.id,
+            alert.to.as_str(),
+            yuqing_core::incident::deadline::describe_span(self.config.ack_timeout)
+        );
         // What happened, first seen and where, from the posts; an alert goes out without it rather
         // than not at all.
         if let Some(seg) = seg {
@@ -605,19 +776,29 @@ impl Desk {
                         body.push_str(&lines);
                     }
                 }
-                Err(e) => tracing::warn!(story = story.id, error = %e, "brief for the alert message failed; sent without it"),
+                Err(e) => {
+                    tracing::warn!(story = story.id, error = %e, "brief for the alert message failed; sent without it")
+                }
             }
         }
         let key = format!("alert:{}", alert.id);
         self.notify(conn, &staff, &subject, &body, &format!("/stories/{}", story.id), &key, now)?;
         self.broadcast(conn, &staff, &subject, &body, &format!("/stories/{}", story.id), &key, now)?;
 
-        let existing = desk::incident_for_story(conn, story.id)?.map(|id| desk::incident(conn, id)).transpose()?.flatten();
+        let existing =
+            desk::incident_for_story(conn, story.id)?.map(|id| desk::incident(conn, id)).transpose()?.flatten();
         match existing {
-            Some(mut inc) if inc.state.is_open() || inc.closed_at.is_some_and(|c| alert.at <= c + self.config.follow_up_window) => {
+            Some(mut inc)
+                if inc.state.is_open()
+                    || inc.closed_at.is_some_and(|c| alert.at <= c + self.config.follow_up_window) =>
+            {
                 let mut events = Vec::new();
                 if !inc.state.is_open() {
-                    events.extend(inc.apply(&Actor::system(), Command::Reopen { reason: format!("跟踪期内舆情再起：{reasons}") }, now)?);
+                    events.extend(inc.apply(
+                        &Actor::system(),
+                        Command::Reopen { reason: format!("跟踪期内舆情再起：{reasons}") },
+                        now,
+                    )?);
                     report.reopened.push(inc.id);
                 }
                 events.push(alert_event(alert, now));
@@ -625,11 +806,36 @@ impl Desk {
                     events.extend(inc.regrade(alert.to, reasons.clone(), now));
                 }
                 desk::save_incident(conn, &inc, &events, now)?;
-                Self::audit(conn, "system", "incident.alert", &format!("incident:{}", inc.id), &serde_json::json!({"alert": alert.id}), now)?;
+                Self::audit(
+                    conn,
+                    "system",
+                    "incident.alert",
+                    &format!("incident:{}", inc.id),
+                    &serde_json::json!({"alert": alert.id}),
+                    now,
+                )?;
             }
             _ if alert.to >= self.config.open_grade => {
-                let inc = self.open_for(conn, store, &story, alert.to, reasons, Some(alert), &Actor::system(), None, users, now)?;
-                Self::audit(conn, "system", "incident.open", &format!("incident:{}", inc.id), &serde_json::json!({"alert": alert.id, "story": story.id}), now)?;
+                let inc = self.open_for(
+                    conn,
+                    store,
+                    &story,
+                    alert.to,
+                    reasons,
+                    Some(alert),
+                    &Actor::system(),
+                    None,
+                    users,
+                    now,
+                )?;
+                Self::audit(
+                    conn,
+                    "system",
+                    "incident.open",
+                    &format!("incident:{}", inc.id),
+                    &serde_json::json!({"alert": alert.id, "story": story.id}),
+                    now,
+                )?;
                 report.opened.push(inc.id);
             }
             _ => {}
@@ -637,7 +843,13 @@ impl Desk {
         Ok(())
     }
 
-    fn escalate_unacknowledged(&self, store: &SqliteStore, users: &[User], now: DateTime<Utc>, report: &mut TickReport) -> DeskResult<()> {
+    fn escalate_unacknowledged(
+        &self,
+        store: &SqliteStore,
+        users: &[User],
+        now: DateTime<Utc>,
+        report: &mut TickReport,
+    ) -> DeskResult<()> {
         let conn = store.connection();
         // Alerts older than a day are history, not something to wake a leader for.
         let pending = desk::unacked_alerts(conn, now - Duration::days(1))?;
@@ -648,14 +860,22 @@ impl Desk {
                 AckEscalation::Coordinator => Self::with_role(&users, Role::Coordinator),
             };
             if people.is_empty() {
-                people = Self::with_role(&users, if step == AckEscalation::OnDutyLeader { Role::Approver } else { Role::Admin });
+                people = Self::with_role(
+                    &users,
+                    if step == AckEscalation::OnDutyLeader { Role::Approver } else { Role::Admin },
+                );
             }
             let tx = conn.unchecked_transaction()?;
             let names = self.notify(
                 &tx,
                 &people,
                 &format!("【预警未确认·升级】事件 #{}（{}级）", alert.story_id, alert.to.as_str()),
-                &format!("预警 #{} 已 {} 无人确认，现升级通知{}。", alert.id, yuqing_core::incident::deadline::describe_span(now - alert.at), step.label_zh()),
+                &format!(
+                    "预警 #{} 已 {} 无人确认，现升级通知{}。",
+                    alert.id,
+                    yuqing_core::incident::deadline::describe_span(now - alert.at),
+                    step.label_zh()
+                ),
                 &format!("/stories/{}", alert.story_id),
                 &format!("alert:{}:escalation:{}", alert.id, step.step()),
                 now,
@@ -663,22 +883,44 @@ impl Desk {
             desk::record_ack_escalation(&tx, alert.id, step.step(), &names.join(","), now)?;
             if let Some(iid) = desk::incident_for_story(&tx, alert.story_id)? {
                 if let Some(inc) = desk::incident(&tx, iid)? {
-                    let ev = vec![Event { at: now, actor: "system".into(), kind: EventKind::AckEscalated { alert: alert.id, to: format!("{}：{}", step.label_zh(), names.join("、")) } }];
+                    let ev = vec![Event {
+                        at: now,
+                        actor: "system".into(),
+                        kind: EventKind::AckEscalated {
+                            alert: alert.id,
+                            to: format!("{}：{}", step.label_zh(), names.join("、")),
+                        },
+                    }];
                     desk::save_incident(&tx, &inc, &ev, now)?;
                 }
             }
-            Self::audit(&tx, "system", "alert.escalate", &format!("alert:{}", alert.id), &serde_json::json!({"step": step.step(), "to": names}), now)?;
+            Self::audit(
+                &tx,
+                "system",
+                "alert.escalate",
+                &format!("alert:{}", alert.id),
+                &serde_json::json!({"step": step.step(), "to": names}),
+                now,
+            )?;
             tx.commit()?;
             report.ack_escalations += 1;
         }
         Ok(())
     }
 
-    fn run_clocks(&self, store: &SqliteStore, id: i64, users: &[User], now: DateTime<Utc>, report: &mut TickReport) -> DeskResult<()> {
+    fn run_clocks(
+        &self,
+        store: &SqliteStore,
+        id: i64,
+        users: &[User],
+        now: DateTime<Utc>,
+        report: &mut TickReport,
+    ) -> DeskResult<()> {
         let conn = store.connection();
         let Some(mut inc) = desk::incident(conn, id)? else { return Ok(()) };
         let due = inc.due_escalations(now);
-        let snapshot_due = desk::last_event_at(conn, id, "heat_snapshot")?.is_none_or(|t| now - t >= self.config.heat_snapshot_every);
+        let snapshot_due =
+            desk::last_event_at(conn, id, "heat_snapshot")?.is_none_or(|t| now - t >= self.config.heat_snapshot_every);
         if due.is_empty() && !snapshot_due {
             return Ok(());
         }
@@ -692,16 +934,51 @@ impl Desk {
                 Escalation::Remind => {
                     let people = Self::assignees(&users, &inc, d.kind, &tx, now)?;
                     report.reminders += 1;
-                    self.notify(&tx, &people, &format!("【时限提醒】工单 #{id}：{}", d.label), &format!("“{}”的“{}”将于 {} 到期。", inc.title, d.label, fmt_local(d.due_at)), &link, &key, now)?
+                    self.notify(
+                        &tx,
+                        &people,
+                        &format!("【时限提醒】工单 #{id}：{}", d.label),
+                        &format!("“{}”的“{}”将于 {} 到期。", inc.title, d.label, fmt_local(d.due_at)),
+                        &link,
+                        &key,
+                        now,
+                    )?
                 }
                 Escalation::Overdue => {
                     let assignees = Self::assignees(&users, &inc, d.kind, &tx, now)?;
-                    let mut people: Vec<&User> = users.iter().filter(|u| u.active && matches!(u.role, Role::Approver | Role::Coordinator)).collect();
-                    people.retain(|u| u.role != Role::Approver || !u.titles.contains(&Title::GroupLeader) || inc.grade >= Grade::II);
+                    let mut people: Vec<&User> = users
+                        .iter()
+                        .filter(|u| u.active && matches!(u.role, Role::Approver | Role::Coordinator))
+                        .collect();
+                    people.retain(|u| {
+                        u.role != Role::Approver || !u.titles.contains(&Title::GroupLeader) || inc.grade >= Grade::II
+                    });
                     report.overdue += 1;
                     let assignee = assignees.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(",");
-                    desk::record_overdue(&tx, id, &d.kind.key(), inc.lead_department.as_deref(), Some(&assignee), d.due_at, now)?;
-                    self.notify(&tx, &people, &format!("【超时】工单 #{id}：{}", d.label), &format!("“{}”的“{}”已于 {} 到期未完成（承办：{}）。", inc.title, d.label, fmt_local(d.due_at), inc.lead_department.as_deref().unwrap_or("未指派")), &link, &key, now)?
+                    desk::record_overdue(
+                        &tx,
+                        id,
+                        &d.kind.key(),
+                        inc.lead_department.as_deref(),
+                        Some(&assignee),
+                        d.due_at,
+                        now,
+                    )?;
+                    self.notify(
+                        &tx,
+                        &people,
+                        &format!("【超时】工单 #{id}：{}", d.label),
+                        &format!(
+                            "“{}”的“{}”已于 {} 到期未完成（承办：{}）。",
+                            inc.title,
+                            d.label,
+                            fmt_local(d.due_at),
+                            inc.lead_department.as_deref().unwrap_or("未指派")
+                        ),
+                        &link,
+                        &key,
+                        now,
+                    )?
                 }
             };
             events.extend(inc.record_escalation(i, what, names, now));
@@ -713,12 +990,23 @@ impl Desk {
                     // the timeline keeps the headline's history.
                     let known = desk::last_story_title(&tx, id, sid)?.unwrap_or_else(|| inc.title.clone());
                     if s.title != known {
-                        events.push(Event { at: now, actor: "system".into(), kind: EventKind::StoryRetitled { story: sid, title: s.title.clone() } });
+                        events.push(Event {
+                            at: now,
+                            actor: "system".into(),
+                            kind: EventKind::StoryRetitled { story: sid, title: s.title.clone() },
+                        });
                     }
                     events.push(Event {
                         at: now,
                         actor: "system".into(),
-                        kind: EventKind::HeatSnapshot { story: sid, posts: s.posts, sites: s.sites, interactions: s.interactions, negative_share: s.negative_share, grade: s.manual.as_ref().map(|m| m.0).or(s.grade) },
+                        kind: EventKind::HeatSnapshot {
+                            story: sid,
+                            posts: s.posts,
+                            sites: s.sites,
+                            interactions: s.interactions,
+                            negative_share: s.negative_share,
+                            grade: s.manual.as_ref().map(|m| m.0).or(s.grade),
+                        },
                     });
                     report.heat_snapshots += 1;
                 }
@@ -726,7 +1014,14 @@ impl Desk {
         }
         desk::save_incident(&tx, &inc, &events, now)?;
         if events.iter().any(|e| !matches!(e.kind, EventKind::HeatSnapshot { .. } | EventKind::StoryRetitled { .. })) {
-            Self::audit(&tx, "system", "incident.clock", &format!("incident:{id}"), &serde_json::json!({"events": events.iter().map(|e| e.kind.name()).collect::<Vec<_>>()}), now)?;
+            Self::audit(
+                &tx,
+                "system",
+                "incident.clock",
+                &format!("incident:{id}"),
+                &serde_json::json!({"events": events.iter().map(|e| e.kind.name()).collect::<Vec<_>>()}),
+                now,
+            )?;
         }
         tx.commit()?;
         Ok(())
@@ -741,7 +1036,13 @@ pub fn parse_roster(bytes: &[u8]) -> DeskResult<Vec<yuqing_core::duty::DutyShift
 
 /// Stores shifts (a shift with the same person and start replaces the old one) with an audit
 /// entry, in one transaction; `source` names the file they came from, if any.
-pub fn import_roster(store: &SqliteStore, actor: &str, shifts: &[yuqing_core::duty::DutyShift], source: Option<&str>, now: DateTime<Utc>) -> DeskResult<usize> {
+pub fn import_roster(
+    store: &SqliteStore,
+    actor: &str,
+    shifts: &[yuqing_core::duty::DutyShift],
+    source: Option<&str>,
+    now: DateTime<Utc>,
+) -> DeskResult<usize> {
     let conn = store.connection();
     let tx = conn.unchecked_transaction()?;
     let n = desk::put_shifts(&tx, shifts)?;
@@ -797,5 +1098,8 @@ pub fn default_spokesperson(users: &[User], inc: &Incident) -> Option<String> {
 
 /// Whether a statement still waits for `link` (for pages that show approval buttons).
 pub fn waiting_for(inc: &Incident, statement: u32) -> Option<ApprovalLink> {
-    inc.statements.iter().find(|s| s.id == statement && s.status == StatementStatus::InApproval).and_then(|s| s.next_link())
+    inc.statements
+        .iter()
+        .find(|s| s.id == statement && s.status == StatementStatus::InApproval)
+        .and_then(|s| s.next_link())
 }

@@ -178,7 +178,8 @@ impl ChannelConfig {
             if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
                 return Err(self.err("url 应以 http:// 或 https:// 开头并包含主机名"));
             }
-            for (key, set) in [("host", self.host.is_some()), ("port", self.port.is_some()), ("from", self.from.is_some())]
+            for (key, set) in
+                [("host", self.host.is_some()), ("port", self.port.is_some()), ("from", self.from.is_some())]
             {
                 if set {
                     return Err(self.err(format!("{key} 只用于电子邮件渠道（kind = \"email\"）")));

@@ -63,7 +63,8 @@ impl Deliverer {
 
     /// The names of the enabled channels.
     pub fn channel_names(&self) -> Vec<&str> {
-        let mut v: Vec<&str> = self.channels.values().filter(|c| c.config.enabled).map(|c| c.config.name.as_str()).collect();
+        let mut v: Vec<&str> =
+            self.channels.values().filter(|c| c.config.enabled).map(|c| c.config.name.as_str()).collect();
         v.sort_unstable();
         v
     }
@@ -99,7 +100,13 @@ impl Deliverer {
         }
     }
 
-    async fn deliver_http(&self, c: &ChannelConfig, url: &str, msg: &OutboxMessage, now: DateTime<Utc>) -> AttemptOutcome {
+    async fn deliver_http(
+        &self,
+        c: &ChannelConfig,
+        url: &str,
+        msg: &OutboxMessage,
+        now: DateTime<Utc>,
+    ) -> AttemptOutcome {
         let secret = c.secret.as_deref().filter(|s| !s.is_empty());
         let (url, payload): (String, Value) = match c.kind {
             ChannelKind::Wecom => (url.to_string(), format::wecom_payload(msg)),
@@ -136,9 +143,19 @@ impl Deliverer {
         let text = match resp.text().await {
             Ok(t) => t,
             Err(e) if status.is_success() && c.kind == ChannelKind::Webhook => {
-                return AttemptOutcome::Delivered(format!("HTTP {}（回复读取失败：{}）", status.as_u16(), e.without_url()))
+                return AttemptOutcome::Delivered(format!(
+                    "HTTP {}（回复读取失败：{}）",
+                    status.as_u16(),
+                    e.without_url()
+                ))
             }
-            Err(e) => return AttemptOutcome::Failed(format!("HTTP {}，回复读取失败：{}", status.as_u16(), describe_http_error(e, c.timeout()))),
+            Err(e) => {
+                return AttemptOutcome::Failed(format!(
+                    "HTTP {}，回复读取失败：{}",
+                    status.as_u16(),
+                    describe_http_error(e, c.timeout())
+                ))
+            }
         };
         if !status.is_success() {
             return AttemptOutcome::Failed(format!("HTTP {}：{}", status.as_u16(), format::excerpt(&text)));
@@ -211,13 +228,8 @@ fn email_recipients(c: &ChannelConfig, msg: &OutboxMessage) -> Result<Vec<Mailbo
 
 /// Builds the email for `msg` (plain text, UTF-8, a stable Message-ID per outbox message).
 pub fn build_email(c: &ChannelConfig, msg: &OutboxMessage) -> Result<Message, String> {
-    let from = c
-        .from
-        .as_deref()
-        .unwrap_or_default()
-        .trim()
-        .parse::<Mailbox>()
-        .map_err(|e| format!("发件人地址无效：{e}"))?;
+    let from =
+        c.from.as_deref().unwrap_or_default().trim().parse::<Mailbox>().map_err(|e| format!("发件人地址无效：{e}"))?;
     let mut b = Message::builder()
         .from(from)
         .subject(msg.subject.trim())
@@ -235,7 +247,11 @@ pub fn build_email(c: &ChannelConfig, msg: &OutboxMessage) -> Result<Message, St
     b.body(body).map_err(|e| format!("邮件无法生成：{e}"))
 }
 
-async fn deliver_email(c: &ChannelConfig, t: &AsyncSmtpTransport<Tokio1Executor>, msg: &OutboxMessage) -> AttemptOutcome {
+async fn deliver_email(
+    c: &ChannelConfig,
+    t: &AsyncSmtpTransport<Tokio1Executor>,
+    msg: &OutboxMessage,
+) -> AttemptOutcome {
     let email = match build_email(c, msg) {
         Ok(m) => m,
         Err(e) => return AttemptOutcome::Failed(e),
@@ -342,7 +358,12 @@ mod tests {
             }
         });
         let tls = ChannelConfig { name: "tls".into(), tls: TlsMode::Tls, port: Some(addr.port()), ..email_channel() };
-        let starttls = ChannelConfig { name: "starttls".into(), tls: TlsMode::Starttls, port: Some(addr.port()), ..email_channel() };
+        let starttls = ChannelConfig {
+            name: "starttls".into(),
+            tls: TlsMode::Starttls,
+            port: Some(addr.port()),
+            ..email_channel()
+        };
         let https = ChannelConfig {
             name: "https".into(),
             kind: ChannelKind::Webhook,

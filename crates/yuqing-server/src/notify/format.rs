@@ -329,7 +329,12 @@ mod tests {
             posts_total: 3,
             posts_read: 3,
             what: vec![Cited { text: "某地化工厂发生爆炸。".into(), posts: vec![7, 9], more: 0 }],
-            first_seen: Some(FirstSeen { at, site: "某论坛".into(), tier: yuqing_core::SourceTier::Community, post: 7 }),
+            first_seen: Some(FirstSeen {
+                at,
+                site: "某论坛".into(),
+                tier: yuqing_core::SourceTier::Community,
+                post: 7,
+            }),
             places: vec![Place { name: "某地".into(), posts: vec![7], count: 1 }],
             numbers: vec![],
             sentiment: None,

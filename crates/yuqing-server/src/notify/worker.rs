@@ -187,7 +187,14 @@ async fn run_lane<P: OutboxConn>(
 }
 
 /// Records one attempt and counts it.
-async fn record<P: OutboxConn>(conn: &P, msg: &OutboxMessage, outcome: AttemptOutcome, now: DateTime<Utc>, policy: &RetryPolicy, counts: &mut RunCounts) {
+async fn record<P: OutboxConn>(
+    conn: &P,
+    msg: &OutboxMessage,
+    outcome: AttemptOutcome,
+    now: DateTime<Utc>,
+    policy: &RetryPolicy,
+    counts: &mut RunCounts,
+) {
     let policy = *policy;
     let id = msg.id;
     let o = outcome.clone();
@@ -209,7 +216,11 @@ async fn record<P: OutboxConn>(conn: &P, msg: &OutboxMessage, outcome: AttemptOu
                     "notification expired undelivered");
             }
             (status, _) => {
-                tracing::warn!(id, status = status.as_str(), "notification outcome recorded on a message no longer pending");
+                tracing::warn!(
+                    id,
+                    status = status.as_str(),
+                    "notification outcome recorded on a message no longer pending"
+                );
             }
         },
         Ok(None) => {
@@ -310,9 +321,9 @@ pub fn spawn_outbox_worker<P: OutboxConn>(conn: P, deliverer: Arc<Deliverer>, op
         // Channel → until when only its new messages are claimed.
         let mut paused: HashMap<String, DateTime<Utc>> = HashMap::new();
         let finish = |joined: Result<(tokio::task::Id, LaneDone), tokio::task::JoinError>,
-                          busy: &mut HashSet<String>,
-                          paused: &mut HashMap<String, DateTime<Utc>>,
-                          lane_ids: &mut HashMap<tokio::task::Id, String>| {
+                      busy: &mut HashSet<String>,
+                      paused: &mut HashMap<String, DateTime<Utc>>,
+                      lane_ids: &mut HashMap<tokio::task::Id, String>| {
             match joined {
                 Ok((id, lane)) => {
                     lane_ids.remove(&id);
@@ -339,7 +350,12 @@ pub fn spawn_outbox_worker<P: OutboxConn>(conn: P, deliverer: Arc<Deliverer>, op
             let busy_now: Vec<String> = busy.iter().cloned().collect();
             let new_only: Vec<String> = paused.keys().cloned().collect();
             let claimed = blocking(&conn, move |c| {
-                outbox::claim_fair(c, now, &ClaimLimits { total, per_channel, busy: &busy_now, new_only: &new_only }, lease)
+                outbox::claim_fair(
+                    c,
+                    now,
+                    &ClaimLimits { total, per_channel, busy: &busy_now, new_only: &new_only },
+                    lease,
+                )
             })
             .await;
             let full = match claimed {
@@ -347,7 +363,15 @@ pub fn spawn_outbox_worker<P: OutboxConn>(conn: P, deliverer: Arc<Deliverer>, op
                     let full = claimed.len() >= total;
                     for (channel, messages) in lanes_of(claimed) {
                         busy.insert(channel.clone());
-                        let task = lanes.spawn(run_lane(conn.clone(), deliverer.clone(), channel.clone(), messages, now, opts.policy, lease));
+                        let task = lanes.spawn(run_lane(
+                            conn.clone(),
+                            deliverer.clone(),
+                            channel.clone(),
+                            messages,
+                            now,
+                            opts.policy,
+                            lease,
+                        ));
                         lane_ids.insert(task.id(), channel);
                     }
                     full

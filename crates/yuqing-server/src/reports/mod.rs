@@ -30,16 +30,18 @@ use yuqing_report::{gather, store, Format, Report, ReportError};
 use yuqing_store::desk::User;
 use yuqing_store::DataDir;
 
-use crate::extract::Query;
 use crate::error::{AppError, AppResult, Code};
+use crate::extract::Query;
 use crate::{AppState, CurrentUser};
 
 /// The file of a report in a format, as a download.
 pub fn download(report: &Report, format: Format, jobs: &Jobs) -> AppResult<Response> {
     let bytes = yuqing_report::write(report, format, jobs.config.offset())?;
     let name = format!("{}.{}", report.file_stem(), format.ext());
-    let disposition = format!("attachment; filename=\"report.{}\"; filename*=UTF-8''{}", format.ext(), urlencoding::encode(&name));
-    Ok(([(header::CONTENT_TYPE, format.mime().to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
+    let disposition =
+        format!("attachment; filename=\"report.{}\"; filename*=UTF-8''{}", format.ext(), urlencoding::encode(&name));
+    Ok(([(header::CONTENT_TYPE, format.mime().to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes)
+        .into_response())
 }
 
 fn format_param(format: Option<&str>) -> AppResult<Option<Format>> {
@@ -90,7 +92,14 @@ pub struct GenerateRequest {
 }
 
 /// Builds a report on demand and archives it. A 专报 only for an incident `by` may see.
-pub fn generate(d: &DataDir, desk: &crate::Desk, jobs: &Jobs, req: &GenerateRequest, by: &User, now: DateTime<Utc>) -> AppResult<(i64, Report)> {
+pub fn generate(
+    d: &DataDir,
+    desk: &crate::Desk,
+    jobs: &Jobs,
+    req: &GenerateRequest,
+    by: &User,
+    now: DateTime<Utc>,
+) -> AppResult<(i64, Report)> {
     if matches!(req.kind.as_str(), "special" | "专报") {
         if let Some(id) = req.incident {
             incident_visible(d, desk, by, id)?;
@@ -99,15 +108,34 @@ pub fn generate(d: &DataDir, desk: &crate::Desk, jobs: &Jobs, req: &GenerateRequ
     Ok(build(d, jobs, req, by, now)?)
 }
 
-fn build(d: &DataDir, jobs: &Jobs, req: &GenerateRequest, by: &User, now: DateTime<Utc>) -> Result<(i64, Report), ReportError> {
+fn build(
+    d: &DataDir,
+    jobs: &Jobs,
+    req: &GenerateRequest,
+    by: &User,
+    now: DateTime<Utc>,
+) -> Result<(i64, Report), ReportError> {
     let st = &d.store;
     let offset = jobs.config.offset();
-    let date = |s: &Option<String>, what: &str, default: NaiveDate| s.as_deref().filter(|s| !s.trim().is_empty()).map_or(Ok(default), |s| parse_date(s, what));
+    let date = |s: &Option<String>, what: &str, default: NaiveDate| {
+        s.as_deref().filter(|s| !s.trim().is_empty()).map_or(Ok(default), |s| parse_date(s, what))
+    };
     let today = today(jobs, now);
     let (report, period) = match req.kind.as_str() {
         "daily" | "日报" => {
             let day = date(&req.date, "日期", today)?;
-            (Report::Daily(gather::daily(st, &jobs.org, day, offset, &jobs.link_base, jobs.config.posts_per_story, now)?), day.to_string())
+            (
+                Report::Daily(gather::daily(
+                    st,
+                    &jobs.org,
+                    day,
+                    offset,
+                    &jobs.link_base,
+                    jobs.config.posts_per_story,
+                    now,
+                )?),
+                day.to_string(),
+            )
         }
         "weekly" | "周报" => {
             let week = Period::week_of(date(&req.week_of, "周报日期", today - chrono::Duration::days(7))?);
@@ -119,13 +147,22 @@ fn build(d: &DataDir, jobs: &Jobs, req: &GenerateRequest, by: &User, now: DateTi
             (Report::Stats(gather::stats(st, &jobs.org, p, offset, now)?), p.key())
         }
         "special" | "专报" => {
-            let Some(id) = req.incident else { return Err(ReportError::Invalid("专报须指定工单编号（incident）".into())) };
+            let Some(id) = req.incident else {
+                return Err(ReportError::Invalid("专报须指定工单编号（incident）".into()));
+            };
             if by.role == Role::DepartmentMember {
                 return Err(ReportError::Invalid("专报由办公室或信息员生成".into()));
             }
-            (Report::Special(gather::special(st, d.fts.segmenter(), &jobs.org, id, offset, now)?), format!("incident-{id}"))
+            (
+                Report::Special(gather::special(st, d.fts.segmenter(), &jobs.org, id, offset, now)?),
+                format!("incident-{id}"),
+            )
         }
-        other => return Err(ReportError::Invalid(format!("未知的报表类型“{other}”，可用 daily（日报）、weekly（周报）、special（专报）、stats（考评）"))),
+        other => {
+            return Err(ReportError::Invalid(format!(
+                "未知的报表类型“{other}”，可用 daily（日报）、weekly（周报）、special（专报）、stats（考评）"
+            )))
+        }
     };
     let id = store::archive_put(st.connection(), &report, &period, "manual", &by.name, now)?;
     Ok((id, report))
@@ -153,7 +190,13 @@ fn archived_incident(e: &store::ArchiveEntry) -> Result<Option<i64>, ()> {
 
 /// May this user see this archived report? A 专报 only with its incident; the others are the
 /// organization's bulletins.
-pub fn report_visible(d: &DataDir, desk: &crate::Desk, user: &User, e: &store::ArchiveEntry, report: Option<&Report>) -> AppResult<()> {
+pub fn report_visible(
+    d: &DataDir,
+    desk: &crate::Desk,
+    user: &User,
+    e: &store::ArchiveEntry,
+    report: Option<&Report>,
+) -> AppResult<()> {
     let incident = match report {
         Some(Report::Special(s)) => Some(s.incident.id),
         Some(_) => None,
@@ -164,13 +207,22 @@ pub fn report_visible(d: &DataDir, desk: &crate::Desk, user: &User, e: &store::A
         Ok(_) => Ok(()),
         // A gone incident: its report stays with those who see every incident.
         Err(crate::desk::DeskError::NotFound(..)) if !user.actor().sees_only_own_department() => Ok(()),
-        Err(crate::desk::DeskError::NotFound(..)) => Err(AppError::forbidden(format!("{} 只能查看本单位承办工单的专报", user.display_name))),
+        Err(crate::desk::DeskError::NotFound(..)) => {
+            Err(AppError::forbidden(format!("{} 只能查看本单位承办工单的专报", user.display_name)))
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 /// One page of the archive as `user` may see it (newest first) and how many they may see in all.
-pub fn visible_archive(d: &DataDir, desk: &crate::Desk, user: &User, kind: Option<&str>, limit: usize, offset: usize) -> AppResult<(Vec<store::ArchiveEntry>, u64)> {
+pub fn visible_archive(
+    d: &DataDir,
+    desk: &crate::Desk,
+    user: &User,
+    kind: Option<&str>,
+    limit: usize,
+    offset: usize,
+) -> AppResult<(Vec<store::ArchiveEntry>, u64)> {
     let c = d.store.connection();
     if !user.actor().sees_only_own_department() {
         return Ok(store::archive_list(c, kind, limit, offset)?);
@@ -199,7 +251,11 @@ pub fn visible_archive(d: &DataDir, desk: &crate::Desk, user: &User, kind: Optio
 /// A department member may touch only its own department's risk items.
 pub fn risk_allowed(user: &User, department: &str) -> AppResult<()> {
     if user.role == Role::DepartmentMember && user.department.as_deref() != Some(department) {
-        return Err(AppError::forbidden(format!("{} 只能登记、修改本单位（{}）的隐患", user.display_name, user.department.as_deref().unwrap_or(""))));
+        return Err(AppError::forbidden(format!(
+            "{} 只能登记、修改本单位（{}）的隐患",
+            user.display_name,
+            user.department.as_deref().unwrap_or("")
+        )));
     }
     Ok(())
 }
@@ -214,9 +270,11 @@ fn id_of(s: &str, what: &str) -> AppResult<i64> {
 
 pub async fn list(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<ListQuery>) -> AppResult<Response> {
     let kind = q.kind;
-    let limit = crate::pages::usize_value(q.limit.as_deref(), "limit", 50).map_err(|m| AppError::invalid_field("limit", m))?;
+    let limit =
+        crate::pages::usize_value(q.limit.as_deref(), "limit", 50).map_err(|m| AppError::invalid_field("limit", m))?;
     let desk = state.desk.clone();
-    let (items, total) = state.blocking(move |d, _| visible_archive(d, &desk, &cu.user, kind.as_deref(), limit, 0)).await?;
+    let (items, total) =
+        state.blocking(move |d, _| visible_archive(d, &desk, &cu.user, kind.as_deref(), limit, 0)).await?;
     Ok(Json(json!({"total": total, "reports": items})).into_response())
 }
 
@@ -228,13 +286,24 @@ pub async fn create(State(state): State<AppState>, cu: CurrentUser, bytes: Bytes
 }
 
 /// An archived report `user` may see.
-pub fn visible_report(d: &DataDir, desk: &crate::Desk, user: &User, id: i64) -> AppResult<(store::ArchiveEntry, Report)> {
-    let (entry, report) = store::archive_get(d.store.connection(), id)?.ok_or_else(|| AppError::not_found(Code::ReportNotFound, format!("报表 {id} 不存在")))?;
+pub fn visible_report(
+    d: &DataDir,
+    desk: &crate::Desk,
+    user: &User,
+    id: i64,
+) -> AppResult<(store::ArchiveEntry, Report)> {
+    let (entry, report) = store::archive_get(d.store.connection(), id)?
+        .ok_or_else(|| AppError::not_found(Code::ReportNotFound, format!("报表 {id} 不存在")))?;
     report_visible(d, desk, user, &entry, Some(&report))?;
     Ok((entry, report))
 }
 
-pub async fn get(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Query(q): Query<FormatQuery>) -> AppResult<Response> {
+pub async fn get(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+    Query(q): Query<FormatQuery>,
+) -> AppResult<Response> {
     let id = id_of(&id, "报表")?;
     let format = format_param(q.format.as_deref())?;
     let desk = state.desk.clone();
@@ -253,7 +322,11 @@ struct NewDisposal {
     incident: i64,
 }
 
-pub async fn disposal_list(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<DisposalListQuery>) -> AppResult<Response> {
+pub async fn disposal_list(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Query(q): Query<DisposalListQuery>,
+) -> AppResult<Response> {
     let incident = q.incident.as_deref().map(|s| id_of(s, "工单")).transpose()?;
     let desk = state.desk.clone();
     let reports = state
@@ -273,7 +346,14 @@ pub async fn disposal_create(State(state): State<AppState>, cu: CurrentUser, byt
 }
 
 /// A new draft for an incident, pre-filled.
-pub fn create_disposal(d: &DataDir, desk: &crate::Desk, jobs: &Jobs, user: &User, incident: i64, now: DateTime<Utc>) -> AppResult<DisposalReport> {
+pub fn create_disposal(
+    d: &DataDir,
+    desk: &crate::Desk,
+    jobs: &Jobs,
+    user: &User,
+    incident: i64,
+    now: DateTime<Utc>,
+) -> AppResult<DisposalReport> {
     incident_visible(d, desk, user, incident)?;
     let c = d.store.connection();
     let fields = gather::disposal_prefill(c, incident, today(jobs, now), jobs.config.offset())?;
@@ -282,12 +362,18 @@ pub fn create_disposal(d: &DataDir, desk: &crate::Desk, jobs: &Jobs, user: &User
 }
 
 fn visible_disposal(d: &DataDir, desk: &crate::Desk, user: &User, id: i64) -> AppResult<DisposalReport> {
-    let r = store::disposal_get(d.store.connection(), id)?.ok_or_else(|| AppError::not_found(Code::DisposalReportNotFound, format!("报告单 {id} 不存在")))?;
+    let r = store::disposal_get(d.store.connection(), id)?
+        .ok_or_else(|| AppError::not_found(Code::DisposalReportNotFound, format!("报告单 {id} 不存在")))?;
     disposal_visible(d, desk, user, &r)?;
     Ok(r)
 }
 
-pub async fn disposal_get(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Query(q): Query<FormatQuery>) -> AppResult<Response> {
+pub async fn disposal_get(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+    Query(q): Query<FormatQuery>,
+) -> AppResult<Response> {
     let id = id_of(&id, "报告单")?;
     let format = format_param(q.format.as_deref())?;
     let desk = state.desk.clone();
@@ -298,7 +384,12 @@ pub async fn disposal_get(State(state): State<AppState>, cu: CurrentUser, Path(i
     }
 }
 
-pub async fn disposal_edit(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> AppResult<Response> {
+pub async fn disposal_edit(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> AppResult<Response> {
     let id = id_of(&id, "报告单")?;
     let fields: HashMap<String, String> = body(&bytes)?;
     let desk = state.desk.clone();
@@ -312,7 +403,11 @@ pub async fn disposal_edit(State(state): State<AppState>, cu: CurrentUser, Path(
     Ok(Json(r).into_response())
 }
 
-pub async fn disposal_issue(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn disposal_issue(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     let id = id_of(&id, "报告单")?;
     let (desk, jobs) = (state.desk.clone(), state.reports.clone());
     let r = state
@@ -343,7 +438,9 @@ pub struct RiskInput {
 impl RiskInput {
     /// The fields over `base` (a new item when none).
     pub fn fields(&self, base: Option<&RiskFields>) -> AppResult<RiskFields> {
-        let pick = |v: &Option<String>, old: Option<&String>| v.clone().or_else(|| old.cloned()).unwrap_or_default().trim().to_string();
+        let pick = |v: &Option<String>, old: Option<&String>| {
+            v.clone().or_else(|| old.cloned()).unwrap_or_default().trim().to_string()
+        };
         let due = match (&self.due_date, base) {
             (Some(s), _) => parse_date(s, "解决时限")?,
             (None, Some(b)) => b.due_date,
@@ -362,13 +459,25 @@ impl RiskInput {
         self.status
             .as_deref()
             .filter(|s| !s.is_empty())
-            .map(|s| RiskStatus::parse(s).ok_or_else(|| AppError::invalid_field("status", format!("未知的隐患状态“{s}”，可用 open（未解决）、resolved（已解决）"))))
+            .map(|s| {
+                RiskStatus::parse(s).ok_or_else(|| {
+                    AppError::invalid_field(
+                        "status",
+                        format!("未知的隐患状态“{s}”，可用 open（未解决）、resolved（已解决）"),
+                    )
+                })
+            })
             .transpose()
     }
 }
 
 /// Adds a risk item for `user`.
-pub fn add_risk(d: &DataDir, user: &User, input: &RiskInput, now: DateTime<Utc>) -> AppResult<yuqing_report::model::RiskItem> {
+pub fn add_risk(
+    d: &DataDir,
+    user: &User,
+    input: &RiskInput,
+    now: DateTime<Utc>,
+) -> AppResult<yuqing_report::model::RiskItem> {
     let mut fields = input.fields(None)?;
     if fields.department.is_empty() && user.role == Role::DepartmentMember {
         fields.department = user.department.clone().unwrap_or_default();
@@ -378,9 +487,16 @@ pub fn add_risk(d: &DataDir, user: &User, input: &RiskInput, now: DateTime<Utc>)
 }
 
 /// Changes a risk item for `user`.
-pub fn update_risk(d: &DataDir, user: &User, id: i64, input: &RiskInput, now: DateTime<Utc>) -> AppResult<yuqing_report::model::RiskItem> {
+pub fn update_risk(
+    d: &DataDir,
+    user: &User,
+    id: i64,
+    input: &RiskInput,
+    now: DateTime<Utc>,
+) -> AppResult<yuqing_report::model::RiskItem> {
     let c = d.store.connection();
-    let item = store::risk_get(c, id)?.ok_or_else(|| AppError::not_found(Code::RiskNotFound, format!("隐患 {id} 不存在")))?;
+    let item =
+        store::risk_get(c, id)?.ok_or_else(|| AppError::not_found(Code::RiskNotFound, format!("隐患 {id} 不存在")))?;
     risk_allowed(user, &item.fields.department)?;
     let fields = input.fields(Some(&item.fields))?;
     risk_allowed(user, &fields.department)?;
@@ -392,11 +508,19 @@ fn dept_scope(user: &User) -> Option<String> {
     (user.role == Role::DepartmentMember).then(|| user.department.clone().unwrap_or_default())
 }
 
-pub async fn risks(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<FormatQuery>) -> AppResult<Response> {
+pub async fn risks(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Query(q): Query<FormatQuery>,
+) -> AppResult<Response> {
     let format = format_param(q.format.as_deref())?;
     let department = dept_scope(&cu.user).or_else(|| q.department.filter(|s| !s.is_empty()));
     let jobs = state.reports.clone();
-    let reg = state.blocking(move |d, now| Ok(gather::risk_register(d.store.connection(), &jobs.org, department.as_deref(), today(&jobs, now))?)).await?;
+    let reg = state
+        .blocking(move |d, now| {
+            Ok(gather::risk_register(d.store.connection(), &jobs.org, department.as_deref(), today(&jobs, now))?)
+        })
+        .await?;
     match format {
         Some(f) => download(&Report::Risk(reg), f, &state.reports),
         None => {
@@ -412,19 +536,29 @@ pub async fn risk_add(State(state): State<AppState>, cu: CurrentUser, bytes: Byt
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
 
-pub async fn risk_update(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> AppResult<Response> {
+pub async fn risk_update(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> AppResult<Response> {
     let id = id_of(&id, "隐患")?;
     let input: RiskInput = body(&bytes)?;
     let r = state.blocking(move |d, now| update_risk(d, &cu.user, id, &input, now)).await?;
     Ok(Json(r).into_response())
 }
 
-pub async fn risk_history(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn risk_history(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     let id = id_of(&id, "隐患")?;
     let history = state
         .blocking(move |d, _| {
             let c = d.store.connection();
-            let item = store::risk_get(c, id)?.ok_or_else(|| AppError::not_found(Code::RiskNotFound, format!("隐患 {id} 不存在")))?;
+            let item = store::risk_get(c, id)?
+                .ok_or_else(|| AppError::not_found(Code::RiskNotFound, format!("隐患 {id} 不存在")))?;
             if let Some(dept) = dept_scope(&cu.user) {
                 if dept != item.fields.department {
                     return Err(AppError::forbidden("只能查看本单位的隐患"));

@@ -2,9 +2,9 @@
 //! issue) and the risk register. Forms go through the same functions as the JSON API.
 
 use axum::extract::{Path, State};
-use serde::Deserialize;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
 use yuqing_core::people::Role;
 use yuqing_report::model::{DisposalStatus, RiskStatus, DISPOSAL_LABELS};
 use yuqing_report::{render, store, Report};
@@ -15,7 +15,14 @@ use crate::extract::{empty_as_none, Form, Query};
 use crate::html::{esc, fmt_time, page};
 use crate::{AppState, CurrentUser};
 
-const KINDS: [(&str, &str); 6] = [("daily", "日报"), ("weekly", "周报"), ("special", "专报"), ("stats", "考评"), ("disposal", "处置情况报告单"), ("risk", "隐患排查表")];
+const KINDS: [(&str, &str); 6] = [
+    ("daily", "日报"),
+    ("weekly", "周报"),
+    ("special", "专报"),
+    ("stats", "考评"),
+    ("disposal", "处置情况报告单"),
+    ("risk", "隐患排查表"),
+];
 
 fn kind_label(k: &str) -> &str {
     KINDS.iter().find(|(a, _)| *a == k).map_or(k, |(_, b)| b)
@@ -30,7 +37,11 @@ fn shell(state: &AppState, title: &str, body: &str) -> Response {
 /// An error in the reports' own frame (internal text is logged, not shown: `AppError::shown`).
 fn failed(state: &AppState, e: AppError) -> Response {
     let shown = e.shown();
-    let mut r = shell(state, "报表", &format!("<h2>报表</h2><p class=\"late\">{}</p><p><a href=\"/reports\">返回报表</a></p>", esc(&shown.message)));
+    let mut r = shell(
+        state,
+        "报表",
+        &format!("<h2>报表</h2><p class=\"late\">{}</p><p><a href=\"/reports\">返回报表</a></p>", esc(&shown.message)),
+    );
     *r.status_mut() = shown.status;
     r
 }
@@ -78,7 +89,10 @@ pub async fn index(State(state): State<AppState>, cu: CurrentUser, Query(q): Que
             cu.csrf_field()
         ));
     }
-    b.push_str(&format!("<p class=\"muted\">共 {total} 份{}</p>", kind.as_deref().map(|k| format!("（{}）", kind_label(k))).unwrap_or_default()));
+    b.push_str(&format!(
+        "<p class=\"muted\">共 {total} 份{}</p>",
+        kind.as_deref().map(|k| format!("（{}）", kind_label(k))).unwrap_or_default()
+    ));
     b.push_str("<table><tr><th>编号</th><th>类型</th><th>标题</th><th>生成</th><th>时间</th><th>下载</th></tr>");
     for e in &items {
         b.push_str(&format!(
@@ -115,7 +129,14 @@ pub async fn generate(State(state): State<AppState>, cu: CurrentUser, Form(f): F
         Some(Err(_)) => return failed(&state, AppError::invalid_field("incident", "专报工单编号应为整数")),
         None => None,
     };
-    let req = GenerateRequest { kind: get(&f.kind).unwrap_or_default(), date: get(&f.date), week_of: get(&f.week_of), from: get(&f.from), to: get(&f.to), incident };
+    let req = GenerateRequest {
+        kind: get(&f.kind).unwrap_or_default(),
+        date: get(&f.date),
+        week_of: get(&f.week_of),
+        from: get(&f.from),
+        to: get(&f.to),
+        incident,
+    };
     let (desk, jobs) = (state.desk.clone(), state.reports.clone());
     match state.blocking(move |d, now| super::generate(d, &desk, &jobs, &req, &cu.user, now)).await {
         Ok((id, _)) => Redirect::to(&format!("/reports/{id}")).into_response(),
@@ -133,7 +154,11 @@ pub async fn view(State(state): State<AppState>, cu: CurrentUser, Path(id): Path
             let body = format!(
                 "<p>下载：{}　<span class=\"muted\">{}，{}</span></p>{}",
                 downloads(&format!("/api/v1/reports/{id}")),
-                if e.trigger == "schedule" { "定时生成".to_string() } else { format!("{} 生成", esc(&e.created_by)) },
+                if e.trigger == "schedule" {
+                    "定时生成".to_string()
+                } else {
+                    format!("{} 生成", esc(&e.created_by))
+                },
                 fmt_time(&e.created_at),
                 yuqing_report::html::fragment(&doc)
             );
@@ -152,11 +177,12 @@ fn can_issue(role: Role) -> bool {
 pub async fn disposal_index(State(state): State<AppState>, cu: CurrentUser) -> Response {
     let desk = state.desk.clone();
     let user = cu.user.clone();
-    let r = state.blocking(move |d, _| {
-        let all = store::disposal_list(d.store.connection(), None, 500)?;
-        Ok(all.into_iter().filter(|r| super::disposal_visible(d, &desk, &user, r).is_ok()).collect::<Vec<_>>())
-    })
-    .await;
+    let r = state
+        .blocking(move |d, _| {
+            let all = store::disposal_list(d.store.connection(), None, 500)?;
+            Ok(all.into_iter().filter(|r| super::disposal_visible(d, &desk, &user, r).is_ok()).collect::<Vec<_>>())
+        })
+        .await;
     let list = match r {
         Ok(l) => l,
         Err(f) => return failed(&state, f),
@@ -223,7 +249,10 @@ async fn disposal_page(state: &AppState, cu: &CurrentUser, id: i64, notice: Opti
     let editable = r.status == DisposalStatus::Draft && !matches!(cu.user.role, Role::Viewer | Role::Approver);
     if editable {
         b.push_str(&format!("<form method=\"post\" action=\"/reports/disposal/{id}\">{}<input type=\"hidden\" name=\"action\" value=\"save\"><table class=\"form\">", cu.csrf_field()));
-        b.push_str(&format!("<tr><th>主送</th><td><input name=\"recipient\" value=\"{}\" size=\"40\"></td></tr>", esc(&r.recipient)));
+        b.push_str(&format!(
+            "<tr><th>主送</th><td><input name=\"recipient\" value=\"{}\" size=\"40\"></td></tr>",
+            esc(&r.recipient)
+        ));
         for (k, label) in DISPOSAL_LABELS {
             let v = if k == "date" { r.fields.date.to_string() } else { r.fields.get(k) };
             let input = if matches!(k, "cause" | "measures" | "statement" | "result") {
@@ -276,7 +305,19 @@ pub struct DisposalForm {
 impl DisposalForm {
     /// The fields given, by their store names, in the store's order.
     fn changes(self) -> Vec<(String, String)> {
-        let DisposalForm { action: _, recipient, title, cause, measures, statement, result, department, leader, phone, date } = self;
+        let DisposalForm {
+            action: _,
+            recipient,
+            title,
+            cause,
+            measures,
+            statement,
+            result,
+            department,
+            leader,
+            phone,
+            date,
+        } = self;
         [
             ("recipient", recipient),
             ("title", title),
@@ -295,26 +336,34 @@ impl DisposalForm {
     }
 }
 
-pub async fn disposal_act(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Form(mut f): Form<DisposalForm>) -> Response {
+pub async fn disposal_act(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+    Form(mut f): Form<DisposalForm>,
+) -> Response {
     let Ok(id) = id.parse::<i64>() else { return failed(&state, AppError::invalid_id("报告单", &id)) };
     let action = f.action.take().unwrap_or_default();
     if action == "issue" && !can_issue(cu.user.role) {
         return disposal_page(&state, &cu, id, Some(AppError::forbidden("报告单由办公室签发"))).await;
     }
     let (desk, jobs, user) = (state.desk.clone(), state.reports.clone(), cu.user.clone());
-    let r = state.blocking(move |d, now| {
-        super::visible_disposal(d, &desk, &user, id)?;
-        let c = d.store.connection();
-        match action.as_str() {
-            "issue" => store::disposal_issue(c, id, &user.name, now, jobs.config.offset()).map(|_| ()).map_err(AppError::from),
-            "save" => {
-                let changes = f.changes();
-                store::disposal_edit(c, id, &changes, &user.name, now).map(|_| ()).map_err(AppError::from)
+    let r = state
+        .blocking(move |d, now| {
+            super::visible_disposal(d, &desk, &user, id)?;
+            let c = d.store.connection();
+            match action.as_str() {
+                "issue" => store::disposal_issue(c, id, &user.name, now, jobs.config.offset())
+                    .map(|_| ())
+                    .map_err(AppError::from),
+                "save" => {
+                    let changes = f.changes();
+                    store::disposal_edit(c, id, &changes, &user.name, now).map(|_| ()).map_err(AppError::from)
+                }
+                other => Err(AppError::invalid_field("action", format!("未知的操作“{other}”"))),
             }
-            other => Err(AppError::invalid_field("action", format!("未知的操作“{other}”"))),
-        }
-    })
-    .await;
+        })
+        .await;
     match r {
         Ok(()) => Redirect::to(&format!("/reports/disposal/{id}")).into_response(),
         Err(f) => disposal_page(&state, &cu, id, Some(f)).await,
@@ -359,16 +408,22 @@ pub async fn risks(State(state): State<AppState>, cu: CurrentUser, Query(q): Que
     let edit = q.edit.as_deref().and_then(|s| s.parse::<i64>().ok());
     let scope = (cu.user.role == Role::DepartmentMember).then(|| cu.user.department.clone().unwrap_or_default());
     let jobs = state.reports.clone();
-    let r = state.blocking(move |d, now| {
-        let c = d.store.connection();
-        let reg = yuqing_report::gather::risk_register(c, &jobs.org, scope.as_deref(), store::today(now, jobs.config.offset()))?;
-        let history = match edit {
-            Some(id) if reg.items.iter().any(|i| i.id == id) => store::risk_history(c, id)?,
-            _ => Vec::new(),
-        };
-        Ok((reg, history))
-    })
-    .await;
+    let r = state
+        .blocking(move |d, now| {
+            let c = d.store.connection();
+            let reg = yuqing_report::gather::risk_register(
+                c,
+                &jobs.org,
+                scope.as_deref(),
+                store::today(now, jobs.config.offset()),
+            )?;
+            let history = match edit {
+                Some(id) if reg.items.iter().any(|i| i.id == id) => store::risk_history(c, id)?,
+                _ => Vec::new(),
+            };
+            Ok((reg, history))
+        })
+        .await;
     let (reg, history) = match r {
         Ok(x) => x,
         Err(f) => return failed(&state, f),
@@ -383,7 +438,11 @@ pub async fn risks(State(state): State<AppState>, cu: CurrentUser, Query(q): Que
     );
     b.push_str("<table><tr><th>序号</th><th>责任单位</th><th>舆情隐患内容</th><th>线下处置措施</th><th>线上应对措施及引导口径</th><th>解决时限</th><th>状态</th><th></th></tr>");
     for (k, i) in reg.items.iter().enumerate() {
-        let status = if i.overdue(reg.as_of) { "<span class=\"late\">逾期</span>".to_string() } else { i.status.label_zh().to_string() };
+        let status = if i.overdue(reg.as_of) {
+            "<span class=\"late\">逾期</span>".to_string()
+        } else {
+            i.status.label_zh().to_string()
+        };
         b.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{status}</td><td>{}</td></tr>",
             k + 1,
@@ -442,7 +501,12 @@ pub async fn risk_add(State(state): State<AppState>, cu: CurrentUser, Form(f): F
     }
 }
 
-pub async fn risk_update(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Form(f): Form<RiskForm>) -> Response {
+pub async fn risk_update(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+    Form(f): Form<RiskForm>,
+) -> Response {
     let Ok(id) = id.parse::<i64>() else { return failed(&state, AppError::invalid_id("隐患", &id)) };
     let input = risk_input(f);
     match state.blocking(move |d, now| super::update_risk(d, &cu.user, id, &input, now)).await {

@@ -11,16 +11,27 @@ use yuqing_store::desk::{HandoverNote, User};
 
 use crate::html::{esc, fmt_time};
 
-pub fn render_duty(shifts: &[DutyShift], handovers: &[HandoverNote], now: DateTime<Utc>, can_import: bool, csrf: &str) -> String {
+pub fn render_duty(
+    shifts: &[DutyShift],
+    handovers: &[HandoverNote],
+    now: DateTime<Utc>,
+    can_import: bool,
+    csrf: &str,
+) -> String {
     let mut b = String::from("<h2>值班</h2>");
     let current: Vec<&DutyShift> = shifts.iter().filter(|s| s.covers(now)).collect();
     if current.is_empty() {
         b.push_str("<p class=\"late\">当前无人在岗：预警将发给办公室。</p>");
     } else {
-        let names: Vec<String> = current.iter().map(|s| format!("{} <b>{}</b>（至 {}）", s.role.label_zh(), esc(&s.person), fmt_time(&s.ends_at))).collect();
+        let names: Vec<String> = current
+            .iter()
+            .map(|s| format!("{} <b>{}</b>（至 {}）", s.role.label_zh(), esc(&s.person), fmt_time(&s.ends_at)))
+            .collect();
         let _ = write!(b, "<p>当前在岗：{}</p>", names.join("　"));
     }
-    b.push_str("<h3>班次</h3><table><thead><tr><th>值班人</th><th>岗位</th><th>开始</th><th>结束</th></tr></thead><tbody>");
+    b.push_str(
+        "<h3>班次</h3><table><thead><tr><th>值班人</th><th>岗位</th><th>开始</th><th>结束</th></tr></thead><tbody>",
+    );
     for s in shifts {
         let _ = write!(
             b,
@@ -47,7 +58,13 @@ pub fn render_duty(shifts: &[DutyShift], handovers: &[HandoverNote], now: DateTi
         esc(csrf)
     );
     for h in handovers {
-        let _ = write!(b, "<li><span class=\"muted\">{} · {}</span> {}</li>", fmt_time(&h.at), esc(&h.author), esc(&h.text));
+        let _ = write!(
+            b,
+            "<li><span class=\"muted\">{} · {}</span> {}</li>",
+            fmt_time(&h.at),
+            esc(&h.author),
+            esc(&h.text)
+        );
     }
     b.push_str("</ul>");
     b
@@ -67,7 +84,14 @@ pub struct SystemView<'a> {
 /// Audit entries on one page of the 系统 page.
 pub const AUDIT_PAGE: usize = 50;
 
-pub fn render_system(users: &[User], departments: &[String], audit: &[AuditEntry], audit_total: u64, chain: &Result<u64, ChainBreak>, v: &SystemView) -> String {
+pub fn render_system(
+    users: &[User],
+    departments: &[String],
+    audit: &[AuditEntry],
+    audit_total: u64,
+    chain: &Result<u64, ChainBreak>,
+    v: &SystemView,
+) -> String {
     let mut b = String::from("<h2>系统</h2>");
     if let Some((ok, msg)) = &v.notice {
         let _ = write!(b, "<p class=\"{} notice\">{}</p>", if *ok { "ok" } else { "late" }, esc(msg));
@@ -110,11 +134,18 @@ pub fn render_system(users: &[User], departments: &[String], audit: &[AuditEntry
     }
     b.push_str("</tbody></table>");
     if v.manage {
-        let roles: String = Role::ALL.iter().map(|r| format!("<option value=\"{}\">{}</option>", r.as_str(), r.label_zh())).collect();
+        let roles: String =
+            Role::ALL.iter().map(|r| format!("<option value=\"{}\">{}</option>", r.as_str(), r.label_zh())).collect();
         let depts: String = departments.iter().map(|d| format!("<option>{}</option>", esc(d))).collect();
         let titles: String = Title::ALL
             .iter()
-            .map(|t| format!("<label><input type=\"checkbox\" name=\"title\" value=\"{}\"> {}</label>", t.as_str(), t.label_zh()))
+            .map(|t| {
+                format!(
+                    "<label><input type=\"checkbox\" name=\"title\" value=\"{}\"> {}</label>",
+                    t.as_str(),
+                    t.label_zh()
+                )
+            })
             .collect();
         let _ = write!(
             b,
@@ -129,7 +160,11 @@ pub fn render_system(users: &[User], departments: &[String], audit: &[AuditEntry
     } else {
         b.push_str("<p class=\"muted\">新增、停用用户与设置密码由系统管理员办理。</p>");
     }
-    let _ = write!(b, "<h3>责任单位</h3><p>{}</p>", if departments.is_empty() { "（配置文件中未列出）".into() } else { esc(&departments.join("、")) });
+    let _ = write!(
+        b,
+        "<h3>责任单位</h3><p>{}</p>",
+        if departments.is_empty() { "（配置文件中未列出）".into() } else { esc(&departments.join("、")) }
+    );
     b.push_str("<h3>审计日志</h3>");
     match chain {
         Ok(n) => {
@@ -178,7 +213,12 @@ mod tests {
     #[test]
     fn duty_page_names_who_is_on_now_and_warns_when_nobody_is() {
         let now = Utc.with_ymd_and_hms(2026, 11, 20, 2, 0, 0).unwrap();
-        let s = DutyShift { person: "xinxi".into(), role: DutyRole::Staff, starts_at: now - Duration::hours(1), ends_at: now + Duration::hours(1) };
+        let s = DutyShift {
+            person: "xinxi".into(),
+            role: DutyRole::Staff,
+            starts_at: now - Duration::hours(1),
+            ends_at: now + Duration::hours(1),
+        };
         let html = render_duty(std::slice::from_ref(&s), &[], now, false, "t");
         assert!(html.contains("当前在岗：值班员 <b>xinxi</b>"));
         assert!(!html.contains("导入值班表"));
@@ -187,7 +227,14 @@ mod tests {
 
     #[test]
     fn system_page_shows_a_broken_chain() {
-        let html = render_system(&[], &[], &[], 9, &Err(ChainBreak { id: 7, reason: "被改动".into() }), &SystemView { manage: false, csrf: "t", me: "a", notice: None, audit_page: 1 });
+        let html = render_system(
+            &[],
+            &[],
+            &[],
+            9,
+            &Err(ChainBreak { id: 7, reason: "被改动".into() }),
+            &SystemView { manage: false, csrf: "t", me: "a", notice: None, audit_page: 1 },
+        );
         assert!(html.contains("第 7 条断裂"));
     }
 }

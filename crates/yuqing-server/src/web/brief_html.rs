@@ -29,7 +29,8 @@ pub fn post_href(id: i64, on_page: &dyn Fn(i64) -> bool) -> String {
 fn cites(ids: &[i64], more: usize, on_page: &dyn Fn(i64) -> bool) -> String {
     let mut s = String::new();
     for id in ids {
-        let _ = write!(s, "<a class=\"cite\" href=\"{}\" title=\"出处：帖文 #{id}\">[#{id}]</a>", post_href(*id, on_page));
+        let _ =
+            write!(s, "<a class=\"cite\" href=\"{}\" title=\"出处：帖文 #{id}\">[#{id}]</a>", post_href(*id, on_page));
     }
     if more > 0 {
         let _ = write!(s, "<span class=\"muted\">等 {} 条</span>", ids.len() + more);
@@ -59,8 +60,11 @@ pub fn render_brief(b: &Brief, title: &str, on_page: &dyn Fn(i64) -> bool) -> St
         let _ = write!(h, "<dt>首发</dt><dd>{}{}</dd>", esc(&f.describe_zh(offset)), cites(&[f.post], 0, on_page));
     }
     if !b.places.is_empty() {
-        let items: Vec<String> =
-            b.places.iter().map(|p| format!("{}（{} 条）{}", esc(&p.name), p.count, cites(&p.posts, 0, on_page))).collect();
+        let items: Vec<String> = b
+            .places
+            .iter()
+            .map(|p| format!("{}（{} 条）{}", esc(&p.name), p.count, cites(&p.posts, 0, on_page)))
+            .collect();
         let _ = write!(h, "<dt>涉及地点</dt><dd>{}</dd>", items.join("、"));
     }
     if !b.numbers.is_empty() {
@@ -96,7 +100,11 @@ pub fn render_brief(b: &Brief, title: &str, on_page: &dyn Fn(i64) -> bool) -> St
                 crate::html::fmt_time(&r.at),
                 post_href(r.post, on_page),
                 esc(&r.headline),
-                if r.copies > 1 { format!("<span class=\"muted\">（相同内容 {} 条）</span>", r.copies) } else { String::new() }
+                if r.copies > 1 {
+                    format!("<span class=\"muted\">（相同内容 {} 条）</span>", r.copies)
+                } else {
+                    String::new()
+                }
             );
         }
         h.push_str("</ol></dd>");
@@ -150,7 +158,17 @@ mod tests {
 
     #[test]
     fn a_story_without_posts_says_so() {
-        let b = Brief { posts_total: 0, posts_read: 0, what: vec![], first_seen: None, places: vec![], numbers: vec![], sentiment: None, representative: vec![], heat: None };
+        let b = Brief {
+            posts_total: 0,
+            posts_read: 0,
+            what: vec![],
+            first_seen: None,
+            places: vec![],
+            numbers: vec![],
+            sentiment: None,
+            representative: vec![],
+            heat: None,
+        };
         assert!(render_brief(&b, "研判摘要", &|_| false).contains("暂无帖文"));
     }
 }

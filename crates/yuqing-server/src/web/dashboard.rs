@@ -32,8 +32,13 @@ pub fn volume_chart(buckets: &[VolumeBucket], label_fmt: &str, aria: &str, width
     let plot_h = height as f32 - pad_b - pad_t;
     let bw = plot_w / buckets.len().max(1) as f32;
     let mut s = String::new();
-    let _ = write!(s, "<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"{}\">", esc(aria));
-    let _ = write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\" fill=\"currentColor\">{}</text>", pad_t + 8.0, max as u64);
+    let _ = write!(
+        s,
+        "<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"{}\">",
+        esc(aria)
+    );
+    let _ =
+        write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\" fill=\"currentColor\">{}</text>", pad_t + 8.0, max as u64);
     let _ = write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\" fill=\"currentColor\">0</text>", pad_t + plot_h);
     for (i, b) in buckets.iter().enumerate() {
         let x = pad_l + i as f32 * bw;
@@ -92,7 +97,8 @@ fn bar_row(name: &str, query: &str, n: u64, max: u64) -> String {
 /// per province and once per city however many of its places lie there.
 pub fn place_ranking(counts: &PlaceCounts) -> String {
     let g = Gazetteer::builtin();
-    let (countries, provinces): (Vec<_>, Vec<_>) = counts.top.iter().partition(|(p, _)| g.place(*p).level == Level::Country);
+    let (countries, provinces): (Vec<_>, Vec<_>) =
+        counts.top.iter().partition(|(p, _)| g.place(*p).level == Level::Country);
     if provinces.is_empty() && countries.is_empty() {
         return "<p class=\"muted\">近 24 小时帖文未提及地名</p>".to_string();
     }
@@ -106,7 +112,11 @@ pub fn place_ranking(counts: &PlaceCounts) -> String {
                 let _ = write!(b, "<li><span class=\"row\">{row}</span></li>");
             }
             Some(cities) => {
-                let _ = write!(b, "<li><details{}><summary><span class=\"row\">{row}</span></summary><ol class=\"bars\">", if i == 0 { " open" } else { "" });
+                let _ = write!(
+                    b,
+                    "<li><details{}><summary><span class=\"row\">{row}</span></summary><ol class=\"bars\">",
+                    if i == 0 { " open" } else { "" }
+                );
                 for (c, m) in cities.iter().take(CITIES) {
                     let city = g.place(*c);
                     let _ = write!(b, "<li>{}</li>", bar_row(&city.name, &city.short, *m, max));
@@ -156,7 +166,11 @@ pub fn cloud_words(p: &Pictures) -> Vec<Word> {
         }
     }
     m.into_iter()
-        .map(|(k, (posts, stories))| Word { text: k.to_string(), weight: posts, note: format!("{k}：{stories} 个事件，近 24 小时帖文 {posts} 条") })
+        .map(|(k, (posts, stories))| Word {
+            text: k.to_string(),
+            weight: posts,
+            note: format!("{k}：{stories} 个事件，近 24 小时帖文 {posts} 条"),
+        })
         .collect()
 }
 
@@ -196,7 +210,13 @@ ol.places li.more{display:block}.abroad{font-size:13px;margin:6px 0}\
 body.big ol.places li,body.big .abroad{font-size:20px}body.big ol.places i{height:14px}body.big ol.places ol.bars i{background:#4e6fae}";
 
 /// The dashboard's inner part (also served alone for live updates).
-pub fn render_fragment(o: &Overview, top: &[StoryRecord], topics: &[(String, u64)], on_duty: &[DutyShift], pictures: &Pictures) -> String {
+pub fn render_fragment(
+    o: &Overview,
+    top: &[StoryRecord],
+    topics: &[(String, u64)],
+    on_duty: &[DutyShift],
+    pictures: &Pictures,
+) -> String {
     let mut b = String::new();
     let neg_share = if o.posts_today > 0 { o.negative_today as f64 * 100.0 / o.posts_today as f64 } else { 0.0 };
     let by_grade: Vec<String> = o.open_by_grade.iter().map(|(g, n)| format!("{g}级 {n}")).collect();
@@ -264,7 +284,6 @@ pub fn render_fragment(o: &Overview, top: &[StoryRecord], topics: &[(String, u64
     b
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,7 +292,10 @@ mod tests {
     #[test]
     fn chart_stacks_sentiments_and_labels_buckets_in_china_time() {
         let start = Utc.with_ymd_and_hms(2026, 11, 19, 16, 0, 0).unwrap();
-        let b = vec![VolumeBucket { start, counts: [2, 3, 5] }, VolumeBucket { start: start + chrono::Duration::days(1), counts: [0, 0, 0] }];
+        let b = vec![
+            VolumeBucket { start, counts: [2, 3, 5] },
+            VolumeBucket { start: start + chrono::Duration::days(1), counts: [0, 0, 0] },
+        ];
         let svg = volume_chart(&b, "%m-%d", "x", 300, 100);
         assert_eq!(svg.matches("<rect").count(), 3);
         assert!(svg.contains("11-20"), "{svg}");
@@ -291,7 +313,11 @@ mod tests {
         let beijing = html.find("北京市").expect("北京");
         assert!(hubei < henan && hubei < beijing, "{html}");
         assert!(html.contains("湖北省</a></span><i class=\"w100\"></i><em>2</em>"), "{html}");
-        assert!(html.contains("武汉市</a></span><i class=\"w50\"></i><em>1</em>") && html.contains("黄冈市</a></span><i class=\"w50\"></i><em>1</em>"), "{html}");
+        assert!(
+            html.contains("武汉市</a></span><i class=\"w50\"></i><em>1</em>")
+                && html.contains("黄冈市</a></span><i class=\"w50\"></i><em>1</em>"),
+            "{html}"
+        );
         assert!(html.contains("朝阳区</a></span><i class=\"w50\"></i><em>1</em>"), "{html}");
         assert!(html.contains("href=\"/search?q=%E6%B9%96%E5%8C%97\""), "links search the short name 湖北: {html}");
         assert_eq!(html.matches("<details").count(), 3, "{html}");

@@ -59,7 +59,12 @@ async fn mark_story(state: &AppState, cu: &CurrentUser, story: i64, reason: Stri
 
 /// After an incident was marked 误报 (by the desk): its stories are marked too, so they stop being
 /// graded. Returns notes for the person (stories already marked are skipped silently).
-pub async fn mark_incident_stories(state: &AppState, cu: &CurrentUser, stories: Vec<i64>, reason: String) -> Vec<String> {
+pub async fn mark_incident_stories(
+    state: &AppState,
+    cu: &CurrentUser,
+    stories: Vec<i64>,
+    reason: String,
+) -> Vec<String> {
     let mut notes = Vec::new();
     for story in stories {
         let (actor, why) = (cu.user.name.clone(), reason.clone());
@@ -77,7 +82,12 @@ fn reason_of(pairs: &[(String, String)]) -> String {
 }
 
 /// `POST /stories/{id}/false-alarm` (form: `reason`).
-pub async fn mark_form(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn mark_form(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let story = match story_id(&id) {
         Ok(s) => s,
         Err(e) => return titled_page(&state, "标记误报", e),
@@ -94,7 +104,12 @@ pub async fn mark_form(State(state): State<AppState>, cu: CurrentUser, Path(id):
 }
 
 /// `POST /stories/{id}/false-alarm/withdraw` (form: `reason`).
-pub async fn withdraw_form(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn withdraw_form(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let story = match story_id(&id) {
         Ok(s) => s,
         Err(e) => return titled_page(&state, "撤销误报", e),
@@ -127,14 +142,25 @@ fn api_request(id: &str, bytes: &Bytes) -> AppResult<(i64, ReasonRequest)> {
 }
 
 /// `POST /api/v1/stories/{id}/false-alarm` `{"reason": "…"}`.
-pub async fn mark_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> AppResult<Response> {
+pub async fn mark_api(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> AppResult<Response> {
     let (story, req) = api_request(&id, &bytes)?;
     let m = mark_story(&state, &cu, story, req.reason).await?;
-    Ok(Json(json!({"story": story, "false_alarm": true, "closed_incidents": m.closed, "notes": m.notes})).into_response())
+    Ok(Json(json!({"story": story, "false_alarm": true, "closed_incidents": m.closed, "notes": m.notes}))
+        .into_response())
 }
 
 /// `POST /api/v1/stories/{id}/false-alarm/withdraw` `{"reason": "…"}`.
-pub async fn withdraw_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> AppResult<Response> {
+pub async fn withdraw_api(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> AppResult<Response> {
     let (story, req) = api_request(&id, &bytes)?;
     let actor = cu.user.name.clone();
     run(&state, move |e: &dyn StoryEditor| e.withdraw_false_alarm(story, &req.reason, &actor)).await?;
@@ -195,7 +221,12 @@ pub fn badge(marked: bool) -> &'static str {
 /// An incident closed as 误报, for its page: who, when, why.
 pub fn incident_line(fa: Option<&yuqing_core::incident::FalseAlarm>) -> String {
     match fa {
-        Some(f) => format!("<p class=\"late\"><b>已按误报关闭</b>：{}（{}，{}）</p>", esc(&f.reason), esc(&f.by), fmt_time(&f.at)),
+        Some(f) => format!(
+            "<p class=\"late\"><b>已按误报关闭</b>：{}（{}，{}）</p>",
+            esc(&f.reason),
+            esc(&f.by),
+            fmt_time(&f.at)
+        ),
         None => String::new(),
     }
 }
@@ -217,7 +248,9 @@ pub fn notice(q: &Flags) -> String {
     if q.false_alarm.is_some() {
         b.push_str("<p class=\"ok\">已标记误报，并记入审计日志。</p>");
         if let Some(id) = q.closed.as_deref().and_then(|c| c.parse::<i64>().ok()).filter(|c| *c > 0) {
-            b.push_str(&format!("<p class=\"ok\">关联的 <a href=\"/incidents/{id}\">处置工单 #{id}</a> 已按误报关闭。</p>"));
+            b.push_str(&format!(
+                "<p class=\"ok\">关联的 <a href=\"/incidents/{id}\">处置工单 #{id}</a> 已按误报关闭。</p>"
+            ));
         }
         if let Some(id) = q.kept.as_deref().and_then(|c| c.parse::<i64>().ok()).filter(|c| *c > 0) {
             b.push_str(&format!(

@@ -47,7 +47,9 @@ pub fn render_list(items: &[IncidentSummary], total: u64, title: &str) -> String
     let mut b = String::new();
     let _ = write!(b, "<h2>{}</h2><p class=\"muted\">共 {total} 个工单</p>", esc(title));
     if items.is_empty() {
-        b.push_str("<p class=\"muted\">暂无工单。事件达到开启级别（默认 III 级）时会自动开启，也可以在事件页面人工开启。</p>");
+        b.push_str(
+            "<p class=\"muted\">暂无工单。事件达到开启级别（默认 III 级）时会自动开启，也可以在事件页面人工开启。</p>",
+        );
         return b;
     }
     b.push_str("<table><thead><tr><th>编号</th><th>级别</th><th>状态</th><th>工单</th><th>牵头单位</th><th>开启</th><th>更新</th></tr></thead><tbody>");
@@ -70,7 +72,10 @@ pub fn render_list(items: &[IncidentSummary], total: u64, title: &str) -> String
 }
 
 fn hidden(csrf: &str, action: &str) -> String {
-    format!("<input type=\"hidden\" name=\"_csrf\" value=\"{}\"><input type=\"hidden\" name=\"action\" value=\"{action}\">", esc(csrf))
+    format!(
+        "<input type=\"hidden\" name=\"_csrf\" value=\"{}\"><input type=\"hidden\" name=\"action\" value=\"{action}\">",
+        esc(csrf)
+    )
 }
 
 fn form(id: i64, csrf: &str, action: &str, inner: &str, button: &str) -> String {
@@ -98,7 +103,14 @@ fn diff_html(parts: &[DiffPart]) -> String {
 }
 
 /// One incident, for `user`, at `now`.
-pub fn render_incident(inc: &Incident, timeline: &[TimelineEntry], briefs: &[(i64, Brief)], user: &User, csrf: &str, now: DateTime<Utc>) -> String {
+pub fn render_incident(
+    inc: &Incident,
+    timeline: &[TimelineEntry],
+    briefs: &[(i64, Brief)],
+    user: &User,
+    csrf: &str,
+    now: DateTime<Utc>,
+) -> String {
     let id = inc.id;
     let mut b = String::new();
     let _ = write!(
@@ -151,12 +163,32 @@ pub fn render_incident(inc: &Incident, timeline: &[TimelineEntry], briefs: &[(i6
     }
     for step in &steps {
         match step {
-            Step::Report => b.push_str(&form(id, csrf, "report", "<textarea name=\"summary\" required placeholder=\"首报情况摘要\"></textarea>", "上报")),
+            Step::Report => b.push_str(&form(
+                id,
+                csrf,
+                "report",
+                "<textarea name=\"summary\" required placeholder=\"首报情况摘要\"></textarea>",
+                "上报",
+            )),
             Step::StartVerification => b.push_str(&form(id, csrf, "start_verification", "", "开始核查")),
-            Step::SubmitVerification => b.push_str(&form(id, csrf, "submit_verification", "<textarea name=\"findings\" required placeholder=\"核查结果（事实真相）\"></textarea>", "提交核查结果")),
+            Step::SubmitVerification => b.push_str(&form(
+                id,
+                csrf,
+                "submit_verification",
+                "<textarea name=\"findings\" required placeholder=\"核查结果（事实真相）\"></textarea>",
+                "提交核查结果",
+            )),
             Step::StartFollowUp => b.push_str(&form(id, csrf, "start_follow_up", "", "转入跟踪")),
-            Step::Close => b.push_str(&form(id, csrf, "close", "<input name=\"reason\" placeholder=\"办结说明\">", "办结")),
-            Step::Reopen => b.push_str(&form(id, csrf, "reopen", "<input name=\"reason\" required placeholder=\"重新打开的理由\">", "重新打开")),
+            Step::Close => {
+                b.push_str(&form(id, csrf, "close", "<input name=\"reason\" placeholder=\"办结说明\">", "办结"))
+            }
+            Step::Reopen => b.push_str(&form(
+                id,
+                csrf,
+                "reopen",
+                "<input name=\"reason\" required placeholder=\"重新打开的理由\">",
+                "重新打开",
+            )),
             Step::MarkFalseAlarm => b.push_str(&form(
                 id,
                 csrf,
@@ -169,7 +201,13 @@ pub fn render_incident(inc: &Incident, timeline: &[TimelineEntry], briefs: &[(i6
         }
     }
     if inc.state.is_open() && matches!(user.role, Role::Coordinator | Role::Admin | Role::Officer) {
-        b.push_str(&form(id, csrf, "report_to_leadership", "<input name=\"summary\" required placeholder=\"报告领导的内容\">", "报告领导"));
+        b.push_str(&form(
+            id,
+            csrf,
+            "report_to_leadership",
+            "<input name=\"summary\" required placeholder=\"报告领导的内容\">",
+            "报告领导",
+        ));
     }
     if inc.state.is_open() && user.role != Role::Viewer {
         b.push_str(&form(id, csrf, "add_note", "<input name=\"text\" required placeholder=\"备注\">", "添加备注"));
@@ -179,18 +217,32 @@ pub fn render_incident(inc: &Incident, timeline: &[TimelineEntry], briefs: &[(i6
     }
 
     // Tasks.
-    b.push_str("<h3>任务</h3><table><thead><tr><th>任务</th><th>承办</th><th>截止</th><th>完成</th></tr></thead><tbody>");
+    b.push_str(
+        "<h3>任务</h3><table><thead><tr><th>任务</th><th>承办</th><th>截止</th><th>完成</th></tr></thead><tbody>",
+    );
     for t in &inc.tasks {
         let done = match (&t.done_at, &t.done_by) {
             (Some(at), by) => format!("{}（{}）", fmt_time(at), esc(by.as_deref().unwrap_or(""))),
-            (None, _) if inc.state.is_open() && user.role != Role::Viewer => form(id, csrf, "complete_task", &format!("<input type=\"hidden\" name=\"task\" value=\"{}\">", t.id), "完成"),
+            (None, _) if inc.state.is_open() && user.role != Role::Viewer => form(
+                id,
+                csrf,
+                "complete_task",
+                &format!("<input type=\"hidden\" name=\"task\" value=\"{}\">", t.id),
+                "完成",
+            ),
             (None, _) => "未完成".into(),
         };
         let due = t.due_at.map(|d| {
             let over = t.done_at.is_none() && d < now;
             format!("<span class=\"{}\">{}</span>", if over { "late" } else { "" }, fmt_time(&d))
         });
-        let _ = write!(b, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{done}</td></tr>", esc(&t.title), esc(t.owner.as_deref().unwrap_or("")), due.unwrap_or_default());
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{done}</td></tr>",
+            esc(&t.title),
+            esc(t.owner.as_deref().unwrap_or("")),
+            due.unwrap_or_default()
+        );
     }
     b.push_str("</tbody></table>");
 
@@ -210,7 +262,12 @@ pub fn render_incident(inc: &Incident, timeline: &[TimelineEntry], briefs: &[(i6
         );
         if s.versions.len() > 1 {
             let prev = &s.versions[s.versions.len() - 2];
-            let _ = write!(b, "<details><summary>与第 {} 版的差异</summary><p class=\"diff\">{}</p></details>", prev.number, diff_html(&diff(&prev.text, &v.text)));
+            let _ = write!(
+                b,
+                "<details><summary>与第 {} 版的差异</summary><p class=\"diff\">{}</p></details>",
+                prev.number,
+                diff_html(&diff(&prev.text, &v.text))
+            );
         }
         if !s.chain.is_empty() {
             let chain: Vec<String> = s
@@ -224,7 +281,13 @@ pub fn render_incident(inc: &Incident, timeline: &[TimelineEntry], briefs: &[(i6
             let _ = write!(b, "<p class=\"muted\">审批链：{}</p>", chain.join(" → "));
         }
         for a in s.approvals.iter().filter(|a| !a.approved) {
-            let _ = write!(b, "<p class=\"late\">第 {} 版被{}退回：{}</p>", a.version, a.link.label_zh(), esc(a.comment.as_deref().unwrap_or("")));
+            let _ = write!(
+                b,
+                "<p class=\"late\">第 {} 版被{}退回：{}</p>",
+                a.version,
+                a.link.label_zh(),
+                esc(a.comment.as_deref().unwrap_or(""))
+            );
         }
         match s.status {
             StatementStatus::InApproval => {
@@ -232,7 +295,13 @@ pub fn render_incident(inc: &Incident, timeline: &[TimelineEntry], briefs: &[(i6
                     if link.qualifies(&user.actor(), lead) {
                         let sid = format!("<input type=\"hidden\" name=\"statement\" value=\"{}\">", s.id);
                         b.push_str(&form(id, csrf, "approve", &sid, &format!("审批通过（{}）", link.label_zh())));
-                        b.push_str(&form(id, csrf, "reject", &format!("{sid}<input name=\"comment\" required placeholder=\"退回意见\">"), "退回修改"));
+                        b.push_str(&form(
+                            id,
+                            csrf,
+                            "reject",
+                            &format!("{sid}<input name=\"comment\" required placeholder=\"退回意见\">"),
+                            "退回修改",
+                        ));
                     } else {
                         let _ = write!(b, "<p class=\"muted\">等待{}审批</p>", approval_label(link));
                     }
@@ -240,12 +309,20 @@ pub fn render_incident(inc: &Incident, timeline: &[TimelineEntry], briefs: &[(i6
             }
             StatementStatus::Draft | StatementStatus::Rejected if inc.state.is_open() && user.role != Role::Viewer => {
                 let sid = format!("<input type=\"hidden\" name=\"statement\" value=\"{}\">", s.id);
-                b.push_str(&form(id, csrf, "draft_statement", &format!("{sid}<textarea name=\"text\" required>{}</textarea>", esc(&v.text)), "保存新版本"));
+                b.push_str(&form(
+                    id,
+                    csrf,
+                    "draft_statement",
+                    &format!("{sid}<textarea name=\"text\" required>{}</textarea>", esc(&v.text)),
+                    "保存新版本",
+                ));
                 if s.status == StatementStatus::Draft {
                     b.push_str(&form(id, csrf, "submit_for_approval", &sid, "提交审批"));
                 }
             }
-            StatementStatus::Approved if matches!(user.role, Role::Coordinator | Role::Admin) && inc.state.is_open() => {
+            StatementStatus::Approved
+                if matches!(user.role, Role::Coordinator | Role::Admin) && inc.state.is_open() =>
+            {
                 let sid = format!("<input type=\"hidden\" name=\"statement\" value=\"{}\">", s.id);
                 let channels = ["官网", "政务微博", "微信公众号", "新闻发布会", "媒体采访", "官方回复"]
                     .iter()
@@ -305,8 +382,16 @@ pub fn render_incident(inc: &Incident, timeline: &[TimelineEntry], briefs: &[(i6
         Some(r) => {
             let _ = write!(b, "<p>经验教训（{}，{}）：{}</p>", esc(&r.by), fmt_time(&r.at), esc(&r.lessons));
         }
-        None if matches!(inc.state, IncidentState::FollowUp | IncidentState::Closed) && matches!(user.role, Role::Coordinator | Role::Admin | Role::Officer) => {
-            b.push_str(&form(id, csrf, "submit_review", "<textarea name=\"lessons\" required placeholder=\"经验教训\"></textarea>", "提交总结评估"));
+        None if matches!(inc.state, IncidentState::FollowUp | IncidentState::Closed)
+            && matches!(user.role, Role::Coordinator | Role::Admin | Role::Officer) =>
+        {
+            b.push_str(&form(
+                id,
+                csrf,
+                "submit_review",
+                "<textarea name=\"lessons\" required placeholder=\"经验教训\"></textarea>",
+                "提交总结评估",
+            ));
         }
         None => {}
     }
@@ -314,7 +399,13 @@ pub fn render_incident(inc: &Incident, timeline: &[TimelineEntry], briefs: &[(i6
     // Timeline.
     b.push_str("<h3>时间线</h3><ol class=\"timeline\">");
     for e in timeline {
-        let _ = write!(b, "<li><span class=\"muted\">{} · {}</span> {}</li>", fmt_time(&e.at), esc(&e.actor), esc(&e.summary));
+        let _ = write!(
+            b,
+            "<li><span class=\"muted\">{} · {}</span> {}</li>",
+            fmt_time(&e.at),
+            esc(&e.actor),
+            esc(&e.summary)
+        );
     }
     b.push_str("</ol>");
     b
@@ -398,7 +489,13 @@ mod tests {
 
         let member = user("wj", Role::DepartmentMember, Some("卫健委"), vec![]);
         let head = user("wjh", Role::DepartmentMember, Some("卫健委"), vec![Title::DepartmentHead]);
-        let office = Actor { name: "o".into(), display_name: "o".into(), role: Role::Coordinator, department: None, titles: vec![] };
+        let office = Actor {
+            name: "o".into(),
+            display_name: "o".into(),
+            role: Role::Coordinator,
+            department: None,
+            titles: vec![],
+        };
         for cmd in [
             Command::Report { summary: "s".into() },
             Command::StartVerification,
@@ -407,7 +504,8 @@ mod tests {
         ] {
             inc.apply(&office, cmd, now).unwrap();
         }
-        inc.apply(&office, Command::DraftStatement { statement: Some(1), title: None, text: "二稿".into() }, now).unwrap();
+        inc.apply(&office, Command::DraftStatement { statement: Some(1), title: None, text: "二稿".into() }, now)
+            .unwrap();
         inc.apply(&office, Command::SubmitForApproval { statement: 1 }, now).unwrap();
         let html = render_incident(&inc, &[], &[], &head, "tok", now);
         assert!(html.contains("审批通过（责任单位负责人）"), "the head signs first");

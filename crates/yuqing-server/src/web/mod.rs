@@ -1,15 +1,15 @@
 //! The web desk's pages beyond the story views: 总览 (dashboard, live and big-screen) and 处置
 //! (incidents). Handlers gather data under the data lock and hand it to pure renderers.
 
+pub mod admin_pages;
 pub mod brief_html;
 pub mod dashboard;
 pub mod false_alarm;
 pub mod incident_pages;
-pub mod admin_pages;
+pub mod places_html;
 pub mod posts_page;
 pub mod rules_page;
 pub mod sources_page;
-pub mod places_html;
 pub mod story_edit;
 pub mod themes_page;
 
@@ -28,12 +28,21 @@ use crate::extract::{Form, Query};
 use crate::html::page;
 use crate::AppState;
 
-type Gathered = (dash::Overview, Vec<yuqing_store::StoryRecord>, Vec<(String, u64)>, Vec<yuqing_core::duty::DutyShift>, dash::Pictures);
+type Gathered = (
+    dash::Overview,
+    Vec<yuqing_store::StoryRecord>,
+    Vec<(String, u64)>,
+    Vec<yuqing_core::duty::DutyShift>,
+    dash::Pictures,
+);
 
 fn gather(d: &yuqing_store::DataDir, now: chrono::DateTime<chrono::Utc>) -> AppResult<Gathered> {
     let c = d.store.connection();
     let o = dash::overview(c, now, i64::from(yuqing_core::CHINA_OFFSET_SECONDS))?;
-    let top = d.store.stories(&StoryQuery { graded_only: true, order: StoryOrder::Grade, limit: 10, ..Default::default() })?.items;
+    let top = d
+        .store
+        .stories(&StoryQuery { graded_only: true, order: StoryOrder::Grade, limit: 10, ..Default::default() })?
+        .items;
     let recent = d.store.stories(&StoryQuery { order: StoryOrder::Recent, limit: 300, ..Default::default() })?.items;
     let topics = dash::topic_totals(&recent);
     let shifts = desk::shifts_between(c, now, now + chrono::Duration::seconds(1))?;
@@ -87,7 +96,9 @@ fn version(d: &yuqing_store::DataDir, _now: chrono::DateTime<chrono::Utc>) -> Ap
 
 /// Server-sent events: a `change` event whenever the fingerprint moves (checked every 5 s). The
 /// baseline is taken as the stream opens, so a change right after the page loaded is not missed.
-pub async fn events(State(state): State<AppState>) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, Infallible>>> {
+pub async fn events(
+    State(state): State<AppState>,
+) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, Infallible>>> {
     let baseline = state.blocking(version).await.ok();
     let stream = futures_util::stream::unfold((state, baseline), |(state, mut last)| async move {
         loop {
@@ -156,7 +167,8 @@ impl IncidentForm {
 pub fn command_from_form(f: &IncidentForm) -> Result<Command, String> {
     let get = |k: &str| f.field(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let need = |k: &str, what: &str| get(k).ok_or_else(|| format!("请填写{what}"));
-    let num = |k: &str| -> Result<u32, String> { need(k, k)?.parse::<u32>().map_err(|_| format!("{k} 应为正整数")) };
+    let num =
+        |k: &str| -> Result<u32, String> { need(k, k)?.parse::<u32>().map_err(|_| format!("{k} 应为正整数")) };
     let action = need("action", "操作")?;
     Ok(match action.as_str() {
         "report" => Command::Report { summary: need("summary", "情况摘要")? },
@@ -164,12 +176,17 @@ pub fn command_from_form(f: &IncidentForm) -> Result<Command, String> {
         "start_verification" => Command::StartVerification,
         "submit_verification" => Command::SubmitVerification { findings: need("findings", "核查结果")? },
         "assign" => Command::Assign { department: need("department", "责任单位")?, reason: get("reason") },
-        "reassign_lead" => Command::ReassignLead { department: need("department", "责任单位")?, reason: need("reason", "改派理由")? },
+        "reassign_lead" => Command::ReassignLead {
+            department: need("department", "责任单位")?,
+            reason: need("reason", "改派理由")?,
+        },
         "add_note" => Command::AddNote { text: need("text", "备注")? },
         "add_task" => Command::AddTask { title: need("title", "任务")?, owner: get("owner"), due_at: None },
         "complete_task" => Command::CompleteTask { task: num("task")?, note: get("note") },
         "draft_statement" => Command::DraftStatement {
-            statement: get("statement").map(|s| s.parse::<u32>().map_err(|_| "statement 应为正整数".to_string())).transpose()?,
+            statement: get("statement")
+                .map(|s| s.parse::<u32>().map_err(|_| "statement 应为正整数".to_string()))
+                .transpose()?,
             title: get("title"),
             text: need("text", "口径正文")?,
         },
@@ -205,7 +222,8 @@ mod tests {
         assert_eq!(command_from_form(&f), Ok(Command::Reject { statement: 2, comment: "措辞".into() }));
         let f = IncidentForm { action: s("report"), summary: s("  "), ..Default::default() };
         assert_eq!(command_from_form(&f), Err("请填写情况摘要".into()));
-        let f = IncidentForm { action: s("publish"), statement: s("1"), channel: s("政务微博"), ..Default::default() };
+        let f =
+            IncidentForm { action: s("publish"), statement: s("1"), channel: s("政务微博"), ..Default::default() };
         assert!(matches!(command_from_form(&f), Ok(Command::Publish { channel: Channel::Weibo, .. })));
     }
 }
@@ -248,7 +266,12 @@ async fn incidents_page(state: &AppState, cu: &CurrentUser, q: &IncidentsQuery) 
     let user = cu.user.clone();
     let list = state
         .blocking(move |d, _| {
-            let mut query = IncidentQuery { open_only: !all, limit: 50, offset: crate::paging::offset_of(page_no, 50), ..Default::default() };
+            let mut query = IncidentQuery {
+                open_only: !all,
+                limit: 50,
+                offset: crate::paging::offset_of(page_no, 50),
+                ..Default::default()
+            };
             if user.actor().sees_only_own_department() {
                 query.department = Some(user.department.clone().unwrap_or_default());
             }
@@ -261,7 +284,11 @@ async fn incidents_page(state: &AppState, cu: &CurrentUser, q: &IncidentsQuery) 
         (_, true) => "全部工单".to_string(),
     };
     let mut body = incident_pages::render_list(&list.items, list.total, &title);
-    body.push_str(if all { "<p><a href=\"/incidents\">只看处置中</a></p>" } else { "<p><a href=\"/incidents?all=1\">全部工单（含已办结）</a></p>" });
+    body.push_str(if all {
+        "<p><a href=\"/incidents\">只看处置中</a></p>"
+    } else {
+        "<p><a href=\"/incidents?all=1\">全部工单（含已办结）</a></p>"
+    });
     let shown = page_no.saturating_mul(50) as u64;
     if page_no > 1 || list.total > shown {
         let base = if all { "/incidents?all=1&" } else { "/incidents?" };
@@ -308,13 +335,22 @@ async fn incident_view(state: &AppState, cu: &CurrentUser, id: i64, notice: Opti
 }
 
 pub async fn incident(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return titled_page(&state, "处置工单", AppError::invalid_id("工单", &id)) };
+    let Ok(id) = id.parse::<i64>() else {
+        return titled_page(&state, "处置工单", AppError::invalid_id("工单", &id));
+    };
     incident_view(&state, &cu, id, None).await
 }
 
 /// A form on the incident page: apply it, then back to the page (303), or the page with the reason.
-pub async fn incident_act(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, Form(f): Form<IncidentForm>) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return titled_page(&state, "处置工单", AppError::invalid_id("工单", &id)) };
+pub async fn incident_act(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+    Form(f): Form<IncidentForm>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return titled_page(&state, "处置工单", AppError::invalid_id("工单", &id));
+    };
     let cmd = match command_from_form(&f) {
         Ok(c) => c,
         Err(e) => return incident_view(&state, &cu, id, Some((StatusCode::BAD_REQUEST, e))).await,
@@ -398,32 +434,58 @@ pub struct SystemQuery {
 }
 
 pub async fn system(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<SystemQuery>) -> Response {
-    let page_no = match crate::paging::page_value(q.audit_page.as_deref(), "audit_page", admin_pages::AUDIT_PAGE, crate::paging::AUDIT_MAX_OFFSET) {
+    let page_no = match crate::paging::page_value(
+        q.audit_page.as_deref(),
+        "audit_page",
+        admin_pages::AUDIT_PAGE,
+        crate::paging::AUDIT_MAX_OFFSET,
+    ) {
         Ok(n) => n,
         Err(e) => return titled_page(&state, "系统", AppError::invalid_field("audit_page", e)),
     };
     system_page(&state, &cu, StatusCode::OK, None, page_no).await
 }
 
-async fn system_view(state: &AppState, cu: &CurrentUser, status: StatusCode, notice: Option<(bool, String)>) -> Response {
+async fn system_view(
+    state: &AppState,
+    cu: &CurrentUser,
+    status: StatusCode,
+    notice: Option<(bool, String)>,
+) -> Response {
     system_page(state, cu, status, notice, 1).await
 }
 
 /// The 系统 page, with the outcome of a change when there was one.
-async fn system_page(state: &AppState, cu: &CurrentUser, status: StatusCode, notice: Option<(bool, String)>, audit_page: usize) -> Response {
+async fn system_page(
+    state: &AppState,
+    cu: &CurrentUser,
+    status: StatusCode,
+    notice: Option<(bool, String)>,
+    audit_page: usize,
+) -> Response {
     let departments = state.departments.clone();
     let r = state
         .blocking(move |d, _| {
             let c = d.store.connection();
             let users = desk::users(c)?;
-            let audit = desk::audit_recent(c, admin_pages::AUDIT_PAGE, crate::paging::offset_of(audit_page, admin_pages::AUDIT_PAGE))?;
+            let audit = desk::audit_recent(
+                c,
+                admin_pages::AUDIT_PAGE,
+                crate::paging::offset_of(audit_page, admin_pages::AUDIT_PAGE),
+            )?;
             let chain = desk::audit_verify(c)?;
             Ok((users, audit, chain))
         })
         .await;
     match r {
         Ok((users, audit, chain)) => {
-            let view = admin_pages::SystemView { manage: cu.user.role == Role::Admin, csrf: cu.csrf_token(), me: &cu.user.name, notice, audit_page };
+            let view = admin_pages::SystemView {
+                manage: cu.user.role == Role::Admin,
+                csrf: cu.csrf_token(),
+                me: &cu.user.name,
+                notice,
+                audit_page,
+            };
             let body = admin_pages::render_system(&users, &departments, &audit.items, audit.total, &chain, &view);
             (status, Html(page("系统", &state.org_name, state.banner.as_deref(), &body))).into_response()
         }
@@ -432,16 +494,21 @@ async fn system_page(state: &AppState, cu: &CurrentUser, status: StatusCode, not
 }
 
 /// Adds a person from the 系统 page's form (administrators only, by the policy table).
-pub async fn system_add_user(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<Vec<(String, String)>>) -> Response {
+pub async fn system_add_user(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
     let get = |k: &str| f.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty());
     let role = match Role::parse(&get("role").unwrap_or_default()) {
         Ok(r) => r,
         Err(e) => return system_view(&state, &cu, StatusCode::BAD_REQUEST, Some((false, e))).await,
     };
-    let titles = match f.iter().filter(|(n, _)| n == "title").map(|(_, v)| Title::parse(v)).collect::<Result<Vec<_>, _>>() {
-        Ok(t) => t,
-        Err(e) => return system_view(&state, &cu, StatusCode::BAD_REQUEST, Some((false, e))).await,
-    };
+    let titles =
+        match f.iter().filter(|(n, _)| n == "title").map(|(_, v)| Title::parse(v)).collect::<Result<Vec<_>, _>>() {
+            Ok(t) => t,
+            Err(e) => return system_view(&state, &cu, StatusCode::BAD_REQUEST, Some((false, e))).await,
+        };
     let name = get("name").unwrap_or_default();
     let u = yuqing_store::desk::NewUser {
         display_name: get("display_name").unwrap_or_else(|| name.clone()),
@@ -456,10 +523,15 @@ pub async fn system_add_user(State(state): State<AppState>, cu: CurrentUser, For
     // Not trimmed: spaces may be part of a password.
     let password = f.iter().find(|(n, _)| n == "password").map(|(_, v)| v.clone()).unwrap_or_default();
     let (by, now) = (cu.user.name.clone(), (state.clock)());
-    let r = state.blocking(move |d, _| Ok(crate::people::add_person(&d.store, &by, &u, Some(&password), &[], now)?)).await;
+    let r =
+        state.blocking(move |d, _| Ok(crate::people::add_person(&d.store, &by, &u, Some(&password), &[], now)?)).await;
     match r {
         Ok((user, token)) => {
-            let msg = format!("已新增用户 {}（{}）。API 令牌（只显示这一次，请转交本人妥善保存）：{token}", user.name, user.role.label_zh());
+            let msg = format!(
+                "已新增用户 {}（{}）。API 令牌（只显示这一次，请转交本人妥善保存）：{token}",
+                user.name,
+                user.role.label_zh()
+            );
             system_view(&state, &cu, StatusCode::OK, Some((true, msg))).await
         }
         Err(e) => {
@@ -478,18 +550,35 @@ pub struct UserForm {
 }
 
 /// Disables (`active=0`) or enables (`active=1`) a person.
-pub async fn system_user_active(State(state): State<AppState>, cu: CurrentUser, Path(name): Path<String>, Form(f): Form<UserForm>) -> Response {
+pub async fn system_user_active(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(name): Path<String>,
+    Form(f): Form<UserForm>,
+) -> Response {
     let active = match f.active.as_deref() {
         Some("1") => true,
         Some("0") => false,
-        other => return system_view(&state, &cu, StatusCode::BAD_REQUEST, Some((false, format!("active 应为 0 或 1，收到“{}”", other.unwrap_or(""))))).await,
+        other => {
+            return system_view(
+                &state,
+                &cu,
+                StatusCode::BAD_REQUEST,
+                Some((false, format!("active 应为 0 或 1，收到“{}”", other.unwrap_or("")))),
+            )
+            .await
+        }
     };
     let (by, now) = (cu.user.name.clone(), (state.clock)());
     let who = name.clone();
     let r = state.blocking(move |d, _| Ok(crate::people::set_active(&d.store, &by, &who, active, now)?)).await;
     match r {
         Ok(_) => {
-            let msg = if active { format!("已启用 {name}") } else { format!("已停用 {name}：其登录会话与 API 令牌立即失效") };
+            let msg = if active {
+                format!("已启用 {name}")
+            } else {
+                format!("已停用 {name}：其登录会话与 API 令牌立即失效")
+            };
             system_view(&state, &cu, StatusCode::OK, Some((true, msg))).await
         }
         Err(e) => {
@@ -500,13 +589,26 @@ pub async fn system_user_active(State(state): State<AppState>, cu: CurrentUser, 
 }
 
 /// Sets a person's sign-in password (their open sessions end).
-pub async fn system_user_password(State(state): State<AppState>, cu: CurrentUser, Path(name): Path<String>, Form(f): Form<UserForm>) -> Response {
+pub async fn system_user_password(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(name): Path<String>,
+    Form(f): Form<UserForm>,
+) -> Response {
     let password = f.password.unwrap_or_default();
     let (by, now) = (cu.user.name.clone(), (state.clock)());
     let who = name.clone();
     let r = state.blocking(move |d, _| Ok(crate::people::set_password(&d.store, &by, &who, &password, now)?)).await;
     match r {
-        Ok(()) => system_view(&state, &cu, StatusCode::OK, Some((true, format!("已为 {name} 设置新密码；其已登录的会话已失效")))).await,
+        Ok(()) => {
+            system_view(
+                &state,
+                &cu,
+                StatusCode::OK,
+                Some((true, format!("已为 {name} 设置新密码；其已登录的会话已失效"))),
+            )
+            .await
+        }
         Err(e) => {
             let (status, msg) = notice(e);
             system_view(&state, &cu, status, Some((false, msg))).await

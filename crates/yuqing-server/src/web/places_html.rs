@@ -62,7 +62,8 @@ pub fn story_line(counts: &PlaceCounts) -> String {
         .map(|(p, n)| {
             let mut s = format!("{} {} 条", esc(&g.place(*p).name), n);
             if let Some(below) = counts.below.get(p) {
-                let inner: Vec<String> = below.iter().take(4).map(|(c, m)| format!("{} {}", esc(&g.place(*c).name), m)).collect();
+                let inner: Vec<String> =
+                    below.iter().take(4).map(|(c, m)| format!("{} {}", esc(&g.place(*c).name), m)).collect();
                 if !inner.is_empty() {
                     s.push_str(&format!("（{}）", inner.join("、")));
                 }

@@ -10,9 +10,9 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use yuqing_core::{Sentiment, SourceTier};
 use yuqing_store::{PostFilter, COUNT_CAP};
 
-use crate::html::{esc, fmt_time, page};
 use crate::error::titled_page;
 use crate::extract::Query;
+use crate::html::{esc, fmt_time, page};
 use crate::AppState;
 
 const PAGE: usize = 50;
@@ -20,7 +20,11 @@ const PAGE: usize = 50;
 fn day(s: &str, what: &str) -> Result<chrono::DateTime<Utc>, String> {
     let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| format!("{what}“{s}”应为 YYYY-MM-DD"))?;
     let local = d.and_hms_opt(0, 0, 0).ok_or_else(|| format!("{what}无效"))?;
-    yuqing_core::china().from_local_datetime(&local).single().map(|t| t.with_timezone(&Utc)).ok_or_else(|| format!("{what}无效"))
+    yuqing_core::china()
+        .from_local_datetime(&local)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| format!("{what}无效"))
 }
 
 /// The post stream's query string, as typed: blank fields mean "any" (the filter form sends them).
@@ -69,7 +73,12 @@ pub fn filter_from_query(q: &PostsQuery) -> Result<(PostFilter, usize), String> 
         f.tier = Some(t.parse::<SourceTier>()?);
     }
     if let Some(s) = get("sentiment") {
-        f.sentiment = Some(Sentiment::ALL.into_iter().find(|x| x.as_str() == s || x.label_zh() == s).ok_or_else(|| format!("未知的情感倾向“{s}”"))?);
+        f.sentiment = Some(
+            Sentiment::ALL
+                .into_iter()
+                .find(|x| x.as_str() == s || x.label_zh() == s)
+                .ok_or_else(|| format!("未知的情感倾向“{s}”"))?,
+        );
     }
     f.topic = get("topic").map(str::to_string);
     f.rule = get("rule").map(str::to_string);
@@ -78,13 +87,21 @@ pub fn filter_from_query(q: &PostsQuery) -> Result<(PostFilter, usize), String> 
 }
 
 fn opt(value: &str, label: &str, current: Option<&str>) -> String {
-    format!("<option value=\"{}\"{}>{}</option>", esc(value), if current == Some(value) { " selected" } else { "" }, esc(label))
+    format!(
+        "<option value=\"{}\"{}>{}</option>",
+        esc(value),
+        if current == Some(value) { " selected" } else { "" },
+        esc(label)
+    )
 }
 
 pub async fn posts(State(state): State<AppState>, Query(q): Query<PostsQuery>) -> Response {
     let (filter, page_no) = match filter_from_query(&q) {
         Ok(x) => x,
-        Err(e) => return (StatusCode::BAD_REQUEST, Html(page("信息", &state.org_name, None, &format!("<p>{}</p>", esc(&e))))).into_response(),
+        Err(e) => {
+            return (StatusCode::BAD_REQUEST, Html(page("信息", &state.org_name, None, &format!("<p>{}</p>", esc(&e)))))
+                .into_response()
+        }
     };
     let f = filter.clone();
     let result = state
@@ -185,7 +202,14 @@ mod tests {
 
     #[test]
     fn filters_parse_in_china_days_and_name_bad_parameters() {
-        let (f, p) = filter_from_query(&q(&[("from", "2026-11-20"), ("to", "2026-11-20"), ("tier", "Central"), ("sentiment", "负面"), ("page", "3")])).unwrap();
+        let (f, p) = filter_from_query(&q(&[
+            ("from", "2026-11-20"),
+            ("to", "2026-11-20"),
+            ("tier", "Central"),
+            ("sentiment", "负面"),
+            ("page", "3"),
+        ]))
+        .unwrap();
         assert_eq!(f.since, Some(Utc.with_ymd_and_hms(2026, 11, 19, 16, 0, 0).unwrap()));
         assert_eq!(f.until, Some(Utc.with_ymd_and_hms(2026, 11, 20, 16, 0, 0).unwrap()));
         assert_eq!(f.tier, Some(SourceTier::Central));

@@ -7,18 +7,18 @@ use std::fmt::Write;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use rusqlite::params;
 use yuqing_core::people::Role;
 use yuqing_store::false_alarm::{self, FalseAlarmMark, RuleCounts};
 use yuqing_store::rules::{self as store_rules, RuleEdit, RuleInForce, RuleOrigin};
-use rusqlite::params;
 use yuqing_text::highlight::snippet;
 use yuqing_text::matching_form;
 use yuqing_text::rules::{self, RuleDef, RuleDoc, RuleSet};
 
 use crate::auth::CurrentUser;
-use crate::html::{esc, fmt_time, page};
 use crate::error::{titled_page, AppError, AppResult, Code};
 use crate::extract::{Form, Query};
+use crate::html::{esc, fmt_time, page};
 use crate::AppState;
 
 /// At most this many recent posts are scanned per test (the page says when the week holds more).
@@ -53,14 +53,21 @@ pub struct TestResult {
 /// Runs one rule over the posts published in the 7 days before `now`, newest first.
 pub fn test_rule(conn: &rusqlite::Connection, expr: &str, now: chrono::DateTime<chrono::Utc>) -> AppResult<TestResult> {
     // The rule language's errors say where the expression is wrong: for the person.
-    let set = RuleSet::compile(&[RuleDef { name: "测试".into(), expr: expr.into() }]).map_err(|e| AppError::invalid_field("expr", e.to_string()))?;
+    let set = RuleSet::compile(&[RuleDef { name: "测试".into(), expr: expr.into() }])
+        .map_err(|e| AppError::invalid_field("expr", e.to_string()))?;
     let since = (now - chrono::Duration::days(7)).timestamp();
     let mut st = conn
         .prepare("SELECT id, story_id, published_at, source, title, text FROM posts WHERE published_at >= ?1 AND published_at <= ?2 ORDER BY published_at DESC LIMIT ?3")?;
-    let rows = st
-        .query_map(params![since, now.timestamp(), (SCAN_CAP + 1) as i64], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?))
-        })?;
+    let rows = st.query_map(params![since, now.timestamp(), (SCAN_CAP + 1) as i64], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
+        ))
+    })?;
     let mut res = TestResult { scanned: 0, matched: 0, truncated: false, samples: Vec::new() };
     for row in rows {
         let (id, story, at, source, title, text) = row?;
@@ -126,7 +133,9 @@ pub async fn rules_page(State(state): State<AppState>, cu: CurrentUser, Query(q)
     let department = field(&q.department).or_else(|| current.and_then(|r| r.rule.department.clone()));
     let notice = field(&q.saved)
         .map(|n| (true, format!("已保存规则“{n}”：之后入库的帖文按新规则分析，命中后按其责任单位分派。")))
-        .or_else(|| field(&q.relevance_reset).map(|n| (true, format!("已重置误报学习：{n} 个样本不再参考，误报标记保留。"))));
+        .or_else(|| {
+            field(&q.relevance_reset).map(|n| (true, format!("已重置误报学习：{n} 个样本不再参考，误报标记保留。")))
+        });
     let body = render(&state, &cu, &in_force, &history, &relevance, name, expr, department, notice).await;
     Html(page("监测规则", &state.org_name, state.banner.as_deref(), &body)).into_response()
 }
@@ -154,7 +163,11 @@ async fn load(state: &AppState, editing: Option<String>) -> AppResult<(Vec<RuleI
                 Some(n) => store_rules::history(c, n)?,
                 None => Vec::new(),
             };
-            let relevance = Relevance { counts: false_alarm::rule_counts(c, since)?, learning: false_alarm::learning(c)?, recent: false_alarm::recent(c, 10)? };
+            let relevance = Relevance {
+                counts: false_alarm::rule_counts(c, since)?,
+                learning: false_alarm::learning(c)?,
+                recent: false_alarm::recent(c, 10)?,
+            };
             Ok((store_rules::in_force(&configured, &edits), history, relevance))
         })
         .await
@@ -282,7 +295,12 @@ async fn render(
     if let Some(expr) = expr {
         match rules::parse(&expr) {
             Err(e) => {
-                let _ = write!(b, "<p class=\"late\">{}</p><p><code>{}</code></p>", esc(&e.to_string()), mark_position(&expr, e.position));
+                let _ = write!(
+                    b,
+                    "<p class=\"late\">{}</p><p><code>{}</code></p>",
+                    esc(&e.to_string()),
+                    mark_position(&expr, e.position)
+                );
             }
             Ok(rule) => {
                 let _ = write!(b, "<p class=\"ok\">语法正确：<code>{}</code></p>", esc(&rule.to_string()));
@@ -312,7 +330,11 @@ async fn render(
                             "<p>近 7 天 {} 条帖文中命中 <b>{}</b> 条{}。</p>",
                             r.scanned,
                             r.matched,
-                            if r.truncated { format!("（只扫描了最近 {SCAN_CAP} 条）") } else { String::new() }
+                            if r.truncated {
+                                format!("（只扫描了最近 {SCAN_CAP} 条）")
+                            } else {
+                                String::new()
+                            }
                         );
                         for (_, story, at, source, title, text, terms) in &r.samples {
                             let at = chrono::DateTime::from_timestamp(*at, 0).unwrap_or_default();
@@ -371,7 +393,14 @@ fn save_rule(d: &yuqing_store::DataDir, by: &str, edit: &RuleEdit) -> AppResult<
     let tx = c.unchecked_transaction()?;
     store_rules::save(&tx, edit)?;
     let detail = serde_json::json!({"expr": edit.expr, "department": edit.department, "enabled": edit.enabled});
-    yuqing_store::desk::audit_append(&tx, by, "rule.save", &format!("rule:{}", edit.name), &detail.to_string(), edit.at)?;
+    yuqing_store::desk::audit_append(
+        &tx,
+        by,
+        "rule.save",
+        &format!("rule:{}", edit.name),
+        &detail.to_string(),
+        edit.at,
+    )?;
     Ok(tx.commit()?)
 }
 
@@ -401,20 +430,44 @@ pub struct RuleForm {
 }
 
 pub async fn save(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<RuleForm>) -> Response {
-    let (name, expr, department) = (trimmed(&f.name).unwrap_or_default(), trimmed(&f.expr).unwrap_or_default(), trimmed(&f.department));
+    let (name, expr, department) =
+        (trimmed(&f.name).unwrap_or_default(), trimmed(&f.expr).unwrap_or_default(), trimmed(&f.department));
     if let Err(msg) = check_rule(&name, &expr, department.as_deref(), &state.departments) {
         // The refusal keeps the page whole: the rules in force, and what was typed to correct.
         let (in_force, history, relevance) = match load(&state, Some(name.clone())).await {
             Ok(v) => v,
             Err(e) => return titled_page(&state, "监测规则", e),
         };
-        let body = render(&state, &cu, &in_force, &history, &relevance, Some(name), Some(expr), department, Some((false, format!("未保存：{msg}")))).await;
-        return (StatusCode::BAD_REQUEST, Html(page("监测规则", &state.org_name, state.banner.as_deref(), &body))).into_response();
+        let body = render(
+            &state,
+            &cu,
+            &in_force,
+            &history,
+            &relevance,
+            Some(name),
+            Some(expr),
+            department,
+            Some((false, format!("未保存：{msg}"))),
+        )
+        .await;
+        return (StatusCode::BAD_REQUEST, Html(page("监测规则", &state.org_name, state.banner.as_deref(), &body)))
+            .into_response();
     }
     let by = cu.user.name.clone();
-    let edit = RuleEdit { name: name.clone(), expr, topic: None, department, enabled: true, by: by.clone(), at: (state.clock)() };
+    let edit = RuleEdit {
+        name: name.clone(),
+        expr,
+        topic: None,
+        department,
+        enabled: true,
+        by: by.clone(),
+        at: (state.clock)(),
+    };
     match state.blocking(move |d, _| save_rule(d, &by, &edit)).await {
-        Ok(()) => Redirect::to(&format!("/rules?saved={}&edit={}", urlencoding::encode(&name), urlencoding::encode(&name))).into_response(),
+        Ok(()) => {
+            Redirect::to(&format!("/rules?saved={}&edit={}", urlencoding::encode(&name), urlencoding::encode(&name)))
+                .into_response()
+        }
         Err(e) => titled_page(&state, "监测规则", e),
     }
 }
@@ -432,7 +485,13 @@ pub async fn set_enabled(State(state): State<AppState>, cu: CurrentUser, Form(f)
     let enabled = match f.enabled.as_deref() {
         Some("1") => true,
         Some("0") => false,
-        other => return titled_page(&state, "监测规则", AppError::invalid_field("enabled", format!("enabled 应为 0 或 1，收到“{}”", other.unwrap_or("")))),
+        other => {
+            return titled_page(
+                &state,
+                "监测规则",
+                AppError::invalid_field("enabled", format!("enabled 应为 0 或 1，收到“{}”", other.unwrap_or(""))),
+            )
+        }
     };
     let configured = state.rules.clone();
     let (by, at) = (cu.user.name.clone(), (state.clock)());
@@ -443,7 +502,15 @@ pub async fn set_enabled(State(state): State<AppState>, cu: CurrentUser, Form(f)
             let Some(r) = store_rules::in_force(&configured, &edits).into_iter().find(|r| r.rule.name == target) else {
                 return Err(AppError::not_found(Code::RuleNotFound, format!("没有名为“{target}”的监测规则")));
             };
-            let edit = RuleEdit { name: r.rule.name, expr: r.rule.expr, topic: r.rule.topic, department: r.rule.department, enabled, by: by.clone(), at };
+            let edit = RuleEdit {
+                name: r.rule.name,
+                expr: r.rule.expr,
+                topic: r.rule.topic,
+                department: r.rule.department,
+                enabled,
+                by: by.clone(),
+                at,
+            };
             save_rule(d, &by, &edit)
         })
         .await;

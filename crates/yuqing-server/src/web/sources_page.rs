@@ -10,9 +10,9 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use yuqing_store::collect::{self as records, FetchRecord, SourceHealth};
 
-use crate::html::{esc, fmt_time, page};
 use crate::error::titled_page;
 use crate::extract::Query;
+use crate::html::{esc, fmt_time, page};
 use crate::AppState;
 
 /// What the page shows of a source's configuration (the binary fills it from `[[sources]]` and
@@ -62,7 +62,12 @@ pub fn order(rows: &mut [(SourceInfo, SourceHealth)], by: &str) {
     }
 }
 
-pub fn render(rows: &[(SourceInfo, SourceHealth)], selected: Option<(&SourceInfo, &[FetchRecord])>, by: &str, now: DateTime<Utc>) -> String {
+pub fn render(
+    rows: &[(SourceInfo, SourceHealth)],
+    selected: Option<(&SourceInfo, &[FetchRecord])>,
+    by: &str,
+    now: DateTime<Utc>,
+) -> String {
     let mut b = String::from("<h2>信息源</h2>");
     let failing = rows.iter().filter(|(s, h)| s.enabled && h.consecutive_failures >= FAILING_AFTER).count();
     let enabled = rows.iter().filter(|(s, _)| s.enabled).count();
@@ -79,7 +84,13 @@ pub fn render(rows: &[(SourceInfo, SourceHealth)], selected: Option<(&SourceInfo
             format!("<a href=\"/sources?sort={key}\">{label}</a>")
         }
     };
-    let _ = write!(b, "<p class=\"muted\">排序：{} · {} · {}</p>", sort("health", "异常优先"), sort("volume", "入库量"), sort("name", "名称"));
+    let _ = write!(
+        b,
+        "<p class=\"muted\">排序：{} · {} · {}</p>",
+        sort("health", "异常优先"),
+        sort("volume", "入库量"),
+        sort("name", "名称")
+    );
     b.push_str("<table><thead><tr><th>信息源</th><th>类型</th><th>级别</th><th>责任单位</th><th>间隔</th><th>状态</th><th>最近成功</th><th>连续失败</th><th>24 小时入库</th><th>抓取耗时（中位）</th><th>最近错误</th></tr></thead><tbody>");
     for (s, h) in rows {
         let bad = s.enabled && h.consecutive_failures >= FAILING_AFTER;
@@ -147,8 +158,12 @@ pub async fn sources_page(State(state): State<AppState>, Query(q): Query<Sources
     let selected = q.id.clone();
     if let Some(id) = &selected {
         if !infos.iter().any(|s| &s.id == id) {
-            let body = format!("<h2>信息源</h2><p class=\"late\">没有编号为“{}”的信息源</p><p><a href=\"/sources\">全部信息源</a></p>", esc(id));
-            return (StatusCode::NOT_FOUND, Html(page("信息源", &state.org_name, state.banner.as_deref(), &body))).into_response();
+            let body = format!(
+                "<h2>信息源</h2><p class=\"late\">没有编号为“{}”的信息源</p><p><a href=\"/sources\">全部信息源</a></p>",
+                esc(id)
+            );
+            return (StatusCode::NOT_FOUND, Html(page("信息源", &state.org_name, state.banner.as_deref(), &body)))
+                .into_response();
         }
     }
     let sel = selected.clone();
@@ -172,7 +187,8 @@ pub async fn sources_page(State(state): State<AppState>, Query(q): Query<Sources
     };
     let by = q.sort.as_deref().unwrap_or("health");
     order(&mut rows, by);
-    let picked = selected.as_ref().and_then(|id| rows.iter().find(|(s, _)| &s.id == id)).map(|(s, _)| (s, fetches.as_slice()));
+    let picked =
+        selected.as_ref().and_then(|id| rows.iter().find(|(s, _)| &s.id == id)).map(|(s, _)| (s, fetches.as_slice()));
     let body = render(&rows, picked, by, now);
     Html(page("信息源", &state.org_name, state.banner.as_deref(), &body)).into_response()
 }
@@ -184,8 +200,19 @@ mod tests {
 
     fn row(id: &str, failures: u32, per_day: u64) -> (SourceInfo, SourceHealth) {
         (
-            SourceInfo { id: id.into(), name: format!("源{id}"), kind: "订阅源".into(), enabled: true, ..Default::default() },
-            SourceHealth { source_id: id.into(), consecutive_failures: failures, items_per_day: per_day, ..Default::default() },
+            SourceInfo {
+                id: id.into(),
+                name: format!("源{id}"),
+                kind: "订阅源".into(),
+                enabled: true,
+                ..Default::default()
+            },
+            SourceHealth {
+                source_id: id.into(),
+                consecutive_failures: failures,
+                items_per_day: per_day,
+                ..Default::default()
+            },
         )
     }
 
@@ -201,7 +228,16 @@ mod tests {
         let html = render(&rows, None, "volume", now);
         assert!(html.contains("1 个连续采集失败") && html.contains("class=\"failing\""), "{html}");
         assert!(html.contains("从未"), "a source that never succeeded says so");
-        let fetch = FetchRecord { source_id: "b".into(), at: now, ok: false, status: Some(500), millis: 120, items: 0, stored: 0, error: Some("HTTP 500".into()) };
+        let fetch = FetchRecord {
+            source_id: "b".into(),
+            at: now,
+            ok: false,
+            status: Some(500),
+            millis: 120,
+            items: 0,
+            stored: 0,
+            error: Some("HTTP 500".into()),
+        };
         let html = render(&rows, Some((&rows[1].0, std::slice::from_ref(&fetch))), "health", now);
         assert!(html.contains("最近的抓取") && html.contains("HTTP 500") && html.contains("失败"), "{html}");
     }

@@ -76,7 +76,11 @@ fn post_ids(pairs: &[(String, String)]) -> AppResult<Vec<i64>> {
             _ => continue,
         };
         for s in values.into_iter().filter(|s| !s.is_empty()) {
-            out.push(s.trim_start_matches('#').parse::<i64>().map_err(|_| AppError::invalid_field("posts", format!("帖子编号应为整数，收到“{s}”")))?);
+            out.push(
+                s.trim_start_matches('#')
+                    .parse::<i64>()
+                    .map_err(|_| AppError::invalid_field("posts", format!("帖子编号应为整数，收到“{s}”")))?,
+            );
         }
     }
     out.sort_unstable();
@@ -102,7 +106,12 @@ pub(crate) async fn run<T: Send + 'static>(
 }
 
 /// `POST /stories/{id}/merge` (form: `from`, `reason`): merges story `from` into this one.
-pub async fn merge_form(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn merge_form(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let pairs = form_pairs(&body);
     let parsed = story_id(&id).and_then(|into| story_id(field(&pairs, "from")).map(|from| (into, from)));
     let (into, from) = match parsed {
@@ -119,7 +128,12 @@ pub async fn merge_form(State(state): State<AppState>, cu: CurrentUser, Path(id)
 
 /// `POST /stories/{id}/split` (form: checked `post` boxes and/or `posts`, `reason`): moves the
 /// posts out into a new story.
-pub async fn split_form(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn split_form(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let pairs = form_pairs(&body);
     let parsed = story_id(&id).and_then(|s| post_ids(&pairs).map(|p| (s, p)));
     let (story, posts) = match parsed {
@@ -149,7 +163,12 @@ struct SplitRequest {
 }
 
 /// `POST /api/v1/stories/{id}/merge` `{"from": 12, "reason": "…"}`.
-pub async fn merge_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> AppResult<Response> {
+pub async fn merge_api(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> AppResult<Response> {
     let into = story_id(&id)?;
     let req: MergeRequest = body(&bytes)?;
     let actor = cu.user.name.clone();
@@ -158,7 +177,12 @@ pub async fn merge_api(State(state): State<AppState>, cu: CurrentUser, Path(id):
 }
 
 /// `POST /api/v1/stories/{id}/split` `{"posts": [101, 102], "reason": "…"}`.
-pub async fn split_api(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>, bytes: Bytes) -> AppResult<Response> {
+pub async fn split_api(
+    State(state): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> AppResult<Response> {
     let story = story_id(&id)?;
     let req: SplitRequest = body(&bytes)?;
     let actor = cu.user.name.clone();
@@ -189,18 +213,16 @@ pub fn section(story: i64, edits: &[EditRecord], cu: &CurrentUser, editable: boo
         b.push_str("<ul class=\"edits\">");
         for e in edits {
             let what = match e.kind {
-                EditKind::Merge if e.story == story => format!(
-                    "事件 #{}（{}）并入本事件，帖文 {} 条",
-                    e.other,
-                    esc(&e.other_title),
-                    e.moved
-                ),
+                EditKind::Merge if e.story == story => {
+                    format!("事件 #{}（{}）并入本事件，帖文 {} 条", e.other, esc(&e.other_title), e.moved)
+                }
                 EditKind::Merge => format!("本事件并入 <a href=\"/stories/{0}\">事件 #{0}</a>", e.story),
-                EditKind::Split if e.story == story => format!(
-                    "移出帖文 {} 条，成为 <a href=\"/stories/{1}\">事件 #{1}</a>",
-                    e.moved, e.other
-                ),
-                EditKind::Split => format!("由 <a href=\"/stories/{0}\">事件 #{0}</a> 拆分而来，帖文 {1} 条", e.story, e.moved),
+                EditKind::Split if e.story == story => {
+                    format!("移出帖文 {} 条，成为 <a href=\"/stories/{1}\">事件 #{1}</a>", e.moved, e.other)
+                }
+                EditKind::Split => {
+                    format!("由 <a href=\"/stories/{0}\">事件 #{0}</a> 拆分而来，帖文 {1} 条", e.story, e.moved)
+                }
             };
             b.push_str(&format!(
                 "<li>{} · {} · {}：{}；原因：{}</li>",
@@ -220,7 +242,9 @@ pub fn section(story: i64, edits: &[EditRecord], cu: &CurrentUser, editable: boo
 /// The checkbox beside a post on the story page (empty when the person may not split).
 pub fn post_checkbox(post: i64, cu: &CurrentUser, editable: bool) -> String {
     if editable && may_edit(cu) {
-        format!("<input type=\"checkbox\" name=\"post\" value=\"{post}\" form=\"split\" aria-label=\"选择帖文 #{post}\"> ")
+        format!(
+            "<input type=\"checkbox\" name=\"post\" value=\"{post}\" form=\"split\" aria-label=\"选择帖文 #{post}\"> "
+        )
     } else {
         String::new()
     }
@@ -232,7 +256,8 @@ mod tests {
 
     #[test]
     fn form_pairs_keep_repeated_checkboxes_and_decode() {
-        let pairs = form_pairs(b"_csrf=x&post=3&post=12&posts=5%EF%BC%8C+7&reason=%E5%B9%BF%E5%91%8A+%E6%8F%92%E5%85%A5");
+        let pairs =
+            form_pairs(b"_csrf=x&post=3&post=12&posts=5%EF%BC%8C+7&reason=%E5%B9%BF%E5%91%8A+%E6%8F%92%E5%85%A5");
         assert_eq!(post_ids(&pairs).expect("ids"), vec![3, 5, 7, 12]);
         assert_eq!(field(&pairs, "reason"), "广告 插入");
         assert!(post_ids(&form_pairs(b"post=abc")).unwrap_err().to_string().contains("abc"));

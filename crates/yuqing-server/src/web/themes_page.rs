@@ -12,9 +12,9 @@ use yuqing_store::story_heat;
 use yuqing_store::themes::{self, ThemeDef, ThemeOrder, ThemeStory, ThemeSummary};
 
 use crate::chart::{daily_bars, sparkline};
-use crate::html::{esc, fmt_time, grade_badge, page};
 use crate::error::{AppError, AppResult, Code};
 use crate::extract::Query;
+use crate::html::{esc, fmt_time, grade_badge, page};
 use crate::{paging, AppState};
 
 /// Stories of fewer posts are left out of a theme's list unless asked for (`all=1`): a theme holds
@@ -101,9 +101,16 @@ struct ThemeView {
 }
 
 /// `/themes/{name}`: a theme's daily posts and its stories, highest grade first (or latest).
-pub async fn theme_page(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<ThemeQuery>) -> AppResult<Response> {
+pub async fn theme_page(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<ThemeQuery>,
+) -> AppResult<Response> {
     let Some(def) = find(&state.themes, &name).cloned() else {
-        return Err(AppError::not_found(Code::ThemeNotFound, format!("专题“{name}”不存在（专题在配置文件的 [[themes]] 中设置）")));
+        return Err(AppError::not_found(
+            Code::ThemeNotFound,
+            format!("专题“{name}”不存在（专题在配置文件的 [[themes]] 中设置）"),
+        ));
     };
     let page_no = crate::pages::page_value(q.page.as_deref(), PAGE_SIZE)?;
     let order = order_of(q.order.as_deref())?;
@@ -114,7 +121,10 @@ pub async fn theme_page(State(state): State<AppState>, Path(name): Path<String>,
         .blocking(move |d, _| {
             let conn = d.store.connection();
             let summary = themes::summaries(conn, std::slice::from_ref(&d2), MIN_POSTS)?;
-            let summary = summary.into_iter().next().ok_or_else(|| AppError::internal("theme summary", "no summary for a configured theme"))?;
+            let summary = summary
+                .into_iter()
+                .next()
+                .ok_or_else(|| AppError::internal("theme summary", "no summary for a configured theme"))?;
             let page = themes::stories(conn, &d2, min_posts, order, PAGE_SIZE, paging::offset_of(page_no, PAGE_SIZE))?;
             let mut stories = Vec::with_capacity(page.items.len());
             for s in page.items {
@@ -126,7 +136,8 @@ pub async fn theme_page(State(state): State<AppState>, Path(name): Path<String>,
         })
         .await?;
     let href = theme_href(&def.name);
-    let mut b = format!("<p class=\"muted\"><a href=\"/themes\">专题</a> › {}</p><h2>{}</h2>", esc(&def.name), esc(&def.name));
+    let mut b =
+        format!("<p class=\"muted\"><a href=\"/themes\">专题</a> › {}</p><h2>{}</h2>", esc(&def.name), esc(&def.name));
     if !def.description.is_empty() {
         b.push_str(&format!("<p>{}</p>", esc(&def.description)));
     }
@@ -148,11 +159,23 @@ pub async fn theme_page(State(state): State<AppState>, Path(name): Path<String>,
         b.push_str("<h3>每日命中帖文</h3>");
         b.push_str(&daily_bars(&view.daily, 1100, 180));
     }
-    let tab = |label: &str, on: bool, link: String| if on { format!("<b>{label}</b>") } else { format!("<a href=\"{link}\">{label}</a>") };
+    let tab = |label: &str, on: bool, link: String| {
+        if on {
+            format!("<b>{label}</b>")
+        } else {
+            format!("<a href=\"{link}\">{label}</a>")
+        }
+    };
     let all_q = if all { "&all=1" } else { "" };
     let order_q = if order == ThemeOrder::Recent { "&order=recent" } else { "" };
     // A link with these query parts (each "&k=v"), the first "&" made "?".
-    let link = |parts: &str| if parts.is_empty() { href.clone() } else { format!("{href}?{}", parts.strip_prefix('&').unwrap_or(parts)) };
+    let link = |parts: &str| {
+        if parts.is_empty() {
+            href.clone()
+        } else {
+            format!("{href}?{}", parts.strip_prefix('&').unwrap_or(parts))
+        }
+    };
     b.push_str(&format!(
         "<h3>事件</h3><p class=\"tabs\">{}　{}　｜　{}　{}</p>",
         tab("按级别", order == ThemeOrder::Grade, link(all_q)),
@@ -183,7 +206,11 @@ pub async fn theme_page(State(state): State<AppState>, Path(name): Path<String>,
             ));
         }
         b.push_str("</tbody></table>");
-        let base = format!("{href}?{}{}", if all { "all=1&" } else { "" }, if order == ThemeOrder::Recent { "order=recent&" } else { "" });
+        let base = format!(
+            "{href}?{}{}",
+            if all { "all=1&" } else { "" },
+            if order == ThemeOrder::Recent { "order=recent&" } else { "" }
+        );
         b.push_str(&crate::pages::pager(&base, page_no, view.total, PAGE_SIZE));
     }
     Ok(Html(page(&format!("专题：{}", def.name), &state.org_name, state.banner.as_deref(), &b)).into_response())
@@ -197,13 +224,20 @@ pub async fn themes_api(State(state): State<AppState>) -> AppResult<Response> {
 }
 
 /// `GET /api/v1/themes/{name}`: a theme, its posts per day and a page of its stories.
-pub async fn theme_api(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<ThemeQuery>) -> AppResult<Response> {
+pub async fn theme_api(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<ThemeQuery>,
+) -> AppResult<Response> {
     let Some(def) = find(&state.themes, &name).cloned() else {
         return Err(AppError::not_found(Code::ThemeNotFound, format!("专题“{name}”不存在")));
     };
-    let (limit, offset) = paging::window_values(q.limit.as_deref(), q.offset.as_deref(), 50, 500, paging::MAX_OFFSET).map_err(AppError::invalid)?;
+    let (limit, offset) = paging::window_values(q.limit.as_deref(), q.offset.as_deref(), 50, 500, paging::MAX_OFFSET)
+        .map_err(AppError::invalid)?;
     let order = order_of(q.order.as_deref())?;
-    let min_posts = crate::pages::usize_value(q.min_posts.as_deref(), "min_posts", MIN_POSTS as usize).map_err(|m| AppError::invalid_field("min_posts", m))?.max(1) as u64;
+    let min_posts = crate::pages::usize_value(q.min_posts.as_deref(), "min_posts", MIN_POSTS as usize)
+        .map_err(|m| AppError::invalid_field("min_posts", m))?
+        .max(1) as u64;
     let v = state
         .blocking(move |d, _| {
             let conn = d.store.connection();
@@ -221,8 +255,10 @@ pub fn story_line(themes: &[(String, u64)]) -> String {
     if themes.is_empty() {
         return String::new();
     }
-    let links: Vec<String> =
-        themes.iter().map(|(name, n)| format!("<a href=\"{}\">{}</a>（{} 条）", theme_href(name), esc(name), n)).collect();
+    let links: Vec<String> = themes
+        .iter()
+        .map(|(name, n)| format!("<a href=\"{}\">{}</a>（{} 条）", theme_href(name), esc(name), n))
+        .collect();
     format!("<p>专题：{}</p>", links.join("、"))
 }
 

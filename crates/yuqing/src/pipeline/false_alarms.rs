@@ -21,7 +21,13 @@ impl Pipeline {
     /// Marks a story 误报 with the person's reason: it is not graded any more, its mark records
     /// the rules it hit (for the 监测规则 page's counts), and its core becomes an example of the
     /// relevance model. Open incidents of the story are the desk's to close.
-    pub fn mark_false_alarm(&mut self, story: i64, reason: &str, actor: &str, now: DateTime<Utc>) -> Result<FalseAlarmOutcome, PipelineError> {
+    pub fn mark_false_alarm(
+        &mut self,
+        story: i64,
+        reason: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<FalseAlarmOutcome, PipelineError> {
         let reason = edit_reason(reason)?;
         let shared = self.data.clone();
         let data = lock(&shared);
@@ -51,7 +57,13 @@ impl Pipeline {
 
     /// Withdraws a story's 误报 mark: it is no example any more, and an open story is graded again
     /// at once (an alert when that raises it).
-    pub fn withdraw_false_alarm(&mut self, story: i64, reason: &str, actor: &str, now: DateTime<Utc>) -> Result<FalseAlarmOutcome, PipelineError> {
+    pub fn withdraw_false_alarm(
+        &mut self,
+        story: i64,
+        reason: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<FalseAlarmOutcome, PipelineError> {
         let reason = edit_reason(reason)?;
         let shared = self.data.clone();
         let mut data = lock(&shared);
@@ -186,10 +198,15 @@ expr = "医院 & (排队 | 收费)"
         let mut p = Pipeline::open(dir.path(), config()).expect("open");
         let first = ingest(&mut p, matter(0, t0(), &QUEUE));
         assert_eq!(grade(&p, first).0, Some(Grade::II), "central media: 重大");
-        assert!(matches!(p.mark_false_alarm(first, " ", "bangong", Utc::now()), Err(PipelineError::Refused(_))), "a reason is needed");
+        assert!(
+            matches!(p.mark_false_alarm(first, " ", "bangong", Utc::now()), Err(PipelineError::Refused(_))),
+            "a reason is needed"
+        );
         assert!(matches!(p.mark_false_alarm(999, "无", "bangong", Utc::now()), Err(PipelineError::NoSuchStory(999))));
         p.mark_false_alarm(first, "例行报道，非本单位舆情", "bangong", Utc::now()).expect("mark");
-        assert!(matches!(p.mark_false_alarm(first, "再标", "bangong", Utc::now()), Err(PipelineError::Refused(ref m)) if m.contains("已标记")));
+        assert!(
+            matches!(p.mark_false_alarm(first, "再标", "bangong", Utc::now()), Err(PipelineError::Refused(ref m)) if m.contains("已标记"))
+        );
         assert!(
             matches!(p.set_manual_grade(first, Some((Grade::I, "批示".into())), Utc::now()), Err(PipelineError::Refused(ref m)) if m.contains("误报")),
             "a marked story takes no grade by hand"
@@ -203,7 +220,12 @@ expr = "医院 & (排队 | 收费)"
         assert!(again != first && other != again, "new stories: {first} {again} {other}");
         let (g, reasons) = grade(&p, again);
         assert_eq!(g, Some(Grade::III), "{reasons:?}");
-        assert!(reasons[0].starts_with("like_false_alarm|") && reasons[0].contains(&format!("#{first}")) && reasons[0].contains("例行报道"), "{reasons:?}");
+        assert!(
+            reasons[0].starts_with("like_false_alarm|")
+                && reasons[0].contains(&format!("#{first}"))
+                && reasons[0].contains("例行报道"),
+            "{reasons:?}"
+        );
         let (g, reasons) = grade(&p, other);
         assert_eq!(g, Some(Grade::II), "another matter is not lowered: {reasons:?}");
 

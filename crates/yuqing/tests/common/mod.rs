@@ -147,7 +147,14 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
 }
 
 /// A plain HTTP/1.1 request with an optional bearer token and body; returns (status, body).
-pub fn http(addr: &str, method: &str, path: &str, token: Option<&str>, content_type: &str, body: &[u8]) -> (u16, String) {
+pub fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect to the server");
     s.set_read_timeout(Some(Duration::from_secs(30))).ok();
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
@@ -168,7 +175,14 @@ pub fn http(addr: &str, method: &str, path: &str, token: Option<&str>, content_t
 }
 
 /// JSON request; panics unless the status is `want`. Returns the parsed body.
-pub fn api(addr: &str, method: &str, path: &str, token: &str, body: &serde_json::Value, want: u16) -> serde_json::Value {
+pub fn api(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &serde_json::Value,
+    want: u16,
+) -> serde_json::Value {
     let bytes = if body.is_null() { Vec::new() } else { serde_json::to_vec(body).expect("json") };
     let (status, text) = http(addr, method, path, Some(token), "application/json", &bytes);
     assert_eq!(status, want, "{method} {path} {body} → {status}: {text}");
@@ -210,7 +224,8 @@ impl Receiver {
                 }
                 let mut body = vec![0u8; len];
                 let _ = reader.read_exact(&mut body);
-                let (code, text) = if n < fail_first { ("500 Internal Server Error", "down") } else { ("200 OK", "{}") };
+                let (code, text) =
+                    if n < fail_first { ("500 Internal Server Error", "down") } else { ("200 OK", "{}") };
                 if n >= fail_first {
                     b.lock().expect("lock").push(String::from_utf8_lossy(&body).into_owned());
                 }
@@ -244,7 +259,10 @@ pub fn http_with(addr: &str, method: &str, path: &str, headers: &[(&str, &str)],
     let mut s = TcpStream::connect(addr).expect("connect to the server");
     s.set_read_timeout(Some(Duration::from_secs(30))).ok();
     let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
-    let head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
     s.write_all(head.as_bytes()).expect("send head");
     s.write_all(body).expect("send body");
     let mut raw = Vec::new();
@@ -253,7 +271,8 @@ pub fn http_with(addr: &str, method: &str, path: &str, headers: &[(&str, &str)],
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
     let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
     let body = &raw[split..];
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_vec() };
+    let body =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_vec() };
     (status, head, String::from_utf8_lossy(&body).into_owned())
 }
 
@@ -294,7 +313,13 @@ pub fn http_get_as(addr: &str, path: &str, cookie: &str) -> (u16, String) {
 /// Percent-encodes everything but unreserved ASCII (form values, query strings).
 pub fn urlencoding_min(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
