@@ -15,10 +15,10 @@ use yuqing_core::PostInput;
 use yuqing_store::collect::{self as records, FetchRecord, SnapshotMeta, SourceState};
 use yuqing_store::DataDir;
 
-use crate::encoding;
 use crate::extract::{self, Extracted};
 use crate::fetch::{FetchError, Fetcher, Request, Response};
 use crate::source::{SearchFormat, Source, SourceKind};
+use yuqing_core::encoding;
 
 /// Raw evidence of one fetch.
 #[derive(Debug, Clone)]

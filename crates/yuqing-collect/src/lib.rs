@@ -11,7 +11,6 @@ pub mod article;
 #[doc(hidden)]
 pub mod article_legacy;
 pub mod collector;
-pub mod encoding;
 pub mod extract;
 pub mod feed;
 pub mod fetch;

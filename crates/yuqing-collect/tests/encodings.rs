@@ -7,9 +7,9 @@
 use std::path::Path;
 
 use encoding_rs::Encoding;
-use yuqing_collect::encoding::{decode, DecodeError};
 use yuqing_collect::extract;
 use yuqing_collect::source::parse_source_toml;
+use yuqing_core::encoding::{decode, DecodeError};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).expect("fixture")

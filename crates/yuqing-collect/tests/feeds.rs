@@ -7,7 +7,7 @@ use yuqing_collect::source::parse_source_toml;
 fn extract_file(name: &str) -> extract::Extracted {
     let bytes = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name))
         .expect("fixture");
-    let (text, _) = yuqing_collect::encoding::decode(None, &bytes).expect("decodes cleanly");
+    let (text, _) = yuqing_core::encoding::decode(None, &bytes).expect("decodes cleanly");
     let src = parse_source_toml("id = \"f\"\nname = \"测试\"\nkind = \"feed\"\nurl = \"http://example.com/feed\"\n")
         .expect("source");
     extract::feed(&text, "http://example.com/feed", &src)
@@ -71,7 +71,7 @@ fn every_feed_rs_fixture_reads_or_says_why() {
     for path in &files {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
         let bytes = std::fs::read(path).expect("read");
-        let (text, _) = yuqing_collect::encoding::decode(None, &bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (text, _) = yuqing_core::encoding::decode(None, &bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         let r = read(&text);
         for p in r.posts.iter() {
             assert!(p.title.is_some() || p.text.is_some(), "{name}: {p:?}");
@@ -190,7 +190,7 @@ fn utf16_and_utf32_documents_without_bom_are_read() {
     ];
     for (name, bytes) in docs {
         let (text, _) =
-            yuqing_collect::encoding::decode(Some("application/xml"), &bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+            yuqing_core::encoding::decode(Some("application/xml"), &bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         let r = read(&text);
         assert_eq!(r.posts.len(), 1, "{name}: {:?}", r.errors);
         assert_eq!(r.posts[0].title.as_deref(), Some("医院排队三个小时"), "{name}");

@@ -18,7 +18,7 @@ fn article_pages_without_selectors_give_the_expected_title_byline_and_body() {
     ] {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/readability-cn").join(site);
         let bytes = std::fs::read(dir.join("source.html")).expect("page");
-        let (html, _) = yuqing_collect::encoding::decode(Some("text/html"), &bytes).expect("decodes");
+        let (html, _) = yuqing_core::encoding::decode(Some("text/html"), &bytes).expect("decodes");
         let meta: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.join("expected-metadata.json")).expect("meta")).expect("json");
         let expected = extract::html_to_text(&std::fs::read_to_string(dir.join("expected.html")).expect("expected"));

@@ -1,4 +1,4 @@
-//! Post input parsing: JSONL or CSV bytes in UTF-8, UTF-16 or GBK/GB18030 become `PostInput`s.
+//! Post input parsing: JSONL or CSV bytes in UTF-8, UTF-16/32 or GBK/GB18030 become `PostInput`s.
 //! Invariant: one bad record never stops the rest — it becomes a `Rejection` with its line and a Chinese reason — and mojibake (U+FFFD from decoding) never reaches a post.
 
 use std::borrow::Cow;
@@ -7,7 +7,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
-use encoding_rs::{Encoding, GB18030, UTF_16BE, UTF_16LE, UTF_8};
+use encoding_rs::GB18030;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -64,7 +64,7 @@ pub struct Parsed {
     /// Accepted posts with the 1-based line where each starts, in file order.
     pub posts: Vec<(usize, PostInput)>,
     pub rejected: Vec<Rejection>,
-    /// The encoding the file was read as: "UTF-8", "UTF-16LE", "UTF-16BE" or "GB18030".
+    /// The encoding the file was read as: "UTF-8", "GB18030", "UTF-16LE", "UTF-16BE", "UTF-32LE" or "UTF-32BE".
     pub encoding: &'static str,
     /// Every record in input order, as an index into `posts` or `rejected`: each element of a JSON
     /// array is its own item even when several share a line (the push API answers per item).
@@ -161,20 +161,17 @@ fn mojibake_reason(encoding: &str) -> String {
     format!("含有无法按 {encoding} 解码的字节（文件可能被截断或混用了编码），整条记录未导入")
 }
 
-/// Decodes by the file's BOM, else UTF-16 recognised by its zero bytes, else line by line: the
-/// file is UTF-8 or GB18030 by which most of its non-ASCII lines are, and a line that is not valid
-/// in that encoding (a GBK line in a UTF-8 file, a UTF-8 line in a GBK file, a truncated character)
-/// is marked bad on its own, so one such line never costs the others.
+/// Decodes by the file's BOM, else UTF-16/UTF-32 recognised by its zero bytes (both decided by
+/// `encoding::wide_lossy`, the same rules as fetched pages), else line by line: the file is UTF-8
+/// or GB18030 by which most of its non-ASCII lines are, and a line that is not valid in that
+/// encoding (a GBK line in a UTF-8 file, a UTF-8 line in a GBK file, a truncated character) is
+/// marked bad on its own, so one such line never costs the others.
 fn decode(bytes: &[u8]) -> Decoded<'_> {
-    if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
-        let rest = bytes.get(bom_len..).unwrap_or_default();
-        if encoding == UTF_8 {
-            return decode_lines(rest, true);
-        }
-        return decode_whole(encoding, rest);
+    if let Some(wide) = crate::encoding::wide_lossy(bytes) {
+        return decode_wide(wide);
     }
-    if let Some(encoding) = utf16_without_bom(bytes) {
-        return decode_whole(encoding, bytes);
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return decode_lines(rest, true);
     }
     decode_lines(bytes, false)
 }
@@ -185,27 +182,18 @@ pub fn decode_text(bytes: &[u8]) -> String {
     decode(bytes).text.into_owned()
 }
 
-/// UTF-16: decoded as a whole (its newlines are two bytes); lines with replaced units are bad.
-fn decode_whole<'a>(encoding: &'static Encoding, bytes: &'a [u8]) -> Decoded<'a> {
-    let (text, lossy) = encoding.decode_without_bom_handling(bytes);
-    let name = if encoding == UTF_16LE {
-        "UTF-16LE"
-    } else if encoding == UTF_16BE {
-        "UTF-16BE"
-    } else if encoding == GB18030 {
-        "GB18030"
-    } else {
-        "UTF-8"
-    };
+/// UTF-16/UTF-32: decoded as a whole (their newlines are several bytes); lines with replaced units
+/// are bad.
+fn decode_wide<'a>(wide: crate::encoding::WideText) -> Decoded<'a> {
     let mut bad = BTreeMap::new();
-    if lossy {
-        for (i, line) in text.split('\n').enumerate() {
+    if wide.lossy {
+        for (i, line) in wide.text.split('\n').enumerate() {
             if line.contains(REPLACEMENT) {
-                bad.insert(i + 1, mojibake_reason(name));
+                bad.insert(i + 1, mojibake_reason(wide.name));
             }
         }
     }
-    Decoded::new(text, name, bad)
+    Decoded::new(Cow::Owned(wide.text), wide.name, bad)
 }
 
 fn decode_lines(bytes: &[u8], utf8_by_bom: bool) -> Decoded<'_> {
@@ -257,15 +245,6 @@ fn decode_lines(bytes: &[u8], utf8_by_bom: bool) -> Decoded<'_> {
         }
     }
     Decoded::new(Cow::Owned(text), encoding, bad)
-}
-
-/// UTF-16 without BOM, recognised by ASCII text interleaved with zero bytes at its start.
-fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
-    match bytes {
-        [a, 0, b, 0, ..] if *a != 0 && *b != 0 => Some(UTF_16LE),
-        [0, a, 0, b, ..] if *a != 0 && *b != 0 => Some(UTF_16BE),
-        _ => None,
-    }
 }
 
 /// Whether bytes that are not valid UTF-8 are nevertheless UTF-8 with a few broken sequences
@@ -1533,6 +1512,33 @@ mod tests {
         let p = parse(&bytes, Format::Csv).unwrap();
         assert_eq!(p.encoding, "UTF-16BE");
         assert_eq!(p.posts[0].1.text.as_deref(), Some("东方"));
+    }
+
+    /// UTF-32 (rare, but some export tools write it) is recognised the way fetched pages are, by
+    /// BOM or by its NUL bytes, and a malformed unit costs only its own line.
+    #[test]
+    fn utf32_is_decoded_with_or_without_bom_and_a_bad_unit_costs_one_line() {
+        let utf32le = |s: &str, bom: bool| {
+            let mut bytes = if bom { vec![0xFF, 0xFE, 0, 0] } else { Vec::new() };
+            for c in s.chars() {
+                bytes.extend_from_slice(&(c as u32).to_le_bytes());
+            }
+            bytes
+        };
+        let p = parse(&utf32le("text\tplace\n甲\t武汉\n", true), Format::Csv).unwrap();
+        assert_eq!(p.encoding, "UTF-32LE");
+        assert_eq!(p.posts[0].1.place.as_deref(), Some("武汉"));
+        let p = parse(&utf32le("text\n乙\n", false), Format::Csv).unwrap();
+        assert_eq!(p.encoding, "UTF-32LE");
+        assert_eq!(p.posts[0].1.text.as_deref(), Some("乙"));
+        // A code unit above U+10FFFF on the second record's line.
+        let mut bytes = utf32le("{\"text\": \"一\"}\n{\"text\": \"", true);
+        bytes.extend_from_slice(&0x0011_0000u32.to_le_bytes());
+        bytes.extend_from_slice(&utf32le("\"}\n{\"text\": \"三\"}\n", false));
+        let p = parse(&bytes, Format::Jsonl).unwrap();
+        assert_eq!(p.encoding, "UTF-32LE");
+        assert_eq!(lines_of(&p), vec![1, 3]);
+        assert_eq!(p.rejected.len(), 1, "{:?}", p.rejected);
     }
 
     #[test]

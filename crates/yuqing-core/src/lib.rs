@@ -11,6 +11,7 @@ pub mod audit;
 pub mod backtest;
 pub mod docfreq;
 pub mod duty;
+pub mod encoding;
 pub mod grade;
 pub mod hamming;
 pub mod hashing;

@@ -301,7 +301,7 @@ pub async fn snapshot(
         )
             .into_response());
     }
-    let text = yuqing_collect_text(&meta.content_type, &bytes);
+    let (text, how) = snapshot_text(meta.content_type.as_deref(), &bytes);
     let mut b = String::from("<h2>快照（取证留存）</h2><table class=\"kv\">");
     let _ = write!(
         b,
@@ -319,29 +319,23 @@ pub async fn snapshot(
         "<p><a href=\"/snapshots/{}?download=1\">下载原始文件</a>（抓取所得的原始字节，未经改动）</p>",
         esc(&meta.sha256)
     );
-    let _ = write!(b, "<h3>内容（按文本显示）</h3><pre class=\"snapshot\">{}</pre>", esc(&text));
+    let _ = write!(
+        b,
+        "<h3>内容（按文本显示）</h3><p class=\"muted\">{}</p><pre class=\"snapshot\">{}</pre>",
+        esc(&how),
+        esc(&text)
+    );
     Ok(Html(page("快照", &state.org_name, state.banner.as_deref(), &b)).into_response())
 }
 
-/// The bytes as text for display: UTF-8, else GB18030, else Big5 — whichever decodes cleanly.
-fn yuqing_collect_text(content_type: &Option<String>, bytes: &[u8]) -> String {
-    let declared = content_type
-        .as_deref()
-        .and_then(|ct| {
-            ct.split(';').skip(1).find_map(|p| {
-                p.split_once('=')
-                    .filter(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
-                    .map(|(_, v)| v.trim().to_string())
-            })
-        })
-        .and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()));
-    let mut tries: Vec<&'static encoding_rs::Encoding> = declared.into_iter().collect();
-    tries.extend([encoding_rs::UTF_8, encoding_rs::GB18030, encoding_rs::BIG5]);
-    for e in tries {
-        let (t, _, bad) = e.decode(bytes);
-        if !bad {
-            return t.into_owned();
+/// The bytes as text for display, decided as the collector decided them when it fetched them
+/// (`yuqing_core::encoding`); the note says when no encoding could be decided and the text is shown
+/// as UTF-8 with replacement characters.
+fn snapshot_text(content_type: Option<&str>, bytes: &[u8]) -> (String, String) {
+    match yuqing_core::encoding::decode(content_type, bytes) {
+        Ok((text, charset)) => (text, format!("按 {} 显示（依据：{}）", charset.name, charset.evidence.label_zh())),
+        Err(e) => {
+            (String::from_utf8_lossy(bytes).into_owned(), format!("{e}；以下按 UTF-8 显示，无法识别的字节显示为 �"))
         }
     }
-    String::from_utf8_lossy(bytes).into_owned()
 }

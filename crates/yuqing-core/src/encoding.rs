@@ -1,4 +1,7 @@
-//! Which encoding a fetched body is in, and its text.
+//! Which encoding bytes are in, and their text: the one place yuqing decides it. Fetched bodies
+//! and stored snapshots go through [`decode`] (below); post files and pushed posts through
+//! `input`, which takes UTF-16/UTF-32 from [`wide_lossy`] here and decides UTF-8 or GB18030 line by
+//! line, so that one bad line never costs the others.
 //!
 //! The evidence is, strongest first: a byte order mark; the byte pattern of UTF-16/UTF-32 (NUL
 //! bytes beside ASCII markup) and of valid multi-byte UTF-8; the HTTP `Content-Type` charset; the
@@ -217,6 +220,50 @@ impl Wide {
             None
         }
     }
+}
+
+/// Text in UTF-16 or UTF-32, known by its BOM or by the NUL pattern of its ASCII (see [`Wide`]),
+/// decoded with U+FFFD for malformed units; `None` when the bytes are not wide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WideText {
+    /// "UTF-16LE", "UTF-16BE", "UTF-32LE" or "UTF-32BE".
+    pub name: &'static str,
+    /// The text, without the BOM.
+    pub text: String,
+    /// Whether some units were malformed (and replaced by U+FFFD).
+    pub lossy: bool,
+}
+
+/// See [`WideText`]. For files, where a bad unit should cost one record, not the whole file.
+pub fn wide_lossy(bytes: &[u8]) -> Option<WideText> {
+    let (wide, skip) = match Wide::bom(bytes) {
+        Some(found) => found,
+        None => (Wide::sniff(bytes)?, 0),
+    };
+    let body = bytes.get(skip..).unwrap_or_default();
+    let (text, lossy) = match wide {
+        Wide::Utf16Le | Wide::Utf16Be => {
+            let enc = if wide == Wide::Utf16Le { encoding_rs::UTF_16LE } else { encoding_rs::UTF_16BE };
+            let (t, lossy) = enc.decode_without_bom_handling(body);
+            (t.into_owned(), lossy)
+        }
+        Wide::Utf32Le | Wide::Utf32Be => {
+            let mut lossy = !body.len().is_multiple_of(4);
+            let text = body
+                .chunks_exact(4)
+                .map(|c| {
+                    let b = [c[0], c[1], c[2], c[3]];
+                    let u = if wide == Wide::Utf32Le { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) };
+                    char::from_u32(u).unwrap_or_else(|| {
+                        lossy = true;
+                        char::REPLACEMENT_CHARACTER
+                    })
+                })
+                .collect();
+            (text, lossy)
+        }
+    };
+    Some(WideText { name: wide.name(), text, lossy })
 }
 
 /// Common Chinese characters: GB2312 level 1 (3,755 simplified, 一级常用字) and Big5 level 1
