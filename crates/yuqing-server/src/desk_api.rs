@@ -415,7 +415,3 @@ pub async fn tick(State(state): State<AppState>) -> AppResult<Response> {
     let rep = state.blocking(move |d, now| Ok(desk.tick_data(d, now)?)).await?;
     Ok(Json(rep).into_response())
 }
-
-pub async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json; charset=utf-8")], crate::OPENAPI).into_response()
-}

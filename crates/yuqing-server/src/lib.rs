@@ -22,6 +22,7 @@ mod paging;
 pub mod people;
 mod recover;
 mod reports;
+pub mod routes;
 pub mod security;
 mod web;
 mod wordcloud;
@@ -34,7 +35,6 @@ pub use reports::{run_report_schedule, spawn_report_scheduler};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use yuqing_store::DataDir;
@@ -43,9 +43,6 @@ pub use auth::{AuthConfig, CurrentUser};
 pub use desk::{Desk, DeskConfig};
 pub use web::sources_page::SourceInfo;
 pub use web::story_edit::{EditDone, EditError, StoryEditor};
-
-/// The OpenAPI document of the JSON API, served at `/api/v1/openapi.json`.
-pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// Where the server reads the time (the wall clock; tests may fix it).
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -135,89 +132,13 @@ pub enum ServerError {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(web::dashboard))
-        .route("/dashboard/fragment", get(web::dashboard_fragment))
-        .route("/events", get(web::events))
-        .route("/stories", get(pages::index))
-        .route("/posts", get(web::posts_page::posts))
-        .route("/posts/{id}", get(pages::post))
-        .route("/incidents", get(web::incidents))
-        .route("/incidents/{id}", get(web::incident))
-        .route("/incidents/{id}/act", post(web::incident_act))
-        .route("/duty", get(web::duty))
-        .route("/duty/import", post(web::duty_import))
-        .route("/duty/handover", post(web::duty_handover))
-        .route("/system", get(web::system))
-        .route("/system/users", post(web::system_add_user))
-        .route("/system/users/{name}/active", post(web::system_user_active))
-        .route("/system/users/{name}/password", post(web::system_user_password))
-        .route("/rules", get(web::rules_page::rules_page).post(web::rules_page::save))
-        .route("/rules/enabled", post(web::rules_page::set_enabled))
-        .route("/rules/backtest", post(backtest::run))
-        .route("/sources", get(web::sources_page::sources_page))
-        .route("/stories/{id}", get(pages::story))
-        .route("/stories/{id}/merge", post(web::story_edit::merge_form))
-        .route("/stories/{id}/split", post(web::story_edit::split_form))
-        .route("/stories/{id}/false-alarm", post(web::false_alarm::mark_form))
-        .route("/stories/{id}/false-alarm/withdraw", post(web::false_alarm::withdraw_form))
-        .route("/rules/relevance/reset", post(web::false_alarm::reset_form))
-        .route("/themes", get(web::themes_page::themes_page))
-        .route("/themes/{name}", get(web::themes_page::theme_page))
-        .route("/search", get(pages::search))
-        .route("/alerts", get(pages::alerts))
-        .route("/reports", get(reports::pages::index))
-        .route("/reports/generate", post(reports::pages::generate))
-        .route("/reports/{id}", get(reports::pages::view))
-        .route("/reports/disposal", get(reports::pages::disposal_index).post(reports::pages::disposal_new))
-        .route("/reports/disposal/{id}", get(reports::pages::disposal_view).post(reports::pages::disposal_act))
-        .route("/reports/risks", get(reports::pages::risks).post(reports::pages::risk_add))
-        .route("/reports/risks/{id}", post(reports::pages::risk_update))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/assets/{file}", get(assets::serve))
-        .route("/api/v1/stats", get(api::stats))
-        .route("/api/v1/stories", get(api::stories))
-        .route("/api/v1/stories/{id}", get(api::story))
-        .route("/api/v1/stories/{id}/merge", post(web::story_edit::merge_api))
-        .route("/api/v1/stories/{id}/split", post(web::story_edit::split_api))
-        .route("/api/v1/stories/{id}/false-alarm", post(web::false_alarm::mark_api))
-        .route("/api/v1/stories/{id}/false-alarm/withdraw", post(web::false_alarm::withdraw_api))
-        .route("/api/v1/themes", get(web::themes_page::themes_api))
-        .route("/api/v1/themes/{name}", get(web::themes_page::theme_api))
-        .route("/api/v1/search", get(api::search))
-        .route("/api/v1/alerts", get(api::alerts))
-        .route("/api/v1/alerts/{id}/ack", post(desk_api::ack_alert))
-        .route("/api/v1/me", get(desk_api::me))
-        .route("/api/v1/incidents", get(desk_api::incidents).post(desk_api::open_incident))
-        .route("/api/v1/incidents/{id}", get(desk_api::incident))
-        .route("/api/v1/incidents/{id}/actions", post(desk_api::act))
-        .route("/api/v1/incidents/{id}/stories", post(desk_api::add_story))
-        .route("/api/v1/incidents/{id}/statements/{sid}/diff", get(desk_api::statement_diff))
-        .route("/api/v1/incidents/{id}/attachments", post(desk_api::add_attachment))
-        .route("/api/v1/incidents/{id}/attachments/{sha}", get(desk_api::attachment))
-        .route("/api/v1/duty", get(desk_api::duty).post(desk_api::import_duty))
-        .route("/api/v1/duty/handovers", post(desk_api::handover))
-        .route("/api/v1/outbox", get(desk_api::outbox_list))
-        .route("/api/v1/overdue", get(desk_api::overdue))
-        .route("/api/v1/audit", get(desk_api::audit))
-        .route("/api/v1/audit/verify", get(desk_api::audit_verify))
-        .route("/api/v1/desk/tick", post(desk_api::tick))
-        .route("/api/v1/openapi.json", get(desk_api::openapi))
-        .route("/api/v1/reports", get(reports::list).post(reports::create))
-        .route("/api/v1/reports/schedule", post(reports::run_schedule))
-        .route("/api/v1/reports/{id}", get(reports::get))
-        .route("/api/v1/reports/disposal", get(reports::disposal_list).post(reports::disposal_create))
-        .route("/api/v1/reports/disposal/{id}", get(reports::disposal_get).post(reports::disposal_edit))
-        .route("/api/v1/reports/disposal/{id}/issue", post(reports::disposal_issue))
-        .route("/api/v1/reports/risks", get(reports::risks).post(reports::risk_add))
-        .route("/api/v1/reports/risks/{id}", post(reports::risk_update))
-        .route("/api/v1/reports/risks/{id}/history", get(reports::risk_history))
-        .route("/api/v1/posts", post(collect_api::push_posts))
-        .route("/api/v1/sources", get(collect_api::sources))
-        .route("/snapshots/{sha}", get(collect_api::snapshot))
-        .merge(auth::routes())
-        // Sign-in, roles (auth/policy.rs) and CSRF on every route above.
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::enforce))
+    let (routes, table) = routes::all().into_parts();
+    let document = routes::openapi::Document(format!("{:#}", routes::openapi::document(&table.routes)).into());
+    let table = std::sync::Arc::new(table);
+    routes
+        // Sign-in, roles (the route table) and CSRF on every route above.
+        .route_layer(axum::middleware::from_fn_with_state((state.clone(), table), auth::enforce))
+        .layer(axum::Extension(document))
         .layer(axum::extract::DefaultBodyLimit::max(desk_api::MAX_ATTACHMENT + 1024))
         .fallback(pages::not_found)
         // Request ids, and errors of page routes as pages (error.rs).
@@ -276,28 +197,4 @@ pub fn spawn_desk_ticker(state: &AppState, every: std::time::Duration) -> tokio:
             }
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    /// Every API route in `router` is described in the OpenAPI document, and nothing else is.
-    #[test]
-    fn openapi_document_lists_every_api_route() {
-        let src = include_str!("lib.rs");
-        let mut routes: Vec<&str> = src
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix(".route(\"/api/v1/"))
-            .filter_map(|l| l.split('"').next())
-            .collect();
-        routes.sort();
-        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("openapi.json is JSON");
-        let mut documented: Vec<String> = doc["paths"]
-            .as_object()
-            .expect("paths")
-            .keys()
-            .map(|k| k.trim_start_matches("/api/v1/").to_string())
-            .collect();
-        documented.sort();
-        assert_eq!(routes, documented);
-    }
 }

@@ -3,8 +3,8 @@
 //! session's key in SQLite; sessions end after `idle_minutes` without a request or `absolute_hours`
 //! in all. Scripts use `Authorization: Bearer TOKEN` (from `yuqing user add`) instead.
 //!
-//! `enforce` runs before every routed handler: it looks the route up in [`policy::POLICY`] (one table
-//! of route → roles), signs the caller in (cookie or bearer), refuses what the role may not do, and
+//! `enforce` runs before every routed handler: it looks the route up in the route table (`routes/`:
+//! each route declared once with who may call it), signs the caller in (cookie or bearer), refuses what the role may not do, and
 //! checks the CSRF token of every state-changing request made with the cookie (`_csrf` form field
 //! or `X-CSRF-Token` header, never the query string; bearer calls carry no ambient authority and
 //! are exempt). Handlers then take [`CurrentUser`].
@@ -16,6 +16,9 @@ pub mod policy;
 mod throttle;
 
 pub(crate) use login::shell as login_shell;
+pub(crate) use login::{
+    logout, logout_page, page as login_page, submit as login_submit, MAX_FORM_BYTES as MAX_LOGIN_FORM_BYTES,
+};
 pub use throttle::{client_addr, SignInGate, MAX_CONCURRENT_VERIFICATIONS};
 
 use axum::body::{to_bytes, Body};
@@ -24,8 +27,6 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use chrono::Duration;
 use serde::Deserialize;
 use yuqing_store::auth::{LockoutPolicy, SessionLimits};
@@ -365,13 +366,17 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, Response> {
 }
 
 /// The middleware in front of every route: policy, sign-in, role, CSRF. See the module docs.
-pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn enforce(
+    State((state, table)): State<(AppState, std::sync::Arc<crate::routes::Table>)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let api = req.uri().path().starts_with("/api/");
     let Some(pattern) = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()) else {
         return forbidden(api, "该地址未在权限表中登记");
     };
-    let Some(rule) = policy::rule(req.method(), &pattern) else {
-        tracing::error!(method = %req.method(), route = %pattern, "route missing from auth/policy.rs; refused");
+    let Some(rule) = table.find(req.method(), &pattern) else {
+        tracing::error!(method = %req.method(), route = %pattern, "route missing from the route table; refused");
         return forbidden(api, "该地址未在权限表中登记，已拒绝");
     };
     if rule.access == policy::Access::Public {
@@ -397,16 +402,6 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
     }
     req.extensions_mut().insert(cu);
     next.run(req).await
-}
-
-/// The sign-in routes, merged into `router()`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/login",
-            get(login::page).post(login::submit).layer(axum::extract::DefaultBodyLimit::max(login::MAX_FORM_BYTES)),
-        )
-        .route("/logout", post(login::logout).get(login::logout_page))
 }
 
 #[cfg(test)]
