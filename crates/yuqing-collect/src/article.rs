@@ -328,7 +328,7 @@ pub(crate) fn meta(doc: &Html, keys: &[&str]) -> Option<String> {
             let v = m.value();
             for k in [v.attr("property"), v.attr("name"), v.attr("itemprop")].into_iter().flatten() {
                 if k.split_whitespace().any(|k| k.eq_ignore_ascii_case(key)) {
-                    if let Some(c) = v.attr("content").map(|c| tidy(c)).and_then(non_empty) {
+                    if let Some(c) = v.attr("content").map(tidy).and_then(non_empty) {
                         return Some(c);
                     }
                 }

@@ -185,18 +185,14 @@ impl Flattener {
             "li" => {
                 self.pop_to("li", &["ul", "ol", "menu", "table", "div"]);
             }
-            "dt" | "dd" => {
-                if !self.pop_to("dd", &["dl", "table", "div"]) {
-                    self.pop_to("dt", &["dl", "table", "div"]);
-                }
+            "dt" | "dd" if !self.pop_to("dd", &["dl", "table", "div"]) => {
+                self.pop_to("dt", &["dl", "table", "div"]);
             }
             "tr" => {
                 self.pop_to("tr", &["table", "tbody", "thead", "tfoot"]);
             }
-            "td" | "th" => {
-                if !self.pop_to("td", &["tr", "table"]) {
-                    self.pop_to("th", &["tr", "table"]);
-                }
+            "td" | "th" if !self.pop_to("td", &["tr", "table"]) => {
+                self.pop_to("th", &["tr", "table"]);
             }
             "tbody" | "thead" | "tfoot" => {
                 for n in ["tbody", "thead", "tfoot"] {
@@ -205,15 +201,13 @@ impl Flattener {
                     }
                 }
             }
-            "option" | "optgroup" => {
-                if top_is(self, "option") {
-                    self.stack.pop();
-                }
+            "option" | "optgroup" if top_is(self, "option") => {
+                self.stack.pop();
             }
-            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
-                if self.stack.last().is_some_and(|t| matches!(t.as_str(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6")) {
-                    self.stack.pop();
-                }
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
+                if self.stack.last().is_some_and(|t| matches!(t.as_str(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6")) =>
+            {
+                self.stack.pop();
             }
             "a" => {
                 self.pop_to("a", &["div", "table", "td", "li", "p", "body"]);

@@ -41,10 +41,8 @@ pub fn walk_text(el: ElementRef<'_>, out: &mut String) {
         match edge {
             Edge::Open(n) if n.id() != root => match n.value() {
                 Node::Text(t) if skipping == 0 => out.push_str(t),
-                Node::Element(e) => {
-                    if skipping > 0 || SKIP.contains(&e.name()) {
-                        skipping += 1;
-                    }
+                Node::Element(e) if (skipping > 0 || SKIP.contains(&e.name())) => {
+                    skipping += 1;
                 }
                 _ => {}
             },

@@ -395,7 +395,7 @@ pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Gr
             computed = Some(Grade::I);
         }
     }
-    reasons.sort_by(|a, b| b.grade.cmp(&a.grade));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.grade));
     if let (Some(loc), true, Some(g)) =
         (inputs.locality, policy.require_local && !policy.jurisdiction.is_empty(), computed)
     {

@@ -40,7 +40,7 @@ mod tests {
     #[test]
     fn finds_exactly_the_hashes_within_the_distance() {
         let target = 0xF0F0_1234_5678_9ABCu64;
-        let hashes = [target, target ^ 0b111, target ^ 0b1111_111, !target, target ^ (1 << 63)];
+        let hashes = [target, target ^ 0b111, target ^ 0b111_1111, !target, target ^ (1 << 63)];
         let mut out = Vec::new();
         within(&hashes, target, 6, &mut out);
         assert_eq!(out, vec![(0, 0), (1, 3), (4, 1)]);

@@ -951,7 +951,7 @@ mod tests {
         let mut sorted = merged.clone();
         sorted.sort_unstable_by_key(|e| e.0);
         let norm = norm_of(&sorted);
-        let like_small = [(20u64, 0.7071f32), (21, 0.7071)];
+        let like_small = [(20u64, std::f32::consts::FRAC_1_SQRT_2), (21, std::f32::consts::FRAC_1_SQRT_2)];
         let like_big = [(10u64, 0.8f32), (11, 0.6)];
         assert!(dot(&like_small, &sorted) / norm > 0.5, "{merged:?}");
         assert!(dot(&like_big, &sorted) / norm > 0.5, "{merged:?}");

@@ -134,10 +134,7 @@ pub(crate) fn story_from_row(row: &Row<'_>) -> rusqlite::Result<Result<StoryReco
     let updated_at: i64 = row.get(19)?;
     let index_terms: String = row.get(20)?;
     Ok((|| {
-        let manual = match parse_grade("stories.manual_grade", manual_grade)? {
-            Some(g) => Some((g, manual_reason.unwrap_or_default())),
-            None => None,
-        };
+        let manual = parse_grade("stories.manual_grade", manual_grade)?.map(|g| (g, manual_reason.unwrap_or_default()));
         let centroid: Vec<(String, f32)> = parse("stories.centroid", &centroid)?;
         let index_terms: Vec<String> = parse("stories.index_terms", &index_terms)?;
         Ok(StoryRecord {
@@ -630,7 +627,7 @@ impl Store for SqliteStore {
                 graded.push((g, n.max(0) as u64));
             }
         }
-        graded.sort_by(|a, b| b.0.cmp(&a.0));
+        graded.sort_by_key(|g| std::cmp::Reverse(g.0));
         Ok(Stats {
             posts: posts.max(0) as u64,
             stories: stories.max(0) as u64,

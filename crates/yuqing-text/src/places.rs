@@ -395,9 +395,9 @@ pub enum LookupError {
 fn level_of(code: u32) -> Level {
     if code >= COUNTRY_BASE {
         Level::Country
-    } else if code % 10_000 == 0 {
+    } else if code.is_multiple_of(10_000) {
         Level::Province
-    } else if code % 100 == 0 {
+    } else if code.is_multiple_of(100) {
         Level::Prefecture
     } else {
         Level::County

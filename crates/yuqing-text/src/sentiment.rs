@@ -197,11 +197,8 @@ impl SentimentModel {
     /// The model shipped in the repository, parsed once.
     pub fn builtin() -> &'static SentimentModel {
         static MODEL: OnceLock<SentimentModel> = OnceLock::new();
-        MODEL.get_or_init(|| match SentimentModel::from_text(BUILTIN) {
-            Ok(m) => m,
-            // The file is compiled in and checked by a test; an empty model predicts from the bias.
-            Err(_) => SentimentModel::default(),
-        })
+        // The file is compiled in and checked by a test; an empty model predicts from the bias.
+        MODEL.get_or_init(|| SentimentModel::from_text(BUILTIN).unwrap_or_default())
     }
 
     /// Buckets with a weight.

@@ -950,7 +950,7 @@ fn run(cli: Cli) -> Result<()> {
                 let named: Vec<String> =
                     places.codes.iter().filter_map(|c| g.by_code(*c)).map(|p| g.path_name(p)).collect();
                 let v = json!({"sentiment": a.sentiment, "score": (a.sentiment_score * 1000.0).round() / 1000.0, "topics": a.topics, "noise": noise,
-                    "places": named, "local": locator.has_jurisdiction().then(|| !places.local.is_empty() || places.names_us)});
+                    "places": named, "local": locator.has_jurisdiction().then_some(!places.local.is_empty() || places.names_us)});
                 if cli.json {
                     all.push(v);
                 } else {

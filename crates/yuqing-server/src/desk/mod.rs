@@ -754,9 +754,9 @@ impl Desk {
             return Ok(());
         }
         let reasons = alert.reasons.iter().map(|r| r.detail.clone()).collect::<Vec<_>>().join("；");
-        let mut staff = Self::on_duty(conn, &users, DutyRole::Staff, now)?;
+        let mut staff = Self::on_duty(conn, users, DutyRole::Staff, now)?;
         if staff.is_empty() {
-            staff = Self::with_role(&users, Role::Coordinator);
+            staff = Self::with_role(users, Role::Coordinator);
         }
         let subject = format!("【舆情预警】{}级（{}）{}", alert.to.as_str(), alert.to.label_zh(), story.title);
         let mut body = format!(
@@ -856,12 +856,12 @@ impl Desk {
         for (alert, steps) in pending {
             let Some(step) = ack_escalation_due(alert.at, steps, self.config.ack_timeout, now) else { continue };
             let mut people = match step {
-                AckEscalation::OnDutyLeader => Self::on_duty(conn, &users, DutyRole::Leader, now)?,
-                AckEscalation::Coordinator => Self::with_role(&users, Role::Coordinator),
+                AckEscalation::OnDutyLeader => Self::on_duty(conn, users, DutyRole::Leader, now)?,
+                AckEscalation::Coordinator => Self::with_role(users, Role::Coordinator),
             };
             if people.is_empty() {
                 people = Self::with_role(
-                    &users,
+                    users,
                     if step == AckEscalation::OnDutyLeader { Role::Approver } else { Role::Admin },
                 );
             }
@@ -932,7 +932,7 @@ impl Desk {
             let key = format!("incident:{id}:deadline:{}:{}:{:?}", d.kind.key(), d.due_at.timestamp(), what);
             let names = match what {
                 Escalation::Remind => {
-                    let people = Self::assignees(&users, &inc, d.kind, &tx, now)?;
+                    let people = Self::assignees(users, &inc, d.kind, &tx, now)?;
                     report.reminders += 1;
                     self.notify(
                         &tx,
@@ -945,7 +945,7 @@ impl Desk {
                     )?
                 }
                 Escalation::Overdue => {
-                    let assignees = Self::assignees(&users, &inc, d.kind, &tx, now)?;
+                    let assignees = Self::assignees(users, &inc, d.kind, &tx, now)?;
                     let mut people: Vec<&User> = users
                         .iter()
                         .filter(|u| u.active && matches!(u.role, Role::Approver | Role::Coordinator))

@@ -364,7 +364,7 @@ pub fn render_incident(
 
     // Review.
     let times = inc.review_times(now);
-    let fmt = |s: Option<i64>| s.map(|s| crate::web::incident_pages::span(s)).unwrap_or_else(|| "—".into());
+    let fmt = |s: Option<i64>| s.map(crate::web::incident_pages::span).unwrap_or_else(|| "—".into());
     b.push_str("<h3>总结评估</h3><table><tbody>");
     for (label, v) in [
         ("发现（首帖 → 事件）", times.detect),

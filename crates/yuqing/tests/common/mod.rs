@@ -32,8 +32,7 @@ pub fn yuqing(data_dir: &Path) -> Command {
 }
 
 pub fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("the yuqing binary runs");
-    out
+    cmd.output().expect("the yuqing binary runs")
 }
 
 pub fn stdout(out: &Output) -> String {
@@ -121,6 +120,7 @@ pub fn start_server(mut cmd: Command, timeout: Duration) -> Server {
             }
             Err(_) => {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("server did not print its address in {timeout:?}; output so far:\n{}", output.join("\n"));
             }
         }
