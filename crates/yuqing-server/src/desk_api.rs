@@ -15,10 +15,10 @@ use yuqing_core::incident::{allowed_steps, diff, Command};
 use yuqing_store::desk::{self, IncidentQuery};
 use yuqing_store::{outbox, DataDir};
 
-use crate::desk::{DeskError, Missing};
 use crate::error::{AppError, AppResult, Code};
 use crate::extract::Query;
 use crate::{AppState, CurrentUser};
+use yuqing_desk::{DeskError, Missing};
 
 /// A JSON request body, or a 400 that says where it is not valid JSON.
 pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> AppResult<T> {
@@ -337,8 +337,8 @@ pub async fn duty(State(state): State<AppState>) -> AppResult<Response> {
 pub async fn import_duty(State(state): State<AppState>, cu: CurrentUser, bytes: Bytes) -> AppResult<Response> {
     let n = state
         .blocking(move |d, now| {
-            let shifts = crate::desk::parse_roster(&bytes)?;
-            Ok(crate::desk::import_roster(&d.store, &cu.user.name, &shifts, None, now)?)
+            let shifts = yuqing_desk::desk::parse_roster(&bytes)?;
+            Ok(yuqing_desk::desk::import_roster(&d.store, &cu.user.name, &shifts, None, now)?)
         })
         .await?;
     Ok(Json(json!({"imported": n})).into_response())
@@ -352,8 +352,9 @@ struct HandoverRequest {
 
 pub async fn handover(State(state): State<AppState>, cu: CurrentUser, bytes: Bytes) -> AppResult<Response> {
     let req: HandoverRequest = body(&bytes)?;
-    let id =
-        state.blocking(move |d, now| Ok(crate::desk::add_handover(&d.store, &cu.user.name, &req.text, now)?)).await?;
+    let id = state
+        .blocking(move |d, now| Ok(yuqing_desk::desk::add_handover(&d.store, &cu.user.name, &req.text, now)?))
+        .await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
 }
 

@@ -338,22 +338,17 @@ impl From<yuqing_store::StoreError> for AppError {
     }
 }
 
-impl From<rusqlite::Error> for AppError {
-    fn from(e: rusqlite::Error) -> AppError {
-        AppError::internal("database", e)
-    }
-}
-
 impl From<tokio::task::JoinError> for AppError {
     fn from(e: tokio::task::JoinError) -> AppError {
         AppError::internal("blocking task", e)
     }
 }
 
-impl From<crate::desk::DeskError> for AppError {
-    fn from(e: crate::desk::DeskError) -> AppError {
-        use crate::desk::{DeskError, Missing};
+/// The desk's refusals keep their message and get their code; a store failure stays internal.
+impl From<yuqing_desk::DeskError> for AppError {
+    fn from(e: yuqing_desk::DeskError) -> AppError {
         use yuqing_core::incident::{IncidentError, StatementError};
+        use yuqing_desk::{DeskError, Missing};
         match e {
             DeskError::NotFound(what, message) => {
                 let code = match what {
@@ -363,11 +358,13 @@ impl From<crate::desk::DeskError> for AppError {
                     Missing::Post => Code::PostNotFound,
                     Missing::Statement => Code::StatementNotFound,
                     Missing::Attachment => Code::AttachmentNotFound,
+                    Missing::Rule => Code::RuleNotFound,
                 };
                 AppError::not_found(code, message)
             }
             DeskError::Forbidden(m) => AppError::forbidden(m),
             DeskError::Invalid(m) => AppError::invalid(m),
+            DeskError::InvalidField { field, message } => AppError::invalid_field(field, message),
             DeskError::Conflict(m) => AppError::conflict(m),
             DeskError::Incident(e) => {
                 let message = e.to_string();
@@ -388,6 +385,7 @@ impl From<crate::desk::DeskError> for AppError {
                 };
                 AppError::refused(code, message)
             }
+            DeskError::Report(e) => e.into(),
             DeskError::Store(e) => e.into(),
         }
     }
@@ -407,10 +405,10 @@ impl From<yuqing_report::ReportError> for AppError {
     }
 }
 
-impl From<crate::people::PeopleError> for AppError {
-    fn from(e: crate::people::PeopleError) -> AppError {
-        use crate::auth::PasswordError;
-        use crate::people::PeopleError;
+impl From<yuqing_desk::people::PeopleError> for AppError {
+    fn from(e: yuqing_desk::people::PeopleError) -> AppError {
+        use yuqing_desk::password::PasswordError;
+        use yuqing_desk::people::PeopleError;
         match e {
             PeopleError::Invalid(m) => AppError::invalid(m),
             e @ PeopleError::NotFound(_) => AppError::not_found(Code::UserNotFound, e.to_string()),
@@ -525,13 +523,19 @@ mod tests {
     /// The statuses the desk's errors were answered with before codes existed.
     #[test]
     fn desk_errors_keep_their_statuses() {
-        use crate::desk::{DeskError, Missing};
         use yuqing_core::incident::{IncidentError, StatementError};
+        use yuqing_desk::{DeskError, Missing};
         let cases: Vec<(DeskError, StatusCode, Code)> = vec![
             (DeskError::NotFound(Missing::Incident, "没有".into()), StatusCode::NOT_FOUND, Code::IncidentNotFound),
             (DeskError::Forbidden("无权".into()), StatusCode::FORBIDDEN, Code::Forbidden),
             (DeskError::Invalid("空".into()), StatusCode::BAD_REQUEST, Code::InvalidRequest),
             (DeskError::Conflict("已在".into()), StatusCode::CONFLICT, Code::Conflict),
+            (
+                DeskError::InvalidField { field: "expr", message: "表达式有误".into() },
+                StatusCode::BAD_REQUEST,
+                Code::InvalidField,
+            ),
+            (DeskError::NotFound(Missing::Rule, "没有".into()), StatusCode::NOT_FOUND, Code::RuleNotFound),
             (
                 DeskError::Incident(IncidentError::Statement(StatementError::Locked)),
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -568,17 +572,15 @@ mod tests {
 
     #[tokio::test]
     async fn internal_text_is_never_in_the_body() {
-        let store = yuqing_store::StoreError::Sqlite(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(1),
-            Some("no such table: secret_table".into()),
-        ));
+        let store =
+            yuqing_store::StoreError::Corrupt { what: "incident".into(), detail: "no such table: secret_table".into() };
         let e = AppError::from(store);
         assert!(e.to_string().contains("secret_table"), "the log line keeps it: {e}");
         let r = REQUEST_ID.scope("abc123".to_string(), async move { e.into_response() }).await;
         assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.expect("body");
         let text = String::from_utf8(body.to_vec()).expect("utf-8");
-        assert!(!text.contains("secret_table") && !text.contains("数据库错误"), "{text}");
+        assert!(!text.contains("secret_table") && !text.contains("无法解析"), "{text}");
         let v: serde_json::Value = serde_json::from_str(&text).expect("json");
         assert_eq!(v["code"], "internal");
         assert!(v["message"].as_str().is_some_and(|m| m.contains("abc123")), "{v}");

@@ -11,15 +11,12 @@ pub mod auth;
 pub mod backtest;
 mod chart;
 pub mod collect_api;
-pub mod desk;
 mod desk_api;
 pub mod error;
 mod extract;
 mod html;
-pub mod notify;
 mod pages;
 mod paging;
-pub mod people;
 mod recover;
 mod reports;
 pub mod routes;
@@ -30,17 +27,17 @@ mod wordcloud;
 /// The 研判摘要 section as the story page renders it (for `yuqing bench-brief`).
 pub use web::brief_html::render_brief as render_brief_html;
 
-pub use reports::{run_report_schedule, spawn_report_scheduler};
+pub use reports::run_report_schedule;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use chrono::{DateTime, Utc};
+use yuqing_desk::{Desk, DeskConfig};
 use yuqing_store::DataDir;
 
 pub use auth::{AuthConfig, CurrentUser};
-pub use desk::{Desk, DeskConfig};
 pub use web::sources_page::SourceInfo;
 pub use web::story_edit::{EditDone, EditError, StoryEditor};
 
@@ -170,31 +167,4 @@ pub async fn bind(
             .map_err(ServerError::Serve)
     };
     Ok((local, fut))
-}
-
-/// Runs the desk's clock every `every` until the process ends: new alerts, unacknowledged alerts,
-/// deadlines and heat snapshots. A failing pass is logged and retried on the next one.
-pub fn spawn_desk_ticker(state: &AppState, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
-    let data = state.data.clone();
-    let desk = state.desk.clone();
-    let clock = state.clock.clone();
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            let (data, desk, clock) = (data.clone(), desk.clone(), clock.clone());
-            let r = tokio::task::spawn_blocking(move || {
-                let guard = yuqing_store::guard::lock(&data);
-                desk.tick_data(&guard, clock())
-            })
-            .await;
-            match r {
-                Ok(Ok(rep)) if rep != desk::TickReport::default() => tracing::info!(report = ?rep, "desk tick"),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "desk tick failed"),
-                Err(e) => tracing::error!(error = %e, "desk tick panicked"),
-            }
-        }
-    })
 }

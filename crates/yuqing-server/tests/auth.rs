@@ -12,8 +12,9 @@ use axum::Router;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use tower::ServiceExt;
 use yuqing_core::people::Role;
+use yuqing_desk::password::hash_password;
 use yuqing_server::auth::policy::Access;
-use yuqing_server::auth::{hash_password, SESSION_COOKIE};
+use yuqing_server::auth::SESSION_COOKIE;
 use yuqing_server::{router, AppState};
 use yuqing_store::desk::{self, NewUser};
 use yuqing_store::DataDir;
@@ -968,7 +969,7 @@ async fn huge_pages_and_offsets_answer_400_and_the_server_keeps_answering() {
 
 #[tokio::test]
 async fn a_panic_while_holding_the_data_lock_does_not_stop_requests_the_desk_clock_or_the_outbox() {
-    use yuqing_server::notify::OutboxConn;
+    use yuqing_desk::notify::OutboxConn;
     let d = Desk::new();
     d.user("office", Role::Coordinator, None);
     let data = d.state.data.clone();
@@ -1001,7 +1002,12 @@ async fn a_panic_while_holding_the_data_lock_does_not_stop_requests_the_desk_clo
     })
     .join();
     assert!(d.state.data.is_poisoned());
-    let ticker = yuqing_server::spawn_desk_ticker(&d.state, std::time::Duration::from_millis(10));
+    let ticker = yuqing_desk::spawn_desk_ticker(
+        d.state.data.clone(),
+        d.state.desk.clone(),
+        d.state.clock.clone(),
+        std::time::Duration::from_millis(10),
+    );
     until("the desk ticker recovered the lock", || !d.state.data.is_poisoned()).await;
     ticker.abort();
 }

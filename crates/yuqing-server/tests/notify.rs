@@ -19,7 +19,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use yuqing_server::notify::{
+use yuqing_desk::notify::{
     run_outbox_once, spawn_outbox_worker, ChannelConfig, ChannelKind, Deliverer, OutboxConn, RunCounts, TlsMode,
     WorkerOptions,
 };

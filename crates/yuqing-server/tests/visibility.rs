@@ -18,7 +18,8 @@ use tower::ServiceExt;
 use yuqing_core::incident::AssignmentRule;
 use yuqing_core::people::Role;
 use yuqing_core::{Grade, JoinReason, Metrics, Sentiment, SourceTier, StoryStatus};
-use yuqing_server::{router, AppState, Desk, DeskConfig};
+use yuqing_desk::{Desk, DeskConfig};
+use yuqing_server::{router, AppState};
 use yuqing_store::desk::{self, NewUser};
 use yuqing_store::{DataDir, NewAlert, PostRecord, Store, StoryRecord, WriteBatch};
 

@@ -12,6 +12,18 @@ use yuqing_core::incident::Incident;
 
 use crate::Result;
 
+/// A cheap fingerprint of what the dashboard shows — the newest post and alert, the latest incident
+/// change, the overdue count: it changes when any of them does.
+pub fn version(conn: &Connection) -> Result<(i64, i64, i64, i64)> {
+    let q = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
+    Ok((
+        q("SELECT COALESCE(MAX(id), 0) FROM posts")?,
+        q("SELECT COALESCE(MAX(id), 0) FROM alerts")?,
+        q("SELECT COALESCE(MAX(updated_at), 0) FROM incidents")?,
+        q("SELECT COUNT(*) FROM overdue")?,
+    ))
+}
+
 /// Posts per bucket, split by sentiment (index: Negative, Neutral, Positive).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VolumeBucket {

@@ -5,8 +5,9 @@
 
 use std::path::{Path, PathBuf};
 use yuqing_core::incident::{AssignmentRule, DeadlinePolicy};
-use yuqing_server::notify::{validate_channels, ChannelConfig};
-use yuqing_server::{AuthConfig, DeskConfig};
+use yuqing_desk::notify::{validate_channels, ChannelConfig};
+use yuqing_desk::DeskConfig;
+use yuqing_server::AuthConfig;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde::Deserialize;

@@ -184,7 +184,7 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
         state.clock = Arc::new(move || Utc::now() + shift);
     }
     let tick = desk_config.tick.to_std().unwrap_or(std::time::Duration::from_secs(15));
-    let desk = Arc::new(yuqing_server::Desk::new(desk_config));
+    let desk = Arc::new(yuqing_desk::Desk::new(desk_config));
     state.desk = desk.clone();
     state.departments = departments;
     state.rules = Arc::new(config.configured_rules.clone());
@@ -200,7 +200,7 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     let live = Arc::new(crate::live::Live::new(pipeline, desk));
     state.ingest = Some(live.clone());
     state.story_editor = Some(live.clone());
-    let deliverer = Arc::new(yuqing_server::notify::Deliverer::new(&config.channels).context("通知渠道配置有误")?);
+    let deliverer = Arc::new(yuqing_desk::notify::Deliverer::new(&config.channels).context("通知渠道配置有误")?);
     let fetcher = Arc::new(yuqing_collect::Fetcher::new(config.collect.clone()).context("无法创建采集客户端")?);
     let key_periods = config.key_periods.clone();
     let reload_every = config.collect.sources_reload();
@@ -208,11 +208,16 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     rt.block_on(async move {
         let (local, fut) = yuqing_server::bind(state.clone(), addr).await?;
         // The desk's clock and the outbox run beside the pages; both resume where they stopped.
-        let _ticker = yuqing_server::spawn_desk_ticker(&state, tick);
-        let worker = yuqing_server::notify::spawn_outbox_worker(state.data.clone(), deliverer, Default::default());
+        let _ticker = yuqing_desk::spawn_desk_ticker(state.data.clone(), state.desk.clone(), state.clock.clone(), tick);
+        let worker = yuqing_desk::notify::spawn_outbox_worker(state.data.clone(), deliverer, Default::default());
         live.set_waker(worker.waker());
         // Reports due while the server was down are produced now, then on schedule.
-        let _reports = yuqing_server::spawn_report_scheduler(&state, std::time::Duration::from_secs(30));
+        let _reports = yuqing_desk::reports::spawn_report_scheduler(
+            state.data.clone(),
+            state.reports.clone(),
+            state.clock.clone(),
+            std::time::Duration::from_secs(30),
+        );
         let enabled = sources.iter().filter(|s| s.enabled).count();
         let rule_phrases: yuqing_collect::collector::RulePhrases = {
             let live = live.clone();

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use chrono::Utc;
 use yuqing_core::incident::{allowed_steps, IncidentState};
 use yuqing_core::people::{Role, Title};
-use yuqing_server::people;
+use yuqing_desk::people;
 use yuqing_store::desk::{self, IncidentQuery, NewUser};
 use yuqing_store::SqliteStore;
 
@@ -26,7 +26,7 @@ pub fn open_db(data_dir: &Path, create: bool) -> Result<SqliteStore> {
 
 /// A fresh API token: the random hex of session ids, marked as a yuqing token.
 pub fn new_token() -> Result<String> {
-    Ok(yuqing_server::people::new_token()?)
+    Ok(people::new_token()?)
 }
 
 pub struct UserArgs {
@@ -51,7 +51,7 @@ pub fn read_password(input: impl std::io::Read) -> Result<String> {
     if line.is_empty() {
         bail!("标准输入中没有密码（例如：echo '密码' | yuqing user passwd NAME）");
     }
-    yuqing_server::auth::check_password(&line)?;
+    yuqing_desk::password::check_password(&line)?;
     Ok(line)
 }
 
@@ -225,5 +225,5 @@ pub fn duty_import(store: &SqliteStore, file: &Path) -> Result<usize> {
             errs.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n")
         )
     })?;
-    Ok(yuqing_server::desk::import_roster(store, "cli", &shifts, Some(&file.display().to_string()), Utc::now())?)
+    Ok(yuqing_desk::desk::import_roster(store, "cli", &shifts, Some(&file.display().to_string()), Utc::now())?)
 }

@@ -12,8 +12,9 @@ use chrono::Utc;
 use yuqing_collect::source::parse_source_toml;
 use yuqing_collect::{Sink, Source};
 use yuqing_core::PostInput;
+use yuqing_desk::Desk;
 use yuqing_server::collect_api::{PostSink, PushOutcome};
-use yuqing_server::{Desk, EditDone, EditError, StoryEditor};
+use yuqing_server::{EditDone, EditError, StoryEditor};
 use yuqing_store::collect::{self as records, SourceState};
 
 use crate::config::Config;

@@ -18,7 +18,7 @@ use yuqing::pipeline::Pipeline;
 use yuqing_collect::collector::{self, Context};
 use yuqing_collect::source::parse_source_toml;
 use yuqing_collect::{CollectConfig, Fetcher, Source};
-use yuqing_server::{Desk, DeskConfig};
+use yuqing_desk::{Desk, DeskConfig};
 use yuqing_store::collect as records;
 use yuqing_store::{DataDir, PostRecord, Store};
 

@@ -12,7 +12,7 @@ use yuqing_core::duty::{DutyRole, DutyShift};
 use yuqing_core::incident::{Command, IncidentState};
 use yuqing_core::people::Role;
 use yuqing_core::{PostInput, SourceTier};
-use yuqing_server::Desk;
+use yuqing_desk::Desk;
 use yuqing_store::desk::{self, NewUser};
 use yuqing_store::outbox;
 

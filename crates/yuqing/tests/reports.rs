@@ -16,7 +16,8 @@ use yuqing::config::Config;
 use yuqing::pipeline::Pipeline;
 use yuqing_core::people::Role;
 use yuqing_core::{PostInput, SourceTier};
-use yuqing_server::{AppState, Desk};
+use yuqing_desk::Desk;
+use yuqing_server::AppState;
 use yuqing_store::desk::{self, NewUser};
 use yuqing_store::outbox;
 

@@ -11,12 +11,11 @@ use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::json;
+use yuqing_desk::password::{hash_password, random_token, verify_password};
 use yuqing_store::auth as store_auth;
 use yuqing_store::desk;
 
-use super::{
-    cookie, form_fields, random_token, same, verify_password, CurrentUser, CSRF_FIELD, LOGIN_COOKIE, SESSION_COOKIE,
-};
+use super::{cookie, form_fields, same, CurrentUser, CSRF_FIELD, LOGIN_COOKIE, SESSION_COOKIE};
 use crate::extract::Query;
 use crate::html::esc;
 use crate::AppState;
@@ -136,7 +135,7 @@ pub(crate) const MAX_FORM_BYTES: usize = 16 * 1024;
 /// A hash to verify against when the name is unknown, so both cases take the same time.
 fn dummy_hash() -> &'static str {
     static H: OnceLock<String> = OnceLock::new();
-    H.get_or_init(|| super::hash_password("yuqing-no-such-user").unwrap_or_default())
+    H.get_or_init(|| hash_password("yuqing-no-such-user").unwrap_or_default())
 }
 
 /// Before the password check: the user's (id, active, hash) if it exists, or why no check.
@@ -168,10 +167,10 @@ fn failed(e: impl std::fmt::Display) -> Response {
 /// Runs `f` on the data directory off the async threads; storage errors become [`failed`].
 async fn with_conn<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&rusqlite::Connection) -> yuqing_store::Result<T> + Send + 'static,
+    f: impl FnOnce(&yuqing_store::SqliteStore) -> yuqing_store::Result<T> + Send + 'static,
 ) -> Result<T, Response> {
     let data = state.data.clone();
-    match tokio::task::spawn_blocking(move || f(yuqing_store::guard::lock(&data).store.connection())).await {
+    match tokio::task::spawn_blocking(move || f(&yuqing_store::guard::lock(&data).store)).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(failed(e)),
         Err(e) => Err(failed(e)),
@@ -218,8 +217,8 @@ pub async fn submit(State(state): State<AppState>, ext: Extensions, headers: Hea
 
     // 1. One transaction: the lock of (name, addr), this attempt counted, the stored hash.
     let (n, a, c) = (name.clone(), addr.clone(), cfg.clone());
-    let first = with_conn(&state, move |conn| {
-        let tx = conn.unchecked_transaction()?;
+    let first = with_conn(&state, move |store| {
+        let tx = store.connection().unchecked_transaction()?;
         store_auth::purge_expired(&tx, now, c.session_limits(), c.lockout())?;
         let r = match store_auth::begin_attempt(&tx, &n, &a, now, c.lockout())? {
             store_auth::Attempt::Locked(until) => Lookup::Locked(until),
@@ -253,7 +252,7 @@ pub async fn submit(State(state): State<AppState>, ext: Extensions, headers: Hea
     let Ok(verified) = verified else {
         // Never checked: the attempt does not count against this name and address.
         let (n, a) = (name.clone(), addr.clone());
-        if let Err(r) = with_conn(&state, move |conn| store_auth::release_attempt(conn, &n, &a)).await {
+        if let Err(r) = with_conn(&state, move |store| store_auth::release_attempt(store.connection(), &n, &a)).await {
             return r;
         }
         tracing::warn!(addr = %addr, "sign-in refused: too many at once");
@@ -271,8 +270,8 @@ pub async fn submit(State(state): State<AppState>, ext: Extensions, headers: Hea
 
     // 3. One transaction: the session, or the failure (and the lock-out it may cause).
     let (n, a) = (name.clone(), addr.clone());
-    let outcome = with_conn(&state, move |conn| {
-        let tx = conn.unchecked_transaction()?;
+    let outcome = with_conn(&state, move |store| {
+        let tx = store.connection().unchecked_transaction()?;
         let out = match user_id {
             Some(uid) if verified && active => {
                 let (Ok(sid), Ok(csrf)) = (random_token(), random_token()) else {
@@ -365,12 +364,8 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, cu: Curre
     let r = state
         .blocking(move |d, now| {
             let Some(sid) = sid else { return Ok(()) };
-            let c = d.store.connection();
-            let tx = c.unchecked_transaction()?;
-            if store_auth::delete_session(&tx, &sid)? {
-                desk::audit_append(&tx, &name, "auth.logout", &format!("user:{name}"), "{}", now)?;
-            }
-            Ok(tx.commit()?)
+            yuqing_desk::people::sign_out(&d.store, &name, &sid, now)?;
+            Ok(())
         })
         .await;
     match r {

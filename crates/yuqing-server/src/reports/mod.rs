@@ -1,7 +1,7 @@
-//! 报表: the reports' JSON API (`/api/v1/reports…`) and the scheduler that produces the daily
-//! digest, weekly bulletin and monthly risk reminder on the server's clock (`pages` holds the web
-//! pages). Operations run off the async threads under the data lock and go through
-//! `yuqing_report` — the same functions the command line uses.
+//! 报表: the reports' JSON API (`/api/v1/reports…`; `pages` holds the web pages). Operations run
+//! off the async threads under the data lock and go through `yuqing_report` — the same functions
+//! the command line uses; reports on request and the schedule (日报, 周报, the monthly risk
+//! reminder) are `yuqing_desk::reports`.
 //!
 //! Finer access than `auth/policy.rs`: whatever is about one incident — a 专报 (special report),
 //! a 处置情况报告单 (disposal report) — is seen, made and changed only by who may see the incident
@@ -19,14 +19,15 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
-use yuqing_core::people::Role;
+use yuqing_desk::permission;
+use yuqing_desk::reports::{generate, today, GenerateRequest};
 use yuqing_report::model::{DisposalReport, RiskFields, RiskStatus};
-use yuqing_report::period::{parse_date, Period};
+use yuqing_report::period::parse_date;
 use yuqing_report::schedule::Jobs;
-use yuqing_report::{gather, store, Format, Report, ReportError};
+use yuqing_report::{gather, store, Format, Report};
 use yuqing_store::desk::User;
 use yuqing_store::DataDir;
 
@@ -70,112 +71,14 @@ pub struct DisposalListQuery {
     incident: Option<String>,
 }
 
-fn today(jobs: &Jobs, now: DateTime<Utc>) -> NaiveDate {
-    store::today(now, jobs.config.offset())
-}
-
-/// What to generate (API body and page form alike).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GenerateRequest {
-    /// daily | weekly | special | stats
-    pub kind: String,
-    /// 日报的日期 (YYYY-MM-DD; default today).
-    pub date: Option<String>,
-    /// 周报: a day of the week (default: last week).
-    pub week_of: Option<String>,
-    /// 考评: first and last day.
-    pub from: Option<String>,
-    pub to: Option<String>,
-    /// 专报: the incident.
-    pub incident: Option<i64>,
-}
-
-/// Builds a report on demand and archives it. A 专报 only for an incident `by` may see.
-pub fn generate(
-    d: &DataDir,
-    desk: &crate::Desk,
-    jobs: &Jobs,
-    req: &GenerateRequest,
-    by: &User,
-    now: DateTime<Utc>,
-) -> AppResult<(i64, Report)> {
-    if matches!(req.kind.as_str(), "special" | "专报") {
-        if let Some(id) = req.incident {
-            incident_visible(d, desk, by, id)?;
-        }
-    }
-    Ok(build(d, jobs, req, by, now)?)
-}
-
-fn build(
-    d: &DataDir,
-    jobs: &Jobs,
-    req: &GenerateRequest,
-    by: &User,
-    now: DateTime<Utc>,
-) -> Result<(i64, Report), ReportError> {
-    let st = &d.store;
-    let offset = jobs.config.offset();
-    let date = |s: &Option<String>, what: &str, default: NaiveDate| {
-        s.as_deref().filter(|s| !s.trim().is_empty()).map_or(Ok(default), |s| parse_date(s, what))
-    };
-    let today = today(jobs, now);
-    let (report, period) = match req.kind.as_str() {
-        "daily" | "日报" => {
-            let day = date(&req.date, "日期", today)?;
-            (
-                Report::Daily(gather::daily(
-                    st,
-                    &jobs.org,
-                    day,
-                    offset,
-                    &jobs.link_base,
-                    jobs.config.posts_per_story,
-                    now,
-                )?),
-                day.to_string(),
-            )
-        }
-        "weekly" | "周报" => {
-            let week = Period::week_of(date(&req.week_of, "周报日期", today - chrono::Duration::days(7))?);
-            (Report::Weekly(gather::weekly(st, &jobs.org, week, offset, now)?), week.key())
-        }
-        "stats" | "考评" => {
-            let month = Period::month_of(today);
-            let p = Period::new(date(&req.from, "开始日期", month.first)?, date(&req.to, "结束日期", today)?)?;
-            (Report::Stats(gather::stats(st, &jobs.org, p, offset, now)?), p.key())
-        }
-        "special" | "专报" => {
-            let Some(id) = req.incident else {
-                return Err(ReportError::Invalid("专报须指定工单编号（incident）".into()));
-            };
-            if by.role == Role::DepartmentMember {
-                return Err(ReportError::Invalid("专报由办公室或信息员生成".into()));
-            }
-            (
-                Report::Special(gather::special(st, d.fts.segmenter(), &jobs.org, id, offset, now)?),
-                format!("incident-{id}"),
-            )
-        }
-        other => {
-            return Err(ReportError::Invalid(format!(
-                "未知的报表类型“{other}”，可用 daily（日报）、weekly（周报）、special（专报）、stats（考评）"
-            )))
-        }
-    };
-    let id = store::archive_put(st.connection(), &report, &period, "manual", &by.name, now)?;
-    Ok((id, report))
-}
-
 /// May this user see incident `id` (and so what is written about it)? The desk's one rule.
-fn incident_visible(d: &DataDir, desk: &crate::Desk, user: &User, id: i64) -> AppResult<()> {
+fn incident_visible(d: &DataDir, desk: &yuqing_desk::Desk, user: &User, id: i64) -> AppResult<()> {
     desk.visible_incident(&d.store, user, id)?;
     Ok(())
 }
 
 /// May this user see this disposal report (its incident)?
-pub fn disposal_visible(d: &DataDir, state_desk: &crate::Desk, user: &User, r: &DisposalReport) -> AppResult<()> {
+pub fn disposal_visible(d: &DataDir, state_desk: &yuqing_desk::Desk, user: &User, r: &DisposalReport) -> AppResult<()> {
     incident_visible(d, state_desk, user, r.incident_id)
 }
 
@@ -192,7 +95,7 @@ fn archived_incident(e: &store::ArchiveEntry) -> Result<Option<i64>, ()> {
 /// organization's bulletins.
 pub fn report_visible(
     d: &DataDir,
-    desk: &crate::Desk,
+    desk: &yuqing_desk::Desk,
     user: &User,
     e: &store::ArchiveEntry,
     report: Option<&Report>,
@@ -206,8 +109,8 @@ pub fn report_visible(
     match desk.visible_incident(&d.store, user, id) {
         Ok(_) => Ok(()),
         // A gone incident: its report stays with those who see every incident.
-        Err(crate::desk::DeskError::NotFound(..)) if !user.actor().sees_only_own_department() => Ok(()),
-        Err(crate::desk::DeskError::NotFound(..)) => {
+        Err(yuqing_desk::DeskError::NotFound(..)) if !user.actor().sees_only_own_department() => Ok(()),
+        Err(yuqing_desk::DeskError::NotFound(..)) => {
             Err(AppError::forbidden(format!("{} 只能查看本单位承办工单的专报", user.display_name)))
         }
         Err(e) => Err(e.into()),
@@ -217,7 +120,7 @@ pub fn report_visible(
 /// One page of the archive as `user` may see it (newest first) and how many they may see in all.
 pub fn visible_archive(
     d: &DataDir,
-    desk: &crate::Desk,
+    desk: &yuqing_desk::Desk,
     user: &User,
     kind: Option<&str>,
     limit: usize,
@@ -250,7 +153,7 @@ pub fn visible_archive(
 
 /// A department member may touch only its own department's risk items.
 pub fn risk_allowed(user: &User, department: &str) -> AppResult<()> {
-    if user.role == Role::DepartmentMember && user.department.as_deref() != Some(department) {
+    if permission::own_department_only(user.role) && user.department.as_deref() != Some(department) {
         return Err(AppError::forbidden(format!(
             "{} 只能登记、修改本单位（{}）的隐患",
             user.display_name,
@@ -281,14 +184,14 @@ pub async fn list(State(state): State<AppState>, cu: CurrentUser, Query(q): Quer
 pub async fn create(State(state): State<AppState>, cu: CurrentUser, bytes: Bytes) -> AppResult<Response> {
     let req: GenerateRequest = body(&bytes)?;
     let (desk, jobs) = (state.desk.clone(), state.reports.clone());
-    let (id, report) = state.blocking(move |d, now| generate(d, &desk, &jobs, &req, &cu.user, now)).await?;
+    let (id, report) = state.blocking(move |d, now| Ok(generate(d, &desk, &jobs, &req, &cu.user, now)?)).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id, "kind": report.kind(), "title": report.title()}))).into_response())
 }
 
 /// An archived report `user` may see.
 pub fn visible_report(
     d: &DataDir,
-    desk: &crate::Desk,
+    desk: &yuqing_desk::Desk,
     user: &User,
     id: i64,
 ) -> AppResult<(store::ArchiveEntry, Report)> {
@@ -348,7 +251,7 @@ pub async fn disposal_create(State(state): State<AppState>, cu: CurrentUser, byt
 /// A new draft for an incident, pre-filled.
 pub fn create_disposal(
     d: &DataDir,
-    desk: &crate::Desk,
+    desk: &yuqing_desk::Desk,
     jobs: &Jobs,
     user: &User,
     incident: i64,
@@ -361,7 +264,7 @@ pub fn create_disposal(
     Ok(store::disposal_create(c, incident, &jobs.config.recipient, &issuer, fields, &user.name, now)?)
 }
 
-fn visible_disposal(d: &DataDir, desk: &crate::Desk, user: &User, id: i64) -> AppResult<DisposalReport> {
+fn visible_disposal(d: &DataDir, desk: &yuqing_desk::Desk, user: &User, id: i64) -> AppResult<DisposalReport> {
     let r = store::disposal_get(d.store.connection(), id)?
         .ok_or_else(|| AppError::not_found(Code::DisposalReportNotFound, format!("报告单 {id} 不存在")))?;
     disposal_visible(d, desk, user, &r)?;
@@ -479,7 +382,7 @@ pub fn add_risk(
     now: DateTime<Utc>,
 ) -> AppResult<yuqing_report::model::RiskItem> {
     let mut fields = input.fields(None)?;
-    if fields.department.is_empty() && user.role == Role::DepartmentMember {
+    if fields.department.is_empty() && permission::own_department_only(user.role) {
         fields.department = user.department.clone().unwrap_or_default();
     }
     risk_allowed(user, &fields.department)?;
@@ -505,7 +408,7 @@ pub fn update_risk(
 }
 
 fn dept_scope(user: &User) -> Option<String> {
-    (user.role == Role::DepartmentMember).then(|| user.department.clone().unwrap_or_default())
+    permission::own_department_only(user.role).then(|| user.department.clone().unwrap_or_default())
 }
 
 pub async fn risks(
@@ -580,23 +483,5 @@ pub async fn run_schedule(State(state): State<AppState>) -> AppResult<Response> 
 /// then periodically. Returns what was produced.
 pub async fn run_report_schedule(state: &AppState) -> Result<Vec<yuqing_report::schedule::Produced>, AppError> {
     let jobs = state.reports.clone();
-    state.blocking(move |d, now| Ok(yuqing_report::schedule::run(&d.store, &jobs, now)?)).await
-}
-
-/// Runs the report schedule at once (catching up on what was missed while the server was down)
-/// and then every `every`, on the server's clock. A failing pass is logged and retried.
-pub fn spawn_report_scheduler(state: &AppState, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
-    let state = state.clone();
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            match run_report_schedule(&state).await {
-                Ok(p) if !p.is_empty() => tracing::info!(produced = ?p, "report schedule"),
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "report schedule failed"),
-            }
-        }
-    })
+    state.blocking(move |d, now| Ok(yuqing_desk::reports::run_schedule(d, &jobs, now)?)).await
 }

@@ -5,11 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use yuqing_core::people::Role;
+use yuqing_desk::permission;
+use yuqing_desk::reports::GenerateRequest;
 use yuqing_report::model::{DisposalStatus, RiskStatus, DISPOSAL_LABELS};
 use yuqing_report::{render, store, Report};
 
-use super::{GenerateRequest, RiskInput};
+use super::RiskInput;
 use crate::error::AppError;
 use crate::extract::{empty_as_none, Form, Query};
 use crate::html::{esc, fmt_time, page};
@@ -65,7 +66,7 @@ pub struct IndexQuery {
 /// 报表: archived reports and the generate form.
 pub async fn index(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<IndexQuery>) -> Response {
     // A department's own paperwork is its risk lines and its incidents' forms, not the archive.
-    if cu.user.role == Role::DepartmentMember {
+    if permission::own_department_only(cu.user.role) {
         return Redirect::to("/reports/risks").into_response();
     }
     let kind = q.kind;
@@ -81,7 +82,7 @@ pub async fn index(State(state): State<AppState>, cu: CurrentUser, Query(q): Que
         b.push_str(&format!(" <a href=\"/reports?kind={k}\">{l}</a>"));
     }
     b.push_str("</p>");
-    if cu.user.role != Role::Viewer {
+    if permission::may_make_reports(cu.user.role) {
         b.push_str(&format!(
             "<form class=\"act\" method=\"post\" action=\"/reports/generate\">{}<select name=\"kind\"><option value=\"daily\">日报</option><option value=\"weekly\">周报</option><option value=\"special\">专报</option><option value=\"stats\">考评统计</option></select>\
              <label>日报日期 <input name=\"date\" placeholder=\"YYYY-MM-DD\" size=\"10\"></label><label>周报（该周任一天）<input name=\"week_of\" placeholder=\"YYYY-MM-DD\" size=\"10\"></label>\
@@ -138,7 +139,8 @@ pub async fn generate(State(state): State<AppState>, cu: CurrentUser, Form(f): F
         incident,
     };
     let (desk, jobs) = (state.desk.clone(), state.reports.clone());
-    match state.blocking(move |d, now| super::generate(d, &desk, &jobs, &req, &cu.user, now)).await {
+    match state.blocking(move |d, now| Ok(yuqing_desk::reports::generate(d, &desk, &jobs, &req, &cu.user, now)?)).await
+    {
         Ok((id, _)) => Redirect::to(&format!("/reports/{id}")).into_response(),
         Err(f) => failed(&state, f),
     }
@@ -170,10 +172,6 @@ pub async fn view(State(state): State<AppState>, cu: CurrentUser, Path(id): Path
 
 // ---------------------------------------------------------------- disposal reports
 
-fn can_issue(role: Role) -> bool {
-    matches!(role, Role::Admin | Role::Coordinator)
-}
-
 pub async fn disposal_index(State(state): State<AppState>, cu: CurrentUser) -> Response {
     let desk = state.desk.clone();
     let user = cu.user.clone();
@@ -188,7 +186,7 @@ pub async fn disposal_index(State(state): State<AppState>, cu: CurrentUser) -> R
         Err(f) => return failed(&state, f),
     };
     let mut b = format!("<h2>舆情处置情况报告单</h2><p class=\"muted\">主送：{}。从工单自动填写（核查结果、处置措施、审定口径、处置结果），签发前可修改；签发时按年度顺序编号 YQCZBG-年份-序号，签发后不可修改。</p>", esc(&state.reports.config.recipient));
-    if cu.user.role != Role::Viewer && cu.user.role != Role::Approver {
+    if permission::may_write_forms(cu.user.role) {
         b.push_str(&format!("<form class=\"act\" method=\"post\" action=\"/reports/disposal\">{}<label>工单编号 <input name=\"incident\" size=\"6\"></label><button>新建报告单</button></form>", cu.csrf_field()));
     }
     b.push_str("<table><tr><th>编号</th><th>工单</th><th>标题</th><th>状态</th><th>更新</th><th>下载</th></tr>");
@@ -246,7 +244,7 @@ async fn disposal_page(state: &AppState, cu: &CurrentUser, id: i64, notice: Opti
         r.status.label_zh(),
         downloads(&format!("/api/v1/reports/disposal/{id}"))
     ));
-    let editable = r.status == DisposalStatus::Draft && !matches!(cu.user.role, Role::Viewer | Role::Approver);
+    let editable = r.status == DisposalStatus::Draft && permission::may_write_forms(cu.user.role);
     if editable {
         b.push_str(&format!("<form method=\"post\" action=\"/reports/disposal/{id}\">{}<input type=\"hidden\" name=\"action\" value=\"save\"><table class=\"form\">", cu.csrf_field()));
         b.push_str(&format!(
@@ -263,7 +261,7 @@ async fn disposal_page(state: &AppState, cu: &CurrentUser, id: i64, notice: Opti
             b.push_str(&format!("<tr><th>{label}</th><td>{input}</td></tr>"));
         }
         b.push_str("</table><p><button>保存</button></p></form>");
-        if can_issue(cu.user.role) {
+        if permission::may_issue_forms(cu.user.role) {
             b.push_str(&format!(
                 "<form class=\"act\" method=\"post\" action=\"/reports/disposal/{id}\">{}<input type=\"hidden\" name=\"action\" value=\"issue\"><button>签发（编号后不可修改）</button></form>",
                 cu.csrf_field()
@@ -344,7 +342,7 @@ pub async fn disposal_act(
 ) -> Response {
     let Ok(id) = id.parse::<i64>() else { return failed(&state, AppError::invalid_id("报告单", &id)) };
     let action = f.action.take().unwrap_or_default();
-    if action == "issue" && !can_issue(cu.user.role) {
+    if action == "issue" && !permission::may_issue_forms(cu.user.role) {
         return disposal_page(&state, &cu, id, Some(AppError::forbidden("报告单由办公室签发"))).await;
     }
     let (desk, jobs, user) = (state.desk.clone(), state.reports.clone(), cu.user.clone());
@@ -406,7 +404,7 @@ pub struct RisksQuery {
 
 pub async fn risks(State(state): State<AppState>, cu: CurrentUser, Query(q): Query<RisksQuery>) -> Response {
     let edit = q.edit.as_deref().and_then(|s| s.parse::<i64>().ok());
-    let scope = (cu.user.role == Role::DepartmentMember).then(|| cu.user.department.clone().unwrap_or_default());
+    let scope = permission::own_department_only(cu.user.role).then(|| cu.user.department.clone().unwrap_or_default());
     let jobs = state.reports.clone();
     let r = state
         .blocking(move |d, now| {
@@ -428,7 +426,7 @@ pub async fn risks(State(state): State<AppState>, cu: CurrentUser, Query(q): Que
         Ok(x) => x,
         Err(f) => return failed(&state, f),
     };
-    let can_edit = matches!(cu.user.role, Role::Admin | Role::Coordinator | Role::DepartmentMember);
+    let can_edit = permission::may_keep_risks(cu.user.role);
     let overdue = reg.items.iter().filter(|i| i.overdue(reg.as_of)).count();
     let mut b = format!(
         "<h2>网络舆情隐患排查表</h2><p>登记 {} 项，逾期未解决 <b class=\"late\">{overdue}</b> 项。每月 {} 日提醒各单位开展排查。下载：{}</p>",

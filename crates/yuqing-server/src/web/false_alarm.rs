@@ -2,7 +2,7 @@
 //!
 //! Marking a story 误报 (the pipeline, through the [`StoryEditor`]) stops its grading and teaches
 //! the relevance model; then its open incident closes as 误报 when all of the incident's stories
-//! are marked ([`crate::Desk::close_false_alarm`]). Marking an incident 误报 on its page closes it
+//! are marked ([`yuqing_desk::Desk::close_false_alarm`]). Marking an incident 误报 on its page closes it
 //! (the desk) and marks its stories. Withdrawing a mark grades the story again; resetting the
 //! relevance model keeps the marks and forgets what was learned from them.
 

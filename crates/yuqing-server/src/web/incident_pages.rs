@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use yuqing_core::incident::{
     allowed_steps, diff, ApprovalLink, DiffPart, Incident, IncidentState, StatementStatus, Step,
 };
-use yuqing_core::people::Role;
+use yuqing_desk::permission;
 use yuqing_store::desk::{IncidentSummary, TimelineEntry, User};
 use yuqing_text::brief::Brief;
 
@@ -200,7 +200,7 @@ pub fn render_incident(
             Step::SubmitForApproval | Step::Approve | Step::Reject | Step::Publish => {}
         }
     }
-    if inc.state.is_open() && matches!(user.role, Role::Coordinator | Role::Admin | Role::Officer) {
+    if inc.state.is_open() && permission::may_open_incidents(user.role) {
         b.push_str(&form(
             id,
             csrf,
@@ -209,7 +209,7 @@ pub fn render_incident(
             "报告领导",
         ));
     }
-    if inc.state.is_open() && user.role != Role::Viewer {
+    if inc.state.is_open() && permission::may_work(user.role) {
         b.push_str(&form(id, csrf, "add_note", "<input name=\"text\" required placeholder=\"备注\">", "添加备注"));
     }
     if !steps.is_empty() || inc.state.is_open() {
@@ -223,7 +223,7 @@ pub fn render_incident(
     for t in &inc.tasks {
         let done = match (&t.done_at, &t.done_by) {
             (Some(at), by) => format!("{}（{}）", fmt_time(at), esc(by.as_deref().unwrap_or(""))),
-            (None, _) if inc.state.is_open() && user.role != Role::Viewer => form(
+            (None, _) if inc.state.is_open() && permission::may_work(user.role) => form(
                 id,
                 csrf,
                 "complete_task",
@@ -307,7 +307,9 @@ pub fn render_incident(
                     }
                 }
             }
-            StatementStatus::Draft | StatementStatus::Rejected if inc.state.is_open() && user.role != Role::Viewer => {
+            StatementStatus::Draft | StatementStatus::Rejected
+                if inc.state.is_open() && permission::may_work(user.role) =>
+            {
                 let sid = format!("<input type=\"hidden\" name=\"statement\" value=\"{}\">", s.id);
                 b.push_str(&form(
                     id,
@@ -320,9 +322,7 @@ pub fn render_incident(
                     b.push_str(&form(id, csrf, "submit_for_approval", &sid, "提交审批"));
                 }
             }
-            StatementStatus::Approved
-                if matches!(user.role, Role::Coordinator | Role::Admin) && inc.state.is_open() =>
-            {
+            StatementStatus::Approved if permission::may_publish(user.role) && inc.state.is_open() => {
                 let sid = format!("<input type=\"hidden\" name=\"statement\" value=\"{}\">", s.id);
                 let channels = ["官网", "政务微博", "微信公众号", "新闻发布会", "媒体采访", "官方回复"]
                     .iter()
@@ -340,7 +340,7 @@ pub fn render_incident(
         }
         b.push_str("</div>");
     }
-    if inc.state.is_open() && user.role != Role::Viewer && user.role != Role::Approver {
+    if inc.state.is_open() && permission::may_draft_statements(user.role) {
         b.push_str(&form(id, csrf, "draft_statement", "<input name=\"title\" placeholder=\"口径标题\"><textarea name=\"text\" required placeholder=\"口径正文\"></textarea>", "起草新口径"));
     }
 
@@ -383,7 +383,7 @@ pub fn render_incident(
             let _ = write!(b, "<p>经验教训（{}，{}）：{}</p>", esc(&r.by), fmt_time(&r.at), esc(&r.lessons));
         }
         None if matches!(inc.state, IncidentState::FollowUp | IncidentState::Closed)
-            && matches!(user.role, Role::Coordinator | Role::Admin | Role::Officer) =>
+            && permission::may_open_incidents(user.role) =>
         {
             b.push_str(&form(
                 id,
@@ -434,7 +434,7 @@ mod tests {
     use super::*;
     use chrono::{Duration, TimeZone};
     use yuqing_core::incident::{Command, DeadlinePolicy, Opening, RouteMatch};
-    use yuqing_core::people::{Actor, Title};
+    use yuqing_core::people::{Actor, Role, Title};
     use yuqing_core::Grade;
 
     fn user(name: &str, role: Role, dept: Option<&str>, titles: Vec<Title>) -> User {

@@ -21,6 +21,7 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use yuqing_core::incident::{Channel, Command};
+use yuqing_desk::permission;
 use yuqing_store::{dashboard as dash, desk, Store, StoryOrder, StoryQuery};
 
 use crate::error::{titled_page, AppError, AppResult};
@@ -84,14 +85,7 @@ pub async fn dashboard_fragment(State(state): State<AppState>) -> AppResult<Resp
 
 /// A cheap fingerprint of what the dashboard shows: it changes when posts, alerts or incidents do.
 fn version(d: &yuqing_store::DataDir, _now: chrono::DateTime<chrono::Utc>) -> AppResult<(i64, i64, i64, i64)> {
-    let c = d.store.connection();
-    let q = |sql: &str| c.query_row(sql, [], |r| r.get::<_, i64>(0));
-    Ok((
-        q("SELECT COALESCE(MAX(id), 0) FROM posts")?,
-        q("SELECT COALESCE(MAX(id), 0) FROM alerts")?,
-        q("SELECT COALESCE(MAX(updated_at), 0) FROM incidents")?,
-        q("SELECT COUNT(*) FROM overdue")?,
-    ))
+    Ok(dash::version(d.store.connection())?)
 }
 
 /// Server-sent events: a `change` event whenever the fingerprint moves (checked every 5 s). The
@@ -387,7 +381,7 @@ pub async fn duty(State(state): State<AppState>, cu: CurrentUser) -> Response {
         .await;
     match r {
         Ok((shifts, notes, now)) => {
-            let can_import = matches!(cu.user.role, Role::Coordinator | Role::Admin);
+            let can_import = permission::may_import_duty(cu.user.role);
             let body = admin_pages::render_duty(&shifts, &notes, now, can_import, cu.csrf_token());
             Html(page("值班", &state.org_name, state.banner.as_deref(), &body)).into_response()
         }
@@ -408,8 +402,8 @@ pub async fn duty_import(State(state): State<AppState>, cu: CurrentUser, Form(f)
     let user = cu.user.name.clone();
     let r = state
         .blocking(move |d, now| {
-            let shifts = crate::desk::parse_roster(csv.as_bytes())?;
-            Ok(crate::desk::import_roster(&d.store, &user, &shifts, None, now)?)
+            let shifts = yuqing_desk::desk::parse_roster(csv.as_bytes())?;
+            Ok(yuqing_desk::desk::import_roster(&d.store, &user, &shifts, None, now)?)
         })
         .await;
     match r {
@@ -421,7 +415,7 @@ pub async fn duty_import(State(state): State<AppState>, cu: CurrentUser, Form(f)
 pub async fn duty_handover(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<DutyForm>) -> Response {
     let text = f.text.as_deref().map(|t| t.trim().to_string()).unwrap_or_default();
     let user = cu.user.name.clone();
-    match state.blocking(move |d, now| Ok(crate::desk::add_handover(&d.store, &user, &text, now)?)).await {
+    match state.blocking(move |d, now| Ok(yuqing_desk::desk::add_handover(&d.store, &user, &text, now)?)).await {
         Ok(_) => Redirect::to("/duty").into_response(),
         Err(e) => titled_page(&state, "交接班记录", e),
     }
@@ -480,7 +474,7 @@ async fn system_page(
     match r {
         Ok((users, audit, chain)) => {
             let view = admin_pages::SystemView {
-                manage: cu.user.role == Role::Admin,
+                manage: permission::may_manage_people(cu.user.role),
                 csrf: cu.csrf_token(),
                 me: &cu.user.name,
                 notice,
@@ -523,8 +517,9 @@ pub async fn system_add_user(
     // Not trimmed: spaces may be part of a password.
     let password = f.iter().find(|(n, _)| n == "password").map(|(_, v)| v.clone()).unwrap_or_default();
     let (by, now) = (cu.user.name.clone(), (state.clock)());
-    let r =
-        state.blocking(move |d, _| Ok(crate::people::add_person(&d.store, &by, &u, Some(&password), &[], now)?)).await;
+    let r = state
+        .blocking(move |d, _| Ok(yuqing_desk::people::add_person(&d.store, &by, &u, Some(&password), &[], now)?))
+        .await;
     match r {
         Ok((user, token)) => {
             let msg = format!(
@@ -571,7 +566,7 @@ pub async fn system_user_active(
     };
     let (by, now) = (cu.user.name.clone(), (state.clock)());
     let who = name.clone();
-    let r = state.blocking(move |d, _| Ok(crate::people::set_active(&d.store, &by, &who, active, now)?)).await;
+    let r = state.blocking(move |d, _| Ok(yuqing_desk::people::set_active(&d.store, &by, &who, active, now)?)).await;
     match r {
         Ok(_) => {
             let msg = if active {
@@ -598,7 +593,8 @@ pub async fn system_user_password(
     let password = f.password.unwrap_or_default();
     let (by, now) = (cu.user.name.clone(), (state.clock)());
     let who = name.clone();
-    let r = state.blocking(move |d, _| Ok(crate::people::set_password(&d.store, &by, &who, &password, now)?)).await;
+    let r =
+        state.blocking(move |d, _| Ok(yuqing_desk::people::set_password(&d.store, &by, &who, &password, now)?)).await;
     match r {
         Ok(()) => {
             system_view(

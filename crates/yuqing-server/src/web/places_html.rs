@@ -1,5 +1,5 @@
 //! 地点: where a story's posts are, province (or country) first with its cities, for the story
-//! page and routing.
+//! page (routing by place is `yuqing_desk::desk::routing_text`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -76,13 +76,6 @@ pub fn story_line(counts: &PlaceCounts) -> String {
     format!("<p>地点：{}{}</p>", parts.join("、"), tail)
 }
 
-/// The story's place names with their ancestors (湖北省武汉市江夏区), for routing by place.
-pub fn routing_text(pairs: &[(i64, u32)]) -> String {
-    let g = Gazetteer::builtin();
-    let codes: BTreeSet<u32> = pairs.iter().map(|(_, c)| *c).collect();
-    codes.into_iter().filter_map(|c| g.by_code(c)).map(|p| g.path_name(p)).collect::<Vec<_>>().join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,7 +92,5 @@ mod tests {
         assert!(line.contains("湖北省 2 条（武汉市 2）"), "{line}");
         assert!(line.contains("河南省 1 条（郑州市 1）") && line.contains("韩国 1 条"), "{line}");
         assert_eq!(story_line(&count(&[])), "");
-        let text = routing_text(&pairs);
-        assert!(text.contains("湖北省武汉市江夏区") && text.contains("河南省郑州市"), "{text}");
     }
 }

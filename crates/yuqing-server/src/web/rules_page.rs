@@ -1,5 +1,6 @@
 //! 监测规则: the configured watch rules and a workbench — type an expression, see a syntax error
 //! at its position, or how many posts of the last 7 days it matches, with samples highlighted.
+//! Saving, switching and the trial run itself are `yuqing_desk::rules`; this is their page.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -7,22 +8,19 @@ use std::fmt::Write;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use rusqlite::params;
-use yuqing_core::people::Role;
+use yuqing_desk::permission::may_edit_rules;
+use yuqing_desk::rules::{check_rule, save_rule, test_rule, SCAN_CAP};
 use yuqing_store::false_alarm::{self, FalseAlarmMark, RuleCounts};
 use yuqing_store::rules::{self as store_rules, RuleEdit, RuleInForce, RuleOrigin};
 use yuqing_text::highlight::snippet;
 use yuqing_text::matching_form;
-use yuqing_text::rules::{self, RuleDef, RuleDoc, RuleSet};
+use yuqing_text::rules;
 
 use crate::auth::CurrentUser;
-use crate::error::{titled_page, AppError, AppResult, Code};
+use crate::error::{titled_page, AppError, AppResult};
 use crate::extract::{Form, Query};
 use crate::html::{esc, fmt_time, page};
 use crate::AppState;
-
-/// At most this many recent posts are scanned per test (the page says when the week holds more).
-pub const SCAN_CAP: usize = 300_000;
 
 /// The expression with the character at `position` marked (or a marker at the end).
 pub fn mark_position(expr: &str, position: usize) -> String {
@@ -40,56 +38,6 @@ pub fn mark_position(expr: &str, position: usize) -> String {
         out.push_str("<mark class=\"err\">␣</mark>");
     }
     out
-}
-
-pub struct TestResult {
-    pub scanned: usize,
-    pub matched: usize,
-    pub truncated: bool,
-    /// (post id, story id, time, source, title, text, matched terms)
-    pub samples: Vec<(i64, i64, i64, String, String, String, Vec<String>)>,
-}
-
-/// Runs one rule over the posts published in the 7 days before `now`, newest first.
-pub fn test_rule(conn: &rusqlite::Connection, expr: &str, now: chrono::DateTime<chrono::Utc>) -> AppResult<TestResult> {
-    // The rule language's errors say where the expression is wrong: for the person.
-    let set = RuleSet::compile(&[RuleDef { name: "测试".into(), expr: expr.into() }])
-        .map_err(|e| AppError::invalid_field("expr", e.to_string()))?;
-    let since = (now - chrono::Duration::days(7)).timestamp();
-    let mut st = conn
-        .prepare("SELECT id, story_id, published_at, source, title, text FROM posts WHERE published_at >= ?1 AND published_at <= ?2 ORDER BY published_at DESC LIMIT ?3")?;
-    let rows = st.query_map(params![since, now.timestamp(), (SCAN_CAP + 1) as i64], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, i64>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, String>(5)?,
-        ))
-    })?;
-    let mut res = TestResult { scanned: 0, matched: 0, truncated: false, samples: Vec::new() };
-    for row in rows {
-        let (id, story, at, source, title, text) = row?;
-        if res.scanned == SCAN_CAP {
-            res.truncated = true;
-            break;
-        }
-        res.scanned += 1;
-        let (t, x, s) = (matching_form(&title), matching_form(&text), matching_form(&source));
-        if let Some(hit) = set.matches_rule(0, &RuleDoc { title: &t, text: &x, source: &s }) {
-            res.matched += 1;
-            if res.samples.len() < 10 {
-                res.samples.push((id, story, at, source, title, text, hit.terms));
-            }
-        }
-    }
-    Ok(res)
-}
-
-/// Who may save, switch off and switch on rules: the office and administrators.
-fn may_edit(role: Role) -> bool {
-    matches!(role, Role::Admin | Role::Coordinator)
 }
 
 fn origin_label(o: &RuleOrigin) -> String {
@@ -239,7 +187,7 @@ async fn render(
     notice: Option<(bool, String)>,
 ) -> String {
     let now = (state.clock)();
-    let editor = may_edit(cu.user.role);
+    let editor = may_edit_rules(cu.user.role);
     let csrf = format!("<input type=\"hidden\" name=\"_csrf\" value=\"{}\">", esc(cu.csrf_token()));
     let mut b = String::from("<h2>监测规则</h2>");
     if let Some((ok, msg)) = &notice {
@@ -320,7 +268,7 @@ async fn render(
                     }
                 }
                 let ex = expr.clone();
-                match state.blocking(move |d, _| test_rule(d.store.connection(), &ex, now)).await {
+                match state.blocking(move |d, _| Ok(test_rule(&d.store, &ex, now)?)).await {
                     Err(e) => {
                         let _ = write!(b, "<p class=\"late\">{}</p>", esc(&e.shown().message));
                     }
@@ -386,40 +334,6 @@ async fn backtest_form(state: &AppState, cu: &CurrentUser) -> String {
     crate::backtest::form_html(cu.csrf_token(), from, to)
 }
 
-/// A rule saved from the workbench: checked again here (the form may be forged), stored with its
-/// history and audit entry in one transaction.
-fn save_rule(d: &yuqing_store::DataDir, by: &str, edit: &RuleEdit) -> AppResult<()> {
-    let c = d.store.connection();
-    let tx = c.unchecked_transaction()?;
-    store_rules::save(&tx, edit)?;
-    let detail = serde_json::json!({"expr": edit.expr, "department": edit.department, "enabled": edit.enabled});
-    yuqing_store::desk::audit_append(
-        &tx,
-        by,
-        "rule.save",
-        &format!("rule:{}", edit.name),
-        &detail.to_string(),
-        edit.at,
-    )?;
-    Ok(tx.commit()?)
-}
-
-/// What is wrong with a rule about to be saved, if anything.
-fn check_rule(name: &str, expr: &str, department: Option<&str>, departments: &[String]) -> Result<(), String> {
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err("规则名称不能为空，不超过 64 个字符".into());
-    }
-    if let Err(e) = rules::parse(expr) {
-        return Err(format!("表达式有误：{e}"));
-    }
-    if let Some(d) = department {
-        if !departments.is_empty() && !departments.iter().any(|x| x == d) {
-            return Err(format!("责任单位“{d}”不在配置的单位中（{}）", departments.join("、")));
-        }
-    }
-    Ok(())
-}
-
 /// A rule's form (trimmed; a blank department means the whole organisation).
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
@@ -463,7 +377,7 @@ pub async fn save(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<
         by: by.clone(),
         at: (state.clock)(),
     };
-    match state.blocking(move |d, _| save_rule(d, &by, &edit)).await {
+    match state.blocking(move |d, _| Ok(save_rule(&d.store, &by, &edit)?)).await {
         Ok(()) => {
             Redirect::to(&format!("/rules?saved={}&edit={}", urlencoding::encode(&name), urlencoding::encode(&name)))
                 .into_response()
@@ -497,22 +411,7 @@ pub async fn set_enabled(State(state): State<AppState>, cu: CurrentUser, Form(f)
     let (by, at) = (cu.user.name.clone(), (state.clock)());
     let target = name.clone();
     let r = state
-        .blocking(move |d, _| {
-            let edits = store_rules::edits(d.store.connection())?;
-            let Some(r) = store_rules::in_force(&configured, &edits).into_iter().find(|r| r.rule.name == target) else {
-                return Err(AppError::not_found(Code::RuleNotFound, format!("没有名为“{target}”的监测规则")));
-            };
-            let edit = RuleEdit {
-                name: r.rule.name,
-                expr: r.rule.expr,
-                topic: r.rule.topic,
-                department: r.rule.department,
-                enabled,
-                by: by.clone(),
-                at,
-            };
-            save_rule(d, &by, &edit)
-        })
+        .blocking(move |d, _| Ok(yuqing_desk::rules::set_enabled(&d.store, &configured, &target, enabled, &by, at)?))
         .await;
     match r {
         Ok(()) => Redirect::to(&format!("/rules?saved={}", urlencoding::encode(&name))).into_response(),
@@ -523,17 +422,6 @@ pub async fn set_enabled(State(state): State<AppState>, cu: CurrentUser, Form(f)
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_rule_to_save_needs_a_name_a_valid_expression_and_a_known_department() {
-        let depts = vec!["市卫健委".to_string()];
-        assert!(check_rule("医院", "医院 & 投诉", Some("市卫健委"), &depts).is_ok());
-        assert!(check_rule("医院", "医院 & 投诉", None, &depts).is_ok());
-        assert!(check_rule("", "医院", None, &depts).unwrap_err().contains("名称"));
-        assert!(check_rule("医院", "医院 &&", None, &depts).unwrap_err().contains("表达式有误"));
-        assert!(check_rule("医院", "医院", Some("教育局"), &depts).unwrap_err().contains("不在配置的单位中"));
-        assert!(check_rule("医院", "医院", Some("教育局"), &[]).is_ok(), "no departments configured: any name");
-    }
 
     #[test]
     fn the_error_position_is_marked() {

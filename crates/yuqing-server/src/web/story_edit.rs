@@ -54,7 +54,7 @@ pub trait StoryEditor: Send + Sync {
 
 /// Who may merge and split: the people who open incidents and link stories to them.
 pub fn may_edit(cu: &CurrentUser) -> bool {
-    crate::auth::policy::OPENERS.contains(&cu.user.role)
+    yuqing_desk::permission::may_open_incidents(cu.user.role)
 }
 
 /// The pairs of a urlencoded form body, repeated names kept (checkboxes).

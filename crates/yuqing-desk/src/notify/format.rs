@@ -201,7 +201,11 @@ pub fn brief_lines(b: &yuqing_text::brief::Brief) -> String {
         lines.push(format!("概要：{}（帖文 {}）", c.text, ids.join(" ")));
     }
     if let Some(f) = &b.first_seen {
-        lines.push(format!("首发：{}（帖文 #{}）", f.describe_zh(*crate::html::china(&f.at).offset()), f.post));
+        lines.push(format!(
+            "首发：{}（帖文 #{}）",
+            f.describe_zh(*f.at.with_timezone(&yuqing_core::china()).offset()),
+            f.post
+        ));
     }
     if !b.places.is_empty() {
         let names: Vec<&str> = b.places.iter().take(4).map(|p| p.name.as_str()).collect();

@@ -1,6 +1,7 @@
 //! The incident desk's orchestration: commands from people and the clock's tick, each applied to the
 //! pure incident aggregate and written — incident, timeline, audit entry and outbox messages — in
 //! one transaction. Time is an argument (the server passes the wall clock, tests a fake one).
+//! Invariant: no HTTP here; refusals are [`DeskError`]s the server maps to its error codes.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
@@ -8,13 +9,16 @@ use yuqing_core::duty::{ack_escalation_due, on_duty, AckEscalation, DutyRole};
 use yuqing_core::incident::{route, AssignmentRule};
 use yuqing_core::incident::{
     spokesperson_title, ApprovalLink, Command, DeadlineKind, DeadlinePolicy, Escalation, Event, EventKind, Incident,
-    IncidentError, Opening, RoutingFacts, StatementStatus,
+    Opening, RoutingFacts, StatementStatus,
 };
 use yuqing_core::people::{Actor, Role, Title};
 use yuqing_core::{Alert, Grade};
 use yuqing_store::desk::{self, User};
 use yuqing_store::outbox::{self, NewMessage, RetryPolicy};
-use yuqing_store::{SqliteStore, Store, StoreError};
+use yuqing_store::{SqliteStore, Store};
+
+use crate::error::{DeskError, DeskResult, Missing};
+use crate::permission;
 
 /// `[desk]` in the configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -69,43 +73,6 @@ impl Default for DeskConfig {
         }
     }
 }
-
-/// Why a desk request failed; the server maps each to an HTTP status.
-#[derive(Debug, thiserror::Error)]
-pub enum DeskError {
-    /// What is missing (for the server's error code) and the message.
-    #[error("{1}")]
-    NotFound(Missing, String),
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error(transparent)]
-    Incident(#[from] IncidentError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// What a `DeskError::NotFound` did not find.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Missing {
-    Incident,
-    Story,
-    Alert,
-    Post,
-    Statement,
-    Attachment,
-}
-
-impl From<rusqlite::Error> for DeskError {
-    fn from(e: rusqlite::Error) -> Self {
-        DeskError::Store(StoreError::Sqlite(e))
-    }
-}
-
-pub type DeskResult<T> = Result<T, DeskError>;
 
 /// What one tick did (for logs and tests).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -484,7 +451,7 @@ impl Desk {
         title: Option<String>,
         now: DateTime<Utc>,
     ) -> DeskResult<Incident> {
-        if !matches!(user.role, Role::Officer | Role::Coordinator | Role::Admin) {
+        if !permission::may_open_incidents(user.role) {
             return Err(DeskError::Forbidden(format!("{} 无权开启处置工单", label(user))));
         }
         let conn = store.connection();
@@ -591,7 +558,7 @@ impl Desk {
         // about 江夏区 (属地管理).
         let places = yuqing_store::places::of_story(store.connection(), story.id)?;
         text.push(' ');
-        text.push_str(&crate::web::places_html::routing_text(&places));
+        text.push_str(&routing_text(&places));
         Ok(route(&self.routing(), &RoutingFacts { rules: &rules, topics: &topics, sources: &sources, text: &text }))
     }
 
@@ -629,7 +596,7 @@ impl Desk {
 
     /// A person acknowledges an alert (it stops escalating); see `may_acknowledge` for whose.
     pub fn acknowledge(&self, store: &SqliteStore, user: &User, alert_id: i64, now: DateTime<Utc>) -> DeskResult<bool> {
-        if user.role == Role::Viewer {
+        if !permission::may_work(user.role) {
             return Err(DeskError::Forbidden(format!("{} 无权确认预警", label(user))));
         }
         let conn = store.connection();
@@ -660,7 +627,7 @@ impl Desk {
         story_id: i64,
         now: DateTime<Utc>,
     ) -> DeskResult<Incident> {
-        if !matches!(user.role, Role::Officer | Role::Coordinator | Role::Admin) {
+        if !permission::may_open_incidents(user.role) {
             return Err(DeskError::Forbidden(format!("{} 无权合并事件", label(user))));
         }
         let conn = store.connection();
@@ -1068,6 +1035,13 @@ pub fn add_handover(store: &SqliteStore, actor: &str, text: &str, now: DateTime<
     Ok(id)
 }
 
+/// The story's place names with their ancestors (湖北省武汉市江夏区), for routing by place.
+pub fn routing_text(pairs: &[(i64, u32)]) -> String {
+    let g = yuqing_text::places::Gazetteer::builtin();
+    let codes: std::collections::BTreeSet<u32> = pairs.iter().map(|(_, c)| *c).collect();
+    codes.into_iter().filter_map(|c| g.by_code(c)).map(|p| g.path_name(p)).collect::<Vec<_>>().join(" ")
+}
+
 fn alert_event(a: &Alert, now: DateTime<Utc>) -> Event {
     Event {
         at: now,
@@ -1102,4 +1076,49 @@ pub fn waiting_for(inc: &Incident, statement: u32) -> Option<ApprovalLink> {
         .iter()
         .find(|s| s.id == statement && s.status == StatementStatus::InApproval)
         .and_then(|s| s.next_link())
+}
+
+/// Where the desk's clock reads the time (the wall clock; tests may fix it).
+pub type Clock = std::sync::Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Runs the desk's clock every `every` until the process ends: new alerts, unacknowledged alerts,
+/// deadlines and heat snapshots. A failing pass is logged and retried on the next one.
+pub fn spawn_desk_ticker(
+    data: std::sync::Arc<std::sync::Mutex<yuqing_store::DataDir>>,
+    desk: std::sync::Arc<Desk>,
+    clock: Clock,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let (data, desk, clock) = (data.clone(), desk.clone(), clock.clone());
+            let r = tokio::task::spawn_blocking(move || {
+                let guard = yuqing_store::guard::lock(&data);
+                desk.tick_data(&guard, clock())
+            })
+            .await;
+            match r {
+                Ok(Ok(rep)) if rep != TickReport::default() => tracing::info!(report = ?rep, "desk tick"),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "desk tick failed"),
+                Err(e) => tracing::error!(error = %e, "desk tick panicked"),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routing_text_names_each_place_with_its_ancestors() {
+        // Post 1 names 江夏区 and 洪山区; post 2 武汉市; post 3 郑州市; post 4 韩国.
+        let pairs = [(1, 420115), (1, 420111), (2, 420100), (3, 410100), (4, 1_000_410)];
+        let text = routing_text(&pairs);
+        assert!(text.contains("湖北省武汉市江夏区") && text.contains("河南省郑州市"), "{text}");
+    }
 }

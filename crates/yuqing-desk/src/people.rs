@@ -7,7 +7,7 @@ use yuqing_core::people::{Role, Title};
 use yuqing_store::desk::{self, NewUser, User};
 use yuqing_store::SqliteStore;
 
-use crate::auth::{hash_password, random_token, PasswordError};
+use crate::password::{hash_password, random_token, PasswordError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PeopleError {
@@ -140,6 +140,19 @@ pub fn reset_token(store: &SqliteStore, by: &str, name: &str, now: DateTime<Utc>
     Ok(token)
 }
 
+/// Ends the session `session` of `name` (signing out) with its audit entry; false when there was
+/// no such session.
+pub fn sign_out(store: &SqliteStore, name: &str, session: &str, now: DateTime<Utc>) -> Result<bool, PeopleError> {
+    let conn = store.connection();
+    let tx = conn.unchecked_transaction()?;
+    let ended = yuqing_store::auth::delete_session(&tx, session)?;
+    if ended {
+        desk::audit_append(&tx, name, "auth.logout", &format!("user:{name}"), "{}", now)?;
+    }
+    tx.commit()?;
+    Ok(ended)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,7 +194,7 @@ mod tests {
         assert!(token.starts_with("yq_") && u.active);
         assert_eq!(desk::user_by_token(s.connection(), &token).unwrap().unwrap().name, "wang");
         let (_, hash) = yuqing_store::auth::user_with_password(s.connection(), "wang").unwrap().unwrap();
-        assert!(crate::auth::verify_password("long-enough-1", &hash.unwrap()));
+        assert!(crate::password::verify_password("long-enough-1", &hash.unwrap()));
         let e = add_person(&s, "admin", &person("wang", Role::Viewer, None), None, &[], now).unwrap_err();
         assert!(e.to_string().contains("已存在"), "{e}");
         let audit = desk::audit_recent(s.connection(), 10, 0).unwrap();
@@ -205,7 +218,7 @@ mod tests {
         assert!(matches!(set_active(&s, "admin", "nobody", false, now), Err(PeopleError::NotFound(_))));
         set_password(&s, "admin", "wang", "another-pass-2", now).unwrap();
         let (_, hash) = yuqing_store::auth::user_with_password(s.connection(), "wang").unwrap().unwrap();
-        assert!(crate::auth::verify_password("another-pass-2", &hash.unwrap()));
+        assert!(crate::password::verify_password("another-pass-2", &hash.unwrap()));
         let new = reset_token(&s, "admin", "wang", now).unwrap();
         assert!(desk::user_by_token(s.connection(), &token).unwrap().is_none());
         assert!(desk::user_by_token(s.connection(), &new).unwrap().is_some());
