@@ -1078,7 +1078,8 @@ pub fn waiting_for(inc: &Incident, statement: u32) -> Option<ApprovalLink> {
         .and_then(|s| s.next_link())
 }
 
-/// Where the desk's clock reads the time (the wall clock; tests may fix it).
+/// Where the desk, the outbox worker, the report scheduler and the server read the time (the wall
+/// clock; tests may fix it). The one clock type of yuqing's running parts.
 pub type Clock = std::sync::Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// Runs the desk's clock every `every` until the process ends: new alerts, unacknowledged alerts,

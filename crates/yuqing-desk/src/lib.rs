@@ -1,7 +1,7 @@
 //! yuqing-desk — the application layer: what people and the clock do to the data, whoever asks
 //! (the server's pages and API, or the command line). The incident desk (commands, the clock's
 //! tick, alerts to the people on duty), people and their passwords, notifications and the outbox
-//! worker, saving watch rules with their audit entry, reports on request and on schedule, and the
+//! worker, the sign-in's writes, saving watch rules with their audit entry, reports on request and on schedule, and the
 //! one permission table.
 //!
 //! Invariant: no HTTP. Operations take the store and the time as arguments, write each change with
@@ -27,6 +27,7 @@ pub mod people;
 pub mod permission;
 pub mod reports;
 pub mod rules;
+pub mod signin;
 
 pub use desk::{spawn_desk_ticker, Clock, Desk, DeskConfig, TickReport};
 pub use error::{DeskError, DeskResult, Missing};

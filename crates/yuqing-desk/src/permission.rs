@@ -1,5 +1,5 @@
-//! Who may do what, by role: one table of role sets, read by the server's route table
-//! (`auth/policy.rs` in yuqing-server), its pages (which forms to offer) and the desk's own checks.
+//! Who may do what, by role: one table of role sets, named by the server's route declarations
+//! (`routes/` in yuqing-server), its pages (which forms to offer) and the desk's own checks.
 //! Invariant: a role check anywhere in yuqing names a set or a predicate of this module.
 //!
 //! Finer rules stay where the data is: which incident a department member may see

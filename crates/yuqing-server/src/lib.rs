@@ -41,8 +41,8 @@ pub use auth::{AuthConfig, CurrentUser};
 pub use web::sources_page::SourceInfo;
 pub use web::story_edit::{EditDone, EditError, StoryEditor};
 
-/// Where the server reads the time (the wall clock; tests may fix it).
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+/// Where the server reads the time: the desk's one clock type.
+pub use yuqing_desk::Clock;
 
 /// Shared state: the data directory behind a lock (SQLite connections are not shared across threads).
 #[derive(Clone)]

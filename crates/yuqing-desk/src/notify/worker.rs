@@ -51,8 +51,8 @@ async fn blocking<P: OutboxConn, R: Send + 'static>(
     tokio::task::spawn_blocking(move || conn.with_conn(f)).await.map_err(|e| NotifyError::Internal(e.to_string()))?
 }
 
-/// The clock the worker reads; replaceable in tests.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+/// The clock the worker reads (the one clock type of the desk); replaceable in tests.
+pub use crate::desk::Clock;
 
 /// How the worker runs.
 #[derive(Clone)]

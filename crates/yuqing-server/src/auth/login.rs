@@ -10,10 +10,8 @@ use axum::extract::State;
 use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use yuqing_desk::password::{hash_password, random_token, verify_password};
-use yuqing_store::auth as store_auth;
-use yuqing_store::desk;
+use yuqing_desk::signin;
 
 use super::{cookie, form_fields, same, CurrentUser, CSRF_FIELD, LOGIN_COOKIE, SESSION_COOKIE};
 use crate::extract::Query;
@@ -139,17 +137,6 @@ fn dummy_hash() -> &'static str {
 }
 
 /// Before the password check: the user's (id, active, hash) if it exists, or why no check.
-enum Lookup {
-    Check(Option<(i64, bool, Option<String>)>),
-    Locked(DateTime<Utc>),
-}
-
-enum Outcome {
-    Ok { session: String, user: String },
-    Wrong,
-    Locked(DateTime<Utc>),
-}
-
 fn minutes_until(until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
     ((until - now).num_seconds() + 59).max(60) / 60
 }
@@ -164,8 +151,8 @@ fn failed(e: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
-/// Runs `f` on the data directory off the async threads; storage errors become [`failed`].
-async fn with_conn<T: Send + 'static>(
+/// Runs `f` on the store off the async threads; storage errors become [`failed`].
+async fn with_store<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&yuqing_store::SqliteStore) -> yuqing_store::Result<T> + Send + 'static,
 ) -> Result<T, Response> {
@@ -177,10 +164,9 @@ async fn with_conn<T: Send + 'static>(
     }
 }
 
-/// The sign-in. Lock-out is counted per (name, client address): checking the lock and counting
-/// the attempt happen in one transaction under the data lock before the password is checked, so
-/// concurrent attempts cannot check more guesses than allowed; a lock-out holds only for the
-/// address that earned it. Password checks pass the server's [`super::SignInGate`], so a flood is
+/// The sign-in: the lock-out check and the attempt counted, the password checked, the session or
+/// the failure written (`yuqing_desk::signin` has the two writes and what they guarantee). Password
+/// checks pass the server's [`super::SignInGate`], so a flood is
 /// refused (429) instead of exhausting memory.
 pub async fn submit(State(state): State<AppState>, ext: Extensions, headers: HeaderMap, body: Bytes) -> Response {
     let f = form_fields(&body);
@@ -217,23 +203,11 @@ pub async fn submit(State(state): State<AppState>, ext: Extensions, headers: Hea
 
     // 1. One transaction: the lock of (name, addr), this attempt counted, the stored hash.
     let (n, a, c) = (name.clone(), addr.clone(), cfg.clone());
-    let first = with_conn(&state, move |store| {
-        let tx = store.connection().unchecked_transaction()?;
-        store_auth::purge_expired(&tx, now, c.session_limits(), c.lockout())?;
-        let r = match store_auth::begin_attempt(&tx, &n, &a, now, c.lockout())? {
-            store_auth::Attempt::Locked(until) => Lookup::Locked(until),
-            store_auth::Attempt::Allowed => {
-                let u = store_auth::user_with_password(&tx, &n)?;
-                Lookup::Check(u.map(|(u, h)| (u.id, u.active, h)))
-            }
-        };
-        tx.commit()?;
-        Ok(r)
-    })
-    .await;
+    let first =
+        with_store(&state, move |store| signin::begin(store, &n, &a, now, c.session_limits(), c.lockout())).await;
     let found = match first {
-        Ok(Lookup::Check(found)) => found,
-        Ok(Lookup::Locked(until)) => return locked(&state, &headers, &next, &name, until, now),
+        Ok(signin::Lookup::Check(found)) => found,
+        Ok(signin::Lookup::Locked(until)) => return locked(&state, &headers, &next, &name, until, now),
         Err(r) => return r,
     };
 
@@ -252,7 +226,7 @@ pub async fn submit(State(state): State<AppState>, ext: Extensions, headers: Hea
     let Ok(verified) = verified else {
         // Never checked: the attempt does not count against this name and address.
         let (n, a) = (name.clone(), addr.clone());
-        if let Err(r) = with_conn(&state, move |store| store_auth::release_attempt(store.connection(), &n, &a)).await {
+        if let Err(r) = with_store(&state, move |store| signin::release(store, &n, &a)).await {
             return r;
         }
         tracing::warn!(addr = %addr, "sign-in refused: too many at once");
@@ -270,35 +244,13 @@ pub async fn submit(State(state): State<AppState>, ext: Extensions, headers: Hea
 
     // 3. One transaction: the session, or the failure (and the lock-out it may cause).
     let (n, a) = (name.clone(), addr.clone());
-    let outcome = with_conn(&state, move |store| {
-        let tx = store.connection().unchecked_transaction()?;
-        let out = match user_id {
-            Some(uid) if verified && active => {
-                let (Ok(sid), Ok(csrf)) = (random_token(), random_token()) else {
-                    return Err(yuqing_store::StoreError::Conflict("无法取得随机数".into()));
-                };
-                store_auth::attempt_succeeded(&tx, &n, &a)?;
-                store_auth::create_session(&tx, &sid, uid, &csrf, now, cfg.session_limits())?;
-                let detail = json!({"addr": a}).to_string();
-                desk::audit_append(&tx, &n, "auth.login", &format!("user:{n}"), &detail, now)?;
-                Outcome::Ok { session: sid, user: n }
-            }
-            _ => match store_auth::attempt_failed(&tx, &n, &a, now, cfg.lockout())? {
-                Some(until) => {
-                    // The actor is who caused it (the client address), not the account.
-                    let detail = json!({"name": n, "addr": a, "failures": cfg.lockout().max_failures, "locked_until": until}).to_string();
-                    desk::audit_append(&tx, &a, "auth.lockout", &format!("user:{n}"), &detail, now)?;
-                    Outcome::Locked(until)
-                }
-                None => Outcome::Wrong,
-            },
-        };
-        tx.commit()?;
-        Ok(out)
+    let user = user_id.map(|id| (id, active));
+    let outcome = with_store(&state, move |store| {
+        signin::finish(store, &n, &a, user, verified, now, cfg.session_limits(), cfg.lockout())
     })
     .await;
     match outcome {
-        Ok(Outcome::Ok { session, user }) => {
+        Ok(signin::Outcome::SignedIn { session, user }) => {
             tracing::info!(user = %user, addr = %addr, "signed in");
             let sec = secure(&state, &headers);
             let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, next)]).into_response();
@@ -314,7 +266,7 @@ pub async fn submit(State(state): State<AppState>, ext: Extensions, headers: Hea
             }
             r
         }
-        Ok(Outcome::Wrong) => render_form(
+        Ok(signin::Outcome::Wrong) => render_form(
             &state,
             &headers,
             StatusCode::UNAUTHORIZED,
@@ -322,7 +274,7 @@ pub async fn submit(State(state): State<AppState>, ext: Extensions, headers: Hea
             &name,
             Some(("error", "用户名或密码不正确。")),
         ),
-        Ok(Outcome::Locked(until)) => {
+        Ok(signin::Outcome::Locked(until)) => {
             tracing::warn!(user = %name, addr = %addr, until = %until, "sign-in locked for this address");
             locked(&state, &headers, &next, &name, until, now)
         }
