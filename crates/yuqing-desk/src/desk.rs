@@ -1090,25 +1090,8 @@ pub fn spawn_desk_ticker(
     clock: Clock,
     every: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            let (data, desk, clock) = (data.clone(), desk.clone(), clock.clone());
-            let r = tokio::task::spawn_blocking(move || {
-                let guard = yuqing_store::guard::lock(&data);
-                desk.tick_data(&guard, clock())
-            })
-            .await;
-            match r {
-                Ok(Ok(rep)) if rep != TickReport::default() => tracing::info!(report = ?rep, "desk tick"),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "desk tick failed"),
-                Err(e) => tracing::error!(error = %e, "desk tick panicked"),
-            }
-        }
-    })
+    let pass = move |d: &yuqing_store::DataDir, now: DateTime<Utc>| desk.tick_data(d, now);
+    crate::periodic::spawn_every(data, clock, every, "desk tick", pass, |rep| *rep != TickReport::default())
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ pub mod error;
 pub mod notify;
 pub mod password;
 pub mod people;
+pub mod periodic;
 pub mod permission;
 pub mod reports;
 pub mod rules;

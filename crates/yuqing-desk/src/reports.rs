@@ -127,23 +127,6 @@ pub fn spawn_report_scheduler(
     clock: Clock,
     every: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            let (data, jobs, clock) = (data.clone(), jobs.clone(), clock.clone());
-            let r = tokio::task::spawn_blocking(move || {
-                let guard = yuqing_store::guard::lock(&data);
-                run_schedule(&guard, &jobs, clock())
-            })
-            .await;
-            match r {
-                Ok(Ok(p)) if !p.is_empty() => tracing::info!(produced = ?p, "report schedule"),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "report schedule failed"),
-                Err(e) => tracing::error!(error = %e, "report schedule failed"),
-            }
-        }
-    })
+    let pass = move |d: &DataDir, now: DateTime<Utc>| run_schedule(d, &jobs, now);
+    crate::periodic::spawn_every(data, clock, every, "report schedule", pass, |p| !p.is_empty())
 }

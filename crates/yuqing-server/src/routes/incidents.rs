@@ -43,8 +43,7 @@ pub fn routes() -> Routes {
             SignedIn,
             "查看处置工单",
             ApiDoc::new("处置", "处置工单列表（责任单位只见本单位）")
-                .query("limit", Int, "每页条数，1–500，默认 50")
-                .query("offset", Int, "跳过条数，0–10000；更大返回 400")
+                .paged()
                 .query("state", Text, "状态，如 Triage 或 待研判")
                 .query("open", Text, "1：只看未办结")
                 .query("department", Text, "牵头或配合单位")
@@ -156,8 +155,7 @@ pub fn routes() -> Routes {
             Roles(OVERDUE_READERS),
             "查看超时记录",
             ApiDoc::new("处置", "超时记录（迟报、超时未回应）")
-                .query("limit", Int, "每页条数，1–500，默认 50")
-                .query("offset", Int, "跳过条数，0–10000；更大返回 400")
+                .paged()
                 .response(200, OK)
                 .response(400, BAD_REQUEST)
                 .response(404, NOT_FOUND)

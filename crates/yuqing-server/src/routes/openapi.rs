@@ -72,6 +72,16 @@ impl ApiDoc {
         self
     }
 
+    /// `limit` and `offset` of a paged list, as `paging::window_values` reads them (default 50 a
+    /// page, at most 500; an offset past 10,000 is a 400).
+    pub fn paged(self) -> ApiDoc {
+        self.query("limit", ParamType::Int, "每页条数，1–500，默认 50").query(
+            "offset",
+            ParamType::Int,
+            "跳过条数，0–10000；更大返回 400",
+        )
+    }
+
     /// A required query parameter.
     pub fn query_required(mut self, name: &'static str, ty: ParamType, description: &'static str) -> ApiDoc {
         self.params.push(Param { name, in_path: false, required: true, ty, description });

@@ -1,9 +1,6 @@
 //! Posts (信息) and full-text search.
 
-use super::openapi::{
-    ParamType::{Int, Text},
-    OK,
-};
+use super::openapi::{ParamType::Text, OK};
 use super::{Access::SignedIn, ApiDoc, Routes};
 
 pub fn routes() -> Routes {
@@ -15,11 +12,7 @@ pub fn routes() -> Routes {
             "/api/v1/search",
             SignedIn,
             "检索帖文",
-            ApiDoc::new("信息", "全文检索（高亮）")
-                .query("q", Text, "检索词")
-                .query("limit", Int, "每页条数，1–500，默认 50")
-                .query("offset", Int, "跳过条数，0–10000；更大返回 400")
-                .response(200, OK),
+            ApiDoc::new("信息", "全文检索（高亮）").query("q", Text, "检索词").paged().response(200, OK),
             crate::api::search,
         )
 }

@@ -26,8 +26,7 @@ pub fn routes() -> Routes {
             SignedIn,
             "查看舆情事件",
             ApiDoc::new("舆情事件", "舆情事件列表")
-                .query("limit", Int, "每页条数，1–500，默认 50")
-                .query("offset", Int, "跳过条数，0–10000；更大返回 400")
+                .paged()
                 .query("order", Text, "grade | recent | posts")
                 .query("all", Text, "1：含未定级事件")
                 .response(200, OK)
@@ -40,8 +39,7 @@ pub fn routes() -> Routes {
             "查看舆情事件",
             ApiDoc::new("舆情事件", "一个舆情事件：定级依据、热度、帖文、预警")
                 .path("id", "编号")
-                .query("limit", Int, "每页条数，1–500，默认 50")
-                .query("offset", Int, "跳过条数，0–10000；更大返回 400")
+                .paged()
                 .response(200, OK)
                 .response(404, "不存在；已被人工合并进其他事件的，答 {\"code\": \"story_merged\", \"message\", \"merged_into\": 所并入的事件编号}")
             ,
@@ -120,8 +118,7 @@ pub fn routes() -> Routes {
                 .path("name", "专题名称（URL 编码）")
                 .query("order", Text, "排序：grade（默认，级别高的在前）或 recent（最近的在前）")
                 .query("min_posts", Int, "只列出至少这么多条帖文的事件，默认 3")
-                .query("limit", Int, "每页条数，1–500，默认 50")
-                .query("offset", Int, "跳过条数，0–10000；更大返回 400")
+                .paged()
                 .response(200, "成功：{theme, daily: [{date, posts}], min_posts, total, stories: [事件字段 + matched]}")
                 .response(400, "参数有误")
                 .response(404, "没有这个专题")

@@ -31,8 +31,7 @@ pub fn routes() -> Routes {
             Roles(OFFICE),
             "查看通知发送记录",
             ApiDoc::new("通知", "通知发件箱与每次投递尝试")
-                .query("limit", Int, "每页条数，1–500，默认 50")
-                .query("offset", Int, "跳过条数，0–10000；更大返回 400")
+                .paged()
                 .query("status", Text, "pending | delivered | expired")
                 .response(200, OK)
                 .response(400, BAD_REQUEST)
