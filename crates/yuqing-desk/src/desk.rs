@@ -337,72 +337,40 @@ impl Desk {
             users.iter().filter(|u| u.active && next.qualifies(&u.actor(), lead)).collect()
         };
         for (i, e) in events.iter().enumerate() {
-            let key = format!("incident:{}:{}:{}", inc.id, e.at.timestamp(), i);
-            match &e.kind {
-                EventKind::StateChanged { to, .. } if *to == yuqing_core::incident::IncidentState::Reported => {
-                    let people = Self::department_members(users, lead);
-                    self.notify(
-                        conn,
-                        &people,
-                        &format!("【处置工单 #{}】请核查", inc.id),
-                        &format!("“{}”已交由贵单位牵头核查处置。", inc.title),
-                        &link,
-                        &key,
-                        now,
-                    )?;
-                }
-                EventKind::Assigned { department, lead: false, .. } => {
-                    let people = Self::department_members(users, Some(department));
-                    self.notify(
-                        conn,
-                        &people,
-                        &format!("【处置工单 #{}】请配合", inc.id),
-                        &format!("“{}”需要贵单位配合处置。", inc.title),
-                        &link,
-                        &key,
-                        now,
-                    )?;
-                }
+            // Who is asked what: (people, subject, text).
+            let (people, subject, text): (Vec<&User>, &str, String) = match &e.kind {
+                EventKind::StateChanged { to, .. } if *to == yuqing_core::incident::IncidentState::Reported => (
+                    Self::department_members(users, lead),
+                    "请核查",
+                    format!("“{}”已交由贵单位牵头核查处置。", inc.title),
+                ),
+                EventKind::Assigned { department, lead: false, .. } => (
+                    Self::department_members(users, Some(department)),
+                    "请配合",
+                    format!("“{}”需要贵单位配合处置。", inc.title),
+                ),
                 EventKind::StatementSubmitted { statement, .. }
                 | EventKind::StatementApproved { statement, last: false, .. } => {
-                    let people = next_signers(*statement);
-                    self.notify(
-                        conn,
-                        &people,
-                        &format!("【处置工单 #{}】口径待审批", inc.id),
-                        &format!("“{}”的口径 {statement} 等待您审批。", inc.title),
-                        &link,
-                        &key,
-                        now,
-                    )?;
+                    (next_signers(*statement), "口径待审批", format!("“{}”的口径 {statement} 等待您审批。", inc.title))
                 }
-                EventKind::StatementApproved { statement, last: true, .. } => {
-                    let people = Self::with_role(users, Role::Coordinator);
-                    self.notify(
-                        conn,
-                        &people,
-                        &format!("【处置工单 #{}】口径已审定", inc.id),
-                        &format!("“{}”的口径 {statement} 已审定，可以发布。", inc.title),
-                        &link,
-                        &key,
-                        now,
-                    )?;
-                }
+                EventKind::StatementApproved { statement, last: true, .. } => (
+                    Self::with_role(users, Role::Coordinator),
+                    "口径已审定",
+                    format!("“{}”的口径 {statement} 已审定，可以发布。", inc.title),
+                ),
                 EventKind::StatementRejected { statement, comment, .. } => {
                     let author = inc.statements.iter().find(|s| s.id == *statement).map(|s| s.latest().author.clone());
-                    let people: Vec<&User> = users.iter().filter(|u| Some(&u.name) == author.as_ref()).collect();
-                    self.notify(
-                        conn,
-                        &people,
-                        &format!("【处置工单 #{}】口径被退回", inc.id),
-                        &format!("口径 {statement} 被退回：{comment}"),
-                        &link,
-                        &key,
-                        now,
-                    )?;
+                    (
+                        users.iter().filter(|u| Some(&u.name) == author.as_ref()).collect(),
+                        "口径被退回",
+                        format!("口径 {statement} 被退回：{comment}"),
+                    )
                 }
-                _ => {}
-            }
+                _ => continue,
+            };
+            let key = format!("incident:{}:{}:{}", inc.id, e.at.timestamp(), i);
+            let subject = format!("【处置工单 #{}】{subject}", inc.id);
+            self.notify(conn, &people, &subject, &text, &link, &key, now)?;
         }
         Ok(())
     }
