@@ -573,11 +573,8 @@ async fn store(ctx: &Context, src: &Source, mut c: Collected, report: &mut RunRe
             {
                 let d = lock(&data);
                 let conn = d.store.connection();
-                for item in &fresh {
-                    let Some(ev) = item.evidence else { continue };
-                    if shas[ev].is_some() {
-                        continue;
-                    }
+                // One fetch's bytes kept as a snapshot; its sha256.
+                let store_evidence = |conn: &rusqlite::Connection, ev: usize| -> Result<String, String> {
                     let e = &evidence[ev];
                     let meta = SnapshotMeta {
                         sha256: String::new(),
@@ -589,8 +586,14 @@ async fn store(ctx: &Context, src: &Source, mut c: Collected, report: &mut RunRe
                         size: e.bytes.len() as u64,
                         source_id: Some(source_id.clone()),
                     };
-                    shas[ev] =
-                        Some(records::put_snapshot(conn, &snap_dir, &meta, &e.bytes).map_err(|e| e.to_string())?);
+                    records::put_snapshot(conn, &snap_dir, &meta, &e.bytes).map_err(|e| e.to_string())
+                };
+                for item in &fresh {
+                    let Some(ev) = item.evidence else { continue };
+                    if shas[ev].is_some() {
+                        continue;
+                    }
+                    shas[ev] = Some(store_evidence(conn, ev)?);
                 }
                 // Noted before the pipeline stores the posts: a crash after its commit and before the
                 // links below leaves notes that the next run settles.
@@ -601,18 +604,7 @@ async fn store(ctx: &Context, src: &Source, mut c: Collected, report: &mut RunRe
                     if let Some(sha) = &shas[*ev] {
                         records::link_posts(conn, &[*post], sha).map_err(|e| e.to_string())?;
                     } else if records::snapshots_of_posts(conn, &[*post]).map_err(|e| e.to_string())?.is_empty() {
-                        let e = &evidence[*ev];
-                        let meta = SnapshotMeta {
-                            sha256: String::new(),
-                            url: e.url.clone(),
-                            final_url: e.final_url.clone(),
-                            status: e.status,
-                            content_type: e.content_type.clone(),
-                            fetched_at: e.fetched_at,
-                            size: e.bytes.len() as u64,
-                            source_id: Some(source_id.clone()),
-                        };
-                        let sha = records::put_snapshot(conn, &snap_dir, &meta, &e.bytes).map_err(|e| e.to_string())?;
+                        let sha = store_evidence(conn, *ev)?;
                         records::link_posts(conn, &[*post], &sha).map_err(|e| e.to_string())?;
                     }
                 }
