@@ -1,5 +1,5 @@
 //! One run of one source: fetch (network, no lock held), decode, extract → what would be ingested.
-//! `run` then stores the evidence, hands the new posts to the sink (the pipeline), links posts to
+//! `run` then stores the evidence, hands the new posts to the intake (the ingest path), links posts to
 //! their snapshots and records cursors and health — in that order, so that a crash at any point
 //! loses nothing and duplicates nothing: cursors move only after the posts are stored, and a
 //! re-fetch of stored items is recognised by their canonical URL (or, without one, by the
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use yuqing_core::input::{self, Format};
+use yuqing_core::intake::Intake;
 use yuqing_core::PostInput;
 use yuqing_store::collect::{self as records, FetchRecord, SnapshotMeta, SourceState};
 use yuqing_store::DataDir;
@@ -363,13 +364,12 @@ pub fn collect_folder(src: &Source, done: impl Fn(&str) -> bool) -> std::io::Res
     Ok(out)
 }
 
-/// Where collected posts are stored: the pipeline (analysis, stories, grades, alerts).
-pub trait Sink: Send + Sync {
-    /// Ingests posts (with their index in the batch) and returns (index, post id) of those stored,
-    /// once they are committed. Blocking.
-    fn ingest(&self, posts: Vec<(usize, PostInput)>) -> Result<Vec<(usize, i64)>, String>;
-    /// A source failed `failures` times in a row: raise 信息源异常 to the coordinators. Blocking.
-    fn source_failing(&self, src: &Source, state: &SourceState) -> Result<(), String>;
+/// Who hears that a source keeps failing: the coordinators, through the desk (信息源异常).
+pub trait SourceAlarm: Send + Sync {
+    /// A source failed `state.consecutive_failures` times in a row: raise 信息源异常 to the
+    /// coordinators. Blocking.
+    fn source_failing(&self, src: &Source, state: &SourceState)
+        -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
 }
 
 /// What one run did (for logs, health and `sources test`).
@@ -398,7 +398,9 @@ pub type RulePhrases = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
 pub struct Context {
     pub fetcher: Arc<Fetcher>,
     pub data: Arc<Mutex<DataDir>>,
-    pub sink: Arc<dyn Sink>,
+    /// Where new posts go: the ingest path (analysis, stories, grades, alerts).
+    pub intake: Arc<dyn Intake>,
+    pub alarm: Arc<dyn SourceAlarm>,
     pub rule_phrases: RulePhrases,
 }
 
@@ -512,8 +514,8 @@ pub async fn run(ctx: &Context, src: &Source) -> RunReport {
         tracing::error!(source = %id, error = %e, "could not record the source's state");
     }
     if must_alert {
-        let (sink, s, st) = (ctx.sink.clone(), src.clone(), state.clone());
-        match tokio::task::spawn_blocking(move || sink.source_failing(&s, &st)).await {
+        let (alarm, s, st) = (ctx.alarm.clone(), src.clone(), state.clone());
+        match tokio::task::spawn_blocking(move || alarm.source_failing(&s, &st)).await {
             Ok(Ok(())) => {
                 tracing::warn!(source = %id, failures = state.consecutive_failures, "source failing; coordinators alerted")
             }
@@ -534,7 +536,7 @@ async fn store(ctx: &Context, src: &Source, mut c: Collected, report: &mut RunRe
     let files = std::mem::take(&mut c.files);
     let snap_dir = ctx.snapshot_dir();
     let source_id = src.id.clone();
-    let sink = ctx.sink.clone();
+    let intake = ctx.intake.clone();
     let data = ctx.data.clone();
     let (stored, duplicates, snapshots) =
         tokio::task::spawn_blocking(move || -> Result<(usize, usize, usize), String> {
@@ -574,7 +576,7 @@ async fn store(ctx: &Context, src: &Source, mut c: Collected, report: &mut RunRe
                 let d = lock(&data);
                 let conn = d.store.connection();
                 // One fetch's bytes kept as a snapshot; its sha256.
-                let store_evidence = |conn: &rusqlite::Connection, ev: usize| -> Result<String, String> {
+                let store_evidence = |ev: usize| -> Result<String, String> {
                     let e = &evidence[ev];
                     let meta = SnapshotMeta {
                         sha256: String::new(),
@@ -593,7 +595,7 @@ async fn store(ctx: &Context, src: &Source, mut c: Collected, report: &mut RunRe
                     if shas[ev].is_some() {
                         continue;
                     }
-                    shas[ev] = Some(store_evidence(conn, ev)?);
+                    shas[ev] = Some(store_evidence(ev)?);
                 }
                 // Noted before the pipeline stores the posts: a crash after its commit and before the
                 // links below leaves notes that the next run settles.
@@ -604,7 +606,7 @@ async fn store(ctx: &Context, src: &Source, mut c: Collected, report: &mut RunRe
                     if let Some(sha) = &shas[*ev] {
                         records::link_posts(conn, &[*post], sha).map_err(|e| e.to_string())?;
                     } else if records::snapshots_of_posts(conn, &[*post]).map_err(|e| e.to_string())?.is_empty() {
-                        let sha = store_evidence(conn, *ev)?;
+                        let sha = store_evidence(*ev)?;
                         records::link_posts(conn, &[*post], &sha).map_err(|e| e.to_string())?;
                     }
                 }
@@ -612,7 +614,8 @@ async fn store(ctx: &Context, src: &Source, mut c: Collected, report: &mut RunRe
             let evidence_of: Vec<Option<usize>> = fresh.iter().map(|i| i.evidence).collect();
             let posts: Vec<(usize, PostInput)> = fresh.into_iter().map(|i| i.post).enumerate().collect();
             let offered = posts.len();
-            let stored_ids = if posts.is_empty() { Vec::new() } else { sink.ingest(posts)? };
+            let stored_ids =
+                if posts.is_empty() { Vec::new() } else { intake.ingest(posts).map_err(|e| e.to_string())?.stored };
             duplicates += offered - stored_ids.len();
             {
                 let d = lock(&data);

@@ -20,6 +20,6 @@ pub mod robots;
 pub mod scheduler;
 pub mod source;
 
-pub use collector::{collect, run, Collected, Context, RunReport, Sink};
+pub use collector::{collect, run, Collected, Context, RunReport, SourceAlarm};
 pub use fetch::{CollectConfig, FetchError, Fetcher};
 pub use source::{Source, SourceKind};

@@ -17,6 +17,7 @@ pub mod hamming;
 pub mod hashing;
 pub mod heat;
 pub mod incident;
+pub mod intake;
 pub mod people;
 pub mod relevance;
 pub mod span;

@@ -29,6 +29,7 @@ pub mod permission;
 pub mod reports;
 pub mod rules;
 pub mod signin;
+pub mod story_edit;
 
 pub use desk::{spawn_desk_ticker, Clock, Desk, DeskConfig, TickReport};
 pub use error::{DeskError, DeskResult, Missing};

@@ -7,13 +7,73 @@
 //! one transaction, so concurrent attempts cannot check more guesses than allowed, and a lock-out
 //! holds only for the address that earned it.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use yuqing_store::auth::{self as store_auth, LockoutPolicy, SessionLimits};
 use yuqing_store::desk;
 use yuqing_store::{SqliteStore, StoreError};
 
 use crate::password::random_token;
+
+/// Sign-in settings (`[auth]` in the configuration). Every field has a default.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// A session ends after this long without a request (default 480 = 8 hours).
+    pub idle_minutes: u32,
+    /// A session ends this long after sign-in, however active (default 168 = 7 days).
+    pub absolute_hours: u32,
+    /// Failed sign-ins for one name from one client address within `failure_window_minutes` that
+    /// lock that name for that address (default 5). Other addresses are not locked.
+    pub max_failures: u32,
+    /// Default 15.
+    pub failure_window_minutes: u32,
+    /// How long the first lock-out of a (name, address) pair lasts (default 15); each further
+    /// lock-out of the pair lasts twice as long as the one before, up to `max_lockout_hours`.
+    pub lockout_minutes: u32,
+    /// The longest lock-out (default 24).
+    pub max_lockout_hours: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (IP addresses; default none): behind
+    /// one, every client would otherwise share the proxy's address for lock-out.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Always mark the cookie `Secure` (set when the server is reached over HTTPS in a way the
+    /// request does not show). Without it, `Secure` is set when `X-Forwarded-Proto: https` or
+    /// `Forwarded: proto=https` says the browser used TLS.
+    pub secure_cookie: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> AuthConfig {
+        AuthConfig {
+            idle_minutes: 8 * 60,
+            absolute_hours: 7 * 24,
+            max_failures: 5,
+            failure_window_minutes: 15,
+            lockout_minutes: 15,
+            max_lockout_hours: 24,
+            trusted_proxies: Vec::new(),
+            secure_cookie: false,
+        }
+    }
+}
+
+impl AuthConfig {
+    pub fn session_limits(&self) -> SessionLimits {
+        SessionLimits {
+            idle: Duration::minutes(i64::from(self.idle_minutes.max(1))),
+            absolute: Duration::hours(i64::from(self.absolute_hours.max(1))),
+        }
+    }
+
+    pub fn lockout(&self) -> LockoutPolicy {
+        LockoutPolicy {
+            max_failures: self.max_failures.max(1),
+            window: Duration::minutes(i64::from(self.failure_window_minutes.max(1))),
+            lock_for: Duration::minutes(i64::from(self.lockout_minutes)),
+            max_lock: Duration::hours(i64::from(self.max_lockout_hours)),
+        }
+    }
+}
 
 /// What [`begin`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,6 +14,7 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::json;
 use yuqing_core::input::{self, Format, Item};
+use yuqing_core::intake::Receipt;
 use yuqing_core::url::canonical_url;
 use yuqing_core::PostInput;
 use yuqing_store::collect as records;
@@ -22,25 +23,8 @@ use crate::auth::CurrentUser;
 use crate::html::{esc, fmt_time, page};
 use crate::AppState;
 
-/// Where pushed posts go: the pipeline (analysis, stories, grades, alerts). Implemented by the binary.
-pub trait PostSink: Send + Sync {
-    /// Ingests posts, each with a key (its index in the request); returns what became of each once
-    /// committed. An error means nothing of this call was stored. Blocking.
-    fn push(&self, posts: Vec<(usize, PostInput)>) -> Result<PushOutcome, String>;
-}
-
-/// What the pipeline did with pushed posts, by the key each was handed with.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PushOutcome {
-    /// (key, post id) of each post stored.
-    pub stored: Vec<(usize, i64)>,
-    /// (key, post id it repeats) of each exact duplicate: of a post stored before, or of another
-    /// post of the same call.
-    pub duplicates: Vec<(usize, i64)>,
-}
-
-/// The most posts one push may carry.
-pub const MAX_PUSH: usize = 1000;
+/// The most posts one push may carry: one intake call, committed whole.
+pub const MAX_PUSH: usize = yuqing_core::intake::MAX_INTAKE;
 
 use crate::error::{AppError, AppResult, Code};
 use crate::extract::Query;
@@ -78,7 +62,7 @@ enum Check {
 /// `POST /api/v1/posts`: a JSONL body (or a JSON array) of posts. Every item gets its own answer,
 /// by its index in the request, matching what was committed.
 pub async fn push_posts(State(state): State<AppState>, cu: CurrentUser, body: Bytes) -> AppResult<Response> {
-    let Some(sink) = state.ingest.clone() else {
+    let Some(intake) = state.intake.clone() else {
         return Err(AppError::refused(Code::ReadOnly, "本服务未开启写入（只读模式），无法接收推送"));
     };
     if body.iter().all(|b| b.is_ascii_whitespace()) {
@@ -162,10 +146,10 @@ pub async fn push_posts(State(state): State<AppState>, cu: CurrentUser, body: By
         )
     })?;
     let outcome = if fresh.is_empty() {
-        PushOutcome::default()
+        Receipt::default()
     } else {
-        // The sink commits a push whole or not at all: on an error nothing of it was stored.
-        tokio::task::spawn_blocking(move || sink.push(fresh)).await?.map_err(|e| {
+        // The intake commits a push whole or not at all: on an error nothing of it was stored.
+        tokio::task::spawn_blocking(move || intake.ingest(fresh)).await?.map_err(|e| {
             AppError::internal_with(
                 "push: ingest",
                 format!("by {who}: {e}"),

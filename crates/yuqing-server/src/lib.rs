@@ -66,7 +66,7 @@ pub struct AppState {
     /// Reports: configuration, recipients and links (`[reports]`).
     pub reports: Arc<yuqing_report::schedule::Jobs>,
     /// Where pushed posts go (the pipeline); None: the server only reads.
-    pub ingest: Option<Arc<dyn collect_api::PostSink>>,
+    pub intake: Option<Arc<dyn yuqing_core::intake::Intake>>,
     /// Where backtests run (the binary's replay), one at a time; None: the 回测 form is not offered.
     pub backtest: Option<Arc<backtest::Runner>>,
     /// The sources in force as the 信息源 page and `/api/v1/sources` show them (replaced when
@@ -110,7 +110,7 @@ impl AppState {
             rules: Arc::new(Vec::new()),
             themes: Arc::new(Vec::new()),
             auth: Arc::new(AuthConfig::default()),
-            ingest: None,
+            intake: None,
             backtest: None,
             reports: Arc::default(),
             sources: Arc::default(),

@@ -28,6 +28,10 @@ pub mod volumes;
 pub use datadir::DataDir;
 pub use fts::{FullTextIndex, IndexWords, SearchHits};
 pub use records::*;
+/// The database handle the store's functions take (`store.connection()`, a transaction). Crates
+/// above the store name it through here and never write SQL themselves, so only the store
+/// depends on the SQLite driver.
+pub use rusqlite::Connection;
 pub use sqlite::{PostFilter, SqliteStore, COUNT_CAP};
 
 /// How deep any list may be read: the rows (or search hits) skipped before a page. The server

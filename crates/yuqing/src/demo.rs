@@ -166,10 +166,10 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
         Arc::new(move || {
             let list = {
                 let d = yuqing_store::guard::lock(&data);
-                crate::live::sources_from(&config, d.store.connection()).map_err(|e| format!("{e:#}"))?
+                crate::live::sources_from(&config, &d.store).map_err(|e| e.to_string())?
             };
             *infos.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
-                list.iter().map(crate::live::source_info).collect();
+                list.iter().map(crate::sources_cli::source_info).collect();
             Ok(list)
         })
     };
@@ -198,7 +198,7 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     state.backtest =
         Some(Arc::new(yuqing_server::backtest::Runner::new(crate::backtest::Hook::new(&data_dir, config.clone()))));
     let live = Arc::new(crate::live::Live::new(pipeline, desk));
-    state.ingest = Some(live.clone());
+    state.intake = Some(live.clone());
     state.story_editor = Some(live.clone());
     let deliverer = Arc::new(yuqing_desk::notify::Deliverer::new(&config.channels).context("通知渠道配置有误")?);
     let fetcher = Arc::new(yuqing_collect::Fetcher::new(config.collect.clone()).context("无法创建采集客户端")?);
@@ -223,7 +223,13 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
             let live = live.clone();
             Arc::new(move || live.rule_phrases())
         };
-        let ctx = Arc::new(yuqing_collect::Context { fetcher, data: state.data.clone(), sink: live, rule_phrases });
+        let ctx = Arc::new(yuqing_collect::Context {
+            fetcher,
+            data: state.data.clone(),
+            intake: live.clone(),
+            alarm: live,
+            rule_phrases,
+        });
         let in_key_period: yuqing_collect::scheduler::KeyPeriod =
             Arc::new(move |t| key_periods.iter().any(|(_, s, e)| *s <= t && t < *e));
         let _collectors = yuqing_collect::scheduler::spawn(ctx, sources, source_list, in_key_period, reload_every);

@@ -1,4 +1,5 @@
-//! The yuqing program: configuration, the ingest pipeline, the command line and its commands.
+//! The yuqing program: the command line and its commands, over the ingest path (yuqing-ingest,
+//! whose modules are re-exported here under their old names), the desk and the server.
 //! The binary (`main.rs`) only parses arguments and calls into these modules.
 
 pub mod backtest;
@@ -7,17 +8,13 @@ pub mod bench_brief;
 pub mod bench_collect;
 pub mod bench_dashboard;
 pub mod bench_extract;
-pub mod config;
 pub mod demo;
-pub mod derived;
 pub mod desk_cli;
 pub mod eval;
 pub mod eval_extraction;
-pub mod live;
-pub mod locality;
-pub mod pipeline;
 pub mod report_cli;
 pub mod sentiment_baseline;
 pub mod sources_cli;
-pub mod themes;
 pub mod train;
+
+pub use yuqing_ingest::{config, derived, live, locality, pipeline, themes};

@@ -65,7 +65,7 @@ fn all_sources(config: &Config, data_dir: &Path) -> Result<Vec<Source>> {
         return Ok(config.sources.clone());
     }
     let store = crate::desk_cli::open_db(data_dir, false)?;
-    crate::live::sources_from(config, store.connection())
+    Ok(crate::live::sources_from(config, &store)?)
 }
 
 pub fn run(command: &SourcesCommand, data_dir: &Path, config: &Config, json_out: bool) -> Result<()> {
@@ -232,5 +232,20 @@ pub fn run(command: &SourcesCommand, data_dir: &Path, config: &Config, json_out:
             }
             Ok(())
         }
+    }
+}
+
+/// A source as the 信息源 page shows it.
+pub fn source_info(s: &Source) -> yuqing_server::SourceInfo {
+    yuqing_server::SourceInfo {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        kind: s.kind.label_zh().to_string(),
+        url: s.url.clone(),
+        tier: s.tier.label_zh().to_string(),
+        department: s.department.clone(),
+        interval: s.interval.clone().unwrap_or_else(|| "5m".to_string()),
+        enabled: s.enabled,
+        ignore_robots: s.ignore_robots.clone(),
     }
 }

@@ -131,7 +131,13 @@ fn harness(alert_after: u32) -> Harness {
     };
     let fetcher = Arc::new(Fetcher::new(config).expect("fetcher"));
     Harness {
-        ctx: Context { fetcher, data: data.clone(), sink: live.clone(), rule_phrases: Arc::new(Vec::new) },
+        ctx: Context {
+            fetcher,
+            data: data.clone(),
+            intake: live.clone(),
+            alarm: live.clone(),
+            rule_phrases: Arc::new(Vec::new),
+        },
         live,
         data,
         _tmp: tmp,

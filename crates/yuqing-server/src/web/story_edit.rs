@@ -1,7 +1,7 @@
 //! Merging and splitting stories by hand (合并 / 拆分), from the story page and the JSON API.
 //!
 //! The change itself is the pipeline's (it owns the assembly state the change must keep in step):
-//! the binary hands the server a [`StoryEditor`]. Without one (a server that only reads) the
+//! the binary hands the server a [`StoryEditor`] (yuqing-ingest's live owner). Without one (a server that only reads) the
 //! forms are not shown and the calls answer 503.
 
 use std::sync::Arc;
@@ -19,38 +19,7 @@ use crate::desk_api::body;
 use crate::error::{titled_page, AppError, AppResult, Code};
 use crate::html::{esc, fmt_time};
 use crate::AppState;
-
-/// What a hand edit did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EditDone {
-    /// The change's id in the edit log.
-    pub edit: i64,
-    /// Merge: the story kept. Split: the new story.
-    pub story: i64,
-}
-
-/// Why a hand edit was not done.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EditError {
-    /// Not done as asked; the message (Chinese) is for the person.
-    Refused(String),
-    /// Something failed inside; the message is for the operator's log only.
-    Failed(String),
-}
-
-/// Applies merges and splits (the pipeline, through the binary). Blocking.
-pub trait StoryEditor: Send + Sync {
-    /// Merges story `from` into story `into`.
-    fn merge(&self, into: i64, from: i64, reason: &str, actor: &str) -> Result<EditDone, EditError>;
-    /// Moves `posts` out of `story` into a new story.
-    fn split(&self, story: i64, posts: &[i64], reason: &str, actor: &str) -> Result<EditDone, EditError>;
-    /// Marks `story` 误报: it stops being graded and teaches the relevance model.
-    fn mark_false_alarm(&self, story: i64, reason: &str, actor: &str) -> Result<(), EditError>;
-    /// Withdraws the 误报 mark: the story is graded again at once.
-    fn withdraw_false_alarm(&self, story: i64, reason: &str, actor: &str) -> Result<(), EditError>;
-    /// Resets the relevance model (the marks stay); how many examples it dropped.
-    fn reset_relevance(&self, actor: &str) -> Result<usize, EditError>;
-}
+pub use yuqing_desk::story_edit::{EditDone, EditError, StoryEditor};
 
 /// Who may merge and split: the people who open incidents and link stories to them.
 pub fn may_edit(cu: &CurrentUser) -> bool {

@@ -1,21 +1,20 @@
 //! Live ingestion while serving: one owner of the `Pipeline` (behind a mutex) that both the
-//! collectors (yuqing-collect's `Sink`) and the push API (yuqing-server's `PostSink`) hand posts
-//! to. The pipeline and the server share the data directory (`Arc<Mutex<DataDir>>`); the pipeline
+//! collectors and the push API hand posts to, through the one hand-off ([`Intake`]). The pipeline and the server share the data directory (`Arc<Mutex<DataDir>>`); the pipeline
 //! takes the lock per batch, never across a network call. When a batch raises alerts the desk runs
 //! at once and the outbox worker is woken, so an alert leaves within seconds rather than at the
 //! next tick.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use anyhow::Result;
 use chrono::Utc;
 use yuqing_collect::source::parse_source_toml;
-use yuqing_collect::{Sink, Source};
+use yuqing_collect::{Source, SourceAlarm};
+use yuqing_core::intake::{Intake, IntakeError, Receipt, MAX_INTAKE};
 use yuqing_core::PostInput;
+use yuqing_desk::story_edit::{EditDone, EditError, StoryEditor};
 use yuqing_desk::Desk;
-use yuqing_server::collect_api::{PostSink, PushOutcome};
-use yuqing_server::{EditDone, EditError, StoryEditor};
 use yuqing_store::collect::{self as records, SourceState};
+use yuqing_store::{SqliteStore, StoreError};
 
 use crate::config::Config;
 use crate::pipeline::{IngestReport, Pipeline, PipelineError, StoryEditOutcome};
@@ -43,8 +42,8 @@ impl Live {
     }
 
     /// Loads the watch rules again when they were edited (and hands the desk the new routing).
-    fn refresh_rules(&self, p: &mut Pipeline) -> Result<(), String> {
-        if let Some(routing) = p.refresh_rules().map_err(|e| e.to_string())? {
+    fn refresh_rules(&self, p: &mut Pipeline) -> Result<(), IntakeError> {
+        if let Some(routing) = p.refresh_rules().map_err(|e| IntakeError::Rules(e.to_string()))? {
             self.desk.set_routing(routing);
         }
         Ok(())
@@ -74,12 +73,12 @@ impl Live {
     /// Ingests posts; `Ok` once they are committed, with what became of each. After the commit
     /// nothing turns the answer into a failure: a full-text index that cannot commit (a full disk)
     /// is logged and catches up from the database at the next flush or on restart.
-    fn ingest_posts(&self, posts: Vec<(usize, PostInput)>) -> Result<IngestReport, String> {
+    fn ingest_posts(&self, posts: Vec<(usize, PostInput)>) -> Result<IngestReport, IntakeError> {
         let now = Utc::now();
         let mut p = self.pipeline.lock().unwrap_or_else(PoisonError::into_inner);
         // Rules saved on the 监测规则 page apply from this batch on, and route to their departments.
         self.refresh_rules(&mut p)?;
-        let report = p.ingest(posts, now).map_err(|e| e.to_string())?;
+        let report = p.ingest(posts, now).map_err(|e| IntakeError::Failed(e.to_string()))?;
         if let Err(e) = p.flush() {
             tracing::error!(error = %e, stored = report.stored, "posts stored, but the full-text index could not commit; it catches up at the next flush or on restart");
         }
@@ -143,15 +142,23 @@ fn edit_error(e: PipelineError) -> EditError {
     }
 }
 
-// A push is one pipeline batch, so it is committed whole or not at all (and its answer says which).
-const _: () = assert!(yuqing_server::collect_api::MAX_PUSH <= crate::pipeline::BATCH);
+// One intake call is one pipeline batch, so it is committed whole or not at all (and a push's
+// answer says which).
+const _: () = assert!(MAX_INTAKE <= crate::pipeline::BATCH);
 
-impl Sink for Live {
-    fn ingest(&self, posts: Vec<(usize, PostInput)>) -> Result<Vec<(usize, i64)>, String> {
-        self.ingest_posts(posts).map(|r| r.stored_ids)
+impl Intake for Live {
+    fn ingest(&self, posts: Vec<(usize, PostInput)>) -> Result<Receipt, IntakeError> {
+        let report = self.ingest_posts(posts)?;
+        Ok(Receipt { stored: report.stored_ids, duplicates: report.duplicate_ids })
     }
+}
 
-    fn source_failing(&self, src: &Source, state: &SourceState) -> Result<(), String> {
+impl SourceAlarm for Live {
+    fn source_failing(
+        &self,
+        src: &Source,
+        state: &SourceState,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let p = self.pipeline.lock().unwrap_or_else(PoisonError::into_inner);
         let data = p.data();
         let subject = format!("【信息源异常】{}（{}）", src.name, src.id);
@@ -163,27 +170,18 @@ impl Sink for Live {
             src.department.as_deref().map(|d| format!("责任单位：{d}。")).unwrap_or_default()
         );
         let key = format!("source:{}:failing:{}", src.id, state.alerted_at.map_or(0, |t| t.timestamp()));
-        self.desk
-            .notify_coordinators(&data.store, &subject, &body, "/api/v1/sources", &key, Utc::now())
-            .map_err(|e| e.to_string())?;
+        self.desk.notify_coordinators(&data.store, &subject, &body, "/api/v1/sources", &key, Utc::now())?;
         drop(data);
         self.wake();
         Ok(())
     }
 }
 
-impl PostSink for Live {
-    fn push(&self, posts: Vec<(usize, PostInput)>) -> Result<PushOutcome, String> {
-        let report = self.ingest_posts(posts)?;
-        Ok(PushOutcome { stored: report.stored_ids, duplicates: report.duplicate_ids })
-    }
-}
-
 /// The sources in force: those of the configuration, then those added with `yuqing sources add`
 /// (which replace a configured one of the same id), with the switches of `sources disable/enable`.
-pub fn sources_from(config: &Config, conn: &rusqlite::Connection) -> Result<Vec<Source>> {
+pub fn sources_from(config: &Config, store: &SqliteStore) -> Result<Vec<Source>, StoreError> {
     let mut out = config.sources.clone();
-    for stored in records::sources(conn)? {
+    for stored in records::sources(store.connection())? {
         if stored.config.trim().is_empty() {
             if let Some(s) = out.iter_mut().find(|s| s.id == stored.id) {
                 s.enabled = stored.enabled;
@@ -202,19 +200,4 @@ pub fn sources_from(config: &Config, conn: &rusqlite::Connection) -> Result<Vec<
         }
     }
     Ok(out)
-}
-
-/// A source as the 信息源 page shows it.
-pub fn source_info(s: &Source) -> yuqing_server::SourceInfo {
-    yuqing_server::SourceInfo {
-        id: s.id.clone(),
-        name: s.name.clone(),
-        kind: s.kind.label_zh().to_string(),
-        url: s.url.clone(),
-        tier: s.tier.label_zh().to_string(),
-        department: s.department.clone(),
-        interval: s.interval.clone().unwrap_or_else(|| "5m".to_string()),
-        enabled: s.enabled,
-        ignore_robots: s.ignore_robots.clone(),
-    }
 }

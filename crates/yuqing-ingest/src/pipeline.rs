@@ -373,7 +373,7 @@ fn restore_volumes(data: &DataDir, now: DateTime<Utc>) -> Result<Volumes, Pipeli
 /// up to `end`.
 fn count_volumes(
     volumes: &mut Volumes,
-    conn: &rusqlite::Connection,
+    conn: &yuqing_store::Connection,
     end: DateTime<Utc>,
     until: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -1141,7 +1141,11 @@ impl Pipeline {
     /// Counts the posts of another data directory published before `until` into the hourly
     /// volumes of watch rules and topics (a backtest starts its replay with the baselines the
     /// live pipeline had; the posts' stored rule hits are counted, not the rules in force).
-    pub fn seed_volumes(&mut self, source: &rusqlite::Connection, until: DateTime<Utc>) -> Result<(), PipelineError> {
+    pub fn seed_volumes(
+        &mut self,
+        source: &yuqing_store::Connection,
+        until: DateTime<Utc>,
+    ) -> Result<(), PipelineError> {
         count_volumes(&mut self.volumes, source, until, until, Utc::now())
     }
 
@@ -1403,7 +1407,7 @@ mod tests {
         pipeline.flush().expect("flush");
 
         // The database refuses any post that mentions 停电 (as a full disk would refuse them all).
-        let db = rusqlite::Connection::open(dir.path().join("yuqing.db")).expect("db");
+        let db = yuqing_store::Connection::open(dir.path().join("yuqing.db")).expect("db");
         db.execute_batch(
             "CREATE TRIGGER refuse BEFORE INSERT ON posts WHEN NEW.text LIKE '%停电%' \
              BEGIN SELECT RAISE(ABORT, 'refused'); END;",

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use yuqing_core::incident::{AssignmentRule, DeadlinePolicy};
 use yuqing_desk::notify::{validate_channels, ChannelConfig};
+use yuqing_desk::signin::AuthConfig;
 use yuqing_desk::DeskConfig;
-use yuqing_server::AuthConfig;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
