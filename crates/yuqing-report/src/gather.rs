@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
-use rusqlite::{params, Connection};
 use yuqing_core::incident::Incident;
 use yuqing_core::people::Role;
-use yuqing_store::{desk, SqliteStore, Store, StoryRecord};
+use yuqing_store::report_tables::{self as tables, IncidentMoment};
+use yuqing_store::{desk, Connection, SqliteStore, Store, StoryRecord};
 use yuqing_text::Segmenter;
 
 use crate::model::*;
@@ -45,41 +45,34 @@ fn stories(store: &SqliteStore, ids: impl IntoIterator<Item = i64>) -> Result<Ve
 
 /// Posts published in `[start, end)`.
 pub fn posts_between(conn: &Connection, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<PostLine>> {
-    let mut st = conn.prepare_cached(
-        "SELECT id, story_id, title, text, url, source, published_at, hits, topics, sentiment, reads + comments + reposts + likes \
-         FROM posts WHERE published_at >= ?1 AND published_at < ?2 ORDER BY id",
-    )?;
-    let rows = st.query_map(params![start.timestamp(), end.timestamp()], |r| {
-        let title: String = r.get(2)?;
-        let text: String = r.get(3)?;
-        let hits: String = r.get(7)?;
-        let topics: String = r.get(8)?;
-        let sentiment: i64 = r.get(9)?;
-        let at: i64 = r.get(6)?;
-        let title = if title.trim().is_empty() {
-            let short: String = text.chars().take(40).collect();
-            if text.chars().count() > 40 {
-                format!("{short}……")
+    let posts = tables::posts_between(conn, start, end)?;
+    Ok(posts
+        .into_iter()
+        .map(|p| {
+            let title = if p.title.trim().is_empty() {
+                let short: String = p.text.chars().take(40).collect();
+                if p.text.chars().count() > 40 {
+                    format!("{short}……")
+                } else {
+                    short
+                }
             } else {
-                short
+                p.title
+            };
+            PostLine {
+                id: p.id,
+                story_id: p.story_id,
+                title,
+                url: p.url,
+                source: p.source,
+                at: p.published_at,
+                topics: serde_json::from_str(&p.topics).unwrap_or_default(),
+                rule_hit: p.hits.trim() != "[]" && !p.hits.trim().is_empty(),
+                negative: p.sentiment == 0,
+                interactions: p.interactions.max(0) as u64,
             }
-        } else {
-            title
-        };
-        Ok(PostLine {
-            id: r.get(0)?,
-            story_id: r.get(1)?,
-            title,
-            url: r.get(4)?,
-            source: r.get(5)?,
-            at: DateTime::from_timestamp(at, 0).unwrap_or_default(),
-            topics: serde_json::from_str(&topics).unwrap_or_default(),
-            rule_hit: hits.trim() != "[]" && !hits.trim().is_empty(),
-            negative: sentiment == 0,
-            interactions: r.get::<_, i64>(10)?.max(0) as u64,
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        .collect())
 }
 
 /// 日报 of local day `date`.
@@ -104,17 +97,12 @@ pub fn daily(
 
 fn incidents_where(
     conn: &Connection,
-    sql_where: &str,
+    moment: IncidentMoment,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<Vec<Incident>> {
-    let mut st = conn.prepare(&format!("SELECT id, data FROM incidents WHERE {sql_where} ORDER BY id"))?;
-    let rows = st.query_map(params![start.timestamp(), end.timestamp()], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-    })?;
     let mut out = Vec::new();
-    for row in rows {
-        let (id, data) = row?;
+    for (id, data) in tables::incidents_between(conn, moment, start, end)? {
         out.push(serde_json::from_str(&data).map_err(|e| {
             ReportError::Store(yuqing_store::StoreError::Corrupt {
                 what: format!("工单 {id}"), detail: e.to_string()
@@ -125,25 +113,13 @@ fn incidents_where(
 }
 
 fn counts(conn: &Connection, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<PeriodCounts> {
-    let (s, e) = (start.timestamp(), end.timestamp());
-    let q =
-        |sql: &str| -> Result<u32> { Ok(conn.query_row(sql, params![s, e], |r| r.get::<_, i64>(0))?.max(0) as u32) };
-    let first_reports = q("SELECT COUNT(*) FROM incident_events WHERE at >= ?1 AND at < ?2 AND kind = 'state_changed' AND json_extract(detail, '$.step') = 'Report'")?;
-    let leadership =
-        q("SELECT COUNT(*) FROM incident_events WHERE at >= ?1 AND at < ?2 AND kind = 'leadership_reported'")?;
-    let disposal = q("SELECT COUNT(*) FROM disposal_reports WHERE issued_at >= ?1 AND issued_at < ?2")?;
+    let c = tables::activity_counts(conn, start, end)?;
     Ok(PeriodCounts {
-        reports: first_reports + leadership + disposal,
-        publications: q("SELECT COUNT(*) FROM incident_events WHERE at >= ?1 AND at < ?2 AND kind = 'published'")?,
-        overdue: q("SELECT COUNT(*) FROM overdue WHERE recorded_at >= ?1 AND recorded_at < ?2")?,
-        posts: conn
-            .query_row(
-                "SELECT COUNT(*) FROM posts WHERE published_at >= ?1 AND published_at < ?2",
-                params![s, e],
-                |r| r.get::<_, i64>(0),
-            )?
-            .max(0) as u64,
-        closed: q("SELECT COUNT(*) FROM incidents WHERE closed_at >= ?1 AND closed_at < ?2")?,
+        reports: c.first_reports + c.leadership_reports + c.disposals_issued,
+        publications: c.publications,
+        overdue: c.overdue,
+        posts: c.posts,
+        closed: c.closed,
     })
 }
 
@@ -157,7 +133,7 @@ pub fn stats(
 ) -> Result<PeriodStats> {
     let (start, end) = period.bounds(offset);
     let conn = store.connection();
-    let opened = incidents_where(conn, "opened_at >= ?1 AND opened_at < ?2", start, end)?;
+    let opened = incidents_where(conn, IncidentMoment::Opened, start, end)?;
     Ok(build_stats(org, period, &opened, &counts(conn, start, end)?, now))
 }
 
@@ -187,16 +163,10 @@ pub fn weekly(
             positive: b.counts[2],
         })
         .collect();
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT id FROM stories WHERE last_at >= ?1 AND first_at < ?2 AND {} ORDER BY grade_rank DESC, posts DESC, id LIMIT 50",
-        yuqing_store::false_alarm::NOT_MARKED
-    ))?;
-    let ids = st
-        .query_map(params![start.timestamp(), end.timestamp()], |r| r.get::<_, i64>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let ids = tables::stories_active_between(conn, start, end, 50)?;
     let lines = stories(store, ids)?;
-    let opened = incidents_where(conn, "opened_at >= ?1 AND opened_at < ?2", start, end)?;
-    let closed = incidents_where(conn, "closed_at >= ?1 AND closed_at < ?2", start, end)?;
+    let opened = incidents_where(conn, IncidentMoment::Opened, start, end)?;
+    let closed = incidents_where(conn, IncidentMoment::Closed, start, end)?;
     Ok(build_weekly(org, period, days, &lines, &opened, &closed, &counts(conn, start, end)?, now))
 }
 

@@ -47,12 +47,6 @@ pub enum ReportError {
     PdfUnavailable(String),
 }
 
-impl From<rusqlite::Error> for ReportError {
-    fn from(e: rusqlite::Error) -> Self {
-        ReportError::Store(yuqing_store::StoreError::Sqlite(e))
-    }
-}
-
 pub type Result<T> = std::result::Result<T, ReportError>;
 
 /// Output formats.

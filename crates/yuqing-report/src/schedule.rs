@@ -6,12 +6,11 @@
 //! twice (or from two processes) produces nothing twice.
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
-use rusqlite::Connection;
 use serde::Serialize;
 use yuqing_core::people::Role;
 use yuqing_store::desk;
 use yuqing_store::outbox::{self, NewMessage, RetryPolicy};
-use yuqing_store::SqliteStore;
+use yuqing_store::{Connection, SqliteStore, StoreError};
 
 use crate::model::{DailyDigest, Report, RiskStatus, WeeklyBulletin};
 use crate::period::{zh_date, Period};
@@ -169,7 +168,7 @@ pub fn run(st: &SqliteStore, jobs: &Jobs, now: DateTime<Utc>) -> Result<Vec<Prod
                 Produced { job: REMINDER, period: month.clone(), archive_id: None, messages: n }
             }
         };
-        tx.commit()?;
+        tx.commit().map_err(StoreError::from)?;
         tracing::info!(job = p.job, period = %p.period, messages = p.messages, "scheduled report produced");
         done.push(p);
     }

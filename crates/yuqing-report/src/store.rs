@@ -1,22 +1,22 @@
-//! The report tables (schema: migration 5 in `yuqing-store`): the archive, serial counters,
-//! disposal reports, the risk register with its history, and the scheduler's state. Plain
-//! functions over `&Connection`; each change is one transaction with its audit entry.
+//! The report tables (schema: migration 5 in `yuqing-store`, SQL in `yuqing_store::report_tables`):
+//! the archive, serial counters, disposal reports, the risk register with its history, and the
+//! scheduler's state, as typed reports. Plain functions over `&Connection`; each change is one
+//! transaction with its audit entry.
 //!
 //! Invariant: a serial is allocated inside a `BEGIN IMMEDIATE` transaction that also marks the
 //! report issued, so two writers — threads or processes — never get the same number, and a
 //! failed issue leaves no gap in use. An issued report is frozen (also by a database trigger).
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use serde::Serialize;
 use yuqing_store::desk::audit_append;
+use yuqing_store::report_tables::{self as tables, DisposalRow, NewArchived, RiskRow, RiskWrite};
+use yuqing_store::{Connection, StoreError};
+
+pub use yuqing_store::report_tables::{immediate, schedule_last, schedule_set, ArchiveEntry};
 
 use crate::model::*;
 use crate::{ReportError, Result};
-
-fn utc(secs: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
-}
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> ReportError {
     ReportError::Store(yuqing_store::StoreError::Corrupt { what: what.to_string(), detail: e.to_string() })
@@ -26,26 +26,7 @@ fn json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| corrupt("报表数据", e))
 }
 
-/// A write transaction that takes the database's write lock at once (so the read of the counter
-/// and its increment cannot interleave with another writer's).
-pub fn immediate(conn: &Connection) -> Result<Transaction<'_>> {
-    Ok(Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?)
-}
-
 // ---------------------------------------------------------------- archive
-
-/// A produced report as listed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ArchiveEntry {
-    pub id: i64,
-    pub kind: String,
-    pub period: String,
-    pub title: String,
-    /// "schedule" (produced by the server's clock) or "manual".
-    pub trigger: String,
-    pub created_by: String,
-    pub created_at: DateTime<Utc>,
-}
 
 /// Stores a produced report; returns its id.
 pub fn archive_put(
@@ -56,23 +37,10 @@ pub fn archive_put(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    conn.execute(
-        "INSERT INTO report_archive (kind, period, title, data, trigger, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![report.kind(), period, report.title(), json(report)?, trigger, by, now.timestamp()],
-    )?;
-    Ok(conn.last_insert_rowid())
-}
-
-fn entry_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArchiveEntry> {
-    Ok(ArchiveEntry {
-        id: r.get(0)?,
-        kind: r.get(1)?,
-        period: r.get(2)?,
-        title: r.get(3)?,
-        trigger: r.get(4)?,
-        created_by: r.get(5)?,
-        created_at: utc(r.get(6)?),
-    })
+    let data = json(report)?;
+    let title = report.title();
+    let r = NewArchived { kind: report.kind(), period, title: &title, data: &data, trigger, by };
+    Ok(tables::archive_put(conn, r, now)?)
 }
 
 /// Archived reports, newest first; `kind` narrows.
@@ -82,27 +50,12 @@ pub fn archive_list(
     limit: usize,
     offset: usize,
 ) -> Result<(Vec<ArchiveEntry>, u64)> {
-    let total: i64 =
-        conn.query_row("SELECT COUNT(*) FROM report_archive WHERE ?1 IS NULL OR kind = ?1", [kind], |r| r.get(0))?;
-    let mut st = conn.prepare_cached(
-        "SELECT id, kind, period, title, trigger, created_by, created_at FROM report_archive WHERE ?1 IS NULL OR kind = ?1 \
-         ORDER BY id DESC LIMIT ?2 OFFSET ?3",
-    )?;
-    let items = st
-        .query_map(params![kind, limit.clamp(1, 500) as i64, offset as i64], entry_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok((items, total.max(0) as u64))
+    Ok(tables::archive_list(conn, kind, limit, offset)?)
 }
 
 /// One archived report with its content.
 pub fn archive_get(conn: &Connection, id: i64) -> Result<Option<(ArchiveEntry, Report)>> {
-    let row = conn
-        .query_row(
-            "SELECT id, kind, period, title, trigger, created_by, created_at, data FROM report_archive WHERE id = ?1",
-            [id],
-            |r| Ok((entry_row(r)?, r.get::<_, String>(7)?)),
-        )
-        .optional()?;
+    let row = tables::archive_get(conn, id)?;
     match row {
         None => Ok(None),
         Some((e, data)) => {
@@ -114,43 +67,17 @@ pub fn archive_get(conn: &Connection, id: i64) -> Result<Option<(ArchiveEntry, R
 
 /// The newest archived report of a kind and period, if any.
 pub fn archive_find(conn: &Connection, kind: &str, period: &str) -> Result<Option<i64>> {
-    Ok(conn.query_row(
-        "SELECT MAX(id) FROM report_archive WHERE kind = ?1 AND period = ?2",
-        params![kind, period],
-        |r| r.get(0),
-    )?)
-}
-
-// ---------------------------------------------------------------- scheduler state
-
-/// The last period a scheduled job produced (e.g. "2026-11-20" for the digest).
-pub fn schedule_last(conn: &Connection, name: &str) -> Result<Option<String>> {
-    Ok(conn.query_row("SELECT last_period FROM report_schedule WHERE name = ?1", [name], |r| r.get(0)).optional()?)
-}
-
-pub fn schedule_set(conn: &Connection, name: &str, period: &str, now: DateTime<Utc>) -> Result<()> {
-    conn.execute(
-        "INSERT INTO report_schedule (name, last_period, at) VALUES (?1, ?2, ?3) ON CONFLICT(name) DO UPDATE SET last_period = ?2, at = ?3",
-        params![name, period, now.timestamp()],
-    )?;
-    Ok(())
+    Ok(tables::archive_find(conn, kind, period)?)
 }
 
 // ---------------------------------------------------------------- serials
 
 /// The next number of `scope` in `year`; call inside an immediate transaction.
 pub fn next_serial(tx: &Connection, scope: &str, year: i32) -> Result<i64> {
-    Ok(tx.query_row(
-        "INSERT INTO report_serials (scope, year, last) VALUES (?1, ?2, 1) \
-         ON CONFLICT(scope, year) DO UPDATE SET last = last + 1 RETURNING last",
-        params![scope, year],
-        |r| r.get(0),
-    )?)
+    Ok(tables::next_serial(tx, scope, year)?)
 }
 
 // ---------------------------------------------------------------- disposal reports
-
-const DISPOSAL_COLS: &str = "id, incident_id, serial, status, data, created_at, updated_at, issued_at";
 
 /// What is stored in `disposal_reports.data`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -162,15 +89,8 @@ struct DisposalData {
     issued_by: Option<String>,
 }
 
-/// A `disposal_reports` row as read: id, incident, serial, status, data, created, updated, issued.
-type DisposalRow = (i64, i64, Option<String>, String, String, i64, i64, Option<i64>);
-
-fn disposal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DisposalRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
-}
-
 fn disposal_from(row: DisposalRow) -> Result<DisposalReport> {
-    let (id, incident_id, serial, status, data, created, updated, issued) = row;
+    let DisposalRow { id, incident_id, serial, status, data, created_at, updated_at, issued_at } = row;
     let d: DisposalData = serde_json::from_str(&data).map_err(|e| corrupt(&format!("报告单 {id}"), e))?;
     Ok(DisposalReport {
         id,
@@ -180,30 +100,21 @@ fn disposal_from(row: DisposalRow) -> Result<DisposalReport> {
         recipient: d.recipient,
         issuer: d.issuer,
         fields: d.fields,
-        created_at: utc(created),
+        created_at,
         created_by: d.created_by,
-        updated_at: utc(updated),
-        issued_at: issued.map(utc),
+        updated_at,
+        issued_at,
         issued_by: d.issued_by,
     })
 }
 
 pub fn disposal_get(conn: &Connection, id: i64) -> Result<Option<DisposalReport>> {
-    let row = conn
-        .query_row(&format!("SELECT {DISPOSAL_COLS} FROM disposal_reports WHERE id = ?1"), [id], disposal_row)
-        .optional()?;
-    row.map(disposal_from).transpose()
+    tables::disposal_get(conn, id)?.map(disposal_from).transpose()
 }
 
 /// Disposal reports, newest first; of one incident when given.
 pub fn disposal_list(conn: &Connection, incident: Option<i64>, limit: usize) -> Result<Vec<DisposalReport>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {DISPOSAL_COLS} FROM disposal_reports WHERE ?1 IS NULL OR incident_id = ?1 ORDER BY id DESC LIMIT ?2"
-    ))?;
-    let rows = st
-        .query_map(params![incident, limit.clamp(1, 1000) as i64], disposal_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter().map(disposal_from).collect()
+    tables::disposal_list(conn, incident, limit)?.into_iter().map(disposal_from).collect()
 }
 
 /// Creates a draft for an incident with pre-filled fields; audited.
@@ -217,9 +128,7 @@ pub fn disposal_create(
     now: DateTime<Utc>,
 ) -> Result<DisposalReport> {
     let tx = immediate(conn)?;
-    let exists: bool =
-        tx.query_row("SELECT EXISTS (SELECT 1 FROM incidents WHERE id = ?1)", [incident_id], |r| r.get(0))?;
-    if !exists {
+    if !tables::incident_exists(&tx, incident_id)? {
         return Err(ReportError::NotFound(format!("工单 {incident_id} 不存在")));
     }
     let data = DisposalData {
@@ -229,11 +138,7 @@ pub fn disposal_create(
         created_by: by.into(),
         issued_by: None,
     };
-    tx.execute(
-        "INSERT INTO disposal_reports (incident_id, serial, status, data, created_at, updated_at) VALUES (?1, NULL, 'draft', ?2, ?3, ?3)",
-        params![incident_id, json(&data)?, now.timestamp()],
-    )?;
-    let id = tx.last_insert_rowid();
+    let id = tables::disposal_insert(&tx, incident_id, &json(&data)?, now)?;
     audit_append(
         &tx,
         by,
@@ -242,7 +147,7 @@ pub fn disposal_create(
         &serde_json::json!({"incident": incident_id}).to_string(),
         now,
     )?;
-    tx.commit()?;
+    tx.commit().map_err(StoreError::from)?;
     disposal_get(conn, id)?.ok_or_else(|| corrupt("报告单", "刚写入的报告单读不出"))
 }
 
@@ -291,10 +196,7 @@ pub fn disposal_edit(
         created_by: r.created_by.clone(),
         issued_by: None,
     };
-    tx.execute(
-        "UPDATE disposal_reports SET data = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'draft'",
-        params![id, json(&data)?, now.timestamp()],
-    )?;
+    tables::disposal_update_draft(&tx, id, &json(&data)?, now)?;
     audit_append(
         &tx,
         by,
@@ -303,7 +205,7 @@ pub fn disposal_edit(
         &serde_json::json!({"fields": changed}).to_string(),
         now,
     )?;
-    tx.commit()?;
+    tx.commit().map_err(StoreError::from)?;
     disposal_get(conn, id)?.ok_or_else(|| corrupt("报告单", "刚修改的报告单读不出"))
 }
 
@@ -338,10 +240,7 @@ pub fn disposal_issue(
         created_by: r.created_by.clone(),
         issued_by: Some(by.into()),
     };
-    tx.execute(
-        "UPDATE disposal_reports SET serial = ?2, status = 'issued', data = ?3, updated_at = ?4, issued_at = ?4 WHERE id = ?1 AND status = 'draft'",
-        params![id, serial, json(&data)?, now.timestamp()],
-    )?;
+    tables::disposal_mark_issued(&tx, id, &serial, &json(&data)?, now)?;
     audit_append(
         &tx,
         by,
@@ -350,13 +249,11 @@ pub fn disposal_issue(
         &serde_json::json!({"serial": serial, "incident": r.incident_id}).to_string(),
         now,
     )?;
-    tx.commit()?;
+    tx.commit().map_err(StoreError::from)?;
     disposal_get(conn, id)?.ok_or_else(|| corrupt("报告单", "刚签发的报告单读不出"))
 }
 
 // ---------------------------------------------------------------- risk register
-
-const RISK_COLS: &str = "id, status, data, created_at, updated_at";
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct RiskData {
@@ -365,36 +262,26 @@ struct RiskData {
     resolved_at: Option<DateTime<Utc>>,
 }
 
-fn risk_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, String, i64, i64)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-}
-
-fn risk_item((id, status, data, created, updated): (i64, String, String, i64, i64)) -> Result<RiskItem> {
+fn risk_item(RiskRow { id, status, data, created_at, updated_at }: RiskRow) -> Result<RiskItem> {
     let d: RiskData = serde_json::from_str(&data).map_err(|e| corrupt(&format!("隐患 {id}"), e))?;
     Ok(RiskItem {
         id,
         fields: d.fields,
         status: RiskStatus::parse(&status).ok_or_else(|| corrupt(&format!("隐患 {id} 状态"), &status))?,
-        created_at: utc(created),
+        created_at,
         created_by: d.created_by,
-        updated_at: utc(updated),
+        updated_at,
         resolved_at: d.resolved_at,
     })
 }
 
 pub fn risk_get(conn: &Connection, id: i64) -> Result<Option<RiskItem>> {
-    let row =
-        conn.query_row(&format!("SELECT {RISK_COLS} FROM risk_items WHERE id = ?1"), [id], risk_from).optional()?;
-    row.map(risk_item).transpose()
+    tables::risk_get(conn, id)?.map(risk_item).transpose()
 }
 
 /// The register (of one department when given), oldest first.
 pub fn risk_list(conn: &Connection, department: Option<&str>) -> Result<Vec<RiskItem>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {RISK_COLS} FROM risk_items WHERE ?1 IS NULL OR department = ?1 ORDER BY id"
-    ))?;
-    let rows = st.query_map([department], risk_from)?.collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter().map(risk_item).collect()
+    tables::risk_list(conn, department)?.into_iter().map(risk_item).collect()
 }
 
 fn risk_write(tx: &Connection, item: &RiskItem, actor: &str, change: &str, now: DateTime<Utc>) -> Result<()> {
@@ -403,21 +290,17 @@ fn risk_write(tx: &Connection, item: &RiskItem, actor: &str, change: &str, now: 
         created_by: item.created_by.clone(),
         resolved_at: item.resolved_at,
     })?;
-    tx.execute(
-        "UPDATE risk_items SET department = ?2, status = ?3, due_date = ?4, data = ?5, updated_at = ?6 WHERE id = ?1",
-        params![
-            item.id,
-            item.fields.department,
-            item.status.as_str(),
-            item.fields.due_date.to_string(),
-            data,
-            now.timestamp()
-        ],
-    )?;
-    tx.execute(
-        "INSERT INTO risk_item_history (item_id, at, actor, change, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![item.id, now.timestamp(), actor, change, data],
-    )?;
+    let due_date = item.fields.due_date.to_string();
+    let w = RiskWrite {
+        id: item.id,
+        department: &item.fields.department,
+        status: item.status.as_str(),
+        due_date: &due_date,
+        data: &data,
+        actor,
+        change,
+    };
+    tables::risk_write(tx, w, now)?;
     audit_append(
         tx,
         actor,
@@ -433,12 +316,9 @@ fn risk_write(tx: &Connection, item: &RiskItem, actor: &str, change: &str, now: 
 pub fn risk_add(conn: &Connection, fields: RiskFields, by: &str, now: DateTime<Utc>) -> Result<RiskItem> {
     fields.check()?;
     let tx = immediate(conn)?;
-    tx.execute(
-        "INSERT INTO risk_items (department, status, due_date, data, created_at, updated_at) VALUES (?1, 'open', ?2, '{}', ?3, ?3)",
-        params![fields.department, fields.due_date.to_string(), now.timestamp()],
-    )?;
+    let id = tables::risk_insert(&tx, &fields.department, &fields.due_date.to_string(), now)?;
     let item = RiskItem {
-        id: tx.last_insert_rowid(),
+        id,
         fields,
         status: RiskStatus::Open,
         created_at: now,
@@ -447,7 +327,7 @@ pub fn risk_add(conn: &Connection, fields: RiskFields, by: &str, now: DateTime<U
         resolved_at: None,
     };
     risk_write(&tx, &item, by, "登记", now)?;
-    tx.commit()?;
+    tx.commit().map_err(StoreError::from)?;
     Ok(item)
 }
 
@@ -487,7 +367,7 @@ pub fn risk_update(
     }
     item.updated_at = now;
     risk_write(&tx, &item, by, &what.join("；"), now)?;
-    tx.commit()?;
+    tx.commit().map_err(StoreError::from)?;
     Ok(item)
 }
 
@@ -501,26 +381,18 @@ pub struct RiskChange {
 }
 
 pub fn risk_history(conn: &Connection, id: i64) -> Result<Vec<RiskChange>> {
-    let mut st =
-        conn.prepare_cached("SELECT at, actor, change, data FROM risk_item_history WHERE item_id = ?1 ORDER BY id")?;
-    let rows = st
-        .query_map([id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter()
-        .map(|(at, actor, change, data)| {
-            let d: RiskData = serde_json::from_str(&data).map_err(|e| corrupt(&format!("隐患 {id} 历史"), e))?;
-            Ok(RiskChange { at: utc(at), actor, change, item: d.fields })
+    tables::risk_history(conn, id)?
+        .into_iter()
+        .map(|h| {
+            let d: RiskData = serde_json::from_str(&h.data).map_err(|e| corrupt(&format!("隐患 {id} 历史"), e))?;
+            Ok(RiskChange { at: h.at, actor: h.actor, change: h.change, item: d.fields })
         })
         .collect()
 }
 
 /// Departments with items in the register.
 pub fn risk_departments(conn: &Connection) -> Result<Vec<String>> {
-    let mut st = conn.prepare_cached("SELECT DISTINCT department FROM risk_items ORDER BY department")?;
-    let v = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
-    Ok(v)
+    Ok(tables::risk_departments(conn)?)
 }
 
 /// Today's local date (helper for callers that hold a UTC time).

@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod places;
 mod records;
 pub mod replay;
+pub mod report_tables;
 pub mod rules;
 mod sql;
 mod sqlite;
