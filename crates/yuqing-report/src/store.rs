@@ -13,7 +13,10 @@ use yuqing_store::desk::audit_append;
 use yuqing_store::report_tables::{self as tables, DisposalRow, NewArchived, RiskRow, RiskWrite};
 use yuqing_store::{Connection, StoreError};
 
-pub use yuqing_store::report_tables::{immediate, schedule_last, schedule_set, ArchiveEntry};
+// The tables' own operations, used as they are.
+pub use yuqing_store::report_tables::{
+    archive_find, archive_list, immediate, next_serial, risk_departments, schedule_last, schedule_set, ArchiveEntry,
+};
 
 use crate::model::*;
 use crate::{ReportError, Result};
@@ -43,16 +46,6 @@ pub fn archive_put(
     Ok(tables::archive_put(conn, r, now)?)
 }
 
-/// Archived reports, newest first; `kind` narrows.
-pub fn archive_list(
-    conn: &Connection,
-    kind: Option<&str>,
-    limit: usize,
-    offset: usize,
-) -> Result<(Vec<ArchiveEntry>, u64)> {
-    Ok(tables::archive_list(conn, kind, limit, offset)?)
-}
-
 /// One archived report with its content.
 pub fn archive_get(conn: &Connection, id: i64) -> Result<Option<(ArchiveEntry, Report)>> {
     let row = tables::archive_get(conn, id)?;
@@ -63,18 +56,6 @@ pub fn archive_get(conn: &Connection, id: i64) -> Result<Option<(ArchiveEntry, R
             Ok(Some((e, report)))
         }
     }
-}
-
-/// The newest archived report of a kind and period, if any.
-pub fn archive_find(conn: &Connection, kind: &str, period: &str) -> Result<Option<i64>> {
-    Ok(tables::archive_find(conn, kind, period)?)
-}
-
-// ---------------------------------------------------------------- serials
-
-/// The next number of `scope` in `year`; call inside an immediate transaction.
-pub fn next_serial(tx: &Connection, scope: &str, year: i32) -> Result<i64> {
-    Ok(tables::next_serial(tx, scope, year)?)
 }
 
 // ---------------------------------------------------------------- disposal reports
@@ -388,11 +369,6 @@ pub fn risk_history(conn: &Connection, id: i64) -> Result<Vec<RiskChange>> {
             Ok(RiskChange { at: h.at, actor: h.actor, change: h.change, item: d.fields })
         })
         .collect()
-}
-
-/// Departments with items in the register.
-pub fn risk_departments(conn: &Connection) -> Result<Vec<String>> {
-    Ok(tables::risk_departments(conn)?)
 }
 
 /// Today's local date (helper for callers that hold a UTC time).
