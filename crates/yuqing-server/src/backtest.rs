@@ -184,8 +184,10 @@ fn story_link(s: &Side) -> String {
 /// The stored story's grade in the period, or that it had one before.
 fn actual_grade(s: &Side) -> String {
     match (s.grade(), s.graded_before) {
-        (None, Some(g)) => format!("{}<br><span class=\"muted\">开始前已为{}级</span>", grade_badge(None), g.as_str()),
-        (g, _) => grade_badge(g),
+        (None, Some(g)) => {
+            format!("{}<br><span class=\"muted\">开始前已为{}级</span>", grade_badge(None).into_string(), g.as_str())
+        }
+        (g, _) => grade_badge(g).into_string(),
     }
 }
 
@@ -223,7 +225,7 @@ pub fn report_html(r: &BacktestReport) -> String {
         let _ = write!(
             b,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {} / {}</td><td>{}</td></tr>",
-            grade_badge(s.grade),
+            grade_badge(s.grade).into_string(),
             s.both,
             s.only_backtest,
             s.only_actual,
@@ -247,7 +249,7 @@ pub fn report_html(r: &BacktestReport) -> String {
                 Outcome::OnlyActual => "only-actual",
             },
             row.outcome.label_zh(),
-            bt.map(|s| grade_badge(s.grade())).unwrap_or_else(|| "—".into()),
+            bt.map(|s| grade_badge(s.grade()).into_string()).unwrap_or_else(|| "—".into()),
             when(bt),
             // The replayed story lives in the scratch directory only: its title, no link.
             bt.map(|s| esc(&s.title)).unwrap_or_else(|| "—".into()),

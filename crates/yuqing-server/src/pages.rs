@@ -12,6 +12,7 @@ use crate::chart::{heat_bars, sparkline};
 use crate::error::{AppError, AppResult, Code};
 use crate::extract::Query;
 use crate::html::{esc, fmt_time, grade_badge, page};
+use crate::paging::Pager;
 use crate::{paging, AppState};
 
 const PAGE_SIZE: usize = 30;
@@ -24,20 +25,6 @@ pub(crate) fn usize_value(v: Option<&str>, name: &str, default: usize) -> Result
         None => Ok(default),
         Some(v) => v.parse::<usize>().map_err(|_| format!("参数 {name} 应为非负整数，收到“{v}”")),
     }
-}
-
-pub(crate) fn pager(base: &str, page_no: usize, total: u64, size: usize) -> String {
-    let pages = (total as usize).div_ceil(size).clamp(1, paging::last_page(size, paging::MAX_OFFSET));
-    let mut s = String::from("<div class=\"pager\">");
-    if page_no > 1 {
-        s.push_str(&format!("<a href=\"{base}page={}\">上一页</a>", page_no - 1));
-    }
-    s.push_str(&format!("<span class=\"muted\">第 {page_no} / {pages} 页，共 {total} 条</span>"));
-    if page_no < pages {
-        s.push_str(&format!("<a href=\"{base}page={}\">下一页</a>", page_no + 1));
-    }
-    s.push_str("</div>");
-    s
 }
 
 /// The `page` parameter of a page route (the text of a typed query's field), or a 400.
@@ -139,7 +126,7 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<IndexQuery>) -
             let reason = s.reasons.first().map(|r| r.detail.as_str()).unwrap_or("未命中监测规则");
             body.push_str(&format!(
                 "<tr><td>{}</td><td><a href=\"/stories/{}\">{}</a>{}{}<div class=\"reason\">{}</div><div class=\"muted\">{}</div></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.0}%</td><td>{}</td><td class=\"muted\">{}</td></tr>",
-                grade_badge(s.grade),
+                grade_badge(s.grade).into_string(),
                 s.id,
                 esc(&s.title),
                 if s.status == StoryStatus::Closed { " <span class=\"muted\">（已关闭）</span>" } else { "" },
@@ -154,7 +141,11 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<IndexQuery>) -
             ));
         }
         body.push_str("</tbody></table>");
-        body.push_str(&pager(if all { "/stories?all=1&" } else { "/stories?" }, page_no, total, PAGE_SIZE));
+        body.push_str(
+            &Pager::new(if all { "/stories?all=1&" } else { "/stories?" }, page_no, total, PAGE_SIZE)
+                .render()
+                .into_string(),
+        );
     }
     Ok(Html(page("舆情事件", &state.org_name, state.banner.as_deref(), &body)).into_response())
 }
@@ -209,7 +200,7 @@ pub async fn story(
     }));
     b.push_str(&format!(
         "<h2>{} {}{}</h2>",
-        grade_badge(s.grade),
+        grade_badge(s.grade).into_string(),
         esc(&s.title),
         crate::web::false_alarm::badge(mark.is_some())
     ));
@@ -247,7 +238,7 @@ pub async fn story(
     } else {
         b.push_str("<ul class=\"reasons\">");
         for r in &s.reasons {
-            b.push_str(&format!("<li>{} {}</li>", grade_badge(Some(r.grade)), esc(&r.detail)));
+            b.push_str(&format!("<li>{} {}</li>", grade_badge(Some(r.grade)).into_string(), esc(&r.detail)));
         }
         b.push_str("</ul>");
     }
@@ -271,7 +262,7 @@ pub async fn story(
                 "<li>{} {} → {} {}</li>",
                 fmt_time(&a.at),
                 a.from.map_or("未定级".to_string(), |g| format!("{}级", g.as_str())),
-                grade_badge(Some(a.to)),
+                grade_badge(Some(a.to)).into_string(),
                 esc(a.reasons.first().map(|r| r.detail.as_str()).unwrap_or(""))
             ));
         }
@@ -288,8 +279,11 @@ pub async fn story(
             Sentiment::Positive => ("pos", "正面"),
             Sentiment::Neutral => ("", "中性"),
         };
-        let link =
-            p.url.as_deref().map(|u| format!(" · {}", crate::html::external_link(u, Some("原文")))).unwrap_or_default();
+        let link = p
+            .url
+            .as_deref()
+            .map(|u| format!(" · {}", crate::html::external_link(u, Some("原文")).into_string()))
+            .unwrap_or_default();
         let noise = yuqing_text::noise::classify(&matching_form(&p.title), &matching_form(&p.text))
             .map(|k| format!(" · <span class=\"noise\" title=\"不作为定级依据\">噪声：{}</span>", k.label_zh()))
             .unwrap_or_default();
@@ -308,7 +302,7 @@ pub async fn story(
             esc(&p.text.chars().take(400).collect::<String>())
         ));
     }
-    b.push_str(&pager(&format!("/stories/{id}?"), page_no, posts.total, STORY_POSTS_PAGE));
+    b.push_str(&Pager::new(&format!("/stories/{id}?"), page_no, posts.total, STORY_POSTS_PAGE).render().into_string());
     Ok(Html(page(&s.title, &state.org_name, state.banner.as_deref(), &b)).into_response())
 }
 
@@ -360,13 +354,13 @@ pub async fn search(State(state): State<AppState>, Query(q): Query<SearchQuery>)
                     esc(if p.source.is_empty() { "未知来源" } else { &p.source }),
                     p.story_id,
                     p.story_id,
-                    p.url.as_deref().map(|u| format!(" · {}", crate::html::external_link(u, Some("原文")))).unwrap_or_default(),
+                    p.url.as_deref().map(|u| format!(" · {}", crate::html::external_link(u, Some("原文")).into_string())).unwrap_or_default(),
                     if p.title.is_empty() { String::new() } else { format!("<b>{}</b>", t.to_html()) },
                     s.to_html()
                 ));
             }
             let base = format!("/search?q={}&", urlencode(&query));
-            b.push_str(&pager(&base, page_no, hits.total as u64, PAGE_SIZE));
+            b.push_str(&Pager::new(&base, page_no, hits.total as u64, PAGE_SIZE).render().into_string());
         }
     }
     Ok(Html(page("全文检索", &state.org_name, state.banner.as_deref(), &b)).into_response())
@@ -382,7 +376,7 @@ pub async fn alerts(State(state): State<AppState>) -> AppResult<Response> {
             a.story_id,
             a.story_id,
             a.from.map_or("未定级".to_string(), |g| format!("{}级", g.as_str())),
-            grade_badge(Some(a.to)),
+            grade_badge(Some(a.to)).into_string(),
             esc(&a.reasons.iter().map(|r| r.detail.as_str()).collect::<Vec<_>>().join("；"))
         ));
     }

@@ -174,8 +174,7 @@ pub fn render_system(
             let _ = write!(b, "<p class=\"late\">哈希链在第 {} 条断裂：{}</p>", e.id, esc(&e.reason));
         }
     }
-    let pages = (audit_total as usize).div_ceil(AUDIT_PAGE).max(1);
-    let _ = write!(b, "<p class=\"muted\">第 {} / {pages} 页，共 {audit_total} 条，最新在前</p>", v.audit_page);
+    b.push_str("<p class=\"muted\">最新在前</p>");
     b.push_str("<table><thead><tr><th>#</th><th>时间</th><th>操作人</th><th>操作</th><th>对象</th><th>内容</th></tr></thead><tbody>");
     for e in audit {
         let at = DateTime::from_timestamp(e.at, 0).unwrap_or_default();
@@ -191,16 +190,12 @@ pub fn render_system(
         );
     }
     b.push_str("</tbody></table>");
-    if pages > 1 {
-        b.push_str("<p class=\"pager\">");
-        if v.audit_page > 1 {
-            let _ = write!(b, "<a href=\"/system?audit_page={}\">上一页</a> ", v.audit_page - 1);
-        }
-        if v.audit_page < pages {
-            let _ = write!(b, "<a href=\"/system?audit_page={}\">下一页</a>", v.audit_page + 1);
-        }
-        b.push_str("</p>");
-    }
+    b.push_str(
+        &crate::paging::Pager::new("/system?", v.audit_page, audit_total, AUDIT_PAGE)
+            .param("audit_page", crate::paging::AUDIT_MAX_OFFSET)
+            .render()
+            .into_string(),
+    );
     b
 }
 

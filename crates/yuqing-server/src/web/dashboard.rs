@@ -258,7 +258,7 @@ pub fn render_fragment(
             let _ = write!(
                 b,
                 "<tr><td>{}</td><td><a href=\"/stories/{}\">{}</a><div class=\"reason\">{}</div></td><td class=\"num\">{} 条</td><td class=\"muted\">{}</td></tr>",
-                grade_badge(s.manual.as_ref().map(|m| m.0).or(s.grade)),
+                grade_badge(s.manual.as_ref().map(|m| m.0).or(s.grade)).into_string(),
                 s.id,
                 esc(&s.title),
                 esc(reason),

@@ -57,7 +57,7 @@ pub fn render_list(items: &[IncidentSummary], total: u64, title: &str) -> String
         let _ = write!(
             b,
             "<tr><td>#{id}</td><td>{}</td><td>{}{}</td><td><a href=\"/incidents/{id}\">{}</a></td><td>{}</td><td class=\"muted\">{}</td><td class=\"muted\">{}</td></tr>",
-            grade_badge(Some(i.grade)),
+            grade_badge(Some(i.grade)).into_string(),
             state_badge(i.state),
             super::false_alarm::badge(i.false_alarm),
             esc(&i.title),
@@ -117,7 +117,7 @@ pub fn render_incident(
         b,
         "<h2>处置工单 #{id} {}</h2><p>{} {} <span class=\"reason\">{}</span></p>",
         esc(&inc.title),
-        grade_badge(Some(inc.grade)),
+        grade_badge(Some(inc.grade)).into_string(),
         state_badge(inc.state),
         esc(&inc.grade_reason)
     );
@@ -356,7 +356,7 @@ pub fn render_incident(
                 p.statement,
                 p.version,
                 esc(&p.spokesperson),
-                p.url.as_deref().map(|u| crate::html::external_link(u, None)).unwrap_or_default()
+                p.url.as_deref().map(|u| crate::html::external_link(u, None).into_string()).unwrap_or_default()
             );
         }
         b.push_str("</tbody></table>");

@@ -26,8 +26,9 @@ use yuqing_store::{dashboard as dash, desk, Store, StoryOrder, StoryQuery};
 
 use crate::error::{titled_page, AppError, AppResult};
 use crate::extract::{Form, Query};
-use crate::html::page;
+use crate::html::{page, Layout, Screen};
 use crate::AppState;
+use maud::{html, PreEscaped};
 
 type Gathered = (
     dash::Overview,
@@ -62,20 +63,17 @@ pub async fn dashboard(State(state): State<AppState>, Query(q): Query<DashboardQ
     let big = q.screen.as_deref() == Some("1");
     let (o, top, topics, shifts, pictures) = state.blocking(gather).await?;
     let inner = dashboard::render_fragment(&o, &top, &topics, &shifts, &pictures);
-    let head = if big {
-        "<p class=\"screen-bar\"><b>舆情态势</b> <button id=\"fullscreen\" type=\"button\">全屏</button> <a href=\"/\">退出大屏</a></p>"
-    } else {
-        "<h2>总览 <a class=\"small\" href=\"/?screen=1\">大屏模式</a></h2>"
+    let body = html! {
+        @if big {
+            p.screen-bar { b { "舆情态势" } " " button #fullscreen type="button" { "全屏" } " " a href="/" { "退出大屏" } }
+        } @else {
+            h2 { "总览 " a.small href="/?screen=1" { "大屏模式" } }
+        }
+        div #overview data-fragment="/dashboard/fragment" { (PreEscaped(inner)) }
+        (crate::assets::desk_script())
     };
-    let body = format!(
-        "{head}<div id=\"overview\" data-fragment=\"/dashboard/fragment\">{inner}</div>{}",
-        crate::assets::desk_script()
-    );
-    let mut html = page("总览", &state.org_name, state.banner.as_deref(), &body);
-    if big {
-        html = html.replacen("<body>", "<body class=\"big\">", 1);
-    }
-    Ok(Html(html).into_response())
+    let screen = if big { Screen::Big } else { Screen::Desk };
+    Ok(Layout::of(&state, "总览").screen(screen).html(body).into_response())
 }
 
 pub async fn dashboard_fragment(State(state): State<AppState>) -> AppResult<Response> {
@@ -283,18 +281,8 @@ async fn incidents_page(state: &AppState, cu: &CurrentUser, q: &IncidentsQuery) 
     } else {
         "<p><a href=\"/incidents?all=1\">全部工单（含已办结）</a></p>"
     });
-    let shown = page_no.saturating_mul(50) as u64;
-    if page_no > 1 || list.total > shown {
-        let base = if all { "/incidents?all=1&" } else { "/incidents?" };
-        body.push_str("<p class=\"pager\">");
-        if page_no > 1 {
-            body.push_str(&format!("<a href=\"{base}page={}\">上一页</a>", page_no - 1));
-        }
-        if list.total > shown && page_no < crate::paging::last_page(50, crate::paging::MAX_OFFSET) {
-            body.push_str(&format!("<a href=\"{base}page={}\">下一页</a>", page_no + 1));
-        }
-        body.push_str("</p>");
-    }
+    let base = if all { "/incidents?all=1&" } else { "/incidents?" };
+    body.push_str(&crate::paging::Pager::new(base, page_no, list.total, 50).render().into_string());
     Ok(Html(page("处置", &state.org_name, state.banner.as_deref(), &body)).into_response())
 }
 

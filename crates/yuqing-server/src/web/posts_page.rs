@@ -155,7 +155,7 @@ pub async fn posts(State(state): State<AppState>, Query(q): Query<PostsQuery>) -
             p.tier.label_zh(),
             p.story_id,
             p.story_id,
-            p.url.as_deref().map(|u| format!(" · {}", crate::html::external_link(u, Some("原文")))).unwrap_or_default(),
+            p.url.as_deref().map(|u| format!(" · {}", crate::html::external_link(u, Some("原文")).into_string())).unwrap_or_default(),
             snaps.get(&p.id).map(|sha| format!(" · <a href=\"/snapshots/{}\">快照</a>", esc(sha))).unwrap_or_default(),
             if p.title.is_empty() { String::new() } else { format!("<b>{}</b>", esc(&p.title)) },
             esc(&p.text.chars().take(240).collect::<String>())
@@ -167,16 +167,7 @@ pub async fn posts(State(state): State<AppState>, Query(q): Query<PostsQuery>) -
             let _ = write!(base, "{k}={}&", urlencoding::encode(v));
         }
     }
-    let pages = (posts.total.min(COUNT_CAP) as usize).div_ceil(PAGE).max(1);
-    b.push_str("<p class=\"pager\">");
-    if page_no > 1 {
-        let _ = write!(b, "<a href=\"{base}page={}\">上一页</a>", page_no - 1);
-    }
-    let _ = write!(b, "<span>第 {page_no} / {pages} 页</span>");
-    if page_no < pages {
-        let _ = write!(b, "<a href=\"{base}page={}\">下一页</a>", page_no + 1);
-    }
-    b.push_str("</p>");
+    b.push_str(&crate::paging::Pager::new(&base, page_no, posts.total, PAGE).capped(COUNT_CAP).render().into_string());
     Html(page("信息", &state.org_name, state.banner.as_deref(), &b)).into_response()
 }
 

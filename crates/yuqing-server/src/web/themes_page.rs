@@ -192,7 +192,7 @@ pub async fn theme_page(
             b.push_str(&format!(
                 "<tr><td>{}</td><td><a href=\"/stories/{}\">{}</a>{}<div class=\"muted\">{}</div></td><td class=\"num\">{}（{}）</td>\
                  <td class=\"num\">{:.0}%</td><td>{}</td><td class=\"muted\">{} 至 {}</td></tr>",
-                grade_badge(st.grade),
+                grade_badge(st.grade).into_string(),
                 st.id,
                 esc(&st.title),
                 if st.status == StoryStatus::Closed { " <span class=\"muted\">（已关闭）</span>" } else { "" },
@@ -211,7 +211,7 @@ pub async fn theme_page(
             if all { "all=1&" } else { "" },
             if order == ThemeOrder::Recent { "order=recent&" } else { "" }
         );
-        b.push_str(&crate::pages::pager(&base, page_no, view.total, PAGE_SIZE));
+        b.push_str(&crate::paging::Pager::new(&base, page_no, view.total, PAGE_SIZE).render().into_string());
     }
     Ok(Html(page(&format!("专题：{}", def.name), &state.org_name, state.banner.as_deref(), &b)).into_response())
 }
