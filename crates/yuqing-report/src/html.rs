@@ -63,9 +63,11 @@ pub fn fragment(doc: &Document) -> String {
                 }
                 s.push_str("</tbody></table>");
             }
-            Block::Chart(c) => {
-                s.push_str(&format!("<figure>{}<figcaption>{}</figcaption></figure>", c.svg(760, 260), esc(&c.title)))
-            }
+            Block::Chart(c) => s.push_str(&format!(
+                "<figure>{}<figcaption>{}</figcaption></figure>",
+                c.svg(760, 260).into_string(),
+                esc(&c.title)
+            )),
         }
     }
     for sig in doc.signature.iter().filter(|s| !s.is_empty()) {

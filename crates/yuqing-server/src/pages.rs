@@ -8,7 +8,7 @@ use yuqing_store::{story_heat, Store, StoryOrder, StoryQuery};
 use yuqing_text::highlight::snippet;
 use yuqing_text::matching_form;
 
-use crate::chart::{heat_bars, sparkline};
+use crate::chart;
 use crate::error::{AppError, AppResult, Code};
 use crate::extract::Query;
 use crate::html::{esc, fmt_time, grade_badge, page};
@@ -136,7 +136,7 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<IndexQuery>) -
                 s.posts,
                 s.sites,
                 s.negative_share * 100.0,
-                sparkline(heat, 120, 28),
+                chart::sparkline(heat).into_string(),
                 fmt_time(&s.last_at)
             ));
         }
@@ -269,7 +269,7 @@ pub async fn story(
         b.push_str("</ul>");
     }
     b.push_str("<h3>热度（每小时帖文，红色为负面）</h3>");
-    b.push_str(&heat_bars(&heat, 1100, 200));
+    b.push_str(&chart::hourly(&heat).map(|c| c.svg(1100, 200).into_string()).unwrap_or_default());
     b.push_str(&crate::web::false_alarm::section(s.id, mark.as_ref(), &cu, editable));
     b.push_str(&crate::web::story_edit::section(s.id, &edits, &cu, editable));
     b.push_str(&format!("<h3>帖文（共 {} 条，最新在前）</h3>", posts.total));

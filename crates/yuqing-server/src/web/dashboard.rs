@@ -9,11 +9,11 @@
 use std::fmt::Write;
 
 use yuqing_core::duty::DutyShift;
-use yuqing_store::dashboard::{Overview, Pictures, VolumeBucket};
+use yuqing_store::dashboard::{Overview, Pictures};
 use yuqing_store::StoryRecord;
 use yuqing_text::places::{Gazetteer, Level};
 
-use crate::html::{china, esc, fmt_time, grade_badge};
+use crate::html::{esc, fmt_time, grade_badge};
 use crate::web::places_html::{self, PlaceCounts};
 use crate::wordcloud::{self, Canvas, Word};
 
@@ -21,59 +21,6 @@ use crate::wordcloud::{self, Canvas, Word};
 const PROVINCES: usize = 10;
 const CITIES: usize = 8;
 const COUNTRIES: usize = 6;
-
-const COLORS: [&str; 3] = ["#f04438", "#98a2b3", "#12b76a"];
-
-/// Stacked bars of posts per bucket, negative at the bottom.
-pub fn volume_chart(buckets: &[VolumeBucket], label_fmt: &str, aria: &str, width: u32, height: u32) -> String {
-    let max = buckets.iter().map(|b| b.counts.iter().sum::<u64>()).max().unwrap_or(0).max(1) as f32;
-    let (pad_l, pad_b, pad_t) = (44.0f32, 22.0f32, 10.0f32);
-    let plot_w = width as f32 - pad_l - 8.0;
-    let plot_h = height as f32 - pad_b - pad_t;
-    let bw = plot_w / buckets.len().max(1) as f32;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"{}\">",
-        esc(aria)
-    );
-    let _ =
-        write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\" fill=\"currentColor\">{}</text>", pad_t + 8.0, max as u64);
-    let _ = write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\" fill=\"currentColor\">0</text>", pad_t + plot_h);
-    for (i, b) in buckets.iter().enumerate() {
-        let x = pad_l + i as f32 * bw;
-        let mut y = pad_t + plot_h;
-        let total: u64 = b.counts.iter().sum();
-        for (k, c) in b.counts.iter().enumerate() {
-            if *c == 0 {
-                continue;
-            }
-            let h = *c as f32 / max * plot_h;
-            y -= h;
-            let _ = write!(
-                s,
-                "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"{}\"><title>{}：共 {total} 条，负面 {}、中性 {}、正面 {}</title></rect>",
-                (bw * 0.8).max(0.5),
-                COLORS[k],
-                china(&b.start).format(label_fmt),
-                b.counts[0],
-                b.counts[1],
-                b.counts[2]
-            );
-        }
-        if i == 0 || i + 1 == buckets.len() || (buckets.len() > 12 && i % 6 == 0) {
-            let _ = write!(
-                s,
-                "<text x=\"{:.1}\" y=\"{}\" font-size=\"10\" fill=\"currentColor\">{}</text>",
-                x,
-                height as f32 - 6.0,
-                china(&b.start).format(label_fmt)
-            );
-        }
-    }
-    s.push_str("</svg>");
-    s
-}
 
 /// The posts search for a word (full text; the ranking's counts come from the gazetteer, so the
 /// search may find a few more or fewer).
@@ -244,9 +191,9 @@ pub fn render_fragment(
     );
     b.push_str("</div>");
     b.push_str("<div class=\"grid2\"><section><h3>近 24 小时帖文（负面 / 中性 / 正面）</h3>");
-    b.push_str(&volume_chart(&o.hourly, "%H:00", "近 24 小时每小时帖文数", 560, 180));
+    b.push_str(&crate::chart::sentiments(&o.hourly, "%H:00", "近 24 小时每小时帖文数").svg(560, 180).into_string());
     b.push_str("</section><section><h3>近 7 天帖文</h3>");
-    b.push_str(&volume_chart(&o.daily, "%m-%d", "近 7 天每日帖文数", 560, 180));
+    b.push_str(&crate::chart::sentiments(&o.daily, "%m-%d", "近 7 天每日帖文数").svg(560, 180).into_string());
     b.push_str("</section></div>");
     b.push_str("<div class=\"grid3\"><section><h3>热点事件</h3>");
     if top.is_empty() {
@@ -287,20 +234,6 @@ pub fn render_fragment(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{TimeZone, Utc};
-
-    #[test]
-    fn chart_stacks_sentiments_and_labels_buckets_in_china_time() {
-        let start = Utc.with_ymd_and_hms(2026, 11, 19, 16, 0, 0).unwrap();
-        let b = vec![
-            VolumeBucket { start, counts: [2, 3, 5] },
-            VolumeBucket { start: start + chrono::Duration::days(1), counts: [0, 0, 0] },
-        ];
-        let svg = volume_chart(&b, "%m-%d", "x", 300, 100);
-        assert_eq!(svg.matches("<rect").count(), 3);
-        assert!(svg.contains("11-20"), "{svg}");
-        assert!(svg.contains("共 10 条，负面 2"));
-    }
 
     #[test]
     fn places_rank_provinces_with_their_cities_and_countries_apart() {

@@ -11,7 +11,7 @@ use yuqing_core::StoryStatus;
 use yuqing_store::story_heat;
 use yuqing_store::themes::{self, ThemeDef, ThemeOrder, ThemeStory, ThemeSummary};
 
-use crate::chart::{daily_bars, sparkline};
+use crate::chart;
 use crate::error::{AppError, AppResult, Code};
 use crate::extract::Query;
 use crate::html::{esc, fmt_time, grade_badge, page};
@@ -157,7 +157,7 @@ pub async fn theme_page(
     b.push_str("</div>");
     if !view.daily.is_empty() {
         b.push_str("<h3>每日命中帖文</h3>");
-        b.push_str(&daily_bars(&view.daily, 1100, 180));
+        b.push_str(&chart::daily(&view.daily).map(|c| c.svg(1100, 180).into_string()).unwrap_or_default());
     }
     let tab = |label: &str, on: bool, link: String| {
         if on {
@@ -200,7 +200,7 @@ pub async fn theme_page(
                 st.posts,
                 t.matched,
                 st.negative_share * 100.0,
-                sparkline(heat, 120, 28),
+                chart::sparkline(heat).into_string(),
                 fmt_time(&st.first_at),
                 fmt_time(&st.last_at)
             ));
