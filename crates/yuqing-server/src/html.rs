@@ -47,6 +47,11 @@ pub fn external_link(url: &str, label: Option<&str>) -> Markup {
     }
 }
 
+/// The hidden field that carries a form's CSRF token.
+pub fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name=(crate::auth::CSRF_FIELD) value=(token); }
+}
+
 pub fn china<Tz: TimeZone>(t: &DateTime<Tz>) -> DateTime<FixedOffset> {
     t.with_timezone(&yuqing_core::china())
 }

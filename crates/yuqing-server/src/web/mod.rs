@@ -275,15 +275,19 @@ async fn incidents_page(state: &AppState, cu: &CurrentUser, q: &IncidentsQuery) 
         (_, false) => "处置中的工单".to_string(),
         (_, true) => "全部工单".to_string(),
     };
-    let mut body = incident_pages::render_list(&list.items, list.total, &title);
-    body.push_str(if all {
-        "<p><a href=\"/incidents\">只看处置中</a></p>"
-    } else {
-        "<p><a href=\"/incidents?all=1\">全部工单（含已办结）</a></p>"
-    });
     let base = if all { "/incidents?all=1&" } else { "/incidents?" };
-    body.push_str(&crate::paging::Pager::new(base, page_no, list.total, 50).render().into_string());
-    Ok(Html(page("处置", &state.org_name, state.banner.as_deref(), &body)).into_response())
+    let body = html! {
+        (incident_pages::render_list(&list.items, list.total, &title))
+        p {
+            @if all {
+                a href="/incidents" { "只看处置中" }
+            } @else {
+                a href="/incidents?all=1" { "全部工单（含已办结）" }
+            }
+        }
+        (crate::paging::Pager::new(base, page_no, list.total, 50).render())
+    };
+    Ok(Layout::of(state, "处置").html(body).into_response())
 }
 
 async fn incident_view(state: &AppState, cu: &CurrentUser, id: i64, notice: Option<(StatusCode, String)>) -> Response {
@@ -304,16 +308,15 @@ async fn incident_view(state: &AppState, cu: &CurrentUser, id: i64, notice: Opti
         Ok(x) => x,
         Err(e) => return titled_page(state, "处置工单", e),
     };
-    let mut body = String::new();
-    let status = match &notice {
-        Some((s, msg)) => {
-            body.push_str(&format!("<p class=\"late notice\">{}</p>", crate::html::esc(msg)));
-            *s
+    let status = notice.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
+    let body = html! {
+        @if let Some((_, msg)) = &notice {
+            p class="late notice" { (msg) }
         }
-        None => StatusCode::OK,
+        (incident_pages::render_incident(&inc, &tl, &briefs, &cu.user, cu.csrf_token(), now))
     };
-    body.push_str(&incident_pages::render_incident(&inc, &tl, &briefs, &cu.user, cu.csrf_token(), now));
-    (status, Html(page(&format!("工单 #{id}"), &state.org_name, state.banner.as_deref(), &body))).into_response()
+    let title = format!("工单 #{id}");
+    (status, Layout::of(state, &title).html(body)).into_response()
 }
 
 pub async fn incident(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>) -> Response {
