@@ -88,11 +88,6 @@ pub fn href(name: &str) -> String {
     }
 }
 
-/// `<link rel="stylesheet">` for the sign-in page.
-pub fn login_stylesheet() -> String {
-    format!("<link rel=\"stylesheet\" href=\"{}\">", href("login.css"))
-}
-
 /// `<script src>` of the desk's script.
 pub fn desk_script() -> maud::Markup {
     maud::html! { script src=(href("desk.js")) {} }

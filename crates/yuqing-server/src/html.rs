@@ -47,6 +47,19 @@ pub fn external_link(url: &str, label: Option<&str>) -> Markup {
     }
 }
 
+/// A search snippet with its matches in `<mark>`.
+pub fn highlighted(s: &yuqing_text::highlight::Snippet) -> Markup {
+    let mut parts = Vec::with_capacity(s.ranges.len());
+    let mut at = 0;
+    for &(from, to) in &s.ranges {
+        let (Some(before), Some(hit)) = (s.fragment.get(at..from), s.fragment.get(from..to)) else { break };
+        parts.push((before, hit));
+        at = to;
+    }
+    let rest = s.fragment.get(at..).unwrap_or("");
+    html! { @for (before, hit) in parts { (before) mark { (hit) } } (rest) }
+}
+
 /// The hidden field that carries a form's CSRF token.
 pub fn csrf_field(token: &str) -> Markup {
     html! { input type="hidden" name=(crate::auth::CSRF_FIELD) value=(token); }
@@ -118,13 +131,15 @@ mark.err{background:#fda29b}
 .screen-bar{display:flex;gap:16px;align-items:center;font-size:24px}
 "#;
 
-/// How the layout frames a page: the desk (header with the menu) or the big screen (dark, large
-/// type, no header; the dashboard's `?screen=1`).
+/// How the layout frames a page: the desk (header with the menu), the big screen (dark, large
+/// type, no header; the dashboard's `?screen=1`), or the sign-in page (no menu: nobody is signed
+/// in yet; its own small style sheet).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Screen {
     #[default]
     Desk,
     Big,
+    SignIn,
 }
 
 /// The header's menu: address and name.
@@ -162,8 +177,27 @@ impl<'a> Layout<'a> {
         Layout { screen, ..self }
     }
 
+    /// The sign-in page's layout.
+    pub fn sign_in(title: &'a str) -> Self {
+        Layout { title, org: "", banner: None, screen: Screen::SignIn }
+    }
+
     /// The whole page around `body`.
     pub fn render(&self, body: Markup) -> Markup {
+        if self.screen == Screen::SignIn {
+            return html! {
+                (DOCTYPE)
+                html lang="zh-CN" {
+                    head {
+                        meta charset="utf-8";
+                        meta name="viewport" content="width=device-width,initial-scale=1";
+                        title { (self.title) " · yuqing 舆情" }
+                        link rel="stylesheet" href=(crate::assets::href("login.css"));
+                    }
+                    body { header { "yuqing 舆情监测" } main { (body) } }
+                }
+            };
+        }
         html! {
             (DOCTYPE)
             html lang="zh-CN" {
@@ -274,7 +308,12 @@ mod layout_tests {
         assert!(!desk.contains("<style") && !desk.contains(" style="), "no inline styles (CSP)");
         let big = l.screen(Screen::Big).render(html! {}).into_string();
         assert!(big.contains("<body class=\"big\"><header>"), "{big}");
+        let sign_in = Layout::sign_in("登录").render(html! { h2 { "登录" } }).into_string();
+        assert!(sign_in.contains("<body><header>yuqing 舆情监测</header><main><h2>登录</h2></main>"), "{sign_in}");
+        assert!(sign_in.contains("/assets/login.css?v=") && !sign_in.contains("/logout"), "{sign_in}");
         let raw = page("信息", "本单位", None, "<p>已转义的正文</p>");
+        let s = yuqing_text::highlight::Snippet { fragment: "a<b>医院c".into(), ranges: vec![(4, 10)] };
+        assert_eq!(highlighted(&s).into_string(), "a&lt;b&gt;<mark>医院</mark>c");
         assert!(raw.contains("<main><p>已转义的正文</p></main>") && !raw.contains("banner"), "{raw}");
     }
 }

@@ -2,17 +2,17 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use maud::{html, Markup, PreEscaped};
+use maud::{html, PreEscaped};
 use serde::Deserialize;
 use yuqing_core::{Sentiment, StoryStatus};
 use yuqing_store::{story_heat, Store, StoryOrder, StoryQuery};
-use yuqing_text::highlight::{snippet, Snippet};
+use yuqing_text::highlight::snippet;
 use yuqing_text::matching_form;
 
 use crate::chart;
 use crate::error::{AppError, AppResult, Code};
 use crate::extract::Query;
-use crate::html::{external_link, fmt_time, grade_badge, Layout};
+use crate::html::{external_link, fmt_time, grade_badge, highlighted, Layout};
 use crate::paging::Pager;
 use crate::{paging, AppState};
 
@@ -285,19 +285,6 @@ pub async fn story(
     Ok(Layout::of(&state, &s.title).html(body).into_response())
 }
 
-/// A snippet with its matches in `<mark>`.
-fn marked(s: &Snippet) -> Markup {
-    let mut parts = Vec::with_capacity(2 * s.ranges.len() + 1);
-    let mut at = 0;
-    for &(from, to) in &s.ranges {
-        let (Some(before), Some(hit)) = (s.fragment.get(at..from), s.fragment.get(from..to)) else { break };
-        parts.push((before, hit));
-        at = to;
-    }
-    let rest = s.fragment.get(at..).unwrap_or("");
-    html! { @for (before, hit) in parts { (before) mark { (hit) } } (rest) }
-}
-
 /// A grade change's starting point: "未定级" or "Ⅲ级".
 fn grade_from(g: Option<yuqing_core::Grade>) -> String {
     g.map_or("未定级".to_string(), |g| format!("{}级", g.as_str()))
@@ -354,9 +341,9 @@ pub async fn search(State(state): State<AppState>, Query(q): Query<SearchQuery>)
                             @if let Some(u) = p.url.as_deref() { " · " (external_link(u, Some("原文"))) }
                         }
                         @if !p.title.is_empty() {
-                            b { (marked(&snippet(&p.title, &matching_form(&p.title), &hits.terms, 80))) }
+                            b { (highlighted(&snippet(&p.title, &matching_form(&p.title), &hits.terms, 80))) }
                         }
-                        div { (marked(&snippet(&p.text, &matching_form(&p.text), &hits.terms, 160))) }
+                        div { (highlighted(&snippet(&p.text, &matching_form(&p.text), &hits.terms, 160))) }
                     }
                 }
                 (Pager::new(&format!("/search?q={}&", urlencode(&query)), page_no, hits.total as u64, PAGE_SIZE).render())

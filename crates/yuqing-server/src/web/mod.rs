@@ -26,9 +26,9 @@ use yuqing_store::{dashboard as dash, desk, Store, StoryOrder, StoryQuery};
 
 use crate::error::{titled_page, AppError, AppResult};
 use crate::extract::{Form, Query};
-use crate::html::{page, Layout, Screen};
+use crate::html::{Layout, Screen};
 use crate::AppState;
-use maud::{html, PreEscaped};
+use maud::html;
 
 type Gathered = (
     dash::Overview,
@@ -69,7 +69,7 @@ pub async fn dashboard(State(state): State<AppState>, Query(q): Query<DashboardQ
         } @else {
             h2 { "总览 " a.small href="/?screen=1" { "大屏模式" } }
         }
-        div #overview data-fragment="/dashboard/fragment" { (PreEscaped(inner)) }
+        div #overview data-fragment="/dashboard/fragment" { (inner) }
         (crate::assets::desk_script())
     };
     let screen = if big { Screen::Big } else { Screen::Desk };
@@ -78,7 +78,7 @@ pub async fn dashboard(State(state): State<AppState>, Query(q): Query<DashboardQ
 
 pub async fn dashboard_fragment(State(state): State<AppState>) -> AppResult<Response> {
     let (o, top, topics, shifts, pictures) = state.blocking(gather).await?;
-    Ok(Html(dashboard::render_fragment(&o, &top, &topics, &shifts, &pictures)).into_response())
+    Ok(Html(dashboard::render_fragment(&o, &top, &topics, &shifts, &pictures).into_string()).into_response())
 }
 
 /// A cheap fingerprint of what the dashboard shows: it changes when posts, alerts or incidents do.
@@ -374,7 +374,7 @@ pub async fn duty(State(state): State<AppState>, cu: CurrentUser) -> Response {
         Ok((shifts, notes, now)) => {
             let can_import = permission::may_import_duty(cu.user.role);
             let body = admin_pages::render_duty(&shifts, &notes, now, can_import, cu.csrf_token());
-            Html(page("值班", &state.org_name, state.banner.as_deref(), &body)).into_response()
+            Layout::of(&state, "值班").html(body).into_response()
         }
         Err(e) => titled_page(&state, "值班", e),
     }
@@ -472,7 +472,7 @@ async fn system_page(
                 audit_page,
             };
             let body = admin_pages::render_system(&users, &departments, &audit.items, audit.total, &chain, &view);
-            (status, Html(page("系统", &state.org_name, state.banner.as_deref(), &body))).into_response()
+            (status, Layout::of(state, "系统").html(body)).into_response()
         }
         Err(e) => titled_page(state, "系统", e),
     }
