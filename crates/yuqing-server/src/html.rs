@@ -317,3 +317,37 @@ mod layout_tests {
         assert!(raw.contains("<main><p>已转义的正文</p></main>") && !raw.contains("banner"), "{raw}");
     }
 }
+
+#[cfg(test)]
+mod escape_hatch_tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    fn count(dir: &Path, root: &Path, needle: &str, out: &mut BTreeMap<String, usize>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                count(&p, root, needle, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let n = std::fs::read_to_string(&p).unwrap_or_default().matches(needle).count();
+                if n > 0 {
+                    let name = p.strip_prefix(root).unwrap_or(&p).to_string_lossy().replace('\\', "/");
+                    out.insert(name, n);
+                }
+            }
+        }
+    }
+
+    /// Markup goes into a page unescaped only where it is listed here, each for a reason given
+    /// where it is used: a new one must be added here on purpose.
+    #[test]
+    fn unescaped_markup_enters_pages_only_where_listed() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut found = BTreeMap::new();
+        count(&root, &root, concat!("PreEscaped", "("), &mut found);
+        let listed: BTreeMap<String, usize> =
+            [("auth/login.rs", 1), ("html.rs", 1), ("pages.rs", 2)].iter().map(|(f, n)| (f.to_string(), *n)).collect();
+        assert_eq!(found, listed);
+    }
+}

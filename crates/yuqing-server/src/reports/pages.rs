@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::{html, Markup, PreEscaped};
+use maud::{html, Markup};
 use serde::Deserialize;
 use yuqing_desk::permission;
 use yuqing_desk::reports::GenerateRequest;
@@ -61,9 +61,9 @@ fn downloads(base: &str) -> Markup {
     }
 }
 
-/// A report laid out by the report crate's HTML writer (which escapes its text itself).
+/// A report as the report crate lays it out in HTML.
 fn report_fragment(doc: &render::Document) -> Markup {
-    PreEscaped(yuqing_report::html::fragment(doc))
+    yuqing_report::html::fragment(doc)
 }
 
 /// `GET /reports?kind=…` (empty: all kinds).
