@@ -1,10 +1,11 @@
-//! Bar charts of a report, drawn from one `ChartData`: as inline SVG for HTML (the style of the
-//! server's story charts) and as a PNG for DOCX, rasterized here without fonts — the DOCX caption
-//! and the table beside the chart carry the labels and numbers.
+//! The one chart module of the reports and the desk's pages: a bar chart drawn from one
+//! `ChartData`, as inline SVG (a maud template; the report's HTML and the desk's story, theme and
+//! dashboard pages) and as a PNG for DOCX, rasterized here without fonts — the DOCX caption and the
+//! table beside the chart carry the labels and numbers; and the sparkline of the desk's lists.
+//! Text in the SVG is drawn in `currentColor`, so the charts follow the page (the big screen is dark).
 
-use std::fmt::Write;
+use maud::{html, Markup};
 
-use crate::html::esc;
 use crate::model::{DayVolume, DepartmentStats, HourPoint};
 use crate::{ReportError, Result};
 
@@ -24,12 +25,15 @@ pub struct ChartData {
     pub stacked: bool,
     /// Values are shares (0–1), printed as percentages.
     pub percent: bool,
+    /// What a pointer over each bar group shows (one per label), or nothing when empty.
+    pub tips: Vec<String>,
 }
 
-const RED: [u8; 3] = [0xf0, 0x44, 0x38];
-const BLUE: [u8; 3] = [0x84, 0xad, 0xea];
-const GREEN: [u8; 3] = [0x12, 0xb7, 0x6a];
-const DARK: [u8; 3] = [0x1f, 0x5f, 0xbf];
+/// The colours of the charts: negative, other or neutral, positive, and the desk's blue.
+pub const RED: [u8; 3] = [0xf0, 0x44, 0x38];
+pub const BLUE: [u8; 3] = [0x84, 0xad, 0xea];
+pub const GREEN: [u8; 3] = [0x12, 0xb7, 0x6a];
+pub const DARK: [u8; 3] = [0x1f, 0x5f, 0xbf];
 
 impl ChartData {
     /// Posts per day by sentiment, stacked.
@@ -46,6 +50,7 @@ impl ChartData {
             ],
             stacked: true,
             percent: false,
+            tips: Vec::new(),
         }
     }
 
@@ -68,6 +73,7 @@ impl ChartData {
             ],
             stacked: false,
             percent: true,
+            tips: Vec::new(),
         }
     }
 
@@ -88,6 +94,7 @@ impl ChartData {
             ],
             stacked: true,
             percent: false,
+            tips: Vec::new(),
         }
     }
 
@@ -138,57 +145,56 @@ impl ChartData {
         out
     }
 
-    /// The chart as inline SVG with a legend and axis labels.
-    pub fn svg(&self, width: u32, height: u32) -> String {
-        let (pl, pr, pt, pb) = (44.0, 10.0, 28.0, 34.0);
+    /// The chart as inline SVG: a legend when there is more than one series, the top of the scale
+    /// and zero, at most about 12 labels under the bars, and the tip of each bar group.
+    pub fn svg(&self, width: u32, height: u32) -> Markup {
+        let legend = self.series.len() > 1;
+        let (pl, pr, pt, pb) = (44.0, 10.0, if legend { 28.0 } else { 10.0 }, 24.0);
         let (w, h) = (width as f64 - pl - pr, height as f64 - pt - pb);
-        let mut s = String::new();
-        let _ = write!(
-            s,
-            "<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"{}\">",
-            esc(&self.title)
-        );
-        let mut lx = pl;
-        for ser in &self.series {
-            let _ = write!(s, "<rect x=\"{lx:.0}\" y=\"8\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{:.0}\" y=\"17\" font-size=\"11\" fill=\"#344054\">{}</text>", hex(ser.color), lx + 14.0, esc(&ser.name));
-            lx += 24.0 + ser.name.chars().count() as f64 * 12.0;
-        }
-        let top = if self.percent { "100%".to_string() } else { format!("{}", self.max().round() as i64) };
-        let _ = write!(s, "<text x=\"4\" y=\"{:.0}\" font-size=\"11\" fill=\"#667085\">{top}</text>", pt + 8.0);
-        let _ = write!(s, "<text x=\"4\" y=\"{:.0}\" font-size=\"11\" fill=\"#667085\">0</text>", pt + h);
-        for (x, y, bw, bh, k) in self.bars(w, h) {
-            if bh <= 0.0 {
-                continue;
-            }
-            let _ = write!(
-                s,
-                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"{}\"/>",
-                pl + x,
-                pt + y,
-                bw.max(0.5),
-                hex(self.series[k].color)
-            );
-        }
-        let _ = write!(
-            s,
-            "<line x1=\"{pl}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#98a2b3\"/>",
-            pl + w,
-            y = pt + h
-        );
         let n = self.labels.len();
         let every = (n / 12).max(1);
         let slot = w / n.max(1) as f64;
-        for (i, l) in self.labels.iter().enumerate().filter(|(i, _)| i % every == 0) {
-            let _ = write!(
-                s,
-                "<text x=\"{:.1}\" y=\"{:.0}\" font-size=\"11\" fill=\"#667085\" text-anchor=\"middle\">{}</text>",
-                pl + (i as f64 + 0.5) * slot,
-                pt + h + 16.0,
-                esc(l)
-            );
+        let top = if self.percent { "100%".to_string() } else { format!("{}", self.max().round() as i64) };
+        let mut swatches = Vec::new();
+        let mut lx = pl;
+        for ser in self.series.iter().filter(|_| legend) {
+            swatches.push((lx, ser));
+            lx += 24.0 + ser.name.chars().count() as f64 * 12.0;
         }
-        s.push_str("</svg>");
-        s
+        let mut groups: Vec<Vec<(f64, f64, f64, f64, usize)>> = vec![Vec::new(); n];
+        for (i, bar) in self.bars(w, h).into_iter().enumerate() {
+            if bar.3 > 0.0 {
+                if let Some(g) = groups.get_mut(i / self.series.len().max(1)) {
+                    g.push(bar);
+                }
+            }
+        }
+        html! {
+            svg.chart viewBox={ "0 0 " (width) " " (height) } width="100%" role="img" aria-label=(self.title) {
+                @for (x, ser) in &swatches {
+                    rect x=(f0(*x)) y="8" width="10" height="10" fill=(hex(ser.color)) {}
+                    text x=(f0(x + 14.0)) y="17" font-size="11" fill="currentColor" { (ser.name) }
+                }
+                text x="4" y=(f0(pt + 8.0)) font-size="11" fill="currentColor" { (top) }
+                text x="4" y=(f0(pt + h)) font-size="11" fill="currentColor" { "0" }
+                @for (i, bars) in groups.iter().enumerate().filter(|(_, g)| !g.is_empty()) {
+                    g {
+                        @if let Some(tip) = self.tips.get(i) {
+                            title { (tip) }
+                        }
+                        @for (x, y, bw, bh, k) in bars {
+                            rect x=(f1(pl + x)) y=(f1(pt + y)) width=(f1(bw.max(0.5))) height=(f1(*bh))
+                                fill=(hex(self.series[*k].color)) {}
+                        }
+                    }
+                }
+                line x1=(pl) y1=(f1(pt + h)) x2=(f1(pl + w)) y2=(f1(pt + h)) stroke="#98a2b3" {}
+                @for (i, l) in self.labels.iter().enumerate().filter(|(i, _)| i % every == 0) {
+                    text x=(f1(pl + (i as f64 + 0.5) * slot)) y=(f0(pt + h + 16.0)) font-size="11" fill="currentColor"
+                        text-anchor="middle" { (l) }
+                }
+            }
+        }
     }
 
     /// The chart as a PNG (bars, axis and a light grid; no text).
@@ -260,6 +266,35 @@ fn hex(c: [u8; 3]) -> String {
     format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
 }
 
+fn f0(x: f64) -> String {
+    format!("{x:.0}")
+}
+
+fn f1(x: f64) -> String {
+    format!("{x:.1}")
+}
+
+/// A tiny line of `values` (posts per hour of a story, oldest first) for a row of a list; nothing
+/// for fewer than two values.
+pub fn sparkline(values: &[f64], width: u32, height: u32) -> Markup {
+    if values.len() < 2 {
+        return html! {};
+    }
+    let max = values.iter().copied().fold(1.0, f64::max);
+    let n = values.len() as f64 - 1.0;
+    let (w, h) = (f64::from(width), f64::from(height));
+    let points: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("{:.1},{:.1}", i as f64 / n * w, h - v.max(0.0) / max * (h - 2.0) - 1.0))
+        .collect();
+    html! {
+        svg width=(width) height=(height) viewBox={ "0 0 " (width) " " (height) } aria-hidden="true" {
+            polyline fill="none" stroke="#1570ef" stroke-width="1.5" points=(points.join(" ")) {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,7 +315,32 @@ mod tests {
         let png = c.png(400, 200).unwrap();
         let dec = png::Decoder::new(std::io::Cursor::new(png)).read_info().unwrap();
         assert_eq!((dec.info().width, dec.info().height), (400, 200));
-        assert!(c.svg(600, 240).contains("负面"));
+        let svg = c.svg(600, 240).into_string();
+        assert!(svg.contains(">负面</text>") && svg.contains(">11-17</text>"), "{svg}");
         assert!(c.caption().contains("红色为负面"));
+    }
+
+    #[test]
+    fn the_svg_escapes_its_text_skips_empty_bars_and_carries_tips() {
+        let c = ChartData {
+            title: "<标题>".into(),
+            labels: vec!["a&b".into(), "空".into(), "c".into()],
+            series: vec![Series { name: "帖文".into(), color: BLUE, values: vec![2.0, 0.0, 4.0] }],
+            stacked: true,
+            percent: false,
+            tips: vec!["a&b 帖文 2 条".into(), "空".into(), "c 帖文 4 条".into()],
+        };
+        let svg = c.svg(300, 120).into_string();
+        assert!(svg.contains("aria-label=\"&lt;标题&gt;\"") && svg.contains(">a&amp;b</text>"), "{svg}");
+        assert_eq!(svg.matches("<rect").count(), 2, "one series: no legend, no bar for zero: {svg}");
+        assert!(svg.contains("<g><title>c 帖文 4 条</title><rect") && !svg.contains("<title>空"), "{svg}");
+        assert!(svg.contains(">4</text>"), "the top of the scale: {svg}");
+    }
+
+    #[test]
+    fn the_sparkline_spans_its_width_and_needs_two_points() {
+        assert_eq!(sparkline(&[3.0], 120, 28).into_string(), "");
+        let s = sparkline(&[0.0, 4.0, 2.0], 120, 28).into_string();
+        assert!(s.contains("points=\"0.0,27.0 60.0,1.0 120.0,14.0\""), "{s}");
     }
 }

@@ -1,7 +1,7 @@
 //! HTML: the document as a fragment for the server's 报表 pages, or as a standalone page (styles
 //! inline, charts as SVG, nothing fetched from elsewhere) for download and printing.
 
-pub use yuqing_text::highlight::escape_html as esc;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use crate::render::{Block, Cell, Document, Scope};
 
@@ -9,98 +9,73 @@ fn safe_url(u: &str) -> bool {
     u.starts_with("http://") || u.starts_with("https://") || u.starts_with('/')
 }
 
-fn lines(s: &str) -> String {
-    s.split('\n').map(esc).collect::<Vec<_>>().join("<br>")
+/// Text with its line breaks kept.
+fn lines(s: &str) -> Markup {
+    html! { @for (i, l) in s.split('\n').enumerate() { @if i > 0 { br; } (l) } }
 }
 
 /// The document's body as HTML (no page shell).
-pub fn fragment(doc: &Document) -> String {
-    let mut s = format!("<article class=\"report\"><h1 class=\"report-title\">{}</h1>", esc(&doc.title));
-    for m in &doc.meta {
-        s.push_str(&format!("<p class=\"report-meta\">{}</p>", esc(m)));
-    }
-    for b in &doc.blocks {
-        match b {
-            Block::Heading(t) => s.push_str(&format!("<h2>{}</h2>", esc(t))),
-            Block::Subheading(t) => s.push_str(&format!("<h3>{}</h3>", esc(t))),
-            Block::Para(t) => s.push_str(&format!("<p>{}</p>", linkify(t))),
-            Block::Fields(fields) => {
-                s.push_str("<table class=\"form\">");
-                for (k, v) in fields {
-                    s.push_str(&format!("<tr><th>{}</th><td>{}</td></tr>", esc(k), lines(v)));
-                }
-                s.push_str("</table>");
-            }
-            Block::Table(t) if t.scope == Scope::Sheet => {}
-            Block::Table(t) => {
-                s.push_str(&format!("<table class=\"data\" data-name=\"{}\"><thead><tr>", esc(&t.name)));
-                for h in &t.header {
-                    s.push_str(&format!("<th>{}</th>", esc(h)));
-                }
-                s.push_str("</tr></thead><tbody>");
-                if t.rows.is_empty() {
-                    s.push_str(&format!(
-                        "<tr><td colspan=\"{}\" class=\"muted\">（无）</td></tr>",
-                        t.header.len().max(1)
-                    ));
-                }
-                for r in &t.rows {
-                    s.push_str("<tr>");
-                    for c in r {
-                        match c {
-                            Cell::Num(_) => s.push_str(&format!("<td class=\"num\">{}</td>", esc(&c.text()))),
-                            Cell::Text(t) => s.push_str(&format!("<td>{}</td>", lines(t))),
-                            Cell::Alarm(t) => s.push_str(&format!("<td class=\"late\">{}</td>", esc(t))),
-                            Cell::Link { text, url } if safe_url(url) => s.push_str(&format!(
-                                "<td><a href=\"{}\" rel=\"noopener noreferrer\">{}</a></td>",
-                                esc(url),
-                                esc(text)
-                            )),
-                            Cell::Link { text, .. } => s.push_str(&format!("<td>{}</td>", esc(text))),
+pub fn fragment(doc: &Document) -> Markup {
+    html! {
+        article.report {
+            h1.report-title { (doc.title) }
+            @for m in &doc.meta { p.report-meta { (m) } }
+            @for b in &doc.blocks {
+                @match b {
+                    Block::Heading(t) => h2 { (t) },
+                    Block::Subheading(t) => h3 { (t) },
+                    Block::Para(t) => p { (linkify(t)) },
+                    Block::Fields(fields) => table.form {
+                        @for (k, v) in fields { tr { th { (k) } td { (lines(v)) } } }
+                    },
+                    Block::Table(t) if t.scope == Scope::Sheet => {}
+                    Block::Table(t) => table.data data-name=(t.name) {
+                        thead { tr { @for h in &t.header { th { (h) } } } }
+                        tbody {
+                            @if t.rows.is_empty() {
+                                tr { td colspan=(t.header.len().max(1)) class="muted" { "（无）" } }
+                            }
+                            @for r in &t.rows {
+                                tr { @for c in r {
+                                    @match c {
+                                        Cell::Num(_) => td.num { (c.text()) },
+                                        Cell::Text(t) => td { (lines(t)) },
+                                        Cell::Alarm(t) => td.late { (t) },
+                                        Cell::Link { text, url } if safe_url(url) => td {
+                                            a href=(url) rel="noopener noreferrer" { (text) }
+                                        },
+                                        Cell::Link { text, .. } => td { (text) },
+                                    }
+                                } }
+                            }
                         }
-                    }
-                    s.push_str("</tr>");
+                    },
+                    Block::Chart(c) => figure { (c.svg(760, 260)) figcaption { (c.title) } },
                 }
-                s.push_str("</tbody></table>");
             }
-            Block::Chart(c) => {
-                s.push_str(&format!("<figure>{}<figcaption>{}</figcaption></figure>", c.svg(760, 260), esc(&c.title)))
-            }
+            @for sig in doc.signature.iter().filter(|s| !s.is_empty()) { p.report-sign { (sig) } }
         }
     }
-    for sig in doc.signature.iter().filter(|s| !s.is_empty()) {
-        s.push_str(&format!("<p class=\"report-sign\">{}</p>", esc(sig)));
-    }
-    s.push_str("</article>");
-    s
 }
 
-/// Escapes text and turns the http(s) addresses in it into links.
-fn linkify(t: &str) -> String {
-    let mut out = String::new();
-    for (i, word) in t.split(' ').enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        let (core, rest) = match word.find(['（', '）', '，']) {
-            Some(k) => word.split_at(k),
-            None => (word, ""),
-        };
-        if core.starts_with("http://") || core.starts_with("https://") {
-            out.push_str(&format!(
-                "<a href=\"{}\" rel=\"noopener noreferrer\">{}</a>{}",
-                esc(core),
-                esc(core),
-                esc(rest)
-            ));
-        } else if let Some(k) = word.find("http://").or_else(|| word.find("https://")) {
-            out.push_str(&esc(&word[..k]));
-            out.push_str(&linkify(&word[k..]));
-        } else {
-            out.push_str(&esc(word));
+/// Text with the http(s) addresses in it as links.
+fn linkify(t: &str) -> Markup {
+    html! {
+        @for (i, word) in t.split(' ').enumerate() {
+            @if i > 0 { " " }
+            @let (core, rest) = match word.find(['（', '）', '，']) {
+                Some(k) => word.split_at(k),
+                None => (word, ""),
+            };
+            @if core.starts_with("http://") || core.starts_with("https://") {
+                a href=(core) rel="noopener noreferrer" { (core) } (rest)
+            } @else if let Some(k) = word.find("http://").or_else(|| word.find("https://")) {
+                (word.get(..k).unwrap_or("")) (linkify(word.get(k..).unwrap_or("")))
+            } @else {
+                (word)
+            }
         }
     }
-    out
 }
 
 /// Styles of the report fragment (also used inside the server's pages).
@@ -113,11 +88,40 @@ article.report h3{font-family:'楷体_GB2312','KaiTi','STKaiti',serif;font-size:
 table.form th{width:28%;background:#f0f2f5}table.form,table.data{margin:8px 0 14px}\
 table.data td.num{text-align:right}td.late{color:#d92d20;font-weight:600}figure{margin:10px 0}figcaption{text-align:center;color:#667085;font-size:13px}";
 
+/// The page styles of the standalone document (inline: the file is read on its own).
+const PAGE_STYLE: &str = "body{margin:24px;background:#f6f7f9;color:#1d2430;font-size:16px;line-height:1.7}\
+table{border-collapse:collapse;width:100%}th,td{border:1px solid #d0d5dd;padding:6px 8px;text-align:left;vertical-align:top}\
+svg.chart{background:#fff}";
+
 /// The document as a page of its own.
 pub fn standalone(doc: &Document) -> String {
-    format!(
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}</title><style>body{{margin:24px;background:#f6f7f9;color:#1d2430;font-size:16px;line-height:1.7}}table{{border-collapse:collapse;width:100%}}th,td{{border:1px solid #d0d5dd;padding:6px 8px;text-align:left;vertical-align:top}}svg.chart{{background:#fff}}{STYLE}</style></head><body>{}</body></html>",
-        esc(&doc.title),
-        fragment(doc)
-    )
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                title { (doc.title) }
+                // Constant style sheets of this module, not text from a report.
+                style { (PreEscaped(PAGE_STYLE)) (PreEscaped(STYLE)) }
+            }
+            body { (fragment(doc)) }
+        }
+    }
+    .into_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped_and_addresses_become_links() {
+        let l = linkify("见 https://a.example/?x=1&y=<2>（原文） 与 前缀https://b.example 和 <b>").into_string();
+        assert_eq!(
+            l,
+            "见 <a href=\"https://a.example/?x=1&amp;y=&lt;2&gt;\" rel=\"noopener noreferrer\">https://a.example/?x=1&amp;y=&lt;2&gt;</a>（原文） \
+             与 前缀<a href=\"https://b.example\" rel=\"noopener noreferrer\">https://b.example</a> 和 &lt;b&gt;"
+        );
+        assert_eq!(lines("甲<\n乙").into_string(), "甲&lt;<br>乙");
+    }
 }

@@ -88,19 +88,9 @@ pub fn href(name: &str) -> String {
     }
 }
 
-/// `<link rel="stylesheet">` for the desk's pages.
-pub fn desk_stylesheet() -> String {
-    format!("<link rel=\"stylesheet\" href=\"{}\">", href("desk.css"))
-}
-
-/// `<link rel="stylesheet">` for the sign-in page.
-pub fn login_stylesheet() -> String {
-    format!("<link rel=\"stylesheet\" href=\"{}\">", href("login.css"))
-}
-
 /// `<script src>` of the desk's script.
-pub fn desk_script() -> String {
-    format!("<script src=\"{}\"></script>", href("desk.js"))
+pub fn desk_script() -> maud::Markup {
+    maud::html! { script src=(href("desk.js")) {} }
 }
 
 /// `GET /assets/{file}`.

@@ -5,19 +5,19 @@
 //! Invariant: one backtest at a time (`Runner`); it runs on a blocking thread and never under the
 //! data lock; a failure is logged, and the page says only what the user can act on.
 
-use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use chrono::{Duration, NaiveDate};
+use maud::{html, Markup};
 use yuqing_core::backtest::{check_range, delay_zh, BacktestReport, Outcome, Side};
 
 use crate::auth::CurrentUser;
 use crate::extract::Form;
-use crate::html::{esc, fmt_time, grade_badge, page};
+use crate::html::{csrf_field, fmt_time, grade_badge, Layout};
 use crate::AppState;
 
 /// Why a backtest gave no report.
@@ -82,18 +82,20 @@ pub fn default_range(
 }
 
 /// The form, for the 监测规则 page (office and administrators).
-pub fn form_html(csrf: &str, from: NaiveDate, to: NaiveDate) -> String {
-    format!(
-        "<h3>回测</h3><form method=\"post\" action=\"/rules/backtest\" class=\"act\" id=\"backtest-form\">\
-         <input type=\"hidden\" name=\"_csrf\" value=\"{}\">\
-         <label>开始日期 <input type=\"date\" name=\"from\" value=\"{from}\" required></label> \
-         <label>结束日期 <input type=\"date\" name=\"to\" value=\"{to}\" required></label> \
-         <button>回测</button></form>\
-         <p class=\"muted\">把这段时间入库的帖文按现行监测规则、定级政策与事件聚合重新回放一遍（在临时目录中进行，不改动现有数据），\
-         列出哪些事件会被定级、在什么时间，与实际预警对照。最长 {} 天。</p>",
-        esc(csrf),
-        yuqing_core::backtest::MAX_DAYS
-    )
+pub fn form_html(csrf: &str, from: NaiveDate, to: NaiveDate) -> Markup {
+    html! {
+        h3 { "回测" }
+        form method="post" action="/rules/backtest" class="act" id="backtest-form" {
+            (csrf_field(csrf))
+            label { "开始日期 " input type="date" name="from" value=(from) required; } " "
+            label { "结束日期 " input type="date" name="to" value=(to) required; } " "
+            button { "回测" }
+        }
+        p.muted {
+            "把这段时间入库的帖文按现行监测规则、定级政策与事件聚合重新回放一遍（在临时目录中进行，不改动现有数据），\
+             列出哪些事件会被定级、在什么时间，与实际预警对照。最长 " (yuqing_core::backtest::MAX_DAYS) " 天。"
+        }
+    }
 }
 
 /// `POST /rules/backtest`'s form: the two dates as typed (checked by [`parse_date`]).
@@ -119,12 +121,15 @@ fn answer(
     status: StatusCode,
     from: NaiveDate,
     to: NaiveDate,
-    body: &str,
+    body: Markup,
 ) -> Response {
-    let mut b = String::from("<h2>监测规则 · 回测</h2><p><a href=\"/rules\">返回监测规则</a></p>");
-    b.push_str(body);
-    b.push_str(&form_html(cu.csrf_token(), from, to));
-    (status, Html(page("回测", &state.org_name, state.banner.as_deref(), &b))).into_response()
+    let page = html! {
+        h2 { "监测规则 · 回测" }
+        p { a href="/rules" { "返回监测规则" } }
+        (body)
+        (form_html(cu.csrf_token(), from, to))
+    };
+    (status, Layout::of(state, "回测").html(page)).into_response()
 }
 
 /// `POST /rules/backtest`: runs the backtest and shows its table.
@@ -134,20 +139,20 @@ pub async fn run(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<B
         .and_then(|from| parse_date(f.to.as_deref(), "结束日期").map(|to| (from, to)));
     let (from, to) = match dates {
         Ok(d) => d,
-        Err(e) => return answer(&state, &cu, StatusCode::BAD_REQUEST, default_from, default_to, &notice(&e)),
+        Err(e) => return answer(&state, &cu, StatusCode::BAD_REQUEST, default_from, default_to, notice(&e)),
     };
     if let Err(e) = check_range(from, to) {
-        return answer(&state, &cu, StatusCode::BAD_REQUEST, from, to, &notice(&e));
+        return answer(&state, &cu, StatusCode::BAD_REQUEST, from, to, notice(&e));
     }
     let Some(runner) = state.backtest.clone() else {
         let msg = "本服务没有接入分析流水线，无法回测；请用 yuqing serve 启动，或在命令行运行 yuqing backtest";
-        return answer(&state, &cu, StatusCode::SERVICE_UNAVAILABLE, from, to, &notice(msg));
+        return answer(&state, &cu, StatusCode::SERVICE_UNAVAILABLE, from, to, notice(msg));
     };
     tracing::info!(user = %cu.user.name, %from, %to, "backtest requested");
     let result = tokio::task::spawn_blocking(move || runner.run(from, to)).await;
     match result {
-        Ok(Ok(report)) => answer(&state, &cu, StatusCode::OK, from, to, &report_html(&report)),
-        Ok(Err(BacktestFailure::Refused(msg))) => answer(&state, &cu, StatusCode::CONFLICT, from, to, &notice(&msg)),
+        Ok(Ok(report)) => answer(&state, &cu, StatusCode::OK, from, to, report_html(&report)),
+        Ok(Err(BacktestFailure::Refused(msg))) => answer(&state, &cu, StatusCode::CONFLICT, from, to, notice(&msg)),
         Ok(Err(BacktestFailure::Failed(detail))) => {
             tracing::error!(error = %detail, %from, %to, "backtest failed");
             answer(
@@ -156,7 +161,7 @@ pub async fn run(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<B
                 StatusCode::INTERNAL_SERVER_ERROR,
                 from,
                 to,
-                &notice("回测失败（详情已记入服务日志），请稍后重试或联系管理员"),
+                notice("回测失败（详情已记入服务日志），请稍后重试或联系管理员"),
             )
         }
         Err(e) => {
@@ -167,25 +172,23 @@ pub async fn run(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<B
                 StatusCode::INTERNAL_SERVER_ERROR,
                 from,
                 to,
-                &notice("回测失败（详情已记入服务日志），请稍后重试或联系管理员"),
+                notice("回测失败（详情已记入服务日志），请稍后重试或联系管理员"),
             )
         }
     }
 }
 
-fn notice(msg: &str) -> String {
-    format!("<p class=\"late notice\">{}</p>", esc(msg))
-}
-
-fn story_link(s: &Side) -> String {
-    format!("<a href=\"/stories/{}\">#{}</a> {}", s.story, s.story, esc(&s.title))
+fn notice(msg: &str) -> Markup {
+    html! { p class="late notice" { (msg) } }
 }
 
 /// The stored story's grade in the period, or that it had one before.
-fn actual_grade(s: &Side) -> String {
-    match (s.grade(), s.graded_before) {
-        (None, Some(g)) => format!("{}<br><span class=\"muted\">开始前已为{}级</span>", grade_badge(None), g.as_str()),
-        (g, _) => grade_badge(g),
+fn actual_grade(s: &Side) -> Markup {
+    html! {
+        @match (s.grade(), s.graded_before) {
+            (None, Some(g)) => { (grade_badge(None)) br; span.muted { "开始前已为" (g.as_str()) "级" } }
+            (g, _) => (grade_badge(g)),
+        }
     }
 }
 
@@ -194,75 +197,77 @@ fn when(s: Option<&Side>) -> String {
 }
 
 /// The report as HTML: the notes, the summary by grade and one row per story.
-pub fn report_html(r: &BacktestReport) -> String {
-    let mut b = String::new();
-    let _ = write!(
-        b,
-        "<p>回测 {} 至 {}：回放 {} 条帖文（另有预热 {} 条：{} 起、开始日期之前的帖文只用于建立事件与词频，其定级不计）。</p>\
-         <p class=\"muted\">开始日期前更早就在发展的事件，在回测中从预热起点重新累计；人工定级无法回放，只出现在“实际”一侧{}。{}</p>",
-        r.from,
-        r.to,
-        r.posts,
-        r.warmup_posts,
-        r.warmup_from,
-        if r.manual_actual > 0 { format!("（本期 {} 个）", r.manual_actual) } else { String::new() },
-        match &r.scratch {
-            Some(dir) => format!("回放所得数据保留在 {}。", esc(dir)),
-            None => "回放用的临时目录已删除。".to_string(),
+pub fn report_html(r: &BacktestReport) -> Markup {
+    let dash = || html! { "—" };
+    html! {
+        p {
+            "回测 " (r.from) " 至 " (r.to) "：回放 " (r.posts) " 条帖文（另有预热 " (r.warmup_posts) " 条："
+            (r.warmup_from) " 起、开始日期之前的帖文只用于建立事件与词频，其定级不计）。"
         }
-    );
-    let _ = write!(
-        b,
-        "<p class=\"ok\" id=\"backtest-counts\">两者均定级 <b>{}</b> 个 · 仅回测定级 <b>{}</b> 个 · 实际已定级、回测未定级 <b>{}</b> 个</p>",
-        r.count(Outcome::Both),
-        r.count(Outcome::OnlyBacktest),
-        r.count(Outcome::OnlyActual)
-    );
-    b.push_str("<table id=\"backtest-summary\"><thead><tr><th>级别（及以上）</th><th>两者均达到</th><th>仅回测</th><th>仅实际</th><th>回测更早 / 同时 / 更晚</th><th>时间差中位数</th></tr></thead><tbody>");
-    for s in &r.summary {
-        let _ = write!(
-            b,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {} / {}</td><td>{}</td></tr>",
-            grade_badge(s.grade),
-            s.both,
-            s.only_backtest,
-            s.only_actual,
-            s.earlier,
-            s.same_time,
-            s.later,
-            s.median_delay_seconds.map(delay_zh).unwrap_or_else(|| "—".into())
-        );
+        p.muted {
+            "开始日期前更早就在发展的事件，在回测中从预热起点重新累计；人工定级无法回放，只出现在“实际”一侧"
+            @if r.manual_actual > 0 { "（本期 " (r.manual_actual) " 个）" }
+            "。"
+            @match &r.scratch {
+                Some(dir) => { "回放所得数据保留在 " (dir) "。" }
+                None => "回放用的临时目录已删除。",
+            }
+        }
+        p.ok #backtest-counts {
+            "两者均定级 " b { (r.count(Outcome::Both)) } " 个 · 仅回测定级 " b { (r.count(Outcome::OnlyBacktest)) }
+            " 个 · 实际已定级、回测未定级 " b { (r.count(Outcome::OnlyActual)) } " 个"
+        }
+        table #backtest-summary {
+            thead { tr {
+                th { "级别（及以上）" } th { "两者均达到" } th { "仅回测" } th { "仅实际" } th { "回测更早 / 同时 / 更晚" }
+                th { "时间差中位数" }
+            } }
+            tbody { @for s in &r.summary {
+                tr {
+                    td { (grade_badge(s.grade)) }
+                    td { (s.both) } td { (s.only_backtest) } td { (s.only_actual) }
+                    td { (s.earlier) " / " (s.same_time) " / " (s.later) }
+                    td { (s.median_delay_seconds.map(delay_zh).unwrap_or_else(|| "—".into())) }
+                }
+            } }
+        }
+        table #backtest-rows {
+            thead { tr {
+                th { "对照" } th { "回测级别" } th { "回测定级时间" } th { "回测事件" } th { "实际事件" } th { "实际级别" }
+                th { "实际定级时间" } th { "时间差" }
+            } }
+            tbody {
+                @for row in &r.rows {
+                    @let bt = row.backtest.as_ref();
+                    @let actual = row.actual.as_ref();
+                    tr class=(match row.outcome {
+                        Outcome::Both => "both",
+                        Outcome::OnlyBacktest => "only-backtest",
+                        Outcome::OnlyActual => "only-actual",
+                    }) {
+                        td { (row.outcome.label_zh()) }
+                        td { @match bt { Some(s) => (grade_badge(s.grade())), None => (dash()) } }
+                        td { (when(bt)) }
+                        // The replayed story lives in the scratch directory only: its title, no link.
+                        td { @match bt { Some(s) => (s.title), None => (dash()) } }
+                        td { @match actual {
+                            Some(s) => { a href={ "/stories/" (s.story) } { "#" (s.story) } " " (s.title) }
+                            None => (dash()),
+                        } }
+                        td {
+                            @match actual { Some(s) => (actual_grade(s)), None => (dash()) }
+                            @if actual.is_some_and(|s| s.manual) { "（人工）" }
+                        }
+                        td { (when(actual)) }
+                        td { (row.delay_seconds.map(delay_zh).unwrap_or_else(|| "—".into())) }
+                    }
+                }
+                @if r.rows.is_empty() {
+                    tr { td colspan="8" class="muted" { "这段时间回测与实际都没有定级的事件" } }
+                }
+            }
+        }
     }
-    b.push_str("</tbody></table>");
-    b.push_str("<table id=\"backtest-rows\"><thead><tr><th>对照</th><th>回测级别</th><th>回测定级时间</th><th>回测事件</th><th>实际事件</th><th>实际级别</th><th>实际定级时间</th><th>时间差</th></tr></thead><tbody>");
-    for row in &r.rows {
-        let bt = row.backtest.as_ref();
-        let actual = row.actual.as_ref();
-        let _ = write!(
-            b,
-            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td></tr>",
-            match row.outcome {
-                Outcome::Both => "both",
-                Outcome::OnlyBacktest => "only-backtest",
-                Outcome::OnlyActual => "only-actual",
-            },
-            row.outcome.label_zh(),
-            bt.map(|s| grade_badge(s.grade())).unwrap_or_else(|| "—".into()),
-            when(bt),
-            // The replayed story lives in the scratch directory only: its title, no link.
-            bt.map(|s| esc(&s.title)).unwrap_or_else(|| "—".into()),
-            actual.map(story_link).unwrap_or_else(|| "—".into()),
-            actual.map(actual_grade).unwrap_or_else(|| "—".into()),
-            if actual.is_some_and(|s| s.manual) { "（人工）" } else { "" },
-            when(actual),
-            row.delay_seconds.map(delay_zh).unwrap_or_else(|| "—".into())
-        );
-    }
-    if r.rows.is_empty() {
-        b.push_str("<tr><td colspan=\"8\" class=\"muted\">这段时间回测与实际都没有定级的事件</td></tr>");
-    }
-    b.push_str("</tbody></table>");
-    b
 }
 
 #[cfg(test)]

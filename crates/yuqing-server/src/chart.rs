@@ -1,193 +1,165 @@
-//! Charts drawn as inline SVG on the server: a story's hourly posts (negative part in red) and a
-//! small sparkline for lists.
+//! The desk's charts as data — a story's posts per hour, a theme's posts per day, the dashboard's
+//! posts by sentiment — drawn by the one chart module the reports use too
+//! (`yuqing_report::chart`: SVG for pages, PNG for DOCX).
 
-use std::fmt::Write;
-
+use maud::Markup;
 use yuqing_core::HeatBucket;
+use yuqing_report::chart::{self, ChartData, Series, BLUE, GREEN, RED};
+use yuqing_store::dashboard::VolumeBucket;
 
 use crate::html::china;
 
-/// Posts per hour as bars over the whole life of the story (gaps are empty hours).
-pub fn heat_bars(buckets: &[HeatBucket], width: u32, height: u32) -> String {
-    if buckets.is_empty() {
-        return String::new();
-    }
-    let first = buckets[0].hour.timestamp() / 3600;
-    let last = buckets[buckets.len() - 1].hour.timestamp() / 3600;
-    let hours = (last - first + 1).clamp(1, 24 * 60) as usize;
+/// The grey of neutral posts on the dashboard.
+const GREY: [u8; 3] = [0x98, 0xa2, 0xb3];
+
+/// Posts per hour over the whole life of a story (empty hours included, at most 60 days), the
+/// negative part in red beneath; None without posts.
+pub fn hourly(buckets: &[HeatBucket]) -> Option<ChartData> {
+    let (first, last) = (buckets.first()?, buckets.last()?);
+    let first_hour = first.hour.timestamp() / 3600;
+    let hours = (last.hour.timestamp() / 3600 - first_hour + 1).clamp(1, 24 * 60) as usize;
     let mut posts = vec![0u32; hours];
     let mut neg = vec![0u32; hours];
     for b in buckets {
-        let i = (b.hour.timestamp() / 3600 - first) as usize;
-        if i < hours {
-            posts[i] = b.posts;
-            neg[i] = b.negative;
-        }
-    }
-    let max = posts.iter().copied().max().unwrap_or(1).max(1) as f32;
-    let (pad_l, pad_b, pad_t) = (40.0, 22.0, 10.0);
-    let plot_w = width as f32 - pad_l - 10.0;
-    let plot_h = height as f32 - pad_b - pad_t;
-    let bw = plot_w / hours as f32;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"每小时帖文数\">"
-    );
-    let _ = write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\" fill=\"#667085\">{}</text>", pad_t + 8.0, max as u32);
-    let _ = write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\" fill=\"#667085\">0</text>", pad_t + plot_h);
-    for i in 0..hours {
-        let x = pad_l + i as f32 * bw;
-        let h = posts[i] as f32 / max * plot_h;
-        let hn = neg[i] as f32 / max * plot_h;
-        if posts[i] > 0 {
-            let _ = write!(
-                s,
-                "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"#84adea\"><title>{} 帖文 {} 条，负面 {} 条</title></rect>",
-                pad_t + plot_h - h,
-                (bw * 0.85).max(0.5),
-                china(&buckets[0].hour).checked_add_signed(chrono::Duration::hours(i as i64)).map(|t| t.format("%m-%d %H:00").to_string()).unwrap_or_default(),
-                posts[i],
-                neg[i]
-            );
-            if neg[i] > 0 {
-                let _ = write!(
-                    s,
-                    "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{hn:.1}\" fill=\"#f04438\" opacity=\"0.8\"/>",
-                    pad_t + plot_h - hn,
-                    (bw * 0.85).max(0.5)
-                );
+        if let Ok(i) = usize::try_from(b.hour.timestamp() / 3600 - first_hour) {
+            if i < hours {
+                posts[i] = b.posts;
+                neg[i] = b.negative;
             }
         }
     }
-    let _ = write!(
-        s,
-        "<line x1=\"{pad_l}\" y1=\"{y}\" x2=\"{x2}\" y2=\"{y}\" stroke=\"#98a2b3\"/>",
-        y = pad_t + plot_h,
-        x2 = pad_l + plot_w
-    );
     let label = |i: usize| {
-        china(&buckets[0].hour)
+        china(&first.hour)
             .checked_add_signed(chrono::Duration::hours(i as i64))
             .map(|t| t.format("%m-%d %H:00").to_string())
             .unwrap_or_default()
     };
-    let _ = write!(
-        s,
-        "<text x=\"{pad_l}\" y=\"{}\" font-size=\"11\" fill=\"#667085\">{}</text>",
-        height as f32 - 6.0,
-        label(0)
-    );
-    let _ = write!(
-        s,
-        "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"#667085\" text-anchor=\"end\">{}</text>",
-        pad_l + plot_w,
-        height as f32 - 6.0,
-        label(hours - 1)
-    );
-    s.push_str("</svg>");
-    s
+    let labels: Vec<String> = (0..hours).map(label).collect();
+    let tips =
+        labels.iter().enumerate().map(|(i, l)| format!("{l} 帖文 {} 条，负面 {} 条", posts[i], neg[i])).collect();
+    Some(ChartData {
+        title: "每小时帖文数".into(),
+        labels,
+        series: vec![
+            Series { name: "负面".into(), color: RED, values: neg.iter().map(|&n| f64::from(n)).collect() },
+            Series {
+                name: "其他".into(),
+                color: BLUE,
+                values: posts.iter().zip(&neg).map(|(&p, &n)| f64::from(p.saturating_sub(n))).collect(),
+            },
+        ],
+        stacked: true,
+        percent: false,
+        tips,
+    })
 }
 
-/// A tiny line of posts per hour for list rows.
-pub fn sparkline(buckets: &[HeatBucket], width: u32, height: u32) -> String {
-    if buckets.len() < 2 {
-        return String::new();
-    }
-    let max = buckets.iter().map(|b| b.posts).max().unwrap_or(1).max(1) as f32;
-    let n = buckets.len() as f32 - 1.0;
-    let points: Vec<String> = buckets
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            format!(
-                "{:.1},{:.1}",
-                i as f32 / n * width as f32,
-                height as f32 - b.posts as f32 / max * (height as f32 - 2.0) - 1.0
-            )
-        })
-        .collect();
-    format!(
-        "<svg width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" aria-hidden=\"true\"><polyline fill=\"none\" stroke=\"#1570ef\" stroke-width=\"1.5\" points=\"{}\"/></svg>",
-        points.join(" ")
-    )
-}
-
-/// Posts per day as bars, from the first day to the last (days without posts are empty), at most
-/// the last 180 days.
-pub fn daily_bars(days: &[(chrono::NaiveDate, u64)], width: u32, height: u32) -> String {
-    let (Some(&(first, _)), Some(&(last, _))) = (days.first(), days.last()) else {
-        return String::new();
-    };
+/// Posts per day from the first day to the last (days without posts are empty), at most the last
+/// 180 days; None without days.
+pub fn daily(days: &[(chrono::NaiveDate, u64)]) -> Option<ChartData> {
+    let (&(first, _), &(last, _)) = (days.first()?, days.last()?);
     let first = first.max(last - chrono::Duration::days(179));
     let n = ((last - first).num_days() + 1).clamp(1, 180) as usize;
     let mut counts = vec![0u64; n];
     for &(d, c) in days {
-        if let Ok(i) = usize::try_from((d - first).num_days()) {
-            if let Some(slot) = counts.get_mut(i) {
-                *slot = c;
-            }
+        if let Some(slot) = usize::try_from((d - first).num_days()).ok().and_then(|i| counts.get_mut(i)) {
+            *slot = c;
         }
     }
-    let max = counts.iter().copied().max().unwrap_or(1).max(1) as f32;
-    let (pad_l, pad_b, pad_t) = (48.0, 22.0, 10.0);
-    let plot_w = width as f32 - pad_l - 10.0;
-    let plot_h = height as f32 - pad_b - pad_t;
-    let bw = plot_w / n as f32;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"每日帖文数\">"
-    );
-    let _ = write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\" fill=\"#667085\">{}</text>", pad_t + 8.0, max as u64);
-    let _ = write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\" fill=\"#667085\">0</text>", pad_t + plot_h);
-    for (i, &c) in counts.iter().enumerate() {
-        if c == 0 {
-            continue;
-        }
-        let h = c as f32 / max * plot_h;
-        let day = first + chrono::Duration::days(i as i64);
-        let _ = write!(
-            s,
-            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"#84adea\"><title>{} 帖文 {c} 条</title></rect>",
-            pad_l + i as f32 * bw,
-            pad_t + plot_h - h,
-            (bw * 0.85).max(0.5),
-            day.format("%m-%d")
-        );
+    let labels: Vec<String> =
+        (0..n).map(|i| (first + chrono::Duration::days(i as i64)).format("%m-%d").to_string()).collect();
+    let tips = labels.iter().zip(&counts).map(|(l, c)| format!("{l} 帖文 {c} 条")).collect();
+    Some(ChartData {
+        title: "每日帖文数".into(),
+        labels,
+        series: vec![Series { name: "帖文".into(), color: BLUE, values: counts.iter().map(|&c| c as f64).collect() }],
+        stacked: true,
+        percent: false,
+        tips,
+    })
+}
+
+/// The dashboard's posts per bucket by sentiment, negative at the bottom, labelled in China time
+/// with `label_fmt`.
+pub fn sentiments(buckets: &[VolumeBucket], label_fmt: &str, title: &str) -> ChartData {
+    let labels: Vec<String> = buckets.iter().map(|b| china(&b.start).format(label_fmt).to_string()).collect();
+    let tips = buckets
+        .iter()
+        .zip(&labels)
+        .map(|(b, l)| {
+            let [neg, neu, pos] = b.counts;
+            format!("{l}：共 {} 条，负面 {neg}、中性 {neu}、正面 {pos}", neg + neu + pos)
+        })
+        .collect();
+    let series = |name: &str, color, k: usize| Series {
+        name: name.into(),
+        color,
+        values: buckets.iter().map(|b| b.counts[k] as f64).collect(),
+    };
+    ChartData {
+        title: title.into(),
+        labels,
+        series: vec![series("负面", RED, 0), series("中性", GREY, 1), series("正面", GREEN, 2)],
+        stacked: true,
+        percent: false,
+        tips,
     }
-    let y = pad_t + plot_h;
-    let _ = write!(s, "<line x1=\"{pad_l}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#98a2b3\"/>", pad_l + plot_w);
-    let _ = write!(
-        s,
-        "<text x=\"{pad_l}\" y=\"{}\" font-size=\"11\" fill=\"#667085\">{}</text>",
-        height as f32 - 6.0,
-        first.format("%m-%d")
-    );
-    let _ = write!(
-        s,
-        "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"#667085\" text-anchor=\"end\">{}</text>",
-        pad_l + plot_w,
-        height as f32 - 6.0,
-        last.format("%m-%d")
-    );
-    s.push_str("</svg>");
-    s
+}
+
+/// A story's posts per hour as a sparkline for the lists.
+pub fn sparkline(buckets: &[HeatBucket]) -> Markup {
+    let values: Vec<f64> = buckets.iter().map(|b| f64::from(b.posts)).collect();
+    chart::sparkline(&values, 120, 28)
 }
 
 #[cfg(test)]
-mod daily_tests {
+mod tests {
     use super::*;
-    use chrono::NaiveDate;
+    use chrono::{NaiveDate, TimeZone, Utc};
 
     #[test]
-    fn daily_bars_leave_quiet_days_empty_and_keep_at_most_180_days() {
+    fn daily_charts_leave_quiet_days_empty_and_keep_at_most_180_days() {
         let d = |m, day| NaiveDate::from_ymd_opt(2020, m, day).expect("date");
-        assert_eq!(daily_bars(&[], 600, 160), "");
-        let svg = daily_bars(&[(d(2, 9), 10), (d(2, 12), 5)], 600, 160);
-        assert_eq!(svg.matches("<rect").count(), 2);
+        assert!(daily(&[]).is_none());
+        let c = daily(&[(d(2, 9), 10), (d(2, 12), 5)]).expect("chart");
+        assert_eq!(c.labels.len(), 4);
+        let svg = c.svg(600, 160).into_string();
+        assert_eq!(svg.matches("<rect").count(), 2, "{svg}");
         assert!(svg.contains("02-09 帖文 10 条") && svg.contains("02-12 帖文 5 条") && svg.contains(">02-12</text>"));
-        let long = daily_bars(&[(d(1, 1), 1), (d(12, 31), 2)], 600, 160);
-        assert_eq!(long.matches("<rect").count(), 1, "the first day is more than 180 days before the last");
+        let long = daily(&[(d(1, 1), 1), (d(12, 31), 2)]).expect("chart");
+        assert_eq!(long.labels.len(), 180);
+        assert_eq!(long.svg(600, 160).into_string().matches("<rect").count(), 1, "the first day is too early");
+    }
+
+    #[test]
+    fn hourly_charts_fill_empty_hours_and_stack_the_negative_part() {
+        let at = |h| Utc.with_ymd_and_hms(2026, 11, 20, h, 0, 0).unwrap();
+        let bucket = |hour, posts, negative| HeatBucket {
+            hour,
+            posts,
+            sites: 1,
+            max_tier: Default::default(),
+            interactions: 0,
+            negative,
+        };
+        assert!(hourly(&[]).is_none());
+        let c = hourly(&[bucket(at(1), 4, 1), bucket(at(3), 2, 0)]).expect("chart");
+        assert_eq!(c.labels, ["11-20 09:00", "11-20 10:00", "11-20 11:00"], "China time, the quiet hour kept");
+        assert_eq!(c.series[0].values, [1.0, 0.0, 0.0]);
+        assert_eq!(c.series[1].values, [3.0, 0.0, 2.0]);
+        assert!(c.svg(1100, 200).into_string().contains("<title>11-20 09:00 帖文 4 条，负面 1 条</title>"));
+    }
+
+    #[test]
+    fn sentiment_charts_stack_and_label_buckets_in_china_time() {
+        let start = Utc.with_ymd_and_hms(2026, 11, 19, 16, 0, 0).unwrap();
+        let b = vec![
+            VolumeBucket { start, counts: [2, 3, 5] },
+            VolumeBucket { start: start + chrono::Duration::days(1), counts: [0, 0, 0] },
+        ];
+        let svg = sentiments(&b, "%m-%d", "x").svg(300, 100).into_string();
+        assert_eq!(svg.matches("<rect").count(), 3 + 3, "a legend of three and three bars: {svg}");
+        assert!(svg.contains(">11-20</text>"), "{svg}");
+        assert!(svg.contains("共 10 条，负面 2") && !svg.contains("共 0 条"), "{svg}");
     }
 }

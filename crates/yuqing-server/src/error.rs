@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
@@ -473,15 +473,13 @@ pub(crate) fn titled_page(state: &AppState, title: &str, e: AppError) -> Respons
 }
 
 fn titled(state: &AppState, title: &str, shown: &Shown) -> Response {
-    let esc = crate::html::esc;
-    let body = format!(
-        "<h2>{}</h2><p class=\"late\">{}</p><p><a href=\"/\">返回总览</a></p>",
-        esc(title),
-        esc(&shown.message)
-    );
-    let html = crate::html::page(title, &state.org_name, state.banner.as_deref(), &body);
-    let mut r =
-        (shown.status, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Html(html)).into_response();
+    let body = maud::html! {
+        h2 { (title) }
+        p.late { (shown.message) }
+        p { a href="/" { "返回总览" } }
+    };
+    let html = crate::html::Layout::of(state, title).html(body);
+    let mut r = (shown.status, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], html).into_response();
     shown.add_request_id(&mut r);
     r
 }

@@ -1,16 +1,25 @@
-//! Page shell and small HTML helpers: escaping, grade badges, times in China time.
+//! The desk's one layout and its small parts: escaping, grade badges, external links, times in
+//! China time.
+//!
+//! Pages are maud templates (`html! { … }`): every value put into a page is escaped unless it is
+//! wrapped in `PreEscaped`, so a forgotten escape cannot open a hole; `PreEscaped` is the one way
+//! out and is kept to markup this crate (or the report crate) built itself.
 
+use axum::response::Html;
 use chrono::{DateTime, FixedOffset, TimeZone};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 use yuqing_core::Grade;
 
 pub use yuqing_text::highlight::escape_html as esc;
 
-/// The `href` value (escaped for an attribute) for an address the desk may render as a link: an
-/// absolute `http://` or `https://` URL, scheme in any case, with a host, and without whitespace or
-/// control characters (a browser drops tabs and newlines inside a URL, which is how
-/// `java\tscript:` slips past naive checks). Anything else — `javascript:`, `data:`, `vbscript:`,
-/// relative or protocol-relative addresses, entity or percent tricks — is None: show it as text.
-pub fn safe_href(url: &str) -> Option<String> {
+use crate::AppState;
+
+/// The address of a link the desk may render: an absolute `http://` or `https://` URL, scheme in
+/// any case, with a host, and without whitespace or control characters (a browser drops tabs and
+/// newlines inside a URL, which is how `java\tscript:` slips past naive checks), trimmed. Anything
+/// else — `javascript:`, `data:`, `vbscript:`, relative or protocol-relative addresses, entity or
+/// percent tricks — is None: show it as text.
+pub fn safe_url(url: &str) -> Option<&str> {
     let u = url.trim_matches(|c: char| c.is_whitespace() || c.is_control());
     if u.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return None;
@@ -23,20 +32,37 @@ pub fn safe_href(url: &str) -> Option<String> {
     if host.is_empty() || host.contains('\\') {
         return None;
     }
-    Some(esc(u))
+    Some(u)
 }
 
 /// `<a href="…" rel="noopener noreferrer" target="_blank">label</a>` for an http(s) address; for any
-/// other address the address itself as plain text (escaped), so it can still be read and copied.
-/// `label` is HTML already escaped by the caller; None shows the address.
-pub fn external_link(url: &str, label: Option<&str>) -> String {
-    match safe_href(url) {
-        Some(href) => format!(
-            "<a href=\"{href}\" rel=\"noopener noreferrer\" target=\"_blank\">{}</a>",
-            label.map_or_else(|| href.clone(), str::to_string)
-        ),
-        None => format!("<span class=\"unsafe-url\" title=\"非 http(s) 地址，不作为链接\">{}</span>", esc(url)),
+/// other address the address itself as plain text, so it can still be read and copied. None as the
+/// label shows the address.
+pub fn external_link(url: &str, label: Option<&str>) -> Markup {
+    match safe_url(url) {
+        Some(href) => html! {
+            a href=(href) rel="noopener noreferrer" target="_blank" { (label.unwrap_or(href)) }
+        },
+        None => html! { span.unsafe-url title="非 http(s) 地址，不作为链接" { (url) } },
     }
+}
+
+/// A search snippet with its matches in `<mark>`.
+pub fn highlighted(s: &yuqing_text::highlight::Snippet) -> Markup {
+    let mut parts = Vec::with_capacity(s.ranges.len());
+    let mut at = 0;
+    for &(from, to) in &s.ranges {
+        let (Some(before), Some(hit)) = (s.fragment.get(at..from), s.fragment.get(from..to)) else { break };
+        parts.push((before, hit));
+        at = to;
+    }
+    let rest = s.fragment.get(at..).unwrap_or("");
+    html! { @for (before, hit) in parts { (before) mark { (hit) } } (rest) }
+}
+
+/// The hidden field that carries a form's CSRF token.
+pub fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name=(crate::auth::CSRF_FIELD) value=(token); }
 }
 
 pub fn china<Tz: TimeZone>(t: &DateTime<Tz>) -> DateTime<FixedOffset> {
@@ -47,16 +73,12 @@ pub fn fmt_time<Tz: TimeZone>(t: &DateTime<Tz>) -> String {
     china(t).format("%Y-%m-%d %H:%M").to_string()
 }
 
-pub fn grade_badge(g: Option<Grade>) -> String {
+pub fn grade_badge(g: Option<Grade>) -> Markup {
     match g {
-        Some(g) => format!(
-            "<span class=\"badge g-{}\" title=\"{}级\">{}级 {}</span>",
-            g.color(),
-            g.as_str(),
-            g.as_str(),
-            g.label_zh()
-        ),
-        None => "<span class=\"badge g-none\">未定级</span>".to_string(),
+        Some(g) => html! {
+            span class={ "badge g-" (g.color()) } title={ (g.as_str()) "级" } { (g.as_str()) "级 " (g.label_zh()) }
+        },
+        None => html! { span.badge.g-none { "未定级" } },
     }
 }
 
@@ -109,19 +131,113 @@ mark.err{background:#fda29b}
 .screen-bar{display:flex;gap:16px;align-items:center;font-size:24px}
 "#;
 
+/// How the layout frames a page: the desk (header with the menu), the big screen (dark, large
+/// type, no header; the dashboard's `?screen=1`), or the sign-in page (no menu: nobody is signed
+/// in yet; its own small style sheet).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Screen {
+    #[default]
+    Desk,
+    Big,
+    SignIn,
+}
+
+/// The header's menu: address and name.
+const MENU: [(&str, &str); 12] = [
+    ("/", "总览"),
+    ("/posts", "信息"),
+    ("/stories", "舆情事件"),
+    ("/themes", "专题"),
+    ("/incidents", "处置"),
+    ("/alerts", "预警记录"),
+    ("/reports", "报表"),
+    ("/rules", "监测规则"),
+    ("/sources", "信息源"),
+    ("/duty", "值班"),
+    ("/system", "系统"),
+    ("/logout", "退出"),
+];
+
+/// The desk's one layout: title, organisation and banner, and how the page is framed.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout<'a> {
+    pub title: &'a str,
+    pub org: &'a str,
+    pub banner: Option<&'a str>,
+    pub screen: Screen,
+}
+
+impl<'a> Layout<'a> {
+    /// The layout of a page of this desk (its organisation and banner) on the desk's screen.
+    pub fn of(state: &'a AppState, title: &'a str) -> Self {
+        Layout { title, org: &state.org_name, banner: state.banner.as_deref(), screen: Screen::Desk }
+    }
+
+    pub fn screen(self, screen: Screen) -> Self {
+        Layout { screen, ..self }
+    }
+
+    /// The sign-in page's layout.
+    pub fn sign_in(title: &'a str) -> Self {
+        Layout { title, org: "", banner: None, screen: Screen::SignIn }
+    }
+
+    /// The whole page around `body`.
+    pub fn render(&self, body: Markup) -> Markup {
+        if self.screen == Screen::SignIn {
+            return html! {
+                (DOCTYPE)
+                html lang="zh-CN" {
+                    head {
+                        meta charset="utf-8";
+                        meta name="viewport" content="width=device-width,initial-scale=1";
+                        title { (self.title) " · yuqing 舆情" }
+                        link rel="stylesheet" href=(crate::assets::href("login.css"));
+                    }
+                    body { header { "yuqing 舆情监测" } main { (body) } }
+                }
+            };
+        }
+        html! {
+            (DOCTYPE)
+            html lang="zh-CN" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width,initial-scale=1";
+                    title { (self.title) " · yuqing 舆情" }
+                    link rel="stylesheet" href=(crate::assets::href("desk.css"));
+                }
+                body class=[(self.screen == Screen::Big).then_some("big")] {
+                    header {
+                        a.brand href="/" { "yuqing 舆情监测" }
+                        span { (self.org) }
+                        @for (href, name) in MENU {
+                            a href=(href) { (name) }
+                        }
+                        form action="/search" method="get" {
+                            input name="q" placeholder="全文检索帖文" aria-label="全文检索";
+                        }
+                    }
+                    main {
+                        @if let Some(b) = self.banner {
+                            div.banner { (b) }
+                        }
+                        (body)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The page as a response body.
+    pub fn html(&self, body: Markup) -> Html<String> {
+        Html(self.render(body).into_string())
+    }
+}
+
+/// The layout around a body still built as text (pages not yet written as templates).
 pub fn page(title: &str, org: &str, banner: Option<&str>, body: &str) -> String {
-    let banner = banner.map(|b| format!("<div class=\"banner\">{}</div>", esc(b))).unwrap_or_default();
-    format!(
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>{title} · yuqing 舆情</title>{css}</head><body>\
-<header><a class=\"brand\" href=\"/\">yuqing 舆情监测</a><span>{org}</span>\
-<a href=\"/\">总览</a><a href=\"/posts\">信息</a><a href=\"/stories\">舆情事件</a><a href=\"/themes\">专题</a><a href=\"/incidents\">处置</a><a href=\"/alerts\">预警记录</a><a href=\"/reports\">报表</a><a href=\"/rules\">监测规则</a><a href=\"/sources\">信息源</a><a href=\"/duty\">值班</a><a href=\"/system\">系统</a><a href=\"/logout\">退出</a>\
-<form action=\"/search\" method=\"get\"><input name=\"q\" placeholder=\"全文检索帖文\" aria-label=\"全文检索\"></form></header>\
-<main>{banner}{body}</main></body></html>",
-        title = esc(title),
-        org = esc(org),
-        css = crate::assets::desk_stylesheet(),
-    )
+    Layout { title, org, banner, screen: Screen::Desk }.render(PreEscaped(body.to_string())).into_string()
 }
 
 #[cfg(test)]
@@ -129,12 +245,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_http_and_https_addresses_are_hrefs() {
-        assert_eq!(
-            safe_href("https://news.example/a?x=1&y=\"2\"").as_deref(),
-            Some("https://news.example/a?x=1&amp;y=&quot;2&quot;")
-        );
-        assert_eq!(safe_href("  HTTP://bbs.example/t/7\n").as_deref(), Some("HTTP://bbs.example/t/7"));
+    fn only_http_and_https_addresses_are_links() {
+        assert_eq!(safe_url("https://news.example/a?x=1&y=\"2\""), Some("https://news.example/a?x=1&y=\"2\""));
+        assert_eq!(safe_url("  HTTP://bbs.example/t/7\n"), Some("HTTP://bbs.example/t/7"));
         for bad in [
             "javascript:alert(1)",
             "JavaScript:alert(1)",
@@ -163,7 +276,7 @@ mod tests {
             "http://example.org/\u{2028}x",
             "",
         ] {
-            assert_eq!(safe_href(bad), None, "{bad:?}");
+            assert_eq!(safe_url(bad), None, "{bad:?}");
         }
     }
 
@@ -171,10 +284,70 @@ mod tests {
     fn other_addresses_are_shown_as_text() {
         let l = external_link("https://a.example/?q=<b>", Some("原文"));
         assert_eq!(
-            l,
+            l.into_string(),
             "<a href=\"https://a.example/?q=&lt;b&gt;\" rel=\"noopener noreferrer\" target=\"_blank\">原文</a>"
         );
-        let t = external_link("javascript:alert(\"x\")", Some("原文"));
+        let t = external_link("javascript:alert(\"x\")", Some("原文")).into_string();
         assert!(!t.contains("<a") && !t.contains("href") && t.contains("javascript:alert(&quot;x&quot;)"), "{t}");
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    #[test]
+    fn the_layout_escapes_what_it_is_given_and_frames_the_big_screen() {
+        let l = Layout { title: "<标题>", org: "A&B", banner: Some("演示<数据>"), screen: Screen::Desk };
+        let desk = l.render(html! { p { "正文" } }).into_string();
+        assert!(desk.starts_with("<!DOCTYPE html><html lang=\"zh-CN\">"), "{desk}");
+        assert!(desk.contains("<title>&lt;标题&gt; · yuqing 舆情</title>"), "{desk}");
+        assert!(desk.contains("<span>A&amp;B</span>") && desk.contains("<div class=\"banner\">演示&lt;数据&gt;</div>"));
+        assert!(desk.contains("<body><header>") && desk.contains("<a href=\"/incidents\">处置</a>"), "{desk}");
+        assert!(desk.contains("<main><div class=\"banner\">") && desk.ends_with("<p>正文</p></main></body></html>"));
+        assert!(!desk.contains("<style") && !desk.contains(" style="), "no inline styles (CSP)");
+        let big = l.screen(Screen::Big).render(html! {}).into_string();
+        assert!(big.contains("<body class=\"big\"><header>"), "{big}");
+        let sign_in = Layout::sign_in("登录").render(html! { h2 { "登录" } }).into_string();
+        assert!(sign_in.contains("<body><header>yuqing 舆情监测</header><main><h2>登录</h2></main>"), "{sign_in}");
+        assert!(sign_in.contains("/assets/login.css?v=") && !sign_in.contains("/logout"), "{sign_in}");
+        let raw = page("信息", "本单位", None, "<p>已转义的正文</p>");
+        let s = yuqing_text::highlight::Snippet { fragment: "a<b>医院c".into(), ranges: vec![(4, 10)] };
+        assert_eq!(highlighted(&s).into_string(), "a&lt;b&gt;<mark>医院</mark>c");
+        assert!(raw.contains("<main><p>已转义的正文</p></main>") && !raw.contains("banner"), "{raw}");
+    }
+}
+
+#[cfg(test)]
+mod escape_hatch_tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    fn count(dir: &Path, root: &Path, needle: &str, out: &mut BTreeMap<String, usize>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                count(&p, root, needle, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let n = std::fs::read_to_string(&p).unwrap_or_default().matches(needle).count();
+                if n > 0 {
+                    let name = p.strip_prefix(root).unwrap_or(&p).to_string_lossy().replace('\\', "/");
+                    out.insert(name, n);
+                }
+            }
+        }
+    }
+
+    /// Markup goes into a page unescaped only where it is listed here, each for a reason given
+    /// where it is used: a new one must be added here on purpose.
+    #[test]
+    fn unescaped_markup_enters_pages_only_where_listed() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut found = BTreeMap::new();
+        count(&root, &root, concat!("PreEscaped", "("), &mut found);
+        let listed: BTreeMap<String, usize> =
+            [("auth/login.rs", 1), ("html.rs", 1), ("pages.rs", 2)].iter().map(|(f, n)| (f.to_string(), *n)).collect();
+        assert_eq!(found, listed);
     }
 }

@@ -1,17 +1,19 @@
 //! The HTML pages: stories by grade, one story with its reasons, heat and posts, search, alerts.
 
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
+use maud::{html, PreEscaped};
 use serde::Deserialize;
 use yuqing_core::{Sentiment, StoryStatus};
 use yuqing_store::{story_heat, Store, StoryOrder, StoryQuery};
 use yuqing_text::highlight::snippet;
 use yuqing_text::matching_form;
 
-use crate::chart::{heat_bars, sparkline};
+use crate::chart;
 use crate::error::{AppError, AppResult, Code};
 use crate::extract::Query;
-use crate::html::{esc, fmt_time, grade_badge, page};
+use crate::html::{external_link, fmt_time, grade_badge, highlighted, Layout};
+use crate::paging::Pager;
 use crate::{paging, AppState};
 
 const PAGE_SIZE: usize = 30;
@@ -24,20 +26,6 @@ pub(crate) fn usize_value(v: Option<&str>, name: &str, default: usize) -> Result
         None => Ok(default),
         Some(v) => v.parse::<usize>().map_err(|_| format!("参数 {name} 应为非负整数，收到“{v}”")),
     }
-}
-
-pub(crate) fn pager(base: &str, page_no: usize, total: u64, size: usize) -> String {
-    let pages = (total as usize).div_ceil(size).clamp(1, paging::last_page(size, paging::MAX_OFFSET));
-    let mut s = String::from("<div class=\"pager\">");
-    if page_no > 1 {
-        s.push_str(&format!("<a href=\"{base}page={}\">上一页</a>", page_no - 1));
-    }
-    s.push_str(&format!("<span class=\"muted\">第 {page_no} / {pages} 页，共 {total} 条</span>"));
-    if page_no < pages {
-        s.push_str(&format!("<a href=\"{base}page={}\">下一页</a>", page_no + 1));
-    }
-    s.push_str("</div>");
-    s
 }
 
 /// The `page` parameter of a page route (the text of a typed query's field), or a 400.
@@ -98,65 +86,63 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<IndexQuery>) -
             Ok((stats, stories.total, rows))
         })
         .await?;
-    let mut body = String::new();
     let graded: u64 = stats.graded.iter().map(|(_, n)| n).sum();
     let by_grade: Vec<String> = stats.graded.iter().map(|(g, n)| format!("{}级 {n}", g.as_str())).collect();
-    body.push_str("<div class=\"cards\">");
-    body.push_str(&format!("<div class=\"card\"><b>{}</b><span>帖文</span></div>", stats.posts));
-    body.push_str(&format!(
-        "<div class=\"card\"><b>{}</b><span>舆情事件（开放 {}）</span></div>",
-        stats.stories, stats.open_stories
-    ));
-    body.push_str(&format!(
-        "<div class=\"card\"><b>{graded}</b><span>已定级：{}</span></div>",
-        esc(&by_grade.join("，"))
-    ));
-    body.push_str(&format!("<div class=\"card\"><b>{}</b><span>预警</span></div>", stats.alerts));
-    if stats.posts > 0 {
-        body.push_str(&format!(
-            "<div class=\"card\"><b>{:.0}%</b><span>负面帖文占比</span></div>",
-            stats.negative_posts as f64 * 100.0 / stats.posts as f64
-        ));
-    }
-    if let (Some(a), Some(b)) = (stats.first_post_at, stats.last_post_at) {
-        body.push_str(&format!(
-            "<div class=\"card\"><b class=\"sm\">{}<br>{}</b><span>帖文时间范围</span></div>",
-            fmt_time(&a),
-            fmt_time(&b)
-        ));
-    }
-    body.push_str("</div>");
-    body.push_str(&format!(
-        "<h2>舆情事件</h2><p class=\"tabs\">{}{}</p>",
-        if all { "<a href=\"/stories\">只看已定级</a>" } else { "<b>已定级</b>　" },
-        if all { "　<b>全部</b>" } else { "<a href=\"/stories?all=1\">全部事件（含未定级）</a>" }
-    ));
-    if rows.is_empty() {
-        body.push_str("<p class=\"muted\">暂无事件。导入帖文：<code>yuqing ingest 文件.jsonl</code>。未命中监测规则的事件不定级，可在“全部事件”中查看。</p>");
-    } else {
-        body.push_str("<table><thead><tr><th>级别</th><th>事件</th><th>帖文</th><th>站点</th><th>负面</th><th>热度走势</th><th>最近</th></tr></thead><tbody>");
-        for (s, heat, marked) in &rows {
-            let reason = s.reasons.first().map(|r| r.detail.as_str()).unwrap_or("未命中监测规则");
-            body.push_str(&format!(
-                "<tr><td>{}</td><td><a href=\"/stories/{}\">{}</a>{}{}<div class=\"reason\">{}</div><div class=\"muted\">{}</div></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.0}%</td><td>{}</td><td class=\"muted\">{}</td></tr>",
-                grade_badge(s.grade),
-                s.id,
-                esc(&s.title),
-                if s.status == StoryStatus::Closed { " <span class=\"muted\">（已关闭）</span>" } else { "" },
-                crate::web::false_alarm::badge(*marked),
-                esc(reason),
-                esc(&s.keywords.join(" · ")),
-                s.posts,
-                s.sites,
-                s.negative_share * 100.0,
-                sparkline(heat, 120, 28),
-                fmt_time(&s.last_at)
-            ));
+    let body = html! {
+        div.cards {
+            div.card { b { (stats.posts) } span { "帖文" } }
+            div.card { b { (stats.stories) } span { "舆情事件（开放 " (stats.open_stories) "）" } }
+            div.card { b { (graded) } span { "已定级：" (by_grade.join("，")) } }
+            div.card { b { (stats.alerts) } span { "预警" } }
+            @if stats.posts > 0 {
+                div.card {
+                    b { (format!("{:.0}%", stats.negative_posts as f64 * 100.0 / stats.posts as f64)) }
+                    span { "负面帖文占比" }
+                }
+            }
+            @if let (Some(a), Some(b)) = (stats.first_post_at, stats.last_post_at) {
+                div.card { b.sm { (fmt_time(&a)) br; (fmt_time(&b)) } span { "帖文时间范围" } }
+            }
         }
-        body.push_str("</tbody></table>");
-        body.push_str(&pager(if all { "/stories?all=1&" } else { "/stories?" }, page_no, total, PAGE_SIZE));
-    }
-    Ok(Html(page("舆情事件", &state.org_name, state.banner.as_deref(), &body)).into_response())
+        h2 { "舆情事件" }
+        p.tabs {
+            @if all {
+                a href="/stories" { "只看已定级" } "　" b { "全部" }
+            } @else {
+                b { "已定级" } "　" a href="/stories?all=1" { "全部事件（含未定级）" }
+            }
+        }
+        @if rows.is_empty() {
+            p.muted {
+                "暂无事件。导入帖文：" code { "yuqing ingest 文件.jsonl" } "。未命中监测规则的事件不定级，可在“全部事件”中查看。"
+            }
+        } @else {
+            table {
+                thead { tr {
+                    th { "级别" } th { "事件" } th { "帖文" } th { "站点" } th { "负面" } th { "热度走势" } th { "最近" }
+                } }
+                tbody { @for (s, heat, marked) in &rows {
+                    tr {
+                        td { (grade_badge(s.grade)) }
+                        td {
+                            a href={ "/stories/" (s.id) } { (s.title) }
+                            @if s.status == StoryStatus::Closed { " " span.muted { "（已关闭）" } }
+                            (crate::web::false_alarm::badge(*marked))
+                            div.reason { (s.reasons.first().map(|r| r.detail.as_str()).unwrap_or("未命中监测规则")) }
+                            div.muted { (s.keywords.join(" · ")) }
+                        }
+                        td.num { (s.posts) }
+                        td.num { (s.sites) }
+                        td.num { (format!("{:.0}%", s.negative_share * 100.0)) }
+                        td { (chart::sparkline(heat)) }
+                        td.muted { (fmt_time(&s.last_at)) }
+                    }
+                } }
+            }
+            (Pager::new(if all { "/stories?all=1&" } else { "/stories?" }, page_no, total, PAGE_SIZE).render())
+        }
+    };
+    Ok(Layout::of(&state, "舆情事件").html(body).into_response())
 }
 
 pub async fn story(
@@ -194,122 +180,123 @@ pub async fn story(
         Err(None) => return Err(AppError::not_found(Code::StoryNotFound, format!("舆情事件 {id} 不存在"))),
     };
     let editable = state.story_editor.is_some();
-    let mut b = String::new();
-    if let Some(m) = q.merged.as_deref().and_then(|m| m.parse::<i64>().ok()) {
-        b.push_str(&format!("<p class=\"ok\">事件 #{m} 已并入本事件。</p>"));
-    }
-    if q.edited.is_some() {
-        b.push_str("<p class=\"ok\">已保存人工调整，并记入审计日志。</p>");
-    }
-    b.push_str(&crate::web::false_alarm::notice(&crate::web::false_alarm::Flags {
-        false_alarm: q.false_alarm.clone(),
-        closed: q.closed.clone(),
-        kept: q.kept.clone(),
-        withdrawn: q.withdrawn.clone(),
-    }));
-    b.push_str(&format!(
-        "<h2>{} {}{}</h2>",
-        grade_badge(s.grade),
-        esc(&s.title),
-        crate::web::false_alarm::badge(mark.is_some())
-    ));
-    b.push_str(&crate::web::false_alarm::banner(mark.as_ref()));
-    b.push_str(&format!(
-        "<p class=\"muted\">事件 #{} · {} · {} 至 {} · 关键词：{}</p>",
-        s.id,
-        if s.status == StoryStatus::Open { "开放中" } else { "已关闭" },
-        fmt_time(&s.first_at),
-        fmt_time(&s.last_at),
-        esc(&s.keywords.join("、"))
-    ));
-    b.push_str("<div class=\"cards\">");
-    for (v, l) in [
+    let listed: std::collections::HashSet<i64> = posts.items.iter().map(|p| p.id).collect();
+    let cards = [
         (s.posts.to_string(), "帖文"),
         (s.sites.to_string(), "站点"),
         (s.max_tier.label_zh().to_string(), "最高源级别"),
         (s.interactions.to_string(), "互动（评论+转发+点赞）"),
         (format!("{:.0}%", s.negative_share * 100.0), "负面占比"),
-    ] {
-        b.push_str(&format!("<div class=\"card\"><b>{}</b><span>{}</span></div>", esc(&v), l));
-    }
-    b.push_str("</div>");
-    let listed: std::collections::HashSet<i64> = posts.items.iter().map(|p| p.id).collect();
-    b.push_str(&crate::web::brief_html::render_brief(&brief, "研判摘要", &|pid| listed.contains(&pid)));
-    b.push_str("<h3>定级依据</h3>");
-    if s.reasons.is_empty() && !s.rule_hits.is_empty() {
-        b.push_str("<p class=\"muted\">本事件的帖文多数为广告、抽奖等噪声，因此未定级。如需处置，可人工定级：<code>yuqing grade ");
-        b.push_str(&format!("{} III --reason 理由</code></p>", s.id));
-    } else if s.reasons.is_empty() {
-        b.push_str(
-            "<p class=\"muted\">本事件未命中任何监测规则，因此未定级。如需处置，可人工定级：<code>yuqing grade ",
-        );
-        b.push_str(&format!("{} III --reason 理由</code></p>", s.id));
+    ];
+    let body = html! {
+        @if let Some(m) = q.merged.as_deref().and_then(|m| m.parse::<i64>().ok()) {
+            p.ok { "事件 #" (m) " 已并入本事件。" }
+        }
+        @if q.edited.is_some() {
+            p.ok { "已保存人工调整，并记入审计日志。" }
+        }
+        (crate::web::false_alarm::notice(&crate::web::false_alarm::Flags {
+            false_alarm: q.false_alarm.clone(),
+            closed: q.closed.clone(),
+            kept: q.kept.clone(),
+            withdrawn: q.withdrawn.clone(),
+        }))
+        h2 { (grade_badge(s.grade)) " " (s.title) (crate::web::false_alarm::badge(mark.is_some())) }
+        (crate::web::false_alarm::banner(mark.as_ref()))
+        p.muted {
+            "事件 #" (s.id) " · " (if s.status == StoryStatus::Open { "开放中" } else { "已关闭" }) " · "
+            (fmt_time(&s.first_at)) " 至 " (fmt_time(&s.last_at)) " · 关键词：" (s.keywords.join("、"))
+        }
+        div.cards { @for (v, l) in &cards { div.card { b { (v) } span { (l) } } } }
+        (crate::web::brief_html::render_brief(&brief, "研判摘要", &|pid| listed.contains(&pid)))
+        h3 { "定级依据" }
+        @if s.reasons.is_empty() {
+            p.muted {
+                @if s.rule_hits.is_empty() {
+                    "本事件未命中任何监测规则，因此未定级。"
+                } @else {
+                    "本事件的帖文多数为广告、抽奖等噪声，因此未定级。"
+                }
+                "如需处置，可人工定级：" code { "yuqing grade " (s.id) " III --reason 理由" }
+            }
+        } @else {
+            ul.reasons { @for r in &s.reasons { li { (grade_badge(Some(r.grade))) " " (r.detail) } } }
+        }
+        @if !s.rule_hits.is_empty() {
+            p {
+                "命中规则："
+                @for (i, (r, n)) in s.rule_hits.iter().enumerate() { @if i > 0 { "、" } (r) "（" (n) " 条）" }
+            }
+        }
+        (crate::web::themes_page::story_line(&themes))
+        (crate::web::places_html::story_line(&crate::web::places_html::count(&places)))
+        @if !s.topics.is_empty() {
+            p {
+                "领域："
+                @for (i, (t, n)) in s.topics.iter().enumerate() { @if i > 0 { "、" } (t) "（" (n) "）" }
+            }
+        }
+        @if !s.severe_words.is_empty() {
+            p { "伤亡/群体性词语：" (s.severe_words.join("、")) }
+        }
+        @if !alerts.is_empty() {
+            h3 { "预警记录" }
+            ul { @for a in &alerts {
+                li {
+                    (fmt_time(&a.at)) " " (grade_from(a.from)) " → " (grade_badge(Some(a.to))) " "
+                    (a.reasons.first().map(|r| r.detail.as_str()).unwrap_or(""))
+                }
+            } }
+        }
+        h3 { "热度（每小时帖文，红色为负面）" }
+        @if let Some(c) = chart::hourly(&heat) { (c.svg(1100, 200)) }
+        (crate::web::false_alarm::section(s.id, mark.as_ref(), &cu, editable))
+        // story_edit renders its own section as escaped text (not yet a template).
+        (PreEscaped(crate::web::story_edit::section(s.id, &edits, &cu, editable)))
+        h3 { "帖文（共 " (posts.total) " 条，最新在前）" }
+        @for p in &posts.items {
+            @let (cls, label) = match p.sentiment {
+                Sentiment::Negative => ("neg", "负面"),
+                Sentiment::Positive => ("pos", "正面"),
+                Sentiment::Neutral => ("", "中性"),
+            };
+            @let noise = yuqing_text::noise::classify(&matching_form(&p.title), &matching_form(&p.text));
+            div.post id={ "p" (p.id) } {
+                div.meta {
+                    (PreEscaped(crate::web::story_edit::post_checkbox(p.id, &cu, editable)))
+                    "#" (p.id) " · " (fmt_time(&p.published_at))
+                    @if p.time_estimated { "（入库时间）" }
+                    " · " (source_name(&p.source)) " · " (p.tier.label_zh()) " · "
+                    span class=(cls) { (label) }
+                    @if let Some(k) = noise {
+                        " · " span.noise title="不作为定级依据" { "噪声：" (k.label_zh()) }
+                    }
+                    @if !p.hits.is_empty() {
+                        " · 命中：" (p.hits.iter().map(|h| h.rule.as_str()).collect::<Vec<_>>().join("、"))
+                    }
+                    @if let Some(u) = p.url.as_deref() { " · " (external_link(u, Some("原文"))) }
+                }
+                @if !p.title.is_empty() { b { (p.title) } }
+                div { (p.text.chars().take(400).collect::<String>()) }
+            }
+        }
+        (Pager::new(&format!("/stories/{id}?"), page_no, posts.total, STORY_POSTS_PAGE).render())
+    };
+    Ok(Layout::of(&state, &s.title).html(body).into_response())
+}
+
+/// A grade change's starting point: "未定级" or "Ⅲ级".
+fn grade_from(g: Option<yuqing_core::Grade>) -> String {
+    g.map_or("未定级".to_string(), |g| format!("{}级", g.as_str()))
+}
+
+/// A post's source, or 未知来源.
+fn source_name(source: &str) -> &str {
+    if source.is_empty() {
+        "未知来源"
     } else {
-        b.push_str("<ul class=\"reasons\">");
-        for r in &s.reasons {
-            b.push_str(&format!("<li>{} {}</li>", grade_badge(Some(r.grade)), esc(&r.detail)));
-        }
-        b.push_str("</ul>");
+        source
     }
-    if !s.rule_hits.is_empty() {
-        let hits: Vec<String> = s.rule_hits.iter().map(|(r, n)| format!("{}（{} 条）", esc(r), n)).collect();
-        b.push_str(&format!("<p>命中规则：{}</p>", hits.join("、")));
-    }
-    b.push_str(&crate::web::themes_page::story_line(&themes));
-    b.push_str(&crate::web::places_html::story_line(&crate::web::places_html::count(&places)));
-    if !s.topics.is_empty() {
-        let t: Vec<String> = s.topics.iter().map(|(t, n)| format!("{}（{}）", esc(t), n)).collect();
-        b.push_str(&format!("<p>领域：{}</p>", t.join("、")));
-    }
-    if !s.severe_words.is_empty() {
-        b.push_str(&format!("<p>伤亡/群体性词语：{}</p>", esc(&s.severe_words.join("、"))));
-    }
-    if !alerts.is_empty() {
-        b.push_str("<h3>预警记录</h3><ul>");
-        for a in &alerts {
-            b.push_str(&format!(
-                "<li>{} {} → {} {}</li>",
-                fmt_time(&a.at),
-                a.from.map_or("未定级".to_string(), |g| format!("{}级", g.as_str())),
-                grade_badge(Some(a.to)),
-                esc(a.reasons.first().map(|r| r.detail.as_str()).unwrap_or(""))
-            ));
-        }
-        b.push_str("</ul>");
-    }
-    b.push_str("<h3>热度（每小时帖文，红色为负面）</h3>");
-    b.push_str(&heat_bars(&heat, 1100, 200));
-    b.push_str(&crate::web::false_alarm::section(s.id, mark.as_ref(), &cu, editable));
-    b.push_str(&crate::web::story_edit::section(s.id, &edits, &cu, editable));
-    b.push_str(&format!("<h3>帖文（共 {} 条，最新在前）</h3>", posts.total));
-    for p in &posts.items {
-        let (cls, label) = match p.sentiment {
-            Sentiment::Negative => ("neg", "负面"),
-            Sentiment::Positive => ("pos", "正面"),
-            Sentiment::Neutral => ("", "中性"),
-        };
-        let link =
-            p.url.as_deref().map(|u| format!(" · {}", crate::html::external_link(u, Some("原文")))).unwrap_or_default();
-        let noise = yuqing_text::noise::classify(&matching_form(&p.title), &matching_form(&p.text))
-            .map(|k| format!(" · <span class=\"noise\" title=\"不作为定级依据\">噪声：{}</span>", k.label_zh()))
-            .unwrap_or_default();
-        b.push_str(&format!(
-            "<div class=\"post\" id=\"p{}\"><div class=\"meta\">{}#{} · {}{} · {} · {} · <span class=\"{cls}\">{label}</span>{noise}{}{}</div>{}<div>{}</div></div>",
-            p.id,
-            crate::web::story_edit::post_checkbox(p.id, &cu, editable),
-            p.id,
-            fmt_time(&p.published_at),
-            if p.time_estimated { "（入库时间）" } else { "" },
-            esc(if p.source.is_empty() { "未知来源" } else { &p.source }),
-            p.tier.label_zh(),
-            if p.hits.is_empty() { String::new() } else { format!(" · 命中：{}", esc(&p.hits.iter().map(|h| h.rule.as_str()).collect::<Vec<_>>().join("、"))) },
-            link,
-            if p.title.is_empty() { String::new() } else { format!("<b>{}</b>", esc(&p.title)) },
-            esc(&p.text.chars().take(400).collect::<String>())
-        ));
-    }
-    b.push_str(&pager(&format!("/stories/{id}?"), page_no, posts.total, STORY_POSTS_PAGE));
-    Ok(Html(page(&s.title, &state.org_name, state.banner.as_deref(), &b)).into_response())
 }
 
 /// One post: its place in its story's list (the page it is on, at its anchor). Every post a brief
@@ -339,55 +326,50 @@ pub async fn search(State(state): State<AppState>, Query(q): Query<SearchQuery>)
             Ok(Some((hits, posts)))
         })
         .await?;
-    let mut b = format!(
-        "<h2>全文检索</h2><form action=\"/search\"><input name=\"q\" value=\"{}\" class=\"q\"> <button>检索</button></form>",
-        esc(&query)
-    );
-    match result {
-        None => b.push_str("<p class=\"muted\">输入词语检索全部帖文；多个词同时出现才算命中；繁简体通查。</p>"),
-        Some((hits, posts)) => {
-            b.push_str(&format!(
-                "<p class=\"muted\">共 {} 条，最新在前。检索词：{}</p>",
-                hits.total,
-                esc(&hits.terms.join(" "))
-            ));
-            for p in &posts {
-                let t = snippet(&p.title, &matching_form(&p.title), &hits.terms, 80);
-                let s = snippet(&p.text, &matching_form(&p.text), &hits.terms, 160);
-                b.push_str(&format!(
-                    "<div class=\"post\"><div class=\"meta\">{} · {} · <a href=\"/stories/{}\">事件 #{}</a>{}</div>{}<div>{}</div></div>",
-                    fmt_time(&p.published_at),
-                    esc(if p.source.is_empty() { "未知来源" } else { &p.source }),
-                    p.story_id,
-                    p.story_id,
-                    p.url.as_deref().map(|u| format!(" · {}", crate::html::external_link(u, Some("原文")))).unwrap_or_default(),
-                    if p.title.is_empty() { String::new() } else { format!("<b>{}</b>", t.to_html()) },
-                    s.to_html()
-                ));
+    let body = html! {
+        h2 { "全文检索" }
+        form action="/search" { input name="q" value=(query) class="q"; " " button { "检索" } }
+        @match &result {
+            None => p.muted { "输入词语检索全部帖文；多个词同时出现才算命中；繁简体通查。" },
+            Some((hits, posts)) => {
+                p.muted { "共 " (hits.total) " 条，最新在前。检索词：" (hits.terms.join(" ")) }
+                @for p in posts {
+                    div.post {
+                        div.meta {
+                            (fmt_time(&p.published_at)) " · " (source_name(&p.source)) " · "
+                            a href={ "/stories/" (p.story_id) } { "事件 #" (p.story_id) }
+                            @if let Some(u) = p.url.as_deref() { " · " (external_link(u, Some("原文"))) }
+                        }
+                        @if !p.title.is_empty() {
+                            b { (highlighted(&snippet(&p.title, &matching_form(&p.title), &hits.terms, 80))) }
+                        }
+                        div { (highlighted(&snippet(&p.text, &matching_form(&p.text), &hits.terms, 160))) }
+                    }
+                }
+                (Pager::new(&format!("/search?q={}&", urlencode(&query)), page_no, hits.total as u64, PAGE_SIZE).render())
             }
-            let base = format!("/search?q={}&", urlencode(&query));
-            b.push_str(&pager(&base, page_no, hits.total as u64, PAGE_SIZE));
         }
-    }
-    Ok(Html(page("全文检索", &state.org_name, state.banner.as_deref(), &b)).into_response())
+    };
+    Ok(Layout::of(&state, "全文检索").html(body).into_response())
 }
 
 pub async fn alerts(State(state): State<AppState>) -> AppResult<Response> {
     let alerts = state.blocking(|d, _| Ok(d.store.alerts(200)?)).await?;
-    let mut b = String::from("<h2>预警记录（最近 200 条）</h2><table><thead><tr><th>时间</th><th>事件</th><th>级别变化</th><th>依据</th></tr></thead><tbody>");
-    for a in &alerts {
-        b.push_str(&format!(
-            "<tr><td class=\"muted\">{}</td><td><a href=\"/stories/{}\">#{}</a></td><td>{} → {}</td><td class=\"reason\">{}</td></tr>",
-            fmt_time(&a.at),
-            a.story_id,
-            a.story_id,
-            a.from.map_or("未定级".to_string(), |g| format!("{}级", g.as_str())),
-            grade_badge(Some(a.to)),
-            esc(&a.reasons.iter().map(|r| r.detail.as_str()).collect::<Vec<_>>().join("；"))
-        ));
-    }
-    b.push_str("</tbody></table>");
-    Ok(Html(page("预警记录", &state.org_name, state.banner.as_deref(), &b)).into_response())
+    let body = html! {
+        h2 { "预警记录（最近 200 条）" }
+        table {
+            thead { tr { th { "时间" } th { "事件" } th { "级别变化" } th { "依据" } } }
+            tbody { @for a in &alerts {
+                tr {
+                    td.muted { (fmt_time(&a.at)) }
+                    td { a href={ "/stories/" (a.story_id) } { "#" (a.story_id) } }
+                    td { (grade_from(a.from)) " → " (grade_badge(Some(a.to))) }
+                    td.reason { (a.reasons.iter().map(|r| r.detail.as_str()).collect::<Vec<_>>().join("；")) }
+                }
+            } }
+        }
+    };
+    Ok(Layout::of(&state, "预警记录").html(body).into_response())
 }
 
 /// No route: a page under the desk's layout, or JSON under `/api/` (`error::render`).

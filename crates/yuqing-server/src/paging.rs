@@ -68,6 +68,65 @@ pub(crate) fn window_values(
     Ok((limit, offset as usize))
 }
 
+/// The one pager of the pages: 上一页, where the list is (第 N / M 页，共 T 条) and 下一页, linking
+/// `{base}{param}=N` (`base` ends in `?` or `&`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pager<'a> {
+    base: &'a str,
+    param: &'a str,
+    page: usize,
+    total: u64,
+    size: usize,
+    max_offset: usize,
+    /// Counts stop here: more rows are "N 条以上" and pages are not offered past it.
+    cap: Option<u64>,
+}
+
+impl<'a> Pager<'a> {
+    /// Page `page` of pages of `size` over `total` rows, as `?page=`, no deeper than [`MAX_OFFSET`].
+    pub(crate) fn new(base: &'a str, page: usize, total: u64, size: usize) -> Self {
+        Pager { base, param: "page", page, total, size, max_offset: MAX_OFFSET, cap: None }
+    }
+
+    /// Another parameter name and depth (the audit log's `audit_page`).
+    pub(crate) fn param(self, param: &'a str, max_offset: usize) -> Self {
+        Pager { param, max_offset, ..self }
+    }
+
+    /// A list whose count stops at `cap`.
+    pub(crate) fn capped(self, cap: u64) -> Self {
+        Pager { cap: Some(cap), ..self }
+    }
+
+    /// The number of pages: at least 1, at most [`last_page`].
+    pub(crate) fn pages(&self) -> usize {
+        let rows = self.cap.map_or(self.total, |c| self.total.min(c));
+        usize::try_from(rows)
+            .unwrap_or(usize::MAX)
+            .div_ceil(self.size.max(1))
+            .clamp(1, last_page(self.size, self.max_offset))
+    }
+
+    pub(crate) fn render(&self) -> maud::Markup {
+        let pages = self.pages();
+        let total = match self.cap {
+            Some(c) if self.total > c => format!("{c} 条以上"),
+            _ => format!("{} 条", self.total),
+        };
+        maud::html! {
+            div.pager {
+                @if self.page > 1 {
+                    a href={ (self.base) (self.param) "=" (self.page - 1) } { "上一页" }
+                }
+                span.muted { "第 " (self.page) " / " (pages) " 页，共 " (total) }
+                @if self.page < pages {
+                    a href={ (self.base) (self.param) "=" (self.page + 1) } { "下一页" }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +195,25 @@ mod tests {
         assert!(window(&q(&[("offset", "-1")]), 50, 500).unwrap_err().contains("非负整数"));
         assert!(window(&q(&[("limit", "x")]), 50, 500).unwrap_err().contains("limit"));
         assert_eq!(window_within(&q(&[("offset", "10001")]), 50, 500, AUDIT_MAX_OFFSET), Ok((50, 10_001)));
+    }
+
+    #[test]
+    fn the_pager_links_the_pages_around_and_names_where_it_is() {
+        let first = Pager::new("/stories?all=1&", 1, 61, 30).render().into_string();
+        assert_eq!(
+            first,
+            "<div class=\"pager\"><span class=\"muted\">第 1 / 3 页，共 61 条</span>\
+             <a href=\"/stories?all=1&amp;page=2\">下一页</a></div>"
+        );
+        let last = Pager::new("/posts?", 3, 61, 30).render().into_string();
+        assert!(last.contains("<a href=\"/posts?page=2\">上一页</a>") && !last.contains("下一页"), "{last}");
+        let past = Pager::new("/system?", 2, 0, 50).param("audit_page", AUDIT_MAX_OFFSET).render().into_string();
+        assert!(past.contains("audit_page=1\">上一页") && past.contains("第 2 / 1 页，共 0 条"), "{past}");
+        let capped = Pager::new("/posts?", 1, 25_000, 50).capped(10_000);
+        assert_eq!(capped.pages(), 200);
+        assert!(capped.render().into_string().contains("共 10000 条以上"));
+        let deep = Pager::new("/stories?", 334, u64::MAX, 30);
+        assert_eq!(deep.pages(), 334, "never links past the deepest page a request may ask for");
+        assert!(!deep.render().into_string().contains("下一页"));
     }
 }

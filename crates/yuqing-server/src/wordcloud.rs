@@ -9,9 +9,7 @@
 //! square of the font size, an ASCII one as 0.6 of it; the SVG then pins each word to that width
 //! (`textLength`), so whatever font the browser picks, a word stays inside its box.
 
-use std::fmt::Write;
-
-use crate::html::esc;
+use maud::{html, Markup};
 
 /// The most words drawn.
 pub const MAX_WORDS: usize = 60;
@@ -172,37 +170,28 @@ fn find_spot(
 
 /// The cloud as SVG: each word a link made by `href` (escaped here), with a `<title>` of its note;
 /// colour classes `c0`…`c4` by rank (the style sheet gives their colours, light and big screen).
-pub fn svg(placed: &[Placed], c: &Canvas, aria: &str, href: impl Fn(&str) -> String) -> String {
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg class=\"chart cloud\" viewBox=\"0 0 {} {}\" width=\"100%\" role=\"group\" aria-label=\"{}\">",
-        c.width,
-        c.height,
-        esc(aria)
-    );
-    for (i, p) in placed.iter().enumerate() {
-        let class = match i {
-            0..=2 => 0,
-            3..=7 => 1,
-            8..=15 => 2,
-            16..=30 => 3,
-            _ => 4,
-        };
-        let _ = write!(
-            s,
-            "<a href=\"{}\"><text class=\"c{class}\" x=\"{:.1}\" y=\"{:.1}\" font-size=\"{:.1}\" text-anchor=\"middle\" dominant-baseline=\"central\" textLength=\"{:.1}\" lengthAdjust=\"spacingAndGlyphs\"><title>{}</title>{}</text></a>",
-            esc(&href(&p.word.text)),
-            p.x + p.w / 2.0,
-            p.y + p.h / 2.0,
-            p.size,
-            p.w - 2.0 * PAD,
-            esc(&p.word.note),
-            esc(&p.word.text)
-        );
+pub fn svg(placed: &[Placed], c: &Canvas, aria: &str, href: impl Fn(&str) -> String) -> Markup {
+    let class = |i: usize| match i {
+        0..=2 => "c0",
+        3..=7 => "c1",
+        8..=15 => "c2",
+        16..=30 => "c3",
+        _ => "c4",
+    };
+    let n = |x: f32| format!("{x:.1}");
+    html! {
+        svg class="chart cloud" viewBox={ "0 0 " (c.width) " " (c.height) } width="100%" role="group" aria-label=(aria) {
+            @for (i, p) in placed.iter().enumerate() {
+                a href=(href(&p.word.text)) {
+                    text class=(class(i)) x=(n(p.x + p.w / 2.0)) y=(n(p.y + p.h / 2.0)) font-size=(n(p.size))
+                        text-anchor="middle" dominant-baseline="central" textLength=(n(p.w - 2.0 * PAD))
+                        lengthAdjust="spacingAndGlyphs" {
+                        title { (p.word.note) } (p.word.text)
+                    }
+                }
+            }
+        }
     }
-    s.push_str("</svg>");
-    s
 }
 
 /// Colours of the cloud's words, on the light desk and on the big screen.
@@ -302,7 +291,7 @@ mod tests {
     fn svg_links_each_word_and_escapes_it() {
         let c = Canvas::default();
         let placed = layout(&[word("<b>", 5), word("医院", 9)], &c);
-        let s = svg(&placed, &c, "词云", |w| format!("/search?q={w}&x=1"));
+        let s = svg(&placed, &c, "词云", |w| format!("/search?q={w}&x=1")).into_string();
         assert_eq!(s.matches("<a href=").count(), 2);
         assert!(s.contains("&lt;b&gt;</text>") && !s.contains("<b>"), "{s}");
         assert!(s.contains("href=\"/search?q=医院&amp;x=1\""), "{s}");

@@ -8,25 +8,20 @@ use std::sync::OnceLock;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use yuqing_desk::password::{hash_password, random_token, verify_password};
 use yuqing_desk::signin;
 
 use super::{cookie, form_fields, same, CurrentUser, CSRF_FIELD, LOGIN_COOKIE, SESSION_COOKIE};
 use crate::extract::Query;
-use crate::html::esc;
+use crate::html::Layout;
 use crate::AppState;
+use maud::{html, Markup, PreEscaped};
 
-/// A page of its own (the desk's header needs a signed-in user).
+/// A page of its own (the desk's header needs a signed-in user), around a body built as text.
 pub(crate) fn shell(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>{} · yuqing 舆情</title>{}</head>\
-<body><header>yuqing 舆情监测</header><main>{body}</main></body></html>",
-        esc(title),
-        crate::assets::login_stylesheet()
-    )
+    Layout::sign_in(title).render(PreEscaped(body.to_string())).into_string()
 }
 
 /// Where to go after sign-in: `next` when it is a path on this site (see [`is_local_path`]), else `/`.
@@ -69,19 +64,23 @@ fn set_cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -
     HeaderValue::from_str(&format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{s}")).ok()
 }
 
-fn form_html(next: &str, csrf: &str, name: &str, message: Option<(&str, &str)>) -> String {
-    let msg = message.map(|(class, m)| format!("<p class=\"{class}\">{}</p>", esc(m))).unwrap_or_default();
-    format!(
-        "<h2>登录</h2>{msg}<form method=\"post\" action=\"/login\">\
-<input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{csrf}\"><input type=\"hidden\" name=\"next\" value=\"{next}\">\
-<label for=\"name\">用户名</label><input id=\"name\" name=\"name\" value=\"{name}\" autocomplete=\"username\" required autofocus>\
-<label for=\"password\">密码</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-<button type=\"submit\">登录</button></form>\
-<p class=\"hint\">账号由管理员用 <code>yuqing user add</code> 建立；忘记密码请联系管理员（<code>yuqing user passwd</code>）。</p>",
-        csrf = esc(csrf),
-        next = esc(next),
-        name = esc(name),
-    )
+fn form_html(next: &str, csrf: &str, name: &str, message: Option<(&str, &str)>) -> Markup {
+    html! {
+        h2 { "登录" }
+        @if let Some((class, m)) = message { p class=(class) { (m) } }
+        form method="post" action="/login" {
+            input type="hidden" name=(CSRF_FIELD) value=(csrf);
+            input type="hidden" name="next" value=(next);
+            label for="name" { "用户名" }
+            input #name name="name" value=(name) autocomplete="username" required autofocus;
+            label for="password" { "密码" }
+            input #password name="password" type="password" autocomplete="current-password" required;
+            button type="submit" { "登录" }
+        }
+        p.hint {
+            "账号由管理员用 " code { "yuqing user add" } " 建立；忘记密码请联系管理员（" code { "yuqing user passwd" } "）。"
+        }
+    }
 }
 
 /// The form with a fresh pre-session CSRF token (and its cookie).
@@ -96,7 +95,7 @@ fn render_form(
     let Ok(token) = random_token() else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "无法取得随机数").into_response();
     };
-    let mut r = (status, Html(shell("登录", &form_html(next, &token, name, message)))).into_response();
+    let mut r = (status, Layout::sign_in("登录").html(form_html(next, &token, name, message))).into_response();
     if let Some(v) = set_cookie(LOGIN_COOKIE, &token, "/login", 3600, secure(state, headers)) {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -146,7 +145,7 @@ fn failed(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "sign-in failed");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
-        Html(shell("登录", "<h2>登录</h2><p class=\"error\">登录暂时无法完成，请稍后重试。</p>")),
+        Layout::sign_in("登录").html(html! { h2 { "登录" } p.error { "登录暂时无法完成，请稍后重试。" } }),
     )
         .into_response()
 }
@@ -300,13 +299,15 @@ fn locked(
 /// 退出: a confirmation page whose button posts the sign-out with the session's CSRF token (the
 /// header links here, so no page needs to carry a form for it).
 pub async fn logout_page(State(state): State<AppState>, cu: CurrentUser) -> Response {
-    let body = format!(
-        "<h2>退出登录</h2><p>当前用户：{}（{}）</p><form method=\"post\" action=\"/logout\" class=\"act\">{}<button type=\"submit\">退出</button></form>",
-        crate::html::esc(&cu.user.display_name),
-        cu.user.role.label_zh(),
-        cu.csrf_field()
-    );
-    axum::response::Html(crate::html::page("退出登录", &state.org_name, state.banner.as_deref(), &body)).into_response()
+    let body = html! {
+        h2 { "退出登录" }
+        p { "当前用户：" (cu.user.display_name) "（" (cu.user.role.label_zh()) "）" }
+        form method="post" action="/logout" class="act" {
+            (crate::html::csrf_field(cu.csrf_token()))
+            button type="submit" { "退出" }
+        }
+    };
+    Layout::of(&state, "退出登录").html(body).into_response()
 }
 
 /// Ends the session of the cookie (the middleware has checked the CSRF token).

@@ -3,7 +3,8 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{html, Markup};
 use serde::Deserialize;
 use yuqing_desk::permission;
 use yuqing_desk::reports::GenerateRequest;
@@ -13,7 +14,7 @@ use yuqing_report::{render, store, Report};
 use super::RiskInput;
 use crate::error::AppError;
 use crate::extract::{empty_as_none, Form, Query};
-use crate::html::{esc, fmt_time, page};
+use crate::html::{csrf_field, fmt_time, Layout};
 use crate::{AppState, CurrentUser};
 
 const KINDS: [(&str, &str); 6] = [
@@ -29,30 +30,40 @@ fn kind_label(k: &str) -> &str {
     KINDS.iter().find(|(a, _)| *a == k).map_or(k, |(_, b)| b)
 }
 
-fn shell(state: &AppState, title: &str, body: &str) -> Response {
+fn shell(state: &AppState, title: &str, body: Markup) -> Response {
     // The reports' styles are part of the desk's style sheet (assets.rs).
-    let body = format!("<p class=\"tabs\"><a href=\"/reports\">报表存档</a><a href=\"/reports/disposal\">处置情况报告单</a><a href=\"/reports/risks\">隐患排查表</a></p>{body}");
-    Html(page(title, &state.org_name, state.banner.as_deref(), &body)).into_response()
+    let body = html! {
+        p.tabs {
+            a href="/reports" { "报表存档" }
+            a href="/reports/disposal" { "处置情况报告单" }
+            a href="/reports/risks" { "隐患排查表" }
+        }
+        (body)
+    };
+    Layout::of(state, title).html(body).into_response()
 }
 
 /// An error in the reports' own frame (internal text is logged, not shown: `AppError::shown`).
 fn failed(state: &AppState, e: AppError) -> Response {
     let shown = e.shown();
-    let mut r = shell(
-        state,
-        "报表",
-        &format!("<h2>报表</h2><p class=\"late\">{}</p><p><a href=\"/reports\">返回报表</a></p>", esc(&shown.message)),
-    );
+    let mut r =
+        shell(state, "报表", html! { h2 { "报表" } p.late { (shown.message) } p { a href="/reports" { "返回报表" } } });
     *r.status_mut() = shown.status;
     r
 }
 
-fn downloads(base: &str) -> String {
-    ["docx", "xlsx", "html", "pdf"]
-        .iter()
-        .map(|f| format!("<a href=\"{base}?format={f}\">{}</a>", f.to_uppercase()))
-        .collect::<Vec<_>>()
-        .join(" ")
+fn downloads(base: &str) -> Markup {
+    html! {
+        @for (i, f) in ["docx", "xlsx", "html", "pdf"].iter().enumerate() {
+            @if i > 0 { " " }
+            a href={ (base) "?format=" (f) } { (f.to_uppercase()) }
+        }
+    }
+}
+
+/// A report as the report crate lays it out in HTML.
+fn report_fragment(doc: &render::Document) -> Markup {
+    yuqing_report::html::fragment(doc)
 }
 
 /// `GET /reports?kind=…` (empty: all kinds).
@@ -76,39 +87,48 @@ pub async fn index(State(state): State<AppState>, cu: CurrentUser, Query(q): Que
         Ok(x) => x,
         Err(f) => return failed(&state, f),
     };
-    let mut b = String::from("<h2>报表</h2><p class=\"muted\">日报每天 17:00、周报每周一、隐患排查提醒每月自动生成并通过通知渠道发送；也可随时生成。下载格式：Word（GB/T 9704 公文格式）、Excel、网页、PDF（需安装 LibreOffice）。</p>");
-    b.push_str("<p>筛选：<a href=\"/reports\">全部</a>");
-    for (k, l) in &KINDS[..4] {
-        b.push_str(&format!(" <a href=\"/reports?kind={k}\">{l}</a>"));
-    }
-    b.push_str("</p>");
-    if permission::may_make_reports(cu.user.role) {
-        b.push_str(&format!(
-            "<form class=\"act\" method=\"post\" action=\"/reports/generate\">{}<select name=\"kind\"><option value=\"daily\">日报</option><option value=\"weekly\">周报</option><option value=\"special\">专报</option><option value=\"stats\">考评统计</option></select>\
-             <label>日报日期 <input name=\"date\" placeholder=\"YYYY-MM-DD\" size=\"10\"></label><label>周报（该周任一天）<input name=\"week_of\" placeholder=\"YYYY-MM-DD\" size=\"10\"></label>\
-             <label>考评区间 <input name=\"from\" placeholder=\"开始\" size=\"10\">–<input name=\"to\" placeholder=\"结束\" size=\"10\"></label><label>专报工单 <input name=\"incident\" size=\"5\"></label><button>生成</button></form>",
-            cu.csrf_field()
-        ));
-    }
-    b.push_str(&format!(
-        "<p class=\"muted\">共 {total} 份{}</p>",
-        kind.as_deref().map(|k| format!("（{}）", kind_label(k))).unwrap_or_default()
-    ));
-    b.push_str("<table><tr><th>编号</th><th>类型</th><th>标题</th><th>生成</th><th>时间</th><th>下载</th></tr>");
-    for e in &items {
-        b.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td><a href=\"/reports/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            e.id,
-            esc(kind_label(&e.kind)),
-            e.id,
-            esc(&e.title),
-            if e.trigger == "schedule" { "定时".to_string() } else { esc(&e.created_by) },
-            fmt_time(&e.created_at),
-            downloads(&format!("/api/v1/reports/{}", e.id))
-        ));
-    }
-    b.push_str("</table>");
-    shell(&state, "报表", &b)
+    let body = html! {
+        h2 { "报表" }
+        p.muted {
+            "日报每天 17:00、周报每周一、隐患排查提醒每月自动生成并通过通知渠道发送；也可随时生成。\
+             下载格式：Word（GB/T 9704 公文格式）、Excel、网页、PDF（需安装 LibreOffice）。"
+        }
+        p {
+            "筛选：" a href="/reports" { "全部" }
+            @for (k, l) in &KINDS[..4] { " " a href={ "/reports?kind=" (k) } { (l) } }
+        }
+        @if permission::may_make_reports(cu.user.role) {
+            form class="act" method="post" action="/reports/generate" {
+                (csrf_field(cu.csrf_token()))
+                select name="kind" {
+                    option value="daily" { "日报" }
+                    option value="weekly" { "周报" }
+                    option value="special" { "专报" }
+                    option value="stats" { "考评统计" }
+                }
+                label { "日报日期 " input name="date" placeholder="YYYY-MM-DD" size="10"; }
+                label { "周报（该周任一天）" input name="week_of" placeholder="YYYY-MM-DD" size="10"; }
+                label { "考评区间 " input name="from" placeholder="开始" size="10"; "–" input name="to" placeholder="结束" size="10"; }
+                label { "专报工单 " input name="incident" size="5"; }
+                button { "生成" }
+            }
+        }
+        p.muted { "共 " (total) " 份" @if let Some(k) = kind.as_deref() { "（" (kind_label(k)) "）" } }
+        table {
+            tr { th { "编号" } th { "类型" } th { "标题" } th { "生成" } th { "时间" } th { "下载" } }
+            @for e in &items {
+                tr {
+                    td { (e.id) }
+                    td { (kind_label(&e.kind)) }
+                    td { a href={ "/reports/" (e.id) } { (e.title) } }
+                    td { @if e.trigger == "schedule" { "定时" } @else { (e.created_by) } }
+                    td { (fmt_time(&e.created_at)) }
+                    td { (downloads(&format!("/api/v1/reports/{}", e.id))) }
+                }
+            }
+        }
+    };
+    shell(&state, "报表", body)
 }
 
 /// The generate form: every field as typed; blank means "not given" (the report's default).
@@ -153,18 +173,17 @@ pub async fn view(State(state): State<AppState>, cu: CurrentUser, Path(id): Path
     match r {
         Ok((e, report)) => {
             let doc = render::document(&report, state.reports.config.offset());
-            let body = format!(
-                "<p>下载：{}　<span class=\"muted\">{}，{}</span></p>{}",
-                downloads(&format!("/api/v1/reports/{id}")),
-                if e.trigger == "schedule" {
-                    "定时生成".to_string()
-                } else {
-                    format!("{} 生成", esc(&e.created_by))
-                },
-                fmt_time(&e.created_at),
-                yuqing_report::html::fragment(&doc)
-            );
-            shell(&state, &e.title, &body)
+            let body = html! {
+                p {
+                    "下载：" (downloads(&format!("/api/v1/reports/{id}"))) "　"
+                    span.muted {
+                        @if e.trigger == "schedule" { "定时生成" } @else { (e.created_by) " 生成" }
+                        "，" (fmt_time(&e.created_at))
+                    }
+                }
+                (report_fragment(&doc))
+            };
+            shell(&state, &e.title, body)
         }
         Err(f) => failed(&state, f),
     }
@@ -185,26 +204,34 @@ pub async fn disposal_index(State(state): State<AppState>, cu: CurrentUser) -> R
         Ok(l) => l,
         Err(f) => return failed(&state, f),
     };
-    let mut b = format!("<h2>舆情处置情况报告单</h2><p class=\"muted\">主送：{}。从工单自动填写（核查结果、处置措施、审定口径、处置结果），签发前可修改；签发时按年度顺序编号 YQCZBG-年份-序号，签发后不可修改。</p>", esc(&state.reports.config.recipient));
-    if permission::may_write_forms(cu.user.role) {
-        b.push_str(&format!("<form class=\"act\" method=\"post\" action=\"/reports/disposal\">{}<label>工单编号 <input name=\"incident\" size=\"6\"></label><button>新建报告单</button></form>", cu.csrf_field()));
-    }
-    b.push_str("<table><tr><th>编号</th><th>工单</th><th>标题</th><th>状态</th><th>更新</th><th>下载</th></tr>");
-    for r in &list {
-        b.push_str(&format!(
-            "<tr><td><a href=\"/reports/disposal/{}\">{}</a></td><td><a href=\"/incidents/{}\">#{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            r.id,
-            esc(r.serial.as_deref().unwrap_or("（草稿）")),
-            r.incident_id,
-            r.incident_id,
-            esc(&r.fields.title),
-            r.status.label_zh(),
-            fmt_time(&r.updated_at),
-            downloads(&format!("/api/v1/reports/disposal/{}", r.id))
-        ));
-    }
-    b.push_str("</table>");
-    shell(&state, "处置情况报告单", &b)
+    let body = html! {
+        h2 { "舆情处置情况报告单" }
+        p.muted {
+            "主送：" (state.reports.config.recipient)
+            "。从工单自动填写（核查结果、处置措施、审定口径、处置结果），签发前可修改；签发时按年度顺序编号 YQCZBG-年份-序号，签发后不可修改。"
+        }
+        @if permission::may_write_forms(cu.user.role) {
+            form class="act" method="post" action="/reports/disposal" {
+                (csrf_field(cu.csrf_token()))
+                label { "工单编号 " input name="incident" size="6"; }
+                button { "新建报告单" }
+            }
+        }
+        table {
+            tr { th { "编号" } th { "工单" } th { "标题" } th { "状态" } th { "更新" } th { "下载" } }
+            @for r in &list {
+                tr {
+                    td { a href={ "/reports/disposal/" (r.id) } { (r.serial.as_deref().unwrap_or("（草稿）")) } }
+                    td { a href={ "/incidents/" (r.incident_id) } { "#" (r.incident_id) } }
+                    td { (r.fields.title) }
+                    td { (r.status.label_zh()) }
+                    td { (fmt_time(&r.updated_at)) }
+                    td { (downloads(&format!("/api/v1/reports/disposal/{}", r.id))) }
+                }
+            }
+        }
+    };
+    shell(&state, "处置情况报告单", body)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -232,47 +259,52 @@ async fn disposal_page(state: &AppState, cu: &CurrentUser, id: i64, notice: Opti
         Ok(r) => r,
         Err(f) => return failed(state, f),
     };
-    let mut b = String::new();
-    if let Some(n) = &notice {
-        b.push_str(&format!("<p class=\"late notice\">{}</p>", esc(&n.message)));
-    }
-    b.push_str(&format!(
-        "<h2>舆情处置情况报告单 {}</h2><p>工单 <a href=\"/incidents/{}\">#{}</a> · {} · 下载：{}</p>",
-        esc(r.serial.as_deref().unwrap_or("（草稿）")),
-        r.incident_id,
-        r.incident_id,
-        r.status.label_zh(),
-        downloads(&format!("/api/v1/reports/disposal/{id}"))
-    ));
     let editable = r.status == DisposalStatus::Draft && permission::may_write_forms(cu.user.role);
-    if editable {
-        b.push_str(&format!("<form method=\"post\" action=\"/reports/disposal/{id}\">{}<input type=\"hidden\" name=\"action\" value=\"save\"><table class=\"form\">", cu.csrf_field()));
-        b.push_str(&format!(
-            "<tr><th>主送</th><td><input name=\"recipient\" value=\"{}\" size=\"40\"></td></tr>",
-            esc(&r.recipient)
-        ));
-        for (k, label) in DISPOSAL_LABELS {
-            let v = if k == "date" { r.fields.date.to_string() } else { r.fields.get(k) };
-            let input = if matches!(k, "cause" | "measures" | "statement" | "result") {
-                format!("<textarea name=\"{k}\" rows=\"5\" cols=\"80\">{}</textarea>", esc(&v))
-            } else {
-                format!("<input name=\"{k}\" value=\"{}\" size=\"50\">", esc(&v))
-            };
-            b.push_str(&format!("<tr><th>{label}</th><td>{input}</td></tr>"));
+    let csrf = cu.csrf_token();
+    let body = html! {
+        @if let Some(n) = &notice {
+            p class="late notice" { (n.message) }
         }
-        b.push_str("</table><p><button>保存</button></p></form>");
-        if permission::may_issue_forms(cu.user.role) {
-            b.push_str(&format!(
-                "<form class=\"act\" method=\"post\" action=\"/reports/disposal/{id}\">{}<input type=\"hidden\" name=\"action\" value=\"issue\"><button>签发（编号后不可修改）</button></form>",
-                cu.csrf_field()
-            ));
+        h2 { "舆情处置情况报告单 " (r.serial.as_deref().unwrap_or("（草稿）")) }
+        p {
+            "工单 " a href={ "/incidents/" (r.incident_id) } { "#" (r.incident_id) } " · " (r.status.label_zh())
+            " · 下载：" (downloads(&format!("/api/v1/reports/disposal/{id}")))
         }
-    } else {
-        let doc = render::document(&Report::Disposal(r), state.reports.config.offset());
-        b.push_str(&yuqing_report::html::fragment(&doc));
-    }
+        @if editable {
+            form method="post" action={ "/reports/disposal/" (id) } {
+                (csrf_field(csrf))
+                input type="hidden" name="action" value="save";
+                table.form {
+                    tr { th { "主送" } td { input name="recipient" value=(r.recipient) size="40"; } }
+                    @for (k, label) in DISPOSAL_LABELS {
+                        @let v = if k == "date" { r.fields.date.to_string() } else { r.fields.get(k) };
+                        tr {
+                            th { (label) }
+                            td {
+                                @if matches!(k, "cause" | "measures" | "statement" | "result") {
+                                    textarea name=(k) rows="5" cols="80" { (v) }
+                                } @else {
+                                    input name=(k) value=(v) size="50";
+                                }
+                            }
+                        }
+                    }
+                }
+                p { button { "保存" } }
+            }
+            @if permission::may_issue_forms(cu.user.role) {
+                form class="act" method="post" action={ "/reports/disposal/" (id) } {
+                    (csrf_field(csrf))
+                    input type="hidden" name="action" value="issue";
+                    button { "签发（编号后不可修改）" }
+                }
+            }
+        } @else {
+            (report_fragment(&render::document(&Report::Disposal(r.clone()), state.reports.config.offset())))
+        }
+    };
     let status = notice.map_or(StatusCode::OK, |n| n.status);
-    let mut resp = shell(state, "处置情况报告单", &b);
+    let mut resp = shell(state, "处置情况报告单", body);
     *resp.status_mut() = status;
     resp
 }
@@ -370,29 +402,38 @@ pub async fn disposal_act(
 
 // ---------------------------------------------------------------- risk register
 
-fn risk_form(action: &str, csrf: &str, v: Option<&yuqing_report::model::RiskItem>, dept: Option<&str>) -> String {
+fn risk_form(action: &str, csrf: &str, v: Option<&yuqing_report::model::RiskItem>, dept: Option<&str>) -> Markup {
     let f = v.map(|i| &i.fields);
-    let val = |s: Option<&String>| esc(s.map(String::as_str).unwrap_or(""));
-    format!(
-        "<form method=\"post\" action=\"{action}\">{csrf}<table class=\"form\">\
-         <tr><th>责任单位</th><td><input name=\"department\" value=\"{}\" size=\"30\"></td></tr>\
-         <tr><th>舆情隐患内容</th><td><textarea name=\"content\" rows=\"3\" cols=\"80\">{}</textarea></td></tr>\
-         <tr><th>线下处置措施</th><td><textarea name=\"offline_measures\" rows=\"3\" cols=\"80\">{}</textarea></td></tr>\
-         <tr><th>线上应对措施及引导口径</th><td><textarea name=\"online_response\" rows=\"3\" cols=\"80\">{}</textarea></td></tr>\
-         <tr><th>解决时限</th><td><input name=\"due_date\" value=\"{}\" placeholder=\"YYYY-MM-DD\" size=\"12\"></td></tr>{}\
-         </table><p><button>{}</button></p></form>",
-        f.map_or_else(|| esc(dept.unwrap_or("")), |f| esc(&f.department)),
-        val(f.map(|f| &f.content)),
-        val(f.map(|f| &f.offline_measures)),
-        val(f.map(|f| &f.online_response)),
-        f.map(|f| f.due_date.to_string()).unwrap_or_default(),
-        v.map_or(String::new(), |i| format!(
-            "<tr><th>状态</th><td><select name=\"status\"><option value=\"open\"{}>未解决</option><option value=\"resolved\"{}>已解决</option></select></td></tr>",
-            if i.status == RiskStatus::Open { " selected" } else { "" },
-            if i.status == RiskStatus::Resolved { " selected" } else { "" }
-        )),
-        if v.is_some() { "保存修改" } else { "登记隐患" }
-    )
+    let val = |s: Option<&String>| s.map(String::as_str).unwrap_or("").to_string();
+    html! {
+        form method="post" action=(action) {
+            (csrf_field(csrf))
+            table.form {
+                tr { th { "责任单位" } td {
+                    input name="department" value=(f.map_or_else(|| dept.unwrap_or("").to_string(), |f| f.department.clone())) size="30";
+                } }
+                tr { th { "舆情隐患内容" } td { textarea name="content" rows="3" cols="80" { (val(f.map(|f| &f.content))) } } }
+                tr { th { "线下处置措施" } td {
+                    textarea name="offline_measures" rows="3" cols="80" { (val(f.map(|f| &f.offline_measures))) }
+                } }
+                tr { th { "线上应对措施及引导口径" } td {
+                    textarea name="online_response" rows="3" cols="80" { (val(f.map(|f| &f.online_response))) }
+                } }
+                tr { th { "解决时限" } td {
+                    input name="due_date" value=(f.map(|f| f.due_date.to_string()).unwrap_or_default()) placeholder="YYYY-MM-DD" size="12";
+                } }
+                @if let Some(i) = v {
+                    tr { th { "状态" } td {
+                        select name="status" {
+                            option value="open" selected[i.status == RiskStatus::Open] { "未解决" }
+                            option value="resolved" selected[i.status == RiskStatus::Resolved] { "已解决" }
+                        }
+                    } }
+                }
+            }
+            p { button { (if v.is_some() { "保存修改" } else { "登记隐患" }) } }
+        }
+    }
 }
 
 /// `GET /reports/risks?edit=ID`: an unreadable `edit` just shows no edit form.
@@ -428,49 +469,47 @@ pub async fn risks(State(state): State<AppState>, cu: CurrentUser, Query(q): Que
     };
     let can_edit = permission::may_keep_risks(cu.user.role);
     let overdue = reg.items.iter().filter(|i| i.overdue(reg.as_of)).count();
-    let mut b = format!(
-        "<h2>网络舆情隐患排查表</h2><p>登记 {} 项，逾期未解决 <b class=\"late\">{overdue}</b> 项。每月 {} 日提醒各单位开展排查。下载：{}</p>",
-        reg.items.len(),
-        state.reports.config.reminder_day,
-        downloads("/api/v1/reports/risks")
-    );
-    b.push_str("<table><tr><th>序号</th><th>责任单位</th><th>舆情隐患内容</th><th>线下处置措施</th><th>线上应对措施及引导口径</th><th>解决时限</th><th>状态</th><th></th></tr>");
-    for (k, i) in reg.items.iter().enumerate() {
-        let status = if i.overdue(reg.as_of) {
-            "<span class=\"late\">逾期</span>".to_string()
-        } else {
-            i.status.label_zh().to_string()
-        };
-        b.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{status}</td><td>{}</td></tr>",
-            k + 1,
-            esc(&i.fields.department),
-            esc(&i.fields.content),
-            esc(&i.fields.offline_measures),
-            esc(&i.fields.online_response),
-            i.fields.due_date,
-            if can_edit { format!("<a href=\"/reports/risks?edit={}\">修改</a>", i.id) } else { String::new() }
-        ));
-    }
-    b.push_str("</table>");
-    if can_edit {
-        match edit.and_then(|id| reg.items.iter().find(|i| i.id == id)) {
-            Some(item) => {
-                b.push_str(&format!("<h3>修改隐患 {}</h3>", item.id));
-                b.push_str(&risk_form(&format!("/reports/risks/{}", item.id), &cu.csrf_field(), Some(item), None));
-                b.push_str("<h3>修改记录</h3><ol class=\"timeline\">");
-                for h in &history {
-                    b.push_str(&format!("<li>{} {}：{}</li>", fmt_time(&h.at), esc(&h.actor), esc(&h.change)));
-                }
-                b.push_str("</ol>");
+    let csrf = cu.csrf_token();
+    let body = html! {
+        h2 { "网络舆情隐患排查表" }
+        p {
+            "登记 " (reg.items.len()) " 项，逾期未解决 " b.late { (overdue) } " 项。每月 " (state.reports.config.reminder_day)
+            " 日提醒各单位开展排查。下载：" (downloads("/api/v1/reports/risks"))
+        }
+        table {
+            tr {
+                th { "序号" } th { "责任单位" } th { "舆情隐患内容" } th { "线下处置措施" } th { "线上应对措施及引导口径" }
+                th { "解决时限" } th { "状态" } th {}
             }
-            None => {
-                b.push_str("<h3>登记隐患</h3>");
-                b.push_str(&risk_form("/reports/risks", &cu.csrf_field(), None, cu.user.department.as_deref()));
+            @for (k, i) in reg.items.iter().enumerate() {
+                tr {
+                    td { (k + 1) }
+                    td { (i.fields.department) }
+                    td { (i.fields.content) }
+                    td { (i.fields.offline_measures) }
+                    td { (i.fields.online_response) }
+                    td { (i.fields.due_date) }
+                    td { @if i.overdue(reg.as_of) { span.late { "逾期" } } @else { (i.status.label_zh()) } }
+                    td { @if can_edit { a href={ "/reports/risks?edit=" (i.id) } { "修改" } } }
+                }
             }
         }
-    }
-    shell(&state, "隐患排查表", &b)
+        @if can_edit {
+            @match edit.and_then(|id| reg.items.iter().find(|i| i.id == id)) {
+                Some(item) => {
+                    h3 { "修改隐患 " (item.id) }
+                    (risk_form(&format!("/reports/risks/{}", item.id), csrf, Some(item), None))
+                    h3 { "修改记录" }
+                    ol.timeline { @for h in &history { li { (fmt_time(&h.at)) " " (h.actor) "：" (h.change) } } }
+                }
+                None => {
+                    h3 { "登记隐患" }
+                    (risk_form("/reports/risks", csrf, None, cu.user.department.as_deref()))
+                }
+            }
+        }
+    };
+    shell(&state, "隐患排查表", body)
 }
 
 /// A risk line's form (the page's [`RiskInput`]; a blank 解决时限 keeps the old one).

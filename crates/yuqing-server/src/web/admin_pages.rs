@@ -1,15 +1,15 @@
 //! 值班 (the roster, who is on duty, handovers) and 系统 (users and their roles, departments, the
 //! audit log with its chain check). Pure renderers; the handlers check roles before calling them.
 
-use std::fmt::Write;
-
 use chrono::{DateTime, Utc};
 use yuqing_core::audit::{AuditEntry, ChainBreak};
 use yuqing_core::duty::DutyShift;
 use yuqing_core::people::{Role, Title};
 use yuqing_store::desk::{HandoverNote, User};
 
-use crate::html::{esc, fmt_time};
+use maud::{html, Markup};
+
+use crate::html::{csrf_field, fmt_time};
 
 pub fn render_duty(
     shifts: &[DutyShift],
@@ -17,57 +17,45 @@ pub fn render_duty(
     now: DateTime<Utc>,
     can_import: bool,
     csrf: &str,
-) -> String {
-    let mut b = String::from("<h2>值班</h2>");
+) -> Markup {
     let current: Vec<&DutyShift> = shifts.iter().filter(|s| s.covers(now)).collect();
-    if current.is_empty() {
-        b.push_str("<p class=\"late\">当前无人在岗：预警将发给办公室。</p>");
-    } else {
-        let names: Vec<String> = current
-            .iter()
-            .map(|s| format!("{} <b>{}</b>（至 {}）", s.role.label_zh(), esc(&s.person), fmt_time(&s.ends_at)))
-            .collect();
-        let _ = write!(b, "<p>当前在岗：{}</p>", names.join("　"));
+    html! {
+        h2 { "值班" }
+        @if current.is_empty() {
+            p.late { "当前无人在岗：预警将发给办公室。" }
+        } @else {
+            p {
+                "当前在岗："
+                @for (i, s) in current.iter().enumerate() {
+                    @if i > 0 { "　" }
+                    (s.role.label_zh()) " " b { (s.person) } "（至 " (fmt_time(&s.ends_at)) "）"
+                }
+            }
+        }
+        h3 { "班次" }
+        table {
+            thead { tr { th { "值班人" } th { "岗位" } th { "开始" } th { "结束" } } }
+            tbody { @for s in shifts {
+                tr class=[s.covers(now).then_some("now")] {
+                    td { (s.person) } td { (s.role.label_zh()) } td { (fmt_time(&s.starts_at)) } td { (fmt_time(&s.ends_at)) }
+                }
+            } }
+        }
+        @if can_import {
+            form method="post" action="/duty/import" class="act" {
+                (csrf_field(csrf))
+                textarea name="csv" placeholder="姓名,角色,开始时间,结束时间\nxinxi,值班员,2026-11-20 08:00,2026-11-20 20:00" {}
+                button { "导入值班表" }
+            }
+        }
+        h3 { "交接班记录" }
+        form method="post" action="/duty/handover" class="act" {
+            (csrf_field(csrf))
+            textarea name="text" required placeholder="交接事项" {}
+            button { "写交接记录" }
+        }
+        ul { @for h in handovers { li { span.muted { (fmt_time(&h.at)) " · " (h.author) } " " (h.text) } } }
     }
-    b.push_str(
-        "<h3>班次</h3><table><thead><tr><th>值班人</th><th>岗位</th><th>开始</th><th>结束</th></tr></thead><tbody>",
-    );
-    for s in shifts {
-        let _ = write!(
-            b,
-            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            if s.covers(now) { " class=\"now\"" } else { "" },
-            esc(&s.person),
-            s.role.label_zh(),
-            fmt_time(&s.starts_at),
-            fmt_time(&s.ends_at)
-        );
-    }
-    b.push_str("</tbody></table>");
-    if can_import {
-        let _ = write!(
-            b,
-            "<form method=\"post\" action=\"/duty/import\" class=\"act\"><input type=\"hidden\" name=\"_csrf\" value=\"{}\"><textarea name=\"csv\" placeholder=\"姓名,角色,开始时间,结束时间&#10;xinxi,值班员,2026-11-20 08:00,2026-11-20 20:00\"></textarea><button>导入值班表</button></form>",
-            esc(csrf)
-        );
-    }
-    b.push_str("<h3>交接班记录</h3>");
-    let _ = write!(
-        b,
-        "<form method=\"post\" action=\"/duty/handover\" class=\"act\"><input type=\"hidden\" name=\"_csrf\" value=\"{}\"><textarea name=\"text\" required placeholder=\"交接事项\"></textarea><button>写交接记录</button></form><ul>",
-        esc(csrf)
-    );
-    for h in handovers {
-        let _ = write!(
-            b,
-            "<li><span class=\"muted\">{} · {}</span> {}</li>",
-            fmt_time(&h.at),
-            esc(&h.author),
-            esc(&h.text)
-        );
-    }
-    b.push_str("</ul>");
-    b
 }
 
 /// What the 系统 page shows besides its data: whether the viewer manages people (admins), the
@@ -91,117 +79,97 @@ pub fn render_system(
     audit_total: u64,
     chain: &Result<u64, ChainBreak>,
     v: &SystemView,
-) -> String {
-    let mut b = String::from("<h2>系统</h2>");
-    if let Some((ok, msg)) = &v.notice {
-        let _ = write!(b, "<p class=\"{} notice\">{}</p>", if *ok { "ok" } else { "late" }, esc(msg));
-    }
-    b.push_str("<h3>用户</h3><table><thead><tr><th>用户名</th><th>姓名</th><th>角色</th><th>单位</th><th>职务</th><th>状态</th>");
-    if v.manage {
-        b.push_str("<th>管理</th>");
-    }
-    b.push_str("</tr></thead><tbody>");
-    let csrf = format!("<input type=\"hidden\" name=\"_csrf\" value=\"{}\">", esc(v.csrf));
-    for u in users {
-        let titles: Vec<&str> = u.titles.iter().map(|t| t.label_zh()).collect();
-        let _ = write!(
-            b,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
-            esc(&u.name),
-            esc(&u.display_name),
-            u.role.label_zh(),
-            esc(u.department.as_deref().unwrap_or("")),
-            titles.join("、"),
-            if u.active { "启用" } else { "<span class=\"late\">停用</span>" }
-        );
-        if v.manage {
-            let path = format!("/system/users/{}", urlencoding::encode(&u.name));
-            b.push_str("<td>");
-            if u.name != v.me {
-                let _ = write!(
-                    b,
-                    "<form method=\"post\" action=\"{path}/active\" class=\"act inline\">{csrf}<input type=\"hidden\" name=\"active\" value=\"{}\"><button>{}</button></form>",
-                    if u.active { 0 } else { 1 },
-                    if u.active { "停用" } else { "启用" }
-                );
+) -> Markup {
+    html! {
+        h2 { "系统" }
+        @if let Some((ok, msg)) = &v.notice {
+            p class={ (if *ok { "ok" } else { "late" }) " notice" } { (msg) }
+        }
+        h3 { "用户" }
+        table {
+            thead { tr {
+                th { "用户名" } th { "姓名" } th { "角色" } th { "单位" } th { "职务" } th { "状态" }
+                @if v.manage { th { "管理" } }
+            } }
+            tbody { @for u in users {
+                tr {
+                    td { (u.name) }
+                    td { (u.display_name) }
+                    td { (u.role.label_zh()) }
+                    td { (u.department.as_deref().unwrap_or("")) }
+                    td { (u.titles.iter().map(|t| t.label_zh()).collect::<Vec<_>>().join("、")) }
+                    td { @if u.active { "启用" } @else { span.late { "停用" } } }
+                    @if v.manage {
+                        @let path = format!("/system/users/{}", urlencoding::encode(&u.name));
+                        td {
+                            @if u.name != v.me {
+                                form method="post" action={ (path) "/active" } class="act inline" {
+                                    (csrf_field(v.csrf))
+                                    input type="hidden" name="active" value=(if u.active { 0 } else { 1 });
+                                    button { (if u.active { "停用" } else { "启用" }) }
+                                }
+                            }
+                            form method="post" action={ (path) "/password" } class="act inline" {
+                                (csrf_field(v.csrf))
+                                input type="password" name="password" required minlength="8" autocomplete="new-password"
+                                    placeholder="新密码（至少 8 位）";
+                                button { "设置密码" }
+                            }
+                        }
+                    }
+                }
+            } }
+        }
+        @if v.manage {
+            h3 { "新增用户" }
+            form method="post" action="/system/users" class="act people" {
+                (csrf_field(v.csrf))
+                input name="name" required placeholder="用户名（登录用，不含空格）";
+                input name="display_name" placeholder="姓名";
+                select name="role" { @for r in Role::ALL { option value=(r.as_str()) { (r.label_zh()) } } }
+                input name="department" list="departments" placeholder="所属单位（责任单位成员必填）";
+                datalist #departments { @for d in departments { option { (d) } } }
+                @for t in Title::ALL {
+                    label { input type="checkbox" name="title" value=(t.as_str()); " " (t.label_zh()) }
+                }
+                input name="phone" placeholder="电话";
+                input name="email" type="email" placeholder="邮箱";
+                input name="password" type="password" required minlength="8" autocomplete="new-password"
+                    placeholder="登录密码（至少 8 位）";
+                button { "新增用户" }
             }
-            let _ = write!(
-                b,
-                "<form method=\"post\" action=\"{path}/password\" class=\"act inline\">{csrf}<input type=\"password\" name=\"password\" required minlength=\"8\" autocomplete=\"new-password\" placeholder=\"新密码（至少 8 位）\"><button>设置密码</button></form></td>"
-            );
+            p.muted {
+                "也可用命令行：" code { "yuqing user add 用户名 --role 角色 --department 单位 --password-stdin" }
+                "。新用户的 API 令牌只显示一次。"
+            }
+        } @else {
+            p.muted { "新增、停用用户与设置密码由系统管理员办理。" }
         }
-        b.push_str("</tr>");
-    }
-    b.push_str("</tbody></table>");
-    if v.manage {
-        let roles: String =
-            Role::ALL.iter().map(|r| format!("<option value=\"{}\">{}</option>", r.as_str(), r.label_zh())).collect();
-        let depts: String = departments.iter().map(|d| format!("<option>{}</option>", esc(d))).collect();
-        let titles: String = Title::ALL
-            .iter()
-            .map(|t| {
-                format!(
-                    "<label><input type=\"checkbox\" name=\"title\" value=\"{}\"> {}</label>",
-                    t.as_str(),
-                    t.label_zh()
-                )
-            })
-            .collect();
-        let _ = write!(
-            b,
-            "<h3>新增用户</h3><form method=\"post\" action=\"/system/users\" class=\"act people\">{csrf}\
-             <input name=\"name\" required placeholder=\"用户名（登录用，不含空格）\"><input name=\"display_name\" placeholder=\"姓名\">\
-             <select name=\"role\">{roles}</select><input name=\"department\" list=\"departments\" placeholder=\"所属单位（责任单位成员必填）\">\
-             <datalist id=\"departments\">{depts}</datalist>{titles}\
-             <input name=\"phone\" placeholder=\"电话\"><input name=\"email\" type=\"email\" placeholder=\"邮箱\">\
-             <input name=\"password\" type=\"password\" required minlength=\"8\" autocomplete=\"new-password\" placeholder=\"登录密码（至少 8 位）\">\
-             <button>新增用户</button></form><p class=\"muted\">也可用命令行：<code>yuqing user add 用户名 --role 角色 --department 单位 --password-stdin</code>。新用户的 API 令牌只显示一次。</p>"
-        );
-    } else {
-        b.push_str("<p class=\"muted\">新增、停用用户与设置密码由系统管理员办理。</p>");
-    }
-    let _ = write!(
-        b,
-        "<h3>责任单位</h3><p>{}</p>",
-        if departments.is_empty() { "（配置文件中未列出）".into() } else { esc(&departments.join("、")) }
-    );
-    b.push_str("<h3>审计日志</h3>");
-    match chain {
-        Ok(n) => {
-            let _ = write!(b, "<p class=\"ok\">哈希链完整：共 {n} 条</p>");
+        h3 { "责任单位" }
+        p { @if departments.is_empty() { "（配置文件中未列出）" } @else { (departments.join("、")) } }
+        h3 { "审计日志" }
+        @match chain {
+            Ok(n) => p.ok { "哈希链完整：共 " (n) " 条" },
+            Err(e) => p.late { "哈希链在第 " (e.id) " 条断裂：" (e.reason) },
         }
-        Err(e) => {
-            let _ = write!(b, "<p class=\"late\">哈希链在第 {} 条断裂：{}</p>", e.id, esc(&e.reason));
+        p.muted { "最新在前" }
+        table {
+            thead { tr { th { "#" } th { "时间" } th { "操作人" } th { "操作" } th { "对象" } th { "内容" } } }
+            tbody { @for e in audit {
+                tr {
+                    td { (e.id) }
+                    td { (fmt_time(&DateTime::from_timestamp(e.at, 0).unwrap_or_default())) }
+                    td { (e.actor) }
+                    td { (e.action) }
+                    td { (e.target) }
+                    td.muted { (e.detail.chars().take(160).collect::<String>()) }
+                }
+            } }
         }
+        (crate::paging::Pager::new("/system?", v.audit_page, audit_total, AUDIT_PAGE)
+            .param("audit_page", crate::paging::AUDIT_MAX_OFFSET)
+            .render())
     }
-    let pages = (audit_total as usize).div_ceil(AUDIT_PAGE).max(1);
-    let _ = write!(b, "<p class=\"muted\">第 {} / {pages} 页，共 {audit_total} 条，最新在前</p>", v.audit_page);
-    b.push_str("<table><thead><tr><th>#</th><th>时间</th><th>操作人</th><th>操作</th><th>对象</th><th>内容</th></tr></thead><tbody>");
-    for e in audit {
-        let at = DateTime::from_timestamp(e.at, 0).unwrap_or_default();
-        let _ = write!(
-            b,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"muted\">{}</td></tr>",
-            e.id,
-            fmt_time(&at),
-            esc(&e.actor),
-            esc(&e.action),
-            esc(&e.target),
-            esc(&e.detail.chars().take(160).collect::<String>())
-        );
-    }
-    b.push_str("</tbody></table>");
-    if pages > 1 {
-        b.push_str("<p class=\"pager\">");
-        if v.audit_page > 1 {
-            let _ = write!(b, "<a href=\"/system?audit_page={}\">上一页</a> ", v.audit_page - 1);
-        }
-        if v.audit_page < pages {
-            let _ = write!(b, "<a href=\"/system?audit_page={}\">下一页</a>", v.audit_page + 1);
-        }
-        b.push_str("</p>");
-    }
-    b
 }
 
 #[cfg(test)]
@@ -219,10 +187,10 @@ mod tests {
             starts_at: now - Duration::hours(1),
             ends_at: now + Duration::hours(1),
         };
-        let html = render_duty(std::slice::from_ref(&s), &[], now, false, "t");
+        let html = render_duty(std::slice::from_ref(&s), &[], now, false, "t").into_string();
         assert!(html.contains("当前在岗：值班员 <b>xinxi</b>"));
         assert!(!html.contains("导入值班表"));
-        assert!(render_duty(&[s], &[], now + Duration::hours(2), true, "t").contains("当前无人在岗"));
+        assert!(render_duty(&[s], &[], now + Duration::hours(2), true, "t").into_string().contains("当前无人在岗"));
     }
 
     #[test]
@@ -234,7 +202,8 @@ mod tests {
             9,
             &Err(ChainBreak { id: 7, reason: "被改动".into() }),
             &SystemView { manage: false, csrf: "t", me: "a", notice: None, audit_page: 1 },
-        );
+        )
+        .into_string();
         assert!(html.contains("第 7 条断裂"));
     }
 }

@@ -6,14 +6,14 @@
 //! are (provinces, each with its cities; no map, for want of a standard map with 审图号) and a
 //! word cloud of the keywords of the stories active in them. Noise posts count in neither.
 
-use std::fmt::Write;
-
 use yuqing_core::duty::DutyShift;
-use yuqing_store::dashboard::{Overview, Pictures, VolumeBucket};
+use yuqing_store::dashboard::{Overview, Pictures};
 use yuqing_store::StoryRecord;
 use yuqing_text::places::{Gazetteer, Level};
 
-use crate::html::{china, esc, fmt_time, grade_badge};
+use maud::{html, Markup};
+
+use crate::html::{fmt_time, grade_badge};
 use crate::web::places_html::{self, PlaceCounts};
 use crate::wordcloud::{self, Canvas, Word};
 
@@ -22,59 +22,6 @@ const PROVINCES: usize = 10;
 const CITIES: usize = 8;
 const COUNTRIES: usize = 6;
 
-const COLORS: [&str; 3] = ["#f04438", "#98a2b3", "#12b76a"];
-
-/// Stacked bars of posts per bucket, negative at the bottom.
-pub fn volume_chart(buckets: &[VolumeBucket], label_fmt: &str, aria: &str, width: u32, height: u32) -> String {
-    let max = buckets.iter().map(|b| b.counts.iter().sum::<u64>()).max().unwrap_or(0).max(1) as f32;
-    let (pad_l, pad_b, pad_t) = (44.0f32, 22.0f32, 10.0f32);
-    let plot_w = width as f32 - pad_l - 8.0;
-    let plot_h = height as f32 - pad_b - pad_t;
-    let bw = plot_w / buckets.len().max(1) as f32;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"{}\">",
-        esc(aria)
-    );
-    let _ =
-        write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\" fill=\"currentColor\">{}</text>", pad_t + 8.0, max as u64);
-    let _ = write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\" fill=\"currentColor\">0</text>", pad_t + plot_h);
-    for (i, b) in buckets.iter().enumerate() {
-        let x = pad_l + i as f32 * bw;
-        let mut y = pad_t + plot_h;
-        let total: u64 = b.counts.iter().sum();
-        for (k, c) in b.counts.iter().enumerate() {
-            if *c == 0 {
-                continue;
-            }
-            let h = *c as f32 / max * plot_h;
-            y -= h;
-            let _ = write!(
-                s,
-                "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"{}\"><title>{}：共 {total} 条，负面 {}、中性 {}、正面 {}</title></rect>",
-                (bw * 0.8).max(0.5),
-                COLORS[k],
-                china(&b.start).format(label_fmt),
-                b.counts[0],
-                b.counts[1],
-                b.counts[2]
-            );
-        }
-        if i == 0 || i + 1 == buckets.len() || (buckets.len() > 12 && i % 6 == 0) {
-            let _ = write!(
-                s,
-                "<text x=\"{:.1}\" y=\"{}\" font-size=\"10\" fill=\"currentColor\">{}</text>",
-                x,
-                height as f32 - 6.0,
-                china(&b.start).format(label_fmt)
-            );
-        }
-    }
-    s.push_str("</svg>");
-    s
-}
-
 /// The posts search for a word (full text; the ranking's counts come from the gazetteer, so the
 /// search may find a few more or fewer).
 fn search_href(word: &str) -> String {
@@ -82,68 +29,64 @@ fn search_href(word: &str) -> String {
 }
 
 /// One bar row: the name (a link to the posts search for `query`), the bar, the count.
-fn bar_row(name: &str, query: &str, n: u64, max: u64) -> String {
-    format!(
-        "<span><a href=\"{}\" title=\"检索含“{}”的帖文\">{}</a></span><i class=\"w{}\"></i><em>{n}</em>",
-        esc(&search_href(query)),
-        esc(query),
-        esc(name),
-        n.min(max) * 100 / max.max(1)
-    )
+fn bar_row(name: &str, query: &str, n: u64, max: u64) -> Markup {
+    html! {
+        span { a href=(search_href(query)) title={ "检索含“" (query) "”的帖文" } { (name) } }
+        i class={ "w" (n.min(max) * 100 / max.max(1)) } {}
+        em { (n) }
+    }
 }
 
 /// 地域分布: provinces by posts naming them (or a place inside them), most first, each opening onto
 /// its cities (a municipality's districts); foreign countries on one line below. A post counts once
 /// per province and once per city however many of its places lie there.
-pub fn place_ranking(counts: &PlaceCounts) -> String {
+pub fn place_ranking(counts: &PlaceCounts) -> Markup {
     let g = Gazetteer::builtin();
     let (countries, provinces): (Vec<_>, Vec<_>) =
         counts.top.iter().partition(|(p, _)| g.place(*p).level == Level::Country);
-    if provinces.is_empty() && countries.is_empty() {
-        return "<p class=\"muted\">近 24 小时帖文未提及地名</p>".to_string();
-    }
-    let mut b = String::from("<ol class=\"bars places\">");
     let max = provinces.first().map_or(1, |(_, n)| *n);
-    for (i, (p, n)) in provinces.iter().take(PROVINCES).enumerate() {
-        let place = g.place(*p);
-        let row = bar_row(&place.name, &place.short, *n, max);
-        match counts.below.get(p).filter(|v| !v.is_empty()) {
-            None => {
-                let _ = write!(b, "<li><span class=\"row\">{row}</span></li>");
+    html! {
+        @if provinces.is_empty() && countries.is_empty() {
+            p.muted { "近 24 小时帖文未提及地名" }
+        } @else {
+            ol.bars.places {
+                @for (i, (p, n)) in provinces.iter().take(PROVINCES).enumerate() {
+                    @let place = g.place(*p);
+                    @let row = bar_row(&place.name, &place.short, *n, max);
+                    li {
+                        @match counts.below.get(p).filter(|v| !v.is_empty()) {
+                            None => span.row { (row) },
+                            Some(cities) => details open[i == 0] {
+                                summary { span.row { (row) } }
+                                ol.bars {
+                                    @for (c, m) in cities.iter().take(CITIES) {
+                                        @let city = g.place(*c);
+                                        li { (bar_row(&city.name, &city.short, *m, max)) }
+                                    }
+                                    @if cities.len() > CITIES {
+                                        li class="more muted" { "另有 " (cities.len() - CITIES) " 个地市" }
+                                    }
+                                }
+                            },
+                        }
+                    }
+                }
             }
-            Some(cities) => {
-                let _ = write!(
-                    b,
-                    "<li><details{}><summary><span class=\"row\">{row}</span></summary><ol class=\"bars\">",
-                    if i == 0 { " open" } else { "" }
-                );
-                for (c, m) in cities.iter().take(CITIES) {
-                    let city = g.place(*c);
-                    let _ = write!(b, "<li>{}</li>", bar_row(&city.name, &city.short, *m, max));
+            @if provinces.len() > PROVINCES {
+                p.muted { "另有 " (provinces.len() - PROVINCES) " 个省份" }
+            }
+            @if !countries.is_empty() {
+                p.abroad {
+                    "境外："
+                    @for (k, (p, n)) in countries.iter().take(COUNTRIES).enumerate() {
+                        @let c = g.place(*p);
+                        @if k > 0 { "、" }
+                        a href=(search_href(&c.short)) { (c.name) } " " (n)
+                    }
                 }
-                if cities.len() > CITIES {
-                    let _ = write!(b, "<li class=\"more muted\">另有 {} 个地市</li>", cities.len() - CITIES);
-                }
-                b.push_str("</ol></details></li>");
             }
         }
     }
-    b.push_str("</ol>");
-    if provinces.len() > PROVINCES {
-        let _ = write!(b, "<p class=\"muted\">另有 {} 个省份</p>", provinces.len() - PROVINCES);
-    }
-    if !countries.is_empty() {
-        let abroad: Vec<String> = countries
-            .iter()
-            .take(COUNTRIES)
-            .map(|(p, n)| {
-                let c = g.place(*p);
-                format!("<a href=\"{}\">{}</a> {n}", esc(&search_href(&c.short)), esc(&c.name))
-            })
-            .collect();
-        let _ = write!(b, "<p class=\"abroad\">境外：{}</p>", abroad.join("、"));
-    }
-    b
 }
 
 /// The words of the cloud: each keyword of a story active in the window, weighted by the posts those
@@ -175,22 +118,17 @@ pub fn cloud_words(p: &Pictures) -> Vec<Word> {
 }
 
 /// 热词: the cloud of [`cloud_words`], each word linking to the posts search for it.
-pub fn keyword_cloud(p: &Pictures) -> String {
+pub fn keyword_cloud(p: &Pictures) -> Markup {
     let c = Canvas::default();
     let placed = wordcloud::layout(&cloud_words(p), &c);
     if placed.is_empty() {
-        return "<p class=\"muted\">近 24 小时没有活跃事件</p>".to_string();
+        return html! { p.muted { "近 24 小时没有活跃事件" } };
     }
     wordcloud::svg(&placed, &c, "近 24 小时事件关键词，字越大相关帖文越多", search_href)
 }
 
 /// Both pictures, with what was left out.
-fn pictures_html(p: &Pictures) -> String {
-    let mut b = String::from("<div class=\"pics\"><section><h3>地域分布（24 小时）</h3>");
-    b.push_str(&place_ranking(&places_html::count(&p.places)));
-    b.push_str("</section><section><h3>热词（24 小时事件关键词）</h3>");
-    b.push_str(&keyword_cloud(p));
-    b.push_str("</section></div>");
+fn pictures_html(p: &Pictures) -> Markup {
     let mut notes = vec!["字号按关键词所属事件的近 24 小时帖文数".to_string()];
     if p.noise > 0 {
         notes.push(format!("广告、抽奖等噪声帖文 {} 条不计", p.noise));
@@ -198,8 +136,13 @@ fn pictures_html(p: &Pictures) -> String {
     if p.capped {
         notes.push(format!("帖文较多，按最新 {} 条统计", p.posts));
     }
-    let _ = write!(b, "<p class=\"muted\">{}</p>", notes.join("；"));
-    b
+    html! {
+        div.pics {
+            section { h3 { "地域分布（24 小时）" } (place_ranking(&places_html::count(&p.places))) }
+            section { h3 { "热词（24 小时事件关键词）" } (keyword_cloud(p)) }
+        }
+        p.muted { (notes.join("；")) }
+    }
 }
 
 /// The pictures' styles: rows that open onto their cities, and sizes for the big screen.
@@ -209,6 +152,14 @@ ol.places>li>.row{margin-left:1.4em}ol.places summary{cursor:pointer}ol.places o
 ol.places li.more{display:block}.abroad{font-size:13px;margin:6px 0}\
 body.big ol.places li,body.big .abroad{font-size:20px}body.big ol.places i{height:14px}body.big ol.places ol.bars i{background:#4e6fae}";
 
+/// One bar list: a name, a bar as long as its share of the first, the count.
+fn bars(rows: &[(String, u64)]) -> Markup {
+    let max = rows.first().map_or(1, |s| s.1.max(1));
+    html! {
+        ol.bars { @for (name, n) in rows { li { span { (name) } i class={ "w" (n * 100 / max) } {} em { (n) } } } }
+    }
+}
+
 /// The dashboard's inner part (also served alone for live updates).
 pub fn render_fragment(
     o: &Overview,
@@ -216,98 +167,75 @@ pub fn render_fragment(
     topics: &[(String, u64)],
     on_duty: &[DutyShift],
     pictures: &Pictures,
-) -> String {
-    let mut b = String::new();
+) -> Markup {
     let neg_share = if o.posts_today > 0 { o.negative_today as f64 * 100.0 / o.posts_today as f64 } else { 0.0 };
     let by_grade: Vec<String> = o.open_by_grade.iter().map(|(g, n)| format!("{g}级 {n}")).collect();
-    b.push_str("<div class=\"cards\">");
-    let _ = write!(b, "<div class=\"card\"><b data-k=\"posts_today\">{}</b><span>今日帖文</span></div>", o.posts_today);
-    let _ = write!(b, "<div class=\"card\"><b>{neg_share:.0}%</b><span>今日负面占比</span></div>");
-    let _ = write!(
-        b,
-        "<div class=\"card\"><b>{}</b><span>处置中工单{}</span></div>",
-        o.open_incidents,
-        if by_grade.is_empty() { String::new() } else { format!("：{}", by_grade.join("，")) }
-    );
-    let _ = write!(
-        b,
-        "<div class=\"card{}\"><b>{}</b><span>超时未办（累计超时 {}）</span></div>",
-        if o.overdue_now > 0 { " alarm" } else { "" },
-        o.overdue_now,
-        o.overdue_recorded
-    );
-    let duty: Vec<String> = on_duty.iter().map(|s| format!("{} {}", s.role.label_zh(), esc(&s.person))).collect();
-    let _ = write!(
-        b,
-        "<div class=\"card\"><b class=\"sm\">{}</b><span>当前值班</span></div>",
-        if duty.is_empty() { "无人在岗".to_string() } else { duty.join("<br>") }
-    );
-    b.push_str("</div>");
-    b.push_str("<div class=\"grid2\"><section><h3>近 24 小时帖文（负面 / 中性 / 正面）</h3>");
-    b.push_str(&volume_chart(&o.hourly, "%H:00", "近 24 小时每小时帖文数", 560, 180));
-    b.push_str("</section><section><h3>近 7 天帖文</h3>");
-    b.push_str(&volume_chart(&o.daily, "%m-%d", "近 7 天每日帖文数", 560, 180));
-    b.push_str("</section></div>");
-    b.push_str("<div class=\"grid3\"><section><h3>热点事件</h3>");
-    if top.is_empty() {
-        b.push_str("<p class=\"muted\">暂无已定级事件</p>");
-    } else {
-        b.push_str("<table><tbody>");
-        for s in top {
-            let reason = s.reasons.first().map(|r| r.detail.as_str()).unwrap_or("");
-            let _ = write!(
-                b,
-                "<tr><td>{}</td><td><a href=\"/stories/{}\">{}</a><div class=\"reason\">{}</div></td><td class=\"num\">{} 条</td><td class=\"muted\">{}</td></tr>",
-                grade_badge(s.manual.as_ref().map(|m| m.0).or(s.grade)),
-                s.id,
-                esc(&s.title),
-                esc(reason),
-                s.posts,
-                fmt_time(&s.last_at)
-            );
+    html! {
+        div.cards {
+            div.card { b data-k="posts_today" { (o.posts_today) } span { "今日帖文" } }
+            div.card { b { (format!("{neg_share:.0}%")) } span { "今日负面占比" } }
+            div.card {
+                b { (o.open_incidents) }
+                span { "处置中工单" @if !by_grade.is_empty() { "：" (by_grade.join("，")) } }
+            }
+            div.card.alarm[o.overdue_now > 0] {
+                b { (o.overdue_now) } span { "超时未办（累计超时 " (o.overdue_recorded) "）" }
+            }
+            div.card {
+                b.sm {
+                    @if on_duty.is_empty() { "无人在岗" }
+                    @for (i, s) in on_duty.iter().enumerate() { @if i > 0 { br; } (s.role.label_zh()) " " (s.person) }
+                }
+                span { "当前值班" }
+            }
         }
-        b.push_str("</tbody></table>");
+        div.grid2 {
+            section {
+                h3 { "近 24 小时帖文（负面 / 中性 / 正面）" }
+                (crate::chart::sentiments(&o.hourly, "%H:00", "近 24 小时每小时帖文数").svg(560, 180))
+            }
+            section {
+                h3 { "近 7 天帖文" }
+                (crate::chart::sentiments(&o.daily, "%m-%d", "近 7 天每日帖文数").svg(560, 180))
+            }
+        }
+        div.grid3 {
+            section {
+                h3 { "热点事件" }
+                @if top.is_empty() {
+                    p.muted { "暂无已定级事件" }
+                } @else {
+                    table { tbody { @for s in top {
+                        tr {
+                            td { (grade_badge(s.manual.as_ref().map(|m| m.0).or(s.grade))) }
+                            td {
+                                a href={ "/stories/" (s.id) } { (s.title) }
+                                div.reason { (s.reasons.first().map(|r| r.detail.as_str()).unwrap_or("")) }
+                            }
+                            td.num { (s.posts) " 条" }
+                            td.muted { (fmt_time(&s.last_at)) }
+                        }
+                    } } }
+                }
+            }
+            section { h3 { "信息来源（24 小时）" } (bars(&o.top_sources)) }
+            section { h3 { "领域" } (bars(topics)) }
+        }
+        (pictures_html(pictures))
+        p.muted { "更新于 " (fmt_time(&o.now)) }
     }
-    b.push_str("</section><section><h3>信息来源（24 小时）</h3><ol class=\"bars\">");
-    let smax = o.top_sources.first().map_or(1, |s| s.1.max(1));
-    for (src, n) in &o.top_sources {
-        let _ = write!(b, "<li><span>{}</span><i class=\"w{}\"></i><em>{n}</em></li>", esc(src), n * 100 / smax);
-    }
-    b.push_str("</ol></section><section><h3>领域</h3><ol class=\"bars\">");
-    let tmax = topics.first().map_or(1, |s| s.1.max(1));
-    for (t, n) in topics {
-        let _ = write!(b, "<li><span>{}</span><i class=\"w{}\"></i><em>{n}</em></li>", esc(t), n * 100 / tmax);
-    }
-    b.push_str("</ol></section></div>");
-    b.push_str(&pictures_html(pictures));
-    let _ = write!(b, "<p class=\"muted\">更新于 {}</p>", fmt_time(&o.now));
-    b
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{TimeZone, Utc};
-
-    #[test]
-    fn chart_stacks_sentiments_and_labels_buckets_in_china_time() {
-        let start = Utc.with_ymd_and_hms(2026, 11, 19, 16, 0, 0).unwrap();
-        let b = vec![
-            VolumeBucket { start, counts: [2, 3, 5] },
-            VolumeBucket { start: start + chrono::Duration::days(1), counts: [0, 0, 0] },
-        ];
-        let svg = volume_chart(&b, "%m-%d", "x", 300, 100);
-        assert_eq!(svg.matches("<rect").count(), 3);
-        assert!(svg.contains("11-20"), "{svg}");
-        assert!(svg.contains("共 10 条，负面 2"));
-    }
 
     #[test]
     fn places_rank_provinces_with_their_cities_and_countries_apart() {
         // Post 1 names 武汉市 and 江夏区 (one post for 湖北/武汉); 2 黄冈市; 3 郑州市; 4 and 5 韩国;
         // 6 北京市朝阳区 (a municipality's district stands under it).
         let pairs = [(1, 420100), (1, 420115), (2, 421100), (3, 410100), (4, 1_000_410), (5, 1_000_410), (6, 110105)];
-        let html = place_ranking(&places_html::count(&pairs));
+        let html = place_ranking(&places_html::count(&pairs)).into_string();
         let hubei = html.find("湖北省").expect("湖北");
         let henan = html.find("河南省").expect("河南");
         let beijing = html.find("北京市").expect("北京");
@@ -325,7 +253,7 @@ mod tests {
         // Countries are not provinces: on their own line, not in the ranking.
         let abroad = html.find("境外：").expect("abroad");
         assert!(html[abroad..].contains("韩国</a> 2") && !html[..abroad].contains("韩国"), "{html}");
-        assert!(place_ranking(&places_html::count(&[])).contains("未提及地名"));
+        assert!(place_ranking(&places_html::count(&[])).into_string().contains("未提及地名"));
     }
 
     #[test]
@@ -343,9 +271,9 @@ mod tests {
         let got: Vec<(&str, u64)> = words.iter().map(|w| (w.text.as_str(), w.weight)).collect();
         assert_eq!(got, vec![("医院", 35), ("排队", 30), ("<停水>", 5), ("无帖", 0)]);
         assert_eq!(words[0].note, "医院：2 个事件，近 24 小时帖文 35 条");
-        let svg = keyword_cloud(&p);
+        let svg = keyword_cloud(&p).into_string();
         assert_eq!(svg.matches("<a href=").count(), 3, "a word without posts is not drawn: {svg}");
         assert!(svg.contains("&lt;停水&gt;") && !svg.contains("<停水>"), "{svg}");
-        assert!(keyword_cloud(&Pictures::default()).contains("没有活跃事件"));
+        assert!(keyword_cloud(&Pictures::default()).into_string().contains("没有活跃事件"));
     }
 }

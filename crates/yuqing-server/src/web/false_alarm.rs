@@ -18,8 +18,9 @@ use super::story_edit::{field, form_pairs, may_edit, run, story_id, StoryEditor}
 use crate::auth::CurrentUser;
 use crate::desk_api::body;
 use crate::error::{titled_page, AppError, AppResult};
-use crate::html::{esc, fmt_time};
+use crate::html::{csrf_field, fmt_time};
 use crate::AppState;
+use maud::{html, Markup};
 
 /// What marking a story did: its incident closed, or why it stayed open.
 #[derive(Debug, Default)]
@@ -169,65 +170,64 @@ pub async fn withdraw_api(
 
 /// The story page's 误报 section: the mark (who, when, why) with the form to withdraw it, or the
 /// form to mark the story.
-pub fn section(story: i64, mark: Option<&FalseAlarmMark>, cu: &CurrentUser, editable: bool) -> String {
-    let mut b = String::from("<section class=\"false-alarm\" id=\"false-alarm\"><h3>误报</h3>");
+pub fn section(story: i64, mark: Option<&FalseAlarmMark>, cu: &CurrentUser, editable: bool) -> Markup {
     let may = editable && may_edit(cu);
-    let csrf = format!("<input type=\"hidden\" name=\"_csrf\" value=\"{}\">", esc(cu.csrf_token()));
-    match mark {
-        Some(m) => {
-            b.push_str(&format!(
-                "<p class=\"late\">{} 由 {} 标记为误报：{}。本事件不再定级，也不再发出预警；相似的新事件会被降一级（见监测规则页的误报学习）。</p>",
-                fmt_time(&m.at),
-                esc(&m.actor),
-                esc(&m.reason)
-            ));
-            if may {
-                b.push_str(&format!(
-                    "<form method=\"post\" action=\"/stories/{story}/false-alarm/withdraw\" class=\"act\">{csrf}\
-                     <label>撤销原因 <input name=\"reason\" size=\"30\" required maxlength=\"500\"></label> <button>撤销误报</button></form>"
-                ));
+    html! {
+        section.false-alarm #false-alarm {
+            h3 { "误报" }
+            @match mark {
+                Some(m) => {
+                    p.late {
+                        (fmt_time(&m.at)) " 由 " (m.actor) " 标记为误报：" (m.reason)
+                        "。本事件不再定级，也不再发出预警；相似的新事件会被降一级（见监测规则页的误报学习）。"
+                    }
+                    @if may {
+                        form method="post" action={ "/stories/" (story) "/false-alarm/withdraw" } class="act" {
+                            (csrf_field(cu.csrf_token()))
+                            label { "撤销原因 " input name="reason" size="30" required maxlength="500"; }
+                            " " button { "撤销误报" }
+                        }
+                    }
+                }
+                None if may => {
+                    form method="post" action={ "/stories/" (story) "/false-alarm" } class="act" id="mark-false-alarm" {
+                        (csrf_field(cu.csrf_token()))
+                        "本事件与本单位无关或不是舆情（外地事件、广告营销、正常通报等）："
+                        label { "原因 " input name="reason" size="30" required maxlength="500" placeholder="如：外省事件，非本地"; }
+                        " " button { "标记误报" }
+                    }
+                    p.muted { "标记后本事件不再定级，关联的处置工单（未进入审批的）按误报关闭。" }
+                }
+                None => p.muted { "未标记误报。" },
             }
         }
-        None if may => b.push_str(&format!(
-            "<form method=\"post\" action=\"/stories/{story}/false-alarm\" class=\"act\" id=\"mark-false-alarm\">{csrf}\
-             本事件与本单位无关或不是舆情（外地事件、广告营销、正常通报等）：\
-             <label>原因 <input name=\"reason\" size=\"30\" required maxlength=\"500\" placeholder=\"如：外省事件，非本地\"></label> \
-             <button>标记误报</button></form>\
-             <p class=\"muted\">标记后本事件不再定级，关联的处置工单（未进入审批的）按误报关闭。</p>"
-        )),
-        None => b.push_str("<p class=\"muted\">未标记误报。</p>"),
     }
-    b.push_str("</section>");
-    b
 }
 
 /// The line under a story's title when it is marked.
-pub fn banner(mark: Option<&FalseAlarmMark>) -> String {
-    match mark {
-        Some(m) => format!("<p class=\"late\"><b>已标记误报</b>（{}）：{}</p>", esc(&m.actor), esc(&m.reason)),
-        None => String::new(),
+pub fn banner(mark: Option<&FalseAlarmMark>) -> Markup {
+    html! {
+        @if let Some(m) = mark {
+            p.late { b { "已标记误报" } "（" (m.actor) "）：" (m.reason) }
+        }
     }
 }
 
-/// The 误报 badge in lists.
-pub fn badge(marked: bool) -> &'static str {
-    if marked {
-        " <span class=\"badge false-alarm\" title=\"已标记误报\">误报</span>"
-    } else {
-        ""
+/// The 误报 badge in lists (with the space before it).
+pub fn badge(marked: bool) -> Markup {
+    html! {
+        @if marked {
+            " " span.badge.false-alarm title="已标记误报" { "误报" }
+        }
     }
 }
 
 /// An incident closed as 误报, for its page: who, when, why.
-pub fn incident_line(fa: Option<&yuqing_core::incident::FalseAlarm>) -> String {
-    match fa {
-        Some(f) => format!(
-            "<p class=\"late\"><b>已按误报关闭</b>：{}（{}，{}）</p>",
-            esc(&f.reason),
-            esc(&f.by),
-            fmt_time(&f.at)
-        ),
-        None => String::new(),
+pub fn incident_line(fa: Option<&yuqing_core::incident::FalseAlarm>) -> Markup {
+    html! {
+        @if let Some(f) = fa {
+            p.late { b { "已按误报关闭" } "：" (f.reason) "（" (f.by) "，" (fmt_time(&f.at)) "）" }
+        }
     }
 }
 
@@ -243,23 +243,23 @@ pub struct Flags {
 }
 
 /// Shown after marking or withdrawing (query flags set by the redirects).
-pub fn notice(q: &Flags) -> String {
-    let mut b = String::new();
-    if q.false_alarm.is_some() {
-        b.push_str("<p class=\"ok\">已标记误报，并记入审计日志。</p>");
-        if let Some(id) = q.closed.as_deref().and_then(|c| c.parse::<i64>().ok()).filter(|c| *c > 0) {
-            b.push_str(&format!(
-                "<p class=\"ok\">关联的 <a href=\"/incidents/{id}\">处置工单 #{id}</a> 已按误报关闭。</p>"
-            ));
+pub fn notice(q: &Flags) -> Markup {
+    let id = |v: &Option<String>| v.as_deref().and_then(|c| c.parse::<i64>().ok()).filter(|c| *c > 0);
+    html! {
+        @if q.false_alarm.is_some() {
+            p.ok { "已标记误报，并记入审计日志。" }
+            @if let Some(id) = id(&q.closed) {
+                p.ok { "关联的 " a href={ "/incidents/" (id) } { "处置工单 #" (id) } " 已按误报关闭。" }
+            }
+            @if let Some(id) = id(&q.kept) {
+                p.late {
+                    "关联的 " a href={ "/incidents/" (id) } { "处置工单 #" (id) }
+                    " 未自动关闭（还关联其他未标记误报的事件，或口径已进入审批），请到工单页办理。"
+                }
+            }
         }
-        if let Some(id) = q.kept.as_deref().and_then(|c| c.parse::<i64>().ok()).filter(|c| *c > 0) {
-            b.push_str(&format!(
-                "<p class=\"late\">关联的 <a href=\"/incidents/{id}\">处置工单 #{id}</a> 未自动关闭（还关联其他未标记误报的事件，或口径已进入审批），请到工单页办理。</p>"
-            ));
+        @if q.withdrawn.is_some() {
+            p.ok { "已撤销误报标记，本事件重新定级。" }
         }
     }
-    if q.withdrawn.is_some() {
-        b.push_str("<p class=\"ok\">已撤销误报标记，本事件重新定级。</p>");
-    }
-    b
 }

@@ -2,17 +2,16 @@
 //! diff between versions), approval buttons for whoever's turn it is, publications and the review.
 //! Rendering is pure (data in, HTML out); forms post to `/incidents/{id}/act` with the CSRF token.
 
-use std::fmt::Write;
-
 use chrono::{DateTime, Utc};
+use maud::{html, Markup};
 use yuqing_core::incident::{
-    allowed_steps, diff, ApprovalLink, DiffPart, Incident, IncidentState, StatementStatus, Step,
+    allowed_steps, diff, ApprovalLink, DiffPart, Incident, IncidentState, Statement, StatementStatus, Step,
 };
 use yuqing_desk::permission;
 use yuqing_store::desk::{IncidentSummary, TimelineEntry, User};
 use yuqing_text::brief::Brief;
 
-use crate::html::{esc, fmt_time, grade_badge};
+use crate::html::{csrf_field, external_link, fmt_time, grade_badge};
 
 /// "还剩 1 小时 20 分" / "已超时 35 分".
 pub fn countdown(due: DateTime<Utc>, now: DateTime<Utc>) -> (String, bool) {
@@ -33,73 +32,176 @@ pub fn countdown(due: DateTime<Utc>, now: DateTime<Utc>) -> (String, bool) {
     }
 }
 
-pub fn state_badge(s: IncidentState) -> String {
+pub fn state_badge(s: IncidentState) -> Markup {
     let class = match s {
         IncidentState::Closed => "st-closed",
         IncidentState::Triage | IncidentState::Reported => "st-new",
         _ => "st-open",
     };
-    format!("<span class=\"state {class}\">{}</span>", s.label_zh())
+    html! { span class={ "state " (class) } { (s.label_zh()) } }
 }
 
 /// The queue: one row per incident, newest first.
-pub fn render_list(items: &[IncidentSummary], total: u64, title: &str) -> String {
-    let mut b = String::new();
-    let _ = write!(b, "<h2>{}</h2><p class=\"muted\">共 {total} 个工单</p>", esc(title));
-    if items.is_empty() {
-        b.push_str(
-            "<p class=\"muted\">暂无工单。事件达到开启级别（默认 III 级）时会自动开启，也可以在事件页面人工开启。</p>",
-        );
-        return b;
-    }
-    b.push_str("<table><thead><tr><th>编号</th><th>级别</th><th>状态</th><th>工单</th><th>牵头单位</th><th>开启</th><th>更新</th></tr></thead><tbody>");
-    for i in items {
-        let _ = write!(
-            b,
-            "<tr><td>#{id}</td><td>{}</td><td>{}{}</td><td><a href=\"/incidents/{id}\">{}</a></td><td>{}</td><td class=\"muted\">{}</td><td class=\"muted\">{}</td></tr>",
-            grade_badge(Some(i.grade)),
-            state_badge(i.state),
-            super::false_alarm::badge(i.false_alarm),
-            esc(&i.title),
-            esc(i.lead_department.as_deref().unwrap_or("（未指派）")),
-            fmt_time(&i.opened_at),
-            fmt_time(&i.updated_at),
-            id = i.id
-        );
-    }
-    b.push_str("</tbody></table>");
-    b
-}
-
-fn hidden(csrf: &str, action: &str) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"_csrf\" value=\"{}\"><input type=\"hidden\" name=\"action\" value=\"{action}\">",
-        esc(csrf)
-    )
-}
-
-fn form(id: i64, csrf: &str, action: &str, inner: &str, button: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"/incidents/{id}/act\" class=\"act\">{}{inner}<button type=\"submit\">{}</button></form>",
-        hidden(csrf, action),
-        esc(button)
-    )
-}
-
-fn diff_html(parts: &[DiffPart]) -> String {
-    let mut s = String::new();
-    for p in parts {
-        match p {
-            DiffPart::Same(t) => s.push_str(&esc(t)),
-            DiffPart::Added(t) => {
-                let _ = write!(s, "<ins>{}</ins>", esc(t));
-            }
-            DiffPart::Removed(t) => {
-                let _ = write!(s, "<del>{}</del>", esc(t));
+pub fn render_list(items: &[IncidentSummary], total: u64, title: &str) -> Markup {
+    html! {
+        h2 { (title) }
+        p.muted { "共 " (total) " 个工单" }
+        @if items.is_empty() {
+            p.muted { "暂无工单。事件达到开启级别（默认 III 级）时会自动开启，也可以在事件页面人工开启。" }
+        } @else {
+            table {
+                thead { tr {
+                    th { "编号" } th { "级别" } th { "状态" } th { "工单" } th { "牵头单位" } th { "开启" } th { "更新" }
+                } }
+                tbody { @for i in items {
+                    tr {
+                        td { "#" (i.id) }
+                        td { (grade_badge(Some(i.grade))) }
+                        td { (state_badge(i.state)) (super::false_alarm::badge(i.false_alarm)) }
+                        td { a href={ "/incidents/" (i.id) } { (i.title) } }
+                        td { (i.lead_department.as_deref().unwrap_or("（未指派）")) }
+                        td.muted { (fmt_time(&i.opened_at)) }
+                        td.muted { (fmt_time(&i.updated_at)) }
+                    }
+                } }
             }
         }
     }
-    s
+}
+
+/// A form of the incident page: its `action`, the fields `inner` and the button.
+fn form(id: i64, csrf: &str, action: &str, inner: Markup, button: &str) -> Markup {
+    html! {
+        form method="post" action={ "/incidents/" (id) "/act" } class="act" {
+            (csrf_field(csrf))
+            input type="hidden" name="action" value=(action);
+            (inner)
+            button type="submit" { (button) }
+        }
+    }
+}
+
+/// The hidden field naming the statement a form concerns.
+fn statement_field(statement: u32) -> Markup {
+    html! { input type="hidden" name="statement" value=(statement); }
+}
+
+fn diff_html(parts: &[DiffPart]) -> Markup {
+    html! {
+        @for p in parts {
+            @match p {
+                DiffPart::Same(t) => (t),
+                DiffPart::Added(t) => ins { (t) },
+                DiffPart::Removed(t) => del { (t) },
+            }
+        }
+    }
+}
+
+/// The deadline's state: met (in time or late), not met on a closed incident, or the countdown.
+fn deadline_status(met: Option<DateTime<Utc>>, due: DateTime<Utc>, open: bool, now: DateTime<Utc>) -> Markup {
+    match met {
+        Some(m) if m > due => html! { span.late { "超时完成（" (fmt_time(&m)) "）" } },
+        Some(m) => html! { span.ok { "按时完成（" (fmt_time(&m)) "）" } },
+        None if !open => html! { span.muted { "未完成（工单已办结）" } },
+        None => {
+            let (text, over) = countdown(due, now);
+            html! { span.countdown.overdue[over] data-due=(due.timestamp()) { (text) } }
+        }
+    }
+}
+
+/// The form that takes a step of the incident (statement steps are offered by their statement).
+fn step_form(step: Step, id: i64, csrf: &str) -> Option<Markup> {
+    let f = |action, inner, button| Some(form(id, csrf, action, inner, button));
+    match step {
+        Step::Report => f("report", html! { textarea name="summary" required placeholder="首报情况摘要" {} }, "上报"),
+        Step::StartVerification => f("start_verification", html! {}, "开始核查"),
+        Step::SubmitVerification => f(
+            "submit_verification",
+            html! { textarea name="findings" required placeholder="核查结果（事实真相）" {} },
+            "提交核查结果",
+        ),
+        Step::StartFollowUp => f("start_follow_up", html! {}, "转入跟踪"),
+        Step::Close => f("close", html! { input name="reason" placeholder="办结说明"; }, "办结"),
+        Step::Reopen => f("reopen", html! { input name="reason" required placeholder="重新打开的理由"; }, "重新打开"),
+        Step::MarkFalseAlarm => f(
+            "mark_false_alarm",
+            html! { input name="reason" required maxlength="500" placeholder="误报理由（如：外省事件，非本地）"; },
+            "标记误报",
+        ),
+        Step::SubmitForApproval | Step::Approve | Step::Reject | Step::Publish => None,
+    }
+}
+
+/// One statement: its latest version, the diff with the one before, the approval chain and the
+/// forms that are `user`'s to use.
+fn statement_html(inc: &Incident, s: &Statement, user: &User, csrf: &str) -> Markup {
+    let id = inc.id;
+    let v = s.latest();
+    let prev = s.versions.len().checked_sub(2).and_then(|i| s.versions.get(i));
+    let chain: Vec<String> = s
+        .chain
+        .iter()
+        .map(|l| {
+            let signed = s.approvals.get(s.round_start..).unwrap_or(&[]).iter().any(|a| a.link == *l && a.approved);
+            format!("{}{}", l.label_zh(), if signed { " ✓" } else { "" })
+        })
+        .collect();
+    let may_work = inc.state.is_open() && permission::may_work(user.role);
+    html! {
+        div.statement {
+            h4 { "口径 " (s.id) " 《" (s.title) "》 " span.state { (s.status.label_zh()) } " 第 " (v.number) " 版" }
+            blockquote { (v.text) }
+            @if let Some(prev) = prev {
+                details {
+                    summary { "与第 " (prev.number) " 版的差异" }
+                    p.diff { (diff_html(&diff(&prev.text, &v.text))) }
+                }
+            }
+            @if !chain.is_empty() {
+                p.muted { "审批链：" (chain.join(" → ")) }
+            }
+            @for a in s.approvals.iter().filter(|a| !a.approved) {
+                p.late { "第 " (a.version) " 版被" (a.link.label_zh()) "退回：" (a.comment.as_deref().unwrap_or("")) }
+            }
+            @match s.status {
+                StatementStatus::InApproval => {
+                    @if let Some(link) = s.next_link() {
+                        @if link.qualifies(&user.actor(), inc.lead_department.as_deref()) {
+                            (form(id, csrf, "approve", statement_field(s.id), &format!("审批通过（{}）", link.label_zh())))
+                            (form(id, csrf, "reject", html! {
+                                (statement_field(s.id))
+                                input name="comment" required placeholder="退回意见";
+                            }, "退回修改"))
+                        } @else {
+                            p.muted { "等待" (approval_label(link)) "审批" }
+                        }
+                    }
+                }
+                StatementStatus::Draft | StatementStatus::Rejected if may_work => {
+                    (form(id, csrf, "draft_statement", html! {
+                        (statement_field(s.id))
+                        textarea name="text" required { (v.text) }
+                    }, "保存新版本"))
+                    @if s.status == StatementStatus::Draft {
+                        (form(id, csrf, "submit_for_approval", statement_field(s.id), "提交审批"))
+                    }
+                }
+                StatementStatus::Approved if permission::may_publish(user.role) && inc.state.is_open() => {
+                    (form(id, csrf, "publish", html! {
+                        (statement_field(s.id))
+                        select name="channel" {
+                            @for c in ["官网", "政务微博", "微信公众号", "新闻发布会", "媒体采访", "官方回复"] { option { (c) } }
+                        }
+                        input name="url" placeholder="发布链接";
+                        input name="spokesperson" placeholder="发言人（默认按级别）";
+                    }, "登记发布"))
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 /// One incident, for `user`, at `now`.
@@ -110,263 +212,14 @@ pub fn render_incident(
     user: &User,
     csrf: &str,
     now: DateTime<Utc>,
-) -> String {
+) -> Markup {
     let id = inc.id;
-    let mut b = String::new();
-    let _ = write!(
-        b,
-        "<h2>处置工单 #{id} {}</h2><p>{} {} <span class=\"reason\">{}</span></p>",
-        esc(&inc.title),
-        grade_badge(Some(inc.grade)),
-        state_badge(inc.state),
-        esc(&inc.grade_reason)
-    );
-    let _ = write!(
-        b,
-        "<p>牵头单位：<b>{}</b>　配合单位：{}　关联事件：{}</p>",
-        esc(inc.lead_department.as_deref().unwrap_or("（未指派）")),
-        if inc.cooperating.is_empty() { "无".to_string() } else { esc(&inc.cooperating.join("、")) },
-        inc.stories.iter().map(|s| format!("<a href=\"/stories/{s}\">#{s}</a>")).collect::<Vec<_>>().join(" ")
-    );
-    b.push_str(&super::false_alarm::incident_line(inc.false_alarm.as_ref()));
-    for (sid, brief) in briefs {
-        let title = if briefs.len() > 1 { format!("研判摘要：事件 #{sid}") } else { "研判摘要".to_string() };
-        b.push_str(&super::brief_html::render_brief(brief, &title, &|_| false));
-    }
-
-    // Clocks.
-    b.push_str("<h3>时限</h3><table><thead><tr><th>事项</th><th>截止</th><th>状态</th></tr></thead><tbody>");
-    for d in &inc.deadlines {
-        let status = match d.met_at {
-            Some(m) if m > d.due_at => format!("<span class=\"late\">超时完成（{}）</span>", fmt_time(&m)),
-            Some(m) => format!("<span class=\"ok\">按时完成（{}）</span>", fmt_time(&m)),
-            None if !inc.state.is_open() => "<span class=\"muted\">未完成（工单已办结）</span>".to_string(),
-            None => {
-                let (text, over) = countdown(d.due_at, now);
-                format!(
-                    "<span class=\"countdown{}\" data-due=\"{}\">{}</span>",
-                    if over { " overdue" } else { "" },
-                    d.due_at.timestamp(),
-                    text
-                )
-            }
-        };
-        let _ = write!(b, "<tr><td>{}</td><td>{}</td><td>{status}</td></tr>", esc(&d.label), fmt_time(&d.due_at));
-    }
-    b.push_str("</tbody></table>");
-
-    // The next steps.
     let actor = user.actor();
     let steps: Vec<Step> = allowed_steps(inc.state).into_iter().filter(|s| inc.may_take(&actor, *s)).collect();
-    if !steps.is_empty() || inc.state.is_open() {
-        b.push_str("<h3>办理</h3><div class=\"actions\">");
-    }
-    for step in &steps {
-        match step {
-            Step::Report => b.push_str(&form(
-                id,
-                csrf,
-                "report",
-                "<textarea name=\"summary\" required placeholder=\"首报情况摘要\"></textarea>",
-                "上报",
-            )),
-            Step::StartVerification => b.push_str(&form(id, csrf, "start_verification", "", "开始核查")),
-            Step::SubmitVerification => b.push_str(&form(
-                id,
-                csrf,
-                "submit_verification",
-                "<textarea name=\"findings\" required placeholder=\"核查结果（事实真相）\"></textarea>",
-                "提交核查结果",
-            )),
-            Step::StartFollowUp => b.push_str(&form(id, csrf, "start_follow_up", "", "转入跟踪")),
-            Step::Close => {
-                b.push_str(&form(id, csrf, "close", "<input name=\"reason\" placeholder=\"办结说明\">", "办结"))
-            }
-            Step::Reopen => b.push_str(&form(
-                id,
-                csrf,
-                "reopen",
-                "<input name=\"reason\" required placeholder=\"重新打开的理由\">",
-                "重新打开",
-            )),
-            Step::MarkFalseAlarm => b.push_str(&form(
-                id,
-                csrf,
-                "mark_false_alarm",
-                "<input name=\"reason\" required maxlength=\"500\" placeholder=\"误报理由（如：外省事件，非本地）\">",
-                "标记误报",
-            )),
-            // Statement steps are offered next to the statement they concern.
-            Step::SubmitForApproval | Step::Approve | Step::Reject | Step::Publish => {}
-        }
-    }
-    if inc.state.is_open() && permission::may_open_incidents(user.role) {
-        b.push_str(&form(
-            id,
-            csrf,
-            "report_to_leadership",
-            "<input name=\"summary\" required placeholder=\"报告领导的内容\">",
-            "报告领导",
-        ));
-    }
-    if inc.state.is_open() && permission::may_work(user.role) {
-        b.push_str(&form(id, csrf, "add_note", "<input name=\"text\" required placeholder=\"备注\">", "添加备注"));
-    }
-    if !steps.is_empty() || inc.state.is_open() {
-        b.push_str("</div>");
-    }
-
-    // Tasks.
-    b.push_str(
-        "<h3>任务</h3><table><thead><tr><th>任务</th><th>承办</th><th>截止</th><th>完成</th></tr></thead><tbody>",
-    );
-    for t in &inc.tasks {
-        let done = match (&t.done_at, &t.done_by) {
-            (Some(at), by) => format!("{}（{}）", fmt_time(at), esc(by.as_deref().unwrap_or(""))),
-            (None, _) if inc.state.is_open() && permission::may_work(user.role) => form(
-                id,
-                csrf,
-                "complete_task",
-                &format!("<input type=\"hidden\" name=\"task\" value=\"{}\">", t.id),
-                "完成",
-            ),
-            (None, _) => "未完成".into(),
-        };
-        let due = t.due_at.map(|d| {
-            let over = t.done_at.is_none() && d < now;
-            format!("<span class=\"{}\">{}</span>", if over { "late" } else { "" }, fmt_time(&d))
-        });
-        let _ = write!(
-            b,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{done}</td></tr>",
-            esc(&t.title),
-            esc(t.owner.as_deref().unwrap_or("")),
-            due.unwrap_or_default()
-        );
-    }
-    b.push_str("</tbody></table>");
-
-    // Statements.
-    b.push_str("<h3>口径</h3>");
-    let lead = inc.lead_department.as_deref();
-    for s in &inc.statements {
-        let v = s.latest();
-        let _ = write!(
-            b,
-            "<div class=\"statement\"><h4>口径 {} 《{}》 <span class=\"state\">{}</span> 第 {} 版</h4><blockquote>{}</blockquote>",
-            s.id,
-            esc(&s.title),
-            s.status.label_zh(),
-            v.number,
-            esc(&v.text)
-        );
-        if s.versions.len() > 1 {
-            let prev = &s.versions[s.versions.len() - 2];
-            let _ = write!(
-                b,
-                "<details><summary>与第 {} 版的差异</summary><p class=\"diff\">{}</p></details>",
-                prev.number,
-                diff_html(&diff(&prev.text, &v.text))
-            );
-        }
-        if !s.chain.is_empty() {
-            let chain: Vec<String> = s
-                .chain
-                .iter()
-                .map(|l| {
-                    let signed = s.approvals[s.round_start..].iter().any(|a| a.link == *l && a.approved);
-                    format!("{}{}", l.label_zh(), if signed { " ✓" } else { "" })
-                })
-                .collect();
-            let _ = write!(b, "<p class=\"muted\">审批链：{}</p>", chain.join(" → "));
-        }
-        for a in s.approvals.iter().filter(|a| !a.approved) {
-            let _ = write!(
-                b,
-                "<p class=\"late\">第 {} 版被{}退回：{}</p>",
-                a.version,
-                a.link.label_zh(),
-                esc(a.comment.as_deref().unwrap_or(""))
-            );
-        }
-        match s.status {
-            StatementStatus::InApproval => {
-                if let Some(link) = s.next_link() {
-                    if link.qualifies(&user.actor(), lead) {
-                        let sid = format!("<input type=\"hidden\" name=\"statement\" value=\"{}\">", s.id);
-                        b.push_str(&form(id, csrf, "approve", &sid, &format!("审批通过（{}）", link.label_zh())));
-                        b.push_str(&form(
-                            id,
-                            csrf,
-                            "reject",
-                            &format!("{sid}<input name=\"comment\" required placeholder=\"退回意见\">"),
-                            "退回修改",
-                        ));
-                    } else {
-                        let _ = write!(b, "<p class=\"muted\">等待{}审批</p>", approval_label(link));
-                    }
-                }
-            }
-            StatementStatus::Draft | StatementStatus::Rejected
-                if inc.state.is_open() && permission::may_work(user.role) =>
-            {
-                let sid = format!("<input type=\"hidden\" name=\"statement\" value=\"{}\">", s.id);
-                b.push_str(&form(
-                    id,
-                    csrf,
-                    "draft_statement",
-                    &format!("{sid}<textarea name=\"text\" required>{}</textarea>", esc(&v.text)),
-                    "保存新版本",
-                ));
-                if s.status == StatementStatus::Draft {
-                    b.push_str(&form(id, csrf, "submit_for_approval", &sid, "提交审批"));
-                }
-            }
-            StatementStatus::Approved if permission::may_publish(user.role) && inc.state.is_open() => {
-                let sid = format!("<input type=\"hidden\" name=\"statement\" value=\"{}\">", s.id);
-                let channels = ["官网", "政务微博", "微信公众号", "新闻发布会", "媒体采访", "官方回复"]
-                    .iter()
-                    .map(|c| format!("<option>{c}</option>"))
-                    .collect::<String>();
-                b.push_str(&form(
-                    id,
-                    csrf,
-                    "publish",
-                    &format!("{sid}<select name=\"channel\">{channels}</select><input name=\"url\" placeholder=\"发布链接\"><input name=\"spokesperson\" placeholder=\"发言人（默认按级别）\">"),
-                    "登记发布",
-                ));
-            }
-            _ => {}
-        }
-        b.push_str("</div>");
-    }
-    if inc.state.is_open() && permission::may_draft_statements(user.role) {
-        b.push_str(&form(id, csrf, "draft_statement", "<input name=\"title\" placeholder=\"口径标题\"><textarea name=\"text\" required placeholder=\"口径正文\"></textarea>", "起草新口径"));
-    }
-
-    // Publications.
-    if !inc.publications.is_empty() {
-        b.push_str("<h3>发布记录</h3><table><thead><tr><th>时间</th><th>渠道</th><th>口径</th><th>发言人</th><th>链接</th></tr></thead><tbody>");
-        for p in &inc.publications {
-            let _ = write!(
-                b,
-                "<tr><td>{}</td><td>{}</td><td>口径 {} 第 {} 版</td><td>{}</td><td>{}</td></tr>",
-                fmt_time(&p.at),
-                esc(p.channel.label_zh()),
-                p.statement,
-                p.version,
-                esc(&p.spokesperson),
-                p.url.as_deref().map(|u| crate::html::external_link(u, None)).unwrap_or_default()
-            );
-        }
-        b.push_str("</tbody></table>");
-    }
-
-    // Review.
+    let open = inc.state.is_open();
     let times = inc.review_times(now);
-    let fmt = |s: Option<i64>| s.map(crate::web::incident_pages::span).unwrap_or_else(|| "—".into());
-    b.push_str("<h3>总结评估</h3><table><tbody>");
-    for (label, v) in [
+    let fmt = |s: Option<i64>| s.map(span).unwrap_or_else(|| "—".into());
+    let review_rows = [
         ("发现（首帖 → 事件）", times.detect),
         ("预警", times.alert),
         ("确认预警", times.acknowledge),
@@ -374,41 +227,122 @@ pub fn render_incident(
         ("核查", times.verify),
         ("公开回应", times.respond),
         ("办结", times.close),
-    ] {
-        let _ = write!(b, "<tr><td>{label}</td><td>{}</td></tr>", fmt(v));
-    }
-    let _ = write!(b, "<tr><td>超时</td><td>{} 项</td></tr></tbody></table>", times.overdue);
-    match &inc.review {
-        Some(r) => {
-            let _ = write!(b, "<p>经验教训（{}，{}）：{}</p>", esc(&r.by), fmt_time(&r.at), esc(&r.lessons));
+    ];
+    html! {
+        h2 { "处置工单 #" (id) " " (inc.title) }
+        p { (grade_badge(Some(inc.grade))) " " (state_badge(inc.state)) " " span.reason { (inc.grade_reason) } }
+        p {
+            "牵头单位：" b { (inc.lead_department.as_deref().unwrap_or("（未指派）")) }
+            "　配合单位：" @if inc.cooperating.is_empty() { "无" } @else { (inc.cooperating.join("、")) }
+            "　关联事件："
+            @for (i, s) in inc.stories.iter().enumerate() {
+                @if i > 0 { " " }
+                a href={ "/stories/" (s) } { "#" (s) }
+            }
         }
-        None if matches!(inc.state, IncidentState::FollowUp | IncidentState::Closed)
-            && permission::may_open_incidents(user.role) =>
-        {
-            b.push_str(&form(
-                id,
-                csrf,
-                "submit_review",
-                "<textarea name=\"lessons\" required placeholder=\"经验教训\"></textarea>",
-                "提交总结评估",
-            ));
+        (super::false_alarm::incident_line(inc.false_alarm.as_ref()))
+        @for (sid, brief) in briefs {
+            @let title = if briefs.len() > 1 { format!("研判摘要：事件 #{sid}") } else { "研判摘要".to_string() };
+            (super::brief_html::render_brief(brief, &title, &|_| false))
         }
-        None => {}
-    }
 
-    // Timeline.
-    b.push_str("<h3>时间线</h3><ol class=\"timeline\">");
-    for e in timeline {
-        let _ = write!(
-            b,
-            "<li><span class=\"muted\">{} · {}</span> {}</li>",
-            fmt_time(&e.at),
-            esc(&e.actor),
-            esc(&e.summary)
-        );
+        h3 { "时限" }
+        table {
+            thead { tr { th { "事项" } th { "截止" } th { "状态" } } }
+            tbody { @for d in &inc.deadlines {
+                tr { td { (d.label) } td { (fmt_time(&d.due_at)) } td { (deadline_status(d.met_at, d.due_at, open, now)) } }
+            } }
+        }
+
+        @if !steps.is_empty() || open {
+            h3 { "办理" }
+            div.actions {
+                @for step in &steps { @if let Some(f) = step_form(*step, id, csrf) { (f) } }
+                @if open && permission::may_open_incidents(user.role) {
+                    (form(id, csrf, "report_to_leadership", html! {
+                        input name="summary" required placeholder="报告领导的内容";
+                    }, "报告领导"))
+                }
+                @if open && permission::may_work(user.role) {
+                    (form(id, csrf, "add_note", html! { input name="text" required placeholder="备注"; }, "添加备注"))
+                }
+            }
+        }
+
+        h3 { "任务" }
+        table {
+            thead { tr { th { "任务" } th { "承办" } th { "截止" } th { "完成" } } }
+            tbody { @for t in &inc.tasks {
+                tr {
+                    td { (t.title) }
+                    td { (t.owner.as_deref().unwrap_or("")) }
+                    td { @if let Some(d) = t.due_at {
+                        span class=[(t.done_at.is_none() && d < now).then_some("late")] { (fmt_time(&d)) }
+                    } }
+                    td {
+                        @match &t.done_at {
+                            Some(at) => { (fmt_time(at)) "（" (t.done_by.as_deref().unwrap_or("")) "）" }
+                            None if open && permission::may_work(user.role) => {
+                                (form(id, csrf, "complete_task", html! {
+                                    input type="hidden" name="task" value=(t.id);
+                                }, "完成"))
+                            }
+                            None => "未完成",
+                        }
+                    }
+                }
+            } }
+        }
+
+        h3 { "口径" }
+        @for s in &inc.statements { (statement_html(inc, s, user, csrf)) }
+        @if open && permission::may_draft_statements(user.role) {
+            (form(id, csrf, "draft_statement", html! {
+                input name="title" placeholder="口径标题";
+                textarea name="text" required placeholder="口径正文" {}
+            }, "起草新口径"))
+        }
+
+        @if !inc.publications.is_empty() {
+            h3 { "发布记录" }
+            table {
+                thead { tr { th { "时间" } th { "渠道" } th { "口径" } th { "发言人" } th { "链接" } } }
+                tbody { @for p in &inc.publications {
+                    tr {
+                        td { (fmt_time(&p.at)) }
+                        td { (p.channel.label_zh()) }
+                        td { "口径 " (p.statement) " 第 " (p.version) " 版" }
+                        td { (p.spokesperson) }
+                        td { @if let Some(u) = p.url.as_deref() { (external_link(u, None)) } }
+                    }
+                } }
+            }
+        }
+
+        h3 { "总结评估" }
+        table { tbody {
+            @for (label, v) in review_rows { tr { td { (label) } td { (fmt(v)) } } }
+            tr { td { "超时" } td { (times.overdue) " 项" } }
+        } }
+        @match &inc.review {
+            Some(r) => p { "经验教训（" (r.by) "，" (fmt_time(&r.at)) "）：" (r.lessons) },
+            None if matches!(inc.state, IncidentState::FollowUp | IncidentState::Closed)
+                && permission::may_open_incidents(user.role) =>
+            {
+                (form(id, csrf, "submit_review", html! {
+                    textarea name="lessons" required placeholder="经验教训" {}
+                }, "提交总结评估"))
+            }
+            None => {}
+        }
+
+        h3 { "时间线" }
+        ol.timeline {
+            @for e in timeline {
+                li { span.muted { (fmt_time(&e.at)) " · " (e.actor) } " " (e.summary) }
+            }
+        }
     }
-    b.push_str("</ol>");
-    b
 }
 
 fn approval_label(l: ApprovalLink) -> &'static str {
@@ -480,12 +414,15 @@ mod tests {
         let mut inc = incident();
         let now = inc.opened_at + Duration::hours(1);
         let officer = user("xinxi", Role::Officer, None, vec![]);
-        let html = render_incident(&inc, &[], &[], &officer, "tok", now);
+        let html = render_incident(&inc, &[], &[], &officer, "tok", now).into_string();
         assert!(html.contains("医院&lt;排队&gt;") && !html.contains("医院<排队>"));
         assert!(html.contains("value=\"report\""), "the officer may report");
         assert!(html.contains("countdown overdue"), "the first report is overdue an hour in");
         let viewer = user("kan", Role::Viewer, None, vec![]);
-        assert!(!render_incident(&inc, &[], &[], &viewer, "tok", now).contains("<form"), "a viewer gets no forms");
+        assert!(
+            !render_incident(&inc, &[], &[], &viewer, "tok", now).into_string().contains("<form"),
+            "a viewer gets no forms"
+        );
 
         let member = user("wj", Role::DepartmentMember, Some("卫健委"), vec![]);
         let head = user("wjh", Role::DepartmentMember, Some("卫健委"), vec![Title::DepartmentHead]);
@@ -507,10 +444,10 @@ mod tests {
         inc.apply(&office, Command::DraftStatement { statement: Some(1), title: None, text: "二稿".into() }, now)
             .unwrap();
         inc.apply(&office, Command::SubmitForApproval { statement: 1 }, now).unwrap();
-        let html = render_incident(&inc, &[], &[], &head, "tok", now);
+        let html = render_incident(&inc, &[], &[], &head, "tok", now).into_string();
         assert!(html.contains("审批通过（责任单位负责人）"), "the head signs first");
         assert!(html.contains("<del>初</del><ins>二</ins>"), "the diff is shown: {html}");
-        let html = render_incident(&inc, &[], &[], &member, "tok", now);
+        let html = render_incident(&inc, &[], &[], &member, "tok", now).into_string();
         assert!(!html.contains("value=\"approve\"") && html.contains("等待责任单位负责人审批"));
     }
 }

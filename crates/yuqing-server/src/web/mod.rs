@@ -26,8 +26,9 @@ use yuqing_store::{dashboard as dash, desk, Store, StoryOrder, StoryQuery};
 
 use crate::error::{titled_page, AppError, AppResult};
 use crate::extract::{Form, Query};
-use crate::html::page;
+use crate::html::{Layout, Screen};
 use crate::AppState;
+use maud::html;
 
 type Gathered = (
     dash::Overview,
@@ -62,25 +63,22 @@ pub async fn dashboard(State(state): State<AppState>, Query(q): Query<DashboardQ
     let big = q.screen.as_deref() == Some("1");
     let (o, top, topics, shifts, pictures) = state.blocking(gather).await?;
     let inner = dashboard::render_fragment(&o, &top, &topics, &shifts, &pictures);
-    let head = if big {
-        "<p class=\"screen-bar\"><b>舆情态势</b> <button id=\"fullscreen\" type=\"button\">全屏</button> <a href=\"/\">退出大屏</a></p>"
-    } else {
-        "<h2>总览 <a class=\"small\" href=\"/?screen=1\">大屏模式</a></h2>"
+    let body = html! {
+        @if big {
+            p.screen-bar { b { "舆情态势" } " " button #fullscreen type="button" { "全屏" } " " a href="/" { "退出大屏" } }
+        } @else {
+            h2 { "总览 " a.small href="/?screen=1" { "大屏模式" } }
+        }
+        div #overview data-fragment="/dashboard/fragment" { (inner) }
+        (crate::assets::desk_script())
     };
-    let body = format!(
-        "{head}<div id=\"overview\" data-fragment=\"/dashboard/fragment\">{inner}</div>{}",
-        crate::assets::desk_script()
-    );
-    let mut html = page("总览", &state.org_name, state.banner.as_deref(), &body);
-    if big {
-        html = html.replacen("<body>", "<body class=\"big\">", 1);
-    }
-    Ok(Html(html).into_response())
+    let screen = if big { Screen::Big } else { Screen::Desk };
+    Ok(Layout::of(&state, "总览").screen(screen).html(body).into_response())
 }
 
 pub async fn dashboard_fragment(State(state): State<AppState>) -> AppResult<Response> {
     let (o, top, topics, shifts, pictures) = state.blocking(gather).await?;
-    Ok(Html(dashboard::render_fragment(&o, &top, &topics, &shifts, &pictures)).into_response())
+    Ok(Html(dashboard::render_fragment(&o, &top, &topics, &shifts, &pictures).into_string()).into_response())
 }
 
 /// A cheap fingerprint of what the dashboard shows: it changes when posts, alerts or incidents do.
@@ -277,25 +275,19 @@ async fn incidents_page(state: &AppState, cu: &CurrentUser, q: &IncidentsQuery) 
         (_, false) => "处置中的工单".to_string(),
         (_, true) => "全部工单".to_string(),
     };
-    let mut body = incident_pages::render_list(&list.items, list.total, &title);
-    body.push_str(if all {
-        "<p><a href=\"/incidents\">只看处置中</a></p>"
-    } else {
-        "<p><a href=\"/incidents?all=1\">全部工单（含已办结）</a></p>"
-    });
-    let shown = page_no.saturating_mul(50) as u64;
-    if page_no > 1 || list.total > shown {
-        let base = if all { "/incidents?all=1&" } else { "/incidents?" };
-        body.push_str("<p class=\"pager\">");
-        if page_no > 1 {
-            body.push_str(&format!("<a href=\"{base}page={}\">上一页</a>", page_no - 1));
+    let base = if all { "/incidents?all=1&" } else { "/incidents?" };
+    let body = html! {
+        (incident_pages::render_list(&list.items, list.total, &title))
+        p {
+            @if all {
+                a href="/incidents" { "只看处置中" }
+            } @else {
+                a href="/incidents?all=1" { "全部工单（含已办结）" }
+            }
         }
-        if list.total > shown && page_no < crate::paging::last_page(50, crate::paging::MAX_OFFSET) {
-            body.push_str(&format!("<a href=\"{base}page={}\">下一页</a>", page_no + 1));
-        }
-        body.push_str("</p>");
-    }
-    Ok(Html(page("处置", &state.org_name, state.banner.as_deref(), &body)).into_response())
+        (crate::paging::Pager::new(base, page_no, list.total, 50).render())
+    };
+    Ok(Layout::of(state, "处置").html(body).into_response())
 }
 
 async fn incident_view(state: &AppState, cu: &CurrentUser, id: i64, notice: Option<(StatusCode, String)>) -> Response {
@@ -316,16 +308,15 @@ async fn incident_view(state: &AppState, cu: &CurrentUser, id: i64, notice: Opti
         Ok(x) => x,
         Err(e) => return titled_page(state, "处置工单", e),
     };
-    let mut body = String::new();
-    let status = match &notice {
-        Some((s, msg)) => {
-            body.push_str(&format!("<p class=\"late notice\">{}</p>", crate::html::esc(msg)));
-            *s
+    let status = notice.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
+    let body = html! {
+        @if let Some((_, msg)) = &notice {
+            p class="late notice" { (msg) }
         }
-        None => StatusCode::OK,
+        (incident_pages::render_incident(&inc, &tl, &briefs, &cu.user, cu.csrf_token(), now))
     };
-    body.push_str(&incident_pages::render_incident(&inc, &tl, &briefs, &cu.user, cu.csrf_token(), now));
-    (status, Html(page(&format!("工单 #{id}"), &state.org_name, state.banner.as_deref(), &body))).into_response()
+    let title = format!("工单 #{id}");
+    (status, Layout::of(state, &title).html(body)).into_response()
 }
 
 pub async fn incident(State(state): State<AppState>, cu: CurrentUser, Path(id): Path<String>) -> Response {
@@ -383,7 +374,7 @@ pub async fn duty(State(state): State<AppState>, cu: CurrentUser) -> Response {
         Ok((shifts, notes, now)) => {
             let can_import = permission::may_import_duty(cu.user.role);
             let body = admin_pages::render_duty(&shifts, &notes, now, can_import, cu.csrf_token());
-            Html(page("值班", &state.org_name, state.banner.as_deref(), &body)).into_response()
+            Layout::of(&state, "值班").html(body).into_response()
         }
         Err(e) => titled_page(&state, "值班", e),
     }
@@ -481,7 +472,7 @@ async fn system_page(
                 audit_page,
             };
             let body = admin_pages::render_system(&users, &departments, &audit.items, audit.total, &chain, &view);
-            (status, Html(page("系统", &state.org_name, state.banner.as_deref(), &body))).into_response()
+            (status, Layout::of(state, "系统").html(body)).into_response()
         }
         Err(e) => titled_page(state, "系统", e),
     }

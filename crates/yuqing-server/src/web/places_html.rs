@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use yuqing_text::places::{Gazetteer, Level, PlaceId};
 
-use crate::html::esc;
+use maud::{html, Markup};
 
 /// Posts per place, counted once per post at every level (a post naming 江夏区 and 洪山区 counts
 /// once for 武汉市 and once for 湖北省).
@@ -49,31 +49,29 @@ pub fn count(pairs: &[(i64, u32)]) -> PlaceCounts {
     PlaceCounts { top, below }
 }
 
-/// "地点：湖北省 120 条（武汉市 100、黄冈市 10）、河南省 20 条、韩国 3 条" — empty without places.
-pub fn story_line(counts: &PlaceCounts) -> String {
-    if counts.top.is_empty() {
-        return String::new();
-    }
+/// "地点：湖北省 120 条（武汉市 100、黄冈市 10）、河南省 20 条、韩国 3 条" — nothing without places.
+pub fn story_line(counts: &PlaceCounts) -> Markup {
     let g = Gazetteer::builtin();
-    let parts: Vec<String> = counts
-        .top
-        .iter()
-        .take(8)
-        .map(|(p, n)| {
-            let mut s = format!("{} {} 条", esc(&g.place(*p).name), n);
-            if let Some(below) = counts.below.get(p) {
-                let inner: Vec<String> =
-                    below.iter().take(4).map(|(c, m)| format!("{} {}", esc(&g.place(*c).name), m)).collect();
-                if !inner.is_empty() {
-                    s.push_str(&format!("（{}）", inner.join("、")));
+    html! {
+        @if !counts.top.is_empty() {
+            p {
+                "地点："
+                @for (i, (place, n)) in counts.top.iter().take(8).enumerate() {
+                    @if i > 0 { "、" }
+                    (g.place(*place).name) " " (n) " 条"
+                    @if let Some(below) = counts.below.get(place).filter(|b| !b.is_empty()) {
+                        "（"
+                        @for (k, (c, m)) in below.iter().take(4).enumerate() {
+                            @if k > 0 { "、" }
+                            (g.place(*c).name) " " (m)
+                        }
+                        "）"
+                    }
                 }
+                @if counts.top.len() > 8 { " 等 " (counts.top.len()) " 地" }
             }
-            s
-        })
-        .collect();
-    let more = counts.top.len().saturating_sub(8);
-    let tail = if more > 0 { format!(" 等 {} 地", counts.top.len()) } else { String::new() };
-    format!("<p>地点：{}{}</p>", parts.join("、"), tail)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -88,9 +86,9 @@ mod tests {
         let g = Gazetteer::builtin();
         let top: Vec<(String, u64)> = c.top.iter().map(|(p, n)| (g.place(*p).name.clone(), *n)).collect();
         assert_eq!(top, vec![("湖北省".to_string(), 2), ("河南省".to_string(), 1), ("韩国".to_string(), 1)]);
-        let line = story_line(&c);
+        let line = story_line(&c).into_string();
         assert!(line.contains("湖北省 2 条（武汉市 2）"), "{line}");
         assert!(line.contains("河南省 1 条（郑州市 1）") && line.contains("韩国 1 条"), "{line}");
-        assert_eq!(story_line(&count(&[])), "");
+        assert_eq!(story_line(&count(&[])).into_string(), "");
     }
 }

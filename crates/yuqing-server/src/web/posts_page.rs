@@ -5,14 +5,15 @@ use std::fmt::Write;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, TimeZone, Utc};
+use maud::{html, Markup};
 use yuqing_core::{Sentiment, SourceTier};
 use yuqing_store::{PostFilter, COUNT_CAP};
 
 use crate::error::titled_page;
 use crate::extract::Query;
-use crate::html::{esc, fmt_time, page};
+use crate::html::{external_link, fmt_time, Layout};
 use crate::AppState;
 
 const PAGE: usize = 50;
@@ -86,21 +87,16 @@ pub fn filter_from_query(q: &PostsQuery) -> Result<(PostFilter, usize), String> 
     Ok((f, page_no))
 }
 
-fn opt(value: &str, label: &str, current: Option<&str>) -> String {
-    format!(
-        "<option value=\"{}\"{}>{}</option>",
-        esc(value),
-        if current == Some(value) { " selected" } else { "" },
-        esc(label)
-    )
+fn opt(value: &str, label: &str, current: Option<&str>) -> Markup {
+    html! { option value=(value) selected[current == Some(value)] { (label) } }
 }
 
 pub async fn posts(State(state): State<AppState>, Query(q): Query<PostsQuery>) -> Response {
     let (filter, page_no) = match filter_from_query(&q) {
         Ok(x) => x,
         Err(e) => {
-            return (StatusCode::BAD_REQUEST, Html(page("信息", &state.org_name, None, &format!("<p>{}</p>", esc(&e)))))
-                .into_response()
+            let layout = Layout { banner: None, ..Layout::of(&state, "信息") };
+            return (StatusCode::BAD_REQUEST, layout.html(html! { p { (e) } })).into_response();
         }
     };
     let f = filter.clone();
@@ -117,67 +113,54 @@ pub async fn posts(State(state): State<AppState>, Query(q): Query<PostsQuery>) -
         Err(e) => return titled_page(&state, "信息", e),
     };
     let cur = |k: &str| q.field(k);
-    let mut b = String::from("<h2>信息</h2><form class=\"filters\" method=\"get\" action=\"/posts\">");
-    let _ = write!(
-        b,
-        "<label>自 <input type=\"date\" name=\"from\" value=\"{}\"></label> <label>至 <input type=\"date\" name=\"to\" value=\"{}\"></label> ",
-        esc(cur("from").unwrap_or("")),
-        esc(cur("to").unwrap_or(""))
-    );
-    let _ = write!(b, "<input name=\"source\" placeholder=\"来源\" value=\"{}\"> ", esc(cur("source").unwrap_or("")));
-    b.push_str("<select name=\"tier\"><option value=\"\">全部级别</option>");
-    for t in SourceTier::ALL {
-        b.push_str(&opt(t.as_str(), t.label_zh(), cur("tier")));
-    }
-    b.push_str("</select> <select name=\"sentiment\"><option value=\"\">全部倾向</option>");
-    for s in Sentiment::ALL {
-        b.push_str(&opt(s.as_str(), s.label_zh(), cur("sentiment")));
-    }
-    let _ = write!(
-        b,
-        "</select> <input name=\"topic\" placeholder=\"领域\" value=\"{}\"> <input name=\"rule\" placeholder=\"监测规则\" value=\"{}\"> <button>筛选</button> <a href=\"/search\">全文检索</a></form>",
-        esc(cur("topic").unwrap_or("")),
-        esc(cur("rule").unwrap_or(""))
-    );
     let total = if posts.total > COUNT_CAP { format!("{COUNT_CAP} 条以上") } else { format!("{} 条", posts.total) };
-    let _ = write!(b, "<p class=\"muted\">共 {total}，最新在前</p>");
-    for p in &posts.items {
-        let sent = match p.sentiment {
-            Sentiment::Negative => "<span class=\"neg\">负面</span>",
-            Sentiment::Positive => "<span class=\"pos\">正面</span>",
-            Sentiment::Neutral => "中性",
-        };
-        let _ = write!(
-            b,
-            "<div class=\"post\"><div class=\"meta\">{} · {} · {} · {sent} · <a href=\"/stories/{}\">事件 #{}</a>{}{}</div>{}<div>{}</div></div>",
-            fmt_time(&p.published_at),
-            esc(if p.source.is_empty() { "未知来源" } else { &p.source }),
-            p.tier.label_zh(),
-            p.story_id,
-            p.story_id,
-            p.url.as_deref().map(|u| format!(" · {}", crate::html::external_link(u, Some("原文")))).unwrap_or_default(),
-            snaps.get(&p.id).map(|sha| format!(" · <a href=\"/snapshots/{}\">快照</a>", esc(sha))).unwrap_or_default(),
-            if p.title.is_empty() { String::new() } else { format!("<b>{}</b>", esc(&p.title)) },
-            esc(&p.text.chars().take(240).collect::<String>())
-        );
-    }
     let mut base = String::from("/posts?");
     for k in ["from", "to", "source", "tier", "sentiment", "topic", "rule"] {
         if let Some(v) = cur(k).filter(|v| !v.is_empty()) {
             let _ = write!(base, "{k}={}&", urlencoding::encode(v));
         }
     }
-    let pages = (posts.total.min(COUNT_CAP) as usize).div_ceil(PAGE).max(1);
-    b.push_str("<p class=\"pager\">");
-    if page_no > 1 {
-        let _ = write!(b, "<a href=\"{base}page={}\">上一页</a>", page_no - 1);
-    }
-    let _ = write!(b, "<span>第 {page_no} / {pages} 页</span>");
-    if page_no < pages {
-        let _ = write!(b, "<a href=\"{base}page={}\">下一页</a>", page_no + 1);
-    }
-    b.push_str("</p>");
-    Html(page("信息", &state.org_name, state.banner.as_deref(), &b)).into_response()
+    let body = html! {
+        h2 { "信息" }
+        form.filters method="get" action="/posts" {
+            label { "自 " input type="date" name="from" value=(cur("from").unwrap_or("")); } " "
+            label { "至 " input type="date" name="to" value=(cur("to").unwrap_or("")); } " "
+            input name="source" placeholder="来源" value=(cur("source").unwrap_or("")); " "
+            select name="tier" {
+                option value="" { "全部级别" }
+                @for t in SourceTier::ALL { (opt(t.as_str(), t.label_zh(), cur("tier"))) }
+            }
+            " "
+            select name="sentiment" {
+                option value="" { "全部倾向" }
+                @for s in Sentiment::ALL { (opt(s.as_str(), s.label_zh(), cur("sentiment"))) }
+            }
+            " " input name="topic" placeholder="领域" value=(cur("topic").unwrap_or(""));
+            " " input name="rule" placeholder="监测规则" value=(cur("rule").unwrap_or(""));
+            " " button { "筛选" } " " a href="/search" { "全文检索" }
+        }
+        p.muted { "共 " (total) "，最新在前" }
+        @for p in &posts.items {
+            div.post {
+                div.meta {
+                    (fmt_time(&p.published_at)) " · " (if p.source.is_empty() { "未知来源" } else { &p.source }) " · "
+                    (p.tier.label_zh()) " · "
+                    @match p.sentiment {
+                        Sentiment::Negative => span.neg { "负面" },
+                        Sentiment::Positive => span.pos { "正面" },
+                        Sentiment::Neutral => "中性",
+                    }
+                    " · " a href={ "/stories/" (p.story_id) } { "事件 #" (p.story_id) }
+                    @if let Some(u) = p.url.as_deref() { " · " (external_link(u, Some("原文"))) }
+                    @if let Some(sha) = snaps.get(&p.id) { " · " a href={ "/snapshots/" (sha) } { "快照" } }
+                }
+                @if !p.title.is_empty() { b { (p.title) } }
+                div { (p.text.chars().take(240).collect::<String>()) }
+            }
+        }
+        (crate::paging::Pager::new(&base, page_no, posts.total, PAGE).capped(COUNT_CAP).render())
+    };
+    Layout::of(&state, "信息").html(body).into_response()
 }
 
 #[cfg(test)]

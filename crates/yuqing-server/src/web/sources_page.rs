@@ -2,17 +2,16 @@
 //! row, posts stored in the last 24 hours, median fetch time, last error), failing ones first; and
 //! one source's recent fetches. Rendering is pure; the handler reads the health under the data lock.
 
-use std::fmt::Write;
-
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use maud::{html, Markup};
 use yuqing_store::collect::{self as records, FetchRecord, SourceHealth};
 
 use crate::error::titled_page;
 use crate::extract::Query;
-use crate::html::{esc, fmt_time, page};
+use crate::html::{fmt_time, Layout};
 use crate::AppState;
 
 /// What the page shows of a source's configuration (the binary fills it from `[[sources]]` and
@@ -67,81 +66,80 @@ pub fn render(
     selected: Option<(&SourceInfo, &[FetchRecord])>,
     by: &str,
     now: DateTime<Utc>,
-) -> String {
-    let mut b = String::from("<h2>信息源</h2>");
+) -> Markup {
     let failing = rows.iter().filter(|(s, h)| s.enabled && h.consecutive_failures >= FAILING_AFTER).count();
     let enabled = rows.iter().filter(|(s, _)| s.enabled).count();
-    let _ = write!(
-        b,
-        "<p>共 {} 个信息源，启用 {enabled} 个{}。新增或停用：<code>yuqing sources add|disable|enable</code>，或配置文件 [[sources]]（见 docs/CONFIG.md）。</p>",
-        rows.len(),
-        if failing > 0 { format!("，<span class=\"late\">{failing} 个连续采集失败</span>") } else { String::new() }
-    );
     let sort = |key: &str, label: &str| {
-        if by == key || (key == "health" && !matches!(by, "name" | "volume")) {
-            format!("<b>{label}</b>")
-        } else {
-            format!("<a href=\"/sources?sort={key}\">{label}</a>")
-        }
+        let on = by == key || (key == "health" && !matches!(by, "name" | "volume"));
+        html! { @if on { b { (label) } } @else { a href={ "/sources?sort=" (key) } { (label) } } }
     };
-    let _ = write!(
-        b,
-        "<p class=\"muted\">排序：{} · {} · {}</p>",
-        sort("health", "异常优先"),
-        sort("volume", "入库量"),
-        sort("name", "名称")
-    );
-    b.push_str("<table><thead><tr><th>信息源</th><th>类型</th><th>级别</th><th>责任单位</th><th>间隔</th><th>状态</th><th>最近成功</th><th>连续失败</th><th>24 小时入库</th><th>抓取耗时（中位）</th><th>最近错误</th></tr></thead><tbody>");
-    for (s, h) in rows {
-        let bad = s.enabled && h.consecutive_failures >= FAILING_AFTER;
-        let _ = write!(
-            b,
-            "<tr{}><td><a href=\"/sources?id={}\">{}</a><div class=\"muted\">{}</div></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"muted\">{}</td></tr>",
-            if bad { " class=\"failing\"" } else { "" },
-            urlencoding::encode(&s.id),
-            esc(&s.name),
-            esc(&s.url),
-            esc(&s.kind),
-            esc(&s.tier),
-            esc(s.department.as_deref().unwrap_or("")),
-            esc(&s.interval),
-            if s.enabled { "启用".to_string() } else { "<span class=\"muted\">停用</span>".to_string() },
-            h.last_success_at.map(|t| format!("<span title=\"{}\">{}</span>", fmt_time(&t), ago(t, now))).unwrap_or_else(|| "从未".into()),
-            if h.consecutive_failures > 0 { format!("<span class=\"late\">{}</span>", h.consecutive_failures) } else { "0".into() },
-            h.items_per_day,
-            h.median_fetch_ms.map(|m| format!("{m} 毫秒")).unwrap_or_else(|| "—".into()),
-            esc(&h.last_error.as_deref().unwrap_or("").chars().take(80).collect::<String>())
-        );
-    }
-    if rows.is_empty() {
-        b.push_str("<tr><td colspan=\"11\" class=\"muted\">还没有信息源：在配置文件 [[sources]] 中列出，或用 yuqing sources add 添加；外部采集程序也可用推送接口 POST /api/v1/posts 送入帖文</td></tr>");
-    }
-    b.push_str("</tbody></table>");
-    if let Some((s, fetches)) = selected {
-        let _ = write!(b, "<h3>{}（{}）最近的抓取</h3>", esc(&s.name), esc(&s.id));
-        if let Some(reason) = &s.ignore_robots {
-            let _ = write!(b, "<p class=\"muted\">不受 robots.txt 限制，理由：{}</p>", esc(reason));
+    html! {
+        h2 { "信息源" }
+        p {
+            "共 " (rows.len()) " 个信息源，启用 " (enabled) " 个"
+            @if failing > 0 { "，" span.late { (failing) " 个连续采集失败" } }
+            "。新增或停用：" code { "yuqing sources add|disable|enable" } "，或配置文件 [[sources]]（见 docs/CONFIG.md）。"
         }
-        b.push_str("<table><thead><tr><th>时间</th><th>结果</th><th>HTTP 状态</th><th>耗时</th><th>条目</th><th>新入库</th><th>错误</th></tr></thead><tbody>");
-        for f in fetches {
-            let _ = write!(
-                b,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} 毫秒</td><td>{}</td><td>{}</td><td class=\"muted\">{}</td></tr>",
-                fmt_time(&f.at),
-                if f.ok { "<span class=\"ok\">成功</span>" } else { "<span class=\"late\">失败</span>" },
-                f.status.map(|s| s.to_string()).unwrap_or_default(),
-                f.millis,
-                f.items,
-                f.stored,
-                esc(f.error.as_deref().unwrap_or(""))
-            );
+        p.muted { "排序：" (sort("health", "异常优先")) " · " (sort("volume", "入库量")) " · " (sort("name", "名称")) }
+        table {
+            thead { tr {
+                th { "信息源" } th { "类型" } th { "级别" } th { "责任单位" } th { "间隔" } th { "状态" } th { "最近成功" }
+                th { "连续失败" } th { "24 小时入库" } th { "抓取耗时（中位）" } th { "最近错误" }
+            } }
+            tbody {
+                @for (s, h) in rows {
+                    tr class=[(s.enabled && h.consecutive_failures >= FAILING_AFTER).then_some("failing")] {
+                        td { a href={ "/sources?id=" (urlencoding::encode(&s.id)) } { (s.name) } div.muted { (s.url) } }
+                        td { (s.kind) }
+                        td { (s.tier) }
+                        td { (s.department.as_deref().unwrap_or("")) }
+                        td { (s.interval) }
+                        td { @if s.enabled { "启用" } @else { span.muted { "停用" } } }
+                        td { @match h.last_success_at {
+                            Some(t) => span title=(fmt_time(&t)) { (ago(t, now)) },
+                            None => "从未",
+                        } }
+                        td { @if h.consecutive_failures > 0 { span.late { (h.consecutive_failures) } } @else { "0" } }
+                        td { (h.items_per_day) }
+                        td { (h.median_fetch_ms.map(|m| format!("{m} 毫秒")).unwrap_or_else(|| "—".into())) }
+                        td.muted { (h.last_error.as_deref().unwrap_or("").chars().take(80).collect::<String>()) }
+                    }
+                }
+                @if rows.is_empty() {
+                    tr { td colspan="11" class="muted" {
+                        "还没有信息源：在配置文件 [[sources]] 中列出，或用 yuqing sources add 添加；外部采集程序也可用推送接口 POST /api/v1/posts 送入帖文"
+                    } }
+                }
+            }
         }
-        if fetches.is_empty() {
-            b.push_str("<tr><td colspan=\"7\" class=\"muted\">还没有抓取记录</td></tr>");
+        @if let Some((s, fetches)) = selected {
+            h3 { (s.name) "（" (s.id) "）最近的抓取" }
+            @if let Some(reason) = &s.ignore_robots {
+                p.muted { "不受 robots.txt 限制，理由：" (reason) }
+            }
+            table {
+                thead { tr {
+                    th { "时间" } th { "结果" } th { "HTTP 状态" } th { "耗时" } th { "条目" } th { "新入库" } th { "错误" }
+                } }
+                tbody {
+                    @for f in fetches {
+                        tr {
+                            td { (fmt_time(&f.at)) }
+                            td { @if f.ok { span.ok { "成功" } } @else { span.late { "失败" } } }
+                            td { (f.status.map(|s| s.to_string()).unwrap_or_default()) }
+                            td { (f.millis) " 毫秒" }
+                            td { (f.items) }
+                            td { (f.stored) }
+                            td.muted { (f.error.as_deref().unwrap_or("")) }
+                        }
+                    }
+                    @if fetches.is_empty() {
+                        tr { td colspan="7" class="muted" { "还没有抓取记录" } }
+                    }
+                }
+            }
         }
-        b.push_str("</tbody></table>");
     }
-    b
 }
 
 /// `/sources?id=…&sort=…`: the source shown in detail and the table's order.
@@ -158,12 +156,12 @@ pub async fn sources_page(State(state): State<AppState>, Query(q): Query<Sources
     let selected = q.id.clone();
     if let Some(id) = &selected {
         if !infos.iter().any(|s| &s.id == id) {
-            let body = format!(
-                "<h2>信息源</h2><p class=\"late\">没有编号为“{}”的信息源</p><p><a href=\"/sources\">全部信息源</a></p>",
-                esc(id)
-            );
-            return (StatusCode::NOT_FOUND, Html(page("信息源", &state.org_name, state.banner.as_deref(), &body)))
-                .into_response();
+            let body = html! {
+                h2 { "信息源" }
+                p.late { "没有编号为“" (id) "”的信息源" }
+                p { a href="/sources" { "全部信息源" } }
+            };
+            return (StatusCode::NOT_FOUND, Layout::of(&state, "信息源").html(body)).into_response();
         }
     }
     let sel = selected.clone();
@@ -189,8 +187,7 @@ pub async fn sources_page(State(state): State<AppState>, Query(q): Query<Sources
     order(&mut rows, by);
     let picked =
         selected.as_ref().and_then(|id| rows.iter().find(|(s, _)| &s.id == id)).map(|(s, _)| (s, fetches.as_slice()));
-    let body = render(&rows, picked, by, now);
-    Html(page("信息源", &state.org_name, state.banner.as_deref(), &body)).into_response()
+    Layout::of(&state, "信息源").html(render(&rows, picked, by, now)).into_response()
 }
 
 #[cfg(test)]
@@ -225,7 +222,7 @@ mod tests {
         assert_eq!(ids, ["b", "c", "a"]);
         order(&mut rows, "volume");
         assert_eq!(rows[0].0.id, "a");
-        let html = render(&rows, None, "volume", now);
+        let html = render(&rows, None, "volume", now).into_string();
         assert!(html.contains("1 个连续采集失败") && html.contains("class=\"failing\""), "{html}");
         assert!(html.contains("从未"), "a source that never succeeded says so");
         let fetch = FetchRecord {
@@ -238,7 +235,7 @@ mod tests {
             stored: 0,
             error: Some("HTTP 500".into()),
         };
-        let html = render(&rows, Some((&rows[1].0, std::slice::from_ref(&fetch))), "health", now);
+        let html = render(&rows, Some((&rows[1].0, std::slice::from_ref(&fetch))), "health", now).into_string();
         assert!(html.contains("最近的抓取") && html.contains("HTTP 500") && html.contains("失败"), "{html}");
     }
 }

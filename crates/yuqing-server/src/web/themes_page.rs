@@ -3,18 +3,19 @@
 //! the stories, so a theme page is for reading, not for acting.
 
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
+use maud::{html, Markup};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::json;
 use yuqing_core::StoryStatus;
 use yuqing_store::story_heat;
 use yuqing_store::themes::{self, ThemeDef, ThemeOrder, ThemeStory, ThemeSummary};
 
-use crate::chart::{daily_bars, sparkline};
+use crate::chart;
 use crate::error::{AppError, AppResult, Code};
 use crate::extract::Query;
-use crate::html::{esc, fmt_time, grade_badge, page};
+use crate::html::{fmt_time, grade_badge, Layout};
 use crate::{paging, AppState};
 
 /// Stories of fewer posts are left out of a theme's list unless asked for (`all=1`): a theme holds
@@ -59,37 +60,36 @@ fn order_of(order: Option<&str>) -> AppResult<ThemeOrder> {
 pub async fn themes_page(State(state): State<AppState>) -> AppResult<Response> {
     let defs = state.themes.clone();
     let summaries = state.blocking(move |d, _| Ok(themes::summaries(d.store.connection(), &defs, MIN_POSTS)?)).await?;
-    let mut b = String::from("<h2>专题</h2>");
-    b.push_str(
-        "<p class=\"muted\">专题是长期关注的主题（如疫情防控、复工复产），由多个舆情事件组成。事件中至少有设定比例的帖文命中专题表达式，\
-         即归入该专题；一个事件可属于多个专题。定级、预警与处置仍针对具体事件。</p>",
-    );
-    if summaries.is_empty() {
-        b.push_str(
-            "<p class=\"muted\">尚未配置专题。在配置文件中加入：</p><pre>[[themes]]\nname = \"复工复产\"\nexpr = '复工 | 复产 | 返岗'\n\
-             description = \"企业复工、员工返岗与防疫\"</pre><p class=\"muted\">修改后重启服务，已入库的帖文会按新的专题重新归类。</p>",
-        );
-    } else {
-        b.push_str(&format!(
-            "<table><thead><tr><th>专题</th><th>事件（≥ {MIN_POSTS} 条帖文）</th><th>已定级事件</th><th>命中帖文</th><th>最近</th></tr></thead><tbody>"
-        ));
-        for s in &summaries {
-            b.push_str(&format!(
-                "<tr><td><a href=\"{}\">{}</a><div class=\"muted\">{}</div><div class=\"reason\"><code>{}</code></div></td>\
-                 <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"muted\">{}</td></tr>",
-                theme_href(&s.name),
-                esc(&s.name),
-                esc(&s.description),
-                esc(&s.expr),
-                s.stories,
-                s.graded,
-                s.posts,
-                s.last_at.map(|t| fmt_time(&t)).unwrap_or_else(|| "—".into())
-            ));
+    let body = html! {
+        h2 { "专题" }
+        p.muted {
+            "专题是长期关注的主题（如疫情防控、复工复产），由多个舆情事件组成。事件中至少有设定比例的帖文命中专题表达式，\
+             即归入该专题；一个事件可属于多个专题。定级、预警与处置仍针对具体事件。"
         }
-        b.push_str("</tbody></table>");
-    }
-    Ok(Html(page("专题", &state.org_name, state.banner.as_deref(), &b)).into_response())
+        @if summaries.is_empty() {
+            p.muted { "尚未配置专题。在配置文件中加入：" }
+            pre { "[[themes]]\nname = \"复工复产\"\nexpr = '复工 | 复产 | 返岗'\ndescription = \"企业复工、员工返岗与防疫\"" }
+            p.muted { "修改后重启服务，已入库的帖文会按新的专题重新归类。" }
+        } @else {
+            table {
+                thead { tr {
+                    th { "专题" } th { "事件（≥ " (MIN_POSTS) " 条帖文）" } th { "已定级事件" } th { "命中帖文" } th { "最近" }
+                } }
+                tbody { @for s in &summaries {
+                    tr {
+                        td {
+                            a href=(theme_href(&s.name)) { (s.name) }
+                            div.muted { (s.description) }
+                            div.reason { code { (s.expr) } }
+                        }
+                        td.num { (s.stories) } td.num { (s.graded) } td.num { (s.posts) }
+                        td.muted { (s.last_at.map(|t| fmt_time(&t)).unwrap_or_else(|| "—".into())) }
+                    }
+                } }
+            }
+        }
+    };
+    Ok(Layout::of(&state, "专题").html(body).into_response())
 }
 
 /// What a theme's page shows.
@@ -136,36 +136,6 @@ pub async fn theme_page(
         })
         .await?;
     let href = theme_href(&def.name);
-    let mut b =
-        format!("<p class=\"muted\"><a href=\"/themes\">专题</a> › {}</p><h2>{}</h2>", esc(&def.name), esc(&def.name));
-    if !def.description.is_empty() {
-        b.push_str(&format!("<p>{}</p>", esc(&def.description)));
-    }
-    b.push_str(&format!(
-        "<p class=\"muted\">表达式 <code>{}</code> · 事件中至少 {:.0}% 的帖文命中即归入本专题</p>",
-        esc(&def.expr),
-        def.min_share * 100.0
-    ));
-    let s = &view.summary;
-    b.push_str("<div class=\"cards\">");
-    b.push_str(&format!("<div class=\"card\"><b>{}</b><span>事件（≥ {MIN_POSTS} 条帖文）</span></div>", s.stories));
-    b.push_str(&format!("<div class=\"card\"><b>{}</b><span>已定级事件</span></div>", s.graded));
-    b.push_str(&format!("<div class=\"card\"><b>{}</b><span>命中帖文</span></div>", s.posts));
-    if let Some(t) = s.last_at {
-        b.push_str(&format!("<div class=\"card\"><b class=\"sm\">{}</b><span>最近帖文</span></div>", fmt_time(&t)));
-    }
-    b.push_str("</div>");
-    if !view.daily.is_empty() {
-        b.push_str("<h3>每日命中帖文</h3>");
-        b.push_str(&daily_bars(&view.daily, 1100, 180));
-    }
-    let tab = |label: &str, on: bool, link: String| {
-        if on {
-            format!("<b>{label}</b>")
-        } else {
-            format!("<a href=\"{link}\">{label}</a>")
-        }
-    };
     let all_q = if all { "&all=1" } else { "" };
     let order_q = if order == ThemeOrder::Recent { "&order=recent" } else { "" };
     // A link with these query parts (each "&k=v"), the first "&" made "?".
@@ -176,44 +146,65 @@ pub async fn theme_page(
             format!("{href}?{}", parts.strip_prefix('&').unwrap_or(parts))
         }
     };
-    b.push_str(&format!(
-        "<h3>事件</h3><p class=\"tabs\">{}　{}　｜　{}　{}</p>",
-        tab("按级别", order == ThemeOrder::Grade, link(all_q)),
-        tab("按最近", order == ThemeOrder::Recent, link(&format!("&order=recent{all_q}"))),
-        tab(&format!("≥ {MIN_POSTS} 条帖文"), !all, link(order_q)),
-        tab("全部（含单条）", all, link(&format!("&all=1{order_q}"))),
-    ));
-    if view.stories.is_empty() {
-        b.push_str("<p class=\"muted\">本专题暂无事件。</p>");
-    } else {
-        b.push_str("<table><thead><tr><th>级别</th><th>事件</th><th>帖文（命中）</th><th>负面</th><th>热度走势</th><th>时间</th></tr></thead><tbody>");
-        for (t, heat) in &view.stories {
-            let st = &t.story;
-            b.push_str(&format!(
-                "<tr><td>{}</td><td><a href=\"/stories/{}\">{}</a>{}<div class=\"muted\">{}</div></td><td class=\"num\">{}（{}）</td>\
-                 <td class=\"num\">{:.0}%</td><td>{}</td><td class=\"muted\">{} 至 {}</td></tr>",
-                grade_badge(st.grade),
-                st.id,
-                esc(&st.title),
-                if st.status == StoryStatus::Closed { " <span class=\"muted\">（已关闭）</span>" } else { "" },
-                esc(&st.keywords.join(" · ")),
-                st.posts,
-                t.matched,
-                st.negative_share * 100.0,
-                sparkline(heat, 120, 28),
-                fmt_time(&st.first_at),
-                fmt_time(&st.last_at)
-            ));
+    let tab = |label: &str, on: bool, link: String| {
+        html! { @if on { b { (label) } } @else { a href=(link) { (label) } } }
+    };
+    let base = format!(
+        "{href}?{}{}",
+        if all { "all=1&" } else { "" },
+        if order == ThemeOrder::Recent { "order=recent&" } else { "" }
+    );
+    let s = &view.summary;
+    let body = html! {
+        p.muted { a href="/themes" { "专题" } " › " (def.name) }
+        h2 { (def.name) }
+        @if !def.description.is_empty() { p { (def.description) } }
+        p.muted { "表达式 " code { (def.expr) } " · 事件中至少 " (format!("{:.0}", def.min_share * 100.0)) "% 的帖文命中即归入本专题" }
+        div.cards {
+            div.card { b { (s.stories) } span { "事件（≥ " (MIN_POSTS) " 条帖文）" } }
+            div.card { b { (s.graded) } span { "已定级事件" } }
+            div.card { b { (s.posts) } span { "命中帖文" } }
+            @if let Some(t) = s.last_at { div.card { b.sm { (fmt_time(&t)) } span { "最近帖文" } } }
         }
-        b.push_str("</tbody></table>");
-        let base = format!(
-            "{href}?{}{}",
-            if all { "all=1&" } else { "" },
-            if order == ThemeOrder::Recent { "order=recent&" } else { "" }
-        );
-        b.push_str(&crate::pages::pager(&base, page_no, view.total, PAGE_SIZE));
-    }
-    Ok(Html(page(&format!("专题：{}", def.name), &state.org_name, state.banner.as_deref(), &b)).into_response())
+        @if let Some(c) = chart::daily(&view.daily) {
+            h3 { "每日命中帖文" }
+            (c.svg(1100, 180))
+        }
+        h3 { "事件" }
+        p.tabs {
+            (tab("按级别", order == ThemeOrder::Grade, link(all_q))) "　"
+            (tab("按最近", order == ThemeOrder::Recent, link(&format!("&order=recent{all_q}")))) "　｜　"
+            (tab(&format!("≥ {MIN_POSTS} 条帖文"), !all, link(order_q))) "　"
+            (tab("全部（含单条）", all, link(&format!("&all=1{order_q}"))))
+        }
+        @if view.stories.is_empty() {
+            p.muted { "本专题暂无事件。" }
+        } @else {
+            table {
+                thead { tr {
+                    th { "级别" } th { "事件" } th { "帖文（命中）" } th { "负面" } th { "热度走势" } th { "时间" }
+                } }
+                tbody { @for (t, heat) in &view.stories {
+                    @let st = &t.story;
+                    tr {
+                        td { (grade_badge(st.grade)) }
+                        td {
+                            a href={ "/stories/" (st.id) } { (st.title) }
+                            @if st.status == StoryStatus::Closed { " " span.muted { "（已关闭）" } }
+                            div.muted { (st.keywords.join(" · ")) }
+                        }
+                        td.num { (st.posts) "（" (t.matched) "）" }
+                        td.num { (format!("{:.0}%", st.negative_share * 100.0)) }
+                        td { (chart::sparkline(heat)) }
+                        td.muted { (fmt_time(&st.first_at)) " 至 " (fmt_time(&st.last_at)) }
+                    }
+                } }
+            }
+            (paging::Pager::new(&base, page_no, view.total, PAGE_SIZE).render())
+        }
+    };
+    let title = format!("专题：{}", def.name);
+    Ok(Layout::of(&state, &title).html(body).into_response())
 }
 
 /// `GET /api/v1/themes`: every configured theme with its counts.
@@ -250,16 +241,19 @@ pub async fn theme_api(
     Ok(Json(v).into_response())
 }
 
-/// The story page's line naming the themes the story belongs to (empty when none).
-pub fn story_line(themes: &[(String, u64)]) -> String {
-    if themes.is_empty() {
-        return String::new();
+/// The story page's line naming the themes the story belongs to (nothing when none).
+pub fn story_line(themes: &[(String, u64)]) -> Markup {
+    html! {
+        @if !themes.is_empty() {
+            p {
+                "专题："
+                @for (i, (name, n)) in themes.iter().enumerate() {
+                    @if i > 0 { "、" }
+                    a href=(theme_href(name)) { (name) } "（" (n) " 条）"
+                }
+            }
+        }
     }
-    let links: Vec<String> = themes
-        .iter()
-        .map(|(name, n)| format!("<a href=\"{}\">{}</a>（{} 条）", theme_href(name), esc(name), n))
-        .collect();
-    format!("<p>专题：{}</p>", links.join("、"))
 }
 
 #[cfg(test)]
@@ -270,8 +264,8 @@ mod tests {
     fn theme_links_encode_the_name_and_survive_hostile_names() {
         assert_eq!(theme_href("复工复产"), "/themes/%E5%A4%8D%E5%B7%A5%E5%A4%8D%E4%BA%A7");
         assert_eq!(theme_href("a b/\"<x>"), "/themes/a%20b%2F%22%3Cx%3E");
-        let line = story_line(&[("<新冠>".into(), 3)]);
+        let line = story_line(&[("<新冠>".into(), 3)]).into_string();
         assert!(line.contains("&lt;新冠&gt;</a>（3 条）") && !line.contains("<新冠>"), "{line}");
-        assert_eq!(story_line(&[]), "");
+        assert_eq!(story_line(&[]).into_string(), "");
     }
 }
