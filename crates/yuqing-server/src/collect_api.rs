@@ -4,12 +4,11 @@
 //! HTML; `?download=1` gives the bytes as fetched).
 
 use std::collections::HashMap;
-use std::fmt::Write;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use serde_json::json;
@@ -20,8 +19,9 @@ use yuqing_core::PostInput;
 use yuqing_store::collect as records;
 
 use crate::auth::CurrentUser;
-use crate::html::{esc, fmt_time, page};
+use crate::html::{fmt_time, Layout};
 use crate::AppState;
+use maud::html;
 
 /// The most posts one push may carry: one intake call, committed whole.
 pub const MAX_PUSH: usize = yuqing_core::intake::MAX_INTAKE;
@@ -286,30 +286,23 @@ pub async fn snapshot(
             .into_response());
     }
     let (text, how) = snapshot_text(meta.content_type.as_deref(), &bytes);
-    let mut b = String::from("<h2>快照（取证留存）</h2><table class=\"kv\">");
-    let _ = write!(
-        b,
-        "<tr><th>网址</th><td>{}</td></tr><tr><th>最终网址</th><td>{}</td></tr><tr><th>状态码</th><td>{}</td></tr><tr><th>抓取时间</th><td>{}</td></tr><tr><th>类型</th><td>{}</td></tr><tr><th>大小</th><td>{} 字节</td></tr><tr><th>sha256</th><td><code>{}</code></td></tr></table>",
-        esc(&meta.url),
-        esc(&meta.final_url),
-        meta.status,
-        fmt_time(&meta.fetched_at),
-        esc(meta.content_type.as_deref().unwrap_or("未知")),
-        meta.size,
-        esc(&meta.sha256)
-    );
-    let _ = write!(
-        b,
-        "<p><a href=\"/snapshots/{}?download=1\">下载原始文件</a>（抓取所得的原始字节，未经改动）</p>",
-        esc(&meta.sha256)
-    );
-    let _ = write!(
-        b,
-        "<h3>内容（按文本显示）</h3><p class=\"muted\">{}</p><pre class=\"snapshot\">{}</pre>",
-        esc(&how),
-        esc(&text)
-    );
-    Ok(Html(page("快照", &state.org_name, state.banner.as_deref(), &b)).into_response())
+    let body = html! {
+        h2 { "快照（取证留存）" }
+        table.kv {
+            tr { th { "网址" } td { (meta.url) } }
+            tr { th { "最终网址" } td { (meta.final_url) } }
+            tr { th { "状态码" } td { (meta.status) } }
+            tr { th { "抓取时间" } td { (fmt_time(&meta.fetched_at)) } }
+            tr { th { "类型" } td { (meta.content_type.as_deref().unwrap_or("未知")) } }
+            tr { th { "大小" } td { (meta.size) " 字节" } }
+            tr { th { "sha256" } td { code { (meta.sha256) } } }
+        }
+        p { a href={ "/snapshots/" (meta.sha256) "?download=1" } { "下载原始文件" } "（抓取所得的原始字节，未经改动）" }
+        h3 { "内容（按文本显示）" }
+        p.muted { (how) }
+        pre.snapshot { (text) }
+    };
+    Ok(Layout::of(&state, "快照").html(body).into_response())
 }
 
 /// The bytes as text for display, decided as the collector decided them when it fetched them

@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use maud::{html, PreEscaped};
+use maud::html;
 use serde::Deserialize;
 use yuqing_core::{Sentiment, StoryStatus};
 use yuqing_store::{story_heat, Store, StoryOrder, StoryQuery};
@@ -251,8 +251,7 @@ pub async fn story(
         h3 { "热度（每小时帖文，红色为负面）" }
         @if let Some(c) = chart::hourly(&heat) { (c.svg(1100, 200)) }
         (crate::web::false_alarm::section(s.id, mark.as_ref(), &cu, editable))
-        // story_edit renders its own section as escaped text (not yet a template).
-        (PreEscaped(crate::web::story_edit::section(s.id, &edits, &cu, editable)))
+        (crate::web::story_edit::section(s.id, &edits, &cu, editable))
         h3 { "帖文（共 " (posts.total) " 条，最新在前）" }
         @for p in &posts.items {
             @let (cls, label) = match p.sentiment {
@@ -263,7 +262,7 @@ pub async fn story(
             @let noise = yuqing_text::noise::classify(&matching_form(&p.title), &matching_form(&p.text));
             div.post id={ "p" (p.id) } {
                 div.meta {
-                    (PreEscaped(crate::web::story_edit::post_checkbox(p.id, &cu, editable)))
+                    (crate::web::story_edit::post_checkbox(p.id, &cu, editable))
                     "#" (p.id) " · " (fmt_time(&p.published_at))
                     @if p.time_estimated { "（入库时间）" }
                     " · " (source_name(&p.source)) " · " (p.tier.label_zh()) " · "

@@ -42,7 +42,7 @@ pub(crate) async fn catch_panic(req: Request, next: Next) -> Response {
                 (StatusCode::INTERNAL_SERVER_ERROR, Json(shown.json())).into_response()
             } else {
                 let body = maud::html! { h2 { "出错了" } p { (PANIC_MESSAGE) } p { a href="/" { "返回总览" } } };
-                let page = crate::auth::login_shell("出错了", &body.into_string());
+                let page = crate::auth::login_shell("出错了", body);
                 (StatusCode::INTERNAL_SERVER_ERROR, Html(page)).into_response()
             };
             r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -17,11 +17,11 @@ use super::{cookie, form_fields, same, CurrentUser, CSRF_FIELD, LOGIN_COOKIE, SE
 use crate::extract::Query;
 use crate::html::Layout;
 use crate::AppState;
-use maud::{html, Markup, PreEscaped};
+use maud::{html, Markup};
 
-/// A page of its own (the desk's header needs a signed-in user), around a body built as text.
-pub(crate) fn shell(title: &str, body: &str) -> String {
-    Layout::sign_in(title).render(PreEscaped(body.to_string())).into_string()
+/// A page of its own (the desk's header needs a signed-in user).
+pub(crate) fn shell(title: &str, body: Markup) -> String {
+    Layout::sign_in(title).render(body).into_string()
 }
 
 /// Where to go after sign-in: `next` when it is a path on this site (see [`is_local_path`]), else `/`.

@@ -62,11 +62,6 @@ impl CurrentUser {
     pub fn csrf_token(&self) -> &str {
         self.csrf.as_deref().unwrap_or("")
     }
-
-    /// `<input type="hidden" name="_csrf" value="…">` for a server-rendered form.
-    pub fn csrf_field(&self) -> String {
-        format!("<input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">", crate::html::esc(self.csrf_token()))
-    }
 }
 
 /// Handlers behind `enforce` find the user it signed in; elsewhere the extractor signs in itself.
@@ -187,7 +182,7 @@ fn forbidden(api: bool, msg: &str) -> Response {
             StatusCode::FORBIDDEN,
             Html(login::shell(
                 "无权访问",
-                &format!("<h2>无权访问</h2><p>{}</p><p><a href=\"/\">返回总览</a></p>", crate::html::esc(msg)),
+                maud::html! { h2 { "无权访问" } p { (msg) } p { a href="/" { "返回总览" } } },
             )),
         )
             .into_response()

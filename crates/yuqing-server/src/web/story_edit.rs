@@ -17,8 +17,9 @@ use yuqing_store::story_edit::{EditKind, EditRecord};
 use crate::auth::CurrentUser;
 use crate::desk_api::body;
 use crate::error::{titled_page, AppError, AppResult, Code};
-use crate::html::{esc, fmt_time};
+use crate::html::{csrf_field, fmt_time};
 use crate::AppState;
+use maud::{html, Markup};
 pub use yuqing_desk::story_edit::{EditDone, EditError, StoryEditor};
 
 /// Who may merge and split: the people who open incidents and link stories to them.
@@ -161,61 +162,66 @@ pub async fn split_api(
 
 /// The story page's 人工调整 section: the merge form, the split form (its checkboxes sit beside
 /// the posts, in `form="split"`), and the story's edit history.
-pub fn section(story: i64, edits: &[EditRecord], cu: &CurrentUser, editable: bool) -> String {
-    let mut b = String::from("<section class=\"story-edit\"><h3>人工调整</h3>");
-    if editable && may_edit(cu) {
-        let csrf = format!("<input type=\"hidden\" name=\"_csrf\" value=\"{}\">", esc(cu.csrf_token()));
-        b.push_str(&format!(
-            "<form method=\"post\" action=\"/stories/{story}/merge\" class=\"act\" id=\"merge\">{csrf}\
-             <label>把事件 # <input name=\"from\" size=\"8\" required inputmode=\"numeric\"></label> 并入本事件（同一件事被分成了两个事件）；\
-             <label>原因 <input name=\"reason\" size=\"30\" required maxlength=\"500\"></label> <button>合并</button></form>"
-        ));
-        b.push_str(&format!(
-            "<form method=\"post\" action=\"/stories/{story}/split\" class=\"act\" id=\"split\">{csrf}\
-             勾选下方帖文（或填写编号 <input name=\"posts\" size=\"16\" placeholder=\"如 101,102\">），移出为一个新事件；\
-             <label>原因 <input name=\"reason\" size=\"30\" required maxlength=\"500\"></label> <button>移出为新事件</button></form>"
-        ));
-    }
-    if edits.is_empty() {
-        b.push_str("<p class=\"muted\">暂无人工合并或拆分。</p>");
-    } else {
-        b.push_str("<ul class=\"edits\">");
-        for e in edits {
-            let what = match e.kind {
-                EditKind::Merge if e.story == story => {
-                    format!("事件 #{}（{}）并入本事件，帖文 {} 条", e.other, esc(&e.other_title), e.moved)
+pub fn section(story: i64, edits: &[EditRecord], cu: &CurrentUser, editable: bool) -> Markup {
+    html! {
+        section.story-edit {
+            h3 { "人工调整" }
+            @if editable && may_edit(cu) {
+                form method="post" action={ "/stories/" (story) "/merge" } class="act" id="merge" {
+                    (csrf_field(cu.csrf_token()))
+                    label { "把事件 # " input name="from" size="8" required inputmode="numeric"; }
+                    " 并入本事件（同一件事被分成了两个事件）；"
+                    label { "原因 " input name="reason" size="30" required maxlength="500"; }
+                    " " button { "合并" }
                 }
-                EditKind::Merge => format!("本事件并入 <a href=\"/stories/{0}\">事件 #{0}</a>", e.story),
-                EditKind::Split if e.story == story => {
-                    format!("移出帖文 {} 条，成为 <a href=\"/stories/{1}\">事件 #{1}</a>", e.moved, e.other)
+                form method="post" action={ "/stories/" (story) "/split" } class="act" id="split" {
+                    (csrf_field(cu.csrf_token()))
+                    "勾选下方帖文（或填写编号 " input name="posts" size="16" placeholder="如 101,102";
+                    "），移出为一个新事件；"
+                    label { "原因 " input name="reason" size="30" required maxlength="500"; }
+                    " " button { "移出为新事件" }
                 }
-                EditKind::Split => {
-                    format!("由 <a href=\"/stories/{0}\">事件 #{0}</a> 拆分而来，帖文 {1} 条", e.story, e.moved)
+            }
+            @if edits.is_empty() {
+                p.muted { "暂无人工合并或拆分。" }
+            } @else {
+                ul.edits {
+                    @for e in edits {
+                        li {
+                            (fmt_time(&e.at)) " · " (e.actor) " · " (e.kind.label_zh()) "："
+                            (edit_summary(story, e))
+                            "；原因：" (e.reason)
+                        }
+                    }
                 }
-            };
-            b.push_str(&format!(
-                "<li>{} · {} · {}：{}；原因：{}</li>",
-                fmt_time(&e.at),
-                esc(&e.actor),
-                e.kind.label_zh(),
-                what,
-                esc(&e.reason)
-            ));
+            }
         }
-        b.push_str("</ul>");
     }
-    b.push_str("</section>");
-    b
 }
 
-/// The checkbox beside a post on the story page (empty when the person may not split).
-pub fn post_checkbox(post: i64, cu: &CurrentUser, editable: bool) -> String {
-    if editable && may_edit(cu) {
-        format!(
-            "<input type=\"checkbox\" name=\"post\" value=\"{post}\" form=\"split\" aria-label=\"选择帖文 #{post}\"> "
-        )
-    } else {
-        String::new()
+/// One line of the edit history, as seen from `story`.
+fn edit_summary(story: i64, e: &EditRecord) -> Markup {
+    match e.kind {
+        EditKind::Merge if e.story == story => {
+            html! { "事件 #" (e.other) "（" (e.other_title) "）并入本事件，帖文 " (e.moved) " 条" }
+        }
+        EditKind::Merge => html! { "本事件并入 " a href={ "/stories/" (e.story) } { "事件 #" (e.story) } },
+        EditKind::Split if e.story == story => {
+            html! { "移出帖文 " (e.moved) " 条，成为 " a href={ "/stories/" (e.other) } { "事件 #" (e.other) } }
+        }
+        EditKind::Split => {
+            html! { "由 " a href={ "/stories/" (e.story) } { "事件 #" (e.story) } " 拆分而来，帖文 " (e.moved) " 条" }
+        }
+    }
+}
+
+/// The checkbox beside a post on the story page (nothing when the person may not split).
+pub fn post_checkbox(post: i64, cu: &CurrentUser, editable: bool) -> Markup {
+    html! {
+        @if editable && may_edit(cu) {
+            input type="checkbox" name="post" value=(post) form="split" aria-label={ "选择帖文 #" (post) };
+            " "
+        }
     }
 }
 
