@@ -51,7 +51,7 @@ fn outcomes(v: &Value, which: &str) -> Vec<Value> {
 
 /// Saves a watch rule edit in the data directory as the 监测规则 page does.
 fn save_rule(data: &Path, name: &str, expr: &str) {
-    let conn = rusqlite::Connection::open(data.join("yuqing.db")).expect("db");
+    let conn = yuqing_store::Connection::open(data.join("yuqing.db")).expect("db");
     let edit = yuqing_store::rules::RuleEdit {
         name: name.into(),
         expr: expr.into(),

@@ -254,7 +254,7 @@ interval = "1s"
     let stats = api(&server.addr, "GET", "/api/v1/stats", &token, &Value::Null, 200);
     assert_eq!(stats["posts"], 45, "{stats}");
     drop(server);
-    let conn = rusqlite::Connection::open(data.join("yuqing.db")).unwrap();
+    let conn = yuqing_store::Connection::open(data.join("yuqing.db")).unwrap();
     let (n, distinct): (i64, i64) =
         conn.query_row("SELECT COUNT(*), COUNT(DISTINCT url) FROM posts", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     assert_eq!((n, distinct), (45, 45));

@@ -319,7 +319,7 @@ fn a_grade_ii_story_goes_from_alert_to_reviewed_closure_with_every_step_recorded
     assert!(entries > 20, "{ok}");
     let listed = run_json(yuqing(&data).arg("--json").args(["incidents", "list", "--all"]));
     assert_eq!(listed["total"], 1);
-    let db = rusqlite::Connection::open(data.join("yuqing.db")).unwrap();
+    let db = yuqing_store::Connection::open(data.join("yuqing.db")).unwrap();
     db.execute_batch("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'mallory' WHERE id = 7;").unwrap();
     drop(db);
     let out = run(yuqing(&data).args(["audit", "verify"]));

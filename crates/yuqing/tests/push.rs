@@ -129,7 +129,7 @@ fn a_push_answers_what_was_committed_when_a_later_step_fails_and_an_error_when_n
     assert_eq!(found["total"], 50, "{found}");
 
     // A failure before the commit (the database refuses the batch) answers an error, stores nothing.
-    let db = rusqlite::Connection::open(data.join("yuqing.db")).unwrap();
+    let db = yuqing_store::Connection::open(data.join("yuqing.db")).unwrap();
     db.busy_timeout(Duration::from_secs(10)).unwrap();
     db.execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON posts WHEN NEW.text LIKE '%停电%' BEGIN SELECT RAISE(ABORT, 'refused'); END;").unwrap();
     let body =

@@ -17,7 +17,7 @@ fn with_stdin(cmd: &mut Command, input: &str) -> std::process::Output {
 }
 
 fn password_hash(data: &std::path::Path, name: &str) -> Option<String> {
-    let c = rusqlite::Connection::open(data.join("yuqing.db")).unwrap();
+    let c = yuqing_store::Connection::open(data.join("yuqing.db")).unwrap();
     c.query_row("SELECT password_hash FROM users WHERE name = ?1", [name], |r| r.get(0)).unwrap()
 }
 
@@ -54,7 +54,7 @@ fn passwords_come_from_stdin_are_checked_and_stored_as_argon2id() {
 
     // passwd sets it, and ends the user's sessions.
     {
-        let c = rusqlite::Connection::open(data.join("yuqing.db")).unwrap();
+        let c = yuqing_store::Connection::open(data.join("yuqing.db")).unwrap();
         c.execute(
             "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, csrf) \
              SELECT 'x', id, 0, 0, 9999999999, 'c' FROM users WHERE name = 'script'",
@@ -66,7 +66,7 @@ fn passwords_come_from_stdin_are_checked_and_stored_as_argon2id() {
     assert!(out.status.success(), "{}", stderr(&out));
     let h = password_hash(&data, "script").unwrap();
     assert!(h.starts_with("$argon2id$"));
-    let c = rusqlite::Connection::open(data.join("yuqing.db")).unwrap();
+    let c = yuqing_store::Connection::open(data.join("yuqing.db")).unwrap();
     assert_eq!(c.query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get::<_, i64>(0)).unwrap(), 0);
     let actions: Vec<String> = c
         .prepare("SELECT action FROM audit_log ORDER BY id")
