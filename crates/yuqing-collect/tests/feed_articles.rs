@@ -2,8 +2,9 @@
 //! as article pages when the source sets `fetch_articles` (with robots.txt obeyed for them too), and
 //! relative links resolve against the answer's Content-Location.
 
-use axum::routing::get;
-use axum::Router;
+mod site;
+
+use site::{Response, Site};
 use yuqing_collect::collector::collect;
 use yuqing_collect::source::parse_source_toml;
 use yuqing_collect::{CollectConfig, Fetcher};
@@ -19,24 +20,17 @@ const ARTICLE: &str = "<html><head><meta charset=\"utf-8\"><title>关于医院�
     <p>经查，该院上午挂号窗口开放不足。即日起增开三个窗口，并推行分时段预约。</p><p>欢迎市民继续监督。</p></div></body></html>";
 
 async fn site() -> String {
-    let app = Router::new()
-        .route("/robots.txt", get(|| async { "User-agent: *\nDisallow: /private/\n" }))
-        .route("/feeds/rss.xml", get(|| async { ([("content-type", "application/rss+xml")], FEED) }))
+    let addr = Site::new()
+        .route("/robots.txt", |_| Response::text("User-agent: *\nDisallow: /private/\n"))
+        .route("/feeds/rss.xml", |_| Response::ok("application/rss+xml", FEED))
         // The same feed, answered with a Content-Location elsewhere on the site.
-        .route(
-            "/feeds/latest",
-            get(|| async {
-                (
-                    [("content-type", "application/rss+xml"), ("content-location", "/archive/2024/feed.xml")],
-                    FEED.replace("/news/", "news/"),
-                )
-            }),
-        )
-        .route("/news/1.html", get(|| async { ([("content-type", "text/html; charset=utf-8")], ARTICLE) }))
-        .route("/private/2.html", get(|| async { ([("content-type", "text/html; charset=utf-8")], ARTICLE) }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+        .route("/feeds/latest", |_| {
+            Response::ok("application/rss+xml", FEED.replace("/news/", "news/"))
+                .header("content-location", "/archive/2024/feed.xml")
+        })
+        .route("/news/1.html", |_| Response::ok("text/html; charset=utf-8", ARTICLE))
+        .route("/private/2.html", |_| Response::ok("text/html; charset=utf-8", ARTICLE))
+        .start();
     format!("http://{addr}")
 }
 

@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::get;
-use axum::Router;
+mod site;
+
+use site::{Response, Site};
 use yuqing_collect::fetch::Request;
 use yuqing_collect::{CollectConfig, Fetcher};
 
@@ -15,22 +16,16 @@ async fn no_more_requests_in_flight_than_the_cap() {
     let now = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
     let (n, p) = (now.clone(), peak.clone());
-    let app = Router::new().route("/robots.txt", get(|| async { "User-agent: *\nAllow: /\n" })).route(
-        "/item/{i}",
-        get(move || {
-            let (n, p) = (n.clone(), p.clone());
-            async move {
-                let cur = n.fetch_add(1, Ordering::SeqCst) + 1;
-                p.fetch_max(cur, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(150)).await;
-                n.fetch_sub(1, Ordering::SeqCst);
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = Site::new()
+        .route("/robots.txt", |_| Response::text("User-agent: *\nAllow: /\n"))
+        .route("/item/{i}", move |_| {
+            let cur = n.fetch_add(1, Ordering::SeqCst) + 1;
+            p.fetch_max(cur, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(150));
+            n.fetch_sub(1, Ordering::SeqCst);
+            Response::text("ok")
+        })
+        .start();
     let fetcher = Arc::new(
         Fetcher::new(CollectConfig { politeness: "0s".into(), max_concurrent: 2, ..CollectConfig::default() }).unwrap(),
     );
@@ -103,37 +98,29 @@ async fn an_unresolvable_host_is_reported_as_such() {
 /// rules are obeyed.
 #[tokio::test(flavor = "multi_thread")]
 async fn robots_txt_statuses_follow_rfc_9309() {
-    use axum::http::StatusCode;
-    let site = |robots: StatusCode, body: &'static str| {
-        Router::new()
-            .route("/robots.txt", get(move || async move { (robots, body) }))
-            .route("/feed.xml", get(|| async { "<rss/>" }))
-            .route("/private/feed.xml", get(|| async { "<rss/>" }))
+    let serve = |robots: u16, body: &'static str| {
+        Site::new()
+            .route("/robots.txt", move |_| Response::status(robots, body))
+            .route("/feed.xml", |_| Response::text("<rss/>"))
+            .route("/private/feed.xml", |_| Response::text("<rss/>"))
+            .start()
     };
-    async fn serve(app: Router) -> std::net::SocketAddr {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        addr
-    }
-    for status in [StatusCode::NOT_FOUND, StatusCode::FORBIDDEN, StatusCode::UNAUTHORIZED, StatusCode::GONE] {
-        let addr = serve(site(status, "no")).await;
+    for status in [404, 403, 401, 410] {
+        let addr = serve(status, "no");
         let r = quick_fetcher().fetch(&plain(format!("http://{addr}/feed.xml"))).await;
         assert_eq!(r.map(|r| r.status).ok(), Some(200), "robots.txt {status} allows everything");
     }
-    for status in [StatusCode::INTERNAL_SERVER_ERROR, StatusCode::SERVICE_UNAVAILABLE] {
-        let addr = serve(site(status, "down")).await;
+    for status in [500, 503] {
+        let addr = serve(status, "down");
         let e = quick_fetcher().fetch(&plain(format!("http://{addr}/feed.xml"))).await.unwrap_err();
         let m = e.to_string();
         assert!(matches!(e, yuqing_collect::FetchError::RobotsUnavailable { .. }), "{e:?}");
         assert!(
-            m.contains(&addr.to_string())
-                && m.contains(&format!("HTTP {}", status.as_u16()))
-                && m.contains("暂时无法读取"),
+            m.contains(&addr.to_string()) && m.contains(&format!("HTTP {status}")) && m.contains("暂时无法读取"),
             "{m}"
         );
     }
-    let addr = serve(site(StatusCode::OK, "User-agent: *\nDisallow: /private/\n")).await;
+    let addr = serve(200, "User-agent: *\nDisallow: /private/\n");
     let f = quick_fetcher();
     assert_eq!(f.fetch(&plain(format!("http://{addr}/feed.xml"))).await.map(|r| r.status).ok(), Some(200));
     let e = f.fetch(&plain(format!("http://{addr}/private/feed.xml"))).await.unwrap_err();

@@ -8,10 +8,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
 use yuqing::config::Config;
 use yuqing::live::Live;
 use yuqing::pipeline::Pipeline;
@@ -22,6 +18,11 @@ use yuqing_desk::{Desk, DeskConfig};
 use yuqing_store::collect as records;
 use yuqing_store::{DataDir, PostRecord, Store};
 
+#[path = "../../yuqing-collect/tests/site/mod.rs"]
+mod site;
+
+use site::{Response, Site};
+
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/collect").join(name)).expect("fixture")
 }
@@ -30,82 +31,58 @@ fn fixture_text(name: &str) -> String {
     String::from_utf8(fixture(name)).expect("utf-8 fixture")
 }
 
-type Resp = (StatusCode, [(&'static str, String); 1], Vec<u8>);
-
-fn ok(content_type: &str, body: Vec<u8>) -> Resp {
-    (StatusCode::OK, [("content-type", content_type.to_string())], body)
+fn ok(content_type: &str, body: Vec<u8>) -> Response {
+    Response::ok(content_type, body)
 }
 
 /// The local site: fixtures and misbehaving endpoints. Returns its base URL and request counters.
 async fn site() -> (String, Arc<AtomicUsize>) {
     let errors = Arc::new(AtomicUsize::new(0));
     let e500 = errors.clone();
-    let app = Router::new()
-        .route("/robots.txt", get(|| async { ok("text/plain", b"User-agent: *\nDisallow: /private/\n".to_vec()) }))
-        .route("/weibo.xml", get(|| async { ok("application/rss+xml", fixture("weibo-gbk.rss.xml")) }))
-        .route("/pixnet.xml", get(|| async { ok("application/xml", fixture("pixnet-big5.rss.xml")) }))
-        .route("/weibo-mirror.xml", get(|| async { ok("application/rss+xml", fixture("weibo-gbk.rss.xml")) }))
-        .route("/broken.xml", get(|| async { ok("application/rss+xml; charset=utf-8", fixture("weibo-broken.rss.xml")) }))
-        .route("/private/feed.xml", get(|| async { ok("application/rss+xml", fixture("weibo-gbk.rss.xml")) }))
-        .route(
-            "/list.html",
-            get(|| async { ok("text/html; charset=utf-8", "<ul class=\"news\"><li><a href=\"/gmw.html?spm=x\">光明网</a></li><li><a href=\"/pixnet.html\">痞客邦</a></li></ul><a href=\"/about\">关于</a>".as_bytes().to_vec()) }),
-        )
+    let addr = Site::new()
+        .route("/robots.txt", |_| ok("text/plain", b"User-agent: *\nDisallow: /private/\n".to_vec()))
+        .route("/weibo.xml", |_| ok("application/rss+xml", fixture("weibo-gbk.rss.xml")))
+        .route("/pixnet.xml", |_| ok("application/xml", fixture("pixnet-big5.rss.xml")))
+        .route("/weibo-mirror.xml", |_| ok("application/rss+xml", fixture("weibo-gbk.rss.xml")))
+        .route("/broken.xml", |_| ok("application/rss+xml; charset=utf-8", fixture("weibo-broken.rss.xml")))
+        .route("/private/feed.xml", |_| ok("application/rss+xml", fixture("weibo-gbk.rss.xml")))
+        .route("/list.html", |_| {
+            ok("text/html; charset=utf-8", "<ul class=\"news\"><li><a href=\"/gmw.html?spm=x\">光明网</a></li><li><a href=\"/pixnet.html\">痞客邦</a></li></ul><a href=\"/about\">关于</a>".as_bytes().to_vec())
+        })
         // Declared only inside the pages (meta), as many Chinese sites do.
-        .route("/gmw.html", get(|| async { ok("text/html", fixture("gmw-gbk.html")) }))
-        .route("/pixnet.html", get(|| async { ok("text/html", fixture("pixnet-big5.html")) }))
-        .route(
-            "/people.json",
-            get(|headers: HeaderMap| async move {
-                if headers.get("if-none-match").and_then(|v| v.to_str().ok()) == Some("\"v1\"") {
-                    return (StatusCode::NOT_MODIFIED, [("etag", "\"v1\"".to_string())], Vec::new()).into_response();
-                }
-                (StatusCode::OK, [("etag", "\"v1\"".to_string()), ("content-type", "application/feed+json".to_string())], fixture("people-daily-3.json")).into_response()
-            }),
-        )
-        .route("/missing.xml", get(|| async { (StatusCode::NOT_FOUND, "not here").into_response() }))
-        .route(
-            "/down.xml",
-            get(move || {
-                let e = e500.clone();
-                async move {
-                    e.fetch_add(1, Ordering::SeqCst);
-                    (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response()
-                }
-            }),
-        )
-        .route(
-            "/slow.xml",
-            get(|| async {
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                ok("application/rss+xml", fixture("weibo-gbk.rss.xml"))
-            }),
-        )
-        .route("/loop/a", get(|| async { (StatusCode::FOUND, [("location", "/loop/b".to_string())], Vec::new()) }))
-        .route("/loop/b", get(|| async { (StatusCode::FOUND, [("location", "/loop/a".to_string())], Vec::new()) }))
-        .route("/big.xml", get(|| async { ok("application/rss+xml", vec![b' '; 200_000]) }))
+        .route("/gmw.html", |_| ok("text/html", fixture("gmw-gbk.html")))
+        .route("/pixnet.html", |_| ok("text/html", fixture("pixnet-big5.html")))
+        .route("/people.json", |req| {
+            if req.header("if-none-match") == Some("\"v1\"") {
+                return Response::status(304, Vec::new()).header("etag", "\"v1\"");
+            }
+            ok("application/feed+json", fixture("people-daily-3.json")).header("etag", "\"v1\"")
+        })
+        .route("/missing.xml", |_| Response::status(404, "not here"))
+        .route("/down.xml", move |_| {
+            e500.fetch_add(1, Ordering::SeqCst);
+            Response::status(500, "down")
+        })
+        .route("/slow.xml", |_| {
+            std::thread::sleep(Duration::from_secs(5));
+            ok("application/rss+xml", fixture("weibo-gbk.rss.xml"))
+        })
+        .route("/loop/a", |_| Response::status(302, Vec::new()).header("location", "/loop/b"))
+        .route("/loop/b", |_| Response::status(302, Vec::new()).header("location", "/loop/a"))
+        .route("/big.xml", |_| ok("application/rss+xml", vec![b' '; 200_000]))
         // An RSSHub-style keyword route: one feed per keyword.
-        .route(
-            "/rsshub/weibo/keyword/{kw}",
-            get(|axum::extract::Path(kw): axum::extract::Path<String>| async move {
+        .route("/rsshub/weibo/keyword/{kw}", |req| {
+                let kw = req.param("kw");
                 let body = format!(
                     "<rss version=\"2.0\"><channel><title>微博关键词 {kw}</title><item><title>{kw}</title><link>https://weibo.example/kw/{}</link><description>关于{kw}的讨论</description></item></channel></rss>",
                     kw.chars().map(|c| c as u32).sum::<u32>()
                 );
                 ok("application/rss+xml; charset=utf-8", body.into_bytes())
-            }),
-        )
-        .route(
-            "/api/list",
-            get(|| async {
-                ok("application/json", r#"{"code":0,"data":{"records":[{"subject":"市政府常务会议","content":"研究部署防汛工作","detailUrl":"/detail/1?utm_source=api","createTime":"2026-06-01 09:30","district":"城南区","stats":{"likes":12}}]}}"#.as_bytes().to_vec())
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+        })
+        .route("/api/list", |_| {
+            ok("application/json", r#"{"code":0,"data":{"records":[{"subject":"市政府常务会议","content":"研究部署防汛工作","detailUrl":"/detail/1?utm_source=api","createTime":"2026-06-01 09:30","district":"城南区","stats":{"likes":12}}]}}"#.as_bytes().to_vec())
+        })
+        .start();
     (format!("http://{addr}"), errors)
 }
 

@@ -4,9 +4,9 @@
 //! answers per item.
 
 mod common;
+#[path = "../../yuqing-collect/tests/site/mod.rs"]
+mod site;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,44 +14,25 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use common::*;
 use serde_json::{json, Value};
+use site::{Response, Site};
 
 type Pages = Arc<Mutex<std::collections::HashMap<String, (String, Vec<u8>)>>>;
 
 /// A tiny site: path → (content type, body); unknown paths are 404. Every answer waits `delay`.
 fn start_site(delay: Duration) -> (String, Pages) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind site");
-    let addr = listener.local_addr().expect("addr").to_string();
     let pages: Pages = Arc::new(Mutex::new(std::collections::HashMap::new()));
     let p = pages.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let p = p.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-                let mut first = String::new();
-                let _ = reader.read_line(&mut first);
-                let mut line = String::new();
-                while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
-                    line.clear();
-                }
-                let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
-                std::thread::sleep(delay);
-                let page = p.lock().expect("lock").get(&path).cloned();
-                let (status, ct, body) = match page {
-                    Some((ct, body)) => ("200 OK", ct, body),
-                    None => ("404 Not Found", "text/plain".to_string(), b"not found".to_vec()),
-                };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(&body);
-            });
-        }
-    });
-    (addr, pages)
+    let addr = Site::new()
+        .fallback(move |req| {
+            std::thread::sleep(delay);
+            let key = if req.query.is_empty() { req.path.clone() } else { format!("{}?{}", req.path, req.query) };
+            match p.lock().expect("lock").get(&key).cloned() {
+                Some((ct, body)) => Response::ok(&ct, body),
+                None => Response::status(404, "not found").header("content-type", "text/plain"),
+            }
+        })
+        .start();
+    (addr.to_string(), pages)
 }
 
 fn rss(items: &[(String, String, String)]) -> Vec<u8> {
