@@ -15,7 +15,7 @@ use yuqing_core::people::{Actor, Role, Title};
 use yuqing_core::{Alert, Grade};
 use yuqing_store::desk::{self, User};
 use yuqing_store::outbox::{self, NewMessage, RetryPolicy};
-use yuqing_store::{SqliteStore, Store};
+use yuqing_store::{Connection, SqliteStore, Store, Work};
 
 use crate::error::{DeskError, DeskResult, Missing};
 use crate::permission;
@@ -126,7 +126,7 @@ impl Desk {
     /// Writes one message per person and channel into the outbox; returns whom it reached.
     fn notify(
         &self,
-        conn: &rusqlite::Connection,
+        conn: &Connection,
         people: &[&User],
         subject: &str,
         body: &str,
@@ -159,7 +159,7 @@ impl Desk {
 
     fn broadcast(
         &self,
-        conn: &rusqlite::Connection,
+        conn: &Connection,
         mention: &[&User],
         subject: &str,
         body: &str,
@@ -183,7 +183,7 @@ impl Desk {
     }
 
     fn audit(
-        conn: &rusqlite::Connection,
+        conn: &Connection,
         actor: &str,
         action: &str,
         target: &str,
@@ -197,7 +197,7 @@ impl Desk {
     // ------------------------------------------------------------ people
 
     fn on_duty<'a>(
-        conn: &rusqlite::Connection,
+        conn: &Connection,
         users: &'a [User],
         role: DutyRole,
         now: DateTime<Utc>,
@@ -228,7 +228,7 @@ impl Desk {
         users: &'a [User],
         inc: &Incident,
         kind: DeadlineKind,
-        conn: &rusqlite::Connection,
+        conn: &Connection,
         now: DateTime<Utc>,
     ) -> DeskResult<Vec<&'a User>> {
         let people = match kind {
@@ -265,7 +265,7 @@ impl Desk {
         if people.is_empty() {
             people = Self::with_role(&users, Role::Admin);
         }
-        let tx = conn.unchecked_transaction()?;
+        let tx = Work::begin(conn)?;
         let reached = self.notify(&tx, &people, subject, body, link, key, now)?;
         self.broadcast(&tx, &people, subject, body, link, key, now)?;
         Self::audit(&tx, "system", "system.alert", key, &serde_json::json!({"subject": subject, "to": reached}), now)?;
@@ -310,7 +310,7 @@ impl Desk {
         }
         let actor = user.actor();
         let events = inc.apply(&actor, cmd.clone(), now)?;
-        let tx = conn.unchecked_transaction()?;
+        let tx = Work::begin(conn)?;
         desk::save_incident(&tx, &inc, &events, now)?;
         let detail = serde_json::to_value(&cmd).unwrap_or_default();
         let action = detail.get("action").and_then(|a| a.as_str()).unwrap_or("command").to_string();
@@ -323,7 +323,7 @@ impl Desk {
     /// Tells the next person in line what the events ask of them.
     fn notify_after(
         &self,
-        conn: &rusqlite::Connection,
+        conn: &Connection,
         users: &[User],
         inc: &Incident,
         events: &[Event],
@@ -439,7 +439,7 @@ impl Desk {
             (None, Some(r)) => r.detail.clone(),
             (None, None) => format!("由 {} 人工开启", label(user)),
         };
-        let tx = conn.unchecked_transaction()?;
+        let tx = Work::begin(conn)?;
         let users = desk::users(&tx)?;
         let inc = self.open_for(&tx, store, &story, grade, reason, None, &user.actor(), title, &users, now)?;
         Self::audit(
@@ -457,7 +457,7 @@ impl Desk {
     #[allow(clippy::too_many_arguments)]
     fn open_for(
         &self,
-        conn: &rusqlite::Connection,
+        conn: &Connection,
         store: &SqliteStore,
         story: &yuqing_store::StoryRecord,
         grade: Grade,
@@ -571,7 +571,7 @@ impl Desk {
         let alert = desk::alert(conn, alert_id)?
             .ok_or_else(|| DeskError::NotFound(Missing::Alert, format!("没有编号为 {alert_id} 的预警")))?;
         self.may_acknowledge(store, user, &alert)?;
-        let tx = conn.unchecked_transaction()?;
+        let tx = Work::begin(conn)?;
         let fresh = desk::ack_alert(&tx, alert_id, &user.name, now)?;
         if fresh {
             if let Some(iid) = desk::incident_for_story(&tx, alert.story_id)? {
@@ -609,7 +609,7 @@ impl Desk {
                 ev.extend(inc.regrade(g, format!("并入事件 #{story_id}（{}级）", g.as_str()), now));
             }
         }
-        let tx = conn.unchecked_transaction()?;
+        let tx = Work::begin(conn)?;
         desk::save_incident(&tx, &inc, &ev, now)?;
         Self::audit(
             &tx,
@@ -654,7 +654,7 @@ impl Desk {
                 break;
             }
             for alert in batch {
-                let tx = conn.unchecked_transaction()?;
+                let tx = Work::begin(conn)?;
                 self.on_alert(&tx, store, seg, &alert, &users, now, &mut report)?;
                 desk::set_cursor(&tx, "alerts", alert.id)?;
                 tx.commit()?;
@@ -671,7 +671,7 @@ impl Desk {
     #[allow(clippy::too_many_arguments)]
     fn on_alert(
         &self,
-        conn: &rusqlite::Connection,
+        conn: &Connection,
         store: &SqliteStore,
         seg: Option<&yuqing_text::Segmenter>,
         alert: &Alert,
@@ -800,7 +800,7 @@ impl Desk {
                     if step == AckEscalation::OnDutyLeader { Role::Approver } else { Role::Admin },
                 );
             }
-            let tx = conn.unchecked_transaction()?;
+            let tx = Work::begin(conn)?;
             let names = self.notify(
                 &tx,
                 &people,
@@ -859,7 +859,7 @@ impl Desk {
         if due.is_empty() && !snapshot_due {
             return Ok(());
         }
-        let tx = conn.unchecked_transaction()?;
+        let tx = Work::begin(conn)?;
         let mut events = Vec::new();
         for (i, what) in due {
             let d = inc.deadlines[i].clone();
@@ -979,7 +979,7 @@ pub fn import_roster(
     now: DateTime<Utc>,
 ) -> DeskResult<usize> {
     let conn = store.connection();
-    let tx = conn.unchecked_transaction()?;
+    let tx = Work::begin(conn)?;
     let n = desk::put_shifts(&tx, shifts)?;
     let detail = match source {
         Some(file) => serde_json::json!({"shifts": n, "file": file}),
@@ -996,7 +996,7 @@ pub fn add_handover(store: &SqliteStore, actor: &str, text: &str, now: DateTime<
         return Err(DeskError::Invalid("交接内容为空".into()));
     }
     let conn = store.connection();
-    let tx = conn.unchecked_transaction()?;
+    let tx = Work::begin(conn)?;
     let id = desk::add_handover(&tx, actor, text, now)?;
     desk::audit_append(&tx, actor, "duty.handover", &format!("handover:{id}"), "{}", now)?;
     tx.commit()?;

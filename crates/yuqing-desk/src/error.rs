@@ -48,10 +48,4 @@ pub enum Missing {
     Rule,
 }
 
-impl From<rusqlite::Error> for DeskError {
-    fn from(e: rusqlite::Error) -> Self {
-        DeskError::Store(StoreError::Sqlite(e))
-    }
-}
-
 pub type DeskResult<T> = Result<T, DeskError>;

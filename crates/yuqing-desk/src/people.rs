@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use yuqing_core::people::{Role, Title};
 use yuqing_store::desk::{self, NewUser, User};
-use yuqing_store::SqliteStore;
+use yuqing_store::{SqliteStore, Work};
 
 use crate::password::{hash_password, random_token, PasswordError};
 
@@ -20,12 +20,6 @@ pub enum PeopleError {
     Password(#[from] PasswordError),
     #[error(transparent)]
     Store(#[from] yuqing_store::StoreError),
-}
-
-impl From<rusqlite::Error> for PeopleError {
-    fn from(e: rusqlite::Error) -> Self {
-        PeopleError::Store(e.into())
-    }
 }
 
 /// A fresh API token: the random hex of session ids, marked as a yuqing token.
@@ -66,7 +60,7 @@ pub fn add_person(
     let token = new_token()?;
     let password_hash = password.map(hash_password).transpose()?;
     let conn = store.connection();
-    let tx = conn.unchecked_transaction()?;
+    let tx = Work::begin(conn)?;
     let user = desk::add_user(&tx, u, &desk::token_hash(&token), now)?;
     if let Some(h) = &password_hash {
         yuqing_store::auth::set_password_hash(&tx, &user.name, h)?;
@@ -90,7 +84,7 @@ pub fn set_active(
         return Err(PeopleError::Invalid("不能停用自己的账号".into()));
     }
     let conn = store.connection();
-    let tx = conn.unchecked_transaction()?;
+    let tx = Work::begin(conn)?;
     let user = desk::user_by_name(&tx, name)?.ok_or_else(|| PeopleError::NotFound(name.to_string()))?;
     desk::set_user_active(&tx, name, active)?;
     if !active {
@@ -118,7 +112,7 @@ pub fn set_password(
 ) -> Result<(), PeopleError> {
     let hash = hash_password(password)?;
     let conn = store.connection();
-    let tx = conn.unchecked_transaction()?;
+    let tx = Work::begin(conn)?;
     let user = desk::user_by_name(&tx, name)?.ok_or_else(|| PeopleError::NotFound(name.to_string()))?;
     yuqing_store::auth::set_password_hash(&tx, name, &hash)?;
     yuqing_store::auth::delete_user_sessions(&tx, user.id)?;
@@ -131,7 +125,7 @@ pub fn set_password(
 pub fn reset_token(store: &SqliteStore, by: &str, name: &str, now: DateTime<Utc>) -> Result<String, PeopleError> {
     let token = new_token()?;
     let conn = store.connection();
-    let tx = conn.unchecked_transaction()?;
+    let tx = Work::begin(conn)?;
     if !desk::set_user_token(&tx, name, &desk::token_hash(&token))? {
         return Err(PeopleError::NotFound(name.to_string()));
     }
@@ -144,7 +138,7 @@ pub fn reset_token(store: &SqliteStore, by: &str, name: &str, now: DateTime<Utc>
 /// no such session.
 pub fn sign_out(store: &SqliteStore, name: &str, session: &str, now: DateTime<Utc>) -> Result<bool, PeopleError> {
     let conn = store.connection();
-    let tx = conn.unchecked_transaction()?;
+    let tx = Work::begin(conn)?;
     let ended = yuqing_store::auth::delete_session(&tx, session)?;
     if ended {
         desk::audit_append(&tx, name, "auth.logout", &format!("user:{name}"), "{}", now)?;

@@ -4,9 +4,8 @@
 //! Invariant: a saved rule always has its audit entry (both or neither are written).
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 use yuqing_store::rules::{self as store_rules, ConfiguredRule, RuleEdit};
-use yuqing_store::SqliteStore;
+use yuqing_store::{SqliteStore, Work};
 use yuqing_text::matching_form;
 use yuqing_text::rules::{self, RuleDef, RuleDoc, RuleSet};
 
@@ -29,36 +28,23 @@ pub fn test_rule(store: &SqliteStore, expr: &str, now: DateTime<Utc>) -> DeskRes
     // The rule language's errors say where the expression is wrong: for the person.
     let set = RuleSet::compile(&[RuleDef { name: "测试".into(), expr: expr.into() }])
         .map_err(|e| DeskError::InvalidField { field: "expr", message: e.to_string() })?;
-    let since = (now - chrono::Duration::days(7)).timestamp();
-    let mut st = store
-        .connection()
-        .prepare("SELECT id, story_id, published_at, source, title, text FROM posts WHERE published_at >= ?1 AND published_at <= ?2 ORDER BY published_at DESC LIMIT ?3")?;
-    let rows = st.query_map(params![since, now.timestamp(), (SCAN_CAP + 1) as i64], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, i64>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, String>(5)?,
-        ))
-    })?;
+    let since = now - chrono::Duration::days(7);
     let mut res = TestResult { scanned: 0, matched: 0, truncated: false, samples: Vec::new() };
-    for row in rows {
-        let (id, story, at, source, title, text) = row?;
+    store_rules::for_each_trial_post(store.connection(), since, now, SCAN_CAP + 1, |p| {
         if res.scanned == SCAN_CAP {
             res.truncated = true;
-            break;
+            return false;
         }
         res.scanned += 1;
-        let (t, x, s) = (matching_form(&title), matching_form(&text), matching_form(&source));
+        let (t, x, s) = (matching_form(&p.title), matching_form(&p.text), matching_form(&p.source));
         if let Some(hit) = set.matches_rule(0, &RuleDoc { title: &t, text: &x, source: &s }) {
             res.matched += 1;
             if res.samples.len() < 10 {
-                res.samples.push((id, story, at, source, title, text, hit.terms));
+                res.samples.push((p.id, p.story_id, p.published_at, p.source, p.title, p.text, hit.terms));
             }
         }
-    }
+        true
+    })?;
     Ok(res)
 }
 
@@ -66,7 +52,7 @@ pub fn test_rule(store: &SqliteStore, expr: &str, now: DateTime<Utc>) -> DeskRes
 /// with its history and audit entry in one transaction.
 pub fn save_rule(store: &SqliteStore, by: &str, edit: &RuleEdit) -> DeskResult<()> {
     let c = store.connection();
-    let tx = c.unchecked_transaction()?;
+    let tx = Work::begin(c)?;
     store_rules::save(&tx, edit)?;
     let detail = serde_json::json!({"expr": edit.expr, "department": edit.department, "enabled": edit.enabled});
     yuqing_store::desk::audit_append(

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use yuqing_store::auth::{self as store_auth, LockoutPolicy, SessionLimits};
 use yuqing_store::desk;
-use yuqing_store::{SqliteStore, StoreError};
+use yuqing_store::{SqliteStore, StoreError, Work};
 
 use crate::password::random_token;
 
@@ -106,7 +106,7 @@ pub fn begin(
     limits: SessionLimits,
     lockout: LockoutPolicy,
 ) -> Result<Lookup, StoreError> {
-    let tx = store.connection().unchecked_transaction()?;
+    let tx = Work::begin(store.connection())?;
     store_auth::purge_expired(&tx, now, limits, lockout)?;
     let r = match store_auth::begin_attempt(&tx, name, addr, now, lockout)? {
         store_auth::Attempt::Locked(until) => Lookup::Locked(until),
@@ -138,7 +138,7 @@ pub fn finish(
     limits: SessionLimits,
     lockout: LockoutPolicy,
 ) -> Result<Outcome, StoreError> {
-    let tx = store.connection().unchecked_transaction()?;
+    let tx = Work::begin(store.connection())?;
     let out = match user {
         Some((uid, true)) if verified => {
             let (Ok(sid), Ok(csrf)) = (random_token(), random_token()) else {

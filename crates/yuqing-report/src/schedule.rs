@@ -10,7 +10,7 @@ use serde::Serialize;
 use yuqing_core::people::Role;
 use yuqing_store::desk;
 use yuqing_store::outbox::{self, NewMessage, RetryPolicy};
-use yuqing_store::{Connection, SqliteStore, StoreError};
+use yuqing_store::{Connection, SqliteStore, Work};
 
 use crate::model::{DailyDigest, Report, RiskStatus, WeeklyBulletin};
 use crate::period::{zh_date, Period};
@@ -115,7 +115,7 @@ pub fn run(st: &SqliteStore, jobs: &Jobs, now: DateTime<Utc>) -> Result<Vec<Prod
     let conn = st.connection();
     let mut done = Vec::new();
     for d in due(now, &jobs.config, &state(conn)?) {
-        let tx = store::immediate(conn)?;
+        let tx = Work::begin_immediate(conn)?;
         // Another process may have produced it since we looked.
         if !due(now, &jobs.config, &state(&tx)?).contains(&d) {
             continue;
@@ -168,7 +168,7 @@ pub fn run(st: &SqliteStore, jobs: &Jobs, now: DateTime<Utc>) -> Result<Vec<Prod
                 Produced { job: REMINDER, period: month.clone(), archive_id: None, messages: n }
             }
         };
-        tx.commit().map_err(StoreError::from)?;
+        tx.commit()?;
         tracing::info!(job = p.job, period = %p.period, messages = p.messages, "scheduled report produced");
         done.push(p);
     }

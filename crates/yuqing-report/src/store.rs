@@ -11,11 +11,11 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use serde::Serialize;
 use yuqing_store::desk::audit_append;
 use yuqing_store::report_tables::{self as tables, DisposalRow, NewArchived, RiskRow, RiskWrite};
-use yuqing_store::{Connection, StoreError};
+use yuqing_store::{Connection, Work};
 
 // The tables' own operations, used as they are.
 pub use yuqing_store::report_tables::{
-    archive_find, archive_list, immediate, next_serial, risk_departments, schedule_last, schedule_set, ArchiveEntry,
+    archive_find, archive_list, next_serial, risk_departments, schedule_last, schedule_set, ArchiveEntry,
 };
 
 use crate::model::*;
@@ -108,7 +108,7 @@ pub fn disposal_create(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<DisposalReport> {
-    let tx = immediate(conn)?;
+    let tx = Work::begin_immediate(conn)?;
     if !tables::incident_exists(&tx, incident_id)? {
         return Err(ReportError::NotFound(format!("工单 {incident_id} 不存在")));
     }
@@ -128,7 +128,7 @@ pub fn disposal_create(
         &serde_json::json!({"incident": incident_id}).to_string(),
         now,
     )?;
-    tx.commit().map_err(StoreError::from)?;
+    tx.commit()?;
     disposal_get(conn, id)?.ok_or_else(|| corrupt("报告单", "刚写入的报告单读不出"))
 }
 
@@ -151,7 +151,7 @@ pub fn disposal_edit(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<DisposalReport> {
-    let tx = immediate(conn)?;
+    let tx = Work::begin_immediate(conn)?;
     let Some(mut r) = disposal_get(&tx, id)? else {
         return Err(ReportError::NotFound(format!("报告单 {id} 不存在")));
     };
@@ -186,7 +186,7 @@ pub fn disposal_edit(
         &serde_json::json!({"fields": changed}).to_string(),
         now,
     )?;
-    tx.commit().map_err(StoreError::from)?;
+    tx.commit()?;
     disposal_get(conn, id)?.ok_or_else(|| corrupt("报告单", "刚修改的报告单读不出"))
 }
 
@@ -198,7 +198,7 @@ pub fn disposal_issue(
     now: DateTime<Utc>,
     offset: FixedOffset,
 ) -> Result<DisposalReport> {
-    let tx = immediate(conn)?;
+    let tx = Work::begin_immediate(conn)?;
     let Some(r) = disposal_get(&tx, id)? else {
         return Err(ReportError::NotFound(format!("报告单 {id} 不存在")));
     };
@@ -230,7 +230,7 @@ pub fn disposal_issue(
         &serde_json::json!({"serial": serial, "incident": r.incident_id}).to_string(),
         now,
     )?;
-    tx.commit().map_err(StoreError::from)?;
+    tx.commit()?;
     disposal_get(conn, id)?.ok_or_else(|| corrupt("报告单", "刚签发的报告单读不出"))
 }
 
@@ -296,7 +296,7 @@ fn risk_write(tx: &Connection, item: &RiskItem, actor: &str, change: &str, now: 
 /// Adds a line to the register; its first history entry records it.
 pub fn risk_add(conn: &Connection, fields: RiskFields, by: &str, now: DateTime<Utc>) -> Result<RiskItem> {
     fields.check()?;
-    let tx = immediate(conn)?;
+    let tx = Work::begin_immediate(conn)?;
     let id = tables::risk_insert(&tx, &fields.department, &fields.due_date.to_string(), now)?;
     let item = RiskItem {
         id,
@@ -308,7 +308,7 @@ pub fn risk_add(conn: &Connection, fields: RiskFields, by: &str, now: DateTime<U
         resolved_at: None,
     };
     risk_write(&tx, &item, by, "登记", now)?;
-    tx.commit().map_err(StoreError::from)?;
+    tx.commit()?;
     Ok(item)
 }
 
@@ -321,7 +321,7 @@ pub fn risk_update(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<RiskItem> {
-    let tx = immediate(conn)?;
+    let tx = Work::begin_immediate(conn)?;
     let Some(mut item) = risk_get(&tx, id)? else {
         return Err(ReportError::NotFound(format!("隐患 {id} 不存在")));
     };
@@ -348,7 +348,7 @@ pub fn risk_update(
     }
     item.updated_at = now;
     risk_write(&tx, &item, by, &what.join("；"), now)?;
-    tx.commit().map_err(StoreError::from)?;
+    tx.commit()?;
     Ok(item)
 }
 

@@ -25,6 +25,7 @@ mod sqlite;
 pub mod story_edit;
 pub mod themes;
 pub mod volumes;
+mod work;
 
 pub use datadir::DataDir;
 pub use fts::{FullTextIndex, IndexWords, SearchHits};
@@ -34,6 +35,7 @@ pub use records::*;
 /// depends on the SQLite driver.
 pub use rusqlite::Connection;
 pub use sqlite::{PostFilter, SqliteStore, COUNT_CAP};
+pub use work::Work;
 
 /// How deep any list may be read: the rows (or search hits) skipped before a page. The server
 /// refuses deeper pages with a 400; the store itself never asks the full-text index for more

@@ -5,18 +5,11 @@
 //! their shape and the rules of each change); the SQL is here.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::sql::{sql_offset, ts, utc};
 use crate::Result;
-
-/// A write transaction that takes the database's write lock at once, so that a read and the write
-/// that depends on it (a serial counter, a schedule's last period) cannot interleave with another
-/// writer's, in this process or another.
-pub fn immediate(conn: &Connection) -> Result<Transaction<'_>> {
-    Ok(Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?)
-}
 
 // ---------------------------------------------------------------- archive
 
@@ -121,7 +114,7 @@ pub fn schedule_set(conn: &Connection, name: &str, period: &str, now: DateTime<U
 
 // ---------------------------------------------------------------- serials
 
-/// The next number of `scope` in `year`; call inside an [`immediate`] transaction.
+/// The next number of `scope` in `year`; call inside a [`crate::Work::begin_immediate`] unit.
 pub fn next_serial(tx: &Connection, scope: &str, year: i32) -> Result<i64> {
     Ok(tx.query_row(
         "INSERT INTO report_serials (scope, year, last) VALUES (?1, ?2, 1) \

@@ -185,3 +185,47 @@ mod tests {
         assert_eq!(h[1].expr, "医院 & (投诉 | 纠纷)", "the earlier version is kept");
     }
 }
+
+/// A post as the rule workbench tries an expression on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrialPost {
+    pub id: i64,
+    pub story_id: i64,
+    /// Unix seconds.
+    pub published_at: i64,
+    pub source: String,
+    pub title: String,
+    pub text: String,
+}
+
+/// Hands `f` the posts published in `[since, until]`, newest first, at most `limit` of them;
+/// stops early when `f` answers false.
+pub fn for_each_trial_post(
+    conn: &Connection,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: usize,
+    mut f: impl FnMut(TrialPost) -> bool,
+) -> Result<()> {
+    let mut st = conn.prepare(
+        "SELECT id, story_id, published_at, source, title, text FROM posts \
+         WHERE published_at >= ?1 AND published_at <= ?2 ORDER BY published_at DESC LIMIT ?3",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = st.query_map(params![ts(since), ts(until), limit], |r| {
+        Ok(TrialPost {
+            id: r.get(0)?,
+            story_id: r.get(1)?,
+            published_at: r.get(2)?,
+            source: r.get(3)?,
+            title: r.get(4)?,
+            text: r.get(5)?,
+        })
+    })?;
+    for row in rows {
+        if !f(row?) {
+            break;
+        }
+    }
+    Ok(())
+}

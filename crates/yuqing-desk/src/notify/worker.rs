@@ -14,9 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 use tokio::task::JoinSet;
 use yuqing_store::outbox::{self, AttemptOutcome, ClaimLimits, OutboxMessage, OutboxStatus, RetryPolicy};
+use yuqing_store::Connection;
 use yuqing_store::{DataDir, SqliteStore};
 
 use super::{Deliverer, NotifyError};
