@@ -208,7 +208,7 @@ pub fn prune_snapshots(conn: &Connection, dir: &Path, before: DateTime<Utc>) -> 
     )?;
     let old: Vec<String> = stmt.query_map(params![ts(before)], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     for sha in &old {
-        let tx = conn.unchecked_transaction()?;
+        let tx = crate::Work::begin(conn)?;
         tx.execute("DELETE FROM post_snapshots WHERE sha256 = ?1", params![sha])?;
         tx.execute("DELETE FROM snapshots WHERE sha256 = ?1", params![sha])?;
         tx.commit()?;

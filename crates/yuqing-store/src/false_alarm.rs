@@ -58,7 +58,7 @@ pub struct RuleCounts {
 /// Marks a story 误报, with its audit entry, in one transaction. Refused when the story does not
 /// exist or is marked already.
 pub fn mark(conn: &Connection, m: &NewMark<'_>) -> Result<()> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::Work::begin(conn)?;
     if !tx.query_row("SELECT EXISTS(SELECT 1 FROM stories WHERE id = ?1)", [m.story], |r| r.get::<_, bool>(0))? {
         return Err(StoreError::Conflict(format!("舆情事件 #{} 不存在或已并入其他事件", m.story)));
     }
@@ -81,7 +81,7 @@ pub fn mark(conn: &Connection, m: &NewMark<'_>) -> Result<()> {
 
 /// Withdraws a story's mark, with its audit entry. `false` when it was not marked.
 pub fn unmark(conn: &Connection, story: i64, reason: &str, actor: &str, at: DateTime<Utc>) -> Result<bool> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::Work::begin(conn)?;
     if tx.execute("DELETE FROM false_alarms WHERE story_id = ?1", [story])? == 0 {
         return Ok(false);
     }
@@ -185,7 +185,7 @@ pub fn learning(conn: &Connection) -> Result<u64> {
 /// Resets the relevance model: no mark is learned from any more (the marks stay, and so do the
 /// stories' own 误报 state and the per-rule counts). Returns how many examples were dropped.
 pub fn reset_learning(conn: &Connection, actor: &str, at: DateTime<Utc>) -> Result<usize> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::Work::begin(conn)?;
     let n = tx.execute("UPDATE false_alarms SET learn = 0 WHERE learn = 1", [])?;
     crate::desk::audit_append(
         &tx,

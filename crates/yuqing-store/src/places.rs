@@ -36,7 +36,7 @@ pub(crate) fn add_posts(tx: &Connection, places: &[PostPlace]) -> Result<()> {
 
 /// Replaces the table with `places` (every stored post's places), in one transaction.
 pub fn rebuild(conn: &Connection, version: &str, places: &[PostPlace], at: DateTime<Utc>) -> Result<()> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::Work::begin(conn)?;
     tx.execute("DELETE FROM post_places", [])?;
     add_posts(&tx, places)?;
     tx.execute(

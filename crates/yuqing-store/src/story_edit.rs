@@ -82,7 +82,7 @@ pub struct EditRecord {
 /// in the story it should leave.
 pub fn apply(store: &mut SqliteStore, edit: &StoryEdit, records: &[StoryRecord], alerts: &[NewAlert]) -> Result<i64> {
     let conn = store.connection();
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::Work::begin(conn)?;
     let other = match edit.kind {
         EditKind::Merge => {
             let (title, keywords): (String, String) = tx

@@ -90,7 +90,7 @@ pub(crate) fn recount(tx: &Connection, stories: &[i64]) -> Result<()> {
 /// Replaces both tables with `matches` (every stored post matched against `defs`), in one
 /// transaction, and records what they were built for.
 pub fn rebuild(conn: &Connection, defs: &[ThemeDef], matches: &[ThemePost], at: DateTime<Utc>) -> Result<()> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::Work::begin(conn)?;
     tx.execute("DELETE FROM theme_posts", [])?;
     tx.execute("DELETE FROM theme_stories", [])?;
     {
