@@ -182,20 +182,7 @@ impl<'a> Layout<'a> {
 
     /// The whole page around `body`.
     pub fn render(&self, body: Markup) -> Markup {
-        if self.screen == Screen::SignIn {
-            return html! {
-                (DOCTYPE)
-                html lang="zh-CN" {
-                    head {
-                        meta charset="utf-8";
-                        meta name="viewport" content="width=device-width,initial-scale=1";
-                        title { (self.title) " · yuqing 舆情" }
-                        link rel="stylesheet" href=(crate::assets::href("login.css"));
-                    }
-                    body { header { "yuqing 舆情监测" } main { (body) } }
-                }
-            };
-        }
+        let sheet = if self.screen == Screen::SignIn { "login.css" } else { "desk.css" };
         html! {
             (DOCTYPE)
             html lang="zh-CN" {
@@ -203,24 +190,29 @@ impl<'a> Layout<'a> {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width,initial-scale=1";
                     title { (self.title) " · yuqing 舆情" }
-                    link rel="stylesheet" href=(crate::assets::href("desk.css"));
+                    link rel="stylesheet" href=(crate::assets::href(sheet));
                 }
-                body class=[(self.screen == Screen::Big).then_some("big")] {
-                    header {
-                        a.brand href="/" { "yuqing 舆情监测" }
-                        span { (self.org) }
-                        @for (href, name) in MENU {
-                            a href=(href) { (name) }
+                @if self.screen == Screen::SignIn {
+                    // Nobody is signed in yet: no menu.
+                    body { header { "yuqing 舆情监测" } main { (body) } }
+                } @else {
+                    body class=[(self.screen == Screen::Big).then_some("big")] {
+                        header {
+                            a.brand href="/" { "yuqing 舆情监测" }
+                            span { (self.org) }
+                            @for (href, name) in MENU {
+                                a href=(href) { (name) }
+                            }
+                            form action="/search" method="get" {
+                                input name="q" placeholder="全文检索帖文" aria-label="全文检索";
+                            }
                         }
-                        form action="/search" method="get" {
-                            input name="q" placeholder="全文检索帖文" aria-label="全文检索";
+                        main {
+                            @if let Some(b) = self.banner {
+                                div.banner { (b) }
+                            }
+                            (body)
                         }
-                    }
-                    main {
-                        @if let Some(b) = self.banner {
-                            div.banner { (b) }
-                        }
-                        (body)
                     }
                 }
             }
