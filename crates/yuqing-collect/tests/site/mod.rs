@@ -1,7 +1,7 @@
 //! A web site for tests that plays a news site or a feed: routes (with `{name}` segments) answered
-//! by plain functions, one thread per connection, every answer `Connection: close`. Standard
-//! library only, so the crates that fetch need no web framework to be tested; shared by
-//! yuqing-collect's tests and the binary's (`#[path]`).
+//! by plain functions, one thread per connection, every answer `Connection: close`. The standard
+//! library and `urlencoding` only, so the crates that fetch need no web framework to be tested;
+//! shared by yuqing-collect's tests and the binary's (`#[path]`).
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -97,7 +97,10 @@ impl Site {
             let mut params = Vec::new();
             for (p, s) in pattern.iter().zip(&parts) {
                 match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                    Some(name) => params.push((name.to_string(), percent_decode(s))),
+                    Some(name) => params.push((
+                        name.to_string(),
+                        String::from_utf8_lossy(&urlencoding::decode_binary(s.as_bytes())).into_owned(),
+                    )),
                     None if p == s => {}
                     None => continue 'routes,
                 }
@@ -173,26 +176,6 @@ fn read_request(stream: &TcpStream) -> Option<Request> {
         None => (target, String::new()),
     };
     Some(Request { method, path, query, headers, params: Vec::new() })
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b))) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn reason(status: u16) -> &'static str {
