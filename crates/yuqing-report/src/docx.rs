@@ -135,12 +135,27 @@ pub fn title_lines(title: &str) -> Vec<String> {
     title_lines_in(title, TITLE_LINE_HALF_EMS)
 }
 
+/// Width of title text as set: a word processor puts a quarter em between Chinese and a run of
+/// digits or Latin letters on each side, one half-em per run.
+fn set_width(s: &str) -> u32 {
+    let mut runs = 0;
+    let mut prev_ascii = false;
+    for c in s.chars() {
+        let ascii = c.is_ascii_alphanumeric();
+        if ascii && !prev_ascii {
+            runs += 1;
+        }
+        prev_ascii = ascii;
+    }
+    display_width(s) + runs
+}
+
 fn title_lines_in(title: &str, max: u32) -> Vec<String> {
     let chars: Vec<char> = title.chars().collect();
-    if display_width(title) <= max || chars.len() < 2 {
+    let width = |a: usize, b: usize| set_width(&chars[a..b].iter().collect::<String>());
+    if width(0, chars.len()) <= max || chars.len() < 2 {
         return vec![title.to_string()];
     }
-    let width = |a: usize, b: usize| display_width(&chars[a..b].iter().collect::<String>());
     // Best single break for two lines: lowest rank, then the most even lines.
     let mut best: Option<(u32, u32, usize)> = None;
     for k in 1..chars.len() {
@@ -212,7 +227,9 @@ pub fn fit_widths(header: &[String], rows: &[Vec<Cell>], avail: u32) -> Vec<u32>
             let Some(cell) = r.get(c) else { continue };
             let w = display_width(&cell.text());
             if cell.keeps_whole() {
-                lo = lo.max(w);
+                // A margin of a quarter for faces wider than Times New Roman and for the spacing
+                // a word processor adds between Chinese and digits.
+                lo = lo.max(w + w.div_ceil(4));
             }
             hi = hi.max(w);
         }
@@ -602,11 +619,14 @@ mod tests {
     #[test]
     fn a_short_title_stays_on_one_line_and_a_long_one_breaks_outside_its_date() {
         assert_eq!(title_lines("网络舆情日报（2026年11月20日）"), ["网络舆情日报（2026年11月20日）"]);
+        // 37 half-ems of characters and five runs of digits, each set a quarter em apart on both
+        // sides: too wide for one line of twenty characters.
+        assert_eq!(title_lines("网络舆情周报（2020年2月24日至3月1日）"), ["网络舆情周报", "（2020年2月24日至3月1日）"]);
         let week = "某市舆情工作领导小组办公室网络舆情周报（2020年1月13日至1月19日）";
         let lines = title_lines(week);
         assert_eq!(lines, ["某市舆情工作领导小组办公室网络舆情周报", "（2020年1月13日至1月19日）"]);
         for l in &lines {
-            assert!(display_width(l) <= TITLE_LINE_HALF_EMS, "{l}");
+            assert!(set_width(l) <= TITLE_LINE_HALF_EMS, "{l}");
         }
         // Never “1月 / 19日” nor a lone “日）”.
         for t in [

@@ -123,7 +123,7 @@ fn print_setup(
     header_rows: bool,
 ) -> std::result::Result<(), XlsxError> {
     ws.set_paper_size(A4);
-    if width > 95.0 {
+    if width > 110.0 {
         ws.set_landscape();
     }
     ws.set_print_fit_to_pages(1, 0);

@@ -15,6 +15,7 @@ use std::process::Command;
 use chrono::Duration;
 use common::*;
 use yuqing::config::Config;
+use yuqing_store::Store;
 
 fn shots_dir() -> PathBuf {
     // CARGO_TARGET_TMPDIR is <target>/tmp; the pictures go beside it.
@@ -142,6 +143,9 @@ fn every_report_kind_of_the_demo_prints_a_first_page_an_office_would_send() {
     ];
 
     for (kind, path) in &kinds {
+        // The whole PDF beside its picture, to read every page.
+        std::fs::create_dir_all(shots_dir()).unwrap();
+        std::fs::copy(path, shots_dir().join(format!("{kind}.pdf"))).unwrap();
         let n = pages(path);
         let first = first_page_text(path);
         let png = shoot(path, kind);
