@@ -222,7 +222,8 @@ pub fn fit_widths(header: &[String], rows: &[Vec<Cell>], avail: u32) -> Vec<u32>
     let mut want = vec![0u32; cols];
     for c in 0..cols {
         let hw = header.get(c).map_or(0, |h| display_width(h));
-        let (mut lo, mut hi) = (if hw <= 12 { hw } else { hw.div_ceil(2).max(8) }, hw);
+        // A header of up to four characters stays on one line; a longer one may take two.
+        let (mut lo, mut hi) = (if hw <= 8 { hw } else { hw.div_ceil(2).max(8) }, hw);
         for r in rows {
             let Some(cell) = r.get(c) else { continue };
             let w = display_width(&cell.text());

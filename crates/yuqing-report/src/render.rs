@@ -78,7 +78,7 @@ impl Cell {
     pub fn keeps_whole(&self) -> bool {
         match self {
             Cell::Num(_) | Cell::Time(_) | Cell::Day(_) | Cell::Pct(_) | Cell::Alarm(_) => true,
-            Cell::Text(s) => display_width(s) <= 12,
+            Cell::Text(s) => display_width(s) <= 8,
             Cell::Link { .. } => false,
         }
     }
@@ -201,6 +201,9 @@ fn rates_blocks(blocks: &mut Vec<Block>, name: &str, depts: &[DepartmentStats], 
     }
     if depts.iter().all(|d| d.report_due == 0 && d.response_due == 0) {
         blocks.push(Block::Para(format!("{period_word}各单位尚无到期的首报、公开回应时限，暂无按时率。")));
+    } else if depts.iter().all(|d| d.report_on_time == 0 && d.response_on_time == 0) {
+        // A chart of bars all at zero is an empty grid on paper.
+        blocks.push(Block::Para(format!("{period_word}已到期的首报、公开回应时限均未按时完成，各单位按时率均为 0。")));
     } else {
         blocks.push(Block::Chart(ChartData::rates(depts)));
     }

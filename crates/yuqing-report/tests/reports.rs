@@ -118,9 +118,10 @@ fn the_daily_digest_in_word_and_excel_lists_titles_and_links_by_grade_and_topic_
     let counts = x["sheets"]["今日概况"].as_array().unwrap();
     assert_eq!(counts[2], serde_json::json!(["监测信息（条）", 4, "—", "—"]), "the counts as numbers");
     let p = &x["print"]["重要信息"];
+    // Fitted to one page wide (1 is the default width of the fit and may be left out); A4.
     assert_eq!(
-        (p["fit"].as_bool(), p["fit_width"].as_i64(), p["paper"].as_i64()),
-        (Some(true), Some(1), Some(9)),
+        (p["fit"].as_bool(), p["fit_width"].as_i64().unwrap_or(1), p["paper"].as_i64()),
+        (Some(true), 1, Some(9)),
         "{p}"
     );
     assert!(p["area"].as_str().unwrap().contains("$A$1:$F$3"), "{p}");
@@ -148,7 +149,8 @@ fn the_weekly_bulletin_has_trend_charts_top_stories_incidents_and_on_time_rates(
 
     let v = read_office(&save(dir.path(), "weekly.docx", &write(&report, Format::Docx, cst()).unwrap()));
     assert_gb9704_page(&v);
-    assert_gb9704_fonts(&v, "网络舆情周报（2026年11月16日至11月22日）");
+    // Twenty characters and the spacing around its digits: broken before the period, not in it.
+    assert_gb9704_fonts(&v, "网络舆情周报\n（2026年11月16日至11月22日）");
     assert_eq!(v["images"], 2, "the trend chart and the on-time chart are embedded pictures");
     let text = docx_text(&v);
     assert!(text.contains("处置舆情事件 1 起"), "{text}");
