@@ -372,7 +372,7 @@ impl Writer {
     }
 }
 
-/// Whether a document's tables fit the portrait type area.
+/// The column widths of a table in a type area `text_w` twips wide.
 fn widths_for(t: &Table, text_w: u32) -> Vec<u32> {
     fit_widths(&t.header, &t.rows, text_w)
 }

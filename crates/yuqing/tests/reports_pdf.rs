@@ -162,8 +162,8 @@ fn every_report_kind_of_the_demo_prints_a_first_page_an_office_would_send() {
     let squeeze = |s: String| s.split_whitespace().collect::<String>();
 
     let daily = squeeze(text("daily"));
-    let (要情, 概况, 列表) = (daily.find("一、今日要情"), daily.find("二、今日概况"), daily.find("三、重要信息"));
-    assert!(要情.is_some() && 要情 < 概况 && 概况 < 列表.or(Some(usize::MAX)), "要情 first:\n{daily}");
+    let (matters, counts, list) = (daily.find("一、今日要情"), daily.find("二、今日概况"), daily.find("三、重要信息"));
+    assert!(matters.is_some() && matters < counts && counts < list.or(Some(usize::MAX)), "要情 first:\n{daily}");
     assert!(daily.contains("1.") && daily.contains("级"), "the matters with their grades:\n{daily}");
     assert!(daily.contains("共监测到相关信息"), "{daily}");
 
