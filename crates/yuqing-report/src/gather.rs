@@ -49,16 +49,9 @@ pub fn posts_between(conn: &Connection, start: DateTime<Utc>, end: DateTime<Utc>
     Ok(posts
         .into_iter()
         .map(|p| {
-            let title = if p.title.trim().is_empty() {
-                let short: String = p.text.chars().take(40).collect();
-                if p.text.chars().count() > 40 {
-                    format!("{short}……")
-                } else {
-                    short
-                }
-            } else {
-                p.title
-            };
+            // The post's headline (no hashtags, emoji codes or repost chains), as the desk shows it.
+            let title = yuqing_text::headline::of_post(&p.title, &p.text)
+                .unwrap_or_else(|| yuqing_text::headline::shorten(&yuqing_text::headline::clean(&p.text)));
             PostLine {
                 id: p.id,
                 story_id: p.story_id,
@@ -86,13 +79,33 @@ pub fn daily(
     now: DateTime<Utc>,
 ) -> Result<DailyDigest> {
     let (start, end) = Period::day(date).bounds(offset);
-    let posts = posts_between(store.connection(), start, end)?;
+    let conn = store.connection();
+    let posts = posts_between(conn, start, end)?;
     let negative = posts.iter().filter(|p| p.negative).count() as u64;
-    let mut ids: Vec<i64> = posts.iter().map(|p| p.story_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let lines = stories(store, ids)?;
-    Ok(build_daily(org, date, &lines, &posts, negative, link_base, per_story, now))
+    let story_ids = |posts: &[PostLine]| {
+        let mut ids: Vec<i64> = posts.iter().map(|p| p.story_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let lines = stories(store, story_ids(&posts))?;
+    let previous_posts = posts_between(conn, start - Duration::days(1), start)?;
+    let previous_stories = stories(store, story_ids(&previous_posts))?;
+    let mut handling = BTreeMap::new();
+    for s in &lines {
+        let Some(id) = desk::incident_for_story(conn, s.id)? else { continue };
+        let Some(inc) = desk::incident(conn, id)? else { continue };
+        handling.insert(
+            s.id,
+            Handling {
+                state: inc.state.label_zh().to_string(),
+                department: inc.lead_department.clone(),
+                responded_today: inc.publications.iter().any(|p| p.at >= start && p.at < end),
+            },
+        );
+    }
+    let context = DayContext { previous_posts, previous_stories, handling, day_start: start };
+    Ok(build_daily(org, date, &lines, &posts, negative, link_base, per_story, &context, now))
 }
 
 fn incidents_where(
@@ -164,7 +177,23 @@ pub fn weekly(
         })
         .collect();
     let ids = tables::stories_active_between(conn, start, end, 50)?;
-    let lines = stories(store, ids)?;
+    let mut lines = stories(store, ids)?;
+    // A bulletin counts within its week: the posts, sites and negative share of these seven days,
+    // not the story's lifetime.
+    let mut week: BTreeMap<i64, (u64, u64, std::collections::BTreeSet<String>)> = BTreeMap::new();
+    for p in posts_between(conn, start, end)? {
+        let e = week.entry(p.story_id).or_default();
+        e.0 += 1;
+        e.1 += p.negative as u64;
+        e.2.insert(p.source);
+    }
+    for l in &mut lines {
+        let (posts, negative, sites) = week.remove(&l.id).unwrap_or_default();
+        l.posts = posts;
+        l.sites = sites.len() as u32;
+        l.negative_share = if posts > 0 { negative as f32 / posts as f32 } else { 0.0 };
+    }
+    lines.retain(|l| l.posts > 0);
     let opened = incidents_where(conn, IncidentMoment::Opened, start, end)?;
     let closed = incidents_where(conn, IncidentMoment::Closed, start, end)?;
     Ok(build_weekly(org, period, days, &lines, &opened, &closed, &counts(conn, start, end)?, now))
@@ -184,11 +213,25 @@ pub fn special(
         return Err(ReportError::NotFound(format!("工单 {incident_id} 不存在")));
     };
     let lines = stories(store, inc.stories.iter().copied())?;
-    let timeline = desk::timeline(conn, incident_id)?
-        .into_iter()
-        .filter(|e| e.kind.name() != "heat_snapshot")
-        .map(|e| TimelineLine { at: e.at, actor: e.actor, text: e.summary })
-        .collect();
+    // The timeline in words for the page: people by their display names, the desk's own entries
+    // with no name, and the moments the matter itself began before the desk's first entry.
+    let names: BTreeMap<String, String> =
+        desk::users(conn)?.into_iter().map(|u| (u.name.clone(), u.display_name.clone())).collect();
+    let mut timeline: Vec<TimelineLine> = Vec::new();
+    if let Some(first) = lines.iter().map(|s| s.first_at).min().or(inc.first_post_at) {
+        timeline.push(TimelineLine { at: first, actor: String::new(), text: "首条相关信息发布".into() });
+    }
+    timeline.push(TimelineLine { at: inc.detected_at, actor: String::new(), text: "监测发现".into() });
+    for e in desk::timeline(conn, incident_id)? {
+        let Some(text) = timeline_text(&e.kind) else { continue };
+        let actor = if e.actor == yuqing_core::people::Actor::system().name {
+            String::new()
+        } else {
+            names.get(&e.actor).cloned().unwrap_or(e.actor)
+        };
+        timeline.push(TimelineLine { at: e.at, actor, text });
+    }
+    timeline.sort_by_key(|l| l.at);
     let mut hours: BTreeMap<DateTime<Utc>, (u32, u32)> = BTreeMap::new();
     for s in &inc.stories {
         for b in yuqing_store::story_heat(store, *s)? {
@@ -240,7 +283,10 @@ pub fn special(
                 )
             })
             .collect();
-        let prefix = if several { format!("事件 #{sid} ") } else { String::new() };
+        let prefix = match lines.iter().find(|l| l.id == sid) {
+            Some(l) if several => format!("“{}”", l.title),
+            _ => String::new(),
+        };
         section.add(&b, &prefix, offset, &|id| posts.get(&id).cloned());
     }
     if !section.lines.is_empty() {

@@ -38,7 +38,8 @@ pub fn fragment(doc: &Document) -> Markup {
                             @for r in &t.rows {
                                 tr { @for c in r {
                                     @match c {
-                                        Cell::Num(_) => td.num { (c.text()) },
+                                        Cell::Num(_) | Cell::Pct(_) => td.num { (c.text()) },
+                                        Cell::Time(_) | Cell::Day(_) => td.time { (c.text()) },
                                         Cell::Text(t) => td { (lines(t)) },
                                         Cell::Alarm(t) => td.late { (t) },
                                         Cell::Link { text, url } if safe_url(url) => td {
@@ -84,9 +85,9 @@ pub const STYLE: &str = "article.report{background:#fff;border:1px solid #e4e7ec
 article.report p,article.report td{font-family:'仿宋_GB2312','FangSong','STFangsong',serif}\
 article.report h2{font-family:'黑体','SimHei',sans-serif;font-size:16pt;font-weight:400}\
 article.report h3{font-family:'楷体_GB2312','KaiTi','STKaiti',serif;font-size:16pt;font-weight:400}\
-.report-meta{margin:2px 0}.report-sign{text-align:right;margin:2px 0}\
+.report-meta{margin:2px 0}.report-sign{text-align:right;margin:2px 4em 2px 0}\
 table.form th{width:28%;background:#f0f2f5}table.form,table.data{margin:8px 0 14px}\
-table.data td.num{text-align:right}td.late{color:#d92d20;font-weight:600}figure{margin:10px 0}figcaption{text-align:center;color:#667085;font-size:13px}";
+table.data td.num{text-align:right}table.data td.time{white-space:nowrap}td.late{color:#d92d20;font-weight:600}figure{margin:10px 0}figcaption{text-align:center;color:#667085;font-size:13px}";
 
 /// The page styles of the standalone document (inline: the file is read on its own).
 const PAGE_STYLE: &str = "body{margin:24px;background:#f6f7f9;color:#1d2430;font-size:16px;line-height:1.7}\

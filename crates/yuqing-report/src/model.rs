@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use yuqing_core::incident::{DeadlineKind, Incident, IncidentState, StatementStatus};
+use yuqing_core::incident::{DeadlineKind, EventKind, Incident, IncidentState, StatementStatus};
 use yuqing_core::Grade;
 
 use crate::period::{local_date, Period};
@@ -55,6 +55,75 @@ pub struct DailyDigest {
     pub posts_total: u64,
     pub negative_total: u64,
     pub groups: Vec<DigestGroup>,
+    /// The day before, for the day-over-day change (absent in digests made before it existed).
+    #[serde(default)]
+    pub previous: Option<DayCounts>,
+    /// 今日要情: the three to five matters a leader reads first.
+    #[serde(default)]
+    pub matters: Vec<Matter>,
+}
+
+/// The counts of a digest's day, to compare with the day before.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCounts {
+    pub posts_total: u64,
+    pub negative_total: u64,
+    /// Stories with important posts that day.
+    pub items: u64,
+}
+
+/// How the desk handles a story's matter, as the digest shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handling {
+    /// The incident's state (处置中, 已办结 …).
+    pub state: String,
+    pub department: Option<String>,
+    /// A public response was published that day.
+    pub responded_today: bool,
+}
+
+/// One matter of 今日要情.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Matter {
+    pub story_id: i64,
+    pub headline: String,
+    pub grade: Option<Grade>,
+    pub link: String,
+    /// First seen that day.
+    pub new: bool,
+    /// Important posts the day before (when it rose: fewer than today).
+    pub posts_before: u64,
+    pub posts_today: u64,
+    pub handling: Option<Handling>,
+}
+
+impl Matter {
+    /// What changed that day, in words: 今日新出现 / 重要信息由 3 条增至 12 条 / 今日已公开回应.
+    pub fn change_zh(&self) -> String {
+        let mut parts = Vec::new();
+        if self.new {
+            parts.push(format!("今日新出现，重要信息 {} 条", self.posts_today));
+        } else if self.posts_today > self.posts_before {
+            parts.push(format!("重要信息由前一日 {} 条增至 {} 条", self.posts_before, self.posts_today));
+        } else {
+            parts.push(format!("今日重要信息 {} 条（前一日 {} 条）", self.posts_today, self.posts_before));
+        }
+        if self.handling.as_ref().is_some_and(|h| h.responded_today) {
+            parts.push("今日已公开回应".into());
+        }
+        parts.join("，")
+    }
+
+    /// How it is handled: 已开启工单，处置中，牵头单位 卫健委 / 尚未开启处置工单.
+    pub fn handling_zh(&self) -> String {
+        match &self.handling {
+            Some(h) => match &h.department {
+                Some(d) => format!("工单{}，牵头单位{d}", h.state),
+                None => format!("工单{}，尚未确定牵头单位", h.state),
+            },
+            None => "尚未开启处置工单".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -227,6 +296,17 @@ pub struct SpecialReport {
     /// 研判摘要 of the incident's stories (absent in reports made before it existed).
     #[serde(default)]
     pub brief: Option<BriefSection>,
+    /// The matter's headline (its first story's), which titles the report; absent in reports made
+    /// before it existed (the incident's title then).
+    #[serde(default)]
+    pub headline: Option<String>,
+}
+
+impl SpecialReport {
+    /// What the report is about: the story's headline, else the incident's title.
+    pub fn subject(&self) -> &str {
+        self.headline.as_deref().filter(|h| !h.trim().is_empty()).unwrap_or(&self.incident.title)
+    }
 }
 
 /// The 研判摘要 of a 专报: the brief's lines, each citing its posts by their number in `sources`
@@ -469,7 +549,7 @@ pub fn prefill_disposal(
     today: NaiveDate,
     offset: FixedOffset,
 ) -> DisposalFields {
-    let t = |d: &DateTime<Utc>| d.with_timezone(&offset).format("%m月%d日%H:%M").to_string();
+    let t = |d: &DateTime<Utc>| crate::period::zh_datetime(*d, offset);
     let mut measures: Vec<String> = Vec::new();
     for task in inc.tasks.iter().filter(|t| t.done_at.is_some()) {
         let note = task.note.as_deref().map(|n| format!("：{n}")).unwrap_or_default();
@@ -624,7 +704,7 @@ impl Report {
         match self {
             Report::Daily(d) => format!("网络舆情日报（{}）", crate::period::zh_date(d.date)),
             Report::Weekly(w) => format!("网络舆情周报（{}）", w.period.label_zh()),
-            Report::Special(s) => format!("关于“{}”的舆情专报", s.incident.title),
+            Report::Special(s) => format!("关于“{}”的舆情专报", s.subject()),
             Report::Stats(s) => format!("网络舆情处置工作考评统计（{}）", s.period.label_zh()),
             Report::Disposal(_) => "舆情处置情况报告单".to_string(),
             Report::Risk(_) => "网络舆情隐患排查表".to_string(),
@@ -653,9 +733,38 @@ fn grade_rank(g: Option<Grade>) -> i32 {
     g.map_or(-1, |g| g as i32)
 }
 
+/// What the digest knows beyond the day's posts: the day before and how each matter is handled.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DayContext {
+    /// The posts of the day before.
+    pub previous_posts: Vec<PostLine>,
+    /// The stories of those posts (their grades decide what was important then).
+    pub previous_stories: Vec<StoryLine>,
+    /// The incident of a story, by story id.
+    pub handling: BTreeMap<i64, Handling>,
+    /// The start of the digest's day (a story first seen since is new).
+    pub day_start: DateTime<Utc>,
+}
+
+/// Most matters 今日要情 lists.
+pub const MATTERS_MAX: usize = 5;
+
+fn important<'a>(stories: &[StoryLine], posts: &'a [PostLine]) -> BTreeMap<i64, Vec<&'a PostLine>> {
+    let graded: std::collections::BTreeSet<i64> = stories.iter().filter(|s| s.grade.is_some()).map(|s| s.id).collect();
+    let mut per: BTreeMap<i64, Vec<&PostLine>> = BTreeMap::new();
+    for p in posts {
+        if p.rule_hit || graded.contains(&p.story_id) {
+            per.entry(p.story_id).or_default().push(p);
+        }
+    }
+    per
+}
+
 /// 日报 for local day `date`: a post is important when a watch rule matched it or its story is
 /// graded; each story with important posts that day is listed under its grade and topic, with up to
-/// `per_story` of those posts (most interactions first). `posts` are the day's posts.
+/// `per_story` of those posts (most interactions first). `posts` are the day's posts. 今日要情 are
+/// the graded matters first (higher grade, then new or risen, then most important posts), at most
+/// [`MATTERS_MAX`].
 #[allow(clippy::too_many_arguments)]
 pub fn build_daily(
     org: &str,
@@ -665,36 +774,64 @@ pub fn build_daily(
     negative_total: u64,
     link_base: &str,
     per_story: usize,
+    context: &DayContext,
     now: DateTime<Utc>,
 ) -> DailyDigest {
     let by_id: BTreeMap<i64, &StoryLine> = stories.iter().map(|s| (s.id, s)).collect();
-    let mut per: BTreeMap<i64, Vec<&PostLine>> = BTreeMap::new();
-    for p in posts {
-        let graded = by_id.get(&p.story_id).is_some_and(|s| s.grade.is_some());
-        if p.rule_hit || graded {
-            per.entry(p.story_id).or_default().push(p);
-        }
-    }
+    let per = important(stories, posts);
+    let before = important(&context.previous_stories, &context.previous_posts);
+    let base = link_base.trim_end_matches('/');
     let mut groups: BTreeMap<(i32, String), Vec<DigestEntry>> = BTreeMap::new();
+    let mut matters: Vec<Matter> = Vec::new();
     for (sid, mut ps) in per {
         let Some(story) = by_id.get(&sid) else { continue };
         ps.sort_by(|a, b| b.interactions.cmp(&a.interactions).then(a.at.cmp(&b.at)).then(a.id.cmp(&b.id)));
         let posts_today = ps.len() as u64;
+        let link = format!("{base}/stories/{sid}");
+        let handling = context.handling.get(&sid).cloned();
+        if story.grade.is_some() || handling.is_some() {
+            matters.push(Matter {
+                story_id: sid,
+                headline: story.title.clone(),
+                grade: story.grade,
+                link: link.clone(),
+                new: story.first_at >= context.day_start,
+                posts_before: before.get(&sid).map_or(0, |v| v.len() as u64),
+                posts_today,
+                handling,
+            });
+        }
         let entry = DigestEntry {
             story: (*story).clone(),
-            link: format!("{}/stories/{sid}", link_base.trim_end_matches('/')),
+            link,
             posts: ps.into_iter().take(per_story).cloned().collect(),
             posts_today,
         };
         groups.entry((-grade_rank(story.grade), story.topic.clone())).or_default().push(entry);
     }
-    let groups = groups
+    let moved = |m: &Matter| {
+        (m.new || m.posts_today > m.posts_before || m.handling.as_ref().is_some_and(|h| h.responded_today)) as i32
+    };
+    matters.sort_by(|a, b| {
+        grade_rank(b.grade)
+            .cmp(&grade_rank(a.grade))
+            .then(moved(b).cmp(&moved(a)))
+            .then(b.posts_today.cmp(&a.posts_today))
+            .then(a.story_id.cmp(&b.story_id))
+    });
+    matters.truncate(MATTERS_MAX);
+    let groups: Vec<DigestGroup> = groups
         .into_iter()
         .map(|((_, topic), mut entries)| {
             entries.sort_by(|a, b| b.posts_today.cmp(&a.posts_today).then(a.story.id.cmp(&b.story.id)));
             DigestGroup { grade: entries[0].story.grade, topic, entries }
         })
         .collect();
+    let previous = (!context.previous_posts.is_empty()).then(|| DayCounts {
+        posts_total: context.previous_posts.len() as u64,
+        negative_total: context.previous_posts.iter().filter(|p| p.negative).count() as u64,
+        items: before.len() as u64,
+    });
     DailyDigest {
         org: org.to_string(),
         date,
@@ -702,6 +839,8 @@ pub fn build_daily(
         posts_total: posts.len() as u64,
         negative_total,
         groups,
+        previous,
+        matters,
     }
 }
 
@@ -835,8 +974,10 @@ pub fn build_special(
     } else {
         0.0
     };
-    let t = |d: DateTime<Utc>| d.with_timezone(&offset).format("%Y年%m月%d日%H:%M").to_string();
-    let mut summary = format!("{}，{}级（{}）舆情。", inc.title, inc.grade.as_str(), inc.grade.label_zh());
+    let t = |d: DateTime<Utc>| crate::period::zh_datetime(d, offset);
+    let headline = stories.first().map(|s| s.title.clone()).filter(|h| !h.trim().is_empty());
+    let subject = headline.clone().unwrap_or_else(|| inc.title.clone());
+    let mut summary = format!("{subject}，{}级（{}）舆情。", inc.grade.as_str(), inc.grade.label_zh());
     if let Some(f) = first {
         summary.push_str(&format!("首条相关信息发布于{}，", t(f)));
     }
@@ -845,7 +986,7 @@ pub fn build_special(
         t(now),
         neg * 100.0
     ));
-    summary.push_str(&format!("{}发现，当前处置状态：{}。", t(inc.detected_at), inc.state.label_zh()));
+    summary.push_str(&format!("{}监测发现，当前处置状态：{}。", t(inc.detected_at), inc.state.label_zh()));
     let mut measures = Vec::new();
     for task in &inc.tasks {
         let state = match task.done_at {
@@ -874,7 +1015,56 @@ pub fn build_special(
         measures,
         statement: approved_statement(inc),
         brief: None,
+        headline,
     }
+}
+
+/// The line a report prints for a timeline event, in words an outsider reads: no internal ids,
+/// no system bookkeeping, no notes addressed to the administrator. `None` for events a report
+/// leaves out (heat snapshots, reminders, retitles, acknowledgements, drafts of statements).
+pub fn timeline_text(kind: &EventKind) -> Option<String> {
+    Some(match kind {
+        EventKind::Opened { grade, .. } => format!("开启处置工单，定为{}级（{}）", grade.as_str(), grade.label_zh()),
+        EventKind::StateChanged { step, to, note, .. } => match note.as_deref().filter(|n| !n.trim().is_empty()) {
+            Some(n) => format!("{}，转为“{}”：{n}", step.label_zh(), to.label_zh()),
+            None => format!("{}，转为“{}”", step.label_zh(), to.label_zh()),
+        },
+        EventKind::Assigned { department, lead, .. } => {
+            format!("{}：{department}", if *lead { "确定牵头单位" } else { "增加配合单位" })
+        }
+        EventKind::LeadReassigned { to, reason, .. } => format!("牵头单位改为{to}：{reason}"),
+        EventKind::TaskAdded { title, owner, .. } => match owner {
+            Some(o) => format!("布置任务：{title}（{o}）"),
+            None => format!("布置任务：{title}"),
+        },
+        EventKind::TaskDone { title, note, .. } => match note.as_deref().filter(|n| !n.trim().is_empty()) {
+            Some(n) => format!("完成任务：{title}（{n}）"),
+            None => format!("完成任务：{title}"),
+        },
+        EventKind::Alert { from, to, .. } => format!(
+            "预警：级别由{}升至{}级",
+            from.map(|g| format!("{}级", g.as_str())).unwrap_or_else(|| "未定级".into()),
+            to.as_str()
+        ),
+        EventKind::GradeChanged { from, to, reason } => {
+            format!("级别由{}级调整为{}级：{reason}", from.as_str(), to.as_str())
+        }
+        EventKind::DeadlineMet { deadline, late } => {
+            format!("{}{}", deadline.label_zh(), if *late { "完成（超过时限）" } else { "按时完成" })
+        }
+        EventKind::Overdue { deadline, .. } => format!("{}超过时限", deadline.label_zh()),
+        EventKind::StatementApproved { last: true, .. } => "回应口径审定".to_string(),
+        EventKind::StatementRejected { link, .. } => format!("回应口径经{}退回修改", link.label_zh()),
+        EventKind::Published { channel, spokesperson, .. } => {
+            format!("通过{}发布回应，发言人{spokesperson}", channel.label_zh())
+        }
+        EventKind::LeadershipReported { summary } => format!("报告领导：{summary}"),
+        EventKind::Verified { findings } => format!("核查结果：{findings}"),
+        EventKind::Reviewed { .. } => "完成总结评估".to_string(),
+        EventKind::Reopened { reason } => format!("重新打开：{reason}"),
+        EventKind::Note { text } => format!("备注：{text}"),
+        _ => return None,
+    })
 }
 
 /// "1 小时 5 分" for a mean time; "—" when there is none.
@@ -952,6 +1142,7 @@ mod tests {
             0,
             "http://yq/",
             1,
+            &DayContext::default(),
             now,
         );
         let order: Vec<(Option<Grade>, &str)> = d.groups.iter().map(|g| (g.grade, g.topic.as_str())).collect();
@@ -961,6 +1152,51 @@ mod tests {
         assert_eq!(d.groups[0].entries[0].posts_today, 2);
         assert_eq!(d.groups[0].entries[0].link, "http://yq/stories/2");
         assert_eq!(d.items(), 3, "story 4 is neither graded nor hit by a rule");
+    }
+
+    #[test]
+    fn the_matters_of_the_day_come_graded_first_with_what_changed_and_how_they_are_handled() {
+        let stories = [story(1, Some(Grade::IV), "医疗"), story(2, Some(Grade::II), "教育"), story(3, None, "交通")];
+        let posts = [
+            post(1, 1, false, 1),
+            post(2, 1, false, 1),
+            post(3, 1, false, 1),
+            post(4, 2, false, 1),
+            post(5, 3, true, 1),
+        ];
+        let mut handling = BTreeMap::new();
+        handling
+            .insert(1, Handling { state: "处置中".into(), department: Some("卫健委".into()), responded_today: true });
+        let context = DayContext {
+            previous_posts: vec![post(9, 1, false, 0), post(4, 2, false, 0), post(8, 2, false, 0)],
+            previous_stories: stories.to_vec(),
+            handling,
+            // Stories begin at 10:00 of the 20th; this day began after that: none is new.
+            day_start: Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap(),
+        };
+        let now = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
+        let d = build_daily(
+            "某单位",
+            NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+            &stories,
+            &posts,
+            0,
+            "http://yq",
+            3,
+            &context,
+            now,
+        );
+        let ids: Vec<i64> = d.matters.iter().map(|m| m.story_id).collect();
+        assert_eq!(
+            ids,
+            [2, 1],
+            "graded matters, the higher grade first; the ungraded one without an incident left out"
+        );
+        assert_eq!(d.matters[1].change_zh(), "重要信息由前一日 1 条增至 3 条，今日已公开回应");
+        assert_eq!(d.matters[1].handling_zh(), "工单处置中，牵头单位卫健委");
+        assert_eq!(d.matters[0].change_zh(), "今日重要信息 1 条（前一日 2 条）");
+        assert_eq!(d.matters[0].handling_zh(), "尚未开启处置工单");
+        assert_eq!(d.previous, Some(DayCounts { posts_total: 3, negative_total: 0, items: 2 }));
     }
 
     #[test]

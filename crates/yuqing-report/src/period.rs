@@ -93,6 +93,12 @@ pub fn zh_date(d: NaiveDate) -> String {
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
 }
 
+/// "2026年11月20日 09:05": the one date-and-time style of report text.
+pub fn zh_datetime(t: DateTime<Utc>, offset: FixedOffset) -> String {
+    let l = t.with_timezone(&offset);
+    format!("{} {}", zh_date(l.date_naive()), l.format("%H:%M"))
+}
+
 /// Parses `YYYY-MM-DD`, naming the argument when it fails.
 pub fn parse_date(s: &str, what: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")

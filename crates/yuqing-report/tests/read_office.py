@@ -53,7 +53,44 @@ def read_docx(path):
             for f in root.findall(qn("w:font")):
                 alt = f.find(qn("w:altName"))
                 fonts.append({"name": f.get(qn("w:name")), "alt": alt.get(qn("w:val")) if alt is not None else None})
+    body = d.element.body
+    links = []
+    for h in body.iter(qn("w:hyperlink")):
+        rid = h.get(qn("r:id"))
+        text = "".join(t.text or "" for t in h.iter(qn("w:t")))
+        url = d.part.rels[rid].target_ref if rid in d.part.rels else None
+        links.append({"text": text, "url": url})
+    tables_xml = []
+    for t in body.iter(qn("w:tbl")):
+        rows = t.findall(qn("w:tr"))
+        def has(row, tag):
+            trpr = row.find(qn("w:trPr"))
+            return trpr is not None and trpr.find(qn(tag)) is not None
+        tables_xml.append({
+            "rows": len(rows),
+            "cant_split": sum(1 for r in rows if has(r, "w:cantSplit")),
+            "header_repeats": bool(rows) and has(rows[0], "w:tblHeader"),
+            "widths": [int(g.get(qn("w:w"))) for g in t.find(qn("w:tblGrid")).findall(qn("w:gridCol"))],
+        })
+
+    def footer_info(f):
+        if f is None or f.is_linked_to_previous:
+            return None
+        p = f.paragraphs[0]
+        ind = p._element.pPr.find(qn("w:ind")) if p._element.pPr is not None else None
+        return {
+            "text": p.text,
+            "align": str(p.alignment) if p.alignment is not None else None,
+            "left": int(ind.get(qn("w:left"))) if ind is not None and ind.get(qn("w:left")) else 0,
+            "right": int(ind.get(qn("w:right"))) if ind is not None and ind.get(qn("w:right")) else 0,
+        }
+
     return {
+        "links": links,
+        "tables_xml": tables_xml,
+        "even_and_odd": d.settings.odd_and_even_pages_header_footer,
+        "footers": {"odd": footer_info(sec.footer), "even": footer_info(sec.even_page_footer)},
+        "landscape": sec.page_width > sec.page_height,
         "section": {
             "page_w_mm": mm(sec.page_width),
             "page_h_mm": mm(sec.page_height),
@@ -67,6 +104,8 @@ def read_docx(path):
                 "text": p.text,
                 "style": p.style.name if p.style is not None else None,
                 "align": str(p.alignment) if p.alignment is not None else None,
+                "keep_next": bool(p.paragraph_format.keep_with_next),
+                "right_mm": mm(p.paragraph_format.right_indent),
                 "runs": [run_info(r) for r in p.runs],
             }
             for p in d.paragraphs
@@ -88,13 +127,28 @@ def read_xlsx(path):
     import openpyxl
 
     wb = openpyxl.load_workbook(path)
-    out = {"sheets": {}, "charts": {}, "a1": {}, "links": {}}
+    out = {"sheets": {}, "charts": {}, "a1": {}, "links": {}, "formats": {}, "print": {}}
     for ws in wb.worksheets:
         out["sheets"][ws.title] = [[c for c in row] for row in ws.iter_rows(values_only=True)]
         out["charts"][ws.title] = len(ws._charts)
         a1 = ws["A1"]
         out["a1"][ws.title] = {"bold": bool(a1.font.b), "font": a1.font.name}
         out["links"][ws.title] = [c.hyperlink.target for row in ws.iter_rows() for c in row if c.hyperlink is not None]
+        # The number format of each cell that holds a number or a date, by its address.
+        out["formats"][ws.title] = {
+            c.coordinate: c.number_format
+            for row in ws.iter_rows()
+            for c in row
+            if c.value is not None and not isinstance(c.value, str)
+        }
+        out["print"][ws.title] = {
+            "area": ws.print_area,
+            "fit_width": ws.page_setup.fitToWidth,
+            "fit": bool(ws.sheet_properties.pageSetUpPr is not None and ws.sheet_properties.pageSetUpPr.fitToPage),
+            "paper": ws.page_setup.paperSize,
+            "landscape": ws.page_setup.orientation == "landscape",
+            "widths": {k: v.width for k, v in ws.column_dimensions.items() if v.width},
+        }
     return out
 
 

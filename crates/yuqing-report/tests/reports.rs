@@ -40,44 +40,91 @@ fn the_daily_digest_in_word_and_excel_lists_titles_and_links_by_grade_and_topic_
     assert_gb9704_page(&v);
     assert_gb9704_fonts(&v, "网络舆情日报（2026年11月20日）");
     let text = docx_text(&v);
-    assert!(text.contains("共监测到相关信息 4 条，其中负面 2 条"), "{text}");
-    let h1: Vec<&str> = v["paragraphs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["style"] == "Heading 1")
-        .map(|p| p["text"].as_str().unwrap())
-        .collect();
+    assert!(text.contains("2026年11月20日共监测到相关信息 4 条，其中负面 2 条"), "{text}");
+    let styled = |style: &str| -> Vec<String> {
+        v["paragraphs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["style"] == style)
+            .map(|p| p["text"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(styled("Heading 1"), ["一、今日要情", "二、今日概况", "三、重要信息"], "要情 first");
     assert_eq!(
-        h1,
-        vec!["一、II级（重大） · 教育", "二、未定级 · 交通"],
+        styled("Heading 2"),
+        ["（一）II级（重大）·教育", "（二）未定级·交通"],
         "grade first, then topic; the story without a rule hit is left out"
     );
+    // 今日要情: the graded matter, what changed and how it is handled, before any list.
+    let matter = v["paragraphs"].as_array().unwrap().iter().position(|p| {
+        let t = p["text"].as_str().unwrap();
+        t.starts_with("1. 某中学违规收取补课费。II级（重大），")
+            && t.contains("今日新出现")
+            && t.contains("牵头单位市教育局")
+    });
+    assert_eq!(matter, Some(2), "the first paragraph after the heading: {text}");
     assert_eq!(v["tables"].as_array().unwrap().len(), 2, "one table per group on paper");
     let table = &v["tables"][0];
-    assert_eq!(table[0], serde_json::json!(["序号", "标题（链接）", "来源", "发布时间"]));
-    let cells: Vec<String> = table.as_array().unwrap().iter().map(|r| r[1].as_str().unwrap().to_string()).collect();
+    assert_eq!(table[0], serde_json::json!(["序号", "标题", "站点", "时间", "条数"]));
+    assert_eq!(table[1], serde_json::json!(["1", "某中学违规收取补课费", "微博", "11-20 10:00", "2"]));
+    assert_eq!(table.as_array().unwrap().len(), 2, "header and the story: no dump of posts");
+    // Real hyperlinks: the headline to the desk (the configured address), the site to the source.
+    let links = v["links"].as_array().unwrap();
     assert!(
-        cells.iter().any(|c| c.contains("某中学违规收取补课费") && c.contains("https://weibo.example/1")),
-        "{cells:?}"
+        links.contains(&serde_json::json!({"text": "某中学违规收取补课费", "url": "http://yq.example/stories/1"})),
+        "{links:?}"
     );
-    assert!(cells.iter().any(|c| c.contains("http://yq.example/stories/1")));
-    assert_eq!(table.as_array().unwrap().len(), 1 + 1 + 2, "header, the story, its two important posts");
+    assert!(links.contains(&serde_json::json!({"text": "微博", "url": "https://weibo.example/1"})), "{links:?}");
+    // Rows whole on a page, the header repeated, the time column wide enough not to wrap.
+    for t in v["tables_xml"].as_array().unwrap() {
+        assert_eq!(t["cant_split"], t["rows"], "{t}");
+        assert_eq!(t["header_repeats"], true);
+        let w = t["widths"].as_array().unwrap();
+        assert!(w[3].as_u64().unwrap() >= 11 * 120 + 200, "11 characters of 12 pt and the cell margins: {t}");
+        assert!(w[0].as_u64().unwrap() >= 4 * 120, "序号 on one line: {t}");
+    }
     assert!(!text.contains("天气"), "an ungraded story without rule hits is not important");
     assert!(!text.contains("某网民"), "no authors in reports");
     for r in v["table_runs"].as_array().unwrap() {
         assert_eq!(r["size_pt"], 12.0);
     }
-    assert!(v["footer"][0].as_str().unwrap().contains("—"), "page number in the footer");
+    // Page numbers on the outside edges, one character (14 pt) in.
+    assert_eq!(v["even_and_odd"], true);
+    let (odd, even) = (&v["footers"]["odd"], &v["footers"]["even"]);
+    assert!(odd["align"].as_str().unwrap().contains("RIGHT") && odd["right"] == 280, "{odd}");
+    assert!(even["align"].as_str().unwrap().contains("LEFT") && even["left"] == 280, "{even}");
+    assert!(odd["text"].as_str().unwrap().starts_with("— "));
+    // The signature: a blank line, the organization centred over the date, the date four characters in.
+    let paras = v["paragraphs"].as_array().unwrap();
+    let n = paras.len();
+    assert_eq!(paras[n - 1]["text"], "2026年11月20日");
+    assert!((paras[n - 1]["right_mm"].as_f64().unwrap() - 22.58).abs() < 0.1, "{}", paras[n - 1]);
+    assert_eq!(paras[n - 2]["text"], "某市网信办");
+    assert_eq!(paras[n - 3]["text"], "", "a blank line before the signature");
+    assert!(paras[n - 4]["keep_next"].as_bool().unwrap() && paras[n - 3]["keep_next"].as_bool().unwrap());
 
     let x = read_office(&save(dir.path(), "daily.xlsx", &write(&report, Format::Xlsx, cst()).unwrap()));
     assert_eq!(x["sheets"]["概要"][0][0], "网络舆情日报（2026年11月20日）");
     assert_eq!(x["a1"]["概要"]["bold"], true);
     let rows = x["sheets"]["重要信息"].as_array().unwrap();
-    assert_eq!(rows[0], serde_json::json!(["级别", "领域", "标题（链接）", "来源", "发布时间"]));
-    assert_eq!(rows.len(), 1 + 2 + 3, "header, two stories, three posts");
+    assert_eq!(rows[0], serde_json::json!(["级别", "领域", "标题", "站点", "时间", "当日重要信息"]));
+    assert_eq!(rows.len(), 1 + 2, "header, two stories");
+    assert_eq!(rows[1][4], "2026-11-20 10:00:00", "a real date: {}", rows[1][4]);
+    assert_eq!(x["formats"]["重要信息"]["E2"], "yyyy-mm-dd hh:mm");
     let links = x["links"]["重要信息"].as_array().unwrap();
     assert!(links.contains(&serde_json::json!("https://weibo.example/1")), "{links:?}");
+    assert!(links.contains(&serde_json::json!("http://yq.example/stories/1")), "{links:?}");
+    let counts = x["sheets"]["今日概况"].as_array().unwrap();
+    assert_eq!(counts[2], serde_json::json!(["监测信息（条）", 4, "—", "—"]), "the counts as numbers");
+    let p = &x["print"]["重要信息"];
+    // Fitted to one page wide (1 is the default width of the fit and may be left out); A4.
+    assert_eq!(
+        (p["fit"].as_bool(), p["fit_width"].as_i64().unwrap_or(1), p["paper"].as_i64()),
+        (Some(true), 1, Some(9)),
+        "{p}"
+    );
+    assert!(p["area"].as_str().unwrap().contains("$A$1:$F$3"), "{p}");
 
     let html = String::from_utf8(write(&report, Format::Html, cst()).unwrap()).unwrap();
     assert!(html.contains("<a href=\"https://weibo.example/1\""));
@@ -102,7 +149,8 @@ fn the_weekly_bulletin_has_trend_charts_top_stories_incidents_and_on_time_rates(
 
     let v = read_office(&save(dir.path(), "weekly.docx", &write(&report, Format::Docx, cst()).unwrap()));
     assert_gb9704_page(&v);
-    assert_gb9704_fonts(&v, "网络舆情周报（2026年11月16日至11月22日）");
+    // Twenty characters and the spacing around its digits: broken before the period, not in it.
+    assert_gb9704_fonts(&v, "网络舆情周报\n（2026年11月16日至11月22日）");
     assert_eq!(v["images"], 2, "the trend chart and the on-time chart are embedded pictures");
     let text = docx_text(&v);
     assert!(text.contains("处置舆情事件 1 起"), "{text}");
@@ -136,9 +184,24 @@ fn the_special_report_and_the_period_statistics_carry_what_the_incident_went_thr
         "经核查，该校确有违规收取补课费行为",
         "我局已责令该校全额退还补课费",
         "核实情况：已完成",
-        "开启工单",
+        "开启处置工单，定为II级（重大）",
+        "首条相关信息发布",
     ] {
         assert!(text.contains(want), "{want} in {text}");
+    }
+    for unwanted in ["system", "#", "关联事件", "没有可通知的人员", "[1]"] {
+        assert!(!text.contains(unwanted), "no {unwanted} in a document: {text}");
+    }
+    let h1: Vec<&str> = v["paragraphs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["style"] == "Heading 1")
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    for (k, h) in h1.iter().enumerate() {
+        let n = ["一", "二", "三", "四", "五", "六", "七", "八"][k];
+        assert!(h.starts_with(&format!("{n}、")), "numbered without a gap: {h1:?}");
     }
 
     let stats = gather::stats(&st, "某市网信办", Period::month_of(day()), cst(), now).unwrap();
@@ -211,11 +274,11 @@ fn a_disposal_report_is_prefilled_from_the_incident_edited_as_a_draft_then_numbe
             "责任单位",
             "分管领导",
             "联系电话",
-            "日期"
-        ]
+        ],
+        "the date is the 成文日期 under the form, not a row of it"
     );
     assert_eq!(form[6][1], "李副市长");
-    assert_eq!(form[8][1], "2026年11月20日");
+    assert_eq!(paras.last(), Some(&"2026年11月20日"));
     assert_eq!(form[3][1], "我局已责令该校全额退还补课费，并对相关责任人严肃处理。");
     let x = read_office(&save(dir.path(), "disposal.xlsx", &write(&report, Format::Xlsx, cst()).unwrap()));
     let rows = x["sheets"]["概要"].as_array().unwrap();
@@ -312,6 +375,8 @@ fn the_risk_register_keeps_history_flags_overdue_items_and_prints_them() {
     assert_eq!(rows[2][6], "已解决");
     let v = read_office(&save(dir.path(), "risk.docx", &write(&report, Format::Docx, cst()).unwrap()));
     assert_gb9704_fonts(&v, "网络舆情隐患排查表");
+    assert_eq!(v["landscape"], true, "a register of seven columns is printed across the page");
+    assert_eq!(x["formats"]["隐患排查表"]["F2"], "yyyy-mm-dd", "the due day is a date");
     assert!(docx_text(&v).contains("登记隐患 2 项，未解决 1 项，其中逾期 1 项"));
 }
 
@@ -371,7 +436,7 @@ fn pdf_without_libreoffice_says_what_to_install() {
         let pdf = write(&Report::Daily(d), Format::Pdf, cst()).unwrap();
         assert!(pdf.starts_with(b"%PDF"));
     } else {
-        let d = yuqing_report::model::build_daily("某单位", day(), &[], &[], 0, "", 1, t0());
+        let d = yuqing_report::model::build_daily("某单位", day(), &[], &[], 0, "", 1, &Default::default(), t0());
         let e = write(&Report::Daily(d), Format::Pdf, cst()).unwrap_err().to_string();
         assert!(e.contains("未安装 LibreOffice") && e.contains("--format docx"), "{e}");
     }

@@ -43,6 +43,7 @@ kind = "webhook"
 url = "http://127.0.0.1:9/never"
 
 [desk]
+public_url = "https://yq.example.gov.cn"
 open_grade = "IV"
 default_channels = ["值班通知"]
 broadcast_channels = ["值班通知"]
@@ -175,8 +176,9 @@ fn the_cli_writes_reports_and_forms_that_word_and_excel_readers_open() {
     assert_eq!(v["paragraphs"][0]["text"], "网络舆情日报（2026年11月20日）");
     assert_eq!(v["paragraphs"][0]["runs"][0]["east_asia"], "方正小标宋简体");
     assert!((v["section"]["top_mm"].as_f64().unwrap() - 37.0).abs() < 0.1, "{}", v["section"]);
-    let text: String = v["tables"][0].as_array().unwrap().iter().map(|r| r.to_string()).collect();
-    assert!(text.contains("https://bbs.example/1"), "{text}");
+    let links: Vec<&str> = v["links"].as_array().unwrap().iter().map(|l| l["url"].as_str().unwrap()).collect();
+    assert!(links.iter().any(|u| u.starts_with("https://bbs.example/")), "the site links to the post: {links:?}");
+    assert!(links.iter().any(|u| u.starts_with("https://yq.example.gov.cn/stories/")), "[desk] public_url: {links:?}");
 
     let out = tmp.path().join("stats.xlsx");
     cli(&["stats", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "xlsx", "--out", out.to_str().unwrap()]);
@@ -318,6 +320,15 @@ fn the_server_archives_the_owed_digest_on_start_and_issues_a_hundred_forms_at_on
         http(&addr, "GET", &format!("/api/v1/reports/{rid}?format=docx"), Some(&token), "text/plain", b"");
     assert_eq!(status, 200);
     assert!(body.starts_with("PK"), "a zip (docx)");
+    // The server's digest links to the configured public address, as the command line's does.
+    let made = api(&addr, "POST", "/api/v1/reports", &token, &json!({"kind": "daily", "date": "2026-11-20"}), 201);
+    let j = api(&addr, "GET", &format!("/api/v1/reports/{}", made["id"]), &token, &Value::Null, 200);
+    let link = j["report"]["groups"][0]["entries"][0]["link"].as_str().unwrap_or_default();
+    assert!(link.starts_with("https://yq.example.gov.cn/stories/"), "{j}");
+    assert!(
+        j["report"]["matters"][0]["link"].as_str().unwrap_or_default().starts_with("https://yq.example.gov.cn/"),
+        "{j}"
+    );
     let made = api(&addr, "POST", "/api/v1/reports", &token, &json!({"kind": "special", "incident": 1}), 201);
     assert_eq!(made["kind"], "special");
     let bad = api(&addr, "POST", "/api/v1/reports", &token, &json!({"kind": "monthly"}), 400);
