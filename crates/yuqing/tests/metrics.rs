@@ -134,13 +134,16 @@ token = "{TOKEN}"
         let (status, text) = scrape(&server.addr);
         assert_eq!(status, 200, "{text}");
         let s = samples(&text);
-        let ready = sum(&s, "yuqing_fetches_total", &["source=\"bbs\"", "result=\"ok\""]).unwrap_or(0.0) >= 1.0
-            && sum(&s, "yuqing_outbox_delivery_failures_total", &[]).unwrap_or(0.0) >= 1.0
-            && sum(&s, "yuqing_deadlines_overdue", &[]).unwrap_or(0.0) >= 1.0;
-        if ready {
+        let fetched = sum(&s, "yuqing_fetches_total", &["source=\"bbs\"", "result=\"ok\""]).unwrap_or(0.0) >= 1.0;
+        let failed = sum(&s, "yuqing_outbox_delivery_failures_total", &[]).unwrap_or(0.0) >= 1.0;
+        let overdue = sum(&s, "yuqing_deadlines_overdue", &[]).unwrap_or(0.0) >= 1.0;
+        if fetched && failed && overdue {
             break (text, s);
         }
-        assert!(Instant::now() < deadline, "metrics never showed the run:\n{text}");
+        assert!(
+            Instant::now() < deadline,
+            "metrics never showed the run (fetched {fetched}, delivery failed {failed}, overdue {overdue}):\n{text}"
+        );
         std::thread::sleep(Duration::from_millis(500));
     };
 
