@@ -144,6 +144,40 @@ struct RawConfig {
     sources: Vec<yuqing_collect::Source>,
     #[serde(default)]
     collect: yuqing_collect::CollectConfig,
+    #[serde(default)]
+    metrics: RawMetrics,
+}
+
+/// `[metrics]` as written: who may read `/metrics`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    allow: Option<Vec<String>>,
+    token: Option<String>,
+}
+
+/// Who may read `/metrics` (`[metrics]`): clients from these networks, or any client that sends
+/// `Authorization: Bearer <token>`. By default only this machine (127.0.0.1 and ::1), no token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    pub allow: Vec<ipnet::IpNet>,
+    pub token: Option<String>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { allow: default_metrics_allow(), token: None }
+    }
+}
+
+fn default_metrics_allow() -> Vec<ipnet::IpNet> {
+    ["127.0.0.1/32", "::1/128"].iter().filter_map(|n| n.parse().ok()).collect()
+}
+
+/// An address or network of `[metrics] allow`: `10.0.0.0/8`, `192.168.1.5`, `::1`.
+fn parse_net(s: &str) -> Option<ipnet::IpNet> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>().ok().or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 /// A validated configuration.
@@ -172,6 +206,8 @@ pub struct Config {
     /// Live collection: `[[sources]]` and `[collect]`.
     pub sources: Vec<yuqing_collect::Source>,
     pub collect: yuqing_collect::CollectConfig,
+    /// Who may read `/metrics` (`[metrics]`).
+    pub metrics: MetricsConfig,
     /// Where it came from (None: built-in defaults).
     pub path: Option<PathBuf>,
     /// The `[[rules]]` as the file defines them (edits on the 监测规则 page apply over these).
@@ -477,7 +513,27 @@ impl Config {
                 department: r.department.clone(),
             })
             .collect();
+        let mut metrics = MetricsConfig::default();
+        if let Some(allow) = &raw.metrics.allow {
+            metrics.allow.clear();
+            for a in allow {
+                let net = parse_net(a).ok_or_else(|| {
+                    at(
+                        src.find(&format!("\"{a}\"")).unwrap_or(0),
+                        format!("[metrics] allow 中的“{a}”不是 IP 地址或网段（如 \"127.0.0.1/32\"、\"10.0.0.0/8\"）"),
+                    )
+                })?;
+                metrics.allow.push(net);
+            }
+        }
+        if let Some(token) = &raw.metrics.token {
+            if token.trim().chars().count() < 16 {
+                return Err(at(src.find("token").unwrap_or(0), "[metrics] token 至少 16 个字符".into()));
+            }
+            metrics.token = Some(token.trim().to_string());
+        }
         let mut config = Config {
+            metrics,
             desk,
             channels: raw.channels,
             auth: raw.auth,
@@ -534,6 +590,19 @@ mod tests {
 
     fn parse(src: &str) -> Result<Config, ConfigError> {
         Config::parse(src, Path::new("yuqing.toml"))
+    }
+
+    #[test]
+    fn metrics_access_defaults_to_this_machine_and_takes_networks_addresses_and_a_token() {
+        let c = parse("").unwrap();
+        assert_eq!(c.metrics, MetricsConfig::default());
+        assert_eq!(c.metrics.allow.len(), 2);
+        let c = parse("[metrics]\nallow = [\"10.0.0.0/8\", \"192.168.1.5\"]\ntoken = \"0123456789abcdef\"\n").unwrap();
+        assert_eq!(c.metrics.allow, vec!["10.0.0.0/8".parse().unwrap(), "192.168.1.5/32".parse().unwrap()]);
+        assert_eq!(c.metrics.token.as_deref(), Some("0123456789abcdef"));
+        let e = parse("[metrics]\nallow = [\"10.0.0.0/33\"]\n").unwrap_err().to_string();
+        assert!(e.contains("10.0.0.0/33") && e.contains("第 2 行"), "{e}");
+        assert!(parse("[metrics]\ntoken = \"short\"\n").is_err());
     }
 
     #[test]

@@ -71,6 +71,7 @@ pub async fn push_posts(State(state): State<AppState>, cu: CurrentUser, body: By
     // The input parser's errors describe the request body (encoding, line), not the server.
     let parsed = input::parse(&body, Format::Jsonl).map_err(|e| AppError::invalid(e.to_string()))?;
     if parsed.posts.is_empty() {
+        state.metrics.refused("push", "invalid", parsed.rejected.len() as u64);
         let reasons: Vec<String> =
             parsed.rejected.iter().take(5).map(|r| format!("第 {} 行：{}", r.line, r.reason)).collect();
         return Err(AppError::invalid(format!("没有一条可接收的帖文。{}", reasons.join("；"))));
@@ -208,6 +209,8 @@ pub async fn push_posts(State(state): State<AppState>, cu: CurrentUser, body: By
     }
     let count = |s: &str| results.iter().filter(|r| r.status == s).count();
     tracing::info!(by = %who, accepted = count("accepted"), duplicates = count("duplicate"), rejected = count("rejected"), "posts pushed");
+    state.metrics.refused("push", "invalid", count("rejected") as u64);
+    state.metrics.refused("push", "duplicate", count("duplicate") as u64);
     Ok(Json(json!({
         "accepted": count("accepted"),
         "duplicates": count("duplicate"),

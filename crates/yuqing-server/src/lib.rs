@@ -15,6 +15,7 @@ mod desk_api;
 pub mod error;
 mod extract;
 mod html;
+pub mod metrics;
 mod pages;
 mod paging;
 mod recover;
@@ -76,6 +77,8 @@ pub struct AppState {
     pub sign_in: Arc<auth::SignInGate>,
     /// Merges and splits stories (the pipeline); None: the server only reads.
     pub story_editor: Option<Arc<dyn web::story_edit::StoryEditor>>,
+    /// `/metrics` (who may read it, the process's own counts) and the workers `/readyz` watches.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -116,6 +119,7 @@ impl AppState {
             sources: Arc::default(),
             sign_in: Arc::default(),
             story_editor: None,
+            metrics: Arc::default(),
         }
     }
 }
@@ -135,6 +139,8 @@ pub fn router(state: AppState) -> Router {
     routes
         // Sign-in, roles (the route table) and CSRF on every route above.
         .route_layer(axum::middleware::from_fn_with_state((state.clone(), table), auth::enforce))
+        // HTTP latency by route pattern, refusals included (metrics.rs).
+        .route_layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(axum::Extension(document))
         .layer(axum::extract::DefaultBodyLimit::max(desk_api::MAX_ATTACHMENT + 1024))
         .fallback(pages::not_found)
@@ -156,6 +162,8 @@ pub async fn bind(
         .await
         .map_err(|e| ServerError::Bind { addr: addr.to_string(), source: e })?;
     let local = listener.local_addr().map_err(|e| ServerError::Bind { addr: addr.to_string(), source: e })?;
+    // Fetches are counted for `/metrics` from the server's start.
+    state.metrics.begin(&yuqing_store::guard::lock(&state.data));
     let app = router(state);
     let fut = async move {
         // The peer's address reaches handlers (sign-in lock-out is counted per client address).

@@ -5,6 +5,7 @@
 //! SQLite when it is behind or damaged, so a crash can lose neither.
 
 pub mod auth;
+pub mod backup;
 pub mod brief;
 pub mod collect;
 pub mod dashboard;
@@ -14,6 +15,7 @@ pub mod false_alarm;
 mod fts;
 pub mod guard;
 mod migrations;
+pub mod ops_metrics;
 pub mod outbox;
 pub mod places;
 mod records;

@@ -192,6 +192,10 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     state.auth = Arc::new(config.auth.clone());
     state.reports = Arc::new(report_jobs);
     state.sources = infos;
+    state.metrics = Arc::new(yuqing_server::metrics::Metrics::new(yuqing_server::metrics::MetricsAccess {
+        allow: config.metrics.allow.clone(),
+        token: config.metrics.token.clone(),
+    }));
     // The 监测规则 page's 回测 replays this data directory with this configuration (and the rule
     // edits saved in it) in a scratch directory.
     let data_dir = pipeline.data().path().to_path_buf();
@@ -208,11 +212,11 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
     rt.block_on(async move {
         let (local, fut) = yuqing_server::bind(state.clone(), addr).await?;
         // The desk's clock and the outbox run beside the pages; both resume where they stopped.
-        let _ticker = yuqing_desk::spawn_desk_ticker(state.data.clone(), state.desk.clone(), state.clock.clone(), tick);
+        let ticker = yuqing_desk::spawn_desk_ticker(state.data.clone(), state.desk.clone(), state.clock.clone(), tick);
         let worker = yuqing_desk::notify::spawn_outbox_worker(state.data.clone(), deliverer, Default::default());
         live.set_waker(worker.waker());
         // Reports due while the server was down are produced now, then on schedule.
-        let _reports = yuqing_desk::reports::spawn_report_scheduler(
+        let reports = yuqing_desk::reports::spawn_report_scheduler(
             state.data.clone(),
             state.reports.clone(),
             state.clock.clone(),
@@ -232,7 +236,12 @@ pub fn serve(pipeline: Pipeline, addr: &str) -> Result<()> {
         });
         let in_key_period: yuqing_collect::scheduler::KeyPeriod =
             Arc::new(move |t| key_periods.iter().any(|(_, s, e)| *s <= t && t < *e));
-        let _collectors = yuqing_collect::scheduler::spawn(ctx, sources, source_list, in_key_period, reload_every);
+        let collectors = yuqing_collect::scheduler::spawn(ctx, sources, source_list, in_key_period, reload_every);
+        // `/readyz` answers 503 once one of these loops has stopped.
+        state.metrics.watch_worker("值班时钟", move || !ticker.is_finished());
+        state.metrics.watch_worker("通知发送", move || worker.is_running());
+        state.metrics.watch_worker("报表定时", move || !reports.is_finished());
+        state.metrics.watch_worker("采集调度", move || collectors.iter().all(|h| !h.is_finished()));
         println!("页面已启动：http://{local}/  （采集信息源 {enabled} 个；Ctrl-C 停止）");
         fut.await?;
         Ok::<(), anyhow::Error>(())

@@ -3,6 +3,7 @@
 //! The binary (`main.rs`) only parses arguments and calls into these modules.
 
 pub mod backtest;
+pub mod backup_cli;
 pub mod bench;
 pub mod bench_brief;
 pub mod bench_collect;
@@ -10,8 +11,10 @@ pub mod bench_dashboard;
 pub mod bench_extract;
 pub mod demo;
 pub mod desk_cli;
+pub mod doctor;
 pub mod eval;
 pub mod eval_extraction;
+pub mod init;
 pub mod report_cli;
 pub mod sentiment_baseline;
 pub mod sources_cli;

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 use serde_json::json;
-use yuqing::config::{Config, EXAMPLE};
+use yuqing::config::Config;
 use yuqing::desk_cli;
 use yuqing::pipeline::{IngestReport, Pipeline};
 use yuqing_core::input::{self, Format};
@@ -35,13 +35,36 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// 写出带注释的示例配置文件
+    /// 写出带注释的示例配置文件（默认 yuqing.toml；--system 写 /etc/yuqing/yuqing.toml，供系统服务使用）
     Init {
-        #[arg(default_value = "yuqing.toml")]
-        path: PathBuf,
+        path: Option<PathBuf>,
         /// 覆盖已有文件
         #[arg(long)]
         force: bool,
+        /// 为系统服务写配置（/etc/yuqing/yuqing.toml，权限 0640、属组 yuqing）
+        #[arg(long)]
+        system: bool,
+    },
+    /// 备份数据目录到新目录 DEST（服务运行中也可：数据库在线备份、全文索引、快照、配置文件，附 sha256 清单）
+    Backup { dest: PathBuf },
+    /// 从备份 SRC 恢复到数据目录 DATA_DIR（先按清单校验每个文件；DATA_DIR 须为空，--force 时原目录改名保留）
+    Restore {
+        src: PathBuf,
+        data_dir: PathBuf,
+        /// DATA_DIR 不为空时仍恢复（原目录改名为 DATA_DIR.before-restore-时间，不删除）
+        #[arg(long)]
+        force: bool,
+    },
+    /// 把数据库迁移到本程序的版本（已是最新则不动）；--backup-to 指定迁移前的备份目录
+    Migrate {
+        #[arg(long)]
+        backup_to: Option<PathBuf>,
+    },
+    /// 检查配置、数据目录、磁盘、时钟、通知渠道与信息源，并说明如何修正
+    Doctor {
+        /// 向每个通知渠道发送一条测试消息
+        #[arg(long)]
+        send_test: bool,
     },
     /// 导入 JSONL 或 CSV 帖文文件
     Ingest {
@@ -454,13 +477,18 @@ fn print_json(v: &serde_json::Value) -> Result<()> {
 
 fn run(cli: Cli) -> Result<()> {
     match &cli.command {
-        Command::Init { path, force } => {
-            if path.exists() && !force {
-                bail!("{} 已存在；如需覆盖请加 --force", path.display());
-            }
-            std::fs::write(path, EXAMPLE).with_context(|| format!("无法写入 {}", path.display()))?;
+        Command::Init { path, force, system } => {
+            let path = yuqing::init::run(path.as_deref(), *force, *system)?;
             println!("已写出示例配置 {}，请按本单位情况修改后使用 --config {} 运行。", path.display(), path.display());
             Ok(())
+        }
+        Command::Backup { dest } => yuqing::backup_cli::backup(&cli.data_dir, dest, cli.config.as_deref(), cli.json),
+        Command::Restore { src, data_dir, force } => yuqing::backup_cli::restore(src, data_dir, *force, cli.json),
+        Command::Migrate { backup_to } => {
+            yuqing::backup_cli::migrate(&cli.data_dir, backup_to.as_deref(), cli.config.as_deref(), cli.json)
+        }
+        Command::Doctor { send_test } => {
+            yuqing::doctor::run(&cli.data_dir, cli.config.as_deref(), *send_test, cli.json)
         }
         Command::Ingest { files } => {
             let config = load_config(&cli)?;

@@ -292,6 +292,11 @@ impl OutboxWorker {
         self.wake.clone()
     }
 
+    /// Whether the worker's loop is still running (for the server's `/readyz`).
+    pub fn is_running(&self) -> bool {
+        !self.handle.is_finished()
+    }
+
     /// Lets the pass in progress finish (so no delivered message goes unrecorded), then stops.
     pub async fn shutdown(self) {
         self.stop.flag.store(true, Ordering::SeqCst);

@@ -18,6 +18,10 @@ pub fn routes() -> Routes {
         .get("/events", SignedIn, "接收总览更新", crate::web::events)
         .get("/system", Roles(OFFICE), "查看系统设置与审计日志", crate::web::system)
         .get("/healthz", Public, "检查服务状态", || async { "ok" })
+        // Readiness and metrics check their callers themselves (metrics.rs): load balancers and
+        // Prometheus do not sign in.
+        .get("/readyz", Public, "检查服务是否就绪", crate::metrics::readyz)
+        .get("/metrics", Public, "读取运行指标", crate::metrics::serve)
         .get("/assets/{file}", Public, "读取页面样式与脚本", crate::assets::serve)
         .api_get(
             "/api/v1/stats",
