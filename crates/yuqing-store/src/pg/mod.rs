@@ -136,6 +136,13 @@ impl PgStore {
     }
 }
 
+/// Drops a schema and everything in it (a scratch schema of a benchmark or a test).
+pub fn drop_schema(url: &str, schema: &str) -> Result<()> {
+    check_schema(schema)?;
+    Client::connect(url, NoTls)?.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))?;
+    Ok(())
+}
+
 /// Applies the migrations not yet applied, all in one transaction under the schema lock.
 fn migrate(client: &mut Client) -> Result<()> {
     let mut tx = client.transaction()?;

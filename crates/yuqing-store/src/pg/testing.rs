@@ -37,8 +37,6 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        if let Ok(mut c) = postgres::Client::connect(&url(), postgres::NoTls) {
-            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
-        }
+        let _ = super::drop_schema(&url(), &self.schema);
     }
 }
