@@ -121,6 +121,31 @@ impl IndexWords {
     pub fn of_texts(segmenter: &Segmenter, title_m: &str, body_m: &str) -> IndexWords {
         IndexWords { title: search_words(segmenter, title_m), body: search_words(segmenter, body_m) }
     }
+
+    /// Every word of the title and the body, each once (a store that searches both as one field).
+    pub fn distinct_words(&self) -> Vec<&str> {
+        let mut words: Vec<&str> =
+            self.title.split(WORD_SEPARATOR).chain(self.body.split(WORD_SEPARATOR)).filter(|w| !w.is_empty()).collect();
+        words.sort_unstable();
+        words.dedup();
+        words
+    }
+}
+
+/// The query's words in matching form, one group per space-separated part (what is searched and
+/// highlighted): a post matches when it has every word.
+pub fn query_terms(segmenter: &Segmenter, query: &str) -> Vec<Vec<String>> {
+    let m = matching_form(query);
+    m.split_whitespace()
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut words: Vec<String> =
+                segmenter.cut(part).into_iter().filter(|w| is_word(w)).map(|w| w.to_string()).collect();
+            words.dedup();
+            words
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
 }
 
 /// One page of search results: post ids newest first, and how many matched in all.
@@ -297,17 +322,7 @@ impl FullTextIndex {
 
     /// The query's words in matching form (what is searched and highlighted).
     pub fn query_terms(&self, query: &str) -> Vec<Vec<String>> {
-        let m = matching_form(query);
-        m.split_whitespace()
-            .filter(|part| !part.is_empty())
-            .map(|part| {
-                let mut words: Vec<String> =
-                    self.segmenter.cut(part).into_iter().filter(|w| is_word(w)).map(|w| w.to_string()).collect();
-                words.dedup();
-                words
-            })
-            .filter(|w| !w.is_empty())
-            .collect()
+        query_terms(&self.segmenter, query)
     }
 
     /// Posts matching every word of the query, newest first: at most `limit` (1 to 1000) after

@@ -8,6 +8,8 @@ pub mod auth;
 pub mod backup;
 pub mod brief;
 pub mod collect;
+#[cfg(test)]
+mod contract_tests;
 pub mod dashboard;
 mod datadir;
 pub mod desk;
@@ -17,10 +19,12 @@ pub mod guard;
 mod migrations;
 pub mod ops_metrics;
 pub mod outbox;
+pub mod pg;
 pub mod places;
 mod records;
 pub mod replay;
 pub mod report_tables;
+mod rows;
 pub mod rules;
 mod sql;
 mod sqlite;
@@ -54,6 +58,8 @@ use yuqing_core::{Alert, Grade};
 pub enum StoreError {
     #[error("数据库错误：{0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("数据库错误：{0}")]
+    Postgres(#[from] postgres::Error),
     #[error("全文索引错误：{0}")]
     Index(#[from] tantivy::TantivyError),
     #[error("无法访问 {path}：{source}")]

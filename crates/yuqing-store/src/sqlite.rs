@@ -4,10 +4,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde::de::DeserializeOwned;
-use yuqing_core::{Alert, Grade, Metrics, Sentiment, StoryStatus};
+use yuqing_core::{Alert, Grade, Sentiment};
 
 use crate::migrations::MIGRATIONS;
 use crate::records::*;
@@ -19,167 +18,20 @@ pub struct SqliteStore {
     path: PathBuf,
 }
 
-fn json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "null".to_string())
-}
+use crate::rows::{grade_rank, json, parse, ALERT_COLUMNS};
+pub(crate) use crate::rows::{POST_COLUMNS, STORY_COLUMNS};
 
-fn parse<T: DeserializeOwned>(what: &str, s: &str) -> Result<T> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt { what: what.to_string(), detail: e.to_string() })
-}
-
-fn grade_rank(g: Option<Grade>) -> i64 {
-    g.map_or(0, |g| g as i64 + 1)
-}
-
-fn parse_grade(what: &str, s: Option<String>) -> Result<Option<Grade>> {
-    match s {
-        None => Ok(None),
-        Some(s) => s.parse().map(Some).map_err(|detail| StoreError::Corrupt { what: what.to_string(), detail }),
-    }
-}
-
-const POST_COLUMNS: &str =
-    "id, story_id, dedup_key, content_hash, duplicate_of, source, url, title, text, author, place, \
-    published_at, published_offset, time_estimated, ingested_at, tier, reads, comments, reposts, likes, simhash, \
-    sentiment, sentiment_score, topics, hits, severe_words, keywords, join_reason";
-
-pub(crate) const STORY_COLUMNS: &str = "id, status, title, keywords, first_at, last_at, grade, reasons, manual_grade, manual_reason, \
-    posts, sites, max_tier, interactions, negative_share, rule_hits, topics, severe_words, centroid, updated_at, index_terms";
-
+/// Row readers in the shape rusqlite's `query_map` takes.
 fn post_from_row(row: &Row<'_>) -> rusqlite::Result<Result<PostRecord>> {
-    let offset: i32 = row.get(12)?;
-    let published: i64 = row.get(11)?;
-    let tz = FixedOffset::east_opt(offset).unwrap_or_else(yuqing_core::china);
-    let topics: String = row.get(23)?;
-    let hits: String = row.get(24)?;
-    let severe: String = row.get(25)?;
-    let keywords: String = row.get(26)?;
-    let join: String = row.get(27)?;
-    let sentiment: i64 = row.get(21)?;
-    let tier: i64 = row.get(15)?;
-    let base = (
-        row.get::<_, i64>(0)?,
-        row.get::<_, i64>(1)?,
-        row.get::<_, i64>(2)?,
-        row.get::<_, i64>(3)?,
-        row.get::<_, Option<i64>>(4)?,
-        row.get::<_, String>(5)?,
-        row.get::<_, Option<String>>(6)?,
-        row.get::<_, String>(7)?,
-        row.get::<_, String>(8)?,
-        row.get::<_, Option<String>>(9)?,
-        row.get::<_, Option<String>>(10)?,
-    );
-    let metrics = Metrics {
-        reads: row.get::<_, i64>(16)?.max(0) as u64,
-        comments: row.get::<_, i64>(17)?.max(0) as u64,
-        reposts: row.get::<_, i64>(18)?.max(0) as u64,
-        likes: row.get::<_, i64>(19)?.max(0) as u64,
-    };
-    let simhash: i64 = row.get(20)?;
-    let score: f64 = row.get(22)?;
-    let time_estimated: bool = row.get(13)?;
-    let ingested: i64 = row.get(14)?;
-    Ok((|| {
-        let (id, story_id, dedup_key, content_hash, duplicate_of, source, url, title, text, author, place) = base;
-        Ok(PostRecord {
-            id,
-            story_id,
-            dedup_key: dedup_key as u64,
-            content_hash: content_hash as u64,
-            duplicate_of,
-            source,
-            url,
-            title,
-            text,
-            author,
-            place,
-            published_at: utc(published).with_timezone(&tz),
-            time_estimated,
-            ingested_at: utc(ingested),
-            tier: yuqing_core::tracker::tier_from_index(tier),
-            metrics,
-            simhash: simhash as u64,
-            sentiment: Sentiment::from_index(sentiment.clamp(0, 2) as usize).unwrap_or(Sentiment::Neutral),
-            sentiment_score: score as f32,
-            topics: parse("posts.topics", &topics)?,
-            hits: parse("posts.hits", &hits)?,
-            severe_words: parse("posts.severe_words", &severe)?,
-            keywords: parse("posts.keywords", &keywords)?,
-            join: parse("posts.join_reason", &join)?,
-        })
-    })())
+    Ok(crate::rows::post(row))
 }
 
 pub(crate) fn story_from_row(row: &Row<'_>) -> rusqlite::Result<Result<StoryRecord>> {
-    let id: i64 = row.get(0)?;
-    let status: String = row.get(1)?;
-    let title: String = row.get(2)?;
-    let keywords: String = row.get(3)?;
-    let first_at: i64 = row.get(4)?;
-    let last_at: i64 = row.get(5)?;
-    let grade: Option<String> = row.get(6)?;
-    let reasons: String = row.get(7)?;
-    let manual_grade: Option<String> = row.get(8)?;
-    let manual_reason: Option<String> = row.get(9)?;
-    let posts: i64 = row.get(10)?;
-    let sites: i64 = row.get(11)?;
-    let max_tier: i64 = row.get(12)?;
-    let interactions: i64 = row.get(13)?;
-    let negative_share: f64 = row.get(14)?;
-    let rule_hits: String = row.get(15)?;
-    let topics: String = row.get(16)?;
-    let severe: String = row.get(17)?;
-    let centroid: String = row.get(18)?;
-    let updated_at: i64 = row.get(19)?;
-    let index_terms: String = row.get(20)?;
-    Ok((|| {
-        let manual = parse_grade("stories.manual_grade", manual_grade)?.map(|g| (g, manual_reason.unwrap_or_default()));
-        let centroid: Vec<(String, f32)> = parse("stories.centroid", &centroid)?;
-        let index_terms: Vec<String> = parse("stories.index_terms", &index_terms)?;
-        Ok(StoryRecord {
-            id,
-            status: if status == "Closed" { StoryStatus::Closed } else { StoryStatus::Open },
-            title,
-            keywords: parse("stories.keywords", &keywords)?,
-            first_at: utc(first_at),
-            last_at: utc(last_at),
-            grade: parse_grade("stories.grade", grade)?,
-            reasons: parse("stories.reasons", &reasons)?,
-            manual,
-            posts: posts.max(0) as u64,
-            sites: sites.max(0) as u32,
-            max_tier: yuqing_core::tracker::tier_from_index(max_tier),
-            interactions: interactions.max(0) as u64,
-            negative_share: negative_share as f32,
-            rule_hits: parse("stories.rule_hits", &rule_hits)?,
-            topics: parse("stories.topics", &topics)?,
-            severe_words: parse("stories.severe_words", &severe)?,
-            // Term hashes are stored as decimal strings: JSON numbers would lose u64 precision.
-            centroid: centroid.into_iter().filter_map(|(t, w)| t.parse::<u64>().ok().map(|t| (t, w))).collect(),
-            index_terms: index_terms.iter().filter_map(|t| t.parse::<u64>().ok()).collect(),
-            updated_at: utc(updated_at),
-        })
-    })())
+    Ok(crate::rows::story(row))
 }
 
 fn alert_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Alert>> {
-    let id: i64 = row.get(0)?;
-    let story_id: i64 = row.get(1)?;
-    let from: Option<String> = row.get(2)?;
-    let to: String = row.get(3)?;
-    let reasons: String = row.get(4)?;
-    let at: i64 = row.get(5)?;
-    Ok((|| {
-        Ok(Alert {
-            id,
-            story_id,
-            from: parse_grade("alerts.from_grade", from)?,
-            to: parse_grade("alerts.to_grade", Some(to))?.unwrap_or(Grade::IV),
-            reasons: parse("alerts.reasons", &reasons)?,
-            at: utc(at),
-        })
-    })())
+    Ok(crate::rows::alert(row))
 }
 
 impl SqliteStore {
@@ -282,31 +134,30 @@ pub(crate) fn upsert_stories(tx: &Connection, stories: &[StoryRecord]) -> Result
             .join(", ")
     ))?;
     for s in stories {
-        let centroid: Vec<(String, f32)> = s.centroid.iter().map(|(t, w)| (t.to_string(), *w)).collect();
-        let index_terms: Vec<String> = s.index_terms.iter().map(|t| t.to_string()).collect();
+        let v = crate::rows::StoryValues::of(s);
         up.execute(params![
             s.id,
-            s.status.as_str(),
+            v.status,
             s.title,
-            json(&s.keywords),
-            ts(s.first_at),
-            ts(s.last_at),
-            s.grade.map(|g| g.as_str()),
-            json(&s.reasons),
-            s.manual.as_ref().map(|(g, _)| g.as_str()),
+            v.keywords,
+            v.first_at,
+            v.last_at,
+            v.grade,
+            v.reasons,
+            v.manual_grade,
             s.manual.as_ref().map(|(_, r)| r.as_str()),
-            s.posts as i64,
-            s.sites as i64,
-            s.max_tier.index() as i64,
-            s.interactions.min(i64::MAX as u64) as i64,
-            s.negative_share as f64,
-            json(&s.rule_hits),
-            json(&s.topics),
-            json(&s.severe_words),
-            json(&centroid),
-            ts(s.updated_at),
-            json(&index_terms),
-            grade_rank(s.grade),
+            v.posts,
+            v.sites,
+            v.max_tier,
+            v.interactions,
+            v.negative_share,
+            v.rule_hits,
+            v.topics,
+            v.severe_words,
+            v.centroid,
+            v.updated_at,
+            v.index_terms,
+            v.grade_rank,
         ])?;
     }
     Ok(())
@@ -388,6 +239,7 @@ impl Store for SqliteStore {
                  ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"
             ))?;
             for p in &batch.posts {
+                let v = crate::rows::PostValues::of(p);
                 ins.execute(params![
                     p.id,
                     p.story_id,
@@ -400,23 +252,23 @@ impl Store for SqliteStore {
                     p.text,
                     p.author,
                     p.place,
-                    p.published_at.timestamp(),
-                    p.published_at.offset().local_minus_utc(),
+                    v.published_at,
+                    v.published_offset,
                     p.time_estimated,
-                    ts(p.ingested_at),
-                    p.tier.index() as i64,
-                    p.metrics.reads.min(i64::MAX as u64) as i64,
-                    p.metrics.comments.min(i64::MAX as u64) as i64,
-                    p.metrics.reposts.min(i64::MAX as u64) as i64,
-                    p.metrics.likes.min(i64::MAX as u64) as i64,
+                    v.ingested_at,
+                    v.tier,
+                    v.reads,
+                    v.comments,
+                    v.reposts,
+                    v.likes,
                     p.simhash as i64,
-                    p.sentiment.index() as i64,
+                    v.sentiment,
                     p.sentiment_score as f64,
-                    json(&p.topics),
-                    json(&p.hits),
-                    json(&p.severe_words),
-                    json(&p.keywords),
-                    json(&p.join),
+                    v.topics,
+                    v.hits,
+                    v.severe_words,
+                    v.keywords,
+                    v.join,
                 ])?;
             }
             upsert_stories(&tx, &batch.stories)?;
@@ -581,17 +433,16 @@ impl Store for SqliteStore {
     }
 
     fn alerts(&self, limit: usize) -> Result<Vec<Alert>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, story_id, from_grade, to_grade, reasons, at FROM alerts ORDER BY at DESC, id DESC LIMIT ?1",
-        )?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {ALERT_COLUMNS} FROM alerts ORDER BY at DESC, id DESC LIMIT ?1"))?;
         let rows = stmt.query_map([limit as i64], alert_from_row)?;
         collect(rows)
     }
 
     fn story_alerts(&self, story: i64) -> Result<Vec<Alert>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, story_id, from_grade, to_grade, reasons, at FROM alerts WHERE story_id = ?1 ORDER BY id",
-        )?;
+        let mut stmt =
+            self.conn.prepare_cached(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE story_id = ?1 ORDER BY id"))?;
         let rows = stmt.query_map([story], alert_from_row)?;
         collect(rows)
     }

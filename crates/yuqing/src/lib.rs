@@ -9,6 +9,7 @@ pub mod bench_brief;
 pub mod bench_collect;
 pub mod bench_dashboard;
 pub mod bench_extract;
+pub mod bench_store;
 pub mod demo;
 pub mod desk_cli;
 pub mod doctor;

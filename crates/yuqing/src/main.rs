@@ -198,6 +198,20 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         requests: usize,
     },
+    /// 性能测试：存储的写入速度，嵌入式 SQLite 与 PostgreSQL 交替各写若干轮（帖文先经完整入库流程得到）
+    BenchStore {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// 只取前 N 条帖文（0 = 全部）
+        #[arg(long, default_value_t = 50_000)]
+        limit: usize,
+        /// PostgreSQL 连接串（每轮在新建的临时模式中写入，结束后删除）
+        #[arg(long, default_value = "host=127.0.0.1 user=postgres dbname=postgres")]
+        pg: String,
+        /// 轮数（两种存储交替）
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
     /// 性能测试：N 条帖文作为一个事件时，研判摘要的计算与渲染耗时（p50、p95）
     BenchBrief {
         #[arg(required = true)]
@@ -1081,6 +1095,26 @@ fn run(cli: Cli) -> Result<()> {
                     r.p95_ms,
                     r.max_ms,
                     r.build_seconds.map(|s| format!("（建库 {s:.0} 秒）")).unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        Command::BenchStore { files, limit, pg, rounds } => {
+            let config = load_config(&cli)?;
+            let r = yuqing::bench_store::run(&config, files, *limit, pg, *rounds)?;
+            if cli.json {
+                print_json(&serde_json::to_value(&r)?)?;
+            } else {
+                let list = |v: &[f64]| v.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(" / ");
+                println!(
+                    "存储写入：{} 条帖文、{} 个事件，每批 512 条，{} 轮交替：SQLite 中位数 {:.0} 条/秒（{}），PostgreSQL 中位数 {:.0} 条/秒（{}）",
+                    r.posts,
+                    r.stories,
+                    r.rounds,
+                    r.sqlite_median,
+                    list(&r.sqlite_rounds),
+                    r.postgres_median,
+                    list(&r.postgres_rounds)
                 );
             }
             Ok(())

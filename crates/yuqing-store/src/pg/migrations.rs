@@ -1,0 +1,173 @@
+//! The PostgreSQL schema, versioned like the SQLite one: each entry is applied once, in order,
+//! and `yuqing_schema.version` records how many have been. Table and column names are the SQLite
+//! store's, so a query reads the same on both; integers are BIGINT, flags BOOLEAN, reals DOUBLE
+//! PRECISION, times Unix seconds, and the JSON columns stay TEXT (read by the same code).
+//!
+//! Posts are partitioned by month of publication (declarative range partitioning on
+//! `published_at`): a month's partition is created when its first post is written, and
+//! retention drops whole months. A partitioned table's unique keys must contain the partition
+//! key, so the one identity that must hold across months — a dedup key is stored once — lives
+//! in `post_keys`.
+//!
+//! Kept to SQL that PostgreSQL 12+ and KingbaseES accept; what openGauss needs differently is
+//! listed in docs/OPERATIONS.md.
+
+pub const PG_MIGRATIONS: &[&str] = &[
+    // 1: what the pipeline writes and the story pages read: posts (by month), their dedup keys,
+    // stories, alerts; and the tables a write batch or a story listing touches beside them
+    // (themes, places, 误报 marks, hand edits of stories).
+    r#"
+    CREATE TABLE posts (
+        id BIGINT NOT NULL,
+        story_id BIGINT NOT NULL,
+        dedup_key BIGINT NOT NULL,
+        content_hash BIGINT NOT NULL,
+        duplicate_of BIGINT,
+        source TEXT NOT NULL,
+        url TEXT,
+        title TEXT NOT NULL,
+        text TEXT NOT NULL,
+        author TEXT,
+        place TEXT,
+        published_at BIGINT NOT NULL,
+        published_offset BIGINT NOT NULL,
+        time_estimated BOOLEAN NOT NULL,
+        ingested_at BIGINT NOT NULL,
+        tier BIGINT NOT NULL,
+        reads BIGINT NOT NULL,
+        comments BIGINT NOT NULL,
+        reposts BIGINT NOT NULL,
+        likes BIGINT NOT NULL,
+        simhash BIGINT NOT NULL,
+        sentiment BIGINT NOT NULL,
+        sentiment_score DOUBLE PRECISION NOT NULL,
+        topics TEXT NOT NULL,
+        hits TEXT NOT NULL,
+        severe_words TEXT NOT NULL,
+        keywords TEXT NOT NULL,
+        join_reason TEXT NOT NULL,
+        PRIMARY KEY (id, published_at)
+    ) PARTITION BY RANGE (published_at);
+    CREATE INDEX posts_story ON posts (story_id, id);
+    CREATE INDEX posts_content ON posts (content_hash);
+    CREATE INDEX posts_published ON posts (published_at);
+
+    CREATE TABLE post_keys (
+        dedup_key BIGINT PRIMARY KEY,
+        post_id BIGINT NOT NULL,
+        published_at BIGINT NOT NULL
+    );
+    CREATE INDEX post_keys_published ON post_keys (published_at);
+
+    CREATE TABLE stories (
+        id BIGINT PRIMARY KEY,
+        status TEXT NOT NULL,
+        title TEXT NOT NULL,
+        keywords TEXT NOT NULL,
+        first_at BIGINT NOT NULL,
+        last_at BIGINT NOT NULL,
+        grade TEXT,
+        grade_rank BIGINT NOT NULL,
+        reasons TEXT NOT NULL,
+        manual_grade TEXT,
+        manual_reason TEXT,
+        posts BIGINT NOT NULL,
+        sites BIGINT NOT NULL,
+        max_tier BIGINT NOT NULL,
+        interactions BIGINT NOT NULL,
+        negative_share DOUBLE PRECISION NOT NULL,
+        rule_hits TEXT NOT NULL,
+        topics TEXT NOT NULL,
+        severe_words TEXT NOT NULL,
+        centroid TEXT NOT NULL,
+        index_terms TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+    );
+    CREATE INDEX stories_rank ON stories (grade_rank DESC, posts DESC);
+    CREATE INDEX stories_recent ON stories (last_at DESC);
+    CREATE INDEX stories_status ON stories (status);
+
+    CREATE TABLE alerts (
+        id BIGSERIAL PRIMARY KEY,
+        story_id BIGINT NOT NULL,
+        from_grade TEXT,
+        to_grade TEXT NOT NULL,
+        reasons TEXT NOT NULL,
+        at BIGINT NOT NULL
+    );
+    CREATE INDEX alerts_story ON alerts (story_id);
+    CREATE INDEX alerts_at ON alerts (at DESC, id DESC);
+
+    CREATE TABLE story_edits (
+        id BIGSERIAL PRIMARY KEY,
+        at BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        story_id BIGINT NOT NULL,
+        other_id BIGINT NOT NULL,
+        posts TEXT NOT NULL,
+        moved BIGINT NOT NULL,
+        other_title TEXT NOT NULL,
+        other_keywords TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        actor TEXT NOT NULL
+    );
+    CREATE INDEX story_edits_story ON story_edits (story_id);
+    CREATE INDEX story_edits_other ON story_edits (other_id);
+
+    CREATE TABLE theme_posts (
+        theme TEXT NOT NULL,
+        post_id BIGINT NOT NULL,
+        PRIMARY KEY (theme, post_id)
+    );
+    CREATE INDEX theme_posts_post ON theme_posts (post_id);
+    CREATE TABLE theme_stories (
+        theme TEXT NOT NULL,
+        story_id BIGINT NOT NULL,
+        matched BIGINT NOT NULL,
+        PRIMARY KEY (theme, story_id)
+    );
+    CREATE INDEX theme_stories_story ON theme_stories (story_id);
+    CREATE TABLE theme_state (
+        id BIGINT PRIMARY KEY CHECK (id = 1),
+        fingerprint TEXT NOT NULL,
+        built_at BIGINT NOT NULL,
+        posts BIGINT NOT NULL
+    );
+
+    CREATE TABLE post_places (
+        post_id BIGINT NOT NULL,
+        code BIGINT NOT NULL,
+        PRIMARY KEY (post_id, code)
+    );
+    CREATE INDEX post_places_code ON post_places (code, post_id);
+    CREATE TABLE place_state (
+        id BIGINT PRIMARY KEY CHECK (id = 1),
+        version TEXT NOT NULL,
+        built_at BIGINT NOT NULL,
+        posts BIGINT NOT NULL
+    );
+
+    CREATE TABLE false_alarms (
+        story_id BIGINT PRIMARY KEY,
+        at BIGINT NOT NULL,
+        actor TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        title TEXT NOT NULL,
+        rules TEXT NOT NULL,
+        core TEXT NOT NULL,
+        learn BOOLEAN NOT NULL
+    );
+    CREATE INDEX false_alarms_at ON false_alarms (at);
+    "#,
+    // 2: full-text search: each post's words as exact lexemes (cut by yuqing's segmenter, so the
+    // server needs no Chinese extension), GIN-indexed; dropped with the post's month.
+    r#"
+    CREATE TABLE post_words (
+        post_id BIGINT PRIMARY KEY,
+        published_at BIGINT NOT NULL,
+        words TSVECTOR NOT NULL
+    );
+    CREATE INDEX post_words_words ON post_words USING GIN (words);
+    CREATE INDEX post_words_published ON post_words (published_at DESC, post_id DESC);
+    "#,
+];

@@ -1,0 +1,539 @@
+//! The PostgreSQL store: the same [`Store`] as the embedded SQLite one, over a PostgreSQL server
+//! (and the databases that speak its protocol), for installations past one machine.
+//!
+//! This is the store's second backend as far as it reaches today: posts (partitioned by month,
+//! with retention by month), their full-text search (`search.rs`), stories, alerts and the rows a
+//! write batch touches beside them. The
+//! desk, outbox, rules, people and report tables are still SQLite-only (docs/ARCHITECTURE.md says
+//! what is where); the server does not run on this store yet.
+//!
+//! The client is the blocking `postgres` one: like the SQLite store, this one is called from
+//! blocking threads (`spawn_blocking`), never from async code.
+
+mod migrations;
+pub mod partition;
+mod search;
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use postgres::{Client, NoTls};
+use yuqing_core::{Alert, Grade};
+
+pub use migrations::PG_MIGRATIONS;
+use partition::Month;
+
+use crate::records::*;
+use crate::rows::{self, grade_rank, ALERT_COLUMNS, POST_COLUMNS, STORY_COLUMNS};
+use crate::sql::{ts, utc};
+use crate::{Result, Store, StoreError};
+
+/// The advisory lock that serializes schema changes (migrations, new month partitions) between
+/// processes sharing one database; the value is arbitrary but fixed ("yuqing" in ASCII).
+const SCHEMA_LOCK: i64 = 0x79_75_71_69_6e_67;
+
+pub struct PgStore {
+    client: RefCell<Client>,
+    /// The months whose partition is known to exist (created here or found at start).
+    months: HashSet<Month>,
+}
+
+/// A schema name the store may create and select: lower-case ASCII letters, digits and `_`,
+/// starting with a letter, at most 63 bytes (PostgreSQL's identifier limit).
+fn check_schema(name: &str) -> Result<()> {
+    let ok = name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(format!(
+            "PostgreSQL 模式名“{name}”无效：只能由小写字母、数字和下划线组成，以字母开头，不超过 63 个字符"
+        )))
+    }
+}
+
+impl PgStore {
+    /// Connects (`url`: `postgres://user@host/db` or `host=… user=… dbname=…`), selects `schema`
+    /// (created when missing; None keeps the server's search path) and brings the schema up to
+    /// date. Two processes starting at once apply each migration once.
+    pub fn connect(url: &str, schema: Option<&str>) -> Result<PgStore> {
+        if let Some(s) = schema {
+            check_schema(s)?;
+        }
+        let mut client = Client::connect(url, NoTls)?;
+        if let Some(s) = schema {
+            let mut tx = client.transaction()?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
+            tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {s}"))?;
+            tx.commit()?;
+            client.batch_execute(&format!("SET search_path TO {s}"))?;
+        }
+        migrate(&mut client)?;
+        let mut store = PgStore { client: RefCell::new(client), months: HashSet::new() };
+        store.months = store.partitions()?.into_iter().collect();
+        Ok(store)
+    }
+
+    /// The schema version in force.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.client.borrow_mut().query_one("SELECT version FROM yuqing_schema", &[])?.get(0))
+    }
+
+    /// The months that have a partition of posts, oldest first.
+    pub fn partitions(&self) -> Result<Vec<Month>> {
+        let rows = self.client.borrow_mut().query(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+             WHERE i.inhparent = 'posts'::regclass",
+            &[],
+        )?;
+        let mut months: Vec<Month> = rows.iter().filter_map(|r| Month::from_table(r.get::<_, &str>(0))).collect();
+        months.sort();
+        Ok(months)
+    }
+
+    /// Retention: removes every month of posts that ends at or before `cutoff` — the month's
+    /// partition, and its posts' dedup keys, theme and place rows — in one transaction. Stories
+    /// keep their summaries. Returns the months removed.
+    pub fn drop_months_before(&mut self, cutoff: DateTime<Utc>) -> Result<Vec<Month>> {
+        let old: Vec<Month> = self.partitions()?.into_iter().filter(|m| m.bounds().1 <= ts(cutoff)).collect();
+        if old.is_empty() {
+            return Ok(old);
+        }
+        let client = self.client.get_mut();
+        let mut tx = client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
+        for m in &old {
+            let (from, to) = m.bounds();
+            let table = m.table();
+            tx.execute(&format!("DELETE FROM theme_posts WHERE post_id IN (SELECT id FROM {table})"), &[])?;
+            tx.execute(&format!("DELETE FROM post_places WHERE post_id IN (SELECT id FROM {table})"), &[])?;
+            tx.execute("DELETE FROM post_keys WHERE published_at >= $1 AND published_at < $2", &[&from, &to])?;
+            tx.execute("DELETE FROM post_words WHERE published_at >= $1 AND published_at < $2", &[&from, &to])?;
+            tx.batch_execute(&format!("DROP TABLE {table}"))?;
+        }
+        tx.commit()?;
+        for m in &old {
+            self.months.remove(m);
+            tracing::info!(month = %format!("{}-{:02}", m.year, m.month), "dropped a month of posts (retention)");
+        }
+        Ok(old)
+    }
+
+    fn page_stories(&self, sql_where: &str, order: &str, limit: usize, offset: usize) -> Result<Page<StoryRecord>> {
+        let mut c = self.client.borrow_mut();
+        let total: i64 = c.query_one(&format!("SELECT COUNT(*) FROM stories {sql_where}"), &[])?.get(0);
+        let rows = c.query(
+            &format!(
+                "SELECT {STORY_COLUMNS} FROM stories {sql_where} ORDER BY {order} LIMIT {limit} OFFSET {}",
+                crate::sql::sql_offset(offset)
+            ),
+            &[],
+        )?;
+        let items = rows.iter().map(rows::story).collect::<Result<Vec<_>>>()?;
+        Ok(Page { items, total: total.max(0) as u64 })
+    }
+}
+
+/// Drops a schema and everything in it (a scratch schema of a benchmark or a test).
+pub fn drop_schema(url: &str, schema: &str) -> Result<()> {
+    check_schema(schema)?;
+    Client::connect(url, NoTls)?.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))?;
+    Ok(())
+}
+
+/// Applies the migrations not yet applied, all in one transaction under the schema lock.
+fn migrate(client: &mut Client) -> Result<()> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS yuqing_schema (id BIGINT PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL); \
+         INSERT INTO yuqing_schema (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
+    )?;
+    let version: i64 = tx.query_one("SELECT version FROM yuqing_schema", &[])?.get(0);
+    let supported = PG_MIGRATIONS.len() as i64;
+    if version > supported {
+        return Err(StoreError::TooNew { path: "PostgreSQL".into(), found: version, supported });
+    }
+    for (i, sql) in PG_MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        tx.batch_execute(sql)?;
+        tx.execute("UPDATE yuqing_schema SET version = $1", &[&((i + 1) as i64)])?;
+        tracing::info!(version = i + 1, "applied PostgreSQL schema migration");
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+impl Store for PgStore {
+    fn next_post_id(&self) -> Result<i64> {
+        Ok(self.client.borrow_mut().query_one("SELECT COALESCE(MAX(id), 0) + 1 FROM posts", &[])?.get(0))
+    }
+
+    fn next_story_id(&self) -> Result<i64> {
+        // As on SQLite: a merged story's id stays taken.
+        Ok(self
+            .client
+            .borrow_mut()
+            .query_one(
+                "SELECT GREATEST(COALESCE((SELECT MAX(id) FROM stories), 0), \
+                 COALESCE((SELECT MAX(other_id) FROM story_edits), 0)) + 1",
+                &[],
+            )?
+            .get(0))
+    }
+
+    fn known_dedup_keys(&self, keys: &[u64]) -> Result<HashMap<u64, i64>> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let keys: Vec<i64> = keys.iter().map(|&k| k as i64).collect();
+        let rows = self
+            .client
+            .borrow_mut()
+            .query("SELECT dedup_key, post_id FROM post_keys WHERE dedup_key = ANY($1)", &[&keys])?;
+        Ok(rows.iter().map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, i64>(1))).collect())
+    }
+
+    fn first_with_content(&self, content_hash: u64) -> Result<Option<i64>> {
+        Ok(self
+            .client
+            .borrow_mut()
+            .query_one("SELECT MIN(id) FROM posts WHERE content_hash = $1", &[&(content_hash as i64)])?
+            .get(0))
+    }
+
+    fn write(&mut self, batch: &WriteBatch) -> Result<()> {
+        let new_months: BTreeSet<Month> = batch
+            .posts
+            .iter()
+            .map(|p| Month::of(p.published_at.timestamp()))
+            .filter(|m| !self.months.contains(m))
+            .collect();
+        let client = self.client.get_mut();
+        let mut tx = client.transaction()?;
+        if !new_months.is_empty() {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
+            for m in &new_months {
+                let (from, to) = m.bounds();
+                tx.batch_execute(&format!(
+                    "CREATE TABLE IF NOT EXISTS {} PARTITION OF posts FOR VALUES FROM ({from}) TO ({to})",
+                    m.table()
+                ))?;
+            }
+        }
+        if !batch.posts.is_empty() {
+            let placeholders = (1..=28).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+            let insert = tx.prepare(&format!("INSERT INTO posts ({POST_COLUMNS}) VALUES ({placeholders})"))?;
+            let key = tx.prepare("INSERT INTO post_keys (dedup_key, post_id, published_at) VALUES ($1, $2, $3)")?;
+            for p in &batch.posts {
+                let v = rows::PostValues::of(p);
+                let (dedup, content, simhash, score) =
+                    (p.dedup_key as i64, p.content_hash as i64, p.simhash as i64, f64::from(p.sentiment_score));
+                tx.execute(
+                    &insert,
+                    &[
+                        &p.id,
+                        &p.story_id,
+                        &dedup,
+                        &content,
+                        &p.duplicate_of,
+                        &p.source,
+                        &p.url,
+                        &p.title,
+                        &p.text,
+                        &p.author,
+                        &p.place,
+                        &v.published_at,
+                        &v.published_offset,
+                        &p.time_estimated,
+                        &v.ingested_at,
+                        &v.tier,
+                        &v.reads,
+                        &v.comments,
+                        &v.reposts,
+                        &v.likes,
+                        &simhash,
+                        &v.sentiment,
+                        &score,
+                        &v.topics,
+                        &v.hits,
+                        &v.severe_words,
+                        &v.keywords,
+                        &v.join,
+                    ],
+                )?;
+                tx.execute(&key, &[&dedup, &p.id, &v.published_at])?;
+            }
+        }
+        if !batch.stories.is_empty() {
+            let columns: Vec<&str> = STORY_COLUMNS.split(',').map(str::trim).chain(["grade_rank"]).collect();
+            let placeholders = (1..=columns.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+            let updates = columns[1..].iter().map(|c| format!("{c} = EXCLUDED.{c}")).collect::<Vec<_>>().join(", ");
+            let upsert = tx.prepare(&format!(
+                "INSERT INTO stories ({}) VALUES ({placeholders}) ON CONFLICT (id) DO UPDATE SET {updates}",
+                columns.join(", ")
+            ))?;
+            for s in &batch.stories {
+                let v = rows::StoryValues::of(s);
+                let manual_reason = s.manual.as_ref().map(|(_, r)| r.as_str());
+                tx.execute(
+                    &upsert,
+                    &[
+                        &s.id,
+                        &v.status,
+                        &s.title,
+                        &v.keywords,
+                        &v.first_at,
+                        &v.last_at,
+                        &v.grade,
+                        &v.reasons,
+                        &v.manual_grade,
+                        &manual_reason,
+                        &v.posts,
+                        &v.sites,
+                        &v.max_tier,
+                        &v.interactions,
+                        &v.negative_share,
+                        &v.rule_hits,
+                        &v.topics,
+                        &v.severe_words,
+                        &v.centroid,
+                        &v.updated_at,
+                        &v.index_terms,
+                        &v.grade_rank,
+                    ],
+                )?;
+            }
+        }
+        if !batch.alerts.is_empty() {
+            let insert = tx.prepare(
+                "INSERT INTO alerts (story_id, from_grade, to_grade, reasons, at) VALUES ($1, $2, $3, $4, $5)",
+            )?;
+            for a in &batch.alerts {
+                let (from, to) = (a.from.map(|g| g.as_str()), a.to.as_str());
+                tx.execute(&insert, &[&a.story_id, &from, &to, &rows::json(&a.reasons), &ts(a.at)])?;
+            }
+        }
+        if !batch.themes.is_empty() {
+            let post = tx.prepare("INSERT INTO theme_posts (theme, post_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")?;
+            let story = tx.prepare(
+                "INSERT INTO theme_stories (theme, story_id, matched) VALUES ($1, $2, 1) \
+                 ON CONFLICT (theme, story_id) DO UPDATE SET matched = theme_stories.matched + 1",
+            )?;
+            for m in &batch.themes {
+                if tx.execute(&post, &[&m.theme, &m.post])? == 1 {
+                    tx.execute(&story, &[&m.theme, &m.story])?;
+                }
+            }
+        }
+        if !batch.places.is_empty() {
+            let insert =
+                tx.prepare("INSERT INTO post_places (post_id, code) VALUES ($1, $2) ON CONFLICT DO NOTHING")?;
+            for p in &batch.places {
+                tx.execute(&insert, &[&p.post, &i64::from(p.code)])?;
+            }
+        }
+        if !batch.closed.is_empty() {
+            tx.execute("UPDATE stories SET status = 'Closed' WHERE id = ANY($1)", &[&batch.closed])?;
+        }
+        tx.commit()?;
+        // Only once committed: a rolled-back partition does not exist.
+        self.months.extend(new_months);
+        Ok(())
+    }
+
+    fn open_stories(&self) -> Result<Vec<StoryRecord>> {
+        let rows = self
+            .client
+            .borrow_mut()
+            .query(&format!("SELECT {STORY_COLUMNS} FROM stories WHERE status = 'Open' ORDER BY id"), &[])?;
+        rows.iter().map(rows::story).collect()
+    }
+
+    fn restore_posts(&self, stories: &[i64]) -> Result<Vec<RestorePost>> {
+        let mut c = self.client.borrow_mut();
+        let select = c.prepare(
+            "SELECT id, story_id, published_at, source, tier, comments + reposts + likes, sentiment, simhash, hits, \
+             severe_words, topics, keywords, title, text, join_reason FROM posts WHERE story_id = $1 ORDER BY id",
+        )?;
+        let mut out = Vec::new();
+        for story in stories {
+            for r in c.query(&select, &[story])? {
+                let hits: Vec<yuqing_core::Hit> = rows::parse("posts.hits", r.try_get(8)?)?;
+                let sentiment: i64 = r.try_get(6)?;
+                out.push(RestorePost {
+                    id: r.try_get(0)?,
+                    story_id: r.try_get(1)?,
+                    at: utc(r.try_get(2)?),
+                    source: r.try_get(3)?,
+                    tier: yuqing_core::tracker::tier_from_index(r.try_get(4)?),
+                    interactions: r.try_get::<_, i64>(5)?.max(0) as u64,
+                    sentiment: yuqing_core::Sentiment::from_index(sentiment.clamp(0, 2) as usize)
+                        .unwrap_or(yuqing_core::Sentiment::Neutral),
+                    simhash: r.try_get::<_, i64>(7)? as u64,
+                    rules: hits.into_iter().map(|h| h.rule).collect(),
+                    severe_words: rows::parse("posts.severe_words", r.try_get(9)?)?,
+                    topics: rows::parse("posts.topics", r.try_get(10)?)?,
+                    keywords: rows::parse("posts.keywords", r.try_get(11)?)?,
+                    title: r.try_get(12)?,
+                    text: r.try_get(13)?,
+                    join: rows::parse("posts.join_reason", r.try_get(14)?)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn latest_post_time(&self) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<i64> = self.client.borrow_mut().query_one("SELECT MAX(published_at) FROM posts", &[])?.get(0);
+        Ok(at.map(utc))
+    }
+
+    fn texts_since(&self, since: DateTime<Utc>) -> Result<Vec<(DateTime<Utc>, String, String, String)>> {
+        let rows = self.client.borrow_mut().query(
+            "SELECT published_at, title, text, source FROM posts WHERE published_at >= $1 ORDER BY id",
+            &[&ts(since)],
+        )?;
+        rows.iter().map(|r| Ok((utc(r.try_get(0)?), r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect()
+    }
+
+    fn stories(&self, q: &StoryQuery) -> Result<Page<StoryRecord>> {
+        // The same conditions as the SQLite store's, built from numbers and fixed words only.
+        let mut conds: Vec<String> = Vec::new();
+        if let Some(s) = q.status {
+            conds.push(format!("status = '{}'", s.as_str()));
+        }
+        if let Some(g) = q.min_grade {
+            conds.push(format!("grade_rank >= {}", grade_rank(Some(g))));
+        } else if q.graded_only {
+            conds.push("grade_rank > 0".to_string());
+        }
+        if q.min_grade.is_some() || q.graded_only {
+            conds.push(crate::false_alarm::NOT_MARKED.to_string());
+        }
+        if q.min_posts > 0 {
+            conds.push(format!("posts >= {}", q.min_posts.min(i64::MAX as u64)));
+        }
+        let sql_where = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+        let order = match q.order {
+            StoryOrder::Grade => "grade_rank DESC, posts DESC, id DESC",
+            StoryOrder::Recent => "last_at DESC, id DESC",
+            StoryOrder::Posts => "posts DESC, id DESC",
+        };
+        let limit = if q.limit == 0 { 50 } else { q.limit.min(1000) };
+        self.page_stories(&sql_where, order, limit, q.offset)
+    }
+
+    fn story(&self, id: i64) -> Result<Option<StoryRecord>> {
+        let row = self
+            .client
+            .borrow_mut()
+            .query_opt(&format!("SELECT {STORY_COLUMNS} FROM stories WHERE id = $1"), &[&id])?;
+        row.as_ref().map(rows::story).transpose()
+    }
+
+    fn story_posts(&self, story: i64, limit: usize, offset: usize) -> Result<Page<PostRecord>> {
+        let mut c = self.client.borrow_mut();
+        let total: i64 = c.query_one("SELECT COUNT(*) FROM posts WHERE story_id = $1", &[&story])?.get(0);
+        let rows = c.query(
+            &format!(
+                "SELECT {POST_COLUMNS} FROM posts WHERE story_id = $1 ORDER BY published_at DESC, id DESC \
+                 LIMIT $2 OFFSET $3"
+            ),
+            &[&story, &(limit.min(1000) as i64), &crate::sql::sql_offset(offset)],
+        )?;
+        let items = rows.iter().map(rows::post).collect::<Result<Vec<_>>>()?;
+        Ok(Page { items, total: total.max(0) as u64 })
+    }
+
+    fn posts_by_ids(&self, ids: &[i64]) -> Result<Vec<PostRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows =
+            self.client.borrow_mut().query(&format!("SELECT {POST_COLUMNS} FROM posts WHERE id = ANY($1)"), &[&ids])?;
+        let mut found: HashMap<i64, PostRecord> =
+            rows.iter().map(|r| rows::post(r).map(|p| (p.id, p))).collect::<Result<_>>()?;
+        // In the order asked, each once, as the SQLite store answers.
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
+    fn posts_after(&self, after_id: i64, limit: usize) -> Result<Vec<PostRecord>> {
+        let rows = self.client.borrow_mut().query(
+            &format!("SELECT {POST_COLUMNS} FROM posts WHERE id > $1 ORDER BY id LIMIT $2"),
+            &[&after_id, &(limit.min(i64::MAX as usize) as i64)],
+        )?;
+        rows.iter().map(rows::post).collect()
+    }
+
+    fn alerts(&self, limit: usize) -> Result<Vec<Alert>> {
+        let rows = self.client.borrow_mut().query(
+            &format!("SELECT {ALERT_COLUMNS} FROM alerts ORDER BY at DESC, id DESC LIMIT $1"),
+            &[&(limit.min(i64::MAX as usize) as i64)],
+        )?;
+        rows.iter().map(rows::alert).collect()
+    }
+
+    fn story_alerts(&self, story: i64) -> Result<Vec<Alert>> {
+        let rows = self
+            .client
+            .borrow_mut()
+            .query(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE story_id = $1 ORDER BY id"), &[&story])?;
+        rows.iter().map(rows::alert).collect()
+    }
+
+    fn set_manual_grade(&mut self, story: i64, grade: Option<(Grade, String)>) -> Result<bool> {
+        let (g, reason) = (grade.as_ref().map(|(g, _)| g.as_str()), grade.as_ref().map(|(_, r)| r.as_str()));
+        let n = self.client.get_mut().execute(
+            "UPDATE stories SET manual_grade = $2, manual_reason = $3 WHERE id = $1",
+            &[&story, &g, &reason],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn stats(&self) -> Result<Stats> {
+        let mut c = self.client.borrow_mut();
+        let r = c.query_one(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN sentiment = 0 THEN 1 ELSE 0 END), 0), MIN(published_at), \
+             MAX(published_at) FROM posts",
+            &[],
+        )?;
+        let (posts, negative, first, last): (i64, i64, Option<i64>, Option<i64>) =
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+        let r = c.query_one(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'Open' THEN 1 ELSE 0 END), 0) FROM stories",
+            &[],
+        )?;
+        let (stories, open): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
+        let alerts: i64 = c.query_one("SELECT COUNT(*) FROM alerts", &[])?.try_get(0)?;
+        let mut graded = Vec::new();
+        for r in c.query(
+            &format!(
+                "SELECT grade, COUNT(*) FROM stories WHERE grade IS NOT NULL AND {} GROUP BY grade",
+                crate::false_alarm::NOT_MARKED
+            ),
+            &[],
+        )? {
+            if let Ok(g) = r.try_get::<_, String>(0)?.parse::<Grade>() {
+                graded.push((g, r.try_get::<_, i64>(1)?.max(0) as u64));
+            }
+        }
+        graded.sort_by_key(|g| std::cmp::Reverse(g.0));
+        Ok(Stats {
+            posts: posts.max(0) as u64,
+            stories: stories.max(0) as u64,
+            open_stories: open.max(0) as u64,
+            graded,
+            alerts: alerts.max(0) as u64,
+            negative_posts: negative.max(0) as u64,
+            first_post_at: first.map(utc),
+            last_post_at: last.map(utc),
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
+mod tests;
