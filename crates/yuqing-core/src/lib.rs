@@ -25,6 +25,7 @@ pub mod spike;
 pub mod story;
 pub mod tracker;
 pub mod url;
+pub mod workdays;
 
 /// China Standard Time's offset from UTC in seconds: the one place it is written.
 pub const CHINA_OFFSET_SECONDS: i32 = 8 * 3600;

@@ -3,7 +3,7 @@
 //! one transaction. Time is an argument (the server passes the wall clock, tests a fake one).
 //! Invariant: no HTTP here; refusals are [`DeskError`]s the server maps to its error codes.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::Deserialize;
 use yuqing_core::duty::{ack_escalation_due, on_duty, AckEscalation, DutyRole};
 use yuqing_core::incident::{route, AssignmentRule};
@@ -103,8 +103,30 @@ fn label(u: &User) -> String {
     }
 }
 
+/// Logs when working-day limits are configured but the calendar lacks this year (those days
+/// are then counted with plain weekends; the incident page says so next to each deadline).
+fn warn_on_calendar_gaps(policy: &DeadlinePolicy, now: DateTime<Utc>) {
+    let uses_working_days =
+        [policy.first_report, policy.leadership_report, policy.verification, policy.public_response]
+            .iter()
+            .any(|p| [p.i, p.ii, p.iii, p.iv].iter().any(|l| l.is_working_days()));
+    if !uses_working_days {
+        return;
+    }
+    let year = now.with_timezone(&policy.offset()).year();
+    let covered: Vec<i32> = policy.workdays.years().map(|a| a.year).collect();
+    if !policy.workdays.covers(year) {
+        tracing::warn!(year, ?covered, "the working-day calendar has no holiday notice for this year: working-day deadlines count plain weekends; add the year with [deadlines] calendar");
+    } else if !policy.workdays.covers(year + 1) {
+        tracing::info!(next_year = year + 1, ?covered, "the working-day calendar has no notice for next year yet; add it with [deadlines] calendar once the State Council publishes it");
+    }
+}
+
 impl Desk {
     pub fn new(config: DeskConfig) -> Desk {
+        // Incidents read back from storage count working days with the configured calendar.
+        yuqing_core::workdays::install(config.deadlines.workdays.clone());
+        warn_on_calendar_gaps(&config.deadlines, Utc::now());
         let routing = std::sync::Arc::new(std::sync::RwLock::new(config.routing.clone()));
         Desk { config, retry: RetryPolicy::default(), routing }
     }

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use yuqing_core::incident::{AssignmentRule, DeadlinePolicy};
+use yuqing_core::workdays::WorkCalendar;
 use yuqing_desk::notify::{validate_channels, ChannelConfig};
 use yuqing_desk::signin::AuthConfig;
 use yuqing_desk::DeskConfig;
@@ -30,6 +31,9 @@ pub enum ConfigError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("配置文件 {path} 第 {line} 行第 {column} 列：{message}")]
     At { path: PathBuf, line: usize, column: usize, message: String },
+    /// The built-in working-day calendar does not parse (a packaging mistake).
+    #[error("{0}")]
+    Calendar(String),
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -291,6 +295,14 @@ impl Config {
         self
     }
 
+    /// Reads a working-day calendar file alone (the format of `[deadlines] calendar`), for
+    /// checking one before it is configured.
+    pub fn load_calendar_file(file: &Path) -> Result<WorkCalendar, String> {
+        let text =
+            std::fs::read_to_string(file).map_err(|e| format!("无法读取工作日日历文件 {}：{e}", file.display()))?;
+        WorkCalendar::parse(&text).map_err(|e| format!("{}：{e}", file.display()))
+    }
+
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let src =
             std::fs::read_to_string(path).map_err(|e| ConfigError::Read { path: path.to_path_buf(), source: e })?;
@@ -503,6 +515,8 @@ impl Config {
         }
         let mut desk = raw.desk;
         desk.deadlines = raw.deadlines;
+        desk.deadlines.workdays =
+            std::sync::Arc::new(load_calendar(desk.deadlines.calendar.as_deref(), path, src, &at)?);
         let configured_rules: Vec<ConfiguredRule> = raw
             .rules
             .iter()
@@ -584,6 +598,30 @@ impl Config {
 /// The commented example `yuqing init` writes.
 pub const EXAMPLE: &str = include_str!("../../../docs/yuqing.example.toml");
 
+/// The built-in working-day calendar plus the operator's `[deadlines] calendar` file, whose years
+/// replace the built-in ones. A relative path is taken from the configuration file's directory.
+fn load_calendar(
+    file: Option<&str>,
+    config_path: &Path,
+    src: &str,
+    at: &dyn Fn(usize, String) -> ConfigError,
+) -> Result<WorkCalendar, ConfigError> {
+    let builtin = WorkCalendar::builtin().map_err(|e| ConfigError::Calendar(e.to_string()))?;
+    let Some(file) = file.map(str::trim) else { return Ok(builtin) };
+    let pos = src.find("calendar").unwrap_or(0);
+    if file.is_empty() {
+        return Err(at(pos, "deadlines.calendar 为空：应为节假日日历文件的路径".into()));
+    }
+    let mut full = PathBuf::from(file);
+    if full.is_relative() {
+        if let Some(dir) = config_path.parent() {
+            full = dir.join(full);
+        }
+    }
+    let extra = Config::load_calendar_file(&full).map_err(|e| at(pos, format!("deadlines.calendar：{e}")))?;
+    Ok(builtin.merged(&extra))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -603,6 +641,39 @@ mod tests {
         let e = parse("[metrics]\nallow = [\"10.0.0.0/33\"]\n").unwrap_err().to_string();
         assert!(e.contains("10.0.0.0/33") && e.contains("第 2 行"), "{e}");
         assert!(parse("[metrics]\ntoken = \"short\"\n").is_err());
+    }
+
+    #[test]
+    fn working_day_deadlines_and_the_operators_calendar_load() {
+        use yuqing_core::incident::Limit;
+        let c =
+            parse("[deadlines.public_response]\nI = \"5wd\"\nII = \"5wd\"\nIII = \"15wd\"\nIV = \"24h\"\n").unwrap();
+        assert_eq!(c.desk.deadlines.public_response.i, Limit::WorkingDays(5));
+        assert_eq!(c.desk.deadlines.public_response.iii, Limit::WorkingDays(15));
+        assert!(c.desk.deadlines.workdays.covers(2026) && !c.desk.deadlines.workdays.covers(2027));
+        let e = parse("[deadlines.public_response]\nI = \"0wd\"\nII = \"5wd\"\nIII = \"5wd\"\nIV = \"5wd\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("第 2 行") && e.contains("工作日"), "{e}");
+
+        // The operator's file, relative to the configuration file, adds 2027.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("holidays.toml"),
+            "[[years]]\nyear = 2027\nsource = \"测试\"\nholidays = [{ name = \"元旦\", from = 2027-01-01, to = 2027-01-03 }]\n",
+        )
+        .unwrap();
+        let cfg = dir.path().join("yuqing.toml");
+        let c = Config::parse("[deadlines]\ncalendar = \"holidays.toml\"\n", &cfg).unwrap();
+        let cal = &c.desk.deadlines.workdays;
+        assert!(cal.covers(2027) && cal.covers(2024));
+        assert!(!cal.is_working_day(chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()));
+        // A missing or broken file is an error naming the key and the file.
+        let e = Config::parse("[deadlines]\ncalendar = \"nope.toml\"\n", &cfg).unwrap_err().to_string();
+        assert!(e.contains("第 2 行") && e.contains("deadlines.calendar") && e.contains("nope.toml"), "{e}");
+        std::fs::write(dir.path().join("bad.toml"), "[[years]]\nyear = 2027\n").unwrap();
+        let e = Config::parse("[deadlines]\ncalendar = \"bad.toml\"\n", &cfg).unwrap_err().to_string();
+        assert!(e.contains("bad.toml") && e.contains("source"), "{e}");
     }
 
     #[test]

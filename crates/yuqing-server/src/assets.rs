@@ -24,7 +24,31 @@ label{display:block;margin:12px 0 4px}input{width:100%;padding:8px;border:1px so
 button{margin-top:18px;width:100%;padding:9px;border:0;border-radius:4px;background:#1f5fbf;color:#fff;font:inherit;cursor:pointer}\
 .error{background:#fef3f2;border:1px solid #fda29b;color:#b42318;padding:8px 12px;border-radius:6px}\
 .note{background:#fff8e1;border:1px solid #f3d37a;padding:8px 12px;border-radius:6px}\
-.hint{color:#667085;font-size:13px}";
+.hint{color:#667085;font-size:13px}\
+@media(max-width:640px){main{margin:16px 12px;padding:16px}input,button{min-height:44px;font-size:16px}}";
+
+/// The desk on a phone (up to 640 px wide): the menu one row that scrolls sideways on its own,
+/// wide tables scroll inside themselves (never the page), and everything one taps is at least
+/// 44 px tall. Last in the sheet, so it wins over the rules above.
+const PHONE_CSS: &str = "header nav{display:contents}\
+form.ack{display:flex;flex-wrap:wrap;align-items:center;gap:6px 12px;margin:0 0 14px}\
+form.ack button{min-height:48px;padding:8px 20px;border:0;border-radius:6px;background:#d92d20;color:#fff;font:inherit;font-size:17px;font-weight:600;cursor:pointer}\
+@media(max-width:640px){\
+header{padding:6px 12px 8px;gap:0 12px}header .brand{min-height:44px;display:inline-flex;align-items:center}\
+header nav{display:flex;overflow-x:auto;gap:0;margin:0 -12px;padding:0 4px;width:calc(100% + 24px);scrollbar-width:none}\
+header nav a{flex:none;display:inline-flex;align-items:center;min-height:44px;padding:0 10px}\
+header form{margin:4px 0 0;width:100%}header input{width:100%;min-height:44px;font-size:16px}\
+main{padding:12px}h2{font-size:19px;line-height:1.4}\
+table{display:block;overflow-x:auto;max-width:100%;-webkit-overflow-scrolling:touch}\
+main a{display:inline-block;min-height:44px;line-height:44px}\
+main button,main input,main select,main textarea,main summary{min-height:44px;font-size:16px}\
+main input[type=checkbox],main input[type=radio]{min-height:0;width:22px;height:22px}\
+main label{display:inline-flex;align-items:center;gap:4px;min-height:44px}\
+form.act{display:flex;width:100%;margin:6px 0}form.act textarea,form.act input,form.act select,input.wide,input.q{width:100%;max-width:100%}\
+form.act button{width:100%}form.ack button{width:100%}\
+.grid2,.grid3{grid-template-columns:minmax(0,1fr)}svg.chart{max-width:100%;height:auto}\
+pre,code{white-space:pre-wrap;word-break:break-all}.post,.statement{overflow-wrap:anywhere}\
+}";
 
 /// What used to be `style="…"` attributes on the desk's pages.
 const DESK_EXTRA_CSS: &str = ".card b.sm,body.big .card b.sm{font-size:15px}\
@@ -54,6 +78,7 @@ fn desk_css() -> &'static Asset {
         css.push_str(crate::web::brief_html::STYLE);
         css.push_str(crate::web::dashboard::STYLE);
         css.push_str(crate::wordcloud::STYLE);
+        css.push_str(PHONE_CSS);
         for w in 0..=100 {
             css.push_str(&format!("ol.bars i.w{w}{{width:{w}%}}"));
         }

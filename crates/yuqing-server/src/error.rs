@@ -22,6 +22,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
+use tracing::Instrument;
 
 use crate::AppState;
 
@@ -448,7 +449,14 @@ fn new_request_id() -> String {
 pub(crate) async fn render(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let api = req.uri().path().starts_with("/api/");
     let id = new_request_id();
-    let mut response = REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    // Every log line of the request carries its id (the JSON log's `span`); the path only, never
+    // the query string. The span is at error level so that it is there whatever YUQING_LOG allows.
+    let span = tracing::error_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let started = std::time::Instant::now();
+    let mut response = REQUEST_ID.scope(id.clone(), next.run(req).instrument(span.clone())).await;
+    span.in_scope(|| {
+        tracing::info!(status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    });
     // Every failure inside names the id its log line carries, however the handler rendered it.
     if response.status().is_server_error() && !response.headers().contains_key("x-request-id") {
         if let Ok(v) = HeaderValue::from_str(&id) {

@@ -71,6 +71,16 @@ pub fn fmt_time<Tz: TimeZone>(t: &DateTime<Tz>) -> String {
     china(t).format("%Y-%m-%d %H:%M").to_string()
 }
 
+/// A time that ends a local day (00:00 of the next) as that day's 24:00, "2026-10-09 24:00", the
+/// way a deadline counted in days is written; any other time as [`fmt_time`].
+pub fn fmt_day_end<Tz: TimeZone>(t: &DateTime<Tz>) -> String {
+    let local = china(t);
+    match local.date_naive().pred_opt() {
+        Some(day) if local.time() == chrono::NaiveTime::MIN => format!("{} 24:00", day.format("%Y-%m-%d")),
+        _ => fmt_time(t),
+    }
+}
+
 pub fn grade_badge(g: Option<Grade>) -> Markup {
     match g {
         Some(g) => html! {
@@ -200,8 +210,10 @@ impl<'a> Layout<'a> {
                         header {
                             a.brand href="/" { "yuqing 舆情监测" }
                             span { (self.org) }
-                            @for (href, name) in MENU {
-                                a href=(href) { (name) }
+                            nav aria-label="主菜单" {
+                                @for (href, name) in MENU {
+                                    a href=(href) { (name) }
+                                }
                             }
                             form action="/search" method="get" {
                                 input name="q" placeholder="全文检索帖文" aria-label="全文检索";

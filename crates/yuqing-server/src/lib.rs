@@ -89,7 +89,10 @@ impl AppState {
         f: impl FnOnce(&DataDir, DateTime<Utc>) -> error::AppResult<T> + Send + 'static,
     ) -> error::AppResult<T> {
         let (data, clock) = (self.data.clone(), self.clock.clone());
+        // Log lines of the blocking work keep the request's id.
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
+            let _in_request = span.enter();
             let guard = yuqing_store::guard::lock(&data);
             f(&guard, clock())
         })

@@ -169,10 +169,11 @@ pub async fn story(
             let themes = yuqing_store::themes::of_story(d.store.connection(), &theme_defs, &story)?;
             let places = yuqing_store::places::of_story(d.store.connection(), id)?;
             let mark = yuqing_store::false_alarm::of_story(d.store.connection(), id)?;
-            Ok(Ok((story, heat, posts, alerts, brief, edits, themes, places, mark)))
+            let acks = crate::web::alert_ack::gather(d.store.connection(), alerts.clone())?;
+            Ok(Ok((story, heat, posts, alerts, brief, edits, themes, places, mark, acks)))
         })
         .await?;
-    let (s, heat, posts, alerts, brief, edits, themes, places, mark) = match found {
+    let (s, heat, posts, alerts, brief, edits, themes, places, mark, acks) = match found {
         Ok(r) => r,
         Err(Some(into)) => {
             return Ok(axum::response::Redirect::to(&format!("/stories/{into}?merged={id}")).into_response())
@@ -195,6 +196,7 @@ pub async fn story(
         @if q.edited.is_some() {
             p.ok { "已保存人工调整，并记入审计日志。" }
         }
+        (crate::web::alert_ack::bar(&acks, &cu.user, cu.csrf_token(), &format!("/stories/{id}")))
         (crate::web::false_alarm::notice(&crate::web::false_alarm::Flags {
             false_alarm: q.false_alarm.clone(),
             closed: q.closed.clone(),

@@ -29,6 +29,9 @@ struct Cli {
     /// 以一个 JSON 文档输出
     #[arg(long, global = true)]
     json: bool,
+    /// 日志格式（标准错误输出）：text，或 json（每个事件一行 JSON，服务请求带请求编号）；级别由 YUQING_LOG 设定
+    #[arg(long, global = true, value_enum, default_value = "text", env = "YUQING_LOG_FORMAT")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -456,12 +459,27 @@ enum RulesCommand {
     Check { expr: String },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Operator logs on standard error (journald keeps them): the level from `YUQING_LOG` (default
+/// warn); JSON puts one event per line, with the fields of the span it happened in (a request's
+/// `request_id`, method and path).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("YUQING_LOG").unwrap_or_else(|_| "warn".into());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).with_current_span(true).with_span_list(false).init(),
+    }
+}
+
 fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("YUQING_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     if let Err(e) = run(cli) {
         eprintln!("错误：{e:#}");
         std::process::exit(1);

@@ -159,3 +159,89 @@ fn the_desk_works_in_a_real_browser() {
         assert!(found, "screenshot {name} written under {}", shots.display());
     }
 }
+
+fn phone_shots_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("ui-shots-phone")
+}
+
+/// The desk at 390×844 (`ui-tests/phone.spec.mjs`): from an alert's link, sign in, land back on
+/// the linked page and acknowledge (签收) in one tap; every main page without sideways scrolling
+/// and with tap targets of at least 44 px. Screenshots land in `target/ui-shots-phone/`.
+#[test]
+fn the_desk_works_on_a_phone() {
+    let ui = repo_root().join("ui-tests");
+    assert!(
+        chromium().exists() && ui.join("node_modules/playwright-core").exists(),
+        "browser tests need Chromium and playwright-core: run scripts/test"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let (server, _data) = start_demo(tmp.path());
+    let addr = server.addr.clone();
+    let account = server.output.iter().find(|l| l.starts_with("演示账号：")).expect("the demo prints its account");
+    let rest = account.trim_start_matches("演示账号：");
+    let (admin, rest) = rest.split_once('　').unwrap();
+    let admin_password = rest.trim_start_matches("密码：").split('（').next().unwrap().to_string();
+    let cookie = sign_in(&addr, admin, &admin_password);
+
+    // An open incident, and the latest alert (nobody has acknowledged anything in a fresh demo).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let incident = loop {
+        let (status, body) = http_get_as(&addr, "/api/v1/incidents?limit=200", &cookie);
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        if let Some(id) = v["incidents"].as_array().unwrap().iter().find_map(|i| i["id"].as_i64()) {
+            break id;
+        }
+        assert!(Instant::now() < deadline, "the demo desk opened no incident: {v}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let (status, body) = http_get_as(&addr, "/api/v1/alerts?limit=1", &cookie);
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let alert = &v["alerts"][0];
+    let alert_id = alert["id"].as_i64().expect("the demo raised alerts");
+    let alert = json!({"id": alert_id, "story_id": alert["story_id"]});
+
+    let shots = phone_shots_dir();
+    let _ = std::fs::remove_dir_all(&shots);
+    let out = Command::new("node")
+        .arg(ui.join("phone.spec.mjs"))
+        .current_dir(&ui)
+        .env("YUQING_URL", format!("http://{addr}"))
+        .env("YUQING_ACCOUNTS", json!({"admin": {"name": admin, "password": admin_password}}).to_string())
+        .env("YUQING_INCIDENT", incident.to_string())
+        .env("YUQING_ALERT", alert.to_string())
+        .env("YUQING_SHOTS", &shots)
+        .env("YUQING_CHROMIUM", chromium())
+        .output()
+        .expect("node runs (install Node.js 18 or later)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(out.status.success(), "phone checks failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("all phone checks passed"), "{stdout}");
+
+    // The tap reached the store: another session sees the alert acknowledged by the admin.
+    let (status, body) = http_get_as(&addr, &format!("/stories/{}", alert["story_id"]), &cookie);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&format!("预警 #{alert_id} 已由 {admin} 于")), "{body}");
+    assert!(!body.contains(&format!("/alerts/{alert_id}/ack")), "{body}");
+    for name in [
+        "login",
+        "alert-link",
+        "alert-acknowledged",
+        "dashboard",
+        "stories",
+        "story",
+        "incidents",
+        "incident",
+        "reports",
+        "rules",
+    ] {
+        let found = std::fs::read_dir(&shots)
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().ends_with(&format!("-{name}.png")));
+        assert!(found, "screenshot {name} written under {}", shots.display());
+    }
+}

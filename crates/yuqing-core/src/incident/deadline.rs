@@ -1,9 +1,12 @@
 //! 时限: the clocks on an incident's steps, set by grade, and when to remind and escalate.
 //! Pure: the policy is data, `now` is an argument; a grade change re-computes unmet clocks.
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveTime, TimeZone, Utc};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::workdays::{WorkCalendar, MAX_WORKING_DAYS};
 use crate::Grade;
 
 /// Which step a clock is on.
@@ -48,12 +51,14 @@ impl DeadlineKind {
     }
 }
 
-/// How long a step may take: `"30m"`, `"2h"`, `"7d"`, or `"same-day"` (当日, the end of the local
-/// day the clock started on) in the configuration.
+/// How long a step may take: `"30m"`, `"2h"`, `"7d"`, `"same-day"` (当日, the end of the local
+/// day the clock started on) or `"5wd"` (5 个工作日, see [`crate::workdays`]: the start day is not
+/// counted, the deadline is 24:00 local time of the 5th working day after it) in the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
     After(Duration),
     SameDay,
+    WorkingDays(u32),
 }
 
 impl Serialize for Limit {
@@ -61,6 +66,7 @@ impl Serialize for Limit {
         match self {
             Limit::After(d) => s.serialize_str(&format!("{}s", d.num_seconds())),
             Limit::SameDay => s.serialize_str("same-day"),
+            Limit::WorkingDays(n) => s.serialize_str(&format!("{n}wd")),
         }
     }
 }
@@ -71,21 +77,41 @@ impl<'de> Deserialize<'de> for Limit {
         if s.trim() == "same-day" || s.trim() == "当日" {
             return Ok(Limit::SameDay);
         }
+        if let Some(n) = parse_working_days(&s) {
+            return n.map(Limit::WorkingDays).map_err(serde::de::Error::custom);
+        }
         parse_span_within(&s, STORED_MAX).map(Limit::After).map_err(serde::de::Error::custom)
     }
 }
 
+/// "5wd" (also "5 wd"): `None` when it is not a working-day limit at all, else the count or why
+/// it is refused.
+fn parse_working_days(s: &str) -> Option<Result<u32, String>> {
+    let n = s.trim().strip_suffix("wd")?.trim();
+    Some(match n.parse::<u32>() {
+        Ok(n) if (1..=MAX_WORKING_DAYS).contains(&n) => Ok(n),
+        Ok(_) => Err(format!("时长“{}”应为 1 到 {MAX_WORKING_DAYS} 个工作日", s.trim())),
+        Err(_) => Err(format!("时长“{}”无效：工作日数应为整数，如 5wd", s.trim())),
+    })
+}
+
+/// The end of local day `day` (its 24:00, i.e. the next day's 00:00) at `offset`, in UTC.
+fn end_of_local_day(day: NaiveDate, offset: FixedOffset) -> Option<DateTime<Utc>> {
+    let end = day.succ_opt()?.and_time(NaiveTime::MIN);
+    offset.from_local_datetime(&end).single().map(|t| t.with_timezone(&Utc))
+}
+
 impl Limit {
-    /// The due time of a clock started at `start`, with local time at `offset` for "same day".
-    pub fn due(self, start: DateTime<Utc>, offset: FixedOffset) -> DateTime<Utc> {
+    /// The due time of a clock started at `start`, with local time at `offset` for "same day"
+    /// and working days, and `calendar` for working days.
+    pub fn due(self, start: DateTime<Utc>, offset: FixedOffset, calendar: &WorkCalendar) -> DateTime<Utc> {
+        let local_day = start.with_timezone(&offset).date_naive();
         match self {
             // Limits are bounded when loaded; saturate rather than panic all the same.
             Limit::After(d) => start.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC),
-            Limit::SameDay => {
-                let local = start.with_timezone(&offset);
-                let end = local.date_naive().and_time(NaiveTime::MIN) + Duration::days(1);
-                offset.from_local_datetime(&end).single().map_or(start + Duration::hours(24), |t| t.with_timezone(&Utc))
-            }
+            Limit::SameDay => end_of_local_day(local_day, offset).unwrap_or(start + Duration::hours(24)),
+            Limit::WorkingDays(n) => end_of_local_day(calendar.nth_working_day_after(local_day, n), offset)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
         }
     }
 
@@ -93,7 +119,12 @@ impl Limit {
         match self {
             Limit::SameDay => "当日".into(),
             Limit::After(d) => describe_span(d),
+            Limit::WorkingDays(n) => format!("{n} 个工作日"),
         }
+    }
+
+    pub fn is_working_days(self) -> bool {
+        matches!(self, Limit::WorkingDays(_))
     }
 }
 
@@ -197,8 +228,16 @@ pub struct DeadlinePolicy {
     pub review_grades: Vec<Grade>,
     /// Remind the assignee when this share of the time has passed (0.75 = 75 %).
     pub remind_at: f64,
-    /// Local time for "same day" (当日), in seconds east of UTC; China is +8 h.
+    /// Local time for "same day" (当日) and working days, in seconds east of UTC; China is +8 h.
     pub utc_offset_seconds: i32,
+    /// The operator's working-day calendar file (`calendar = "/etc/yuqing/holidays.toml"`), whose
+    /// years are added to (or replace) the built-in ones; read by the configuration loader.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
+    /// The working-day calendar in force (built-in plus the operator's file). Not stored with an
+    /// incident: one read back takes the process's [`crate::workdays::active`] calendar.
+    #[serde(skip, default = "crate::workdays::active")]
+    pub workdays: Arc<WorkCalendar>,
 }
 
 impl Default for DeadlinePolicy {
@@ -212,6 +251,8 @@ impl Default for DeadlinePolicy {
             review_grades: vec![Grade::I, Grade::II],
             remind_at: 0.75,
             utc_offset_seconds: crate::CHINA_OFFSET_SECONDS,
+            calendar: None,
+            workdays: crate::workdays::active(),
         }
     }
 }
@@ -265,6 +306,19 @@ impl DeadlinePolicy {
             DeadlineKind::Review => Some(Limit::After(self.review)),
             DeadlineKind::FollowUpNode(_) => None,
         }
+    }
+
+    /// The due time under this policy of a clock with `limit` started at `start`.
+    pub fn due(&self, limit: Limit, start: DateTime<Utc>) -> DateTime<Utc> {
+        limit.due(start, self.offset(), &self.workdays)
+    }
+
+    /// Years a clock from `started_at` to `due_at` crosses that the working-day calendar does not
+    /// cover (counted with plain weekends), for a note next to the deadline.
+    pub fn uncovered_years(&self, started_at: DateTime<Utc>, due_at: DateTime<Utc>) -> Vec<i32> {
+        let off = self.offset();
+        self.workdays
+            .uncovered_years(started_at.with_timezone(&off).date_naive(), due_at.with_timezone(&off).date_naive())
     }
 
     pub fn needs_review(&self, grade: Grade) -> bool {
@@ -358,14 +412,38 @@ mod tests {
         let p = DeadlinePolicy::default();
         let start = t("2026-11-20T10:00:00+08:00");
         let off = p.offset();
-        assert_eq!(p.first_report.get(Grade::IV).due(start, off), t("2026-11-20T10:30:00+08:00"));
-        assert_eq!(p.leadership_report.get(Grade::I).due(start, off), t("2026-11-20T11:00:00+08:00"));
-        assert_eq!(p.leadership_report.get(Grade::II).due(start, off), t("2026-11-20T12:00:00+08:00"));
-        assert_eq!(p.leadership_report.get(Grade::III).due(start, off), t("2026-11-21T00:00:00+08:00"));
-        assert_eq!(p.verification.get(Grade::II).due(start, off), t("2026-11-20T10:30:00+08:00"));
-        assert_eq!(p.verification.get(Grade::III).due(start, off), t("2026-11-20T12:00:00+08:00"));
-        assert_eq!(p.public_response.get(Grade::I).due(start, off), t("2026-11-20T22:00:00+08:00"));
-        assert_eq!(p.public_response.get(Grade::IV).due(start, off), t("2026-11-21T10:00:00+08:00"));
+        assert_eq!(
+            p.first_report.get(Grade::IV).due(start, off, &WorkCalendar::default()),
+            t("2026-11-20T10:30:00+08:00")
+        );
+        assert_eq!(
+            p.leadership_report.get(Grade::I).due(start, off, &WorkCalendar::default()),
+            t("2026-11-20T11:00:00+08:00")
+        );
+        assert_eq!(
+            p.leadership_report.get(Grade::II).due(start, off, &WorkCalendar::default()),
+            t("2026-11-20T12:00:00+08:00")
+        );
+        assert_eq!(
+            p.leadership_report.get(Grade::III).due(start, off, &WorkCalendar::default()),
+            t("2026-11-21T00:00:00+08:00")
+        );
+        assert_eq!(
+            p.verification.get(Grade::II).due(start, off, &WorkCalendar::default()),
+            t("2026-11-20T10:30:00+08:00")
+        );
+        assert_eq!(
+            p.verification.get(Grade::III).due(start, off, &WorkCalendar::default()),
+            t("2026-11-20T12:00:00+08:00")
+        );
+        assert_eq!(
+            p.public_response.get(Grade::I).due(start, off, &WorkCalendar::default()),
+            t("2026-11-20T22:00:00+08:00")
+        );
+        assert_eq!(
+            p.public_response.get(Grade::IV).due(start, off, &WorkCalendar::default()),
+            t("2026-11-21T10:00:00+08:00")
+        );
         assert!(p.needs_review(Grade::II) && !p.needs_review(Grade::III));
     }
 
@@ -373,9 +451,15 @@ mod tests {
     fn same_day_ends_at_local_midnight_not_utc_midnight() {
         let off = DeadlinePolicy::default().offset();
         // 07:00 UTC on the 20th is 15:00 in China: the local day ends at 16:00 UTC.
-        assert_eq!(Limit::SameDay.due(t("2026-11-20T07:00:00Z"), off), t("2026-11-20T16:00:00Z"));
+        assert_eq!(
+            Limit::SameDay.due(t("2026-11-20T07:00:00Z"), off, &WorkCalendar::default()),
+            t("2026-11-20T16:00:00Z")
+        );
         // 17:00 UTC on the 20th is already the 21st in China.
-        assert_eq!(Limit::SameDay.due(t("2026-11-20T17:00:00Z"), off), t("2026-11-21T16:00:00Z"));
+        assert_eq!(
+            Limit::SameDay.due(t("2026-11-20T17:00:00Z"), off, &WorkCalendar::default()),
+            t("2026-11-21T16:00:00Z")
+        );
     }
 
     #[test]
@@ -420,13 +504,56 @@ mod tests {
         // Due times saturate instead of overflowing.
         let start = DateTime::<Utc>::MAX_UTC - Duration::days(1);
         assert_eq!(
-            Limit::After(Duration::days(3650)).due(start, FixedOffset::east_opt(0).unwrap()),
+            Limit::After(Duration::days(3650)).due(start, FixedOffset::east_opt(0).unwrap(), &WorkCalendar::default()),
             DateTime::<Utc>::MAX_UTC
         );
     }
 
     fn toml_like(json: &str) -> DeadlinePolicy {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn working_days_end_at_local_midnight_of_the_nth_working_day() {
+        let cal = WorkCalendar::builtin().unwrap();
+        let off = DeadlinePolicy::default().offset();
+        // 2024 春节: started Friday 2/2 at 16:00; 2/4 (Sun) and 2/18 (Sun) are working days, 2/10–2/17 off.
+        let start = t("2024-02-02T16:00:00+08:00");
+        assert_eq!(Limit::WorkingDays(1).due(start, off, &cal), t("2024-02-05T00:00:00+08:00"));
+        assert_eq!(Limit::WorkingDays(7).due(start, off, &cal), t("2024-02-19T00:00:00+08:00"));
+        // 2025 国庆: started Tue 9/30, day 3 is Saturday 10/11 (调休), ending at its 24:00.
+        let start = t("2025-09-30T09:00:00+08:00");
+        assert_eq!(Limit::WorkingDays(3).due(start, off, &cal), t("2025-10-12T00:00:00+08:00"));
+        // 2026 国庆: started Fri 9/25 (中秋 9/25–27 off as well), 5 working days: 9/28, 9/29, 9/30, 10/8, 10/9.
+        let start = t("2026-09-25T10:00:00+08:00");
+        assert_eq!(Limit::WorkingDays(5).due(start, off, &cal), t("2026-10-10T00:00:00+08:00"));
+        // The start day is a local day: 23:30 UTC on Friday 11/20 is Saturday 11/21 in China.
+        assert_eq!(Limit::WorkingDays(1).due(t("2026-11-20T23:30:00Z"), off, &cal), t("2026-11-24T00:00:00+08:00"));
+        // A plain weekend.
+        assert_eq!(
+            Limit::WorkingDays(5).due(t("2026-11-20T10:00:00+08:00"), off, &cal),
+            t("2026-11-28T00:00:00+08:00")
+        );
+        assert_eq!(Limit::WorkingDays(5).describe(), "5 个工作日");
+    }
+
+    #[test]
+    fn working_days_parse_from_the_configuration_and_round_trip() {
+        let p = toml_like(r#"{"public_response": {"I": "5wd", "II": "15wd", "III": "2h", "IV": "same-day"}}"#);
+        assert_eq!(p.public_response.i, Limit::WorkingDays(5));
+        assert_eq!(p.public_response.ii, Limit::WorkingDays(15));
+        let back: DeadlinePolicy = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert_eq!(back, p);
+        for bad in ["0wd", "2501wd", "1.5wd", "-3wd", "wd"] {
+            let json = format!(r#"{{"public_response": {{"I": "{bad}", "II": "1h", "III": "1h", "IV": "1h"}}}}"#);
+            let e = serde_json::from_str::<DeadlinePolicy>(&json).unwrap_err().to_string();
+            assert!(e.contains("工作日"), "{bad}: {e}");
+        }
+        // An incident's policy uses the calendar it carries.
+        let start = t("2024-02-08T10:00:00+08:00");
+        assert_eq!(p.due(Limit::WorkingDays(5), start), t("2024-02-22T00:00:00+08:00"));
+        assert_eq!(p.uncovered_years(start, t("2024-02-22T00:00:00+08:00")), Vec::<i32>::new());
+        assert_eq!(p.uncovered_years(t("2030-01-02T10:00:00+08:00"), t("2030-01-09T00:00:00+08:00")), vec![2030]);
     }
 
     #[test]

@@ -739,7 +739,7 @@ impl Incident {
 
     fn start_clock(&mut self, kind: DeadlineKind, start: DateTime<Utc>, ev: &mut Events) {
         let Some(limit) = self.policy.limit(kind, self.grade) else { return };
-        let due = limit.due(start, self.policy.offset());
+        let due = self.policy.due(limit, start);
         let label = kind.label_zh();
         ev.push(EventKind::DeadlineSet { deadline: kind, label: label.clone(), due_at: due });
         self.deadlines.push(Deadline::new(kind, label, start, due));
@@ -1202,10 +1202,9 @@ impl Incident {
         self.grade = grade;
         self.grade_reason = reason;
         if self.state.is_open() {
-            let offset = self.policy.offset();
             for d in self.deadlines.iter_mut().filter(|d| !d.is_met()) {
                 let Some(limit) = self.policy.limit(d.kind, grade) else { continue };
-                let due = limit.due(d.started_at, offset);
+                let due = self.policy.due(limit, d.started_at);
                 if due != d.due_at {
                     ev.push(EventKind::DeadlineMoved {
                         deadline: d.kind,

@@ -17,6 +17,7 @@ pub fn routes() -> Routes {
         .get("/incidents/{id}", SignedIn, "查看处置工单", crate::web::incident)
         .post("/incidents/{id}/act", Roles(WORKERS), "办理工单", crate::web::incident_act)
         .get("/alerts", SignedIn, "查看预警记录", crate::pages::alerts)
+        .post("/alerts/{id}/ack", Roles(WORKERS), "确认预警", crate::web::alert_ack::alert_ack)
         .api_get(
             "/api/v1/alerts",
             SignedIn,

@@ -5,13 +5,14 @@
 use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 use yuqing_core::incident::{
-    allowed_steps, diff, ApprovalLink, DiffPart, Incident, IncidentState, Statement, StatementStatus, Step,
+    allowed_steps, diff, ApprovalLink, Deadline, DiffPart, Incident, IncidentState, Limit, Statement, StatementStatus,
+    Step,
 };
 use yuqing_desk::permission;
 use yuqing_store::desk::{IncidentSummary, TimelineEntry, User};
 use yuqing_text::brief::Brief;
 
-use crate::html::{csrf_field, external_link, fmt_time, grade_badge};
+use crate::html::{csrf_field, external_link, fmt_day_end, fmt_time, grade_badge};
 
 /// "还剩 1 小时 20 分" / "已超时 35 分".
 pub fn countdown(due: DateTime<Utc>, now: DateTime<Utc>) -> (String, bool) {
@@ -99,6 +100,31 @@ fn diff_html(parts: &[DiffPart]) -> Markup {
 }
 
 /// The deadline's state: met (in time or late), not met on a closed incident, or the countdown.
+/// The due time as the incident's policy set it: a working-day or same-day limit ends at 24:00 of
+/// a local day, shown as that day's "24:00" with the limit, and a note when the calendar has no
+/// holiday notice for a year the clock crosses (those days were counted with plain weekends).
+fn deadline_due(inc: &Incident, d: &Deadline) -> Markup {
+    let limit = inc.policy.limit(d.kind, inc.grade);
+    let day_end = matches!(limit, Some(Limit::SameDay | Limit::WorkingDays(_)));
+    let shown = if day_end { fmt_day_end(&d.due_at) } else { fmt_time(&d.due_at) };
+    let gaps = match limit {
+        Some(Limit::WorkingDays(_)) => inc.policy.uncovered_years(d.started_at, d.due_at),
+        _ => Vec::new(),
+    };
+    html! {
+        (shown)
+        @if let Some(Limit::WorkingDays(n)) = limit { span.muted { "（" (n) " 个工作日）" } }
+        @if !gaps.is_empty() {
+            br;
+            span.muted.calendar-gap {
+                "工作日日历未含 "
+                (gaps.iter().map(|y| format!("{y} 年")).collect::<Vec<_>>().join("、"))
+                "节假日安排，按周六、周日休息计算"
+            }
+        }
+    }
+}
+
 fn deadline_status(met: Option<DateTime<Utc>>, due: DateTime<Utc>, open: bool, now: DateTime<Utc>) -> Markup {
     match met {
         Some(m) if m > due => html! { span.late { "超时完成（" (fmt_time(&m)) "）" } },
@@ -250,7 +276,7 @@ pub fn render_incident(
         table {
             thead { tr { th { "事项" } th { "截止" } th { "状态" } } }
             tbody { @for d in &inc.deadlines {
-                tr { td { (d.label) } td { (fmt_time(&d.due_at)) } td { (deadline_status(d.met_at, d.due_at, open, now)) } }
+                tr { td { (d.label) } td { (deadline_due(inc, d)) } td { (deadline_status(d.met_at, d.due_at, open, now)) } }
             } }
         }
 
@@ -400,6 +426,51 @@ mod tests {
             routes: vec![RouteMatch { department: "卫健委".into(), because: "x".into() }],
         };
         Incident::open(o, &DeadlinePolicy::default(), &Actor::system(), t0).0
+    }
+
+    #[test]
+    fn working_day_deadlines_show_their_due_day_at_24_00() {
+        let t0 = Utc.with_ymd_and_hms(2026, 9, 25, 2, 0, 0).unwrap(); // Friday 10:00 in China
+        let mut policy = DeadlinePolicy::default();
+        policy.public_response = yuqing_core::incident::deadline::PerGrade::all(Limit::WorkingDays(5));
+        let o = Opening {
+            id: 4,
+            title: "回应".into(),
+            stories: vec![9],
+            grade: Grade::III,
+            grade_reason: "x".into(),
+            first_post_at: None,
+            alert: Some((1, t0)),
+            routes: vec![],
+        };
+        let inc = Incident::open(o, &policy, &Actor::system(), t0).0;
+        let officer = user("xinxi", Role::Officer, None, vec![]);
+        let html = render_incident(&inc, &[], &[], &officer, "tok", t0).into_string();
+        // 中秋 9/25–27 and 国庆 10/1–7 off: 9/28, 9/29, 9/30, 10/8, 10/9.
+        assert!(html.contains("2026-10-09 24:00"), "{html}");
+        assert!(html.contains("5 个工作日"));
+        assert!(!html.contains("工作日日历未含"));
+
+        // Reaching into a year without a notice says how it was counted.
+        let t1 = Utc.with_ymd_and_hms(2026, 12, 28, 2, 0, 0).unwrap();
+        let o = Opening { id: 5, alert: Some((2, t1)), ..inc_opening() };
+        let inc = Incident::open(o, &policy, &Actor::system(), t1).0;
+        let html = render_incident(&inc, &[], &[], &officer, "tok", t1).into_string();
+        assert!(html.contains("2027-01-04 24:00"), "12/29, 12/30, 12/31, 1/1 (no 2027 notice), 1/4");
+        assert!(html.contains("工作日日历未含 2027 年节假日安排，按周六、周日休息计算"), "{html}");
+    }
+
+    fn inc_opening() -> Opening {
+        Opening {
+            id: 0,
+            title: "回应".into(),
+            stories: vec![9],
+            grade: Grade::III,
+            grade_reason: "x".into(),
+            first_post_at: None,
+            alert: None,
+            routes: vec![],
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! (incidents). Handlers gather data under the data lock and hand it to pure renderers.
 
 pub mod admin_pages;
+pub mod alert_ack;
 pub mod brief_html;
 pub mod dashboard;
 pub mod false_alarm;
@@ -298,13 +299,16 @@ async fn incident_view(state: &AppState, cu: &CurrentUser, id: i64, notice: Opti
             let tl = desk::timeline(d.store.connection(), id)?;
             // The brief of each story the incident covers (the first few: a case is about one matter).
             let mut briefs = Vec::new();
+            let mut alerts = Vec::new();
             for &sid in inc.stories.iter().take(3) {
                 briefs.push((sid, yuqing_store::brief::story_brief(&d.store, d.fts.segmenter(), sid)?));
+                alerts.extend(d.store.story_alerts(sid)?);
             }
-            Ok((inc, tl, briefs))
+            let acks = alert_ack::gather(d.store.connection(), alerts)?;
+            Ok((inc, tl, briefs, acks))
         })
         .await;
-    let (inc, tl, briefs) = match r {
+    let (inc, tl, briefs, acks) = match r {
         Ok(x) => x,
         Err(e) => return titled_page(state, "处置工单", e),
     };
@@ -313,6 +317,7 @@ async fn incident_view(state: &AppState, cu: &CurrentUser, id: i64, notice: Opti
         @if let Some((_, msg)) = &notice {
             p class="late notice" { (msg) }
         }
+        (alert_ack::bar(&acks, &cu.user, cu.csrf_token(), &format!("/incidents/{id}")))
         (incident_pages::render_incident(&inc, &tl, &briefs, &cu.user, cu.csrf_token(), now))
     };
     let title = format!("工单 #{id}");
