@@ -53,6 +53,9 @@ fn posts() -> String {
 }
 
 /// `yuqing --log-format json serve` with debug logs into `log`; returns the child and its address.
+/// The caller kills and waits for the child; if the server never prints its address the test
+/// fails here, and the child ends with the test process.
+#[allow(clippy::zombie_processes)]
 fn serve_with_json_logs(data: &Path, cfg: &Path, log: &Path) -> (Child, String) {
     let mut child = yuqing(data)
         .arg("--config")

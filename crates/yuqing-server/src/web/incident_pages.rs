@@ -431,8 +431,10 @@ mod tests {
     #[test]
     fn working_day_deadlines_show_their_due_day_at_24_00() {
         let t0 = Utc.with_ymd_and_hms(2026, 9, 25, 2, 0, 0).unwrap(); // Friday 10:00 in China
-        let mut policy = DeadlinePolicy::default();
-        policy.public_response = yuqing_core::incident::deadline::PerGrade::all(Limit::WorkingDays(5));
+        let policy = DeadlinePolicy {
+            public_response: yuqing_core::incident::deadline::PerGrade::all(Limit::WorkingDays(5)),
+            ..Default::default()
+        };
         let o = Opening {
             id: 4,
             title: "回应".into(),
