@@ -6,7 +6,7 @@ use chrono::FixedOffset;
 use serde::de::DeserializeOwned;
 use yuqing_core::{Alert, Grade, Metrics, Sentiment, StoryStatus};
 
-use crate::records::{PostRecord, StoryRecord};
+use crate::records::{PostRecord, StoryOrder, StoryQuery, StoryRecord};
 use crate::sql::utc;
 use crate::{Result, StoreError};
 
@@ -94,6 +94,35 @@ pub(crate) fn parse_grade(what: &str, s: Option<String>) -> Result<Option<Grade>
         None => Ok(None),
         Some(s) => s.parse().map(Some).map_err(|detail| StoreError::Corrupt { what: what.to_string(), detail }),
     }
+}
+
+/// A story listing's WHERE clause, ORDER BY and row limit, the same on both backends. Built from
+/// numbers and fixed words only, so it binds no parameters.
+pub(crate) fn story_listing(q: &StoryQuery) -> (String, &'static str, usize) {
+    let mut conds: Vec<String> = Vec::new();
+    if let Some(s) = q.status {
+        conds.push(format!("status = '{}'", s.as_str()));
+    }
+    if let Some(g) = q.min_grade {
+        conds.push(format!("grade_rank >= {}", grade_rank(Some(g))));
+    } else if q.graded_only {
+        conds.push("grade_rank > 0".to_string());
+    }
+    // A story marked 误报 is not among the graded ones (it is listed with all stories).
+    if q.min_grade.is_some() || q.graded_only {
+        conds.push(crate::false_alarm::NOT_MARKED.to_string());
+    }
+    if q.min_posts > 0 {
+        conds.push(format!("posts >= {}", q.min_posts.min(i64::MAX as u64)));
+    }
+    let sql_where = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+    let order = match q.order {
+        StoryOrder::Grade => "grade_rank DESC, posts DESC, id DESC",
+        StoryOrder::Recent => "last_at DESC, id DESC",
+        StoryOrder::Posts => "posts DESC, id DESC",
+    };
+    let limit = if q.limit == 0 { 50 } else { q.limit.min(1000) };
+    (sql_where, order, limit)
 }
 
 /// A stored count back as an unsigned number (a negative value, which no writer stores, is 0).

@@ -18,7 +18,7 @@ pub struct SqliteStore {
     path: PathBuf,
 }
 
-use crate::rows::{grade_rank, json, parse, ALERT_COLUMNS};
+use crate::rows::{json, parse, ALERT_COLUMNS};
 pub(crate) use crate::rows::{POST_COLUMNS, STORY_COLUMNS};
 
 /// Row readers in the shape rusqlite's `query_map` takes.
@@ -367,29 +367,7 @@ impl Store for SqliteStore {
     }
 
     fn stories(&self, q: &StoryQuery) -> Result<Page<StoryRecord>> {
-        let mut conds: Vec<String> = Vec::new();
-        if let Some(s) = q.status {
-            conds.push(format!("status = '{}'", s.as_str()));
-        }
-        if let Some(g) = q.min_grade {
-            conds.push(format!("grade_rank >= {}", grade_rank(Some(g))));
-        } else if q.graded_only {
-            conds.push("grade_rank > 0".to_string());
-        }
-        // A story marked 误报 is not among the graded ones (it is listed with all stories).
-        if q.min_grade.is_some() || q.graded_only {
-            conds.push(crate::false_alarm::NOT_MARKED.to_string());
-        }
-        if q.min_posts > 0 {
-            conds.push(format!("posts >= {}", q.min_posts.min(i64::MAX as u64)));
-        }
-        let sql_where = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
-        let order = match q.order {
-            StoryOrder::Grade => "grade_rank DESC, posts DESC, id DESC",
-            StoryOrder::Recent => "last_at DESC, id DESC",
-            StoryOrder::Posts => "posts DESC, id DESC",
-        };
-        let limit = if q.limit == 0 { 50 } else { q.limit.min(1000) };
+        let (sql_where, order, limit) = crate::rows::story_listing(q);
         self.page_stories(&sql_where, order, limit, q.offset, &[])
     }
 

@@ -25,7 +25,7 @@ pub use migrations::PG_MIGRATIONS;
 use partition::Month;
 
 use crate::records::*;
-use crate::rows::{self, grade_rank, ALERT_COLUMNS, POST_COLUMNS, STORY_COLUMNS};
+use crate::rows::{self, ALERT_COLUMNS, POST_COLUMNS, STORY_COLUMNS};
 use crate::sql::{ts, utc};
 use crate::{Result, Store, StoreError};
 
@@ -399,29 +399,7 @@ impl Store for PgStore {
     }
 
     fn stories(&self, q: &StoryQuery) -> Result<Page<StoryRecord>> {
-        // The same conditions as the SQLite store's, built from numbers and fixed words only.
-        let mut conds: Vec<String> = Vec::new();
-        if let Some(s) = q.status {
-            conds.push(format!("status = '{}'", s.as_str()));
-        }
-        if let Some(g) = q.min_grade {
-            conds.push(format!("grade_rank >= {}", grade_rank(Some(g))));
-        } else if q.graded_only {
-            conds.push("grade_rank > 0".to_string());
-        }
-        if q.min_grade.is_some() || q.graded_only {
-            conds.push(crate::false_alarm::NOT_MARKED.to_string());
-        }
-        if q.min_posts > 0 {
-            conds.push(format!("posts >= {}", q.min_posts.min(i64::MAX as u64)));
-        }
-        let sql_where = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
-        let order = match q.order {
-            StoryOrder::Grade => "grade_rank DESC, posts DESC, id DESC",
-            StoryOrder::Recent => "last_at DESC, id DESC",
-            StoryOrder::Posts => "posts DESC, id DESC",
-        };
-        let limit = if q.limit == 0 { 50 } else { q.limit.min(1000) };
+        let (sql_where, order, limit) = rows::story_listing(q);
         self.page_stories(&sql_where, order, limit, q.offset)
     }
 
