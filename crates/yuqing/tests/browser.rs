@@ -29,6 +29,14 @@ fn shots_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("ui-shots")
 }
 
+/// The administrator account the demo prints: (name, password).
+fn demo_account(output: &[String]) -> (String, String) {
+    let account = output.iter().find(|l| l.starts_with("演示账号：")).expect("the demo prints its account");
+    let rest = account.trim_start_matches("演示账号：");
+    let (admin, rest) = rest.split_once('　').unwrap();
+    (admin.to_string(), rest.trim_start_matches("密码：").split('（').next().unwrap().to_string())
+}
+
 #[test]
 fn the_desk_works_in_a_real_browser() {
     let ui = repo_root().join("ui-tests");
@@ -44,11 +52,8 @@ fn the_desk_works_in_a_real_browser() {
     let tmp = tempfile::tempdir().unwrap();
     let (server, data) = start_demo(tmp.path());
     let addr = server.addr.clone();
-    let account = server.output.iter().find(|l| l.starts_with("演示账号：")).expect("the demo prints its account");
-    let rest = account.trim_start_matches("演示账号：");
-    let (admin, rest) = rest.split_once('　').unwrap();
-    let admin_password = rest.trim_start_matches("密码：").split('（').next().unwrap().to_string();
-    let cookie = sign_in(&addr, admin, &admin_password);
+    let (admin, admin_password) = demo_account(&server.output);
+    let cookie = sign_in(&addr, &admin, &admin_password);
 
     // The desk opens incidents from the replayed alerts on its first clock tick; take an open
     // grade III/IV one (a three-link approval chain) that nobody has handled yet.
@@ -177,11 +182,8 @@ fn the_desk_works_on_a_phone() {
     let tmp = tempfile::tempdir().unwrap();
     let (server, _data) = start_demo(tmp.path());
     let addr = server.addr.clone();
-    let account = server.output.iter().find(|l| l.starts_with("演示账号：")).expect("the demo prints its account");
-    let rest = account.trim_start_matches("演示账号：");
-    let (admin, rest) = rest.split_once('　').unwrap();
-    let admin_password = rest.trim_start_matches("密码：").split('（').next().unwrap().to_string();
-    let cookie = sign_in(&addr, admin, &admin_password);
+    let (admin, admin_password) = demo_account(&server.output);
+    let cookie = sign_in(&addr, &admin, &admin_password);
 
     // An open incident, and the latest alert (nobody has acknowledged anything in a fresh demo).
     let deadline = Instant::now() + Duration::from_secs(120);
