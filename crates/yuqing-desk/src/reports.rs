@@ -30,6 +30,29 @@ pub struct GenerateRequest {
     pub to: Option<String>,
     /// 专报: the incident.
     pub incident: Option<i64>,
+    /// 专报: the document's title as the office words it (default 关于“事件标题”的舆情专报).
+    pub title: Option<String>,
+}
+
+/// The longest title a 专报 may be given, in characters (three lines of 二号 type).
+pub const SPECIAL_TITLE_MAX: usize = 60;
+
+/// A 专报 title as typed: trimmed, white space runs made one space; `None` when blank; refused
+/// when too long or holding control characters.
+pub fn special_title(raw: Option<&str>) -> Result<Option<String>, ReportError> {
+    let Some(raw) = raw else { return Ok(None) };
+    if raw.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        return Err(ReportError::Invalid("专报标题含有不可见的控制字符".into()));
+    }
+    let title = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    if title.is_empty() {
+        return Ok(None);
+    }
+    let n = title.chars().count();
+    if n > SPECIAL_TITLE_MAX {
+        return Err(ReportError::Invalid(format!("专报标题最长 {SPECIAL_TITLE_MAX} 字，现为 {n} 字")));
+    }
+    Ok(Some(title))
 }
 
 /// Today in the reports' time zone.
@@ -67,6 +90,10 @@ fn build(
         s.as_deref().filter(|s| !s.trim().is_empty()).map_or(Ok(default), |s| parse_date(s, what))
     };
     let today = today(jobs, now);
+    let special = matches!(req.kind.as_str(), "special" | "专报");
+    if !special && req.title.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+        return Err(ReportError::Invalid("只有专报可以自拟标题，日报、周报和考评的标题按期间生成".into()));
+    }
     let (report, period) = match req.kind.as_str() {
         "daily" | "日报" => {
             let day = date(&req.date, "日期", today)?;
@@ -99,10 +126,10 @@ fn build(
             if permission::own_department_only(by.role) {
                 return Err(ReportError::Invalid("专报由办公室或信息员生成".into()));
             }
-            (
-                Report::Special(gather::special(st, d.fts.segmenter(), &jobs.org, id, offset, now)?),
-                format!("incident-{id}"),
-            )
+            let title = special_title(req.title.as_deref())?;
+            let mut special = gather::special(st, d.fts.segmenter(), &jobs.org, id, offset, now)?;
+            special.title = title;
+            (Report::Special(special), format!("incident-{id}"))
         }
         other => {
             return Err(ReportError::Invalid(format!(
@@ -129,4 +156,23 @@ pub fn spawn_report_scheduler(
 ) -> tokio::task::JoinHandle<()> {
     let pass = move |d: &DataDir, now: DateTime<Utc>| run_schedule(d, &jobs, now);
     crate::periodic::spawn_every(data, clock, every, "report schedule", pass, |p| !p.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_special_title_is_trimmed_and_checked() {
+        assert_eq!(special_title(None).unwrap(), None);
+        assert_eq!(special_title(Some("  \n ")).unwrap(), None);
+        assert_eq!(
+            special_title(Some("  关于武昌医院  院长\n去世的舆情专报 ")).unwrap().as_deref(),
+            Some("关于武昌医院 院长 去世的舆情专报")
+        );
+        let long = "长".repeat(SPECIAL_TITLE_MAX + 1);
+        assert!(matches!(special_title(Some(&long)), Err(ReportError::Invalid(m)) if m.contains("61")));
+        assert!(special_title(Some(&"长".repeat(SPECIAL_TITLE_MAX))).unwrap().is_some());
+        assert!(matches!(special_title(Some("标题\u{7}")), Err(ReportError::Invalid(_))));
+    }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use yuqing_core::incident::{DeadlineKind, EventKind, Incident, IncidentState, StatementStatus};
 use yuqing_core::Grade;
 
-use crate::period::{local_date, Period};
+use crate::period::Period;
 
 /// A post as a report lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -300,6 +300,10 @@ pub struct SpecialReport {
     /// before it existed (the incident's title then).
     #[serde(default)]
     pub headline: Option<String>,
+    /// The document's title as the office wrote it when it generated the report (else
+    /// 关于“headline”的舆情专报).
+    #[serde(default)]
+    pub title: Option<String>,
 }
 
 impl SpecialReport {
@@ -704,7 +708,10 @@ impl Report {
         match self {
             Report::Daily(d) => format!("网络舆情日报（{}）", crate::period::zh_date(d.date)),
             Report::Weekly(w) => format!("网络舆情周报（{}）", w.period.label_zh()),
-            Report::Special(s) => format!("关于“{}”的舆情专报", s.subject()),
+            Report::Special(s) => match s.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                Some(t) => t.to_string(),
+                None => format!("关于“{}”的舆情专报", s.subject()),
+            },
             Report::Stats(s) => format!("网络舆情处置工作考评统计（{}）", s.period.label_zh()),
             Report::Disposal(_) => "舆情处置情况报告单".to_string(),
             Report::Risk(_) => "网络舆情隐患排查表".to_string(),
@@ -1002,7 +1009,6 @@ pub fn build_special(
     for p in &inc.publications {
         measures.push(format!("{} 通过{}发布回应，发言人 {}", t(p.at), p.channel.label_zh(), p.spokesperson));
     }
-    let _ = local_date(now, offset);
     SpecialReport {
         org: org.to_string(),
         incident: IncidentLine::of(inc),
@@ -1016,6 +1022,7 @@ pub fn build_special(
         statement: approved_statement(inc),
         brief: None,
         headline,
+        title: None,
     }
 }
 

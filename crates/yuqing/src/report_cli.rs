@@ -49,6 +49,9 @@ pub enum ReportCommand {
     Special {
         #[arg(long)]
         incident: i64,
+        /// 自拟标题（默认“关于……的舆情专报”，最长 60 字）
+        #[arg(long)]
+        title: Option<String>,
         #[command(flatten)]
         output: Output,
     },
@@ -227,15 +230,13 @@ pub fn run(cmd: &ReportCommand, data_dir: &Path, config: &Config, json_out: bool
             let week = Period::week_of(date_or(week_of, "--week-of", today - Duration::days(7))?);
             save(&Report::Weekly(gather::weekly(&st, &jobs.org, week, offset, now)?), output, &jobs, json_out)
         }
-        ReportCommand::Special { incident, output } => {
+        ReportCommand::Special { incident, title, output } => {
+            let title = yuqing_desk::reports::special_title(title.as_deref())?;
             // The brief's segmenter with the configuration's own words, as the pipeline cuts.
             let seg = yuqing_text::Segmenter::new(&config.analyzer_config().user_words);
-            save(
-                &Report::Special(gather::special(&st, &seg, &jobs.org, *incident, offset, now)?),
-                output,
-                &jobs,
-                json_out,
-            )
+            let mut special = gather::special(&st, &seg, &jobs.org, *incident, offset, now)?;
+            special.title = title;
+            save(&Report::Special(special), output, &jobs, json_out)
         }
         ReportCommand::Stats { from, to, output } => {
             let p = Period::new(date_or(from, "--from", Period::month_of(today).first)?, date_or(to, "--to", today)?)?;

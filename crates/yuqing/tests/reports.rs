@@ -331,6 +331,32 @@ fn the_server_archives_the_owed_digest_on_start_and_issues_a_hundred_forms_at_on
     );
     let made = api(&addr, "POST", "/api/v1/reports", &token, &json!({"kind": "special", "incident": 1}), 201);
     assert_eq!(made["kind"], "special");
+    assert!(made["title"].as_str().unwrap_or_default().starts_with("关于“"), "{made}");
+    // The office words the title itself; the archive, the page and the document carry it.
+    let titled = api(
+        &addr,
+        "POST",
+        "/api/v1/reports",
+        &token,
+        &json!({"kind": "special", "incident": 1, "title": "  关于群众反映窗口排队情况的舆情专报 "}),
+        201,
+    );
+    assert_eq!(titled["title"], "关于群众反映窗口排队情况的舆情专报", "{titled}");
+    let (status, body) =
+        http(&addr, "GET", &format!("/api/v1/reports/{}?format=html", titled["id"]), Some(&token), "text/plain", b"");
+    assert_eq!(status, 200);
+    assert!(body.contains("关于群众反映窗口排队情况的舆情专报"));
+    let long = api(
+        &addr,
+        "POST",
+        "/api/v1/reports",
+        &token,
+        &json!({"kind": "special", "incident": 1, "title": "长".repeat(61)}),
+        400,
+    );
+    assert!(long["error"].as_str().unwrap_or_default().contains("最长 60 字"), "{long}");
+    let daily_titled = api(&addr, "POST", "/api/v1/reports", &token, &json!({"kind": "daily", "title": "自拟"}), 400);
+    assert!(daily_titled["error"].as_str().unwrap_or_default().contains("只有专报"), "{daily_titled}");
     let bad = api(&addr, "POST", "/api/v1/reports", &token, &json!({"kind": "monthly"}), 400);
     assert!(bad["error"].as_str().unwrap().contains("未知的报表类型"));
     api(&addr, "POST", "/api/v1/reports", &viewer, &json!({"kind": "daily"}), 403);

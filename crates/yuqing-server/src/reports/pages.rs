@@ -110,6 +110,7 @@ pub async fn index(State(state): State<AppState>, cu: CurrentUser, Query(q): Que
                 label { "周报（该周任一天）" input name="week_of" placeholder="YYYY-MM-DD" size="10"; }
                 label { "考评区间 " input name="from" placeholder="开始" size="10"; "–" input name="to" placeholder="结束" size="10"; }
                 label { "专报工单 " input name="incident" size="5"; }
+                label { "专报标题 " input name="title" size="24" maxlength="60" placeholder="默认：关于“事件标题”的舆情专报"; }
                 button { "生成" }
             }
         }
@@ -141,6 +142,7 @@ pub struct GenerateForm {
     from: Option<String>,
     to: Option<String>,
     incident: Option<String>,
+    title: Option<String>,
 }
 
 pub async fn generate(State(state): State<AppState>, cu: CurrentUser, Form(f): Form<GenerateForm>) -> Response {
@@ -157,6 +159,7 @@ pub async fn generate(State(state): State<AppState>, cu: CurrentUser, Form(f): F
         from: get(&f.from),
         to: get(&f.to),
         incident,
+        title: f.title.clone(),
     };
     let (desk, jobs) = (state.desk.clone(), state.reports.clone());
     match state.blocking(move |d, now| Ok(yuqing_desk::reports::generate(d, &desk, &jobs, &req, &cu.user, now)?)).await

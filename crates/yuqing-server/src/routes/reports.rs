@@ -38,7 +38,7 @@ pub fn routes() -> Routes {
             Roles(REPORT_MAKERS),
             "生成报表",
             ApiDoc::new("报表", "生成报表并存档")
-                .body(json!({"content": {"application/json": {"schema": {"type": "object", "required": ["kind"], "properties": {"kind": {"type": "string", "enum": ["daily", "weekly", "special", "stats"]}, "date": {"type": "string", "description": "日报日期 YYYY-MM-DD，默认今天"}, "week_of": {"type": "string", "description": "周报：该周任一天，默认上周"}, "from": {"type": "string"}, "to": {"type": "string"}, "incident": {"type": "integer", "description": "专报的工单"}}}}}}))
+                .body(json!({"content": {"application/json": {"schema": {"type": "object", "required": ["kind"], "properties": {"kind": {"type": "string", "enum": ["daily", "weekly", "special", "stats"]}, "date": {"type": "string", "description": "日报日期 YYYY-MM-DD，默认今天"}, "week_of": {"type": "string", "description": "周报：该周任一天，默认上周"}, "from": {"type": "string"}, "to": {"type": "string"}, "incident": {"type": "integer", "description": "专报的工单"}, "title": {"type": "string", "maxLength": 60, "description": "专报标题（可选，默认“关于……的舆情专报”）"}}}}}}))
                 .response(200, OK)
                 .response(400, BAD_REQUEST)
                 .response(404, NOT_FOUND)

@@ -362,6 +362,20 @@ pub fn render_incident(
             None => {}
         }
 
+        @if permission::may_make_reports(user.role) && !permission::own_department_only(user.role) {
+            h3 { "专报" }
+            form method="post" action="/reports/generate" class="act" {
+                (csrf_field(csrf))
+                input type="hidden" name="kind" value="special";
+                input type="hidden" name="incident" value=(id);
+                label {
+                    "标题 "
+                    input name="title" size="36" maxlength="60" placeholder="默认：关于“事件标题”的舆情专报";
+                }
+                button type="submit" { "生成专报" }
+            }
+        }
+
         h3 { "时间线" }
         ol.timeline {
             @for e in timeline {
@@ -491,6 +505,10 @@ mod tests {
         assert!(html.contains("医院&lt;排队&gt;") && !html.contains("医院<排队>"));
         assert!(html.contains("value=\"report\""), "the officer may report");
         assert!(html.contains("countdown overdue"), "the first report is overdue an hour in");
+        assert!(
+            html.contains("action=\"/reports/generate\"") && html.contains("name=\"title\" size=\"36\""),
+            "the officer may make a 专报 and title it"
+        );
         let viewer = user("kan", Role::Viewer, None, vec![]);
         assert!(
             !render_incident(&inc, &[], &[], &viewer, "tok", now).into_string().contains("<form"),
@@ -522,5 +540,6 @@ mod tests {
         assert!(html.contains("<del>初</del><ins>二</ins>"), "the diff is shown: {html}");
         let html = render_incident(&inc, &[], &[], &member, "tok", now).into_string();
         assert!(!html.contains("value=\"approve\"") && html.contains("等待责任单位负责人审批"));
+        assert!(!html.contains("生成专报"), "a department member does not make 专报");
     }
 }
