@@ -222,8 +222,9 @@ pub fn fit_widths(header: &[String], rows: &[Vec<Cell>], avail: u32) -> Vec<u32>
     let mut want = vec![0u32; cols];
     for c in 0..cols {
         let hw = header.get(c).map_or(0, |h| display_width(h));
-        // A header of up to four characters stays on one line; a longer one may take two.
-        let (mut lo, mut hi) = (if hw <= 8 { hw } else { hw.div_ceil(2).max(8) }, hw);
+        // A header of up to four characters stays on one line; a longer one may take two, as
+        // whole characters (五字 as 3 + 2), so the short headers beside it keep their one line.
+        let (mut lo, mut hi) = (if hw <= 8 { hw } else { hw.div_ceil(4) * 2 }, hw);
         for r in rows {
             let Some(cell) = r.get(c) else { continue };
             let w = display_width(&cell.text());
@@ -661,5 +662,34 @@ mod tests {
         assert!(w[0] >= 4 * TABLE_HALF_EM + CELL_PAD, "序号 on one line: {w:?}");
         assert!(w[3] >= 11 * TABLE_HALF_EM + CELL_PAD, "02-29 23:55 on one line: {w:?}");
         assert!(w[1] > w[3] && w[1] > TEXT_W / 3, "the text column takes the rest: {w:?}");
+    }
+
+    #[test]
+    fn eight_columns_of_the_stats_table_keep_three_character_headers_on_one_line() {
+        // The 考评 table: long headers take two lines so that 工单数 and 已办结 need not wrap.
+        let header: Vec<String> =
+            ["责任单位", "工单数", "已办结", "首报按时率", "回应按时率", "超时次数", "平均上报用时", "平均回应用时"]
+                .map(String::from)
+                .to_vec();
+        let rows = vec![vec![
+            Cell::Text("市卫生健康委员会".into()),
+            Cell::Num(12.0),
+            Cell::Num(9.0),
+            Cell::Pct(Some(0.75)),
+            Cell::Pct(None),
+            Cell::Num(3.0),
+            Cell::Text("1小时20分".into()),
+            Cell::Text("15小时".into()),
+        ]];
+        let w = fit_widths(&header, &rows, TEXT_W);
+        assert_eq!(w.iter().sum::<u32>(), TEXT_W, "{w:?}");
+        // Word's default cell margins are 108 twips a side; a character of 小四 is 240.
+        for c in [1, 2] {
+            assert!(w[c] >= 3 * 240 + 216, "{} on one line: {w:?}", header[c]);
+        }
+        assert!(w[5] >= 4 * 240 + 216, "超时次数 on one line: {w:?}");
+        for c in [3, 4, 6, 7] {
+            assert!(w[c] >= 3 * 240 + 216, "{} on two lines at most: {w:?}", header[c]);
+        }
     }
 }
