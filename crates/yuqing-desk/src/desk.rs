@@ -86,7 +86,8 @@ pub struct TickReport {
     pub heat_snapshots: usize,
 }
 
-/// The desk: configuration plus the operations. Stateless between calls; the store holds all.
+/// The desk: configuration plus the operations. The store holds all state (the routing in force
+/// and which log lines were written aside).
 #[derive(Debug, Clone)]
 pub struct Desk {
     pub config: DeskConfig,
@@ -94,6 +95,9 @@ pub struct Desk {
     /// Routing in force: `config.routing` at start, replaced when watch rules (and so their
     /// departments) are edited while the server runs.
     routing: std::sync::Arc<std::sync::RwLock<Vec<AssignmentRule>>>,
+    /// People already logged as reached by no channel: the operator is told once per person
+    /// and process, not at every alert and reminder.
+    unreachable_logged: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
 
 fn label(u: &User) -> String {
@@ -128,7 +132,7 @@ impl Desk {
         yuqing_core::workdays::install(config.deadlines.workdays.clone());
         warn_on_calendar_gaps(&config.deadlines, Utc::now());
         let routing = std::sync::Arc::new(std::sync::RwLock::new(config.routing.clone()));
-        Desk { config, retry: RetryPolicy::default(), routing }
+        Desk { config, retry: RetryPolicy::default(), routing, unreachable_logged: Default::default() }
     }
 
     /// Replaces the routing in force (after watch-rule edits changed the rules' departments).
@@ -171,8 +175,14 @@ impl Desk {
                 };
                 outbox::enqueue(conn, &msg, now, &self.retry)?;
             }
-            if channels.is_empty() {
-                tracing::warn!(person = %p.name, "no notification channel reaches this person; configure desk.default_channels");
+            if channels.is_empty()
+                && self
+                    .unreachable_logged
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(p.name.clone())
+            {
+                tracing::warn!(person = %p.name, "no notification channel reaches this person; configure desk.default_channels (logged once per person)");
             }
             reached.push(p.name.clone());
         }
@@ -845,7 +855,11 @@ impl Desk {
                         actor: "system".into(),
                         kind: EventKind::AckEscalated {
                             alert: alert.id,
-                            to: format!("{}：{}", step.label_zh(), names.join("、")),
+                            to: if names.is_empty() {
+                                format!("{}（没有可通知的人员，请为相应角色建立用户）", step.label_zh())
+                            } else {
+                                format!("{}：{}", step.label_zh(), names.join("、"))
+                            },
                         },
                     }];
                     desk::save_incident(&tx, &inc, &ev, now)?;
@@ -953,21 +967,25 @@ impl Desk {
                             kind: EventKind::StoryRetitled { story: sid, title: s.title.clone() },
                         });
                     }
-                    events.push(Event {
-                        at: now,
-                        actor: "system".into(),
-                        kind: EventKind::HeatSnapshot {
-                            story: sid,
-                            posts: s.posts,
-                            sites: s.sites,
-                            interactions: s.interactions,
-                            negative_share: s.negative_share,
-                            grade: s.manual.as_ref().map(|m| m.0).or(s.grade),
-                        },
-                    });
-                    report.heat_snapshots += 1;
+                    let heat = EventKind::HeatSnapshot {
+                        story: sid,
+                        posts: s.posts,
+                        sites: s.sites,
+                        interactions: s.interactions,
+                        negative_share: s.negative_share,
+                        grade: s.manual.as_ref().map(|m| m.0).or(s.grade),
+                    };
+                    // A matter gone quiet is not recorded again every hour: the timeline keeps
+                    // the moments its heat changed.
+                    if desk::last_heat_snapshot(&tx, id, sid)?.as_ref() != Some(&heat) {
+                        events.push(Event { at: now, actor: "system".into(), kind: heat });
+                        report.heat_snapshots += 1;
+                    }
                 }
             }
+        }
+        if events.is_empty() {
+            return Ok(());
         }
         desk::save_incident(&tx, &inc, &events, now)?;
         if events.iter().any(|e| !matches!(e.kind, EventKind::HeatSnapshot { .. } | EventKind::StoryRetitled { .. })) {

@@ -375,6 +375,22 @@ pub fn last_story_title(conn: &Connection, incident: i64, story: i64) -> Result<
     Ok(None)
 }
 
+/// A story's newest heat snapshot on an incident's timeline (a `heat_snapshot` event), if any.
+pub fn last_heat_snapshot(conn: &Connection, incident: i64, story: i64) -> Result<Option<EventKind>> {
+    let mut st = conn.prepare_cached(
+        "SELECT detail FROM incident_events WHERE incident_id = ?1 AND kind = 'heat_snapshot' ORDER BY seq DESC LIMIT 500",
+    )?;
+    let rows = st.query_map([incident], |r| r.get::<_, String>(0))?;
+    for row in rows {
+        if let Ok(e @ EventKind::HeatSnapshot { story: s, .. }) = serde_json::from_str::<EventKind>(&row?) {
+            if s == story {
+                return Ok(Some(e));
+            }
+        }
+    }
+    Ok(None)
+}
+
 // ---------------------------------------------------------------- overdue
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

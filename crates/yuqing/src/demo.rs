@@ -50,7 +50,13 @@ pub fn build(data_dir: &Path, config: Config, mut progress: impl FnMut(&str)) ->
     let parsed = input::parse(SAMPLE, Format::Jsonl).context("内置演示样本无法解析")?;
     let mut posts = parsed.posts;
     posts.sort_by_key(|(line, p)| (p.published_at, *line));
+    // The desk works through the replay as it would have live: each batch's alerts are taken up
+    // (incidents opened, people told) and the clocks run at that batch's time, so an incident's
+    // timeline, reminders and overdue records carry the moments they would have had, not the
+    // moment the server starts. The demo account exists from the start, so it is told too.
+    let desk = yuqing_desk::Desk::new(config.desk.clone());
     let mut pipeline = Pipeline::open(data_dir, config)?;
+    crate::desk_cli::demo_account(&pipeline.data().store)?;
     let mut report = IngestReport::default();
     let total = posts.len();
     let mut done = 0;
@@ -68,6 +74,7 @@ pub fn build(data_dir: &Path, config: Config, mut progress: impl FnMut(&str)) ->
         let batch_len = batch.len();
         done += batch_len;
         let r = pipeline.ingest(batch, end)?;
+        desk.tick_data(&pipeline.data(), end).context("演示回放中值班台处理预警失败")?;
         for a in r.alerts.iter().filter(|a| a.to >= Grade::II) {
             progress(&format!(
                 "  {} 预警：事件 #{} 升至 {} 级（{}）",

@@ -89,13 +89,17 @@ fn every_report_kind_of_the_demo_prints_a_first_page_an_office_would_send() {
     let text = format!("{}\n[desk]\npublic_url = \"https://yq.example.gov.cn\"\n", yuqing::demo::DEMO_CONFIG);
     std::fs::write(&cfg, &text).unwrap();
 
-    // The demo's data and the incidents the desk opens on it at the end of the replay.
+    // The demo's data and the incidents the desk opened on it during the replay.
     let config = Config::parse(&text, &cfg).unwrap();
-    let desk = yuqing_desk::Desk::new(config.desk.clone());
     let (p, _) = yuqing::demo::build(&data, config, |_| {}).unwrap();
     let end = p.data().store.stats().unwrap().last_post_at.expect("the demo has posts");
-    let opened = desk.tick(&p.data().store, end + Duration::minutes(1)).unwrap().opened;
-    assert!(!opened.is_empty(), "the desk opens incidents on the demo");
+    let opened = yuqing_store::desk::open_incident_ids(p.data().store.connection()).unwrap();
+    assert!(!opened.is_empty(), "the desk opens incidents during the demo's replay");
+    // Each at the time it would have happened, not all at the end of the replay.
+    let timeline = yuqing_store::desk::timeline(p.data().store.connection(), opened[0]).unwrap();
+    let minutes: std::collections::BTreeSet<_> = timeline.iter().map(|e| e.at.timestamp() / 60).collect();
+    assert!(minutes.len() >= 3, "the timeline's rows carry their own times: {timeline:?}");
+    assert!(timeline.iter().all(|e| e.at <= end), "nothing after the replay's end");
     drop(p);
     let day = (end.with_timezone(&yuqing_core::china()) - Duration::hours(12)).date_naive().to_string();
     let incident = opened[0].to_string();
