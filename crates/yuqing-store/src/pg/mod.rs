@@ -471,43 +471,25 @@ impl Store for PgStore {
     }
 
     fn stats(&self) -> Result<Stats> {
+        use crate::rows::{StatCounts, STATS_ALERTS, STATS_POSTS, STATS_STORIES};
         let mut c = self.client.borrow_mut();
-        let r = c.query_one(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN sentiment = 0 THEN 1 ELSE 0 END), 0), MIN(published_at), \
-             MAX(published_at) FROM posts",
-            &[],
-        )?;
-        let (posts, negative, first, last): (i64, i64, Option<i64>, Option<i64>) =
-            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-        let r = c.query_one(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'Open' THEN 1 ELSE 0 END), 0) FROM stories",
-            &[],
-        )?;
-        let (stories, open): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
-        let alerts: i64 = c.query_one("SELECT COUNT(*) FROM alerts", &[])?.try_get(0)?;
-        let mut graded = Vec::new();
-        for r in c.query(
-            &format!(
-                "SELECT grade, COUNT(*) FROM stories WHERE grade IS NOT NULL AND {} GROUP BY grade",
-                crate::false_alarm::NOT_MARKED
-            ),
-            &[],
-        )? {
-            if let Ok(g) = r.try_get::<_, String>(0)?.parse::<Grade>() {
-                graded.push((g, r.try_get::<_, i64>(1)?.max(0) as u64));
-            }
-        }
-        graded.sort_by_key(|g| std::cmp::Reverse(g.0));
-        Ok(Stats {
-            posts: posts.max(0) as u64,
-            stories: stories.max(0) as u64,
-            open_stories: open.max(0) as u64,
-            graded,
-            alerts: alerts.max(0) as u64,
-            negative_posts: negative.max(0) as u64,
-            first_post_at: first.map(utc),
-            last_post_at: last.map(utc),
-        })
+        let r = c.query_one(STATS_POSTS, &[])?;
+        let mut counts = StatCounts {
+            posts: r.try_get(0)?,
+            negative: r.try_get(1)?,
+            first: r.try_get(2)?,
+            last: r.try_get(3)?,
+            ..Default::default()
+        };
+        let r = c.query_one(STATS_STORIES, &[])?;
+        (counts.stories, counts.open) = (r.try_get(0)?, r.try_get(1)?);
+        counts.alerts = c.query_one(STATS_ALERTS, &[])?.try_get(0)?;
+        counts.grades = c
+            .query(&rows::stats_grades_sql(), &[])?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_>>()?;
+        Ok(counts.stats())
     }
 }
 
