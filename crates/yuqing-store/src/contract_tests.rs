@@ -211,6 +211,29 @@ fn stats_count_what_is_stored(s: &mut dyn Store) {
     assert_eq!(st.last_post_at, Some(at("2020-02-01T09:00:00+08:00").with_timezone(&Utc)));
 }
 
+fn a_batch_keeps_its_order(s: &mut dyn Store) {
+    // A story given twice in one batch ends as its last version.
+    let mut older = story(1, 1, None, "2020-02-01T09:00:00+08:00");
+    older.title = "旧".into();
+    let newer = story(1, 2, Some(Grade::II), "2020-02-01T10:00:00+08:00");
+    let alert = |to: Grade, detail: &str| NewAlert {
+        story_id: 1,
+        from: None,
+        to,
+        reasons: vec![GradeReason { grade: to, rule: "post_count".into(), detail: detail.into() }],
+        at: at("2020-02-01T10:00:00+08:00").with_timezone(&Utc),
+    };
+    // Alerts at the same instant: numbered in the order given.
+    let alerts = vec![alert(Grade::IV, "一"), alert(Grade::III, "二"), alert(Grade::II, "三")];
+    s.write(&WriteBatch { stories: vec![older, newer.clone()], alerts: alerts.clone(), ..Default::default() })
+        .expect("write");
+    assert_eq!(s.story(1).unwrap(), Some(newer));
+    let stored = s.story_alerts(1).unwrap();
+    assert_eq!(stored.iter().map(|a| a.to).collect::<Vec<_>>(), alerts.iter().map(|a| a.to).collect::<Vec<_>>());
+    assert!(stored.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(s.alerts(1).unwrap()[0].reasons, alerts[2].reasons, "the last given is the newest");
+}
+
 /// Each scenario on SQLite (a file in a temporary directory) and on PostgreSQL (its own schema).
 macro_rules! on_both_stores {
     ($($scenario:ident),* $(,)?) => {$(
@@ -238,4 +261,5 @@ on_both_stores!(
     stories_list_in_order_and_filter,
     stories_change_in_place,
     stats_count_what_is_stored,
+    a_batch_keeps_its_order,
 );

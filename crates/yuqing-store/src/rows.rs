@@ -6,7 +6,7 @@ use chrono::FixedOffset;
 use serde::de::DeserializeOwned;
 use yuqing_core::{Alert, Grade, Metrics, Sentiment, StoryStatus};
 
-use crate::records::{PostRecord, StoryOrder, StoryQuery, StoryRecord};
+use crate::records::{PostRecord, Stats, StoryOrder, StoryQuery, StoryRecord};
 use crate::sql::utc;
 use crate::{Result, StoreError};
 
@@ -123,6 +123,54 @@ pub(crate) fn story_listing(q: &StoryQuery) -> (String, &'static str, usize) {
     };
     let limit = if q.limit == 0 { 50 } else { q.limit.min(1000) };
     (sql_where, order, limit)
+}
+
+/// The queries behind [`Stats`], the same on both backends: posts (count, negative, first and
+/// last publication), stories (count, open), alerts (count), and graded stories not marked 误报
+/// (grade, count).
+pub(crate) const STATS_POSTS: &str = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN sentiment = 0 THEN 1 ELSE 0 END), 0), \
+    MIN(published_at), MAX(published_at) FROM posts";
+pub(crate) const STATS_STORIES: &str =
+    "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'Open' THEN 1 ELSE 0 END), 0) FROM stories";
+pub(crate) const STATS_ALERTS: &str = "SELECT COUNT(*) FROM alerts";
+pub(crate) fn stats_grades_sql() -> String {
+    format!(
+        "SELECT grade, COUNT(*) FROM stories WHERE grade IS NOT NULL AND {} GROUP BY grade",
+        crate::false_alarm::NOT_MARKED
+    )
+}
+
+/// What the [`Stats`] queries answered, as stored.
+#[derive(Debug, Default)]
+pub(crate) struct StatCounts {
+    pub posts: i64,
+    pub negative: i64,
+    pub first: Option<i64>,
+    pub last: Option<i64>,
+    pub stories: i64,
+    pub open: i64,
+    pub alerts: i64,
+    /// (grade as stored, stories): a grade this program does not know is left out.
+    pub grades: Vec<(String, i64)>,
+}
+
+impl StatCounts {
+    /// The stats: counts as unsigned numbers, grades highest first, times in UTC.
+    pub(crate) fn stats(self) -> Stats {
+        let mut graded: Vec<(Grade, u64)> =
+            self.grades.into_iter().filter_map(|(g, n)| g.parse::<Grade>().ok().map(|g| (g, count(n)))).collect();
+        graded.sort_by_key(|g| std::cmp::Reverse(g.0));
+        Stats {
+            posts: count(self.posts),
+            stories: count(self.stories),
+            open_stories: count(self.open),
+            graded,
+            alerts: count(self.alerts),
+            negative_posts: count(self.negative),
+            first_post_at: self.first.map(utc),
+            last_post_at: self.last.map(utc),
+        }
+    }
 }
 
 /// A stored count back as an unsigned number (a negative value, which no writer stores, is 0).

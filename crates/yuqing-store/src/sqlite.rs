@@ -434,39 +434,16 @@ impl Store for SqliteStore {
     }
 
     fn stats(&self) -> Result<Stats> {
-        let (posts, negative, first, last): (i64, i64, Option<i64>, Option<i64>) = self.conn.query_row(
-            "SELECT COUNT(*), COALESCE(SUM(sentiment = 0), 0), MIN(published_at), MAX(published_at) FROM posts",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )?;
-        let (stories, open): (i64, i64) =
-            self.conn.query_row("SELECT COUNT(*), COALESCE(SUM(status = 'Open'), 0) FROM stories", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
-        let alerts: i64 = self.conn.query_row("SELECT COUNT(*) FROM alerts", [], |r| r.get(0))?;
-        let mut graded = Vec::new();
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT grade, COUNT(*) FROM stories WHERE grade IS NOT NULL AND {} GROUP BY grade",
-            crate::false_alarm::NOT_MARKED
-        ))?;
+        use crate::rows::{StatCounts, STATS_ALERTS, STATS_POSTS, STATS_STORIES};
+        let mut c = StatCounts::default();
+        (c.posts, c.negative, c.first, c.last) =
+            self.conn.query_row(STATS_POSTS, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        (c.stories, c.open) = self.conn.query_row(STATS_STORIES, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        c.alerts = self.conn.query_row(STATS_ALERTS, [], |r| r.get(0))?;
+        let mut stmt = self.conn.prepare(&crate::rows::stats_grades_sql())?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-        for row in rows {
-            let (g, n) = row?;
-            if let Ok(g) = g.parse::<Grade>() {
-                graded.push((g, n.max(0) as u64));
-            }
-        }
-        graded.sort_by_key(|g| std::cmp::Reverse(g.0));
-        Ok(Stats {
-            posts: posts.max(0) as u64,
-            stories: stories.max(0) as u64,
-            open_stories: open.max(0) as u64,
-            graded,
-            alerts: alerts.max(0) as u64,
-            negative_posts: negative.max(0) as u64,
-            first_post_at: first.map(utc),
-            last_post_at: last.map(utc),
-        })
+        c.grades = rows.collect::<std::result::Result<_, _>>()?;
+        Ok(c.stats())
     }
 }
 

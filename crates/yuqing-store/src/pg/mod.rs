@@ -13,6 +13,7 @@
 mod migrations;
 pub mod partition;
 mod search;
+mod write;
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -222,118 +223,11 @@ impl Store for PgStore {
                 ))?;
             }
         }
-        if !batch.posts.is_empty() {
-            let placeholders = (1..=28).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-            let insert = tx.prepare(&format!("INSERT INTO posts ({POST_COLUMNS}) VALUES ({placeholders})"))?;
-            let key = tx.prepare("INSERT INTO post_keys (dedup_key, post_id, published_at) VALUES ($1, $2, $3)")?;
-            for p in &batch.posts {
-                let v = rows::PostValues::of(p);
-                let (dedup, content, simhash, score) =
-                    (p.dedup_key as i64, p.content_hash as i64, p.simhash as i64, f64::from(p.sentiment_score));
-                tx.execute(
-                    &insert,
-                    &[
-                        &p.id,
-                        &p.story_id,
-                        &dedup,
-                        &content,
-                        &p.duplicate_of,
-                        &p.source,
-                        &p.url,
-                        &p.title,
-                        &p.text,
-                        &p.author,
-                        &p.place,
-                        &v.published_at,
-                        &v.published_offset,
-                        &p.time_estimated,
-                        &v.ingested_at,
-                        &v.tier,
-                        &v.reads,
-                        &v.comments,
-                        &v.reposts,
-                        &v.likes,
-                        &simhash,
-                        &v.sentiment,
-                        &score,
-                        &v.topics,
-                        &v.hits,
-                        &v.severe_words,
-                        &v.keywords,
-                        &v.join,
-                    ],
-                )?;
-                tx.execute(&key, &[&dedup, &p.id, &v.published_at])?;
-            }
-        }
-        if !batch.stories.is_empty() {
-            let columns: Vec<&str> = STORY_COLUMNS.split(',').map(str::trim).chain(["grade_rank"]).collect();
-            let placeholders = (1..=columns.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-            let updates = columns[1..].iter().map(|c| format!("{c} = EXCLUDED.{c}")).collect::<Vec<_>>().join(", ");
-            let upsert = tx.prepare(&format!(
-                "INSERT INTO stories ({}) VALUES ({placeholders}) ON CONFLICT (id) DO UPDATE SET {updates}",
-                columns.join(", ")
-            ))?;
-            for s in &batch.stories {
-                let v = rows::StoryValues::of(s);
-                let manual_reason = s.manual.as_ref().map(|(_, r)| r.as_str());
-                tx.execute(
-                    &upsert,
-                    &[
-                        &s.id,
-                        &v.status,
-                        &s.title,
-                        &v.keywords,
-                        &v.first_at,
-                        &v.last_at,
-                        &v.grade,
-                        &v.reasons,
-                        &v.manual_grade,
-                        &manual_reason,
-                        &v.posts,
-                        &v.sites,
-                        &v.max_tier,
-                        &v.interactions,
-                        &v.negative_share,
-                        &v.rule_hits,
-                        &v.topics,
-                        &v.severe_words,
-                        &v.centroid,
-                        &v.updated_at,
-                        &v.index_terms,
-                        &v.grade_rank,
-                    ],
-                )?;
-            }
-        }
-        if !batch.alerts.is_empty() {
-            let insert = tx.prepare(
-                "INSERT INTO alerts (story_id, from_grade, to_grade, reasons, at) VALUES ($1, $2, $3, $4, $5)",
-            )?;
-            for a in &batch.alerts {
-                let (from, to) = (a.from.map(|g| g.as_str()), a.to.as_str());
-                tx.execute(&insert, &[&a.story_id, &from, &to, &rows::json(&a.reasons), &ts(a.at)])?;
-            }
-        }
-        if !batch.themes.is_empty() {
-            let post = tx.prepare("INSERT INTO theme_posts (theme, post_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")?;
-            let story = tx.prepare(
-                "INSERT INTO theme_stories (theme, story_id, matched) VALUES ($1, $2, 1) \
-                 ON CONFLICT (theme, story_id) DO UPDATE SET matched = theme_stories.matched + 1",
-            )?;
-            for m in &batch.themes {
-                if tx.execute(&post, &[&m.theme, &m.post])? == 1 {
-                    tx.execute(&story, &[&m.theme, &m.story])?;
-                }
-            }
-        }
-        if !batch.places.is_empty() {
-            let insert =
-                tx.prepare("INSERT INTO post_places (post_id, code) VALUES ($1, $2) ON CONFLICT DO NOTHING")?;
-            for p in &batch.places {
-                tx.execute(&insert, &[&p.post, &i64::from(p.code)])?;
-            }
-        }
+        write::copy_posts(&mut tx, &batch.posts)?;
+        write::upsert_stories(&mut tx, &batch.stories)?;
+        write::copy_alerts(&mut tx, &batch.alerts)?;
+        write::add_themes(&mut tx, &batch.themes)?;
+        write::add_places(&mut tx, &batch.places)?;
         if !batch.closed.is_empty() {
             tx.execute("UPDATE stories SET status = 'Closed' WHERE id = ANY($1)", &[&batch.closed])?;
         }
@@ -471,43 +365,25 @@ impl Store for PgStore {
     }
 
     fn stats(&self) -> Result<Stats> {
+        use crate::rows::{StatCounts, STATS_ALERTS, STATS_POSTS, STATS_STORIES};
         let mut c = self.client.borrow_mut();
-        let r = c.query_one(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN sentiment = 0 THEN 1 ELSE 0 END), 0), MIN(published_at), \
-             MAX(published_at) FROM posts",
-            &[],
-        )?;
-        let (posts, negative, first, last): (i64, i64, Option<i64>, Option<i64>) =
-            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-        let r = c.query_one(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'Open' THEN 1 ELSE 0 END), 0) FROM stories",
-            &[],
-        )?;
-        let (stories, open): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
-        let alerts: i64 = c.query_one("SELECT COUNT(*) FROM alerts", &[])?.try_get(0)?;
-        let mut graded = Vec::new();
-        for r in c.query(
-            &format!(
-                "SELECT grade, COUNT(*) FROM stories WHERE grade IS NOT NULL AND {} GROUP BY grade",
-                crate::false_alarm::NOT_MARKED
-            ),
-            &[],
-        )? {
-            if let Ok(g) = r.try_get::<_, String>(0)?.parse::<Grade>() {
-                graded.push((g, r.try_get::<_, i64>(1)?.max(0) as u64));
-            }
-        }
-        graded.sort_by_key(|g| std::cmp::Reverse(g.0));
-        Ok(Stats {
-            posts: posts.max(0) as u64,
-            stories: stories.max(0) as u64,
-            open_stories: open.max(0) as u64,
-            graded,
-            alerts: alerts.max(0) as u64,
-            negative_posts: negative.max(0) as u64,
-            first_post_at: first.map(utc),
-            last_post_at: last.map(utc),
-        })
+        let r = c.query_one(STATS_POSTS, &[])?;
+        let mut counts = StatCounts {
+            posts: r.try_get(0)?,
+            negative: r.try_get(1)?,
+            first: r.try_get(2)?,
+            last: r.try_get(3)?,
+            ..Default::default()
+        };
+        let r = c.query_one(STATS_STORIES, &[])?;
+        (counts.stories, counts.open) = (r.try_get(0)?, r.try_get(1)?);
+        counts.alerts = c.query_one(STATS_ALERTS, &[])?.try_get(0)?;
+        counts.grades = c
+            .query(&rows::stats_grades_sql(), &[])?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_>>()?;
+        Ok(counts.stats())
     }
 }
 

@@ -3,6 +3,8 @@
 //! exact lexemes (`array_to_tsvector`, no server-side parsing or dictionaries) in a GIN-indexed
 //! `tsvector`; a query is the conjunction of its words (`'w1' & 'w2'`), as on the embedded index.
 
+use std::collections::HashMap;
+
 use yuqing_text::Segmenter;
 
 use super::PgStore;
@@ -19,20 +21,40 @@ fn all_of(words: &[String]) -> String {
 
 impl PgStore {
     /// Makes these posts searchable by their words (`(post id, published at in Unix seconds,
-    /// words)`), replacing words stored for them before; in one transaction.
+    /// words)`), replacing words stored for them before; in one transaction and one statement (a
+    /// post given twice keeps its last words).
     pub fn index_words(&mut self, posts: &[(i64, i64, IndexWords)]) -> Result<()> {
         if posts.is_empty() {
             return Ok(());
         }
-        let mut tx = self.client.get_mut().transaction()?;
-        let upsert = tx.prepare(
-            "INSERT INTO post_words (post_id, published_at, words) VALUES ($1, $2, array_to_tsvector($3::text[])) \
-             ON CONFLICT (post_id) DO UPDATE SET published_at = EXCLUDED.published_at, words = EXCLUDED.words",
-        )?;
-        for (id, published, words) in posts {
-            let lexemes: Vec<&str> = words.distinct_words().into_iter().filter(|w| w.len() <= MAX_LEXEME).collect();
-            tx.execute(&upsert, &[id, published, &lexemes])?;
+        // Each post once, its last mention: one statement may not update a row twice.
+        let mut last: HashMap<i64, usize> = HashMap::with_capacity(posts.len());
+        for (i, (id, _, _)) in posts.iter().enumerate() {
+            last.insert(*id, i);
         }
+        let (mut ids, mut published, mut owners, mut words) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (i, (id, at, w)) in posts.iter().enumerate() {
+            if last.get(id) != Some(&i) {
+                continue;
+            }
+            ids.push(*id);
+            published.push(*at);
+            for word in w.distinct_words().into_iter().filter(|w| w.len() <= MAX_LEXEME) {
+                owners.push(*id);
+                words.push(word);
+            }
+        }
+        let mut tx = self.client.get_mut().transaction()?;
+        tx.execute(
+            "INSERT INTO post_words (post_id, published_at, words) \
+             SELECT p.id, p.published_at, array_to_tsvector(COALESCE(w.words, CAST('{}' AS text[]))) \
+             FROM UNNEST($1::bigint[], $2::bigint[]) AS p(id, published_at) \
+             LEFT JOIN (SELECT x.post_id, array_agg(x.word) AS words \
+                        FROM UNNEST($3::bigint[], $4::text[]) AS x(post_id, word) GROUP BY x.post_id) w \
+             ON w.post_id = p.id \
+             ON CONFLICT (post_id) DO UPDATE SET published_at = EXCLUDED.published_at, words = EXCLUDED.words",
+            &[&ids, &published, &owners, &words],
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -102,5 +124,14 @@ mod tests {
         s.index_words(&[(1, 100, words("黄陂区", ""))]).expect("reindex");
         assert_eq!(ids(&s, "停水", 10, 0), (1, vec![3]));
         assert_eq!(ids(&s, "黄陂区", 10, 0), (1, vec![1]));
+
+        // A post given twice in one call keeps its last words; a post without words is stored
+        // and found by none.
+        s.index_words(&[(5, 500, words("汉阳区", "")), (6, 600, words("！！", "")), (5, 500, words("青山区", ""))])
+            .expect("index");
+        assert_eq!(ids(&s, "汉阳区", 10, 0), (0, vec![]));
+        assert_eq!(ids(&s, "青山区", 10, 0), (1, vec![5]));
+        let stored: i64 = s.client.get_mut().query_one("SELECT COUNT(*) FROM post_words", &[]).unwrap().get(0);
+        assert_eq!(stored, 6);
     }
 }
