@@ -361,31 +361,34 @@ pub fn last_event_at(conn: &Connection, incident: i64, kind: &str) -> Result<Opt
 /// The title a story had when it was last recorded on an incident's timeline (its newest
 /// `story_retitled` event), if any.
 pub fn last_story_title(conn: &Connection, incident: i64, story: i64) -> Result<Option<String>> {
-    let mut st = conn.prepare_cached(
-        "SELECT detail FROM incident_events WHERE incident_id = ?1 AND kind = 'story_retitled' ORDER BY seq DESC LIMIT 500",
-    )?;
-    let rows = st.query_map([incident], |r| r.get::<_, String>(0))?;
-    for row in rows {
-        if let Ok(EventKind::StoryRetitled { story: s, title }) = serde_json::from_str::<EventKind>(&row?) {
-            if s == story {
-                return Ok(Some(title));
-            }
-        }
-    }
-    Ok(None)
+    newest_event(conn, incident, "story_retitled", |e| match e {
+        EventKind::StoryRetitled { story: s, title } if s == story => Some(title),
+        _ => None,
+    })
 }
 
 /// A story's newest heat snapshot on an incident's timeline (a `heat_snapshot` event), if any.
 pub fn last_heat_snapshot(conn: &Connection, incident: i64, story: i64) -> Result<Option<EventKind>> {
+    newest_event(conn, incident, "heat_snapshot", |e| match e {
+        EventKind::HeatSnapshot { story: s, .. } if s == story => Some(e),
+        _ => None,
+    })
+}
+
+/// The newest of an incident's last 500 events of `kind` that `pick` takes.
+fn newest_event<T>(
+    conn: &Connection,
+    incident: i64,
+    kind: &str,
+    pick: impl Fn(EventKind) -> Option<T>,
+) -> Result<Option<T>> {
     let mut st = conn.prepare_cached(
-        "SELECT detail FROM incident_events WHERE incident_id = ?1 AND kind = 'heat_snapshot' ORDER BY seq DESC LIMIT 500",
+        "SELECT detail FROM incident_events WHERE incident_id = ?1 AND kind = ?2 ORDER BY seq DESC LIMIT 500",
     )?;
-    let rows = st.query_map([incident], |r| r.get::<_, String>(0))?;
+    let rows = st.query_map(params![incident, kind], |r| r.get::<_, String>(0))?;
     for row in rows {
-        if let Ok(e @ EventKind::HeatSnapshot { story: s, .. }) = serde_json::from_str::<EventKind>(&row?) {
-            if s == story {
-                return Ok(Some(e));
-            }
+        if let Some(t) = serde_json::from_str::<EventKind>(&row?).ok().and_then(&pick) {
+            return Ok(Some(t));
         }
     }
     Ok(None)
