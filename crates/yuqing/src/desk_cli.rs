@@ -172,6 +172,14 @@ pub fn incident_show(store: &SqliteStore, id: i64) -> Result<serde_json::Value> 
     }))
 }
 
+/// A stored UTC time as the office reads it: China time to the minute ("2020-02-21 08:05");
+/// anything else as given.
+fn local_time(s: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&yuqing_core::china()).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|_| s.to_string())
+}
+
 pub fn print_incident(v: &serde_json::Value) {
     let i = &v["incident"];
     let state = i["state"].as_str().and_then(IncidentState::parse).map_or("?", |s| s.label_zh());
@@ -191,17 +199,17 @@ pub fn print_incident(v: &serde_json::Value) {
     );
     let steps: Vec<&str> = v["allowed_steps"].as_array().into_iter().flatten().filter_map(|s| s.as_str()).collect();
     println!("可执行：{}", steps.join("、"));
-    println!("时限：");
+    println!("时限（北京时间）：");
     for d in i["deadlines"].as_array().into_iter().flatten() {
-        let due = d["due_at"].as_str().unwrap_or("");
-        let met = d["met_at"].as_str().map(|m| format!("已完成 {m}")).unwrap_or_else(|| "未完成".into());
+        let due = local_time(d["due_at"].as_str().unwrap_or(""));
+        let met = d["met_at"].as_str().map(|m| format!("已完成 {}", local_time(m))).unwrap_or_else(|| "未完成".into());
         println!("  {:<12} 截止 {due}  {met}", d["label"].as_str().unwrap_or(""));
     }
-    println!("时间线：");
+    println!("时间线（北京时间）：");
     for e in v["timeline"].as_array().into_iter().flatten() {
         println!(
             "  {} [{}] {}",
-            e["at"].as_str().unwrap_or(""),
+            local_time(e["at"].as_str().unwrap_or("")),
             e["actor"].as_str().unwrap_or(""),
             e["summary"].as_str().unwrap_or("")
         );
@@ -226,4 +234,17 @@ pub fn duty_import(store: &SqliteStore, file: &Path) -> Result<usize> {
         )
     })?;
     Ok(yuqing_desk::desk::import_roster(store, "cli", &shifts, Some(&file.display().to_string()), Utc::now())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_time;
+
+    #[test]
+    fn stored_times_print_in_china_time_and_anything_else_as_given() {
+        assert_eq!(local_time("2020-02-21T00:05:24Z"), "2020-02-21 08:05");
+        assert_eq!(local_time("2020-02-20T23:43:48.123+00:00"), "2020-02-21 07:43");
+        assert_eq!(local_time("不是时间"), "不是时间");
+        assert_eq!(local_time(""), "");
+    }
 }
