@@ -43,6 +43,15 @@ fn stories(store: &SqliteStore, ids: impl IntoIterator<Item = i64>) -> Result<Ve
     Ok(out)
 }
 
+/// How a document names one post: its headline; for a post that is only a hashtag and a mark
+/// or two ("#武汉又一位医生因感染新冠肺炎离世#？"), the hashtag's words; else its cleaned text.
+fn post_headline(title: &str, text: &str) -> String {
+    use yuqing_text::headline;
+    headline::of_post(title, text)
+        .or_else(|| text.split('#').skip(1).step_by(2).find_map(headline::of_tag))
+        .unwrap_or_else(|| headline::shorten(&headline::clean(text)))
+}
+
 /// Posts published in `[start, end)`.
 pub fn posts_between(conn: &Connection, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<PostLine>> {
     let posts = tables::posts_between(conn, start, end)?;
@@ -50,8 +59,7 @@ pub fn posts_between(conn: &Connection, start: DateTime<Utc>, end: DateTime<Utc>
         .into_iter()
         .map(|p| {
             // The post's headline (no hashtags, emoji codes or repost chains), as the desk shows it.
-            let title = yuqing_text::headline::of_post(&p.title, &p.text)
-                .unwrap_or_else(|| yuqing_text::headline::shorten(&yuqing_text::headline::clean(&p.text)));
+            let title = post_headline(&p.title, &p.text);
             PostLine {
                 id: p.id,
                 story_id: p.story_id,
@@ -269,8 +277,7 @@ pub fn special(
             .posts_by_ids(&ids)?
             .into_iter()
             .map(|p| {
-                let title = yuqing_text::headline::of_post(&p.title, &p.text)
-                    .unwrap_or_else(|| p.text.chars().take(30).collect());
+                let title = post_headline(&p.title, &p.text);
                 (
                     p.id,
                     SourceLine {
@@ -315,4 +322,17 @@ pub fn disposal_prefill(
 /// The risk register as of `today` (one department's when given).
 pub fn risk_register(conn: &Connection, org: &str, department: Option<&str>, today: NaiveDate) -> Result<RiskRegister> {
     Ok(RiskRegister { org: org.to_string(), as_of: today, items: crate::store::risk_list(conn, department)? })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::post_headline;
+
+    #[test]
+    fn a_post_that_is_only_a_hashtag_is_named_by_the_hashtag() {
+        assert_eq!(post_headline("", "#武汉又一位医生因感染新冠肺炎离世#？"), "武汉又一位医生因感染新冠肺炎离世");
+        assert_eq!(post_headline("", "[心] #短# #武汉再建10座方舱医院# …"), "武汉再建10座方舱医院");
+        assert!(post_headline("", "#全国累计确诊#父母，这天是父母节，您辛苦了").starts_with("父母"));
+        assert_eq!(post_headline("", "？？"), "？？");
+    }
 }
