@@ -37,6 +37,22 @@ fn demo_account(output: &[String]) -> (String, String) {
     (admin.to_string(), rest.trim_start_matches("密码：").split('（').next().unwrap().to_string())
 }
 
+/// The first incident of the demo's desk that `pick` takes. The desk opens them during the
+/// replay; the server's own first tick may add more, so this asks for up to two minutes.
+fn demo_incident(addr: &str, cookie: &str, what: &str, pick: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (status, body) = http_get_as(addr, "/api/v1/incidents?limit=200", cookie);
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        if let Some(i) = v["incidents"].as_array().unwrap().iter().find(|i| pick(i)) {
+            return i.clone();
+        }
+        assert!(Instant::now() < deadline, "the demo desk opened no {what} incident: {v}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 #[test]
 fn the_desk_works_in_a_real_browser() {
     let ui = repo_root().join("ui-tests");
@@ -55,24 +71,12 @@ fn the_desk_works_in_a_real_browser() {
     let (admin, admin_password) = demo_account(&server.output);
     let cookie = sign_in(&addr, &admin, &admin_password);
 
-    // The desk opens incidents from the replayed alerts on its first clock tick; take an open
-    // grade III/IV one (a three-link approval chain) that nobody has handled yet.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let incident = loop {
-        let (status, body) = http_get_as(&addr, "/api/v1/incidents?limit=200", &cookie);
-        assert_eq!(status, 200, "{body}");
-        let v: Value = serde_json::from_str(&body).unwrap();
-        let found = v["incidents"].as_array().unwrap().iter().find(|i| {
-            ["III", "IV"].contains(&i["grade"].as_str().unwrap_or(""))
-                && i["state"] == "Triage"
-                && i["lead_department"].as_str().is_some_and(|d| DEMO_DEPARTMENTS.contains(&d))
-        });
-        if let Some(i) = found {
-            break i.clone();
-        }
-        assert!(Instant::now() < deadline, "the demo desk opened no grade III/IV incident: {v}");
-        std::thread::sleep(Duration::from_millis(500));
-    };
+    // An open grade III/IV incident (a three-link approval chain) that nobody has handled yet.
+    let incident = demo_incident(&addr, &cookie, "grade III/IV", |i| {
+        ["III", "IV"].contains(&i["grade"].as_str().unwrap_or(""))
+            && i["state"] == "Triage"
+            && i["lead_department"].as_str().is_some_and(|d| DEMO_DEPARTMENTS.contains(&d))
+    });
     let id = incident["id"].as_i64().unwrap();
     // Another untouched one, for the 误报 checks.
     let (_, body) = http_get_as(&addr, "/api/v1/incidents?limit=200", &cookie);
@@ -186,17 +190,7 @@ fn the_desk_works_on_a_phone() {
     let cookie = sign_in(&addr, &admin, &admin_password);
 
     // An open incident, and the latest alert (nobody has acknowledged anything in a fresh demo).
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let incident = loop {
-        let (status, body) = http_get_as(&addr, "/api/v1/incidents?limit=200", &cookie);
-        assert_eq!(status, 200, "{body}");
-        let v: Value = serde_json::from_str(&body).unwrap();
-        if let Some(id) = v["incidents"].as_array().unwrap().iter().find_map(|i| i["id"].as_i64()) {
-            break id;
-        }
-        assert!(Instant::now() < deadline, "the demo desk opened no incident: {v}");
-        std::thread::sleep(Duration::from_millis(500));
-    };
+    let incident = demo_incident(&addr, &cookie, "any", |i| i["id"].as_i64().is_some())["id"].as_i64().unwrap();
     let (status, body) = http_get_as(&addr, "/api/v1/alerts?limit=1", &cookie);
     assert_eq!(status, 200, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
