@@ -212,7 +212,7 @@ pub fn classify(title: &str, text: &str) -> Option<NoiseKind> {
     // No words of the author's own, and no hashtag that names a matter (a sentence-like tag such as
     // #金银潭医院恳请康复患者捐献血浆# says what the repost is about).
     let own = headline::clean(all);
-    if own.chars().filter(|c| c.is_alphanumeric()).count() < 2
+    if own.chars().filter(|c| c.is_alphanumeric()).take(2).count() < 2
         && !crate::hashtag::tags(all).iter().any(|t| t.chars().count() >= headline::MIN_TAG_CHARS)
     {
         return Some(NoiseKind::NoText);
