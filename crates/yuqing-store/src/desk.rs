@@ -610,6 +610,48 @@ pub fn attachment(conn: &Connection, sha256: &str) -> Result<Option<Vec<u8>>> {
 
 // ---------------------------------------------------------------- audit log
 
+/// The columns of an audit query, in the order [`audit_entry`] reads them (both backends).
+pub(crate) const AUDIT_COLUMNS: &str = "id, at, actor, action, target, detail, prev_hash, hash";
+
+/// An audit entry from a row of [`AUDIT_COLUMNS`], on either backend.
+pub(crate) fn audit_entry(r: &impl crate::rows::Cols) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: r.int(0)?,
+        at: r.int(1)?,
+        actor: r.text(2)?,
+        action: r.text(3)?,
+        target: r.text(4)?,
+        detail: r.text(5)?,
+        prev_hash: r.text(6)?,
+        hash: r.text(7)?,
+    })
+}
+
+/// The entry that follows the chain's last (`None`: the chain is empty), not yet stored.
+pub(crate) fn audit_next(
+    last: Option<(i64, String)>,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+    now: DateTime<Utc>,
+) -> AuditEntry {
+    let (prev_id, prev_hash) = last.unwrap_or((0, audit::GENESIS.to_string()));
+    let id = prev_id + 1;
+    let at = ts(now);
+    let hash = audit::entry_hash(id, at, actor, action, target, detail, &prev_hash);
+    AuditEntry {
+        id,
+        at,
+        actor: actor.into(),
+        action: action.into(),
+        target: target.into(),
+        detail: detail.into(),
+        prev_hash,
+        hash,
+    }
+}
+
 /// Appends an audit entry linked to the previous one. Call inside the transaction of the change.
 pub fn audit_append(
     conn: &Connection,
@@ -622,66 +664,59 @@ pub fn audit_append(
     let last: Option<(i64, String)> = conn
         .query_row("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    let (prev_id, prev_hash) = last.unwrap_or((0, audit::GENESIS.to_string()));
-    let id = prev_id + 1;
-    let at = ts(now);
-    let hash = audit::entry_hash(id, at, actor, action, target, detail, &prev_hash);
+    let e = audit_next(last, actor, action, target, detail, now);
     conn.execute(
-        "INSERT INTO audit_log (id, at, actor, action, target, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![id, at, actor, action, target, detail, prev_hash, hash],
+        &format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        params![e.id, e.at, e.actor, e.action, e.target, e.detail, e.prev_hash, e.hash],
     )?;
-    Ok(AuditEntry {
-        id,
-        at,
-        actor: actor.into(),
-        action: action.into(),
-        target: target.into(),
-        detail: detail.into(),
-        prev_hash,
-        hash,
-    })
+    Ok(e)
 }
 
 pub fn audit_entries(conn: &Connection, after: i64, limit: usize) -> Result<Vec<AuditEntry>> {
-    let mut st = conn.prepare_cached(
-        "SELECT id, at, actor, action, target, detail, prev_hash, hash FROM audit_log WHERE id > ?1 ORDER BY id LIMIT ?2",
-    )?;
-    let rows = st
-        .query_map(params![after, limit as i64], |r| {
-            Ok(AuditEntry {
-                id: r.get(0)?,
-                at: r.get(1)?,
-                actor: r.get(2)?,
-                action: r.get(3)?,
-                target: r.get(4)?,
-                detail: r.get(5)?,
-                prev_hash: r.get(6)?,
-                hash: r.get(7)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    let mut st =
+        conn.prepare_cached(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE id > ?1 ORDER BY id LIMIT ?2"))?;
+    let rows = st.query_map(params![after, limit as i64], |r| Ok(audit_entry(r)))?;
+    collect(rows)
 }
 
 /// Newest entries first, for reading.
 pub fn audit_recent(conn: &Connection, limit: usize, offset: usize) -> Result<Page<AuditEntry>> {
-    let total: i64 = conn.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))?;
-    let max: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM audit_log", [], |r| r.get(0))?;
+    let (total, max): (i64, i64) =
+        conn.query_row("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM audit_log", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    audit_page(total, max, limit, offset, |after, n| audit_entries(conn, after, n))
+}
+
+/// The page of [`audit_recent`] given the log's size and last id, read through `entries`. The
+/// chain has no gaps, so the page is an id range.
+pub(crate) fn audit_page(
+    total: i64,
+    max: i64,
+    limit: usize,
+    offset: usize,
+    entries: impl FnOnce(i64, usize) -> Result<Vec<AuditEntry>>,
+) -> Result<Page<AuditEntry>> {
     let limit = limit.clamp(1, 500) as i64;
     let upto = max.saturating_sub(crate::sql::sql_offset(offset)).max(0);
     let after = (upto - limit).max(0);
-    let mut items = audit_entries(conn, after, (upto - after) as usize)?;
+    let mut items = entries(after, (upto - after) as usize)?;
     items.reverse();
-    Ok(Page { items, total: total as u64 })
+    Ok(Page { items, total: total.max(0) as u64 })
 }
 
 /// Verifies the whole chain in id order: the number of entries, or the first entry that breaks it.
 pub fn audit_verify(conn: &Connection) -> Result<std::result::Result<u64, ChainBreak>> {
+    audit_verify_with(|after| audit_entries(conn, after, 10_000))
+}
+
+/// [`audit_verify`] over chunks read by `next(after)` (empty at the end), on either backend.
+pub(crate) fn audit_verify_with(
+    mut next: impl FnMut(i64) -> Result<Vec<AuditEntry>>,
+) -> Result<std::result::Result<u64, ChainBreak>> {
     let mut prev = audit::GENESIS.to_string();
     let mut prev_id = 0i64;
     let mut total = 0u64;
     loop {
-        let chunk = audit_entries(conn, prev_id, 10_000)?;
+        let chunk = next(prev_id)?;
         if chunk.is_empty() {
             return Ok(Ok(total));
         }
@@ -693,6 +728,50 @@ pub fn audit_verify(conn: &Connection) -> Result<std::result::Result<u64, ChainB
             }
             Err(b) => return Ok(Err(b)),
         }
+    }
+}
+
+/// The audit log on either backend: implemented by the SQLite connection (`&Connection`, through
+/// the functions above) and by a PostgreSQL client or transaction (`pg::desk`). On PostgreSQL
+/// appends from several connections at once still make one chain: ids without gaps, each entry
+/// hashing the one before.
+pub trait AuditLog {
+    /// See [`audit_append`]; inside the caller's transaction when it has one.
+    fn audit_append(
+        &mut self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AuditEntry>;
+    /// See [`audit_entries`].
+    fn audit_entries(&mut self, after: i64, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// See [`audit_recent`].
+    fn audit_recent(&mut self, limit: usize, offset: usize) -> Result<Page<AuditEntry>>;
+    /// See [`audit_verify`].
+    fn audit_verify(&mut self) -> Result<std::result::Result<u64, ChainBreak>>;
+}
+
+impl AuditLog for &Connection {
+    fn audit_append(
+        &mut self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AuditEntry> {
+        audit_append(self, actor, action, target, detail, now)
+    }
+    fn audit_entries(&mut self, after: i64, limit: usize) -> Result<Vec<AuditEntry>> {
+        audit_entries(self, after, limit)
+    }
+    fn audit_recent(&mut self, limit: usize, offset: usize) -> Result<Page<AuditEntry>> {
+        audit_recent(self, limit, offset)
+    }
+    fn audit_verify(&mut self) -> Result<std::result::Result<u64, ChainBreak>> {
+        audit_verify(self)
     }
 }
 

@@ -13,6 +13,8 @@ mod contract_tests;
 pub mod dashboard;
 mod datadir;
 pub mod desk;
+#[cfg(test)]
+mod desk_contract_tests;
 pub mod false_alarm;
 mod fts;
 pub mod guard;

@@ -16,6 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use crate::rows::Cols;
 use crate::sql::{collect, ts, utc};
 use crate::{Result, StoreError};
 
@@ -163,61 +164,64 @@ pub struct Recorded {
     pub next_attempt_at: DateTime<Utc>,
 }
 
-fn secs(d: Duration) -> i64 {
+pub(crate) fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
-const COLUMNS: &str = "id, channel, recipient, mention, subject, body, link, dedup_key, created_at, next_attempt_at, \
+/// The columns of a messages query, in the order [`message`] reads them (both backends).
+pub(crate) const COLUMNS: &str =
+    "id, channel, recipient, mention, subject, body, link, dedup_key, created_at, next_attempt_at, \
     expires_at, attempts, status, delivered_at, last_error";
 
-fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Result<OutboxMessage>> {
-    let id: i64 = row.get(0)?;
-    let mention: Option<String> = row.get(3)?;
-    let status: String = row.get(12)?;
-    let attempts: i64 = row.get(11)?;
-    let delivered_at: Option<i64> = row.get(13)?;
+/// A message from a row of [`COLUMNS`], on either backend.
+pub(crate) fn message(row: &impl Cols) -> Result<OutboxMessage> {
+    let id = row.int(0)?;
+    let mention = row.opt_text(3)?;
+    let status = row.text(12)?;
     let corrupt = |detail: String| StoreError::Corrupt { what: format!("通知 {id}"), detail };
     let mention = match mention.as_deref().filter(|s| !s.is_empty()) {
         None => Vec::new(),
-        Some(s) => match serde_json::from_str::<Vec<String>>(s) {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(corrupt(format!("提醒对象 {s}：{e}")))),
-        },
+        Some(s) => serde_json::from_str::<Vec<String>>(s).map_err(|e| corrupt(format!("提醒对象 {s}：{e}")))?,
     };
-    let Some(status) = OutboxStatus::parse(&status) else {
-        return Ok(Err(corrupt(format!("未知状态 {status}"))));
-    };
-    Ok(Ok(OutboxMessage {
+    let status = OutboxStatus::parse(&status).ok_or_else(|| corrupt(format!("未知状态 {status}")))?;
+    Ok(OutboxMessage {
         id,
-        channel: row.get(1)?,
-        recipient: row.get(2)?,
+        channel: row.text(1)?,
+        recipient: row.opt_text(2)?,
         mention,
-        subject: row.get(4)?,
-        body: row.get(5)?,
-        link: row.get(6)?,
-        dedup_key: row.get(7)?,
-        created_at: utc(row.get(8)?),
-        next_attempt_at: utc(row.get(9)?),
-        expires_at: utc(row.get(10)?),
-        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        subject: row.text(4)?,
+        body: row.text(5)?,
+        link: row.opt_text(6)?,
+        dedup_key: row.opt_text(7)?,
+        created_at: utc(row.int(8)?),
+        next_attempt_at: utc(row.int(9)?),
+        expires_at: utc(row.int(10)?),
+        attempts: u32::try_from(row.int(11)?).unwrap_or(u32::MAX),
         status,
-        delivered_at: delivered_at.map(utc),
-        last_error: row.get(14)?,
-    }))
+        delivered_at: row.opt_int(13)?.map(utc),
+        last_error: row.opt_text(14)?,
+    })
+}
+
+fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Result<OutboxMessage>> {
+    Ok(message(row))
+}
+
+/// The `mention` column of a new message: a JSON list, or NULL when there is none.
+pub(crate) fn mention_column(msg: &NewMessage) -> Result<Option<String>> {
+    if msg.mention.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(&msg.mention)
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt { what: "提醒对象".into(), detail: e.to_string() })
 }
 
 /// Writes a message to the outbox, due at once and expiring `policy.expire_after` from `now`.
 /// Returns its id, or `None` when a message with the same `dedup_key` is already stored (whatever
 /// its status), so a periodic tick never enqueues the same notice twice.
 pub fn enqueue(conn: &Connection, msg: &NewMessage, now: DateTime<Utc>, policy: &RetryPolicy) -> Result<Option<i64>> {
-    let mention = if msg.mention.is_empty() {
-        None
-    } else {
-        Some(
-            serde_json::to_string(&msg.mention)
-                .map_err(|e| StoreError::Corrupt { what: "提醒对象".into(), detail: e.to_string() })?,
-        )
-    };
+    let mention = mention_column(msg)?;
     let now_s = ts(now);
     let expires = now_s.saturating_add(secs(policy.expire_after));
     let n = conn.execute(
@@ -312,7 +316,7 @@ pub fn claim_fair(
 }
 
 /// When a claim made at `now` with `lease` runs out.
-fn lease_end(now: DateTime<Utc>, lease: Duration) -> i64 {
+pub(crate) fn lease_end(now: DateTime<Utc>, lease: Duration) -> i64 {
     ts(now).saturating_add(secs(lease).max(1))
 }
 
@@ -394,55 +398,104 @@ fn record_attempt_inner(
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()?;
-    let Some((status, attempts, expires_at, next_at)) = row else {
+    let Some((status, attempts, expires_at, next_attempt_at)) = row else {
         return Ok(None);
     };
-    let status = OutboxStatus::parse(&status)
-        .ok_or_else(|| StoreError::Corrupt {
-            what: format!("通知 {id}"), detail: format!("未知状态 {status}")
-        })?;
+    let before = Before { id, status: &status, attempts, expires_at, next_attempt_at };
+    let after = after_attempt(&before, now, outcome, policy)?;
+    conn.prepare_cached("INSERT INTO outbox_attempts (outbox_id, at, ok, detail) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![id, ts(now), after.ok, after.detail])?;
+    conn.execute(
+        AFTER_ATTEMPT,
+        params![after.attempts, after.status, after.next_attempt_at, after.delivered_at, after.last_error, id],
+    )?;
+    Ok(Some(after.recorded))
+}
+
+/// A message as an attempt finds it (read under the attempt's lock or transaction).
+pub(crate) struct Before<'a> {
+    pub id: i64,
+    pub status: &'a str,
+    pub attempts: i64,
+    pub expires_at: i64,
+    pub next_attempt_at: i64,
+}
+
+/// What one attempt does to its message: the attempt row's fields and the message's new values
+/// for [`AFTER_ATTEMPT`]. Decided once for both backends.
+pub(crate) struct After<'a> {
+    pub recorded: Recorded,
+    pub ok: bool,
+    pub detail: &'a str,
+    pub attempts: i64,
+    pub status: &'static str,
+    pub next_attempt_at: i64,
+    /// Set when delivered now; otherwise the column keeps its value.
+    pub delivered_at: Option<i64>,
+    /// Set when this attempt failed on a pending message; otherwise the column keeps its value.
+    pub last_error: Option<&'a str>,
+}
+
+/// The update that moves a message on after an attempt: parameters attempts, status, next attempt,
+/// delivered at (NULL keeps it), last error (NULL keeps it), id.
+const AFTER_ATTEMPT: &str = "UPDATE outbox SET attempts = ?1, status = ?2, next_attempt_at = ?3, \
+    delivered_at = COALESCE(?4, delivered_at), last_error = COALESCE(?5, last_error) WHERE id = ?6";
+
+/// Delivered on success; on failure the attempt count goes up and the next attempt is due after the
+/// backoff, never later than the expiry; a failure at or past the expiry expires the message. A
+/// message no longer pending only counts the attempt.
+pub(crate) fn after_attempt<'a>(
+    before: &Before<'_>,
+    now: DateTime<Utc>,
+    outcome: &'a AttemptOutcome,
+    policy: &RetryPolicy,
+) -> Result<After<'a>> {
+    let status = OutboxStatus::parse(before.status).ok_or_else(|| StoreError::Corrupt {
+        what: format!("通知 {}", before.id),
+        detail: format!("未知状态 {}", before.status),
+    })?;
     let now_s = ts(now);
     let (ok, detail) = match outcome {
         AttemptOutcome::Delivered(d) => (true, d.as_str()),
         AttemptOutcome::Failed(d) => (false, d.as_str()),
     };
-    conn.prepare_cached("INSERT INTO outbox_attempts (outbox_id, at, ok, detail) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![id, now_s, ok, detail])?;
-    let attempts = attempts.saturating_add(1);
+    let attempts = before.attempts.saturating_add(1);
     let attempts_u32 = u32::try_from(attempts).unwrap_or(u32::MAX);
+    let unchanged = |status: OutboxStatus| Recorded {
+        status,
+        attempts: attempts_u32,
+        next_attempt_at: utc(before.next_attempt_at),
+    };
+    let mut after = After {
+        recorded: unchanged(status),
+        ok,
+        detail,
+        attempts,
+        status: status.as_str(),
+        next_attempt_at: before.next_attempt_at,
+        delivered_at: None,
+        last_error: None,
+    };
     if status != OutboxStatus::Pending {
         // Delivered or expired meanwhile (a second worker, a requeue race): keep the record only.
-        conn.execute("UPDATE outbox SET attempts = ?1 WHERE id = ?2", params![attempts, id])?;
-        return Ok(Some(Recorded { status, attempts: attempts_u32, next_attempt_at: utc(next_at) }));
+        return Ok(after);
     }
     if ok {
-        conn.execute(
-            "UPDATE outbox SET attempts = ?1, status = 'delivered', delivered_at = ?2 WHERE id = ?3",
-            params![attempts, now_s, id],
-        )?;
-        return Ok(Some(Recorded {
-            status: OutboxStatus::Delivered,
-            attempts: attempts_u32,
-            next_attempt_at: utc(next_at),
-        }));
+        after.recorded = unchanged(OutboxStatus::Delivered);
+        after.status = OutboxStatus::Delivered.as_str();
+        after.delivered_at = Some(now_s);
+        return Ok(after);
     }
-    if now_s >= expires_at {
-        conn.execute(
-            "UPDATE outbox SET attempts = ?1, status = 'expired', last_error = ?2 WHERE id = ?3",
-            params![attempts, detail, id],
-        )?;
-        return Ok(Some(Recorded {
-            status: OutboxStatus::Expired,
-            attempts: attempts_u32,
-            next_attempt_at: utc(next_at),
-        }));
+    after.last_error = Some(detail);
+    if now_s >= before.expires_at {
+        after.recorded = unchanged(OutboxStatus::Expired);
+        after.status = OutboxStatus::Expired.as_str();
+        return Ok(after);
     }
-    let next = now_s.saturating_add(secs(policy.backoff(attempts_u32)).max(1)).min(expires_at);
-    conn.execute(
-        "UPDATE outbox SET attempts = ?1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?4",
-        params![attempts, next, detail, id],
-    )?;
-    Ok(Some(Recorded { status: OutboxStatus::Pending, attempts: attempts_u32, next_attempt_at: utc(next) }))
+    let next = now_s.saturating_add(secs(policy.backoff(attempts_u32)).max(1)).min(before.expires_at);
+    after.next_attempt_at = next;
+    after.recorded = Recorded { status: OutboxStatus::Pending, attempts: attempts_u32, next_attempt_at: utc(next) };
+    Ok(after)
 }
 
 /// Puts an expired message back in the queue by hand: pending, due at `now`, with a fresh expiry
@@ -519,11 +572,111 @@ pub struct OutboxCounts {
 /// The attempts on one message, in order.
 pub fn attempts(conn: &Connection, id: i64) -> Result<Vec<Attempt>> {
     let mut stmt = conn
-        .prepare_cached("SELECT id, outbox_id, at, ok, detail FROM outbox_attempts WHERE outbox_id = ?1 ORDER BY id")?;
-    let rows = stmt.query_map([id], |r| {
-        Ok(Attempt { id: r.get(0)?, outbox_id: r.get(1)?, at: utc(r.get(2)?), ok: r.get(3)?, detail: r.get(4)? })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        .prepare_cached(&format!("SELECT {ATTEMPT_COLUMNS} FROM outbox_attempts WHERE outbox_id = ?1 ORDER BY id"))?;
+    let rows = stmt.query_map([id], |r| Ok(attempt(r)))?;
+    collect(rows)
+}
+
+/// The columns of an attempts query, in the order [`attempt`] reads them.
+pub(crate) const ATTEMPT_COLUMNS: &str = "id, outbox_id, at, ok, detail";
+
+/// An attempt from a row of [`ATTEMPT_COLUMNS`], on either backend.
+pub(crate) fn attempt(r: &impl Cols) -> Result<Attempt> {
+    Ok(Attempt { id: r.int(0)?, outbox_id: r.int(1)?, at: utc(r.int(2)?), ok: r.flag(3)?, detail: r.text(4)? })
+}
+
+// ---------------------------------------------------------------- one interface, two backends
+
+/// The outbox on either backend: implemented by the SQLite connection (`&Connection`, through the
+/// functions above) and by a PostgreSQL client or transaction (`pg::outbox`). Each method means what
+/// the function of the same name above means; on PostgreSQL a claim also holds when several nodes
+/// claim at once — no message is handed to two of them.
+pub trait Outbox {
+    /// See [`enqueue`]: the new message's id, or None when its dedup key is taken.
+    fn enqueue(&mut self, msg: &NewMessage, now: DateTime<Utc>, policy: &RetryPolicy) -> Result<Option<i64>>;
+    /// See [`due`].
+    fn due(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxMessage>>;
+    /// See [`claim`].
+    fn claim(&mut self, now: DateTime<Utc>, limit: usize, lease: Duration) -> Result<Vec<OutboxMessage>>;
+    /// See [`claim_fair`].
+    fn claim_fair(
+        &mut self,
+        now: DateTime<Utc>,
+        limits: &ClaimLimits<'_>,
+        lease: Duration,
+    ) -> Result<Vec<OutboxMessage>>;
+    /// See [`release`].
+    fn release(&mut self, id: i64, due_at: DateTime<Utc>, now: DateTime<Utc>, lease: Duration) -> Result<bool>;
+    /// See [`record_attempt`].
+    fn record_attempt(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+        outcome: &AttemptOutcome,
+        policy: &RetryPolicy,
+    ) -> Result<Option<Recorded>>;
+    /// See [`requeue`].
+    fn requeue(&mut self, id: i64, now: DateTime<Utc>, policy: &RetryPolicy) -> Result<bool>;
+    /// See [`get`].
+    fn message(&mut self, id: i64) -> Result<Option<OutboxMessage>>;
+    /// See [`get_by_dedup_key`].
+    fn message_by_dedup_key(&mut self, key: &str) -> Result<Option<OutboxMessage>>;
+    /// See [`list`].
+    fn messages(&mut self, status: Option<OutboxStatus>, limit: usize, offset: usize) -> Result<Vec<OutboxMessage>>;
+    /// See [`counts`].
+    fn counts(&mut self) -> Result<OutboxCounts>;
+    /// See [`attempts`].
+    fn attempts(&mut self, id: i64) -> Result<Vec<Attempt>>;
+}
+
+impl Outbox for &Connection {
+    fn enqueue(&mut self, msg: &NewMessage, now: DateTime<Utc>, policy: &RetryPolicy) -> Result<Option<i64>> {
+        enqueue(self, msg, now, policy)
+    }
+    fn due(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxMessage>> {
+        due(self, now, limit)
+    }
+    fn claim(&mut self, now: DateTime<Utc>, limit: usize, lease: Duration) -> Result<Vec<OutboxMessage>> {
+        claim(self, now, limit, lease)
+    }
+    fn claim_fair(
+        &mut self,
+        now: DateTime<Utc>,
+        limits: &ClaimLimits<'_>,
+        lease: Duration,
+    ) -> Result<Vec<OutboxMessage>> {
+        claim_fair(self, now, limits, lease)
+    }
+    fn release(&mut self, id: i64, due_at: DateTime<Utc>, now: DateTime<Utc>, lease: Duration) -> Result<bool> {
+        release(self, id, due_at, now, lease)
+    }
+    fn record_attempt(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+        outcome: &AttemptOutcome,
+        policy: &RetryPolicy,
+    ) -> Result<Option<Recorded>> {
+        record_attempt(self, id, now, outcome, policy)
+    }
+    fn requeue(&mut self, id: i64, now: DateTime<Utc>, policy: &RetryPolicy) -> Result<bool> {
+        requeue(self, id, now, policy)
+    }
+    fn message(&mut self, id: i64) -> Result<Option<OutboxMessage>> {
+        get(self, id)
+    }
+    fn message_by_dedup_key(&mut self, key: &str) -> Result<Option<OutboxMessage>> {
+        get_by_dedup_key(self, key)
+    }
+    fn messages(&mut self, status: Option<OutboxStatus>, limit: usize, offset: usize) -> Result<Vec<OutboxMessage>> {
+        list(self, status, limit, offset)
+    }
+    fn counts(&mut self) -> Result<OutboxCounts> {
+        counts(self)
+    }
+    fn attempts(&mut self, id: i64) -> Result<Vec<Attempt>> {
+        attempts(self, id)
+    }
 }
 
 #[cfg(test)]

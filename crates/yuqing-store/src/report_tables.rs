@@ -124,6 +124,34 @@ pub fn next_serial(tx: &Connection, scope: &str, year: i32) -> Result<i64> {
     )?)
 }
 
+/// Serial counters and the report schedule on either backend: implemented by the SQLite connection
+/// (`&Connection`, through the functions above) and by a PostgreSQL client or transaction
+/// (`pg::desk`). Both are read-then-write state several nodes share: inside one unit of work, a
+/// serial taken or a schedule read stays this unit's until it ends (SQLite: the unit's write lock,
+/// [`crate::Work::begin_immediate`]; PostgreSQL: the counter's row lock, and a lock on the schedule
+/// that [`ReportState::schedule_last`] takes), so two nodes never issue the same number or produce
+/// the same period twice.
+pub trait ReportState {
+    /// See [`next_serial`]: 1, 2, 3, … per (scope, year), without gaps.
+    fn next_serial(&mut self, scope: &str, year: i32) -> Result<i64>;
+    /// See [`schedule_last`].
+    fn schedule_last(&mut self, name: &str) -> Result<Option<String>>;
+    /// See [`schedule_set`].
+    fn schedule_set(&mut self, name: &str, period: &str, now: DateTime<Utc>) -> Result<()>;
+}
+
+impl ReportState for &Connection {
+    fn next_serial(&mut self, scope: &str, year: i32) -> Result<i64> {
+        next_serial(self, scope, year)
+    }
+    fn schedule_last(&mut self, name: &str) -> Result<Option<String>> {
+        schedule_last(self, name)
+    }
+    fn schedule_set(&mut self, name: &str, period: &str, now: DateTime<Utc>) -> Result<()> {
+        schedule_set(self, name, period, now)
+    }
+}
+
 // ---------------------------------------------------------------- disposal reports
 
 const DISPOSAL_COLS: &str = "id, incident_id, serial, status, data, created_at, updated_at, issued_at";

@@ -170,4 +170,65 @@ pub const PG_MIGRATIONS: &[&str] = &[
     CREATE INDEX post_words_words ON post_words USING GIN (words);
     CREATE INDEX post_words_published ON post_words (published_at DESC, post_id DESC);
     "#,
+    // 3: the desk state several nodes share: the notification outbox with its attempts, the
+    // hash-chained audit log (append-only: updates, deletes and TRUNCATE are refused) and the
+    // report serial counters and schedule. Columns as in the SQLite schema (migrations 2 and 5).
+    r#"
+    CREATE TABLE outbox (
+        id BIGSERIAL PRIMARY KEY,
+        channel TEXT NOT NULL,
+        recipient TEXT,
+        mention TEXT,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        link TEXT,
+        dedup_key TEXT UNIQUE,
+        created_at BIGINT NOT NULL,
+        next_attempt_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        attempts BIGINT NOT NULL DEFAULT 0,
+        status TEXT NOT NULL,
+        delivered_at BIGINT,
+        last_error TEXT
+    );
+    CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+    CREATE TABLE outbox_attempts (
+        id BIGSERIAL PRIMARY KEY,
+        outbox_id BIGINT NOT NULL REFERENCES outbox (id),
+        at BIGINT NOT NULL,
+        ok BOOLEAN NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX outbox_attempts_message ON outbox_attempts (outbox_id, id);
+
+    CREATE TABLE audit_log (
+        id BIGINT PRIMARY KEY,
+        at BIGINT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'audit_log is append-only'; END
+    $$;
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE PROCEDURE audit_log_append_only();
+    CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE PROCEDURE audit_log_append_only();
+
+    CREATE TABLE report_serials (
+        scope TEXT NOT NULL,
+        year BIGINT NOT NULL,
+        last BIGINT NOT NULL,
+        PRIMARY KEY (scope, year)
+    );
+    CREATE TABLE report_schedule (
+        name TEXT PRIMARY KEY,
+        last_period TEXT NOT NULL,
+        at BIGINT NOT NULL
+    );
+    "#,
 ];

@@ -3,14 +3,21 @@
 //!
 //! This is the store's second backend as far as it reaches today: posts (partitioned by month,
 //! with retention by month), their full-text search (`search.rs`), stories, alerts and the rows a
-//! write batch touches beside them. The
-//! desk, outbox, rules, people and report tables are still SQLite-only (docs/ARCHITECTURE.md says
-//! what is where); the server does not run on this store yet.
+//! write batch touches beside them; and the desk state several nodes share, behind the same
+//! traits as on SQLite — the notification outbox (`outbox.rs`, [`crate::outbox::Outbox`]: a claim
+//! hands each message to one node), the hash-chained audit log and the report serials and
+//! schedule (`desk.rs`, [`crate::desk::AuditLog`], [`crate::report_tables::ReportState`]: appends
+//! and numbers without gaps under concurrency). Those traits are implemented on a `Client` and on
+//! a `Transaction`, so a change, its audit entry and its messages commit together. The rest of the
+//! desk, rules, people and the other report tables are still SQLite-only (docs/ARCHITECTURE.md
+//! says what is where); the server does not run on this store yet.
 //!
 //! The client is the blocking `postgres` one: like the SQLite store, this one is called from
 //! blocking threads (`spawn_blocking`), never from async code.
 
+pub mod desk;
 mod migrations;
+pub mod outbox;
 pub mod partition;
 mod search;
 mod write;
@@ -75,6 +82,12 @@ impl PgStore {
         let mut store = PgStore { client: RefCell::new(client), months: HashSet::new() };
         store.months = store.partitions()?.into_iter().collect();
         Ok(store)
+    }
+
+    /// The connection, for the desk state ([`crate::outbox::Outbox`], [`crate::desk::AuditLog`],
+    /// [`crate::report_tables::ReportState`]) and for a caller's own transaction around them.
+    pub fn client(&mut self) -> &mut Client {
+        self.client.get_mut()
     }
 
     /// The schema version in force.
@@ -387,6 +400,8 @@ impl Store for PgStore {
     }
 }
 
+#[cfg(test)]
+mod desk_tests;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
