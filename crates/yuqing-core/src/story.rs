@@ -203,6 +203,9 @@ struct OpenStory {
     index_terms: Vec<u64>,
     /// Whether a core post is anchored: only then do posts join it by their words.
     anchored: bool,
+    /// The core's heaviest `candidate_terms` terms, as of its last change (None until first
+    /// needed): every post that joins re-lists the story under them.
+    heaviest: Option<Vec<u64>>,
 }
 
 /// Hashtags of a core kept inline in its story.
@@ -228,6 +231,7 @@ impl OpenStory {
             core_tags: [0; INLINE_TAGS],
             core_tag_count: 0,
             index_terms,
+            heaviest: None,
         };
         s.core_changed();
         s
@@ -255,6 +259,15 @@ impl OpenStory {
             tags.iter().any(|t| self.centroid.binary_search_by_key(t, |e| e.0).is_ok())
         }
     }
+}
+
+/// `at + delta`, saturating at the ends of the time line (where every stored time is inside).
+fn bound(at: DateTime<Utc>, delta: Duration) -> DateTime<Utc> {
+    at.checked_add_signed(delta).unwrap_or(if delta < Duration::zero() {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
 }
 
 /// At most this many candidate stories are scored in full for one post.
@@ -521,7 +534,9 @@ impl Assembler {
         self.clock = self.clock.max(Some(f.at));
         let window = Duration::hours(self.config.window_hours);
         let span = Duration::hours(self.config.max_span_hours);
-        let in_window = |s: &OpenStory| (f.at - s.last_at).abs() <= window;
+        // |f.at - last_at| <= window, as two comparisons (this runs for every candidate story).
+        let (window_from, window_to) = (bound(f.at, -window), bound(f.at, window));
+        let in_window = |s: &OpenStory| window_from <= s.last_at && s.last_at <= window_to;
         // Weighed by the stream before this post, then counted in it.
         let shares: Vec<f32> = f.terms.iter().map(|&(t, _)| self.df.share(t)).collect();
         let damped = self.damped_by(f, &shares);
@@ -556,8 +571,10 @@ impl Assembler {
         // A story whose core names nothing takes posts only through a shared hashtag.
         let anchor_required = self.config.anchor_required;
         let founded = |s: &OpenStory| !anchor_required || s.anchored || shares_tag(s);
+        // f.at - first_at <= span.
+        let span_from = bound(f.at, -span);
         let in_span = |s: &OpenStory| {
-            (f.at - s.first_at <= span || shares_tag(s)) && !other_tags(s) && !other_numbers(s) && founded(s)
+            (span_from <= s.first_at || shares_tag(s)) && !other_tags(s) && !other_numbers(s) && founded(s)
         };
         // Too few words to tell the matter: only a shared hashtag can place the post.
         let says_enough = words >= self.config.min_post_words;
@@ -647,11 +664,16 @@ impl Assembler {
             s.core_size += 1;
             s.centroid = add(&s.centroid, sorted_terms);
             prune(&mut s.centroid, self.config.centroid_terms);
+            s.core_changed();
+            s.heaviest = None;
         }
-        s.core_changed();
         // Found through its core's heaviest terms, and the heaviest words of its newest core post.
-        let mut terms: Vec<u64> =
-            heaviest(&s.centroid, self.config.candidate_terms).into_iter().map(|(t, _)| t).collect();
+        // (Most posts join outside the core, which then did not change: its terms are kept.)
+        let candidate_terms = self.config.candidate_terms;
+        let mut terms: Vec<u64> = s
+            .heaviest
+            .get_or_insert_with(|| heaviest(&s.centroid, candidate_terms).into_iter().map(|(t, _)| t).collect())
+            .clone();
         if in_core {
             terms.extend(damped.iter().take(2).map(|(t, _)| *t));
         }
@@ -668,21 +690,15 @@ impl Assembler {
         for key in band_keys(simhash) {
             let bucket = self.bands.entry(key).or_default();
             bucket.push(post, simhash, story);
-            let mut count = 0;
-            let mut oldest: Option<(i64, usize)> = None;
-            for (i, &s) in bucket.stories.iter().enumerate() {
-                if s == story {
-                    count += 1;
-                    let p = bucket.posts[i];
-                    if oldest.is_none_or(|(o, _)| p < o) {
-                        oldest = Some((p, i));
-                    }
-                }
+            // Counted first (a plain comparison loop over the whole bucket, which is long), the
+            // oldest looked for only when there is one too many.
+            if bucket.stories.iter().filter(|&&s| s == story).count() <= BAND_POSTS_PER_STORY {
+                continue;
             }
-            if count > BAND_POSTS_PER_STORY {
-                if let Some((_, i)) = oldest {
-                    bucket.swap_remove(i);
-                }
+            let oldest =
+                (0..bucket.stories.len()).filter(|&i| bucket.stories[i] == story).min_by_key(|&i| bucket.posts[i]);
+            if let Some(i) = oldest {
+                bucket.swap_remove(i);
             }
         }
     }
