@@ -135,8 +135,14 @@ pub fn run(config: &Config, files: &[PathBuf], limit: usize) -> Result<BenchRepo
     let dir = temp_dir()?;
     let result = (|| -> Result<BenchReport> {
         let t = Instant::now();
-        let mut pipeline = Pipeline::open(&dir, config.clone())?;
-        let (mut posts, _, read_bytes) = read_and_parse(files, limit)?;
+        // Opening (the segmenter's dictionary, the gazetteer) and reading the files need each
+        // other for nothing: each takes a core.
+        let (opened, read) = std::thread::scope(|scope| {
+            let reader = scope.spawn(|| read_and_parse(files, limit));
+            (Pipeline::open(&dir, config.clone()), reader.join())
+        });
+        let mut pipeline = opened?;
+        let (mut posts, _, read_bytes) = read.map_err(|_| anyhow::anyhow!("读取文件的线程异常退出"))??;
         if limit > 0 {
             posts.truncate(limit);
         }
