@@ -284,7 +284,10 @@ mod tests {
             }
             if c == '@' {
                 let mut j = i + 1;
-                while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == '-') && j - i <= 30 {
+                while j < chars.len()
+                    && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == '-')
+                    && j - i <= 30
+                {
                     j += 1;
                 }
                 if j > i + 1 {
@@ -332,7 +335,6 @@ mod tests {
         }
         out
     }
-
 
     #[test]
     fn one_pass_clean_agrees_with_the_reference_on_real_posts() {
