@@ -16,6 +16,7 @@
 //! blocking threads (`spawn_blocking`), never from async code.
 
 pub mod desk;
+pub mod desk_tables;
 mod migrations;
 pub mod outbox;
 pub mod partition;
