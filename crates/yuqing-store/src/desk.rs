@@ -1,7 +1,9 @@
 //! Storage of the incident desk: users, incidents and their timelines, alert acknowledgements,
 //! the duty roster, attachments, overdue records, cursors and the hash-chained audit log.
 //! Plain functions over `&Connection` so a caller writes an incident change, its timeline, its
-//! audit entry and its outbox messages in one transaction. Time is always an argument.
+//! audit entry and its outbox messages in one transaction. Time is always an argument. The traits
+//! [`AuditLog`] and [`DeskTables`] (all but users) put the same on PostgreSQL (`pg::desk`,
+//! `pg::desk_tables`), which reuses the row mapping here.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
