@@ -376,6 +376,14 @@ fn incidents_are_listed_filtered_and_paged_newest_first(d: &mut dyn DeskState) {
     d.save_incident(&again, &events, t(20)).unwrap();
     assert_eq!(d.incident_for_story(102).unwrap(), Some(again.id));
     assert!(again.id > ids[4]);
+
+    // A story added by hand to another incident (one matter under two) belongs to the newest.
+    let (mut merged, events) = opening(d, "合并", vec![200], 21);
+    d.save_incident(&merged, &events, t(21)).unwrap();
+    merged.stories.push(100);
+    d.save_incident(&merged, &[], t(22)).unwrap();
+    assert_eq!(d.incident_for_story(100).unwrap(), Some(merged.id));
+    assert_eq!(d.incident(merged.id).unwrap().map(|i| i.stories), Some(vec![200, 100]));
 }
 
 fn overdue_records_once_and_cursors_remember(d: &mut dyn DeskState) {

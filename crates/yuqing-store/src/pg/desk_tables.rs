@@ -4,8 +4,8 @@
 //! meaning (row mapping and event picking are theirs), for several nodes at once.
 //!
 //! Invariants under concurrency: two nodes opening incidents at once get distinct ids (a
-//! sequence); a story is in at most one incident that is not closed (checked under a per-story
-//! lock when a story joins an incident); an alert is acknowledged once (its primary key); an
+//! sequence); two nodes opening an incident for one story open one (checked under a per-story
+//! lock); an alert is acknowledged once (its primary key); an
 //! incident's timeline numbers its events 1, 2, 3, … without gaps (a save locks the incident's
 //! row before it reads the last number). Run the transactions READ COMMITTED (PostgreSQL's
 //! default): the checks read what committed before their statement.
@@ -45,12 +45,20 @@ pub fn next_incident_id<C: GenericClient>(c: &mut C) -> Result<i64> {
 
 /// See [`crate::desk::save_incident`], in one transaction (a savepoint inside the caller's). The
 /// upsert locks the incident's row until the end of the caller's transaction, so a second node
-/// saving the same incident waits and then numbers its events after this one's. A story new to
-/// the incident is checked under the story's advisory lock: when another incident that is not
-/// closed holds it, the save is refused (事件已在另一工单中) and nothing of it is written.
+/// saving the same incident waits and then numbers its events after this one's.
+///
+/// Opening an incident (its first save) checks each of its stories under the story's advisory
+/// lock, held until the caller's commit: when another incident that is not closed holds one, the
+/// save is refused (事件已在另一工单中) and nothing of it is written. So two nodes that both saw
+/// no incident for a story open one between them. That is the desk's own rule before it opens an
+/// incident, which SQLite's single writer needs no more for; SQLite's schema has no unique rule to
+/// mirror (a story may have a closed incident and a newer one), and a story added by hand to an
+/// incident that already exists is not checked, on either backend.
 pub fn save_incident<C: GenericClient>(c: &mut C, inc: &Incident, events: &[Event], now: DateTime<Utc>) -> Result<()> {
     let data = to_json("incidents.data", inc)?;
     let mut tx = c.transaction()?;
+    // Ids come from a sequence, so no other node is opening this one.
+    let opening = tx.query_opt("SELECT 1 FROM incidents WHERE id = $1", &[&inc.id])?.is_none();
     tx.execute(
         "INSERT INTO incidents (id, title, state, grade, lead_department, opened_at, updated_at, closed_at, data) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -78,7 +86,7 @@ pub fn save_incident<C: GenericClient>(c: &mut C, inc: &Incident, events: &[Even
             "INSERT INTO incident_stories (incident_id, story_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             &[&inc.id, &s],
         )?;
-        if joined > 0 && inc.state != IncidentState::Closed {
+        if opening && joined > 0 && inc.state != IncidentState::Closed {
             tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&STORY_LOCK, &(s as i32)])?;
             let other: Option<i64> = tx
                 .query_opt(

@@ -264,6 +264,25 @@ fn nodes_opening_an_incident_for_one_story_at_once_open_one() {
 }
 
 #[test]
+fn an_incident_is_not_opened_for_a_story_another_open_incident_holds() {
+    let scratch = Scratch::new();
+    let mut store = scratch.store();
+    let c = store.client();
+    let (mut first, events) = opening(c, "第一张", 7);
+    c.save_incident(&first, &events, t(0)).unwrap();
+    let (second, events) = opening(c, "第二张", 7);
+    let refused = c.save_incident(&second, &events, t(1));
+    assert!(matches!(&refused, Err(StoreError::Conflict(m)) if m.contains("#7")), "{refused:?}");
+    assert_eq!(c.incident(second.id).unwrap(), None, "nothing of it written");
+    assert_eq!(c.incident_for_story(7).unwrap(), Some(first.id));
+    // Once the first is closed, the story may have a new incident.
+    first.state = yuqing_core::incident::IncidentState::Closed;
+    c.save_incident(&first, &[], t(2)).unwrap();
+    c.save_incident(&second, &events, t(3)).unwrap();
+    assert_eq!(c.incident_for_story(7).unwrap(), Some(second.id));
+}
+
+#[test]
 fn nodes_saving_one_incident_at_once_number_its_timeline_without_gaps() {
     let scratch = Scratch::new();
     let mut store = scratch.store();
