@@ -1,7 +1,9 @@
 //! Storage of the incident desk: users, incidents and their timelines, alert acknowledgements,
 //! the duty roster, attachments, overdue records, cursors and the hash-chained audit log.
 //! Plain functions over `&Connection` so a caller writes an incident change, its timeline, its
-//! audit entry and its outbox messages in one transaction. Time is always an argument.
+//! audit entry and its outbox messages in one transaction. Time is always an argument. The traits
+//! [`AuditLog`] and [`DeskTables`] (all but users) put the same on PostgreSQL (`pg::desk`,
+//! `pg::desk_tables`), which reuses the row mapping here.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -20,7 +22,7 @@ use crate::{Page, Result, StoreError};
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt { what: what.to_string(), detail: e.to_string() }
 }
-fn to_json<T: Serialize>(what: &str, v: &T) -> Result<String> {
+pub(crate) fn to_json<T: Serialize>(what: &str, v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| corrupt(what, e))
 }
 
@@ -184,6 +186,8 @@ pub struct IncidentQuery {
     pub offset: usize,
 }
 
+/// The next incident's id: one past the largest. (SQLite has one writer, inside whose transaction
+/// this is read and the incident saved; PostgreSQL takes it from a sequence, see `pg::desk_tables`.)
 pub fn next_incident_id(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM incidents", [], |r| r.get(0))?)
 }
@@ -238,7 +242,38 @@ pub fn save_incident(conn: &Connection, inc: &Incident, events: &[Event], now: D
 pub fn incident(conn: &Connection, id: i64) -> Result<Option<Incident>> {
     let data: Option<String> =
         conn.query_row("SELECT data FROM incidents WHERE id = ?1", [id], |r| r.get(0)).optional()?;
-    data.map(|d| serde_json::from_str(&d).map_err(|e| corrupt(&format!("工单 {id}"), e))).transpose()
+    data.map(|d| incident_from_data(id, &d)).transpose()
+}
+
+/// An incident from its stored `data` (both backends).
+pub(crate) fn incident_from_data(id: i64, data: &str) -> Result<Incident> {
+    serde_json::from_str(data).map_err(|e| corrupt(&format!("工单 {id}"), e))
+}
+
+/// The columns of an incident list, in the order [`incident_summary`] reads them; the last one,
+/// whether the incident was closed as 误报, is read from the JSON by each backend's own SQL.
+pub(crate) const INCIDENT_SUMMARY_COLUMNS: &str =
+    "id, title, state, grade, lead_department, opened_at, updated_at, closed_at";
+
+/// A row of the incident list: [`INCIDENT_SUMMARY_COLUMNS`] then the 误报 flag (both backends).
+pub(crate) fn incident_summary(r: &impl crate::rows::Cols) -> Result<IncidentSummary> {
+    let state = r.text(2)?;
+    Ok(IncidentSummary {
+        id: r.int(0)?,
+        title: r.text(1)?,
+        state: IncidentState::parse(&state).ok_or_else(|| corrupt("incidents.state", &state))?,
+        grade: parse_grade(&r.text(3)?)?,
+        lead_department: r.opt_text(4)?,
+        opened_at: utc(r.int(5)?),
+        updated_at: utc(r.int(6)?),
+        closed_at: r.opt_int(7)?.map(utc),
+        false_alarm: r.flag(8)?,
+    })
+}
+
+/// The limit of an incident list page (both backends).
+pub(crate) fn incident_page_limit(q: &IncidentQuery) -> i64 {
+    q.limit.clamp(1, 500) as i64
 }
 
 pub fn incidents(conn: &Connection, q: &IncidentQuery) -> Result<Page<IncidentSummary>> {
@@ -264,43 +299,13 @@ pub fn incidents(conn: &Connection, q: &IncidentQuery) -> Result<Page<IncidentSu
     let total: i64 =
         conn.query_row(&format!("SELECT COUNT(*) FROM incidents WHERE {where_sql}"), refs.as_slice(), |r| r.get(0))?;
     let mut st = conn.prepare(&format!(
-        "SELECT id, title, state, grade, lead_department, opened_at, updated_at, closed_at, \
-         json_extract(data, '$.false_alarm') IS NOT NULL FROM incidents \
+        "SELECT {INCIDENT_SUMMARY_COLUMNS}, json_extract(data, '$.false_alarm') IS NOT NULL FROM incidents \
          WHERE {where_sql} ORDER BY id DESC LIMIT {} OFFSET {}",
-        q.limit.clamp(1, 500),
+        incident_page_limit(q),
         crate::sql::sql_offset(q.offset)
     ))?;
-    let rows = st.query_map(refs.as_slice(), |r| {
-        let state: String = r.get(2)?;
-        let grade: String = r.get(3)?;
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            state,
-            grade,
-            r.get(4)?,
-            r.get::<_, i64>(5)?,
-            r.get::<_, i64>(6)?,
-            r.get::<_, Option<i64>>(7)?,
-            r.get::<_, bool>(8)?,
-        ))
-    })?;
-    let mut items = Vec::new();
-    for row in rows {
-        let (id, title, state, grade, lead_department, opened, updated, closed, false_alarm) = row?;
-        items.push(IncidentSummary {
-            id,
-            title,
-            state: IncidentState::parse(&state).ok_or_else(|| corrupt("incidents.state", &state))?,
-            grade: parse_grade(&grade)?,
-            lead_department,
-            opened_at: utc(opened),
-            updated_at: utc(updated),
-            closed_at: closed.map(utc),
-            false_alarm,
-        });
-    }
-    Ok(Page { items, total: total as u64 })
+    let items = collect(st.query_map(refs.as_slice(), |r| Ok(incident_summary(r)))?)?;
+    Ok(Page { items, total: total.max(0) as u64 })
 }
 
 fn parse_grade(s: &str) -> Result<Grade> {
@@ -335,17 +340,16 @@ pub struct TimelineEntry {
 pub fn timeline(conn: &Connection, incident: i64) -> Result<Vec<TimelineEntry>> {
     let mut st =
         conn.prepare_cached("SELECT seq, at, actor, detail FROM incident_events WHERE incident_id = ?1 ORDER BY seq")?;
-    let rows = st.query_map([incident], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (seq, at, actor, detail) = row?;
-        let kind: EventKind =
-            serde_json::from_str(&detail).map_err(|e| corrupt(&format!("工单 {incident} 时间线第 {seq} 条"), e))?;
-        out.push(TimelineEntry { seq, at: utc(at), actor, summary: kind.summary_zh(), kind });
-    }
-    Ok(out)
+    let rows = st.query_map([incident], |r| Ok(timeline_entry(incident, r)))?;
+    collect(rows)
+}
+
+/// A timeline entry from a row of `seq, at, actor, detail` (both backends).
+pub(crate) fn timeline_entry(incident: i64, r: &impl crate::rows::Cols) -> Result<TimelineEntry> {
+    let seq = r.int(0)?;
+    let kind: EventKind =
+        serde_json::from_str(&r.text(3)?).map_err(|e| corrupt(&format!("工单 {incident} 时间线第 {seq} 条"), e))?;
+    Ok(TimelineEntry { seq, at: utc(r.int(1)?), actor: r.text(2)?, summary: kind.summary_zh(), kind })
 }
 
 /// When the newest event of `kind` was recorded on an incident.
@@ -361,19 +365,32 @@ pub fn last_event_at(conn: &Connection, incident: i64, kind: &str) -> Result<Opt
 /// The title a story had when it was last recorded on an incident's timeline (its newest
 /// `story_retitled` event), if any.
 pub fn last_story_title(conn: &Connection, incident: i64, story: i64) -> Result<Option<String>> {
-    newest_event(conn, incident, "story_retitled", |e| match e {
+    newest_event(conn, incident, "story_retitled", story_title_in(story))
+}
+
+/// What [`last_story_title`] takes from a `story_retitled` event (both backends).
+pub(crate) fn story_title_in(story: i64) -> impl Fn(EventKind) -> Option<String> {
+    move |e| match e {
         EventKind::StoryRetitled { story: s, title } if s == story => Some(title),
         _ => None,
-    })
+    }
 }
 
 /// A story's newest heat snapshot on an incident's timeline (a `heat_snapshot` event), if any.
 pub fn last_heat_snapshot(conn: &Connection, incident: i64, story: i64) -> Result<Option<EventKind>> {
-    newest_event(conn, incident, "heat_snapshot", |e| match e {
+    newest_event(conn, incident, "heat_snapshot", heat_snapshot_of(story))
+}
+
+/// What [`last_heat_snapshot`] takes from a `heat_snapshot` event (both backends).
+pub(crate) fn heat_snapshot_of(story: i64) -> impl Fn(EventKind) -> Option<EventKind> {
+    move |e| match e {
         EventKind::HeatSnapshot { story: s, .. } if s == story => Some(e),
         _ => None,
-    })
+    }
 }
+
+/// How many of an incident's newest events of a kind [`newest_event`] looks through.
+pub(crate) const NEWEST_EVENTS: i64 = 500;
 
 /// The newest of an incident's last 500 events of `kind` that `pick` takes.
 fn newest_event<T>(
@@ -383,11 +400,20 @@ fn newest_event<T>(
     pick: impl Fn(EventKind) -> Option<T>,
 ) -> Result<Option<T>> {
     let mut st = conn.prepare_cached(
-        "SELECT detail FROM incident_events WHERE incident_id = ?1 AND kind = ?2 ORDER BY seq DESC LIMIT 500",
+        "SELECT detail FROM incident_events WHERE incident_id = ?1 AND kind = ?2 ORDER BY seq DESC LIMIT ?3",
     )?;
-    let rows = st.query_map(params![incident, kind], |r| r.get::<_, String>(0))?;
-    for row in rows {
-        if let Some(t) = serde_json::from_str::<EventKind>(&row?).ok().and_then(&pick) {
+    let rows = st.query_map(params![incident, kind, NEWEST_EVENTS], |r| r.get::<_, String>(0))?;
+    first_picked(rows.map(|r| r.map_err(StoreError::from)), pick)
+}
+
+/// The first of these event details, newest first, that `pick` takes (both backends); a detail
+/// that does not parse is passed over.
+pub(crate) fn first_picked<T>(
+    details: impl Iterator<Item = Result<String>>,
+    pick: impl Fn(EventKind) -> Option<T>,
+) -> Result<Option<T>> {
+    for d in details {
+        if let Some(t) = serde_json::from_str::<EventKind>(&d?).ok().and_then(&pick) {
             return Ok(Some(t));
         }
     }
@@ -425,23 +451,29 @@ pub fn record_overdue(
 
 pub fn overdue_records(conn: &Connection, limit: usize, offset: usize) -> Result<Page<OverdueRecord>> {
     let total: i64 = conn.query_row("SELECT COUNT(*) FROM overdue", [], |r| r.get(0))?;
-    let mut st = conn.prepare_cached(
-        "SELECT id, incident_id, deadline, department, assignee, due_at, recorded_at FROM overdue ORDER BY id DESC LIMIT ?1 OFFSET ?2",
-    )?;
-    let items = st
-        .query_map(params![limit.clamp(1, 500) as i64, crate::sql::sql_offset(offset)], |r| {
-            Ok(OverdueRecord {
-                id: r.get(0)?,
-                incident_id: r.get(1)?,
-                deadline: r.get(2)?,
-                department: r.get(3)?,
-                assignee: r.get(4)?,
-                due_at: utc(r.get(5)?),
-                recorded_at: utc(r.get(6)?),
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Page { items, total: total as u64 })
+    let mut st =
+        conn.prepare_cached(&format!("SELECT {OVERDUE_COLUMNS} FROM overdue ORDER BY id DESC LIMIT ?1 OFFSET ?2"))?;
+    let items =
+        collect(st.query_map(params![limit.clamp(1, 500) as i64, crate::sql::sql_offset(offset)], |r| {
+            Ok(overdue_record(r))
+        })?)?;
+    Ok(Page { items, total: total.max(0) as u64 })
+}
+
+/// The columns of an overdue query, in the order [`overdue_record`] reads them (both backends).
+pub(crate) const OVERDUE_COLUMNS: &str = "id, incident_id, deadline, department, assignee, due_at, recorded_at";
+
+/// An overdue record from a row of [`OVERDUE_COLUMNS`], on either backend.
+pub(crate) fn overdue_record(r: &impl crate::rows::Cols) -> Result<OverdueRecord> {
+    Ok(OverdueRecord {
+        id: r.int(0)?,
+        incident_id: r.int(1)?,
+        deadline: r.text(2)?,
+        department: r.opt_text(3)?,
+        assignee: r.opt_text(4)?,
+        due_at: utc(r.int(5)?),
+        recorded_at: utc(r.int(6)?),
+    })
 }
 
 // ---------------------------------------------------------------- alerts: cursor, acks, escalations
@@ -458,19 +490,16 @@ pub fn set_cursor(conn: &Connection, name: &str, value: i64) -> Result<()> {
     Ok(())
 }
 
-fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, i64, Option<String>, String, String, i64)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
-}
-
-fn to_alert(row: (i64, i64, Option<String>, String, String, i64)) -> Result<Alert> {
-    let (id, story_id, from, to, reasons, at) = row;
+/// An alert from a row of `id, story_id, from_grade, to_grade, reasons, at` (both backends); a
+/// grade that does not parse is an error, not a guess.
+pub(crate) fn desk_alert(r: &impl crate::rows::Cols) -> Result<Alert> {
     Ok(Alert {
-        id,
-        story_id,
-        from: from.as_deref().map(parse_grade).transpose()?,
-        to: parse_grade(&to)?,
-        reasons: serde_json::from_str(&reasons).map_err(|e| corrupt("alerts.reasons", e))?,
-        at: utc(at),
+        id: r.int(0)?,
+        story_id: r.int(1)?,
+        from: r.opt_text(2)?.as_deref().map(parse_grade).transpose()?,
+        to: parse_grade(&r.text(3)?)?,
+        reasons: serde_json::from_str(&r.text(4)?).map_err(|e| corrupt("alerts.reasons", e))?,
+        at: utc(r.int(5)?),
     })
 }
 
@@ -479,14 +508,14 @@ pub fn alerts_after(conn: &Connection, after: i64, limit: usize) -> Result<Vec<A
     let mut st = conn.prepare_cached(
         "SELECT id, story_id, from_grade, to_grade, reasons, at FROM alerts WHERE id > ?1 ORDER BY id LIMIT ?2",
     )?;
-    let rows = st.query_map(params![after, limit as i64], alert_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter().map(to_alert).collect()
+    let rows = st.query_map(params![after, crate::sql::sql_offset(limit)], |r| Ok(desk_alert(r)))?;
+    collect(rows)
 }
 
 pub fn alert(conn: &Connection, id: i64) -> Result<Option<Alert>> {
     let mut st =
         conn.prepare_cached("SELECT id, story_id, from_grade, to_grade, reasons, at FROM alerts WHERE id = ?1")?;
-    st.query_row([id], alert_row).optional()?.map(to_alert).transpose()
+    st.query_row([id], |r| Ok(desk_alert(r))).optional()?.transpose()
 }
 
 /// Acknowledges an alert; false when it was already acknowledged.
@@ -514,10 +543,14 @@ pub fn unacked_alerts(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<(Al
                 (SELECT COUNT(*) FROM alert_escalations e WHERE e.alert_id = a.id) \
          FROM alerts a WHERE a.at >= ?1 AND NOT EXISTS (SELECT 1 FROM alert_acks k WHERE k.alert_id = a.id) ORDER BY a.id",
     )?;
-    let rows = st
-        .query_map([ts(since)], |r| Ok((alert_row(r)?, r.get::<_, i64>(6)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter().map(|(a, n)| Ok((to_alert(a)?, n.clamp(0, 255) as u8))).collect()
+    let rows = st.query_map([ts(since)], |r| Ok(unacked_alert(r)))?;
+    collect(rows)
+}
+
+/// An unacknowledged alert with its escalation steps taken, from a row of the alert's columns
+/// then the count of its steps (both backends).
+pub(crate) fn unacked_alert(r: &impl crate::rows::Cols) -> Result<(Alert, u8)> {
+    Ok((desk_alert(r)?, r.int(6)?.clamp(0, 255) as u8))
 }
 
 pub fn record_ack_escalation(
@@ -552,21 +585,19 @@ pub fn shifts_between(conn: &Connection, from: DateTime<Utc>, to: DateTime<Utc>)
     let mut st = conn.prepare_cached(
         "SELECT person, role, starts_at, ends_at FROM duty_shifts WHERE starts_at < ?2 AND ends_at > ?1 ORDER BY starts_at, id",
     )?;
-    let rows = st
-        .query_map(params![ts(from), ts(to)], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter()
-        .map(|(person, role, s, e)| {
-            Ok(DutyShift {
-                person,
-                role: DutyRole::parse(&role).ok_or_else(|| corrupt("duty_shifts.role", &role))?,
-                starts_at: utc(s),
-                ends_at: utc(e),
-            })
-        })
-        .collect()
+    let rows = st.query_map(params![ts(from), ts(to)], |r| Ok(duty_shift(r)))?;
+    collect(rows)
+}
+
+/// A shift from a row of `person, role, starts_at, ends_at` (both backends).
+pub(crate) fn duty_shift(r: &impl crate::rows::Cols) -> Result<DutyShift> {
+    let role = r.text(1)?;
+    Ok(DutyShift {
+        person: r.text(0)?,
+        role: DutyRole::parse(&role).ok_or_else(|| corrupt("duty_shifts.role", &role))?,
+        starts_at: utc(r.int(2)?),
+        ends_at: utc(r.int(3)?),
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -584,19 +615,25 @@ pub fn add_handover(conn: &Connection, author: &str, text: &str, now: DateTime<U
 
 pub fn handovers(conn: &Connection, limit: usize) -> Result<Vec<HandoverNote>> {
     let mut st = conn.prepare_cached("SELECT id, at, author, text FROM handover_notes ORDER BY id DESC LIMIT ?1")?;
-    let rows = st
-        .query_map([limit.clamp(1, 200) as i64], |r| {
-            Ok(HandoverNote { id: r.get(0)?, at: utc(r.get(1)?), author: r.get(2)?, text: r.get(3)? })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    let rows = st.query_map([handover_limit(limit)], |r| Ok(handover_note(r)))?;
+    collect(rows)
+}
+
+/// How many handover notes a read returns at most (both backends).
+pub(crate) fn handover_limit(limit: usize) -> i64 {
+    limit.clamp(1, 200) as i64
+}
+
+/// A handover note from a row of `id, at, author, text` (both backends).
+pub(crate) fn handover_note(r: &impl crate::rows::Cols) -> Result<HandoverNote> {
+    Ok(HandoverNote { id: r.int(0)?, at: utc(r.int(1)?), author: r.text(2)?, text: r.text(3)? })
 }
 
 // ---------------------------------------------------------------- attachments
 
 /// Stores bytes once by sha256; returns the hex digest.
 pub fn put_attachment(conn: &Connection, bytes: &[u8]) -> Result<String> {
-    let sha = hex::encode(Sha256::digest(bytes));
+    let sha = attachment_sha256(bytes);
     conn.execute(
         "INSERT OR IGNORE INTO attachments (sha256, size, bytes) VALUES (?1, ?2, ?3)",
         params![sha, bytes.len() as i64, bytes],
@@ -604,8 +641,175 @@ pub fn put_attachment(conn: &Connection, bytes: &[u8]) -> Result<String> {
     Ok(sha)
 }
 
+/// The key an attachment is stored under: the hex sha256 of its bytes (both backends).
+pub(crate) fn attachment_sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 pub fn attachment(conn: &Connection, sha256: &str) -> Result<Option<Vec<u8>>> {
     Ok(conn.query_row("SELECT bytes FROM attachments WHERE sha256 = ?1", [sha256], |r| r.get(0)).optional()?)
+}
+
+// ---------------------------------------------------------------- the desk's tables on either backend
+
+/// The incident desk's tables — incidents (处置工单) and their timelines, overdue records, the
+/// desk's cursors, alert (预警) acknowledgements and escalations, the duty roster (值班), handover
+/// notes and attachments — on either backend: implemented by the SQLite connection (`&Connection`,
+/// through the functions above) and by a PostgreSQL client or transaction (`pg::desk_tables`).
+/// Users and sign-in stay on SQLite. Each method means what the function of its name means; on
+/// PostgreSQL several nodes at once still get distinct incident ids, one open incident per story
+/// and one acknowledgement per alert.
+pub trait DeskTables {
+    /// See [`next_incident_id`].
+    fn next_incident_id(&mut self) -> Result<i64>;
+    /// See [`save_incident`].
+    fn save_incident(&mut self, inc: &Incident, events: &[Event], now: DateTime<Utc>) -> Result<()>;
+    /// See [`incident`].
+    fn incident(&mut self, id: i64) -> Result<Option<Incident>>;
+    /// See [`incidents`].
+    fn incidents(&mut self, q: &IncidentQuery) -> Result<Page<IncidentSummary>>;
+    /// See [`incident_for_story`].
+    fn incident_for_story(&mut self, story: i64) -> Result<Option<i64>>;
+    /// See [`open_incident_ids`].
+    fn open_incident_ids(&mut self) -> Result<Vec<i64>>;
+    /// See [`timeline`].
+    fn timeline(&mut self, incident: i64) -> Result<Vec<TimelineEntry>>;
+    /// See [`last_event_at`].
+    fn last_event_at(&mut self, incident: i64, kind: &str) -> Result<Option<DateTime<Utc>>>;
+    /// See [`last_story_title`].
+    fn last_story_title(&mut self, incident: i64, story: i64) -> Result<Option<String>>;
+    /// See [`last_heat_snapshot`].
+    fn last_heat_snapshot(&mut self, incident: i64, story: i64) -> Result<Option<EventKind>>;
+    /// See [`record_overdue`].
+    #[allow(clippy::too_many_arguments)]
+    fn record_overdue(
+        &mut self,
+        incident: i64,
+        deadline: &str,
+        department: Option<&str>,
+        assignee: Option<&str>,
+        due_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// See [`overdue_records`].
+    fn overdue_records(&mut self, limit: usize, offset: usize) -> Result<Page<OverdueRecord>>;
+    /// See [`cursor`].
+    fn cursor(&mut self, name: &str) -> Result<i64>;
+    /// See [`set_cursor`].
+    fn set_cursor(&mut self, name: &str, value: i64) -> Result<()>;
+    /// See [`alerts_after`].
+    fn alerts_after(&mut self, after: i64, limit: usize) -> Result<Vec<Alert>>;
+    /// See [`alert`].
+    fn alert(&mut self, id: i64) -> Result<Option<Alert>>;
+    /// See [`ack_alert`].
+    fn ack_alert(&mut self, alert: i64, by: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// See [`alert_ack`].
+    fn alert_ack(&mut self, alert: i64) -> Result<Option<(String, DateTime<Utc>)>>;
+    /// See [`unacked_alerts`].
+    fn unacked_alerts(&mut self, since: DateTime<Utc>) -> Result<Vec<(Alert, u8)>>;
+    /// See [`record_ack_escalation`].
+    fn record_ack_escalation(&mut self, alert: i64, step: u8, target: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// See [`put_shifts`].
+    fn put_shifts(&mut self, shifts: &[DutyShift]) -> Result<usize>;
+    /// See [`shifts_between`].
+    fn shifts_between(&mut self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<DutyShift>>;
+    /// See [`add_handover`].
+    fn add_handover(&mut self, author: &str, text: &str, now: DateTime<Utc>) -> Result<i64>;
+    /// See [`handovers`].
+    fn handovers(&mut self, limit: usize) -> Result<Vec<HandoverNote>>;
+    /// See [`put_attachment`].
+    fn put_attachment(&mut self, bytes: &[u8]) -> Result<String>;
+    /// See [`attachment`].
+    fn attachment(&mut self, sha256: &str) -> Result<Option<Vec<u8>>>;
+}
+
+impl DeskTables for &Connection {
+    fn next_incident_id(&mut self) -> Result<i64> {
+        next_incident_id(self)
+    }
+    fn save_incident(&mut self, inc: &Incident, events: &[Event], now: DateTime<Utc>) -> Result<()> {
+        save_incident(self, inc, events, now)
+    }
+    fn incident(&mut self, id: i64) -> Result<Option<Incident>> {
+        incident(self, id)
+    }
+    fn incidents(&mut self, q: &IncidentQuery) -> Result<Page<IncidentSummary>> {
+        incidents(self, q)
+    }
+    fn incident_for_story(&mut self, story: i64) -> Result<Option<i64>> {
+        incident_for_story(self, story)
+    }
+    fn open_incident_ids(&mut self) -> Result<Vec<i64>> {
+        open_incident_ids(self)
+    }
+    fn timeline(&mut self, incident: i64) -> Result<Vec<TimelineEntry>> {
+        timeline(self, incident)
+    }
+    fn last_event_at(&mut self, incident: i64, kind: &str) -> Result<Option<DateTime<Utc>>> {
+        last_event_at(self, incident, kind)
+    }
+    fn last_story_title(&mut self, incident: i64, story: i64) -> Result<Option<String>> {
+        last_story_title(self, incident, story)
+    }
+    fn last_heat_snapshot(&mut self, incident: i64, story: i64) -> Result<Option<EventKind>> {
+        last_heat_snapshot(self, incident, story)
+    }
+    fn record_overdue(
+        &mut self,
+        incident: i64,
+        deadline: &str,
+        department: Option<&str>,
+        assignee: Option<&str>,
+        due_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        record_overdue(self, incident, deadline, department, assignee, due_at, now)
+    }
+    fn overdue_records(&mut self, limit: usize, offset: usize) -> Result<Page<OverdueRecord>> {
+        overdue_records(self, limit, offset)
+    }
+    fn cursor(&mut self, name: &str) -> Result<i64> {
+        cursor(self, name)
+    }
+    fn set_cursor(&mut self, name: &str, value: i64) -> Result<()> {
+        set_cursor(self, name, value)
+    }
+    fn alerts_after(&mut self, after: i64, limit: usize) -> Result<Vec<Alert>> {
+        alerts_after(self, after, limit)
+    }
+    fn alert(&mut self, id: i64) -> Result<Option<Alert>> {
+        alert(self, id)
+    }
+    fn ack_alert(&mut self, alert: i64, by: &str, now: DateTime<Utc>) -> Result<bool> {
+        ack_alert(self, alert, by, now)
+    }
+    fn alert_ack(&mut self, alert: i64) -> Result<Option<(String, DateTime<Utc>)>> {
+        alert_ack(self, alert)
+    }
+    fn unacked_alerts(&mut self, since: DateTime<Utc>) -> Result<Vec<(Alert, u8)>> {
+        unacked_alerts(self, since)
+    }
+    fn record_ack_escalation(&mut self, alert: i64, step: u8, target: &str, now: DateTime<Utc>) -> Result<bool> {
+        record_ack_escalation(self, alert, step, target, now)
+    }
+    fn put_shifts(&mut self, shifts: &[DutyShift]) -> Result<usize> {
+        put_shifts(self, shifts)
+    }
+    fn shifts_between(&mut self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<DutyShift>> {
+        shifts_between(self, from, to)
+    }
+    fn add_handover(&mut self, author: &str, text: &str, now: DateTime<Utc>) -> Result<i64> {
+        add_handover(self, author, text, now)
+    }
+    fn handovers(&mut self, limit: usize) -> Result<Vec<HandoverNote>> {
+        handovers(self, limit)
+    }
+    fn put_attachment(&mut self, bytes: &[u8]) -> Result<String> {
+        put_attachment(self, bytes)
+    }
+    fn attachment(&mut self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        attachment(self, sha256)
+    }
 }
 
 // ---------------------------------------------------------------- audit log

@@ -1,5 +1,6 @@
 //! The desk state several nodes share — the outbox, the audit chain, the report serials and
-//! schedule — tested alike on both stores: every scenario here runs once on the embedded SQLite
+//! schedule, and the desk's tables (incidents, timelines, overdue records, cursors, alert
+//! acknowledgements, the duty roster, handovers, attachments) — tested alike on both stores: every scenario here runs once on the embedded SQLite
 //! store and once on PostgreSQL (a fresh schema), through the traits only. (What only holds on
 //! PostgreSQL, many nodes at once, is in `pg/desk_tests.rs`.)
 
@@ -7,7 +8,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::desk::AuditLog;
+use yuqing_core::duty::{DutyRole, DutyShift};
+use yuqing_core::incident::{DeadlinePolicy, Event, EventKind, FalseAlarm, Incident, IncidentState, Opening};
+use yuqing_core::people::Actor;
+use yuqing_core::Grade;
+
+use crate::desk::{AuditLog, DeskTables, IncidentQuery};
 use crate::outbox::{
     AttemptOutcome, ClaimLimits, NewMessage, Outbox, OutboxCounts, OutboxStatus, Recorded, RetryPolicy,
 };
@@ -15,9 +21,11 @@ use crate::report_tables::ReportState;
 use crate::sql::utc;
 
 /// One backend's desk state, and what a tamperer does to its audit log.
-trait DeskState: Outbox + AuditLog + ReportState {
+trait DeskState: Outbox + AuditLog + ReportState + DeskTables {
     /// Runs SQL the same on both backends; false when the database refuses it.
     fn try_sql(&mut self, sql: &str) -> bool;
+    /// How many rows a table has.
+    fn rows_in(&mut self, table: &str) -> i64;
     /// Removes the guard that refuses changes to the audit log, as a tamperer would.
     fn drop_audit_guard(&mut self);
 }
@@ -29,6 +37,9 @@ impl DeskState for &crate::Connection {
     fn drop_audit_guard(&mut self) {
         self.execute_batch("DROP TRIGGER audit_log_no_update").expect("drop trigger");
     }
+    fn rows_in(&mut self, table: &str) -> i64 {
+        self.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).expect("count")
+    }
 }
 
 impl DeskState for postgres::Client {
@@ -37,6 +48,9 @@ impl DeskState for postgres::Client {
     }
     fn drop_audit_guard(&mut self) {
         self.batch_execute("DROP TRIGGER audit_log_no_update ON audit_log").expect("drop trigger");
+    }
+    fn rows_in(&mut self, table: &str) -> i64 {
+        self.query_one(&format!("SELECT COUNT(*) FROM {table}"), &[]).expect("count").get(0)
     }
 }
 
@@ -235,6 +249,256 @@ fn serials_count_per_scope_and_year_and_the_schedule_remembers(d: &mut dyn DeskS
     assert_eq!(d.schedule_last("weekly").unwrap().as_deref(), Some("2026-W47"));
 }
 
+/// An incident opened at `t(at)` for `stories`, with the id the store hands out, not yet saved.
+fn opening(d: &mut dyn DeskState, title: &str, stories: Vec<i64>, at: i64) -> (Incident, Vec<Event>) {
+    let id = d.next_incident_id().unwrap();
+    let o = Opening {
+        id,
+        title: title.into(),
+        stories,
+        grade: Grade::III,
+        grade_reason: "负面占比 80%".into(),
+        first_post_at: Some(t(at - 60)),
+        alert: None,
+        routes: vec![],
+    };
+    Incident::open(o, &DeadlinePolicy::default(), &Actor::system(), t(at))
+}
+
+fn event(at: i64, kind: EventKind) -> Event {
+    Event { at: t(at), actor: "sun".into(), kind }
+}
+
+fn heat(story: i64, posts: u64) -> EventKind {
+    EventKind::HeatSnapshot { story, posts, sites: 3, interactions: 40, negative_share: 0.5, grade: Some(Grade::III) }
+}
+
+fn incidents_round_trip_with_their_timeline(d: &mut dyn DeskState) {
+    let (mut inc, events) = opening(d, "某地化工厂异味", vec![7, 9], 0);
+    assert!(!events.is_empty());
+    d.save_incident(&inc, &events, t(0)).unwrap();
+    assert_eq!(d.incident(inc.id).unwrap(), Some(inc.clone()));
+    assert_eq!(d.incident(inc.id + 1000).unwrap(), None);
+    assert_eq!((d.incident_for_story(7).unwrap(), d.incident_for_story(9).unwrap()), (Some(inc.id), Some(inc.id)));
+    assert_eq!(d.incident_for_story(8).unwrap(), None);
+    let tl = d.timeline(inc.id).unwrap();
+    assert_eq!(tl.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=events.len() as i64).collect::<Vec<_>>());
+    assert_eq!(
+        tl.iter().map(|e| (e.at, e.actor.clone(), e.kind.clone())).collect::<Vec<_>>(),
+        events.iter().map(|e| (e.at, e.actor.clone(), e.kind.clone())).collect::<Vec<_>>()
+    );
+    assert!(tl.iter().all(|e| e.summary == e.kind.summary_zh()));
+
+    // A later save updates the row, keeps the opening time, and numbers its events after the first.
+    inc.title = "某地化工厂异味（更新）".into();
+    inc.lead_department = Some("生态环境局".into());
+    let more = vec![
+        event(10, EventKind::StoryRetitled { story: 7, title: "旧标题".into() }),
+        event(20, heat(7, 5)),
+        event(30, EventKind::StoryRetitled { story: 9, title: "另一事件".into() }),
+        event(40, EventKind::StoryRetitled { story: 7, title: "新标题".into() }),
+        event(50, heat(9, 8)),
+    ];
+    d.save_incident(&inc, &more, t(60)).unwrap();
+    assert_eq!(d.incident(inc.id).unwrap(), Some(inc.clone()));
+    let tl = d.timeline(inc.id).unwrap();
+    assert_eq!(tl.len(), events.len() + more.len());
+    assert_eq!(tl.last().map(|e| (e.seq, e.kind.clone())), Some(((events.len() + 5) as i64, heat(9, 8))));
+    assert!(tl.windows(2).all(|w| w[1].seq == w[0].seq + 1), "in order, without gaps");
+    let row = d.incidents(&IncidentQuery { limit: 10, ..Default::default() }).unwrap().items.remove(0);
+    assert_eq!((row.opened_at, row.updated_at, row.lead_department.as_deref()), (t(0), t(60), Some("生态环境局")));
+
+    assert_eq!(d.last_event_at(inc.id, "story_retitled").unwrap(), Some(t(40)));
+    assert_eq!(d.last_event_at(inc.id, "reviewed").unwrap(), None);
+    assert_eq!(d.last_story_title(inc.id, 7).unwrap().as_deref(), Some("新标题"));
+    assert_eq!(d.last_story_title(inc.id, 9).unwrap().as_deref(), Some("另一事件"));
+    assert_eq!(d.last_story_title(inc.id, 8).unwrap(), None);
+    assert_eq!(d.last_heat_snapshot(inc.id, 7).unwrap(), Some(heat(7, 5)));
+    assert_eq!(d.last_heat_snapshot(inc.id, 9).unwrap(), Some(heat(9, 8)));
+    assert_eq!(d.last_heat_snapshot(inc.id + 1000, 9).unwrap(), None);
+}
+
+fn incidents_are_listed_filtered_and_paged_newest_first(d: &mut dyn DeskState) {
+    let mut ids = Vec::new();
+    let setups: [(IncidentState, Option<&str>, &[&str], bool); 5] = [
+        (IncidentState::Triage, Some("应急管理局"), &[], false),
+        (IncidentState::Reported, Some("卫健委"), &["应急管理局"], false),
+        (IncidentState::Closed, Some("应急管理局"), &[], true),
+        (IncidentState::Reported, None, &[], false),
+        (IncidentState::Closed, Some("教育局"), &["卫健委", "公安局"], false),
+    ];
+    for (i, (state, lead, coop, false_alarm)) in setups.iter().enumerate() {
+        let (mut inc, events) = opening(d, &format!("工单{i}"), vec![100 + i as i64], i as i64);
+        inc.state = *state;
+        inc.lead_department = lead.map(String::from);
+        inc.cooperating = coop.iter().map(|s| s.to_string()).collect();
+        if *state == IncidentState::Closed {
+            inc.closed_at = Some(t(i as i64 + 5));
+        }
+        if *false_alarm {
+            inc.false_alarm = Some(FalseAlarm { reason: "同名不同事".into(), by: "sun".into(), at: t(9) });
+        }
+        d.save_incident(&inc, &events, t(i as i64)).unwrap();
+        ids.push(inc.id);
+    }
+    assert!(ids.windows(2).all(|w| w[1] > w[0]), "ids rise: {ids:?}");
+    let list = |d: &mut dyn DeskState, q: IncidentQuery| {
+        let p = d.incidents(&IncidentQuery { limit: if q.limit == 0 { 10 } else { q.limit }, ..q }).unwrap();
+        (p.total, p.items.iter().map(|s| s.id).collect::<Vec<_>>())
+    };
+    let all = list(d, IncidentQuery::default());
+    assert_eq!(all, (5, ids.iter().rev().copied().collect::<Vec<_>>()), "newest first");
+    assert_eq!(list(d, IncidentQuery { limit: 2, offset: 1, ..Default::default() }), (5, vec![ids[3], ids[2]]));
+    assert_eq!(list(d, IncidentQuery { offset: usize::MAX, ..Default::default() }), (5, vec![]));
+    assert_eq!(list(d, IncidentQuery { open_only: true, ..Default::default() }), (3, vec![ids[3], ids[1], ids[0]]));
+    assert_eq!(
+        list(d, IncidentQuery { state: Some(IncidentState::Reported), ..Default::default() }),
+        (2, vec![ids[3], ids[1]])
+    );
+    let dept = |name: &str| IncidentQuery { department: Some(name.into()), ..Default::default() };
+    assert_eq!(list(d, dept("应急管理局")), (3, vec![ids[2], ids[1], ids[0]]), "lead or cooperating");
+    assert_eq!(list(d, dept("卫健委")), (2, vec![ids[4], ids[1]]));
+    assert_eq!(list(d, dept("公安局")), (1, vec![ids[4]]));
+    assert_eq!(list(d, dept("无此单位")), (0, vec![]));
+    assert_eq!(
+        list(d, IncidentQuery { department: Some("应急管理局".into()), open_only: true, ..Default::default() }),
+        (2, vec![ids[1], ids[0]])
+    );
+    let rows = d.incidents(&IncidentQuery { limit: 10, ..Default::default() }).unwrap().items;
+    let closed = rows.iter().find(|r| r.id == ids[2]).unwrap();
+    assert_eq!((closed.state, closed.closed_at, closed.false_alarm), (IncidentState::Closed, Some(t(7)), true));
+    let other = rows.iter().find(|r| r.id == ids[4]).unwrap();
+    assert_eq!((other.title.as_str(), other.grade, other.false_alarm), ("工单4", Grade::III, false));
+    assert_eq!(d.open_incident_ids().unwrap(), vec![ids[0], ids[1], ids[3]]);
+
+    // A story whose incident was closed gets a new one; the newest is the story's.
+    let (again, events) = opening(d, "再次升温", vec![102], 20);
+    d.save_incident(&again, &events, t(20)).unwrap();
+    assert_eq!(d.incident_for_story(102).unwrap(), Some(again.id));
+    assert!(again.id > ids[4]);
+
+    // A story added by hand to another incident (one matter under two) belongs to the newest.
+    let (mut merged, events) = opening(d, "合并", vec![200], 21);
+    d.save_incident(&merged, &events, t(21)).unwrap();
+    merged.stories.push(100);
+    d.save_incident(&merged, &[], t(22)).unwrap();
+    assert_eq!(d.incident_for_story(100).unwrap(), Some(merged.id));
+    assert_eq!(d.incident(merged.id).unwrap().map(|i| i.stories), Some(vec![200, 100]));
+}
+
+fn overdue_records_once_and_cursors_remember(d: &mut dyn DeskState) {
+    let (inc, events) = opening(d, "逾期", vec![1], 0);
+    d.save_incident(&inc, &events, t(0)).unwrap();
+    assert!(d.record_overdue(inc.id, "report", Some("应急管理局"), Some("li"), t(100), t(101)).unwrap());
+    assert!(!d.record_overdue(inc.id, "report", Some("应急管理局"), Some("li"), t(100), t(200)).unwrap(), "once");
+    assert!(d.record_overdue(inc.id, "report", None, None, t(300), t(301)).unwrap(), "another due time");
+    assert!(d.record_overdue(inc.id, "verify", None, None, t(100), t(302)).unwrap(), "another clock");
+    let page = d.overdue_records(2, 0).unwrap();
+    assert_eq!(page.total, 3);
+    assert_eq!(
+        page.items.iter().map(|r| (r.deadline.as_str(), r.due_at, r.recorded_at)).collect::<Vec<_>>(),
+        vec![("verify", t(100), t(302)), ("report", t(300), t(301))],
+        "newest first"
+    );
+    let first = &d.overdue_records(2, 2).unwrap().items[0];
+    assert_eq!(
+        (first.incident_id, first.department.as_deref(), first.assignee.as_deref(), first.recorded_at),
+        (inc.id, Some("应急管理局"), Some("li"), t(101))
+    );
+    assert!(d.overdue_records(10, usize::MAX).unwrap().items.is_empty());
+
+    assert_eq!(d.cursor("alerts").unwrap(), 0, "unset: 0");
+    d.set_cursor("alerts", 41).unwrap();
+    d.set_cursor("stories", 7).unwrap();
+    d.set_cursor("alerts", 42).unwrap();
+    assert_eq!((d.cursor("alerts").unwrap(), d.cursor("stories").unwrap()), (42, 7));
+}
+
+fn alerts_are_acknowledged_once_and_escalations_counted(d: &mut dyn DeskState) {
+    for (id, story, from, to, at) in
+        [(1, 7, "NULL", "'IV'", 0), (2, 8, "'IV'", "'III'", 10), (3, 9, "NULL", "'II'", 20)]
+    {
+        assert!(d.try_sql(&format!(
+            "INSERT INTO alerts (id, story_id, from_grade, to_grade, reasons, at) \
+             VALUES ({id}, {story}, {from}, {to}, '[]', {})",
+            t(at).timestamp()
+        )));
+    }
+    let a2 = d.alert(2).unwrap().expect("alert 2");
+    assert_eq!((a2.story_id, a2.from, a2.to, a2.at), (8, Some(Grade::IV), Grade::III, t(10)));
+    assert_eq!(d.alert(99).unwrap(), None);
+    assert_eq!(d.alerts_after(1, 10).unwrap().iter().map(|a| a.id).collect::<Vec<_>>(), vec![2, 3]);
+    assert_eq!(d.alerts_after(0, 1).unwrap().iter().map(|a| a.id).collect::<Vec<_>>(), vec![1]);
+
+    let unacked = |d: &mut dyn DeskState, since: i64| {
+        d.unacked_alerts(t(since)).unwrap().iter().map(|(a, n)| (a.id, *n)).collect::<Vec<_>>()
+    };
+    assert_eq!(unacked(d, 0), vec![(1, 0), (2, 0), (3, 0)]);
+    assert_eq!(unacked(d, 5), vec![(2, 0), (3, 0)], "raised since");
+    assert!(d.record_ack_escalation(2, 1, "值班领导", t(15)).unwrap());
+    assert!(!d.record_ack_escalation(2, 1, "值班领导", t(16)).unwrap(), "a step once");
+    assert!(d.record_ack_escalation(2, 2, "分管领导", t(17)).unwrap());
+    assert_eq!(unacked(d, 0), vec![(1, 0), (2, 2), (3, 0)]);
+
+    assert_eq!(d.alert_ack(2).unwrap(), None);
+    assert!(d.ack_alert(2, "sun", t(30)).unwrap());
+    assert!(!d.ack_alert(2, "li", t(31)).unwrap(), "already acknowledged");
+    assert_eq!(d.alert_ack(2).unwrap(), Some(("sun".to_string(), t(30))));
+    assert_eq!(unacked(d, 0), vec![(1, 0), (3, 0)]);
+}
+
+fn shifts_handovers_and_attachments(d: &mut dyn DeskState) {
+    let h = 3600;
+    let shift = |person: &str, role, from: i64, to: i64| DutyShift {
+        person: person.into(),
+        role,
+        starts_at: t(from * h),
+        ends_at: t(to * h),
+    };
+    let stored = vec![
+        shift("li", DutyRole::Staff, 8, 16),
+        shift("wang", DutyRole::Leader, 0, 24),
+        shift("zhao", DutyRole::Staff, 16, 24),
+        shift("sun", DutyRole::Staff, 0, 8),
+    ];
+    assert_eq!(d.put_shifts(&stored).unwrap(), 4);
+    // The same person and start replaces the shift.
+    assert_eq!(d.put_shifts(&[shift("li", DutyRole::Leader, 8, 18)]).unwrap(), 1);
+    assert_eq!(d.rows_in("duty_shifts"), 4);
+    let who = |d: &mut dyn DeskState, from: i64, to: i64| {
+        d.shifts_between(t(from * h), t(to * h)).unwrap().into_iter().map(|s| s.person).collect::<Vec<_>>()
+    };
+    assert_eq!(who(d, 9, 10), vec!["wang", "li"], "by start time, then as stored");
+    assert_eq!(who(d, 16, 17), vec!["wang", "li", "zhao"]);
+    assert_eq!(who(d, 8, 8), vec!["wang"], "at 8:00 one shift has ended and one not begun");
+    assert_eq!(who(d, 24, 30), Vec::<String>::new(), "ends are exclusive");
+    assert_eq!(d.shifts_between(t(9 * h), t(10 * h)).unwrap()[1], shift("li", DutyRole::Leader, 8, 18));
+
+    let a = d.add_handover("sun", "夜间无新增预警。", t(0)).unwrap();
+    let b = d.add_handover("li", "化工厂事件待核查，已联系应急管理局。", t(10)).unwrap();
+    let c = d.add_handover("zhao", "交班。", t(20)).unwrap();
+    assert!(a < b && b < c);
+    let notes = d.handovers(2).unwrap();
+    assert_eq!(notes.iter().map(|n| n.id).collect::<Vec<_>>(), vec![c, b], "newest first");
+    assert_eq!(
+        (notes[1].at, notes[1].author.as_str(), notes[1].text.as_str()),
+        (t(10), "li", "化工厂事件待核查，已联系应急管理局。")
+    );
+    assert_eq!(d.handovers(0).unwrap().len(), 1, "at least one");
+
+    let bytes = "截图：某地化工厂".as_bytes().to_vec();
+    let sha = d.put_attachment(&bytes).unwrap();
+    assert_eq!(sha, crate::desk::attachment_sha256(&bytes));
+    assert_eq!(sha.len(), 64);
+    assert_eq!(d.put_attachment(&bytes).unwrap(), sha, "the same bytes, the same key");
+    let binary: Vec<u8> = (0..=255u8).collect();
+    let other = d.put_attachment(&binary).unwrap();
+    assert_eq!(d.rows_in("attachments"), 2, "stored once each");
+    assert_eq!(d.attachment(&sha).unwrap(), Some(bytes));
+    assert_eq!(d.attachment(&other).unwrap(), Some(binary));
+    assert_eq!(d.attachment(&"0".repeat(64)).unwrap(), None);
+}
+
 /// Each scenario on SQLite (a file in a temporary directory) and on PostgreSQL (its own schema).
 macro_rules! on_both_stores {
     ($($scenario:ident),* $(,)?) => {$(
@@ -263,4 +527,9 @@ on_both_stores!(
     outbox_claims_fairly_between_channels,
     audit_chain_appends_verifies_and_detects_tampering,
     serials_count_per_scope_and_year_and_the_schedule_remembers,
+    incidents_round_trip_with_their_timeline,
+    incidents_are_listed_filtered_and_paged_newest_first,
+    overdue_records_once_and_cursors_remember,
+    alerts_are_acknowledged_once_and_escalations_counted,
+    shifts_handovers_and_attachments,
 );

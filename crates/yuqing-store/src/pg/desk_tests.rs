@@ -10,10 +10,15 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::testing::Scratch;
-use crate::desk::AuditLog;
+use yuqing_core::incident::{DeadlinePolicy, Event, EventKind, Incident, Opening};
+use yuqing_core::people::Actor;
+use yuqing_core::Grade;
+
+use crate::desk::{AuditLog, DeskTables, IncidentQuery};
 use crate::outbox::{ClaimLimits, NewMessage, Outbox, RetryPolicy};
 use crate::report_tables::ReportState;
 use crate::sql::utc;
+use crate::StoreError;
 
 fn t(s: i64) -> DateTime<Utc> {
     utc(1_750_000_000 + s)
@@ -181,4 +186,162 @@ fn a_change_its_audit_entry_its_message_and_its_serial_commit_together() {
     tx.commit().unwrap();
     assert_eq!(c.audit_entries(0, 10).unwrap(), vec![e]);
     assert!(c.message_by_dedup_key("incident:1").unwrap().is_some());
+}
+
+/// An incident for `story` with the id the store hands out, not yet saved.
+fn opening<C: DeskTables>(c: &mut C, title: &str, story: i64) -> (Incident, Vec<Event>) {
+    let o = Opening {
+        id: c.next_incident_id().unwrap(),
+        title: title.into(),
+        stories: vec![story],
+        grade: Grade::III,
+        grade_reason: "r".into(),
+        first_post_at: None,
+        alert: None,
+        routes: vec![],
+    };
+    Incident::open(o, &DeadlinePolicy::default(), &Actor::system(), t(0))
+}
+
+#[test]
+fn four_nodes_opening_incidents_at_once_get_distinct_ids() {
+    let scratch = Scratch::new();
+    let opened = on_nodes(&scratch, 4, |node, c| {
+        (0..25)
+            .map(|i| {
+                let title = format!("节点{node}-{i}");
+                // As the desk does: the id is taken and the incident saved in one transaction.
+                let mut tx = c.transaction().unwrap();
+                let (inc, events) = opening(&mut tx, &title, (node * 100 + i) as i64);
+                std::thread::sleep(Duration::from_millis(1));
+                tx.save_incident(&inc, &events, t(0)).unwrap();
+                tx.commit().unwrap();
+                (inc.id, title)
+            })
+            .collect::<Vec<_>>()
+    });
+    let mut store = scratch.store();
+    let c = store.client();
+    let opened: BTreeMap<i64, String> = opened.into_iter().flatten().collect();
+    assert_eq!(opened.len(), 100, "every opening got its own id");
+    assert_eq!(c.incidents(&IncidentQuery { limit: 500, ..Default::default() }).unwrap().total, 100);
+    for (id, title) in &opened {
+        assert_eq!(&c.incident(*id).unwrap().expect("stored").title, title, "incident {id} is its opener's");
+    }
+}
+
+#[test]
+fn nodes_opening_an_incident_for_one_story_at_once_open_one() {
+    let scratch = Scratch::new();
+    for story in 1..=5 {
+        let results = on_nodes(&scratch, 4, |node, c| {
+            // The desk's check, then the opening, in one transaction; the check alone races.
+            let mut tx = c.transaction().unwrap();
+            if tx.incident_for_story(story).unwrap().is_some() {
+                return None;
+            }
+            let (inc, events) = opening(&mut tx, &format!("节点{node}"), story);
+            std::thread::sleep(Duration::from_millis(20));
+            let saved = tx.save_incident(&inc, &events, t(0));
+            if saved.is_ok() {
+                tx.commit().unwrap();
+            }
+            Some(saved.map(|_| inc.id))
+        });
+        let opened: Vec<i64> = results.iter().flatten().filter_map(|r| r.as_ref().ok().copied()).collect();
+        assert_eq!(opened.len(), 1, "story {story}: {results:?}");
+        assert!(
+            results.iter().flatten().all(|r| matches!(r, Ok(_) | Err(StoreError::Conflict(_)))),
+            "the others are refused as a conflict: {results:?}"
+        );
+        let mut store = scratch.store();
+        assert_eq!(store.client().incident_for_story(story).unwrap(), Some(opened[0]));
+    }
+    let mut store = scratch.store();
+    let c = store.client();
+    assert_eq!(c.open_incident_ids().unwrap().len(), 5);
+    assert_eq!(c.query_one("SELECT COUNT(*) FROM incident_stories", &[]).unwrap().get::<_, i64>(0), 5);
+}
+
+#[test]
+fn an_incident_is_not_opened_for_a_story_another_open_incident_holds() {
+    let scratch = Scratch::new();
+    let mut store = scratch.store();
+    let c = store.client();
+    let (mut first, events) = opening(c, "第一张", 7);
+    c.save_incident(&first, &events, t(0)).unwrap();
+    let (second, events) = opening(c, "第二张", 7);
+    let refused = c.save_incident(&second, &events, t(1));
+    assert!(matches!(&refused, Err(StoreError::Conflict(m)) if m.contains("#7")), "{refused:?}");
+    assert_eq!(c.incident(second.id).unwrap(), None, "nothing of it written");
+    assert_eq!(c.incident_for_story(7).unwrap(), Some(first.id));
+    // Once the first is closed, the story may have a new incident.
+    first.state = yuqing_core::incident::IncidentState::Closed;
+    c.save_incident(&first, &[], t(2)).unwrap();
+    c.save_incident(&second, &events, t(3)).unwrap();
+    assert_eq!(c.incident_for_story(7).unwrap(), Some(second.id));
+}
+
+#[test]
+fn nodes_saving_one_incident_at_once_number_its_timeline_without_gaps() {
+    let scratch = Scratch::new();
+    let mut store = scratch.store();
+    let (inc, events) = opening(store.client(), "共同处置", 7);
+    store.client().save_incident(&inc, &events, t(0)).unwrap();
+    on_nodes(&scratch, 4, |node, c| {
+        for i in 0..20 {
+            let ev = Event {
+                at: t(i),
+                actor: format!("node{node}"),
+                kind: EventKind::StoryRetitled { story: 7, title: format!("{node}-{i}") },
+            };
+            let mut tx = c.transaction().unwrap();
+            tx.save_incident(&inc, &[ev], t(i)).unwrap();
+            std::thread::sleep(Duration::from_millis(1));
+            tx.commit().unwrap();
+        }
+    });
+    let tl = store.client().timeline(inc.id).unwrap();
+    let n = events.len() as i64 + 80;
+    assert_eq!(tl.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=n).collect::<Vec<_>>());
+}
+
+#[test]
+fn an_alert_acknowledged_on_several_nodes_at_once_is_acknowledged_once() {
+    let scratch = Scratch::new();
+    let mut store = scratch.store();
+    store
+        .client()
+        .batch_execute(
+            "INSERT INTO alerts (id, story_id, from_grade, to_grade, reasons, at) \
+             SELECT g, g, NULL, 'III', '[]', 1750000000 FROM generate_series(1, 50) AS g",
+        )
+        .unwrap();
+    let acked = on_nodes(&scratch, 4, |node, c| {
+        (1..=50i64)
+            .filter(|&alert| {
+                // Inside the acknowledgement's transaction, as the desk does (the incident's
+                // timeline and the audit entry commit with it).
+                let mut tx = c.transaction().unwrap();
+                let fresh = tx.ack_alert(alert, &format!("node{node}"), t(alert)).unwrap();
+                std::thread::sleep(Duration::from_micros(300));
+                tx.commit().unwrap();
+                fresh
+            })
+            .collect::<Vec<_>>()
+    });
+    let mut times: BTreeMap<i64, usize> = BTreeMap::new();
+    for alert in acked.iter().flatten() {
+        *times.entry(*alert).or_default() += 1;
+    }
+    assert_eq!(times.len(), 50, "every alert acknowledged");
+    let twice: Vec<_> = times.iter().filter(|(_, &n)| n > 1).collect();
+    assert!(twice.is_empty(), "acknowledged twice: {twice:?}");
+    let c = store.client();
+    assert!(c.unacked_alerts(t(-10)).unwrap().is_empty());
+    for (node, mine) in acked.iter().enumerate() {
+        for &alert in mine {
+            assert_eq!(c.alert_ack(alert).unwrap().map(|a| a.0), Some(format!("node{node}")), "the one told it acked");
+        }
+    }
 }

@@ -231,4 +231,91 @@ pub const PG_MIGRATIONS: &[&str] = &[
         at BIGINT NOT NULL
     );
     "#,
+    // 4: the rest of the incident desk (users stay on SQLite for now): incidents with their stories
+    // and timeline, overdue records, the desk's cursors, alert acknowledgements and escalation
+    // steps, the duty roster, handover notes and attachments. Columns as in the SQLite schema
+    // (migration 2); an incident's id comes from its column's sequence (see `pg::desk_tables`).
+    r#"
+    CREATE TABLE incidents (
+        id BIGSERIAL PRIMARY KEY,
+        title TEXT NOT NULL,
+        state TEXT NOT NULL,
+        grade TEXT NOT NULL,
+        lead_department TEXT,
+        opened_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        closed_at BIGINT,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX incidents_state ON incidents (state, id);
+    CREATE INDEX incidents_department ON incidents (lead_department, id);
+
+    CREATE TABLE incident_stories (
+        incident_id BIGINT NOT NULL REFERENCES incidents (id),
+        story_id BIGINT NOT NULL,
+        PRIMARY KEY (incident_id, story_id)
+    );
+    CREATE INDEX incident_stories_story ON incident_stories (story_id);
+
+    CREATE TABLE incident_events (
+        incident_id BIGINT NOT NULL REFERENCES incidents (id),
+        seq BIGINT NOT NULL,
+        at BIGINT NOT NULL,
+        actor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        PRIMARY KEY (incident_id, seq)
+    );
+
+    CREATE TABLE overdue (
+        id BIGSERIAL PRIMARY KEY,
+        incident_id BIGINT NOT NULL REFERENCES incidents (id),
+        deadline TEXT NOT NULL,
+        department TEXT,
+        assignee TEXT,
+        due_at BIGINT NOT NULL,
+        recorded_at BIGINT NOT NULL,
+        UNIQUE (incident_id, deadline, due_at)
+    );
+
+    CREATE TABLE alert_acks (
+        alert_id BIGINT PRIMARY KEY,
+        by_user TEXT NOT NULL,
+        at BIGINT NOT NULL
+    );
+    CREATE TABLE alert_escalations (
+        alert_id BIGINT NOT NULL,
+        step BIGINT NOT NULL,
+        target TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        PRIMARY KEY (alert_id, step)
+    );
+
+    CREATE TABLE attachments (
+        sha256 TEXT PRIMARY KEY,
+        size BIGINT NOT NULL,
+        bytes BYTEA NOT NULL
+    );
+
+    CREATE TABLE duty_shifts (
+        id BIGSERIAL PRIMARY KEY,
+        person TEXT NOT NULL,
+        role TEXT NOT NULL,
+        starts_at BIGINT NOT NULL,
+        ends_at BIGINT NOT NULL,
+        UNIQUE (person, starts_at)
+    );
+    CREATE INDEX duty_shifts_time ON duty_shifts (starts_at, ends_at);
+    CREATE TABLE handover_notes (
+        id BIGSERIAL PRIMARY KEY,
+        at BIGINT NOT NULL,
+        author TEXT NOT NULL,
+        text TEXT NOT NULL
+    );
+
+    CREATE TABLE desk_cursor (
+        name TEXT PRIMARY KEY,
+        value BIGINT NOT NULL
+    );
+    "#,
 ];

@@ -7,15 +7,20 @@
 //! traits as on SQLite — the notification outbox (`outbox.rs`, [`crate::outbox::Outbox`]: a claim
 //! hands each message to one node), the hash-chained audit log and the report serials and
 //! schedule (`desk.rs`, [`crate::desk::AuditLog`], [`crate::report_tables::ReportState`]: appends
-//! and numbers without gaps under concurrency). Those traits are implemented on a `Client` and on
-//! a `Transaction`, so a change, its audit entry and its messages commit together. The rest of the
-//! desk, rules, people and the other report tables are still SQLite-only (docs/ARCHITECTURE.md
+//! and numbers without gaps under concurrency); and the rest of the desk's tables
+//! (`desk_tables.rs`, [`crate::desk::DeskTables`]: incidents and their timelines, overdue records,
+//! cursors, alert acknowledgements and escalations, the duty roster, handovers, attachments — with
+//! distinct incident ids, one open incident per story and one acknowledgement per alert however
+//! many nodes act at once). Those traits are implemented on a `Client` and on a `Transaction`, so a
+//! change, its timeline, its audit entry and its messages commit together. Users and sign-in,
+//! rules, collection state and the other report tables are still SQLite-only (docs/ARCHITECTURE.md
 //! says what is where); the server does not run on this store yet.
 //!
 //! The client is the blocking `postgres` one: like the SQLite store, this one is called from
 //! blocking threads (`spawn_blocking`), never from async code.
 
 pub mod desk;
+pub mod desk_tables;
 mod migrations;
 pub mod outbox;
 pub mod partition;
@@ -85,7 +90,8 @@ impl PgStore {
     }
 
     /// The connection, for the desk state ([`crate::outbox::Outbox`], [`crate::desk::AuditLog`],
-    /// [`crate::report_tables::ReportState`]) and for a caller's own transaction around them.
+    /// [`crate::report_tables::ReportState`], [`crate::desk::DeskTables`]) and for a caller's own
+    /// transaction around them.
     pub fn client(&mut self) -> &mut Client {
         self.client.get_mut()
     }
