@@ -259,6 +259,17 @@ fn spike_detail(s: &Spike, key_period: Option<&str>) -> String {
     )
 }
 
+/// The posts a locality share is of, as a reason names them: "全部 30 条帖文", or, when some of the
+/// story's `all` posts are noise (which never count), "除 21 条噪声外的 30 条帖文" — so the figure
+/// does not contradict the story's post count shown beside it.
+fn counted_posts(all: u64, loc: &Locality) -> String {
+    let counted = loc.posts.max(loc.placed_posts);
+    match all.saturating_sub(counted) {
+        0 => format!("全部 {counted} 条帖文"),
+        noise => format!("除 {noise} 条噪声外的 {counted} 条帖文"),
+    }
+}
+
 /// The grade of a story (None: not graded) and every reason that fired, highest grade first.
 pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Grade>, Vec<GradeReason>) {
     let mut reasons: Vec<GradeReason> = Vec::new();
@@ -400,6 +411,7 @@ pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Gr
         (inputs.locality, policy.require_local && !policy.jurisdiction.is_empty(), computed)
     {
         let jurisdiction = policy.jurisdiction.join("、");
+        let all_posts = inputs.heat.map_or(0, |h| h.posts);
         if loc.is_local(policy.local_min_share, policy.local_min_post_share) {
             reasons.insert(
                 0,
@@ -407,9 +419,9 @@ pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Gr
                     grade: g,
                     rule: "local".into(),
                     detail: format!(
-                        "涉及本地：{}（全部 {} 条帖文中 {} 条涉及{}，占 {:.0}%；提及地点的 {} 条中占 {:.0}%）",
+                        "涉及本地：{}（{}中 {} 条涉及{}，占 {:.0}%；提及地点的 {} 条中占 {:.0}%）",
                         Locality::list(&loc.local_places),
-                        loc.posts.max(loc.placed_posts),
+                        counted_posts(all_posts, loc),
                         loc.local_posts,
                         jurisdiction,
                         loc.share_of_posts() * 100.0,
@@ -447,9 +459,9 @@ pub fn grade_story(inputs: &GradeInputs<'_>, policy: &GradePolicy) -> (Option<Gr
                     format!("，另涉及{}", Locality::list(&loc.other_places))
                 };
                 format!(
-                    "提及本地的帖文仅 {} 条，占全部 {} 条的 {:.0}%（不足 {:.0}%），事件主体不在本地{}",
+                    "提及本地的帖文仅 {} 条，占{}的 {:.0}%（不足 {:.0}%），事件主体不在本地{}",
                     loc.local_posts,
-                    loc.posts.max(loc.placed_posts),
+                    counted_posts(all_posts, loc),
                     loc.share_of_posts() * 100.0,
                     policy.local_min_post_share * 100.0,
                     elsewhere
@@ -867,7 +879,7 @@ mod tests {
             "本地仅被顺带提及",
             "管辖：武汉市",
             "仅 3 条",
-            "全部 28 条的 11%",
+            "除 572 条噪声外的 28 条帖文的 11%",
             "不足 40%",
             "另涉及湖北省 1 条",
             "本可定为II级",
@@ -886,11 +898,18 @@ mod tests {
         assert_eq!(g, Some(Grade::II));
         assert_eq!(r[0].rule, "local");
         assert!(
-            r[0].detail.contains("全部 28 条帖文中 12 条涉及武汉市，占 43%")
+            r[0].detail.contains("除 572 条噪声外的 28 条帖文中 12 条涉及武汉市，占 43%")
                 && r[0].detail.contains("提及地点的 13 条中占 92%"),
             "{}",
             r[0].detail
         );
+        // Without noise the share is of all the story's posts, named so.
+        let h28 = HeatSummary { posts: 28, ..inputs.heat.cloned().expect("heat") };
+        let (_, r) = grade_story(
+            &GradeInputs { locality: Some(&named), heat: Some(&h28), ..inputs.clone() },
+            &GradePolicy { major_posts: 20, ..local_policy() },
+        );
+        assert!(r[0].detail.contains("（全部 28 条帖文中 12 条涉及武汉市"), "{}", r[0].detail);
         // The post share can be turned off.
         let off = GradePolicy { local_min_post_share: 0.0, ..local_policy() };
         assert_eq!(grade_story(&inputs, &off).0, Some(Grade::II));

@@ -325,7 +325,7 @@ mod tests {
         // 3 of 4 placed posts, but 3 of 10 posts: named in passing, kept at IV.
         let c = t.regrade(Utc.timestamp_opt(2 * 3600, 0).unwrap(), &policy, None).expect("graded");
         assert_eq!(c.to, Grade::IV);
-        assert!(c.reasons[0].detail.contains("占全部 10 条的 30%"), "{}", c.reasons[0].detail);
+        assert!(c.reasons[0].detail.contains("占除 5 条噪声外的 10 条帖文的 30%"), "{}", c.reasons[0].detail);
         // Two more posts that name 武汉: 5 of 12, local, and the central report counts.
         for i in 0..2 {
             t.add(&PostFacts { local_places: &wuhan, ..facts(1, 30 + i, SourceTier::Community, &[], &[]) }, &policy);
