@@ -629,55 +629,69 @@ pub trait Outbox {
     fn attempts(&mut self, id: i64) -> Result<Vec<Attempt>>;
 }
 
-impl Outbox for &Connection {
-    fn enqueue(&mut self, msg: &NewMessage, now: DateTime<Utc>, policy: &RetryPolicy) -> Result<Option<i64>> {
-        enqueue(self, msg, now, policy)
-    }
-    fn due(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxMessage>> {
-        due(self, now, limit)
-    }
-    fn claim(&mut self, now: DateTime<Utc>, limit: usize, lease: Duration) -> Result<Vec<OutboxMessage>> {
-        claim(self, now, limit, lease)
-    }
-    fn claim_fair(
-        &mut self,
-        now: DateTime<Utc>,
-        limits: &ClaimLimits<'_>,
-        lease: Duration,
-    ) -> Result<Vec<OutboxMessage>> {
-        claim_fair(self, now, limits, lease)
-    }
-    fn release(&mut self, id: i64, due_at: DateTime<Utc>, now: DateTime<Utc>, lease: Duration) -> Result<bool> {
-        release(self, id, due_at, now, lease)
-    }
-    fn record_attempt(
-        &mut self,
-        id: i64,
-        now: DateTime<Utc>,
-        outcome: &AttemptOutcome,
-        policy: &RetryPolicy,
-    ) -> Result<Option<Recorded>> {
-        record_attempt(self, id, now, outcome, policy)
-    }
-    fn requeue(&mut self, id: i64, now: DateTime<Utc>, policy: &RetryPolicy) -> Result<bool> {
-        requeue(self, id, now, policy)
-    }
-    fn message(&mut self, id: i64) -> Result<Option<OutboxMessage>> {
-        get(self, id)
-    }
-    fn message_by_dedup_key(&mut self, key: &str) -> Result<Option<OutboxMessage>> {
-        get_by_dedup_key(self, key)
-    }
-    fn messages(&mut self, status: Option<OutboxStatus>, limit: usize, offset: usize) -> Result<Vec<OutboxMessage>> {
-        list(self, status, limit, offset)
-    }
-    fn counts(&mut self) -> Result<OutboxCounts> {
-        counts(self)
-    }
-    fn attempts(&mut self, id: i64) -> Result<Vec<Attempt>> {
-        attempts(self, id)
-    }
+/// Implements [`Outbox`] for each client type by calling the functions of the same names where it
+/// is used: this module's on SQLite (below), `pg::outbox`'s on PostgreSQL.
+macro_rules! outbox_on {
+    ($($client:ty),*) => {$(
+        impl $crate::outbox::Outbox for $client {
+            fn enqueue(&mut self, msg: &NewMessage, now: DateTime<Utc>, policy: &RetryPolicy) -> Result<Option<i64>> {
+                enqueue(self, msg, now, policy)
+            }
+            fn due(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxMessage>> {
+                due(self, now, limit)
+            }
+            fn claim(&mut self, now: DateTime<Utc>, limit: usize, lease: Duration) -> Result<Vec<OutboxMessage>> {
+                claim(self, now, limit, lease)
+            }
+            fn claim_fair(
+                &mut self,
+                now: DateTime<Utc>,
+                limits: &ClaimLimits<'_>,
+                lease: Duration,
+            ) -> Result<Vec<OutboxMessage>> {
+                claim_fair(self, now, limits, lease)
+            }
+            fn release(&mut self, id: i64, due_at: DateTime<Utc>, now: DateTime<Utc>, lease: Duration) -> Result<bool> {
+                release(self, id, due_at, now, lease)
+            }
+            fn record_attempt(
+                &mut self,
+                id: i64,
+                now: DateTime<Utc>,
+                outcome: &AttemptOutcome,
+                policy: &RetryPolicy,
+            ) -> Result<Option<Recorded>> {
+                record_attempt(self, id, now, outcome, policy)
+            }
+            fn requeue(&mut self, id: i64, now: DateTime<Utc>, policy: &RetryPolicy) -> Result<bool> {
+                requeue(self, id, now, policy)
+            }
+            fn message(&mut self, id: i64) -> Result<Option<OutboxMessage>> {
+                get(self, id)
+            }
+            fn message_by_dedup_key(&mut self, key: &str) -> Result<Option<OutboxMessage>> {
+                get_by_dedup_key(self, key)
+            }
+            fn messages(
+                &mut self,
+                status: Option<OutboxStatus>,
+                limit: usize,
+                offset: usize,
+            ) -> Result<Vec<OutboxMessage>> {
+                list(self, status, limit, offset)
+            }
+            fn counts(&mut self) -> Result<OutboxCounts> {
+                counts(self)
+            }
+            fn attempts(&mut self, id: i64) -> Result<Vec<Attempt>> {
+                attempts(self, id)
+            }
+        }
+    )*};
 }
+pub(crate) use outbox_on;
+
+outbox_on!(&Connection);
 
 #[cfg(test)]
 mod tests {

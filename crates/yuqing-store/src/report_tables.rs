@@ -140,17 +140,26 @@ pub trait ReportState {
     fn schedule_set(&mut self, name: &str, period: &str, now: DateTime<Utc>) -> Result<()>;
 }
 
-impl ReportState for &Connection {
-    fn next_serial(&mut self, scope: &str, year: i32) -> Result<i64> {
-        next_serial(self, scope, year)
-    }
-    fn schedule_last(&mut self, name: &str) -> Result<Option<String>> {
-        schedule_last(self, name)
-    }
-    fn schedule_set(&mut self, name: &str, period: &str, now: DateTime<Utc>) -> Result<()> {
-        schedule_set(self, name, period, now)
-    }
+/// Implements [`ReportState`] for each client type by calling the functions of the same names where
+/// it is used: this module's on SQLite (below), `pg::desk`'s on PostgreSQL.
+macro_rules! report_state_on {
+    ($($client:ty),*) => {$(
+        impl $crate::report_tables::ReportState for $client {
+            fn next_serial(&mut self, scope: &str, year: i32) -> Result<i64> {
+                next_serial(self, scope, year)
+            }
+            fn schedule_last(&mut self, name: &str) -> Result<Option<String>> {
+                schedule_last(self, name)
+            }
+            fn schedule_set(&mut self, name: &str, period: &str, now: DateTime<Utc>) -> Result<()> {
+                schedule_set(self, name, period, now)
+            }
+        }
+    )*};
 }
+pub(crate) use report_state_on;
+
+report_state_on!(&Connection);
 
 // ---------------------------------------------------------------- disposal reports
 

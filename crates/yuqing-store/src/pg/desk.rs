@@ -18,8 +18,7 @@ use chrono::{DateTime, Utc};
 use postgres::{Client, GenericClient, Transaction};
 use yuqing_core::audit::{AuditEntry, ChainBreak};
 
-use crate::desk::{audit_entry, audit_next, audit_page, audit_verify_with, AuditLog, AUDIT_COLUMNS};
-use crate::report_tables::ReportState;
+use crate::desk::{audit_entry, audit_next, audit_page, audit_verify_with, AUDIT_COLUMNS};
 use crate::sql::ts;
 use crate::{Page, Result};
 
@@ -117,44 +116,5 @@ pub fn schedule_set<C: GenericClient>(c: &mut C, name: &str, period: &str, now: 
     Ok(())
 }
 
-/// The audit log and the report state on a connection (each call its own transaction) and inside
-/// a caller's transaction.
-macro_rules! desk_on {
-    ($($client:ty),*) => {$(
-        impl AuditLog for $client {
-            fn audit_append(
-                &mut self,
-                actor: &str,
-                action: &str,
-                target: &str,
-                detail: &str,
-                now: DateTime<Utc>,
-            ) -> Result<AuditEntry> {
-                audit_append(self, actor, action, target, detail, now)
-            }
-            fn audit_entries(&mut self, after: i64, limit: usize) -> Result<Vec<AuditEntry>> {
-                audit_entries(self, after, limit)
-            }
-            fn audit_recent(&mut self, limit: usize, offset: usize) -> Result<Page<AuditEntry>> {
-                audit_recent(self, limit, offset)
-            }
-            fn audit_verify(&mut self) -> Result<std::result::Result<u64, ChainBreak>> {
-                audit_verify(self)
-            }
-        }
-
-        impl ReportState for $client {
-            fn next_serial(&mut self, scope: &str, year: i32) -> Result<i64> {
-                next_serial(self, scope, year)
-            }
-            fn schedule_last(&mut self, name: &str) -> Result<Option<String>> {
-                schedule_last(self, name)
-            }
-            fn schedule_set(&mut self, name: &str, period: &str, now: DateTime<Utc>) -> Result<()> {
-                schedule_set(self, name, period, now)
-            }
-        }
-    )*};
-}
-
-desk_on!(Client, Transaction<'_>);
+crate::desk::audit_log_on!(Client, Transaction<'_>);
+crate::report_tables::report_state_on!(Client, Transaction<'_>);

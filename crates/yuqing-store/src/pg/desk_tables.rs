@@ -19,7 +19,7 @@ use yuqing_core::Alert;
 use crate::desk::{
     attachment_sha256, desk_alert, duty_shift, first_picked, handover_limit, handover_note, heat_snapshot_of,
     incident_from_data, incident_page_limit, incident_summary, overdue_record, story_title_in, timeline_entry, to_json,
-    unacked_alert, DeskTables, HandoverNote, IncidentQuery, IncidentSummary, OverdueRecord, TimelineEntry,
+    unacked_alert, HandoverNote, IncidentQuery, IncidentSummary, OverdueRecord, TimelineEntry,
     INCIDENT_SUMMARY_COLUMNS, NEWEST_EVENTS, OVERDUE_COLUMNS,
 };
 use crate::rows::ALERT_COLUMNS;
@@ -355,99 +355,4 @@ pub fn attachment<C: GenericClient>(c: &mut C, sha256: &str) -> Result<Option<Ve
     Ok(c.query_opt("SELECT bytes FROM attachments WHERE sha256 = $1", &[&sha256])?.map(|r| r.try_get(0)).transpose()?)
 }
 
-/// The desk's tables on a connection (each call its own transaction) and inside a caller's
-/// transaction.
-macro_rules! desk_tables_on {
-    ($($client:ty),*) => {$(
-        impl DeskTables for $client {
-            fn next_incident_id(&mut self) -> Result<i64> {
-                next_incident_id(self)
-            }
-            fn save_incident(&mut self, inc: &Incident, events: &[Event], now: DateTime<Utc>) -> Result<()> {
-                save_incident(self, inc, events, now)
-            }
-            fn incident(&mut self, id: i64) -> Result<Option<Incident>> {
-                incident(self, id)
-            }
-            fn incidents(&mut self, q: &IncidentQuery) -> Result<Page<IncidentSummary>> {
-                incidents(self, q)
-            }
-            fn incident_for_story(&mut self, story: i64) -> Result<Option<i64>> {
-                incident_for_story(self, story)
-            }
-            fn open_incident_ids(&mut self) -> Result<Vec<i64>> {
-                open_incident_ids(self)
-            }
-            fn timeline(&mut self, incident: i64) -> Result<Vec<TimelineEntry>> {
-                timeline(self, incident)
-            }
-            fn last_event_at(&mut self, incident: i64, kind: &str) -> Result<Option<DateTime<Utc>>> {
-                last_event_at(self, incident, kind)
-            }
-            fn last_story_title(&mut self, incident: i64, story: i64) -> Result<Option<String>> {
-                last_story_title(self, incident, story)
-            }
-            fn last_heat_snapshot(&mut self, incident: i64, story: i64) -> Result<Option<EventKind>> {
-                last_heat_snapshot(self, incident, story)
-            }
-            fn record_overdue(
-                &mut self,
-                incident: i64,
-                deadline: &str,
-                department: Option<&str>,
-                assignee: Option<&str>,
-                due_at: DateTime<Utc>,
-                now: DateTime<Utc>,
-            ) -> Result<bool> {
-                record_overdue(self, incident, deadline, department, assignee, due_at, now)
-            }
-            fn overdue_records(&mut self, limit: usize, offset: usize) -> Result<Page<OverdueRecord>> {
-                overdue_records(self, limit, offset)
-            }
-            fn cursor(&mut self, name: &str) -> Result<i64> {
-                cursor(self, name)
-            }
-            fn set_cursor(&mut self, name: &str, value: i64) -> Result<()> {
-                set_cursor(self, name, value)
-            }
-            fn alerts_after(&mut self, after: i64, limit: usize) -> Result<Vec<Alert>> {
-                alerts_after(self, after, limit)
-            }
-            fn alert(&mut self, id: i64) -> Result<Option<Alert>> {
-                alert(self, id)
-            }
-            fn ack_alert(&mut self, alert: i64, by: &str, now: DateTime<Utc>) -> Result<bool> {
-                ack_alert(self, alert, by, now)
-            }
-            fn alert_ack(&mut self, alert: i64) -> Result<Option<(String, DateTime<Utc>)>> {
-                alert_ack(self, alert)
-            }
-            fn unacked_alerts(&mut self, since: DateTime<Utc>) -> Result<Vec<(Alert, u8)>> {
-                unacked_alerts(self, since)
-            }
-            fn record_ack_escalation(&mut self, alert: i64, step: u8, target: &str, now: DateTime<Utc>) -> Result<bool> {
-                record_ack_escalation(self, alert, step, target, now)
-            }
-            fn put_shifts(&mut self, shifts: &[DutyShift]) -> Result<usize> {
-                put_shifts(self, shifts)
-            }
-            fn shifts_between(&mut self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<DutyShift>> {
-                shifts_between(self, from, to)
-            }
-            fn add_handover(&mut self, author: &str, text: &str, now: DateTime<Utc>) -> Result<i64> {
-                add_handover(self, author, text, now)
-            }
-            fn handovers(&mut self, limit: usize) -> Result<Vec<HandoverNote>> {
-                handovers(self, limit)
-            }
-            fn put_attachment(&mut self, bytes: &[u8]) -> Result<String> {
-                put_attachment(self, bytes)
-            }
-            fn attachment(&mut self, sha256: &str) -> Result<Option<Vec<u8>>> {
-                attachment(self, sha256)
-            }
-        }
-    )*};
-}
-
-desk_tables_on!(Client, Transaction<'_>);
+crate::desk::desk_tables_on!(Client, Transaction<'_>);

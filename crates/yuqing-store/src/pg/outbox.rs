@@ -15,7 +15,7 @@ use postgres::{Client, GenericClient, Transaction};
 
 use crate::outbox::{
     after_attempt, attempt, lease_end, mention_column, message, secs, Attempt, AttemptOutcome, Before, ClaimLimits,
-    NewMessage, Outbox, OutboxCounts, OutboxMessage, OutboxStatus, Recorded, RetryPolicy, ATTEMPT_COLUMNS, COLUMNS,
+    NewMessage, OutboxCounts, OutboxMessage, OutboxStatus, Recorded, RetryPolicy, ATTEMPT_COLUMNS, COLUMNS,
 };
 use crate::sql::{sql_offset, ts};
 use crate::Result;
@@ -245,64 +245,4 @@ pub fn attempts<C: GenericClient>(c: &mut C, id: i64) -> Result<Vec<Attempt>> {
     rows.iter().map(attempt).collect()
 }
 
-/// The outbox on a connection (each call its own transaction) and inside a caller's transaction.
-macro_rules! outbox_on {
-    ($($client:ty),*) => {$(
-        impl Outbox for $client {
-            fn enqueue(&mut self, msg: &NewMessage, now: DateTime<Utc>, policy: &RetryPolicy) -> Result<Option<i64>> {
-                enqueue(self, msg, now, policy)
-            }
-            fn due(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxMessage>> {
-                due(self, now, limit)
-            }
-            fn claim(&mut self, now: DateTime<Utc>, limit: usize, lease: Duration) -> Result<Vec<OutboxMessage>> {
-                claim(self, now, limit, lease)
-            }
-            fn claim_fair(
-                &mut self,
-                now: DateTime<Utc>,
-                limits: &ClaimLimits<'_>,
-                lease: Duration,
-            ) -> Result<Vec<OutboxMessage>> {
-                claim_fair(self, now, limits, lease)
-            }
-            fn release(&mut self, id: i64, due_at: DateTime<Utc>, now: DateTime<Utc>, lease: Duration) -> Result<bool> {
-                release(self, id, due_at, now, lease)
-            }
-            fn record_attempt(
-                &mut self,
-                id: i64,
-                now: DateTime<Utc>,
-                outcome: &AttemptOutcome,
-                policy: &RetryPolicy,
-            ) -> Result<Option<Recorded>> {
-                record_attempt(self, id, now, outcome, policy)
-            }
-            fn requeue(&mut self, id: i64, now: DateTime<Utc>, policy: &RetryPolicy) -> Result<bool> {
-                requeue(self, id, now, policy)
-            }
-            fn message(&mut self, id: i64) -> Result<Option<OutboxMessage>> {
-                get(self, id)
-            }
-            fn message_by_dedup_key(&mut self, key: &str) -> Result<Option<OutboxMessage>> {
-                get_by_dedup_key(self, key)
-            }
-            fn messages(
-                &mut self,
-                status: Option<OutboxStatus>,
-                limit: usize,
-                offset: usize,
-            ) -> Result<Vec<OutboxMessage>> {
-                list(self, status, limit, offset)
-            }
-            fn counts(&mut self) -> Result<OutboxCounts> {
-                counts(self)
-            }
-            fn attempts(&mut self, id: i64) -> Result<Vec<Attempt>> {
-                attempts(self, id)
-            }
-        }
-    )*};
-}
-
-outbox_on!(Client, Transaction<'_>);
+crate::outbox::outbox_on!(Client, Transaction<'_>);
