@@ -989,7 +989,7 @@ async fn a_panic_while_holding_the_data_lock_does_not_stop_requests_the_desk_clo
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(!r.body.contains("锁已损坏"));
     // The outbox worker's access to the store.
-    let n = d.state.data.with_conn(|c| yuqing_store::outbox::list(c, None, 10, 0)).expect("outbox reads");
+    let n = d.state.data.with_outbox(|c| c.messages(None, 10, 0)).expect("outbox reads");
     assert!(n.is_empty());
     assert!(!d.state.data.is_poisoned());
 

@@ -24,6 +24,7 @@ use yuqing_desk::notify::{
     WorkerOptions,
 };
 use yuqing_store::outbox::{self, NewMessage, OutboxStatus, RetryPolicy};
+use yuqing_store::pg::PgStore;
 use yuqing_store::{DataDir, SqliteStore};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -206,15 +207,15 @@ fn store() -> (tempfile::TempDir, Arc<Mutex<SqliteStore>>) {
 
 fn enqueue(conn: &impl OutboxConn, m: &NewMessage, now: DateTime<Utc>) -> i64 {
     let m = m.clone();
-    conn.with_conn(move |c| outbox::enqueue(c, &m, now, &RetryPolicy::default())).unwrap().unwrap()
+    conn.with_outbox(move |c| c.enqueue(&m, now, &RetryPolicy::default())).unwrap().unwrap()
 }
 
 fn get(conn: &impl OutboxConn, id: i64) -> outbox::OutboxMessage {
-    conn.with_conn(move |c| outbox::get(c, id)).unwrap().unwrap()
+    conn.with_outbox(move |c| c.message(id)).unwrap().unwrap()
 }
 
 fn attempts(conn: &impl OutboxConn, id: i64) -> Vec<outbox::Attempt> {
-    conn.with_conn(move |c| outbox::attempts(c, id)).unwrap()
+    conn.with_outbox(move |c| c.attempts(id)).unwrap()
 }
 
 async fn pass(conn: &impl OutboxConn, d: &Arc<Deliverer>, now: DateTime<Utc>) -> RunCounts {
@@ -232,7 +233,7 @@ async fn webhook_failing_with_500_is_retried_with_backoff_and_delivered_once() {
     let id = enqueue(&conn, &message("工单系统", "alert:7"), t(0));
     // The same notice enqueued again by a later tick is not a second message.
     assert_eq!(
-        conn.with_conn(|c| outbox::enqueue(c, &message("工单系统", "alert:7"), t(1), &RetryPolicy::default())).unwrap(),
+        conn.with_outbox(|c| c.enqueue(&message("工单系统", "alert:7"), t(1), &RetryPolicy::default())).unwrap(),
         None
     );
 
@@ -459,7 +460,7 @@ fn backlog(conn: &impl OutboxConn, channel: &str, n: usize) -> Vec<i64> {
         .map(|i| {
             let id = enqueue(conn, &message(channel, &format!("old:{i}")), t(0));
             let failed = outbox::AttemptOutcome::Failed("请求超时（1 秒）".into());
-            conn.with_conn(move |c| outbox::record_attempt(c, id, t(0), &failed, &RetryPolicy::default())).unwrap();
+            conn.with_outbox(move |c| c.record_attempt(id, t(0), &failed, &RetryPolicy::default())).unwrap();
             id
         })
         .collect()
@@ -572,17 +573,16 @@ async fn restart_midway_loses_nothing_and_sends_nothing_twice() {
         let worker = spawn_outbox_worker(data.clone(), Arc::new(Deliverer::new(&channels).unwrap()), opts(&clock));
         let d2 = data.clone();
         wait_until("five attempts", || {
-            d2.with_conn(|c| ids.iter().map(|&id| outbox::attempts(c, id).map(|a| a.len())).sum::<Result<usize, _>>())
-                .unwrap()
+            d2.with_outbox(|c| ids.iter().map(|&id| c.attempts(id).map(|a| a.len())).sum::<Result<usize, _>>()).unwrap()
                 == 5
         })
         .await;
         worker.shutdown().await;
         // A sixth message claimed by a pass that then "crashed" before delivering it.
         let dangling = enqueue(&data, &message("工单系统", "alert:5"), t(10));
-        let claimed = data.with_conn(|c| outbox::claim(c, t(10), 10, Duration::from_secs(120))).unwrap();
+        let claimed = data.with_outbox(|c| c.claim(t(10), 10, Duration::from_secs(120))).unwrap();
         assert_eq!(claimed.iter().map(|m| m.id).collect::<Vec<_>>(), vec![dangling]);
-        let counts = data.with_conn(outbox::counts).unwrap();
+        let counts = data.with_outbox(|c| c.counts()).unwrap();
         assert_eq!((counts.delivered, counts.pending), (2, 4));
         (ids, dangling)
         // The data directory (and its lock) is dropped here.
@@ -594,13 +594,13 @@ async fn restart_midway_loses_nothing_and_sends_nothing_twice() {
     clock.store(t(40).timestamp(), Ordering::SeqCst);
     let worker = spawn_outbox_worker(data.clone(), Arc::new(Deliverer::new(&channels).unwrap()), opts(&clock));
     let d2 = data.clone();
-    wait_until("the failed three delivered", || d2.with_conn(outbox::counts).unwrap().delivered == 5).await;
+    wait_until("the failed three delivered", || d2.with_outbox(|c| c.counts()).unwrap().delivered == 5).await;
     assert_eq!(get(&data, dangling).status, OutboxStatus::Pending);
     // Past the lease, the dangling claim is delivered too.
     clock.store(t(200).timestamp(), Ordering::SeqCst);
     worker.wake();
     let d2 = data.clone();
-    wait_until("all six delivered", || d2.with_conn(outbox::counts).unwrap().delivered == 6).await;
+    wait_until("all six delivered", || d2.with_outbox(|c| c.counts()).unwrap().delivered == 6).await;
     worker.shutdown().await;
 
     // Each message reached the receiver exactly once, and every request is an attempt on record.
@@ -734,4 +734,66 @@ async fn email_over_plain_smtp_is_retried_and_delivered_once() {
     assert_eq!(rcpts, &vec!["leader@example.gov.cn".to_string(), "duty2@example.gov.cn".to_string()]);
     assert!(data.contains(&format!("Message-ID: <yuqing-outbox-{id}-")), "{data}");
     assert!(data.contains("From: =?utf-8?"), "{data}");
+}
+
+/// A fresh PostgreSQL schema on the machine's server (`YUQING_TEST_PG` or the local one, which
+/// `scripts/test` starts), dropped at the end; a test that cannot reach the server fails.
+struct PgScratch {
+    url: String,
+    schema: String,
+}
+
+impl PgScratch {
+    fn new() -> PgScratch {
+        let url = std::env::var("YUQING_TEST_PG")
+            .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=postgres".into());
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        PgScratch { url, schema: format!("yq_test_notify_{}_{nanos}", std::process::id()) }
+    }
+
+    /// One node's connection to the shared outbox.
+    fn node(&self) -> Arc<Mutex<PgStore>> {
+        let store = PgStore::connect(&self.url, Some(&self.schema))
+            .unwrap_or_else(|e| panic!("PostgreSQL at {} (start it, or set YUQING_TEST_PG): {e}", self.url));
+        Arc::new(Mutex::new(store))
+    }
+}
+
+impl Drop for PgScratch {
+    fn drop(&mut self) {
+        let _ = yuqing_store::pg::drop_schema(&self.url, &self.schema);
+    }
+}
+
+/// The blocking PostgreSQL client may not be used on an async thread (the worker calls it through
+/// `spawn_blocking`): the test sets up and checks on its own thread, and runs the two nodes' passes
+/// in a runtime of its own.
+#[test]
+fn two_nodes_delivering_from_one_postgresql_outbox_send_each_message_once() {
+    let pg = PgScratch::new();
+    let (a, b) = (pg.node(), pg.node());
+    let ids: Vec<i64> = (0..40).map(|i| enqueue(&a, &message("值班群", &format!("alert:{i}")), t(0))).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap();
+    let accepted = runtime.block_on(async {
+        let rx = Receiver::start(0, Fail::Http500, None).await;
+        let d =
+            Arc::new(Deliverer::new(&[http_channel("值班群", ChannelKind::Webhook, rx.url("/hook"), None)]).unwrap());
+        // Each node passes over the outbox at the same moments, as two servers' workers would.
+        let opts = WorkerOptions { batch: 7, per_channel: 7, ..WorkerOptions::default() };
+        for round in 0..10 {
+            let now = t(1 + round);
+            let (ra, rb) = tokio::join!(run_outbox_once(&a, &d, now, &opts), run_outbox_once(&b, &d, now, &opts));
+            let (ra, rb) = (ra.unwrap(), rb.unwrap());
+            assert_eq!(ra.delivered + rb.delivered, ra.claimed + rb.claimed, "round {round}: {ra:?} {rb:?}");
+        }
+        rx.accepted_ids()
+    });
+    assert_eq!(accepted.len(), ids.len(), "every message delivered");
+    assert!(accepted.values().all(|&n| n == 1), "none twice: {accepted:?}");
+    let counts = b.with_outbox(|c| c.counts()).unwrap();
+    assert_eq!((counts.delivered, counts.pending), (40, 0));
+    for id in ids {
+        assert_eq!(get(&a, id).status, OutboxStatus::Delivered);
+        assert_eq!(attempts(&b, id).len(), 1, "one attempt recorded for message {id}");
+    }
 }

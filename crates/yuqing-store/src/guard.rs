@@ -39,6 +39,16 @@ impl RecoverAfterPanic for DataDir {
     }
 }
 
+impl RecoverAfterPanic for crate::pg::PgStore {
+    /// The client's `Transaction` guards roll back when dropped by the unwinding; a transaction a
+    /// holder began by hand would still be open: roll it back (outside one, PostgreSQL only warns).
+    fn recover_after_panic(&mut self) {
+        if let Err(e) = self.client().batch_execute("ROLLBACK") {
+            tracing::error!(error = %e, "could not roll back what a panicking holder left open on PostgreSQL");
+        }
+    }
+}
+
 /// Locks `m`; when a previous holder panicked, recovers the value (see the module) and clears the
 /// poison instead of failing.
 pub fn lock<T: RecoverAfterPanic>(m: &Mutex<T>) -> MutexGuard<'_, T> {

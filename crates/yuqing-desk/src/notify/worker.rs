@@ -15,40 +15,49 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
-use yuqing_store::outbox::{self, AttemptOutcome, ClaimLimits, OutboxMessage, OutboxStatus, RetryPolicy};
-use yuqing_store::Connection;
+use yuqing_store::outbox::{AttemptOutcome, ClaimLimits, Outbox, OutboxMessage, OutboxStatus, RetryPolicy};
+use yuqing_store::pg::PgStore;
 use yuqing_store::{DataDir, SqliteStore};
 
 use super::{Deliverer, NotifyError};
 
-/// Gives the worker the outbox's connection for one short call at a time. Implemented for the
-/// server's `Arc<Mutex<DataDir>>` and for `Arc<Mutex<SqliteStore>>`.
+/// Gives the worker the outbox for one short call at a time, on either store: implemented for the
+/// server's `Arc<Mutex<DataDir>>` and `Arc<Mutex<SqliteStore>>` (SQLite) and for
+/// `Arc<Mutex<PgStore>>` (PostgreSQL, where workers on several nodes share one outbox: a claim
+/// there skips what another node holds).
 pub trait OutboxConn: Clone + Send + Sync + 'static {
-    /// Runs `f` on the connection, holding whatever guards it only for the call. Blocking: call it
+    /// Runs `f` on the outbox, holding whatever guards it only for the call. Blocking: call it
     /// from `spawn_blocking`.
-    fn with_conn<R>(&self, f: impl FnOnce(&Connection) -> yuqing_store::Result<R>) -> Result<R, NotifyError>;
+    fn with_outbox<R>(&self, f: impl FnOnce(&mut dyn Outbox) -> yuqing_store::Result<R>) -> Result<R, NotifyError>;
 }
 
 impl OutboxConn for Arc<Mutex<DataDir>> {
-    fn with_conn<R>(&self, f: impl FnOnce(&Connection) -> yuqing_store::Result<R>) -> Result<R, NotifyError> {
+    fn with_outbox<R>(&self, f: impl FnOnce(&mut dyn Outbox) -> yuqing_store::Result<R>) -> Result<R, NotifyError> {
         let guard = yuqing_store::guard::lock(self);
-        Ok(f(guard.store.connection())?)
+        Ok(f(&mut guard.store.connection())?)
     }
 }
 
 impl OutboxConn for Arc<Mutex<SqliteStore>> {
-    fn with_conn<R>(&self, f: impl FnOnce(&Connection) -> yuqing_store::Result<R>) -> Result<R, NotifyError> {
+    fn with_outbox<R>(&self, f: impl FnOnce(&mut dyn Outbox) -> yuqing_store::Result<R>) -> Result<R, NotifyError> {
         let guard = yuqing_store::guard::lock(self);
-        Ok(f(guard.connection())?)
+        Ok(f(&mut guard.connection())?)
+    }
+}
+
+impl OutboxConn for Arc<Mutex<PgStore>> {
+    fn with_outbox<R>(&self, f: impl FnOnce(&mut dyn Outbox) -> yuqing_store::Result<R>) -> Result<R, NotifyError> {
+        let mut guard = yuqing_store::guard::lock(self);
+        Ok(f(guard.client())?)
     }
 }
 
 async fn blocking<P: OutboxConn, R: Send + 'static>(
     conn: &P,
-    f: impl FnOnce(&Connection) -> yuqing_store::Result<R> + Send + 'static,
+    f: impl FnOnce(&mut dyn Outbox) -> yuqing_store::Result<R> + Send + 'static,
 ) -> Result<R, NotifyError> {
     let conn = conn.clone();
-    tokio::task::spawn_blocking(move || conn.with_conn(f)).await.map_err(|e| NotifyError::Internal(e.to_string()))?
+    tokio::task::spawn_blocking(move || conn.with_outbox(f)).await.map_err(|e| NotifyError::Internal(e.to_string()))?
 }
 
 /// The clock the worker reads (the one clock type of the desk); replaceable in tests.
@@ -170,7 +179,7 @@ async fn run_lane<P: OutboxConn>(
     for msg in messages {
         if failed && msg.attempts > 0 {
             let (id, due_at) = (msg.id, msg.next_attempt_at);
-            match blocking(&conn, move |c| outbox::release(c, id, due_at, now, lease)).await {
+            match blocking(&conn, move |c| c.release(id, due_at, now, lease)).await {
                 Ok(_) => counts.deferred += 1,
                 Err(e) => {
                     counts.unrecorded += 1;
@@ -198,7 +207,7 @@ async fn record<P: OutboxConn>(
     let policy = *policy;
     let id = msg.id;
     let o = outcome.clone();
-    let recorded = blocking(conn, move |c| outbox::record_attempt(c, id, now, &o, &policy)).await;
+    let recorded = blocking(conn, move |c| c.record_attempt(id, now, &o, &policy)).await;
     match recorded {
         Ok(Some(r)) => match (r.status, &outcome) {
             (OutboxStatus::Delivered, _) => {
@@ -247,7 +256,7 @@ pub async fn run_outbox_once<P: OutboxConn>(
     let lease = opts.lease_for(deliverer);
     let (total, per_channel) = (opts.batch.max(1), opts.per_channel.max(1));
     let claimed: Vec<OutboxMessage> = blocking(conn, move |c| {
-        outbox::claim_fair(c, now, &ClaimLimits { total, per_channel, ..ClaimLimits::default() }, lease)
+        c.claim_fair(now, &ClaimLimits { total, per_channel, ..ClaimLimits::default() }, lease)
     })
     .await?;
     let mut counts = RunCounts { claimed: claimed.len(), ..RunCounts::default() };
@@ -355,12 +364,7 @@ pub fn spawn_outbox_worker<P: OutboxConn>(conn: P, deliverer: Arc<Deliverer>, op
             let busy_now: Vec<String> = busy.iter().cloned().collect();
             let new_only: Vec<String> = paused.keys().cloned().collect();
             let claimed = blocking(&conn, move |c| {
-                outbox::claim_fair(
-                    c,
-                    now,
-                    &ClaimLimits { total, per_channel, busy: &busy_now, new_only: &new_only },
-                    lease,
-                )
+                c.claim_fair(now, &ClaimLimits { total, per_channel, busy: &busy_now, new_only: &new_only }, lease)
             })
             .await;
             let full = match claimed {
