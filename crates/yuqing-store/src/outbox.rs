@@ -550,13 +550,7 @@ pub fn counts(conn: &Connection) -> Result<OutboxCounts> {
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     for r in rows {
         let (status, n) = r?;
-        let n = u64::try_from(n).unwrap_or(0);
-        match OutboxStatus::parse(&status) {
-            Some(OutboxStatus::Pending) => c.pending = n,
-            Some(OutboxStatus::Delivered) => c.delivered = n,
-            Some(OutboxStatus::Expired) => c.expired = n,
-            None => {}
-        }
+        c.set(&status, n);
     }
     Ok(c)
 }
@@ -567,6 +561,20 @@ pub struct OutboxCounts {
     pub pending: u64,
     pub delivered: u64,
     pub expired: u64,
+}
+
+impl OutboxCounts {
+    /// Takes in one row of `SELECT status, COUNT(*) … GROUP BY status` (both backends); an unknown
+    /// status counts nowhere.
+    pub(crate) fn set(&mut self, status: &str, n: i64) {
+        let n = u64::try_from(n).unwrap_or(0);
+        match OutboxStatus::parse(status) {
+            Some(OutboxStatus::Pending) => self.pending = n,
+            Some(OutboxStatus::Delivered) => self.delivered = n,
+            Some(OutboxStatus::Expired) => self.expired = n,
+            None => {}
+        }
+    }
 }
 
 /// The attempts on one message, in order.

@@ -227,13 +227,7 @@ pub fn counts<C: GenericClient>(c: &mut C) -> Result<OutboxCounts> {
     let mut out = OutboxCounts::default();
     for r in c.query("SELECT status, COUNT(*) FROM outbox GROUP BY status", &[])? {
         let (status, n): (String, i64) = (r.try_get(0)?, r.try_get(1)?);
-        let n = u64::try_from(n).unwrap_or(0);
-        match OutboxStatus::parse(&status) {
-            Some(OutboxStatus::Pending) => out.pending = n,
-            Some(OutboxStatus::Delivered) => out.delivered = n,
-            Some(OutboxStatus::Expired) => out.expired = n,
-            None => {}
-        }
+        out.set(&status, n);
     }
     Ok(out)
 }
