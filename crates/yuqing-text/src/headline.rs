@@ -161,13 +161,9 @@ impl Collapsed {
     fn push(&mut self, c: char) {
         if c.is_whitespace() || c == '\u{3000}' {
             self.1 = true;
-            return;
+        } else {
+            self.push_plain(c.encode_utf8(&mut [0; 4]));
         }
-        if self.1 && !self.0.is_empty() {
-            self.0.push(' ');
-        }
-        self.1 = false;
-        self.0.push(c);
     }
 
     /// A run without white space.
