@@ -318,4 +318,47 @@ pub const PG_MIGRATIONS: &[&str] = &[
         value BIGINT NOT NULL
     );
     "#,
+    // 5: people and sign-in: users (a name is taken once; ids from the column's sequence), their
+    // sessions (only the sha256 of a session id) and the lock-out counters per (name, client
+    // address). Columns as in the SQLite schema (migrations 2, 3 and 9).
+    r#"
+    CREATE TABLE users (
+        id BIGSERIAL PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        department TEXT,
+        titles TEXT NOT NULL,
+        phone TEXT,
+        email TEXT,
+        channels TEXT NOT NULL,
+        token_hash TEXT UNIQUE,
+        password_hash TEXT,
+        active BOOLEAN NOT NULL,
+        created_at BIGINT NOT NULL
+    );
+
+    CREATE TABLE sessions (
+        id_hash TEXT PRIMARY KEY,
+        user_id BIGINT NOT NULL REFERENCES users (id),
+        created_at BIGINT NOT NULL,
+        last_seen_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        csrf TEXT NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions (user_id);
+    CREATE INDEX sessions_expires ON sessions (expires_at);
+
+    CREATE TABLE login_throttle (
+        name TEXT NOT NULL,
+        addr TEXT NOT NULL,
+        failures BIGINT NOT NULL,
+        window_start BIGINT NOT NULL,
+        locked_until BIGINT,
+        lockouts BIGINT NOT NULL DEFAULT 0,
+        last_at BIGINT NOT NULL,
+        PRIMARY KEY (name, addr)
+    );
+    CREATE INDEX login_throttle_last ON login_throttle (last_at);
+    "#,
 ];

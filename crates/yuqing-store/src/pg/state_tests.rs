@@ -1,0 +1,119 @@
+//! What people and sign-in must do on PostgreSQL that one SQLite file never faces: several nodes at
+//! once, each with its own connection. (What both stores do alike is in `state_contract_tests`.)
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::desk_tests::on_nodes;
+use super::testing::Scratch;
+use crate::auth::{Attempt, AuthTables, LockoutPolicy, SessionLimits};
+use crate::desk::{token_hash, NewUser};
+use crate::sql::utc;
+use crate::StoreError;
+
+fn t(s: i64) -> DateTime<Utc> {
+    utc(1_763_625_600 + s)
+}
+
+const LIMITS: SessionLimits = SessionLimits { idle: Duration::hours(8), absolute: Duration::days(7) };
+const POLICY: LockoutPolicy = LockoutPolicy {
+    max_failures: 5,
+    window: Duration::minutes(15),
+    lock_for: Duration::minutes(15),
+    max_lock: Duration::hours(24),
+};
+
+/// How long a test waits to be sure a statement is blocked (and not merely slow to start).
+const BLOCKED: StdDuration = StdDuration::from_millis(400);
+
+#[test]
+fn eight_nodes_adding_the_same_names_add_each_once() {
+    let scratch = Scratch::new();
+    let results = on_nodes(&scratch, 8, |node, c| {
+        (0..20)
+            .map(|i| {
+                let u = NewUser { name: format!("user{i}"), ..Default::default() };
+                match c.add_user(&u, &token_hash(&format!("tok-{node}-{i}")), t(0)) {
+                    Ok(user) => Some(user.id),
+                    Err(StoreError::Conflict(_)) => None,
+                    Err(e) => panic!("node {node}, user{i}: {e}"),
+                }
+            })
+            .collect::<Vec<_>>()
+    });
+    for i in 0..20 {
+        let added = results.iter().filter(|r| r[i].is_some()).count();
+        assert_eq!(added, 1, "user{i} added by exactly one node");
+    }
+    let mut ids: Vec<i64> = results.iter().flatten().flatten().copied().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 20, "distinct ids");
+    let mut store = scratch.store();
+    assert_eq!(store.client().users().unwrap().len(), 20);
+}
+
+#[test]
+fn attempts_from_eight_nodes_at_once_let_five_through_and_one_failure_locks() {
+    let scratch = Scratch::new();
+    let allowed: usize = on_nodes(&scratch, 8, |_, c| {
+        (0..20).filter(|_| c.begin_attempt("li", "203.0.113.5", t(0), POLICY).unwrap() == Attempt::Allowed).count()
+    })
+    .into_iter()
+    .sum();
+    assert_eq!(allowed, 5, "at most max_failures per window get their password checked");
+    let locked: Vec<Option<DateTime<Utc>>> =
+        on_nodes(&scratch, 5, |_, c| c.attempt_failed("li", "203.0.113.5", t(1), POLICY).unwrap());
+    assert_eq!(locked.iter().filter(|l| l.is_some()).count(), 1, "one failure locks: {locked:?}");
+    let mut store = scratch.store();
+    let lockouts: i64 = store.client().query_one("SELECT lockouts FROM login_throttle", &[]).unwrap().get(0);
+    assert_eq!(lockouts, 1, "locked once, so the next lock-out is not doubled twice");
+}
+
+#[test]
+fn a_session_read_waits_for_a_revocation_in_progress_and_finds_it_gone() {
+    let scratch = Scratch::new();
+    let mut store = scratch.store();
+    let user = store.client().add_user(&NewUser { name: "li".into(), ..Default::default() }, "h", t(0)).unwrap();
+    store.client().create_session("sid", user.id, "csrf", t(0), LIMITS).unwrap();
+    let mut revoker = scratch.store();
+    let mut tx = revoker.client().transaction().unwrap();
+    assert_eq!(tx.delete_user_sessions(user.id).unwrap(), 1);
+    std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let mut other = scratch.store();
+            other.client().session_user("sid", t(60), LIMITS).unwrap()
+        });
+        std::thread::sleep(BLOCKED);
+        assert!(!reader.is_finished(), "the read waits for the revocation");
+        tx.commit().unwrap();
+        assert_eq!(reader.join().unwrap(), None, "revoked before the read got the session");
+    });
+}
+
+#[test]
+fn two_requests_at_once_never_move_last_seen_back() {
+    let scratch = Scratch::new();
+    let mut store = scratch.store();
+    let user = store.client().add_user(&NewUser { name: "li".into(), ..Default::default() }, "h", t(0)).unwrap();
+    store.client().create_session("sid", user.id, "csrf", t(0), LIMITS).unwrap();
+    let mut later = scratch.store();
+    let mut tx = later.client().transaction().unwrap();
+    let (s, _) = tx.session_user("sid", t(600), LIMITS).unwrap().expect("live");
+    assert_eq!(s.last_seen_at, t(600));
+    std::thread::scope(|s| {
+        // A request that started earlier (its clock read 5 minutes) arrives while the later one's
+        // transaction is open.
+        let earlier = s.spawn(|| {
+            let mut other = scratch.store();
+            other.client().session_user("sid", t(300), LIMITS).unwrap()
+        });
+        std::thread::sleep(BLOCKED);
+        tx.commit().unwrap();
+        let (s, _) = earlier.join().unwrap().expect("live");
+        assert_eq!(s.last_seen_at, t(600));
+    });
+    let stored: i64 = store.client().query_one("SELECT last_seen_at FROM sessions", &[]).unwrap().get(0);
+    assert_eq!(utc(stored), t(600), "last_seen_at did not move back");
+}

@@ -1,0 +1,227 @@
+//! The rest of the state several nodes share — people and sign-in (users, passwords, sessions,
+//! lock-out) — tested alike on both stores: every scenario runs once on the embedded SQLite store
+//! and once on PostgreSQL (a fresh schema), through the traits only. (What only holds on
+//! PostgreSQL, many nodes at once, is in `pg/state_tests.rs`.)
+
+use chrono::{DateTime, Duration, Utc};
+
+use yuqing_core::people::Role;
+
+use crate::auth::{Attempt, AuthTables, LockoutPolicy, SessionLimits};
+use crate::desk::{token_hash, NewUser};
+use crate::desk_contract_tests::on_both_stores;
+use crate::sql::utc;
+use crate::StoreError;
+
+/// One backend's shared state, and a row count to look behind it.
+trait SharedState: AuthTables {
+    /// How many rows a table has.
+    fn rows_in(&mut self, table: &str) -> i64;
+}
+
+impl SharedState for &crate::Connection {
+    fn rows_in(&mut self, table: &str) -> i64 {
+        self.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).expect("count")
+    }
+}
+
+impl SharedState for postgres::Client {
+    fn rows_in(&mut self, table: &str) -> i64 {
+        self.query_one(&format!("SELECT COUNT(*) FROM {table}"), &[]).expect("count").get(0)
+    }
+}
+
+/// `min` minutes after a fixed moment.
+fn t(min: i64) -> DateTime<Utc> {
+    utc(1_763_625_600) + Duration::minutes(min)
+}
+
+const LIMITS: SessionLimits = SessionLimits { idle: Duration::hours(8), absolute: Duration::days(7) };
+const POLICY: LockoutPolicy = LockoutPolicy {
+    max_failures: 5,
+    window: Duration::minutes(15),
+    lock_for: Duration::minutes(15),
+    max_lock: Duration::hours(24),
+};
+
+fn new_user(name: &str, role: Option<Role>) -> NewUser {
+    NewUser {
+        name: name.into(),
+        role,
+        department: Some("网信办".into()),
+        phone: Some("13800000000".into()),
+        channels: vec!["值班群".into()],
+        ..Default::default()
+    }
+}
+
+// ---------------------------------------------------------------- people and sign-in
+
+fn users_are_added_once_and_read_back(d: &mut dyn SharedState) {
+    assert_eq!(d.users().unwrap(), vec![]);
+    let li = d.add_user(&new_user("li", Some(Role::Officer)), &token_hash("tok-li"), t(0)).unwrap();
+    assert_eq!(
+        (li.name.as_str(), li.display_name.as_str(), li.role, li.department.as_deref(), li.active, li.created_at),
+        ("li", "li", Role::Officer, Some("网信办"), true, t(0)),
+        "an empty display name is the name"
+    );
+    assert_eq!(
+        (li.phone.as_deref(), li.channels.clone(), li.titles.clone()),
+        (Some("13800000000"), vec!["值班群".to_string()], vec![])
+    );
+    let wang = NewUser { display_name: "王主任".into(), ..new_user("wang", None) };
+    let wang = d.add_user(&wang, &token_hash("tok-wang"), t(1)).unwrap();
+    assert_eq!((wang.display_name.as_str(), wang.role), ("王主任", Role::Officer), "the default role");
+    assert!(wang.id > li.id);
+    match d.add_user(&new_user("li", Some(Role::Admin)), &token_hash("other"), t(2)) {
+        Err(StoreError::Conflict(m)) => assert!(m.contains("已存在"), "{m}"),
+        other => panic!("a name taken twice: {other:?}"),
+    }
+    assert_eq!(d.rows_in("users"), 2);
+    assert_eq!(d.users().unwrap(), vec![li.clone(), wang.clone()], "by id");
+    assert_eq!(d.user_by_name("li").unwrap(), Some(li.clone()));
+    assert_eq!(d.user_by_name("nobody").unwrap(), None);
+
+    assert_eq!(d.user_by_token("tok-li").unwrap(), Some(li.clone()));
+    assert_eq!(d.user_by_token("wrong").unwrap(), None);
+    assert!(d.set_user_token("li", &token_hash("tok-li-2")).unwrap());
+    assert!(!d.set_user_token("nobody", &token_hash("x")).unwrap());
+    assert_eq!(d.user_by_token("tok-li").unwrap(), None, "the old token no longer works");
+    assert_eq!(d.user_by_token("tok-li-2").unwrap().map(|u| u.id), Some(li.id));
+    assert!(d.set_user_active("li", false).unwrap());
+    assert!(!d.set_user_active("nobody", false).unwrap());
+    assert_eq!(d.user_by_token("tok-li-2").unwrap(), None, "a disabled user's token stops working");
+    assert!(!d.user_by_name("li").unwrap().expect("kept").active);
+    assert!(d.set_user_active("li", true).unwrap());
+    assert!(d.user_by_token("tok-li-2").unwrap().expect("back").active);
+
+    assert_eq!(d.user_with_password("li").unwrap().map(|(u, h)| (u.id, h)), Some((li.id, None)));
+    assert!(d.set_password_hash("li", "$argon2id$x").unwrap());
+    assert_eq!(d.user_with_password("li").unwrap().and_then(|(_, h)| h).as_deref(), Some("$argon2id$x"));
+    assert!(!d.set_password_hash("nobody", "$argon2id$x").unwrap());
+    assert!(d.user_with_password("nobody").unwrap().is_none());
+}
+
+fn sessions_slide_expire_and_end(d: &mut dyn SharedState) {
+    let user = d.add_user(&new_user("li", None), &token_hash("tok"), t(0)).unwrap();
+    let s = d.create_session("sid", user.id, "csrf1", t(0), LIMITS).unwrap();
+    assert_eq!((s.user_id, s.created_at, s.last_seen_at, s.expires_at), (user.id, t(0), t(0), t(7 * 24 * 60)));
+    assert_eq!(d.rows_in("sessions"), 1);
+    let (s, u) = d.session_user("sid", t(10), LIMITS).unwrap().expect("live");
+    assert_eq!((u.name.as_str(), s.csrf.as_str(), s.last_seen_at), ("li", "csrf1", t(10)));
+    // Within a minute of the last move, `last_seen_at` stays put (no write per request).
+    let (s, _) = d.session_user("sid", t(10) + Duration::seconds(30), LIMITS).unwrap().expect("live");
+    assert_eq!(s.last_seen_at, t(10));
+    assert!(d.session_user("other", t(10), LIMITS).unwrap().is_none());
+    // Active every 7 hours: alive for days, until the absolute limit.
+    for h in 1..24 {
+        assert!(d.session_user("sid", t(h * 7 * 60), LIMITS).unwrap().is_some(), "hour {}", h * 7);
+    }
+    assert!(d.session_user("sid", t(7 * 24 * 60), LIMITS).unwrap().is_none(), "absolute expiry");
+    assert_eq!(d.rows_in("sessions"), 0, "an expired session is deleted when met");
+    // Idle expiry.
+    d.create_session("sid2", user.id, "csrf2", t(0), LIMITS).unwrap();
+    assert!(d.session_user("sid2", t(8 * 60 - 1), LIMITS).unwrap().is_some());
+    assert!(d.session_user("sid2", t(2 * 8 * 60 - 1), LIMITS).unwrap().is_none(), "idle for 8 hours");
+    // Sign-out, revocation and purge.
+    d.create_session("sid3", user.id, "c", t(0), LIMITS).unwrap();
+    assert!(d.delete_session("sid3").unwrap());
+    assert!(!d.delete_session("sid3").unwrap());
+    assert!(d.session_user("sid3", t(1), LIMITS).unwrap().is_none());
+    d.create_session("a", user.id, "c", t(0), LIMITS).unwrap();
+    d.create_session("b", user.id, "c", t(0), LIMITS).unwrap();
+    assert_eq!(d.delete_user_sessions(user.id).unwrap(), 2);
+    assert_eq!(d.delete_user_sessions(user.id).unwrap(), 0);
+    d.create_session("sid4", user.id, "c", t(0), LIMITS).unwrap();
+    d.create_session("sid5", user.id, "c", t(8 * 60), LIMITS).unwrap();
+    assert_eq!(d.purge_expired(t(9 * 60), LIMITS, POLICY).unwrap(), 1, "idle since 0:00");
+    assert!(d.session_user("sid5", t(9 * 60), LIMITS).unwrap().is_some());
+    // A deactivated user's sessions stop working (and go).
+    d.set_user_active("li", false).unwrap();
+    assert!(d.session_user("sid5", t(9 * 60 + 1), LIMITS).unwrap().is_none());
+    assert_eq!(d.rows_in("sessions"), 0);
+}
+
+/// One failed sign-in of `name` from `addr` at `at`: counted, checked, failed.
+fn fail(d: &mut dyn SharedState, name: &str, addr: &str, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    assert_eq!(d.begin_attempt(name, addr, at, POLICY).unwrap(), Attempt::Allowed, "{name}@{addr} at {at}");
+    d.attempt_failed(name, addr, at, POLICY).unwrap()
+}
+
+fn failures_lock_the_pair_with_back_off(d: &mut dyn SharedState) {
+    const A: &str = "203.0.113.5";
+    const B: &str = "198.51.100.7";
+    for i in 0..4 {
+        assert_eq!(fail(d, "li", A, t(i)), None);
+        assert_eq!(d.locked_until("li", A, t(i)).unwrap(), None);
+    }
+    assert_eq!(fail(d, "li", A, t(4)), Some(t(19)));
+    assert_eq!(d.locked_until("li", A, t(10)).unwrap(), Some(t(19)));
+    assert_eq!(d.begin_attempt("li", A, t(10), POLICY).unwrap(), Attempt::Locked(t(19)), "refused unchecked");
+    // Another address is not locked by this one's failures.
+    assert_eq!(d.locked_until("li", B, t(10)).unwrap(), None);
+    assert_eq!(d.begin_attempt("li", B, t(10), POLICY).unwrap(), Attempt::Allowed);
+    d.attempt_succeeded("li", B).unwrap();
+    // The next lock-out of the pair lasts twice as long, then four times.
+    for i in 19..23 {
+        assert_eq!(fail(d, "li", A, t(i)), None);
+    }
+    assert_eq!(fail(d, "li", A, t(23)), Some(t(23 + 30)));
+    for i in 53..57 {
+        assert_eq!(fail(d, "li", A, t(i)), None);
+    }
+    assert_eq!(fail(d, "li", A, t(57)), Some(t(57 + 60)));
+    // Success forgets the pair's failures and lock-outs.
+    d.attempt_succeeded("li", A).unwrap();
+    for i in 200..204 {
+        assert_eq!(fail(d, "li", A, t(i)), None);
+    }
+    assert_eq!(fail(d, "li", A, t(204)), Some(t(219)), "back to the first lock-out's length");
+    // Failures spread wider than the window never lock.
+    for i in 0..10 {
+        assert_eq!(fail(d, "wang", A, t(100 + i * 4)), None, "{i}");
+    }
+    // Unknown names are counted the same way.
+    for i in 0..5 {
+        fail(d, "nobody", A, t(i));
+    }
+    assert!(d.locked_until("nobody", A, t(5)).unwrap().is_some());
+    // Stale counters are purged: unlocked pairs after the window, locked ones after max_lock.
+    d.purge_expired(t(1000), LIMITS, POLICY).unwrap();
+    assert_eq!(d.rows_in("login_throttle"), 2, "li and nobody were locked: kept for the back-off");
+    d.purge_expired(t(1000 + 24 * 60), LIMITS, POLICY).unwrap();
+    assert_eq!(d.rows_in("login_throttle"), 0);
+}
+
+fn attempts_are_counted_before_their_password_is_checked(d: &mut dyn SharedState) {
+    // Sixty attempts arrive before any is checked: five are let through.
+    let allowed = (0..60).filter(|_| d.begin_attempt("li", "a", t(0), POLICY).unwrap() == Attempt::Allowed).count();
+    assert_eq!(allowed, 5);
+    assert_eq!(d.begin_attempt("li", "a", t(0), POLICY).unwrap(), Attempt::Locked(t(15)), "until the window ends");
+    // The first of them to fail locks the pair; the others find it locked.
+    assert_eq!(d.attempt_failed("li", "a", t(0), POLICY).unwrap(), Some(t(15)));
+    for _ in 0..3 {
+        assert_eq!(d.attempt_failed("li", "a", t(0), POLICY).unwrap(), None);
+    }
+    // A failure recorded for a pair never counted changes nothing.
+    assert_eq!(d.attempt_failed("li", "never", t(0), POLICY).unwrap(), None);
+    assert_eq!(d.rows_in("login_throttle"), 1);
+    // An attempt never checked (refused as busy) is taken back; taking back more is harmless.
+    assert_eq!(d.begin_attempt("li", "b", t(0), POLICY).unwrap(), Attempt::Allowed);
+    d.release_attempt("li", "b").unwrap();
+    d.release_attempt("li", "b").unwrap();
+    for i in 0..4 {
+        assert_eq!(fail(d, "li", "b", t(i)), None, "{i}");
+    }
+    assert!(fail(d, "li", "b", t(4)).is_some());
+    // While locked, a take-back does not touch the counters.
+    d.release_attempt("li", "b").unwrap();
+    assert_eq!(d.locked_until("li", "b", t(5)).unwrap(), Some(t(19)));
+}
+
+on_both_stores!(
+    users_are_added_once_and_read_back,
+    sessions_slide_expire_and_end,
+    failures_lock_the_pair_with_back_off,
+    attempts_are_counted_before_their_password_is_checked,
+);
