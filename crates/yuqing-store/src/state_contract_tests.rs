@@ -1,5 +1,5 @@
 //! The rest of the state several nodes share — people and sign-in (users, passwords, sessions,
-//! lock-out) — tested alike on both stores: every scenario runs once on the embedded SQLite store
+//! lock-out) and the watch rules (监测规则) — tested alike on both stores: every scenario runs once on the embedded SQLite store
 //! and once on PostgreSQL (a fresh schema), through the traits only. (What only holds on
 //! PostgreSQL, many nodes at once, is in `pg/state_tests.rs`.)
 
@@ -10,24 +10,42 @@ use yuqing_core::people::Role;
 use crate::auth::{Attempt, AuthTables, LockoutPolicy, SessionLimits};
 use crate::desk::{token_hash, NewUser};
 use crate::desk_contract_tests::on_both_stores;
+use crate::rules::{enabled, in_force, ConfiguredRule, RuleEdit, RuleOrigin, RuleTables, TrialPost};
 use crate::sql::utc;
 use crate::StoreError;
 
-/// One backend's shared state, and a row count to look behind it.
-trait SharedState: AuthTables {
+/// One backend's shared state, a row count to look behind it, and posts written by hand.
+trait SharedState: AuthTables + RuleTables {
     /// How many rows a table has.
     fn rows_in(&mut self, table: &str) -> i64;
+    /// Stores a bare post (only what the tests here read), as the pipeline would.
+    fn add_post(&mut self, id: i64, story: i64, published_at: i64, url: &str);
 }
+
+/// The columns of a bare post, and its values after id, story, published_at and url ($1…$4).
+const BARE_POST: &str = "INSERT INTO posts (id, story_id, dedup_key, content_hash, source, url, title, text, \
+    published_at, published_offset, time_estimated, ingested_at, tier, reads, comments, reposts, likes, simhash, sentiment, \
+    sentiment_score, topics, hits, severe_words, keywords, join_reason) \
+    VALUES ($1, $2, $1, $1, 'bbs', $4, '标题', '正文', $3, 0, FALSE, $3, 0, 0, 0, 0, 0, 0, 1, 0.0, '[]', '[]', '[]', '[]', '\"\"')";
 
 impl SharedState for &crate::Connection {
     fn rows_in(&mut self, table: &str) -> i64 {
         self.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).expect("count")
+    }
+    fn add_post(&mut self, id: i64, story: i64, published_at: i64, url: &str) {
+        let sql = BARE_POST.replace("FALSE", "0").replace('$', "?");
+        self.execute(&sql, rusqlite::params![id, story, published_at, url]).expect("post");
     }
 }
 
 impl SharedState for postgres::Client {
     fn rows_in(&mut self, table: &str) -> i64 {
         self.query_one(&format!("SELECT COUNT(*) FROM {table}"), &[]).expect("count").get(0)
+    }
+    fn add_post(&mut self, id: i64, story: i64, published_at: i64, url: &str) {
+        // Posts are partitioned by month; a catch-all partition spares the test the months.
+        self.batch_execute("CREATE TABLE IF NOT EXISTS posts_any PARTITION OF posts DEFAULT").expect("partition");
+        self.execute(BARE_POST, &[&id, &story, &published_at, &url]).expect("post");
     }
 }
 
@@ -219,7 +237,96 @@ fn attempts_are_counted_before_their_password_is_checked(d: &mut dyn SharedState
     assert_eq!(d.locked_until("li", "b", t(5)).unwrap(), Some(t(19)));
 }
 
+// ---------------------------------------------------------------- watch rules
+
+fn rule(name: &str, expr: &str, dept: Option<&str>) -> ConfiguredRule {
+    ConfiguredRule { name: name.into(), expr: expr.into(), topic: None, department: dept.map(String::from) }
+}
+
+fn rule_edit(name: &str, expr: &str, enabled: bool, at: i64) -> RuleEdit {
+    RuleEdit {
+        name: name.into(),
+        expr: expr.into(),
+        topic: (name == "学校").then(|| "教育".into()),
+        department: Some("教育局".into()),
+        enabled,
+        by: "li".into(),
+        at: utc(at),
+    }
+}
+
+fn rule_edits_replace_add_switch_off_and_keep_every_version(d: &mut dyn SharedState) {
+    assert_eq!(d.rules_version().unwrap(), 0);
+    assert_eq!(d.rule_edits().unwrap(), vec![]);
+    let configured = vec![rule("医院", "医院 & 投诉", Some("卫健委")), rule("食品", "食品 & 变质", None)];
+    d.save_rule(&rule_edit("医院", "医院 & (投诉 | 纠纷)", true, 100)).unwrap();
+    let v1 = d.rules_version().unwrap();
+    assert!(v1 > 0);
+    d.save_rule(&rule_edit("学校", "学校 & 欺凌", true, 110)).unwrap();
+    d.save_rule(&rule_edit("食品", "食品 & 变质", false, 120)).unwrap();
+    d.save_rule(&rule_edit("医院", "医院 & (投诉 | 纠纷 | 排队)", true, 130)).unwrap();
+    assert_eq!(d.rules_version().unwrap(), 4, "one step per save");
+
+    let edits = d.rule_edits().unwrap();
+    assert_eq!(edits.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["医院", "学校", "食品"], "by name");
+    assert_eq!(edits[1], rule_edit("学校", "学校 & 欺凌", true, 110), "every field back as saved");
+    let all = in_force(&configured, &edits);
+    assert_eq!(all.iter().map(|r| r.rule.name.as_str()).collect::<Vec<_>>(), ["医院", "食品", "学校"]);
+    assert_eq!(all[0].rule.expr, "医院 & (投诉 | 纠纷 | 排队)");
+    assert_eq!(all[0].origin, RuleOrigin::Edited { by: "li".into(), at: utc(130), overrides: true });
+    assert!(!all[1].enabled);
+    let on: Vec<String> = enabled(&configured, &edits).into_iter().map(|r| r.name).collect();
+    assert_eq!(on, ["医院", "学校"]);
+
+    let h = d.rule_history("医院").unwrap();
+    assert_eq!(h.iter().map(|e| e.at).collect::<Vec<_>>(), vec![utc(130), utc(100)], "newest first");
+    assert_eq!(h[1].expr, "医院 & (投诉 | 纠纷)", "the earlier version is kept");
+    assert_eq!(d.rule_history("无此规则").unwrap(), vec![]);
+    assert_eq!(d.rows_in("watch_rules"), 3);
+}
+
+fn trial_posts_are_handed_newest_first_within_the_range(d: &mut dyn SharedState) {
+    let base = 1_763_625_600;
+    for (id, dt) in [(1, 0), (2, 100), (3, 200), (4, 300), (5, 40 * 86_400)] {
+        d.add_post(id, 10 + id, base + dt, &format!("https://bbs.example/{id}"));
+    }
+    let mut seen = Vec::new();
+    d.trial_posts(utc(base + 100), utc(base + 300), 10, &mut |p| {
+        seen.push(p);
+        true
+    })
+    .unwrap();
+    assert_eq!(seen.iter().map(|p| p.id).collect::<Vec<_>>(), vec![4, 3, 2], "inclusive range, newest first");
+    assert_eq!(
+        seen[0],
+        TrialPost {
+            id: 4,
+            story_id: 14,
+            published_at: base + 300,
+            source: "bbs".into(),
+            title: "标题".into(),
+            text: "正文".into()
+        }
+    );
+    let mut ids = Vec::new();
+    d.trial_posts(utc(base), utc(base + 50 * 86_400), 2, &mut |p| {
+        ids.push(p.id);
+        true
+    })
+    .unwrap();
+    assert_eq!(ids, vec![5, 4], "at most the limit");
+    ids.clear();
+    d.trial_posts(utc(base), utc(base + 50 * 86_400), 10, &mut |p| {
+        ids.push(p.id);
+        ids.len() < 3
+    })
+    .unwrap();
+    assert_eq!(ids, vec![5, 4, 3], "stops when told");
+}
+
 on_both_stores!(
+    rule_edits_replace_add_switch_off_and_keep_every_version,
+    trial_posts_are_handed_newest_first_within_the_range,
     users_are_added_once_and_read_back,
     sessions_slide_expire_and_end,
     failures_lock_the_pair_with_back_off,

@@ -361,4 +361,29 @@ pub const PG_MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX login_throttle_last ON login_throttle (last_at);
     "#,
+    // 6: watch rules (监测规则) edited on the page, with every saved version; a history id comes
+    // from the column's sequence, taken under the save's lock (see `pg::rules`). Columns as in the
+    // SQLite schema (migration 6).
+    r#"
+    CREATE TABLE watch_rules (
+        name TEXT PRIMARY KEY,
+        expr TEXT NOT NULL,
+        topic TEXT,
+        department TEXT,
+        enabled BOOLEAN NOT NULL,
+        updated_by TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+    );
+    CREATE TABLE watch_rule_history (
+        id BIGSERIAL PRIMARY KEY,
+        name TEXT NOT NULL,
+        expr TEXT NOT NULL,
+        topic TEXT,
+        department TEXT,
+        enabled BOOLEAN NOT NULL,
+        updated_by TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+    );
+    CREATE INDEX watch_rule_history_name ON watch_rule_history (name, id);
+    "#,
 ];

@@ -12,9 +12,10 @@
 //! cursors, alert acknowledgements and escalations, the duty roster, handovers, attachments — with
 //! distinct incident ids, one open incident per story and one acknowledgement per alert however
 //! many nodes act at once); and people and sign-in (`auth.rs`, [`crate::auth::AuthTables`]: users,
-//! password hashes, sessions, lock-out counters). Those traits are implemented on a `Client` and on a
+//! password hashes, sessions, lock-out counters) and the watch rules (`rules.rs`,
+//! [`crate::rules::RuleTables`]). Those traits are implemented on a `Client` and on a
 //! `Transaction`, so a change, its timeline, its audit entry and its messages commit together.
-//! Rules, collection state and the other report tables are still SQLite-only (docs/ARCHITECTURE.md
+//! Collection state and the other report tables are still SQLite-only (docs/ARCHITECTURE.md
 //! says what is where); the server does not run on this store yet.
 //!
 //! The client is the blocking `postgres` one: like the SQLite store, this one is called from
@@ -26,6 +27,7 @@ pub mod desk_tables;
 mod migrations;
 pub mod outbox;
 pub mod partition;
+pub mod rules;
 mod search;
 mod write;
 

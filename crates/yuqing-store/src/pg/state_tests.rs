@@ -1,4 +1,4 @@
-//! What people and sign-in must do on PostgreSQL that one SQLite file never faces: several nodes at
+//! What people and sign-in and the watch rules must do on PostgreSQL that one SQLite file never faces: several nodes at
 //! once, each with its own connection. (What both stores do alike is in `state_contract_tests`.)
 
 use std::time::Duration as StdDuration;
@@ -9,6 +9,7 @@ use super::desk_tests::on_nodes;
 use super::testing::Scratch;
 use crate::auth::{Attempt, AuthTables, LockoutPolicy, SessionLimits};
 use crate::desk::{token_hash, NewUser};
+use crate::rules::{RuleEdit, RuleTables};
 use crate::sql::utc;
 use crate::StoreError;
 
@@ -116,4 +117,56 @@ fn two_requests_at_once_never_move_last_seen_back() {
     });
     let stored: i64 = store.client().query_one("SELECT last_seen_at FROM sessions", &[]).unwrap().get(0);
     assert_eq!(utc(stored), t(600), "last_seen_at did not move back");
+}
+
+fn rule_edit(name: &str, at: i64) -> RuleEdit {
+    RuleEdit {
+        name: name.into(),
+        expr: format!("{name} & 投诉"),
+        topic: None,
+        department: None,
+        enabled: true,
+        by: "li".into(),
+        at: t(at),
+    }
+}
+
+#[test]
+fn the_rules_version_moves_with_every_committed_save_in_commit_order() {
+    let scratch = Scratch::new();
+    let mut reader = scratch.store();
+    let mut first = scratch.store();
+    let mut tx = first.client().transaction().unwrap();
+    tx.save_rule(&rule_edit("医院", 0)).unwrap();
+    std::thread::scope(|s| {
+        // A second node saves while the first's transaction is open: it waits, so it cannot commit
+        // a larger number while the first's smaller one is still unseen.
+        let second = s.spawn(|| {
+            let mut other = scratch.store();
+            other.client().save_rule(&rule_edit("学校", 1)).unwrap();
+        });
+        std::thread::sleep(BLOCKED);
+        assert_eq!(reader.client().rules_version().unwrap(), 0, "nothing committed yet");
+        assert!(!second.is_finished(), "the second save waits for the first");
+        tx.commit().unwrap();
+        second.join().unwrap();
+    });
+    assert_eq!(reader.client().rules_version().unwrap(), 2);
+    let ids: Vec<(i64, String)> = reader
+        .client()
+        .query("SELECT id, name FROM watch_rule_history ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(ids, vec![(1, "医院".to_string()), (2, "学校".to_string())], "numbered in commit order");
+
+    // Many nodes saving at once: every save is kept, numbered without gaps.
+    on_nodes(&scratch, 4, |node, c| {
+        for i in 0..10 {
+            c.save_rule(&rule_edit(&format!("规则{node}-{}", i % 3), i)).unwrap();
+        }
+    });
+    assert_eq!(reader.client().rules_version().unwrap(), 42);
+    assert_eq!(reader.client().rule_edits().unwrap().len(), 2 + 4 * 3);
 }
