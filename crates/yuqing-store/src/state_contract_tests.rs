@@ -1,5 +1,5 @@
 //! The rest of the state several nodes share — people and sign-in (users, passwords, sessions,
-//! lock-out) and the watch rules (监测规则) — tested alike on both stores: every scenario runs once on the embedded SQLite store
+//! lock-out), the watch rules (监测规则) and live collection's records — tested alike on both stores: every scenario runs once on the embedded SQLite store
 //! and once on PostgreSQL (a fresh schema), through the traits only. (What only holds on
 //! PostgreSQL, many nodes at once, is in `pg/state_tests.rs`.)
 
@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use yuqing_core::people::Role;
 
 use crate::auth::{Attempt, AuthTables, LockoutPolicy, SessionLimits};
+use crate::collect::{snapshot_path, CollectTables, FetchRecord, SnapshotMeta, SourceState, StoredSource};
 use crate::desk::{token_hash, NewUser};
 use crate::desk_contract_tests::on_both_stores;
 use crate::rules::{enabled, in_force, ConfiguredRule, RuleEdit, RuleOrigin, RuleTables, TrialPost};
@@ -15,7 +16,9 @@ use crate::sql::utc;
 use crate::StoreError;
 
 /// One backend's shared state, a row count to look behind it, and posts written by hand.
-trait SharedState: AuthTables + RuleTables {
+trait SharedState: AuthTables + RuleTables + CollectTables {
+    /// Runs SQL that reads the same on both backends.
+    fn sql(&mut self, sql: &str);
     /// How many rows a table has.
     fn rows_in(&mut self, table: &str) -> i64;
     /// Stores a bare post (only what the tests here read), as the pipeline would.
@@ -29,6 +32,9 @@ const BARE_POST: &str = "INSERT INTO posts (id, story_id, dedup_key, content_has
     VALUES ($1, $2, $1, $1, 'bbs', $4, '标题', '正文', $3, 0, FALSE, $3, 0, 0, 0, 0, 0, 0, 1, 0.0, '[]', '[]', '[]', '[]', '\"\"')";
 
 impl SharedState for &crate::Connection {
+    fn sql(&mut self, sql: &str) {
+        self.execute_batch(sql).expect("sql");
+    }
     fn rows_in(&mut self, table: &str) -> i64 {
         self.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).expect("count")
     }
@@ -39,6 +45,9 @@ impl SharedState for &crate::Connection {
 }
 
 impl SharedState for postgres::Client {
+    fn sql(&mut self, sql: &str) {
+        self.batch_execute(sql).expect("sql");
+    }
     fn rows_in(&mut self, table: &str) -> i64 {
         self.query_one(&format!("SELECT COUNT(*) FROM {table}"), &[]).expect("count").get(0)
     }
@@ -324,7 +333,191 @@ fn trial_posts_are_handed_newest_first_within_the_range(d: &mut dyn SharedState)
     assert_eq!(ids, vec![5, 4, 3], "stops when told");
 }
 
+// ---------------------------------------------------------------- live collection
+
+fn meta(url: &str, at: i64) -> SnapshotMeta {
+    SnapshotMeta {
+        sha256: String::new(),
+        url: url.into(),
+        final_url: format!("{url}?final"),
+        status: 200,
+        content_type: Some("text/html".into()),
+        fetched_at: t(at),
+        size: 0,
+        source_id: Some("s".into()),
+    }
+}
+
+fn snapshots_are_stored_once_by_content_and_pruned_unless_an_incident_needs_them(d: &mut dyn SharedState) {
+    let dir = tempfile::tempdir().expect("dir");
+    let snaps = dir.path().join("snapshots");
+    let a = d.put_snapshot(&snaps, &meta("http://a/1", 0), b"<html>one</html>").unwrap();
+    assert_eq!(d.put_snapshot(&snaps, &meta("http://a/2", 5), b"<html>one</html>").unwrap(), a, "by content");
+    assert_eq!(d.rows_in("snapshots"), 1);
+    assert_eq!(std::fs::read(snapshot_path(&snaps, &a)).unwrap(), b"<html>one</html>");
+    let stored = d.snapshot(&a).unwrap().expect("stored");
+    assert_eq!(
+        stored,
+        SnapshotMeta { sha256: a.clone(), size: 16, ..meta("http://a/1", 0) },
+        "the first fetch's metadata, with the size"
+    );
+    assert_eq!(d.snapshot(&"0".repeat(64)).unwrap(), None);
+    let b = d.put_snapshot(&snaps, &meta("http://b/1", 0), b"<html>two</html>").unwrap();
+    let c = d.put_snapshot(&snaps, &meta("http://c/1", 20), b"<html>three</html>").unwrap();
+    // Post 7 (story 3) came from snapshot b; story 3 is part of incident 1. A post keeps its first link.
+    assert_eq!(d.link_posts(&[7, 8, 7], &b).unwrap(), 2);
+    assert_eq!(d.link_posts(&[8, 9], &a).unwrap(), 1);
+    d.add_post(7, 3, 0, "http://b/1");
+    d.add_post(9, 4, 0, "http://a/1");
+    d.sql(
+        "INSERT INTO incidents (id, title, state, grade, opened_at, updated_at, data) VALUES (1, 't', 'open', 'II', 0, 0, '{}');
+         INSERT INTO incident_stories (incident_id, story_id) VALUES (1, 3);",
+    );
+    let links = d.snapshots_of_posts(&[7, 8, 9, 10]).unwrap();
+    assert_eq!((links.len(), &links[&7], &links[&8], &links[&9]), (3, &b, &b, &a));
+    assert_eq!(d.prune_snapshots(&snaps, t(10)).unwrap(), 1, "a: old, and no incident needs it");
+    assert!(d.snapshot(&a).unwrap().is_none());
+    assert!(!snapshot_path(&snaps, &a).exists());
+    assert!(d.snapshot(&b).unwrap().is_some(), "an incident's evidence is kept");
+    assert!(d.snapshot(&c).unwrap().is_some(), "fetched after the cut");
+    let links = d.snapshots_of_posts(&[7, 9]).unwrap();
+    assert_eq!((links.len(), &links[&7]), (1, &b), "the pruned snapshot's links went with it");
+    // A file already gone does not stop the pruning.
+    std::fs::remove_file(snapshot_path(&snaps, &c)).unwrap();
+    assert_eq!(d.prune_snapshots(&snaps, t(30)).unwrap(), 1);
+}
+
+fn a_link_noted_before_a_crash_is_settled_once_the_post_exists(d: &mut dyn SharedState) {
+    let (a, b) = ("a".repeat(64), "b".repeat(64));
+    let notes = [("https://bbs.example/1".to_string(), a.clone()), ("https://bbs.example/2".to_string(), b.clone())];
+    d.note_pending_links(&notes, t(0)).unwrap();
+    d.note_pending_links(&notes[..1], t(1)).unwrap();
+    d.note_pending_links(&[], t(1)).unwrap();
+    assert_eq!(d.rows_in("snapshot_pending"), 2, "noted once");
+    // Nothing stored yet: nothing to link, the notes stay.
+    assert_eq!(d.settle_pending_links(t(-7 * 24 * 60)).unwrap(), 0);
+    assert_eq!(d.rows_in("snapshot_pending"), 2);
+    // The pipeline stored post 7 and the process died before linking it.
+    d.add_post(7, 1, 0, "https://bbs.example/1");
+    assert_eq!(d.posts_with_url("https://bbs.example/1").unwrap(), vec![7]);
+    assert_eq!(d.posts_with_url("https://bbs.example/3").unwrap(), Vec::<i64>::new());
+    assert_eq!(d.settle_pending_links(t(-7 * 24 * 60)).unwrap(), 1);
+    assert_eq!(d.snapshots_of_posts(&[7]).unwrap()[&7], a);
+    assert_eq!(d.rows_in("snapshot_pending"), 1, "the settled note is gone, the other waits");
+    // A note whose post never comes is forgotten after the stale limit.
+    assert_eq!(d.settle_pending_links(t(1)).unwrap(), 0);
+    assert_eq!(d.rows_in("snapshot_pending"), 0);
+}
+
+fn fetch(source: &str, at: i64, ms: u64, stored: u32) -> FetchRecord {
+    FetchRecord {
+        source_id: source.into(),
+        at: t(at),
+        ok: ms != 0,
+        status: (ms != 0).then_some(200),
+        millis: ms,
+        items: 2,
+        stored,
+        error: (ms == 0).then(|| "连接超时".into()),
+    }
+}
+
+fn source_state_fetches_and_health_round_trip(d: &mut dyn SharedState) {
+    assert_eq!(d.source_state("x").unwrap(), SourceState { source_id: "x".into(), ..Default::default() });
+    let s = SourceState {
+        source_id: "x".into(),
+        etag: Some("\"e1\"".into()),
+        last_modified: Some("Wed, 19 Nov 2025 08:00:00 GMT".into()),
+        last_attempt_at: Some(t(5)),
+        last_success_at: Some(t(4)),
+        consecutive_failures: 3,
+        last_error: Some("HTTP 500".into()),
+        alerted_at: Some(t(5)),
+    };
+    d.put_source_state(&s).unwrap();
+    assert_eq!(d.source_state("x").unwrap(), s);
+    let cleared = SourceState { etag: None, consecutive_failures: 0, last_error: None, alerted_at: None, ..s.clone() };
+    d.put_source_state(&cleared).unwrap();
+    assert_eq!(d.source_state("x").unwrap(), cleared, "written whole");
+    d.put_source_state(&s).unwrap();
+
+    let h = d.source_health("x", t(100)).unwrap();
+    assert_eq!((h.median_fetch_ms, h.items_per_day, h.consecutive_failures), (None, 0, 3));
+    for (i, ms) in [30u64, 10, 20, 0].into_iter().enumerate() {
+        d.record_fetch(&fetch("x", i as i64, ms, 1)).unwrap();
+    }
+    d.record_fetch(&fetch("y", 0, 99, 7)).unwrap();
+    d.record_fetch(&fetch("x", -2 * 24 * 60, 40, 5)).unwrap();
+    let got = d.fetches("x", 3).unwrap();
+    assert_eq!(got, vec![fetch("x", -2 * 24 * 60, 40, 5), fetch("x", 3, 0, 1), fetch("x", 2, 20, 1)], "newest first");
+    let h = d.source_health("x", t(100)).unwrap();
+    assert_eq!(h.median_fetch_ms, Some(20), "of 0, 10, 20, 30, 40");
+    assert_eq!(h.items_per_day, 4, "the last day's stored posts");
+    assert_eq!((h.last_success_at, h.last_error.as_deref()), (Some(t(4)), Some("HTTP 500")));
+    // The log keeps the last 1000 fetches of each source.
+    for i in 0..1000 {
+        d.record_fetch(&fetch("z", i, 5, 0)).unwrap();
+    }
+    assert_eq!(d.fetches("z", 2000).unwrap().len(), 1000);
+    d.record_fetch(&fetch("z", 1000, 5, 0)).unwrap();
+    let z = d.fetches("z", 2000).unwrap();
+    assert_eq!((z.len(), z[0].at, z[999].at), (1000, t(1000), t(1)), "the oldest went");
+    assert_eq!(d.fetches("y", 10).unwrap().len(), 1, "other sources keep theirs");
+}
+
+fn sources_switches_and_files_read(d: &mut dyn SharedState) {
+    let src = |id: &str, enabled| StoredSource {
+        id: id.into(),
+        enabled,
+        config: format!("url = \"https://{id}.example/rss\""),
+        added_by: "li".into(),
+        added_at: t(0),
+    };
+    assert_eq!(d.sources().unwrap(), vec![]);
+    d.add_source(&src("b", true)).unwrap();
+    d.add_source(&src("a", true)).unwrap();
+    d.add_source(&StoredSource { config: "url = \"https://a.example/atom\"".into(), ..src("a", false) }).unwrap();
+    let got = d.sources().unwrap();
+    assert_eq!(got.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["a", "b"], "by id");
+    assert_eq!(
+        got[0],
+        StoredSource { config: "url = \"https://a.example/atom\"".into(), ..src("a", false) },
+        "replaced"
+    );
+    // Switching a stored source changes only the switch.
+    assert!(d.set_source_enabled("b", false, "wang", t(9)).unwrap());
+    assert_eq!(d.sources().unwrap()[1], src("b", false));
+    // A configured source that is not stored gets a row that only carries the switch.
+    assert!(d.set_source_enabled("conf", false, "wang", t(9)).unwrap());
+    assert!(d.set_source_enabled("conf", true, "zhao", t(10)).unwrap());
+    let conf = d.sources().unwrap().into_iter().find(|s| s.id == "conf").expect("row");
+    assert_eq!(
+        conf,
+        StoredSource {
+            id: "conf".into(),
+            enabled: true,
+            config: String::new(),
+            added_by: "wang".into(),
+            added_at: t(9)
+        }
+    );
+
+    let sha = "c".repeat(64);
+    assert!(!d.file_done(&sha).unwrap());
+    d.mark_file_done("/drop/a.csv", &sha, t(0)).unwrap();
+    assert!(d.file_done(&sha).unwrap());
+    d.mark_file_done("/drop/b.csv", &sha, t(1)).unwrap();
+    d.mark_file_done("/drop/a.csv", &"d".repeat(64), t(2)).unwrap();
+    assert!(d.file_done(&sha).unwrap(), "b.csv still has it");
+    assert!(d.file_done(&"d".repeat(64)).unwrap());
+    assert_eq!(d.rows_in("collect_files"), 2, "one row per path");
+}
+
 on_both_stores!(
+    snapshots_are_stored_once_by_content_and_pruned_unless_an_incident_needs_them,
+    a_link_noted_before_a_crash_is_settled_once_the_post_exists,
+    source_state_fetches_and_health_round_trip,
+    sources_switches_and_files_read,
     rule_edits_replace_add_switch_off_and_keep_every_version,
     trial_posts_are_handed_newest_first_within_the_range,
     users_are_added_once_and_read_back,

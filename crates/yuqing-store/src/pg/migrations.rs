@@ -386,4 +386,67 @@ pub const PG_MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX watch_rule_history_name ON watch_rule_history (name, id);
     "#,
+    // 7: live collection: sources added at run time, per-source fetch state and health, the fetch
+    // log, snapshot metadata (the bytes are files named by their sha256) and links to posts, notes
+    // of links still to settle, drop-folder files read; and posts by URL, for exactly-once across
+    // sources. Columns as in the SQLite schema (migration 7).
+    r#"
+    CREATE TABLE collect_sources (
+        id TEXT PRIMARY KEY,
+        enabled BOOLEAN NOT NULL,
+        config TEXT NOT NULL,
+        added_by TEXT NOT NULL,
+        added_at BIGINT NOT NULL
+    );
+    CREATE TABLE collect_state (
+        source_id TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        last_attempt_at BIGINT,
+        last_success_at BIGINT,
+        consecutive_failures BIGINT NOT NULL DEFAULT 0,
+        last_error TEXT,
+        alerted_at BIGINT
+    );
+    CREATE TABLE collect_fetches (
+        id BIGSERIAL PRIMARY KEY,
+        source_id TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        ok BOOLEAN NOT NULL,
+        status BIGINT,
+        millis BIGINT NOT NULL,
+        items BIGINT NOT NULL,
+        stored BIGINT NOT NULL,
+        error TEXT
+    );
+    CREATE INDEX collect_fetches_source ON collect_fetches (source_id, at);
+    CREATE TABLE snapshots (
+        sha256 TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        final_url TEXT NOT NULL,
+        status BIGINT NOT NULL,
+        content_type TEXT,
+        fetched_at BIGINT NOT NULL,
+        size BIGINT NOT NULL,
+        source_id TEXT
+    );
+    CREATE INDEX snapshots_fetched ON snapshots (fetched_at);
+    CREATE TABLE post_snapshots (
+        post_id BIGINT PRIMARY KEY,
+        sha256 TEXT NOT NULL
+    );
+    CREATE INDEX post_snapshots_sha ON post_snapshots (sha256);
+    CREATE TABLE snapshot_pending (
+        url TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        noted_at BIGINT NOT NULL,
+        PRIMARY KEY (url, sha256)
+    );
+    CREATE TABLE collect_files (
+        path TEXT PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        done_at BIGINT NOT NULL
+    );
+    CREATE INDEX posts_url ON posts (url);
+    "#,
 ];

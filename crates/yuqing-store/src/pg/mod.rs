@@ -12,16 +12,18 @@
 //! cursors, alert acknowledgements and escalations, the duty roster, handovers, attachments — with
 //! distinct incident ids, one open incident per story and one acknowledgement per alert however
 //! many nodes act at once); and people and sign-in (`auth.rs`, [`crate::auth::AuthTables`]: users,
-//! password hashes, sessions, lock-out counters) and the watch rules (`rules.rs`,
-//! [`crate::rules::RuleTables`]). Those traits are implemented on a `Client` and on a
+//! password hashes, sessions, lock-out counters), the watch rules (`rules.rs`,
+//! [`crate::rules::RuleTables`]) and live collection's records (`collect.rs`,
+//! [`crate::collect::CollectTables`]). Those traits are implemented on a `Client` and on a
 //! `Transaction`, so a change, its timeline, its audit entry and its messages commit together.
-//! Collection state and the other report tables are still SQLite-only (docs/ARCHITECTURE.md
+//! The other report tables are still SQLite-only (docs/ARCHITECTURE.md
 //! says what is where); the server does not run on this store yet.
 //!
 //! The client is the blocking `postgres` one: like the SQLite store, this one is called from
 //! blocking threads (`spawn_blocking`), never from async code.
 
 pub mod auth;
+pub mod collect;
 pub mod desk;
 pub mod desk_tables;
 mod migrations;

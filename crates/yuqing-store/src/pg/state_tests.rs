@@ -1,4 +1,4 @@
-//! What people and sign-in and the watch rules must do on PostgreSQL that one SQLite file never faces: several nodes at
+//! What people and sign-in, the watch rules and live collection's records must do on PostgreSQL that one SQLite file never faces: several nodes at
 //! once, each with its own connection. (What both stores do alike is in `state_contract_tests`.)
 
 use std::time::Duration as StdDuration;
@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::desk_tests::on_nodes;
 use super::testing::Scratch;
 use crate::auth::{Attempt, AuthTables, LockoutPolicy, SessionLimits};
+use crate::collect::{CollectTables, SourceState, StoredSource};
 use crate::desk::{token_hash, NewUser};
 use crate::rules::{RuleEdit, RuleTables};
 use crate::sql::utc;
@@ -169,4 +170,45 @@ fn the_rules_version_moves_with_every_committed_save_in_commit_order() {
     });
     assert_eq!(reader.client().rules_version().unwrap(), 42);
     assert_eq!(reader.client().rule_edits().unwrap().len(), 2 + 4 * 3);
+}
+
+#[test]
+fn nodes_switching_sources_at_once_all_succeed_and_keep_what_others_wrote() {
+    let scratch = Scratch::new();
+    let mut store = scratch.store();
+    // Source "stored" was added with its configuration; the "conf-*" ones come from the
+    // configuration file and have no row yet.
+    let stored = StoredSource {
+        id: "stored".into(),
+        enabled: true,
+        config: "url = \"https://a.example/rss\"".into(),
+        added_by: "li".into(),
+        added_at: t(0),
+    };
+    store.client().add_source(&stored).unwrap();
+    on_nodes(&scratch, 4, |node, c| {
+        for i in 0..20 {
+            let enabled = node % 2 == 0;
+            assert!(c.set_source_enabled(&format!("conf-{i}"), enabled, &format!("node{node}"), t(1)).unwrap());
+            assert!(c.set_source_enabled("stored", enabled, "node", t(1)).unwrap());
+            // Two nodes polling the same source write its state whole; each write is one upsert.
+            let st =
+                SourceState { source_id: format!("conf-{i}"), consecutive_failures: node as u32, ..Default::default() };
+            c.put_source_state(&st).unwrap();
+        }
+    });
+    let sources = store.client().sources().unwrap();
+    assert_eq!(sources.len(), 21);
+    let kept = sources.iter().find(|s| s.id == "stored").expect("stored");
+    assert_eq!(
+        (kept.config.as_str(), kept.added_by.as_str()),
+        (stored.config.as_str(), "li"),
+        "only the switch changed"
+    );
+    for s in sources.iter().filter(|s| s.id != "stored") {
+        assert!(s.config.is_empty(), "{}: a switch-only row", s.id);
+    }
+    for i in 0..20 {
+        assert!(store.client().source_state(&format!("conf-{i}")).unwrap().consecutive_failures < 4);
+    }
 }
