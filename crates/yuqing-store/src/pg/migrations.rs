@@ -231,7 +231,7 @@ pub const PG_MIGRATIONS: &[&str] = &[
         at BIGINT NOT NULL
     );
     "#,
-    // 4: the rest of the incident desk (users stay on SQLite for now): incidents with their stories
+    // 4: the rest of the incident desk (users came later, in 5): incidents with their stories
     // and timeline, overdue records, the desk's cursors, alert acknowledgements and escalation
     // steps, the duty roster, handover notes and attachments. Columns as in the SQLite schema
     // (migration 2); an incident's id comes from its column's sequence (see `pg::desk_tables`).
