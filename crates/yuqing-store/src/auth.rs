@@ -2,11 +2,18 @@
 //! stored, like API tokens) and failed sign-ins per (name, client address) for lock-out. Plain functions over
 //! `&Connection`; time is always an argument, so expiry and lock-out are tested on a fake clock.
 //! Hashing the passwords themselves (argon2id) is the server's job; this module stores strings.
+//!
+//! The people and sign-in state — users (with their roles and tokens, `crate::desk`'s functions),
+//! password hashes, sessions and the lock-out counters — is on both backends behind [`AuthTables`]:
+//! implemented by the SQLite connection (the functions here) and by a PostgreSQL client or
+//! transaction (`pg::auth`, safe when several nodes sign people in at once).
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::desk::{token_hash, user_by_name, User};
+use crate::desk::{
+    add_user, set_user_active, set_user_token, token_hash, user_by_name, user_by_token, users, NewUser, User,
+};
 use crate::sql::{ts, utc};
 use crate::Result;
 
@@ -72,8 +79,13 @@ pub fn create_session(
 /// How stale `last_seen_at` may get before a request moves it: a tenth of the idle limit, at
 /// most a minute, so reading pages does not write on every request, and a session used more
 /// often than `idle − step` stays alive however short the idle limit.
-fn last_seen_step(limits: SessionLimits) -> i64 {
+pub(crate) fn last_seen_step(limits: SessionLimits) -> i64 {
     (limits.idle.num_seconds() / 10).clamp(1, 60)
+}
+
+/// Whether a session last seen and ending at these times (Unix seconds) is over at `now_s`.
+pub(crate) fn session_over(now_s: i64, last_seen: i64, expires: i64, limits: SessionLimits) -> bool {
+    now_s >= expires || now_s >= last_seen + limits.idle.num_seconds()
 }
 
 /// The live session for `session_id` and its (active) user. An expired session (idle or absolute)
@@ -95,7 +107,7 @@ pub fn session_user(
         .optional()?;
     let Some((user_id, created, last_seen, expires, csrf)) = row else { return Ok(None) };
     let now_s = ts(now);
-    if now_s >= expires || now_s >= last_seen + limits.idle.num_seconds() {
+    if session_over(now_s, last_seen, expires, limits) {
         conn.execute("DELETE FROM sessions WHERE id_hash = ?1", [&id_hash])?;
         return Ok(None);
     }
@@ -187,7 +199,7 @@ pub enum Attempt {
     Locked(DateTime<Utc>),
 }
 
-type ThrottleRow = (i64, i64, Option<i64>, i64);
+pub(crate) type ThrottleRow = (i64, i64, Option<i64>, i64);
 
 fn throttle_row(conn: &Connection, name: &str, addr: &str) -> Result<Option<ThrottleRow>> {
     Ok(conn
@@ -213,10 +225,28 @@ pub fn begin_attempt(
     policy: LockoutPolicy,
 ) -> Result<Attempt> {
     let now_s = ts(now);
-    let row = throttle_row(conn, name, addr)?;
+    let (failures, start, lockouts) = match begin_counts(throttle_row(conn, name, addr)?, now_s, policy) {
+        Err(locked) => return Ok(locked),
+        Ok(counts) => counts,
+    };
+    conn.execute(
+        "INSERT INTO login_throttle (name, addr, failures, window_start, locked_until, lockouts, last_at) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6) \
+         ON CONFLICT(name, addr) DO UPDATE SET failures = ?3, window_start = ?4, locked_until = NULL, lockouts = ?5, last_at = ?6",
+        params![name, addr, failures, start, lockouts, now_s],
+    )?;
+    Ok(Attempt::Allowed)
+}
+
+/// What [`begin_attempt`] decides from the pair's row (both backends): refused (`Err`), or the
+/// pair's new (failures, window start, lock-outs) with this attempt counted.
+pub(crate) fn begin_counts(
+    row: Option<ThrottleRow>,
+    now_s: i64,
+    policy: LockoutPolicy,
+) -> std::result::Result<(i64, i64, i64), Attempt> {
     if let Some((_, _, Some(until), _)) = row {
         if until > now_s {
-            return Ok(Attempt::Locked(utc(until)));
+            return Err(Attempt::Locked(utc(until)));
         }
     }
     let window = policy.window.num_seconds();
@@ -227,14 +257,9 @@ pub fn begin_attempt(
     };
     if failures >= i64::from(policy.max_failures.max(1)) {
         // Every guess of this window is taken by attempts still being checked.
-        return Ok(Attempt::Locked(utc(start + window)));
+        return Err(Attempt::Locked(utc(start + window)));
     }
-    conn.execute(
-        "INSERT INTO login_throttle (name, addr, failures, window_start, locked_until, lockouts, last_at) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6) \
-         ON CONFLICT(name, addr) DO UPDATE SET failures = ?3, window_start = ?4, locked_until = NULL, lockouts = ?5, last_at = ?6",
-        params![name, addr, failures + 1, start, lockouts, now_s],
-    )?;
-    Ok(Attempt::Allowed)
+    Ok((failures + 1, start, lockouts))
 }
 
 /// Takes back an attempt counted by [`begin_attempt`] whose password was never checked.
@@ -256,24 +281,45 @@ pub fn attempt_failed(
     policy: LockoutPolicy,
 ) -> Result<Option<DateTime<Utc>>> {
     let now_s = ts(now);
-    let Some((failures, _, locked, lockouts)) = throttle_row(conn, name, addr)? else { return Ok(None) };
+    match failed_outcome(throttle_row(conn, name, addr)?, now_s, policy) {
+        Failed::Nothing => Ok(None),
+        Failed::Counted => {
+            conn.execute(
+                "UPDATE login_throttle SET last_at = ?3 WHERE name = ?1 AND addr = ?2",
+                params![name, addr, now_s],
+            )?;
+            Ok(None)
+        }
+        Failed::Locks(until) => {
+            conn.execute(
+                "UPDATE login_throttle SET failures = 0, window_start = ?3, locked_until = ?4, lockouts = lockouts + 1, last_at = ?3 \
+                 WHERE name = ?1 AND addr = ?2",
+                params![name, addr, now_s, until],
+            )?;
+            Ok(Some(utc(until)))
+        }
+    }
+}
+
+/// What [`attempt_failed`] does to the pair's row (both backends).
+pub(crate) enum Failed {
+    /// No row, or a concurrent attempt of the same window locked it already.
+    Nothing,
+    /// Counted already (by `begin_attempt`): only `last_at` moves.
+    Counted,
+    /// This failure locks the pair until then (Unix seconds).
+    Locks(i64),
+}
+
+pub(crate) fn failed_outcome(row: Option<ThrottleRow>, now_s: i64, policy: LockoutPolicy) -> Failed {
+    let Some((failures, _, locked, lockouts)) = row else { return Failed::Nothing };
     if locked.is_some_and(|u| u > now_s) {
-        return Ok(None); // a concurrent attempt of the same window locked it already
+        return Failed::Nothing; // a concurrent attempt of the same window locked it already
     }
     if failures < i64::from(policy.max_failures.max(1)) {
-        conn.execute(
-            "UPDATE login_throttle SET last_at = ?3 WHERE name = ?1 AND addr = ?2",
-            params![name, addr, now_s],
-        )?;
-        return Ok(None);
+        return Failed::Counted;
     }
-    let until = now_s + policy.lock_duration(lockouts).num_seconds();
-    conn.execute(
-        "UPDATE login_throttle SET failures = 0, window_start = ?3, locked_until = ?4, lockouts = lockouts + 1, last_at = ?3 \
-         WHERE name = ?1 AND addr = ?2",
-        params![name, addr, now_s, until],
-    )?;
-    Ok(Some(utc(until)))
+    Failed::Locks(now_s + policy.lock_duration(lockouts).num_seconds())
 }
 
 /// The password was right: the pair forgets its failures and lock-outs.
@@ -286,6 +332,168 @@ pub fn attempt_succeeded(conn: &Connection, name: &str, addr: &str) -> Result<()
 pub fn locked_until(conn: &Connection, name: &str, addr: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
     Ok(throttle_row(conn, name, addr)?.and_then(|(_, _, until, _)| until).filter(|&u| u > ts(now)).map(utc))
 }
+
+// ---------------------------------------------------------------- one interface, two backends
+
+/// Users, their passwords, sessions and sign-in lock-out on either backend: implemented by the
+/// SQLite connection (`&Connection`, through the functions above and `crate::desk`'s user
+/// functions) and by a PostgreSQL client or transaction (`pg::auth`). Each method means what the
+/// function of its name means. On PostgreSQL, with several nodes at once, a user name is taken
+/// once (the second add is refused as on SQLite), ids come from a sequence, a session read waits
+/// for a sign-out or revocation in progress and never moves `last_seen_at` back, and the lock-out
+/// counts each attempt once (at most `max_failures` per window get their password checked, and
+/// one failure locks the pair).
+pub trait AuthTables {
+    /// See [`crate::desk::add_user`].
+    fn add_user(&mut self, u: &NewUser, token_hash: &str, now: DateTime<Utc>) -> Result<User>;
+    /// See [`crate::desk::set_user_active`].
+    fn set_user_active(&mut self, name: &str, active: bool) -> Result<bool>;
+    /// See [`crate::desk::set_user_token`].
+    fn set_user_token(&mut self, name: &str, token_hash: &str) -> Result<bool>;
+    /// See [`crate::desk::user_by_name`].
+    fn user_by_name(&mut self, name: &str) -> Result<Option<User>>;
+    /// See [`crate::desk::user_by_token`].
+    fn user_by_token(&mut self, token: &str) -> Result<Option<User>>;
+    /// See [`crate::desk::users`].
+    fn users(&mut self) -> Result<Vec<User>>;
+    /// See [`set_password_hash`].
+    fn set_password_hash(&mut self, name: &str, hash: &str) -> Result<bool>;
+    /// See [`user_with_password`].
+    fn user_with_password(&mut self, name: &str) -> Result<Option<(User, Option<String>)>>;
+    /// See [`create_session`].
+    fn create_session(
+        &mut self,
+        session_id: &str,
+        user_id: i64,
+        csrf: &str,
+        now: DateTime<Utc>,
+        limits: SessionLimits,
+    ) -> Result<Session>;
+    /// See [`session_user`].
+    fn session_user(
+        &mut self,
+        session_id: &str,
+        now: DateTime<Utc>,
+        limits: SessionLimits,
+    ) -> Result<Option<(Session, User)>>;
+    /// See [`delete_session`].
+    fn delete_session(&mut self, session_id: &str) -> Result<bool>;
+    /// See [`delete_user_sessions`].
+    fn delete_user_sessions(&mut self, user_id: i64) -> Result<usize>;
+    /// See [`purge_expired`].
+    fn purge_expired(&mut self, now: DateTime<Utc>, limits: SessionLimits, lockout: LockoutPolicy) -> Result<usize>;
+    /// See [`begin_attempt`].
+    fn begin_attempt(&mut self, name: &str, addr: &str, now: DateTime<Utc>, policy: LockoutPolicy) -> Result<Attempt>;
+    /// See [`release_attempt`].
+    fn release_attempt(&mut self, name: &str, addr: &str) -> Result<()>;
+    /// See [`attempt_failed`].
+    fn attempt_failed(
+        &mut self,
+        name: &str,
+        addr: &str,
+        now: DateTime<Utc>,
+        policy: LockoutPolicy,
+    ) -> Result<Option<DateTime<Utc>>>;
+    /// See [`attempt_succeeded`].
+    fn attempt_succeeded(&mut self, name: &str, addr: &str) -> Result<()>;
+    /// See [`locked_until`].
+    fn locked_until(&mut self, name: &str, addr: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>>;
+}
+
+/// Implements [`AuthTables`] for each client type by calling the functions of the same names where
+/// it is used: this module's (and `crate::desk`'s) on SQLite (below), `pg::auth`'s on PostgreSQL.
+macro_rules! auth_tables_on {
+    ($($client:ty),*) => {$(
+        impl $crate::auth::AuthTables for $client {
+            fn add_user(&mut self, u: &NewUser, token_hash: &str, now: DateTime<Utc>) -> Result<User> {
+                add_user(self, u, token_hash, now)
+            }
+            fn set_user_active(&mut self, name: &str, active: bool) -> Result<bool> {
+                set_user_active(self, name, active)
+            }
+            fn set_user_token(&mut self, name: &str, token_hash: &str) -> Result<bool> {
+                set_user_token(self, name, token_hash)
+            }
+            fn user_by_name(&mut self, name: &str) -> Result<Option<User>> {
+                user_by_name(self, name)
+            }
+            fn user_by_token(&mut self, token: &str) -> Result<Option<User>> {
+                user_by_token(self, token)
+            }
+            fn users(&mut self) -> Result<Vec<User>> {
+                users(self)
+            }
+            fn set_password_hash(&mut self, name: &str, hash: &str) -> Result<bool> {
+                set_password_hash(self, name, hash)
+            }
+            fn user_with_password(&mut self, name: &str) -> Result<Option<(User, Option<String>)>> {
+                user_with_password(self, name)
+            }
+            fn create_session(
+                &mut self,
+                session_id: &str,
+                user_id: i64,
+                csrf: &str,
+                now: DateTime<Utc>,
+                limits: SessionLimits,
+            ) -> Result<Session> {
+                create_session(self, session_id, user_id, csrf, now, limits)
+            }
+            fn session_user(
+                &mut self,
+                session_id: &str,
+                now: DateTime<Utc>,
+                limits: SessionLimits,
+            ) -> Result<Option<(Session, User)>> {
+                session_user(self, session_id, now, limits)
+            }
+            fn delete_session(&mut self, session_id: &str) -> Result<bool> {
+                delete_session(self, session_id)
+            }
+            fn delete_user_sessions(&mut self, user_id: i64) -> Result<usize> {
+                delete_user_sessions(self, user_id)
+            }
+            fn purge_expired(
+                &mut self,
+                now: DateTime<Utc>,
+                limits: SessionLimits,
+                lockout: LockoutPolicy,
+            ) -> Result<usize> {
+                purge_expired(self, now, limits, lockout)
+            }
+            fn begin_attempt(
+                &mut self,
+                name: &str,
+                addr: &str,
+                now: DateTime<Utc>,
+                policy: LockoutPolicy,
+            ) -> Result<Attempt> {
+                begin_attempt(self, name, addr, now, policy)
+            }
+            fn release_attempt(&mut self, name: &str, addr: &str) -> Result<()> {
+                release_attempt(self, name, addr)
+            }
+            fn attempt_failed(
+                &mut self,
+                name: &str,
+                addr: &str,
+                now: DateTime<Utc>,
+                policy: LockoutPolicy,
+            ) -> Result<Option<DateTime<Utc>>> {
+                attempt_failed(self, name, addr, now, policy)
+            }
+            fn attempt_succeeded(&mut self, name: &str, addr: &str) -> Result<()> {
+                attempt_succeeded(self, name, addr)
+            }
+            fn locked_until(&mut self, name: &str, addr: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+                locked_until(self, name, addr, now)
+            }
+        }
+    )*};
+}
+pub(crate) use auth_tables_on;
+
+auth_tables_on!(&Connection);
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,7 @@
 //! and the drop-folder files already read.
 //!
 //! Plain functions over `&rusqlite::Connection`, like the outbox; time is always an argument.
+//! [`CollectTables`] puts the same on PostgreSQL (`pg::collect`), for several collecting nodes.
 //! Snapshot bytes are files under `snapshots/` in the data directory, named by their sha256
 //! (content-addressed: the same bytes are stored once); this module keeps their metadata.
 
@@ -13,7 +14,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::sql::{ts, utc};
+use crate::rows::Cols;
+use crate::sql::{collect, ts, utc};
 use crate::{Result, StoreError};
 
 /// A source's fetch state: conditional-GET cursors and health counters.
@@ -85,9 +87,9 @@ pub fn snapshot_path(dir: &Path, sha256: &str) -> PathBuf {
     dir.join(sha256.get(..2).unwrap_or("xx")).join(sha256)
 }
 
-/// Stores the bytes (once per content) and their metadata; returns the sha256. The file is written
-/// to a temporary name, synced and renamed, so a crash never leaves a partial snapshot under its hash.
-pub fn put_snapshot(conn: &Connection, dir: &Path, meta: &SnapshotMeta, bytes: &[u8]) -> Result<String> {
+/// Writes the bytes under their sha256 in `dir` unless a file of that name is there; returns the
+/// sha256. Written to a temporary name, synced and renamed (both backends).
+pub(crate) fn write_snapshot_file(dir: &Path, bytes: &[u8]) -> Result<String> {
     let sha = sha256_hex(bytes);
     let path = snapshot_path(dir, &sha);
     let io = |p: &Path| {
@@ -106,6 +108,39 @@ pub fn put_snapshot(conn: &Connection, dir: &Path, meta: &SnapshotMeta, bytes: &
         }
         std::fs::rename(&tmp, &path).map_err(io(&path))?;
     }
+    Ok(sha)
+}
+
+/// Removes a snapshot's file; one already gone is fine (both backends).
+pub(crate) fn remove_snapshot_file(dir: &Path, sha256: &str) -> Result<()> {
+    let path = snapshot_path(dir, sha256);
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Io { path, source: e }),
+        _ => Ok(()),
+    }
+}
+
+/// The columns of a snapshots query, in the order [`snapshot_record`] reads them.
+pub(crate) const SNAPSHOT_COLUMNS: &str = "sha256, url, final_url, status, content_type, fetched_at, size, source_id";
+
+/// Snapshot metadata from a row of [`SNAPSHOT_COLUMNS`], on either backend.
+pub(crate) fn snapshot_record(r: &impl Cols) -> Result<SnapshotMeta> {
+    Ok(SnapshotMeta {
+        sha256: r.text(0)?,
+        url: r.text(1)?,
+        final_url: r.text(2)?,
+        status: r.int(3)?.clamp(0, u16::MAX as i64) as u16,
+        content_type: r.opt_text(4)?,
+        fetched_at: utc(r.int(5)?),
+        size: r.int(6)?.max(0) as u64,
+        source_id: r.opt_text(7)?,
+    })
+}
+
+/// Stores the bytes (once per content) and their metadata; returns the sha256. The file is written
+/// to a temporary name, synced and renamed, so a crash never leaves a partial snapshot under its hash.
+pub fn put_snapshot(conn: &Connection, dir: &Path, meta: &SnapshotMeta, bytes: &[u8]) -> Result<String> {
+    let sha = write_snapshot_file(dir, bytes)?;
     conn.execute(
         "INSERT OR IGNORE INTO snapshots (sha256, url, final_url, status, content_type, fetched_at, size, source_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -124,24 +159,11 @@ pub fn put_snapshot(conn: &Connection, dir: &Path, meta: &SnapshotMeta, bytes: &
 }
 
 pub fn snapshot(conn: &Connection, sha256: &str) -> Result<Option<SnapshotMeta>> {
-    Ok(conn
-        .query_row(
-            "SELECT sha256, url, final_url, status, content_type, fetched_at, size, source_id FROM snapshots WHERE sha256 = ?1",
-            params![sha256],
-            |r| {
-                Ok(SnapshotMeta {
-                    sha256: r.get(0)?,
-                    url: r.get(1)?,
-                    final_url: r.get(2)?,
-                    status: r.get::<_, i64>(3)?.clamp(0, u16::MAX as i64) as u16,
-                    content_type: r.get(4)?,
-                    fetched_at: utc(r.get(5)?),
-                    size: r.get::<_, i64>(6)?.max(0) as u64,
-                    source_id: r.get(7)?,
-                })
-            },
-        )
-        .optional()?)
+    conn.query_row(&format!("SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE sha256 = ?1"), params![sha256], |r| {
+        Ok(snapshot_record(r))
+    })
+    .optional()?
+    .transpose()
 }
 
 /// Links posts to the snapshot they came from; a post keeps its first link.
@@ -212,36 +234,38 @@ pub fn prune_snapshots(conn: &Connection, dir: &Path, before: DateTime<Utc>) -> 
         tx.execute("DELETE FROM post_snapshots WHERE sha256 = ?1", params![sha])?;
         tx.execute("DELETE FROM snapshots WHERE sha256 = ?1", params![sha])?;
         tx.commit()?;
-        let path = snapshot_path(dir, sha);
-        if let Err(e) = std::fs::remove_file(&path) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                return Err(StoreError::Io { path, source: e });
-            }
-        }
+        remove_snapshot_file(dir, sha)?;
     }
     Ok(old.len())
+}
+
+/// The columns of a source state query, in the order [`state_record`] reads them.
+pub(crate) const STATE_COLUMNS: &str =
+    "etag, last_modified, last_attempt_at, last_success_at, consecutive_failures, last_error, alerted_at";
+
+/// A source's state from a row of [`STATE_COLUMNS`], on either backend.
+pub(crate) fn state_record(source_id: &str, r: &impl Cols) -> Result<SourceState> {
+    Ok(SourceState {
+        source_id: source_id.to_string(),
+        etag: r.opt_text(0)?,
+        last_modified: r.opt_text(1)?,
+        last_attempt_at: r.opt_int(2)?.map(utc),
+        last_success_at: r.opt_int(3)?.map(utc),
+        consecutive_failures: r.int(4)?.clamp(0, u32::MAX as i64) as u32,
+        last_error: r.opt_text(5)?,
+        alerted_at: r.opt_int(6)?.map(utc),
+    })
 }
 
 pub fn state(conn: &Connection, source_id: &str) -> Result<SourceState> {
     Ok(conn
         .query_row(
-            "SELECT etag, last_modified, last_attempt_at, last_success_at, consecutive_failures, last_error, alerted_at
-             FROM collect_state WHERE source_id = ?1",
+            &format!("SELECT {STATE_COLUMNS} FROM collect_state WHERE source_id = ?1"),
             params![source_id],
-            |r| {
-                Ok(SourceState {
-                    source_id: source_id.to_string(),
-                    etag: r.get(0)?,
-                    last_modified: r.get(1)?,
-                    last_attempt_at: r.get::<_, Option<i64>>(2)?.map(utc),
-                    last_success_at: r.get::<_, Option<i64>>(3)?.map(utc),
-                    consecutive_failures: r.get::<_, i64>(4)?.clamp(0, u32::MAX as i64) as u32,
-                    last_error: r.get(5)?,
-                    alerted_at: r.get::<_, Option<i64>>(6)?.map(utc),
-                })
-            },
+            |r| Ok(state_record(source_id, r)),
         )
         .optional()?
+        .transpose()?
         .unwrap_or(SourceState { source_id: source_id.to_string(), ..Default::default() }))
 }
 
@@ -265,6 +289,9 @@ pub fn put_state(conn: &Connection, s: &SourceState) -> Result<()> {
     Ok(())
 }
 
+/// How many fetches of each source the log keeps.
+pub(crate) const FETCHES_KEPT: i64 = 1000;
+
 pub fn record_fetch(conn: &Connection, f: &FetchRecord) -> Result<()> {
     conn.execute(
         "INSERT INTO collect_fetches (source_id, at, ok, status, millis, items, stored, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -272,30 +299,42 @@ pub fn record_fetch(conn: &Connection, f: &FetchRecord) -> Result<()> {
     )?;
     // Keep the log bounded: the last 1000 fetches of each source.
     conn.execute(
-        "DELETE FROM collect_fetches WHERE source_id = ?1 AND id <= (SELECT id FROM collect_fetches WHERE source_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET 1000)",
-        params![f.source_id],
+        "DELETE FROM collect_fetches WHERE source_id = ?1 AND id <= (SELECT id FROM collect_fetches WHERE source_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+        params![f.source_id, FETCHES_KEPT],
     )?;
     Ok(())
 }
 
+/// The columns of a fetches query, in the order [`fetch_record`] reads them.
+pub(crate) const FETCH_COLUMNS: &str = "at, ok, status, millis, items, stored, error";
+
+/// A fetch from a row of [`FETCH_COLUMNS`], on either backend.
+pub(crate) fn fetch_record(source_id: &str, r: &impl Cols) -> Result<FetchRecord> {
+    Ok(FetchRecord {
+        source_id: source_id.to_string(),
+        at: utc(r.int(0)?),
+        ok: r.flag(1)?,
+        status: r.opt_int(2)?.map(|s| s.clamp(0, u16::MAX as i64) as u16),
+        millis: r.int(3)?.max(0) as u64,
+        items: r.int(4)?.clamp(0, u32::MAX as i64) as u32,
+        stored: r.int(5)?.clamp(0, u32::MAX as i64) as u32,
+        error: r.opt_text(6)?,
+    })
+}
+
 /// The latest fetches of a source, newest first.
 pub fn fetches(conn: &Connection, source_id: &str, limit: usize) -> Result<Vec<FetchRecord>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT at, ok, status, millis, items, stored, error FROM collect_fetches WHERE source_id = ?1 ORDER BY id DESC LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![source_id, limit as i64], |r| {
-        Ok(FetchRecord {
-            source_id: source_id.to_string(),
-            at: utc(r.get(0)?),
-            ok: r.get(1)?,
-            status: r.get::<_, Option<i64>>(2)?.map(|s| s.clamp(0, u16::MAX as i64) as u16),
-            millis: r.get::<_, i64>(3)?.max(0) as u64,
-            items: r.get::<_, i64>(4)?.clamp(0, u32::MAX as i64) as u32,
-            stored: r.get::<_, i64>(5)?.clamp(0, u32::MAX as i64) as u32,
-            error: r.get(6)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {FETCH_COLUMNS} FROM collect_fetches WHERE source_id = ?1 ORDER BY id DESC LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![source_id, limit as i64], |r| Ok(fetch_record(source_id, r)))?;
+    collect(rows)
+}
+
+/// The median of some fetch durations (the upper one of an even count), None of none.
+pub(crate) fn median_of(mut times: Vec<u64>) -> Option<u64> {
+    times.sort_unstable();
+    times.get(times.len() / 2).copied()
 }
 
 pub fn health(conn: &Connection, source_id: &str, now: DateTime<Utc>) -> Result<SourceHealth> {
@@ -305,16 +344,14 @@ pub fn health(conn: &Connection, source_id: &str, now: DateTime<Utc>) -> Result<
         params![source_id, ts(now - Duration::days(1))],
         |r| r.get(0),
     )?;
-    let mut times: Vec<u64> = fetches(conn, source_id, 50)?.into_iter().map(|f| f.millis).collect();
-    times.sort_unstable();
-    let median_fetch_ms = if times.is_empty() { None } else { Some(times[times.len() / 2]) };
+    let times: Vec<u64> = fetches(conn, source_id, 50)?.into_iter().map(|f| f.millis).collect();
     Ok(SourceHealth {
         source_id: source_id.to_string(),
         last_success_at: st.last_success_at,
         consecutive_failures: st.consecutive_failures,
         last_error: st.last_error,
         items_per_day: items_per_day.max(0) as u64,
-        median_fetch_ms,
+        median_fetch_ms: median_of(times),
     })
 }
 
@@ -338,18 +375,21 @@ pub fn add_source(conn: &Connection, s: &StoredSource) -> Result<()> {
     Ok(())
 }
 
+/// A stored source from a row of `id, enabled, config, added_by, added_at`, on either backend.
+pub(crate) fn source_record(r: &impl Cols) -> Result<StoredSource> {
+    Ok(StoredSource {
+        id: r.text(0)?,
+        enabled: r.flag(1)?,
+        config: r.text(2)?,
+        added_by: r.text(3)?,
+        added_at: utc(r.int(4)?),
+    })
+}
+
 pub fn sources(conn: &Connection) -> Result<Vec<StoredSource>> {
     let mut stmt = conn.prepare("SELECT id, enabled, config, added_by, added_at FROM collect_sources ORDER BY id")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(StoredSource {
-            id: r.get(0)?,
-            enabled: r.get(1)?,
-            config: r.get(2)?,
-            added_by: r.get(3)?,
-            added_at: utc(r.get(4)?),
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    let rows = stmt.query_map([], |r| Ok(source_record(r)))?;
+    collect(rows)
 }
 
 /// Disables (or enables) a source. A source from the configuration file that is not stored gets a
@@ -380,6 +420,117 @@ pub fn mark_file_done(conn: &Connection, path: &str, sha256: &str, now: DateTime
     )?;
     Ok(())
 }
+
+// ---------------------------------------------------------------- one interface, two backends
+
+/// Live collection's records on either backend: implemented by the SQLite connection
+/// (`&Connection`, through the functions above) and by a PostgreSQL client or transaction
+/// (`pg::collect`). Each method means what the function it names means (snapshot files are written
+/// and removed under `dir` alike); on PostgreSQL several nodes may collect at once.
+pub trait CollectTables {
+    /// See [`put_snapshot`].
+    fn put_snapshot(&mut self, dir: &Path, meta: &SnapshotMeta, bytes: &[u8]) -> Result<String>;
+    /// See [`snapshot`].
+    fn snapshot(&mut self, sha256: &str) -> Result<Option<SnapshotMeta>>;
+    /// See [`link_posts`].
+    fn link_posts(&mut self, post_ids: &[i64], sha256: &str) -> Result<usize>;
+    /// See [`note_pending_links`].
+    fn note_pending_links(&mut self, links: &[(String, String)], now: DateTime<Utc>) -> Result<()>;
+    /// See [`settle_pending_links`].
+    fn settle_pending_links(&mut self, stale_before: DateTime<Utc>) -> Result<usize>;
+    /// See [`snapshots_of_posts`].
+    fn snapshots_of_posts(&mut self, post_ids: &[i64]) -> Result<std::collections::HashMap<i64, String>>;
+    /// See [`posts_with_url`].
+    fn posts_with_url(&mut self, url: &str) -> Result<Vec<i64>>;
+    /// See [`prune_snapshots`].
+    fn prune_snapshots(&mut self, dir: &Path, before: DateTime<Utc>) -> Result<usize>;
+    /// See [`state`].
+    fn source_state(&mut self, source_id: &str) -> Result<SourceState>;
+    /// See [`put_state`].
+    fn put_source_state(&mut self, s: &SourceState) -> Result<()>;
+    /// See [`record_fetch`].
+    fn record_fetch(&mut self, f: &FetchRecord) -> Result<()>;
+    /// See [`fetches`].
+    fn fetches(&mut self, source_id: &str, limit: usize) -> Result<Vec<FetchRecord>>;
+    /// See [`health`].
+    fn source_health(&mut self, source_id: &str, now: DateTime<Utc>) -> Result<SourceHealth>;
+    /// See [`add_source`].
+    fn add_source(&mut self, s: &StoredSource) -> Result<()>;
+    /// See [`sources`].
+    fn sources(&mut self) -> Result<Vec<StoredSource>>;
+    /// See [`set_source_enabled`].
+    fn set_source_enabled(&mut self, id: &str, enabled: bool, by: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// See [`file_done`].
+    fn file_done(&mut self, sha256: &str) -> Result<bool>;
+    /// See [`mark_file_done`].
+    fn mark_file_done(&mut self, path: &str, sha256: &str, now: DateTime<Utc>) -> Result<()>;
+}
+
+/// Implements [`CollectTables`] for each client type by calling the functions of the same names
+/// where it is used: this module's on SQLite (below), `pg::collect`'s on PostgreSQL.
+macro_rules! collect_tables_on {
+    ($($client:ty),*) => {$(
+        impl $crate::collect::CollectTables for $client {
+            fn put_snapshot(&mut self, dir: &Path, meta: &SnapshotMeta, bytes: &[u8]) -> Result<String> {
+                put_snapshot(self, dir, meta, bytes)
+            }
+            fn snapshot(&mut self, sha256: &str) -> Result<Option<SnapshotMeta>> {
+                snapshot(self, sha256)
+            }
+            fn link_posts(&mut self, post_ids: &[i64], sha256: &str) -> Result<usize> {
+                link_posts(self, post_ids, sha256)
+            }
+            fn note_pending_links(&mut self, links: &[(String, String)], now: DateTime<Utc>) -> Result<()> {
+                note_pending_links(self, links, now)
+            }
+            fn settle_pending_links(&mut self, stale_before: DateTime<Utc>) -> Result<usize> {
+                settle_pending_links(self, stale_before)
+            }
+            fn snapshots_of_posts(&mut self, post_ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
+                snapshots_of_posts(self, post_ids)
+            }
+            fn posts_with_url(&mut self, url: &str) -> Result<Vec<i64>> {
+                posts_with_url(self, url)
+            }
+            fn prune_snapshots(&mut self, dir: &Path, before: DateTime<Utc>) -> Result<usize> {
+                prune_snapshots(self, dir, before)
+            }
+            fn source_state(&mut self, source_id: &str) -> Result<SourceState> {
+                state(self, source_id)
+            }
+            fn put_source_state(&mut self, s: &SourceState) -> Result<()> {
+                put_state(self, s)
+            }
+            fn record_fetch(&mut self, f: &FetchRecord) -> Result<()> {
+                record_fetch(self, f)
+            }
+            fn fetches(&mut self, source_id: &str, limit: usize) -> Result<Vec<FetchRecord>> {
+                fetches(self, source_id, limit)
+            }
+            fn source_health(&mut self, source_id: &str, now: DateTime<Utc>) -> Result<SourceHealth> {
+                health(self, source_id, now)
+            }
+            fn add_source(&mut self, s: &StoredSource) -> Result<()> {
+                add_source(self, s)
+            }
+            fn sources(&mut self) -> Result<Vec<StoredSource>> {
+                sources(self)
+            }
+            fn set_source_enabled(&mut self, id: &str, enabled: bool, by: &str, now: DateTime<Utc>) -> Result<bool> {
+                set_source_enabled(self, id, enabled, by, now)
+            }
+            fn file_done(&mut self, sha256: &str) -> Result<bool> {
+                file_done(self, sha256)
+            }
+            fn mark_file_done(&mut self, path: &str, sha256: &str, now: DateTime<Utc>) -> Result<()> {
+                mark_file_done(self, path, sha256, now)
+            }
+        }
+    )*};
+}
+pub(crate) use collect_tables_on;
+
+collect_tables_on!(&Connection);
 
 #[cfg(test)]
 mod tests {

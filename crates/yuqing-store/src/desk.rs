@@ -2,8 +2,8 @@
 //! the duty roster, attachments, overdue records, cursors and the hash-chained audit log.
 //! Plain functions over `&Connection` so a caller writes an incident change, its timeline, its
 //! audit entry and its outbox messages in one transaction. Time is always an argument. The traits
-//! [`AuditLog`] and [`DeskTables`] (all but users) put the same on PostgreSQL (`pg::desk`,
-//! `pg::desk_tables`), which reuses the row mapping here.
+//! [`AuditLog`] and [`DeskTables`] (all but users, which are in [`crate::auth::AuthTables`]) put
+//! the same on PostgreSQL (`pg::desk`, `pg::desk_tables`), which reuses the row mapping here.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -74,37 +74,32 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-const USER_COLS: &str = "id, name, display_name, role, department, titles, phone, email, channels, active, created_at";
+/// The columns of a users query, in the order [`user_record`] reads them (both backends).
+pub(crate) const USER_COLS: &str =
+    "id, name, display_name, role, department, titles, phone, email, channels, active, created_at";
+
+/// A user from a row of [`USER_COLS`], on either backend (`active` is SQLite 0/1 or a BOOLEAN).
+pub(crate) fn user_record(r: &impl crate::rows::Cols) -> Result<User> {
+    let role = r.text(3)?;
+    let titles = r.text(5)?;
+    let channels = r.text(8)?;
+    Ok(User {
+        id: r.int(0)?,
+        name: r.text(1)?,
+        display_name: r.text(2)?,
+        role: Role::parse(&role).map_err(|e| corrupt("users.role", e))?,
+        department: r.opt_text(4)?,
+        titles: serde_json::from_str(&titles).map_err(|e| corrupt("users.titles", e))?,
+        phone: r.opt_text(6)?,
+        email: r.opt_text(7)?,
+        channels: serde_json::from_str(&channels).map_err(|e| corrupt("users.channels", e))?,
+        active: r.flag(9)?,
+        created_at: utc(r.int(10)?),
+    })
+}
 
 fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<User>> {
-    let role: String = r.get(3)?;
-    let titles: String = r.get(5)?;
-    let channels: String = r.get(8)?;
-    let (id, name, display_name, department, phone, email, active, created): (
-        i64,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        i64,
-        i64,
-    ) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(4)?, r.get(6)?, r.get(7)?, r.get(9)?, r.get(10)?);
-    Ok((|| {
-        Ok(User {
-            id,
-            name,
-            display_name,
-            role: Role::parse(&role).map_err(|e| corrupt("users.role", e))?,
-            department,
-            titles: serde_json::from_str(&titles).map_err(|e| corrupt("users.titles", e))?,
-            phone,
-            email,
-            channels: serde_json::from_str(&channels).map_err(|e| corrupt("users.channels", e))?,
-            active: active != 0,
-            created_at: utc(created),
-        })
-    })())
+    Ok(user_record(r))
 }
 
 /// Adds a user with the given token hash; an existing name is refused with a clear error.
@@ -656,7 +651,7 @@ pub fn attachment(conn: &Connection, sha256: &str) -> Result<Option<Vec<u8>>> {
 /// desk's cursors, alert (预警) acknowledgements and escalations, the duty roster (值班), handover
 /// notes and attachments — on either backend: implemented by the SQLite connection (`&Connection`,
 /// through the functions above) and by a PostgreSQL client or transaction (`pg::desk_tables`).
-/// Users and sign-in stay on SQLite. Each method means what the function of its name means; on
+/// Users and sign-in are in [`crate::auth::AuthTables`]. Each method means what the function of its name means; on
 /// PostgreSQL several nodes at once still get distinct incident ids, one open incident per story
 /// and one acknowledgement per alert.
 pub trait DeskTables {

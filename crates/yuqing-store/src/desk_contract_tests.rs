@@ -520,6 +520,7 @@ macro_rules! on_both_stores {
         }
     )*};
 }
+pub(crate) use on_both_stores;
 
 on_both_stores!(
     outbox_dedups_and_reads_back,

@@ -30,6 +30,8 @@ mod rows;
 pub mod rules;
 mod sql;
 mod sqlite;
+#[cfg(test)]
+mod state_contract_tests;
 pub mod story_edit;
 pub mod themes;
 pub mod volumes;

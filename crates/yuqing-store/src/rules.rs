@@ -1,13 +1,15 @@
 //! Watch rules edited on the 监测规则 page. The configuration file's `[[rules]]` are the starting
 //! set; an edit saved here replaces the rule of the same name (or adds a new one, or switches one
 //! off) for every later analysis. Each save is kept in `watch_rule_history`, so earlier versions
-//! are never lost. Plain functions over a `&Connection`, like `desk`.
+//! are never lost. Plain functions over a `&Connection`, like `desk`; [`RuleTables`] puts the same on
+//! PostgreSQL (`pg::rules`), where several nodes may save at once.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::sql::{ts, utc};
+use crate::rows::Cols;
+use crate::sql::{collect, ts, utc};
 use crate::Result;
 
 /// A rule as the configuration file defines it.
@@ -80,25 +82,31 @@ pub fn enabled(configured: &[ConfiguredRule], edits: &[RuleEdit]) -> Vec<Configu
     in_force(configured, edits).into_iter().filter(|r| r.enabled).map(|r| r.rule).collect()
 }
 
-fn edit_from_row(r: &rusqlite::Row) -> rusqlite::Result<RuleEdit> {
+/// An edit from a row of [`COLS`], on either backend (`enabled` is SQLite 0/1 or a BOOLEAN).
+pub(crate) fn rule_edit(r: &impl Cols) -> Result<RuleEdit> {
     Ok(RuleEdit {
-        name: r.get(0)?,
-        expr: r.get(1)?,
-        topic: r.get(2)?,
-        department: r.get(3)?,
-        enabled: r.get::<_, i64>(4)? != 0,
-        by: r.get(5)?,
-        at: utc(r.get(6)?),
+        name: r.text(0)?,
+        expr: r.text(1)?,
+        topic: r.opt_text(2)?,
+        department: r.opt_text(3)?,
+        enabled: r.flag(4)?,
+        by: r.text(5)?,
+        at: utc(r.int(6)?),
     })
 }
 
-const COLS: &str = "name, expr, topic, department, enabled, updated_by, updated_at";
+fn edit_from_row(r: &rusqlite::Row) -> rusqlite::Result<Result<RuleEdit>> {
+    Ok(rule_edit(r))
+}
+
+/// The columns of a rules query, in the order [`rule_edit`] reads them (both backends).
+pub(crate) const COLS: &str = "name, expr, topic, department, enabled, updated_by, updated_at";
 
 /// The current edit of every edited rule, by name.
 pub fn edits(conn: &Connection) -> Result<Vec<RuleEdit>> {
     let mut st = conn.prepare_cached(&format!("SELECT {COLS} FROM watch_rules ORDER BY name"))?;
     let rows = st.query_map([], edit_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    collect(rows)
 }
 
 /// Saves an edit (replacing the rule's previous one) and keeps it in the history.
@@ -121,7 +129,7 @@ pub fn history(conn: &Connection, name: &str) -> Result<Vec<RuleEdit>> {
     let mut st =
         conn.prepare_cached(&format!("SELECT {COLS} FROM watch_rule_history WHERE name = ?1 ORDER BY id DESC"))?;
     let rows = st.query_map([name], edit_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    collect(rows)
 }
 
 /// A number that grows with every save (0 before the first): readers reload when it moves.
@@ -229,3 +237,61 @@ pub fn for_each_trial_post(
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------- one interface, two backends
+
+/// The saved rule edits on either backend: implemented by the SQLite connection (`&Connection`,
+/// through the functions above) and by a PostgreSQL client or transaction (`pg::rules`). Each
+/// method means what the function it names means; on PostgreSQL, saves from several nodes at once
+/// are numbered in the order they commit, so [`version`] moving is a reliable signal to reload.
+pub trait RuleTables {
+    /// See [`edits`].
+    fn rule_edits(&mut self) -> Result<Vec<RuleEdit>>;
+    /// See [`save`].
+    fn save_rule(&mut self, e: &RuleEdit) -> Result<()>;
+    /// See [`history`].
+    fn rule_history(&mut self, name: &str) -> Result<Vec<RuleEdit>>;
+    /// See [`version`].
+    fn rules_version(&mut self) -> Result<i64>;
+    /// See [`for_each_trial_post`].
+    fn trial_posts(
+        &mut self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+        f: &mut dyn FnMut(TrialPost) -> bool,
+    ) -> Result<()>;
+}
+
+/// Implements [`RuleTables`] for each client type by calling the functions of the same names where
+/// it is used: this module's on SQLite (below), `pg::rules`' on PostgreSQL.
+macro_rules! rule_tables_on {
+    ($($client:ty),*) => {$(
+        impl $crate::rules::RuleTables for $client {
+            fn rule_edits(&mut self) -> Result<Vec<RuleEdit>> {
+                edits(self)
+            }
+            fn save_rule(&mut self, e: &RuleEdit) -> Result<()> {
+                save(self, e)
+            }
+            fn rule_history(&mut self, name: &str) -> Result<Vec<RuleEdit>> {
+                history(self, name)
+            }
+            fn rules_version(&mut self) -> Result<i64> {
+                version(self)
+            }
+            fn trial_posts(
+                &mut self,
+                since: DateTime<Utc>,
+                until: DateTime<Utc>,
+                limit: usize,
+                f: &mut dyn FnMut(TrialPost) -> bool,
+            ) -> Result<()> {
+                for_each_trial_post(self, since, until, limit, f)
+            }
+        }
+    )*};
+}
+pub(crate) use rule_tables_on;
+
+rule_tables_on!(&Connection);

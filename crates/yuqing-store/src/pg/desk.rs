@@ -28,7 +28,7 @@ const AUDIT_LOCK: i32 = 0x79_71_61_75;
 const SCHEDULE_LOCK: i32 = 0x79_71_73_63;
 
 /// Takes the transaction-scoped advisory lock `tag` on `table` (of the schema in use).
-fn lock_table<C: GenericClient>(c: &mut C, tag: i32, table: &str) -> Result<()> {
+pub(crate) fn lock_table<C: GenericClient>(c: &mut C, tag: i32, table: &str) -> Result<()> {
     // An oid is unsigned 32-bit; as int4 it may be negative, which the lock does not mind.
     c.execute(
         "SELECT pg_advisory_xact_lock($1, CAST(CAST(CAST($2 AS text) AS regclass) AS oid)::int4)",

@@ -35,7 +35,7 @@ fn msg(channel: &str, key: Option<String>) -> NewMessage {
 }
 
 /// Runs `work(node)` on `nodes` threads, each with its own connection, started together.
-fn on_nodes<T: Send>(
+pub(crate) fn on_nodes<T: Send>(
     scratch: &Scratch,
     nodes: usize,
     work: impl Fn(usize, &mut postgres::Client) -> T + Sync,

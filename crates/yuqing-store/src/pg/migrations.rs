@@ -231,7 +231,7 @@ pub const PG_MIGRATIONS: &[&str] = &[
         at BIGINT NOT NULL
     );
     "#,
-    // 4: the rest of the incident desk (users stay on SQLite for now): incidents with their stories
+    // 4: the rest of the incident desk (users came later, in 5): incidents with their stories
     // and timeline, overdue records, the desk's cursors, alert acknowledgements and escalation
     // steps, the duty roster, handover notes and attachments. Columns as in the SQLite schema
     // (migration 2); an incident's id comes from its column's sequence (see `pg::desk_tables`).
@@ -317,5 +317,136 @@ pub const PG_MIGRATIONS: &[&str] = &[
         name TEXT PRIMARY KEY,
         value BIGINT NOT NULL
     );
+    "#,
+    // 5: people and sign-in: users (a name is taken once; ids from the column's sequence), their
+    // sessions (only the sha256 of a session id) and the lock-out counters per (name, client
+    // address). Columns as in the SQLite schema (migrations 2, 3 and 9).
+    r#"
+    CREATE TABLE users (
+        id BIGSERIAL PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        department TEXT,
+        titles TEXT NOT NULL,
+        phone TEXT,
+        email TEXT,
+        channels TEXT NOT NULL,
+        token_hash TEXT UNIQUE,
+        password_hash TEXT,
+        active BOOLEAN NOT NULL,
+        created_at BIGINT NOT NULL
+    );
+
+    CREATE TABLE sessions (
+        id_hash TEXT PRIMARY KEY,
+        user_id BIGINT NOT NULL REFERENCES users (id),
+        created_at BIGINT NOT NULL,
+        last_seen_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        csrf TEXT NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions (user_id);
+    CREATE INDEX sessions_expires ON sessions (expires_at);
+
+    CREATE TABLE login_throttle (
+        name TEXT NOT NULL,
+        addr TEXT NOT NULL,
+        failures BIGINT NOT NULL,
+        window_start BIGINT NOT NULL,
+        locked_until BIGINT,
+        lockouts BIGINT NOT NULL DEFAULT 0,
+        last_at BIGINT NOT NULL,
+        PRIMARY KEY (name, addr)
+    );
+    CREATE INDEX login_throttle_last ON login_throttle (last_at);
+    "#,
+    // 6: watch rules (监测规则) edited on the page, with every saved version; a history id comes
+    // from the column's sequence, taken under the save's lock (see `pg::rules`). Columns as in the
+    // SQLite schema (migration 6).
+    r#"
+    CREATE TABLE watch_rules (
+        name TEXT PRIMARY KEY,
+        expr TEXT NOT NULL,
+        topic TEXT,
+        department TEXT,
+        enabled BOOLEAN NOT NULL,
+        updated_by TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+    );
+    CREATE TABLE watch_rule_history (
+        id BIGSERIAL PRIMARY KEY,
+        name TEXT NOT NULL,
+        expr TEXT NOT NULL,
+        topic TEXT,
+        department TEXT,
+        enabled BOOLEAN NOT NULL,
+        updated_by TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+    );
+    CREATE INDEX watch_rule_history_name ON watch_rule_history (name, id);
+    "#,
+    // 7: live collection: sources added at run time, per-source fetch state and health, the fetch
+    // log, snapshot metadata (the bytes are files named by their sha256) and links to posts, notes
+    // of links still to settle, drop-folder files read; and posts by URL, for exactly-once across
+    // sources. Columns as in the SQLite schema (migration 7).
+    r#"
+    CREATE TABLE collect_sources (
+        id TEXT PRIMARY KEY,
+        enabled BOOLEAN NOT NULL,
+        config TEXT NOT NULL,
+        added_by TEXT NOT NULL,
+        added_at BIGINT NOT NULL
+    );
+    CREATE TABLE collect_state (
+        source_id TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        last_attempt_at BIGINT,
+        last_success_at BIGINT,
+        consecutive_failures BIGINT NOT NULL DEFAULT 0,
+        last_error TEXT,
+        alerted_at BIGINT
+    );
+    CREATE TABLE collect_fetches (
+        id BIGSERIAL PRIMARY KEY,
+        source_id TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        ok BOOLEAN NOT NULL,
+        status BIGINT,
+        millis BIGINT NOT NULL,
+        items BIGINT NOT NULL,
+        stored BIGINT NOT NULL,
+        error TEXT
+    );
+    CREATE INDEX collect_fetches_source ON collect_fetches (source_id, at);
+    CREATE TABLE snapshots (
+        sha256 TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        final_url TEXT NOT NULL,
+        status BIGINT NOT NULL,
+        content_type TEXT,
+        fetched_at BIGINT NOT NULL,
+        size BIGINT NOT NULL,
+        source_id TEXT
+    );
+    CREATE INDEX snapshots_fetched ON snapshots (fetched_at);
+    CREATE TABLE post_snapshots (
+        post_id BIGINT PRIMARY KEY,
+        sha256 TEXT NOT NULL
+    );
+    CREATE INDEX post_snapshots_sha ON post_snapshots (sha256);
+    CREATE TABLE snapshot_pending (
+        url TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        noted_at BIGINT NOT NULL,
+        PRIMARY KEY (url, sha256)
+    );
+    CREATE TABLE collect_files (
+        path TEXT PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        done_at BIGINT NOT NULL
+    );
+    CREATE INDEX posts_url ON posts (url);
     "#,
 ];

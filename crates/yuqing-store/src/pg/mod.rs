@@ -11,19 +11,25 @@
 //! (`desk_tables.rs`, [`crate::desk::DeskTables`]: incidents and their timelines, overdue records,
 //! cursors, alert acknowledgements and escalations, the duty roster, handovers, attachments — with
 //! distinct incident ids, one open incident per story and one acknowledgement per alert however
-//! many nodes act at once). Those traits are implemented on a `Client` and on a `Transaction`, so a
-//! change, its timeline, its audit entry and its messages commit together. Users and sign-in,
-//! rules, collection state and the other report tables are still SQLite-only (docs/ARCHITECTURE.md
+//! many nodes act at once); and people and sign-in (`auth.rs`, [`crate::auth::AuthTables`]: users,
+//! password hashes, sessions, lock-out counters), the watch rules (`rules.rs`,
+//! [`crate::rules::RuleTables`]) and live collection's records (`collect.rs`,
+//! [`crate::collect::CollectTables`]). Those traits are implemented on a `Client` and on a
+//! `Transaction`, so a change, its timeline, its audit entry and its messages commit together.
+//! The other report tables are still SQLite-only (docs/ARCHITECTURE.md
 //! says what is where); the server does not run on this store yet.
 //!
 //! The client is the blocking `postgres` one: like the SQLite store, this one is called from
 //! blocking threads (`spawn_blocking`), never from async code.
 
+pub mod auth;
+pub mod collect;
 pub mod desk;
 pub mod desk_tables;
 mod migrations;
 pub mod outbox;
 pub mod partition;
+pub mod rules;
 mod search;
 mod write;
 
@@ -408,6 +414,8 @@ impl Store for PgStore {
 
 #[cfg(test)]
 mod desk_tests;
+#[cfg(test)]
+mod state_tests;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
