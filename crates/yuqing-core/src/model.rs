@@ -125,6 +125,9 @@ pub enum NoiseKind {
     Marketing,
     /// 无文字: no words of the author's own (a bare repost, emoji codes, a link).
     NoText,
+    /// 搬运文案: a passage pasted under hashtags it has nothing to do with, seen earlier under
+    /// others (`JoinReason::Copied`): known from the stream, not from the post alone.
+    Copied,
 }
 
 impl NoiseKind {
@@ -135,13 +138,16 @@ impl NoiseKind {
             NoiseKind::Horoscope => "星座运势",
             NoiseKind::Marketing => "营销",
             NoiseKind::NoText => "无文字",
+            NoiseKind::Copied => "搬运文案",
         }
     }
 
-    /// Commercial noise (everything but [`NoiseKind::NoText`]): a story made mostly of it is not
-    /// graded. A bare repost still shows that a matter spreads.
+    /// Commercial noise (everything but [`NoiseKind::NoText`] and [`NoiseKind::Copied`]): a story
+    /// made mostly of it is not graded. A bare repost still shows that a matter spreads; a pasted
+    /// passage is told from the stream, and the volumes of rules and topics, counted from each
+    /// post's text alone, count it as before.
     pub fn is_commercial(self) -> bool {
-        !matches!(self, NoiseKind::NoText)
+        !matches!(self, NoiseKind::NoText | NoiseKind::Copied)
     }
 }
 

@@ -16,8 +16,8 @@ use yuqing_core::input::Rejection;
 use yuqing_core::spike::{KeyKind, Spike, Volumes};
 use yuqing_core::url::canonical_url;
 use yuqing_core::{
-    Assembler, FalseAlarmExample, Grade, JoinReason, LikeFalseAlarm, NoiseKind, PostFacts, PostInput, RelevanceModel,
-    Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
+    Assembler, FalseAlarmExample, Grade, JoinReason, LikeFalseAlarm, NoiseKind, PostFacts, PostInput,
+    RelevanceModel, Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
 };
 use yuqing_store::false_alarm;
 use yuqing_store::places::PostPlace;
@@ -158,6 +158,14 @@ struct StoryMeta {
 impl StoryMeta {
     /// Takes in what a post says of the story's headline (title and text as stored).
     fn add_post(&mut self, title: &str, text: &str, join: JoinReason) {
+        // A passage pasted under hashtags says nothing of them: a story of such copies is named
+        // by the passage.
+        if let JoinReason::Copied { .. } = join {
+            if self.headline.is_none() {
+                self.headline = headline::of_post(title, text).map(|h| (0.0, h));
+            }
+            return;
+        }
         for t in yuqing_text::hashtag::tags(title).into_iter().chain(yuqing_text::hashtag::tags(text)) {
             *self.tags.entry(t).or_insert(0) += 1;
         }
@@ -165,7 +173,7 @@ impl StoryMeta {
         let score = match join {
             JoinReason::New => 0.0,
             JoinReason::Similar { score } => score,
-            JoinReason::NearDuplicate { .. } => return,
+            JoinReason::NearDuplicate { .. } | JoinReason::Copied { .. } => return,
         };
         if self.headline.as_ref().is_none_or(|(best, _)| score > *best) {
             if let Some(h) = headline::of_post(title, text) {
@@ -309,7 +317,14 @@ fn resume(data: &DataDir, config: &Config, analyzer: &Analyzer, locator: &Locato
     let mut members: HashMap<i64, Vec<(i64, u64)>> = HashMap::new();
     // Each story's posts' anchors in id order (the order they joined): its core state.
     let mut anchors: HashMap<i64, Vec<bool>> = HashMap::new();
+    // The key of a story of copies pasted under hashtags: every one of its posts joined as such.
+    let mut copies: HashMap<i64, Option<u64>> = HashMap::new();
     for p in data.store.restore_posts(&ids)? {
+        let key = match p.join {
+            JoinReason::Copied { key, .. } => Some(key),
+            _ => None,
+        };
+        copies.entry(p.story_id).and_modify(|k| *k = k.filter(|k| Some(*k) == key)).or_insert(key);
         members.entry(p.story_id).or_default().push((p.id, p.simhash));
         let anchor =
             take_in(trackers.entry(p.story_id).or_default(), meta.entry(p.story_id).or_default(), &p, config, locator);
@@ -334,16 +349,28 @@ fn resume(data: &DataDir, config: &Config, analyzer: &Analyzer, locator: &Locato
             posts: members.remove(&s.id).unwrap_or_default(),
             anchored,
             core_size,
+            copy_key: copies.get(&s.id).copied().flatten(),
         });
     }
     if let Some(latest) = data.store.latest_post_time()? {
         let recent = data.store.texts_since(assembler.df_window_start(latest))?;
-        let terms: Vec<(DateTime<Utc>, Vec<(u64, f32)>)> = recent
-            .par_iter()
-            .map(|(at, title, text, source)| (*at, analyzer.analyze(title, text, source).terms))
-            .collect();
+        let terms: Vec<(DateTime<Utc>, Vec<(u64, f32)>)> =
+            recent.par_iter().map(|p| (p.at, analyzer.analyze(&p.title, &p.text, &p.source).terms)).collect();
         for (at, terms) in &terms {
             assembler.observe_recent(*at, terms);
+        }
+        // Posts that may be copies pasted under hashtags, over the longer copy window.
+        if assembler.config().copy_days > 0 {
+            let tagged = data.store.tagged_texts_since(assembler.copy_window_start(latest))?;
+            let evidence: Vec<(i64, DateTime<Utc>, Option<(u64, Vec<u64>)>)> = tagged
+                .par_iter()
+                .map(|p| (p.id, p.at, yuqing_text::analyze::copy_evidence(&p.title, &p.text)))
+                .collect();
+            for (id, at, e) in evidence {
+                if let Some((key, tags)) = e {
+                    assembler.recall_copy(id, at, key, tags);
+                }
+            }
         }
     }
     let relevance = relevance_model(data)?;
@@ -466,6 +493,7 @@ fn take_in(
     let places = locator.locate(&title, &text);
     let noise = yuqing_text::noise::classify(&title, &text);
     let anchor = restored_anchor(p, &title, &text, &places, noise);
+    let noise = yuqing_text::noise::of_stored(&title, &text, &p.join);
     tracker.add(
         &PostFacts {
             heat: p.heat_fact(),
@@ -799,6 +827,11 @@ impl Pipeline {
             let rules: Vec<String> = analysis.hits.iter().map(|h| h.rule.clone()).collect();
             let commercial = noise.is_some_and(NoiseKind::is_commercial);
             self.volumes.add(hour_index(at), hour_index(now), &rules, &analysis.topics, !commercial);
+            // A passage pasted under hashtags is known as such only now, from the stream.
+            let noise = noise.or(match assignment.reason {
+                JoinReason::Copied { .. } => Some(NoiseKind::Copied),
+                _ => None,
+            });
             let tracker = self.trackers.entry(assignment.story).or_default();
             tracker.add(
                 &PostFacts {

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
-use yuqing_core::{Sentiment, StoryStatus};
+use yuqing_core::{JoinReason, Sentiment, StoryStatus};
 use yuqing_store::{story_heat, Store, StoryOrder, StoryQuery};
 use yuqing_text::highlight::snippet;
 use yuqing_text::matching_form;
@@ -261,7 +261,7 @@ pub async fn story(
                 Sentiment::Positive => ("pos", "正面"),
                 Sentiment::Neutral => ("", "中性"),
             };
-            @let noise = yuqing_text::noise::classify(&matching_form(&p.title), &matching_form(&p.text));
+            @let noise = yuqing_text::noise::of_stored(&matching_form(&p.title), &matching_form(&p.text), &p.join);
             div.post id={ "p" (p.id) } {
                 div.meta {
                     (crate::web::story_edit::post_checkbox(p.id, &cu, editable))
@@ -270,7 +270,11 @@ pub async fn story(
                     " · " (source_name(&p.source)) " · " (p.tier.label_zh()) " · "
                     span class=(cls) { (label) }
                     @if let Some(k) = noise {
-                        " · " span.noise title="不作为定级依据" { "噪声：" (k.label_zh()) }
+                        @let why = match p.join {
+                            JoinReason::Copied { of, .. } => format!("同一段文字已见于帖文 #{of}，发在其他话题标签下；不作为定级依据"),
+                            _ => "不作为定级依据".to_string(),
+                        };
+                        " · " span.noise title=(why) { "噪声：" (k.label_zh()) }
                     }
                     @if !p.hits.is_empty() {
                         " · 命中：" (p.hits.iter().map(|h| h.rule.as_str()).collect::<Vec<_>>().join("、"))

@@ -23,7 +23,8 @@ fn post(id: i64, story: i64, published: &str) -> PostRecord {
         source: "weibo.com".into(),
         url: Some(format!("https://weibo.com/{id}")),
         title: format!("标题{id}"),
-        text: format!("正文{id}：江夏区某小区停水"),
+        // One post carries a (full-width) hashtag.
+        text: if id == 3 { format!("正文{id}：＃江夏停水＃江夏区某小区停水") } else { format!("正文{id}：江夏区某小区停水") },
         author: (id % 3 == 0).then(|| "某网友".into()),
         place: Some("武汉市江夏区".into()),
         published_at: published,
@@ -126,7 +127,10 @@ fn written_batch_reads_back_whole(s: &mut dyn Store) {
     );
     assert_eq!(s.latest_post_time().unwrap(), Some(at("2020-02-01T09:00:00+08:00").with_timezone(&Utc)));
     let texts = s.texts_since(at("2020-02-01T00:00:00+08:00").with_timezone(&Utc)).unwrap();
-    assert_eq!(texts.iter().map(|t| t.1.as_str()).collect::<Vec<_>>(), vec!["标题2", "标题3"]);
+    assert_eq!(texts.iter().map(|t| (t.id, t.title.as_str())).collect::<Vec<_>>(), vec![(2, "标题2"), (3, "标题3")]);
+    let since = at("2020-01-01T00:00:00+08:00").with_timezone(&Utc);
+    let tagged = s.tagged_texts_since(since).unwrap();
+    assert_eq!(tagged.iter().map(|t| (t.id, t.at)).collect::<Vec<_>>(), vec![(3, texts[1].at)]);
 
     let alerts = s.alerts(10).unwrap();
     assert_eq!(alerts.len(), 1);

@@ -180,7 +180,7 @@ pub fn pictures_with(
 ) -> Result<Pictures> {
     let (from, to) = (since.timestamp(), until.timestamp());
     let mut st = conn.prepare_cached(
-        "SELECT id, story_id, title, text, published_at FROM posts WHERE published_at >= ?1 AND published_at <= ?2 ORDER BY published_at DESC LIMIT ?3",
+        "SELECT id, story_id, title, text, published_at, join_reason FROM posts WHERE published_at >= ?1 AND published_at <= ?2 ORDER BY published_at DESC LIMIT ?3",
     )?;
     let limit = i64::try_from(cap).unwrap_or(i64::MAX).saturating_add(1);
     let mut rows = st.query(params![from, to, limit])?;
@@ -203,7 +203,10 @@ pub fn pictures_with(
             None => {
                 let title: String = r.get(2)?;
                 let text: String = r.get(3)?;
-                yuqing_text::noise::classify(&yuqing_text::matching_form(&title), &yuqing_text::matching_form(&text))
+                // A reason that does not parse is not a copy's: the post is judged by its words.
+                let join: yuqing_core::JoinReason =
+                    serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or(yuqing_core::JoinReason::New);
+                yuqing_text::noise::of_stored(&yuqing_text::matching_form(&title), &yuqing_text::matching_form(&text), &join)
                     .is_some()
             }
         };

@@ -100,12 +100,12 @@ pub trait Store: Send {
     fn restore_posts(&self, stories: &[i64]) -> Result<Vec<RestorePost>>;
     /// The latest publication time of any stored post.
     fn latest_post_time(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>>;
-    /// (time, title, text, source) of every post published at or after `since`, in id order: the
-    /// assembler's document-frequency window, analyzed again on resume.
-    fn texts_since(
-        &self,
-        since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<(chrono::DateTime<chrono::Utc>, String, String, String)>>;
+    /// Every post published at or after `since`, in id order: the assembler's document-frequency
+    /// window, analyzed again on resume.
+    fn texts_since(&self, since: chrono::DateTime<chrono::Utc>) -> Result<Vec<RecentPost>>;
+    /// [`Store::texts_since`] of the posts whose title or text has a `#` (half or full width): the
+    /// ones that may carry hashtags, for the assembler's copy window, analyzed again on resume.
+    fn tagged_texts_since(&self, since: chrono::DateTime<chrono::Utc>) -> Result<Vec<RecentPost>>;
 
     fn stories(&self, query: &StoryQuery) -> Result<Page<StoryRecord>>;
     fn story(&self, id: i64) -> Result<Option<StoryRecord>>;

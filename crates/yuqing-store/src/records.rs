@@ -94,6 +94,16 @@ pub struct WriteBatch {
     pub places: Vec<crate::places::PostPlace>,
 }
 
+/// A stored post of the assembler's document-frequency window, analyzed again on resume.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentPost {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub title: String,
+    pub text: String,
+    pub source: String,
+}
+
 /// What rebuilding a story's running state needs of each of its posts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RestorePost {

@@ -21,6 +21,12 @@ pub(crate) const STORY_COLUMNS: &str = "id, status, title, keywords, first_at, l
     posts, sites, max_tier, interactions, negative_share, rule_hits, topics, severe_words, centroid, updated_at, index_terms";
 
 /// The columns of an alerts query, in the order [`alert`] reads them.
+/// The condition of [`crate::Store::tagged_texts_since`]: a `#` in the title or the text.
+pub(crate) const TAGGED: &str =
+    " AND (text LIKE '%#%' OR text LIKE '%＃%' OR title LIKE '%#%' OR title LIKE '%＃%')";
+/// The columns of a [`crate::RecentPost`].
+pub(crate) const RECENT_POST_COLUMNS: &str = "id, published_at, title, text, source";
+
 pub(crate) const ALERT_COLUMNS: &str = "id, story_id, from_grade, to_grade, reasons, at";
 
 /// A result row read by column position. Integers are 64-bit on both backends (SQLite INTEGER,

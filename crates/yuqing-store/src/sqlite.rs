@@ -356,14 +356,12 @@ impl Store for SqliteStore {
         Ok(at.map(utc))
     }
 
-    fn texts_since(&self, since: DateTime<Utc>) -> Result<Vec<(DateTime<Utc>, String, String, String)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT published_at, title, text, source FROM posts WHERE published_at >= ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([since.timestamp()], |r| {
-            Ok(Ok((utc(r.get::<_, i64>(0)?), r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))
-        })?;
-        collect(rows)
+    fn texts_since(&self, since: DateTime<Utc>) -> Result<Vec<RecentPost>> {
+        self.recent_posts(since, "")
+    }
+
+    fn tagged_texts_since(&self, since: DateTime<Utc>) -> Result<Vec<RecentPost>> {
+        self.recent_posts(since, crate::rows::TAGGED)
     }
 
     fn stories(&self, q: &StoryQuery) -> Result<Page<StoryRecord>> {
@@ -463,6 +461,25 @@ pub struct PostFilter {
 pub const COUNT_CAP: u64 = 10_000;
 
 impl SqliteStore {
+    /// The posts published at or after `since` that meet `condition` (SQL after a WHERE clause's
+    /// first term, or empty), in id order.
+    fn recent_posts(&self, since: DateTime<Utc>, condition: &str) -> Result<Vec<RecentPost>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {} FROM posts WHERE published_at >= ?1{condition} ORDER BY id",
+            crate::rows::RECENT_POST_COLUMNS
+        ))?;
+        let rows = stmt.query_map([since.timestamp()], |r| {
+            Ok(Ok(RecentPost {
+                id: r.get(0)?,
+                at: utc(r.get::<_, i64>(1)?),
+                title: r.get(2)?,
+                text: r.get(3)?,
+                source: r.get(4)?,
+            }))
+        })?;
+        collect(rows)
+    }
+
     /// Posts matching `f`, newest first; `total` is capped at `COUNT_CAP + 1`.
     pub fn posts_filtered(&self, f: &PostFilter, limit: usize, offset: usize) -> Result<Page<PostRecord>> {
         let mut wh: Vec<String> = vec!["1=1".into()];

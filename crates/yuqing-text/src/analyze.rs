@@ -54,6 +54,9 @@ pub struct Analysis {
     /// The post's hashtags (`#…#`, matching form), in order of first appearance. Each is also a
     /// term of `terms` (see [`tag_term`]), together weighing as much as all the words.
     pub hashtags: Vec<String>,
+    /// The key of the post's own words when it may be a passage pasted under hashtags
+    /// ([`crate::copies::copy_key`]); the assembler judges it against earlier posts.
+    pub copy_key: Option<u64>,
     pub sentiment: Sentiment,
     /// Polarity in [-1, 1]: P(positive) − P(negative).
     pub sentiment_score: f32,
@@ -143,6 +146,33 @@ pub fn tag_term(tag: &str) -> u64 {
     term_hash(&format!("#{tag}#")) | TAG_BIT
 }
 
+/// The hashtags of a post that become terms: the title's, then the text's, at most
+/// [`MAX_TAG_TERMS`] (matching forms in, matching forms out).
+fn post_hashtags(title: &str, text: &str) -> Vec<String> {
+    let mut hashtags = crate::hashtag::tags(title);
+    for t in crate::hashtag::tags(text) {
+        if !hashtags.contains(&t) {
+            hashtags.push(t);
+        }
+    }
+    hashtags.truncate(MAX_TAG_TERMS);
+    hashtags
+}
+
+/// What the assembler remembers of a post for copies pasted under hashtags — its copy key and its
+/// hashtag terms, exactly as [`Analyzer::analyze`] gives them (`copy_key`, the [`TAG_BIT`] terms)
+/// — from its stored title and text, without the rest of the analysis: a restart reads weeks of
+/// posts for it.
+pub fn copy_evidence(title: &str, text: &str) -> Option<(u64, Vec<u64>)> {
+    if !title.contains(['#', '＃']) && !text.contains(['#', '＃']) {
+        return None;
+    }
+    let (title, text) = (crate::matching_form(title), crate::matching_form(text));
+    let hashtags = post_hashtags(&title, &text);
+    let key = crate::copies::copy_key(&text, &hashtags)?;
+    Some((key, hashtags.iter().map(|t| tag_term(t)).collect()))
+}
+
 /// Which text of a post a full-text word belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
@@ -155,7 +185,7 @@ impl Analysis {
     /// told by (see [`crate::anchor`]); the analysis alone knows its figures, headlines, hashtags,
     /// watch-rule hits and topic words, the caller adds its places ([`Analysis::names_something`]).
     pub fn features(&self, at: chrono::DateTime<chrono::Utc>, anchored: bool) -> PostFeatures {
-        PostFeatures { at, simhash: self.simhash, terms: self.terms.clone(), anchored }
+        PostFeatures { at, simhash: self.simhash, terms: self.terms.clone(), anchored, copy_key: self.copy_key }
     }
 
     /// Whether the post names a figure, a headline, a sentence-like hashtag, a watch-rule or a
@@ -350,13 +380,8 @@ impl Analyzer {
         let keywords: Vec<String> = tf.iter().take(8).map(|e| e.1.to_string()).collect();
         // Hashtags: strong evidence of the matter, together as heavy as all the words (or the whole
         // vector when the post is nothing but hashtags).
-        let mut hashtags = crate::hashtag::tags(&title.matching);
-        for t in crate::hashtag::tags(&text.matching) {
-            if !hashtags.contains(&t) {
-                hashtags.push(t);
-            }
-        }
-        hashtags.truncate(MAX_TAG_TERMS);
+        let hashtags = post_hashtags(&title.matching, &text.matching);
+        let copy_key = crate::copies::copy_key(&text.matching, &hashtags);
         let words_norm = tf.iter().map(|e| e.2 * e.2).sum::<f32>().sqrt();
         let tag_weight = if words_norm > 0.0 { words_norm } else { 1.0 } / (hashtags.len().max(1) as f32).sqrt();
         let mut weighted: Vec<(u64, f32)> = hashtags.iter().map(|t| (tag_term(t), tag_weight)).collect();
@@ -401,6 +426,7 @@ impl Analyzer {
             terms,
             keywords,
             hashtags,
+            copy_key,
             sentiment,
             sentiment_score,
             topics,
@@ -428,6 +454,30 @@ mod tests {
 
     use super::*;
     use crate::dedup::content_and_shingles;
+
+    /// A restart reads the copy window's posts through `copy_evidence`, not the whole analysis:
+    /// both must give the same key and hashtags (real posts of the demo sample).
+    #[test]
+    fn copy_evidence_is_what_the_analysis_gives() {
+        let a = Analyzer::new(&AnalyzerConfig::default()).expect("analyzer");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../demo/weibo-covid19-sample.jsonl");
+        let sample = std::fs::read_to_string(path).expect("the demo sample");
+        let mut keys = 0;
+        for line in sample.lines().take(4000) {
+            let post: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            let text = post["text"].as_str().unwrap_or("");
+            let r = a.analyze("", text, "");
+            let tags: Vec<u64> = r.terms.iter().map(|e| e.0).filter(|t| t & TAG_BIT != 0).collect();
+            let mut expected = r.copy_key.map(|k| (k, tags));
+            let mut got = copy_evidence("", text);
+            for e in [&mut expected, &mut got].into_iter().flatten() {
+                e.1.sort_unstable();
+            }
+            assert_eq!(got, expected, "{text}");
+            keys += usize::from(expected.is_some());
+        }
+        assert!(keys > 300, "{keys} posts of 4000 may be copies");
+    }
 
     #[test]
     fn hashes_made_while_normalizing_equal_the_separate_ones() {

@@ -6,6 +6,7 @@
 pub mod analyze;
 pub mod anchor;
 pub mod brief;
+pub mod copies;
 pub mod dedup;
 pub mod hashtag;
 pub mod headline;

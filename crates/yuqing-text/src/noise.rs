@@ -183,6 +183,15 @@ fn has_price(text: &str) -> bool {
         || chars.windows(2).any(|w| w[0].is_ascii_digit() && (w[1] == '元' || w[1] == '块'))
 }
 
+/// The noise kind of a stored post: [`classify`] of its title and text (matching forms), else
+/// [`NoiseKind::Copied`] when it joined its story as a passage pasted under hashtags.
+pub fn of_stored(title: &str, text: &str, join: &yuqing_core::JoinReason) -> Option<NoiseKind> {
+    classify(title, text).or(match join {
+        yuqing_core::JoinReason::Copied { .. } => Some(NoiseKind::Copied),
+        _ => None,
+    })
+}
+
 /// The noise kind of a post from its title and text in matching form, or None for a post that may
 /// be about a matter.
 pub fn classify(title: &str, text: &str) -> Option<NoiseKind> {

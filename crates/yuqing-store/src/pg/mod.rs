@@ -74,6 +74,26 @@ fn check_schema(name: &str) -> Result<()> {
 }
 
 impl PgStore {
+    /// The posts published at or after `since` that meet `condition` (SQL after a WHERE clause's
+    /// first term, or empty), in id order.
+    fn recent_posts(&self, since: DateTime<Utc>, condition: &str) -> Result<Vec<RecentPost>> {
+        let rows = self.client.borrow_mut().query(
+            &format!("SELECT {} FROM posts WHERE published_at >= $1{condition} ORDER BY id", rows::RECENT_POST_COLUMNS),
+            &[&ts(since)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(RecentPost {
+                    id: r.try_get(0)?,
+                    at: utc(r.try_get(1)?),
+                    title: r.try_get(2)?,
+                    text: r.try_get(3)?,
+                    source: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
     /// Connects (`url`: `postgres://user@host/db` or `host=… user=… dbname=…`), selects `schema`
     /// (created when missing; None keeps the server's search path) and brings the schema up to
     /// date. Two processes starting at once apply each migration once.
@@ -309,12 +329,12 @@ impl Store for PgStore {
         Ok(at.map(utc))
     }
 
-    fn texts_since(&self, since: DateTime<Utc>) -> Result<Vec<(DateTime<Utc>, String, String, String)>> {
-        let rows = self.client.borrow_mut().query(
-            "SELECT published_at, title, text, source FROM posts WHERE published_at >= $1 ORDER BY id",
-            &[&ts(since)],
-        )?;
-        rows.iter().map(|r| Ok((utc(r.try_get(0)?), r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect()
+    fn texts_since(&self, since: DateTime<Utc>) -> Result<Vec<RecentPost>> {
+        self.recent_posts(since, "")
+    }
+
+    fn tagged_texts_since(&self, since: DateTime<Utc>) -> Result<Vec<RecentPost>> {
+        self.recent_posts(since, rows::TAGGED)
     }
 
     fn stories(&self, q: &StoryQuery) -> Result<Page<StoryRecord>> {
