@@ -1351,7 +1351,10 @@ mod tests {
         assert_eq!(copy_b.reason, JoinReason::Copied { of: 3, key: 7, started: true });
         assert!(copy_b.is_new() && copy_b.story != matter_b.story && copy_b.story != matter_a.story);
         let copy_c = a.assign(6, &post(5, 0x3333_0000_0000_0007, tag_c, &[(40, 1.0), (41, 1.0)], Some(7)));
-        assert_eq!(copy_c, Assignment { story: copy_b.story, reason: JoinReason::Copied { of: 3, key: 7, started: false } });
+        assert_eq!(
+            copy_c,
+            Assignment { story: copy_b.story, reason: JoinReason::Copied { of: 3, key: 7, started: false } }
+        );
         // Matters still gather their own posts; the story of copies takes nothing else, even a
         // near-duplicate of its posts without the key.
         let more_b = a.assign(7, &post(6, 0x6A09_E667_F3BC_C909, tag_b, &[(20, 1.0), (22, 1.0)], None));
@@ -1409,8 +1412,7 @@ mod tests {
         assert!(copied(&assigned[..20]) >= 1 && copied(&assigned[20..]) >= 1, "copies on both sides of the restart");
 
         let mut first = Assembler::new(small_window(), 1);
-        let early: Vec<Assignment> =
-            posts[..20].iter().enumerate().map(|(i, f)| first.assign(i as i64, f)).collect();
+        let early: Vec<Assignment> = posts[..20].iter().enumerate().map(|(i, f)| first.assign(i as i64, f)).collect();
         let mut got: Vec<i64> = early.iter().map(|a| a.story).collect();
         let mut seeds: Vec<StorySeed> = Vec::new();
         for id in got.iter().copied().collect::<std::collections::BTreeSet<_>>() {

@@ -16,8 +16,8 @@ use yuqing_core::input::Rejection;
 use yuqing_core::spike::{KeyKind, Spike, Volumes};
 use yuqing_core::url::canonical_url;
 use yuqing_core::{
-    Assembler, FalseAlarmExample, Grade, JoinReason, LikeFalseAlarm, NoiseKind, PostFacts, PostInput,
-    RelevanceModel, Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
+    Assembler, FalseAlarmExample, Grade, JoinReason, LikeFalseAlarm, NoiseKind, PostFacts, PostInput, RelevanceModel,
+    Sentiment, SourceTier, StorySeed, StoryStatus, StoryTracker,
 };
 use yuqing_store::false_alarm;
 use yuqing_store::places::PostPlace;

@@ -24,7 +24,11 @@ fn post(id: i64, story: i64, published: &str) -> PostRecord {
         url: Some(format!("https://weibo.com/{id}")),
         title: format!("标题{id}"),
         // One post carries a (full-width) hashtag.
-        text: if id == 3 { format!("正文{id}：＃江夏停水＃江夏区某小区停水") } else { format!("正文{id}：江夏区某小区停水") },
+        text: if id == 3 {
+            format!("正文{id}：＃江夏停水＃江夏区某小区停水")
+        } else {
+            format!("正文{id}：江夏区某小区停水")
+        },
         author: (id % 3 == 0).then(|| "某网友".into()),
         place: Some("武汉市江夏区".into()),
         published_at: published,

@@ -206,8 +206,12 @@ pub fn pictures_with(
                 // A reason that does not parse is not a copy's: the post is judged by its words.
                 let join: yuqing_core::JoinReason =
                     serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or(yuqing_core::JoinReason::New);
-                yuqing_text::noise::of_stored(&yuqing_text::matching_form(&title), &yuqing_text::matching_form(&text), &join)
-                    .is_some()
+                yuqing_text::noise::of_stored(
+                    &yuqing_text::matching_form(&title),
+                    &yuqing_text::matching_form(&text),
+                    &join,
+                )
+                .is_some()
             }
         };
         verdicts.insert(id, noise);

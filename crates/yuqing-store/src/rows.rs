@@ -22,8 +22,7 @@ pub(crate) const STORY_COLUMNS: &str = "id, status, title, keywords, first_at, l
 
 /// The columns of an alerts query, in the order [`alert`] reads them.
 /// The condition of [`crate::Store::tagged_texts_since`]: a `#` in the title or the text.
-pub(crate) const TAGGED: &str =
-    " AND (text LIKE '%#%' OR text LIKE '%＃%' OR title LIKE '%#%' OR title LIKE '%＃%')";
+pub(crate) const TAGGED: &str = " AND (text LIKE '%#%' OR text LIKE '%＃%' OR title LIKE '%#%' OR title LIKE '%＃%')";
 /// The columns of a [`crate::RecentPost`].
 pub(crate) const RECENT_POST_COLUMNS: &str = "id, published_at, title, text, source";
 

@@ -85,7 +85,8 @@ mod tests {
     #[test]
     fn a_repost_chain_is_not_the_authors_own_words() {
         let own = key("#湖北新增349例新冠肺炎# 爱情可以做你自己，婚姻却不能如此。爱情是展示最真实的自我");
-        let chained = key("#天津出现聚集性发病# 爱情可以做你自己，婚姻却不能如此。爱情是展示最真实的自我//@某人:说得好");
+        let chained =
+            key("#天津出现聚集性发病# 爱情可以做你自己，婚姻却不能如此。爱情是展示最真实的自我//@某人:说得好");
         assert_eq!(own, chained);
     }
 }
