@@ -221,8 +221,36 @@ impl StoryTracker {
                 self.reasons = reasons;
                 None
             }
+            (now_grade, Some(held)) => {
+                // The posts since no longer make the grade, which is never lowered by itself: the
+                // reasons stay those it was given for, and one more says so with today's count.
+                self.reasons.retain(|r| r.rule != HELD_RULE);
+                self.reasons.push(held_reason(held, now_grade, summary.posts));
+                None
+            }
             _ => None,
         }
+    }
+}
+
+/// The rule name of the reason that says a grade is held above what the posts now give.
+pub const HELD_RULE: &str = "held";
+
+/// Why a story keeps a grade its posts no longer give: the reasons above it are of the posts it
+/// had when it was raised.
+fn held_reason(held: Grade, now: Option<Grade>, posts: u64) -> GradeReason {
+    let now = match now {
+        Some(g) => format!("按现有帖文为{}级（{}）", g.as_str(), g.label_zh()),
+        None => "按现有帖文不再定级".to_string(),
+    };
+    GradeReason {
+        grade: held,
+        rule: HELD_RULE.into(),
+        detail: format!(
+            "级别不自动下调：以上为定为{}级（{}）时的依据；此后帖文增至 {posts} 条，{now}，级别须由人工调整",
+            held.as_str(),
+            held.label_zh()
+        ),
     }
 }
 
@@ -333,6 +361,26 @@ mod tests {
         let c = t.regrade(Utc.timestamp_opt(2 * 3600, 0).unwrap(), &policy, None).expect("raised");
         assert_eq!(c.to, Grade::II);
         assert!(c.reasons[0].detail.starts_with("涉及本地：武汉市 5 条"), "{}", c.reasons[0].detail);
+        // Ten more posts that name nothing: 5 of 22 is in passing now. The grade is held, its
+        // reasons are those it was raised for, and the last one says so, with the count of today.
+        for i in 0..10 {
+            t.add(&facts(2, 40 + i, SourceTier::Community, &[], &[]), &policy);
+        }
+        assert_eq!(t.regrade(Utc.timestamp_opt(3 * 3600, 0).unwrap(), &policy, None), None);
+        assert_eq!(t.grade, Some(Grade::II));
+        assert_eq!(&t.reasons[..c.reasons.len()], &c.reasons[..]);
+        let held = t.reasons.last().expect("a held reason");
+        assert_eq!(held.rule, HELD_RULE);
+        assert!(
+            held.detail.contains("定为II级（重大）时的依据；此后帖文增至 27 条，按现有帖文为IV级（一般）"),
+            "{}",
+            held.detail
+        );
+        // Asked again, it is replaced, not repeated.
+        t.add(&facts(2, 60, SourceTier::Community, &[], &[]), &policy);
+        t.regrade(Utc.timestamp_opt(3 * 3600, 0).unwrap(), &policy, None);
+        assert_eq!(t.reasons.iter().filter(|r| r.rule == HELD_RULE).count(), 1);
+        assert!(t.reasons.last().unwrap().detail.contains("增至 28 条"));
     }
 
     #[test]

@@ -119,7 +119,7 @@ fn name_len(rest: &str) -> usize {
 
 /// The length in bytes of an emoji code's rest at the start of `rest` (after the `[`): one to
 /// eight letters or digits and the closing `]`.
-fn emoji_code_len(rest: &str) -> Option<usize> {
+pub(crate) fn emoji_code_len(rest: &str) -> Option<usize> {
     let (n, (close, _)) = rest.char_indices().take(9).enumerate().find(|(_, (_, x))| *x == ']')?;
     (n >= 1 && rest[..close].chars().all(|x| x.is_alphanumeric())).then_some(close + 1)
 }

@@ -6,7 +6,7 @@
 //!
 //! Invariant: uses exactly the analyzer and assembler that ingest uses.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -43,6 +43,20 @@ pub struct ClusteringRun {
     /// The same for stories of at least 150 posts.
     pub stories_150: usize,
     pub purity_150: f64,
+    /// The stories of copies pasted under hashtags (搬运文案, never graded) of a yuqing run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copies: Option<CopyShare>,
+}
+
+/// What a run filed as copies pasted under hashtags, and the purity of the stories of at least 40
+/// posts without them (the stories that can be graded). The hashtag labels count each copy as a
+/// post of the matter it was pasted under, so these stories cost B-cubed and purity figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct CopyShare {
+    pub stories: usize,
+    pub posts: usize,
+    pub stories_40_without: usize,
+    pub purity_40_without: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,6 +94,15 @@ impl ClusteringReport {
                 r.stories_150,
                 r.purity_150
             ));
+        }
+        for r in &self.runs {
+            if let Some(c) = r.copies.as_ref().filter(|c| c.stories > 0) {
+                let mode = if r.hashtags == "kept" { "保留" } else { "去除" };
+                out.push_str(&format!(
+                    "{mode}话题标签，{}：搬运文案事件 {} 个（帖文 {} 条，从不定级）；不计它们，≥40帖事件 {} 个，纯度 {:.3}\n",
+                    r.method, c.stories, c.posts, c.stories_40_without, c.purity_40_without
+                ));
+            }
         }
         out
     }
@@ -296,6 +319,20 @@ fn score(
         purity_40,
         stories_150,
         purity_150,
+        copies: None,
+    }
+}
+
+/// [`CopyShare`] of a run whose stories of copies are `copy_stories`.
+fn copy_share(assigned: &[(Option<usize>, i64)], copy_stories: &HashSet<i64>) -> CopyShare {
+    let without: Vec<(Option<usize>, i64)> =
+        assigned.iter().filter(|(_, s)| !copy_stories.contains(s)).copied().collect();
+    let (stories_40_without, purity_40_without) = purity(&without, 40);
+    CopyShare {
+        stories: copy_stories.len(),
+        posts: assigned.len() - without.len(),
+        stories_40_without,
+        purity_40_without,
     }
 }
 
@@ -392,14 +429,19 @@ pub fn clustering(config: &Config, files: &[PathBuf], tries: &[String], dump: us
     let run_assembler = |kept: bool, assembly: &yuqing_core::AssemblyConfig| {
         let mut assembler = Assembler::new(assembly.clone(), 1);
         let mut out = Vec::with_capacity(posts.len());
+        let mut copy_stories: HashSet<i64> = HashSet::new();
         for (i, p) in posts.iter().enumerate() {
             let f = if kept { &p.kept_features } else { &p.stripped_features };
-            out.push((p.label, assembler.assign(i as i64 + 1, f).story));
+            let a = assembler.assign(i as i64 + 1, f);
+            if let yuqing_core::JoinReason::Copied { .. } = a.reason {
+                copy_stories.insert(a.story);
+            }
+            out.push((p.label, a.story));
             if (i + 1) % 20_000 == 0 {
                 assembler.close_inactive(p.at);
             }
         }
-        out
+        (out, copy_stories)
     };
     let run_baseline = |kept: bool| {
         let docs: Vec<&Vec<(u64, f32)>> =
@@ -416,13 +458,20 @@ pub fn clustering(config: &Config, files: &[PathBuf], tries: &[String], dump: us
     }
     for kept in [false, true] {
         let mode = if kept { "kept" } else { "stripped" };
-        let assigned = run_assembler(kept, &config.assembly);
+        let (assigned, copies) = run_assembler(kept, &config.assembly);
         if !kept && dump > 0 {
             dump_stories(&posts, &assigned, &names, dump);
         }
-        runs.push(score("yuqing", mode, &assigned, min_size, &sizes));
+        runs.push(ClusteringRun {
+            copies: Some(copy_share(&assigned, &copies)),
+            ..score("yuqing", mode, &assigned, min_size, &sizes)
+        });
         for (name, assembly) in &variants {
-            runs.push(score(&format!("yuqing[{name}]"), mode, &run_assembler(kept, assembly), min_size, &sizes));
+            let (assigned, copies) = run_assembler(kept, assembly);
+            runs.push(ClusteringRun {
+                copies: Some(copy_share(&assigned, &copies)),
+                ..score(&format!("yuqing[{name}]"), mode, &assigned, min_size, &sizes)
+            });
         }
         runs.push(score("nn-tfidf", mode, &run_baseline(kept), min_size, &sizes));
     }
@@ -486,6 +535,16 @@ pub const NN_THRESHOLD: f32 = 0.5;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_copy_share_leaves_the_stories_of_copies_out_of_purity() {
+        // Story 1: 40 posts of label 0; story 2: 40 copies, one per label 1..=40.
+        let mut assigned: Vec<(Option<usize>, i64)> = (0..40).map(|_| (Some(0), 1)).collect();
+        assigned.extend((1..=40).map(|l| (Some(l), 2)));
+        assert_eq!(purity(&assigned, 40), (2, 41.0 / 80.0));
+        let c = copy_share(&assigned, &HashSet::from([2]));
+        assert_eq!((c.stories, c.posts, c.stories_40_without, c.purity_40_without), (1, 40, 1, 1.0));
+    }
 
     #[test]
     fn a_variant_sets_only_the_keys_it_names_and_refuses_unknown_ones() {
