@@ -247,7 +247,7 @@ fn held_reason(held: Grade, now: Option<Grade>, posts: u64) -> GradeReason {
         grade: held,
         rule: HELD_RULE.into(),
         detail: format!(
-            "级别不自动下调：以上为定为{}级（{}）时的依据；此后帖文增至 {posts} 条，{now}，级别须由人工调整",
+            "级别不自动下调：以上为定为{}级（{}）时的依据；此后帖文增至 {posts} 条，{now}，如需下调请人工改定",
             held.as_str(),
             held.label_zh()
         ),
