@@ -153,6 +153,50 @@ fn undecodable_bytes_reject_only_their_record() {
     assert_eq!(v["stored"].as_u64().unwrap() + v["duplicates"].as_u64().unwrap(), 19, "{v}");
 }
 
+/// Real posts: one saying pasted under three trending hashtags (2020-01-30, 02-01, 02-03), among
+/// posts on #请勿抢购自行服用双黄连口服液#. The later copies are set apart as 搬运文案, together and
+/// outside the matter's story, in one run as across a restart.
+#[test]
+fn a_saying_pasted_under_other_hashtags_stays_out_of_their_stories() {
+    let sample = std::fs::read_to_string(fixture("copies-under-hashtags.jsonl")).unwrap();
+    let lines: Vec<&str> = sample.lines().collect();
+    let (tmp, one) = scratch();
+    ingest(&one, &[&fixture("copies-under-hashtags.jsonl")]);
+    let two = tmp.path().join("data2");
+    let (first, second) = (tmp.path().join("first.jsonl"), tmp.path().join("second.jsonl"));
+    std::fs::write(&first, lines[..lines.len() - 1].join("\n")).unwrap();
+    std::fs::write(&second, lines[lines.len() - 1]).unwrap();
+    ingest(&two, &[&first]);
+    ingest(&two, &[&second]);
+    for data in [&one, &two] {
+        let matter = story_of(data, "抑制并不等于预防", "抑制并不等于预防");
+        let mut cmd = yuqing(data);
+        with_config(&mut cmd).args(["--json", "search", "肚量", "--limit", "10"]);
+        let v = run_json(&mut cmd);
+        let mut copies: Vec<(String, i64)> = v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["published_at"].as_str().unwrap_or("").to_string(), r["story"].as_i64().unwrap()))
+            .collect();
+        copies.sort();
+        assert_eq!(copies.len(), 3, "{v}");
+        let (first_seen, pasted) = (copies[0].1, copies[1].1);
+        assert_eq!(copies[2].1, pasted, "the later copies are one story: {copies:?}");
+        assert!(pasted != first_seen && pasted != matter, "{copies:?}, the matter is {matter}");
+        let s = story(data, pasted);
+        let posts = s["posts"].as_array().unwrap();
+        assert_eq!(posts.len(), 2, "{s}");
+        assert!(posts.iter().all(|p| p["join"]["Copied"]["of"].is_i64()), "{s}");
+        assert!(s["story"]["grade"].is_null(), "copies are never graded: {s}");
+        let matter_posts = story(data, matter);
+        assert!(
+            !matter_posts["posts"].as_array().unwrap().iter().any(|p| p["text"].as_str().unwrap_or("").contains("肚量")),
+            "{matter_posts}"
+        );
+    }
+}
+
 #[test]
 fn restart_between_files_assigns_posts_as_one_run_would() {
     let sample = std::fs::read_to_string(repo_root().join("demo/weibo-covid19-sample.jsonl")).unwrap();
