@@ -191,7 +191,11 @@ fn a_saying_pasted_under_other_hashtags_stays_out_of_their_stories() {
         assert!(s["story"]["grade"].is_null(), "copies are never graded: {s}");
         let matter_posts = story(data, matter);
         assert!(
-            !matter_posts["posts"].as_array().unwrap().iter().any(|p| p["text"].as_str().unwrap_or("").contains("肚量")),
+            !matter_posts["posts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["text"].as_str().unwrap_or("").contains("肚量")),
             "{matter_posts}"
         );
     }
