@@ -260,6 +260,11 @@ impl OpenStory {
         s
     }
 
+    /// A story of copies pasted under hashtags: no core, no index terms.
+    fn of_copies(first_at: DateTime<Utc>, last_at: DateTime<Utc>, key: u64) -> OpenStory {
+        OpenStory { copy_key: Some(key), ..OpenStory::new(first_at, last_at, 0, Vec::new(), Vec::new(), false) }
+    }
+
     fn core_changed(&mut self) {
         self.norm = norm_of(&self.centroid);
         self.core_has_tags = self.centroid.last().is_some_and(|e| is_tag(e.0));
@@ -526,9 +531,7 @@ impl Assembler {
             }
         }
         if let Some(key) = seed.copy_key {
-            let mut s = OpenStory::new(seed.first_at, seed.last_at, 0, Vec::new(), Vec::new(), false);
-            s.copy_key = Some(key);
-            self.open.insert(seed.id, s);
+            self.open.insert(seed.id, OpenStory::of_copies(seed.first_at, seed.last_at, key));
             // Restored in id order, the first story of a key keeps it (a later one can only have
             // been split off it by hand).
             self.copy_stories.entry(key).or_insert(seed.id);
@@ -766,9 +769,7 @@ impl Assembler {
         }
         let story = self.next_id;
         self.next_id += 1;
-        let mut s = OpenStory::new(f.at, f.at, 0, Vec::new(), Vec::new(), false);
-        s.copy_key = Some(key);
-        self.open.insert(story, s);
+        self.open.insert(story, OpenStory::of_copies(f.at, f.at, key));
         self.copy_stories.insert(key, story);
         Assignment { story, reason: JoinReason::Copied { of, key, started: true } }
     }

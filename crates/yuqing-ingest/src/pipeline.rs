@@ -493,7 +493,7 @@ fn take_in(
     let places = locator.locate(&title, &text);
     let noise = yuqing_text::noise::classify(&title, &text);
     let anchor = restored_anchor(p, &title, &text, &places, noise);
-    let noise = yuqing_text::noise::of_stored(&title, &text, &p.join);
+    let noise = yuqing_text::noise::with_join(noise, &p.join);
     tracker.add(
         &PostFacts {
             heat: p.heat_fact(),
@@ -828,10 +828,7 @@ impl Pipeline {
             let commercial = noise.is_some_and(NoiseKind::is_commercial);
             self.volumes.add(hour_index(at), hour_index(now), &rules, &analysis.topics, !commercial);
             // A passage pasted under hashtags is known as such only now, from the stream.
-            let noise = noise.or(match assignment.reason {
-                JoinReason::Copied { .. } => Some(NoiseKind::Copied),
-                _ => None,
-            });
+            let noise = yuqing_text::noise::with_join(noise, &assignment.reason);
             let tracker = self.trackers.entry(assignment.story).or_default();
             tracker.add(
                 &PostFacts {

@@ -62,15 +62,11 @@ pub fn copy_key(matching_text: &str, hashtags: &[String]) -> Option<u64> {
         }
         let here = &own[at..];
         let Some(c) = here.chars().next() else { break };
-        let skip = if c == 'h' && here.len() >= 4 && here.as_bytes()[..4].eq_ignore_ascii_case(b"http") {
-            here.bytes().position(|b| !b.is_ascii() || b.is_ascii_whitespace()).unwrap_or(here.len())
+        // What `headline::clean` cuts: URLs, `@name`s, emoji codes.
+        let skip = if c == 'h' {
+            crate::headline::url_len(here).unwrap_or(0)
         } else if c == '@' {
-            1 + here[1..]
-                .char_indices()
-                .take(30)
-                .take_while(|(_, x)| x.is_alphanumeric() || *x == '_' || *x == '-')
-                .last()
-                .map_or(0, |(i, x)| i + x.len_utf8())
+            1 + crate::headline::name_len(&here[1..])
         } else if c == '[' {
             crate::headline::emoji_code_len(&here[1..]).map_or(0, |n| 1 + n)
         } else {

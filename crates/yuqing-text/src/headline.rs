@@ -67,9 +67,8 @@ pub fn clean(text: &str) -> String {
         let Some(c) = here.chars().next() else { break };
         let rest = &here[c.len_utf8()..];
         // What is cut here: (whether a space stands in its place, its length in bytes).
-        let cut = if (c == 'h' || c == 'H') && here.len() >= 4 && here.as_bytes()[..4].eq_ignore_ascii_case(b"http") {
-            // URLs: up to the next space or CJK character.
-            Some((true, here.bytes().position(|b| !b.is_ascii() || b.is_ascii_whitespace()).unwrap_or(here.len())))
+        let cut = if let Some(n) = if c == 'h' || c == 'H' { url_len(here) } else { None } {
+            Some((true, n))
         } else if c == '@' {
             // @name: up to a space, punctuation or the end (names are letters, digits, CJK, _
             // and -), at most 30 characters.
@@ -107,9 +106,16 @@ fn may_begin_cut(b: u8) -> bool {
     matches!(b, b'h' | b'H' | b'@' | b'[' | b'\t'..=b'\r' | b' ' | 0xC2 | 0xE1 | 0xE2 | 0xE3 | 0xEE | 0xEF)
 }
 
+/// The length in bytes of the URL at the start of `here` (`http…`, any case): up to the next space
+/// or CJK character. None when `here` does not start with one.
+pub(crate) fn url_len(here: &str) -> Option<usize> {
+    (here.len() >= 4 && here.as_bytes()[..4].eq_ignore_ascii_case(b"http"))
+        .then(|| here.bytes().position(|b| !b.is_ascii() || b.is_ascii_whitespace()).unwrap_or(here.len()))
+}
+
 /// The length in bytes of the `@name` at the start of `rest` (after the `@`): letters, digits,
 /// CJK, `_` and `-`, at most 30 characters.
-fn name_len(rest: &str) -> usize {
+pub(crate) fn name_len(rest: &str) -> usize {
     rest.char_indices()
         .take(30)
         .take_while(|(_, x)| x.is_alphanumeric() || *x == '_' || *x == '-')

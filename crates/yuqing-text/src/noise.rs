@@ -186,7 +186,13 @@ fn has_price(text: &str) -> bool {
 /// The noise kind of a stored post: [`classify`] of its title and text (matching forms), else
 /// [`NoiseKind::Copied`] when it joined its story as a passage pasted under hashtags.
 pub fn of_stored(title: &str, text: &str, join: &yuqing_core::JoinReason) -> Option<NoiseKind> {
-    classify(title, text).or(match join {
+    with_join(classify(title, text), join)
+}
+
+/// A post's noise kind from its text's (`classify`) and the reason it joined its story: a text
+/// that is not noise by itself is [`NoiseKind::Copied`] when it joined as a pasted copy.
+pub fn with_join(text_noise: Option<NoiseKind>, join: &yuqing_core::JoinReason) -> Option<NoiseKind> {
+    text_noise.or(match join {
         yuqing_core::JoinReason::Copied { .. } => Some(NoiseKind::Copied),
         _ => None,
     })
